@@ -1,0 +1,74 @@
+// `infra-agent config list|get|path`: the resolved configuration.
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+
+namespace infra::cli {
+namespace {
+
+const char* origin_name(core::ConfigOrigin o)
+{
+    switch (o) {
+    case core::ConfigOrigin::environment: return "env";
+    case core::ConfigOrigin::default_value: return "default";
+    default: return "file";
+    }
+}
+
+int list(Context& ctx)
+{
+    auto cfg = ctx.config();
+    if (!cfg) return ctx.fail(cfg.error());
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& [key, v] : (*cfg)->list()) {
+        if (ctx.json_output())
+            out[key] = {{"value", v.first}, {"origin", origin_name(v.second)}};
+        else
+            ctx.print(key + "=" + v.first + (v.second == core::ConfigOrigin::environment ? "  (env)" : "") + "\n");
+    }
+    if (ctx.json_output()) ctx.emit(out);
+    return exit_code::ok;
+}
+
+int get(const std::string& key, Context& ctx)
+{
+    auto cfg = ctx.config();
+    if (!cfg) return ctx.fail(cfg.error());
+    auto v = (*cfg)->get(key);
+    if (!v) return exit_code::failure;  // like `git config KEY`: unset is exit 1, silently
+    if (ctx.json_output())
+        ctx.emit({{"key", key}, {"value", *v}});
+    else
+        ctx.print(*v + "\n");
+    return exit_code::ok;
+}
+
+int path(Context& ctx)
+{
+    auto cfg = ctx.config();
+    if (!cfg) return ctx.fail(cfg.error());
+    if (ctx.json_output())
+        ctx.emit({{"home", ctx.home().dir.string()}, {"homeOrigin", ctx.home().origin},
+                  {"config", (*cfg)->file().string()}});
+    else
+        ctx.print("home:   " + ctx.home().dir.string() + " (" + ctx.home().origin + ")\nconfig: " +
+                  (*cfg)->file().string() + "\n");
+    return exit_code::ok;
+}
+
+}  // namespace
+
+void register_config(CLI::App& app, Context& ctx)
+{
+    auto* cmd = app.add_subcommand("config", "Show the resolved configuration");
+    cmd->footer("Every key can be overridden by INFRA_AGENT_<KEY> (upper case, '.' -> '_').");
+    auto* ls = cmd->add_subcommand("list", "Print every key that the file or the environment sets");
+    ctx.on_run(ls, [&ctx] { return list(ctx); });
+    auto key = std::make_shared<std::string>();
+    auto* g = cmd->add_subcommand("get", "Print one key's value (exit 1 when unset)");
+    g->add_option("key", *key, "dotted key, e.g. queue.url")->required();
+    ctx.on_run(g, [key, &ctx] { return get(*key, ctx); });
+    auto* p = cmd->add_subcommand("path", "Print the state home and the config file in use");
+    ctx.on_run(p, [&ctx] { return path(ctx); });
+}
+
+}  // namespace infra::cli

@@ -1,0 +1,27 @@
+#pragma once
+// The command table: one register function per command file.
+
+#include "cli/context.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace infra::cli {
+
+void register_init(CLI::App& app, Context& ctx);
+void register_version(CLI::App& app, Context& ctx);
+void register_ingest(CLI::App& app, Context& ctx);
+void register_plugins(CLI::App& app, Context& ctx);
+void register_config(CLI::App& app, Context& ctx);
+void register_help(CLI::App& app, Context& ctx);
+
+/// The subcommand of app called name, or nullptr.
+inline CLI::App* find_subcommand(CLI::App& app, const std::string& name)
+{
+    auto subs = app.get_subcommands([&](CLI::App* a) { return a->check_name(name); });
+    return subs.empty() ? nullptr : subs.front();
+}
+
+/// Runs the command line; returns the process exit code.
+int run(int argc, char** argv);
+
+}  // namespace infra::cli

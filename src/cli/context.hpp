@@ -1,0 +1,91 @@
+#pragma once
+// What every command shares: global flags, the resolved state home and
+// configuration, core's registries, and the output conventions (data on
+// stdout, messages on stderr, --json, NO_COLOR).
+
+#include "core/config.hpp"
+#include "core/home.hpp"
+#include "core/result.hpp"
+#include "core/signals/signal.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace infra::cli {
+
+/// Flags accepted by every command.
+struct GlobalOptions {
+    std::string home;
+    std::string config;
+    bool json = false;
+    std::string log_level;
+    std::string log_format;
+    bool quiet = false;
+    int verbose = 0;
+};
+
+class Context {
+public:
+    Context();
+
+    GlobalOptions& globals() { return m_globals; }
+
+    /// Applies the logging flags and configuration; called once flags are parsed.
+    void setup_logging();
+
+    /// The state home, resolved on first use.
+    const core::Home& home();
+    /// The configuration, loaded on first use; a broken config.yaml is an error.
+    core::Result<const core::Config*> config();
+
+    core::signals::Registry& signals() { return m_signals; }
+
+    /// True when output should be JSON: --json, or stdout is not a terminal
+    /// for commands whose data is a stream.
+    bool json_output() const { return m_globals.json; }
+    bool stdout_is_tty() const { return m_stdout_tty; }
+    bool stderr_is_tty() const { return m_stderr_tty; }
+    bool color() const;
+
+    /// Writes one JSON value as a line of stdout.
+    void emit(const nlohmann::json& j);
+    /// Writes text to stdout as it is.
+    void print(std::string_view text);
+
+    /// Prints an error in git's style and returns its exit code.
+    int fail(const core::Error& e);
+    /// Prints a warning.
+    void warn(const std::string& message);
+    /// Prints an informational message unless -q.
+    void note(const std::string& message);
+
+    /// Registers what a (sub)command does once the command line is parsed.
+    void on_run(const void* command, std::function<int()> action) { m_actions[command] = std::move(action); }
+    /// The action of a command, or nullptr for a group without one.
+    const std::function<int()>* action(const void* command) const
+    {
+        auto it = m_actions.find(command);
+        return it == m_actions.end() ? nullptr : &it->second;
+    }
+
+    /// The exit code that main returns.
+    void set_exit(int code) { m_exit = code; }
+    int exit() const { return m_exit; }
+
+private:
+    GlobalOptions m_globals;
+    std::optional<core::Home> m_home;
+    std::optional<core::Config> m_config;
+    core::signals::Registry m_signals;
+    bool m_stdout_tty = false;
+    bool m_stderr_tty = false;
+    int m_exit = 0;
+    std::map<const void*, std::function<int()>> m_actions;
+};
+
+}  // namespace infra::cli

@@ -1,0 +1,31 @@
+#pragma once
+// Hashes, MACs and randomness from OpenSSL, behind a small interface.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace infra::core::crypto {
+
+/// SHA-256 of data as 64 lower-case hex digits.
+std::string sha256_hex(std::string_view data);
+
+/// Raw 32-byte SHA-256 of data.
+std::string sha256_raw(std::string_view data);
+
+/// HMAC-SHA256(key, data) as 64 lower-case hex digits.
+std::string hmac_sha256_hex(std::string_view key, std::string_view data);
+
+/// Raw 32-byte HMAC-SHA256(key, data).
+std::string hmac_sha256_raw(std::string_view key, std::string_view data);
+
+/// Compares two strings in time that depends only on their lengths.
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+/// Lower-case hex of arbitrary bytes.
+std::string to_hex(std::string_view bytes);
+
+/// Fills out with n cryptographically secure random bytes.
+void random_bytes(void* out, std::size_t n);
+
+}  // namespace infra::core::crypto

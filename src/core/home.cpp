@@ -1,0 +1,129 @@
+#include "core/home.hpp"
+
+#include "core/store/migrations.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <sys/stat.h>
+
+namespace infra::core {
+
+namespace fs = std::filesystem;
+
+bool Home::exists() const
+{
+    std::error_code ec;
+    return fs::is_directory(dir, ec);
+}
+
+Home resolve_home(const std::optional<std::string>& flag, const fs::path& start)
+{
+    if (flag && !flag->empty()) return {fs::absolute(*flag), "--home"};
+    if (const char* env = std::getenv("INFRA_AGENT_HOME"); env && *env) return {fs::absolute(env), "INFRA_AGENT_HOME"};
+    std::error_code ec;
+    for (fs::path p = fs::absolute(start); ; p = p.parent_path()) {
+        fs::path candidate = p / ".infra-agent";
+        if (fs::is_directory(candidate, ec)) return {candidate, "discovered"};
+        if (p == p.root_path() || p.parent_path() == p) break;
+    }
+    fs::path base;
+    if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg)
+        base = xdg;
+    else if (const char* home = std::getenv("HOME"); home && *home)
+        base = fs::path(home) / ".local" / "state";
+    else
+        base = fs::temp_directory_path();
+    return {base / "infra-agent", "default"};
+}
+
+std::string default_config_text()
+{
+    return R"yaml(# infra-agent configuration.
+#
+# Every key can be overridden by an environment variable INFRA_AGENT_<KEY>
+# (upper case, '.' -> '_'), e.g. INFRA_AGENT_QUEUE_URL. Secrets are never
+# written here: name the environment variable or file that holds them.
+
+# The repository that scanner reports describe, as owner/name. Tasks from
+# webhooks take it from the payload instead.
+# repository:
+#   id: acme/infrastructure
+
+# Policy directories overlaid on the installed bundle (default: <home>/policies).
+# policy:
+#   dirs: [policies]
+
+# Queue and state store: sqlite://PATH (default: this home's state.db),
+# postgres://... or redis://...
+# queue:
+#   url: sqlite://state.db
+
+# Model endpoint for the llm agent (the builtin agent needs none).
+# llm:
+#   provider: openai
+#   base_url: https://api.openai.com/v1
+#   model: gpt-4o
+#   api_key_env: OPENAI_API_KEY
+
+# Where pull requests go: local, github or gitlab.
+# forge:
+#   kind: local
+
+# Webhook secrets, by the environment variable that holds them.
+# webhooks:
+#   github:
+#     secret_env: GITHUB_WEBHOOK_SECRET
+#   pagerduty:
+#     secret_env: PAGERDUTY_WEBHOOK_SECRET
+
+# Named schedules: `infra-agent ingest schedule NAME` turns one into a task.
+# schedules:
+#   - name: nightly-drift
+#     cron: "0 3 * * *"
+#     timezone: UTC
+#     signal:
+#       type: drift-detection
+#       context: {repositoryId: acme/infrastructure, priority: low}
+
+# Logging: text or json, and the level (debug, info, warn, error).
+# log:
+#   format: text
+#   level: info
+)yaml";
+}
+
+Result<InitReport> init_home(const fs::path& dir)
+{
+    InitReport r;
+    r.dir = fs::absolute(dir);
+    std::error_code ec;
+    if (fs::exists(r.dir, ec) && !fs::is_directory(r.dir, ec))
+        return fail(Errc::conflict, "cannot create '" + r.dir.string() + "': a file is in the way");
+    r.created = !fs::exists(r.dir, ec);
+    fs::create_directories(r.dir / "policies", ec);
+    if (ec) return fail(Errc::unavailable, "cannot create '" + r.dir.string() + "': " + ec.message());
+    ::chmod(r.dir.c_str(), 0700);  // the home holds the state db and, later, signing keys
+
+    fs::path config = r.dir / "config.yaml";
+    if (!fs::exists(config, ec)) {
+        fs::path tmp = r.dir / ".config.yaml.tmp";
+        {
+            std::ofstream out(tmp);
+            out << default_config_text();
+            if (!out) return fail(Errc::unavailable, "cannot write '" + tmp.string() + "'");
+        }
+        fs::rename(tmp, config, ec);
+        if (ec) return fail(Errc::unavailable, "cannot write '" + config.string() + "': " + ec.message());
+        r.wrote_config = true;
+    }
+
+    auto db = store::Db::open((r.dir / "state.db").string(), true);
+    if (!db) return db.error();
+    if (auto st = store::migrate(**db); !st) return st.error();
+    auto v = store::schema_version(**db);
+    if (!v) return v.error();
+    r.schema_version = *v;
+    return r;
+}
+
+}  // namespace infra::core

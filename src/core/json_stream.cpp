@@ -1,0 +1,428 @@
+#include "core/json_stream.hpp"
+
+#include "core/text.hpp"
+
+#include <iterator>
+
+namespace infra::core::json_stream {
+
+std::string to_string(const Path& path)
+{
+    std::string out;
+    for (std::size_t i = 0; i < path.size(); ++i) {
+        if (i) out += '.';
+        out += path[i].index >= 0 ? std::to_string(path[i].index) : path[i].key;
+    }
+    return out;
+}
+
+const json& Context::lookup(const std::string& pattern, const Path& record_path) const
+{
+    static const json k_null;
+    auto parts = text::split(pattern, '.');
+    std::string concrete;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i) concrete += '.';
+        if (parts[i] == "*") {
+            if (i >= record_path.size()) return k_null;
+            const auto& seg = record_path[i];
+            concrete += seg.index >= 0 ? std::to_string(seg.index) : seg.key;
+        } else {
+            concrete += parts[i];
+        }
+    }
+    auto it = m_values.find(concrete);
+    return it == m_values.end() ? k_null : it->second;
+}
+
+namespace {
+
+// An input iterator over a ByteSource, so that nlohmann's parser reads our
+// buffer directly while the source keeps counting lines and columns.
+class SourceIterator {
+public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = char;
+    using difference_type = std::ptrdiff_t;
+    using pointer = const char*;
+    using reference = char;
+
+    SourceIterator() = default;
+    explicit SourceIterator(ByteSource* src) : m_src(src) {}
+
+    char operator*() const { return static_cast<char>(m_src->peek()); }
+    SourceIterator& operator++()
+    {
+        m_src->get();
+        return *this;
+    }
+    bool operator==(const SourceIterator& other) const { return at_end() == other.at_end(); }
+    bool operator!=(const SourceIterator& other) const { return !(*this == other); }
+
+private:
+    bool at_end() const { return m_src == nullptr || m_src->peek() < 0; }
+    ByteSource* m_src = nullptr;
+};
+
+std::vector<std::vector<std::string>> compile(const std::vector<std::string>& patterns)
+{
+    std::vector<std::vector<std::string>> out;
+    for (const auto& p : patterns) out.push_back(p.empty() ? std::vector<std::string>{} : text::split(p, '.'));
+    return out;
+}
+
+bool segment_matches(const std::string& pat, const Segment& seg)
+{
+    if (pat == "*") return true;
+    return seg.index < 0 && seg.key == pat;
+}
+
+enum class Mode { walk, skip, build };
+
+struct Frame {
+    Mode mode;
+    bool is_array;
+    bool capture_root;  // this container is the root of a captured value
+};
+
+// The SAX handler: walks the shallow part of a document, builds a DOM only
+// for selected subtrees, and skips everything else without storing it.
+class Sax {
+public:
+    Sax(const std::vector<std::vector<std::string>>& records,
+        const std::vector<std::vector<std::string>>& context, const Limits& limits,
+        ByteSource& src, const Handler& handler, std::size_t document)
+        : m_records(records), m_context_patterns(context), m_limits(limits), m_src(src),
+          m_handler(handler), m_document(document)
+    {
+        for (const auto& p : records) m_max_len = std::max(m_max_len, p.size());
+        for (const auto& p : context) m_max_len = std::max(m_max_len, p.size());
+    }
+
+    Context& context() { return m_context; }
+    DocumentShape& shape() { return m_shape; }
+    const std::string& own_error() const { return m_own_error; }
+
+    bool null() { return scalar(json(nullptr)); }
+    bool boolean(bool v) { return scalar(json(v)); }
+    bool number_integer(json::number_integer_t v) { return scalar(json(v)); }
+    bool number_unsigned(json::number_unsigned_t v) { return scalar(json(v)); }
+    bool number_float(json::number_float_t v, const std::string&) { return scalar(json(v)); }
+    bool string(json::string_t& v) { return scalar(json(std::move(v))); }
+    bool binary(json::binary_t&) { return scalar(json()); }
+
+    bool start_object(std::size_t) { return start(false); }
+    bool start_array(std::size_t) { return start(true); }
+    bool end_object() { return end(); }
+    bool end_array() { return end(); }
+
+    bool key(json::string_t& k)
+    {
+        if (m_frames.size() == 1 && m_shape.root == json::value_t::object)
+            m_shape.keys.push_back(k);
+        else if (m_frames.size() == 2 && m_shape.root == json::value_t::array &&
+                 m_root_elements == 1 && !m_frames[1].is_array)
+            m_shape.keys.push_back(k);
+        if (m_frames.back().mode == Mode::walk) {
+            m_path.back().key = k;
+            m_path.back().index = -1;
+        } else if (m_frames.back().mode == Mode::build) {
+            m_pending_key = std::move(k);
+        }
+        return true;
+    }
+
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex)
+    {
+        m_parse_error = ex.what();
+        return false;
+    }
+
+    const std::string& parse_error_text() const { return m_parse_error; }
+
+private:
+    enum class Class { record, context, walk, skip };
+
+    // A root-level record pattern ("") selects objects and scalars, never a
+    // root array: its elements are what "*" selects.
+    Class classify(bool is_array = false) const
+    {
+        for (const auto& p : m_records)
+            if (matches(p) && !(p.empty() && is_array)) return Class::record;
+        for (const auto& p : m_context_patterns)
+            if (matches(p)) return Class::context;
+        if (m_path.size() >= m_max_len) return Class::skip;
+        for (const auto* set : {&m_records, &m_context_patterns})
+            for (const auto& p : *set)
+                if (p.size() > m_path.size() && prefix_matches(p)) return Class::walk;
+        return Class::skip;
+    }
+
+    bool matches(const std::vector<std::string>& p) const
+    {
+        return p.size() == m_path.size() && prefix_matches(p);
+    }
+
+    bool prefix_matches(const std::vector<std::string>& p) const
+    {
+        for (std::size_t i = 0; i < m_path.size(); ++i)
+            if (!segment_matches(p[i], m_path[i])) return false;
+        return true;
+    }
+
+    // Positions m_path on the value that is starting, in a walked container.
+    void advance()
+    {
+        if (!m_frames.empty() && m_frames.back().mode == Mode::walk && m_frames.back().is_array)
+            ++m_path.back().index;
+    }
+
+    bool depth_ok()
+    {
+        if (m_frames.size() >= m_limits.max_depth) {
+            m_own_error = "nesting deeper than " + std::to_string(m_limits.max_depth) + " levels";
+            return false;
+        }
+        return true;
+    }
+
+    void note_root(json::value_t t)
+    {
+        if (m_frames.empty()) {
+            m_shape.root = t;
+            if (m_handler.begin_document) m_handler.begin_document(m_shape);
+        } else if (m_frames.size() == 1 && m_frames[0].is_array) {
+            ++m_root_elements;
+        }
+    }
+
+    json* insert(json value)
+    {
+        json& parent = *m_stack.back();
+        if (parent.is_array()) {
+            parent.push_back(std::move(value));
+            return &parent.back();
+        }
+        json& slot = parent[m_pending_key];
+        slot = std::move(value);
+        return &slot;
+    }
+
+    bool scalar(json value)
+    {
+        note_root(value.type());
+        if (m_frames.empty()) {
+            m_path.clear();
+            if (classify() == Class::record) emit_record(std::move(value));
+            return true;
+        }
+        Frame& top = m_frames.back();
+        if (top.mode == Mode::skip) return true;
+        if (top.mode == Mode::build) {
+            insert(std::move(value));
+            return true;
+        }
+        advance();
+        switch (classify()) {
+        case Class::record: emit_record(std::move(value)); break;
+        case Class::context: m_context.put(to_string(m_path), std::move(value)); break;
+        default: break;
+        }
+        return true;
+    }
+
+    bool start(bool is_array)
+    {
+        if (!depth_ok()) return false;
+        json::value_t t = is_array ? json::value_t::array : json::value_t::object;
+        note_root(t);
+        Mode parent = m_frames.empty() ? Mode::walk : m_frames.back().mode;
+        if (parent == Mode::skip) {
+            m_frames.push_back({Mode::skip, is_array, false});
+            return true;
+        }
+        if (parent == Mode::build) {
+            json* child = insert(json(t));
+            m_stack.push_back(child);
+            m_frames.push_back({Mode::build, is_array, false});
+            return true;
+        }
+        advance();
+        Class c = classify(is_array);
+        if (c == Class::record || c == Class::context) {
+            m_capture = json(t);
+            m_capture_is_record = c == Class::record;
+            m_capture_path = m_path;
+            m_capture_line = m_src.position().line;
+            m_stack.clear();
+            m_stack.push_back(&m_capture);
+            m_frames.push_back({Mode::build, is_array, true});
+        } else if (c == Class::walk) {
+            m_frames.push_back({Mode::walk, is_array, false});
+            m_path.push_back(Segment{});
+        } else {
+            m_frames.push_back({Mode::skip, is_array, false});
+        }
+        return true;
+    }
+
+    bool end()
+    {
+        Frame f = m_frames.back();
+        m_frames.pop_back();
+        if (f.mode == Mode::walk) {
+            m_path.pop_back();
+        } else if (f.mode == Mode::build) {
+            m_stack.pop_back();
+            if (f.capture_root) {
+                if (m_capture_is_record) {
+                    Record r{std::move(m_capture), std::move(m_capture_path), m_capture_line, m_document};
+                    if (m_handler.record) m_handler.record(std::move(r), m_context);
+                } else {
+                    m_context.put(to_string(m_capture_path), std::move(m_capture));
+                }
+                m_capture = json();
+            }
+        }
+        return true;
+    }
+
+    void emit_record(json value)
+    {
+        Record r{std::move(value), m_path, m_src.position().line, m_document};
+        if (m_handler.record) m_handler.record(std::move(r), m_context);
+    }
+
+    const std::vector<std::vector<std::string>>& m_records;
+    const std::vector<std::vector<std::string>>& m_context_patterns;
+    const Limits& m_limits;
+    ByteSource& m_src;
+    const Handler& m_handler;
+    std::size_t m_document;
+    std::size_t m_max_len = 0;
+
+    std::vector<Frame> m_frames;
+    Path m_path;
+    std::vector<json*> m_stack;
+    std::string m_pending_key;
+    json m_capture;
+    bool m_capture_is_record = false;
+    Path m_capture_path;
+    std::uint64_t m_capture_line = 1;
+    Context m_context;
+    DocumentShape m_shape;
+    std::size_t m_root_elements = 0;
+    std::string m_parse_error;
+    std::string m_own_error;
+};
+
+// nlohmann's messages start with "[json.exception.parse_error.101] parse
+// error at line 1, column 5: "; keep only what was expected and found.
+std::string describe(const std::string& what)
+{
+    auto pos = what.find(": ");
+    std::string rest = pos == std::string::npos ? what : what.substr(pos + 2);
+    return rest;
+}
+
+void skip_space(ByteSource& src)
+{
+    for (;;) {
+        int c = src.peek();
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            src.get();
+        } else if (c == 0xEF && src.position().offset == 0) {
+            // A UTF-8 byte order mark at the very start is not an error.
+            auto p = src.peek_prefix(3);
+            if (p == "\xEF\xBB\xBF") {
+                src.get();
+                src.get();
+                src.get();
+            } else {
+                return;
+            }
+        } else {
+            return;
+        }
+    }
+}
+
+}  // namespace
+
+struct Reader::Impl {
+    ByteSource& src;
+    std::vector<std::vector<std::string>> records;
+    std::vector<std::vector<std::string>> context;
+    Limits limits;
+    std::size_t document = 0;
+};
+
+Reader::Reader(ByteSource& src, Selection selection, Limits limits)
+    : m_impl(new Impl{src, compile(selection.records), compile(selection.context), limits})
+{
+}
+
+Reader::~Reader() = default;
+
+Result<bool> Reader::next(const Handler& handler)
+{
+    auto& src = m_impl->src;
+    skip_space(src);
+    if (src.peek() < 0) {
+        if (!src.io_error().empty())
+            return fail(Errc::unavailable, "cannot read '" + src.name() + "': " + src.io_error());
+        return false;
+    }
+    Sax sax(m_impl->records, m_impl->context, m_impl->limits, src, handler, m_impl->document);
+    sax.shape().line = src.position().line;
+    bool ok = json::sax_parse(SourceIterator(&src), SourceIterator(), &sax,
+                              json::input_format_t::json, /*strict=*/false);
+    ++m_impl->document;
+    if (!ok) {
+        const Position& p = src.position();
+        std::string what = !sax.own_error().empty() ? sax.own_error()
+                                                    : describe(sax.parse_error_text());
+        if (!src.io_error().empty()) what = src.io_error();
+        return fail(Errc::invalid_input, "cannot parse '" + src.name() + "': line " +
+                                             std::to_string(p.line) + ", column " +
+                                             std::to_string(p.column) + ": " + what);
+    }
+    if (handler.end_document) handler.end_document(sax.shape(), sax.context());
+    return true;
+}
+
+void Reader::skip_line()
+{
+    auto& src = m_impl->src;
+    for (;;) {
+        int c = src.get();
+        if (c < 0 || c == '\n') return;
+    }
+}
+
+Result<json> parse_document(std::string_view text, const std::string& name, Limits limits)
+{
+    auto src = ByteSource::from_string(std::string(text), name);
+    Reader reader(*src, Selection{{""}, {}}, limits);
+    json out;
+    bool got = false;
+    Handler h;
+    h.record = [&](Record&& r, const Context&) {
+        out = std::move(r.value);
+        got = true;
+    };
+    auto r = reader.next(h);
+    if (!r) return r.error();
+    if (!*r || !got) return fail(Errc::invalid_input, "cannot parse '" + name + "': empty input");
+    skip_space(*src);
+    if (src->peek() >= 0) {
+        const Position& p = src->position();
+        return fail(Errc::invalid_input, "cannot parse '" + name + "': line " +
+                                             std::to_string(p.line) + ", column " +
+                                             std::to_string(p.column) +
+                                             ": unexpected data after the JSON document");
+    }
+    return out;
+}
+
+}  // namespace infra::core::json_stream

@@ -1,0 +1,80 @@
+#include "core/store/migrations.hpp"
+
+#include "core/timeutil.hpp"
+
+namespace infra::core::store {
+
+const std::vector<Migration>& migrations()
+{
+    static const std::vector<Migration> k_migrations = {
+        {1, "tasks and events",
+         R"sql(
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE tasks (
+    id          TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    dedupe_key  TEXT NOT NULL,
+    priority    INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX tasks_by_dedupe_key ON tasks (dedupe_key);
+CREATE TABLE events (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    time     TEXT NOT NULL,
+    task_id  TEXT,
+    type     TEXT NOT NULL,
+    data     TEXT NOT NULL
+);
+CREATE INDEX events_by_task ON events (task_id, seq);
+)sql"},
+    };
+    return k_migrations;
+}
+
+Result<int> schema_version(Db& db)
+{
+    if (auto st = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
+        !st)
+        return st.error();
+    auto stmt = db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+    if (!stmt) return stmt.error();
+    auto row = stmt->step();
+    if (!row) return row.error();
+    return static_cast<int>(stmt->integer(0));
+}
+
+Status migrate(Db& db)
+{
+    auto current = schema_version(db);
+    if (!current) return current.error();
+    const auto& all = migrations();
+    int latest = all.empty() ? 0 : all.back().version;
+    if (*current > latest)
+        return fail(Errc::conflict,
+                    "database '" + db.path() + "' has schema version " + std::to_string(*current) +
+                        ", newer than this infra-agent knows (" + std::to_string(latest) + ")",
+                    "upgrade infra-agent, or use another state home");
+    for (const auto& m : all) {
+        if (m.version <= *current) continue;
+        auto tx = Transaction::begin(db);
+        if (!tx) return tx.error();
+        // Another process may have migrated while we waited for the lock.
+        auto again = schema_version(db);
+        if (!again) return again.error();
+        if (*again >= m.version) continue;
+        if (auto st = db.exec(m.sql); !st) return st;
+        auto ins = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+        if (!ins) return ins.error();
+        ins->bind(1, m.version).bind(2, m.name).bind(3, timeutil::now_rfc3339());
+        if (auto st = ins->run(); !st) return st;
+        if (auto st = tx->commit(); !st) return st;
+    }
+    return {};
+}
+
+}  // namespace infra::core::store

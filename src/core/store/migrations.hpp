@@ -1,0 +1,28 @@
+#pragma once
+// Numbered schema migrations of the state database.
+
+#include "core/store/sqlite.hpp"
+
+#include <string_view>
+#include <vector>
+
+namespace infra::core::store {
+
+/// One schema step; versions are consecutive from 1 and never change once released.
+struct Migration {
+    int version;
+    std::string_view name;
+    std::string_view sql;
+};
+
+/// Every migration this build knows, in order.
+const std::vector<Migration>& migrations();
+
+/// The schema version of db (0 for a new database).
+Result<int> schema_version(Db& db);
+
+/// Applies the pending migrations, each in its own transaction. Refuses a
+/// database whose schema is newer than this build knows.
+Status migrate(Db& db);
+
+}  // namespace infra::core::store

@@ -1,0 +1,142 @@
+#include "core/store/sqlite.hpp"
+
+#include <sqlite3.h>
+
+namespace infra::core::store {
+
+Stmt::Stmt(Stmt&& other) noexcept : m_db(other.m_db), m_stmt(other.m_stmt) { other.m_stmt = nullptr; }
+
+Stmt::~Stmt()
+{
+    if (m_stmt) sqlite3_finalize(m_stmt);
+}
+
+Stmt& Stmt::bind(int index, std::string_view text)
+{
+    sqlite3_bind_text(m_stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    return *this;
+}
+
+Stmt& Stmt::bind(int index, std::int64_t value)
+{
+    sqlite3_bind_int64(m_stmt, index, value);
+    return *this;
+}
+
+Stmt& Stmt::bind(int index, double value)
+{
+    sqlite3_bind_double(m_stmt, index, value);
+    return *this;
+}
+
+Stmt& Stmt::bind_null(int index)
+{
+    sqlite3_bind_null(m_stmt, index);
+    return *this;
+}
+
+Result<bool> Stmt::step()
+{
+    int rc = sqlite3_step(m_stmt);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return m_db->error("cannot run statement");
+}
+
+Status Stmt::run()
+{
+    for (;;) {
+        auto r = step();
+        if (!r) return r.error();
+        if (!*r) return {};
+    }
+}
+
+void Stmt::reset()
+{
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+}
+
+std::string Stmt::text(int col) const
+{
+    auto* p = sqlite3_column_text(m_stmt, col);
+    int n = sqlite3_column_bytes(m_stmt, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+}
+
+std::int64_t Stmt::integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
+double Stmt::real(int col) const { return sqlite3_column_double(m_stmt, col); }
+bool Stmt::is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
+
+Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create)
+{
+    std::unique_ptr<Db> db(new Db());
+    db->m_path = path;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(path.c_str(), &db->m_db, flags, nullptr);
+    if (rc != SQLITE_OK) {
+        std::string msg = db->m_db ? sqlite3_errmsg(db->m_db) : sqlite3_errstr(rc);
+        return fail(rc == SQLITE_CANTOPEN ? Errc::not_found : Errc::unavailable,
+                    "cannot open database '" + path + "': " + msg);
+    }
+    sqlite3_busy_timeout(db->m_db, 10000);
+    sqlite3_extended_result_codes(db->m_db, 1);
+    if (auto st = db->exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"); !st)
+        return st.error();
+    return db;
+}
+
+Db::~Db()
+{
+    if (m_db) sqlite3_close_v2(m_db);
+}
+
+Status Db::exec(std::string_view sql)
+{
+    std::string s(sql);
+    char* err = nullptr;
+    if (sqlite3_exec(m_db, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : "unknown error";
+        sqlite3_free(err);
+        return fail(Errc::unavailable, "database '" + m_path + "': " + msg);
+    }
+    return {};
+}
+
+Result<Stmt> Db::prepare(std::string_view sql)
+{
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v2(m_db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+        return error("cannot prepare statement");
+    return Stmt(*this, stmt);
+}
+
+Error Db::error(std::string_view what) const
+{
+    int code = sqlite3_errcode(m_db);
+    Errc errc = (code & 0xff) == SQLITE_CONSTRAINT ? Errc::conflict : Errc::unavailable;
+    return make_error(errc, "database '" + m_path + "': " + std::string(what) + ": " + sqlite3_errmsg(m_db));
+}
+
+std::int64_t Db::changes() const { return sqlite3_changes64(m_db); }
+
+Result<Transaction> Transaction::begin(Db& db)
+{
+    if (auto st = db.exec("BEGIN IMMEDIATE"); !st) return st.error();
+    return Transaction(db);
+}
+
+Transaction::~Transaction()
+{
+    if (m_db) (void)m_db->exec("ROLLBACK");
+}
+
+Status Transaction::commit()
+{
+    auto st = m_db->exec("COMMIT");
+    if (st) m_db = nullptr;
+    return st;
+}
+
+}  // namespace infra::core::store

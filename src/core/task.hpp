@@ -1,0 +1,75 @@
+#pragma once
+// The AgentTask: the unit of work every plane passes along (CLI.md "Shapes").
+
+#include "core/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace infra::core {
+
+using nlohmann::json;
+
+/// What kind of work a task asks for; each has a minimum policy tier.
+enum class TaskType { compliance_remediation, drift_detection, pr_review, chat, incident_triage };
+
+/// Queue order: critical first.
+enum class Priority { low = 0, normal = 1, high = 2, critical = 3 };
+
+/// "compliance-remediation", ...
+std::string_view to_string(TaskType t);
+/// "low", "normal", "high", "critical".
+std::string_view to_string(Priority p);
+/// Parses a task type name; nothing when unknown.
+std::optional<TaskType> parse_task_type(std::string_view s);
+/// Parses a priority name; nothing when unknown.
+std::optional<Priority> parse_priority(std::string_view s);
+
+/// Where a task came from.
+struct Trigger {
+    std::string source;     ///< webhook | schedule | user | api | alert
+    std::string provider;   ///< github | checkov | alertmanager | ...
+    std::string source_id;  ///< PR number, finding id, alert fingerprint, delivery id
+    std::string timestamp;  ///< RFC 3339 UTC
+};
+
+/// Who and what a task is about.
+struct TaskContext {
+    std::string organization_id;
+    std::string repository_id;
+    std::string agent_slug;
+    Priority priority = Priority::normal;
+    std::string environment;  ///< empty when unknown
+    std::string resource;     ///< terraform address or cloud ARN; empty when unknown
+};
+
+/// A normalized signal: the unit of work of every later plane.
+struct AgentTask {
+    std::string id;
+    TaskType type = TaskType::compliance_remediation;
+    Trigger trigger;
+    TaskContext context;
+    json payload = json::object();
+    std::string dedupe_key;
+    /// Top-level fields added by later steps (decision, traceparent ...),
+    /// kept verbatim so that a task passes through every command intact.
+    json extra = json::object();
+};
+
+/// The task as CLI.md's JSON shape (camelCase keys).
+json to_json(const AgentTask& task);
+
+/// Reads and validates a task. Errors name the field ("context.priority:
+/// expected one of low, normal, high, critical, got 'urgent'"). With
+/// complete=false, id, dedupeKey and trigger.timestamp may be missing (the
+/// api source fills them in); otherwise they are required.
+Result<AgentTask> task_from_json(const json& j, bool complete = true);
+
+/// A short id for display and branch names: the first 12 characters of the
+/// dedupe key.
+std::string fingerprint(const AgentTask& task);
+
+}  // namespace infra::core

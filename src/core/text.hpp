@@ -1,0 +1,26 @@
+#pragma once
+// Small string helpers shared across core.
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace infra::core::text {
+
+/// ASCII lower case.
+std::string lower(std::string_view s);
+
+/// s without leading and trailing ASCII white space.
+std::string_view trim(std::string_view s);
+
+/// Splits s at every sep; empty pieces are kept.
+std::vector<std::string> split(std::string_view s, char sep);
+
+/// Shell-style glob: '*' matches any run of characters, '?' one character.
+bool glob_match(std::string_view pattern, std::string_view s);
+
+/// s quoted for a message: 'value', with control characters escaped and
+/// the text cut at max characters so an error never floods a terminal.
+std::string quote(std::string_view s, std::size_t max = 80);
+
+}  // namespace infra::core::text

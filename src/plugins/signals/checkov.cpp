@@ -1,0 +1,96 @@
+// Checkov `-o json` reports: one object per framework, or a list of them
+// when several frameworks ran. Each failed check becomes one task.
+#include "plugins/signals/common.hpp"
+#include "plugins/signals/parsers.hpp"
+
+namespace infra::plugins::signals {
+namespace {
+
+using core::json_stream::Context;
+using core::json_stream::DocumentShape;
+using core::json_stream::Record;
+using core::signals::Finding;
+
+bool has_key(const DocumentShape& s, std::string_view k)
+{
+    for (const auto& key : s.keys)
+        if (key == k) return true;
+    return false;
+}
+
+class Checkov final : public core::signals::SignalParser {
+public:
+    std::string_view name() const override { return "checkov"; }
+    std::string_view summary() const override { return "Checkov JSON report (-o json), one or several frameworks"; }
+
+    int detect(const core::signals::DetectInput& in) const override
+    {
+        return marker_score(in.prefix, {"\"check_type\"", "\"results\"", "\"failed_checks\"", "\"checkov_version\""}) +
+               (in.prefix.find("\"check_id\"") != std::string_view::npos ? 10 : 0);
+    }
+
+    Status parse(core::ByteSource& in, const IngestOptions& opt, Sink& sink) const override
+    {
+        core::json_stream::Selection sel{
+            {"results.failed_checks.*", "*.results.failed_checks.*"},
+            {"check_type", "*.check_type"}};
+        auto shape = [](const DocumentShape& s, std::size_t) -> Status {
+            bool ok = (s.root == json::value_t::object &&
+                       (has_key(s, "results") || has_key(s, "check_type") || has_key(s, "checkov_version"))) ||
+                      (s.root == json::value_t::array &&
+                       (s.keys.empty() || has_key(s, "check_type") || has_key(s, "results")));
+            if (!ok)
+                return core::fail(Errc::invalid_input,
+                                  "not a Checkov report: expected an object with 'check_type' and "
+                                  "'results', or a list of them");
+            return {};
+        };
+        auto record = [&opt](Record&& r, const Context& ctx, Sink& out) -> Status {
+            return to_task(r, ctx, opt, out);
+        };
+        return core::signals::stream_records(in, sel, opt, sink, record, shape);
+    }
+
+private:
+    static Status to_task(const Record& r, const Context& ctx, const IngestOptions& opt, Sink& out)
+    {
+        const json& c = r.value;
+        if (!c.is_object()) return field_error("failed_checks[]", "expected an object");
+        Finding f;
+        f.tool = "checkov";
+        f.rule_id = core::signals::str(c, "check_id");
+        if (f.rule_id.empty()) return field_error("check_id", "missing");
+        std::string result = core::signals::str_at(c, "/check_result/result", "FAILED");
+        if (result != "FAILED") {
+            out.skip(f.rule_id + ": result is " + result);
+            return {};
+        }
+        f.title = core::signals::str(c, "check_name");
+        f.severity = core::signals::str(c, "severity");
+        f.resource = core::signals::str(c, "resource");
+        // Both paths are relative (to the repository, and to the scan root)
+        // but written with a leading "/".
+        std::string path = core::signals::str(c, "repo_file_path", core::signals::str(c, "file_path"));
+        if (opt.path_root.empty() && !path.empty() && path.front() == '/') path.erase(0, 1);
+        f.file = core::signals::normalize_path(path, opt.path_root);
+        if (auto range = c.find("file_line_range"); range != c.end() && range->is_array() && range->size() == 2) {
+            f.start_line = line_of((*range)[0]);
+            f.end_line = line_of((*range)[1]);
+        }
+        f.guideline = core::signals::str(c, "guideline");
+        const json& framework = ctx.lookup(r.path.size() == 4 ? "*.check_type" : "check_type", r.path);
+        if (framework.is_string()) f.framework = framework.get<std::string>();
+        if (auto tags = c.find("entity_tags"); tags != c.end()) f.tags = tags_of(*tags);
+        if (auto bc = core::signals::str(c, "bc_check_id"); !bc.empty()) f.extra["bcCheckId"] = bc;
+        if (auto caller = core::signals::str(c, "caller_file_path"); !caller.empty())
+            f.extra["callerFile"] = core::signals::normalize_path(caller, opt.path_root);
+        out.task(core::signals::remediation_task(f, opt));
+        return {};
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<core::signals::SignalParser> make_checkov() { return std::make_unique<Checkov>(); }
+
+}  // namespace infra::plugins::signals
