@@ -23,7 +23,10 @@ int run(const std::vector<std::string>& words, CLI::App& app, Context& ctx)
         }
         cmd = sub;
     }
-    ctx.print(cmd->help());
+    // The usage line names the whole command, as `--help` prints it.
+    std::string prefix;
+    for (CLI::App* p = cmd->get_parent(); p; p = p->get_parent()) prefix = p->get_name() + (prefix.empty() ? "" : " ") + prefix;
+    ctx.print(cmd->help(prefix));
     return exit_code::ok;
 }
 

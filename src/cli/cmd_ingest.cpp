@@ -31,6 +31,7 @@ struct Options {
     std::string environment;
     std::string root;
     std::string message;
+    std::string format;
 };
 
 int list_sources(Context& ctx)
@@ -150,7 +151,8 @@ int run(const Options& opt, Context& ctx)
     if (!secret) return ctx.fail(secret.error());
     in.secret = *secret;
 
-    TaskOutput out(ctx, ctx.json_output() || !ctx.stdout_is_tty());
+    bool json = opt.format.empty() ? ctx.json_output() || !ctx.stdout_is_tty() : opt.format == "json";
+    TaskOutput out(ctx, json);
     auto st = parser->parse(*src, in, out);
     int code = exit_code::ok;
     if (!st) code = ctx.fail(st.error());
@@ -193,6 +195,8 @@ void register_ingest(CLI::App& app, Context& ctx)
     cmd->add_option("--environment", opt->environment, "environment of every task, over tags and paths");
     cmd->add_option("--root", opt->root, "directory stripped from absolute paths in reports");
     cmd->add_option("--message", opt->message, "the message, for the chat source");
+    cmd->add_option("--format", opt->format, "json or table (default: table on a terminal, else JSON Lines)")
+        ->check(CLI::IsMember({"json", "table"}));
     ctx.on_run(cmd, [opt, &ctx] { return run(*opt, ctx); });
 }
 

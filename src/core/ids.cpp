@@ -39,12 +39,15 @@ std::string encode(std::uint64_t ms, const std::array<std::uint8_t, 10>& r)
         out[static_cast<std::size_t>(i)] = k_alphabet[ms & 31];
         ms >>= 5;
     }
-    // 80 bits of randomness as 16 characters of 5 bits each.
-    unsigned __int128 v = 0;
-    for (auto b : r) v = (v << 8) | b;
-    for (int i = 25; i >= 10; --i) {
-        out[static_cast<std::size_t>(i)] = k_alphabet[static_cast<unsigned>(v & 31)];
-        v >>= 5;
+    // 80 bits of randomness as 16 characters of 5 bits each: two halves
+    // of 40 bits (5 bytes, 8 characters) each.
+    for (int half = 0; half < 2; ++half) {
+        std::uint64_t v = 0;
+        for (int k = 0; k < 5; ++k) v = (v << 8) | r[static_cast<std::size_t>(half * 5 + k)];
+        for (int i = 7; i >= 0; --i) {
+            out[static_cast<std::size_t>(10 + half * 8 + i)] = k_alphabet[v & 31];
+            v >>= 5;
+        }
     }
     return out;
 }

@@ -39,6 +39,7 @@ public:
     int get()
     {
         if (m_pos == m_end && !refill()) return -1;
+        m_last = m_where;
         unsigned char c = static_cast<unsigned char>(m_buf[m_pos++]);
         ++m_where.offset;
         if (c == '\n') {
@@ -66,8 +67,14 @@ public:
     /// Where the next byte will be read from.
     const Position& position() const { return m_where; }
 
+    /// Where the byte last returned by get() was.
+    const Position& last_position() const { return m_last; }
+
     /// Bytes consumed so far.
     std::uint64_t consumed() const { return m_where.offset; }
+
+    /// Makes positions count from p (a line cut out of a larger input).
+    void set_position(const Position& p) { m_where = p; }
 
     /// A read error (not end of input) seen by the last refill, if any.
     const std::string& io_error() const { return m_io_error; }
@@ -84,6 +91,7 @@ private:
     std::size_t m_pos = 0;
     std::size_t m_end = 0;
     Position m_where;
+    Position m_last;
     std::string m_io_error;
 };
 

@@ -100,6 +100,7 @@ public:
     }
 
     Context& context() { return m_context; }
+    void whole_document(bool on) { m_whole = on; }
     DocumentShape& shape() { return m_shape; }
     const std::string& own_error() const { return m_own_error; }
 
@@ -132,11 +133,15 @@ public:
         return true;
     }
 
-    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& ex)
+    bool parse_error(std::size_t, const std::string& last_token, const nlohmann::detail::exception& ex)
     {
         m_parse_error = ex.what();
+        m_last_token = last_token;
         return false;
     }
+
+    /// The token that broke the document, as nlohmann read it.
+    const std::string& last_token() const { return m_last_token; }
 
     const std::string& parse_error_text() const { return m_parse_error; }
 
@@ -148,7 +153,7 @@ private:
     Class classify(bool is_array = false) const
     {
         for (const auto& p : m_records)
-            if (matches(p) && !(p.empty() && is_array)) return Class::record;
+            if (matches(p) && !(p.empty() && is_array && !m_whole)) return Class::record;
         for (const auto& p : m_context_patterns)
             if (matches(p)) return Class::context;
         if (m_path.size() >= m_max_len) return Class::skip;
@@ -312,7 +317,9 @@ private:
     Context m_context;
     DocumentShape m_shape;
     std::size_t m_root_elements = 0;
+    bool m_whole = false;
     std::string m_parse_error;
+    std::string m_last_token;
     std::string m_own_error;
 };
 
@@ -355,17 +362,92 @@ struct Reader::Impl {
     std::vector<std::vector<std::string>> context;
     Limits limits;
     std::size_t document = 0;
+    bool decided = false;    // whether the input is JSON Lines is known
+    bool line_mode = false;  // JSON Lines: one document per line, errors end at the line
+    bool whole = false;      // the root is a record whatever its type
+
+    Result<bool> parse_one(ByteSource& in, const Handler& handler, bool strict)
+    {
+        Sax sax(records, context, limits, in, handler, document);
+        sax.whole_document(whole);
+        sax.shape().line = in.position().line;
+        bool ok = json::sax_parse(SourceIterator(&in), SourceIterator(), &sax, json::input_format_t::json, strict);
+        ++document;
+        if (!ok) {
+            // Point at the character that broke the document, not past it.
+            Position p = in.peek() < 0 && in.position().offset > in.last_position().offset
+                             ? in.position() : in.last_position();
+            // Point at the start of the offending token ("x" in {"k" "x"}).
+            const std::string& tok = sax.last_token();
+            if (sax.own_error().empty() && tok.size() > 1 && tok.front() == '"' && tok.find('\n') == std::string::npos &&
+                tok.find("<U+") == std::string::npos) {
+                std::uint64_t chars = 0;
+                for (unsigned char c : tok) chars += (c & 0xC0) != 0x80;
+                if (chars > 1 && p.column > chars - 1) p.column -= chars - 1;
+            }
+            std::string what = !sax.own_error().empty() ? sax.own_error() : describe(sax.parse_error_text());
+            if (!in.io_error().empty()) what = in.io_error();
+            return fail(Errc::invalid_input, "cannot parse '" + src.name() + "': line " + std::to_string(p.line) +
+                                                 ", column " + std::to_string(p.column) + ": " + what);
+        }
+        if (handler.end_document) handler.end_document(sax.shape(), sax.context());
+        return true;
+    }
+
+    // After the first document: a document that ended on its own line,
+    // followed by a newline, makes the input JSON Lines.
+    void decide(std::uint64_t start_line)
+    {
+        decided = true;
+        if (src.position().line != start_line) return;
+        for (;;) {
+            int c = src.peek();
+            if (c == ' ' || c == '\t' || c == '\r') {
+                src.get();
+                continue;
+            }
+            line_mode = c == '\n';
+            return;
+        }
+    }
+
+    Result<bool> next_line(const Handler& handler)
+    {
+        for (;;) {
+            Position start = src.position();
+            std::string line;
+            int c;
+            while ((c = src.get()) >= 0 && c != '\n') {
+                line.push_back(static_cast<char>(c));
+                if (line.size() > (256u << 20))
+                    return fail(Errc::invalid_input, "cannot parse '" + src.name() + "': line " +
+                                                         std::to_string(start.line) + " is longer than 256 MiB");
+            }
+            if (c < 0 && line.empty()) {
+                if (!src.io_error().empty())
+                    return fail(Errc::unavailable, "cannot read '" + src.name() + "': " + src.io_error());
+                return false;
+            }
+            if (text::trim(line).empty()) continue;
+            auto sub = ByteSource::from_string(std::move(line), src.name());
+            sub->set_position(start);
+            skip_space(*sub);
+            return parse_one(*sub, handler, /*strict=*/true);
+        }
+    }
 };
 
 Reader::Reader(ByteSource& src, Selection selection, Limits limits)
     : m_impl(new Impl{src, compile(selection.records), compile(selection.context), limits})
 {
+    m_impl->whole = selection.whole_documents;
 }
 
 Reader::~Reader() = default;
 
 Result<bool> Reader::next(const Handler& handler)
 {
+    if (m_impl->line_mode) return m_impl->next_line(handler);
     auto& src = m_impl->src;
     skip_space(src);
     if (src.peek() < 0) {
@@ -373,26 +455,18 @@ Result<bool> Reader::next(const Handler& handler)
             return fail(Errc::unavailable, "cannot read '" + src.name() + "': " + src.io_error());
         return false;
     }
-    Sax sax(m_impl->records, m_impl->context, m_impl->limits, src, handler, m_impl->document);
-    sax.shape().line = src.position().line;
-    bool ok = json::sax_parse(SourceIterator(&src), SourceIterator(), &sax,
-                              json::input_format_t::json, /*strict=*/false);
-    ++m_impl->document;
-    if (!ok) {
-        const Position& p = src.position();
-        std::string what = !sax.own_error().empty() ? sax.own_error()
-                                                    : describe(sax.parse_error_text());
-        if (!src.io_error().empty()) what = src.io_error();
-        return fail(Errc::invalid_input, "cannot parse '" + src.name() + "': line " +
-                                             std::to_string(p.line) + ", column " +
-                                             std::to_string(p.column) + ": " + what);
-    }
-    if (handler.end_document) handler.end_document(sax.shape(), sax.context());
-    return true;
+    std::uint64_t start_line = src.position().line;
+    auto r = m_impl->parse_one(src, handler, /*strict=*/false);
+    if (r && !m_impl->decided) m_impl->decide(start_line);
+    return r;
 }
 
 void Reader::skip_line()
 {
+    if (m_impl->line_mode) return;  // the bad line is already consumed
+    // Resynchronizing after an error is line-based from here on.
+    m_impl->decided = true;
+    m_impl->line_mode = true;
     auto& src = m_impl->src;
     for (;;) {
         int c = src.get();
@@ -403,7 +477,7 @@ void Reader::skip_line()
 Result<json> parse_document(std::string_view text, const std::string& name, Limits limits)
 {
     auto src = ByteSource::from_string(std::string(text), name);
-    Reader reader(*src, Selection{{""}, {}}, limits);
+    Reader reader(*src, Selection{{""}, {}, true}, limits);
     json out;
     bool got = false;
     Handler h;

@@ -46,6 +46,7 @@ struct DocumentShape {
 struct Selection {
     std::vector<std::string> records;  ///< each match is handed over as a Record
     std::vector<std::string> context;  ///< small values kept for the whole document
+    bool whole_documents = false;      ///< "" selects a root array too (whole small documents)
 };
 
 /// Values kept by Selection::context, looked up relative to a record.

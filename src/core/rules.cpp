@@ -103,12 +103,13 @@ std::string canonical_id(std::string_view rule_id)
 {
     if (const Rule* r = find(rule_id)) return std::string(r->id);
     std::string id(text::trim(rule_id));
-    if (id.size() > 4 && (id.rfind("AVD-", 0) == 0 || id.rfind("avd-", 0) == 0)) id = id.substr(4);
+    bool avd = id.size() > 4 && text::lower(id.substr(0, 4)) == "avd-";
+    if (avd) id = id.substr(4);
     // Scanner ids such as AWS-0107 or CKV_K8S_40 are upper case; long ids
     // (aws-ec2-...) and CodeQL ids (java/sql-injection) keep their case.
-    bool looks_short = id.find('/') == std::string::npos &&
+    bool looks_short = avd || (id.find('/') == std::string::npos &&
                        (id.find('_') != std::string::npos ||
-                        (id.size() < 16 && std::isupper(static_cast<unsigned char>(id[0]))));
+                        (id.size() < 16 && std::isupper(static_cast<unsigned char>(id[0])))));
     if (looks_short)
         for (auto& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return id;

@@ -44,7 +44,7 @@ std::string format_rfc3339(TimePoint t)
     std::time_t tt = static_cast<std::time_t>(secs);
     std::tm tm{};
     gmtime_r(&tt, &tm);
-    char buf[40];
+    char buf[64];
     std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                   tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
     return buf;
@@ -61,6 +61,9 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s)
         !digits(s, 17, 2, se))
         return std::nullopt;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
+    // The clock counts nanoseconds in 64 bits: 1678 to 2262. Signals use
+    // 0001-01-01 for "never"; that is not a time a task can carry.
+    if (y < 1970 || y > 2261) return std::nullopt;
     std::size_t pos = 19;
     long long nanos = 0;
     if (pos < s.size() && s[pos] == '.') {

@@ -1,0 +1,118 @@
+#include "core/config.hpp"
+#include "core/home.hpp"
+#include "core/store/migrations.hpp"
+#include "support/fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <sys/stat.h>
+
+using namespace infra::core;
+using infra::test::TempDir;
+using infra::test::write_file;
+
+TEST(Migrations, ApplyOnceAndRecordTheirVersion)
+{
+    TempDir dir;
+    auto db = store::Db::open((dir / "s.db").string(), true);
+    ASSERT_TRUE(db);
+    EXPECT_EQ(*store::schema_version(**db), 0);
+    ASSERT_TRUE(store::migrate(**db));
+    int latest = store::migrations().back().version;
+    EXPECT_EQ(*store::schema_version(**db), latest);
+    ASSERT_TRUE(store::migrate(**db));  // idempotent
+    auto n = (*db)->prepare("SELECT COUNT(*) FROM schema_migrations");
+    ASSERT_TRUE(n && *n->step());
+    EXPECT_EQ(n->integer(0), latest);
+}
+
+TEST(Migrations, RefuseADatabaseFromANewerBuild)
+{
+    TempDir dir;
+    auto db = store::Db::open((dir / "s.db").string(), true);
+    ASSERT_TRUE(db && store::migrate(**db));
+    ASSERT_TRUE((*db)->exec("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01T00:00:00Z')"));
+    auto st = store::migrate(**db);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("newer than this infra-agent knows"), std::string::npos);
+}
+
+TEST(Home, InitCreatesConfigPoliciesAndDatabase)
+{
+    TempDir dir;
+    auto r = init_home(dir / ".infra-agent");
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->created);
+    EXPECT_TRUE(std::filesystem::exists(dir / ".infra-agent/config.yaml"));
+    EXPECT_TRUE(std::filesystem::is_directory(dir / ".infra-agent/policies"));
+    EXPECT_TRUE(std::filesystem::exists(dir / ".infra-agent/state.db"));
+    struct stat st {};
+    ::stat((dir / ".infra-agent").c_str(), &st);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+    // The commented config is valid YAML that sets nothing.
+    auto cfg = Config::load(dir / ".infra-agent/config.yaml", true);
+    ASSERT_TRUE(cfg);
+    EXPECT_FALSE(cfg->get("queue.url"));
+}
+
+TEST(Home, InitTwiceKeepsTheUsersConfig)
+{
+    TempDir dir;
+    ASSERT_TRUE(init_home(dir / "h"));
+    write_file(dir / "h/config.yaml", "queue:\n  url: sqlite://mine.db\n");
+    auto again = init_home(dir / "h");
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(again->created);
+    EXPECT_FALSE(again->wrote_config);
+    EXPECT_EQ(infra::test::read_file(dir / "h/config.yaml"), "queue:\n  url: sqlite://mine.db\n");
+}
+
+TEST(Home, IsDiscoveredFromASubdirectory)
+{
+    TempDir dir;
+    std::filesystem::create_directories(dir / "repo/.infra-agent");
+    std::filesystem::create_directories(dir / "repo/a/b");
+    ::unsetenv("INFRA_AGENT_HOME");
+    auto h = resolve_home(std::nullopt, dir / "repo/a/b");
+    EXPECT_EQ(h.dir, dir / "repo/.infra-agent");
+    EXPECT_EQ(h.origin, "discovered");
+    auto flagged = resolve_home(std::string((dir / "x").string()), dir / "repo/a/b");
+    EXPECT_EQ(flagged.origin, "--home");
+}
+
+TEST(Config, EnvironmentOverridesTheFile)
+{
+    TempDir dir;
+    write_file(dir / "c.yaml", "queue:\n  url: sqlite://file.db\npolicy:\n  dirs: [a, b]\n");
+    auto cfg = Config::load(dir / "c.yaml", true);
+    ASSERT_TRUE(cfg);
+    EXPECT_EQ(cfg->get("queue.url"), "sqlite://file.db");
+    EXPECT_EQ(cfg->get_list("policy.dirs"), (std::vector<std::string>{"a", "b"}));
+    ::setenv("INFRA_AGENT_QUEUE_URL", "redis://127.0.0.1:6379", 1);
+    ::setenv("INFRA_AGENT_POLICY_DIRS", "x:y", 1);
+    EXPECT_EQ(cfg->get("queue.url"), "redis://127.0.0.1:6379");
+    EXPECT_EQ(cfg->get_list("policy.dirs"), (std::vector<std::string>{"x", "y"}));
+    EXPECT_EQ(cfg->list()["queue.url"].second, ConfigOrigin::environment);
+    ::unsetenv("INFRA_AGENT_QUEUE_URL");
+    ::unsetenv("INFRA_AGENT_POLICY_DIRS");
+    EXPECT_EQ(Config::env_name("llm.api_key_env"), "INFRA_AGENT_LLM_API_KEY_ENV");
+}
+
+TEST(Config, YamlErrorsGiveLineAndColumn)
+{
+    TempDir dir;
+    write_file(dir / "c.yaml", "queue:\n  url: [unclosed\n");
+    auto cfg = Config::load(dir / "c.yaml", true);
+    ASSERT_FALSE(cfg);
+    EXPECT_EQ(cfg.error().code, Errc::invalid_input);
+    EXPECT_NE(cfg.error().message.find("c.yaml': line 3"), std::string::npos) << cfg.error().message;
+}
+
+TEST(Config, MissingOptionalFileIsEmpty)
+{
+    TempDir dir;
+    auto cfg = Config::load(dir / "none.yaml", false);
+    ASSERT_TRUE(cfg);
+    EXPECT_FALSE(Config::load(dir / "none.yaml", true));
+}
