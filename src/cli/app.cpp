@@ -67,6 +67,7 @@ int run(int argc, char** argv)
 
     register_init(app, ctx);
     register_ingest(app, ctx);
+    register_policy(app, ctx);
     register_config(app, ctx);
     register_plugins(app, ctx);
     register_version(app, ctx);

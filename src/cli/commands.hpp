@@ -13,6 +13,7 @@ void register_ingest(CLI::App& app, Context& ctx);
 void register_plugins(CLI::App& app, Context& ctx);
 void register_config(CLI::App& app, Context& ctx);
 void register_help(CLI::App& app, Context& ctx);
+void register_policy(CLI::App& app, Context& ctx);
 
 /// The subcommand of app called name, or nullptr.
 inline CLI::App* find_subcommand(CLI::App& app, const std::string& name)

@@ -73,6 +73,57 @@ core::Result<const core::Config*> Context::config()
     return &*m_config;
 }
 
+namespace {
+
+// The installed bundle: next to the binary (a relocatable install or a
+// .deb), then the configured install prefix, then the source tree the
+// binary was built from.
+std::filesystem::path find_bundle()
+{
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    std::vector<fs::path> candidates;
+    if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share/infra-agent/policies");
+    candidates.emplace_back(INFRA_AGENT_DATADIR "/policies");
+    candidates.emplace_back(INFRA_AGENT_SOURCE_SHARE "/policies");
+    for (const auto& c : candidates)
+        if (fs::is_directory(c, ec)) return c;
+    return {};
+}
+
+}  // namespace
+
+core::Result<std::vector<std::filesystem::path>> Context::policy_dirs(const std::vector<std::string>& flag_dirs,
+                                                                      bool no_bundle)
+{
+    namespace fs = std::filesystem;
+    auto cfg = config();
+    if (!cfg) return cfg.error();
+    std::vector<fs::path> dirs;
+    std::string bundle = (*cfg)->get_or("policy.bundle", "");
+    if (!no_bundle && bundle != "none" && bundle != "false") {
+        fs::path b = bundle.empty() ? find_bundle() : fs::path(bundle);
+        if (b.empty())
+            return core::fail(core::Errc::not_found, "cannot find the installed policy bundle",
+                              "set policy.bundle to its directory, or pass --no-bundle");
+        dirs.push_back(b);
+    }
+    if (!flag_dirs.empty()) {
+        for (const auto& d : flag_dirs) dirs.emplace_back(d);
+        return dirs;
+    }
+    auto configured = (*cfg)->get_list("policy.dirs");
+    if (!configured.empty()) {
+        // Relative directories in config are relative to the home.
+        for (const auto& d : configured) dirs.push_back(fs::path(d).is_absolute() ? fs::path(d) : home().dir / d);
+        return dirs;
+    }
+    std::error_code ec;
+    if (fs::is_directory(home().policies_dir(), ec)) dirs.push_back(home().policies_dir());
+    return dirs;
+}
+
 void Context::emit(const nlohmann::json& j)
 {
     std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

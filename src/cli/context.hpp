@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <optional>
@@ -44,6 +45,12 @@ public:
     core::Result<const core::Config*> config();
 
     core::signals::Registry& signals() { return m_signals; }
+
+    /// The policy directories for a call: the installed bundle (unless
+    /// no_bundle or policy.bundle is "none"), then --policies dirs, else
+    /// policy.dirs from config, else <home>/policies when it exists.
+    core::Result<std::vector<std::filesystem::path>> policy_dirs(const std::vector<std::string>& flag_dirs,
+                                                                 bool no_bundle);
 
     /// True when output should be JSON: --json, or stdout is not a terminal
     /// for commands whose data is a stream.

@@ -31,6 +31,19 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_task ON events (task_id, seq);
 )sql"},
+        {2, "policy decisions",
+         R"sql(
+CREATE TABLE decisions (
+    seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+    time           TEXT NOT NULL,
+    task_id        TEXT NOT NULL,
+    task           TEXT NOT NULL,
+    decision       TEXT NOT NULL,
+    policy_digest  TEXT NOT NULL,
+    source         TEXT NOT NULL
+);
+CREATE INDEX decisions_by_task ON decisions (task_id, seq);
+)sql"},
     };
     return k_migrations;
 }

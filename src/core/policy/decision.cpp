@@ -1,0 +1,265 @@
+// Merging the matching rules into a decision, most restrictively and
+// independently of rule order: deny wins; otherwise the lowest tier, the
+// smallest limits, the intersection of allowed tools, the union of denied
+// tools and approvals, and any rule's requirement.
+#include "core/policy/engine.hpp"
+
+#include <algorithm>
+
+namespace infra::core::policy {
+namespace {
+
+template <class T>
+void add_unique(std::vector<T>& v, const T& x)
+{
+    if (std::find(v.begin(), v.end(), x) == v.end()) v.push_back(x);
+}
+
+void explain(Decision& d, const std::string& field, const std::string& rule)
+{
+    for (auto& [f, rules] : d.explanation)
+        if (f == field) {
+            add_unique(rules, rule);
+            return;
+        }
+    d.explanation.push_back({field, {rule}});
+}
+
+}  // namespace
+
+std::string_view tier_name(int tier)
+{
+    switch (tier) {
+    case 0: return "observe";
+    case 1: return "recommend";
+    case 2: return "draft PR";
+    case 3: return "sandbox execute";
+    case 4: return "production with approval gates";
+    default: return "unknown";
+    }
+}
+
+int minimum_tier(const json& task)
+{
+    auto t = task.find("type");
+    if (t == task.end() || !t->is_string()) return 0;
+    const auto& type = t->get_ref<const std::string&>();
+    if (type == "compliance-remediation") return 2;
+    if (type == "pr-review") return 1;
+    if (type == "chat") {
+        auto p = task.find("payload");
+        if (p != task.end() && p->is_object()) {
+            auto rc = p->find("requestsChange");
+            if (rc != p->end() && rc->is_boolean() && rc->get<bool>()) return 2;
+        }
+    }
+    return 0;
+}
+
+int minimum_tier(const AgentTask& task)
+{
+    switch (task.type) {
+    case TaskType::compliance_remediation: return 2;
+    case TaskType::pr_review: return 1;
+    case TaskType::chat: return task.payload.value("requestsChange", false) ? 2 : 0;
+    default: return 0;
+    }
+}
+
+void Engine::decide(const json& task, Decision& d, bool want_explain) const
+{
+    d.allowed = false;
+    d.tier = 0;
+    d.reason.clear();
+    d.required_approvals.clear();
+    d.max_iterations = k_default_max_iterations;
+    d.timeout_ms = k_default_timeout_ms;
+    d.allowed_tools.reset();
+    d.denied_tools.clear();
+    d.requires_pr = d.requires_validation = d.allow_unsandboxed = false;
+    d.matched.clear();
+    d.priority.reset();
+    d.compliance.clear();
+    d.explanation.clear();
+    d.policy_digest = m_digest;
+
+    thread_local std::vector<const Rule*> cand;
+    candidates(task, cand);
+    for (const Rule* r : cand)
+        if (matches(r->match, task)) d.matched.push_back(r);
+    std::sort(d.matched.begin(), d.matched.end(), [](const Rule* a, const Rule* b) { return a->name < b->name; });
+
+    // Priority and compliance tags apply whatever the outcome.
+    for (const Rule* r : d.matched) {
+        if (r->priority && (!d.priority || *r->priority > *d.priority)) d.priority = r->priority;
+        for (const auto& c : r->compliance) add_unique(d.compliance, c);
+    }
+    std::sort(d.compliance.begin(), d.compliance.end());
+
+    // Any matching deny denies.
+    const Rule* deny = nullptr;
+    for (const Rule* r : d.matched)
+        if (r->effect == Effect::deny) {
+            deny = r;
+            break;
+        }
+    if (deny) {
+        d.reason = "denied by " + deny->name + (deny->reason.empty() ? "" : ": " + deny->reason);
+        if (want_explain)
+            for (const Rule* r : d.matched)
+                if (r->effect == Effect::deny) explain(d, "allowed", r->name);
+        return;
+    }
+
+    // Default deny: some matching rule must grant a tier.
+    const Rule* lowest = nullptr;
+    for (const Rule* r : d.matched)
+        if (r->tier && (!lowest || *r->tier < *lowest->tier)) lowest = r;
+    if (!lowest) {
+        d.reason = "no policy rule allows this task (default deny)";
+        return;
+    }
+    d.tier = *lowest->tier;
+
+    bool set_iter = false, set_timeout = false;
+    for (const Rule* r : d.matched) {
+        const auto& c = r->constraints;
+        if (r->tier && *r->tier == d.tier && want_explain) explain(d, "tier", r->name);
+        if (c.max_iterations && (!set_iter || *c.max_iterations < d.max_iterations)) {
+            d.max_iterations = *c.max_iterations;
+            set_iter = true;
+        }
+        if (c.timeout_ms && (!set_timeout || *c.timeout_ms < d.timeout_ms)) {
+            d.timeout_ms = *c.timeout_ms;
+            set_timeout = true;
+        }
+        if (c.allowed_tools) {
+            if (!d.allowed_tools) {
+                d.allowed_tools = *c.allowed_tools;
+            } else {
+                std::vector<std::string> both;
+                for (const auto& t : *d.allowed_tools)
+                    if (std::find(c.allowed_tools->begin(), c.allowed_tools->end(), t) != c.allowed_tools->end())
+                        both.push_back(t);
+                d.allowed_tools = std::move(both);
+            }
+            if (want_explain) explain(d, "allowedTools", r->name);
+        }
+        for (const auto& t : c.denied_tools) add_unique(d.denied_tools, t);
+        if (!c.denied_tools.empty() && want_explain) explain(d, "deniedTools", r->name);
+        for (const auto& a : r->required_approvals) add_unique(d.required_approvals, a);
+        if (!r->required_approvals.empty() && want_explain) explain(d, "requiredApprovals", r->name);
+        if (c.requires_pr.value_or(false)) {
+            d.requires_pr = true;
+            if (want_explain) explain(d, "requiresPR", r->name);
+        }
+        if (c.requires_validation.value_or(false)) {
+            d.requires_validation = true;
+            if (want_explain) explain(d, "requiresValidation", r->name);
+        }
+        // Running unsandboxed is a relaxation: every rule that speaks of it must allow it.
+        if (c.allow_unsandboxed) d.allow_unsandboxed = *c.allow_unsandboxed;
+    }
+    for (const Rule* r : d.matched)
+        if (r->constraints.allow_unsandboxed && !*r->constraints.allow_unsandboxed) d.allow_unsandboxed = false;
+    if (want_explain) {
+        for (const Rule* r : d.matched) {
+            if (r->constraints.max_iterations && *r->constraints.max_iterations == d.max_iterations)
+                explain(d, "maxIterations", r->name);
+            if (r->constraints.timeout_ms && *r->constraints.timeout_ms == d.timeout_ms)
+                explain(d, "timeoutMs", r->name);
+        }
+    }
+    std::sort(d.required_approvals.begin(), d.required_approvals.end());
+    std::sort(d.denied_tools.begin(), d.denied_tools.end());
+    if (d.allowed_tools) {
+        std::sort(d.allowed_tools->begin(), d.allowed_tools->end());
+        // A tool both allowed and denied is denied.
+        auto& a = *d.allowed_tools;
+        a.erase(std::remove_if(a.begin(), a.end(),
+                               [&](const std::string& t) {
+                                   return std::find(d.denied_tools.begin(), d.denied_tools.end(), t) !=
+                                          d.denied_tools.end();
+                               }),
+                a.end());
+    }
+
+    int need = minimum_tier(task);
+    if (d.tier < need) {
+        d.reason = std::string(task.value("type", "this")) + " needs tier " + std::to_string(need) + " (" +
+                   std::string(tier_name(need)) + ") but " + lowest->name + " grants at most tier " +
+                   std::to_string(d.tier) + " (" + std::string(tier_name(d.tier)) + ")";
+        return;
+    }
+    // Tier 4 acts on production: never without a named approver.
+    if (d.tier == 4 && d.required_approvals.empty()) d.tier = 3;
+    // Nothing reaches infrastructure but through a pull request below tier 4.
+    if (d.tier == 2 || d.tier == 3) d.requires_pr = true;
+
+    d.allowed = true;
+    d.reason = "allowed at tier " + std::to_string(d.tier) + " (" + std::string(tier_name(d.tier)) + ") by " +
+               lowest->name;
+    if (!d.required_approvals.empty()) {
+        d.reason += "; waits for approval by ";
+        for (std::size_t i = 0; i < d.required_approvals.size(); ++i)
+            d.reason += (i ? ", " : "") + d.required_approvals[i];
+    }
+}
+
+json to_json(const Decision& d, bool explain)
+{
+    json j = json::object();
+    j["allowed"] = d.allowed;
+    j["tier"] = d.tier;
+    j["reason"] = d.reason;
+    j["requiredApprovals"] = d.required_approvals;
+    json c = json::object();
+    c["maxIterations"] = d.max_iterations;
+    c["timeoutMs"] = d.timeout_ms;
+    if (d.allowed_tools) c["allowedTools"] = *d.allowed_tools;
+    c["deniedTools"] = d.denied_tools;
+    c["requiresPR"] = d.requires_pr;
+    c["requiresValidation"] = d.requires_validation;
+    if (d.allow_unsandboxed) c["allowUnsandboxed"] = true;
+    j["constraints"] = std::move(c);
+    json rules = json::array();
+    for (const Rule* r : d.matched) rules.push_back(r->name);
+    j["matchedRules"] = std::move(rules);
+    if (d.priority) j["priority"] = to_string(*d.priority);
+    if (!d.compliance.empty()) j["compliance"] = d.compliance;
+    j["policyDigest"] = d.policy_digest;
+    if (explain) {
+        json e = json::object();
+        for (const auto& [field, rules] : d.explanation) e[field] = rules;
+        j["explanation"] = std::move(e);
+    }
+    return j;
+}
+
+Result<Decision> decision_from_json(const json& j)
+{
+    if (!j.is_object()) return fail(Errc::invalid_input, "decision: expected an object");
+    Decision d;
+    try {
+        d.allowed = j.at("allowed").get<bool>();
+        d.tier = j.at("tier").get<int>();
+        d.reason = j.value("reason", "");
+        d.required_approvals = j.value("requiredApprovals", std::vector<std::string>{});
+        const json& c = j.value("constraints", json::object());
+        d.max_iterations = c.value("maxIterations", k_default_max_iterations);
+        d.timeout_ms = c.value("timeoutMs", k_default_timeout_ms);
+        if (c.contains("allowedTools")) d.allowed_tools = c["allowedTools"].get<std::vector<std::string>>();
+        d.denied_tools = c.value("deniedTools", std::vector<std::string>{});
+        d.requires_pr = c.value("requiresPR", false);
+        d.requires_validation = c.value("requiresValidation", false);
+        d.allow_unsandboxed = c.value("allowUnsandboxed", false);
+        if (j.contains("priority")) d.priority = parse_priority(j["priority"].get<std::string>());
+        d.compliance = j.value("compliance", std::vector<std::string>{});
+        d.policy_digest = j.value("policyDigest", "");
+    } catch (const json::exception& e) {
+        return fail(Errc::invalid_input, std::string("decision: ") + e.what());
+    }
+    return d;
+}
+
+}  // namespace infra::core::policy

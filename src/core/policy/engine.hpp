@@ -1,0 +1,72 @@
+#pragma once
+// The policy engine: policies compiled once (globs and regexes built, an
+// index on the equality keys), then decisions without allocation on the
+// matching path.
+
+#include "core/policy/loader.hpp"
+#include "core/policy/policy.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace infra::core::policy {
+
+class Engine {
+public:
+    /// Compiles a loaded policy set; fails on the set's first error.
+    static Result<std::unique_ptr<Engine>> compile(PolicySet set);
+
+    /// Loads and compiles every policy below dirs (overlays in order).
+    static Result<std::unique_ptr<Engine>> load(const std::vector<std::filesystem::path>& dirs);
+
+    /// Decides for a task given as its JSON (CLI.md's shape). out is reused
+    /// between calls so that repeated decisions do not allocate on the
+    /// matching path. With explain, out.explanation says which rules set
+    /// each field.
+    void decide(const json& task, Decision& out, bool explain = false) const;
+
+    /// decide() into a fresh Decision.
+    Decision decide(const json& task, bool explain = false) const;
+
+    /// The rules that match a task, whatever their effect (for the digest).
+    std::vector<const Rule*> matching(const json& task) const;
+
+    /// True when a policy's scope (metadata agent, repository, resource)
+    /// selects the task.
+    bool applies(const Policy& p, const json& task) const;
+
+    /// sha256:<hex> over the canonical policy set: independent of file
+    /// names, order, comments and formatting.
+    const std::string& digest() const { return m_digest; }
+
+    const std::vector<Policy>& policies() const { return m_set.policies; }
+    const PolicySet& set() const { return m_set; }
+    std::size_t rule_count() const { return m_rules.size(); }
+
+private:
+    Engine() = default;
+    bool matches(const Match& m, const json& task) const;
+    const json* field(int index, const json& task) const;
+    void candidates(const json& task, std::vector<const Rule*>& out) const;
+
+    PolicySet m_set;
+    std::vector<const Rule*> m_rules;
+    std::vector<std::vector<std::string>> m_fields;  // field index -> path segments
+    // Index: for each indexed field, value -> rules whose match requires it.
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    struct Index {
+        int field;
+        std::unordered_map<std::string, std::vector<const Rule*>, StringHash, std::equal_to<>> by_value;
+    };
+    std::vector<Index> m_index;
+    std::vector<const Rule*> m_unindexed;
+    std::string m_digest;
+};
+
+}  // namespace infra::core::policy
