@@ -121,18 +121,11 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
     }
     d.tier = *lowest->tier;
 
-    bool set_iter = false, set_timeout = false;
     for (const Rule* r : d.matched) {
         const auto& c = r->constraints;
         if (r->tier && *r->tier == d.tier && want_explain) explain(d, "tier", r->name);
-        if (c.max_iterations && (!set_iter || *c.max_iterations < d.max_iterations)) {
-            d.max_iterations = *c.max_iterations;
-            set_iter = true;
-        }
-        if (c.timeout_ms && (!set_timeout || *c.timeout_ms < d.timeout_ms)) {
-            d.timeout_ms = *c.timeout_ms;
-            set_timeout = true;
-        }
+        if (c.max_iterations && *c.max_iterations < d.max_iterations) d.max_iterations = *c.max_iterations;
+        if (c.timeout_ms && *c.timeout_ms < d.timeout_ms) d.timeout_ms = *c.timeout_ms;
         if (c.allowed_tools) {
             if (!d.allowed_tools) {
                 d.allowed_tools = *c.allowed_tools;

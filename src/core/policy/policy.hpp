@@ -139,8 +139,9 @@ int minimum_tier(const AgentTask& task);
 /// minimum_tier() of a task given as JSON.
 int minimum_tier(const json& task);
 
-/// Defaults of a decision when no rule sets the limit.
-constexpr long long k_default_max_iterations = 10;
-constexpr long long k_default_timeout_ms = 600000;
+/// Hard ceilings: rules can lower them, never raise them, so that adding a
+/// rule can never grant more. They apply when no rule sets a limit.
+constexpr long long k_default_max_iterations = 50;
+constexpr long long k_default_timeout_ms = 3600000;
 
 }  // namespace infra::core::policy
