@@ -63,6 +63,9 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::s
 
 Result<nlohmann::json> yaml_to_json(const std::string& text, const std::string& name)
 {
+    if (auto bad = text::invalid_utf8(text))
+        return fail(Errc::invalid_input, "cannot parse '" + name + "': byte " + std::to_string(*bad + 1) +
+                                             ": not valid UTF-8");
     try {
         YAML::Node root = YAML::Load(text);
         if (!root.IsDefined() || root.IsNull()) return nlohmann::json::object();

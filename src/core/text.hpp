@@ -1,6 +1,7 @@
 #pragma once
 // Small string helpers shared across core.
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,9 @@ std::vector<std::string> split(std::string_view s, char sep);
 
 /// Shell-style glob: '*' matches any run of characters, '?' one character.
 bool glob_match(std::string_view pattern, std::string_view s);
+
+/// The offset of the first byte of s that is not valid UTF-8, if any.
+std::optional<std::size_t> invalid_utf8(std::string_view s);
 
 /// s quoted for a message: 'value', with control characters escaped and
 /// the text cut at max characters so an error never floods a terminal.

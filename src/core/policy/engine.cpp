@@ -120,7 +120,8 @@ Result<std::unique_ptr<Engine>> Engine::compile(PolicySet set)
     }
     // The digest covers what decides, not how it is written down.
     std::vector<std::pair<std::string, std::string>> canon;
-    for (const auto& p : e->m_set.policies) canon.emplace_back(p.name, p.canonical.dump());
+    for (const auto& p : e->m_set.policies)
+        canon.emplace_back(p.name, p.canonical.dump(-1, ' ', false, json::error_handler_t::replace));
     std::sort(canon.begin(), canon.end());
     std::string all;
     for (const auto& [name, doc] : canon) all += doc + "\n";

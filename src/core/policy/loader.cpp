@@ -1,6 +1,7 @@
 #include "core/policy/loader.hpp"
 
 #include "core/text.hpp"
+#include "core/yaml_docs.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -20,10 +21,13 @@ class Checker {
 public:
     Checker(const std::string& file, std::vector<LintFinding>& out) : m_file(file), m_out(out) {}
 
+    /// Lines of the document being read start this many lines into the file.
+    void set_line_offset(int lines) { m_offset = lines; }
+
     Location at(const YAML::Node& n) const
     {
         auto m = n.Mark();
-        return {m_file, m.line + 1, m.column + 1};
+        return {m_file, m.line + 1 + m_offset, m.column + 1};
     }
     void error(const YAML::Node& n, const std::string& msg) { m_out.push_back({at(n), true, msg}); ++m_errors; }
     void warn(const YAML::Node& n, const std::string& msg) { m_out.push_back({at(n), false, msg}); }
@@ -33,6 +37,7 @@ private:
     std::string m_file;
     std::vector<LintFinding>& m_out;
     int m_errors = 0;
+    int m_offset = 0;
 };
 
 json to_json(const YAML::Node& n, int depth = 0)
@@ -459,14 +464,25 @@ void parse_policies(const std::string& text, const std::string& file, std::vecto
                     std::vector<LintFinding>& findings)
 {
     Checker ck(file, findings);
-    try {
-        auto docs = YAML::LoadAll(text);
-        for (const auto& doc : docs) {
+    if (auto bad = text::invalid_utf8(text)) {
+        // Policies end up in JSON decisions and the audit log: UTF-8 only.
+        int line = 1, col = 1;
+        for (std::size_t i = 0; i < *bad; ++i) {
+            if (text[i] == '\n') { ++line; col = 1; }
+            else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++col;
+        }
+        findings.push_back({{file, line, col}, true, "not valid UTF-8"});
+        return;
+    }
+    for (const auto& d : split_yaml_documents(text)) {
+        ck.set_line_offset(d.first_line);
+        try {
+            YAML::Node doc = YAML::Load(d.text);
             if (!doc || doc.IsNull()) continue;
             compile_policy(doc, file, out, ck);
+        } catch (const YAML::Exception& e) {
+            findings.push_back({{file, e.mark.line + 1 + d.first_line, e.mark.column + 1}, true, e.msg});
         }
-    } catch (const YAML::Exception& e) {
-        findings.push_back({{file, e.mark.line + 1, e.mark.column + 1}, true, e.msg});
     }
 }
 

@@ -32,8 +32,8 @@ Status record_decision(store::Db& db, const json& task, const json& decision, st
     if (!stmt) return stmt.error();
     stmt->bind(1, timeutil::now_rfc3339())
         .bind(2, task.value("id", ""))
-        .bind(3, task.dump())
-        .bind(4, decision.dump())
+        .bind(3, task.dump(-1, ' ', false, json::error_handler_t::replace))
+        .bind(4, decision.dump(-1, ' ', false, json::error_handler_t::replace))
         .bind(5, decision.value("policyDigest", ""))
         .bind(6, source);
     return stmt->run();

@@ -1,6 +1,7 @@
 #include "core/policy/testing.hpp"
 
 #include "core/text.hpp"
+#include "core/yaml_docs.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -125,12 +126,15 @@ std::vector<TestCase> run_tests(const Engine& engine, const std::vector<std::fil
         std::ifstream in(path);
         std::stringstream ss;
         ss << in.rdbuf();
+        int offset = 0;
         auto at = [&](const YAML::Node& n) {
             auto m = n.Mark();
-            return Location{file, m.line + 1, m.column + 1};
+            return Location{file, m.line + 1 + offset, m.column + 1};
         };
-        try {
-            for (const auto& doc : YAML::LoadAll(ss.str())) {
+        for (const auto& chunk : split_yaml_documents(ss.str())) {
+            offset = chunk.first_line;
+            try {
+                YAML::Node doc = YAML::Load(chunk.text);
                 if (!doc || doc.IsNull()) continue;
                 if (!doc.IsMap() || !doc["kind"] || doc["kind"].Scalar() != "PolicyTest" || !doc["apiVersion"] ||
                     doc["apiVersion"].Scalar() != "infra-agent/v1") {
@@ -172,9 +176,9 @@ std::vector<TestCase> run_tests(const Engine& engine, const std::vector<std::fil
                     c.passed = c.failures.empty();
                     out.push_back(std::move(c));
                 }
+            } catch (const YAML::Exception& e) {
+                findings.push_back({{file, e.mark.line + 1 + offset, e.mark.column + 1}, true, e.msg});
             }
-        } catch (const YAML::Exception& e) {
-            findings.push_back({{file, e.mark.line + 1, e.mark.column + 1}, true, e.msg});
         }
     }
     return out;

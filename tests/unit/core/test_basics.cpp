@@ -90,3 +90,29 @@ TEST(Hmac, MatchesGitHubsDocumentedVector)
     EXPECT_FALSE(crypto::constant_time_equal("abc", "abd"));
     EXPECT_FALSE(crypto::constant_time_equal("abc", "abcd"));
 }
+
+TEST(Utf8, FindsTheFirstBadByte)
+{
+    EXPECT_FALSE(text::invalid_utf8("plain ascii"));
+    EXPECT_FALSE(text::invalid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
+    EXPECT_EQ(text::invalid_utf8("ab\xa1"), 2u);
+    EXPECT_EQ(text::invalid_utf8("\xc3"), 0u);            // truncated
+    EXPECT_EQ(text::invalid_utf8("x\xc0\xaf"), 1u);       // overlong '/'
+    EXPECT_EQ(text::invalid_utf8("\xed\xa0\x80"), 0u);    // a surrogate
+}
+
+#include "core/yaml_docs.hpp"
+
+TEST(YamlDocuments, SplitAtMarkersKeepingLineNumbers)
+{
+    auto docs = split_yaml_documents("a: 1\n---\nb: 2\nc: 3\n...\n--- d: 4\n");
+    ASSERT_EQ(docs.size(), 3u);
+    EXPECT_EQ(docs[0].first_line, 0);
+    EXPECT_EQ(docs[0].text, "a: 1\n");
+    EXPECT_EQ(docs[1].first_line, 2);
+    EXPECT_EQ(docs[1].text, "b: 2\nc: 3\n");
+    EXPECT_EQ(docs[2].first_line, 5);
+    EXPECT_EQ(docs[2].text, "    d: 4\n");
+    EXPECT_TRUE(split_yaml_documents("\n  \n").empty());
+    EXPECT_EQ(split_yaml_documents("x: '---'\n").size(), 1u);
+}

@@ -427,3 +427,11 @@ TEST(PolicyBundle, ShippedPoliciesLintCleanAndPassTheirTests)
     EXPECT_GE(cases.size(), 15u);
     for (const auto& c : cases) EXPECT_TRUE(c.passed) << c.name << ": " << ::testing::PrintToString(c.failures);
 }
+
+TEST(PolicyLint, InvalidUtf8IsAFindingNotACrash)
+{
+    std::vector<LintFinding> f;
+    EXPECT_EQ(engine_of("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: x, description: \"\xa1\"}\n", &f), nullptr);
+    ASSERT_EQ(f.size(), 1u);
+    EXPECT_EQ(f[0].str(), "p.yaml:3:35: error: not valid UTF-8");
+}
