@@ -185,7 +185,8 @@ void register_ingest(CLI::App& app, Context& ctx)
     cmd->add_flag("--detect", opt->detect, "guess the format; the only argument is then the FILE");
     cmd->add_flag("--list", opt->list, "list the sources and exit");
     cmd->add_flag("--keep-going", opt->keep_going, "process the rest of a stream after a bad record");
-    cmd->add_option("--header", opt->headers, "a delivery header 'Name: value' (repeatable)");
+    cmd->add_option("--header", opt->headers, "a delivery header 'Name: value' (repeatable)")
+        ->allow_extra_args(false);
     cmd->add_option("--headers-file", opt->headers_file, "delivery headers as a JSON object");
     cmd->add_option("--secret", opt->secret, "webhook secret to verify signatures (prefer --secret-file)");
     cmd->add_option("--secret-file", opt->secret_file, "file whose first line is the webhook secret");

@@ -6,7 +6,8 @@ namespace infra::cli {
 
 void PolicyFlags::add_to(CLI::App* cmd)
 {
-    cmd->add_option("--policies", dirs, "policy directory for this call, instead of policy.dirs (repeatable)");
+    cmd->add_option("--policies", dirs, "policy directory for this call, instead of policy.dirs (repeatable)")
+        ->allow_extra_args(false);
     cmd->add_flag("--no-bundle", no_bundle, "leave out the installed policy bundle");
 }
 
@@ -14,7 +15,7 @@ core::Result<std::unique_ptr<core::policy::Engine>> load_engine(Context& ctx, co
 {
     auto dirs = ctx.policy_dirs(flags.dirs, flags.no_bundle);
     if (!dirs) return dirs.error();
-    return core::policy::Engine::load(*dirs);
+    return core::policy::Engine::load(*dirs, ctx.policy_cache_dir());
 }
 
 void register_policy(CLI::App& app, Context& ctx)

@@ -21,7 +21,7 @@ int run(const Options& opt, Context& ctx)
     // The proposal replaces the policy directories in use: bundle + DIR.
     auto dirs = ctx.policy_dirs({opt.dir}, opt.no_bundle);
     if (!dirs) return ctx.fail(dirs.error());
-    auto engine = core::policy::Engine::load(*dirs);
+    auto engine = core::policy::Engine::load(*dirs, ctx.policy_cache_dir());
     if (!engine) return ctx.fail(engine.error());
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());

@@ -20,7 +20,7 @@ int run(const Options& opt, Context& ctx)
     if (!opt.dir.empty()) flags.dirs.insert(flags.dirs.begin(), opt.dir);
     auto dirs = ctx.policy_dirs(flags.dirs, flags.no_bundle);
     if (!dirs) return ctx.fail(dirs.error());
-    auto set = core::policy::load(*dirs);
+    auto set = core::policy::load(*dirs, ctx.policy_cache_dir());
     for (const auto& f : set.findings) std::fprintf(stderr, "%s\n", f.str().c_str());
     // Tests come from DIR when given, else from every policy directory; a
     // later test file of the same name replaces an earlier one.

@@ -124,6 +124,18 @@ core::Result<std::vector<std::filesystem::path>> Context::policy_dirs(const std:
     return dirs;
 }
 
+std::filesystem::path Context::policy_cache_dir()
+{
+    namespace fs = std::filesystem;
+    auto cfg = config();
+    std::string configured = cfg ? (*cfg)->get_or("policy.cache", "") : "";
+    if (configured == "none" || configured == "false") return {};
+    if (!configured.empty()) return configured;
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "infra-agent/policies";
+    if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache/infra-agent/policies";
+    return {};
+}
+
 void Context::emit(const nlohmann::json& j)
 {
     std::string line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

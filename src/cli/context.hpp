@@ -52,6 +52,10 @@ public:
     core::Result<std::vector<std::filesystem::path>> policy_dirs(const std::vector<std::string>& flag_dirs,
                                                                  bool no_bundle);
 
+    /// Where compiled policies are cached: policy.cache from config ("none"
+    /// turns it off), else $XDG_CACHE_HOME/infra-agent/policies.
+    std::filesystem::path policy_cache_dir();
+
     /// True when output should be JSON: --json, or stdout is not a terminal
     /// for commands whose data is a stream.
     bool json_output() const { return m_globals.json; }

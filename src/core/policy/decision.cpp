@@ -3,6 +3,7 @@
 // smallest limits, the intersection of allowed tools, the union of denied
 // tools and approvals, and any rule's requirement.
 #include "core/policy/engine.hpp"
+#include "core/policy/resolver.hpp"
 
 #include <algorithm>
 
@@ -83,10 +84,11 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
     d.explanation.clear();
     d.policy_digest = m_digest;
 
-    thread_local std::vector<const Rule*> cand;
-    candidates(task, cand);
+    Resolver res(*this, task, m_fields.size());
+    std::vector<const Rule*>& cand = res.s.candidates;
+    candidates(res, cand);
     for (const Rule* r : cand)
-        if (matches(r->match, task)) d.matched.push_back(r);
+        if (matches(r->match, res)) d.matched.push_back(r);
     std::sort(d.matched.begin(), d.matched.end(), [](const Rule* a, const Rule* b) { return a->name < b->name; });
 
     // Priority and compliance tags apply whatever the outcome.

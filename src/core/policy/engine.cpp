@@ -1,17 +1,15 @@
 #include "core/policy/engine.hpp"
+#include "core/policy/resolver.hpp"
 
 #include "core/crypto.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace infra::core::policy {
 namespace {
-
-// Fields worth indexing, most selective first.
-const char* const k_index_fields[] = {"type",       "context.agentSlug", "payload.finding.canonicalRuleId",
-                                      "context.repositoryId", "context.environment", "trigger.provider"};
 
 // A field value as a string view when it is a string.
 bool string_of(const json* v, std::string_view& out)
@@ -100,28 +98,53 @@ Result<std::unique_ptr<Engine>> Engine::compile(PolicySet set)
             e->m_rules.push_back(&r);
         }
     }
-    for (const char* f : k_index_fields) {
-        auto it = ids.find(f);
-        if (it != ids.end()) e->m_index.push_back({it->second, {}});
-    }
-    for (const Rule* r : e->m_rules) {
-        bool placed = false;
-        for (auto& idx : e->m_index) {
-            for (const auto& p : r->match.all) {
-                std::vector<std::string> values;
-                if (p.field != idx.field || !literal_values(p.matcher, values)) continue;
-                for (const auto& v : values) idx.by_value[v].push_back(r);
-                placed = true;
-                break;
-            }
-            if (placed) break;
+    // How many distinct literal values each field has across all rules: a
+    // field with many values splits the rules into small buckets.
+    std::map<int, std::set<std::string>> distinct;
+    for (const Rule* r : e->m_rules)
+        for (const auto& p : r->match.all) {
+            std::vector<std::string> values;
+            if (literal_values(p.matcher, values)) distinct[p.field].insert(values.begin(), values.end());
         }
-        if (!placed) e->m_unindexed.push_back(r);
+    for (const Rule* r : e->m_rules) {
+        // The rule's two most selective equality predicates.
+        std::vector<std::pair<std::size_t, const Predicate*>> keyed;
+        for (const auto& p : r->match.all) {
+            std::vector<std::string> values;
+            if (literal_values(p.matcher, values)) keyed.emplace_back(distinct[p.field].size(), &p);
+        }
+        if (keyed.empty()) {
+            e->m_unindexed.push_back(r);
+            continue;
+        }
+        std::stable_sort(keyed.begin(), keyed.end(), [](auto& a, auto& b) { return a.first > b.first; });
+        if (keyed.size() > 2) keyed.resize(2);
+        if (keyed.size() == 2 && keyed[0].second->field > keyed[1].second->field) std::swap(keyed[0], keyed[1]);
+        std::vector<std::vector<std::string>> values(keyed.size());
+        for (std::size_t k = 0; k < keyed.size(); ++k) literal_values(keyed[k].second->matcher, values[k]);
+        // A pair of long lists would multiply into many keys: index one field then.
+        if (keyed.size() == 2 && values[0].size() * values[1].size() > 64) {
+            std::size_t keep = values[0].size() <= values[1].size() ? 0 : 1;
+            keyed = {keyed[keep]};
+            values = {values[keep]};
+        }
+        std::vector<int> fields;
+        for (const auto& k : keyed) fields.push_back(k.second->field);
+        auto idx = std::find_if(e->m_index.begin(), e->m_index.end(), [&](const Index& x) { return x.fields == fields; });
+        if (idx == e->m_index.end()) {
+            e->m_index.push_back({fields, {}});
+            idx = e->m_index.end() - 1;
+        }
+        if (values.size() == 1) {
+            for (const auto& v : values[0]) idx->by_value[v].push_back(r);
+        } else {
+            for (const auto& a : values[0])
+                for (const auto& b : values[1]) idx->by_value[a + '\x1f' + b].push_back(r);
+        }
     }
     // The digest covers what decides, not how it is written down.
     std::vector<std::pair<std::string, std::string>> canon;
-    for (const auto& p : e->m_set.policies)
-        canon.emplace_back(p.name, p.canonical.dump(-1, ' ', false, json::error_handler_t::replace));
+    for (const auto& p : e->m_set.policies) canon.emplace_back(p.name, p.canonical);
     std::sort(canon.begin(), canon.end());
     std::string all;
     for (const auto& [name, doc] : canon) all += doc + "\n";
@@ -129,12 +152,19 @@ Result<std::unique_ptr<Engine>> Engine::compile(PolicySet set)
     return e;
 }
 
-Result<std::unique_ptr<Engine>> Engine::load(const std::vector<std::filesystem::path>& dirs)
+Result<std::unique_ptr<Engine>> Engine::load(const std::vector<std::filesystem::path>& dirs,
+                                             const std::filesystem::path& cache_dir)
 {
-    return compile(policy::load(dirs));
+    return compile(policy::load(dirs, cache_dir));
 }
 
-const json* Engine::field(int index, const json& task) const
+Scratch& thread_scratch()
+{
+    thread_local Scratch s;
+    return s;
+}
+
+const json* Engine::resolve(int index, const json& task) const
 {
     const json* cur = &task;
     for (const auto& seg : m_fields[static_cast<std::size_t>(index)]) {
@@ -153,14 +183,14 @@ const json* Engine::field(int index, const json& task) const
     return cur;
 }
 
-bool Engine::matches(const Match& m, const json& task) const
+bool Engine::matches(const Match& m, Resolver& r) const
 {
     for (const auto& p : m.all)
-        if (!p.matcher.test(field(p.field, task))) return false;
+        if (!p.matcher.test(r.get(p.field))) return false;
     for (const auto& group : m.any) {
         bool one = false;
         for (const auto& alt : group)
-            if (matches(alt, task)) {
+            if (matches(alt, r)) {
                 one = true;
                 break;
             }
@@ -169,25 +199,40 @@ bool Engine::matches(const Match& m, const json& task) const
     return true;
 }
 
-void Engine::candidates(const json& task, std::vector<const Rule*>& out) const
+void Engine::candidates(Resolver& r, std::vector<const Rule*>& out) const
 {
     out.assign(m_unindexed.begin(), m_unindexed.end());
+    std::string& key = r.s.key;
     for (const auto& idx : m_index) {
         std::string_view v;
-        if (!string_of(field(idx.field, task), v)) continue;
+        if (idx.fields.size() == 1) {
+            if (!string_of(r.get(idx.fields[0]), v)) continue;
+        } else {
+            std::string_view a, b;
+            if (!string_of(r.get(idx.fields[0]), a) || !string_of(r.get(idx.fields[1]), b)) continue;
+            key.assign(a);
+            key.push_back('\x1f');
+            key.append(b);
+            v = key;
+        }
         auto it = idx.by_value.find(v);
         if (it != idx.by_value.end()) out.insert(out.end(), it->second.begin(), it->second.end());
     }
 }
 
-bool Engine::applies(const Policy& p, const json& task) const { return matches(p.scope, task); }
+bool Engine::applies(const Policy& p, const json& task) const
+{
+    Resolver r(*this, task, m_fields.size());
+    return matches(p.scope, r);
+}
 
 std::vector<const Rule*> Engine::matching(const json& task) const
 {
+    Resolver res(*this, task, m_fields.size());
     std::vector<const Rule*> cand, out;
-    candidates(task, cand);
+    candidates(res, cand);
     for (const Rule* r : cand)
-        if (matches(r->match, task)) out.push_back(r);
+        if (matches(r->match, res)) out.push_back(r);
     std::sort(out.begin(), out.end(), [](const Rule* a, const Rule* b) { return a->name < b->name; });
     return out;
 }

@@ -19,8 +19,10 @@ public:
     /// Compiles a loaded policy set; fails on the set's first error.
     static Result<std::unique_ptr<Engine>> compile(PolicySet set);
 
-    /// Loads and compiles every policy below dirs (overlays in order).
-    static Result<std::unique_ptr<Engine>> load(const std::vector<std::filesystem::path>& dirs);
+    /// Loads and compiles every policy below dirs (overlays in order),
+    /// through the compiled-once cache in cache_dir when one is given.
+    static Result<std::unique_ptr<Engine>> load(const std::vector<std::filesystem::path>& dirs,
+                                                const std::filesystem::path& cache_dir = {});
 
     /// Decides for a task given as its JSON (CLI.md's shape). out is reused
     /// between calls so that repeated decisions do not allocate on the
@@ -46,11 +48,15 @@ public:
     const PolicySet& set() const { return m_set; }
     std::size_t rule_count() const { return m_rules.size(); }
 
+    /// Resolves the task's fields once per decision (policy/resolver.hpp).
+    struct Resolver;
+
 private:
+    friend struct Resolver;
     Engine() = default;
-    bool matches(const Match& m, const json& task) const;
-    const json* field(int index, const json& task) const;
-    void candidates(const json& task, std::vector<const Rule*>& out) const;
+    bool matches(const Match& m, Resolver& r) const;
+    const json* resolve(int index, const json& task) const;
+    void candidates(Resolver& r, std::vector<const Rule*>& out) const;
 
     PolicySet m_set;
     std::vector<const Rule*> m_rules;
@@ -60,8 +66,10 @@ private:
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
+    // Rules are indexed by the values of one or two equality fields (the
+    // most selective ones the rule has); a decision looks up its own values.
     struct Index {
-        int field;
+        std::vector<int> fields;
         std::unordered_map<std::string, std::vector<const Rule*>, StringHash, std::equal_to<>> by_value;
     };
     std::vector<Index> m_index;

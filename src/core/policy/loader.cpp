@@ -1,5 +1,7 @@
 #include "core/policy/loader.hpp"
 
+#include "core/crypto.hpp"
+#include "core/policy/node.hpp"
 #include "core/text.hpp"
 #include "core/yaml_docs.hpp"
 
@@ -10,6 +12,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <unistd.h>
 
 namespace infra::core::policy {
 namespace {
@@ -21,79 +24,38 @@ class Checker {
 public:
     Checker(const std::string& file, std::vector<LintFinding>& out) : m_file(file), m_out(out) {}
 
-    /// Lines of the document being read start this many lines into the file.
-    void set_line_offset(int lines) { m_offset = lines; }
-
-    Location at(const YAML::Node& n) const
-    {
-        auto m = n.Mark();
-        return {m_file, m.line + 1 + m_offset, m.column + 1};
-    }
-    void error(const YAML::Node& n, const std::string& msg) { m_out.push_back({at(n), true, msg}); ++m_errors; }
-    void warn(const YAML::Node& n, const std::string& msg) { m_out.push_back({at(n), false, msg}); }
+    Location at(const Node& n) const { return {m_file, n.line(), n.column()}; }
+    void error(const Node& n, const std::string& msg) { m_out.push_back({at(n), true, msg}); ++m_errors; }
+    void warn(const Node& n, const std::string& msg) { m_out.push_back({at(n), false, msg}); }
     int errors() const { return m_errors; }
 
 private:
     std::string m_file;
     std::vector<LintFinding>& m_out;
     int m_errors = 0;
-    int m_offset = 0;
 };
 
-json to_json(const YAML::Node& n, int depth = 0)
-{
-    if (depth > 64) return nullptr;
-    switch (n.Type()) {
-    case YAML::NodeType::Map: {
-        json o = json::object();
-        for (const auto& kv : n) o[kv.first.Scalar()] = to_json(kv.second, depth + 1);
-        return o;
-    }
-    case YAML::NodeType::Sequence: {
-        json a = json::array();
-        for (const auto& e : n) a.push_back(to_json(e, depth + 1));
-        return a;
-    }
-    case YAML::NodeType::Scalar: {
-        const std::string& s = n.Scalar();
-        if (n.Tag() == "!") return s;
-        if (s == "true") return true;
-        if (s == "false") return false;
-        if (s == "null" || s == "~") return nullptr;
-        if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || (s[0] == '-' && s.size() > 1))) {
-            char* end = nullptr;
-            long long v = std::strtoll(s.c_str(), &end, 10);
-            if (end && *end == '\0') return v;
-            double d = std::strtod(s.c_str(), &end);
-            if (end && *end == '\0') return d;
-        }
-        return s;
-    }
-    default: return nullptr;
-    }
-}
-
-std::optional<long long> as_int(const YAML::Node& n)
+std::optional<long long> as_int(const Node& n)
 {
     if (!n.IsScalar()) return std::nullopt;
-    auto j = to_json(n);
+    auto j = n.value();
     if (j.is_number_integer()) return j.get<long long>();
     return std::nullopt;
 }
 
-std::optional<bool> as_bool(const YAML::Node& n)
+std::optional<bool> as_bool(const Node& n)
 {
     if (!n.IsScalar()) return std::nullopt;
-    auto j = to_json(n);
+    auto j = n.value();
     if (j.is_boolean()) return j.get<bool>();
     return std::nullopt;
 }
 
-std::optional<std::vector<std::string>> as_strings(const YAML::Node& n)
+std::optional<std::vector<std::string>> as_strings(const Node& n)
 {
     if (!n.IsSequence()) return std::nullopt;
     std::vector<std::string> out;
-    for (const auto& e : n) {
+    for (const auto& e : n.seq_items()) {
         if (!e.IsScalar()) return std::nullopt;
         out.push_back(e.Scalar());
     }
@@ -108,12 +70,12 @@ bool valid_name(const std::string& s)
     return true;
 }
 
-Matcher compile_matcher(const YAML::Node& n, const std::string& path, Checker& ck, int depth = 0);
+Matcher compile_matcher(const Node& n, const std::string& path, Checker& ck, int depth = 0);
 
-Matcher literal_or_glob(const YAML::Node& n)
+Matcher literal_or_glob(const Node& n)
 {
     Matcher m;
-    json v = to_json(n);
+    json v = n.value();
     if (v.is_string()) {
         m.text = v.get<std::string>();
         m.kind = m.text.find_first_of("*?") != std::string::npos ? Matcher::Kind::glob : Matcher::Kind::literal;
@@ -125,7 +87,7 @@ Matcher literal_or_glob(const YAML::Node& n)
 }
 
 // Values that a field can take, to catch typos such as "compliance-remediatoin".
-void check_known_value(const std::string& path, const Matcher& m, const YAML::Node& n, Checker& ck)
+void check_known_value(const std::string& path, const Matcher& m, const Node& n, Checker& ck)
 {
     if (m.kind != Matcher::Kind::literal || !m.value.is_string()) return;
     const std::string& v = m.text;
@@ -136,7 +98,7 @@ void check_known_value(const std::string& path, const Matcher& m, const YAML::No
         ck.error(n, "no task has priority " + text::quote(v) + "; expected low, normal, high or critical");
 }
 
-Matcher compile_matcher(const YAML::Node& n, const std::string& path, Checker& ck, int depth)
+Matcher compile_matcher(const Node& n, const std::string& path, Checker& ck, int depth)
 {
     Matcher m;
     if (depth > 16) {
@@ -156,7 +118,7 @@ Matcher compile_matcher(const YAML::Node& n, const std::string& path, Checker& c
     if (n.IsSequence()) {
         m.kind = Matcher::Kind::any_of;
         if (n.size() == 0) ck.error(n, "'" + path + "': an empty list matches nothing");
-        for (const auto& e : n) m.children.push_back(compile_matcher(e, path, ck, depth + 1));
+        for (const auto& e : n.seq_items()) m.children.push_back(compile_matcher(e, path, ck, depth + 1));
         return m;
     }
     if (n.IsMap()) {
@@ -164,9 +126,9 @@ Matcher compile_matcher(const YAML::Node& n, const std::string& path, Checker& c
             ck.error(n, "'" + path + "': an operator has exactly one of regex, not, exists");
             return m;
         }
-        auto kv = *n.begin();
+        const auto& kv = n.map_items().front();
         std::string op = kv.first.Scalar();
-        const YAML::Node& arg = kv.second;
+        const Node& arg = kv.second;
         if (op == "regex") {
             m.kind = Matcher::Kind::regex;
             if (!arg.IsScalar()) {
@@ -196,7 +158,7 @@ Matcher compile_matcher(const YAML::Node& n, const std::string& path, Checker& c
     return m;
 }
 
-Match compile_match(const YAML::Node& n, Checker& ck, int depth = 0)
+Match compile_match(const Node& n, Checker& ck, int depth = 0)
 {
     Match match;
     if (!n || n.IsNull()) return match;
@@ -208,7 +170,7 @@ Match compile_match(const YAML::Node& n, Checker& ck, int depth = 0)
         ck.error(n, "match: 'any' nested too deeply");
         return match;
     }
-    for (const auto& kv : n) {
+    for (const auto& kv : n.map_items()) {
         std::string key = kv.first.Scalar();
         if (key == "any") {
             if (!kv.second.IsSequence() || kv.second.size() == 0) {
@@ -216,7 +178,7 @@ Match compile_match(const YAML::Node& n, Checker& ck, int depth = 0)
                 continue;
             }
             std::vector<Match> alts;
-            for (const auto& alt : kv.second) alts.push_back(compile_match(alt, ck, depth + 1));
+            for (const auto& alt : kv.second.seq_items()) alts.push_back(compile_match(alt, ck, depth + 1));
             match.any.push_back(std::move(alts));
             continue;
         }
@@ -234,15 +196,15 @@ Match compile_match(const YAML::Node& n, Checker& ck, int depth = 0)
     return match;
 }
 
-void compile_constraints(const YAML::Node& n, Constraints& c, Checker& ck)
+void compile_constraints(const Node& n, Constraints& c, Checker& ck)
 {
     if (!n.IsMap()) {
         ck.error(n, "constraints: expected a mapping");
         return;
     }
-    for (const auto& kv : n) {
+    for (const auto& kv : n.map_items()) {
         std::string key = kv.first.Scalar();
-        const YAML::Node& v = kv.second;
+        const Node& v = kv.second;
         if (key == "maxIterations" || key == "timeoutMs") {
             auto i = as_int(v);
             if (!i || *i <= 0) {
@@ -277,7 +239,7 @@ void compile_constraints(const YAML::Node& n, Constraints& c, Checker& ck)
 const std::set<std::string> k_rule_keys = {"name",  "description",       "match",  "effect",   "tier",
                                            "constraints", "requiredApprovals", "reason", "priority", "compliance"};
 
-std::optional<Rule> compile_rule(const YAML::Node& n, const Policy& policy, const Match& scope, Checker& ck)
+std::optional<Rule> compile_rule(const Node& n, const Policy& policy, const Match& scope, Checker& ck)
 {
     if (!n.IsMap()) {
         ck.error(n, "rules: each rule is a mapping");
@@ -287,7 +249,7 @@ std::optional<Rule> compile_rule(const YAML::Node& n, const Policy& policy, cons
     r.where = ck.at(n);
     r.level = policy.level;
     int before = ck.errors();
-    for (const auto& kv : n)
+    for (const auto& kv : n.map_items())
         if (!k_rule_keys.count(kv.first.Scalar()))
             ck.error(kv.first, "unknown rule key " + text::quote(kv.first.Scalar()) +
                                    "; expected name, description, match, effect, tier, constraints, "
@@ -295,34 +257,34 @@ std::optional<Rule> compile_rule(const YAML::Node& n, const Policy& policy, cons
     std::string name = n["name"] && n["name"].IsScalar() ? n["name"].Scalar() : "";
     if (!valid_name(name)) ck.error(n, "rule name " + text::quote(name) + ": expected letters, digits, '-', '_' or '.'");
     r.name = policy.name + "/" + name;
-    if (auto d = n["description"]; d && d.IsScalar()) r.description = d.Scalar();
-    if (auto e = n["effect"]) {
+    if (const auto& d = n["description"]; d && d.IsScalar()) r.description = d.Scalar();
+    if (const auto& e = n["effect"]; e) {
         std::string eff = e.IsScalar() ? e.Scalar() : "";
         if (eff == "deny") r.effect = Effect::deny;
         else if (eff != "allow") ck.error(e, "effect: expected allow or deny, got " + text::quote(eff));
     }
-    if (auto t = n["tier"]) {
+    if (const auto& t = n["tier"]; t) {
         auto tier = as_int(t);
         if (!tier || *tier < 0 || *tier > 4) ck.error(t, "tier: expected 0, 1, 2, 3 or 4");
         else r.tier = static_cast<int>(*tier);
     }
-    if (auto c = n["constraints"]) compile_constraints(c, r.constraints, ck);
-    if (auto a = n["requiredApprovals"]) {
+    if (const auto& c = n["constraints"]; c) compile_constraints(c, r.constraints, ck);
+    if (const auto& a = n["requiredApprovals"]; a) {
         auto s = as_strings(a);
         if (!s) ck.error(a, "requiredApprovals: expected a list of approver groups");
         else r.required_approvals = *s;
     }
-    if (auto p = n["priority"]) {
+    if (const auto& p = n["priority"]; p) {
         auto pr = p.IsScalar() ? parse_priority(p.Scalar()) : std::nullopt;
         if (!pr) ck.error(p, "priority: expected low, normal, high or critical");
         r.priority = pr;
     }
-    if (auto c = n["compliance"]) {
+    if (const auto& c = n["compliance"]; c) {
         auto s = as_strings(c);
         if (!s) ck.error(c, "compliance: expected a list such as [\"SOC2 CC6.1\"]");
         else r.compliance = *s;
     }
-    if (auto rs = n["reason"]; rs && rs.IsScalar()) r.reason = rs.Scalar();
+    if (const auto& rs = n["reason"]; rs && rs.IsScalar()) r.reason = rs.Scalar();
     r.match = compile_match(n["match"], ck);
     // A scoped policy (agent, repository, resource) applies only to its subject.
     r.match.all.insert(r.match.all.begin(), scope.all.begin(), scope.all.end());
@@ -342,39 +304,40 @@ std::optional<Rule> compile_rule(const YAML::Node& n, const Policy& policy, cons
     return r;
 }
 
-void compile_policy(const YAML::Node& doc, const std::string& file, std::vector<Policy>& out, Checker& ck)
+void compile_policy(const Node& doc, const std::string& file, std::vector<Policy>& out, Checker& ck,
+                    const std::string& canonical = {})
 {
     if (!doc.IsMap()) {
         ck.error(doc, "expected a mapping with apiVersion, kind, metadata and rules");
         return;
     }
-    for (const auto& kv : doc) {
+    for (const auto& kv : doc.map_items()) {
         std::string k = kv.first.Scalar();
         if (k != "apiVersion" && k != "kind" && k != "metadata" && k != "rules" && k != "conventions")
             ck.error(kv.first, "unknown key " + text::quote(k) + "; expected apiVersion, kind, metadata, rules or conventions");
     }
-    auto api = doc["apiVersion"];
+    const auto& api = doc["apiVersion"];
     if (!api || !api.IsScalar() || api.Scalar() != "infra-agent/v1")
         ck.error(api ? api : doc, "apiVersion: expected infra-agent/v1");
-    auto kind = doc["kind"];
+    const auto& kind = doc["kind"];
     if (!kind || !kind.IsScalar() || kind.Scalar() != "Policy") {
         ck.error(kind ? kind : doc, "kind: expected Policy");
         return;
     }
     Policy p;
     p.where = ck.at(doc);
-    auto md = doc["metadata"];
+    const auto& md = doc["metadata"];
     if (!md || !md.IsMap()) {
         ck.error(doc, "metadata: expected a mapping with name and level");
         return;
     }
     p.name = md["name"] && md["name"].IsScalar() ? md["name"].Scalar() : "";
     if (!valid_name(p.name)) ck.error(md, "metadata.name " + text::quote(p.name) + ": expected letters, digits, '-', '_' or '.'");
-    if (auto d = md["description"]; d && d.IsScalar()) p.description = d.Scalar();
+    if (const auto& d = md["description"]; d && d.IsScalar()) p.description = d.Scalar();
     std::string level = md["level"] && md["level"].IsScalar() ? md["level"].Scalar() : "organization";
     Match scope;
     auto add_scope = [&](const char* key, const char* path) {
-        if (auto s = md[key]) {
+        if (const auto& s = md[key]; s) {
             Predicate pr;
             pr.path = path;
             pr.where = ck.at(s);
@@ -391,17 +354,17 @@ void compile_policy(const YAML::Node& doc, const std::string& file, std::vector<
     add_scope("agent", "context.agentSlug");
     add_scope("repository", "context.repositoryId");
     add_scope("resource", "context.resource");
-    if (auto c = doc["conventions"]) {
+    if (const auto& c = doc["conventions"]; c) {
         auto s = as_strings(c);
         if (!s) ck.error(c, "conventions: expected a list of sentences");
         else p.conventions = *s;
     }
-    auto rules = doc["rules"];
+    const auto& rules = doc["rules"];
     if (rules && !rules.IsSequence()) {
         ck.error(rules, "rules: expected a list");
     } else if (rules) {
         std::set<std::string> names;
-        for (const auto& rn : rules) {
+        for (const auto& rn : rules.seq_items()) {
             auto r = compile_rule(rn, p, scope, ck);
             if (!r) continue;
             if (!names.insert(r->name).second) ck.error(rn, "duplicate rule name " + text::quote(r->name));
@@ -409,7 +372,7 @@ void compile_policy(const YAML::Node& doc, const std::string& file, std::vector<
         }
     }
     p.scope = std::move(scope);
-    p.canonical = to_json(doc);
+    p.canonical = canonical.empty() ? doc.value().dump(-1, ' ', false, json::error_handler_t::replace) : canonical;
     out.push_back(std::move(p));
 }
 
@@ -460,10 +423,18 @@ bool known_task_root(std::string_view path)
            root == "dedupeKey";
 }
 
-void parse_policies(const std::string& text, const std::string& file, std::vector<Policy>& out,
-                    std::vector<LintFinding>& findings)
+namespace {
+
+// A document and, when it came from the cache, its canonical JSON text.
+struct Document {
+    Node node;
+    std::string canonical;
+};
+
+// Parses a file's YAML into documents; findings name file:line:column.
+std::vector<Document> parse_yaml(const std::string& text, const std::string& file, std::vector<LintFinding>& findings)
 {
-    Checker ck(file, findings);
+    std::vector<Document> docs;
     if (auto bad = text::invalid_utf8(text)) {
         // Policies end up in JSON decisions and the audit log: UTF-8 only.
         int line = 1, col = 1;
@@ -472,21 +443,78 @@ void parse_policies(const std::string& text, const std::string& file, std::vecto
             else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++col;
         }
         findings.push_back({{file, line, col}, true, "not valid UTF-8"});
-        return;
+        return docs;
     }
     for (const auto& d : split_yaml_documents(text)) {
-        ck.set_line_offset(d.first_line);
         try {
             YAML::Node doc = YAML::Load(d.text);
             if (!doc || doc.IsNull()) continue;
-            compile_policy(doc, file, out, ck);
+            docs.push_back({Node::from_yaml(doc, d.first_line), {}});
         } catch (const YAML::Exception& e) {
             findings.push_back({{file, e.mark.line + 1 + d.first_line, e.mark.column + 1}, true, e.msg});
         }
     }
+    return docs;
 }
 
-PolicySet load(const std::vector<fs::path>& dirs)
+void compile_documents(const std::vector<Document>& docs, const std::string& file, std::vector<Policy>& out,
+                       std::vector<LintFinding>& findings)
+{
+    Checker ck(file, findings);
+    for (const auto& doc : docs) compile_policy(doc.node, file, out, ck, doc.canonical);
+}
+
+// The compiled-once cache: a file that was read without any finding is
+// kept as JSON under the SHA-256 of its bytes, so the next process skips
+// the YAML parser (the slowest part of a cold start). The key is the
+// content, so an edited file is never served stale.
+constexpr const char* k_cache_format = "infra-agent-policy-cache-2";
+
+// The cache file: a header line, then one document per line as compact JSON
+// (which is also the document's canonical text for the digest).
+std::vector<Document> read_cached(const fs::path& path, const std::string& file)
+{
+    std::vector<Document> docs;
+    std::ifstream in(path);
+    std::string line;
+    if (!in || !std::getline(in, line)) return docs;
+    auto header = json::parse(line, nullptr, false);
+    if (!header.is_object() || header.value("format", "") != k_cache_format || header.value("file", "") != file)
+        return docs;
+    while (std::getline(in, line)) {
+        auto doc = json::parse(line, nullptr, false);
+        if (doc.is_discarded()) return {};
+        docs.push_back({Node::from_json(doc), std::move(line)});
+    }
+    return docs;
+}
+
+void write_cached(const fs::path& dir, const fs::path& path, const std::string& file, const std::vector<Document>& docs)
+{
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return;  // a cache that cannot be written is no error
+    fs::path tmp = path;
+    tmp += ".tmp" + std::to_string(::getpid());
+    {
+        std::ofstream out(tmp);
+        out << json{{"format", k_cache_format}, {"file", file}}.dump() << "\n";
+        for (const auto& d : docs) out << d.node.value().dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+        if (!out) return;
+    }
+    fs::rename(tmp, path, ec);
+}
+
+}  // namespace
+
+void parse_policies(const std::string& text, const std::string& file, std::vector<Policy>& out,
+                    std::vector<LintFinding>& findings)
+{
+    auto docs = parse_yaml(text, file, findings);
+    compile_documents(docs, file, out, findings);
+}
+
+PolicySet load(const std::vector<fs::path>& dirs, const fs::path& cache_dir)
 {
     PolicySet set;
     std::map<std::string, std::size_t> by_name;
@@ -512,9 +540,26 @@ PolicySet load(const std::vector<fs::path>& dirs)
             std::ifstream in(f);
             std::stringstream ss;
             ss << in.rdbuf();
+            std::string text = ss.str();
             set.files.push_back(f);
             std::vector<Policy> parsed;
-            parse_policies(ss.str(), f.string(), parsed, set.findings);
+            std::vector<Document> docs;
+            fs::path cached;
+            if (!cache_dir.empty()) {
+                cached = cache_dir / (crypto::sha256_hex(text) + ".json");
+                docs = read_cached(cached, f.string());
+            }
+            if (docs.empty()) {
+                std::size_t before = set.findings.size();
+                docs = parse_yaml(text, f.string(), set.findings);
+                std::vector<Policy> probe;
+                std::vector<LintFinding> probe_findings;
+                if (!cache_dir.empty() && set.findings.size() == before && !docs.empty()) {
+                    compile_documents(docs, f.string(), probe, probe_findings);
+                    if (probe_findings.empty()) write_cached(cache_dir, cached, f.string(), docs);
+                }
+            }
+            compile_documents(docs, f.string(), parsed, set.findings);
             for (auto& p : parsed) {
                 for (const auto& q : from_dir)
                     if (q.name == p.name)
@@ -543,7 +588,7 @@ Result<Match> parse_match(const std::string& yaml_text)
     Checker ck("<match>", findings);
     Match m;
     try {
-        m = compile_match(YAML::Load(yaml_text), ck);
+        m = compile_match(Node::from_yaml(YAML::Load(yaml_text), 0), ck);
     } catch (const YAML::Exception& e) {
         return fail(Errc::invalid_input, e.msg);
     }

@@ -38,8 +38,10 @@ void parse_policies(const std::string& text, const std::string& file, std::vecto
 
 /// Reads every *.yaml / *.yml below each directory, in order. A policy in a
 /// later directory replaces an earlier one of the same name (an overlay).
-/// Files named *_test.yaml are policy tests, listed but not loaded.
-PolicySet load(const std::vector<std::filesystem::path>& dirs);
+/// Files named *_test.yaml are policy tests, listed but not loaded. With a
+/// cache_dir, files read without findings are cached there as JSON keyed by
+/// their content, which makes the next cold start skip the YAML parser.
+PolicySet load(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& cache_dir = {});
 
 /// Compiles one match block from YAML text (for tests and fuzzing).
 Result<Match> parse_match(const std::string& yaml_text);

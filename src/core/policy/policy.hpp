@@ -95,7 +95,7 @@ struct Policy {
     std::vector<std::string> conventions;  ///< repository conventions for an agent's prompt
     Match scope;                           ///< what metadata's agent/repository/resource select
     std::vector<Rule> rules;
-    json canonical;  ///< the document as JSON, for the digest
+    std::string canonical;  ///< the document as compact JSON with sorted keys, for the digest
     Location where;
 };
 

@@ -1,0 +1,115 @@
+#include "core/policy/node.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <cstdlib>
+
+namespace infra::core::policy {
+namespace {
+
+constexpr int k_max_depth = 64;
+
+// The type of a plain YAML scalar, as the policy language reads it.
+nlohmann::json typed(const std::string& s, bool quoted)
+{
+    if (quoted) return s;
+    if (s == "true") return true;
+    if (s == "false") return false;
+    if (s == "null" || s == "~") return nullptr;
+    if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || (s[0] == '-' && s.size() > 1))) {
+        char* end = nullptr;
+        long long v = std::strtoll(s.c_str(), &end, 10);
+        if (end && *end == '\0') return v;
+        double d = std::strtod(s.c_str(), &end);
+        if (end && *end == '\0') return d;
+    }
+    return s;
+}
+
+}  // namespace
+
+Node Node::from_yaml(const YAML::Node& n, int line_offset) { return from_yaml(n, line_offset, 0); }
+
+Node Node::from_yaml(const YAML::Node& n, int line_offset, int depth)
+{
+    Node out;
+    if (!n.IsDefined()) return out;
+    auto mark = n.Mark();
+    if (depth > k_max_depth) throw YAML::Exception(mark, "nesting deeper than 64 levels");
+    out.m_line = mark.line + 1 + line_offset;
+    out.m_column = mark.column + 1;
+    switch (n.Type()) {
+    case YAML::NodeType::Null: out.m_kind = Kind::null; out.m_typed = nullptr; break;
+    case YAML::NodeType::Scalar:
+        out.m_kind = Kind::scalar;
+        out.m_typed = typed(n.Scalar(), n.Tag() == "!");
+        if (!out.m_typed.is_string()) out.m_text = n.Scalar();
+        break;
+    case YAML::NodeType::Map:
+        out.m_kind = Kind::map;
+        for (const auto& kv : n) out.m_map.emplace_back(from_yaml(kv.first, line_offset, depth + 1), from_yaml(kv.second, line_offset, depth + 1));
+        break;
+    case YAML::NodeType::Sequence:
+        out.m_kind = Kind::sequence;
+        for (const auto& e : n) out.m_seq.push_back(from_yaml(e, line_offset, depth + 1));
+        break;
+    default: break;
+    }
+    return out;
+}
+
+Node Node::from_json(const nlohmann::json& j)
+{
+    Node out;
+    switch (j.type()) {
+    case nlohmann::json::value_t::null: out.m_kind = Kind::null; out.m_typed = nullptr; break;
+    case nlohmann::json::value_t::object:
+        out.m_kind = Kind::map;
+        for (auto it = j.begin(); it != j.end(); ++it)
+            out.m_map.emplace_back(from_json(nlohmann::json(it.key())), from_json(it.value()));
+        break;
+    case nlohmann::json::value_t::array:
+        out.m_kind = Kind::sequence;
+        for (const auto& e : j) out.m_seq.push_back(from_json(e));
+        break;
+    case nlohmann::json::value_t::string:
+        out.m_kind = Kind::scalar;
+        out.m_typed = j;
+        break;
+    default:
+        out.m_kind = Kind::scalar;
+        out.m_text = j.dump();
+        out.m_typed = j;
+        break;
+    }
+    return out;
+}
+
+const Node& Node::operator[](std::string_view key) const
+{
+    static const Node k_undefined;
+    for (const auto& [k, v] : m_map)
+        if (k.m_kind == Kind::scalar && k.Scalar() == key) return v;
+    return k_undefined;
+}
+
+nlohmann::json Node::value() const
+{
+    switch (m_kind) {
+    case Kind::map: {
+        nlohmann::json o = nlohmann::json::object();
+        for (const auto& [k, v] : m_map) o[k.Scalar()] = v.value();
+        return o;
+    }
+    case Kind::sequence: {
+        nlohmann::json a = nlohmann::json::array();
+        for (const auto& e : m_seq) a.push_back(e.value());
+        return a;
+    }
+    case Kind::scalar: return m_typed;
+    default: return nullptr;
+    }
+}
+
+}  // namespace infra::core::policy

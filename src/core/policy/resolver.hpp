@@ -1,0 +1,52 @@
+#pragma once
+// Inside the engine: the per-decision field cache and per-thread scratch
+// space shared by engine.cpp and decision.cpp. Not for use elsewhere.
+
+#include "core/policy/engine.hpp"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace infra::core::policy {
+
+/// Per-thread scratch space, so that a decision allocates nothing once warm.
+struct Scratch {
+    const Engine* owner = nullptr;
+    std::uint32_t epoch = 0;
+    std::vector<const json*> value;
+    std::vector<std::uint32_t> stamp;
+    std::string key;
+    std::vector<const Rule*> candidates;
+};
+
+/// The calling thread's scratch space.
+Scratch& thread_scratch();
+
+/// Resolves each field of the task at most once per decision.
+struct Engine::Resolver {
+    const Engine& engine;
+    const json& task;
+    Scratch& s;
+
+    Resolver(const Engine& e, const json& t, std::size_t fields) : engine(e), task(t), s(thread_scratch())
+    {
+        if (s.owner != &e || s.stamp.size() < fields || ++s.epoch == 0) {
+            s.owner = &e;
+            s.value.assign(fields, nullptr);
+            s.stamp.assign(fields, 0);
+            s.epoch = 1;
+        }
+    }
+    const json* get(int i)
+    {
+        auto k = static_cast<std::size_t>(i);
+        if (s.stamp[k] != s.epoch) {
+            s.value[k] = engine.resolve(i, task);
+            s.stamp[k] = s.epoch;
+        }
+        return s.value[k];
+    }
+};
+
+}  // namespace infra::core::policy
