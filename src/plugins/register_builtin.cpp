@@ -1,5 +1,6 @@
 #include "plugins/register_builtin.hpp"
 
+#include "plugins/queues/sqlite_queue.hpp"
 #include "plugins/signals/parsers.hpp"
 
 namespace infra::plugins {
@@ -20,6 +21,8 @@ void register_builtin(Registries r)
     r.signals.add(make_chat());
     r.signals.add(make_api());
     r.signals.add(make_schedule());
+
+    if (r.queues) r.queues->add("sqlite", queues::open_sqlite_url);
 }
 
 }  // namespace infra::plugins

@@ -1,6 +1,7 @@
 #pragma once
 // The one place where built-in plugins join core's registries.
 
+#include "core/queue/queue.hpp"
 #include "core/signals/signal.hpp"
 
 namespace infra::plugins {
@@ -8,6 +9,7 @@ namespace infra::plugins {
 /// Everything the built-in plugins provide, to be filled by register_builtin.
 struct Registries {
     core::signals::Registry& signals;
+    core::queue::Registry* queues = nullptr;
 };
 
 /// Adds every built-in plugin to the registries.

@@ -44,6 +44,45 @@ CREATE TABLE decisions (
 );
 CREATE INDEX decisions_by_task ON decisions (task_id, seq);
 )sql"},
+        {3, "durable queue",
+         R"sql(
+CREATE TABLE queue (
+    seq                 INTEGER PRIMARY KEY AUTOINCREMENT,
+    id                  TEXT NOT NULL UNIQUE,
+    dedupe_key          TEXT NOT NULL,
+    type                TEXT NOT NULL,
+    agent               TEXT NOT NULL,
+    state               TEXT NOT NULL,
+    priority            INTEGER NOT NULL,
+    available_at        INTEGER NOT NULL,
+    attempts            INTEGER NOT NULL DEFAULT 0,
+    max_attempts        INTEGER NOT NULL,
+    fence               INTEGER NOT NULL DEFAULT 0,
+    lease_owner         TEXT,
+    lease_until         INTEGER,
+    last_error          TEXT,
+    required_approvals  TEXT NOT NULL DEFAULT '[]',
+    approvals           TEXT NOT NULL DEFAULT '[]',
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    finished_at         INTEGER
+);
+-- Claims walk this in order: priority, then first in, first out.
+CREATE INDEX queue_ready ON queue (priority DESC, seq) WHERE state = 'queued';
+CREATE INDEX queue_leases ON queue (lease_until) WHERE state = 'leased';
+CREATE INDEX queue_finished ON queue (finished_at) WHERE finished_at IS NOT NULL;
+CREATE INDEX queue_by_state ON queue (state, seq);
+-- One unfinished task per dedupe key.
+CREATE UNIQUE INDEX queue_active_dedupe ON queue (dedupe_key)
+    WHERE state IN ('pending-approval', 'queued', 'leased');
+-- Payloads apart, so that claims and acks rewrite only small rows.
+CREATE TABLE queue_payload (
+    id        TEXT PRIMARY KEY REFERENCES queue (id) ON DELETE CASCADE,
+    task      TEXT NOT NULL,
+    decision  TEXT NOT NULL,
+    result    TEXT
+);
+)sql"},
     };
     return k_migrations;
 }

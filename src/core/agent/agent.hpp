@@ -1,0 +1,64 @@
+#pragma once
+// Agents: what a worker runs for a task. Concrete agents (builtin, llm,
+// exec) live in src/plugins/agents and join an AgentRegistry by name; the
+// task's context.agentSlug picks one.
+
+#include "core/events/event.hpp"
+#include "core/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace infra::core::agent {
+
+using nlohmann::json;
+
+/// What an agent gets for one attempt.
+struct RunContext {
+    const json& task;
+    const json& decision;  ///< the decision made at claim time; its constraints bind the run
+    int attempt = 1;
+    std::chrono::steady_clock::time_point deadline;
+    /// True when the agent must stop: the deadline passed, the worker is
+    /// shutting down past its grace period, or the lease was lost.
+    std::function<bool()> cancelled;
+    events::EventSink& events;
+};
+
+/// How an attempt ended.
+struct Outcome {
+    bool ok = false;
+    std::string error;  ///< why it failed
+    json result = json::object();
+    /// False for failures no retry can fix (the task is dead at once).
+    bool retryable = true;
+};
+
+/// Runs tasks of one kind.
+class Agent {
+public:
+    virtual ~Agent() = default;
+    /// The name tasks use in context.agentSlug.
+    virtual std::string name() const = 0;
+    /// Runs one attempt. Must return soon after ctx.cancelled() is true.
+    virtual Outcome run(const RunContext& ctx) = 0;
+};
+
+/// Agents by name.
+class Registry {
+public:
+    void add(std::shared_ptr<Agent> agent);
+    Agent* find(const std::string& name) const;
+    std::vector<std::string> names() const;
+
+private:
+    std::map<std::string, std::shared_ptr<Agent>> m_agents;
+};
+
+}  // namespace infra::core::agent

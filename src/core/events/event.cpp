@@ -1,0 +1,143 @@
+#include "core/events/event.hpp"
+
+#include "core/store/sqlite.hpp"
+#include "core/timeutil.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+
+namespace infra::core::events {
+
+json to_json(const Event& e)
+{
+    json j = {{"type", "event"}, {"event", e.type}, {"time", e.time}};
+    if (!e.task_id.empty()) j["taskId"] = e.task_id;
+    j["data"] = e.data;
+    return j;
+}
+
+void MemorySink::emit(Event e)
+{
+    if (e.time.empty()) e.time = timeutil::now_rfc3339();
+    std::lock_guard lock(m_mutex);
+    m_events.push_back(std::move(e));
+}
+
+std::vector<Event> MemorySink::events() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_events;
+}
+
+void JsonLinesSink::emit(Event e)
+{
+    if (e.time.empty()) e.time = timeutil::now_rfc3339();
+    std::string line = to_json(e).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    std::lock_guard lock(m_mutex);
+    std::fwrite(line.data(), 1, line.size(), m_out);
+}
+
+void JsonLinesSink::flush()
+{
+    std::lock_guard lock(m_mutex);
+    std::fflush(m_out);
+}
+
+struct SqliteSink::Impl {
+    std::unique_ptr<store::Db> db;
+    std::mutex mutex;
+    std::condition_variable cv;       // wakes the writer
+    std::condition_variable idle_cv;  // wakes flush()
+    std::vector<Event> pending;
+    bool stop = false;
+    bool flush_requested = false;
+    bool writing = false;
+    std::thread writer;
+
+    void write(std::vector<Event>& batch)
+    {
+        if (batch.empty()) return;
+        auto tx = store::Transaction::begin(*db);
+        if (!tx) {
+            spdlog::warn("cannot record {} events: {}", batch.size(), tx.error().message);
+            return;
+        }
+        auto stmt = db->prepare("INSERT INTO events (time, task_id, type, data) VALUES (?, ?, ?, ?)");
+        if (!stmt) return;
+        for (const auto& e : batch) {
+            stmt->reset();
+            stmt->bind(1, e.time).bind(3, e.type).bind(4, e.data.dump(-1, ' ', false, json::error_handler_t::replace));
+            if (e.task_id.empty()) stmt->bind_null(2);
+            else stmt->bind(2, e.task_id);
+            if (auto st = stmt->run(); !st) spdlog::warn("cannot record event: {}", st.error().message);
+        }
+        if (auto st = tx->commit(); !st) spdlog::warn("cannot record events: {}", st.error().message);
+        batch.clear();
+    }
+
+    void loop()
+    {
+        std::unique_lock lock(mutex);
+        for (;;) {
+            cv.wait_for(lock, std::chrono::milliseconds(50),
+                        [&] { return stop || flush_requested || pending.size() >= 256; });
+            std::vector<Event> batch;
+            batch.swap(pending);
+            flush_requested = false;
+            writing = true;
+            bool done = stop;
+            lock.unlock();
+            write(batch);
+            lock.lock();
+            writing = false;
+            idle_cv.notify_all();
+            if (done && pending.empty()) return;
+        }
+    }
+};
+
+Result<std::unique_ptr<SqliteSink>> SqliteSink::open(const std::string& path)
+{
+    auto db = store::Db::open(path, false);
+    if (!db) return db.error();
+    std::unique_ptr<SqliteSink> sink(new SqliteSink());
+    sink->m_impl = std::make_unique<Impl>();
+    sink->m_impl->db = std::move(*db);
+    // Events are observability: NORMAL sync is durable across a process
+    // crash, which is what a worker dying needs.
+    (void)sink->m_impl->db->exec("PRAGMA synchronous=NORMAL");
+    sink->m_impl->writer = std::thread([impl = sink->m_impl.get()] { impl->loop(); });
+    return sink;
+}
+
+SqliteSink::~SqliteSink()
+{
+    if (!m_impl) return;
+    {
+        std::lock_guard lock(m_impl->mutex);
+        m_impl->stop = true;
+    }
+    m_impl->cv.notify_all();
+    if (m_impl->writer.joinable()) m_impl->writer.join();
+}
+
+void SqliteSink::emit(Event e)
+{
+    if (e.time.empty()) e.time = timeutil::now_rfc3339();
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->pending.push_back(std::move(e));
+    if (m_impl->pending.size() >= 256) m_impl->cv.notify_all();
+}
+
+void SqliteSink::flush()
+{
+    std::unique_lock lock(m_impl->mutex);
+    m_impl->flush_requested = true;
+    m_impl->cv.notify_all();
+    m_impl->idle_cv.wait(lock, [&] { return m_impl->pending.empty() && !m_impl->writing; });
+}
+
+}  // namespace infra::core::events

@@ -1,0 +1,92 @@
+#pragma once
+// Events: what happened to a task, emitted by every step through an
+// EventSink. Workers only emit; the process that owns the state store
+// writes them down.
+
+#include "core/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace infra::core::store {
+class Db;
+}
+
+namespace infra::core::events {
+
+using nlohmann::json;
+
+/// One event. type is dotted: task.enqueued, task.claimed, task.heartbeat,
+/// task.succeeded, task.failed, task.retried, task.dead, task.escalated ...
+struct Event {
+    std::string type;
+    std::string task_id;
+    std::string time;  ///< RFC 3339; filled by emit() when empty
+    json data = json::object();
+};
+
+/// The event as one JSON object: {"type":"event","event":...,"taskId":...}.
+json to_json(const Event& e);
+
+/// Where events go.
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    virtual void emit(Event e) = 0;
+    /// Writes what is buffered; called before a process exits.
+    virtual void flush() {}
+};
+
+/// Discards events.
+class NullSink final : public EventSink {
+public:
+    void emit(Event) override {}
+};
+
+/// Keeps events in memory (tests).
+class MemorySink final : public EventSink {
+public:
+    void emit(Event e) override;
+    std::vector<Event> events() const;
+
+private:
+    mutable std::mutex m_mutex;
+    std::vector<Event> m_events;
+};
+
+/// Writes events as JSON Lines to a stream (a worker's output stream in
+/// distributed mode).
+class JsonLinesSink final : public EventSink {
+public:
+    explicit JsonLinesSink(std::FILE* out) : m_out(out) {}
+    void emit(Event e) override;
+    void flush() override;
+
+private:
+    std::mutex m_mutex;
+    std::FILE* m_out;
+};
+
+/// Writes events to the state db's events table, batched: emit() only
+/// buffers; a batch is written in one transaction when it fills, when a
+/// short interval passes, and on flush() and destruction.
+class SqliteSink final : public EventSink {
+public:
+    /// Opens its own connection to the database at path.
+    static Result<std::unique_ptr<SqliteSink>> open(const std::string& path);
+    ~SqliteSink() override;
+    void emit(Event e) override;
+    void flush() override;
+
+private:
+    SqliteSink() = default;
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace infra::core::events

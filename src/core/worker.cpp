@@ -1,0 +1,258 @@
+#include "core/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+#include <unistd.h>
+
+namespace infra::core {
+
+using namespace std::chrono;
+
+struct Worker::InFlight {
+    queue::Lease* lease;
+    std::atomic<bool> lost{false};
+};
+
+std::string default_worker_id()
+{
+    char host[256] = {0};
+    ::gethostname(host, sizeof host - 1);
+    return std::string(host) + ":" + std::to_string(::getpid());
+}
+
+Worker::Worker(queue::Queue& q, const agent::Registry& agents, events::EventSink& events,
+               const policy::Engine* policy, WorkerOptions options)
+    : m_queue(q), m_agents(agents), m_events(events), m_policy(policy), m_opt(std::move(options))
+{
+    if (m_opt.id.empty()) m_opt.id = default_worker_id();
+    m_opt.concurrency = std::max(1, m_opt.concurrency);
+    m_opt.batch = std::max<std::size_t>(1, m_opt.batch);
+}
+
+Worker::~Worker()
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_stopping = true;
+        m_done = true;
+    }
+    m_cv.notify_all();
+    if (m_grace.joinable()) m_grace.join();
+}
+
+void Worker::stop()
+{
+    std::lock_guard lock(m_mutex);
+    bool was = m_stopping.exchange(true);
+    m_cv.notify_all();
+    if (was) return;
+    // The grace period runs on its own thread, so stop() never blocks.
+    m_grace = std::thread([this, grace = m_opt.grace] {
+        std::unique_lock lock(m_mutex);
+        if (!m_cv.wait_for(lock, grace, [&] { return m_done.load(); })) {
+            m_aborting = true;
+            m_cv.notify_all();
+        }
+    });
+}
+
+Result<WorkerSummary> Worker::run()
+{
+    std::vector<std::string> agents = m_agents.names();
+    if (agents.empty())
+        return fail(Errc::unavailable, "this worker has no agents to run tasks with");
+    spdlog::debug("worker {} starting: {} thread{}, agents {}", m_opt.id, m_opt.concurrency,
+                  m_opt.concurrency == 1 ? "" : "s", fmt::join(agents, ", "));
+    std::thread hb([this] { heartbeat_main(); });
+    std::vector<std::thread> threads;
+    for (int i = 0; i < m_opt.concurrency; ++i) threads.emplace_back([this] { thread_main(); });
+    for (auto& t : threads) t.join();
+    {
+        std::lock_guard lock(m_mutex);
+        m_done = true;
+    }
+    m_cv.notify_all();
+    hb.join();
+    m_events.flush();
+    if (m_failed) return m_fatal;
+    return m_summary;
+}
+
+bool Worker::should_exit_idle()
+{
+    if (m_opt.once) return true;
+    if (!m_opt.drain) return false;
+    // Draining: done when nothing is ready now (delayed retries do not count).
+    auto st = m_queue.stats();
+    return !st || st->ready == 0;
+}
+
+void Worker::thread_main()
+{
+    std::vector<std::string> agents = m_agents.names();
+    while (!m_stopping) {
+        if (m_opt.once && m_once_taken.load() > 0) return;
+        std::size_t want = m_opt.once ? 1 : m_opt.batch;
+        auto leases = m_queue.claim(m_opt.id, want, m_opt.lease, agents);
+        if (!leases) {
+            spdlog::warn("claim failed: {}", leases.error().message);
+            std::unique_lock lock(m_mutex);
+            m_cv.wait_for(lock, m_opt.poll, [&] { return m_stopping.load(); });
+            continue;
+        }
+        if (leases->empty()) {
+            if (should_exit_idle()) return;
+            std::unique_lock lock(m_mutex);
+            m_cv.wait_for(lock, m_opt.poll, [&] { return m_stopping.load(); });
+            continue;
+        }
+        if (m_opt.once) m_once_taken += static_cast<int>(leases->size());
+        for (auto& l : *leases) {
+            if (m_stopping) {
+                // Claimed but not started: give it back at once.
+                if (m_queue.release(l.id, l.token)) {
+                    std::lock_guard lock(m_mutex);
+                    ++m_summary.released;
+                }
+                continue;
+            }
+            process(l);
+        }
+        if (m_opt.once) return;
+    }
+}
+
+void Worker::heartbeat_main()
+{
+    auto every = std::max(milliseconds(50), m_opt.lease / 3);
+    std::unique_lock lock(m_mutex);
+    while (!m_done) {
+        m_cv.wait_for(lock, every, [&] { return m_done.load(); });
+        if (m_done) break;
+        std::vector<InFlight*> now = m_inflight;
+        lock.unlock();
+        for (InFlight* f : now) {
+            if (f->lost) continue;
+            auto st = m_queue.heartbeat(f->lease->id, f->lease->token, m_opt.lease);
+            if (!st && st.error().code == Errc::conflict) {
+                f->lost = true;
+                spdlog::warn("{}", st.error().message);
+                m_events.emit({"task.lease-lost", f->lease->id, "", {{"worker", m_opt.id}, {"token", f->lease->token}}});
+            } else if (st) {
+                m_events.emit({"task.heartbeat", f->lease->id, "", {{"worker", m_opt.id}, {"token", f->lease->token}}});
+            }
+        }
+        lock.lock();
+    }
+}
+
+void Worker::process(queue::Lease& lease)
+{
+    auto started = steady_clock::now();
+    std::string agent_name = lease.task.is_object() ? lease.task.value("/context/agentSlug"_json_pointer, "") : "";
+    m_events.emit({"task.claimed", lease.id, "",
+                   {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"token", lease.token}, {"agent", agent_name}}});
+    {
+        std::lock_guard lock(m_mutex);
+        ++m_summary.claimed;
+    }
+
+    // Policy is enforced again at claim: it may have changed since enqueue.
+    json decision = lease.decision;
+    if (m_policy) {
+        policy::Decision d = m_policy->decide(lease.task);
+        json now = policy::to_json(d);
+        auto required_then = lease.decision.value("requiredApprovals", json::array());
+        bool new_approvals = false;
+        for (const auto& g : d.required_approvals)
+            if (std::find(required_then.begin(), required_then.end(), json(g)) == required_then.end()) new_approvals = true;
+        if (!d.allowed || new_approvals) {
+            auto to = d.allowed ? queue::State::pending_approval : queue::State::denied;
+            auto st = m_queue.redecide(lease.id, lease.token, to, now, d.reason);
+            m_events.emit({d.allowed ? "task.pending-approval" : "task.escalated", lease.id, "",
+                           {{"stage", "claim"}, {"reason", d.reason}, {"decision", now}}});
+            std::lock_guard lock(m_mutex);
+            if (!d.allowed) ++m_summary.denied;
+            if (!st) spdlog::warn("{}", st.error().message);
+            return;
+        }
+        decision = std::move(now);
+    }
+
+    agent::Agent* agent = m_agents.find(agent_name);
+    agent::Outcome outcome;
+    InFlight flight{&lease};
+    {
+        std::lock_guard lock(m_mutex);
+        m_inflight.push_back(&flight);
+    }
+    long long timeout_ms = decision.value("/constraints/timeoutMs"_json_pointer, policy::k_default_timeout_ms);
+    auto deadline = started + milliseconds(timeout_ms);
+    bool timed_out = false;
+    if (!agent) {
+        outcome = {false, "no agent '" + agent_name + "' in this worker", {}, true};
+    } else {
+        agent::RunContext ctx{lease.task, decision, lease.attempt, deadline,
+                              [&] {
+                                  if (steady_clock::now() > deadline) timed_out = true;
+                                  return timed_out || m_aborting.load() || flight.lost.load();
+                              },
+                              m_events};
+        try {
+            outcome = agent->run(ctx);
+        } catch (const std::exception& e) {
+            outcome = {false, std::string("agent '") + agent_name + "' failed: " + e.what(), {}, true};
+        }
+        if (timed_out && outcome.ok == false && outcome.error.empty())
+            outcome.error = "timed out after " + std::to_string(timeout_ms) + " ms";
+    }
+    {
+        std::lock_guard lock(m_mutex);
+        m_inflight.erase(std::find(m_inflight.begin(), m_inflight.end(), &flight));
+    }
+    double ms = duration<double, std::milli>(steady_clock::now() - started).count();
+
+    if (m_aborting && !outcome.ok) {
+        // Shutdown past the grace period: not the task's fault.
+        auto st = m_queue.release(lease.id, lease.token);
+        m_events.emit({"task.released", lease.id, "", {{"worker", m_opt.id}, {"reason", "worker shutdown"}}});
+        std::lock_guard lock(m_mutex);
+        if (st) ++m_summary.released;
+        return;
+    }
+    if (outcome.ok) {
+        auto st = m_queue.ack(lease.id, lease.token, outcome.result);
+        std::lock_guard lock(m_mutex);
+        if (!st) {
+            ++m_summary.lost;
+            spdlog::warn("{}; the result is discarded", st.error().message);
+            m_events.emit({"task.lease-lost", lease.id, "", {{"worker", m_opt.id}, {"token", lease.token}}});
+            return;
+        }
+        ++m_summary.succeeded;
+        m_events.emit({"task.succeeded", lease.id, "",
+                       {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"durationMs", ms}, {"agent", agent_name}}});
+        return;
+    }
+    auto state = m_queue.nack(lease.id, lease.token, outcome.error, m_opt.backoff, outcome.retryable);
+    std::lock_guard lock(m_mutex);
+    if (!state) {
+        ++m_summary.lost;
+        spdlog::warn("{}", state.error().message);
+        return;
+    }
+    ++m_summary.failed;
+    m_events.emit({"task.failed", lease.id, "",
+                   {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"error", outcome.error}, {"durationMs", ms}}});
+    if (*state == queue::State::dead) {
+        ++m_summary.dead;
+        m_events.emit({"task.dead", lease.id, "", {{"attempts", lease.attempt}, {"error", outcome.error}}});
+    } else {
+        m_events.emit({"task.retried", lease.id, "", {{"attempt", lease.attempt}}});
+    }
+}
+
+}  // namespace infra::core

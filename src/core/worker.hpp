@@ -1,0 +1,87 @@
+#pragma once
+// The stateless worker: claims tasks from a queue, checks policy again
+// (it may have changed since enqueue), runs each through its agent with a
+// heartbeat on the lease, and acks or nacks. It sees the queue and an event
+// sink, nothing else: no state store, no long-lived credentials.
+
+#include "core/agent/agent.hpp"
+#include "core/events/event.hpp"
+#include "core/policy/engine.hpp"
+#include "core/queue/queue.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace infra::core {
+
+struct WorkerOptions {
+    std::string id;                 ///< names the lease owner; host:pid by default
+    int concurrency = 1;            ///< tasks run at the same time
+    std::size_t batch = 1;          ///< tasks claimed per claim
+    queue::Millis lease{30000};     ///< visibility timeout; heartbeats every third of it
+    queue::Millis poll{500};        ///< wait between empty claims
+    queue::Millis grace{30000};     ///< after stop(): time to finish before leases are released
+    bool once = false;              ///< run at most one task, then return
+    bool drain = false;             ///< return when nothing is ready to claim
+    queue::Backoff backoff;
+};
+
+/// What a worker did.
+struct WorkerSummary {
+    std::size_t claimed = 0;
+    std::size_t succeeded = 0;
+    std::size_t failed = 0;     ///< attempts that failed (retried or dead)
+    std::size_t dead = 0;
+    std::size_t released = 0;   ///< given back at shutdown
+    std::size_t denied = 0;     ///< refused by policy at claim
+    std::size_t lost = 0;       ///< leases lost before the result could be recorded
+};
+
+class Worker {
+public:
+    /// policy may be null (no claim-time check; for tests of the queue alone).
+    Worker(queue::Queue& q, const agent::Registry& agents, events::EventSink& events,
+           const policy::Engine* policy, WorkerOptions options);
+    ~Worker();
+
+    /// Runs until stop(), or until once/drain say it is done.
+    Result<WorkerSummary> run();
+
+    /// Stops claiming; running tasks get the grace period to finish, then
+    /// are cancelled and their leases released. Safe from any thread and
+    /// from a signal-watching thread.
+    void stop();
+
+private:
+    struct InFlight;
+    void thread_main();
+    void heartbeat_main();
+    void process(queue::Lease& lease);
+    bool should_exit_idle();
+
+    queue::Queue& m_queue;
+    const agent::Registry& m_agents;
+    events::EventSink& m_events;
+    const policy::Engine* m_policy;
+    WorkerOptions m_opt;
+
+    std::atomic<bool> m_stopping{false};
+    std::atomic<bool> m_aborting{false};
+    std::atomic<bool> m_done{false};
+    std::atomic<int> m_once_taken{0};
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    std::thread m_grace;
+    std::vector<InFlight*> m_inflight;
+    WorkerSummary m_summary;
+    Error m_fatal;
+    bool m_failed = false;
+};
+
+/// host:pid, the default worker id.
+std::string default_worker_id();
+
+}  // namespace infra::core

@@ -1,0 +1,323 @@
+#include "core/queue/queue.hpp"
+#include "plugins/queues/sqlite_queue.hpp"
+#include "support/fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+using namespace infra::core;
+using namespace infra::core::queue;
+using infra::test::TempDir;
+
+namespace {
+
+AgentTask make_task(const std::string& id, Priority p = Priority::normal, const std::string& key = "",
+                    const std::string& agent = "test")
+{
+    AgentTask t;
+    t.id = id;
+    t.type = TaskType::compliance_remediation;
+    t.trigger = {"api", "test", "", "2026-11-24T12:00:00.000Z"};
+    t.context.agent_slug = agent;
+    t.context.priority = p;
+    t.dedupe_key = key.empty() ? "k-" + id : key;
+    return t;
+}
+
+EnqueueItem item(AgentTask t, State s = State::queued, Millis delay = Millis(0), int max_attempts = 3)
+{
+    json decision = {{"allowed", true}, {"tier", 2}, {"requiredApprovals", json::array()}};
+    if (s == State::pending_approval) decision["requiredApprovals"] = json::array({"sec", "ops"});
+    return {std::move(t), decision, s, delay, max_attempts};
+}
+
+struct QueueTest : ::testing::Test {
+    TempDir dir;
+    std::unique_ptr<Queue> q;
+    void SetUp() override
+    {
+        auto opened = infra::plugins::queues::open_sqlite_queue((dir / "q.db").string());
+        ASSERT_TRUE(opened) << opened.error().message;
+        q = std::move(*opened);
+    }
+    std::vector<std::string> claim_ids(std::size_t n, Millis lease = Millis(30000))
+    {
+        std::vector<std::string> ids;
+        auto leases = q->claim("w", n, lease);
+        EXPECT_TRUE(leases);
+        for (auto& l : *leases) ids.push_back(l.id);
+        return ids;
+    }
+};
+
+}  // namespace
+
+TEST_F(QueueTest, PriorityThenFirstInFirstOut)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("a", Priority::low)));
+    items.push_back(item(make_task("b", Priority::normal)));
+    items.push_back(item(make_task("c", Priority::critical)));
+    items.push_back(item(make_task("d", Priority::normal)));
+    items.push_back(item(make_task("e", Priority::high)));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    EXPECT_EQ(claim_ids(2), (std::vector<std::string>{"c", "e"}));
+    EXPECT_EQ(claim_ids(10), (std::vector<std::string>{"b", "d", "a"}));
+    EXPECT_TRUE(claim_ids(10).empty());
+}
+
+TEST_F(QueueTest, DecisionPriorityRaisesTheTasks)
+{
+    auto a = item(make_task("a", Priority::low));
+    a.decision["priority"] = "critical";
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("b", Priority::high)));
+    items.push_back(std::move(a));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"a"}));
+}
+
+TEST_F(QueueTest, DelayedTasksWait)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("later"), State::queued, Millis(150)));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    EXPECT_TRUE(claim_ids(1).empty());
+    EXPECT_EQ(q->stats()->delayed, 1);
+    std::this_thread::sleep_for(Millis(200));
+    EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"later"}));
+}
+
+TEST_F(QueueTest, DedupeAmongUnfinishedTasks)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("one", Priority::normal, "same")));
+    items.push_back(item(make_task("two", Priority::normal, "same")));
+    auto out = q->enqueue(std::move(items));
+    ASSERT_TRUE(out);
+    EXPECT_FALSE((*out)[0].duplicate);
+    EXPECT_TRUE((*out)[1].duplicate);
+    EXPECT_EQ((*out)[1].id, "one");
+    auto leases = q->claim("w", 1, Millis(30000));
+    ASSERT_TRUE(q->ack("one", (*leases)[0].token, json::object()));
+    // Finished: the same work may be queued again.
+    std::vector<EnqueueItem> again;
+    again.push_back(item(make_task("three", Priority::normal, "same")));
+    auto out2 = q->enqueue(std::move(again));
+    EXPECT_FALSE((*out2)[0].duplicate);
+    EXPECT_EQ((*out2)[0].id, "three");
+}
+
+TEST_F(QueueTest, ExpiredLeaseGoesToTheNextWorkerAndFencesTheOld)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto first = q->claim("w1", 1, Millis(60));
+    ASSERT_EQ(first->size(), 1u);
+    EXPECT_TRUE(q->heartbeat("t", (*first)[0].token, Millis(60)));
+    std::this_thread::sleep_for(Millis(120));
+    auto second = q->claim("w2", 1, Millis(30000));
+    ASSERT_EQ(second->size(), 1u);
+    EXPECT_GT((*second)[0].token, (*first)[0].token);
+    EXPECT_EQ((*second)[0].attempt, 2);
+    auto stale = q->ack("t", (*first)[0].token, json::object());
+    ASSERT_FALSE(stale);
+    EXPECT_EQ(stale.error().code, Errc::conflict);
+    EXPECT_NE(stale.error().message.find("another worker holds it now"), std::string::npos) << stale.error().message;
+    EXPECT_FALSE(q->heartbeat("t", (*first)[0].token, Millis(1000)));
+    EXPECT_TRUE(q->ack("t", (*second)[0].token, json{{"ok", true}}));
+    EXPECT_EQ(q->show("t")->state, State::succeeded);
+    EXPECT_EQ(q->show("t")->result["ok"], true);
+}
+
+TEST_F(QueueTest, AckAfterTheLeaseRanOutIsRefused)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 1, Millis(30));
+    std::this_thread::sleep_for(Millis(60));
+    auto st = q->ack("t", (*l)[0].token, json::object());
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("the lease expired"), std::string::npos);
+}
+
+TEST_F(QueueTest, RetriesWithBackoffThenDeadWithTheLastError)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t"), State::queued, Millis(0), 2));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    Backoff b{Millis(100), Millis(1000)};
+    auto l1 = q->claim("w", 1, Millis(30000));
+    EXPECT_EQ(*q->nack("t", (*l1)[0].token, "boom 1", b), State::queued);
+    EXPECT_TRUE(claim_ids(1).empty());  // backing off
+    EXPECT_GE(q->show("t")->available_ms - now_ms(), 30);
+    std::this_thread::sleep_for(Millis(120));
+    auto l2 = q->claim("w", 1, Millis(30000));
+    ASSERT_EQ(l2->size(), 1u);
+    EXPECT_EQ(*q->nack("t", (*l2)[0].token, "boom 2", b), State::dead);
+    auto e = q->show("t");
+    EXPECT_EQ(e->state, State::dead);
+    EXPECT_EQ(e->last_error, "boom 2");
+    EXPECT_EQ(e->attempts, 2);
+    ASSERT_TRUE(q->retry("t"));
+    EXPECT_EQ(q->show("t")->state, State::queued);
+    EXPECT_EQ(q->show("t")->attempts, 0);
+    EXPECT_FALSE(q->retry("t"));  // only dead or cancelled tasks
+}
+
+TEST_F(QueueTest, NonRetryableFailuresAreDeadAtOnce)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t"), State::queued, Millis(0), 5));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 1, Millis(30000));
+    EXPECT_EQ(*q->nack("t", (*l)[0].token, "no fix for this", Backoff{}, false), State::dead);
+}
+
+TEST_F(QueueTest, BackoffGrowsAndIsCapped)
+{
+    Backoff b{Millis(1000), Millis(10000)};
+    for (int i = 0; i < 50; ++i) {
+        auto d1 = b.delay(1).count(), d3 = b.delay(3).count(), d9 = b.delay(9).count();
+        EXPECT_GE(d1, 500);
+        EXPECT_LE(d1, 1000);
+        EXPECT_GE(d3, 2000);
+        EXPECT_LE(d3, 4000);
+        EXPECT_GE(d9, 5000);
+        EXPECT_LE(d9, 10000);
+    }
+}
+
+TEST_F(QueueTest, CancelFencesTheWorker)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 1, Millis(30000));
+    ASSERT_TRUE(q->cancel("t"));
+    auto st = q->ack("t", (*l)[0].token, json::object());
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("it is cancelled now"), std::string::npos);
+    EXPECT_FALSE(q->cancel("t"));
+    EXPECT_EQ(q->cancel("nope").error().code, Errc::not_found);
+}
+
+TEST_F(QueueTest, ReleaseDoesNotCountTheAttempt)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 1, Millis(30000));
+    ASSERT_TRUE(q->release("t", (*l)[0].token));
+    EXPECT_EQ(q->show("t")->attempts, 0);
+    EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"t"}));
+}
+
+TEST_F(QueueTest, ApprovalsGateTheTask)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t"), State::pending_approval));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    EXPECT_TRUE(claim_ids(1).empty());
+    EXPECT_EQ(q->approve("t", "qa", "ana").error().code, Errc::conflict);
+    EXPECT_EQ(*q->approve("t", "sec", "ana"), State::pending_approval);
+    EXPECT_EQ(q->approve("t", "sec", "bob").error().code, Errc::conflict);  // already approved
+    EXPECT_TRUE(claim_ids(1).empty());
+    EXPECT_EQ(*q->approve("t", "ops", "bob"), State::queued);
+    auto e = q->show("t");
+    EXPECT_EQ(e->approvals.size(), 2u);
+    EXPECT_EQ(e->approvals[1]["by"], "bob");
+    EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"t"}));
+}
+
+TEST_F(QueueTest, RejectDenies)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t"), State::pending_approval));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    ASSERT_TRUE(q->reject("t", "ana", "not now"));
+    EXPECT_EQ(q->show("t")->state, State::denied);
+    EXPECT_EQ(q->show("t")->last_error, "rejected by ana: not now");
+}
+
+TEST_F(QueueTest, PurgeKeepsWhatIsRecentOrUnfinished)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("done")));
+    items.push_back(item(make_task("open")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 1, Millis(30000));
+    ASSERT_TRUE(q->ack((*l)[0].id, (*l)[0].token, json::object()));
+    EXPECT_EQ(*q->purge(Millis(60000)), 0);
+    std::this_thread::sleep_for(Millis(20));
+    EXPECT_EQ(*q->purge(Millis(10)), 1);
+    EXPECT_EQ(q->show("done").error().code, Errc::not_found);
+    EXPECT_TRUE(q->show("open"));
+    EXPECT_FALSE(q->purge(Millis(0), {State::queued}));
+}
+
+TEST_F(QueueTest, ClaimsOnlyTheAgentsAWorkerHas)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("a", Priority::normal, "", "builtin")));
+    items.push_back(item(make_task("b", Priority::normal, "", "llm")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 5, Millis(30000), {"llm"});
+    ASSERT_EQ(l->size(), 1u);
+    EXPECT_EQ((*l)[0].id, "b");
+}
+
+TEST_F(QueueTest, RedecideAtClaim)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 1, Millis(30000));
+    json d = {{"allowed", true}, {"requiredApprovals", json::array({"sec"})}};
+    ASSERT_TRUE(q->redecide("t", (*l)[0].token, State::pending_approval, d, "needs sec now"));
+    auto e = q->show("t");
+    EXPECT_EQ(e->state, State::pending_approval);
+    EXPECT_EQ(e->required_approvals, (std::vector<std::string>{"sec"}));
+    EXPECT_EQ(e->attempts, 0);
+}
+
+TEST_F(QueueTest, ShowAcceptsAUniquePrefix)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("01ABC")));
+    items.push_back(item(make_task("01ABD")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    EXPECT_EQ(q->show("01ABC")->id, "01ABC");
+    EXPECT_EQ(q->show("01AB").error().code, Errc::usage);
+    EXPECT_EQ(q->show("01ABD")->task["id"], "01ABD");
+}
+
+TEST_F(QueueTest, ManyThreadsShareOneQueueWithoutLosingOrDoubling)
+{
+    std::vector<EnqueueItem> items;
+    for (int i = 0; i < 400; ++i) items.push_back(item(make_task("t" + std::to_string(i))));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    std::mutex m;
+    std::map<std::string, int> acked;
+    std::vector<std::thread> threads;
+    for (int w = 0; w < 8; ++w)
+        threads.emplace_back([&, w] {
+            for (;;) {
+                auto l = q->claim("w" + std::to_string(w), 4, Millis(30000));
+                ASSERT_TRUE(l);
+                if (l->empty()) return;
+                for (auto& x : *l) {
+                    ASSERT_TRUE(q->ack(x.id, x.token, json::object()));
+                    std::lock_guard lock(m);
+                    ++acked[x.id];
+                }
+            }
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(acked.size(), 400u);
+    for (const auto& [id, n] : acked) EXPECT_EQ(n, 1) << id;
+    EXPECT_EQ(q->stats()->by_state["succeeded"], 400);
+}
