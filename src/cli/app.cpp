@@ -68,12 +68,16 @@ int run(int argc, char** argv)
     register_init(app, ctx);
     register_ingest(app, ctx);
     register_policy(app, ctx);
+    register_enqueue(app, ctx);
+    register_queue(app, ctx);
+    register_worker(app, ctx);
+    register_run(app, ctx);
     register_config(app, ctx);
     register_plugins(app, ctx);
     register_version(app, ctx);
     register_help(app, ctx);
 
-    plugins::register_builtin({ctx.signals()});
+    plugins::register_builtin({ctx.signals(), &ctx.queues()});
 
     // git's convention: an unknown command may be an external one. A
     // built-in command always wins, so a plugin cannot shadow one.

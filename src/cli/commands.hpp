@@ -14,6 +14,10 @@ void register_plugins(CLI::App& app, Context& ctx);
 void register_config(CLI::App& app, Context& ctx);
 void register_help(CLI::App& app, Context& ctx);
 void register_policy(CLI::App& app, Context& ctx);
+void register_enqueue(CLI::App& app, Context& ctx);
+void register_queue(CLI::App& app, Context& ctx);
+void register_worker(CLI::App& app, Context& ctx);
+void register_run(CLI::App& app, Context& ctx);
 
 /// The subcommand of app called name, or nullptr.
 inline CLI::App* find_subcommand(CLI::App& app, const std::string& name)

@@ -124,6 +124,31 @@ core::Result<std::vector<std::filesystem::path>> Context::policy_dirs(const std:
     return dirs;
 }
 
+core::Result<std::string> Context::queue_url(const std::string& flag)
+{
+    if (!flag.empty()) return flag;
+    auto cfg = config();
+    if (!cfg) return cfg.error();
+    std::string url = (*cfg)->get_or("queue.url", "");
+    if (url.empty()) {
+        // The embedded default: the queue lives in the home's state db.
+        std::error_code ec;
+        std::filesystem::create_directories(home().dir, ec);
+        return "sqlite://" + home().state_db().string();
+    }
+    if (url.rfind("sqlite://", 0) == 0 && url.size() > 9 && url[9] != '/')
+        url = "sqlite://" + (home().dir / url.substr(9)).string();
+    return url;
+}
+
+core::Result<std::unique_ptr<core::queue::Queue>> Context::open_queue(const std::string& flag,
+                                                                      core::events::EventSink* events)
+{
+    auto url = queue_url(flag);
+    if (!url) return url.error();
+    return m_queues.open(*url, {events});
+}
+
 std::filesystem::path Context::policy_cache_dir()
 {
     namespace fs = std::filesystem;

@@ -6,6 +6,8 @@
 #include "core/config.hpp"
 #include "core/home.hpp"
 #include "core/result.hpp"
+#include "core/agent/agent.hpp"
+#include "core/queue/queue.hpp"
 #include "core/signals/signal.hpp"
 
 #include <nlohmann/json.hpp>
@@ -45,6 +47,15 @@ public:
     core::Result<const core::Config*> config();
 
     core::signals::Registry& signals() { return m_signals; }
+    core::queue::Registry& queues() { return m_queues; }
+    core::agent::Registry& agents() { return m_agents; }
+
+    /// The queue URL for a call: --queue, else queue.url from config (a
+    /// relative sqlite path is relative to the home), else the home's state db.
+    core::Result<std::string> queue_url(const std::string& flag);
+    /// Opens the queue that queue_url() names.
+    core::Result<std::unique_ptr<core::queue::Queue>> open_queue(const std::string& flag,
+                                                                 core::events::EventSink* events = nullptr);
 
     /// The policy directories for a call: the installed bundle (unless
     /// no_bundle or policy.bundle is "none"), then --policies dirs, else
@@ -93,6 +104,8 @@ private:
     std::optional<core::Home> m_home;
     std::optional<core::Config> m_config;
     core::signals::Registry m_signals;
+    core::queue::Registry m_queues;
+    core::agent::Registry m_agents;
     bool m_stdout_tty = false;
     bool m_stderr_tty = false;
     int m_exit = 0;

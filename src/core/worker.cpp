@@ -195,7 +195,7 @@ void Worker::process(queue::Lease& lease)
     if (!agent) {
         outcome = {false, "no agent '" + agent_name + "' in this worker", {}, true};
     } else {
-        agent::RunContext ctx{lease.task, decision, lease.attempt, deadline,
+        agent::RunContext ctx{lease.task, decision, lease.attempt, lease.token, deadline,
                               [&] {
                                   if (steady_clock::now() > deadline) timed_out = true;
                                   return timed_out || m_aborting.load() || flight.lost.load();

@@ -24,6 +24,7 @@ struct RunContext {
     const json& task;
     const json& decision;  ///< the decision made at claim time; its constraints bind the run
     int attempt = 1;
+    std::int64_t lease_token = 0;  ///< the attempt's fencing token (0 outside the queue): an idempotency key
     std::chrono::steady_clock::time_point deadline;
     /// True when the agent must stop: the deadline passed, the worker is
     /// shutting down past its grace period, or the lease was lost.

@@ -51,7 +51,7 @@ Millis Backoff::delay(int attempt) const
 
 void Registry::add(std::string scheme, Factory factory) { m_factories[std::move(scheme)] = std::move(factory); }
 
-Result<std::unique_ptr<Queue>> Registry::open(const std::string& url) const
+Result<std::unique_ptr<Queue>> Registry::open(const std::string& url, const OpenOptions& options) const
 {
     auto colon = url.find("://");
     std::string scheme = colon == std::string::npos ? "" : url.substr(0, colon);
@@ -62,7 +62,7 @@ Result<std::unique_ptr<Queue>> Registry::open(const std::string& url) const
         for (const auto& [k, v] : m_factories) known += (known.empty() ? "" : ", ") + k + "://";
         return fail(Errc::usage, "unsupported queue URL '" + url + "'", "supported: " + known);
     }
-    return it->second(url);
+    return it->second(url, options);
 }
 
 std::vector<std::string> Registry::schemes() const

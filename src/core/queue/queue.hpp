@@ -7,6 +7,7 @@
 // refused unless they carry the current token of a live lease, so a worker
 // that lost its lease can never finish a task another worker now holds.
 
+#include "core/events/event.hpp"
 #include "core/result.hpp"
 #include "core/task.hpp"
 
@@ -164,15 +165,21 @@ public:
     virtual Result<Stats> stats() = 0;
 };
 
+/// Settings every backend takes when it is opened.
+struct OpenOptions {
+    /// Where the queue reports what it does on its own (reclaimed leases).
+    events::EventSink* events = nullptr;
+};
+
 /// Opens a queue from a URL; backends register their scheme.
-using Factory = std::function<Result<std::unique_ptr<Queue>>(const std::string& url)>;
+using Factory = std::function<Result<std::unique_ptr<Queue>>(const std::string& url, const OpenOptions& options)>;
 
 /// Queue backends by URL scheme ("sqlite", "postgres", "redis").
 class Registry {
 public:
     void add(std::string scheme, Factory factory);
     /// Opens url with the backend of its scheme.
-    Result<std::unique_ptr<Queue>> open(const std::string& url) const;
+    Result<std::unique_ptr<Queue>> open(const std::string& url, const OpenOptions& options = {}) const;
     std::vector<std::string> schemes() const;
 
 private:

@@ -622,11 +622,13 @@ Result<std::unique_ptr<Queue>> open_sqlite_queue(const std::string& path, const 
     return std::unique_ptr<Queue>(new SqliteQueue(std::move(*db), std::move(*reader), options));
 }
 
-Result<std::unique_ptr<Queue>> open_sqlite_url(const std::string& url)
+Result<std::unique_ptr<Queue>> open_sqlite_url(const std::string& url, const OpenOptions& options)
 {
     std::string path = url.rfind("sqlite://", 0) == 0 ? url.substr(9) : url;
     if (path.empty()) return fail(Errc::usage, "queue URL '" + url + "' names no file", "use sqlite://PATH");
-    return open_sqlite_queue(path);
+    SqliteOptions o;
+    o.events = options.events;
+    return open_sqlite_queue(path, o);
 }
 
 }  // namespace infra::plugins::queues

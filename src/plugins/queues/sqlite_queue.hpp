@@ -26,6 +26,7 @@ core::Result<std::unique_ptr<core::queue::Queue>> open_sqlite_queue(const std::s
                                                                     const SqliteOptions& options = {});
 
 /// The registry factory for sqlite://PATH URLs.
-core::Result<std::unique_ptr<core::queue::Queue>> open_sqlite_url(const std::string& url);
+core::Result<std::unique_ptr<core::queue::Queue>> open_sqlite_url(const std::string& url,
+                                                                  const core::queue::OpenOptions& options);
 
 }  // namespace infra::plugins::queues

@@ -1,0 +1,134 @@
+// `infra-agent worker`: claim, run, ack; until stopped, or --once / --drain.
+// SIGTERM or SIGINT stops claiming and lets running tasks finish within the
+// grace period; a second signal exits at once (leases then expire).
+#include "cli/commands.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/policy_common.hpp"
+#include "core/events/event.hpp"
+#include "core/timeutil.hpp"
+#include "core/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <pthread.h>
+#include <thread>
+
+namespace infra::cli {
+namespace {
+
+struct Options {
+    std::string queue;
+    PolicyFlags policies;
+    bool once = false;
+    bool drain = false;
+    int concurrency = 1;
+    std::size_t batch = 1;
+    std::string lease = "30s";
+    std::string grace = "30s";
+    std::string poll = "500ms";
+    std::string events = "state";
+    std::string id;
+};
+
+core::Result<core::queue::Millis> duration(const std::string& flag, const std::string& v)
+{
+    auto d = core::timeutil::parse_duration(v);
+    if (!d) return core::fail(core::Errc::usage, flag + ": " + d.error().message, d.error().hint);
+    return *d;
+}
+
+int run(const Options& opt, Context& ctx)
+{
+    core::WorkerOptions w;
+    w.id = opt.id;
+    w.concurrency = opt.concurrency;
+    w.batch = opt.batch;
+    w.once = opt.once;
+    w.drain = opt.drain;
+    for (auto [flag, value, out] : {std::tuple{"--lease", &opt.lease, &w.lease}, std::tuple{"--grace", &opt.grace, &w.grace},
+                                    std::tuple{"--poll", &opt.poll, &w.poll}}) {
+        auto d = duration(flag, *value);
+        if (!d) return ctx.fail(d.error());
+        *out = *d;
+    }
+    if (ctx.agents().names().empty())
+        return ctx.fail(core::make_error(core::Errc::unavailable, "this infra-agent has no agents to run tasks with",
+                                         "agents are plugins; none is built in yet"));
+
+    // In local mode the worker's process owns the state db and writes the
+    // events there; a distributed worker streams them instead.
+    std::unique_ptr<core::events::EventSink> sink;
+    if (opt.events == "stdout") {
+        sink = std::make_unique<core::events::JsonLinesSink>(stdout);
+    } else if (opt.events == "none") {
+        sink = std::make_unique<core::events::NullSink>();
+    } else {
+        auto s = core::events::SqliteSink::open(ctx.home().state_db().string());
+        if (!s) return ctx.fail(s.error());
+        sink = std::move(*s);
+    }
+    auto engine = load_engine(ctx, opt.policies);
+    if (!engine) return ctx.fail(engine.error());
+    auto queue = ctx.open_queue(opt.queue, sink.get());
+    if (!queue) return ctx.fail(queue.error());
+
+    // Signals go to one thread that asks the worker to stop.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);  // sent by this thread when the worker ends on its own
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    core::Worker worker(**queue, ctx.agents(), *sink, engine->get(), w);
+    std::thread watcher([&] {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0 || sig == 0) return;
+        if (sig == SIGUSR1) return;  // the worker finished on its own
+        spdlog::info("stopping: finishing running tasks (signal again to exit now)");
+        worker.stop();
+        if (sigwait(&set, &sig) == 0 && sig != SIGUSR1) std::_Exit(128 + sig);
+    });
+    auto summary = worker.run();
+    pthread_kill(watcher.native_handle(), SIGUSR1);
+    watcher.join();
+    sink->flush();
+    if (!summary) return ctx.fail(summary.error());
+    nlohmann::json j = {{"type", "summary"},          {"worker", w.id.empty() ? core::default_worker_id() : w.id},
+                        {"claimed", summary->claimed}, {"succeeded", summary->succeeded},
+                        {"failed", summary->failed},   {"dead", summary->dead},
+                        {"released", summary->released}, {"denied", summary->denied},
+                        {"lost", summary->lost}};
+    if (ctx.json_output()) ctx.emit(j);
+    else
+        spdlog::info("worker done: {} claimed, {} succeeded, {} failed ({} dead), {} released, {} denied",
+                     summary->claimed, summary->succeeded, summary->failed, summary->dead, summary->released,
+                     summary->denied);
+    return exit_code::ok;
+}
+
+}  // namespace
+
+void register_worker(CLI::App& app, Context& ctx)
+{
+    auto opt = std::make_shared<Options>();
+    auto* cmd = app.add_subcommand("worker", "Claim tasks from the queue and run them through their agents");
+    cmd->footer("Policy is checked again at claim. SIGTERM or SIGINT stops claiming and lets running tasks\n"
+                "finish within --grace, then releases their leases; a task whose worker died goes to\n"
+                "another worker when its lease runs out.");
+    cmd->add_option("--queue", opt->queue, "queue URL (default: queue.url, else the state db)");
+    opt->policies.add_to(cmd);
+    cmd->add_flag("--once", opt->once, "run one task, then exit");
+    cmd->add_flag("--drain", opt->drain, "exit when nothing is ready to claim");
+    cmd->add_option("--concurrency", opt->concurrency, "tasks run at the same time (default 1)")->check(CLI::Range(1, 256));
+    cmd->add_option("--batch", opt->batch, "tasks claimed at once (default 1)")->check(CLI::Range(1, 1000));
+    cmd->add_option("--lease", opt->lease, "visibility timeout; heartbeats renew it (default 30s)");
+    cmd->add_option("--grace", opt->grace, "time to finish running tasks after a stop signal (default 30s)");
+    cmd->add_option("--poll", opt->poll, "wait between empty claims (default 500ms)");
+    cmd->add_option("--events", opt->events, "where events go: state (the state db), stdout, none")
+        ->check(CLI::IsMember({"state", "stdout", "none"}));
+    cmd->add_option("--id", opt->id, "worker id in leases (default host:pid)");
+    ctx.on_run(cmd, [opt, &ctx] { return run(*opt, ctx); });
+}
+
+}  // namespace infra::cli

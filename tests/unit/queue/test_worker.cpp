@@ -1,0 +1,234 @@
+#include "core/policy/testing.hpp"
+#include "core/worker.hpp"
+#include "plugins/queues/sqlite_queue.hpp"
+#include "support/fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+using namespace infra::core;
+using namespace infra::core::queue;
+using infra::test::TempDir;
+
+namespace {
+
+// An agent for tests: the task's payload says what to do.
+class ScriptedAgent final : public agent::Agent {
+public:
+    std::string name() const override { return "test"; }
+    agent::Outcome run(const agent::RunContext& ctx) override
+    {
+        const json& p = ctx.task["payload"];
+        ++runs;
+        int sleep_ms = p.value("sleepMs", 0);
+        auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(sleep_ms);
+        while (std::chrono::steady_clock::now() < until) {
+            if (ctx.cancelled()) return {false, "", {}, true};
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        if (p.value("failUntilAttempt", 0) >= ctx.attempt) return {false, "failed on purpose", {}, true};
+        if (p.value("fatal", false)) return {false, "cannot be fixed", {}, false};
+        return {true, "", {{"attempt", ctx.attempt}, {"maxIterations", ctx.decision.value("/constraints/maxIterations"_json_pointer, json())}}, true};
+    }
+    std::atomic<int> runs{0};
+};
+
+struct WorkerTest : ::testing::Test {
+    TempDir dir;
+    std::unique_ptr<Queue> q;
+    agent::Registry agents;
+    std::shared_ptr<ScriptedAgent> agent = std::make_shared<ScriptedAgent>();
+    events::MemorySink events;
+
+    void SetUp() override
+    {
+        q = std::move(*infra::plugins::queues::open_sqlite_queue((dir / "q.db").string()));
+        agents.add(agent);
+    }
+    void add(const std::string& id, json payload, int max_attempts = 3, std::string type = "compliance-remediation")
+    {
+        AgentTask t;
+        t.id = id;
+        t.type = *parse_task_type(type);
+        t.trigger = {"api", "test", "", "2026-11-24T12:00:00.000Z"};
+        t.context.agent_slug = "test";
+        t.context.environment = "staging";
+        t.payload = std::move(payload);
+        t.dedupe_key = "k-" + id;
+        std::vector<EnqueueItem> items;
+        items.push_back({t, json{{"allowed", true}, {"requiredApprovals", json::array()}}, State::queued, Millis(0),
+                         max_attempts});
+        ASSERT_TRUE(q->enqueue(std::move(items)));
+    }
+    std::vector<std::string> event_types(const std::string& id)
+    {
+        std::vector<std::string> out;
+        for (const auto& e : events.events())
+            if (e.task_id == id && e.type != "task.heartbeat") out.push_back(e.type);
+        return out;
+    }
+    WorkerOptions opts()
+    {
+        WorkerOptions o;
+        o.id = "test-worker";
+        o.drain = true;
+        o.poll = Millis(20);
+        o.backoff = {Millis(10), Millis(20)};
+        return o;
+    }
+};
+
+}  // namespace
+
+TEST_F(WorkerTest, RunsTasksToSuccessAndRetriesFailures)
+{
+    add("ok", json::object());
+    add("flaky", {{"failUntilAttempt", 1}});
+    add("broken", {{"failUntilAttempt", 99}}, 2);
+    add("fatal", {{"fatal", true}});
+    auto o = opts();
+    o.concurrency = 2;
+    Worker w(*q, agents, events, nullptr, o);
+    auto s = w.run();
+    ASSERT_TRUE(s) << s.error().message;
+    // drain stops while a retry is delayed; run again until all are final.
+    for (int i = 0; i < 20 && (q->stats()->by_state.count("queued")); ++i) {
+        std::this_thread::sleep_for(Millis(30));
+        Worker again(*q, agents, events, nullptr, o);
+        ASSERT_TRUE(again.run());
+    }
+    EXPECT_EQ(q->show("ok")->state, State::succeeded);
+    EXPECT_EQ(q->show("flaky")->state, State::succeeded);
+    EXPECT_EQ(q->show("flaky")->attempts, 2);
+    EXPECT_EQ(q->show("broken")->state, State::dead);
+    EXPECT_EQ(q->show("broken")->last_error, "failed on purpose");
+    EXPECT_EQ(q->show("fatal")->state, State::dead);
+    EXPECT_EQ(q->show("fatal")->attempts, 1);
+    EXPECT_EQ(event_types("ok"), (std::vector<std::string>{"task.claimed", "task.succeeded"}));
+    EXPECT_EQ(event_types("broken"), (std::vector<std::string>{"task.claimed", "task.failed", "task.retried",
+                                                               "task.claimed", "task.failed", "task.dead"}));
+}
+
+TEST_F(WorkerTest, OnceRunsOneTask)
+{
+    add("a", json::object());
+    add("b", json::object());
+    auto o = opts();
+    o.once = true;
+    o.drain = false;
+    Worker w(*q, agents, events, nullptr, o);
+    auto s = w.run();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->succeeded, 1u);
+    EXPECT_EQ(q->stats()->by_state["queued"], 1);
+}
+
+TEST_F(WorkerTest, PolicyIsCheckedAgainAtClaim)
+{
+    add("allowed", json::object());
+    add("chat", {{"requestsChange", true}}, 3, "chat");
+    policy::PolicySet set;
+    policy::parse_policies("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
+                           "  - {name: fix, match: {type: compliance-remediation}, tier: 2, constraints: {maxIterations: 4}}\n"
+                           "  - {name: chat, match: {type: chat}, tier: 1}\n",
+                           "p.yaml", set.policies, set.findings);
+    auto engine = policy::Engine::compile(std::move(set));
+    ASSERT_TRUE(engine);
+    Worker w(*q, agents, events, engine->get(), opts());
+    ASSERT_TRUE(w.run());
+    EXPECT_EQ(q->show("allowed")->state, State::succeeded);
+    // The agent ran under the decision made at claim, not the one stored at enqueue.
+    EXPECT_EQ(q->show("allowed")->result["maxIterations"], 4);
+    auto chat = q->show("chat");
+    EXPECT_EQ(chat->state, State::denied);
+    EXPECT_NE(chat->last_error.find("chat needs tier 2"), std::string::npos) << chat->last_error;
+    EXPECT_EQ(event_types("chat"), (std::vector<std::string>{"task.claimed", "task.escalated"}));
+    EXPECT_EQ(agent->runs.load(), 1);
+}
+
+TEST_F(WorkerTest, StopFinishesWithinGraceThenReleases)
+{
+    add("long", {{"sleepMs", 5000}});
+    auto o = opts();
+    o.drain = false;
+    o.grace = Millis(100);
+    Worker w(*q, agents, events, nullptr, o);
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(Millis(150));
+        w.stop();
+    });
+    auto started = std::chrono::steady_clock::now();
+    auto s = w.run();
+    stopper.join();
+    ASSERT_TRUE(s);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(3));
+    EXPECT_EQ(s->released, 1u);
+    auto e = q->show("long");
+    EXPECT_EQ(e->state, State::queued);
+    EXPECT_EQ(e->attempts, 0);
+}
+
+TEST_F(WorkerTest, StopWithinGraceLetsTheTaskFinish)
+{
+    add("short", {{"sleepMs", 200}});
+    auto o = opts();
+    o.drain = false;
+    o.grace = Millis(5000);
+    Worker w(*q, agents, events, nullptr, o);
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(Millis(80));
+        w.stop();
+    });
+    auto s = w.run();
+    stopper.join();
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->succeeded, 1u);
+    EXPECT_EQ(q->show("short")->state, State::succeeded);
+}
+
+TEST_F(WorkerTest, HeartbeatsKeepALongTaskLeased)
+{
+    add("slow", {{"sleepMs", 400}});
+    auto o = opts();
+    o.lease = Millis(150);
+    Worker w(*q, agents, events, nullptr, o);
+    std::thread thief([&] {
+        // Another worker must not get the task while heartbeats renew it.
+        for (int i = 0; i < 10; ++i) {
+            std::this_thread::sleep_for(Millis(40));
+            auto l = q->claim("thief", 1, Millis(1000));
+            EXPECT_TRUE(l && l->empty());
+        }
+    });
+    ASSERT_TRUE(w.run());
+    thief.join();
+    EXPECT_EQ(q->show("slow")->state, State::succeeded);
+    bool beat = false;
+    for (const auto& e : events.events()) beat = beat || e.type == "task.heartbeat";
+    EXPECT_TRUE(beat);
+}
+
+TEST_F(WorkerTest, ATimedOutAgentFails)
+{
+    add("slow", {{"sleepMs", 3000}}, 1);
+    policy::PolicySet set;
+    policy::parse_policies("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
+                           "  - {name: fix, match: {}, tier: 2, constraints: {timeoutMs: 100}}\n",
+                           "p.yaml", set.policies, set.findings);
+    auto engine = policy::Engine::compile(std::move(set));
+    Worker w(*q, agents, events, engine->get(), opts());
+    ASSERT_TRUE(w.run());
+    auto e = q->show("slow");
+    EXPECT_EQ(e->state, State::dead);
+    EXPECT_EQ(e->last_error, "timed out after 100 ms");
+}
+
+TEST_F(WorkerTest, WithoutAgentsThereIsNothingToRun)
+{
+    agent::Registry none;
+    Worker w(*q, none, events, nullptr, opts());
+    auto s = w.run();
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().message, "this worker has no agents to run tasks with");
+}
