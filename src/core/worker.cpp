@@ -110,6 +110,10 @@ void Worker::thread_main()
             continue;
         }
         if (m_opt.once) m_once_taken += static_cast<int>(leases->size());
+        // With batched claims, acks are batched too (one commit for many),
+        // but never held longer than a quarter of the lease.
+        std::vector<Done> acks;
+        auto oldest = steady_clock::now();
         for (auto& l : *leases) {
             if (m_stopping) {
                 // Claimed but not started: give it back at once.
@@ -119,8 +123,11 @@ void Worker::thread_main()
                 }
                 continue;
             }
-            process(l);
+            if (acks.empty()) oldest = steady_clock::now();
+            process(l, acks);
+            if (!acks.empty() && steady_clock::now() - oldest > m_opt.lease / 4) flush_acks(acks);
         }
+        flush_acks(acks);
         if (m_opt.once) return;
     }
 }
@@ -149,7 +156,30 @@ void Worker::heartbeat_main()
     }
 }
 
-void Worker::process(queue::Lease& lease)
+void Worker::flush_acks(std::vector<Done>& acks)
+{
+    if (acks.empty()) return;
+    std::vector<queue::Queue::Ack> batch;
+    for (const auto& d : acks) batch.push_back({d.lease->id, d.lease->token, d.result});
+    auto results = acks.size() == 1 ? std::vector<Status>{m_queue.ack(batch[0].id, batch[0].token, batch[0].result)}
+                                    : m_queue.ack_batch(batch);
+    std::lock_guard lock(m_mutex);
+    for (std::size_t i = 0; i < acks.size(); ++i) {
+        const auto& d = acks[i];
+        if (!results[i]) {
+            ++m_summary.lost;
+            spdlog::warn("{}; the result is discarded", results[i].error().message);
+            m_events.emit({"task.lease-lost", d.lease->id, "", {{"worker", m_opt.id}, {"token", d.lease->token}}});
+            continue;
+        }
+        ++m_summary.succeeded;
+        m_events.emit({"task.succeeded", d.lease->id, "",
+                       {{"worker", m_opt.id}, {"attempt", d.lease->attempt}, {"durationMs", d.ms}, {"agent", d.agent}}});
+    }
+    acks.clear();
+}
+
+void Worker::process(queue::Lease& lease, std::vector<Done>& acks)
 {
     auto started = steady_clock::now();
     std::string agent_name = lease.task.is_object() ? lease.task.value("/context/agentSlug"_json_pointer, "") : "";
@@ -224,17 +254,7 @@ void Worker::process(queue::Lease& lease)
         return;
     }
     if (outcome.ok) {
-        auto st = m_queue.ack(lease.id, lease.token, outcome.result);
-        std::lock_guard lock(m_mutex);
-        if (!st) {
-            ++m_summary.lost;
-            spdlog::warn("{}; the result is discarded", st.error().message);
-            m_events.emit({"task.lease-lost", lease.id, "", {{"worker", m_opt.id}, {"token", lease.token}}});
-            return;
-        }
-        ++m_summary.succeeded;
-        m_events.emit({"task.succeeded", lease.id, "",
-                       {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"durationMs", ms}, {"agent", agent_name}}});
+        acks.push_back({&lease, std::move(outcome.result), ms, agent_name});
         return;
     }
     auto state = m_queue.nack(lease.id, lease.token, outcome.error, m_opt.backoff, outcome.retryable);

@@ -59,7 +59,15 @@ private:
     struct InFlight;
     void thread_main();
     void heartbeat_main();
-    void process(queue::Lease& lease);
+    /// A finished attempt whose ack is deferred to be batched.
+    struct Done {
+        queue::Lease* lease;
+        json result;
+        double ms;
+        std::string agent;
+    };
+    void process(queue::Lease& lease, std::vector<Done>& acks);
+    void flush_acks(std::vector<Done>& acks);
     bool should_exit_idle();
 
     queue::Queue& m_queue;

@@ -130,6 +130,22 @@ public:
     /// Finishes a task; refused (Errc::conflict) when the lease was lost.
     virtual Status ack(const std::string& id, std::int64_t token, const json& result) = 0;
 
+    /// One ack of a batch.
+    struct Ack {
+        std::string id;
+        std::int64_t token = 0;
+        json result;
+    };
+
+    /// Acks several tasks in one commit; each gets its own status (a lost
+    /// lease refuses that ack only). The default acks one by one.
+    virtual std::vector<Status> ack_batch(const std::vector<Ack>& acks)
+    {
+        std::vector<Status> out;
+        for (const auto& a : acks) out.push_back(ack(a.id, a.token, a.result));
+        return out;
+    }
+
     /// Fails an attempt: the task is retried after backoff, or is dead after
     /// its last attempt (or at once when retry is false), keeping error.
     /// Refused when the lease was lost. Returns the state the task is now in.

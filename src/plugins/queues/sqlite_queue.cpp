@@ -184,9 +184,27 @@ public:
         });
     }
 
+    std::vector<Status> ack_batch(const std::vector<Ack>& acks) override
+    {
+        std::vector<Status> out(acks.size());
+        auto st = write(false, [&]() -> Status {
+            for (std::size_t i = 0; i < acks.size(); ++i) out[i] = ack_in_tx(acks[i].id, acks[i].token, acks[i].result);
+            return {};
+        });
+        if (!st)
+            for (auto& s : out)
+                if (s) s = st;
+        return out;
+    }
+
     Status ack(const std::string& id, std::int64_t token, const json& result) override
     {
-        return write(false, [&]() -> Status {
+        return write(false, [&]() -> Status { return ack_in_tx(id, token, result); });
+    }
+
+    Status ack_in_tx(const std::string& id, std::int64_t token, const json& result)
+    {
+        {
             auto now = now_ms();
             auto s = stmt("UPDATE queue SET state = 'succeeded', finished_at = ?1, updated_at = ?1, lease_owner = NULL, "
                           "lease_until = NULL WHERE id = ?2 AND fence = ?3 AND state = 'leased' AND lease_until >= ?1");
@@ -201,7 +219,7 @@ public:
                 return (*p)->run();
             }
             return {};
-        });
+        }
     }
 
     Result<State> nack(const std::string& id, std::int64_t token, const std::string& error,
