@@ -11,6 +11,18 @@ namespace infra::core {
 
 using namespace std::chrono;
 
+namespace {
+// A member of an object, or null; json::value with a JSON pointer throws
+// and catches internally, which is slow on a hot path.
+const json& member(const json& j, const char* key)
+{
+    static const json k_null;
+    if (!j.is_object()) return k_null;
+    auto it = j.find(key);
+    return it == j.end() ? k_null : *it;
+}
+}  // namespace
+
 struct Worker::InFlight {
     queue::Lease* lease;
     std::atomic<bool> lost{false};
@@ -182,7 +194,9 @@ void Worker::flush_acks(std::vector<Done>& acks)
 void Worker::process(queue::Lease& lease, std::vector<Done>& acks)
 {
     auto started = steady_clock::now();
-    std::string agent_name = lease.task.is_object() ? lease.task.value("/context/agentSlug"_json_pointer, "") : "";
+    std::string agent_name = member(member(lease.task, "context"), "agentSlug").is_string()
+                                 ? member(member(lease.task, "context"), "agentSlug").get<std::string>()
+                                 : "";
     m_events.emit({"task.claimed", lease.id, "",
                    {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"token", lease.token}, {"agent", agent_name}}});
     {
@@ -219,7 +233,8 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks)
         std::lock_guard lock(m_mutex);
         m_inflight.push_back(&flight);
     }
-    long long timeout_ms = decision.value("/constraints/timeoutMs"_json_pointer, policy::k_default_timeout_ms);
+    const json& t = member(member(decision, "constraints"), "timeoutMs");
+    long long timeout_ms = t.is_number_integer() ? t.get<long long>() : policy::k_default_timeout_ms;
     auto deadline = started + milliseconds(timeout_ms);
     bool timed_out = false;
     if (!agent) {

@@ -105,7 +105,10 @@ Final read_final(const std::string& db)
         std::string id = s->text(0);
         f.state[id] = s->text(1);
         f.fence[id] = s->integer(2);
-        if (!s->is_null(3)) f.acked_token[id] = json::parse(s->text(3)).value("token", -1LL);
+        if (!s->is_null(3)) {
+            auto b = s->blob(3);
+            f.acked_token[id] = json::from_cbor(b.begin(), b.end()).value("token", -1LL);
+        }
     }
     auto ic = (*d)->prepare("PRAGMA integrity_check");
     if (*ic->step()) f.integrity = ic->text(0);

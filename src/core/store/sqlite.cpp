@@ -29,6 +29,19 @@ Stmt& Stmt::bind(int index, double value)
     return *this;
 }
 
+Stmt& Stmt::bind_blob(int index, const void* data, std::size_t size)
+{
+    sqlite3_bind_blob64(m_stmt, index, data, size, SQLITE_TRANSIENT);
+    return *this;
+}
+
+std::string_view Stmt::blob(int col) const
+{
+    const void* p = sqlite3_column_blob(m_stmt, col);
+    int n = sqlite3_column_bytes(m_stmt, col);
+    return p ? std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string_view();
+}
+
 Stmt& Stmt::bind_null(int index)
 {
     sqlite3_bind_null(m_stmt, index);
@@ -82,7 +95,12 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create)
     }
     sqlite3_busy_timeout(db->m_db, 10000);
     sqlite3_extended_result_codes(db->m_db, 1);
-    if (auto st = db->exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL;"); !st)
+    // Debian builds SQLite with secure_delete on, which zeroes every
+    // overwritten cell; the state db holds no secrets (tokens are never
+    // stored, only their hashes), so that cost buys nothing here.
+    if (auto st = db->exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; "
+                           "PRAGMA secure_delete=OFF;");
+        !st)
         return st.error();
     return db;
 }

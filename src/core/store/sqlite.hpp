@@ -29,6 +29,8 @@ public:
     Stmt& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
     Stmt& bind(int index, double value);
     Stmt& bind_null(int index);
+    /// Binds bytes as a BLOB.
+    Stmt& bind_blob(int index, const void* data, std::size_t size);
 
     /// Runs one step: true when a row is available, false when done.
     Result<bool> step();
@@ -41,6 +43,8 @@ public:
     std::int64_t integer(int col) const;
     double real(int col) const;
     bool is_null(int col) const;
+    /// The bytes of a BLOB (or TEXT) column, valid until the next step or reset.
+    std::string_view blob(int col) const;
 
 private:
     friend class Db;

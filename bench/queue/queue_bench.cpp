@@ -1,0 +1,125 @@
+// bench/queue, our side: the SQLite queue with durable commits.
+// Usage: queue_bench DB enqueue N
+//        queue_bench DB e2e N WORKERS BATCH      (BATCH 1: every claim and ack its own commit)
+// Prints one JSON line in the shape bullmq.mjs prints.
+#include "core/worker.hpp"
+#include "plugins/queues/sqlite_queue.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+using namespace infra::core;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+const std::string k_blob(1000, 'x');
+
+queue::EnqueueItem make(int k)
+{
+    AgentTask t;
+    t.id = "J" + std::to_string(10000000 + k);
+    t.type = TaskType::compliance_remediation;
+    t.trigger = {"api", "bench", "", "2026-11-24T12:00:00.000Z"};
+    t.context.agent_slug = "noop";
+    t.payload = {{"blob", k_blob}, {"k", k}};
+    t.dedupe_key = "d" + std::to_string(k);
+    return {std::move(t), json{{"allowed", true}}, queue::State::queued, queue::Millis(0), 3};
+}
+
+class Noop final : public agent::Agent {
+public:
+    std::string name() const override { return "noop"; }
+    agent::Outcome run(const agent::RunContext&) override { return {true, "", nullptr, true}; }
+};
+
+// Records when each task's success was reported, i.e. after its ack committed.
+class Timing final : public events::EventSink {
+public:
+    void emit(events::Event e) override
+    {
+        if (e.type != "task.succeeded") return;
+        auto now = clock_type::now();
+        std::lock_guard lock(m);
+        done[e.task_id] = now;
+    }
+    std::mutex m;
+    std::map<std::string, clock_type::time_point> done;
+};
+
+}  // namespace
+
+int main(int argc, char** argv)
+{
+    if (argc < 4) {
+        std::fprintf(stderr, "usage: queue_bench DB enqueue N | queue_bench DB e2e N WORKERS BATCH\n");
+        return 64;
+    }
+    std::string db = argv[1], mode = argv[2];
+    int n = std::atoi(argv[3]);
+    auto q = infra::plugins::queues::open_sqlite_queue(db);
+    if (!q) {
+        std::fprintf(stderr, "%s\n", q.error().message.c_str());
+        return 1;
+    }
+    if (mode == "enqueue") {
+        auto t0 = clock_type::now();
+        for (int i = 0; i < n; i += 1000) {
+            std::vector<queue::EnqueueItem> items;
+            for (int k = i; k < std::min(n, i + 1000); ++k) items.push_back(make(k));
+            if (!(*q)->enqueue(std::move(items))) return 1;
+        }
+        double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+        std::printf("{\"engine\":\"infra-agent\",\"mode\":\"enqueue\",\"jobs\":%d,\"jobsPerSecond\":%.1f}\n", n, n / s);
+        return 0;
+    }
+    int workers = std::atoi(argv[4]);
+    std::size_t batch = static_cast<std::size_t>(std::atoi(argv[5]));
+    agent::Registry agents;
+    agents.add(std::make_shared<Noop>());
+    Timing timing;
+    std::map<std::string, clock_type::time_point> added;
+    std::mutex added_m;
+    WorkerOptions o;
+    o.concurrency = workers;
+    o.batch = batch;
+    o.poll = std::chrono::milliseconds(1);
+    Worker w(**q, agents, timing, nullptr, o);
+    auto t0 = clock_type::now();
+    std::thread producer([&] {
+        for (int i = 0; i < n; i += 500) {
+            std::vector<queue::EnqueueItem> items;
+            for (int k = i; k < std::min(n, i + 500); ++k) items.push_back(make(k));
+            auto now = clock_type::now();
+            {
+                std::lock_guard lock(added_m);
+                for (const auto& it : items) added[it.task.id] = now;
+            }
+            if (!(*q)->enqueue(std::move(items))) std::abort();
+        }
+    });
+    std::thread stopper([&] {
+        for (;;) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+            std::lock_guard lock(timing.m);
+            if (static_cast<int>(timing.done.size()) >= n) break;
+        }
+        w.stop();
+    });
+    auto summary = w.run();
+    producer.join();
+    stopper.join();
+    double s = std::chrono::duration<double>(clock_type::now() - t0).count();
+    std::vector<double> lat;
+    for (const auto& [id, t] : timing.done) lat.push_back(std::chrono::duration<double, std::milli>(t - added[id]).count());
+    std::sort(lat.begin(), lat.end());
+    std::printf("{\"engine\":\"infra-agent\",\"mode\":\"e2e\",\"jobs\":%d,\"workers\":%d,\"batch\":%zu,\"jobsPerSecond\":%.1f,"
+                "\"p50ms\":%.2f,\"p99ms\":%.2f,\"succeeded\":%zu}\n",
+                n, workers, batch, n / s, lat[lat.size() / 2], lat[lat.size() * 99 / 100], summary ? summary->succeeded : 0);
+    return 0;
+}
