@@ -26,7 +26,19 @@ const json& member(const json& j, const char* key)
 struct Worker::InFlight {
     queue::Lease* lease;
     std::atomic<bool> lost{false};
+    // Until when this worker may assume it still holds the lease, by its own
+    // clock: the last renewal plus 90% of the lease. Past it the agent is
+    // cancelled before another worker can claim the task, even if this
+    // process was too starved to send its heartbeats.
+    std::atomic<std::int64_t> valid_until_ms{0};
 };
+
+namespace {
+std::int64_t steady_ms()
+{
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
 
 std::string default_worker_id()
 {
@@ -108,6 +120,7 @@ void Worker::thread_main()
     while (!m_stopping) {
         if (m_opt.once && m_once_taken.load() > 0) return;
         std::size_t want = m_opt.once ? 1 : m_opt.batch;
+        auto claimed_at = steady_ms();
         auto leases = m_queue.claim(m_opt.id, want, m_opt.lease, agents);
         if (!leases) {
             spdlog::warn("claim failed: {}", leases.error().message);
@@ -136,7 +149,7 @@ void Worker::thread_main()
                 continue;
             }
             if (acks.empty()) oldest = steady_clock::now();
-            process(l, acks);
+            process(l, acks, claimed_at);
             if (!acks.empty() && steady_clock::now() - oldest > m_opt.lease / 4) flush_acks(acks);
         }
         flush_acks(acks);
@@ -155,7 +168,9 @@ void Worker::heartbeat_main()
         lock.unlock();
         for (InFlight* f : now) {
             if (f->lost) continue;
+            auto sent = steady_ms();
             auto st = m_queue.heartbeat(f->lease->id, f->lease->token, m_opt.lease);
+            if (st) f->valid_until_ms = sent + m_opt.lease.count() * 9 / 10;
             if (!st && st.error().code == Errc::conflict) {
                 f->lost = true;
                 spdlog::warn("{}", st.error().message);
@@ -191,7 +206,7 @@ void Worker::flush_acks(std::vector<Done>& acks)
     acks.clear();
 }
 
-void Worker::process(queue::Lease& lease, std::vector<Done>& acks)
+void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t lease_start)
 {
     auto started = steady_clock::now();
     std::string agent_name = member(member(lease.task, "context"), "agentSlug").is_string()
@@ -229,6 +244,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks)
     agent::Agent* agent = m_agents.find(agent_name);
     agent::Outcome outcome;
     InFlight flight{&lease};
+    flight.valid_until_ms = lease_start + m_opt.lease.count() * 9 / 10;
     {
         std::lock_guard lock(m_mutex);
         m_inflight.push_back(&flight);
@@ -243,6 +259,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks)
         agent::RunContext ctx{lease.task, decision, lease.attempt, lease.token, deadline,
                               [&] {
                                   if (steady_clock::now() > deadline) timed_out = true;
+                                  if (steady_ms() > flight.valid_until_ms) flight.lost = true;
                                   return timed_out || m_aborting.load() || flight.lost.load();
                               },
                               m_events};

@@ -66,7 +66,7 @@ private:
         double ms;
         std::string agent;
     };
-    void process(queue::Lease& lease, std::vector<Done>& acks);
+    void process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t lease_start);
     void flush_acks(std::vector<Done>& acks);
     bool should_exit_idle();
 

@@ -35,7 +35,10 @@ public:
         int ms = ctx.task["payload"].value("sleepMs", 5);
         auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
         while (std::chrono::steady_clock::now() < until) {
-            if (ctx.cancelled()) return {false, "cancelled", {}, true};
+            if (ctx.cancelled()) {
+                log("END", id, ctx.lease_token);  // it stops here, and says when
+                return {false, "cancelled", {}, true};
+            }
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
         log("END", id, ctx.lease_token);
