@@ -1,0 +1,13 @@
+#pragma once
+// Unified diffs of text, for results, pull-request bodies and reviews.
+
+#include <string>
+#include <string_view>
+
+namespace infra::core::diff {
+
+/// A unified diff (3 lines of context) turning before into after, with
+/// a/path and b/path headers; empty when they are equal.
+std::string unified(std::string_view before, std::string_view after, const std::string& path);
+
+}  // namespace infra::core::diff

@@ -1,0 +1,263 @@
+#include "core/sandbox.hpp"
+
+#include "core/text.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace infra::core::sandbox {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool safe_env_name(const std::string& k)
+{
+    return k.rfind("TF_", 0) == 0 || k == "CHECKPOINT_DISABLE" || k == "LANG" || k.rfind("LC_", 0) == 0;
+}
+
+std::string find_program(const std::string& name)
+{
+    for (const char* dir : {"/usr/bin", "/usr/local/bin", "/bin"}) {
+        std::string p = std::string(dir) + "/" + name;
+        if (::access(p.c_str(), X_OK) == 0) return p;
+    }
+    return {};
+}
+
+// While a root process sandboxes, the workspace belongs to the sandbox's
+// user, and is given back afterwards (with what the command created).
+struct Handoff {
+    fs::path root;
+    uid_t uid = 0;
+    gid_t gid = 0;
+    bool active = false;
+
+    static void chown_tree(const fs::path& root, uid_t uid, gid_t gid)
+    {
+        std::error_code ec;
+        ::lchown(root.c_str(), uid, gid);
+        for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+             it.increment(ec))
+            ::lchown(it->path().c_str(), uid, gid);
+    }
+    void give(const fs::path& ws)
+    {
+        struct stat st {};
+        if (::getuid() != 0 || ::stat(ws.c_str(), &st) != 0) return;
+        root = ws;
+        uid = st.st_uid;
+        gid = st.st_gid;
+        chown_tree(ws, k_sandbox_uid, k_sandbox_uid);
+        active = true;
+    }
+    ~Handoff()
+    {
+        if (active) chown_tree(root, uid, gid);
+    }
+};
+
+[[noreturn]] void child_fail(int fd, const std::string& what)
+{
+    std::string msg = what + ": " + std::strerror(errno);
+    (void)!::write(fd, msg.data(), msg.size());
+    ::_exit(127);
+}
+
+}  // namespace
+
+Result<Mode> parse_mode(std::string_view s)
+{
+    if (s == "bwrap" || s.empty()) return Mode::bwrap;
+    if (s == "none") return Mode::none;
+    return fail(Errc::usage, "unknown sandbox mode " + text::quote(s), "use bwrap, or none for development");
+}
+
+Result<Sandbox> Sandbox::create(Mode mode)
+{
+    Sandbox s;
+    s.m_mode = mode;
+    if (mode == Mode::none) return s;
+    s.m_bwrap = find_program("bwrap");
+    if (s.m_bwrap.empty())
+        return fail(Errc::unavailable, "bubblewrap (bwrap) is not installed, so commands cannot be sandboxed",
+                    "install the Debian package bubblewrap; sandboxed work never runs unsandboxed");
+    // Can it create namespaces here (containers may forbid user namespaces)?
+    std::string tmpl = (fs::temp_directory_path() / "infra-agent-probe-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) return fail(Errc::unavailable, std::string("cannot create a probe directory: ") + std::strerror(errno));
+    auto probe = s.run({{"/usr/bin/true"}, tmpl, {}, "", {}});
+    std::error_code ec;
+    fs::remove_all(tmpl, ec);
+    if (!probe) return probe.error();
+    if (probe->exit_code != 0)
+        return fail(Errc::unavailable, "bubblewrap cannot create its namespaces here: " + std::string(text::trim(probe->err)),
+                    "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)");
+    return s;
+}
+
+Result<Outcome> Sandbox::run(const Request& req) const
+{
+    if (req.argv.empty()) return fail(Errc::usage, "no command to run");
+    std::error_code ec;
+    fs::path ws = fs::canonical(req.workspace, ec);
+    if (ec || !fs::is_directory(ws, ec))
+        return fail(Errc::not_found, "workspace '" + req.workspace.string() + "' is not a directory");
+
+    std::vector<std::string> args;
+    std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp",
+                                    "LANG=C.UTF-8", "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"};
+    for (const auto& [k, v] : req.env)
+        if (safe_env_name(k)) env.push_back(k + "=" + v);
+    if (m_mode == Mode::bwrap) {
+        args = {m_bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
+                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+                // Only the parts of /etc that programs need to start; no
+                // credentials, no hosts, no resolver: there is no network.
+                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives", "--ro-bind-try", "/etc/ssl/certs",
+                "/etc/ssl/certs", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try",
+                "/etc/localtime", "/etc/localtime", "--ro-bind-try", "/etc/passwd", "/etc/passwd", "--ro-bind-try",
+                "/etc/group", "/etc/group", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind",
+                ws.string(), "/workspace", "--chdir", "/workspace", "--clearenv"};
+        for (const auto& e : env) {
+            auto eq = e.find('=');
+            args.insert(args.end(), {"--setenv", e.substr(0, eq), e.substr(eq + 1)});
+        }
+        args.push_back("--");
+    }
+    args.insert(args.end(), req.argv.begin(), req.argv.end());
+
+    Handoff handoff;
+    if (m_mode == Mode::bwrap) handoff.give(ws);
+
+    int in_pipe[2], out_pipe[2], err_pipe[2], status_pipe[2];
+    if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC) ||
+        ::pipe2(status_pipe, O_CLOEXEC))
+        return fail(Errc::unavailable, std::string("cannot create pipes: ") + std::strerror(errno));
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    std::vector<char*> envp;
+    for (auto& e : env) envp.push_back(e.data());
+    envp.push_back(nullptr);
+
+    auto start = std::chrono::steady_clock::now();
+    pid_t pid = ::fork();
+    if (pid < 0) return fail(Errc::unavailable, std::string("cannot fork: ") + std::strerror(errno));
+    if (pid == 0) {
+        // The child: its own session (so the whole tree can be killed), the
+        // limits, an unprivileged user when we are root, then exec.
+        ::setsid();
+        ::dup2(in_pipe[0], 0);
+        ::dup2(out_pipe[1], 1);
+        ::dup2(err_pipe[1], 2);
+        sigset_t none;
+        sigemptyset(&none);
+        ::sigprocmask(SIG_SETMASK, &none, nullptr);
+        auto limit = [&](int res, rlim_t v) {
+            rlimit r{v, v};
+            if (::setrlimit(res, &r) != 0) child_fail(status_pipe[1], "setrlimit");
+        };
+        limit(RLIMIT_CPU, static_cast<rlim_t>(req.limits.cpu.count()));
+        limit(RLIMIT_AS, req.limits.memory);
+        limit(RLIMIT_FSIZE, req.limits.file_size);
+        limit(RLIMIT_NPROC, req.limits.processes);
+        limit(RLIMIT_CORE, 0);
+        if (m_mode == Mode::bwrap && ::getuid() == 0) {
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(k_sandbox_uid, k_sandbox_uid, k_sandbox_uid) != 0 ||
+                ::setresuid(k_sandbox_uid, k_sandbox_uid, k_sandbox_uid) != 0)
+                child_fail(status_pipe[1], "cannot drop to the sandbox user");
+        }
+        if (m_mode == Mode::none && ::chdir(ws.c_str()) != 0) child_fail(status_pipe[1], "chdir");
+        ::execve(argv[0], argv.data(), envp.data());
+        child_fail(status_pipe[1], "cannot run " + args[0]);
+    }
+    ::close(in_pipe[0]);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    ::close(status_pipe[1]);
+
+    Outcome o;
+    std::size_t written = 0;
+    int in_fd = in_pipe[1];
+    if (req.stdin_data.empty()) {
+        ::close(in_fd);
+        in_fd = -1;
+    } else {
+        ::fcntl(in_fd, F_SETFL, O_NONBLOCK);
+    }
+    bool out_open = true, err_open = true;
+    auto deadline = start + req.limits.wall;
+    char buf[65536];
+    while (out_open || err_open) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            o.timed_out = true;
+            break;
+        }
+        pollfd fds[3];
+        int n = 0;
+        if (out_open) fds[n++] = {out_pipe[0], POLLIN, 0};
+        if (err_open) fds[n++] = {err_pipe[0], POLLIN, 0};
+        if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
+        int r = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<long long>(left.count(), 1000)));
+        if (r < 0 && errno != EINTR) break;
+        for (int i = 0; i < n; ++i) {
+            if (!fds[i].revents) continue;
+            if (fds[i].fd == in_fd) {
+                ssize_t w = ::write(in_fd, req.stdin_data.data() + written, req.stdin_data.size() - written);
+                if (w > 0) written += static_cast<std::size_t>(w);
+                if (w < 0 && errno != EAGAIN) written = req.stdin_data.size();
+                if (written >= req.stdin_data.size()) {
+                    ::close(in_fd);
+                    in_fd = -1;
+                }
+                continue;
+            }
+            bool is_out = fds[i].fd == out_pipe[0];
+            ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+            if (got <= 0) {
+                (is_out ? out_open : err_open) = false;
+                continue;
+            }
+            std::string& dst = is_out ? o.out : o.err;
+            bool& cut = is_out ? o.out_truncated : o.err_truncated;
+            // Keep reading past the cap so the command never blocks on a full pipe.
+            std::size_t room = dst.size() < req.limits.output ? req.limits.output - dst.size() : 0;
+            dst.append(buf, std::min(room, static_cast<std::size_t>(got)));
+            if (static_cast<std::size_t>(got) > room) cut = true;
+        }
+    }
+    if (in_fd >= 0) ::close(in_fd);
+    if (o.timed_out) ::kill(-pid, SIGKILL);  // the whole session: every process it started
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (o.timed_out) ::kill(-pid, SIGKILL);
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    std::string child_error;
+    ssize_t got;
+    while ((got = ::read(status_pipe[0], buf, sizeof buf)) > 0) child_error.append(buf, static_cast<std::size_t>(got));
+    ::close(status_pipe[0]);
+    o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (!child_error.empty()) return fail(Errc::unavailable, "cannot start the sandbox: " + child_error);
+    if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) o.signal = WTERMSIG(status);
+    // bubblewrap reports its own failures as "bwrap: ..." with exit 1.
+    if (m_mode == Mode::bwrap && o.exit_code == 1 && o.err.rfind("bwrap: ", 0) == 0)
+        return fail(Errc::unavailable, "the sandbox could not start: " + std::string(text::trim(o.err)),
+                    "sandboxed work never runs unsandboxed");
+    return o;
+}
+
+}  // namespace infra::core::sandbox

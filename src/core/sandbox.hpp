@@ -1,0 +1,77 @@
+#pragma once
+// Running commands for agents: in bubblewrap namespaces with no network,
+// the system read-only, only the workspace writable, a private /tmp, a
+// clean environment, rlimits, a wall-clock timeout that kills the whole
+// process tree, and capped output. If bubblewrap cannot sandbox, the
+// command does not run: sandboxed work never silently runs unsandboxed.
+
+#include "core/result.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace infra::core::sandbox {
+
+enum class Mode {
+    bwrap,  ///< the default
+    none,   ///< development only; refused unless policy allows it (allowUnsandboxed)
+};
+
+/// Parses "bwrap" or "none".
+Result<Mode> parse_mode(std::string_view s);
+
+struct Limits {
+    std::chrono::seconds cpu{120};            ///< RLIMIT_CPU
+    std::size_t memory = 2048ull << 20;       ///< RLIMIT_AS, bytes
+    unsigned processes = 256;                 ///< RLIMIT_NPROC (for the sandbox's own user)
+    std::size_t file_size = 256ull << 20;     ///< RLIMIT_FSIZE, bytes
+    std::chrono::milliseconds wall{300000};   ///< then the whole tree is killed
+    std::size_t output = 1u << 20;            ///< bytes kept of stdout and of stderr each
+};
+
+struct Request {
+    std::vector<std::string> argv;
+    std::filesystem::path workspace;  ///< mounted read-write at /workspace, the working directory
+    /// Extra environment; only names that are safe to pass are accepted
+    /// (TF_*, CHECKPOINT_DISABLE, LANG, LC_*); everything else is dropped.
+    std::map<std::string, std::string> env;
+    std::string stdin_data;
+    Limits limits;
+};
+
+struct Outcome {
+    int exit_code = -1;       ///< -1 when killed by a signal
+    int signal = 0;
+    bool timed_out = false;
+    bool out_truncated = false;
+    bool err_truncated = false;
+    std::string out;
+    std::string err;
+    double ms = 0;
+};
+
+class Sandbox {
+public:
+    /// A sandbox of the given mode; for bwrap, checks that bubblewrap is
+    /// installed and can create its namespaces here.
+    static Result<Sandbox> create(Mode mode);
+
+    Mode mode() const { return m_mode; }
+
+    /// Runs the request. An Error means it could not run as asked (no
+    /// sandbox); a command that ran and failed is an Outcome.
+    Result<Outcome> run(const Request& req) const;
+
+private:
+    Mode m_mode = Mode::bwrap;
+    std::string m_bwrap;
+};
+
+/// The uid sandboxed commands run as when infra-agent runs as root, so that
+/// the process limit applies to them (the kernel never limits root).
+constexpr unsigned k_sandbox_uid = 65534;
+
+}  // namespace infra::core::sandbox

@@ -1,0 +1,46 @@
+#pragma once
+// The directory an agent works in, and the only one it may touch: every
+// path an agent names is checked here before anything reads or writes it.
+
+#include "core/result.hpp"
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace infra::core {
+
+class Workspace {
+public:
+    /// A workspace rooted at an existing directory (symlinks in root itself
+    /// are resolved once, here).
+    static Result<Workspace> open(const std::filesystem::path& root);
+
+    const std::filesystem::path& root() const { return m_root; }
+
+    /// Resolves a relative path for reading: no absolute paths, no "..",
+    /// and after every symlink is resolved the file is still inside root.
+    Result<std::filesystem::path> resolve(std::string_view rel) const;
+
+    /// Resolves a relative path for writing: as for reading, and the file,
+    /// if it exists, is not a symlink; its directory must be inside root.
+    Result<std::filesystem::path> resolve_for_write(std::string_view rel) const;
+
+    /// Reads a file (at most limit bytes).
+    Result<std::string> read(std::string_view rel, std::size_t limit = 4u << 20) const;
+
+    /// Writes a file atomically (a temporary file renamed over it), creating
+    /// directories inside root as needed.
+    Status write(std::string_view rel, std::string_view content) const;
+
+    /// Regular files below rel (relative paths, sorted), skipping .git and
+    /// .terraform, at most limit of them.
+    Result<std::vector<std::string>> list(std::string_view rel = ".", std::size_t limit = 5000) const;
+
+private:
+    std::filesystem::path m_root;
+    Result<std::filesystem::path> check_lexical(std::string_view rel) const;
+};
+
+}  // namespace infra::core
