@@ -3,6 +3,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
+#include "cli/sandbox_flag.hpp"
 #include "core/events/event.hpp"
 
 #include <chrono>
@@ -13,6 +14,8 @@ namespace {
 struct Options {
     std::string input = "-";
     PolicyFlags policies;
+    std::string workspace = ".";
+    std::string sandbox;
 };
 
 int run(const Options& opt, Context& ctx)
@@ -38,13 +41,30 @@ int run(const Options& opt, Context& ctx)
     auto* agent = ctx.agents().find(task.context.agent_slug);
     if (!agent)
         return ctx.fail(core::make_error(core::Errc::unavailable, "no agent '" + task.context.agent_slug + "' in this infra-agent"));
-    core::events::JsonLinesSink events(stderr);
+    auto ws = core::Workspace::open(opt.workspace);
+    if (!ws) return ctx.fail(ws.error());
+    auto sandbox = open_sandbox(ctx, opt.sandbox, d);
+    if (!sandbox) return ctx.fail(sandbox.error());
+    // Events go to stderr: stdout carries the result only.
+    std::unique_ptr<core::events::EventSink> events;
+    if (ctx.globals().verbose > 0) events = std::make_unique<core::events::JsonLinesSink>(stderr);
+    else events = std::make_unique<core::events::NullSink>();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(d.timeout_ms);
-    core::agent::RunContext rc{tj, dj, 1, 0, deadline, [&] { return std::chrono::steady_clock::now() > deadline; }, events};
+    core::agent::RunContext rc{tj,      dj, 1, 0, deadline, [&] { return std::chrono::steady_clock::now() > deadline; },
+                               *events, &*ws, &*sandbox};
     auto outcome = agent->run(rc);
-    ctx.emit({{"type", "result"}, {"taskId", task.id}, {"ok", outcome.ok}, {"error", outcome.error},
-              {"result", outcome.result}, {"decision", dj}});
-    return outcome.ok ? exit_code::ok : exit_code::failure;
+    nlohmann::json out = {{"type", "result"}, {"taskId", task.id}, {"ok", outcome.ok}, {"result", outcome.result},
+                          {"decision", dj}};
+    if (!outcome.ok) out["error"] = outcome.error;
+    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+        ctx.emit(out);
+    } else {
+        ctx.print(outcome.result.value("summary", outcome.ok ? "done" : "") + "\n");
+        ctx.print(outcome.result.value("diff", ""));
+        for (const auto& n : outcome.result.value("notes", nlohmann::json::array())) ctx.print("note: " + n.get<std::string>() + "\n");
+    }
+    if (!outcome.ok) return ctx.fail(core::make_error(core::Errc::unavailable, "task " + task.id + " failed: " + outcome.error));
+    return exit_code::ok;
 }
 
 }  // namespace
@@ -55,6 +75,8 @@ void register_run(CLI::App& app, Context& ctx)
     auto* cmd = app.add_subcommand("run", "Run one task now, without the queue (for CI jobs)");
     cmd->footer("Policy decides first: exit 3 when denied, 4 when it needs approval.");
     cmd->add_option("input", opt->input, "one task as JSON, or - for stdin (default)");
+    cmd->add_option("--workspace", opt->workspace, "directory the agent works in (default: the current one)");
+    cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it)");
     opt->policies.add_to(cmd);
     ctx.on_run(cmd, [opt, &ctx] { return run(*opt, ctx); });
 }

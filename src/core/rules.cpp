@@ -66,6 +66,9 @@ const std::vector<Rule>& table()
         {"CKV2_AWS_61", "S3 bucket has a lifecycle configuration", "low", {}},
         {"CKV2_AWS_62", "S3 bucket has event notifications", "low", {}},
         {"CKV_AWS_126", "EC2 instance detailed monitoring enabled", "low", {}},
+        {"CKV_AWS_293", "RDS instance has deletion protection", "medium", {}},
+        {"CKV_AWS_157", "RDS instance is Multi-AZ", "medium", {}},
+        {"CKV_AWS_226", "RDS instance upgrades minor versions automatically", "low", {}},
         {"CKV_AWS_135", "EC2 instance is EBS optimized", "low", {}},
     };
     return k_rules;

@@ -262,7 +262,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
                                   if (steady_ms() > flight.valid_until_ms) flight.lost = true;
                                   return timed_out || m_aborting.load() || flight.lost.load();
                               },
-                              m_events};
+                              m_events, m_opt.workspace, m_opt.sandbox};
         try {
             outcome = agent->run(ctx);
         } catch (const std::exception& e) {

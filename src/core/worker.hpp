@@ -27,6 +27,8 @@ struct WorkerOptions {
     bool once = false;              ///< run at most one task, then return
     bool drain = false;             ///< return when nothing is ready to claim
     queue::Backoff backoff;
+    const Workspace* workspace = nullptr;        ///< where agents edit files
+    const sandbox::Sandbox* sandbox = nullptr;   ///< where agents run commands
 };
 
 /// What a worker did.

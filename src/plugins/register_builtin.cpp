@@ -1,5 +1,6 @@
 #include "plugins/register_builtin.hpp"
 
+#include "plugins/agents/builtin/agent.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "plugins/signals/parsers.hpp"
 
@@ -23,6 +24,7 @@ void register_builtin(Registries r)
     r.signals.add(make_schedule());
 
     if (r.queues) r.queues->add("sqlite", queues::open_sqlite_url);
+    if (r.agents) r.agents->add(agents::make_builtin());
 }
 
 }  // namespace infra::plugins

@@ -1,6 +1,7 @@
 #pragma once
 // The one place where built-in plugins join core's registries.
 
+#include "core/agent/agent.hpp"
 #include "core/queue/queue.hpp"
 #include "core/signals/signal.hpp"
 
@@ -10,6 +11,7 @@ namespace infra::plugins {
 struct Registries {
     core::signals::Registry& signals;
     core::queue::Registry* queues = nullptr;
+    core::agent::Registry* agents = nullptr;
 };
 
 /// Adds every built-in plugin to the registries.

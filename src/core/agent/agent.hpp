@@ -5,6 +5,8 @@
 
 #include "core/events/event.hpp"
 #include "core/result.hpp"
+#include "core/sandbox.hpp"
+#include "core/workspace.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -30,6 +32,10 @@ struct RunContext {
     /// shutting down past its grace period, or the lease was lost.
     std::function<bool()> cancelled;
     events::EventSink& events;
+    /// Where the task's files are; null when the run has none.
+    const Workspace* workspace = nullptr;
+    /// Where commands run; null when none is available.
+    const sandbox::Sandbox* sandbox = nullptr;
 };
 
 /// How an attempt ended.

@@ -1,0 +1,158 @@
+#include "plugins/agents/builtin/agent.hpp"
+
+#include "core/agent/tools.hpp"
+#include "core/hcl/hcl.hpp"
+#include "core/text.hpp"
+#include "plugins/agents/builtin/checks.hpp"
+
+#include <filesystem>
+
+namespace infra::plugins::agents {
+namespace {
+
+using core::agent::Outcome;
+using core::agent::RunContext;
+using core::agent::ToolBox;
+using nlohmann::json;
+
+bool terraform_installed()
+{
+    for (const char* p : {"/usr/local/bin/terraform", "/usr/bin/terraform"})
+        if (std::filesystem::exists(p)) return true;
+    return false;
+}
+
+Outcome fail(std::string why, bool retryable = false) { return {false, std::move(why), json::object(), retryable}; }
+
+std::string parent_dir(const std::string& path)
+{
+    auto slash = path.rfind('/');
+    return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+class Builtin final : public core::agent::Agent {
+public:
+    std::string name() const override { return "builtin"; }
+
+    Outcome run(const RunContext& ctx) override
+    {
+        if (!ctx.workspace) return fail("the builtin agent needs a workspace with the Terraform files");
+        const json& finding = ctx.task.value("payload", json::object()).value("finding", json::object());
+        std::string rule = finding.value("canonicalRuleId", "");
+        std::string file = finding.value("file", "");
+        std::string resource = finding.value("resource", ctx.task.value("context", json::object()).value("resource", ""));
+        if (rule.empty()) return fail("the task has no finding (payload.finding.canonicalRuleId) to fix");
+        const builtin::Check* check = builtin::find_check(rule);
+        if (!check) return fail("the builtin agent has no fix for " + rule + "; the llm agent can try");
+        if (resource.rfind("module.", 0) == 0)
+            return fail(resource + " is inside a module: fix the module's source, not this call");
+        auto dot = resource.find('.');
+        if (resource.empty() || dot == std::string::npos)
+            return fail("the finding names no Terraform resource (type.name)");
+        std::string type = resource.substr(0, dot), name = resource.substr(dot + 1);
+        if (std::find(check->types.begin(), check->types.end(), type) == check->types.end())
+            return fail(rule + " is not fixed on " + type + " resources by the builtin agent");
+
+        ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, ctx.task.value("id", ""));
+        // The module is every .tf file of the finding's directory.
+        std::string dir = file.empty() ? "." : parent_dir(file);
+        auto listed = tools.call("list_files", {{"path", dir}});
+        if (!listed.ok) return fail("cannot list " + dir + ": " + listed.error, !listed.refused);
+        builtin::Module module;
+        for (const auto& f : listed.output) {
+            std::string path = f.get<std::string>();
+            if (parent_dir(path) != (dir == "." ? "." : dir) || path.size() < 3 || path.substr(path.size() - 3) != ".tf")
+                continue;
+            auto read = tools.call("read_file", {{"path", path}});
+            if (!read.ok) return fail("cannot read " + path + ": " + read.error, !read.refused);
+            auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
+            if (!parsed) return fail(parsed.error().message);
+            module.files.emplace(path, std::move(*parsed));
+        }
+        auto [where, block] = module.find(type, name);
+        if (!block) return fail(resource + " is not in " + (dir == "." ? "the workspace root" : dir));
+        std::string block_file = *where;
+        if (!check->fails(module, block_file, *block)) {
+            tools.call("finish", {{"summary", resource + " already passes " + rule + "; nothing to change"}});
+            return {true, "", {{"changed", false}, {"check", rule}, {"resource", resource}, {"summary", tools.summary()}}, true};
+        }
+
+        builtin::FixContext fc{module, block_file, *block, {}, {}};
+        check->fix(fc);
+        // Variables the fix refers to are declared once, in variables.tf.
+        std::string declarations;
+        for (const auto& [var, decl] : fc.variables)
+            if (!module.has_variable(var) && declarations.find("\"" + var + "\"") == std::string::npos)
+                declarations += (declarations.empty() ? "" : "\n") + decl;
+
+        // terraform fmt, in the sandbox, when terraform is installed: the fix
+        // must not add formatting problems (a file may have had some already).
+        bool use_fmt = ctx.sandbox && tools.allowed("run_command") && terraform_installed();
+        auto fmt_problems = [&](const std::vector<std::string>& files) -> long {
+            std::vector<std::string> argv = {"terraform", "fmt", "-check", "-diff", "-no-color"};
+            argv.insert(argv.end(), files.begin(), files.end());
+            auto r = tools.call("run_command", {{"argv", argv}});
+            if (!r.ok) return -1;
+            long n = 0;
+            std::string out = r.output.value("stdout", "");
+            for (std::size_t pos = 0; (pos = out.find("\n+", pos)) != std::string::npos; ++pos)
+                if (out.compare(pos + 1, 3, "+++") != 0) ++n;
+            return n;
+        };
+        std::vector<std::string> edited;
+        for (const auto& [path, editor] : module.editors) edited.push_back(path);
+        long fmt_before = use_fmt ? fmt_problems(edited) : -1;
+
+        std::vector<std::string> changed;
+        for (auto& [path, editor] : module.editors) {
+            auto text = editor->apply(path);
+            if (!text) return fail(text.error().message);
+            auto w = tools.call("write_file", {{"path", path}, {"content", *text}});
+            if (!w.ok) return fail("cannot write " + path + ": " + w.error, !w.refused);
+            changed.push_back(path);
+        }
+        if (!declarations.empty()) {
+            std::string vars = dir == "." ? "variables.tf" : dir + "/variables.tf";
+            auto existing = tools.call("read_file", {{"path", vars}});
+            std::string content = existing.ok ? existing.output.get<std::string>() : "";
+            if (!content.empty() && content.back() != '\n') content += "\n";
+            if (!content.empty()) content += "\n";
+            auto w = tools.call("write_file", {{"path", vars}, {"content", content + declarations}});
+            if (!w.ok) return fail("cannot write " + vars + ": " + w.error, !w.refused);
+            changed.push_back(vars);
+        }
+
+        // The detector checks the result again: the fix must make it pass.
+        builtin::Module after;
+        for (const auto& [path, f] : module.files) {
+            auto read = tools.call("read_file", {{"path", path}});
+            if (!read.ok) return fail("cannot read " + path + " back: " + read.error);
+            auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
+            if (!parsed) return fail("the fix left " + path + " unparsable: " + parsed.error().message);
+            after.files.emplace(path, std::move(*parsed));
+        }
+        auto [w2, fixed] = after.find(type, name);
+        if (!fixed || check->fails(after, *w2, *fixed)) return fail("the fix did not make " + resource + " pass " + rule);
+
+        std::string fmt_state;
+        if (use_fmt && fmt_before >= 0) {
+            long fmt_after = fmt_problems(changed);
+            if (fmt_after > fmt_before)
+                return fail("terraform fmt -check rejects the fixed files (" + std::to_string(fmt_after - fmt_before) +
+                            " more lines to reformat)");
+            fmt_state = fmt_before == 0 ? "ok" : "ok (formatting that was already off is left as it was)";
+        }
+        std::string summary = "Fixed " + rule + " (" + check->title + ") on " + resource;
+        tools.call("finish", {{"summary", summary}});
+        json result = {{"changed", true}, {"check", rule}, {"resource", resource}, {"files", changed},
+                       {"notes", fc.notes}, {"diff", tools.diff()}, {"summary", summary}};
+        if (!fmt_state.empty()) result["terraformFmt"] = fmt_state;
+        return {true, "", result, true};
+    }
+};
+
+}  // namespace
+
+std::shared_ptr<core::agent::Agent> make_builtin() { return std::make_shared<Builtin>(); }
+
+}  // namespace infra::plugins::agents
