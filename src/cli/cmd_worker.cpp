@@ -4,6 +4,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
+#include "cli/sandbox_flag.hpp"
 #include "core/events/event.hpp"
 #include "core/timeutil.hpp"
 #include "core/worker.hpp"
@@ -29,6 +30,8 @@ struct Options {
     std::string poll = "500ms";
     std::string events = "state";
     std::string id;
+    std::string workspace;
+    std::string sandbox;
 };
 
 core::Result<core::queue::Millis> duration(const std::string& flag, const std::string& v)
@@ -40,6 +43,7 @@ core::Result<core::queue::Millis> duration(const std::string& flag, const std::s
 
 int run(const Options& opt, Context& ctx)
 {
+    const core::Workspace* w_workspace = nullptr;
     core::WorkerOptions w;
     w.id = opt.id;
     w.concurrency = opt.concurrency;
@@ -52,9 +56,18 @@ int run(const Options& opt, Context& ctx)
         if (!d) return ctx.fail(d.error());
         *out = *d;
     }
-    if (ctx.agents().names().empty())
-        return ctx.fail(core::make_error(core::Errc::unavailable, "this infra-agent has no agents to run tasks with",
-                                         "agents are plugins; none is built in yet"));
+    // Agents work in one workspace for now; per-task worktrees come with the git integration.
+    std::optional<core::Workspace> ws;
+    if (!opt.workspace.empty()) {
+        auto w = core::Workspace::open(opt.workspace);
+        if (!w) return ctx.fail(w.error());
+        ws = std::move(*w);
+        w_workspace = &*ws;
+    }
+    auto sandbox = open_sandbox(ctx, opt.sandbox, nullptr);
+    if (!sandbox) return ctx.fail(sandbox.error());
+    w.workspace = w_workspace;
+    w.sandbox = &*sandbox;
 
     // In local mode the worker's process owns the state db and writes the
     // events there; a distributed worker streams them instead.
@@ -128,6 +141,8 @@ void register_worker(CLI::App& app, Context& ctx)
     cmd->add_option("--events", opt->events, "where events go: state (the state db), stdout, none")
         ->check(CLI::IsMember({"state", "stdout", "none"}));
     cmd->add_option("--id", opt->id, "worker id in leases (default host:pid)");
+    cmd->add_option("--workspace", opt->workspace, "directory agents work in (a checkout of the repository)");
+    cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it per task)");
     ctx.on_run(cmd, [opt, &ctx] { return run(*opt, ctx); });
 }
 

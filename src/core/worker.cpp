@@ -241,6 +241,17 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         decision = std::move(now);
     }
 
+    // A worker without the sandbox runs only what policy allows unsandboxed.
+    if (m_opt.sandbox && m_opt.sandbox->mode() == sandbox::Mode::none &&
+        !member(member(decision, "constraints"), "allowUnsandboxed").is_boolean()) {
+        auto st = m_queue.nack(lease.id, lease.token, "policy does not allow running this task without the sandbox",
+                               m_opt.backoff, false);
+        m_events.emit({"task.escalated", lease.id, "", {{"stage", "claim"}, {"reason", "sandbox none not allowed"}}});
+        std::lock_guard lock(m_mutex);
+        ++m_summary.failed;
+        if (st && *st == queue::State::dead) ++m_summary.dead;
+        return;
+    }
     agent::Agent* agent = m_agents.find(agent_name);
     agent::Outcome outcome;
     InFlight flight{&lease};

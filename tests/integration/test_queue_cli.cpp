@@ -138,14 +138,15 @@ TEST_F(QueueCli, AnotherQueueByUrl)
     EXPECT_NE(bad.err.find("unsupported queue URL 'mysql://x'"), std::string::npos);
 }
 
-TEST_F(QueueCli, WorkerAndRunNeedAgents)
+TEST_F(QueueCli, WorkerAndRunDecideFirst)
 {
-    auto w = run_cli({"worker", "--once"}, opt());
-    EXPECT_EQ(w.exit_code, 1);
-    EXPECT_NE(w.err.find("no agents to run tasks with"), std::string::npos);
+    auto w = run_cli({"worker", "--once", "--json"}, opt());
+    EXPECT_EQ(w.exit_code, 0) << w.err;
+    EXPECT_EQ(nlohmann::json::parse(w.out)["claimed"], 0);
     auto r = run_cli({"run"}, opt(task("01M86TZH12FPQAZA78N10Q24F1", "compliance-remediation", "production", "g")));
     EXPECT_EQ(r.exit_code, 4);  // policy first: production waits for approval
     auto denied = run_cli({"run"}, opt(task("01M86TZH12FPQAZA78N10Q24F2", "chat", "production", "h")));
     EXPECT_EQ(denied.exit_code, 3);
     EXPECT_EQ(run_cli({"worker", "--lease", "soon"}, opt()).exit_code, 64);
+    EXPECT_EQ(run_cli({"worker", "--sandbox", "chroot"}, opt()).exit_code, 64);
 }

@@ -368,6 +368,8 @@ void Editor::set(const Block& block, std::string_view name, std::string_view exp
 
 void Editor::remove(const Attribute& attr) { m_edits.push_back({attr.line_start, attr.end, ""}); }
 
+void Editor::remove(const Block& block) { m_edits.push_back({block.line_start, block.end, ""}); }
+
 void Editor::replace(std::size_t start, std::size_t end, std::string text)
 {
     m_edits.push_back({start, end, std::move(text)});

@@ -83,6 +83,8 @@ public:
     void set(const Block& block, std::string_view name, std::string_view expr);
     /// Removes an attribute's lines.
     void remove(const Attribute& attr);
+    /// Removes a nested block's lines.
+    void remove(const Block& block);
     /// Replaces the text [start, end) with text.
     void replace(std::size_t start, std::size_t end, std::string text);
     /// Adds a nested block at the end of a block's body.

@@ -46,11 +46,21 @@ std::vector<std::pair<const std::string*, const Block*>> Module::related(const s
                                                                          const std::string& target_type,
                                                                          const std::string& target_name) const
 {
+    // A resource refers to the target by address (aws_s3_bucket.x.id), or by
+    // the same name expression the target uses (bucket = var.bucket_name).
+    std::string target_name_expr;
+    auto [tf, target] = find(target_type, target_name);
+    if (target)
+        if (const Attribute* n = target->attribute(attr)) target_name_expr = std::string(n->expr(files.at(*tf).text));
     std::vector<std::pair<const std::string*, const Block*>> out;
     for (const auto& [path, f] : files)
-        for (const Block* b : f.resources(type))
-            if (const Attribute* a = b->attribute(attr); a && refers(a->expr(f.text), target_type, target_name))
+        for (const Block* b : f.resources(type)) {
+            const Attribute* a = b->attribute(attr);
+            if (!a) continue;
+            auto e = a->expr(f.text);
+            if (refers(e, target_type, target_name) || (!target_name_expr.empty() && e == target_name_expr))
                 out.push_back({&path, b});
+        }
     return out;
 }
 
@@ -75,11 +85,39 @@ std::string expr_of(const Module& m, const std::string& file, const Block& b, co
 std::string unquote(std::string s)
 {
     s = std::string(core::text::trim(s));
-    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+    // "${var.x}" is var.x written the old way.
+    if (s.size() > 3 && s.rfind("${", 0) == 0 && s.back() == '}' && s.find("${", 2) == std::string::npos)
+        s = s.substr(2, s.size() - 3);
     return s;
 }
 
-bool is_true(const std::string& e) { return core::text::trim(e) == "true"; }
+// The literal a var.NAME stands for, when its declaration has a default.
+std::string resolve(const Module& m, std::string e)
+{
+    e = unquote(e);
+    if (e.rfind("var.", 0) != 0) return e;
+    std::string name = e.substr(4);
+    for (const auto& [path, f] : m.files)
+        for (const auto& b : f.body.blocks)
+            if (b.type == "variable" && b.labels.size() == 1 && b.labels[0] == name)
+                if (const Attribute* d = b.attribute("default")) return unquote(std::string(d->expr(f.text)));
+    return e;
+}
+
+bool unknown(const std::string& v) { return v.rfind("var.", 0) == 0 || v.rfind("local.", 0) == 0 || v.find('.') != std::string::npos; }
+
+bool is_true(const std::string& e) { return core::text::lower(core::text::trim(e)) == "true"; }
+
+// A nested block of a type, or the content of a dynamic block of that type.
+const Block* sub_block(const Block& b, std::string_view type)
+{
+    if (const Block* x = b.block(type)) return x;
+    for (const auto& d : b.body.blocks)
+        if (d.type == "dynamic" && d.labels.size() == 1 && d.labels[0] == type)
+            if (const Block* content = d.block("content")) return content;
+    return nullptr;
+}
 
 const std::string& name_of(const Block& b) { return b.labels[1]; }
 
@@ -109,16 +147,22 @@ void set(FixContext& c, const Block& b, const char* attr, const std::string& val
 // ---- S3 ------------------------------------------------------------------
 
 // The SSE algorithm a bucket is configured with (inline or separate), or "".
+std::string or_missing(std::string v) { return v.empty() ? "(missing)" : v; }
+
+// The SSE algorithm a bucket is configured with (inline or separate); ""
+// when nothing configures it (AWS then applies SSE-S3 by default).
 std::string sse_algorithm(const Module& m, const std::string& file, const Block& bucket)
 {
-    if (const Block* inl = bucket.block("server_side_encryption_configuration"))
-        if (const Block* rule = inl->block("rule"))
-            if (const Block* d = rule->block("apply_server_side_encryption_by_default"))
-                return unquote(expr_of(m, file, *d, "sse_algorithm"));
-    for (auto [path, b] : m.related("aws_s3_bucket_server_side_encryption_configuration", "bucket", "aws_s3_bucket", name_of(bucket)))
-        if (const Block* rule = b->block("rule"))
-            if (const Block* d = rule->block("apply_server_side_encryption_by_default"))
-                return unquote(expr_of(m, *path, *d, "sse_algorithm"));
+    if (const Block* inl = sub_block(bucket, "server_side_encryption_configuration"))
+        if (const Block* rule = sub_block(*inl, "rule"))
+            if (const Block* d = sub_block(*rule, "apply_server_side_encryption_by_default"))
+                return or_missing(resolve(m, expr_of(m, file, *d, "sse_algorithm")));
+    for (auto [path, b] : m.related("aws_s3_bucket_server_side_encryption_configuration", "bucket", "aws_s3_bucket", name_of(bucket))) {
+        if (const Block* rule = sub_block(*b, "rule"))
+            if (const Block* d = sub_block(*rule, "apply_server_side_encryption_by_default"))
+                return or_missing(resolve(m, expr_of(m, *path, *d, "sse_algorithm")));
+        return "(missing)";  // configured, but with no algorithm
+    }
     return {};
 }
 
@@ -126,15 +170,15 @@ void fix_sse(FixContext& c)
 {
     const Module& m = c.module;
     const std::string& name = name_of(c.block);
-    if (const Block* inl = c.block.block("server_side_encryption_configuration"))
-        if (const Block* rule = inl->block("rule"))
-            if (const Block* d = rule->block("apply_server_side_encryption_by_default")) {
+    if (const Block* inl = sub_block(c.block, "server_side_encryption_configuration"))
+        if (const Block* rule = sub_block(*inl, "rule"))
+            if (const Block* d = sub_block(*rule, "apply_server_side_encryption_by_default")) {
                 set(c, *d, "sse_algorithm", "\"aws:kms\"");
                 return;
             }
     for (auto [path, b] : m.related("aws_s3_bucket_server_side_encryption_configuration", "bucket", "aws_s3_bucket", name))
-        if (const Block* rule = b->block("rule"))
-            if (const Block* d = rule->block("apply_server_side_encryption_by_default")) {
+        if (const Block* rule = sub_block(*b, "rule"))
+            if (const Block* d = sub_block(*rule, "apply_server_side_encryption_by_default")) {
                 set(c, *d, "sse_algorithm", "\"aws:kms\"");
                 return;
             }
@@ -152,10 +196,15 @@ void fix_sse(FixContext& c)
 
 bool versioning_enabled(const Module& m, const std::string& file, const Block& bucket)
 {
-    if (const Block* v = bucket.block("versioning")) return is_true(expr_of(m, file, *v, "enabled"));
+    if (const Block* v = sub_block(bucket, "versioning")) {
+        auto e = resolve(m, expr_of(m, file, *v, "enabled"));
+        return is_true(e) || unknown(e);
+    }
     for (auto [path, b] : m.related("aws_s3_bucket_versioning", "bucket", "aws_s3_bucket", name_of(bucket)))
-        if (const Block* vc = b->block("versioning_configuration"))
-            if (unquote(expr_of(m, *path, *vc, "status")) == "Enabled") return true;
+        if (const Block* vc = sub_block(*b, "versioning_configuration")) {
+            auto e = resolve(m, expr_of(m, *path, *vc, "status"));
+            if (e == "Enabled" || unknown(e)) return true;
+        }
     return false;
 }
 
@@ -234,7 +283,63 @@ void fix_pab(FixContext& c)
                     "}\n");
 }
 
-bool public_acl(const std::string& acl) { return acl == "public-read" || acl == "public-read-write"; }
+bool public_acl(const std::string& acl)
+{
+    return acl == "public-read" || acl == "public-read-write" || acl == "website" || acl == "authenticated-read";
+}
+
+// A grant block of an ACL that lets everyone (or every AWS account) read.
+bool public_grant(const Module& m, const std::string& file, const Block& grant)
+{
+    std::string text = m.files.at(file).text.substr(grant.line_start, grant.end - grant.line_start);
+    bool everyone = text.find("global/AllUsers") != std::string::npos ||
+                    text.find("global/AuthenticatedUsers") != std::string::npos;
+    auto perm = unquote(expr_of(m, file, grant, "permission"));
+    return everyone && (perm == "READ" || perm == "FULL_CONTROL" || perm == "READ_ACP");
+}
+
+std::vector<const Block*> grants(const Block& b)
+{
+    std::vector<const Block*> out;
+    for (const auto& x : b.body.blocks) {
+        if (x.type == "grant") out.push_back(&x);
+        if (x.type == "access_control_policy")
+            for (const auto& g : x.body.blocks)
+                if (g.type == "grant") out.push_back(&g);
+    }
+    return out;
+}
+
+bool acl_public(const Module& m, const std::string& file, const Block& b)
+{
+    if (public_acl(resolve(m, expr_of(m, file, b, "acl")))) return true;
+    for (const Block* g : grants(b))
+        if (public_grant(m, file, *g)) return true;
+    return false;
+}
+
+bool bucket_public(const Module& m, const std::string& file, const Block& b)
+{
+    if (acl_public(m, file, b)) return true;
+    if (b.labels[0] == "aws_s3_bucket")
+        for (auto [path, acl] : m.related("aws_s3_bucket_acl", "bucket", "aws_s3_bucket", name_of(b)))
+            if (acl_public(m, *path, *acl)) return true;
+    return false;
+}
+
+void fix_acl(FixContext& c)
+{
+    auto fix_one = [&](const std::string& file, const Block& b) {
+        if (public_acl(resolve(c.module, expr_of(c.module, file, b, "acl")))) set(c, b, "acl", "\"private\"");
+        for (const Block* g : grants(b))
+            if (public_grant(c.module, file, *g)) c.module.editor(file).remove(*g);
+    };
+    fix_one(c.file, c.block);
+    if (c.block.labels[0] == "aws_s3_bucket")
+        for (auto [path, acl] : c.module.related("aws_s3_bucket_acl", "bucket", "aws_s3_bucket", name_of(c.block)))
+            fix_one(*path, *acl);
+    c.notes.push_back("The bucket is no longer public: serve public content through CloudFront instead.");
+}
 
 bool has_lifecycle(const Module& m, const std::string& file, const Block& bucket)
 {
@@ -270,46 +375,151 @@ long long num(const std::string& e)
     }
 }
 
-// An ingress rule (a block, or a rule resource) that opens port (or every
-// port, when port is -1) to the whole internet.
-bool open_to_world(const Module& m, const std::string& file, const Block& rule, long long port)
+// One ingress rule: a nested block, one object of an `ingress = [...]`
+// list, or a rule resource; its attributes as spans of the file's text.
+struct IngressRule {
+    std::string file;
+    const Block* block = nullptr;  // when it is a block
+    std::map<std::string, std::pair<std::size_t, std::size_t>> attrs;
+    std::size_t object_open = 0;   // when it is an object: offset of its '{'
+
+    std::string get(const Module& m, const std::string& name) const
+    {
+        auto it = attrs.find(name);
+        if (it == attrs.end()) return {};
+        return m.files.at(file).text.substr(it->second.first, it->second.second - it->second.first);
+    }
+    bool has(const std::string& name) const { return attrs.count(name) > 0; }
+};
+
+IngressRule from_block(const std::string& file, const Block& b)
 {
-    std::string protocol = unquote(expr_of(m, file, rule, "protocol"));
-    bool all = protocol == "-1" || protocol == "all";
-    long long from = num(expr_of(m, file, rule, "from_port")), to = num(expr_of(m, file, rule, "to_port"));
-    bool covers = port < 0 ? (all || (from <= 0 && to >= 65535)) : (all || (from <= port && port <= to));
-    if (!covers) return false;
-    std::string v4 = expr_of(m, file, rule, "cidr_blocks") + expr_of(m, file, rule, "cidr_ipv4");
-    std::string v6 = expr_of(m, file, rule, "ipv6_cidr_blocks") + expr_of(m, file, rule, "cidr_ipv6");
-    return v4.find("\"0.0.0.0/0\"") != std::string::npos || v6.find("\"::/0\"") != std::string::npos;
+    IngressRule r;
+    r.file = file;
+    r.block = &b;
+    for (const auto& a : b.body.attributes) r.attrs[a.name] = {a.expr_start, a.expr_end};
+    return r;
 }
 
-std::vector<const Block*> ingress_rules(const Module& m, const std::string& file, const Block& b)
+// The objects of a list literal `[{...}, {...}]`, parsed as bodies. Commas
+// between an object's attributes become newlines of the same length, so the
+// offsets still point into the file.
+void objects_of(const std::string& text, std::size_t start, std::size_t end, const std::string& file,
+                std::vector<IngressRule>& out)
 {
-    std::vector<const Block*> out;
+    int depth = 0;
+    std::size_t open = 0;
+    bool in_string = false;
+    for (std::size_t i = start; i < end; ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+            continue;
+        }
+        if (c == '"') in_string = true;
+        else if (c == '{' && depth++ == 0) open = i;
+        else if (c == '}' && --depth == 0) {
+            std::string inner = text.substr(open + 1, i - open - 1);
+            int d = 0;
+            bool str = false;
+            for (auto& ch : inner) {
+                if (str) {
+                    if (ch == '"') str = false;
+                    continue;
+                }
+                if (ch == '"') str = true;
+                else if (ch == '[' || ch == '{' || ch == '(') ++d;
+                else if (ch == ']' || ch == '}' || ch == ')') --d;
+                else if (ch == ',' && d == 0) ch = '\n';
+            }
+            auto parsed = core::hcl::parse(inner, file);
+            if (!parsed) continue;
+            IngressRule r;
+            r.file = file;
+            r.object_open = open;
+            for (const auto& a : parsed->body.attributes)
+                r.attrs[a.name] = {open + 1 + a.expr_start, open + 1 + a.expr_end};
+            out.push_back(std::move(r));
+        }
+    }
+}
+
+std::vector<IngressRule> ingress_rules(const Module& m, const std::string& file, const Block& b)
+{
+    std::vector<IngressRule> out;
     const std::string& type = b.labels[0];
+    const std::string& text = m.files.at(file).text;
     if (type == "aws_security_group") {
-        for (const auto& x : b.body.blocks)
-            if (x.type == "ingress") out.push_back(&x);
+        for (const auto& x : b.body.blocks) {
+            if (x.type == "ingress") out.push_back(from_block(file, x));
+            if (x.type == "dynamic" && x.labels.size() == 1 && x.labels[0] == "ingress")
+                if (const Block* content = x.block("content")) out.push_back(from_block(file, *content));
+        }
+        if (const Attribute* list = b.attribute("ingress")) objects_of(text, list->expr_start, list->expr_end, file, out);
     } else if (type == "aws_security_group_rule") {
-        if (unquote(expr_of(m, file, b, "type")) == "ingress") out.push_back(&b);
+        if (unquote(expr_of(m, file, b, "type")) == "ingress") out.push_back(from_block(file, b));
     } else if (type == "aws_vpc_security_group_ingress_rule") {
-        out.push_back(&b);
+        out.push_back(from_block(file, b));
     }
     return out;
 }
 
-struct PortCheck {
-    long long port;
-    const char* variable;
-    const char* what;
-};
+const char* const k_sources[] = {"cidr_blocks", "ipv6_cidr_blocks", "security_groups", "prefix_list_ids",
+                                 "source_security_group_id", "cidr_ipv4", "cidr_ipv6", "prefix_list_id",
+                                 "referenced_security_group_id"};
+
+// A list literal without one quoted item ("[\"a\", \"b\"]" without b).
+std::string without(const std::string& list, const std::string& item)
+{
+    std::string t(core::text::trim(list));
+    if (t.size() < 2 || t.front() != '[' || t.back() != ']') return list;
+    std::vector<std::string> kept;
+    for (auto& part : core::text::split(t.substr(1, t.size() - 2), ',')) {
+        std::string p(core::text::trim(part));
+        if (p.empty() || p == "\"" + item + "\"") continue;
+        kept.push_back(p);
+    }
+    std::string out = "[";
+    for (std::size_t i = 0; i < kept.size(); ++i) out += (i ? ", " : "") + kept[i];
+    return out + "]";
+}
+
+bool no_source(const Module& m, const IngressRule& r)
+{
+    for (const char* k : k_sources) {
+        std::string v(core::text::trim(r.get(m, k)));
+        if (!v.empty() && v != "[]" && v != "null") return false;
+    }
+    return true;
+}
+
+// Checkov's reading: protocol -1 (or all), or the range 0-0, means every port.
+bool covers(const Module& m, const IngressRule& r, long long port)
+{
+    std::string protocol = resolve(m, r.has("ip_protocol") ? r.get(m, "ip_protocol") : r.get(m, "protocol"));
+    long long from = num(resolve(m, r.get(m, "from_port"))), to = num(resolve(m, r.get(m, "to_port")));
+    bool every = protocol == "-1" || protocol == "all" || (from == 0 && to == 0) ||
+                 (from <= 0 && to >= 65535 && from != -1);
+    if (port < 0) return every;
+    return every || (from >= 0 && from <= port && port <= to);
+}
+
+bool open_to_world(const Module& m, const IngressRule& r, long long port)
+{
+    // A rule for the group's own members (self) is not open to anyone else.
+    if (!covers(m, r, port) || is_true(r.get(m, "self"))) return false;
+    std::string v4 = r.get(m, "cidr_blocks") + r.get(m, "cidr_ipv4");
+    std::string v6 = r.get(m, "ipv6_cidr_blocks") + r.get(m, "cidr_ipv6");
+    return v4.find("\"0.0.0.0/0\"") != std::string::npos || v6.find("\"::/0\"") != std::string::npos ||
+           no_source(m, r);
+}
 
 std::function<bool(const Module&, const std::string&, const Block&)> fails_port(long long port)
 {
     return [port](const Module& m, const std::string& file, const Block& b) {
-        for (const Block* r : ingress_rules(m, file, b))
-            if (open_to_world(m, file, *r, port)) return true;
+        for (const auto& r : ingress_rules(m, file, b))
+            if (open_to_world(m, r, port)) return true;
         return false;
     };
 }
@@ -318,25 +528,50 @@ std::function<void(FixContext&)> fix_port(long long port, std::string variable, 
 {
     return [=](FixContext& c) {
         const Module& m = c.module;
-        for (const Block* r : ingress_rules(m, c.file, c.block)) {
-            if (!open_to_world(m, c.file, *r, port)) continue;
-            if (r->attribute("cidr_ipv4")) {
-                set(c, *r, "cidr_ipv4", "var." + variable + "[0]");
-            } else if (r->attribute("cidr_blocks") &&
-                       expr_of(m, c.file, *r, "cidr_blocks").find("\"0.0.0.0/0\"") != std::string::npos) {
-                set(c, *r, "cidr_blocks", "var." + variable);
+        bool list_var = false, string_var = false;
+        for (const auto& r : ingress_rules(m, c.file, c.block)) {
+            if (!open_to_world(m, r, port)) continue;
+            auto& ed = c.module.editor(r.file);
+            auto span = [&](const char* k) { return r.attrs.at(k); };
+            if (r.has("cidr_ipv4") || (r.block && r.block->labels.size() == 2 && r.block->labels[0] == "aws_vpc_security_group_ingress_rule")) {
+                if (r.has("cidr_ipv4")) ed.replace(span("cidr_ipv4").first, span("cidr_ipv4").second, "var." + variable + "_cidr");
+                else if (!r.has("cidr_ipv6")) ed.set(*r.block, "cidr_ipv4", "var." + variable + "_cidr");
+                if (r.has("cidr_ipv6") && r.get(m, "cidr_ipv6").find("\"::/0\"") != std::string::npos && r.block)
+                    if (const Attribute* a = r.block->attribute("cidr_ipv6")) ed.remove(*a);
+                string_var = true;
+                continue;
             }
-            if (expr_of(m, c.file, *r, "ipv6_cidr_blocks").find("\"::/0\"") != std::string::npos)
-                set(c, *r, "ipv6_cidr_blocks", "[]");
-            if (r->attribute("cidr_ipv6") && expr_of(m, c.file, *r, "cidr_ipv6").find("\"::/0\"") != std::string::npos)
-                c.module.editor(c.file).remove(*r->attribute("cidr_ipv6"));
+            // The world range leaves the lists; other networks stay.
+            std::string v4 = without(r.get(m, "cidr_blocks"), "0.0.0.0/0");
+            std::string v6 = without(r.get(m, "ipv6_cidr_blocks"), "::/0");
+            bool v4_world = r.has("cidr_blocks") && v4 != r.get(m, "cidr_blocks");
+            bool v6_world = r.has("ipv6_cidr_blocks") && v6 != r.get(m, "ipv6_cidr_blocks");
+            if (v6_world) ed.replace(span("ipv6_cidr_blocks").first, span("ipv6_cidr_blocks").second, v6);
+            bool v4_left = r.has("cidr_blocks") && v4 != "[]";
+            bool v6_left = r.has("ipv6_cidr_blocks") && v6 != "[]";
+            if (v4_world) {
+                ed.replace(span("cidr_blocks").first, span("cidr_blocks").second,
+                           v4 == "[]" ? "var." + variable : "concat(" + v4 + ", var." + variable + ")");
+                list_var = true;
+            } else if (!v4_left && !v6_left && r.block &&
+                       (no_source(m, r) || v6_world)) {
+                ed.set(*r.block, "cidr_blocks", "var." + variable);
+                list_var = true;
+            }
         }
-        c.variables.push_back({variable, "variable \"" + variable + "\" {\n"
-                                         "  description = \"CIDR blocks allowed to reach " + what + "; empty closes it.\"\n"
-                                         "  type        = list(string)\n"
-                                         "  default     = []\n"
-                                         "}\n"});
-        c.notes.push_back("The world-open rule now admits only var." + variable + " (empty by default): list the networks that need " + what + ".");
+        if (list_var)
+            c.variables.push_back({variable, "variable \"" + variable + "\" {\n"
+                                             "  description = \"CIDR blocks allowed to reach " + what + "; empty closes it.\"\n"
+                                             "  type        = list(string)\n"
+                                             "  default     = []\n"
+                                             "}\n"});
+        if (string_var)
+            c.variables.push_back({variable + "_cidr", "variable \"" + variable + "_cidr\" {\n"
+                                                       "  description = \"The network (CIDR) allowed to reach " + what + ".\"\n"
+                                                       "  type        = string\n"
+                                                       "}\n"});
+        c.notes.push_back("The world-open rule now admits only var." + variable + (string_var ? "_cidr" : "") +
+                          ": list the networks that need " + what + ".");
     };
 }
 
@@ -367,26 +602,43 @@ void fix_descriptions(FixContext& c)
 
 // ---- compute -----------------------------------------------------------------
 
+bool device_encrypted(const Module& m, const std::string& file, const Block& d)
+{
+    if (d.attribute("snapshot_id")) return true;  // encrypted as its snapshot is
+    auto e = resolve(m, expr_of(m, file, d, "encrypted"));
+    return is_true(e) || (unknown(e) && !e.empty());
+}
+
 bool unencrypted_devices(const Module& m, const std::string& file, const Block& b)
 {
-    const Block* root = b.block("root_block_device");
-    if (!root || !is_true(expr_of(m, file, *root, "encrypted"))) return true;
+    if (const Block* root = sub_block(b, "root_block_device")) {
+        if (!device_encrypted(m, file, *root)) return true;
+    } else if (const Attribute* a = b.attribute("root_block_device")) {
+        auto v = resolve(m, std::string(a->expr(m.files.at(file).text)));
+        std::string compact;
+        for (char ch : v)
+            if (!std::isspace(static_cast<unsigned char>(ch))) compact += ch;
+        if (compact.find("encrypted=true") == std::string::npos) return true;
+    } else {
+        return true;  // no root device block: the default root volume is not encrypted
+    }
     for (const auto& x : b.body.blocks)
-        if (x.type == "ebs_block_device" && !x.attribute("snapshot_id") && !is_true(expr_of(m, file, x, "encrypted")))
-            return true;
+        if (x.type == "ebs_block_device" && !device_encrypted(m, file, x)) return true;
     return false;
 }
 
 void fix_devices(FixContext& c)
 {
     const Module& m = c.module;
-    if (const Block* root = c.block.block("root_block_device"))
-        set(c, *root, "encrypted", "true");
-    else
-        c.module.editor(c.file).add_block(c.block, "root_block_device {\n  encrypted = true\n}\n");
+    auto& ed = c.module.editor(c.file);
+    if (const Block* root = sub_block(c.block, "root_block_device")) {
+        if (!device_encrypted(m, c.file, *root)) set(c, *root, "encrypted", "true");
+    } else {
+        if (const Attribute* a = c.block.attribute("root_block_device")) ed.remove(*a);
+        ed.add_block(c.block, "root_block_device {\n  encrypted = true\n}\n");
+    }
     for (const auto& x : c.block.body.blocks)
-        if (x.type == "ebs_block_device" && !x.attribute("snapshot_id") && !is_true(expr_of(m, c.file, x, "encrypted")))
-            set(c, x, "encrypted", "true");
+        if (x.type == "ebs_block_device" && !device_encrypted(m, c.file, x)) set(c, x, "encrypted", "true");
     c.notes.push_back("Encrypting an existing volume replaces it: plan the change in a maintenance window.");
 }
 
@@ -417,8 +669,11 @@ Check attribute_check(std::string id, std::string title, std::vector<std::string
     c.title = std::move(title);
     c.types = std::move(types);
     c.fails = [attr, value, ok](const Module& m, const std::string& file, const Block& b) {
-        std::string e = std::string(core::text::trim(expr_of(m, file, b, attr.c_str())));
-        return ok ? !ok(e) : e != value;
+        std::string raw = expr_of(m, file, b, attr.c_str());
+        std::string e = resolve(m, raw);
+        if (!raw.empty() && unknown(e)) return false;  // decided at plan time: not ours to judge
+        if (value == "true" || value == "false") e = core::text::lower(e);
+        return ok ? !ok(e) : e != unquote(value) && e != value;
     };
     c.fix = [attr, value, note](FixContext& ctx) {
         set(ctx, ctx.block, attr.c_str(), value);
@@ -433,14 +688,19 @@ std::vector<Check> build()
     auto bucket_check = [&](std::string id, std::string title, auto fails, auto fix) {
         v.push_back({std::move(id), std::move(title), {"aws_s3_bucket"}, fails, fix});
     };
+    // Checkov's semantics: with no configuration AWS encrypts with SSE-S3, so
+    // only a configured algorithm other than AES256 or KMS fails CKV_AWS_19.
     bucket_check("CKV_AWS_19", "S3 bucket encrypted at rest",
                  [](const Module& m, const std::string& f, const Block& b) {
                      auto a = sse_algorithm(m, f, b);
-                     return a != "aws:kms" && a != "AES256";
+                     return !a.empty() && !unknown(a) && a != "aws:kms" && a != "AES256" && a != "aws:kms:dsse";
                  },
                  fix_sse);
     bucket_check("CKV_AWS_145", "S3 bucket encrypted with KMS by default",
-                 [](const Module& m, const std::string& f, const Block& b) { return sse_algorithm(m, f, b) != "aws:kms"; },
+                 [](const Module& m, const std::string& f, const Block& b) {
+                     auto a = sse_algorithm(m, f, b);
+                     return !unknown(a) && a != "aws:kms" && a != "aws:kms:dsse";
+                 },
                  fix_sse);
     bucket_check("CKV_AWS_21", "S3 bucket versioning enabled",
                  [](const Module& m, const std::string& f, const Block& b) { return !versioning_enabled(m, f, b); },
@@ -458,11 +718,7 @@ std::vector<Check> build()
         v.push_back(attribute_check(pab_ids[i], "S3 public access block sets " + k_pab[i],
                                     {"aws_s3_bucket_public_access_block"}, k_pab[i], "true"));
     v.push_back({"CKV_AWS_20", "S3 bucket ACL does not allow public read", {"aws_s3_bucket", "aws_s3_bucket_acl"},
-                 [](const Module& m, const std::string& f, const Block& b) { return public_acl(unquote(expr_of(m, f, b, "acl"))); },
-                 [](FixContext& c) {
-                     set(c, c.block, "acl", "\"private\"");
-                     c.notes.push_back("The bucket is no longer public: serve public content through CloudFront instead.");
-                 }});
+                 bucket_public, fix_acl});
 
     const std::vector<std::string> sg_types = {"aws_security_group", "aws_security_group_rule",
                                                "aws_vpc_security_group_ingress_rule"};
