@@ -6,6 +6,7 @@
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/events/event.hpp"
+#include "core/state.hpp"
 #include "core/timeutil.hpp"
 #include "core/worker.hpp"
 
@@ -77,6 +78,7 @@ int run(const Options& opt, Context& ctx)
     } else if (opt.events == "none") {
         sink = std::make_unique<core::events::NullSink>();
     } else {
+        if (auto state = core::open_state(ctx.home()); !state) return ctx.fail(state.error());
         auto s = core::events::SqliteSink::open(ctx.home().state_db().string());
         if (!s) return ctx.fail(s.error());
         sink = std::move(*s);
