@@ -9,6 +9,8 @@
 #include <ftw.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -82,12 +84,14 @@ Result<Mode> parse_mode(std::string_view s)
     return fail(Errc::usage, "unknown sandbox mode " + text::quote(s), "use bwrap, or none for development");
 }
 
-Result<Sandbox> Sandbox::create(Mode mode)
+Result<Sandbox> Sandbox::create(Mode mode) { return create(mode, find_program("bwrap")); }
+
+Result<Sandbox> Sandbox::create(Mode mode, const std::string& bwrap_path)
 {
     Sandbox s;
     s.m_mode = mode;
     if (mode == Mode::none) return s;
-    s.m_bwrap = find_program("bwrap");
+    s.m_bwrap = ::access(bwrap_path.c_str(), X_OK) == 0 ? bwrap_path : "";
     if (s.m_bwrap.empty())
         return fail(Errc::unavailable, "bubblewrap (bwrap) is not installed, so commands cannot be sandboxed",
                     "install the Debian package bubblewrap; sandboxed work never runs unsandboxed");
@@ -137,7 +141,28 @@ Result<Outcome> Sandbox::run(const Request& req) const
     args.insert(args.end(), req.argv.begin(), req.argv.end());
 
     Handoff handoff;
-    if (m_mode == Mode::bwrap) handoff.give(ws);
+    // As root, the command runs as an unprivileged user so that the process
+    // limit holds; that user may not be able to reach the workspace (a
+    // 0700 home above it), so the child binds it onto a stage directory in
+    // /tmp, in a mount namespace of its own, before it drops privileges.
+    bool as_root = m_mode == Mode::bwrap && ::getuid() == 0;
+    std::string stage;
+    if (as_root) {
+        handoff.give(ws);
+        std::string tmpl = "/tmp/infra-agent-sandbox-XXXXXX";
+        if (!::mkdtemp(tmpl.data())) return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
+        stage = tmpl;
+        ::chmod(stage.c_str(), 0755);
+        for (auto& a : args)
+            if (a == ws.string()) a = stage;
+    }
+    struct StageCleanup {
+        std::string dir;
+        ~StageCleanup()
+        {
+            if (!dir.empty()) ::rmdir(dir.c_str());
+        }
+    } cleanup{stage};
 
     int in_pipe[2], out_pipe[2], err_pipe[2], status_pipe[2];
     if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC) ||
@@ -172,7 +197,11 @@ Result<Outcome> Sandbox::run(const Request& req) const
         limit(RLIMIT_FSIZE, req.limits.file_size);
         limit(RLIMIT_NPROC, req.limits.processes);
         limit(RLIMIT_CORE, 0);
-        if (m_mode == Mode::bwrap && ::getuid() == 0) {
+        if (as_root) {
+            if (::unshare(CLONE_NEWNS) != 0) child_fail(status_pipe[1], "cannot create a mount namespace");
+            if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(status_pipe[1], "mount");
+            if (::mount(ws.c_str(), stage.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+                child_fail(status_pipe[1], "cannot stage the workspace");
             if (::setgroups(0, nullptr) != 0 || ::setresgid(k_sandbox_uid, k_sandbox_uid, k_sandbox_uid) != 0 ||
                 ::setresuid(k_sandbox_uid, k_sandbox_uid, k_sandbox_uid) != 0)
                 child_fail(status_pipe[1], "cannot drop to the sandbox user");

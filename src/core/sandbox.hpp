@@ -58,6 +58,8 @@ public:
     /// A sandbox of the given mode; for bwrap, checks that bubblewrap is
     /// installed and can create its namespaces here.
     static Result<Sandbox> create(Mode mode);
+    /// The same with bubblewrap looked for at bwrap_path (for tests).
+    static Result<Sandbox> create(Mode mode, const std::string& bwrap_path);
 
     Mode mode() const { return m_mode; }
 

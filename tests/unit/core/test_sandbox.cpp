@@ -1,0 +1,140 @@
+// The sandbox against what hostile commands try: the network, the host's
+// files and environment, fork and memory bombs, endless runs, floods.
+#include "core/sandbox.hpp"
+#include "support/fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <cstdlib>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <thread>
+#include <unistd.h>
+
+using namespace infra::core::sandbox;
+using infra::test::TempDir;
+using infra::test::write_file;
+
+namespace {
+
+struct SandboxTest : ::testing::Test {
+    TempDir dir;
+    std::optional<Sandbox> box;
+    void SetUp() override
+    {
+        auto s = Sandbox::create(Mode::bwrap);
+        ASSERT_TRUE(s) << s.error().message;
+        box = *s;
+        std::filesystem::create_directories(dir / "ws");
+        write_file(dir / "ws/main.tf", "x");
+    }
+    Outcome sh(const std::string& script, Limits limits = {})
+    {
+        Request r;
+        r.argv = {"/bin/bash", "-c", script};
+        r.workspace = dir / "ws";
+        r.limits = limits;
+        auto o = box->run(r);
+        EXPECT_TRUE(o) << o.error().message;
+        return o ? *o : Outcome{};
+    }
+};
+
+}  // namespace
+
+TEST_F(SandboxTest, WorkspaceIsWritableAndTheSystemIsNot)
+{
+    // The root outside the binds is a private, throw-away tmpfs.
+    auto o = sh("cat main.tf; echo y > new.tf; touch /usr/evil 2>/dev/null || echo ro; echo z > /etc-file; pwd");
+    EXPECT_EQ(o.exit_code, 0) << o.err;
+    EXPECT_EQ(o.out, "xro\n/workspace\n");
+    EXPECT_FALSE(std::filesystem::exists("/etc-file"));
+    EXPECT_EQ(infra::test::read_file(dir / "ws/new.tf"), "y\n");
+    EXPECT_FALSE(std::filesystem::exists("/usr/evil"));
+}
+
+TEST_F(SandboxTest, NoNetworkEvenToTheHostsLoopback)
+{
+    int s = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(::listen(s, 1), 0);
+    socklen_t len = sizeof a;
+    ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+    int port = ntohs(a.sin_port);
+    auto o = sh("(echo hi > /dev/tcp/127.0.0.1/" + std::to_string(port) + ") 2>/dev/null && echo connected || echo blocked");
+    ::close(s);
+    EXPECT_EQ(o.out, "blocked\n");
+}
+
+TEST_F(SandboxTest, SeesNoSecretsOfTheHost)
+{
+    ::setenv("INFRA_TEST_SECRET", "hunter2", 1);
+    write_file("/tmp/infra-agent-host-file", "host");
+    auto o = sh("env; ls /root /home 2>&1; cat /tmp/infra-agent-host-file 2>&1; ls /tmp | wc -l; id -u");
+    ::unsetenv("INFRA_TEST_SECRET");
+    std::filesystem::remove("/tmp/infra-agent-host-file");
+    EXPECT_EQ(o.out.find("hunter2"), std::string::npos);
+    EXPECT_NE(o.out.find("cannot access '/root'"), std::string::npos) << o.out;
+    EXPECT_EQ(o.out.find("host\n"), std::string::npos);
+    if (::getuid() == 0) {
+        EXPECT_NE(o.out.find(std::to_string(k_sandbox_uid)), std::string::npos);
+    }
+}
+
+TEST_F(SandboxTest, WallClockTimeoutKillsTheWholeTree)
+{
+    Limits l;
+    l.wall = std::chrono::milliseconds(500);
+    auto started = std::chrono::steady_clock::now();
+    auto o = sh("sleep 1000 & sleep 1000 & sleep 1000; echo never", l);
+    EXPECT_TRUE(o.timed_out);
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+    EXPECT_EQ(o.out.find("never"), std::string::npos);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    EXPECT_NE(std::system("pgrep -f '^sleep 1000$' > /dev/null"), 0);  // nothing left behind
+}
+
+TEST_F(SandboxTest, ForkBombIsContained)
+{
+    Limits l;
+    l.processes = 64;
+    l.wall = std::chrono::milliseconds(3000);
+    auto o = sh("b() { b | b & }; b; sleep 1; echo still-here", l);
+    // The bomb hits the process limit ("fork: retry" / "Resource temporarily unavailable").
+    bool limited = o.err.find("fork") != std::string::npos || o.err.find("unavailable") != std::string::npos;
+    EXPECT_TRUE(limited) << o.err.substr(0, 300);
+    // The host can still start processes.
+    EXPECT_EQ(std::system("true"), 0);
+}
+
+TEST_F(SandboxTest, MemoryBombIsStopped)
+{
+    Limits l;
+    l.memory = 256ull << 20;
+    auto o = sh("python3 -c 'x = bytearray(1024 * 1024 * 1024); print(len(x))'", l);
+    EXPECT_NE(o.exit_code, 0);
+    EXPECT_NE(o.err.find("MemoryError"), std::string::npos) << o.err;
+}
+
+TEST_F(SandboxTest, OutputIsCappedAndFilesAreLimited)
+{
+    Limits l;
+    l.output = 1000;
+    l.file_size = 1 << 20;
+    auto o = sh("head -c 5000000 /dev/zero | tr '\\0' a; head -c 5000000 /dev/zero > big.bin; echo done $?", l);
+    EXPECT_TRUE(o.out_truncated);
+    EXPECT_EQ(o.out.size(), 1000u);
+    EXPECT_LE(std::filesystem::file_size(dir / "ws/big.bin"), 1u << 20);
+}
+
+TEST(SandboxCreate, WithoutBubblewrapNothingRuns)
+{
+    auto s = Sandbox::create(Mode::bwrap, "/nonexistent/bwrap");
+    ASSERT_FALSE(s);
+    EXPECT_NE(s.error().message.find("bubblewrap (bwrap) is not installed"), std::string::npos);
+    EXPECT_NE(s.error().hint.find("never runs unsandboxed"), std::string::npos);
+}
