@@ -5,6 +5,7 @@
 #include "cli/task_stream.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/events/event.hpp"
+#include "core/policy/digest.hpp"
 
 #include <chrono>
 
@@ -51,7 +52,7 @@ int run(const Options& opt, Context& ctx)
     else events = std::make_unique<core::events::NullSink>();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(d.timeout_ms);
     core::agent::RunContext rc{tj,      dj, 1, 0, deadline, [&] { return std::chrono::steady_clock::now() > deadline; },
-                               *events, &*ws, &*sandbox};
+                               *events, &*ws, &*sandbox, core::policy::digest(**engine, tj)};
     auto outcome = agent->run(rc);
     nlohmann::json out = {{"type", "result"}, {"taskId", task.id}, {"ok", outcome.ok}, {"result", outcome.result},
                           {"decision", dj}};

@@ -1,5 +1,7 @@
 #include "core/worker.hpp"
 
+#include "core/policy/digest.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -273,7 +275,8 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
                                   if (steady_ms() > flight.valid_until_ms) flight.lost = true;
                                   return timed_out || m_aborting.load() || flight.lost.load();
                               },
-                              m_events, m_opt.workspace, m_opt.sandbox};
+                              m_events, m_opt.workspace, m_opt.sandbox,
+                              m_policy ? policy::digest(*m_policy, lease.task) : json()};
         try {
             outcome = agent->run(ctx);
         } catch (const std::exception& e) {

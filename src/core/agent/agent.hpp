@@ -36,6 +36,8 @@ struct RunContext {
     const Workspace* workspace = nullptr;
     /// Where commands run; null when none is available.
     const sandbox::Sandbox* sandbox = nullptr;
+    /// The PolicyDigest for the task (JSON), to put into a model's prompt; null if none.
+    json policy_digest;
 };
 
 /// How an attempt ended.

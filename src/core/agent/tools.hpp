@@ -46,6 +46,8 @@ public:
     bool allowed(const std::string& name) const;
 
     bool finished() const { return m_finished; }
+    /// After a failed validation: the agent may work and finish again.
+    void reopen() { m_finished = false; }
     const std::string& summary() const { return m_summary; }
     std::size_t calls() const { return m_calls; }
 
