@@ -77,7 +77,7 @@ int run(int argc, char** argv)
     register_version(app, ctx);
     register_help(app, ctx);
 
-    plugins::register_builtin({ctx.signals(), &ctx.queues(), &ctx.agents()});
+    plugins::register_builtin({ctx.signals(), &ctx.queues(), &ctx.agents(), [&ctx] { return ctx.config(); }});
 
     // git's convention: an unknown command may be an external one. A
     // built-in command always wins, so a plugin cannot shadow one.

@@ -17,6 +17,8 @@ struct Options {
     PolicyFlags policies;
     std::string workspace = ".";
     std::string sandbox;
+    std::string record;
+    std::string replay;
 };
 
 int run(const Options& opt, Context& ctx)
@@ -52,7 +54,7 @@ int run(const Options& opt, Context& ctx)
     else events = std::make_unique<core::events::NullSink>();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(d.timeout_ms);
     core::agent::RunContext rc{tj,      dj, 1, 0, deadline, [&] { return std::chrono::steady_clock::now() > deadline; },
-                               *events, &*ws, &*sandbox, core::policy::digest(**engine, tj)};
+                               *events, &*ws, &*sandbox, core::policy::digest(**engine, tj), opt.record, opt.replay};
     auto outcome = agent->run(rc);
     nlohmann::json out = {{"type", "result"}, {"taskId", task.id}, {"ok", outcome.ok}, {"result", outcome.result},
                           {"decision", dj}};
@@ -78,6 +80,9 @@ void register_run(CLI::App& app, Context& ctx)
     cmd->add_option("input", opt->input, "one task as JSON, or - for stdin (default)");
     cmd->add_option("--workspace", opt->workspace, "directory the agent works in (default: the current one)");
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it)");
+    cmd->add_option("--record", opt->record, "append every model exchange to FILE (llm agent)");
+    cmd->add_option("--replay", opt->replay, "play back a recording instead of calling the model (llm agent; offline)")
+        ->check(CLI::ExistingFile);
     opt->policies.add_to(cmd);
     ctx.on_run(cmd, [opt, &ctx] { return run(*opt, ctx); });
 }

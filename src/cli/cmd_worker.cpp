@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <filesystem>
 #include <pthread.h>
 #include <thread>
 
@@ -33,6 +34,7 @@ struct Options {
     std::string id;
     std::string workspace;
     std::string sandbox;
+    std::string record;
 };
 
 core::Result<core::queue::Millis> duration(const std::string& flag, const std::string& v)
@@ -69,6 +71,12 @@ int run(const Options& opt, Context& ctx)
     if (!sandbox) return ctx.fail(sandbox.error());
     w.workspace = w_workspace;
     w.sandbox = &*sandbox;
+    if (!opt.record.empty()) {
+        std::error_code ec;
+        std::filesystem::create_directories(opt.record, ec);
+        if (ec) return ctx.fail(core::make_error(core::Errc::unavailable, "cannot create '" + opt.record + "': " + ec.message()));
+        w.record_dir = opt.record;
+    }
 
     // In local mode the worker's process owns the state db and writes the
     // events there; a distributed worker streams them instead.
@@ -142,6 +150,7 @@ void register_worker(CLI::App& app, Context& ctx)
     cmd->add_option("--poll", opt->poll, "wait between empty claims (default 500ms)");
     cmd->add_option("--events", opt->events, "where events go: state (the state db), stdout, none")
         ->check(CLI::IsMember({"state", "stdout", "none"}));
+    cmd->add_option("--record", opt->record, "append model exchanges to DIR/<task>-<attempt>.jsonl (llm agent)");
     cmd->add_option("--id", opt->id, "worker id in leases (default host:pid)");
     cmd->add_option("--workspace", opt->workspace, "directory agents work in (a checkout of the repository)");
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it per task)");

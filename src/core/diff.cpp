@@ -79,7 +79,14 @@ std::vector<Op> script(const std::vector<std::string_view>& a, const std::vector
 
 std::string unified(std::string_view before, std::string_view after, const std::string& path)
 {
-    if (before == after) return {};
+    return unified_files(std::optional<std::string_view>(before), std::optional<std::string_view>(after), path);
+}
+
+std::string unified_files(std::optional<std::string_view> before_file, std::optional<std::string_view> after_file,
+                    const std::string& path)
+{
+    std::string_view before = before_file.value_or(""), after = after_file.value_or("");
+    if (before_file.has_value() == after_file.has_value() && before == after) return {};
     auto a = lines_of(before), b = lines_of(after);
     auto ops = script(a, b);
     struct Line {
@@ -94,7 +101,8 @@ std::string unified(std::string_view before, std::string_view after, const std::
         else if (op == Op::del) all.push_back({op, a[static_cast<std::size_t>(ai)], ai, bi}), ++ai;
         else all.push_back({op, b[static_cast<std::size_t>(bi)], ai, bi}), ++bi;
     }
-    std::string out = "--- a/" + path + "\n+++ b/" + path + "\n";
+    std::string out = (before_file ? "--- a/" + path : std::string("--- /dev/null")) + "\n" +
+                      (after_file ? "+++ b/" + path : std::string("+++ /dev/null")) + "\n";
     const int ctx = 3;
     std::size_t i = 0;
     while (i < all.size()) {

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 #include <unistd.h>
 
@@ -276,7 +277,10 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
                                   return timed_out || m_aborting.load() || flight.lost.load();
                               },
                               m_events, m_opt.workspace, m_opt.sandbox,
-                              m_policy ? policy::digest(*m_policy, lease.task) : json()};
+                              m_policy ? policy::digest(*m_policy, lease.task) : json(), "", ""};
+        if (!m_opt.record_dir.empty())
+            ctx.record = (std::filesystem::path(m_opt.record_dir) /
+                          (lease.id + "-" + std::to_string(lease.attempt) + ".jsonl")).string();
         try {
             outcome = agent->run(ctx);
         } catch (const std::exception& e) {

@@ -29,6 +29,7 @@ struct WorkerOptions {
     queue::Backoff backoff;
     const Workspace* workspace = nullptr;        ///< where agents edit files
     const sandbox::Sandbox* sandbox = nullptr;   ///< where agents run commands
+    std::string record_dir;  ///< model exchanges go to <record_dir>/<task>-<attempt>.jsonl
 };
 
 /// What a worker did.

@@ -175,7 +175,7 @@ Result<std::vector<std::string>> Workspace::list(std::string_view rel, std::size
             ec.clear();
             continue;
         }
-        out.push_back(fs::relative(it->path(), m_root).string());
+        out.push_back(it->path().lexically_relative(m_root).string());
         if (out.size() >= limit) break;
     }
     std::sort(out.begin(), out.end());

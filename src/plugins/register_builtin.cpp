@@ -1,6 +1,8 @@
 #include "plugins/register_builtin.hpp"
 
 #include "plugins/agents/builtin/agent.hpp"
+#include "plugins/agents/exec/agent.hpp"
+#include "plugins/agents/llm/agent.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "plugins/signals/parsers.hpp"
 
@@ -24,7 +26,27 @@ void register_builtin(Registries r)
     r.signals.add(make_schedule());
 
     if (r.queues) r.queues->add("sqlite", queues::open_sqlite_url);
-    if (r.agents) r.agents->add(agents::make_builtin());
+    if (!r.agents) return;
+    r.agents->add(agents::make_builtin());
+    auto config = r.config;
+    r.agents->add(agents::make_llm([config]() -> core::Result<agents::llm::Settings> {
+        if (!config) return agents::llm::settings_from(core::Config());
+        auto c = config();
+        if (!c) return core::fail(c.error());
+        return agents::llm::settings_from(**c);
+    }));
+    r.agents->add(agents::make_exec([config]() -> core::Result<std::vector<std::string>> {
+        std::vector<std::string> argv;
+        if (config) {
+            auto c = config();
+            if (!c) return core::fail(c.error());
+            argv = (*c)->get_list("exec.command");
+        }
+        if (argv.empty())
+            return core::fail(core::Errc::invalid_input, "exec.command is not set",
+                              "set it in config.yaml to the agent command, e.g. exec: {command: [./fix.sh]}");
+        return argv;
+    }));
 }
 
 }  // namespace infra::plugins

@@ -2,8 +2,11 @@
 // The one place where built-in plugins join core's registries.
 
 #include "core/agent/agent.hpp"
+#include "core/config.hpp"
 #include "core/queue/queue.hpp"
 #include "core/signals/signal.hpp"
+
+#include <functional>
 
 namespace infra::plugins {
 
@@ -12,6 +15,8 @@ struct Registries {
     core::signals::Registry& signals;
     core::queue::Registry* queues = nullptr;
     core::agent::Registry* agents = nullptr;
+    /// The configuration, read when an agent first needs it (llm, exec).
+    std::function<core::Result<const core::Config*>()> config;
 };
 
 /// Adds every built-in plugin to the registries.

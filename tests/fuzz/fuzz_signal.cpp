@@ -30,7 +30,7 @@ const core::signals::Registry& registry()
 {
     static core::signals::Registry r = [] {
         core::signals::Registry reg;
-        plugins::register_builtin({reg});
+        plugins::register_builtin({reg, nullptr, nullptr, nullptr});
         return reg;
     }();
     return r;

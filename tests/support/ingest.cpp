@@ -37,7 +37,7 @@ const core::signals::Registry& builtin_signals()
 {
     static core::signals::Registry r = [] {
         core::signals::Registry reg;
-        plugins::register_builtin({reg});
+        plugins::register_builtin({reg, nullptr, nullptr, nullptr});
         return reg;
     }();
     return r;

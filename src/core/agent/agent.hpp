@@ -38,6 +38,10 @@ struct RunContext {
     const sandbox::Sandbox* sandbox = nullptr;
     /// The PolicyDigest for the task (JSON), to put into a model's prompt; null if none.
     json policy_digest;
+    /// Model agents: a file that every model exchange is appended to.
+    std::string record;
+    /// Model agents: a recording to play back instead of calling a model.
+    std::string replay;
 };
 
 /// How an attempt ended.

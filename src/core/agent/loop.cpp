@@ -9,6 +9,7 @@ Outcome run_loop(Model& model, ToolBox& tools, const LoopInput& in, const RunCon
     const json& c = ctx.decision.is_object() ? ctx.decision.value("constraints", json::object()) : json::object();
     int max_iterations = c.value("maxIterations", 10);
     std::string task_id = ctx.task.value("id", "");
+    tools.set_deadline(ctx.deadline);
     std::vector<Message> messages;
     messages.push_back({Message::Role::system, in.system, {}, "", "", false});
     messages.push_back({Message::Role::user, in.user, {}, "", "", false});

@@ -88,6 +88,7 @@ ToolBox::ToolBox(const Workspace& ws, const json& decision, const sandbox::Sandb
 
 bool ToolBox::allowed(const std::string& name) const
 {
+    if (name == "finish") return true;  // ending the work is never a risk
     const json& c = m_decision.is_object() ? m_decision.value("constraints", json::object()) : json::object();
     if (c.contains("deniedTools") && c["deniedTools"].is_array())
         for (const auto& t : c["deniedTools"])
@@ -195,6 +196,11 @@ ToolResult ToolBox::run(const std::string& name, const json& args)
         req.argv = argv;
         req.workspace = m_ws.root();
         req.limits.wall = std::chrono::milliseconds(120000);
+        if (m_deadline != std::chrono::steady_clock::time_point::max()) {
+            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(m_deadline - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return {false, nullptr, "the task's time is up", true};
+            req.limits.wall = std::min(req.limits.wall, left);
+        }
         auto o = m_sandbox->run(req);
         if (!o) return {false, nullptr, o.error().message, false};
         json out = {{"exitCode", o->exit_code}, {"stdout", o->out}, {"stderr", o->err}};
@@ -268,7 +274,10 @@ std::string ToolBox::diff() const
     std::string out;
     for (const auto& [path, before] : m_originals) {
         auto after = m_ws.read(path);
-        out += diff::unified(before.value_or(""), after ? *after : "", path);
+        std::optional<std::string_view> b, a;
+        if (before) b = *before;
+        if (after) a = *after;
+        out += diff::unified_files(b, a, path);
     }
     return out;
 }

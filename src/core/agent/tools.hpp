@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,6 +47,9 @@ public:
     bool allowed(const std::string& name) const;
 
     bool finished() const { return m_finished; }
+    /// Commands are killed when the task's time is up.
+    void set_deadline(std::chrono::steady_clock::time_point deadline) { m_deadline = deadline; }
+
     /// After a failed validation: the agent may work and finish again.
     void reopen() { m_finished = false; }
     const std::string& summary() const { return m_summary; }
@@ -71,6 +75,7 @@ private:
     bool m_finished = false;
     std::string m_summary;
     std::size_t m_calls = 0;
+    std::chrono::steady_clock::time_point m_deadline = std::chrono::steady_clock::time_point::max();
     std::map<std::string, std::optional<std::string>> m_originals;
 };
 

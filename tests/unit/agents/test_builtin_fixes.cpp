@@ -42,7 +42,7 @@ core::agent::Outcome run_builtin(const std::filesystem::path& ws_dir, const std:
     auto ws = core::Workspace::open(ws_dir);
     auto agent = plugins::agents::make_builtin();
     core::agent::RunContext ctx{task, decision, 1, 0, std::chrono::steady_clock::now() + std::chrono::minutes(1),
-                                [] { return false; }, events, &*ws, sandbox, nlohmann::json()};
+                                [] { return false; }, events, &*ws, sandbox, nlohmann::json(), "", ""};
     return agent->run(ctx);
 }
 

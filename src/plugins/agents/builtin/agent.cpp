@@ -1,5 +1,6 @@
 #include "plugins/agents/builtin/agent.hpp"
 
+#include "core/agent/terraform_check.hpp"
 #include "core/agent/tools.hpp"
 #include "core/hcl/hcl.hpp"
 #include "core/text.hpp"
@@ -14,13 +15,6 @@ using core::agent::Outcome;
 using core::agent::RunContext;
 using core::agent::ToolBox;
 using nlohmann::json;
-
-bool terraform_installed()
-{
-    for (const char* p : {"/usr/local/bin/terraform", "/usr/bin/terraform"})
-        if (std::filesystem::exists(p)) return true;
-    return false;
-}
 
 Outcome fail(std::string why, bool retryable = false) { return {false, std::move(why), json::object(), retryable}; }
 
@@ -54,6 +48,7 @@ public:
             return fail(rule + " is not fixed on " + type + " resources by the builtin agent");
 
         ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, ctx.task.value("id", ""));
+        tools.set_deadline(ctx.deadline);
         // The module is every .tf file of the finding's directory.
         std::string dir = file.empty() ? "." : parent_dir(file);
         auto listed = tools.call("list_files", {{"path", dir}});
@@ -87,7 +82,7 @@ public:
 
         // terraform fmt, in the sandbox, when terraform is installed: the fix
         // must not add formatting problems (a file may have had some already).
-        bool use_fmt = ctx.sandbox && tools.allowed("run_command") && terraform_installed();
+        bool use_fmt = ctx.sandbox && tools.allowed("run_command") && core::agent::terraform_installed();
         auto fmt_problems = [&](const std::vector<std::string>& files) -> long {
             std::vector<std::string> argv = {"terraform", "fmt", "-check", "-diff", "-no-color"};
             argv.insert(argv.end(), files.begin(), files.end());
