@@ -3,6 +3,7 @@
 #include "core/text.hpp"
 
 #include <cerrno>
+#include <functional>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -52,14 +53,14 @@ struct Handoff {
              it.increment(ec))
             ::lchown(it->path().c_str(), uid, gid);
     }
-    void give(const fs::path& ws)
+    void give(const fs::path& ws, uid_t to)
     {
         struct stat st {};
         if (::getuid() != 0 || ::stat(ws.c_str(), &st) != 0) return;
         root = ws;
         uid = st.st_uid;
         gid = st.st_gid;
-        chown_tree(ws, k_sandbox_uid, k_sandbox_uid);
+        chown_tree(ws, to, to);
         active = true;
     }
     ~Handoff()
@@ -146,9 +147,13 @@ Result<Outcome> Sandbox::run(const Request& req) const
     // 0700 home above it), so the child binds it onto a stage directory in
     // /tmp, in a mount namespace of its own, before it drops privileges.
     bool as_root = m_mode == Mode::bwrap && ::getuid() == 0;
+    // One uid per workspace: commands on different workspaces (tasks) never
+    // share a process budget.
+    uid_t run_uid = k_sandbox_uid_base +
+                    static_cast<uid_t>(std::hash<std::string>{}(ws.string()) % k_sandbox_uid_span);
     std::string stage;
     if (as_root) {
-        handoff.give(ws);
+        handoff.give(ws, run_uid);
         std::string tmpl = "/tmp/infra-agent-sandbox-XXXXXX";
         if (!::mkdtemp(tmpl.data())) return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
         stage = tmpl;
@@ -202,8 +207,8 @@ Result<Outcome> Sandbox::run(const Request& req) const
             if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(status_pipe[1], "mount");
             if (::mount(ws.c_str(), stage.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
                 child_fail(status_pipe[1], "cannot stage the workspace");
-            if (::setgroups(0, nullptr) != 0 || ::setresgid(k_sandbox_uid, k_sandbox_uid, k_sandbox_uid) != 0 ||
-                ::setresuid(k_sandbox_uid, k_sandbox_uid, k_sandbox_uid) != 0)
+            if (::setgroups(0, nullptr) != 0 || ::setresgid(run_uid, run_uid, run_uid) != 0 ||
+                ::setresuid(run_uid, run_uid, run_uid) != 0)
                 child_fail(status_pipe[1], "cannot drop to the sandbox user");
         }
         if (m_mode == Mode::none && ::chdir(ws.c_str()) != 0) child_fail(status_pipe[1], "chdir");

@@ -72,8 +72,11 @@ private:
     std::string m_bwrap;
 };
 
-/// The uid sandboxed commands run as when infra-agent runs as root, so that
-/// the process limit applies to them (the kernel never limits root).
-constexpr unsigned k_sandbox_uid = 65534;
+/// When infra-agent runs as root, sandboxed commands run as a uid from
+/// [k_sandbox_uid_base, k_sandbox_uid_base + k_sandbox_uid_span) chosen by
+/// workspace: the kernel never limits root's processes, and a uid per
+/// workspace keeps one task's fork bomb from using up another's limit.
+constexpr unsigned k_sandbox_uid_base = 2000000000u;
+constexpr unsigned k_sandbox_uid_span = 100000000u;
 
 }  // namespace infra::core::sandbox
