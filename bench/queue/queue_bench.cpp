@@ -2,6 +2,7 @@
 // Usage: queue_bench DB enqueue N
 //        queue_bench DB e2e N WORKERS BATCH      (BATCH 1: every claim and ack its own commit)
 // Prints one JSON line in the shape bullmq.mjs prints.
+#include "core/process.hpp"
 #include "core/worker.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 
@@ -56,6 +57,7 @@ public:
 
 int main(int argc, char** argv)
 {
+    infra::core::process::retain_heap();  // as the worker command does
     if (argc < 4) {
         std::fprintf(stderr, "usage: queue_bench DB enqueue N | queue_bench DB e2e N WORKERS BATCH\n");
         return 64;

@@ -6,6 +6,7 @@
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/events/event.hpp"
+#include "core/process.hpp"
 #include "core/state.hpp"
 #include "core/timeutil.hpp"
 #include "core/worker.hpp"
@@ -46,6 +47,7 @@ core::Result<core::queue::Millis> duration(const std::string& flag, const std::s
 
 int run(const Options& opt, Context& ctx)
 {
+    core::process::retain_heap();
     const core::Workspace* w_workspace = nullptr;
     core::WorkerOptions w;
     w.id = opt.id;

@@ -62,17 +62,28 @@ public:
     Result<std::vector<EnqueueOutcome>> enqueue(std::vector<EnqueueItem> items) override
     {
         std::vector<EnqueueOutcome> out;
+        // Encoded before the write lock is taken: the lock covers SQL only.
+        struct Encoded {
+            std::vector<std::uint8_t> task, decision;
+            std::string approvals;
+        };
+        std::vector<Encoded> encoded;
+        encoded.reserve(items.size());
+        for (const auto& item : items) {
+            json approvals = item.decision.is_object() ? item.decision.value("requiredApprovals", json::array())
+                                                       : json::array();
+            encoded.push_back({json::to_cbor(to_json(item.task)), json::to_cbor(item.decision), approvals.dump()});
+        }
         auto st = write(/*atomic=*/true, [&]() -> Status {
             out.clear();
             auto now = now_ms();
-            for (auto& item : items) {
-                json tj = to_json(item.task);
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                const auto& item = items[i];
+                const auto& enc = encoded[i];
                 auto ins = stmt("INSERT INTO queue (id, dedupe_key, type, agent, state, priority, available_at, "
                                 "max_attempts, required_approvals, created_at, updated_at) "
                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) ON CONFLICT DO NOTHING");
                 if (!ins) return ins.error();
-                json approvals = item.decision.is_object() ? item.decision.value("requiredApprovals", json::array())
-                                                           : json::array();
                 (*ins)->bind(1, item.task.id)
                     .bind(2, item.task.dedupe_key)
                     .bind(3, to_string(item.task.type))
@@ -81,15 +92,15 @@ public:
                     .bind(6, effective_priority(item.task, item.decision))
                     .bind(7, now + item.delay.count())
                     .bind(8, std::max(1, item.max_attempts))
-                    .bind(9, approvals.dump())
+                    .bind(9, enc.approvals)
                     .bind(10, now);
                 if (auto r = (*ins)->run(); !r) return r;
                 if (m_db->changes() == 1) {
                     auto pay = stmt("INSERT INTO queue_payload (id, task, decision) VALUES (?, ?, ?)");
                     if (!pay) return pay.error();
                     (*pay)->bind(1, item.task.id);
-                    bind_cbor(**pay, 2, tj);
-                    bind_cbor(**pay, 3, item.decision);
+                    (*pay)->bind_blob(2, enc.task.data(), enc.task.size());
+                    (*pay)->bind_blob(3, enc.decision.data(), enc.decision.size());
                     if (auto r = (*pay)->run(); !r) return r;
                     out.push_back({item.task.id, item.initial, false});
                     continue;
@@ -115,6 +126,7 @@ public:
     {
         std::vector<Lease> out;
         std::vector<std::pair<std::string, std::string>> expired;
+        std::vector<std::pair<std::string, std::string>> blobs;  // task and decision, CBOR
         auto st = write(/*atomic=*/false, [&]() -> Status {
             out.clear();
             expired.clear();
@@ -164,20 +176,25 @@ public:
             std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first < b.first; });
             auto pay = stmt("SELECT task, decision FROM queue_payload WHERE id = ?");
             if (!pay) return pay.error();
+            blobs.clear();
             for (auto& [order, l] : rows) {
                 (*pay)->bind(1, l.id);
                 auto row = (*pay)->step();
                 if (!row) return row.error();
-                if (*row) {
-                    l.task = from_cbor((*pay)->blob(0));
-                    l.decision = from_cbor((*pay)->blob(1));
-                }
+                if (*row) blobs.emplace_back((*pay)->blob(0), (*pay)->blob(1));
+                else blobs.emplace_back();
                 (*pay)->reset();
                 out.push_back(std::move(l));
             }
             return {};
         });
         if (!st) return st.error();
+        // Decoded after the write lock is released: other claims and acks go on meanwhile.
+        for (std::size_t i = 0; i < out.size(); ++i) {
+            if (blobs[i].first.empty()) continue;
+            out[i].task = from_cbor(blobs[i].first);
+            out[i].decision = from_cbor(blobs[i].second);
+        }
         if (m_opt.events)
             for (const auto& [id, state] : expired)
                 m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried", id, "",
