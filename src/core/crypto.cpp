@@ -22,11 +22,27 @@ std::string to_hex(std::string_view bytes)
     return out;
 }
 
+namespace {
+
+/// SHA-256, fetched once: an implicit fetch on every call costs more than
+/// hashing a short text. The system's openssl.cnf is not read; hashing
+/// needs nothing from it.
+const EVP_MD* sha256_md()
+{
+    static const EVP_MD* md = [] {
+        OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, nullptr);
+        return EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    }();
+    return md;
+}
+
+}  // namespace
+
 std::string sha256_raw(std::string_view data)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+    EVP_Digest(data.data(), data.size(), md, &len, sha256_md(), nullptr);
     return std::string(reinterpret_cast<char*>(md), len);
 }
 
@@ -36,7 +52,7 @@ std::string hmac_sha256_raw(std::string_view key, std::string_view data)
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+    HMAC(sha256_md(), key.data(), static_cast<int>(key.size()),
          reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
     return std::string(reinterpret_cast<char*>(md), len);
 }

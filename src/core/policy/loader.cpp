@@ -484,7 +484,7 @@ std::vector<Document> read_cached(const fs::path& path, const std::string& file)
     while (std::getline(in, line)) {
         auto doc = json::parse(line, nullptr, false);
         if (doc.is_discarded()) return {};
-        docs.push_back({Node::from_json(doc), std::move(line)});
+        docs.push_back({Node::from_json(std::move(doc)), std::move(line)});
     }
     return docs;
 }

@@ -24,6 +24,8 @@ public:
     static Node from_yaml(const YAML::Node& n, int line_offset);
     /// A JSON value (no positions).
     static Node from_json(const nlohmann::json& j);
+    /// The same, taking j's strings over.
+    static Node from_json(nlohmann::json&& j);
 
     bool IsDefined() const { return m_kind != Kind::undefined; }
     explicit operator bool() const { return IsDefined(); }
