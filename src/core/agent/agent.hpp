@@ -51,6 +51,12 @@ struct Outcome {
     json result = json::object();
     /// False for failures no retry can fix (the task is dead at once).
     bool retryable = true;
+
+    /// A failed attempt without a result.
+    static Outcome failure(std::string why, bool retryable = false)
+    {
+        return {false, std::move(why), json::object(), retryable};
+    }
 };
 
 /// Runs tasks of one kind.

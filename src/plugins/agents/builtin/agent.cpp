@@ -16,8 +16,6 @@ using core::agent::RunContext;
 using core::agent::ToolBox;
 using nlohmann::json;
 
-Outcome fail(std::string why, bool retryable = false) { return {false, std::move(why), json::object(), retryable}; }
-
 std::string parent_dir(const std::string& path)
 {
     auto slash = path.rfind('/');
@@ -30,42 +28,42 @@ public:
 
     Outcome run(const RunContext& ctx) override
     {
-        if (!ctx.workspace) return fail("the builtin agent needs a workspace with the Terraform files");
+        if (!ctx.workspace) return Outcome::failure("the builtin agent needs a workspace with the Terraform files");
         const json& finding = ctx.task.value("payload", json::object()).value("finding", json::object());
         std::string rule = finding.value("canonicalRuleId", "");
         std::string file = finding.value("file", "");
         std::string resource = finding.value("resource", ctx.task.value("context", json::object()).value("resource", ""));
-        if (rule.empty()) return fail("the task has no finding (payload.finding.canonicalRuleId) to fix");
+        if (rule.empty()) return Outcome::failure("the task has no finding (payload.finding.canonicalRuleId) to fix");
         const builtin::Check* check = builtin::find_check(rule);
-        if (!check) return fail("the builtin agent has no fix for " + rule + "; the llm agent can try");
+        if (!check) return Outcome::failure("the builtin agent has no fix for " + rule + "; the llm agent can try");
         if (resource.rfind("module.", 0) == 0)
-            return fail(resource + " is inside a module: fix the module's source, not this call");
+            return Outcome::failure(resource + " is inside a module: fix the module's source, not this call");
         auto dot = resource.find('.');
         if (resource.empty() || dot == std::string::npos)
-            return fail("the finding names no Terraform resource (type.name)");
+            return Outcome::failure("the finding names no Terraform resource (type.name)");
         std::string type = resource.substr(0, dot), name = resource.substr(dot + 1);
         if (std::find(check->types.begin(), check->types.end(), type) == check->types.end())
-            return fail(rule + " is not fixed on " + type + " resources by the builtin agent");
+            return Outcome::failure(rule + " is not fixed on " + type + " resources by the builtin agent");
 
         ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, ctx.task.value("id", ""));
         tools.set_deadline(ctx.deadline);
         // The module is every .tf file of the finding's directory.
         std::string dir = file.empty() ? "." : parent_dir(file);
         auto listed = tools.call("list_files", {{"path", dir}});
-        if (!listed.ok) return fail("cannot list " + dir + ": " + listed.error, !listed.refused);
+        if (!listed.ok) return Outcome::failure("cannot list " + dir + ": " + listed.error, !listed.refused);
         builtin::Module module;
         for (const auto& f : listed.output) {
             std::string path = f.get<std::string>();
             if (parent_dir(path) != (dir == "." ? "." : dir) || path.size() < 3 || path.substr(path.size() - 3) != ".tf")
                 continue;
             auto read = tools.call("read_file", {{"path", path}});
-            if (!read.ok) return fail("cannot read " + path + ": " + read.error, !read.refused);
+            if (!read.ok) return Outcome::failure("cannot read " + path + ": " + read.error, !read.refused);
             auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
-            if (!parsed) return fail(parsed.error().message);
+            if (!parsed) return Outcome::failure(parsed.error().message);
             module.files.emplace(path, std::move(*parsed));
         }
         auto [where, block] = module.find(type, name);
-        if (!block) return fail(resource + " is not in " + (dir == "." ? "the workspace root" : dir));
+        if (!block) return Outcome::failure(resource + " is not in " + (dir == "." ? "the workspace root" : dir));
         std::string block_file = *where;
         if (!check->fails(module, block_file, *block)) {
             tools.call("finish", {{"summary", resource + " already passes " + rule + "; nothing to change"}});
@@ -101,9 +99,9 @@ public:
         std::vector<std::string> changed;
         for (auto& [path, editor] : module.editors) {
             auto text = editor->apply(path);
-            if (!text) return fail(text.error().message);
+            if (!text) return Outcome::failure(text.error().message);
             auto w = tools.call("write_file", {{"path", path}, {"content", *text}});
-            if (!w.ok) return fail("cannot write " + path + ": " + w.error, !w.refused);
+            if (!w.ok) return Outcome::failure("cannot write " + path + ": " + w.error, !w.refused);
             changed.push_back(path);
         }
         if (!declarations.empty()) {
@@ -113,7 +111,7 @@ public:
             if (!content.empty() && content.back() != '\n') content += "\n";
             if (!content.empty()) content += "\n";
             auto w = tools.call("write_file", {{"path", vars}, {"content", content + declarations}});
-            if (!w.ok) return fail("cannot write " + vars + ": " + w.error, !w.refused);
+            if (!w.ok) return Outcome::failure("cannot write " + vars + ": " + w.error, !w.refused);
             changed.push_back(vars);
         }
 
@@ -121,19 +119,19 @@ public:
         builtin::Module after;
         for (const auto& [path, f] : module.files) {
             auto read = tools.call("read_file", {{"path", path}});
-            if (!read.ok) return fail("cannot read " + path + " back: " + read.error);
+            if (!read.ok) return Outcome::failure("cannot read " + path + " back: " + read.error);
             auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
-            if (!parsed) return fail("the fix left " + path + " unparsable: " + parsed.error().message);
+            if (!parsed) return Outcome::failure("the fix left " + path + " unparsable: " + parsed.error().message);
             after.files.emplace(path, std::move(*parsed));
         }
         auto [w2, fixed] = after.find(type, name);
-        if (!fixed || check->fails(after, *w2, *fixed)) return fail("the fix did not make " + resource + " pass " + rule);
+        if (!fixed || check->fails(after, *w2, *fixed)) return Outcome::failure("the fix did not make " + resource + " pass " + rule);
 
         std::string fmt_state;
         if (use_fmt && fmt_before >= 0) {
             long fmt_after = fmt_problems(changed);
             if (fmt_after > fmt_before)
-                return fail("terraform fmt -check rejects the fixed files (" + std::to_string(fmt_after - fmt_before) +
+                return Outcome::failure("terraform fmt -check rejects the fixed files (" + std::to_string(fmt_after - fmt_before) +
                             " more lines to reformat)");
             fmt_state = fmt_before == 0 ? "ok" : "ok (formatting that was already off is left as it was)";
         }

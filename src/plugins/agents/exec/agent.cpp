@@ -11,8 +11,6 @@ using core::agent::Outcome;
 using core::agent::RunContext;
 using nlohmann::json;
 
-Outcome fail(std::string why, bool retryable = false) { return {false, std::move(why), json::object(), retryable}; }
-
 class Exec final : public core::agent::Agent {
 public:
     explicit Exec(std::function<core::Result<std::vector<std::string>>()> command) : m_command(std::move(command)) {}
@@ -20,13 +18,13 @@ public:
 
     Outcome run(const RunContext& ctx) override
     {
-        if (!ctx.workspace) return fail("the exec agent needs a workspace");
-        if (!ctx.sandbox) return fail("the exec agent runs its command in the sandbox, and none is available");
+        if (!ctx.workspace) return Outcome::failure("the exec agent needs a workspace");
+        if (!ctx.sandbox) return Outcome::failure("the exec agent runs its command in the sandbox, and none is available");
         auto argv = m_command();
-        if (!argv) return fail(argv.error().message + (argv.error().hint.empty() ? "" : " (" + argv.error().hint + ")"));
+        if (!argv) return Outcome::failure(argv.error().message + (argv.error().hint.empty() ? "" : " (" + argv.error().hint + ")"));
         std::string task_id = ctx.task.value("id", "");
         auto before = core::agent::snapshot(*ctx.workspace);
-        if (!before) return fail(before.error().message);
+        if (!before) return Outcome::failure(before.error().message);
 
         core::sandbox::Request req;
         req.argv = *argv;
@@ -37,14 +35,14 @@ public:
         req.stdin_data = input.dump() + "\n";
         req.env = {{"CHECKPOINT_DISABLE", "1"}};
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return fail("stopped: the time limit passed before the command started", true);
+        if (left.count() <= 0) return Outcome::failure("stopped: the time limit passed before the command started", true);
         req.limits.wall = left;
         ctx.events.emit({"task.tool", task_id, "", {{"tool", "exec"}, {"argv", *argv}}});
         auto r = ctx.sandbox->run(req);
-        if (!r) return fail(r.error().message, true);
+        if (!r) return Outcome::failure(r.error().message, true);
 
         auto changes = core::agent::changes_since(*before, *ctx.workspace);
-        if (!changes) return fail(changes.error().message);
+        if (!changes) return Outcome::failure(changes.error().message);
         json result = {{"agent", "exec"},
                        {"exitCode", r->exit_code},
                        {"durationMs", r->ms},

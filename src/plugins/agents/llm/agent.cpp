@@ -15,8 +15,6 @@ using core::agent::Outcome;
 using core::agent::RunContext;
 using nlohmann::json;
 
-Outcome fail(std::string why, bool retryable = false) { return {false, std::move(why), json::object(), retryable}; }
-
 class Llm final : public core::agent::Agent {
 public:
     explicit Llm(std::function<core::Result<llm::Settings>()> settings) : m_settings(std::move(settings)) {}
@@ -24,15 +22,15 @@ public:
 
     Outcome run(const RunContext& ctx) override
     {
-        if (!ctx.workspace) return fail("the llm agent needs a workspace");
+        if (!ctx.workspace) return Outcome::failure("the llm agent needs a workspace");
         std::unique_ptr<core::agent::Model> model;
         if (!ctx.replay.empty()) {
             auto replay = core::agent::ReplayModel::open(ctx.replay);
-            if (!replay) return fail(replay.error().message);
+            if (!replay) return Outcome::failure(replay.error().message);
             model = std::make_unique<core::agent::ReplayModel>(std::move(*replay));
         } else {
             auto s = m_settings();
-            if (!s) return fail(s.error().message + (s.error().hint.empty() ? "" : " (" + s.error().hint + ")"));
+            if (!s) return Outcome::failure(s.error().message + (s.error().hint.empty() ? "" : " (" + s.error().hint + ")"));
             model = llm::make_model(std::move(*s), ctx.deadline, ctx.cancelled);
         }
         std::unique_ptr<core::agent::RecordingModel> recorder;
