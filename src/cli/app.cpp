@@ -72,12 +72,14 @@ int run(int argc, char** argv)
     register_queue(app, ctx);
     register_worker(app, ctx);
     register_run(app, ctx);
+    register_creds(app, ctx);
     register_config(app, ctx);
     register_plugins(app, ctx);
     register_version(app, ctx);
     register_help(app, ctx);
 
-    plugins::register_builtin({ctx.signals(), &ctx.queues(), &ctx.agents(), [&ctx] { return ctx.config(); }});
+    plugins::register_builtin(
+        {ctx.signals(), &ctx.queues(), &ctx.agents(), [&ctx] { return ctx.config(); }, &ctx.credentials()});
 
     // git's convention: an unknown command may be an external one. A
     // built-in command always wins, so a plugin cannot shadow one.

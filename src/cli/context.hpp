@@ -7,6 +7,7 @@
 #include "core/home.hpp"
 #include "core/result.hpp"
 #include "core/agent/agent.hpp"
+#include "core/creds/broker.hpp"
 #include "core/queue/queue.hpp"
 #include "core/signals/signal.hpp"
 
@@ -49,6 +50,7 @@ public:
     core::signals::Registry& signals() { return m_signals; }
     core::queue::Registry& queues() { return m_queues; }
     core::agent::Registry& agents() { return m_agents; }
+    core::creds::Registry& credentials() { return m_credentials; }
 
     /// The queue URL for a call: --queue, else queue.url from config (a
     /// relative sqlite path is relative to the home), else the home's state db.
@@ -106,6 +108,7 @@ private:
     core::signals::Registry m_signals;
     core::queue::Registry m_queues;
     core::agent::Registry m_agents;
+    core::creds::Registry m_credentials;
     bool m_stdout_tty = false;
     bool m_stderr_tty = false;
     int m_exit = 0;

@@ -68,6 +68,54 @@ bool constant_time_equal(std::string_view a, std::string_view b)
     return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::string base64url_encode(std::string_view bytes)
+{
+    static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    std::string out;
+    out.reserve((bytes.size() + 2) / 3 * 4);
+    std::size_t i = 0;
+    auto at = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
+    for (; i + 3 <= bytes.size(); i += 3) {
+        std::uint32_t v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
+        for (int shift : {18, 12, 6, 0}) out += k_alphabet[(v >> shift) & 63];
+    }
+    if (bytes.size() - i == 1) {
+        std::uint32_t v = at(i) << 16;
+        out += k_alphabet[(v >> 18) & 63];
+        out += k_alphabet[(v >> 12) & 63];
+    } else if (bytes.size() - i == 2) {
+        std::uint32_t v = at(i) << 16 | at(i + 1) << 8;
+        for (int shift : {18, 12, 6}) out += k_alphabet[(v >> shift) & 63];
+    }
+    return out;
+}
+
+std::optional<std::string> base64url_decode(std::string_view text)
+{
+    while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+    if (text.size() % 4 == 1) return std::nullopt;
+    std::string out;
+    out.reserve(text.size() * 3 / 4);
+    std::uint32_t acc = 0;
+    int bits = 0;
+    for (char c : text) {
+        int v;
+        if (c >= 'A' && c <= 'Z') v = c - 'A';
+        else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+        else if (c >= '0' && c <= '9') v = c - '0' + 52;
+        else if (c == '-') v = 62;
+        else if (c == '_') v = 63;
+        else return std::nullopt;
+        acc = (acc << 6) | static_cast<std::uint32_t>(v);
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xff);
+        }
+    }
+    return out;
+}
+
 void random_bytes(void* out, std::size_t n)
 {
     if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) != 1)

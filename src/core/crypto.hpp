@@ -2,6 +2,7 @@
 // Hashes, MACs and randomness from OpenSSL, behind a small interface.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,12 @@ bool constant_time_equal(std::string_view a, std::string_view b);
 
 /// Lower-case hex of arbitrary bytes.
 std::string to_hex(std::string_view bytes);
+
+/// Base64url without padding (RFC 4648 section 5), as JWTs and tokens use.
+std::string base64url_encode(std::string_view bytes);
+
+/// Decodes base64url (padding optional); nullopt on any other character.
+std::optional<std::string> base64url_decode(std::string_view text);
 
 /// Fills out with n cryptographically secure random bytes.
 void random_bytes(void* out, std::size_t n);

@@ -3,6 +3,7 @@
 #include "plugins/agents/builtin/agent.hpp"
 #include "plugins/agents/exec/agent.hpp"
 #include "plugins/agents/llm/agent.hpp"
+#include "plugins/credentials/providers.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "plugins/signals/parsers.hpp"
 
@@ -26,6 +27,7 @@ void register_builtin(Registries r)
     r.signals.add(make_schedule());
 
     if (r.queues) r.queues->add("sqlite", queues::open_sqlite_url);
+    if (r.credentials) credentials::register_providers(*r.credentials);
     if (!r.agents) return;
     r.agents->add(agents::make_builtin());
     auto config = r.config;

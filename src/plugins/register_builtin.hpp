@@ -3,6 +3,7 @@
 
 #include "core/agent/agent.hpp"
 #include "core/config.hpp"
+#include "core/creds/broker.hpp"
 #include "core/queue/queue.hpp"
 #include "core/signals/signal.hpp"
 
@@ -17,6 +18,7 @@ struct Registries {
     core::agent::Registry* agents = nullptr;
     /// The configuration, read when an agent first needs it (llm, exec).
     std::function<core::Result<const core::Config*>()> config;
+    core::creds::Registry* credentials = nullptr;
 };
 
 /// Adds every built-in plugin to the registries.

@@ -83,6 +83,54 @@ CREATE TABLE queue_payload (
     result    BLOB
 );
 )sql"},
+        {4, "credential ledger and pull requests",
+         R"sql(
+-- Every credential minted: never the token, only its SHA-256.
+CREATE TABLE credentials (
+    id            TEXT PRIMARY KEY,
+    provider      TEXT NOT NULL,
+    scope         TEXT NOT NULL,
+    task_id       TEXT NOT NULL DEFAULT '',
+    trace_id      TEXT NOT NULL DEFAULT '',
+    issued_at     INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    token_sha256  TEXT NOT NULL,
+    revoked_at    INTEGER,
+    reuses        INTEGER NOT NULL DEFAULT 0,
+    extra         TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX credentials_reuse ON credentials (provider, scope, task_id, expires_at) WHERE revoked_at IS NULL;
+CREATE INDEX credentials_by_task ON credentials (task_id);
+-- One pull request per forge, repository and branch (the branch is named
+-- by the finding's fingerprint).
+CREATE TABLE pull_requests (
+    id           TEXT PRIMARY KEY,
+    forge        TEXT NOT NULL,
+    repository   TEXT NOT NULL,
+    branch       TEXT NOT NULL,
+    base         TEXT NOT NULL,
+    number       INTEGER NOT NULL,
+    url          TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    head_commit  TEXT NOT NULL,
+    task_id      TEXT NOT NULL,
+    dedupe_key   TEXT NOT NULL,
+    updates      INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    UNIQUE (forge, repository, branch)
+);
+CREATE TABLE pull_request_updates (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    pr_id        TEXT NOT NULL REFERENCES pull_requests (id) ON DELETE CASCADE,
+    time         INTEGER NOT NULL,
+    task_id      TEXT NOT NULL,
+    head_commit  TEXT NOT NULL,
+    comment      TEXT NOT NULL
+);
+)sql"},
     };
     return k_migrations;
 }

@@ -1,0 +1,30 @@
+#pragma once
+// Credential providers: local (signed tokens for the tool's own gates),
+// env (a token from the environment, for development), github-app and
+// aws-sts.
+
+#include "core/config.hpp"
+#include "core/creds/broker.hpp"
+#include "core/home.hpp"
+
+#include <filesystem>
+
+namespace infra::plugins::credentials {
+
+/// Local tokens are HS256 JSON Web Tokens signed with a 256-bit key kept in
+/// <home>/keys/local-creds.key (mode 0600, created on first use):
+/// {"iss":"infra-agent","jti":ID,"sub":TASK,"scope":SCOPE,"iat":..,"exp":..}.
+std::unique_ptr<core::creds::Provider> make_local(std::string key);
+
+/// Reads the local signing key, creating it (0600, in a 0700 directory) when
+/// missing; refuses a key file that others can read.
+core::Result<std::string> load_or_create_key(const std::filesystem::path& file);
+
+/// The token in the environment variable creds.env.token_env (default
+/// INFRA_AGENT_TOKEN), whatever the scope: development only.
+std::unique_ptr<core::creds::Provider> make_env(std::string variable);
+
+/// Adds every built-in provider to the registry.
+void register_providers(core::creds::Registry& r);
+
+}  // namespace infra::plugins::credentials
