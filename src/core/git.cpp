@@ -1,0 +1,313 @@
+#include "core/git.hpp"
+
+#include "core/text.hpp"
+
+#include <git2.h>
+
+#include <cstring>
+#include <memory>
+#include <mutex>
+
+namespace infra::core::git {
+namespace {
+
+void init_once()
+{
+    static std::once_flag once;
+    std::call_once(once, [] { git_libgit2_init(); });
+}
+
+template <typename T, void (*Free)(T*)>
+struct Owned {
+    T* p = nullptr;
+    ~Owned()
+    {
+        if (p) Free(p);
+    }
+    T** out() { return &p; }
+    T* get() const { return p; }
+    Owned() = default;
+    Owned(const Owned&) = delete;
+    Owned& operator=(const Owned&) = delete;
+};
+using Repo = Owned<git_repository, git_repository_free>;
+using Remote = Owned<git_remote, git_remote_free>;
+using Commit = Owned<git_commit, git_commit_free>;
+using Tree = Owned<git_tree, git_tree_free>;
+using Index = Owned<git_index, git_index_free>;
+using Ref = Owned<git_reference, git_reference_free>;
+using Sig = Owned<git_signature, git_signature_free>;
+
+/// What the libgit2 callbacks share during one operation.
+struct CallbackState {
+    const Auth* auth = nullptr;
+    int credential_calls = 0;
+    std::string error;             ///< set by a callback that stopped the operation
+    std::string lease_ref;         ///< push: the ref whose remote value must be lease_expected
+    git_oid lease_expected{};
+    std::string rejected;          ///< push: the remote's reason for refusing the ref
+};
+
+Error git_failure(const std::string& what, const CallbackState* cb = nullptr, Errc code = Errc::unavailable)
+{
+    std::string why;
+    if (cb && !cb->error.empty()) why = cb->error;
+    else if (const git_error* e = git_error_last(); e && e->message) why = e->message;
+    else why = "unknown libgit2 error";
+    return make_error(code, what + ": " + why);
+}
+
+int credentials_cb(git_credential** out, const char*, const char* username_from_url, unsigned int allowed, void* payload)
+{
+    auto* st = static_cast<CallbackState*>(payload);
+    if (++st->credential_calls > 1) {
+        st->error = "the remote refused the credential";
+        return GIT_EUSER;
+    }
+    const Auth& auth = *st->auth;
+    if (allowed & GIT_CREDENTIAL_SSH_KEY) {
+        const char* user = username_from_url ? username_from_url : auth.ssh_user.c_str();
+        if (auth.ssh_key.empty()) return git_credential_ssh_key_from_agent(out, user);
+        return git_credential_ssh_key_new(out, user, nullptr, auth.ssh_key.c_str(), nullptr);
+    }
+    if (allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT) {
+        if (!auth.token) {
+            st->error = "the remote asks for credentials and no credential provider is configured";
+            return GIT_EUSER;
+        }
+        auto token = auth.token();
+        if (!token) {
+            st->error = "cannot mint a credential for the push: " + token.error().message;
+            return GIT_EUSER;
+        }
+        return git_credential_userpass_plaintext_new(out, auth.username.c_str(), token->c_str());
+    }
+    return GIT_PASSTHROUGH;
+}
+
+git_remote_callbacks callbacks_for(CallbackState& st)
+{
+    git_remote_callbacks cb;
+    git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
+    cb.credentials = credentials_cb;
+    cb.payload = &st;
+    return cb;
+}
+
+std::string oid_hex(const git_oid* oid)
+{
+    char buf[GIT_OID_HEXSZ + 1];
+    git_oid_tostr(buf, sizeof buf, oid);
+    return buf;
+}
+
+/// Paths the change never carries, whatever .gitignore says: Terraform's
+/// working data, state and plan files.
+int skip_working_data(const char* path, const char*, void*)
+{
+    std::string_view p(path);
+    if (p == ".terraform" || p.rfind(".terraform/", 0) == 0 || p.find("/.terraform/") != std::string_view::npos)
+        return 1;
+    auto name = p.substr(p.rfind('/') == std::string_view::npos ? 0 : p.rfind('/') + 1);
+    if (name.find(".tfstate") != std::string_view::npos || (name.size() > 7 && name.substr(name.size() - 7) == ".tfplan"))
+        return 1;
+    if (name == ".infra-agent") return 1;
+    return 0;
+}
+
+}  // namespace
+
+std::string branch_name(const std::string& task_type, const std::string& fingerprint)
+{
+    std::string type;
+    for (char c : task_type) type += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? static_cast<char>(std::tolower(c)) : '-';
+    std::string fp;
+    auto colon = fingerprint.rfind(':');  // "sha256:..." names its algorithm first
+    for (char c : colon == std::string::npos ? std::string_view(fingerprint) : std::string_view(fingerprint).substr(colon + 1))
+        if (std::isxdigit(static_cast<unsigned char>(c))) fp += static_cast<char>(std::tolower(c));
+    return "infra-agent/" + (type.empty() ? std::string("task") : type) + "/" + fp.substr(0, 16);
+}
+
+std::map<std::string, std::string> trailers_of(const std::string& message)
+{
+    std::map<std::string, std::string> out;
+    git_message_trailer_array arr{};
+    if (git_message_trailers(&arr, message.c_str()) == 0) {
+        for (std::size_t i = 0; i < arr.count; ++i) out[arr.trailers[i].key] = arr.trailers[i].value;
+        git_message_trailer_array_free(&arr);
+    }
+    return out;
+}
+
+Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir, const std::string& base, const Auth& auth)
+{
+    init_once();
+    CallbackState st;
+    st.auth = &auth;
+    git_clone_options opts;
+    git_clone_options_init(&opts, GIT_CLONE_OPTIONS_VERSION);
+    opts.fetch_opts.callbacks = callbacks_for(st);
+    if (!base.empty()) opts.checkout_branch = base.c_str();
+    Repo repo;
+    if (git_clone(repo.out(), url.c_str(), dir.c_str(), &opts) != 0)
+        return fail(git_failure("cannot clone " + text::quote(url), &st));
+    Ref head;
+    if (git_repository_head(head.out(), repo.get()) != 0)
+        return fail(git_failure("cannot read the default branch of " + text::quote(url)));
+    Checkout co;
+    co.dir = dir;
+    co.base_branch = git_reference_shorthand(head.get());
+    co.base_commit = oid_hex(git_reference_target(head.get()));
+    return co;
+}
+
+Result<std::string> commit_all(const Checkout& co, const std::string& branch, const std::string& message,
+                               const Identity& who, const Trailers& trailers)
+{
+    init_once();
+    Repo repo;
+    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+    Index index;
+    if (git_repository_index(index.out(), repo.get()) != 0) return fail(git_failure("cannot read the index"));
+    char star[] = "*";
+    char* patterns[] = {star};
+    git_strarray all = {patterns, 1};
+    if (git_index_add_all(index.get(), &all, GIT_INDEX_ADD_DEFAULT, skip_working_data, nullptr) != 0 ||
+        git_index_update_all(index.get(), &all, skip_working_data, nullptr) != 0 || git_index_write(index.get()) != 0)
+        return fail(git_failure("cannot stage the changes"));
+    git_oid tree_id, base_id, commit_id;
+    if (git_index_write_tree(&tree_id, index.get()) != 0) return fail(git_failure("cannot write the tree"));
+    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0) return fail(Errc::internal, "bad base commit " + co.base_commit);
+    Commit base;
+    if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0) return fail(git_failure("cannot read the base commit"));
+    if (git_oid_equal(&tree_id, git_commit_tree_id(base.get()))) return std::string();
+    Tree tree;
+    if (git_tree_lookup(tree.out(), repo.get(), &tree_id) != 0) return fail(git_failure("cannot read the new tree"));
+    Sig sig;
+    if (git_signature_now(sig.out(), who.name.c_str(), who.email.c_str()) != 0)
+        return fail(git_failure("invalid commit identity " + text::quote(who.name + " <" + who.email + ">"), nullptr, Errc::invalid_input));
+    std::string msg = std::string(text::trim(message)) + "\n\nTask-Id: " + trailers.task_id + "\n";
+    if (!trailers.trace_id.empty()) msg += "Trace-Id: " + trailers.trace_id + "\n";
+    if (!trailers.policy_digest.empty()) msg += "Policy-Digest: " + trailers.policy_digest + "\n";
+    const git_commit* parents[] = {base.get()};
+    if (git_commit_create(&commit_id, repo.get(), nullptr, sig.get(), sig.get(), nullptr, msg.c_str(), tree.get(), 1, parents) != 0)
+        return fail(git_failure("cannot commit"));
+    Ref ref;
+    if (git_reference_create(ref.out(), repo.get(), ("refs/heads/" + branch).c_str(), &commit_id, 1, "infra-agent: commit") != 0)
+        return fail(git_failure("cannot create branch " + branch));
+    return oid_hex(&commit_id);
+}
+
+Result<PushResult> push(const Checkout& co, const std::string& branch, const PushOptions& opt)
+{
+    init_once();
+    if (branch.rfind("infra-agent/", 0) != 0)
+        return fail(Errc::denied, "refusing to push " + text::quote(branch) + ": infra-agent pushes only to branches under infra-agent/");
+    for (const auto& p : opt.protected_patterns)
+        if (text::glob_match(p, branch)) return fail(Errc::denied, "refusing to push to protected branch " + text::quote(branch));
+    if (branch == co.base_branch) return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
+
+    Repo repo;
+    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+    Remote remote;
+    if (git_remote_lookup(remote.out(), repo.get(), "origin") != 0) return fail(git_failure("the worktree has no origin"));
+    std::string ref = "refs/heads/" + branch;
+    git_oid local_id;
+    if (git_reference_name_to_id(&local_id, repo.get(), ref.c_str()) != 0) return fail(git_failure("no local branch " + branch));
+
+    // What the remote has now: its default branch and this branch's tip.
+    CallbackState st;
+    st.auth = &opt.auth;
+    git_remote_callbacks cb = callbacks_for(st);
+    if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &cb, nullptr, nullptr) != 0)
+        return fail(git_failure("cannot reach origin", &st));
+    git_buf default_ref = GIT_BUF_INIT;
+    std::string remote_default;
+    if (git_remote_default_branch(&default_ref, remote.get()) == 0) {
+        remote_default = default_ref.ptr;
+        git_buf_dispose(&default_ref);
+    }
+    const git_remote_head** heads = nullptr;
+    std::size_t n_heads = 0;
+    git_oid remote_tip{};
+    bool exists = false;
+    if (git_remote_ls(&heads, &n_heads, remote.get()) != 0) return fail(git_failure("cannot list origin's branches", &st));
+    for (std::size_t i = 0; i < n_heads; ++i)
+        if (ref == heads[i]->name) {
+            remote_tip = heads[i]->oid;
+            exists = true;
+        }
+    git_remote_disconnect(remote.get());
+    if (ref == remote_default) return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
+
+    PushResult result;
+    result.branch = branch;
+    result.commit = oid_hex(&local_id);
+    result.created = !exists;
+    if (exists) {
+        result.previous = oid_hex(&remote_tip);
+        std::string spec = "+" + ref + ":refs/remotes/origin/" + branch;
+        char* specs[] = {spec.data()};
+        git_strarray refspecs = {specs, 1};
+        git_fetch_options fo;
+        git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+        st.credential_calls = 0;
+        fo.callbacks = callbacks_for(st);
+        if (git_remote_fetch(remote.get(), &refspecs, &fo, "infra-agent: fetch bot branch") != 0)
+            return fail(git_failure("cannot fetch " + branch, &st));
+        Commit tip, mine;
+        if (git_commit_lookup(tip.out(), repo.get(), &remote_tip) != 0)
+            return fail(git_failure("cannot read origin's tip of " + branch));
+        const git_signature* committer = git_commit_committer(tip.get());
+        auto tr = trailers_of(git_commit_message(tip.get()));
+        if (!committer || opt.bot_email.empty() || opt.bot_email != committer->email || !tr.count("Task-Id"))
+            return fail(Errc::conflict,
+                        "somebody else pushed to " + text::quote(branch) + " (commit " + result.previous.substr(0, 12) + " by " +
+                            (committer ? std::string(committer->name) : std::string("?")) + "); infra-agent no longer updates it",
+                        "merge or close that pull request by hand, or delete the branch to let infra-agent start again");
+        if (git_commit_lookup(mine.out(), repo.get(), &local_id) != 0) return fail(git_failure("cannot read the new commit"));
+        if (git_oid_equal(git_commit_tree_id(tip.get()), git_commit_tree_id(mine.get())) &&
+            git_commit_parentcount(tip.get()) == 1 && git_commit_parentcount(mine.get()) == 1 &&
+            git_oid_equal(git_commit_parent_id(tip.get(), 0), git_commit_parent_id(mine.get(), 0))) {
+            result.unchanged = true;
+            result.commit = result.previous;
+            return result;
+        }
+    }
+
+    // Force, but only over the tip we just inspected (force-with-lease).
+    st = CallbackState{};
+    st.auth = &opt.auth;
+    st.lease_ref = ref;
+    st.lease_expected = remote_tip;
+    git_push_options po;
+    git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+    po.callbacks = callbacks_for(st);
+    po.callbacks.push_negotiation = [](const git_push_update** updates, std::size_t len, void* payload) -> int {
+        auto* s = static_cast<CallbackState*>(payload);
+        for (std::size_t i = 0; i < len; ++i) {
+            if (s->lease_ref != updates[i]->dst_refname) continue;
+            if (!git_oid_equal(&updates[i]->src, &s->lease_expected)) {
+                s->error = "the branch moved on origin since it was fetched (now " + oid_hex(&updates[i]->src).substr(0, 12) + ")";
+                return GIT_EUSER;
+            }
+        }
+        return 0;
+    };
+    po.callbacks.push_update_reference = [](const char* refname, const char* status, void* payload) -> int {
+        auto* s = static_cast<CallbackState*>(payload);
+        if (status) s->rejected = std::string(refname) + ": " + status;
+        return 0;
+    };
+    std::string spec = "+" + ref + ":" + ref;
+    char* specs[] = {spec.data()};
+    git_strarray refspecs = {specs, 1};
+    if (git_remote_push(remote.get(), &refspecs, &po) != 0) {
+        bool moved = st.error.rfind("the branch moved", 0) == 0;
+        return fail(git_failure("cannot push " + branch, &st, moved ? Errc::conflict : Errc::unavailable));
+    }
+    if (!st.rejected.empty()) return fail(Errc::denied, "origin refused the push of " + st.rejected);
+    return result;
+}
+
+}  // namespace infra::core::git

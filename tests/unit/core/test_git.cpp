@@ -1,0 +1,220 @@
+// Git through libgit2 against real repositories: a bare repository on disk
+// and a smart-HTTP remote served by `git http-backend`, with credentials
+// minted by the broker and checked by the server.
+#include "core/creds/broker.hpp"
+#include "core/git.hpp"
+#include "core/home.hpp"
+#include "core/state.hpp"
+#include "plugins/credentials/providers.hpp"
+#include "support/fixtures.hpp"
+#include "support/git_http.hpp"
+
+#include <gtest/gtest.h>
+
+namespace infra {
+namespace {
+
+namespace fs = std::filesystem;
+using core::git::Checkout;
+
+/// A bare repository "acme.git" with one commit on main, and a helper clone.
+class GitTest : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        fs::create_directories(dir / "remote");
+        test::git(dir / "remote", "init -q --bare acme.git");
+        test::git(dir.path(), "init -q seed");
+        test::write_file(dir / "seed" / "main.tf", "resource \"terraform_data\" \"a\" {}\n");
+        test::write_file(dir / "seed" / "old.tf", "# to be deleted\n");
+        test::git(dir / "seed", "add -A");
+        test::git(dir / "seed", "commit -q -m initial");
+        test::git(dir / "seed", "push -q " + bare().string() + " main");
+    }
+    fs::path bare() const { return dir / "remote" / "acme.git"; }
+
+    core::git::Identity bot;
+    core::git::PushOptions push_opts()
+    {
+        core::git::PushOptions o;
+        o.bot_email = bot.email;
+        return o;
+    }
+
+    /// Clones, edits and commits a fix on branch; returns the checkout.
+    Checkout fix(const std::string& url, const std::string& into, const std::string& content, const std::string& branch,
+                 const core::git::Auth& auth = {})
+    {
+        auto co = core::git::clone(url, dir / into, "", auth);
+        EXPECT_TRUE(co) << co.error().message;
+        if (!co) return {};
+        test::write_file(co->dir / "main.tf", content);
+        fs::remove(co->dir / "old.tf");
+        fs::create_directories(co->dir / ".terraform" / "providers");
+        test::write_file(co->dir / ".terraform" / "providers" / "x", "working data");
+        test::write_file(co->dir / "plan.tfplan", "binary");
+        auto id = core::git::commit_all(*co, branch, "fix: encrypt the bucket\n\nBecause CKV_AWS_19.", bot,
+                                        {"01TASK", "4bf92f3577b34da6a3ce929d0e0e4736", "sha256:abc"});
+        EXPECT_TRUE(id) << id.error().message;
+        EXPECT_EQ(id->size(), 40u);
+        return *co;
+    }
+    test::TempDir dir;
+};
+
+TEST_F(GitTest, BranchNamesAreDeterministic)
+{
+    EXPECT_EQ(core::git::branch_name("compliance-remediation", "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"),
+              "infra-agent/compliance-remediation/9f86d081884c7d65");
+    EXPECT_EQ(core::git::branch_name("Drift Detection", "sha256:ab"), "infra-agent/drift-detection/ab");
+}
+
+TEST_F(GitTest, CommitsCarryTrailersAndLeaveWorkingDataOut)
+{
+    std::string branch = "infra-agent/compliance-remediation/abc";
+    auto co = fix(bare().string(), "w1", "resource \"terraform_data\" \"a\" { input = 1 }\n", branch);
+    auto pushed = core::git::push(co, branch, push_opts());
+    ASSERT_TRUE(pushed) << pushed.error().message;
+    EXPECT_TRUE(pushed->created);
+    std::string files = test::git(bare(), "ls-tree -r --name-only " + branch);
+    EXPECT_EQ(files, "main.tf\n");  // old.tf deleted; .terraform and the plan left out
+    std::string msg = test::git(bare(), "log -1 --format=%B " + branch);
+    auto tr = core::git::trailers_of(msg);
+    EXPECT_EQ(tr["Task-Id"], "01TASK");
+    EXPECT_EQ(tr["Trace-Id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    EXPECT_EQ(tr["Policy-Digest"], "sha256:abc");
+    EXPECT_EQ(test::git(bare(), "log -1 --format=%cn/%ce " + branch), "infra-agent/" + bot.email + "\n");
+    EXPECT_EQ(test::git(bare(), "rev-parse " + branch + "^"), test::git(bare(), "rev-parse main"));
+
+    // No change, no commit.
+    auto again = core::git::clone(bare().string(), dir / "w2", "", {});
+    ASSERT_TRUE(again);
+    auto none = core::git::commit_all(*again, branch, "nothing", bot, {"T", "", ""});
+    ASSERT_TRUE(none);
+    EXPECT_EQ(*none, "");
+}
+
+TEST_F(GitTest, ASecondRunUpdatesTheBotBranchWithLease)
+{
+    std::string branch = "infra-agent/compliance-remediation/abc";
+    auto first = fix(bare().string(), "w1", "v1\n", branch);
+    ASSERT_TRUE(core::git::push(first, branch, push_opts()));
+
+    // The same fix again: nothing to push.
+    auto same = fix(bare().string(), "w2", "v1\n", branch);
+    auto r = core::git::push(same, branch, push_opts());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->unchanged);
+
+    // A different fix replaces the bot's commit.
+    auto second = fix(bare().string(), "w3", "v2\n", branch);
+    r = core::git::push(second, branch, push_opts());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_FALSE(r->created);
+    EXPECT_FALSE(r->unchanged);
+    EXPECT_EQ(test::git(bare(), "show " + branch + ":main.tf"), "v2\n");
+    EXPECT_EQ(test::git(bare(), "rev-list --count main.." + branch), "1\n");
+}
+
+TEST_F(GitTest, APersonsPushStopsTheBot)
+{
+    std::string branch = "infra-agent/compliance-remediation/abc";
+    auto first = fix(bare().string(), "w1", "v1\n", branch);
+    ASSERT_TRUE(core::git::push(first, branch, push_opts()));
+    test::git(dir.path(), "clone -q " + bare().string() + " person");
+    test::git(dir / "person", "checkout -q " + branch);
+    test::write_file(dir / "person" / "main.tf", "reviewer's tweak\n");
+    test::git(dir / "person", "commit -q -am tweak");
+    test::git(dir / "person", "push -q origin " + branch);
+
+    auto second = fix(bare().string(), "w2", "v2\n", branch);
+    auto r = core::git::push(second, branch, push_opts());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, core::Errc::conflict);
+    EXPECT_NE(r.error().message.find("Person"), std::string::npos) << r.error().message;
+    EXPECT_EQ(test::git(bare(), "show " + branch + ":main.tf"), "reviewer's tweak\n");
+}
+
+TEST_F(GitTest, RefusesDefaultAndProtectedBranches)
+{
+    auto co = fix(bare().string(), "w1", "v1\n", "infra-agent/x/1");
+    for (std::string b : {"main", "release/1.0", "feature/x"}) {
+        auto r = core::git::push(co, b, push_opts());
+        ASSERT_FALSE(r) << b;
+        EXPECT_EQ(r.error().code, core::Errc::denied) << b;
+    }
+    // A remote whose default branch is itself under infra-agent/ is refused too.
+    test::git(bare(), "symbolic-ref HEAD refs/heads/infra-agent/x/1");
+    test::git(bare(), "branch infra-agent/x/1 main");
+    auto r = core::git::push(co, "infra-agent/x/1", push_opts());
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("default branch"), std::string::npos) << r.error().message;
+    EXPECT_EQ(test::git(bare(), "rev-parse infra-agent/x/1"), test::git(bare(), "rev-parse main"));
+}
+
+TEST_F(GitTest, PushesOverSmartHttpWithAMintedCredential)
+{
+    auto home = core::Home{dir / "home", ""};
+    auto db = core::open_state(home);
+    ASSERT_TRUE(db);
+    core::creds::Ledger ledger(**db);
+    auto key = plugins::credentials::load_or_create_key(home.dir / "keys" / "local-creds.key");
+    ASSERT_TRUE(key);
+    auto provider = plugins::credentials::make_local(*key);
+    core::creds::Broker broker(ledger, *provider);
+    std::mutex m;
+    std::vector<std::string> seen_tokens;
+    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string& path,
+                                                   bool is_push) {
+        std::lock_guard lock(m);
+        seen_tokens.push_back(password);
+        // The server's gate: reading needs a credential for this repository;
+        // pushing needs one that covers pushes to bot branches.
+        if (path.rfind("/acme.git/", 0) != 0) return false;
+        if (is_push) return broker.verify(password, "git:push:repo=acme,branch=infra-agent/x").has_value();
+        auto e = broker.verify(password, std::nullopt);
+        return e && core::creds::parse_scope(e->scope)->attr("repo") == "acme";
+    });
+
+    int mints = 0;
+    core::git::Auth auth;
+    auth.token = [&]() -> core::Result<std::string> {
+        ++mints;
+        auto c = broker.mint({"git:push:repo=acme,branch=infra-agent/*", std::chrono::minutes(10), "01TASK", ""});
+        if (!c) return core::fail(c.error());
+        return c->secret;
+    };
+    std::string url = server.url() + "acme.git";
+    std::string branch = "infra-agent/compliance-remediation/abc";
+    auto co = fix(url, "w1", "over http\n", branch, auth);
+    auto opts = push_opts();
+    opts.auth = auth;
+    auto r = core::git::push(co, branch, opts);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->created);
+    EXPECT_EQ(server.pushes(), 1);
+    EXPECT_EQ(test::git(bare(), "show " + branch + ":main.tf"), "over http\n");
+    EXPECT_GE(mints, 1);
+    // One credential, reused: the ledger has a single entry for the task.
+    auto rows = ledger.list({"01TASK", "", false, 10}, core::creds::wall_ms());
+    ASSERT_TRUE(rows);
+    EXPECT_EQ(rows->size(), 1u);
+    EXPECT_GT(server.refused(), 0);  // the first request of each operation carries no credential
+
+    // A revoked credential is refused by the server, and the push fails cleanly.
+    ASSERT_TRUE(ledger.revoke_matching("git:", "01TASK", core::creds::wall_ms()));
+    core::git::PushOptions stale = push_opts();
+    stale.auth.token = [&]() -> core::Result<std::string> { return seen_tokens.back(); };
+    auto co2 = core::git::clone(bare().string(), dir / "w2", "", {});
+    ASSERT_TRUE(co2);
+    test::write_file(co2->dir / "main.tf", "v2\n");
+    ASSERT_TRUE(core::git::commit_all(*co2, branch, "fix", bot, {"01TASK", "", ""}));
+    test::git(co2->dir, "remote set-url origin " + url);
+    auto denied = core::git::push(*co2, branch, stale);
+    ASSERT_FALSE(denied);
+    EXPECT_NE(denied.error().message.find("refused the credential"), std::string::npos) << denied.error().message;
+    for (const auto& t : seen_tokens) EXPECT_EQ(denied.error().message.find(t.empty() ? "\x01" : t), std::string::npos);
+}
+
+}  // namespace
+}  // namespace infra
