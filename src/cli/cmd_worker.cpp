@@ -2,6 +2,7 @@
 // SIGTERM or SIGINT stops claiming and lets running tasks finish within the
 // grace period; a second signal exits at once (leases then expire).
 #include "cli/commands.hpp"
+#include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
@@ -36,6 +37,7 @@ struct Options {
     std::string workspace;
     std::string sandbox;
     std::string record;
+    DeliveryFlags delivery;
 };
 
 core::Result<core::queue::Millis> duration(const std::string& flag, const std::string& v)
@@ -61,7 +63,14 @@ int run(const Options& opt, Context& ctx)
         if (!d) return ctx.fail(d.error());
         *out = *d;
     }
-    // Agents work in one workspace for now; per-task worktrees come with the git integration.
+    // With a repository, each task gets its own worktree and ends as a pull
+    // request; without one, agents edit the --workspace directory in place.
+    auto delivery = open_delivery(ctx, opt.delivery);
+    if (!delivery) return ctx.fail(delivery.error());
+    if (*delivery && !opt.workspace.empty())
+        return ctx.fail(core::make_error(core::Errc::usage, "--workspace and --repo exclude each other",
+                                         "with a repository every task gets its own worktree"));
+    if (*delivery) w.delivery = (*delivery)->delivery.get();
     std::optional<core::Workspace> ws;
     if (!opt.workspace.empty()) {
         auto w = core::Workspace::open(opt.workspace);
@@ -154,7 +163,8 @@ void register_worker(CLI::App& app, Context& ctx)
         ->check(CLI::IsMember({"state", "stdout", "none"}));
     cmd->add_option("--record", opt->record, "append model exchanges to DIR/<task>-<attempt>.jsonl (llm agent)");
     cmd->add_option("--id", opt->id, "worker id in leases (default host:pid)");
-    cmd->add_option("--workspace", opt->workspace, "directory agents work in (a checkout of the repository)");
+    cmd->add_option("--workspace", opt->workspace, "directory agents edit in place (instead of --repo)");
+    add_delivery_flags(cmd, opt->delivery);
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it per task)");
     ctx.on_run(cmd, [opt, &ctx] { return run(*opt, ctx); });
 }

@@ -161,6 +161,64 @@ Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir,
     return co;
 }
 
+Result<Checkout> open(const std::filesystem::path& dir)
+{
+    init_once();
+    Repo repo;
+    if (git_repository_open_ext(repo.out(), dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0)
+        return fail(git_failure(text::quote(dir.string()) + " is not a git repository", nullptr, Errc::invalid_input));
+    Ref head;
+    if (git_repository_head(head.out(), repo.get()) != 0) return fail(git_failure("cannot read HEAD of " + dir.string()));
+    Checkout co;
+    co.dir = git_repository_workdir(repo.get()) ? std::filesystem::path(git_repository_workdir(repo.get())) : dir;
+    co.base_branch = git_reference_shorthand(head.get());
+    co.base_commit = oid_hex(git_reference_target(head.get()));
+    return co;
+}
+
+bool has_origin(const Checkout& co)
+{
+    init_once();
+    Repo repo;
+    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return false;
+    Remote remote;
+    return git_remote_lookup(remote.out(), repo.get(), "origin") == 0;
+}
+
+Result<std::string> diff_worktree(const Checkout& co)
+{
+    init_once();
+    Repo repo;
+    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+    git_oid base_id;
+    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0) return fail(Errc::internal, "bad base commit " + co.base_commit);
+    Commit base;
+    Tree tree;
+    if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0 || git_commit_tree(tree.out(), base.get()) != 0)
+        return fail(git_failure("cannot read the base commit"));
+    git_diff_options opts;
+    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+    opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS | GIT_DIFF_SHOW_UNTRACKED_CONTENT;
+    git_diff* diff = nullptr;
+    if (git_diff_tree_to_workdir_with_index(&diff, repo.get(), tree.get(), &opts) != 0)
+        return fail(git_failure("cannot compare the worktree"));
+    std::string out;
+    std::size_t n = git_diff_num_deltas(diff);
+    for (std::size_t i = 0; i < n; ++i) {
+        const git_diff_delta* d = git_diff_get_delta(diff, i);
+        const char* path = d->new_file.path ? d->new_file.path : d->old_file.path;
+        if (skip_working_data(path, nullptr, nullptr)) continue;
+        git_patch* patch = nullptr;
+        if (git_patch_from_diff(&patch, diff, i) != 0 || !patch) continue;
+        git_buf buf = GIT_BUF_INIT;
+        if (git_patch_to_buf(&buf, patch) == 0) out.append(buf.ptr, buf.size);
+        git_buf_dispose(&buf);
+        git_patch_free(patch);
+    }
+    git_diff_free(diff);
+    return out;
+}
+
 Result<std::string> commit_all(const Checkout& co, const std::string& branch, const std::string& message,
                                const Identity& who, const Trailers& trailers)
 {

@@ -46,6 +46,17 @@ struct Checkout {
 /// base (empty: the remote's default branch).
 Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir, const std::string& base, const Auth& auth);
 
+/// Opens an existing checkout (a person's clone, or a CI job's): its current
+/// branch and commit become the base.
+Result<Checkout> open(const std::filesystem::path& dir);
+
+/// True when the checkout has a remote called origin.
+bool has_origin(const Checkout& co);
+
+/// The worktree's changes against the base commit as a unified diff,
+/// untracked files included (Terraform working data left out).
+Result<std::string> diff_worktree(const Checkout& co);
+
 /// The trailers every bot commit carries.
 struct Trailers {
     std::string task_id, trace_id, policy_digest;

@@ -1,5 +1,7 @@
 #include "core/worker.hpp"
 
+#include <optional>
+
 #include "core/policy/digest.hpp"
 
 #include <spdlog/spdlog.h>
@@ -267,8 +269,29 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     long long timeout_ms = t.is_number_integer() ? t.get<long long>() : policy::k_default_timeout_ms;
     auto deadline = started + milliseconds(timeout_ms);
     bool timed_out = false;
+    // A worktree of its own for this attempt, when the worker delivers changes.
+    std::optional<git::Checkout> checkout;
+    std::optional<Workspace> task_workspace;
+    const Workspace* workspace = m_opt.workspace;
+    if (agent && m_opt.delivery) {
+        auto co = m_opt.delivery->prepare(lease.task, lease.attempt);
+        if (!co) {
+            outcome = agent::Outcome::failure("cannot prepare a worktree: " + co.error().message, true);
+            agent = nullptr;
+        } else {
+            checkout = std::move(*co);
+            auto ws = Workspace::open(checkout->dir);
+            if (!ws) {
+                outcome = agent::Outcome::failure(ws.error().message, true);
+                agent = nullptr;
+            } else {
+                task_workspace = std::move(*ws);
+                workspace = &*task_workspace;
+            }
+        }
+    }
     if (!agent) {
-        outcome = {false, "no agent '" + agent_name + "' in this worker", {}, true};
+        if (outcome.error.empty()) outcome = {false, "no agent '" + agent_name + "' in this worker", {}, true};
     } else {
         agent::RunContext ctx{lease.task, decision, lease.attempt, lease.token, deadline,
                               [&] {
@@ -276,7 +299,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
                                   if (steady_ms() > flight.valid_until_ms) flight.lost = true;
                                   return timed_out || m_aborting.load() || flight.lost.load();
                               },
-                              m_events, m_opt.workspace, m_opt.sandbox,
+                              m_events, workspace, m_opt.sandbox,
                               m_policy ? policy::digest(*m_policy, lease.task) : json(), "", ""};
         if (!m_opt.record_dir.empty())
             ctx.record = (std::filesystem::path(m_opt.record_dir) /
@@ -288,7 +311,19 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         }
         if (timed_out && outcome.ok == false && outcome.error.empty())
             outcome.error = "timed out after " + std::to_string(timeout_ms) + " ms";
+        if (outcome.ok && checkout && !flight.lost.load()) {
+            auto delivered = m_opt.delivery->deliver(lease.task, decision, *checkout, outcome);
+            if (delivered) {
+                m_events.emit({"change.delivered", lease.id, "", *delivered});
+                outcome.result["change"] = std::move(*delivered);
+            } else {
+                // A person owns the branch, or policy refused the push: retrying changes nothing.
+                bool final = delivered.error().code == Errc::conflict || delivered.error().code == Errc::denied;
+                outcome = agent::Outcome::failure("cannot deliver the change: " + delivered.error().message, !final);
+            }
+        }
     }
+    if (checkout) m_opt.delivery->cleanup(*checkout);
     {
         std::lock_guard lock(m_mutex);
         m_inflight.erase(std::find(m_inflight.begin(), m_inflight.end(), &flight));

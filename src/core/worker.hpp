@@ -5,6 +5,7 @@
 // sink, nothing else: no state store, no long-lived credentials.
 
 #include "core/agent/agent.hpp"
+#include "core/change/delivery.hpp"
 #include "core/events/event.hpp"
 #include "core/policy/engine.hpp"
 #include "core/queue/queue.hpp"
@@ -30,6 +31,9 @@ struct WorkerOptions {
     const Workspace* workspace = nullptr;        ///< where agents edit files
     const sandbox::Sandbox* sandbox = nullptr;   ///< where agents run commands
     std::string record_dir;  ///< model exchanges go to <record_dir>/<task>-<attempt>.jsonl
+    /// When set, each task gets its own worktree of the repository, and a
+    /// successful run becomes a branch, a push and a pull request.
+    change::Delivery* delivery = nullptr;
 };
 
 /// What a worker did.

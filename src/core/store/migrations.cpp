@@ -117,6 +117,8 @@ CREATE TABLE pull_requests (
     head_commit  TEXT NOT NULL,
     task_id      TEXT NOT NULL,
     dedupe_key   TEXT NOT NULL,
+    diff         TEXT NOT NULL DEFAULT '',
+    labels       TEXT NOT NULL DEFAULT '[]',
     updates      INTEGER NOT NULL DEFAULT 0,
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL,

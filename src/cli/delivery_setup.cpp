@@ -1,0 +1,76 @@
+#include "cli/delivery_setup.hpp"
+
+#include "core/state.hpp"
+#include "core/text.hpp"
+#include "plugins/forges/forges.hpp"
+
+namespace infra::cli {
+
+void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags)
+{
+    cmd->add_option("--repo", flags.repo,
+                    "repository to clone for each task and push bot branches to (URL or path; default: git.repo)");
+    cmd->add_option("--forge", flags.forge, "where pull requests go: local, github or gitlab (default: forge.kind, else local)");
+    cmd->add_option("--base", flags.base, "base branch of pull requests (default: git.base, else the remote's default branch)");
+    cmd->add_flag("--keep-worktrees", flags.keep, "keep each task's worktree after it ran (for debugging)");
+}
+
+core::Result<std::unique_ptr<core::change::Forge>> open_forge(Context& ctx, const std::string& name, core::change::PrStore& store)
+{
+    if (name == "local") return plugins::forges::make_local(store);
+    if (name == "github" || name == "gitlab")
+        return core::fail(core::Errc::unavailable, "the " + name + " forge is not available in this build of infra-agent",
+                          "use --forge local: branches are pushed and pull requests recorded in the state db");
+    return core::fail(core::Errc::invalid_input, "unknown forge " + core::text::quote(name), "forges: local, github, gitlab");
+}
+
+core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const DeliveryFlags& flags)
+{
+    auto config = ctx.config();
+    if (!config) return core::fail(config.error());
+    const core::Config& c = **config;
+    std::string repo = flags.repo.empty() ? c.get_or("git.repo", "") : flags.repo;
+    if (repo.empty()) return std::unique_ptr<DeliverySetup>();
+    // A plain path is a local repository; libgit2 wants it absolute.
+    if (repo.find("://") == std::string::npos && repo.find('@') == std::string::npos) {
+        std::error_code ec;
+        auto abs = std::filesystem::absolute(repo, ec);
+        if (!ec) repo = abs.lexically_normal().string();
+    }
+
+    auto setup = std::make_unique<DeliverySetup>();
+    auto creds = open_broker(ctx, "");
+    if (!creds) return core::fail(creds.error());
+    setup->creds = std::move(*creds);
+    auto db = core::open_state(ctx.home());
+    if (!db) return core::fail(db.error());
+    setup->db = std::move(*db);
+    setup->store = std::make_unique<core::change::PrStore>(*setup->db);
+    auto forge = open_forge(ctx, flags.forge.empty() ? c.get_or("forge.kind", "local") : flags.forge, *setup->store);
+    if (!forge) return core::fail(forge.error());
+    setup->forge = std::move(*forge);
+
+    core::change::DeliveryOptions o;
+    o.repo_url = repo;
+    o.repository = c.get_or("git.repository", "");
+    o.base = flags.base.empty() ? c.get_or("git.base", "") : flags.base;
+    o.work_root = ctx.home().dir / "worktrees";
+    o.identity.name = c.get_or("git.author_name", o.identity.name);
+    o.identity.email = c.get_or("git.author_email", o.identity.email);
+    if (auto p = c.get_list("git.protected_branches"); !p.empty()) o.protected_patterns = p;
+    if (auto l = c.get_list("forge.labels"); !l.empty()) o.labels = l;
+    o.ssh_key = c.get_or("git.ssh_key", "");
+    o.keep_worktrees = flags.keep;
+    o.forge = setup->forge.get();
+    o.store = setup->store.get();
+    auto* broker = setup->creds.broker.get();
+    o.mint = [broker](const std::string& scope, const std::string& task, const std::string& trace) -> core::Result<std::string> {
+        auto cred = broker->mint({scope, std::chrono::minutes(15), task, trace});
+        if (!cred) return core::fail(cred.error());
+        return cred->secret;
+    };
+    setup->delivery = std::make_unique<core::change::Delivery>(std::move(o));
+    return setup;
+}
+
+}  // namespace infra::cli

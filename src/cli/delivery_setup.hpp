@@ -1,0 +1,38 @@
+#pragma once
+// What `worker`, `run` and `pr open` need to turn an agent's edits into a
+// pull request: a repository, a forge, the pull-request store and the
+// credential broker, from flags and config.yaml.
+
+#include "cli/broker_handle.hpp"
+#include "core/change/delivery.hpp"
+
+#include <CLI/CLI.hpp>
+
+namespace infra::cli {
+
+struct DeliveryFlags {
+    std::string repo;   ///< --repo, else git.repo
+    std::string forge;  ///< --forge, else forge.kind, else local
+    std::string base;   ///< --base, else git.base, else the remote's default branch
+    bool keep = false;  ///< --keep-worktrees
+};
+
+/// Adds --repo, --forge, --base and --keep-worktrees to cmd.
+void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags);
+
+struct DeliverySetup {
+    BrokerHandle creds;
+    std::unique_ptr<core::store::Db> db;
+    std::unique_ptr<core::change::PrStore> store;
+    std::unique_ptr<core::change::Forge> forge;
+    std::unique_ptr<core::change::Delivery> delivery;
+};
+
+/// Null when no repository is named (by flag or config): agents then work
+/// in the --workspace directory and nothing is pushed.
+core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const DeliveryFlags& flags);
+
+/// The forge named by name (local, github, gitlab) over store.
+core::Result<std::unique_ptr<core::change::Forge>> open_forge(Context& ctx, const std::string& name, core::change::PrStore& store);
+
+}  // namespace infra::cli

@@ -1,0 +1,234 @@
+#include "core/change/delivery.hpp"
+
+#include "core/text.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace infra::core::change {
+namespace {
+
+const json& member(const json& j, const char* key)
+{
+    static const json null;
+    if (!j.is_object()) return null;
+    auto it = j.find(key);
+    return it == j.end() ? null : *it;
+}
+
+std::string str(const json& j, const char* key)
+{
+    const json& v = member(j, key);
+    return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+/// "3 files changed, 10 insertions(+), 2 deletions(-)" from a unified diff.
+std::string diffstat(const std::string& diff)
+{
+    int files = 0, plus = 0, minus = 0;
+    std::size_t pos = 0;
+    while (pos < diff.size()) {
+        auto eol = diff.find('\n', pos);
+        std::string_view line(diff.data() + pos, (eol == std::string::npos ? diff.size() : eol) - pos);
+        if (line.rfind("+++ ", 0) == 0) ++files;
+        else if (line.rfind("--- ", 0) == 0) {
+        } else if (!line.empty() && line[0] == '+') ++plus;
+        else if (!line.empty() && line[0] == '-') ++minus;
+        pos = eol == std::string::npos ? diff.size() : eol + 1;
+    }
+    return std::to_string(files) + " file" + (files == 1 ? "" : "s") + " changed, " + std::to_string(plus) + " insertion" +
+           (plus == 1 ? "" : "s") + "(+), " + std::to_string(minus) + " deletion" + (minus == 1 ? "" : "s") + "(-)";
+}
+
+}  // namespace
+
+std::string repository_name(const std::string& url)
+{
+    std::string u = url;
+    while (!u.empty() && u.back() == '/') u.pop_back();
+    if (u.size() > 4 && u.substr(u.size() - 4) == ".git") u.resize(u.size() - 4);
+    // scp-like git@host:owner/name
+    auto colon = u.find(':');
+    if (colon != std::string::npos && u.find("://") == std::string::npos) u = u.substr(colon + 1);
+    auto last = u.rfind('/');
+    if (last == std::string::npos) return u;
+    auto prev = u.rfind('/', last - 1);
+    std::string owner = u.substr(prev == std::string::npos ? 0 : prev + 1, last - (prev == std::string::npos ? 0 : prev + 1));
+    std::string name = u.substr(last + 1);
+    return owner.empty() ? name : owner + "/" + name;
+}
+
+std::pair<std::string, std::string> describe(const json& task, const json& decision, const json& result, const std::string& diff)
+{
+    const json& finding = member(member(task, "payload"), "finding");
+    std::string rule = str(finding, "canonicalRuleId");
+    std::string resource = str(member(task, "context"), "resource");
+    if (resource.empty()) resource = str(finding, "resource");
+    std::string summary = str(result, "summary");
+    std::string title;
+    if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
+    else if (!summary.empty()) title = "infra-agent: " + summary;
+    else title = "infra-agent: " + str(task, "type") + " " + str(task, "id");
+    if (title.size() > 250) title = title.substr(0, 247) + "...";
+
+    std::string head = "This pull request was opened by infra-agent for task `" + str(task, "id") + "`.\n\n";
+    if (!summary.empty()) head += summary + "\n\n";
+    if (!finding.is_null()) {
+        head += "## Finding\n\n";
+        for (const char* k : {"canonicalRuleId", "ruleId", "title", "severity", "file", "resource"}) {
+            std::string v = str(finding, k);
+            if (!v.empty()) head += "- **" + std::string(k) + "**: `" + v + "`\n";
+        }
+        std::string src = str(member(task, "trigger"), "provider");
+        if (!src.empty()) head += "- **reported by**: " + src + "\n";
+        head += "\n";
+    }
+    const json& notes = member(result, "notes");
+    if (notes.is_array() && !notes.empty()) {
+        head += "## Notes\n\n";
+        for (const auto& n : notes)
+            if (n.is_string()) head += "- " + n.get<std::string>() + "\n";
+        head += "\n";
+    }
+    std::string tail;
+    const json& validation = member(result, "validation");
+    if (validation.is_object()) {
+        tail += "## Validation\n\n";
+        const json& steps = member(validation, "steps");
+        if (steps.is_array())
+            for (const auto& s : steps)
+                tail += "- " + std::string(member(s, "ok").is_boolean() && s["ok"].get<bool>() ? "passed" : "FAILED") + ": `" +
+                        str(s, "name") + "`\n";
+        std::string plan = str(validation, "planSummary");
+        if (!plan.empty()) tail += "\nPlan: " + plan + "\n";
+        tail += "\n";
+    }
+    tail += "## Provenance\n\n";
+    tail += "- Task: `" + str(task, "id") + "`\n";
+    std::string trace = str(task, "traceId");
+    if (!trace.empty()) tail += "- Trace: `" + trace + "`\n";
+    tail += "- Policy: tier " + (member(decision, "tier").is_number() ? std::to_string(decision["tier"].get<int>()) : std::string("?")) +
+            ", digest `" + str(decision, "policyDigest") + "`\n";
+    const json& rules = member(decision, "matchedRules");
+    if (rules.is_array() && !rules.empty()) {
+        tail += "- Matched rules:";
+        for (const auto& r : rules)
+            if (r.is_string()) tail += " `" + r.get<std::string>() + "`";
+        tail += "\n";
+    }
+
+    std::string change = "## Change\n\n" + diffstat(diff) + "\n\n";
+    std::string fence_open = "```diff\n", fence_close = "```\n\n";
+    std::size_t fixed = head.size() + change.size() + fence_open.size() + fence_close.size() + tail.size();
+    std::string cut_note = "\n... (diff cut to fit the pull request; see the branch for all of it)\n";
+    std::string shown = diff;
+    if (fixed + shown.size() > k_max_body) {
+        std::size_t room = k_max_body > fixed + cut_note.size() + 64 ? k_max_body - fixed - cut_note.size() - 64 : 0;
+        shown = diff.substr(0, room);
+        auto nl = shown.rfind('\n');
+        shown = (nl == std::string::npos ? std::string() : shown.substr(0, nl + 1)) + cut_note;
+    }
+    std::string body = head + change + fence_open + shown + fence_close + tail;
+    if (body.size() > k_max_body) body = body.substr(0, k_max_body - 4) + "\n...";
+    return {title, body};
+}
+
+Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
+{
+    if (m_opt.repo_url.empty()) return fail(Errc::usage, "no repository to clone", "pass --repo URL, or set git.repo in config.yaml");
+    std::string id = str(task, "id");
+    auto dir = m_opt.work_root / (id + "-" + std::to_string(attempt));
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::create_directories(m_opt.work_root, ec);
+    git::Auth auth;
+    std::string repo = repository_for(task);
+    std::string trace = str(task, "traceId");
+    if (m_opt.mint) auth.token = [this, repo, id, trace]() { return m_opt.mint("git:fetch:repo=" + repo, id, trace); };
+    auth.ssh_key = m_opt.ssh_key;
+    return git::clone(m_opt.repo_url, dir, m_opt.base, auth);
+}
+
+Result<json> Delivery::deliver(const json& task, const json& decision, const git::Checkout& co, const agent::Outcome& outcome)
+{
+    json out = json::object();
+    int tier = member(decision, "tier").is_number_integer() ? decision["tier"].get<int>() : 0;
+    if (tier < 2) {
+        out["state"] = "not-proposed";
+        out["reason"] = "tier " + std::to_string(tier) + " may only recommend: no branch or pull request";
+        return out;
+    }
+    std::string id = str(task, "id");
+    std::string trace = str(task, "traceId");
+    std::string repo = repository_for(task);
+    std::string branch = git::branch_name(str(task, "type"), str(task, "dedupeKey").empty() ? id : str(task, "dedupeKey"));
+    std::string diff = str(outcome.result, "diff");
+    auto [title, body] = describe(task, decision, outcome.result, diff);
+
+    auto commit = git::commit_all(co, branch, title + "\n\n" + str(outcome.result, "summary"), m_opt.identity,
+                                  {id, trace, str(decision, "policyDigest")});
+    if (!commit) return fail(commit.error());
+    out["branch"] = branch;
+    if (commit->empty()) {
+        out["state"] = "no-change";
+        out["reason"] = "the agent left the repository as it was";
+        return out;
+    }
+    if (!git::has_origin(co)) {
+        // A local repository without a remote: the branch is the proposal.
+        out["commit"] = *commit;
+        out["pushed"] = false;
+    } else {
+    git::PushOptions po;
+    po.protected_patterns = m_opt.protected_patterns;
+    po.bot_email = m_opt.identity.email;
+    po.auth.ssh_key = m_opt.ssh_key;
+    if (m_opt.mint)
+        po.auth.token = [this, repo, branch, id, trace]() {
+            return m_opt.mint("git:push:repo=" + repo + ",branch=" + branch, id, trace);
+        };
+    auto pushed = git::push(co, branch, po);
+    if (!pushed) return fail(pushed.error());
+    out["commit"] = pushed->commit;
+    out["pushed"] = !pushed->unchanged;
+    if (!pushed->previous.empty()) out["previousCommit"] = pushed->previous;
+    }
+    bool unchanged = !out["pushed"].get<bool>() && out.contains("previousCommit");
+    std::string head = out["commit"].get<std::string>();
+
+    if (!m_opt.forge || !m_opt.store) {
+        out["state"] = "pushed";
+        return out;
+    }
+    std::lock_guard lock(m_mutex);
+    auto existing = m_opt.store->find(m_opt.forge->name(), repo, branch);
+    if (!existing) return fail(existing.error());
+    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, str(task, "dedupeKey"), diff, ""};
+    if (*existing)
+        req.update_comment = unchanged
+                                 ? "infra-agent ran again for task `" + id + "` and arrived at the same change."
+                                 : "infra-agent updated this pull request for task `" + id + "` (now " +
+                                       head.substr(0, 12) + ").";
+    auto pr = m_opt.forge->open_or_update(req, *existing);
+    if (!pr) return fail(pr.error());
+    if (auto s = m_opt.store->save(*pr, !*existing, req.update_comment); !s) return fail(s.error());
+    out["state"] = *existing ? "updated" : "opened";
+    out["pullRequest"] = pr->to_json(false);
+    spdlog::info("task {}: pull request {} {} ({})", id, pr->url, *existing ? "updated" : "opened", branch);
+    return out;
+}
+
+std::string Delivery::repository_for(const json& task) const
+{
+    if (!m_opt.repository.empty()) return m_opt.repository;
+    std::string named = str(member(task, "context"), "repositoryId");
+    return named.empty() ? repository_name(m_opt.repo_url) : named;
+}
+
+void Delivery::cleanup(const git::Checkout& co)
+{
+    if (m_opt.keep_worktrees || co.dir.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(co.dir, ec);
+}
+
+}  // namespace infra::core::change

@@ -1,0 +1,67 @@
+#pragma once
+// Change control around an agent run: a fresh worktree of the repository
+// for each task before, and after a successful run a bot branch, a commit
+// with the task's trailers, a guarded push with a credential minted for
+// that branch alone, and one pull request per finding, opened or updated.
+
+#include "core/agent/agent.hpp"
+#include "core/change/forge.hpp"
+#include "core/git.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <mutex>
+
+namespace infra::core::change {
+
+struct DeliveryOptions {
+    std::string repo_url;                  ///< what each task's worktree is cloned from
+    std::string repository;                ///< the name in records and scopes; see repository_for()
+    std::string base;                      ///< base branch; empty: the remote's default
+    std::filesystem::path work_root;       ///< worktrees go to <work_root>/<task>-<attempt>
+    git::Identity identity;
+    std::vector<std::string> protected_patterns = {"main", "master", "production", "prod", "release/*"};
+    std::vector<std::string> labels = {"infra-agent"};
+    /// Mints the push credential: (scope, task id, trace id) -> token.
+    std::function<Result<std::string>(const std::string&, const std::string&, const std::string&)> mint;
+    std::string ssh_key;                   ///< for ssh:// remotes; empty: the ssh-agent
+    Forge* forge = nullptr;
+    PrStore* store = nullptr;
+    bool keep_worktrees = false;
+};
+
+/// owner/name from a URL or path: https://host/acme/infra.git -> acme/infra.
+std::string repository_name(const std::string& url);
+
+/// The pull request's title and body for a task and the agent's result,
+/// the body kept under k_max_body characters (the diff is cut first).
+std::pair<std::string, std::string> describe(const json& task, const json& decision, const json& result,
+                                             const std::string& diff);
+
+class Delivery {
+public:
+    explicit Delivery(DeliveryOptions opt) : m_opt(std::move(opt)) {}
+
+    const DeliveryOptions& options() const { return m_opt; }
+
+    /// Clones the repository into a new worktree for this attempt.
+    Result<git::Checkout> prepare(const json& task, int attempt);
+
+    /// Commits, pushes and opens or updates the pull request; returns what
+    /// happened, for the task's result under "change". Errc::conflict when a
+    /// person owns the branch (not worth retrying).
+    Result<json> deliver(const json& task, const json& decision, const git::Checkout& co, const agent::Outcome& outcome);
+
+    /// Removes the worktree (unless keep_worktrees).
+    void cleanup(const git::Checkout& co);
+
+    /// The repository's name in records and scopes: the configured one,
+    /// else the task's context.repositoryId, else from the URL.
+    std::string repository_for(const json& task) const;
+
+private:
+    DeliveryOptions m_opt;
+    std::mutex m_mutex;  ///< the store's connection and the forge are used one task at a time
+};
+
+}  // namespace infra::core::change

@@ -1,0 +1,54 @@
+#include "plugins/forges/forges.hpp"
+
+#include "core/ids.hpp"
+
+namespace infra::plugins::forges {
+namespace {
+
+using core::change::PrRequest;
+using core::change::PullRequest;
+
+/// Pull requests that live only in the state db: for teams without a forge
+/// API, for dry runs, and for tests. The branch itself is pushed to the
+/// repository's remote like any other.
+class Local final : public core::change::Forge {
+public:
+    explicit Local(core::change::PrStore& store) : m_store(store) {}
+    std::string name() const override { return "local"; }
+
+    core::Result<PullRequest> open_or_update(const PrRequest& req, const std::optional<PullRequest>& existing) override
+    {
+        PullRequest pr;
+        if (existing) {
+            pr = *existing;
+        } else {
+            pr.id = core::ids::new_ulid();
+            pr.forge = name();
+            pr.repository = req.repository;
+            pr.branch = req.branch;
+            auto n = m_store.next_number(name(), req.repository);
+            if (!n) return core::fail(n.error());
+            pr.number = *n;
+            pr.url = "local:" + req.repository + "/pull/" + std::to_string(pr.number);
+            pr.dedupe_key = req.dedupe_key;
+        }
+        pr.base = req.base;
+        pr.state = "open";
+        pr.title = req.title;
+        pr.body = req.body;
+        pr.labels = req.labels;
+        pr.head_commit = req.head_commit;
+        pr.task_id = req.task_id;
+        pr.diff = req.diff;
+        return pr;
+    }
+
+private:
+    core::change::PrStore& m_store;
+};
+
+}  // namespace
+
+std::unique_ptr<core::change::Forge> make_local(core::change::PrStore& store) { return std::make_unique<Local>(store); }
+
+}  // namespace infra::plugins::forges

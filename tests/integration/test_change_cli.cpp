@@ -1,0 +1,212 @@
+// Change control through the real binary: a queue of findings becomes bot
+// branches pushed over smart HTTP (git http-backend) with credentials the
+// broker minted, and pull requests that a second run updates instead of
+// duplicating; a person's push stops the bot; tokens stay out of every log.
+#include "core/creds/broker.hpp"
+#include "core/home.hpp"
+#include "core/state.hpp"
+#include "plugins/credentials/providers.hpp"
+#include "support/fixtures.hpp"
+#include "support/git_http.hpp"
+#include "support/run.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+namespace infra {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::run_cli;
+
+std::vector<json> lines(const std::string& out)
+{
+    std::vector<json> v;
+    std::size_t pos = 0;
+    while (pos < out.size()) {
+        auto eol = out.find('\n', pos);
+        std::string line = out.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+        if (!line.empty()) v.push_back(json::parse(line));
+        pos = eol == std::string::npos ? out.size() : eol + 1;
+    }
+    return v;
+}
+
+class ChangeCli : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        fs::create_directories(dir / "remote");
+        test::git(dir.path(), "init -q seed");
+        for (const auto& f : fs::directory_iterator(test::fixture("repos/aws-secure-terraform")))
+            fs::copy_file(f.path(), dir / "seed" / f.path().filename());
+        test::git(dir / "seed", "add -A");
+        test::git(dir / "seed", "commit -q -m initial");
+        test::git(dir / "remote", "clone -q --bare ../seed acme.git");
+        opts.cwd = dir.path().string();
+        opts.env["INFRA_AGENT_HOME"] = home().string();
+        ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    }
+    fs::path home() const { return dir / ".infra-agent"; }
+
+    /// Ingests the bundled Checkov report's first finding (the one the builtin agent fixes) and queues it.
+    void enqueue_finding()
+    {
+        auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                              "--repo", "acme/infra"}, opts);
+        ASSERT_EQ(tasks.exit_code, 0) << tasks.err;
+        auto first = tasks.out.substr(0, tasks.out.find('\n') + 1);
+        auto o = opts;
+        o.stdin_data = first;
+        auto q = run_cli({"enqueue"}, o);
+        ASSERT_EQ(q.exit_code, 0) << q.err;
+    }
+
+    test::RunResult work(const std::string& url)
+    {
+        return run_cli({"worker", "--drain", "--json", "--repo", url, "--sandbox", "bwrap"}, opts);
+    }
+
+    test::TempDir dir;
+    test::RunOptions opts;
+};
+
+TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
+{
+    // The git server accepts only credentials from this home's broker,
+    // scoped to the repository (and, for pushes, to bot branches).
+    std::mutex m;
+    std::vector<std::string> tokens;
+    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string& path,
+                                                   bool is_push) {
+        auto db = core::open_state(core::Home{home(), ""});
+        if (!db) return false;
+        core::creds::Ledger ledger(**db);
+        auto key = plugins::credentials::load_or_create_key(home() / "keys" / "local-creds.key");
+        if (!key) return false;
+        auto provider = plugins::credentials::make_local(*key);
+        core::creds::Broker broker(ledger, *provider);
+        std::lock_guard lock(m);
+        tokens.push_back(password);
+        if (path.rfind("/acme.git/", 0) != 0) return false;
+        // The branch is inside the pushed pack, not the URL: like a forge,
+        // the server checks the repository and that the grant is for bot branches.
+        auto e = broker.verify(password, std::nullopt);
+        if (!e) return false;
+        auto scope = core::creds::parse_scope(e->scope);
+        if (!scope || scope->attr("repo") != "acme/infra") return false;
+        return !is_push || (scope->action == "push" && scope->attr("branch").rfind("infra-agent/", 0) == 0);
+    });
+    std::string url = server.url() + "acme.git";
+
+    enqueue_finding();
+    auto w = work(url);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    auto summary = lines(w.out).back();
+    EXPECT_EQ(summary["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    EXPECT_EQ(server.pushes(), 1);
+
+    auto ls = run_cli({"pr", "ls", "--json"}, opts);
+    ASSERT_EQ(ls.exit_code, 0) << ls.err;
+    auto prs = lines(ls.out);
+    ASSERT_EQ(prs.size(), 1u);
+    std::string branch = prs[0]["branch"];
+    EXPECT_EQ(branch.rfind("infra-agent/compliance-remediation/", 0), 0u);
+    EXPECT_EQ(prs[0]["repository"], "acme/infra");
+    EXPECT_EQ(prs[0]["updates"], 0);
+    // The pushed branch holds the fix, with the task's trailers.
+    fs::path bare = dir / "remote" / "acme.git";
+    EXPECT_NE(test::git(bare, "show " + branch + ":main.tf").find("aws_s3_bucket_public_access_block"), std::string::npos);
+    std::string msg = test::git(bare, "log -1 --format=%B " + branch);
+    EXPECT_NE(msg.find("Task-Id: " + prs[0]["taskId"].get<std::string>()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Policy-Digest: sha256:"), std::string::npos) << msg;
+
+    // The same finding again, from a new scan: the same pull request, updated.
+    enqueue_finding();
+    w = work(url);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    prs = lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    ASSERT_EQ(prs.size(), 1u);
+    EXPECT_EQ(prs[0]["updates"], 1);
+    auto show = run_cli({"pr", "show", "#1", "--json"}, opts);
+    ASSERT_EQ(show.exit_code, 0) << show.err;
+    auto pr = json::parse(show.out);
+    ASSERT_EQ(pr["history"].size(), 1u);
+    EXPECT_NE(pr["diff"].get<std::string>().find("+resource \"aws_s3_bucket_public_access_block\""), std::string::npos);
+    EXPECT_LE(pr["body"].get<std::string>().size(), 65536u);
+
+    // Every credential is in the ledger, by task; no token is in the state
+    // db's events or in anything the commands printed.
+    auto creds = lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
+    ASSERT_GE(creds.size(), 2u);
+    for (const auto& c : creds) EXPECT_FALSE(c["taskId"].get<std::string>().empty());
+    std::string db_text = test::read_file(home() / "state.db");
+    std::lock_guard lock(m);
+    ASSERT_FALSE(tokens.empty());
+    for (const auto& t : tokens) {
+        if (t.empty()) continue;
+        EXPECT_EQ(db_text.find(t), std::string::npos);
+        EXPECT_EQ(w.err.find(t), std::string::npos);
+        EXPECT_EQ(w.out.find(t), std::string::npos);
+    }
+}
+
+TEST_F(ChangeCli, APersonsPushToTheBotBranchStopsUpdates)
+{
+    std::string url = (dir / "remote" / "acme.git").string();
+    enqueue_finding();
+    ASSERT_EQ(work(url).exit_code, 0);
+    auto prs = lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    ASSERT_EQ(prs.size(), 1u);
+    std::string branch = prs[0]["branch"];
+    test::git(dir.path(), "clone -q " + url + " person");
+    test::git(dir / "person", "checkout -q " + branch);
+    test::write_file(dir / "person" / "NOTES.md", "reviewed\n");
+    test::git(dir / "person", "add NOTES.md");
+    test::git(dir / "person", "commit -q -m 'reviewer note'");
+    test::git(dir / "person", "push -q origin " + branch);
+
+    enqueue_finding();
+    auto w = work(url);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    EXPECT_EQ(lines(w.out).back()["dead"], 1) << w.out;  // not retried: retrying cannot help
+    auto dead = lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_NE(dead[0]["lastError"].get<std::string>().find("somebody else pushed"), std::string::npos) << dead[0].dump();
+    EXPECT_EQ(test::git(dir / "remote" / "acme.git", "log -1 --format=%s " + branch), "reviewer note\n");
+    EXPECT_EQ(lines(run_cli({"pr", "ls", "--json"}, opts).out)[0]["updates"], 0);
+}
+
+TEST_F(ChangeCli, PrOpenProposesAWorkspacesChanges)
+{
+    test::git(dir.path(), "clone -q remote/acme.git checkout");
+    test::write_file(dir / "checkout" / "main.tf", test::read_file(dir / "checkout" / "main.tf") + "# reviewed\n");
+    test::write_file(dir / "checkout" / "extra.tf", "# new file\n");
+    auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                          "--repo", "acme/infra"}, opts);
+    auto o = opts;
+    o.stdin_data = tasks.out.substr(0, tasks.out.find('\n') + 1);
+    auto r = run_cli({"pr", "open", "--workspace", (dir / "checkout").string(), "--summary", "a reviewed fix"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto out = json::parse(r.out);
+    EXPECT_EQ(out["state"], "opened");
+    EXPECT_EQ(out["pushed"], true);
+    std::string branch = out["branch"];
+    EXPECT_EQ(test::git(dir / "remote" / "acme.git", "show " + branch + ":extra.tf"), "# new file\n");
+    auto pr = json::parse(run_cli({"pr", "show", "1", "--json"}, opts).out);
+    EXPECT_NE(pr["diff"].get<std::string>().find("+# new file"), std::string::npos);
+
+    // A task that waits for approval opens nothing (exit 4).
+    auto gated = json::parse(o.stdin_data);
+    gated["context"]["environment"] = "production";
+    gated["dedupeKey"] = "0123456789abcdef0123456789abcdef";
+    o.stdin_data = gated.dump();
+    auto d = run_cli({"pr", "open", "--workspace", (dir / "checkout").string()}, o);
+    EXPECT_EQ(d.exit_code, 4) << d.err;
+    EXPECT_EQ(lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);
+}
+
+}  // namespace
+}  // namespace infra
