@@ -4,6 +4,7 @@
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
+#include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
 #include "core/state.hpp"
 
@@ -15,6 +16,7 @@ struct OpenOptions {
     std::string workspace = ".";
     std::string forge;
     std::string summary;
+    std::string sandbox;
     PolicyFlags policies;
 };
 
@@ -41,7 +43,9 @@ int open_pr(const OpenOptions& opt, Context& ctx)
     DeliveryFlags flags;
     flags.repo = co->dir.string();
     flags.forge = opt.forge;
-    auto setup = open_delivery(ctx, flags);
+    auto sandbox = open_sandbox(ctx, opt.sandbox, d);
+    if (!sandbox) return ctx.fail(sandbox.error());
+    auto setup = open_delivery(ctx, flags, &*sandbox);
     if (!setup) return ctx.fail(setup.error());
     core::agent::Outcome outcome{true, "", {{"diff", *diff}, {"summary", opt.summary}}, false};
     auto delivered = (*setup)->delivery->deliver(tj, core::policy::to_json(d), *co, outcome);
@@ -115,6 +119,7 @@ void register_pr(CLI::App& app, Context& ctx)
     o->add_option("--workspace", oo->workspace, "the git checkout holding the changes (default: the current directory)");
     o->add_option("--forge", oo->forge, "local, github or gitlab (default: forge.kind, else local)");
     o->add_option("--summary", oo->summary, "a sentence on what the change does, for the commit and the PR");
+    o->add_option("--sandbox", oo->sandbox, "where validation runs: bwrap (default) or none (policy must allow it)");
     oo->policies.add_to(o);
     o->footer("Policy decides first: exit 3 when denied, 4 when it needs approval. Without an origin remote\n"
               "the branch stays local and the pull request is recorded in the state db.");

@@ -63,14 +63,6 @@ int run(const Options& opt, Context& ctx)
         if (!d) return ctx.fail(d.error());
         *out = *d;
     }
-    // With a repository, each task gets its own worktree and ends as a pull
-    // request; without one, agents edit the --workspace directory in place.
-    auto delivery = open_delivery(ctx, opt.delivery);
-    if (!delivery) return ctx.fail(delivery.error());
-    if (*delivery && !opt.workspace.empty())
-        return ctx.fail(core::make_error(core::Errc::usage, "--workspace and --repo exclude each other",
-                                         "with a repository every task gets its own worktree"));
-    if (*delivery) w.delivery = (*delivery)->delivery.get();
     std::optional<core::Workspace> ws;
     if (!opt.workspace.empty()) {
         auto w = core::Workspace::open(opt.workspace);
@@ -80,6 +72,14 @@ int run(const Options& opt, Context& ctx)
     }
     auto sandbox = open_sandbox(ctx, opt.sandbox, nullptr);
     if (!sandbox) return ctx.fail(sandbox.error());
+    // With a repository, each task gets its own worktree and ends as a pull
+    // request; without one, agents edit the --workspace directory in place.
+    auto delivery = open_delivery(ctx, opt.delivery, &*sandbox);
+    if (!delivery) return ctx.fail(delivery.error());
+    if (*delivery && !opt.workspace.empty())
+        return ctx.fail(core::make_error(core::Errc::usage, "--workspace and --repo exclude each other",
+                                         "with a repository every task gets its own worktree"));
+    if (*delivery) w.delivery = (*delivery)->delivery.get();
     w.workspace = w_workspace;
     w.sandbox = &*sandbox;
     if (!opt.record.empty()) {

@@ -2,6 +2,7 @@
 
 #include "core/state.hpp"
 #include "core/text.hpp"
+#include "core/timeutil.hpp"
 #include "plugins/forges/forges.hpp"
 
 namespace infra::cli {
@@ -24,7 +25,26 @@ core::Result<std::unique_ptr<core::change::Forge>> open_forge(Context& ctx, cons
     return core::fail(core::Errc::invalid_input, "unknown forge " + core::text::quote(name), "forges: local, github, gitlab");
 }
 
-core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const DeliveryFlags& flags)
+core::Result<core::change::ValidationOptions> validation_options(Context& ctx, const core::sandbox::Sandbox* sandbox)
+{
+    auto config = ctx.config();
+    if (!config) return core::fail(config.error());
+    core::change::ValidationOptions v;
+    auto steps = core::change::steps_from((*config)->get_json("validation.steps"));
+    if (!steps) return core::fail(steps.error());
+    v.steps = std::move(*steps);
+    v.sandbox = sandbox;
+    v.terraform = core::change::terraform_on_path();
+    if (auto t = (*config)->get("validation.step_timeout")) {
+        auto d = core::timeutil::parse_duration(*t);
+        if (!d) return core::fail(core::Errc::invalid_input, "validation.step_timeout: " + d.error().message);
+        v.step_timeout = *d;
+    }
+    return v;
+}
+
+core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const DeliveryFlags& flags,
+                                                           const core::sandbox::Sandbox* sandbox)
 {
     auto config = ctx.config();
     if (!config) return core::fail(config.error());
@@ -63,6 +83,9 @@ core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const D
     o.keep_worktrees = flags.keep;
     o.forge = setup->forge.get();
     o.store = setup->store.get();
+    auto validation = validation_options(ctx, sandbox);
+    if (!validation) return core::fail(validation.error());
+    o.validation = std::move(*validation);
     auto* broker = setup->creds.broker.get();
     o.mint = [broker](const std::string& scope, const std::string& task, const std::string& trace) -> core::Result<std::string> {
         auto cred = broker->mint({scope, std::chrono::minutes(15), task, trace});

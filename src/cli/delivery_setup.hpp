@@ -30,7 +30,12 @@ struct DeliverySetup {
 
 /// Null when no repository is named (by flag or config): agents then work
 /// in the --workspace directory and nothing is pushed.
-core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const DeliveryFlags& flags);
+core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const DeliveryFlags& flags,
+                                                           const core::sandbox::Sandbox* sandbox);
+
+/// Validation steps and settings from config.yaml (validation.steps,
+/// validation.step_timeout), running in sandbox.
+core::Result<core::change::ValidationOptions> validation_options(Context& ctx, const core::sandbox::Sandbox* sandbox);
 
 /// The forge named by name (local, github, gitlab) over store.
 core::Result<std::unique_ptr<core::change::Forge>> open_forge(Context& ctx, const std::string& name, core::change::PrStore& store);

@@ -219,6 +219,28 @@ Result<std::string> diff_worktree(const Checkout& co)
     return out;
 }
 
+Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::string& path)
+{
+    init_once();
+    Repo repo;
+    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+    git_oid base_id;
+    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0) return fail(Errc::internal, "bad base commit " + co.base_commit);
+    Commit base;
+    Tree tree;
+    if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0 || git_commit_tree(tree.out(), base.get()) != 0)
+        return fail(git_failure("cannot read the base commit"));
+    git_tree_entry* entry = nullptr;
+    if (git_tree_entry_bypath(&entry, tree.get(), path.c_str()) != 0) return std::optional<std::string>();
+    git_blob* blob = nullptr;
+    int rc = git_blob_lookup(&blob, repo.get(), git_tree_entry_id(entry));
+    git_tree_entry_free(entry);
+    if (rc != 0) return std::optional<std::string>();
+    std::string content(static_cast<const char*>(git_blob_rawcontent(blob)), static_cast<std::size_t>(git_blob_rawsize(blob)));
+    git_blob_free(blob);
+    return std::optional<std::string>(std::move(content));
+}
+
 Result<std::string> commit_all(const Checkout& co, const std::string& branch, const std::string& message,
                                const Identity& who, const Trailers& trailers)
 {

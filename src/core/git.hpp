@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ bool has_origin(const Checkout& co);
 /// The worktree's changes against the base commit as a unified diff,
 /// untracked files included (Terraform working data left out).
 Result<std::string> diff_worktree(const Checkout& co);
+
+/// A file's content at the base commit; nullopt when it did not exist.
+Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::string& path);
 
 /// The trailers every bot commit carries.
 struct Trailers {

@@ -48,7 +48,15 @@ protected:
         opts.cwd = dir.path().string();
         opts.env["INFRA_AGENT_HOME"] = home().string();
         ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+        // The fixture needs the AWS provider, which the offline sandbox
+        // cannot download: validate with a configured step instead of
+        // terraform init/validate/plan (ValidationFailureMeansNoPush keeps the defaults).
+        std::string config = test::read_file(home() / "config.yaml");
+        test::write_file(home() / "config.yaml",
+                         config + "\nvalidation:\n  steps:\n    - name: public access block present\n"
+                                  "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
     }
+    void use_default_validation() { test::write_file(home() / "config.yaml", "# defaults\n"); }
     fs::path home() const { return dir / ".infra-agent"; }
 
     /// Ingests the bundled Checkov report's first finding (the one the builtin agent fixes) and queues it.
@@ -136,6 +144,7 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
     ASSERT_EQ(pr["history"].size(), 1u);
     EXPECT_NE(pr["diff"].get<std::string>().find("+resource \"aws_s3_bucket_public_access_block\""), std::string::npos);
     EXPECT_LE(pr["body"].get<std::string>().size(), 65536u);
+    EXPECT_NE(pr["body"].get<std::string>().find("passed: `public access block present`"), std::string::npos) << pr["body"];
 
     // Every credential is in the ledger, by task; no token is in the state
     // db's events or in anything the commands printed.
@@ -179,10 +188,28 @@ TEST_F(ChangeCli, APersonsPushToTheBotBranchStopsUpdates)
     EXPECT_EQ(lines(run_cli({"pr", "ls", "--json"}, opts).out)[0]["updates"], 0);
 }
 
+TEST_F(ChangeCli, ValidationFailureMeansNoPush)
+{
+    // The default pipeline's terraform init cannot fetch the AWS provider
+    // offline: validation fails, the task is dead, and nothing is pushed.
+    use_default_validation();
+    std::string url = (dir / "remote" / "acme.git").string();
+    enqueue_finding();
+    auto w = work(url);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    EXPECT_EQ(lines(w.out).back()["dead"], 1) << w.out;
+    auto dead = lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_NE(dead[0]["lastError"].get<std::string>().find("validation failed: terraform init failed: Error:"), std::string::npos)
+        << dead[0].dump();
+    EXPECT_EQ(test::git(dir / "remote" / "acme.git", "branch --list 'infra-agent/*'"), "");
+    EXPECT_TRUE(lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
+}
+
 TEST_F(ChangeCli, PrOpenProposesAWorkspacesChanges)
 {
     test::git(dir.path(), "clone -q remote/acme.git checkout");
-    test::write_file(dir / "checkout" / "main.tf", test::read_file(dir / "checkout" / "main.tf") + "# reviewed\n");
+    test::write_file(dir / "checkout" / "main.tf", test::read_file(dir / "checkout" / "main.tf") + "# aws_s3_bucket_public_access_block: reviewed\n");
     test::write_file(dir / "checkout" / "extra.tf", "# new file\n");
     auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
                           "--repo", "acme/infra"}, opts);
@@ -206,6 +233,32 @@ TEST_F(ChangeCli, PrOpenProposesAWorkspacesChanges)
     auto d = run_cli({"pr", "open", "--workspace", (dir / "checkout").string()}, o);
     EXPECT_EQ(d.exit_code, 4) << d.err;
     EXPECT_EQ(lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);
+}
+
+}  // namespace
+}  // namespace infra
+
+namespace infra {
+namespace {
+
+TEST(ValidateCli, ExitCodesFollowTerraform)
+{
+    test::TempDir dir;
+    test::RunOptions o;
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    test::write_file(dir / "tf" / "main.tf", "resource \"terraform_data\" \"a\" {\n  input = \"v1\"\n}\n");
+    auto ok = run_cli({"validate", (dir / "tf").string()}, o);
+    EXPECT_EQ(ok.exit_code, 0) << ok.err;
+    auto report = nlohmann::json::parse(ok.out);
+    EXPECT_EQ(report["planSummary"], "1 to add, 0 to change, 0 to destroy");
+    EXPECT_EQ(report["steps"].size(), 5u);
+    EXPECT_EQ(run_cli({"validate", "--detailed-exitcode", (dir / "tf").string()}, o).exit_code, 2);
+    EXPECT_FALSE(fs::exists(dir / "tf" / ".terraform"));
+
+    test::write_file(dir / "tf" / "more.tf", "resource \"terraform_data\" \"b\" {\ninput = 1\n}\n");
+    auto bad = run_cli({"validate", (dir / "tf").string()}, o);
+    EXPECT_EQ(bad.exit_code, 3);
+    EXPECT_NE(bad.err.find("more.tf: not formatted"), std::string::npos) << bad.err;
 }
 
 }  // namespace

@@ -162,7 +162,36 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     std::string repo = repository_for(task);
     std::string branch = git::branch_name(str(task, "type"), str(task, "dedupeKey").empty() ? id : str(task, "dedupeKey"));
     std::string diff = str(outcome.result, "diff");
-    auto [title, body] = describe(task, decision, outcome.result, diff);
+    json result = outcome.result;
+
+    // Validation first: nothing is committed that did not pass.
+    const json& constraints = member(decision, "constraints");
+    bool required = member(constraints, "requiresValidation").is_boolean() && constraints["requiresValidation"].get<bool>();
+    std::vector<std::string> changed;
+    for (std::size_t pos = 0; pos < diff.size();) {
+        auto eol = diff.find('\n', pos);
+        std::string line = diff.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+        for (const char* prefix : {"+++ b/", "--- a/"})
+            if (line.rfind(prefix, 0) == 0) changed.push_back(line.substr(6));
+        pos = eol == std::string::npos ? diff.size() : eol + 1;
+    }
+    ValidationOptions vopt = m_opt.validation;
+    vopt.changed = changed;
+    vopt.base_content = [&co](const std::string& path) -> std::optional<std::string> {
+        auto content = git::file_at_base(co, path);
+        return content ? *content : std::nullopt;
+    };
+    auto report = validate(co.dir, terraform_roots(changed), task, decision, vopt);
+    if (!report) return fail(report.error());
+    if (report->ran) {
+        result["validation"] = report->to_json();
+        out["validation"] = {{"ok", report->ok}, {"changes", report->changes}, {"planSummary", report->plan_summary}};
+    }
+    if (!report->ok) return fail(Errc::denied, "validation failed: " + report->failure);
+    if (required && !report->ran)
+        return fail(Errc::denied, "policy requires validation, and there is nothing to validate with",
+                    "install terraform, or set validation.steps in config.yaml");
+    auto [title, body] = describe(task, decision, result, diff);
 
     auto commit = git::commit_all(co, branch, title + "\n\n" + str(outcome.result, "summary"), m_opt.identity,
                                   {id, trace, str(decision, "policyDigest")});

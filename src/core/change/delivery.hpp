@@ -6,6 +6,7 @@
 
 #include "core/agent/agent.hpp"
 #include "core/change/forge.hpp"
+#include "core/change/validation.hpp"
 #include "core/git.hpp"
 
 #include <filesystem>
@@ -27,6 +28,9 @@ struct DeliveryOptions {
     std::string ssh_key;                   ///< for ssh:// remotes; empty: the ssh-agent
     Forge* forge = nullptr;
     PrStore* store = nullptr;
+    /// Checks run before anything is committed; required when the decision
+    /// says requiresValidation.
+    ValidationOptions validation;
     bool keep_worktrees = false;
 };
 
@@ -47,9 +51,10 @@ public:
     /// Clones the repository into a new worktree for this attempt.
     Result<git::Checkout> prepare(const json& task, int attempt);
 
-    /// Commits, pushes and opens or updates the pull request; returns what
-    /// happened, for the task's result under "change". Errc::conflict when a
-    /// person owns the branch (not worth retrying).
+    /// Validates, commits, pushes and opens or updates the pull request;
+    /// returns what happened, for the task's result under "change".
+    /// Errc::denied when validation fails; Errc::conflict when a person owns
+    /// the branch (neither is worth retrying).
     Result<json> deliver(const json& task, const json& decision, const git::Checkout& co, const agent::Outcome& outcome);
 
     /// Removes the worktree (unless keep_worktrees).

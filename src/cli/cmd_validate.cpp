@@ -1,0 +1,96 @@
+// `infra-agent validate [DIR]`: the validation pipeline on a directory, as
+// the worker runs it before proposing a change.
+#include "cli/commands.hpp"
+#include "cli/delivery_setup.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/policy_common.hpp"
+#include "cli/sandbox_flag.hpp"
+#include "cli/task_stream.hpp"
+#include "core/text.hpp"
+
+namespace infra::cli {
+namespace {
+
+struct Options {
+    std::string dir = ".";
+    std::string task;
+    std::string sandbox;
+    bool detailed = false;
+    PolicyFlags policies;
+};
+
+int validate(const Options& opt, Context& ctx)
+{
+    nlohmann::json task = nlohmann::json::object(), decision = {{"constraints", nlohmann::json::object()}};
+    const core::policy::Decision* d_ptr = nullptr;
+    std::optional<core::policy::Decision> d;
+    if (!opt.task.empty()) {
+        std::vector<core::AgentTask> tasks;
+        int read = for_each_task(ctx, opt.task, false, [&](core::AgentTask&& t) { tasks.push_back(std::move(t)); });
+        if (read != exit_code::ok) return read;
+        if (tasks.size() != 1)
+            return ctx.fail(core::make_error(core::Errc::usage, "--task takes exactly one task, got " + std::to_string(tasks.size())));
+        auto engine = load_engine(ctx, opt.policies);
+        if (!engine) return ctx.fail(engine.error());
+        tasks.front().extra.erase("decision");
+        task = core::to_json(tasks.front());
+        d = (*engine)->decide(task);
+        decision = core::policy::to_json(*d);
+        d_ptr = &*d;
+    }
+    auto sandbox = open_sandbox(ctx, opt.sandbox, d_ptr);
+    if (!sandbox) return ctx.fail(sandbox.error());
+    auto vopt = validation_options(ctx, &*sandbox);
+    if (!vopt) return ctx.fail(vopt.error());
+    // In a git checkout, the change is what differs from HEAD, and
+    // formatting that was already off before it is tolerated.
+    std::optional<core::git::Checkout> co;
+    if (auto opened = core::git::open(opt.dir)) {
+        auto diff = core::git::diff_worktree(*opened);
+        if (diff) {
+            co = *opened;
+            for (const auto& line : core::text::split(*diff, '\n'))
+                if (line.rfind("+++ b/", 0) == 0 || line.rfind("--- a/", 0) == 0) vopt->changed.push_back(line.substr(6));
+            vopt->base_content = [&co](const std::string& path) -> std::optional<std::string> {
+                auto c = core::git::file_at_base(*co, path);
+                return c ? *c : std::nullopt;
+            };
+        }
+    }
+    if (!std::filesystem::is_directory(opt.dir))
+        return ctx.fail(core::make_error(core::Errc::usage, "no directory " + core::text::quote(opt.dir)));
+    auto report = core::change::validate(opt.dir, {"."}, task, decision, *vopt);
+    if (!report) return ctx.fail(report.error());
+    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+        ctx.emit(report->to_json());
+    } else {
+        for (const auto& s : report->steps) {
+            ctx.print(std::string(s.ok ? "ok    " : "FAIL  ") + s.name + "  (" + std::to_string(static_cast<long>(s.ms)) + " ms)\n");
+            if (!s.ok) ctx.print(s.output);
+        }
+        if (!report->ran) ctx.print("nothing to run: terraform is not on PATH and validation.steps is empty\n");
+        if (!report->plan_summary.empty()) ctx.print("plan: " + report->plan_summary + "\n");
+    }
+    if (!report->ok) return ctx.fail(core::make_error(core::Errc::denied, "validation failed: " + report->failure));
+    if (opt.detailed && report->changes) return exit_code::changes;
+    return exit_code::ok;
+}
+
+}  // namespace
+
+void register_validate(CLI::App& app, Context& ctx)
+{
+    auto opt = std::make_shared<Options>();
+    auto* cmd = app.add_subcommand("validate", "Run the validation pipeline on a Terraform directory");
+    cmd->add_option("dir", opt->dir, "the Terraform root (default: the current directory)");
+    cmd->add_option("--task", opt->task, "the task the change is for (a file, or - for stdin): enables the plan-scope check");
+    cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it)");
+    cmd->add_flag("--detailed-exitcode", opt->detailed, "exit 2 when the plan has changes (terraform's convention)");
+    opt->policies.add_to(cmd);
+    cmd->footer("Steps: validation.steps from config.yaml, else terraform fmt -check, init -backend=false, validate,\n"
+                "plan -detailed-exitcode and the plan-scope check of show -json, all in the sandbox (no network).\n"
+                "Exit 0 when it passes, 3 when it fails, 2 with --detailed-exitcode when the plan has changes.");
+    ctx.on_run(cmd, [opt, &ctx] { return validate(*opt, ctx); });
+}
+
+}  // namespace infra::cli

@@ -1,0 +1,303 @@
+#include "core/change/validation.hpp"
+
+#include "core/text.hpp"
+
+#include <cstdlib>
+#include <set>
+#include <unistd.h>
+
+namespace infra::core::change {
+namespace {
+
+const json& member(const json& j, const char* key)
+{
+    static const json null;
+    if (!j.is_object()) return null;
+    auto it = j.find(key);
+    return it == j.end() ? null : *it;
+}
+
+std::string str(const json& j, const char* key)
+{
+    const json& v = member(j, key);
+    return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+constexpr const char* k_plan_file = ".infra-agent.tfplan";
+
+std::string cut(const std::string& s, std::size_t n = 8192)
+{
+    return s.size() <= n ? s : s.substr(0, n) + "\n... (cut)";
+}
+
+/// type.name of an address, without module path and index: module.m.aws_s3_bucket.b["x"] -> aws_s3_bucket.b
+std::string bare_address(std::string a)
+{
+    while (a.rfind("module.", 0) == 0) {
+        auto dot = a.find('.', 7);  // module.NAME[idx].rest
+        if (dot == std::string::npos) break;
+        a = a.substr(dot + 1);
+    }
+    if (a.rfind("data.", 0) == 0) a = a.substr(5);
+    auto bracket = a.find('[');
+    if (bracket != std::string::npos) a.resize(bracket);
+    return a;
+}
+
+std::string name_of(const std::string& address)
+{
+    auto dot = address.find('.');
+    return dot == std::string::npos ? address : address.substr(dot + 1);
+}
+
+}  // namespace
+
+bool terraform_on_path()
+{
+    const char* path = std::getenv("PATH");
+    if (!path) return false;
+    for (const auto& dir : text::split(path, ':'))
+        if (!dir.empty() && ::access((dir + "/terraform").c_str(), X_OK) == 0) return true;
+    return false;
+}
+
+json Report::to_json() const
+{
+    json steps_j = json::array();
+    for (const auto& s : steps)
+        steps_j.push_back({{"name", s.name}, {"dir", s.dir}, {"argv", s.argv}, {"ok", s.ok}, {"exitCode", s.exit_code},
+                           {"durationMs", s.ms}, {"output", s.output}});
+    json j = {{"ok", ok}, {"ran", ran}, {"changes", changes}, {"steps", steps_j}, {"plan", plan}};
+    if (!plan_summary.empty()) j["planSummary"] = plan_summary;
+    if (!failure.empty()) j["failure"] = failure;
+    return j;
+}
+
+Result<std::vector<Step>> steps_from(const json& config)
+{
+    std::vector<Step> out;
+    if (config.is_null()) return out;
+    if (!config.is_array()) return fail(Errc::invalid_input, "validation.steps must be a list of steps");
+    for (std::size_t i = 0; i < config.size(); ++i) {
+        const json& s = config[i];
+        Step step;
+        const json* run = nullptr;
+        if (s.is_array()) run = &s;
+        else if (s.is_object()) {
+            step.name = str(s, "name");
+            if (s.contains("run")) run = &s["run"];
+        }
+        std::string where = "validation.steps[" + std::to_string(i) + "]";
+        if (!run || !run->is_array() || run->empty())
+            return fail(Errc::invalid_input, where + ": expected run: [program, args...]",
+                        "e.g. validation: {steps: [{name: tflint, run: [tflint, --chdir, \"{dir}\"]}]}");
+        for (const auto& a : *run) {
+            if (!a.is_string()) return fail(Errc::invalid_input, where + ".run: every argument must be a string");
+            step.argv.push_back(a.get<std::string>());
+        }
+        if (step.name.empty()) step.name = step.argv.front();
+        out.push_back(std::move(step));
+    }
+    return out;
+}
+
+std::vector<std::string> terraform_roots(const std::vector<std::string>& changed_files)
+{
+    std::set<std::string> dirs;
+    for (const auto& f : changed_files) {
+        if (f.size() < 3 || f.substr(f.size() - 3) != ".tf") continue;
+        auto slash = f.rfind('/');
+        dirs.insert(slash == std::string::npos ? "." : f.substr(0, slash));
+    }
+    if (dirs.empty()) return {"."};
+    return {dirs.begin(), dirs.end()};
+}
+
+std::vector<std::string> plan_scope_violations(const json& plan, const json& task, const json& decision, json& touched)
+{
+    std::vector<std::string> violations;
+    touched = json::array();
+    const json& constraints = member(decision, "constraints");
+    bool allow_deletes = member(constraints, "allowDeletes").is_boolean() && constraints["allowDeletes"].get<bool>();
+    std::vector<std::string> scope;
+    for (const std::string& a : {str(member(task, "context"), "resource"),
+                                 str(member(member(task, "payload"), "finding"), "resource")})
+        if (!a.empty()) scope.push_back(bare_address(a));
+    std::vector<std::string> globs;
+    const json& ps = member(constraints, "planScope");
+    if (ps.is_array())
+        for (const auto& g : ps)
+            if (g.is_string()) globs.push_back(g.get<std::string>());
+    if (!plan.contains("prior_state")) {
+        // Without state every resource plans as new: only what the change
+        // itself declares could be told apart, so scope is not judged.
+        scope.clear();
+        globs.clear();
+    }
+    const json& changes = member(plan, "resource_changes");
+    if (!changes.is_array()) return violations;
+    for (const auto& rc : changes) {
+        std::string address = str(rc, "address");
+        const json& actions = member(member(rc, "change"), "actions");
+        std::vector<std::string> acts;
+        if (actions.is_array())
+            for (const auto& a : actions)
+                if (a.is_string()) acts.push_back(a.get<std::string>());
+        bool noop = acts.empty() || (acts.size() == 1 && (acts[0] == "no-op" || acts[0] == "read"));
+        if (noop) continue;
+        std::string joined;
+        for (const auto& a : acts) joined += (joined.empty() ? "" : ",") + a;
+        touched.push_back({{"address", address}, {"actions", acts}});
+        bool deletes = std::find(acts.begin(), acts.end(), "delete") != acts.end();
+        if (deletes && !allow_deletes)
+            violations.push_back(address + " would be " + (acts.size() > 1 ? "replaced" : "deleted") +
+                                 " and policy does not allow deletes");
+        if (scope.empty() && globs.empty()) continue;  // a task without a resource: deletes are the only limit
+        std::string bare = bare_address(address);
+        bool in = false;
+        for (const auto& s : scope)
+            if (bare == s || name_of(bare) == name_of(s)) in = true;
+        for (const auto& g : globs)
+            if (text::glob_match(g, address)) in = true;
+        if (!in) violations.push_back(address + " (" + joined + ") is outside the task's scope");
+    }
+    return violations;
+}
+
+Result<Report> validate(const std::filesystem::path& root, const std::vector<std::string>& dirs, const json& task,
+                        const json& decision, const ValidationOptions& opt)
+{
+    Report report;
+    if (!opt.sandbox) return fail(Errc::unavailable, "validation runs in the sandbox, and none is available");
+    bool defaults = opt.steps.empty();
+    if (defaults && !opt.terraform) return report;  // nothing to run: ran stays false
+    std::error_code ec;
+    for (const auto& dir : dirs) {
+        bool had_lock = std::filesystem::exists(root / dir / ".terraform.lock.hcl", ec);
+        std::vector<Step> steps = opt.steps;
+        if (defaults) {
+            std::string chdir = "-chdir=" + dir;
+            steps = {{"terraform fmt", {"terraform", chdir, "fmt", "-check", "-list=true", "-no-color"}},
+                     {"terraform init", {"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"}},
+                     {"terraform validate", {"terraform", chdir, "validate", "-no-color"}},
+                     {"terraform plan", {"terraform", chdir, "plan", "-detailed-exitcode", "-input=false", "-lock=false",
+                                         "-no-color", std::string("-out=") + k_plan_file}},
+                     {"terraform show", {"terraform", chdir, "show", "-json", k_plan_file}}};
+        }
+        for (const auto& step : steps) {
+            sandbox::Request req;
+            req.argv = step.argv;
+            for (auto& a : req.argv)
+                for (auto at = a.find("{dir}"); at != std::string::npos; at = a.find("{dir}", at + dir.size()))
+                    a.replace(at, 5, dir);
+            req.workspace = root;
+            req.env = {{"CHECKPOINT_DISABLE", "1"}, {"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"}};
+            req.limits.wall = opt.step_timeout;
+            req.limits.output = 64u << 20;  // show -json of a large plan
+            auto r = opt.sandbox->run(req);
+            if (!r) return fail(r.error());
+            report.ran = true;
+            StepResult sr{step.name, dir, req.argv, false, r->exit_code, r->ms, ""};
+            bool is_fmt = defaults && step.name == "terraform fmt";
+            bool is_plan = defaults && step.name == "terraform plan";
+            bool is_show = defaults && step.name == "terraform show";
+            sr.ok = r->exit_code == 0 || (is_plan && r->exit_code == 2);
+            if (is_plan && r->exit_code == 2) report.changes = true;
+            if (r->timed_out) sr.output = "timed out after " + std::to_string(opt.step_timeout.count()) + " ms\n";
+            if (is_fmt && r->exit_code == 3) {
+                // Formatting that was already off is not this change's doing:
+                // fail only for touched files that were formatted before.
+                sr.ok = true;
+                for (const auto& listed : text::split(r->out, '\n')) {
+                    std::string f(text::trim(listed));
+                    if (f.empty()) continue;
+                    std::string path = dir == "." ? f : dir + "/" + f;
+                    bool in_change = std::find(opt.changed.begin(), opt.changed.end(), path) != opt.changed.end();
+                    if (opt.base_content && !in_change) continue;  // no change to judge it by: every file counts
+                    auto before = opt.base_content ? opt.base_content(path) : std::nullopt;
+                    bool was_off = false;
+                    if (before) {
+                        sandbox::Request base_req = req;
+                        base_req.argv = {"terraform", "fmt", "-check", "-no-color", "-"};
+                        base_req.stdin_data = *before;
+                        auto b = opt.sandbox->run(base_req);
+                        if (!b) return fail(b.error());
+                        was_off = b->exit_code != 0;
+                    }
+                    if (!opt.base_content) {
+                        sr.ok = false;
+                        sr.output += path + ": not formatted (run terraform fmt)\n";
+                    } else if (was_off) {
+                        sr.output += path + ": formatting was already off before the change (left as it was)\n";
+                    } else {
+                        sr.ok = false;
+                        sr.output += path + ": the change leaves it unformatted (run terraform fmt)\n";
+                    }
+                }
+                std::string listed_out = sr.output;
+                if (sr.ok && listed_out.empty()) sr.output = "files outside the change are unformatted (left as they were)\n";
+            } else if (is_show && sr.ok) {
+                json plan = json::parse(r->out, nullptr, false);
+                if (plan.is_discarded()) {
+                    sr.ok = false;
+                    sr.output = "terraform show -json printed no JSON:\n" + cut(r->err);
+                } else {
+                    json touched;
+                    auto violations = plan_scope_violations(plan, task, decision, touched);
+                    int add = 0, change = 0, destroy = 0;
+                    for (const auto& t : touched) {
+                        const auto& acts = t["actions"];
+                        for (const auto& a : acts) {
+                            if (a == "create") ++add;
+                            else if (a == "update") ++change;
+                            else if (a == "delete") ++destroy;
+                        }
+                    }
+                    report.plan[dir] = {{"add", add}, {"change", change}, {"destroy", destroy}, {"resources", touched},
+                                        {"violations", violations}, {"scopeChecked", plan.contains("prior_state")}};
+                    std::string summary = std::to_string(add) + " to add, " + std::to_string(change) + " to change, " +
+                                          std::to_string(destroy) + " to destroy";
+                    report.plan_summary += (report.plan_summary.empty() ? "" : "; ") +
+                                           (dirs.size() > 1 ? dir + ": " : std::string()) + summary;
+                    sr.output = summary + "\n";
+                    for (const auto& v : violations) sr.output += "scope: " + v + "\n";
+                    if (!violations.empty()) {
+                        sr.name = "plan scope";
+                        sr.ok = false;
+                    }
+                }
+            } else {
+                sr.output = cut(r->out + (r->out.empty() || r->err.empty() ? "" : "\n") + r->err);
+            }
+            bool failed = !sr.ok;
+            if (failed && report.failure.empty()) {
+                // The line that says what went wrong: terraform's "Error: ...", else the first one.
+                std::string first;
+                for (const auto& line : text::split(sr.output, '\n')) {
+                    auto t = text::trim(line);
+                    if (first.empty() && !t.empty()) first = std::string(t);
+                    if (t.find("Error: ") != std::string_view::npos || t.rfind("scope: ", 0) == 0) {
+                        first = std::string(t);
+                        break;
+                    }
+                }
+                if (first.empty()) first = "exit code " + std::to_string(sr.exit_code);
+                report.failure = sr.name + (dir == "." ? "" : " in " + dir) + " failed: " +
+                                 std::string(text::trim(first)).substr(0, 300);
+            }
+            report.steps.push_back(std::move(sr));
+            if (failed) {
+                report.ok = false;
+                break;  // later steps build on this one
+            }
+        }
+        // Validation leaves the change as it found it.
+        std::filesystem::remove(root / dir / k_plan_file, ec);
+        std::filesystem::remove_all(root / dir / ".terraform", ec);
+        if (!had_lock) std::filesystem::remove(root / dir / ".terraform.lock.hcl", ec);
+        if (!report.ok) break;
+    }
+    return report;
+}
+
+}  // namespace infra::core::change
