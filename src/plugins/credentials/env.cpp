@@ -50,6 +50,9 @@ void register_providers(core::creds::Registry& r)
         if (!key) return core::fail(key.error());
         return make_local(std::move(*key));
     });
+    r.add("aws-sts", [](const core::Config& config, const core::Home&) -> core::Result<std::unique_ptr<core::creds::Provider>> {
+        return make_aws_sts(config);
+    });
     r.add("env", [](const core::Config& config, const core::Home&) -> core::Result<std::unique_ptr<core::creds::Provider>> {
         return make_env(config.get_or("creds.env.token_env", "INFRA_AGENT_TOKEN"));
     });

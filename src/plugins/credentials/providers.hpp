@@ -24,6 +24,11 @@ core::Result<std::string> load_or_create_key(const std::filesystem::path& file);
 /// INFRA_AGENT_TOKEN), whatever the scope: development only.
 std::unique_ptr<core::creds::Provider> make_env(std::string variable);
 
+/// AssumeRole through AWS STS (creds.aws_sts.endpoint, .region,
+/// .source_identity), with base credentials from AWS_ACCESS_KEY_ID,
+/// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+std::unique_ptr<core::creds::Provider> make_aws_sts(const core::Config& config);
+
 /// Adds every built-in provider to the registry.
 void register_providers(core::creds::Registry& r);
 
