@@ -3,6 +3,7 @@
 #include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
+#include "plugins/credentials/providers.hpp"
 #include "plugins/forges/forges.hpp"
 
 namespace infra::cli {
@@ -16,12 +17,37 @@ void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags)
     cmd->add_flag("--keep-worktrees", flags.keep, "keep each task's worktree after it ran (for debugging)");
 }
 
-core::Result<std::unique_ptr<core::change::Forge>> open_forge(Context& ctx, const std::string& name, core::change::PrStore& store)
+core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& setup)
 {
-    if (name == "local") return plugins::forges::make_local(store);
-    if (name == "github" || name == "gitlab")
-        return core::fail(core::Errc::unavailable, "the " + name + " forge is not available in this build of infra-agent",
-                          "use --forge local: branches are pushed and pull requests recorded in the state db");
+    auto config = ctx.config();
+    if (!config) return core::fail(config.error());
+    const core::Config& c = **config;
+    if (name == "local") {
+        setup.forge = plugins::forges::make_local(*setup.store);
+        return {};
+    }
+    if (name == "github") {
+        plugins::forges::GitHubSettings gs;
+        gs.base_url = c.get_or("forge.base_url", gs.base_url);
+        gs.accept = c.get_or("forge.accept", gs.accept);
+        core::creds::Broker* broker = setup.creds.broker.get();
+        if (setup.creds.provider->name() != "github-app") {
+            // A personal or CI token from the environment, recorded like any credential.
+            setup.forge_provider = plugins::credentials::make_env(c.get_or("forge.token_env", "GITHUB_TOKEN"));
+            setup.forge_broker = std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.forge_provider);
+            broker = setup.forge_broker.get();
+        }
+        gs.token = [broker](const std::string& repo, const std::string& task) -> core::Result<std::string> {
+            auto cred = broker->mint({"forge:pr:repo=" + repo, std::chrono::minutes(15), task, ""});
+            if (!cred) return core::fail(cred.error());
+            return cred->secret;
+        };
+        setup.forge = plugins::forges::make_github(std::move(gs));
+        return {};
+    }
+    if (name == "gitlab")
+        return core::fail(core::Errc::unavailable, "the gitlab forge is not available in this build of infra-agent",
+                          "use --forge local or --forge github");
     return core::fail(core::Errc::invalid_input, "unknown forge " + core::text::quote(name), "forges: local, github, gitlab");
 }
 
@@ -66,9 +92,8 @@ core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const D
     if (!db) return core::fail(db.error());
     setup->db = std::move(*db);
     setup->store = std::make_unique<core::change::PrStore>(*setup->db);
-    auto forge = open_forge(ctx, flags.forge.empty() ? c.get_or("forge.kind", "local") : flags.forge, *setup->store);
-    if (!forge) return core::fail(forge.error());
-    setup->forge = std::move(*forge);
+    if (auto f = open_forge(ctx, flags.forge.empty() ? c.get_or("forge.kind", "local") : flags.forge, *setup); !f)
+        return core::fail(f.error());
 
     core::change::DeliveryOptions o;
     o.repo_url = repo;

@@ -26,6 +26,10 @@ struct DeliverySetup {
     std::unique_ptr<core::change::PrStore> store;
     std::unique_ptr<core::change::Forge> forge;
     std::unique_ptr<core::change::Delivery> delivery;
+    /// The forge's API token, when the credential provider cannot mint one
+    /// (env provider on forge.token_env; still recorded in the ledger).
+    std::unique_ptr<core::creds::Provider> forge_provider;
+    std::unique_ptr<core::creds::Broker> forge_broker;
 };
 
 /// Null when no repository is named (by flag or config): agents then work
@@ -37,7 +41,7 @@ core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const D
 /// validation.step_timeout), running in sandbox.
 core::Result<core::change::ValidationOptions> validation_options(Context& ctx, const core::sandbox::Sandbox* sandbox);
 
-/// The forge named by name (local, github, gitlab) over store.
-core::Result<std::unique_ptr<core::change::Forge>> open_forge(Context& ctx, const std::string& name, core::change::PrStore& store);
+/// Opens the forge named by name (local, github, gitlab) into setup.
+core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& setup);
 
 }  // namespace infra::cli

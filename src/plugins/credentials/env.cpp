@@ -53,6 +53,7 @@ void register_providers(core::creds::Registry& r)
     r.add("aws-sts", [](const core::Config& config, const core::Home&) -> core::Result<std::unique_ptr<core::creds::Provider>> {
         return make_aws_sts(config);
     });
+    r.add("github-app", [](const core::Config& config, const core::Home&) { return make_github_app(config); });
     r.add("env", [](const core::Config& config, const core::Home&) -> core::Result<std::unique_ptr<core::creds::Provider>> {
         return make_env(config.get_or("creds.env.token_env", "INFRA_AGENT_TOKEN"));
     });

@@ -29,6 +29,10 @@ std::unique_ptr<core::creds::Provider> make_env(std::string variable);
 /// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
 std::unique_ptr<core::creds::Provider> make_aws_sts(const core::Config& config);
 
+/// Installation tokens of a GitHub App (creds.github_app.app_id,
+/// .installation_id, .private_key_file, .base_url).
+core::Result<std::unique_ptr<core::creds::Provider>> make_github_app(const core::Config& config);
+
 /// Adds every built-in provider to the registry.
 void register_providers(core::creds::Registry& r);
 

@@ -1,0 +1,133 @@
+// The GitHub forge: one pull request per bot branch, created or updated
+// through the REST API (github.com or GitHub Enterprise's /api/v3), with
+// labels, and a comment when a later run updates it.
+#include "core/http.hpp"
+#include "core/ids.hpp"
+#include "core/text.hpp"
+#include "plugins/forges/forges.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace infra::plugins::forges {
+namespace {
+
+using core::Errc;
+using core::change::PrRequest;
+using core::change::PullRequest;
+using nlohmann::json;
+
+class GitHub final : public core::change::Forge {
+public:
+    explicit GitHub(GitHubSettings s) : m_s(std::move(s))
+    {
+        while (!m_s.base_url.empty() && m_s.base_url.back() == '/') m_s.base_url.pop_back();
+    }
+    std::string name() const override { return "github"; }
+
+    core::Result<PullRequest> open_or_update(const PrRequest& req, const std::optional<PullRequest>& existing) override
+    {
+        auto slash = req.repository.find('/');
+        if (slash == std::string::npos || slash == 0 || slash + 1 == req.repository.size())
+            return core::fail(Errc::invalid_input, "the github forge needs an owner/name repository, not " +
+                                                       core::text::quote(req.repository));
+        auto token = m_s.token(req.repository, req.task_id);
+        if (!token) return core::fail(token.error());
+        std::string repo_path = "/repos/" + req.repository;
+        std::string owner = req.repository.substr(0, slash);
+
+        PullRequest pr;
+        std::int64_t number = existing ? existing->number : 0;
+        if (!number) {
+            // Opened by another infra-agent (or an earlier state db)? Then update that one.
+            auto found = call(*token, "GET", repo_path + "/pulls?state=open&head=" + owner + ":" + req.branch, json());
+            if (!found) return core::fail(found.error());
+            if (found->is_array())
+                for (const auto& p : *found)
+                    if (p.is_object() && p.value("head", json::object()).value("ref", "") == req.branch) number = p.value("number", 0);
+        }
+        json answer;
+        if (number) {
+            auto upd = call(*token, "PATCH", repo_path + "/pulls/" + std::to_string(number),
+                            {{"title", req.title}, {"body", req.body}, {"state", "open"}});
+            if (!upd) return core::fail(upd.error());
+            answer = *upd;
+            if (!req.update_comment.empty()) {
+                auto c = call(*token, "POST", repo_path + "/issues/" + std::to_string(number) + "/comments", {{"body", req.update_comment}});
+                if (!c) return core::fail(c.error());
+            }
+        } else {
+            auto made = call(*token, "POST", repo_path + "/pulls",
+                             {{"title", req.title}, {"head", req.branch}, {"base", req.base}, {"body", req.body},
+                              {"maintainer_can_modify", false}});
+            if (!made) return core::fail(made.error());
+            answer = *made;
+            number = answer.value("number", 0);
+            if (!number) return core::fail(Errc::unavailable, "GitHub answered without a pull request number");
+        }
+        if (!req.labels.empty()) {
+            auto l = call(*token, "POST", repo_path + "/issues/" + std::to_string(number) + "/labels", {{"labels", req.labels}});
+            if (!l) return core::fail(l.error());
+        }
+        if (existing) pr = *existing;
+        else {
+            pr.id = core::ids::new_ulid();
+            pr.forge = name();
+            pr.repository = req.repository;
+            pr.branch = req.branch;
+            pr.dedupe_key = req.dedupe_key;
+        }
+        pr.number = number;
+        pr.url = answer.value("html_url", m_s.base_url + repo_path + "/pull/" + std::to_string(number));
+        pr.base = req.base;
+        pr.state = "open";
+        pr.title = req.title;
+        pr.body = req.body;
+        pr.labels = req.labels;
+        pr.head_commit = req.head_commit;
+        pr.task_id = req.task_id;
+        pr.diff = req.diff;
+        return pr;
+    }
+
+private:
+    core::Result<json> call(const std::string& token, const std::string& method, const std::string& path, const json& body)
+    {
+        core::http::Request r;
+        r.method = method;
+        r.url = m_s.base_url + path;
+        r.headers = {{"Authorization", "Bearer " + token},
+                     {"Accept", m_s.accept},
+                     {"X-GitHub-Api-Version", "2022-11-28"},
+                     {"User-Agent", "infra-agent"}};
+        if (!body.is_null()) {
+            r.body = body.dump();
+            r.headers.emplace_back("Content-Type", "application/json");
+        }
+        r.timeout = std::chrono::seconds(30);
+        auto resp = core::http::send(r);
+        if (!resp) return core::fail(Errc::unavailable, "cannot reach GitHub at " + m_s.base_url + ": " + resp.error().message);
+        if (resp->status >= 200 && resp->status < 300) {
+            if (resp->body.empty()) return json::object();
+            json j = json::parse(resp->body, nullptr, false);
+            if (j.is_discarded()) return core::fail(Errc::unavailable, method + " " + path + ": GitHub answered with no JSON");
+            return j;
+        }
+        json j = json::parse(resp->body, nullptr, false);
+        std::string why = j.is_object() ? j.value("message", "") : "";
+        if (auto v = resp->headers.find("sl-violations"); v != resp->headers.end()) why += (why.empty() ? "" : ": ") + v->second;
+        if (j.is_object() && j.contains("errors")) why += " " + j["errors"].dump();
+        Errc code = resp->status == 401 || resp->status == 403 ? Errc::denied
+                    : resp->status == 422                      ? Errc::invalid_input
+                                                               : Errc::unavailable;
+        return core::fail(code, method + " " + path + ": GitHub answered " + std::to_string(resp->status) +
+                                    (why.empty() ? "" : " (" + why.substr(0, 500) + ")"));
+    }
+
+    GitHubSettings m_s;
+};
+
+}  // namespace
+
+std::unique_ptr<core::change::Forge> make_github(GitHubSettings settings) { return std::make_unique<GitHub>(std::move(settings)); }
+
+}  // namespace infra::plugins::forges
