@@ -65,9 +65,43 @@ std::string default_config_text()
 #   model: gpt-4o
 #   api_key_env: OPENAI_API_KEY
 
-# Where pull requests go: local, github or gitlab.
+# The repository each task's worktree is cloned from, and bot commits.
+# git:
+#   repo: https://github.com/acme/infrastructure.git   # or a path; --repo
+#   base: main                      # default: the remote's default branch
+#   author_name: infra-agent
+#   author_email: infra-agent@users.noreply.local
+#   protected_branches: [main, master, production, prod, "release/*"]
+#   ssh_key: ~/.ssh/infra-agent     # for ssh remotes (default: the ssh-agent)
+
+# Where pull requests go: local (recorded in state.db) or github.
 # forge:
 #   kind: local
+#   base_url: https://api.github.com   # GitHub Enterprise: https://HOST/api/v3
+#   token_env: GITHUB_TOKEN            # unless creds.provider is github-app
+#   labels: [infra-agent]
+
+# Credentials minted per task: local, github-app, aws-sts or env.
+# creds:
+#   provider: local
+#   github_app:
+#     app_id: "12345"
+#     installation_id: "67890"
+#     private_key_file: /etc/infra-agent/github-app.pem
+#   aws_sts:
+#     endpoint: https://sts.amazonaws.com/
+#     region: us-east-1
+#   env:
+#     token_env: INFRA_AGENT_TOKEN     # development only
+
+# Checks a change must pass before it is proposed (default, when terraform
+# is on PATH: fmt -check, init -backend=false, validate, plan and the
+# plan-scope check). Each step runs in the sandbox; {dir} is the root.
+# validation:
+#   step_timeout: 5m
+#   steps:
+#     - name: tflint
+#       run: [tflint, --chdir, "{dir}"]
 
 # Webhook secrets, by the environment variable that holds them.
 # webhooks:
