@@ -10,6 +10,7 @@ core::Result<BrokerHandle> open_ledger(Context& ctx)
     auto db = core::open_state(ctx.home());
     if (!db) return core::fail(db.error());
     h.db = std::move(*db);
+    if (auto r = core::creds::Ledger::relax_sync(*h.db); !r) return core::fail(r.error());
     h.ledger = std::make_unique<core::creds::Ledger>(*h.db);
     return h;
 }

@@ -5,6 +5,8 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <cstring>
+#include <memory>
 #include <stdexcept>
 
 namespace infra::core::crypto {
@@ -50,11 +52,36 @@ std::string sha256_hex(std::string_view data) { return to_hex(sha256_raw(data));
 
 std::string hmac_sha256_raw(std::string_view key, std::string_view data)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
+    // RFC 2104 over the pre-fetched SHA-256: OpenSSL 3's one-shot HMAC()
+    // fetches its MAC implementation on every call, which costs more than
+    // hashing the short texts signatures are made of.
+    constexpr std::size_t block = 64;
+    unsigned char k[block] = {};
+    if (key.size() > block) {
+        std::string h = sha256_raw(key);
+        std::memcpy(k, h.data(), h.size());
+    } else {
+        std::memcpy(k, key.data(), key.size());
+    }
+    unsigned char pad[block];
+    for (std::size_t i = 0; i < block; ++i) pad[i] = k[i] ^ 0x36;
+    // One context per thread, reused: allocating one costs as much as the hashing.
+    thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> owned(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    EVP_MD_CTX* ctx = owned.get();
+    unsigned char inner[EVP_MAX_MD_SIZE], outer[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    HMAC(sha256_md(), key.data(), static_cast<int>(key.size()),
-         reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &len);
-    return std::string(reinterpret_cast<char*>(md), len);
+    EVP_DigestInit_ex(ctx, sha256_md(), nullptr);
+    EVP_DigestUpdate(ctx, pad, block);
+    EVP_DigestUpdate(ctx, data.data(), data.size());
+    EVP_DigestFinal_ex(ctx, inner, &len);
+    for (std::size_t i = 0; i < block; ++i) pad[i] = k[i] ^ 0x5c;
+    EVP_DigestInit_ex(ctx, sha256_md(), nullptr);
+    EVP_DigestUpdate(ctx, pad, block);
+    EVP_DigestUpdate(ctx, inner, len);
+    EVP_DigestFinal_ex(ctx, outer, &len);
+    OPENSSL_cleanse(k, sizeof k);
+    OPENSSL_cleanse(pad, sizeof pad);
+    return std::string(reinterpret_cast<char*>(outer), len);
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data)

@@ -76,12 +76,19 @@ json LedgerEntry::to_json(std::int64_t now) const
 
 // --- ledger -----------------------------------------------------------------
 
+Status Ledger::relax_sync(store::Db& db) { return db.exec("PRAGMA synchronous=NORMAL"); }
+
 Status Ledger::record(const Credential& c, std::string_view token_sha256)
 {
-    auto st = m_db.prepare(
-        "INSERT INTO credentials (id, provider, scope, task_id, trace_id, issued_at, expires_at, token_sha256, extra) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!st) return fail(st.error());
+    if (!m_record) {
+        auto st = m_db.prepare(
+            "INSERT INTO credentials (id, provider, scope, task_id, trace_id, issued_at, expires_at, token_sha256, extra) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        if (!st) return fail(st.error());
+        m_record.emplace(std::move(*st));
+    }
+    auto* st = &*m_record;
+    st->reset();
     st->bind(1, c.id).bind(2, c.provider).bind(3, c.scope).bind(4, c.task_id).bind(5, c.trace_id);
     st->bind(6, c.issued_ms).bind(7, c.expires_ms).bind(8, token_sha256).bind(9, c.extra.dump());
     return st->run();
@@ -90,15 +97,22 @@ Status Ledger::record(const Credential& c, std::string_view token_sha256)
 Result<std::optional<LedgerEntry>> Ledger::active(const std::string& provider, const std::string& scope,
                                                   const std::string& task_id, std::int64_t not_before_ms)
 {
-    auto st = m_db.prepare(std::string("SELECT ") + k_columns +
-                           " FROM credentials WHERE provider = ? AND scope = ? AND task_id = ? AND revoked_at IS NULL"
-                           " AND expires_at >= ? ORDER BY expires_at DESC LIMIT 1");
-    if (!st) return fail(st.error());
+    if (!m_active) {
+        auto st = m_db.prepare(std::string("SELECT ") + k_columns +
+                               " FROM credentials WHERE provider = ? AND scope = ? AND task_id = ? AND revoked_at IS NULL"
+                               " AND expires_at >= ? ORDER BY expires_at DESC LIMIT 1");
+        if (!st) return fail(st.error());
+        m_active.emplace(std::move(*st));
+    }
+    auto* st = &*m_active;
+    st->reset();
     st->bind(1, provider).bind(2, scope).bind(3, task_id).bind(4, not_before_ms);
     auto row = st->step();
     if (!row) return fail(row.error());
-    if (!*row) return std::optional<LedgerEntry>();
-    return std::optional<LedgerEntry>(entry_from(*st));
+    std::optional<LedgerEntry> found;
+    if (*row) found = entry_from(*st);
+    st->reset();  // ends the read, so that the connection's next write does not wait for it
+    return found;
 }
 
 Result<LedgerEntry> Ledger::get(const std::string& id)

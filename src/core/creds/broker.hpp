@@ -80,6 +80,13 @@ class Ledger {
 public:
     explicit Ledger(store::Db& db) : m_db(db) {}
 
+    /// Commits on db reach the WAL without an fsync each (synchronous=NORMAL):
+    /// a process crash loses nothing, and an OS crash can lose only the last
+    /// rows, whose local tokens then fail verification (verify needs the row),
+    /// while github-app and aws-sts mints stay in GitHub's and CloudTrail's
+    /// own logs. For connections used by the ledger alone.
+    static Status relax_sync(store::Db& db);
+
     Status record(const Credential& c, std::string_view token_sha256);
     /// The newest unrevoked credential for provider, scope and task that is
     /// still valid at least until not_before_ms.
@@ -97,6 +104,7 @@ public:
 
 private:
     store::Db& m_db;
+    std::optional<store::Stmt> m_record, m_active;  ///< prepared once: a mint runs both
 };
 
 /// A source of credentials.

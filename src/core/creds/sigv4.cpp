@@ -74,8 +74,12 @@ std::string canonical_request(const Request& req)
         canonical_headers += k + ":" + v + "\n";
         signed_headers += (signed_headers.empty() ? "" : ";") + k;
     }
-    return req.method + "\n" + uri_encode(req.path.empty() ? "/" : req.path, true) + "\n" + query + "\n" +
-           canonical_headers + "\n" + signed_headers + "\n" + crypto::sha256_hex(req.body);
+    std::string out;
+    out.reserve(req.method.size() + req.path.size() * 3 + query.size() + canonical_headers.size() + signed_headers.size() + 72);
+    out.append(req.method).append("\n").append(uri_encode(req.path.empty() ? "/" : req.path, true)).append("\n");
+    out.append(query).append("\n").append(canonical_headers).append("\n").append(signed_headers).append("\n");
+    out.append(crypto::sha256_hex(req.body));
+    return out;
 }
 
 std::string string_to_sign(const Request& req, const std::string& amz_date, const std::string& region,
@@ -85,14 +89,20 @@ std::string string_to_sign(const Request& req, const std::string& amz_date, cons
            "/aws4_request\n" + crypto::sha256_hex(canonical_request(req));
 }
 
-std::string authorization(const Request& req, const Key& key, const std::string& amz_date, const std::string& region,
-                          const std::string& service)
+namespace {
+
+std::string signing_key(const std::string& secret, const std::string& day, const std::string& region, const std::string& service)
 {
-    std::string k = crypto::hmac_sha256_raw("AWS4" + key.secret_access_key, amz_date.substr(0, 8));
+    std::string k = crypto::hmac_sha256_raw("AWS4" + secret, day);
     k = crypto::hmac_sha256_raw(k, region);
     k = crypto::hmac_sha256_raw(k, service);
-    k = crypto::hmac_sha256_raw(k, "aws4_request");
-    std::string signature = crypto::hmac_sha256_hex(k, string_to_sign(req, amz_date, region, service));
+    return crypto::hmac_sha256_raw(k, "aws4_request");
+}
+
+std::string header_value(const Request& req, const Key& key, const std::string& amz_date, const std::string& region,
+                         const std::string& service, const std::string& signing)
+{
+    std::string signature = crypto::hmac_sha256_hex(signing, string_to_sign(req, amz_date, region, service));
     std::vector<std::string> names;
     for (const auto& [n, v] : req.headers) names.push_back(lower(n));
     std::sort(names.begin(), names.end());
@@ -101,6 +111,25 @@ std::string authorization(const Request& req, const Key& key, const std::string&
     for (const auto& n : names) signed_headers += (signed_headers.empty() ? "" : ";") + n;
     return "AWS4-HMAC-SHA256 Credential=" + key.access_key_id + "/" + amz_date.substr(0, 8) + "/" + region + "/" + service +
            "/aws4_request, SignedHeaders=" + signed_headers + ", Signature=" + signature;
+}
+
+}  // namespace
+
+std::string authorization(const Request& req, const Key& key, const std::string& amz_date, const std::string& region,
+                          const std::string& service)
+{
+    return header_value(req, key, amz_date, region, service,
+                        signing_key(key.secret_access_key, amz_date.substr(0, 8), region, service));
+}
+
+std::string Signer::authorization(const Request& req, const std::string& amz_date)
+{
+    std::string day = amz_date.substr(0, 8);
+    if (day != m_day) {
+        m_signing_key = signing_key(m_key.secret_access_key, day, m_region, m_service);
+        m_day = day;
+    }
+    return header_value(req, m_key, amz_date, m_region, m_service, m_signing_key);
 }
 
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields)

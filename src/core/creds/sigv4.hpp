@@ -37,6 +37,22 @@ std::string string_to_sign(const Request& req, const std::string& amz_date, cons
 std::string authorization(const Request& req, const Key& key, const std::string& amz_date, const std::string& region,
                           const std::string& service);
 
+/// Signs many requests with one key: the derived signing key is kept for
+/// the day it is valid (as AWS's SDKs do), so a signature costs one HMAC.
+class Signer {
+public:
+    Signer(Key key, std::string region, std::string service)
+        : m_key(std::move(key)), m_region(std::move(region)), m_service(std::move(service)) {}
+    /// The Authorization header value for req at amz_date.
+    std::string authorization(const Request& req, const std::string& amz_date);
+
+private:
+    Key m_key;
+    std::string m_region, m_service;
+    std::string m_day;          ///< YYYYMMDD of m_signing_key
+    std::string m_signing_key;
+};
+
 /// The form-urlencoded body of name=value pairs, encoded as AWS query APIs expect.
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 
