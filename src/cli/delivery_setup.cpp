@@ -45,9 +45,20 @@ core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& se
         setup.forge = plugins::forges::make_github(std::move(gs));
         return {};
     }
-    if (name == "gitlab")
-        return core::fail(core::Errc::unavailable, "the gitlab forge is not available in this build of infra-agent",
-                          "use --forge local or --forge github");
+    if (name == "gitlab") {
+        plugins::forges::GitLabSettings gl;
+        gl.base_url = c.get_or("forge.base_url", gl.base_url);
+        setup.forge_provider = plugins::credentials::make_env(c.get_or("forge.token_env", "GITLAB_TOKEN"));
+        setup.forge_broker = std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.forge_provider);
+        auto* broker = setup.forge_broker.get();
+        gl.token = [broker](const std::string& repo, const std::string& task) -> core::Result<std::string> {
+            auto cred = broker->mint({"forge:pr:repo=" + repo, std::chrono::minutes(15), task, ""});
+            if (!cred) return core::fail(cred.error());
+            return cred->secret;
+        };
+        setup.forge = plugins::forges::make_gitlab(std::move(gl));
+        return {};
+    }
     return core::fail(core::Errc::invalid_input, "unknown forge " + core::text::quote(name), "forges: local, github, gitlab");
 }
 

@@ -22,4 +22,12 @@ struct GitHubSettings {
 /// Pull requests on GitHub through its REST API.
 std::unique_ptr<core::change::Forge> make_github(GitHubSettings settings);
 
+struct GitLabSettings {
+    std::string base_url = "https://gitlab.com/api/v4";
+    std::function<core::Result<std::string>(const std::string&, const std::string&)> token;
+};
+
+/// Merge requests on GitLab through its REST API (/api/v4).
+std::unique_ptr<core::change::Forge> make_gitlab(GitLabSettings settings);
+
 }  // namespace infra::plugins::forges

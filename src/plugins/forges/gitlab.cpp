@@ -1,0 +1,134 @@
+// The GitLab forge: one merge request per bot branch through the REST API
+// (/api/v4), created or updated, with labels, and a note when a later run
+// updates it.
+#include "core/http.hpp"
+#include "core/ids.hpp"
+#include "core/text.hpp"
+#include "plugins/forges/forges.hpp"
+
+namespace infra::plugins::forges {
+namespace {
+
+using core::Errc;
+using core::change::PrRequest;
+using core::change::PullRequest;
+using nlohmann::json;
+
+std::string url_encode(const std::string& s)
+{
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+        else {
+            out += '%';
+            out += k_hex[c >> 4];
+            out += k_hex[c & 15];
+        }
+    }
+    return out;
+}
+
+class GitLab final : public core::change::Forge {
+public:
+    explicit GitLab(GitLabSettings s) : m_s(std::move(s))
+    {
+        while (!m_s.base_url.empty() && m_s.base_url.back() == '/') m_s.base_url.pop_back();
+    }
+    std::string name() const override { return "gitlab"; }
+
+    core::Result<PullRequest> open_or_update(const PrRequest& req, const std::optional<PullRequest>& existing) override
+    {
+        if (req.repository.find('/') == std::string::npos)
+            return core::fail(Errc::invalid_input, "the gitlab forge needs a group/project repository, not " + core::text::quote(req.repository));
+        auto token = m_s.token(req.repository, req.task_id);
+        if (!token) return core::fail(token.error());
+        std::string project = "/projects/" + url_encode(req.repository);
+        std::string labels;
+        for (const auto& l : req.labels) labels += (labels.empty() ? "" : ",") + l;
+
+        std::int64_t iid = existing ? existing->number : 0;
+        if (!iid) {
+            auto found = call(*token, "GET", project + "/merge_requests?state=opened&source_branch=" + url_encode(req.branch), json());
+            if (!found) return core::fail(found.error());
+            if (found->is_array())
+                for (const auto& mr : *found)
+                    if (mr.is_object() && mr.value("source_branch", "") == req.branch) iid = mr.value("iid", 0);
+        }
+        json answer;
+        if (iid) {
+            auto upd = call(*token, "PUT", project + "/merge_requests/" + std::to_string(iid),
+                            {{"title", req.title}, {"description", req.body}, {"labels", labels}, {"state_event", "reopen"}});
+            if (!upd) return core::fail(upd.error());
+            answer = *upd;
+            if (!req.update_comment.empty()) {
+                auto n = call(*token, "POST", project + "/merge_requests/" + std::to_string(iid) + "/notes", {{"body", req.update_comment}});
+                if (!n) return core::fail(n.error());
+            }
+        } else {
+            auto made = call(*token, "POST", project + "/merge_requests",
+                             {{"source_branch", req.branch}, {"target_branch", req.base}, {"title", req.title},
+                              {"description", req.body}, {"labels", labels}, {"remove_source_branch", true}});
+            if (!made) return core::fail(made.error());
+            answer = *made;
+            iid = answer.value("iid", 0);
+            if (!iid) return core::fail(Errc::unavailable, "GitLab answered without a merge request iid");
+        }
+        PullRequest pr;
+        if (existing) pr = *existing;
+        else {
+            pr.id = core::ids::new_ulid();
+            pr.forge = name();
+            pr.repository = req.repository;
+            pr.branch = req.branch;
+            pr.dedupe_key = req.dedupe_key;
+        }
+        pr.number = iid;
+        pr.url = answer.value("web_url", "");
+        pr.base = req.base;
+        pr.state = "open";
+        pr.title = req.title;
+        pr.body = req.body;
+        pr.labels = req.labels;
+        pr.head_commit = req.head_commit;
+        pr.task_id = req.task_id;
+        pr.diff = req.diff;
+        return pr;
+    }
+
+private:
+    core::Result<json> call(const std::string& token, const std::string& method, const std::string& path, const json& body)
+    {
+        core::http::Request r;
+        r.method = method;
+        r.url = m_s.base_url + path;
+        r.headers = {{"Authorization", "Bearer " + token}, {"Accept", "application/json"}, {"User-Agent", "infra-agent"}};
+        if (!body.is_null()) {
+            r.body = body.dump();
+            r.headers.emplace_back("Content-Type", "application/json");
+        }
+        r.timeout = std::chrono::seconds(30);
+        auto resp = core::http::send(r);
+        if (!resp) return core::fail(Errc::unavailable, "cannot reach GitLab at " + m_s.base_url + ": " + resp.error().message);
+        json j = json::parse(resp->body, nullptr, false);
+        if (resp->status >= 200 && resp->status < 300) {
+            if (j.is_discarded()) return core::fail(Errc::unavailable, method + " " + path + ": GitLab answered with no JSON");
+            return j;
+        }
+        std::string why;
+        if (j.is_object() && j.contains("message")) why = j["message"].is_string() ? j["message"].get<std::string>() : j["message"].dump();
+        Errc code = resp->status == 401 || resp->status == 403 ? Errc::denied
+                    : resp->status == 400 || resp->status == 422 ? Errc::invalid_input
+                                                                 : Errc::unavailable;
+        return core::fail(code, method + " " + path + ": GitLab answered " + std::to_string(resp->status) +
+                                    (why.empty() ? "" : " (" + why.substr(0, 500) + ")"));
+    }
+
+    GitLabSettings m_s;
+};
+
+}  // namespace
+
+std::unique_ptr<core::change::Forge> make_gitlab(GitLabSettings settings) { return std::make_unique<GitLab>(std::move(settings)); }
+
+}  // namespace infra::plugins::forges

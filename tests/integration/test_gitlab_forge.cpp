@@ -1,0 +1,160 @@
+// The gitlab forge through the real binary, against a loopback server that
+// speaks GitLab's merge request API (/api/v4) and keeps its merge requests
+// in memory: one merge request per finding, updated (with a note) by the
+// next run of the same finding, with the token from forge.token_env.
+#include "support/fixtures.hpp"
+#include "support/git_http.hpp"
+#include "support/run.hpp"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <thread>
+
+namespace infra {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::run_cli;
+
+class GitLabServer {
+public:
+    explicit GitLabServer(std::string token) : m_token(std::move(token))
+    {
+        auto auth = [this](const httplib::Request& req, httplib::Response& res) {
+            if (req.target.find("/projects/acme%2Finfra/") == std::string::npos) {
+                res.status = 404;
+                res.set_content(R"({"message":"404 Project Not Found"})", "application/json");
+                return false;
+            }
+            if (req.get_header_value("Authorization") == "Bearer " + m_token) return true;
+            res.status = 401;
+            res.set_content(R"({"message":"401 Unauthorized"})", "application/json");
+            return false;
+        };
+        // GitLab names a project by its URL-encoded path; cpp-httplib decodes
+        // the path before routing, so the encoding is checked on the raw target.
+        const std::string project = "/api/v4/projects/acme/infra";
+        server.Get(project + "/merge_requests", [this, auth](const httplib::Request& req, httplib::Response& res) {
+            if (!auth(req, res)) return;
+            std::lock_guard lock(m);
+            log.push_back("GET list");
+            json out = json::array();
+            for (const auto& mr : mrs)
+                if (mr["source_branch"] == req.get_param_value("source_branch") && mr["state"] == "opened") out.push_back(mr);
+            res.set_content(out.dump(), "application/json");
+        });
+        server.Post(project + "/merge_requests", [this, auth](const httplib::Request& req, httplib::Response& res) {
+            if (!auth(req, res)) return;
+            std::lock_guard lock(m);
+            log.push_back("POST merge_requests");
+            json body = json::parse(req.body, nullptr, false);
+            for (const char* k : {"source_branch", "target_branch", "title"})
+                if (!body.is_object() || !body.contains(k) || !body[k].is_string()) {
+                    res.status = 400;
+                    res.set_content(json({{"message", std::string(k) + " is missing"}}).dump(), "application/json");
+                    return;
+                }
+            json mr = body;
+            mr["iid"] = static_cast<int>(mrs.size()) + 1;
+            mr["state"] = "opened";
+            mr["web_url"] = "http://gitlab.test/acme/infra/-/merge_requests/" + std::to_string(mr["iid"].get<int>());
+            mrs.push_back(mr);
+            res.status = 201;
+            res.set_content(mr.dump(), "application/json");
+        });
+        server.Put(project + R"(/merge_requests/(\d+))", [this, auth](const httplib::Request& req, httplib::Response& res) {
+            if (!auth(req, res)) return;
+            std::lock_guard lock(m);
+            log.push_back("PUT merge_request");
+            int iid = std::stoi(req.matches[1]);
+            if (iid < 1 || iid > static_cast<int>(mrs.size())) {
+                res.status = 404;
+                res.set_content(R"({"message":"404 Not found"})", "application/json");
+                return;
+            }
+            json& mr = mrs[iid - 1];
+            json changes = json::parse(req.body);
+            for (auto& [k, v] : changes.items())
+                if (k != "state_event") mr[k] = v;
+            res.set_content(mr.dump(), "application/json");
+        });
+        server.Post(project + R"(/merge_requests/(\d+)/notes)", [this, auth](const httplib::Request& req, httplib::Response& res) {
+            if (!auth(req, res)) return;
+            std::lock_guard lock(m);
+            log.push_back("POST note");
+            notes.push_back(json::parse(req.body)["body"]);
+            res.status = 201;
+            res.set_content(R"({"id":1})", "application/json");
+        });
+        port = server.bind_to_any_port("127.0.0.1");
+        thread = std::thread([this] { server.listen_after_bind(); });
+    }
+    ~GitLabServer()
+    {
+        server.stop();
+        thread.join();
+    }
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/api/v4"; }
+
+    httplib::Server server;
+    std::thread thread;
+    int port = 0;
+    std::mutex m;
+    std::vector<json> mrs;
+    std::vector<std::string> notes, log;
+
+private:
+    std::string m_token;
+};
+
+TEST(GitLabForge, OneMergeRequestPerFinding)
+{
+    GitLabServer gitlab("glpat-test-token");
+    test::TempDir dir;
+    test::git(dir.path(), "init -q seed");
+    for (const auto& f : fs::directory_iterator(test::fixture("repos/aws-secure-terraform")))
+        fs::copy_file(f.path(), dir / "seed" / f.path().filename());
+    test::git(dir / "seed", "add -A");
+    test::git(dir / "seed", "commit -q -m initial");
+    test::git(dir.path(), "clone -q --bare seed acme.git");
+    test::RunOptions opts;
+    opts.cwd = dir.path().string();
+    opts.env["INFRA_AGENT_HOME"] = (dir / ".infra-agent").string();
+    opts.env["CI_GITLAB_TOKEN"] = "glpat-test-token";
+    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    test::write_file(dir / ".infra-agent" / "config.yaml",
+                     "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() + "\n  token_env: CI_GITLAB_TOKEN\n"
+                     "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
+    for (int run = 0; run < 2; ++run) {
+        auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                              "--repo", "acme/infra"}, opts);
+        auto o = opts;
+        o.stdin_data = tasks.out.substr(0, tasks.out.find('\n') + 1);
+        ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
+        auto w = run_cli({"worker", "--drain", "--json", "--repo", (dir / "acme.git").string()}, opts);
+        ASSERT_EQ(w.exit_code, 0) << w.err;
+        EXPECT_NE(w.out.find("\"succeeded\":1"), std::string::npos) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    }
+    std::lock_guard lock(gitlab.m);
+    ASSERT_EQ(gitlab.mrs.size(), 1u);
+    EXPECT_EQ(gitlab.mrs[0]["target_branch"], "main");
+    EXPECT_EQ(gitlab.mrs[0]["labels"], "infra-agent");
+    EXPECT_EQ(gitlab.mrs[0]["source_branch"].get<std::string>().rfind("infra-agent/compliance-remediation/", 0), 0u);
+    ASSERT_EQ(gitlab.notes.size(), 1u);
+    EXPECT_NE(gitlab.notes[0].find("infra-agent ran again"), std::string::npos) << gitlab.notes[0];
+    EXPECT_EQ(gitlab.log, (std::vector<std::string>{"GET list", "POST merge_requests", "PUT merge_request", "POST note"}));
+    auto show = json::parse(run_cli({"pr", "show", "1", "--json"}, opts).out);
+    EXPECT_EQ(show["forge"], "gitlab");
+    EXPECT_EQ(show["url"], "http://gitlab.test/acme/infra/-/merge_requests/1");
+    EXPECT_EQ(show["updates"], 1);
+    // The token came through the ledger (env provider), as a hash.
+    auto creds = run_cli({"creds", "ls", "--all", "--json"}, opts);
+    EXPECT_NE(creds.out.find("\"provider\":\"env\""), std::string::npos) << creds.out;
+    EXPECT_EQ(creds.out.find("glpat-test-token"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace infra
