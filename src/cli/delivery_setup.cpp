@@ -116,6 +116,7 @@ core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const D
     if (auto p = c.get_list("git.protected_branches"); !p.empty()) o.protected_patterns = p;
     if (auto l = c.get_list("forge.labels"); !l.empty()) o.labels = l;
     o.ssh_key = c.get_or("git.ssh_key", "");
+    o.ssh_known_hosts = c.get_or("git.ssh_known_hosts", "");
     o.keep_worktrees = flags.keep;
     o.forge = setup->forge.get();
     o.store = setup->store.get();

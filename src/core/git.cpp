@@ -1,10 +1,12 @@
 #include "core/git.hpp"
 
+#include "core/crypto.hpp"
 #include "core/text.hpp"
 
 #include <git2.h>
 
 #include <cstring>
+#include <fstream>
 #include <memory>
 #include <mutex>
 
@@ -85,11 +87,46 @@ int credentials_cb(git_credential** out, const char*, const char* username_from_
     return GIT_PASSTHROUGH;
 }
 
+/// The SSH server's key must be listed for its host in the known_hosts file:
+/// "host[,host...] TYPE BASE64" lines, "[host]:port" for other ports.
+int certificate_cb(git_cert* cert, int, const char* host, void* payload)
+{
+    auto* st = static_cast<CallbackState*>(payload);
+    if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2 || st->auth->ssh_known_hosts.empty()) return GIT_PASSTHROUGH;
+    auto* hk = reinterpret_cast<git_cert_hostkey*>(cert);
+    if (!(hk->type & GIT_CERT_SSH_RAW)) {
+        st->error = "the SSH server's host key cannot be checked";
+        return GIT_ECERTIFICATE;
+    }
+    std::string raw(hk->hostkey, hk->hostkey_len);
+    std::ifstream in(st->auth->ssh_known_hosts);
+    if (!in) {
+        st->error = "cannot read the known hosts file " + text::quote(st->auth->ssh_known_hosts);
+        return GIT_ECERTIFICATE;
+    }
+    std::string line;
+    while (std::getline(in, line)) {
+        auto fields = text::split(std::string(text::trim(line)), ' ');
+        if (fields.size() < 3 || fields[0].empty() || fields[0][0] == '#') continue;
+        bool host_matches = false;
+        for (const auto& h : text::split(fields[0], ','))
+            if (h == host || (h.size() > 2 && h[0] == '[' && h.substr(1, h.find(']') - 1) == host)) host_matches = true;
+        if (!host_matches) continue;
+        std::string b64 = fields[2];
+        for (auto& c : b64) c = c == '+' ? '-' : c == '/' ? '_' : c;
+        auto key = crypto::base64url_decode(b64);
+        if (key && *key == raw) return 0;
+    }
+    st->error = std::string("the SSH host key of ") + host + " is not in " + st->auth->ssh_known_hosts;
+    return GIT_ECERTIFICATE;
+}
+
 git_remote_callbacks callbacks_for(CallbackState& st)
 {
     git_remote_callbacks cb;
     git_remote_init_callbacks(&cb, GIT_REMOTE_CALLBACKS_VERSION);
     cb.credentials = credentials_cb;
+    cb.certificate_check = certificate_cb;
     cb.payload = &st;
     return cb;
 }

@@ -32,6 +32,9 @@ struct Auth {
     std::string username = "x-access-token";     ///< HTTPS user name (GitHub's convention)
     std::string ssh_key;                          ///< SSH: private key file; empty: the ssh-agent
     std::string ssh_user = "git";
+    /// SSH: the known_hosts file the server's key must be in; empty:
+    /// libgit2's own check against ~/.ssh/known_hosts.
+    std::string ssh_known_hosts;
 };
 
 /// infra-agent/<type>/<first 16 hex digits of the fingerprint>.

@@ -73,6 +73,7 @@ std::string default_config_text()
 #   author_email: infra-agent@users.noreply.local
 #   protected_branches: [main, master, production, prod, "release/*"]
 #   ssh_key: ~/.ssh/infra-agent     # for ssh remotes (default: the ssh-agent)
+#   ssh_known_hosts: /etc/infra-agent/known_hosts   # default: ~/.ssh/known_hosts
 
 # Where pull requests go: local (recorded in state.db) or github.
 # forge:

@@ -145,6 +145,7 @@ Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
     std::string trace = str(task, "traceId");
     if (m_opt.mint) auth.token = [this, repo, id, trace]() { return m_opt.mint("git:fetch:repo=" + repo, id, trace); };
     auth.ssh_key = m_opt.ssh_key;
+    auth.ssh_known_hosts = m_opt.ssh_known_hosts;
     return git::clone(m_opt.repo_url, dir, m_opt.base, auth);
 }
 
@@ -211,6 +212,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     po.protected_patterns = m_opt.protected_patterns;
     po.bot_email = m_opt.identity.email;
     po.auth.ssh_key = m_opt.ssh_key;
+    po.auth.ssh_known_hosts = m_opt.ssh_known_hosts;
     if (m_opt.mint)
         po.auth.token = [this, repo, branch, id, trace]() {
             return m_opt.mint("git:push:repo=" + repo + ",branch=" + branch, id, trace);

@@ -26,6 +26,7 @@ struct DeliveryOptions {
     /// Mints the push credential: (scope, task id, trace id) -> token.
     std::function<Result<std::string>(const std::string&, const std::string&, const std::string&)> mint;
     std::string ssh_key;                   ///< for ssh:// remotes; empty: the ssh-agent
+    std::string ssh_known_hosts;           ///< host keys ssh remotes must present; empty: ~/.ssh/known_hosts
     Forge* forge = nullptr;
     PrStore* store = nullptr;
     /// Checks run before anything is committed; required when the decision

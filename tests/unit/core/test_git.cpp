@@ -8,8 +8,17 @@
 #include "plugins/credentials/providers.hpp"
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
+#include "support/run.hpp"
 
 #include <gtest/gtest.h>
+
+#include <csignal>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 
 namespace infra {
 namespace {
@@ -214,6 +223,92 @@ TEST_F(GitTest, PushesOverSmartHttpWithAMintedCredential)
     ASSERT_FALSE(denied);
     EXPECT_NE(denied.error().message.find("refused the credential"), std::string::npos) << denied.error().message;
     for (const auto& t : seen_tokens) EXPECT_EQ(denied.error().message.find(t.empty() ? "\x01" : t), std::string::npos);
+}
+
+/// An OpenSSH server on 127.0.0.1 for one test, accepting one key.
+class SshServer {
+public:
+    explicit SshServer(const fs::path& dir) : m_dir(dir)
+    {
+        fs::create_directories("/run/sshd");
+        for (const char* k : {"host_key", "user_key"})
+            test::run_program("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "", "-f", (dir / k).string()});
+        fs::copy_file(dir / "user_key.pub", dir / "authorized_keys");
+        port = 20000 + ::getpid() % 20000;
+        test::write_file(dir / "sshd_config", "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\nHostKey " +
+                                                  (dir / "host_key").string() + "\nAuthorizedKeysFile " +
+                                                  (dir / "authorized_keys").string() +
+                                                  "\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                                                  "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nPidFile " +
+                                                  (dir / "sshd.pid").string() + "\n");
+        m_pid = ::fork();
+        if (m_pid == 0) {
+            std::string cfg = (dir / "sshd_config").string();
+            int log = ::open((dir / "sshd.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+            ::dup2(log, 2);
+            ::execl("/usr/sbin/sshd", "/usr/sbin/sshd", "-D", "-e", "-f", cfg.c_str(), static_cast<char*>(nullptr));
+            ::_exit(127);
+        }
+        for (int i = 0; i < 100 && !ready; ++i) {
+            int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+            sockaddr_in a{};
+            a.sin_family = AF_INET;
+            a.sin_port = htons(static_cast<std::uint16_t>(port));
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            ready = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+            ::close(fd);
+            if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+    }
+    bool ready = false;
+    ~SshServer()
+    {
+        ::kill(m_pid, SIGTERM);
+        ::waitpid(m_pid, nullptr, 0);
+    }
+    int port = 0;
+
+private:
+    fs::path m_dir;
+    pid_t m_pid = -1;
+};
+
+TEST_F(GitTest, PushesOverSshWithTheConfiguredKey)
+{
+    ASSERT_TRUE(fs::exists("/usr/sbin/sshd")) << "openssh-server is needed (scripts/install-deps --test)";
+    ASSERT_EQ(::geteuid(), 0u) << "the SSH test logs in as the user running it, which sshd allows for root only here";
+    fs::create_directories(dir / "ssh");
+    SshServer sshd(dir / "ssh");
+    ASSERT_TRUE(sshd.ready) << "sshd did not start: " << test::read_file(dir / "ssh" / "sshd.log");
+    std::string url = "ssh://root@127.0.0.1:" + std::to_string(sshd.port) + bare().string();
+    // The server's host key is checked against a known_hosts file.
+    std::string host_key = test::read_file(dir / "ssh" / "host_key.pub");
+    test::write_file(dir / "ssh" / "known_hosts", "[127.0.0.1]:" + std::to_string(sshd.port) + " " + host_key);
+    test::write_file(dir / "ssh" / "wrong_hosts", "[127.0.0.1]:" + std::to_string(sshd.port) + " " +
+                                                      test::read_file(dir / "ssh" / "user_key.pub"));
+    core::git::Auth auth;
+    auth.ssh_key = (dir / "ssh" / "user_key").string();
+    auth.ssh_known_hosts = (dir / "ssh" / "wrong_hosts").string();
+    auto spoofed = core::git::clone(url, dir / "w0", "", auth);
+    ASSERT_FALSE(spoofed);
+    EXPECT_NE(spoofed.error().message.find("host key"), std::string::npos) << spoofed.error().message;
+    auth.ssh_known_hosts = (dir / "ssh" / "known_hosts").string();
+    std::string branch = "infra-agent/compliance-remediation/ssh";
+    auto co = fix(url, "w1", "over ssh\n", branch, auth);
+    auto opts = push_opts();
+    opts.auth = auth;
+    auto r = core::git::push(co, branch, opts);
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_TRUE(r->created);
+    EXPECT_EQ(test::git(bare(), "show " + branch + ":main.tf"), "over ssh\n");
+
+    // Another key is refused, cleanly.
+    test::run_program("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "", "-f", (dir / "ssh" / "other_key").string()});
+    core::git::Auth other = auth;
+    other.ssh_key = (dir / "ssh" / "other_key").string();
+    auto refused = core::git::clone(url, dir / "w2", "", other);
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, core::Errc::unavailable);
 }
 
 }  // namespace
