@@ -17,6 +17,20 @@ void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags)
     cmd->add_flag("--keep-worktrees", flags.keep, "keep each task's worktree after it ran (for debugging)");
 }
 
+namespace {
+
+/// A forge API token for (repository, task), minted through broker and so recorded in the ledger.
+std::function<core::Result<std::string>(const std::string&, const std::string&)> forge_token(core::creds::Broker* broker)
+{
+    return [broker](const std::string& repo, const std::string& task) -> core::Result<std::string> {
+        auto cred = broker->mint({"forge:pr:repo=" + repo, std::chrono::minutes(15), task, ""});
+        if (!cred) return core::fail(cred.error());
+        return cred->secret;
+    };
+}
+
+}  // namespace
+
 core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& setup)
 {
     auto config = ctx.config();
@@ -37,11 +51,7 @@ core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& se
             setup.forge_broker = std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.forge_provider);
             broker = setup.forge_broker.get();
         }
-        gs.token = [broker](const std::string& repo, const std::string& task) -> core::Result<std::string> {
-            auto cred = broker->mint({"forge:pr:repo=" + repo, std::chrono::minutes(15), task, ""});
-            if (!cred) return core::fail(cred.error());
-            return cred->secret;
-        };
+        gs.token = forge_token(broker);
         setup.forge = plugins::forges::make_github(std::move(gs));
         return {};
     }
@@ -50,12 +60,7 @@ core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& se
         gl.base_url = c.get_or("forge.base_url", gl.base_url);
         setup.forge_provider = plugins::credentials::make_env(c.get_or("forge.token_env", "GITLAB_TOKEN"));
         setup.forge_broker = std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.forge_provider);
-        auto* broker = setup.forge_broker.get();
-        gl.token = [broker](const std::string& repo, const std::string& task) -> core::Result<std::string> {
-            auto cred = broker->mint({"forge:pr:repo=" + repo, std::chrono::minutes(15), task, ""});
-            if (!cred) return core::fail(cred.error());
-            return cred->secret;
-        };
+        gl.token = forge_token(setup.forge_broker.get());
         setup.forge = plugins::forges::make_gitlab(std::move(gl));
         return {};
     }

@@ -152,6 +152,17 @@ int skip_working_data(const char* path, const char*, void*)
     return 0;
 }
 
+/// The repository of a checkout and the tree of its base commit.
+Status open_base(const Checkout& co, Repo& repo, Commit& base, Tree& tree)
+{
+    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+    git_oid base_id;
+    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0) return fail(Errc::internal, "bad base commit " + co.base_commit);
+    if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0 || git_commit_tree(tree.out(), base.get()) != 0)
+        return fail(git_failure("cannot read the base commit"));
+    return {};
+}
+
 }  // namespace
 
 std::string branch_name(const std::string& task_type, const std::string& fingerprint)
@@ -226,13 +237,9 @@ Result<std::string> diff_worktree(const Checkout& co)
 {
     init_once();
     Repo repo;
-    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
-    git_oid base_id;
-    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0) return fail(Errc::internal, "bad base commit " + co.base_commit);
     Commit base;
     Tree tree;
-    if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0 || git_commit_tree(tree.out(), base.get()) != 0)
-        return fail(git_failure("cannot read the base commit"));
+    if (auto st = open_base(co, repo, base, tree); !st) return fail(st.error());
     git_diff_options opts;
     git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
     opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS | GIT_DIFF_SHOW_UNTRACKED_CONTENT;
@@ -260,13 +267,9 @@ Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::s
 {
     init_once();
     Repo repo;
-    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
-    git_oid base_id;
-    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0) return fail(Errc::internal, "bad base commit " + co.base_commit);
     Commit base;
     Tree tree;
-    if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0 || git_commit_tree(tree.out(), base.get()) != 0)
-        return fail(git_failure("cannot read the base commit"));
+    if (auto st = open_base(co, repo, base, tree); !st) return fail(st.error());
     git_tree_entry* entry = nullptr;
     if (git_tree_entry_bypath(&entry, tree.get(), path.c_str()) != 0) return std::optional<std::string>();
     git_blob* blob = nullptr;

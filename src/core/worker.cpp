@@ -1,5 +1,7 @@
 #include "core/worker.hpp"
 
+#include "core/json_access.hpp"
+
 #include <optional>
 
 #include "core/policy/digest.hpp"
@@ -15,18 +17,6 @@
 namespace infra::core {
 
 using namespace std::chrono;
-
-namespace {
-// A member of an object, or null; json::value with a JSON pointer throws
-// and catches internally, which is slow on a hot path.
-const json& member(const json& j, const char* key)
-{
-    static const json k_null;
-    if (!j.is_object()) return k_null;
-    auto it = j.find(key);
-    return it == j.end() ? k_null : *it;
-}
-}  // namespace
 
 struct Worker::InFlight {
     queue::Lease* lease;

@@ -21,18 +21,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::run_cli;
 
-std::vector<json> lines(const std::string& out)
-{
-    std::vector<json> v;
-    std::size_t pos = 0;
-    while (pos < out.size()) {
-        auto eol = out.find('\n', pos);
-        std::string line = out.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
-        if (!line.empty()) v.push_back(json::parse(line));
-        pos = eol == std::string::npos ? out.size() : eol + 1;
-    }
-    return v;
-}
 
 class ChangeCli : public ::testing::Test {
 protected:
@@ -112,13 +100,13 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
     enqueue_finding();
     auto w = work(url);
     ASSERT_EQ(w.exit_code, 0) << w.err;
-    auto summary = lines(w.out).back();
+    auto summary = test::json_lines(w.out).back();
     EXPECT_EQ(summary["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
     EXPECT_EQ(server.pushes(), 1);
 
     auto ls = run_cli({"pr", "ls", "--json"}, opts);
     ASSERT_EQ(ls.exit_code, 0) << ls.err;
-    auto prs = lines(ls.out);
+    auto prs = test::json_lines(ls.out);
     ASSERT_EQ(prs.size(), 1u);
     std::string branch = prs[0]["branch"];
     EXPECT_EQ(branch.rfind("infra-agent/compliance-remediation/", 0), 0u);
@@ -135,7 +123,7 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
     enqueue_finding();
     w = work(url);
     ASSERT_EQ(w.exit_code, 0) << w.err;
-    prs = lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
     ASSERT_EQ(prs.size(), 1u);
     EXPECT_EQ(prs[0]["updates"], 1);
     auto show = run_cli({"pr", "show", "#1", "--json"}, opts);
@@ -148,7 +136,7 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
 
     // Every credential is in the ledger, by task; no token is in the state
     // db's events or in anything the commands printed.
-    auto creds = lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
+    auto creds = test::json_lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
     ASSERT_GE(creds.size(), 2u);
     for (const auto& c : creds) EXPECT_FALSE(c["taskId"].get<std::string>().empty());
     std::string db_text = test::read_file(home() / "state.db");
@@ -167,7 +155,7 @@ TEST_F(ChangeCli, APersonsPushToTheBotBranchStopsUpdates)
     std::string url = (dir / "remote" / "acme.git").string();
     enqueue_finding();
     ASSERT_EQ(work(url).exit_code, 0);
-    auto prs = lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    auto prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
     ASSERT_EQ(prs.size(), 1u);
     std::string branch = prs[0]["branch"];
     test::git(dir.path(), "clone -q " + url + " person");
@@ -180,12 +168,12 @@ TEST_F(ChangeCli, APersonsPushToTheBotBranchStopsUpdates)
     enqueue_finding();
     auto w = work(url);
     ASSERT_EQ(w.exit_code, 0) << w.err;
-    EXPECT_EQ(lines(w.out).back()["dead"], 1) << w.out;  // not retried: retrying cannot help
-    auto dead = lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
+    EXPECT_EQ(test::json_lines(w.out).back()["dead"], 1) << w.out;  // not retried: retrying cannot help
+    auto dead = test::json_lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
     ASSERT_EQ(dead.size(), 1u);
     EXPECT_NE(dead[0]["lastError"].get<std::string>().find("somebody else pushed"), std::string::npos) << dead[0].dump();
     EXPECT_EQ(test::git(dir / "remote" / "acme.git", "log -1 --format=%s " + branch), "reviewer note\n");
-    EXPECT_EQ(lines(run_cli({"pr", "ls", "--json"}, opts).out)[0]["updates"], 0);
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out)[0]["updates"], 0);
 }
 
 TEST_F(ChangeCli, ValidationFailureMeansNoPush)
@@ -197,13 +185,13 @@ TEST_F(ChangeCli, ValidationFailureMeansNoPush)
     enqueue_finding();
     auto w = work(url);
     ASSERT_EQ(w.exit_code, 0) << w.err;
-    EXPECT_EQ(lines(w.out).back()["dead"], 1) << w.out;
-    auto dead = lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
+    EXPECT_EQ(test::json_lines(w.out).back()["dead"], 1) << w.out;
+    auto dead = test::json_lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
     ASSERT_EQ(dead.size(), 1u);
     EXPECT_NE(dead[0]["lastError"].get<std::string>().find("validation failed: terraform init failed: Error:"), std::string::npos)
         << dead[0].dump();
     EXPECT_EQ(test::git(dir / "remote" / "acme.git", "branch --list 'infra-agent/*'"), "");
-    EXPECT_TRUE(lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
+    EXPECT_TRUE(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
 }
 
 TEST_F(ChangeCli, PrOpenProposesAWorkspacesChanges)
@@ -232,7 +220,7 @@ TEST_F(ChangeCli, PrOpenProposesAWorkspacesChanges)
     o.stdin_data = gated.dump();
     auto d = run_cli({"pr", "open", "--workspace", (dir / "checkout").string()}, o);
     EXPECT_EQ(d.exit_code, 4) << d.err;
-    EXPECT_EQ(lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);
 }
 
 }  // namespace

@@ -20,18 +20,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::run_cli;
 
-std::vector<json> json_lines(const std::string& out)
-{
-    std::vector<json> v;
-    std::size_t pos = 0;
-    while (pos < out.size()) {
-        auto eol = out.find('\n', pos);
-        std::string line = out.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
-        if (!line.empty()) v.push_back(json::parse(line));
-        pos = eol == std::string::npos ? out.size() : eol + 1;
-    }
-    return v;
-}
 
 TEST(GitHubForge, OnePullRequestPerFindingThroughAGitHubApp)
 {
@@ -67,7 +55,7 @@ TEST(GitHubForge, OnePullRequestPerFindingThroughAGitHubApp)
         ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
         auto w = run_cli({"worker", "--drain", "--json", "--repo", (dir / "acme.git").string()}, opts);
         ASSERT_EQ(w.exit_code, 0) << w.err;
-        EXPECT_EQ(json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+        EXPECT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
     };
 
     run_once();
@@ -98,7 +86,7 @@ TEST(GitHubForge, OnePullRequestPerFindingThroughAGitHubApp)
     EXPECT_NE(opened["body"].get<std::string>().find("CKV2_AWS_6"), std::string::npos);
     EXPECT_EQ(calls[3].path, "/repos/acme/infra/issues/1347/labels");
     EXPECT_EQ(json::parse(calls[3].body)["labels"], json::array({"infra-agent", "security"}));
-    auto prs = json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    auto prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
     ASSERT_EQ(prs.size(), 1u);
     EXPECT_EQ(prs[0]["forge"], "github");
     EXPECT_EQ(prs[0]["number"], 1347);
@@ -118,11 +106,11 @@ TEST(GitHubForge, OnePullRequestPerFindingThroughAGitHubApp)
     EXPECT_EQ(posts, 0);
     EXPECT_EQ(patches, 1);
     EXPECT_EQ(comments, 1);
-    prs = json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
     ASSERT_EQ(prs.size(), 1u);
     EXPECT_EQ(prs[0]["updates"], 1);
     // Both installation tokens are in the ledger, as hashes.
-    auto creds = json_lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
+    auto creds = test::json_lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
     ASSERT_FALSE(creds.empty());
     for (const auto& c : creds) EXPECT_EQ(c["provider"], "github-app");
 }

@@ -1,5 +1,7 @@
 #include "support/run.hpp"
 
+#include <gtest/gtest.h>
+
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -12,6 +14,23 @@
 extern "C" char** environ;
 
 namespace infra::test {
+
+std::vector<nlohmann::json> json_lines(const std::string& out)
+{
+    std::vector<nlohmann::json> v;
+    std::size_t pos = 0;
+    while (pos < out.size()) {
+        auto eol = out.find('\n', pos);
+        std::string line = out.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+        if (!line.empty()) {
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            EXPECT_FALSE(j.is_discarded()) << "not JSON: " << line;
+            v.push_back(std::move(j));
+        }
+        pos = eol == std::string::npos ? out.size() : eol + 1;
+    }
+    return v;
+}
 
 RunResult run_cli(const std::vector<std::string>& args, const RunOptions& opt)
 {

@@ -1,6 +1,8 @@
 #pragma once
 // Runs the infra-agent binary as a user would, capturing its output.
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -23,6 +25,9 @@ struct RunOptions {
     /// starts from the test's own, minus INFRA_AGENT_* variables.
     std::map<std::string, std::optional<std::string>> env;
 };
+
+/// Each non-empty line of out, parsed as JSON (fails the test on a bad line).
+std::vector<nlohmann::json> json_lines(const std::string& out);
 
 /// Runs the built infra-agent with args.
 RunResult run_cli(const std::vector<std::string>& args, const RunOptions& opt = {});

@@ -1,25 +1,12 @@
 #include "core/change/delivery.hpp"
 
+#include "core/json_access.hpp"
 #include "core/text.hpp"
 
 #include <spdlog/spdlog.h>
 
 namespace infra::core::change {
 namespace {
-
-const json& member(const json& j, const char* key)
-{
-    static const json null;
-    if (!j.is_object()) return null;
-    auto it = j.find(key);
-    return it == j.end() ? null : *it;
-}
-
-std::string str(const json& j, const char* key)
-{
-    const json& v = member(j, key);
-    return v.is_string() ? v.get<std::string>() : std::string();
-}
 
 /// "3 files changed, 10 insertions(+), 2 deletions(-)" from a unified diff.
 std::string diffstat(const std::string& diff)
@@ -60,25 +47,25 @@ std::string repository_name(const std::string& url)
 std::pair<std::string, std::string> describe(const json& task, const json& decision, const json& result, const std::string& diff)
 {
     const json& finding = member(member(task, "payload"), "finding");
-    std::string rule = str(finding, "canonicalRuleId");
-    std::string resource = str(member(task, "context"), "resource");
-    if (resource.empty()) resource = str(finding, "resource");
-    std::string summary = str(result, "summary");
+    std::string rule = string_member(finding, "canonicalRuleId");
+    std::string resource = string_member(member(task, "context"), "resource");
+    if (resource.empty()) resource = string_member(finding, "resource");
+    std::string summary = string_member(result, "summary");
     std::string title;
     if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
     else if (!summary.empty()) title = "infra-agent: " + summary;
-    else title = "infra-agent: " + str(task, "type") + " " + str(task, "id");
+    else title = "infra-agent: " + string_member(task, "type") + " " + string_member(task, "id");
     if (title.size() > 250) title = title.substr(0, 247) + "...";
 
-    std::string head = "This pull request was opened by infra-agent for task `" + str(task, "id") + "`.\n\n";
+    std::string head = "This pull request was opened by infra-agent for task `" + string_member(task, "id") + "`.\n\n";
     if (!summary.empty()) head += summary + "\n\n";
     if (!finding.is_null()) {
         head += "## Finding\n\n";
         for (const char* k : {"canonicalRuleId", "ruleId", "title", "severity", "file", "resource"}) {
-            std::string v = str(finding, k);
+            std::string v = string_member(finding, k);
             if (!v.empty()) head += "- **" + std::string(k) + "**: `" + v + "`\n";
         }
-        std::string src = str(member(task, "trigger"), "provider");
+        std::string src = string_member(member(task, "trigger"), "provider");
         if (!src.empty()) head += "- **reported by**: " + src + "\n";
         head += "\n";
     }
@@ -97,17 +84,17 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
         if (steps.is_array())
             for (const auto& s : steps)
                 tail += "- " + std::string(member(s, "ok").is_boolean() && s["ok"].get<bool>() ? "passed" : "FAILED") + ": `" +
-                        str(s, "name") + "`\n";
-        std::string plan = str(validation, "planSummary");
+                        string_member(s, "name") + "`\n";
+        std::string plan = string_member(validation, "planSummary");
         if (!plan.empty()) tail += "\nPlan: " + plan + "\n";
         tail += "\n";
     }
     tail += "## Provenance\n\n";
-    tail += "- Task: `" + str(task, "id") + "`\n";
-    std::string trace = str(task, "traceId");
+    tail += "- Task: `" + string_member(task, "id") + "`\n";
+    std::string trace = string_member(task, "traceId");
     if (!trace.empty()) tail += "- Trace: `" + trace + "`\n";
     tail += "- Policy: tier " + (member(decision, "tier").is_number() ? std::to_string(decision["tier"].get<int>()) : std::string("?")) +
-            ", digest `" + str(decision, "policyDigest") + "`\n";
+            ", digest `" + string_member(decision, "policyDigest") + "`\n";
     const json& rules = member(decision, "matchedRules");
     if (rules.is_array() && !rules.empty()) {
         tail += "- Matched rules:";
@@ -135,14 +122,14 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
 Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
 {
     if (m_opt.repo_url.empty()) return fail(Errc::usage, "no repository to clone", "pass --repo URL, or set git.repo in config.yaml");
-    std::string id = str(task, "id");
+    std::string id = string_member(task, "id");
     auto dir = m_opt.work_root / (id + "-" + std::to_string(attempt));
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);
     std::filesystem::create_directories(m_opt.work_root, ec);
     git::Auth auth;
     std::string repo = repository_for(task);
-    std::string trace = str(task, "traceId");
+    std::string trace = string_member(task, "traceId");
     if (m_opt.mint) auth.token = [this, repo, id, trace]() { return m_opt.mint("git:fetch:repo=" + repo, id, trace); };
     auth.ssh_key = m_opt.ssh_key;
     auth.ssh_known_hosts = m_opt.ssh_known_hosts;
@@ -158,11 +145,11 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         out["reason"] = "tier " + std::to_string(tier) + " may only recommend: no branch or pull request";
         return out;
     }
-    std::string id = str(task, "id");
-    std::string trace = str(task, "traceId");
+    std::string id = string_member(task, "id");
+    std::string trace = string_member(task, "traceId");
     std::string repo = repository_for(task);
-    std::string branch = git::branch_name(str(task, "type"), str(task, "dedupeKey").empty() ? id : str(task, "dedupeKey"));
-    std::string diff = str(outcome.result, "diff");
+    std::string branch = git::branch_name(string_member(task, "type"), string_member(task, "dedupeKey").empty() ? id : string_member(task, "dedupeKey"));
+    std::string diff = string_member(outcome.result, "diff");
     json result = outcome.result;
 
     // Validation first: nothing is committed that did not pass.
@@ -194,8 +181,8 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
                     "install terraform, or set validation.steps in config.yaml");
     auto [title, body] = describe(task, decision, result, diff);
 
-    auto commit = git::commit_all(co, branch, title + "\n\n" + str(outcome.result, "summary"), m_opt.identity,
-                                  {id, trace, str(decision, "policyDigest")});
+    auto commit = git::commit_all(co, branch, title + "\n\n" + string_member(outcome.result, "summary"), m_opt.identity,
+                                  {id, trace, string_member(decision, "policyDigest")});
     if (!commit) return fail(commit.error());
     out["branch"] = branch;
     if (commit->empty()) {
@@ -233,7 +220,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     std::lock_guard lock(m_mutex);
     auto existing = m_opt.store->find(m_opt.forge->name(), repo, branch);
     if (!existing) return fail(existing.error());
-    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, str(task, "dedupeKey"), diff, ""};
+    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, string_member(task, "dedupeKey"), diff, ""};
     if (*existing)
         req.update_comment = unchanged
                                  ? "infra-agent ran again for task `" + id + "` and arrived at the same change."
@@ -251,7 +238,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
 std::string Delivery::repository_for(const json& task) const
 {
     if (!m_opt.repository.empty()) return m_opt.repository;
-    std::string named = str(member(task, "context"), "repositoryId");
+    std::string named = string_member(member(task, "context"), "repositoryId");
     return named.empty() ? repository_name(m_opt.repo_url) : named;
 }
 

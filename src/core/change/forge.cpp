@@ -75,6 +75,29 @@ json PullRequest::to_json(bool with_body) const
     return j;
 }
 
+PullRequest record_for(const std::string& forge, const PrRequest& req, const std::optional<PullRequest>& existing)
+{
+    PullRequest pr;
+    if (existing) {
+        pr = *existing;
+    } else {
+        pr.id = ids::new_ulid();
+        pr.forge = forge;
+        pr.repository = req.repository;
+        pr.branch = req.branch;
+        pr.dedupe_key = req.dedupe_key;
+    }
+    pr.base = req.base;
+    pr.state = "open";
+    pr.title = req.title;
+    pr.body = req.body;
+    pr.labels = req.labels;
+    pr.head_commit = req.head_commit;
+    pr.task_id = req.task_id;
+    pr.diff = req.diff;
+    return pr;
+}
+
 Result<std::optional<PullRequest>> PrStore::find(const std::string& forge, const std::string& repository, const std::string& branch)
 {
     auto st = m_db.prepare(std::string("SELECT ") + k_columns +

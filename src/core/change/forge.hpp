@@ -54,6 +54,12 @@ struct PrRequest {
     std::string update_comment;
 };
 
+/// The record of a pull request after a forge opened (existing empty) or
+/// updated it: the request's title, body, labels, head, task and diff over
+/// the existing record, or a new record with a fresh id. The forge sets
+/// number and url.
+PullRequest record_for(const std::string& forge, const PrRequest& req, const std::optional<PullRequest>& existing);
+
 /// The pull-request records of a state db.
 class PrStore {
 public:

@@ -1,5 +1,6 @@
 #include "core/change/validation.hpp"
 
+#include "core/json_access.hpp"
 #include "core/text.hpp"
 
 #include <cstdlib>
@@ -8,20 +9,6 @@
 
 namespace infra::core::change {
 namespace {
-
-const json& member(const json& j, const char* key)
-{
-    static const json null;
-    if (!j.is_object()) return null;
-    auto it = j.find(key);
-    return it == j.end() ? null : *it;
-}
-
-std::string str(const json& j, const char* key)
-{
-    const json& v = member(j, key);
-    return v.is_string() ? v.get<std::string>() : std::string();
-}
 
 constexpr const char* k_plan_file = ".infra-agent.tfplan";
 
@@ -84,7 +71,7 @@ Result<std::vector<Step>> steps_from(const json& config)
         const json* run = nullptr;
         if (s.is_array()) run = &s;
         else if (s.is_object()) {
-            step.name = str(s, "name");
+            step.name = string_member(s, "name");
             if (s.contains("run")) run = &s["run"];
         }
         std::string where = "validation.steps[" + std::to_string(i) + "]";
@@ -120,8 +107,8 @@ std::vector<std::string> plan_scope_violations(const json& plan, const json& tas
     const json& constraints = member(decision, "constraints");
     bool allow_deletes = member(constraints, "allowDeletes").is_boolean() && constraints["allowDeletes"].get<bool>();
     std::vector<std::string> scope;
-    for (const std::string& a : {str(member(task, "context"), "resource"),
-                                 str(member(member(task, "payload"), "finding"), "resource")})
+    for (const std::string& a : {string_member(member(task, "context"), "resource"),
+                                 string_member(member(member(task, "payload"), "finding"), "resource")})
         if (!a.empty()) scope.push_back(bare_address(a));
     std::vector<std::string> globs;
     const json& ps = member(constraints, "planScope");
@@ -137,7 +124,7 @@ std::vector<std::string> plan_scope_violations(const json& plan, const json& tas
     const json& changes = member(plan, "resource_changes");
     if (!changes.is_array()) return violations;
     for (const auto& rc : changes) {
-        std::string address = str(rc, "address");
+        std::string address = string_member(rc, "address");
         const json& actions = member(member(rc, "change"), "actions");
         std::vector<std::string> acts;
         if (actions.is_array())

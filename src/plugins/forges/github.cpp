@@ -35,7 +35,6 @@ public:
         std::string repo_path = "/repos/" + req.repository;
         std::string owner = req.repository.substr(0, slash);
 
-        PullRequest pr;
         std::int64_t number = existing ? existing->number : 0;
         if (!number) {
             // Opened by another infra-agent (or an earlier state db)? Then update that one.
@@ -68,24 +67,9 @@ public:
             auto l = call(*token, "POST", repo_path + "/issues/" + std::to_string(number) + "/labels", {{"labels", req.labels}});
             if (!l) return core::fail(l.error());
         }
-        if (existing) pr = *existing;
-        else {
-            pr.id = core::ids::new_ulid();
-            pr.forge = name();
-            pr.repository = req.repository;
-            pr.branch = req.branch;
-            pr.dedupe_key = req.dedupe_key;
-        }
+        PullRequest pr = core::change::record_for(name(), req, existing);
         pr.number = number;
         pr.url = answer.value("html_url", m_s.base_url + repo_path + "/pull/" + std::to_string(number));
-        pr.base = req.base;
-        pr.state = "open";
-        pr.title = req.title;
-        pr.body = req.body;
-        pr.labels = req.labels;
-        pr.head_commit = req.head_commit;
-        pr.task_id = req.task_id;
-        pr.diff = req.diff;
         return pr;
     }
 

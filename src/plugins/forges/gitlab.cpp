@@ -74,25 +74,9 @@ public:
             iid = answer.value("iid", 0);
             if (!iid) return core::fail(Errc::unavailable, "GitLab answered without a merge request iid");
         }
-        PullRequest pr;
-        if (existing) pr = *existing;
-        else {
-            pr.id = core::ids::new_ulid();
-            pr.forge = name();
-            pr.repository = req.repository;
-            pr.branch = req.branch;
-            pr.dedupe_key = req.dedupe_key;
-        }
+        PullRequest pr = core::change::record_for(name(), req, existing);
         pr.number = iid;
         pr.url = answer.value("web_url", "");
-        pr.base = req.base;
-        pr.state = "open";
-        pr.title = req.title;
-        pr.body = req.body;
-        pr.labels = req.labels;
-        pr.head_commit = req.head_commit;
-        pr.task_id = req.task_id;
-        pr.diff = req.diff;
         return pr;
     }
 

@@ -18,28 +18,13 @@ public:
 
     core::Result<PullRequest> open_or_update(const PrRequest& req, const std::optional<PullRequest>& existing) override
     {
-        PullRequest pr;
-        if (existing) {
-            pr = *existing;
-        } else {
-            pr.id = core::ids::new_ulid();
-            pr.forge = name();
-            pr.repository = req.repository;
-            pr.branch = req.branch;
+        PullRequest pr = core::change::record_for(name(), req, existing);
+        if (!existing) {
             auto n = m_store.next_number(name(), req.repository);
             if (!n) return core::fail(n.error());
             pr.number = *n;
             pr.url = "local:" + req.repository + "/pull/" + std::to_string(pr.number);
-            pr.dedupe_key = req.dedupe_key;
         }
-        pr.base = req.base;
-        pr.state = "open";
-        pr.title = req.title;
-        pr.body = req.body;
-        pr.labels = req.labels;
-        pr.head_commit = req.head_commit;
-        pr.task_id = req.task_id;
-        pr.diff = req.diff;
         return pr;
     }
 
