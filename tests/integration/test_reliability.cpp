@@ -165,8 +165,9 @@ TEST(Reliability, ChaosWorkersKilledThroughoutLoseNothing)
     const int tasks = 1000, workers = 4;
     enqueue_tasks(db, tasks, 100);
     auto start_worker = [&] {
-        // Batched claims and acks, so that a kill can land between a run and its deferred ack.
-        return spawn({INFRA_TEST_WORKER, db, log, "--concurrency", "2", "--lease", "1500", "--batch", "4", "--drain"});
+        // Batched claims and acks, so that a kill can land between a run and its deferred ack. The
+        // lease leaves room for a worker starved of CPU by other tests to notice it lost the lease.
+        return spawn({INFRA_TEST_WORKER, db, log, "--concurrency", "2", "--lease", "4000", "--batch", "4", "--drain"});
     };
     std::vector<pid_t> pids;
     for (int i = 0; i < workers; ++i) pids.push_back(start_worker());
