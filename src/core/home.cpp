@@ -68,6 +68,7 @@ std::string default_config_text()
 # The repository each task's worktree is cloned from, and bot commits.
 # git:
 #   repo: https://github.com/acme/infrastructure.git   # or a path; --repo
+#   repository: acme/infrastructure   # tasks for other repositories are refused
 #   base: main                      # default: the remote's default branch
 #   author_name: infra-agent
 #   author_email: infra-agent@users.noreply.local

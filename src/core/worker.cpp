@@ -266,7 +266,8 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     if (agent && m_opt.delivery) {
         auto co = m_opt.delivery->prepare(lease.task, lease.attempt);
         if (!co) {
-            outcome = agent::Outcome::failure("cannot prepare a worktree: " + co.error().message, true);
+            outcome = agent::Outcome::failure("cannot prepare a worktree: " + co.error().message,
+                                              co.error().code != Errc::denied);
             agent = nullptr;
         } else {
             checkout = std::move(*co);

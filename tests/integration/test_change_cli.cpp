@@ -194,6 +194,21 @@ TEST_F(ChangeCli, ValidationFailureMeansNoPush)
     EXPECT_TRUE(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
 }
 
+TEST_F(ChangeCli, AWorkerPinnedToARepositoryRefusesOtherRepositoriesTasks)
+{
+    std::string config = test::read_file(home() / "config.yaml");
+    test::write_file(home() / "config.yaml", config + "git:\n  repository: acme/other\n");
+    enqueue_finding();  // for acme/infra
+    auto w = work((dir / "remote" / "acme.git").string());
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    EXPECT_EQ(test::json_lines(w.out).back()["dead"], 1) << w.out;
+    auto dead = test::json_lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
+    ASSERT_EQ(dead.size(), 1u);
+    EXPECT_NE(dead[0]["lastError"].get<std::string>().find("is for acme/infra, and this worker delivers to acme/other"),
+              std::string::npos) << dead[0].dump();
+    EXPECT_EQ(test::git(dir / "remote" / "acme.git", "branch --list 'infra-agent/*'"), "");
+}
+
 TEST_F(ChangeCli, PrOpenProposesAWorkspacesChanges)
 {
     test::git(dir.path(), "clone -q remote/acme.git checkout");

@@ -123,6 +123,10 @@ Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
 {
     if (m_opt.repo_url.empty()) return fail(Errc::usage, "no repository to clone", "pass --repo URL, or set git.repo in config.yaml");
     std::string id = string_member(task, "id");
+    // A worker pinned to one repository never applies another repository's task to it.
+    std::string named = string_member(member(task, "context"), "repositoryId");
+    if (!m_opt.repository.empty() && !named.empty() && named != m_opt.repository)
+        return fail(Errc::denied, "task " + id + " is for " + named + ", and this worker delivers to " + m_opt.repository);
     auto dir = m_opt.work_root / (id + "-" + std::to_string(attempt));
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);

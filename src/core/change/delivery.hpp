@@ -17,7 +17,7 @@ namespace infra::core::change {
 
 struct DeliveryOptions {
     std::string repo_url;                  ///< what each task's worktree is cloned from
-    std::string repository;                ///< the name in records and scopes; see repository_for()
+    std::string repository;                ///< owner/name (git.repository); see repository_for() and prepare()
     std::string base;                      ///< base branch; empty: the remote's default
     std::filesystem::path work_root;       ///< worktrees go to <work_root>/<task>-<attempt>
     git::Identity identity;
@@ -49,7 +49,9 @@ public:
 
     const DeliveryOptions& options() const { return m_opt; }
 
-    /// Clones the repository into a new worktree for this attempt.
+    /// Clones the repository into a new worktree for this attempt. When
+    /// options().repository is set, a task for another repository is refused
+    /// (Errc::denied).
     Result<git::Checkout> prepare(const json& task, int attempt);
 
     /// Validates, commits, pushes and opens or updates the pull request;
