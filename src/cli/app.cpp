@@ -66,6 +66,7 @@ int run(int argc, char** argv)
     add_globals(app, ctx);
 
     register_init(app, ctx);
+    register_remediate(app, ctx);
     register_ingest(app, ctx);
     register_policy(app, ctx);
     register_enqueue(app, ctx);

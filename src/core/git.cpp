@@ -163,6 +163,49 @@ Status open_base(const Checkout& co, Repo& repo, Commit& base, Tree& tree)
     return {};
 }
 
+/// A path (or file:// URL) of a repository with a working tree.
+bool is_local_checkout(const std::string& url)
+{
+    std::string path = url.rfind("file://", 0) == 0 ? url.substr(7) : url;
+    if (path.empty() || path[0] != '/') return false;
+    Repo repo;
+    if (git_repository_open_ext(repo.out(), path.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0) return false;
+    return !git_repository_is_bare(repo.get());
+}
+
+Result<PushResult> deliver_by_fetch(const Checkout& co, const std::string& url, const std::string& ref, const git_oid* expected,
+                                    PushResult result)
+{
+    std::string path = url.rfind("file://", 0) == 0 ? url.substr(7) : url;
+    Repo target;
+    if (git_repository_open(target.out(), path.c_str()) != 0) return fail(git_failure("cannot open " + path));
+    Ref head;
+    if (git_repository_head(head.out(), target.get()) == 0 && ref == git_reference_name(head.get()))
+        return fail(Errc::conflict, text::quote(result.branch) + " is checked out in " + path + "; infra-agent leaves it alone");
+    Remote from;
+    if (git_remote_create_anonymous(from.out(), target.get(), co.dir.c_str()) != 0)
+        return fail(git_failure("cannot read the worktree " + co.dir.string()));
+    std::string incoming = "refs/infra-agent/incoming/" + result.branch;
+    std::string spec = "+" + ref + ":" + incoming;
+    char* specs[] = {spec.data()};
+    git_strarray refspecs = {specs, 1};
+    git_fetch_options fo;
+    git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+    if (git_remote_fetch(from.get(), &refspecs, &fo, "infra-agent: fetch bot branch") != 0)
+        return fail(git_failure("cannot fetch " + result.branch + " into " + path));
+    git_oid fetched;
+    if (git_reference_name_to_id(&fetched, target.get(), incoming.c_str()) != 0)
+        return fail(git_failure("the fetched branch is missing"));
+    Ref updated;
+    int rc = expected ? git_reference_create_matching(updated.out(), target.get(), ref.c_str(), &fetched, 1, expected,
+                                                      "infra-agent: update bot branch")
+                      : git_reference_create(updated.out(), target.get(), ref.c_str(), &fetched, 0, "infra-agent: bot branch");
+    Ref tmp;
+    if (git_reference_lookup(tmp.out(), target.get(), incoming.c_str()) == 0) git_reference_delete(tmp.get());
+    if (rc != 0) return fail(git_failure("the branch moved in " + path + " since it was read", nullptr, Errc::conflict));
+    return result;
+}
+
 }  // namespace
 
 std::string branch_name(const std::string& task_type, const std::string& fingerprint)
@@ -222,6 +265,18 @@ Result<Checkout> open(const std::filesystem::path& dir)
     co.base_branch = git_reference_shorthand(head.get());
     co.base_commit = oid_hex(git_reference_target(head.get()));
     return co;
+}
+
+std::optional<std::filesystem::path> find_worktree(const std::filesystem::path& dir)
+{
+    init_once();
+    git_buf found = GIT_BUF_INIT;
+    if (git_repository_discover(&found, dir.c_str(), 0, nullptr) != 0) return std::nullopt;
+    Repo repo;
+    int rc = git_repository_open(repo.out(), found.ptr);
+    git_buf_dispose(&found);
+    if (rc != 0 || !git_repository_workdir(repo.get())) return std::nullopt;
+    return std::filesystem::path(git_repository_workdir(repo.get())).lexically_normal().parent_path();
 }
 
 bool has_origin(const Checkout& co)
@@ -394,6 +449,12 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
             return result;
         }
     }
+
+    // A checkout on this machine (the user's own clone, for remediate) cannot
+    // be pushed to; it fetches the branch from the worktree instead, under the
+    // same lease.
+    if (const char* url = git_remote_url(remote.get()); url && is_local_checkout(url))
+        return deliver_by_fetch(co, url, ref, exists ? &remote_tip : nullptr, std::move(result));
 
     // Force, but only over the tip we just inspected (force-with-lease).
     st = CallbackState{};

@@ -54,6 +54,9 @@ Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir,
 /// branch and commit become the base.
 Result<Checkout> open(const std::filesystem::path& dir);
 
+/// The top of the git working tree that contains dir, if any.
+std::optional<std::filesystem::path> find_worktree(const std::filesystem::path& dir);
+
 /// True when the checkout has a remote called origin.
 bool has_origin(const Checkout& co);
 

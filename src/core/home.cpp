@@ -102,6 +102,7 @@ std::string default_config_text()
 # validation:
 #   step_timeout: 5m
 #   steps:
+#     - terraform-fmt            # built-in: terraform-fmt, -init, -validate, -plan
 #     - name: tflint
 #       run: [tflint, --chdir, "{dir}"]
 
@@ -139,6 +140,12 @@ Result<InitReport> init_home(const fs::path& dir)
     fs::create_directories(r.dir / "policies", ec);
     if (ec) return fail(Errc::unavailable, "cannot create '" + r.dir.string() + "': " + ec.message());
     ::chmod(r.dir.c_str(), 0700);  // the home holds the state db and, later, signing keys
+
+    // The home holds state, keys and worktrees: never something to commit.
+    if (fs::path ignore = r.dir / ".gitignore"; !fs::exists(ignore, ec)) {
+        std::ofstream out(ignore);
+        out << "# infra-agent's state: not for version control.\n*\n";
+    }
 
     fs::path config = r.dir / "config.yaml";
     if (!fs::exists(config, ec)) {

@@ -86,7 +86,9 @@ PullRequest record_for(const std::string& forge, const PrRequest& req, const std
         pr.repository = req.repository;
         pr.branch = req.branch;
         pr.dedupe_key = req.dedupe_key;
+        pr.created_ms = now_ms();
     }
+    pr.updated_ms = now_ms();
     pr.base = req.base;
     pr.state = "open";
     pr.title = req.title;

@@ -60,6 +60,15 @@ json Report::to_json() const
     return j;
 }
 
+const std::vector<Step>& builtin_steps()
+{
+    static const std::vector<Step> k_steps = {{"terraform-fmt", {}, "terraform-fmt"},
+                                              {"terraform-init", {}, "terraform-init"},
+                                              {"terraform-validate", {}, "terraform-validate"},
+                                              {"terraform-plan", {}, "terraform-plan"}};
+    return k_steps;
+}
+
 Result<std::vector<Step>> steps_from(const json& config)
 {
     std::vector<Step> out;
@@ -69,6 +78,17 @@ Result<std::vector<Step>> steps_from(const json& config)
         const json& s = config[i];
         Step step;
         const json* run = nullptr;
+        if (s.is_string()) {
+            std::string name = s.get<std::string>();
+            bool known = false;
+            for (const auto& b : builtin_steps()) known = known || b.builtin == name;
+            if (!known)
+                return fail(Errc::invalid_input, "validation.steps[" + std::to_string(i) + "]: unknown step " + text::quote(name),
+                            "built-in steps: terraform-fmt, terraform-init, terraform-validate, terraform-plan; "
+                            "or {name: NAME, run: [program, args...]}");
+            out.push_back({name, {}, name});
+            continue;
+        }
         if (s.is_array()) run = &s;
         else if (s.is_object()) {
             step.name = string_member(s, "name");
@@ -157,19 +177,31 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
     Report report;
     if (!opt.sandbox) return fail(Errc::unavailable, "validation runs in the sandbox, and none is available");
     bool defaults = opt.steps.empty();
+    bool wants_terraform = defaults;
+    for (const auto& s : opt.steps)
+        if (!s.builtin.empty()) wants_terraform = true;
     if (defaults && !opt.terraform) return report;  // nothing to run: ran stays false
+    if (wants_terraform && !opt.terraform)
+        return fail(Errc::unavailable, "validation.steps names terraform steps, and terraform is not on PATH");
     std::error_code ec;
     for (const auto& dir : dirs) {
         bool had_lock = std::filesystem::exists(root / dir / ".terraform.lock.hcl", ec);
-        std::vector<Step> steps = opt.steps;
-        if (defaults) {
-            std::string chdir = "-chdir=" + dir;
-            steps = {{"terraform fmt", {"terraform", chdir, "fmt", "-check", "-list=true", "-no-color"}},
-                     {"terraform init", {"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"}},
-                     {"terraform validate", {"terraform", chdir, "validate", "-no-color"}},
-                     {"terraform plan", {"terraform", chdir, "plan", "-detailed-exitcode", "-input=false", "-lock=false",
-                                         "-no-color", std::string("-out=") + k_plan_file}},
-                     {"terraform show", {"terraform", chdir, "show", "-json", k_plan_file}}};
+        // The built-in steps (all of them by default) become terraform commands for this root.
+        std::string chdir = "-chdir=" + dir;
+        std::vector<Step> steps;
+        for (const auto& s : defaults ? builtin_steps() : opt.steps) {
+            if (s.builtin == "terraform-fmt")
+                steps.push_back({"terraform fmt", {"terraform", chdir, "fmt", "-check", "-list=true", "-no-color"}, s.builtin});
+            else if (s.builtin == "terraform-init")
+                steps.push_back({"terraform init", {"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"}, s.builtin});
+            else if (s.builtin == "terraform-validate")
+                steps.push_back({"terraform validate", {"terraform", chdir, "validate", "-no-color"}, s.builtin});
+            else if (s.builtin == "terraform-plan") {
+                steps.push_back({"terraform plan", {"terraform", chdir, "plan", "-detailed-exitcode", "-input=false", "-lock=false",
+                                                    "-no-color", std::string("-out=") + k_plan_file}, s.builtin});
+                steps.push_back({"terraform show", {"terraform", chdir, "show", "-json", k_plan_file}, "terraform-show"});
+            } else
+                steps.push_back(s);
         }
         for (const auto& step : steps) {
             sandbox::Request req;
@@ -185,9 +217,9 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             if (!r) return fail(r.error());
             report.ran = true;
             StepResult sr{step.name, dir, req.argv, false, r->exit_code, r->ms, ""};
-            bool is_fmt = defaults && step.name == "terraform fmt";
-            bool is_plan = defaults && step.name == "terraform plan";
-            bool is_show = defaults && step.name == "terraform show";
+            bool is_fmt = step.builtin == "terraform-fmt";
+            bool is_plan = step.builtin == "terraform-plan";
+            bool is_show = step.builtin == "terraform-show";
             sr.ok = r->exit_code == 0 || (is_plan && r->exit_code == 2);
             if (is_plan && r->exit_code == 2) report.changes = true;
             if (r->timed_out) sr.output = "timed out after " + std::to_string(opt.step_timeout.count()) + " ms\n";

@@ -23,14 +23,20 @@ namespace infra::core::change {
 using nlohmann::json;
 
 /// One configured step: argv run from the repository root; "{dir}" in an
-/// argument becomes the Terraform root being validated.
+/// argument becomes the Terraform root being validated. A built-in step
+/// (terraform-fmt, terraform-init, terraform-validate, terraform-plan, the
+/// last with the plan-scope check) has no argv of its own.
 struct Step {
     std::string name;
     std::vector<std::string> argv;
+    std::string builtin;
 };
 
-/// Steps from validation.steps (a list of {name, run: [argv...]} or of
-/// argv lists); null or absent: an empty list (the Terraform defaults apply).
+/// The default pipeline: every built-in step, in order.
+const std::vector<Step>& builtin_steps();
+
+/// Steps from validation.steps: built-in step names, {name, run: [argv...]}
+/// objects or argv lists; null or absent: an empty list (the defaults apply).
 Result<std::vector<Step>> steps_from(const json& config);
 
 struct StepResult {

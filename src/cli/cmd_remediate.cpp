@@ -1,0 +1,250 @@
+// `infra-agent remediate [FINDINGS...]`: the whole path in one command:
+// ingest the scanner reports, decide with policy, queue, run an in-process
+// worker (agent, validation, branch, push, pull request), and say in one
+// line per finding what became of it.
+#include "cli/commands.hpp"
+#include "cli/delivery_setup.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/policy_common.hpp"
+#include "cli/sandbox_flag.hpp"
+#include "cli/task_stream.hpp"
+#include "core/events/event.hpp"
+#include "core/input.hpp"
+#include "core/json_access.hpp"
+#include "core/policy/record.hpp"
+#include "core/state.hpp"
+#include "core/text.hpp"
+#include "core/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+namespace infra::cli {
+namespace {
+
+struct Options {
+    std::vector<std::string> findings;
+    std::string source;
+    std::string agent;
+    bool dry_run = false;
+    std::string sandbox;
+    DeliveryFlags delivery;
+    PolicyFlags policies;
+};
+
+/// Collects the tasks a parser makes.
+class Collect final : public core::signals::Sink {
+public:
+    void begin() override { m_batch.clear(); }
+    void task(core::AgentTask&& t) override { m_batch.push_back(std::move(t)); }
+    void commit() override
+    {
+        for (auto& t : m_batch) tasks.push_back(std::move(t));
+        m_batch.clear();
+    }
+    void abort() override { m_batch.clear(); }
+    void skip(const std::string&) override { ++skipped; }
+    void reject(const core::Error& e) override { errors.push_back(e); }
+    std::vector<core::AgentTask> tasks;
+    std::vector<core::Error> errors;
+    std::size_t skipped = 0;
+
+private:
+    std::vector<core::AgentTask> m_batch;
+};
+
+/// What became of one finding.
+struct Line {
+    std::string task_id, what, state, detail;
+    nlohmann::json pr;
+    int code = exit_code::ok;
+};
+
+std::string describe_finding(const core::AgentTask& t)
+{
+    const auto& f = core::member(t.payload, "finding");
+    std::string rule = core::string_member(f, "canonicalRuleId");
+    if (rule.empty()) rule = std::string(core::to_string(t.type));
+    std::string where = t.context.resource.empty() ? core::string_member(f, "file") : t.context.resource;
+    return rule + (where.empty() ? "" : " " + where);
+}
+
+int remediate(Options& opt, Context& ctx)
+{
+    // Inside a git checkout with no state home anywhere, the checkout gets its own.
+    auto cwd = std::filesystem::current_path();
+    auto top = core::git::find_worktree(cwd);
+    if (ctx.globals().home.empty() && !std::getenv("INFRA_AGENT_HOME") && top &&
+        core::resolve_home(std::nullopt, cwd).origin == "default") {
+        auto made = core::init_home(*top / ".infra-agent");
+        if (!made) return ctx.fail(made.error());
+        ctx.globals().home = (*top / ".infra-agent").string();
+        if (made->created) ctx.note("created " + ctx.globals().home + " (state for this repository)");
+    }
+    auto config = ctx.config();
+    if (!config) return ctx.fail(config.error());
+    if (opt.delivery.repo.empty() && (*config)->get_or("git.repo", "").empty()) {
+        if (!top)
+            return ctx.fail(core::make_error(core::Errc::usage, "not inside a git repository, and no repository given",
+                                             "run remediate in a checkout, or pass --repo URL"));
+        opt.delivery.repo = top->string();
+    }
+    if (opt.findings.empty()) opt.findings.push_back("-");
+
+    // 1. Ingest.
+    std::string repo_name = (*config)->get_or("repository.id", (*config)->get_or("git.repository", ""));
+    if (repo_name.empty())
+        repo_name = core::change::repository_name(opt.delivery.repo.empty() ? (*config)->get_or("git.repo", "") : opt.delivery.repo);
+    core::signals::IngestOptions in;
+    in.repository_id = repo_name;
+    in.agent_slug = opt.agent;
+    Collect found;
+    for (const auto& file : opt.findings) {
+        auto src = core::ByteSource::open(file);
+        if (!src) return ctx.fail(src.error());
+        const core::signals::SignalParser* parser = nullptr;
+        if (opt.source.empty()) {
+            core::signals::DetectInput d{(*src)->peek_prefix(64 * 1024), &in.headers};
+            auto p = ctx.signals().detect(d, (*src)->name());
+            if (!p) return ctx.fail(p.error());
+            parser = *p;
+        } else if (!(parser = ctx.signals().find(opt.source))) {
+            return ctx.fail(core::make_error(core::Errc::usage, "unknown source " + core::text::quote(opt.source),
+                                             "run 'infra-agent ingest --list' for the sources"));
+        }
+        if (auto st = parser->parse(**src, in, found); !st) return ctx.fail(st.error());
+    }
+    if (!found.errors.empty()) return ctx.fail(found.errors.front());
+    if (found.tasks.empty()) {
+        ctx.note("nothing to remediate: no failed findings (" + std::to_string(found.skipped) + " skipped)");
+        return exit_code::ok;
+    }
+
+    // 2. Policy, then the queue (or, with --dry-run, only what would happen).
+    auto engine = load_engine(ctx, opt.policies);
+    if (!engine) return ctx.fail(engine.error());
+    auto state = core::open_state(ctx.home());
+    if (!state) return ctx.fail(state.error());
+    auto sink = core::events::SqliteSink::open(ctx.home().state_db().string());
+    if (!sink) return ctx.fail(sink.error());
+    auto queue = ctx.open_queue("", sink->get());
+    if (!queue) return ctx.fail(queue.error());
+
+    std::vector<Line> lines;
+    std::vector<core::queue::EnqueueItem> items;
+    std::vector<std::size_t> item_line;
+    for (auto& t : found.tasks) {
+        nlohmann::json tj = core::to_json(t);
+        auto d = (*engine)->decide(tj);
+        nlohmann::json dj = core::policy::to_json(d);
+        if (auto st = core::policy::record_decision(**state, tj, dj, "remediate"); !st) return ctx.fail(st.error());
+        Line l{t.id, describe_finding(t), "", "", nullptr, exit_code::ok};
+        if (!d.allowed) {
+            l.state = "denied";
+            l.detail = d.reason;
+            l.code = exit_code::denied;
+            (*sink)->emit({"task.escalated", t.id, "", {{"stage", "remediate"}, {"reason", d.reason}, {"decision", dj}}});
+        } else if (opt.dry_run) {
+            l.state = d.pending() ? "would wait for approval" : "would fix";
+            l.detail = "tier " + std::to_string(d.tier) + ", agent " + t.context.agent_slug;
+            if (d.pending()) l.code = exit_code::pending;
+        } else {
+            item_line.push_back(lines.size());
+            items.push_back({t, dj, d.pending() ? core::queue::State::pending_approval : core::queue::State::queued,
+                             core::queue::Millis{0}, 3});
+        }
+        lines.push_back(std::move(l));
+    }
+    std::vector<std::string> ids;
+    if (!items.empty()) {
+        auto out = (*queue)->enqueue(std::move(items));
+        if (!out) return ctx.fail(out.error());
+        for (std::size_t i = 0; i < out->size(); ++i) {
+            Line& l = lines[item_line[i]];
+            const auto& o = (*out)[i];
+            l.task_id = o.id;  // the unfinished task it duplicates, when it does
+            if (o.state == core::queue::State::pending_approval) {
+                l.state = "waiting for approval";
+                l.code = exit_code::pending;
+            }
+            ids.push_back(o.id);
+        }
+    }
+
+    // 3. An in-process worker with change delivery.
+    if (!opt.dry_run && !ids.empty()) {
+        auto sandbox = open_sandbox(ctx, opt.sandbox, nullptr);
+        if (!sandbox) return ctx.fail(sandbox.error());
+        auto delivery = open_delivery(ctx, opt.delivery, &*sandbox);
+        if (!delivery) return ctx.fail(delivery.error());
+        core::WorkerOptions w;
+        w.drain = true;
+        w.sandbox = &*sandbox;
+        w.delivery = (*delivery)->delivery.get();
+        w.backoff.base = core::queue::Millis{200};
+        if (ctx.stderr_is_tty()) ctx.note("working on " + std::to_string(ids.size()) + " finding" + (ids.size() == 1 ? "" : "s") + "...");
+        core::Worker worker(**queue, ctx.agents(), **sink, engine->get(), w);
+        auto summary = worker.run();
+        if (!summary) return ctx.fail(summary.error());
+    }
+    (*sink)->flush();
+
+    // 4. One line per finding.
+    int worst = exit_code::ok;
+    for (auto& l : lines) {
+        if (l.state.empty() || l.state == "waiting for approval") {
+            auto e = (*queue)->show(l.task_id);
+            if (e) {
+                const auto& change = core::member(e->result, "change");
+                if (e->state == core::queue::State::succeeded) {
+                    l.state = change.is_object() ? core::string_member(change, "state") : "fixed";
+                    l.pr = core::member(change, "pullRequest");
+                    l.detail = l.pr.is_object() ? core::string_member(l.pr, "url") + " (" + core::string_member(change, "branch") + ")"
+                                                : core::string_member(change, "reason");
+                    if (l.detail.empty()) l.detail = core::string_member(e->result, "summary");
+                } else if (e->state == core::queue::State::pending_approval) {
+                    l.state = "waiting for approval";
+                    for (const auto& r : e->required_approvals) l.detail += (l.detail.empty() ? "by " : ", ") + r;
+                    l.code = exit_code::pending;
+                } else {
+                    l.state = e->state == core::queue::State::dead ? "failed" : std::string(core::queue::to_string(e->state));
+                    l.detail = e->last_error;
+                    l.code = exit_code::failure;
+                }
+            }
+        }
+        worst = worse(worst, l.code);
+        if (ctx.json_output() || !ctx.stdout_is_tty()) {
+            nlohmann::json j = {{"taskId", l.task_id}, {"finding", l.what}, {"state", l.state}, {"detail", l.detail}};
+            if (l.pr.is_object()) j["pullRequest"] = l.pr;
+            ctx.emit(j);
+        } else {
+            ctx.print(l.what + ": " + l.state + (l.detail.empty() ? "" : ": " + l.detail) + "\n");
+        }
+    }
+    return worst;
+}
+
+}  // namespace
+
+void register_remediate(CLI::App& app, Context& ctx)
+{
+    auto opt = std::make_shared<Options>();
+    auto* cmd = app.add_subcommand("remediate", "Fix scanner findings as pull requests: ingest, policy, queue, agent, validation, PR");
+    cmd->add_option("findings", opt->findings, "scanner reports (Checkov, Trivy, tfsec, Prowler, SARIF ...), or - for stdin");
+    cmd->add_option("--source", opt->source, "the reports' format (default: detected)");
+    cmd->add_option("--agent", opt->agent, "agent for every finding (default: the task type's, builtin for findings)");
+    cmd->add_flag("--dry-run", opt->dry_run, "decide and say what would happen; queue and change nothing");
+    cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it)");
+    add_delivery_flags(cmd, opt->delivery);
+    opt->policies.add_to(cmd);
+    cmd->footer("Inside a git checkout with no configuration, the state goes to .infra-agent/ at its top, the\n"
+                "checkout is the repository, fixes come from the builtin agent, branches are pushed back to the\n"
+                "checkout and pull requests are recorded locally (infra-agent pr ls).\n"
+                "Exit 0 when every finding became a pull request (or needed none), 1 when one failed, 3 when\n"
+                "policy denied one, 4 when one waits for approval.");
+    ctx.on_run(cmd, [opt, &ctx] { return remediate(*opt, ctx); });
+}
+
+}  // namespace infra::cli
