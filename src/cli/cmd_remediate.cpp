@@ -183,6 +183,7 @@ int remediate(Options& opt, Context& ctx)
         w.sandbox = &*sandbox;
         w.delivery = (*delivery)->delivery.get();
         w.backoff.base = core::queue::Millis{200};
+        // Progress on a terminal; silent in pipes and CI logs, where the lines below say it all.
         if (ctx.stderr_is_tty()) ctx.note("working on " + std::to_string(ids.size()) + " finding" + (ids.size() == 1 ? "" : "s") + "...");
         core::Worker worker(**queue, ctx.agents(), **sink, engine->get(), w);
         auto summary = worker.run();

@@ -235,7 +235,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     if (auto s = m_opt.store->save(*pr, !*existing, req.update_comment); !s) return fail(s.error());
     out["state"] = *existing ? "updated" : "opened";
     out["pullRequest"] = pr->to_json(false);
-    spdlog::info("task {}: pull request {} {} ({})", id, pr->url, *existing ? "updated" : "opened", branch);
+    spdlog::debug("task {}: pull request {} {} ({})", id, pr->url, *existing ? "updated" : "opened", branch);
     return out;
 }
 
