@@ -73,6 +73,7 @@ int run(int argc, char** argv)
     register_queue(app, ctx);
     register_worker(app, ctx);
     register_run(app, ctx);
+    register_approve(app, ctx);
     register_creds(app, ctx);
     register_validate(app, ctx);
     register_pr(app, ctx);
