@@ -22,17 +22,11 @@ struct OpenOptions {
 
 int open_pr(const OpenOptions& opt, Context& ctx)
 {
-    std::vector<core::AgentTask> tasks;
-    int read = for_each_task(ctx, opt.input, false, [&](core::AgentTask&& t) { tasks.push_back(std::move(t)); });
-    if (read != exit_code::ok) return read;
-    if (tasks.size() != 1)
-        return ctx.fail(core::make_error(core::Errc::usage, "pr open takes exactly one task, got " + std::to_string(tasks.size())));
-    auto engine = load_engine(ctx, opt.policies);
-    if (!engine) return ctx.fail(engine.error());
-    auto& task = tasks.front();
-    task.extra.erase("decision");
-    nlohmann::json tj = core::to_json(task);
-    auto d = (*engine)->decide(tj);
+    DecidedTask dt;
+    if (int code = read_and_decide(ctx, opt.input, opt.policies, "pr open", dt)) return code;
+    const auto& task = dt.task;
+    const auto& tj = dt.json;
+    const auto& d = dt.decision;
     if (!d.allowed) return ctx.fail(core::make_error(core::Errc::denied, "task " + task.id + " denied: " + d.reason));
     if (d.pending()) return ctx.fail(core::make_error(core::Errc::pending, "task " + task.id + " " + d.reason));
 

@@ -23,18 +23,11 @@ struct Options {
 
 int run(const Options& opt, Context& ctx)
 {
-    std::vector<core::AgentTask> tasks;
-    int read = for_each_task(ctx, opt.input, false, [&](core::AgentTask&& t) { tasks.push_back(std::move(t)); });
-    if (read != exit_code::ok) return read;
-    if (tasks.size() != 1)
-        return ctx.fail(core::make_error(core::Errc::usage, "run takes exactly one task, got " + std::to_string(tasks.size()),
-                                         "use enqueue and worker for several"));
-    auto engine = load_engine(ctx, opt.policies);
-    if (!engine) return ctx.fail(engine.error());
-    auto& task = tasks.front();
-    task.extra.erase("decision");
-    nlohmann::json tj = core::to_json(task);
-    auto d = (*engine)->decide(tj);
+    DecidedTask dt;
+    if (int code = read_and_decide(ctx, opt.input, opt.policies, "run", dt)) return code;
+    auto& task = dt.task;
+    auto& tj = dt.json;
+    const auto& d = dt.decision;
     nlohmann::json dj = core::policy::to_json(d);
     if (!d.allowed)
         return ctx.fail(core::make_error(core::Errc::denied, "task " + task.id + " denied: " + d.reason));
@@ -54,7 +47,7 @@ int run(const Options& opt, Context& ctx)
     else events = std::make_unique<core::events::NullSink>();
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(d.timeout_ms);
     core::agent::RunContext rc{tj,      dj, 1, 0, deadline, [&] { return std::chrono::steady_clock::now() > deadline; },
-                               *events, &*ws, &*sandbox, core::policy::digest(**engine, tj), opt.record, opt.replay};
+                               *events, &*ws, &*sandbox, core::policy::digest(*dt.engine, tj), opt.record, opt.replay};
     auto outcome = agent->run(rc);
     nlohmann::json out = {{"type", "result"}, {"taskId", task.id}, {"ok", outcome.ok}, {"result", outcome.result},
                           {"decision", dj}};

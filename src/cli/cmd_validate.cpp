@@ -25,16 +25,10 @@ int validate(const Options& opt, Context& ctx)
     const core::policy::Decision* d_ptr = nullptr;
     std::optional<core::policy::Decision> d;
     if (!opt.task.empty()) {
-        std::vector<core::AgentTask> tasks;
-        int read = for_each_task(ctx, opt.task, false, [&](core::AgentTask&& t) { tasks.push_back(std::move(t)); });
-        if (read != exit_code::ok) return read;
-        if (tasks.size() != 1)
-            return ctx.fail(core::make_error(core::Errc::usage, "--task takes exactly one task, got " + std::to_string(tasks.size())));
-        auto engine = load_engine(ctx, opt.policies);
-        if (!engine) return ctx.fail(engine.error());
-        tasks.front().extra.erase("decision");
-        task = core::to_json(tasks.front());
-        d = (*engine)->decide(task);
+        DecidedTask dt;
+        if (int code = read_and_decide(ctx, opt.task, opt.policies, "--task", dt)) return code;
+        task = std::move(dt.json);
+        d = std::move(dt.decision);
         decision = core::policy::to_json(*d);
         d_ptr = &*d;
     }

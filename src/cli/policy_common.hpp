@@ -4,6 +4,7 @@
 
 #include "cli/context.hpp"
 #include "core/policy/engine.hpp"
+#include "core/task.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -22,6 +23,21 @@ struct PolicyFlags {
 
 /// Loads and compiles the policies the flags and config select.
 core::Result<std::unique_ptr<core::policy::Engine>> load_engine(Context& ctx, const PolicyFlags& flags);
+
+/// One task from a file or stdin, decided afresh: a decision on the input
+/// is a record, never a permission.
+struct DecidedTask {
+    std::unique_ptr<core::policy::Engine> engine;
+    core::AgentTask task;
+    nlohmann::json json;          ///< the task
+    core::policy::Decision decision;
+};
+
+/// Reads exactly one task from input (what names the command or flag in
+/// errors), loads the policies and decides. Returns 0, or the exit code of
+/// the failure it printed.
+int read_and_decide(Context& ctx, const std::string& input, const PolicyFlags& flags, const std::string& what,
+                    DecidedTask& out);
 
 void register_policy_eval(CLI::App& policy, Context& ctx);
 void register_policy_test(CLI::App& policy, Context& ctx);

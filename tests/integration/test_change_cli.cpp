@@ -27,11 +27,7 @@ protected:
     void SetUp() override
     {
         fs::create_directories(dir / "remote");
-        test::git(dir.path(), "init -q seed");
-        for (const auto& f : fs::directory_iterator(test::fixture("repos/aws-secure-terraform")))
-            fs::copy_file(f.path(), dir / "seed" / f.path().filename());
-        test::git(dir / "seed", "add -A");
-        test::git(dir / "seed", "commit -q -m initial");
+        test::checkout_scanned_repo(dir / "seed");
         test::git(dir / "remote", "clone -q --bare ../seed acme.git");
         opts.cwd = dir.path().string();
         opts.env["INFRA_AGENT_HOME"] = home().string();

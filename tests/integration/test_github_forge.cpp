@@ -26,11 +26,7 @@ TEST(GitHubForge, OnePullRequestPerFindingThroughAGitHubApp)
     test::GitHubMock github;
     ASSERT_TRUE(github.ready()) << github.why();
     test::TempDir dir;
-    test::git(dir.path(), "init -q seed");
-    for (const auto& f : fs::directory_iterator(test::fixture("repos/aws-secure-terraform")))
-        fs::copy_file(f.path(), dir / "seed" / f.path().filename());
-    test::git(dir / "seed", "add -A");
-    test::git(dir / "seed", "commit -q -m initial");
+    test::checkout_scanned_repo(dir / "seed");
     test::git(dir.path(), "clone -q --bare seed acme.git");
     auto key = test::run_program("/usr/bin/openssl", {"genrsa", "-out", (dir / "app.pem").string(), "2048"});
     ASSERT_EQ(key.exit_code, 0) << key.err;

@@ -114,11 +114,7 @@ TEST(GitLabForge, OneMergeRequestPerFinding)
 {
     GitLabServer gitlab("glpat-test-token");
     test::TempDir dir;
-    test::git(dir.path(), "init -q seed");
-    for (const auto& f : fs::directory_iterator(test::fixture("repos/aws-secure-terraform")))
-        fs::copy_file(f.path(), dir / "seed" / f.path().filename());
-    test::git(dir / "seed", "add -A");
-    test::git(dir / "seed", "commit -q -m initial");
+    test::checkout_scanned_repo(dir / "seed");
     test::git(dir.path(), "clone -q --bare seed acme.git");
     test::RunOptions opts;
     opts.cwd = dir.path().string();

@@ -20,12 +20,7 @@ TEST(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
 {
     test::TempDir dir;
     fs::path repo = dir / "infra";
-    fs::create_directories(repo);
-    test::git(repo, "init -q");
-    for (const auto& f : fs::directory_iterator(test::fixture("repos/aws-secure-terraform")))
-        fs::copy_file(f.path(), repo / f.path().filename());
-    test::git(repo, "add -A");
-    test::git(repo, "commit -q -m initial");
+    test::checkout_scanned_repo(repo);
     std::string report = (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string();
     test::RunOptions opts;
     opts.cwd = repo.string();

@@ -157,6 +157,16 @@ GitHttpServer::~GitHttpServer()
 
 std::string GitHttpServer::url() const { return "http://127.0.0.1:" + std::to_string(m_impl->port) + "/"; }
 
+void checkout_scanned_repo(const std::filesystem::path& dir)
+{
+    std::filesystem::create_directories(dir);
+    git(dir, "init -q");
+    for (const auto& f : std::filesystem::directory_iterator(std::string(INFRA_TEST_FIXTURES) + "/repos/aws-secure-terraform"))
+        std::filesystem::copy_file(f.path(), dir / f.path().filename());
+    git(dir, "add -A");
+    git(dir, "commit -q -m initial");
+}
+
 std::string git(const std::filesystem::path& dir, const std::string& args)
 {
     std::string cmd = "cd '" + dir.string() +

@@ -36,6 +36,10 @@ private:
     std::atomic<int> m_pushes{0};
 };
 
+/// A git checkout at dir of the repository the bundled Checkov report
+/// scanned (tests/fixtures/repos/aws-secure-terraform), in one commit on main.
+void checkout_scanned_repo(const std::filesystem::path& dir);
+
 /// Runs git with args in dir (GIT_* identity variables set); returns stdout,
 /// and fails the test on a non-zero exit.
 std::string git(const std::filesystem::path& dir, const std::string& args);

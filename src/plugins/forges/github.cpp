@@ -1,12 +1,9 @@
 // The GitHub forge: one pull request per bot branch, created or updated
 // through the REST API (github.com or GitHub Enterprise's /api/v3), with
 // labels, and a comment when a later run updates it.
-#include "core/http.hpp"
-#include "core/ids.hpp"
 #include "core/text.hpp"
+#include "plugins/forges/api.hpp"
 #include "plugins/forges/forges.hpp"
-
-#include <spdlog/spdlog.h>
 
 namespace infra::plugins::forges {
 namespace {
@@ -76,35 +73,9 @@ public:
 private:
     core::Result<json> call(const std::string& token, const std::string& method, const std::string& path, const json& body)
     {
-        core::http::Request r;
-        r.method = method;
-        r.url = m_s.base_url + path;
-        r.headers = {{"Authorization", "Bearer " + token},
-                     {"Accept", m_s.accept},
-                     {"X-GitHub-Api-Version", "2022-11-28"},
-                     {"User-Agent", "infra-agent"}};
-        if (!body.is_null()) {
-            r.body = body.dump();
-            r.headers.emplace_back("Content-Type", "application/json");
-        }
-        r.timeout = std::chrono::seconds(30);
-        auto resp = core::http::send(r);
-        if (!resp) return core::fail(Errc::unavailable, "cannot reach GitHub at " + m_s.base_url + ": " + resp.error().message);
-        if (resp->status >= 200 && resp->status < 300) {
-            if (resp->body.empty()) return json::object();
-            json j = json::parse(resp->body, nullptr, false);
-            if (j.is_discarded()) return core::fail(Errc::unavailable, method + " " + path + ": GitHub answered with no JSON");
-            return j;
-        }
-        json j = json::parse(resp->body, nullptr, false);
-        std::string why = j.is_object() ? j.value("message", "") : "";
-        if (auto v = resp->headers.find("sl-violations"); v != resp->headers.end()) why += (why.empty() ? "" : ": ") + v->second;
-        if (j.is_object() && j.contains("errors")) why += " " + j["errors"].dump();
-        Errc code = resp->status == 401 || resp->status == 403 ? Errc::denied
-                    : resp->status == 422                      ? Errc::invalid_input
-                                                               : Errc::unavailable;
-        return core::fail(code, method + " " + path + ": GitHub answered " + std::to_string(resp->status) +
-                                    (why.empty() ? "" : " (" + why.substr(0, 500) + ")"));
+        return call_api({"GitHub", m_s.base_url, token,
+                         {{"Accept", m_s.accept}, {"X-GitHub-Api-Version", "2022-11-28"}, {"User-Agent", "infra-agent"}}},
+                        method, path, body);
     }
 
     GitHubSettings m_s;

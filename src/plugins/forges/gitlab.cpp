@@ -1,9 +1,8 @@
 // The GitLab forge: one merge request per bot branch through the REST API
 // (/api/v4), created or updated, with labels, and a note when a later run
 // updates it.
-#include "core/http.hpp"
-#include "core/ids.hpp"
 #include "core/text.hpp"
+#include "plugins/forges/api.hpp"
 #include "plugins/forges/forges.hpp"
 
 namespace infra::plugins::forges {
@@ -83,29 +82,8 @@ public:
 private:
     core::Result<json> call(const std::string& token, const std::string& method, const std::string& path, const json& body)
     {
-        core::http::Request r;
-        r.method = method;
-        r.url = m_s.base_url + path;
-        r.headers = {{"Authorization", "Bearer " + token}, {"Accept", "application/json"}, {"User-Agent", "infra-agent"}};
-        if (!body.is_null()) {
-            r.body = body.dump();
-            r.headers.emplace_back("Content-Type", "application/json");
-        }
-        r.timeout = std::chrono::seconds(30);
-        auto resp = core::http::send(r);
-        if (!resp) return core::fail(Errc::unavailable, "cannot reach GitLab at " + m_s.base_url + ": " + resp.error().message);
-        json j = json::parse(resp->body, nullptr, false);
-        if (resp->status >= 200 && resp->status < 300) {
-            if (j.is_discarded()) return core::fail(Errc::unavailable, method + " " + path + ": GitLab answered with no JSON");
-            return j;
-        }
-        std::string why;
-        if (j.is_object() && j.contains("message")) why = j["message"].is_string() ? j["message"].get<std::string>() : j["message"].dump();
-        Errc code = resp->status == 401 || resp->status == 403 ? Errc::denied
-                    : resp->status == 400 || resp->status == 422 ? Errc::invalid_input
-                                                                 : Errc::unavailable;
-        return core::fail(code, method + " " + path + ": GitLab answered " + std::to_string(resp->status) +
-                                    (why.empty() ? "" : " (" + why.substr(0, 500) + ")"));
+        return call_api({"GitLab", m_s.base_url, token, {{"Accept", "application/json"}, {"User-Agent", "infra-agent"}}}, method,
+                        path, body);
     }
 
     GitLabSettings m_s;

@@ -1,6 +1,5 @@
 #include "plugins/forges/forges.hpp"
 
-#include "core/ids.hpp"
 
 namespace infra::plugins::forges {
 namespace {

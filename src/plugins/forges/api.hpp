@@ -1,0 +1,30 @@
+#pragma once
+// One JSON request to a forge's REST API: bearer token, JSON body, and an
+// error that names the call, the status and the forge's own explanation.
+
+#include "core/http.hpp"
+#include "core/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace infra::plugins::forges {
+
+struct ApiCall {
+    std::string forge;     ///< "GitHub", "GitLab": for messages
+    std::string base_url;
+    std::string token;
+    std::vector<std::pair<std::string, std::string>> headers;  ///< besides Authorization and Content-Type
+};
+
+/// Sends method path with body (null: none). 2xx gives the JSON answer ({}
+/// for an empty one); 401/403 are Errc::denied, 400/422 Errc::invalid_input,
+/// anything else Errc::unavailable, with the forge's message (and Prism's
+/// sl-violations) in the error.
+core::Result<nlohmann::json> call_api(const ApiCall& api, const std::string& method, const std::string& path,
+                                      const nlohmann::json& body);
+
+}  // namespace infra::plugins::forges
