@@ -6,6 +6,7 @@
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
+#include "core/json_access.hpp"
 #include "core/state.hpp"
 
 namespace infra::cli {
@@ -47,11 +48,12 @@ int open_pr(const OpenOptions& opt, Context& ctx)
     if (ctx.json_output() || !ctx.stdout_is_tty()) {
         ctx.emit(*delivered);
     } else {
-        std::string state = delivered->value("state", "");
+        std::string state = core::string_member(*delivered, "state");
         if (delivered->contains("pullRequest"))
-            ctx.print(state + " " + (*delivered)["pullRequest"].value("url", "") + " (" + delivered->value("branch", "") + ")\n");
+            ctx.print(state + " " + core::string_member(core::member(*delivered, "pullRequest"), "url") + " (" +
+                      core::string_member(*delivered, "branch") + ")\n");
         else
-            ctx.print(state + ": " + delivered->value("reason", delivered->value("branch", "")) + "\n");
+            ctx.print(state + ": " + core::string_member(*delivered, "reason", core::string_member(*delivered, "branch")) + "\n");
     }
     return exit_code::ok;
 }
@@ -93,7 +95,7 @@ int show(const std::string& ref, Context& ctx)
     }
     ctx.print("#" + std::to_string(pr->number) + " " + pr->title + "\n" + pr->url + "  " + pr->branch + " -> " + pr->base + "  (" +
               pr->state + ", " + std::to_string(pr->updates) + " update" + (pr->updates == 1 ? "" : "s") + ")\n\n");
-    for (const auto& u : *updates) ctx.print(u.value("time", "") + "  " + u.value("comment", "") + "\n");
+    for (const auto& u : *updates) ctx.print(core::string_member(u, "time") + "  " + core::string_member(u, "comment") + "\n");
     if (!updates->empty()) ctx.print("\n");
     ctx.print(pr->diff);
     return exit_code::ok;

@@ -5,6 +5,7 @@
 #include "cli/task_stream.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/events/event.hpp"
+#include "core/json_access.hpp"
 #include "core/policy/digest.hpp"
 
 #include <chrono>
@@ -55,9 +56,9 @@ int run(const Options& opt, Context& ctx)
     if (ctx.json_output() || !ctx.stdout_is_tty()) {
         ctx.emit(out);
     } else {
-        ctx.print(outcome.result.value("summary", outcome.ok ? "done" : "") + "\n");
-        ctx.print(outcome.result.value("diff", ""));
-        for (const auto& n : outcome.result.value("notes", nlohmann::json::array())) ctx.print("note: " + n.get<std::string>() + "\n");
+        ctx.print(core::string_member(outcome.result, "summary", outcome.ok ? "done" : "") + "\n");
+        ctx.print(core::string_member(outcome.result, "diff"));
+        for (const auto& n : core::strings_member(outcome.result, "notes")) ctx.print("note: " + n + "\n");
     }
     if (!outcome.ok) return ctx.fail(core::make_error(core::Errc::unavailable, "task " + task.id + " failed: " + outcome.error));
     return exit_code::ok;

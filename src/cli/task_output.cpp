@@ -1,6 +1,7 @@
 #include "cli/task_output.hpp"
 
 #include "cli/exit_codes.hpp"
+#include "core/json_access.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -20,16 +21,16 @@ std::string describe_task(const core::AgentTask& t)
     const auto& p = t.payload;
     std::string what;
     if (auto f = p.find("finding"); f != p.end() && f->is_object()) {
-        what = f->value("canonicalRuleId", "");
-        std::string where = f->value("resource", "");
-        std::string file = f->value("file", "");
+        what = core::string_member(*f, "canonicalRuleId");
+        std::string where = core::string_member(*f, "resource");
+        std::string file = core::string_member(*f, "file");
         if (!file.empty() && f->contains("startLine")) file += ":" + (*f)["startLine"].dump();
         if (!where.empty()) what += " " + where;
         if (!file.empty()) what += " (" + file + ")";
     } else if (p.contains("alertname")) {
-        what = p.value("alertname", "");
+        what = core::string_member(p, "alertname");
     } else if (p.contains("alarmName")) {
-        what = p.value("alarmName", "");
+        what = core::string_member(p, "alarmName");
     } else if (p.contains("title") && p["title"].is_string()) {
         what = p["title"].get<std::string>();
     } else if (p.contains("message") && p["message"].is_string()) {

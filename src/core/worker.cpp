@@ -219,7 +219,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     if (m_policy) {
         policy::Decision d = m_policy->decide(lease.task);
         json now = policy::to_json(d);
-        auto required_then = lease.decision.value("requiredApprovals", json::array());
+        auto required_then = core::array_member(lease.decision, "requiredApprovals");
         bool new_approvals = false;
         for (const auto& g : d.required_approvals)
             if (std::find(required_then.begin(), required_then.end(), json(g)) == required_then.end()) new_approvals = true;

@@ -1,4 +1,5 @@
 #include "core/agent/model.hpp"
+#include "core/json_access.hpp"
 
 #include <fstream>
 
@@ -15,13 +16,13 @@ json to_json(const Reply& r)
 Reply reply_from_json(const json& j)
 {
     Reply r;
-    r.text = j.value("text", "");
-    for (const auto& c : j.value("calls", json::array()))
-        r.calls.push_back({c.value("id", ""), c.value("name", ""), c.value("arguments", json::object())});
-    r.input_tokens = j.value("inputTokens", 0L);
-    r.output_tokens = j.value("outputTokens", 0L);
-    r.stop_reason = j.value("stop", "");
-    r.model = j.value("model", "");
+    r.text = core::string_member(j, "text");
+    for (const auto& c : core::array_member(j, "calls"))
+        r.calls.push_back({core::string_member(c, "id"), core::string_member(c, "name"), core::object_member(c, "arguments")});
+    r.input_tokens = core::int_member(j, "inputTokens");
+    r.output_tokens = core::int_member(j, "outputTokens");
+    r.stop_reason = core::string_member(j, "stop");
+    r.model = core::string_member(j, "model");
     return r;
 }
 
@@ -65,7 +66,7 @@ Result<ReplayModel> ReplayModel::open(const std::string& path)
         auto j = json::parse(line, nullptr, false);
         if (j.is_discarded() || !j.is_object())
             return fail(Errc::invalid_input, "'" + path + "': line " + std::to_string(n) + ": not a recorded exchange");
-        if (m.m_name.empty()) m.m_name = "replay:" + j.value("model", "");
+        if (m.m_name.empty()) m.m_name = "replay:" + core::string_member(j, "model");
         if (j.contains("reply")) m.m_replies.push_back(reply_from_json(j["reply"]));
     }
     return m;

@@ -1,4 +1,5 @@
 #include "core/agent/tools.hpp"
+#include "core/json_access.hpp"
 
 #include "core/diff.hpp"
 #include "core/log.hpp"
@@ -89,7 +90,7 @@ ToolBox::ToolBox(const Workspace& ws, const json& decision, const sandbox::Sandb
 bool ToolBox::allowed(const std::string& name) const
 {
     if (name == "finish") return true;  // ending the work is never a risk
-    const json& c = m_decision.is_object() ? m_decision.value("constraints", json::object()) : json::object();
+    const json& c = m_decision.is_object() ? core::object_member(m_decision, "constraints") : json::object();
     if (c.contains("deniedTools") && c["deniedTools"].is_array())
         for (const auto& t : c["deniedTools"])
             if (t == name) return false;

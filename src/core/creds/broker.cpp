@@ -1,4 +1,5 @@
 #include "core/creds/broker.hpp"
+#include "core/json_access.hpp"
 
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
@@ -290,7 +291,7 @@ Result<LedgerEntry> Broker::verify(std::string_view token, const std::optional<s
 {
     auto claims = m_provider.verify(token);
     if (!claims) return fail(claims.error());
-    auto entry = m_ledger.get(claims->value("jti", ""));
+    auto entry = m_ledger.get(core::string_member(*claims, "jti"));
     if (!entry) return fail(Errc::denied, "the credential is not in this ledger");
     if (entry->token_sha256 != crypto::sha256_hex(token))
         return fail(Errc::denied, "the credential does not match ledger entry " + entry->id);

@@ -3,6 +3,7 @@
 // smallest limits, the intersection of allowed tools, the union of denied
 // tools and approvals, and any rule's requirement.
 #include "core/policy/engine.hpp"
+#include "core/json_access.hpp"
 #include "core/policy/resolver.hpp"
 
 #include <algorithm>
@@ -62,7 +63,7 @@ int minimum_tier(const AgentTask& task)
     switch (task.type) {
     case TaskType::compliance_remediation: return 2;
     case TaskType::pr_review: return 1;
-    case TaskType::chat: return task.payload.value("requestsChange", false) ? 2 : 0;
+    case TaskType::chat: return core::bool_member(task.payload, "requestsChange") ? 2 : 0;
     default: return 0;
     }
 }
@@ -181,7 +182,7 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
 
     int need = minimum_tier(task);
     if (d.tier < need) {
-        d.reason = std::string(task.value("type", "this")) + " needs tier " + std::to_string(need) + " (" +
+        d.reason = core::string_member(task, "type", "this") + " needs tier " + std::to_string(need) + " (" +
                    std::string(tier_name(need)) + ") but " + lowest->name + " grants at most tier " +
                    std::to_string(d.tier) + " (" + std::string(tier_name(d.tier)) + ")";
         return;
@@ -235,6 +236,8 @@ Result<Decision> decision_from_json(const json& j)
 {
     if (!j.is_object()) return fail(Errc::invalid_input, "decision: expected an object");
     Decision d;
+    // Strict: a decision with a wrongly typed field is refused, never read as
+    // a weaker one (json::value throws on a type mismatch, caught below).
     try {
         d.allowed = j.at("allowed").get<bool>();
         d.tier = j.at("tier").get<int>();

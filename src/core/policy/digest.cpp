@@ -1,4 +1,5 @@
 #include "core/policy/digest.hpp"
+#include "core/json_access.hpp"
 
 #include <map>
 
@@ -74,8 +75,8 @@ json digest(const Engine& engine, const json& task)
 
 std::string digest_text(const json& dg)
 {
-    std::string out = "Policy (" + dg.value("policyDigest", "") + "):\n";
-    if (!dg.value("allowed", false)) out += "- You are not allowed to act on this task; report and stop.\n";
+    std::string out = "Policy (" + core::string_member(dg, "policyDigest") + "):\n";
+    if (!core::bool_member(dg, "allowed")) out += "- You are not allowed to act on this task; report and stop.\n";
     out += "Hard rules:\n";
     for (const auto& h : dg["agentHardRules"]) out += "- " + h.get<std::string>() + "\n";
     if (!dg["organizationPolicies"].empty()) {

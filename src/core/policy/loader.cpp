@@ -1,4 +1,5 @@
 #include "core/policy/loader.hpp"
+#include "core/json_access.hpp"
 
 #include "core/crypto.hpp"
 #include "core/policy/node.hpp"
@@ -479,7 +480,7 @@ std::vector<Document> read_cached(const fs::path& path, const std::string& file)
     std::string line;
     if (!in || !std::getline(in, line)) return docs;
     auto header = json::parse(line, nullptr, false);
-    if (!header.is_object() || header.value("format", "") != k_cache_format || header.value("file", "") != file)
+    if (!header.is_object() || core::string_member(header, "format") != k_cache_format || core::string_member(header, "file") != file)
         return docs;
     while (std::getline(in, line)) {
         auto doc = json::parse(line, nullptr, false);

@@ -1,4 +1,5 @@
 #include "core/policy/record.hpp"
+#include "core/json_access.hpp"
 
 #include "core/timeutil.hpp"
 
@@ -13,7 +14,7 @@ void diff(const json& a, const json& b, const std::string& prefix, std::vector<s
         json x = a.value(key, json()), y = b.value(key, json());
         if (x != y) out.push_back(prefix + key + ": " + x.dump() + " -> " + y.dump());
     }
-    json ca = a.value("constraints", json::object()), cb = b.value("constraints", json::object());
+    json ca = core::object_member(a, "constraints"), cb = core::object_member(b, "constraints");
     std::set<std::string> keys;
     for (auto it = ca.begin(); it != ca.end(); ++it) keys.insert(it.key());
     for (auto it = cb.begin(); it != cb.end(); ++it) keys.insert(it.key());
@@ -31,10 +32,10 @@ Status record_decision(store::Db& db, const json& task, const json& decision, st
                            "VALUES (?, ?, ?, ?, ?, ?)");
     if (!stmt) return stmt.error();
     stmt->bind(1, timeutil::now_rfc3339())
-        .bind(2, task.value("id", ""))
+        .bind(2, core::string_member(task, "id"))
         .bind(3, task.dump(-1, ' ', false, json::error_handler_t::replace))
         .bind(4, decision.dump(-1, ' ', false, json::error_handler_t::replace))
-        .bind(5, decision.value("policyDigest", ""))
+        .bind(5, core::string_member(decision, "policyDigest"))
         .bind(6, source);
     return stmt->run();
 }
@@ -63,7 +64,7 @@ Result<ReplayReport> replay(store::Db& db, const Engine& proposed, std::size_t l
         ++report.total;
         if (!e.changes.empty()) {
             ++report.changed;
-            bool was = e.before.value("allowed", false), now = e.after.value("allowed", false);
+            bool was = core::bool_member(e.before, "allowed"), now = core::bool_member(e.after, "allowed");
             if (was && !now) ++report.newly_denied;
             if (!was && now) ++report.newly_allowed;
         }

@@ -1,4 +1,5 @@
 #include "core/policy/testing.hpp"
+#include "core/json_access.hpp"
 
 #include "core/text.hpp"
 #include "core/yaml_docs.hpp"
@@ -60,19 +61,19 @@ void compare(const json& expect, const json& got, const std::string& prefix, std
         std::string name = prefix + key;
         const json& want = it.value();
         if (key == "reasonContains") {
-            std::string reason = got.value("reason", "");
+            std::string reason = core::string_member(got, "reason");
             if (!want.is_string() || reason.find(want.get<std::string>()) == std::string::npos)
                 failures.push_back("reason: expected to contain " + show(want) + ", got " + show(reason));
             continue;
         }
         if (key == "matchedRulesInclude") {
-            auto have = as_set(got.value("matchedRules", json::array()));
+            auto have = as_set(core::array_member(got, "matchedRules"));
             for (const auto& r : as_set(want))
                 if (!have.count(r)) failures.push_back("matchedRules: expected to include " + text::quote(r));
             continue;
         }
         if (key == "pending") {
-            bool pending = got.value("allowed", false) && !got.value("requiredApprovals", json::array()).empty();
+            bool pending = core::bool_member(got, "allowed") && !core::array_member(got, "requiredApprovals").empty();
             if (!want.is_boolean() || want.get<bool>() != pending)
                 failures.push_back("pending: expected " + want.dump() + ", got " + json(pending).dump());
             continue;

@@ -6,6 +6,7 @@
 //   git:push:repo=OWNER/NAME,branch=...  contents: write
 //   forge:pr:repo=OWNER/NAME             pull_requests: write, issues: write, contents: read
 #include "core/crypto.hpp"
+#include "core/json_access.hpp"
 #include "core/http.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
@@ -69,7 +70,7 @@ public:
         if (!resp) return core::fail(Errc::unavailable, "cannot reach GitHub at " + m_s.base_url + ": " + resp.error().message);
         json j = json::parse(resp->body, nullptr, false);
         if (resp->status != 201) {
-            std::string why = j.is_object() ? j.value("message", "") : "";
+            std::string why = j.is_object() ? core::string_member(j, "message") : "";
             return core::fail(resp->status == 401 || resp->status == 403 || resp->status == 404 || resp->status == 422 ? Errc::denied
                                                                                                                          : Errc::unavailable,
                               "GitHub refused an installation token for " + repo + " (HTTP " + std::to_string(resp->status) + ")" +
@@ -78,7 +79,7 @@ public:
         if (!j.is_object() || !j.contains("token") || !j["token"].is_string())
             return core::fail(Errc::unavailable, "GitHub answered without an installation token");
         c.secret = j["token"].get<std::string>();
-        if (auto exp = core::timeutil::parse_rfc3339(j.value("expires_at", ""))) {
+        if (auto exp = core::timeutil::parse_rfc3339(core::string_member(j, "expires_at"))) {
             auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(exp->time_since_epoch()).count();
             c.expires_ms = std::min(c.expires_ms, ms);
         }

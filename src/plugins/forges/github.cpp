@@ -2,6 +2,7 @@
 // through the REST API (github.com or GitHub Enterprise's /api/v3), with
 // labels, and a comment when a later run updates it.
 #include "core/text.hpp"
+#include "core/json_access.hpp"
 #include "plugins/forges/api.hpp"
 #include "plugins/forges/forges.hpp"
 
@@ -39,7 +40,7 @@ public:
             if (!found) return core::fail(found.error());
             if (found->is_array())
                 for (const auto& p : *found)
-                    if (p.is_object() && p.value("head", json::object()).value("ref", "") == req.branch) number = p.value("number", 0);
+                    if (p.is_object() && core::string_member(core::object_member(p, "head"), "ref") == req.branch) number = core::int_member(p, "number");
         }
         json answer;
         if (number) {
@@ -57,7 +58,7 @@ public:
                               {"maintainer_can_modify", false}});
             if (!made) return core::fail(made.error());
             answer = *made;
-            number = answer.value("number", 0);
+            number = core::int_member(answer, "number");
             if (!number) return core::fail(Errc::unavailable, "GitHub answered without a pull request number");
         }
         if (!req.labels.empty()) {
@@ -66,7 +67,7 @@ public:
         }
         PullRequest pr = core::change::record_for(name(), req, existing);
         pr.number = number;
-        pr.url = answer.value("html_url", m_s.base_url + repo_path + "/pull/" + std::to_string(number));
+        pr.url = core::string_member(answer, "html_url", m_s.base_url + repo_path + "/pull/" + std::to_string(number));
         return pr;
     }
 

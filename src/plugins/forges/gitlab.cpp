@@ -2,6 +2,7 @@
 // (/api/v4), created or updated, with labels, and a note when a later run
 // updates it.
 #include "core/text.hpp"
+#include "core/json_access.hpp"
 #include "plugins/forges/api.hpp"
 #include "plugins/forges/forges.hpp"
 
@@ -52,7 +53,7 @@ public:
             if (!found) return core::fail(found.error());
             if (found->is_array())
                 for (const auto& mr : *found)
-                    if (mr.is_object() && mr.value("source_branch", "") == req.branch) iid = mr.value("iid", 0);
+                    if (mr.is_object() && core::string_member(mr, "source_branch") == req.branch) iid = core::int_member(mr, "iid");
         }
         json answer;
         if (iid) {
@@ -70,12 +71,12 @@ public:
                               {"description", req.body}, {"labels", labels}, {"remove_source_branch", true}});
             if (!made) return core::fail(made.error());
             answer = *made;
-            iid = answer.value("iid", 0);
+            iid = core::int_member(answer, "iid");
             if (!iid) return core::fail(Errc::unavailable, "GitLab answered without a merge request iid");
         }
         PullRequest pr = core::change::record_for(name(), req, existing);
         pr.number = iid;
-        pr.url = answer.value("web_url", "");
+        pr.url = core::string_member(answer, "web_url");
         return pr;
     }
 

@@ -1,4 +1,5 @@
 #include "plugins/queues/sqlite_queue.hpp"
+#include "core/json_access.hpp"
 
 #include "core/store/migrations.hpp"
 #include "core/store/sqlite.hpp"
@@ -70,7 +71,7 @@ public:
         std::vector<Encoded> encoded;
         encoded.reserve(items.size());
         for (const auto& item : items) {
-            json approvals = item.decision.is_object() ? item.decision.value("requiredApprovals", json::array())
+            json approvals = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
                                                        : json::array();
             encoded.push_back({json::to_cbor(to_json(item.task)), json::to_cbor(item.decision), approvals.dump()});
         }
@@ -315,7 +316,7 @@ public:
                           "WHERE id = ?2 AND fence = ?3 AND state = 'leased'");
             if (!s) return s.error();
             (*s)->bind(1, now).bind(2, id).bind(3, token).bind(4, to_string(to)).bind(5, reason)
-                .bind(6, decision.value("requiredApprovals", json::array()).dump());
+                .bind(6, core::array_member(decision, "requiredApprovals").dump());
             if (auto r = (*s)->run(); !r) return r;
             if (m_db->changes() != 1) return lost(id, token);
             auto p = stmt("UPDATE queue_payload SET decision = ? WHERE id = ?");
@@ -353,14 +354,14 @@ public:
             }
             if (!approvals.is_array()) approvals = json::array();
             for (const auto& a : approvals)
-                if (a.value("group", "") == group)
+                if (core::string_member(a, "group") == group)
                     return fail(Errc::conflict, text::quote(group) + " has already approved task " + text::quote(id));
             auto now = now_ms();
             approvals.push_back({{"group", group}, {"by", by}, {"atMs", now}});
             bool all = true;
             for (const auto& r : required) {
                 bool got = false;
-                for (const auto& a : approvals) got = got || a.value("group", "") == r;
+                for (const auto& a : approvals) got = got || core::string_member(a, "group") == r;
                 all = all && got;
             }
             state = all ? State::queued : State::pending_approval;

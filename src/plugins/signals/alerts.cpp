@@ -2,6 +2,7 @@
 // PagerDuty v3 webhooks, and CloudWatch alarms delivered through SNS.
 // Each firing alert becomes one incident-triage task.
 #include "core/crypto.hpp"
+#include "core/json_access.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 #include "plugins/signals/common.hpp"
@@ -84,7 +85,7 @@ public:
                     sink.skip(field + ": " + (status.empty() ? "no status" : status));
                     continue;
                 }
-                auto labels = tags_of(a.value("labels", json::object()));
+                auto labels = tags_of(core::object_member(a, "labels"));
                 auto t = alert_task("alertmanager");
                 std::string fp = str(a, "fingerprint");
                 if (fp.empty()) fp = core::crypto::sha256_hex(json(labels).dump()).substr(0, 16);
@@ -98,8 +99,8 @@ public:
                 for (const char* k : {"repository", "repo"})
                     if (labels.count(k) && t.context.repository_id.empty()) t.context.repository_id = labels[k];
                 t.payload["alertname"] = labels.count("alertname") ? labels["alertname"] : "";
-                t.payload["labels"] = a.value("labels", json::object());
-                t.payload["annotations"] = a.value("annotations", json::object());
+                t.payload["labels"] = core::object_member(a, "labels");
+                t.payload["annotations"] = core::object_member(a, "annotations");
                 t.payload["startsAt"] = str(a, "startsAt");
                 t.payload["generatorURL"] = str(a, "generatorURL");
                 t.payload["fingerprint"] = fp;
@@ -145,7 +146,7 @@ public:
                 sink.skip("'" + type + "' is not an incident that needs triage");
                 return {};
             }
-            const json& data = ev->value("data", json::object());
+            const json& data = core::object_member(*ev, "data");
             std::string incident = str(data, "id");
             if (incident.empty()) return field_error("event.data.id", "missing");
             auto t = alert_task("pagerduty");

@@ -1,6 +1,7 @@
 // Sources that come from people and programs rather than tools: chat
 // messages, AgentTasks posted to the API, and named schedules from config.
 #include "core/crypto.hpp"
+#include "core/json_access.hpp"
 #include "core/ids.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
@@ -42,7 +43,9 @@ public:
                 if (!r.value.is_object()) return field_error("message", "expected an object");
                 auto m = r.value.find("message");
                 if (m == r.value.end() || !m->is_string()) return field_error("message", "missing or not a string");
-                bool change = r.value.value("requestsChange", false);
+                const auto& rc = core::member(r.value, "requestsChange");
+                if (!rc.is_null() && !rc.is_boolean()) return field_error("requestsChange", "expected true or false");
+                bool change = rc.is_boolean() && rc.get<bool>();
                 return emit(m->get<std::string>(), str(r.value, "user"), str(r.value, "channel"), change, opt, out);
             };
             return core::signals::stream_records(in, sel, opt, sink, record, any_shape);
@@ -145,7 +148,7 @@ public:
                 return core::fail(Errc::invalid_input, "no schedule named " + core::text::quote(name) + " in config",
                                   known.empty() ? "add one under 'schedules:' in config.yaml"
                                                 : "known schedules: " + known);
-            const json& signal = found->value("signal", json::object());
+            const json& signal = core::object_member(*found, "signal");
             if (!signal.is_object()) return field_error("schedules." + name + ".signal", "expected an object");
             json j = signal;
             j["trigger"] = {{"source", "schedule"}, {"provider", "schedule"}, {"sourceId", name}};

@@ -2,6 +2,7 @@
 // inferred from the body), X-Hub-Signature-256 is verified when a secret
 // is given, and X-GitHub-Delivery becomes the task's source id.
 #include "core/crypto.hpp"
+#include "core/json_access.hpp"
 #include "core/text.hpp"
 #include "plugins/signals/common.hpp"
 #include "plugins/signals/parsers.hpp"
@@ -165,7 +166,7 @@ private:
         t.payload["headSha"] = str_at(pr, "/head/sha");
         t.payload["baseRef"] = str_at(pr, "/base/ref");
         t.payload["author"] = str_at(pr, "/user/login");
-        t.payload["draft"] = pr.value("draft", false);
+        t.payload["draft"] = core::bool_member(pr, "draft");
         t.dedupe_key = core::signals::dedupe_key({"pr-review", repo_key(d), number});
         emit(std::move(t), d, sink);
         return {};
@@ -175,7 +176,7 @@ private:
     {
         std::string ref = str(d.body, "ref");
         if (ref.empty()) return field_error("ref", "missing");
-        if (d.body.value("deleted", false)) {
+        if (core::bool_member(d.body, "deleted")) {
             sink.skip("push deleted '" + ref + "'");
             return {};
         }

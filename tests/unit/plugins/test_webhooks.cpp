@@ -258,6 +258,20 @@ TEST(Chat, TextAndJsonMessages)
     EXPECT_FALSE(ingest("chat", "   ").status);
 }
 
+TEST(Chat, WronglyTypedFieldsAreErrorsNotCrashes)
+{
+    // Found by fuzzing: a string where a boolean belongs threw out of the parser.
+    auto r = ingest("chat", R"({"message":"fix","requestsChange":"ana"})");
+    ASSERT_FALSE(r.status);
+    EXPECT_NE(r.status.error().message.find("requestsChange: expected true or false"), std::string::npos)
+        << r.status.error().message;
+    EXPECT_TRUE(r.tasks.empty());
+    auto typed = ingest("chat", R"({"message":"fix","user":7,"channel":["x"]})");
+    ASSERT_TRUE(typed.status) << typed.status.error().message;
+    ASSERT_EQ(typed.tasks.size(), 1u);
+    EXPECT_FALSE(typed.tasks[0].payload.contains("user"));
+}
+
 TEST(Api, FillsIdsAndValidates)
 {
     auto r = ingest("api", R"({"type":"drift-detection","trigger":{"source":"api","provider":"ci"},

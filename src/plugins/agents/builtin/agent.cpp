@@ -1,4 +1,5 @@
 #include "plugins/agents/builtin/agent.hpp"
+#include "core/json_access.hpp"
 
 #include "core/agent/terraform_check.hpp"
 #include "core/agent/tools.hpp"
@@ -29,10 +30,11 @@ public:
     Outcome run(const RunContext& ctx) override
     {
         if (!ctx.workspace) return Outcome::failure("the builtin agent needs a workspace with the Terraform files");
-        const json& finding = ctx.task.value("payload", json::object()).value("finding", json::object());
-        std::string rule = finding.value("canonicalRuleId", "");
-        std::string file = finding.value("file", "");
-        std::string resource = finding.value("resource", ctx.task.value("context", json::object()).value("resource", ""));
+        const json& finding = core::object_member(core::object_member(ctx.task, "payload"), "finding");
+        std::string rule = core::string_member(finding, "canonicalRuleId");
+        std::string file = core::string_member(finding, "file");
+        std::string resource =
+            core::string_member(finding, "resource", core::string_member(core::object_member(ctx.task, "context"), "resource"));
         if (rule.empty()) return Outcome::failure("the task has no finding (payload.finding.canonicalRuleId) to fix");
         const builtin::Check* check = builtin::find_check(rule);
         if (!check) return Outcome::failure("the builtin agent has no fix for " + rule + "; the llm agent can try");
@@ -45,7 +47,7 @@ public:
         if (std::find(check->types.begin(), check->types.end(), type) == check->types.end())
             return Outcome::failure(rule + " is not fixed on " + type + " resources by the builtin agent");
 
-        ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, ctx.task.value("id", ""));
+        ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
         tools.set_deadline(ctx.deadline);
         // The module is every .tf file of the finding's directory.
         std::string dir = file.empty() ? "." : parent_dir(file);
@@ -87,7 +89,7 @@ public:
             auto r = tools.call("run_command", {{"argv", argv}});
             if (!r.ok) return -1;
             long n = 0;
-            std::string out = r.output.value("stdout", "");
+            std::string out = core::string_member(r.output, "stdout");
             for (std::size_t pos = 0; (pos = out.find("\n+", pos)) != std::string::npos; ++pos)
                 if (out.compare(pos + 1, 3, "+++") != 0) ++n;
             return n;

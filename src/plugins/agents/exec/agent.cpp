@@ -1,4 +1,5 @@
 #include "plugins/agents/exec/agent.hpp"
+#include "core/json_access.hpp"
 
 #include "core/agent/changes.hpp"
 #include "core/agent/terraform_check.hpp"
@@ -22,7 +23,7 @@ public:
         if (!ctx.sandbox) return Outcome::failure("the exec agent runs its command in the sandbox, and none is available");
         auto argv = m_command();
         if (!argv) return Outcome::failure(argv.error().message + (argv.error().hint.empty() ? "" : " (" + argv.error().hint + ")"));
-        std::string task_id = ctx.task.value("id", "");
+        std::string task_id = core::string_member(ctx.task, "id");
         auto before = core::agent::snapshot(*ctx.workspace);
         if (!before) return Outcome::failure(before.error().message);
 

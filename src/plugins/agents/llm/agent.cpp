@@ -1,4 +1,5 @@
 #include "plugins/agents/llm/agent.hpp"
+#include "core/json_access.hpp"
 
 #include "core/agent/loop.hpp"
 #include "core/agent/terraform_check.hpp"
@@ -40,7 +41,7 @@ public:
             m = recorder.get();
         }
 
-        core::agent::ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, ctx.task.value("id", ""));
+        core::agent::ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
         core::agent::LoopInput in;
         in.system = system_prompt(ctx.policy_digest);
         in.user = task_message(ctx.task);

@@ -1,4 +1,5 @@
 #include "plugins/agents/llm/providers.hpp"
+#include "core/json_access.hpp"
 
 #include "core/http.hpp"
 #include "core/log.hpp"
@@ -290,8 +291,8 @@ json anthropic_body(const Settings& s, const std::vector<Message>& messages, con
     if (tools.is_array() && !tools.empty()) {
         json t = json::array();
         for (const auto& spec : tools)
-            t.push_back({{"name", spec.value("name", "")}, {"description", spec.value("description", "")},
-                         {"input_schema", spec.value("parameters", json::object())}});
+            t.push_back({{"name", core::string_member(spec, "name")}, {"description", core::string_member(spec, "description")},
+                         {"input_schema", core::object_member(spec, "parameters")}});
         body["tools"] = t;
     }
     return body;
