@@ -5,7 +5,7 @@
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/events/event.hpp"
-#include "core/policy/record.hpp"
+#include "core/intake.hpp"
 #include "core/state.hpp"
 #include "core/timeutil.hpp"
 
@@ -40,60 +40,31 @@ int run(const Options& opt, Context& ctx)
     auto queue = ctx.open_queue(opt.queue, sink->get());
     if (!queue) return ctx.fail(queue.error());
 
-    // A decision on stdin is a record, never a permission: decide again.
-    std::vector<core::queue::EnqueueItem> items;
-    std::vector<nlohmann::json> denied;
-    std::vector<std::pair<nlohmann::json, nlohmann::json>> decisions;
-    int worst = exit_code::ok;
-    core::policy::Decision d;
-    int read = for_each_task(ctx, opt.input, opt.keep_going, [&](core::AgentTask&& task) {
-        task.extra.erase("decision");
-        nlohmann::json tj = core::to_json(task);
-        (*engine)->decide(tj, d);
-        nlohmann::json dj = core::policy::to_json(d);
-        decisions.emplace_back(tj, dj);
-        if (!d.allowed) {
-            (*sink)->emit({"task.escalated", task.id, "", {{"stage", "enqueue"}, {"reason", d.reason}, {"decision", dj}}});
-            denied.push_back({{"type", "enqueue"}, {"id", task.id}, {"state", "denied"}, {"reason", d.reason}});
-            worst = worse(worst, exit_code::denied);
-            return;
-        }
-        auto initial = d.pending() ? core::queue::State::pending_approval : core::queue::State::queued;
-        items.push_back({std::move(task), std::move(dj), initial, delay, opt.max_attempts});
-    });
+    // A decision on stdin is a record, never a permission: admit() decides again.
+    std::vector<core::AgentTask> tasks;
+    int read = for_each_task(ctx, opt.input, opt.keep_going, [&](core::AgentTask&& task) { tasks.push_back(std::move(task)); });
     if (read != exit_code::ok && !opt.keep_going) return read;  // nothing queued from a bad input
 
-    // Decisions are recorded (for policy replay) in one transaction, which
-    // ends before the queue's own batch begins.
-    {
-        auto tx = core::store::Transaction::begin(**state);
-        if (!tx) return ctx.fail(tx.error());
-        for (const auto& [tj, dj] : decisions)
-            if (auto st = core::policy::record_decision(**state, tj, dj, "enqueue"); !st) return ctx.fail(st.error());
-        if (auto st = tx->commit(); !st) return ctx.fail(st.error());
-    }
-
-    std::vector<std::string> ids;
-    for (const auto& i : items) ids.push_back(i.task.id);
-    auto out = (*queue)->enqueue(std::move(items));
-    if (!out) return ctx.fail(out.error());
+    core::intake::Options io;
+    io.delay = delay;
+    io.max_attempts = opt.max_attempts;
+    auto admitted = core::intake::admit(std::move(tasks), **engine, **state, **queue, **sink, io);
+    if (!admitted) return ctx.fail(admitted.error());
     bool json = ctx.json_output() || !ctx.stdout_is_tty();
-    for (std::size_t i = 0; i < out->size(); ++i) {
-        const auto& o = (*out)[i];
-        nlohmann::json line = {{"type", "enqueue"}, {"id", o.id}, {"state", core::queue::to_string(o.state)},
-                               {"duplicate", o.duplicate}};
-        if (o.duplicate) line["taskId"] = ids[i];
-        (*sink)->emit({o.duplicate ? "task.deduplicated" : "task.enqueued", o.duplicate ? ids[i] : o.id, "",
-                       {{"state", core::queue::to_string(o.state)}, {"queueId", o.id}}});
-        if (o.state == core::queue::State::pending_approval) worst = worse(worst, exit_code::pending);
+    int worst = exit_code::ok;
+    for (const auto& a : *admitted) {
+        if (a.state == "denied") {
+            worst = worse(worst, exit_code::denied);
+            if (json) ctx.emit({{"type", "enqueue"}, {"id", a.task_id}, {"state", "denied"}, {"reason", a.reason}});
+            else ctx.print(a.task_id + "  denied  " + a.reason + "\n");
+            continue;
+        }
+        if (a.state == "pending-approval") worst = worse(worst, exit_code::pending);
+        nlohmann::json line = {{"type", "enqueue"}, {"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}};
+        if (a.duplicate) line["taskId"] = a.task_id;
         if (json) ctx.emit(line);
         else
-            ctx.print(o.id + "  " + std::string(core::queue::to_string(o.state)) +
-                      (o.duplicate ? "  (already queued; " + ids[i] + " not added)" : "") + "\n");
-    }
-    for (const auto& d2 : denied) {
-        if (json) ctx.emit(d2);
-        else ctx.print(d2["id"].get<std::string>() + "  denied  " + d2["reason"].get<std::string>() + "\n");
+            ctx.print(a.id + "  " + a.state + (a.duplicate ? "  (already queued; " + a.task_id + " not added)" : "") + "\n");
     }
     (*sink)->flush();
     return worse(read, worst);

@@ -11,7 +11,7 @@
 #include "core/events/event.hpp"
 #include "core/input.hpp"
 #include "core/json_access.hpp"
-#include "core/policy/record.hpp"
+#include "core/intake.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/worker.hpp"
@@ -56,7 +56,7 @@ private:
 
 /// What became of one finding.
 struct Line {
-    std::string task_id, what, state, detail;
+    std::string task_id, what, state, detail, agent;
     nlohmann::json pr;
     int code = exit_code::ok;
 };
@@ -132,43 +132,32 @@ int remediate(Options& opt, Context& ctx)
     if (!queue) return ctx.fail(queue.error());
 
     std::vector<Line> lines;
-    std::vector<core::queue::EnqueueItem> items;
-    std::vector<std::size_t> item_line;
-    for (auto& t : found.tasks) {
-        nlohmann::json tj = core::to_json(t);
-        auto d = (*engine)->decide(tj);
-        nlohmann::json dj = core::policy::to_json(d);
-        if (auto st = core::policy::record_decision(**state, tj, dj, "remediate"); !st) return ctx.fail(st.error());
-        Line l{t.id, describe_finding(t), "", "", nullptr, exit_code::ok};
-        if (!d.allowed) {
-            l.state = "denied";
-            l.detail = d.reason;
-            l.code = exit_code::denied;
-            (*sink)->emit({"task.escalated", t.id, "", {{"stage", "remediate"}, {"reason", d.reason}, {"decision", dj}}});
-        } else if (opt.dry_run) {
-            l.state = d.pending() ? "would wait for approval" : "would fix";
-            l.detail = "tier " + std::to_string(d.tier) + ", agent " + t.context.agent_slug;
-            if (d.pending()) l.code = exit_code::pending;
-        } else {
-            item_line.push_back(lines.size());
-            items.push_back({t, dj, d.pending() ? core::queue::State::pending_approval : core::queue::State::queued,
-                             core::queue::Millis{0}, 3});
-        }
-        lines.push_back(std::move(l));
-    }
+    for (const auto& t : found.tasks) lines.push_back({t.id, describe_finding(t), "", "", t.context.agent_slug, nullptr, exit_code::ok});
+    core::intake::Options io;
+    io.stage = "remediate";
+    io.dry_run = opt.dry_run;
+    auto admitted = core::intake::admit(std::move(found.tasks), **engine, **state, **queue, **sink, io);
+    if (!admitted) return ctx.fail(admitted.error());
     std::vector<std::string> ids;
-    if (!items.empty()) {
-        auto out = (*queue)->enqueue(std::move(items));
-        if (!out) return ctx.fail(out.error());
-        for (std::size_t i = 0; i < out->size(); ++i) {
-            Line& l = lines[item_line[i]];
-            const auto& o = (*out)[i];
-            l.task_id = o.id;  // the unfinished task it duplicates, when it does
-            if (o.state == core::queue::State::pending_approval) {
+    for (std::size_t i = 0; i < admitted->size(); ++i) {
+        const auto& a = (*admitted)[i];
+        Line& l = lines[i];
+        l.task_id = a.id;  // the unfinished task it duplicates, when it does
+        int tier = core::int_member(a.decision, "tier");
+        if (a.state == "denied") {
+            l.state = "denied";
+            l.detail = a.reason;
+            l.code = exit_code::denied;
+        } else if (opt.dry_run) {
+            l.state = a.state == "pending-approval" ? "would wait for approval" : "would fix";
+            l.detail = "tier " + std::to_string(tier) + ", agent " + l.agent;
+            if (a.state == "pending-approval") l.code = exit_code::pending;
+        } else {
+            if (a.state == "pending-approval") {
                 l.state = "waiting for approval";
                 l.code = exit_code::pending;
             }
-            ids.push_back(o.id);
+            ids.push_back(a.id);
         }
     }
 

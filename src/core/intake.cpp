@@ -1,0 +1,67 @@
+#include "core/intake.hpp"
+
+#include "core/json_access.hpp"
+#include "core/policy/record.hpp"
+
+namespace infra::core::intake {
+
+Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
+                                     queue::Queue& queue, events::EventSink& events, const Options& options)
+{
+    std::vector<Admission> out;
+    std::vector<queue::EnqueueItem> items;
+    std::vector<std::size_t> item_of;  // items[i] is out[item_of[i]]
+    std::vector<std::pair<json, json>> decisions;
+    policy::Decision d;
+    for (auto& task : tasks) {
+        task.extra.erase("decision");
+        json tj = to_json(task);
+        engine.decide(tj, d);
+        json dj = policy::to_json(d);
+        Admission a{task.id, task.id, "", false, "", dj, d.required_approvals};
+        if (!d.allowed) {
+            a.state = "denied";
+            a.reason = d.reason;
+        } else {
+            a.state = d.pending() ? "pending-approval" : "queued";
+            if (!options.dry_run) {
+                item_of.push_back(out.size());
+                items.push_back({std::move(task), dj, d.pending() ? queue::State::pending_approval : queue::State::queued,
+                                 options.delay, options.max_attempts});
+            }
+        }
+        decisions.emplace_back(std::move(tj), std::move(dj));
+        out.push_back(std::move(a));
+    }
+    if (options.dry_run) return out;
+
+    // Decisions are recorded in one transaction, which ends before the
+    // queue's own batch begins (the queue may live in another database).
+    {
+        auto tx = store::Transaction::begin(state);
+        if (!tx) return tx.error();
+        for (const auto& [tj, dj] : decisions)
+            if (auto st = policy::record_decision(state, tj, dj, options.stage); !st) return st.error();
+        if (auto st = tx->commit(); !st) return st.error();
+    }
+    for (const auto& a : out)
+        if (a.state == "denied")
+            events.emit({"task.escalated", a.task_id, "", {{"stage", options.stage}, {"reason", a.reason}, {"decision", a.decision}}});
+    if (items.empty()) return out;
+
+    auto queued = queue.enqueue(std::move(items));
+    if (!queued) return queued.error();
+    for (std::size_t i = 0; i < queued->size(); ++i) {
+        const auto& o = (*queued)[i];
+        Admission& a = out[item_of[i]];
+        a.id = o.id;
+        a.duplicate = o.duplicate;
+        a.state = std::string(queue::to_string(o.state));
+        events.emit({o.duplicate ? "task.deduplicated" : "task.enqueued", o.duplicate ? a.task_id : o.id, "",
+                     {{"state", a.state}, {"queueId", o.id}, {"stage", options.stage},
+                      {"requiredApprovals", a.approvals}}});
+    }
+    return out;
+}
+
+}  // namespace infra::core::intake

@@ -1,0 +1,43 @@
+#pragma once
+// Admission: the one way a task gets into the queue. Policy decides afresh
+// (a decision that came with the task is a record, never a permission), the
+// decision is recorded for `policy replay`, a denied task is escalated and
+// not queued, a task that needs approvals is parked, and everything else is
+// queued, deduplicated on its dedupeKey. `enqueue`, `remediate`, `serve`'s
+// webhooks, REST API and scheduler all admit tasks through here.
+
+#include "core/events/event.hpp"
+#include "core/policy/engine.hpp"
+#include "core/queue/queue.hpp"
+#include "core/result.hpp"
+#include "core/store/sqlite.hpp"
+#include "core/task.hpp"
+
+#include <string>
+#include <vector>
+
+namespace infra::core::intake {
+
+/// What became of one submitted task.
+struct Admission {
+    std::string task_id;  ///< the id the task was submitted with
+    std::string id;       ///< its id in the queue: the existing task's when it is a duplicate
+    std::string state;    ///< queued, pending-approval or denied
+    bool duplicate = false;
+    std::string reason;                   ///< why it was denied
+    nlohmann::json decision;              ///< the decision taken now
+    std::vector<std::string> approvals;  ///< approvals it waits for
+};
+
+struct Options {
+    std::string stage = "enqueue";  ///< recorded with decisions and escalations
+    queue::Millis delay{0};
+    int max_attempts = 3;
+    bool dry_run = false;  ///< decide and record nothing, queue nothing
+};
+
+/// Admits tasks as one batch: every allowed task is queued, or none is.
+Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
+                                     queue::Queue& queue, events::EventSink& events, const Options& options);
+
+}  // namespace infra::core::intake
