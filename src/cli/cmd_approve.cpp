@@ -4,6 +4,7 @@
 // asked for the task cannot approve it.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/approval.hpp"
 #include "core/events/event.hpp"
 #include "core/json_access.hpp"
 #include "core/state.hpp"
@@ -20,15 +21,6 @@ struct Options {
     std::string queue;
 };
 
-/// Who asked for a task: payload.requestedBy (API, chat), else the webhook's sender.
-std::string requester(const nlohmann::json& task)
-{
-    const auto& payload = core::member(task, "payload");
-    for (const char* k : {"requestedBy", "sender", "user"})
-        if (auto v = core::string_member(payload, k); !v.empty()) return v;
-    return {};
-}
-
 int decide(const Options& opt, bool approve, Context& ctx)
 {
     if (core::text::trim(opt.as).empty())
@@ -38,50 +30,19 @@ int decide(const Options& opt, bool approve, Context& ctx)
     if (!sink) return ctx.fail(sink.error());
     auto q = ctx.open_queue(opt.queue, sink->get());
     if (!q) return ctx.fail(q.error());
-    auto e = (*q)->show(opt.id);
-    if (!e) return ctx.fail(e.error());
-    if (e->state != core::queue::State::pending_approval)
-        return ctx.fail(core::make_error(core::Errc::conflict, "task " + e->id + " is " + std::string(core::queue::to_string(e->state)) +
-                                                                   ", not waiting for approval"));
-    std::string asked_by = requester(e->task);
-    if (approve && !asked_by.empty() && asked_by == opt.as)
-        return ctx.fail(core::make_error(core::Errc::denied, opt.as + " asked for task " + e->id + " and cannot approve it",
-                                         "another member of the approving group must"));
-    nlohmann::json out = {{"id", e->id}, {"by", opt.as}};
-    if (!approve) {
-        std::string reason = opt.reason.empty() ? "rejected by " + opt.as : opt.reason;
-        if (auto st = (*q)->reject(e->id, opt.as, reason); !st) return ctx.fail(st.error());
-        (*sink)->emit({"task.rejected", e->id, "", {{"by", opt.as}, {"reason", reason}}});
-        out["state"] = "denied";
-        out["reason"] = reason;
-    } else {
-        std::vector<std::string> waiting;
-        for (const auto& g : e->required_approvals) {
-            bool done = false;
-            for (const auto& a : e->approvals) done = done || core::string_member(a, "group") == g;
-            if (!done) waiting.push_back(g);
-        }
-        std::string group = opt.group;
-        if (group.empty()) {
-            if (waiting.size() != 1) {
-                std::string list;
-                for (const auto& g : waiting) list += (list.empty() ? "" : ", ") + g;
-                return ctx.fail(core::make_error(core::Errc::usage, "task " + e->id + " waits for several groups: " + list,
-                                                 "name the one you approve for with --group"));
-            }
-            group = waiting.front();
-        }
-        auto st = (*q)->approve(e->id, group, opt.as);
-        if (!st) return ctx.fail(st.error());
-        (*sink)->emit({"task.approved", e->id, "", {{"by", opt.as}, {"group", group}}});
-        out["group"] = group;
-        out["state"] = core::queue::to_string(*st);
-    }
+    auto v = core::approval::decide(**q, **sink, {opt.id, opt.as, approve, opt.group, opt.reason});
     (*sink)->flush();
+    if (!v) {
+        core::Error e = v.error();
+        if (e.code == core::Errc::usage) e.hint = "name the one you approve for with --group";
+        return ctx.fail(e);
+    }
+    nlohmann::json out = {{"id", v->id}, {"by", v->by}, {"state", v->state}};
+    if (approve) out["group"] = v->group;
+    else out["reason"] = v->reason;
     if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(out);
     else
-        ctx.print(e->id + "  " + out["state"].get<std::string>() +
-                  (out["state"] == "pending-approval" ? "  (other groups still have to approve)" : "") + "\n");
+        ctx.print(v->id + "  " + v->state + (v->state == "pending-approval" ? "  (other groups still have to approve)" : "") + "\n");
     return exit_code::ok;
 }
 

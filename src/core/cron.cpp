@@ -210,7 +210,6 @@ Result<Expression> Expression::parse(std::string_view raw)
             }
         }
     }
-    // cron's rule: when both day fields are restricted, either one matching is enough.
     e.m_any_day = fields[2].front() == '*';
     e.m_any_weekday = fields[4].front() == '*';
     return e;
@@ -220,9 +219,9 @@ bool Expression::date_matches(int day, int month, int weekday) const
 {
     if (!m_months.test(static_cast<std::size_t>(month))) return false;
     bool d = m_days.test(static_cast<std::size_t>(day)), w = m_weekdays.test(static_cast<std::size_t>(weekday));
-    if (m_any_day && m_any_weekday) return true;
-    if (m_any_day) return w;
-    if (m_any_weekday) return d;
+    // cron's rule: a field that starts with '*' (even "*/5") makes both
+    // fields count; two restricted fields match when either does.
+    if (m_any_day || m_any_weekday) return d && w;
     return d || w;
 }
 

@@ -3,6 +3,9 @@
 #include "core/cron.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
 
 using namespace infra;
 using core::cron::Expression;
@@ -79,4 +82,45 @@ TEST(Cron, TimeZonesAreCheckedNames)
     EXPECT_NE(escape.error().message.find("is not a zone name"), std::string::npos);
     EXPECT_FALSE(TimeZone::parse("TZif2 but far too short", "x"));
     EXPECT_TRUE(TimeZone::load("UTC"));
+}
+
+// The rows of tests/fixtures/cron/vectors.json on which three independent
+// npm cron libraries agree: the next six UTC fire times from 2026-01-01, or
+// a rejection. Six-field expressions (a seconds field) are rejected by
+// design, as GitHub Actions rejects them.
+TEST(Cron, AgreesWithThreeIndependentLibraries)
+{
+    std::ifstream in(std::string(INFRA_TEST_FIXTURES) + "/cron/vectors.json");
+    ASSERT_TRUE(in);
+    auto doc = nlohmann::json::parse(in);
+    auto tz = TimeZone::load("UTC");
+    ASSERT_TRUE(tz);
+    int compared = 0, rejected = 0;
+    for (const auto& row : doc["rows"]) {
+        std::string expr = row["expr"];
+        auto e = Expression::parse(expr);
+        if (row["fields"] == 6) {
+            EXPECT_FALSE(e) << expr;
+            ++rejected;
+            continue;
+        }
+        if (!row["agree_all"].get<bool>()) continue;
+        const auto& want = row["cron_parser"];
+        if (!want["ok"].get<bool>()) {
+            EXPECT_FALSE(e) << expr;
+            ++rejected;
+            continue;
+        }
+        ASSERT_TRUE(e) << expr << ": " << e.error().message;
+        auto t = at(doc["start"].get<std::string>().c_str());
+        for (const auto& next : want["next"]) {
+            auto n = e->next_after(t, *tz);
+            ASSERT_TRUE(n) << expr;
+            EXPECT_EQ(core::timeutil::format_rfc3339(*n), next.get<std::string>()) << expr;
+            t = *n;
+        }
+        ++compared;
+    }
+    EXPECT_GE(compared, 40);
+    EXPECT_GE(rejected, 2);
 }
