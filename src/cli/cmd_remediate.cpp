@@ -33,27 +33,6 @@ struct Options {
     PolicyFlags policies;
 };
 
-/// Collects the tasks a parser makes.
-class Collect final : public core::signals::Sink {
-public:
-    void begin() override { m_batch.clear(); }
-    void task(core::AgentTask&& t) override { m_batch.push_back(std::move(t)); }
-    void commit() override
-    {
-        for (auto& t : m_batch) tasks.push_back(std::move(t));
-        m_batch.clear();
-    }
-    void abort() override { m_batch.clear(); }
-    void skip(const std::string&) override { ++skipped; }
-    void reject(const core::Error& e) override { errors.push_back(e); }
-    std::vector<core::AgentTask> tasks;
-    std::vector<core::Error> errors;
-    std::size_t skipped = 0;
-
-private:
-    std::vector<core::AgentTask> m_batch;
-};
-
 /// What became of one finding.
 struct Line {
     std::string task_id, what, state, detail, agent;
@@ -99,7 +78,7 @@ int remediate(Options& opt, Context& ctx)
     core::signals::IngestOptions in;
     in.repository_id = repo_name;
     in.agent_slug = opt.agent;
-    Collect found;
+    core::signals::CollectSink found;
     for (const auto& file : opt.findings) {
         auto src = core::ByteSource::open(file);
         if (!src) return ctx.fail(src.error());
@@ -117,7 +96,7 @@ int remediate(Options& opt, Context& ctx)
     }
     if (!found.errors.empty()) return ctx.fail(found.errors.front());
     if (found.tasks.empty()) {
-        ctx.note("nothing to remediate: no failed findings (" + std::to_string(found.skipped) + " skipped)");
+        ctx.note("nothing to remediate: no failed findings (" + std::to_string(found.skipped.size()) + " skipped)");
         return exit_code::ok;
     }
 

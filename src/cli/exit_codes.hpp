@@ -18,7 +18,8 @@ constexpr int internal = 70;
 inline int for_error(const core::Error& e)
 {
     switch (e.code) {
-    case core::Errc::invalid_input: return data;
+    case core::Errc::invalid_input:
+    case core::Errc::unauthenticated: return data;
     case core::Errc::usage: return usage;
     case core::Errc::denied: return denied;
     case core::Errc::pending: return pending;

@@ -16,6 +16,7 @@ enum class Errc {
     denied,         ///< refused by policy or validation (exit 3)
     pending,        ///< waits for a human approval (exit 4)
     unavailable,    ///< a dependency (file, network, database) failed (exit 1)
+    unauthenticated,  ///< a signature or token does not check out (exit 65; HTTP 401)
     internal,       ///< a bug (exit 70)
 };
 

@@ -1,5 +1,7 @@
 #include "core/queue/queue.hpp"
 
+#include "core/timeutil.hpp"
+
 #include "core/crypto.hpp"
 
 #include <array>
@@ -76,6 +78,43 @@ std::int64_t now_ms()
 {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+namespace {
+std::string rfc3339(std::int64_t ms)
+{
+    return ms ? timeutil::format_rfc3339(timeutil::TimePoint(std::chrono::milliseconds(ms))) : "";
+}
+}  // namespace
+
+json to_json(const Entry& e, bool full)
+{
+    json j = {{"id", e.id},
+                        {"type", e.type},
+                        {"agent", e.agent},
+                        {"state", to_string(e.state)},
+                        {"priority", to_string(e.priority)},
+                        {"attempts", e.attempts},
+                        {"maxAttempts", e.max_attempts},
+                        {"dedupeKey", e.dedupe_key},
+                        {"createdAt", rfc3339(e.created_ms)},
+                        {"updatedAt", rfc3339(e.updated_ms)},
+                        {"availableAt", rfc3339(e.available_ms)}};
+    if (e.state == State::leased) {
+        j["leaseOwner"] = e.lease_owner;
+        j["leaseUntil"] = rfc3339(e.lease_until_ms);
+    }
+    if (!e.last_error.empty()) j["lastError"] = e.last_error;
+    if (!e.required_approvals.empty()) {
+        j["requiredApprovals"] = e.required_approvals;
+        j["approvals"] = e.approvals;
+    }
+    if (full) {
+        j["task"] = e.task;
+        j["decision"] = e.decision;
+        if (!e.result.is_null()) j["result"] = e.result;
+    }
+    return j;
 }
 
 }  // namespace infra::core::queue

@@ -91,6 +91,10 @@ struct Entry {
     json result;      ///< only filled by show()
 };
 
+/// An entry as JSON (queue ls/show, the REST API); full adds the task,
+/// its decision and its result.
+json to_json(const Entry& e, bool full);
+
 /// Filter for list().
 struct ListFilter {
     std::vector<State> states;  ///< empty: all

@@ -51,6 +51,29 @@ public:
     virtual void reject(const Error& error) = 0;
 };
 
+/// Keeps what a parser makes in memory: the committed tasks, the reasons
+/// for skipped records, and the rejected ones.
+class CollectSink final : public Sink {
+public:
+    void begin() override { m_batch.clear(); }
+    void task(AgentTask&& t) override { m_batch.push_back(std::move(t)); }
+    void commit() override
+    {
+        for (auto& t : m_batch) tasks.push_back(std::move(t));
+        m_batch.clear();
+    }
+    void abort() override { m_batch.clear(); }
+    void skip(const std::string& reason) override { skipped.push_back(reason); }
+    void reject(const Error& e) override { errors.push_back(e); }
+
+    std::vector<AgentTask> tasks;
+    std::vector<std::string> skipped;
+    std::vector<Error> errors;
+
+private:
+    std::vector<AgentTask> m_batch;
+};
+
 /// What format detection sees: the start of the input and the headers.
 struct DetectInput {
     std::string_view prefix;

@@ -133,6 +133,18 @@ CREATE TABLE pull_request_updates (
     comment      TEXT NOT NULL
 );
 )sql"},
+        {5, "webhook deliveries",
+         R"sql(
+-- Each webhook delivery once: a replayed delivery id answers with the
+-- tasks the first one made.
+CREATE TABLE webhook_deliveries (
+    source       TEXT NOT NULL,
+    delivery     TEXT NOT NULL,
+    received_at  TEXT NOT NULL,
+    task_ids     TEXT NOT NULL,
+    PRIMARY KEY (source, delivery)
+);
+)sql"},
     };
     return k_migrations;
 }

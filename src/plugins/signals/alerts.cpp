@@ -67,7 +67,7 @@ public:
                 std::string auth = core::signals::header(opt, "Authorization");
                 std::string expected = "Bearer " + opt.secret;
                 if (!core::crypto::constant_time_equal(auth, expected))
-                    return core::fail(Errc::invalid_input, "missing or wrong bearer token in Authorization");
+                    return core::fail(Errc::unauthenticated, "missing or wrong bearer token in Authorization");
             }
             std::string version = str(b, "version");
             if (version != "4")
@@ -179,12 +179,12 @@ private:
     static Status verify(const std::string& raw, const IngestOptions& opt)
     {
         std::string header = core::signals::header(opt, "X-PagerDuty-Signature");
-        if (header.empty()) return core::fail(Errc::invalid_input, "missing X-PagerDuty-Signature header");
+        if (header.empty()) return core::fail(Errc::unauthenticated, "missing X-PagerDuty-Signature header");
         std::string expected = "v1=" + core::crypto::hmac_sha256_hex(opt.secret, raw);
         bool ok = false;
         for (auto& sig : core::text::split(header, ','))
             ok = core::crypto::constant_time_equal(core::text::lower(core::text::trim(sig)), expected) || ok;
-        if (!ok) return core::fail(Errc::invalid_input, "X-PagerDuty-Signature does not match the body",
+        if (!ok) return core::fail(Errc::unauthenticated, "X-PagerDuty-Signature does not match the body",
                                    "check the webhook secret; the body must be passed byte for byte");
         return {};
     }

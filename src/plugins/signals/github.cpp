@@ -92,11 +92,11 @@ private:
     {
         std::string sig = core::signals::header(opt, "X-Hub-Signature-256");
         if (sig.empty())
-            return core::fail(Errc::invalid_input, "'" + name + "': missing X-Hub-Signature-256 header",
+            return core::fail(Errc::unauthenticated, "'" + name + "': missing X-Hub-Signature-256 header",
                               "the webhook secret is set, so every delivery must be signed");
         std::string expected = "sha256=" + core::crypto::hmac_sha256_hex(opt.secret, raw);
         if (!core::crypto::constant_time_equal(core::text::lower(core::text::trim(sig)), expected))
-            return core::fail(Errc::invalid_input, "'" + name + "': X-Hub-Signature-256 does not match the body",
+            return core::fail(Errc::unauthenticated, "'" + name + "': X-Hub-Signature-256 does not match the body",
                               "check the webhook secret; the body must be passed byte for byte");
         return {};
     }

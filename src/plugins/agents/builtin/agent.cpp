@@ -40,12 +40,10 @@ public:
         if (!check) return Outcome::failure("the builtin agent has no fix for " + rule + "; the llm agent can try");
         if (resource.rfind("module.", 0) == 0)
             return Outcome::failure(resource + " is inside a module: fix the module's source, not this call");
-        auto dot = resource.find('.');
-        if (resource.empty() || dot == std::string::npos)
-            return Outcome::failure("the finding names no Terraform resource (type.name)");
-        std::string type = resource.substr(0, dot), name = resource.substr(dot + 1);
-        if (std::find(check->types.begin(), check->types.end(), type) == check->types.end())
-            return Outcome::failure(rule + " is not fixed on " + type + " resources by the builtin agent");
+        // Code-scanning and SARIF findings name a file and a line, not a resource.
+        auto start_line = core::int_member(finding, "startLine");
+        if (resource.empty() && (file.empty() || start_line <= 0))
+            return Outcome::failure("the finding names no Terraform resource (type.name), nor a file and line");
 
         ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
         tools.set_deadline(ctx.deadline);
@@ -64,6 +62,19 @@ public:
             if (!parsed) return Outcome::failure(parsed.error().message);
             module.files.emplace(path, std::move(*parsed));
         }
+        if (resource.empty()) {
+            auto f = module.files.find(file);
+            if (f != module.files.end())
+                for (const auto& b : f->second.body.blocks)
+                    if (b.type == "resource" && b.line <= start_line && start_line <= b.end_line) resource = b.address();
+            if (resource.empty())
+                return Outcome::failure("no resource block at " + file + ":" + std::to_string(start_line));
+        }
+        auto dot = resource.find('.');
+        if (dot == std::string::npos) return Outcome::failure("the finding names no Terraform resource (type.name)");
+        std::string type = resource.substr(0, dot), name = resource.substr(dot + 1);
+        if (std::find(check->types.begin(), check->types.end(), type) == check->types.end())
+            return Outcome::failure(rule + " is not fixed on " + type + " resources by the builtin agent");
         auto [where, block] = module.find(type, name);
         if (!block) return Outcome::failure(resource + " is not in " + (dir == "." ? "the workspace root" : dir));
         std::string block_file = *where;

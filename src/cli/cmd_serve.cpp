@@ -1,0 +1,256 @@
+// `infra-agent serve`: webhooks, the REST API, the embedded scheduler,
+// /metrics and health checks on one port; optionally in-process workers.
+// SIGTERM or SIGINT stops accepting, answers what is in flight, lets the
+// workers finish or release their tasks, and exits 0.
+#include "cli/commands.hpp"
+#include "cli/delivery_setup.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/policy_common.hpp"
+#include "cli/sandbox_flag.hpp"
+#include "core/input.hpp"
+#include "core/notify.hpp"
+#include "core/serve/scheduler.hpp"
+#include "core/serve/server.hpp"
+#include "core/state.hpp"
+#include "core/text.hpp"
+#include "core/timeutil.hpp"
+#include "core/worker.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <pthread.h>
+#include <thread>
+
+namespace infra::cli {
+namespace {
+
+struct Options {
+    std::string listen;
+    int workers = 0;
+    std::string max_body;
+    std::string queue;
+    std::string sandbox;
+    std::string grace = "30s";
+    DeliveryFlags delivery;
+    PolicyFlags policies;
+};
+
+constexpr const char* k_sources[] = {"github", "alertmanager", "pagerduty", "sns"};
+
+/// host:port from --listen or serve.listen.
+core::Result<std::pair<std::string, int>> parse_listen(const std::string& s)
+{
+    auto colon = s.rfind(':');
+    std::string host = colon == std::string::npos ? "127.0.0.1" : s.substr(0, colon);
+    std::string port = colon == std::string::npos ? s : s.substr(colon + 1);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    char* end = nullptr;
+    long p = std::strtol(port.c_str(), &end, 10);
+    if (port.empty() || *end || p < 0 || p > 65535)
+        return core::fail(core::Errc::usage, "listen address " + core::text::quote(s) + ": expected HOST:PORT, e.g. 127.0.0.1:8787");
+    return std::make_pair(host.empty() ? std::string("127.0.0.1") : host, static_cast<int>(p));
+}
+
+/// The webhook secrets named by webhooks.<source>.secret_env.
+core::Result<std::map<std::string, std::string>> webhook_secrets(const core::Config& config)
+{
+    std::map<std::string, std::string> out;
+    for (const char* source : k_sources) {
+        std::string key = std::string("webhooks.") + source + ".secret_env";
+        std::string var = config.get_or(key, "");
+        if (var.empty()) continue;
+        const char* value = std::getenv(var.c_str());
+        if (!value || !*value)
+            return core::fail(core::Errc::usage, key + " names " + var + ", which is not set in the environment",
+                              "export " + var + " with the webhook's shared secret, or remove " + key);
+        out[source] = value;
+    }
+    return out;
+}
+
+int serve(const Options& opt, Context& ctx)
+{
+    // Signals go to one thread, which stops everything in order; every
+    // thread started from here on inherits the blocked mask.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    auto config = ctx.config();
+    if (!config) return ctx.fail(config.error());
+    const core::Config& cfg = **config;
+    auto addr = parse_listen(opt.listen.empty() ? cfg.get_or("serve.listen", "127.0.0.1:8787") : opt.listen);
+    if (!addr) return ctx.fail(addr.error());
+
+    core::serve::Options so;
+    so.host = addr->first;
+    so.port = addr->second;
+    std::string max_body = opt.max_body.empty() ? cfg.get_or("serve.max_body", "") : opt.max_body;
+    if (!max_body.empty()) {
+        char* end = nullptr;
+        unsigned long long n = std::strtoull(max_body.c_str(), &end, 10);
+        std::string unit = end ? core::text::lower(end) : "";
+        unsigned long long mult = unit.empty() || unit == "b" ? 1 : unit == "k" || unit == "kib" ? 1024 : unit == "m" || unit == "mib" ? 1u << 20 : 0;
+        if (!mult || n == 0) return ctx.fail(core::make_error(core::Errc::usage, "max body " + core::text::quote(max_body) + ": expected bytes, e.g. 1048576 or 5MiB"));
+        so.max_body = static_cast<std::size_t>(n * mult);
+    }
+    auto secrets = webhook_secrets(cfg);
+    if (!secrets) return ctx.fail(secrets.error());
+    so.secrets = std::move(*secrets);
+    if (auto file = cfg.get_or("serve.api_tokens_file", ""); !file.empty()) {
+        auto tokens = core::serve::load_tokens(file);
+        if (!tokens) return ctx.fail(tokens.error());
+        so.tokens = std::move(*tokens);
+    }
+    so.repository_id = cfg.get_or("repository.id", cfg.get_or("git.repository", ""));
+    so.schedules = cfg.get_json("schedules");
+    auto schedules = core::serve::load_schedules(so.schedules);
+    if (!schedules) return ctx.fail(schedules.error());
+    auto grace = core::timeutil::parse_duration(opt.grace);
+    if (!grace) return ctx.fail(core::make_error(core::Errc::usage, "--grace: " + grace.error().message));
+
+    auto engine = load_engine(ctx, opt.policies);
+    if (!engine) return ctx.fail(engine.error());
+    auto state = core::open_state(ctx.home());
+    if (!state) return ctx.fail(state.error());
+    auto sqlite_sink = core::events::SqliteSink::open(ctx.home().state_db().string());
+    if (!sqlite_sink) return ctx.fail(sqlite_sink.error());
+    core::events::EventSink* sink = sqlite_sink->get();
+    std::unique_ptr<core::notify::Notifier> notifier;
+    std::string slack_env = cfg.get_or("notify.slack_webhook_url_env", "INFRA_AGENT_SLACK_WEBHOOK_URL");
+    if (const char* url = std::getenv(slack_env.c_str()); url && *url) {
+        notifier = std::make_unique<core::notify::Notifier>(*sink, url);
+        sink = notifier.get();
+    }
+    auto queue = ctx.open_queue(opt.queue, sink);
+    if (!queue) return ctx.fail(queue.error());
+
+    core::serve::Server server(so, {ctx.signals(), **engine, **state, ctx.home().state_db().string(), **queue, *sink});
+    if (auto st = server.bind(); !st) return ctx.fail(st.error());
+    for (const char* source : k_sources)
+        if (!so.secrets.count(source))
+            spdlog::info("/hooks/{} is off: set webhooks.{}.secret_env to turn it on", source, source);
+    if (so.tokens.empty()) spdlog::info("the REST API (/v1) refuses every request: no serve.api_tokens_file");
+
+    // The scheduler: each tick is a schedule signal, admitted like a webhook.
+    const core::signals::SignalParser* schedule_parser = ctx.signals().find("schedule");
+    core::serve::Scheduler scheduler(std::move(*schedules), [&](const core::serve::Schedule& s, core::timeutil::TimePoint at) {
+        nlohmann::json tick = {{"schedule", s.name}, {"firedAt", core::timeutil::format_rfc3339(at)}};
+        core::signals::IngestOptions in;
+        in.schedules = so.schedules;
+        in.repository_id = so.repository_id;
+        auto src = core::ByteSource::from_string(tick.dump(), "schedule " + s.name);
+        core::signals::CollectSink found;
+        auto st = schedule_parser->parse(*src, in, found);
+        if (st && !found.errors.empty()) st = found.errors.front();
+        std::string outcome = "admitted";
+        if (!st) {
+            outcome = "invalid";
+            spdlog::error("schedule {}: {}", s.name, st.error().message);
+        } else if (auto ids = server.submit("schedule", std::move(found.tasks)); !ids) {
+            outcome = "failed";
+            spdlog::error("schedule {}: {}", s.name, ids.error().message);
+        } else {
+            spdlog::info("schedule {} fired: {}", s.name, ids->empty() ? "no task" : ids->front());
+        }
+        server.metrics().add("infra_agent_schedule_fires_total", {{"schedule", s.name}, {"outcome", outcome}});
+    });
+
+    // Optional in-process workers, on their own queue connection.
+    std::unique_ptr<core::queue::Queue> worker_queue;
+    std::optional<core::sandbox::Sandbox> sandbox;
+    std::unique_ptr<DeliverySetup> delivery;
+    std::unique_ptr<core::Worker> worker;
+    if (opt.workers > 0) {
+        auto wq = ctx.open_queue(opt.queue, sink);
+        if (!wq) return ctx.fail(wq.error());
+        worker_queue = std::move(*wq);
+        auto sb = open_sandbox(ctx, opt.sandbox, nullptr);
+        if (!sb) return ctx.fail(sb.error());
+        sandbox = std::move(*sb);
+        core::WorkerOptions w;
+        w.concurrency = opt.workers;
+        w.sandbox = &*sandbox;
+        w.grace = *grace;
+        if (!opt.delivery.repo.empty() || !cfg.get_or("git.repo", "").empty()) {
+            auto d = open_delivery(ctx, opt.delivery, &*sandbox);
+            if (!d) return ctx.fail(d.error());
+            delivery = std::move(*d);
+            w.delivery = delivery->delivery.get();
+        }
+        worker = std::make_unique<core::Worker>(*worker_queue, ctx.agents(), *sink, engine->get(), w);
+    }
+
+    std::thread watcher([&] {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0 || sig == SIGUSR1) return;
+        spdlog::info("stopping: no new requests; finishing what is in flight (signal again to exit now)");
+        server.stop();
+        scheduler.stop();
+        if (worker) worker->stop();
+        if (sigwait(&set, &sig) == 0 && sig != SIGUSR1) std::_Exit(128 + sig);
+    });
+
+    std::string url = "http://" + (so.host.find(':') != std::string::npos ? "[" + so.host + "]" : so.host) + ":" +
+                      std::to_string(server.port());
+    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit({{"type", "listening"}, {"url", url}});
+    else ctx.print("listening on " + url + "\n");
+    std::fflush(stdout);
+    spdlog::info("serving on {}", url);
+
+    scheduler.start();
+    std::thread work;
+    core::Result<core::WorkerSummary> summary = core::WorkerSummary{};
+    if (worker) work = std::thread([&] { summary = worker->run(); });
+    server.run();  // returns after stop()
+    scheduler.stop();
+    if (worker) {
+        worker->stop();
+        work.join();
+    }
+    pthread_kill(watcher.native_handle(), SIGUSR1);
+    watcher.join();
+    sink->flush();
+    spdlog::info("stopped");
+    if (!summary) return ctx.fail(summary.error());
+    return exit_code::ok;
+}
+
+}  // namespace
+
+void register_serve(CLI::App& app, Context& ctx)
+{
+    auto opt = std::make_shared<Options>();
+    auto* cmd = app.add_subcommand("serve", "Serve webhooks, the REST API, schedules, /metrics and health checks");
+    cmd->add_option("--listen", opt->listen, "HOST:PORT to listen on (default: serve.listen, else 127.0.0.1:8787; port 0 picks one)");
+    cmd->add_option("--workers", opt->workers, "run this many tasks at once in this process (default 0: run workers apart)")
+        ->check(CLI::Range(0, 256));
+    cmd->add_option("--max-body", opt->max_body, "largest request body, e.g. 5MiB (default: serve.max_body, else 5MiB)");
+    cmd->add_option("--queue", opt->queue, "queue URL (default: queue.url, else the state db)");
+    cmd->add_option("--sandbox", opt->sandbox, "for --workers: bwrap (default) or none (development)");
+    cmd->add_option("--grace", opt->grace, "for --workers: time to finish running tasks after a stop signal (default 30s)");
+    add_delivery_flags(cmd, opt->delivery);
+    opt->policies.add_to(cmd);
+    cmd->footer(
+        "Endpoints:\n"
+        "  POST /hooks/github        X-Hub-Signature-256 checked with webhooks.github.secret_env; replayed\n"
+        "                            X-GitHub-Delivery ids answer 200 with the first delivery's tasks\n"
+        "  POST /hooks/alertmanager  bearer token = webhooks.alertmanager.secret_env\n"
+        "  POST /hooks/pagerduty     X-PagerDuty-Signature checked with webhooks.pagerduty.secret_env\n"
+        "  POST /hooks/sns           basic-auth password or bearer token = webhooks.sns.secret_env\n"
+        "  POST /v1/tasks, GET /v1/tasks/ID, GET /v1/tasks/ID/events, POST /v1/tasks/ID/approve|reject\n"
+        "                            bearer tokens from serve.api_tokens_file (lines: NAME TOKEN, or\n"
+        "                            NAME sha256:HEX); the token's name is who asks and who approves\n"
+        "  GET /metrics (Prometheus), /healthz, /readyz\n"
+        "A hook without a secret is off (403). Accepted deliveries answer 202 with the task ids.\n"
+        "schedules: in config fire on their cron expressions. Notifications go to the Slack-compatible\n"
+        "incoming webhook in $INFRA_AGENT_SLACK_WEBHOOK_URL (or the variable notify.slack_webhook_url_env names).\n"
+        "SIGTERM or SIGINT stops accepting and lets running tasks finish within --grace; exit 0.");
+    ctx.on_run(cmd, [opt, &ctx] { return serve(*opt, ctx); });
+}
+
+}  // namespace infra::cli

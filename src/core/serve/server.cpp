@@ -1,0 +1,589 @@
+#include "core/serve/server.hpp"
+
+#include "core/approval.hpp"
+#include "core/crypto.hpp"
+#include "core/input.hpp"
+#include "core/intake.hpp"
+#include "core/json_access.hpp"
+#include "core/text.hpp"
+#include "core/timeutil.hpp"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <deque>
+#include <fstream>
+#include <future>
+#include <set>
+#include <thread>
+
+namespace infra::core::serve {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::size_t k_max_batch = 512;
+
+/// The header that names a delivery, per webhook source, for replay detection.
+const char* delivery_header(const std::string& source)
+{
+    if (source == "github") return "x-github-delivery";
+    if (source == "sns") return "x-amz-sns-message-id";
+    if (source == "pagerduty") return "x-webhook-id";
+    return nullptr;
+}
+
+int status_for(const Error& e)
+{
+    switch (e.code) {
+    case Errc::invalid_input: return 400;
+    case Errc::usage: return 400;
+    case Errc::unauthenticated: return 401;
+    case Errc::denied: return 403;
+    case Errc::not_found: return 404;
+    case Errc::conflict: return 409;
+    case Errc::pending: return 202;
+    default: return 503;
+    }
+}
+
+void reply(httplib::Response& res, int status, const json& body)
+{
+    res.status = status;
+    res.set_content(body.dump() + "\n", "application/json");
+}
+
+void reply_error(httplib::Response& res, const Error& e)
+{
+    json body = {{"error", e.message}};
+    if (!e.hint.empty()) body["hint"] = e.hint;
+    reply(res, status_for(e), body);
+}
+
+json admissions_json(const std::vector<intake::Admission>& all)
+{
+    json out = json::array();
+    for (const auto& a : all) {
+        json j = {{"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}};
+        if (!a.reason.empty()) j["reason"] = a.reason;
+        if (!a.approvals.empty()) j["requiredApprovals"] = a.approvals;
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<std::vector<Token>> load_tokens(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in) return fail(Errc::unavailable, "cannot read API tokens file '" + path + "'");
+    std::vector<Token> out;
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) {
+        ++n;
+        auto t = text::trim(line);
+        if (t.empty() || t.front() == '#') continue;
+        auto sp = t.find_first_of(" \t");
+        if (sp == std::string_view::npos)
+            return fail(Errc::invalid_input, path + ":" + std::to_string(n) + ": expected NAME TOKEN or NAME sha256:HEX");
+        std::string name(t.substr(0, sp));
+        std::string secret(text::trim(t.substr(sp)));
+        if (secret.rfind("sha256:", 0) == 0) {
+            std::string hex = text::lower(secret.substr(7));
+            if (hex.size() != 64 || hex.find_first_not_of("0123456789abcdef") != std::string::npos)
+                return fail(Errc::invalid_input, path + ":" + std::to_string(n) + ": sha256: needs 64 hex digits");
+            out.push_back({name, hex});
+        } else {
+            if (secret.size() < 16)
+                return fail(Errc::invalid_input, path + ":" + std::to_string(n) + ": token of " + name + " is shorter than 16 characters");
+            out.push_back({name, crypto::sha256_hex(secret)});
+        }
+    }
+    return out;
+}
+
+class Server::Impl {
+public:
+    Impl(Options o, Deps d) : opt(std::move(o)), deps(d)
+    {
+        metrics.describe("infra_agent_http_requests_total", "counter", "HTTP requests by route and status code.");
+        metrics.describe("infra_agent_http_request_duration_seconds", "histogram", "Time to answer an HTTP request, by route.");
+        metrics.describe("infra_agent_webhook_deliveries_total", "counter", "Webhook deliveries by source and outcome.");
+        metrics.describe("infra_agent_tasks_admitted_total", "counter", "Tasks admitted by source and resulting state.");
+        metrics.describe("infra_agent_admission_batches_total", "counter", "Group commits of admitted tasks.");
+        metrics.describe("infra_agent_queue_tasks", "gauge", "Tasks in the queue by state, read at scrape time.");
+        metrics.describe("infra_agent_schedule_fires_total", "counter", "Schedule ticks by schedule and outcome.");
+        metrics.describe("infra_agent_start_time_seconds", "gauge", "When this server started, in seconds since the epoch.");
+        metrics.set("infra_agent_start_time_seconds", {},
+                    std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+        admitter = std::thread([this] { admit_loop(); });
+        routes();
+    }
+
+    ~Impl()
+    {
+        {
+            std::lock_guard lock(pending_mutex);
+            stopping = true;
+        }
+        pending_cv.notify_all();
+        admitter.join();
+    }
+
+    struct Outcome {
+        bool duplicate = false;
+        std::vector<std::string> previous;  ///< the ids a replayed delivery made
+        std::vector<intake::Admission> admissions;
+    };
+
+    /// Hands tasks to the admission thread and waits for the group commit.
+    Result<Outcome> submit(const std::string& source, const std::string& delivery, std::vector<AgentTask> tasks)
+    {
+        Pending p{source, delivery, std::move(tasks), {}};
+        auto done = p.done.get_future();
+        {
+            std::lock_guard lock(pending_mutex);
+            if (stopping) return fail(Errc::unavailable, "the server is stopping");
+            pending.push_back(&p);
+        }
+        pending_cv.notify_one();
+        auto out = done.get();
+        if (out)
+            for (const auto& a : out->admissions) metrics.add("infra_agent_tasks_admitted_total", {{"source", source}, {"state", a.state}});
+        return out;
+    }
+
+    Options opt;
+    Deps deps;
+    Metrics metrics;
+    httplib::Server http;
+    int bound_port = 0;
+
+private:
+    struct Pending {
+        std::string source, delivery;
+        std::vector<AgentTask> tasks;
+        std::promise<Result<Outcome>> done;
+    };
+
+    void admit_loop()
+    {
+        for (;;) {
+            std::vector<Pending*> batch;
+            {
+                std::unique_lock lock(pending_mutex);
+                pending_cv.wait(lock, [this] { return stopping || !pending.empty(); });
+                if (pending.empty()) return;
+                while (!pending.empty() && batch.size() < k_max_batch) {
+                    batch.push_back(pending.front());
+                    pending.pop_front();
+                }
+            }
+            admit_batch(batch);
+        }
+    }
+
+    /// One group commit: replayed deliveries are answered from the record,
+    /// the other tasks are admitted together, and their deliveries recorded.
+    void admit_batch(const std::vector<Pending*>& batch)
+    {
+        std::vector<Outcome> outcomes(batch.size());
+        std::map<std::pair<std::string, std::string>, std::size_t> first;  // delivery -> batch index
+        std::vector<std::size_t> copy_of(batch.size(), SIZE_MAX);
+        std::vector<AgentTask> tasks;
+        std::vector<std::size_t> owner;  // tasks[i] came from batch[owner[i]]
+        Status status;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            Pending& p = *batch[i];
+            if (!p.delivery.empty()) {
+                auto key = std::make_pair(p.source, p.delivery);
+                if (auto it = first.find(key); it != first.end()) {
+                    copy_of[i] = it->second;
+                    continue;
+                }
+                first.emplace(key, i);
+                auto seen = previous_delivery(p.source, p.delivery);
+                if (!seen) {
+                    status = seen.error();
+                    break;
+                }
+                if (*seen) {
+                    outcomes[i].duplicate = true;
+                    outcomes[i].previous = **seen;
+                    continue;
+                }
+            }
+            for (auto& t : p.tasks) {
+                tasks.push_back(std::move(t));
+                owner.push_back(i);
+            }
+        }
+        if (status && !tasks.empty()) {
+            metrics.add("infra_agent_admission_batches_total", {});
+            intake::Options io;
+            io.stage = "serve";
+            auto admitted = intake::admit(std::move(tasks), deps.engine, deps.state, deps.queue, deps.events, io);
+            if (!admitted) {
+                status = admitted.error();
+            } else {
+                for (std::size_t k = 0; k < admitted->size(); ++k) outcomes[owner[k]].admissions.push_back(std::move((*admitted)[k]));
+                status = record_deliveries(batch, outcomes);
+            }
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (!status) {
+                batch[i]->done.set_value(status.error());
+                continue;
+            }
+            if (copy_of[i] != SIZE_MAX) {
+                Outcome dup;
+                dup.duplicate = true;
+                const Outcome& orig = outcomes[copy_of[i]];
+                dup.previous = orig.previous;
+                for (const auto& a : orig.admissions) dup.previous.push_back(a.id);
+                batch[i]->done.set_value(std::move(dup));
+                continue;
+            }
+            batch[i]->done.set_value(std::move(outcomes[i]));
+        }
+    }
+
+    Result<std::optional<std::vector<std::string>>> previous_delivery(const std::string& source, const std::string& delivery)
+    {
+        if (!lookup) {
+            auto st = deps.state.prepare("SELECT task_ids FROM webhook_deliveries WHERE source = ? AND delivery = ?");
+            if (!st) return st.error();
+            lookup.emplace(std::move(*st));
+        }
+        lookup->reset();
+        lookup->bind(1, source).bind(2, delivery);
+        auto row = lookup->step();
+        if (!row) return row.error();
+        if (!*row) return std::optional<std::vector<std::string>>{};
+        auto ids = json::parse(lookup->text(0), nullptr, false);
+        std::vector<std::string> out;
+        if (ids.is_array())
+            for (const auto& id : ids)
+                if (id.is_string()) out.push_back(id.get<std::string>());
+        return std::optional<std::vector<std::string>>{std::move(out)};
+    }
+
+    Status record_deliveries(const std::vector<Pending*>& batch, const std::vector<Outcome>& outcomes)
+    {
+        bool any = false;
+        for (std::size_t i = 0; i < batch.size(); ++i) any = any || (!batch[i]->delivery.empty() && !outcomes[i].duplicate);
+        if (!any) return {};
+        auto tx = store::Transaction::begin(deps.state);
+        if (!tx) return tx.error();
+        auto ins = deps.state.prepare(
+            "INSERT OR IGNORE INTO webhook_deliveries (source, delivery, received_at, task_ids) VALUES (?, ?, ?, ?)");
+        if (!ins) return ins.error();
+        std::string now = timeutil::now_rfc3339();
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            if (batch[i]->delivery.empty() || outcomes[i].duplicate) continue;
+            json ids = json::array();
+            for (const auto& a : outcomes[i].admissions) ids.push_back(a.id);
+            ins->reset();
+            ins->bind(1, batch[i]->source).bind(2, batch[i]->delivery).bind(3, now).bind(4, ids.dump());
+            if (auto st = ins->run(); !st) return st;
+        }
+        return tx->commit();
+    }
+
+    // --- HTTP --------------------------------------------------------------
+
+    using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+
+    Handler timed(const std::string& route, Handler h)
+    {
+        return [this, route, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+            auto start = std::chrono::steady_clock::now();
+            try {
+                h(req, res);
+            } catch (const std::exception& e) {
+                spdlog::error("{} {}: {}", req.method, route, e.what());
+                reply(res, 500, {{"error", "internal error"}});
+            }
+            metrics.observe("infra_agent_http_request_duration_seconds", {{"route", route}},
+                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+            metrics.add("infra_agent_http_requests_total", {{"route", route}, {"code", std::to_string(res.status)}});
+        };
+    }
+
+    /// The name behind the request's bearer token, or nothing.
+    std::optional<std::string> caller(const httplib::Request& req) const
+    {
+        std::string auth = req.get_header_value("Authorization");
+        if (auth.rfind("Bearer ", 0) != 0) return std::nullopt;
+        std::string hash = crypto::sha256_hex(text::trim(std::string_view(auth).substr(7)));
+        std::optional<std::string> who;
+        for (const auto& t : opt.tokens)
+            if (crypto::constant_time_equal(hash, t.sha256)) who = t.name;
+        return who;
+    }
+
+    bool authorized(const httplib::Request& req, httplib::Response& res, std::string& who) const
+    {
+        auto c = caller(req);
+        if (!c) {
+            res.set_header("WWW-Authenticate", "Bearer");
+            reply(res, 401, {{"error", opt.tokens.empty() ? "no API tokens are configured (serve.api_tokens_file)"
+                                                          : "missing or unknown bearer token"}});
+            return false;
+        }
+        who = *c;
+        return true;
+    }
+
+    void hook(const std::string& source, const httplib::Request& req, httplib::Response& res)
+    {
+        auto secret = opt.secrets.find(source);
+        if (secret == opt.secrets.end() || secret->second.empty()) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "disabled"}});
+            reply(res, 403, {{"error", "the " + source + " hook is off: set webhooks." + source + ".secret_env"}});
+            return;
+        }
+        signals::IngestOptions in;
+        for (const auto& [k, v] : req.headers) in.headers[text::lower(k)] = v;
+        in.repository_id = opt.repository_id;
+        in.max_body = opt.max_body;
+        std::string parser_name = source;
+        if (source == "sns") {
+            // SNS signs with certificates fetched from AWS; here the endpoint
+            // URL carries the secret as HTTP basic auth (https://user:SECRET@host/hooks/sns).
+            if (!sns_authorized(req, secret->second)) {
+                metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "unauthenticated"}});
+                res.set_header("WWW-Authenticate", "Basic realm=\"infra-agent\"");
+                reply(res, 401, {{"error", "missing or wrong credentials in Authorization"}});
+                return;
+            }
+            parser_name = "cloudwatch";
+        } else {
+            in.secret = secret->second;
+        }
+        const signals::SignalParser* parser = deps.signals.find(parser_name);
+        if (!parser) {
+            reply(res, 404, {{"error", "no parser for " + source}});
+            return;
+        }
+        auto src = ByteSource::from_string(req.body, source + " delivery");
+        signals::CollectSink found;
+        auto st = parser->parse(*src, in, found);
+        if (st && !found.errors.empty()) st = found.errors.front();
+        if (!st) {
+            metrics.add("infra_agent_webhook_deliveries_total",
+                        {{"source", source}, {"outcome", st.error().code == Errc::unauthenticated ? "unauthenticated" : "invalid"}});
+            reply_error(res, st.error());
+            return;
+        }
+        if (found.tasks.empty()) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
+            json why = found.skipped;
+            reply(res, 200, {{"status", "ignored"}, {"reasons", why}});
+            return;
+        }
+        std::string delivery;
+        if (const char* h = delivery_header(source)) delivery = req.get_header_value(h);
+        auto out = submit(source, delivery, std::move(found.tasks));
+        if (!out) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "failed"}});
+            spdlog::error("{} delivery not admitted: {}", source, out.error().message);
+            reply(res, 503, {{"error", "cannot queue the delivery now; retry it"}});
+            return;
+        }
+        answer(res, source, *out);
+    }
+
+    void answer(httplib::Response& res, const std::string& source, const Outcome& out)
+    {
+        if (out.duplicate) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "duplicate"}});
+            reply(res, 200, {{"status", "duplicate"}, {"taskIds", out.previous}});
+            return;
+        }
+        metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "accepted"}});
+        json ids = json::array();
+        for (const auto& a : out.admissions) ids.push_back(a.id);
+        reply(res, 202, {{"status", "accepted"}, {"taskIds", ids}, {"tasks", admissions_json(out.admissions)}});
+    }
+
+    static bool sns_authorized(const httplib::Request& req, const std::string& secret)
+    {
+        std::string auth = req.get_header_value("Authorization");
+        if (auth.rfind("Bearer ", 0) == 0) return crypto::constant_time_equal(auth.substr(7), secret);
+        if (auth.rfind("Basic ", 0) != 0) return false;
+        // base64 (standard alphabet) of user:password; the password is the secret.
+        std::string b64 = auth.substr(6);
+        for (char& c : b64) {
+            if (c == '+') c = '-';
+            else if (c == '/') c = '_';
+        }
+        while (!b64.empty() && b64.back() == '=') b64.pop_back();
+        auto decoded = crypto::base64url_decode(b64);
+        if (!decoded) return false;
+        auto colon = decoded->find(':');
+        return colon != std::string::npos && crypto::constant_time_equal(decoded->substr(colon + 1), secret);
+    }
+
+    void routes()
+    {
+        for (std::string source : {"github", "alertmanager", "pagerduty", "sns"})
+            http.Post("/hooks/" + source, timed("/hooks/" + source, [this, source](const httplib::Request& req, httplib::Response& res) {
+                          hook(source, req, res);
+                      }));
+
+        http.Post("/v1/tasks", timed("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
+                      std::string who;
+                      if (!authorized(req, res, who)) return;
+                      signals::IngestOptions in;
+                      in.repository_id = opt.repository_id;
+                      in.max_body = opt.max_body;
+                      auto src = ByteSource::from_string(req.body, "request body");
+                      signals::CollectSink found;
+                      auto st = deps.signals.find("api")->parse(*src, in, found);
+                      if (st && !found.errors.empty()) st = found.errors.front();
+                      if (!st) return reply_error(res, st.error());
+                      if (found.tasks.empty()) return reply(res, 400, {{"error", "no task in the request body"}});
+                      // Who asked is who holds the token, whatever the body says.
+                      for (auto& t : found.tasks) t.payload["requestedBy"] = who;
+                      auto out = submit("api", "", std::move(found.tasks));
+                      if (!out) return reply_error(res, out.error());
+                      answer(res, "api", *out);
+                  }));
+
+        http.Get(R"(/v1/tasks/([A-Za-z0-9._:\-]+))", timed("/v1/tasks/{id}", [this](const httplib::Request& req, httplib::Response& res) {
+                     std::string who;
+                     if (!authorized(req, res, who)) return;
+                     auto e = deps.queue.show(req.matches[1].str());
+                     if (!e) return reply_error(res, e.error());
+                     reply(res, 200, queue::to_json(*e, true));
+                 }));
+
+        http.Get(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/events)",
+                 timed("/v1/tasks/{id}/events", [this](const httplib::Request& req, httplib::Response& res) {
+                     std::string who;
+                     if (!authorized(req, res, who)) return;
+                     auto e = deps.queue.show(req.matches[1].str());
+                     if (!e) return reply_error(res, e.error());
+                     deps.events.flush();
+                     auto events = task_events(e->id);
+                     if (!events) return reply_error(res, events.error());
+                     std::string body;
+                     for (const auto& ev : *events) body += ev.dump() + "\n";
+                     res.status = 200;
+                     res.set_content(body, "application/x-ndjson");
+                 }));
+
+        http.Post(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/(approve|reject))",
+                  timed("/v1/tasks/{id}/approve", [this](const httplib::Request& req, httplib::Response& res) {
+                      std::string who;
+                      if (!authorized(req, res, who)) return;
+                      json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+                      if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
+                      approval::Request r{req.matches[1].str(), who, req.matches[2].str() == "approve", string_member(body, "group"),
+                                          string_member(body, "reason")};
+                      auto v = approval::decide(deps.queue, deps.events, r);
+                      if (!v) return reply_error(res, v.error());
+                      reply(res, 200, {{"id", v->id}, {"by", v->by}, {"group", v->group}, {"state", v->state}, {"reason", v->reason}});
+                  }));
+
+        http.Get("/metrics", timed("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+                     if (auto s = deps.queue.stats())
+                         for (const auto& [state, n] : s->by_state)
+                             metrics.set("infra_agent_queue_tasks", {{"state", state}}, static_cast<double>(n));
+                     res.status = 200;
+                     res.set_content(metrics.render(), "text/plain; version=0.0.4");
+                 }));
+        http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+        http.Get("/readyz", timed("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+                     auto s = deps.queue.stats();
+                     if (!s) return reply(res, 503, {{"ready", false}, {"error", "queue: " + s.error().message}});
+                     reply(res, 200, {{"ready", true}});
+                 }));
+
+        http.set_payload_max_length(opt.max_body);
+        http.set_read_timeout(opt.io_timeout.count(), 0);
+        http.set_write_timeout(opt.io_timeout.count(), 0);
+        http.set_keep_alive_timeout(5);
+        int threads = opt.threads;
+        http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+        http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+            if (!res.body.empty()) return;
+            std::string msg = res.status == 413 ? "request body larger than the limit (serve.max_body)"
+                              : res.status == 404 ? "no such endpoint"
+                                                  : "HTTP " + std::to_string(res.status);
+            res.set_content(json{{"error", msg}}.dump() + "\n", "application/json");
+        });
+    }
+
+    Result<std::vector<json>> task_events(const std::string& id)
+    {
+        std::lock_guard lock(reader_mutex);
+        if (!reader) {
+            auto db = store::Db::open(deps.state_path, false);
+            if (!db) return db.error();
+            reader = std::move(*db);
+        }
+        auto st = reader->prepare("SELECT time, type, data FROM events WHERE task_id = ? ORDER BY seq");
+        if (!st) return st.error();
+        st->bind(1, id);
+        std::vector<json> out;
+        for (;;) {
+            auto row = st->step();
+            if (!row) return row.error();
+            if (!*row) break;
+            json data = json::parse(st->text(2), nullptr, false);
+            out.push_back({{"time", st->text(0)}, {"type", st->text(1)}, {"taskId", id}, {"data", data.is_discarded() ? json() : data}});
+        }
+        return out;
+    }
+
+    std::mutex pending_mutex;
+    std::condition_variable pending_cv;
+    std::deque<Pending*> pending;
+    bool stopping = false;
+    std::optional<store::Stmt> lookup;
+    std::thread admitter;
+    std::mutex reader_mutex;
+    std::unique_ptr<store::Db> reader;
+};
+
+Server::Server(Options options, Deps deps) : m(std::make_unique<Impl>(std::move(options), deps)) {}
+
+Server::~Server() = default;
+
+Status Server::bind()
+{
+    if (m->opt.port == 0) {
+        m->bound_port = m->http.bind_to_any_port(m->opt.host);
+        if (m->bound_port <= 0) return fail(Errc::unavailable, "cannot listen on " + m->opt.host);
+    } else {
+        if (!m->http.bind_to_port(m->opt.host, m->opt.port))
+            return fail(Errc::unavailable, "cannot listen on " + m->opt.host + ":" + std::to_string(m->opt.port),
+                        "is another server using the port? set serve.listen or --listen");
+        m->bound_port = m->opt.port;
+    }
+    return {};
+}
+
+int Server::port() const { return m->bound_port; }
+
+void Server::run() { m->http.listen_after_bind(); }
+
+void Server::stop() { m->http.stop(); }
+
+Result<std::vector<std::string>> Server::submit(const std::string& source, std::vector<AgentTask> tasks)
+{
+    auto out = m->submit(source, "", std::move(tasks));
+    if (!out) return out.error();
+    std::vector<std::string> ids;
+    for (const auto& a : out->admissions) ids.push_back(a.id);
+    return ids;
+}
+
+Metrics& Server::metrics() { return m->metrics; }
+
+}  // namespace infra::core::serve

@@ -1,0 +1,80 @@
+#pragma once
+// The HTTP service behind `infra-agent serve`: webhooks (/hooks/github,
+// /hooks/alertmanager, /hooks/pagerduty, /hooks/sns), the REST API
+// (/v1/tasks ...), /metrics, /healthz and /readyz. Every task it makes is
+// admitted through core/intake, in group commits: concurrent deliveries
+// share one transaction, so a burst costs a few fsyncs, not one each.
+
+#include "core/events/event.hpp"
+#include "core/policy/engine.hpp"
+#include "core/queue/queue.hpp"
+#include "core/result.hpp"
+#include "core/serve/metrics.hpp"
+#include "core/signals/signal.hpp"
+#include "core/store/sqlite.hpp"
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace infra::core::serve {
+
+/// A bearer token for the REST API: who it is, and the SHA-256 of the token.
+struct Token {
+    std::string name;
+    std::string sha256;
+};
+
+/// Reads an API tokens file: one "NAME TOKEN" or "NAME sha256:HEX" per line,
+/// '#' comments. Errors give file:line.
+Result<std::vector<Token>> load_tokens(const std::string& path);
+
+struct Options {
+    std::string host = "127.0.0.1";
+    int port = 8787;                           ///< 0 picks a free port
+    std::size_t max_body = 5u << 20;           ///< larger bodies get 413
+    std::chrono::seconds io_timeout{10};       ///< per read and write: slow clients are cut off
+    int threads = 16;                          ///< connections served at once
+    std::vector<Token> tokens;                 ///< for /v1/*; none = the API refuses everyone
+    std::map<std::string, std::string> secrets;  ///< webhook source -> shared secret
+    std::string repository_id;                 ///< for tasks whose signal names none
+    nlohmann::json schedules = nlohmann::json::array();
+};
+
+struct Deps {
+    const signals::Registry& signals;
+    const policy::Engine& engine;
+    store::Db& state;  ///< used by the admission thread only
+    std::string state_path;  ///< read by the API on its own connection
+    queue::Queue& queue;
+    events::EventSink& events;
+};
+
+class Server {
+public:
+    Server(Options options, Deps deps);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    /// Binds the listening socket; errors name the address.
+    Status bind();
+    int port() const;
+    /// Serves until stop(); returns once in-flight requests are answered.
+    void run();
+    /// Stops accepting; safe from any thread or a signal-watching thread.
+    void stop();
+
+    /// Admits tasks as if they came from a webhook (the scheduler uses it).
+    Result<std::vector<std::string>> submit(const std::string& source, std::vector<AgentTask> tasks);
+
+    Metrics& metrics();
+
+private:
+    class Impl;
+    std::unique_ptr<Impl> m;
+};
+
+}  // namespace infra::core::serve
