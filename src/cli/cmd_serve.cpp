@@ -98,6 +98,12 @@ int serve(const Options& opt, Context& ctx)
         if (!mult || n == 0) return ctx.fail(core::make_error(core::Errc::usage, "max body " + core::text::quote(max_body) + ": expected bytes, e.g. 1048576 or 5MiB"));
         so.max_body = static_cast<std::size_t>(n * mult);
     }
+    if (auto t = cfg.get_or("serve.io_timeout", ""); !t.empty()) {
+        auto d = core::timeutil::parse_duration(t);
+        if (!d || d->count() < 1000)
+            return ctx.fail(core::make_error(core::Errc::usage, "serve.io_timeout " + core::text::quote(t) + ": expected whole seconds, e.g. 10s"));
+        so.io_timeout = std::chrono::duration_cast<std::chrono::seconds>(*d);
+    }
     auto secrets = webhook_secrets(cfg);
     if (!secrets) return ctx.fail(secrets.error());
     so.secrets = std::move(*secrets);

@@ -11,6 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fstream>
+#include <sstream>
+
 extern "C" char** environ;
 
 namespace infra::test {
@@ -125,6 +128,106 @@ RunResult run_program(const std::string& program, const std::vector<std::string>
     waitpid(pid, &status, 0);
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     return r;
+}
+
+}  // namespace infra::test
+
+namespace infra::test {
+
+Background::Background(const std::vector<std::string>& args, const RunOptions& opt)
+{
+    std::vector<std::string> env_strings;
+    {
+        std::map<std::string, std::string> env;
+        for (char** e = environ; *e; ++e) {
+            std::string kv(*e);
+            auto eq = kv.find('=');
+            std::string k = kv.substr(0, eq);
+            if (k.rfind("INFRA_AGENT_", 0) == 0) continue;
+            env[k] = kv.substr(eq + 1);
+        }
+        for (const auto& [k, v] : opt.env) {
+            if (v) env[k] = *v;
+            else env.erase(k);
+        }
+        for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    }
+    char tmpl[] = "/tmp/infra-bg-err-XXXXXX";
+    int err_fd = mkstemp(tmpl);
+    m_err_path = tmpl;
+    int out_pipe[2];
+    if (pipe2(out_pipe, O_CLOEXEC) || err_fd < 0) throw std::runtime_error("pipe failed");
+    m_pid = fork();
+    if (m_pid == 0) {
+        int null = open("/dev/null", O_RDONLY);
+        dup2(null, 0);
+        dup2(out_pipe[1], 1);
+        dup2(err_fd, 2);
+        if (!opt.cwd.empty() && chdir(opt.cwd.c_str()) != 0) _exit(127);
+        std::vector<std::string> a = args;
+        std::string p = INFRA_AGENT_BIN;
+        std::vector<char*> argv{p.data()};
+        for (auto& s : a) argv.push_back(s.data());
+        argv.push_back(nullptr);
+        std::vector<char*> envp;
+        for (auto& s : env_strings) envp.push_back(s.data());
+        envp.push_back(nullptr);
+        execve(p.c_str(), argv.data(), envp.data());
+        _exit(127);
+    }
+    close(out_pipe[1]);
+    close(err_fd);
+    m_out = out_pipe[0];
+}
+
+Background::~Background()
+{
+    if (m_pid > 0) {
+        kill(m_pid, SIGKILL);
+        waitpid(m_pid, nullptr, 0);
+    }
+    if (m_out >= 0) close(m_out);
+    unlink(m_err_path.c_str());
+}
+
+std::string Background::read_line(int timeout_ms)
+{
+    for (;;) {
+        if (auto eol = m_buf.find('\n'); eol != std::string::npos) {
+            std::string line = m_buf.substr(0, eol);
+            m_buf.erase(0, eol + 1);
+            return line;
+        }
+        pollfd p{m_out, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) <= 0) return "";
+        char buf[4096];
+        ssize_t n = read(m_out, buf, sizeof buf);
+        if (n <= 0) return "";
+        m_buf.append(buf, static_cast<std::size_t>(n));
+    }
+}
+
+int Background::stop(int sig, int timeout_ms)
+{
+    if (m_pid <= 0) return -1;
+    kill(m_pid, sig);
+    for (int waited = 0; waited < timeout_ms; waited += 10) {
+        int status = 0;
+        if (waitpid(m_pid, &status, WNOHANG) == m_pid) {
+            m_pid = -1;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        usleep(10000);
+    }
+    return -1;
+}
+
+std::string Background::err() const
+{
+    std::ifstream in(m_err_path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
 }
 
 }  // namespace infra::test

@@ -84,13 +84,13 @@ TEST(Cron, TimeZonesAreCheckedNames)
     EXPECT_TRUE(TimeZone::load("UTC"));
 }
 
-// The rows of tests/fixtures/cron/vectors.json on which three independent
+// The rows of tests/fixtures/samples/cron/vectors.json on which three independent
 // npm cron libraries agree: the next six UTC fire times from 2026-01-01, or
 // a rejection. Six-field expressions (a seconds field) are rejected by
 // design, as GitHub Actions rejects them.
 TEST(Cron, AgreesWithThreeIndependentLibraries)
 {
-    std::ifstream in(std::string(INFRA_TEST_FIXTURES) + "/cron/vectors.json");
+    std::ifstream in(std::string(INFRA_TEST_FIXTURES) + "/samples/cron/vectors.json");
     ASSERT_TRUE(in);
     auto doc = nlohmann::json::parse(in);
     auto tz = TimeZone::load("UTC");
