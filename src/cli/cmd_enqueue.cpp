@@ -2,6 +2,7 @@
 // allowed tasks (or park them for approval) in one atomic batch.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/notify_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/events/event.hpp"
@@ -37,7 +38,9 @@ int run(const Options& opt, Context& ctx)
     if (!state) return ctx.fail(state.error());
     auto sink = core::events::SqliteSink::open(ctx.home().state_db().string());
     if (!sink) return ctx.fail(sink.error());
-    auto queue = ctx.open_queue(opt.queue, sink->get());
+    auto notifier = open_notifier(ctx, **sink);
+    core::events::EventSink& events = notifier ? static_cast<core::events::EventSink&>(*notifier) : **sink;
+    auto queue = ctx.open_queue(opt.queue, &events);
     if (!queue) return ctx.fail(queue.error());
 
     // A decision on stdin is a record, never a permission: admit() decides again.
@@ -48,7 +51,7 @@ int run(const Options& opt, Context& ctx)
     core::intake::Options io;
     io.delay = delay;
     io.max_attempts = opt.max_attempts;
-    auto admitted = core::intake::admit(std::move(tasks), **engine, **state, **queue, **sink, io);
+    auto admitted = core::intake::admit(std::move(tasks), **engine, **state, **queue, events, io);
     if (!admitted) return ctx.fail(admitted.error());
     bool json = ctx.json_output() || !ctx.stdout_is_tty();
     int worst = exit_code::ok;
@@ -66,7 +69,7 @@ int run(const Options& opt, Context& ctx)
         else
             ctx.print(a.id + "  " + a.state + (a.duplicate ? "  (already queued; " + a.task_id + " not added)" : "") + "\n");
     }
-    (*sink)->flush();
+    events.flush();
     return worse(read, worst);
 }
 

@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/notify_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
@@ -105,9 +106,11 @@ int remediate(Options& opt, Context& ctx)
     if (!engine) return ctx.fail(engine.error());
     auto state = core::open_state(ctx.home());
     if (!state) return ctx.fail(state.error());
-    auto sink = core::events::SqliteSink::open(ctx.home().state_db().string());
-    if (!sink) return ctx.fail(sink.error());
-    auto queue = ctx.open_queue("", sink->get());
+    auto store = core::events::SqliteSink::open(ctx.home().state_db().string());
+    if (!store) return ctx.fail(store.error());
+    auto notifier = open_notifier(ctx, **store);
+    core::events::EventSink* events = notifier ? static_cast<core::events::EventSink*>(notifier.get()) : store->get();
+    auto queue = ctx.open_queue("", events);
     if (!queue) return ctx.fail(queue.error());
 
     std::vector<Line> lines;
@@ -115,7 +118,7 @@ int remediate(Options& opt, Context& ctx)
     core::intake::Options io;
     io.stage = "remediate";
     io.dry_run = opt.dry_run;
-    auto admitted = core::intake::admit(std::move(found.tasks), **engine, **state, **queue, **sink, io);
+    auto admitted = core::intake::admit(std::move(found.tasks), **engine, **state, **queue, *events, io);
     if (!admitted) return ctx.fail(admitted.error());
     std::vector<std::string> ids;
     for (std::size_t i = 0; i < admitted->size(); ++i) {
@@ -153,11 +156,11 @@ int remediate(Options& opt, Context& ctx)
         w.backoff.base = core::queue::Millis{200};
         // Progress on a terminal; silent in pipes and CI logs, where the lines below say it all.
         if (ctx.stderr_is_tty()) ctx.note("working on " + std::to_string(ids.size()) + " finding" + (ids.size() == 1 ? "" : "s") + "...");
-        core::Worker worker(**queue, ctx.agents(), **sink, engine->get(), w);
+        core::Worker worker(**queue, ctx.agents(), *events, engine->get(), w);
         auto summary = worker.run();
         if (!summary) return ctx.fail(summary.error());
     }
-    (*sink)->flush();
+    events->flush();
 
     // 4. One line per finding.
     int worst = exit_code::ok;

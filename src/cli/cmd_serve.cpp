@@ -5,10 +5,10 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/notify_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/input.hpp"
-#include "core/notify.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/serve/server.hpp"
 #include "core/state.hpp"
@@ -126,12 +126,8 @@ int serve(const Options& opt, Context& ctx)
     auto sqlite_sink = core::events::SqliteSink::open(ctx.home().state_db().string());
     if (!sqlite_sink) return ctx.fail(sqlite_sink.error());
     core::events::EventSink* sink = sqlite_sink->get();
-    std::unique_ptr<core::notify::Notifier> notifier;
-    std::string slack_env = cfg.get_or("notify.slack_webhook_url_env", "INFRA_AGENT_SLACK_WEBHOOK_URL");
-    if (const char* url = std::getenv(slack_env.c_str()); url && *url) {
-        notifier = std::make_unique<core::notify::Notifier>(*sink, url);
-        sink = notifier.get();
-    }
+    auto notifier = open_notifier(ctx, *sink);
+    if (notifier) sink = notifier.get();
     auto queue = ctx.open_queue(opt.queue, sink);
     if (!queue) return ctx.fail(queue.error());
 

@@ -4,6 +4,7 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/notify_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/events/event.hpp"
@@ -102,9 +103,12 @@ int run(const Options& opt, Context& ctx)
         if (!s) return ctx.fail(s.error());
         sink = std::move(*s);
     }
+    // Declared after sink, so it is destroyed (and drained) first.
+    auto notifier = open_notifier(ctx, *sink);
+    core::events::EventSink& events = notifier ? *notifier : *sink;
     auto engine = load_engine(ctx, opt.policies);
     if (!engine) return ctx.fail(engine.error());
-    auto queue = ctx.open_queue(opt.queue, sink.get());
+    auto queue = ctx.open_queue(opt.queue, &events);
     if (!queue) return ctx.fail(queue.error());
 
     // Signals go to one thread that asks the worker to stop.
@@ -114,7 +118,7 @@ int run(const Options& opt, Context& ctx)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);  // sent by this thread when the worker ends on its own
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    core::Worker worker(**queue, ctx.agents(), *sink, engine->get(), w);
+    core::Worker worker(**queue, ctx.agents(), events, engine->get(), w);
     std::thread watcher([&] {
         int sig = 0;
         if (sigwait(&set, &sig) != 0 || sig == 0) return;
@@ -126,7 +130,7 @@ int run(const Options& opt, Context& ctx)
     auto summary = worker.run();
     pthread_kill(watcher.native_handle(), SIGUSR1);
     watcher.join();
-    sink->flush();
+    events.flush();
     if (!summary) return ctx.fail(summary.error());
     nlohmann::json j = {{"type", "summary"},          {"worker", w.id.empty() ? core::default_worker_id() : w.id},
                         {"claimed", summary->claimed}, {"succeeded", summary->succeeded},

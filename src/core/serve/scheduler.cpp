@@ -31,7 +31,10 @@ Result<std::vector<Schedule>> load_schedules(const nlohmann::json& list)
     return out;
 }
 
-Scheduler::Scheduler(std::vector<Schedule> schedules, Fire fire) : m_schedules(std::move(schedules)), m_fire(std::move(fire)) {}
+Scheduler::Scheduler(std::vector<Schedule> schedules, Fire fire, Now now)
+    : m_schedules(std::move(schedules)), m_fire(std::move(fire)), m_now(std::move(now))
+{
+}
 
 Scheduler::~Scheduler() { stop(); }
 
@@ -54,7 +57,7 @@ void Scheduler::stop()
 void Scheduler::loop()
 {
     std::vector<std::optional<timeutil::TimePoint>> next(m_schedules.size());
-    auto now = timeutil::Clock::now();
+    auto now = m_now();
     for (std::size_t i = 0; i < m_schedules.size(); ++i) next[i] = m_schedules[i].cron.next_after(now, m_schedules[i].zone);
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
@@ -66,10 +69,10 @@ void Scheduler::loop()
             break;
         }
         // The system clock may jump; wake at least every minute and look again.
-        auto wake = std::min(*soonest, timeutil::Clock::now() + std::chrono::minutes(1));
-        m_cv.wait_until(lock, wake, [this] { return m_stop; });
+        auto wait = std::min<timeutil::Clock::duration>(*soonest - m_now(), std::chrono::minutes(1));
+        m_cv.wait_for(lock, wait, [this] { return m_stop; });
         if (m_stop) break;
-        now = timeutil::Clock::now();
+        now = m_now();
         for (std::size_t i = 0; i < m_schedules.size(); ++i) {
             if (!next[i] || *next[i] > now) continue;
             auto at = *next[i];

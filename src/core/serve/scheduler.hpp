@@ -32,7 +32,9 @@ Result<std::vector<Schedule>> load_schedules(const nlohmann::json& schedules);
 class Scheduler {
 public:
     using Fire = std::function<void(const Schedule&, timeutil::TimePoint at)>;
-    Scheduler(std::vector<Schedule> schedules, Fire fire);
+    using Now = std::function<timeutil::TimePoint()>;
+    /// now reads the clock (tests shift it).
+    Scheduler(std::vector<Schedule> schedules, Fire fire, Now now = timeutil::Clock::now);
     ~Scheduler();
 
     void start();
@@ -43,6 +45,7 @@ private:
 
     std::vector<Schedule> m_schedules;
     Fire m_fire;
+    Now m_now;
     std::mutex m_mutex;
     std::condition_variable m_cv;
     bool m_stop = false;

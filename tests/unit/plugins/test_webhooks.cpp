@@ -57,7 +57,7 @@ TEST(GitHub, ATamperedBodyFailsTheSignature)
     body[body.size() / 2] ^= 1;
     auto r = ingest("github", body, opt);
     ASSERT_FALSE(r.status);
-    EXPECT_EQ(r.status.error().code, core::Errc::invalid_input);
+    EXPECT_EQ(r.status.error().code, core::Errc::unauthenticated);
     EXPECT_NE(r.status.error().message.find("X-Hub-Signature-256 does not match"), std::string::npos);
     EXPECT_TRUE(r.tasks.empty());
 
