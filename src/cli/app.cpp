@@ -75,6 +75,7 @@ int run(int argc, char** argv)
     register_run(app, ctx);
     register_approve(app, ctx);
     register_drift(app, ctx);
+    register_chat(app, ctx);
     register_serve(app, ctx);
     register_schedule(app, ctx);
     register_creds(app, ctx);

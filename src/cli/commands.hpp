@@ -24,6 +24,7 @@ void register_validate(CLI::App& app, Context& ctx);
 void register_remediate(CLI::App& app, Context& ctx);
 void register_approve(CLI::App& app, Context& ctx);
 void register_serve(CLI::App& app, Context& ctx);
+void register_chat(CLI::App& app, Context& ctx);
 void register_drift(CLI::App& app, Context& ctx);
 void register_schedule(CLI::App& app, Context& ctx);
 
