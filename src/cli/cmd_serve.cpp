@@ -9,6 +9,7 @@
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/input.hpp"
+#include "core/process.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/serve/server.hpp"
 #include "core/state.hpp"
@@ -72,6 +73,7 @@ core::Result<std::map<std::string, std::string>> webhook_secrets(const core::Con
 
 int serve(const Options& opt, Context& ctx)
 {
+    core::process::retain_heap();
     // Signals go to one thread, which stops everything in order; every
     // thread started from here on inherits the blocked mask.
     sigset_t set;

@@ -2,6 +2,7 @@
 
 #include "core/text.hpp"
 
+#include <algorithm>
 #include <iterator>
 
 namespace infra::core::json_stream {
@@ -474,8 +475,40 @@ void Reader::skip_line()
     }
 }
 
+namespace {
+
+/// The deepest nesting of arrays and objects in text, outside strings.
+std::size_t nesting(std::string_view text)
+{
+    std::size_t depth = 0, deepest = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_string) {
+            if (c == '\\') ++i;
+            else if (c == '"') in_string = false;
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            deepest = std::max(deepest, ++depth);
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            --depth;
+        }
+    }
+    return deepest;
+}
+
+}  // namespace
+
 Result<json> parse_document(std::string_view text, const std::string& name, Limits limits)
 {
+    // The common case, a well-formed document within the limits, parses
+    // straight from memory; anything else takes the reader below, whose
+    // errors give line and column.
+    if (nesting(text) <= limits.max_depth) {
+        json fast = json::parse(text.begin(), text.end(), nullptr, false);
+        if (!fast.is_discarded()) return fast;
+    }
     auto src = ByteSource::from_string(std::string(text), name);
     Reader reader(*src, Selection{{""}, {}, true}, limits);
     json out;

@@ -508,6 +508,9 @@ private:
         http.set_read_timeout(opt.io_timeout.count(), 0);
         http.set_write_timeout(opt.io_timeout.count(), 0);
         http.set_keep_alive_timeout(5);
+        // Responses go out in two writes (head, body): without this, Nagle and
+        // delayed ACKs hold each keep-alive response for 40 ms.
+        http.set_tcp_nodelay(true);
         int threads = opt.threads;
         http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
         http.set_error_handler([](const httplib::Request&, httplib::Response& res) {

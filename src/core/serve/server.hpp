@@ -36,7 +36,7 @@ struct Options {
     int port = 8787;                           ///< 0 picks a free port
     std::size_t max_body = 5u << 20;           ///< larger bodies get 413
     std::chrono::seconds io_timeout{10};       ///< per read and write: slow clients are cut off
-    int threads = 16;                          ///< connections served at once
+    int threads = 64;                          ///< connections served at once
     std::vector<Token> tokens;                 ///< for /v1/*; none = the API refuses everyone
     std::map<std::string, std::string> secrets;  ///< webhook source -> shared secret
     std::string repository_id;                 ///< for tasks whose signal names none
