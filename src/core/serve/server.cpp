@@ -282,6 +282,16 @@ private:
             "INSERT OR IGNORE INTO webhook_deliveries (source, delivery, received_at, task_ids) VALUES (?, ?, ?, ?)");
         if (!ins) return ins.error();
         std::string now = timeutil::now_rfc3339();
+        // Redeliveries come within days; ids older than 30 days are let go,
+        // checked at most once an hour.
+        auto clock = std::chrono::steady_clock::now();
+        if (clock - last_prune > std::chrono::hours(1)) {
+            last_prune = clock;
+            auto del = deps.state.prepare("DELETE FROM webhook_deliveries WHERE received_at < ?");
+            if (!del) return del.error();
+            del->bind(1, timeutil::format_rfc3339(timeutil::Clock::now() - std::chrono::hours(24 * 30)));
+            if (auto st = del->run(); !st) return st;
+        }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (batch[i]->delivery.empty() || outcomes[i].duplicate) continue;
             json ids = json::array();
@@ -549,6 +559,7 @@ private:
     std::deque<Pending*> pending;
     bool stopping = false;
     std::optional<store::Stmt> lookup;
+    std::chrono::steady_clock::time_point last_prune{};
     std::thread admitter;
     std::mutex reader_mutex;
     std::unique_ptr<store::Db> reader;
