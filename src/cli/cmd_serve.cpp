@@ -125,6 +125,9 @@ int serve(const Options& opt, Context& ctx)
     if (!engine) return ctx.fail(engine.error());
     auto state = core::open_state(ctx.home());
     if (!state) return ctx.fail(state.error());
+    // This connection records decisions and delivery ids, after the queue
+    // has committed the tasks durably: it need not wait for the disk.
+    if (auto st = (*state)->exec("PRAGMA synchronous=NORMAL"); !st) return ctx.fail(st.error());
     auto sqlite_sink = core::events::SqliteSink::open(ctx.home().state_db().string());
     if (!sqlite_sink) return ctx.fail(sqlite_sink.error());
     core::events::EventSink* sink = sqlite_sink->get();

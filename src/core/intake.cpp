@@ -35,31 +35,34 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
     }
     if (options.dry_run) return out;
 
-    // Decisions are recorded in one transaction, which ends before the
-    // queue's own batch begins (the queue may live in another database).
+    // The queue's commit is the durable point; the decisions (for policy
+    // replay) are recorded after it, in one transaction of the state db.
+    if (!items.empty()) {
+        auto queued = queue.enqueue(std::move(items));
+        if (!queued) return queued.error();
+        for (std::size_t i = 0; i < queued->size(); ++i) {
+            const auto& o = (*queued)[i];
+            Admission& a = out[item_of[i]];
+            a.id = o.id;
+            a.duplicate = o.duplicate;
+            a.state = std::string(queue::to_string(o.state));
+        }
+    }
     {
         auto tx = store::Transaction::begin(state);
         if (!tx) return tx.error();
         for (const auto& [tj, dj] : decisions)
             if (auto st = policy::record_decision(state, tj, dj, options.stage); !st) return st.error();
+        if (options.record_with)
+            if (auto st = options.record_with(state, out); !st) return st.error();
         if (auto st = tx->commit(); !st) return st.error();
     }
-    for (const auto& a : out)
+    for (const auto& a : out) {
         if (a.state == "denied")
             events.emit({"task.escalated", a.task_id, "", {{"stage", options.stage}, {"reason", a.reason}, {"decision", a.decision}}});
-    if (items.empty()) return out;
-
-    auto queued = queue.enqueue(std::move(items));
-    if (!queued) return queued.error();
-    for (std::size_t i = 0; i < queued->size(); ++i) {
-        const auto& o = (*queued)[i];
-        Admission& a = out[item_of[i]];
-        a.id = o.id;
-        a.duplicate = o.duplicate;
-        a.state = std::string(queue::to_string(o.state));
-        events.emit({o.duplicate ? "task.deduplicated" : "task.enqueued", o.duplicate ? a.task_id : o.id, "",
-                     {{"state", a.state}, {"queueId", o.id}, {"stage", options.stage},
-                      {"requiredApprovals", a.approvals}}});
+        else
+            events.emit({a.duplicate ? "task.deduplicated" : "task.enqueued", a.duplicate ? a.task_id : a.id, "",
+                         {{"state", a.state}, {"queueId", a.id}, {"stage", options.stage}, {"requiredApprovals", a.approvals}}});
     }
     return out;
 }

@@ -13,6 +13,7 @@
 #include "core/store/sqlite.hpp"
 #include "core/task.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct Options {
     queue::Millis delay{0};
     int max_attempts = 3;
     bool dry_run = false;  ///< decide and record nothing, queue nothing
+    /// Runs inside the transaction that records the decisions, after the
+    /// tasks are queued (serve records the deliveries there).
+    std::function<Status(store::Db&, const std::vector<Admission>&)> record_with;
 };
 
 /// Admits tasks as one batch: every allowed task is queued, or none is.

@@ -225,13 +225,13 @@ private:
             metrics.add("infra_agent_admission_batches_total", {});
             intake::Options io;
             io.stage = "serve";
+            // The deliveries are recorded with the decisions, in one transaction.
+            io.record_with = [&](store::Db&, const std::vector<intake::Admission>& admitted) {
+                for (std::size_t k = 0; k < admitted.size(); ++k) outcomes[owner[k]].admissions.push_back(admitted[k]);
+                return record_deliveries(batch, outcomes);
+            };
             auto admitted = intake::admit(std::move(tasks), deps.engine, deps.state, deps.queue, deps.events, io);
-            if (!admitted) {
-                status = admitted.error();
-            } else {
-                for (std::size_t k = 0; k < admitted->size(); ++k) outcomes[owner[k]].admissions.push_back(std::move((*admitted)[k]));
-                status = record_deliveries(batch, outcomes);
-            }
+            if (!admitted) status = admitted.error();
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             if (!status) {
@@ -271,13 +271,12 @@ private:
         return std::optional<std::vector<std::string>>{std::move(out)};
     }
 
+    /// Inside the transaction that records the batch's decisions.
     Status record_deliveries(const std::vector<Pending*>& batch, const std::vector<Outcome>& outcomes)
     {
         bool any = false;
         for (std::size_t i = 0; i < batch.size(); ++i) any = any || (!batch[i]->delivery.empty() && !outcomes[i].duplicate);
         if (!any) return {};
-        auto tx = store::Transaction::begin(deps.state);
-        if (!tx) return tx.error();
         auto ins = deps.state.prepare(
             "INSERT OR IGNORE INTO webhook_deliveries (source, delivery, received_at, task_ids) VALUES (?, ?, ?, ?)");
         if (!ins) return ins.error();
@@ -300,7 +299,7 @@ private:
             ins->bind(1, batch[i]->source).bind(2, batch[i]->delivery).bind(3, now).bind(4, ids.dump());
             if (auto st = ins->run(); !st) return st;
         }
-        return tx->commit();
+        return {};
     }
 
     // --- HTTP --------------------------------------------------------------
