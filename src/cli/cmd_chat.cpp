@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/notify_setup.hpp"
+#include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
@@ -62,25 +62,15 @@ int chat(Options& opt, Context& ctx)
     in.repository_id = (*config)->get_or("repository.id", (*config)->get_or("git.repository", ""));
     if (in.repository_id.empty() && top) in.repository_id = core::change::repository_name(top->string());
     nlohmann::json line = {{"message", message}, {"user", user}, {"requestsChange", opt.change}};
-    auto src = core::ByteSource::from_string(line.dump(), "chat");
-    core::signals::CollectSink found;
-    auto st = ctx.signals().find("chat")->parse(*src, in, found);
-    if (st && !found.errors.empty()) st = found.errors.front();
-    if (!st) return ctx.fail(st.error());
-
-    auto engine = load_engine(ctx, opt.policies);
-    if (!engine) return ctx.fail(engine.error());
-    auto state = core::open_state(ctx.home());
-    if (!state) return ctx.fail(state.error());
-    auto store = core::events::SqliteSink::open(ctx.home().state_db().string());
-    if (!store) return ctx.fail(store.error());
-    auto notifier = open_notifier(ctx, **store);
-    core::events::EventSink& events = notifier ? static_cast<core::events::EventSink&>(*notifier) : **store;
-    auto queue = ctx.open_queue("", &events);
-    if (!queue) return ctx.fail(queue.error());
+    auto found = core::signals::parse_text(*ctx.signals().find("chat"), line.dump(), "chat", in);
+    if (!found) return ctx.fail(found.error());
+    auto admission = open_admission(ctx, opt.policies, "");
+    if (!admission) return ctx.fail(admission.error());
+    auto& events = *(*admission)->events;
+    auto& queue = (*admission)->queue;
     core::intake::Options io;
     io.stage = "chat";
-    auto admitted = core::intake::admit(std::move(found.tasks), **engine, **state, **queue, events, io);
+    auto admitted = (*admission)->admit(std::move(found->tasks), io);
     if (!admitted) return ctx.fail(admitted.error());
     const auto& a = admitted->front();
     if (a.state == "denied") return ctx.fail(core::make_error(core::Errc::denied, "policy denies this chat: " + a.reason));
@@ -88,7 +78,6 @@ int chat(Options& opt, Context& ctx)
         std::string groups;
         for (const auto& g : a.approvals) groups += (groups.empty() ? "" : ", ") + g;
         ctx.note("task " + a.id + " waits for approval by " + groups + ": infra-agent approve " + a.id + " --as NAME");
-        events.flush();
         return exit_code::pending;
     }
 
@@ -116,11 +105,11 @@ int chat(Options& opt, Context& ctx)
         w.workspace = &*ws;
     }
     if (ctx.stderr_is_tty()) ctx.note("thinking...");
-    core::Worker worker(**queue, ctx.agents(), events, engine->get(), w);
+    core::Worker worker(*queue, ctx.agents(), events, (*admission)->engine.get(), w);
     auto summary = worker.run();
     events.flush();
     if (!summary) return ctx.fail(summary.error());
-    auto e = (*queue)->show(a.id);
+    auto e = queue->show(a.id);
     if (!e) return ctx.fail(e.error());
     if (e->state != core::queue::State::succeeded)
         return ctx.fail(core::make_error(core::Errc::unavailable, "the agent did not answer: " + e->last_error));

@@ -4,7 +4,7 @@
 // as terraform does.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/notify_setup.hpp"
+#include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
@@ -83,20 +83,11 @@ int drift(Options& opt, Context& ctx)
         if (json)
             for (const auto& t : tasks) ctx.emit(core::to_json(t));
     } else if (!tasks.empty()) {
-        auto engine = load_engine(ctx, opt.policies);
-        if (!engine) return ctx.fail(engine.error());
-        auto state = core::open_state(ctx.home());
-        if (!state) return ctx.fail(state.error());
-        auto store = core::events::SqliteSink::open(ctx.home().state_db().string());
-        if (!store) return ctx.fail(store.error());
-        auto notifier = open_notifier(ctx, **store);
-        core::events::EventSink& events = notifier ? static_cast<core::events::EventSink&>(*notifier) : **store;
-        auto queue = ctx.open_queue(opt.queue, &events);
-        if (!queue) return ctx.fail(queue.error());
+        auto admission = open_admission(ctx, opt.policies, opt.queue);
+        if (!admission) return ctx.fail(admission.error());
         core::intake::Options io;
         io.stage = "drift";
-        auto admitted = core::intake::admit(std::move(tasks), **engine, **state, **queue, events, io);
-        events.flush();
+        auto admitted = (*admission)->admit(std::move(tasks), io);
         if (!admitted) return ctx.fail(admitted.error());
         for (const auto& a : *admitted) {
             if (a.state == "denied") worst = worse(worst, exit_code::denied);

@@ -2,7 +2,7 @@
 // allowed tasks (or park them for approval) in one atomic batch.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/notify_setup.hpp"
+#include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/events/event.hpp"
@@ -32,16 +32,8 @@ int run(const Options& opt, Context& ctx)
         if (!d) return ctx.fail(core::make_error(core::Errc::usage, "--delay: " + d.error().message, d.error().hint));
         delay = *d;
     }
-    auto engine = load_engine(ctx, opt.policies);
-    if (!engine) return ctx.fail(engine.error());
-    auto state = core::open_state(ctx.home());
-    if (!state) return ctx.fail(state.error());
-    auto sink = core::events::SqliteSink::open(ctx.home().state_db().string());
-    if (!sink) return ctx.fail(sink.error());
-    auto notifier = open_notifier(ctx, **sink);
-    core::events::EventSink& events = notifier ? static_cast<core::events::EventSink&>(*notifier) : **sink;
-    auto queue = ctx.open_queue(opt.queue, &events);
-    if (!queue) return ctx.fail(queue.error());
+    auto admission = open_admission(ctx, opt.policies, opt.queue);
+    if (!admission) return ctx.fail(admission.error());
 
     // A decision on stdin is a record, never a permission: admit() decides again.
     std::vector<core::AgentTask> tasks;
@@ -51,7 +43,7 @@ int run(const Options& opt, Context& ctx)
     core::intake::Options io;
     io.delay = delay;
     io.max_attempts = opt.max_attempts;
-    auto admitted = core::intake::admit(std::move(tasks), **engine, **state, **queue, events, io);
+    auto admitted = (*admission)->admit(std::move(tasks), io);
     if (!admitted) return ctx.fail(admitted.error());
     bool json = ctx.json_output() || !ctx.stdout_is_tty();
     int worst = exit_code::ok;
@@ -69,7 +61,6 @@ int run(const Options& opt, Context& ctx)
         else
             ctx.print(a.id + "  " + a.state + (a.duplicate ? "  (already queued; " + a.task_id + " not added)" : "") + "\n");
     }
-    events.flush();
     return worse(read, worst);
 }
 

@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/notify_setup.hpp"
+#include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
@@ -102,23 +102,17 @@ int remediate(Options& opt, Context& ctx)
     }
 
     // 2. Policy, then the queue (or, with --dry-run, only what would happen).
-    auto engine = load_engine(ctx, opt.policies);
-    if (!engine) return ctx.fail(engine.error());
-    auto state = core::open_state(ctx.home());
-    if (!state) return ctx.fail(state.error());
-    auto store = core::events::SqliteSink::open(ctx.home().state_db().string());
-    if (!store) return ctx.fail(store.error());
-    auto notifier = open_notifier(ctx, **store);
-    core::events::EventSink* events = notifier ? static_cast<core::events::EventSink*>(notifier.get()) : store->get();
-    auto queue = ctx.open_queue("", events);
-    if (!queue) return ctx.fail(queue.error());
+    auto admission = open_admission(ctx, opt.policies, "");
+    if (!admission) return ctx.fail(admission.error());
+    core::events::EventSink* events = (*admission)->events;
+    auto& queue = (*admission)->queue;
 
     std::vector<Line> lines;
     for (const auto& t : found.tasks) lines.push_back({t.id, describe_finding(t), "", "", t.context.agent_slug, nullptr, exit_code::ok});
     core::intake::Options io;
     io.stage = "remediate";
     io.dry_run = opt.dry_run;
-    auto admitted = core::intake::admit(std::move(found.tasks), **engine, **state, **queue, *events, io);
+    auto admitted = (*admission)->admit(std::move(found.tasks), io);
     if (!admitted) return ctx.fail(admitted.error());
     std::vector<std::string> ids;
     for (std::size_t i = 0; i < admitted->size(); ++i) {
@@ -156,7 +150,7 @@ int remediate(Options& opt, Context& ctx)
         w.backoff.base = core::queue::Millis{200};
         // Progress on a terminal; silent in pipes and CI logs, where the lines below say it all.
         if (ctx.stderr_is_tty()) ctx.note("working on " + std::to_string(ids.size()) + " finding" + (ids.size() == 1 ? "" : "s") + "...");
-        core::Worker worker(**queue, ctx.agents(), *events, engine->get(), w);
+        core::Worker worker(*queue, ctx.agents(), *events, (*admission)->engine.get(), w);
         auto summary = worker.run();
         if (!summary) return ctx.fail(summary.error());
     }
@@ -166,7 +160,7 @@ int remediate(Options& opt, Context& ctx)
     int worst = exit_code::ok;
     for (auto& l : lines) {
         if (l.state.empty() || l.state == "waiting for approval") {
-            auto e = (*queue)->show(l.task_id);
+            auto e = queue->show(l.task_id);
             if (e) {
                 const auto& change = core::member(e->result, "change");
                 if (e->state == core::queue::State::succeeded) {

@@ -2,6 +2,7 @@
 // fires them itself; `schedule crontab` writes lines for the system's cron
 // instead, each calling `schedule run NAME`, which admits one tick now.
 #include "cli/commands.hpp"
+#include "cli/admission.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
@@ -99,24 +100,13 @@ int run_now(const Options& opt, Context& ctx)
     auto config = ctx.config();
     in.repository_id = (*config)->get_or("repository.id", (*config)->get_or("git.repository", ""));
     nlohmann::json tick = {{"schedule", opt.name}, {"firedAt", core::timeutil::now_rfc3339()}};
-    auto src = core::ByteSource::from_string(tick.dump(), "schedule " + opt.name);
-    core::signals::CollectSink found;
-    auto st = ctx.signals().find("schedule")->parse(*src, in, found);
-    if (st && !found.errors.empty()) st = found.errors.front();
-    if (!st) return ctx.fail(st.error());
-
-    auto engine = load_engine(ctx, opt.policies);
-    if (!engine) return ctx.fail(engine.error());
-    auto state = core::open_state(ctx.home());
-    if (!state) return ctx.fail(state.error());
-    auto sink = core::events::SqliteSink::open(ctx.home().state_db().string());
-    if (!sink) return ctx.fail(sink.error());
-    auto queue = ctx.open_queue(opt.queue, sink->get());
-    if (!queue) return ctx.fail(queue.error());
+    auto found = core::signals::parse_text(*ctx.signals().find("schedule"), tick.dump(), "schedule " + opt.name, in);
+    if (!found) return ctx.fail(found.error());
+    auto admission = open_admission(ctx, opt.policies, opt.queue);
+    if (!admission) return ctx.fail(admission.error());
     core::intake::Options io;
     io.stage = "schedule";
-    auto admitted = core::intake::admit(std::move(found.tasks), **engine, **state, **queue, **sink, io);
-    (*sink)->flush();
+    auto admitted = (*admission)->admit(std::move(found->tasks), io);
     if (!admitted) return ctx.fail(admitted.error());
     int worst = exit_code::ok;
     for (const auto& a : *admitted) {

@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/notify_setup.hpp"
+#include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/input.hpp"
@@ -121,22 +121,15 @@ int serve(const Options& opt, Context& ctx)
     auto grace = core::timeutil::parse_duration(opt.grace);
     if (!grace) return ctx.fail(core::make_error(core::Errc::usage, "--grace: " + grace.error().message));
 
-    auto engine = load_engine(ctx, opt.policies);
-    if (!engine) return ctx.fail(engine.error());
-    auto state = core::open_state(ctx.home());
-    if (!state) return ctx.fail(state.error());
+    auto admission = open_admission(ctx, opt.policies, opt.queue);
+    if (!admission) return ctx.fail(admission.error());
+    auto& a = **admission;
     // This connection records decisions and delivery ids, after the queue
     // has committed the tasks durably: it need not wait for the disk.
-    if (auto st = (*state)->exec("PRAGMA synchronous=NORMAL"); !st) return ctx.fail(st.error());
-    auto sqlite_sink = core::events::SqliteSink::open(ctx.home().state_db().string());
-    if (!sqlite_sink) return ctx.fail(sqlite_sink.error());
-    core::events::EventSink* sink = sqlite_sink->get();
-    auto notifier = open_notifier(ctx, *sink);
-    if (notifier) sink = notifier.get();
-    auto queue = ctx.open_queue(opt.queue, sink);
-    if (!queue) return ctx.fail(queue.error());
+    if (auto st = a.state->exec("PRAGMA synchronous=NORMAL"); !st) return ctx.fail(st.error());
+    core::events::EventSink* sink = a.events;
 
-    core::serve::Server server(so, {ctx.signals(), **engine, **state, ctx.home().state_db().string(), **queue, *sink});
+    core::serve::Server server(so, {ctx.signals(), *a.engine, *a.state, ctx.home().state_db().string(), *a.queue, *sink});
     if (auto st = server.bind(); !st) return ctx.fail(st.error());
     for (const char* source : k_sources)
         if (!so.secrets.count(source))
@@ -150,15 +143,12 @@ int serve(const Options& opt, Context& ctx)
         core::signals::IngestOptions in;
         in.schedules = so.schedules;
         in.repository_id = so.repository_id;
-        auto src = core::ByteSource::from_string(tick.dump(), "schedule " + s.name);
-        core::signals::CollectSink found;
-        auto st = schedule_parser->parse(*src, in, found);
-        if (st && !found.errors.empty()) st = found.errors.front();
+        auto found = core::signals::parse_text(*schedule_parser, tick.dump(), "schedule " + s.name, in);
         std::string outcome = "admitted";
-        if (!st) {
+        if (!found) {
             outcome = "invalid";
-            spdlog::error("schedule {}: {}", s.name, st.error().message);
-        } else if (auto ids = server.submit("schedule", std::move(found.tasks)); !ids) {
+            spdlog::error("schedule {}: {}", s.name, found.error().message);
+        } else if (auto ids = server.submit("schedule", std::move(found->tasks)); !ids) {
             outcome = "failed";
             spdlog::error("schedule {}: {}", s.name, ids.error().message);
         } else {
@@ -189,7 +179,7 @@ int serve(const Options& opt, Context& ctx)
             delivery = std::move(*d);
             w.delivery = delivery->delivery.get();
         }
-        worker = std::make_unique<core::Worker>(*worker_queue, ctx.agents(), *sink, engine->get(), w);
+        worker = std::make_unique<core::Worker>(*worker_queue, ctx.agents(), *sink, a.engine.get(), w);
     }
 
     std::thread watcher([&] {

@@ -18,6 +18,30 @@ extern "C" char** environ;
 
 namespace infra::test {
 
+namespace {
+
+/// The test's environment without INFRA_AGENT_* variables, with opt.env applied.
+std::vector<std::string> child_env(const RunOptions& opt)
+{
+    std::map<std::string, std::string> env;
+    for (char** e = environ; *e; ++e) {
+        std::string kv(*e);
+        auto eq = kv.find('=');
+        std::string k = kv.substr(0, eq);
+        if (k.rfind("INFRA_AGENT_", 0) == 0) continue;
+        env[k] = kv.substr(eq + 1);
+    }
+    for (const auto& [k, v] : opt.env) {
+        if (v) env[k] = *v;
+        else env.erase(k);
+    }
+    std::vector<std::string> out;
+    for (const auto& [k, v] : env) out.push_back(k + "=" + v);
+    return out;
+}
+
+}  // namespace
+
 std::vector<nlohmann::json> json_lines(const std::string& out)
 {
     std::vector<nlohmann::json> v;
@@ -43,20 +67,7 @@ RunResult run_cli(const std::vector<std::string>& args, const RunOptions& opt)
 RunResult run_program(const std::string& program, const std::vector<std::string>& args, const RunOptions& opt)
 {
     ::signal(SIGPIPE, SIG_IGN);  // a child that exits early must not kill the test
-    std::map<std::string, std::string> env;
-    for (char** e = environ; *e; ++e) {
-        std::string kv(*e);
-        auto eq = kv.find('=');
-        std::string k = kv.substr(0, eq);
-        if (k.rfind("INFRA_AGENT_", 0) == 0) continue;
-        env[k] = kv.substr(eq + 1);
-    }
-    for (const auto& [k, v] : opt.env) {
-        if (v) env[k] = *v;
-        else env.erase(k);
-    }
-    std::vector<std::string> env_strings;
-    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    std::vector<std::string> env_strings = child_env(opt);
 
     int in_pipe[2], out_pipe[2], err_pipe[2];
     if (pipe2(in_pipe, O_CLOEXEC) || pipe2(out_pipe, O_CLOEXEC) || pipe2(err_pipe, O_CLOEXEC))
@@ -136,22 +147,7 @@ namespace infra::test {
 
 Background::Background(const std::vector<std::string>& args, const RunOptions& opt)
 {
-    std::vector<std::string> env_strings;
-    {
-        std::map<std::string, std::string> env;
-        for (char** e = environ; *e; ++e) {
-            std::string kv(*e);
-            auto eq = kv.find('=');
-            std::string k = kv.substr(0, eq);
-            if (k.rfind("INFRA_AGENT_", 0) == 0) continue;
-            env[k] = kv.substr(eq + 1);
-        }
-        for (const auto& [k, v] : opt.env) {
-            if (v) env[k] = *v;
-            else env.erase(k);
-        }
-        for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-    }
+    std::vector<std::string> env_strings = child_env(opt);
     char tmpl[] = "/tmp/infra-bg-err-XXXXXX";
     int err_fd = mkstemp(tmpl);
     m_err_path = tmpl;

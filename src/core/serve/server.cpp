@@ -2,7 +2,6 @@
 
 #include "core/approval.hpp"
 #include "core/crypto.hpp"
-#include "core/input.hpp"
 #include "core/intake.hpp"
 #include "core/json_access.hpp"
 #include "core/text.hpp"
@@ -378,25 +377,22 @@ private:
             reply(res, 404, {{"error", "no parser for " + source}});
             return;
         }
-        auto src = ByteSource::from_string(req.body, source + " delivery");
-        signals::CollectSink found;
-        auto st = parser->parse(*src, in, found);
-        if (st && !found.errors.empty()) st = found.errors.front();
-        if (!st) {
+        auto found = signals::parse_text(*parser, req.body, source + " delivery", in);
+        if (!found) {
             metrics.add("infra_agent_webhook_deliveries_total",
-                        {{"source", source}, {"outcome", st.error().code == Errc::unauthenticated ? "unauthenticated" : "invalid"}});
-            reply_error(res, st.error());
+                        {{"source", source}, {"outcome", found.error().code == Errc::unauthenticated ? "unauthenticated" : "invalid"}});
+            reply_error(res, found.error());
             return;
         }
-        if (found.tasks.empty()) {
+        if (found->tasks.empty()) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
-            json why = found.skipped;
+            json why = found->skipped;
             reply(res, 200, {{"status", "ignored"}, {"reasons", why}});
             return;
         }
         std::string delivery;
         if (const char* h = delivery_header(source)) delivery = req.get_header_value(h);
-        auto out = submit(source, delivery, std::move(found.tasks));
+        auto out = submit(source, delivery, std::move(found->tasks));
         if (!out) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "failed"}});
             spdlog::error("{} delivery not admitted: {}", source, out.error().message);
@@ -450,15 +446,12 @@ private:
                       signals::IngestOptions in;
                       in.repository_id = opt.repository_id;
                       in.max_body = opt.max_body;
-                      auto src = ByteSource::from_string(req.body, "request body");
-                      signals::CollectSink found;
-                      auto st = deps.signals.find("api")->parse(*src, in, found);
-                      if (st && !found.errors.empty()) st = found.errors.front();
-                      if (!st) return reply_error(res, st.error());
-                      if (found.tasks.empty()) return reply(res, 400, {{"error", "no task in the request body"}});
+                      auto found = signals::parse_text(*deps.signals.find("api"), req.body, "request body", in);
+                      if (!found) return reply_error(res, found.error());
+                      if (found->tasks.empty()) return reply(res, 400, {{"error", "no task in the request body"}});
                       // Who asked is who holds the token, whatever the body says.
-                      for (auto& t : found.tasks) t.payload["requestedBy"] = who;
-                      auto out = submit("api", "", std::move(found.tasks));
+                      for (auto& t : found->tasks) t.payload["requestedBy"] = who;
+                      auto out = submit("api", "", std::move(found->tasks));
                       if (!out) return reply_error(res, out.error());
                       answer(res, "api", *out);
                   }));

@@ -1,5 +1,7 @@
 #include "core/signals/signal.hpp"
 
+#include "core/input.hpp"
+
 namespace infra::core::signals {
 
 void Registry::add(std::unique_ptr<SignalParser> parser)
@@ -49,6 +51,17 @@ Result<const SignalParser*> Registry::detect(const DetectInput& in, const std::s
                     "name the source: infra-agent ingest <source> (one of " + names + ")");
     }
     return best;
+}
+
+Result<CollectSink> parse_text(const SignalParser& parser, std::string text, const std::string& name,
+                               const IngestOptions& options)
+{
+    auto src = ByteSource::from_string(std::move(text), name);
+    CollectSink found;
+    auto st = parser.parse(*src, options, found);
+    if (!st) return st.error();
+    if (!found.errors.empty()) return found.errors.front();
+    return found;
 }
 
 }  // namespace infra::core::signals

@@ -112,4 +112,9 @@ private:
     std::vector<std::unique_ptr<SignalParser>> m_parsers;
 };
 
+/// Parses one document held in memory (a webhook body, a schedule tick, a
+/// chat line): its tasks and skip reasons, or the first error.
+Result<CollectSink> parse_text(const SignalParser& parser, std::string text, const std::string& name,
+                               const IngestOptions& options);
+
 }  // namespace infra::core::signals

@@ -1,0 +1,39 @@
+#pragma once
+// What the commands that make tasks (enqueue, remediate, drift, chat,
+// schedule run, serve) open before they admit them: the policy engine, the
+// state db, the event store (with notifications when configured) and the
+// queue.
+
+#include "cli/context.hpp"
+#include "cli/policy_common.hpp"
+#include "core/intake.hpp"
+#include "core/notify.hpp"
+
+#include <memory>
+#include <string>
+
+namespace infra::cli {
+
+struct Admission {
+    std::unique_ptr<core::policy::Engine> engine;
+    std::unique_ptr<core::store::Db> state;
+    std::unique_ptr<core::events::SqliteSink> store;
+    std::unique_ptr<core::notify::Notifier> notifier;  ///< null when notifications are off
+    core::events::EventSink* events = nullptr;          ///< the notifier, else the store
+    std::unique_ptr<core::queue::Queue> queue;
+
+    /// Admits tasks (core::intake::admit) and flushes the events.
+    core::Result<std::vector<core::intake::Admission>> admit(std::vector<core::AgentTask> tasks, const core::intake::Options& options);
+
+    ~Admission();  ///< the notifier drains before the store closes
+};
+
+/// Opens everything; queue_url is --queue (empty: queue.url, else the state db).
+core::Result<std::unique_ptr<Admission>> open_admission(Context& ctx, const PolicyFlags& policies, const std::string& queue_url);
+
+/// Notifications: on when a Slack-compatible incoming-webhook URL is in
+/// $INFRA_AGENT_SLACK_WEBHOOK_URL, or in the variable that
+/// notify.slack_webhook_url_env names (the URL is a secret: never in config).
+std::unique_ptr<core::notify::Notifier> open_notifier(Context& ctx, core::events::EventSink& sink);
+
+}  // namespace infra::cli
