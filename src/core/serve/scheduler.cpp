@@ -51,6 +51,8 @@ void Scheduler::stop()
         m_stop = true;
     }
     m_cv.notify_all();
+    // A signal-watching thread and the main thread may both stop it.
+    std::lock_guard join(m_join_mutex);
     if (m_thread.joinable()) m_thread.join();
 }
 

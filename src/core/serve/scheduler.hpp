@@ -46,7 +46,7 @@ private:
     std::vector<Schedule> m_schedules;
     Fire m_fire;
     Now m_now;
-    std::mutex m_mutex;
+    std::mutex m_mutex, m_join_mutex;
     std::condition_variable m_cv;
     bool m_stop = false;
     std::thread m_thread;
