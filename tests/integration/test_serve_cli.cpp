@@ -177,6 +177,10 @@ TEST_F(ServeCli, AbuseIsRefusedAndTheServerKeepsServing)
         slow.push_back(fd);
     }
     EXPECT_TRUE(healthy());
+    // A second server on the same port fails to start instead of sharing it.
+    auto second = run_cli({"serve", "--listen", "127.0.0.1:" + std::to_string(port)}, opts);
+    EXPECT_EQ(second.exit_code, 1);
+    EXPECT_NE(second.err.find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos) << second.err;
 
     std::string body = code_scanning_alert();
     // A bad signature.

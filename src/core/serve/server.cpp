@@ -513,6 +513,13 @@ private:
         // Responses go out in two writes (head, body): without this, Nagle and
         // delayed ACKs hold each keep-alive response for 40 ms.
         http.set_tcp_nodelay(true);
+        // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with
+        // which a second server on the same port would silently take half
+        // the deliveries instead of failing to start.
+        http.set_socket_options([](socket_t sock) {
+            int yes = 1;
+            ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        });
         int threads = opt.threads;
         http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
         http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
