@@ -178,6 +178,9 @@ int serve(const Options& opt, Context& ctx)
             if (!d) return ctx.fail(d.error());
             delivery = std::move(*d);
             w.delivery = delivery->delivery.get();
+        } else {
+            spdlog::info("--workers without a repository (git.repo or --repo): tasks run without a checkout, and "
+                         "fixes cannot become pull requests");
         }
         worker = std::make_unique<core::Worker>(*worker_queue, ctx.agents(), *sink, a.engine.get(), w);
     }
