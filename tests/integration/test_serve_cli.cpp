@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <csignal>
 #include <fstream>
+#include <mutex>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <thread>
@@ -101,6 +102,19 @@ protected:
 
 TEST_F(ServeCli, SignedDeliveryBecomesAPullRequestOnABareRemote)
 {
+    // A Slack-compatible incoming webhook on loopback hears that the pull request is ready.
+    httplib::Server slack;
+    std::mutex m;
+    std::vector<std::string> said;
+    slack.Post("/services/T1/B1/secret", [&](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard lock(m);
+        said.push_back(json::parse(req.body)["text"]);
+        res.set_content("ok", "text/plain");
+    });
+    int slack_port = slack.bind_to_any_port("127.0.0.1");
+    std::thread slack_thread([&] { slack.listen_after_bind(); });
+    opts.env["INFRA_AGENT_SLACK_WEBHOOK_URL"] = "http://127.0.0.1:" + std::to_string(slack_port) + "/services/T1/B1/secret";
+
     configure();
     std::string url = start({"--workers", "1"});
     ASSERT_FALSE(url.empty());
@@ -149,6 +163,13 @@ TEST_F(ServeCli, SignedDeliveryBecomesAPullRequestOnABareRemote)
 
     EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
     EXPECT_NE(server->err().find("stopped"), std::string::npos);
+    slack.stop();
+    slack_thread.join();
+    std::lock_guard lock(m);
+    bool ready = false;
+    for (const auto& t : said) ready = ready || t.find("Pull request opened for task " + id) != std::string::npos;
+    EXPECT_TRUE(ready) << "notifications: " << json(said).dump();
+    EXPECT_EQ(server->err().find("/services/T1/B1/secret"), std::string::npos);  // the URL is a secret
 }
 
 TEST_F(ServeCli, AbuseIsRefusedAndTheServerKeepsServing)
