@@ -74,7 +74,7 @@ protected:
     void configure(const std::string& extra = "")
     {
         test::write_file(home() / "config.yaml",
-                         "webhooks:\n  github: {secret_env: GH_SECRET}\n  alertmanager: {secret_env: AM_TOKEN}\n"
+                         "webhooks:\n" + hooks +
                          "serve:\n  api_tokens_file: " + (dir / "tokens").string() + "\n  io_timeout: 2s\n"
                          "git:\n  repo: " + (dir / "remote" / "acme.git").string() + "\n"
                          "validation:\n  steps:\n    - name: public access block present\n"
@@ -94,6 +94,8 @@ protected:
     }
 
     fs::path home() const { return dir / "home"; }
+
+    std::string hooks = "  github: {secret_env: GH_SECRET}\n  alertmanager: {secret_env: AM_TOKEN}\n";
 
     test::TempDir dir;
     test::RunOptions opts;
@@ -304,6 +306,52 @@ TEST_F(ServeCli, ApiTasksAreAskedForAndApprovedByTokenHolders)
     EXPECT_EQ(bad->status, 400);
     EXPECT_NE(bad->body.find("type"), std::string::npos) << bad->body;
     EXPECT_EQ(server->stop(SIGINT), 0) << server->err();
+}
+
+TEST_F(ServeCli, PagerDutyAndSnsHooks)
+{
+    std::ifstream vf(std::string(INFRA_TEST_FIXTURES) + "/samples/pagerduty/vector.json");
+    json vec = json::parse(vf);
+    std::ifstream bf(std::string(INFRA_TEST_FIXTURES) + "/samples/pagerduty/vector.body.json");
+    std::string pd_body((std::istreambuf_iterator<char>(bf)), std::istreambuf_iterator<char>());
+    opts.env["PD_SECRET"] = vec["secret"].get<std::string>();
+    opts.env["SNS_SECRET"] = "sns-shared-secret";
+    hooks = "  pagerduty: {secret_env: PD_SECRET}\n  sns: {secret_env: SNS_SECRET}\n";
+    configure();
+    std::string url = start();
+    ASSERT_FALSE(url.empty());
+    httplib::Client http(url);
+
+    // PagerDuty: the published signature vector, then a tampered signature.
+    auto r = http.Post("/hooks/pagerduty", {{"X-PagerDuty-Signature", vec["valid"].get<std::string>()}}, pd_body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 202) << r->body;
+    r = http.Post("/hooks/pagerduty", {{"X-PagerDuty-Signature", vec["mismatch"].get<std::string>()}}, pd_body, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401) << r->body;
+
+    // SNS over HTTPS delivers the alarm as a string in Message; the secret is the basic-auth password.
+    std::ifstream af(std::string(INFRA_TEST_FIXTURES) + "/samples/cloudwatch/cloudwatch-alarm-sns-payload-single-metric.json");
+    json lambda = json::parse(af);
+    json notification = lambda["Records"][0]["Sns"];
+    std::string sns_body = notification.dump();
+    std::string message_id = notification["MessageId"];
+    httplib::Headers auth = {{"x-amz-sns-message-id", message_id}};
+    httplib::Client sns(url);
+    sns.set_basic_auth("sns", "sns-shared-secret");
+    r = sns.Post("/hooks/sns", auth, sns_body, "text/plain");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 202) << r->body;
+    r = sns.Post("/hooks/sns", auth, sns_body, "text/plain");  // SNS retries with the same message id
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    httplib::Client wrong(url);
+    wrong.set_basic_auth("sns", "guess");
+    r = wrong.Post("/hooks/sns", auth, sns_body, "text/plain");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401);
+    EXPECT_EQ(test::json_lines(run_cli({"queue", "ls", "--json"}, opts).out).size(), 2u);
+    EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
 }
 
 }  // namespace
