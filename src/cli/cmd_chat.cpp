@@ -20,6 +20,7 @@
 #include "core/worker.hpp"
 
 #include <cstdlib>
+#include <unistd.h>
 
 namespace infra::cli {
 namespace {
@@ -37,7 +38,7 @@ int chat(Options& opt, Context& ctx)
 {
     std::string message;
     for (const auto& w : opt.words) message += (message.empty() ? "" : " ") + w;
-    if (core::text::trim(message).empty() || message == "-") {
+    if ((core::text::trim(message).empty() && !::isatty(0)) || message == "-") {
         auto in = core::ByteSource::open("-");
         if (!in) return ctx.fail(in.error());
         auto all = (*in)->read_all(64 * 1024);
