@@ -160,4 +160,9 @@ std::string format_duration(std::chrono::milliseconds d)
     return out;
 }
 
+std::string format_rfc3339_ms(std::int64_t unix_ms)
+{
+    return format_rfc3339(TimePoint(std::chrono::milliseconds(unix_ms)));
+}
+
 }  // namespace infra::core::timeutil

@@ -4,6 +4,7 @@
 #include "core/result.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,10 @@ using TimePoint = Clock::time_point;
 
 /// Formats t as RFC 3339 UTC with milliseconds: 2026-11-24T12:00:00.000Z.
 std::string format_rfc3339(TimePoint t);
+
+/// A time in milliseconds since the Unix epoch (as the state db keeps them),
+/// formatted as format_rfc3339 does.
+std::string format_rfc3339_ms(std::int64_t unix_ms);
 
 /// The current time as format_rfc3339 gives it.
 std::string now_rfc3339();

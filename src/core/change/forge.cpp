@@ -40,7 +40,6 @@ PullRequest from_row(const store::Stmt& st)
     return p;
 }
 
-std::string rfc3339_ms(std::int64_t ms) { return timeutil::format_rfc3339(timeutil::TimePoint(std::chrono::milliseconds(ms))); }
 
 std::int64_t now_ms()
 {
@@ -66,8 +65,8 @@ json PullRequest::to_json(bool with_body) const
     json j = {{"id", id},         {"forge", forge},           {"repository", repository}, {"branch", branch},
               {"base", base},     {"number", number},         {"url", url},               {"state", state},
               {"title", title},   {"labels", labels},         {"headCommit", head_commit}, {"taskId", task_id},
-              {"dedupeKey", dedupe_key}, {"updates", updates}, {"createdAt", rfc3339_ms(created_ms)},
-              {"updatedAt", rfc3339_ms(updated_ms)}};
+              {"dedupeKey", dedupe_key}, {"updates", updates}, {"createdAt", timeutil::format_rfc3339_ms(created_ms)},
+              {"updatedAt", timeutil::format_rfc3339_ms(updated_ms)}};
     if (with_body) {
         j["body"] = body;
         j["diff"] = diff;
@@ -198,7 +197,7 @@ Result<std::vector<json>> PrStore::updates(const std::string& pr_id)
         auto row = st->step();
         if (!row) return fail(row.error());
         if (!*row) break;
-        out.push_back({{"time", rfc3339_ms(st->integer(0))}, {"taskId", st->text(1)}, {"headCommit", st->text(2)},
+        out.push_back({{"time", timeutil::format_rfc3339_ms(st->integer(0))}, {"taskId", st->text(1)}, {"headCommit", st->text(2)},
                        {"comment", st->text(3)}});
     }
     return out;

@@ -11,10 +11,7 @@
 namespace infra::core::creds {
 namespace {
 
-std::string rfc3339_ms(std::int64_t ms)
-{
-    return timeutil::format_rfc3339(timeutil::TimePoint(std::chrono::milliseconds(ms)));
-}
+using timeutil::format_rfc3339_ms;
 
 LedgerEntry entry_from(const store::Stmt& st)
 {
@@ -52,8 +49,8 @@ json Credential::to_json(bool with_secret) const
               {"scope", scope},
               {"taskId", task_id},
               {"traceId", trace_id},
-              {"issuedAt", rfc3339_ms(issued_ms)},
-              {"expiresAt", rfc3339_ms(expires_ms)},
+              {"issuedAt", format_rfc3339_ms(issued_ms)},
+              {"expiresAt", format_rfc3339_ms(expires_ms)},
               {"ttlSeconds", (expires_ms - issued_ms) / 1000},
               {"reused", reused}};
     if (!extra.empty()) j["extra"] = extra;
@@ -66,11 +63,11 @@ json LedgerEntry::to_json(std::int64_t now) const
     std::string state = revoked_ms ? "revoked" : expires_ms <= now ? "expired" : "active";
     json j = {{"id", id},           {"provider", provider},
               {"scope", scope},     {"taskId", task_id},
-              {"traceId", trace_id}, {"issuedAt", rfc3339_ms(issued_ms)},
-              {"expiresAt", rfc3339_ms(expires_ms)},
+              {"traceId", trace_id}, {"issuedAt", format_rfc3339_ms(issued_ms)},
+              {"expiresAt", format_rfc3339_ms(expires_ms)},
               {"state", state},     {"tokenSha256", token_sha256},
               {"reuses", reuses}};
-    if (revoked_ms) j["revokedAt"] = rfc3339_ms(revoked_ms);
+    if (revoked_ms) j["revokedAt"] = format_rfc3339_ms(revoked_ms);
     if (!extra.empty()) j["extra"] = extra;
     return j;
 }
@@ -296,8 +293,8 @@ Result<LedgerEntry> Broker::verify(std::string_view token, const std::optional<s
     if (entry->token_sha256 != crypto::sha256_hex(token))
         return fail(Errc::denied, "the credential does not match ledger entry " + entry->id);
     std::int64_t now = now_ms();
-    if (entry->revoked_ms) return fail(Errc::denied, "credential " + entry->id + " was revoked at " + rfc3339_ms(entry->revoked_ms));
-    if (entry->expires_ms <= now) return fail(Errc::denied, "credential " + entry->id + " expired at " + rfc3339_ms(entry->expires_ms));
+    if (entry->revoked_ms) return fail(Errc::denied, "credential " + entry->id + " was revoked at " + format_rfc3339_ms(entry->revoked_ms));
+    if (entry->expires_ms <= now) return fail(Errc::denied, "credential " + entry->id + " expired at " + format_rfc3339_ms(entry->expires_ms));
     if (wanted) {
         auto want = parse_scope(*wanted);
         if (!want) return fail(want.error());

@@ -81,10 +81,7 @@ std::int64_t now_ms()
 }
 
 namespace {
-std::string rfc3339(std::int64_t ms)
-{
-    return ms ? timeutil::format_rfc3339(timeutil::TimePoint(std::chrono::milliseconds(ms))) : "";
-}
+std::string rfc3339(std::int64_t ms) { return ms ? timeutil::format_rfc3339_ms(ms) : ""; }
 }  // namespace
 
 json to_json(const Entry& e, bool full)
