@@ -9,6 +9,7 @@
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/input.hpp"
+#include "core/log.hpp"
 #include "core/process.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/serve/server.hpp"
@@ -66,6 +67,7 @@ core::Result<std::map<std::string, std::string>> webhook_secrets(const core::Con
         if (!value || !*value)
             return core::fail(core::Errc::usage, key + " names " + var + ", which is not set in the environment",
                               "export " + var + " with the webhook's shared secret, or remove " + key);
+        core::log::add_secret(value);
         out[source] = value;
     }
     return out;

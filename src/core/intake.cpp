@@ -1,5 +1,6 @@
 #include "core/intake.hpp"
 
+#include "core/events/trace.hpp"
 #include "core/json_access.hpp"
 #include "core/policy/record.hpp"
 
@@ -12,12 +13,33 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
     std::vector<queue::EnqueueItem> items;
     std::vector<std::size_t> item_of;  // items[i] is out[item_of[i]]
     std::vector<std::pair<json, json>> decisions;
+    std::vector<events::SpanContext> traces;  // traces[i] is out[i]'s
     policy::Decision d;
+    // A task without a trace joins the caller's (a webhook's ingest span),
+    // else one opened here for this admission.
+    std::optional<events::ContextScope> from_environment;  // TRACEPARENT of a CI job
+    std::optional<events::Span> intake;
+    if (events::current_context().empty())
+        for (const auto& task : tasks)
+            if (!events::parse_traceparent(string_member(task.extra, "traceparent"))) {
+                from_environment.emplace(events::process_root_context());
+                intake.emplace(events, "intake", "", json{{"stage", options.stage}, {"tasks", tasks.size()}});
+                break;
+            }
     for (auto& task : tasks) {
         task.extra.erase("decision");
+        auto traced = events::parse_traceparent(string_member(task.extra, "traceparent"));
+        if (!traced) {
+            traced = events::current_context();
+            task.extra["traceparent"] = events::to_traceparent(*traced);
+        }
+        traces.push_back(*traced);
+        events::ContextScope in_trace(*traced);
+        events::Span evaluate(events, "policy.evaluate", task.id, {{"stage", options.stage}});
         json tj = to_json(task);
         engine.decide(tj, d);
         json dj = policy::to_json(d);
+        events::describe_decision(evaluate, dj);
         Admission a{task.id, task.id, "", false, "", dj, d.required_approvals};
         if (!d.allowed) {
             a.state = "denied";
@@ -38,8 +60,13 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
     // The queue's commit is the durable point; the decisions (for policy
     // replay) are recorded after it, in one transaction of the state db.
     if (!items.empty()) {
+        std::int64_t started = events::now_unix_ns();
         auto queued = queue.enqueue(std::move(items));
         if (!queued) return queued.error();
+        std::int64_t ended = events::now_unix_ns();
+        for (std::size_t i = 0; i < queued->size(); ++i)
+            events::record_span(events, "queue.enqueue", out[item_of[i]].task_id, traces[item_of[i]], started, ended,
+                                {{"batch", queued->size()}, {"duplicate", (*queued)[i].duplicate}});
         for (std::size_t i = 0; i < queued->size(); ++i) {
             const auto& o = (*queued)[i];
             Admission& a = out[item_of[i]];
@@ -57,7 +84,9 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
             if (auto st = options.record_with(state, out); !st) return st.error();
         if (auto st = tx->commit(); !st) return st.error();
     }
-    for (const auto& a : out) {
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const Admission& a = out[i];
+        events::ContextScope in_trace(traces[i]);
         if (a.state == "denied")
             events.emit({"task.escalated", a.task_id, "", {{"stage", options.stage}, {"reason", a.reason}, {"decision", a.decision}}});
         else

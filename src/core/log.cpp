@@ -6,6 +6,8 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <mutex>
 #include <vector>
@@ -15,6 +17,44 @@ namespace {
 
 std::mutex g_secrets_mutex;
 std::vector<std::string> g_secrets;
+std::atomic<bool> g_any_secret{false};
+constexpr std::size_t k_max_transient = 256;
+std::size_t g_configured = 0;  // g_secrets[0, g_configured) are kept for good; the rest are transient
+
+const std::string k_mark = "[REDACTED]";
+
+bool replace_secrets(std::string& s)
+{
+    bool changed = false;
+    for (const auto& secret : g_secrets)
+        for (std::size_t pos = s.find(secret); pos != std::string::npos;
+             pos = s.find(secret, pos + k_mark.size())) {
+            s.replace(pos, secret.size(), k_mark);
+            changed = true;
+        }
+    return changed;
+}
+
+void redact_tree(nlohmann::json& j)
+{
+    if (j.is_string()) {
+        replace_secrets(j.get_ref<std::string&>());
+    } else if (j.is_array()) {
+        for (auto& v : j) redact_tree(v);
+    } else if (j.is_object()) {
+        std::vector<std::pair<std::string, std::string>> renamed;
+        for (auto& [k, v] : j.items()) {
+            redact_tree(v);
+            std::string key = k;
+            if (replace_secrets(key)) renamed.emplace_back(k, std::move(key));
+        }
+        for (auto& [from, to] : renamed) {
+            nlohmann::json v = std::move(j[from]);
+            j.erase(from);
+            j[to] = std::move(v);
+        }
+    }
+}
 
 // Writes git-style lines ("infra-agent: warning: ...") or JSON objects.
 class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
@@ -78,22 +118,43 @@ bool valid_level(std::string_view level)
     return false;
 }
 
-void add_secret(std::string_view secret)
+void add_secret(std::string_view secret, bool transient)
 {
     if (secret.size() < 4) return;  // too short to redact without mangling text
     std::lock_guard lock(g_secrets_mutex);
-    g_secrets.emplace_back(secret);
+    auto found = std::find(g_secrets.begin(), g_secrets.end(), secret);
+    if (found != g_secrets.end()) {
+        if (!transient && found - g_secrets.begin() >= static_cast<long>(g_configured)) {
+            g_secrets.erase(found);  // promoted: kept for good
+        } else {
+            return;
+        }
+    }
+    if (transient) {
+        // Short-lived minted tokens: the newest k_max_transient are kept.
+        if (g_secrets.size() - g_configured >= k_max_transient) g_secrets.erase(g_secrets.begin() + static_cast<long>(g_configured));
+        g_secrets.emplace_back(secret);
+    } else {
+        g_secrets.insert(g_secrets.begin() + static_cast<long>(g_configured), std::string(secret));
+        ++g_configured;
+    }
+    g_any_secret = true;
 }
 
 std::string redact(std::string_view s)
 {
     std::string out(s);
+    if (!g_any_secret.load(std::memory_order_relaxed)) return out;
     std::lock_guard lock(g_secrets_mutex);
-    for (const auto& secret : g_secrets) {
-        for (std::size_t pos = out.find(secret); pos != std::string::npos; pos = out.find(secret, pos))
-            out.replace(pos, secret.size(), "[REDACTED]");
-    }
+    replace_secrets(out);
     return out;
+}
+
+void redact_json(nlohmann::json& j)
+{
+    if (!g_any_secret.load(std::memory_order_relaxed)) return;
+    std::lock_guard lock(g_secrets_mutex);
+    redact_tree(j);
 }
 
 }  // namespace infra::core::log

@@ -2,6 +2,8 @@
 // Logging to stderr through spdlog, as text or JSON, with one redaction
 // layer that every line passes through.
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <string>
 #include <string_view>
 
@@ -13,12 +15,16 @@ enum class Format { text, json };
 /// off), format, and whether to colour the level on a terminal.
 void setup(std::string_view level, Format format, bool color);
 
-/// Adds a secret that must never be printed; every log line replaces it
-/// with "[REDACTED]".
-void add_secret(std::string_view secret);
+/// Adds a secret that must never be printed; every log line, event and
+/// error message replaces it with "[REDACTED]". Transient secrets (minted
+/// short-lived tokens) are kept for the newest 256 only.
+void add_secret(std::string_view secret, bool transient = false);
 
 /// s with every registered secret replaced.
 std::string redact(std::string_view s);
+
+/// Replaces every registered secret in the strings (keys and values) of j.
+void redact_json(nlohmann::json& j);
 
 /// True for a level name spdlog knows.
 bool valid_level(std::string_view level);

@@ -1,5 +1,6 @@
 #include "core/worker.hpp"
 
+#include "core/events/trace.hpp"
 #include "core/json_access.hpp"
 
 #include <optional>
@@ -196,7 +197,8 @@ void Worker::flush_acks(std::vector<Done>& acks)
         }
         ++m_summary.succeeded;
         m_events.emit({"task.succeeded", d.lease->id, "",
-                       {{"worker", m_opt.id}, {"attempt", d.lease->attempt}, {"durationMs", d.ms}, {"agent", d.agent}}});
+                       {{"worker", m_opt.id}, {"attempt", d.lease->attempt}, {"durationMs", d.ms}, {"agent", d.agent},
+                        {"taskType", d.type}}});
     }
     acks.clear();
 }
@@ -207,6 +209,19 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     std::string agent_name = member(member(lease.task, "context"), "agentSlug").is_string()
                                  ? member(member(lease.task, "context"), "agentSlug").get<std::string>()
                                  : "";
+    // The task's trace goes on here: the time it waited, then this attempt.
+    auto traced = events::parse_traceparent(string_member(lease.task, "traceparent"));
+    events::ContextScope in_trace(traced ? *traced : events::SpanContext{});
+    if (lease.ready_ms > 0 && lease.claimed_ms >= lease.ready_ms)
+        events::record_span(m_events, "queue.wait", lease.id, events::current_context(), lease.ready_ms * 1000000,
+                            lease.claimed_ms * 1000000, {{"attempt", lease.attempt}});
+    events::Span run(m_events, "task.run", lease.id,
+                     {{"task.type", string_member(lease.task, "type")}, {"attempt", lease.attempt},
+                      {"worker", m_opt.id}, {"agent", agent_name}});
+    auto outcome_is = [&run](const char* what, const std::string& error = {}) {
+        run.set("outcome", what);
+        if (!error.empty()) run.fail(error);
+    };
     m_events.emit({"task.claimed", lease.id, "",
                    {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"token", lease.token}, {"agent", agent_name}}});
     {
@@ -217,8 +232,11 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     // Policy is enforced again at claim: it may have changed since enqueue.
     json decision = lease.decision;
     if (m_policy) {
+        events::Span evaluate(m_events, "policy.evaluate", lease.id, {{"stage", "claim"}});
         policy::Decision d = m_policy->decide(lease.task);
         json now = policy::to_json(d);
+        events::describe_decision(evaluate, now);
+        evaluate.end();
         auto required_then = core::array_member(lease.decision, "requiredApprovals");
         bool new_approvals = false;
         for (const auto& g : d.required_approvals)
@@ -228,6 +246,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
             auto st = m_queue.redecide(lease.id, lease.token, to, now, d.reason);
             m_events.emit({d.allowed ? "task.pending-approval" : "task.escalated", lease.id, "",
                            {{"stage", "claim"}, {"reason", d.reason}, {"decision", now}}});
+            outcome_is(d.allowed ? "pending-approval" : "denied");
             std::lock_guard lock(m_mutex);
             if (!d.allowed) ++m_summary.denied;
             if (!st) spdlog::warn("{}", st.error().message);
@@ -242,6 +261,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         auto st = m_queue.nack(lease.id, lease.token, "policy does not allow running this task without the sandbox",
                                m_opt.backoff, false);
         m_events.emit({"task.escalated", lease.id, "", {{"stage", "claim"}, {"reason", "sandbox none not allowed"}}});
+        outcome_is("denied", "sandbox none not allowed");
         std::lock_guard lock(m_mutex);
         ++m_summary.failed;
         if (st && *st == queue::State::dead) ++m_summary.dead;
@@ -325,14 +345,17 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         // Shutdown past the grace period: not the task's fault.
         auto st = m_queue.release(lease.id, lease.token);
         m_events.emit({"task.released", lease.id, "", {{"worker", m_opt.id}, {"reason", "worker shutdown"}}});
+        outcome_is("released");
         std::lock_guard lock(m_mutex);
         if (st) ++m_summary.released;
         return;
     }
     if (outcome.ok) {
-        acks.push_back({&lease, std::move(outcome.result), ms, agent_name});
+        outcome_is("succeeded");
+        acks.push_back({&lease, std::move(outcome.result), ms, agent_name, string_member(lease.task, "type")});
         return;
     }
+    outcome_is("failed", outcome.error);
     auto state = m_queue.nack(lease.id, lease.token, outcome.error, m_opt.backoff, outcome.retryable);
     std::lock_guard lock(m_mutex);
     if (!state) {
@@ -342,7 +365,8 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     }
     ++m_summary.failed;
     m_events.emit({"task.failed", lease.id, "",
-                   {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"error", outcome.error}, {"durationMs", ms}}});
+                   {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"error", outcome.error}, {"durationMs", ms},
+                    {"taskType", string_member(lease.task, "type")}}});
     if (*state == queue::State::dead) {
         ++m_summary.dead;
         m_events.emit({"task.dead", lease.id, "", {{"attempts", lease.attempt}, {"error", outcome.error}}});

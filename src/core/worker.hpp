@@ -72,6 +72,7 @@ private:
         json result;
         double ms;
         std::string agent;
+        std::string type;
     };
     void process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t lease_start);
     void flush_acks(std::vector<Done>& acks);

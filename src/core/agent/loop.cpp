@@ -1,6 +1,7 @@
 #include "core/agent/loop.hpp"
 #include "core/json_access.hpp"
 
+#include "core/events/trace.hpp"
 #include "core/log.hpp"
 
 namespace infra::core::agent {
@@ -23,12 +24,24 @@ Outcome run_loop(Model& model, ToolBox& tools, const LoopInput& in, const RunCon
     };
     for (int it = 1; it <= max_iterations; ++it) {
         if (ctx.cancelled()) return {false, "stopped: the time limit passed or the worker is stopping", result(it - 1), true};
+        events::Span iteration(ctx.events, "agent.iteration", task_id, {{"iteration", it}, {"of", max_iterations}});
         ctx.events.emit({"task.iteration", task_id, "", {{"iteration", it}, {"of", max_iterations}}});
+        // OpenTelemetry GenAI: a "chat {model}" span per model call.
+        events::Span call(ctx.events, "chat " + model.name(), task_id,
+                          {{"gen_ai.operation.name", "chat"}, {"gen_ai.request.model", model.name()}});
         auto reply = model.complete(messages, tools.specs());
         if (!reply) {
-            ctx.events.emit({"task.model-call", task_id, "", {{"model", model.name()}, {"ok", false}, {"error", reply.error().message}}});
-            return {false, "the model failed: " + reply.error().message, result(it), true};
+            std::string why = log::redact(reply.error().message);
+            ctx.events.emit({"task.model-call", task_id, "", {{"model", model.name()}, {"ok", false}, {"error", why}}});
+            call.set("error.type", "model_error");
+            call.fail(why);
+            iteration.fail(why);
+            return {false, "the model failed: " + why, result(it), true};
         }
+        call.set("gen_ai.response.model", reply->model);
+        call.set("gen_ai.usage.input_tokens", reply->input_tokens);
+        call.set("gen_ai.usage.output_tokens", reply->output_tokens);
+        call.end();
         in_tokens += reply->input_tokens;
         out_tokens += reply->output_tokens;
         // OpenTelemetry GenAI names: gen_ai.request.model, gen_ai.usage.*.
@@ -52,7 +65,10 @@ Outcome run_loop(Model& model, ToolBox& tools, const LoopInput& in, const RunCon
         }
         if (tools.finished()) {
             if (!in.validate) return {true, "", result(it), true};
+            events::Span check(ctx.events, "agent.validate", task_id, {{"iteration", it}});
             auto v = in.validate();
+            if (!v) check.fail(v.error().message);
+            check.end();
             ++validations;
             ctx.events.emit({"task.validation", task_id, "", {{"ok", static_cast<bool>(v)}, {"iteration", it},
                                                               {"error", v ? "" : v.error().message}}});

@@ -2,6 +2,7 @@
 #include "core/json_access.hpp"
 
 #include "core/diff.hpp"
+#include "core/events/trace.hpp"
 #include "core/log.hpp"
 #include "core/text.hpp"
 
@@ -114,6 +115,9 @@ ToolResult ToolBox::call(const std::string& name, const json& args)
 {
     ++m_calls;
     auto started = std::chrono::steady_clock::now();
+    // OpenTelemetry GenAI: an "execute_tool" span per call.
+    events::Span span(m_events, "execute_tool " + name, m_task,
+                      {{"gen_ai.operation.name", "execute_tool"}, {"gen_ai.tool.name", name}});
     ToolResult r;
     bool known = std::find(tool_names().begin(), tool_names().end(), name) != tool_names().end();
     if (!known) {
@@ -131,6 +135,10 @@ ToolResult ToolBox::call(const std::string& name, const json& args)
     json data = {{"tool", name}, {"args", for_event(args)}, {"ok", r.ok}, {"durationMs", ms}};
     if (!r.ok) data["error"] = log::redact(r.error);
     m_events.emit({r.refused ? "task.tool-refused" : "task.tool", m_task, "", std::move(data)});
+    if (!r.ok) {
+        span.set("error.type", r.refused ? "refused" : "failed");
+        span.fail(log::redact(r.error));
+    }
     return r;
 }
 

@@ -2,6 +2,8 @@
 #include "core/json_access.hpp"
 
 #include "core/crypto.hpp"
+#include "core/events/trace.hpp"
+#include "core/log.hpp"
 #include "core/ids.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
@@ -216,7 +218,31 @@ std::vector<std::string> Registry::names() const
 
 // --- broker -----------------------------------------------------------------
 
-Result<Credential> Broker::mint(const MintRequest& req)
+Result<Credential> Broker::mint(const MintRequest& asked)
+{
+    MintRequest req = asked;
+    if (req.trace_id.empty()) req.trace_id = events::current_context().trace_id;
+    std::optional<events::Span> span;
+    if (m_events)
+        span.emplace(*m_events, "credential.mint", req.task_id,
+                     json{{"credential.provider", m_provider.name()}, {"credential.scope", req.scope}});
+    auto c = mint_once(req);
+    if (!c) {
+        if (span) span->fail(c.error().message);
+        return c;
+    }
+    log::add_secret(c->secret, true);
+    if (span) {
+        span->set("credential.id", c->id);
+        span->set("credential.scope", c->scope);
+        span->set("credential.ttl_seconds", (c->expires_ms - c->issued_ms) / 1000);
+        span->set("credential.expires", format_rfc3339_ms(c->expires_ms));
+        span->set("credential.reused", c->reused);
+    }
+    return c;
+}
+
+Result<Credential> Broker::mint_once(const MintRequest& req)
 {
     auto scope = parse_scope(req.scope);
     if (!scope) return fail(scope.error());

@@ -7,6 +7,7 @@
 // step hands credentials to git and forges through callbacks.
 
 #include "core/creds/scope.hpp"
+#include "core/events/event.hpp"
 #include "core/result.hpp"
 #include "core/store/sqlite.hpp"
 
@@ -153,6 +154,10 @@ public:
     /// retries does not hammer the provider.
     Result<Credential> mint(const MintRequest& req);
 
+    /// Where each mint is recorded as a span (id, scope, lifetime; never the
+    /// secret). Minted secrets are also registered for redaction.
+    void set_events(events::EventSink* sink) { m_events = sink; }
+
     /// Verifies a token: signature and expiry by the provider, then not
     /// revoked in the ledger, and, when wanted is given, that its scope
     /// covers wanted. Returns the ledger entry.
@@ -163,8 +168,11 @@ public:
     std::chrono::seconds refusal_ttl{30};
 
 private:
+    Result<Credential> mint_once(const MintRequest& req);
+
     Ledger& m_ledger;
     Provider& m_provider;
+    events::EventSink* m_events = nullptr;
     std::mutex m_mutex;
     std::map<std::string, Credential> m_cache;  ///< by scope + task: secrets that cannot be derived again
     std::map<std::string, std::pair<std::int64_t, Error>> m_refusals;

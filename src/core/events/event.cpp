@@ -1,5 +1,8 @@
 #include "core/events/event.hpp"
 
+#include "core/events/audit.hpp"
+#include "core/events/trace.hpp"
+#include "core/log.hpp"
 #include "core/store/sqlite.hpp"
 #include "core/timeutil.hpp"
 
@@ -15,13 +18,27 @@ json to_json(const Event& e)
 {
     json j = {{"type", "event"}, {"event", e.type}, {"time", e.time}};
     if (!e.task_id.empty()) j["taskId"] = e.task_id;
+    if (!e.trace_id.empty()) j["traceId"] = e.trace_id;
+    if (!e.span_id.empty()) j["spanId"] = e.span_id;
+    if (!e.parent_id.empty()) j["parentSpanId"] = e.parent_id;
     j["data"] = e.data;
     return j;
 }
 
-void MemorySink::emit(Event e)
+void stamp(Event& e)
 {
     if (e.time.empty()) e.time = timeutil::now_rfc3339();
+    if (e.trace_id.empty()) {
+        const SpanContext& now = current_context();
+        e.trace_id = now.trace_id;
+        if (e.span_id.empty()) e.span_id = now.span_id;
+    }
+    log::redact_json(e.data);
+}
+
+void MemorySink::emit(Event e)
+{
+    stamp(e);
     std::lock_guard lock(m_mutex);
     m_events.push_back(std::move(e));
 }
@@ -34,7 +51,7 @@ std::vector<Event> MemorySink::events() const
 
 void JsonLinesSink::emit(Event e)
 {
-    if (e.time.empty()) e.time = timeutil::now_rfc3339();
+    stamp(e);
     std::string line = to_json(e).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
     std::lock_guard lock(m_mutex);
     std::fwrite(line.data(), 1, line.size(), m_out);
@@ -61,20 +78,9 @@ struct SqliteSink::Impl {
     {
         if (batch.empty()) return;
         auto tx = store::Transaction::begin(*db);
-        if (!tx) {
-            spdlog::warn("cannot record {} events: {}", batch.size(), tx.error().message);
-            return;
-        }
-        auto stmt = db->prepare("INSERT INTO events (time, task_id, type, data) VALUES (?, ?, ?, ?)");
-        if (!stmt) return;
-        for (const auto& e : batch) {
-            stmt->reset();
-            stmt->bind(1, e.time).bind(3, e.type).bind(4, e.data.dump(-1, ' ', false, json::error_handler_t::replace));
-            if (e.task_id.empty()) stmt->bind_null(2);
-            else stmt->bind(2, e.task_id);
-            if (auto st = stmt->run(); !st) spdlog::warn("cannot record event: {}", st.error().message);
-        }
-        if (auto st = tx->commit(); !st) spdlog::warn("cannot record events: {}", st.error().message);
+        Status st = tx ? audit::append(*db, batch) : Status(tx.error());
+        if (st) st = tx->commit();
+        if (!st) spdlog::warn("cannot record {} events: {}", batch.size(), st.error().message);
         batch.clear();
     }
 
@@ -126,7 +132,7 @@ SqliteSink::~SqliteSink()
 
 void SqliteSink::emit(Event e)
 {
-    if (e.time.empty()) e.time = timeutil::now_rfc3339();
+    stamp(e);
     std::lock_guard lock(m_impl->mutex);
     m_impl->pending.push_back(std::move(e));
     if (m_impl->pending.size() >= 256) m_impl->cv.notify_all();

@@ -23,15 +23,31 @@ using nlohmann::json;
 
 /// One event. type is dotted: task.enqueued, task.claimed, task.heartbeat,
 /// task.succeeded, task.failed, task.retried, task.dead, task.escalated ...
+/// and "span" for a finished span (see trace.hpp).
 struct Event {
+    Event() = default;
+    Event(std::string type_, std::string task_id_, std::string time_ = {}, json data_ = json::object())
+        : type(std::move(type_)), task_id(std::move(task_id_)), time(std::move(time_)), data(std::move(data_))
+    {
+    }
+
     std::string type;
     std::string task_id;
     std::string time;  ///< RFC 3339; filled by emit() when empty
     json data = json::object();
+    /// W3C trace context: filled by emit() from the thread's current span
+    /// when empty. A span event names its own span and its parent.
+    std::string trace_id;
+    std::string span_id;
+    std::string parent_id;
 };
 
 /// The event as one JSON object: {"type":"event","event":...,"taskId":...}.
 json to_json(const Event& e);
+
+/// What every sink does first: fills time and trace context, and replaces
+/// every registered secret (log::add_secret) in the data.
+void stamp(Event& e);
 
 /// Where events go.
 class EventSink {

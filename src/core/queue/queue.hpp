@@ -55,6 +55,8 @@ struct Lease {
     int attempt = 0;         ///< 1 for the first
     int max_attempts = 0;
     std::int64_t lease_until_ms = 0;  ///< epoch milliseconds
+    std::int64_t ready_ms = 0;        ///< when it became claimable (epoch ms); 0 if unknown
+    std::int64_t claimed_ms = 0;      ///< when this claim was made (epoch ms); 0 if unknown
     json task;
     json decision;
 };

@@ -4,6 +4,7 @@
 #include "core/crypto.hpp"
 #include "core/intake.hpp"
 #include "core/json_access.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 
@@ -98,6 +99,7 @@ Result<std::vector<Token>> load_tokens(const std::string& path)
         } else {
             if (secret.size() < 16)
                 return fail(Errc::invalid_input, path + ":" + std::to_string(n) + ": token of " + name + " is shorter than 16 characters");
+            log::add_secret(secret);
             out.push_back({name, crypto::sha256_hex(secret)});
         }
     }

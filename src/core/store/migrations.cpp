@@ -1,5 +1,6 @@
 #include "core/store/migrations.hpp"
 
+#include "core/events/audit.hpp"
 #include "core/timeutil.hpp"
 
 namespace infra::core::store {
@@ -145,6 +146,17 @@ CREATE TABLE webhook_deliveries (
     PRIMARY KEY (source, delivery)
 );
 )sql"},
+        {6, "trace context and the audit chain",
+         R"sql(
+ALTER TABLE events ADD COLUMN trace_id TEXT;
+ALTER TABLE events ADD COLUMN span_id TEXT;
+ALTER TABLE events ADD COLUMN parent_id TEXT;
+ALTER TABLE events ADD COLUMN prev_hash TEXT;
+ALTER TABLE events ADD COLUMN hash TEXT;
+CREATE INDEX events_by_type ON events (type, seq);
+CREATE INDEX events_by_trace ON events (trace_id, seq) WHERE trace_id IS NOT NULL;
+)sql",
+         &events::audit::adopt_unchained},
     };
     return k_migrations;
 }
@@ -182,6 +194,8 @@ Status migrate(Db& db)
         if (!again) return again.error();
         if (*again >= m.version) continue;
         if (auto st = db.exec(m.sql); !st) return st;
+        if (m.after)
+            if (auto st = m.after(db); !st) return st;
         auto ins = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
         if (!ins) return ins.error();
         ins->bind(1, m.version).bind(2, m.name).bind(3, timeutil::now_rfc3339());

@@ -13,6 +13,8 @@ struct Migration {
     int version;
     std::string_view name;
     std::string_view sql;
+    /// Runs after sql, in the same transaction (data the SQL cannot compute).
+    Status (*after)(Db&) = nullptr;
 };
 
 /// Every migration this build knows, in order.

@@ -156,7 +156,7 @@ public:
                                        "SELECT seq FROM queue INDEXED BY queue_ready WHERE state = 'queued' AND available_at <= ?1 ") +
                            (agents.empty() ? "" : "AND instr(?5, ',' || agent || ',') > 0 ") +
                            "ORDER BY priority DESC, seq LIMIT ?4) "
-                           "RETURNING id, fence, attempts, max_attempts, lease_until, priority, seq");
+                           "RETURNING id, fence, attempts, max_attempts, lease_until, priority, seq, available_at");
             if (!cl) return cl.error();
             (*cl)->bind(1, now).bind(2, worker).bind(3, static_cast<std::int64_t>(lease.count()))
                 .bind(4, static_cast<std::int64_t>(max));
@@ -172,6 +172,8 @@ public:
                 l.attempt = static_cast<int>((*cl)->integer(2));
                 l.max_attempts = static_cast<int>((*cl)->integer(3));
                 l.lease_until_ms = (*cl)->integer(4);
+                l.ready_ms = (*cl)->integer(7);
+                l.claimed_ms = now;
                 rows.push_back({{-(*cl)->integer(5), (*cl)->integer(6)}, std::move(l)});
             }
             std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first < b.first; });

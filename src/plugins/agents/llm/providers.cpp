@@ -189,6 +189,7 @@ Result<Settings> settings_from(const core::Config& config)
 
     std::string key_env = config.get_or("llm.api_key_env", default_key);
     s.api_key = env(key_env.c_str());
+    core::log::add_secret(s.api_key);
     // Local servers (Ollama, vLLM, llama.cpp) need no key; the hosted APIs do.
     bool hosted = s.base_url.find("api.openai.com") != std::string::npos ||
                   s.base_url.find("api.anthropic.com") != std::string::npos || s.provider == Provider::azure;

@@ -1,0 +1,327 @@
+#include "core/events/audit.hpp"
+
+#include "core/crypto.hpp"
+#include "core/store/sqlite.hpp"
+
+#include <deque>
+
+namespace infra::core::events::audit {
+
+const std::string k_genesis(64, '0');
+
+namespace {
+
+constexpr const char* k_head_key = "audit.head";
+
+void put(std::string& out, std::string_view field)
+{
+    out += std::to_string(field.size());
+    out += ':';
+    out += field;
+    out += ',';
+}
+
+Status set_head(store::Db& db, const Head& h)
+{
+    auto s = db.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    if (!s) return s.error();
+    s->bind(1, k_head_key).bind(2, to_string(h));
+    return s->run();
+}
+
+std::string data_text(const Event& e) { return e.data.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+constexpr const char* k_select =
+    "SELECT seq, time, COALESCE(task_id, ''), type, data, COALESCE(trace_id, ''), COALESCE(span_id, ''), "
+    "COALESCE(parent_id, ''), COALESCE(prev_hash, ''), COALESCE(hash, '') FROM events ";
+
+Record read_record(const store::Stmt& s)
+{
+    Record r;
+    r.seq = s.integer(0);
+    r.event.time = s.text(1);
+    r.event.task_id = s.text(2);
+    r.event.type = s.text(3);
+    r.data_text = s.text(4);
+    r.event.trace_id = s.text(5);
+    r.event.span_id = s.text(6);
+    r.event.parent_id = s.text(7);
+    r.prev_hash = s.text(8);
+    r.hash = s.text(9);
+    return r;
+}
+
+bool holds_at(const Record& r, std::int64_t seq) { return link_hash(r.prev_hash, seq, r.event, r.data_text) == r.hash; }
+
+Problem problem(std::int64_t seq, std::string kind, std::string message)
+{
+    return {seq, std::move(kind), std::move(message)};
+}
+
+// Names what happened at the first record r that does not hold, from the
+// records around it (window, in seq order, r among them).
+Problem classify(const Record& r, const std::string& expected_prev, std::int64_t expected_seq,
+                 const std::deque<Record>& window, const std::optional<Head>& recorded_head)
+{
+    std::string at = "event " + std::to_string(r.seq);
+    if (holds_at(r, r.seq)) {
+        if (expected_seq > 0 && r.seq > expected_seq)
+            return problem(expected_seq, "deleted",
+                           r.seq == expected_seq + 1
+                               ? "event " + std::to_string(expected_seq) + " is missing"
+                               : "events " + std::to_string(expected_seq) + " to " + std::to_string(r.seq - 1) +
+                                     " are missing");
+        if (expected_seq == 0)
+            return problem(r.seq, "deleted", "the events before " + at + " are missing");
+        for (const auto& o : window)
+            if (o.seq != r.seq && o.hash == r.prev_hash)
+                return problem(r.seq, "reordered",
+                               at + " was chained after event " + std::to_string(o.seq) + ", not after event " +
+                                   std::to_string(r.seq - 1));
+        return problem(r.seq - 1, "changed",
+                       "event " + std::to_string(r.seq - 1) + " is not the event that " + at +
+                           " was chained to: it was changed or replaced");
+    }
+    if (recorded_head && r.seq > recorded_head->seq)
+        return problem(r.seq, "inserted", at + " comes after the recorded head: it was added outside infra-agent");
+    const Record* next = nullptr;
+    for (const auto& o : window)
+        if (o.seq == r.seq + 1) next = &o;
+    if (next && holds_at(*next, next->seq - 1) && next->prev_hash == expected_prev)
+        return problem(r.seq, "inserted",
+                       at + " was inserted: event " + std::to_string(next->seq) + " was recorded as " + at);
+    if (holds_at(r, r.seq - 1) && r.prev_hash != expected_prev)
+        return problem(r.seq - 1, "inserted",
+                       "event " + std::to_string(r.seq - 1) + " was inserted: " + at + " was recorded as event " +
+                           std::to_string(r.seq - 1));
+    for (const auto& o : window)
+        if (o.seq > r.seq && o.hash == r.prev_hash)
+            return problem(r.seq, "reordered", at + " was recorded after event " + std::to_string(o.seq));
+    if (holds_at(r, r.seq + 1))
+        return problem(r.seq, "deleted",
+                       "an event before " + at + " was deleted and the rest renumbered: " + at +
+                           " was recorded as event " + std::to_string(r.seq + 1));
+    for (const auto& o : window)
+        if (o.seq != r.seq && holds_at(r, o.seq))
+            return problem(r.seq, "reordered", at + " was recorded as event " + std::to_string(o.seq));
+    return problem(r.seq, "changed", at + " does not match its hash: it was changed");
+}
+
+}  // namespace
+
+std::string link_hash(const std::string& prev_hash, std::int64_t seq, const Event& e, const std::string& data_text)
+{
+    std::string in;
+    in.reserve(prev_hash.size() + data_text.size() + e.type.size() + 160);
+    put(in, prev_hash);
+    put(in, std::to_string(seq));
+    put(in, e.time);
+    put(in, e.task_id);
+    put(in, e.type);
+    put(in, e.trace_id);
+    put(in, e.span_id);
+    put(in, e.parent_id);
+    put(in, data_text);
+    return crypto::sha256_hex(in);
+}
+
+std::string to_string(const Head& h) { return std::to_string(h.seq) + ":" + h.hash; }
+
+std::optional<Head> parse_head(std::string_view s)
+{
+    auto colon = s.find(':');
+    if (colon == std::string_view::npos || colon == 0 || s.size() - colon - 1 != 64) return std::nullopt;
+    Head h;
+    for (char c : s.substr(0, colon)) {
+        if (c < '0' || c > '9' || h.seq > (INT64_MAX - 9) / 10) return std::nullopt;
+        h.seq = h.seq * 10 + (c - '0');
+    }
+    h.hash = std::string(s.substr(colon + 1));
+    for (char c : h.hash)
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::nullopt;
+    return h;
+}
+
+Result<std::optional<Head>> head(store::Db& db)
+{
+    auto s = db.prepare("SELECT value FROM meta WHERE key = ?");
+    if (!s) return s.error();
+    s->bind(1, k_head_key);
+    auto row = s->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<Head>{};
+    auto h = parse_head(s->text(0));
+    if (!h) return fail(Errc::invalid_input, "database '" + db.path() + "': the audit head '" + s->text(0) + "' is malformed");
+    return std::optional<Head>{*h};
+}
+
+Status append(store::Db& db, const std::vector<Event>& batch)
+{
+    if (batch.empty()) return {};
+    auto h = head(db);
+    if (!h) return h.error();
+    // The chain goes on from the recorded head, not from the last row: an
+    // event deleted from the end stays a gap that verify reports.
+    Head link = h->value_or(Head{0, k_genesis});
+    auto ins = db.prepare("INSERT INTO events (seq, time, task_id, type, data, trace_id, span_id, parent_id, prev_hash, hash) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!ins) return ins.error();
+    auto text_or_null = [&](int i, const std::string& v) {
+        if (v.empty()) ins->bind_null(i);
+        else ins->bind(i, v);
+    };
+    for (const auto& e : batch) {
+        std::string text = data_text(e);
+        std::int64_t seq = link.seq + 1;
+        std::string hash = link_hash(link.hash, seq, e, text);
+        ins->reset();
+        ins->bind(1, seq).bind(2, e.time).bind(4, e.type).bind(5, text).bind(9, link.hash).bind(10, hash);
+        text_or_null(3, e.task_id);
+        text_or_null(6, e.trace_id);
+        text_or_null(7, e.span_id);
+        text_or_null(8, e.parent_id);
+        if (auto st = ins->run(); !st) return st;
+        link = {seq, std::move(hash)};
+    }
+    return set_head(db, link);
+}
+
+Status adopt_unchained(store::Db& db)
+{
+    auto sel = db.prepare(std::string(k_select) + "ORDER BY seq");
+    if (!sel) return sel.error();
+    auto upd = db.prepare("UPDATE events SET prev_hash = ?, hash = ? WHERE seq = ?");
+    if (!upd) return upd.error();
+    Head link{0, k_genesis};
+    std::vector<std::pair<std::int64_t, std::pair<std::string, std::string>>> links;
+    for (;;) {
+        auto row = sel->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        Record r = read_record(*sel);
+        // Renumbered from 1 so that the chain has no gaps to explain.
+        std::string hash = link_hash(link.hash, r.seq, r.event, r.data_text);
+        links.push_back({r.seq, {link.hash, hash}});
+        link = {r.seq, std::move(hash)};
+    }
+    for (const auto& [seq, l] : links) {
+        upd->reset();
+        upd->bind(1, l.first).bind(2, l.second).bind(3, seq);
+        if (auto st = upd->run(); !st) return st;
+    }
+    if (!links.empty())
+        if (auto st = set_head(db, link); !st) return st;
+    return db.exec(R"sql(
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: events cannot be changed'); END;
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: events cannot be deleted'); END;
+)sql");
+}
+
+Status scan(store::Db& db, std::int64_t from, const std::function<Status(const Record&)>& visit)
+{
+    auto sel = db.prepare(std::string(k_select) + "WHERE seq >= ? ORDER BY seq");
+    if (!sel) return sel.error();
+    sel->bind(1, from);
+    for (;;) {
+        auto row = sel->step();
+        if (!row) return row.error();
+        if (!*row) return {};
+        if (auto st = visit(read_record(*sel)); !st) return st;
+    }
+}
+
+Result<Report> verify(store::Db& db, const std::optional<Head>& expected)
+{
+    // One read transaction: the head and the rows are one snapshot, even
+    // while other processes append.
+    if (auto st = db.exec("BEGIN"); !st) return st.error();
+    struct End {
+        store::Db& db;
+        ~End() { (void)db.exec("COMMIT"); }
+    } end{db};
+
+    auto recorded = head(db);
+    if (!recorded) return recorded.error();
+    Report out;
+    std::string expected_prev = k_genesis;
+    std::int64_t expected_seq = 0;  // 0: the first row may have any seq
+    bool expected_seen = false;
+    std::deque<Record> window;      // the last records seen, for classify
+    std::optional<Record> bad;
+    int after_bad = 0;
+    auto sel = db.prepare(std::string(k_select) + "ORDER BY seq");
+    if (!sel) return sel.error();
+    for (;;) {
+        auto row = sel->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        Record r = read_record(*sel);
+        window.push_back(r);
+        if (window.size() > 48) window.pop_front();
+        if (bad) {
+            if (++after_bad >= 16) break;
+            continue;
+        }
+        bool first_ok = expected_seq != 0 || r.prev_hash == k_genesis;
+        if (!holds_at(r, r.seq) || r.prev_hash != expected_prev || (expected_seq != 0 && r.seq != expected_seq) ||
+            !first_ok) {
+            bad = r;
+            continue;
+        }
+        if (expected && r.seq == expected->seq) {
+            expected_seen = true;
+            if (r.hash != expected->hash) {
+                out.problem = problem(r.seq, "changed",
+                                      "event " + std::to_string(r.seq) +
+                                          " is not the event of the head kept elsewhere: the log was rewritten");
+                return out;
+            }
+        }
+        ++out.events;
+        out.head = Head{r.seq, r.hash};
+        expected_prev = r.hash;
+        expected_seq = r.seq + 1;
+    }
+    if (bad) {
+        out.problem = classify(*bad, expected_prev, expected_seq, window, *recorded);
+        return out;
+    }
+    std::int64_t last = out.head ? out.head->seq : 0;
+    if (*recorded) {
+        const Head& h = **recorded;
+        if (last < h.seq)
+            out.problem = problem(last + 1, "deleted",
+                                  last + 1 == h.seq ? "event " + std::to_string(h.seq) + ", the newest, is missing"
+                                                    : "events " + std::to_string(last + 1) + " to " +
+                                                          std::to_string(h.seq) + ", the newest, are missing");
+        else if (last > h.seq)
+            out.problem = problem(h.seq + 1, "inserted",
+                                  "events after " + std::to_string(h.seq) + " were added outside infra-agent");
+        else if (out.head->hash != h.hash)
+            out.problem = problem(last, "changed", "event " + std::to_string(last) + " is not the recorded head");
+    } else if (out.head) {
+        out.problem = problem(out.head->seq, "inserted", "the log has events but no recorded head");
+    }
+    if (!out.problem && expected && !expected_seen)
+        out.problem = problem(expected->seq, "deleted",
+                              "event " + std::to_string(expected->seq) + " of the head kept elsewhere is not in the log");
+    return out;
+}
+
+json to_json(const Record& r)
+{
+    json j = events::to_json(r.event);
+    j.erase("type");
+    json out = {{"seq", r.seq}};
+    for (auto& [k, v] : j.items()) out[k] = std::move(v);
+    out["data"] = json::parse(r.data_text, nullptr, false);
+    if (out["data"].is_discarded()) out["data"] = r.data_text;
+    out["prevHash"] = r.prev_hash;
+    out["hash"] = r.hash;
+    return out;
+}
+
+}  // namespace infra::core::events::audit

@@ -1,0 +1,81 @@
+#pragma once
+// The audit log: the events table, append-only and chained with SHA-256.
+// Each event's hash covers the previous event's hash, its own sequence
+// number and every field, so a changed, deleted, inserted or reordered event
+// breaks the chain at the first place it was touched. The newest link (the
+// head) is also kept in the meta table; a head copied elsewhere (`audit
+// verify --head`) proves that nothing before it changed later.
+
+#include "core/events/event.hpp"
+#include "core/result.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace infra::core::store {
+class Db;
+}
+
+namespace infra::core::events::audit {
+
+/// The hash that precedes the first event.
+extern const std::string k_genesis;
+
+/// One stored event with its link.
+struct Record {
+    std::int64_t seq = 0;
+    Event event;
+    std::string data_text;  ///< the data exactly as stored (what the hash covers)
+    std::string prev_hash;
+    std::string hash;
+};
+
+/// The hash of one link: SHA-256 over prev_hash, seq and every field, each
+/// length-prefixed so that no two different records hash alike.
+std::string link_hash(const std::string& prev_hash, std::int64_t seq, const Event& e, const std::string& data_text);
+
+/// Appends events to the chain. Must run inside a write transaction
+/// (BEGIN IMMEDIATE), which keeps concurrent writers from forking it.
+Status append(store::Db& db, const std::vector<Event>& batch);
+
+/// Chains events stored before the chain existed (schema migration 6) and
+/// makes the events table append-only for SQL as well.
+Status adopt_unchained(store::Db& db);
+
+/// The newest link recorded in the meta table: nothing for an empty log.
+struct Head {
+    std::int64_t seq = 0;
+    std::string hash;
+};
+Result<std::optional<Head>> head(store::Db& db);
+/// "SEQ:HASH", and back.
+std::string to_string(const Head& h);
+std::optional<Head> parse_head(std::string_view s);
+
+/// What verify found first, if anything.
+struct Problem {
+    std::int64_t seq = 0;   ///< the first event that does not hold
+    std::string kind;       ///< changed, deleted, inserted, reordered, truncated
+    std::string message;
+};
+
+struct Report {
+    std::int64_t events = 0;
+    std::optional<Head> head;          ///< the last verified link
+    std::optional<Problem> problem;    ///< empty when the whole chain holds
+};
+
+/// Walks the whole log in order. expected, when given, must be a link of
+/// the chain (an earlier head kept elsewhere).
+Result<Report> verify(store::Db& db, const std::optional<Head>& expected = std::nullopt);
+
+/// Every record with from <= seq, in order, to visit (audit export).
+Status scan(store::Db& db, std::int64_t from, const std::function<Status(const Record&)>& visit);
+
+/// The record as one JSON object, with its links (audit export's lines).
+json to_json(const Record& r);
+
+}  // namespace infra::core::events::audit
