@@ -78,6 +78,10 @@ int run(int argc, char** argv)
     register_chat(app, ctx);
     register_serve(app, ctx);
     register_schedule(app, ctx);
+    register_events(app, ctx);
+    register_trace(app, ctx);
+    register_audit(app, ctx);
+    register_metrics(app, ctx);
     register_creds(app, ctx);
     register_validate(app, ctx);
     register_pr(app, ctx);

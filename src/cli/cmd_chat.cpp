@@ -63,11 +63,12 @@ int chat(Options& opt, Context& ctx)
     in.repository_id = (*config)->get_or("repository.id", (*config)->get_or("git.repository", ""));
     if (in.repository_id.empty() && top) in.repository_id = core::change::repository_name(top->string());
     nlohmann::json line = {{"message", message}, {"user", user}, {"requestsChange", opt.change}};
-    auto found = core::signals::parse_text(*ctx.signals().find("chat"), line.dump(), "chat", in);
-    if (!found) return ctx.fail(found.error());
     auto admission = open_admission(ctx, opt.policies, "");
     if (!admission) return ctx.fail(admission.error());
     auto& events = *(*admission)->events;
+    core::events::ContextScope in_trace(core::events::process_root_context());
+    auto found = core::signals::parse_text(*ctx.signals().find("chat"), line.dump(), "chat", in, &events);
+    if (!found) return ctx.fail(found.error());
     auto& queue = (*admission)->queue;
     core::intake::Options io;
     io.stage = "chat";
@@ -101,6 +102,7 @@ int chat(Options& opt, Context& ctx)
         auto d = open_delivery(ctx, opt.delivery, &*sandbox);
         if (!d) return ctx.fail(d.error());
         delivery = std::move(*d);
+        attach_events(*delivery, &events);
         w.delivery = delivery->delivery.get();
     } else {
         w.workspace = &*ws;

@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/task_output.hpp"
+#include "core/events/trace.hpp"
 #include "core/input.hpp"
 #include "core/json_stream.hpp"
 #include "core/log.hpp"
@@ -153,6 +154,13 @@ int run(const Options& opt, Context& ctx)
 
     bool json = opt.format.empty() ? ctx.json_output() || !ctx.stdout_is_tty() : opt.format == "json";
     TaskOutput out(ctx, json);
+    // The tasks join the sender's trace (a traceparent header of the
+    // delivery, else TRACEPARENT of a CI job), else start one; this ingest
+    // is their parent span.
+    auto sent = in.headers.count("traceparent") ? core::events::parse_traceparent(in.headers.at("traceparent"))
+                                                : std::nullopt;
+    core::events::SpanContext root = sent ? *sent : core::events::process_root_context();
+    out.set_traceparent(core::events::to_traceparent({root.trace_id, core::events::new_span_id()}));
     auto st = parser->parse(*src, in, out);
     int code = exit_code::ok;
     if (!st) code = ctx.fail(st.error());

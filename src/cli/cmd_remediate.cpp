@@ -9,7 +9,7 @@
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
-#include "core/events/event.hpp"
+#include "core/events/trace.hpp"
 #include "core/input.hpp"
 #include "core/json_access.hpp"
 #include "core/intake.hpp"
@@ -79,6 +79,16 @@ int remediate(Options& opt, Context& ctx)
     core::signals::IngestOptions in;
     in.repository_id = repo_name;
     in.agent_slug = opt.agent;
+    // 2. Policy, then the queue (or, with --dry-run, only what would happen).
+    auto admission = open_admission(ctx, opt.policies, "");
+    if (!admission) return ctx.fail(admission.error());
+    core::events::EventSink* events = (*admission)->events;
+    auto& queue = (*admission)->queue;
+
+    core::events::NullSink untraced;
+    core::events::ContextScope in_trace(core::events::process_root_context());
+    auto ingest = std::make_unique<core::events::Span>(opt.dry_run ? untraced : *events, "ingest", "",
+                                                       nlohmann::json{{"signal.files", opt.findings}});
     core::signals::CollectSink found;
     for (const auto& file : opt.findings) {
         auto src = core::ByteSource::open(file);
@@ -96,16 +106,14 @@ int remediate(Options& opt, Context& ctx)
         if (auto st = parser->parse(**src, in, found); !st) return ctx.fail(st.error());
     }
     if (!found.errors.empty()) return ctx.fail(found.errors.front());
+    ingest->set("signal.tasks", found.tasks.size());
+    ingest->set("signal.skipped", found.skipped.size());
+    core::signals::assign_trace(found.tasks, ingest->context());
+    ingest.reset();
     if (found.tasks.empty()) {
         ctx.note("nothing to remediate: no failed findings (" + std::to_string(found.skipped.size()) + " skipped)");
         return exit_code::ok;
     }
-
-    // 2. Policy, then the queue (or, with --dry-run, only what would happen).
-    auto admission = open_admission(ctx, opt.policies, "");
-    if (!admission) return ctx.fail(admission.error());
-    core::events::EventSink* events = (*admission)->events;
-    auto& queue = (*admission)->queue;
 
     std::vector<Line> lines;
     for (const auto& t : found.tasks) lines.push_back({t.id, describe_finding(t), "", "", t.context.agent_slug, nullptr, exit_code::ok});
@@ -146,6 +154,7 @@ int remediate(Options& opt, Context& ctx)
         core::WorkerOptions w;
         w.drain = true;
         w.sandbox = &*sandbox;
+        attach_events(**delivery, events);
         w.delivery = (*delivery)->delivery.get();
         w.backoff.base = core::queue::Millis{200};
         // Progress on a terminal; silent in pipes and CI logs, where the lines below say it all.

@@ -100,10 +100,12 @@ int run_now(const Options& opt, Context& ctx)
     auto config = ctx.config();
     in.repository_id = (*config)->get_or("repository.id", (*config)->get_or("git.repository", ""));
     nlohmann::json tick = {{"schedule", opt.name}, {"firedAt", core::timeutil::now_rfc3339()}};
-    auto found = core::signals::parse_text(*ctx.signals().find("schedule"), tick.dump(), "schedule " + opt.name, in);
-    if (!found) return ctx.fail(found.error());
     auto admission = open_admission(ctx, opt.policies, opt.queue);
     if (!admission) return ctx.fail(admission.error());
+    core::events::ContextScope in_trace(core::events::process_root_context());
+    auto found = core::signals::parse_text(*ctx.signals().find("schedule"), tick.dump(), "schedule " + opt.name, in,
+                                           (*admission)->events);
+    if (!found) return ctx.fail(found.error());
     core::intake::Options io;
     io.stage = "schedule";
     auto admitted = (*admission)->admit(std::move(found->tasks), io);

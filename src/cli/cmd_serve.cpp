@@ -145,7 +145,7 @@ int serve(const Options& opt, Context& ctx)
         core::signals::IngestOptions in;
         in.schedules = so.schedules;
         in.repository_id = so.repository_id;
-        auto found = core::signals::parse_text(*schedule_parser, tick.dump(), "schedule " + s.name, in);
+        auto found = core::signals::parse_text(*schedule_parser, tick.dump(), "schedule " + s.name, in, sink);
         std::string outcome = "admitted";
         if (!found) {
             outcome = "invalid";
@@ -179,6 +179,7 @@ int serve(const Options& opt, Context& ctx)
             auto d = open_delivery(ctx, opt.delivery, &*sandbox);
             if (!d) return ctx.fail(d.error());
             delivery = std::move(*d);
+            attach_events(*delivery, sink);
             w.delivery = delivery->delivery.get();
         } else {
             spdlog::info("--workers without a repository (git.repo or --repo): tasks run without a checkout, and "

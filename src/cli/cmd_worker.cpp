@@ -118,6 +118,7 @@ int run(const Options& opt, Context& ctx)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);  // sent by this thread when the worker ends on its own
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    if (*delivery) attach_events(**delivery, &events);
     core::Worker worker(**queue, ctx.agents(), events, engine->get(), w);
     std::thread watcher([&] {
         int sig = 0;

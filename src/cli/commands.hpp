@@ -27,6 +27,10 @@ void register_serve(CLI::App& app, Context& ctx);
 void register_chat(CLI::App& app, Context& ctx);
 void register_drift(CLI::App& app, Context& ctx);
 void register_schedule(CLI::App& app, Context& ctx);
+void register_events(CLI::App& app, Context& ctx);
+void register_trace(CLI::App& app, Context& ctx);
+void register_audit(CLI::App& app, Context& ctx);
+void register_metrics(CLI::App& app, Context& ctx);
 
 /// The subcommand of app called name, or nullptr.
 inline CLI::App* find_subcommand(CLI::App& app, const std::string& name)

@@ -67,6 +67,13 @@ core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& se
     return core::fail(core::Errc::invalid_input, "unknown forge " + core::text::quote(name), "forges: local, github, gitlab");
 }
 
+void attach_events(DeliverySetup& setup, core::events::EventSink* sink)
+{
+    if (setup.delivery) setup.delivery->set_events(sink);
+    if (setup.creds.broker) setup.creds.broker->set_events(sink);
+    if (setup.forge_broker) setup.forge_broker->set_events(sink);
+}
+
 core::Result<core::change::ValidationOptions> validation_options(Context& ctx, const core::sandbox::Sandbox* sandbox)
 {
     auto config = ctx.config();

@@ -37,6 +37,10 @@ struct DeliverySetup {
 core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const DeliveryFlags& flags,
                                                            const core::sandbox::Sandbox* sandbox);
 
+/// Records the delivery's spans (clone, validation, commit, push, pull
+/// request) and every credential mint in sink.
+void attach_events(DeliverySetup& setup, core::events::EventSink* sink);
+
 /// Validation steps and settings from config.yaml (validation.steps,
 /// validation.step_timeout), running in sandbox.
 core::Result<core::change::ValidationOptions> validation_options(Context& ctx, const core::sandbox::Sandbox* sandbox);

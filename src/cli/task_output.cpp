@@ -64,6 +64,7 @@ std::string TaskOutput::render(const core::AgentTask& task) const
 
 void TaskOutput::task(core::AgentTask&& task)
 {
+    if (!m_traceparent.empty() && !task.extra.contains("traceparent")) task.extra["traceparent"] = m_traceparent;
     m_buf += render(task);
     ++m_pending;
     if (m_buf.size() > k_spill_at) spill();

@@ -26,6 +26,9 @@ public:
     void skip(const std::string& reason) override;
     void reject(const core::Error& error) override;
 
+    /// Every task without a traceparent gets this one.
+    void set_traceparent(std::string tp) { m_traceparent = std::move(tp); }
+
     std::size_t emitted() const { return m_emitted; }
     std::size_t skipped() const { return m_skipped; }
     std::size_t rejected() const { return m_rejected; }
@@ -46,6 +49,7 @@ private:
     std::size_t m_skipped = 0;
     std::size_t m_rejected = 0;
     std::vector<std::string> m_skip_reasons;
+    std::string m_traceparent;
 };
 
 /// One line describing a task for people: id, type, priority and what it is about.

@@ -362,7 +362,7 @@ Result<std::string> commit_all(const Checkout& co, const std::string& branch, co
     if (git_signature_now(sig.out(), who.name.c_str(), who.email.c_str()) != 0)
         return fail(git_failure("invalid commit identity " + text::quote(who.name + " <" + who.email + ">"), nullptr, Errc::invalid_input));
     std::string msg = std::string(text::trim(message)) + "\n\nTask-Id: " + trailers.task_id + "\n";
-    if (!trailers.trace_id.empty()) msg += "Trace-Id: " + trailers.trace_id + "\n";
+    if (!trailers.traceparent.empty()) msg += "Traceparent: " + trailers.traceparent + "\n";
     if (!trailers.policy_digest.empty()) msg += "Policy-Digest: " + trailers.policy_digest + "\n";
     const git_commit* parents[] = {base.get()};
     if (git_commit_create(&commit_id, repo.get(), nullptr, sig.get(), sig.get(), nullptr, msg.c_str(), tree.get(), 1, parents) != 0)

@@ -69,7 +69,7 @@ Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::s
 
 /// The trailers every bot commit carries.
 struct Trailers {
-    std::string task_id, trace_id, policy_digest;
+    std::string task_id, traceparent, policy_digest;
 };
 
 /// Stages every change of the worktree (new, changed and deleted files) on

@@ -17,13 +17,15 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
     policy::Decision d;
     // A task without a trace joins the caller's (a webhook's ingest span),
     // else one opened here for this admission.
+    events::NullSink none;  // a dry run records nothing
+    events::EventSink& spans = options.dry_run ? static_cast<events::EventSink&>(none) : events;
     std::optional<events::ContextScope> from_environment;  // TRACEPARENT of a CI job
     std::optional<events::Span> intake;
     if (events::current_context().empty())
         for (const auto& task : tasks)
             if (!events::parse_traceparent(string_member(task.extra, "traceparent"))) {
                 from_environment.emplace(events::process_root_context());
-                intake.emplace(events, "intake", "", json{{"stage", options.stage}, {"tasks", tasks.size()}});
+                intake.emplace(spans, "intake", "", json{{"stage", options.stage}, {"tasks", tasks.size()}});
                 break;
             }
     for (auto& task : tasks) {
@@ -35,7 +37,7 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
         }
         traces.push_back(*traced);
         events::ContextScope in_trace(*traced);
-        events::Span evaluate(events, "policy.evaluate", task.id, {{"stage", options.stage}});
+        events::Span evaluate(spans, "policy.evaluate", task.id, {{"stage", options.stage}});
         json tj = to_json(task);
         engine.decide(tj, d);
         json dj = policy::to_json(d);

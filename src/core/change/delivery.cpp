@@ -1,4 +1,5 @@
 #include "core/change/delivery.hpp"
+#include "core/events/trace.hpp"
 
 #include "core/json_access.hpp"
 #include "core/text.hpp"
@@ -91,7 +92,7 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
     }
     tail += "## Provenance\n\n";
     tail += "- Task: `" + string_member(task, "id") + "`\n";
-    std::string trace = string_member(task, "traceId");
+    std::string trace = string_member(task, "traceparent");
     if (!trace.empty()) tail += "- Trace: `" + trace + "`\n";
     tail += "- Policy: tier " + (member(decision, "tier").is_number() ? std::to_string(decision["tier"].get<int>()) : std::string("?")) +
             ", digest `" + string_member(decision, "policyDigest") + "`\n";
@@ -119,6 +120,18 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
     return {title, body};
 }
 
+std::unique_ptr<events::Span> Delivery::open_span(const char* name, const std::string& task_id, json attributes) const
+{
+    if (!m_opt.events) return nullptr;
+    return std::make_unique<events::Span>(*m_opt.events, name, task_id, std::move(attributes));
+}
+
+std::string trace_id_of(const json& task)
+{
+    auto ctx = events::parse_traceparent(string_member(task, "traceparent"));
+    return ctx ? ctx->trace_id : events::current_context().trace_id;
+}
+
 Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
 {
     if (m_opt.repo_url.empty()) return fail(Errc::usage, "no repository to clone", "pass --repo URL, or set git.repo in config.yaml");
@@ -133,11 +146,17 @@ Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
     std::filesystem::create_directories(m_opt.work_root, ec);
     git::Auth auth;
     std::string repo = repository_for(task);
-    std::string trace = string_member(task, "traceId");
+    std::string trace = trace_id_of(task);
     if (m_opt.mint) auth.token = [this, repo, id, trace]() { return m_opt.mint("git:fetch:repo=" + repo, id, trace); };
     auth.ssh_key = m_opt.ssh_key;
     auth.ssh_known_hosts = m_opt.ssh_known_hosts;
-    return git::clone(m_opt.repo_url, dir, m_opt.base, auth);
+    auto span = open_span("git.clone", id, {{"git.base", m_opt.base}});
+    auto co = git::clone(m_opt.repo_url, dir, m_opt.base, auth);
+    if (span) {
+        if (co) span->set("git.commit", co->base_commit);
+        else span->fail(co.error().message);
+    }
+    return co;
 }
 
 Result<json> Delivery::deliver(const json& task, const json& decision, const git::Checkout& co, const agent::Outcome& outcome)
@@ -150,7 +169,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         return out;
     }
     std::string id = string_member(task, "id");
-    std::string trace = string_member(task, "traceId");
+    std::string trace = trace_id_of(task);
     std::string repo = repository_for(task);
     std::string branch = git::branch_name(string_member(task, "type"), string_member(task, "dedupeKey").empty() ? id : string_member(task, "dedupeKey"));
     std::string diff = string_member(outcome.result, "diff");
@@ -173,8 +192,16 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         auto content = git::file_at_base(co, path);
         return content ? *content : std::nullopt;
     };
+    vopt.events = m_opt.events;
+    auto vspan = open_span("validation", id, json::object());
     auto report = validate(co.dir, terraform_roots(changed), task, decision, vopt);
     if (!report) return fail(report.error());
+    if (vspan) {
+        vspan->set("validation.ran", report->ran);
+        vspan->set("validation.plan_summary", report->plan_summary);
+        if (!report->ok) vspan->fail(report->failure);
+        vspan->end();
+    }
     if (report->ran) {
         result["validation"] = report->to_json();
         out["validation"] = {{"ok", report->ok}, {"changes", report->changes}, {"planSummary", report->plan_summary}};
@@ -185,9 +212,17 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
                     "install terraform, or set validation.steps in config.yaml");
     auto [title, body] = describe(task, decision, result, diff);
 
+    auto cspan = open_span("git.commit", id, {{"git.branch", branch}});
     auto commit = git::commit_all(co, branch, title + "\n\n" + string_member(outcome.result, "summary"), m_opt.identity,
-                                  {id, trace, string_member(decision, "policyDigest")});
-    if (!commit) return fail(commit.error());
+                                  {id, string_member(task, "traceparent"), string_member(decision, "policyDigest")});
+    if (!commit) {
+        if (cspan) cspan->fail(commit.error().message);
+        return fail(commit.error());
+    }
+    if (cspan) {
+        cspan->set("git.commit", *commit);
+        cspan->end();
+    }
     out["branch"] = branch;
     if (commit->empty()) {
         out["state"] = "no-change";
@@ -208,8 +243,16 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         po.auth.token = [this, repo, branch, id, trace]() {
             return m_opt.mint("git:push:repo=" + repo + ",branch=" + branch, id, trace);
         };
+    auto pspan = open_span("git.push", id, {{"git.branch", branch}});
     auto pushed = git::push(co, branch, po);
-    if (!pushed) return fail(pushed.error());
+    if (!pushed) {
+        if (pspan) pspan->fail(pushed.error().message);
+        return fail(pushed.error());
+    }
+    if (pspan) {
+        pspan->set("git.unchanged", pushed->unchanged);
+        pspan->end();
+    }
     out["commit"] = pushed->commit;
     out["pushed"] = !pushed->unchanged;
     if (!pushed->previous.empty()) out["previousCommit"] = pushed->previous;
@@ -230,8 +273,17 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
                                  ? "infra-agent ran again for task `" + id + "` and arrived at the same change."
                                  : "infra-agent updated this pull request for task `" + id + "` (now " +
                                        head.substr(0, 12) + ").";
+    auto prspan = open_span("pr.open", id, {{"forge", m_opt.forge->name()}, {"git.branch", branch}, {"update", *existing ? true : false}});
     auto pr = m_opt.forge->open_or_update(req, *existing);
-    if (!pr) return fail(pr.error());
+    if (!pr) {
+        if (prspan) prspan->fail(pr.error().message);
+        return fail(pr.error());
+    }
+    if (prspan) {
+        prspan->set("pr.url", pr->url);
+        prspan->set("pr.number", pr->number);
+        prspan->end();
+    }
     if (auto s = m_opt.store->save(*pr, !*existing, req.update_comment); !s) return fail(s.error());
     out["state"] = *existing ? "updated" : "opened";
     out["pullRequest"] = pr->to_json(false);

@@ -7,6 +7,7 @@
 #include "core/agent/agent.hpp"
 #include "core/change/forge.hpp"
 #include "core/change/validation.hpp"
+#include "core/events/trace.hpp"
 #include "core/git.hpp"
 
 #include <filesystem>
@@ -33,6 +34,7 @@ struct DeliveryOptions {
     /// says requiresValidation.
     ValidationOptions validation;
     bool keep_worktrees = false;
+    events::EventSink* events = nullptr;   ///< where clone, validation, commit, push and PR spans go
 };
 
 /// owner/name from a URL or path: https://host/acme/infra.git -> acme/infra.
@@ -43,11 +45,15 @@ std::string repository_name(const std::string& url);
 std::pair<std::string, std::string> describe(const json& task, const json& decision, const json& result,
                                              const std::string& diff);
 
+/// The trace id a task carries in its traceparent (else the current one).
+std::string trace_id_of(const json& task);
+
 class Delivery {
 public:
     explicit Delivery(DeliveryOptions opt) : m_opt(std::move(opt)) {}
 
     const DeliveryOptions& options() const { return m_opt; }
+    void set_events(events::EventSink* sink) { m_opt.events = sink; }
 
     /// Clones the repository into a new worktree for this attempt. When
     /// options().repository is set, a task for another repository is refused
@@ -68,6 +74,8 @@ public:
     std::string repository_for(const json& task) const;
 
 private:
+    std::unique_ptr<events::Span> open_span(const char* name, const std::string& task_id, json attributes) const;
+
     DeliveryOptions m_opt;
     std::mutex m_mutex;  ///< the store's connection and the forge are used one task at a time
 };

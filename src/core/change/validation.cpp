@@ -1,4 +1,5 @@
 #include "core/change/validation.hpp"
+#include "core/events/trace.hpp"
 
 #include "core/json_access.hpp"
 #include "core/text.hpp"
@@ -204,6 +205,10 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                 steps.push_back(s);
         }
         for (const auto& step : steps) {
+            std::optional<events::Span> span;
+            if (opt.events)
+                span.emplace(*opt.events, "validation.step", string_member(task, "id"),
+                             json{{"step", step.name}, {"dir", dir}});
             sandbox::Request req;
             req.argv = step.argv;
             for (auto& a : req.argv)
@@ -303,6 +308,10 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                 if (first.empty()) first = "exit code " + std::to_string(sr.exit_code);
                 report.failure = sr.name + (dir == "." ? "" : " in " + dir) + " failed: " +
                                  std::string(text::trim(first)).substr(0, 300);
+            }
+            if (span) {
+                span->set("exit_code", sr.exit_code);
+                if (failed) span->fail(report.failure);
             }
             report.steps.push_back(std::move(sr));
             if (failed) {

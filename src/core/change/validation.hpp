@@ -6,6 +6,7 @@
 // plan for the plan-scope check: the plan may touch only resources in the
 // task's scope, and delete nothing unless policy allows it (allowDeletes).
 
+#include "core/events/event.hpp"
 #include "core/result.hpp"
 #include "core/sandbox.hpp"
 
@@ -72,6 +73,7 @@ struct ValidationOptions {
     std::vector<std::string> changed;
     /// A file's content before the change, or nullopt for a new file.
     std::function<std::optional<std::string>(const std::string& path)> base_content;
+    events::EventSink* events = nullptr;      ///< where each step is recorded as a span
 };
 
 /// The plan-scope check of one `terraform show -json` document: every

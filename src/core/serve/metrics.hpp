@@ -16,7 +16,10 @@ using Labels = std::vector<std::pair<std::string, std::string>>;
 class Metrics {
 public:
     /// Declares a family once, before it is used; type is counter, gauge or histogram.
-    void describe(const std::string& name, const std::string& type, const std::string& help);
+    /// A histogram's bucket bounds (seconds) default to request latencies,
+    /// half a millisecond to ten seconds.
+    void describe(const std::string& name, const std::string& type, const std::string& help,
+                  std::vector<double> bounds = {});
 
     void add(const std::string& name, const Labels& labels, double by = 1);
     void set(const std::string& name, const Labels& labels, double value);
@@ -37,6 +40,7 @@ private:
     mutable std::mutex m_mutex;
     std::vector<std::string> m_order;
     std::map<std::string, std::pair<std::string, std::string>> m_meta;     // name -> type, help
+    std::map<std::string, std::vector<double>> m_bounds;                   // histogram name -> bucket bounds
     std::map<std::string, std::map<std::string, double>> m_values;         // name -> labels -> value
     std::map<std::string, std::map<std::string, Histogram>> m_histograms;  // name -> labels -> histogram
 };

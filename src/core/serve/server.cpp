@@ -1,4 +1,5 @@
 #include "core/serve/server.hpp"
+#include "core/serve/state_metrics.hpp"
 
 #include "core/approval.hpp"
 #include "core/crypto.hpp"
@@ -379,7 +380,10 @@ private:
             reply(res, 404, {{"error", "no parser for " + source}});
             return;
         }
-        auto found = signals::parse_text(*parser, req.body, source + " delivery", in);
+        // A sender's W3C traceparent makes this delivery part of its trace.
+        auto sent = events::parse_traceparent(req.get_header_value("traceparent"));
+        events::ContextScope in_trace(sent ? *sent : events::SpanContext{});
+        auto found = signals::parse_text(*parser, req.body, source + " delivery", in, &deps.events);
         if (!found) {
             metrics.add("infra_agent_webhook_deliveries_total",
                         {{"source", source}, {"outcome", found.error().code == Errc::unauthenticated ? "unauthenticated" : "invalid"}});
@@ -453,7 +457,9 @@ private:
                       signals::IngestOptions in;
                       in.repository_id = opt.repository_id;
                       in.max_body = opt.max_body;
-                      auto found = signals::parse_text(*deps.signals.find("api"), req.body, "request body", in);
+                      auto sent = events::parse_traceparent(req.get_header_value("traceparent"));
+                      events::ContextScope in_trace(sent ? *sent : events::SpanContext{});
+                      auto found = signals::parse_text(*deps.signals.find("api"), req.body, "request body", in, &deps.events);
                       if (!found) return reply_error(res, found.error());
                       if (found->tasks.empty()) return reply(res, 400, {{"error", "no task in the request body"}});
                       // Who asked is who holds the token, whatever the body says.
@@ -503,8 +509,15 @@ private:
                      if (auto s = deps.queue.stats())
                          for (const auto& [state, n] : s->by_state)
                              metrics.set("infra_agent_queue_tasks", {{"state", state}}, static_cast<double>(n));
+                     // What every process recorded, read fresh at each scrape.
+                     Metrics recorded;
+                     std::string text = metrics.render();
+                     if (auto db = store::Db::open(deps.state_path, false)) {
+                         if (auto st = collect_state_metrics(**db, recorded); st) text += recorded.render();
+                         else spdlog::warn("metrics from the state store: {}", st.error().message);
+                     }
                      res.status = 200;
-                     res.set_content(metrics.render(), "text/plain; version=0.0.4");
+                     res.set_content(text, "text/plain; version=0.0.4");
                  }));
         http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
         http.Get("/readyz", timed("/readyz", [this](const httplib::Request&, httplib::Response& res) {

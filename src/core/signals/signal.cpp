@@ -1,5 +1,6 @@
 #include "core/signals/signal.hpp"
 
+#include "core/events/trace.hpp"
 #include "core/input.hpp"
 
 namespace infra::core::signals {
@@ -53,14 +54,35 @@ Result<const SignalParser*> Registry::detect(const DetectInput& in, const std::s
     return best;
 }
 
+void assign_trace(std::vector<AgentTask>& tasks, const events::SpanContext& ctx)
+{
+    if (ctx.empty()) return;
+    std::string tp = events::to_traceparent(ctx.span_id.empty() ? events::SpanContext{ctx.trace_id, events::new_span_id()} : ctx);
+    for (auto& t : tasks)
+        if (!t.extra.contains("traceparent")) t.extra["traceparent"] = tp;
+}
+
 Result<CollectSink> parse_text(const SignalParser& parser, std::string text, const std::string& name,
-                               const IngestOptions& options)
+                               const IngestOptions& options, events::EventSink* trace)
 {
     auto src = ByteSource::from_string(std::move(text), name);
     CollectSink found;
+    std::optional<events::Span> span;
+    if (trace) span.emplace(*trace, "ingest", "", json{{"signal.source", parser.name()}, {"signal.name", name}});
     auto st = parser.parse(*src, options, found);
-    if (!st) return st.error();
-    if (!found.errors.empty()) return found.errors.front();
+    if (!st) {
+        if (span) span->fail(st.error().message);
+        return st.error();
+    }
+    if (!found.errors.empty()) {
+        if (span) span->fail(found.errors.front().message);
+        return found.errors.front();
+    }
+    if (span) {
+        span->set("signal.tasks", found.tasks.size());
+        span->set("signal.skipped", found.skipped.size());
+        assign_trace(found.tasks, span->context());
+    }
     return found;
 }
 

@@ -3,6 +3,7 @@
 // AgentTasks. Concrete parsers live in src/plugins/signals and are added to
 // a Registry by register_builtin().
 
+#include "core/events/trace.hpp"
 #include "core/input.hpp"
 #include "core/result.hpp"
 #include "core/task.hpp"
@@ -114,7 +115,13 @@ private:
 
 /// Parses one document held in memory (a webhook body, a schedule tick, a
 /// chat line): its tasks and skip reasons, or the first error.
+/// With trace, the parse is recorded there as an "ingest" span (a child of
+/// the thread's current span), and each task that has no traceparent yet
+/// gets the span's.
 Result<CollectSink> parse_text(const SignalParser& parser, std::string text, const std::string& name,
-                               const IngestOptions& options);
+                               const IngestOptions& options, events::EventSink* trace = nullptr);
+
+/// Gives every task without a traceparent the one of ctx.
+void assign_trace(std::vector<AgentTask>& tasks, const events::SpanContext& ctx);
 
 }  // namespace infra::core::signals

@@ -1,0 +1,257 @@
+#include "core/events/query.hpp"
+
+#include "core/json_access.hpp"
+#include "core/store/sqlite.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace infra::core::events {
+
+bool glob_match(std::string_view glob, std::string_view s)
+{
+    std::size_t g = 0, i = 0, star = std::string_view::npos, mark = 0;
+    while (i < s.size()) {
+        if (g < glob.size() && (glob[g] == '?' || glob[g] == s[i])) {
+            ++g;
+            ++i;
+        } else if (g < glob.size() && glob[g] == '*') {
+            star = g++;
+            mark = i;
+        } else if (star != std::string_view::npos) {
+            g = star + 1;
+            i = ++mark;
+        } else {
+            return false;
+        }
+    }
+    while (g < glob.size() && glob[g] == '*') ++g;
+    return g == glob.size();
+}
+
+Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::string& prefix)
+{
+    auto s = db.prepare("SELECT DISTINCT task_id FROM events WHERE task_id >= ?1 AND task_id < ?1 || char(1114111) "
+                        "ORDER BY task_id LIMIT 2");
+    if (!s) return s.error();
+    s->bind(1, prefix);
+    std::vector<std::string> out;
+    for (;;) {
+        auto row = s->step();
+        if (!row) return row.error();
+        if (!*row) break;
+        out.push_back(s->text(0));
+        if (out.back() == prefix) return std::vector<std::string>{prefix};
+    }
+    return out;
+}
+
+namespace {
+
+// Columns in the order audit's reader expects.
+constexpr const char* k_columns =
+    "SELECT seq, time, COALESCE(task_id, ''), type, data, COALESCE(trace_id, ''), COALESCE(span_id, ''), "
+    "COALESCE(parent_id, ''), COALESCE(prev_hash, ''), COALESCE(hash, '') FROM events ";
+
+audit::Record read(const store::Stmt& s)
+{
+    audit::Record r;
+    r.seq = s.integer(0);
+    r.event.time = s.text(1);
+    r.event.task_id = s.text(2);
+    r.event.type = s.text(3);
+    r.data_text = s.text(4);
+    r.event.data = json::parse(r.data_text, nullptr, false);
+    if (r.event.data.is_discarded()) r.event.data = r.data_text;
+    r.event.trace_id = s.text(5);
+    r.event.span_id = s.text(6);
+    r.event.parent_id = s.text(7);
+    r.prev_hash = s.text(8);
+    r.hash = s.text(9);
+    return r;
+}
+
+Status each(store::Stmt& s, const std::function<Status(const audit::Record&)>& visit)
+{
+    for (;;) {
+        auto row = s.step();
+        if (!row) return row.error();
+        if (!*row) return {};
+        if (auto st = visit(read(s)); !st) return st;
+    }
+}
+
+}  // namespace
+
+Status query(store::Db& db, const Filter& f, const std::function<Status(const audit::Record&)>& visit)
+{
+    std::string sql = std::string(k_columns) + "WHERE seq > ?1";
+    if (!f.task.empty()) sql += " AND task_id = ?2";
+    if (!f.since.empty()) sql += " AND time >= ?3";
+    if (!f.until.empty()) sql += " AND time <= ?4";
+    // Exact type names go to the index; globs are matched below.
+    bool exact = !f.types.empty() && std::none_of(f.types.begin(), f.types.end(), [](const std::string& t) {
+        return t.find_first_of("*?") != std::string::npos;
+    });
+    if (exact) {
+        sql += " AND type IN (";
+        for (std::size_t i = 0; i < f.types.size(); ++i) sql += (i ? ",?" : "?") + std::to_string(10 + i);
+        sql += ")";
+    }
+    sql += " ORDER BY seq";
+    auto s = db.prepare(sql);
+    if (!s) return s.error();
+    s->bind(1, f.after_seq);
+    if (!f.task.empty()) s->bind(2, f.task);
+    if (!f.since.empty()) s->bind(3, f.since);
+    if (!f.until.empty()) s->bind(4, f.until);
+    if (exact)
+        for (std::size_t i = 0; i < f.types.size(); ++i) s->bind(static_cast<int>(10 + i), f.types[i]);
+    std::size_t n = 0;
+    return each(*s, [&](const audit::Record& r) -> Status {
+        if (!exact && !f.types.empty() &&
+            std::none_of(f.types.begin(), f.types.end(), [&](const std::string& g) { return glob_match(g, r.event.type); }))
+            return {};
+        if (f.limit && n >= f.limit) return {};
+        ++n;
+        return visit(r);
+    });
+}
+
+const std::string& SpanNode::name() const
+{
+    static const std::string none;
+    const json& n = member(event.data, "name");
+    return n.is_string() ? n.get_ref<const std::string&>() : none;
+}
+
+std::int64_t SpanNode::start_ns() const { return int_member(event.data, "startTimeUnixNano", 0); }
+std::int64_t SpanNode::end_ns() const { return int_member(event.data, "endTimeUnixNano", 0); }
+
+Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id)
+{
+    // The traces the task's events belong to.
+    std::set<std::string> traces;
+    {
+        auto s = db.prepare("SELECT DISTINCT trace_id FROM events WHERE task_id = ? AND trace_id IS NOT NULL");
+        if (!s) return s.error();
+        s->bind(1, task_id);
+        for (;;) {
+            auto row = s->step();
+            if (!row) return row.error();
+            if (!*row) break;
+            traces.insert(s->text(0));
+        }
+    }
+    std::map<std::string, Event> spans;  // by span id
+    auto s = db.prepare(std::string(k_columns) + "WHERE trace_id = ? AND type = 'span' ORDER BY seq");
+    if (!s) return s.error();
+    for (const auto& t : traces) {
+        s->reset();
+        s->bind(1, t);
+        auto st = each(*s, [&](const audit::Record& r) -> Status {
+            spans[r.event.span_id] = r.event;
+            return {};
+        });
+        if (!st) return st.error();
+    }
+    // Keep the task's spans, their ancestors and their descendants: a trace
+    // shared by many tasks (one webhook delivery) shows this task's story.
+    std::set<std::string> keep;
+    std::multimap<std::string, std::string> children;  // parent -> child
+    for (const auto& [id, e] : spans) children.emplace(e.parent_id, id);
+    std::vector<std::string> todo;
+    for (const auto& [id, e] : spans)
+        if (e.task_id == task_id) todo.push_back(id);
+    std::vector<std::string> down = todo;
+    while (!down.empty()) {
+        std::string id = down.back();
+        down.pop_back();
+        if (!keep.insert(id).second) continue;
+        auto [a, b] = children.equal_range(id);
+        for (auto it = a; it != b; ++it)
+            if (spans[it->second].task_id.empty() || spans[it->second].task_id == task_id) down.push_back(it->second);
+    }
+    for (const auto& id : todo)
+        for (auto p = spans[id].parent_id; !p.empty() && spans.count(p) && keep.insert(p).second; p = spans[p].parent_id) {
+        }
+    // Build the trees.
+    std::function<SpanNode(const std::string&)> build = [&](const std::string& id) {
+        SpanNode n{spans[id], {}};
+        auto [a, b] = children.equal_range(id);
+        for (auto it = a; it != b; ++it)
+            if (keep.count(it->second)) n.children.push_back(build(it->second));
+        std::sort(n.children.begin(), n.children.end(),
+                  [](const SpanNode& x, const SpanNode& y) { return x.start_ns() < y.start_ns(); });
+        return n;
+    };
+    std::vector<SpanNode> roots;
+    for (const auto& id : keep) {
+        const Event& e = spans[id];
+        if (e.parent_id.empty() || !keep.count(e.parent_id)) roots.push_back(build(id));
+    }
+    std::sort(roots.begin(), roots.end(), [](const SpanNode& x, const SpanNode& y) { return x.start_ns() < y.start_ns(); });
+    return roots;
+}
+
+namespace {
+
+json otlp_value(const json& v)
+{
+    if (v.is_string()) return {{"stringValue", v}};
+    if (v.is_boolean()) return {{"boolValue", v}};
+    if (v.is_number_integer()) return {{"intValue", std::to_string(v.get<std::int64_t>())}};
+    if (v.is_number()) return {{"doubleValue", v}};
+    if (v.is_array()) {
+        json values = json::array();
+        for (const auto& x : v) values.push_back(otlp_value(x));
+        return {{"arrayValue", {{"values", values}}}};
+    }
+    if (v.is_object()) {
+        json values = json::array();
+        for (const auto& [k, x] : v.items()) values.push_back({{"key", k}, {"value", otlp_value(x)}});
+        return {{"kvlistValue", {{"values", values}}}};
+    }
+    return {{"stringValue", ""}};
+}
+
+}  // namespace
+
+json otlp_span(const Event& e)
+{
+    const json& d = e.data;
+    json attributes = json::array();
+    if (!e.task_id.empty()) attributes.push_back({{"key", "infra_agent.task.id"}, {"value", otlp_value(e.task_id)}});
+    for (const auto& [k, v] : object_member(d, "attributes").items())
+        attributes.push_back({{"key", k}, {"value", otlp_value(v)}});
+    bool failed = string_member(d, "status") == "error";
+    json status = {{"code", failed ? 2 : 1}};  // STATUS_CODE_ERROR / STATUS_CODE_OK
+    if (failed) status["message"] = string_member(d, "error");
+    json span = {{"traceId", e.trace_id},
+                 {"spanId", e.span_id},
+                 {"name", string_member(d, "name")},
+                 {"kind", 1},  // SPAN_KIND_INTERNAL
+                 {"startTimeUnixNano", std::to_string(int_member(d, "startTimeUnixNano", 0))},
+                 {"endTimeUnixNano", std::to_string(int_member(d, "endTimeUnixNano", 0))},
+                 {"attributes", attributes},
+                 {"status", status}};
+    if (!e.parent_id.empty()) span["parentSpanId"] = e.parent_id;
+    return span;
+}
+
+json otlp_request(const std::vector<Event>& spans)
+{
+    json list = json::array();
+    for (const auto& e : spans) list.push_back(otlp_span(e));
+    return {{"resourceSpans",
+             json::array({{{"resource",
+                            {{"attributes", json::array({{{"key", "service.name"}, {"value", {{"stringValue", "infra-agent"}}}},
+                                                         {{"key", "service.version"},
+                                                          {"value", {{"stringValue", INFRA_AGENT_VERSION}}}}})}}},
+                           {"scopeSpans",
+                            json::array({{{"scope", {{"name", "infra-agent"}, {"version", INFRA_AGENT_VERSION}}},
+                                          {"spans", list}}})}}})}};
+}
+
+}  // namespace infra::core::events

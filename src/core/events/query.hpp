@@ -1,0 +1,53 @@
+#pragma once
+// Reading the audit log back: events by task, type and time (`events`),
+// and the spans of a task's trace as a tree (`trace`), also as OTLP/JSON.
+
+#include "core/events/audit.hpp"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace infra::core::events {
+
+struct Filter {
+    std::string task;                 ///< a task id or a unique prefix of one
+    std::vector<std::string> types;   ///< globs (task.*, span); any of them
+    std::string since, until;         ///< RFC 3339 bounds, inclusive; empty: open
+    std::int64_t after_seq = 0;       ///< only events after this one
+    std::size_t limit = 0;            ///< 0: all
+};
+
+/// True when glob (with * and ?) matches s.
+bool glob_match(std::string_view glob, std::string_view s);
+
+/// The events that pass filter, in order.
+Status query(store::Db& db, const Filter& filter, const std::function<Status(const audit::Record&)>& visit);
+
+/// One span read back, with its children (a tree).
+struct SpanNode {
+    Event event;  ///< type "span"; data has name, times, status, attributes
+    std::vector<SpanNode> children;
+
+    const std::string& name() const;
+    std::int64_t start_ns() const;
+    std::int64_t end_ns() const;
+};
+
+/// The spans of task's trace: every span of the task, its ancestors, and
+/// their subtrees in that trace, as trees ordered by start time. Spans whose
+/// parent was not recorded (a CI job's span) are roots.
+Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id);
+
+/// The task ids a prefix names: the exact id, or every id that starts with it.
+Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::string& prefix);
+
+/// A span event as an OTLP/JSON span (trace and span ids in hex, times as
+/// decimal strings, attributes as key/value lists).
+json otlp_span(const Event& span);
+
+/// An OTLP/JSON ExportTraceServiceRequest of spans from this service.
+json otlp_request(const std::vector<Event>& spans);
+
+}  // namespace infra::core::events

@@ -1,0 +1,114 @@
+#include "core/serve/state_metrics.hpp"
+
+#include "core/store/sqlite.hpp"
+
+#include <functional>
+
+namespace infra::core::serve {
+namespace {
+
+// Runs sql and hands each row's columns (as text) to row.
+Status rows(store::Db& db, const char* sql, int columns, const std::function<void(const std::vector<std::string>&, const store::Stmt&)>& row)
+{
+    auto s = db.prepare(sql);
+    if (!s) return s.error();
+    std::vector<std::string> cols(static_cast<std::size_t>(columns));
+    for (;;) {
+        auto r = s->step();
+        if (!r) return r.error();
+        if (!*r) return {};
+        for (int i = 0; i < columns; ++i) cols[static_cast<std::size_t>(i)] = s->is_null(i) ? "" : s->text(i);
+        row(cols, *s);
+    }
+}
+
+std::string or_unknown(const std::string& s) { return s.empty() ? "unknown" : s; }
+
+}  // namespace
+
+Status collect_state_metrics(store::Db& db, Metrics& m)
+{
+    m.describe("infra_agent_task_duration_seconds", "histogram", "Task attempts by task type and outcome, and how long they ran.",
+               {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600});
+    m.describe("infra_agent_policy_decisions_total", "counter", "Policy decisions by outcome (allowed, pending-approval, denied).");
+    m.describe("infra_agent_policy_rule_matches_total", "counter", "Rules that contributed to a decision, by rule and outcome.");
+    m.describe("infra_agent_tool_calls_total", "counter", "Agent tool calls by tool and outcome (ok, failed, refused).");
+    m.describe("infra_agent_model_calls_total", "counter", "Model calls by model and outcome.");
+    m.describe("infra_agent_model_tokens_total", "counter", "Model tokens by model and direction (input, output).");
+    m.describe("infra_agent_credential_mints_total", "counter", "Credentials minted, by provider.");
+    m.describe("infra_agent_credential_reuses_total", "counter", "Credentials handed out again before they expired, by provider.");
+    m.describe("infra_agent_errors_total", "counter", "Failures by kind: task attempts failed, tasks dead, leases lost, model errors, tools refused, escalations.");
+    m.describe("infra_agent_events_total", "counter", "Events in the audit log, by type.");
+
+    Status st = rows(db,
+                     "SELECT type, json_extract(data, '$.taskType'), json_extract(data, '$.durationMs') FROM events "
+                     "WHERE type IN ('task.succeeded', 'task.failed')",
+                     3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                         m.observe("infra_agent_task_duration_seconds",
+                                   {{"type", or_unknown(c[1])}, {"outcome", c[0] == "task.succeeded" ? "succeeded" : "failed"}},
+                                   s.real(2) / 1000.0);
+                     });
+    if (!st) return st;
+    st = rows(db,
+              "SELECT CASE WHEN json_extract(decision, '$.allowed') THEN "
+              "  CASE WHEN json_array_length(decision, '$.requiredApprovals') > 0 THEN 'pending-approval' ELSE 'allowed' END "
+              "ELSE 'denied' END AS outcome, COUNT(*) FROM decisions GROUP BY outcome",
+              2, [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                  m.set("infra_agent_policy_decisions_total", {{"outcome", c[0]}}, static_cast<double>(s.integer(1)));
+              });
+    if (!st) return st;
+    st = rows(db,
+              "SELECT r.value, CASE WHEN json_extract(d.decision, '$.allowed') THEN "
+              "  CASE WHEN json_array_length(d.decision, '$.requiredApprovals') > 0 THEN 'pending-approval' ELSE 'allowed' END "
+              "ELSE 'denied' END AS outcome, COUNT(*) FROM decisions d, json_each(d.decision, '$.matchedRules') r "
+              "GROUP BY 1, 2",
+              3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                  m.set("infra_agent_policy_rule_matches_total", {{"rule", c[0]}, {"outcome", c[1]}},
+                        static_cast<double>(s.integer(2)));
+              });
+    if (!st) return st;
+    st = rows(db,
+              "SELECT json_extract(data, '$.tool'), CASE WHEN type = 'task.tool-refused' THEN 'refused' "
+              "WHEN json_extract(data, '$.ok') THEN 'ok' ELSE 'failed' END, COUNT(*) FROM events "
+              "WHERE type IN ('task.tool', 'task.tool-refused') GROUP BY 1, 2",
+              3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                  m.set("infra_agent_tool_calls_total", {{"tool", or_unknown(c[0])}, {"outcome", c[1]}},
+                        static_cast<double>(s.integer(2)));
+              });
+    if (!st) return st;
+    st = rows(db,
+              "SELECT COALESCE(json_extract(data, '$.\"gen_ai.request.model\"'), json_extract(data, '$.model')), "
+              "CASE WHEN json_extract(data, '$.ok') = 0 THEN 'error' ELSE 'ok' END, COUNT(*), "
+              "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.input_tokens\"')), 0), "
+              "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.output_tokens\"')), 0) "
+              "FROM events WHERE type = 'task.model-call' GROUP BY 1, 2",
+              5, [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                  std::string model = or_unknown(c[0]);
+                  m.set("infra_agent_model_calls_total", {{"model", model}, {"outcome", c[1]}}, static_cast<double>(s.integer(2)));
+                  if (c[1] == "ok") {
+                      m.set("infra_agent_model_tokens_total", {{"model", model}, {"direction", "input"}}, static_cast<double>(s.integer(3)));
+                      m.set("infra_agent_model_tokens_total", {{"model", model}, {"direction", "output"}}, static_cast<double>(s.integer(4)));
+                  }
+              });
+    if (!st) return st;
+    st = rows(db, "SELECT provider, COUNT(*), COALESCE(SUM(reuses), 0) FROM credentials GROUP BY provider", 3,
+              [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                  m.set("infra_agent_credential_mints_total", {{"provider", c[0]}}, static_cast<double>(s.integer(1)));
+                  m.set("infra_agent_credential_reuses_total", {{"provider", c[0]}}, static_cast<double>(s.integer(2)));
+              });
+    if (!st) return st;
+    return rows(db, "SELECT type, COUNT(*), SUM(type = 'task.model-call' AND json_extract(data, '$.ok') = 0) FROM events GROUP BY type", 3,
+                [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                    double n = static_cast<double>(s.integer(1));
+                    m.set("infra_agent_events_total", {{"type", c[0]}}, n);
+                    static const std::pair<const char*, const char*> k_errors[] = {
+                        {"task.failed", "task_failed"},   {"task.dead", "task_dead"},
+                        {"task.lease-lost", "lease_lost"}, {"task.tool-refused", "tool_refused"},
+                        {"task.escalated", "escalated"}};
+                    for (const auto& [type, kind] : k_errors)
+                        if (c[0] == type) m.set("infra_agent_errors_total", {{"kind", kind}}, n);
+                    if (c[0] == "task.model-call") m.set("infra_agent_errors_total", {{"kind", "model_error"}}, static_cast<double>(s.integer(2)));
+                });
+}
+
+}  // namespace infra::core::serve
