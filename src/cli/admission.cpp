@@ -1,5 +1,6 @@
 #include "cli/admission.hpp"
 
+#include "core/log.hpp"
 #include "core/state.hpp"
 
 #include <cstdlib>
@@ -9,6 +10,7 @@ namespace infra::cli {
 Admission::~Admission()
 {
     notifier.reset();
+    exporter.reset();
     queue.reset();
 }
 
@@ -32,8 +34,10 @@ core::Result<std::unique_ptr<Admission>> open_admission(Context& ctx, const Poli
     auto store = core::events::SqliteSink::open(ctx.home().state_db().string());
     if (!store) return store.error();
     a->store = std::move(*store);
-    a->notifier = open_notifier(ctx, *a->store);
-    a->events = a->notifier ? static_cast<core::events::EventSink*>(a->notifier.get()) : a->store.get();
+    a->exporter = open_exporter(ctx, *a->store);
+    core::events::EventSink& below = a->exporter ? static_cast<core::events::EventSink&>(*a->exporter) : *a->store;
+    a->notifier = open_notifier(ctx, below);
+    a->events = a->notifier ? static_cast<core::events::EventSink*>(a->notifier.get()) : &below;
     auto queue = ctx.open_queue(queue_url, a->events);
     if (!queue) return queue.error();
     a->queue = std::move(*queue);
@@ -48,6 +52,22 @@ std::unique_ptr<core::notify::Notifier> open_notifier(Context& ctx, core::events
     const char* url = std::getenv(var.c_str());
     if (!url || !*url) return nullptr;
     return std::make_unique<core::notify::Notifier>(sink, url);
+}
+
+std::unique_ptr<core::events::OtlpExporter> open_exporter(Context& ctx, core::events::EventSink& sink)
+{
+    auto config = ctx.config();
+    std::string endpoint = config ? (*config)->get_or("otlp.endpoint", "") : "";
+    for (const char* var : {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"})
+        if (const char* v = std::getenv(var); endpoint.empty() && v && *v) endpoint = v;
+    if (endpoint.empty()) return nullptr;
+    core::events::OtlpOptions o;
+    o.endpoint = endpoint;
+    if (const char* h = std::getenv("OTEL_EXPORTER_OTLP_HEADERS")) {
+        o.headers = core::events::parse_otlp_headers(h);
+        for (const auto& [k, v] : o.headers) core::log::add_secret(v);
+    }
+    return std::make_unique<core::events::OtlpExporter>(sink, std::move(o));
 }
 
 }  // namespace infra::cli

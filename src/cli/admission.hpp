@@ -6,6 +6,7 @@
 
 #include "cli/context.hpp"
 #include "cli/policy_common.hpp"
+#include "core/events/otlp_exporter.hpp"
 #include "core/intake.hpp"
 #include "core/notify.hpp"
 
@@ -18,8 +19,9 @@ struct Admission {
     std::unique_ptr<core::policy::Engine> engine;
     std::unique_ptr<core::store::Db> state;
     std::unique_ptr<core::events::SqliteSink> store;
+    std::unique_ptr<core::events::OtlpExporter> exporter;  ///< null without otlp.endpoint
     std::unique_ptr<core::notify::Notifier> notifier;  ///< null when notifications are off
-    core::events::EventSink* events = nullptr;          ///< the notifier, else the store
+    core::events::EventSink* events = nullptr;          ///< the notifier, else the exporter, else the store
     std::unique_ptr<core::queue::Queue> queue;
 
     /// Admits tasks (core::intake::admit) and flushes the events.
@@ -35,5 +37,10 @@ core::Result<std::unique_ptr<Admission>> open_admission(Context& ctx, const Poli
 /// $INFRA_AGENT_SLACK_WEBHOOK_URL, or in the variable that
 /// notify.slack_webhook_url_env names (the URL is a secret: never in config).
 std::unique_ptr<core::notify::Notifier> open_notifier(Context& ctx, core::events::EventSink& sink);
+
+/// Span export: on when otlp.endpoint is set, or the standard
+/// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT (with
+/// OTEL_EXPORTER_OTLP_HEADERS for an API key).
+std::unique_ptr<core::events::OtlpExporter> open_exporter(Context& ctx, core::events::EventSink& sink);
 
 }  // namespace infra::cli

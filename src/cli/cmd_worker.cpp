@@ -104,8 +104,10 @@ int run(const Options& opt, Context& ctx)
         sink = std::move(*s);
     }
     // Declared after sink, so it is destroyed (and drained) first.
-    auto notifier = open_notifier(ctx, *sink);
-    core::events::EventSink& events = notifier ? *notifier : *sink;
+    auto exporter = open_exporter(ctx, *sink);
+    core::events::EventSink& below = exporter ? static_cast<core::events::EventSink&>(*exporter) : *sink;
+    auto notifier = open_notifier(ctx, below);
+    core::events::EventSink& events = notifier ? *notifier : below;
     auto engine = load_engine(ctx, opt.policies);
     if (!engine) return ctx.fail(engine.error());
     auto queue = ctx.open_queue(opt.queue, &events);

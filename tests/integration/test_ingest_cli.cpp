@@ -32,6 +32,7 @@ std::string masked(const std::string& out)
 {
     std::string s = std::regex_replace(out, std::regex(R"("id":"[0-9A-Z]{26}")"), R"("id":"<id>")");
     s = std::regex_replace(s, std::regex(R"("sourceId":"[0-9A-Z]{26}")"), R"("sourceId":"<id>")");
+    s = std::regex_replace(s, std::regex(R"("traceparent":"00-[0-9a-f]{32}-[0-9a-f]{16}-01")"), R"("traceparent":"<traceparent>")");
     return std::regex_replace(s, std::regex(R"("timestamp":"20[0-9-]+T[0-9:.]+Z")"), R"("timestamp":"<time>")");
 }
 

@@ -64,7 +64,7 @@ protected:
         test::write_file(co->dir / ".terraform" / "providers" / "x", "working data");
         test::write_file(co->dir / "plan.tfplan", "binary");
         auto id = core::git::commit_all(*co, branch, "fix: encrypt the bucket\n\nBecause CKV_AWS_19.", bot,
-                                        {"01TASK", "4bf92f3577b34da6a3ce929d0e0e4736", "sha256:abc"});
+                                        {"01TASK", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "sha256:abc"});
         EXPECT_TRUE(id) << id.error().message;
         EXPECT_EQ(id->size(), 40u);
         return *co;
@@ -91,7 +91,7 @@ TEST_F(GitTest, CommitsCarryTrailersAndLeaveWorkingDataOut)
     std::string msg = test::git(bare(), "log -1 --format=%B " + branch);
     auto tr = core::git::trailers_of(msg);
     EXPECT_EQ(tr["Task-Id"], "01TASK");
-    EXPECT_EQ(tr["Trace-Id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+    EXPECT_EQ(tr["Traceparent"], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     EXPECT_EQ(tr["Policy-Digest"], "sha256:abc");
     EXPECT_EQ(test::git(bare(), "log -1 --format=%cn/%ce " + branch), "infra-agent/" + bot.email + "\n");
     EXPECT_EQ(test::git(bare(), "rev-parse " + branch + "^"), test::git(bare(), "rev-parse main"));

@@ -65,7 +65,15 @@ struct WorkerTest : ::testing::Test {
     {
         std::vector<std::string> out;
         for (const auto& e : events.events())
-            if (e.task_id == id && e.type != "task.heartbeat") out.push_back(e.type);
+            if (e.task_id == id && e.type != "task.heartbeat" && e.type != "span") out.push_back(e.type);
+        return out;
+    }
+    /// The names of the task's spans, in the order they ended.
+    std::vector<std::string> span_names(const std::string& id)
+    {
+        std::vector<std::string> out;
+        for (const auto& e : events.events())
+            if (e.task_id == id && e.type == "span") out.push_back(e.data["name"].get<std::string>());
         return out;
     }
     WorkerOptions opts()
@@ -106,6 +114,15 @@ TEST_F(WorkerTest, RunsTasksToSuccessAndRetriesFailures)
     EXPECT_EQ(q->show("fatal")->state, State::dead);
     EXPECT_EQ(q->show("fatal")->attempts, 1);
     EXPECT_EQ(event_types("ok"), (std::vector<std::string>{"task.claimed", "task.succeeded"}));
+    // Each attempt is a span after the time it waited; its outcome is an attribute.
+    EXPECT_EQ(span_names("ok"), (std::vector<std::string>{"queue.wait", "task.run"}));
+    EXPECT_EQ(span_names("broken"), (std::vector<std::string>{"queue.wait", "task.run", "queue.wait", "task.run"}));
+    for (const auto& e : events.events())
+        if (e.task_id == "broken" && e.type == "span" && e.data["name"] == "task.run") {
+            EXPECT_EQ(e.data["status"], "error");
+            EXPECT_EQ(e.data["attributes"]["outcome"], "failed");
+            EXPECT_EQ(e.data["error"], "failed on purpose");
+        }
     EXPECT_EQ(event_types("broken"), (std::vector<std::string>{"task.claimed", "task.failed", "task.retried",
                                                                "task.claimed", "task.failed", "task.dead"}));
 }
