@@ -85,6 +85,9 @@ Problem classify(const Record& r, const std::string& expected_prev, std::int64_t
     }
     if (recorded_head && r.seq > recorded_head->seq)
         return problem(r.seq, "inserted", at + " comes after the recorded head: it was added outside infra-agent");
+    for (const auto& o : window)
+        if (o.seq > r.seq && o.hash == r.prev_hash)
+            return problem(r.seq, "reordered", at + " was recorded after event " + std::to_string(o.seq));
     const Record* next = nullptr;
     for (const auto& o : window)
         if (o.seq == r.seq + 1) next = &o;
@@ -95,9 +98,6 @@ Problem classify(const Record& r, const std::string& expected_prev, std::int64_t
         return problem(r.seq - 1, "inserted",
                        "event " + std::to_string(r.seq - 1) + " was inserted: " + at + " was recorded as event " +
                            std::to_string(r.seq - 1));
-    for (const auto& o : window)
-        if (o.seq > r.seq && o.hash == r.prev_hash)
-            return problem(r.seq, "reordered", at + " was recorded after event " + std::to_string(o.seq));
     if (holds_at(r, r.seq + 1))
         return problem(r.seq, "deleted",
                        "an event before " + at + " was deleted and the rest renumbered: " + at +

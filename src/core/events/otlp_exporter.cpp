@@ -140,6 +140,7 @@ void OtlpExporter::loop()
             return;
         }
         if (m_queue.empty()) {
+            m_flush = false;  // served: wait for the next batch or request
             m_idle.notify_all();
             continue;
         }
