@@ -6,6 +6,7 @@
 #include "core/input.hpp"
 #include "core/json_stream.hpp"
 #include "core/log.hpp"
+#include "core/state.hpp"
 #include "core/text.hpp"
 
 #include <spdlog/spdlog.h>
@@ -71,6 +72,25 @@ core::Status read_headers(const Options& opt, core::signals::IngestOptions& in)
             std::string(core::text::trim(h.substr(colon + 1)));
     }
     return {};
+}
+
+// With a state home at hand, the ingest is recorded as the span the tasks'
+// traceparent names, so that `trace` starts at the signal even when ingest
+// runs in a pipeline of its own; without one, ingest stays a pure filter.
+void record_ingest(Context& ctx, const core::events::SpanContext& parent, const core::events::SpanContext& step,
+                   std::int64_t started, std::string_view parser, const std::string& name, const TaskOutput& out,
+                   const core::Status& st)
+{
+    if (out.emitted() == 0 || !std::filesystem::exists(ctx.home().state_db())) return;
+    auto db = core::open_state(ctx.home());
+    if (!db) return;
+    auto sink = core::events::SqliteSink::open(ctx.home().state_db().string());
+    if (!sink) return;
+    core::events::record_span(**sink, "ingest", "", parent, started, core::events::now_unix_ns(),
+                              {{"signal.source", parser}, {"signal.name", name}, {"signal.tasks", out.emitted()},
+                               {"signal.skipped", out.skipped()}},
+                              step.span_id, st ? "" : st.error().message);
+    (*sink)->flush();
 }
 
 // The secret from --secret, --secret-file, or webhooks.<source>.secret_env.
@@ -160,8 +180,11 @@ int run(const Options& opt, Context& ctx)
     auto sent = in.headers.count("traceparent") ? core::events::parse_traceparent(in.headers.at("traceparent"))
                                                 : std::nullopt;
     core::events::SpanContext root = sent ? *sent : core::events::process_root_context();
-    out.set_traceparent(core::events::to_traceparent({root.trace_id, core::events::new_span_id()}));
+    core::events::SpanContext step{root.trace_id, core::events::new_span_id()};
+    out.set_traceparent(core::events::to_traceparent(step));
+    std::int64_t started = core::events::now_unix_ns();
     auto st = parser->parse(*src, in, out);
+    record_ingest(ctx, root, step, started, parser->name(), src->name(), out, st);
     int code = exit_code::ok;
     if (!st) code = ctx.fail(st.error());
     if (out.rejected() > 0) {

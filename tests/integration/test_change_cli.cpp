@@ -14,6 +14,9 @@
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
+#include <functional>
+#include <set>
+
 namespace infra {
 namespace {
 
@@ -144,6 +147,139 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
         EXPECT_EQ(w.err.find(t), std::string::npos);
         EXPECT_EQ(w.out.find(t), std::string::npos);
     }
+}
+
+// The observability plane end to end: a finding ingested in a CI job (its
+// TRACEPARENT), queued, fixed, validated, pushed with a minted credential and
+// proposed; `trace` tells that story as one tree in the CI job's trace, the
+// audit chain holds and catches a changed event, and promtool accepts the
+// metrics.
+TEST_F(ChangeCli, TheTraceTellsTheStoryFromSignalToPullRequest)
+{
+    const std::string ci_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const std::string ci_span = "00f067aa0ba902b7";
+    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string&, bool) {
+        auto db = core::open_state(core::Home{home(), ""});
+        if (!db) return false;
+        core::creds::Ledger ledger(**db);
+        auto key = plugins::credentials::load_or_create_key(home() / "keys" / "local-creds.key");
+        if (!key) return false;
+        auto provider = plugins::credentials::make_local(*key);
+        core::creds::Broker broker(ledger, *provider);
+        return static_cast<bool>(broker.verify(password, std::nullopt));
+    });
+    opts.env["TRACEPARENT"] = "00-" + ci_trace + "-" + ci_span + "-01";
+    enqueue_finding();
+    opts.env.erase("TRACEPARENT");
+    auto w = work(server.url() + "acme.git");
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    auto prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    ASSERT_EQ(prs.size(), 1u) << w.err;
+    std::string task = prs[0]["taskId"];
+
+    // One tree, rooted at the ingest span, in the CI job's trace.
+    auto t = run_cli({"trace", task.substr(0, 20), "--json"}, opts);
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    auto roots = test::json_lines(t.out);
+    ASSERT_EQ(roots.size(), 1u) << t.out;
+    const json& root = roots[0];
+    EXPECT_EQ(root["name"], "ingest");
+    EXPECT_EQ(root["traceId"], ci_trace);
+    EXPECT_EQ(root["parentSpanId"], ci_span);
+    EXPECT_EQ(root["attributes"]["signal.source"], "checkov");
+    std::multiset<std::string> names;
+    std::vector<json> all;
+    std::function<void(const json&)> walk = [&](const json& n) {
+        names.insert(n["name"].get<std::string>());
+        all.push_back(n);
+        EXPECT_EQ(n["traceId"], ci_trace);
+        for (const auto& c : n["children"]) {
+            EXPECT_EQ(c["parentSpanId"], n["spanId"]);
+            walk(c);
+        }
+    };
+    walk(root);
+    for (const char* want : {"queue.enqueue", "queue.wait", "task.run", "git.clone", "execute_tool write_file",
+                             "execute_tool finish", "validation", "validation.step", "git.commit", "git.push", "pr.open"})
+        EXPECT_EQ(names.count(want), 1u) << want << "\n" << t.out;
+    EXPECT_GE(names.count("credential.mint"), 2u);  // to fetch, and to push (libgit2 may ask twice: reused)
+    EXPECT_EQ(names.count("policy.evaluate"), 2u);  // at enqueue and again at claim
+    for (const auto& n : all) {
+        if (n["name"] == "policy.evaluate") {
+            EXPECT_EQ(n["attributes"]["policy.allowed"], true);
+            EXPECT_FALSE(n["attributes"]["policy.matched_rules"].empty());
+        }
+        if (n["name"] == "credential.mint") {
+            EXPECT_EQ(n["attributes"]["credential.scope"].get<std::string>().rfind("git:", 0), 0u) << n.dump();
+            EXPECT_GT(n["attributes"]["credential.ttl_seconds"].get<int>(), 0);
+            EXPECT_FALSE(n["attributes"]["credential.id"].get<std::string>().empty());
+        }
+        if (n["name"] == "task.run") {
+            EXPECT_EQ(n["attributes"]["outcome"], "succeeded");
+        }
+    }
+
+    // The same spans for an OpenTelemetry backend.
+    auto otlp = run_cli({"trace", task, "--otlp"}, opts);
+    ASSERT_EQ(otlp.exit_code, 0) << otlp.err;
+    auto spans = json::parse(otlp.out)["resourceSpans"][0]["scopeSpans"][0]["spans"];
+    EXPECT_EQ(spans.size(), all.size());
+
+    // The trace rides along in the commit and the pull request.
+    std::string branch = prs[0]["branch"];
+    std::string msg = test::git(dir / "remote" / "acme.git", "log -1 --format=%B " + branch);
+    EXPECT_NE(msg.find("Traceparent: 00-" + ci_trace + "-"), std::string::npos) << msg;
+    auto pr = json::parse(run_cli({"pr", "show", "#1", "--json"}, opts).out);
+    EXPECT_NE(pr["body"].get<std::string>().find("00-" + ci_trace + "-"), std::string::npos);
+
+    // events: filtered by task and type.
+    auto ev = run_cli({"events", "--task", task, "--type", "task.*"}, opts);
+    ASSERT_EQ(ev.exit_code, 0) << ev.err;
+    std::vector<std::string> types;
+    for (const auto& e : test::json_lines(ev.out)) {
+        EXPECT_EQ(e["taskId"], task);
+        EXPECT_EQ(e["traceId"], ci_trace);
+        types.push_back(e["event"]);
+    }
+    EXPECT_EQ(types.front(), "task.enqueued");
+    EXPECT_NE(std::find(types.begin(), types.end(), "task.claimed"), types.end());
+    EXPECT_EQ(types.back(), "task.succeeded");
+
+    // Metrics that promtool accepts, with this run in them.
+    auto m = run_cli({"metrics"}, opts);
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    test::RunOptions check;
+    check.stdin_data = m.out;
+    auto promtool = test::run_program("/usr/bin/promtool", {"check", "metrics"}, check);
+    EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err << m.out;
+    EXPECT_NE(m.out.find("infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 1\n"),
+              std::string::npos) << m.out;
+    EXPECT_NE(m.out.find("infra_agent_credential_mints_total{provider=\"local\"} "), std::string::npos);
+    EXPECT_NE(m.out.find("infra_agent_policy_decisions_total{outcome=\"allowed\"} 1\n"), std::string::npos) << m.out;
+    EXPECT_NE(m.out.find("infra_agent_tool_calls_total{tool=\"write_file\",outcome=\"ok\"} 1\n"), std::string::npos);
+    EXPECT_NE(m.out.find("infra_agent_queue_tasks{state=\"succeeded\"} 1\n"), std::string::npos);
+
+    // The audit chain holds; a changed event is named and fails the command.
+    auto v = run_cli({"audit", "verify"}, opts);
+    ASSERT_EQ(v.exit_code, 0) << v.err;
+    auto verdict = json::parse(v.out);
+    EXPECT_EQ(verdict["ok"], true);
+    std::string kept = verdict["head"];
+    auto exported = test::json_lines(run_cli({"audit", "export"}, opts).out);
+    ASSERT_EQ(exported.size(), verdict["events"].get<std::size_t>());
+    EXPECT_EQ(exported[1]["prevHash"], exported[0]["hash"]);
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open((home() / "state.db").c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "DROP TRIGGER events_no_update; UPDATE events SET data = '{}' WHERE seq = 3", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+    v = run_cli({"audit", "verify", "--head", kept}, opts);
+    EXPECT_EQ(v.exit_code, 1);
+    verdict = json::parse(v.out);
+    EXPECT_EQ(verdict["ok"], false);
+    EXPECT_EQ(verdict["problem"]["seq"], 3);
+    EXPECT_EQ(verdict["problem"]["kind"], "changed");
+    EXPECT_NE(v.err.find("audit log broken at event 3"), std::string::npos) << v.err;
 }
 
 TEST_F(ChangeCli, APersonsPushToTheBotBranchStopsUpdates)

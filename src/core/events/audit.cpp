@@ -4,6 +4,7 @@
 #include "core/store/sqlite.hpp"
 
 #include <deque>
+#include <map>
 
 namespace infra::core::events::audit {
 
@@ -171,7 +172,25 @@ Status append(store::Db& db, const std::vector<Event>& batch)
         if (v.empty()) ins->bind_null(i);
         else ins->bind(i, v);
     };
-    for (const auto& e : batch) {
+    // An event about a task that was emitted outside the task's span (a
+    // heartbeat, an approval, a lease that expired) joins the task's trace.
+    auto traced = db.prepare("SELECT trace_id FROM events WHERE task_id = ? AND trace_id IS NOT NULL ORDER BY seq DESC LIMIT 1");
+    if (!traced) return traced.error();
+    std::map<std::string, std::string> trace_of;
+    for (const auto& e : batch)
+        if (!e.trace_id.empty() && !e.task_id.empty()) trace_of[e.task_id] = e.trace_id;
+    for (Event e : batch) {
+        if (e.trace_id.empty() && !e.task_id.empty()) {
+            auto known = trace_of.find(e.task_id);
+            if (known == trace_of.end()) {
+                traced->reset();
+                traced->bind(1, e.task_id);
+                auto row = traced->step();
+                if (!row) return row.error();
+                known = trace_of.emplace(e.task_id, *row ? traced->text(0) : std::string()).first;
+            }
+            e.trace_id = known->second;
+        }
         std::string text = data_text(e);
         std::int64_t seq = link.seq + 1;
         std::string hash = link_hash(link.hash, seq, e, text);

@@ -128,12 +128,13 @@ void describe_decision(Span& span, const json& d)
 }
 
 void record_span(EventSink& sink, const std::string& name, const std::string& task_id, const SpanContext& parent,
-                 std::int64_t start_unix_ns, std::int64_t end_unix_ns, json attributes)
+                 std::int64_t start_unix_ns, std::int64_t end_unix_ns, json attributes, const std::string& span_id,
+                 const std::string& error)
 {
     Event e{"span", task_id, "",
-            span_data(name, start_unix_ns, std::max(start_unix_ns, end_unix_ns), "", std::move(attributes))};
+            span_data(name, start_unix_ns, std::max(start_unix_ns, end_unix_ns), error, std::move(attributes))};
     e.trace_id = parent.empty() ? new_trace_id() : parent.trace_id;
-    e.span_id = new_span_id();
+    e.span_id = span_id.empty() ? new_span_id() : span_id;
     e.parent_id = parent.span_id;
     sink.emit(std::move(e));
 }

@@ -91,9 +91,11 @@ private:
 };
 
 /// Records a span measured elsewhere (the time a task waited in the queue),
-/// as a child of parent, without making it current.
+/// as a child of parent, without making it current. span_id names it when
+/// others already refer to it (empty: a new one).
 void record_span(EventSink& sink, const std::string& name, const std::string& task_id, const SpanContext& parent,
-                 std::int64_t start_unix_ns, std::int64_t end_unix_ns, json attributes = json::object());
+                 std::int64_t start_unix_ns, std::int64_t end_unix_ns, json attributes = json::object(),
+                 const std::string& span_id = {}, const std::string& error = {});
 
 /// Sets a policy evaluation span's attributes from a PolicyDecision:
 /// policy.allowed, policy.tier, policy.reason, policy.matched_rules,
