@@ -7,6 +7,8 @@
 #include "support/run.hpp"
 
 #include <gtest/gtest.h>
+
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
@@ -169,6 +171,24 @@ TEST_F(AgentsCli, WorkerSurvivesHostileModelsAndAuditsEveryMove)
         for (const auto& [type, data] : events(id)) EXPECT_EQ(data.find("SECRETKEY"), std::string::npos) << type;
     EXPECT_EQ(read_file(dir / "rec/01M86TZH12FPQAZA78N10Q24L1-1.jsonl").find("SECRETKEY"), std::string::npos);
     EXPECT_EQ(w.err.find("SECRETKEY"), std::string::npos);
+    EXPECT_EQ(read_file(dir / "home/state.db").find("SECRETKEY"), std::string::npos);
+
+    // Each model call is a span in OpenTelemetry's GenAI terms, inside its iteration.
+    auto t = run_cli({"trace", "01M86TZH12FPQAZA78N10Q24L1", "--otlp"}, opt());
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    EXPECT_EQ(t.out.find("SECRETKEY"), std::string::npos);
+    int chats = 0;
+    json exported = json::parse(t.out);
+    for (const auto& span : exported["resourceSpans"][0]["scopeSpans"][0]["spans"]) {
+        if (span["name"] != "chat test-model") continue;
+        ++chats;
+        std::map<std::string, json> attrs;
+        for (const auto& a : span["attributes"]) attrs[a["key"]] = a["value"];
+        EXPECT_EQ(attrs["gen_ai.operation.name"]["stringValue"], "chat");
+        EXPECT_EQ(attrs["gen_ai.request.model"]["stringValue"], "test-model");
+        EXPECT_GT(std::stol(attrs["gen_ai.usage.input_tokens"]["intValue"].get<std::string>()), 0);
+    }
+    EXPECT_GE(chats, 1) << t.out;
 }
 
 TEST_F(AgentsCli, RunRecordsAndReplaysOffline)

@@ -118,13 +118,17 @@ TEST_F(ServeCli, SignedDeliveryBecomesAPullRequestOnABareRemote)
     opts.env["INFRA_AGENT_SLACK_WEBHOOK_URL"] = "http://127.0.0.1:" + std::to_string(slack_port) + "/services/T1/B1/secret";
 
     configure();
-    std::string url = start({"--workers", "1"});
+    std::string url = start({"--workers", "1", "--log-level", "trace", "--log-format", "json"});
     ASSERT_FALSE(url.empty());
     httplib::Client http(url);
     http.set_read_timeout(30, 0);
 
+    // The sender's W3C trace context comes along.
+    const std::string sender_trace = "0af7651916cd43dd8448eb211c80319c";
     std::string body = code_scanning_alert();
-    auto r = http.Post("/hooks/github", github_headers(body, "code_scanning_alert", "d-1"), body, "application/json");
+    auto traced = github_headers(body, "code_scanning_alert", "d-1");
+    traced.emplace("traceparent", "00-" + sender_trace + "-b7ad6b7169203331-01");
+    auto r = http.Post("/hooks/github", traced, body, "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 202) << r->body;
     auto accepted = json::parse(r->body);
@@ -163,8 +167,35 @@ TEST_F(ServeCli, SignedDeliveryBecomesAPullRequestOnABareRemote)
     EXPECT_EQ(json::parse(r->body)["taskIds"], json::array({id}));
     EXPECT_EQ(test::json_lines(run_cli({"queue", "ls", "--json"}, opts).out).size(), 1u);
 
+    // /metrics: the server's counters and what the state store recorded, in a form promtool accepts.
+    auto scraped = http.Get("/metrics");
+    ASSERT_TRUE(scraped);
+    test::RunOptions check;
+    check.stdin_data = scraped->body;
+    auto promtool = test::run_program("/usr/bin/promtool", {"check", "metrics"}, check);
+    EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
+    EXPECT_NE(scraped->body.find("infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 1\n"),
+              std::string::npos) << scraped->body;
+    EXPECT_NE(scraped->body.find("infra_agent_webhook_deliveries_total{source=\"github\",outcome=\"accepted\"} 1\n"),
+              std::string::npos) << scraped->body;
+
     EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
     EXPECT_NE(server->err().find("stopped"), std::string::npos);
+
+    // The task's trace is the sender's, from the delivery to the pull request.
+    auto t = run_cli({"trace", id, "--json"}, opts);
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    auto root = json::parse(t.out);
+    EXPECT_EQ(root["name"], "ingest");
+    EXPECT_EQ(root["traceId"], sender_trace);
+    EXPECT_EQ(root["parentSpanId"], "b7ad6b7169203331");
+    EXPECT_NE(t.out.find("\"pr.open\""), std::string::npos) << t.out;
+
+    // No secret in the logs (at trace level), the state db, the audit log or the trace.
+    std::string everything = server->err() + test::read_file(home() / "state.db") +
+                             run_cli({"audit", "export"}, opts).out + t.out + run_cli({"events"}, opts).out;
+    for (const std::string& secret : {std::string(k_secret), std::string(k_ana), std::string(k_bob), std::string("alertmanager-token")})
+        EXPECT_EQ(everything.find(secret), std::string::npos) << secret;
     slack.stop();
     slack_thread.join();
     std::lock_guard lock(m);

@@ -16,6 +16,11 @@ Outcome run_loop(Model& model, ToolBox& tools, const LoopInput& in, const RunCon
     messages.push_back({Message::Role::system, in.system, {}, "", "", false});
     messages.push_back({Message::Role::user, in.user, {}, "", "", false});
     long in_tokens = 0, out_tokens = 0;
+    // "openai:gpt-4o" -> provider openai, model gpt-4o (OpenTelemetry's GenAI attributes).
+    const std::string full_name = model.name();
+    const auto colon = full_name.find(':');
+    const std::string provider = colon == std::string::npos ? "" : full_name.substr(0, colon);
+    const std::string model_name = colon == std::string::npos ? full_name : full_name.substr(colon + 1);
     int validations = 0;
     auto result = [&](int iterations) {
         return json{{"iterations", iterations}, {"inputTokens", in_tokens}, {"outputTokens", out_tokens},
@@ -27,8 +32,9 @@ Outcome run_loop(Model& model, ToolBox& tools, const LoopInput& in, const RunCon
         events::Span iteration(ctx.events, "agent.iteration", task_id, {{"iteration", it}, {"of", max_iterations}});
         ctx.events.emit({"task.iteration", task_id, "", {{"iteration", it}, {"of", max_iterations}}});
         // OpenTelemetry GenAI: a "chat {model}" span per model call.
-        events::Span call(ctx.events, "chat " + model.name(), task_id,
-                          {{"gen_ai.operation.name", "chat"}, {"gen_ai.request.model", model.name()}});
+        events::Span call(ctx.events, "chat " + model_name, task_id,
+                          {{"gen_ai.operation.name", "chat"}, {"gen_ai.provider.name", provider},
+                           {"gen_ai.request.model", model_name}});
         auto reply = model.complete(messages, tools.specs());
         if (!reply) {
             std::string why = log::redact(reply.error().message);
