@@ -1,7 +1,11 @@
 // bench/queue, our side: the SQLite queue with durable commits.
 // Usage: queue_bench DB enqueue N
-//        queue_bench DB e2e N WORKERS BATCH      (BATCH 1: every claim and ack its own commit)
+//        queue_bench DB e2e N WORKERS BATCH [observe]
+// BATCH 1 makes every claim and ack its own commit; observe records every
+// event and span in the same database's audit chain, as the worker command
+// does (without it they are dropped).
 // Prints one JSON line in the shape bullmq.mjs prints.
+#include "core/events/event.hpp"
 #include "core/process.hpp"
 #include "core/worker.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
@@ -39,16 +43,22 @@ public:
     agent::Outcome run(const agent::RunContext&) override { return {true, "", nullptr, true}; }
 };
 
-// Records when each task's success was reported, i.e. after its ack committed.
+// Records when each task's success was reported, i.e. after its ack
+// committed, and passes every event on.
 class Timing final : public events::EventSink {
 public:
+    explicit Timing(events::EventSink& inner) : m_inner(inner) {}
     void emit(events::Event e) override
     {
-        if (e.type != "task.succeeded") return;
-        auto now = clock_type::now();
-        std::lock_guard lock(m);
-        done[e.task_id] = now;
+        if (e.type == "task.succeeded") {
+            auto now = clock_type::now();
+            std::lock_guard lock(m);
+            done[e.task_id] = now;
+        }
+        m_inner.emit(std::move(e));
     }
+    void flush() override { m_inner.flush(); }
+    events::EventSink& m_inner;
     std::mutex m;
     std::map<std::string, clock_type::time_point> done;
 };
@@ -84,7 +94,19 @@ int main(int argc, char** argv)
     std::size_t batch = static_cast<std::size_t>(std::atoi(argv[5]));
     agent::Registry agents;
     agents.add(std::make_shared<Noop>());
-    Timing timing;
+    bool observe = argc > 6 && std::string(argv[6]) == "observe";
+    std::unique_ptr<events::EventSink> store;
+    if (observe) {
+        auto s = events::SqliteSink::open(db);
+        if (!s) {
+            std::fprintf(stderr, "%s\n", s.error().message.c_str());
+            return 1;
+        }
+        store = std::move(*s);
+    } else {
+        store = std::make_unique<events::NullSink>();
+    }
+    Timing timing(*store);
     std::map<std::string, clock_type::time_point> added;
     std::mutex added_m;
     WorkerOptions o;
@@ -116,12 +138,14 @@ int main(int argc, char** argv)
     auto summary = w.run();
     producer.join();
     stopper.join();
+    store->flush();  // every event on disk counts against the run
     double s = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::vector<double> lat;
     for (const auto& [id, t] : timing.done) lat.push_back(std::chrono::duration<double, std::milli>(t - added[id]).count());
     std::sort(lat.begin(), lat.end());
     std::printf("{\"engine\":\"infra-agent\",\"mode\":\"e2e\",\"jobs\":%d,\"workers\":%d,\"batch\":%zu,\"jobsPerSecond\":%.1f,"
-                "\"p50ms\":%.2f,\"p99ms\":%.2f,\"succeeded\":%zu}\n",
-                n, workers, batch, n / s, lat[lat.size() / 2], lat[lat.size() * 99 / 100], summary ? summary->succeeded : 0);
+                "\"p50ms\":%.2f,\"p99ms\":%.2f,\"succeeded\":%zu,\"observe\":%s}\n",
+                n, workers, batch, n / s, lat[lat.size() / 2], lat[lat.size() * 99 / 100], summary ? summary->succeeded : 0,
+                observe ? "true" : "false");
     return 0;
 }

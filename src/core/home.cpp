@@ -126,6 +126,11 @@ std::string default_config_text()
 # log:
 #   format: text
 #   level: info
+
+# Spans to an OpenTelemetry collector (OTLP/HTTP); OTEL_EXPORTER_OTLP_ENDPOINT
+# and OTEL_EXPORTER_OTLP_HEADERS are honoured too.
+# otlp:
+#   endpoint: http://127.0.0.1:4318
 )yaml";
 }
 

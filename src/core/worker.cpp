@@ -1,5 +1,6 @@
 #include "core/worker.hpp"
 
+#include "core/crypto.hpp"
 #include "core/events/trace.hpp"
 #include "core/json_access.hpp"
 
@@ -34,6 +35,15 @@ std::int64_t steady_ms()
 {
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
+
+// The task's trace context; a task that came without one gets a trace of
+// its own, named by its id, so that all its attempts share it.
+events::SpanContext trace_of(const queue::Lease& lease)
+{
+    if (auto ctx = events::parse_traceparent(string_member(lease.task, "traceparent"))) return *ctx;
+    return {crypto::sha256_hex("infra-agent task " + lease.id).substr(0, 32), ""};
+}
+
 }  // namespace
 
 std::string default_worker_id()
@@ -167,6 +177,7 @@ void Worker::heartbeat_main()
             auto sent = steady_ms();
             auto st = m_queue.heartbeat(f->lease->id, f->lease->token, m_opt.lease);
             if (st) f->valid_until_ms = sent + m_opt.lease.count() * 9 / 10;
+            events::ContextScope in_trace(trace_of(*f->lease));
             if (!st && st.error().code == Errc::conflict) {
                 f->lost = true;
                 spdlog::warn("{}", st.error().message);
@@ -189,6 +200,7 @@ void Worker::flush_acks(std::vector<Done>& acks)
     std::lock_guard lock(m_mutex);
     for (std::size_t i = 0; i < acks.size(); ++i) {
         const auto& d = acks[i];
+        events::ContextScope in_trace(trace_of(*d.lease));
         if (!results[i]) {
             ++m_summary.lost;
             spdlog::warn("{}; the result is discarded", results[i].error().message);
@@ -210,8 +222,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
                                  ? member(member(lease.task, "context"), "agentSlug").get<std::string>()
                                  : "";
     // The task's trace goes on here: the time it waited, then this attempt.
-    auto traced = events::parse_traceparent(string_member(lease.task, "traceparent"));
-    events::ContextScope in_trace(traced ? *traced : events::SpanContext{});
+    events::ContextScope in_trace(trace_of(lease));
     if (lease.ready_ms > 0 && lease.claimed_ms >= lease.ready_ms)
         events::record_span(m_events, "queue.wait", lease.id, events::current_context(), lease.ready_ms * 1000000,
                             lease.claimed_ms * 1000000, {{"attempt", lease.attempt}});

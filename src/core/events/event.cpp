@@ -63,6 +63,11 @@ void JsonLinesSink::flush()
     std::fflush(m_out);
 }
 
+// Events are written in batches: one write transaction per k_batch events
+// (or per 50 ms), so that recording them seldom holds the database's write
+// lock that the queue's claims and acks need.
+constexpr std::size_t k_batch = 4096;
+
 struct SqliteSink::Impl {
     std::unique_ptr<store::Db> db;
     std::mutex mutex;
@@ -89,7 +94,7 @@ struct SqliteSink::Impl {
         std::unique_lock lock(mutex);
         for (;;) {
             cv.wait_for(lock, std::chrono::milliseconds(50),
-                        [&] { return stop || flush_requested || pending.size() >= 256; });
+                        [&] { return stop || flush_requested || pending.size() >= k_batch; });
             std::vector<Event> batch;
             batch.swap(pending);
             flush_requested = false;
@@ -135,7 +140,7 @@ void SqliteSink::emit(Event e)
     stamp(e);
     std::lock_guard lock(m_impl->mutex);
     m_impl->pending.push_back(std::move(e));
-    if (m_impl->pending.size() >= 256) m_impl->cv.notify_all();
+    if (m_impl->pending.size() >= k_batch) m_impl->cv.notify_all();
 }
 
 void SqliteSink::flush()

@@ -38,11 +38,11 @@ Status collect_state_metrics(store::Db& db, Metrics& m)
     m.describe("infra_agent_credential_mints_total", "counter", "Credentials minted, by provider.");
     m.describe("infra_agent_credential_reuses_total", "counter", "Credentials handed out again before they expired, by provider.");
     m.describe("infra_agent_errors_total", "counter", "Failures by kind: task attempts failed, tasks dead, leases lost, model errors, tools refused, escalations.");
-    m.describe("infra_agent_events_total", "counter", "Events in the audit log, by type.");
+    m.describe("infra_agent_events_total", "counter", "Events in the audit log by type (spans apart: they are exported as traces).");
 
     Status st = rows(db,
                      "SELECT type, json_extract(data, '$.taskType'), json_extract(data, '$.durationMs') FROM events "
-                     "WHERE type IN ('task.succeeded', 'task.failed')",
+                     "WHERE type IN ('task.succeeded', 'task.failed') AND type <> 'span'",
                      3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                          m.observe("infra_agent_task_duration_seconds",
                                    {{"type", or_unknown(c[1])}, {"outcome", c[0] == "task.succeeded" ? "succeeded" : "failed"}},
@@ -70,7 +70,7 @@ Status collect_state_metrics(store::Db& db, Metrics& m)
     st = rows(db,
               "SELECT json_extract(data, '$.tool'), CASE WHEN type = 'task.tool-refused' THEN 'refused' "
               "WHEN json_extract(data, '$.ok') THEN 'ok' ELSE 'failed' END, COUNT(*) FROM events "
-              "WHERE type IN ('task.tool', 'task.tool-refused') GROUP BY 1, 2",
+              "WHERE type IN ('task.tool', 'task.tool-refused') AND type <> 'span' GROUP BY 1, 2",
               3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                   m.set("infra_agent_tool_calls_total", {{"tool", or_unknown(c[0])}, {"outcome", c[1]}},
                         static_cast<double>(s.integer(2)));
@@ -81,7 +81,7 @@ Status collect_state_metrics(store::Db& db, Metrics& m)
               "CASE WHEN json_extract(data, '$.ok') = 0 THEN 'error' ELSE 'ok' END, COUNT(*), "
               "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.input_tokens\"')), 0), "
               "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.output_tokens\"')), 0) "
-              "FROM events WHERE type = 'task.model-call' GROUP BY 1, 2",
+              "FROM events WHERE type = 'task.model-call' AND type <> 'span' GROUP BY 1, 2",
               5, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                   std::string model = or_unknown(c[0]);
                   m.set("infra_agent_model_calls_total", {{"model", model}, {"outcome", c[1]}}, static_cast<double>(s.integer(2)));
@@ -97,7 +97,8 @@ Status collect_state_metrics(store::Db& db, Metrics& m)
                   m.set("infra_agent_credential_reuses_total", {{"provider", c[0]}}, static_cast<double>(s.integer(2)));
               });
     if (!st) return st;
-    return rows(db, "SELECT type, COUNT(*), SUM(type = 'task.model-call' AND json_extract(data, '$.ok') = 0) FROM events GROUP BY type", 3,
+    return rows(db, "SELECT type, COUNT(*), SUM(type = 'task.model-call' AND json_extract(data, '$.ok') = 0) FROM events "
+                "WHERE type <> 'span' GROUP BY type", 3,
                 [&](const std::vector<std::string>& c, const store::Stmt& s) {
                     double n = static_cast<double>(s.integer(1));
                     m.set("infra_agent_events_total", {{"type", c[0]}}, n);
