@@ -1,4 +1,5 @@
 #include "core/serve/server.hpp"
+#include "core/events/query.hpp"
 #include "core/serve/state_metrics.hpp"
 
 #include "core/approval.hpp"
@@ -559,17 +560,19 @@ private:
             if (!db) return db.error();
             reader = std::move(*db);
         }
-        auto st = reader->prepare("SELECT time, type, data FROM events WHERE task_id = ? ORDER BY seq");
-        if (!st) return st.error();
-        st->bind(1, id);
+        events::Filter f;
+        f.task = id;
         std::vector<json> out;
-        for (;;) {
-            auto row = st->step();
-            if (!row) return row.error();
-            if (!*row) break;
-            json data = json::parse(st->text(2), nullptr, false);
-            out.push_back({{"time", st->text(0)}, {"type", st->text(1)}, {"taskId", id}, {"data", data.is_discarded() ? json() : data}});
-        }
+        auto st = events::query(*reader, f, [&](const events::audit::Record& r) -> Status {
+            json e = {{"seq", r.seq}, {"time", r.event.time}, {"type", r.event.type}, {"taskId", id}};
+            if (!r.event.trace_id.empty()) e["traceId"] = r.event.trace_id;
+            if (!r.event.span_id.empty()) e["spanId"] = r.event.span_id;
+            if (!r.event.parent_id.empty()) e["parentSpanId"] = r.event.parent_id;
+            e["data"] = r.event.data;
+            out.push_back(std::move(e));
+            return {};
+        });
+        if (!st) return st.error();
         return out;
     }
 
