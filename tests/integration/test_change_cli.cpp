@@ -43,6 +43,18 @@ protected:
                          config + "\nvalidation:\n  steps:\n    - name: public access block present\n"
                                   "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
     }
+    /// Checks a token as a forge would, against this home's credential ledger.
+    core::Result<core::creds::LedgerEntry> verify_token(const std::string& password)
+    {
+        auto db = core::open_state(core::Home{home(), ""});
+        if (!db) return db.error();
+        core::creds::Ledger ledger(**db);
+        auto key = plugins::credentials::load_or_create_key(home() / "keys" / "local-creds.key");
+        if (!key) return key.error();
+        auto provider = plugins::credentials::make_local(*key);
+        core::creds::Broker broker(ledger, *provider);
+        return broker.verify(password, std::nullopt);
+    }
     void use_default_validation() { test::write_file(home() / "config.yaml", "# defaults\n"); }
     fs::path home() const { return dir / ".infra-agent"; }
 
@@ -76,19 +88,14 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
     std::vector<std::string> tokens;
     test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string& path,
                                                    bool is_push) {
-        auto db = core::open_state(core::Home{home(), ""});
-        if (!db) return false;
-        core::creds::Ledger ledger(**db);
-        auto key = plugins::credentials::load_or_create_key(home() / "keys" / "local-creds.key");
-        if (!key) return false;
-        auto provider = plugins::credentials::make_local(*key);
-        core::creds::Broker broker(ledger, *provider);
-        std::lock_guard lock(m);
-        tokens.push_back(password);
+        {
+            std::lock_guard lock(m);
+            tokens.push_back(password);
+        }
         if (path.rfind("/acme.git/", 0) != 0) return false;
         // The branch is inside the pushed pack, not the URL: like a forge,
         // the server checks the repository and that the grant is for bot branches.
-        auto e = broker.verify(password, std::nullopt);
+        auto e = verify_token(password);
         if (!e) return false;
         auto scope = core::creds::parse_scope(e->scope);
         if (!scope || scope->attr("repo") != "acme/infra") return false;
@@ -159,14 +166,7 @@ TEST_F(ChangeCli, TheTraceTellsTheStoryFromSignalToPullRequest)
     const std::string ci_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     const std::string ci_span = "00f067aa0ba902b7";
     test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string&, bool) {
-        auto db = core::open_state(core::Home{home(), ""});
-        if (!db) return false;
-        core::creds::Ledger ledger(**db);
-        auto key = plugins::credentials::load_or_create_key(home() / "keys" / "local-creds.key");
-        if (!key) return false;
-        auto provider = plugins::credentials::make_local(*key);
-        core::creds::Broker broker(ledger, *provider);
-        return static_cast<bool>(broker.verify(password, std::nullopt));
+        return static_cast<bool>(verify_token(password));
     });
     opts.env["TRACEPARENT"] = "00-" + ci_trace + "-" + ci_span + "-01";
     enqueue_finding();

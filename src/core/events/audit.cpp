@@ -33,7 +33,9 @@ Status set_head(store::Db& db, const Head& h)
 
 std::string data_text(const Event& e) { return e.data.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-constexpr const char* k_select =
+}  // namespace
+
+const char* const k_select =
     "SELECT seq, time, COALESCE(task_id, ''), type, data, COALESCE(trace_id, ''), COALESCE(span_id, ''), "
     "COALESCE(parent_id, ''), COALESCE(prev_hash, ''), COALESCE(hash, '') FROM events ";
 
@@ -52,6 +54,8 @@ Record read_record(const store::Stmt& s)
     r.hash = s.text(9);
     return r;
 }
+
+namespace {
 
 bool holds_at(const Record& r, std::int64_t seq) { return link_hash(r.prev_hash, seq, r.event, r.data_text) == r.hash; }
 

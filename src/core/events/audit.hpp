@@ -17,6 +17,7 @@
 
 namespace infra::core::store {
 class Db;
+class Stmt;
 }
 
 namespace infra::core::events::audit {
@@ -32,6 +33,13 @@ struct Record {
     std::string prev_hash;
     std::string hash;
 };
+
+/// The columns read_record() reads, as "SELECT ... FROM events " (add the
+/// WHERE and ORDER BY).
+extern const char* const k_select;
+
+/// The record at a statement's current row (data left unparsed: data_text).
+Record read_record(const store::Stmt& s);
 
 /// The hash of one link: SHA-256 over prev_hash, seq and every field, each
 /// length-prefixed so that no two different records hash alike.

@@ -2,33 +2,13 @@
 
 #include "core/json_access.hpp"
 #include "core/store/sqlite.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 #include <map>
 #include <set>
 
 namespace infra::core::events {
-
-bool glob_match(std::string_view glob, std::string_view s)
-{
-    std::size_t g = 0, i = 0, star = std::string_view::npos, mark = 0;
-    while (i < s.size()) {
-        if (g < glob.size() && (glob[g] == '?' || glob[g] == s[i])) {
-            ++g;
-            ++i;
-        } else if (g < glob.size() && glob[g] == '*') {
-            star = g++;
-            mark = i;
-        } else if (star != std::string_view::npos) {
-            g = star + 1;
-            i = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (g < glob.size() && glob[g] == '*') ++g;
-    return g == glob.size();
-}
 
 Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::string& prefix)
 {
@@ -49,36 +29,16 @@ Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::str
 
 namespace {
 
-// Columns in the order audit's reader expects.
-constexpr const char* k_columns =
-    "SELECT seq, time, COALESCE(task_id, ''), type, data, COALESCE(trace_id, ''), COALESCE(span_id, ''), "
-    "COALESCE(parent_id, ''), COALESCE(prev_hash, ''), COALESCE(hash, '') FROM events ";
-
-audit::Record read(const store::Stmt& s)
-{
-    audit::Record r;
-    r.seq = s.integer(0);
-    r.event.time = s.text(1);
-    r.event.task_id = s.text(2);
-    r.event.type = s.text(3);
-    r.data_text = s.text(4);
-    r.event.data = json::parse(r.data_text, nullptr, false);
-    if (r.event.data.is_discarded()) r.event.data = r.data_text;
-    r.event.trace_id = s.text(5);
-    r.event.span_id = s.text(6);
-    r.event.parent_id = s.text(7);
-    r.prev_hash = s.text(8);
-    r.hash = s.text(9);
-    return r;
-}
-
 Status each(store::Stmt& s, const std::function<Status(const audit::Record&)>& visit)
 {
     for (;;) {
         auto row = s.step();
         if (!row) return row.error();
         if (!*row) return {};
-        if (auto st = visit(read(s)); !st) return st;
+        audit::Record r = audit::read_record(s);
+        r.event.data = json::parse(r.data_text, nullptr, false);
+        if (r.event.data.is_discarded()) r.event.data = r.data_text;
+        if (auto st = visit(r); !st) return st;
     }
 }
 
@@ -86,7 +46,7 @@ Status each(store::Stmt& s, const std::function<Status(const audit::Record&)>& v
 
 Status query(store::Db& db, const Filter& f, const std::function<Status(const audit::Record&)>& visit)
 {
-    std::string sql = std::string(k_columns) + "WHERE seq > ?1";
+    std::string sql = std::string(audit::k_select) + "WHERE seq > ?1";
     if (!f.task.empty()) sql += " AND task_id = ?2";
     if (!f.since.empty()) sql += " AND time >= ?3";
     if (!f.until.empty()) sql += " AND time <= ?4";
@@ -111,7 +71,7 @@ Status query(store::Db& db, const Filter& f, const std::function<Status(const au
     std::size_t n = 0;
     return each(*s, [&](const audit::Record& r) -> Status {
         if (!exact && !f.types.empty() &&
-            std::none_of(f.types.begin(), f.types.end(), [&](const std::string& g) { return glob_match(g, r.event.type); }))
+            std::none_of(f.types.begin(), f.types.end(), [&](const std::string& g) { return text::glob_match(g, r.event.type); }))
             return {};
         if (f.limit && n >= f.limit) return {};
         ++n;
@@ -145,7 +105,7 @@ Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id
         }
     }
     std::map<std::string, Event> spans;  // by span id
-    auto s = db.prepare(std::string(k_columns) + "WHERE trace_id = ? AND type = 'span' ORDER BY seq");
+    auto s = db.prepare(std::string(audit::k_select) + "WHERE trace_id = ? AND type = 'span' ORDER BY seq");
     if (!s) return s.error();
     for (const auto& t : traces) {
         s->reset();

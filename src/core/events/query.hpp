@@ -19,9 +19,6 @@ struct Filter {
     std::size_t limit = 0;            ///< 0: all
 };
 
-/// True when glob (with * and ?) matches s.
-bool glob_match(std::string_view glob, std::string_view s);
-
 /// The events that pass filter, in order.
 Status query(store::Db& db, const Filter& filter, const std::function<Status(const audit::Record&)>& visit);
 

@@ -172,13 +172,3 @@ TEST(Redaction, SecretsLeaveEventsLogsAndKeys)
     EXPECT_EQ(log::redact("ghs_later_token_1299"), "[REDACTED]");
     EXPECT_EQ(log::redact("hunter2-webhook-secret"), "[REDACTED]");
 }
-
-TEST(Query, TypeGlobs)
-{
-    EXPECT_TRUE(glob_match("task.*", "task.enqueued"));
-    EXPECT_TRUE(glob_match("span", "span"));
-    EXPECT_TRUE(glob_match("*", ""));
-    EXPECT_TRUE(glob_match("t?sk.*ed", "task.claimed"));
-    EXPECT_FALSE(glob_match("task.*", "span"));
-    EXPECT_FALSE(glob_match("task", "task.enqueued"));
-}
