@@ -18,7 +18,7 @@ namespace {
 std::mutex g_secrets_mutex;
 std::vector<std::string> g_secrets;
 std::atomic<bool> g_any_secret{false};
-constexpr std::size_t k_max_transient = 256;
+constexpr std::size_t k_max_transient = 64;
 std::size_t g_configured = 0;  // g_secrets[0, g_configured) are kept for good; the rest are transient
 
 const std::string k_mark = "[REDACTED]";
@@ -100,25 +100,7 @@ private:
     bool m_color;
 };
 
-}  // namespace
-
-void setup(std::string_view level, Format format, bool color)
-{
-    auto sink = std::make_shared<StderrSink>(format, color);
-    auto logger = std::make_shared<spdlog::logger>("infra-agent", sink);
-    logger->set_level(spdlog::level::from_str(std::string(level)));
-    logger->flush_on(spdlog::level::trace);
-    spdlog::set_default_logger(logger);
-}
-
-bool valid_level(std::string_view level)
-{
-    for (auto l : {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"})
-        if (level == l) return true;
-    return false;
-}
-
-void add_secret(std::string_view secret, bool transient)
+void add_one(std::string_view secret, bool transient)
 {
     if (secret.size() < 4) return;  // too short to redact without mangling text
     std::lock_guard lock(g_secrets_mutex);
@@ -139,6 +121,33 @@ void add_secret(std::string_view secret, bool transient)
         ++g_configured;
     }
     g_any_secret = true;
+}
+
+}  // namespace
+
+void setup(std::string_view level, Format format, bool color)
+{
+    auto sink = std::make_shared<StderrSink>(format, color);
+    auto logger = std::make_shared<spdlog::logger>("infra-agent", sink);
+    logger->set_level(spdlog::level::from_str(std::string(level)));
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+}
+
+bool valid_level(std::string_view level)
+{
+    for (auto l : {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"})
+        if (level == l) return true;
+    return false;
+}
+
+void add_secret(std::string_view secret, bool transient)
+{
+    // Serialized JSON holds a secret with its quotes and backslashes escaped.
+    std::string escaped = nlohmann::json(std::string(secret)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    escaped = escaped.substr(1, escaped.size() - 2);
+    if (escaped != secret) add_one(escaped, transient);
+    add_one(secret, transient);
 }
 
 std::string redact(std::string_view s)

@@ -17,7 +17,8 @@ void setup(std::string_view level, Format format, bool color);
 
 /// Adds a secret that must never be printed; every log line, event and
 /// error message replaces it with "[REDACTED]". Transient secrets (minted
-/// short-lived tokens) are kept for the newest 256 only.
+/// short-lived tokens, which only libgit2 and the forge client see) are kept
+/// for the newest 64 only, so that redaction stays cheap in a long run.
 void add_secret(std::string_view secret, bool transient = false);
 
 /// s with every registered secret replaced.

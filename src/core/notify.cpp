@@ -1,6 +1,7 @@
 #include "core/notify.hpp"
 
 #include "core/http.hpp"
+#include "core/log.hpp"
 #include "core/json_access.hpp"
 
 #include <spdlog/spdlog.h>
@@ -106,7 +107,7 @@ void Notifier::loop()
         req.method = "POST";
         req.url = m_url;
         req.headers = {{"Content-Type", "application/json"}};
-        req.body = std::move(body);
+        req.body = log::redact(body);  // on this thread, not the emitter's
         req.timeout = std::chrono::seconds(10);
         // One retry for a transient failure; then the message is dropped and logged.
         bool ok = false;

@@ -1,6 +1,7 @@
 #include "core/events/audit.hpp"
 
 #include "core/crypto.hpp"
+#include "core/log.hpp"
 #include "core/store/sqlite.hpp"
 
 #include <deque>
@@ -195,7 +196,7 @@ Status append(store::Db& db, const std::vector<Event>& batch)
             }
             e.trace_id = known->second;
         }
-        std::string text = data_text(e);
+        std::string text = log::redact(data_text(e));
         std::int64_t seq = link.seq + 1;
         std::string hash = link_hash(link.hash, seq, e, text);
         ins->reset();

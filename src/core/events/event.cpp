@@ -33,12 +33,12 @@ void stamp(Event& e)
         e.trace_id = now.trace_id;
         if (e.span_id.empty()) e.span_id = now.span_id;
     }
-    log::redact_json(e.data);
 }
 
 void MemorySink::emit(Event e)
 {
     stamp(e);
+    log::redact_json(e.data);
     std::lock_guard lock(m_mutex);
     m_events.push_back(std::move(e));
 }
@@ -52,7 +52,7 @@ std::vector<Event> MemorySink::events() const
 void JsonLinesSink::emit(Event e)
 {
     stamp(e);
-    std::string line = to_json(e).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+    std::string line = log::redact(to_json(e).dump(-1, ' ', false, json::error_handler_t::replace)) + "\n";
     std::lock_guard lock(m_mutex);
     std::fwrite(line.data(), 1, line.size(), m_out);
 }

@@ -45,8 +45,9 @@ struct Event {
 /// The event as one JSON object: {"type":"event","event":...,"taskId":...}.
 json to_json(const Event& e);
 
-/// What every sink does first: fills time and trace context, and replaces
-/// every registered secret (log::add_secret) in the data.
+/// What every sink does first: fills time and trace context. Secrets
+/// (log::add_secret) are replaced where an event leaves the process: in the
+/// text each sink writes, on the sink's own thread.
 void stamp(Event& e);
 
 /// Where events go.

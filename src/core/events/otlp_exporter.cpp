@@ -2,6 +2,7 @@
 
 #include "core/events/query.hpp"
 #include "core/http.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 
 #include <spdlog/spdlog.h>
@@ -105,7 +106,7 @@ bool OtlpExporter::send(const std::vector<Event>& batch)
     req.url = m_url;
     req.headers = m_opt.headers;
     req.headers.push_back({"Content-Type", "application/json"});
-    req.body = otlp_request(batch).dump(-1, ' ', false, json::error_handler_t::replace);
+    req.body = log::redact(otlp_request(batch).dump(-1, ' ', false, json::error_handler_t::replace));
     req.timeout = m_opt.timeout;
     req.connect_timeout = m_opt.timeout;
     auto backoff = m_opt.backoff;

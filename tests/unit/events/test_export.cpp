@@ -6,6 +6,9 @@
 #include "core/events/query.hpp"
 #include "core/events/trace.hpp"
 #include "core/log.hpp"
+#include "core/store/migrations.hpp"
+#include "core/store/sqlite.hpp"
+#include "support/fixtures.hpp"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -166,9 +169,33 @@ TEST(Redaction, SecretsLeaveEventsLogsAndKeys)
     EXPECT_EQ(text.find("ghs_minted"), std::string::npos) << text;
     EXPECT_NE(text.find("[REDACTED]!"), std::string::npos) << text;
     EXPECT_EQ(log::redact("secret is hunter2-webhook-secret."), "secret is [REDACTED].");
-    // Minted tokens are kept for the newest 256; configured secrets for good.
+    // Minted tokens are kept for the newest 64; configured secrets for good.
     for (int i = 0; i < 300; ++i) log::add_secret("ghs_later_token_" + std::to_string(1000 + i), true);
     EXPECT_EQ(log::redact("ghs_minted_token_0001"), "ghs_minted_token_0001");
     EXPECT_EQ(log::redact("ghs_later_token_1299"), "[REDACTED]");
     EXPECT_EQ(log::redact("hunter2-webhook-secret"), "[REDACTED]");
 }
+
+TEST(Redaction, WhatTheAuditLogStoresHasNoSecretEvenJsonEscaped)
+{
+    infra::test::TempDir dir;
+    std::string path = (dir / "s.db").string();
+    auto db = store::Db::open(path, true);
+    ASSERT_TRUE(db && store::migrate(**db));
+    log::add_secret("pa\"ss\\word-123");
+    {
+        auto sink = SqliteSink::open(path);
+        ASSERT_TRUE(sink);
+        (*sink)->emit({"task.tool", "T1", "", {{"args", "echo pa\"ss\\word-123"}}});
+        (*sink)->flush();
+    }
+    std::vector<std::string> stored;
+    ASSERT_TRUE(audit::scan(**db, 1, [&](const audit::Record& r) -> Status {
+        stored.push_back(r.data_text);
+        return {};
+    }));
+    ASSERT_EQ(stored.size(), 1u);
+    EXPECT_EQ(stored[0], R"({"args":"echo [REDACTED]"})");
+    EXPECT_FALSE(audit::verify(**db)->problem);  // the chain covers what was stored
+}
+
