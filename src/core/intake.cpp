@@ -21,10 +21,10 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
     events::EventSink& spans = options.dry_run ? static_cast<events::EventSink&>(none) : events;
     std::optional<events::ContextScope> from_environment;  // TRACEPARENT of a CI job
     std::optional<events::Span> intake;
-    if (events::current_context().empty())
+    if (events::current_context().span_id.empty())
         for (const auto& task : tasks)
             if (!events::parse_traceparent(string_member(task.extra, "traceparent"))) {
-                from_environment.emplace(events::process_root_context());
+                if (events::current_context().empty()) from_environment.emplace(events::process_root_context());
                 intake.emplace(spans, "intake", "", json{{"stage", options.stage}, {"tasks", tasks.size()}});
                 break;
             }

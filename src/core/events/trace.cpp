@@ -59,7 +59,7 @@ std::optional<SpanContext> parse_traceparent(std::string_view h)
 
 std::string to_traceparent(const SpanContext& ctx)
 {
-    if (ctx.empty()) return {};
+    if (ctx.trace_id.empty() || ctx.span_id.empty()) return {};
     return "00-" + ctx.trace_id + "-" + ctx.span_id + "-01";
 }
 

@@ -31,7 +31,7 @@ struct SpanContext {
 /// the recommendation says to ignore.
 std::optional<SpanContext> parse_traceparent(std::string_view header);
 
-/// "00-TRACE-SPAN-01" (sampled: every span is recorded).
+/// "00-TRACE-SPAN-01" (sampled: every span is recorded); "" without both ids.
 std::string to_traceparent(const SpanContext& ctx);
 
 std::string new_trace_id();
