@@ -224,7 +224,7 @@ Status adopt_unchained(store::Db& db)
         if (!row) return row.error();
         if (!*row) break;
         Record r = read_record(*sel);
-        // Renumbered from 1 so that the chain has no gaps to explain.
+        // In their order: events were never deleted before, so seq has no gaps.
         std::string hash = link_hash(link.hash, r.seq, r.event, r.data_text);
         links.push_back({r.seq, {link.hash, hash}});
         link = {r.seq, std::move(hash)};

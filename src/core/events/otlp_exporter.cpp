@@ -7,6 +7,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+
 namespace infra::core::events {
 
 std::string otlp_traces_url(const std::string& endpoint)
