@@ -22,8 +22,9 @@ int metrics(const std::string& queue, Context& ctx)
     if (!stats) return ctx.fail(stats.error());
     for (const auto& [state, n] : stats->by_state)
         m.set("infra_agent_queue_tasks", {{"state", state}}, static_cast<double>(n));
-    if (auto st = core::serve::collect_state_metrics(**db, m); !st) return ctx.fail(st.error());
-    ctx.print(m.render());
+    core::serve::StateMetrics recorded;
+    if (auto st = recorded.refresh(**db); !st) return ctx.fail(st.error());
+    ctx.print(m.render() + recorded.render());
     return exit_code::ok;
 }
 

@@ -510,13 +510,10 @@ private:
                      if (auto s = deps.queue.stats())
                          for (const auto& [state, n] : s->by_state)
                              metrics.set("infra_agent_queue_tasks", {{"state", state}}, static_cast<double>(n));
-                     // What every process recorded, read fresh at each scrape.
-                     Metrics recorded;
+                     // What every process recorded, brought up to date at each scrape.
                      std::string text = metrics.render();
-                     if (auto db = store::Db::open(deps.state_path, false)) {
-                         if (auto st = collect_state_metrics(**db, recorded); st) text += recorded.render();
-                         else spdlog::warn("metrics from the state store: {}", st.error().message);
-                     }
+                     if (auto st = refresh_recorded(); st) text += recorded.render();
+                     else spdlog::warn("metrics from the state store: {}", st.error().message);
                      res.status = 200;
                      res.set_content(text, "text/plain; version=0.0.4");
                  }));
@@ -552,6 +549,17 @@ private:
         });
     }
 
+    Status refresh_recorded()
+    {
+        std::lock_guard lock(reader_mutex);
+        if (!metrics_reader) {
+            auto db = store::Db::open(deps.state_path, false);
+            if (!db) return db.error();
+            metrics_reader = std::move(*db);
+        }
+        return recorded.refresh(*metrics_reader);
+    }
+
     Result<std::vector<json>> task_events(const std::string& id)
     {
         std::lock_guard lock(reader_mutex);
@@ -585,6 +593,8 @@ private:
     std::thread admitter;
     std::mutex reader_mutex;
     std::unique_ptr<store::Db> reader;
+    StateMetrics recorded;
+    std::unique_ptr<store::Db> metrics_reader;  ///< guarded by reader_mutex
 };
 
 Server::Server(Options options, Deps deps) : m(std::make_unique<Impl>(std::move(options), deps)) {}

@@ -8,7 +8,7 @@ namespace infra::core::serve {
 namespace {
 
 // Runs sql and hands each row's columns (as text) to row.
-Status rows(store::Db& db, const char* sql, int columns, const std::function<void(const std::vector<std::string>&, const store::Stmt&)>& row)
+Status rows(store::Db& db, const std::string& sql, int columns, const std::function<void(const std::vector<std::string>&, const store::Stmt&)>& row)
 {
     auto s = db.prepare(sql);
     if (!s) return s.error();
@@ -24,9 +24,7 @@ Status rows(store::Db& db, const char* sql, int columns, const std::function<voi
 
 std::string or_unknown(const std::string& s) { return s.empty() ? "unknown" : s; }
 
-}  // namespace
-
-Status collect_state_metrics(store::Db& db, Metrics& m)
+void describe(Metrics& m)
 {
     m.describe("infra_agent_task_duration_seconds", "histogram", "Task attempts by task type and outcome, and how long they ran.",
                {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600});
@@ -39,10 +37,49 @@ Status collect_state_metrics(store::Db& db, Metrics& m)
     m.describe("infra_agent_credential_reuses_total", "counter", "Credentials handed out again before they expired, by provider.");
     m.describe("infra_agent_errors_total", "counter", "Failures by kind: task attempts failed, tasks dead, leases lost, model errors, tools refused, escalations.");
     m.describe("infra_agent_events_total", "counter", "Events in the audit log by type (spans apart: they are exported as traces).");
+}
 
-    Status st = rows(db,
-                     "SELECT type, json_extract(data, '$.taskType'), json_extract(data, '$.durationMs') FROM events "
-                     "WHERE type IN ('task.succeeded', 'task.failed') AND type <> 'span'",
+}  // namespace
+
+StateMetrics::StateMetrics() : m_metrics(std::make_unique<Metrics>()) { describe(*m_metrics); }
+
+Status StateMetrics::refresh(store::Db& db)
+{
+    std::lock_guard lock(m_mutex);
+    Status st = read_since(db);
+    if (!st) {
+        // Part of the new rows may have been counted: start over next time.
+        m_metrics = std::make_unique<Metrics>();
+        describe(*m_metrics);
+        m_events_seq = m_decisions_seq = 0;
+    }
+    return st;
+}
+
+Status StateMetrics::read_since(store::Db& db)
+{
+    Metrics& m = *m_metrics;
+    // The rows recorded since the last refresh, up to what is there now:
+    // the audit log and the decisions only grow, so totals add up exactly.
+    std::int64_t events_to = 0, decisions_to = 0;
+    Status st = rows(db, "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM decisions)", 2,
+                     [&](const std::vector<std::string>&, const store::Stmt& s) {
+                         events_to = s.integer(0);
+                         decisions_to = s.integer(1);
+                     });
+    if (!st) return st;
+    auto range = [](const char* sql, std::int64_t from, std::int64_t to) {
+        // Sequence numbers are integers this process read: nothing to quote.
+        std::string out = sql;
+        for (auto at = out.find("{range}"); at != std::string::npos; at = out.find("{range}"))
+            out.replace(at, 7, "seq > " + std::to_string(from) + " AND seq <= " + std::to_string(to));
+        return out;
+    };
+    const std::int64_t ef = m_events_seq, df = m_decisions_seq;
+
+    st = rows(db,
+                     range("SELECT type, json_extract(data, '$.taskType'), json_extract(data, '$.durationMs') FROM events "
+                           "WHERE type IN ('task.succeeded', 'task.failed') AND type <> 'span' AND {range}", ef, events_to),
                      3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                          m.observe("infra_agent_task_duration_seconds",
                                    {{"type", or_unknown(c[1])}, {"outcome", c[0] == "task.succeeded" ? "succeeded" : "failed"}},
@@ -50,44 +87,44 @@ Status collect_state_metrics(store::Db& db, Metrics& m)
                      });
     if (!st) return st;
     st = rows(db,
-              "SELECT CASE WHEN json_extract(decision, '$.allowed') THEN "
-              "  CASE WHEN json_array_length(decision, '$.requiredApprovals') > 0 THEN 'pending-approval' ELSE 'allowed' END "
-              "ELSE 'denied' END AS outcome, COUNT(*) FROM decisions GROUP BY outcome",
+              range("SELECT CASE WHEN json_extract(decision, '$.allowed') THEN "
+                    "  CASE WHEN json_array_length(decision, '$.requiredApprovals') > 0 THEN 'pending-approval' ELSE 'allowed' END "
+                    "ELSE 'denied' END AS outcome, COUNT(*) FROM decisions WHERE {range} GROUP BY outcome", df, decisions_to),
               2, [&](const std::vector<std::string>& c, const store::Stmt& s) {
-                  m.set("infra_agent_policy_decisions_total", {{"outcome", c[0]}}, static_cast<double>(s.integer(1)));
+                  m.add("infra_agent_policy_decisions_total", {{"outcome", c[0]}}, static_cast<double>(s.integer(1)));
               });
     if (!st) return st;
     st = rows(db,
-              "SELECT r.value, CASE WHEN json_extract(d.decision, '$.allowed') THEN "
-              "  CASE WHEN json_array_length(d.decision, '$.requiredApprovals') > 0 THEN 'pending-approval' ELSE 'allowed' END "
-              "ELSE 'denied' END AS outcome, COUNT(*) FROM decisions d, json_each(d.decision, '$.matchedRules') r "
-              "GROUP BY 1, 2",
+              range("SELECT r.value, CASE WHEN json_extract(d.decision, '$.allowed') THEN "
+                    "  CASE WHEN json_array_length(d.decision, '$.requiredApprovals') > 0 THEN 'pending-approval' ELSE 'allowed' END "
+                    "ELSE 'denied' END AS outcome, COUNT(*) FROM decisions d, json_each(d.decision, '$.matchedRules') r "
+                    "WHERE {range} GROUP BY 1, 2", df, decisions_to),
               3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
-                  m.set("infra_agent_policy_rule_matches_total", {{"rule", c[0]}, {"outcome", c[1]}},
+                  m.add("infra_agent_policy_rule_matches_total", {{"rule", c[0]}, {"outcome", c[1]}},
                         static_cast<double>(s.integer(2)));
               });
     if (!st) return st;
     st = rows(db,
-              "SELECT json_extract(data, '$.tool'), CASE WHEN type = 'task.tool-refused' THEN 'refused' "
-              "WHEN json_extract(data, '$.ok') THEN 'ok' ELSE 'failed' END, COUNT(*) FROM events "
-              "WHERE type IN ('task.tool', 'task.tool-refused') AND type <> 'span' GROUP BY 1, 2",
+              range("SELECT json_extract(data, '$.tool'), CASE WHEN type = 'task.tool-refused' THEN 'refused' "
+                    "WHEN json_extract(data, '$.ok') THEN 'ok' ELSE 'failed' END, COUNT(*) FROM events "
+                    "WHERE type IN ('task.tool', 'task.tool-refused') AND type <> 'span' AND {range} GROUP BY 1, 2", ef, events_to),
               3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
-                  m.set("infra_agent_tool_calls_total", {{"tool", or_unknown(c[0])}, {"outcome", c[1]}},
+                  m.add("infra_agent_tool_calls_total", {{"tool", or_unknown(c[0])}, {"outcome", c[1]}},
                         static_cast<double>(s.integer(2)));
               });
     if (!st) return st;
     st = rows(db,
-              "SELECT COALESCE(json_extract(data, '$.\"gen_ai.request.model\"'), json_extract(data, '$.model')), "
-              "CASE WHEN json_extract(data, '$.ok') = 0 THEN 'error' ELSE 'ok' END, COUNT(*), "
-              "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.input_tokens\"')), 0), "
-              "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.output_tokens\"')), 0) "
-              "FROM events WHERE type = 'task.model-call' AND type <> 'span' GROUP BY 1, 2",
+              range("SELECT COALESCE(json_extract(data, '$.\"gen_ai.request.model\"'), json_extract(data, '$.model')), "
+                    "CASE WHEN json_extract(data, '$.ok') = 0 THEN 'error' ELSE 'ok' END, COUNT(*), "
+                    "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.input_tokens\"')), 0), "
+                    "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.output_tokens\"')), 0) "
+                    "FROM events WHERE type = 'task.model-call' AND type <> 'span' AND {range} GROUP BY 1, 2", ef, events_to),
               5, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                   std::string model = or_unknown(c[0]);
-                  m.set("infra_agent_model_calls_total", {{"model", model}, {"outcome", c[1]}}, static_cast<double>(s.integer(2)));
+                  m.add("infra_agent_model_calls_total", {{"model", model}, {"outcome", c[1]}}, static_cast<double>(s.integer(2)));
                   if (c[1] == "ok") {
-                      m.set("infra_agent_model_tokens_total", {{"model", model}, {"direction", "input"}}, static_cast<double>(s.integer(3)));
-                      m.set("infra_agent_model_tokens_total", {{"model", model}, {"direction", "output"}}, static_cast<double>(s.integer(4)));
+                      m.add("infra_agent_model_tokens_total", {{"model", model}, {"direction", "input"}}, static_cast<double>(s.integer(3)));
+                      m.add("infra_agent_model_tokens_total", {{"model", model}, {"direction", "output"}}, static_cast<double>(s.integer(4)));
                   }
               });
     if (!st) return st;
@@ -97,19 +134,29 @@ Status collect_state_metrics(store::Db& db, Metrics& m)
                   m.set("infra_agent_credential_reuses_total", {{"provider", c[0]}}, static_cast<double>(s.integer(2)));
               });
     if (!st) return st;
-    return rows(db, "SELECT type, COUNT(*), SUM(type = 'task.model-call' AND json_extract(data, '$.ok') = 0) FROM events "
-                "WHERE type <> 'span' GROUP BY type", 3,
+    st = rows(db, range("SELECT type, COUNT(*), SUM(type = 'task.model-call' AND json_extract(data, '$.ok') = 0) FROM events "
+                        "WHERE type <> 'span' AND {range} GROUP BY type", ef, events_to), 3,
                 [&](const std::vector<std::string>& c, const store::Stmt& s) {
                     double n = static_cast<double>(s.integer(1));
-                    m.set("infra_agent_events_total", {{"type", c[0]}}, n);
+                    m.add("infra_agent_events_total", {{"type", c[0]}}, n);
                     static const std::pair<const char*, const char*> k_errors[] = {
                         {"task.failed", "task_failed"},   {"task.dead", "task_dead"},
                         {"task.lease-lost", "lease_lost"}, {"task.tool-refused", "tool_refused"},
                         {"task.escalated", "escalated"}};
                     for (const auto& [type, kind] : k_errors)
-                        if (c[0] == type) m.set("infra_agent_errors_total", {{"kind", kind}}, n);
-                    if (c[0] == "task.model-call") m.set("infra_agent_errors_total", {{"kind", "model_error"}}, static_cast<double>(s.integer(2)));
+                        if (c[0] == type) m.add("infra_agent_errors_total", {{"kind", kind}}, n);
+                    if (c[0] == "task.model-call") m.add("infra_agent_errors_total", {{"kind", "model_error"}}, static_cast<double>(s.integer(2)));
                 });
+    if (!st) return st;
+    m_events_seq = events_to;
+    m_decisions_seq = decisions_to;
+    return {};
+}
+
+std::string StateMetrics::render() const
+{
+    std::lock_guard lock(m_mutex);
+    return m_metrics->render();
 }
 
 }  // namespace infra::core::serve

@@ -8,14 +8,33 @@
 #include "core/result.hpp"
 #include "core/serve/metrics.hpp"
 
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
 namespace infra::core::store {
 class Db;
 }
 
 namespace infra::core::serve {
 
-/// Describes and fills the families into m (which should be fresh: the
-/// values are totals, not increments).
-Status collect_state_metrics(store::Db& db, Metrics& m);
+/// The families above, kept up to date: each refresh() reads only what was
+/// recorded since the one before (ledger counts are read whole: the table is
+/// small). Safe to share between threads.
+class StateMetrics {
+public:
+    StateMetrics();
+    Status refresh(store::Db& db);
+    std::string render() const;
+
+private:
+    Status read_since(store::Db& db);
+
+    mutable std::mutex m_mutex;
+    std::unique_ptr<Metrics> m_metrics;
+    std::int64_t m_events_seq = 0;
+    std::int64_t m_decisions_seq = 0;
+};
 
 }  // namespace infra::core::serve

@@ -6,6 +6,7 @@
 #include "core/events/query.hpp"
 #include "core/events/trace.hpp"
 #include "core/log.hpp"
+#include "core/serve/state_metrics.hpp"
 #include "core/store/migrations.hpp"
 #include "core/store/sqlite.hpp"
 #include "support/fixtures.hpp"
@@ -199,3 +200,35 @@ TEST(Redaction, WhatTheAuditLogStoresHasNoSecretEvenJsonEscaped)
     EXPECT_FALSE(audit::verify(**db)->problem);  // the chain covers what was stored
 }
 
+
+TEST(StateMetrics, EachRefreshAddsOnlyWhatWasRecordedSince)
+{
+    infra::test::TempDir dir;
+    std::string path = (dir / "s.db").string();
+    auto db = store::Db::open(path, true);
+    ASSERT_TRUE(db && store::migrate(**db));
+    auto record = [&](int n) {
+        auto sink = SqliteSink::open(path);
+        ASSERT_TRUE(sink);
+        for (int i = 0; i < n; ++i) {
+            (*sink)->emit({"task.tool", "T", "", {{"tool", "write_file"}, {"ok", true}}});
+            (*sink)->emit({"task.succeeded", "T", "", {{"durationMs", 1500.0}, {"taskType", "drift-detection"}}});
+        }
+        (*sink)->flush();
+    };
+    infra::core::serve::StateMetrics m;
+    record(2);
+    ASSERT_TRUE(m.refresh(**db));
+    ASSERT_TRUE(m.refresh(**db));  // nothing new: nothing added
+    record(3);
+    ASSERT_TRUE(m.refresh(**db));
+    std::string text = m.render();
+    EXPECT_NE(text.find("infra_agent_tool_calls_total{tool=\"write_file\",outcome=\"ok\"} 5\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("infra_agent_task_duration_seconds_count{type=\"drift-detection\",outcome=\"succeeded\"} 5\n"),
+              std::string::npos) << text;
+    EXPECT_NE(text.find("infra_agent_task_duration_seconds_bucket{type=\"drift-detection\",outcome=\"succeeded\",le=\"1\"} 0\n"),
+              std::string::npos) << text;
+    EXPECT_NE(text.find("infra_agent_task_duration_seconds_bucket{type=\"drift-detection\",outcome=\"succeeded\",le=\"2.5\"} 5\n"),
+              std::string::npos) << text;
+    EXPECT_NE(text.find("infra_agent_events_total{type=\"task.tool\"} 5\n"), std::string::npos) << text;
+}
