@@ -153,9 +153,8 @@ ALTER TABLE events ADD COLUMN span_id TEXT;
 ALTER TABLE events ADD COLUMN parent_id TEXT;
 ALTER TABLE events ADD COLUMN prev_hash TEXT;
 ALTER TABLE events ADD COLUMN hash TEXT;
--- Half the events are spans: they are found by trace, the others by type
--- (metrics); each index holds only its half. Queries repeat the WHERE term.
-CREATE INDEX events_by_type ON events (type, seq) WHERE type <> 'span';
+-- Spans are found by trace (`trace TASK`); this index holds only them, and
+-- its queries repeat the WHERE term. Metrics read new events by seq.
 CREATE INDEX events_by_trace ON events (trace_id, seq) WHERE type = 'span';
 )sql",
          &events::audit::adopt_unchained},
