@@ -36,12 +36,12 @@ std::string highlights(const core::events::SpanNode& n)
     std::string out;
     auto add = [&](const std::string& label, const nlohmann::json& v) {
         if (v.is_null() || (v.is_string() && v.get<std::string>().empty()) || (v.is_array() && v.empty())) return;
-        std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+        std::string text = v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         out += "  " + label + "=" + text;
     };
     for (const char* key : {"signal.source", "stage", "policy.allowed", "policy.tier", "policy.matched_rules", "outcome",
                             "attempt", "gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
-                            "gen_ai.tool.name", "credential.scope", "credential.ttl_seconds", "step", "git.branch",
+                            "credential.scope", "credential.ttl_seconds", "step", "git.branch",
                             "pr.url"})
         add(key, core::member(a, key));
     return out;
