@@ -2,6 +2,7 @@
 
 #include "core/log.hpp"
 #include "core/state.hpp"
+#include "core/text.hpp"
 
 #include <cstdlib>
 
@@ -34,7 +35,9 @@ core::Result<std::unique_ptr<Admission>> open_admission(Context& ctx, const Poli
     auto store = core::events::SqliteSink::open(ctx.home().state_db().string());
     if (!store) return store.error();
     a->store = std::move(*store);
-    a->exporter = open_exporter(ctx, *a->store);
+    auto exporter = open_exporter(ctx, *a->store);
+    if (!exporter) return exporter.error();
+    a->exporter = std::move(*exporter);
     core::events::EventSink& below = a->exporter ? static_cast<core::events::EventSink&>(*a->exporter) : *a->store;
     a->notifier = open_notifier(ctx, below);
     a->events = a->notifier ? static_cast<core::events::EventSink*>(a->notifier.get()) : &below;
@@ -54,13 +57,20 @@ std::unique_ptr<core::notify::Notifier> open_notifier(Context& ctx, core::events
     return std::make_unique<core::notify::Notifier>(sink, url);
 }
 
-std::unique_ptr<core::events::OtlpExporter> open_exporter(Context& ctx, core::events::EventSink& sink)
+core::Result<std::unique_ptr<core::events::OtlpExporter>> open_exporter(Context& ctx, core::events::EventSink& sink)
 {
     auto config = ctx.config();
     std::string endpoint = config ? (*config)->get_or("otlp.endpoint", "") : "";
+    std::string from = "otlp.endpoint";
     for (const char* var : {"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"})
-        if (const char* v = std::getenv(var); endpoint.empty() && v && *v) endpoint = v;
-    if (endpoint.empty()) return nullptr;
+        if (const char* v = std::getenv(var); endpoint.empty() && v && *v) {
+            endpoint = v;
+            from = var;
+        }
+    if (endpoint.empty()) return std::unique_ptr<core::events::OtlpExporter>();
+    if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0)
+        return core::fail(core::Errc::usage, from + ": expected an http:// or https:// URL, got " + core::text::quote(endpoint),
+                          "the OTLP/HTTP endpoint of a collector, such as http://127.0.0.1:4318");
     core::events::OtlpOptions o;
     o.endpoint = endpoint;
     if (const char* h = std::getenv("OTEL_EXPORTER_OTLP_HEADERS")) {

@@ -41,6 +41,7 @@ std::unique_ptr<core::notify::Notifier> open_notifier(Context& ctx, core::events
 /// Span export: on when otlp.endpoint is set, or the standard
 /// OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / OTEL_EXPORTER_OTLP_ENDPOINT (with
 /// OTEL_EXPORTER_OTLP_HEADERS for an API key).
-std::unique_ptr<core::events::OtlpExporter> open_exporter(Context& ctx, core::events::EventSink& sink);
+/// Null when none is configured; a usage error for an endpoint that is not an http(s) URL.
+core::Result<std::unique_ptr<core::events::OtlpExporter>> open_exporter(Context& ctx, core::events::EventSink& sink);
 
 }  // namespace infra::cli

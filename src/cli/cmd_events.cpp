@@ -82,9 +82,10 @@ int events(Options opt, Context& ctx)
     auto print = [&](const core::events::audit::Record& r) -> core::Status {
         f.after_seq = r.seq;
         if (json) {
-            nlohmann::json j = core::events::audit::to_json(r);
-            j.erase("prevHash");
-            j.erase("hash");
+            nlohmann::json event = core::events::to_json(r.event);
+            nlohmann::json j = {{"seq", r.seq}};
+            for (auto& [k, v] : event.items())
+                if (k != "type") j[k] = std::move(v);
             ctx.emit(j);
         } else {
             ctx.print(r.event.time + "  " + (r.event.task_id.empty() ? std::string(26, ' ') : r.event.task_id) + "  " +

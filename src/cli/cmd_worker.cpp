@@ -104,7 +104,9 @@ int run(const Options& opt, Context& ctx)
         sink = std::move(*s);
     }
     // Declared after sink, so it is destroyed (and drained) first.
-    auto exporter = open_exporter(ctx, *sink);
+    auto opened = open_exporter(ctx, *sink);
+    if (!opened) return ctx.fail(opened.error());
+    auto exporter = std::move(*opened);
     core::events::EventSink& below = exporter ? static_cast<core::events::EventSink&>(*exporter) : *sink;
     auto notifier = open_notifier(ctx, below);
     core::events::EventSink& events = notifier ? *notifier : below;

@@ -35,27 +35,6 @@ bool replace_secrets(std::string& s)
     return changed;
 }
 
-void redact_tree(nlohmann::json& j)
-{
-    if (j.is_string()) {
-        replace_secrets(j.get_ref<std::string&>());
-    } else if (j.is_array()) {
-        for (auto& v : j) redact_tree(v);
-    } else if (j.is_object()) {
-        std::vector<std::pair<std::string, std::string>> renamed;
-        for (auto& [k, v] : j.items()) {
-            redact_tree(v);
-            std::string key = k;
-            if (replace_secrets(key)) renamed.emplace_back(k, std::move(key));
-        }
-        for (auto& [from, to] : renamed) {
-            nlohmann::json v = std::move(j[from]);
-            j.erase(from);
-            j[to] = std::move(v);
-        }
-    }
-}
-
 // Writes git-style lines ("infra-agent: warning: ...") or JSON objects.
 class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
@@ -157,13 +136,6 @@ std::string redact(std::string_view s)
     std::lock_guard lock(g_secrets_mutex);
     replace_secrets(out);
     return out;
-}
-
-void redact_json(nlohmann::json& j)
-{
-    if (!g_any_secret.load(std::memory_order_relaxed)) return;
-    std::lock_guard lock(g_secrets_mutex);
-    redact_tree(j);
 }
 
 }  // namespace infra::core::log

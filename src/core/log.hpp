@@ -2,8 +2,6 @@
 // Logging to stderr through spdlog, as text or JSON, with one redaction
 // layer that every line passes through.
 
-#include <nlohmann/json_fwd.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -24,8 +22,6 @@ void add_secret(std::string_view secret, bool transient = false);
 /// s with every registered secret replaced.
 std::string redact(std::string_view s);
 
-/// Replaces every registered secret in the strings (keys and values) of j.
-void redact_json(nlohmann::json& j);
 
 /// True for a level name spdlog knows.
 bool valid_level(std::string_view level);

@@ -64,6 +64,13 @@ TEST_F(ObserveCli, BadArgumentsAreUsageErrors)
     auto head = run_cli({"audit", "verify", "--head", "12:nothex"}, opts);
     EXPECT_EQ(head.exit_code, 64);
     EXPECT_NE(head.err.find("expected SEQ:SHA256"), std::string::npos) << head.err;
+    auto collector = opts;
+    collector.env["OTEL_EXPORTER_OTLP_ENDPOINT"] = "collector:4318";
+    collector.stdin_data = task("01M88AAAAAAAAAAAAAAAAAAAA9");
+    auto otlp = run_cli({"enqueue"}, collector);
+    EXPECT_EQ(otlp.exit_code, 64);
+    EXPECT_NE(otlp.err.find("OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https:// URL"), std::string::npos) << otlp.err;
+    EXPECT_TRUE(test::json_lines(run_cli({"queue", "ls", "--json"}, opts).out).empty());  // nothing half done
     auto missing = run_cli({"trace", "01NOSUCHTASK"}, opts);
     EXPECT_EQ(missing.exit_code, 1);
     EXPECT_NE(missing.err.find("no events of task '01NOSUCHTASK'"), std::string::npos) << missing.err;

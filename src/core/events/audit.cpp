@@ -289,9 +289,8 @@ Result<Report> verify(store::Db& db, const std::optional<Head>& expected)
             if (++after_bad >= 16) break;
             continue;
         }
-        bool first_ok = expected_seq != 0 || r.prev_hash == k_genesis;
-        if (!holds_at(r, r.seq) || r.prev_hash != expected_prev || (expected_seq != 0 && r.seq != expected_seq) ||
-            !first_ok) {
+        // expected_prev starts as the genesis hash: the first event must follow it.
+        if (!holds_at(r, r.seq) || r.prev_hash != expected_prev || (expected_seq != 0 && r.seq != expected_seq)) {
             bad = r;
             continue;
         }
