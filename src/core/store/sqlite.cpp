@@ -99,6 +99,41 @@ int wait_for_lock(void*, int count)
     return 1;
 }
 
+/// The journal mode of the file: reading the schema first makes SQLite
+/// read the header, so a connection new to a WAL file reports "wal".
+Result<std::string> journal_mode(Db& db, std::string_view pragma)
+{
+    auto stmt = db.prepare(pragma);
+    if (!stmt) return stmt.error();
+    auto row = stmt->step();
+    if (!row) return row.error();
+    return *row ? stmt->text(0) : std::string();
+}
+
+/// Puts the file in WAL mode. WAL is a property of the file, so this is
+/// usually only a read. Converting takes an exclusive lock for which SQLite
+/// does not call the busy handler: when several processes create the file at
+/// once, the losers retry for up to about ten seconds, and a winner's
+/// conversion is as good as their own.
+Status ensure_wal(Db& db)
+{
+    if (auto st = db.exec("SELECT count(*) FROM sqlite_schema"); !st) return st;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    for (int attempt = 0;; ++attempt) {
+        auto mode = journal_mode(db, attempt == 0 ? "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL");
+        if (mode && *mode == "wal") return {};
+        bool busy = !mode && (sqlite3_errcode(db.handle()) & 0xff) == SQLITE_BUSY;
+        if (attempt > 0 && mode && !busy && *mode != "wal" && *mode != "delete")
+            return fail(Errc::unavailable, "database '" + db.path() + "' cannot use write-ahead logging (journal mode " + *mode + ")");
+        if (!mode && !busy) return mode.error();
+        if (std::chrono::steady_clock::now() > deadline) {
+            if (!mode) return mode.error();
+            return fail(Errc::unavailable, "database '" + db.path() + "': database is locked");
+        }
+        if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 10 ? 1 : 10));
+    }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create)
@@ -117,7 +152,8 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create)
     // Debian builds SQLite with secure_delete on, which zeroes every
     // overwritten cell; the state db holds no secrets (tokens are never
     // stored, only their hashes), so that cost buys nothing here.
-    if (auto st = db->exec("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; "
+    if (auto st = ensure_wal(*db); !st) return st.error();
+    if (auto st = db->exec("PRAGMA foreign_keys=ON; PRAGMA synchronous=FULL; "
                            "PRAGMA secure_delete=OFF;");
         !st)
         return st.error();

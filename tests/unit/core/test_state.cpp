@@ -7,6 +7,8 @@
 
 #include <cstdlib>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 using namespace infra::core;
 using infra::test::TempDir;
@@ -36,6 +38,52 @@ TEST(Migrations, RefuseADatabaseFromANewerBuild)
     auto st = store::migrate(**db);
     ASSERT_FALSE(st);
     EXPECT_NE(st.error().message.find("newer than this infra-agent knows"), std::string::npos);
+}
+
+// Processes that find no state db and create it at the same moment (a
+// worker starting beside `events --follow`, say) all open it: converting a
+// new file to WAL takes a lock SQLite's busy handler does not wait for.
+TEST(Migrations, ProcessesCreatingOneFileAtOnceAllOpenIt)
+{
+    constexpr int k_rounds = 12, k_processes = 6;
+    for (int round = 0; round < k_rounds; ++round) {
+        TempDir dir;
+        std::string path = (dir / "s.db").string();
+        int go[2];
+        ASSERT_EQ(::pipe(go), 0);
+        std::vector<pid_t> children;
+        for (int i = 0; i < k_processes; ++i) {
+            pid_t pid = ::fork();
+            ASSERT_GE(pid, 0);
+            if (pid == 0) {
+                ::close(go[1]);
+                char c;
+                (void)::read(go[0], &c, 1);  // all start together, at EOF
+                auto db = store::Db::open(path, true);
+                if (!db) {
+                    std::fprintf(stderr, "%s\n", db.error().message.c_str());
+                    ::_exit(1);
+                }
+                auto st = store::migrate(**db);
+                if (!st) std::fprintf(stderr, "%s\n", st.error().message.c_str());
+                ::_exit(st ? 0 : 2);
+            }
+            children.push_back(pid);
+        }
+        ::close(go[0]);
+        ::close(go[1]);
+        for (pid_t pid : children) {
+            int status = 0;
+            ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+            EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "round " << round;
+        }
+        auto db = store::Db::open(path, false);
+        ASSERT_TRUE(db);
+        auto mode = (*db)->prepare("PRAGMA journal_mode");
+        ASSERT_TRUE(mode && *mode->step());
+        EXPECT_EQ(mode->text(0), "wal");
+        EXPECT_EQ(*store::schema_version(**db), store::migrations().back().version);
+    }
 }
 
 TEST(Home, InitCreatesConfigPoliciesAndDatabase)
