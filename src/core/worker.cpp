@@ -136,6 +136,9 @@ void Worker::thread_main()
         }
         if (leases->empty()) {
             if (should_exit_idle()) return;
+            // Woken by the backend when it can announce work; bounded so
+            // that a stop is seen soon.
+            if (m_queue.wait_for_work(std::min<queue::Millis>(m_opt.poll, queue::Millis(250)))) continue;
             std::unique_lock lock(m_mutex);
             m_cv.wait_for(lock, m_opt.poll, [&] { return m_stopping.load(); });
             continue;

@@ -4,6 +4,7 @@
 #include "plugins/agents/exec/agent.hpp"
 #include "plugins/agents/llm/agent.hpp"
 #include "plugins/credentials/providers.hpp"
+#include "plugins/queues/postgres_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "plugins/signals/parsers.hpp"
 
@@ -26,7 +27,10 @@ void register_builtin(Registries r)
     r.signals.add(make_api());
     r.signals.add(make_schedule());
 
-    if (r.queues) r.queues->add("sqlite", queues::open_sqlite_url);
+    if (r.queues) {
+        r.queues->add("sqlite", queues::open_sqlite_url);
+        r.queues->add("postgres", queues::open_postgres_url);
+    }
     if (r.credentials) credentials::register_providers(*r.credentials);
     if (!r.agents) return;
     r.agents->add(agents::make_builtin());

@@ -182,6 +182,11 @@ public:
     /// Deletes final tasks older than retention; returns how many.
     virtual Result<std::int64_t> purge(Millis retention, const std::vector<State>& states = {}) = 0;
 
+    /// Waits up to max for work to be announced (a backend with wake-ups,
+    /// such as LISTEN/NOTIFY). Returns false at once when this backend
+    /// announces nothing, so that the caller sleeps and polls instead.
+    virtual bool wait_for_work(Millis max) { return false; }
+
     virtual Result<std::vector<Entry>> list(const ListFilter& filter) = 0;
     virtual Result<Entry> show(const std::string& id) = 0;
     virtual Result<Stats> stats() = 0;

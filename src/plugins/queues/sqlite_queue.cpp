@@ -1,5 +1,7 @@
 #include "plugins/queues/sqlite_queue.hpp"
+
 #include "core/json_access.hpp"
+#include "plugins/queues/common.hpp"
 
 #include "core/store/migrations.hpp"
 #include "core/store/sqlite.hpp"
@@ -21,36 +23,11 @@ using store::Stmt;
 
 constexpr const char* k_active = "('pending-approval', 'queued', 'leased')";
 
-std::vector<std::string> strings_of(const std::string& text)
-{
-    auto j = json::parse(text, nullptr, false);
-    std::vector<std::string> out;
-    if (j.is_array())
-        for (const auto& e : j)
-            if (e.is_string()) out.push_back(e.get<std::string>());
-    return out;
-}
-
 // Payloads are CBOR: binary JSON, same data model, faster both ways.
 void bind_cbor(Stmt& s, int index, const json& j)
 {
     auto bytes = json::to_cbor(j);
     s.bind_blob(index, bytes.data(), bytes.size());
-}
-
-json from_cbor(std::string_view bytes)
-{
-    if (bytes.empty()) return nullptr;
-    return json::from_cbor(bytes.begin(), bytes.end(), true, false);
-}
-
-int effective_priority(const AgentTask& t, const json& decision)
-{
-    int p = static_cast<int>(t.context.priority);
-    if (decision.is_object() && decision.contains("priority") && decision["priority"].is_string())
-        if (auto dp = parse_priority(decision["priority"].get<std::string>()))
-            p = std::max(p, static_cast<int>(*dp));
-    return p;
 }
 
 class SqliteQueue final : public Queue {
@@ -346,27 +323,10 @@ public:
             auto required = strings_of((*q)->text(1));
             json approvals = json::parse((*q)->text(2), nullptr, false);
             (*q)->reset();
-            if (cur != "pending-approval")
-                return fail(Errc::conflict, "task " + text::quote(id) + " is " + cur + ", not waiting for approval");
-            if (std::find(required.begin(), required.end(), group) == required.end()) {
-                std::string need;
-                for (const auto& r : required) need += (need.empty() ? "" : ", ") + r;
-                return fail(Errc::conflict, "task " + text::quote(id) + " needs no approval from " + text::quote(group),
-                            "it waits for: " + need);
-            }
-            if (!approvals.is_array()) approvals = json::array();
-            for (const auto& a : approvals)
-                if (core::string_member(a, "group") == group)
-                    return fail(Errc::conflict, text::quote(group) + " has already approved task " + text::quote(id));
             auto now = now_ms();
-            approvals.push_back({{"group", group}, {"by", by}, {"atMs", now}});
-            bool all = true;
-            for (const auto& r : required) {
-                bool got = false;
-                for (const auto& a : approvals) got = got || core::string_member(a, "group") == r;
-                all = all && got;
-            }
-            state = all ? State::queued : State::pending_approval;
+            auto next = add_approval(id, cur, required, approvals, group, by, now);
+            if (!next) return next.error();
+            state = *next;
             auto u = stmt("UPDATE queue SET approvals = ?1, state = ?2, available_at = ?3, updated_at = ?3 WHERE id = ?4");
             if (!u) return u.error();
             (*u)->bind(1, approvals.dump()).bind(2, to_string(state)).bind(3, now).bind(4, id);
@@ -423,14 +383,10 @@ public:
     Result<std::int64_t> purge(Millis retention, const std::vector<State>& states) override
     {
         std::int64_t n = 0;
-        std::string in;
-        for (State s : states.empty() ? std::vector<State>{State::succeeded, State::dead, State::cancelled, State::denied}
-                                      : states) {
-            if (!is_final(s)) return fail(Errc::usage, "only finished tasks can be purged, not " + std::string(to_string(s)));
-            in += std::string(in.empty() ? "'" : ", '") + std::string(to_string(s)) + "'";
-        }
+        auto in = purgeable_states(states);
+        if (!in) return in.error();
         auto st = write(false, [&]() -> Status {
-            auto s = stmt("DELETE FROM queue WHERE finished_at IS NOT NULL AND finished_at < ?1 AND state IN (" + in + ")");
+            auto s = stmt("DELETE FROM queue WHERE finished_at IS NOT NULL AND finished_at < ?1 AND state IN (" + *in + ")");
             if (!s) return s.error();
             (*s)->bind(1, now_ms() - retention.count());
             if (auto r = (*s)->run(); !r) return r;
@@ -548,21 +504,19 @@ private:
     // Says why a fenced operation was refused.
     Status lost(const std::string& id, std::int64_t token)
     {
-        auto q = stmt("SELECT state, fence, COALESCE(lease_until, 0) FROM queue WHERE id = ?");
-        std::string why = "it is gone";
+        auto q = stmt("SELECT state, fence FROM queue WHERE id = ?");
+        std::optional<std::string> state;
+        std::int64_t fence = 0;
         if (q) {
             (*q)->bind(1, id);
             auto row = (*q)->step();
             if (row && *row) {
-                std::string state = (*q)->text(0);
-                if (state != "leased") why = "it is " + state + " now";
-                else if ((*q)->integer(1) != token) why = "another worker holds it now";
-                else why = "the lease expired";
+                state = (*q)->text(0);
+                fence = (*q)->integer(1);
             }
             (*q)->reset();
         }
-        return fail(Errc::conflict, "lease of task " + text::quote(id) + " with token " + std::to_string(token) +
-                                        " was lost: " + why);
+        return lost_lease(id, token, state, fence);
     }
 
     Status state_error(const std::string& id, const std::string& wanted)
@@ -571,10 +525,10 @@ private:
         if (!q) return q.error();
         (*q)->bind(1, id);
         auto row = (*q)->step();
-        std::string state = row && *row ? (*q)->text(0) : "";
+        std::optional<std::string> state;
+        if (row && *row) state = (*q)->text(0);
         (*q)->reset();
-        if (state.empty()) return fail(Errc::not_found, "no task " + text::quote(id) + " in the queue");
-        return fail(Errc::conflict, "task " + text::quote(id) + " is " + state + ", not " + wanted);
+        return wrong_state(id, state, wanted);
     }
 
     // A cached prepared statement; only the group-commit leader uses them.

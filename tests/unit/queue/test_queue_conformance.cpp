@@ -1,9 +1,15 @@
+// The queue's contract, run against every backend: SQLite, and PostgreSQL
+// and Redis Streams on real servers each test starts for itself.
 #include "core/queue/queue.hpp"
+#include "plugins/queues/postgres_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "support/fixtures.hpp"
+#include "support/servers.hpp"
 
 #include <gtest/gtest.h>
 
+#include <map>
+#include <mutex>
 #include <thread>
 
 using namespace infra::core;
@@ -32,14 +38,38 @@ EnqueueItem item(AgentTask t, State s = State::queued, Millis delay = Millis(0),
     return {std::move(t), decision, s, delay, max_attempts};
 }
 
-struct QueueTest : ::testing::Test {
+struct QueueConformance : ::testing::TestWithParam<std::string> {
     TempDir dir;
+    std::unique_ptr<infra::test::PostgresServer> postgres;
+    std::unique_ptr<infra::test::RedisServer> redis;
+    std::string url;
     std::unique_ptr<Queue> q;
+
     void SetUp() override
     {
-        auto opened = infra::plugins::queues::open_sqlite_queue((dir / "q.db").string());
+        if (GetParam() == "postgres") {
+            postgres = std::make_unique<infra::test::PostgresServer>();
+            ASSERT_TRUE(postgres->ok()) << postgres->error();
+            url = postgres->url();
+        } else if (GetParam() == "redis") {
+            redis = std::make_unique<infra::test::RedisServer>();
+            ASSERT_TRUE(redis->ok()) << redis->error();
+            url = redis->url();
+        } else {
+            url = "sqlite://" + (dir / "q.db").string();
+        }
+        auto opened = open();
         ASSERT_TRUE(opened) << opened.error().message;
         q = std::move(*opened);
+    }
+
+    /// Another handle on the same queue, as another process would have.
+    Result<std::unique_ptr<Queue>> open()
+    {
+        Registry backends;
+        backends.add("sqlite", infra::plugins::queues::open_sqlite_url);
+        backends.add("postgres", infra::plugins::queues::open_postgres_url);
+        return backends.open(url);
     }
     std::vector<std::string> claim_ids(std::size_t n, Millis lease = Millis(30000))
     {
@@ -53,7 +83,7 @@ struct QueueTest : ::testing::Test {
 
 }  // namespace
 
-TEST_F(QueueTest, PriorityThenFirstInFirstOut)
+TEST_P(QueueConformance, PriorityThenFirstInFirstOut)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("a", Priority::low)));
@@ -67,7 +97,7 @@ TEST_F(QueueTest, PriorityThenFirstInFirstOut)
     EXPECT_TRUE(claim_ids(10).empty());
 }
 
-TEST_F(QueueTest, DecisionPriorityRaisesTheTasks)
+TEST_P(QueueConformance, DecisionPriorityRaisesTheTasks)
 {
     auto a = item(make_task("a", Priority::low));
     a.decision["priority"] = "critical";
@@ -78,7 +108,7 @@ TEST_F(QueueTest, DecisionPriorityRaisesTheTasks)
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"a"}));
 }
 
-TEST_F(QueueTest, DelayedTasksWait)
+TEST_P(QueueConformance, DelayedTasksWait)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("later"), State::queued, Millis(150)));
@@ -89,7 +119,7 @@ TEST_F(QueueTest, DelayedTasksWait)
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"later"}));
 }
 
-TEST_F(QueueTest, DedupeAmongUnfinishedTasks)
+TEST_P(QueueConformance, DedupeAmongUnfinishedTasks)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("one", Priority::normal, "same")));
@@ -109,7 +139,7 @@ TEST_F(QueueTest, DedupeAmongUnfinishedTasks)
     EXPECT_EQ((*out2)[0].id, "three");
 }
 
-TEST_F(QueueTest, ExpiredLeaseGoesToTheNextWorkerAndFencesTheOld)
+TEST_P(QueueConformance, ExpiredLeaseGoesToTheNextWorkerAndFencesTheOld)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t")));
@@ -132,7 +162,7 @@ TEST_F(QueueTest, ExpiredLeaseGoesToTheNextWorkerAndFencesTheOld)
     EXPECT_EQ(q->show("t")->result["ok"], true);
 }
 
-TEST_F(QueueTest, AckAfterTheLeaseRanOutIsRefused)
+TEST_P(QueueConformance, AckAfterTheLeaseRanOutIsRefused)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t")));
@@ -144,7 +174,7 @@ TEST_F(QueueTest, AckAfterTheLeaseRanOutIsRefused)
     EXPECT_NE(st.error().message.find("the lease expired"), std::string::npos);
 }
 
-TEST_F(QueueTest, RetriesWithBackoffThenDeadWithTheLastError)
+TEST_P(QueueConformance, RetriesWithBackoffThenDeadWithTheLastError)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t"), State::queued, Millis(0), 2));
@@ -168,7 +198,7 @@ TEST_F(QueueTest, RetriesWithBackoffThenDeadWithTheLastError)
     EXPECT_FALSE(q->retry("t"));  // only dead or cancelled tasks
 }
 
-TEST_F(QueueTest, NonRetryableFailuresAreDeadAtOnce)
+TEST_P(QueueConformance, NonRetryableFailuresAreDeadAtOnce)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t"), State::queued, Millis(0), 5));
@@ -177,7 +207,7 @@ TEST_F(QueueTest, NonRetryableFailuresAreDeadAtOnce)
     EXPECT_EQ(*q->nack("t", (*l)[0].token, "no fix for this", Backoff{}, false), State::dead);
 }
 
-TEST_F(QueueTest, BackoffGrowsAndIsCapped)
+TEST(QueueBackoff, GrowsAndIsCapped)
 {
     Backoff b{Millis(1000), Millis(10000)};
     for (int i = 0; i < 50; ++i) {
@@ -191,7 +221,7 @@ TEST_F(QueueTest, BackoffGrowsAndIsCapped)
     }
 }
 
-TEST_F(QueueTest, CancelFencesTheWorker)
+TEST_P(QueueConformance, CancelFencesTheWorker)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t")));
@@ -205,7 +235,7 @@ TEST_F(QueueTest, CancelFencesTheWorker)
     EXPECT_EQ(q->cancel("nope").error().code, Errc::not_found);
 }
 
-TEST_F(QueueTest, ReleaseDoesNotCountTheAttempt)
+TEST_P(QueueConformance, ReleaseDoesNotCountTheAttempt)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t")));
@@ -216,7 +246,7 @@ TEST_F(QueueTest, ReleaseDoesNotCountTheAttempt)
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"t"}));
 }
 
-TEST_F(QueueTest, ApprovalsGateTheTask)
+TEST_P(QueueConformance, ApprovalsGateTheTask)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t"), State::pending_approval));
@@ -233,7 +263,7 @@ TEST_F(QueueTest, ApprovalsGateTheTask)
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"t"}));
 }
 
-TEST_F(QueueTest, RejectDenies)
+TEST_P(QueueConformance, RejectDenies)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t"), State::pending_approval));
@@ -243,7 +273,7 @@ TEST_F(QueueTest, RejectDenies)
     EXPECT_EQ(q->show("t")->last_error, "rejected by ana: not now");
 }
 
-TEST_F(QueueTest, PurgeKeepsWhatIsRecentOrUnfinished)
+TEST_P(QueueConformance, PurgeKeepsWhatIsRecentOrUnfinished)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("done")));
@@ -259,7 +289,7 @@ TEST_F(QueueTest, PurgeKeepsWhatIsRecentOrUnfinished)
     EXPECT_FALSE(q->purge(Millis(0), {State::queued}));
 }
 
-TEST_F(QueueTest, ClaimsOnlyTheAgentsAWorkerHas)
+TEST_P(QueueConformance, ClaimsOnlyTheAgentsAWorkerHas)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("a", Priority::normal, "", "builtin")));
@@ -270,7 +300,7 @@ TEST_F(QueueTest, ClaimsOnlyTheAgentsAWorkerHas)
     EXPECT_EQ((*l)[0].id, "b");
 }
 
-TEST_F(QueueTest, RedecideAtClaim)
+TEST_P(QueueConformance, RedecideAtClaim)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t")));
@@ -284,7 +314,7 @@ TEST_F(QueueTest, RedecideAtClaim)
     EXPECT_EQ(e->attempts, 0);
 }
 
-TEST_F(QueueTest, ShowAcceptsAUniquePrefix)
+TEST_P(QueueConformance, ShowAcceptsAUniquePrefix)
 {
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("01ABC")));
@@ -295,7 +325,7 @@ TEST_F(QueueTest, ShowAcceptsAUniquePrefix)
     EXPECT_EQ(q->show("01ABD")->task["id"], "01ABD");
 }
 
-TEST_F(QueueTest, ManyThreadsShareOneQueueWithoutLosingOrDoubling)
+TEST_P(QueueConformance, ManyThreadsShareOneQueueWithoutLosingOrDoubling)
 {
     std::vector<EnqueueItem> items;
     for (int i = 0; i < 400; ++i) items.push_back(item(make_task("t" + std::to_string(i))));
@@ -321,3 +351,64 @@ TEST_F(QueueTest, ManyThreadsShareOneQueueWithoutLosingOrDoubling)
     for (const auto& [id, n] : acked) EXPECT_EQ(n, 1) << id;
     EXPECT_EQ(q->stats()->by_state["succeeded"], 400);
 }
+
+TEST_P(QueueConformance, AckBatchRefusesOnlyTheLostLease)
+{
+    std::vector<EnqueueItem> items;
+    for (const char* id : {"a", "b", "c"}) items.push_back(item(make_task(id)));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 3, Millis(30000));
+    ASSERT_EQ(l->size(), 3u);
+    ASSERT_TRUE(q->cancel("b"));
+    auto out = q->ack_batch({{"a", (*l)[0].token, json{{"n", 1}}}, {"b", (*l)[1].token, {}}, {"c", (*l)[2].token, {}}});
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_TRUE(out[0]);
+    ASSERT_FALSE(out[1]);
+    EXPECT_EQ(out[1].error().code, Errc::conflict);
+    EXPECT_TRUE(out[2]);
+    EXPECT_EQ(q->show("a")->result["n"], 1);
+    EXPECT_EQ(q->show("c")->state, State::succeeded);
+}
+
+TEST_P(QueueConformance, TwoHandlesShareTheQueueAndItsFencing)
+{
+    auto other = open();
+    ASSERT_TRUE(other) << other.error().message;
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto mine = q->claim("w1", 1, Millis(30000));
+    ASSERT_EQ(mine->size(), 1u);
+    EXPECT_TRUE((*other)->claim("w2", 1, Millis(30000))->empty());
+    auto stats = (*other)->stats();
+    ASSERT_TRUE(stats);
+    EXPECT_EQ(stats->by_state["leased"], 1);
+    EXPECT_FALSE((*other)->ack("t", (*mine)[0].token + 1, json::object()));
+    EXPECT_TRUE((*other)->ack("t", (*mine)[0].token, json::object()));
+    EXPECT_EQ(q->show("t")->state, State::succeeded);
+}
+
+TEST_P(QueueConformance, StatsAndListSeeEveryState)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("q1")));
+    items.push_back(item(make_task("q2"), State::queued, Millis(60000)));
+    items.push_back(item(make_task("p"), State::pending_approval));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto st = q->stats();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->ready, 1);
+    EXPECT_EQ(st->delayed, 1);
+    EXPECT_EQ(st->by_state["pending-approval"], 1);
+    auto pending = q->list({{State::pending_approval}, "", 10});
+    ASSERT_TRUE(pending);
+    ASSERT_EQ(pending->size(), 1u);
+    EXPECT_EQ((*pending)[0].id, "p");
+    EXPECT_EQ((*pending)[0].required_approvals, (std::vector<std::string>{"sec", "ops"}));
+    auto all = q->list({{}, "", 10});
+    ASSERT_EQ(all->size(), 3u);
+    EXPECT_EQ((*all)[0].id, "p");  // newest first
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, QueueConformance, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });

@@ -1,0 +1,136 @@
+#include "plugins/queues/pg.hpp"
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+
+namespace infra::plugins::pg {
+
+using core::Errc;
+using core::fail;
+
+std::string redact_url(const std::string& url)
+{
+    // scheme://user:password@host/... -> scheme://user:***@host/...
+    auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    auto at = url.find('@', scheme + 3);
+    if (at == std::string::npos) return url;
+    auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+Rows::~Rows()
+{
+    if (m_r) PQclear(m_r);
+}
+
+int Rows::size() const { return PQntuples(m_r); }
+
+std::int64_t Rows::affected() const
+{
+    const char* n = PQcmdTuples(m_r);
+    return n && *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+std::string Rows::text(int row, int col) const
+{
+    return std::string(PQgetvalue(m_r, row, col), static_cast<std::size_t>(PQgetlength(m_r, row, col)));
+}
+
+std::int64_t Rows::integer(int row, int col) const { return std::strtoll(PQgetvalue(m_r, row, col), nullptr, 10); }
+
+bool Rows::is_null(int row, int col) const { return PQgetisnull(m_r, row, col) != 0; }
+
+std::string Rows::bytes(int row, int col) const
+{
+    const char* v = PQgetvalue(m_r, row, col);
+    std::size_t n = static_cast<std::size_t>(PQgetlength(m_r, row, col));
+    std::string out;
+    if (n < 2 || v[0] != '\\' || v[1] != 'x') return out;
+    out.reserve((n - 2) / 2);
+    auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+    for (std::size_t i = 2; i + 1 < n; i += 2) out.push_back(static_cast<char>(nibble(v[i]) << 4 | nibble(v[i + 1])));
+    return out;
+}
+
+core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& url)
+{
+    std::unique_ptr<Conn> c(new Conn());
+    c->m_where = redact_url(url);
+    c->m_conn = PQconnectdb(url.c_str());
+    if (!c->m_conn) return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': out of memory");
+    if (PQstatus(c->m_conn) != CONNECTION_OK) {
+        std::string msg = PQerrorMessage(c->m_conn);
+        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+        return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': " + msg);
+    }
+    // Notices (e.g. "relation already exists, skipping") are not errors.
+    PQsetNoticeProcessor(c->m_conn, [](void*, const char*) {}, nullptr);
+    return c;
+}
+
+Conn::~Conn()
+{
+    if (m_conn) PQfinish(m_conn);
+}
+
+core::Error Conn::error(std::string_view what) const
+{
+    std::string msg = PQerrorMessage(m_conn);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return core::make_error(Errc::unavailable, "'" + m_where + "': " + std::string(what) + ": " + msg);
+}
+
+core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& params)
+{
+    std::vector<const char*> values(params.size());
+    std::vector<int> lengths(params.size()), formats(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        values[i] = params[i].kind == Param::Kind::null ? nullptr : params[i].value.data();
+        lengths[i] = static_cast<int>(params[i].value.size());
+        formats[i] = params[i].kind == Param::Kind::bytes ? 1 : 0;
+    }
+    std::string text(sql);
+    Rows r(PQexecParams(m_conn, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                        lengths.data(), formats.data(), 0));
+    auto status = PQresultStatus(r.m_r);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
+    const char* state = PQresultErrorField(r.m_r, PG_DIAG_SQLSTATE);
+    std::string msg = PQresultErrorMessage(r.m_r);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    // 23xxx: integrity constraint violations (a unique index, say).
+    Errc code = state && std::string_view(state).substr(0, 2) == "23" ? Errc::conflict : Errc::unavailable;
+    if (msg.empty()) msg = PQerrorMessage(m_conn);
+    return fail(code, "'" + m_where + "': " + msg);
+}
+
+core::Status Conn::exec(std::string_view sql)
+{
+    std::string text(sql);
+    Rows r(PQexec(m_conn, text.c_str()));
+    auto status = PQresultStatus(r.m_r);
+    if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return {};
+    std::string msg = PQresultErrorMessage(r.m_r);
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    if (msg.empty()) msg = PQerrorMessage(m_conn);
+    return fail(Errc::unavailable, "'" + m_where + "': " + msg);
+}
+
+bool Conn::ok() const { return PQstatus(m_conn) == CONNECTION_OK && PQtransactionStatus(m_conn) == PQTRANS_IDLE; }
+
+int Conn::socket() const { return PQsocket(m_conn); }
+
+bool Conn::take_notifications()
+{
+    if (!PQconsumeInput(m_conn)) return false;
+    bool any = false;
+    while (PGnotify* n = PQnotifies(m_conn)) {
+        any = true;
+        PQfreemem(n);
+    }
+    return any;
+}
+
+}  // namespace infra::plugins::pg
