@@ -1,10 +1,12 @@
 // Reliability of the queue with real processes: several workers on one
-// database, workers killed with SIGKILL throughout, and an enqueue killed
-// in the middle of its batch.
+// queue, workers killed with SIGKILL throughout (on every backend, against
+// real servers), and an enqueue killed in the middle of its batch.
 #include "core/store/sqlite.hpp"
+#include "plugins/queues/postgres_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "support/fixtures.hpp"
 #include "support/run.hpp"
+#include "support/servers.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,9 +35,17 @@ long long now_us()
         .count();
 }
 
-void enqueue_tasks(const std::string& db, int n, int max_attempts)
+Result<std::unique_ptr<queue::Queue>> open_queue(const std::string& url)
 {
-    auto q = infra::plugins::queues::open_sqlite_queue(db);
+    queue::Registry backends;
+    backends.add("sqlite", infra::plugins::queues::open_sqlite_url);
+    backends.add("postgres", infra::plugins::queues::open_postgres_url);
+    return backends.open(url);
+}
+
+void enqueue_tasks(const std::string& url, int n, int max_attempts)
+{
+    auto q = open_queue(url);
     ASSERT_TRUE(q) << q.error().message;
     std::vector<queue::EnqueueItem> items;
     std::mt19937 rng(1);
@@ -95,23 +105,27 @@ struct Final {
     std::string integrity;
 };
 
-Final read_final(const std::string& db)
+Final read_final(const std::string& url, int n)
 {
     Final f;
-    auto d = store::Db::open(db, false);
-    EXPECT_TRUE(d);
-    auto s = (*d)->prepare("SELECT q.id, q.state, q.fence, p.result FROM queue q JOIN queue_payload p USING (id)");
-    while (*s->step()) {
-        std::string id = s->text(0);
-        f.state[id] = s->text(1);
-        f.fence[id] = s->integer(2);
-        if (!s->is_null(3)) {
-            auto b = s->blob(3);
-            f.acked_token[id] = json::from_cbor(b.begin(), b.end()).value("token", -1LL);
-        }
+    auto q = open_queue(url);
+    EXPECT_TRUE(q) << q.error().message;
+    if (!q) return f;
+    for (int i = 0; i < n; ++i) {
+        std::string id = "T" + std::to_string(100000 + i);
+        auto e = (*q)->show(id);
+        if (!e) continue;
+        f.state[id] = std::string(queue::to_string(e->state));
+        f.fence[id] = e->fence;
+        if (e->result.is_object()) f.acked_token[id] = e->result.value("token", -1LL);
     }
-    auto ic = (*d)->prepare("PRAGMA integrity_check");
-    if (*ic->step()) f.integrity = ic->text(0);
+    f.integrity = "ok";
+    if (url.rfind("sqlite://", 0) == 0) {
+        auto d = store::Db::open(url.substr(9), false);
+        EXPECT_TRUE(d);
+        auto ic = (*d)->prepare("PRAGMA integrity_check");
+        if (*ic->step()) f.integrity = ic->text(0);
+    }
     return f;
 }
 
@@ -133,12 +147,29 @@ int overlaps(const std::map<std::string, std::map<long long, Run>>& runs, const 
     return bad;
 }
 
+// Each test runs against a SQLite file, and a PostgreSQL server of its own.
+struct ReliabilityOf : ::testing::TestWithParam<std::string> {
+    TempDir dir;
+    std::unique_ptr<infra::test::PostgresServer> postgres;
+    std::string db;
+
+    void SetUp() override
+    {
+        if (GetParam() == "postgres") {
+            postgres = std::make_unique<infra::test::PostgresServer>();
+            ASSERT_TRUE(postgres->ok()) << postgres->error();
+            db = postgres->url();
+        } else {
+            db = "sqlite://" + (dir / "q.db").string();
+        }
+    }
+};
+
 }  // namespace
 
-TEST(Reliability, SeveralWorkerProcessesNeitherDoubleRunNorLose)
+TEST_P(ReliabilityOf, SeveralWorkerProcessesNeitherDoubleRunNorLose)
 {
-    TempDir dir;
-    std::string db = (dir / "q.db").string(), log = (dir / "runs.log").string();
+    std::string log = (dir / "runs.log").string();
     enqueue_tasks(db, 300, 5);
     std::vector<pid_t> pids;
     for (int i = 0; i < 3; ++i)
@@ -148,7 +179,7 @@ TEST(Reliability, SeveralWorkerProcessesNeitherDoubleRunNorLose)
         waitpid(p, &status, 0);
         EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    auto f = read_final(db);
+    auto f = read_final(db, 300);
     EXPECT_EQ(f.state.size(), 300u);
     for (const auto& [id, st] : f.state) EXPECT_EQ(st, "succeeded") << id;
     auto runs = read_log(log);
@@ -158,10 +189,9 @@ TEST(Reliability, SeveralWorkerProcessesNeitherDoubleRunNorLose)
     EXPECT_EQ(f.integrity, "ok");
 }
 
-TEST(Reliability, ChaosWorkersKilledThroughoutLoseNothing)
+TEST_P(ReliabilityOf, ChaosWorkersKilledThroughoutLoseNothing)
 {
-    TempDir dir;
-    std::string db = (dir / "q.db").string(), log = (dir / "runs.log").string();
+    std::string log = (dir / "runs.log").string();
     const int tasks = 1000, workers = 4;
     enqueue_tasks(db, tasks, 100);
     auto start_worker = [&] {
@@ -175,8 +205,8 @@ TEST(Reliability, ChaosWorkersKilledThroughoutLoseNothing)
     std::map<int, long long> killed_at;
     int kills = 0;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(240);
-    auto q = infra::plugins::queues::open_sqlite_queue(db);
-    ASSERT_TRUE(q);
+    auto q = open_queue(db);
+    ASSERT_TRUE(q) << q.error().message;
     for (;;) {
         auto st = (*q)->stats();
         ASSERT_TRUE(st);
@@ -200,7 +230,7 @@ TEST(Reliability, ChaosWorkersKilledThroughoutLoseNothing)
         ::kill(p, SIGTERM);
         waitpid(p, nullptr, 0);
     }
-    auto f = read_final(db);
+    auto f = read_final(db, tasks);
     auto runs = read_log(log);
     int lost = 0, duplicated = 0, reruns = 0;
     for (int i = 0; i < tasks; ++i) {
@@ -211,8 +241,8 @@ TEST(Reliability, ChaosWorkersKilledThroughoutLoseNothing)
         if (!f.acked_token.count(id) || f.acked_token[id] != f.fence[id]) ++duplicated;
         if (runs[id].size() > 1) ++reruns;
     }
-    std::printf("chaos: %d tasks, %d workers, %d kills, %d lost, %d duplicated, %d re-run after a kill, integrity %s\n",
-                tasks, workers, kills, lost, duplicated, reruns, f.integrity.c_str());
+    std::printf("chaos (%s): %d tasks, %d workers, %d kills, %d lost, %d duplicated, %d re-run after a kill, integrity %s\n",
+                GetParam().c_str(), tasks, workers, kills, lost, duplicated, reruns, f.integrity.c_str());
     EXPECT_EQ(f.state.size(), static_cast<std::size_t>(tasks));
     EXPECT_EQ(lost, 0);
     EXPECT_EQ(duplicated, 0);
@@ -220,6 +250,9 @@ TEST(Reliability, ChaosWorkersKilledThroughoutLoseNothing)
     EXPECT_EQ(overlaps(runs, killed_at), 0);
     EXPECT_EQ(f.integrity, "ok");
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, ReliabilityOf, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
 
 TEST(Reliability, KilledEnqueueLeavesAllOrNothingOfTheBatch)
 {

@@ -1,8 +1,10 @@
 // A worker process for the reliability tests: the real Worker and SQLite
 // queue, with an agent that writes START and END lines (task, token, pid,
 // microseconds) to a shared log so tests can check what ran when.
-// Usage: infra_test_worker DB LOG [--concurrency N] [--lease MS] [--drain] [--batch N]
+// Usage: infra_test_worker QUEUE LOG [--concurrency N] [--lease MS] [--drain] [--batch N]
+// QUEUE is a SQLite file or a queue URL (sqlite://, postgres://, redis://).
 #include "core/worker.hpp"
+#include "plugins/queues/postgres_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 
 #include <chrono>
@@ -61,7 +63,7 @@ private:
 int main(int argc, char** argv)
 {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: infra_test_worker DB LOG [--concurrency N] [--lease MS] [--drain] [--batch N]\n");
+        std::fprintf(stderr, "usage: infra_test_worker QUEUE LOG [--concurrency N] [--lease MS] [--drain] [--batch N]\n");
         return 64;
     }
     WorkerOptions opt;
@@ -76,7 +78,11 @@ int main(int argc, char** argv)
     }
     int fd = ::open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0) return 1;
-    auto q = infra::plugins::queues::open_sqlite_queue(argv[1]);
+    queue::Registry backends;
+    backends.add("sqlite", infra::plugins::queues::open_sqlite_url);
+    backends.add("postgres", infra::plugins::queues::open_postgres_url);
+    std::string url = argv[1];
+    auto q = backends.open(url.find("://") == std::string::npos ? "sqlite://" + url : url);
     if (!q) {
         std::fprintf(stderr, "%s\n", q.error().message.c_str());
         return 1;

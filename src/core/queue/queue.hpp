@@ -80,6 +80,7 @@ struct Entry {
     Priority priority = Priority::normal;
     int attempts = 0;
     int max_attempts = 0;
+    std::int64_t fence = 0;  ///< the fencing token of the latest claim
     std::int64_t created_ms = 0;
     std::int64_t updated_ms = 0;
     std::int64_t available_ms = 0;

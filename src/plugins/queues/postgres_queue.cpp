@@ -535,9 +535,9 @@ public:
         if (r->size() == 0) return fail(Errc::not_found, "no task " + text::quote(id) + " in the queue");
         Entry e = entry(*r, 0);
         if (e.id != id && r->size() > 1) return fail(Errc::usage, "task id prefix " + text::quote(id) + " is ambiguous");
-        e.task = from_cbor(r->bytes(0, 16));
-        e.decision = from_cbor(r->bytes(0, 17));
-        if (!r->is_null(0, 18)) e.result = from_cbor(r->bytes(0, 18));
+        e.task = from_cbor(r->bytes(0, 17));
+        e.decision = from_cbor(r->bytes(0, 18));
+        if (!r->is_null(0, 19)) e.result = from_cbor(r->bytes(0, 19));
         return e;
     }
 
@@ -601,7 +601,7 @@ private:
     static constexpr const char* k_entry_columns =
         "SELECT q.id, q.type, q.agent, q.dedupe_key, q.state, q.priority, q.attempts, q.max_attempts, q.created_at, "
         "q.updated_at, q.available_at, COALESCE(q.lease_until, 0), COALESCE(q.lease_owner, ''), "
-        "COALESCE(q.last_error, ''), q.required_approvals, q.approvals";
+        "COALESCE(q.last_error, ''), q.required_approvals, q.approvals, q.fence";
 
     static Entry entry(const Rows& r, int i)
     {
@@ -622,6 +622,7 @@ private:
         e.last_error = r.text(i, 13);
         e.required_approvals = strings_of(r.text(i, 14));
         e.approvals = json::parse(r.text(i, 15), nullptr, false);
+        e.fence = r.integer(i, 16);
         return e;
     }
 

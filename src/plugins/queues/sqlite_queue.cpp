@@ -435,9 +435,9 @@ public:
         if (!row) return row.error();
         if (!*row) return fail(Errc::not_found, "no task " + text::quote(id) + " in the queue");
         Entry e = entry(*s);
-        e.task = from_cbor(s->blob(16));
-        e.decision = from_cbor(s->blob(17));
-        if (!s->is_null(18)) e.result = from_cbor(s->blob(18));
+        e.task = from_cbor(s->blob(17));
+        e.decision = from_cbor(s->blob(18));
+        if (!s->is_null(19)) e.result = from_cbor(s->blob(19));
         if (e.id != id) {
             // A unique prefix is enough, like a short git hash.
             auto second = s->step();
@@ -477,7 +477,7 @@ private:
     static constexpr const char* k_entry_columns =
         "SELECT q.id, q.type, q.agent, q.dedupe_key, q.state, q.priority, q.attempts, q.max_attempts, q.created_at, "
         "q.updated_at, q.available_at, COALESCE(q.lease_until, 0), COALESCE(q.lease_owner, ''), "
-        "COALESCE(q.last_error, ''), q.required_approvals, q.approvals";
+        "COALESCE(q.last_error, ''), q.required_approvals, q.approvals, q.fence";
 
     static Entry entry(Stmt& s)
     {
@@ -498,6 +498,7 @@ private:
         e.last_error = s.text(13);
         e.required_approvals = strings_of(s.text(14));
         e.approvals = json::parse(s.text(15), nullptr, false);
+        e.fence = s.integer(16);
         return e;
     }
 
