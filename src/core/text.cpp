@@ -104,4 +104,16 @@ std::string quote(std::string_view s, std::size_t max)
     return out;
 }
 
+std::string redact_url(const std::string& url)
+{
+    auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    auto authority_end = url.find_first_of("/?#", scheme + 3);
+    auto at = url.rfind('@', authority_end == std::string::npos ? std::string::npos : authority_end);
+    if (at == std::string::npos || at < scheme + 3) return url;
+    auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
 }  // namespace infra::core::text

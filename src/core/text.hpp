@@ -27,4 +27,8 @@ std::optional<std::size_t> invalid_utf8(std::string_view s);
 /// the text cut at max characters so an error never floods a terminal.
 std::string quote(std::string_view s, std::size_t max = 80);
 
+/// A URL fit for messages and logs: a password in its user information
+/// (scheme://user:password@host) becomes "***".
+std::string redact_url(const std::string& url);
+
 }  // namespace infra::core::text

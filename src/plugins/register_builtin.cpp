@@ -5,6 +5,7 @@
 #include "plugins/agents/llm/agent.hpp"
 #include "plugins/credentials/providers.hpp"
 #include "plugins/queues/postgres_queue.hpp"
+#include "plugins/queues/redis_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "plugins/signals/parsers.hpp"
 
@@ -30,6 +31,7 @@ void register_builtin(Registries r)
     if (r.queues) {
         r.queues->add("sqlite", queues::open_sqlite_url);
         r.queues->add("postgres", queues::open_postgres_url);
+        r.queues->add("redis", queues::open_redis_url);
     }
     if (r.credentials) credentials::register_providers(*r.credentials);
     if (!r.agents) return;

@@ -3,6 +3,7 @@
 // real servers), and an enqueue killed in the middle of its batch.
 #include "core/store/sqlite.hpp"
 #include "plugins/queues/postgres_queue.hpp"
+#include "plugins/queues/redis_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "support/fixtures.hpp"
 #include "support/run.hpp"
@@ -40,6 +41,7 @@ Result<std::unique_ptr<queue::Queue>> open_queue(const std::string& url)
     queue::Registry backends;
     backends.add("sqlite", infra::plugins::queues::open_sqlite_url);
     backends.add("postgres", infra::plugins::queues::open_postgres_url);
+    backends.add("redis", infra::plugins::queues::open_redis_url);
     return backends.open(url);
 }
 
@@ -147,15 +149,20 @@ int overlaps(const std::map<std::string, std::map<long long, Run>>& runs, const 
     return bad;
 }
 
-// Each test runs against a SQLite file, and a PostgreSQL server of its own.
+// Each test runs against a SQLite file, and PostgreSQL and Redis servers of its own.
 struct ReliabilityOf : ::testing::TestWithParam<std::string> {
     TempDir dir;
     std::unique_ptr<infra::test::PostgresServer> postgres;
+    std::unique_ptr<infra::test::RedisServer> redis;
     std::string db;
 
     void SetUp() override
     {
-        if (GetParam() == "postgres") {
+        if (GetParam() == "redis") {
+            redis = std::make_unique<infra::test::RedisServer>();
+            ASSERT_TRUE(redis->ok()) << redis->error();
+            db = redis->url();
+        } else if (GetParam() == "postgres") {
             postgres = std::make_unique<infra::test::PostgresServer>();
             ASSERT_TRUE(postgres->ok()) << postgres->error();
             db = postgres->url();
@@ -251,7 +258,7 @@ TEST_P(ReliabilityOf, ChaosWorkersKilledThroughoutLoseNothing)
     EXPECT_EQ(f.integrity, "ok");
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ReliabilityOf, ::testing::Values("sqlite", "postgres"),
+INSTANTIATE_TEST_SUITE_P(Backends, ReliabilityOf, ::testing::Values("sqlite", "postgres", "redis"),
                          [](const auto& info) { return info.param; });
 
 TEST(Reliability, KilledEnqueueLeavesAllOrNothingOfTheBatch)

@@ -1,5 +1,5 @@
 // The scale-out queues through the real binary: tasks enqueued into a
-// PostgreSQL server are run by `worker --queue postgres://...` exactly as
+// PostgreSQL or Redis server are run by `worker --queue URL` exactly as
 // from the SQLite state db, seen by `queue ls/show`, and a queue that
 // cannot be reached is a clear runtime error that never shows a password.
 #include "support/fixtures.hpp"
@@ -31,13 +31,20 @@ std::string task(const std::string& id)
 struct ScaleOut : ::testing::TestWithParam<std::string> {
     test::TempDir dir;
     std::unique_ptr<test::PostgresServer> postgres;
+    std::unique_ptr<test::RedisServer> redis;
     std::string url;
 
     void SetUp() override
     {
-        postgres = std::make_unique<test::PostgresServer>();
-        ASSERT_TRUE(postgres->ok()) << postgres->error();
-        url = postgres->url();
+        if (GetParam() == "redis") {
+            redis = std::make_unique<test::RedisServer>();
+            ASSERT_TRUE(redis->ok()) << redis->error();
+            url = redis->url(3) + "?prefix=acme";
+        } else {
+            postgres = std::make_unique<test::PostgresServer>();
+            ASSERT_TRUE(postgres->ok()) << postgres->error();
+            url = postgres->url();
+        }
         test::write_file(dir / "home/config.yaml",
                          "exec:\n  command: [sh, -c, \"sed -i s/Disabled/Enabled/ main.tf && echo Enabled by exec\"]\n");
         test::write_file(dir / "ws/main.tf", "status = \"Disabled\"\n");
@@ -87,17 +94,30 @@ TEST_P(ScaleOut, WorkerRunsTasksFromTheQueueUrl)
 
 TEST_P(ScaleOut, AnUnreachableQueueIsARuntimeErrorWithoutThePassword)
 {
-    std::string down = "postgres://infra:hunter2-secret@127.0.0.1:" + std::to_string(test::free_port()) + "/q";
+    std::string scheme = GetParam() == "redis" ? "redis" : "postgres";
+    std::string down = scheme + "://infra:hunter2-secret@127.0.0.1:" + std::to_string(test::free_port()) + "/3";
     auto r = run_cli({"queue", "ls", "--queue", down}, opt());
     EXPECT_EQ(r.exit_code, 1);
-    EXPECT_NE(r.err.find("cannot connect to 'postgres://infra:***@127.0.0.1:"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("cannot connect to '" + scheme + "://infra:***@127.0.0.1:"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
     auto w = run_cli({"worker", "--once", "--queue", down}, opt());
     EXPECT_EQ(w.exit_code, 1);
     EXPECT_EQ(w.err.find("hunter2"), std::string::npos) << w.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ScaleOut, ::testing::Values("postgres"), [](const auto& info) { return info.param; });
+TEST(ScaleOutUrls, MalformedRedisUrlsAreUsageErrors)
+{
+    test::TempDir dir;
+    test::RunOptions o;
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    for (const char* bad : {"redis://127.0.0.1:notaport", "redis://127.0.0.1:6379/zero", "redis://h:1?db=2"}) {
+        auto r = run_cli({"queue", "ls", "--queue", bad}, o);
+        EXPECT_EQ(r.exit_code, 64) << bad;
+        EXPECT_NE(r.err.find("queue URL '"), std::string::npos) << r.err;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ScaleOut, ::testing::Values("postgres", "redis"), [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace infra

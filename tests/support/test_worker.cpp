@@ -5,6 +5,7 @@
 // QUEUE is a SQLite file or a queue URL (sqlite://, postgres://, redis://).
 #include "core/worker.hpp"
 #include "plugins/queues/postgres_queue.hpp"
+#include "plugins/queues/redis_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 
 #include <chrono>
@@ -81,6 +82,7 @@ int main(int argc, char** argv)
     queue::Registry backends;
     backends.add("sqlite", infra::plugins::queues::open_sqlite_url);
     backends.add("postgres", infra::plugins::queues::open_postgres_url);
+    backends.add("redis", infra::plugins::queues::open_redis_url);
     std::string url = argv[1];
     auto q = backends.open(url.find("://") == std::string::npos ? "sqlite://" + url : url);
     if (!q) {

@@ -1,8 +1,8 @@
 #include "core/queue/queue.hpp"
 
-#include "core/timeutil.hpp"
-
 #include "core/crypto.hpp"
+#include "core/text.hpp"
+#include "core/timeutil.hpp"
 
 #include <array>
 
@@ -62,7 +62,7 @@ Result<std::unique_ptr<Queue>> Registry::open(const std::string& url, const Open
     if (it == m_factories.end()) {
         std::string known;
         for (const auto& [k, v] : m_factories) known += (known.empty() ? "" : ", ") + k + "://";
-        return fail(Errc::usage, "unsupported queue URL '" + url + "'", "supported: " + known);
+        return fail(Errc::usage, "unsupported queue URL '" + text::redact_url(url) + "'", "supported: " + known);
     }
     return it->second(url, options);
 }

@@ -1,5 +1,7 @@
 #include "plugins/queues/pg.hpp"
 
+#include "core/text.hpp"
+
 #include <libpq-fe.h>
 
 #include <cstdlib>
@@ -8,18 +10,6 @@ namespace infra::plugins::pg {
 
 using core::Errc;
 using core::fail;
-
-std::string redact_url(const std::string& url)
-{
-    // scheme://user:password@host/... -> scheme://user:***@host/...
-    auto scheme = url.find("://");
-    if (scheme == std::string::npos) return url;
-    auto at = url.find('@', scheme + 3);
-    if (at == std::string::npos) return url;
-    auto colon = url.find(':', scheme + 3);
-    if (colon == std::string::npos || colon > at) return url;
-    return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
 
 Rows::~Rows()
 {
@@ -58,7 +48,7 @@ std::string Rows::bytes(int row, int col) const
 core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& url)
 {
     std::unique_ptr<Conn> c(new Conn());
-    c->m_where = redact_url(url);
+    c->m_where = core::text::redact_url(url);
     c->m_conn = PQconnectdb(url.c_str());
     if (!c->m_conn) return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': out of memory");
     if (PQstatus(c->m_conn) != CONNECTION_OK) {

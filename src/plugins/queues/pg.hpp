@@ -92,7 +92,4 @@ private:
     std::string m_where;
 };
 
-/// The URL with any password replaced by "***".
-std::string redact_url(const std::string& url);
-
 }  // namespace infra::plugins::pg

@@ -2,6 +2,7 @@
 // and Redis Streams on real servers each test starts for itself.
 #include "core/queue/queue.hpp"
 #include "plugins/queues/postgres_queue.hpp"
+#include "plugins/queues/redis_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "support/fixtures.hpp"
 #include "support/servers.hpp"
@@ -69,6 +70,7 @@ struct QueueConformance : ::testing::TestWithParam<std::string> {
         Registry backends;
         backends.add("sqlite", infra::plugins::queues::open_sqlite_url);
         backends.add("postgres", infra::plugins::queues::open_postgres_url);
+        backends.add("redis", infra::plugins::queues::open_redis_url);
         return backends.open(url);
     }
     std::vector<std::string> claim_ids(std::size_t n, Millis lease = Millis(30000))
@@ -410,5 +412,31 @@ TEST_P(QueueConformance, StatsAndListSeeEveryState)
     EXPECT_EQ((*all)[0].id, "p");  // newest first
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, QueueConformance, ::testing::Values("sqlite", "postgres"),
+INSTANTIATE_TEST_SUITE_P(Backends, QueueConformance, ::testing::Values("sqlite", "postgres", "redis"),
                          [](const auto& info) { return info.param; });
+
+// Idle workers of the server backends are woken by the server (NOTIFY,
+// PUBLISH) instead of polling; the embedded queue says it cannot, so that
+// its workers poll.
+TEST_P(QueueConformance, IdleWorkersWakeWhenWorkArrives)
+{
+    if (GetParam() == "sqlite") {
+        EXPECT_FALSE(q->wait_for_work(Millis(5000)));
+        return;
+    }
+    EXPECT_TRUE(q->wait_for_work(Millis(50)));  // starts listening
+    auto other = open();
+    ASSERT_TRUE(other) << other.error().message;
+    std::thread producer([&] {
+        std::this_thread::sleep_for(Millis(200));
+        std::vector<EnqueueItem> items;
+        items.push_back(item(make_task("wake")));
+        ASSERT_TRUE((*other)->enqueue(std::move(items)));
+    });
+    auto start = std::chrono::steady_clock::now();
+    EXPECT_TRUE(q->wait_for_work(Millis(30000)));
+    auto waited = std::chrono::steady_clock::now() - start;
+    producer.join();
+    EXPECT_LT(waited, std::chrono::seconds(20)) << "not woken by the enqueue";
+    EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"wake"}));
+}

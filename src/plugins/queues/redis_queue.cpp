@@ -1,0 +1,876 @@
+#include "plugins/queues/redis_queue.hpp"
+
+#include "core/json_access.hpp"
+#include "core/text.hpp"
+#include "plugins/queues/common.hpp"
+#include "plugins/queues/redis.hpp"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace infra::plugins::queues {
+namespace {
+
+using namespace core;
+using namespace core::queue;
+using redis::Conn;
+using redis::Reply;
+
+// The data, under a prefix (default "infra:queue:"):
+//   t:ID           hash: the task's fields and payloads (CBOR)
+//   d:DEDUPE       the id of the unfinished task with that dedupe key (SET NX)
+//   s:AGENT:PRIO   stream of claimable tasks (consumer group "workers")
+//   ready          hash: stream -> entries not yet delivered to a worker
+//   agents         set of agents with a stream
+//   delayed        sorted set: queued tasks not claimable before their score
+//   leases         sorted set: leased tasks by lease end
+//   dead           dead-letter stream: each task that went dead, with its error
+//   st:STATE       sorted set per state, by sequence number (ls, stats)
+//   ids, lex       every task by sequence number, and by id (prefix lookups)
+//   finished       sorted set: final tasks by when they finished (purge)
+//   seq            the sequence counter; wake: the channel idle workers hear
+//
+// Every script takes the prefix as ARGV[1] and the time (epoch ms) as ARGV[2].
+constexpr const char* k_prelude = R"lua(
+local P = ARGV[1]
+local now = tonumber(ARGV[2])
+local function tkey(id) return P .. 't:' .. id end
+local function move(id, from, to, seq)
+  if from and from ~= '' then redis.call('ZREM', P .. 'st:' .. from, id) end
+  redis.call('ZADD', P .. 'st:' .. to, seq, id)
+  redis.call('HSET', tkey(id), 'state', to)
+end
+local function push(id)
+  local k = tkey(id)
+  local agent, prio, seq, avail = unpack(redis.call('HMGET', k, 'agent', 'prio', 'seq', 'avail'))
+  local sk = P .. 's:' .. agent .. ':' .. prio
+  if redis.call('EXISTS', sk) == 0 then
+    redis.call('XGROUP', 'CREATE', sk, 'workers', '$', 'MKSTREAM')
+    redis.call('SADD', P .. 'agents', agent)
+  end
+  local eid = redis.call('XADD', sk, '*', 'id', id, 'seq', seq, 'at', avail)
+  redis.call('HSET', k, 'skey', sk, 'entry', eid)
+  redis.call('HINCRBY', P .. 'ready', sk, 1)
+  redis.call('PUBLISH', P .. 'wake', '1')
+end
+local function drop_entry(id, delivered)
+  local sk, eid = unpack(redis.call('HMGET', tkey(id), 'skey', 'entry'))
+  if sk and eid and eid ~= '' then
+    if delivered then redis.call('XACK', sk, 'workers', eid) else redis.call('HINCRBY', P .. 'ready', sk, -1) end
+    redis.call('XDEL', sk, eid)
+    redis.call('HSET', tkey(id), 'entry', '')
+  end
+end
+local function finish(id)
+  local k = tkey(id)
+  local dk = redis.call('HGET', k, 'dk')
+  if redis.call('GET', P .. 'd:' .. dk) == id then redis.call('DEL', P .. 'd:' .. dk) end
+  redis.call('ZREM', P .. 'leases', id)
+  redis.call('ZREM', P .. 'delayed', id)
+  redis.call('HSET', k, 'fin', ARGV[2], 'owner', '', 'until', '', 'updated', ARGV[2])
+  redis.call('ZADD', P .. 'finished', now, id)
+end
+local function dead_letter(id)
+  redis.call('XADD', P .. 'dead', 'MAXLEN', '~', 10000, '*', 'id', id, 'error', redis.call('HGET', tkey(id), 'err'))
+end
+-- The fencing check: {state, fence} when id is not leased under token
+-- (and, when live, with its lease still running), else nil.
+local function refused(id, token, live)
+  local state, fence, untl = unpack(redis.call('HMGET', tkey(id), 'state', 'fence', 'until'))
+  if not state then return {'', '0'} end
+  if state ~= 'leased' or fence ~= token or (live and tonumber(untl) < now) then return {state, fence} end
+  return nil
+end
+)lua";
+
+// ARGV[3..]: 11 fields per task.
+constexpr const char* k_enqueue = R"lua(
+local out = {}
+for i = 3, #ARGV, 11 do
+  local id, dk, typ, agent, state, prio, delay, maxatt, req, task, decision =
+    ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6]), ARGV[i+7], ARGV[i+8], ARGV[i+9], ARGV[i+10]
+  local k = tkey(id)
+  local other = redis.call('EXISTS', k) == 1 and id or redis.call('GET', P .. 'd:' .. dk)
+  if other then
+    table.insert(out, {other, redis.call('HGET', tkey(other), 'state') or 'queued', 1})
+  else
+    redis.call('SET', P .. 'd:' .. dk, id)
+    local seq = redis.call('INCR', P .. 'seq')
+    local avail = now + delay
+    redis.call('HSET', k, 'id', id, 'dk', dk, 'type', typ, 'agent', agent, 'prio', prio, 'seq', seq,
+      'avail', avail, 'att', 0, 'maxatt', maxatt, 'fence', 0, 'owner', '', 'until', '', 'err', '', 'req', req,
+      'appr', '[]', 'created', ARGV[2], 'updated', ARGV[2], 'fin', '', 'entry', '', 'skey', '', 'task', task,
+      'decision', decision)
+    redis.call('ZADD', P .. 'ids', seq, id)
+    redis.call('ZADD', P .. 'lex', 0, id)
+    move(id, nil, state, seq)
+    if state == 'queued' then
+      if delay > 0 then redis.call('ZADD', P .. 'delayed', avail, id) else push(id) end
+    end
+    table.insert(out, {id, state, 0})
+  end
+end
+return out
+)lua";
+
+// ARGV[3] worker, [4] lease ms, [5] max, [6..] agents (none: every agent).
+// Returns {expired: {id, state ...}, leases: {{id, fence, attempt, max, until, ready, task, decision} ...}}.
+constexpr const char* k_claim = R"lua(
+local worker, lease, max = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+-- Delayed tasks that came due become claimable.
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'LIMIT', 0, 1000)) do
+  redis.call('ZREM', P .. 'delayed', id)
+  if redis.call('HGET', tkey(id), 'state') == 'queued' then push(id) end
+end
+-- A lease that ran out belongs to a worker that died or hung: its attempt
+-- counts, and the task goes to the next claimer.
+local expired = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now, 'LIMIT', 0, 1000)) do
+  local k = tkey(id)
+  local att, maxatt, owner, seq = unpack(redis.call('HMGET', k, 'att', 'maxatt', 'owner', 'seq'))
+  drop_entry(id, true)
+  redis.call('ZREM', P .. 'leases', id)
+  redis.call('HSET', k, 'err', 'lease expired: worker ' .. (owner ~= '' and owner or '?') .. ' stopped renewing it',
+    'avail', ARGV[2], 'updated', ARGV[2], 'owner', '', 'until', '')
+  if tonumber(att) >= tonumber(maxatt) then
+    move(id, 'leased', 'dead', seq)
+    finish(id)
+    dead_letter(id)
+    table.insert(expired, id) table.insert(expired, 'dead')
+  else
+    move(id, 'leased', 'queued', seq)
+    push(id)
+    table.insert(expired, id) table.insert(expired, 'queued')
+  end
+end
+local agents = {}
+if #ARGV >= 6 then for i = 6, #ARGV do table.insert(agents, ARGV[i]) end
+else agents = redis.call('SMEMBERS', P .. 'agents') end
+local last = {}
+local function last_delivered(sk)
+  if not last[sk] then
+    local groups = redis.call('XINFO', 'GROUPS', sk)
+    last[sk] = '0-0'
+    for _, g in ipairs(groups) do
+      for j = 1, #g, 2 do if g[j] == 'last-delivered-id' then last[sk] = g[j + 1] end end
+    end
+  end
+  return last[sk]
+end
+local leases = {}
+local function take(sk, entry)
+  local eid, fields = entry[1], entry[2]
+  local id
+  for j = 1, #fields, 2 do if fields[j] == 'id' then id = fields[j + 1] end end
+  last[sk] = eid
+  redis.call('HINCRBY', P .. 'ready', sk, -1)
+  local k = tkey(id)
+  local fence = redis.call('HINCRBY', k, 'fence', 1)
+  local att = redis.call('HINCRBY', k, 'att', 1)
+  redis.call('HSET', k, 'owner', worker, 'until', now + lease, 'updated', ARGV[2], 'entry', eid)
+  local seq, maxatt, avail, task, decision = unpack(redis.call('HMGET', k, 'seq', 'maxatt', 'avail', 'task', 'decision'))
+  move(id, 'queued', 'leased', seq)
+  redis.call('ZADD', P .. 'leases', now + lease, id)
+  table.insert(leases, {id, fence, att, tonumber(maxatt), now + lease, tonumber(avail), task, decision})
+end
+local ready = P .. 'ready'
+for prio = 3, 0, -1 do
+  -- This priority's streams with undelivered entries.
+  local streams = {}
+  for _, a in ipairs(agents) do
+    local sk = P .. 's:' .. a .. ':' .. prio
+    if tonumber(redis.call('HGET', ready, sk) or '0') > 0 then table.insert(streams, sk) end
+  end
+  if #streams == 1 and #leases < max then
+    local r = redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', max - #leases, 'STREAMS', streams[1], '>')
+    if r then for _, e in ipairs(r[1][2]) do take(streams[1], e) end end
+  elseif #streams > 1 then
+    -- First in, first out across agents: always the oldest head.
+    while #leases < max do
+      local best, best_seq
+      for _, sk in ipairs(streams) do
+        local head = redis.call('XRANGE', sk, '(' .. last_delivered(sk), '+', 'COUNT', 1)[1]
+        if head then
+          local seq
+          for j = 1, #head[2], 2 do if head[2][j] == 'seq' then seq = tonumber(head[2][j + 1]) end end
+          if not best_seq or seq < best_seq then best, best_seq = sk, seq end
+        end
+      end
+      if not best then break end
+      local r = redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', 1, 'STREAMS', best, '>')
+      if not r then break end
+      take(best, r[1][2][1])
+    end
+  end
+  if #leases >= max then break end
+end
+return {expired, leases}
+)lua";
+
+// ARGV[3] id, [4] token, [5] lease ms.
+constexpr const char* k_heartbeat = R"lua(
+local id, token = ARGV[3], ARGV[4]
+local no = refused(id, token, true)
+if no then return no end
+local untl = now + tonumber(ARGV[5])
+redis.call('HSET', tkey(id), 'until', untl, 'updated', ARGV[2])
+redis.call('ZADD', P .. 'leases', untl, id)
+return 1
+)lua";
+
+// ARGV[3..]: id, token, result (CBOR, '' for none) per ack.
+constexpr const char* k_ack = R"lua(
+local out = {}
+for i = 3, #ARGV, 3 do
+  local id, token, result = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  local no = refused(id, token, true)
+  if no then table.insert(out, no)
+  else
+    drop_entry(id, true)
+    if result ~= '' then redis.call('HSET', tkey(id), 'result', result) end
+    move(id, 'leased', 'succeeded', redis.call('HGET', tkey(id), 'seq'))
+    finish(id)
+    table.insert(out, 1)
+  end
+end
+return out
+)lua";
+
+// ARGV[3] id, [4] token, [5] error, [6] 'dead' or 'queued', [7] delay ms.
+constexpr const char* k_nack = R"lua(
+local id, token, to = ARGV[3], ARGV[4], ARGV[6]
+local no = refused(id, token, true)
+if no then return no end
+local k = tkey(id)
+drop_entry(id, true)
+redis.call('ZREM', P .. 'leases', id)
+local avail = now + tonumber(ARGV[7])
+redis.call('HSET', k, 'err', ARGV[5], 'avail', avail, 'owner', '', 'until', '', 'updated', ARGV[2])
+move(id, 'leased', to, redis.call('HGET', k, 'seq'))
+if to == 'dead' then
+  finish(id)
+  dead_letter(id)
+else
+  redis.call('ZADD', P .. 'delayed', avail, id)
+end
+return 1
+)lua";
+
+// ARGV[3] id, [4] token.
+constexpr const char* k_release = R"lua(
+local id, token = ARGV[3], ARGV[4]
+local no = refused(id, token, false)
+if no then return no end
+local k = tkey(id)
+drop_entry(id, true)
+redis.call('ZREM', P .. 'leases', id)
+local att = tonumber(redis.call('HGET', k, 'att'))
+redis.call('HSET', k, 'att', math.max(att - 1, 0), 'avail', ARGV[2], 'owner', '', 'until', '', 'updated', ARGV[2])
+move(id, 'leased', 'queued', redis.call('HGET', k, 'seq'))
+push(id)
+return 1
+)lua";
+
+// ARGV[3] id, [4] token, [5] 'denied' or 'pending-approval', [6] reason,
+// [7] required approvals (JSON), [8] decision (CBOR).
+constexpr const char* k_redecide = R"lua(
+local id, token, to = ARGV[3], ARGV[4], ARGV[5]
+local no = refused(id, token, false)
+if no then return no end
+local k = tkey(id)
+drop_entry(id, true)
+redis.call('ZREM', P .. 'leases', id)
+local att = tonumber(redis.call('HGET', k, 'att'))
+redis.call('HSET', k, 'err', ARGV[6], 'req', ARGV[7], 'appr', '[]', 'att', math.max(att - 1, 0), 'owner', '',
+  'until', '', 'updated', ARGV[2], 'decision', ARGV[8])
+move(id, 'leased', to, redis.call('HGET', k, 'seq'))
+if to == 'denied' then finish(id) end
+return 1
+)lua";
+
+// ARGV[3] id, [4] approvals as read, [5] approvals now, [6] next state.
+// Compare-and-set: 0 when another approval came in between.
+constexpr const char* k_approve = R"lua(
+local id = ARGV[3]
+local k = tkey(id)
+local state, appr = unpack(redis.call('HMGET', k, 'state', 'appr'))
+if state ~= 'pending-approval' or appr ~= ARGV[4] then return 0 end
+redis.call('HSET', k, 'appr', ARGV[5], 'avail', ARGV[2], 'updated', ARGV[2])
+if ARGV[6] == 'queued' then
+  move(id, 'pending-approval', 'queued', redis.call('HGET', k, 'seq'))
+  push(id)
+end
+return 1
+)lua";
+
+// ARGV[3] id, [4] reason. Returns the state when it was not pending.
+constexpr const char* k_reject = R"lua(
+local id = ARGV[3]
+local state = redis.call('HGET', tkey(id), 'state')
+if state ~= 'pending-approval' then return {state or ''} end
+redis.call('HSET', tkey(id), 'err', ARGV[4])
+move(id, 'pending-approval', 'denied', redis.call('HGET', tkey(id), 'seq'))
+finish(id)
+return 1
+)lua";
+
+// ARGV[3] id. Returns {state} when not dead or cancelled, 0 when another
+// unfinished task holds the dedupe key.
+constexpr const char* k_retry = R"lua(
+local id = ARGV[3]
+local k = tkey(id)
+local state, dk, seq = unpack(redis.call('HMGET', k, 'state', 'dk', 'seq'))
+if state ~= 'dead' and state ~= 'cancelled' then return {state or ''} end
+if not redis.call('SET', P .. 'd:' .. dk, id, 'NX') then return 0 end
+redis.call('HSET', k, 'att', 0, 'avail', ARGV[2], 'fin', '', 'updated', ARGV[2])
+redis.call('ZREM', P .. 'finished', id)
+move(id, state, 'queued', seq)
+push(id)
+return 1
+)lua";
+
+// ARGV[3] id. Returns {state} when already finished.
+constexpr const char* k_cancel = R"lua(
+local id = ARGV[3]
+local k = tkey(id)
+local state, seq = unpack(redis.call('HMGET', k, 'state', 'seq'))
+if state ~= 'queued' and state ~= 'leased' and state ~= 'pending-approval' then return {state or ''} end
+drop_entry(id, state == 'leased')
+move(id, state, 'cancelled', seq)
+finish(id)
+return 1
+)lua";
+
+// ARGV[3] cutoff (finished before), [4..] states. Returns how many went.
+constexpr const char* k_purge = R"lua(
+local states = {}
+for i = 4, #ARGV do states[ARGV[i]] = true end
+local n = 0
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'finished', '-inf', '(' .. ARGV[3])) do
+  local state = redis.call('HGET', tkey(id), 'state')
+  if state and states[state] then
+    redis.call('DEL', tkey(id))
+    redis.call('ZREM', P .. 'finished', id)
+    redis.call('ZREM', P .. 'ids', id)
+    redis.call('ZREM', P .. 'lex', id)
+    redis.call('ZREM', P .. 'st:' .. state, id)
+    n = n + 1
+  end
+end
+return n
+)lua";
+
+// Returns {{state, count} ...}, delayed, expired leases, oldest ready time (0: none).
+constexpr const char* k_stats = R"lua(
+local counts = {}
+for _, s in ipairs({'pending-approval', 'queued', 'leased', 'succeeded', 'dead', 'cancelled', 'denied'}) do
+  local n = redis.call('ZCARD', P .. 'st:' .. s)
+  if n > 0 then table.insert(counts, {s, n}) end
+end
+local delayed = redis.call('ZCOUNT', P .. 'delayed', '(' .. now, '+inf')
+local expired = redis.call('ZCOUNT', P .. 'leases', '-inf', '(' .. now)
+local oldest = 0
+local due = redis.call('ZRANGEBYSCORE', P .. 'delayed', '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1)
+if due[2] then oldest = tonumber(due[2]) end
+local ready = redis.call('HGETALL', P .. 'ready')
+for i = 1, #ready, 2 do
+  if tonumber(ready[i + 1]) > 0 then
+    local last = '0-0'
+    for _, g in ipairs(redis.call('XINFO', 'GROUPS', ready[i])) do
+      for j = 1, #g, 2 do if g[j] == 'last-delivered-id' then last = g[j + 1] end end
+    end
+    local head = redis.call('XRANGE', ready[i], '(' .. last, '+', 'COUNT', 1)[1]
+    if head then
+      for j = 1, #head[2], 2 do
+        if head[2][j] == 'at' then
+          local at = tonumber(head[2][j + 1])
+          if oldest == 0 or at < oldest then oldest = at end
+        end
+      end
+    end
+  end
+end
+return {counts, delayed, expired, oldest}
+)lua";
+
+std::string sha1_hex(const std::string& s)
+{
+    unsigned char d[SHA_DIGEST_LENGTH];
+    SHA1(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+    std::string out;
+    char buf[3];
+    for (unsigned char c : d) {
+        std::snprintf(buf, sizeof buf, "%02x", c);
+        out += buf;
+    }
+    return out;
+}
+
+/// A script with its SHA-1, run by EVALSHA (loaded again after a server
+/// restart flushed its script cache).
+struct Script {
+    std::string body;
+    std::string sha;
+    explicit Script(const char* s) : body(std::string(k_prelude) + s), sha(sha1_hex(body)) {}
+};
+
+std::string cbor_bytes(const json& j)
+{
+    auto b = json::to_cbor(j);
+    return std::string(b.begin(), b.end());
+}
+
+const std::vector<std::string> k_fields = {"id",    "type",  "agent", "dk",  "state", "prio", "att",
+                                           "maxatt", "created", "updated", "avail", "until", "owner", "err",
+                                           "req",   "appr",  "fence"};
+
+class RedisQueue final : public Queue {
+public:
+    RedisQueue(redis::Address a, std::string where, OpenOptions opt)
+        : m_addr(std::move(a)), m_where(std::move(where)), m_opt(opt)
+    {
+    }
+
+    Status init()
+    {
+        auto c = take();
+        if (!c) return c.error();
+        auto v = (*c)->command({"INFO", "server"});
+        if (!v) return v.error();
+        if (v->type == Reply::Type::error) return fail(Errc::unavailable, "'" + m_where + "': " + v->str);
+        // Exclusive XRANGE starts need Redis 6.2.
+        auto pos = v->str.find("redis_version:");
+        if (pos != std::string::npos) {
+            int major = 0, minor = 0;
+            std::sscanf(v->str.c_str() + pos + 14, "%d.%d", &major, &minor);
+            if (major < 6 || (major == 6 && minor < 2))
+                return fail(Errc::unavailable, "'" + m_where + "' runs Redis " + std::to_string(major) + "." +
+                                                   std::to_string(minor) + "; the queue needs 6.2 or later");
+        }
+        return {};
+    }
+
+    Result<std::vector<EnqueueOutcome>> enqueue(std::vector<EnqueueItem> items) override
+    {
+        std::vector<std::string> args;
+        args.reserve(items.size() * 11);
+        for (const auto& item : items) {
+            json approvals = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
+                                                       : json::array();
+            args.insert(args.end(), {item.task.id, item.task.dedupe_key, std::string(to_string(item.task.type)),
+                                     item.task.context.agent_slug, std::string(to_string(item.initial)),
+                                     std::to_string(effective_priority(item.task, item.decision)),
+                                     std::to_string(std::max<std::int64_t>(0, item.delay.count())),
+                                     std::to_string(std::max(1, item.max_attempts)), approvals.dump(),
+                                     cbor_bytes(to_json(item.task)), cbor_bytes(item.decision)});
+        }
+        auto r = run(s_enqueue, std::move(args));
+        if (!r) return r.error();
+        std::vector<EnqueueOutcome> out;
+        for (const auto& e : r->elements)
+            out.push_back({e.elements.at(0).str, parse_state(e.elements.at(1).str).value_or(State::queued),
+                           e.elements.at(2).as_int() == 1});
+        return out;
+    }
+
+    Result<std::vector<Lease>> claim(const std::string& worker, std::size_t max, Millis lease,
+                                     const std::vector<std::string>& agents) override
+    {
+        auto now = now_ms();
+        std::vector<std::string> args = {worker, std::to_string(lease.count()), std::to_string(max)};
+        args.insert(args.end(), agents.begin(), agents.end());
+        auto r = run(s_claim, std::move(args), now);
+        if (!r) return r.error();
+        if (r->elements.size() != 2) return fail(Errc::internal, "'" + m_where + "': unexpected claim reply");
+        std::vector<Lease> out;
+        for (const auto& e : r->elements[1].elements) {
+            Lease l;
+            l.id = e.elements.at(0).str;
+            l.token = e.elements.at(1).as_int();
+            l.attempt = static_cast<int>(e.elements.at(2).as_int());
+            l.max_attempts = static_cast<int>(e.elements.at(3).as_int());
+            l.lease_until_ms = e.elements.at(4).as_int();
+            l.ready_ms = e.elements.at(5).as_int();
+            l.claimed_ms = now;
+            l.task = from_cbor(e.elements.at(6).str);
+            l.decision = from_cbor(e.elements.at(7).str);
+            out.push_back(std::move(l));
+        }
+        const auto& expired = r->elements[0].elements;
+        if (m_opt.events)
+            for (std::size_t i = 0; i + 1 < expired.size(); i += 2) {
+                std::string state = expired[i + 1].str;
+                m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried", expired[i].str, "",
+                                    {{"reason", "lease expired"}, {"state", state}}});
+            }
+        return out;
+    }
+
+    Status heartbeat(const std::string& id, std::int64_t token, Millis lease) override
+    {
+        return fenced(id, token, run(s_heartbeat, {id, std::to_string(token), std::to_string(lease.count())}));
+    }
+
+    Status ack(const std::string& id, std::int64_t token, const json& result) override
+    {
+        return ack_batch({{id, token, result}}).front();
+    }
+
+    std::vector<Status> ack_batch(const std::vector<Ack>& acks) override
+    {
+        std::vector<std::string> args;
+        for (const auto& a : acks) {
+            bool none = a.result.is_null() || (a.result.is_object() && a.result.empty());
+            args.insert(args.end(), {a.id, std::to_string(a.token), none ? std::string() : cbor_bytes(a.result)});
+        }
+        std::vector<Status> out(acks.size());
+        auto r = run(s_ack, std::move(args));
+        for (std::size_t i = 0; i < acks.size(); ++i) {
+            if (!r) out[i] = r.error();
+            else if (i < r->elements.size()) out[i] = fenced(acks[i].id, acks[i].token, r->elements[i]);
+            else out[i] = fail(Errc::internal, "'" + m_where + "': short ack reply");
+        }
+        return out;
+    }
+
+    Result<State> nack(const std::string& id, std::int64_t token, const std::string& error, const Backoff& backoff,
+                       bool retry) override
+    {
+        // The attempt count decides the backoff; it cannot change under a
+        // lease this worker holds, which the script checks.
+        auto c = take();
+        if (!c) return c.error();
+        auto fields = (*c)->command({"HMGET", m_addr.prefix + "t:" + id, "att", "maxatt"});
+        if (!fields) return fields.error();
+        if (fields->elements.size() != 2 || fields->elements[0].is_nil()) return lost_lease(id, token, std::nullopt, 0);
+        int attempts = static_cast<int>(fields->elements[0].as_int());
+        bool dead = !retry || attempts >= static_cast<int>(fields->elements[1].as_int());
+        State next = dead ? State::dead : State::queued;
+        auto r = run(s_nack, {id, std::to_string(token), error.substr(0, 4096), std::string(to_string(next)),
+                              std::to_string(dead ? 0 : backoff.delay(attempts).count())});
+        if (auto st = fenced(id, token, r); !st) return st.error();
+        return next;
+    }
+
+    Status release(const std::string& id, std::int64_t token) override
+    {
+        return fenced(id, token, run(s_release, {id, std::to_string(token)}));
+    }
+
+    Status redecide(const std::string& id, std::int64_t token, State to, const json& decision,
+                    const std::string& reason) override
+    {
+        if (to != State::denied && to != State::pending_approval)
+            return fail(Errc::internal, "redecide moves a task to denied or pending-approval only");
+        return fenced(id, token,
+                      run(s_redecide, {id, std::to_string(token), std::string(to_string(to)), reason,
+                                       core::array_member(decision, "requiredApprovals").dump(), cbor_bytes(decision)}));
+    }
+
+    Result<State> approve(const std::string& id, const std::string& group, const std::string& by) override
+    {
+        for (int attempt = 0; attempt < 50; ++attempt) {
+            auto c = take();
+            if (!c) return c.error();
+            auto f = (*c)->command({"HMGET", m_addr.prefix + "t:" + id, "state", "req", "appr"});
+            if (!f) return f.error();
+            if (f->elements.size() != 3 || f->elements[0].is_nil()) return fail(Errc::not_found, "no task " + text::quote(id));
+            std::string before = f->elements[2].str;
+            json approvals = json::parse(before, nullptr, false);
+            auto next = add_approval(id, f->elements[0].str, strings_of(f->elements[1].str), approvals, group, by, now_ms());
+            if (!next) return next.error();
+            auto r = run(s_approve, {id, before, approvals.dump(), std::string(to_string(*next))});
+            if (!r) return r.error();
+            if (r->as_int() == 1) return *next;
+            // Another approval (or a cancel) came in between: read again.
+        }
+        return fail(Errc::unavailable, "task " + text::quote(id) + ": too many concurrent approvals, try again");
+    }
+
+    Status reject(const std::string& id, const std::string& by, const std::string& reason) override
+    {
+        auto r = run(s_reject, {id, "rejected by " + by + (reason.empty() ? "" : ": " + reason)});
+        return state_reply(id, r, "waiting for approval");
+    }
+
+    Status retry(const std::string& id) override
+    {
+        auto r = run(s_retry, {id});
+        if (r && r->type == Reply::Type::integer && r->integer == 0)
+            return fail(Errc::conflict, "cannot retry task " + text::quote(id) + ": another unfinished task has its dedupe key");
+        return state_reply(id, r, "dead or cancelled");
+    }
+
+    Status cancel(const std::string& id) override { return state_reply(id, run(s_cancel, {id}), "unfinished"); }
+
+    Result<std::int64_t> purge(Millis retention, const std::vector<State>& states) override
+    {
+        if (auto in = purgeable_states(states); !in) return in.error();
+        std::vector<std::string> args = {std::to_string(now_ms() - retention.count())};
+        for (State s : states.empty() ? std::vector<State>{State::succeeded, State::dead, State::cancelled, State::denied}
+                                      : states)
+            args.emplace_back(to_string(s));
+        auto r = run(s_purge, std::move(args));
+        if (!r) return r.error();
+        return r->as_int();
+    }
+
+    Result<std::vector<Entry>> list(const ListFilter& f) override
+    {
+        auto c = take();
+        if (!c) return c.error();
+        // Newest first: the ids by sequence number, from every state asked for.
+        std::vector<std::pair<std::int64_t, std::string>> ids;
+        std::vector<std::string> sets;
+        if (f.states.empty()) sets.push_back(m_addr.prefix + "ids");
+        for (State s : f.states) sets.push_back(m_addr.prefix + "st:" + std::string(to_string(s)));
+        // With a type filter, read on until enough match.
+        std::size_t want = f.type.empty() ? f.limit : f.limit * 4 + 64;
+        std::vector<Entry> out;
+        for (std::size_t offset = 0;; offset += want) {
+            ids.clear();
+            for (const auto& set : sets) {
+                auto r = (*c)->command({"ZREVRANGE", set, std::to_string(offset), std::to_string(offset + want - 1), "WITHSCORES"});
+                if (!r) return r.error();
+                for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2)
+                    ids.emplace_back(r->elements[i + 1].as_int(), r->elements[i].str);
+            }
+            std::sort(ids.begin(), ids.end(), [](auto& a, auto& b) { return a.first > b.first; });
+            for (const auto& [seq, id] : ids) {
+                if (out.size() >= f.limit) return out;
+                auto e = fetch(**c, id, false);
+                if (!e) return e.error();
+                if (!*e) continue;  // purged meanwhile
+                if (!f.type.empty() && (*e)->type != f.type) continue;
+                out.push_back(std::move(**e));
+            }
+            if (ids.size() < want || out.size() >= f.limit) return out;
+        }
+    }
+
+    Result<Entry> show(const std::string& id) override
+    {
+        auto c = take();
+        if (!c) return c.error();
+        auto exact = fetch(**c, id, true);
+        if (!exact) return exact.error();
+        if (*exact) return std::move(**exact);
+        // A unique prefix is enough, like a short git hash.
+        auto r = (*c)->command({"ZRANGEBYLEX", m_addr.prefix + "lex", "[" + id, "[" + id + "\xff", "LIMIT", "0", "2"});
+        if (!r) return r.error();
+        if (r->elements.empty()) return fail(Errc::not_found, "no task " + text::quote(id) + " in the queue");
+        if (r->elements.size() > 1) return fail(Errc::usage, "task id prefix " + text::quote(id) + " is ambiguous");
+        auto e = fetch(**c, r->elements[0].str, true);
+        if (!e) return e.error();
+        if (!*e) return fail(Errc::not_found, "no task " + text::quote(id) + " in the queue");
+        return std::move(**e);
+    }
+
+    Result<Stats> stats() override
+    {
+        auto now = now_ms();
+        auto r = run(s_stats, {}, now);
+        if (!r) return r.error();
+        if (r->elements.size() != 4) return fail(Errc::internal, "'" + m_where + "': unexpected stats reply");
+        Stats st;
+        for (const auto& e : r->elements[0].elements) st.by_state[e.elements.at(0).str] = e.elements.at(1).as_int();
+        st.delayed = r->elements[1].as_int();
+        st.ready = (st.by_state.count("queued") ? st.by_state["queued"] : 0) - st.delayed;
+        st.expired_leases = r->elements[2].as_int();
+        std::int64_t oldest = r->elements[3].as_int();
+        st.oldest_ready_ms = oldest && st.ready > 0 ? now - oldest : 0;
+        return st;
+    }
+
+    bool wait_for_work(Millis max) override
+    {
+        std::unique_lock lock(m_listen_mutex);
+        auto seen = m_wakeups;
+        if (m_listening_thread) {
+            m_listen_cv.wait_for(lock, max, [&] { return m_wakeups != seen; });
+            return true;
+        }
+        m_listening_thread = true;
+        if (!m_listener) {
+            auto c = Conn::open(m_addr, m_where);
+            if (c && (*c)->send({"SUBSCRIBE", m_addr.prefix + "wake"})) m_listener = std::move(*c);
+        }
+        lock.unlock();
+        bool woken = false;
+        if (m_listener) {
+            auto deadline = std::chrono::steady_clock::now() + max;
+            for (;;) {
+                auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now()).count();
+                if (left <= 0) break;
+                auto got = m_listener->wait_for_push(static_cast<int>(left));
+                if (!got) {
+                    m_listener.reset();  // reconnect next time
+                    break;
+                }
+                if (!*got) break;
+                // The first push confirms the subscription; later ones are wake-ups.
+                if (m_subscribed) {
+                    woken = true;
+                    break;
+                }
+                m_subscribed = true;
+            }
+            if (!m_listener) m_subscribed = false;
+        } else {
+            std::this_thread::sleep_for(max);  // the server is away: poll
+        }
+        lock.lock();
+        m_listening_thread = false;
+        if (woken) ++m_wakeups;
+        m_listen_cv.notify_all();
+        return true;
+    }
+
+private:
+    class Held {
+    public:
+        Held(RedisQueue& q, std::unique_ptr<Conn> c) : m_q(&q), m_c(std::move(c)) {}
+        Held(Held&&) = default;
+        ~Held()
+        {
+            if (m_c && m_c->ok()) {
+                std::lock_guard lock(m_q->m_pool_mutex);
+                if (m_q->m_idle.size() < 32) m_q->m_idle.push_back(std::move(m_c));
+            }
+        }
+        Conn& operator*() { return *m_c; }
+        Conn* operator->() { return m_c.get(); }
+
+    private:
+        RedisQueue* m_q;
+        std::unique_ptr<Conn> m_c;
+    };
+
+    Result<Held> take()
+    {
+        {
+            std::lock_guard lock(m_pool_mutex);
+            if (!m_idle.empty()) {
+                auto c = std::move(m_idle.back());
+                m_idle.pop_back();
+                return Held(*this, std::move(c));
+            }
+        }
+        auto c = Conn::open(m_addr, m_where);
+        if (!c) return c.error();
+        return Held(*this, std::move(*c));
+    }
+
+    Result<Reply> run(const Script& s, std::vector<std::string> args, std::int64_t now = 0)
+    {
+        auto c = take();
+        if (!c) return c.error();
+        std::vector<std::string> cmd = {"EVALSHA", s.sha, "0", m_addr.prefix, std::to_string(now ? now : now_ms())};
+        cmd.insert(cmd.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
+        auto r = (*c)->command(cmd);
+        if (r && r->type == Reply::Type::error && r->str.rfind("NOSCRIPT", 0) == 0) {
+            auto load = (*c)->command({"SCRIPT", "LOAD", s.body});
+            if (!load) return load.error();
+            if (load->type == Reply::Type::error) return fail(Errc::internal, "'" + m_where + "': " + load->str);
+            r = (*c)->command(cmd);
+        }
+        if (!r) return r.error();
+        if (r->type == Reply::Type::error) return fail(Errc::unavailable, "'" + m_where + "': " + r->str);
+        return r;
+    }
+
+    /// 1: done; {state, fence}: refused by the fencing check.
+    Status fenced(const std::string& id, std::int64_t token, const Result<Reply>& r)
+    {
+        if (!r) return r.error();
+        return fenced(id, token, *r);
+    }
+    Status fenced(const std::string& id, std::int64_t token, const Reply& r)
+    {
+        if (r.type == Reply::Type::integer && r.integer == 1) return {};
+        if (r.type != Reply::Type::array || r.elements.size() != 2)
+            return fail(Errc::internal, "'" + m_where + "': unexpected reply");
+        const std::string& state = r.elements[0].str;
+        return lost_lease(id, token, state.empty() ? std::nullopt : std::optional<std::string>(state),
+                          r.elements[1].as_int());
+    }
+
+    /// 1: done; {state}: the task is in another state ('' gone).
+    Status state_reply(const std::string& id, const Result<Reply>& r, const std::string& wanted)
+    {
+        if (!r) return r.error();
+        if (r->type == Reply::Type::integer && r->integer == 1) return {};
+        std::string state = r->elements.empty() ? "" : r->elements[0].str;
+        return wrong_state(id, state.empty() ? std::nullopt : std::optional<std::string>(state), wanted);
+    }
+
+    Result<std::optional<Entry>> fetch(Conn& c, const std::string& id, bool full)
+    {
+        std::vector<std::string> cmd = {"HMGET", m_addr.prefix + "t:" + id};
+        cmd.insert(cmd.end(), k_fields.begin(), k_fields.end());
+        if (full) cmd.insert(cmd.end(), {"task", "decision", "result"});
+        auto r = c.command(cmd);
+        if (!r) return r.error();
+        const auto& v = r->elements;
+        if (v.size() < k_fields.size() || v[0].is_nil()) return std::optional<Entry>();
+        Entry e;
+        e.id = v[0].str;
+        e.type = v[1].str;
+        e.agent = v[2].str;
+        e.dedupe_key = v[3].str;
+        e.state = parse_state(v[4].str).value_or(State::queued);
+        e.priority = static_cast<Priority>(std::clamp<std::int64_t>(v[5].as_int(), 0, 3));
+        e.attempts = static_cast<int>(v[6].as_int());
+        e.max_attempts = static_cast<int>(v[7].as_int());
+        e.created_ms = v[8].as_int();
+        e.updated_ms = v[9].as_int();
+        e.available_ms = v[10].as_int();
+        e.lease_until_ms = v[11].as_int();
+        e.lease_owner = v[12].str;
+        e.last_error = v[13].str;
+        e.required_approvals = strings_of(v[14].str);
+        e.approvals = json::parse(v[15].str, nullptr, false);
+        e.fence = v[16].as_int();
+        if (full && v.size() == k_fields.size() + 3) {
+            e.task = from_cbor(v[17].str);
+            e.decision = from_cbor(v[18].str);
+            if (!v[19].is_nil() && !v[19].str.empty()) e.result = from_cbor(v[19].str);
+        }
+        return std::optional<Entry>(std::move(e));
+    }
+
+    static inline const Script s_enqueue{k_enqueue}, s_claim{k_claim}, s_heartbeat{k_heartbeat}, s_ack{k_ack},
+        s_nack{k_nack}, s_release{k_release}, s_redecide{k_redecide}, s_approve{k_approve}, s_reject{k_reject},
+        s_retry{k_retry}, s_cancel{k_cancel}, s_purge{k_purge}, s_stats{k_stats};
+
+    redis::Address m_addr;
+    std::string m_where;
+    OpenOptions m_opt;
+    std::mutex m_pool_mutex;
+    std::vector<std::unique_ptr<Conn>> m_idle;
+    std::mutex m_listen_mutex;
+    std::condition_variable m_listen_cv;
+    std::unique_ptr<Conn> m_listener;
+    bool m_listening_thread = false;
+    bool m_subscribed = false;
+    std::uint64_t m_wakeups = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Queue>> open_redis_url(const std::string& url, const OpenOptions& options)
+{
+    auto a = redis::parse_url(url);
+    if (!a) return a.error();
+    auto q = std::make_unique<RedisQueue>(*a, text::redact_url(url), options);
+    if (auto st = q->init(); !st) return st.error();
+    return std::unique_ptr<Queue>(std::move(q));
+}
+
+}  // namespace infra::plugins::queues
