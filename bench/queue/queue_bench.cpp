@@ -1,13 +1,17 @@
-// bench/queue, our side: the SQLite queue with durable commits.
-// Usage: queue_bench DB enqueue N
-//        queue_bench DB e2e N WORKERS BATCH [observe]
+// bench/queue, our side: the queue with durable commits, on SQLite,
+// PostgreSQL or Redis Streams.
+// Usage: queue_bench QUEUE enqueue N
+//        queue_bench QUEUE e2e N WORKERS BATCH [observe]
+// QUEUE is a SQLite file or a queue URL (postgres://..., redis://...).
 // BATCH 1 makes every claim and ack its own commit; observe records every
 // event and span in the same database's audit chain, as the worker command
-// does (without it they are dropped).
+// does (without it they are dropped; SQLite only).
 // Prints one JSON line in the shape bullmq.mjs prints.
 #include "core/events/event.hpp"
 #include "core/process.hpp"
 #include "core/worker.hpp"
+#include "plugins/queues/postgres_queue.hpp"
+#include "plugins/queues/redis_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 
 #include <algorithm>
@@ -69,12 +73,17 @@ int main(int argc, char** argv)
 {
     infra::core::process::retain_heap();  // as the worker command does
     if (argc < 4) {
-        std::fprintf(stderr, "usage: queue_bench DB enqueue N | queue_bench DB e2e N WORKERS BATCH\n");
+        std::fprintf(stderr, "usage: queue_bench QUEUE enqueue N | queue_bench QUEUE e2e N WORKERS BATCH\n");
         return 64;
     }
     std::string db = argv[1], mode = argv[2];
     int n = std::atoi(argv[3]);
-    auto q = infra::plugins::queues::open_sqlite_queue(db);
+    queue::Registry backends;
+    backends.add("sqlite", infra::plugins::queues::open_sqlite_url);
+    backends.add("postgres", infra::plugins::queues::open_postgres_url);
+    backends.add("redis", infra::plugins::queues::open_redis_url);
+    bool is_file = db.find("://") == std::string::npos;
+    auto q = backends.open(is_file ? "sqlite://" + db : db);
     if (!q) {
         std::fprintf(stderr, "%s\n", q.error().message.c_str());
         return 1;
@@ -94,7 +103,7 @@ int main(int argc, char** argv)
     std::size_t batch = static_cast<std::size_t>(std::atoi(argv[5]));
     agent::Registry agents;
     agents.add(std::make_shared<Noop>());
-    bool observe = argc > 6 && std::string(argv[6]) == "observe";
+    bool observe = argc > 6 && std::string(argv[6]) == "observe" && is_file;
     std::unique_ptr<events::EventSink> store;
     if (observe) {
         auto s = events::SqliteSink::open(db);

@@ -141,7 +141,7 @@ void register_creds(CLI::App& app, Context& ctx)
     m->add_option("--ttl", mo->ttl, "lifetime (default 15m; providers cap it)");
     m->add_option("--task", mo->task, "the task it is for");
     m->add_option("--trace", mo->trace, "trace id (default: from TRACEPARENT)");
-    m->add_option("--provider", mo->provider, "local, github-app, aws-sts or env (default: creds.provider, else local)");
+    m->add_option("--provider", mo->provider, "local, github-app, aws-sts, env or broker (default: creds.provider, else local)");
     m->footer("Prints the token on stdout (with --json, the ledger entry with the token).");
     ctx.on_run(m, [mo, &ctx] { return mint(*mo, ctx); });
 

@@ -2,6 +2,7 @@
 // /metrics and health checks on one port; optionally in-process workers.
 // SIGTERM or SIGINT stops accepting, answers what is in flight, lets the
 // workers finish or release their tasks, and exits 0.
+#include "cli/broker_handle.hpp"
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
@@ -13,6 +14,7 @@
 #include "core/process.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/serve/server.hpp"
+#include "core/queue/event_stream.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
@@ -23,6 +25,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <pthread.h>
+#include <atomic>
 #include <thread>
 
 namespace infra::cli {
@@ -116,6 +119,11 @@ int serve(const Options& opt, Context& ctx)
         if (!tokens) return ctx.fail(tokens.error());
         so.tokens = std::move(*tokens);
     }
+    if (auto file = cfg.get_or("serve.worker_tokens_file", ""); !file.empty()) {
+        auto tokens = core::serve::load_tokens(file);
+        if (!tokens) return ctx.fail(tokens.error());
+        so.worker_tokens = std::move(*tokens);
+    }
     so.repository_id = cfg.get_or("repository.id", cfg.get_or("git.repository", ""));
     so.schedules = cfg.get_json("schedules");
     auto schedules = core::serve::load_schedules(so.schedules);
@@ -131,7 +139,27 @@ int serve(const Options& opt, Context& ctx)
     if (auto st = a.state->exec("PRAGMA synchronous=NORMAL"); !st) return ctx.fail(st.error());
     core::events::EventSink* sink = a.events;
 
-    core::serve::Server server(so, {ctx.signals(), *a.engine, *a.state, ctx.home().state_db().string(), *a.queue, *sink});
+    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_db().string(), *a.queue, *sink, {}};
+    // Distributed workers: the broker API mints for them with this server's
+    // provider and keys (creds.provider), and their events come back through
+    // the queue's output stream into this state store.
+    std::optional<BrokerHandle> broker;
+    if (!so.worker_tokens.empty()) {
+        auto b = open_broker(ctx, "");
+        if (!b) return ctx.fail(b.error());
+        broker = std::move(*b);
+        broker->broker->set_events(sink);
+        core::creds::Broker* mint_with = broker->broker.get();
+        deps.mint = [mint_with](const std::string& scope, const std::string& task, const std::string& trace,
+                                std::chrono::seconds ttl) -> core::Result<nlohmann::json> {
+            auto c = mint_with->mint({scope, ttl, task, trace});
+            if (!c) return core::fail(c.error());
+            nlohmann::json j = c->to_json(true);
+            j["expiresMs"] = c->expires_ms;
+            return j;
+        };
+    }
+    core::serve::Server server(so, std::move(deps));
     if (auto st = server.bind(); !st) return ctx.fail(st.error());
     for (const char* source : k_sources)
         if (!so.secrets.count(source))
@@ -205,6 +233,30 @@ int serve(const Options& opt, Context& ctx)
     std::fflush(stdout);
     spdlog::info("serving on {}", url);
 
+    // Events of workers that do not own the state store, from the queue's
+    // output stream into the audit log, on a connection of their own.
+    std::atomic<bool> reconciling{true};
+    std::thread reconciler([&] {
+        auto state = core::open_state(ctx.home());
+        if (!state) {
+            spdlog::error("reconciling worker events: {}", state.error().message);
+            return;
+        }
+        auto stream = ctx.open_queue(opt.queue, nullptr);
+        if (!stream) {
+            spdlog::error("reconciling worker events: {}", stream.error().message);
+            return;
+        }
+        auto pause = std::chrono::milliseconds(20);
+        for (;;) {
+            auto n = core::queue::reconcile_events(**stream, **state);
+            if (!n) spdlog::warn("reconciling worker events: {}", n.error().message);
+            bool more = n && *n > 0;
+            if (!more && !reconciling) break;  // drained after the stop
+            if (!more) std::this_thread::sleep_for(pause);
+        }
+    });
+
     scheduler.start();
     std::thread work;
     core::Result<core::WorkerSummary> summary = core::WorkerSummary{};
@@ -217,6 +269,8 @@ int serve(const Options& opt, Context& ctx)
     }
     pthread_kill(watcher.native_handle(), SIGUSR1);
     watcher.join();
+    reconciling = false;
+    reconciler.join();
     sink->flush();
     spdlog::info("stopped");
     if (!summary) return ctx.fail(summary.error());
@@ -248,10 +302,13 @@ void register_serve(CLI::App& app, Context& ctx)
         "  POST /v1/tasks, GET /v1/tasks/ID, GET /v1/tasks/ID/events, POST /v1/tasks/ID/approve|reject\n"
         "                            bearer tokens from serve.api_tokens_file (lines: NAME TOKEN, or\n"
         "                            NAME sha256:HEX); the token's name is who asks and who approves\n"
+        "  POST /v1/credentials     the broker of distributed workers: tokens from serve.worker_tokens_file;\n"
+        "                            mints with creds.provider, only for tasks a worker holds (leased)\n"
         "  GET /metrics (Prometheus), /healthz, /readyz\n"
         "A hook without a secret is off (403). Accepted deliveries answer 202 with the task ids.\n"
         "schedules: in config fire on their cron expressions. Notifications go to the Slack-compatible\n"
         "incoming webhook in $INFRA_AGENT_SLACK_WEBHOOK_URL (or the variable notify.slack_webhook_url_env names).\n"
+        "Events that workers send through the queue (worker --events queue) are moved into the state db.\n"
         "SIGTERM or SIGINT stops accepting and lets running tasks finish within --grace; exit 0.");
     ctx.on_run(cmd, [opt, &ctx] { return serve(*opt, ctx); });
 }

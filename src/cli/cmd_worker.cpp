@@ -9,6 +9,7 @@
 #include "cli/sandbox_flag.hpp"
 #include "core/events/event.hpp"
 #include "core/process.hpp"
+#include "core/queue/event_stream.hpp"
 #include "core/state.hpp"
 #include "core/timeutil.hpp"
 #include "core/worker.hpp"
@@ -95,6 +96,13 @@ int run(const Options& opt, Context& ctx)
     std::unique_ptr<core::events::EventSink> sink;
     if (opt.events == "stdout") {
         sink = std::make_unique<core::events::JsonLinesSink>(stdout);
+    } else if (opt.events == "queue") {
+        // Distributed: through the queue's output stream to the server that
+        // owns the state store; this worker needs no state db of its own.
+        auto stream = ctx.open_queue(opt.queue, nullptr);
+        if (!stream) return ctx.fail(stream.error());
+        if (auto st = (*stream)->publish_events({}); !st) return ctx.fail(st.error());
+        sink = std::make_unique<core::queue::StreamSink>(std::move(*stream));
     } else if (opt.events == "none") {
         sink = std::make_unique<core::events::NullSink>();
     } else {
@@ -168,8 +176,10 @@ void register_worker(CLI::App& app, Context& ctx)
     cmd->add_option("--lease", opt->lease, "visibility timeout; heartbeats renew it (default 30s)");
     cmd->add_option("--grace", opt->grace, "time to finish running tasks after a stop signal (default 30s)");
     cmd->add_option("--poll", opt->poll, "wait between empty claims (default 500ms)");
-    cmd->add_option("--events", opt->events, "where events go: state (the state db), stdout, none")
-        ->check(CLI::IsMember({"state", "stdout", "none"}));
+    cmd->add_option("--events", opt->events,
+                    "where events go: state (the state db), queue (the queue's output stream, for serve to record), "
+                    "stdout, none")
+        ->check(CLI::IsMember({"state", "queue", "stdout", "none"}));
     cmd->add_option("--record", opt->record, "append model exchanges to DIR/<task>-<attempt>.jsonl (llm agent)");
     cmd->add_option("--id", opt->id, "worker id in leases (default host:pid)");
     cmd->add_option("--workspace", opt->workspace, "directory agents edit in place (instead of --repo)");

@@ -2,12 +2,21 @@
 // PostgreSQL or Redis server are run by `worker --queue URL` exactly as
 // from the SQLite state db, seen by `queue ls/show`, and a queue that
 // cannot be reached is a clear runtime error that never shows a password.
+#include "core/queue/queue.hpp"
+#include "plugins/queues/postgres_queue.hpp"
+#include "plugins/queues/redis_queue.hpp"
 #include "support/fixtures.hpp"
 #include "support/run.hpp"
 #include "support/servers.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <thread>
 
 namespace infra {
 namespace {
@@ -103,6 +112,87 @@ TEST_P(ScaleOut, AnUnreachableQueueIsARuntimeErrorWithoutThePassword)
     auto w = run_cli({"worker", "--once", "--queue", down}, opt());
     EXPECT_EQ(w.exit_code, 1);
     EXPECT_EQ(w.err.find("hunter2"), std::string::npos) << w.err;
+}
+
+// Distributed mode: `serve` owns the state store and the signing keys; a
+// worker on another machine holds only the queue URL and a worker token.
+// Its credentials come from serve's broker API (only for a task it holds),
+// and its events reach serve's audit log through the queue's output stream.
+TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
+{
+    const std::string worker_token = "wk-0123456789abcdef0123";
+    auto server_home = dir / "server", worker_home = dir / "worker";
+    test::write_file(dir / "worker-tokens", "builder-1 " + worker_token + "\n");
+    test::write_file(server_home / "config.yaml", "queue:\n  url: " + url + "\nserve:\n  worker_tokens_file: " +
+                                                      (dir / "worker-tokens").string() + "\n");
+    test::RunOptions srv;
+    srv.env["INFRA_AGENT_HOME"] = server_home.string();
+    test::Background serve({"serve", "--listen", "127.0.0.1:0"}, srv);
+    auto listening = json::parse(serve.read_line(20000), nullptr, false);
+    ASSERT_TRUE(listening.is_object()) << serve.err();
+    std::string base = listening["url"];
+
+    test::write_file(worker_home / "config.yaml",
+                     "queue:\n  url: " + url + "\ncreds:\n  provider: broker\nbroker:\n  url: " + base +
+                         "\nexec:\n  command: [sh, -c, \"sed -i s/Disabled/Enabled/ main.tf && echo Enabled by exec\"]\n");
+    test::RunOptions wrk;
+    wrk.env["INFRA_AGENT_HOME"] = worker_home.string();
+    wrk.env["INFRA_AGENT_WORKER_TOKEN"] = worker_token;
+
+    auto in = srv;
+    in.stdin_data = task("01M89BBBBBBBBBBBBBBBBBBBB1") + task("01M89BBBBBBBBBBBBBBBBBBBB2");
+    ASSERT_EQ(run_cli({"enqueue"}, in).exit_code, 0);
+
+    // Credentials only for a task a worker holds.
+    auto early = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M89BBBBBBBBBBBBBBBBBBBB1"}, wrk);
+    EXPECT_EQ(early.exit_code, 3) << early.err;
+    EXPECT_NE(early.err.find("credentials are minted only for tasks a worker holds"), std::string::npos) << early.err;
+    auto stranger = wrk;
+    stranger.env["INFRA_AGENT_WORKER_TOKEN"] = "not-a-worker-token-at-all";
+    auto refused = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M89BBBBBBBBBBBBBBBBBBBB1"}, stranger);
+    EXPECT_EQ(refused.exit_code, 3);
+    EXPECT_NE(refused.err.find("unknown worker token"), std::string::npos) << refused.err;
+    {
+        core::queue::Registry backends;
+        backends.add("postgres", plugins::queues::open_postgres_url);
+        backends.add("redis", plugins::queues::open_redis_url);
+        auto q = backends.open(url);
+        ASSERT_TRUE(q) << q.error().message;
+        auto held = (*q)->claim("test-holder", 1, std::chrono::seconds(60));
+        ASSERT_TRUE(held && held->size() == 1u);
+        auto minted = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", (*held)[0].id, "--json"}, wrk);
+        ASSERT_EQ(minted.exit_code, 0) << minted.err;
+        auto cred = json::parse(minted.out);
+        EXPECT_FALSE(cred["token"].get<std::string>().empty());
+        // The server minted it with its own key and recorded it in its ledger.
+        auto ledger = test::json_lines(run_cli({"creds", "ls", "--json"}, srv).out);
+        ASSERT_EQ(ledger.size(), 1u);
+        EXPECT_EQ(ledger[0]["taskId"], (*held)[0].id);
+        EXPECT_EQ(ledger[0]["provider"], "local");
+        ASSERT_TRUE((*q)->release((*held)[0].id, (*held)[0].token));
+    }
+    EXPECT_TRUE(std::filesystem::exists(server_home / "keys/local-creds.key"));
+    EXPECT_FALSE(std::filesystem::exists(worker_home / "keys/local-creds.key"));
+
+    auto w = run_cli({"worker", "--drain", "--json", "--events", "queue", "--workspace", (dir / "ws").string()}, wrk);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    EXPECT_EQ(json::parse(w.out)["succeeded"], 2) << w.out;
+
+    // The worker's events are in the server's audit log (moved while it runs).
+    std::vector<json> events;
+    for (int i = 0; i < 200; ++i) {
+        events = test::json_lines(run_cli({"events", "--task", "01M89BBBBBBBBBBBBBBBBBBBB2", "--type", "task.*"}, srv).out);
+        if (!events.empty() && events.back()["event"] == "task.succeeded") break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_FALSE(events.empty());
+    EXPECT_EQ(events.back()["event"], "task.succeeded");
+    auto claimed = std::count_if(events.begin(), events.end(), [](const json& e) { return e["event"] == "task.claimed"; });
+    EXPECT_GE(claimed, 1);
+    EXPECT_EQ(run_cli({"audit", "verify"}, srv).exit_code, 0);
+    // ... and not in a state db of the worker's.
+    EXPECT_TRUE(test::json_lines(run_cli({"events", "--type", "task.*"}, wrk).out).empty());
+    serve.stop(SIGTERM);
 }
 
 TEST(ScaleOutUrls, MalformedRedisUrlsAreUsageErrors)

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <thread>
+#include <tuple>
 
 namespace infra::core::events {
 
@@ -23,6 +24,33 @@ json to_json(const Event& e)
     if (!e.parent_id.empty()) j["parentSpanId"] = e.parent_id;
     j["data"] = e.data;
     return j;
+}
+
+Result<Event> event_from_json(const json& j)
+{
+    if (!j.is_object()) return fail(Errc::invalid_input, "an event must be a JSON object");
+    auto text = [&](const char* key, bool required, std::string& out) -> Status {
+        auto it = j.find(key);
+        if (it == j.end() || it->is_null()) {
+            if (required) return fail(Errc::invalid_input, std::string("event: missing \"") + key + "\"");
+            return {};
+        }
+        if (!it->is_string()) return fail(Errc::invalid_input, std::string("event: \"") + key + "\" must be a string");
+        out = it->get<std::string>();
+        return {};
+    };
+    Event e;
+    for (auto [key, required, out] : {std::tuple{"event", true, &e.type}, std::tuple{"time", true, &e.time},
+                                      std::tuple{"taskId", false, &e.task_id}, std::tuple{"traceId", false, &e.trace_id},
+                                      std::tuple{"spanId", false, &e.span_id},
+                                      std::tuple{"parentSpanId", false, &e.parent_id}})
+        if (auto st = text(key, required, *out); !st) return st.error();
+    if (e.type.empty()) return fail(Errc::invalid_input, "event: \"event\" is empty");
+    if (auto it = j.find("data"); it != j.end()) {
+        if (!it->is_object()) return fail(Errc::invalid_input, "event: \"data\" must be an object");
+        e.data = *it;
+    }
+    return e;
 }
 
 void stamp(Event& e)

@@ -45,6 +45,10 @@ struct Event {
 /// The event as one JSON object: {"type":"event","event":...,"taskId":...}.
 json to_json(const Event& e);
 
+/// An event back from its JSON object (a line of a worker's output
+/// stream); names the field that is missing or of the wrong type.
+Result<Event> event_from_json(const json& j);
+
 /// What every sink does first: fills time and trace context. Secrets
 /// (log::add_secret) are replaced where an event leaves the process: in the
 /// text each sink writes, on the sink's own thread.

@@ -188,6 +188,25 @@ public:
     /// announces nothing, so that the caller sleeps and polls instead.
     virtual bool wait_for_work(Millis max) { return false; }
 
+    /// The output stream of distributed mode: workers that do not own the
+    /// state store append their events (JSON lines) here, and the server
+    /// that owns it moves them into the audit log. The embedded queue has
+    /// none: its workers share the state db and write there themselves.
+    virtual Status publish_events(const std::vector<std::string>& lines)
+    {
+        return fail(Errc::usage, "this queue has no output stream for events",
+                    "workers of a SQLite queue write the state db themselves (--events state)");
+    }
+
+    /// Hands up to max of the oldest events of the output stream to apply,
+    /// and removes them once apply succeeded (at least once: a crash in
+    /// between hands them out again). Returns how many were applied.
+    virtual Result<std::size_t> consume_events(std::size_t max,
+                                               const std::function<Status(const std::vector<std::string>&)>& apply)
+    {
+        return std::size_t{0};
+    }
+
     virtual Result<std::vector<Entry>> list(const ListFilter& filter) = 0;
     virtual Result<Entry> show(const std::string& id) = 0;
     virtual Result<Stats> stats() = 0;

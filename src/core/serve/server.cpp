@@ -325,16 +325,54 @@ private:
         };
     }
 
-    /// The name behind the request's bearer token, or nothing.
-    std::optional<std::string> caller(const httplib::Request& req) const
+    /// The name behind the request's bearer token among tokens, or nothing.
+    static std::optional<std::string> caller(const httplib::Request& req, const std::vector<Token>& tokens)
     {
         std::string auth = req.get_header_value("Authorization");
         if (auth.rfind("Bearer ", 0) != 0) return std::nullopt;
         std::string hash = crypto::sha256_hex(text::trim(std::string_view(auth).substr(7)));
         std::optional<std::string> who;
-        for (const auto& t : opt.tokens)
+        for (const auto& t : tokens)
             if (crypto::constant_time_equal(hash, t.sha256)) who = t.name;
         return who;
+    }
+    std::optional<std::string> caller(const httplib::Request& req) const { return caller(req, opt.tokens); }
+
+    /// The broker API: a distributed worker asks for a credential for a
+    /// task it holds. Worker tokens are not API tokens: a worker cannot
+    /// approve or submit, and an API user cannot mint.
+    void mint(const httplib::Request& req, httplib::Response& res)
+    {
+        if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
+        auto who = caller(req, opt.worker_tokens);
+        if (!who) {
+            res.set_header("WWW-Authenticate", "Bearer");
+            return reply(res, 401, {{"error", opt.worker_tokens.empty()
+                                                  ? "no worker tokens are configured (serve.worker_tokens_file)"
+                                                  : "missing or unknown worker token"}});
+        }
+        json body = json::parse(req.body, nullptr, false);
+        if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
+        std::string scope = string_member(body, "scope"), task = string_member(body, "taskId");
+        if (scope.empty() || task.empty()) return reply(res, 400, {{"error", "request body: \"scope\" and \"taskId\" are required"}});
+        std::int64_t ttl = 900;
+        if (auto t = body.find("ttlSeconds"); t != body.end()) {
+            if (!t->is_number_integer() || t->get<std::int64_t>() < 1)
+                return reply(res, 400, {{"error", "request body: \"ttlSeconds\" must be a positive integer"}});
+            ttl = t->get<std::int64_t>();
+        }
+        // Only for a task that a worker holds right now.
+        auto e = deps.queue.show(task);
+        if (!e || e->id != task)
+            return reply(res, 403, {{"error", "no task " + text::quote(task) + " in the queue"}});
+        if (e->state != queue::State::leased)
+            return reply(res, 403, {{"error", "task " + text::quote(task) + " is " + std::string(queue::to_string(e->state)) +
+                                                  ": credentials are minted only for tasks a worker holds"}});
+        auto cred = deps.mint(scope, task, string_member(body, "traceId"), std::chrono::seconds(ttl));
+        if (!cred) return reply_error(res, cred.error());
+        (*cred)["worker"] = *who;
+        spdlog::info("broker: {} for task {} to worker {}", scope, task, *who);
+        reply(res, 200, *cred);
     }
 
     bool authorized(const httplib::Request& req, httplib::Response& res, std::string& who) const
@@ -504,6 +542,10 @@ private:
                       auto v = approval::decide(deps.queue, deps.events, r);
                       if (!v) return reply_error(res, v.error());
                       reply(res, 200, {{"id", v->id}, {"by", v->by}, {"group", v->group}, {"state", v->state}, {"reason", v->reason}});
+                  }));
+
+        http.Post("/v1/credentials", timed("/v1/credentials", [this](const httplib::Request& req, httplib::Response& res) {
+                      mint(req, res);
                   }));
 
         http.Get("/metrics", timed("/metrics", [this](const httplib::Request&, httplib::Response& res) {

@@ -1,7 +1,8 @@
 #pragma once
 // The HTTP service behind `infra-agent serve`: webhooks (/hooks/github,
 // /hooks/alertmanager, /hooks/pagerduty, /hooks/sns), the REST API
-// (/v1/tasks ...), /metrics, /healthz and /readyz. Every task it makes is
+// (/v1/tasks ...), the broker API of distributed workers (/v1/credentials),
+// /metrics, /healthz and /readyz. Every task it makes is
 // admitted through core/intake, in group commits: concurrent deliveries
 // share one transaction, so a burst costs a few fsyncs, not one each.
 
@@ -14,6 +15,7 @@
 #include "core/store/sqlite.hpp"
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,6 +40,7 @@ struct Options {
     std::chrono::seconds io_timeout{10};       ///< per read and write: slow clients are cut off
     int threads = 64;                          ///< connections served at once
     std::vector<Token> tokens;                 ///< for /v1/*; none = the API refuses everyone
+    std::vector<Token> worker_tokens;          ///< for /v1/credentials (distributed workers) only
     std::map<std::string, std::string> secrets;  ///< webhook source -> shared secret
     std::string repository_id;                 ///< for tasks whose signal names none
     nlohmann::json schedules = nlohmann::json::array();
@@ -50,6 +53,11 @@ struct Deps {
     std::string state_path;  ///< read by the API on its own connection
     queue::Queue& queue;
     events::EventSink& events;
+    /// The broker behind /v1/credentials: mints for a scope, task and trace
+    /// (and records the mint); empty = the endpoint is off.
+    std::function<Result<nlohmann::json>(const std::string& scope, const std::string& task_id,
+                                         const std::string& trace_id, std::chrono::seconds ttl)>
+        mint;
 };
 
 class Server {

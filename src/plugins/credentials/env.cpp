@@ -57,6 +57,7 @@ void register_providers(core::creds::Registry& r)
     r.add("env", [](const core::Config& config, const core::Home&) -> core::Result<std::unique_ptr<core::creds::Provider>> {
         return make_env(config.get_or("creds.env.token_env", "INFRA_AGENT_TOKEN"));
     });
+    r.add("broker", [](const core::Config& config, const core::Home&) { return make_remote(config); });
 }
 
 }  // namespace infra::plugins::credentials

@@ -33,6 +33,11 @@ std::unique_ptr<core::creds::Provider> make_aws_sts(const core::Config& config);
 /// .installation_id, .private_key_file, .base_url).
 core::Result<std::unique_ptr<core::creds::Provider>> make_github_app(const core::Config& config);
 
+/// The broker API of `serve` (broker.url), with the worker token in
+/// $broker.token_env (default INFRA_AGENT_WORKER_TOKEN): for distributed
+/// workers, which hold no signing key or credential of their own.
+core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Config& config);
+
 /// Adds every built-in provider to the registry.
 void register_providers(core::creds::Registry& r);
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include <poll.h>
@@ -53,6 +54,8 @@ CREATE INDEX IF NOT EXISTS infra_queue_leases ON infra_queue (lease_until) WHERE
 CREATE INDEX IF NOT EXISTS infra_queue_finished ON infra_queue (finished_at) WHERE finished_at IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS infra_queue_active_dedupe ON infra_queue (dedupe_key)
     WHERE state IN ('pending-approval', 'queued', 'leased');
+-- Distributed mode's output stream: workers' events, for the server.
+CREATE TABLE IF NOT EXISTS infra_events (seq BIGSERIAL PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS infra_queue_payload (
     id        TEXT PRIMARY KEY REFERENCES infra_queue (id) ON DELETE CASCADE,
     task      BYTEA NOT NULL,
@@ -67,6 +70,36 @@ constexpr const char* k_channel = "infra_queue";
 constexpr const char* k_notify = "NOTIFY infra_queue";
 
 constexpr const char* k_active = "('pending-approval', 'queued', 'leased')";
+
+/// A Postgres array literal of text ({"a","b",NULL}), built element by element.
+class Array {
+public:
+    void add(std::string_view v)
+    {
+        m_s += m_s.empty() ? "{\"" : ",\"";
+        for (char ch : v) {
+            if (ch == '"' || ch == '\\') m_s += '\\';
+            m_s += ch;
+        }
+        m_s += '"';
+    }
+    void add_null() { m_s += m_s.empty() ? "{NULL" : ",NULL"; }
+    /// Bytes as hex, for decode(x, 'hex') on the server.
+    void add_hex(const std::vector<std::uint8_t>& bytes)
+    {
+        static constexpr char k_digits[] = "0123456789abcdef";
+        m_s += m_s.empty() ? "{" : ",";
+        for (auto b : bytes) {
+            m_s += k_digits[b >> 4];
+            m_s += k_digits[b & 15];
+        }
+        if (bytes.empty()) m_s += "\"\"";
+    }
+    std::string str() const { return m_s.empty() ? "{}" : m_s + "}"; }
+
+private:
+    std::string m_s;
+};
 
 Param cbor(const json& j)
 {
@@ -180,28 +213,51 @@ public:
 
     Result<std::vector<EnqueueOutcome>> enqueue(std::vector<EnqueueItem> items) override
     {
+        if (items.empty()) return std::vector<EnqueueOutcome>();
+        // The whole batch is one INSERT over arrays, in one transaction with
+        // the look-ups of duplicates: a round trip per batch, not per task.
+        Array ids, keys, types, agents, states, prios, avails, maxes, approvals, tasks, decisions;
+        auto now = now_ms();
+        bool claimable = false;
+        for (const auto& item : items) {
+            json required = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
+                                                      : json::array();
+            ids.add(item.task.id);
+            keys.add(item.task.dedupe_key);
+            types.add(to_string(item.task.type));
+            agents.add(item.task.context.agent_slug);
+            states.add(to_string(item.initial));
+            prios.add(std::to_string(effective_priority(item.task, item.decision)));
+            avails.add(std::to_string(now + std::max<std::int64_t>(0, item.delay.count())));
+            maxes.add(std::to_string(std::max(1, item.max_attempts)));
+            approvals.add(required.dump());
+            tasks.add_hex(json::to_cbor(to_json(item.task)));
+            decisions.add_hex(json::to_cbor(item.decision));
+        }
         auto c = m_pool.take();
         if (!c) return c.error();
         auto tx = Tx::begin(**c);
         if (!tx) return tx.error();
+        auto ins = (*c)->query(
+            "WITH input AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], "
+            "$8::bigint[], $9::int[], $10::text[], $11::text[], $12::text[]) WITH ORDINALITY "
+            "AS t(id, dedupe_key, type, agent, state, priority, available_at, max_attempts, required_approvals, task, "
+            "decision, ord)), "
+            "ins AS (INSERT INTO infra_queue (id, dedupe_key, type, agent, state, priority, available_at, max_attempts, "
+            "required_approvals, created_at, updated_at) SELECT id, dedupe_key, type, agent, state, priority, available_at, "
+            "max_attempts, required_approvals, $1::bigint, $1::bigint FROM input ORDER BY ord ON CONFLICT DO NOTHING "
+            "RETURNING id), "
+            "pay AS (INSERT INTO infra_queue_payload (id, task, decision) SELECT i.id, decode(i.task, 'hex'), "
+            "decode(i.decision, 'hex') FROM input i JOIN ins ON ins.id = i.id) "
+            "SELECT id FROM ins",
+            {now, ids.str(), keys.str(), types.str(), agents.str(), states.str(), prios.str(), avails.str(), maxes.str(),
+             approvals.str(), tasks.str(), decisions.str()});
+        if (!ins) return ins.error();
+        std::set<std::string> inserted;
+        for (int i = 0; i < ins->size(); ++i) inserted.insert(ins->text(i, 0));
         std::vector<EnqueueOutcome> out;
-        auto now = now_ms();
-        bool claimable = false;
         for (const auto& item : items) {
-            json approvals = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
-                                                       : json::array();
-            auto ins = (*c)->query(
-                "INSERT INTO infra_queue (id, dedupe_key, type, agent, state, priority, available_at, max_attempts, "
-                "required_approvals, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6::int, $7::bigint, $8::int, "
-                "$9, $10::bigint, $10::bigint) ON CONFLICT DO NOTHING",
-                {item.task.id, item.task.dedupe_key, std::string(to_string(item.task.type)), item.task.context.agent_slug,
-                 std::string(to_string(item.initial)), effective_priority(item.task, item.decision),
-                 now + item.delay.count(), std::max(1, item.max_attempts), approvals.dump(), now});
-            if (!ins) return ins.error();
-            if (ins->affected() == 1) {
-                auto pay = (*c)->query("INSERT INTO infra_queue_payload (id, task, decision) VALUES ($1, $2, $3)",
-                                       {item.task.id, cbor(to_json(item.task)), cbor(item.decision)});
-                if (!pay) return pay.error();
+            if (inserted.erase(item.task.id)) {
                 out.push_back({item.task.id, item.initial, false});
                 claimable = claimable || item.initial == State::queued;
                 continue;
@@ -301,52 +357,39 @@ public:
 
     std::vector<Status> ack_batch(const std::vector<Ack>& acks) override
     {
+        // One statement for the batch: the fenced updates, and the results
+        // of those that passed. Each refused ack is explained on its own.
         std::vector<Status> out(acks.size());
+        Array ids, tokens, results;
+        for (const auto& a : acks) {
+            ids.add(a.id);
+            tokens.add(std::to_string(a.token));
+            bool none = a.result.is_null() || (a.result.is_object() && a.result.empty());
+            if (none) results.add_null();
+            else results.add_hex(json::to_cbor(a.result));
+        }
         auto c = m_pool.take();
         if (!c) {
             std::fill(out.begin(), out.end(), Status(c.error()));
             return out;
         }
-        auto tx = Tx::begin(**c);
-        if (!tx) {
-            std::fill(out.begin(), out.end(), Status(tx.error()));
+        auto r = (*c)->query(
+            "WITH a AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[]) AS a(id, token, result)), "
+            "u AS (UPDATE infra_queue q SET state = 'succeeded', finished_at = $1::bigint, updated_at = $1::bigint, "
+            "lease_owner = NULL, lease_until = NULL FROM a WHERE q.id = a.id AND q.fence = a.token "
+            "AND q.state = 'leased' AND q.lease_until >= $1::bigint RETURNING q.id), "
+            "r AS (UPDATE infra_queue_payload p SET result = decode(a.result, 'hex') FROM a JOIN u ON u.id = a.id "
+            "WHERE p.id = a.id AND a.result IS NOT NULL) "
+            "SELECT id FROM u",
+            {now_ms(), ids.str(), tokens.str(), results.str()});
+        if (!r) {
+            std::fill(out.begin(), out.end(), Status(r.error()));
             return out;
         }
-        auto now = now_ms();
-        for (std::size_t i = 0; i < acks.size(); ++i) {
-            const auto& a = acks[i];
-            auto r = (*c)->query("UPDATE infra_queue SET state = 'succeeded', finished_at = $1::bigint, "
-                                 "updated_at = $1::bigint, lease_owner = NULL, lease_until = NULL "
-                                 "WHERE id = $2 AND fence = $3::bigint AND state = 'leased' AND lease_until >= $1::bigint",
-                                 {now, a.id, a.token});
-            if (!r) {
-                out[i] = r.error();
-                break;
-            }
-            if (r->affected() != 1) {
-                out[i] = lost(**c, a.id, a.token);
-                continue;
-            }
-            if (!a.result.is_null() && !(a.result.is_object() && a.result.empty())) {
-                auto p = (*c)->query("UPDATE infra_queue_payload SET result = $1 WHERE id = $2", {cbor(a.result), a.id});
-                if (!p) {
-                    out[i] = p.error();
-                    break;
-                }
-            }
-        }
-        // A failed statement aborts the transaction: none of the batch is done.
-        for (const auto& s : out)
-            if (!s && s.error().code != Errc::conflict) {
-                Status failed = s;
-                for (auto& o : out)
-                    if (o) o = failed;
-                return out;
-            }
-        auto committed = tx->commit();
-        if (!committed)
-            for (auto& o : out)
-                if (o) o = committed;
+        std::set<std::string> done;
+        for (int i = 0; i < r->size(); ++i) done.insert(r->text(i, 0));
+        for (std::size_t i = 0; i < acks.size(); ++i)
+            if (!done.count(acks[i].id)) out[i] = lost(**c, acks[i].id, acks[i].token);
         return out;
     }
 
@@ -565,6 +608,40 @@ public:
         }
         st.oldest_ready_ms = oldest ? now - oldest : 0;
         return st;
+    }
+
+    Status publish_events(const std::vector<std::string>& lines) override
+    {
+        if (lines.empty()) return {};
+        Array bodies;
+        for (const auto& l : lines) bodies.add(l);
+        auto c = m_pool.take();
+        if (!c) return c.error();
+        auto r = (*c)->query("INSERT INTO infra_events (body) SELECT unnest($1::text[])", {bodies.str()});
+        if (!r) return r.error();
+        return {};
+    }
+
+    Result<std::size_t> consume_events(std::size_t max,
+                                       const std::function<Status(const std::vector<std::string>&)>& apply) override
+    {
+        auto c = m_pool.take();
+        if (!c) return c.error();
+        auto r = (*c)->query("SELECT seq, body FROM infra_events ORDER BY seq LIMIT $1::bigint",
+                             {static_cast<std::int64_t>(max)});
+        if (!r) return r.error();
+        if (r->size() == 0) return std::size_t{0};
+        std::vector<std::string> lines;
+        Array seqs;
+        for (int i = 0; i < r->size(); ++i) {
+            seqs.add(r->text(i, 0));
+            lines.push_back(r->text(i, 1));
+        }
+        if (auto st = apply(lines); !st) return st.error();
+        // By number, not by range: a later number may commit before an earlier one.
+        auto d = (*c)->query("DELETE FROM infra_events WHERE seq = ANY($1::bigint[])", {seqs.str()});
+        if (!d) return d.error();
+        return lines.size();
     }
 
     bool wait_for_work(Millis max) override

@@ -184,6 +184,29 @@ core::Result<Reply> Conn::command(const std::vector<std::string>& args)
     return out;
 }
 
+core::Result<std::vector<Reply>> Conn::pipeline(const std::vector<std::vector<std::string>>& cmds)
+{
+    for (const auto& args : cmds) {
+        std::vector<const char*> argv;
+        std::vector<std::size_t> lens;
+        for (const auto& a : args) {
+            argv.push_back(a.data());
+            lens.push_back(a.size());
+        }
+        if (redisAppendCommandArgv(m_ctx, static_cast<int>(args.size()), argv.data(), lens.data()) != REDIS_OK)
+            return fail(Errc::unavailable, "'" + m_where + "': " + std::string(m_ctx->errstr));
+    }
+    std::vector<Reply> out;
+    for (std::size_t i = 0; i < cmds.size(); ++i) {
+        void* r = nullptr;
+        if (redisGetReply(m_ctx, &r) != REDIS_OK || !r)
+            return fail(Errc::unavailable, "'" + m_where + "': " + std::string(m_ctx->errstr));
+        out.push_back(convert(static_cast<redisReply*>(r)));
+        freeReplyObject(r);
+    }
+    return out;
+}
+
 core::Status Conn::send(const std::vector<std::string>& args)
 {
     std::vector<const char*> argv;

@@ -49,6 +49,8 @@ public:
     /// Runs one command (each argument binary-safe). A Redis error reply is
     /// returned as a Reply of type error; a broken connection as an Error.
     core::Result<Reply> command(const std::vector<std::string>& args);
+    /// Runs several commands in one round trip; their replies in order.
+    core::Result<std::vector<Reply>> pipeline(const std::vector<std::vector<std::string>>& cmds);
     /// Sends a command without reading its reply (SUBSCRIBE).
     core::Status send(const std::vector<std::string>& args);
     /// Waits up to timeout_ms for a reply pushed by the server.

@@ -23,7 +23,8 @@ using redis::Conn;
 using redis::Reply;
 
 // The data, under a prefix (default "infra:queue:"):
-//   t:ID           hash: the task's fields and payloads (CBOR)
+//   t:ID           hash: the task's fields (small, so Redis keeps it compact)
+//   p:ID           hash: its task, decision and result (CBOR)
 //   d:DEDUPE       the id of the unfinished task with that dedupe key (SET NX)
 //   s:AGENT:PRIO   stream of claimable tasks (consumer group "workers")
 //   ready          hash: stream -> entries not yet delivered to a worker
@@ -35,34 +36,55 @@ using redis::Reply;
 //   ids, lex       every task by sequence number, and by id (prefix lookups)
 //   finished       sorted set: final tasks by when they finished (purge)
 //   seq            the sequence counter; wake: the channel idle workers hear
+//   events         distributed mode's output stream: workers' events for the server
 //
 // Every script takes the prefix as ARGV[1] and the time (epoch ms) as ARGV[2].
 constexpr const char* k_prelude = R"lua(
 local P = ARGV[1]
 local now = tonumber(ARGV[2])
 local function tkey(id) return P .. 't:' .. id end
+-- Changes to the counts of undelivered entries, and whether to wake idle
+-- workers: written once per script by done().
+local ready_delta, woke, known = {}, false, {}
+local function done(result)
+  for sk, d in pairs(ready_delta) do
+    if d ~= 0 then redis.call('HINCRBY', P .. 'ready', sk, d) end
+  end
+  if woke then redis.call('PUBLISH', P .. 'wake', '1') end
+  return result
+end
 local function move(id, from, to, seq)
   if from and from ~= '' then redis.call('ZREM', P .. 'st:' .. from, id) end
   redis.call('ZADD', P .. 'st:' .. to, seq, id)
   redis.call('HSET', tkey(id), 'state', to)
 end
+-- Appends a claimable task to its stream; returns the stream and the entry,
+-- which the caller keeps in the task's hash.
+local function append(id, agent, prio, seq, avail)
+  local sk = P .. 's:' .. agent .. ':' .. prio
+  if not known[sk] then
+    if redis.call('EXISTS', sk) == 0 then
+      redis.call('XGROUP', 'CREATE', sk, 'workers', '$', 'MKSTREAM')
+      redis.call('SADD', P .. 'agents', agent)
+    end
+    known[sk] = true
+  end
+  local eid = redis.call('XADD', sk, '*', 'id', id, 'seq', seq, 'at', avail)
+  ready_delta[sk] = (ready_delta[sk] or 0) + 1
+  woke = true
+  return sk, eid
+end
 local function push(id)
   local k = tkey(id)
   local agent, prio, seq, avail = unpack(redis.call('HMGET', k, 'agent', 'prio', 'seq', 'avail'))
-  local sk = P .. 's:' .. agent .. ':' .. prio
-  if redis.call('EXISTS', sk) == 0 then
-    redis.call('XGROUP', 'CREATE', sk, 'workers', '$', 'MKSTREAM')
-    redis.call('SADD', P .. 'agents', agent)
-  end
-  local eid = redis.call('XADD', sk, '*', 'id', id, 'seq', seq, 'at', avail)
+  local sk, eid = append(id, agent, prio, seq, avail)
   redis.call('HSET', k, 'skey', sk, 'entry', eid)
-  redis.call('HINCRBY', P .. 'ready', sk, 1)
-  redis.call('PUBLISH', P .. 'wake', '1')
 end
 local function drop_entry(id, delivered)
   local sk, eid = unpack(redis.call('HMGET', tkey(id), 'skey', 'entry'))
   if sk and eid and eid ~= '' then
-    if delivered then redis.call('XACK', sk, 'workers', eid) else redis.call('HINCRBY', P .. 'ready', sk, -1) end
+    if delivered then redis.call('XACK', sk, 'workers', eid)
+    else ready_delta[sk] = (ready_delta[sk] or 0) - 1 end
     redis.call('XDEL', sk, eid)
     redis.call('HSET', tkey(id), 'entry', '')
   end
@@ -87,11 +109,20 @@ local function refused(id, token, live)
   if state ~= 'leased' or fence ~= token or (live and tonumber(untl) < now) then return {state, fence} end
   return nil
 end
+-- Commands over many members at once, sent in slices (Lua's unpack has a limit).
+local function each_slice(cmd, key, list)
+  for i = 1, #list, 4000 do
+    redis.call(cmd, key, unpack(list, i, math.min(#list, i + 3999)))
+  end
+end
 )lua";
 
 // ARGV[3..]: 11 fields per task.
 constexpr const char* k_enqueue = R"lua(
 local out = {}
+local n = (#ARGV - 2) / 11
+local seq = redis.call('INCRBY', P .. 'seq', n) - n
+local ids, lex, by_state = {}, {}, {}
 for i = 3, #ARGV, 11 do
   local id, dk, typ, agent, state, prio, delay, maxatt, req, task, decision =
     ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6]), ARGV[i+7], ARGV[i+8], ARGV[i+9], ARGV[i+10]
@@ -100,23 +131,29 @@ for i = 3, #ARGV, 11 do
   if other then
     table.insert(out, {other, redis.call('HGET', tkey(other), 'state') or 'queued', 1})
   else
+    seq = seq + 1
     redis.call('SET', P .. 'd:' .. dk, id)
-    local seq = redis.call('INCR', P .. 'seq')
     local avail = now + delay
-    redis.call('HSET', k, 'id', id, 'dk', dk, 'type', typ, 'agent', agent, 'prio', prio, 'seq', seq,
-      'avail', avail, 'att', 0, 'maxatt', maxatt, 'fence', 0, 'owner', '', 'until', '', 'err', '', 'req', req,
-      'appr', '[]', 'created', ARGV[2], 'updated', ARGV[2], 'fin', '', 'entry', '', 'skey', '', 'task', task,
-      'decision', decision)
-    redis.call('ZADD', P .. 'ids', seq, id)
-    redis.call('ZADD', P .. 'lex', 0, id)
-    move(id, nil, state, seq)
+    local sk, eid = '', ''
     if state == 'queued' then
-      if delay > 0 then redis.call('ZADD', P .. 'delayed', avail, id) else push(id) end
+      if delay > 0 then redis.call('ZADD', P .. 'delayed', avail, id)
+      else sk, eid = append(id, agent, prio, seq, avail) end
     end
+    redis.call('HSET', k, 'id', id, 'dk', dk, 'type', typ, 'agent', agent, 'state', state, 'prio', prio, 'seq', seq,
+      'avail', avail, 'att', 0, 'maxatt', maxatt, 'fence', 0, 'owner', '', 'until', '', 'err', '', 'req', req,
+      'appr', '[]', 'created', ARGV[2], 'updated', ARGV[2], 'fin', '', 'entry', eid, 'skey', sk)
+    redis.call('HSET', P .. 'p:' .. id, 'task', task, 'decision', decision)
+    table.insert(ids, seq) table.insert(ids, id)
+    table.insert(lex, 0) table.insert(lex, id)
+    by_state[state] = by_state[state] or {}
+    table.insert(by_state[state], seq) table.insert(by_state[state], id)
     table.insert(out, {id, state, 0})
   end
 end
-return out
+each_slice('ZADD', P .. 'ids', ids)
+each_slice('ZADD', P .. 'lex', lex)
+for state, members in pairs(by_state) do each_slice('ZADD', P .. 'st:' .. state, members) end
+return done(out)
 )lua";
 
 // ARGV[3] worker, [4] lease ms, [5] max, [6..] agents (none: every agent).
@@ -163,21 +200,25 @@ local function last_delivered(sk)
   end
   return last[sk]
 end
-local leases = {}
+local leases, was_queued, now_leased, lease_ends = {}, {}, {}, {}
+local untl = now + lease
 local function take(sk, entry)
   local eid, fields = entry[1], entry[2]
   local id
   for j = 1, #fields, 2 do if fields[j] == 'id' then id = fields[j + 1] end end
   last[sk] = eid
-  redis.call('HINCRBY', P .. 'ready', sk, -1)
+  ready_delta[sk] = (ready_delta[sk] or 0) - 1
   local k = tkey(id)
-  local fence = redis.call('HINCRBY', k, 'fence', 1)
-  local att = redis.call('HINCRBY', k, 'att', 1)
-  redis.call('HSET', k, 'owner', worker, 'until', now + lease, 'updated', ARGV[2], 'entry', eid)
-  local seq, maxatt, avail, task, decision = unpack(redis.call('HMGET', k, 'seq', 'maxatt', 'avail', 'task', 'decision'))
-  move(id, 'queued', 'leased', seq)
-  redis.call('ZADD', P .. 'leases', now + lease, id)
-  table.insert(leases, {id, fence, att, tonumber(maxatt), now + lease, tonumber(avail), task, decision})
+  local seq, maxatt, avail, fence, att = unpack(redis.call('HMGET', k, 'seq', 'maxatt', 'avail', 'fence', 'att'))
+  local task, decision = unpack(redis.call('HMGET', P .. 'p:' .. id, 'task', 'decision'))
+  fence = tonumber(fence) + 1
+  att = tonumber(att) + 1
+  redis.call('HSET', k, 'state', 'leased', 'fence', fence, 'att', att, 'owner', worker, 'until', untl,
+    'updated', ARGV[2], 'entry', eid)
+  table.insert(was_queued, id)
+  table.insert(now_leased, seq) table.insert(now_leased, id)
+  table.insert(lease_ends, untl) table.insert(lease_ends, id)
+  table.insert(leases, {id, fence, att, tonumber(maxatt), untl, tonumber(avail), task, decision})
 end
 local ready = P .. 'ready'
 for prio = 3, 0, -1 do
@@ -185,7 +226,7 @@ for prio = 3, 0, -1 do
   local streams = {}
   for _, a in ipairs(agents) do
     local sk = P .. 's:' .. a .. ':' .. prio
-    if tonumber(redis.call('HGET', ready, sk) or '0') > 0 then table.insert(streams, sk) end
+    if tonumber(redis.call('HGET', ready, sk) or '0') + (ready_delta[sk] or 0) > 0 then table.insert(streams, sk) end
   end
   if #streams == 1 and #leases < max then
     local r = redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', max - #leases, 'STREAMS', streams[1], '>')
@@ -210,7 +251,12 @@ for prio = 3, 0, -1 do
   end
   if #leases >= max then break end
 end
-return {expired, leases}
+if #leases > 0 then
+  each_slice('ZREM', P .. 'st:queued', was_queued)
+  each_slice('ZADD', P .. 'st:leased', now_leased)
+  each_slice('ZADD', P .. 'leases', lease_ends)
+end
+return done({expired, leases})
 )lua";
 
 // ARGV[3] id, [4] token, [5] lease ms.
@@ -227,18 +273,56 @@ return 1
 // ARGV[3..]: id, token, result (CBOR, '' for none) per ack.
 constexpr const char* k_ack = R"lua(
 local out = {}
+local entries, was_leased, succeeded, finished, dedupe = {}, {}, {}, {}, {}
 for i = 3, #ARGV, 3 do
   local id, token, result = ARGV[i], ARGV[i + 1], ARGV[i + 2]
-  local no = refused(id, token, true)
-  if no then table.insert(out, no)
+  local k = tkey(id)
+  local state, fence, untl, sk, eid, seq, dk =
+    unpack(redis.call('HMGET', k, 'state', 'fence', 'until', 'skey', 'entry', 'seq', 'dk'))
+  if not state then table.insert(out, {'', '0'})
+  elseif state ~= 'leased' or fence ~= token or tonumber(untl) < now then table.insert(out, {state, fence})
   else
-    drop_entry(id, true)
-    if result ~= '' then redis.call('HSET', tkey(id), 'result', result) end
-    move(id, 'leased', 'succeeded', redis.call('HGET', tkey(id), 'seq'))
-    finish(id)
+    if eid ~= '' then
+      entries[sk] = entries[sk] or {}
+      table.insert(entries[sk], eid)
+    end
+    redis.call('HSET', k, 'state', 'succeeded', 'entry', '', 'fin', ARGV[2], 'owner', '', 'until', '',
+      'updated', ARGV[2])
+    if result ~= '' then redis.call('HSET', P .. 'p:' .. id, 'result', result) end
+    if redis.call('GET', P .. 'd:' .. dk) == id then table.insert(dedupe, P .. 'd:' .. dk) end
+    table.insert(was_leased, id)
+    table.insert(succeeded, seq) table.insert(succeeded, id)
+    table.insert(finished, now) table.insert(finished, id)
     table.insert(out, 1)
   end
 end
+-- Acknowledged entries are trimmed from the front of their stream (whole
+-- nodes at a time, which costs far less than deleting each): everything
+-- older than the oldest entry still pending, or than the newest one just
+-- acknowledged when none is pending. Undelivered entries are newer still.
+local function newer(a, b)
+  local am, as = string.match(a, '(%d+)-(%d+)')
+  local bm, bs = string.match(b, '(%d+)-(%d+)')
+  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
+  return am > bm or (am == bm and as > bs)
+end
+for sk, list in pairs(entries) do
+  local newest = list[1]
+  for i = 1, #list, 4000 do
+    redis.call('XACK', sk, 'workers', unpack(list, i, math.min(#list, i + 3999)))
+  end
+  for _, e in ipairs(list) do if newer(e, newest) then newest = e end end
+  local pending = redis.call('XPENDING', sk, 'workers')
+  local keep = (pending[1] > 0 and pending[2]) or newest
+  redis.call('XTRIM', sk, 'MINID', '~', keep)
+end
+if #was_leased > 0 then
+  each_slice('ZREM', P .. 'st:leased', was_leased)
+  each_slice('ZREM', P .. 'leases', was_leased)
+  each_slice('ZADD', P .. 'st:succeeded', succeeded)
+  each_slice('ZADD', P .. 'finished', finished)
+end
+for i = 1, #dedupe, 4000 do redis.call('DEL', unpack(dedupe, i, math.min(#dedupe, i + 3999))) end
 return out
 )lua";
 
@@ -274,7 +358,7 @@ local att = tonumber(redis.call('HGET', k, 'att'))
 redis.call('HSET', k, 'att', math.max(att - 1, 0), 'avail', ARGV[2], 'owner', '', 'until', '', 'updated', ARGV[2])
 move(id, 'leased', 'queued', redis.call('HGET', k, 'seq'))
 push(id)
-return 1
+return done(1)
 )lua";
 
 // ARGV[3] id, [4] token, [5] 'denied' or 'pending-approval', [6] reason,
@@ -288,7 +372,8 @@ drop_entry(id, true)
 redis.call('ZREM', P .. 'leases', id)
 local att = tonumber(redis.call('HGET', k, 'att'))
 redis.call('HSET', k, 'err', ARGV[6], 'req', ARGV[7], 'appr', '[]', 'att', math.max(att - 1, 0), 'owner', '',
-  'until', '', 'updated', ARGV[2], 'decision', ARGV[8])
+  'until', '', 'updated', ARGV[2])
+redis.call('HSET', P .. 'p:' .. id, 'decision', ARGV[8])
 move(id, 'leased', to, redis.call('HGET', k, 'seq'))
 if to == 'denied' then finish(id) end
 return 1
@@ -306,7 +391,7 @@ if ARGV[6] == 'queued' then
   move(id, 'pending-approval', 'queued', redis.call('HGET', k, 'seq'))
   push(id)
 end
-return 1
+return done(1)
 )lua";
 
 // ARGV[3] id, [4] reason. Returns the state when it was not pending.
@@ -332,7 +417,7 @@ redis.call('HSET', k, 'att', 0, 'avail', ARGV[2], 'fin', '', 'updated', ARGV[2])
 redis.call('ZREM', P .. 'finished', id)
 move(id, state, 'queued', seq)
 push(id)
-return 1
+return done(1)
 )lua";
 
 // ARGV[3] id. Returns {state} when already finished.
@@ -344,7 +429,7 @@ if state ~= 'queued' and state ~= 'leased' and state ~= 'pending-approval' then 
 drop_entry(id, state == 'leased')
 move(id, state, 'cancelled', seq)
 finish(id)
-return 1
+return done(1)
 )lua";
 
 // ARGV[3] cutoff (finished before), [4..] states. Returns how many went.
@@ -355,7 +440,7 @@ local n = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'finished', '-inf', '(' .. ARGV[3])) do
   local state = redis.call('HGET', tkey(id), 'state')
   if state and states[state] then
-    redis.call('DEL', tkey(id))
+    redis.call('DEL', tkey(id), P .. 'p:' .. id)
     redis.call('ZREM', P .. 'finished', id)
     redis.call('ZREM', P .. 'ids', id)
     redis.call('ZREM', P .. 'lex', id)
@@ -688,6 +773,47 @@ public:
         return st;
     }
 
+    Status publish_events(const std::vector<std::string>& lines) override
+    {
+        if (lines.empty()) return {};
+        auto c = take();
+        if (!c) return c.error();
+        // One round trip for the batch (MULTI ... EXEC keeps it together).
+        std::vector<std::vector<std::string>> cmds;
+        cmds.push_back({"MULTI"});
+        for (const auto& l : lines) cmds.push_back({"XADD", m_addr.prefix + "events", "*", "e", l});
+        cmds.push_back({"EXEC"});
+        auto r = (*c)->pipeline(cmds);
+        if (!r) return r.error();
+        const Reply& exec = r->back();
+        if (exec.type != Reply::Type::array || exec.elements.size() != lines.size())
+            return fail(Errc::unavailable, "'" + m_where + "': events were not appended" +
+                                               (exec.type == Reply::Type::error ? ": " + exec.str : std::string()));
+        return {};
+    }
+
+    Result<std::size_t> consume_events(std::size_t max,
+                                       const std::function<Status(const std::vector<std::string>&)>& apply) override
+    {
+        auto c = take();
+        if (!c) return c.error();
+        auto r = (*c)->command({"XRANGE", m_addr.prefix + "events", "-", "+", "COUNT", std::to_string(max)});
+        if (!r) return r.error();
+        if (r->type != Reply::Type::array || r->elements.empty()) return std::size_t{0};
+        std::vector<std::string> lines, ids = {"XDEL", m_addr.prefix + "events"};
+        for (const auto& e : r->elements) {
+            if (e.elements.size() != 2) continue;
+            ids.push_back(e.elements[0].str);
+            const auto& fields = e.elements[1].elements;
+            for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
+                if (fields[i].str == "e") lines.push_back(fields[i + 1].str);
+        }
+        if (auto st = apply(lines); !st) return st.error();
+        auto d = (*c)->command(ids);
+        if (!d) return d.error();
+        return lines.size();
+    }
+
     bool wait_for_work(Millis max) override
     {
         std::unique_lock lock(m_listen_mutex);
@@ -814,7 +940,6 @@ private:
     {
         std::vector<std::string> cmd = {"HMGET", m_addr.prefix + "t:" + id};
         cmd.insert(cmd.end(), k_fields.begin(), k_fields.end());
-        if (full) cmd.insert(cmd.end(), {"task", "decision", "result"});
         auto r = c.command(cmd);
         if (!r) return r.error();
         const auto& v = r->elements;
@@ -837,10 +962,14 @@ private:
         e.required_approvals = strings_of(v[14].str);
         e.approvals = json::parse(v[15].str, nullptr, false);
         e.fence = v[16].as_int();
-        if (full && v.size() == k_fields.size() + 3) {
-            e.task = from_cbor(v[17].str);
-            e.decision = from_cbor(v[18].str);
-            if (!v[19].is_nil() && !v[19].str.empty()) e.result = from_cbor(v[19].str);
+        if (full) {
+            auto p = c.command({"HMGET", m_addr.prefix + "p:" + id, "task", "decision", "result"});
+            if (!p) return p.error();
+            if (p->elements.size() == 3) {
+                e.task = from_cbor(p->elements[0].str);
+                e.decision = from_cbor(p->elements[1].str);
+                if (!p->elements[2].is_nil()) e.result = from_cbor(p->elements[2].str);
+            }
         }
         return std::optional<Entry>(std::move(e));
     }

@@ -1,0 +1,132 @@
+#include "core/queue/event_stream.hpp"
+
+#include "core/events/audit.hpp"
+#include "core/log.hpp"
+#include "core/store/sqlite.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace infra::core::queue {
+
+namespace {
+constexpr std::size_t k_batch = 512;
+constexpr std::size_t k_capacity = 65536;
+}  // namespace
+
+struct StreamSink::Impl {
+    std::unique_ptr<Queue> queue;
+    std::mutex mutex;
+    std::condition_variable cv, idle_cv;
+    std::deque<std::string> pending;
+    std::size_t in_flight = 0;
+    std::size_t dropped = 0;
+    bool stopping = false;
+    std::thread thread;
+
+    void run()
+    {
+        auto backoff = std::chrono::milliseconds(50);
+        std::unique_lock lock(mutex);
+        for (;;) {
+            cv.wait_for(lock, std::chrono::milliseconds(20), [&] { return stopping || pending.size() >= k_batch; });
+            if (pending.empty()) {
+                if (stopping) return;
+                continue;
+            }
+            std::vector<std::string> batch;
+            while (!pending.empty() && batch.size() < k_batch) {
+                batch.push_back(std::move(pending.front()));
+                pending.pop_front();
+            }
+            in_flight = batch.size();
+            lock.unlock();
+            auto st = queue->publish_events(batch);
+            lock.lock();
+            in_flight = 0;
+            if (!st) {
+                // Back to the front, in order, and try again later.
+                for (auto it = batch.rbegin(); it != batch.rend(); ++it) pending.push_front(std::move(*it));
+                spdlog::warn("events not sent to the queue yet: {}", st.error().message);
+                if (stopping && backoff > std::chrono::seconds(8)) return;  // flush gave up
+                cv.wait_for(lock, backoff, [&] { return false; });
+                backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(10));
+                continue;
+            }
+            backoff = std::chrono::milliseconds(50);
+            if (pending.empty()) idle_cv.notify_all();
+        }
+    }
+};
+
+StreamSink::StreamSink(std::unique_ptr<Queue> queue) : m_impl(std::make_unique<Impl>())
+{
+    m_impl->queue = std::move(queue);
+    m_impl->thread = std::thread([impl = m_impl.get()] { impl->run(); });
+}
+
+StreamSink::~StreamSink()
+{
+    flush();
+    {
+        std::lock_guard lock(m_impl->mutex);
+        m_impl->stopping = true;
+    }
+    m_impl->cv.notify_all();
+    m_impl->thread.join();
+    if (!m_impl->pending.empty())
+        spdlog::error("{} events could not be sent to the queue's output stream", m_impl->pending.size());
+}
+
+void StreamSink::emit(events::Event e)
+{
+    events::stamp(e);
+    std::string line = log::redact(events::to_json(e).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    std::lock_guard lock(m_impl->mutex);
+    if (m_impl->pending.size() >= k_capacity) {
+        // The queue has been away for long: keep the newest, count the loss.
+        m_impl->pending.pop_front();
+        if (m_impl->dropped++ % 1000 == 0) spdlog::error("the queue is unreachable: {} events dropped", m_impl->dropped);
+    }
+    m_impl->pending.push_back(std::move(line));
+    if (m_impl->pending.size() >= k_batch) m_impl->cv.notify_one();
+}
+
+void StreamSink::flush()
+{
+    std::unique_lock lock(m_impl->mutex);
+    m_impl->cv.notify_one();
+    m_impl->idle_cv.wait_for(lock, std::chrono::seconds(60),
+                             [&] { return m_impl->pending.empty() && m_impl->in_flight == 0; });
+}
+
+Result<std::size_t> reconcile_events(Queue& queue, store::Db& state, std::size_t max)
+{
+    return queue.consume_events(max, [&](const std::vector<std::string>& lines) -> Status {
+        std::vector<events::Event> batch;
+        batch.reserve(lines.size());
+        for (const auto& line : lines) {
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            auto e = j.is_discarded() ? Result<events::Event>(fail(Errc::invalid_input, "not JSON"))
+                                      : events::event_from_json(j);
+            if (e) {
+                batch.push_back(std::move(*e));
+                continue;
+            }
+            events::Event bad{"event.invalid", "", "", {{"reason", e.error().message}, {"line", line.substr(0, 4096)}}};
+            events::stamp(bad);
+            batch.push_back(std::move(bad));
+        }
+        auto tx = store::Transaction::begin(state);
+        if (!tx) return tx.error();
+        if (auto st = events::audit::append(state, batch); !st) return st;
+        return tx->commit();
+    });
+}
+
+}  // namespace infra::core::queue
