@@ -247,8 +247,10 @@ public:
             "required_approvals, created_at, updated_at) SELECT id, dedupe_key, type, agent, state, priority, available_at, "
             "max_attempts, required_approvals, $1::bigint, $1::bigint FROM input ORDER BY ord ON CONFLICT DO NOTHING "
             "RETURNING id), "
-            "pay AS (INSERT INTO infra_queue_payload (id, task, decision) SELECT i.id, decode(i.task, 'hex'), "
-            "decode(i.decision, 'hex') FROM input i JOIN ins ON ins.id = i.id) "
+            // An id twice in a batch: its first occurrence is the one inserted.
+            "pay AS (INSERT INTO infra_queue_payload (id, task, decision) SELECT DISTINCT ON (i.id) i.id, "
+            "decode(i.task, 'hex'), decode(i.decision, 'hex') FROM input i JOIN ins ON ins.id = i.id "
+            "ORDER BY i.id, i.ord) "
             "SELECT id FROM ins",
             {now, ids.str(), keys.str(), types.str(), agents.str(), states.str(), prios.str(), avails.str(), maxes.str(),
              approvals.str(), tasks.str(), decisions.str()});

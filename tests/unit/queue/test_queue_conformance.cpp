@@ -131,6 +131,16 @@ TEST_P(QueueConformance, DedupeAmongUnfinishedTasks)
     EXPECT_FALSE((*out)[0].duplicate);
     EXPECT_TRUE((*out)[1].duplicate);
     EXPECT_EQ((*out)[1].id, "one");
+    // The same task twice in one batch: the second is the first's duplicate.
+    std::vector<EnqueueItem> twice;
+    twice.push_back(item(make_task("pair", Priority::normal, "pair-key")));
+    twice.push_back(item(make_task("pair", Priority::normal, "pair-key")));
+    auto paired = q->enqueue(std::move(twice));
+    ASSERT_TRUE(paired) << paired.error().message;
+    EXPECT_FALSE((*paired)[0].duplicate);
+    EXPECT_TRUE((*paired)[1].duplicate);
+    EXPECT_EQ((*paired)[1].id, "pair");
+    ASSERT_TRUE(q->cancel("pair"));
     auto leases = q->claim("w", 1, Millis(30000));
     ASSERT_TRUE(q->ack("one", (*leases)[0].token, json::object()));
     // Finished: the same work may be queued again.
