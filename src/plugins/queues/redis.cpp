@@ -106,7 +106,7 @@ core::Result<Address> parse_url(const std::string& url)
         rest = rest.substr(at + 1);
         auto colon = info.find(':');
         if (colon == std::string::npos) {
-            a.password = percent_decode(info);
+            a.user = percent_decode(info);  // as RFC 3986 reads it: a user, no password
         } else {
             a.user = percent_decode(info.substr(0, colon));
             a.password = percent_decode(info.substr(colon + 1));

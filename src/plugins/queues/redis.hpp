@@ -36,7 +36,9 @@ struct Address {
     std::string prefix = "infra:queue:";  ///< ?prefix=NAME: several queues on one server
 };
 
-/// Parses redis://[[user]:password@]host[:port][/db][?prefix=NAME].
+/// Parses redis://[[user]:password@]host[:port][/db][?prefix=NAME]
+/// (redis://:PASSWORD@host for a password alone, as Redis 5 and earlier have
+/// no users).
 core::Result<Address> parse_url(const std::string& url);
 
 class Conn {
