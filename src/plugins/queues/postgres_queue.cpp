@@ -24,13 +24,15 @@ using pg::Rows;
 
 // The schema, created once per database under an advisory lock (several
 // workers may start at once). Payloads live apart so that claims and acks
-// rewrite only small rows.
+// rewrite only small rows, and every claim and ack writes a new row version
+// into each index whose predicate it meets: so there are few indexes (no
+// index on seq, none for purge, which scans).
 constexpr int k_schema_version = 1;
 constexpr const char* k_schema = R"sql(
 CREATE TABLE IF NOT EXISTS infra_schema (component TEXT PRIMARY KEY, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS infra_queue (
-    seq                 BIGSERIAL PRIMARY KEY,
-    id                  TEXT NOT NULL UNIQUE,
+    id                  TEXT PRIMARY KEY,
+    seq                 BIGSERIAL NOT NULL,
     dedupe_key          TEXT NOT NULL,
     type                TEXT NOT NULL,
     agent               TEXT NOT NULL,
@@ -51,7 +53,6 @@ CREATE TABLE IF NOT EXISTS infra_queue (
 );
 CREATE INDEX IF NOT EXISTS infra_queue_ready ON infra_queue (priority DESC, seq) WHERE state = 'queued';
 CREATE INDEX IF NOT EXISTS infra_queue_leases ON infra_queue (lease_until) WHERE state = 'leased';
-CREATE INDEX IF NOT EXISTS infra_queue_finished ON infra_queue (finished_at) WHERE finished_at IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS infra_queue_active_dedupe ON infra_queue (dedupe_key)
     WHERE state IN ('pending-approval', 'queued', 'leased');
 -- Distributed mode's output stream: workers' events, for the server.
@@ -291,8 +292,8 @@ public:
             "last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?') || ' stopped renewing it', "
             "finished_at = CASE WHEN attempts >= max_attempts THEN $1::bigint END, lease_owner = NULL, "
             "lease_until = NULL, available_at = $1::bigint, updated_at = $1::bigint "
-            "FROM (SELECT seq FROM infra_queue WHERE state = 'leased' AND lease_until < $1::bigint "
-            "FOR UPDATE SKIP LOCKED) e WHERE q.seq = e.seq RETURNING q.id, q.state",
+            "FROM (SELECT id FROM infra_queue WHERE state = 'leased' AND lease_until < $1::bigint "
+            "FOR UPDATE SKIP LOCKED) e WHERE q.id = e.id RETURNING q.id, q.state",
             {now});
         if (!rec) return rec.error();
         std::string agent_array;
@@ -307,10 +308,10 @@ public:
         auto cl = (*c)->query(
             std::string("WITH c AS (UPDATE infra_queue q SET state = 'leased', lease_owner = $2, "
                         "lease_until = $1::bigint + $3::bigint, attempts = attempts + 1, fence = fence + 1, "
-                        "updated_at = $1::bigint FROM (SELECT seq FROM infra_queue WHERE state = 'queued' "
+                        "updated_at = $1::bigint FROM (SELECT id FROM infra_queue WHERE state = 'queued' "
                         "AND available_at <= $1::bigint ") +
                 (agents.empty() ? "" : "AND agent = ANY($5::text[]) ") +
-                "ORDER BY priority DESC, seq LIMIT $4::bigint FOR UPDATE SKIP LOCKED) s WHERE q.seq = s.seq "
+                "ORDER BY priority DESC, seq LIMIT $4::bigint FOR UPDATE SKIP LOCKED) s WHERE q.id = s.id "
                 "RETURNING q.id, q.fence, q.attempts, q.max_attempts, q.lease_until, q.priority, q.seq, q.available_at) "
                 "SELECT c.id, c.fence, c.attempts, c.max_attempts, c.lease_until, c.available_at, p.task, p.decision "
                 "FROM c JOIN infra_queue_payload p ON p.id = c.id ORDER BY c.priority DESC, c.seq",

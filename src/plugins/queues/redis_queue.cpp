@@ -127,12 +127,12 @@ for i = 3, #ARGV, 11 do
   local id, dk, typ, agent, state, prio, delay, maxatt, req, task, decision =
     ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6]), ARGV[i+7], ARGV[i+8], ARGV[i+9], ARGV[i+10]
   local k = tkey(id)
-  local other = redis.call('EXISTS', k) == 1 and id or redis.call('GET', P .. 'd:' .. dk)
+  -- Takes the dedupe key unless an unfinished task holds it (SET NX GET).
+  local other = redis.call('EXISTS', k) == 1 and id or redis.call('SET', P .. 'd:' .. dk, id, 'NX', 'GET')
   if other then
     table.insert(out, {other, redis.call('HGET', tkey(other), 'state') or 'queued', 1})
   else
     seq = seq + 1
-    redis.call('SET', P .. 'd:' .. dk, id)
     local avail = now + delay
     local sk, eid = '', ''
     if state == 'queued' then
@@ -289,7 +289,8 @@ for i = 3, #ARGV, 3 do
     redis.call('HSET', k, 'state', 'succeeded', 'entry', '', 'fin', ARGV[2], 'owner', '', 'until', '',
       'updated', ARGV[2])
     if result ~= '' then redis.call('HSET', P .. 'p:' .. id, 'result', result) end
-    if redis.call('GET', P .. 'd:' .. dk) == id then table.insert(dedupe, P .. 'd:' .. dk) end
+    -- An unfinished task always holds its dedupe key: no other can take it.
+    table.insert(dedupe, P .. 'd:' .. dk)
     table.insert(was_leased, id)
     table.insert(succeeded, seq) table.insert(succeeded, id)
     table.insert(finished, now) table.insert(finished, id)
@@ -529,14 +530,14 @@ public:
         auto v = (*c)->command({"INFO", "server"});
         if (!v) return v.error();
         if (v->type == Reply::Type::error) return fail(Errc::unavailable, "'" + m_where + "': " + v->str);
-        // Exclusive XRANGE starts need Redis 6.2.
+        // SET NX GET needs Redis 7.0 (exclusive XRANGE starts, 6.2).
         auto pos = v->str.find("redis_version:");
         if (pos != std::string::npos) {
             int major = 0, minor = 0;
             std::sscanf(v->str.c_str() + pos + 14, "%d.%d", &major, &minor);
-            if (major < 6 || (major == 6 && minor < 2))
+            if (major < 7)
                 return fail(Errc::unavailable, "'" + m_where + "' runs Redis " + std::to_string(major) + "." +
-                                                   std::to_string(minor) + "; the queue needs 6.2 or later");
+                                                   std::to_string(minor) + "; the queue needs 7.0 or later");
         }
         return {};
     }
