@@ -247,7 +247,7 @@ int serve(const Options& opt, Context& ctx)
             spdlog::error("reconciling worker events: {}", stream.error().message);
             return;
         }
-        auto pause = std::chrono::milliseconds(20);
+        auto pause = std::chrono::milliseconds(100);
         for (;;) {
             auto n = core::queue::reconcile_events(**stream, **state);
             if (!n) spdlog::warn("reconciling worker events: {}", n.error().message);

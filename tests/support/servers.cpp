@@ -120,13 +120,6 @@ std::string PostgresServer::url(const std::string& db) const
     return "postgres://postgres@127.0.0.1:" + std::to_string(m_port) + "/" + db;
 }
 
-std::string PostgresServer::create_database(const std::string& name)
-{
-    auto r = run_program("/usr/bin/psql", {"-X", "-q", "-v", "ON_ERROR_STOP=1", url(), "-c", "CREATE DATABASE " + name});
-    if (r.exit_code != 0) m_error = "createdb " + name + ": " + r.err;
-    return url(name);
-}
-
 RedisServer::RedisServer()
 {
     const char* program = "/usr/bin/redis-server";

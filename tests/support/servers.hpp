@@ -28,8 +28,6 @@ public:
     int port() const { return m_port; }
     /// postgres://postgres@127.0.0.1:PORT/DB
     std::string url(const std::string& db = "postgres") const;
-    /// Creates an empty database and returns its URL.
-    std::string create_database(const std::string& name);
     /// Stops the server at once, as a crash would (pg_ctl stop -m immediate).
     void kill();
 
