@@ -1,13 +1,13 @@
 #include "support/github_mock.hpp"
 
+#include "support/servers.hpp"
+
 #include <httplib.h>
 
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <spawn.h>
-#include <sys/socket.h>
-#include <netinet/in.h>
 #include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
@@ -15,22 +15,6 @@
 extern char** environ;
 
 namespace infra::test {
-namespace {
-
-int free_port()
-{
-    int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    socklen_t len = sizeof a;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-    ::close(fd);
-    return ntohs(a.sin_port);
-}
-
-}  // namespace
 
 struct GitHubMock::Impl {
     pid_t prism = -1;

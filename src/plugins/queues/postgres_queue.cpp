@@ -4,6 +4,7 @@
 #include "core/text.hpp"
 #include "plugins/queues/common.hpp"
 #include "plugins/queues/pg.hpp"
+#include "plugins/queues/pool.hpp"
 
 #include <algorithm>
 #include <condition_variable>
@@ -108,58 +109,6 @@ Param cbor(const json& j)
     return Param::bytes(bytes.data(), bytes.size());
 }
 
-/// Connections for the threads of one process; each operation holds one.
-class Pool {
-public:
-    explicit Pool(std::string url) : m_url(std::move(url)) {}
-
-    class Lease {
-    public:
-        Lease(Pool& pool, std::unique_ptr<Conn> c) : m_pool(&pool), m_conn(std::move(c)) {}
-        Lease(Lease&&) = default;
-        ~Lease()
-        {
-            if (m_conn) m_pool->give_back(std::move(m_conn));
-        }
-        Conn& operator*() { return *m_conn; }
-        Conn* operator->() { return m_conn.get(); }
-
-    private:
-        Pool* m_pool;
-        std::unique_ptr<Conn> m_conn;
-    };
-
-    Result<Lease> take()
-    {
-        {
-            std::lock_guard lock(m_mutex);
-            if (!m_idle.empty()) {
-                auto c = std::move(m_idle.back());
-                m_idle.pop_back();
-                return Lease(*this, std::move(c));
-            }
-        }
-        auto c = Conn::open(m_url);
-        if (!c) return c.error();
-        return Lease(*this, std::move(*c));
-    }
-
-    const std::string& url() const { return m_url; }
-
-private:
-    void give_back(std::unique_ptr<Conn> c)
-    {
-        // A connection left mid-transaction or broken is not reused.
-        if (!c->ok()) return;
-        std::lock_guard lock(m_mutex);
-        if (m_idle.size() < 32) m_idle.push_back(std::move(c));
-    }
-
-    std::string m_url;
-    std::mutex m_mutex;
-    std::vector<std::unique_ptr<Conn>> m_idle;
-};
-
 /// BEGIN ... COMMIT on one connection; rolled back unless committed.
 class Tx {
 public:
@@ -187,7 +136,10 @@ private:
 
 class PostgresQueue final : public Queue {
 public:
-    PostgresQueue(std::string url, OpenOptions opt) : m_pool(std::move(url)), m_opt(opt) {}
+    PostgresQueue(std::string url, OpenOptions opt)
+        : m_pool([url] { return Conn::open(url); }), m_opt(opt)
+    {
+    }
 
     Status init()
     {
@@ -649,31 +601,20 @@ public:
 
     bool wait_for_work(Millis max) override
     {
-        std::unique_lock lock(m_listen_mutex);
-        auto seen = m_wakeups;
-        if (m_listening_thread) {
-            // Another thread of this process is on the socket: wait for it.
-            m_listen_cv.wait_for(lock, max, [&] { return m_wakeups != seen; });
-            return true;
-        }
-        m_listening_thread = true;
-        if (!m_listener) {
-            auto c = Conn::open(m_pool.url());
-            if (c && (*c)->exec(std::string("LISTEN ") + k_channel)) m_listener = std::move(*c);
-        }
-        lock.unlock();
-        bool woken = false;
-        if (m_listener) {
+        m_wakeups.wait(max, [this](Millis max) {
+            if (!m_listener) {
+                auto c = m_pool.open();
+                if (c && (*c)->exec(std::string("LISTEN ") + k_channel)) m_listener = std::move(*c);
+            }
+            if (!m_listener) {
+                std::this_thread::sleep_for(max);  // the server is away: poll
+                return false;
+            }
             pollfd p{m_listener->socket(), POLLIN, 0};
-            if (::poll(&p, 1, static_cast<int>(max.count())) > 0) woken = m_listener->take_notifications();
+            bool woken = ::poll(&p, 1, static_cast<int>(max.count())) > 0 && m_listener->take_notifications();
             if (!woken && !m_listener->ok()) m_listener.reset();  // reconnect next time
-        } else {
-            std::this_thread::sleep_for(max);  // no listener (server down): poll
-        }
-        lock.lock();
-        m_listening_thread = false;
-        if (woken) ++m_wakeups;
-        m_listen_cv.notify_all();
+            return woken;
+        });
         return true;
     }
 
@@ -720,13 +661,10 @@ private:
         return wrong_state(id, q->size() == 1 ? std::optional<std::string>(q->text(0, 0)) : std::nullopt, wanted);
     }
 
-    Pool m_pool;
+    Pool<Conn> m_pool;
     OpenOptions m_opt;
-    std::mutex m_listen_mutex;
-    std::condition_variable m_listen_cv;
-    std::unique_ptr<Conn> m_listener;
-    bool m_listening_thread = false;
-    std::uint64_t m_wakeups = 0;
+    Wakeups m_wakeups;
+    std::unique_ptr<Conn> m_listener;  ///< LISTENs; used by the thread in m_wakeups.wait only
 };
 
 }  // namespace

@@ -167,7 +167,7 @@ Conn::~Conn()
 
 bool Conn::ok() const { return m_ctx && m_ctx->err == 0; }
 
-core::Result<Reply> Conn::command(const std::vector<std::string>& args)
+core::Status Conn::append(const std::vector<std::string>& args)
 {
     std::vector<const char*> argv;
     std::vector<std::size_t> lens;
@@ -177,25 +177,22 @@ core::Result<Reply> Conn::command(const std::vector<std::string>& args)
         argv.push_back(a.data());
         lens.push_back(a.size());
     }
-    auto* r = static_cast<redisReply*>(redisCommandArgv(m_ctx, static_cast<int>(args.size()), argv.data(), lens.data()));
-    if (!r) return fail(Errc::unavailable, "'" + m_where + "': " + std::string(m_ctx->errstr));
-    Reply out = convert(r);
-    freeReplyObject(r);
-    return out;
+    if (redisAppendCommandArgv(m_ctx, static_cast<int>(args.size()), argv.data(), lens.data()) != REDIS_OK)
+        return fail(Errc::unavailable, "'" + m_where + "': " + std::string(m_ctx->errstr));
+    return {};
+}
+
+core::Result<Reply> Conn::command(const std::vector<std::string>& args)
+{
+    auto replies = pipeline({args});
+    if (!replies) return replies.error();
+    return std::move(replies->front());
 }
 
 core::Result<std::vector<Reply>> Conn::pipeline(const std::vector<std::vector<std::string>>& cmds)
 {
-    for (const auto& args : cmds) {
-        std::vector<const char*> argv;
-        std::vector<std::size_t> lens;
-        for (const auto& a : args) {
-            argv.push_back(a.data());
-            lens.push_back(a.size());
-        }
-        if (redisAppendCommandArgv(m_ctx, static_cast<int>(args.size()), argv.data(), lens.data()) != REDIS_OK)
-            return fail(Errc::unavailable, "'" + m_where + "': " + std::string(m_ctx->errstr));
-    }
+    for (const auto& args : cmds)
+        if (auto st = append(args); !st) return st.error();
     std::vector<Reply> out;
     for (std::size_t i = 0; i < cmds.size(); ++i) {
         void* r = nullptr;
@@ -209,14 +206,7 @@ core::Result<std::vector<Reply>> Conn::pipeline(const std::vector<std::vector<st
 
 core::Status Conn::send(const std::vector<std::string>& args)
 {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& a : args) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(m_ctx, static_cast<int>(args.size()), argv.data(), lens.data()) != REDIS_OK)
-        return fail(Errc::unavailable, "'" + m_where + "': " + std::string(m_ctx->errstr));
+    if (auto st = append(args); !st) return st;
     int done = 0;
     while (!done)
         if (redisBufferWrite(m_ctx, &done) != REDIS_OK)

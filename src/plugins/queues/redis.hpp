@@ -63,6 +63,7 @@ public:
 
 private:
     Conn() = default;
+    core::Status append(const std::vector<std::string>& args);
     redisContext* m_ctx = nullptr;
     std::string m_where;
 };

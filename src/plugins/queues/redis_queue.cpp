@@ -3,6 +3,7 @@
 #include "core/json_access.hpp"
 #include "core/text.hpp"
 #include "plugins/queues/common.hpp"
+#include "plugins/queues/pool.hpp"
 #include "plugins/queues/redis.hpp"
 
 #include <openssl/sha.h>
@@ -109,6 +110,11 @@ local function refused(id, token, live)
   if state ~= 'leased' or fence ~= token or (live and tonumber(untl) < now) then return {state, fence} end
   return nil
 end
+-- Takes a task out of its lease (the caller says where it goes next).
+local function unlease(id)
+  drop_entry(id, true)
+  redis.call('ZREM', P .. 'leases', id)
+end
 -- Commands over many members at once, sent in slices (Lua's unpack has a limit).
 local function each_slice(cmd, key, list)
   for i = 1, #list, 4000 do
@@ -171,8 +177,7 @@ local expired = {}
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'leases', '-inf', '(' .. now, 'LIMIT', 0, 1000)) do
   local k = tkey(id)
   local att, maxatt, owner, seq = unpack(redis.call('HMGET', k, 'att', 'maxatt', 'owner', 'seq'))
-  drop_entry(id, true)
-  redis.call('ZREM', P .. 'leases', id)
+  unlease(id)
   redis.call('HSET', k, 'err', 'lease expired: worker ' .. (owner ~= '' and owner or '?') .. ' stopped renewing it',
     'avail', ARGV[2], 'updated', ARGV[2], 'owner', '', 'until', '')
   if tonumber(att) >= tonumber(maxatt) then
@@ -333,8 +338,7 @@ local id, token, to = ARGV[3], ARGV[4], ARGV[6]
 local no = refused(id, token, true)
 if no then return no end
 local k = tkey(id)
-drop_entry(id, true)
-redis.call('ZREM', P .. 'leases', id)
+unlease(id)
 local avail = now + tonumber(ARGV[7])
 redis.call('HSET', k, 'err', ARGV[5], 'avail', avail, 'owner', '', 'until', '', 'updated', ARGV[2])
 move(id, 'leased', to, redis.call('HGET', k, 'seq'))
@@ -353,8 +357,7 @@ local id, token = ARGV[3], ARGV[4]
 local no = refused(id, token, false)
 if no then return no end
 local k = tkey(id)
-drop_entry(id, true)
-redis.call('ZREM', P .. 'leases', id)
+unlease(id)
 local att = tonumber(redis.call('HGET', k, 'att'))
 redis.call('HSET', k, 'att', math.max(att - 1, 0), 'avail', ARGV[2], 'owner', '', 'until', '', 'updated', ARGV[2])
 move(id, 'leased', 'queued', redis.call('HGET', k, 'seq'))
@@ -369,8 +372,7 @@ local id, token, to = ARGV[3], ARGV[4], ARGV[5]
 local no = refused(id, token, false)
 if no then return no end
 local k = tkey(id)
-drop_entry(id, true)
-redis.call('ZREM', P .. 'leases', id)
+unlease(id)
 local att = tonumber(redis.call('HGET', k, 'att'))
 redis.call('HSET', k, 'err', ARGV[6], 'req', ARGV[7], 'appr', '[]', 'att', math.max(att - 1, 0), 'owner', '',
   'until', '', 'updated', ARGV[2])
@@ -519,7 +521,8 @@ const std::vector<std::string> k_fields = {"id",    "type",  "agent", "dk",  "st
 class RedisQueue final : public Queue {
 public:
     RedisQueue(redis::Address a, std::string where, OpenOptions opt)
-        : m_addr(std::move(a)), m_where(std::move(where)), m_opt(opt)
+        : m_addr(std::move(a)), m_where(std::move(where)), m_opt(opt),
+          m_pool([addr = m_addr, w = m_where] { return Conn::open(addr, w); })
     {
     }
 
@@ -817,82 +820,36 @@ public:
 
     bool wait_for_work(Millis max) override
     {
-        std::unique_lock lock(m_listen_mutex);
-        auto seen = m_wakeups;
-        if (m_listening_thread) {
-            m_listen_cv.wait_for(lock, max, [&] { return m_wakeups != seen; });
-            return true;
-        }
-        m_listening_thread = true;
-        if (!m_listener) {
-            auto c = Conn::open(m_addr, m_where);
-            if (c && (*c)->send({"SUBSCRIBE", m_addr.prefix + "wake"})) m_listener = std::move(*c);
-        }
-        lock.unlock();
-        bool woken = false;
-        if (m_listener) {
+        m_wakeups.wait(max, [this](Millis max) {
+            if (!m_listener) {
+                auto c = m_pool.open();
+                if (c && (*c)->send({"SUBSCRIBE", m_addr.prefix + "wake"})) m_listener = std::move(*c);
+                m_subscribed = false;
+            }
+            if (!m_listener) {
+                std::this_thread::sleep_for(max);  // the server is away: poll
+                return false;
+            }
             auto deadline = std::chrono::steady_clock::now() + max;
             for (;;) {
                 auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now()).count();
-                if (left <= 0) break;
+                if (left <= 0) return false;
                 auto got = m_listener->wait_for_push(static_cast<int>(left));
                 if (!got) {
                     m_listener.reset();  // reconnect next time
-                    break;
+                    return false;
                 }
-                if (!*got) break;
+                if (!*got) return false;
                 // The first push confirms the subscription; later ones are wake-ups.
-                if (m_subscribed) {
-                    woken = true;
-                    break;
-                }
+                if (m_subscribed) return true;
                 m_subscribed = true;
             }
-            if (!m_listener) m_subscribed = false;
-        } else {
-            std::this_thread::sleep_for(max);  // the server is away: poll
-        }
-        lock.lock();
-        m_listening_thread = false;
-        if (woken) ++m_wakeups;
-        m_listen_cv.notify_all();
+        });
         return true;
     }
 
 private:
-    class Held {
-    public:
-        Held(RedisQueue& q, std::unique_ptr<Conn> c) : m_q(&q), m_c(std::move(c)) {}
-        Held(Held&&) = default;
-        ~Held()
-        {
-            if (m_c && m_c->ok()) {
-                std::lock_guard lock(m_q->m_pool_mutex);
-                if (m_q->m_idle.size() < 32) m_q->m_idle.push_back(std::move(m_c));
-            }
-        }
-        Conn& operator*() { return *m_c; }
-        Conn* operator->() { return m_c.get(); }
-
-    private:
-        RedisQueue* m_q;
-        std::unique_ptr<Conn> m_c;
-    };
-
-    Result<Held> take()
-    {
-        {
-            std::lock_guard lock(m_pool_mutex);
-            if (!m_idle.empty()) {
-                auto c = std::move(m_idle.back());
-                m_idle.pop_back();
-                return Held(*this, std::move(c));
-            }
-        }
-        auto c = Conn::open(m_addr, m_where);
-        if (!c) return c.error();
-        return Held(*this, std::move(*c));
-    }
+    Result<Pool<Conn>::Held> take() { return m_pool.take(); }
 
     Result<Reply> run(const Script& s, std::vector<std::string> args, std::int64_t now = 0)
     {
@@ -982,14 +939,10 @@ private:
     redis::Address m_addr;
     std::string m_where;
     OpenOptions m_opt;
-    std::mutex m_pool_mutex;
-    std::vector<std::unique_ptr<Conn>> m_idle;
-    std::mutex m_listen_mutex;
-    std::condition_variable m_listen_cv;
-    std::unique_ptr<Conn> m_listener;
-    bool m_listening_thread = false;
+    Pool<Conn> m_pool;
+    Wakeups m_wakeups;
+    std::unique_ptr<Conn> m_listener;  ///< SUBSCRIBEd; used by the thread in m_wakeups.wait only
     bool m_subscribed = false;
-    std::uint64_t m_wakeups = 0;
 };
 
 }  // namespace
