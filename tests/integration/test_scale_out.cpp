@@ -205,6 +205,10 @@ TEST(ScaleOutUrls, MalformedRedisUrlsAreUsageErrors)
         EXPECT_EQ(r.exit_code, 64) << bad;
         EXPECT_NE(r.err.find("queue URL '"), std::string::npos) << r.err;
     }
+    // The embedded queue has no output stream: its workers write the state db.
+    auto w = run_cli({"worker", "--once", "--events", "queue"}, o);
+    EXPECT_EQ(w.exit_code, 64);
+    EXPECT_NE(w.err.find("this queue has no output stream for events"), std::string::npos) << w.err;
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ScaleOut, ::testing::Values("postgres", "redis"), [](const auto& info) { return info.param; });
