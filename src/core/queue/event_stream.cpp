@@ -54,7 +54,7 @@ struct StreamSink::Impl {
                 for (auto it = batch.rbegin(); it != batch.rend(); ++it) pending.push_front(std::move(*it));
                 spdlog::warn("events not sent to the queue yet: {}", st.error().message);
                 if (stopping && backoff > std::chrono::seconds(8)) return;  // flush gave up
-                cv.wait_for(lock, backoff, [&] { return false; });
+                cv.wait_for(lock, backoff);
                 backoff = std::min<std::chrono::milliseconds>(backoff * 2, std::chrono::seconds(10));
                 continue;
             }

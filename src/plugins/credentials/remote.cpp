@@ -12,6 +12,8 @@
 
 #include <cstdlib>
 
+#include <spdlog/spdlog.h>
+
 namespace infra::plugins::credentials {
 namespace {
 
@@ -68,9 +70,15 @@ core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Con
 {
     auto url = config.get("broker.url");
     if (!url || url->empty())
-        return fail(Errc::invalid_input, "the broker provider needs broker.url", "the URL of `serve`, e.g. https://infra-agent.internal:8787");
+        return fail(Errc::invalid_input, "the broker provider needs broker.url", "the URL of `serve` (behind TLS across machines), e.g. https://infra-agent.internal");
     if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0)
         return fail(Errc::invalid_input, "broker.url: expected an http:// or https:// URL, not " + core::text::quote(*url));
+    if (url->rfind("http://", 0) == 0) {
+        std::string host = url->substr(7, url->find_first_of(":/", 7) - 7);
+        if (host != "127.0.0.1" && host != "localhost" && host != "[")
+            spdlog::warn("broker.url {} is plain HTTP: credentials from the broker cross the network unencrypted",
+                         core::text::quote(*url));
+    }
     std::string var = config.get_or("broker.token_env", "INFRA_AGENT_WORKER_TOKEN");
     const char* token = std::getenv(var.c_str());
     if (!token || !*token)
