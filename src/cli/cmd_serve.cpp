@@ -25,7 +25,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <pthread.h>
-#include <atomic>
 #include <thread>
 
 namespace infra::cli {
@@ -234,28 +233,17 @@ int serve(const Options& opt, Context& ctx)
     spdlog::info("serving on {}", url);
 
     // Events of workers that do not own the state store, from the queue's
-    // output stream into the audit log, on a connection of their own.
-    std::atomic<bool> reconciling{true};
-    std::thread reconciler([&] {
-        auto state = core::open_state(ctx.home());
-        if (!state) {
-            spdlog::error("reconciling worker events: {}", state.error().message);
-            return;
-        }
+    // output stream into the audit log, on connections of their own.
+    std::unique_ptr<core::queue::EventReconciler> reconciler;
+    {
         auto stream = ctx.open_queue(opt.queue, nullptr);
-        if (!stream) {
-            spdlog::error("reconciling worker events: {}", stream.error().message);
-            return;
+        if (!stream) return ctx.fail(stream.error());
+        if (core::queue::has_event_stream(**stream)) {
+            auto state = core::open_state(ctx.home());
+            if (!state) return ctx.fail(state.error());
+            reconciler = std::make_unique<core::queue::EventReconciler>(std::move(*stream), std::move(*state));
         }
-        auto pause = std::chrono::milliseconds(100);
-        for (;;) {
-            auto n = core::queue::reconcile_events(**stream, **state);
-            if (!n) spdlog::warn("reconciling worker events: {}", n.error().message);
-            bool more = n && *n > 0;
-            if (!more && !reconciling) break;  // drained after the stop
-            if (!more) std::this_thread::sleep_for(pause);
-        }
-    });
+    }
 
     scheduler.start();
     std::thread work;
@@ -269,8 +257,7 @@ int serve(const Options& opt, Context& ctx)
     }
     pthread_kill(watcher.native_handle(), SIGUSR1);
     watcher.join();
-    reconciling = false;
-    reconciler.join();
+    reconciler.reset();  // after the last worker event is in
     sink->flush();
     spdlog::info("stopped");
     if (!summary) return ctx.fail(summary.error());

@@ -105,6 +105,47 @@ void StreamSink::flush()
                              [&] { return m_impl->pending.empty() && m_impl->in_flight == 0; });
 }
 
+bool has_event_stream(Queue& queue) { return static_cast<bool>(queue.publish_events({})); }
+
+struct EventReconciler::Impl {
+    std::unique_ptr<Queue> queue;
+    std::unique_ptr<store::Db> state;
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool stopping = false;
+    std::thread thread;
+
+    void run()
+    {
+        for (;;) {
+            auto n = reconcile_events(*queue, *state);
+            if (!n) spdlog::warn("reconciling worker events: {}", n.error().message);
+            if (n && *n > 0) continue;
+            std::unique_lock lock(mutex);
+            if (stopping) return;  // the stream is drained
+            cv.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping; });
+        }
+    }
+};
+
+EventReconciler::EventReconciler(std::unique_ptr<Queue> queue, std::unique_ptr<store::Db> state)
+    : m_impl(std::make_unique<Impl>())
+{
+    m_impl->queue = std::move(queue);
+    m_impl->state = std::move(state);
+    m_impl->thread = std::thread([impl = m_impl.get()] { impl->run(); });
+}
+
+EventReconciler::~EventReconciler()
+{
+    {
+        std::lock_guard lock(m_impl->mutex);
+        m_impl->stopping = true;
+    }
+    m_impl->cv.notify_all();
+    m_impl->thread.join();
+}
+
 Result<std::size_t> reconcile_events(Queue& queue, store::Db& state, std::size_t max)
 {
     return queue.consume_events(max, [&](const std::vector<std::string>& lines) -> Status {

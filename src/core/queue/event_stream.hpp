@@ -8,6 +8,10 @@
 
 #include <memory>
 
+namespace infra::core::store {
+class Db;
+}
+
 namespace infra::core::queue {
 
 /// Sends events to the queue's output stream in batches from a thread of
@@ -20,6 +24,23 @@ public:
     ~StreamSink() override;
     void emit(events::Event e) override;
     void flush() override;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> m_impl;
+};
+
+/// Whether queue has an output stream (publishing nothing succeeds).
+bool has_event_stream(Queue& queue);
+
+/// The server's side, on a thread of its own: moves events from the queue's
+/// output stream into the state db until stopped, then what is left.
+class EventReconciler {
+public:
+    EventReconciler(std::unique_ptr<Queue> queue, std::unique_ptr<store::Db> state);
+    ~EventReconciler();  ///< stops, after draining the stream
+    EventReconciler(const EventReconciler&) = delete;
+    EventReconciler& operator=(const EventReconciler&) = delete;
 
 private:
     struct Impl;
