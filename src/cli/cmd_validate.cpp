@@ -8,6 +8,8 @@
 #include "cli/task_stream.hpp"
 #include "core/text.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace infra::cli {
 namespace {
 
@@ -55,6 +57,9 @@ int validate(const Options& opt, Context& ctx)
         return ctx.fail(core::make_error(core::Errc::usage, "no directory " + core::text::quote(opt.dir)));
     auto report = core::change::validate(opt.dir, {"."}, task, decision, *vopt);
     if (!report) return ctx.fail(report.error());
+    for (const auto& s : vopt->steps)
+        if (s.pipeline)
+            spdlog::warn("step {} is a remote pipeline ({}): it runs on the pushed branch of a task, not here", s.name, s.pipeline->kind);
     if (ctx.json_output() || !ctx.stdout_is_tty()) {
         ctx.emit(report->to_json());
     } else {
@@ -83,6 +88,8 @@ void register_validate(CLI::App& app, Context& ctx)
     opt->policies.add_to(cmd);
     cmd->footer("Steps: validation.steps from config.yaml, else terraform fmt -check, init -backend=false, validate,\n"
                 "plan -detailed-exitcode and the plan-scope check of show -json, all in the sandbox (no network).\n"
+                "Remote pipelines among the steps (pipeline: github-actions, github-checks, gitlab) run when a\n"
+                "worker has pushed a task's branch, and are skipped here.\n"
                 "Exit 0 when it passes, 3 when it fails, 2 with --detailed-exitcode when the plan has changes.");
     ctx.on_run(cmd, [opt, &ctx] { return validate(*opt, ctx); });
 }

@@ -19,14 +19,23 @@ void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags)
 
 namespace {
 
-/// A forge API token for (repository, task), minted through broker and so recorded in the ledger.
-std::function<core::Result<std::string>(const std::string&, const std::string&)> forge_token(core::creds::Broker* broker)
+using TokenFn = std::function<core::Result<std::string>(const std::string&, const std::string&)>;
+
+/// A token for (scope, task), minted through broker and so recorded in the ledger.
+TokenFn scoped_token(core::creds::Broker* broker)
 {
-    return [broker](const std::string& repo, const std::string& task) -> core::Result<std::string> {
-        auto cred = broker->mint({"forge:pr:repo=" + repo, std::chrono::minutes(15), task, ""});
+    return [broker](const std::string& scope, const std::string& task) -> core::Result<std::string> {
+        auto cred = broker->mint({scope, std::chrono::minutes(15), task, ""});
         if (!cred) return core::fail(cred.error());
         return cred->secret;
     };
+}
+
+/// A forge API token for (repository, task).
+TokenFn forge_token(core::creds::Broker* broker)
+{
+    auto mint = scoped_token(broker);
+    return [mint](const std::string& repo, const std::string& task) { return mint("forge:pr:repo=" + repo, task); };
 }
 
 }  // namespace
@@ -67,8 +76,36 @@ core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& se
     return core::fail(core::Errc::invalid_input, "unknown forge " + core::text::quote(name), "forges: local, github, gitlab");
 }
 
+core::Status open_pipelines(Context& ctx, DeliverySetup& setup)
+{
+    auto config = ctx.config();
+    if (!config) return core::fail(config.error());
+    const core::Config& c = **config;
+    std::string forge = c.get_or("forge.kind", "local");
+    plugins::forges::PipelineSettings ps;
+    // The forge's API is the CI's unless ci.* names another.
+    if (forge == "github") ps.github_url = c.get_or("forge.base_url", ps.github_url);
+    if (forge == "gitlab") ps.gitlab_url = c.get_or("forge.base_url", ps.gitlab_url);
+    ps.github_url = c.get_or("ci.github.base_url", ps.github_url);
+    ps.github_accept = c.get_or("ci.github.accept", forge == "github" ? c.get_or("forge.accept", ps.github_accept) : ps.github_accept);
+    ps.gitlab_url = c.get_or("ci.gitlab.base_url", ps.gitlab_url);
+    auto env_broker = [&](const std::string& variable) {
+        setup.ci_providers.push_back(plugins::credentials::make_env(variable));
+        setup.ci_brokers.push_back(std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.ci_providers.back()));
+        return setup.ci_brokers.back().get();
+    };
+    // A GitHub App mints tokens for exactly the workflow's repository; else a token from the environment.
+    ps.github_token = scoped_token(setup.creds.provider->name() == "github-app"
+                                       ? setup.creds.broker.get()
+                                       : env_broker(c.get_or("ci.github.token_env", forge == "github" ? c.get_or("forge.token_env", "GITHUB_TOKEN") : "GITHUB_TOKEN")));
+    ps.gitlab_token = scoped_token(env_broker(c.get_or("ci.gitlab.token_env", forge == "gitlab" ? c.get_or("forge.token_env", "GITLAB_TOKEN") : "GITLAB_TOKEN")));
+    setup.pipelines = plugins::forges::make_pipeline_runner(std::move(ps));
+    return {};
+}
+
 void attach_events(DeliverySetup& setup, core::events::EventSink* sink)
 {
+    for (auto& b : setup.ci_brokers) b->set_events(sink);
     if (setup.delivery) setup.delivery->set_events(sink);
     if (setup.creds.broker) setup.creds.broker->set_events(sink);
     if (setup.forge_broker) setup.forge_broker->set_events(sink);
@@ -135,6 +172,11 @@ core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const D
     auto validation = validation_options(ctx, sandbox);
     if (!validation) return core::fail(validation.error());
     o.validation = std::move(*validation);
+    if (core::change::has_pipelines(o.validation.steps)) {
+        if (auto p = open_pipelines(ctx, *setup); !p) return core::fail(p.error());
+        o.pipelines = setup->pipelines.get();
+    }
+    o.plans_root = ctx.home().dir / "plans";
     auto* broker = setup->creds.broker.get();
     o.mint = [broker](const std::string& scope, const std::string& task, const std::string& trace) -> core::Result<std::string> {
         auto cred = broker->mint({scope, std::chrono::minutes(15), task, trace});

@@ -30,6 +30,11 @@ struct DeliverySetup {
     /// (env provider on forge.token_env; still recorded in the ledger).
     std::unique_ptr<core::creds::Provider> forge_provider;
     std::unique_ptr<core::creds::Broker> forge_broker;
+    /// Validation's remote pipelines, and the brokers of their API tokens
+    /// when the credential provider cannot mint them.
+    std::unique_ptr<core::change::PipelineRunner> pipelines;
+    std::vector<std::unique_ptr<core::creds::Provider>> ci_providers;
+    std::vector<std::unique_ptr<core::creds::Broker>> ci_brokers;
 };
 
 /// Null when no repository is named (by flag or config): agents then work
@@ -44,6 +49,10 @@ void attach_events(DeliverySetup& setup, core::events::EventSink* sink);
 /// Validation steps and settings from config.yaml (validation.steps,
 /// validation.step_timeout), running in sandbox.
 core::Result<core::change::ValidationOptions> validation_options(Context& ctx, const core::sandbox::Sandbox* sandbox);
+
+/// The runner of validation's remote pipelines (ci.github.*, ci.gitlab.*)
+/// into setup, with tokens minted through setup's brokers.
+core::Status open_pipelines(Context& ctx, DeliverySetup& setup);
 
 /// Opens the forge named by name (local, github, gitlab) into setup.
 core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& setup);

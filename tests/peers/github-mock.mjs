@@ -18,6 +18,13 @@ const keep = [
   "/repos/{owner}/{repo}/issues/{issue_number}/comments",
   "/repos/{owner}/{repo}/issues/{issue_number}/labels",
   "/app/installations/{installation_id}/access_tokens",
+  "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+  "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",
+  "/repos/{owner}/{repo}/actions/runs/{run_id}",
+  "/repos/{owner}/{repo}/actions/runs/{run_id}/jobs",
+  "/repos/{owner}/{repo}/actions/runs/{run_id}/artifacts",
+  "/repos/{owner}/{repo}/actions/jobs/{job_id}/logs",
+  "/repos/{owner}/{repo}/commits/{ref}/check-runs",
 ];
 const paths = {};
 for (const p of keep) paths[p] = doc.paths[p];

@@ -86,8 +86,18 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
             for (const auto& s : steps)
                 tail += "- " + std::string(member(s, "ok").is_boolean() && s["ok"].get<bool>() ? "passed" : "FAILED") + ": `" +
                         string_member(s, "name") + "`\n";
+        if (steps.is_array())
+            for (const auto& s : steps)
+                if (!string_member(s, "url").empty()) tail += "  - " + string_member(s, "url") + "\n";
         std::string plan = string_member(validation, "planSummary");
         if (!plan.empty()) tail += "\nPlan: " + plan + "\n";
+        const json& plans = member(validation, "plan");
+        if (plans.is_object())
+            for (const auto& [dir, p] : plans.items())
+                if (const json& saved = member(p, "savedPlan"); saved.is_object())
+                    tail += "\nSaved plan" + (dir == "." ? std::string() : " of `" + dir + "`") + ": sha256 `" +
+                            string_member(saved, "sha256") + "`. Only this plan is applied, by `infra-agent apply " +
+                            string_member(task, "id") + "` once every required approval names it.\n";
         tail += "\n";
     }
     tail += "## Provenance\n\n";
@@ -193,6 +203,18 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         return content ? *content : std::nullopt;
     };
     vopt.events = m_opt.events;
+    bool remote = has_pipelines(vopt.steps);
+    if (remote && !git::has_origin(co))
+        return fail(Errc::usage, "validation.steps names remote pipelines, and the repository has no remote to push to",
+                    "remote pipelines run on the pushed branch: clone from a remote (git.repo)");
+    if (remote && !m_opt.pipelines) return fail(Errc::internal, "remote pipelines are configured, and no runner is set up");
+    if (tier >= 4 && !m_opt.plans_root.empty()) {
+        // The plan reviewers approve is the one `apply` runs: keep it, made against the real state.
+        vopt.plans_dir = m_opt.plans_root / id;
+        vopt.backend = true;
+        std::error_code ec;
+        std::filesystem::remove_all(vopt.plans_dir, ec);
+    }
     auto vspan = open_span("validation", id, json::object());
     auto report = validate(co.dir, terraform_roots(changed), task, decision, vopt);
     if (!report) return fail(report.error());
@@ -202,15 +224,21 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         if (!report->ok) vspan->fail(report->failure);
         vspan->end();
     }
-    if (report->ran) {
+    auto record_validation = [&] {
+        if (!report->ran) return;
         result["validation"] = report->to_json();
         out["validation"] = {{"ok", report->ok}, {"changes", report->changes}, {"planSummary", report->plan_summary}};
-    }
+        json saved = json::object();
+        for (const auto& [dir, p] : report->plan.items())
+            if (p.contains("savedPlan")) saved[dir] = p["savedPlan"];
+        if (!saved.empty()) out["savedPlans"] = {{"dir", vopt.plans_dir.string()}, {"roots", saved}};
+    };
+    record_validation();
     if (!report->ok) return fail(Errc::denied, "validation failed: " + report->failure);
-    if (required && !report->ran)
+    if (required && !report->ran && !remote)
         return fail(Errc::denied, "policy requires validation, and there is nothing to validate with",
                     "install terraform, or set validation.steps in config.yaml");
-    auto [title, body] = describe(task, decision, result, diff);
+    auto title = describe(task, decision, result, diff).first;
 
     auto cspan = open_span("git.commit", id, {{"git.branch", branch}});
     auto commit = git::commit_all(co, branch, title + "\n\n" + string_member(outcome.result, "summary"), m_opt.identity,
@@ -259,6 +287,15 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     }
     bool unchanged = !out["pushed"].get<bool>() && out.contains("previousCommit");
     std::string head = out["commit"].get<std::string>();
+
+    if (remote) {
+        // The organisation's CI judges the pushed branch; its verdict joins the report.
+        auto ran = run_pipelines(vopt.steps, *m_opt.pipelines, {repo, branch, head, id, trace}, *report, m_opt.events);
+        if (!ran) return fail(ran.error());
+        record_validation();
+        if (!report->ok) return fail(Errc::denied, "validation failed: " + report->failure);
+    }
+    std::string body = describe(task, decision, result, diff).second;
 
     if (!m_opt.forge || !m_opt.store) {
         out["state"] = "pushed";

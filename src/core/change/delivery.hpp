@@ -33,6 +33,11 @@ struct DeliveryOptions {
     /// Checks run before anything is committed; required when the decision
     /// says requiresValidation.
     ValidationOptions validation;
+    /// Runs validation's remote pipelines once the branch is pushed.
+    PipelineRunner* pipelines = nullptr;
+    /// Where the saved plans of tier-4 changes are kept, per task
+    /// (<plans_root>/<task>/); empty: tier-4 plans are not kept.
+    std::filesystem::path plans_root;
     bool keep_worktrees = false;
     events::EventSink* events = nullptr;   ///< where clone, validation, commit, push and PR spans go
 };

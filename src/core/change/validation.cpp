@@ -1,10 +1,13 @@
 #include "core/change/validation.hpp"
 #include "core/events/trace.hpp"
 
+#include "core/crypto.hpp"
 #include "core/json_access.hpp"
 #include "core/text.hpp"
 
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <unistd.h>
 
@@ -38,6 +41,29 @@ std::string name_of(const std::string& address)
     return dot == std::string::npos ? address : address.substr(dot + 1);
 }
 
+/// Copies a plan file to plans_dir as the index'th saved plan; returns its
+/// file name and SHA-256.
+Result<std::pair<std::string, std::string>> keep_plan(const std::filesystem::path& from, const std::filesystem::path& plans_dir,
+                                                      std::size_t index)
+{
+    std::ifstream in(from, std::ios::binary);
+    if (!in) return fail(Errc::unavailable, "cannot read the plan " + from.string());
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    std::error_code ec;
+    std::filesystem::create_directories(plans_dir, ec);
+    std::string name = saved_plan_name(index);
+    auto tmp = plans_dir / (name + ".tmp");
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << bytes.str();
+        if (!out.flush()) return fail(Errc::unavailable, "cannot write the saved plan " + tmp.string());
+    }
+    std::filesystem::rename(tmp, plans_dir / name, ec);
+    if (ec) return fail(Errc::unavailable, "cannot keep the saved plan " + (plans_dir / name).string() + ": " + ec.message());
+    return std::pair{name, crypto::sha256_hex(bytes.str())};
+}
+
 }  // namespace
 
 bool terraform_on_path()
@@ -49,12 +75,23 @@ bool terraform_on_path()
     return false;
 }
 
+bool has_pipelines(const std::vector<Step>& steps)
+{
+    return std::any_of(steps.begin(), steps.end(), [](const Step& s) { return s.pipeline.has_value(); });
+}
+
+std::string saved_plan_name(std::size_t index) { return std::to_string(index) + ".tfplan"; }
+
 json Report::to_json() const
 {
     json steps_j = json::array();
-    for (const auto& s : steps)
-        steps_j.push_back({{"name", s.name}, {"dir", s.dir}, {"argv", s.argv}, {"ok", s.ok}, {"exitCode", s.exit_code},
-                           {"durationMs", s.ms}, {"output", s.output}});
+    for (const auto& s : steps) {
+        json step = {{"name", s.name}, {"dir", s.dir}, {"argv", s.argv}, {"ok", s.ok}, {"exitCode", s.exit_code},
+                     {"durationMs", s.ms}, {"output", s.output}};
+        if (s.remote) step["remote"] = true;
+        if (!s.url.empty()) step["url"] = s.url;
+        steps_j.push_back(std::move(step));
+    }
     json j = {{"ok", ok}, {"ran", ran}, {"changes", changes}, {"steps", steps_j}, {"plan", plan}};
     if (!plan_summary.empty()) j["planSummary"] = plan_summary;
     if (!failure.empty()) j["failure"] = failure;
@@ -90,12 +127,21 @@ Result<std::vector<Step>> steps_from(const json& config)
             out.push_back({name, {}, name});
             continue;
         }
+        std::string where = "validation.steps[" + std::to_string(i) + "]";
         if (s.is_array()) run = &s;
         else if (s.is_object()) {
             step.name = string_member(s, "name");
+            if (s.contains("pipeline")) {
+                if (s.contains("run")) return fail(Errc::invalid_input, where + ": a step runs a command (run) or a remote pipeline, not both");
+                auto spec = pipeline_from(s["pipeline"], where);
+                if (!spec) return fail(spec.error());
+                if (step.name.empty()) step.name = spec->kind + (spec->workflow.empty() ? "" : " " + spec->workflow);
+                step.pipeline = std::move(*spec);
+                out.push_back(std::move(step));
+                continue;
+            }
             if (s.contains("run")) run = &s["run"];
         }
-        std::string where = "validation.steps[" + std::to_string(i) + "]";
         if (!run || !run->is_array() || run->empty())
             return fail(Errc::invalid_input, where + ": expected run: [program, args...]",
                         "e.g. validation: {steps: [{name: tflint, run: [tflint, --chdir, \"{dir}\"]}]}");
@@ -177,6 +223,7 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
 {
     Report report;
     if (!opt.sandbox) return fail(Errc::unavailable, "validation runs in the sandbox, and none is available");
+    // Remote pipelines run after the push (run_pipelines); only local steps run here.
     bool defaults = opt.steps.empty();
     bool wants_terraform = defaults;
     for (const auto& s : opt.steps)
@@ -194,14 +241,17 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             if (s.builtin == "terraform-fmt")
                 steps.push_back({"terraform fmt", {"terraform", chdir, "fmt", "-check", "-list=true", "-no-color"}, s.builtin});
             else if (s.builtin == "terraform-init")
-                steps.push_back({"terraform init", {"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"}, s.builtin});
+                steps.push_back({"terraform init",
+                                 opt.backend ? std::vector<std::string>{"terraform", chdir, "init", "-input=false", "-no-color"}
+                                             : std::vector<std::string>{"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"},
+                                 s.builtin});
             else if (s.builtin == "terraform-validate")
                 steps.push_back({"terraform validate", {"terraform", chdir, "validate", "-no-color"}, s.builtin});
             else if (s.builtin == "terraform-plan") {
                 steps.push_back({"terraform plan", {"terraform", chdir, "plan", "-detailed-exitcode", "-input=false", "-lock=false",
                                                     "-no-color", std::string("-out=") + k_plan_file}, s.builtin});
                 steps.push_back({"terraform show", {"terraform", chdir, "show", "-json", k_plan_file}, "terraform-show"});
-            } else
+            } else if (!s.pipeline)
                 steps.push_back(s);
         }
         for (const auto& step : steps) {
@@ -279,6 +329,11 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                     }
                     report.plan[dir] = {{"add", add}, {"change", change}, {"destroy", destroy}, {"resources", touched},
                                         {"violations", violations}, {"scopeChecked", plan.contains("prior_state")}};
+                    if (!opt.plans_dir.empty() && violations.empty()) {
+                        auto saved = keep_plan(root / dir / k_plan_file, opt.plans_dir, report.plan.size() - 1);
+                        if (!saved) return fail(saved.error());
+                        report.plan[dir]["savedPlan"] = {{"file", saved->first}, {"sha256", saved->second}};
+                    }
                     std::string summary = std::to_string(add) + " to add, " + std::to_string(change) + " to change, " +
                                           std::to_string(destroy) + " to destroy";
                     report.plan_summary += (report.plan_summary.empty() ? "" : "; ") +
@@ -326,6 +381,51 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
         if (!report.ok) break;
     }
     return report;
+}
+
+Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, const PipelineTarget& target, Report& report,
+                     events::EventSink* events)
+{
+    for (const auto& step : steps) {
+        if (!step.pipeline) continue;
+        std::optional<events::Span> span;
+        if (events)
+            span.emplace(*events, "validation.step", target.task_id,
+                         json{{"step", step.name}, {"pipeline.kind", step.pipeline->kind}, {"git.commit", target.commit}});
+        auto started = std::chrono::steady_clock::now();
+        auto outcome = runner.run(*step.pipeline, target);
+        if (!outcome) {
+            if (span) span->fail(outcome.error().message);
+            return fail(outcome.error());
+        }
+        StepResult sr;
+        sr.name = step.name;
+        sr.dir = ".";
+        sr.remote = true;
+        sr.ok = outcome->ok;
+        sr.exit_code = outcome->ok ? 0 : 1;
+        sr.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+        sr.url = outcome->url;
+        sr.output = outcome->conclusion + (outcome->url.empty() ? "" : ": " + outcome->url) + "\n" + outcome->detail;
+        if (!outcome->summary.empty()) {
+            sr.output += "plan: " + outcome->summary + "\n";
+            if (report.plan_summary.empty()) report.plan_summary = outcome->summary;
+        }
+        report.ran = true;
+        if (span) {
+            span->set("pipeline.conclusion", outcome->conclusion);
+            span->set("pipeline.url", outcome->url);
+            if (!sr.ok) span->fail(outcome->conclusion);
+        }
+        report.steps.push_back(sr);
+        if (!sr.ok) {
+            report.ok = false;
+            report.failure = step.name + (outcome->timed_out ? " did not finish in time: " : " failed: ") + outcome->conclusion +
+                             (outcome->url.empty() ? "" : " (" + outcome->url + ")");
+            break;
+        }
+    }
+    return {};
 }
 
 }  // namespace infra::core::change

@@ -6,6 +6,7 @@
 // plan for the plan-scope check: the plan may touch only resources in the
 // task's scope, and delete nothing unless policy allows it (allowDeletes).
 
+#include "core/change/pipeline.hpp"
 #include "core/events/event.hpp"
 #include "core/result.hpp"
 #include "core/sandbox.hpp"
@@ -26,12 +27,17 @@ using nlohmann::json;
 /// One configured step: argv run from the repository root; "{dir}" in an
 /// argument becomes the Terraform root being validated. A built-in step
 /// (terraform-fmt, terraform-init, terraform-validate, terraform-plan, the
-/// last with the plan-scope check) has no argv of its own.
+/// last with the plan-scope check) has no argv of its own; a remote
+/// pipeline has neither, and runs once the branch is pushed.
 struct Step {
     std::string name;
     std::vector<std::string> argv;
     std::string builtin;
+    std::optional<PipelineSpec> pipeline = std::nullopt;
 };
+
+/// True when some step is a remote pipeline.
+bool has_pipelines(const std::vector<Step>& steps);
 
 /// The default pipeline: every built-in step, in order.
 const std::vector<Step>& builtin_steps();
@@ -48,6 +54,8 @@ struct StepResult {
     int exit_code = -1;
     double ms = 0;
     std::string output;  ///< stdout and stderr, cut to 8 KiB
+    std::string url = {};  ///< a remote pipeline's run
+    bool remote = false;   ///< a remote pipeline
 };
 
 struct Report {
@@ -74,7 +82,17 @@ struct ValidationOptions {
     /// A file's content before the change, or nullopt for a new file.
     std::function<std::optional<std::string>(const std::string& path)> base_content;
     events::EventSink* events = nullptr;      ///< where each step is recorded as a span
+    /// Where each root's saved plan is kept (a tier-4 change, applied later
+    /// by `apply` only as it was planned); empty: plans are not kept.
+    std::filesystem::path plans_dir;
+    /// terraform init with the configured backend, so that the plan is made
+    /// against the real state (needed to apply it); else -backend=false.
+    bool backend = false;
 };
+
+/// A root's saved plan as `apply` finds it: <plans_dir>/<n>.tfplan, where n
+/// is the root's position in the report's plan.
+std::string saved_plan_name(std::size_t index);
 
 /// The plan-scope check of one `terraform show -json` document: every
 /// resource change must be in scope (the task's resource, resources of
@@ -89,6 +107,12 @@ std::vector<std::string> terraform_roots(const std::vector<std::string>& changed
 /// Runs the pipeline on root for the given Terraform roots.
 Result<Report> validate(const std::filesystem::path& root, const std::vector<std::string>& dirs, const json& task,
                         const json& decision, const ValidationOptions& opt);
+
+/// Runs the remote pipelines among steps for a pushed change and adds their
+/// results to report (ok, failure, planSummary when it had none). The
+/// pipelines run one after the other; the first that fails stops them.
+Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, const PipelineTarget& target, Report& report,
+                     events::EventSink* events);
 
 /// True when `terraform` is on PATH.
 bool terraform_on_path();

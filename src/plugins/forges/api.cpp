@@ -5,6 +5,69 @@ namespace infra::plugins::forges {
 using core::Errc;
 using nlohmann::json;
 
+std::string url_encode(const std::string& s)
+{
+    static constexpr char k_hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
+        else {
+            out += '%';
+            out += k_hex[c >> 4];
+            out += k_hex[c & 15];
+        }
+    }
+    return out;
+}
+
+namespace {
+
+core::Error answer_error(const ApiCall& api, const std::string& method, const std::string& path, const core::http::Response& resp)
+{
+    json j = json::parse(resp.body, nullptr, false);
+    std::string why;
+    if (j.is_object() && j.contains("message"))
+        why = j["message"].is_string() ? j["message"].get<std::string>() : j["message"].dump();
+    if (auto v = resp.headers.find("sl-violations"); v != resp.headers.end()) why += (why.empty() ? "" : ": ") + v->second;
+    if (j.is_object() && j.contains("errors")) why += " " + j["errors"].dump();
+    Errc code = resp.status == 401 || resp.status == 403   ? Errc::denied
+                : resp.status == 400 || resp.status == 422 ? Errc::invalid_input
+                                                           : Errc::unavailable;
+    return core::make_error(code, method + " " + path + ": " + api.forge + " answered " + std::to_string(resp.status) +
+                                      (why.empty() ? "" : " (" + why.substr(0, 500) + ")"));
+}
+
+}  // namespace
+
+core::Result<std::string> get_raw(const ApiCall& api, const std::string& path)
+{
+    core::http::Request r;
+    r.url = api.base_url + path;
+    r.headers = api.headers;
+    r.headers.emplace_back("Authorization", "Bearer " + api.token);
+    r.timeout = std::chrono::seconds(120);
+    auto resp = core::http::send(r);
+    if (!resp) return core::fail(Errc::unavailable, "cannot reach " + api.forge + " at " + api.base_url + ": " + resp.error().message);
+    if (resp->status == 301 || resp->status == 302 || resp->status == 303 || resp->status == 307) {
+        auto location = resp->headers.find("location");
+        if (location == resp->headers.end() || location->second.empty())
+            return core::fail(Errc::unavailable, "GET " + path + ": " + api.forge + " redirected without a Location");
+        core::http::Request follow;
+        follow.url = location->second;
+        if (follow.url.rfind("/", 0) == 0) {
+            // A relative redirect stays on the API's host.
+            auto scheme = api.base_url.find("://");
+            auto slash = scheme == std::string::npos ? std::string::npos : api.base_url.find('/', scheme + 3);
+            follow.url = api.base_url.substr(0, slash) + follow.url;
+        }
+        follow.timeout = r.timeout;
+        resp = core::http::send(follow);
+        if (!resp) return core::fail(Errc::unavailable, "GET " + path + ": cannot fetch where " + api.forge + " redirected: " + resp.error().message);
+    }
+    if (resp->status >= 200 && resp->status < 300) return std::move(resp->body);
+    return core::fail(answer_error(api, "GET", path, *resp));
+}
+
 core::Result<json> call_api(const ApiCall& api, const std::string& method, const std::string& path, const json& body)
 {
     core::http::Request r;
@@ -25,16 +88,7 @@ core::Result<json> call_api(const ApiCall& api, const std::string& method, const
         if (j.is_discarded()) return core::fail(Errc::unavailable, method + " " + path + ": " + api.forge + " answered with no JSON");
         return j;
     }
-    std::string why;
-    if (j.is_object() && j.contains("message"))
-        why = j["message"].is_string() ? j["message"].get<std::string>() : j["message"].dump();
-    if (auto v = resp->headers.find("sl-violations"); v != resp->headers.end()) why += (why.empty() ? "" : ": ") + v->second;
-    if (j.is_object() && j.contains("errors")) why += " " + j["errors"].dump();
-    Errc code = resp->status == 401 || resp->status == 403   ? Errc::denied
-                : resp->status == 400 || resp->status == 422 ? Errc::invalid_input
-                                                             : Errc::unavailable;
-    return core::fail(code, method + " " + path + ": " + api.forge + " answered " + std::to_string(resp->status) +
-                                (why.empty() ? "" : " (" + why.substr(0, 500) + ")"));
+    return core::fail(answer_error(api, method, path, *resp));
 }
 
 }  // namespace infra::plugins::forges

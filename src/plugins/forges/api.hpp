@@ -20,11 +20,20 @@ struct ApiCall {
     std::vector<std::pair<std::string, std::string>> headers;  ///< besides Authorization and Content-Type
 };
 
+/// s with every byte but letters, digits and -_.~ percent-encoded (a
+/// GitLab project path or a branch in a URL).
+std::string url_encode(const std::string& s);
+
 /// Sends method path with body (null: none). 2xx gives the JSON answer ({}
 /// for an empty one); 401/403 are Errc::denied, 400/422 Errc::invalid_input,
 /// anything else Errc::unavailable, with the forge's message (and Prism's
 /// sl-violations) in the error.
 core::Result<nlohmann::json> call_api(const ApiCall& api, const std::string& method, const std::string& path,
                                       const nlohmann::json& body);
+
+/// The body of GET path as it is (logs, files, archives), following one
+/// redirect to wherever the API keeps it (without the token: the address
+/// it gives is signed). Errors as call_api's.
+core::Result<std::string> get_raw(const ApiCall& api, const std::string& path);
 
 }  // namespace infra::plugins::forges

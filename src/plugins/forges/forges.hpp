@@ -2,6 +2,7 @@
 // Forges: where pull requests are opened.
 
 #include "core/change/forge.hpp"
+#include "core/change/pipeline.hpp"
 
 #include <functional>
 #include <memory>
@@ -29,5 +30,18 @@ struct GitLabSettings {
 
 /// Merge requests on GitLab through its REST API (/api/v4).
 std::unique_ptr<core::change::Forge> make_gitlab(GitLabSettings settings);
+
+struct PipelineSettings {
+    std::string github_url = "https://api.github.com";
+    std::string github_accept = "application/vnd.github+json";
+    std::string gitlab_url = "https://gitlab.com/api/v4";
+    /// Tokens for (scope, task), minted through the broker so that each is
+    /// in the ledger: ci:dispatch:repo=R,workflow=W and ci:read:repo=R on
+    /// GitHub, ci:pipeline:project=P on GitLab.
+    std::function<core::Result<std::string>(const std::string&, const std::string&)> github_token, gitlab_token;
+};
+
+/// Remote pipelines on GitHub Actions and GitLab CI.
+std::unique_ptr<core::change::PipelineRunner> make_pipeline_runner(PipelineSettings settings);
 
 }  // namespace infra::plugins::forges

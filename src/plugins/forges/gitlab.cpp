@@ -14,21 +14,6 @@ using core::change::PrRequest;
 using core::change::PullRequest;
 using nlohmann::json;
 
-std::string url_encode(const std::string& s)
-{
-    static constexpr char k_hex[] = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out += static_cast<char>(c);
-        else {
-            out += '%';
-            out += k_hex[c >> 4];
-            out += k_hex[c & 15];
-        }
-    }
-    return out;
-}
-
 class GitLab final : public core::change::Forge {
 public:
     explicit GitLab(GitLabSettings s) : m_s(std::move(s))

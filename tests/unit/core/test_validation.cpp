@@ -183,3 +183,67 @@ TEST(PlanScope, ReadsShowJson)
 
 }  // namespace
 }  // namespace infra
+
+namespace infra {
+namespace {
+
+using core::change::pipeline_from;
+
+TEST(PipelineSteps, ParseWithDefaultsAndNameTheirErrors)
+{
+    auto steps = core::change::steps_from(nlohmann::json::parse(R"([
+        "terraform-fmt",
+        {"name": "ci-plan", "pipeline": {"kind": "github-actions", "workflow": "plan.yml", "timeout": "10m",
+                                         "summary": {"artifact": "plan", "file": "plan.txt"}}},
+        {"pipeline": {"kind": "gitlab", "variables": {"TASK": "{task}", "N": 3}}}])"));
+    ASSERT_TRUE(steps) << steps.error().message;
+    ASSERT_EQ(steps->size(), 3u);
+    EXPECT_TRUE(core::change::has_pipelines(*steps));
+    const auto& gha = *(*steps)[1].pipeline;
+    EXPECT_EQ(gha.timeout, std::chrono::minutes(10));
+    EXPECT_EQ(gha.poll, std::chrono::seconds(5));
+    EXPECT_EQ(gha.summary, "artifact");
+    EXPECT_EQ(gha.artifact_file, "plan.txt");
+    EXPECT_EQ((*steps)[2].name, "gitlab");
+    core::change::PipelineTarget t{"acme/infra", "infra-agent/x", "abc", "01TASK", "0af7"};
+    auto vars = core::change::pipeline_inputs(*(*steps)[2].pipeline, t);
+    EXPECT_EQ(vars["TASK"], "01TASK");
+    EXPECT_EQ(vars["N"], "3");
+    // Without inputs the run is told the branch, the task and the trace.
+    auto defaults = core::change::pipeline_inputs(gha, t);
+    EXPECT_EQ(defaults.size(), 3u);
+    EXPECT_EQ(defaults["branch"], "infra-agent/x");
+    EXPECT_EQ(core::change::expand("{branch}@{commit}/{trace}", t), "infra-agent/x@abc/0af7");
+
+    for (auto [bad, says] : std::vector<std::pair<const char*, const char*>>{
+             {R"({"kind": "jenkins"})", "s.pipeline.kind: expected github-actions"},
+             {R"({"kind": "github-actions"})", "needs workflow"},
+             {R"({"kind": "gitlab", "poll": "0s"})", "s.pipeline.poll: expected a duration"},
+             {R"({"kind": "gitlab", "summary": {"artifact": "plan"}})", "needs file"},
+             {R"({"kind": "github-checks", "summary": {"artifact": "a", "file": "f"}})", "check runs have no artifacts"},
+             {R"({"kind": "gitlab", "inputs": {"a": [1]}})", "s.pipeline.inputs.a: expected a string"},
+             {R"({"kind": "gitlab", "workflw": "x"})", "unknown key 'workflw'"},
+             {R"("gitlab")", "expected an object"}}) {
+        auto r = pipeline_from(nlohmann::json::parse(bad), "s");
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().code, core::Errc::invalid_input);
+        EXPECT_NE(r.error().message.find(says), std::string::npos) << r.error().message;
+    }
+    auto both = core::change::steps_from(nlohmann::json::parse(R"([{"run": ["true"], "pipeline": {"kind": "gitlab"}}])"));
+    ASSERT_FALSE(both);
+    EXPECT_NE(both.error().message.find("not both"), std::string::npos);
+}
+
+TEST(PipelineSteps, FindTerraformsPlanSummaryInLogs)
+{
+    using core::change::plan_summary_in;
+    EXPECT_EQ(plan_summary_in("2026-11-25T03:00:01.0000000Z \x1b[1mPlan:\x1b[0m 3 to add, 1 to change, 2 to destroy.\n"),
+              "3 to add, 1 to change, 2 to destroy");
+    EXPECT_EQ(plan_summary_in("...\nNo changes. Your infrastructure matches the configuration.\n"), "no changes");
+    EXPECT_EQ(plan_summary_in("Error: Unsupported argument"), "");
+    EXPECT_EQ(core::change::next_poll(std::chrono::seconds(4)), std::chrono::seconds(6));
+    EXPECT_EQ(core::change::next_poll(std::chrono::seconds(50)), std::chrono::minutes(1));
+}
+
+}  // namespace
+}  // namespace infra
