@@ -74,6 +74,7 @@ int run(int argc, char** argv)
     register_worker(app, ctx);
     register_run(app, ctx);
     register_approve(app, ctx);
+    register_apply(app, ctx);
     register_drift(app, ctx);
     register_chat(app, ctx);
     register_serve(app, ctx);

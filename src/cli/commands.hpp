@@ -23,6 +23,7 @@ void register_pr(CLI::App& app, Context& ctx);
 void register_validate(CLI::App& app, Context& ctx);
 void register_remediate(CLI::App& app, Context& ctx);
 void register_approve(CLI::App& app, Context& ctx);
+void register_apply(CLI::App& app, Context& ctx);
 void register_serve(CLI::App& app, Context& ctx);
 void register_chat(CLI::App& app, Context& ctx);
 void register_drift(CLI::App& app, Context& ctx);

@@ -121,6 +121,7 @@ core::Result<core::change::ValidationOptions> validation_options(Context& ctx, c
     v.steps = std::move(*steps);
     v.sandbox = sandbox;
     v.terraform = core::change::terraform_on_path();
+    for (const auto& d : (*config)->get_list("sandbox.state_dirs")) v.state_dirs.push_back(d);
     if (auto t = (*config)->get("validation.step_timeout")) {
         auto d = core::timeutil::parse_duration(*t);
         if (!d) return core::fail(core::Errc::invalid_input, "validation.step_timeout: " + d.error().message);

@@ -3,6 +3,7 @@
 #include "core/text.hpp"
 
 #include <cerrno>
+#include <list>
 #include <functional>
 #include <csignal>
 #include <cstring>
@@ -117,6 +118,46 @@ Result<Outcome> Sandbox::run(const Request& req) const
     if (ec || !fs::is_directory(ws, ec))
         return fail(Errc::not_found, "workspace '" + req.workspace.string() + "' is not a directory");
 
+    std::vector<fs::path> binds;
+    for (const auto& b : req.binds) {
+        fs::path p = fs::canonical(b, ec);
+        if (ec || !fs::is_directory(p, ec)) return fail(Errc::not_found, "directory to bind '" + b.string() + "' is not a directory");
+        if (p == "/" || p == ws) return fail(Errc::usage, "cannot bind '" + p.string() + "' into the sandbox");
+        binds.push_back(p);
+    }
+
+    // As root, the command runs as an unprivileged user so that the process
+    // limit holds; that user may not be able to reach the workspace (a
+    // 0700 home above it), so the child binds it (and each bind) onto a
+    // stage directory in /tmp, in a mount namespace of its own, before it
+    // drops privileges.
+    bool as_root = m_mode == Mode::bwrap && ::getuid() == 0;
+    // One uid per workspace: commands on different workspaces (tasks) never
+    // share a process budget.
+    uid_t run_uid = k_sandbox_uid_base +
+                    static_cast<uid_t>(std::hash<std::string>{}(ws.string()) % k_sandbox_uid_span);
+    std::vector<fs::path> hosts = {ws};
+    hosts.insert(hosts.end(), binds.begin(), binds.end());
+    std::vector<std::string> stages;  // one per host directory, when as root
+    std::list<Handoff> handoffs;
+    struct StageCleanup {
+        std::vector<std::string>& dirs;
+        ~StageCleanup()
+        {
+            for (const auto& d : dirs) ::rmdir(d.c_str());
+        }
+    } cleanup{stages};
+    if (as_root) {
+        for (const auto& h : hosts) {
+            handoffs.emplace_back().give(h, run_uid);
+            std::string tmpl = "/tmp/infra-agent-sandbox-XXXXXX";
+            if (!::mkdtemp(tmpl.data())) return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
+            ::chmod(tmpl.c_str(), 0755);
+            stages.push_back(tmpl);
+        }
+    }
+    auto source = [&](std::size_t i) { return as_root ? stages[i] : hosts[i].string(); };
+
     std::vector<std::string> args;
     std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp",
                                     "LANG=C.UTF-8", "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"};
@@ -132,7 +173,9 @@ Result<Outcome> Sandbox::run(const Request& req) const
                 "/etc/ssl/certs", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try",
                 "/etc/localtime", "/etc/localtime", "--ro-bind-try", "/etc/passwd", "/etc/passwd", "--ro-bind-try",
                 "/etc/group", "/etc/group", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind",
-                ws.string(), "/workspace", "--chdir", "/workspace", "--clearenv"};
+                source(0), "/workspace"};
+        for (std::size_t i = 0; i < binds.size(); ++i) args.insert(args.end(), {"--bind", source(i + 1), binds[i].string()});
+        args.insert(args.end(), {"--chdir", "/workspace", "--clearenv"});
         for (const auto& e : env) {
             auto eq = e.find('=');
             args.insert(args.end(), {"--setenv", e.substr(0, eq), e.substr(eq + 1)});
@@ -141,33 +184,6 @@ Result<Outcome> Sandbox::run(const Request& req) const
     }
     args.insert(args.end(), req.argv.begin(), req.argv.end());
 
-    Handoff handoff;
-    // As root, the command runs as an unprivileged user so that the process
-    // limit holds; that user may not be able to reach the workspace (a
-    // 0700 home above it), so the child binds it onto a stage directory in
-    // /tmp, in a mount namespace of its own, before it drops privileges.
-    bool as_root = m_mode == Mode::bwrap && ::getuid() == 0;
-    // One uid per workspace: commands on different workspaces (tasks) never
-    // share a process budget.
-    uid_t run_uid = k_sandbox_uid_base +
-                    static_cast<uid_t>(std::hash<std::string>{}(ws.string()) % k_sandbox_uid_span);
-    std::string stage;
-    if (as_root) {
-        handoff.give(ws, run_uid);
-        std::string tmpl = "/tmp/infra-agent-sandbox-XXXXXX";
-        if (!::mkdtemp(tmpl.data())) return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
-        stage = tmpl;
-        ::chmod(stage.c_str(), 0755);
-        for (auto& a : args)
-            if (a == ws.string()) a = stage;
-    }
-    struct StageCleanup {
-        std::string dir;
-        ~StageCleanup()
-        {
-            if (!dir.empty()) ::rmdir(dir.c_str());
-        }
-    } cleanup{stage};
 
     int in_pipe[2], out_pipe[2], err_pipe[2], status_pipe[2];
     if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC) ||
@@ -205,8 +221,9 @@ Result<Outcome> Sandbox::run(const Request& req) const
         if (as_root) {
             if (::unshare(CLONE_NEWNS) != 0) child_fail(status_pipe[1], "cannot create a mount namespace");
             if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(status_pipe[1], "mount");
-            if (::mount(ws.c_str(), stage.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-                child_fail(status_pipe[1], "cannot stage the workspace");
+            for (std::size_t i = 0; i < hosts.size(); ++i)
+                if (::mount(hosts[i].c_str(), stages[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+                    child_fail(status_pipe[1], i == 0 ? "cannot stage the workspace" : "cannot stage " + hosts[i].string());
             if (::setgroups(0, nullptr) != 0 || ::setresgid(run_uid, run_uid, run_uid) != 0 ||
                 ::setresuid(run_uid, run_uid, run_uid) != 0)
                 child_fail(status_pipe[1], "cannot drop to the sandbox user");

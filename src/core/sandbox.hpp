@@ -40,6 +40,10 @@ struct Request {
     std::map<std::string, std::string> env;
     std::string stdin_data;
     Limits limits;
+    /// Host directories mounted read-write at the same path (a local
+    /// Terraform backend's state, for init and apply); nothing else of the
+    /// host's files is writable.
+    std::vector<std::filesystem::path> binds = {};
 };
 
 struct Outcome {

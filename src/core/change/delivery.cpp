@@ -227,7 +227,8 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     auto record_validation = [&] {
         if (!report->ran) return;
         result["validation"] = report->to_json();
-        out["validation"] = {{"ok", report->ok}, {"changes", report->changes}, {"planSummary", report->plan_summary}};
+        out["validation"] = {{"ok", report->ok}, {"changes", report->changes}, {"planSummary", report->plan_summary},
+                             {"plan", report->plan}};
         json saved = json::object();
         for (const auto& [dir, p] : report->plan.items())
             if (p.contains("savedPlan")) saved[dir] = p["savedPlan"];

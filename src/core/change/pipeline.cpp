@@ -90,7 +90,7 @@ std::string expand(const std::string& s, const PipelineTarget& target)
     return out;
 }
 
-std::map<std::string, std::string> pipeline_inputs(const PipelineSpec& spec, const PipelineTarget& target)
+std::map<std::string, std::string> inputs_for(const PipelineSpec& spec, const PipelineTarget& target)
 {
     if (!spec.inputs_given) return {{"branch", target.branch}, {"task_id", target.task_id}, {"trace_id", target.trace_id}};
     std::map<std::string, std::string> out;

@@ -77,7 +77,7 @@ public:
 std::string expand(const std::string& s, const PipelineTarget& target);
 
 /// The inputs or variables to send: spec.inputs expanded, or the defaults.
-std::map<std::string, std::string> pipeline_inputs(const PipelineSpec& spec, const PipelineTarget& target);
+std::map<std::string, std::string> inputs_for(const PipelineSpec& spec, const PipelineTarget& target);
 
 /// Terraform's plan summary in a log or file: "2 to add, 1 to change, 0 to
 /// destroy" from its "Plan: ..." line, "no changes" from "No changes.", or

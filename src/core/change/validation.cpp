@@ -268,6 +268,7 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             req.env = {{"CHECKPOINT_DISABLE", "1"}, {"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"}};
             req.limits.wall = opt.step_timeout;
             req.limits.output = 64u << 20;  // show -json of a large plan
+            if (opt.backend) req.binds = opt.state_dirs;
             auto r = opt.sandbox->run(req);
             if (!r) return fail(r.error());
             report.ran = true;

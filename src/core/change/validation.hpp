@@ -88,6 +88,9 @@ struct ValidationOptions {
     /// terraform init with the configured backend, so that the plan is made
     /// against the real state (needed to apply it); else -backend=false.
     bool backend = false;
+    /// Directories of local Terraform state bound into the sandbox when
+    /// backend is set (sandbox.state_dirs).
+    std::vector<std::filesystem::path> state_dirs;
 };
 
 /// A root's saved plan as `apply` finds it: <plans_dir>/<n>.tfplan, where n

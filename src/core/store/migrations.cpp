@@ -158,6 +158,31 @@ ALTER TABLE events ADD COLUMN hash TEXT;
 CREATE INDEX events_by_trace ON events (trace_id, seq) WHERE type = 'span';
 )sql",
          &events::audit::adopt_unchained},
+        {7, "plan approvals and applies",
+         R"sql(
+-- Approvals of a tier-4 task's saved plan, each naming the plan by its
+-- SHA-256: a new plan of the same task needs new approvals.
+CREATE TABLE plan_approvals (
+    task_id      TEXT NOT NULL,
+    plan_sha256  TEXT NOT NULL,
+    grp          TEXT NOT NULL,
+    approved_by  TEXT NOT NULL,
+    approved_at  INTEGER NOT NULL,
+    PRIMARY KEY (task_id, plan_sha256, grp)
+);
+-- Every apply of a saved plan: a plan is applied once, one apply at a time.
+CREATE TABLE applies (
+    id           TEXT PRIMARY KEY,
+    task_id      TEXT NOT NULL,
+    plan_sha256  TEXT NOT NULL,
+    applied_by   TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('running', 'applied', 'failed')),
+    started_at   INTEGER NOT NULL,
+    finished_at  INTEGER,
+    report       TEXT
+);
+CREATE UNIQUE INDEX applies_once ON applies (task_id, plan_sha256) WHERE state IN ('running', 'applied');
+)sql"},
     };
     return k_migrations;
 }

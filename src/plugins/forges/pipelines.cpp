@@ -141,7 +141,7 @@ private:
         std::set<std::int64_t> seen;
         for (const auto& r : core::array_member(*before, "workflow_runs")) seen.insert(core::int_member(r, "id"));
         json inputs = json::object();
-        for (const auto& [k, v] : core::change::pipeline_inputs(spec, t)) inputs[k] = v;
+        for (const auto& [k, v] : core::change::inputs_for(spec, t)) inputs[k] = v;
         auto dispatched = call_api(github(*tok), "POST", workflow + "/dispatches", {{"ref", t.branch}, {"inputs", inputs}});
         if (!dispatched) return core::fail(dispatched.error());
 
@@ -267,7 +267,7 @@ private:
         auto api = [&](const std::string& token) { return ApiCall{"GitLab", m_s.gitlab_url, token, {}}; };
         std::string base = "/projects/" + url_encode(project);
         json variables = json::array();
-        for (const auto& [k, v] : core::change::pipeline_inputs(spec, t)) variables.push_back({{"key", k}, {"value", v}});
+        for (const auto& [k, v] : core::change::inputs_for(spec, t)) variables.push_back({{"key", k}, {"value", v}});
         auto made = call_api(api(*tok), "POST", base + "/pipeline", {{"ref", t.branch}, {"variables", variables}});
         if (!made) return core::fail(made.error());
         std::int64_t id = core::int_member(*made, "id");

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -139,4 +140,35 @@ TEST(SandboxCreate, WithoutBubblewrapNothingRuns)
     ASSERT_FALSE(s);
     EXPECT_NE(s.error().message.find("bubblewrap (bwrap) is not installed"), std::string::npos);
     EXPECT_NE(s.error().hint.find("never runs unsandboxed"), std::string::npos);
+}
+
+TEST_F(SandboxTest, BoundDirectoriesAreWritableAtTheirOwnPathAndNothingBesideThem)
+{
+    std::filesystem::create_directories(dir / "state");
+    std::filesystem::create_directories(dir / "secret");
+    write_file(dir / "state/terraform.tfstate", "old");
+    write_file(dir / "secret/key", "k");
+    Request r;
+    std::string state = std::filesystem::canonical(dir / "state").string();
+    std::string secret = std::filesystem::canonical(dir / "secret").string();
+    r.argv = {"/bin/bash", "-c", "cat " + state + "/terraform.tfstate; echo new > " + state + "/terraform.tfstate; cat " + secret +
+                                     "/key 2>/dev/null || echo hidden"};
+    r.workspace = dir / "ws";
+    r.binds = {dir / "state"};
+    auto o = box->run(r);
+    ASSERT_TRUE(o) << o.error().message;
+    EXPECT_EQ(o->exit_code, 0) << o->err;
+    EXPECT_EQ(o->out, "oldhidden\n");
+    EXPECT_EQ(infra::test::read_file(dir / "state/terraform.tfstate"), "new\n");
+    // Given back to its owner afterwards, like the workspace.
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / "state/terraform.tfstate").c_str(), &st), 0);
+    EXPECT_EQ(st.st_uid, ::getuid());
+
+    r.binds = {dir / "missing"};
+    auto missing = box->run(r);
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().message.find("is not a directory"), std::string::npos);
+    r.binds = {"/"};
+    EXPECT_FALSE(box->run(r));
 }

@@ -206,11 +206,11 @@ TEST(PipelineSteps, ParseWithDefaultsAndNameTheirErrors)
     EXPECT_EQ(gha.artifact_file, "plan.txt");
     EXPECT_EQ((*steps)[2].name, "gitlab");
     core::change::PipelineTarget t{"acme/infra", "infra-agent/x", "abc", "01TASK", "0af7"};
-    auto vars = core::change::pipeline_inputs(*(*steps)[2].pipeline, t);
+    auto vars = core::change::inputs_for(*(*steps)[2].pipeline, t);
     EXPECT_EQ(vars["TASK"], "01TASK");
     EXPECT_EQ(vars["N"], "3");
     // Without inputs the run is told the branch, the task and the trace.
-    auto defaults = core::change::pipeline_inputs(gha, t);
+    auto defaults = core::change::inputs_for(gha, t);
     EXPECT_EQ(defaults.size(), 3u);
     EXPECT_EQ(defaults["branch"], "infra-agent/x");
     EXPECT_EQ(core::change::expand("{branch}@{commit}/{trace}", t), "infra-agent/x@abc/0af7");

@@ -1,0 +1,316 @@
+#include "core/change/apply.hpp"
+
+#include "core/approval.hpp"
+#include "core/crypto.hpp"
+#include "core/ids.hpp"
+#include "core/json_access.hpp"
+#include "core/text.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+namespace infra::core::change {
+namespace {
+
+constexpr const char* k_plan_file = ".infra-agent.tfplan";
+
+Result<std::string> read_bytes(const std::filesystem::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    if (!in) return fail(Errc::not_found, "cannot read " + p.string());
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+std::string cut(const std::string& s, std::size_t n = 8192)
+{
+    return s.size() <= n ? s : s.substr(0, n) + "\n... (cut)";
+}
+
+/// terraform's "Error: ..." line in its output, else its first line.
+std::string first_error(const std::string& output)
+{
+    std::string first;
+    for (const auto& line : text::split(output, '\n')) {
+        auto t = text::trim(line);
+        if (t.find("Error: ") != std::string_view::npos) return std::string(t.substr(0, 300));
+        if (first.empty() && !t.empty()) first = std::string(t.substr(0, 300));
+    }
+    return first;
+}
+
+}  // namespace
+
+Result<PlanSet> saved_plans(const queue::Entry& e)
+{
+    int tier = static_cast<int>(int_member(e.decision, "tier", -1));
+    if (tier != 4)
+        return fail(Errc::denied, "task " + e.id + " is tier " + (tier < 0 ? std::string("?") : std::to_string(tier)) +
+                                      ": only tier-4 tasks are applied, and only after approval",
+                    "lower tiers end at a pull request; policy sets the tier");
+    if (e.state != queue::State::succeeded)
+        return fail(Errc::conflict, "task " + e.id + " is " + std::string(queue::to_string(e.state)) +
+                                        ": it is applied once its run has proposed the change and kept the plan");
+    const json& change = member(e.result, "change");
+    const json& saved = member(change, "savedPlans");
+    const json& roots = member(saved, "roots");
+    if (!roots.is_object() || roots.empty())
+        return fail(Errc::denied, "task " + e.id + "'s run kept no saved plan to apply",
+                    "its validation must run terraform-plan (the default steps do) on the change's roots");
+    PlanSet p;
+    p.task_id = e.id;
+    p.dir = string_member(saved, "dir");
+    p.branch = string_member(change, "branch");
+    p.commit = string_member(change, "commit");
+    if (p.dir.empty() || p.branch.empty() || p.commit.empty())
+        return fail(Errc::denied, "task " + e.id + "'s result does not say where its plan and branch are");
+    std::string all;
+    for (const auto& [dir, r] : roots.items()) {  // a JSON object iterates in key order
+        SavedPlan sp{dir, string_member(r, "file"), string_member(r, "sha256")};
+        if (sp.file.empty() || sp.sha256.size() != 64 || sp.file.find('/') != std::string::npos)
+            return fail(Errc::denied, "task " + e.id + "'s saved plan of " + dir + " is not recorded properly");
+        all += dir + " " + sp.sha256 + "\n";
+        p.roots.push_back(std::move(sp));
+    }
+    p.digest = p.roots.size() == 1 ? p.roots.front().sha256 : crypto::sha256_hex(all);
+    return p;
+}
+
+Status verify_plan_files(const PlanSet& plans)
+{
+    for (const auto& r : plans.roots) {
+        auto bytes = read_bytes(plans.dir / r.file);
+        if (!bytes)
+            return fail(Errc::denied, "the saved plan of " + r.dir + " (" + (plans.dir / r.file).string() + ") is gone",
+                        "run the task again to make a new plan, and have it approved");
+        if (crypto::sha256_hex(*bytes) != r.sha256)
+            return fail(Errc::denied, "the saved plan of " + r.dir + " changed since it was made and approved (sha256 " +
+                                          crypto::sha256_hex(*bytes).substr(0, 12) + ", recorded " + r.sha256.substr(0, 12) + ")",
+                        "nothing was applied; run the task again to make a new plan, and have it approved");
+    }
+    return {};
+}
+
+Status ApplyStore::approve(const std::string& task, const PlanApproval& a)
+{
+    auto st = m_db.prepare("INSERT INTO plan_approvals (task_id, plan_sha256, grp, approved_by, approved_at) VALUES (?, ?, ?, ?, ?)");
+    if (!st) return fail(st.error());
+    st->bind(1, task).bind(2, a.digest).bind(3, a.group).bind(4, a.by).bind(5, a.at_ms);
+    if (auto r = st->run(); !r) {
+        if (r.error().code == Errc::conflict)
+            return fail(Errc::conflict, a.group + " already approved this plan of task " + task);
+        return fail(r.error());
+    }
+    return {};
+}
+
+Result<std::vector<PlanApproval>> ApplyStore::approvals(const std::string& task)
+{
+    auto st = m_db.prepare("SELECT grp, approved_by, plan_sha256, approved_at FROM plan_approvals WHERE task_id = ? ORDER BY approved_at");
+    if (!st) return fail(st.error());
+    st->bind(1, task);
+    std::vector<PlanApproval> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return fail(row.error());
+        if (!*row) break;
+        out.push_back({st->text(0), st->text(1), st->text(2), st->integer(3)});
+    }
+    return out;
+}
+
+Result<std::string> ApplyStore::begin(const std::string& task, const std::string& digest, const std::string& by)
+{
+    auto tx = store::Transaction::begin(m_db);
+    if (!tx) return fail(tx.error());
+    auto prior = m_db.prepare("SELECT id, state, started_at FROM applies WHERE task_id = ? AND plan_sha256 = ? AND state IN ('running', 'applied')");
+    if (!prior) return fail(prior.error());
+    prior->bind(1, task).bind(2, digest);
+    auto row = prior->step();
+    if (!row) return fail(row.error());
+    if (*row) {
+        std::string state = prior->text(1);
+        return fail(Errc::denied,
+                    state == "applied" ? "this plan of task " + task + " was applied already (apply " + prior->text(0) + "): a plan is applied once"
+                                       : "this plan of task " + task + " is being applied (apply " + prior->text(0) + ")",
+                    state == "applied" ? "to change more, run the task again: its new plan needs new approvals"
+                                       : "if that apply died, read terraform's state before anything else");
+    }
+    std::string id = ids::new_ulid();
+    auto st = m_db.prepare("INSERT INTO applies (id, task_id, plan_sha256, applied_by, state, started_at) VALUES (?, ?, ?, ?, 'running', ?)");
+    if (!st) return fail(st.error());
+    st->bind(1, id).bind(2, task).bind(3, digest).bind(4, by).bind(5, queue::now_ms());
+    if (auto r = st->run(); !r) return fail(r.error());
+    if (auto c = tx->commit(); !c) return fail(c.error());
+    return id;
+}
+
+Status ApplyStore::finish(const std::string& apply_id, bool ok, const json& report)
+{
+    auto st = m_db.prepare("UPDATE applies SET state = ?, finished_at = ?, report = ? WHERE id = ?");
+    if (!st) return fail(st.error());
+    st->bind(1, std::string(ok ? "applied" : "failed")).bind(2, queue::now_ms()).bind(3, report.dump()).bind(4, apply_id);
+    if (auto r = st->run(); !r) return fail(r.error());
+    return {};
+}
+
+Result<std::vector<json>> ApplyStore::applies(const std::string& task)
+{
+    auto st = m_db.prepare("SELECT id, plan_sha256, applied_by, state, started_at, finished_at FROM applies WHERE task_id = ? ORDER BY started_at");
+    if (!st) return fail(st.error());
+    st->bind(1, task);
+    std::vector<json> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return fail(row.error());
+        if (!*row) break;
+        out.push_back({{"id", st->text(0)}, {"planSha256", st->text(1)}, {"by", st->text(2)}, {"state", st->text(3)},
+                       {"startedAtMs", st->integer(4)}, {"finishedAtMs", st->integer(5)}});
+    }
+    return out;
+}
+
+std::vector<std::string> missing_approvals(const queue::Entry& e, const PlanSet& plans, const std::vector<PlanApproval>& approvals)
+{
+    std::vector<std::string> required = strings_member(e.decision, "requiredApprovals");
+    std::vector<std::string> missing;
+    auto approved = [&](const std::string& g) {
+        return std::any_of(approvals.begin(), approvals.end(),
+                           [&](const PlanApproval& a) { return a.digest == plans.digest && (g == "any" || a.group == g); });
+    };
+    if (required.empty()) required = {"any"};
+    for (const auto& g : required)
+        if (!approved(g)) missing.push_back(g);
+    return missing;
+}
+
+Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, events::EventSink& events, const std::string& by,
+                                 const std::string& group, const std::string& expected_digest)
+{
+    if (text::trim(by).empty()) return fail(Errc::usage, "say who approves");
+    auto plans = saved_plans(e);
+    if (!plans) return fail(plans.error());
+    if (!expected_digest.empty() && expected_digest != plans->digest)
+        return fail(Errc::denied, "the saved plan of task " + e.id + " is sha256 " + plans->digest + ", not the " + expected_digest + " you reviewed",
+                    "nothing was approved; review the plan the pull request shows now");
+    if (auto v = verify_plan_files(*plans); !v) return fail(v.error());
+    std::string asked_by = approval::requester(e.task);
+    if (!asked_by.empty() && asked_by == by)
+        return fail(Errc::denied, by + " asked for task " + e.id + " and cannot approve its plan", "another member of the approving group must");
+    auto approvals = store.approvals(e.id);
+    if (!approvals) return fail(approvals.error());
+    auto waiting = missing_approvals(e, *plans, *approvals);
+    PlanVerdict v{e.id, group, by, plans->digest, {}};
+    if (v.group.empty()) {
+        if (waiting.size() != 1) {
+            std::string list;
+            for (const auto& g : waiting) list += (list.empty() ? "" : ", ") + g;
+            return fail(waiting.empty() ? Errc::conflict : Errc::usage,
+                        waiting.empty() ? "every required group has approved the plan of task " + e.id
+                                        : "the plan of task " + e.id + " waits for several groups: " + list,
+                        waiting.empty() ? "" : "name the group you approve for");
+        }
+        v.group = waiting.front();
+    }
+    std::vector<std::string> required = strings_member(e.decision, "requiredApprovals");
+    if (!required.empty() && std::find(required.begin(), required.end(), v.group) == required.end()) {
+        std::string list;
+        for (const auto& g : required) list += (list.empty() ? "" : ", ") + g;
+        return fail(Errc::usage, "task " + e.id + " needs approvals from " + list + ", not " + text::quote(v.group));
+    }
+    if (auto st = store.approve(e.id, {v.group, by, plans->digest, queue::now_ms()}); !st) return fail(st.error());
+    events.emit({"plan.approved", e.id, "", {{"by", by}, {"group", v.group}, {"planSha256", plans->digest}}});
+    auto after = store.approvals(e.id);
+    if (!after) return fail(after.error());
+    v.waiting = missing_approvals(e, *plans, *after);
+    return v;
+}
+
+Result<Gate> check_gate(const queue::Entry& e, ApplyStore& store)
+{
+    auto plans = saved_plans(e);
+    if (!plans) return fail(plans.error());
+    if (auto v = verify_plan_files(*plans); !v) return fail(v.error());
+    auto approvals = store.approvals(e.id);
+    if (!approvals) return fail(approvals.error());
+    auto missing = missing_approvals(e, *plans, *approvals);
+    if (!missing.empty()) {
+        std::string list;
+        for (const auto& g : missing) list += (list.empty() ? "" : ", ") + g;
+        return fail(Errc::pending, "task " + e.id + "'s plan (sha256 " + plans->digest.substr(0, 12) + ") waits for approval by " + list,
+                    "infra-agent approve " + e.id + " --as NAME" + (missing.size() > 1 ? " --group GROUP" : "") + " --plan " + plans->digest);
+    }
+    Gate g{std::move(*plans), {}};
+    for (auto& a : *approvals)
+        if (a.digest == g.plans.digest) g.approvals.push_back(std::move(a));
+    return g;
+}
+
+Result<ApplyReport> run_apply(const Gate& gate, const ApplyOptions& opt)
+{
+    if (!opt.sandbox) return fail(Errc::unavailable, "apply runs in the sandbox, and none is available");
+    if (opt.repo_url.empty()) return fail(Errc::usage, "no repository to apply from", "pass --repo URL, or set git.repo in config.yaml");
+    const PlanSet& plans = gate.plans;
+    auto dir = opt.work_root / (plans.task_id + "-apply");
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::create_directories(opt.work_root, ec);
+    auto co = git::clone(opt.repo_url, dir, plans.branch, opt.auth);
+    if (!co) return fail(co.error());
+    struct Cleanup {
+        std::filesystem::path dir;
+        bool keep;
+        ~Cleanup()
+        {
+            std::error_code e;
+            if (!keep) std::filesystem::remove_all(dir, e);
+        }
+    } cleanup{dir, opt.keep_worktree};
+    if (co->base_commit != plans.commit)
+        return fail(Errc::denied, "branch " + plans.branch + " is at " + co->base_commit.substr(0, 12) + ", and the plan was made at " +
+                                      plans.commit.substr(0, 12) + ": nothing was applied",
+                    "a push after the plan changes what would be applied; run the task again for a new plan");
+    ApplyReport report;
+    report.ok = true;
+    for (const auto& r : plans.roots) {
+        // The approved bytes, put back where terraform made them, and checked once more.
+        auto bytes = read_bytes(plans.dir / r.file);
+        if (!bytes) return fail(Errc::denied, "the saved plan of " + r.dir + " is gone");
+        if (crypto::sha256_hex(*bytes) != r.sha256) return fail(Errc::denied, "the saved plan of " + r.dir + " changed");
+        auto root = co->dir / r.dir;
+        {
+            std::ofstream out(root / k_plan_file, std::ios::binary | std::ios::trunc);
+            out << *bytes;
+            if (!out.flush()) return fail(Errc::unavailable, "cannot write the plan into " + root.string());
+        }
+        json steps = json::array();
+        std::string chdir = "-chdir=" + r.dir;
+        for (const auto& argv : {std::vector<std::string>{"terraform", chdir, "init", "-input=false", "-no-color"},
+                                 std::vector<std::string>{"terraform", chdir, "apply", "-input=false", "-no-color", k_plan_file}}) {
+            sandbox::Request req;
+            req.argv = argv;
+            req.workspace = co->dir;
+            req.env = {{"CHECKPOINT_DISABLE", "1"}, {"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"}};
+            req.limits.wall = opt.step_timeout;
+            req.limits.cpu = std::chrono::duration_cast<std::chrono::seconds>(opt.step_timeout);
+            req.binds = opt.state_dirs;
+            auto o = opt.sandbox->run(req);
+            if (!o) return fail(o.error());
+            std::string output = cut(o->out + (o->out.empty() || o->err.empty() ? "" : "\n") + o->err);
+            steps.push_back({{"argv", argv}, {"exitCode", o->exit_code}, {"durationMs", o->ms}, {"output", output}});
+            if (o->exit_code != 0) {
+                report.ok = false;
+                report.failure = "terraform " + argv[2] + (r.dir == "." ? "" : " in " + r.dir) + " failed: " +
+                                 (o->timed_out ? "timed out" : first_error(output));
+                break;
+            }
+        }
+        report.roots.push_back({{"dir", r.dir}, {"planSha256", r.sha256}, {"steps", steps}});
+        if (!report.ok) break;
+    }
+    return report;
+}
+
+}  // namespace infra::core::change

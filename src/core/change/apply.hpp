@@ -1,0 +1,127 @@
+#pragma once
+// The tier-4 gated apply. A production change is proposed like any other
+// (branch, validation, pull request), and its validation keeps the saved
+// plan of each Terraform root, made against the real state, with its
+// SHA-256 in the task's result and the pull request. Reviewers approve that
+// plan by its hash (`approve TASK`), one approval per group the decision
+// requires; `apply TASK` then runs `terraform apply` of exactly those plan
+// files, in the sandbox, on the commit they were made from, once. Anything
+// else is refused: a task below tier 4 or without a saved plan, a plan
+// file that changed, a branch that moved, a plan applied before (exit 3),
+// or an approval still missing (exit 4). Every approval, refusal and apply
+// is an audited event.
+
+#include "core/events/event.hpp"
+#include "core/git.hpp"
+#include "core/queue/queue.hpp"
+#include "core/result.hpp"
+#include "core/sandbox.hpp"
+#include "core/store/sqlite.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace infra::core::change {
+
+using nlohmann::json;
+
+struct SavedPlan {
+    std::string dir;     ///< the Terraform root, relative to the repository
+    std::string file;    ///< the plan file's name in PlanSet::dir
+    std::string sha256;  ///< recorded when validation kept it
+};
+
+struct PlanSet {
+    std::string task_id;
+    std::filesystem::path dir;  ///< where the plan files are kept
+    std::vector<SavedPlan> roots;
+    /// What approvals name: the one root's plan hash, or the SHA-256 of
+    /// "DIR SHA256\n" over every root in order.
+    std::string digest;
+    std::string branch, commit;
+};
+
+/// The saved plans a tier-4 task's run kept. Errc::denied for a task below
+/// tier 4 or whose run kept no plan; Errc::conflict for a task that has not
+/// succeeded.
+Result<PlanSet> saved_plans(const queue::Entry& e);
+
+/// Hashes each plan file again: Errc::denied naming the first that is
+/// missing or no longer the plan that was saved.
+Status verify_plan_files(const PlanSet& plans);
+
+struct PlanApproval {
+    std::string group, by, digest;
+    std::int64_t at_ms = 0;
+};
+
+/// Approvals of plans and the record of applies, in the state db.
+class ApplyStore {
+public:
+    explicit ApplyStore(store::Db& db) : m_db(db) {}
+    /// Errc::conflict when this group already approved this plan.
+    Status approve(const std::string& task, const PlanApproval& a);
+    Result<std::vector<PlanApproval>> approvals(const std::string& task);
+    /// Records the start of an apply; Errc::conflict when this plan was
+    /// applied, or an apply of it is running (one at a time, and once).
+    Result<std::string> begin(const std::string& task, const std::string& digest, const std::string& by);
+    Status finish(const std::string& apply_id, bool ok, const json& report);
+    /// The applies of a task, oldest first.
+    Result<std::vector<json>> applies(const std::string& task);
+
+private:
+    store::Db& m_db;
+};
+
+/// The groups whose approval of plans.digest is missing: the decision's
+/// requiredApprovals, or "any" when it names none and nobody approved.
+std::vector<std::string> missing_approvals(const queue::Entry& e, const PlanSet& plans, const std::vector<PlanApproval>& approvals);
+
+struct PlanVerdict {
+    std::string task_id, group, by, digest;
+    std::vector<std::string> waiting;  ///< groups still to approve
+};
+
+/// Records by's approval of the task's saved plan for group. expected_digest
+/// (when given) is the hash the reviewer saw: Errc::denied when the saved
+/// plan is another. Whoever asked for the task cannot approve it.
+Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, events::EventSink& events, const std::string& by,
+                                 const std::string& group, const std::string& expected_digest);
+
+struct Gate {
+    PlanSet plans;
+    std::vector<PlanApproval> approvals;  ///< of this plan
+};
+
+/// Whether the task may be applied now: the saved plans, unchanged, with
+/// every required approval of them. Errc::pending names the missing groups.
+Result<Gate> check_gate(const queue::Entry& e, ApplyStore& store);
+
+struct ApplyOptions {
+    std::string repo_url;
+    git::Auth auth;
+    std::filesystem::path work_root;
+    const sandbox::Sandbox* sandbox = nullptr;
+    /// Directories of local Terraform state, bound into the sandbox.
+    std::vector<std::filesystem::path> state_dirs;
+    std::chrono::milliseconds step_timeout{std::chrono::minutes(30)};
+    bool keep_worktree = false;
+};
+
+struct ApplyReport {
+    bool ok = false;
+    json roots = json::array();  ///< per root: dir, steps with exit codes and output
+    std::string failure;
+};
+
+/// Clones the task's branch, refuses (Errc::denied) when it no longer
+/// points at the planned commit, puts each saved plan back in its root
+/// (checked by hash once more), and runs terraform init and apply PLAN in
+/// the sandbox, root by root, stopping at the first that fails.
+Result<ApplyReport> run_apply(const Gate& gate, const ApplyOptions& opt);
+
+}  // namespace infra::core::change

@@ -1,0 +1,210 @@
+// The tier-4 gated apply through the binary, with the real terraform on
+// terraform_data resources and local state kept outside the repository: a
+// production change waits for approval, runs, and keeps its saved plan
+// (made against the real state) with the plan's hash in the pull request.
+// `apply` refuses without every approval of that plan (exit 4), refuses a
+// plan file that changed and a branch that moved (exit 3), applies exactly
+// the approved plan once, and refuses to apply it again. Every step is in
+// the audit log.
+#include "support/fixtures.hpp"
+#include "support/git_http.hpp"
+#include "support/run.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace infra {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using test::run_cli;
+
+std::string main_tf(const fs::path& state, const std::string& input)
+{
+    return "terraform {\n  backend \"local\" {\n    path = \"" + (state / "terraform.tfstate").string() +
+           "\"\n  }\n}\n\nresource \"terraform_data\" \"bucket\" {\n  input = \"" + input + "\"\n}\n";
+}
+
+class ApplyCli : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        fs::create_directories(dir / "state");
+        // The state as production has it: the bucket at v1, applied outside infra-agent.
+        test::write_file(dir / "bootstrap" / "main.tf", main_tf(dir / "state", "v1"));
+        auto boot = test::run_program("/bin/sh", {"-c", "cd " + (dir / "bootstrap").string() +
+                                                            " && terraform init -input=false -no-color >/dev/null && "
+                                                            "terraform apply -auto-approve -input=false -no-color >/dev/null"});
+        ASSERT_EQ(boot.exit_code, 0) << boot.err;
+        ASSERT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v1\""), std::string::npos);
+
+        test::write_file(dir / "seed" / "infra" / "main.tf", main_tf(dir / "state", "v1"));
+        test::git(dir / "seed", "init -q -b main");
+        test::git(dir / "seed", "add -A");
+        test::git(dir / "seed", "-c user.name=t -c user.email=t@example.com commit -q -m seed");
+        test::git(dir.path(), "clone -q --bare seed acme.git");
+
+        opts.cwd = dir.path().string();
+        opts.env["INFRA_AGENT_HOME"] = home().string();
+        ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+        test::write_file(home() / "config.yaml",
+                         "git:\n  repo: " + (dir / "acme.git").string() + "\n"
+                         "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
+                         "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n");
+        // The bundled tiers stop drift at tier 2 (a pull request); this team
+        // lets production drift be applied, behind platform-oncall's approval
+        // (the bundled org-production rule).
+        test::write_file(home() / "policies" / "tiers.yaml",
+                         "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: org-tiers, level: organization}\nrules:\n"
+                         "  - name: production-drift-applies\n    match: {type: drift-detection, context.environment: production}\n"
+                         "    tier: 4\n    requiredApprovals: [platform-oncall]\n    constraints: {requiresPR: true, requiresValidation: true, maxIterations: 5,\n"
+                         "                  allowedTools: [list_files, read_file, write_file, apply_patch, finish]}\n"
+                         "  - name: other-drift-drafts-prs\n    match: {type: drift-detection, context.environment: staging}\n"
+                         "    tier: 2\n    constraints: {requiresPR: true, requiresValidation: true}\n");
+    }
+
+    fs::path home() const { return dir / ".infra-agent"; }
+
+    /// A production drift task for the exec agent, asked for by alice.
+    std::string enqueue_production_change()
+    {
+        json task = {{"id", "01M86TZH12FPQAZA78N10Q24A1"},
+                     {"type", "drift-detection"},
+                     {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
+                     {"context", {{"agentSlug", "exec"}, {"environment", "production"}, {"repositoryId", "acme/infra"},
+                                  {"resource", "terraform_data.bucket"}}},
+                     {"payload", {{"requestedBy", "alice"}}},
+                     {"dedupeKey", "apply-test"}};
+        auto o = opts;
+        o.stdin_data = task.dump() + "\n";
+        auto q = run_cli({"enqueue"}, o);
+        EXPECT_EQ(q.exit_code, 4) << q.err;  // production waits for platform-oncall before anything runs
+        return task["id"];
+    }
+
+    test::TempDir dir;
+    test::RunOptions opts;
+};
+
+TEST_F(ApplyCli, OnlyTheApprovedPlanIsAppliedAndOnlyOnce)
+{
+    std::string id = enqueue_production_change();
+    ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
+    auto w = run_cli({"worker", "--drain", "--json"}, opts);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+
+    // The run kept the plan, made against the real state: one change, in scope.
+    auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
+    json change = shown["result"]["change"];
+    ASSERT_TRUE(change.contains("savedPlans")) << shown.dump();
+    std::string sha = change["savedPlans"]["roots"]["infra"]["sha256"];
+    fs::path plan_file = fs::path(change["savedPlans"]["dir"].get<std::string>()) / change["savedPlans"]["roots"]["infra"]["file"].get<std::string>();
+    EXPECT_EQ(test::run_program("/usr/bin/sha256sum", {plan_file.string()}).out.substr(0, 64), sha);
+    json plan = change["validation"]["plan"]["infra"];
+    EXPECT_EQ(plan["change"], 1) << plan.dump();
+    EXPECT_EQ(plan["scopeChecked"], true);
+    // The pull request shows the hash reviewers approve.
+    auto prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    ASSERT_EQ(prs.size(), 1u);
+    auto pr = json::parse(run_cli({"pr", "show", prs[0]["id"], "--json"}, opts).out);
+    EXPECT_NE(pr["body"].get<std::string>().find("sha256 `" + sha + "`"), std::string::npos) << pr["body"];
+
+    // No approval of the plan yet (bob's approval was for the run): pending, nothing applied.
+    auto early = run_cli({"apply", id, "--as", "carol"}, opts);
+    EXPECT_EQ(early.exit_code, 4) << early.err;
+    EXPECT_NE(early.err.find("waits for approval by platform-oncall"), std::string::npos) << early.err;
+    EXPECT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v1\""), std::string::npos);
+
+    // The requester cannot approve; a reviewer who saw another plan is refused.
+    EXPECT_EQ(run_cli({"approve", id, "--as", "alice"}, opts).exit_code, 3);
+    auto wrong = run_cli({"approve", id, "--as", "bob", "--plan", std::string(64, 'a')}, opts);
+    EXPECT_EQ(wrong.exit_code, 3);
+    EXPECT_NE(wrong.err.find("not the " + std::string(64, 'a') + " you reviewed"), std::string::npos) << wrong.err;
+    EXPECT_EQ(run_cli({"apply", id, "--as", "carol"}, opts).exit_code, 4);
+
+    auto ok = run_cli({"approve", id, "--as", "bob", "--plan", sha, "--json"}, opts);
+    ASSERT_EQ(ok.exit_code, 0) << ok.err;
+    EXPECT_EQ(json::parse(ok.out)["state"], "approved");
+    EXPECT_EQ(json::parse(ok.out)["group"], "platform-oncall");
+
+    // A plan file changed after approval is refused, and so is a branch that moved.
+    std::string saved = test::read_file(plan_file);
+    test::write_file(plan_file, saved + "x");
+    auto changed = run_cli({"apply", id, "--as", "carol"}, opts);
+    EXPECT_EQ(changed.exit_code, 3);
+    EXPECT_NE(changed.err.find("changed since it was made and approved"), std::string::npos) << changed.err;
+    test::write_file(plan_file, saved);
+    std::string branch = change["branch"];
+    std::string planned = change["commit"];
+    test::git(dir / "acme.git", "update-ref refs/heads/" + branch + " refs/heads/main");
+    auto moved = run_cli({"apply", id, "--as", "carol"}, opts);
+    EXPECT_EQ(moved.exit_code, 3);
+    EXPECT_NE(moved.err.find("the plan was made at " + planned.substr(0, 12)), std::string::npos) << moved.err;
+    EXPECT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v1\""), std::string::npos);
+    test::git(dir / "acme.git", "update-ref refs/heads/" + branch + " " + planned);
+
+    // Every approval recorded, the same plan, the same commit: applied, in the sandbox, to the real state.
+    auto applied = run_cli({"apply", id, "--as", "carol", "--json"}, opts);
+    ASSERT_EQ(applied.exit_code, 0) << applied.err << applied.out;
+    auto out = json::parse(applied.out);
+    EXPECT_EQ(out["outcome"], "applied");
+    EXPECT_EQ(out["planSha256"], sha);
+    EXPECT_EQ(out["approvers"][0]["by"], "bob");
+    std::string state = test::read_file(dir / "state" / "terraform.tfstate");
+    EXPECT_NE(state.find("\"v2\""), std::string::npos) << state;
+    EXPECT_EQ(state.find("\"v1\""), std::string::npos);
+
+    // Once.
+    auto again = run_cli({"apply", id, "--as", "carol"}, opts);
+    EXPECT_EQ(again.exit_code, 3);
+    EXPECT_NE(again.err.find("was applied already"), std::string::npos) << again.err;
+
+    // The audit log has each approval, refusal and the apply, with the approvers and the plan hash, and verifies.
+    auto events = test::json_lines(run_cli({"events", "--task", id, "--json"}, opts).out);
+    int refused = 0;
+    std::vector<std::string> outcomes;
+    json finished;
+    bool plan_approved = false;
+    for (auto& e : events) {
+        if (e["event"] == "apply.refused") ++refused;  // before an apply starts
+        if (e["event"] == "apply.finished") {
+            finished = e;
+            outcomes.push_back(e["data"]["outcome"]);
+        }
+        if (e["event"] == "plan.approved") plan_approved = e["data"]["planSha256"] == sha;
+    }
+    EXPECT_EQ(refused, 4);  // twice pending, a changed plan, applied already
+    EXPECT_EQ(outcomes, (std::vector<std::string>{"refused", "applied"}));  // the moved branch, then the apply
+    EXPECT_TRUE(plan_approved);
+    ASSERT_TRUE(finished.is_object());
+    EXPECT_EQ(finished["data"]["planSha256"], sha);
+    EXPECT_EQ(finished["data"]["approvers"][0]["group"], "platform-oncall");
+    EXPECT_EQ(run_cli({"audit", "verify"}, opts).exit_code, 0);
+}
+
+TEST_F(ApplyCli, LowerTiersAndUnrunTasksAreNeverApplied)
+{
+    std::string id = enqueue_production_change();
+    auto parked = run_cli({"apply", id, "--as", "carol"}, opts);
+    EXPECT_EQ(parked.exit_code, 1);  // it has not run: there is no plan
+    EXPECT_NE(parked.err.find("is pending-approval"), std::string::npos) << parked.err;
+
+    json staging = {{"id", "01M86TZH12FPQAZA78N10Q24A2"},
+                    {"type", "drift-detection"},
+                    {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
+                    {"context", {{"agentSlug", "exec"}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
+                    {"payload", json::object()},
+                    {"dedupeKey", "apply-test-staging"}};
+    auto o = opts;
+    o.stdin_data = staging.dump() + "\n";
+    ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
+    auto low = run_cli({"apply", staging["id"], "--as", "carol"}, opts);
+    EXPECT_EQ(low.exit_code, 3);
+    EXPECT_NE(low.err.find("is tier 2: only tier-4 tasks are applied"), std::string::npos) << low.err;
+    EXPECT_EQ(run_cli({"apply", id}, opts).exit_code, 64);  // --as is required
+}
+
+}  // namespace
+}  // namespace infra
