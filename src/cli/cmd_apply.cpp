@@ -10,12 +10,15 @@
 #include "cli/exit_codes.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/change/apply.hpp"
+#include "core/change/delivery.hpp"
 #include "core/events/event.hpp"
 #include "core/json_access.hpp"
 #include "core/policy/policy.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
+
+#include <optional>
 
 namespace infra::cli {
 namespace {
@@ -51,34 +54,56 @@ int apply(const Options& opt, Context& ctx)
     auto gate = core::change::check_gate(*e, store);
     if (!gate) return refuse(gate.error());
 
-    // The sandbox the decision allows, and the repository the branch was pushed to.
+    // Through the organisation's CI when apply.pipeline names it, else in the sandbox the decision allows.
+    std::optional<core::change::PipelineSpec> pipeline;
+    if (auto j = (*config)->get_json("apply.pipeline"); !j.is_null()) {
+        auto spec = core::change::pipeline_from(j, "apply");
+        if (!spec) return ctx.fail(spec.error());
+        pipeline = std::move(*spec);
+    }
     auto decision = core::policy::decision_from_json(e->decision);
     if (!decision) return ctx.fail(decision.error());
-    auto sandbox = open_sandbox(ctx, opt.sandbox, *decision);
-    if (!sandbox) return refuse(sandbox.error());
-    DeliveryFlags flags;
-    flags.repo = opt.repo;
-    auto setup = open_delivery(ctx, flags, &*sandbox);
-    if (!setup) return ctx.fail(setup.error());
-    if (!*setup) return ctx.fail(core::make_error(core::Errc::usage, "no repository to apply from", "pass --repo URL, or set git.repo in config.yaml"));
-    attach_events(**setup, sink->get());
-    const auto& delivery = (*setup)->delivery->options();
+    std::optional<core::sandbox::Sandbox> sandbox;
+    std::unique_ptr<DeliverySetup> setup;
     core::change::ApplyOptions ao;
-    ao.repo_url = delivery.repo_url;
-    ao.work_root = ctx.home().dir / "worktrees";
-    ao.sandbox = &*sandbox;
-    ao.keep_worktree = opt.keep;
-    ao.auth.ssh_key = delivery.ssh_key;
-    ao.auth.ssh_known_hosts = delivery.ssh_known_hosts;
-    std::string repo = (*setup)->delivery->repository_for(e->task);
-    std::string task_id = e->id;
-    ao.auth.token = [mint = delivery.mint, repo, task_id]() { return mint("git:fetch:repo=" + repo, task_id, ""); };
-    for (const auto& d : (*config)->get_list("sandbox.state_dirs")) ao.state_dirs.push_back(d);
-    if (auto t = (*config)->get("apply.step_timeout")) {
-        auto d = core::timeutil::parse_duration(*t);
-        if (!d) return ctx.fail(core::make_error(core::Errc::invalid_input, "apply.step_timeout: " + d.error().message));
-        ao.step_timeout = *d;
+    std::string repo = core::string_member(core::member(e->task, "context"), "repositoryId");
+    if (pipeline) {
+        setup = std::make_unique<DeliverySetup>();
+        auto creds = open_broker(ctx, "");
+        if (!creds) return ctx.fail(creds.error());
+        setup->creds = std::move(*creds);
+        if (auto p = open_pipelines(ctx, *setup); !p) return ctx.fail(p.error());
+        if (auto r = (*config)->get("git.repository")) repo = *r;
+        if (repo.empty()) return ctx.fail(core::make_error(core::Errc::usage, "the task names no repository for the apply pipeline",
+                                                           "set git.repository in config.yaml"));
+    } else {
+        auto box = open_sandbox(ctx, opt.sandbox, *decision);
+        if (!box) return refuse(box.error());
+        sandbox = std::move(*box);
+        DeliveryFlags flags;
+        flags.repo = opt.repo;
+        auto opened = open_delivery(ctx, flags, &*sandbox);
+        if (!opened) return ctx.fail(opened.error());
+        if (!*opened) return ctx.fail(core::make_error(core::Errc::usage, "no repository to apply from", "pass --repo URL, or set git.repo in config.yaml"));
+        setup = std::move(*opened);
+        const auto& delivery = setup->delivery->options();
+        ao.repo_url = delivery.repo_url;
+        ao.work_root = ctx.home().dir / "worktrees";
+        ao.sandbox = &*sandbox;
+        ao.keep_worktree = opt.keep;
+        ao.auth.ssh_key = delivery.ssh_key;
+        ao.auth.ssh_known_hosts = delivery.ssh_known_hosts;
+        repo = setup->delivery->repository_for(e->task);
+        std::string task_id = e->id;
+        ao.auth.token = [mint = delivery.mint, repo, task_id]() { return mint("git:fetch:repo=" + repo, task_id, ""); };
+        for (const auto& d : (*config)->get_list("sandbox.state_dirs")) ao.state_dirs.push_back(d);
+        if (auto t = (*config)->get("apply.step_timeout")) {
+            auto d = core::timeutil::parse_duration(*t);
+            if (!d) return ctx.fail(core::make_error(core::Errc::invalid_input, "apply.step_timeout: " + d.error().message));
+            ao.step_timeout = *d;
+        }
     }
+    attach_events(*setup, sink->get());
 
     auto started = store.begin(e->id, gate->plans.digest, opt.as);
     if (!started) return refuse(started.error());
@@ -86,7 +111,9 @@ int apply(const Options& opt, Context& ctx)
     for (const auto& a : gate->approvals) approvers.push_back({{"group", a.group}, {"by", a.by}, {"atMs", a.at_ms}});
     (*sink)->emit({"apply.started", e->id, "", {{"apply", *started}, {"by", opt.as}, {"planSha256", gate->plans.digest},
                                                  {"approvers", approvers}, {"commit", gate->plans.commit}}});
-    auto report = core::change::run_apply(*gate, ao);
+    auto report = pipeline ? core::change::run_apply_pipeline(*gate, *setup->pipelines, *pipeline, repo,
+                                                              core::change::trace_id_of(e->task))
+                           : core::change::run_apply(*gate, ao);
     nlohmann::json out = {{"id", e->id}, {"apply", *started}, {"by", opt.as}, {"planSha256", gate->plans.digest},
                           {"approvers", approvers}, {"branch", gate->plans.branch}, {"commit", gate->plans.commit}};
     if (!report) {
@@ -132,6 +159,9 @@ void register_apply(CLI::App& app, Context& ctx)
                 "the pull request shows it). The branch must still point at the commit the plan was made from; the plan\n"
                 "files are hashed again before terraform init and terraform apply PLAN run in the sandbox. A plan is\n"
                 "applied once. Local Terraform state directories named in sandbox.state_dirs are bound into the sandbox.\n"
+                "With apply.pipeline (a pipeline step: {kind: github-actions, workflow: apply.yml}), a plan that a\n"
+                "validation pipeline saved as an artifact is applied by that CI instead, which gets the inputs\n"
+                "plan_sha256, plan_run and plan_artifact and must check the hash before it applies.\n"
                 "Exit codes: 0 applied, 1 terraform failed, 3 refused, 4 an approval is missing.");
     ctx.on_run(cmd, [opt, &ctx] { return apply(*opt, ctx); });
 }

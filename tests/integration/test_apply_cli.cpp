@@ -6,12 +6,15 @@
 // plan file that changed and a branch that moved (exit 3), applies exactly
 // the approved plan once, and refuses to apply it again. Every step is in
 // the audit log.
+#include "support/ci_server.hpp"
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
 #include "support/run.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+
+#include "core/crypto.hpp"
 
 namespace infra {
 namespace {
@@ -204,6 +207,58 @@ TEST_F(ApplyCli, LowerTiersAndUnrunTasksAreNeverApplied)
     EXPECT_EQ(low.exit_code, 3);
     EXPECT_NE(low.err.find("is tier 2: only tier-4 tasks are applied"), std::string::npos) << low.err;
     EXPECT_EQ(run_cli({"apply", id}, opts).exit_code, 64);  // --as is required
+}
+
+TEST_F(ApplyCli, APlanMadeByTheCiIsAppliedByTheCi)
+{
+    // The organisation's CI plans the pushed branch and saves the plan as an
+    // artifact; that plan is the one approved, and the CI's apply workflow
+    // is dispatched with its hash and run to apply it.
+    test::CiServer ci([this](const std::string& branch) {
+        auto r = test::run_program("/usr/bin/git", {"-C", (dir / "acme.git").string(), "rev-parse", "--verify", "-q", "refs/heads/" + branch});
+        return r.exit_code == 0 ? std::string(r.out.substr(0, 40)) : std::string();
+    });
+    test::write_file(home() / "config.yaml",
+                     test::read_file(home() / "config.yaml") +
+                         "validation:\n  steps:\n    - name: ci-plan\n      pipeline: {kind: github-actions, workflow: plan.yml, poll: 20ms,\n"
+                         "                 plan: {artifact: plan, file: plan.tfplan}}\n"
+                         "apply:\n  pipeline: {kind: github-actions, workflow: apply.yml, poll: 20ms}\n"
+                         "ci:\n  github: {base_url: " + ci.url() + ", token_env: CI_TOKEN}\n");
+    opts.env["CI_TOKEN"] = "ghs_ci_token_for_tests_0123456789";
+    std::string id = enqueue_production_change();
+    ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
+    auto w = run_cli({"worker", "--drain", "--json"}, opts);
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+
+    std::string sha = core::crypto::sha256_hex(test::CiServer::plan_bytes());
+    auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
+    json saved = shown["result"]["change"]["savedPlans"]["roots"]["pipeline:ci-plan"];
+    EXPECT_EQ(saved["sha256"], sha) << shown.dump();
+    EXPECT_EQ(saved["pipeline"]["run"], "7001");
+
+    EXPECT_EQ(run_cli({"apply", id, "--as", "carol"}, opts).exit_code, 4);
+    ASSERT_EQ(run_cli({"approve", id, "--as", "bob", "--plan", sha}, opts).exit_code, 0);
+
+    // A failed apply run is a failure with its link, and may be tried again; a passing one applies.
+    ci.set_scenario("apply.yml", test::Scenario::fail);
+    auto failed = run_cli({"apply", id, "--as", "carol"}, opts);
+    EXPECT_EQ(failed.exit_code, 1);
+    EXPECT_NE(failed.err.find("the apply pipeline failed: failure (https://github.test/acme/infra/actions/runs/7002)"), std::string::npos)
+        << failed.err;
+    ci.set_scenario("apply.yml", test::Scenario::pass);
+    auto applied = run_cli({"apply", id, "--as", "carol", "--json"}, opts);
+    ASSERT_EQ(applied.exit_code, 0) << applied.err;
+    EXPECT_EQ(json::parse(applied.out)["outcome"], "applied");
+    auto inputs = ci.dispatched_inputs("apply.yml");
+    ASSERT_EQ(inputs.size(), 2u);
+    EXPECT_EQ(inputs[1]["plan_sha256"], sha);
+    EXPECT_EQ(inputs[1]["plan_run"], "7001");
+    EXPECT_EQ(inputs[1]["plan_artifact"], "plan");
+    EXPECT_EQ(inputs[1]["task_id"], id);
+    EXPECT_EQ(run_cli({"apply", id, "--as", "carol"}, opts).exit_code, 3);  // once
+
+    // Nothing was applied locally: the state is as production had it.
+    EXPECT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v1\""), std::string::npos);
 }
 
 }  // namespace

@@ -17,16 +17,18 @@ using nlohmann::json;
 
 const char* k_time = "2026-11-25T03:00:00Z";
 
-/// A zip archive holding one file, as GitHub serves an artifact.
-std::string zip_of(const std::string& name, const std::string& content)
+/// A zip archive of files, as GitHub serves an artifact.
+std::string zip_of(const std::map<std::string, std::string>& files)
 {
     TempDir dir;
     std::string path = (dir / "a.zip").string();
     int err = 0;
     zip_t* z = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &err);
     if (!z) return "";
-    zip_source_t* src = zip_source_buffer(z, content.data(), content.size(), 0);
-    zip_file_add(z, name.c_str(), src, ZIP_FL_OVERWRITE);
+    for (const auto& [name, content] : files) {
+        zip_source_t* src = zip_source_buffer(z, content.data(), content.size(), 0);
+        zip_file_add(z, name.c_str(), src, ZIP_FL_OVERWRITE);
+    }
     zip_close(z);
     std::ifstream in(path, std::ios::binary);
     std::ostringstream s;
@@ -211,7 +213,8 @@ CiServer::CiServer(std::function<std::string(const std::string&)> resolve) : m_i
     });
     s.server.Get(R"(/_blobs/artifacts/(\d+))", [=, this](const httplib::Request& req, httplib::Response& res) {
         record(req);
-        res.set_content(zip_of("plan.txt", "Terraform will perform the following actions:\n\nPlan: 2 to add, 1 to change, 0 to destroy.\n"),
+        res.set_content(zip_of({{"plan.txt", "Terraform will perform the following actions:\n\nPlan: 2 to add, 1 to change, 0 to destroy.\n"},
+                                {"plan.tfplan", CiServer::plan_bytes()}}),
                         "application/zip");
     });
     // GitHub: the check runs on a commit; each poll moves them on.
@@ -295,6 +298,7 @@ CiServer::CiServer(std::function<std::string(const std::string&)> resolve) : m_i
     s.server.Get(R"(/api/v4/projects/(.+)/jobs/(\d+)/artifacts/(.+))", [=, this](const httplib::Request& req, httplib::Response& res) {
         record(req);
         if (!authorized(req, res)) return;
+        if (req.matches[3] == "plan.tfplan") return res.set_content(CiServer::plan_bytes(), "application/octet-stream");
         if (req.matches[3] != "plan.txt") return send(res, 404, {{"message", "404 Not found"}});
         res.set_content("Plan: 4 to add, 0 to change, 0 to destroy.\n", "text/plain");
     });
@@ -306,6 +310,17 @@ CiServer::~CiServer()
 {
     m_impl->server.stop();
     if (m_impl->thread.joinable()) m_impl->thread.join();
+}
+
+std::string CiServer::plan_bytes() { return std::string("PK\x03\x04 a saved plan\x00\x01\x02 made in CI", 32); }
+
+std::vector<nlohmann::json> CiServer::dispatched_inputs(const std::string& workflow)
+{
+    std::lock_guard lock(m_impl->m);
+    std::vector<nlohmann::json> out;
+    for (const auto& [id, r] : m_impl->runs)
+        if (r.key == workflow) out.push_back(r.inputs);
+    return out;
 }
 
 std::string CiServer::url() const { return m_impl->base(); }

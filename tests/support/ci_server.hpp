@@ -8,6 +8,8 @@
 // by Prism in the tests; this server adds what a static mock cannot: runs
 // that change over time.
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,6 +44,10 @@ public:
     void set_polls_to_finish(int n);
 
     std::vector<CiCall> calls();
+    /// The inputs (GitHub) or variables (GitLab) each run of a workflow or project was started with.
+    std::vector<nlohmann::json> dispatched_inputs(const std::string& workflow_or_project);
+    /// The plan file in the artifacts of every run ("plan.tfplan").
+    static std::string plan_bytes();
 
 private:
     struct Impl;

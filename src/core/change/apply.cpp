@@ -68,7 +68,7 @@ Result<PlanSet> saved_plans(const queue::Entry& e)
         return fail(Errc::denied, "task " + e.id + "'s result does not say where its plan and branch are");
     std::string all;
     for (const auto& [dir, r] : roots.items()) {  // a JSON object iterates in key order
-        SavedPlan sp{dir, string_member(r, "file"), string_member(r, "sha256")};
+        SavedPlan sp{dir, string_member(r, "file"), string_member(r, "sha256"), member(r, "pipeline")};
         if (sp.file.empty() || sp.sha256.size() != 64 || sp.file.find('/') != std::string::npos)
             return fail(Errc::denied, "task " + e.id + "'s saved plan of " + dir + " is not recorded properly");
         all += dir + " " + sp.sha256 + "\n";
@@ -248,11 +248,43 @@ Result<Gate> check_gate(const queue::Entry& e, ApplyStore& store)
     return g;
 }
 
+Result<ApplyReport> run_apply_pipeline(const Gate& gate, PipelineRunner& runner, const PipelineSpec& spec,
+                                       const std::string& repository, const std::string& trace_id)
+{
+    const PlanSet& plans = gate.plans;
+    ApplyReport report;
+    report.ok = true;
+    for (const auto& r : plans.roots) {
+        if (r.pipeline.is_null())
+            return fail(Errc::denied, "the saved plan of " + r.dir + " was made in the sandbox, and apply.pipeline applies only plans a pipeline made",
+                        "remove apply.pipeline to apply it in the sandbox");
+        PipelineTarget target{repository, plans.branch, plans.commit, plans.task_id, trace_id,
+                              {{"plan_sha256", r.sha256}, {"plan_run", string_member(r.pipeline, "run")},
+                               {"plan_artifact", string_member(r.pipeline, "artifact")}}};
+        auto outcome = runner.run(spec, target);
+        if (!outcome) return fail(outcome.error());
+        report.roots.push_back({{"dir", r.dir}, {"planSha256", r.sha256}, {"pipeline", spec.kind}, {"url", outcome->url},
+                                {"conclusion", outcome->conclusion}});
+        if (!outcome->ok) {
+            report.ok = false;
+            report.failure = std::string(outcome->timed_out ? "the apply pipeline did not finish in time: " : "the apply pipeline failed: ") +
+                             outcome->conclusion + (outcome->url.empty() ? "" : " (" + outcome->url + ")");
+            break;
+        }
+    }
+    return report;
+}
+
 Result<ApplyReport> run_apply(const Gate& gate, const ApplyOptions& opt)
 {
     if (!opt.sandbox) return fail(Errc::unavailable, "apply runs in the sandbox, and none is available");
     if (opt.repo_url.empty()) return fail(Errc::usage, "no repository to apply from", "pass --repo URL, or set git.repo in config.yaml");
     const PlanSet& plans = gate.plans;
+    for (const auto& r : plans.roots)
+        if (!r.pipeline.is_null())
+            return fail(Errc::denied, "the saved plan of task " + plans.task_id + " was made by the pipeline " + string_member(r.pipeline, "url") +
+                                          ": it is applied where it was made",
+                        "set apply.pipeline in config.yaml to the pipeline that applies it");
     auto dir = opt.work_root / (plans.task_id + "-apply");
     std::error_code ec;
     std::filesystem::remove_all(dir, ec);

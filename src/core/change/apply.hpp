@@ -11,6 +11,7 @@
 // or an approval still missing (exit 4). Every approval, refusal and apply
 // is an audited event.
 
+#include "core/change/pipeline.hpp"
 #include "core/events/event.hpp"
 #include "core/git.hpp"
 #include "core/queue/queue.hpp"
@@ -33,6 +34,9 @@ struct SavedPlan {
     std::string dir;     ///< the Terraform root, relative to the repository
     std::string file;    ///< the plan file's name in PlanSet::dir
     std::string sha256;  ///< recorded when validation kept it
+    /// Where a remote pipeline's plan came from ({kind, run, url, artifact,
+    /// file}); null for a plan made in the sandbox.
+    json pipeline;
 };
 
 struct PlanSet {
@@ -117,6 +121,14 @@ struct ApplyReport {
     json roots = json::array();  ///< per root: dir, steps with exit codes and output
     std::string failure;
 };
+
+/// Applies through the pipeline configured as apply.pipeline: dispatched for
+/// the task's branch with inputs plan_sha256, plan_run and plan_artifact,
+/// so that the CI applies the plan its own run saved after checking its
+/// hash. Only plans a pipeline made are applied this way (Errc::denied for
+/// a plan made in the sandbox).
+Result<ApplyReport> run_apply_pipeline(const Gate& gate, PipelineRunner& runner, const PipelineSpec& spec,
+                                       const std::string& repository, const std::string& trace_id);
 
 /// Clones the task's branch, refuses (Errc::denied) when it no longer
 /// points at the planned commit, puts each saved plan back in its root

@@ -291,7 +291,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
 
     if (remote) {
         // The organisation's CI judges the pushed branch; its verdict joins the report.
-        auto ran = run_pipelines(vopt.steps, *m_opt.pipelines, {repo, branch, head, id, trace}, *report, m_opt.events);
+        auto ran = run_pipelines(vopt.steps, *m_opt.pipelines, {repo, branch, head, id, trace}, *report, m_opt.events, vopt.plans_dir);
         if (!ran) return fail(ran.error());
         record_validation();
         if (!report->ok) return fail(Errc::denied, "validation failed: " + report->failure);

@@ -14,11 +14,11 @@ Result<PipelineSpec> pipeline_from(const json& j, const std::string& where)
     const std::string at = where + ".pipeline";
     if (!j.is_object()) return fail(Errc::invalid_input, at + ": expected an object such as {kind: github-actions, workflow: plan.yml}");
     static const std::vector<std::string> k_known = {"kind", "workflow", "project", "repository", "inputs", "variables",
-                                                     "checks", "timeout", "poll", "summary"};
+                                                     "checks", "timeout", "poll", "summary", "plan"};
     for (const auto& [key, value] : j.items())
         if (std::find(k_known.begin(), k_known.end(), key) == k_known.end())
             return fail(Errc::invalid_input, at + ": unknown key " + text::quote(key),
-                        "keys: kind, workflow, project, repository, inputs, checks, timeout, poll, summary");
+                        "keys: kind, workflow, project, repository, inputs, checks, timeout, poll, summary, plan");
     auto str = [&](const char* key) -> Result<std::string> {
         if (!j.contains(key) || j[key].is_null()) return std::string();
         if (j[key].is_string()) return j[key].get<std::string>();
@@ -77,22 +77,36 @@ Result<PipelineSpec> pipeline_from(const json& j, const std::string& where)
         } else
             return fail(Errc::invalid_input, at + ".summary: expected log, none or {artifact: NAME, file: PATH}");
     }
+    if (j.contains("plan")) {
+        const json& p = j["plan"];
+        s.plan_artifact = string_member(p, "artifact");
+        s.plan_file = string_member(p, "file");
+        if (!p.is_object() || s.plan_artifact.empty() || s.plan_file.empty())
+            return fail(Errc::invalid_input, at + ".plan: expected {artifact: NAME, file: PATH}: the artifact holding the saved plan file");
+        if (s.kind == "github-checks") return fail(Errc::invalid_input, at + ".plan: check runs have no artifacts");
+    }
     return s;
 }
 
 std::string expand(const std::string& s, const PipelineTarget& target)
 {
+    std::vector<std::pair<std::string, const std::string*>> names = {
+        {"{branch}", &target.branch}, {"{commit}", &target.commit}, {"{task}", &target.task_id}, {"{trace}", &target.trace_id}};
+    for (const auto& [k, v] : target.extra) names.emplace_back("{" + k + "}", &v);
     std::string out = s;
-    for (auto [name, value] : {std::pair{"{branch}", &target.branch}, {"{commit}", &target.commit}, {"{task}", &target.task_id},
-                               {"{trace}", &target.trace_id}})
+    for (const auto& [name, value] : names)
         for (auto at = out.find(name); at != std::string::npos; at = out.find(name, at + value->size()))
-            out.replace(at, std::string_view(name).size(), *value);
+            out.replace(at, name.size(), *value);
     return out;
 }
 
 std::map<std::string, std::string> inputs_for(const PipelineSpec& spec, const PipelineTarget& target)
 {
-    if (!spec.inputs_given) return {{"branch", target.branch}, {"task_id", target.task_id}, {"trace_id", target.trace_id}};
+    if (!spec.inputs_given) {
+        std::map<std::string, std::string> out = {{"branch", target.branch}, {"task_id", target.task_id}, {"trace_id", target.trace_id}};
+        out.insert(target.extra.begin(), target.extra.end());
+        return out;
+    }
     std::map<std::string, std::string> out;
     for (const auto& [k, v] : spec.inputs) out[k] = expand(v, target);
     return out;

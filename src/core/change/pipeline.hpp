@@ -12,6 +12,10 @@
 //     pipeline: {kind: github-checks, checks: [plan, tflint]}
 //   - name: gitlab-plan
 //     pipeline: {kind: gitlab, project: acme/infra, summary: log}
+//
+// A pipeline that saves its plan as an artifact (plan: {artifact, file})
+// hands it over: for a tier-4 change that is the saved plan reviewers
+// approve, applied by the pipeline configured as apply.pipeline.
 
 #include "core/result.hpp"
 
@@ -42,6 +46,9 @@ struct PipelineSpec {
     /// "Plan: ..." line), an artifact's file, or nothing.
     std::string summary = "log";
     std::string artifact, artifact_file;
+    /// The saved plan the pipeline made: a terraform plan file in an
+    /// artifact (GitHub: the artifact's name; GitLab: the job's name).
+    std::string plan_artifact, plan_file;
 };
 
 /// A `pipeline:` object of validation.steps[i]; where names it in errors.
@@ -51,6 +58,9 @@ Result<PipelineSpec> pipeline_from(const json& j, const std::string& where);
 struct PipelineTarget {
     std::string repository;  ///< owner/name of the pushed repository
     std::string branch, commit, task_id, trace_id;
+    /// More inputs sent by default, and {NAME} in configured ones (apply's
+    /// plan_sha256 and plan_run).
+    std::map<std::string, std::string> extra = {};
 };
 
 struct PipelineOutcome {
@@ -61,6 +71,8 @@ struct PipelineOutcome {
     std::string summary;     ///< the plan summary, when one was found
     std::string detail;      ///< one line per job or check run
     int polls = 0;
+    std::string run_id;      ///< the run or pipeline id
+    std::string plan;        ///< the plan file's bytes, when spec.plan_artifact names one
 };
 
 /// Runs remote pipelines and waits for their conclusion.
@@ -73,10 +85,12 @@ public:
     virtual Result<PipelineOutcome> run(const PipelineSpec& spec, const PipelineTarget& target) = 0;
 };
 
-/// {branch}, {commit}, {task} and {trace} in s replaced from target.
+/// {branch}, {commit}, {task}, {trace} and {NAME} of target.extra in s
+/// replaced from target.
 std::string expand(const std::string& s, const PipelineTarget& target);
 
-/// The inputs or variables to send: spec.inputs expanded, or the defaults.
+/// The inputs or variables to send: spec.inputs expanded, or the defaults
+/// (branch, task_id, trace_id and target.extra).
 std::map<std::string, std::string> inputs_for(const PipelineSpec& spec, const PipelineTarget& target);
 
 /// Terraform's plan summary in a log or file: "2 to add, 1 to change, 0 to

@@ -41,8 +41,26 @@ std::string name_of(const std::string& address)
     return dot == std::string::npos ? address : address.substr(dot + 1);
 }
 
-/// Copies a plan file to plans_dir as the index'th saved plan; returns its
-/// file name and SHA-256.
+/// Keeps a plan's bytes in plans_dir as the index'th saved plan; returns
+/// its file name and SHA-256.
+Result<std::pair<std::string, std::string>> keep_plan_bytes(const std::string& bytes, const std::filesystem::path& plans_dir,
+                                                            std::size_t index)
+{
+    std::error_code ec;
+    std::filesystem::create_directories(plans_dir, ec);
+    std::string name = saved_plan_name(index);
+    auto tmp = plans_dir / (name + ".tmp");
+    {
+        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+        out << bytes;
+        if (!out.flush()) return fail(Errc::unavailable, "cannot write the saved plan " + tmp.string());
+    }
+    std::filesystem::rename(tmp, plans_dir / name, ec);
+    if (ec) return fail(Errc::unavailable, "cannot keep the saved plan " + (plans_dir / name).string() + ": " + ec.message());
+    return std::pair{name, crypto::sha256_hex(bytes)};
+}
+
+/// The same for a plan file terraform wrote.
 Result<std::pair<std::string, std::string>> keep_plan(const std::filesystem::path& from, const std::filesystem::path& plans_dir,
                                                       std::size_t index)
 {
@@ -50,18 +68,7 @@ Result<std::pair<std::string, std::string>> keep_plan(const std::filesystem::pat
     if (!in) return fail(Errc::unavailable, "cannot read the plan " + from.string());
     std::ostringstream bytes;
     bytes << in.rdbuf();
-    std::error_code ec;
-    std::filesystem::create_directories(plans_dir, ec);
-    std::string name = saved_plan_name(index);
-    auto tmp = plans_dir / (name + ".tmp");
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << bytes.str();
-        if (!out.flush()) return fail(Errc::unavailable, "cannot write the saved plan " + tmp.string());
-    }
-    std::filesystem::rename(tmp, plans_dir / name, ec);
-    if (ec) return fail(Errc::unavailable, "cannot keep the saved plan " + (plans_dir / name).string() + ": " + ec.message());
-    return std::pair{name, crypto::sha256_hex(bytes.str())};
+    return keep_plan_bytes(bytes.str(), plans_dir, index);
 }
 
 }  // namespace
@@ -385,7 +392,7 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
 }
 
 Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, const PipelineTarget& target, Report& report,
-                     events::EventSink* events)
+                     events::EventSink* events, const std::filesystem::path& plans_dir)
 {
     for (const auto& step : steps) {
         if (!step.pipeline) continue;
@@ -413,6 +420,16 @@ Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, con
             if (report.plan_summary.empty()) report.plan_summary = outcome->summary;
         }
         report.ran = true;
+        if (sr.ok && !outcome->plan.empty() && !plans_dir.empty()) {
+            // The pipeline's plan is the saved plan of this change: kept, hashed, and applied only by a pipeline.
+            auto saved = keep_plan_bytes(outcome->plan, plans_dir, report.plan.size());
+            if (!saved) return fail(saved.error());
+            json& p = report.plan["pipeline:" + step.name];
+            p["savedPlan"] = {{"file", saved->first}, {"sha256", saved->second},
+                              {"pipeline", {{"kind", step.pipeline->kind}, {"run", outcome->run_id}, {"url", outcome->url},
+                                            {"artifact", step.pipeline->plan_artifact}, {"file", step.pipeline->plan_file}}}};
+            sr.output += "saved plan: sha256 " + saved->second + "\n";
+        }
         if (span) {
             span->set("pipeline.conclusion", outcome->conclusion);
             span->set("pipeline.url", outcome->url);

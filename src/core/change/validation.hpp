@@ -113,9 +113,11 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
 
 /// Runs the remote pipelines among steps for a pushed change and adds their
 /// results to report (ok, failure, planSummary when it had none). The
-/// pipelines run one after the other; the first that fails stops them.
+/// pipelines run one after the other; the first that fails stops them. With
+/// plans_dir, a plan a pipeline saved is kept there, in report.plan under
+/// "pipeline:NAME".
 Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, const PipelineTarget& target, Report& report,
-                     events::EventSink* events);
+                     events::EventSink* events, const std::filesystem::path& plans_dir = {});
 
 /// True when `terraform` is on PATH.
 bool terraform_on_path();

@@ -12,6 +12,7 @@
 
 #include <zip.h>
 
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -190,23 +191,40 @@ private:
                 if (!out.summary.empty()) break;
             }
         } else if (spec.summary == "artifact") {
-            auto list = call_api(github(*tok), "GET",
-                                 "/repos/" + repo + "/actions/runs/" + std::to_string(run_id) + "/artifacts?name=" + url_encode(spec.artifact), json());
-            if (!list) return core::fail(list.error());
-            std::int64_t artifact = 0;
-            for (const auto& a : core::array_member(*list, "artifacts"))
-                if (core::string_member(a, "name") == spec.artifact) artifact = core::int_member(a, "id");
-            if (!artifact) {
-                out.detail += "no artifact " + spec.artifact + " to read the plan summary from\n";
-            } else {
-                auto zip = get_raw(github(*tok), "/repos/" + repo + "/actions/artifacts/" + std::to_string(artifact) + "/zip");
-                if (!zip) return core::fail(zip.error());
-                auto content = file_in_zip(*zip, spec.artifact_file);
-                if (!content) return core::fail(Errc::unavailable, "artifact " + spec.artifact + ": " + content.error().message);
-                out.summary = summary_of_file(*content);
-            }
+            auto content = github_artifact_file(*tok, repo, run_id, spec.artifact, spec.artifact_file);
+            if (!content) return core::fail(content.error());
+            if (!*content) out.detail += "no artifact " + spec.artifact + " to read the plan summary from\n";
+            else out.summary = summary_of_file(**content);
+        }
+        out.run_id = std::to_string(run_id);
+        if (out.ok && !spec.plan_artifact.empty()) {
+            auto plan = github_artifact_file(*tok, repo, run_id, spec.plan_artifact, spec.plan_file);
+            if (!plan) return core::fail(plan.error());
+            if (!*plan) {
+                out.ok = false;
+                out.conclusion = "success, but the run saved no artifact " + spec.plan_artifact + " with the plan";
+            } else
+                out.plan = std::move(**plan);
         }
         return out;
+    }
+
+    /// A file of a run's artifact; nullopt when the run has no artifact of that name.
+    core::Result<std::optional<std::string>> github_artifact_file(const std::string& token, const std::string& repo, std::int64_t run_id,
+                                                                  const std::string& name, const std::string& file)
+    {
+        auto list = call_api(github(token), "GET",
+                             "/repos/" + repo + "/actions/runs/" + std::to_string(run_id) + "/artifacts?name=" + url_encode(name), json());
+        if (!list) return core::fail(list.error());
+        std::int64_t artifact = 0;
+        for (const auto& a : core::array_member(*list, "artifacts"))
+            if (core::string_member(a, "name") == name) artifact = core::int_member(a, "id");
+        if (!artifact) return std::optional<std::string>();
+        auto zip = get_raw(github(token), "/repos/" + repo + "/actions/artifacts/" + std::to_string(artifact) + "/zip");
+        if (!zip) return core::fail(zip.error());
+        auto content = file_in_zip(*zip, file);
+        if (!content) return core::fail(Errc::unavailable, "artifact " + name + ": " + content.error().message);
+        return std::optional<std::string>(std::move(*content));
     }
 
     core::Result<PipelineOutcome> github_checks(const PipelineSpec& spec, const PipelineTarget& t)
@@ -309,6 +327,19 @@ private:
                 out.summary = summary_of_file(*file);
             }
             if (!out.summary.empty()) break;
+        }
+        out.run_id = std::to_string(id);
+        if (out.ok && !spec.plan_artifact.empty()) {
+            for (const auto& j : *jobs)
+                if (core::string_member(j, "name") == spec.plan_artifact) {
+                    auto file = get_raw(api(*tok), base + "/jobs/" + std::to_string(core::int_member(j, "id")) + "/artifacts/" + spec.plan_file);
+                    if (!file) return core::fail(Errc::unavailable, "the plan in job " + spec.plan_artifact + "'s artifacts: " + file.error().message);
+                    out.plan = std::move(*file);
+                }
+            if (out.plan.empty()) {
+                out.ok = false;
+                out.conclusion = "success, but no job " + spec.plan_artifact + " saved the plan " + spec.plan_file;
+            }
         }
         return out;
     }
