@@ -2,12 +2,14 @@
 // SIGTERM or SIGINT stops claiming and lets running tasks finish within the
 // grace period; a second signal exits at once (leases then expire).
 #include "cli/commands.hpp"
+#include "cli/apply_setup.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/events/event.hpp"
+#include "core/json_access.hpp"
 #include "core/process.hpp"
 #include "core/queue/event_stream.hpp"
 #include "core/state.hpp"
@@ -47,6 +49,33 @@ core::Result<core::queue::Millis> duration(const std::string& flag, const std::s
     auto d = core::timeutil::parse_duration(v);
     if (!d) return core::fail(core::Errc::usage, flag + ": " + d.error().message, d.error().hint);
     return *d;
+}
+
+/// Applies the tasks that asked for it (payload.apply: true) and whose
+/// plans have every approval; a failed apply is left for a person.
+void apply_ready(Context& ctx, core::queue::Queue& queue, core::change::ApplyStore& store, core::events::EventSink& events,
+                 const std::string& by, const Options& opt)
+{
+    auto ids = store.unapplied();
+    if (!ids) {
+        spdlog::warn("cannot list the plans waiting to be applied: {}", ids.error().message);
+        return;
+    }
+    for (const auto& id : *ids) {
+        auto e = queue.show(id);
+        if (!e || !core::bool_member(core::member(e->task, "payload"), "apply")) continue;
+        if (!core::change::check_gate(*e, store)) continue;  // not ready: apply TASK says why
+        auto how = open_apply(ctx, *e, opt.sandbox, opt.delivery.repo, opt.delivery.keep);
+        if (!how) {
+            spdlog::warn("task {}: cannot apply: {}", id, how.error().message);
+            continue;
+        }
+        attach_events(*(*how)->delivery, &events);
+        auto out = core::change::apply_task(*e, by, store, events, (*how)->runner);
+        if (!out) spdlog::warn("task {}: not applied: {}", id, out.error().message);
+        else if ((*out)["outcome"] != "applied") spdlog::warn("task {}: apply failed: {}", id, core::string_member(*out, "error"));
+        else spdlog::info("task {}: applied plan {}", id, core::string_member(*out, "planSha256").substr(0, 12));
+    }
 }
 
 int run(const Options& opt, Context& ctx)
@@ -131,6 +160,24 @@ int run(const Options& opt, Context& ctx)
     sigaddset(&set, SIGUSR1);  // sent by this thread when the worker ends on its own
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     if (*delivery) attach_events(**delivery, &events);
+    // A local worker also applies tier-4 tasks that asked for it
+    // (payload.apply: true) once every approval of their plan is recorded.
+    std::unique_ptr<core::store::Db> apply_db;
+    std::optional<core::change::ApplyStore> applies;
+    std::chrono::steady_clock::time_point last_scan{};
+    if (opt.events == "state" && *delivery) {
+        auto db = core::open_state(ctx.home());
+        if (!db) return ctx.fail(db.error());
+        apply_db = std::move(*db);
+        applies.emplace(*apply_db);
+        std::string by = "worker " + (w.id.empty() ? core::default_worker_id() : w.id);
+        w.on_idle = [&, by] {
+            auto now = std::chrono::steady_clock::now();
+            if (!opt.drain && now - last_scan < std::chrono::seconds(5)) return;
+            last_scan = now;
+            apply_ready(ctx, **queue, *applies, events, by, opt);
+        };
+    }
     core::Worker worker(**queue, ctx.agents(), events, engine->get(), w);
     std::thread watcher([&] {
         int sig = 0;

@@ -135,6 +135,10 @@ void Worker::thread_main()
             continue;
         }
         if (leases->empty()) {
+            if (m_opt.on_idle) {
+                std::unique_lock idle(m_idle_mutex, std::try_to_lock);
+                if (idle.owns_lock()) m_opt.on_idle();
+            }
             if (should_exit_idle()) return;
             // Woken by the backend when it can announce work; bounded so
             // that a stop is seen soon.

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -34,6 +35,10 @@ struct WorkerOptions {
     /// When set, each task gets its own worktree of the repository, and a
     /// successful run becomes a branch, a push and a pull request.
     change::Delivery* delivery = nullptr;
+    /// Called when a claim found nothing, before the worker waits (or, when
+    /// draining, decides it is done); by one thread at a time. The worker
+    /// command applies approved tier-4 plans here.
+    std::function<void()> on_idle;
 };
 
 /// What a worker did.
@@ -89,6 +94,7 @@ private:
     std::atomic<bool> m_done{false};
     std::atomic<int> m_once_taken{0};
     std::mutex m_mutex;
+    std::mutex m_idle_mutex;  ///< one thread in on_idle at a time
     std::condition_variable m_cv;
     std::thread m_grace;
     std::vector<InFlight*> m_inflight;

@@ -70,14 +70,14 @@ protected:
     fs::path home() const { return dir / ".infra-agent"; }
 
     /// A production drift task for the exec agent, asked for by alice.
-    std::string enqueue_production_change()
+    std::string enqueue_production_change(bool apply = false)
     {
         json task = {{"id", "01M86TZH12FPQAZA78N10Q24A1"},
                      {"type", "drift-detection"},
                      {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
                      {"context", {{"agentSlug", "exec"}, {"environment", "production"}, {"repositoryId", "acme/infra"},
                                   {"resource", "terraform_data.bucket"}}},
-                     {"payload", {{"requestedBy", "alice"}}},
+                     {"payload", {{"requestedBy", "alice"}, {"apply", apply}}},
                      {"dedupeKey", "apply-test"}};
         auto o = opts;
         o.stdin_data = task.dump() + "\n";
@@ -259,6 +259,31 @@ TEST_F(ApplyCli, APlanMadeByTheCiIsAppliedByTheCi)
 
     // Nothing was applied locally: the state is as production had it.
     EXPECT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v1\""), std::string::npos);
+}
+
+TEST_F(ApplyCli, AWorkerAppliesATaskThatAskedForItOnceItsPlanIsApproved)
+{
+    std::string id = enqueue_production_change(true);
+    ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
+    auto w = run_cli({"worker", "--drain", "--json"}, opts);
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
+    // Proposed, not applied: the plan has no approval yet, and a worker does not wait for one.
+    EXPECT_EQ(run_cli({"worker", "--drain"}, opts).exit_code, 0);
+    EXPECT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v1\""), std::string::npos);
+
+    auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
+    std::string sha = shown["result"]["change"]["savedPlans"]["roots"]["infra"]["sha256"];
+    ASSERT_EQ(run_cli({"approve", id, "--as", "bob", "--plan", sha}, opts).exit_code, 0);
+    auto applied = run_cli({"worker", "--drain"}, opts);
+    ASSERT_EQ(applied.exit_code, 0) << applied.err;
+    EXPECT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v2\""), std::string::npos) << applied.err;
+    auto events = test::json_lines(run_cli({"events", "--task", id, "--type", "apply.*", "--json"}, opts).out);
+    ASSERT_EQ(events.size(), 2u);
+    EXPECT_EQ(events[1]["data"]["outcome"], "applied");
+    EXPECT_EQ(events[1]["data"]["by"].get<std::string>().rfind("worker ", 0), 0u);
+    // Once: the next worker leaves it.
+    EXPECT_EQ(run_cli({"worker", "--drain"}, opts).exit_code, 0);
+    EXPECT_EQ(test::json_lines(run_cli({"events", "--task", id, "--type", "apply.*", "--json"}, opts).out).size(), 2u);
 }
 
 }  // namespace

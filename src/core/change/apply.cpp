@@ -1,6 +1,7 @@
 #include "core/change/apply.hpp"
 
 #include "core/approval.hpp"
+#include "core/change/delivery.hpp"
 #include "core/crypto.hpp"
 #include "core/ids.hpp"
 #include "core/json_access.hpp"
@@ -172,6 +173,22 @@ Result<std::vector<json>> ApplyStore::applies(const std::string& task)
     return out;
 }
 
+Result<std::vector<std::string>> ApplyStore::unapplied()
+{
+    auto st = m_db.prepare("SELECT task_id, MIN(approved_at) AS first FROM plan_approvals p WHERE NOT EXISTS "
+                           "(SELECT 1 FROM applies a WHERE a.task_id = p.task_id AND a.plan_sha256 = p.plan_sha256) "
+                           "GROUP BY task_id ORDER BY first");
+    if (!st) return fail(st.error());
+    std::vector<std::string> out;
+    for (;;) {
+        auto row = st->step();
+        if (!row) return fail(row.error());
+        if (!*row) break;
+        out.push_back(st->text(0));
+    }
+    return out;
+}
+
 std::vector<std::string> missing_approvals(const queue::Entry& e, const PlanSet& plans, const std::vector<PlanApproval>& approvals)
 {
     std::vector<std::string> required = strings_member(e.decision, "requiredApprovals");
@@ -246,6 +263,44 @@ Result<Gate> check_gate(const queue::Entry& e, ApplyStore& store)
     for (auto& a : *approvals)
         if (a.digest == g.plans.digest) g.approvals.push_back(std::move(a));
     return g;
+}
+
+Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore& store, events::EventSink& events,
+                        const ApplyRunner& how)
+{
+    auto refuse = [&](const Error& err) -> Result<json> {
+        events.emit({"apply.refused", e.id, "", {{"by", by}, {"reason", err.message}}});
+        return fail(err);
+    };
+    auto gate = check_gate(e, store);
+    if (!gate) return refuse(gate.error());
+    auto started = store.begin(e.id, gate->plans.digest, by);
+    if (!started) return refuse(started.error());
+    json approvers = json::array();
+    for (const auto& a : gate->approvals) approvers.push_back({{"group", a.group}, {"by", a.by}, {"atMs", a.at_ms}});
+    events.emit({"apply.started", e.id, "", {{"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest},
+                                             {"approvers", approvers}, {"commit", gate->plans.commit},
+                                             {"via", how.pipeline ? how.pipeline->kind : "sandbox"}}});
+    auto report = how.pipeline ? (how.pipelines ? run_apply_pipeline(*gate, *how.pipelines, *how.pipeline, how.repository, trace_id_of(e.task))
+                                                : Result<ApplyReport>(fail(Errc::internal, "apply.pipeline is set, and no pipeline runner")))
+                               : run_apply(*gate, how.sandbox);
+    json out = {{"id", e.id}, {"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest}, {"approvers", approvers},
+                {"branch", gate->plans.branch}, {"commit", gate->plans.commit}};
+    if (!report) {
+        out["outcome"] = "refused";
+        out["error"] = report.error().message;
+    } else {
+        out["outcome"] = report->ok ? "applied" : "failed";
+        out["roots"] = report->roots;
+        if (!report->ok) out["error"] = report->failure;
+    }
+    auto finished = store.finish(*started, report && report->ok, out);
+    json attrs = {{"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest}, {"approvers", approvers}, {"outcome", out["outcome"]}};
+    if (out.contains("error")) attrs["error"] = out["error"];
+    events.emit({"apply.finished", e.id, "", attrs});
+    if (!finished) return fail(finished.error());
+    if (!report) return fail(report.error());
+    return out;
 }
 
 Result<ApplyReport> run_apply_pipeline(const Gate& gate, PipelineRunner& runner, const PipelineSpec& spec,

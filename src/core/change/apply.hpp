@@ -23,6 +23,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,6 +77,8 @@ public:
     Status finish(const std::string& apply_id, bool ok, const json& report);
     /// The applies of a task, oldest first.
     Result<std::vector<json>> applies(const std::string& task);
+    /// Tasks with an approval of a plan that has no apply, running or ended.
+    Result<std::vector<std::string>> unapplied();
 
 private:
     store::Db& m_db;
@@ -129,6 +132,24 @@ struct ApplyReport {
 /// a plan made in the sandbox).
 Result<ApplyReport> run_apply_pipeline(const Gate& gate, PipelineRunner& runner, const PipelineSpec& spec,
                                        const std::string& repository, const std::string& trace_id);
+
+/// How applies run: in the sandbox, or through a pipeline when one is given.
+struct ApplyRunner {
+    ApplyOptions sandbox;
+    PipelineRunner* pipelines = nullptr;
+    std::optional<PipelineSpec> pipeline;  ///< apply.pipeline
+    std::string repository;                ///< owner/name for the pipeline
+};
+
+/// The whole gated apply of one task, audited: the gate, the start (one
+/// apply of a plan at a time, and once), apply.started, the apply itself,
+/// its record and apply.finished; apply.refused when the gate or the start
+/// refuses. Returns the outcome ({outcome: applied|failed, planSha256,
+/// approvers, roots, error}); an Error when nothing was applied because it
+/// was refused or could not start.
+Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore& store, events::EventSink& events,
+                        const ApplyRunner& how);
+
 
 /// Clones the task's branch, refuses (Errc::denied) when it no longer
 /// points at the planned commit, puts each saved plan back in its root
