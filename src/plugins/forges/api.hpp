@@ -36,4 +36,8 @@ core::Result<nlohmann::json> call_api(const ApiCall& api, const std::string& met
 /// it gives is signed). Errors as call_api's.
 core::Result<std::string> get_raw(const ApiCall& api, const std::string& path);
 
+/// The file named file in a zip archive held in memory (an artifact), at
+/// most 16 MiB of it.
+core::Result<std::string> file_in_zip(const std::string& archive, const std::string& file);
+
 }  // namespace infra::plugins::forges

@@ -10,7 +10,6 @@
 #include "plugins/forges/api.hpp"
 #include "plugins/forges/forges.hpp"
 
-#include <zip.h>
 
 #include <optional>
 #include <set>
@@ -25,37 +24,6 @@ using core::change::PipelineSpec;
 using core::change::PipelineTarget;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-/// The file named file in a zip archive held in memory.
-core::Result<std::string> file_in_zip(const std::string& archive, const std::string& file)
-{
-    zip_error_t error;
-    zip_error_init(&error);
-    zip_source_t* src = zip_source_buffer_create(archive.data(), archive.size(), 0, &error);
-    if (!src) return core::fail(Errc::unavailable, std::string("cannot read the artifact: ") + zip_error_strerror(&error));
-    zip_t* z = zip_open_from_source(src, ZIP_RDONLY, &error);
-    if (!z) {
-        zip_source_free(src);
-        std::string why = zip_error_strerror(&error);
-        zip_error_fini(&error);
-        return core::fail(Errc::unavailable, "the artifact is not a zip archive: " + why);
-    }
-    struct Closer {
-        zip_t* z;
-        ~Closer() { zip_discard(z); }
-    } closer{z};
-    zip_stat_t st;
-    if (zip_stat(z, file.c_str(), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
-        return core::fail(Errc::not_found, "the artifact has no file " + core::text::quote(file));
-    if (st.size > (16u << 20)) return core::fail(Errc::unavailable, "the artifact's " + file + " is larger than 16 MiB");
-    zip_file_t* f = zip_fopen(z, file.c_str(), 0);
-    if (!f) return core::fail(Errc::unavailable, "cannot open " + file + " in the artifact: " + zip_strerror(z));
-    std::string out(st.size, '\0');
-    zip_int64_t n = zip_fread(f, out.data(), out.size());
-    zip_fclose(f);
-    if (n < 0 || static_cast<zip_uint64_t>(n) != st.size) return core::fail(Errc::unavailable, "cannot read " + file + " in the artifact");
-    return out;
-}
 
 /// The plan summary in a file an artifact holds: terraform's own line, else
 /// the file's first line.
