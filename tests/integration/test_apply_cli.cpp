@@ -12,6 +12,9 @@
 #include "support/run.hpp"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <csignal>
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
@@ -284,6 +287,38 @@ TEST_F(ApplyCli, AWorkerAppliesATaskThatAskedForItOnceItsPlanIsApproved)
     // Once: the next worker leaves it.
     EXPECT_EQ(run_cli({"worker", "--drain"}, opts).exit_code, 0);
     EXPECT_EQ(test::json_lines(run_cli({"events", "--task", id, "--type", "apply.*", "--json"}, opts).out).size(), 2u);
+}
+
+TEST_F(ApplyCli, ThePlanCanBeApprovedThroughServesApi)
+{
+    std::string id = enqueue_production_change();
+    ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
+    auto w = run_cli({"worker", "--drain", "--json"}, opts);
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
+    auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
+    std::string sha = shown["result"]["change"]["savedPlans"]["roots"]["infra"]["sha256"];
+
+    test::write_file(dir / "tokens", "dana tok-dana-0123456789abcdef\n");
+    test::write_file(home() / "config.yaml", test::read_file(home() / "config.yaml") +
+                                                 "serve:\n  api_tokens_file: " + (dir / "tokens").string() + "\n");
+    test::Background server({"serve", "--listen", "127.0.0.1:0"}, opts);
+    auto ready = json::parse(server.read_line(20000), nullptr, false);
+    ASSERT_TRUE(ready.is_object()) << server.err();
+    httplib::Client http(ready["url"].get<std::string>());
+    httplib::Headers auth = {{"Authorization", "Bearer tok-dana-0123456789abcdef"}};
+    auto wrong = http.Post("/v1/tasks/" + id + "/approve", auth, json{{"plan", std::string(64, 'b')}}.dump(), "application/json");
+    ASSERT_TRUE(wrong);
+    EXPECT_EQ(wrong->status, 403) << wrong->body;
+    auto ok = http.Post("/v1/tasks/" + id + "/approve", auth, json{{"plan", sha}}.dump(), "application/json");
+    ASSERT_TRUE(ok);
+    ASSERT_EQ(ok->status, 200) << ok->body;
+    EXPECT_EQ(json::parse(ok->body)["state"], "approved");
+    EXPECT_EQ(json::parse(ok->body)["by"], "dana");
+    EXPECT_EQ(server.stop(SIGTERM), 0);
+
+    auto applied = run_cli({"apply", id, "--as", "carol", "--json"}, opts);
+    ASSERT_EQ(applied.exit_code, 0) << applied.err;
+    EXPECT_EQ(json::parse(applied.out)["approvers"][0]["by"], "dana");
 }
 
 }  // namespace

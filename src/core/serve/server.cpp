@@ -1,4 +1,5 @@
 #include "core/serve/server.hpp"
+#include "core/change/apply.hpp"
 #include "core/events/query.hpp"
 #include "core/serve/state_metrics.hpp"
 
@@ -537,8 +538,26 @@ private:
                       if (!authorized(req, res, who)) return;
                       json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
                       if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
-                      approval::Request r{req.matches[1].str(), who, req.matches[2].str() == "approve", string_member(body, "group"),
-                                          string_member(body, "reason")};
+                      bool approve = req.matches[2].str() == "approve";
+                      if (approve) {
+                          // A tier-4 task that ran and kept its plan: the approval is of that plan.
+                          auto e = deps.queue.show(req.matches[1].str());
+                          if (!e) return reply_error(res, e.error());
+                          if (e->state == queue::State::succeeded && int_member(e->decision, "tier") == 4) {
+                              std::lock_guard lock(approver_mutex);
+                              if (!approver) {
+                                  auto db = store::Db::open(deps.state_path, false);
+                                  if (!db) return reply_error(res, db.error());
+                                  approver = std::move(*db);
+                              }
+                              change::ApplyStore store(*approver);
+                              auto v = change::approve_plan(*e, store, deps.events, who, string_member(body, "group"), string_member(body, "plan"));
+                              if (!v) return reply_error(res, v.error());
+                              return reply(res, 200, {{"id", v->task_id}, {"by", v->by}, {"group", v->group}, {"planSha256", v->digest},
+                                                      {"state", v->waiting.empty() ? "approved" : "pending-approval"}, {"waiting", v->waiting}});
+                          }
+                      }
+                      approval::Request r{req.matches[1].str(), who, approve, string_member(body, "group"), string_member(body, "reason")};
                       auto v = approval::decide(deps.queue, deps.events, r);
                       if (!v) return reply_error(res, v.error());
                       reply(res, 200, {{"id", v->id}, {"by", v->by}, {"group", v->group}, {"state", v->state}, {"reason", v->reason}});
@@ -635,6 +654,8 @@ private:
     std::thread admitter;
     std::mutex reader_mutex;
     std::unique_ptr<store::Db> reader;
+    std::mutex approver_mutex;
+    std::unique_ptr<store::Db> approver;  ///< records approvals of plans; guarded by approver_mutex
     StateMetrics recorded;
     std::unique_ptr<store::Db> metrics_reader;  ///< guarded by reader_mutex
 };
