@@ -89,6 +89,7 @@ int run(int argc, char** argv)
     register_config(app, ctx);
     register_plugins(app, ctx);
     register_version(app, ctx);
+    register_completion(app, ctx);
     register_help(app, ctx);
 
     plugins::register_builtin(

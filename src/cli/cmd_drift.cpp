@@ -9,6 +9,8 @@
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
 #include "core/drift.hpp"
+#include "core/report.hpp"
+#include "core/json_access.hpp"
 #include "core/git.hpp"
 #include "core/intake.hpp"
 #include "core/state.hpp"
@@ -27,8 +29,33 @@ struct Options {
     bool enqueue = false;
     std::string repository;
     std::string queue;
+    std::string format;
     PolicyFlags policies;
 };
+
+/// The drift of one root as findings: each resource changed outside
+/// Terraform (else each planned change), where its code declares it.
+void add_findings(const core::drift::Report& r, const std::string& name, const fs::path& base,
+                  std::vector<core::report::Finding>& out)
+{
+    const auto& list = r.drift.empty() ? r.changes : r.drift;
+    for (const auto& c : list) {
+        core::report::Finding f;
+        f.rule = "infra-agent/drift";
+        f.rule_title = "Infrastructure differs from its Terraform code";
+        f.resource = core::string_member(c, "address");
+        std::string action = core::string_member(c, "action");
+        f.message = f.resource + (r.drift.empty() ? " would be " + action + "d by terraform apply" : " changed outside Terraform (" + action + ")") +
+                    " in " + name;
+        if (auto at = core::report::locate_resource(r.root, f.resource, base)) {
+            f.file = at->first;
+            f.line = at->second;
+        } else {
+            f.file = name == "." ? "" : name;
+        }
+        out.push_back(std::move(f));
+    }
+}
 
 int drift(Options& opt, Context& ctx)
 {
@@ -54,7 +81,11 @@ int drift(Options& opt, Context& ctx)
     }
     core::drift::Options o;
     o.refresh_only = opt.refresh_only;
-    bool json = ctx.json_output() || !ctx.stdout_is_tty();
+    std::string format = opt.format.empty() ? (ctx.json_output() || !ctx.stdout_is_tty() ? "json" : "text") : opt.format;
+    bool json = format != "text";  // nothing but the chosen document on stdout
+    bool actions = core::report::in_github_actions();
+    std::vector<core::report::Finding> findings;
+    std::vector<std::vector<std::string>> table;
     auto cwd = fs::current_path();
     std::vector<core::AgentTask> tasks;
     int worst = exit_code::ok;
@@ -66,12 +97,18 @@ int drift(Options& opt, Context& ctx)
         if (!r->error.empty()) {
             spdlog::error("{}: {}", name, r->error);
             worst = worse(worst, exit_code::failure);
+            findings.push_back({"infra-agent/drift/plan-failed", "terraform plan failed", "error", name + ": " + r->error,
+                                name == "." ? "" : name, 0, ""});
+            table.push_back({name, "plan failed", "", "", ""});
             continue;
         }
         if (!r->drifted) {
             if (!json) ctx.print(name + ": no drift\n");
+            table.push_back({name, "no drift", "0", "0", "0"});
             continue;
         }
+        add_findings(*r, name, top ? *top : cwd, findings);
+        table.push_back({name, "drift", std::to_string(r->add), std::to_string(r->change), std::to_string(r->remove)});
         if (!json)
             ctx.print(name + ": drift (" + std::to_string(r->add) + " to add, " + std::to_string(r->change) + " to change, " +
                       std::to_string(r->remove) + " to destroy)\n");
@@ -79,8 +116,23 @@ int drift(Options& opt, Context& ctx)
     }
     bool drifted = !tasks.empty();
 
+    std::string markdown = "### infra-agent drift\n\n" + core::report::markdown_table({"root", "status", "add", "change", "destroy"}, table);
+    if (!findings.empty()) {
+        markdown += "\n";
+        for (const auto& f : findings)
+            markdown += "- " + f.message + (f.file.empty() ? "" : " (`" + f.file + (f.line ? ":" + std::to_string(f.line) : "") + "`)") + "\n";
+    }
+    if (actions) {
+        // Inside GitHub Actions: the job summary and one annotation per finding
+        // (on stderr, which the runner reads too, so stdout stays data).
+        core::report::append_step_summary(markdown);
+        for (const auto& f : findings) std::fprintf(stderr, "%s\n", core::report::actions_annotation(f).c_str());
+    }
+    if (format == "sarif") ctx.print(core::report::sarif(findings, INFRA_AGENT_VERSION).dump(2) + "\n");
+    else if (format == "markdown") ctx.print(markdown);
+
     if (!opt.enqueue) {
-        if (json)
+        if (format == "json")
             for (const auto& t : tasks) ctx.emit(core::to_json(t));
     } else if (!tasks.empty()) {
         auto admission = open_admission(ctx, opt.policies, opt.queue);
@@ -91,8 +143,10 @@ int drift(Options& opt, Context& ctx)
         if (!admitted) return ctx.fail(admitted.error());
         for (const auto& a : *admitted) {
             if (a.state == "denied") worst = worse(worst, exit_code::denied);
-            if (json)
+            if (format == "json")
                 ctx.emit({{"type", "enqueue"}, {"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}, {"reason", a.reason}});
+            else if (format != "text")
+                spdlog::info("{}: {}{}", a.id, a.state, a.reason.empty() ? "" : " (" + a.reason + ")");
             else
                 ctx.print("  " + a.id + "  " + a.state + (a.duplicate ? "  (this root's task is still open)" : "") +
                           (a.reason.empty() ? "" : "  " + a.reason) + "\n");
@@ -114,6 +168,8 @@ void register_drift(CLI::App& app, Context& ctx)
     cmd->add_flag("--enqueue", opt->enqueue, "decide and queue the tasks now instead of printing them");
     cmd->add_option("--repo-id", opt->repository, "repository id for the tasks (default: repository.id, else the checkout's remote)");
     cmd->add_option("--queue", opt->queue, "with --enqueue: queue URL (default: queue.url, else the state db)");
+    cmd->add_option("--format", opt->format, "text, json (the drift tasks, JSON Lines), sarif (SARIF 2.1.0) or markdown")
+        ->check(CLI::IsMember({"text", "json", "sarif", "markdown"}));
     opt->policies.add_to(cmd);
     cmd->footer("A root is a directory with .tf files that no other directory uses as a local module. Each is\n"
                 "initialized when it has no .terraform/ yet and planned with the environment's credentials.\n"

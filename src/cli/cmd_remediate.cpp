@@ -3,6 +3,7 @@
 // worker (agent, validation, branch, push, pull request), and say in one
 // line per finding what became of it.
 #include "cli/commands.hpp"
+#include "core/report.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/admission.hpp"
@@ -30,6 +31,7 @@ struct Options {
     std::string agent;
     bool dry_run = false;
     std::string sandbox;
+    std::string format;
     DeliveryFlags delivery;
     PolicyFlags policies;
 };
@@ -167,6 +169,8 @@ int remediate(Options& opt, Context& ctx)
 
     // 4. One line per finding.
     int worst = exit_code::ok;
+    std::string format = opt.format.empty() ? (ctx.json_output() || !ctx.stdout_is_tty() ? "json" : "text") : opt.format;
+    std::vector<std::vector<std::string>> rows;
     for (auto& l : lines) {
         if (l.state.empty() || l.state == "waiting for approval") {
             auto e = queue->show(l.task_id);
@@ -190,7 +194,14 @@ int remediate(Options& opt, Context& ctx)
             }
         }
         worst = worse(worst, l.code);
-        if (ctx.json_output() || !ctx.stdout_is_tty()) {
+        rows.push_back({l.what, l.state, l.pr.is_object() ? "[" + core::string_member(l.pr, "url") + "](" + core::string_member(l.pr, "url") + ")" : l.detail});
+        if (l.code == exit_code::failure || l.code == exit_code::denied) {
+            if (core::report::in_github_actions())
+                std::fprintf(stderr, "%s\n", core::report::actions_annotation({"infra-agent/remediate", "infra-agent could not fix a finding",
+                                                                                 "error", l.what + ": " + l.state + ": " + l.detail, "", 0, ""}).c_str());
+        }
+        if (format == "markdown") continue;
+        if (format == "json") {
             nlohmann::json j = {{"taskId", l.task_id}, {"finding", l.what}, {"state", l.state}, {"detail", l.detail}};
             if (l.pr.is_object()) j["pullRequest"] = l.pr;
             ctx.emit(j);
@@ -198,6 +209,9 @@ int remediate(Options& opt, Context& ctx)
             ctx.print(l.what + ": " + l.state + (l.detail.empty() ? "" : ": " + l.detail) + "\n");
         }
     }
+    std::string markdown = "### infra-agent remediate\n\n" + core::report::markdown_table({"finding", "outcome", "pull request or reason"}, rows);
+    if (format == "markdown") ctx.print(markdown);
+    if (core::report::in_github_actions()) core::report::append_step_summary(markdown);
     return worst;
 }
 
@@ -212,13 +226,17 @@ void register_remediate(CLI::App& app, Context& ctx)
     cmd->add_option("--agent", opt->agent, "agent for every finding (default: the task type's, builtin for findings)");
     cmd->add_flag("--dry-run", opt->dry_run, "decide and say what would happen; queue and change nothing");
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it)");
+    cmd->add_option("--format", opt->format, "text, json (a line per finding) or markdown (a table, for CI summaries)")
+        ->check(CLI::IsMember({"text", "json", "markdown"}));
     add_delivery_flags(cmd, opt->delivery);
     opt->policies.add_to(cmd);
     cmd->footer("Inside a git checkout with no configuration, the state goes to .infra-agent/ at its top, the\n"
                 "checkout is the repository, fixes come from the builtin agent, branches are pushed back to the\n"
                 "checkout and pull requests are recorded locally (infra-agent pr ls).\n"
                 "Exit 0 when every finding became a pull request (or needed none), 1 when one failed, 3 when\n"
-                "policy denied one, 4 when one waits for approval.");
+                "policy denied one, 4 when one waits for approval.\n"
+                "Inside GitHub Actions the table also goes to the job summary ($GITHUB_STEP_SUMMARY), and each finding\n"
+                "that failed or was denied becomes an ::error annotation.");
     ctx.on_run(cmd, [opt, &ctx] { return remediate(*opt, ctx); });
 }
 

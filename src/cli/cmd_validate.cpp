@@ -6,6 +6,8 @@
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
+#include "core/git.hpp"
+#include "core/report.hpp"
 #include "core/text.hpp"
 
 #include <spdlog/spdlog.h>
@@ -18,8 +20,56 @@ struct Options {
     std::string task;
     std::string sandbox;
     bool detailed = false;
+    std::string format;
     PolicyFlags policies;
 };
+
+/// The failures of a report as findings: files terraform fmt named, the
+/// resources outside the plan's scope where their code declares them, else
+/// the failed step itself.
+std::vector<core::report::Finding> findings_of(const core::change::Report& report, const std::filesystem::path& root,
+                                               const std::filesystem::path& base)
+{
+    std::vector<core::report::Finding> out;
+    std::string prefix;
+    if (auto rel = std::filesystem::relative(root, base); !rel.empty() && rel != ".") prefix = rel.generic_string() + "/";
+    for (const auto& s : report.steps) {
+        if (s.ok) continue;
+        std::string rule = "infra-agent/validation/" + s.name;
+        for (auto& ch : rule)
+            if (ch == ' ') ch = '-';
+        std::size_t before = out.size();
+        for (const auto& line : core::text::split(s.output, '\n')) {
+            std::string t(core::text::trim(line));
+            if (t.rfind("scope: ", 0) == 0) {
+                core::report::Finding f{rule, "The plan touches what the task may not", "error", t.substr(7), "", 0, ""};
+                f.resource = t.substr(7, t.find(' ', 7) - 7);
+                if (auto at = core::report::locate_resource(root, f.resource, base)) {
+                    f.file = at->first;
+                    f.line = at->second;
+                }
+                out.push_back(std::move(f));
+            } else if (auto colon = t.find(".tf: "); colon != std::string::npos) {
+                out.push_back({rule, "terraform fmt", "error", t.substr(colon + 5), prefix + t.substr(0, colon + 3), 0, ""});
+            }
+        }
+        if (out.size() == before)
+            out.push_back({rule, "Validation step " + s.name + " failed", "error",
+                           report.failure.empty() ? s.name + " failed" : report.failure, prefix, 0, ""});
+    }
+    return out;
+}
+
+std::string markdown_of(const core::change::Report& report, const std::string& dir)
+{
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& s : report.steps)
+        rows.push_back({s.name, s.ok ? "passed" : "**failed**", std::to_string(static_cast<long>(s.ms)) + " ms"});
+    std::string md = "### infra-agent validate `" + dir + "`\n\n" + core::report::markdown_table({"step", "result", "time"}, rows);
+    if (!report.plan_summary.empty()) md += "\nPlan: " + report.plan_summary + "\n";
+    if (!report.failure.empty()) md += "\n" + report.failure + "\n";
+    return md;
+}
 
 int validate(const Options& opt, Context& ctx)
 {
@@ -60,7 +110,18 @@ int validate(const Options& opt, Context& ctx)
     for (const auto& s : vopt->steps)
         if (s.pipeline)
             spdlog::warn("step {} is a remote pipeline ({}): it runs on the pushed branch of a task, not here", s.name, s.pipeline->kind);
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+    std::string format = opt.format.empty() ? (ctx.json_output() || !ctx.stdout_is_tty() ? "json" : "text") : opt.format;
+    auto base = core::git::find_worktree(std::filesystem::absolute(opt.dir)).value_or(std::filesystem::current_path());
+    auto findings = findings_of(*report, std::filesystem::absolute(opt.dir), base);
+    if (core::report::in_github_actions()) {
+        core::report::append_step_summary(markdown_of(*report, opt.dir));
+        for (const auto& f : findings) std::fprintf(stderr, "%s\n", core::report::actions_annotation(f).c_str());
+    }
+    if (format == "sarif") {
+        ctx.print(core::report::sarif(findings, INFRA_AGENT_VERSION).dump(2) + "\n");
+    } else if (format == "markdown") {
+        ctx.print(markdown_of(*report, opt.dir));
+    } else if (format == "json") {
         ctx.emit(report->to_json());
     } else {
         for (const auto& s : report->steps) {
@@ -85,6 +146,8 @@ void register_validate(CLI::App& app, Context& ctx)
     cmd->add_option("--task", opt->task, "the task the change is for (a file, or - for stdin): enables the plan-scope check");
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it)");
     cmd->add_flag("--detailed-exitcode", opt->detailed, "exit 2 when the plan has changes (terraform's convention)");
+    cmd->add_option("--format", opt->format, "text, json (the report), sarif (failures as SARIF 2.1.0) or markdown")
+        ->check(CLI::IsMember({"text", "json", "sarif", "markdown"}));
     opt->policies.add_to(cmd);
     cmd->footer("Steps: validation.steps from config.yaml, else terraform fmt -check, init -backend=false, validate,\n"
                 "plan -detailed-exitcode and the plan-scope check of show -json, all in the sandbox (no network).\n"

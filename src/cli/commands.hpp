@@ -13,6 +13,7 @@ void register_ingest(CLI::App& app, Context& ctx);
 void register_plugins(CLI::App& app, Context& ctx);
 void register_config(CLI::App& app, Context& ctx);
 void register_help(CLI::App& app, Context& ctx);
+void register_completion(CLI::App& app, Context& ctx);
 void register_policy(CLI::App& app, Context& ctx);
 void register_enqueue(CLI::App& app, Context& ctx);
 void register_queue(CLI::App& app, Context& ctx);
