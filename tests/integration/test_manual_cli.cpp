@@ -191,9 +191,11 @@ TEST(ManualCli, EveryCommandHasAManualPageWithTheHelpsExamplesAndExitCodes)
         }
 }
 
-TEST(ManualCli, EveryFlagAnExampleUsesExists)
+/// Checks every infra-agent invocation in text (a shell line, a pipeline, a
+/// CI script): its command path exists, and so does each --flag it uses.
+/// Returns how many flags were checked.
+int check_invocations(const std::string& text, const std::string& where, const std::vector<Command>& commands)
 {
-    auto commands = tree();
     std::map<std::string, const Command*> by_path;
     for (const auto& c : commands) {
         std::string key = joined(c.path, " ");
@@ -201,37 +203,54 @@ TEST(ManualCli, EveryFlagAnExampleUsesExists)
     }
     const std::set<std::string>& globals = by_path[""]->options;
     int checked = 0;
+    std::size_t at = 0;
+    while ((at = text.find("infra-agent ", at)) != std::string::npos) {
+        bool word_start = at == 0 || std::string(" \t|;&($`\n").find(text[at - 1]) != std::string::npos;
+        std::size_t end = text.find_first_of("|;&)\n", at);
+        std::string segment = text.substr(at + 12, end == std::string::npos ? std::string::npos : end - at - 12);
+        at += 12;
+        if (!word_start) continue;
+        std::istringstream words(segment);
+        std::string w, path;
+        bool in_path = true;
+        while (words >> w) {
+            if (w.rfind(">", 0) == 0 || w.rfind("2>", 0) == 0 || w.rfind("#", 0) == 0) break;  // a redirection, a comment
+            if (in_path && by_path.count(path.empty() ? w : path + " " + w)) {
+                path = path.empty() ? w : path + " " + w;
+                continue;
+            }
+            if (w.rfind("--", 0) == 0) {
+                std::string flag = w.substr(0, w.find('='));
+                EXPECT_TRUE(by_path[path]->options.count(flag) || globals.count(flag))
+                    << where << ": 'infra-agent " << segment << "': infra-agent " << path << " has no " << flag;
+                ++checked;
+            }
+            if (w.rfind("-", 0) != 0) in_path = false;
+        }
+    }
+    return checked;
+}
+
+TEST(ManualCli, EveryFlagAnExampleUsesExists)
+{
+    auto commands = tree();
+    int checked = 0;
     for (const auto& c : commands) {
         if (c.path.size() != 1) continue;
         auto help = run_cli({"help", c.path[0]});
-        for (const auto& line : lines_of(help.out)) {
-            if (line.rfind("  $ ", 0) != 0) continue;
-            // Each infra-agent in a pipeline: its command path, then its flags.
-            std::string example = line.substr(4);
-            std::size_t at = 0;
-            while ((at = example.find("infra-agent ", at)) != std::string::npos) {
-                std::string segment = example.substr(at, example.find('|', at) - at);
-                at += 12;
-                std::istringstream words(segment.substr(12));
-                std::string w, path;
-                bool in_path = true;
-                while (words >> w) {
-                    if (in_path && by_path.count(path.empty() ? w : path + " " + w)) {
-                        path = path.empty() ? w : path + " " + w;
-                        continue;
-                    }
-                    if (w.rfind("--", 0) == 0 && (path.empty() || w != "--home")) {
-                        std::string flag = w.substr(0, w.find('='));
-                        EXPECT_TRUE(by_path[path]->options.count(flag) || globals.count(flag))
-                            << "example '" << example << "': infra-agent " << path << " has no " << flag;
-                        ++checked;
-                    }
-                    if (w.rfind("-", 0) != 0) in_path = false;
-                }
-            }
-        }
+        for (const auto& line : lines_of(help.out))
+            if (line.rfind("  $ ", 0) == 0) checked += check_invocations(line.substr(4), "help " + c.path[0], commands);
     }
     EXPECT_GT(checked, 30);
+
+    // The example files (workflows, CI jobs, crontab, units) and the README too.
+    int in_files = 0;
+    for (const auto& entry : fs::recursive_directory_iterator(fs::path(INFRA_SOURCE_DIR) / "examples")) {
+        if (!entry.is_regular_file() || entry.path().extension() == ".json") continue;
+        in_files += check_invocations(test::read_file(entry.path()), entry.path().filename().string(), commands);
+    }
+    EXPECT_GT(in_files, 10);
+    EXPECT_GT(check_invocations(test::read_file(fs::path(INFRA_SOURCE_DIR) / "README.md"), "README.md", commands), 40);
 }
 
 }  // namespace
