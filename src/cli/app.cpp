@@ -3,6 +3,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/external.hpp"
+#include "cli/manual.hpp"
 #include "plugins/register_builtin.hpp"
 
 #include <spdlog/spdlog.h>
@@ -56,6 +57,7 @@ int run(int argc, char** argv)
     Context ctx;
     CLI::App app{"infra-agent: let agents and fixers work on infrastructure without trusting them",
                  "infra-agent"};
+    app.formatter(manual_formatter());
     app.fallthrough();
     app.require_subcommand(0, 1);
     app.set_help_flag("-h,--help", "print help and exit");

@@ -82,10 +82,10 @@ std::string prefix_of(CLI::App& cmd)
     return prefix;
 }
 
-std::string path_of(CLI::App& cmd)
+std::string path_of(const CLI::App& cmd)
 {
     std::string path;
-    for (CLI::App* p = &cmd; p && p->get_parent(); p = p->get_parent()) path = p->get_name() + (path.empty() ? "" : " ") + path;
+    for (const CLI::App* p = &cmd; p && p->get_parent(); p = p->get_parent()) path = p->get_name() + (path.empty() ? "" : " ") + path;
     return path;
 }
 
@@ -381,9 +381,22 @@ std::vector<OptionInfo> global_options(CLI::App& app)
     return out;
 }
 
-std::string help_text(CLI::App& cmd)
+std::string help_text(CLI::App& cmd) { return cmd.help(prefix_of(cmd)); }
+
+std::shared_ptr<CLI::Formatter> manual_formatter()
 {
-    return cmd.help(prefix_of(cmd)) + plain_tail(examples_for_path(path_of(cmd)));
+    class Manual final : public CLI::Formatter {
+    public:
+        std::string make_footer(const CLI::App* app) const override
+        {
+            std::string footer = CLI::Formatter::make_footer(app);
+            if (!app->get_parent()) return footer;  // the overview stays short
+            return footer + plain_tail(examples_for_path(path_of(*app)));
+        }
+    };
+    auto f = std::make_shared<Manual>();
+    f->column_width(30);
+    return f;
 }
 
 std::string man_page(CLI::App& app, const std::string& command, const std::string& version)

@@ -38,8 +38,14 @@ std::vector<OptionInfo> global_options(CLI::App& app);
 /// Examples of a top-level command: (command line, what it does).
 const std::vector<std::pair<std::string, std::string>>& examples_of(const std::string& command);
 
-/// What `help CMD` prints: CLI11's help of cmd, its examples, the exit codes.
+/// What `help CMD` and `CMD --help` print: CLI11's help of cmd, its
+/// examples, the exit codes (through manual_formatter()).
 std::string help_text(CLI::App& cmd);
+
+/// The help formatter that adds a command's examples and the exit codes
+/// after its footer; set on the root before commands are added, so that
+/// every command inherits it.
+std::shared_ptr<CLI::Formatter> manual_formatter();
 
 /// The manual page of a top-level command (or of infra-agent for the root), in roff.
 std::string man_page(CLI::App& app, const std::string& command, const std::string& version);
