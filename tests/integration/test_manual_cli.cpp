@@ -184,6 +184,14 @@ TEST(ManualCli, EveryCommandHasAManualPageWithTheHelpsExamplesAndExitCodes)
         EXPECT_TRUE(man.err.empty()) << name << ": " << man.err;
         EXPECT_NE(man.out.find("infra-agent " + name), std::string::npos);
     }
+    // The copy kept in the repository for reading is the same (scripts/gen-man refreshes it).
+    for (const auto& entry : fs::directory_iterator(dir / "man1")) {
+        fs::path kept = fs::path(INFRA_SOURCE_DIR) / "man" / "man1" / entry.path().filename();
+        EXPECT_TRUE(fs::exists(kept) && test::read_file(kept) == test::read_file(entry.path()))
+            << kept << " is not what the binary generates: run scripts/gen-man";
+    }
+    EXPECT_EQ(std::distance(fs::directory_iterator(fs::path(INFRA_SOURCE_DIR) / "man" / "man1"), fs::directory_iterator()),
+              std::distance(fs::directory_iterator(dir / "man1"), fs::directory_iterator()));
     std::string root = test::read_file(dir / "man1" / "infra-agent.1");
     for (const auto& c : commands)
         if (c.path.size() == 1) {
