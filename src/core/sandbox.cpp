@@ -122,7 +122,13 @@ Result<Outcome> Sandbox::run(const Request& req) const
     for (const auto& b : req.binds) {
         fs::path p = fs::canonical(b, ec);
         if (ec || !fs::is_directory(p, ec)) return fail(Errc::not_found, "directory to bind '" + b.string() + "' is not a directory");
-        if (p == "/" || p == ws) return fail(Errc::usage, "cannot bind '" + p.string() + "' into the sandbox");
+        // Never the workspace, a directory around it (other tasks' worktrees, the state home), or one inside it.
+        auto within = [](const fs::path& inner, const fs::path& outer) {
+            auto rel = inner.lexically_relative(outer);
+            return !rel.empty() && *rel.begin() != "..";
+        };
+        if (p == "/" || within(ws, p) || within(p, ws))
+            return fail(Errc::usage, "cannot bind '" + p.string() + "' into the sandbox: it holds the workspace or is inside it");
         binds.push_back(p);
     }
 

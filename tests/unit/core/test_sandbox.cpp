@@ -171,4 +171,9 @@ TEST_F(SandboxTest, BoundDirectoriesAreWritableAtTheirOwnPathAndNothingBesideThe
     EXPECT_NE(missing.error().message.find("is not a directory"), std::string::npos);
     r.binds = {"/"};
     EXPECT_FALSE(box->run(r));
+    r.binds = {dir.path()};  // around the workspace
+    EXPECT_FALSE(box->run(r));
+    std::filesystem::create_directories(dir / "ws" / "inner");
+    r.binds = {dir / "ws" / "inner"};
+    EXPECT_FALSE(box->run(r));
 }
