@@ -146,28 +146,68 @@ EventReconciler::~EventReconciler()
     m_impl->thread.join();
 }
 
+Status apply_stream_events(store::Db& state, const std::vector<Queue::StreamEvent>& lines)
+{
+    // The events and the stream ids they came with, in one transaction: ids
+    // seen before were applied by a run that died before the stream let go
+    // of them, and are not appended twice.
+    auto tx = store::Transaction::begin(state);
+    if (!tx) return tx.error();
+    auto seen = state.prepare("SELECT 1 FROM stream_applied WHERE id = ?");
+    if (!seen) return seen.error();
+    auto mark = state.prepare("INSERT INTO stream_applied (id, applied_at) VALUES (?, ?)");
+    if (!mark) return mark.error();
+    std::vector<events::Event> batch;
+    batch.reserve(lines.size());
+    std::int64_t now = now_ms();
+    for (const auto& [id, line] : lines) {
+        seen->reset();
+        seen->bind(1, id);
+        auto row = seen->step();
+        if (!row) return row.error();
+        if (*row) continue;
+        mark->reset();
+        mark->bind(1, id).bind(2, now);
+        if (auto st = mark->run(); !st) return st;
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        auto e = j.is_discarded() ? Result<events::Event>(fail(Errc::invalid_input, "not JSON")) : events::event_from_json(j);
+        if (e) {
+            batch.push_back(std::move(*e));
+            continue;
+        }
+        events::Event bad{"event.invalid", "", "", {{"reason", e.error().message}, {"line", line.substr(0, 4096)}}};
+        events::stamp(bad);
+        batch.push_back(std::move(bad));
+    }
+    if (auto st = events::audit::append(state, batch); !st) return st;
+    return tx->commit();
+}
+
+Status forget_stream_events(store::Db& state, const std::vector<std::string>& ids)
+{
+    auto forget = state.prepare("DELETE FROM stream_applied WHERE id = ? OR applied_at < ?");
+    if (!forget) return forget.error();
+    std::int64_t day_ago = now_ms() - 86400000;
+    for (const auto& id : ids) {
+        forget->reset();
+        forget->bind(1, id).bind(2, day_ago);
+        if (auto st = forget->run(); !st) return st;
+    }
+    return {};
+}
+
 Result<std::size_t> reconcile_events(Queue& queue, store::Db& state, std::size_t max)
 {
-    return queue.consume_events(max, [&](const std::vector<std::string>& lines) -> Status {
-        std::vector<events::Event> batch;
-        batch.reserve(lines.size());
-        for (const auto& line : lines) {
-            auto j = nlohmann::json::parse(line, nullptr, false);
-            auto e = j.is_discarded() ? Result<events::Event>(fail(Errc::invalid_input, "not JSON"))
-                                      : events::event_from_json(j);
-            if (e) {
-                batch.push_back(std::move(*e));
-                continue;
-            }
-            events::Event bad{"event.invalid", "", "", {{"reason", e.error().message}, {"line", line.substr(0, 4096)}}};
-            events::stamp(bad);
-            batch.push_back(std::move(bad));
-        }
-        auto tx = store::Transaction::begin(state);
-        if (!tx) return tx.error();
-        if (auto st = events::audit::append(state, batch); !st) return st;
-        return tx->commit();
+    std::vector<std::string> handed;
+    auto n = queue.consume_events(max, [&](const std::vector<Queue::StreamEvent>& lines) -> Status {
+        for (const auto& l : lines) handed.push_back(l.first);
+        return apply_stream_events(state, lines);
     });
+    if (!n) return n;
+    // The stream has let go of them: their ids need not be kept. (Ids left by
+    // a crash just here are dropped once they are a day old.)
+    if (auto st = forget_stream_events(state, handed); !st) return st.error();
+    return n;
 }
 
 }  // namespace infra::core::queue

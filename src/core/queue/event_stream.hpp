@@ -48,8 +48,16 @@ private:
 };
 
 /// Moves up to max events from the queue's output stream into the state db
-/// (its audit chain); returns how many. Lines that are not events are
-/// recorded as `event.invalid` with the reason, never dropped silently.
+/// (its audit chain), each once: the stream ids are recorded with the
+/// events, so a batch handed out again after a crash is not appended twice.
+/// Returns how many were handed out. Lines that are not events are recorded
+/// as `event.invalid` with the reason, never dropped silently.
 Result<std::size_t> reconcile_events(Queue& queue, store::Db& state, std::size_t max = 1024);
+
+/// reconcile_events' two halves: appends the events whose stream ids were
+/// not applied before, and records the ids, in one transaction; then, once
+/// the stream has removed them, forgets the ids.
+Status apply_stream_events(store::Db& state, const std::vector<Queue::StreamEvent>& lines);
+Status forget_stream_events(store::Db& state, const std::vector<std::string>& ids);
 
 }  // namespace infra::core::queue

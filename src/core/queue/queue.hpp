@@ -199,10 +199,13 @@ public:
     }
 
     /// Hands up to max of the oldest events of the output stream to apply,
-    /// and removes them once apply succeeded (at least once: a crash in
-    /// between hands them out again). Returns how many were applied.
+    /// each with its id in the stream, and removes them once apply
+    /// succeeded. A crash in between hands them out again with the same ids:
+    /// a consumer that records the ids with what it applied, atomically,
+    /// applies each event once. Returns how many were handed out.
+    using StreamEvent = std::pair<std::string, std::string>;  ///< id, line
     virtual Result<std::size_t> consume_events(std::size_t max,
-                                               const std::function<Status(const std::vector<std::string>&)>& apply)
+                                               const std::function<Status(const std::vector<StreamEvent>&)>& apply)
     {
         return std::size_t{0};
     }

@@ -183,6 +183,16 @@ CREATE TABLE applies (
 );
 CREATE UNIQUE INDEX applies_once ON applies (task_id, plan_sha256) WHERE state IN ('running', 'applied');
 )sql"},
+        {8, "worker events applied once",
+         R"sql(
+-- The ids (in the queue's output stream) of worker events moved into the
+-- audit log, kept until the stream has let go of them: a batch handed out
+-- again after a crash is not recorded twice.
+CREATE TABLE stream_applied (
+    id          TEXT PRIMARY KEY,
+    applied_at  INTEGER NOT NULL
+);
+)sql"},
     };
     return k_migrations;
 }

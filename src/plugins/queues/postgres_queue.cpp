@@ -578,7 +578,7 @@ public:
     }
 
     Result<std::size_t> consume_events(std::size_t max,
-                                       const std::function<Status(const std::vector<std::string>&)>& apply) override
+                                       const std::function<Status(const std::vector<StreamEvent>&)>& apply) override
     {
         auto c = m_pool.take();
         if (!c) return c.error();
@@ -586,11 +586,11 @@ public:
                              {static_cast<std::int64_t>(max)});
         if (!r) return r.error();
         if (r->size() == 0) return std::size_t{0};
-        std::vector<std::string> lines;
+        std::vector<StreamEvent> lines;
         Array seqs;
         for (int i = 0; i < r->size(); ++i) {
             seqs.add(r->text(i, 0));
-            lines.push_back(r->text(i, 1));
+            lines.emplace_back(r->text(i, 0), r->text(i, 1));
         }
         if (auto st = apply(lines); !st) return st.error();
         // By number, not by range: a later number may commit before an earlier one.

@@ -797,25 +797,26 @@ public:
     }
 
     Result<std::size_t> consume_events(std::size_t max,
-                                       const std::function<Status(const std::vector<std::string>&)>& apply) override
+                                       const std::function<Status(const std::vector<StreamEvent>&)>& apply) override
     {
         auto c = take();
         if (!c) return c.error();
         auto r = (*c)->command({"XRANGE", m_addr.prefix + "events", "-", "+", "COUNT", std::to_string(max)});
         if (!r) return r.error();
         if (r->type != Reply::Type::array || r->elements.empty()) return std::size_t{0};
-        std::vector<std::string> lines, ids = {"XDEL", m_addr.prefix + "events"};
+        std::vector<StreamEvent> events;
+        std::vector<std::string> ids = {"XDEL", m_addr.prefix + "events"};
         for (const auto& e : r->elements) {
             if (e.elements.size() != 2) continue;
             ids.push_back(e.elements[0].str);
             const auto& fields = e.elements[1].elements;
             for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
-                if (fields[i].str == "e") lines.push_back(fields[i + 1].str);
+                if (fields[i].str == "e") events.emplace_back(e.elements[0].str, fields[i + 1].str);
         }
-        if (auto st = apply(lines); !st) return st.error();
+        if (auto st = apply(events); !st) return st.error();
         auto d = (*c)->command(ids);
         if (!d) return d.error();
-        return lines.size();
+        return events.size();
     }
 
     bool wait_for_work(Millis max) override

@@ -4,6 +4,7 @@
 // the tamperer recomputed hashes where that is all it takes.
 #include "core/events/audit.hpp"
 #include "core/events/trace.hpp"
+#include "core/queue/event_stream.hpp"
 #include "core/store/migrations.hpp"
 #include "core/store/sqlite.hpp"
 #include "support/fixtures.hpp"
@@ -257,3 +258,33 @@ TEST_F(AuditTest, EventsFromBeforeTheChainAreAdopted)
     EXPECT_EQ(rep->events, 2);
     EXPECT_FALSE((*d)->exec("DELETE FROM events"));
 }
+
+namespace infra::core::events {
+namespace {
+
+TEST_F(AuditTest, WorkerEventsHandedOutAgainAfterACrashAreRecordedOnce)
+{
+    auto line = [](int i) {
+        Event e{"task.tool", "T1", "", {{"i", i}}};
+        stamp(e);
+        return to_json(e).dump();
+    };
+    std::vector<queue::Queue::StreamEvent> batch = {{"1700000000000-0", line(0)}, {"1700000000000-1", line(1)}};
+    ASSERT_TRUE(queue::apply_stream_events(*db, batch));
+    // The server died before the stream removed them: the same ids come again, with one new event.
+    batch.push_back({"1700000000001-0", line(2)});
+    ASSERT_TRUE(queue::apply_stream_events(*db, batch));
+    auto report = audit::verify(*db);
+    ASSERT_TRUE(report);
+    EXPECT_EQ(report->events, 3);
+    EXPECT_FALSE(report->problem);
+    // Once the stream has let go of them, the ids are forgotten.
+    ASSERT_TRUE(queue::forget_stream_events(*db, {"1700000000000-0", "1700000000000-1", "1700000000001-0"}));
+    auto left = db->prepare("SELECT COUNT(*) FROM stream_applied");
+    ASSERT_TRUE(left);
+    ASSERT_TRUE(left->step());
+    EXPECT_EQ(left->integer(0), 0);
+}
+
+}  // namespace
+}  // namespace infra::core::events
