@@ -106,7 +106,7 @@ int main(int argc, char** argv)
     bool observe = argc > 6 && std::string(argv[6]) == "observe" && is_file;
     std::unique_ptr<events::EventSink> store;
     if (observe) {
-        auto s = events::SqliteSink::open(db);
+        auto s = events::StateSink::open(db);
         if (!s) {
             std::fprintf(stderr, "%s\n", s.error().message.c_str());
             return 1;

@@ -32,7 +32,7 @@ core::Result<std::unique_ptr<Admission>> open_admission(Context& ctx, const Poli
     auto state = core::open_state(ctx.home());
     if (!state) return state.error();
     a->state = std::move(*state);
-    auto store = core::events::SqliteSink::open(ctx.home().state_db().string());
+    auto store = core::events::StateSink::open(ctx.home().state_location());
     if (!store) return store.error();
     a->store = std::move(*store);
     auto exporter = open_exporter(ctx, *a->store);

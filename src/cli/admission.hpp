@@ -18,7 +18,7 @@ namespace infra::cli {
 struct Admission {
     std::unique_ptr<core::policy::Engine> engine;
     std::unique_ptr<core::store::Db> state;
-    std::unique_ptr<core::events::SqliteSink> store;
+    std::unique_ptr<core::events::StateSink> store;
     std::unique_ptr<core::events::OtlpExporter> exporter;  ///< null without otlp.endpoint
     std::unique_ptr<core::notify::Notifier> notifier;  ///< null when notifications are off
     core::events::EventSink* events = nullptr;          ///< the notifier, else the exporter, else the store

@@ -4,7 +4,7 @@
 
 #include "cli/context.hpp"
 #include "core/creds/broker.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <memory>
 

@@ -31,7 +31,7 @@ int apply(const Options& opt, Context& ctx)
     if (core::text::trim(opt.as).empty()) return ctx.fail(core::make_error(core::Errc::usage, "say who applies: --as NAME"));
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());
-    auto sink = core::events::SqliteSink::open(ctx.home().state_db().string());
+    auto sink = core::events::StateSink::open(ctx.home().state_location());
     if (!sink) return ctx.fail(sink.error());
     auto q = ctx.open_queue(opt.queue, sink->get());
     if (!q) return ctx.fail(q.error());

@@ -50,7 +50,7 @@ int decide(const Options& opt, bool approve, Context& ctx)
     if (core::text::trim(opt.as).empty())
         return ctx.fail(core::make_error(core::Errc::usage, "say who decides: --as NAME"));
     if (auto st = core::open_state(ctx.home()); !st) return ctx.fail(st.error());
-    auto sink = core::events::SqliteSink::open(ctx.home().state_db().string());
+    auto sink = core::events::StateSink::open(ctx.home().state_location());
     if (!sink) return ctx.fail(sink.error());
     auto q = ctx.open_queue(opt.queue, sink->get());
     if (!q) return ctx.fail(q.error());

@@ -81,10 +81,11 @@ void record_ingest(Context& ctx, const core::events::SpanContext& parent, const 
                    std::int64_t started, std::string_view parser, const std::string& name, const TaskOutput& out,
                    const core::Status& st)
 {
-    if (out.emitted() == 0 || !std::filesystem::exists(ctx.home().state_db())) return;
+    const auto& home = ctx.home();
+    if (out.emitted() == 0 || (!home.state_is_remote() && !std::filesystem::exists(home.state_location()))) return;
     auto db = core::open_state(ctx.home());
     if (!db) return;
-    auto sink = core::events::SqliteSink::open(ctx.home().state_db().string());
+    auto sink = core::events::StateSink::open(ctx.home().state_location());
     if (!sink) return;
     core::events::record_span(**sink, "ingest", "", parent, started, core::events::now_unix_ns(),
                               {{"signal.source", parser}, {"signal.name", name}, {"signal.tasks", out.emitted()},

@@ -1,6 +1,8 @@
 // `infra-agent init [DIR]`: create a state home, like `git init`.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/state.hpp"
+#include "core/text.hpp"
 
 #include <filesystem>
 
@@ -21,14 +23,20 @@ int run(const Options& opt, Context& ctx)
         target = ctx.globals().home;
     else
         target = fs::current_path() / ".infra-agent";
-    auto r = core::init_home(target);
+    // state.url from the environment, or from a config.yaml already there.
+    core::Home home{target, "init"};
+    auto cfg = core::Config::load(home.config_file(), false);
+    if (!cfg) return ctx.fail(cfg.error());
+    if (auto st = core::configure_state(home, *cfg); !st) return ctx.fail(st.error());
+    auto r = core::init_home(target, home.state_url);
     if (!r) return ctx.fail(r.error());
     if (ctx.json_output()) {
         ctx.emit({{"formatVersion", 1},
                   {"home", r->dir.string()},
                   {"created", r->created},
                   {"config", (r->dir / "config.yaml").string()},
-                  {"stateDb", (r->dir / "state.db").string()},
+                  {"stateDb", home.state_url.empty() ? (r->dir / "state.db").string()
+                                                     : core::text::redact_url(home.state_url)},
                   {"schemaVersion", r->schema_version}});
     } else {
         ctx.print(std::string(r->created ? "Initialized" : "Reinitialized existing") +

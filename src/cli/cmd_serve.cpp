@@ -135,10 +135,10 @@ int serve(const Options& opt, Context& ctx)
     auto& a = **admission;
     // This connection records decisions and delivery ids, after the queue
     // has committed the tasks durably: it need not wait for the disk.
-    if (auto st = a.state->exec("PRAGMA synchronous=NORMAL"); !st) return ctx.fail(st.error());
+    if (auto st = a.state->relax_sync(); !st) return ctx.fail(st.error());
     core::events::EventSink* sink = a.events;
 
-    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_db().string(), *a.queue, *sink, {}};
+    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {}};
     // Distributed workers: the broker API mints for them with this server's
     // provider and keys (creds.provider), and their events come back through
     // the queue's output stream into this state store.

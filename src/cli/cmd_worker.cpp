@@ -136,7 +136,7 @@ int run(const Options& opt, Context& ctx)
         sink = std::make_unique<core::events::NullSink>();
     } else {
         if (auto state = core::open_state(ctx.home()); !state) return ctx.fail(state.error());
-        auto s = core::events::SqliteSink::open(ctx.home().state_db().string());
+        auto s = core::events::StateSink::open(ctx.home().state_location());
         if (!s) return ctx.fail(s.error());
         sink = std::move(*s);
     }

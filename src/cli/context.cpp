@@ -2,6 +2,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "core/log.hpp"
+#include "core/state.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -48,6 +49,13 @@ const core::Home& Context::home()
         std::optional<std::string> flag;
         if (!m_globals.home.empty()) flag = m_globals.home;
         m_home = core::resolve_home(flag, std::filesystem::current_path());
+        // Where the state store is comes from the configuration, which is
+        // found through the home (the home is set first for that).
+        auto cfg = config();
+        if (!cfg)
+            m_home->state_error = cfg.error();
+        else if (auto st = core::configure_state(*m_home, **cfg); !st)
+            m_home->state_error = st.error();
     }
     return *m_home;
 }
@@ -131,10 +139,12 @@ core::Result<std::string> Context::queue_url(const std::string& flag)
     if (!cfg) return cfg.error();
     std::string url = (*cfg)->get_or("queue.url", "");
     if (url.empty()) {
-        // The embedded default: the queue lives in the home's state db.
+        // The embedded default: the queue lives in the state store (the
+        // PostgreSQL queue in a PostgreSQL state store).
+        if (home().state_is_remote()) return home().state_url;
         std::error_code ec;
         std::filesystem::create_directories(home().dir, ec);
-        return "sqlite://" + home().state_db().string();
+        return "sqlite://" + home().state_location();
     }
     if (url.rfind("sqlite://", 0) == 0 && url.size() > 9 && url[9] != '/')
         url = "sqlite://" + (home().dir / url.substr(9)).string();

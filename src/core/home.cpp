@@ -8,6 +8,8 @@
 
 namespace infra::core {
 
+bool Home::state_is_remote() const { return store::is_postgres_url(state_url); }
+
 namespace fs = std::filesystem;
 
 bool Home::exists() const
@@ -134,7 +136,7 @@ std::string default_config_text()
 )yaml";
 }
 
-Result<InitReport> init_home(const fs::path& dir)
+Result<InitReport> init_home(const fs::path& dir, const std::string& state_location)
 {
     InitReport r;
     r.dir = fs::absolute(dir);
@@ -165,7 +167,7 @@ Result<InitReport> init_home(const fs::path& dir)
         r.wrote_config = true;
     }
 
-    auto db = store::Db::open((r.dir / "state.db").string(), true);
+    auto db = store::Db::open(state_location.empty() ? (r.dir / "state.db").string() : state_location, true);
     if (!db) return db.error();
     if (auto st = store::migrate(**db); !st) return st.error();
     auto v = store::schema_version(**db);

@@ -10,7 +10,7 @@
 #include "core/policy/engine.hpp"
 #include "core/queue/queue.hpp"
 #include "core/result.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 #include "core/task.hpp"
 
 #include <functional>

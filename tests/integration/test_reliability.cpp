@@ -1,7 +1,7 @@
 // Reliability of the queue with real processes: several workers on one
 // queue, workers killed with SIGKILL throughout (on every backend, against
 // real servers), and an enqueue killed in the middle of its batch.
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 #include "plugins/queues/postgres_queue.hpp"
 #include "plugins/queues/redis_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"

@@ -17,7 +17,7 @@
 #include "core/queue/queue.hpp"
 #include "core/result.hpp"
 #include "core/sandbox.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -132,7 +132,7 @@ Result<PullRequest> PrStore::get(const std::string& ref)
 
 Result<std::vector<PullRequest>> PrStore::list(const std::string& state, const std::string& repository, std::size_t limit)
 {
-    std::string sql = std::string("SELECT ") + k_columns + " FROM pull_requests WHERE 1";
+    std::string sql = std::string("SELECT ") + k_columns + " FROM pull_requests WHERE TRUE";
     if (!state.empty()) sql += " AND state = ?1";
     if (!repository.empty()) sql += " AND repository = ?2";
     sql += " ORDER BY updated_at DESC LIMIT ?3";

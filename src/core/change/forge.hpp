@@ -4,7 +4,7 @@
 // the local forge whose pull requests live only in the state db).
 
 #include "core/result.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -76,7 +76,7 @@ json LedgerEntry::to_json(std::int64_t now) const
 
 // --- ledger -----------------------------------------------------------------
 
-Status Ledger::relax_sync(store::Db& db) { return db.exec("PRAGMA synchronous=NORMAL"); }
+Status Ledger::relax_sync(store::Db& db) { return db.relax_sync(); }
 
 Status Ledger::record(const Credential& c, std::string_view token_sha256)
 {
@@ -137,7 +137,7 @@ Result<LedgerEntry> Ledger::get(const std::string& id)
 
 Result<std::vector<LedgerEntry>> Ledger::list(const LedgerFilter& f, std::int64_t now_ms)
 {
-    std::string sql = std::string("SELECT ") + k_columns + " FROM credentials WHERE 1";
+    std::string sql = std::string("SELECT ") + k_columns + " FROM credentials WHERE TRUE";
     if (!f.task_id.empty()) sql += " AND task_id = ?1";
     if (!f.provider.empty()) sql += " AND provider = ?2";
     if (!f.include_inactive) sql += " AND revoked_at IS NULL AND expires_at > ?3";

@@ -9,7 +9,7 @@
 #include "core/creds/scope.hpp"
 #include "core/events/event.hpp"
 #include "core/result.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <nlohmann/json.hpp>
 

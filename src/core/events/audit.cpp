@@ -2,7 +2,7 @@
 
 #include "core/crypto.hpp"
 #include "core/log.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <deque>
 #include <map>
@@ -236,6 +236,17 @@ Status adopt_unchained(store::Db& db)
     }
     if (!links.empty())
         if (auto st = set_head(db, link); !st) return st;
+    if (db.dialect() == store::Dialect::postgres)
+        return db.exec(R"sql(
+CREATE FUNCTION events_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the audit log is append-only: events cannot be %',
+        CASE TG_OP WHEN 'UPDATE' THEN 'changed' ELSE 'deleted' END;
+END $$;
+CREATE TRIGGER events_no_update BEFORE UPDATE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only();
+CREATE TRIGGER events_no_delete BEFORE DELETE ON events FOR EACH ROW EXECUTE FUNCTION events_append_only();
+CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events FOR EACH STATEMENT EXECUTE FUNCTION events_append_only();
+)sql");
     return db.exec(R"sql(
 CREATE TRIGGER events_no_update BEFORE UPDATE ON events
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: events cannot be changed'); END;
@@ -261,7 +272,7 @@ Result<Report> verify(store::Db& db, const std::optional<Head>& expected)
 {
     // One read transaction: the head and the rows are one snapshot, even
     // while other processes append.
-    if (auto st = db.exec("BEGIN"); !st) return st.error();
+    if (auto st = db.begin_read(); !st) return st.error();
     struct End {
         store::Db& db;
         ~End() { (void)db.exec("COMMIT"); }

@@ -3,7 +3,7 @@
 #include "core/events/audit.hpp"
 #include "core/events/trace.hpp"
 #include "core/log.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 #include "core/timeutil.hpp"
 
 #include <spdlog/spdlog.h>
@@ -97,7 +97,7 @@ void JsonLinesSink::flush()
 // lock that the queue's claims and acks need.
 constexpr std::size_t k_batch = 4096;
 
-struct SqliteSink::Impl {
+struct StateSink::Impl {
     std::unique_ptr<store::Db> db;
     std::mutex mutex;
     std::condition_variable cv;       // wakes the writer
@@ -139,21 +139,21 @@ struct SqliteSink::Impl {
     }
 };
 
-Result<std::unique_ptr<SqliteSink>> SqliteSink::open(const std::string& path)
+Result<std::unique_ptr<StateSink>> StateSink::open(const std::string& path)
 {
     auto db = store::Db::open(path, false);
     if (!db) return db.error();
-    std::unique_ptr<SqliteSink> sink(new SqliteSink());
+    std::unique_ptr<StateSink> sink(new StateSink());
     sink->m_impl = std::make_unique<Impl>();
     sink->m_impl->db = std::move(*db);
     // Events are observability: NORMAL sync is durable across a process
     // crash, which is what a worker dying needs.
-    (void)sink->m_impl->db->exec("PRAGMA synchronous=NORMAL");
+    (void)sink->m_impl->db->relax_sync();
     sink->m_impl->writer = std::thread([impl = sink->m_impl.get()] { impl->loop(); });
     return sink;
 }
 
-SqliteSink::~SqliteSink()
+StateSink::~StateSink()
 {
     if (!m_impl) return;
     {
@@ -164,7 +164,7 @@ SqliteSink::~SqliteSink()
     if (m_impl->writer.joinable()) m_impl->writer.join();
 }
 
-void SqliteSink::emit(Event e)
+void StateSink::emit(Event e)
 {
     stamp(e);
     std::lock_guard lock(m_impl->mutex);
@@ -172,7 +172,7 @@ void SqliteSink::emit(Event e)
     if (m_impl->pending.size() >= k_batch) m_impl->cv.notify_all();
 }
 
-void SqliteSink::flush()
+void StateSink::flush()
 {
     std::unique_lock lock(m_impl->mutex);
     m_impl->flush_requested = true;

@@ -93,19 +93,20 @@ private:
     std::FILE* m_out;
 };
 
-/// Writes events to the state db's events table, batched: emit() only
+/// Writes events to the state store's events table (the audit log), batched: emit() only
 /// buffers; a batch is written in one transaction when it fills, when a
 /// short interval passes, and on flush() and destruction.
-class SqliteSink final : public EventSink {
+class StateSink final : public EventSink {
 public:
-    /// Opens its own connection to the database at path.
-    static Result<std::unique_ptr<SqliteSink>> open(const std::string& path);
-    ~SqliteSink() override;
+    /// Opens its own connection to the state store at location (a SQLite
+    /// file or a postgres:// URL).
+    static Result<std::unique_ptr<StateSink>> open(const std::string& location);
+    ~StateSink() override;
     void emit(Event e) override;
     void flush() override;
 
 private:
-    SqliteSink() = default;
+    StateSink() = default;
     struct Impl;
     std::unique_ptr<Impl> m_impl;
 };

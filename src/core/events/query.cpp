@@ -1,7 +1,7 @@
 #include "core/events/query.hpp"
 
 #include "core/json_access.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -12,10 +12,10 @@ namespace infra::core::events {
 
 Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::string& prefix)
 {
-    auto s = db.prepare("SELECT DISTINCT task_id FROM events WHERE task_id >= ?1 AND task_id < ?1 || char(1114111) "
-                        "ORDER BY task_id LIMIT 2");
+    // Ids that start with prefix sort below prefix + U+10FFFF (in UTF-8).
+    auto s = db.prepare("SELECT DISTINCT task_id FROM events WHERE task_id >= ? AND task_id < ? ORDER BY task_id LIMIT 2");
     if (!s) return s.error();
-    s->bind(1, prefix);
+    s->bind(1, prefix).bind(2, prefix + "\xf4\x8f\xbf\xbf");
     std::vector<std::string> out;
     for (;;) {
         auto row = s->step();

@@ -47,7 +47,7 @@ Result<ReplayReport> replay(store::Db& db, const Engine& proposed, std::size_t l
         "JOIN (SELECT task_id, MAX(seq) AS seq FROM decisions GROUP BY task_id) last ON last.seq = d.seq "
         "ORDER BY d.seq LIMIT ?");
     if (!stmt) return stmt.error();
-    stmt->bind(1, limit ? static_cast<std::int64_t>(limit) : std::int64_t{-1});
+    stmt->bind(1, limit ? static_cast<std::int64_t>(limit) : INT64_MAX);  // no limit
     ReplayReport report;
     for (;;) {
         auto row = stmt->step();

@@ -3,7 +3,7 @@
 // proposed policy set so that a policy change can be reviewed before it lands.
 
 #include "core/policy/engine.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <string>
 #include <vector>

@@ -2,7 +2,7 @@
 
 #include "core/events/audit.hpp"
 #include "core/log.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -282,7 +282,8 @@ private:
         for (std::size_t i = 0; i < batch.size(); ++i) any = any || (!batch[i]->delivery.empty() && !outcomes[i].duplicate);
         if (!any) return {};
         auto ins = deps.state.prepare(
-            "INSERT OR IGNORE INTO webhook_deliveries (source, delivery, received_at, task_ids) VALUES (?, ?, ?, ?)");
+            "INSERT INTO webhook_deliveries (source, delivery, received_at, task_ids) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING");
         if (!ins) return ins.error();
         std::string now = timeutil::now_rfc3339();
         // Redeliveries come within days; ids older than 30 days are let go,

@@ -12,7 +12,7 @@
 #include "core/result.hpp"
 #include "core/serve/metrics.hpp"
 #include "core/signals/signal.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <chrono>
 #include <functional>

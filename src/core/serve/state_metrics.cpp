@@ -1,6 +1,6 @@
 #include "core/serve/state_metrics.hpp"
 
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <functional>
 
@@ -23,6 +23,44 @@ Status rows(store::Db& db, const std::string& sql, int columns, const std::funct
 }
 
 std::string or_unknown(const std::string& s) { return s.empty() ? "unknown" : s; }
+
+/// Reads members of the JSON text columns in the SQL of the store's engine.
+/// Column and member names are this file's constants, never input.
+struct JsonSql {
+    bool pg;
+
+    std::string member(const std::string& col, const std::string& key) const
+    {
+        return pg ? "(" + col + "::jsonb -> '" + key + "')" : "json_extract(" + col + ", '$.\"" + key + "\"')";
+    }
+    /// The member as text (NULL when missing).
+    std::string text(const std::string& col, const std::string& key) const
+    {
+        return pg ? "(" + col + "::jsonb ->> '" + key + "')" : member(col, key);
+    }
+    std::string number(const std::string& col, const std::string& key) const
+    {
+        if (!pg) return member(col, key);
+        return "CASE WHEN jsonb_typeof(" + member(col, key) + ") = 'number' THEN " + text(col, key) + "::numeric END";
+    }
+    std::string is(const std::string& col, const std::string& key, bool value) const
+    {
+        return member(col, key) + (pg ? (value ? " = 'true'::jsonb" : " = 'false'::jsonb") : (value ? " = 1" : " = 0"));
+    }
+    std::string array_length(const std::string& col, const std::string& key) const
+    {
+        if (!pg) return "json_array_length(" + col + ", '$.\"" + key + "\"')";
+        return "CASE WHEN jsonb_typeof(" + member(col, key) + ") = 'array' THEN jsonb_array_length(" + member(col, key) +
+               ") ELSE 0 END";
+    }
+    /// A table of the member array's elements, with one column: value.
+    std::string elements(const std::string& col, const std::string& key, const std::string& alias) const
+    {
+        if (!pg) return "json_each(" + col + ", '$.\"" + key + "\"') " + alias;
+        return "jsonb_array_elements_text(CASE WHEN jsonb_typeof(" + member(col, key) + ") = 'array' THEN " +
+               member(col, key) + " ELSE '[]'::jsonb END) AS " + alias + " (value)";
+    }
+};
 
 void describe(Metrics& m)
 {
@@ -68,57 +106,62 @@ Status StateMetrics::read_since(store::Db& db)
                          decisions_to = s.integer(1);
                      });
     if (!st) return st;
-    auto range = [](const char* sql, std::int64_t from, std::int64_t to) {
+    auto range = [](std::string out, std::int64_t from, std::int64_t to) {
         // Sequence numbers are integers this process read: nothing to quote.
-        std::string out = sql;
         for (auto at = out.find("{range}"); at != std::string::npos; at = out.find("{range}"))
             out.replace(at, 7, "seq > " + std::to_string(from) + " AND seq <= " + std::to_string(to));
         return out;
     };
     const std::int64_t ef = m_events_seq, df = m_decisions_seq;
+    const JsonSql j{db.dialect() == store::Dialect::postgres};
+    auto outcome = [&](const std::string& col) {
+        return "CASE WHEN " + j.is(col, "allowed", true) + " THEN CASE WHEN " + j.array_length(col, "requiredApprovals") +
+               " > 0 THEN 'pending-approval' ELSE 'allowed' END ELSE 'denied' END";
+    };
 
     st = rows(db,
-                     range("SELECT type, json_extract(data, '$.taskType'), json_extract(data, '$.durationMs') FROM events "
-                           "WHERE type IN ('task.succeeded', 'task.failed') AND type <> 'span' AND {range}", ef, events_to),
-                     3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
-                         m.observe("infra_agent_task_duration_seconds",
-                                   {{"type", or_unknown(c[1])}, {"outcome", c[0] == "task.succeeded" ? "succeeded" : "failed"}},
-                                   s.real(2) / 1000.0);
-                     });
+              range("SELECT type, " + j.text("data", "taskType") + ", " + j.number("data", "durationMs") +
+                        " FROM events WHERE type IN ('task.succeeded', 'task.failed') AND type <> 'span' AND {range}",
+                    ef, events_to),
+              3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                  m.observe("infra_agent_task_duration_seconds",
+                            {{"type", or_unknown(c[1])}, {"outcome", c[0] == "task.succeeded" ? "succeeded" : "failed"}},
+                            s.real(2) / 1000.0);
+              });
     if (!st) return st;
     st = rows(db,
-              range("SELECT CASE WHEN json_extract(decision, '$.allowed') THEN "
-                    "  CASE WHEN json_array_length(decision, '$.requiredApprovals') > 0 THEN 'pending-approval' ELSE 'allowed' END "
-                    "ELSE 'denied' END AS outcome, COUNT(*) FROM decisions WHERE {range} GROUP BY outcome", df, decisions_to),
+              range("SELECT " + outcome("decision") + " AS outcome, COUNT(*) FROM decisions WHERE {range} GROUP BY 1", df,
+                    decisions_to),
               2, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                   m.add("infra_agent_policy_decisions_total", {{"outcome", c[0]}}, static_cast<double>(s.integer(1)));
               });
     if (!st) return st;
     st = rows(db,
-              range("SELECT r.value, CASE WHEN json_extract(d.decision, '$.allowed') THEN "
-                    "  CASE WHEN json_array_length(d.decision, '$.requiredApprovals') > 0 THEN 'pending-approval' ELSE 'allowed' END "
-                    "ELSE 'denied' END AS outcome, COUNT(*) FROM decisions d, json_each(d.decision, '$.matchedRules') r "
-                    "WHERE {range} GROUP BY 1, 2", df, decisions_to),
+              range("SELECT r.value, " + outcome("d.decision") + " AS outcome, COUNT(*) FROM decisions d, " +
+                        j.elements("d.decision", "matchedRules", "r") + " WHERE {range} GROUP BY 1, 2",
+                    df, decisions_to),
               3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                   m.add("infra_agent_policy_rule_matches_total", {{"rule", c[0]}, {"outcome", c[1]}},
                         static_cast<double>(s.integer(2)));
               });
     if (!st) return st;
     st = rows(db,
-              range("SELECT json_extract(data, '$.tool'), CASE WHEN type = 'task.tool-refused' THEN 'refused' "
-                    "WHEN json_extract(data, '$.ok') THEN 'ok' ELSE 'failed' END, COUNT(*) FROM events "
-                    "WHERE type IN ('task.tool', 'task.tool-refused') AND type <> 'span' AND {range} GROUP BY 1, 2", ef, events_to),
+              range("SELECT " + j.text("data", "tool") + ", CASE WHEN type = 'task.tool-refused' THEN 'refused' WHEN " +
+                        j.is("data", "ok", true) + " THEN 'ok' ELSE 'failed' END, COUNT(*) FROM events "
+                        "WHERE type IN ('task.tool', 'task.tool-refused') AND type <> 'span' AND {range} GROUP BY 1, 2",
+                    ef, events_to),
               3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                   m.add("infra_agent_tool_calls_total", {{"tool", or_unknown(c[0])}, {"outcome", c[1]}},
                         static_cast<double>(s.integer(2)));
               });
     if (!st) return st;
     st = rows(db,
-              range("SELECT COALESCE(json_extract(data, '$.\"gen_ai.request.model\"'), json_extract(data, '$.model')), "
-                    "CASE WHEN json_extract(data, '$.ok') = 0 THEN 'error' ELSE 'ok' END, COUNT(*), "
-                    "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.input_tokens\"')), 0), "
-                    "COALESCE(SUM(json_extract(data, '$.\"gen_ai.usage.output_tokens\"')), 0) "
-                    "FROM events WHERE type = 'task.model-call' AND type <> 'span' AND {range} GROUP BY 1, 2", ef, events_to),
+              range("SELECT COALESCE(" + j.text("data", "gen_ai.request.model") + ", " + j.text("data", "model") +
+                        "), CASE WHEN " + j.is("data", "ok", false) + " THEN 'error' ELSE 'ok' END, COUNT(*), "
+                        "COALESCE(SUM(" + j.number("data", "gen_ai.usage.input_tokens") + "), 0), "
+                        "COALESCE(SUM(" + j.number("data", "gen_ai.usage.output_tokens") + "), 0) "
+                        "FROM events WHERE type = 'task.model-call' AND type <> 'span' AND {range} GROUP BY 1, 2",
+                    ef, events_to),
               5, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                   std::string model = or_unknown(c[0]);
                   m.add("infra_agent_model_calls_total", {{"model", model}, {"outcome", c[1]}}, static_cast<double>(s.integer(2)));
@@ -134,8 +177,11 @@ Status StateMetrics::read_since(store::Db& db)
                   m.set("infra_agent_credential_reuses_total", {{"provider", c[0]}}, static_cast<double>(s.integer(2)));
               });
     if (!st) return st;
-    st = rows(db, range("SELECT type, COUNT(*), SUM(type = 'task.model-call' AND json_extract(data, '$.ok') = 0) FROM events "
-                        "WHERE type <> 'span' AND {range} GROUP BY type", ef, events_to), 3,
+    st = rows(db,
+              range("SELECT type, COUNT(*), SUM(CASE WHEN type = 'task.model-call' AND " + j.is("data", "ok", false) +
+                        " THEN 1 ELSE 0 END) FROM events WHERE type <> 'span' AND {range} GROUP BY type",
+                    ef, events_to),
+              3,
                 [&](const std::vector<std::string>& c, const store::Stmt& s) {
                     double n = static_cast<double>(s.integer(1));
                     m.add("infra_agent_events_total", {{"type", c[0]}}, n);

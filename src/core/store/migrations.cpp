@@ -197,6 +197,184 @@ CREATE TABLE stream_applied (
     return k_migrations;
 }
 
+namespace {
+
+// The same schema on PostgreSQL, version for version: identifiers and the
+// columns that are matched by prefix or listed in order compare bytewise
+// (COLLATE "C"), as SQLite's do; times in milliseconds are BIGINT. The
+// queue of a PostgreSQL state store is the PostgreSQL queue (its infra_queue
+// tables), so version 3 has nothing to create here.
+const std::vector<Migration>& postgres_migrations()
+{
+    static const std::vector<Migration> k_migrations = {
+        {1, "tasks and events",
+         R"sql(
+CREATE TABLE meta (
+    key   TEXT COLLATE "C" PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE tasks (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    type        TEXT NOT NULL,
+    dedupe_key  TEXT COLLATE "C" NOT NULL,
+    priority    INTEGER NOT NULL,
+    body        TEXT NOT NULL,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX tasks_by_dedupe_key ON tasks (dedupe_key);
+CREATE TABLE events (
+    seq      BIGINT PRIMARY KEY,
+    time     TEXT NOT NULL,
+    task_id  TEXT COLLATE "C",
+    type     TEXT COLLATE "C" NOT NULL,
+    data     TEXT NOT NULL
+);
+CREATE INDEX events_by_task ON events (task_id, seq);
+)sql"},
+        {2, "policy decisions",
+         R"sql(
+CREATE TABLE decisions (
+    seq            BIGSERIAL PRIMARY KEY,
+    time           TEXT NOT NULL,
+    task_id        TEXT COLLATE "C" NOT NULL,
+    task           TEXT NOT NULL,
+    decision       TEXT NOT NULL,
+    policy_digest  TEXT NOT NULL,
+    source         TEXT NOT NULL
+);
+CREATE INDEX decisions_by_task ON decisions (task_id, seq);
+)sql"},
+        {3, "durable queue", "SELECT 1"},
+        {4, "credential ledger and pull requests",
+         R"sql(
+CREATE TABLE credentials (
+    id            TEXT COLLATE "C" PRIMARY KEY,
+    provider      TEXT COLLATE "C" NOT NULL,
+    scope         TEXT COLLATE "C" NOT NULL,
+    task_id       TEXT COLLATE "C" NOT NULL DEFAULT '',
+    trace_id      TEXT NOT NULL DEFAULT '',
+    issued_at     BIGINT NOT NULL,
+    expires_at    BIGINT NOT NULL,
+    token_sha256  TEXT NOT NULL,
+    revoked_at    BIGINT,
+    reuses        BIGINT NOT NULL DEFAULT 0,
+    extra         TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX credentials_reuse ON credentials (provider, scope, task_id, expires_at) WHERE revoked_at IS NULL;
+CREATE INDEX credentials_by_task ON credentials (task_id);
+CREATE TABLE pull_requests (
+    id           TEXT COLLATE "C" PRIMARY KEY,
+    forge        TEXT COLLATE "C" NOT NULL,
+    repository   TEXT COLLATE "C" NOT NULL,
+    branch       TEXT COLLATE "C" NOT NULL,
+    base         TEXT NOT NULL,
+    number       BIGINT NOT NULL,
+    url          TEXT NOT NULL,
+    state        TEXT COLLATE "C" NOT NULL,
+    title        TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    head_commit  TEXT NOT NULL,
+    task_id      TEXT COLLATE "C" NOT NULL,
+    dedupe_key   TEXT COLLATE "C" NOT NULL,
+    diff         TEXT NOT NULL DEFAULT '',
+    labels       TEXT NOT NULL DEFAULT '[]',
+    updates      BIGINT NOT NULL DEFAULT 0,
+    created_at   BIGINT NOT NULL,
+    updated_at   BIGINT NOT NULL,
+    UNIQUE (forge, repository, branch)
+);
+CREATE TABLE pull_request_updates (
+    seq          BIGSERIAL PRIMARY KEY,
+    pr_id        TEXT COLLATE "C" NOT NULL REFERENCES pull_requests (id) ON DELETE CASCADE,
+    time         BIGINT NOT NULL,
+    task_id      TEXT COLLATE "C" NOT NULL,
+    head_commit  TEXT NOT NULL,
+    comment      TEXT NOT NULL
+);
+)sql"},
+        {5, "webhook deliveries",
+         R"sql(
+CREATE TABLE webhook_deliveries (
+    source       TEXT COLLATE "C" NOT NULL,
+    delivery     TEXT COLLATE "C" NOT NULL,
+    received_at  TEXT COLLATE "C" NOT NULL,
+    task_ids     TEXT NOT NULL,
+    PRIMARY KEY (source, delivery)
+);
+)sql"},
+        {6, "trace context and the audit chain",
+         R"sql(
+ALTER TABLE events ADD COLUMN trace_id TEXT COLLATE "C";
+ALTER TABLE events ADD COLUMN span_id TEXT;
+ALTER TABLE events ADD COLUMN parent_id TEXT;
+ALTER TABLE events ADD COLUMN prev_hash TEXT;
+ALTER TABLE events ADD COLUMN hash TEXT;
+CREATE INDEX events_by_trace ON events (trace_id, seq) WHERE type = 'span';
+)sql",
+         &events::audit::adopt_unchained},
+        {7, "plan approvals and applies",
+         R"sql(
+CREATE TABLE plan_approvals (
+    task_id      TEXT COLLATE "C" NOT NULL,
+    plan_sha256  TEXT COLLATE "C" NOT NULL,
+    grp          TEXT COLLATE "C" NOT NULL,
+    approved_by  TEXT NOT NULL,
+    approved_at  BIGINT NOT NULL,
+    PRIMARY KEY (task_id, plan_sha256, grp)
+);
+CREATE TABLE applies (
+    id           TEXT COLLATE "C" PRIMARY KEY,
+    task_id      TEXT COLLATE "C" NOT NULL,
+    plan_sha256  TEXT COLLATE "C" NOT NULL,
+    applied_by   TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('running', 'applied', 'failed')),
+    started_at   BIGINT NOT NULL,
+    finished_at  BIGINT,
+    report       TEXT
+);
+CREATE UNIQUE INDEX applies_once ON applies (task_id, plan_sha256) WHERE state IN ('running', 'applied');
+)sql"},
+        {8, "worker events applied once",
+         R"sql(
+CREATE TABLE stream_applied (
+    id          TEXT COLLATE "C" PRIMARY KEY,
+    applied_at  BIGINT NOT NULL
+);
+)sql"},
+    };
+    return k_migrations;
+}
+
+/// Holds PostgreSQL's session-level advisory lock on the store's writers
+/// while migrations run, so that processes starting at once take turns
+/// (creating schema_migrations included). SQLite needs none: each
+/// migration's BEGIN IMMEDIATE is the lock.
+class MigrationLock {
+public:
+    static Result<MigrationLock> take(Db& db)
+    {
+        if (db.dialect() != Dialect::postgres) return MigrationLock(nullptr);
+        if (auto st = db.exec("SELECT pg_advisory_lock(7596835243158024564)"); !st) return st.error();
+        return MigrationLock(&db);
+    }
+    MigrationLock(MigrationLock&& o) noexcept : m_db(o.m_db) { o.m_db = nullptr; }
+    ~MigrationLock()
+    {
+        if (m_db) (void)m_db->exec("SELECT pg_advisory_unlock(7596835243158024564)");
+    }
+
+private:
+    explicit MigrationLock(Db* db) : m_db(db) {}
+    Db* m_db;
+};
+
+}  // namespace
+
+const std::vector<Migration>& migrations(Dialect dialect)
+{
+    return dialect == Dialect::postgres ? postgres_migrations() : migrations();
+}
+
 Result<int> schema_version(Db& db)
 {
     if (auto st = db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -212,9 +390,11 @@ Result<int> schema_version(Db& db)
 
 Status migrate(Db& db)
 {
+    auto lock = MigrationLock::take(db);
+    if (!lock) return lock.error();
     auto current = schema_version(db);
     if (!current) return current.error();
-    const auto& all = migrations();
+    const auto& all = migrations(db.dialect());
     int latest = all.empty() ? 0 : all.back().version;
     if (*current > latest)
         return fail(Errc::conflict,

@@ -1,7 +1,7 @@
 #pragma once
 // Numbered schema migrations of the state database.
 
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <string_view>
 #include <vector>
@@ -17,8 +17,10 @@ struct Migration {
     Status (*after)(Db&) = nullptr;
 };
 
-/// Every migration this build knows, in order.
+/// Every migration this build knows, in order (SQLite's schema).
 const std::vector<Migration>& migrations();
+/// The same versions in a dialect's own DDL.
+const std::vector<Migration>& migrations(Dialect dialect);
 
 /// The schema version of db (0 for a new database).
 Result<int> schema_version(Db& db);

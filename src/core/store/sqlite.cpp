@@ -1,4 +1,4 @@
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 
 #include <chrono>
 #include <thread>
@@ -7,85 +7,103 @@
 
 namespace infra::core::store {
 
-Stmt::Stmt(Stmt&& other) noexcept : m_db(other.m_db), m_stmt(other.m_stmt) { other.m_stmt = nullptr; }
+namespace {
 
-Stmt::~Stmt()
-{
-    if (m_stmt) sqlite3_finalize(m_stmt);
-}
+class SqliteDb;
 
-Stmt& Stmt::bind(int index, std::string_view text)
-{
-    sqlite3_bind_text(m_stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
-    return *this;
-}
+class SqliteStmt final : public Stmt::Impl {
+public:
+    SqliteStmt(SqliteDb& db, sqlite3_stmt* stmt) : m_db(db), m_stmt(stmt) {}
+    ~SqliteStmt() override { sqlite3_finalize(m_stmt); }
 
-Stmt& Stmt::bind(int index, std::int64_t value)
-{
-    sqlite3_bind_int64(m_stmt, index, value);
-    return *this;
-}
+    void bind_text(int index, std::string_view text) override
+    {
+        sqlite3_bind_text(m_stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT);
+    }
+    void bind_int(int index, std::int64_t value) override { sqlite3_bind_int64(m_stmt, index, value); }
+    void bind_real(int index, double value) override { sqlite3_bind_double(m_stmt, index, value); }
+    void bind_null(int index) override { sqlite3_bind_null(m_stmt, index); }
+    void bind_blob(int index, const void* data, std::size_t size) override
+    {
+        sqlite3_bind_blob64(m_stmt, index, data, size, SQLITE_TRANSIENT);
+    }
+    Result<bool> step() override;
+    void reset() override
+    {
+        sqlite3_reset(m_stmt);
+        sqlite3_clear_bindings(m_stmt);
+    }
+    std::string text(int col) const override
+    {
+        auto* p = sqlite3_column_text(m_stmt, col);
+        int n = sqlite3_column_bytes(m_stmt, col);
+        return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
+    }
+    std::int64_t integer(int col) const override { return sqlite3_column_int64(m_stmt, col); }
+    double real(int col) const override { return sqlite3_column_double(m_stmt, col); }
+    bool is_null(int col) const override { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
+    std::string_view blob(int col) const override
+    {
+        const void* p = sqlite3_column_blob(m_stmt, col);
+        int n = sqlite3_column_bytes(m_stmt, col);
+        return p ? std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string_view();
+    }
 
-Stmt& Stmt::bind(int index, double value)
-{
-    sqlite3_bind_double(m_stmt, index, value);
-    return *this;
-}
+private:
+    SqliteDb& m_db;
+    sqlite3_stmt* m_stmt;
+};
 
-Stmt& Stmt::bind_blob(int index, const void* data, std::size_t size)
-{
-    sqlite3_bind_blob64(m_stmt, index, data, size, SQLITE_TRANSIENT);
-    return *this;
-}
+class SqliteDb final : public Db {
+public:
+    explicit SqliteDb(const std::string& path) : Db(Dialect::sqlite, path) {}
+    ~SqliteDb() override
+    {
+        if (m_db) sqlite3_close_v2(m_db);
+    }
 
-std::string_view Stmt::blob(int col) const
-{
-    const void* p = sqlite3_column_blob(m_stmt, col);
-    int n = sqlite3_column_bytes(m_stmt, col);
-    return p ? std::string_view(static_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string_view();
-}
+    Status exec(std::string_view sql) override
+    {
+        std::string s(sql);
+        char* err = nullptr;
+        if (sqlite3_exec(m_db, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+            std::string msg = err ? err : "unknown error";
+            sqlite3_free(err);
+            return fail(Errc::unavailable, "database '" + path() + "': " + msg);
+        }
+        return {};
+    }
 
-Stmt& Stmt::bind_null(int index)
-{
-    sqlite3_bind_null(m_stmt, index);
-    return *this;
-}
+    Result<Stmt> prepare(std::string_view sql) override
+    {
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v2(m_db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
+            return error("cannot prepare statement");
+        return Stmt(std::make_unique<SqliteStmt>(*this, stmt));
+    }
 
-Result<bool> Stmt::step()
+    Error error(std::string_view what) const override
+    {
+        int code = sqlite3_errcode(m_db);
+        Errc errc = (code & 0xff) == SQLITE_CONSTRAINT ? Errc::conflict : Errc::unavailable;
+        return make_error(errc, "database '" + path() + "': " + std::string(what) + ": " + sqlite3_errmsg(m_db));
+    }
+
+    std::int64_t changes() const override { return sqlite3_changes64(m_db); }
+    Status begin_write() override { return exec("BEGIN IMMEDIATE"); }
+    Status begin_read() override { return exec("BEGIN"); }
+    Status relax_sync() override { return exec("PRAGMA synchronous=NORMAL"); }
+
+    sqlite3* m_db = nullptr;
+};
+
+Result<bool> SqliteStmt::step()
 {
     int rc = sqlite3_step(m_stmt);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    return m_db->error("cannot run statement");
+    return m_db.error("cannot run statement");
 }
-
-Status Stmt::run()
-{
-    for (;;) {
-        auto r = step();
-        if (!r) return r.error();
-        if (!*r) return {};
-    }
-}
-
-void Stmt::reset()
-{
-    sqlite3_reset(m_stmt);
-    sqlite3_clear_bindings(m_stmt);
-}
-
-std::string Stmt::text(int col) const
-{
-    auto* p = sqlite3_column_text(m_stmt, col);
-    int n = sqlite3_column_bytes(m_stmt, col);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(n)) : std::string();
-}
-
-std::int64_t Stmt::integer(int col) const { return sqlite3_column_int64(m_stmt, col); }
-double Stmt::real(int col) const { return sqlite3_column_double(m_stmt, col); }
-bool Stmt::is_null(int col) const { return sqlite3_column_type(m_stmt, col) == SQLITE_NULL; }
-
-namespace {
 
 /// Waits for another connection's write lock for up to about ten seconds.
 /// SQLite's own busy timeout sleeps a whole millisecond at first and then
@@ -101,7 +119,7 @@ int wait_for_lock(void*, int count)
 
 /// The journal mode of the file: reading the schema first makes SQLite
 /// read the header, so a connection new to a WAL file reports "wal".
-Result<std::string> journal_mode(Db& db, std::string_view pragma)
+Result<std::string> journal_mode(SqliteDb& db, std::string_view pragma)
 {
     auto stmt = db.prepare(pragma);
     if (!stmt) return stmt.error();
@@ -115,14 +133,14 @@ Result<std::string> journal_mode(Db& db, std::string_view pragma)
 /// does not call the busy handler: when several processes create the file at
 /// once, the losers retry for up to about ten seconds, and a winner's
 /// conversion is as good as their own.
-Status ensure_wal(Db& db)
+Status ensure_wal(SqliteDb& db)
 {
     if (auto st = db.exec("SELECT count(*) FROM sqlite_schema"); !st) return st;
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     for (int attempt = 0;; ++attempt) {
         auto mode = journal_mode(db, attempt == 0 ? "PRAGMA journal_mode" : "PRAGMA journal_mode=WAL");
         if (mode && *mode == "wal") return {};
-        bool busy = !mode && (sqlite3_errcode(db.handle()) & 0xff) == SQLITE_BUSY;
+        bool busy = !mode && (sqlite3_errcode(db.m_db) & 0xff) == SQLITE_BUSY;
         if (attempt > 0 && mode && !busy && *mode != "wal" && *mode != "delete")
             return fail(Errc::unavailable, "database '" + db.path() + "' cannot use write-ahead logging (journal mode " + *mode + ")");
         if (!mode && !busy) return mode.error();
@@ -136,10 +154,9 @@ Status ensure_wal(Db& db)
 
 }  // namespace
 
-Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create)
+Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, bool create)
 {
-    std::unique_ptr<Db> db(new Db());
-    db->m_path = path;
+    auto db = std::make_unique<SqliteDb>(path);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
     int rc = sqlite3_open_v2(path.c_str(), &db->m_db, flags, nullptr);
     if (rc != SQLITE_OK) {
@@ -157,59 +174,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, bool create)
                            "PRAGMA secure_delete=OFF;");
         !st)
         return st.error();
-    return db;
-}
-
-Db::~Db()
-{
-    if (m_db) sqlite3_close_v2(m_db);
-}
-
-Status Db::exec(std::string_view sql)
-{
-    std::string s(sql);
-    char* err = nullptr;
-    if (sqlite3_exec(m_db, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
-        std::string msg = err ? err : "unknown error";
-        sqlite3_free(err);
-        return fail(Errc::unavailable, "database '" + m_path + "': " + msg);
-    }
-    return {};
-}
-
-Result<Stmt> Db::prepare(std::string_view sql)
-{
-    sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(m_db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr) != SQLITE_OK)
-        return error("cannot prepare statement");
-    return Stmt(*this, stmt);
-}
-
-Error Db::error(std::string_view what) const
-{
-    int code = sqlite3_errcode(m_db);
-    Errc errc = (code & 0xff) == SQLITE_CONSTRAINT ? Errc::conflict : Errc::unavailable;
-    return make_error(errc, "database '" + m_path + "': " + std::string(what) + ": " + sqlite3_errmsg(m_db));
-}
-
-std::int64_t Db::changes() const { return sqlite3_changes64(m_db); }
-
-Result<Transaction> Transaction::begin(Db& db)
-{
-    if (auto st = db.exec("BEGIN IMMEDIATE"); !st) return st.error();
-    return Transaction(db);
-}
-
-Transaction::~Transaction()
-{
-    if (m_db) (void)m_db->exec("ROLLBACK");
-}
-
-Status Transaction::commit()
-{
-    auto st = m_db->exec("COMMIT");
-    if (st) m_db = nullptr;
-    return st;
+    return std::unique_ptr<Db>(std::move(db));
 }
 
 }  // namespace infra::core::store

@@ -3,7 +3,7 @@
 #include "core/json_access.hpp"
 #include "core/text.hpp"
 #include "plugins/queues/common.hpp"
-#include "plugins/queues/pg.hpp"
+#include "core/store/pg.hpp"
 #include "plugins/queues/pool.hpp"
 
 #include <algorithm>
@@ -19,9 +19,9 @@ namespace {
 
 using namespace core;
 using namespace core::queue;
-using pg::Conn;
-using pg::Param;
-using pg::Rows;
+using store::pg::Conn;
+using store::pg::Param;
+using store::pg::Rows;
 
 // The schema, created once per database under an advisory lock (several
 // workers may start at once). Payloads live apart so that claims and acks

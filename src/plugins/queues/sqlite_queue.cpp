@@ -4,7 +4,7 @@
 #include "plugins/queues/common.hpp"
 
 #include "core/store/migrations.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -622,11 +622,11 @@ private:
 
 Result<std::unique_ptr<Queue>> open_sqlite_queue(const std::string& path, const SqliteOptions& options)
 {
-    auto db = Db::open(path, true);
+    auto db = store::open_sqlite(path, true);
     if (!db) return db.error();
     if (auto st = store::migrate(**db); !st) return st.error();
     if (!options.durable) (void)(*db)->exec("PRAGMA synchronous=NORMAL");
-    auto reader = Db::open(path, false);
+    auto reader = store::open_sqlite(path, false);
     if (!reader) return reader.error();
     return std::unique_ptr<Queue>(new SqliteQueue(std::move(*db), std::move(*reader), options));
 }

@@ -6,7 +6,7 @@
 #include "core/events/trace.hpp"
 #include "core/queue/event_stream.hpp"
 #include "core/store/migrations.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 #include "support/fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -32,7 +32,7 @@ protected:
 
     void append(int n)
     {
-        auto sink = SqliteSink::open(path);
+        auto sink = StateSink::open(path);
         ASSERT_TRUE(sink);
         for (int i = 0; i < n; ++i) {
             Span s(**sink, "step", "T" + std::to_string(i % 3), {{"i", i}});

@@ -8,7 +8,7 @@
 #include "core/log.hpp"
 #include "core/serve/state_metrics.hpp"
 #include "core/store/migrations.hpp"
-#include "core/store/sqlite.hpp"
+#include "core/store/db.hpp"
 #include "support/fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -185,7 +185,7 @@ TEST(Redaction, WhatTheAuditLogStoresHasNoSecretEvenJsonEscaped)
     ASSERT_TRUE(db && store::migrate(**db));
     log::add_secret("pa\"ss\\word-123");
     {
-        auto sink = SqliteSink::open(path);
+        auto sink = StateSink::open(path);
         ASSERT_TRUE(sink);
         (*sink)->emit({"task.tool", "T1", "", {{"args", "echo pa\"ss\\word-123"}}});
         (*sink)->flush();
@@ -208,7 +208,7 @@ TEST(StateMetrics, EachRefreshAddsOnlyWhatWasRecordedSince)
     auto db = store::Db::open(path, true);
     ASSERT_TRUE(db && store::migrate(**db));
     auto record = [&](int n) {
-        auto sink = SqliteSink::open(path);
+        auto sink = StateSink::open(path);
         ASSERT_TRUE(sink);
         for (int i = 0; i < n; ++i) {
             (*sink)->emit({"task.tool", "T", "", {{"tool", "write_file"}, {"ok", true}}});

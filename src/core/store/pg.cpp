@@ -1,4 +1,4 @@
-#include "plugins/queues/pg.hpp"
+#include "core/store/pg.hpp"
 
 #include "core/text.hpp"
 
@@ -6,10 +6,8 @@
 
 #include <cstdlib>
 
-namespace infra::plugins::pg {
+namespace infra::core::store::pg {
 
-using core::Errc;
-using core::fail;
 
 Rows::~Rows()
 {
@@ -42,6 +40,55 @@ std::string Rows::bytes(int row, int col) const
     out.reserve((n - 2) / 2);
     auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
     for (std::size_t i = 2; i + 1 < n; i += 2) out.push_back(static_cast<char>(nibble(v[i]) << 4 | nibble(v[i + 1])));
+    return out;
+}
+
+bool Rows::is_bytea(int col) const
+{
+    constexpr Oid k_bytea = 17;
+    return PQftype(m_r, col) == k_bytea;
+}
+
+Placeholders placeholders(std::string_view sql)
+{
+    Placeholders out;
+    out.text.reserve(sql.size() + 8);
+    int last = 0;  // SQLite numbers a bare '?' one past the largest index so far
+    auto number_of = [&](int index) {
+        for (std::size_t k = 0; k < out.order.size(); ++k)
+            if (out.order[k] == index) return static_cast<int>(k) + 1;
+        out.order.push_back(index);
+        return static_cast<int>(out.order.size());
+    };
+    for (std::size_t i = 0; i < sql.size(); ++i) {
+        char c = sql[i];
+        if (c == '\'' || c == '"') {
+            std::size_t end = sql.find(c, i + 1);
+            if (end == std::string_view::npos) end = sql.size() - 1;
+            out.text.append(sql.substr(i, end - i + 1));
+            i = end;
+            continue;
+        }
+        if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+            std::size_t end = sql.find('\n', i);
+            if (end == std::string_view::npos) end = sql.size() - 1;
+            out.text.append(sql.substr(i, end - i + 1));
+            i = end;
+            continue;
+        }
+        if (c != '?') {
+            out.text.push_back(c);
+            continue;
+        }
+        int index = 0;
+        std::size_t j = i + 1;
+        while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9' && index < 100000) index = index * 10 + (sql[j++] - '0');
+        if (j == i + 1) index = last + 1;
+        if (index > last) last = index;
+        out.text += '$';
+        out.text += std::to_string(number_of(index));
+        i = j - 1;
+    }
     return out;
 }
 
@@ -123,4 +170,4 @@ bool Conn::take_notifications()
     return any;
 }
 
-}  // namespace infra::plugins::pg
+}  // namespace infra::core::store::pg

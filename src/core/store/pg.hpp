@@ -14,7 +14,7 @@
 struct pg_conn;
 struct pg_result;
 
-namespace infra::plugins::pg {
+namespace infra::core::store::pg {
 
 /// One statement parameter: text (Postgres infers the type from the
 /// statement), bytes for a bytea, or NULL.
@@ -55,11 +55,23 @@ public:
     bool is_null(int row, int col) const;
     /// A bytea column's bytes (decoded from Postgres' hex output).
     std::string bytes(int row, int col) const;
+    /// Whether a column is a bytea.
+    bool is_bytea(int col) const;
 
 private:
     friend class Conn;
     pg_result* m_r;
 };
+
+/// A statement written with SQLite's placeholders (`?`, numbered in order,
+/// and `?N`) in PostgreSQL's (`$1`, `$2` ...), numbered densely in the order
+/// of first use: order[k] is the original index of `$k+1`. Quoted strings,
+/// quoted names and comments are left alone.
+struct Placeholders {
+    std::string text;
+    std::vector<int> order;
+};
+Placeholders placeholders(std::string_view sql);
 
 /// An open connection (not shared between threads).
 class Conn {
@@ -92,4 +104,4 @@ private:
     std::string m_where;
 };
 
-}  // namespace infra::plugins::pg
+}  // namespace infra::core::store::pg

@@ -1,0 +1,154 @@
+// The state store on PostgreSQL: statements written for both engines are
+// renumbered for libpq, run with text parameters, and read back from their
+// text results.
+
+#include "core/store/db.hpp"
+#include "core/store/pg.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <vector>
+
+namespace infra::core::store {
+
+namespace {
+
+/// The advisory lock that writers of one state store take turns on (its
+/// value spells "infra-st").
+constexpr const char* k_write_lock = "SELECT pg_advisory_xact_lock(7596835243158024564)";
+
+class PgDb;
+
+class PgStmt final : public Stmt::Impl {
+public:
+    PgStmt(PgDb& db, pg::Placeholders sql) : m_db(db), m_sql(std::move(sql)) {}
+
+    void bind_text(int index, std::string_view text) override { slot(index) = pg::Param(text); }
+    void bind_int(int index, std::int64_t value) override { slot(index) = pg::Param(value); }
+    void bind_real(int index, double value) override
+    {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.17g", value);
+        slot(index) = pg::Param(std::string_view(buf));
+    }
+    void bind_null(int index) override { slot(index) = pg::Param(); }
+    void bind_blob(int index, const void* data, std::size_t size) override { slot(index) = pg::Param::bytes(data, size); }
+
+    Result<bool> step() override;
+    void reset() override
+    {
+        m_rows.reset();
+        m_row = -1;
+        m_bound.clear();
+    }
+
+    std::string text(int col) const override { return m_rows->text(m_row, col); }
+    std::int64_t integer(int col) const override
+    {
+        std::string v = m_rows->text(m_row, col);
+        // Booleans read as SQLite's 0 and 1.
+        if (v == "t") return 1;
+        if (v == "f") return 0;
+        return std::strtoll(v.c_str(), nullptr, 10);
+    }
+    double real(int col) const override { return std::strtod(m_rows->text(m_row, col).c_str(), nullptr); }
+    bool is_null(int col) const override { return m_rows->is_null(m_row, col); }
+    std::string_view blob(int col) const override
+    {
+        m_blob = m_rows->is_bytea(col) ? m_rows->bytes(m_row, col) : m_rows->text(m_row, col);
+        return m_blob;
+    }
+
+private:
+    pg::Param& slot(int index)
+    {
+        if (index < 1) index = 1;
+        if (m_bound.size() < static_cast<std::size_t>(index)) m_bound.resize(static_cast<std::size_t>(index));
+        return m_bound[static_cast<std::size_t>(index) - 1];
+    }
+
+    PgDb& m_db;
+    pg::Placeholders m_sql;
+    std::vector<pg::Param> m_bound;  // by the statement's own 1-based index
+    std::optional<pg::Rows> m_rows;
+    int m_row = -1;
+    mutable std::string m_blob;
+};
+
+class PgDb final : public Db {
+public:
+    PgDb(std::unique_ptr<pg::Conn> conn) : Db(Dialect::postgres, conn->where()), m_conn(std::move(conn)) {}
+
+    Status exec(std::string_view sql) override
+    {
+        auto st = m_conn->exec(sql);
+        if (!st) m_last_error = st.error().message;
+        return st;
+    }
+
+    Result<Stmt> prepare(std::string_view sql) override
+    {
+        return Stmt(std::make_unique<PgStmt>(*this, pg::placeholders(sql)));
+    }
+
+    Error error(std::string_view what) const override
+    {
+        return make_error(Errc::unavailable, "'" + path() + "': " + std::string(what) + ": " + m_last_error);
+    }
+
+    std::int64_t changes() const override { return m_changes; }
+    Status begin_write() override
+    {
+        if (auto st = exec("BEGIN"); !st) return st;
+        if (auto st = exec(k_write_lock); !st) {
+            (void)exec("ROLLBACK");
+            return st;
+        }
+        return {};
+    }
+    Status begin_read() override { return exec("BEGIN ISOLATION LEVEL REPEATABLE READ"); }
+    Status relax_sync() override { return {}; }
+
+    Result<pg::Rows> run(const pg::Placeholders& sql, const std::vector<pg::Param>& bound)
+    {
+        std::vector<pg::Param> params;
+        params.reserve(sql.order.size());
+        for (int index : sql.order)
+            params.push_back(static_cast<std::size_t>(index) <= bound.size() ? bound[static_cast<std::size_t>(index) - 1]
+                                                                              : pg::Param());
+        auto rows = m_conn->query(sql.text, params);
+        if (!rows) {
+            m_last_error = rows.error().message;
+            return rows.error();
+        }
+        m_changes = rows->affected();
+        return rows;
+    }
+
+private:
+    std::unique_ptr<pg::Conn> m_conn;
+    std::string m_last_error;
+    std::int64_t m_changes = 0;
+};
+
+Result<bool> PgStmt::step()
+{
+    if (!m_rows) {
+        auto rows = m_db.run(m_sql, m_bound);
+        if (!rows) return rows.error();
+        m_rows.emplace(std::move(*rows));
+    }
+    return ++m_row < m_rows->size();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Db>> open_postgres(const std::string& url)
+{
+    auto conn = pg::Conn::open(url);
+    if (!conn) return conn.error();
+    return std::unique_ptr<Db>(std::make_unique<PgDb>(std::move(*conn)));
+}
+
+}  // namespace infra::core::store

@@ -1,0 +1,198 @@
+// The state store on a real PostgreSQL server: statements written with
+// SQLite's placeholders run there, values round-trip, constraint failures
+// are conflicts, transactions roll back, the schema has SQLite's versions,
+// processes migrating at once take turns, and the audit chain holds with
+// several writers.
+#include "core/events/audit.hpp"
+#include "core/events/event.hpp"
+#include "core/store/db.hpp"
+#include "core/store/migrations.hpp"
+#include "core/store/pg.hpp"
+#include "support/servers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+using namespace infra::core;
+using store::pg::placeholders;
+
+TEST(PgPlaceholders, NumberedInOrderOfFirstUse)
+{
+    auto p = placeholders("SELECT a FROM t WHERE a = ? AND b = ? LIMIT ?");
+    EXPECT_EQ(p.text, "SELECT a FROM t WHERE a = $1 AND b = $2 LIMIT $3");
+    EXPECT_EQ(p.order, (std::vector<int>{1, 2, 3}));
+
+    // ?N may repeat; a bare ? after it is one past the largest index so far.
+    p = placeholders("UPDATE c SET r = ?1 WHERE e > ?1 AND s = ?");
+    EXPECT_EQ(p.text, "UPDATE c SET r = $1 WHERE e > $1 AND s = $2");
+    EXPECT_EQ(p.order, (std::vector<int>{1, 2}));
+
+    // Indexes left out of a statement built piece by piece are not parameters.
+    p = placeholders("SELECT * FROM c WHERE TRUE AND provider = ?2 ORDER BY id LIMIT ?4");
+    EXPECT_EQ(p.text, "SELECT * FROM c WHERE TRUE AND provider = $1 ORDER BY id LIMIT $2");
+    EXPECT_EQ(p.order, (std::vector<int>{2, 4}));
+}
+
+TEST(PgPlaceholders, QuotesAndCommentsAreLeftAlone)
+{
+    auto p = placeholders("SELECT '?', \"we?rd\" FROM t -- what?\nWHERE x = ? AND y = 'it''s ?'");
+    EXPECT_EQ(p.text, "SELECT '?', \"we?rd\" FROM t -- what?\nWHERE x = $1 AND y = 'it''s ?'");
+    EXPECT_EQ(p.order, (std::vector<int>{1}));
+    // An unterminated quote keeps the rest as it is.
+    EXPECT_EQ(placeholders("SELECT 'abc ?").text, "SELECT 'abc ?");
+}
+
+namespace {
+
+class PostgresStore : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() { server = new infra::test::PostgresServer(); }
+    static void TearDownTestSuite()
+    {
+        delete server;
+        server = nullptr;
+    }
+
+    void SetUp() override
+    {
+        ASSERT_TRUE(server->ok()) << server->error();
+        // A fresh database per test.
+        static int n = 0;
+        name = "t" + std::to_string(++n);
+        auto admin = store::Db::open(server->url(), false);
+        ASSERT_TRUE(admin) << admin.error().message;
+        ASSERT_TRUE((*admin)->exec("CREATE DATABASE " + name));
+        auto d = store::Db::open(url(), false);
+        ASSERT_TRUE(d) << d.error().message;
+        db = std::move(*d);
+    }
+
+    std::string url() const { return server->url(name); }
+
+    static infra::test::PostgresServer* server;
+    std::string name;
+    std::unique_ptr<store::Db> db;
+};
+
+infra::test::PostgresServer* PostgresStore::server = nullptr;
+
+TEST_F(PostgresStore, ValuesRoundTripAndConstraintsAreConflicts)
+{
+    EXPECT_EQ(db->dialect(), store::Dialect::postgres);
+    ASSERT_TRUE(db->exec("CREATE TABLE v (k TEXT PRIMARY KEY, i BIGINT, r DOUBLE PRECISION, b BYTEA)"));
+    auto ins = db->prepare("INSERT INTO v (k, i, r, b) VALUES (?, ?, ?, ?)");
+    ASSERT_TRUE(ins);
+    const std::string bytes("\x00\x01\xff zero", 8);
+    ins->bind(1, "it's ?").bind(2, std::int64_t{-9007199254740993}).bind(3, 0.1).bind_blob(4, bytes.data(), bytes.size());
+    ASSERT_TRUE(ins->run());
+    EXPECT_EQ(db->changes(), 1);
+    ins->reset();
+    ins->bind(1, "null").bind_null(2).bind_null(3).bind_null(4);
+    ASSERT_TRUE(ins->run());
+
+    auto sel = db->prepare("SELECT k, i, r, b, i IS NULL FROM v ORDER BY k");
+    ASSERT_TRUE(sel);
+    ASSERT_TRUE(*sel->step());
+    EXPECT_EQ(sel->text(0), "it's ?");
+    EXPECT_EQ(sel->integer(1), -9007199254740993);
+    EXPECT_DOUBLE_EQ(sel->real(2), 0.1);
+    EXPECT_EQ(std::string(sel->blob(3)), bytes);
+    EXPECT_EQ(sel->integer(4), 0);  // a boolean reads as 0 or 1
+    ASSERT_TRUE(*sel->step());
+    EXPECT_TRUE(sel->is_null(1));
+    EXPECT_EQ(sel->integer(4), 1);
+    EXPECT_FALSE(*sel->step());
+
+    ins->reset();
+    ins->bind(1, "null").bind(2, 1).bind(3, 1.0).bind_null(4);
+    auto dup = ins->run();
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().code, Errc::conflict) << dup.error().message;
+
+    auto upd = db->prepare("UPDATE v SET i = ?1 WHERE i IS NULL OR i < ?1");
+    ASSERT_TRUE(upd);
+    upd->bind(1, 7);
+    ASSERT_TRUE(upd->run());
+    EXPECT_EQ(db->changes(), 2);
+}
+
+TEST_F(PostgresStore, AnUncommittedTransactionRollsBack)
+{
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x BIGINT)"));
+    {
+        auto tx = store::Transaction::begin(*db);
+        ASSERT_TRUE(tx);
+        ASSERT_TRUE(db->exec("INSERT INTO t VALUES (1)"));
+    }
+    {
+        auto tx = store::Transaction::begin(*db);
+        ASSERT_TRUE(tx);
+        ASSERT_TRUE(db->exec("INSERT INTO t VALUES (2)"));
+        ASSERT_TRUE(tx->commit());
+    }
+    auto s = db->prepare("SELECT COALESCE(SUM(x), 0) FROM t");
+    ASSERT_TRUE(s && *s->step());
+    EXPECT_EQ(s->integer(0), 2);
+}
+
+TEST_F(PostgresStore, TheSchemaHasSQLitesVersionsAndMigratesOnce)
+{
+    const auto& lite = store::migrations();
+    const auto& pg = store::migrations(store::Dialect::postgres);
+    ASSERT_EQ(pg.size(), lite.size());
+    for (std::size_t i = 0; i < pg.size(); ++i) {
+        EXPECT_EQ(pg[i].version, lite[i].version);
+        EXPECT_EQ(pg[i].name, lite[i].name);
+    }
+
+    // Processes starting at once take turns; each finds the schema current.
+    std::vector<std::thread> threads;
+    std::vector<std::string> errors(6);
+    for (std::size_t i = 0; i < errors.size(); ++i)
+        threads.emplace_back([&, i] {
+            auto d = store::Db::open(url(), false);
+            if (!d) {
+                errors[i] = d.error().message;
+                return;
+            }
+            if (auto st = store::migrate(**d); !st) errors[i] = st.error().message;
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors) EXPECT_EQ(e, "");
+    EXPECT_EQ(*store::schema_version(*db), lite.back().version);
+    auto n = db->prepare("SELECT COUNT(*) FROM schema_migrations");
+    ASSERT_TRUE(n && *n->step());
+    EXPECT_EQ(n->integer(0), static_cast<std::int64_t>(lite.size()));
+
+    ASSERT_TRUE(db->exec("INSERT INTO schema_migrations VALUES (999, 'future', '2030-01-01T00:00:00Z')"));
+    auto st = store::migrate(*db);
+    ASSERT_FALSE(st);
+    EXPECT_NE(st.error().message.find("newer than this infra-agent knows"), std::string::npos);
+}
+
+TEST_F(PostgresStore, SeveralWritersKeepOneAuditChain)
+{
+    ASSERT_TRUE(store::migrate(*db));
+    std::vector<std::thread> writers;
+    for (int w = 0; w < 4; ++w)
+        writers.emplace_back([&, w] {
+            auto sink = events::StateSink::open(url());
+            ASSERT_TRUE(sink) << sink.error().message;
+            for (int i = 0; i < 50; ++i) {
+                (*sink)->emit({"task.tool", "T" + std::to_string(w), "", {{"tool", "read_file"}, {"i", i}}});
+                if (i % 10 == 9) (*sink)->flush();
+            }
+            (*sink)->flush();
+        });
+    for (auto& t : writers) t.join();
+    auto report = events::audit::verify(*db);
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_EQ(report->events, 200);
+    EXPECT_FALSE(report->problem) << report->problem->message;
+    ASSERT_TRUE(report->head);
+    EXPECT_EQ(report->head->seq, 200);
+    EXPECT_FALSE(db->exec("DELETE FROM events"));  // append-only
+}
+
+}  // namespace
