@@ -432,7 +432,8 @@ std::string man_page(CLI::App& app, const std::string& command, const std::strin
                 ".TP\n.B NO_COLOR\nNo colour on a terminal.\n";
         section(page, "FILES");
         page += ".TP\n.B .infra\\-agent/config.yaml\nThe configuration, commented by infra\\-agent init.\n"
-                ".TP\n.B .infra\\-agent/state.db\nThe queue, the audit log, the credential ledger and pull\\-request records (SQLite).\n"
+                ".TP\n.B .infra\\-agent/state.db\nThe queue, the audit log, the credential ledger and pull\\-request records "
+                "(SQLite), unless state.url names a PostgreSQL server.\n"
                 ".TP\n.B /usr/share/infra\\-agent/policies\nThe policy bundle that the home's policies are overlaid on.\n";
     } else {
         if (!c->positionals.empty()) {

@@ -55,8 +55,13 @@ std::string default_config_text()
 # policy:
 #   dirs: [policies]
 
-# Queue and state store: sqlite://PATH (default: this home's state.db),
-# postgres://... or redis://...
+# The state store (decisions, audit log, credential ledger, pull requests):
+# sqlite://PATH (default: this home's state.db) or postgres://...
+# state:
+#   url: postgres://infra@db.internal:5432/infra_state
+
+# The queue: sqlite://PATH, postgres://... or redis://... (default: the state
+# store: this home's state.db, or the PostgreSQL queue of a PostgreSQL one).
 # queue:
 #   url: sqlite://state.db
 

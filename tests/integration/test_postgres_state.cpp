@@ -13,8 +13,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <memory>
+#include <thread>
 
 namespace infra {
 namespace {
@@ -172,6 +175,55 @@ TEST(PostgresState, ProcessesWritingAtOnceKeepOneChain)
     EXPECT_EQ(count(**conn, "SELECT max(seq) - count(*) FROM events"), 0);
     auto verify = run_cli({"audit", "verify", "--json"}, o);
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+}
+
+// Workers killed (SIGKILL) in the middle of writing: a transaction either
+// lands whole or not at all, so the chain the survivors extend still holds
+// and every task ends succeeded.
+TEST(PostgresState, WorkersKilledWhileWritingLeaveAChainThatHolds)
+{
+    test::PostgresServer pg;
+    ASSERT_TRUE(pg.ok()) << pg.error();
+    test::TempDir dir;
+    test::write_file(dir / "home/config.yaml", "state:\n  url: " + pg.url() +
+                                                   "\nexec:\n  command: [sh, -c, \"sleep 0.05; echo done by exec\"]\n");
+    test::RunOptions o;
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    test::write_file(dir / "ws/main.tf", "status = 1\n");
+    std::string in;
+    for (int i = 0; i < 60; ++i) in += task(i);
+    o.stdin_data = in;
+    ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
+    o.stdin_data.clear();
+
+    auto worker = [&] {
+        return std::make_unique<test::Background>(
+            std::vector<std::string>{"worker", "--drain", "--lease", "2s", "--workspace", (dir / "ws").string()}, o);
+    };
+    std::vector<std::unique_ptr<test::Background>> workers;
+    for (int w = 0; w < 3; ++w) workers.push_back(worker());
+    int kills = 0;
+    for (int round = 0; round < 12; ++round) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(150 + 40 * (round % 3)));
+        auto& victim = workers[static_cast<std::size_t>(round % 3)];
+        if (victim->stop(SIGKILL, 5000) == 128 + SIGKILL) ++kills;
+        victim = worker();
+    }
+    for (auto& w : workers) EXPECT_EQ(w->stop(0, 60000), 0) << w->err();
+    // Leases of killed workers expire; a last worker runs what they held.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+    auto last = run_cli({"worker", "--drain", "--json", "--workspace", (dir / "ws").string()}, o);
+    ASSERT_EQ(last.exit_code, 0) << last.err;
+
+    auto ls = test::json_lines(run_cli({"queue", "ls", "--json", "--limit", "100"}, o).out);
+    ASSERT_EQ(ls.size(), 60u);
+    for (const auto& t : ls) EXPECT_EQ(t["state"], "succeeded") << t.dump();
+    auto verify = run_cli({"audit", "verify", "--json"}, o);
+    EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+    auto report = json::parse(verify.out, nullptr, false);
+    std::printf("chaos (postgres state): 60 tasks, 3 workers, %d kills, audit chain of %s events %s\n", kills,
+                report.is_object() ? report.value("events", json(0)).dump().c_str() : "?", verify.exit_code == 0 ? "holds" : "broken");
+    EXPECT_GT(kills, 0);
 }
 
 TEST(PostgresState, ABadOrUnreachableStateUrlIsAClearError)

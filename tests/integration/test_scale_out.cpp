@@ -3,6 +3,7 @@
 // from the SQLite state db, seen by `queue ls/show`, and a queue that
 // cannot be reached is a clear runtime error that never shows a password.
 #include "core/queue/queue.hpp"
+#include "core/store/pg.hpp"
 #include "plugins/queues/postgres_queue.hpp"
 #include "plugins/queues/redis_queue.hpp"
 #include "support/fixtures.hpp"
@@ -123,8 +124,18 @@ TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
     const std::string worker_token = "wk-0123456789abcdef0123";
     auto server_home = dir / "server", worker_home = dir / "worker";
     test::write_file(dir / "worker-tokens", "builder-1 " + worker_token + "\n");
-    test::write_file(server_home / "config.yaml", "queue:\n  url: " + url + "\nserve:\n  worker_tokens_file: " +
-                                                      (dir / "worker-tokens").string() + "\n");
+    std::string server_config = "queue:\n  url: " + url + "\nserve:\n  worker_tokens_file: " + (dir / "worker-tokens").string() + "\n";
+    std::string state_url;
+    if (postgres) {
+        // The whole deployment on PostgreSQL: serve's state store is a
+        // database of its own that the workers have no URL for.
+        auto admin = core::store::pg::Conn::open(url);
+        ASSERT_TRUE(admin) << admin.error().message;
+        ASSERT_TRUE((*admin)->exec("CREATE DATABASE serve_state"));
+        state_url = postgres->url("serve_state");
+        server_config += "state:\n  url: " + state_url + "\n";
+    }
+    test::write_file(server_home / "config.yaml", server_config);
     test::RunOptions srv;
     srv.env["INFRA_AGENT_HOME"] = server_home.string();
     test::Background serve({"serve", "--listen", "127.0.0.1:0"}, srv);
@@ -190,6 +201,14 @@ TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
     auto claimed = std::count_if(events.begin(), events.end(), [](const json& e) { return e["event"] == "task.claimed"; });
     EXPECT_GE(claimed, 1);
     EXPECT_EQ(run_cli({"audit", "verify"}, srv).exit_code, 0);
+    if (postgres) {
+        EXPECT_FALSE(std::filesystem::exists(server_home / "state.db"));
+        auto state = core::store::pg::Conn::open(state_url);
+        ASSERT_TRUE(state) << state.error().message;
+        auto n = (*state)->query("SELECT count(*) FROM events WHERE type = 'task.succeeded'");
+        ASSERT_TRUE(n) << n.error().message;
+        EXPECT_EQ(n->integer(0, 0), 2);
+    }
     // ... and not in a state db of the worker's.
     EXPECT_TRUE(test::json_lines(run_cli({"events", "--type", "task.*"}, wrk).out).empty());
     serve.stop(SIGTERM);
