@@ -157,6 +157,8 @@ core::Status Conn::exec(std::string_view sql)
 
 bool Conn::ok() const { return PQstatus(m_conn) == CONNECTION_OK && PQtransactionStatus(m_conn) == PQTRANS_IDLE; }
 
+bool Conn::broken() const { return PQstatus(m_conn) == CONNECTION_BAD; }
+
 int Conn::socket() const { return PQsocket(m_conn); }
 
 bool Conn::take_notifications()

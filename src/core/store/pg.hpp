@@ -89,6 +89,9 @@ public:
 
     /// Whether the connection still works (it is dropped from pools if not).
     bool ok() const;
+    /// Whether the server has closed the connection (a restart, a
+    /// failover, an idle timeout, pg_terminate_backend).
+    bool broken() const;
     /// The socket, for waiting on notifications.
     int socket() const;
     /// Reads what the server sent; true when a notification arrived.

@@ -76,13 +76,24 @@ private:
     mutable std::string m_blob;
 };
 
+/// True for statements that change nothing, and so may run again.
+bool read_only(std::string_view sql)
+{
+    auto at = sql.find_first_not_of(" \t\n");
+    return at != std::string_view::npos && (sql.substr(at, 6) == "SELECT" || sql.substr(at, 6) == "select");
+}
+
 class PgDb final : public Db {
 public:
-    PgDb(std::unique_ptr<pg::Conn> conn) : Db(Dialect::postgres, conn->where()), m_conn(std::move(conn)) {}
+    PgDb(std::string url, std::unique_ptr<pg::Conn> conn)
+        : Db(Dialect::postgres, conn->where()), m_url(std::move(url)), m_conn(std::move(conn))
+    {
+    }
 
     Status exec(std::string_view sql) override
     {
-        auto st = m_conn->exec(sql);
+        if (sql == "COMMIT" || sql == "ROLLBACK") m_in_transaction = false;
+        auto st = again(sql == "BEGIN" || read_only(sql), [&] { return m_conn->exec(sql); });
         if (!st) m_last_error = st.error().message;
         return st;
     }
@@ -101,13 +112,19 @@ public:
     Status begin_write() override
     {
         if (auto st = exec("BEGIN"); !st) return st;
+        m_in_transaction = true;
         if (auto st = exec(k_write_lock); !st) {
             (void)exec("ROLLBACK");
             return st;
         }
         return {};
     }
-    Status begin_read() override { return exec("BEGIN ISOLATION LEVEL REPEATABLE READ"); }
+    Status begin_read() override
+    {
+        auto st = exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
+        if (st) m_in_transaction = true;
+        return st;
+    }
     Status relax_sync() override { return {}; }
 
     Result<pg::Rows> run(const pg::Placeholders& sql, const std::vector<pg::Param>& bound)
@@ -117,7 +134,7 @@ public:
         for (int index : sql.order)
             params.push_back(static_cast<std::size_t>(index) <= bound.size() ? bound[static_cast<std::size_t>(index) - 1]
                                                                               : pg::Param());
-        auto rows = m_conn->query(sql.text, params);
+        auto rows = again(read_only(sql.text), [&] { return m_conn->query(sql.text, params); });
         if (!rows) {
             m_last_error = rows.error().message;
             return rows.error();
@@ -127,9 +144,29 @@ public:
     }
 
 private:
+    /// Runs a statement; when the server has closed the connection outside
+    /// a transaction (a restart, a failover), connects again, so that a
+    /// long-running serve outlives its database's restarts, and runs it
+    /// once more when that is safe: a read, or the start of a transaction.
+    /// A write is not sent twice (the server may have done it before the
+    /// connection went): its error stands, and the next call goes through.
+    template <class Run>
+    auto again(bool repeatable, Run run) -> decltype(run())
+    {
+        auto r = run();
+        if (r || m_in_transaction || !m_conn->broken()) return r;
+        auto fresh = pg::Conn::open(m_url);
+        if (!fresh) return r;
+        m_conn = std::move(*fresh);
+        if (repeatable) return run();
+        return r;
+    }
+
+    std::string m_url;
     std::unique_ptr<pg::Conn> m_conn;
     std::string m_last_error;
     std::int64_t m_changes = 0;
+    bool m_in_transaction = false;
 };
 
 Result<bool> PgStmt::step()
@@ -148,7 +185,7 @@ Result<std::unique_ptr<Db>> open_postgres(const std::string& url)
 {
     auto conn = pg::Conn::open(url);
     if (!conn) return conn.error();
-    return std::unique_ptr<Db>(std::make_unique<PgDb>(std::move(*conn)));
+    return std::unique_ptr<Db>(std::make_unique<PgDb>(url, std::move(*conn)));
 }
 
 }  // namespace infra::core::store

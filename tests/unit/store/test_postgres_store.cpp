@@ -136,6 +136,51 @@ TEST_F(PostgresStore, AnUncommittedTransactionRollsBack)
     EXPECT_EQ(s->integer(0), 2);
 }
 
+// serve holds its connection for weeks: a restart of the database (here,
+// the server ending the session) must not leave it failing until restarted.
+TEST_F(PostgresStore, AClosedConnectionIsOpenedAgain)
+{
+    ASSERT_TRUE(db->exec("CREATE TABLE t (x BIGINT)"));
+    auto admin = store::Db::open(server->url(), false);
+    ASSERT_TRUE(admin);
+    auto end_sessions = [&] {
+        auto k = (*admin)->prepare("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = ?");
+        ASSERT_TRUE(k);
+        k->bind(1, name);
+        ASSERT_TRUE(k->step() && k->integer(0) == 1);
+    };
+
+    // A read runs again on a new connection.
+    end_sessions();
+    auto s = db->prepare("SELECT count(*) FROM t");
+    ASSERT_TRUE(s);
+    auto row = s->step();
+    ASSERT_TRUE(row) << row.error().message;
+    EXPECT_EQ(s->integer(0), 0);
+
+    // A write is not sent twice: its error stands, and the next one goes through.
+    end_sessions();
+    auto ins = db->prepare("INSERT INTO t VALUES (?)");
+    ASSERT_TRUE(ins);
+    ins->bind(1, 1);
+    EXPECT_FALSE(ins->run());
+    ins->reset();
+    ins->bind(1, 2);
+    EXPECT_TRUE(ins->run());
+
+    // A transaction starts again on a new connection too.
+    end_sessions();
+    {
+        auto tx = store::Transaction::begin(*db);
+        ASSERT_TRUE(tx) << tx.error().message;
+        ASSERT_TRUE(db->exec("INSERT INTO t VALUES (3)"));
+        ASSERT_TRUE(tx->commit());
+    }
+    auto sum = db->prepare("SELECT SUM(x) FROM t");
+    ASSERT_TRUE(sum && *sum->step());
+    EXPECT_EQ(sum->integer(0), 5);
+}
+
 TEST_F(PostgresStore, TheSchemaHasSQLitesVersionsAndMigratesOnce)
 {
     const auto& lite = store::migrations();
