@@ -119,6 +119,12 @@ TEST(PostgresState, RemediateKeepsEveryRecordInTheServer)
     EXPECT_EQ(replay.exit_code, 0) << replay.err << replay.out;
     auto verify = run_cli({"audit", "verify"}, opts);
     EXPECT_EQ(verify.exit_code, 0) << verify.err << verify.out;
+    auto exported = run_cli({"audit", "export"}, opts);
+    ASSERT_EQ(exported.exit_code, 0) << exported.err;
+    auto lines = test::json_lines(exported.out);
+    EXPECT_EQ(static_cast<std::int64_t>(lines.size()), count(c, "SELECT count(*) FROM events"));
+    ASSERT_FALSE(lines.empty());
+    EXPECT_EQ(lines.back()["hash"], json::parse(run_cli({"audit", "head", "--json"}, opts).out)["hash"]);
 
     // Append-only in the server as in SQLite ...
     auto upd = c.query("UPDATE events SET data = '{}' WHERE seq = 2");

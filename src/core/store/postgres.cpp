@@ -20,9 +20,13 @@ constexpr const char* k_write_lock = "SELECT pg_advisory_xact_lock(7596835243158
 
 class PgDb;
 
+/// Rows a read in a read transaction fetches at a time (see PgStmt::step).
+constexpr int k_fetch = 1000;
+
 class PgStmt final : public Stmt::Impl {
 public:
     PgStmt(PgDb& db, pg::Placeholders sql) : m_db(db), m_sql(std::move(sql)) {}
+    ~PgStmt() override { close(); }
 
     void bind_text(int index, std::string_view text) override { slot(index) = pg::Param(text); }
     void bind_int(int index, std::int64_t value) override { slot(index) = pg::Param(value); }
@@ -38,6 +42,7 @@ public:
     Result<bool> step() override;
     void reset() override
     {
+        close();
         m_rows.reset();
         m_row = -1;
         m_bound.clear();
@@ -61,6 +66,9 @@ public:
     }
 
 private:
+    Result<bool> fetch();
+    void close();
+
     pg::Param& slot(int index)
     {
         if (index < 1) index = 1;
@@ -73,6 +81,7 @@ private:
     std::vector<pg::Param> m_bound;  // by the statement's own 1-based index
     std::optional<pg::Rows> m_rows;
     int m_row = -1;
+    std::string m_cursor;  // the server-side cursor a read streams from, if any
     mutable std::string m_blob;
 };
 
@@ -92,7 +101,7 @@ public:
 
     Status exec(std::string_view sql) override
     {
-        if (sql == "COMMIT" || sql == "ROLLBACK") m_in_transaction = false;
+        if (sql == "COMMIT" || sql == "ROLLBACK") m_in_transaction = m_reading = false;
         auto st = again(sql == "BEGIN" || read_only(sql), [&] { return m_conn->exec(sql); });
         if (!st) m_last_error = st.error().message;
         return st;
@@ -122,10 +131,15 @@ public:
     Status begin_read() override
     {
         auto st = exec("BEGIN ISOLATION LEVEL REPEATABLE READ");
-        if (st) m_in_transaction = true;
+        if (st) m_in_transaction = m_reading = true;
         return st;
     }
     Status relax_sync() override { return {}; }
+
+    bool in_transaction() const { return m_in_transaction; }
+    /// In a read transaction (begin_read), where reads stream.
+    bool reading() const { return m_reading; }
+    std::string next_cursor() { return "infra_cursor_" + std::to_string(++m_cursors); }
 
     Result<pg::Rows> run(const pg::Placeholders& sql, const std::vector<pg::Param>& bound)
     {
@@ -167,16 +181,47 @@ private:
     std::string m_last_error;
     std::int64_t m_changes = 0;
     bool m_in_transaction = false;
+    bool m_reading = false;
+    std::int64_t m_cursors = 0;
 };
 
+// A read inside a read transaction (audit verify's walk of the whole log,
+// say) streams through a server-side cursor, k_fetch rows at a time, so that its
+// memory does not grow with the table; other statements may run on the
+// connection between its rows. Elsewhere a result is read whole.
 Result<bool> PgStmt::step()
 {
     if (!m_rows) {
+        if (m_db.reading() && read_only(m_sql.text)) {
+            std::string name = m_db.next_cursor();
+            auto declared = m_db.run({"DECLARE " + name + " NO SCROLL CURSOR FOR " + m_sql.text, m_sql.order}, m_bound);
+            if (!declared) return declared.error();
+            m_cursor = std::move(name);
+            return fetch();
+        }
         auto rows = m_db.run(m_sql, m_bound);
         if (!rows) return rows.error();
         m_rows.emplace(std::move(*rows));
     }
-    return ++m_row < m_rows->size();
+    if (++m_row < m_rows->size()) return true;
+    if (m_cursor.empty() || m_rows->size() < k_fetch) return false;
+    return fetch();
+}
+
+Result<bool> PgStmt::fetch()
+{
+    auto rows = m_db.run({"FETCH " + std::to_string(k_fetch) + " FROM " + m_cursor, {}}, {});
+    if (!rows) return rows.error();
+    m_rows.emplace(std::move(*rows));
+    m_row = 0;
+    return m_rows->size() > 0;
+}
+
+void PgStmt::close()
+{
+    // A cursor ends with its transaction; one closed earlier frees its rows now.
+    if (!m_cursor.empty() && m_db.in_transaction()) (void)m_db.exec("CLOSE " + m_cursor);
+    m_cursor.clear();
 }
 
 }  // namespace

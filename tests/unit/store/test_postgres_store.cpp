@@ -224,19 +224,19 @@ TEST_F(PostgresStore, SeveralWritersKeepOneAuditChain)
         writers.emplace_back([&, w] {
             auto sink = events::StateSink::open(url());
             ASSERT_TRUE(sink) << sink.error().message;
-            for (int i = 0; i < 50; ++i) {
+            for (int i = 0; i < 650; ++i) {
                 (*sink)->emit({"task.tool", "T" + std::to_string(w), "", {{"tool", "read_file"}, {"i", i}}});
-                if (i % 10 == 9) (*sink)->flush();
+                if (i % 100 == 99) (*sink)->flush();
             }
             (*sink)->flush();
         });
     for (auto& t : writers) t.join();
     auto report = events::audit::verify(*db);
     ASSERT_TRUE(report) << report.error().message;
-    EXPECT_EQ(report->events, 200);
+    EXPECT_EQ(report->events, 2600);  // read through a cursor, 1000 rows at a time
     EXPECT_FALSE(report->problem) << report->problem->message;
     ASSERT_TRUE(report->head);
-    EXPECT_EQ(report->head->seq, 200);
+    EXPECT_EQ(report->head->seq, 2600);
     EXPECT_FALSE(db->exec("DELETE FROM events"));  // append-only
 }
 
