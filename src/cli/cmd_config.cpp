@@ -1,6 +1,7 @@
 // `infra-agent config list|get|path`: the resolved configuration.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/text.hpp"
 
 namespace infra::cli {
 namespace {
@@ -20,10 +21,13 @@ int list(Context& ctx)
     if (!cfg) return ctx.fail(cfg.error());
     nlohmann::json out = nlohmann::json::object();
     for (const auto& [key, v] : (*cfg)->list()) {
+        // A listing ends up in logs: passwords in URLs show as ***
+        // (`config get KEY` prints a value as it is, for scripts).
+        std::string value = v.first.find("://") == std::string::npos ? v.first : core::text::redact_url(v.first);
         if (ctx.json_output())
-            out[key] = {{"value", v.first}, {"origin", origin_name(v.second)}};
+            out[key] = {{"value", value}, {"origin", origin_name(v.second)}};
         else
-            ctx.print(key + "=" + v.first + (v.second == core::ConfigOrigin::environment ? "  (env)" : "") + "\n");
+            ctx.print(key + "=" + value + (v.second == core::ConfigOrigin::environment ? "  (env)" : "") + "\n");
     }
     if (ctx.json_output()) ctx.emit(out);
     return exit_code::ok;
@@ -46,12 +50,15 @@ int path(Context& ctx)
 {
     auto cfg = ctx.config();
     if (!cfg) return ctx.fail(cfg.error());
+    const auto& home = ctx.home();
+    std::string state = core::text::redact_url(home.state_location());
+    const char* engine = home.state_is_remote() ? "postgresql" : "sqlite";
     if (ctx.json_output())
-        ctx.emit({{"home", ctx.home().dir.string()}, {"homeOrigin", ctx.home().origin},
-                  {"config", (*cfg)->file().string()}});
+        ctx.emit({{"home", home.dir.string()}, {"homeOrigin", home.origin}, {"config", (*cfg)->file().string()},
+                  {"state", state}, {"stateEngine", engine}});
     else
-        ctx.print("home:   " + ctx.home().dir.string() + " (" + ctx.home().origin + ")\nconfig: " +
-                  (*cfg)->file().string() + "\n");
+        ctx.print("home:   " + home.dir.string() + " (" + home.origin + ")\nconfig: " + (*cfg)->file().string() +
+                  "\nstate:  " + state + " (" + engine + ")\n");
     return exit_code::ok;
 }
 
@@ -67,7 +74,7 @@ void register_config(CLI::App& app, Context& ctx)
     auto* g = cmd->add_subcommand("get", "Print one key's value (exit 1 when unset)");
     g->add_option("key", *key, "dotted key, e.g. queue.url")->required();
     ctx.on_run(g, [key, &ctx] { return get(*key, ctx); });
-    auto* p = cmd->add_subcommand("path", "Print the state home and the config file in use");
+    auto* p = cmd->add_subcommand("path", "Print the state home, the config file and the state store in use");
     ctx.on_run(p, [&ctx] { return path(ctx); });
 }
 

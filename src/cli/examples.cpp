@@ -80,7 +80,7 @@ const std::vector<std::pair<std::string, std::string>>& examples_of(const std::s
         {"pr", {{"infra-agent pr ls", "pull requests, most recently updated first"},
                 {"infra-agent pr show 12", "one pull request with its history and diff"},
                 {"infra-agent pr open --workspace . task.json", "commit, push and open or update the pull request for a task"}}},
-        {"config", {{"infra-agent config list", "every key the file or the environment sets"},
+        {"config", {{"infra-agent config list", "every key the file or the environment sets (passwords in URLs as ***)"},
                     {"infra-agent config get queue.url", "one key; exit 1 when unset"}}},
         {"plugins", {{"infra-agent plugins", "external infra-agent-<name> commands and built-in plugins"}}},
         {"version", {{"infra-agent version --json", "the version, schema and library versions"}}},

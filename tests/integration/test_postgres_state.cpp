@@ -251,6 +251,13 @@ TEST(PostgresState, ABadOrUnreachableStateUrlIsAClearError)
     EXPECT_NE(r.err.find("cannot connect to 'postgres://infra:***@127.0.0.1:"), std::string::npos) << r.err;
     EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(dir / "home/state.db"));
+    // Where the state is, without the password, as listings end up in logs.
+    auto where = json::parse(run_cli({"config", "path", "--json"}, o).out);
+    EXPECT_EQ(where["stateEngine"], "postgresql");
+    EXPECT_EQ(where["state"].get<std::string>().find("hunter2"), std::string::npos) << where.dump();
+    auto listed = run_cli({"config", "list"}, o);
+    EXPECT_NE(listed.out.find("state.url=postgres://infra:***@127.0.0.1:"), std::string::npos) << listed.out;
+    EXPECT_EQ(listed.out.find("hunter2"), std::string::npos) << listed.out;
 
     // sqlite://PATH, relative to the home, is a SQLite file elsewhere.
     o.env["INFRA_AGENT_STATE_URL"] = "sqlite://records/infra.db";
