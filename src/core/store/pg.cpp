@@ -27,7 +27,18 @@ std::string Rows::text(int row, int col) const
     return std::string(PQgetvalue(m_r, row, col), static_cast<std::size_t>(PQgetlength(m_r, row, col)));
 }
 
-std::int64_t Rows::integer(int row, int col) const { return std::strtoll(PQgetvalue(m_r, row, col), nullptr, 10); }
+std::int64_t Rows::integer(int row, int col) const
+{
+    const char* v = PQgetvalue(m_r, row, col);
+    if (PQfformat(m_r, col) == 0) return std::strtoll(v, nullptr, 10);
+    // Binary: a big-endian int2, int4 or int8.
+    int n = PQgetlength(m_r, row, col);
+    std::uint64_t u = 0;
+    for (int i = 0; i < n; ++i) u = u << 8 | static_cast<unsigned char>(v[i]);
+    if (n == 2) return static_cast<std::int16_t>(u);
+    if (n == 4) return static_cast<std::int32_t>(u);
+    return static_cast<std::int64_t>(u);
+}
 
 bool Rows::is_null(int row, int col) const { return PQgetisnull(m_r, row, col) != 0; }
 
@@ -35,6 +46,7 @@ std::string Rows::bytes(int row, int col) const
 {
     const char* v = PQgetvalue(m_r, row, col);
     std::size_t n = static_cast<std::size_t>(PQgetlength(m_r, row, col));
+    if (PQfformat(m_r, col) == 1) return std::string(v, n);
     std::string out;
     if (n < 2 || v[0] != '\\' || v[1] != 'x') return out;
     out.reserve((n - 2) / 2);
@@ -120,7 +132,7 @@ core::Error Conn::error(std::string_view what) const
     return core::make_error(Errc::unavailable, "'" + m_where + "': " + std::string(what) + ": " + msg);
 }
 
-core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& params)
+core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& params, Results results, bool prepare)
 {
     std::vector<const char*> values(params.size());
     std::vector<int> lengths(params.size()), formats(params.size());
@@ -130,8 +142,39 @@ core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& p
         formats[i] = params[i].kind == Param::Kind::bytes ? 1 : 0;
     }
     std::string text(sql);
-    Rows r(PQexecParams(m_conn, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                        lengths.data(), formats.data(), 0));
+    int format = results == Results::binary ? 1 : 0;
+    if (params.empty() || !prepare)
+        return result(Rows(PQexecParams(m_conn, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+                                        lengths.data(), formats.data(), format)));
+    for (int attempt = 0;; ++attempt) {
+        auto known = m_prepared.find(text);
+        if (known == m_prepared.end()) {
+            // A bound on what a connection keeps on the server (statements are
+            // this program's own, so few in practice).
+            if (m_prepared.size() >= 256) {
+                if (auto st = exec("DEALLOCATE ALL"); !st) return st.error();
+                m_prepared.clear();
+            }
+            std::string name = "infra_" + std::to_string(++m_statements);
+            auto prepared = result(Rows(PQprepare(m_conn, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr)));
+            if (!prepared) return prepared.error();
+            known = m_prepared.emplace(text, std::move(name)).first;
+        }
+        auto r = result(Rows(PQexecPrepared(m_conn, known->second.c_str(), static_cast<int>(params.size()), values.data(),
+                                            lengths.data(), formats.data(), format)));
+        // A table changed since this connection prepared the statement: prepare it again.
+        if (!r && attempt == 0 && r.error().message.find("cached plan must not change result type") != std::string::npos &&
+            PQtransactionStatus(m_conn) == PQTRANS_IDLE) {
+            (void)exec("DEALLOCATE " + known->second);
+            m_prepared.erase(known);
+            continue;
+        }
+        return r;
+    }
+}
+
+core::Result<Rows> Conn::result(Rows r)
+{
     auto status = PQresultStatus(r.m_r);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
     const char* state = PQresultErrorField(r.m_r, PG_DIAG_SQLSTATE);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 struct pg_conn;
@@ -53,7 +54,8 @@ public:
     std::string text(int row, int col) const;
     std::int64_t integer(int row, int col) const;
     bool is_null(int row, int col) const;
-    /// A bytea column's bytes (decoded from Postgres' hex output).
+    /// A bytea column's bytes (decoded from Postgres' hex output, or as
+    /// they are in a binary result).
     std::string bytes(int row, int col) const;
     /// Whether a column is a bytea.
     bool is_bytea(int col) const;
@@ -82,8 +84,16 @@ public:
     Conn(const Conn&) = delete;
     Conn& operator=(const Conn&) = delete;
 
-    /// Runs one statement with parameters ($1, $2 ...).
-    core::Result<Rows> query(std::string_view sql, const std::vector<Param>& params = {});
+    /// How a statement's rows come back: as text, or in binary (no hex for
+    /// a bytea, integers as they are stored); Rows reads either.
+    enum class Results { text, binary };
+
+    /// Runs one statement with parameters ($1, $2 ...). A statement with
+    /// parameters is prepared on the server the first time this connection
+    /// runs it, and from then on runs without being parsed and planned
+    /// again, unless prepare is false (a statement whose text is used once).
+    core::Result<Rows> query(std::string_view sql, const std::vector<Param>& params = {}, Results results = Results::text,
+                             bool prepare = true);
     /// Runs one or more statements without parameters or results.
     core::Status exec(std::string_view sql);
 
@@ -103,8 +113,12 @@ public:
 private:
     Conn() = default;
     core::Error error(std::string_view what) const;
+    core::Result<Rows> result(Rows r);
+
     pg_conn* m_conn = nullptr;
     std::string m_where;
+    std::unordered_map<std::string, std::string> m_prepared;  // SQL -> statement name
+    std::int64_t m_statements = 0;
 };
 
 }  // namespace infra::core::store::pg

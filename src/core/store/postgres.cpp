@@ -141,14 +141,16 @@ public:
     bool reading() const { return m_reading; }
     std::string next_cursor() { return "infra_cursor_" + std::to_string(++m_cursors); }
 
-    Result<pg::Rows> run(const pg::Placeholders& sql, const std::vector<pg::Param>& bound)
+    /// Runs a statement; prepare: false for text used once (a cursor's).
+    Result<pg::Rows> run(const pg::Placeholders& sql, const std::vector<pg::Param>& bound, bool prepare = true)
     {
         std::vector<pg::Param> params;
         params.reserve(sql.order.size());
         for (int index : sql.order)
             params.push_back(static_cast<std::size_t>(index) <= bound.size() ? bound[static_cast<std::size_t>(index) - 1]
                                                                               : pg::Param());
-        auto rows = again(read_only(sql.text), [&] { return m_conn->query(sql.text, params); });
+        auto rows = again(read_only(sql.text),
+                          [&] { return m_conn->query(sql.text, params, pg::Conn::Results::text, prepare); });
         if (!rows) {
             m_last_error = rows.error().message;
             return rows.error();
@@ -194,7 +196,8 @@ Result<bool> PgStmt::step()
     if (!m_rows) {
         if (m_db.reading() && read_only(m_sql.text)) {
             std::string name = m_db.next_cursor();
-            auto declared = m_db.run({"DECLARE " + name + " NO SCROLL CURSOR FOR " + m_sql.text, m_sql.order}, m_bound);
+            auto declared =
+                m_db.run({"DECLARE " + name + " NO SCROLL CURSOR FOR " + m_sql.text, m_sql.order}, m_bound, false);
             if (!declared) return declared.error();
             m_cursor = std::move(name);
             return fetch();

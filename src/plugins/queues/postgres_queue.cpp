@@ -267,7 +267,7 @@ public:
                 "RETURNING q.id, q.fence, q.attempts, q.max_attempts, q.lease_until, q.priority, q.seq, q.available_at) "
                 "SELECT c.id, c.fence, c.attempts, c.max_attempts, c.lease_until, c.available_at, p.task, p.decision "
                 "FROM c JOIN infra_queue_payload p ON p.id = c.id ORDER BY c.priority DESC, c.seq",
-            params);
+            params, Conn::Results::binary);  // payloads as bytes, not hex
         if (!cl) return cl.error();
         std::vector<Lease> out;
         out.reserve(static_cast<std::size_t>(cl->size()));

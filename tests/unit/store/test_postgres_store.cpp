@@ -117,6 +117,30 @@ TEST_F(PostgresStore, ValuesRoundTripAndConstraintsAreConflicts)
     EXPECT_EQ(db->changes(), 2);
 }
 
+// Statements are prepared once per connection; one whose table changed
+// since (a migration run by a newer infra-agent, say) is prepared again.
+TEST_F(PostgresStore, AStatementWhoseTableChangedIsPreparedAgain)
+{
+    ASSERT_TRUE(db->exec("CREATE TABLE w (a BIGINT); INSERT INTO w VALUES (1), (2), (3)"));
+    auto count_above = [&](int n) {
+        auto s = db->prepare("SELECT * FROM w WHERE a > ?");
+        EXPECT_TRUE(s);
+        s->bind(1, n);
+        int rows = 0;
+        for (;;) {
+            auto r = s->step();
+            EXPECT_TRUE(r) << r.error().message;
+            if (!r || !*r) break;
+            ++rows;
+        }
+        return rows;
+    };
+    EXPECT_EQ(count_above(1), 2);
+    EXPECT_EQ(count_above(2), 1);  // the prepared statement again
+    ASSERT_TRUE(db->exec("ALTER TABLE w ADD COLUMN b TEXT"));
+    EXPECT_EQ(count_above(0), 3);
+}
+
 TEST_F(PostgresStore, AnUncommittedTransactionRollsBack)
 {
     ASSERT_TRUE(db->exec("CREATE TABLE t (x BIGINT)"));
