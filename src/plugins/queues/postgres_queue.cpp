@@ -91,11 +91,17 @@ public:
     {
         static constexpr char k_digits[] = "0123456789abcdef";
         m_s += m_s.empty() ? "{" : ",";
-        for (auto b : bytes) {
-            m_s += k_digits[b >> 4];
-            m_s += k_digits[b & 15];
+        if (bytes.empty()) {
+            m_s += "\"\"";
+            return;
         }
-        if (bytes.empty()) m_s += "\"\"";
+        std::size_t at = m_s.size();
+        m_s.resize(at + 2 * bytes.size());
+        char* out = m_s.data() + at;
+        for (auto b : bytes) {
+            *out++ = k_digits[b >> 4];
+            *out++ = k_digits[b & 15];
+        }
     }
     std::string str() const { return m_s.empty() ? "{}" : m_s + "}"; }
 
