@@ -181,6 +181,24 @@ TEST(PostgresState, ProcessesWritingAtOnceKeepOneChain)
     EXPECT_EQ(count(**conn, "SELECT max(seq) - count(*) FROM events"), 0);
     auto verify = run_cli({"audit", "verify", "--json"}, o);
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
+
+    // The credential ledger: mint, reuse, look up by prefix, verify, revoke.
+    auto minted = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M8PGSTATE000000000000001", "--json"}, o);
+    ASSERT_EQ(minted.exit_code, 0) << minted.err;
+    auto cred = json::parse(minted.out);
+    auto again = json::parse(
+        run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M8PGSTATE000000000000001", "--json"}, o).out);
+    EXPECT_EQ(again["id"], cred["id"]);  // a live one is handed out again
+    auto check = o;
+    check.stdin_data = cred["token"].get<std::string>();
+    EXPECT_EQ(run_cli({"creds", "verify", "--scope", "git:push:repo=acme/infra"}, check).exit_code, 0);
+    auto ledger = test::json_lines(run_cli({"creds", "ls", "--json"}, o).out);
+    ASSERT_EQ(ledger.size(), 1u);
+    EXPECT_EQ(ledger[0]["reuses"], 1) << ledger[0].dump();
+    EXPECT_EQ(run_cli({"creds", "revoke", cred["id"].get<std::string>().substr(0, 12)}, o).exit_code, 0);
+    EXPECT_EQ(run_cli({"creds", "verify"}, check).exit_code, 3);
+    EXPECT_TRUE(test::json_lines(run_cli({"creds", "ls", "--json"}, o).out).empty());
+    EXPECT_EQ(count(**conn, "SELECT count(*) FROM credentials WHERE revoked_at IS NOT NULL"), 1);
 }
 
 // Workers killed (SIGKILL) in the middle of writing: a transaction either

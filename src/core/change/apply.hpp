@@ -71,7 +71,7 @@ public:
     /// Errc::conflict when this group already approved this plan.
     Status approve(const std::string& task, const PlanApproval& a);
     Result<std::vector<PlanApproval>> approvals(const std::string& task);
-    /// Records the start of an apply; Errc::conflict when this plan was
+    /// Records the start of an apply; Errc::denied when this plan was
     /// applied, or an apply of it is running (one at a time, and once).
     Result<std::string> begin(const std::string& task, const std::string& digest, const std::string& by);
     Status finish(const std::string& apply_id, bool ok, const json& report);

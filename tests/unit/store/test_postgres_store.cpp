@@ -3,6 +3,7 @@
 // are conflicts, transactions roll back, the schema has SQLite's versions,
 // processes migrating at once take turns, and the audit chain holds with
 // several writers.
+#include "core/change/apply.hpp"
 #include "core/events/audit.hpp"
 #include "core/events/event.hpp"
 #include "core/store/db.hpp"
@@ -262,6 +263,41 @@ TEST_F(PostgresStore, SeveralWritersKeepOneAuditChain)
     ASSERT_TRUE(report->head);
     EXPECT_EQ(report->head->seq, 2600);
     EXPECT_FALSE(db->exec("DELETE FROM events"));  // append-only
+}
+
+// The tier-4 records (approvals of plans, applies) keep their rules on
+// PostgreSQL: one approval per group and plan, one apply per plan at a time
+// and once.
+TEST_F(PostgresStore, PlanApprovalsAndAppliesKeepTheirRules)
+{
+    ASSERT_TRUE(store::migrate(*db));
+    change::ApplyStore s(*db);
+    const std::string task = "01M8PLANTASK00000000000001", plan(64, 'a');
+    ASSERT_TRUE(s.approve(task, {"security", "alice", plan, 2000}));
+    ASSERT_TRUE(s.approve(task, {"platform", "bob", plan, 1000}));
+    auto twice = s.approve(task, {"security", "carol", plan, 3000});
+    ASSERT_FALSE(twice);
+    EXPECT_EQ(twice.error().code, Errc::conflict);
+    auto approvals = s.approvals(task);
+    ASSERT_TRUE(approvals);
+    ASSERT_EQ(approvals->size(), 2u);
+    EXPECT_EQ((*approvals)[0].by, "bob");  // oldest first
+    auto waiting = s.unapplied();
+    ASSERT_TRUE(waiting) << waiting.error().message;
+    EXPECT_EQ(*waiting, std::vector<std::string>{task});
+
+    auto first = s.begin(task, plan, "alice");
+    ASSERT_TRUE(first) << first.error().message;
+    auto second = s.begin(task, plan, "bob");
+    ASSERT_FALSE(second);
+    EXPECT_EQ(second.error().code, Errc::denied);  // `apply` refuses it (exit 3)
+    ASSERT_TRUE(s.finish(*first, true, {{"applied", true}}));
+    EXPECT_FALSE(s.begin(task, plan, "bob"));  // applied once
+    auto applies = s.applies(task);
+    ASSERT_TRUE(applies);
+    ASSERT_EQ(applies->size(), 1u);
+    EXPECT_EQ((*applies)[0]["state"], "applied") << (*applies)[0].dump();
+    EXPECT_TRUE(s.unapplied()->empty());
 }
 
 }  // namespace
