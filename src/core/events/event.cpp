@@ -139,9 +139,9 @@ struct StateSink::Impl {
     }
 };
 
-Result<std::unique_ptr<StateSink>> StateSink::open(const std::string& path)
+Result<std::unique_ptr<StateSink>> StateSink::open(const std::string& location)
 {
-    auto db = store::Db::open(path, false);
+    auto db = store::Db::open(location, false);
     if (!db) return db.error();
     std::unique_ptr<StateSink> sink(new StateSink());
     sink->m_impl = std::make_unique<Impl>();

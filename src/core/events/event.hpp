@@ -93,9 +93,9 @@ private:
     std::FILE* m_out;
 };
 
-/// Writes events to the state store's events table (the audit log), batched: emit() only
-/// buffers; a batch is written in one transaction when it fills, when a
-/// short interval passes, and on flush() and destruction.
+/// Writes events to the state store's events table (the audit log),
+/// batched: emit() only buffers; a batch is written in one transaction when
+/// it fills, when a short interval passes, and on flush() and destruction.
 class StateSink final : public EventSink {
 public:
     /// Opens its own connection to the state store at location (a SQLite

@@ -8,7 +8,6 @@
 
 namespace infra::core::store::pg {
 
-
 Rows::~Rows()
 {
     if (m_r) PQclear(m_r);
