@@ -304,22 +304,17 @@ for i = 3, #ARGV, 3 do
 end
 -- Acknowledged entries are trimmed from the front of their stream (whole
 -- nodes at a time, which costs far less than deleting each): everything
--- older than the oldest entry still pending, or than the newest one just
--- acknowledged when none is pending. Undelivered entries are newer still.
-local function newer(a, b)
-  local am, as = string.match(a, '(%d+)-(%d+)')
-  local bm, bs = string.match(b, '(%d+)-(%d+)')
-  am, as, bm, bs = tonumber(am), tonumber(as), tonumber(bm), tonumber(bs)
-  return am > bm or (am == bm and as > bs)
-end
+-- older than the oldest entry still pending, or, when none is pending, than
+-- the last one just acknowledged. Acks come in the order of delivery, so that
+-- is usually the newest; when it is not, less is trimmed now and the rest
+-- later. Either way only delivered and acknowledged entries go: undelivered
+-- ones are newer than any delivered.
 for sk, list in pairs(entries) do
-  local newest = list[1]
   for i = 1, #list, 4000 do
     redis.call('XACK', sk, 'workers', unpack(list, i, math.min(#list, i + 3999)))
   end
-  for _, e in ipairs(list) do if newer(e, newest) then newest = e end end
   local pending = redis.call('XPENDING', sk, 'workers')
-  local keep = (pending[1] > 0 and pending[2]) or newest
+  local keep = (pending[1] > 0 and pending[2]) or list[#list]
   redis.call('XTRIM', sk, 'MINID', '~', keep)
 end
 if #was_leased > 0 then

@@ -5,6 +5,7 @@
 #include "plugins/queues/redis_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "support/fixtures.hpp"
+#include "support/run.hpp"
 #include "support/servers.hpp"
 
 #include <gtest/gtest.h>
@@ -449,4 +450,37 @@ TEST_P(QueueConformance, IdleWorkersWakeWhenWorkArrives)
     producer.join();
     EXPECT_LT(waited, std::chrono::seconds(20)) << "not woken by the enqueue";
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"wake"}));
+}
+
+// Redis Streams keep only what may still be read: acknowledged entries are
+// trimmed from the front of their stream (a node of entries at a time).
+TEST(RedisStreams, AcknowledgedEntriesAreTrimmed)
+{
+    infra::test::RedisServer redis;
+    ASSERT_TRUE(redis.ok()) << redis.error();
+    auto q = infra::plugins::queues::open_redis_url(redis.url() + "?prefix=trim", {});
+    ASSERT_TRUE(q) << q.error().message;
+    std::vector<EnqueueItem> items;
+    for (int i = 0; i < 1000; ++i) items.push_back(item(make_task("T" + std::to_string(1000 + i))));
+    ASSERT_TRUE((*q)->enqueue(std::move(items)));
+    std::size_t acked = 0;
+    for (;;) {
+        auto leases = (*q)->claim("w", 64, Millis(30000));
+        ASSERT_TRUE(leases);
+        if (leases->empty()) break;
+        std::vector<Queue::Ack> acks;
+        for (const auto& l : *leases) acks.push_back({l.id, l.token, json()});
+        for (const auto& st : (*q)->ack_batch(acks)) EXPECT_TRUE(st) << st.error().message;
+        acked += acks.size();
+    }
+    EXPECT_EQ(acked, 1000u);
+    auto cli = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"-p", std::to_string(redis.port())});
+        return infra::test::run_program("/usr/bin/redis-cli", args).out;
+    };
+    std::string key = cli({"--scan", "--pattern", "trim:s:*"});
+    while (!key.empty() && key.back() == '\n') key.pop_back();
+    ASSERT_FALSE(key.empty());
+    ASSERT_EQ(key.find('\n'), std::string::npos) << key;  // one stream: one agent, one priority
+    EXPECT_LT(std::stoi(cli({"XLEN", key})), 200);
 }
