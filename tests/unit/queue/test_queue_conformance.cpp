@@ -114,11 +114,12 @@ TEST_P(QueueConformance, DecisionPriorityRaisesTheTasks)
 TEST_P(QueueConformance, DelayedTasksWait)
 {
     std::vector<EnqueueItem> items;
-    items.push_back(item(make_task("later"), State::queued, Millis(150)));
+    // Delays and leases in these tests are long enough for a loaded machine.
+    items.push_back(item(make_task("later"), State::queued, Millis(400)));
     ASSERT_TRUE(q->enqueue(std::move(items)));
     EXPECT_TRUE(claim_ids(1).empty());
     EXPECT_EQ(q->stats()->delayed, 1);
-    std::this_thread::sleep_for(Millis(200));
+    std::this_thread::sleep_for(Millis(450));
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"later"}));
 }
 
@@ -157,10 +158,10 @@ TEST_P(QueueConformance, ExpiredLeaseGoesToTheNextWorkerAndFencesTheOld)
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t")));
     ASSERT_TRUE(q->enqueue(std::move(items)));
-    auto first = q->claim("w1", 1, Millis(60));
+    auto first = q->claim("w1", 1, Millis(300));
     ASSERT_EQ(first->size(), 1u);
-    EXPECT_TRUE(q->heartbeat("t", (*first)[0].token, Millis(60)));
-    std::this_thread::sleep_for(Millis(120));
+    EXPECT_TRUE(q->heartbeat("t", (*first)[0].token, Millis(300)));
+    std::this_thread::sleep_for(Millis(400));
     auto second = q->claim("w2", 1, Millis(30000));
     ASSERT_EQ(second->size(), 1u);
     EXPECT_GT((*second)[0].token, (*first)[0].token);
@@ -192,12 +193,15 @@ TEST_P(QueueConformance, RetriesWithBackoffThenDeadWithTheLastError)
     std::vector<EnqueueItem> items;
     items.push_back(item(make_task("t"), State::queued, Millis(0), 2));
     ASSERT_TRUE(q->enqueue(std::move(items)));
-    Backoff b{Millis(100), Millis(1000)};
+    // The first retry waits between half the base and the base (jitter):
+    // long enough that a loaded machine still claims within it.
+    Backoff b{Millis(400), Millis(1000)};
     auto l1 = q->claim("w", 1, Millis(30000));
+    auto nacked = now_ms();
     EXPECT_EQ(*q->nack("t", (*l1)[0].token, "boom 1", b), State::queued);
     EXPECT_TRUE(claim_ids(1).empty());  // backing off
-    EXPECT_GE(q->show("t")->available_ms - now_ms(), 30);
-    std::this_thread::sleep_for(Millis(120));
+    EXPECT_GE(q->show("t")->available_ms, nacked + 200);
+    std::this_thread::sleep_for(Millis(420));
     auto l2 = q->claim("w", 1, Millis(30000));
     ASSERT_EQ(l2->size(), 1u);
     EXPECT_EQ(*q->nack("t", (*l2)[0].token, "boom 2", b), State::dead);
