@@ -17,6 +17,7 @@
 #include <csignal>
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <thread>
 
 namespace infra {
@@ -156,6 +157,10 @@ TEST(PostgresState, ProcessesWritingAtOnceKeepOneChain)
     o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
     test::write_file(dir / "ws/main.tf", "status = 1\n");
 
+    // Someone watching: each poll of --follow is its own snapshot of the log.
+    ASSERT_EQ(run_cli({"init", "--home", (dir / "home").string()}, o).exit_code, 0);
+    test::Background follow({"events", "--follow", "--json", "--type", "task.succeeded"}, o);
+
     // Four enqueuers and two workers at once, all appending to one audit log.
     std::vector<std::unique_ptr<test::Background>> procs;
     for (int p = 0; p < 4; ++p) {
@@ -177,6 +182,14 @@ TEST(PostgresState, ProcessesWritingAtOnceKeepOneChain)
     ASSERT_TRUE(conn) << conn.error().message;
     EXPECT_EQ(count(**conn, "SELECT count(*) FROM events WHERE type = 'task.succeeded'"), 100);
     EXPECT_EQ(count(**conn, "SELECT count(*) FROM decisions"), 100);
+    std::set<std::string> seen;
+    for (int i = 0; i < 100 && seen.size() < 100; ++i) {
+        auto line = json::parse(follow.read_line(20000), nullptr, false);
+        if (!line.is_object()) break;
+        seen.insert(line.value("taskId", ""));
+    }
+    EXPECT_EQ(seen.size(), 100u) << follow.err();
+    follow.stop(SIGTERM);
     // One chain: consecutive sequence numbers, each event linked to the one before.
     EXPECT_EQ(count(**conn, "SELECT max(seq) - count(*) FROM events"), 0);
     auto verify = run_cli({"audit", "verify", "--json"}, o);
