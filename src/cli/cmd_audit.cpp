@@ -48,13 +48,10 @@ int export_log(std::int64_t from, Context& ctx)
 {
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());
-    // One snapshot, while others append (and a stream, not the whole log in memory).
-    if (auto st = (*db)->begin_read(); !st) return ctx.fail(st.error());
     auto st = core::events::audit::scan(**db, from, [&](const core::events::audit::Record& r) -> core::Status {
         ctx.emit(core::events::audit::to_json(r));
         return {};
     });
-    (void)(*db)->exec("COMMIT");
     if (!st) return ctx.fail(st.error());
     return exit_code::ok;
 }

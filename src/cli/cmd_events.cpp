@@ -93,20 +93,12 @@ int events(Options opt, Context& ctx)
         }
         return {};
     };
-    // Each read is one snapshot, streamed rather than held whole (on
-    // PostgreSQL, through a cursor); a follow's next read sees what came since.
-    auto read = [&]() -> core::Status {
-        if (auto st = (*db)->begin_read(); !st) return st;
-        auto st = core::events::query(**db, f, print);
-        (void)(*db)->exec("COMMIT");
-        return st;
-    };
-    if (auto st = read(); !st) return ctx.fail(st.error());
+    if (auto st = core::events::query(**db, f, print); !st) return ctx.fail(st.error());
     std::fflush(stdout);
     while (opt.follow) {
         std::this_thread::sleep_for(std::chrono::milliseconds(200));
         f.limit = 0;
-        if (auto st = read(); !st) return ctx.fail(st.error());
+        if (auto st = core::events::query(**db, f, print); !st) return ctx.fail(st.error());
         std::fflush(stdout);
     }
     return exit_code::ok;

@@ -257,6 +257,8 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only: events cannot be delete
 
 Status scan(store::Db& db, std::int64_t from, const std::function<Status(const Record&)>& visit)
 {
+    auto snapshot = store::Snapshot::begin(db);  // one snapshot while others append
+    if (!snapshot) return snapshot.error();
     auto sel = db.prepare(std::string(k_select) + "WHERE seq >= ? ORDER BY seq");
     if (!sel) return sel.error();
     sel->bind(1, from);
@@ -272,11 +274,8 @@ Result<Report> verify(store::Db& db, const std::optional<Head>& expected)
 {
     // One read transaction: the head and the rows are one snapshot, even
     // while other processes append.
-    if (auto st = db.begin_read(); !st) return st.error();
-    struct End {
-        store::Db& db;
-        ~End() { (void)db.exec("COMMIT"); }
-    } end{db};
+    auto snapshot = store::Snapshot::begin(db);
+    if (!snapshot) return snapshot.error();
 
     auto recorded = head(db);
     if (!recorded) return recorded.error();

@@ -76,11 +76,13 @@ struct Report {
     std::optional<Problem> problem;    ///< empty when the whole chain holds
 };
 
-/// Walks the whole log in order. expected, when given, must be a link of
-/// the chain (an earlier head kept elsewhere).
+/// Walks the whole log in order, in one read transaction (one snapshot).
+/// expected, when given, must be a link of the chain (an earlier head kept
+/// elsewhere).
 Result<Report> verify(store::Db& db, const std::optional<Head>& expected = std::nullopt);
 
-/// Every record with from <= seq, in order, to visit (audit export).
+/// Every record with from <= seq, in order, to visit (audit export), read in
+/// one read transaction like verify.
 Status scan(store::Db& db, std::int64_t from, const std::function<Status(const Record&)>& visit);
 
 /// The record as one JSON object, with its links (audit export's lines).

@@ -46,6 +46,10 @@ Status each(store::Stmt& s, const std::function<Status(const audit::Record&)>& v
 
 Status query(store::Db& db, const Filter& f, const std::function<Status(const audit::Record&)>& visit)
 {
+    // One snapshot, streamed rather than held whole (on PostgreSQL, through
+    // a cursor); a follower's next query sees what came since.
+    auto snapshot = store::Snapshot::begin(db);
+    if (!snapshot) return snapshot.error();
     std::string sql = std::string(audit::k_select) + "WHERE seq > ?1";
     if (!f.task.empty()) sql += " AND task_id = ?2";
     if (!f.since.empty()) sql += " AND time >= ?3";

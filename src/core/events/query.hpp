@@ -19,7 +19,8 @@ struct Filter {
     std::size_t limit = 0;            ///< 0: all
 };
 
-/// The events that pass filter, in order.
+/// The events that pass filter, in order, read in one read transaction (one
+/// snapshot; not to be called inside another transaction).
 Status query(store::Db& db, const Filter& filter, const std::function<Status(const audit::Record&)>& visit);
 
 /// One span read back, with its children (a tree).

@@ -40,4 +40,15 @@ Status Transaction::commit()
     return st;
 }
 
+Result<Snapshot> Snapshot::begin(Db& db)
+{
+    if (auto st = db.begin_read(); !st) return st.error();
+    return Snapshot(db);
+}
+
+Snapshot::~Snapshot()
+{
+    if (m_db) (void)m_db->exec("COMMIT");
+}
+
 }  // namespace infra::core::store

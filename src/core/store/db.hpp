@@ -132,6 +132,20 @@ private:
     Db* m_db;
 };
 
+/// A read transaction (Db::begin_read ... COMMIT) for as long as it lives:
+/// the statements run in it see one snapshot, and on PostgreSQL stream
+/// through cursors. Declare those statements after it.
+class Snapshot {
+public:
+    static Result<Snapshot> begin(Db& db);
+    Snapshot(Snapshot&& other) noexcept : m_db(other.m_db) { other.m_db = nullptr; }
+    ~Snapshot();
+
+private:
+    explicit Snapshot(Db& db) : m_db(&db) {}
+    Db* m_db;
+};
+
 /// Opens a SQLite file (see Db::open).
 Result<std::unique_ptr<Db>> open_sqlite(const std::string& path, bool create);
 /// Connects to a PostgreSQL server (libpq's URL syntax).

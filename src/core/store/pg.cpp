@@ -8,6 +8,18 @@
 
 namespace infra::core::store::pg {
 
+namespace {
+
+/// libpq's message without its trailing newline.
+std::string message(const char* text)
+{
+    std::string msg = text ? text : "";
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return msg;
+}
+
+}  // namespace
+
 Rows::~Rows()
 {
     if (m_r) PQclear(m_r);
@@ -110,9 +122,7 @@ core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& url)
     c->m_conn = PQconnectdb(url.c_str());
     if (!c->m_conn) return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': out of memory");
     if (PQstatus(c->m_conn) != CONNECTION_OK) {
-        std::string msg = PQerrorMessage(c->m_conn);
-        while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-        return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': " + msg);
+        return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': " + message(PQerrorMessage(c->m_conn)));
     }
     // Notices (e.g. "relation already exists, skipping") are not errors.
     PQsetNoticeProcessor(c->m_conn, [](void*, const char*) {}, nullptr);
@@ -126,9 +136,7 @@ Conn::~Conn()
 
 core::Error Conn::error(std::string_view what) const
 {
-    std::string msg = PQerrorMessage(m_conn);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    return core::make_error(Errc::unavailable, "'" + m_where + "': " + std::string(what) + ": " + msg);
+    return core::make_error(Errc::unavailable, "'" + m_where + "': " + std::string(what) + ": " + message(PQerrorMessage(m_conn)));
 }
 
 core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& params, Results results, bool prepare)
@@ -177,11 +185,10 @@ core::Result<Rows> Conn::result(Rows r)
     auto status = PQresultStatus(r.m_r);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
     const char* state = PQresultErrorField(r.m_r, PG_DIAG_SQLSTATE);
-    std::string msg = PQresultErrorMessage(r.m_r);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    std::string msg = message(PQresultErrorMessage(r.m_r));
     // 23xxx: integrity constraint violations (a unique index, say).
     Errc code = state && std::string_view(state).substr(0, 2) == "23" ? Errc::conflict : Errc::unavailable;
-    if (msg.empty()) msg = PQerrorMessage(m_conn);
+    if (msg.empty()) msg = message(PQerrorMessage(m_conn));
     return fail(code, "'" + m_where + "': " + msg);
 }
 
@@ -191,9 +198,8 @@ core::Status Conn::exec(std::string_view sql)
     Rows r(PQexec(m_conn, text.c_str()));
     auto status = PQresultStatus(r.m_r);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return {};
-    std::string msg = PQresultErrorMessage(r.m_r);
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-    if (msg.empty()) msg = PQerrorMessage(m_conn);
+    std::string msg = message(PQresultErrorMessage(r.m_r));
+    if (msg.empty()) msg = message(PQerrorMessage(m_conn));
     return fail(Errc::unavailable, "'" + m_where + "': " + msg);
 }
 
