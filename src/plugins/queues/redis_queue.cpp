@@ -24,7 +24,9 @@ using redis::Conn;
 using redis::Reply;
 
 // The data, under a prefix (default "infra:queue:"):
-//   t:ID           hash: the task's fields (small, so Redis keeps it compact)
+//   t:ID           hash: the task's fields (few and small, so Redis keeps it
+//                  compact; a field not yet set reads as its default:
+//                  att and fence 0, req and appr [], updated = created)
 //   p:ID           hash: its task, decision and result (CBOR)
 //   d:DEDUPE       the id of the unfinished task with that dedupe key (SET NX)
 //   s:AGENT:PRIO   stream of claimable tasks (consumer group "workers")
@@ -78,12 +80,13 @@ end
 local function push(id)
   local k = tkey(id)
   local agent, prio, seq, avail = unpack(redis.call('HMGET', k, 'agent', 'prio', 'seq', 'avail'))
-  local sk, eid = append(id, agent, prio, seq, avail)
-  redis.call('HSET', k, 'skey', sk, 'entry', eid)
+  local _, eid = append(id, agent, prio, seq, avail)
+  redis.call('HSET', k, 'entry', eid)
 end
 local function drop_entry(id, delivered)
-  local sk, eid = unpack(redis.call('HMGET', tkey(id), 'skey', 'entry'))
-  if sk and eid and eid ~= '' then
+  local agent, prio, eid = unpack(redis.call('HMGET', tkey(id), 'agent', 'prio', 'entry'))
+  if eid and eid ~= '' then
+    local sk = P .. 's:' .. agent .. ':' .. prio
     if delivered then redis.call('XACK', sk, 'workers', eid)
     else ready_delta[sk] = (ready_delta[sk] or 0) - 1 end
     redis.call('XDEL', sk, eid)
@@ -96,7 +99,7 @@ local function finish(id)
   if redis.call('GET', P .. 'd:' .. dk) == id then redis.call('DEL', P .. 'd:' .. dk) end
   redis.call('ZREM', P .. 'leases', id)
   redis.call('ZREM', P .. 'delayed', id)
-  redis.call('HSET', k, 'fin', ARGV[2], 'owner', '', 'until', '', 'updated', ARGV[2])
+  redis.call('HSET', k, 'owner', '', 'until', '', 'updated', ARGV[2])
   redis.call('ZADD', P .. 'finished', now, id)
 end
 local function dead_letter(id)
@@ -107,7 +110,7 @@ end
 local function refused(id, token, live)
   local state, fence, untl = unpack(redis.call('HMGET', tkey(id), 'state', 'fence', 'until'))
   if not state then return {'', '0'} end
-  if state ~= 'leased' or fence ~= token or (live and tonumber(untl) < now) then return {state, fence} end
+  if state ~= 'leased' or fence ~= token or (live and tonumber(untl) < now) then return {state, fence or '0'} end
   return nil
 end
 -- Takes a task out of its lease (the caller says where it goes next).
@@ -145,9 +148,9 @@ for i = 3, #ARGV, 11 do
       if delay > 0 then redis.call('ZADD', P .. 'delayed', avail, id)
       else sk, eid = append(id, agent, prio, seq, avail) end
     end
-    redis.call('HSET', k, 'id', id, 'dk', dk, 'type', typ, 'agent', agent, 'state', state, 'prio', prio, 'seq', seq,
-      'avail', avail, 'att', 0, 'maxatt', maxatt, 'fence', 0, 'owner', '', 'until', '', 'err', '', 'req', req,
-      'appr', '[]', 'created', ARGV[2], 'updated', ARGV[2], 'fin', '', 'entry', eid, 'skey', sk)
+    redis.call('HSET', k, 'state', state, 'type', typ, 'agent', agent, 'dk', dk, 'prio', prio, 'seq', seq,
+      'avail', avail, 'maxatt', maxatt, 'created', ARGV[2], 'entry', eid)
+    if req ~= '[]' then redis.call('HSET', k, 'req', req) end
     redis.call('HSET', P .. 'p:' .. id, 'task', task, 'decision', decision)
     table.insert(ids, seq) table.insert(ids, id)
     table.insert(lex, 0) table.insert(lex, id)
@@ -208,18 +211,22 @@ end
 local leases, was_queued, now_leased, lease_ends = {}, {}, {}, {}
 local untl = now + lease
 local function take(sk, entry)
+  -- The entry holds the task's id, sequence number and ready time.
   local eid, fields = entry[1], entry[2]
-  local id
-  for j = 1, #fields, 2 do if fields[j] == 'id' then id = fields[j + 1] end end
+  local id, seq, avail
+  for j = 1, #fields, 2 do
+    local f = fields[j]
+    if f == 'id' then id = fields[j + 1] elseif f == 'seq' then seq = fields[j + 1] else avail = fields[j + 1] end
+  end
   last[sk] = eid
   ready_delta[sk] = (ready_delta[sk] or 0) - 1
   local k = tkey(id)
-  local seq, maxatt, avail, fence, att = unpack(redis.call('HMGET', k, 'seq', 'maxatt', 'avail', 'fence', 'att'))
+  local maxatt, fence, att = unpack(redis.call('HMGET', k, 'maxatt', 'fence', 'att'))
   local task, decision = unpack(redis.call('HMGET', P .. 'p:' .. id, 'task', 'decision'))
-  fence = tonumber(fence) + 1
-  att = tonumber(att) + 1
+  fence = tonumber(fence or 0) + 1
+  att = tonumber(att or 0) + 1
   redis.call('HSET', k, 'state', 'leased', 'fence', fence, 'att', att, 'owner', worker, 'until', untl,
-    'updated', ARGV[2], 'entry', eid)
+    'updated', ARGV[2])
   table.insert(was_queued, id)
   table.insert(now_leased, seq) table.insert(now_leased, id)
   table.insert(lease_ends, untl) table.insert(lease_ends, id)
@@ -282,17 +289,17 @@ local entries, was_leased, succeeded, finished, dedupe = {}, {}, {}, {}, {}
 for i = 3, #ARGV, 3 do
   local id, token, result = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   local k = tkey(id)
-  local state, fence, untl, sk, eid, seq, dk =
-    unpack(redis.call('HMGET', k, 'state', 'fence', 'until', 'skey', 'entry', 'seq', 'dk'))
+  local state, fence, untl, agent, prio, eid, seq, dk =
+    unpack(redis.call('HMGET', k, 'state', 'fence', 'until', 'agent', 'prio', 'entry', 'seq', 'dk'))
   if not state then table.insert(out, {'', '0'})
-  elseif state ~= 'leased' or fence ~= token or tonumber(untl) < now then table.insert(out, {state, fence})
+  elseif state ~= 'leased' or fence ~= token or tonumber(untl) < now then table.insert(out, {state, fence or '0'})
   else
     if eid ~= '' then
+      local sk = P .. 's:' .. agent .. ':' .. prio
       entries[sk] = entries[sk] or {}
       table.insert(entries[sk], eid)
     end
-    redis.call('HSET', k, 'state', 'succeeded', 'entry', '', 'fin', ARGV[2], 'owner', '', 'until', '',
-      'updated', ARGV[2])
+    redis.call('HSET', k, 'state', 'succeeded', 'owner', '', 'until', '', 'updated', ARGV[2])
     if result ~= '' then redis.call('HSET', P .. 'p:' .. id, 'result', result) end
     -- An unfinished task always holds its dedupe key: no other can take it.
     table.insert(dedupe, P .. 'd:' .. dk)
@@ -383,7 +390,7 @@ constexpr const char* k_approve = R"lua(
 local id = ARGV[3]
 local k = tkey(id)
 local state, appr = unpack(redis.call('HMGET', k, 'state', 'appr'))
-if state ~= 'pending-approval' or appr ~= ARGV[4] then return 0 end
+if state ~= 'pending-approval' or (appr or '[]') ~= ARGV[4] then return 0 end
 redis.call('HSET', k, 'appr', ARGV[5], 'avail', ARGV[2], 'updated', ARGV[2])
 if ARGV[6] == 'queued' then
   move(id, 'pending-approval', 'queued', redis.call('HGET', k, 'seq'))
@@ -411,7 +418,7 @@ local k = tkey(id)
 local state, dk, seq = unpack(redis.call('HMGET', k, 'state', 'dk', 'seq'))
 if state ~= 'dead' and state ~= 'cancelled' then return {state or ''} end
 if not redis.call('SET', P .. 'd:' .. dk, id, 'NX') then return 0 end
-redis.call('HSET', k, 'att', 0, 'avail', ARGV[2], 'fin', '', 'updated', ARGV[2])
+redis.call('HSET', k, 'att', 0, 'avail', ARGV[2], 'updated', ARGV[2])
 redis.call('ZREM', P .. 'finished', id)
 move(id, state, 'queued', seq)
 push(id)
@@ -509,9 +516,12 @@ std::string cbor_bytes(const json& j)
     return std::string(b.begin(), b.end());
 }
 
-const std::vector<std::string> k_fields = {"id",    "type",  "agent", "dk",  "state", "prio", "att",
-                                           "maxatt", "created", "updated", "avail", "until", "owner", "err",
-                                           "req",   "appr",  "fence"};
+const std::vector<std::string> k_fields = {"state",  "type",    "agent",   "dk",    "prio",  "att",
+                                           "maxatt", "created", "updated", "avail", "until", "owner",
+                                           "err",    "req",     "appr",    "fence"};
+
+/// A field the scripts leave unset until it changes, read as its default.
+const std::string& or_default(const Reply& r, const std::string& fallback) { return r.is_nil() ? fallback : r.str; }
 
 class RedisQueue final : public Queue {
 public:
@@ -665,9 +675,10 @@ public:
             auto f = (*c)->command({"HMGET", m_addr.prefix + "t:" + id, "state", "req", "appr"});
             if (!f) return f.error();
             if (f->elements.size() != 3 || f->elements[0].is_nil()) return fail(Errc::not_found, "no task " + text::quote(id));
-            std::string before = f->elements[2].str;
+            std::string before = or_default(f->elements[2], "[]");
             json approvals = json::parse(before, nullptr, false);
-            auto next = add_approval(id, f->elements[0].str, strings_of(f->elements[1].str), approvals, group, by, now_ms());
+            auto next = add_approval(id, f->elements[0].str, strings_of(or_default(f->elements[1], "[]")), approvals,
+                                     group, by, now_ms());
             if (!next) return next.error();
             auto r = run(s_approve, {id, before, approvals.dump(), std::string(to_string(*next))});
             if (!r) return r.error();
@@ -899,23 +910,23 @@ private:
         const auto& v = r->elements;
         if (v.size() < k_fields.size() || v[0].is_nil()) return std::optional<Entry>();
         Entry e;
-        e.id = v[0].str;
+        e.id = id;
+        e.state = parse_state(v[0].str).value_or(State::queued);
         e.type = v[1].str;
         e.agent = v[2].str;
         e.dedupe_key = v[3].str;
-        e.state = parse_state(v[4].str).value_or(State::queued);
-        e.priority = static_cast<Priority>(std::clamp<std::int64_t>(v[5].as_int(), 0, 3));
-        e.attempts = static_cast<int>(v[6].as_int());
-        e.max_attempts = static_cast<int>(v[7].as_int());
-        e.created_ms = v[8].as_int();
-        e.updated_ms = v[9].as_int();
-        e.available_ms = v[10].as_int();
-        e.lease_until_ms = v[11].as_int();
-        e.lease_owner = v[12].str;
-        e.last_error = v[13].str;
-        e.required_approvals = strings_of(v[14].str);
-        e.approvals = json::parse(v[15].str, nullptr, false);
-        e.fence = v[16].as_int();
+        e.priority = static_cast<Priority>(std::clamp<std::int64_t>(v[4].as_int(), 0, 3));
+        e.attempts = static_cast<int>(v[5].as_int());
+        e.max_attempts = static_cast<int>(v[6].as_int());
+        e.created_ms = v[7].as_int();
+        e.updated_ms = v[8].is_nil() ? e.created_ms : v[8].as_int();
+        e.available_ms = v[9].as_int();
+        e.lease_until_ms = v[10].as_int();
+        e.lease_owner = v[11].str;
+        e.last_error = v[12].str;
+        e.required_approvals = strings_of(or_default(v[13], "[]"));
+        e.approvals = json::parse(or_default(v[14], "[]"), nullptr, false);
+        e.fence = v[15].as_int();
         if (full) {
             auto p = c.command({"HMGET", m_addr.prefix + "p:" + id, "task", "decision", "result"});
             if (!p) return p.error();
