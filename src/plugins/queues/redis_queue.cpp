@@ -28,6 +28,9 @@ using redis::Reply;
 //                  compact; a field not yet set reads as its default:
 //                  att and fence 0, req and appr [], updated = created)
 //   p:ID           hash: its task, decision and result (CBOR)
+//   n:I            the payload of an enqueue's Ith task, staged in the same
+//                  MULTI as the script that renames it to p:ID (so payloads
+//                  never pass through Lua, which would intern every one)
 //   d:DEDUPE       the id of the unfinished task with that dedupe key (SET NX)
 //   s:AGENT:PRIO   stream of claimable tasks (consumer group "workers")
 //   ready          hash: stream -> entries not yet delivered to a worker
@@ -126,19 +129,21 @@ local function each_slice(cmd, key, list)
 end
 )lua";
 
-// ARGV[3..]: 11 fields per task.
+// ARGV[3..]: 9 fields per task; the Ith task's payload is staged at n:I.
 constexpr const char* k_enqueue = R"lua(
 local out = {}
-local n = (#ARGV - 2) / 11
+local n = (#ARGV - 2) / 9
 local seq = redis.call('INCRBY', P .. 'seq', n) - n
 local ids, lex, by_state = {}, {}, {}
-for i = 3, #ARGV, 11 do
-  local id, dk, typ, agent, state, prio, delay, maxatt, req, task, decision =
-    ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6]), ARGV[i+7], ARGV[i+8], ARGV[i+9], ARGV[i+10]
+for i = 3, #ARGV, 9 do
+  local id, dk, typ, agent, state, prio, delay, maxatt, req =
+    ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6]), ARGV[i+7], ARGV[i+8]
   local k = tkey(id)
+  local staged = P .. 'n:' .. ((i - 3) / 9)
   -- Takes the dedupe key unless an unfinished task holds it (SET NX GET).
   local other = redis.call('EXISTS', k) == 1 and id or redis.call('SET', P .. 'd:' .. dk, id, 'NX', 'GET')
   if other then
+    redis.call('DEL', staged)
     table.insert(out, {other, redis.call('HGET', tkey(other), 'state') or 'queued', 1})
   else
     seq = seq + 1
@@ -151,7 +156,7 @@ for i = 3, #ARGV, 11 do
     redis.call('HSET', k, 'state', state, 'type', typ, 'agent', agent, 'dk', dk, 'prio', prio, 'seq', seq,
       'avail', avail, 'maxatt', maxatt, 'created', ARGV[2], 'entry', eid)
     if req ~= '[]' then redis.call('HSET', k, 'req', req) end
-    redis.call('HSET', P .. 'p:' .. id, 'task', task, 'decision', decision)
+    redis.call('RENAME', staged, P .. 'p:' .. id)
     table.insert(ids, seq) table.insert(ids, id)
     table.insert(lex, 0) table.insert(lex, id)
     by_state[state] = by_state[state] or {}
@@ -553,7 +558,9 @@ public:
     Result<std::vector<EnqueueOutcome>> enqueue(std::vector<EnqueueItem> items) override
     {
         std::vector<std::string> args;
-        args.reserve(items.size() * 11);
+        std::vector<std::vector<std::string>> staged;
+        args.reserve(items.size() * 9);
+        staged.reserve(items.size());
         for (const auto& item : items) {
             json approvals = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
                                                        : json::array();
@@ -561,10 +568,11 @@ public:
                                      item.task.context.agent_slug, std::string(to_string(item.initial)),
                                      std::to_string(effective_priority(item.task, item.decision)),
                                      std::to_string(std::max<std::int64_t>(0, item.delay.count())),
-                                     std::to_string(std::max(1, item.max_attempts)), approvals.dump(),
-                                     cbor_bytes(to_json(item.task)), cbor_bytes(item.decision)});
+                                     std::to_string(std::max(1, item.max_attempts)), approvals.dump()});
+            staged.push_back({"HSET", m_addr.prefix + "n:" + std::to_string(staged.size()), "task",
+                              cbor_bytes(to_json(item.task)), "decision", cbor_bytes(item.decision)});
         }
-        auto r = run(s_enqueue, std::move(args));
+        auto r = run(s_enqueue, std::move(args), 0, std::move(staged));
         if (!r) return r.error();
         std::vector<EnqueueOutcome> out;
         for (const auto& e : r->elements)
@@ -858,18 +866,35 @@ public:
 private:
     Result<Pool<Conn>::Held> take() { return m_pool.take(); }
 
-    Result<Reply> run(const Script& s, std::vector<std::string> args, std::int64_t now = 0)
+    /// Runs a script; with `staged`, after those commands (which write what
+    /// the script takes up) in one MULTI ... EXEC, so that no other client
+    /// sees what they wrote before the script has run.
+    Result<Reply> run(const Script& s, std::vector<std::string> args, std::int64_t now = 0,
+                      std::vector<std::vector<std::string>> staged = {})
     {
         auto c = take();
         if (!c) return c.error();
         std::vector<std::string> cmd = {"EVALSHA", s.sha, "0", m_addr.prefix, std::to_string(now ? now : now_ms())};
         cmd.insert(cmd.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
-        auto r = (*c)->command(cmd);
+        if (!staged.empty()) {
+            staged.insert(staged.begin(), {"MULTI"});
+            staged.push_back(std::move(cmd));
+            staged.push_back({"EXEC"});
+        }
+        auto once = [&]() -> Result<Reply> {
+            if (staged.empty()) return (*c)->command(cmd);
+            auto replies = (*c)->pipeline(staged);
+            if (!replies) return replies.error();
+            Reply& exec = replies->back();
+            if (exec.type != Reply::Type::array || exec.elements.size() != staged.size() - 2) return std::move(exec);
+            return std::move(exec.elements.back());
+        };
+        auto r = once();
         if (r && r->type == Reply::Type::error && r->str.rfind("NOSCRIPT", 0) == 0) {
             auto load = (*c)->command({"SCRIPT", "LOAD", s.body});
             if (!load) return load.error();
             if (load->type == Reply::Type::error) return fail(Errc::internal, "'" + m_where + "': " + load->str);
-            r = (*c)->command(cmd);
+            r = once();
         }
         if (!r) return r.error();
         if (r->type == Reply::Type::error) return fail(Errc::unavailable, "'" + m_where + "': " + r->str);
