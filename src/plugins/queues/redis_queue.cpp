@@ -171,7 +171,8 @@ return done(out)
 )lua";
 
 // ARGV[3] worker, [4] lease ms, [5] max, [6..] agents (none: every agent).
-// Returns {expired: {id, state ...}, leases: {{id, fence, attempt, max, until, ready, task, decision} ...}}.
+// Returns {expired: {id, state ...}, leases: {{id, fence, attempt, max, until, ready} ...}}; the caller
+// reads the payloads (p:ID) itself, so that they do not pass through Lua.
 constexpr const char* k_claim = R"lua(
 local worker, lease, max = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 -- Delayed tasks that came due become claimable.
@@ -227,7 +228,6 @@ local function take(sk, entry)
   ready_delta[sk] = (ready_delta[sk] or 0) - 1
   local k = tkey(id)
   local maxatt, fence, att = unpack(redis.call('HMGET', k, 'maxatt', 'fence', 'att'))
-  local task, decision = unpack(redis.call('HMGET', P .. 'p:' .. id, 'task', 'decision'))
   fence = tonumber(fence or 0) + 1
   att = tonumber(att or 0) + 1
   redis.call('HSET', k, 'state', 'leased', 'fence', fence, 'att', att, 'owner', worker, 'until', untl,
@@ -235,7 +235,7 @@ local function take(sk, entry)
   table.insert(was_queued, id)
   table.insert(now_leased, seq) table.insert(now_leased, id)
   table.insert(lease_ends, untl) table.insert(lease_ends, id)
-  table.insert(leases, {id, fence, att, tonumber(maxatt), untl, tonumber(avail), task, decision})
+  table.insert(leases, {id, fence, att, tonumber(maxatt), untl, tonumber(avail)})
 end
 local ready = P .. 'ready'
 for prio = 3, 0, -1 do
@@ -591,6 +591,7 @@ public:
         if (!r) return r.error();
         if (r->elements.size() != 2) return fail(Errc::internal, "'" + m_where + "': unexpected claim reply");
         std::vector<Lease> out;
+        std::vector<std::vector<std::string>> reads;
         for (const auto& e : r->elements[1].elements) {
             Lease l;
             l.id = e.elements.at(0).str;
@@ -600,9 +601,27 @@ public:
             l.lease_until_ms = e.elements.at(4).as_int();
             l.ready_ms = e.elements.at(5).as_int();
             l.claimed_ms = now;
-            l.task = from_cbor(e.elements.at(6).str);
-            l.decision = from_cbor(e.elements.at(7).str);
+            reads.push_back({"HMGET", m_addr.prefix + "p:" + l.id, "task", "decision"});
             out.push_back(std::move(l));
+        }
+        if (!reads.empty()) {
+            // The payloads, in one more round trip. Under the lease only its
+            // holder can change a task's decision; a task cancelled and
+            // purged meanwhile has none left, and is not handed out.
+            auto c = take();
+            if (!c) return c.error();
+            auto p = (*c)->pipeline(reads);
+            if (!p) return p.error();
+            std::size_t kept = 0;
+            for (std::size_t i = 0; i < out.size(); ++i) {
+                const Reply& fields = (*p)[i];
+                if (fields.elements.size() != 2 || fields.elements[0].is_nil()) continue;
+                out[i].task = from_cbor(fields.elements[0].str);
+                out[i].decision = from_cbor(fields.elements[1].str);
+                if (kept != i) out[kept] = std::move(out[i]);
+                ++kept;
+            }
+            out.resize(kept);
         }
         const auto& expired = r->elements[0].elements;
         if (m_opt.events)
