@@ -38,8 +38,9 @@ using redis::Reply;
 //   delayed        sorted set: queued tasks not claimable before their score
 //   leases         sorted set: leased tasks by lease end
 //   dead           dead-letter stream: each task that went dead, with its error
-//   st:STATE       sorted set per state, by sequence number (ls, stats)
-//   ids, lex       every task by sequence number, and by id (prefix lookups)
+//   st:STATE       sorted set per state but leased, by sequence number (ls,
+//                  stats); the leased are those in leases
+//   lex            every task by id (prefix lookups)
 //   finished       sorted set: final tasks by when they finished (purge)
 //   seq            the sequence counter; wake: the channel idle workers hear
 //   events         distributed mode's output stream: workers' events for the server
@@ -59,8 +60,9 @@ local function done(result)
   if woke then redis.call('PUBLISH', P .. 'wake', '1') end
   return result
 end
+-- From a state to another, neither of them leased (leases holds those).
 local function move(id, from, to, seq)
-  if from and from ~= '' then redis.call('ZREM', P .. 'st:' .. from, id) end
+  if from ~= 'leased' then redis.call('ZREM', P .. 'st:' .. from, id) end
   redis.call('ZADD', P .. 'st:' .. to, seq, id)
   redis.call('HSET', tkey(id), 'state', to)
 end
@@ -134,7 +136,7 @@ constexpr const char* k_enqueue = R"lua(
 local out = {}
 local n = (#ARGV - 2) / 9
 local seq = redis.call('INCRBY', P .. 'seq', n) - n
-local ids, lex, by_state = {}, {}, {}
+local lex, by_state = {}, {}
 for i = 3, #ARGV, 9 do
   local id, dk, typ, agent, state, prio, delay, maxatt, req =
     ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6]), ARGV[i+7], ARGV[i+8]
@@ -157,14 +159,12 @@ for i = 3, #ARGV, 9 do
       'avail', avail, 'maxatt', maxatt, 'created', ARGV[2], 'entry', eid)
     if req ~= '[]' then redis.call('HSET', k, 'req', req) end
     redis.call('RENAME', staged, P .. 'p:' .. id)
-    table.insert(ids, seq) table.insert(ids, id)
     table.insert(lex, 0) table.insert(lex, id)
     by_state[state] = by_state[state] or {}
     table.insert(by_state[state], seq) table.insert(by_state[state], id)
     table.insert(out, {id, state, 0})
   end
 end
-each_slice('ZADD', P .. 'ids', ids)
 each_slice('ZADD', P .. 'lex', lex)
 for state, members in pairs(by_state) do each_slice('ZADD', P .. 'st:' .. state, members) end
 return done(out)
@@ -214,15 +214,15 @@ local function last_delivered(sk)
   end
   return last[sk]
 end
-local leases, was_queued, now_leased, lease_ends = {}, {}, {}, {}
+local leases, was_queued, lease_ends = {}, {}, {}
 local untl = now + lease
 local function take(sk, entry)
-  -- The entry holds the task's id, sequence number and ready time.
+  -- The entry holds the task's id and ready time.
   local eid, fields = entry[1], entry[2]
-  local id, seq, avail
+  local id, avail
   for j = 1, #fields, 2 do
     local f = fields[j]
-    if f == 'id' then id = fields[j + 1] elseif f == 'seq' then seq = fields[j + 1] else avail = fields[j + 1] end
+    if f == 'id' then id = fields[j + 1] elseif f == 'at' then avail = fields[j + 1] end
   end
   last[sk] = eid
   ready_delta[sk] = (ready_delta[sk] or 0) - 1
@@ -233,7 +233,6 @@ local function take(sk, entry)
   redis.call('HSET', k, 'state', 'leased', 'fence', fence, 'att', att, 'owner', worker, 'until', untl,
     'updated', ARGV[2])
   table.insert(was_queued, id)
-  table.insert(now_leased, seq) table.insert(now_leased, id)
   table.insert(lease_ends, untl) table.insert(lease_ends, id)
   table.insert(leases, {id, fence, att, tonumber(maxatt), untl, tonumber(avail)})
 end
@@ -270,7 +269,6 @@ for prio = 3, 0, -1 do
 end
 if #leases > 0 then
   each_slice('ZREM', P .. 'st:queued', was_queued)
-  each_slice('ZADD', P .. 'st:leased', now_leased)
   each_slice('ZADD', P .. 'leases', lease_ends)
 end
 return done({expired, leases})
@@ -330,7 +328,6 @@ for sk, list in pairs(entries) do
   redis.call('XTRIM', sk, 'MINID', '~', keep)
 end
 if #was_leased > 0 then
-  each_slice('ZREM', P .. 'st:leased', was_leased)
   each_slice('ZREM', P .. 'leases', was_leased)
   each_slice('ZADD', P .. 'st:succeeded', succeeded)
   each_slice('ZADD', P .. 'finished', finished)
@@ -452,7 +449,6 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'finished', '-inf', '(' .. 
   if state and states[state] then
     redis.call('DEL', tkey(id), P .. 'p:' .. id)
     redis.call('ZREM', P .. 'finished', id)
-    redis.call('ZREM', P .. 'ids', id)
     redis.call('ZREM', P .. 'lex', id)
     redis.call('ZREM', P .. 'st:' .. state, id)
     n = n + 1
@@ -465,7 +461,7 @@ return n
 constexpr const char* k_stats = R"lua(
 local counts = {}
 for _, s in ipairs({'pending-approval', 'queued', 'leased', 'succeeded', 'dead', 'cancelled', 'denied'}) do
-  local n = redis.call('ZCARD', P .. 'st:' .. s)
+  local n = redis.call('ZCARD', P .. (s == 'leased' and 'leases' or 'st:' .. s))
   if n > 0 then table.insert(counts, {s, n}) end
 end
 local delayed = redis.call('ZCOUNT', P .. 'delayed', '(' .. now, '+inf')
@@ -747,33 +743,67 @@ public:
     {
         auto c = take();
         if (!c) return c.error();
-        // Newest first: the ids by sequence number, from every state asked for.
-        std::vector<std::pair<std::int64_t, std::string>> ids;
-        std::vector<std::string> sets;
-        if (f.states.empty()) sets.push_back(m_addr.prefix + "ids");
-        for (State s : f.states) sets.push_back(m_addr.prefix + "st:" + std::string(to_string(s)));
+        // Newest first: the states' sets merged by sequence number, each read
+        // a page at a time below the last sequence number taken from it. The
+        // leased (never more than the workers hold) are read whole, from
+        // leases, and sorted here.
+        struct Source {
+            std::string set;  ///< empty: the leased
+            std::vector<std::pair<std::int64_t, std::string>> page;  ///< newest last
+            std::string below = "+inf";
+            bool done = false;
+        };
+        std::vector<Source> sources;
+        auto states = f.states.empty() ? std::vector<State>{State::pending_approval, State::queued, State::leased,
+                                                             State::succeeded, State::dead, State::cancelled,
+                                                             State::denied}
+                                       : f.states;
+        for (State s : states)
+            sources.push_back({s == State::leased ? "" : m_addr.prefix + "st:" + std::string(to_string(s)), {}});
         // With a type filter, read on until enough match.
-        std::size_t want = f.type.empty() ? f.limit : f.limit * 4 + 64;
-        std::vector<Entry> out;
-        for (std::size_t offset = 0;; offset += want) {
-            ids.clear();
-            for (const auto& set : sets) {
-                auto r = (*c)->command({"ZREVRANGE", set, std::to_string(offset), std::to_string(offset + want - 1), "WITHSCORES"});
+        std::size_t want = std::min<std::size_t>(f.type.empty() ? f.limit : f.limit * 4 + 64, 10000);
+        auto refill = [&](Source& src) -> Status {
+            if (!src.set.empty()) {
+                auto r = (*c)->command({"ZREVRANGEBYSCORE", src.set, src.below, "-inf", "WITHSCORES", "LIMIT", "0",
+                                        std::to_string(want)});
                 if (!r) return r.error();
                 for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2)
-                    ids.emplace_back(r->elements[i + 1].as_int(), r->elements[i].str);
+                    src.page.emplace_back(r->elements[i + 1].as_int(), r->elements[i].str);
+                src.done = src.page.size() < want;
+                std::reverse(src.page.begin(), src.page.end());
+            } else {
+                auto r = (*c)->command({"ZRANGE", m_addr.prefix + "leases", "0", "-1"});
+                if (!r) return r.error();
+                std::vector<std::vector<std::string>> seqs;
+                for (const auto& e : r->elements) seqs.push_back({"HGET", m_addr.prefix + "t:" + e.str, "seq"});
+                auto got = (*c)->pipeline(seqs);
+                if (!got) return got.error();
+                for (std::size_t i = 0; i < r->elements.size(); ++i)
+                    if (!(*got)[i].is_nil()) src.page.emplace_back((*got)[i].as_int(), r->elements[i].str);
+                std::sort(src.page.begin(), src.page.end());
+                src.done = true;
             }
-            std::sort(ids.begin(), ids.end(), [](auto& a, auto& b) { return a.first > b.first; });
-            for (const auto& [seq, id] : ids) {
-                if (out.size() >= f.limit) return out;
-                auto e = fetch(**c, id, false);
-                if (!e) return e.error();
-                if (!*e) continue;  // purged meanwhile
-                if (!f.type.empty() && (*e)->type != f.type) continue;
-                out.push_back(std::move(**e));
+            return {};
+        };
+        std::vector<Entry> out;
+        while (out.size() < f.limit) {
+            Source* next = nullptr;
+            for (auto& src : sources) {
+                if (src.page.empty() && !src.done)
+                    if (auto st = refill(src); !st) return st.error();
+                if (!src.page.empty() && (!next || src.page.back().first > next->page.back().first)) next = &src;
             }
-            if (ids.size() < want || out.size() >= f.limit) return out;
+            if (!next) break;
+            auto [seq, id] = std::move(next->page.back());
+            next->page.pop_back();
+            next->below = "(" + std::to_string(seq);
+            auto e = fetch(**c, id, false);
+            if (!e) return e.error();
+            if (!*e) continue;  // purged meanwhile
+            if (!f.type.empty() && (*e)->type != f.type) continue;
+            out.push_back(std::move(**e));
         }
+        return out;
     }
 
     Result<Entry> show(const std::string& id) override

@@ -427,6 +427,48 @@ TEST_P(QueueConformance, StatsAndListSeeEveryState)
     EXPECT_EQ((*all)[0].id, "p");  // newest first
 }
 
+// ls: newest first across whichever states are asked for (each backend
+// keeps the states apart: leased tasks, for one, in their own index), with
+// the type filter and the limit applied after the merge.
+TEST_P(QueueConformance, ListsNewestFirstAcrossStatesAndTypes)
+{
+    std::vector<EnqueueItem> items;
+    for (int i = 0; i < 12; ++i) {
+        auto t = make_task("t" + std::string(i < 10 ? "0" : "") + std::to_string(i));
+        if (i % 2) t.type = TaskType::drift_detection;
+        items.push_back(item(std::move(t)));
+    }
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto leases = q->claim("w", 4, Millis(30000));
+    ASSERT_TRUE(leases);
+    ASSERT_EQ(leases->size(), 4u);
+    ASSERT_EQ((*leases)[0].id, "t00");
+    ASSERT_TRUE(q->ack("t00", (*leases)[0].token, json::object()));
+    // Leases that end out of the tasks' order.
+    ASSERT_TRUE(q->heartbeat("t01", (*leases)[1].token, Millis(60000)));
+    ASSERT_TRUE(q->cancel("t04"));
+    auto ids = [&](std::vector<State> states, const std::string& type, std::size_t limit) {
+        std::vector<std::string> out;
+        auto l = q->list({std::move(states), type, limit});
+        EXPECT_TRUE(l) << l.error().message;
+        if (l)
+            for (const auto& e : *l) out.push_back(e.id);
+        return out;
+    };
+    using V = std::vector<std::string>;
+    EXPECT_EQ(ids({}, "", 100), (V{"t11", "t10", "t09", "t08", "t07", "t06", "t05", "t04", "t03", "t02", "t01", "t00"}));
+    EXPECT_EQ(ids({}, "", 3), (V{"t11", "t10", "t09"}));
+    EXPECT_EQ(ids({State::leased}, "", 10), (V{"t03", "t02", "t01"}));
+    EXPECT_EQ(ids({State::queued, State::leased}, "", 5), (V{"t11", "t10", "t09", "t08", "t07"}));
+    EXPECT_EQ(ids({State::leased, State::succeeded, State::cancelled}, "", 10), (V{"t04", "t03", "t02", "t01", "t00"}));
+    EXPECT_EQ(ids({}, "drift-detection", 3), (V{"t11", "t09", "t07"}));
+    EXPECT_EQ(ids({State::leased, State::succeeded}, "compliance-remediation", 10), (V{"t02", "t00"}));
+    auto st = q->stats();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->by_state["leased"], 3);
+    EXPECT_EQ(st->by_state["queued"], 7);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, QueueConformance, ::testing::Values("sqlite", "postgres", "redis"),
                          [](const auto& info) { return info.param; });
 
