@@ -49,6 +49,10 @@ using redis::Reply;
 constexpr const char* k_prelude = R"lua(
 local P = ARGV[1]
 local now = tonumber(ARGV[2])
+-- A whole number as Redis is given it: Lua would write it with '%.14g',
+-- which costs several times as much.
+local fmt = string.format
+local function int(n) return fmt('%d', n) end
 local function tkey(id) return P .. 't:' .. id end
 -- Changes to the counts of undelivered entries, and whether to wake idle
 -- workers: written once per script by done().
@@ -141,7 +145,7 @@ for i = 3, #ARGV, 9 do
   local id, dk, typ, agent, state, prio, delay, maxatt, req =
     ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6]), ARGV[i+7], ARGV[i+8]
   local k = tkey(id)
-  local staged = P .. 'n:' .. ((i - 3) / 9)
+  local staged = P .. 'n:' .. int((i - 3) / 9)
   -- Takes the dedupe key unless an unfinished task holds it (SET NX GET).
   local other = redis.call('EXISTS', k) == 1 and id or redis.call('SET', P .. 'd:' .. dk, id, 'NX', 'GET')
   if other then
@@ -149,20 +153,24 @@ for i = 3, #ARGV, 9 do
     table.insert(out, {other, redis.call('HGET', tkey(other), 'state') or 'queued', 1})
   else
     seq = seq + 1
-    local avail = now + delay
+    local sq = int(seq)
+    local avail = delay > 0 and int(now + delay) or ARGV[2]
     local sk, eid = '', ''
     if state == 'queued' then
       if delay > 0 then redis.call('ZADD', P .. 'delayed', avail, id)
-      else sk, eid = append(id, agent, prio, seq, avail) end
+      else sk, eid = append(id, agent, prio, sq, avail) end
     end
-    redis.call('HSET', k, 'state', state, 'type', typ, 'agent', agent, 'dk', dk, 'prio', prio, 'seq', seq,
+    redis.call('HSET', k, 'state', state, 'type', typ, 'agent', agent, 'dk', dk, 'prio', prio, 'seq', sq,
       'avail', avail, 'maxatt', maxatt, 'created', ARGV[2], 'entry', eid)
     if req ~= '[]' then redis.call('HSET', k, 'req', req) end
     redis.call('RENAME', staged, P .. 'p:' .. id)
-    table.insert(lex, 0) table.insert(lex, id)
-    by_state[state] = by_state[state] or {}
-    table.insert(by_state[state], seq) table.insert(by_state[state], id)
-    table.insert(out, {id, state, 0})
+    lex[#lex + 1] = '0'
+    lex[#lex + 1] = id
+    local members = by_state[state] or {}
+    by_state[state] = members
+    members[#members + 1] = sq
+    members[#members + 1] = id
+    out[#out + 1] = {id, state, 0}
   end
 end
 each_slice('ZADD', P .. 'lex', lex)
@@ -215,7 +223,7 @@ local function last_delivered(sk)
   return last[sk]
 end
 local leases, was_queued, lease_ends = {}, {}, {}
-local untl = now + lease
+local untl = int(now + lease)
 local function take(sk, entry)
   -- The entry holds the task's id and ready time.
   local eid, fields = entry[1], entry[2]
@@ -228,13 +236,14 @@ local function take(sk, entry)
   ready_delta[sk] = (ready_delta[sk] or 0) - 1
   local k = tkey(id)
   local maxatt, fence, att = unpack(redis.call('HMGET', k, 'maxatt', 'fence', 'att'))
-  fence = tonumber(fence or 0) + 1
-  att = tonumber(att or 0) + 1
+  fence = int(tonumber(fence or 0) + 1)
+  att = int(tonumber(att or 0) + 1)
   redis.call('HSET', k, 'state', 'leased', 'fence', fence, 'att', att, 'owner', worker, 'until', untl,
     'updated', ARGV[2])
-  table.insert(was_queued, id)
-  table.insert(lease_ends, untl) table.insert(lease_ends, id)
-  table.insert(leases, {id, fence, att, tonumber(maxatt), untl, tonumber(avail)})
+  was_queued[#was_queued + 1] = id
+  lease_ends[#lease_ends + 1] = untl
+  lease_ends[#lease_ends + 1] = id
+  leases[#leases + 1] = {id, fence, att, maxatt, untl, avail}
 end
 local ready = P .. 'ready'
 for prio = 3, 0, -1 do
@@ -279,7 +288,7 @@ constexpr const char* k_heartbeat = R"lua(
 local id, token = ARGV[3], ARGV[4]
 local no = refused(id, token, true)
 if no then return no end
-local untl = now + tonumber(ARGV[5])
+local untl = int(now + tonumber(ARGV[5]))
 redis.call('HSET', tkey(id), 'until', untl, 'updated', ARGV[2])
 redis.call('ZADD', P .. 'leases', untl, id)
 return 1
@@ -300,16 +309,19 @@ for i = 3, #ARGV, 3 do
     if eid ~= '' then
       local sk = P .. 's:' .. agent .. ':' .. prio
       entries[sk] = entries[sk] or {}
-      table.insert(entries[sk], eid)
+      local list = entries[sk]
+      list[#list + 1] = eid
     end
     redis.call('HSET', k, 'state', 'succeeded', 'owner', '', 'until', '', 'updated', ARGV[2])
     if result ~= '' then redis.call('HSET', P .. 'p:' .. id, 'result', result) end
     -- An unfinished task always holds its dedupe key: no other can take it.
-    table.insert(dedupe, P .. 'd:' .. dk)
-    table.insert(was_leased, id)
-    table.insert(succeeded, seq) table.insert(succeeded, id)
-    table.insert(finished, now) table.insert(finished, id)
-    table.insert(out, 1)
+    dedupe[#dedupe + 1] = P .. 'd:' .. dk
+    was_leased[#was_leased + 1] = id
+    succeeded[#succeeded + 1] = seq
+    succeeded[#succeeded + 1] = id
+    finished[#finished + 1] = ARGV[2]
+    finished[#finished + 1] = id
+    out[#out + 1] = 1
   end
 end
 -- Acknowledged entries are trimmed from the front of their stream (whole
@@ -343,7 +355,7 @@ local no = refused(id, token, true)
 if no then return no end
 local k = tkey(id)
 unlease(id)
-local avail = now + tonumber(ARGV[7])
+local avail = int(now + tonumber(ARGV[7]))
 redis.call('HSET', k, 'err', ARGV[5], 'avail', avail, 'owner', '', 'until', '', 'updated', ARGV[2])
 move(id, 'leased', to, redis.call('HGET', k, 'seq'))
 if to == 'dead' then
