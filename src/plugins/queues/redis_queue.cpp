@@ -908,7 +908,8 @@ public:
             }
             auto deadline = std::chrono::steady_clock::now() + max;
             for (;;) {
-                auto left = std::chrono::duration_cast<Millis>(deadline - std::chrono::steady_clock::now()).count();
+                // Rounded up: truncated, a wait under 2 ms would end at once.
+                auto left = std::chrono::ceil<Millis>(deadline - std::chrono::steady_clock::now()).count();
                 if (left <= 0) return false;
                 auto got = m_listener->wait_for_push(static_cast<int>(left));
                 if (!got) {

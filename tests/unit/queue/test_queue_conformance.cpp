@@ -498,6 +498,20 @@ TEST_P(QueueConformance, IdleWorkersWakeWhenWorkArrives)
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"wake"}));
 }
 
+// With nothing announced, an idle worker waits its whole poll interval, even
+// a short one, instead of claiming again at once.
+TEST_P(QueueConformance, IdleWaitsLastTheirInterval)
+{
+    if (GetParam() == "sqlite") {
+        EXPECT_FALSE(q->wait_for_work(Millis(1)));  // its workers sleep the interval themselves
+        return;
+    }
+    q->wait_for_work(Millis(50));  // starts listening
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 100; ++i) q->wait_for_work(Millis(1));
+    EXPECT_GE(std::chrono::steady_clock::now() - start, Millis(100));
+}
+
 // Redis Streams keep only what may still be read: acknowledged entries are
 // trimmed from the front of their stream (a node of entries at a time).
 TEST(RedisStreams, AcknowledgedEntriesAreTrimmed)
