@@ -598,6 +598,13 @@ public:
         auto r = run(s_claim, std::move(args), now);
         if (!r) return r.error();
         if (r->elements.size() != 2) return fail(Errc::internal, "'" + m_where + "': unexpected claim reply");
+        const auto& expired = r->elements[0].elements;
+        if (m_opt.events)
+            for (std::size_t i = 0; i + 1 < expired.size(); i += 2) {
+                std::string state = expired[i + 1].str;
+                m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried", expired[i].str, "",
+                                    {{"reason", "lease expired"}, {"state", state}}});
+            }
         std::vector<Lease> out;
         std::vector<std::vector<std::string>> reads;
         for (const auto& e : r->elements[1].elements) {
@@ -631,13 +638,6 @@ public:
             }
             out.resize(kept);
         }
-        const auto& expired = r->elements[0].elements;
-        if (m_opt.events)
-            for (std::size_t i = 0; i + 1 < expired.size(); i += 2) {
-                std::string state = expired[i + 1].str;
-                m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried", expired[i].str, "",
-                                    {{"reason", "lease expired"}, {"state", state}}});
-            }
         return out;
     }
 
