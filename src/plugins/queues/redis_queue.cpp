@@ -33,6 +33,10 @@ using redis::Reply;
 //                  never pass through Lua, which would intern every one)
 //   d:DEDUPE       the id of the unfinished task with that dedupe key (SET NX)
 //   s:AGENT:PRIO   stream of claimable tasks (consumer group "workers")
+//   r:AGENT:PRIO   sorted set: claimable tasks back on the queue (released,
+//                  retried, approved, after a lease ran out) by sequence
+//                  number, claimed in turn with the stream's: a stream has
+//                  no place for them but its end
 //   ready          hash: stream -> entries not yet delivered to a worker
 //   agents         set of agents with a stream
 //   delayed        sorted set: queued tasks not claimable before their score
@@ -86,12 +90,14 @@ local function append(id, agent, prio, seq, avail)
   woke = true
   return sk, eid
 end
+-- Puts a task back on the queue, in its place among the claimable tasks.
 local function push(id)
-  local k = tkey(id)
-  local agent, prio, seq, avail = unpack(redis.call('HMGET', k, 'agent', 'prio', 'seq', 'avail'))
-  local _, eid = append(id, agent, prio, seq, avail)
-  redis.call('HSET', k, 'entry', eid)
+  local agent, prio, seq = unpack(redis.call('HMGET', tkey(id), 'agent', 'prio', 'seq'))
+  redis.call('ZADD', P .. 'r:' .. agent .. ':' .. prio, seq, id)
+  redis.call('SADD', P .. 'agents', agent)
+  woke = true
 end
+-- Takes a task off its stream (or its set of tasks back on the queue).
 local function drop_entry(id, delivered)
   local agent, prio, eid = unpack(redis.call('HMGET', tkey(id), 'agent', 'prio', 'entry'))
   if eid and eid ~= '' then
@@ -100,6 +106,8 @@ local function drop_entry(id, delivered)
     else ready_delta[sk] = (ready_delta[sk] or 0) - 1 end
     redis.call('XDEL', sk, eid)
     redis.call('HSET', tkey(id), 'entry', '')
+  elseif agent and not delivered then
+    redis.call('ZREM', P .. 'r:' .. agent .. ':' .. prio, id)
   end
 end
 local function finish(id)
@@ -224,18 +232,9 @@ local function last_delivered(sk)
 end
 local leases, was_queued, lease_ends = {}, {}, {}
 local untl = int(now + lease)
-local function take(sk, entry)
-  -- The entry holds the task's id and ready time.
-  local eid, fields = entry[1], entry[2]
-  local id, avail
-  for j = 1, #fields, 2 do
-    local f = fields[j]
-    if f == 'id' then id = fields[j + 1] elseif f == 'at' then avail = fields[j + 1] end
-  end
-  last[sk] = eid
-  ready_delta[sk] = (ready_delta[sk] or 0) - 1
+local function take(id)
   local k = tkey(id)
-  local maxatt, fence, att = unpack(redis.call('HMGET', k, 'maxatt', 'fence', 'att'))
+  local maxatt, fence, att, avail = unpack(redis.call('HMGET', k, 'maxatt', 'fence', 'att', 'avail'))
   fence = int(tonumber(fence or 0) + 1)
   att = int(tonumber(att or 0) + 1)
   redis.call('HSET', k, 'state', 'leased', 'fence', fence, 'att', att, 'owner', worker, 'until', untl,
@@ -245,33 +244,57 @@ local function take(sk, entry)
   lease_ends[#lease_ends + 1] = id
   leases[#leases + 1] = {id, fence, att, maxatt, untl, avail}
 end
+local function take_entry(sk, entry)
+  local eid, fields = entry[1], entry[2]
+  local id
+  for j = 1, #fields, 2 do if fields[j] == 'id' then id = fields[j + 1] end end
+  last[sk] = eid
+  ready_delta[sk] = (ready_delta[sk] or 0) - 1
+  take(id)
+end
 local ready = P .. 'ready'
 for prio = 3, 0, -1 do
-  -- This priority's streams with undelivered entries.
-  local streams = {}
+  -- This priority's streams with undelivered entries, and sets of tasks
+  -- back on the queue.
+  local streams, again = {}, {}
   for _, a in ipairs(agents) do
     local sk = P .. 's:' .. a .. ':' .. prio
-    if tonumber(redis.call('HGET', ready, sk) or '0') + (ready_delta[sk] or 0) > 0 then table.insert(streams, sk) end
+    if tonumber(redis.call('HGET', ready, sk) or '0') + (ready_delta[sk] or 0) > 0 then
+      streams[#streams + 1] = sk
+    end
+    local rk = P .. 'r:' .. a .. ':' .. prio
+    if redis.call('EXISTS', rk) == 1 then again[#again + 1] = rk end
   end
-  if #streams == 1 and #leases < max then
+  if #streams == 1 and #again == 0 and #leases < max then
     local r = redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', max - #leases, 'STREAMS', streams[1], '>')
-    if r then for _, e in ipairs(r[1][2]) do take(streams[1], e) end end
-  elseif #streams > 1 then
-    -- First in, first out across agents: always the oldest head.
+    if r then for _, e in ipairs(r[1][2]) do take_entry(streams[1], e) end end
+  elseif #streams + #again > 0 then
+    -- First in, first out across agents and sets: always the oldest head.
     while #leases < max do
-      local best, best_seq
+      local best, best_seq, from_set
       for _, sk in ipairs(streams) do
         local head = redis.call('XRANGE', sk, '(' .. last_delivered(sk), '+', 'COUNT', 1)[1]
         if head then
           local seq
           for j = 1, #head[2], 2 do if head[2][j] == 'seq' then seq = tonumber(head[2][j + 1]) end end
-          if not best_seq or seq < best_seq then best, best_seq = sk, seq end
+          if not best_seq or seq < best_seq then best, best_seq, from_set = sk, seq, false end
+        end
+      end
+      for _, rk in ipairs(again) do
+        local head = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
+        if head[1] and (not best_seq or tonumber(head[2]) < best_seq) then
+          best, best_seq, from_set = rk, tonumber(head[2]), head[1]
         end
       end
       if not best then break end
-      local r = redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', 1, 'STREAMS', best, '>')
-      if not r then break end
-      take(best, r[1][2][1])
+      if from_set then
+        redis.call('ZREM', best, from_set)
+        take(from_set)
+      else
+        local r = redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', 1, 'STREAMS', best, '>')
+        if not r then break end
+        take_entry(best, r[1][2][1])
+      end
     end
   end
   if #leases >= max then break end
@@ -496,6 +519,16 @@ for i = 1, #ready, 2 do
           if oldest == 0 or at < oldest then oldest = at end
         end
       end
+    end
+  end
+end
+-- The heads of the sets of tasks back on the queue.
+for _, a in ipairs(redis.call('SMEMBERS', P .. 'agents')) do
+  for prio = 0, 3 do
+    local head = redis.call('ZRANGE', P .. 'r:' .. a .. ':' .. prio, 0, 0)[1]
+    if head then
+      local at = tonumber(redis.call('HGET', tkey(head), 'avail'))
+      if oldest == 0 or at < oldest then oldest = at end
     end
   end
 end

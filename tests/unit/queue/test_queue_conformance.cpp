@@ -263,6 +263,44 @@ TEST_P(QueueConformance, ReleaseDoesNotCountTheAttempt)
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"t"}));
 }
 
+// A task that goes back on the queue (released, retried after its backoff,
+// approved at last, or back after its lease ran out) keeps its place: it is
+// claimed before the tasks enqueued after it.
+TEST_P(QueueConformance, TasksBackOnTheQueueKeepTheirPlace)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("p"), State::pending_approval));
+    for (const char* id : {"a", "b", "c", "d"}) items.push_back(item(make_task(id)));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 1, Millis(30000));
+    ASSERT_EQ(l->at(0).id, "a");
+    ASSERT_TRUE(q->release("a", (*l)[0].token));
+    l = q->claim("w", 1, Millis(30000));
+    ASSERT_EQ(l->at(0).id, "a");
+    EXPECT_EQ(*q->nack("a", (*l)[0].token, "boom", Backoff{Millis(0), Millis(0)}), State::queued);
+    l = q->claim("w", 1, Millis(30000));
+    ASSERT_EQ(l->at(0).id, "a");
+    ASSERT_TRUE(q->ack("a", (*l)[0].token, json::object()));
+    ASSERT_TRUE(q->approve("p", "sec", "ana"));
+    ASSERT_TRUE(q->approve("p", "ops", "bob"));
+    l = q->claim("w", 2, Millis(300));
+    EXPECT_EQ(l->size(), 2u);
+    EXPECT_EQ(l->at(0).id, "p");
+    EXPECT_EQ(l->at(1).id, "b");
+    std::this_thread::sleep_for(Millis(400));
+    EXPECT_EQ(claim_ids(10), (std::vector<std::string>{"p", "b", "c", "d"}));
+    // One back on the queue can still be cancelled there.
+    std::vector<EnqueueItem> more;
+    more.push_back(item(make_task("e")));
+    ASSERT_TRUE(q->enqueue(std::move(more)));
+    l = q->claim("w", 1, Millis(30000));
+    ASSERT_EQ(l->at(0).id, "e");
+    ASSERT_TRUE(q->release("e", (*l)[0].token));
+    ASSERT_TRUE(q->cancel("e"));
+    EXPECT_TRUE(claim_ids(10).empty());
+    EXPECT_EQ(q->stats()->ready, 0);
+}
+
 TEST_P(QueueConformance, ApprovalsGateTheTask)
 {
     std::vector<EnqueueItem> items;
