@@ -275,6 +275,10 @@ TEST_P(QueueConformance, TasksBackOnTheQueueKeepTheirPlace)
     auto l = q->claim("w", 1, Millis(30000));
     ASSERT_EQ(l->at(0).id, "a");
     ASSERT_TRUE(q->release("a", (*l)[0].token));
+    auto st = q->stats();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->ready, 4);
+    EXPECT_GE(st->oldest_ready_ms, 0);
     l = q->claim("w", 1, Millis(30000));
     ASSERT_EQ(l->at(0).id, "a");
     EXPECT_EQ(*q->nack("a", (*l)[0].token, "boom", Backoff{Millis(0), Millis(0)}), State::queued);
