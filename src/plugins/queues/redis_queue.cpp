@@ -29,8 +29,8 @@ using redis::Reply;
 //                  att and fence 0, req and appr [], updated = created)
 //   p:ID           hash: its task, decision and result (CBOR)
 //   n:I            the payload of an enqueue's Ith task, staged in the same
-//                  MULTI as the script that renames it to p:ID (so payloads
-//                  never pass through Lua, which would intern every one)
+//                  MULTI as the script that renames it to p:ID (so that it
+//                  does not pass through Lua, which would intern it)
 //   d:DEDUPE       the id of the unfinished task with that dedupe key (SET NX)
 //   s:AGENT:PRIO   stream of claimable tasks (consumer group "workers")
 //   r:AGENT:PRIO   sorted set: claimable tasks back on the queue (released,
@@ -38,7 +38,7 @@ using redis::Reply;
 //                  number, claimed in turn with the stream's: a stream has
 //                  no place for them but its end
 //   ready          hash: stream -> entries not yet delivered to a worker
-//   agents         set of agents with a stream
+//   agents         set of agents with a stream (or an r: set)
 //   delayed        sorted set: queued tasks not claimable before their score
 //   leases         sorted set: leased tasks by lease end
 //   dead           dead-letter stream: each task that went dead, with its error
