@@ -60,7 +60,7 @@ local function int(n) return fmt('%d', n) end
 local function tkey(id) return P .. 't:' .. id end
 -- Changes to the counts of undelivered entries, and whether to wake idle
 -- workers: written once per script by done().
-local ready_delta, woke, known = {}, false, {}
+local ready_delta, woke = {}, false
 local function done(result)
   for sk, d in pairs(ready_delta) do
     if d ~= 0 then redis.call('HINCRBY', P .. 'ready', sk, d) end
@@ -73,22 +73,6 @@ local function move(id, from, to, seq)
   if from ~= 'leased' then redis.call('ZREM', P .. 'st:' .. from, id) end
   redis.call('ZADD', P .. 'st:' .. to, seq, id)
   redis.call('HSET', tkey(id), 'state', to)
-end
--- Appends a claimable task to its stream; returns the stream and the entry,
--- which the caller keeps in the task's hash.
-local function append(id, agent, prio, seq, avail)
-  local sk = P .. 's:' .. agent .. ':' .. prio
-  if not known[sk] then
-    if redis.call('EXISTS', sk) == 0 then
-      redis.call('XGROUP', 'CREATE', sk, 'workers', '$', 'MKSTREAM')
-      redis.call('SADD', P .. 'agents', agent)
-    end
-    known[sk] = true
-  end
-  local eid = redis.call('XADD', sk, '*', 'id', id, 'seq', seq, 'at', avail)
-  ready_delta[sk] = (ready_delta[sk] or 0) + 1
-  woke = true
-  return sk, eid
 end
 -- Puts a task back on the queue, in its place among the claimable tasks.
 local function push(id)
@@ -149,6 +133,23 @@ local out = {}
 local n = (#ARGV - 2) / 9
 local seq = redis.call('INCRBY', P .. 'seq', n) - n
 local lex, by_state = {}, {}
+-- Appends a new claimable task to its stream; returns the entry, which the
+-- task's hash keeps.
+local known = {}
+local function append(id, agent, prio, seq, avail)
+  local sk = P .. 's:' .. agent .. ':' .. prio
+  if not known[sk] then
+    if redis.call('EXISTS', sk) == 0 then
+      redis.call('XGROUP', 'CREATE', sk, 'workers', '$', 'MKSTREAM')
+      redis.call('SADD', P .. 'agents', agent)
+    end
+    known[sk] = true
+  end
+  local eid = redis.call('XADD', sk, '*', 'id', id, 'seq', seq, 'at', avail)
+  ready_delta[sk] = (ready_delta[sk] or 0) + 1
+  woke = true
+  return eid
+end
 for i = 3, #ARGV, 9 do
   local id, dk, typ, agent, state, prio, delay, maxatt, req =
     ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6]), ARGV[i+7], ARGV[i+8]
@@ -163,10 +164,10 @@ for i = 3, #ARGV, 9 do
     seq = seq + 1
     local sq = int(seq)
     local avail = delay > 0 and int(now + delay) or ARGV[2]
-    local sk, eid = '', ''
+    local eid = ''
     if state == 'queued' then
       if delay > 0 then redis.call('ZADD', P .. 'delayed', avail, id)
-      else sk, eid = append(id, agent, prio, sq, avail) end
+      else eid = append(id, agent, prio, sq, avail) end
     end
     redis.call('HSET', k, 'state', state, 'type', typ, 'agent', agent, 'dk', dk, 'prio', prio, 'seq', sq,
       'avail', avail, 'maxatt', maxatt, 'created', ARGV[2], 'entry', eid)
