@@ -1,6 +1,10 @@
 #include "core/process.hpp"
 
 #include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <cerrno>
 
 namespace infra::core::process {
 
@@ -8,6 +12,44 @@ void retain_heap()
 {
     ::mallopt(M_TRIM_THRESHOLD, 128 << 20);
     ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
+}
+
+namespace {
+sigset_t pipe_only()
+{
+    sigset_t s;
+    ::sigemptyset(&s);
+    ::sigaddset(&s, SIGPIPE);
+    return s;
+}
+}  // namespace
+
+NoSigpipe::NoSigpipe()
+{
+    sigset_t block = pipe_only();
+    ::pthread_sigmask(SIG_BLOCK, &block, &m_old);
+    // One already pending belongs to someone else: leave it be.
+    sigset_t pending;
+    ::sigpending(&pending);
+    m_was_pending = ::sigismember(&pending, SIGPIPE) == 1;
+}
+
+NoSigpipe::~NoSigpipe()
+{
+    int saved = errno;
+    if (!m_was_pending) {
+        // A SIGPIPE raised meanwhile is taken off before it is unblocked
+        // (a write raises it for the thread that wrote).
+        sigset_t block = pipe_only(), pending;
+        ::sigpending(&pending);
+        if (::sigismember(&pending, SIGPIPE) == 1) {
+            timespec none{0, 0};
+            while (::sigtimedwait(&block, nullptr, &none) < 0 && errno == EINTR) {
+            }
+        }
+    }
+    ::pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
+    errno = saved;
 }
 
 }  // namespace infra::core::process

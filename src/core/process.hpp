@@ -1,6 +1,9 @@
 #pragma once
-// Settings that belong to a whole process, applied by the commands that
-// own one (worker, and the long-running commands to come).
+// How the process treats its memory and its broken pipes: settings the
+// commands that own a process apply (worker, serve), and a guard for writes
+// to peers that may be gone.
+
+#include <signal.h>
 
 namespace infra::core::process {
 
@@ -11,5 +14,23 @@ namespace infra::core::process {
 /// follow cost more than the durable commit itself. Up to 128 MiB of free
 /// heap is kept, and blocks under 4 MiB come from the heap.
 void retain_heap();
+
+/// While it lives, a write by this thread to a pipe or socket whose reader
+/// is gone fails with EPIPE instead of raising SIGPIPE, which would end the
+/// process (the CLI keeps SIGPIPE's default so that `infra-agent ... | head`
+/// ends quietly). For writes to peers a long-running process outlives: a
+/// sandboxed command that exits without reading its input, a server that
+/// closed the connection.
+class NoSigpipe {
+public:
+    NoSigpipe();
+    ~NoSigpipe();
+    NoSigpipe(const NoSigpipe&) = delete;
+    NoSigpipe& operator=(const NoSigpipe&) = delete;
+
+private:
+    sigset_t m_old;  ///< the thread's signal mask before
+    bool m_was_pending = false;
+};
 
 }  // namespace infra::core::process

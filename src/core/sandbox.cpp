@@ -1,5 +1,6 @@
 #include "core/sandbox.hpp"
 
+#include "core/process.hpp"
 #include "core/text.hpp"
 
 #include <cerrno>
@@ -271,6 +272,8 @@ Result<Outcome> Sandbox::run(const Request& req) const
         for (int i = 0; i < n; ++i) {
             if (!fds[i].revents) continue;
             if (fds[i].fd == in_fd) {
+                // The command may exit without reading all of it: EPIPE, not SIGPIPE.
+                process::NoSigpipe guard;
                 ssize_t w = ::write(in_fd, req.stdin_data.data() + written, req.stdin_data.size() - written);
                 if (w > 0) written += static_cast<std::size_t>(w);
                 if (w < 0 && errno != EAGAIN) written = req.stdin_data.size();

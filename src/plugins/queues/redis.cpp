@@ -1,5 +1,6 @@
 #include "plugins/queues/redis.hpp"
 
+#include "core/process.hpp"
 #include "core/text.hpp"
 
 #include <hiredis/hiredis.h>
@@ -191,6 +192,9 @@ core::Result<Reply> Conn::command(const std::vector<std::string>& args)
 
 core::Result<std::vector<Reply>> Conn::pipeline(const std::vector<std::vector<std::string>>& cmds)
 {
+    // A server that closed the connection is an error to report, not a
+    // signal that ends the worker.
+    core::process::NoSigpipe guard;
     for (const auto& args : cmds)
         if (auto st = append(args); !st) return st.error();
     std::vector<Reply> out;
@@ -207,6 +211,7 @@ core::Result<std::vector<Reply>> Conn::pipeline(const std::vector<std::vector<st
 core::Status Conn::send(const std::vector<std::string>& args)
 {
     if (auto st = append(args); !st) return st;
+    core::process::NoSigpipe guard;
     int done = 0;
     while (!done)
         if (redisBufferWrite(m_ctx, &done) != REDIS_OK)

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <arpa/inet.h>
+#include <csignal>
 #include <cstdlib>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -176,4 +177,22 @@ TEST_F(SandboxTest, BoundDirectoriesAreWritableAtTheirOwnPathAndNothingBesideThe
     std::filesystem::create_directories(dir / "ws" / "inner");
     r.binds = {dir / "ws" / "inner"};
     EXPECT_FALSE(box->run(r));
+}
+
+TEST_F(SandboxTest, ACommandThatLeavesItsInputUnreadDoesNotEndTheCaller)
+{
+    // As in the CLI: a write to a pipe nobody reads would end the process.
+    auto before = ::signal(SIGPIPE, SIG_DFL);
+    Request r;
+    r.argv = {"/bin/true"};
+    r.workspace = dir / "ws";
+    r.stdin_data = std::string(8 << 20, 'x');  // far more than a pipe holds
+    auto o = box->run(r);
+    ::signal(SIGPIPE, before);
+    ASSERT_TRUE(o) << o.error().message;
+    EXPECT_EQ(o->exit_code, 0) << o->err;
+    // Nothing of it is left behind for the next write either.
+    sigset_t pending;
+    ::sigpending(&pending);
+    EXPECT_EQ(::sigismember(&pending, SIGPIPE), 0);
 }
