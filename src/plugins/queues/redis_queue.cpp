@@ -24,15 +24,17 @@ using redis::Conn;
 using redis::Reply;
 
 // The data, under a prefix (default "infra:queue:"):
-//   t:ID           hash: the task's fields (few and small, so Redis keeps it
-//                  compact; a field not yet set reads as its default:
-//                  att and fence 0, req and appr [], updated = created)
-//   p:ID           hash: its task, decision and result (CBOR)
-//   n:I            the payload of an enqueue's Ith task, staged in the same
-//                  MULTI as the script that renames it to p:ID (so that it
-//                  does not pass through Lua, which would intern it)
+//   t:ID           hash: the task: its task, decision and result (CBOR) and
+//                  its queue fields (a field not yet set reads as its
+//                  default: att and fence 0, req and appr [], updated =
+//                  created; owner and until are read only while leased)
+//   n:I            the Ith task of an enqueue, staged in the same MULTI as
+//                  the script that renames it to t:ID: what is known before
+//                  the script runs (payloads, type, agent ...) never passes
+//                  through Lua, which would intern it
 //   d:DEDUPE       the id of the unfinished task with that dedupe key (SET NX)
-//   s:AGENT:PRIO   stream of claimable tasks (consumer group "workers")
+//   s:AGENT:PRIO   stream of claimable tasks not yet leased (consumer group
+//                  "workers"): id, seq, ready time and max attempts each
 //   r:AGENT:PRIO   sorted set: claimable tasks back on the queue (released,
 //                  retried, approved, after a lease ran out) by sequence
 //                  number, claimed in turn with the stream's: a stream has
@@ -127,16 +129,16 @@ local function each_slice(cmd, key, list)
 end
 )lua";
 
-// ARGV[3..]: 9 fields per task; the Ith task's payload is staged at n:I.
+// ARGV[3..]: 7 fields per task; the Ith task is staged at n:I.
 constexpr const char* k_enqueue = R"lua(
 local out = {}
-local n = (#ARGV - 2) / 9
+local n = (#ARGV - 2) / 7
 local seq = redis.call('INCRBY', P .. 'seq', n) - n
 local lex, by_state = {}, {}
 -- Appends a new claimable task to its stream; returns the entry, which the
 -- task's hash keeps.
 local known = {}
-local function append(id, agent, prio, seq, avail)
+local function append(id, agent, prio, seq, avail, maxatt)
   local sk = P .. 's:' .. agent .. ':' .. prio
   if not known[sk] then
     if redis.call('EXISTS', sk) == 0 then
@@ -145,34 +147,39 @@ local function append(id, agent, prio, seq, avail)
     end
     known[sk] = true
   end
-  local eid = redis.call('XADD', sk, '*', 'id', id, 'seq', seq, 'at', avail)
+  local eid = redis.call('XADD', sk, '*', 'id', id, 'seq', seq, 'at', avail, 'max', maxatt)
   ready_delta[sk] = (ready_delta[sk] or 0) + 1
   woke = true
   return eid
 end
-for i = 3, #ARGV, 9 do
-  local id, dk, typ, agent, state, prio, delay, maxatt, req =
-    ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], ARGV[i+5], tonumber(ARGV[i+6]), ARGV[i+7], ARGV[i+8]
+for i = 3, #ARGV, 7 do
+  local id, dk, agent, state, prio, delay, maxatt =
+    ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], tonumber(ARGV[i+5]), ARGV[i+6]
   local k = tkey(id)
-  local staged = P .. 'n:' .. int((i - 3) / 9)
-  -- Takes the dedupe key unless an unfinished task holds it (SET NX GET).
-  local other = redis.call('EXISTS', k) == 1 and id or redis.call('SET', P .. 'd:' .. dk, id, 'NX', 'GET')
+  local staged = P .. 'n:' .. int((i - 3) / 7)
+  -- Takes the dedupe key unless an unfinished task holds it (SET NX GET),
+  -- then the id, by moving the staged task into place unless a task already
+  -- has it (RENAMENX).
+  local dkey = P .. 'd:' .. dk
+  local other = redis.call('SET', dkey, id, 'NX', 'GET')
+  if not other and redis.call('RENAMENX', staged, k) == 0 then
+    redis.call('DEL', dkey)
+    other = id
+  end
   if other then
     redis.call('DEL', staged)
-    table.insert(out, {other, redis.call('HGET', tkey(other), 'state') or 'queued', 1})
+    out[#out + 1] = {other, redis.call('HGET', tkey(other), 'state') or 'queued', 1}
   else
     seq = seq + 1
     local sq = int(seq)
-    local avail = delay > 0 and int(now + delay) or ARGV[2]
     local eid = ''
     if state == 'queued' then
+      -- The staged task holds the same time, from the same ARGV[2].
+      local avail = delay > 0 and int(now + delay) or ARGV[2]
       if delay > 0 then redis.call('ZADD', P .. 'delayed', avail, id)
-      else eid = append(id, agent, prio, sq, avail) end
+      else eid = append(id, agent, prio, sq, avail, maxatt) end
     end
-    redis.call('HSET', k, 'state', state, 'type', typ, 'agent', agent, 'dk', dk, 'prio', prio, 'seq', sq,
-      'avail', avail, 'maxatt', maxatt, 'created', ARGV[2], 'entry', eid)
-    if req ~= '[]' then redis.call('HSET', k, 'req', req) end
-    redis.call('RENAME', staged, P .. 'p:' .. id)
+    redis.call('HSET', k, 'seq', sq, 'entry', eid)
     lex[#lex + 1] = '0'
     lex[#lex + 1] = id
     local members = by_state[state] or {}
@@ -189,7 +196,7 @@ return done(out)
 
 // ARGV[3] worker, [4] lease ms, [5] max, [6..] agents (none: every agent).
 // Returns {expired: {id, state ...}, leases: {{id, fence, attempt, max, until, ready} ...}}; the caller
-// reads the payloads (p:ID) itself, so that they do not pass through Lua.
+// reads the payloads (t:ID's task and decision) itself, so that they do not pass through Lua.
 constexpr const char* k_claim = R"lua(
 local worker, lease, max = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 -- Delayed tasks that came due become claimable.
@@ -233,11 +240,19 @@ local function last_delivered(sk)
 end
 local leases, was_queued, lease_ends = {}, {}, {}
 local untl = int(now + lease)
-local function take(id)
+-- Leases a task; from its stream entry, with what the entry says of it.
+local function take(id, entry)
   local k = tkey(id)
-  local maxatt, fence, att, avail = unpack(redis.call('HMGET', k, 'maxatt', 'fence', 'att', 'avail'))
-  fence = int(tonumber(fence or 0) + 1)
-  att = int(tonumber(att or 0) + 1)
+  local maxatt, fence, att, avail
+  if entry and entry.max then
+    -- Only a task never leased has an entry (every lease's end takes the
+    -- entry away): its fence and attempts are still 0.
+    maxatt, fence, att, avail = entry.max, '1', '1', entry.at
+  else
+    maxatt, fence, att, avail = unpack(redis.call('HMGET', k, 'maxatt', 'fence', 'att', 'avail'))
+    fence = int(tonumber(fence or 0) + 1)
+    att = int(tonumber(att or 0) + 1)
+  end
   redis.call('HSET', k, 'state', 'leased', 'fence', fence, 'att', att, 'owner', worker, 'until', untl,
     'updated', ARGV[2])
   was_queued[#was_queued + 1] = id
@@ -247,11 +262,11 @@ local function take(id)
 end
 local function take_entry(sk, entry)
   local eid, fields = entry[1], entry[2]
-  local id
-  for j = 1, #fields, 2 do if fields[j] == 'id' then id = fields[j + 1] end end
+  local e = {}
+  for j = 1, #fields, 2 do e[fields[j]] = fields[j + 1] end
   last[sk] = eid
   ready_delta[sk] = (ready_delta[sk] or 0) - 1
-  take(id)
+  take(e.id, e)
 end
 local ready = P .. 'ready'
 for prio = 3, 0, -1 do
@@ -336,8 +351,9 @@ for i = 3, #ARGV, 3 do
       local list = entries[sk]
       list[#list + 1] = eid
     end
-    redis.call('HSET', k, 'state', 'succeeded', 'owner', '', 'until', '', 'updated', ARGV[2])
-    if result ~= '' then redis.call('HSET', P .. 'p:' .. id, 'result', result) end
+    -- Its lease's owner and end stay behind: they are read only while leased.
+    if result ~= '' then redis.call('HSET', k, 'state', 'succeeded', 'updated', ARGV[2], 'result', result)
+    else redis.call('HSET', k, 'state', 'succeeded', 'updated', ARGV[2]) end
     -- An unfinished task always holds its dedupe key: no other can take it.
     dedupe[#dedupe + 1] = P .. 'd:' .. dk
     was_leased[#was_leased + 1] = id
@@ -416,7 +432,7 @@ unlease(id)
 local att = tonumber(redis.call('HGET', k, 'att'))
 redis.call('HSET', k, 'err', ARGV[6], 'req', ARGV[7], 'appr', '[]', 'att', math.max(att - 1, 0), 'owner', '',
   'until', '', 'updated', ARGV[2])
-redis.call('HSET', P .. 'p:' .. id, 'decision', ARGV[8])
+redis.call('HSET', k, 'decision', ARGV[8])
 move(id, 'leased', to, redis.call('HGET', k, 'seq'))
 if to == 'denied' then finish(id) end
 return 1
@@ -483,7 +499,7 @@ local n = 0
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'finished', '-inf', '(' .. ARGV[3])) do
   local state = redis.call('HGET', tkey(id), 'state')
   if state and states[state] then
-    redis.call('DEL', tkey(id), P .. 'p:' .. id)
+    redis.call('DEL', tkey(id))
     redis.call('ZREM', P .. 'finished', id)
     redis.call('ZREM', P .. 'lex', id)
     redis.call('ZREM', P .. 'st:' .. state, id)
@@ -491,6 +507,17 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', P .. 'finished', '-inf', '(' .. 
   end
 end
 return n
+)lua";
+
+// ARGV[3] the layout this build writes. Returns the layout of the keys
+// under the prefix, after claiming an unused prefix for ARGV[3]. The first
+// layout wrote no layout key, but always the sequence counter.
+constexpr const char* k_layout_check = R"lua(
+local found = redis.call('GET', P .. 'layout')
+if found then return found end
+if redis.call('EXISTS', P .. 'seq') == 1 then return '1' end
+redis.call('SET', P .. 'layout', ARGV[3])
+return ARGV[3]
 )lua";
 
 // Returns {{state, count} ...}, delayed, expired leases, oldest ready time (0: none).
@@ -567,6 +594,9 @@ const std::vector<std::string> k_fields = {"state",  "type",    "agent",   "dk",
                                            "maxatt", "created", "updated", "avail", "until", "owner",
                                            "err",    "req",     "appr",    "fence"};
 
+/// The layout of the keys below: changed whenever a key or field changes meaning.
+constexpr const char* k_layout = "2";
+
 /// A field the scripts leave unset until it changes, read as its default.
 const std::string& or_default(const Reply& r, const std::string& fallback) { return r.is_nil() ? fallback : r.str; }
 
@@ -580,9 +610,7 @@ public:
 
     Status init()
     {
-        auto c = take();
-        if (!c) return c.error();
-        auto v = (*c)->command({"INFO", "server"});
+        auto v = command({"INFO", "server"});
         if (!v) return v.error();
         if (v->type == Reply::Type::error) return fail(Errc::unavailable, "'" + m_where + "': " + v->str);
         // SET NX GET needs Redis 7.0 (exclusive XRANGE starts, 6.2).
@@ -594,27 +622,43 @@ public:
                 return fail(Errc::unavailable, "'" + m_where + "' runs Redis " + std::to_string(major) + "." +
                                                    std::to_string(minor) + "; the queue needs 7.0 or later");
         }
-        return {};
+        return check_layout();
     }
 
     Result<std::vector<EnqueueOutcome>> enqueue(std::vector<EnqueueItem> items) override
     {
+        // What the script does not decide is staged beside it (see n:I).
+        auto now = now_ms();
+        std::string created = std::to_string(now);
         std::vector<std::string> args;
         std::vector<std::vector<std::string>> staged;
-        args.reserve(items.size() * 9);
+        args.reserve(items.size() * 7);
         staged.reserve(items.size());
         for (const auto& item : items) {
             json approvals = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
                                                        : json::array();
-            args.insert(args.end(), {item.task.id, item.task.dedupe_key, std::string(to_string(item.task.type)),
-                                     item.task.context.agent_slug, std::string(to_string(item.initial)),
-                                     std::to_string(effective_priority(item.task, item.decision)),
-                                     std::to_string(std::max<std::int64_t>(0, item.delay.count())),
-                                     std::to_string(std::max(1, item.max_attempts)), approvals.dump()});
-            staged.push_back({"HSET", m_addr.prefix + "n:" + std::to_string(staged.size()), "task",
-                              cbor_bytes(to_json(item.task)), "decision", cbor_bytes(item.decision)});
+            std::string state(to_string(item.initial)), prio = std::to_string(effective_priority(item.task, item.decision));
+            std::string max_attempts = std::to_string(std::max(1, item.max_attempts));
+            auto delay = std::max<std::int64_t>(0, item.delay.count());
+            std::vector<std::string> hset = {"HSET", m_addr.prefix + "n:" + std::to_string(staged.size()),
+                                             "task", cbor_bytes(to_json(item.task)),
+                                             "decision", cbor_bytes(item.decision),
+                                             "state", state,
+                                             "type", std::string(to_string(item.task.type)),
+                                             "agent", item.task.context.agent_slug,
+                                             "dk", item.task.dedupe_key,
+                                             "prio", prio,
+                                             "avail", std::to_string(now + delay),
+                                             "maxatt", max_attempts,
+                                             "created", created,
+                                             // Every field, always: n:I may hold what a failed enqueue left.
+                                             "req", approvals.dump()};
+            staged.push_back(std::move(hset));
+            args.insert(args.end(), {item.task.id, item.task.dedupe_key, item.task.context.agent_slug,
+                                     std::move(state), std::move(prio), std::to_string(delay),
+                                     std::move(max_attempts)});
         }
-        auto r = run(s_enqueue, std::move(args), 0, std::move(staged));
+        auto r = run(s_enqueue, std::move(args), now, std::move(staged));
         if (!r) return r.error();
         std::vector<EnqueueOutcome> out;
         for (const auto& e : r->elements)
@@ -650,7 +694,7 @@ public:
             l.lease_until_ms = e.elements.at(4).as_int();
             l.ready_ms = e.elements.at(5).as_int();
             l.claimed_ms = now;
-            reads.push_back({"HMGET", m_addr.prefix + "p:" + l.id, "task", "decision"});
+            reads.push_back({"HMGET", m_addr.prefix + "t:" + l.id, "task", "decision"});
             out.push_back(std::move(l));
         }
         if (!reads.empty()) {
@@ -962,6 +1006,30 @@ public:
 private:
     Result<Pool<Conn>::Held> take() { return m_pool.take(); }
 
+    /// One command on a connection of the pool's.
+    Result<Reply> command(const std::vector<std::string>& args)
+    {
+        auto c = take();
+        if (!c) return c.error();
+        return (*c)->command(args);
+    }
+
+    /// Claims the prefix for this layout of keys, or refuses one that keys of
+    /// another layout hold (an earlier infra-agent's queue, which this one
+    /// would misread).
+    Status check_layout()
+    {
+        auto r = run(s_layout, {k_layout});
+        if (!r) return r.error();
+        const std::string& found = r->str;
+        if (found == k_layout) return {};
+        return fail(Errc::unavailable,
+                    "'" + m_where + "': the keys under prefix " + text::quote(m_addr.prefix) + " are in layout " +
+                        found + ", written by another version of infra-agent; this one reads layout " + k_layout,
+                    "finish that queue's tasks with the version that wrote it, or give this queue another prefix "
+                    "(?prefix=NAME)");
+    }
+
     /// Runs a script; with `staged`, after those commands (which write what
     /// the script takes up) in one MULTI ... EXEC, so that no other client
     /// sees what they wrote before the script has run.
@@ -1026,10 +1094,11 @@ private:
     {
         std::vector<std::string> cmd = {"HMGET", m_addr.prefix + "t:" + id};
         cmd.insert(cmd.end(), k_fields.begin(), k_fields.end());
+        if (full) cmd.insert(cmd.end(), {"task", "decision", "result"});
         auto r = c.command(cmd);
         if (!r) return r.error();
         const auto& v = r->elements;
-        if (v.size() < k_fields.size() || v[0].is_nil()) return std::optional<Entry>();
+        if (v.size() != cmd.size() - 2 || v[0].is_nil()) return std::optional<Entry>();
         Entry e;
         e.id = id;
         e.state = parse_state(v[0].str).value_or(State::queued);
@@ -1042,27 +1111,25 @@ private:
         e.created_ms = v[7].as_int();
         e.updated_ms = v[8].is_nil() ? e.created_ms : v[8].as_int();
         e.available_ms = v[9].as_int();
-        e.lease_until_ms = v[10].as_int();
-        e.lease_owner = v[11].str;
+        if (e.state == State::leased) {
+            e.lease_until_ms = v[10].as_int();
+            e.lease_owner = v[11].str;
+        }
         e.last_error = v[12].str;
         e.required_approvals = strings_of(or_default(v[13], "[]"));
         e.approvals = json::parse(or_default(v[14], "[]"), nullptr, false);
         e.fence = v[15].as_int();
         if (full) {
-            auto p = c.command({"HMGET", m_addr.prefix + "p:" + id, "task", "decision", "result"});
-            if (!p) return p.error();
-            if (p->elements.size() == 3) {
-                e.task = from_cbor(p->elements[0].str);
-                e.decision = from_cbor(p->elements[1].str);
-                if (!p->elements[2].is_nil()) e.result = from_cbor(p->elements[2].str);
-            }
+            e.task = from_cbor(v[16].str);
+            e.decision = from_cbor(v[17].str);
+            if (!v[18].is_nil()) e.result = from_cbor(v[18].str);
         }
         return std::optional<Entry>(std::move(e));
     }
 
     static inline const Script s_enqueue{k_enqueue}, s_claim{k_claim}, s_heartbeat{k_heartbeat}, s_ack{k_ack},
         s_nack{k_nack}, s_release{k_release}, s_redecide{k_redecide}, s_approve{k_approve}, s_reject{k_reject},
-        s_retry{k_retry}, s_cancel{k_cancel}, s_purge{k_purge}, s_stats{k_stats};
+        s_retry{k_retry}, s_cancel{k_cancel}, s_purge{k_purge}, s_stats{k_stats}, s_layout{k_layout_check};
 
     redis::Address m_addr;
     std::string m_where;

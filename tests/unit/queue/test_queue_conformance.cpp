@@ -586,3 +586,33 @@ TEST(RedisStreams, AcknowledgedEntriesAreTrimmed)
     ASSERT_EQ(key.find('\n'), std::string::npos) << key;  // one stream: one agent, one priority
     EXPECT_LT(std::stoi(cli({"XLEN", key})), 200);
 }
+
+// Keys written in another layout (an earlier version's queue) are refused
+// by name, never misread; a prefix in this layout, or a new one, opens.
+TEST(RedisStreams, KeysOfAnotherLayoutAreRefused)
+{
+    infra::test::RedisServer redis;
+    ASSERT_TRUE(redis.ok()) << redis.error();
+    auto cli = [&](std::vector<std::string> args) {
+        args.insert(args.begin(), {"-p", std::to_string(redis.port())});
+        return infra::test::run_program("/usr/bin/redis-cli", args).out;
+    };
+    auto fresh = infra::plugins::queues::open_redis_url(redis.url() + "?prefix=new", {});
+    ASSERT_TRUE(fresh) << fresh.error().message;
+    ASSERT_TRUE((*fresh)->enqueue({item(make_task("T1"))}));
+    EXPECT_TRUE(infra::plugins::queues::open_redis_url(redis.url() + "?prefix=new", {}));
+
+    // The first layout wrote no layout key, but always its sequence counter.
+    cli({"SET", "old:seq", "41"});
+    auto old = infra::plugins::queues::open_redis_url(redis.url() + "?prefix=old", {});
+    ASSERT_FALSE(old);
+    EXPECT_EQ(old.error().code, infra::core::Errc::unavailable);
+    EXPECT_NE(old.error().message.find("prefix 'old:' are in layout 1"), std::string::npos) << old.error().message;
+    EXPECT_NE(old.error().hint.find("another prefix"), std::string::npos) << old.error().hint;
+    EXPECT_EQ(cli({"EXISTS", "old:layout"}), "0\n");  // nothing written into it
+
+    cli({"SET", "new:layout", "9"});
+    auto later = infra::plugins::queues::open_redis_url(redis.url() + "?prefix=new", {});
+    ASSERT_FALSE(later);
+    EXPECT_NE(later.error().message.find("layout 9"), std::string::npos) << later.error().message;
+}
