@@ -34,7 +34,7 @@ using redis::Reply;
 //                  through Lua, which would intern it
 //   d:DEDUPE       the id of the unfinished task with that dedupe key (SET NX)
 //   s:AGENT:PRIO   stream of claimable tasks not yet leased (consumer group
-//                  "workers"): id, seq, ready time and max attempts each
+//                  "workers"): id and seq each
 //   r:AGENT:PRIO   sorted set: claimable tasks back on the queue (released,
 //                  retried, approved, after a lease ran out) by sequence
 //                  number, claimed in turn with the stream's: a stream has
@@ -129,16 +129,19 @@ local function each_slice(cmd, key, list)
 end
 )lua";
 
-// ARGV[3..]: 7 fields per task; the Ith task is staged at n:I.
+// ARGV[3] how many tasks, [4..] runs of tasks that share an agent, state,
+// priority and delay: each run is its length, agent, state, priority and
+// delay (ms), then each task's id and dedupe key. The Ith task (from 0) is
+// staged at n:I. Returns {id, state, 1 if it was there already, ...}.
 constexpr const char* k_enqueue = R"lua(
 local out = {}
-local n = (#ARGV - 2) / 7
+local n = tonumber(ARGV[3])
 local seq = redis.call('INCRBY', P .. 'seq', n) - n
 local lex, by_state = {}, {}
 -- Appends a new claimable task to its stream; returns the entry, which the
 -- task's hash keeps.
 local known = {}
-local function append(id, agent, prio, seq, avail, maxatt)
+local function append(id, agent, prio, seq)
   local sk = P .. 's:' .. agent .. ':' .. prio
   if not known[sk] then
     if redis.call('EXISTS', sk) == 0 then
@@ -147,16 +150,16 @@ local function append(id, agent, prio, seq, avail, maxatt)
     end
     known[sk] = true
   end
-  local eid = redis.call('XADD', sk, '*', 'id', id, 'seq', seq, 'at', avail, 'max', maxatt)
+  local eid = redis.call('XADD', sk, '*', 'id', id, 'seq', seq)
   ready_delta[sk] = (ready_delta[sk] or 0) + 1
   woke = true
   return eid
 end
-for i = 3, #ARGV, 7 do
-  local id, dk, agent, state, prio, delay, maxatt =
-    ARGV[i], ARGV[i+1], ARGV[i+2], ARGV[i+3], ARGV[i+4], tonumber(ARGV[i+5]), ARGV[i+6]
+local nth = 0
+local function one(id, dk, agent, state, prio, delay)
   local k = tkey(id)
-  local staged = P .. 'n:' .. int((i - 3) / 7)
+  local staged = P .. 'n:' .. int(nth)
+  nth = nth + 1
   -- Takes the dedupe key unless an unfinished task holds it (SET NX GET),
   -- then the id, by moving the staged task into place unless a task already
   -- has it (RENAMENX).
@@ -168,7 +171,9 @@ for i = 3, #ARGV, 7 do
   end
   if other then
     redis.call('DEL', staged)
-    out[#out + 1] = {other, redis.call('HGET', tkey(other), 'state') or 'queued', 1}
+    out[#out + 1] = other
+    out[#out + 1] = redis.call('HGET', tkey(other), 'state') or 'queued'
+    out[#out + 1] = 1
   else
     seq = seq + 1
     local sq = int(seq)
@@ -177,7 +182,7 @@ for i = 3, #ARGV, 7 do
       -- The staged task holds the same time, from the same ARGV[2].
       local avail = delay > 0 and int(now + delay) or ARGV[2]
       if delay > 0 then redis.call('ZADD', P .. 'delayed', avail, id)
-      else eid = append(id, agent, prio, sq, avail, maxatt) end
+      else eid = append(id, agent, prio, sq) end
     end
     redis.call('HSET', k, 'seq', sq, 'entry', eid)
     lex[#lex + 1] = '0'
@@ -186,7 +191,18 @@ for i = 3, #ARGV, 7 do
     by_state[state] = members
     members[#members + 1] = sq
     members[#members + 1] = id
-    out[#out + 1] = {id, state, 0}
+    out[#out + 1] = id
+    out[#out + 1] = state
+    out[#out + 1] = 0
+  end
+end
+local i = 4
+while i <= #ARGV do
+  local count, agent, state, prio, delay = tonumber(ARGV[i]), ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], tonumber(ARGV[i + 4])
+  i = i + 5
+  for _ = 1, count do
+    one(ARGV[i], ARGV[i + 1], agent, state, prio, delay)
+    i = i + 2
   end
 end
 each_slice('ZADD', P .. 'lex', lex)
@@ -195,8 +211,9 @@ return done(out)
 )lua";
 
 // ARGV[3] worker, [4] lease ms, [5] max, [6..] agents (none: every agent).
-// Returns {expired: {id, state ...}, leases: {{id, fence, attempt, max, until, ready} ...}}; the caller
-// reads the payloads (t:ID's task and decision) itself, so that they do not pass through Lua.
+// Returns {expired: {id, state ...}, until, leases: {id, fence, attempt ...}}; the caller
+// reads the rest (t:ID's task, decision, max attempts and ready time) itself, so that it does not
+// pass through Lua.
 constexpr const char* k_claim = R"lua(
 local worker, lease, max = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 -- Delayed tasks that came due become claimable.
@@ -238,35 +255,34 @@ local function last_delivered(sk)
   end
   return last[sk]
 end
-local leases, was_queued, lease_ends = {}, {}, {}
+local leases, taken, was_queued, lease_ends = {}, 0, {}, {}
 local untl = int(now + lease)
--- Leases a task; from its stream entry, with what the entry says of it.
-local function take(id, entry)
+-- Leases a task; fresh: from its stream entry.
+local function take(id, fresh)
   local k = tkey(id)
-  local maxatt, fence, att, avail
-  if entry and entry.max then
-    -- Only a task never leased has an entry (every lease's end takes the
-    -- entry away): its fence and attempts are still 0.
-    maxatt, fence, att, avail = entry.max, '1', '1', entry.at
-  else
-    maxatt, fence, att, avail = unpack(redis.call('HMGET', k, 'maxatt', 'fence', 'att', 'avail'))
+  local fence, att = '1', '1'
+  if not fresh then
+    fence, att = unpack(redis.call('HMGET', k, 'fence', 'att'))
     fence = int(tonumber(fence or 0) + 1)
     att = int(tonumber(att or 0) + 1)
   end
   redis.call('HSET', k, 'state', 'leased', 'fence', fence, 'att', att, 'owner', worker, 'until', untl,
     'updated', ARGV[2])
-  was_queued[#was_queued + 1] = id
+  taken = taken + 1
+  was_queued[taken] = id
   lease_ends[#lease_ends + 1] = untl
   lease_ends[#lease_ends + 1] = id
-  leases[#leases + 1] = {id, fence, att, maxatt, untl, avail}
+  leases[#leases + 1] = id
+  leases[#leases + 1] = fence
+  leases[#leases + 1] = att
 end
 local function take_entry(sk, entry)
-  local eid, fields = entry[1], entry[2]
-  local e = {}
-  for j = 1, #fields, 2 do e[fields[j]] = fields[j + 1] end
-  last[sk] = eid
+  last[sk] = entry[1]
   ready_delta[sk] = (ready_delta[sk] or 0) - 1
-  take(e.id, e)
+  -- Only a task never leased has an entry (the end of each lease takes the
+  -- entry away): its fence and attempts are still 0. The entry's fields
+  -- are id then seq, as written.
+  take(entry[2][2], true)
 end
 local ready = P .. 'ready'
 for prio = 3, 0, -1 do
@@ -281,12 +297,12 @@ for prio = 3, 0, -1 do
     local rk = P .. 'r:' .. a .. ':' .. prio
     if redis.call('EXISTS', rk) == 1 then again[#again + 1] = rk end
   end
-  if #streams == 1 and #again == 0 and #leases < max then
-    local r = redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', max - #leases, 'STREAMS', streams[1], '>')
+  if #streams == 1 and #again == 0 and taken < max then
+    local r = redis.call('XREADGROUP', 'GROUP', 'workers', worker, 'COUNT', max - taken, 'STREAMS', streams[1], '>')
     if r then for _, e in ipairs(r[1][2]) do take_entry(streams[1], e) end end
   elseif #streams + #again > 0 then
     -- First in, first out across agents and sets: always the oldest head.
-    while #leases < max do
+    while taken < max do
       local best, best_seq, from_set
       for _, sk in ipairs(streams) do
         local head = redis.call('XRANGE', sk, '(' .. last_delivered(sk), '+', 'COUNT', 1)[1]
@@ -313,13 +329,13 @@ for prio = 3, 0, -1 do
       end
     end
   end
-  if #leases >= max then break end
+  if taken >= max then break end
 end
-if #leases > 0 then
+if taken > 0 then
   each_slice('ZREM', P .. 'st:queued', was_queued)
   each_slice('ZADD', P .. 'leases', lease_ends)
 end
-return done({expired, leases})
+return done({expired, untl, leases})
 )lua";
 
 // ARGV[3] id, [4] token, [5] lease ms.
@@ -541,12 +557,8 @@ for i = 1, #ready, 2 do
     end
     local head = redis.call('XRANGE', ready[i], '(' .. last, '+', 'COUNT', 1)[1]
     if head then
-      for j = 1, #head[2], 2 do
-        if head[2][j] == 'at' then
-          local at = tonumber(head[2][j + 1])
-          if oldest == 0 or at < oldest then oldest = at end
-        end
-      end
+      local at = tonumber(redis.call('HGET', tkey(head[2][2]), 'avail'))
+      if at and (oldest == 0 or at < oldest) then oldest = at end
     end
   end
 end
@@ -630,40 +642,48 @@ public:
         // What the script does not decide is staged beside it (see n:I).
         auto now = now_ms();
         std::string created = std::to_string(now);
-        std::vector<std::string> args;
+        std::vector<std::string> args = {std::to_string(items.size())};
         std::vector<std::vector<std::string>> staged;
-        args.reserve(items.size() * 7);
+        args.reserve(items.size() * 2 + 6);
         staged.reserve(items.size());
+        std::size_t run_at = 0;  ///< where the current run's length is in args
         for (const auto& item : items) {
             json approvals = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
                                                        : json::array();
             std::string state(to_string(item.initial)), prio = std::to_string(effective_priority(item.task, item.decision));
-            std::string max_attempts = std::to_string(std::max(1, item.max_attempts));
             auto delay = std::max<std::int64_t>(0, item.delay.count());
-            std::vector<std::string> hset = {"HSET", m_addr.prefix + "n:" + std::to_string(staged.size()),
-                                             "task", cbor_bytes(to_json(item.task)),
-                                             "decision", cbor_bytes(item.decision),
-                                             "state", state,
-                                             "type", std::string(to_string(item.task.type)),
-                                             "agent", item.task.context.agent_slug,
-                                             "dk", item.task.dedupe_key,
-                                             "prio", prio,
-                                             "avail", std::to_string(now + delay),
-                                             "maxatt", max_attempts,
-                                             "created", created,
-                                             // Every field, always: n:I may hold what a failed enqueue left.
-                                             "req", approvals.dump()};
-            staged.push_back(std::move(hset));
-            args.insert(args.end(), {item.task.id, item.task.dedupe_key, item.task.context.agent_slug,
-                                     std::move(state), std::move(prio), std::to_string(delay),
-                                     std::move(max_attempts)});
+            staged.push_back({"HSET", m_addr.prefix + "n:" + std::to_string(staged.size()),
+                              "task", cbor_bytes(to_json(item.task)),
+                              "decision", cbor_bytes(item.decision),
+                              "state", state,
+                              "type", std::string(to_string(item.task.type)),
+                              "agent", item.task.context.agent_slug,
+                              "dk", item.task.dedupe_key,
+                              "prio", prio,
+                              "avail", std::to_string(now + delay),
+                              "maxatt", std::to_string(std::max(1, item.max_attempts)),
+                              "created", created,
+                              // Every field, always: n:I may hold what a failed enqueue left.
+                              "req", approvals.dump()});
+            std::string delay_ms = std::to_string(delay);
+            bool same_run = run_at && args[run_at + 1] == item.task.context.agent_slug && args[run_at + 2] == state &&
+                            args[run_at + 3] == prio && args[run_at + 4] == delay_ms;
+            if (same_run) {
+                args[run_at] = std::to_string(std::stoll(args[run_at]) + 1);
+            } else {
+                run_at = args.size();
+                args.insert(args.end(), {"1", item.task.context.agent_slug, std::move(state), std::move(prio),
+                                         std::move(delay_ms)});
+            }
+            args.insert(args.end(), {item.task.id, item.task.dedupe_key});
         }
         auto r = run(s_enqueue, std::move(args), now, std::move(staged));
         if (!r) return r.error();
+        const auto& v = r->elements;
+        if (v.size() != items.size() * 3) return fail(Errc::internal, "'" + m_where + "': unexpected enqueue reply");
         std::vector<EnqueueOutcome> out;
-        for (const auto& e : r->elements)
-            out.push_back({e.elements.at(0).str, parse_state(e.elements.at(1).str).value_or(State::queued),
-                           e.elements.at(2).as_int() == 1});
+        for (std::size_t i = 0; i < v.size(); i += 3)
+            out.push_back({v[i].str, parse_state(v[i + 1].str).value_or(State::queued), v[i + 2].as_int() == 1});
         return out;
     }
 
@@ -675,7 +695,7 @@ public:
         args.insert(args.end(), agents.begin(), agents.end());
         auto r = run(s_claim, std::move(args), now);
         if (!r) return r.error();
-        if (r->elements.size() != 2) return fail(Errc::internal, "'" + m_where + "': unexpected claim reply");
+        if (r->elements.size() != 3) return fail(Errc::internal, "'" + m_where + "': unexpected claim reply");
         const auto& expired = r->elements[0].elements;
         if (m_opt.events)
             for (std::size_t i = 0; i + 1 < expired.size(); i += 2) {
@@ -683,24 +703,24 @@ public:
                 m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried", expired[i].str, "",
                                     {{"reason", "lease expired"}, {"state", state}}});
             }
+        std::int64_t until = r->elements[1].as_int();
+        const auto& taken = r->elements[2].elements;
         std::vector<Lease> out;
         std::vector<std::vector<std::string>> reads;
-        for (const auto& e : r->elements[1].elements) {
+        for (std::size_t i = 0; i + 2 < taken.size(); i += 3) {
             Lease l;
-            l.id = e.elements.at(0).str;
-            l.token = e.elements.at(1).as_int();
-            l.attempt = static_cast<int>(e.elements.at(2).as_int());
-            l.max_attempts = static_cast<int>(e.elements.at(3).as_int());
-            l.lease_until_ms = e.elements.at(4).as_int();
-            l.ready_ms = e.elements.at(5).as_int();
+            l.id = taken[i].str;
+            l.token = taken[i + 1].as_int();
+            l.attempt = static_cast<int>(taken[i + 2].as_int());
+            l.lease_until_ms = until;
             l.claimed_ms = now;
-            reads.push_back({"HMGET", m_addr.prefix + "t:" + l.id, "task", "decision"});
+            reads.push_back({"HMGET", m_addr.prefix + "t:" + l.id, "task", "decision", "maxatt", "avail"});
             out.push_back(std::move(l));
         }
         if (!reads.empty()) {
-            // The payloads, in one more round trip. Under the lease only its
-            // holder can change a task's decision; a task cancelled and
-            // purged meanwhile has none left, and is not handed out.
+            // The rest, in one more round trip. Under the lease only its
+            // holder can change the task; a task cancelled and purged
+            // meanwhile has none of it left, and is not handed out.
             auto c = take();
             if (!c) return c.error();
             auto p = (*c)->pipeline(reads);
@@ -708,9 +728,11 @@ public:
             std::size_t kept = 0;
             for (std::size_t i = 0; i < out.size(); ++i) {
                 const Reply& fields = (*p)[i];
-                if (fields.elements.size() != 2 || fields.elements[0].is_nil()) continue;
+                if (fields.elements.size() != 4 || fields.elements[0].is_nil()) continue;
                 out[i].task = from_cbor(fields.elements[0].str);
                 out[i].decision = from_cbor(fields.elements[1].str);
+                out[i].max_attempts = static_cast<int>(fields.elements[2].as_int());
+                out[i].ready_ms = fields.elements[3].as_int();
                 if (kept != i) out[kept] = std::move(out[i]);
                 ++kept;
             }
