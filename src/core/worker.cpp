@@ -20,8 +20,13 @@ namespace infra::core {
 
 using namespace std::chrono;
 
+// A task being worked on, shared with the heartbeat thread, which may still
+// hold it for a moment after the task is done: so it keeps its own copy of
+// what the heartbeats need.
 struct Worker::InFlight {
-    queue::Lease* lease;
+    std::string id;
+    std::int64_t token = 0;
+    events::SpanContext trace;
     std::atomic<bool> lost{false};
     // Until when this worker may assume it still holds the lease, by its own
     // clock: the last renewal plus 90% of the lease. Past it the agent is
@@ -177,20 +182,20 @@ void Worker::heartbeat_main()
     while (!m_done) {
         m_cv.wait_for(lock, every, [&] { return m_done.load(); });
         if (m_done) break;
-        std::vector<InFlight*> now = m_inflight;
+        auto now = m_inflight;
         lock.unlock();
-        for (InFlight* f : now) {
+        for (const auto& f : now) {
             if (f->lost) continue;
             auto sent = steady_ms();
-            auto st = m_queue.heartbeat(f->lease->id, f->lease->token, m_opt.lease);
+            auto st = m_queue.heartbeat(f->id, f->token, m_opt.lease);
             if (st) f->valid_until_ms = sent + m_opt.lease.count() * 9 / 10;
-            events::ContextScope in_trace(trace_of(*f->lease));
+            events::ContextScope in_trace(f->trace);
             if (!st && st.error().code == Errc::conflict) {
                 f->lost = true;
                 spdlog::warn("{}", st.error().message);
-                m_events.emit({"task.lease-lost", f->lease->id, "", {{"worker", m_opt.id}, {"token", f->lease->token}}});
+                m_events.emit({"task.lease-lost", f->id, "", {{"worker", m_opt.id}, {"token", f->token}}});
             } else if (st) {
-                m_events.emit({"task.heartbeat", f->lease->id, "", {{"worker", m_opt.id}, {"token", f->lease->token}}});
+                m_events.emit({"task.heartbeat", f->id, "", {{"worker", m_opt.id}, {"token", f->token}}});
             }
         }
         lock.lock();
@@ -287,11 +292,14 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     }
     agent::Agent* agent = m_agents.find(agent_name);
     agent::Outcome outcome;
-    InFlight flight{&lease};
-    flight.valid_until_ms = lease_start + m_opt.lease.count() * 9 / 10;
+    auto flight = std::make_shared<InFlight>();
+    flight->id = lease.id;
+    flight->token = lease.token;
+    flight->trace = trace_of(lease);
+    flight->valid_until_ms = lease_start + m_opt.lease.count() * 9 / 10;
     {
         std::lock_guard lock(m_mutex);
-        m_inflight.push_back(&flight);
+        m_inflight.push_back(flight);
     }
     const json& t = member(member(decision, "constraints"), "timeoutMs");
     long long timeout_ms = t.is_number_integer() ? t.get<long long>() : policy::k_default_timeout_ms;
@@ -325,8 +333,8 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         agent::RunContext ctx{lease.task, decision, lease.attempt, lease.token, deadline,
                               [&] {
                                   if (steady_clock::now() > deadline) timed_out = true;
-                                  if (steady_ms() > flight.valid_until_ms) flight.lost = true;
-                                  return timed_out || m_aborting.load() || flight.lost.load();
+                                  if (steady_ms() > flight->valid_until_ms) flight->lost = true;
+                                  return timed_out || m_aborting.load() || flight->lost.load();
                               },
                               m_events, workspace, m_opt.sandbox,
                               m_policy ? policy::digest(*m_policy, lease.task) : json(), "", ""};
@@ -340,7 +348,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         }
         if (timed_out && outcome.ok == false && outcome.error.empty())
             outcome.error = "timed out after " + std::to_string(timeout_ms) + " ms";
-        if (outcome.ok && checkout && !flight.lost.load()) {
+        if (outcome.ok && checkout && !flight->lost.load()) {
             auto delivered = m_opt.delivery->deliver(lease.task, decision, *checkout, outcome);
             if (delivered) {
                 m_events.emit({"change.delivered", lease.id, "", *delivered});
@@ -355,7 +363,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     if (checkout) m_opt.delivery->cleanup(*checkout);
     {
         std::lock_guard lock(m_mutex);
-        m_inflight.erase(std::find(m_inflight.begin(), m_inflight.end(), &flight));
+        m_inflight.erase(std::find(m_inflight.begin(), m_inflight.end(), flight));
     }
     double ms = duration<double, std::milli>(steady_clock::now() - started).count();
 

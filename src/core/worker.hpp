@@ -14,6 +14,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <functional>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -97,7 +98,7 @@ private:
     std::mutex m_idle_mutex;  ///< one thread in on_idle at a time
     std::condition_variable m_cv;
     std::thread m_grace;
-    std::vector<InFlight*> m_inflight;
+    std::vector<std::shared_ptr<InFlight>> m_inflight;
     WorkerSummary m_summary;
     Error m_fatal;
     bool m_failed = false;

@@ -206,14 +206,16 @@ TEST_F(WorkerTest, StopWithinGraceLetsTheTaskFinish)
 
 TEST_F(WorkerTest, HeartbeatsKeepALongTaskLeased)
 {
-    add("slow", {{"sleepMs", 400}});
+    // The task outlasts its lease more than twice over; the lease is long
+    // enough that a loaded machine still renews it in time.
+    add("slow", {{"sleepMs", 1200}});
     auto o = opts();
-    o.lease = Millis(150);
+    o.lease = Millis(500);
     Worker w(*q, agents, events, nullptr, o);
     std::thread thief([&] {
         // Another worker must not get the task while heartbeats renew it.
         for (int i = 0; i < 10; ++i) {
-            std::this_thread::sleep_for(Millis(40));
+            std::this_thread::sleep_for(Millis(100));
             auto l = q->claim("thief", 1, Millis(1000));
             EXPECT_TRUE(l && l->empty());
         }
