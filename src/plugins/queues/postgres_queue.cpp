@@ -86,27 +86,49 @@ public:
         m_s += '"';
     }
     void add_null() { m_s += m_s.empty() ? "{NULL" : ",NULL"; }
-    /// Bytes as hex, for decode(x, 'hex') on the server.
-    void add_hex(const std::vector<std::uint8_t>& bytes)
-    {
-        static constexpr char k_digits[] = "0123456789abcdef";
-        m_s += m_s.empty() ? "{" : ",";
-        if (bytes.empty()) {
-            m_s += "\"\"";
-            return;
-        }
-        std::size_t at = m_s.size();
-        m_s.resize(at + 2 * bytes.size());
-        char* out = m_s.data() + at;
-        for (auto b : bytes) {
-            *out++ = k_digits[b >> 4];
-            *out++ = k_digits[b & 15];
-        }
-    }
     std::string str() const { return m_s.empty() ? "{}" : m_s + "}"; }
 
 private:
     std::string m_s;
+};
+
+/// A bytea[] parameter in PostgreSQL's binary array format, for `$N::bytea[]`:
+/// payloads go as they are, with nothing to escape on the way and nothing
+/// to parse on the server.
+class ByteaArray {
+public:
+    void add(const std::vector<std::uint8_t>& bytes)
+    {
+        put(static_cast<std::uint32_t>(bytes.size()));
+        m_elems.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+        ++m_n;
+    }
+    void add_null()
+    {
+        put(0xffffffffu);  // length -1
+        m_has_null = true;
+        ++m_n;
+    }
+    Param param() const
+    {
+        constexpr std::uint32_t k_bytea_oid = 17;
+        std::string head;
+        for (std::uint32_t v : {1u, m_has_null ? 1u : 0u, k_bytea_oid, m_n, 1u})  // dims, nulls, type, length, lower bound
+            head.append({static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                         static_cast<char>(v)});
+        head += m_elems;
+        return Param::bytes(head.data(), head.size());
+    }
+
+private:
+    void put(std::uint32_t v)
+    {
+        m_elems.append({static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                        static_cast<char>(v)});
+    }
+    std::string m_elems;
+    std::uint32_t m_n = 0;
+    bool m_has_null = false;
 };
 
 Param cbor(const json& j)
@@ -175,7 +197,8 @@ public:
         if (items.empty()) return std::vector<EnqueueOutcome>();
         // The whole batch is one INSERT over arrays, in one transaction with
         // the look-ups of duplicates: a round trip per batch, not per task.
-        Array ids, keys, types, agents, states, prios, avails, maxes, approvals, tasks, decisions;
+        Array ids, keys, types, agents, states, prios, avails, maxes, approvals;
+        ByteaArray tasks, decisions;
         auto now = now_ms();
         bool claimable = false;
         for (const auto& item : items) {
@@ -190,8 +213,8 @@ public:
             avails.add(std::to_string(now + std::max<std::int64_t>(0, item.delay.count())));
             maxes.add(std::to_string(std::max(1, item.max_attempts)));
             approvals.add(required.dump());
-            tasks.add_hex(json::to_cbor(to_json(item.task)));
-            decisions.add_hex(json::to_cbor(item.decision));
+            tasks.add(json::to_cbor(to_json(item.task)));
+            decisions.add(json::to_cbor(item.decision));
         }
         auto c = m_pool.take();
         if (!c) return c.error();
@@ -199,7 +222,7 @@ public:
         if (!tx) return tx.error();
         auto ins = (*c)->query(
             "WITH input AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], "
-            "$8::bigint[], $9::int[], $10::text[], $11::text[], $12::text[]) WITH ORDINALITY "
+            "$8::bigint[], $9::int[], $10::text[], $11::bytea[], $12::bytea[]) WITH ORDINALITY "
             "AS t(id, dedupe_key, type, agent, state, priority, available_at, max_attempts, required_approvals, task, "
             "decision, ord)), "
             "ins AS (INSERT INTO infra_queue (id, dedupe_key, type, agent, state, priority, available_at, max_attempts, "
@@ -208,11 +231,11 @@ public:
             "RETURNING id), "
             // An id twice in a batch: its first occurrence is the one inserted.
             "pay AS (INSERT INTO infra_queue_payload (id, task, decision) SELECT DISTINCT ON (i.id) i.id, "
-            "decode(i.task, 'hex'), decode(i.decision, 'hex') FROM input i JOIN ins ON ins.id = i.id "
+            "i.task, i.decision FROM input i JOIN ins ON ins.id = i.id "
             "ORDER BY i.id, i.ord) "
             "SELECT id FROM ins",
             {now, ids.str(), keys.str(), types.str(), agents.str(), states.str(), prios.str(), avails.str(), maxes.str(),
-             approvals.str(), tasks.str(), decisions.str()});
+             approvals.str(), tasks.param(), decisions.param()});
         if (!ins) return ins.error();
         std::set<std::string> inserted;
         for (int i = 0; i < ins->size(); ++i) inserted.insert(ins->text(i, 0));
@@ -321,13 +344,14 @@ public:
         // One statement for the batch: the fenced updates, and the results
         // of those that passed. Each refused ack is explained on its own.
         std::vector<Status> out(acks.size());
-        Array ids, tokens, results;
+        Array ids, tokens;
+        ByteaArray results;
         for (const auto& a : acks) {
             ids.add(a.id);
             tokens.add(std::to_string(a.token));
             bool none = a.result.is_null() || (a.result.is_object() && a.result.empty());
             if (none) results.add_null();
-            else results.add_hex(json::to_cbor(a.result));
+            else results.add(json::to_cbor(a.result));
         }
         auto c = m_pool.take();
         if (!c) {
@@ -335,14 +359,14 @@ public:
             return out;
         }
         auto r = (*c)->query(
-            "WITH a AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[]) AS a(id, token, result)), "
+            "WITH a AS (SELECT * FROM unnest($2::text[], $3::bigint[], $4::bytea[]) AS a(id, token, result)), "
             "u AS (UPDATE infra_queue q SET state = 'succeeded', finished_at = $1::bigint, updated_at = $1::bigint, "
             "lease_owner = NULL, lease_until = NULL FROM a WHERE q.id = a.id AND q.fence = a.token "
             "AND q.state = 'leased' AND q.lease_until >= $1::bigint RETURNING q.id), "
-            "r AS (UPDATE infra_queue_payload p SET result = decode(a.result, 'hex') FROM a JOIN u ON u.id = a.id "
+            "r AS (UPDATE infra_queue_payload p SET result = a.result FROM a JOIN u ON u.id = a.id "
             "WHERE p.id = a.id AND a.result IS NOT NULL) "
             "SELECT id FROM u",
-            {now_ms(), ids.str(), tokens.str(), results.str()});
+            {now_ms(), ids.str(), tokens.str(), results.param()});
         if (!r) {
             std::fill(out.begin(), out.end(), Status(r.error()));
             return out;
