@@ -99,32 +99,32 @@ class ByteaArray {
 public:
     void add(const std::vector<std::uint8_t>& bytes)
     {
-        put(static_cast<std::uint32_t>(bytes.size()));
+        put(m_elems, static_cast<std::uint32_t>(bytes.size()));
         m_elems.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
         ++m_n;
     }
     void add_null()
     {
-        put(0xffffffffu);  // length -1
+        put(m_elems, 0xffffffffu);  // length -1
         m_has_null = true;
         ++m_n;
     }
     Param param() const
     {
         constexpr std::uint32_t k_bytea_oid = 17;
-        std::string head;
-        for (std::uint32_t v : {1u, m_has_null ? 1u : 0u, k_bytea_oid, m_n, 1u})  // dims, nulls, type, length, lower bound
-            head.append({static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-                         static_cast<char>(v)});
-        head += m_elems;
-        return Param::bytes(head.data(), head.size());
+        std::string out;
+        // One dimension, whether any element is NULL, the element type, the
+        // length and the lower bound; then the elements.
+        for (std::uint32_t v : {1u, m_has_null ? 1u : 0u, k_bytea_oid, m_n, 1u}) put(out, v);
+        out += m_elems;
+        return Param::bytes(out.data(), out.size());
     }
 
 private:
-    void put(std::uint32_t v)
+    /// In network byte order, as the binary format wants.
+    static void put(std::string& s, std::uint32_t v)
     {
-        m_elems.append({static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-                        static_cast<char>(v)});
+        s.append({static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)});
     }
     std::string m_elems;
     std::uint32_t m_n = 0;
