@@ -39,13 +39,17 @@ public:
 
     core::Result<Held> take()
     {
-        {
-            std::lock_guard lock(m_mutex);
-            if (!m_idle.empty()) {
-                auto c = std::move(m_idle.back());
+        for (;;) {
+            std::unique_ptr<Conn> c;
+            {
+                std::lock_guard lock(m_mutex);
+                if (m_idle.empty()) break;
+                c = std::move(m_idle.back());
                 m_idle.pop_back();
-                return Held(*this, std::move(c));
             }
+            // One the server closed while it sat idle (a restart, a timeout)
+            // is dropped, not handed out to fail.
+            if (c->ok()) return Held(*this, std::move(c));
         }
         auto c = m_open();
         if (!c) return c.error();

@@ -166,7 +166,15 @@ Conn::~Conn()
     if (m_ctx) redisFree(m_ctx);
 }
 
-bool Conn::ok() const { return m_ctx && m_ctx->err == 0; }
+bool Conn::ok() const
+{
+    if (!m_ctx || m_ctx->err != 0) return false;
+    // Between commands nothing is due from the server: anything readable is
+    // its end of the connection (or a stray reply this connection cannot
+    // match any more).
+    pollfd p{m_ctx->fd, POLLIN | POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) == 0;
+}
 
 core::Status Conn::append(const std::vector<std::string>& args)
 {

@@ -58,6 +58,8 @@ public:
     /// Waits up to timeout_ms for a reply pushed by the server.
     core::Result<bool> wait_for_push(int timeout_ms);
 
+    /// Whether it can take a command: no error seen, and the server has not
+    /// closed its end.
     bool ok() const;
     const std::string& where() const { return m_where; }
 

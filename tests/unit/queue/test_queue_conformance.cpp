@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
+
 #include <map>
 #include <mutex>
 #include <thread>
@@ -615,4 +617,44 @@ TEST(RedisStreams, KeysOfAnotherLayoutAreRefused)
     auto later = infra::plugins::queues::open_redis_url(redis.url() + "?prefix=new", {});
     ASSERT_FALSE(later);
     EXPECT_NE(later.error().message.find("layout 9"), std::string::npos) << later.error().message;
+}
+
+// A server that closed the connection (a restart, a CLIENT KILL, a timeout)
+// costs the operation that found out, never the process: writes to it are
+// an error, not a SIGPIPE, and the next operation connects again.
+TEST(RedisStreams, AClosedConnectionIsAnErrorNotTheEndOfTheProcess)
+{
+    infra::test::RedisServer redis;
+    ASSERT_TRUE(redis.ok()) << redis.error();
+    auto q = infra::plugins::queues::open_redis_url(redis.url() + "?prefix=closed", {});
+    ASSERT_TRUE(q) << q.error().message;
+    std::size_t queued = 0;
+    for (int round = 0; round < 5; ++round) {
+        infra::test::run_program("/usr/bin/redis-cli", {"-p", std::to_string(redis.port()), "CLIENT", "KILL", "TYPE",
+                                                        "normal", "SKIPME", "yes"});
+        auto before = ::signal(SIGPIPE, SIG_DFL);  // as in the CLI
+        // Several MiB: written in many pieces, some after the server's reset.
+        std::vector<EnqueueItem> items;
+        for (int i = 0; i < 400; ++i) {
+            auto t = make_task("R" + std::to_string(round) + "-" + std::to_string(i));
+            t.payload = {{"blob", std::string(16384, 'x')}};
+            items.push_back(item(std::move(t)));
+        }
+        auto first = (*q)->enqueue(items);
+        if (!first) {
+            EXPECT_EQ(first.error().code, infra::core::Errc::unavailable) << first.error().message;
+            first = (*q)->enqueue(std::move(items));  // on a new connection
+        }
+        ::signal(SIGPIPE, before);
+        ASSERT_TRUE(first) << first.error().message;
+        queued += first->size();
+    }
+    auto st = (*q)->stats();
+    ASSERT_TRUE(st) << st.error().message;
+    EXPECT_EQ(static_cast<std::size_t>(st->by_state["queued"]), queued);
+
+    // A connection the server closed while it sat idle is not handed out.
+    infra::test::run_program("/usr/bin/redis-cli",
+                             {"-p", std::to_string(redis.port()), "CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+    EXPECT_TRUE((*q)->stats());
 }
