@@ -78,6 +78,7 @@ core::Result<std::map<std::string, std::string>> webhook_secrets(const core::Con
 int serve(const Options& opt, Context& ctx)
 {
     core::process::retain_heap();
+    core::process::ignore_broken_pipes();
     // Signals go to one thread, which stops everything in order; every
     // thread started from here on inherits the blocked mask.
     sigset_t set;

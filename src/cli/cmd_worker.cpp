@@ -81,6 +81,7 @@ void apply_ready(Context& ctx, core::queue::Queue& queue, core::change::ApplySto
 int run(const Options& opt, Context& ctx)
 {
     core::process::retain_heap();
+    core::process::ignore_broken_pipes();
     const core::Workspace* w_workspace = nullptr;
     core::WorkerOptions w;
     w.id = opt.id;

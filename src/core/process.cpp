@@ -14,6 +14,8 @@ void retain_heap()
     ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
 
+void ignore_broken_pipes() { ::signal(SIGPIPE, SIG_IGN); }
+
 namespace {
 sigset_t pipe_only()
 {

@@ -15,6 +15,13 @@ namespace infra::core::process {
 /// heap is kept, and blocks under 4 MiB come from the heap.
 void retain_heap();
 
+/// A long-running process outlives the peers it writes to (a server that
+/// closed the connection, a git remote that hung up, a reader of its output
+/// that went away): with SIGPIPE ignored, such a write fails with EPIPE,
+/// which the caller reports, instead of ending the process with its tasks
+/// half done. For worker and serve; the CLI's filters keep the default.
+void ignore_broken_pipes();
+
 /// While it lives, a write by this thread to a pipe or socket whose reader
 /// is gone fails with EPIPE instead of raising SIGPIPE, which would end the
 /// process (the CLI keeps SIGPIPE's default so that `infra-agent ... | head`

@@ -150,3 +150,34 @@ TEST_F(QueueCli, WorkerAndRunDecideFirst)
     EXPECT_EQ(run_cli({"worker", "--lease", "soon"}, opt()).exit_code, 64);
     EXPECT_EQ(run_cli({"worker", "--sandbox", "chroot"}, opt()).exit_code, 64);
 }
+
+// A worker outlives whoever reads its output: with the reader gone, writing
+// an event fails quietly and every task is still worked and acknowledged
+// (the CLI's filters, like `ingest ... | head`, end at a closed pipe instead).
+TEST_F(QueueCli, AWorkerWhoseReaderWentAwayFinishesItsTasks)
+{
+    write_file(dir / "home/config.yaml", "exec:\n  command: [sh, -c, \"echo done by exec\"]\n");
+    write_file(dir / "ws/main.tf", "status = 1\n");
+    std::string in;
+    for (int i = 0; i < 5; ++i) {
+        auto t = nlohmann::json::parse(task("01M86TZH12FPQAZA78N10Q24P" + std::to_string(i), "compliance-remediation",
+                                            "staging", "pipe-" + std::to_string(i)));
+        t["context"]["agentSlug"] = "exec";
+        in += t.dump() + "\n";
+    }
+    ASSERT_EQ(run_cli({"enqueue"}, opt(in)).exit_code, 0);
+    // `true` exits at once: the worker's first event meets a closed pipe.
+    auto status = dir / "status";
+    auto r = infra::test::run_program(
+        "/bin/sh",
+        {"-c", "(\"$0\" worker --drain --events stdout --workspace \"$1\"; echo $? > \"$2\") | true",
+         INFRA_AGENT_BIN, (dir / "ws").string(), status.string()},
+        opt());
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(infra::test::read_file(status), "0\n") << r.err;
+    auto ls = run_cli({"queue", "ls", "--json"}, opt());
+    ASSERT_EQ(ls.exit_code, 0) << ls.err;
+    auto entries = lines(ls.out);
+    ASSERT_EQ(entries.size(), 5u) << ls.out;
+    for (const auto& e : entries) EXPECT_EQ(e["state"], "succeeded") << e.dump();
+}
