@@ -25,7 +25,7 @@ void ignore_broken_pipes();
 /// While it lives, a write by this thread to a pipe or socket whose reader
 /// is gone fails with EPIPE instead of raising SIGPIPE, which would end the
 /// process (the CLI keeps SIGPIPE's default so that `infra-agent ... | head`
-/// ends quietly). For writes to peers a long-running process outlives: a
+/// ends quietly). For writes to peers that may be gone in any command: a
 /// sandboxed command that exits without reading its input, a server that
 /// closed the connection.
 class NoSigpipe {
