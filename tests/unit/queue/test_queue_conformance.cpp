@@ -265,6 +265,40 @@ TEST_P(QueueConformance, ReleaseDoesNotCountTheAttempt)
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"t"}));
 }
 
+// A lease says what the worker needs of its task: the attempt and its
+// limit, the lease's end, and since when the task was ready to claim; stats
+// say how long the oldest ready task has waited.
+TEST_P(QueueConformance, LeasesCarryAttemptsLimitsAndReadyTimes)
+{
+    auto before = now_ms();
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t"), State::queued, Millis(0), 7));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto after = now_ms();
+    std::this_thread::sleep_for(Millis(60));
+    auto st = q->stats();
+    ASSERT_TRUE(st);
+    EXPECT_GE(st->oldest_ready_ms, 50);
+    auto l = q->claim("w", 1, Millis(30000));
+    ASSERT_EQ(l->size(), 1u);
+    const Lease& lease = l->front();
+    EXPECT_EQ(lease.attempt, 1);
+    EXPECT_EQ(lease.max_attempts, 7);
+    EXPECT_GE(lease.ready_ms, before);
+    EXPECT_LE(lease.ready_ms, after);
+    EXPECT_GE(lease.lease_until_ms, lease.claimed_ms + 29000);
+    EXPECT_EQ(lease.task["id"], "t");
+    // Back on the queue, the next attempt is ready from then on.
+    auto released = now_ms();
+    ASSERT_TRUE(q->nack("t", lease.token, "boom", Backoff{Millis(0), Millis(0)}));
+    l = q->claim("w", 1, Millis(30000));
+    ASSERT_EQ(l->size(), 1u);
+    EXPECT_EQ(l->front().attempt, 2);
+    EXPECT_EQ(l->front().max_attempts, 7);
+    EXPECT_GT(l->front().token, lease.token);
+    EXPECT_GE(l->front().ready_ms, released);
+}
+
 // A task that goes back on the queue (released, retried after its backoff,
 // approved at last, or back after its lease ran out) keeps its place: it is
 // claimed before the tasks enqueued after it.
