@@ -4,11 +4,13 @@
 #include "core/text.hpp"
 
 #include <git2.h>
+#include <git2/sys/repository.h>
 
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <set>
 
 namespace infra::core::git {
 namespace {
@@ -43,6 +45,7 @@ using Sig = Owned<git_signature, git_signature_free>;
 /// What the libgit2 callbacks share during one operation.
 struct CallbackState {
     const Auth* auth = nullptr;
+    std::string allowed_url;       ///< credentials go only to this URL's scheme, host and port
     int credential_calls = 0;
     std::string error;             ///< set by a callback that stopped the operation
     std::string lease_ref;         ///< push: the ref whose remote value must be lease_expected
@@ -59,11 +62,47 @@ Error git_failure(const std::string& what, const CallbackState* cb = nullptr, Er
     return make_error(code, what + ": " + why);
 }
 
-int credentials_cb(git_credential** out, const char*, const char* username_from_url, unsigned int allowed, void* payload)
+/// "scheme://host:port" of a URL (scp-like "user@host:path" is ssh), host
+/// in lower case, the scheme's default port filled in; "" for a local path.
+std::string url_origin(std::string_view url)
+{
+    std::string scheme, rest;
+    auto sep = url.find("://");
+    if (sep != std::string_view::npos) {
+        scheme = text::lower(url.substr(0, sep));
+        rest = std::string(url.substr(sep + 3));
+    } else if (auto colon = url.find(':'); colon != std::string_view::npos && colon > 0 && url[0] != '/' &&
+                                           url.substr(0, colon).find('/') == std::string_view::npos) {
+        scheme = "ssh";
+        rest = std::string(url.substr(0, colon));
+    } else {
+        return "";
+    }
+    if (scheme == "file") return "";
+    std::string authority = rest.substr(0, rest.find_first_of("/?#"));
+    if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
+    std::string host = authority, port;
+    if (auto colon = authority.rfind(':'); colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
+        host = authority.substr(0, colon);
+        port = authority.substr(colon + 1);
+    }
+    if (port.empty()) port = scheme == "https" ? "443" : scheme == "http" ? "80" : scheme == "ssh" ? "22" : "";
+    return scheme + "://" + text::lower(host) + ":" + port;
+}
+
+int credentials_cb(git_credential** out, const char* url, const char* username_from_url, unsigned int allowed, void* payload)
 {
     auto* st = static_cast<CallbackState*>(payload);
     if (++st->credential_calls > 1) {
         st->error = "the remote refused the credential";
+        return GIT_EUSER;
+    }
+    // Only the remote the host configured gets a credential: never one a
+    // redirect or a rewritten configuration names.
+    std::string asking = url ? url_origin(url) : "";
+    if (asking.empty() || asking != url_origin(st->allowed_url)) {
+        st->error = "refusing to send a credential to " + text::quote(url ? url : "?") + ": infra-agent sends them only to " +
+                    text::quote(st->allowed_url);
         return GIT_EUSER;
     }
     const Auth& auth = *st->auth;
@@ -131,6 +170,17 @@ git_remote_callbacks callbacks_for(CallbackState& st)
     return cb;
 }
 
+/// Fetch options that send credentials only to the configured remote:
+/// redirects are not followed, whatever any configuration says.
+git_fetch_options fetch_options(CallbackState& st)
+{
+    git_fetch_options fo;
+    git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+    fo.callbacks = callbacks_for(st);
+    fo.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+    return fo;
+}
+
 std::string oid_hex(const git_oid* oid)
 {
     char buf[GIT_OID_HEXSZ + 1];
@@ -143,6 +193,7 @@ std::string oid_hex(const git_oid* oid)
 int skip_working_data(const char* path, const char*, void*)
 {
     std::string_view p(path);
+    if (is_git_metadata(p)) return 1;
     if (p == ".terraform" || p.rfind(".terraform/", 0) == 0 || p.find("/.terraform/") != std::string_view::npos)
         return 1;
     auto name = p.substr(p.rfind('/') == std::string_view::npos ? 0 : p.rfind('/') + 1);
@@ -152,10 +203,35 @@ int skip_working_data(const char* path, const char*, void*)
     return 0;
 }
 
+/// Opens the repository of a checkout. One that infra-agent cloned is
+/// opened from its own metadata directory with the configuration the host
+/// wrote there and nothing else (no global, system or XDG file, so no
+/// includes, url rewrites or filter drivers), and the working tree set by
+/// the host: nothing in the working tree can steer it.
+Status open_repo(const Checkout& co, Repo& repo)
+{
+    if (co.git_dir.empty()) {
+        if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+        return {};
+    }
+    if (git_repository_open_ext(repo.out(), co.git_dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
+                                nullptr) != 0)
+        return fail(git_failure("cannot open " + co.git_dir.string()));
+    git_config* cfg = nullptr;
+    int rc = git_config_new(&cfg);
+    if (rc == 0) rc = git_config_add_file_ondisk(cfg, (co.git_dir / "config").c_str(), GIT_CONFIG_LEVEL_LOCAL, repo.get(), 1);
+    if (rc == 0) rc = git_repository_set_config(repo.get(), cfg);
+    git_config_free(cfg);
+    if (rc != 0) return fail(git_failure("cannot read the configuration of " + co.git_dir.string()));
+    if (git_repository_set_workdir(repo.get(), co.dir.c_str(), 0) != 0)
+        return fail(git_failure("cannot use " + co.dir.string() + " as the working tree"));
+    return {};
+}
+
 /// The repository of a checkout and the tree of its base commit.
 Status open_base(const Checkout& co, Repo& repo, Commit& base, Tree& tree)
 {
-    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+    if (auto st = open_repo(co, repo); !st) return st;
     git_oid base_id;
     if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0) return fail(Errc::internal, "bad base commit " + co.base_commit);
     if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0 || git_commit_tree(tree.out(), base.get()) != 0)
@@ -183,14 +259,15 @@ Result<PushResult> deliver_by_fetch(const Checkout& co, const std::string& url, 
     if (git_repository_head(head.out(), target.get()) == 0 && ref == git_reference_name(head.get()))
         return fail(Errc::conflict, text::quote(result.branch) + " is checked out in " + path + "; infra-agent leaves it alone");
     Remote from;
-    if (git_remote_create_anonymous(from.out(), target.get(), co.dir.c_str()) != 0)
+    const auto& source = co.git_dir.empty() ? co.dir : co.git_dir;
+    if (git_remote_create_anonymous(from.out(), target.get(), source.c_str()) != 0)
         return fail(git_failure("cannot read the worktree " + co.dir.string()));
     std::string incoming = "refs/infra-agent/incoming/" + result.branch;
     std::string spec = "+" + ref + ":" + incoming;
     char* specs[] = {spec.data()};
     git_strarray refspecs = {specs, 1};
-    git_fetch_options fo;
-    git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+    CallbackState none;
+    git_fetch_options fo = fetch_options(none);
     if (git_remote_fetch(from.get(), &refspecs, &fo, "infra-agent: fetch bot branch") != 0)
         return fail(git_failure("cannot fetch " + result.branch + " into " + path));
     git_oid fetched;
@@ -230,25 +307,82 @@ std::map<std::string, std::string> trailers_of(const std::string& message)
     return out;
 }
 
+std::filesystem::path git_dir_for(const std::filesystem::path& dir)
+{
+    auto d = dir.lexically_normal();
+    if (!d.has_filename()) d = d.parent_path();
+    return d.parent_path() / (d.filename().string() + ".git");
+}
+
+bool is_git_metadata(std::string_view path)
+{
+    std::size_t pos = 0;
+    while (pos <= path.size()) {
+        auto slash = path.find('/', pos);
+        auto part = path.substr(pos, slash == std::string_view::npos ? std::string_view::npos : slash - pos);
+        if (text::lower(part) == ".git") return true;
+        if (slash == std::string_view::npos) break;
+        pos = slash + 1;
+    }
+    return false;
+}
+
+Result<std::vector<std::string>> remove_metadata_from_tree(const Checkout& co)
+{
+    std::vector<std::string> removed;
+    if (co.git_dir.empty()) return removed;
+    std::error_code ec;
+    std::vector<std::filesystem::path> found;
+    std::filesystem::recursive_directory_iterator it(co.dir, std::filesystem::directory_options::none, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        if (text::lower(it->path().filename().string()) != ".git") continue;
+        found.push_back(it->path());
+        if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
+    }
+    if (ec) return fail(Errc::unavailable, "cannot read the worktree " + text::quote(co.dir.string()) + ": " + ec.message());
+    for (const auto& p : found) {
+        std::filesystem::remove_all(p, ec);  // a symlink goes itself, never what it names
+        if (ec) return fail(Errc::unavailable, "cannot remove " + text::quote(p.string()) + ": " + ec.message());
+        removed.push_back(p.lexically_relative(co.dir).string());
+    }
+    return removed;
+}
+
 Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir, const std::string& base, const Auth& auth)
 {
     init_once();
+    Checkout co;
+    co.dir = dir;
+    co.git_dir = git_dir_for(dir);
+    co.remote_url = url;
     CallbackState st;
     st.auth = &auth;
+    st.allowed_url = url;
+    // A bare clone beside the working tree: the metadata never enters it.
     git_clone_options opts;
     git_clone_options_init(&opts, GIT_CLONE_OPTIONS_VERSION);
-    opts.fetch_opts.callbacks = callbacks_for(st);
+    opts.fetch_opts = fetch_options(st);
+    opts.bare = 1;
     if (!base.empty()) opts.checkout_branch = base.c_str();
+    {
+        Repo cloned;
+        if (git_clone(cloned.out(), url.c_str(), co.git_dir.c_str(), &opts) != 0)
+            return fail(git_failure("cannot clone " + text::quote(url), &st));
+    }
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail(Errc::unavailable, "cannot create " + text::quote(dir.string()) + ": " + ec.message());
     Repo repo;
-    if (git_clone(repo.out(), url.c_str(), dir.c_str(), &opts) != 0)
-        return fail(git_failure("cannot clone " + text::quote(url), &st));
+    if (auto s = open_repo(co, repo); !s) return fail(s.error());
     Ref head;
     if (git_repository_head(head.out(), repo.get()) != 0)
         return fail(git_failure("cannot read the default branch of " + text::quote(url)));
-    Checkout co;
-    co.dir = dir;
     co.base_branch = git_reference_shorthand(head.get());
     co.base_commit = oid_hex(git_reference_target(head.get()));
+    git_checkout_options copts;
+    git_checkout_options_init(&copts, GIT_CHECKOUT_OPTIONS_VERSION);
+    copts.checkout_strategy = GIT_CHECKOUT_FORCE;
+    if (git_checkout_head(repo.get(), &copts) != 0) return fail(git_failure("cannot check out " + co.base_branch));
     return co;
 }
 
@@ -283,7 +417,7 @@ bool has_origin(const Checkout& co)
 {
     init_once();
     Repo repo;
-    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return false;
+    if (!open_repo(co, repo)) return false;
     Remote remote;
     return git_remote_lookup(remote.out(), repo.get(), "origin") == 0;
 }
@@ -318,6 +452,29 @@ Result<std::string> diff_worktree(const Checkout& co)
     return out;
 }
 
+Result<std::vector<std::string>> changed_paths(const Checkout& co)
+{
+    init_once();
+    Repo repo;
+    Commit base;
+    Tree tree;
+    if (auto st = open_base(co, repo, base, tree); !st) return fail(st.error());
+    git_diff_options opts;
+    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+    opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS | GIT_DIFF_INCLUDE_TYPECHANGE;
+    git_diff* diff = nullptr;
+    if (git_diff_tree_to_workdir_with_index(&diff, repo.get(), tree.get(), &opts) != 0)
+        return fail(git_failure("cannot compare the worktree"));
+    std::set<std::string> paths;
+    for (std::size_t i = 0, n = git_diff_num_deltas(diff); i < n; ++i) {
+        const git_diff_delta* d = git_diff_get_delta(diff, i);
+        for (const char* path : {d->old_file.path, d->new_file.path})
+            if (path && !skip_working_data(path, nullptr, nullptr)) paths.insert(path);
+    }
+    git_diff_free(diff);
+    return std::vector<std::string>(paths.begin(), paths.end());
+}
+
 Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::string& path)
 {
     init_once();
@@ -341,7 +498,7 @@ Result<std::string> commit_all(const Checkout& co, const std::string& branch, co
 {
     init_once();
     Repo repo;
-    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+    if (auto st = open_repo(co, repo); !st) return fail(st.error());
     Index index;
     if (git_repository_index(index.out(), repo.get()) != 0) return fail(git_failure("cannot read the index"));
     char star[] = "*";
@@ -383,9 +540,16 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
     if (branch == co.base_branch) return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
 
     Repo repo;
-    if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+    if (auto s = open_repo(co, repo); !s) return fail(s.error());
     Remote remote;
     if (git_remote_lookup(remote.out(), repo.get(), "origin") != 0) return fail(git_failure("the worktree has no origin"));
+    const char* origin_url = git_remote_url(remote.get());
+    // A clone of ours sends credentials to the URL it was cloned from; a
+    // person's own checkout to its origin.
+    std::string allowed = co.remote_url.empty() ? (origin_url ? origin_url : "") : co.remote_url;
+    if (!co.remote_url.empty() && (!origin_url || co.remote_url != origin_url))
+        return fail(Errc::denied, "refusing to push: origin is " + text::quote(origin_url ? origin_url : "") +
+                                      ", and the repository was cloned from " + text::quote(co.remote_url));
     std::string ref = "refs/heads/" + branch;
     git_oid local_id;
     if (git_reference_name_to_id(&local_id, repo.get(), ref.c_str()) != 0) return fail(git_failure("no local branch " + branch));
@@ -393,8 +557,12 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
     // What the remote has now: its default branch and this branch's tip.
     CallbackState st;
     st.auth = &opt.auth;
-    git_remote_callbacks cb = callbacks_for(st);
-    if (git_remote_connect(remote.get(), GIT_DIRECTION_FETCH, &cb, nullptr, nullptr) != 0)
+    st.allowed_url = allowed;
+    git_remote_connect_options connect;
+    git_remote_connect_options_init(&connect, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+    connect.callbacks = callbacks_for(st);
+    connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+    if (git_remote_connect_ext(remote.get(), GIT_DIRECTION_FETCH, &connect) != 0)
         return fail(git_failure("cannot reach origin", &st));
     git_buf default_ref = GIT_BUF_INIT;
     std::string remote_default;
@@ -424,10 +592,8 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
         std::string spec = "+" + ref + ":refs/remotes/origin/" + branch;
         char* specs[] = {spec.data()};
         git_strarray refspecs = {specs, 1};
-        git_fetch_options fo;
-        git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
         st.credential_calls = 0;
-        fo.callbacks = callbacks_for(st);
+        git_fetch_options fo = fetch_options(st);
         if (git_remote_fetch(remote.get(), &refspecs, &fo, "infra-agent: fetch bot branch") != 0)
             return fail(git_failure("cannot fetch " + branch, &st));
         Commit tip, mine;
@@ -459,11 +625,13 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
     // Force, but only over the tip we just inspected (force-with-lease).
     st = CallbackState{};
     st.auth = &opt.auth;
+    st.allowed_url = allowed;
     st.lease_ref = ref;
     st.lease_expected = remote_tip;
     git_push_options po;
     git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
     po.callbacks = callbacks_for(st);
+    po.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
     po.callbacks.push_negotiation = [](const git_push_update** updates, std::size_t len, void* payload) -> int {
         auto* s = static_cast<CallbackState*>(payload);
         for (std::size_t i = 0; i < len; ++i) {

@@ -41,13 +41,26 @@ struct Auth {
 std::string branch_name(const std::string& task_type, const std::string& fingerprint);
 
 struct Checkout {
-    std::filesystem::path dir;
+    std::filesystem::path dir;      ///< the working tree
+    /// Where the repository's metadata lives when infra-agent cloned it:
+    /// beside the working tree, never in it, so that whoever works in dir
+    /// (an agent, a sandboxed command) cannot reach the configuration,
+    /// hooks or objects the host commits and pushes with. Empty for a
+    /// person's own checkout (opened with open()), whose .git is in dir.
+    std::filesystem::path git_dir;
+    /// The URL of origin as the host configured it; credentials go to this
+    /// URL's scheme, host and port and nowhere else.
+    std::string remote_url;
     std::string base_branch;  ///< the remote's default branch unless one was asked for
     std::string base_commit;
 };
 
-/// Clones url into dir (which must not exist or be empty) and checks out
-/// base (empty: the remote's default branch).
+/// The metadata directory clone() uses for a working tree: "<dir>.git", beside it.
+std::filesystem::path git_dir_for(const std::filesystem::path& dir);
+
+/// Clones url into a bare repository at git_dir_for(dir) and checks base
+/// (empty: the remote's default branch) out into dir (which must not exist
+/// or be empty). dir holds the files only: no .git of any kind.
 Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir, const std::string& base, const Auth& auth);
 
 /// Opens an existing checkout (a person's clone, or a CI job's): its current
@@ -63,6 +76,23 @@ bool has_origin(const Checkout& co);
 /// The worktree's changes against the base commit as a unified diff,
 /// untracked files included (Terraform working data left out).
 Result<std::string> diff_worktree(const Checkout& co);
+
+/// The paths the worktree changes against the base commit, as git's own
+/// status of the tree sees them: created, modified, deleted and renamed
+/// files (both names), untracked ones included, sorted; the Terraform
+/// working data that commits leave out is left out here too.
+Result<std::vector<std::string>> changed_paths(const Checkout& co);
+
+/// True when a path names git metadata: any of its components is ".git"
+/// (in any case).
+bool is_git_metadata(std::string_view path);
+
+/// Removes every ".git" (in any case, file or directory, at any depth) that
+/// someone made in the working tree of a checkout infra-agent cloned (one
+/// with a git_dir of its own), so that none can pose as a nested repository
+/// when the change is staged; returns the paths removed. A person's own
+/// checkout is left alone.
+Result<std::vector<std::string>> remove_metadata_from_tree(const Checkout& co);
 
 /// A file's content at the base commit; nullopt when it did not exist.
 Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::string& path);

@@ -1,4 +1,5 @@
 #include "core/intake.hpp"
+#include "core/text.hpp"
 
 #include "core/events/trace.hpp"
 #include "core/json_access.hpp"
@@ -9,6 +10,12 @@ namespace infra::core::intake {
 Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
                                      queue::Queue& queue, events::EventSink& events, const Options& options)
 {
+    // Ids name directories (worktrees, saved plans): one grammar, checked
+    // here too, for tasks that did not come through task_from_json.
+    for (const auto& task : tasks)
+        if (!valid_task_id(task.id))
+            return fail(Errc::invalid_input, "task id " + text::quote(task.id.substr(0, 80)) + ": expected 1 to " +
+                                                 std::to_string(k_max_task_id) + " ASCII letters, digits, '-' or '_'");
     std::vector<Admission> out;
     std::vector<queue::EnqueueItem> items;
     std::vector<std::size_t> item_of;  // items[i] is out[item_of[i]]

@@ -181,6 +181,14 @@ Result<Outcome> Sandbox::run(const Request& req) const
                 "/etc/localtime", "/etc/localtime", "--ro-bind-try", "/etc/passwd", "/etc/passwd", "--ro-bind-try",
                 "/etc/group", "/etc/group", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind",
                 source(0), "/workspace"};
+        // A person's checkout keeps its git metadata out of reach: an empty,
+        // read-only stand-in hides it, so nothing run here reads a remote's
+        // token or rewrites the configuration git later pushes with.
+        struct stat dotgit {};
+        if (::lstat((ws / ".git").c_str(), &dotgit) == 0) {
+            if (S_ISDIR(dotgit.st_mode)) args.insert(args.end(), {"--tmpfs", "/workspace/.git", "--remount-ro", "/workspace/.git"});
+            else args.insert(args.end(), {"--ro-bind", "/dev/null", "/workspace/.git"});
+        }
         for (std::size_t i = 0; i < binds.size(); ++i) args.insert(args.end(), {"--bind", source(i + 1), binds[i].string()});
         args.insert(args.end(), {"--chdir", "/workspace", "--clearenv"});
         for (const auto& e : env) {

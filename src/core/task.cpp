@@ -68,6 +68,15 @@ std::string one_of(const std::array<std::string_view, N>& names)
 
 }  // namespace
 
+bool valid_task_id(std::string_view s)
+{
+    if (s.empty() || s.size() > k_max_task_id) return false;
+    for (char c : s)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) && static_cast<unsigned char>(c) < 0x80) && c != '-' && c != '_')
+            return false;
+    return true;
+}
+
 std::string_view to_string(TaskType t)
 {
     for (auto& [k, v] : k_types)
@@ -121,9 +130,9 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
 
     auto id = get_string(j, "id", "id", complete);
     if (!id) return id.error();
-    if (!id->empty() && !safe_id(*id))
-        return field_error("id", "expected up to 128 letters, digits, '-', '_', '.' or ':', got " +
-                                     text::quote(*id));
+    if (!id->empty() && !valid_task_id(*id))
+        return field_error("id", "expected 1 to " + std::to_string(k_max_task_id) + " ASCII letters, digits, '-' or '_', got " +
+                                     text::quote(id->size() > 80 ? id->substr(0, 80) + "..." : *id));
     t.id = *id;
 
     auto type = get_string(j, "type", "type", true);

@@ -59,6 +59,14 @@ struct AgentTask {
     json extra = json::object();
 };
 
+/// The longest task id.
+constexpr std::size_t k_max_task_id = 128;
+
+/// The one grammar of task ids, enforced wherever a task enters (ingest,
+/// the API, enqueue): 1 to k_max_task_id ASCII letters, digits, '-' or '_'.
+/// No dots and no slashes: an id names directories of the state home.
+bool valid_task_id(std::string_view s);
+
 /// The task as CLI.md's JSON shape (camelCase keys).
 json to_json(const AgentTask& task);
 

@@ -23,6 +23,14 @@ bool inside(const fs::path& root, const fs::path& p)
     return s == r || (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && s[r.size()] == '/');
 }
 
+/// True when p, inside root, lies in git metadata (a symlink may lead there).
+bool in_git_metadata(const fs::path& root, const fs::path& p)
+{
+    for (const auto& part : p.lexically_relative(root))
+        if (text::lower(part.string()) == ".git") return true;
+    return false;
+}
+
 }  // namespace
 
 Result<Workspace> Workspace::open(const fs::path& root)
@@ -42,8 +50,14 @@ Result<fs::path> Workspace::check_lexical(std::string_view rel) const
     if (rel.find('\0') != std::string_view::npos) return fail(Errc::denied, "path contains a NUL byte");
     fs::path p(rel);
     if (p.is_absolute()) return fail(Errc::denied, "absolute path " + text::quote(rel) + " is outside the workspace");
-    for (const auto& part : p)
+    for (const auto& part : p) {
         if (part == "..") return fail(Errc::denied, "path " + text::quote(rel) + " climbs out with '..'");
+        // Git's metadata is the host's: whoever works here neither reads
+        // nor writes it (a remote URL may carry a token; a configuration
+        // would steer the host's commit and push).
+        if (text::lower(part.string()) == ".git")
+            return fail(Errc::denied, "path " + text::quote(rel) + " is git metadata, which agents may not touch");
+    }
     return (m_root / p).lexically_normal();
 }
 
@@ -57,6 +71,8 @@ Result<fs::path> Workspace::resolve(std::string_view rel) const
     if (ec) return fail(Errc::not_found, "cannot resolve " + text::quote(rel) + ": " + ec.message());
     if (!inside(m_root, real))
         return fail(Errc::denied, "path " + text::quote(rel) + " leads outside the workspace through a symlink");
+    if (in_git_metadata(m_root, real))
+        return fail(Errc::denied, "path " + text::quote(rel) + " leads into git metadata through a symlink");
     return real;
 }
 
@@ -68,6 +84,8 @@ Result<fs::path> Workspace::resolve_for_write(std::string_view rel) const
     fs::path dir = fs::weakly_canonical(p->parent_path(), ec);
     if (ec || !inside(m_root, dir))
         return fail(Errc::denied, "the directory of " + text::quote(rel) + " is outside the workspace");
+    if (in_git_metadata(m_root, dir))
+        return fail(Errc::denied, "the directory of " + text::quote(rel) + " leads into git metadata through a symlink");
     fs::path target = dir / p->filename();
     struct stat st {};
     if (::lstat(target.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
@@ -120,6 +138,8 @@ Status Workspace::write(std::string_view rel, std::string_view content) const
                 auto real = fs::canonical(cur, ec);
                 if (ec || !inside(m_root, real))
                     return fail(Errc::denied, "the directory of " + text::quote(rel) + " is outside the workspace");
+                if (in_git_metadata(m_root, real))
+                    return fail(Errc::denied, "the directory of " + text::quote(rel) + " leads into git metadata through a symlink");
             } else if (!S_ISDIR(st.st_mode)) {
                 return fail(Errc::invalid_input, text::quote(cur.string()) + " is not a directory");
             }
@@ -180,6 +200,30 @@ Result<std::vector<std::string>> Workspace::list(std::string_view rel, std::size
     }
     std::sort(out.begin(), out.end());
     return out;
+}
+
+Status remove_tree_inside(const fs::path& parent, const fs::path& target)
+{
+    std::error_code ec;
+    fs::path p = fs::absolute(parent, ec).lexically_normal();
+    fs::path t = fs::absolute(target, ec).lexically_normal();
+    while (!p.empty() && !p.has_filename() && p != p.root_path()) p = p.parent_path();
+    while (!t.empty() && !t.has_filename() && t != t.root_path()) t = t.parent_path();
+    auto refuse = [&] {
+        return fail(Errc::internal, "refusing to remove " + text::quote(target.string()) + ": it is not inside " +
+                                        text::quote(parent.string()));
+    };
+    if (p.empty() || t == p || !inside(p, t)) return refuse();
+    // Resolved, the parent of the target must still be inside (or be) parent.
+    fs::path real_parent = fs::weakly_canonical(p, ec);
+    fs::path real_dir = fs::weakly_canonical(t.parent_path(), ec);
+    if (ec || !inside(real_parent, real_dir)) return refuse();
+    fs::path real = real_dir / t.filename();
+    struct stat st {};
+    if (::lstat(real.c_str(), &st) != 0) return {};
+    fs::remove_all(real, ec);
+    if (ec) return fail(Errc::unavailable, "cannot remove " + text::quote(real.string()) + ": " + ec.message());
+    return {};
 }
 
 }  // namespace infra::core

@@ -20,7 +20,8 @@ public:
     const std::filesystem::path& root() const { return m_root; }
 
     /// Resolves a relative path for reading: no absolute paths, no "..",
-    /// and after every symlink is resolved the file is still inside root.
+    /// nothing under a ".git" (in any case), and after every symlink is
+    /// resolved the file is still inside root.
     Result<std::filesystem::path> resolve(std::string_view rel) const;
 
     /// Resolves a relative path for writing: as for reading, and the file,
@@ -42,5 +43,11 @@ private:
     std::filesystem::path m_root;
     Result<std::filesystem::path> check_lexical(std::string_view rel) const;
 };
+
+/// Removes target and everything below it, but only when it lies strictly
+/// inside parent, lexically and once symlinks on the way are resolved: the
+/// guard every recursive delete of a task's directories goes through. A
+/// missing target is not an error.
+Status remove_tree_inside(const std::filesystem::path& parent, const std::filesystem::path& target);
 
 }  // namespace infra::core

@@ -1,4 +1,5 @@
 #include "core/change/apply.hpp"
+#include "core/workspace.hpp"
 
 #include "core/approval.hpp"
 #include "core/change/delivery.hpp"
@@ -341,20 +342,21 @@ Result<ApplyReport> run_apply(const Gate& gate, const ApplyOptions& opt)
                                           ": it is applied where it was made",
                         "set apply.pipeline in config.yaml to the pipeline that applies it");
     auto dir = opt.work_root / (plans.task_id + "-apply");
+    for (const auto& old : {dir, git::git_dir_for(dir)})
+        if (auto st = remove_tree_inside(opt.work_root, old); !st) return fail(st.error());
     std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
     std::filesystem::create_directories(opt.work_root, ec);
-    auto co = git::clone(opt.repo_url, dir, plans.branch, opt.auth);
-    if (!co) return fail(co.error());
     struct Cleanup {
-        std::filesystem::path dir;
+        std::filesystem::path root, dir;
         bool keep;
         ~Cleanup()
         {
-            std::error_code e;
-            if (!keep) std::filesystem::remove_all(dir, e);
+            if (keep) return;
+            for (const auto& d : {dir, git::git_dir_for(dir)}) (void)remove_tree_inside(root, d);
         }
-    } cleanup{dir, opt.keep_worktree};
+    } cleanup{opt.work_root, dir, opt.keep_worktree};
+    auto co = git::clone(opt.repo_url, dir, plans.branch, opt.auth);
+    if (!co) return fail(co.error());
     if (co->base_commit != plans.commit)
         return fail(Errc::denied, "branch " + plans.branch + " is at " + co->base_commit.substr(0, 12) + ", and the plan was made at " +
                                       plans.commit.substr(0, 12) + ": nothing was applied",

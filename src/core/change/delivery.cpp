@@ -1,5 +1,7 @@
 #include "core/change/delivery.hpp"
+#include "core/change/paths.hpp"
 #include "core/events/trace.hpp"
+#include "core/workspace.hpp"
 
 #include "core/json_access.hpp"
 #include "core/text.hpp"
@@ -151,8 +153,9 @@ Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
     if (!m_opt.repository.empty() && !named.empty() && named != m_opt.repository)
         return fail(Errc::denied, "task " + id + " is for " + named + ", and this worker delivers to " + m_opt.repository);
     auto dir = m_opt.work_root / (id + "-" + std::to_string(attempt));
+    for (const auto& old : {dir, git::git_dir_for(dir)})
+        if (auto st = remove_tree_inside(m_opt.work_root, old); !st) return fail(st.error());
     std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
     std::filesystem::create_directories(m_opt.work_root, ec);
     git::Auth auth;
     std::string repo = repository_for(task);
@@ -182,20 +185,30 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     std::string trace = trace_id_of(task);
     std::string repo = repository_for(task);
     std::string branch = git::branch_name(string_member(task, "type"), string_member(task, "dedupeKey").empty() ? id : string_member(task, "dedupeKey"));
-    std::string diff = string_member(outcome.result, "diff");
     json result = outcome.result;
+
+    // Git metadata the agent made in the worktree is no part of any change.
+    auto stripped = git::remove_metadata_from_tree(co);
+    if (!stripped) return fail(stripped.error());
+    if (!stripped->empty() && m_opt.events)
+        m_opt.events->emit({"change.metadata-removed", id, "", {{"paths", *stripped}}});
+    // What changed is what git's status of the worktree says, never what the
+    // agent reports; and a change touches only the files the decision allows.
+    auto changed_paths = git::changed_paths(co);
+    if (!changed_paths) return fail(changed_paths.error());
+    const std::vector<std::string>& changed = *changed_paths;
+    if (auto allowed = check_changed_paths(changed, task, decision); !allowed) {
+        if (m_opt.events)
+            m_opt.events->emit({"change.refused", id, "", {{"reason", allowed.error().message}, {"paths", changed}}});
+        return fail(allowed.error());
+    }
+    auto git_diff = git::diff_worktree(co);
+    if (!git_diff) return fail(git_diff.error());
+    const std::string& diff = *git_diff;
 
     // Validation first: nothing is committed that did not pass.
     const json& constraints = member(decision, "constraints");
     bool required = member(constraints, "requiresValidation").is_boolean() && constraints["requiresValidation"].get<bool>();
-    std::vector<std::string> changed;
-    for (std::size_t pos = 0; pos < diff.size();) {
-        auto eol = diff.find('\n', pos);
-        std::string line = diff.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
-        for (const char* prefix : {"+++ b/", "--- a/"})
-            if (line.rfind(prefix, 0) == 0) changed.push_back(line.substr(6));
-        pos = eol == std::string::npos ? diff.size() : eol + 1;
-    }
     ValidationOptions vopt = m_opt.validation;
     vopt.changed = changed;
     vopt.base_content = [&co](const std::string& path) -> std::optional<std::string> {
@@ -212,8 +225,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         // The plan reviewers approve is the one `apply` runs: keep it, made against the real state.
         vopt.plans_dir = m_opt.plans_root / id;
         vopt.backend = true;
-        std::error_code ec;
-        std::filesystem::remove_all(vopt.plans_dir, ec);
+        if (auto st = remove_tree_inside(m_opt.plans_root, vopt.plans_dir); !st) return fail(st.error());
     }
     auto vspan = open_span("validation", id, json::object());
     auto report = validate(co.dir, terraform_roots(changed), task, decision, vopt);
@@ -339,8 +351,9 @@ std::string Delivery::repository_for(const json& task) const
 void Delivery::cleanup(const git::Checkout& co)
 {
     if (m_opt.keep_worktrees || co.dir.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(co.dir, ec);
+    for (const auto& dir : {co.dir, co.git_dir})
+        if (!dir.empty())
+            if (auto st = remove_tree_inside(m_opt.work_root, dir); !st) spdlog::warn("{}", st.error().message);
 }
 
 }  // namespace infra::core::change

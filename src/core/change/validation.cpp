@@ -4,6 +4,7 @@
 #include "core/crypto.hpp"
 #include "core/json_access.hpp"
 #include "core/text.hpp"
+#include "core/workspace.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -240,6 +241,13 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
         return fail(Errc::unavailable, "validation.steps names terraform steps, and terraform is not on PATH");
     std::error_code ec;
     for (const auto& dir : dirs) {
+        // A root is a directory of the workspace, whatever names it: never
+        // one reached through ".." or a symlink that leads out.
+        auto ws = Workspace::open(root);
+        if (!ws) return fail(ws.error());
+        if (dir != ".")
+            if (auto inside = ws->resolve(dir); !inside)
+                return fail(Errc::denied, "cannot validate the root " + text::quote(dir) + ": " + inside.error().message);
         bool had_lock = std::filesystem::exists(root / dir / ".terraform.lock.hcl", ec);
         // The built-in steps (all of them by default) become terraform commands for this root.
         std::string chdir = "-chdir=" + dir;
@@ -384,7 +392,7 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
         }
         // Validation leaves the change as it found it.
         std::filesystem::remove(root / dir / k_plan_file, ec);
-        std::filesystem::remove_all(root / dir / ".terraform", ec);
+        if (auto st = remove_tree_inside(root, root / dir / ".terraform"); !st) return fail(st.error());
         if (!had_lock) std::filesystem::remove(root / dir / ".terraform.lock.hcl", ec);
         if (!report.ok) break;
     }

@@ -77,6 +77,7 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
     d.max_iterations = k_default_max_iterations;
     d.timeout_ms = k_default_timeout_ms;
     d.allowed_tools.reset();
+    d.allowed_paths.reset();
     d.denied_tools.clear();
     d.requires_pr = d.requires_validation = d.allow_unsandboxed = false;
     d.matched.clear();
@@ -143,6 +144,19 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
         }
         for (const auto& t : c.denied_tools) add_unique(d.denied_tools, t);
         if (!c.denied_tools.empty() && want_explain) explain(d, "deniedTools", r->name);
+        // Paths merge like tools: only the globs every rule that names paths names.
+        if (c.allowed_paths) {
+            if (!d.allowed_paths) {
+                d.allowed_paths = *c.allowed_paths;
+            } else {
+                std::vector<std::string> both;
+                for (const auto& g : *d.allowed_paths)
+                    if (std::find(c.allowed_paths->begin(), c.allowed_paths->end(), g) != c.allowed_paths->end())
+                        both.push_back(g);
+                d.allowed_paths = std::move(both);
+            }
+            if (want_explain) explain(d, "allowedPaths", r->name);
+        }
         for (const auto& a : r->required_approvals) add_unique(d.required_approvals, a);
         if (!r->required_approvals.empty() && want_explain) explain(d, "requiredApprovals", r->name);
         if (c.requires_pr.value_or(false)) {
@@ -214,6 +228,7 @@ json to_json(const Decision& d, bool explain)
     c["timeoutMs"] = d.timeout_ms;
     if (d.allowed_tools) c["allowedTools"] = *d.allowed_tools;
     c["deniedTools"] = d.denied_tools;
+    if (d.allowed_paths) c["allowedPaths"] = *d.allowed_paths;
     c["requiresPR"] = d.requires_pr;
     c["requiresValidation"] = d.requires_validation;
     if (d.allow_unsandboxed) c["allowUnsandboxed"] = true;
@@ -248,6 +263,7 @@ Result<Decision> decision_from_json(const json& j)
         d.timeout_ms = c.value("timeoutMs", k_default_timeout_ms);
         if (c.contains("allowedTools")) d.allowed_tools = c["allowedTools"].get<std::vector<std::string>>();
         d.denied_tools = c.value("deniedTools", std::vector<std::string>{});
+        if (c.contains("allowedPaths")) d.allowed_paths = c["allowedPaths"].get<std::vector<std::string>>();
         d.requires_pr = c.value("requiresPR", false);
         d.requires_validation = c.value("requiresValidation", false);
         d.allow_unsandboxed = c.value("allowUnsandboxed", false);

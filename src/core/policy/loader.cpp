@@ -221,6 +221,13 @@ void compile_constraints(const Node& n, Constraints& c, Checker& ck)
             }
             if (key == "allowedTools") c.allowed_tools = *s;
             else c.denied_tools = *s;
+        } else if (key == "allowedPaths") {
+            auto s = as_strings(v);
+            if (!s || s->empty()) {
+                ck.error(v, key + ": expected a list of path globs (\"modules/**/*.tf\", \".github/workflows/deploy.yml\")");
+                continue;
+            }
+            c.allowed_paths = *s;
         } else if (key == "requiresPR" || key == "requiresValidation" || key == "allowUnsandboxed") {
             auto b = as_bool(v);
             if (!b) {
@@ -231,8 +238,8 @@ void compile_constraints(const Node& n, Constraints& c, Checker& ck)
                                                                                 : c.allow_unsandboxed) = *b;
         } else {
             ck.error(kv.first, "constraints: unknown key " + text::quote(key) +
-                                   "; expected maxIterations, timeoutMs, allowedTools, deniedTools, requiresPR, "
-                                   "requiresValidation or allowUnsandboxed");
+                                   "; expected maxIterations, timeoutMs, allowedTools, deniedTools, allowedPaths, "
+                                   "requiresPR, requiresValidation or allowUnsandboxed");
         }
     }
 }

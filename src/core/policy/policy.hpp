@@ -64,6 +64,8 @@ struct Constraints {
     std::optional<long long> timeout_ms;
     std::optional<std::vector<std::string>> allowed_tools;
     std::vector<std::string> denied_tools;
+    /// Globs of the files a change may touch (default: Terraform files of the task's root).
+    std::optional<std::vector<std::string>> allowed_paths;
     std::optional<bool> requires_pr;
     std::optional<bool> requires_validation;
     std::optional<bool> allow_unsandboxed;
@@ -109,6 +111,7 @@ struct Decision {
     long long timeout_ms = 0;
     std::optional<std::vector<std::string>> allowed_tools;
     std::vector<std::string> denied_tools;
+    std::optional<std::vector<std::string>> allowed_paths;
     bool requires_pr = false;
     bool requires_validation = false;
     bool allow_unsandboxed = false;

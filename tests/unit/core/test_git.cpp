@@ -11,6 +11,7 @@
 #include "support/run.hpp"
 
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <csignal>
 #include <fcntl.h>
@@ -219,11 +220,135 @@ TEST_F(GitTest, PushesOverSmartHttpWithAMintedCredential)
     ASSERT_TRUE(co2);
     test::write_file(co2->dir / "main.tf", "v2\n");
     ASSERT_TRUE(core::git::commit_all(*co2, branch, "fix", bot, {"01TASK", "", ""}));
-    test::git(co2->dir, "remote set-url origin " + url);
+    // As an operator would point it elsewhere: in the metadata beside the tree.
+    test::git(co2->git_dir, "remote set-url origin " + url);
+    co2->remote_url = url;
     auto denied = core::git::push(*co2, branch, stale);
     ASSERT_FALSE(denied);
     EXPECT_NE(denied.error().message.find("refused the credential"), std::string::npos) << denied.error().message;
     for (const auto& t : seen_tokens) EXPECT_EQ(denied.error().message.find(t.empty() ? "\x01" : t), std::string::npos);
+}
+
+TEST_F(GitTest, TheWorkingTreeHoldsNoGitMetadata)
+{
+    auto co = core::git::clone(bare().string(), dir / "w1", "", {});
+    ASSERT_TRUE(co) << co.error().message;
+    EXPECT_TRUE(fs::exists(co->dir / "main.tf"));
+    EXPECT_FALSE(fs::exists(co->dir / ".git"));
+    EXPECT_EQ(co->git_dir, dir / "w1.git");
+    EXPECT_TRUE(fs::exists(co->git_dir / "HEAD"));
+    EXPECT_EQ(co->remote_url, bare().string());
+    EXPECT_TRUE(core::git::is_git_metadata(".git/config"));
+    EXPECT_TRUE(core::git::is_git_metadata("sub/.GIT"));
+    EXPECT_FALSE(core::git::is_git_metadata(".github/workflows/ci.yml"));
+}
+
+// Whatever is written into the working tree, the host commits and pushes
+// with the metadata and configuration it keeps beside it: a .git directory
+// or file in the tree (core.worktree, a remote, an include, a filter) steers
+// nothing and is never committed.
+TEST_F(GitTest, AGitConfigInTheWorkingTreeSteersNothing)
+{
+    test::write_file(dir / "keys" / "local-creds.key", "SECRET-KEY-MATERIAL\n");
+    auto co = core::git::clone(bare().string(), dir / "w1", "", {});
+    ASSERT_TRUE(co) << co.error().message;
+    test::write_file(co->dir / "main.tf", "fixed\n");
+    test::write_file(co->dir / ".git" / "config",
+                     "[core]\n\tworktree = ../../keys\n[remote \"origin\"]\n\turl = http://127.0.0.1:9/evil.git\n"
+                     "[include]\n\tpath = ../../keys/local-creds.key\n[filter \"evil\"]\n\tclean = touch " +
+                         (dir / "pwned").string() + "\n");
+    test::write_file(co->dir / ".gitattributes", "*.tf filter=evil\n");
+    std::string branch = "infra-agent/compliance-remediation/steer";
+    // The .git in the tree is not even read: the commit is made as if it were not there.
+    auto first = core::git::commit_all(*co, branch, "fix", bot, {"01TASK", "", ""});
+    ASSERT_TRUE(first) << first.error().message;
+    EXPECT_FALSE(fs::exists(dir / "pwned"));
+    // A nested one would pose as a repository when staging: it is removed first.
+    test::write_file(co->dir / "sub" / ".git", "gitdir: ../../keys\n");
+    test::write_file(co->dir / "sub" / "x.tf", "x\n");
+    auto removed = core::git::remove_metadata_from_tree(*co);
+    ASSERT_TRUE(removed) << removed.error().message;
+    std::sort(removed->begin(), removed->end());
+    EXPECT_EQ(*removed, (std::vector<std::string>{".git", "sub/.git"}));
+    EXPECT_TRUE(fs::exists(dir / "keys" / "local-creds.key"));
+    auto id = core::git::commit_all(*co, branch, "fix", bot, {"01TASK", "", ""});
+    ASSERT_TRUE(id) << id.error().message;
+    auto changed = core::git::changed_paths(*co);
+    ASSERT_TRUE(changed) << changed.error().message;
+    EXPECT_EQ(*changed, (std::vector<std::string>{".gitattributes", "main.tf", "sub/x.tf"}));
+    auto r = core::git::push(*co, branch, push_opts());
+    ASSERT_TRUE(r) << r.error().message;
+    EXPECT_EQ(test::git(bare(), "ls-tree -r --name-only " + branch), ".gitattributes\nmain.tf\nold.tf\nsub/x.tf\n");
+    EXPECT_EQ(test::git(bare(), "show " + branch + ":main.tf"), "fixed\n");
+    EXPECT_FALSE(fs::exists(dir / "pwned"));
+    EXPECT_EQ(test::git(bare(), "log --all --format=%H -- local-creds.key"), "");
+}
+
+// Credentials go to the URL the repository was cloned from and nowhere
+// else: not to a host a redirect names, not to a remote rewritten later.
+TEST_F(GitTest, CredentialsGoOnlyToTheConfiguredRemote)
+{
+    std::mutex m;
+    std::vector<std::string> evil_auth;
+    httplib::Server evil;
+    evil.Get(".*", [&](const httplib::Request& req, httplib::Response& res) {
+        std::lock_guard lock(m);
+        evil_auth.push_back(req.get_header_value("Authorization"));
+        res.status = 401;
+        res.set_header("WWW-Authenticate", "Basic realm=\"evil\"");
+    });
+    int evil_port = evil.bind_to_any_port("127.0.0.1");
+    std::thread evil_thread([&] { evil.listen_after_bind(); });
+    httplib::Server redirector;
+    redirector.Get(".*", [&](const httplib::Request& req, httplib::Response& res) {
+        res.set_redirect("http://127.0.0.1:" + std::to_string(evil_port) + req.path + "?" + "service=git-receive-pack", 302);
+    });
+    int redirect_port = redirector.bind_to_any_port("127.0.0.1");
+    std::thread redirect_thread([&] { redirector.listen_after_bind(); });
+
+    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string&, bool) {
+        return password == "the-token";
+    });
+    int mints = 0;
+    core::git::Auth auth;
+    auth.token = [&]() -> core::Result<std::string> {
+        ++mints;
+        return std::string("the-token");
+    };
+    std::string url = server.url() + "acme.git";
+    std::string branch = "infra-agent/compliance-remediation/creds";
+    auto co = fix(url, "w1", "v1\n", branch, auth);
+    ASSERT_FALSE(co.dir.empty());
+    auto opts = push_opts();
+    opts.auth = auth;
+
+    // Origin rewritten under the host's feet: refused before anything is sent.
+    std::string evil_url = "http://127.0.0.1:" + std::to_string(evil_port) + "/acme.git";
+    test::git(co.git_dir, "remote set-url origin " + evil_url);
+    auto rewritten = core::git::push(co, branch, opts);
+    ASSERT_FALSE(rewritten);
+    EXPECT_NE(rewritten.error().message.find("cloned from"), std::string::npos) << rewritten.error().message;
+
+    // A remote that redirects elsewhere: not followed, and no credential leaves.
+    std::string redirecting = "http://127.0.0.1:" + std::to_string(redirect_port) + "/acme.git";
+    test::git(co.git_dir, "remote set-url origin " + redirecting);
+    co.remote_url = redirecting;
+    auto redirected = core::git::push(co, branch, opts);
+    EXPECT_FALSE(redirected);
+
+    // The configured remote gets its credential.
+    test::git(co.git_dir, "remote set-url origin " + url);
+    co.remote_url = url;
+    auto pushed = core::git::push(co, branch, opts);
+    ASSERT_TRUE(pushed) << pushed.error().message;
+    EXPECT_EQ(server.pushes(), 1);
+
+    evil.stop();
+    redirector.stop();
+    evil_thread.join();
+    redirect_thread.join();
+    std::lock_guard lock(m);
+    for (const auto& a : evil_auth) EXPECT_EQ(a, "") << "the evil server got a credential";
 }
 
 /// An OpenSSH server on 127.0.0.1 for one test, accepting one key.

@@ -56,6 +56,24 @@ TEST_F(SandboxTest, WorkspaceIsWritableAndTheSystemIsNot)
     EXPECT_FALSE(std::filesystem::exists("/usr/evil"));
 }
 
+TEST_F(SandboxTest, ACheckoutsGitMetadataIsHiddenAndCannotBeRewritten)
+{
+    write_file(dir / "ws/.git/config", "[remote \"origin\"]\n\turl = https://x-access-token:SECRET@example.com/a.git\n");
+    auto o = sh("cat .git/config 2>&1; echo '[core]' > .git/config 2>/dev/null || echo refused; rm -rf .git 2>/dev/null || echo kept;"
+                " mkdir .git/hooks 2>/dev/null || echo ro; ls -A .git | wc -l");
+    EXPECT_EQ(o.out.find("SECRET"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("refused"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("ro"), std::string::npos) << o.out;
+    EXPECT_EQ(infra::test::read_file(dir / "ws/.git/config"),
+              "[remote \"origin\"]\n\turl = https://x-access-token:SECRET@example.com/a.git\n");
+    // A .git file (a linked worktree's) is hidden too.
+    std::filesystem::remove_all(dir / "ws/.git");
+    write_file(dir / "ws/.git", "gitdir: /elsewhere\n");
+    o = sh("cat .git; echo 'gitdir: /evil' > .git 2>/dev/null || echo refused");
+    EXPECT_EQ(o.out, "refused\n");
+    EXPECT_EQ(infra::test::read_file(dir / "ws/.git"), "gitdir: /elsewhere\n");
+}
+
 TEST_F(SandboxTest, NoNetworkEvenToTheHostsLoopback)
 {
     int s = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -75,8 +75,12 @@ TEST(AgentTask, ErrorsNameTheField)
     EXPECT_EQ(error_of(j), "payload: expected an object, got array");
 
     j = valid_task();
-    j["id"] = "../../etc/passwd";
-    EXPECT_NE(error_of(j).find("id: expected up to 128 letters"), std::string::npos);
+    for (const std::string& bad : std::vector<std::string>{"../../etc/passwd", ".", "..", "a/b", "a.b", "a:b", std::string(129, 'x')}) {
+        j["id"] = bad;
+        EXPECT_NE(error_of(j).find("id: expected 1 to 128 ASCII letters, digits, '-' or '_'"), std::string::npos) << bad;
+    }
+    j["id"] = std::string(128, 'x');
+    EXPECT_EQ(error_of(j), "");
 
     EXPECT_EQ(error_of(json::array()), "task: expected an object, got array");
 }

@@ -37,6 +37,51 @@ TEST(Workspace, RefusesEscapes)
     EXPECT_EQ(*files, (std::vector<std::string>{"main.tf", "new/dir/file.tf"}));
 }
 
+TEST(Workspace, GitMetadataIsOutOfReach)
+{
+    TempDir dir;
+    write_file(dir / "ws/main.tf", "x");
+    write_file(dir / "ws/.git/config", "[core]\n");
+    std::filesystem::create_symlink(".git", dir / "ws/meta");
+    auto ws = Workspace::open(dir / "ws");
+    ASSERT_TRUE(ws);
+    for (const char* p : {".git/config", ".GIT/config", "sub/.git/config", ".git/hooks/pre-commit", "meta/config",
+                          "meta/hooks/x"}) {
+        auto w = ws->write(p, "[core]\n\tworktree = ../../keys\n");
+        ASSERT_FALSE(w) << p;
+        EXPECT_EQ(w.error().code, Errc::denied) << p;
+        EXPECT_NE(w.error().message.find("git metadata"), std::string::npos) << w.error().message;
+        EXPECT_FALSE(ws->read(p)) << p;
+    }
+    EXPECT_EQ(infra::test::read_file(dir / "ws/.git/config"), "[core]\n");
+    EXPECT_FALSE(std::filesystem::exists(dir / "ws/.git/hooks"));
+    EXPECT_FALSE(std::filesystem::exists(dir / "ws/sub"));
+    EXPECT_TRUE(ws->write(".github-notes.tf", "ok"));  // only the component .git itself is metadata
+}
+
+TEST(Workspace, RecursiveDeletesStayInside)
+{
+    TempDir dir;
+    write_file(dir / "home/worktrees/T-1/main.tf", "x");
+    write_file(dir / "home/state.db", "keep");
+    write_file(dir / "victim/.terraform/keep", "keep");
+    std::filesystem::create_symlink(dir / "victim", dir / "home/worktrees/link");
+    auto root = dir / "home/worktrees";
+    EXPECT_TRUE(remove_tree_inside(root, root / "T-1"));
+    EXPECT_FALSE(std::filesystem::exists(root / "T-1"));
+    EXPECT_TRUE(remove_tree_inside(root, root / "missing"));
+    for (auto bad : {root / "..", root / ".", root, root / "../..", root / "T-2/../..", root / "link/.terraform"}) {
+        auto r = remove_tree_inside(root, bad);
+        EXPECT_FALSE(r) << bad;
+    }
+    EXPECT_TRUE(std::filesystem::exists(dir / "home/state.db"));
+    EXPECT_TRUE(std::filesystem::exists(dir / "victim/.terraform/keep"));
+    // A symlink inside is removed itself, never what it names.
+    EXPECT_TRUE(remove_tree_inside(root, root / "link"));
+    EXPECT_FALSE(std::filesystem::exists(root / "link"));
+    EXPECT_TRUE(std::filesystem::exists(dir / "victim/.terraform/keep"));
+}
+
 TEST(Diff, AppliesWithGitApply)
 {
     std::mt19937 rng(3);

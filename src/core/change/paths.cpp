@@ -1,0 +1,154 @@
+#include "core/change/paths.hpp"
+
+#include "core/json_access.hpp"
+#include "core/text.hpp"
+
+#include <array>
+
+namespace infra::core::change {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::array<std::string_view, 4> k_terraform_suffixes = {".tf", ".tf.json", ".tfvars", ".tfvars.json"};
+
+bool ends_with(std::string_view s, std::string_view suffix)
+{
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+/// The directories and files a protected path is recognised by (lower case).
+bool protected_component(std::string_view dir_or_file, bool is_last)
+{
+    static constexpr std::array<std::string_view, 5> k_dirs = {".github", ".gitlab", ".circleci", ".buildkite", ".woodpecker"};
+    static constexpr std::array<std::string_view, 11> k_files = {
+        ".gitlab-ci.yml", ".gitlab-ci.yaml", "jenkinsfile", "azure-pipelines.yml", "azure-pipelines.yaml",
+        "bitbucket-pipelines.yml", ".drone.yml", ".travis.yml", ".gitattributes", ".gitmodules", ".gitignore"};
+    std::string c = text::lower(dir_or_file);
+    if (!is_last)
+        for (auto d : k_dirs)
+            if (c == d) return true;
+    if (is_last) {
+        for (auto f : k_files)
+            if (c == f) return true;
+        if (c.rfind(".woodpecker", 0) == 0) return true;
+    }
+    return false;
+}
+
+bool glob_at(std::string_view g, std::string_view p)
+{
+    while (!g.empty()) {
+        if (g.substr(0, 2) == "**") {
+            g.remove_prefix(2);
+            if (!g.empty() && g[0] == '/') {
+                // "**/" matches no directory at all, or any number of them.
+                auto rest = g.substr(1);
+                if (glob_at(rest, p)) return true;
+                for (std::size_t i = 0; i < p.size(); ++i)
+                    if (p[i] == '/' && glob_at(rest, p.substr(i + 1))) return true;
+                return false;
+            }
+            for (std::size_t i = 0; i <= p.size(); ++i)
+                if (glob_at(g, p.substr(i))) return true;
+            return false;
+        }
+        if (g[0] == '*') {
+            g.remove_prefix(1);
+            for (std::size_t i = 0; i <= p.size(); ++i) {
+                if (glob_at(g, p.substr(i))) return true;
+                if (i < p.size() && p[i] == '/') break;
+            }
+            return false;
+        }
+        if (p.empty()) return false;
+        if (g[0] == '?' ? p[0] == '/' : g[0] != p[0]) return false;
+        g.remove_prefix(1);
+        p.remove_prefix(1);
+    }
+    return p.empty();
+}
+
+/// True when the glob's literal text (before its first wildcard) already
+/// names the protected component of path, so that policy chose it on purpose.
+bool names_literally(std::string_view glob, std::string_view path)
+{
+    std::string_view literal = glob.substr(0, glob.find_first_of("*?"));
+    std::size_t pos = 0;
+    while (pos < path.size()) {
+        auto slash = path.find('/', pos);
+        bool last = slash == std::string_view::npos;
+        auto part = path.substr(pos, last ? std::string_view::npos : slash - pos);
+        std::size_t end = last ? path.size() : slash;
+        if (protected_component(part, last)) return literal.size() >= end && literal.substr(0, end) == path.substr(0, end);
+        pos = end + 1;
+    }
+    return true;
+}
+
+}  // namespace
+
+std::string task_root(const json& task)
+{
+    const json& payload = member(task, "payload");
+    std::string file = string_member(member(payload, "finding"), "file");
+    while (file.rfind("./", 0) == 0) file = file.substr(2);
+    while (!file.empty() && file[0] == '/') file = file.substr(1);
+    if (!file.empty()) {
+        auto slash = file.rfind('/');
+        return slash == std::string::npos ? "." : file.substr(0, slash);
+    }
+    std::string root = string_member(payload, "root");
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    return root.empty() ? "." : root;
+}
+
+bool is_protected_path(std::string_view path)
+{
+    std::size_t pos = 0;
+    while (pos < path.size()) {
+        auto slash = path.find('/', pos);
+        bool last = slash == std::string_view::npos;
+        if (protected_component(path.substr(pos, last ? std::string_view::npos : slash - pos), last)) return true;
+        if (last) break;
+        pos = slash + 1;
+    }
+    return false;
+}
+
+bool path_glob_match(std::string_view glob, std::string_view path) { return glob_at(glob, path); }
+
+Status check_changed_paths(const std::vector<std::string>& changed, const json& task, const json& decision)
+{
+    const json& allowed = member(member(decision, "constraints"), "allowedPaths");
+    std::string root = task_root(task);
+    for (const auto& path : changed) {
+        if (allowed.is_array()) {
+            bool ok = false;
+            for (const auto& g : allowed)
+                if (g.is_string() && glob_at(g.get<std::string>(), path) &&
+                    (!is_protected_path(path) || names_literally(g.get<std::string>(), path)))
+                    ok = true;
+            if (!ok)
+                return fail(Errc::denied,
+                            "the change touches " + text::quote(path) + ", which the decision's allowedPaths do not name" +
+                                (is_protected_path(path) ? " (CI definitions and git's own files need a glob that names them)" : ""),
+                            "a fix changes only the files policy allows; widen constraints.allowedPaths in a policy rule if this is intended");
+            continue;
+        }
+        if (is_protected_path(path))
+            return fail(Errc::denied, "the change touches " + text::quote(path) + ", a CI definition or git file that agents never change",
+                        "unless a policy rule names it in constraints.allowedPaths");
+        bool terraform = false;
+        for (auto s : k_terraform_suffixes) terraform = terraform || ends_with(path, s);
+        bool under = root == "." || path.rfind(root + "/", 0) == 0;
+        if (!terraform || !under)
+            return fail(Errc::denied,
+                        "the change touches " + text::quote(path) + ", and a change may touch only Terraform files under " +
+                            (root == "." ? std::string("the repository") : text::quote(root)),
+                        "set constraints.allowedPaths in a policy rule to allow other files");
+    }
+    return {};
+}
+
+}  // namespace infra::core::change

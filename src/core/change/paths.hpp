@@ -1,0 +1,42 @@
+#pragma once
+// Which files a change may touch. An agent's change is judged by the paths
+// git's status of the worktree shows, never by what the agent says it did:
+// by default only Terraform files under the task's root, never CI
+// definitions or git's own files unless policy names them explicitly.
+
+#include "core/result.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace infra::core::change {
+
+/// The directory a task's change belongs to: the directory of its
+/// finding's file (payload.finding.file), else payload.root (a drifted
+/// root), else "." (the whole repository).
+std::string task_root(const nlohmann::json& task);
+
+/// True for files that judge or steer changes rather than describe
+/// infrastructure: CI definitions (.github/, .gitlab-ci.yml, .gitlab/,
+/// .circleci/, .buildkite/, Jenkinsfile, azure-pipelines.yml,
+/// bitbucket-pipelines.yml, .drone.yml, .travis.yml, .woodpecker*) and
+/// git's own files (.gitattributes, .gitmodules, .gitignore), at any depth.
+bool is_protected_path(std::string_view path);
+
+/// Matches a path against a glob: '*' and '?' stay within one directory,
+/// '**' spans directories ("modules/**/*.tf").
+bool path_glob_match(std::string_view glob, std::string_view path);
+
+/// Checks every changed path against what the decision allows: the globs
+/// of constraints.allowedPaths when it is set, else the Terraform files
+/// (*.tf, *.tf.json, *.tfvars, *.tfvars.json) under the task's root. A
+/// protected path passes only when a glob names it literally (the glob's
+/// text before its first wildcard already reaches into the protected
+/// file or directory). Errc::denied names the first path refused and why.
+Status check_changed_paths(const std::vector<std::string>& changed, const nlohmann::json& task,
+                           const nlohmann::json& decision);
+
+}  // namespace infra::core::change

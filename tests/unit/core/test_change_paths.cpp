@@ -1,0 +1,77 @@
+// Which files a change may touch: Terraform files of the task's root by
+// default, policy's globs otherwise, CI definitions only when named.
+#include "core/change/paths.hpp"
+
+#include <gtest/gtest.h>
+
+using infra::core::Errc;
+using nlohmann::json;
+namespace change = infra::core::change;
+
+namespace {
+
+json finding_task(const std::string& file) { return {{"id", "T"}, {"payload", {{"finding", {{"file", file}}}}}}; }
+
+json decision(json allowed_paths = nullptr)
+{
+    json d = {{"allowed", true}, {"tier", 2}, {"constraints", json::object()}};
+    if (!allowed_paths.is_null()) d["constraints"]["allowedPaths"] = allowed_paths;
+    return d;
+}
+
+}  // namespace
+
+TEST(ChangePaths, TheTaskRootIsTheFindingsDirectory)
+{
+    EXPECT_EQ(change::task_root(finding_task("/envs/prod/main.tf")), "envs/prod");
+    EXPECT_EQ(change::task_root(finding_task("main.tf")), ".");
+    EXPECT_EQ(change::task_root({{"payload", {{"root", "live/eu/"}}}}), "live/eu");
+    EXPECT_EQ(change::task_root({{"payload", json::object()}}), ".");
+}
+
+TEST(ChangePaths, GlobsStayWithinADirectoryUnlessTheySayStarStar)
+{
+    EXPECT_TRUE(change::path_glob_match("*.tf", "main.tf"));
+    EXPECT_FALSE(change::path_glob_match("*.tf", "modules/a/main.tf"));
+    EXPECT_TRUE(change::path_glob_match("modules/**/*.tf", "modules/a/b/main.tf"));
+    EXPECT_TRUE(change::path_glob_match("modules/**/*.tf", "modules/main.tf"));
+    EXPECT_TRUE(change::path_glob_match("**", ".github/workflows/ci.yml"));
+    EXPECT_FALSE(change::path_glob_match("?ain.tf", "/ain.tf"));
+}
+
+TEST(ChangePaths, ByDefaultOnlyTerraformFilesOfTheRoot)
+{
+    auto t = finding_task("envs/prod/main.tf");
+    EXPECT_TRUE(change::check_changed_paths({"envs/prod/main.tf", "envs/prod/variables.tf", "envs/prod/x.tfvars"}, t, decision()));
+    for (std::string bad : {"envs/staging/main.tf", "envs/prod/run.sh", "main.tf", "envs/prod/.terraform.lock.hcl"}) {
+        auto r = change::check_changed_paths({"envs/prod/main.tf", bad}, t, decision());
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().code, Errc::denied);
+        EXPECT_NE(r.error().message.find("'" + bad + "'"), std::string::npos) << r.error().message;
+    }
+}
+
+TEST(ChangePaths, CiDefinitionsNeedAGlobThatNamesThem)
+{
+    auto t = finding_task("main.tf");
+    for (std::string ci : {".github/workflows/deploy.yml", ".gitlab-ci.yml", "sub/.gitlab-ci.yml", ".circleci/config.yml",
+                           "Jenkinsfile", ".gitattributes", ".GitHub/workflows/x.tf", ".github/main.tf"}) {
+        EXPECT_TRUE(change::is_protected_path(ci)) << ci;
+        auto r = change::check_changed_paths({ci}, t, decision());
+        ASSERT_FALSE(r) << ci;
+        EXPECT_NE(r.error().message.find("never change"), std::string::npos) << r.error().message;
+        EXPECT_FALSE(change::check_changed_paths({ci}, t, decision({"**", "*", "**/*.yml", "**/*.tf"}))) << ci;
+    }
+    EXPECT_FALSE(change::is_protected_path("docs/github.md"));
+    EXPECT_TRUE(change::check_changed_paths({".github/workflows/deploy.yml"}, t, decision({".github/workflows/*.yml"})));
+    EXPECT_TRUE(change::check_changed_paths({".gitlab-ci.yml", "main.tf"}, t, decision({".gitlab-ci.yml", "*.tf"})));
+}
+
+TEST(ChangePaths, PolicyGlobsReplaceTheDefault)
+{
+    auto t = finding_task("main.tf");
+    EXPECT_TRUE(change::check_changed_paths({"docs/a.md", "modules/x/main.tf"}, t, decision({"docs/*.md", "modules/**/*.tf"})));
+    auto r = change::check_changed_paths({"main.tf"}, t, decision({"docs/*.md"}));
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("allowedPaths"), std::string::npos);
+}
