@@ -67,6 +67,7 @@ std::string markdown_of(const core::change::Report& report, const std::string& d
         rows.push_back({s.name, s.ok ? "passed" : "**failed**", std::to_string(static_cast<long>(s.ms)) + " ms"});
     std::string md = "### infra-agent validate `" + dir + "`\n\n" + core::report::markdown_table({"step", "result", "time"}, rows);
     if (!report.plan_summary.empty()) md += "\nPlan: " + report.plan_summary + "\n";
+    for (const auto& s : report.skipped) md += "\nSkipped: " + s + "\n";
     if (!report.failure.empty()) md += "\n" + report.failure + "\n";
     return md;
 }
@@ -92,11 +93,10 @@ int validate(const Options& opt, Context& ctx)
     // formatting that was already off before it is tolerated.
     std::optional<core::git::Checkout> co;
     if (auto opened = core::git::open(opt.dir)) {
-        auto diff = core::git::diff_worktree(*opened);
-        if (diff) {
+        auto changed = core::git::changed_paths(*opened);
+        if (changed) {
             co = *opened;
-            for (const auto& line : core::text::split(*diff, '\n'))
-                if (line.rfind("+++ b/", 0) == 0 || line.rfind("--- a/", 0) == 0) vopt->changed.push_back(line.substr(6));
+            vopt->changed = std::move(*changed);
             vopt->base_content = [&co](const std::string& path) -> std::optional<std::string> {
                 auto c = core::git::file_at_base(*co, path);
                 return c ? *c : std::nullopt;
@@ -105,6 +105,9 @@ int validate(const Options& opt, Context& ctx)
     }
     if (!std::filesystem::is_directory(opt.dir))
         return ctx.fail(core::make_error(core::Errc::usage, "no directory " + core::text::quote(opt.dir)));
+    // The directory's own providers, as terraform init would install them here.
+    auto dir = std::filesystem::absolute(opt.dir).lexically_normal();
+    vopt->base_tree = [dir]() -> core::Result<std::filesystem::path> { return dir; };
     auto report = core::change::validate(opt.dir, {"."}, task, decision, *vopt);
     if (!report) return ctx.fail(report.error());
     for (const auto& s : vopt->steps)
@@ -128,6 +131,7 @@ int validate(const Options& opt, Context& ctx)
             ctx.print(std::string(s.ok ? "ok    " : "FAIL  ") + s.name + "  (" + std::to_string(static_cast<long>(s.ms)) + " ms)\n");
             if (!s.ok) ctx.print(s.output);
         }
+        for (const auto& s : report->skipped) ctx.print("skip  " + s + "\n");
         if (!report->ran) ctx.print("nothing to run: terraform is not on PATH and validation.steps is empty\n");
         if (!report->plan_summary.empty()) ctx.print("plan: " + report->plan_summary + "\n");
     }

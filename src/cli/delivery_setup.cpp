@@ -1,4 +1,5 @@
 #include "cli/delivery_setup.hpp"
+#include "core/change/providers.hpp"
 
 #include "core/state.hpp"
 #include "core/text.hpp"
@@ -127,6 +128,16 @@ core::Result<core::change::ValidationOptions> validation_options(Context& ctx, c
         if (!d) return core::fail(core::Errc::invalid_input, "validation.step_timeout: " + d.error().message);
         v.step_timeout = *d;
     }
+    auto plan = core::change::parse_plan_mode((*config)->get_or("validation.plan", "offline"));
+    if (!plan) return core::fail(plan.error());
+    v.plan = *plan;
+    // Providers for the offline sandbox: the cache under the state home, or
+    // the operator's own mirror.
+    core::change::ProviderOptions po;
+    po.dir = ctx.home().dir / "providers";
+    if (auto m = (*config)->get("validation.provider_mirror"); m && !m->empty())
+        po.operator_mirror = std::filesystem::absolute(*m).lexically_normal();
+    v.providers = std::make_shared<core::change::ProviderCache>(std::move(po));
     return v;
 }
 

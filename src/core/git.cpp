@@ -475,6 +475,26 @@ Result<std::vector<std::string>> changed_paths(const Checkout& co)
     return std::vector<std::string>(paths.begin(), paths.end());
 }
 
+Status export_base(const Checkout& co, const std::filesystem::path& dir)
+{
+    init_once();
+    Repo repo;
+    Commit base;
+    Tree tree;
+    if (auto st = open_base(co, repo, base, tree); !st) return st;
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) return fail(Errc::unavailable, "cannot create " + text::quote(dir.string()) + ": " + ec.message());
+    git_checkout_options opts;
+    git_checkout_options_init(&opts, GIT_CHECKOUT_OPTIONS_VERSION);
+    opts.checkout_strategy = GIT_CHECKOUT_FORCE | GIT_CHECKOUT_DONT_UPDATE_INDEX;
+    std::string target = dir.string();
+    opts.target_directory = target.c_str();
+    if (git_checkout_tree(repo.get(), reinterpret_cast<const git_object*>(base.get()), &opts) != 0)
+        return fail(git_failure("cannot write the base commit's files to " + target));
+    return {};
+}
+
 Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::string& path)
 {
     init_once();

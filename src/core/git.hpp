@@ -94,6 +94,10 @@ bool is_git_metadata(std::string_view path);
 /// checkout is left alone.
 Result<std::vector<std::string>> remove_metadata_from_tree(const Checkout& co);
 
+/// Writes the base commit's files (no metadata) into dir, which must not
+/// exist or be empty: what the repository looked like before the agent.
+Status export_base(const Checkout& co, const std::filesystem::path& dir);
+
 /// A file's content at the base commit; nullopt when it did not exist.
 Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::string& path);
 

@@ -119,8 +119,10 @@ Result<Outcome> Sandbox::run(const Request& req) const
     if (ec || !fs::is_directory(ws, ec))
         return fail(Errc::not_found, "workspace '" + req.workspace.string() + "' is not a directory");
 
-    std::vector<fs::path> binds;
-    for (const auto& b : req.binds) {
+    std::vector<fs::path> binds;  // the writable ones first, then the read-only ones
+    std::vector<fs::path> wanted = req.binds;
+    wanted.insert(wanted.end(), req.ro_binds.begin(), req.ro_binds.end());
+    for (const auto& b : wanted) {
         fs::path p = fs::canonical(b, ec);
         if (ec || !fs::is_directory(p, ec)) return fail(Errc::not_found, "directory to bind '" + b.string() + "' is not a directory");
         // Never the workspace, a directory around it (other tasks' worktrees, the state home), or one inside it.
@@ -155,8 +157,10 @@ Result<Outcome> Sandbox::run(const Request& req) const
         }
     } cleanup{stages};
     if (as_root) {
-        for (const auto& h : hosts) {
-            handoffs.emplace_back().give(h, run_uid);
+        for (std::size_t i = 0; i < hosts.size(); ++i) {
+            // Writable directories are the sandbox user's while it runs;
+            // read-only ones stay their owner's (they must be readable).
+            if (i <= req.binds.size()) handoffs.emplace_back().give(hosts[i], run_uid);
             std::string tmpl = "/tmp/infra-agent-sandbox-XXXXXX";
             if (!::mkdtemp(tmpl.data())) return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
             ::chmod(tmpl.c_str(), 0755);
@@ -189,7 +193,8 @@ Result<Outcome> Sandbox::run(const Request& req) const
             if (S_ISDIR(dotgit.st_mode)) args.insert(args.end(), {"--tmpfs", "/workspace/.git", "--remount-ro", "/workspace/.git"});
             else args.insert(args.end(), {"--ro-bind", "/dev/null", "/workspace/.git"});
         }
-        for (std::size_t i = 0; i < binds.size(); ++i) args.insert(args.end(), {"--bind", source(i + 1), binds[i].string()});
+        for (std::size_t i = 0; i < binds.size(); ++i)
+            args.insert(args.end(), {i < req.binds.size() ? "--bind" : "--ro-bind", source(i + 1), binds[i].string()});
         args.insert(args.end(), {"--chdir", "/workspace", "--clearenv"});
         for (const auto& e : env) {
             auto eq = e.find('=');

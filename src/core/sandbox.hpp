@@ -44,6 +44,9 @@ struct Request {
     /// Terraform backend's state, for init and apply); nothing else of the
     /// host's files is writable.
     std::vector<std::filesystem::path> binds = {};
+    /// Host directories mounted read-only at the same path (a provider
+    /// mirror the trusted side filled).
+    std::vector<std::filesystem::path> ro_binds = {};
 };
 
 struct Outcome {

@@ -310,8 +310,9 @@ TEST_F(ChangeCli, APersonsPushToTheBotBranchStopsUpdates)
 
 TEST_F(ChangeCli, ValidationFailureMeansNoPush)
 {
-    // The default pipeline's terraform init cannot fetch the AWS provider
-    // offline: validation fails, the task is dead, and nothing is pushed.
+    // The default pipeline needs the AWS provider the base commit uses, and
+    // this machine cannot download it: validation fails naming it and saying
+    // what to do, the task is dead, and nothing is pushed.
     use_default_validation();
     std::string url = (dir / "remote" / "acme.git").string();
     enqueue_finding();
@@ -320,8 +321,15 @@ TEST_F(ChangeCli, ValidationFailureMeansNoPush)
     EXPECT_EQ(test::json_lines(w.out).back()["dead"], 1) << w.out;
     auto dead = test::json_lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
     ASSERT_EQ(dead.size(), 1u);
-    EXPECT_NE(dead[0]["lastError"].get<std::string>().find("validation failed: terraform init failed: Error:"), std::string::npos)
-        << dead[0].dump();
+    std::string error = dead[0]["lastError"];
+    EXPECT_NE(error.find("validation failed: providers for the root: cannot install the providers the base commit uses: "
+                         "Error: Failed to query available provider packages: "),
+              std::string::npos)
+        << error;
+    EXPECT_NE(error.find("provider hashicorp/aws"), std::string::npos) << error;
+    EXPECT_NE(error.find("infra-agent providers fetch"), std::string::npos) << error;
+    EXPECT_NE(error.find("validation.provider_mirror"), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
     EXPECT_EQ(test::git(dir / "remote" / "acme.git", "branch --list 'infra-agent/*'"), "");
     EXPECT_TRUE(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
 }

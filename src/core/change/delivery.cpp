@@ -11,6 +11,13 @@
 namespace infra::core::change {
 namespace {
 
+/// Where a worktree's base commit is written out for the provider install:
+/// beside it, "<dir>.base".
+std::filesystem::path base_tree_dir(const git::Checkout& co)
+{
+    return co.dir.parent_path() / (co.dir.filename().string() + ".base");
+}
+
 /// "3 files changed, 10 insertions(+), 2 deletions(-)" from a unified diff.
 std::string diffstat(const std::string& diff)
 {
@@ -91,6 +98,14 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
         if (steps.is_array())
             for (const auto& s : steps)
                 if (!string_member(s, "url").empty()) tail += "  - " + string_member(s, "url") + "\n";
+        const json& skipped = member(validation, "skipped");
+        if (skipped.is_array())
+            for (const auto& s : skipped)
+                if (s.is_string()) tail += "- not run: " + s.get<std::string>() + "\n";
+        const json& providers = member(validation, "providers");
+        if (providers.is_object() && !providers.empty())
+            tail += "\nProviders and modules came from what the base commit locks, installed outside the sandbox; "
+                    "terraform ran without network.\n";
         std::string plan = string_member(validation, "planSummary");
         if (!plan.empty()) tail += "\nPlan: " + plan + "\n";
         const json& plans = member(validation, "plan");
@@ -216,6 +231,18 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         return content ? *content : std::nullopt;
     };
     vopt.events = m_opt.events;
+    // The base commit's files, written out once when validation first needs
+    // them: the trusted side installs the providers they lock.
+    auto base_dir = base_tree_dir(co);
+    bool base_written = false;
+    vopt.base_tree = [&, base_dir]() -> Result<std::filesystem::path> {
+        if (!base_written) {
+            if (auto st = remove_tree_inside(m_opt.work_root, base_dir); !st) return fail(st.error());
+            if (auto st = git::export_base(co, base_dir); !st) return fail(st.error());
+            base_written = true;
+        }
+        return base_dir;
+    };
     bool remote = has_pipelines(vopt.steps);
     if (remote && !git::has_origin(co))
         return fail(Errc::usage, "validation.steps names remote pipelines, and the repository has no remote to push to",
@@ -351,7 +378,7 @@ std::string Delivery::repository_for(const json& task) const
 void Delivery::cleanup(const git::Checkout& co)
 {
     if (m_opt.keep_worktrees || co.dir.empty()) return;
-    for (const auto& dir : {co.dir, co.git_dir})
+    for (const auto& dir : {co.dir, co.git_dir, base_tree_dir(co)})
         if (!dir.empty())
             if (auto st = remove_tree_inside(m_opt.work_root, dir); !st) spdlog::warn("{}", st.error().message);
 }

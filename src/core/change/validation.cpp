@@ -1,4 +1,5 @@
 #include "core/change/validation.hpp"
+#include "core/change/providers.hpp"
 #include "core/events/trace.hpp"
 
 #include "core/crypto.hpp"
@@ -19,7 +20,67 @@ constexpr const char* k_plan_file = ".infra-agent.tfplan";
 
 std::string cut(const std::string& s, std::size_t n = 8192)
 {
-    return s.size() <= n ? s : s.substr(0, n) + "\n... (cut)";
+    if (s.size() <= n) return s;
+    auto nl = s.rfind('\n', n);  // whole lines only
+    return s.substr(0, nl == std::string::npos ? n : nl) + "\n... (the rest is left out)";
+}
+
+/// The built-in terraform steps whose output is terraform's -json stream.
+bool is_json_step(const Step& step)
+{
+    return step.builtin == "terraform-init" || step.builtin == "terraform-validate" || step.builtin == "terraform-plan";
+}
+
+/// A -json stream (or validate's document) as the lines a person reads:
+/// each message, and each diagnostic whole.
+std::string readable_terraform_output(const std::string& out)
+{
+    json whole = json::parse(out, nullptr, false);
+    if (whole.is_object() && whole.contains("valid")) {
+        std::string text = whole.value("valid", false) ? "Success! The configuration is valid.\n" : "";
+        for (const auto& d : terraform_diagnostics(out)) text += d + "\n";
+        return text;
+    }
+    std::string text;
+    for (const auto& line : text::split(out, '\n')) {
+        json j = json::parse(line, nullptr, false);
+        if (!j.is_object()) {
+            if (!text::trim(line).empty()) text += line + "\n";
+            continue;
+        }
+        if (string_member(j, "type") == "diagnostic") {
+            for (const auto& d : terraform_diagnostics(line)) text += d + "\n";
+            continue;
+        }
+        std::string msg = string_member(j, "@message");
+        if (!msg.empty() && string_member(j, "type") != "version") text += msg + "\n";
+    }
+    return text;
+}
+
+/// The base's providers and modules for one root, and its modules copied
+/// into the worktree's .terraform (which was just emptied), where the
+/// sandboxed init finds them installed already.
+Result<PreparedRoot> prepare_root(const std::filesystem::path& root, const std::string& dir, const ValidationOptions& opt)
+{
+    std::filesystem::path base;
+    if (opt.base_tree) {
+        auto b = opt.base_tree();
+        if (!b) return fail(b.error());
+        base = *b / dir;
+    }
+    std::error_code ec;
+    // A root the base did not have: the cache as it is.
+    auto p = opt.providers->prepare(!base.empty() && std::filesystem::is_directory(base, ec) ? base : std::filesystem::path());
+    if (!p) return p;
+    // validate DIR: the base is the directory itself, modules in place.
+    if (!p->modules.empty() && !std::filesystem::equivalent(p->modules.parent_path(), root / dir / ".terraform", ec)) {
+        std::filesystem::create_directories(root / dir / ".terraform", ec);
+        std::filesystem::copy(p->modules, root / dir / ".terraform" / "modules",
+                              std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks, ec);
+        if (ec) return fail(Errc::unavailable, "cannot copy the base's modules into " + text::quote(dir) + ": " + ec.message());
+    }
+    return p;
 }
 
 /// type.name of an address, without module path and index: module.m.aws_s3_bucket.b["x"] -> aws_s3_bucket.b
@@ -103,7 +164,18 @@ json Report::to_json() const
     json j = {{"ok", ok}, {"ran", ran}, {"changes", changes}, {"steps", steps_j}, {"plan", plan}};
     if (!plan_summary.empty()) j["planSummary"] = plan_summary;
     if (!failure.empty()) j["failure"] = failure;
+    if (!skipped.empty()) j["skipped"] = skipped;
+    if (!providers.empty()) j["providers"] = providers;
     return j;
+}
+
+Result<PlanMode> parse_plan_mode(std::string_view s)
+{
+    if (s.empty() || s == "offline") return PlanMode::offline;
+    if (s == "none") return PlanMode::none;
+    return fail(Errc::invalid_input, "validation.plan: unknown mode " + text::quote(s),
+                "use offline (a plan of the configuration, without credentials) or none; remote plans are "
+                "validation.steps pipelines");
 }
 
 const std::vector<Step>& builtin_steps()
@@ -249,6 +321,29 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             if (auto inside = ws->resolve(dir); !inside)
                 return fail(Errc::denied, "cannot validate the root " + text::quote(dir) + ": " + inside.error().message);
         bool had_lock = std::filesystem::exists(root / dir / ".terraform.lock.hcl", ec);
+        // Terraform's working data is made here, never taken from the change
+        // (an agent could plant a provider binary in .terraform).
+        if (auto st = remove_tree_inside(root, root / dir / ".terraform"); !st) return fail(st.error());
+        // Providers and remote modules come from the base commit, installed
+        // on the trusted side; the sandbox reads them from the cache alone.
+        std::optional<PreparedRoot> prepared;
+        bool wants_providers = defaults;
+        for (const auto& s : opt.steps)
+            if (s.builtin == "terraform-init" || s.builtin == "terraform-validate" || s.builtin == "terraform-plan")
+                wants_providers = true;
+        if (wants_providers && opt.terraform && opt.providers) {
+            auto p = prepare_root(root, dir, opt);
+            if (!p) {
+                report.ran = true;
+                report.ok = false;
+                report.failure = "providers for " + (dir == "." ? std::string("the root") : dir) + ": " + p.error().message +
+                                 (p.error().hint.empty() ? "" : " (" + p.error().hint + ")");
+                report.steps.push_back({"terraform providers", dir, {}, false, -1, 0,
+                                        p.error().message + (p.error().hint.empty() ? "" : "\n" + p.error().hint) + "\n"});
+                break;
+            }
+            prepared = std::move(*p);
+        }
         // The built-in steps (all of them by default) become terraform commands for this root.
         std::string chdir = "-chdir=" + dir;
         std::vector<Step> steps;
@@ -257,14 +352,23 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                 steps.push_back({"terraform fmt", {"terraform", chdir, "fmt", "-check", "-list=true", "-no-color"}, s.builtin});
             else if (s.builtin == "terraform-init")
                 steps.push_back({"terraform init",
-                                 opt.backend ? std::vector<std::string>{"terraform", chdir, "init", "-input=false", "-no-color"}
-                                             : std::vector<std::string>{"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"},
+                                 opt.backend ? std::vector<std::string>{"terraform", chdir, "init", "-input=false", "-no-color", "-json"}
+                                             : std::vector<std::string>{"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color", "-json"},
                                  s.builtin});
             else if (s.builtin == "terraform-validate")
-                steps.push_back({"terraform validate", {"terraform", chdir, "validate", "-no-color"}, s.builtin});
+                steps.push_back({"terraform validate", {"terraform", chdir, "validate", "-no-color", "-json"}, s.builtin});
             else if (s.builtin == "terraform-plan") {
-                steps.push_back({"terraform plan", {"terraform", chdir, "plan", "-detailed-exitcode", "-input=false", "-lock=false",
-                                                    "-no-color", std::string("-out=") + k_plan_file}, s.builtin});
+                if (opt.plan == PlanMode::none) {
+                    report.skipped.push_back("terraform plan" + (dir == "." ? std::string() : " in " + dir) +
+                                             ": not run (validation.plan is none)");
+                    continue;
+                }
+                std::vector<std::string> argv = {"terraform", chdir, "plan", "-detailed-exitcode", "-input=false", "-lock=false",
+                                                 "-no-color", "-json", std::string("-out=") + k_plan_file};
+                // Without the real state there is nothing to refresh: a plan of
+                // the configuration alone, made without credentials.
+                if (!opt.backend) argv.insert(argv.begin() + 4, "-refresh=false");
+                steps.push_back({"terraform plan", argv, s.builtin});
                 steps.push_back({"terraform show", {"terraform", chdir, "show", "-json", k_plan_file}, "terraform-show"});
             } else if (!s.pipeline)
                 steps.push_back(s);
@@ -284,6 +388,10 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             req.limits.wall = opt.step_timeout;
             req.limits.output = 64u << 20;  // show -json of a large plan
             if (opt.backend) req.binds = opt.state_dirs;
+            if (prepared) {
+                req.ro_binds = prepared->binds;
+                req.env["TF_CLI_CONFIG_FILE"] = prepared->cli_config.string();
+            }
             auto r = opt.sandbox->run(req);
             if (!r) return fail(r.error());
             report.ran = true;
@@ -361,24 +469,35 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                         sr.ok = false;
                     }
                 }
+            } else if (is_json_step(step)) {
+                sr.output = cut(readable_terraform_output(r->out) + (r->err.empty() ? "" : "\n" + r->err));
             } else {
                 sr.output = cut(r->out + (r->out.empty() || r->err.empty() ? "" : "\n") + r->err);
             }
             bool failed = !sr.ok;
             if (failed && report.failure.empty()) {
-                // The line that says what went wrong: terraform's "Error: ...", else the first one.
+                // What went wrong, whole: terraform's own diagnostic (summary
+                // and detail), else the first line that says "Error:".
                 std::string first;
-                for (const auto& line : text::split(sr.output, '\n')) {
-                    auto t = text::trim(line);
-                    if (first.empty() && !t.empty()) first = std::string(t);
-                    if (t.find("Error: ") != std::string_view::npos || t.rfind("scope: ", 0) == 0) {
-                        first = std::string(t);
-                        break;
-                    }
+                if (is_json_step(step)) {
+                    auto diags = terraform_diagnostics(r->out);
+                    if (!diags.empty()) first = diags.front();
                 }
+                for (const auto& line : text::split(sr.output, '\n')) {
+                    if (!first.empty()) break;
+                    auto t = text::trim(line);
+                    if (t.find("Error: ") != std::string_view::npos || t.rfind("scope: ", 0) == 0) first = std::string(t);
+                }
+                for (const auto& line : text::split(sr.output, '\n'))
+                    if (first.empty() && !text::trim(line).empty()) first = std::string(text::trim(line));
                 if (first.empty()) first = "exit code " + std::to_string(sr.exit_code);
-                report.failure = sr.name + (dir == "." ? "" : " in " + dir) + " failed: " +
-                                 std::string(text::trim(first)).substr(0, 300);
+                for (auto& c : first)
+                    if (c == '\n' || c == '\t') c = ' ';
+                report.failure = sr.name + (dir == "." ? "" : " in " + dir) + " failed: " + first;
+                if (prepared && step.builtin == "terraform-init")
+                    report.failure += ". Providers and modules come only from what the base commit uses (installed "
+                                      "outside the sandbox, which has no network): a fix that needs another provider, "
+                                      "version or module source must first be added to the base branch";
             }
             if (span) {
                 span->set("exit_code", sr.exit_code);
@@ -395,6 +514,7 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
         if (auto st = remove_tree_inside(root, root / dir / ".terraform"); !st) return fail(st.error());
         if (!had_lock) std::filesystem::remove(root / dir / ".terraform.lock.hcl", ec);
         if (!report.ok) break;
+        if (prepared) report.providers[dir] = {{"mirror", prepared->mirror.string()}, {"modules", !prepared->modules.empty()}};
     }
     return report;
 }

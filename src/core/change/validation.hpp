@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -65,10 +66,24 @@ struct Report {
     std::vector<StepResult> steps;
     json plan = json::object();  ///< per root: counts, resources touched, scope violations
     std::string plan_summary;    ///< "2 to add, 1 to change, 0 to destroy"
-    std::string failure;         ///< the first failure, in one line
+    std::string failure;         ///< the first failure, whole, in one line
+    /// Steps that did not run, and why ("terraform plan: not run (validation.plan is none)").
+    std::vector<std::string> skipped;
+    /// Per root: where its providers came from.
+    json providers = json::object();
 
     json to_json() const;
 };
+
+/// validation.plan: how a root is planned. offline (the default): a plan of
+/// the configuration alone (-refresh=false, no backend), which providers
+/// make without credentials; none: no plan.
+enum class PlanMode { offline, none };
+
+/// Parses "offline" or "none" ("remote" plans are validation.steps pipelines).
+Result<PlanMode> parse_plan_mode(std::string_view s);
+
+class ProviderCache;
 
 struct ValidationOptions {
     std::vector<Step> steps;                  ///< empty: the Terraform defaults
@@ -91,6 +106,14 @@ struct ValidationOptions {
     /// Directories of local Terraform state bound into the sandbox when
     /// backend is set (sandbox.state_dirs).
     std::vector<std::filesystem::path> state_dirs;
+    /// Installs the base's providers and modules outside the sandbox, for the
+    /// offline terraform steps; null: terraform in the sandbox has only what
+    /// it finds (no network).
+    std::shared_ptr<ProviderCache> providers;
+    /// The base commit's files (made once, on first use); empty function:
+    /// the providers are taken from the cache as it is.
+    std::function<Result<std::filesystem::path>()> base_tree;
+    PlanMode plan = PlanMode::offline;
 };
 
 /// A root's saved plan as `apply` finds it: <plans_dir>/<n>.tfplan, where n
