@@ -339,6 +339,106 @@ TEST_F(ServeCli, ApiTasksAreAskedForAndApprovedByTokenHolders)
     EXPECT_EQ(server->stop(SIGINT), 0) << server->err();
 }
 
+// Alertmanager resends a firing alert every repeat_interval, GitHub sends a
+// push per commit, and API clients retry: the duplicates are answered, and
+// whatever comes next is still admitted. One duplicate once wedged serve:
+// every later delivery got 503 and POST /v1/tasks "database is locked".
+TEST_F(ServeCli, DuplicatesAreAnsweredAndAdmissionGoesOn)
+{
+    configure();
+    std::string url = start();
+    ASSERT_FALSE(url.empty());
+    httplib::Client http(url);
+    httplib::Headers am = {{"Authorization", "Bearer alertmanager-token"}};
+    httplib::Headers ana = {{"Authorization", std::string("Bearer ") + k_ana}};
+    std::ifstream in(std::string(INFRA_TEST_FIXTURES) + "/samples/alertmanager/02_alertmanager.body.json");
+    json alert = json::parse(in);
+    alert["alerts"] = json::array({alert["alerts"][0]});
+    std::string firing = alert.dump();
+
+    auto r = http.Post("/hooks/alertmanager", am, firing, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body << server->err();
+    std::string first = json::parse(r->body)["taskIds"][0];
+    for (int i = 0; i < 50; ++i) {
+        r = http.Post("/hooks/alertmanager", am, firing, "application/json");
+        ASSERT_TRUE(r);
+        ASSERT_EQ(r->status, 202) << "resend " << i << ": " << r->body << server->err();
+        auto out = json::parse(r->body);
+        EXPECT_EQ(out["taskIds"], json::array({first})) << out.dump();
+        EXPECT_EQ(out["tasks"][0]["duplicate"], true) << out.dump();
+    }
+
+    // A new alert is admitted.
+    alert["alerts"][0]["labels"]["instance"] = "ip-10-0-1-99:9100";
+    alert["alerts"][0]["fingerprint"] = "0123456789abcdef";
+    r = http.Post("/hooks/alertmanager", am, alert.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body << server->err();
+    auto fresh = json::parse(r->body);
+    EXPECT_EQ(fresh["tasks"][0]["duplicate"], false) << fresh.dump();
+    EXPECT_NE(fresh["taskIds"][0], first);
+
+    // So is an API task, and one that reuses an existing id is a duplicate of it.
+    json task = {{"type", "chat"},
+                 {"trigger", {{"source", "api"}, {"provider", "ci"}}},
+                 {"context", {{"repositoryId", "acme/infra"}}},
+                 {"payload", {{"message", "enable versioning"}}}};
+    auto api = [&](const json& t) {
+        auto res = http.Post("/v1/tasks", ana, t.dump(), "application/json");
+        EXPECT_TRUE(res);
+        EXPECT_EQ(res ? res->status : 0, 202) << (res ? res->body : "no answer") << server->err();
+        return res && res->status == 202 ? json::parse(res->body) : json::object();
+    };
+    auto asked = api(task);
+    ASSERT_EQ(asked["tasks"][0]["state"], "queued") << asked.dump();
+    std::string api_id = asked["taskIds"][0];
+    json reused = task;
+    reused["id"] = api_id;
+    reused["payload"]["message"] = "something else under the same id";
+    auto dup = api(reused);
+    EXPECT_EQ(dup["tasks"][0]["duplicate"], true) << dup.dump();
+    EXPECT_EQ(dup["taskIds"][0], api_id);
+    task["payload"]["message"] = "enable logging";
+    auto after = api(task);
+    EXPECT_EQ(after["tasks"][0]["state"], "queued") << after.dump();
+    EXPECT_EQ(after["tasks"][0]["duplicate"], false) << after.dump();
+
+    // A push to the default branch, then another under a new delivery id (the
+    // same drift work: a duplicate), then GitHub's redelivery of that one.
+    std::ifstream pf(std::string(INFRA_TEST_FIXTURES) + "/samples/github/deliveries/push.none_1.body.json");
+    json push = json::parse(pf);
+    push["ref"] = "refs/heads/master";
+    std::string pushed = push.dump();
+    r = http.Post("/hooks/github", github_headers(pushed, "push", "p-1"), pushed, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body << server->err();
+    std::string drift = json::parse(r->body)["taskIds"][0];
+    r = http.Post("/hooks/github", github_headers(pushed, "push", "p-2"), pushed, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body << server->err();
+    EXPECT_EQ(json::parse(r->body)["tasks"][0]["duplicate"], true) << r->body;
+    EXPECT_EQ(json::parse(r->body)["taskIds"][0], drift);
+    r = http.Post("/hooks/github", github_headers(pushed, "push", "p-2"), pushed, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(json::parse(r->body)["status"], "duplicate") << r->body;
+
+    // And the next thing is still admitted and queued.
+    task["payload"]["message"] = "tag the buckets";
+    auto last = api(task);
+    ASSERT_EQ(last["tasks"][0]["state"], "queued") << last.dump();
+    auto shown = http.Get("/v1/tasks/" + last["taskIds"][0].get<std::string>(), ana);
+    ASSERT_TRUE(shown);
+    EXPECT_EQ(shown->status, 200) << shown->body;
+    EXPECT_EQ(json::parse(shown->body)["state"], "queued") << shown->body;
+    EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
+    // Six tasks, each once: two alerts, three API tasks, one drift check.
+    auto ls = test::json_lines(run_cli({"queue", "ls", "--json"}, opts).out);
+    EXPECT_EQ(ls.size(), 6u);
+    EXPECT_EQ(server->err().find("database is locked"), std::string::npos) << server->err();
+}
+
 TEST_F(ServeCli, PagerDutyAndSnsHooks)
 {
     std::ifstream vf(std::string(INFRA_TEST_FIXTURES) + "/samples/pagerduty/vector.json");

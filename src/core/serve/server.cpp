@@ -268,6 +268,10 @@ private:
         if (!row) return row.error();
         if (!*row) return std::optional<std::vector<std::string>>{};
         auto ids = json::parse(lookup->text(0), nullptr, false);
+        // Ends the read: a statement left on its row keeps its snapshot, and
+        // this connection's next write (the batch's decisions) would be
+        // refused as "database is locked" once the queue had written.
+        lookup->reset();
         std::vector<std::string> out;
         if (ids.is_array())
             for (const auto& id : ids)
