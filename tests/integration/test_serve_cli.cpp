@@ -4,6 +4,8 @@
 // oversized bodies, unknown tokens and slow clients are refused while the
 // server keeps serving; SIGTERM stops it cleanly.
 #include "core/crypto.hpp"
+#include "core/git.hpp"
+#include "plugins/queues/sqlite_queue.hpp"
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
 #include "support/run.hpp"
@@ -75,7 +77,7 @@ protected:
     {
         test::write_file(home() / "config.yaml",
                          "webhooks:\n" + hooks +
-                         "serve:\n  api_tokens_file: " + (dir / "tokens").string() + "\n  io_timeout: 2s\n"
+                         "serve:\n  api_tokens_file: " + (dir / "tokens").string() + "\n  io_timeout: 2s\n" + serve_extra +
                          "git:\n  repo: " + (dir / "remote" / "acme.git").string() + "\n"
                          "validation:\n  steps:\n    - name: public access block present\n"
                          "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n" + extra);
@@ -96,6 +98,7 @@ protected:
     fs::path home() const { return dir / "home"; }
 
     std::string hooks = "  github: {secret_env: GH_SECRET}\n  alertmanager: {secret_env: AM_TOKEN}\n";
+    std::string serve_extra;  ///< more keys of the serve: section
 
     test::TempDir dir;
     test::RunOptions opts;
@@ -437,6 +440,130 @@ TEST_F(ServeCli, DuplicatesAreAnsweredAndAdmissionGoesOn)
     auto ls = test::json_lines(run_cli({"queue", "ls", "--json"}, opts).out);
     EXPECT_EQ(ls.size(), 6u);
     EXPECT_EQ(server->err().find("database is locked"), std::string::npos) << server->err();
+}
+
+// The broker API mints only what the asking worker's own lease allows: the
+// task's repository and bot branch, as far as its decision's tier goes,
+// until the lease ends. Anything else is refused with 403 and audited.
+TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
+{
+    const std::string worker_token = "wk-0123456789abcdef0123";
+    test::write_file(dir / "worker-tokens", "builder-1 " + worker_token + "\n");
+    serve_extra = "  worker_tokens_file: " + (dir / "worker-tokens").string() + "\n";
+    configure();
+    auto task = [](const std::string& id) {
+        return json{{"id", id},
+                    {"type", "compliance-remediation"},
+                    {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-24T12:00:00Z"}}},
+                    {"context", {{"agentSlug", "builtin"}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
+                    {"payload", {{"requestsChange", true}}},
+                    {"dedupeKey", "sha256:" + std::string(id == "01M89CCCCCCCCCCCCCCCCCCCC1" ? "0123456789abcdef" : "fedcba9876543210") + "00"}}
+                   .dump() + "\n";
+    };
+    const std::string mine = "01M89CCCCCCCCCCCCCCCCCCCC1", theirs = "01M89CCCCCCCCCCCCCCCCCCCC2";
+    auto in = opts;
+    in.stdin_data = task(mine) + task(theirs);
+    auto enq = run_cli({"enqueue", "--json"}, in);
+    ASSERT_EQ(enq.exit_code, 0) << enq.err;
+    for (const auto& q : test::json_lines(enq.out)) ASSERT_EQ(q["state"], "queued") << enq.out;
+
+    std::string url = start();
+    ASSERT_FALSE(url.empty());
+    // Two workers hold one task each, as `worker` would claim them.
+    auto queue = plugins::queues::open_sqlite_queue((home() / "state.db").string());
+    ASSERT_TRUE(queue) << queue.error().message;
+    auto a = (*queue)->claim("builder-1:100", 1, std::chrono::seconds(60));
+    auto b = (*queue)->claim("builder-2:200", 1, std::chrono::seconds(60));
+    ASSERT_TRUE(a && a->size() == 1u && b && b->size() == 1u);
+    ASSERT_EQ((*a)[0].id, mine);
+    ASSERT_EQ((*b)[0].id, theirs);
+    const std::int64_t token = (*a)[0].token, lease_until = (*a)[0].lease_until_ms;
+    const std::string branch = core::git::branch_name("compliance-remediation", "sha256:0123456789abcdef00");
+    const std::string own_push = "git:push:repo=acme/infra,branch=" + branch;
+
+    httplib::Client http(url);
+    httplib::Headers worker = {{"Authorization", "Bearer " + worker_token}};
+    auto ask = [&](const std::string& scope, const std::string& task_id, std::int64_t ttl, const std::string& worker_id,
+                   std::int64_t lease_token) {
+        json body = {{"scope", scope}, {"taskId", task_id}, {"ttlSeconds", ttl}};
+        if (!worker_id.empty()) body["workerId"] = worker_id;
+        if (lease_token) body["leaseToken"] = lease_token;
+        return http.Post("/v1/credentials", worker, body.dump(), "application/json");
+    };
+
+    struct Refusal {
+        std::string what, scope, task, worker_id;
+        std::int64_t ttl, token;
+        std::string why;
+    };
+    std::vector<Refusal> refusals = {
+        {"another repository", "git:push:repo=victim/other,branch=main", mine, "builder-1:100", 900, token, "may have only"},
+        {"another branch", "git:push:repo=acme/infra,branch=infra-agent/compliance-remediation/ffffffffffffffff", mine,
+         "builder-1:100", 900, token, "may have only"},
+        {"main", "git:push:repo=acme/infra,branch=main", mine, "builder-1:100", 900, token, "may have only"},
+        {"every branch", "git:push:repo=acme/infra,branch=*", mine, "builder-1:100", 900, token, "may have only"},
+        {"an aws admin role", "aws:assume-role:role=arn:aws:iam::123456789012:role/Admin,actions=*", mine, "builder-1:100",
+         900, token, "may have only"},
+        {"a task another worker holds", "git:fetch:repo=acme/infra", theirs, "builder-1:100", 900, (*b)[0].token,
+         "is not leased by worker 'builder-1:100'"},
+        {"another lease of the task", own_push, mine, "builder-1:100", 900, token + 1, "is not its current lease"},
+        {"no lease at all", own_push, mine, "", 900, 0, "names no lease"},
+        {"a lifetime beyond the lease", own_push, mine, "builder-1:100", 99999, token,
+         "a lifetime of 99999s is longer than a task's credential lives"},
+    };
+    for (const auto& r : refusals) {
+        auto res = ask(r.scope, r.task, r.ttl, r.worker_id, r.token);
+        ASSERT_TRUE(res) << r.what;
+        EXPECT_EQ(res->status, 403) << r.what << ": " << res->body;
+        auto body = json::parse(res->body, nullptr, false);
+        ASSERT_TRUE(body.is_object()) << res->body;
+        EXPECT_NE(body["error"].get<std::string>().find(r.why), std::string::npos) << r.what << ": " << res->body;
+        EXPECT_EQ(body.find("token"), body.end()) << r.what;
+    }
+    // What the task may have is named in the refusal.
+    auto other_repo = ask("git:push:repo=victim/other,branch=main", mine, 900, "builder-1:100", token);
+    EXPECT_NE(other_repo->body.find("git:push:branch=" + branch + ",repo=acme/infra"), std::string::npos) << other_repo->body;
+
+    // The task's own push scope, for its holder, ends with the lease.
+    auto granted = ask(own_push, mine, 900, "builder-1:100", token);
+    ASSERT_TRUE(granted);
+    ASSERT_EQ(granted->status, 200) << granted->body << server->err();
+    auto cred = json::parse(granted->body);
+    EXPECT_FALSE(cred["token"].get<std::string>().empty());
+    EXPECT_EQ(cred["worker"], "builder-1");
+    EXPECT_LE(cred["expiresMs"].get<std::int64_t>(), lease_until) << granted->body;
+    EXPECT_LE(cred["ttlSeconds"].get<std::int64_t>(), 60) << granted->body;
+
+    // The broker provider of a worker's own binary sends its lease.
+    test::RunOptions wrk;
+    wrk.env["INFRA_AGENT_HOME"] = (dir / "worker-home").string();
+    wrk.env["INFRA_AGENT_WORKER_TOKEN"] = worker_token;
+    test::write_file(dir / "worker-home" / "config.yaml", "creds:\n  provider: broker\nbroker:\n  url: " + url + "\n");
+    auto fetch = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", mine, "--worker", "builder-1:100",
+                          "--lease-token", std::to_string(token), "--json"}, wrk);
+    ASSERT_EQ(fetch.exit_code, 0) << fetch.err;
+    EXPECT_LE(json::parse(fetch.out)["ttlSeconds"].get<std::int64_t>(), 60) << fetch.out;
+    auto unleased = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", mine}, wrk);
+    EXPECT_EQ(unleased.exit_code, 3) << unleased.err;
+    EXPECT_NE(unleased.err.find("names no lease"), std::string::npos) << unleased.err;
+    EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
+
+    // Every refusal is in the audit log, naming what was asked; the ledger holds only grants.
+    auto refused = test::json_lines(run_cli({"events", "--type", "credential.refused", "--json"}, opts).out);
+    EXPECT_EQ(refused.size(), refusals.size() + 2) << json(refused).dump();
+    for (const auto& r : refusals) {
+        bool found = false;
+        for (const auto& e : refused) found = found || e.dump().find(json(r.scope).dump()) != std::string::npos;
+        EXPECT_TRUE(found) << r.what << " is not audited: " << json(refused).dump();
+    }
+    auto ledger = test::json_lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
+    ASSERT_FALSE(ledger.empty());
+    for (const auto& c : ledger) {
+        EXPECT_EQ(c["taskId"], mine) << c.dump();
+        EXPECT_TRUE(c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra" || c["scope"] == "git:fetch:repo=acme/infra")
+            << c.dump();
+    }
+    EXPECT_EQ(run_cli({"audit", "verify"}, opts).exit_code, 0);
 }
 
 TEST_F(ServeCli, PagerDutyAndSnsHooks)

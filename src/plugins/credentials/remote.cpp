@@ -1,8 +1,9 @@
 // The `broker` provider of distributed workers: a worker holds no signing
 // key and no cloud or forge credential of its own; it asks the broker API of
-// `serve` (POST /v1/credentials) with its worker token, and serve mints
-// through its own provider, checks the task is one a worker holds, and keeps
-// the ledger in the state store.
+// `serve` (POST /v1/credentials) with its worker token and the lease it
+// holds the task under (worker id and fencing token), and serve mints
+// through its own provider, only the task's own scopes for the lease's
+// holder and until the lease ends, and keeps the ledger in the state store.
 #include "plugins/credentials/providers.hpp"
 
 #include "core/http.hpp"
@@ -33,11 +34,16 @@ public:
         req.method = "POST";
         req.url = m_url + "/v1/credentials";
         req.headers = {{"Authorization", "Bearer " + m_token}, {"Content-Type", "application/json"}};
-        req.body = nlohmann::json{{"scope", c.scope},
+        // The lease the task is held under: serve mints only for its holder.
+        nlohmann::json ask = {{"scope", c.scope},
                               {"taskId", c.task_id},
                               {"traceId", c.trace_id},
-                              {"ttlSeconds", std::max<std::int64_t>(1, (c.expires_ms - c.issued_ms) / 1000)}}
-                       .dump();
+                              {"ttlSeconds", std::max<std::int64_t>(1, (c.expires_ms - c.issued_ms) / 1000)}};
+        if (!c.worker_id.empty()) {
+            ask["workerId"] = c.worker_id;
+            ask["leaseToken"] = c.lease_token;
+        }
+        req.body = ask.dump();
         req.timeout = std::chrono::seconds(30);
         auto res = core::http::send(req);
         if (!res) return fail(Errc::unavailable, "broker at " + m_url + ": " + res.error().message);
