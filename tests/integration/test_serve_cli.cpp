@@ -3,8 +3,13 @@
 // REST API shows the result; replays, bad signatures, malformed and
 // oversized bodies, unknown tokens and slow clients are refused while the
 // server keeps serving; SIGTERM stops it cleanly.
+#include "core/creds/broker.hpp"
 #include "core/crypto.hpp"
 #include "core/git.hpp"
+#include "core/home.hpp"
+#include "core/state.hpp"
+#include "core/timeutil.hpp"
+#include "plugins/credentials/providers.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
@@ -564,6 +569,82 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
             << c.dump();
     }
     EXPECT_EQ(run_cli({"audit", "verify"}, opts).exit_code, 0);
+}
+
+// The whole chain of a distributed worker: it holds no key; each credential
+// its delivery needs (clone, push) comes from serve's broker for the lease
+// it holds, and the git server accepts what serve minted.
+TEST_F(ServeCli, ADistributedWorkerPushesWithCredentialsBoundToItsLease)
+{
+    const std::string worker_token = "wk-0123456789abcdef0123";
+    test::write_file(dir / "worker-tokens", "builder-1 " + worker_token + "\n");
+    serve_extra = "  worker_tokens_file: " + (dir / "worker-tokens").string() + "\n";
+    configure();
+    std::string url = start();
+    ASSERT_FALSE(url.empty());
+
+    // A forge's git server: only serve's credentials, for acme/infra, pushes to bot branches.
+    auto verify = [&](const std::string& token) -> core::Result<core::creds::LedgerEntry> {
+        auto db = core::open_state(core::Home{home(), ""});
+        if (!db) return db.error();
+        core::creds::Ledger ledger(**db);
+        auto key = plugins::credentials::load_or_create_key(home() / "keys" / "local-creds.key");
+        if (!key) return key.error();
+        auto provider = plugins::credentials::make_local(*key);
+        core::creds::Broker broker(ledger, *provider);
+        return broker.verify(token, std::nullopt);
+    };
+    test::GitHttpServer git_server(dir / "remote", [&](const std::string&, const std::string& password, const std::string& path,
+                                                       bool is_push) {
+        if (path.rfind("/acme.git/", 0) != 0) return false;
+        auto e = verify(password);
+        if (!e) return false;
+        auto scope = core::creds::parse_scope(e->scope);
+        if (!scope || scope->attr("repo") != "acme/infra") return false;
+        return !is_push || (scope->action == "push" && scope->attr("branch").rfind("infra-agent/", 0) == 0);
+    });
+
+    httplib::Client http(url);
+    std::string body = code_scanning_alert();
+    auto r = http.Post("/hooks/github", github_headers(body, "code_scanning_alert", "d-dist"), body, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+    std::string id = json::parse(r->body)["taskIds"][0];
+
+    test::RunOptions wrk;
+    wrk.cwd = dir.path().string();
+    wrk.env["INFRA_AGENT_HOME"] = (dir / "worker-home").string();
+    wrk.env["INFRA_AGENT_WORKER_TOKEN"] = worker_token;
+    test::write_file(dir / "worker-home" / "config.yaml",
+                     "queue:\n  url: sqlite://" + (home() / "state.db").string() + "\ncreds:\n  provider: broker\nbroker:\n  url: " +
+                         url + "\nvalidation:\n  steps:\n    - name: public access block present\n"
+                               "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
+    auto w = run_cli({"worker", "--drain", "--json", "--id", "builder-1:7", "--repo", git_server.url() + "acme.git",
+                      "--sandbox", "bwrap"}, wrk);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    EXPECT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
+    EXPECT_EQ(git_server.pushes(), 1) << w.err;
+    EXPECT_FALSE(fs::exists(dir / "worker-home" / "keys" / "local-creds.key"));
+    EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
+
+    // serve minted each of them for the task's own scopes and the worker's lease.
+    auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
+    std::string branch = shown["result"]["change"]["branch"];
+    auto ledger = test::json_lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
+    ASSERT_GE(ledger.size(), 2u);
+    int pushes = 0;
+    for (const auto& c : ledger) {
+        EXPECT_EQ(c["taskId"], id);
+        pushes += c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra";
+        EXPECT_TRUE(c["scope"] == "git:fetch:repo=acme/infra" || c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra")
+            << c.dump();
+        auto issued = core::timeutil::parse_rfc3339(c["issuedAt"].get<std::string>());
+        auto expires = core::timeutil::parse_rfc3339(c["expiresAt"].get<std::string>());
+        ASSERT_TRUE(issued && expires) << c.dump();
+        EXPECT_LE(*expires - *issued, std::chrono::seconds(30)) << c.dump();  // the worker's lease
+    }
+    EXPECT_EQ(pushes, 1) << json(ledger).dump();
+    EXPECT_TRUE(test::json_lines(run_cli({"events", "--type", "credential.refused", "--json"}, opts).out).empty());
 }
 
 TEST_F(ServeCli, PagerDutyAndSnsHooks)
