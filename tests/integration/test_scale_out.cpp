@@ -171,20 +171,20 @@ TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
         backends.add("redis", plugins::queues::open_redis_url);
         auto q = backends.open(url);
         ASSERT_TRUE(q) << q.error().message;
-        auto held = (*q)->claim("test-holder", 1, std::chrono::seconds(60));
+        auto held = (*q)->claim("builder-1/test-holder", 1, std::chrono::seconds(60));
         ASSERT_TRUE(held && held->size() == 1u);
         // Only the task's own push scope, for the lease's holder.
         std::string push = "git:push:repo=acme/infra,branch=" +
                            core::git::branch_name("compliance-remediation", "scale-" + (*held)[0].id);
         auto lease = std::to_string((*held)[0].token);
-        auto wide = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", (*held)[0].id, "--worker", "test-holder",
+        auto wide = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", (*held)[0].id, "--worker", "builder-1/test-holder",
                              "--lease-token", lease}, wrk);
         EXPECT_EQ(wide.exit_code, 3) << wide.err;
         EXPECT_NE(wide.err.find("may have only"), std::string::npos) << wide.err;
         auto not_holder = run_cli({"creds", "mint", push, "--task", (*held)[0].id, "--worker", "builder-1", "--lease-token", lease}, wrk);
         EXPECT_EQ(not_holder.exit_code, 3) << not_holder.err;
         EXPECT_NE(not_holder.err.find("is not leased by worker 'builder-1'"), std::string::npos) << not_holder.err;
-        auto minted = run_cli({"creds", "mint", push, "--task", (*held)[0].id, "--worker", "test-holder", "--lease-token", lease,
+        auto minted = run_cli({"creds", "mint", push, "--task", (*held)[0].id, "--worker", "builder-1/test-holder", "--lease-token", lease,
                                "--json"}, wrk);
         ASSERT_EQ(minted.exit_code, 0) << minted.err;
         auto cred = json::parse(minted.out);

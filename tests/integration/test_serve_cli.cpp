@@ -477,7 +477,7 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
     // Two workers hold one task each, as `worker` would claim them.
     auto queue = plugins::queues::open_sqlite_queue((home() / "state.db").string());
     ASSERT_TRUE(queue) << queue.error().message;
-    auto a = (*queue)->claim("builder-1:100", 1, std::chrono::seconds(60));
+    auto a = (*queue)->claim("builder-1/100", 1, std::chrono::seconds(60));
     auto b = (*queue)->claim("builder-2:200", 1, std::chrono::seconds(60));
     ASSERT_TRUE(a && a->size() == 1u && b && b->size() == 1u);
     ASSERT_EQ((*a)[0].id, mine);
@@ -502,18 +502,21 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
         std::string why;
     };
     std::vector<Refusal> refusals = {
-        {"another repository", "git:push:repo=victim/other,branch=main", mine, "builder-1:100", 900, token, "may have only"},
+        {"another repository", "git:push:repo=victim/other,branch=main", mine, "builder-1/100", 900, token, "may have only"},
         {"another branch", "git:push:repo=acme/infra,branch=infra-agent/compliance-remediation/ffffffffffffffff", mine,
-         "builder-1:100", 900, token, "may have only"},
-        {"main", "git:push:repo=acme/infra,branch=main", mine, "builder-1:100", 900, token, "may have only"},
-        {"every branch", "git:push:repo=acme/infra,branch=*", mine, "builder-1:100", 900, token, "may have only"},
-        {"an aws admin role", "aws:assume-role:role=arn:aws:iam::123456789012:role/Admin,actions=*", mine, "builder-1:100",
+         "builder-1/100", 900, token, "may have only"},
+        {"main", "git:push:repo=acme/infra,branch=main", mine, "builder-1/100", 900, token, "may have only"},
+        {"every branch", "git:push:repo=acme/infra,branch=*", mine, "builder-1/100", 900, token, "may have only"},
+        {"an aws admin role", "aws:assume-role:role=arn:aws:iam::123456789012:role/Admin,actions=*", mine, "builder-1/100",
          900, token, "may have only"},
-        {"a task another worker holds", "git:fetch:repo=acme/infra", theirs, "builder-1:100", 900, (*b)[0].token,
-         "is not leased by worker 'builder-1:100'"},
-        {"another lease of the task", own_push, mine, "builder-1:100", 900, token + 1, "is not its current lease"},
+        {"a task another worker holds", "git:fetch:repo=acme/infra", theirs, "builder-1/100", 900, (*b)[0].token,
+         "is not leased by worker 'builder-1/100'"},
+        // ... even naming that worker's lease exactly, as anyone who can read the queue could.
+        {"another token's lease", "git:fetch:repo=acme/infra", theirs, "builder-2:200", 900, (*b)[0].token,
+         "worker id 'builder-2:200' is not one of worker token 'builder-1''s"},
+        {"another lease of the task", own_push, mine, "builder-1/100", 900, token + 1, "is not its current lease"},
         {"no lease at all", own_push, mine, "", 900, 0, "names no lease"},
-        {"a lifetime beyond the lease", own_push, mine, "builder-1:100", 99999, token,
+        {"a lifetime beyond the lease", own_push, mine, "builder-1/100", 99999, token,
          "a lifetime of 99999s is longer than a task's credential lives"},
     };
     for (const auto& r : refusals) {
@@ -526,11 +529,11 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
         EXPECT_EQ(body.find("token"), body.end()) << r.what;
     }
     // What the task may have is named in the refusal.
-    auto other_repo = ask("git:push:repo=victim/other,branch=main", mine, 900, "builder-1:100", token);
+    auto other_repo = ask("git:push:repo=victim/other,branch=main", mine, 900, "builder-1/100", token);
     EXPECT_NE(other_repo->body.find("git:push:branch=" + branch + ",repo=acme/infra"), std::string::npos) << other_repo->body;
 
     // The task's own push scope, for its holder, ends with the lease.
-    auto granted = ask(own_push, mine, 900, "builder-1:100", token);
+    auto granted = ask(own_push, mine, 900, "builder-1/100", token);
     ASSERT_TRUE(granted);
     ASSERT_EQ(granted->status, 200) << granted->body << server->err();
     auto cred = json::parse(granted->body);
@@ -544,7 +547,7 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
     wrk.env["INFRA_AGENT_HOME"] = (dir / "worker-home").string();
     wrk.env["INFRA_AGENT_WORKER_TOKEN"] = worker_token;
     test::write_file(dir / "worker-home" / "config.yaml", "creds:\n  provider: broker\nbroker:\n  url: " + url + "\n");
-    auto fetch = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", mine, "--worker", "builder-1:100",
+    auto fetch = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", mine, "--worker", "builder-1/100",
                           "--lease-token", std::to_string(token), "--json"}, wrk);
     ASSERT_EQ(fetch.exit_code, 0) << fetch.err;
     EXPECT_LE(json::parse(fetch.out)["ttlSeconds"].get<std::int64_t>(), 60) << fetch.out;
@@ -619,11 +622,16 @@ TEST_F(ServeCli, ADistributedWorkerPushesWithCredentialsBoundToItsLease)
                      "queue:\n  url: sqlite://" + (home() / "state.db").string() + "\ncreds:\n  provider: broker\nbroker:\n  url: " +
                          url + "\nvalidation:\n  steps:\n    - name: public access block present\n"
                                "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
-    auto w = run_cli({"worker", "--drain", "--json", "--id", "builder-1:7", "--repo", git_server.url() + "acme.git",
-                      "--sandbox", "bwrap"}, wrk);
+    // An id that is not the worker token's is refused before anything runs.
+    auto wrong = run_cli({"worker", "--drain", "--id", "someone-else", "--repo", git_server.url() + "acme.git"}, wrk);
+    EXPECT_EQ(wrong.exit_code, 64) << wrong.err;
+    EXPECT_NE(wrong.err.find("worker id 'someone-else' is not one of worker token 'builder-1''s"), std::string::npos) << wrong.err;
+    // Without --id, the worker claims as builder-1/host:pid.
+    auto w = run_cli({"worker", "--drain", "--json", "--repo", git_server.url() + "acme.git", "--sandbox", "bwrap"}, wrk);
     ASSERT_EQ(w.exit_code, 0) << w.err;
     EXPECT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
     EXPECT_EQ(git_server.pushes(), 1) << w.err;
+    EXPECT_EQ(test::json_lines(w.out).back()["worker"].get<std::string>().rfind("builder-1/", 0), 0u) << w.out;
     EXPECT_FALSE(fs::exists(dir / "worker-home" / "keys" / "local-creds.key"));
     EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
 

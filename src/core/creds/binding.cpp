@@ -103,6 +103,13 @@ Status check_task_scope(const json& task, const json& decision, const Scope& wan
                         : "a task's credentials are for its own repository and bot branch, as far as its decision's tier allows");
 }
 
+bool worker_of(const std::string& token_name, const std::string& worker_id)
+{
+    return !token_name.empty() &&
+           (worker_id == token_name || (worker_id.size() > token_name.size() + 1 &&
+                                        worker_id.compare(0, token_name.size() + 1, token_name + "/") == 0));
+}
+
 Result<MintLimit> authorize_lease_mint(const queue::Entry& held, const LeaseAsk& ask, std::int64_t now_ms,
                                        const TaskGrant& grant)
 {
@@ -114,6 +121,11 @@ Result<MintLimit> authorize_lease_mint(const queue::Entry& held, const LeaseAsk&
     if (ask.worker_id.empty() || ask.lease_token == 0)
         return fail(Errc::denied, "the request for task " + id + " names no lease: credentials are minted only for the worker holding it",
                     "send workerId and leaseToken, as the broker provider of this version does");
+    if (!ask.token_name.empty() && !worker_of(ask.token_name, ask.worker_id))
+        return fail(Errc::denied, "worker id " + text::quote(ask.worker_id) + " is not one of worker token " +
+                                      text::quote(ask.token_name) + "'s: credentials for task " + id + " are refused",
+                    "a worker on token " + text::quote(ask.token_name) + " claims as " + text::quote(ask.token_name) + " or " +
+                        text::quote(ask.token_name + "/...") + " (the broker provider's default worker id)");
     if (held.lease_owner != ask.worker_id)
         return fail(Errc::denied, "task " + id + " is not leased by worker " + text::quote(ask.worker_id) +
                                       ": credentials are minted only for the worker holding it");

@@ -65,7 +65,13 @@ struct LeaseAsk {
     std::string worker_id;       ///< the lease owner the worker claimed as
     std::int64_t lease_token = 0;  ///< the lease's fencing token
     std::chrono::seconds ttl{900};
+    std::string token_name = {};  ///< the name of the worker token that asks; empty: not checked
 };
+
+/// True when worker_id is one of the worker token called token_name's:
+/// the name itself, or NAME/ANYTHING (the default id of a distributed
+/// worker is NAME/host:pid).
+bool worker_of(const std::string& token_name, const std::string& worker_id);
 
 /// How long a granted credential may live.
 struct MintLimit {
@@ -75,7 +81,8 @@ struct MintLimit {
 
 /// Checks a request against the queue's entry for its task (from show(),
 /// with task and decision): the task is leased, by ask.worker_id under
-/// ask.lease_token, the lease has not ended at now_ms, the scope is bound
+/// ask.lease_token, that worker id is the asking token's (worker_of), the
+/// lease has not ended at now_ms, the scope is bound
 /// to the task (check_task_scope), and the lifetime is at most
 /// k_max_task_ttl. Errc::denied says which of these failed.
 Result<MintLimit> authorize_lease_mint(const queue::Entry& held, const LeaseAsk& ask, std::int64_t now_ms,

@@ -367,6 +367,7 @@ private:
         ask.scope = string_member(body, "scope");
         ask.task_id = string_member(body, "taskId");
         ask.worker_id = string_member(body, "workerId");
+        ask.token_name = *who;
         if (ask.scope.empty() || ask.task_id.empty())
             return reply(res, 400, {{"error", "request body: \"scope\" and \"taskId\" are required"}});
         if (auto t = body.find("ttlSeconds"); t != body.end()) {
@@ -594,6 +595,16 @@ private:
         http.Post("/v1/credentials", timed("/v1/credentials", [this](const httplib::Request& req, httplib::Response& res) {
                       mint(req, res);
                   }));
+        // Whose worker token this is: a distributed worker names its leases after it.
+        http.Get("/v1/credentials/identity", timed("/v1/credentials/identity", [this](const httplib::Request& req, httplib::Response& res) {
+                     if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
+                     auto who = caller(req, opt.worker_tokens);
+                     if (!who) {
+                         res.set_header("WWW-Authenticate", "Bearer");
+                         return reply(res, 401, {{"error", "missing or unknown worker token"}});
+                     }
+                     reply(res, 200, {{"worker", *who}, {"workerIdPrefix", *who + "/"}});
+                 }));
 
         http.Get("/metrics", timed("/metrics", [this](const httplib::Request&, httplib::Response& res) {
                      if (auto s = deps.queue.stats())

@@ -72,7 +72,14 @@ private:
 
 }  // namespace
 
-core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Config& config)
+namespace {
+
+struct Settings {
+    std::string url;    ///< without a trailing '/'
+    std::string token;
+};
+
+core::Result<Settings> settings(const core::Config& config)
 {
     auto url = config.get("broker.url");
     if (!url || url->empty())
@@ -93,7 +100,38 @@ core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Con
     core::log::add_secret(token);
     std::string base = *url;
     while (!base.empty() && base.back() == '/') base.pop_back();
-    return std::unique_ptr<core::creds::Provider>(std::make_unique<Remote>(base, token));
+    return Settings{base, token};
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Config& config)
+{
+    auto s = settings(config);
+    if (!s) return fail(s.error());
+    return std::unique_ptr<core::creds::Provider>(std::make_unique<Remote>(s->url, s->token));
+}
+
+core::Result<std::string> broker_worker_name(const core::Config& config)
+{
+    auto s = settings(config);
+    if (!s) return fail(s.error());
+    core::http::Request req;
+    req.method = "GET";
+    req.url = s->url + "/v1/credentials/identity";
+    req.headers = {{"Authorization", "Bearer " + s->token}};
+    req.timeout = std::chrono::seconds(30);
+    auto res = core::http::send(req);
+    if (!res) return fail(Errc::unavailable, "broker at " + s->url + ": " + res.error().message);
+    auto body = nlohmann::json::parse(res->body, nullptr, false);
+    std::string name = body.is_object() ? core::string_member(body, "worker") : "";
+    if (res->status != 200 || name.empty()) {
+        std::string why = body.is_object() ? core::string_member(body, "error") : "";
+        return fail(res->status == 401 ? Errc::denied : Errc::unavailable,
+                    "broker at " + s->url + " did not say whose worker token this is: HTTP " + std::to_string(res->status) +
+                        (why.empty() ? "" : ": " + why));
+    }
+    return name;
 }
 
 }  // namespace infra::plugins::credentials

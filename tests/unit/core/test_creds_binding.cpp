@@ -165,6 +165,31 @@ TEST(CredsBinding, ALeaseMintIsForItsHolderUntilItEnds)
     refused(a, held(now + 60'000), "no task '01OTHER' in the queue");
 }
 
+TEST(CredsBinding, AWorkerTokenMintsOnlyForItsOwnWorkerIds)
+{
+    using core::creds::worker_of;
+    EXPECT_TRUE(worker_of("builder-1", "builder-1"));
+    EXPECT_TRUE(worker_of("builder-1", "builder-1/host:42"));
+    EXPECT_FALSE(worker_of("builder-1", "builder-1/"));
+    EXPECT_FALSE(worker_of("builder-1", "builder-10/host:42"));
+    EXPECT_FALSE(worker_of("builder-1", "builder-1:42"));
+    EXPECT_FALSE(worker_of("builder-1", "host:42"));
+    EXPECT_FALSE(worker_of("", "host:42"));
+
+    // Knowing another worker's lease (its id and token are in the queue) is not enough.
+    const std::int64_t now = 1'800'000'000'000;
+    core::creds::LeaseAsk ask{"01TASK", "git:fetch:repo=acme/infra", "builder-1:42", 3, std::chrono::seconds(60)};
+    ask.token_name = "builder-2";
+    auto r = core::creds::authorize_lease_mint(held(now + 60'000), ask, now, {});
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, Errc::denied);
+    EXPECT_NE(r.error().message.find("worker id 'builder-1:42' is not one of worker token 'builder-2''s"), std::string::npos)
+        << r.error().message;
+    auto mine = held(now + 60'000);
+    mine.lease_owner = ask.worker_id = "builder-2/host:42";
+    EXPECT_TRUE(core::creds::authorize_lease_mint(mine, ask, now, {}));
+}
+
 class BoundBroker : public ::testing::Test {
 protected:
     void SetUp() override
