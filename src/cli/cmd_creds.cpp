@@ -20,6 +20,8 @@ struct MintOptions {
     std::string task;
     std::string trace;
     std::string provider;
+    std::string worker;
+    std::int64_t lease_token = 0;
 };
 
 int mint(const MintOptions& opt, Context& ctx)
@@ -29,6 +31,8 @@ int mint(const MintOptions& opt, Context& ctx)
     auto h = open_broker(ctx, opt.provider);
     if (!h) return ctx.fail(h.error());
     core::creds::MintRequest req{opt.scope, std::chrono::duration_cast<std::chrono::seconds>(*ttl), opt.task, opt.trace};
+    req.worker_id = opt.worker;
+    req.lease_token = opt.lease_token;
     if (req.trace_id.empty())
         if (const char* tp = std::getenv("TRACEPARENT"); tp && std::strlen(tp) >= 35) req.trace_id = std::string(tp + 3, 32);
     auto c = h->broker->mint(req);
@@ -142,6 +146,8 @@ void register_creds(CLI::App& app, Context& ctx)
     m->add_option("--task", mo->task, "the task it is for");
     m->add_option("--trace", mo->trace, "trace id (default: from TRACEPARENT)");
     m->add_option("--provider", mo->provider, "local, github-app, aws-sts, env or broker (default: creds.provider, else local)");
+    m->add_option("--worker", mo->worker, "the worker id that holds the task's lease (the broker provider sends it to serve)");
+    m->add_option("--lease-token", mo->lease_token, "the fencing token the worker claimed the task with");
     m->footer("Prints the token on stdout (with --json, the ledger entry with the token).");
     ctx.on_run(m, [mo, &ctx] { return mint(*mo, ctx); });
 

@@ -150,9 +150,8 @@ int serve(const Options& opt, Context& ctx)
         broker = std::move(*b);
         broker->broker->set_events(sink);
         core::creds::Broker* mint_with = broker->broker.get();
-        deps.mint = [mint_with](const std::string& scope, const std::string& task, const std::string& trace,
-                                std::chrono::seconds ttl) -> core::Result<nlohmann::json> {
-            auto c = mint_with->mint({scope, ttl, task, trace});
+        deps.mint = [mint_with](const core::creds::MintRequest& request) -> core::Result<nlohmann::json> {
+            auto c = mint_with->mint(request);
             if (!c) return core::fail(c.error());
             nlohmann::json j = c->to_json(true);
             j["expiresMs"] = c->expires_ms;
@@ -291,7 +290,11 @@ void register_serve(CLI::App& app, Context& ctx)
         "                            bearer tokens from serve.api_tokens_file (lines: NAME TOKEN, or\n"
         "                            NAME sha256:HEX); the token's name is who asks and who approves\n"
         "  POST /v1/credentials     the broker of distributed workers: tokens from serve.worker_tokens_file;\n"
-        "                            mints with creds.provider, only for tasks a worker holds (leased)\n"
+        "                            mints with creds.provider only a leased task's own scopes (fetch of its\n"
+        "                            repository; from tier 2 push of its bot branch, its pull request, its CI),\n"
+        "                            for the worker holding the lease (workerId, leaseToken), until the lease ends;\n"
+        "                            a token NAME mints for worker ids NAME and NAME/... only\n"
+        "  GET /v1/credentials/identity  the worker token's NAME (a broker-provider worker's id is NAME/host:pid)\n"
         "  GET /metrics (Prometheus), /healthz, /readyz\n"
         "A hook without a secret is off (403). Accepted deliveries answer 202 with the task ids.\n"
         "schedules: in config fire on their cron expressions. Notifications go to the Slack-compatible\n"

@@ -8,13 +8,16 @@
 #include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
+#include "core/creds/binding.hpp"
 #include "core/events/event.hpp"
 #include "core/json_access.hpp"
 #include "core/process.hpp"
 #include "core/queue/event_stream.hpp"
 #include "core/state.hpp"
+#include "core/text.hpp"
 #include "core/timeutil.hpp"
 #include "core/worker.hpp"
+#include "plugins/credentials/providers.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -112,6 +115,19 @@ int run(const Options& opt, Context& ctx)
         return ctx.fail(core::make_error(core::Errc::usage, "--workspace and --repo exclude each other",
                                          "with a repository every task gets its own worktree"));
     if (*delivery) w.delivery = (*delivery)->delivery.get();
+    if (*delivery && (*delivery)->creds.provider->name() == "broker") {
+        // serve mints only for leases its worker token's name owns: claim as NAME/host:pid.
+        auto config = ctx.config();
+        if (!config) return ctx.fail(config.error());
+        auto name = plugins::credentials::broker_worker_name(**config);
+        if (!name) return ctx.fail(name.error());
+        if (w.id.empty()) w.id = *name + "/" + core::default_worker_id();
+        else if (!core::creds::worker_of(*name, w.id))
+            return ctx.fail(core::make_error(core::Errc::usage,
+                                             "worker id " + core::text::quote(w.id) + " is not one of worker token " +
+                                                 core::text::quote(*name) + "'s: serve would mint nothing for its leases",
+                                             "use --id " + *name + " or --id " + *name + "/SOMETHING, or leave --id out"));
+    }
     w.workspace = w_workspace;
     w.sandbox = &*sandbox;
     if (!opt.record.empty()) {
@@ -229,7 +245,7 @@ void register_worker(CLI::App& app, Context& ctx)
                     "stdout, none")
         ->check(CLI::IsMember({"state", "queue", "stdout", "none"}));
     cmd->add_option("--record", opt->record, "append model exchanges to DIR/<task>-<attempt>.jsonl (llm agent)");
-    cmd->add_option("--id", opt->id, "worker id in leases (default host:pid)");
+    cmd->add_option("--id", opt->id, "worker id in leases (default host:pid; NAME/host:pid on the broker provider, NAME being the worker token's)");
     cmd->add_option("--workspace", opt->workspace, "directory agents edit in place (instead of --repo)");
     add_delivery_flags(cmd, opt->delivery);
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it per task)");

@@ -1,5 +1,7 @@
 #include "core/worker.hpp"
 
+#include "core/creds/binding.hpp"
+#include "core/creds/broker.hpp"
 #include "core/crypto.hpp"
 #include "core/events/trace.hpp"
 #include "core/json_access.hpp"
@@ -33,6 +35,9 @@ struct Worker::InFlight {
     // cancelled before another worker can claim the task, even if this
     // process was too starved to send its heartbeats.
     std::atomic<std::int64_t> valid_until_ms{0};
+    // The lease's end by the wall clock, as of the last renewal: credentials
+    // minted for the task expire by then.
+    std::atomic<std::int64_t> lease_until_wall_ms{0};
 };
 
 namespace {
@@ -47,6 +52,24 @@ events::SpanContext trace_of(const queue::Lease& lease)
 {
     if (auto ctx = events::parse_traceparent(string_member(lease.task, "traceparent"))) return *ctx;
     return {crypto::sha256_hex("infra-agent task " + lease.id).substr(0, 32), ""};
+}
+
+// The CI a configuration runs in a repository of its own: scopes every
+// task that proposes changes may have minted (see creds::TaskGrant).
+std::vector<creds::Scope> configured_ci_scopes(const std::vector<change::Step>& steps)
+{
+    std::vector<creds::Scope> out;
+    for (const auto& step : steps) {
+        if (!step.pipeline) continue;
+        const auto& p = *step.pipeline;
+        std::string text;
+        if (p.kind == "github-actions" && !p.repository.empty()) text = "ci:dispatch:repo=" + p.repository + ",workflow=" + p.workflow;
+        else if (p.kind == "github-checks" && !p.repository.empty()) text = "ci:read:repo=" + p.repository;
+        else if (p.kind == "gitlab" && !p.project.empty()) text = "ci:pipeline:project=" + p.project;
+        if (text.empty()) continue;
+        if (auto scope = creds::parse_scope(text)) out.push_back(std::move(*scope));
+    }
+    return out;
 }
 
 }  // namespace
@@ -187,8 +210,12 @@ void Worker::heartbeat_main()
         for (const auto& f : now) {
             if (f->lost) continue;
             auto sent = steady_ms();
+            auto sent_wall = creds::wall_ms();
             auto st = m_queue.heartbeat(f->id, f->token, m_opt.lease);
-            if (st) f->valid_until_ms = sent + m_opt.lease.count() * 9 / 10;
+            if (st) {
+                f->valid_until_ms = sent + m_opt.lease.count() * 9 / 10;
+                f->lease_until_wall_ms = sent_wall + m_opt.lease.count();
+            }
             events::ContextScope in_trace(f->trace);
             if (!st && st.error().code == Errc::conflict) {
                 f->lost = true;
@@ -297,10 +324,25 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     flight->token = lease.token;
     flight->trace = trace_of(lease);
     flight->valid_until_ms = lease_start + m_opt.lease.count() * 9 / 10;
+    flight->lease_until_wall_ms = lease.lease_until_ms;
     {
         std::lock_guard lock(m_mutex);
         m_inflight.push_back(flight);
     }
+    // Whatever this attempt mints (clone, push, pull request, CI) is bound
+    // to this task and lease.
+    creds::TaskLease bound;
+    bound.task_id = lease.id;
+    bound.worker_id = m_opt.id;
+    bound.token = lease.token;
+    bound.task = lease.task;
+    bound.decision = decision;
+    if (m_opt.delivery) {
+        bound.grant.repository = m_opt.delivery->repository_for(lease.task);
+        bound.grant.also = configured_ci_scopes(m_opt.delivery->options().validation.steps);
+    }
+    bound.lease_until_ms = [flight] { return flight->lease_until_wall_ms.load(); };
+    creds::LeaseScope in_lease(std::move(bound));
     const json& t = member(member(decision, "constraints"), "timeoutMs");
     long long timeout_ms = t.is_number_integer() ? t.get<long long>() : policy::k_default_timeout_ms;
     auto deadline = started + milliseconds(timeout_ms);

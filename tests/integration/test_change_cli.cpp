@@ -5,6 +5,7 @@
 #include "core/creds/broker.hpp"
 #include "core/home.hpp"
 #include "core/state.hpp"
+#include "core/timeutil.hpp"
 #include "plugins/credentials/providers.hpp"
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
@@ -144,7 +145,16 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
     // db's events or in anything the commands printed.
     auto creds = test::json_lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
     ASSERT_GE(creds.size(), 2u);
-    for (const auto& c : creds) EXPECT_FALSE(c["taskId"].get<std::string>().empty());
+    for (const auto& c : creds) {
+        EXPECT_FALSE(c["taskId"].get<std::string>().empty());
+        // Bound to the task: its repository, its own branch, and no longer than the worker's lease (30s).
+        EXPECT_TRUE(c["scope"] == "git:fetch:repo=acme/infra" || c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra")
+            << c.dump();
+        auto issued = core::timeutil::parse_rfc3339(c["issuedAt"].get<std::string>());
+        auto expires = core::timeutil::parse_rfc3339(c["expiresAt"].get<std::string>());
+        ASSERT_TRUE(issued && expires) << c.dump();
+        EXPECT_LE(*expires - *issued, std::chrono::seconds(30)) << c.dump();
+    }
     std::string db_text = test::read_file(home() / "state.db");
     std::lock_guard lock(m);
     ASSERT_FALSE(tokens.empty());

@@ -2,6 +2,7 @@
 // PostgreSQL or Redis server are run by `worker --queue URL` exactly as
 // from the SQLite state db, seen by `queue ls/show`, and a queue that
 // cannot be reached is a clear runtime error that never shows a password.
+#include "core/git.hpp"
 #include "core/queue/queue.hpp"
 #include "core/store/pg.hpp"
 #include "plugins/queues/postgres_queue.hpp"
@@ -117,7 +118,8 @@ TEST_P(ScaleOut, AnUnreachableQueueIsARuntimeErrorWithoutThePassword)
 
 // Distributed mode: `serve` owns the state store and the signing keys; a
 // worker on another machine holds only the queue URL and a worker token.
-// Its credentials come from serve's broker API (only for a task it holds),
+// Its credentials come from serve's broker API (only a task's own scopes,
+// for the worker holding its lease),
 // and its events reach serve's audit log through the queue's output stream.
 TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
 {
@@ -169,9 +171,21 @@ TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
         backends.add("redis", plugins::queues::open_redis_url);
         auto q = backends.open(url);
         ASSERT_TRUE(q) << q.error().message;
-        auto held = (*q)->claim("test-holder", 1, std::chrono::seconds(60));
+        auto held = (*q)->claim("builder-1/test-holder", 1, std::chrono::seconds(60));
         ASSERT_TRUE(held && held->size() == 1u);
-        auto minted = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", (*held)[0].id, "--json"}, wrk);
+        // Only the task's own push scope, for the lease's holder.
+        std::string push = "git:push:repo=acme/infra,branch=" +
+                           core::git::branch_name("compliance-remediation", "scale-" + (*held)[0].id);
+        auto lease = std::to_string((*held)[0].token);
+        auto wide = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", (*held)[0].id, "--worker", "builder-1/test-holder",
+                             "--lease-token", lease}, wrk);
+        EXPECT_EQ(wide.exit_code, 3) << wide.err;
+        EXPECT_NE(wide.err.find("may have only"), std::string::npos) << wide.err;
+        auto not_holder = run_cli({"creds", "mint", push, "--task", (*held)[0].id, "--worker", "builder-1", "--lease-token", lease}, wrk);
+        EXPECT_EQ(not_holder.exit_code, 3) << not_holder.err;
+        EXPECT_NE(not_holder.err.find("is not leased by worker 'builder-1'"), std::string::npos) << not_holder.err;
+        auto minted = run_cli({"creds", "mint", push, "--task", (*held)[0].id, "--worker", "builder-1/test-holder", "--lease-token", lease,
+                               "--json"}, wrk);
         ASSERT_EQ(minted.exit_code, 0) << minted.err;
         auto cred = json::parse(minted.out);
         EXPECT_FALSE(cred["token"].get<std::string>().empty());

@@ -3,7 +3,14 @@
 // REST API shows the result; replays, bad signatures, malformed and
 // oversized bodies, unknown tokens and slow clients are refused while the
 // server keeps serving; SIGTERM stops it cleanly.
+#include "core/creds/broker.hpp"
 #include "core/crypto.hpp"
+#include "core/git.hpp"
+#include "core/home.hpp"
+#include "core/state.hpp"
+#include "core/timeutil.hpp"
+#include "plugins/credentials/providers.hpp"
+#include "plugins/queues/sqlite_queue.hpp"
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
 #include "support/run.hpp"
@@ -75,7 +82,7 @@ protected:
     {
         test::write_file(home() / "config.yaml",
                          "webhooks:\n" + hooks +
-                         "serve:\n  api_tokens_file: " + (dir / "tokens").string() + "\n  io_timeout: 2s\n"
+                         "serve:\n  api_tokens_file: " + (dir / "tokens").string() + "\n  io_timeout: 2s\n" + serve_extra +
                          "git:\n  repo: " + (dir / "remote" / "acme.git").string() + "\n"
                          "validation:\n  steps:\n    - name: public access block present\n"
                          "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n" + extra);
@@ -96,6 +103,7 @@ protected:
     fs::path home() const { return dir / "home"; }
 
     std::string hooks = "  github: {secret_env: GH_SECRET}\n  alertmanager: {secret_env: AM_TOKEN}\n";
+    std::string serve_extra;  ///< more keys of the serve: section
 
     test::TempDir dir;
     test::RunOptions opts;
@@ -337,6 +345,314 @@ TEST_F(ServeCli, ApiTasksAreAskedForAndApprovedByTokenHolders)
     EXPECT_EQ(bad->status, 400);
     EXPECT_NE(bad->body.find("type"), std::string::npos) << bad->body;
     EXPECT_EQ(server->stop(SIGINT), 0) << server->err();
+}
+
+// Alertmanager resends a firing alert every repeat_interval, GitHub sends a
+// push per commit, and API clients retry: the duplicates are answered, and
+// whatever comes next is still admitted. One duplicate once wedged serve:
+// every later delivery got 503 and POST /v1/tasks "database is locked".
+TEST_F(ServeCli, DuplicatesAreAnsweredAndAdmissionGoesOn)
+{
+    configure();
+    std::string url = start();
+    ASSERT_FALSE(url.empty());
+    httplib::Client http(url);
+    httplib::Headers am = {{"Authorization", "Bearer alertmanager-token"}};
+    httplib::Headers ana = {{"Authorization", std::string("Bearer ") + k_ana}};
+    std::ifstream in(std::string(INFRA_TEST_FIXTURES) + "/samples/alertmanager/02_alertmanager.body.json");
+    json alert = json::parse(in);
+    alert["alerts"] = json::array({alert["alerts"][0]});
+    std::string firing = alert.dump();
+
+    auto r = http.Post("/hooks/alertmanager", am, firing, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body << server->err();
+    std::string first = json::parse(r->body)["taskIds"][0];
+    for (int i = 0; i < 50; ++i) {
+        r = http.Post("/hooks/alertmanager", am, firing, "application/json");
+        ASSERT_TRUE(r);
+        ASSERT_EQ(r->status, 202) << "resend " << i << ": " << r->body << server->err();
+        auto out = json::parse(r->body);
+        EXPECT_EQ(out["taskIds"], json::array({first})) << out.dump();
+        EXPECT_EQ(out["tasks"][0]["duplicate"], true) << out.dump();
+    }
+
+    // A new alert is admitted.
+    alert["alerts"][0]["labels"]["instance"] = "ip-10-0-1-99:9100";
+    alert["alerts"][0]["fingerprint"] = "0123456789abcdef";
+    r = http.Post("/hooks/alertmanager", am, alert.dump(), "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body << server->err();
+    auto fresh = json::parse(r->body);
+    EXPECT_EQ(fresh["tasks"][0]["duplicate"], false) << fresh.dump();
+    EXPECT_NE(fresh["taskIds"][0], first);
+
+    // So is an API task, and one that reuses an existing id is a duplicate of it.
+    json task = {{"type", "chat"},
+                 {"trigger", {{"source", "api"}, {"provider", "ci"}}},
+                 {"context", {{"repositoryId", "acme/infra"}}},
+                 {"payload", {{"message", "enable versioning"}}}};
+    auto api = [&](const json& t) {
+        auto res = http.Post("/v1/tasks", ana, t.dump(), "application/json");
+        EXPECT_TRUE(res);
+        EXPECT_EQ(res ? res->status : 0, 202) << (res ? res->body : "no answer") << server->err();
+        return res && res->status == 202 ? json::parse(res->body) : json::object();
+    };
+    auto asked = api(task);
+    ASSERT_EQ(asked["tasks"][0]["state"], "queued") << asked.dump();
+    std::string api_id = asked["taskIds"][0];
+    json reused = task;
+    reused["id"] = api_id;
+    reused["payload"]["message"] = "something else under the same id";
+    auto dup = api(reused);
+    EXPECT_EQ(dup["tasks"][0]["duplicate"], true) << dup.dump();
+    EXPECT_EQ(dup["taskIds"][0], api_id);
+    task["payload"]["message"] = "enable logging";
+    auto after = api(task);
+    EXPECT_EQ(after["tasks"][0]["state"], "queued") << after.dump();
+    EXPECT_EQ(after["tasks"][0]["duplicate"], false) << after.dump();
+
+    // A push to the default branch, then another under a new delivery id (the
+    // same drift work: a duplicate), then GitHub's redelivery of that one.
+    std::ifstream pf(std::string(INFRA_TEST_FIXTURES) + "/samples/github/deliveries/push.none_1.body.json");
+    json push = json::parse(pf);
+    push["ref"] = "refs/heads/master";
+    std::string pushed = push.dump();
+    r = http.Post("/hooks/github", github_headers(pushed, "push", "p-1"), pushed, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body << server->err();
+    std::string drift = json::parse(r->body)["taskIds"][0];
+    r = http.Post("/hooks/github", github_headers(pushed, "push", "p-2"), pushed, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body << server->err();
+    EXPECT_EQ(json::parse(r->body)["tasks"][0]["duplicate"], true) << r->body;
+    EXPECT_EQ(json::parse(r->body)["taskIds"][0], drift);
+    r = http.Post("/hooks/github", github_headers(pushed, "push", "p-2"), pushed, "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200) << r->body;
+    EXPECT_EQ(json::parse(r->body)["status"], "duplicate") << r->body;
+
+    // And the next thing is still admitted and queued.
+    task["payload"]["message"] = "tag the buckets";
+    auto last = api(task);
+    ASSERT_EQ(last["tasks"][0]["state"], "queued") << last.dump();
+    auto shown = http.Get("/v1/tasks/" + last["taskIds"][0].get<std::string>(), ana);
+    ASSERT_TRUE(shown);
+    EXPECT_EQ(shown->status, 200) << shown->body;
+    EXPECT_EQ(json::parse(shown->body)["state"], "queued") << shown->body;
+    EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
+    // Six tasks, each once: two alerts, three API tasks, one drift check.
+    auto ls = test::json_lines(run_cli({"queue", "ls", "--json"}, opts).out);
+    EXPECT_EQ(ls.size(), 6u);
+    EXPECT_EQ(server->err().find("database is locked"), std::string::npos) << server->err();
+}
+
+// The broker API mints only what the asking worker's own lease allows: the
+// task's repository and bot branch, as far as its decision's tier goes,
+// until the lease ends. Anything else is refused with 403 and audited.
+TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
+{
+    const std::string worker_token = "wk-0123456789abcdef0123";
+    test::write_file(dir / "worker-tokens", "builder-1 " + worker_token + "\n");
+    serve_extra = "  worker_tokens_file: " + (dir / "worker-tokens").string() + "\n";
+    configure();
+    auto task = [](const std::string& id) {
+        return json{{"id", id},
+                    {"type", "compliance-remediation"},
+                    {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-24T12:00:00Z"}}},
+                    {"context", {{"agentSlug", "builtin"}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
+                    {"payload", {{"requestsChange", true}}},
+                    {"dedupeKey", "sha256:" + std::string(id == "01M89CCCCCCCCCCCCCCCCCCCC1" ? "0123456789abcdef" : "fedcba9876543210") + "00"}}
+                   .dump() + "\n";
+    };
+    const std::string mine = "01M89CCCCCCCCCCCCCCCCCCCC1", theirs = "01M89CCCCCCCCCCCCCCCCCCCC2";
+    auto in = opts;
+    in.stdin_data = task(mine) + task(theirs);
+    auto enq = run_cli({"enqueue", "--json"}, in);
+    ASSERT_EQ(enq.exit_code, 0) << enq.err;
+    for (const auto& q : test::json_lines(enq.out)) ASSERT_EQ(q["state"], "queued") << enq.out;
+
+    std::string url = start();
+    ASSERT_FALSE(url.empty());
+    // Two workers hold one task each, as `worker` would claim them.
+    auto queue = plugins::queues::open_sqlite_queue((home() / "state.db").string());
+    ASSERT_TRUE(queue) << queue.error().message;
+    auto a = (*queue)->claim("builder-1/100", 1, std::chrono::seconds(60));
+    auto b = (*queue)->claim("builder-2:200", 1, std::chrono::seconds(60));
+    ASSERT_TRUE(a && a->size() == 1u && b && b->size() == 1u);
+    ASSERT_EQ((*a)[0].id, mine);
+    ASSERT_EQ((*b)[0].id, theirs);
+    const std::int64_t token = (*a)[0].token, lease_until = (*a)[0].lease_until_ms;
+    const std::string branch = core::git::branch_name("compliance-remediation", "sha256:0123456789abcdef00");
+    const std::string own_push = "git:push:repo=acme/infra,branch=" + branch;
+
+    httplib::Client http(url);
+    httplib::Headers worker = {{"Authorization", "Bearer " + worker_token}};
+    auto ask = [&](const std::string& scope, const std::string& task_id, std::int64_t ttl, const std::string& worker_id,
+                   std::int64_t lease_token) {
+        json body = {{"scope", scope}, {"taskId", task_id}, {"ttlSeconds", ttl}};
+        if (!worker_id.empty()) body["workerId"] = worker_id;
+        if (lease_token) body["leaseToken"] = lease_token;
+        return http.Post("/v1/credentials", worker, body.dump(), "application/json");
+    };
+
+    struct Refusal {
+        std::string what, scope, task, worker_id;
+        std::int64_t ttl, token;
+        std::string why;
+    };
+    std::vector<Refusal> refusals = {
+        {"another repository", "git:push:repo=victim/other,branch=main", mine, "builder-1/100", 900, token, "may have only"},
+        {"another branch", "git:push:repo=acme/infra,branch=infra-agent/compliance-remediation/ffffffffffffffff", mine,
+         "builder-1/100", 900, token, "may have only"},
+        {"main", "git:push:repo=acme/infra,branch=main", mine, "builder-1/100", 900, token, "may have only"},
+        {"every branch", "git:push:repo=acme/infra,branch=*", mine, "builder-1/100", 900, token, "may have only"},
+        {"an aws admin role", "aws:assume-role:role=arn:aws:iam::123456789012:role/Admin,actions=*", mine, "builder-1/100",
+         900, token, "may have only"},
+        {"a task another worker holds", "git:fetch:repo=acme/infra", theirs, "builder-1/100", 900, (*b)[0].token,
+         "is not leased by worker 'builder-1/100'"},
+        // ... even naming that worker's lease exactly, as anyone who can read the queue could.
+        {"another token's lease", "git:fetch:repo=acme/infra", theirs, "builder-2:200", 900, (*b)[0].token,
+         "worker id 'builder-2:200' is not one of worker token 'builder-1''s"},
+        {"another lease of the task", own_push, mine, "builder-1/100", 900, token + 1, "is not its current lease"},
+        {"no lease at all", own_push, mine, "", 900, 0, "names no lease"},
+        {"a lifetime beyond the lease", own_push, mine, "builder-1/100", 99999, token,
+         "a lifetime of 99999s is longer than a task's credential lives"},
+    };
+    for (const auto& r : refusals) {
+        auto res = ask(r.scope, r.task, r.ttl, r.worker_id, r.token);
+        ASSERT_TRUE(res) << r.what;
+        EXPECT_EQ(res->status, 403) << r.what << ": " << res->body;
+        auto body = json::parse(res->body, nullptr, false);
+        ASSERT_TRUE(body.is_object()) << res->body;
+        EXPECT_NE(body["error"].get<std::string>().find(r.why), std::string::npos) << r.what << ": " << res->body;
+        EXPECT_EQ(body.find("token"), body.end()) << r.what;
+    }
+    // What the task may have is named in the refusal.
+    auto other_repo = ask("git:push:repo=victim/other,branch=main", mine, 900, "builder-1/100", token);
+    EXPECT_NE(other_repo->body.find("git:push:branch=" + branch + ",repo=acme/infra"), std::string::npos) << other_repo->body;
+
+    // The task's own push scope, for its holder, ends with the lease.
+    auto granted = ask(own_push, mine, 900, "builder-1/100", token);
+    ASSERT_TRUE(granted);
+    ASSERT_EQ(granted->status, 200) << granted->body << server->err();
+    auto cred = json::parse(granted->body);
+    EXPECT_FALSE(cred["token"].get<std::string>().empty());
+    EXPECT_EQ(cred["worker"], "builder-1");
+    EXPECT_LE(cred["expiresMs"].get<std::int64_t>(), lease_until) << granted->body;
+    EXPECT_LE(cred["ttlSeconds"].get<std::int64_t>(), 60) << granted->body;
+
+    // The broker provider of a worker's own binary sends its lease.
+    test::RunOptions wrk;
+    wrk.env["INFRA_AGENT_HOME"] = (dir / "worker-home").string();
+    wrk.env["INFRA_AGENT_WORKER_TOKEN"] = worker_token;
+    test::write_file(dir / "worker-home" / "config.yaml", "creds:\n  provider: broker\nbroker:\n  url: " + url + "\n");
+    auto fetch = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", mine, "--worker", "builder-1/100",
+                          "--lease-token", std::to_string(token), "--json"}, wrk);
+    ASSERT_EQ(fetch.exit_code, 0) << fetch.err;
+    EXPECT_LE(json::parse(fetch.out)["ttlSeconds"].get<std::int64_t>(), 60) << fetch.out;
+    auto unleased = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", mine}, wrk);
+    EXPECT_EQ(unleased.exit_code, 3) << unleased.err;
+    EXPECT_NE(unleased.err.find("names no lease"), std::string::npos) << unleased.err;
+    EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
+
+    // Every refusal is in the audit log, naming what was asked; the ledger holds only grants.
+    auto refused = test::json_lines(run_cli({"events", "--type", "credential.refused", "--json"}, opts).out);
+    EXPECT_EQ(refused.size(), refusals.size() + 2) << json(refused).dump();
+    for (const auto& r : refusals) {
+        bool found = false;
+        for (const auto& e : refused) found = found || e.dump().find(json(r.scope).dump()) != std::string::npos;
+        EXPECT_TRUE(found) << r.what << " is not audited: " << json(refused).dump();
+    }
+    auto ledger = test::json_lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
+    ASSERT_FALSE(ledger.empty());
+    for (const auto& c : ledger) {
+        EXPECT_EQ(c["taskId"], mine) << c.dump();
+        EXPECT_TRUE(c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra" || c["scope"] == "git:fetch:repo=acme/infra")
+            << c.dump();
+    }
+    EXPECT_EQ(run_cli({"audit", "verify"}, opts).exit_code, 0);
+}
+
+// The whole chain of a distributed worker: it holds no key; each credential
+// its delivery needs (clone, push) comes from serve's broker for the lease
+// it holds, and the git server accepts what serve minted.
+TEST_F(ServeCli, ADistributedWorkerPushesWithCredentialsBoundToItsLease)
+{
+    const std::string worker_token = "wk-0123456789abcdef0123";
+    test::write_file(dir / "worker-tokens", "builder-1 " + worker_token + "\n");
+    serve_extra = "  worker_tokens_file: " + (dir / "worker-tokens").string() + "\n";
+    configure();
+    std::string url = start();
+    ASSERT_FALSE(url.empty());
+
+    // A forge's git server: only serve's credentials, for acme/infra, pushes to bot branches.
+    auto verify = [&](const std::string& token) -> core::Result<core::creds::LedgerEntry> {
+        auto db = core::open_state(core::Home{home(), ""});
+        if (!db) return db.error();
+        core::creds::Ledger ledger(**db);
+        auto key = plugins::credentials::load_or_create_key(home() / "keys" / "local-creds.key");
+        if (!key) return key.error();
+        auto provider = plugins::credentials::make_local(*key);
+        core::creds::Broker broker(ledger, *provider);
+        return broker.verify(token, std::nullopt);
+    };
+    test::GitHttpServer git_server(dir / "remote", [&](const std::string&, const std::string& password, const std::string& path,
+                                                       bool is_push) {
+        if (path.rfind("/acme.git/", 0) != 0) return false;
+        auto e = verify(password);
+        if (!e) return false;
+        auto scope = core::creds::parse_scope(e->scope);
+        if (!scope || scope->attr("repo") != "acme/infra") return false;
+        return !is_push || (scope->action == "push" && scope->attr("branch").rfind("infra-agent/", 0) == 0);
+    });
+
+    httplib::Client http(url);
+    std::string body = code_scanning_alert();
+    auto r = http.Post("/hooks/github", github_headers(body, "code_scanning_alert", "d-dist"), body, "application/json");
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->status, 202) << r->body;
+    std::string id = json::parse(r->body)["taskIds"][0];
+
+    test::RunOptions wrk;
+    wrk.cwd = dir.path().string();
+    wrk.env["INFRA_AGENT_HOME"] = (dir / "worker-home").string();
+    wrk.env["INFRA_AGENT_WORKER_TOKEN"] = worker_token;
+    test::write_file(dir / "worker-home" / "config.yaml",
+                     "queue:\n  url: sqlite://" + (home() / "state.db").string() + "\ncreds:\n  provider: broker\nbroker:\n  url: " +
+                         url + "\nvalidation:\n  steps:\n    - name: public access block present\n"
+                               "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
+    // An id that is not the worker token's is refused before anything runs.
+    auto wrong = run_cli({"worker", "--drain", "--id", "someone-else", "--repo", git_server.url() + "acme.git"}, wrk);
+    EXPECT_EQ(wrong.exit_code, 64) << wrong.err;
+    EXPECT_NE(wrong.err.find("worker id 'someone-else' is not one of worker token 'builder-1''s"), std::string::npos) << wrong.err;
+    // Without --id, the worker claims as builder-1/host:pid.
+    auto w = run_cli({"worker", "--drain", "--json", "--repo", git_server.url() + "acme.git", "--sandbox", "bwrap"}, wrk);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    EXPECT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
+    EXPECT_EQ(git_server.pushes(), 1) << w.err;
+    EXPECT_EQ(test::json_lines(w.out).back()["worker"].get<std::string>().rfind("builder-1/", 0), 0u) << w.out;
+    EXPECT_FALSE(fs::exists(dir / "worker-home" / "keys" / "local-creds.key"));
+    EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
+
+    // serve minted each of them for the task's own scopes and the worker's lease.
+    auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
+    std::string branch = shown["result"]["change"]["branch"];
+    auto ledger = test::json_lines(run_cli({"creds", "ls", "--all", "--json"}, opts).out);
+    ASSERT_GE(ledger.size(), 2u);
+    int pushes = 0;
+    for (const auto& c : ledger) {
+        EXPECT_EQ(c["taskId"], id);
+        pushes += c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra";
+        EXPECT_TRUE(c["scope"] == "git:fetch:repo=acme/infra" || c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra")
+            << c.dump();
+        auto issued = core::timeutil::parse_rfc3339(c["issuedAt"].get<std::string>());
+        auto expires = core::timeutil::parse_rfc3339(c["expiresAt"].get<std::string>());
+        ASSERT_TRUE(issued && expires) << c.dump();
+        EXPECT_LE(*expires - *issued, std::chrono::seconds(30)) << c.dump();  // the worker's lease
+    }
+    EXPECT_EQ(pushes, 1) << json(ledger).dump();
+    EXPECT_TRUE(test::json_lines(run_cli({"events", "--type", "credential.refused", "--json"}, opts).out).empty());
 }
 
 TEST_F(ServeCli, PagerDutyAndSnsHooks)

@@ -1,4 +1,5 @@
 #include "core/creds/broker.hpp"
+#include "core/creds/binding.hpp"
 #include "core/json_access.hpp"
 
 #include "core/crypto.hpp"
@@ -222,6 +223,26 @@ Result<Credential> Broker::mint(const MintRequest& asked)
 {
     MintRequest req = asked;
     if (req.trace_id.empty()) req.trace_id = events::current_context().trace_id;
+    if (const TaskLease* lease = current_lease()) {
+        // A worker running a task: its mints are bound to that task and lease.
+        auto scope = parse_scope(req.scope);
+        if (!scope) return fail(scope.error());
+        auto limit = authorize_in_lease(*lease, req.task_id, *scope, req.ttl, now_ms());
+        if (!limit) {
+            if (m_events)
+                m_events->emit({"credential.refused", req.task_id, "",
+                                {{"scope", req.scope}, {"worker", lease->worker_id}, {"leaseToken", lease->token},
+                                 {"ttlSeconds", req.ttl.count()}, {"reason", limit.error().message}}});
+            return fail(limit.error());
+        }
+        req.ttl = limit->ttl;
+        if (limit->not_after_ms && (!req.not_after_ms || limit->not_after_ms < req.not_after_ms))
+            req.not_after_ms = limit->not_after_ms;
+        if (req.worker_id.empty()) {
+            req.worker_id = lease->worker_id;
+            req.lease_token = lease->token;
+        }
+    }
     std::optional<events::Span> span;
     if (m_events)
         span.emplace(*m_events, "credential.mint", req.task_id,
@@ -251,7 +272,14 @@ Result<Credential> Broker::mint_once(const MintRequest& req)
     std::string canonical = to_string(*scope);
     std::string key = canonical + "\n" + req.task_id;
     std::int64_t now = now_ms();
-    std::int64_t want_until = now + ttl.count() * 1000 / 2;  // reuse only with half the lifetime left
+    std::int64_t expires = now + ttl.count() * 1000;
+    if (req.not_after_ms) expires = std::min(expires, req.not_after_ms);
+    if (expires <= now)
+        return fail(Errc::denied, "cannot mint " + text::quote(canonical, 1100) + " for task " + text::quote(req.task_id) +
+                                      ": the lease it is bound to has ended");
+    std::int64_t want_until = now + (expires - now) / 2;  // reuse only with half the lifetime left
+    // ... and only one that ends when this one must.
+    auto fits = [&](std::int64_t until) { return !req.not_after_ms || until <= req.not_after_ms; };
 
     std::lock_guard lock(m_mutex);
     if (auto it = m_refusals.find(key); it != m_refusals.end()) {
@@ -259,7 +287,7 @@ Result<Credential> Broker::mint_once(const MintRequest& req)
         m_refusals.erase(it);
     }
     if (auto it = m_cache.find(key); it != m_cache.end()) {
-        if (it->second.expires_ms >= want_until) {
+        if (it->second.expires_ms >= want_until && fits(it->second.expires_ms)) {
             auto still = m_ledger.active(m_provider.name(), canonical, req.task_id, want_until);
             if (!still) return fail(still.error());
             if (*still && (*still)->id == it->second.id) {
@@ -273,7 +301,7 @@ Result<Credential> Broker::mint_once(const MintRequest& req)
     }
     auto earlier = m_ledger.active(m_provider.name(), canonical, req.task_id, want_until);
     if (!earlier) return fail(earlier.error());
-    if (*earlier) {
+    if (*earlier && fits((*earlier)->expires_ms)) {
         const LedgerEntry& e = **earlier;
         if (auto secret = m_provider.rederive(e); secret && crypto::sha256_hex(*secret) == e.token_sha256) {
             if (auto r = m_ledger.note_reuse(e.id); !r) return fail(r.error());
@@ -299,7 +327,9 @@ Result<Credential> Broker::mint_once(const MintRequest& req)
     c.task_id = req.task_id;
     c.trace_id = req.trace_id;
     c.issued_ms = now;
-    c.expires_ms = now + ttl.count() * 1000;
+    c.expires_ms = expires;
+    c.worker_id = req.worker_id;
+    c.lease_token = req.lease_token;
     if (auto r = m_provider.mint(*scope, c); !r) {
         if (r.error().code == Errc::denied) m_refusals[key] = {now + refusal_ttl.count() * 1000, r.error()};
         return fail(r.error());

@@ -40,6 +40,13 @@ struct MintRequest {
     std::chrono::seconds ttl{900};          ///< asked-for lifetime; providers may cap it
     std::string task_id;
     std::string trace_id;
+    /// The lease the task is held under: the worker that claimed it and the
+    /// claim's fencing token (what serve's broker API checks); filled from
+    /// the thread's LeaseScope when empty.
+    std::string worker_id = {};
+    std::int64_t lease_token = 0;
+    /// When non-zero, the credential expires no later (a lease's end).
+    std::int64_t not_after_ms = 0;
 };
 
 struct Credential {
@@ -53,6 +60,8 @@ struct Credential {
     std::string secret;    ///< the token itself: never logged, never in events or prompts
     json extra = json::object();  ///< facts that are not secret (an AWS access key id, granted permissions)
     bool reused = false;   ///< handed out again from an earlier mint
+    std::string worker_id;        ///< the lease it was asked under (not recorded; see MintRequest)
+    std::int64_t lease_token = 0;
 
     /// The ledger's view; the secret only when with_secret.
     json to_json(bool with_secret) const;
@@ -151,7 +160,10 @@ public:
     /// Mints, or hands back a credential minted earlier for the same scope
     /// and task that still has at least half the asked-for lifetime left.
     /// An upstream refusal is remembered for refusal_ttl, so a loop of
-    /// retries does not hammer the provider.
+    /// retries does not hammer the provider. On a thread running a task
+    /// under a lease (LeaseScope), only that task's scopes are minted
+    /// (authorize_in_lease), expiring by the lease's end; a refusal is
+    /// Errc::denied and recorded as a credential.refused event.
     Result<Credential> mint(const MintRequest& req);
 
     /// Where each mint is recorded as a span (id, scope, lifetime; never the

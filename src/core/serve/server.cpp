@@ -1,4 +1,5 @@
 #include "core/serve/server.hpp"
+#include "core/creds/binding.hpp"
 #include "core/change/apply.hpp"
 #include "core/events/query.hpp"
 #include "core/serve/state_metrics.hpp"
@@ -268,6 +269,10 @@ private:
         if (!row) return row.error();
         if (!*row) return std::optional<std::vector<std::string>>{};
         auto ids = json::parse(lookup->text(0), nullptr, false);
+        // Ends the read: a statement left on its row keeps its snapshot, and
+        // this connection's next write (the batch's decisions) would be
+        // refused as "database is locked" once the queue had written.
+        lookup->reset();
         std::vector<std::string> out;
         if (ids.is_array())
             for (const auto& id : ids)
@@ -342,7 +347,10 @@ private:
 
     /// The broker API: a distributed worker asks for a credential for a
     /// task it holds. Worker tokens are not API tokens: a worker cannot
-    /// approve or submit, and an API user cannot mint.
+    /// approve or submit, and an API user cannot mint. What is minted is
+    /// bound to the task (its repository, its bot branch, what its decision
+    /// allows), to the worker holding its lease, and ends with the lease;
+    /// anything else is refused with 403 and recorded as credential.refused.
     void mint(const httplib::Request& req, httplib::Response& res)
     {
         if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
@@ -355,25 +363,45 @@ private:
         }
         json body = json::parse(req.body, nullptr, false);
         if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
-        std::string scope = string_member(body, "scope"), task = string_member(body, "taskId");
-        if (scope.empty() || task.empty()) return reply(res, 400, {{"error", "request body: \"scope\" and \"taskId\" are required"}});
-        std::int64_t ttl = 900;
+        creds::LeaseAsk ask;
+        ask.scope = string_member(body, "scope");
+        ask.task_id = string_member(body, "taskId");
+        ask.worker_id = string_member(body, "workerId");
+        ask.token_name = *who;
+        if (ask.scope.empty() || ask.task_id.empty())
+            return reply(res, 400, {{"error", "request body: \"scope\" and \"taskId\" are required"}});
         if (auto t = body.find("ttlSeconds"); t != body.end()) {
             if (!t->is_number_integer() || t->get<std::int64_t>() < 1)
                 return reply(res, 400, {{"error", "request body: \"ttlSeconds\" must be a positive integer"}});
-            ttl = t->get<std::int64_t>();
+            ask.ttl = std::chrono::seconds(t->get<std::int64_t>());
         }
-        // Only for a task that a worker holds right now.
-        auto e = deps.queue.show(task);
-        if (!e || e->id != task)
-            return reply(res, 403, {{"error", "no task " + text::quote(task) + " in the queue"}});
-        if (e->state != queue::State::leased)
-            return reply(res, 403, {{"error", "task " + text::quote(task) + " is " + std::string(queue::to_string(e->state)) +
-                                                  ": credentials are minted only for tasks a worker holds"}});
-        auto cred = deps.mint(scope, task, string_member(body, "traceId"), std::chrono::seconds(ttl));
+        if (auto t = body.find("leaseToken"); t != body.end()) {
+            if (!t->is_number_integer()) return reply(res, 400, {{"error", "request body: \"leaseToken\" must be an integer"}});
+            ask.lease_token = t->get<std::int64_t>();
+        }
+        if (auto scope = creds::parse_scope(ask.scope); !scope) return reply_error(res, scope.error());
+        auto refuse = [&](const Error& why) {
+            deps.events.emit({"credential.refused", ask.task_id, "",
+                              {{"scope", ask.scope}, {"worker", *who}, {"workerId", ask.worker_id},
+                               {"leaseToken", ask.lease_token}, {"ttlSeconds", ask.ttl.count()}, {"reason", why.message}}});
+            spdlog::warn("broker: refused {} for task {} to worker {}: {}", ask.scope, ask.task_id, *who, why.message);
+            reply_error(res, why);
+        };
+        auto e = deps.queue.show(ask.task_id);
+        if (!e && e.error().code != Errc::not_found) return reply_error(res, e.error());
+        if (!e) return refuse(make_error(Errc::denied, "no task " + text::quote(ask.task_id) + " in the queue"));
+        creds::TaskGrant grant;
+        grant.repository = opt.repository_id;
+        auto limit = creds::authorize_lease_mint(*e, ask, creds::wall_ms(), grant);
+        if (!limit) return refuse(limit.error());
+        creds::MintRequest mr{ask.scope, limit->ttl, ask.task_id, string_member(body, "traceId")};
+        mr.worker_id = ask.worker_id;
+        mr.lease_token = ask.lease_token;
+        mr.not_after_ms = limit->not_after_ms;
+        auto cred = deps.mint(mr);
         if (!cred) return reply_error(res, cred.error());
         (*cred)["worker"] = *who;
-        spdlog::info("broker: {} for task {} to worker {}", scope, task, *who);
+        spdlog::info("broker: {} for task {} to worker {} ({})", ask.scope, ask.task_id, *who, ask.worker_id);
         reply(res, 200, *cred);
     }
 
@@ -567,6 +595,16 @@ private:
         http.Post("/v1/credentials", timed("/v1/credentials", [this](const httplib::Request& req, httplib::Response& res) {
                       mint(req, res);
                   }));
+        // Whose worker token this is: a distributed worker names its leases after it.
+        http.Get("/v1/credentials/identity", timed("/v1/credentials/identity", [this](const httplib::Request& req, httplib::Response& res) {
+                     if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
+                     auto who = caller(req, opt.worker_tokens);
+                     if (!who) {
+                         res.set_header("WWW-Authenticate", "Bearer");
+                         return reply(res, 401, {{"error", "missing or unknown worker token"}});
+                     }
+                     reply(res, 200, {{"worker", *who}, {"workerIdPrefix", *who + "/"}});
+                 }));
 
         http.Get("/metrics", timed("/metrics", [this](const httplib::Request&, httplib::Response& res) {
                      if (auto s = deps.queue.stats())

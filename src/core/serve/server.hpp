@@ -6,6 +6,7 @@
 // admitted through core/intake, in group commits: concurrent deliveries
 // share one transaction, so a burst costs a few fsyncs, not one each.
 
+#include "core/creds/broker.hpp"
 #include "core/events/event.hpp"
 #include "core/policy/engine.hpp"
 #include "core/queue/queue.hpp"
@@ -53,11 +54,11 @@ struct Deps {
     std::string state_path;  ///< read by the API on its own connection
     queue::Queue& queue;
     events::EventSink& events;
-    /// The broker behind /v1/credentials: mints for a scope, task and trace
-    /// (and records the mint); empty = the endpoint is off.
-    std::function<Result<nlohmann::json>(const std::string& scope, const std::string& task_id,
-                                         const std::string& trace_id, std::chrono::seconds ttl)>
-        mint;
+    /// The broker behind /v1/credentials: mints what a request asks once
+    /// the server has bound it to the caller's lease and task (scope, task,
+    /// trace, lifetime, lease and the lease's end), and records the mint;
+    /// empty = the endpoint is off.
+    std::function<Result<nlohmann::json>(const creds::MintRequest& request)> mint;
 };
 
 class Server {

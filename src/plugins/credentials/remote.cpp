@@ -1,8 +1,9 @@
 // The `broker` provider of distributed workers: a worker holds no signing
 // key and no cloud or forge credential of its own; it asks the broker API of
-// `serve` (POST /v1/credentials) with its worker token, and serve mints
-// through its own provider, checks the task is one a worker holds, and keeps
-// the ledger in the state store.
+// `serve` (POST /v1/credentials) with its worker token and the lease it
+// holds the task under (worker id and fencing token), and serve mints
+// through its own provider, only the task's own scopes for the lease's
+// holder and until the lease ends, and keeps the ledger in the state store.
 #include "plugins/credentials/providers.hpp"
 
 #include "core/http.hpp"
@@ -33,11 +34,16 @@ public:
         req.method = "POST";
         req.url = m_url + "/v1/credentials";
         req.headers = {{"Authorization", "Bearer " + m_token}, {"Content-Type", "application/json"}};
-        req.body = nlohmann::json{{"scope", c.scope},
+        // The lease the task is held under: serve mints only for its holder.
+        nlohmann::json ask = {{"scope", c.scope},
                               {"taskId", c.task_id},
                               {"traceId", c.trace_id},
-                              {"ttlSeconds", std::max<std::int64_t>(1, (c.expires_ms - c.issued_ms) / 1000)}}
-                       .dump();
+                              {"ttlSeconds", std::max<std::int64_t>(1, (c.expires_ms - c.issued_ms) / 1000)}};
+        if (!c.worker_id.empty()) {
+            ask["workerId"] = c.worker_id;
+            ask["leaseToken"] = c.lease_token;
+        }
+        req.body = ask.dump();
         req.timeout = std::chrono::seconds(30);
         auto res = core::http::send(req);
         if (!res) return fail(Errc::unavailable, "broker at " + m_url + ": " + res.error().message);
@@ -66,7 +72,14 @@ private:
 
 }  // namespace
 
-core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Config& config)
+namespace {
+
+struct Settings {
+    std::string url;    ///< without a trailing '/'
+    std::string token;
+};
+
+core::Result<Settings> settings(const core::Config& config)
 {
     auto url = config.get("broker.url");
     if (!url || url->empty())
@@ -87,7 +100,38 @@ core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Con
     core::log::add_secret(token);
     std::string base = *url;
     while (!base.empty() && base.back() == '/') base.pop_back();
-    return std::unique_ptr<core::creds::Provider>(std::make_unique<Remote>(base, token));
+    return Settings{base, token};
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Config& config)
+{
+    auto s = settings(config);
+    if (!s) return fail(s.error());
+    return std::unique_ptr<core::creds::Provider>(std::make_unique<Remote>(s->url, s->token));
+}
+
+core::Result<std::string> broker_worker_name(const core::Config& config)
+{
+    auto s = settings(config);
+    if (!s) return fail(s.error());
+    core::http::Request req;
+    req.method = "GET";
+    req.url = s->url + "/v1/credentials/identity";
+    req.headers = {{"Authorization", "Bearer " + s->token}};
+    req.timeout = std::chrono::seconds(30);
+    auto res = core::http::send(req);
+    if (!res) return fail(Errc::unavailable, "broker at " + s->url + ": " + res.error().message);
+    auto body = nlohmann::json::parse(res->body, nullptr, false);
+    std::string name = body.is_object() ? core::string_member(body, "worker") : "";
+    if (res->status != 200 || name.empty()) {
+        std::string why = body.is_object() ? core::string_member(body, "error") : "";
+        return fail(res->status == 401 ? Errc::denied : Errc::unavailable,
+                    "broker at " + s->url + " did not say whose worker token this is: HTTP " + std::to_string(res->status) +
+                        (why.empty() ? "" : ": " + why));
+    }
+    return name;
 }
 
 }  // namespace infra::plugins::credentials

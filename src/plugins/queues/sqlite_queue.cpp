@@ -92,6 +92,11 @@ public:
                 if (!row) return row.error();
                 if (!*row) return fail(Errc::internal, "enqueue conflict without a conflicting task");
                 out.push_back({(*dup)->text(0), parse_state((*dup)->text(1)).value_or(State::queued), true});
+                // LIMIT 1 stops before SQLITE_DONE: unreset, the statement would
+                // keep this transaction's read snapshot open after the commit,
+                // and the connection's next write would fail with
+                // "database is locked" once another connection had written.
+                (*dup)->reset();
             }
             return {};
         });
@@ -600,6 +605,10 @@ private:
                 (void)m_db->exec("RELEASE op");
             }
         }
+        // No cached statement outlives the transaction mid-result: one left
+        // stepped would hold its read snapshot past the commit, and every
+        // later write on this connection would be refused as "locked".
+        for (auto& [sql, s] : m_stmts) s.reset();
         auto committed = tx->commit();
         for (Op* op : batch) {
             if (!committed && op->status) op->status = committed;

@@ -155,6 +155,47 @@ TEST_P(QueueConformance, DedupeAmongUnfinishedTasks)
     EXPECT_EQ((*out2)[0].id, "three");
 }
 
+// A duplicate (by dedupe key or by id) is answered, and the handle goes on
+// writing after another handle wrote: SQLite's duplicate look-up once kept
+// its read snapshot past the commit, and every later write on the
+// connection failed with "database is locked".
+TEST_P(QueueConformance, ADuplicateLeavesTheQueueWritable)
+{
+    auto other = open();
+    ASSERT_TRUE(other) << other.error().message;
+    auto enqueue_one = [](Queue& on, AgentTask t) {
+        std::vector<EnqueueItem> items;
+        items.push_back(item(std::move(t)));
+        return on.enqueue(std::move(items));
+    };
+    ASSERT_TRUE(enqueue_one(*q, make_task("first", Priority::normal, "same-work")));
+    for (int i = 0; i < 3; ++i) {
+        // The same work under a new id, then a new task reusing the id.
+        auto by_key = enqueue_one(*q, make_task("again-" + std::to_string(i), Priority::normal, "same-work"));
+        ASSERT_TRUE(by_key) << by_key.error().message;
+        EXPECT_TRUE((*by_key)[0].duplicate);
+        EXPECT_EQ((*by_key)[0].id, "first");
+        auto by_id = enqueue_one(*q, make_task("first", Priority::normal, "other-work-" + std::to_string(i)));
+        ASSERT_TRUE(by_id) << by_id.error().message;
+        EXPECT_TRUE((*by_id)[0].duplicate);
+        EXPECT_EQ((*by_id)[0].id, "first");
+        // Another process writes in between.
+        auto elsewhere = enqueue_one(**other, make_task("other-" + std::to_string(i)));
+        ASSERT_TRUE(elsewhere) << elsewhere.error().message;
+        EXPECT_FALSE((*elsewhere)[0].duplicate);
+    }
+    // The next new task is admitted on the handle that answered the duplicates.
+    auto fresh = enqueue_one(*q, make_task("fresh"));
+    ASSERT_TRUE(fresh) << fresh.error().message;
+    EXPECT_FALSE((*fresh)[0].duplicate);
+    EXPECT_EQ((*fresh)[0].state, State::queued);
+    auto leases = q->claim("w", 10, Millis(30000));
+    ASSERT_TRUE(leases) << leases.error().message;
+    EXPECT_EQ(leases->size(), 5u);
+    EXPECT_TRUE(q->cancel("fresh"));
+    EXPECT_EQ(q->show("fresh")->state, State::cancelled);
+}
+
 TEST_P(QueueConformance, ExpiredLeaseGoesToTheNextWorkerAndFencesTheOld)
 {
     std::vector<EnqueueItem> items;
