@@ -1,5 +1,6 @@
 #include "core/intake.hpp"
 
+#include "core/environment.hpp"
 #include "core/events/trace.hpp"
 #include "core/json_access.hpp"
 #include "core/policy/record.hpp"
@@ -9,6 +10,12 @@ namespace infra::core::intake {
 Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
                                      queue::Queue& queue, events::EventSink& events, const Options& options)
 {
+    // Tasks that were made in memory (a parser, drift, a schedule) have not
+    // passed task_from_json: the same canonical environment before policy
+    // sees them, and a batch with one that has none is refused whole.
+    for (auto& task : tasks)
+        if (auto st = normalize_environment(task); !st)
+            return fail(st.error().code, "task " + task.id + ": " + st.error().message, st.error().hint);
     std::vector<Admission> out;
     std::vector<queue::EnqueueItem> items;
     std::vector<std::size_t> item_of;  // items[i] is out[item_of[i]]
