@@ -104,9 +104,10 @@ Status check_approver(const nlohmann::json& task, const std::string& task_id, co
     if (identity::same(asked_by, by))
         return fail(Errc::denied, by + " asked for task " + task_id + " and cannot approve it",
                     std::string(text::trim(asked_by)) == std::string(text::trim(by))
-                        ? "another member of the approving group must"
+                        ? "another member of " + text::quote(group, group.size()) + " must approve it"
                         : "names are compared without case and surrounding spaces, so " + text::quote(by, by.size()) + " is " +
-                              text::quote(asked_by, asked_by.size()) + "; another member of the approving group must");
+                              text::quote(asked_by, asked_by.size()) + "; another member of " + text::quote(group, group.size()) +
+                              " must approve it");
     if (auto st = groups.check(group, by); !st) return st;
     if (earlier.is_array())
         for (const auto& a : earlier) {
