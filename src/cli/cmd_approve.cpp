@@ -1,7 +1,8 @@
 // `infra-agent approve TASK --as NAME` and `reject TASK --as NAME`: a human
 // decision on a task that policy parked for approval, recorded with who and
-// when. A task runs only when every required group has approved, and whoever
-// asked for the task cannot approve it. On a tier-4 task whose run kept a
+// when. A task runs only when every required group has approved, only
+// members of a group approve for it, and whoever asked for the task cannot
+// approve it. On a tier-4 task whose run kept a
 // saved plan, approve approves that plan by its hash, for `apply`.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
@@ -24,12 +25,13 @@ struct Options {
     std::string plan;
 };
 
-int approve_plan(const Options& opt, const core::queue::Entry& e, core::events::EventSink& sink, Context& ctx)
+int approve_plan(const Options& opt, const core::queue::Entry& e, core::events::EventSink& sink,
+                 const core::approval::Groups& groups, Context& ctx)
 {
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());
     core::change::ApplyStore store(**db);
-    auto v = core::change::approve_plan(e, store, sink, opt.as, opt.group, opt.plan);
+    auto v = core::change::approve_plan(e, store, sink, opt.as, opt.group, opt.plan, groups);
     sink.flush();
     if (!v) {
         core::Error err = v.error();
@@ -49,6 +51,10 @@ int decide(const Options& opt, bool approve, Context& ctx)
 {
     if (core::text::trim(opt.as).empty())
         return ctx.fail(core::make_error(core::Errc::usage, "say who decides: --as NAME"));
+    auto config = ctx.config();
+    if (!config) return ctx.fail(config.error());
+    auto groups = core::approval::Groups::from_config(**config);
+    if (!groups) return ctx.fail(groups.error());
     if (auto st = core::open_state(ctx.home()); !st) return ctx.fail(st.error());
     auto sink = core::events::StateSink::open(ctx.home().state_location());
     if (!sink) return ctx.fail(sink.error());
@@ -59,12 +65,12 @@ int decide(const Options& opt, bool approve, Context& ctx)
         auto e = (*q)->show(opt.id);
         if (!e) return ctx.fail(e.error());
         if (e->state == core::queue::State::succeeded && core::int_member(e->decision, "tier") == 4)
-            return approve_plan(opt, *e, **sink, ctx);
+            return approve_plan(opt, *e, **sink, *groups, ctx);
         if (!opt.plan.empty())
             return ctx.fail(core::make_error(core::Errc::conflict, "task " + e->id + " is " + std::string(core::queue::to_string(e->state)) +
                                                                        ": --plan approves the saved plan of a tier-4 task that ran"));
     }
-    auto v = core::approval::decide(**q, **sink, {opt.id, opt.as, approve, opt.group, opt.reason});
+    auto v = core::approval::decide(**q, **sink, {opt.id, opt.as, approve, opt.group, opt.reason}, *groups);
     (*sink)->flush();
     if (!v) {
         core::Error e = v.error();
@@ -95,8 +101,11 @@ void add(CLI::App& app, Context& ctx, bool approve)
     else cmd->add_option("--reason", opt->reason, "why, for the record");
     cmd->add_option("--queue", opt->queue, "queue URL (default: queue.url, else the state db)");
     if (approve)
-        cmd->footer("The task runs once every group in its decision's requiredApprovals has approved. Whoever asked\n"
-                    "for the task (payload.requestedBy, or the webhook's sender) cannot approve it.\n"
+        cmd->footer("The task runs once every group in its decision's requiredApprovals has approved. Only a member\n"
+                    "of a group approves for it: config.yaml lists them as approvals.groups.<group>.members, and a\n"
+                    "group that is not listed cannot be approved by anyone. One person approves one group of a task\n"
+                    "at most, and whoever asked for the task (payload.requestedBy, serve's API token, or the webhook's\n"
+                    "sender) cannot approve it. Names are compared without case and surrounding spaces.\n"
                     "A tier-4 task that has run and kept a saved plan is approved again, for its plan: each group approves\n"
                     "the plan by its SHA-256 (shown in the pull request; --plan makes sure it is the one reviewed), and\n"
                     "`infra-agent apply TASK` applies it once every group has.");

@@ -2,10 +2,12 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/task_output.hpp"
+#include "core/environment.hpp"
 #include "core/events/trace.hpp"
 #include "core/input.hpp"
 #include "core/json_stream.hpp"
 #include "core/log.hpp"
+#include "core/signals/ingest.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
 
@@ -139,7 +141,11 @@ int run(const Options& opt, Context& ctx)
     in.repository_id = !opt.repo.empty() ? opt.repo : (*cfg)->get_or("repository.id", "");
     in.organization_id = !opt.org.empty() ? opt.org : (*cfg)->get_or("repository.organization", "");
     in.agent_slug = opt.agent;
-    in.environment = opt.environment;
+    if (!opt.environment.empty()) {
+        auto env = core::canonical_environment(opt.environment, "--environment");
+        if (!env) return ctx.fail(env.error());
+        in.environment = *env;
+    }
     in.path_root = opt.root;
     in.schedules = (*cfg)->get_json("schedules");
     if (auto st = read_headers(opt, in); !st) return ctx.fail(st.error());
@@ -184,7 +190,7 @@ int run(const Options& opt, Context& ctx)
     core::events::SpanContext step{root.trace_id, core::events::new_span_id()};
     out.set_traceparent(core::events::to_traceparent(step));
     std::int64_t started = core::events::now_unix_ns();
-    auto st = parser->parse(*src, in, out);
+    auto st = core::signals::ingest(*parser, *src, in, out);
     record_ingest(ctx, root, step, started, parser->name(), src->name(), out, st);
     int code = exit_code::ok;
     if (!st) code = ctx.fail(st.error());

@@ -14,6 +14,7 @@
 #include "core/input.hpp"
 #include "core/json_access.hpp"
 #include "core/intake.hpp"
+#include "core/signals/ingest.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/worker.hpp"
@@ -105,7 +106,7 @@ int remediate(Options& opt, Context& ctx)
             return ctx.fail(core::make_error(core::Errc::usage, "unknown source " + core::text::quote(opt.source),
                                              "run 'infra-agent ingest --list' for the sources"));
         }
-        if (auto st = parser->parse(**src, in, found); !st) return ctx.fail(st.error());
+        if (auto st = core::signals::ingest(*parser, **src, in, found); !st) return ctx.fail(st.error());
     }
     if (!found.errors.empty()) return ctx.fail(found.errors.front());
     ingest->set("signal.tasks", found.tasks.size());

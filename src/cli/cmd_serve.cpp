@@ -124,6 +124,9 @@ int serve(const Options& opt, Context& ctx)
         if (!tokens) return ctx.fail(tokens.error());
         so.worker_tokens = std::move(*tokens);
     }
+    auto approvers = core::approval::Groups::from_config(cfg);
+    if (!approvers) return ctx.fail(approvers.error());
+    so.approvers = std::move(*approvers);
     so.repository_id = cfg.get_or("repository.id", cfg.get_or("git.repository", ""));
     so.schedules = cfg.get_json("schedules");
     auto schedules = core::serve::load_schedules(so.schedules);
@@ -288,7 +291,8 @@ void register_serve(CLI::App& app, Context& ctx)
         "  POST /hooks/sns           basic-auth password or bearer token = webhooks.sns.secret_env\n"
         "  POST /v1/tasks, GET /v1/tasks/ID, GET /v1/tasks/ID/events, POST /v1/tasks/ID/approve|reject\n"
         "                            bearer tokens from serve.api_tokens_file (lines: NAME TOKEN, or\n"
-        "                            NAME sha256:HEX); the token's name is who asks and who approves\n"
+        "                            NAME sha256:HEX); the token's name is who asks and who approves,\n"
+        "                            for the groups approvals.groups.<group>.members lists it in\n"
         "  POST /v1/credentials     the broker of distributed workers: tokens from serve.worker_tokens_file;\n"
         "                            mints with creds.provider only a leased task's own scopes (fetch of its\n"
         "                            repository; from tier 2 push of its bot branch, its pull request, its CI),\n"

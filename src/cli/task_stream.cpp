@@ -38,7 +38,8 @@ int for_each_task(Context& ctx, const std::string& input, bool keep_going,
             ++rejected;
             ctx.fail(core::make_error(core::Errc::invalid_input, "'" + (*src)->name() + "': line " +
                                                                      std::to_string(r.line) + ": " +
-                                                                     task.error().message));
+                                                                     task.error().message,
+                                                      task.error().hint));
             code = worse(code, exit_code::data);
             if (!keep_going) stop = true;
             return;

@@ -1,15 +1,53 @@
 #pragma once
 // Human decisions on parked tasks: approve for one required group, or
-// reject. Recorded with who and when; whoever asked for a task cannot
-// approve it. Used by `approve`/`reject` and by serve's REST API.
+// reject. Recorded with who and when. Names are compared as identities
+// (core/identity.hpp): whoever asked for a task cannot approve it, only a
+// member of a group (config: approvals.groups.<group>.members) approves for
+// it, and one person counts for one group of a task at most. Used by
+// `approve`/`reject` and by serve's REST API; the tier-4 plan approvals of
+// core/change/apply.hpp follow the same rules through the same functions.
 
+#include "core/config.hpp"
 #include "core/events/event.hpp"
 #include "core/queue/queue.hpp"
 #include "core/result.hpp"
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace infra::core::approval {
+
+/// Who may approve for which group: config's approvals.groups.<group>.members,
+/// a list of names (INFRA_AGENT_APPROVALS_GROUPS_<GROUP>_MEMBERS, with names
+/// separated by ':', overrides it). A group that is not configured has no
+/// members, so nobody can approve for it.
+class Groups {
+public:
+    /// No group is configured.
+    Groups() = default;
+
+    /// The groups of config, checked: Errc::invalid_input naming the key of
+    /// an entry that is not a mapping with a list of names as members.
+    static Result<Groups> from_config(const Config& config);
+
+    /// Whether by may approve for group: Errc::denied, naming the group and
+    /// the config key to set, when the group is not configured or by is not
+    /// one of its members.
+    Status check(const std::string& group, const std::string& by) const;
+
+    /// Whether by is one of group's members.
+    bool has_member(const std::string& group, const std::string& by) const;
+
+private:
+    /// The members of group; nothing when the group is not configured.
+    std::optional<std::vector<std::string>> members(const std::string& group) const;
+
+    Config m_config;
+};
+
+/// The config key that lists the members of group.
+std::string members_key(const std::string& group);
 
 struct Request {
     std::string task;   ///< id, or a unique prefix
@@ -26,9 +64,24 @@ struct Verdict {
 /// Who asked for a task: payload.requestedBy (API, chat), else the webhook's sender.
 std::string requester(const nlohmann::json& task);
 
+/// The checks every approval passes, of a task or of its plan: by is not
+/// the requester of task, by is a member of group, and by has not approved
+/// another group already (earlier holds the groups by's name is recorded
+/// with, as {group, by} objects). Errc::denied with a sentence that says
+/// which rule refused.
+Status check_approver(const nlohmann::json& task, const std::string& task_id, const std::string& group, const std::string& by,
+                      const nlohmann::json& earlier, const Groups& groups);
+
+/// The group an approval without --group is for: the one group still
+/// waited for, else the one of them that by is a member of. Errc::usage
+/// listing the groups when that leaves several; Errc::conflict when none waits.
+Result<std::string> choose_group(const std::vector<std::string>& waiting, const std::string& by, const Groups& groups,
+                                 const std::string& what);
+
 /// Records the decision. Errors: not_found, conflict (not waiting for
-/// approval), denied (the requester approving), usage (several groups wait
-/// and none is named).
-Result<Verdict> decide(queue::Queue& queue, events::EventSink& events, const Request& request);
+/// approval), denied (the requester approving, an approver who is not a
+/// member of the group, or who approved another group of the task), usage
+/// (several groups wait and none is named).
+Result<Verdict> decide(queue::Queue& queue, events::EventSink& events, const Request& request, const Groups& groups);
 
 }  // namespace infra::core::approval

@@ -113,6 +113,19 @@ std::string default_config_text()
 #     - name: tflint
 #       run: [tflint, --chdir, "{dir}"]
 
+# Who may approve for each approval group that policy's requiredApprovals
+# names. Only a listed member approves for a group, a group that is not
+# listed here cannot be approved by anyone, one person approves one group of
+# a task at most, and whoever asked for a task cannot approve it. Names are
+# compared without case and surrounding spaces, whether they come from
+# `approve --as`, an API token (serve.api_tokens_file) or a forge login.
+# approvals:
+#   groups:
+#     platform-oncall:
+#       members: [bob, carol]
+#     security:
+#       members: [dana]
+
 # Webhook secrets, by the environment variable that holds them.
 # webhooks:
 #   github:

@@ -1,6 +1,7 @@
 #include "core/intake.hpp"
 #include "core/text.hpp"
 
+#include "core/environment.hpp"
 #include "core/events/trace.hpp"
 #include "core/json_access.hpp"
 #include "core/policy/record.hpp"
@@ -16,6 +17,12 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
         if (!valid_task_id(task.id))
             return fail(Errc::invalid_input, "task id " + text::quote(task.id.substr(0, 80)) + ": expected 1 to " +
                                                  std::to_string(k_max_task_id) + " ASCII letters, digits, '-' or '_'");
+    // Tasks that were made in memory (a parser, drift, a schedule) have not
+    // passed task_from_json: the same canonical environment before policy
+    // sees them, and a batch with one that has none is refused whole.
+    for (auto& task : tasks)
+        if (auto st = normalize_environment(task); !st)
+            return fail(st.error().code, "task " + task.id + ": " + st.error().message, st.error().hint);
     std::vector<Admission> out;
     std::vector<queue::EnqueueItem> items;
     std::vector<std::size_t> item_of;  // items[i] is out[item_of[i]]

@@ -1,5 +1,6 @@
 #include "core/task.hpp"
 
+#include "core/environment.hpp"
 #include "core/ids.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
@@ -198,6 +199,13 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
         if (!v) return v.error();
         *f.out = *v;
     }
+    // One spelling of each environment, whichever way the task came in:
+    // policy compares it by equality, so "Production " must not slip past
+    // a gate on "production".
+    if (auto env = canonical_environment(t.context.environment, "context.environment"); !env)
+        return env.error();
+    else
+        t.context.environment = std::move(*env);
     auto prio = get_string(ctx, "priority", "context.priority", false);
     if (!prio) return prio.error();
     if (!prio->empty()) {

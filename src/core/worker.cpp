@@ -3,6 +3,7 @@
 #include "core/creds/binding.hpp"
 #include "core/creds/broker.hpp"
 #include "core/crypto.hpp"
+#include "core/environment.hpp"
 #include "core/events/trace.hpp"
 #include "core/json_access.hpp"
 
@@ -283,7 +284,18 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     json decision = lease.decision;
     if (m_policy) {
         events::Span evaluate(m_events, "policy.evaluate", lease.id, {{"stage", "claim"}});
-        policy::Decision d = m_policy->decide(lease.task);
+        // Judged with the environment in the one spelling every entry gives
+        // it: a task queued before entries normalised it, or put in a shared
+        // queue by other means, meets the same production gate.
+        json judged = lease.task;
+        std::string env = string_member(member(lease.task, "context"), "environment");
+        auto canonical = canonical_environment(env, "context.environment");
+        if (canonical && *canonical != env) judged["context"]["environment"] = *canonical;
+        policy::Decision d = m_policy->decide(judged);
+        if (!canonical) {
+            d.allowed = false;
+            d.reason = canonical.error().message;
+        }
         json now = policy::to_json(d);
         events::describe_decision(evaluate, now);
         evaluate.end();

@@ -57,7 +57,8 @@ protected:
         test::write_file(home() / "config.yaml",
                          "git:\n  repo: " + (dir / "acme.git").string() + "\n"
                          "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
-                         "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n");
+                         "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n"
+                         "approvals:\n  groups:\n    platform-oncall: {members: [alice, bob, dana]}\n    security: {members: [bob, erin]}\n");
         // The bundled tiers stop drift at tier 2 (a pull request); this team
         // lets production drift be applied, behind platform-oncall's approval
         // (the bundled org-production rule).
@@ -123,8 +124,15 @@ TEST_F(ApplyCli, OnlyTheApprovedPlanIsAppliedAndOnlyOnce)
     EXPECT_NE(early.err.find("waits for approval by platform-oncall"), std::string::npos) << early.err;
     EXPECT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v1\""), std::string::npos);
 
-    // The requester cannot approve; a reviewer who saw another plan is refused.
+    // The requester cannot approve, under any spelling of her name; nor can
+    // someone outside the group; a reviewer who saw another plan is refused.
     EXPECT_EQ(run_cli({"approve", id, "--as", "alice"}, opts).exit_code, 3);
+    auto self = run_cli({"approve", id, "--as", " Alice", "--plan", sha}, opts);
+    EXPECT_EQ(self.exit_code, 3) << self.out;
+    EXPECT_NE(self.err.find("Alice asked for task " + id + " and cannot approve it"), std::string::npos) << self.err;
+    auto outsider = run_cli({"approve", id, "--as", "erin", "--plan", sha}, opts);
+    EXPECT_EQ(outsider.exit_code, 3) << outsider.out;
+    EXPECT_NE(outsider.err.find("'erin' is not a member of approval group 'platform-oncall'"), std::string::npos) << outsider.err;
     auto wrong = run_cli({"approve", id, "--as", "bob", "--plan", std::string(64, 'a')}, opts);
     EXPECT_EQ(wrong.exit_code, 3);
     EXPECT_NE(wrong.err.find("not the " + std::string(64, 'a') + " you reviewed"), std::string::npos) << wrong.err;
@@ -298,7 +306,7 @@ TEST_F(ApplyCli, ThePlanCanBeApprovedThroughServesApi)
     auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
     std::string sha = shown["result"]["change"]["savedPlans"]["roots"]["infra"]["sha256"];
 
-    test::write_file(dir / "tokens", "dana tok-dana-0123456789abcdef\n");
+    test::write_file(dir / "tokens", "dana tok-dana-0123456789abcdef\nAlice tok-alice-0123456789abcdef\n");
     test::write_file(home() / "config.yaml", test::read_file(home() / "config.yaml") +
                                                  "serve:\n  api_tokens_file: " + (dir / "tokens").string() + "\n");
     test::Background server({"serve", "--listen", "127.0.0.1:0"}, opts);
@@ -306,6 +314,12 @@ TEST_F(ApplyCli, ThePlanCanBeApprovedThroughServesApi)
     ASSERT_TRUE(ready.is_object()) << server.err();
     httplib::Client http(ready["url"].get<std::string>());
     httplib::Headers auth = {{"Authorization", "Bearer tok-dana-0123456789abcdef"}};
+    // alice asked for the task: her token, whatever case its name has, cannot approve its plan.
+    auto self = http.Post("/v1/tasks/" + id + "/approve", {{"Authorization", "Bearer tok-alice-0123456789abcdef"}},
+                          json{{"plan", sha}}.dump(), "application/json");
+    ASSERT_TRUE(self);
+    EXPECT_EQ(self->status, 403) << self->body;
+    EXPECT_NE(self->body.find("Alice asked for task"), std::string::npos) << self->body;
     auto wrong = http.Post("/v1/tasks/" + id + "/approve", auth, json{{"plan", std::string(64, 'b')}}.dump(), "application/json");
     ASSERT_TRUE(wrong);
     EXPECT_EQ(wrong->status, 403) << wrong->body;
@@ -319,6 +333,37 @@ TEST_F(ApplyCli, ThePlanCanBeApprovedThroughServesApi)
     auto applied = run_cli({"apply", id, "--as", "carol", "--json"}, opts);
     ASSERT_EQ(applied.exit_code, 0) << applied.err;
     EXPECT_EQ(json::parse(applied.out)["approvers"][0]["by"], "dana");
+}
+
+TEST_F(ApplyCli, OnePersonApprovesOneGroupOfAPlan)
+{
+    // Here production drift needs security's approval as well.
+    test::write_file(home() / "policies" / "security.yaml",
+                     "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: security-signs, level: organization}\nrules:\n"
+                     "  - name: production-needs-security\n    match: {context.environment: production}\n"
+                     "    requiredApprovals: [security]\n");
+    std::string id = enqueue_production_change();
+    ASSERT_EQ(run_cli({"approve", id, "--as", "bob", "--group", "platform-oncall"}, opts).exit_code, 0);
+    EXPECT_EQ(run_cli({"approve", id, "--as", "BOB", "--group", "security"}, opts).exit_code, 3);
+    ASSERT_EQ(run_cli({"approve", id, "--as", "erin", "--group", "security"}, opts).exit_code, 0);
+    auto w = run_cli({"worker", "--drain", "--json"}, opts);
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
+    auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
+    std::string sha = shown["result"]["change"]["savedPlans"]["roots"]["infra"]["sha256"];
+
+    auto first = run_cli({"approve", id, "--as", "bob", "--group", "platform-oncall", "--plan", sha, "--json"}, opts);
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    EXPECT_EQ(json::parse(first.out)["waiting"], json::array({"security"}));
+    auto second = run_cli({"approve", id, "--as", "Bob ", "--group", "security", "--plan", sha}, opts);
+    EXPECT_EQ(second.exit_code, 3) << second.out;
+    EXPECT_NE(second.err.find("Bob already approved task " + id + " for 'platform-oncall', and one person counts for one group of a task"),
+              std::string::npos)
+        << second.err;
+    EXPECT_EQ(run_cli({"apply", id, "--as", "carol"}, opts).exit_code, 4);  // security has not approved the plan
+    auto other = run_cli({"approve", id, "--as", "erin", "--plan", sha, "--json"}, opts);
+    ASSERT_EQ(other.exit_code, 0) << other.err;
+    EXPECT_EQ(json::parse(other.out)["group"], "security");
+    EXPECT_EQ(json::parse(other.out)["state"], "approved");
 }
 
 }  // namespace

@@ -38,6 +38,8 @@ using test::run_cli;
 constexpr const char* k_secret = "It's a Secret to Everybody";
 constexpr const char* k_ana = "ana-token-0123456789abcdef";
 constexpr const char* k_bob = "bob-token-0123456789abcdef";
+constexpr const char* k_ana_again = "ana-second-token-0123456789";
+constexpr const char* k_mallory = "mallory-token-0123456789abcdef";
 
 /// A GitHub code-scanning alert for the fixture's unprotected bucket, in
 /// the shape of GitHub's own sample delivery.
@@ -306,8 +308,11 @@ TEST_F(ServeCli, AbuseIsRefusedAndTheServerKeepsServing)
 
 TEST_F(ServeCli, ApiTasksAreAskedForAndApprovedByTokenHolders)
 {
-    // Chat tasks need an approval from the platform team here.
-    configure();
+    // Chat tasks need an approval from the platform team here. ana is a
+    // member: what stops her is that she asked. "Ana" is another token of
+    // hers, mallory one of someone outside the team.
+    configure("approvals:\n  groups:\n    platform:\n      members: [ana, bob]\n");
+    test::write_file(dir / "tokens", std::string("ana ") + k_ana + "\nbob " + k_bob + "\nAna " + k_ana_again + "\nmallory " + k_mallory + "\n");
     test::write_file(home() / "policies" / "approvals.yaml",
                      "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: chat-approvals, level: repository}\n"
                      "rules:\n  - name: chat-changes-need-approval\n    match: {type: chat}\n"
@@ -332,6 +337,19 @@ TEST_F(ServeCli, ApiTasksAreAskedForAndApprovedByTokenHolders)
     auto self = http.Post("/v1/tasks/" + id + "/approve", ana, "{}", "application/json");
     ASSERT_TRUE(self);
     EXPECT_EQ(self->status, 403) << self->body;
+    // Nor under a token whose name differs only by case.
+    auto self_again = http.Post("/v1/tasks/" + id + "/approve", {{"Authorization", std::string("Bearer ") + k_ana_again}}, "{}",
+                                "application/json");
+    ASSERT_TRUE(self_again);
+    EXPECT_EQ(self_again->status, 403) << self_again->body;
+    EXPECT_NE(self_again->body.find("Ana asked for task"), std::string::npos) << self_again->body;
+    // A token holder outside the group cannot approve for it.
+    auto outsider = http.Post("/v1/tasks/" + id + "/approve", {{"Authorization", std::string("Bearer ") + k_mallory}}, "{}",
+                              "application/json");
+    ASSERT_TRUE(outsider);
+    EXPECT_EQ(outsider->status, 403) << outsider->body;
+    EXPECT_NE(outsider->body.find("'mallory' is not a member of approval group 'platform'"), std::string::npos) << outsider->body;
+    EXPECT_EQ(json::parse(http.Get("/v1/tasks/" + id, bob)->body)["state"], "pending-approval");
     auto ok = http.Post("/v1/tasks/" + id + "/approve", bob, "{}", "application/json");
     ASSERT_TRUE(ok);
     EXPECT_EQ(ok->status, 200) << ok->body;
@@ -653,6 +671,39 @@ TEST_F(ServeCli, ADistributedWorkerPushesWithCredentialsBoundToItsLease)
     }
     EXPECT_EQ(pushes, 1) << json(ledger).dump();
     EXPECT_TRUE(test::json_lines(run_cli({"events", "--type", "credential.refused", "--json"}, opts).out).empty());
+}
+
+TEST_F(ServeCli, ApiTasksForProductionWaitForApprovalHoweverItIsSpelled)
+{
+    configure();
+    std::string url = start();
+    ASSERT_FALSE(url.empty());
+    httplib::Client http(url);
+    httplib::Headers ana = {{"Authorization", std::string("Bearer ") + k_ana}};
+    auto task = [](const std::string& env, const std::string& resource) {
+        return json{{"type", "compliance-remediation"},
+                    {"trigger", {{"source", "api"}, {"provider", "ci"}}},
+                    {"context", {{"repositoryId", "acme/infra"}, {"environment", env}, {"resource", resource}}},
+                    {"payload", json::object()}}
+            .dump();
+    };
+    int n = 0;
+    for (std::string env : {"production", "Production", "production ", "PRODUCTION", "\tProDuction\n"}) {
+        auto r = http.Post("/v1/tasks", ana, task(env, "aws_s3_bucket.b" + std::to_string(n++)), "application/json");
+        ASSERT_TRUE(r);
+        ASSERT_EQ(r->status, 202) << json(env).dump() << ": " << r->body;
+        auto out = json::parse(r->body);
+        EXPECT_EQ(out["tasks"][0]["state"], "pending-approval") << json(env).dump() << ": " << out.dump();
+        auto shown = json::parse(http.Get("/v1/tasks/" + out["taskIds"][0].get<std::string>(), ana)->body);
+        EXPECT_EQ(shown["task"]["context"]["environment"], "production") << shown.dump();
+    }
+    // A Cyrillic o (U+043E) that looks like a Latin one is refused, naming the field.
+    auto r = http.Post("/v1/tasks", ana, task("pr\xd0\xbe" "duction", "aws_s3_bucket.lookalike"), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << r->body;
+    EXPECT_NE(r->body.find("context.environment"), std::string::npos) << r->body;
+    EXPECT_NE(r->body.find("U+043E"), std::string::npos) << r->body;
+    EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
 }
 
 TEST_F(ServeCli, PagerDutyAndSnsHooks)

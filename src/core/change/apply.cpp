@@ -4,6 +4,7 @@
 #include "core/approval.hpp"
 #include "core/change/delivery.hpp"
 #include "core/crypto.hpp"
+#include "core/identity.hpp"
 #include "core/ids.hpp"
 #include "core/json_access.hpp"
 #include "core/text.hpp"
@@ -41,6 +42,15 @@ std::string first_error(const std::string& output)
         if (first.empty() && !t.empty()) first = std::string(t.substr(0, 300));
     }
     return first;
+}
+
+/// The approvals of one plan as {group, by} objects, for approval::check_approver.
+json earlier_approvals(const std::vector<PlanApproval>& approvals, const std::string& digest)
+{
+    json out = json::array();
+    for (const auto& a : approvals)
+        if (a.digest == digest) out.push_back({{"group", a.group}, {"by", a.by}});
+    return out;
 }
 
 }  // namespace
@@ -97,6 +107,22 @@ Status verify_plan_files(const PlanSet& plans)
 
 Status ApplyStore::approve(const std::string& task, const PlanApproval& a)
 {
+    // One person counts for one group of a plan: checked again in the
+    // transaction that records the approval, so two at once cannot both pass.
+    auto tx = store::Transaction::begin(m_db);
+    if (!tx) return fail(tx.error());
+    auto prior = m_db.prepare("SELECT grp, approved_by FROM plan_approvals WHERE task_id = ? AND plan_sha256 = ?");
+    if (!prior) return fail(prior.error());
+    prior->bind(1, task).bind(2, a.digest);
+    for (;;) {
+        auto row = prior->step();
+        if (!row) return fail(row.error());
+        if (!*row) break;
+        if (identity::same(prior->text(1), a.by) && prior->text(0) != a.group)
+            return fail(Errc::denied, a.by + " already approved this plan of task " + task + " for " + text::quote(prior->text(0)) +
+                                          ", and one person counts for one group of a task",
+                        "another member of " + text::quote(a.group) + " must approve for it");
+    }
     auto st = m_db.prepare("INSERT INTO plan_approvals (task_id, plan_sha256, grp, approved_by, approved_at) VALUES (?, ?, ?, ?, ?)");
     if (!st) return fail(st.error());
     st->bind(1, task).bind(2, a.digest).bind(3, a.group).bind(4, a.by).bind(5, a.at_ms);
@@ -105,6 +131,7 @@ Status ApplyStore::approve(const std::string& task, const PlanApproval& a)
             return fail(Errc::conflict, a.group + " already approved this plan of task " + task);
         return fail(r.error());
     }
+    if (auto c = tx->commit(); !c) return fail(c.error());
     return {};
 }
 
@@ -204,33 +231,25 @@ std::vector<std::string> missing_approvals(const queue::Entry& e, const PlanSet&
     return missing;
 }
 
-Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, events::EventSink& events, const std::string& by,
-                                 const std::string& group, const std::string& expected_digest)
+Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, events::EventSink& events, const std::string& by_name,
+                                 const std::string& group, const std::string& expected_digest, const approval::Groups& groups)
 {
-    if (text::trim(by).empty()) return fail(Errc::usage, "say who approves");
+    std::string by(text::trim(by_name));
+    if (by.empty()) return fail(Errc::usage, "say who approves");
     auto plans = saved_plans(e);
     if (!plans) return fail(plans.error());
     if (!expected_digest.empty() && expected_digest != plans->digest)
         return fail(Errc::denied, "the saved plan of task " + e.id + " is sha256 " + plans->digest + ", not the " + expected_digest + " you reviewed",
                     "nothing was approved; review the plan the pull request shows now");
     if (auto v = verify_plan_files(*plans); !v) return fail(v.error());
-    std::string asked_by = approval::requester(e.task);
-    if (!asked_by.empty() && asked_by == by)
-        return fail(Errc::denied, by + " asked for task " + e.id + " and cannot approve its plan", "another member of the approving group must");
     auto approvals = store.approvals(e.id);
     if (!approvals) return fail(approvals.error());
     auto waiting = missing_approvals(e, *plans, *approvals);
     PlanVerdict v{e.id, group, by, plans->digest, {}};
     if (v.group.empty()) {
-        if (waiting.size() != 1) {
-            std::string list;
-            for (const auto& g : waiting) list += (list.empty() ? "" : ", ") + g;
-            return fail(waiting.empty() ? Errc::conflict : Errc::usage,
-                        waiting.empty() ? "every required group has approved the plan of task " + e.id
-                                        : "the plan of task " + e.id + " waits for several groups: " + list,
-                        waiting.empty() ? "" : "name the group you approve for");
-        }
-        v.group = waiting.front();
+        auto g = approval::choose_group(waiting, by, groups, "the plan of task " + e.id);
+        if (!g) return fail(g.error());
+        v.group = *g;
     }
     std::vector<std::string> required = strings_member(e.decision, "requiredApprovals");
     if (!required.empty() && std::find(required.begin(), required.end(), v.group) == required.end()) {
@@ -238,6 +257,10 @@ Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, event
         for (const auto& g : required) list += (list.empty() ? "" : ", ") + g;
         return fail(Errc::usage, "task " + e.id + " needs approvals from " + list + ", not " + text::quote(v.group));
     }
+    // The same rules as a task's approval: not the requester, a member of
+    // the group, one group per person (of this plan; a new plan starts over).
+    if (auto st = approval::check_approver(e.task, e.id, v.group, by, earlier_approvals(*approvals, plans->digest), groups); !st)
+        return fail(st.error());
     if (auto st = store.approve(e.id, {v.group, by, plans->digest, queue::now_ms()}); !st) return fail(st.error());
     events.emit({"plan.approved", e.id, "", {{"by", by}, {"group", v.group}, {"planSha256", plans->digest}}});
     auto after = store.approvals(e.id);

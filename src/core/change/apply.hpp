@@ -11,6 +11,7 @@
 // or an approval still missing (exit 4). Every approval, refusal and apply
 // is an audited event.
 
+#include "core/approval.hpp"
 #include "core/change/pipeline.hpp"
 #include "core/events/event.hpp"
 #include "core/git.hpp"
@@ -68,7 +69,8 @@ struct PlanApproval {
 class ApplyStore {
 public:
     explicit ApplyStore(store::Db& db) : m_db(db) {}
-    /// Errc::conflict when this group already approved this plan.
+    /// Errc::conflict when this group already approved this plan;
+    /// Errc::denied when a.by approved it for another group.
     Status approve(const std::string& task, const PlanApproval& a);
     Result<std::vector<PlanApproval>> approvals(const std::string& task);
     /// Records the start of an apply; Errc::denied when this plan was
@@ -95,9 +97,11 @@ struct PlanVerdict {
 
 /// Records by's approval of the task's saved plan for group. expected_digest
 /// (when given) is the hash the reviewer saw: Errc::denied when the saved
-/// plan is another. Whoever asked for the task cannot approve it.
+/// plan is another. The rules of a task's approval hold (approval::check_approver):
+/// whoever asked for the task cannot approve it, only a member of group (in
+/// groups) approves for it, and one person approves one group of a plan.
 Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, events::EventSink& events, const std::string& by,
-                                 const std::string& group, const std::string& expected_digest);
+                                 const std::string& group, const std::string& expected_digest, const approval::Groups& groups);
 
 struct Gate {
     PlanSet plans;

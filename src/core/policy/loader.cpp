@@ -2,6 +2,7 @@
 #include "core/json_access.hpp"
 
 #include "core/crypto.hpp"
+#include "core/environment.hpp"
 #include "core/policy/node.hpp"
 #include "core/text.hpp"
 #include "core/yaml_docs.hpp"
@@ -9,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <set>
@@ -99,6 +101,41 @@ void check_known_value(const std::string& path, const Matcher& m, const Node& n,
         ck.error(n, "no task has priority " + text::quote(v) + "; expected low, normal, high or critical");
 }
 
+// Tasks enter with their environment trimmed and in ASCII lower case, and
+// one with a non-ASCII character is refused (core/environment.hpp): a
+// value that is not in that form never matches, so a gate written as
+// "Production" would let production through.
+void check_environment_value(const Matcher& m, const Node& n, Checker& ck)
+{
+    static const std::string k_path = "context.environment";
+    if ((m.kind == Matcher::Kind::literal || m.kind == Matcher::Kind::glob) && m.value.is_string()) {
+        const std::string& v = m.text;
+        auto canonical = canonical_environment(v, k_path);
+        if (!canonical)
+            ck.warn(n, "'" + k_path + "': " + text::quote(v, v.size()) +
+                           " never matches: a task's environment is ASCII and at most 128 characters long, and a task with "
+                           "another is refused when it comes in");
+        else if (*canonical != v)
+            ck.warn(n, "'" + k_path + "': " + text::quote(v, v.size()) +
+                           " never matches: a task's environment is trimmed and lower-cased when it comes in, so write " +
+                           text::quote(*canonical, canonical->size()));
+    } else if (m.kind == Matcher::Kind::regex) {
+        // Upper-case letters outside an escape (\S, \W ...) match no environment.
+        for (std::size_t i = 0; i < m.text.size(); ++i) {
+            if (m.text[i] == '\\') {
+                ++i;
+                continue;
+            }
+            if (std::isupper(static_cast<unsigned char>(m.text[i]))) {
+                ck.warn(n, "'" + k_path + "': regex " + text::quote(m.text, m.text.size()) +
+                               " has upper-case letters, which no environment has: a task's environment is lower-cased when it "
+                               "comes in, so write the regex in lower case");
+                break;
+            }
+        }
+    }
+}
+
 Matcher compile_matcher(const Node& n, const std::string& path, Checker& ck, int depth)
 {
     Matcher m;
@@ -109,6 +146,7 @@ Matcher compile_matcher(const Node& n, const std::string& path, Checker& ck, int
     if (n.IsScalar()) {
         m = literal_or_glob(n);
         check_known_value(path, m, n, ck);
+        if (path == "context.environment") check_environment_value(m, n, ck);
         return m;
     }
     if (n.IsNull()) {
@@ -142,6 +180,7 @@ Matcher compile_matcher(const Node& n, const std::string& path, Checker& ck, int
             } catch (const std::regex_error& e) {
                 ck.error(arg, "'" + path + "': invalid regex " + text::quote(m.text) + ": " + e.what());
             }
+            if (path == "context.environment") check_environment_value(m, arg, ck);
         } else if (op == "not") {
             m.kind = Matcher::Kind::negate;
             m.children.push_back(compile_matcher(arg, path, ck, depth + 1));

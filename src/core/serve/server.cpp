@@ -580,14 +580,15 @@ private:
                                   approver = std::move(*db);
                               }
                               change::ApplyStore store(*approver);
-                              auto v = change::approve_plan(*e, store, deps.events, who, string_member(body, "group"), string_member(body, "plan"));
+                              auto v = change::approve_plan(*e, store, deps.events, who, string_member(body, "group"), string_member(body, "plan"),
+                                                                opt.approvers);
                               if (!v) return reply_error(res, v.error());
                               return reply(res, 200, {{"id", v->task_id}, {"by", v->by}, {"group", v->group}, {"planSha256", v->digest},
                                                       {"state", v->waiting.empty() ? "approved" : "pending-approval"}, {"waiting", v->waiting}});
                           }
                       }
                       approval::Request r{req.matches[1].str(), who, approve, string_member(body, "group"), string_member(body, "reason")};
-                      auto v = approval::decide(deps.queue, deps.events, r);
+                      auto v = approval::decide(deps.queue, deps.events, r, opt.approvers);
                       if (!v) return reply_error(res, v.error());
                       reply(res, 200, {{"id", v->id}, {"by", v->by}, {"group", v->group}, {"state", v->state}, {"reason", v->reason}});
                   }));

@@ -6,6 +6,7 @@
 // admitted through core/intake, in group commits: concurrent deliveries
 // share one transaction, so a burst costs a few fsyncs, not one each.
 
+#include "core/approval.hpp"
 #include "core/creds/broker.hpp"
 #include "core/events/event.hpp"
 #include "core/policy/engine.hpp"
@@ -45,6 +46,9 @@ struct Options {
     std::map<std::string, std::string> secrets;  ///< webhook source -> shared secret
     std::string repository_id;                 ///< for tasks whose signal names none
     nlohmann::json schedules = nlohmann::json::array();
+    /// Who may approve for which group (approvals.groups): a token's name
+    /// approves only for the groups it is a member of.
+    approval::Groups approvers;
 };
 
 struct Deps {

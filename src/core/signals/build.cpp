@@ -1,6 +1,7 @@
 #include "core/signals/build.hpp"
 
 #include "core/crypto.hpp"
+#include "core/environment.hpp"
 #include "core/ids.hpp"
 #include "core/rules.hpp"
 #include "core/text.hpp"
@@ -39,7 +40,10 @@ Priority priority_for(std::string_view severity)
 
 std::string normalize_environment(std::string_view s)
 {
-    std::string v = text::lower(text::trim(s));
+    // A name that has no canonical form stays as it is, lower-cased: the
+    // task that carries it is refused when it is ingested (signals/ingest.hpp).
+    auto canonical = canonical_environment(s, "environment");
+    std::string v = canonical ? *canonical : text::lower(text::trim(s));
     if (v == "prod" || v == "prd" || v == "production" || v == "live") return "production";
     if (v == "stage" || v == "stg" || v == "staging") return "staging";
     if (v == "dev" || v == "development") return "development";

@@ -1,6 +1,7 @@
 #include "core/signals/signal.hpp"
 
 #include "core/events/trace.hpp"
+#include "core/signals/ingest.hpp"
 #include "core/input.hpp"
 
 namespace infra::core::signals {
@@ -69,7 +70,7 @@ Result<CollectSink> parse_text(const SignalParser& parser, std::string text, con
     CollectSink found;
     std::optional<events::Span> span;
     if (trace) span.emplace(*trace, "ingest", "", json{{"signal.source", parser.name()}, {"signal.name", name}});
-    auto st = parser.parse(*src, options, found);
+    auto st = ingest(parser, *src, options, found);
     if (!st) {
         if (span) span->fail(st.error().message);
         return st.error();

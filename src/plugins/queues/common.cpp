@@ -1,5 +1,6 @@
 #include "plugins/queues/common.hpp"
 
+#include "core/identity.hpp"
 #include "core/json_access.hpp"
 #include "core/text.hpp"
 
@@ -47,9 +48,16 @@ Result<State> add_approval(const std::string& id, const std::string& state, cons
                     "it waits for: " + need);
     }
     if (!approvals.is_array()) approvals = json::array();
-    for (const auto& a : approvals)
+    for (const auto& a : approvals) {
         if (core::string_member(a, "group") == group)
             return fail(Errc::conflict, text::quote(group) + " has already approved task " + text::quote(id));
+        // One person counts for one group, checked where the approval is
+        // recorded so that two approvals at once cannot both pass.
+        if (core::identity::same(core::string_member(a, "by"), by))
+            return fail(Errc::denied, by + " already approved task " + text::quote(id) + " for " +
+                                          text::quote(core::string_member(a, "group")) + ", and one person counts for one group of a task",
+                        "another member of " + text::quote(group) + " must approve for it");
+    }
     approvals.push_back({{"group", group}, {"by", by}, {"atMs", now}});
     for (const auto& r : required) {
         bool got = false;

@@ -46,14 +46,15 @@ struct WorkerTest : ::testing::Test {
         q = std::move(*infra::plugins::queues::open_sqlite_queue((dir / "q.db").string()));
         agents.add(agent);
     }
-    void add(const std::string& id, json payload, int max_attempts = 3, std::string type = "compliance-remediation")
+    void add(const std::string& id, json payload, int max_attempts = 3, std::string type = "compliance-remediation",
+             std::string environment = "staging")
     {
         AgentTask t;
         t.id = id;
         t.type = *parse_task_type(type);
         t.trigger = {"api", "test", "", "2026-11-24T12:00:00.000Z"};
         t.context.agent_slug = "test";
-        t.context.environment = "staging";
+        t.context.environment = std::move(environment);
         t.payload = std::move(payload);
         t.dedupe_key = "k-" + id;
         std::vector<EnqueueItem> items;
@@ -161,6 +162,30 @@ TEST_F(WorkerTest, PolicyIsCheckedAgainAtClaim)
     EXPECT_EQ(chat->state, State::denied);
     EXPECT_NE(chat->last_error.find("chat needs tier 2"), std::string::npos) << chat->last_error;
     EXPECT_EQ(event_types("chat"), (std::vector<std::string>{"task.claimed", "task.escalated"}));
+    EXPECT_EQ(agent->runs.load(), 1);
+}
+
+// A task that reached the queue without passing an entry (queued by an older
+// version, or written into a shared queue) meets the production gate too.
+TEST_F(WorkerTest, AtClaimTheEnvironmentIsJudgedInItsOneSpelling)
+{
+    add("staging", json::object());
+    add("spelled", json::object(), 3, "compliance-remediation", " Production");
+    add("lookalike", json::object(), 3, "compliance-remediation", "pr\xd0\xbe" "duction");
+    policy::PolicySet set;
+    policy::parse_policies("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
+                           "  - {name: fix, match: {type: compliance-remediation}, tier: 2}\n"
+                           "  - {name: gate, match: {context.environment: production}, requiredApprovals: [platform]}\n",
+                           "p.yaml", set.policies, set.findings);
+    auto engine = policy::Engine::compile(std::move(set));
+    ASSERT_TRUE(engine);
+    Worker w(*q, agents, events, engine->get(), opts());
+    ASSERT_TRUE(w.run());
+    EXPECT_EQ(q->show("staging")->state, State::succeeded);
+    EXPECT_EQ(q->show("spelled")->state, State::pending_approval);
+    auto lookalike = q->show("lookalike");
+    EXPECT_EQ(lookalike->state, State::denied);
+    EXPECT_NE(lookalike->last_error.find("U+043E"), std::string::npos) << lookalike->last_error;
     EXPECT_EQ(agent->runs.load(), 1);
 }
 

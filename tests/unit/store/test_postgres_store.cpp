@@ -278,6 +278,10 @@ TEST_F(PostgresStore, PlanApprovalsAndAppliesKeepTheirRules)
     auto twice = s.approve(task, {"security", "carol", plan, 3000});
     ASSERT_FALSE(twice);
     EXPECT_EQ(twice.error().code, Errc::conflict);
+    // One person approves one group of a plan, whatever the case of the name.
+    auto other_group = s.approve(task, {"ops", " ALICE", plan, 2500});
+    ASSERT_FALSE(other_group);
+    EXPECT_EQ(other_group.error().code, Errc::denied);
     auto approvals = s.approvals(task);
     ASSERT_TRUE(approvals);
     ASSERT_EQ(approvals->size(), 2u);
