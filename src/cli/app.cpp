@@ -87,6 +87,7 @@ int run(int argc, char** argv)
     register_metrics(app, ctx);
     register_creds(app, ctx);
     register_validate(app, ctx);
+    register_providers(app, ctx);
     register_pr(app, ctx);
     register_config(app, ctx);
     register_plugins(app, ctx);

@@ -22,6 +22,7 @@ void register_run(CLI::App& app, Context& ctx);
 void register_creds(CLI::App& app, Context& ctx);
 void register_pr(CLI::App& app, Context& ctx);
 void register_validate(CLI::App& app, Context& ctx);
+void register_providers(CLI::App& app, Context& ctx);
 void register_remediate(CLI::App& app, Context& ctx);
 void register_approve(CLI::App& app, Context& ctx);
 void register_apply(CLI::App& app, Context& ctx);

@@ -53,6 +53,8 @@ const std::vector<std::pair<std::string, std::string>>& examples_of(const std::s
                    {"infra-agent drift --detailed-exitcode envs/prod", "exit 2 when there is drift (terraform's convention)"},
                    {"infra-agent drift --format sarif envs/* > drift.sarif", "drift as SARIF 2.1.0, for code scanning"},
                    {"infra-agent drift envs/* | infra-agent enqueue", "queue the reconciliation of every drifted root"}}},
+        {"providers", {{"infra-agent providers fetch", "install what this root's lock file names into the provider cache"},
+                       {"infra-agent providers fetch envs/prod envs/staging", "several roots, in a CI step that has network"}}},
         {"chat", {{"infra-agent chat 'which buckets are not encrypted?'", "ask about this repository"},
                   {"infra-agent chat --change 'enable versioning on the logs bucket'", "ask for a change: a pull request, if policy allows"}}},
         {"serve", {{"infra-agent serve", "listen on 127.0.0.1:8787 (serve.listen)"},

@@ -337,7 +337,7 @@ TEST_F(ChangeCli, ValidationFailureMeansNoPush)
               std::string::npos)
         << error;
     EXPECT_NE(error.find("provider hashicorp/aws"), std::string::npos) << error;
-    EXPECT_NE(error.find("infra-agent providers fetch"), std::string::npos) << error;
+    EXPECT_NE(error.find("infra-agent providers fetch ROOT"), std::string::npos) << error;
     EXPECT_NE(error.find("validation.provider_mirror"), std::string::npos) << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
     EXPECT_EQ(test::git(dir / "remote" / "acme.git", "branch --list 'infra-agent/*'"), "");

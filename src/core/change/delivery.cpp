@@ -266,8 +266,11 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     auto record_validation = [&] {
         if (!report->ran) return;
         result["validation"] = report->to_json();
-        out["validation"] = {{"ok", report->ok}, {"changes", report->changes}, {"planSummary", report->plan_summary},
-                             {"plan", report->plan}};
+        json steps = json::array();
+        for (const auto& s : report->steps) steps.push_back({{"name", s.name}, {"dir", s.dir}, {"ok", s.ok}});
+        out["validation"] = {{"ok", report->ok},     {"changes", report->changes}, {"planSummary", report->plan_summary},
+                             {"plan", report->plan}, {"steps", steps},             {"skipped", report->skipped},
+                             {"providers", report->providers}};
         json saved = json::object();
         for (const auto& [dir, p] : report->plan.items())
             if (p.contains("savedPlan")) saved[dir] = p["savedPlan"];

@@ -140,18 +140,28 @@ Result<PreparedRoot> ProviderCache::prepare(const fs::path& base_root)
     exec::Request req;
     req.argv = {"terraform", "init", "-backend=false", "-input=false", "-no-color", "-json"};
     req.cwd = base_root;
-    req.env = {{"TF_PLUGIN_CACHE_DIR", (m_opt.dir / "cache").string()}, {"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"},
-               {"CHECKPOINT_DISABLE", "1"}};
+    req.env = {{"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"}, {"CHECKPOINT_DISABLE", "1"}};
     req.timeout = m_opt.timeout;
+    // What the cache already holds needs no network: the same install the
+    // sandbox will make, from the cache alone, checked against the lock.
+    req.env["TF_CLI_CONFIG_FILE"] = p->cli_config.string();
     auto r = exec::run(req);
     if (!r) return fail(r.error());
+    if (r->exit_code != 0) {
+        // Else terraform downloads, from wherever this machine's own
+        // configuration says, into the cache.
+        req.env.erase("TF_CLI_CONFIG_FILE");
+        req.env["TF_PLUGIN_CACHE_DIR"] = (m_opt.dir / "cache").string();
+        r = exec::run(req);
+        if (!r) return fail(r.error());
+    }
     if (r->exit_code != 0) {
         auto diags = terraform_diagnostics(r->out);
         std::string why = diags.empty() ? std::string(text::trim(r->err.empty() ? r->out : r->err)) : diags.front();
         if (r->timed_out) why = "terraform init ran past " + std::to_string(m_opt.timeout.count() / 1000) + " s";
         return fail(Errc::unavailable, "cannot install the providers the base commit uses: " + why,
-                    "validation runs without network: fill the cache where there is network (infra-agent providers fetch), "
-                    "or set validation.provider_mirror to a mirror you keep");
+                    "the sandbox has no network: run `infra-agent providers fetch ROOT` where there is network to fill "
+                    "the cache, or set validation.provider_mirror to a filesystem mirror you keep");
     }
     std::error_code ec;
     if (fs::is_directory(base_root / ".terraform" / "modules", ec)) p->modules = base_root / ".terraform" / "modules";
