@@ -172,6 +172,39 @@ TEST_F(ProvidersCli, ARepositoryThatLocksAProviderGetsAValidatedPullRequestOffli
     EXPECT_EQ(again["state"], "succeeded") << again.dump(2);
 }
 
+// A provider that checks its credentials when it is configured (as the AWS
+// provider does) cannot plan in the sandbox: the plan is reported as not run
+// and why, and everything else still validates the change.
+TEST_F(ProvidersCli, APlanThatNeedsCredentialsIsReportedAsNotRun)
+{
+    std::string main_tf = test::read_file(dir / "seed/main.tf");
+    auto at = main_tf.find("provider \"testcloud\" {}");
+    ASSERT_NE(at, std::string::npos);
+    main_tf.replace(at, std::string("provider \"testcloud\" {}").size(),
+                    "provider \"testcloud\" {\n  credentials_required = true\n}");
+    test::write_file(dir / "seed/main.tf", main_tf);
+    fs::remove_all(dir / "remote");
+    fs::remove_all(dir / "seed/.git");
+    seed_commit();
+
+    agent("sed -i 's/public-read/private/' main.tf && echo private");
+    auto task = remediate_one("01PROVIDERS000000000000007");
+    ASSERT_EQ(task["state"], "succeeded") << task.dump(2);
+    const json& v = task["result"]["change"]["validation"];
+    ASSERT_EQ(v["skipped"].size(), 1u) << v.dump();
+    std::string skipped = v["skipped"][0];
+    EXPECT_NE(skipped.find("terraform plan: not run: a provider needs credentials to plan (Error: No valid credential sources found"),
+              std::string::npos)
+        << skipped;
+    std::vector<std::string> ran;
+    for (const auto& s : v["steps"]) ran.push_back(s["name"]);
+    EXPECT_EQ(ran, (std::vector<std::string>{"terraform fmt", "terraform init", "terraform validate"}));
+    auto pr = run_cli({"pr", "show", "1", "--json"}, opts);
+    ASSERT_EQ(pr.exit_code, 0) << pr.err;
+    std::string body = json::parse(pr.out)["body"];
+    EXPECT_NE(body.find("- terraform plan: not run: a provider needs credentials"), std::string::npos) << body;
+}
+
 TEST_F(ProvidersCli, AFixThatNeedsAnotherProviderOrModuleFailsNamingIt)
 {
     agent("sed -i 's/public-read/private/' main.tf && printf 'resource \"extra_thing\" \"x\" {}\\n' >> main.tf && "

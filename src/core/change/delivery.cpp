@@ -101,7 +101,7 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
         const json& skipped = member(validation, "skipped");
         if (skipped.is_array())
             for (const auto& s : skipped)
-                if (s.is_string()) tail += "- not run: " + s.get<std::string>() + "\n";
+                if (s.is_string()) tail += "- " + s.get<std::string>() + "\n";
         const json& providers = member(validation, "providers");
         if (providers.is_object() && !providers.empty())
             tail += "\nProviders and modules came from what the base commit locks, installed outside the sandbox; "

@@ -25,6 +25,24 @@ std::string cut(const std::string& s, std::size_t n = 8192)
     return s.substr(0, nl == std::string::npos ? n : nl) + "\n... (the rest is left out)";
 }
 
+/// When every error of a plan's -json output comes from configuring a
+/// provider (its block, or its address), the first of them; else nothing.
+std::optional<std::string> provider_configuration_failure(const std::string& out)
+{
+    std::optional<std::string> first;
+    for (const auto& line : text::split(out, '\n')) {
+        json j = json::parse(line, nullptr, false);
+        if (!j.is_object() || string_member(j, "type") != "diagnostic") continue;
+        const json& d = member(j, "diagnostic");
+        if (string_member(d, "severity") != "error") continue;
+        bool provider = string_member(d, "address").rfind("provider[", 0) == 0 ||
+                        string_member(member(d, "snippet"), "context").rfind("provider \"", 0) == 0;
+        if (!provider) return std::nullopt;
+        if (!first) first = terraform_diagnostics(line).front();
+    }
+    return first;
+}
+
 /// The built-in terraform steps whose output is terraform's -json stream.
 bool is_json_step(const Step& step)
 {
@@ -373,7 +391,9 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             } else if (!s.pipeline)
                 steps.push_back(s);
         }
+        bool plan_skipped = false;
         for (const auto& step : steps) {
+            if (plan_skipped && step.builtin == "terraform-show") continue;
             std::optional<events::Span> span;
             if (opt.events)
                 span.emplace(*opt.events, "validation.step", string_member(task, "id"),
@@ -475,6 +495,18 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                 sr.output = cut(r->out + (r->out.empty() || r->err.empty() ? "" : "\n") + r->err);
             }
             bool failed = !sr.ok;
+            if (failed && is_plan && !opt.backend) {
+                // A provider that needs credentials even to plan (AWS checks
+                // them when it is configured): without them there is no plan
+                // to make here, which the report and the pull request say.
+                if (auto why = provider_configuration_failure(r->out)) {
+                    report.skipped.push_back("terraform plan" + (dir == "." ? std::string() : " in " + dir) +
+                                             ": not run: a provider needs credentials to plan (" + *why + ")");
+                    plan_skipped = true;
+                    if (span) span->set("skipped", true);
+                    continue;
+                }
+            }
             if (failed && report.failure.empty()) {
                 // What went wrong, whole: terraform's own diagnostic (summary
                 // and detail), else the first line that says "Error:".
