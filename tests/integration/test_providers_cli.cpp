@@ -150,7 +150,10 @@ TEST_F(ProvidersCli, ARepositoryThatLocksAProviderGetsAValidatedPullRequestOffli
     }
     EXPECT_EQ(ran, (std::vector<std::string>{"terraform fmt", "terraform init", "terraform validate", "terraform plan",
                                              "terraform show"}));
-    EXPECT_EQ(change["validation"]["planSummary"], "3 to add, 0 to change, 0 to destroy") << change.dump();
+    // Against the base commit's own plan, the change updates one bucket: in scope.
+    EXPECT_EQ(change["validation"]["planSummary"], "0 to add, 1 to change, 0 to destroy") << change.dump();
+    EXPECT_EQ(change["validation"]["plan"]["."]["comparedWithBase"], true) << change.dump();
+    EXPECT_EQ(change["validation"]["plan"]["."]["resources"][0]["address"], "testcloud_bucket.logs") << change.dump();
     EXPECT_TRUE(change["validation"]["providers"].contains(".")) << change.dump();
     EXPECT_TRUE(change["validation"]["skipped"].empty()) << change.dump();
     // The provider came from the mirror into the cache under the state home.
@@ -227,6 +230,21 @@ TEST_F(ProvidersCli, AFixThatNeedsAnotherProviderOrModuleFailsNamingIt)
     EXPECT_TRUE(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
 }
 
+TEST_F(ProvidersCli, APlanThatChangesResourcesOutsideTheTasksScopeFails)
+{
+    // Fixing the logs bucket, the agent also turns off another bucket's
+    // versioning and drops the bucket policy: both outside the task's scope.
+    agent("sed -i 's/public-read/private/; s/versioning = true/versioning = false/' main.tf && "
+          "sed -i '/resource \"testcloud_bucket_policy\"/,/^}/d' main.tf && echo too much");
+    auto task = remediate_one("01PROVIDERS000000000000008");
+    EXPECT_EQ(task["state"], "dead") << task.dump(2);
+    std::string error = task["lastError"];
+    EXPECT_NE(error.find("plan scope failed: scope: testcloud_bucket.artifacts (update) is outside the task's scope"),
+              std::string::npos)
+        << error;
+    EXPECT_TRUE(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
+}
+
 TEST_F(ProvidersCli, AMirrorWhosePackageDoesNotMatchTheLockFileIsRefused)
 {
     // The operator's own mirror (air-gapped), holding a provider that is not
@@ -271,7 +289,7 @@ TEST_F(ProvidersCli, TheBasesRemoteModulesAreFetchedOutsideAndUsedOffline)
     agent("sed -i 's/public-read/private/' main.tf && echo private");
     auto task = remediate_one("01PROVIDERS000000000000006");
     ASSERT_EQ(task["state"], "succeeded") << task.dump(2);
-    EXPECT_EQ(task["result"]["change"]["validation"]["planSummary"], "4 to add, 0 to change, 0 to destroy") << task.dump();
+    EXPECT_EQ(task["result"]["change"]["validation"]["planSummary"], "0 to add, 1 to change, 0 to destroy") << task.dump();
 }
 
 TEST_F(ProvidersCli, FetchFillsTheCacheAheadOfTime)

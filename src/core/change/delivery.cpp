@@ -231,6 +231,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         return content ? *content : std::nullopt;
     };
     vopt.events = m_opt.events;
+    vopt.compare_with_base = true;
     // The base commit's files, written out once when validation first needs
     // them: the trusted side installs the providers they lock.
     auto base_dir = base_tree_dir(co);

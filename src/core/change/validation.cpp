@@ -43,6 +43,78 @@ std::optional<std::string> provider_configuration_failure(const std::string& out
     return first;
 }
 
+/// The resource changes of a plan made without state that differ from the
+/// base commit's plan, as applying the change on top of the base would make
+/// them: a resource both create with other values is an update, one only the
+/// change creates a create, one only the base creates a delete (the change
+/// removed it). Marked as judged for scope (an empty "prior_state").
+json plan_difference(const json& change, const json& base)
+{
+    std::map<std::string, const json*> before;
+    if (const json& rcs = member(base, "resource_changes"); rcs.is_array())
+        for (const auto& rc : rcs) before[string_member(rc, "address")] = &rc;
+    json out = {{"prior_state", json::object()}, {"resource_changes", json::array()}};
+    auto same = [](const json& a, const json& b) {
+        for (const char* k : {"actions", "after", "after_unknown"})
+            if (member(member(a, "change"), k) != member(member(b, "change"), k)) return false;
+        return true;
+    };
+    if (const json& rcs = member(change, "resource_changes"); rcs.is_array())
+        for (const auto& rc : rcs) {
+            auto it = before.find(string_member(rc, "address"));
+            if (it == before.end()) {
+                out["resource_changes"].push_back(rc);
+                continue;
+            }
+            const json& b = *it->second;
+            before.erase(it);
+            if (same(rc, b)) continue;
+            json updated = rc;
+            updated["change"]["actions"] = json::array({"update"});
+            out["resource_changes"].push_back(std::move(updated));
+        }
+    for (const auto& [address, rc] : before) {
+        json removed = *rc;
+        removed["change"]["actions"] = json::array({"delete"});
+        out["resource_changes"].push_back(std::move(removed));
+    }
+    return out;
+}
+
+/// The base commit's plan of one root, made in the sandbox as the change's
+/// was (req is the change's request: limits, binds, environment); null when
+/// the base had no such root.
+Result<json> plan_base(const std::string& dir, const sandbox::Request& like, const ValidationOptions& opt)
+{
+    auto base = opt.base_tree();
+    if (!base) return fail(base.error());
+    std::error_code ec;
+    if (!std::filesystem::is_directory(*base / dir, ec)) return json();
+    sandbox::Request req = like;
+    req.workspace = *base;
+    req.stdin_data.clear();
+    std::string chdir = "-chdir=" + dir;
+    std::string plan_file = ".infra-agent-base.tfplan";
+    for (const auto& argv : std::vector<std::vector<std::string>>{
+             {"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"},
+             {"terraform", chdir, "plan", "-refresh=false", "-input=false", "-lock=false", "-no-color", "-out=" + plan_file},
+             {"terraform", chdir, "show", "-json", plan_file}}) {
+        req.argv = argv;
+        auto r = opt.sandbox->run(req);
+        if (!r) return fail(r.error());
+        if (r->exit_code != 0)
+            return fail(Errc::denied, "the base commit's plan of " + text::quote(dir) + " failed (" + argv[2] +
+                                          "), so the change's plan cannot be compared with it: " +
+                                          std::string(text::trim(r->err.empty() ? r->out : r->err)));
+        if (argv[2] == "show") {
+            json plan = json::parse(r->out, nullptr, false);
+            if (plan.is_discarded()) return fail(Errc::denied, "terraform show -json printed no JSON for the base's plan");
+            return plan;
+        }
+    }
+    return json();
+}
+
 /// The built-in terraform steps whose output is terraform's -json stream.
 bool is_json_step(const Step& step)
 {
@@ -460,6 +532,19 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                     sr.ok = false;
                     sr.output = "terraform show -json printed no JSON:\n" + cut(r->err);
                 } else {
+                    // Without state every resource plans as new; against the
+                    // base commit's own plan, only what the change changes counts.
+                    bool against_base = false;
+                    if (opt.compare_with_base && !opt.backend && !plan.contains("prior_state") && prepared && opt.base_tree) {
+                        auto base_plan = plan_base(dir, req, opt);
+                        if (!base_plan)  // a broken base must not block its fix: scope is then not judged
+                            report.skipped.push_back("plan scope" + (dir == "." ? std::string() : " in " + dir) +
+                                                     ": not judged: " + base_plan.error().message);
+                        else if (!base_plan->is_null()) {
+                            plan = plan_difference(plan, *base_plan);
+                            against_base = true;
+                        }
+                    }
                     json touched;
                     auto violations = plan_scope_violations(plan, task, decision, touched);
                     int add = 0, change = 0, destroy = 0;
@@ -473,6 +558,7 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                     }
                     report.plan[dir] = {{"add", add}, {"change", change}, {"destroy", destroy}, {"resources", touched},
                                         {"violations", violations}, {"scopeChecked", plan.contains("prior_state")}};
+                    if (against_base) report.plan[dir]["comparedWithBase"] = true;
                     if (!opt.plans_dir.empty() && violations.empty()) {
                         auto saved = keep_plan(root / dir / k_plan_file, opt.plans_dir, report.plan.size() - 1);
                         if (!saved) return fail(saved.error());

@@ -114,6 +114,10 @@ struct ValidationOptions {
     /// the providers are taken from the cache as it is.
     std::function<Result<std::filesystem::path>()> base_tree;
     PlanMode plan = PlanMode::offline;
+    /// base_tree is the base commit (not the directory being validated): a
+    /// plan made without state is compared with the base's own plan, so the
+    /// plan-scope check judges only what the change changes.
+    bool compare_with_base = false;
 };
 
 /// A root's saved plan as `apply` finds it: <plans_dir>/<n>.tfplan, where n
