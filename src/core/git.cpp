@@ -41,6 +41,7 @@ using Tree = Owned<git_tree, git_tree_free>;
 using Index = Owned<git_index, git_index_free>;
 using Ref = Owned<git_reference, git_reference_free>;
 using Sig = Owned<git_signature, git_signature_free>;
+using Diff = Owned<git_diff, git_diff_free>;
 
 /// What the libgit2 callbacks share during one operation.
 struct CallbackState {
@@ -422,33 +423,38 @@ bool has_origin(const Checkout& co)
     return git_remote_lookup(remote.out(), repo.get(), "origin") == 0;
 }
 
+/// The worktree (untracked files included) against the base commit's tree.
+static Status diff_against_base(const Checkout& co, Repo& repo, Diff& diff, std::uint32_t extra_flags)
+{
+    Commit base;
+    Tree tree;
+    if (auto st = open_base(co, repo, base, tree); !st) return st;
+    git_diff_options opts;
+    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
+    opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS | extra_flags;
+    if (git_diff_tree_to_workdir_with_index(diff.out(), repo.get(), tree.get(), &opts) != 0)
+        return fail(git_failure("cannot compare the worktree"));
+    return {};
+}
+
 Result<std::string> diff_worktree(const Checkout& co)
 {
     init_once();
     Repo repo;
-    Commit base;
-    Tree tree;
-    if (auto st = open_base(co, repo, base, tree); !st) return fail(st.error());
-    git_diff_options opts;
-    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
-    opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS | GIT_DIFF_SHOW_UNTRACKED_CONTENT;
-    git_diff* diff = nullptr;
-    if (git_diff_tree_to_workdir_with_index(&diff, repo.get(), tree.get(), &opts) != 0)
-        return fail(git_failure("cannot compare the worktree"));
+    Diff diff;
+    if (auto st = diff_against_base(co, repo, diff, GIT_DIFF_SHOW_UNTRACKED_CONTENT); !st) return fail(st.error());
     std::string out;
-    std::size_t n = git_diff_num_deltas(diff);
-    for (std::size_t i = 0; i < n; ++i) {
-        const git_diff_delta* d = git_diff_get_delta(diff, i);
+    for (std::size_t i = 0, n = git_diff_num_deltas(diff.get()); i < n; ++i) {
+        const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
         const char* path = d->new_file.path ? d->new_file.path : d->old_file.path;
         if (skip_working_data(path, nullptr, nullptr)) continue;
         git_patch* patch = nullptr;
-        if (git_patch_from_diff(&patch, diff, i) != 0 || !patch) continue;
+        if (git_patch_from_diff(&patch, diff.get(), i) != 0 || !patch) continue;
         git_buf buf = GIT_BUF_INIT;
         if (git_patch_to_buf(&buf, patch) == 0) out.append(buf.ptr, buf.size);
         git_buf_dispose(&buf);
         git_patch_free(patch);
     }
-    git_diff_free(diff);
     return out;
 }
 
@@ -456,22 +462,14 @@ Result<std::vector<std::string>> changed_paths(const Checkout& co)
 {
     init_once();
     Repo repo;
-    Commit base;
-    Tree tree;
-    if (auto st = open_base(co, repo, base, tree); !st) return fail(st.error());
-    git_diff_options opts;
-    git_diff_options_init(&opts, GIT_DIFF_OPTIONS_VERSION);
-    opts.flags = GIT_DIFF_INCLUDE_UNTRACKED | GIT_DIFF_RECURSE_UNTRACKED_DIRS | GIT_DIFF_INCLUDE_TYPECHANGE;
-    git_diff* diff = nullptr;
-    if (git_diff_tree_to_workdir_with_index(&diff, repo.get(), tree.get(), &opts) != 0)
-        return fail(git_failure("cannot compare the worktree"));
+    Diff diff;
+    if (auto st = diff_against_base(co, repo, diff, GIT_DIFF_INCLUDE_TYPECHANGE); !st) return fail(st.error());
     std::set<std::string> paths;
-    for (std::size_t i = 0, n = git_diff_num_deltas(diff); i < n; ++i) {
-        const git_diff_delta* d = git_diff_get_delta(diff, i);
+    for (std::size_t i = 0, n = git_diff_num_deltas(diff.get()); i < n; ++i) {
+        const git_diff_delta* d = git_diff_get_delta(diff.get(), i);
         for (const char* path : {d->old_file.path, d->new_file.path})
             if (path && !skip_working_data(path, nullptr, nullptr)) paths.insert(path);
     }
-    git_diff_free(diff);
     return std::vector<std::string>(paths.begin(), paths.end());
 }
 
