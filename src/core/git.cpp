@@ -290,10 +290,14 @@ std::string branch_name(const std::string& task_type, const std::string& fingerp
 {
     std::string type;
     for (char c : task_type) type += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? static_cast<char>(std::tolower(c)) : '-';
-    std::string fp;
-    auto colon = fingerprint.rfind(':');  // "sha256:..." names its algorithm first
-    for (char c : colon == std::string::npos ? std::string_view(fingerprint) : std::string_view(fingerprint).substr(colon + 1))
-        if (std::isxdigit(static_cast<unsigned char>(c))) fp += static_cast<char>(std::tolower(c));
+    // A digest (what ingest makes, "sha256:..." with its algorithm first)
+    // names the branch by its first 16 digits; any other key by a digest of
+    // all of it, so that two keys never share a branch by their hex digits.
+    auto colon = fingerprint.rfind(':');
+    std::string_view digits = colon == std::string::npos ? std::string_view(fingerprint) : std::string_view(fingerprint).substr(colon + 1);
+    bool digest = digits.size() >= 32;
+    for (char c : digits) digest = digest && std::isxdigit(static_cast<unsigned char>(c));
+    std::string fp = digest ? text::lower(digits) : crypto::sha256_hex(fingerprint);
     return "infra-agent/" + (type.empty() ? std::string("task") : type) + "/" + fp.substr(0, 16);
 }
 
@@ -471,6 +475,28 @@ Result<std::vector<std::string>> changed_paths(const Checkout& co)
             if (path && !skip_working_data(path, nullptr, nullptr)) paths.insert(path);
     }
     return std::vector<std::string>(paths.begin(), paths.end());
+}
+
+Result<std::vector<std::string>> ignored_paths(const Checkout& co)
+{
+    init_once();
+    Repo repo;
+    if (auto st = open_repo(co, repo); !st) return fail(st.error());
+    git_status_options opts;
+    git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
+    opts.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
+    opts.flags = GIT_STATUS_OPT_INCLUDE_IGNORED | GIT_STATUS_OPT_RECURSE_IGNORED_DIRS;
+    git_status_list* list = nullptr;
+    if (git_status_list_new(&list, repo.get(), &opts) != 0) return fail(git_failure("cannot read the worktree's status"));
+    std::vector<std::string> out;
+    for (std::size_t i = 0, n = git_status_list_entrycount(list); i < n; ++i) {
+        const git_status_entry* e = git_status_byindex(list, i);
+        if (!(e->status & GIT_STATUS_IGNORED) || !e->index_to_workdir) continue;
+        const char* path = e->index_to_workdir->new_file.path;
+        if (path && !skip_working_data(path, nullptr, nullptr)) out.push_back(path);
+    }
+    git_status_list_free(list);
+    return out;
 }
 
 Status export_base(const Checkout& co, const std::filesystem::path& dir)

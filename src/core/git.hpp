@@ -83,6 +83,11 @@ Result<std::string> diff_worktree(const Checkout& co);
 /// working data that commits leave out is left out here too.
 Result<std::vector<std::string>> changed_paths(const Checkout& co);
 
+/// The files of the worktree that its .gitignore rules hide (Terraform
+/// working data left out): what a commit would leave out although terraform
+/// would read it.
+Result<std::vector<std::string>> ignored_paths(const Checkout& co);
+
 /// True when a path names git metadata: any of its components is ".git"
 /// (in any case).
 bool is_git_metadata(std::string_view path);

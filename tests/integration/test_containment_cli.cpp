@@ -283,6 +283,34 @@ TEST_F(ContainmentCli, AForgedDiffLineRemovesNothingOutsideTheWorktree)
     EXPECT_TRUE(fs::exists(home() / "state.db"));
 }
 
+// Links that lead out of the worktree are never committed, whichever agent
+// made them and wherever they hide (a directory named .infra-agent was once
+// not looked into).
+TEST_F(ContainmentCli, LinksThatLeadOutAreRefusedFromEveryAgent)
+{
+    auto remote = open_remote(dir / "remote");
+    configure("sed -i s/Disabled/Enabled/ main.tf && mkdir -p d/.infra-agent && "
+              "ln -s " + (home() / "keys/local-creds.key").string() + " d/.infra-agent/creds.tf && echo fixed");
+    enqueue("01CONTAINLINK0000000000001", "exec");
+    work(remote->url() + "acme.git");
+    auto task = show("01CONTAINLINK0000000000001");
+    EXPECT_NE(task["state"], "succeeded") << task.dump();
+    EXPECT_NE(task.dump().find("d/.infra-agent/creds.tf"), std::string::npos) << task.dump();
+
+    test::ModelServer model;
+    model.script({test::Turn{{{"run_command", {{"argv", {"ln", "-s", "../../keys/local-creds.key", "creds.tf"}}}}}},
+                  test::Turn{{{"write_file", {{"path", "main.tf"}, {"content", k_fixed_tf}}}}},
+                  test::Turn{{{"finish", {{"summary", "Enabled versioning"}}}}}});
+    configure("true", "llm:\n  provider: openai\n  base_url: " + model.openai_url() +
+                          "\n  model: test-model\n  api_key_env: TEST_LLM_KEY\n");
+    enqueue("01CONTAINLINK0000000000002", "llm");
+    work(remote->url() + "acme.git");
+    task = show("01CONTAINLINK0000000000002");
+    EXPECT_NE(task["state"], "succeeded") << task.dump();
+    EXPECT_NE(task.dump().find("creds.tf -> ../../keys/local-creds.key"), std::string::npos) << task.dump();
+    EXPECT_EQ(remote->pushes(), 0);
+}
+
 TEST_F(ContainmentCli, TaskIdsCannotNameDirectories)
 {
     for (const std::string& id : std::vector<std::string>{".", "..", "a/b", "a.b", "../x", std::string(300, 'a'), "a b", "ab\xc3\xa9"}) {

@@ -245,6 +245,36 @@ TEST_F(ProvidersCli, APlanThatChangesResourcesOutsideTheTasksScopeFails)
     EXPECT_TRUE(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
 }
 
+// Found by a red-team pass: terraform wrote its plan through a link the
+// agent left where the plan goes, into a CI workflow that was then committed;
+// and a file .gitignore hides was read by validation but left out of the
+// commit, so the validated tree was not the committed one.
+TEST_F(ProvidersCli, WhatIsValidatedIsWhatIsCommitted)
+{
+    agent("sed -i 's/public-read/private/' main.tf && mkdir -p .github/workflows && "
+          "ln -s .github/workflows/pwn.yml .infra-agent.tfplan && echo fixed");
+    auto task = remediate_one("01PROVIDERS000000000000009");
+    ASSERT_EQ(task["state"], "succeeded") << task.dump(2);
+    std::string branch = task["result"]["change"]["branch"];
+    EXPECT_EQ(test::git(dir / "remote/infra.git", "ls-tree -r --name-only " + branch), ".terraform.lock.hcl\nmain.tf\n");
+
+    // The base ignores overrides (GitHub's Terraform .gitignore does).
+    test::write_file(dir / "seed/.gitignore", "*_override.tf\n");
+    test::git(dir / "seed", "add -A");
+    test::git(dir / "seed", "commit -q -m ignore");
+    fs::remove_all(dir / "remote");
+    fs::create_directories(dir / "remote");
+    test::git(dir / "remote", "clone -q --bare ../seed infra.git");
+    agent("sed -i 's/public-read/private/; s/versioning = true/versioning = false/' main.tf && "
+          "printf 'resource \"testcloud_bucket\" \"artifacts\" {\n  versioning = true\n}\n' > x_override.tf && echo hidden");
+    task = remediate_one("01PROVIDERS000000000000010");
+    EXPECT_EQ(task["state"], "dead") << task.dump(2);
+    std::string error = task["lastError"];
+    EXPECT_NE(error.find("the worktree holds 'x_override.tf', which terraform reads and .gitignore leaves out of the commit"),
+              std::string::npos)
+        << error;
+}
+
 TEST_F(ProvidersCli, AMirrorWhosePackageDoesNotMatchTheLockFileIsRefused)
 {
     // The operator's own mirror (air-gapped), holding a provider that is not

@@ -13,7 +13,11 @@ namespace infra::core::agent {
 namespace fs = std::filesystem;
 namespace {
 
-bool skipped_dir(const std::string& name) { return name == ".git" || name == ".terraform" || name == ".infra-agent"; }
+/// .git and terraform's working data anywhere; the state home only at the top.
+bool skipped_dir(const std::string& name, int depth)
+{
+    return name == ".git" || name == ".terraform" || (name == ".infra-agent" && depth == 0);
+}
 
 bool inside(const fs::path& root, const fs::path& p)
 {
@@ -35,7 +39,7 @@ Status walk(const Workspace& ws, const std::function<Status(const std::string&, 
         auto st = it->symlink_status(ec);
         if (ec) return fail(Errc::unavailable, "cannot stat " + text::quote(rel) + ": " + ec.message());
         if (fs::is_directory(st)) {
-            if (skipped_dir(it->path().filename().string())) it.disable_recursion_pending();
+            if (skipped_dir(it->path().filename().string(), it.depth())) it.disable_recursion_pending();
             continue;
         }
         if (fs::is_symlink(st)) {

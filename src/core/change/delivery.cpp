@@ -11,12 +11,15 @@
 namespace infra::core::change {
 namespace {
 
-/// Where a worktree's base commit is written out for the provider install:
-/// beside it, "<dir>.base".
-std::filesystem::path base_tree_dir(const git::Checkout& co)
-{
-    return co.dir.parent_path() / (co.dir.filename().string() + ".base");
-}
+/// A directory of work_root removed when the scope ends (unless kept).
+struct ScratchDir {
+    std::filesystem::path root, dir;
+    bool keep = false;
+    ~ScratchDir()
+    {
+        if (!keep) (void)remove_tree_inside(root, dir);
+    }
+};
 
 /// "3 files changed, 10 insertions(+), 2 deletions(-)" from a unified diff.
 std::string diffstat(const std::string& diff)
@@ -212,11 +215,24 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     auto changed_paths = git::changed_paths(co);
     if (!changed_paths) return fail(changed_paths.error());
     const std::vector<std::string>& changed = *changed_paths;
-    if (auto allowed = check_changed_paths(changed, task, decision); !allowed) {
-        if (m_opt.events)
-            m_opt.events->emit({"change.refused", id, "", {{"reason", allowed.error().message}, {"paths", changed}}});
-        return fail(allowed.error());
-    }
+    auto refuse = [&](const Error& e) -> Result<json> {
+        if (m_opt.events) m_opt.events->emit({"change.refused", id, "", {{"reason", e.message}, {"paths", changed}}});
+        return fail(e);
+    };
+    if (auto allowed = check_changed_paths(changed, task, decision); !allowed) return refuse(allowed.error());
+    // What validation reads must be what is committed: no link that leads
+    // out, no special file, no Terraform file that .gitignore hides from
+    // the commit while terraform reads it.
+    if (auto unsafe = unsafe_entries(co.dir); !unsafe.empty())
+        return refuse(make_error(Errc::denied, "the worktree holds a link that leads outside it, or a file that is not a "
+                                               "regular file: " + text::quote(unsafe.front())));
+    auto ignored = git::ignored_paths(co);
+    if (!ignored) return fail(ignored.error());
+    for (const auto& p : *ignored)
+        if (is_terraform_file(p))
+            return refuse(make_error(Errc::denied, "the worktree holds " + text::quote(p) +
+                                                       ", which terraform reads and .gitignore leaves out of the commit",
+                                     "a change is validated as it is committed: remove the file, or stop ignoring it"));
     auto git_diff = git::diff_worktree(co);
     if (!git_diff) return fail(git_diff.error());
     const std::string& diff = *git_diff;
@@ -234,7 +250,10 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     vopt.compare_with_base = true;
     // The base commit's files, written out once when validation first needs
     // them: the trusted side installs the providers they lock.
-    auto base_dir = base_tree_dir(co);
+    // In work_root, whatever checkout this is (pr open's is a person's), and
+    // only for as long as this delivery validates.
+    ScratchDir base{m_opt.work_root, m_opt.work_root / (id + ".base"), m_opt.keep_worktrees};
+    const auto& base_dir = base.dir;
     bool base_written = false;
     vopt.base_tree = [&, base_dir]() -> Result<std::filesystem::path> {
         if (!base_written) {
@@ -282,6 +301,19 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     if (required && !report->ran && !remote)
         return fail(Errc::denied, "policy requires validation, and there is nothing to validate with",
                     "install terraform, or set validation.steps in config.yaml");
+    // The commit is of exactly what was checked and validated.
+    auto after = git::changed_paths(co);
+    if (!after) return fail(after.error());
+    if (*after != changed) {
+        std::string extra;
+        for (const auto& p : *after)
+            if (std::find(changed.begin(), changed.end(), p) == changed.end()) extra = p;
+        return refuse(make_error(Errc::denied, "the files of the change changed during validation" +
+                                                   (extra.empty() ? std::string() : " (" + text::quote(extra) + ")") +
+                                                   ": nothing is committed that was not validated"));
+    }
+    if (auto unsafe = unsafe_entries(co.dir); !unsafe.empty())
+        return refuse(make_error(Errc::denied, "validation left a link that leads outside the worktree: " + text::quote(unsafe.front())));
     auto title = describe(task, decision, result, diff).first;
 
     auto cspan = open_span("git.commit", id, {{"git.branch", branch}});
@@ -382,7 +414,7 @@ std::string Delivery::repository_for(const json& task) const
 void Delivery::cleanup(const git::Checkout& co)
 {
     if (m_opt.keep_worktrees || co.dir.empty()) return;
-    for (const auto& dir : {co.dir, co.git_dir, base_tree_dir(co)})
+    for (const auto& dir : {co.dir, co.git_dir})
         if (!dir.empty())
             if (auto st = remove_tree_inside(m_opt.work_root, dir); !st) spdlog::warn("{}", st.error().message);
 }

@@ -118,6 +118,43 @@ bool is_protected_path(std::string_view path)
 
 bool path_glob_match(std::string_view glob, std::string_view path) { return glob_at(glob, path); }
 
+bool is_terraform_file(std::string_view path)
+{
+    for (auto s : k_terraform_suffixes)
+        if (ends_with(path, s)) return true;
+    return false;
+}
+
+std::vector<std::string> unsafe_entries(const std::filesystem::path& dir)
+{
+    namespace fs = std::filesystem;
+    std::vector<std::string> out;
+    std::error_code ec;
+    fs::path root = fs::weakly_canonical(dir, ec);
+    fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        auto st = it->symlink_status(ec);
+        if (ec) break;
+        std::string rel = it->path().lexically_relative(dir).string();
+        if (fs::is_directory(st)) {
+            // Terraform's working data is never committed, and validation
+            // empties it before terraform runs.
+            if (it->path().filename() == ".git" || it->path().filename() == ".terraform") it.disable_recursion_pending();
+            continue;
+        }
+        if (fs::is_symlink(st)) {
+            std::error_code e;
+            fs::path target = fs::weakly_canonical(it->path(), e);
+            auto r = target.lexically_relative(root);
+            if (e || r.empty() || *r.begin() == "..") out.push_back(rel + " -> " + fs::read_symlink(it->path(), e).string());
+            continue;
+        }
+        if (!fs::is_regular_file(st)) out.push_back(rel + " (not a regular file)");
+    }
+    if (ec) out.push_back("(cannot read the whole worktree: " + ec.message() + ")");
+    return out;
+}
+
 Status check_changed_paths(const std::vector<std::string>& changed, const json& task, const json& decision)
 {
     const json& allowed = member(member(decision, "constraints"), "allowedPaths");
@@ -139,8 +176,7 @@ Status check_changed_paths(const std::vector<std::string>& changed, const json& 
         if (is_protected_path(path))
             return fail(Errc::denied, "the change touches " + text::quote(path) + ", a CI definition or git file that agents never change",
                         "unless a policy rule names it in constraints.allowedPaths");
-        bool terraform = false;
-        for (auto s : k_terraform_suffixes) terraform = terraform || ends_with(path, s);
+        bool terraform = is_terraform_file(path);
         bool under = root == "." || path.rfind(root + "/", 0) == 0;
         if (!terraform || !under)
             return fail(Errc::denied,

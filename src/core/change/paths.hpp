@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,16 @@ std::string task_root(const nlohmann::json& task);
 /// bitbucket-pipelines.yml, .drone.yml, .travis.yml, .woodpecker*) and
 /// git's own files (.gitattributes, .gitmodules, .gitignore), at any depth.
 bool is_protected_path(std::string_view path);
+
+/// True for the files terraform reads as configuration or variables:
+/// *.tf, *.tf.json, *.tfvars, *.tfvars.json.
+bool is_terraform_file(std::string_view path);
+
+/// Entries below dir that a change must not carry, whoever made them:
+/// symlinks that lead outside dir (or that cannot be resolved) and special
+/// files (fifos, sockets, devices); ".git" and ".terraform" are not looked
+/// into.
+std::vector<std::string> unsafe_entries(const std::filesystem::path& dir);
 
 /// Matches a path against a glob: '*' and '?' stay within one directory,
 /// '**' spans directories ("modules/**/*.tf").

@@ -1,4 +1,5 @@
 #include "core/change/validation.hpp"
+#include "core/change/paths.hpp"
 #include "core/change/providers.hpp"
 #include "core/events/trace.hpp"
 
@@ -11,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 #include <set>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace infra::core::change {
@@ -216,11 +219,18 @@ Result<std::pair<std::string, std::string>> keep_plan_bytes(const std::string& b
 Result<std::pair<std::string, std::string>> keep_plan(const std::filesystem::path& from, const std::filesystem::path& plans_dir,
                                                       std::size_t index)
 {
-    std::ifstream in(from, std::ios::binary);
-    if (!in) return fail(Errc::unavailable, "cannot read the plan " + from.string());
-    std::ostringstream bytes;
-    bytes << in.rdbuf();
-    return keep_plan_bytes(bytes.str(), plans_dir, index);
+    // Never through a link: what is kept is the file terraform wrote.
+    int fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st {};
+    if (fd < 0 || ::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (fd >= 0) ::close(fd);
+        return fail(Errc::denied, "the plan " + text::quote(from.string()) + " is not a regular file terraform wrote");
+    }
+    std::string bytes;
+    char buf[65536];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) bytes.append(buf, static_cast<std::size_t>(n));
+    ::close(fd);
+    return keep_plan_bytes(bytes, plans_dir, index);
 }
 
 }  // namespace
@@ -329,7 +339,7 @@ std::vector<std::string> terraform_roots(const std::vector<std::string>& changed
 {
     std::set<std::string> dirs;
     for (const auto& f : changed_files) {
-        if (f.size() < 3 || f.substr(f.size() - 3) != ".tf") continue;
+        if (!is_terraform_file(f)) continue;
         auto slash = f.rfind('/');
         dirs.insert(slash == std::string::npos ? "." : f.substr(0, slash));
     }
@@ -412,8 +422,10 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                 return fail(Errc::denied, "cannot validate the root " + text::quote(dir) + ": " + inside.error().message);
         bool had_lock = std::filesystem::exists(root / dir / ".terraform.lock.hcl", ec);
         // Terraform's working data is made here, never taken from the change
-        // (an agent could plant a provider binary in .terraform).
+        // (an agent could plant a provider binary in .terraform, or a link
+        // where the plan is written, to have terraform write through it).
         if (auto st = remove_tree_inside(root, root / dir / ".terraform"); !st) return fail(st.error());
+        if (auto st = remove_tree_inside(root, root / dir / k_plan_file); !st) return fail(st.error());
         // Providers and remote modules come from the base commit, installed
         // on the trusted side; the sandbox reads them from the cache alone.
         std::optional<PreparedRoot> prepared;

@@ -1,6 +1,7 @@
 // Which files a change may touch: Terraform files of the task's root by
 // default, policy's globs otherwise, CI definitions only when named.
 #include "core/change/paths.hpp"
+#include "core/change/validation.hpp"
 
 #include <gtest/gtest.h>
 
@@ -65,6 +66,12 @@ TEST(ChangePaths, CiDefinitionsNeedAGlobThatNamesThem)
     EXPECT_FALSE(change::is_protected_path("docs/github.md"));
     EXPECT_TRUE(change::check_changed_paths({".github/workflows/deploy.yml"}, t, decision({".github/workflows/*.yml"})));
     EXPECT_TRUE(change::check_changed_paths({".gitlab-ci.yml", "main.tf"}, t, decision({".gitlab-ci.yml", "*.tf"})));
+}
+
+TEST(ChangePaths, EveryTerraformFileNamesItsRoot)
+{
+    EXPECT_EQ(infra::core::change::terraform_roots({"prod/x.tf.json", "a/b.tfvars", "c/d.tf", "README.md"}),
+              (std::vector<std::string>{"a", "c", "prod"}));
 }
 
 TEST(ChangePaths, PolicyGlobsReplaceTheDefault)

@@ -77,7 +77,12 @@ TEST_F(GitTest, BranchNamesAreDeterministic)
 {
     EXPECT_EQ(core::git::branch_name("compliance-remediation", "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"),
               "infra-agent/compliance-remediation/9f86d081884c7d65");
-    EXPECT_EQ(core::git::branch_name("Drift Detection", "sha256:ab"), "infra-agent/drift-detection/ab");
+    // A key that is not a digest is named by a digest of all of it: keys that
+    // share their hex digits do not share a branch.
+    EXPECT_EQ(core::git::branch_name("Drift Detection", "sha256:ab").substr(0, 28), "infra-agent/drift-detection/");
+    EXPECT_EQ(core::git::branch_name("Drift Detection", "sha256:ab").size(), 44u);
+    EXPECT_NE(core::git::branch_name("x", "k-0123-4567"), core::git::branch_name("x", "x-0123-x-4567-x"));
+    EXPECT_EQ(core::git::branch_name("x", "k-0123-4567"), core::git::branch_name("x", "k-0123-4567"));
 }
 
 TEST_F(GitTest, CommitsCarryTrailersAndLeaveWorkingDataOut)
