@@ -93,13 +93,22 @@ Result<Snapshot> snapshot(const Workspace& ws, std::size_t max_files, std::size_
     return s;
 }
 
-Result<Changes> changes_since(const Snapshot& before, const Workspace& ws)
+Result<Changes> changes_since(const Snapshot& before, const Workspace& ws, std::size_t max_files, std::size_t max_bytes)
 {
     Changes c;
     std::map<std::string, std::string> after;
+    std::size_t bytes = 0;
     auto st = walk(
         ws,
         [&](const std::string& rel, const fs::path& p) -> Status {
+            // The same bounds as the snapshot: what an agent leaves behind
+            // is read only as far as a change can reasonably be.
+            std::error_code ec;
+            auto size = fs::file_size(p, ec);
+            bytes += ec ? 0 : size;
+            if (after.size() >= max_files || bytes > max_bytes)
+                return fail(Errc::invalid_input, "the agent left more than the workspace may hold (" + std::to_string(max_files) +
+                                                     " files, " + std::to_string(max_bytes >> 20) + " MiB at most)");
             auto content = slurp(p, rel);
             if (!content) return fail(content.error());
             after.emplace(rel, std::move(*content));

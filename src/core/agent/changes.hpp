@@ -30,7 +30,9 @@ struct Changes {
     std::vector<std::string> unsafe;
 };
 
-/// Compares the workspace now with a snapshot taken before.
-Result<Changes> changes_since(const Snapshot& before, const Workspace& ws);
+/// Compares the workspace now with a snapshot taken before; fails, as
+/// snapshot() does, past max_files files or max_bytes bytes in all.
+Result<Changes> changes_since(const Snapshot& before, const Workspace& ws, std::size_t max_files = 20000,
+                              std::size_t max_bytes = 256u << 20);
 
 }  // namespace infra::core::agent

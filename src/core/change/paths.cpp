@@ -20,10 +20,12 @@ bool ends_with(std::string_view s, std::string_view suffix)
 /// The directories and files a protected path is recognised by (lower case).
 bool protected_component(std::string_view dir_or_file, bool is_last)
 {
-    static constexpr std::array<std::string_view, 5> k_dirs = {".github", ".gitlab", ".circleci", ".buildkite", ".woodpecker"};
-    static constexpr std::array<std::string_view, 11> k_files = {
+    static constexpr std::array<std::string_view, 7> k_dirs = {".github", ".gitlab",     ".circleci", ".buildkite",
+                                                               ".woodpecker", ".gitea", ".forgejo"};
+    static constexpr std::array<std::string_view, 16> k_files = {
         ".gitlab-ci.yml", ".gitlab-ci.yaml", "jenkinsfile", "azure-pipelines.yml", "azure-pipelines.yaml",
-        "bitbucket-pipelines.yml", ".drone.yml", ".travis.yml", ".gitattributes", ".gitmodules", ".gitignore"};
+        "bitbucket-pipelines.yml", ".drone.yml", ".travis.yml", ".gitattributes", ".gitmodules", ".gitignore",
+        "atlantis.yaml", "atlantis.yml", ".pre-commit-config.yaml", ".tflint.hcl", "codeowners"};
     std::string c = text::lower(dir_or_file);
     if (!is_last)
         for (auto d : k_dirs)

@@ -22,9 +22,11 @@ std::string task_root(const nlohmann::json& task);
 
 /// True for files that judge or steer changes rather than describe
 /// infrastructure: CI definitions (.github/, .gitlab-ci.yml, .gitlab/,
-/// .circleci/, .buildkite/, Jenkinsfile, azure-pipelines.yml,
-/// bitbucket-pipelines.yml, .drone.yml, .travis.yml, .woodpecker*) and
-/// git's own files (.gitattributes, .gitmodules, .gitignore), at any depth.
+/// .circleci/, .buildkite/, .gitea/, .forgejo/, Jenkinsfile,
+/// azure-pipelines.yml, bitbucket-pipelines.yml, .drone.yml, .travis.yml,
+/// .woodpecker*, atlantis.yaml, .pre-commit-config.yaml, .tflint.hcl,
+/// CODEOWNERS) and git's own files (.gitattributes, .gitmodules,
+/// .gitignore), at any depth.
 bool is_protected_path(std::string_view path);
 
 /// True for the files terraform reads as configuration or variables:

@@ -2,6 +2,7 @@
 // decision's tier allows, the worker holding its lease, and the lease's end.
 #include "core/creds/binding.hpp"
 #include "core/creds/broker.hpp"
+#include "core/git.hpp"
 #include "core/home.hpp"
 #include "core/state.hpp"
 #include "plugins/credentials/providers.hpp"
@@ -44,7 +45,8 @@ TEST(CredsBinding, TheBranchIsTheOneTheWorkerPushes)
     EXPECT_EQ(core::creds::task_branch(task()), k_branch);
     json no_key = task();
     no_key.erase("dedupeKey");
-    EXPECT_EQ(core::creds::task_branch(no_key), "infra-agent/compliance-remediation/01a");  // the hex digits of "01TASK"
+    // Without a dedupe key, the id names the branch, as the worker does.
+    EXPECT_EQ(core::creds::task_branch(no_key), core::git::branch_name("compliance-remediation", "01TASK"));
 }
 
 TEST(CredsBinding, ATaskMayHaveItsOwnScopesOnly)
