@@ -91,11 +91,14 @@ protected:
         ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
     }
 
-    void seed_commit()
+    /// Commits the seed's files (the repository's base) and publishes them
+    /// as the remote the worker clones, afresh.
+    void seed_commit(const std::string& message = "the repository")
     {
-        test::git(dir / "seed", "init -q");
+        if (!fs::exists(dir / "seed/.git")) test::git(dir / "seed", "init -q");
         test::git(dir / "seed", "add -A");
-        test::git(dir / "seed", "commit -q -m 'the repository'");
+        test::git(dir / "seed", "commit -q -m '" + message + "'");
+        fs::remove_all(dir / "remote");
         fs::create_directories(dir / "remote");
         test::git(dir / "remote", "clone -q --bare ../seed infra.git");
     }
@@ -186,9 +189,7 @@ TEST_F(ProvidersCli, APlanThatNeedsCredentialsIsReportedAsNotRun)
     main_tf.replace(at, std::string("provider \"testcloud\" {}").size(),
                     "provider \"testcloud\" {\n  credentials_required = true\n}");
     test::write_file(dir / "seed/main.tf", main_tf);
-    fs::remove_all(dir / "remote");
-    fs::remove_all(dir / "seed/.git");
-    seed_commit();
+    seed_commit("a provider that needs credentials");
 
     agent("sed -i 's/public-read/private/' main.tf && echo private");
     auto task = remediate_one("01PROVIDERS000000000000007");
@@ -260,11 +261,7 @@ TEST_F(ProvidersCli, WhatIsValidatedIsWhatIsCommitted)
 
     // The base ignores overrides (GitHub's Terraform .gitignore does).
     test::write_file(dir / "seed/.gitignore", "*_override.tf\n");
-    test::git(dir / "seed", "add -A");
-    test::git(dir / "seed", "commit -q -m ignore");
-    fs::remove_all(dir / "remote");
-    fs::create_directories(dir / "remote");
-    test::git(dir / "remote", "clone -q --bare ../seed infra.git");
+    seed_commit("ignore overrides");
     agent("sed -i 's/public-read/private/; s/versioning = true/versioning = false/' main.tf && "
           "printf 'resource \"testcloud_bucket\" \"artifacts\" {\n  versioning = true\n}\n' > x_override.tf && echo hidden");
     task = remediate_one("01PROVIDERS000000000000010");
@@ -308,13 +305,9 @@ TEST_F(ProvidersCli, TheBasesRemoteModulesAreFetchedOutsideAndUsedOffline)
     test::git(dir / "modsrc", "add -A");
     test::git(dir / "modsrc", "commit -q -m module");
     test::git(dir.path(), "clone -q --bare modsrc modules.git");
-    fs::remove_all(dir / "remote");
     test::write_file(dir / "seed/modules.tf",
                      "module \"shared\" {\n  source = \"git::file://" + (dir / "modules.git").string() + "\"\n  name   = \"acme-shared\"\n}\n");
-    test::git(dir / "seed", "add -A");
-    test::git(dir / "seed", "commit -q -m 'a shared module'");
-    fs::create_directories(dir / "remote");
-    test::git(dir / "remote", "clone -q --bare ../seed infra.git");
+    seed_commit("a shared module");
 
     agent("sed -i 's/public-read/private/' main.tf && echo private");
     auto task = remediate_one("01PROVIDERS000000000000006");
