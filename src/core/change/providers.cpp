@@ -119,7 +119,7 @@ Result<PreparedRoot> ProviderCache::describe() const
     if (ec) return fail(Errc::unavailable, "cannot create the provider cache " + text::quote((m_opt.dir / "cache").string()) + ": " + ec.message());
     if (!own && !fs::is_directory(m_opt.operator_mirror, ec))
         return fail(Errc::unavailable, "validation.provider_mirror " + text::quote(m_opt.operator_mirror.string()) + " is not a directory",
-                    "point it at a filesystem mirror (terraform providers mirror DIR makes one)");
+                    "point it at a filesystem mirror, which terraform providers mirror DIR makes");
     if (auto st = write_cli_config(p.cli_config, p.mirror); !st) return fail(st.error());
     p.binds = {m_opt.dir};
     if (!own) p.binds.push_back(m_opt.operator_mirror);
