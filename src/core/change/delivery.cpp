@@ -249,9 +249,9 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     vopt.events = m_opt.events;
     vopt.compare_with_base = true;
     // The base commit's files, written out once when validation first needs
-    // them: the trusted side installs the providers they lock.
-    // In work_root, whatever checkout this is (pr open's is a person's), and
-    // only for as long as this delivery validates.
+    // them (the trusted side installs the providers they lock), in work_root
+    // whatever checkout this is (pr open's is a person's), and only for as
+    // long as this delivery validates.
     ScratchDir base{m_opt.work_root, m_opt.work_root / (id + ".base"), m_opt.keep_worktrees};
     const auto& base_dir = base.dir;
     bool base_written = false;
