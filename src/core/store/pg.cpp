@@ -1,8 +1,7 @@
 #include "core/store/pg.hpp"
 
+#include "core/store/libpq.hpp"
 #include "core/text.hpp"
-
-#include <libpq-fe.h>
 
 #include <cstdlib>
 
@@ -22,28 +21,28 @@ std::string message(const char* text)
 
 Rows::~Rows()
 {
-    if (m_r) PQclear(m_r);
+    if (m_r) libpq().PQclear(m_r);
 }
 
-int Rows::size() const { return PQntuples(m_r); }
+int Rows::size() const { return libpq().PQntuples(m_r); }
 
 std::int64_t Rows::affected() const
 {
-    const char* n = PQcmdTuples(m_r);
+    const char* n = libpq().PQcmdTuples(m_r);
     return n && *n ? std::strtoll(n, nullptr, 10) : 0;
 }
 
 std::string Rows::text(int row, int col) const
 {
-    return std::string(PQgetvalue(m_r, row, col), static_cast<std::size_t>(PQgetlength(m_r, row, col)));
+    return std::string(libpq().PQgetvalue(m_r, row, col), static_cast<std::size_t>(libpq().PQgetlength(m_r, row, col)));
 }
 
 std::int64_t Rows::integer(int row, int col) const
 {
-    const char* v = PQgetvalue(m_r, row, col);
-    if (PQfformat(m_r, col) == 0) return std::strtoll(v, nullptr, 10);
+    const char* v = libpq().PQgetvalue(m_r, row, col);
+    if (libpq().PQfformat(m_r, col) == 0) return std::strtoll(v, nullptr, 10);
     // Binary: a big-endian int2, int4 or int8.
-    int n = PQgetlength(m_r, row, col);
+    int n = libpq().PQgetlength(m_r, row, col);
     std::uint64_t u = 0;
     for (int i = 0; i < n; ++i) u = u << 8 | static_cast<unsigned char>(v[i]);
     if (n == 2) return static_cast<std::int16_t>(u);
@@ -51,13 +50,13 @@ std::int64_t Rows::integer(int row, int col) const
     return static_cast<std::int64_t>(u);
 }
 
-bool Rows::is_null(int row, int col) const { return PQgetisnull(m_r, row, col) != 0; }
+bool Rows::is_null(int row, int col) const { return libpq().PQgetisnull(m_r, row, col) != 0; }
 
 std::string Rows::bytes(int row, int col) const
 {
-    const char* v = PQgetvalue(m_r, row, col);
-    std::size_t n = static_cast<std::size_t>(PQgetlength(m_r, row, col));
-    if (PQfformat(m_r, col) == 1) return std::string(v, n);
+    const char* v = libpq().PQgetvalue(m_r, row, col);
+    std::size_t n = static_cast<std::size_t>(libpq().PQgetlength(m_r, row, col));
+    if (libpq().PQfformat(m_r, col) == 1) return std::string(v, n);
     std::string out;
     if (n < 2 || v[0] != '\\' || v[1] != 'x') return out;
     out.reserve((n - 2) / 2);
@@ -69,7 +68,7 @@ std::string Rows::bytes(int row, int col) const
 bool Rows::is_bytea(int col) const
 {
     constexpr Oid k_bytea = 17;
-    return PQftype(m_r, col) == k_bytea;
+    return libpq().PQftype(m_r, col) == k_bytea;
 }
 
 Placeholders placeholders(std::string_view sql)
@@ -117,26 +116,27 @@ Placeholders placeholders(std::string_view sql)
 
 core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& url)
 {
+    if (auto loaded = load_libpq(); !loaded) return loaded.error();
     std::unique_ptr<Conn> c(new Conn());
     c->m_where = core::text::redact_url(url);
-    c->m_conn = PQconnectdb(url.c_str());
+    c->m_conn = libpq().PQconnectdb(url.c_str());
     if (!c->m_conn) return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': out of memory");
-    if (PQstatus(c->m_conn) != CONNECTION_OK) {
-        return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': " + message(PQerrorMessage(c->m_conn)));
+    if (libpq().PQstatus(c->m_conn) != CONNECTION_OK) {
+        return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': " + message(libpq().PQerrorMessage(c->m_conn)));
     }
     // Notices (e.g. "relation already exists, skipping") are not errors.
-    PQsetNoticeProcessor(c->m_conn, [](void*, const char*) {}, nullptr);
+    libpq().PQsetNoticeProcessor(c->m_conn, [](void*, const char*) {}, nullptr);
     return c;
 }
 
 Conn::~Conn()
 {
-    if (m_conn) PQfinish(m_conn);
+    if (m_conn) libpq().PQfinish(m_conn);
 }
 
 core::Error Conn::error(std::string_view what) const
 {
-    return core::make_error(Errc::unavailable, "'" + m_where + "': " + std::string(what) + ": " + message(PQerrorMessage(m_conn)));
+    return core::make_error(Errc::unavailable, "'" + m_where + "': " + std::string(what) + ": " + message(libpq().PQerrorMessage(m_conn)));
 }
 
 core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& params, Results results, bool prepare)
@@ -151,7 +151,7 @@ core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& p
     std::string text(sql);
     int format = results == Results::binary ? 1 : 0;
     if (params.empty() || !prepare)
-        return result(Rows(PQexecParams(m_conn, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
+        return result(Rows(libpq().PQexecParams(m_conn, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
                                         lengths.data(), formats.data(), format)));
     for (int attempt = 0;; ++attempt) {
         auto known = m_prepared.find(text);
@@ -163,15 +163,15 @@ core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& p
                 m_prepared.clear();
             }
             std::string name = "infra_" + std::to_string(++m_statements);
-            auto prepared = result(Rows(PQprepare(m_conn, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr)));
+            auto prepared = result(Rows(libpq().PQprepare(m_conn, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr)));
             if (!prepared) return prepared.error();
             known = m_prepared.emplace(text, std::move(name)).first;
         }
-        auto r = result(Rows(PQexecPrepared(m_conn, known->second.c_str(), static_cast<int>(params.size()), values.data(),
+        auto r = result(Rows(libpq().PQexecPrepared(m_conn, known->second.c_str(), static_cast<int>(params.size()), values.data(),
                                             lengths.data(), formats.data(), format)));
         // A table changed since this connection prepared the statement: prepare it again.
         if (!r && attempt == 0 && r.error().message.find("cached plan must not change result type") != std::string::npos &&
-            PQtransactionStatus(m_conn) == PQTRANS_IDLE) {
+            libpq().PQtransactionStatus(m_conn) == PQTRANS_IDLE) {
             (void)exec("DEALLOCATE " + known->second);
             m_prepared.erase(known);
             continue;
@@ -182,40 +182,40 @@ core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& p
 
 core::Result<Rows> Conn::result(Rows r)
 {
-    auto status = PQresultStatus(r.m_r);
+    auto status = libpq().PQresultStatus(r.m_r);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return r;
-    const char* state = PQresultErrorField(r.m_r, PG_DIAG_SQLSTATE);
-    std::string msg = message(PQresultErrorMessage(r.m_r));
+    const char* state = libpq().PQresultErrorField(r.m_r, PG_DIAG_SQLSTATE);
+    std::string msg = message(libpq().PQresultErrorMessage(r.m_r));
     // 23xxx: integrity constraint violations (a unique index, say).
     Errc code = state && std::string_view(state).substr(0, 2) == "23" ? Errc::conflict : Errc::unavailable;
-    if (msg.empty()) msg = message(PQerrorMessage(m_conn));
+    if (msg.empty()) msg = message(libpq().PQerrorMessage(m_conn));
     return fail(code, "'" + m_where + "': " + msg);
 }
 
 core::Status Conn::exec(std::string_view sql)
 {
     std::string text(sql);
-    Rows r(PQexec(m_conn, text.c_str()));
-    auto status = PQresultStatus(r.m_r);
+    Rows r(libpq().PQexec(m_conn, text.c_str()));
+    auto status = libpq().PQresultStatus(r.m_r);
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return {};
-    std::string msg = message(PQresultErrorMessage(r.m_r));
-    if (msg.empty()) msg = message(PQerrorMessage(m_conn));
+    std::string msg = message(libpq().PQresultErrorMessage(r.m_r));
+    if (msg.empty()) msg = message(libpq().PQerrorMessage(m_conn));
     return fail(Errc::unavailable, "'" + m_where + "': " + msg);
 }
 
-bool Conn::ok() const { return PQstatus(m_conn) == CONNECTION_OK && PQtransactionStatus(m_conn) == PQTRANS_IDLE; }
+bool Conn::ok() const { return libpq().PQstatus(m_conn) == CONNECTION_OK && libpq().PQtransactionStatus(m_conn) == PQTRANS_IDLE; }
 
-bool Conn::broken() const { return PQstatus(m_conn) == CONNECTION_BAD; }
+bool Conn::broken() const { return libpq().PQstatus(m_conn) == CONNECTION_BAD; }
 
-int Conn::socket() const { return PQsocket(m_conn); }
+int Conn::socket() const { return libpq().PQsocket(m_conn); }
 
 bool Conn::take_notifications()
 {
-    if (!PQconsumeInput(m_conn)) return false;
+    if (!libpq().PQconsumeInput(m_conn)) return false;
     bool any = false;
-    while (PGnotify* n = PQnotifies(m_conn)) {
+    while (PGnotify* n = libpq().PQnotifies(m_conn)) {
         any = true;
-        PQfreemem(n);
+        libpq().PQfreemem(n);
     }
     return any;
 }

@@ -590,10 +590,22 @@ std::string sha1_hex(const std::string& s)
 
 /// A script with its SHA-1, run by EVALSHA (loaded again after a server
 /// restart flushed its script cache).
-struct Script {
-    std::string body;
-    std::string sha;
-    explicit Script(const char* s) : body(std::string(k_prelude) + s), sha(sha1_hex(body)) {}
+// A Lua script and its SHA-1, which is computed when first sent rather than
+// when the program starts (most processes never use Redis).
+class Script {
+public:
+    explicit Script(const char* s) : m_body(std::string(k_prelude) + s) {}
+    const std::string& body() const { return m_body; }
+    const std::string& sha() const
+    {
+        std::call_once(m_once, [this] { m_sha = sha1_hex(m_body); });
+        return m_sha;
+    }
+
+private:
+    std::string m_body;
+    mutable std::once_flag m_once;
+    mutable std::string m_sha;
 };
 
 std::string cbor_bytes(const json& j)
@@ -1060,7 +1072,7 @@ private:
     {
         auto c = take();
         if (!c) return c.error();
-        std::vector<std::string> cmd = {"EVALSHA", s.sha, "0", m_addr.prefix, std::to_string(now ? now : now_ms())};
+        std::vector<std::string> cmd = {"EVALSHA", s.sha(), "0", m_addr.prefix, std::to_string(now ? now : now_ms())};
         cmd.insert(cmd.end(), std::make_move_iterator(args.begin()), std::make_move_iterator(args.end()));
         if (!staged.empty()) {
             staged.insert(staged.begin(), {"MULTI"});
@@ -1077,7 +1089,7 @@ private:
         };
         auto r = once();
         if (r && r->type == Reply::Type::error && r->str.rfind("NOSCRIPT", 0) == 0) {
-            auto load = (*c)->command({"SCRIPT", "LOAD", s.body});
+            auto load = (*c)->command({"SCRIPT", "LOAD", s.body()});
             if (!load) return load.error();
             if (load->type == Reply::Type::error) return fail(Errc::internal, "'" + m_where + "': " + load->str);
             r = once();
