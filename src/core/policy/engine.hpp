@@ -46,7 +46,6 @@ public:
 
     const std::vector<Policy>& policies() const { return m_set.policies; }
     const PolicySet& set() const { return m_set; }
-    std::size_t rule_count() const { return m_rules.size(); }
 
     /// Resolves the task's fields once per decision (policy/resolver.hpp).
     struct Resolver;

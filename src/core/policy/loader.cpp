@@ -629,18 +629,4 @@ PolicySet load(const std::vector<fs::path>& dirs, const fs::path& cache_dir)
     return set;
 }
 
-Result<Match> parse_match(const std::string& yaml_text)
-{
-    std::vector<LintFinding> findings;
-    Checker ck("<match>", findings);
-    Match m;
-    try {
-        m = compile_match(Node::from_yaml(YAML::Load(yaml_text), 0), ck);
-    } catch (const YAML::Exception& e) {
-        return fail(Errc::invalid_input, e.msg);
-    }
-    if (ck.errors()) return fail(Errc::invalid_input, findings.front().str());
-    return m;
-}
-
 }  // namespace infra::core::policy

@@ -43,9 +43,6 @@ void parse_policies(const std::string& text, const std::string& file, std::vecto
 /// their content, which makes the next cold start skip the YAML parser.
 PolicySet load(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& cache_dir = {});
 
-/// Compiles one match block from YAML text (for tests and fuzzing).
-Result<Match> parse_match(const std::string& yaml_text);
-
 /// True for a dotted path that can name a part of a task.
 bool known_task_root(std::string_view path);
 

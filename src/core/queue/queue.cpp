@@ -67,13 +67,6 @@ Result<std::unique_ptr<Queue>> Registry::open(const std::string& url, const Open
     return it->second(url, options);
 }
 
-std::vector<std::string> Registry::schemes() const
-{
-    std::vector<std::string> out;
-    for (const auto& [k, v] : m_factories) out.push_back(k);
-    return out;
-}
-
 std::int64_t now_ms()
 {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

@@ -230,7 +230,6 @@ public:
     void add(std::string scheme, Factory factory);
     /// Opens url with the backend of its scheme.
     Result<std::unique_ptr<Queue>> open(const std::string& url, const OpenOptions& options = {}) const;
-    std::vector<std::string> schemes() const;
 
 private:
     std::map<std::string, Factory> m_factories;
