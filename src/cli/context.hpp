@@ -97,10 +97,6 @@ public:
         return it == m_actions.end() ? nullptr : &it->second;
     }
 
-    /// The exit code that main returns.
-    void set_exit(int code) { m_exit = code; }
-    int exit() const { return m_exit; }
-
 private:
     GlobalOptions m_globals;
     std::optional<core::Home> m_home;
@@ -111,7 +107,6 @@ private:
     core::creds::Registry m_credentials;
     bool m_stdout_tty = false;
     bool m_stderr_tty = false;
-    int m_exit = 0;
     std::map<const void*, std::function<int()>> m_actions;
 };
 
