@@ -251,6 +251,11 @@ Result<Report> plan(const fs::path& root, const Options& opt)
     return r;
 }
 
+std::string dedupe_key(const std::string& repository_id, const std::string& name)
+{
+    return signals::dedupe_key({"drift", text::lower(repository_id), name});
+}
+
 AgentTask task_for(const Report& r, const std::string& name, const std::string& repository_id, bool refresh_only)
 {
     AgentTask t;
@@ -269,7 +274,7 @@ AgentTask task_for(const Report& r, const std::string& name, const std::string& 
                  {"refreshOnly", refresh_only}};
     t.id = ids::new_ulid();
     // One open task per root: a later scan of the same root is the same work.
-    t.dedupe_key = signals::dedupe_key({"drift", text::lower(repository_id), name});
+    t.dedupe_key = dedupe_key(repository_id, name);
     signals::IngestOptions opt;
     opt.repository_id = repository_id;
     signals::finish_task(t, opt);

@@ -56,6 +56,10 @@ nlohmann::json resource_details(const nlohmann::json& plan);
 /// Reads the machine-readable UI stream of `terraform plan -json`.
 void read_plan_stream(std::string_view stream, Report& report);
 
+/// The dedupe key of a root's drift tasks: the same for every scan, so a
+/// later scan finds the open task, or the pull request a task opened.
+std::string dedupe_key(const std::string& repository_id, const std::string& name);
+
 /// The drift-detection task for a drifted root; `name` is the root as the
 /// user sees it (relative to where they ran drift).
 AgentTask task_for(const Report& report, const std::string& name, const std::string& repository_id, bool refresh_only);
