@@ -112,11 +112,11 @@ void judge(const json& resource, RootFiles& root, const std::string& root_name, 
 
 std::string details(const std::string& root, const std::string& mode, const std::vector<Item>& items)
 {
-    std::string out = "## Drift in `" + root + "`\n\n| resource | attribute | code | live | " + mode + " |\n| --- | --- | --- | --- | --- |\n";
+    std::string out = "## Drift in `" + root + "`\n\n| resource | attribute | old | new (live) | " + mode + " |\n| --- | --- | --- | --- | --- |\n";
     std::string reasons;
     for (const auto& i : items) {
         std::string done = mode == "codify" ? (i.codified ? "codified" : "not codified") : mode == "revert" ? "reverted by the plan" : "reported";
-        out += "| `" + i.address + "` | " + (i.attribute.empty() ? "" : "`" + i.attribute + "`") + " | " +
+        out += "| `" + i.address + "` | " + (i.attribute.empty() ? "(the resource)" : "`" + i.attribute + "`") + " | " +
                (i.attribute.empty() ? "" : shown(i, i.old_value)) + " | " + (i.attribute.empty() ? "" : shown(i, i.new_value)) +
                " | " + done + " |\n";
         if (!i.codified && mode == "codify")
