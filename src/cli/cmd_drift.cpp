@@ -208,7 +208,12 @@ void register_drift(CLI::App& app, Context& ctx)
     opt->policies.add_to(cmd);
     cmd->footer("A root is a directory with .tf files that no other directory uses as a local module. Each is\n"
                 "initialized when it has no .terraform/ yet and planned with the environment's credentials.\n"
-                "A root has at most one open drift task: a later scan finds the open one (dedupe key).\n"
+                "A root has at most one open drift task: a later scan finds the open one (dedupe key), and\n"
+                "a later task of the root updates its pull request. Each task lists the drifted attributes\n"
+                "(sensitive values left out); policy's drift.mode says whether the builtin agent codifies\n"
+                "them (the default), reverts them through a tier-4 saved plan, or only reports them.\n"
+                "With --enqueue, a root that no longer drifts while its pull request is open is recorded\n"
+                "as a drift.resolved event.\n"
                 "Exit 0, or 2 with --detailed-exitcode when something drifted, 1 when a plan failed.");
     ctx.on_run(cmd, [opt, &ctx] { return drift(*opt, ctx); });
 }
