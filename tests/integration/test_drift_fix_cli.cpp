@@ -148,6 +148,7 @@ TEST_F(DriftFixCli, LiteralsAreCodifiedTheRestReportedAndALaterScanUpdatesThePul
     EXPECT_EQ(events.out.find("leaked-token-value"), std::string::npos);
     EXPECT_EQ(run_cli({"queue", "ls", "--json"}, opts).out.find("leaked-token-value"), std::string::npos);
     EXPECT_EQ(mixed.find("leaked-token-value"), std::string::npos);
+    EXPECT_EQ(mixed_task.dump().find("leaked-token-value"), std::string::npos);
 
     // A second scan finds the same drift: the same pull requests, updated.
     auto again = run_cli({"drift", "--enqueue", "--json", "--repo-id", "acme/infra"}, opts);
@@ -209,6 +210,24 @@ TEST_F(DriftFixCli, RevertWaitsForApprovalThenAppliesOnce)
     EXPECT_EQ(run_cli({"apply", id, "--as", "carol"}, opts).exit_code, 3);
     auto clean = run_cli({"drift", "--detailed-exitcode", "infra/app"}, opts);
     EXPECT_EQ(clean.exit_code, 0) << clean.err;
+}
+
+TEST_F(DriftFixCli, ReportChangesNothing)
+{
+    test::write_file(home() / "policies" / "drift.yaml",
+                     "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: team-drift, level: organization}\nrules:\n"
+                     "  - name: drift-is-reported\n    match: {type: drift-detection}\n    drift: {mode: report}\n");
+    change_state(state("app"), "app", "v2");
+    ASSERT_EQ(run_cli({"drift", "--enqueue", "--repo-id", "acme/infra", "infra/app"}, opts).exit_code, 0);
+    auto w = run_cli({"worker", "--drain", "--json"}, opts);
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
+    auto tasks = test::json_lines(run_cli({"queue", "ls", "--json"}, opts).out);
+    ASSERT_EQ(tasks.size(), 1u);
+    auto task = json::parse(run_cli({"queue", "show", tasks[0]["id"], "--json"}, opts).out);
+    EXPECT_EQ(task["decision"]["drift"]["mode"], "report");
+    EXPECT_EQ(task["result"]["change"]["state"], "no-change") << task["result"].dump();
+    EXPECT_EQ(task["result"]["drifted"][0], json::parse(R"({"address": "terraform_data.app", "attribute": "input", "old": "v1", "new": "v2"})"));
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 0u);
 }
 
 }  // namespace
