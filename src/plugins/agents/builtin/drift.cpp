@@ -4,10 +4,9 @@
 #include "core/hcl/hcl.hpp"
 #include "core/json_access.hpp"
 #include "core/text.hpp"
+#include "plugins/agents/builtin/checks.hpp"
 #include "plugins/agents/builtin/literal.hpp"
 
-#include <map>
-#include <memory>
 
 namespace infra::plugins::agents::builtin {
 namespace {
@@ -15,25 +14,6 @@ namespace {
 using core::agent::Outcome;
 using core::agent::ToolBox;
 using nlohmann::json;
-
-/// The .tf files of the root directory, parsed, with their editors.
-struct RootFiles {
-    std::map<std::string, core::hcl::File> files;
-    std::map<std::string, std::unique_ptr<core::hcl::Editor>> editors;
-
-    std::pair<std::string, const core::hcl::Block*> find(const std::string& type, const std::string& name) const
-    {
-        for (const auto& [path, f] : files)
-            if (const auto* b = f.resource(type, name)) return {path, b};
-        return {"", nullptr};
-    }
-    core::hcl::Editor& editor(const std::string& path)
-    {
-        auto& e = editors[path];
-        if (!e) e = std::make_unique<core::hcl::Editor>(files.at(path));
-        return *e;
-    }
-};
 
 /// One drifted attribute (or resource) and what became of it.
 struct Item {
@@ -66,7 +46,7 @@ std::string resource_reason(const std::string& kind)
 }
 
 /// Decides each drifted attribute of one resource; edits literals (codify).
-void judge(const json& resource, RootFiles& root, const std::string& root_name, bool edit, std::vector<Item>& out)
+void judge(const json& resource, Module& module, const std::string& root_name, bool edit, std::vector<Item>& out)
 {
     std::string address = core::string_member(resource, "address");
     std::string kind = core::string_member(resource, "kind");
@@ -82,7 +62,9 @@ void judge(const json& resource, RootFiles& root, const std::string& root_name, 
     else if (address.find('[') != std::string::npos) why = "one instance of a count or for_each: its block serves every instance";
     else if (dot == std::string::npos || address.rfind("data.", 0) == 0) why = "not a managed resource";
     else {
-        std::tie(file, block) = root.find(address.substr(0, dot), address.substr(dot + 1));
+        auto [where, found] = module.find(address.substr(0, dot), address.substr(dot + 1));
+        block = found;
+        if (where) file = *where;
         if (!block) why = "no resource block for it in " + (root_name == "." ? std::string("the root") : root_name);
     }
     for (const auto& a : core::array_member(resource, "attributes")) {
@@ -93,7 +75,7 @@ void judge(const json& resource, RootFiles& root, const std::string& root_name, 
             out.push_back(std::move(it));
             continue;
         }
-        const std::string& text = root.files.at(file).text;
+        const std::string& text = module.files.at(file).text;
         const core::hcl::Attribute* attr = block->attribute(it.attribute);
         if (!attr) {
             it.reason = block->block(it.attribute) ? "a nested block: not edited"
@@ -104,7 +86,7 @@ void judge(const json& resource, RootFiles& root, const std::string& root_name, 
             it.reason = "set from an expression (`" + expr + "`): change the value where it comes from";
         } else {
             it.codified = true;
-            if (edit && !same_value(*literal, it.new_value)) root.editor(file).set(*block, it.attribute, hcl_literal(it.new_value));
+            if (edit && !same_value(*literal, it.new_value)) module.editor(file).set(*block, it.attribute, hcl_literal(it.new_value));
         }
         out.push_back(std::move(it));
     }
@@ -145,7 +127,7 @@ Outcome run_drift(const core::agent::RunContext& ctx)
 
     ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
     tools.set_deadline(ctx.deadline);
-    RootFiles files;
+    Module module;
     auto listed = tools.call("list_files", {{"path", root}});
     if (!listed.ok) return Outcome::failure("cannot list " + root + ": " + listed.error, !listed.refused);
     std::string prefix = root == "." ? "" : root + "/";
@@ -159,13 +141,13 @@ Outcome run_drift(const core::agent::RunContext& ctx)
         if (!read.ok) return Outcome::failure("cannot read " + path + ": " + read.error, !read.refused);
         auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
         if (!parsed) return Outcome::failure(parsed.error().message);
-        files.files.emplace(path, std::move(*parsed));
+        module.files.emplace(path, std::move(*parsed));
     }
 
     std::vector<Item> items;
-    for (const auto& r : resources) judge(r, files, root, mode == "codify", items);
+    for (const auto& r : resources) judge(r, module, root, mode == "codify", items);
     std::vector<std::string> changed;
-    for (auto& [path, editor] : files.editors) {
+    for (auto& [path, editor] : module.editors) {
         auto text = editor->apply(path);
         if (!text) return Outcome::failure(text.error().message);
         auto w = tools.call("write_file", {{"path", path}, {"content", *text}});
