@@ -7,7 +7,6 @@
 #include "plugins/agents/builtin/checks.hpp"
 #include "plugins/agents/builtin/literal.hpp"
 
-
 namespace infra::plugins::agents::builtin {
 namespace {
 
