@@ -9,6 +9,8 @@
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
 #include "core/drift.hpp"
+#include "core/change/forge.hpp"
+#include "core/events/event.hpp"
 #include "core/report.hpp"
 #include "core/json_access.hpp"
 #include "core/git.hpp"
@@ -57,6 +59,35 @@ void add_findings(const core::drift::Report& r, const std::string& name, const f
     }
 }
 
+/// The open pull requests of drifted roots that no longer drift: each is
+/// recorded (drift.resolved) so that it can be closed.
+int note_resolved(const std::vector<std::string>& roots, const std::string& repo, bool print, Context& ctx)
+{
+    if (roots.empty()) return exit_code::ok;
+    auto db = core::open_state(ctx.home());
+    if (!db) return ctx.fail(db.error());
+    core::change::PrStore store(**db);
+    auto open = store.list("open", repo, 1000);
+    if (!open) return ctx.fail(open.error());
+    std::unique_ptr<core::events::StateSink> sink;
+    for (const auto& name : roots) {
+        std::string key = core::drift::dedupe_key(repo, name);
+        for (const auto& pr : *open) {
+            if (pr.dedupe_key != key) continue;
+            if (!sink) {
+                auto s = core::events::StateSink::open(ctx.home().state_location());
+                if (!s) return ctx.fail(s.error());
+                sink = std::move(*s);
+            }
+            sink->emit({"drift.resolved", pr.task_id, "",
+                        {{"root", name}, {"dedupeKey", key}, {"pullRequest", {{"id", pr.id}, {"number", pr.number}, {"url", pr.url}}}}});
+            if (print) ctx.print(name + ": drift gone; pull request #" + std::to_string(pr.number) + " (" + pr.url + ") can be closed\n");
+        }
+    }
+    if (sink) sink->flush();
+    return exit_code::ok;
+}
+
 int drift(Options& opt, Context& ctx)
 {
     if (opt.dirs.empty()) opt.dirs.push_back(".");
@@ -88,6 +119,7 @@ int drift(Options& opt, Context& ctx)
     std::vector<std::vector<std::string>> table;
     auto cwd = fs::current_path();
     std::vector<core::AgentTask> tasks;
+    std::vector<std::string> clean;
     int worst = exit_code::ok;
     for (const auto& root : roots) {
         std::string name = fs::relative(root, top ? *top : cwd).lexically_normal().string();
@@ -105,6 +137,7 @@ int drift(Options& opt, Context& ctx)
         if (!r->drifted) {
             if (!json) ctx.print(name + ": no drift\n");
             table.push_back({name, "no drift", "0", "0", "0"});
+            clean.push_back(name);
             continue;
         }
         add_findings(*r, name, top ? *top : cwd, findings);
@@ -131,6 +164,8 @@ int drift(Options& opt, Context& ctx)
     if (format == "sarif") ctx.print(core::report::sarif(findings, INFRA_AGENT_VERSION).dump(2) + "\n");
     else if (format == "markdown") ctx.print(markdown);
 
+    if (opt.enqueue)
+        if (int rc = note_resolved(clean, repo, format == "text", ctx); rc != exit_code::ok) return rc;
     if (!opt.enqueue) {
         if (format == "json")
             for (const auto& t : tasks) ctx.emit(core::to_json(t));
@@ -173,7 +208,12 @@ void register_drift(CLI::App& app, Context& ctx)
     opt->policies.add_to(cmd);
     cmd->footer("A root is a directory with .tf files that no other directory uses as a local module. Each is\n"
                 "initialized when it has no .terraform/ yet and planned with the environment's credentials.\n"
-                "A root has at most one open drift task: a later scan finds the open one (dedupe key).\n"
+                "A root has at most one open drift task: a later scan finds the open one (dedupe key), and\n"
+                "a later task of the root updates its pull request. Each task lists the drifted attributes\n"
+                "(sensitive values left out); policy's drift.mode says whether the builtin agent codifies\n"
+                "them (the default), reverts them through a tier-4 saved plan, or only reports them.\n"
+                "With --enqueue, a root that no longer drifts while its pull request is open is recorded\n"
+                "as a drift.resolved event.\n"
                 "Exit 0, or 2 with --detailed-exitcode when something drifted, 1 when a plan failed.");
     ctx.on_run(cmd, [opt, &ctx] { return drift(*opt, ctx); });
 }

@@ -8,7 +8,9 @@
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -27,7 +29,106 @@ std::string read(const fs::path& p)
     return s.str();
 }
 
+/// True when a sensitivity (or unknown-ness) mark holds anywhere in v:
+/// terraform marks an attribute with true, or an object or list of marks.
+bool marked(const json& v)
+{
+    if (v.is_boolean()) return v.get<bool>();
+    if (v.is_object() || v.is_array())
+        for (const auto& x : v)
+            if (marked(x)) return true;
+    return false;
+}
+
+const json& mark_of(const json& marks, const std::string& key)
+{
+    static const json none;
+    if (marks.is_boolean()) return marks;
+    return marks.is_object() && marks.contains(key) ? marks[key] : none;
+}
+
+/// The attributes whose values differ between from and to (old and new).
+/// sensitive holds the marks of both sides (before_sensitive, after_sensitive).
+json attribute_changes(const json& from, const json& to, const json& sensitive, const json& unknown)
+{
+    json out = json::array();
+    std::set<std::string> keys;
+    for (const json* o : {&from, &to})
+        if (o->is_object())
+            for (const auto& [k, v] : o->items()) keys.insert(k);
+    for (const auto& k : keys) {
+        if (marked(mark_of(unknown, k))) continue;
+        const json& a = member(from, k.c_str());
+        const json& b = member(to, k.c_str());
+        if (a == b) continue;
+        if (marked(mark_of(sensitive[0], k)) || marked(mark_of(sensitive[1], k))) out.push_back({{"name", k}, {"sensitive", true}});
+        else out.push_back({{"name", k}, {"old", a}, {"new", b}});
+    }
+    return out;
+}
+
+std::vector<std::string> actions_of(const json& rc)
+{
+    std::vector<std::string> out;
+    for (const auto& a : array_member(member(rc, "change"), "actions"))
+        if (a.is_string()) out.push_back(a.get<std::string>());
+    return out;
+}
+
+bool has(const std::vector<std::string>& v, const char* s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
 }  // namespace
+
+json resource_details(const json& plan)
+{
+    std::map<std::string, json> by_address;
+    std::vector<std::string> order;
+    auto entry = [&](const std::string& address, const char* kind) -> json& {
+        if (!by_address.count(address)) {
+            order.push_back(address);
+            by_address[address] = {{"address", address}, {"kind", kind}, {"attributes", json::array()}};
+        }
+        return by_address[address];
+    };
+    // Changed outside Terraform, as the refresh found: before was the state, after is live.
+    for (const auto& rc : array_member(plan, "resource_drift")) {
+        auto acts = actions_of(rc);
+        std::string address = string_member(rc, "address");
+        const json& c = member(rc, "change");
+        if (has(acts, "delete")) {
+            entry(address, "deleted");
+        } else if (has(acts, "update")) {
+            json sensitive = json::array({member(c, "before_sensitive"), member(c, "after_sensitive")});
+            entry(address, "changed")["attributes"] =
+                attribute_changes(member(c, "before"), member(c, "after"), sensitive, json());
+        }
+    }
+    // What the next apply would do: an update's before is live, its after the code.
+    for (const auto& rc : array_member(plan, "resource_changes")) {
+        auto acts = actions_of(rc);
+        std::string address = string_member(rc, "address");
+        const json& c = member(rc, "change");
+        bool known = by_address.count(address) > 0;
+        if (has(acts, "update") || (has(acts, "create") && has(acts, "delete"))) {
+            json sensitive = json::array({member(c, "before_sensitive"), member(c, "after_sensitive")});
+            json& e = entry(address, "changed");
+            if (string_member(e, "kind") != "changed") continue;
+            json found = attribute_changes(member(c, "after"), member(c, "before"), sensitive, member(c, "after_unknown"));
+            for (auto& a : found) {
+                bool seen = false;
+                for (const auto& b : e["attributes"]) seen = seen || b["name"] == a["name"];
+                if (!seen) e["attributes"].push_back(std::move(a));
+            }
+        } else if (has(acts, "create") && !known) {
+            entry(address, "not-in-state");
+        } else if (has(acts, "delete") && !known) {
+            entry(address, "not-in-code");
+        }
+    }
+    json out = json::array();
+    for (const auto& a : order) out.push_back(std::move(by_address[a]));
+    return out;
+}
 
 std::vector<fs::path> find_roots(const std::vector<fs::path>& dirs)
 {
@@ -111,7 +212,19 @@ Result<Report> plan(const fs::path& root, const Options& opt)
             return r;
         }
     }
-    req.argv = {opt.terraform, "plan", "-detailed-exitcode", "-json", "-input=false", "-lock=false", "-no-color"};
+    // The plan is saved outside the root (never into the repository) for its JSON.
+    fs::path scratch = fs::temp_directory_path(ec) / ("infra-agent-drift-" + ids::new_ulid());
+    fs::create_directories(scratch, ec);
+    struct Cleanup {
+        fs::path dir;
+        ~Cleanup()
+        {
+            std::error_code e;
+            fs::remove_all(dir, e);
+        }
+    } cleanup{scratch};
+    std::string plan_file = (scratch / "drift.tfplan").string();
+    req.argv = {opt.terraform, "plan", "-detailed-exitcode", "-json", "-input=false", "-lock=false", "-no-color", "-out=" + plan_file};
     if (opt.refresh_only) req.argv.push_back("-refresh-only");
     auto p = exec::run(req);
     if (!p) return p.error();
@@ -122,11 +235,25 @@ Result<Report> plan(const fs::path& root, const Options& opt)
     read_plan_stream(p->out, r);
     if (p->exit_code == 2) {
         r.drifted = true;
+        req.argv = {opt.terraform, "show", "-json", "-no-color", plan_file};
+        auto shown = exec::run(req);
+        if (!shown) return shown.error();
+        json plan = json::parse(shown->out, nullptr, false);
+        if (shown->exit_code != 0 || !plan.is_object()) {
+            r.error = "terraform show -json of the plan failed: " + std::string(text::trim(shown->err)).substr(0, 2000);
+            return r;
+        }
+        r.resources = resource_details(plan);
     } else if (p->exit_code != 0) {
         if (r.error.empty()) r.error = std::string(text::trim(p->err)).substr(0, 2000);
         if (r.error.empty()) r.error = "terraform plan exited with " + std::to_string(p->exit_code);
     }
     return r;
+}
+
+std::string dedupe_key(const std::string& repository_id, const std::string& name)
+{
+    return signals::dedupe_key({"drift", text::lower(repository_id), name});
 }
 
 AgentTask task_for(const Report& r, const std::string& name, const std::string& repository_id, bool refresh_only)
@@ -143,10 +270,11 @@ AgentTask task_for(const Report& r, const std::string& name, const std::string& 
                  {"summary", {{"add", r.add}, {"change", r.change}, {"remove", r.remove}}},
                  {"changes", r.changes},
                  {"drift", r.drift},
+                 {"resources", r.resources},
                  {"refreshOnly", refresh_only}};
     t.id = ids::new_ulid();
     // One open task per root: a later scan of the same root is the same work.
-    t.dedupe_key = signals::dedupe_key({"drift", text::lower(repository_id), name});
+    t.dedupe_key = dedupe_key(repository_id, name);
     signals::IngestOptions opt;
     opt.repository_id = repository_id;
     signals::finish_task(t, opt);

@@ -34,6 +34,8 @@ struct Report {
     int add = 0, change = 0, remove = 0;
     nlohmann::json changes = nlohmann::json::array();  ///< [{address, action}] planned
     nlohmann::json drift = nlohmann::json::array();    ///< [{address, action}] changed outside Terraform
+    /// What differs, attribute by attribute (resource_details()).
+    nlohmann::json resources = nlohmann::json::array();
     std::string error;  ///< terraform failed: its error diagnostics
 };
 
@@ -41,8 +43,22 @@ struct Report {
 /// An Error means terraform could not be run at all.
 Result<Report> plan(const std::filesystem::path& root, const Options& options);
 
+/// What a saved plan's JSON (`terraform show -json`) says differs between
+/// the code and what is live, per resource: [{address, kind, attributes:
+/// [{name, old, new} or {name, sensitive: true}]}]. kind is "changed"
+/// (old is the code's or the state's value, new the live one: from
+/// resource_drift, else an update's before), "deleted" (gone outside
+/// Terraform), "not-in-state" (in the code only) or "not-in-code" (in the
+/// state only). Sensitive values are left out; values that only the next
+/// apply knows are skipped.
+nlohmann::json resource_details(const nlohmann::json& plan);
+
 /// Reads the machine-readable UI stream of `terraform plan -json`.
 void read_plan_stream(std::string_view stream, Report& report);
+
+/// The dedupe key of a root's drift tasks: the same for every scan, so a
+/// later scan finds the open task, or the pull request a task opened.
+std::string dedupe_key(const std::string& repository_id, const std::string& name);
 
 /// The drift-detection task for a drifted root; `name` is the root as the
 /// user sees it (relative to where they ran drift).

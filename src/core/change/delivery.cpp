@@ -72,6 +72,8 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
 
     std::string head = "This pull request was opened by infra-agent for task `" + string_member(task, "id") + "`.\n\n";
     if (!summary.empty()) head += summary + "\n\n";
+    // What the agent found, as it wrote it (a drift task's attributes, old and new).
+    if (std::string details = string_member(result, "details"); !details.empty()) head += details + "\n";
     if (!finding.is_null()) {
         head += "## Finding\n\n";
         for (const char* k : {"canonicalRuleId", "ruleId", "title", "severity", "file", "resource"}) {
@@ -268,6 +270,9 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         return fail(Errc::usage, "validation.steps names remote pipelines, and the repository has no remote to push to",
                     "remote pipelines run on the pushed branch: clone from a remote (git.repo)");
     if (remote && !m_opt.pipelines) return fail(Errc::internal, "remote pipelines are configured, and no runner is set up");
+    // Drift is judged against the state it drifted from, when the sandbox can read it.
+    bool drift = string_member(task, "type") == "drift-detection";
+    if (drift && !vopt.state_dirs.empty()) vopt.backend = true;
     if (tier >= 4 && !m_opt.plans_root.empty()) {
         // The plan reviewers approve is the one `apply` runs: keep it, made against the real state.
         vopt.plans_dir = m_opt.plans_root / id;
@@ -275,7 +280,9 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         if (auto st = remove_tree_inside(m_opt.plans_root, vopt.plans_dir); !st) return fail(st.error());
     }
     auto vspan = open_span("validation", id, json::object());
-    auto report = validate(co.dir, terraform_roots(changed), task, decision, vopt);
+    // A change of no file (a drift revert) is planned in the task's root.
+    auto roots = changed.empty() && drift ? std::vector<std::string>{task_root(task)} : terraform_roots(changed);
+    auto report = validate(co.dir, roots, task, decision, vopt);
     if (!report) return fail(report.error());
     if (vspan) {
         vspan->set("validation.ran", report->ran);
@@ -328,6 +335,14 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         cspan->end();
     }
     out["branch"] = branch;
+    if (commit->empty() && string_member(member(decision, "drift"), "mode") == "revert" && out.contains("savedPlans")) {
+        // Nothing to commit and a plan kept (a drift revert): the plan of the
+        // base commit as it is undoes the drift; apply checks the base has not moved.
+        out["branch"] = co.base_branch;
+        out["commit"] = co.base_commit;
+        out["state"] = "plan-saved";
+        return out;
+    }
     if (commit->empty()) {
         out["state"] = "no-change";
         out["reason"] = "the agent left the repository as it was";

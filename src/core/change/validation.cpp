@@ -357,6 +357,10 @@ std::vector<std::string> plan_scope_violations(const json& plan, const json& tas
     for (const std::string& a : {string_member(member(task, "context"), "resource"),
                                  string_member(member(member(task, "payload"), "finding"), "resource")})
         if (!a.empty()) scope.push_back(bare_address(a));
+    // A drift task's scope is what drifted.
+    for (const char* list : {"drift", "resources"})
+        for (const auto& d : array_member(member(task, "payload"), list))
+            if (!string_member(d, "address").empty()) scope.push_back(bare_address(string_member(d, "address")));
     std::vector<std::string> globs;
     const json& ps = member(constraints, "planScope");
     if (ps.is_array())

@@ -27,6 +27,9 @@ void explain(Decision& d, const std::string& field, const std::string& rule)
     d.explanation.push_back({field, {rule}});
 }
 
+/// How much a drift mode does: report least, revert most.
+int drift_rank(const std::string& mode) { return mode == "report" ? 0 : mode == "codify" ? 1 : 2; }
+
 }  // namespace
 
 std::string_view tier_name(int tier)
@@ -83,6 +86,7 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
     d.matched.clear();
     d.priority.reset();
     d.compliance.clear();
+    d.drift_mode.reset();
     d.explanation.clear();
     d.policy_digest = m_digest;
 
@@ -157,6 +161,9 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
             }
             if (want_explain) explain(d, "allowedPaths", r->name);
         }
+        // report holds over codify, codify over revert: the mode that does least.
+        if (r->drift_mode && (!d.drift_mode || drift_rank(*r->drift_mode) < drift_rank(*d.drift_mode))) d.drift_mode = r->drift_mode;
+        if (r->drift_mode && want_explain) explain(d, "drift", r->name);
         for (const auto& a : r->required_approvals) add_unique(d.required_approvals, a);
         if (!r->required_approvals.empty() && want_explain) explain(d, "requiredApprovals", r->name);
         if (c.requires_pr.value_or(false)) {
@@ -238,6 +245,7 @@ json to_json(const Decision& d, bool explain)
     j["matchedRules"] = std::move(rules);
     if (d.priority) j["priority"] = to_string(*d.priority);
     if (!d.compliance.empty()) j["compliance"] = d.compliance;
+    if (d.drift_mode) j["drift"] = {{"mode", *d.drift_mode}};
     j["policyDigest"] = d.policy_digest;
     if (explain) {
         json e = json::object();
@@ -269,6 +277,7 @@ Result<Decision> decision_from_json(const json& j)
         d.allow_unsandboxed = c.value("allowUnsandboxed", false);
         if (j.contains("priority")) d.priority = parse_priority(j["priority"].get<std::string>());
         d.compliance = j.value("compliance", std::vector<std::string>{});
+        if (j.contains("drift")) d.drift_mode = j.at("drift").at("mode").get<std::string>();
         d.policy_digest = j.value("policyDigest", "");
     } catch (const json::exception& e) {
         return fail(Errc::invalid_input, std::string("decision: ") + e.what());

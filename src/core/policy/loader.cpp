@@ -284,7 +284,8 @@ void compile_constraints(const Node& n, Constraints& c, Checker& ck)
 }
 
 const std::set<std::string> k_rule_keys = {"name",  "description",       "match",  "effect",   "tier",
-                                           "constraints", "requiredApprovals", "reason", "priority", "compliance"};
+                                           "constraints", "requiredApprovals", "reason", "priority", "compliance",
+                                           "drift"};
 
 std::optional<Rule> compile_rule(const Node& n, const Policy& policy, const Match& scope, Checker& ck)
 {
@@ -300,7 +301,7 @@ std::optional<Rule> compile_rule(const Node& n, const Policy& policy, const Matc
         if (!k_rule_keys.count(kv.first.Scalar()))
             ck.error(kv.first, "unknown rule key " + text::quote(kv.first.Scalar()) +
                                    "; expected name, description, match, effect, tier, constraints, "
-                                   "requiredApprovals, reason, priority or compliance");
+                                   "requiredApprovals, reason, priority, compliance or drift");
     std::string name = n["name"] && n["name"].IsScalar() ? n["name"].Scalar() : "";
     if (!valid_name(name)) ck.error(n, "rule name " + text::quote(name) + ": expected letters, digits, '-', '_' or '.'");
     r.name = policy.name + "/" + name;
@@ -331,6 +332,13 @@ std::optional<Rule> compile_rule(const Node& n, const Policy& policy, const Matc
         if (!s) ck.error(c, "compliance: expected a list such as [\"SOC2 CC6.1\"]");
         else r.compliance = *s;
     }
+    if (const auto& d = n["drift"]; d) {
+        const auto& m = d.IsMap() ? d["mode"] : d;
+        std::string mode = m && m.IsScalar() ? m.Scalar() : "";
+        if (!d.IsMap() || d.size() != 1 || (mode != "codify" && mode != "revert" && mode != "report"))
+            ck.error(d, "drift: expected {mode: codify}, {mode: revert} or {mode: report}");
+        else r.drift_mode = mode;
+    }
     if (const auto& rs = n["reason"]; rs && rs.IsScalar()) r.reason = rs.Scalar();
     r.match = compile_match(n["match"], ck);
     // A scoped policy (agent, repository, resource) applies only to its subject.
@@ -341,7 +349,7 @@ std::optional<Rule> compile_rule(const Node& n, const Policy& policy, const Matc
         if (r.reason.empty()) ck.warn(n, "a deny rule should say why in 'reason'");
     } else if (r.tier && *r.tier == 4 && r.required_approvals.empty()) {
         ck.error(n["tier"], "tier 4 (production with approval gates) needs requiredApprovals");
-    } else if (!r.tier && r.required_approvals.empty() && !r.priority && r.compliance.empty() &&
+    } else if (!r.tier && r.required_approvals.empty() && !r.priority && r.compliance.empty() && !r.drift_mode &&
                !r.constraints.max_iterations && !r.constraints.timeout_ms && !r.constraints.allowed_tools &&
                r.constraints.denied_tools.empty() && !r.constraints.requires_pr &&
                !r.constraints.requires_validation && !r.constraints.allow_unsandboxed) {

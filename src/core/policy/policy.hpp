@@ -85,6 +85,7 @@ struct Rule {
     std::string reason;
     std::optional<Priority> priority;  ///< raises the task's priority
     std::vector<std::string> compliance;  ///< framework controls, e.g. "SOC2 CC6.1"
+    std::optional<std::string> drift_mode;  ///< drift: {mode: codify | revert | report}
     Match match;
     Location where;
 };
@@ -118,6 +119,8 @@ struct Decision {
     std::vector<const Rule*> matched;
     std::optional<Priority> priority;
     std::vector<std::string> compliance;
+    /// What a drift task does: codify, revert or report; unset: codify.
+    std::optional<std::string> drift_mode;
     std::string policy_digest;
     /// For --explain: field name -> rules that set it.
     std::vector<std::pair<std::string, std::vector<std::string>>> explanation;

@@ -154,6 +154,40 @@ TEST(PolicyMerge, LowestTierAndSmallestLimitsWin)
     EXPECT_EQ(j["explanation"]["timeoutMs"], json::array({"p/a"}));
 }
 
+TEST(PolicyMerge, DriftModeDoesTheLeastOfItsRules)
+{
+    auto e = engine_of(make_policy("p", R"(
+  - name: all-drift
+    match: {type: drift-detection}
+    tier: 4
+    requiredApprovals: [ops]
+  - name: app-reverts
+    match: {context.resource: live/app}
+    drift: {mode: revert}
+  - name: db-codified
+    match: {context.resource: live/db*}
+    drift: {mode: codify}
+  - name: db-audit-reports
+    match: {context.resource: live/db-audit}
+    drift: {mode: report}
+)"));
+    auto mode_of = [&](const std::string& root) {
+        Decision d = e->decide(task(R"({"type":"drift-detection","context":{"resource":")" + root + R"("}})"), true);
+        json j = to_json(d, true);
+        EXPECT_EQ(decision_from_json(j)->drift_mode, d.drift_mode);
+        return j.contains("drift") ? j["drift"]["mode"].get<std::string>() : "(unset)";
+    };
+    EXPECT_EQ(mode_of("live/app"), "revert");
+    EXPECT_EQ(mode_of("live/db"), "codify");
+    EXPECT_EQ(mode_of("live/db-audit"), "report");
+    EXPECT_EQ(mode_of("live/web"), "(unset)");  // codify, the default
+
+    std::vector<LintFinding> f;
+    engine_of(make_policy("p", "  - name: x\n    match: {type: drift-detection}\n    tier: 2\n    drift: {mode: fix}\n"), &f);
+    ASSERT_FALSE(f.empty());
+    EXPECT_EQ(f[0].str(), "p.yaml:8:12: error: drift: expected {mode: codify}, {mode: revert} or {mode: report}");
+}
+
 TEST(PolicyDecision, TaskTypesNeedTheirMinimumTier)
 {
     auto e = engine_of(make_policy("p", "  - name: low\n    match: {}\n    tier: 1\n"));

@@ -6,6 +6,7 @@
 #include "core/hcl/hcl.hpp"
 #include "core/text.hpp"
 #include "plugins/agents/builtin/checks.hpp"
+#include "plugins/agents/builtin/drift.hpp"
 
 #include <filesystem>
 
@@ -30,6 +31,7 @@ public:
     Outcome run(const RunContext& ctx) override
     {
         if (!ctx.workspace) return Outcome::failure("the builtin agent needs a workspace with the Terraform files");
+        if (core::string_member(ctx.task, "type") == "drift-detection") return builtin::run_drift(ctx);
         const json& finding = core::object_member(core::object_member(ctx.task, "payload"), "finding");
         std::string rule = core::string_member(finding, "canonicalRuleId");
         std::string file = core::string_member(finding, "file");
