@@ -35,7 +35,8 @@ Result<Groups> Groups::from_config(const Config& config)
     std::string where = config.file().empty() ? "config" : "config '" + config.file().string() + "'";
     auto bad = [&](const std::string& key, const std::string& what) {
         return fail(Errc::invalid_input, where + ": " + key + ": " + what,
-                    "approvals.groups maps each approval group to its members, e.g. platform-oncall: {members: [bob, carol]}");
+                    "approvals.groups maps each approval group to its members, e.g. platform-oncall: {members: [bob, carol]}, "
+                    "or to a forge team: {github_team: acme/platform-oncall} or {gitlab_group: acme/platform-oncall}");
     };
     const auto approvals = config.get_json("approvals");
     if (approvals.is_null()) return g;
@@ -49,7 +50,22 @@ Result<Groups> Groups::from_config(const Config& config)
         std::string key = "approvals.groups." + it.key();
         if (!it->is_object()) return bad(key, "expected a mapping with members, got " + type_of(*it));
         for (auto kv = it->begin(); kv != it->end(); ++kv)
-            if (kv.key() != "members") return bad(key + "." + kv.key(), "unknown key; expected members");
+            if (kv.key() != "members" && kv.key() != "github_team" && kv.key() != "gitlab_group")
+                return bad(key + "." + kv.key(), "unknown key; expected members, github_team or gitlab_group");
+        if (it->contains("github_team") && it->contains("gitlab_group"))
+            return bad(key, "maps to both a GitHub team and a GitLab group; a group approves on one forge");
+        for (const char* k : {"github_team", "gitlab_group"}) {
+            if (!it->contains(k)) continue;
+            const auto& t = (*it)[k];
+            std::string name = t.is_string() ? std::string(text::trim(t.get<std::string>())) : "";
+            auto slash = name.find('/');
+            bool github = std::string_view(k) == "github_team";
+            if (name.empty() || (github && (slash == 0 || slash == std::string::npos || slash + 1 == name.size() ||
+                                            name.find('/', slash + 1) != std::string::npos)))
+                return bad(key + "." + k, github ? "expected ORG/TEAM-SLUG, e.g. acme/platform-oncall"
+                                                 : "expected the group's full path, e.g. acme/platform-oncall");
+        }
+        if (!it->contains("members")) continue;
         const auto& members = member(*it, "members");
         if (members.is_string()) continue;
         if (!members.is_array()) return bad(key + ".members", "expected a list of names, got " + type_of(members));
@@ -68,15 +84,58 @@ std::optional<std::vector<std::string>> Groups::members(const std::string& group
     return m_config.get_list(key);
 }
 
+Groups Groups::with_teams(TeamMembership ask) const
+{
+    Groups g = *this;
+    g.m_ask = std::move(ask);
+    return g;
+}
+
+std::optional<Team> Groups::team(const std::string& group) const
+{
+    for (const char* forge : {"github", "gitlab"}) {
+        std::string key = "approvals.groups." + group + (std::string_view(forge) == "github" ? ".github_team" : ".gitlab_group");
+        if (auto name = m_config.get(key); name && !text::trim(*name).empty()) return Team{forge, std::string(text::trim(*name))};
+    }
+    return std::nullopt;
+}
+
+Result<bool> Groups::in_team(const std::string& group, const std::string& by) const
+{
+    auto t = team(group);
+    if (!t || !m_ask || text::trim(by).empty()) return false;
+    return m_ask(*t, std::string(text::trim(by)));
+}
+
 bool Groups::has_member(const std::string& group, const std::string& by) const
 {
     auto names = members(group);
-    return names && std::any_of(names->begin(), names->end(), [&](const std::string& n) { return identity::same(n, by); });
+    if (names && std::any_of(names->begin(), names->end(), [&](const std::string& n) { return identity::same(n, by); })) return true;
+    auto in = in_team(group, by);
+    return in && *in;
 }
 
 Status Groups::check(const std::string& group, const std::string& by) const
 {
     auto names = members(group);
+    auto t = team(group);
+    if (t) {
+        if (names && std::any_of(names->begin(), names->end(), [&](const std::string& n) { return identity::same(n, by); })) return {};
+        std::string forge = t->forge == "github" ? "GitHub team " : "GitLab group ";
+        if (!m_ask)
+            return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " is the " + forge + t->name +
+                                          ", and " + text::quote(by, by.size()) + " is not in its members list",
+                        "its members approve on the task's pull request (an approving review, or /infra-agent approve)");
+        auto in = in_team(group, by);
+        if (!in)
+            return fail(Errc::unavailable, "cannot tell whether " + by + " is a member of the " + forge + t->name + ": " + in.error().message,
+                        "nothing was approved; approve again once the forge answers");
+        if (!*in)
+            return fail(Errc::denied, by + " is not a member of the " + forge + t->name + " (approval group " +
+                                          text::quote(group, group.size()) + ") now",
+                        "a member of " + t->name + " must approve");
+        return {};
+    }
     if (!names)
         return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " is not configured, so nobody can approve for it",
                     "list who may approve for it in config.yaml: " + members_key(group) + ": [NAME, ...]");

@@ -1,0 +1,35 @@
+#pragma once
+// A tier-4 production change for the tests of approvals and the gated
+// apply, with the real terraform on a terraform_data resource whose local
+// state is kept outside the repository (production has it at v1). The
+// task, asked for by alice, waits for platform-oncall before it runs; its
+// exec agent moves the bucket to v2.
+
+#include "support/fixtures.hpp"
+#include "support/run.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+namespace infra::test {
+
+class ProductionChange : public ::testing::Test {
+protected:
+    /// The state at v1, the repository (seed, and its bare clone acme.git),
+    /// config.yaml (git.repo, the exec agent, state_dirs, approval groups
+    /// platform-oncall and security) and the policy that makes production
+    /// drift tier 4 behind platform-oncall.
+    void SetUp() override;
+
+    std::filesystem::path home() const { return dir / ".infra-agent"; }
+
+    /// Enqueues the production drift task (payload.apply as given) and returns its id.
+    std::string enqueue_production_change(bool apply = false);
+
+    TempDir dir;
+    RunOptions opts;
+};
+
+}  // namespace infra::test
