@@ -62,35 +62,15 @@ protected:
         test::ProductionChange::SetUp();
         if (HasFatalFailure()) return;
         ASSERT_TRUE(github.ready()) << github.why();
-        // platform-oncall is GitHub's team acme/platform-oncall; bob is listed
-        // as well, for the approval of the run before there is a pull request.
-        test::write_file(home() / "config.yaml",
-                         "git:\n  repo: " + (dir / "acme.git").string() + "\n"
-                         "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
-                         "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n"
-                         "forge:\n  kind: github\n  base_url: " + github.url() + "\n  accept: application/json\n"
-                         "webhooks:\n  github: {secret_env: HOOK_SECRET}\n"
-                         "approvals:\n  groups:\n    platform-oncall: {members: [bob], github_team: acme/platform-oncall}\n");
+        // mallory is not in the team: GitHub answers its 404.
+        github.prefer("/orgs/acme/teams/platform-oncall/memberships/mallory", "code=404");
         opts.env["GITHUB_TOKEN"] = "ghp_test_token_for_the_mock";
-        opts.env["HOOK_SECRET"] = k_secret;
-        id = enqueue_production_change();
-        ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
-        auto w = run_cli({"worker", "--drain", "--json"}, opts);
-        ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
-        auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
-        json change = shown["result"]["change"];
-        sha = change["savedPlans"]["roots"]["infra"]["sha256"];
-        branch = change["branch"];
-        commit = change["commit"];
+        run_reviewed_change("{kind: github, base_url: " + github.url() + ", accept: application/json}", "github",
+                            "github_team: acme/platform-oncall");
+        if (HasFatalFailure()) return;
         auto prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
         ASSERT_EQ(prs.size(), 1u);
         ASSERT_EQ(prs[0]["number"], 1347);
-        // mallory is not in the team: GitHub answers its 404.
-        github.prefer("/orgs/acme/teams/platform-oncall/memberships/mallory", "code=404");
-        server = std::make_unique<test::Background>(std::vector<std::string>{"serve", "--listen", "127.0.0.1:0"}, opts);
-        auto ready = json::parse(server->read_line(20000), nullptr, false);
-        ASSERT_TRUE(ready.is_object()) << server->err();
-        url = ready["url"];
     }
 
     /// Posts a signed delivery; the answer's body.
@@ -186,8 +166,6 @@ protected:
     }
 
     test::GitHubMock github;
-    std::unique_ptr<test::Background> server;
-    std::string url, id, sha, branch, commit;
     int deliveries = 0;
     httplib::Headers last;
     std::string last_body;

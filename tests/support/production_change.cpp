@@ -71,4 +71,27 @@ std::string ProductionChange::enqueue_production_change(bool apply)
     return task["id"];
 }
 
+void ProductionChange::run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team)
+{
+    write_file(home() / "config.yaml",
+               "git:\n  repo: " + (dir / "acme.git").string() + "\n"
+               "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
+               "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n"
+               "forge: " + forge + "\nwebhooks:\n  " + hook + ": {secret_env: HOOK_SECRET}\n"
+               "approvals:\n  groups:\n    platform-oncall: {members: [bob], " + team + "}\n");
+    opts.env["HOOK_SECRET"] = "It's a Secret to Everybody";
+    id = enqueue_production_change();
+    ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
+    auto w = run_cli({"worker", "--drain", "--json"}, opts);
+    ASSERT_EQ(json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
+    auto change = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out)["result"]["change"];
+    sha = change["savedPlans"]["roots"]["infra"]["sha256"];
+    branch = change["branch"];
+    commit = change["commit"];
+    server = std::make_unique<Background>(std::vector<std::string>{"serve", "--listen", "127.0.0.1:0"}, opts);
+    auto ready = json::parse(server->read_line(20000), nullptr, false);
+    ASSERT_TRUE(ready.is_object()) << server->err();
+    url = ready["url"];
+}
+
 }  // namespace infra::test

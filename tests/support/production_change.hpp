@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <memory>
 #include <string>
 
 namespace infra::test {
@@ -28,8 +29,18 @@ protected:
     /// Enqueues the production drift task (payload.apply as given) and returns its id.
     std::string enqueue_production_change(bool apply = false);
 
+    /// For reviews on a forge: config.yaml with forge (the YAML of forge:),
+    /// webhooks (hook: source: {secret_env: HOOK_SECRET}) and platform-oncall
+    /// as team (github_team: ... or gitlab_group: ...) with bob listed for the
+    /// approval of the run; then the change runs, its pull request opens
+    /// there, id, sha, branch and commit are filled and serve is started.
+    void run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team);
+
     TempDir dir;
     RunOptions opts;
+    std::string id, sha, branch, commit;  ///< of the change, its saved plan and its branch
+    std::unique_ptr<Background> server;
+    std::string url;  ///< serve's
 };
 
 }  // namespace infra::test
