@@ -21,6 +21,20 @@ std::string type_of(const nlohmann::json& j)
     return j.is_null() ? "null" : j.type_name();
 }
 
+bool blank(const nlohmann::json& j)
+{
+    return !j.is_string() || text::trim(j.get<std::string>()).empty();
+}
+
+/// ORG/TEAM-SLUG: two names and one slash.
+bool is_org_team(const nlohmann::json& j)
+{
+    if (blank(j)) return false;
+    std::string name(text::trim(j.get<std::string>()));
+    auto slash = name.find('/');
+    return slash != std::string::npos && slash > 0 && slash + 1 < name.size() && name.find('/', slash + 1) == std::string::npos;
+}
+
 }  // namespace
 
 std::string members_key(const std::string& group)
@@ -54,17 +68,10 @@ Result<Groups> Groups::from_config(const Config& config)
                 return bad(key + "." + kv.key(), "unknown key; expected members, github_team or gitlab_group");
         if (it->contains("github_team") && it->contains("gitlab_group"))
             return bad(key, "maps to both a GitHub team and a GitLab group; a group approves on one forge");
-        for (const char* k : {"github_team", "gitlab_group"}) {
-            if (!it->contains(k)) continue;
-            const auto& t = (*it)[k];
-            std::string name = t.is_string() ? std::string(text::trim(t.get<std::string>())) : "";
-            auto slash = name.find('/');
-            bool github = std::string_view(k) == "github_team";
-            if (name.empty() || (github && (slash == 0 || slash == std::string::npos || slash + 1 == name.size() ||
-                                            name.find('/', slash + 1) != std::string::npos)))
-                return bad(key + "." + k, github ? "expected ORG/TEAM-SLUG, e.g. acme/platform-oncall"
-                                                 : "expected the group's full path, e.g. acme/platform-oncall");
-        }
+        if (it->contains("github_team") && !is_org_team(member(*it, "github_team")))
+            return bad(key + ".github_team", "expected ORG/TEAM-SLUG, e.g. acme/platform-oncall");
+        if (it->contains("gitlab_group") && blank(member(*it, "gitlab_group")))
+            return bad(key + ".gitlab_group", "expected the group's full path, e.g. acme/platform-oncall");
         if (!it->contains("members")) continue;
         const auto& members = member(*it, "members");
         if (members.is_string()) continue;
@@ -107,10 +114,15 @@ Result<bool> Groups::in_team(const std::string& group, const std::string& by) co
     return m_ask(*t, std::string(text::trim(by)));
 }
 
-bool Groups::has_member(const std::string& group, const std::string& by) const
+bool Groups::listed(const std::string& group, const std::string& by) const
 {
     auto names = members(group);
-    if (names && std::any_of(names->begin(), names->end(), [&](const std::string& n) { return identity::same(n, by); })) return true;
+    return names && std::any_of(names->begin(), names->end(), [&](const std::string& n) { return identity::same(n, by); });
+}
+
+bool Groups::has_member(const std::string& group, const std::string& by) const
+{
+    if (listed(group, by)) return true;
     auto in = in_team(group, by);
     return in && *in;
 }
@@ -120,7 +132,7 @@ Status Groups::check(const std::string& group, const std::string& by) const
     auto names = members(group);
     auto t = team(group);
     if (t) {
-        if (names && std::any_of(names->begin(), names->end(), [&](const std::string& n) { return identity::same(n, by); })) return {};
+        if (listed(group, by)) return {};
         std::string forge = t->forge == "github" ? "GitHub team " : "GitLab group ";
         if (!m_ask)
             return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " is the " + forge + t->name +
@@ -142,7 +154,7 @@ Status Groups::check(const std::string& group, const std::string& by) const
     if (names->empty())
         return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " has no members, so nobody can approve for it",
                     "list who may approve for it in config.yaml: " + members_key(group) + ": [NAME, ...]");
-    if (!has_member(group, by))
+    if (!listed(group, by))
         return fail(Errc::denied, text::quote(by, by.size()) + " is not a member of approval group " + text::quote(group, group.size()),
                     "its members are listed in " + members_key(group) + " in config.yaml");
     return {};

@@ -62,6 +62,8 @@ public:
 private:
     /// The members of group; nothing when the group is not configured.
     std::optional<std::vector<std::string>> members(const std::string& group) const;
+    /// Whether by is in group's members list.
+    bool listed(const std::string& group, const std::string& by) const;
     /// Whether by is a member of group's team, asked of the forge now;
     /// false without a team or a way to ask.
     Result<bool> in_team(const std::string& group, const std::string& by) const;

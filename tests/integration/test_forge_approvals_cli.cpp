@@ -22,11 +22,9 @@
 namespace infra {
 namespace {
 
-namespace fs = std::filesystem;
 using nlohmann::json;
 using test::run_cli;
 
-constexpr const char* k_secret = "It's a Secret to Everybody";
 constexpr const char* k_comments = "/repos/acme/infra/issues/1347/comments";
 
 /// One of GitHub's sample deliveries (tests/fixtures/samples/github).
@@ -87,7 +85,7 @@ protected:
         httplib::Client http(url);
         http.set_read_timeout(30, 0);
         httplib::Headers h = last;
-        h.emplace("X-Hub-Signature-256", "sha256=" + core::crypto::hmac_sha256_hex(k_secret, last_body));
+        h.emplace("X-Hub-Signature-256", "sha256=" + core::crypto::hmac_sha256_hex(k_hook_secret, last_body));
         auto r = http.Post("/hooks/github", h, last_body, "application/json");
         if (!r) return {{"error", "no answer"}};
         EXPECT_EQ(r->status, 200) << r->body << server->err();
@@ -262,12 +260,20 @@ TEST_F(ForgeApprovals, APushAfterAnApprovalDismissesIt)
     auto said = comments(2);
     ASSERT_EQ(said.size(), 2u);
     EXPECT_NE(said[1].find("the approvals by carol (platform-oncall) are dismissed"), std::string::npos) << said[1];
-    // The approval no longer counts, and a review of the new head approves no plan.
+    // The approval no longer counts; a review of the new head approves no plan, and
+    // neither does a comment, which names no commit.
     auto again = review("carol", head);
     EXPECT_EQ(again["status"], "refused");
     EXPECT_NE(again["reason"].get<std::string>().find("the review is of commit " + head.substr(0, 12) +
                                                        ", and the saved plan was made at " + commit.substr(0, 12)),
               std::string::npos) << again;
+    auto by_comment = comment("carol", "/infra-agent approve");
+    EXPECT_EQ(by_comment["status"], "refused");
+    EXPECT_NE(by_comment["reason"].get<std::string>().find("commit " + head.substr(0, 12) + " was pushed after the saved plan was made"),
+              std::string::npos) << by_comment;
+    // Another push finds the plan stale already, and says nothing more.
+    EXPECT_EQ(push("mallory", head)["status"], "ignored");
+    EXPECT_EQ(comments().size(), 4u);
     EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
     auto apply = run_cli({"apply", id, "--as", "dana"}, opts);
     EXPECT_EQ(apply.exit_code, 4) << apply.err;

@@ -231,7 +231,7 @@ protected:
         httplib::Client http(url);
         http.set_read_timeout(30, 0);
         auto r = http.Post("/hooks/gitlab",
-                           {{"X-Gitlab-Event", event}, {"X-Gitlab-Token", "It's a Secret to Everybody"},
+                           {{"X-Gitlab-Event", event}, {"X-Gitlab-Token", k_hook_secret},
                             {"X-Gitlab-Event-UUID", "13792a34-cac6-4fda-95a8-c58e00a3954" + std::to_string(++deliveries)}},
                            body.dump(), "application/json");
         if (!r) return {{"error", "no answer"}};

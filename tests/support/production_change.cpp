@@ -79,7 +79,7 @@ void ProductionChange::run_reviewed_change(const std::string& forge, const std::
                "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n"
                "forge: " + forge + "\nwebhooks:\n  " + hook + ": {secret_env: HOOK_SECRET}\n"
                "approvals:\n  groups:\n    platform-oncall: {members: [bob], " + team + "}\n");
-    opts.env["HOOK_SECRET"] = "It's a Secret to Everybody";
+    opts.env["HOOK_SECRET"] = k_hook_secret;
     id = enqueue_production_change();
     ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
     auto w = run_cli({"worker", "--drain", "--json"}, opts);

@@ -29,8 +29,11 @@ protected:
     /// Enqueues the production drift task (payload.apply as given) and returns its id.
     std::string enqueue_production_change(bool apply = false);
 
+    /// The secret of the forge's webhook (HOOK_SECRET).
+    static constexpr const char* k_hook_secret = "It's a Secret to Everybody";
+
     /// For reviews on a forge: config.yaml with forge (the YAML of forge:),
-    /// webhooks (hook: source: {secret_env: HOOK_SECRET}) and platform-oncall
+    /// webhooks (hook: {secret_env: HOOK_SECRET}) and platform-oncall
     /// as team (github_team: ... or gitlab_group: ...) with bob listed for the
     /// approval of the run; then the change runs, its pull request opens
     /// there, id, sha, branch and commit are filled and serve is started.

@@ -2,6 +2,7 @@
 
 #include "core/change/apply.hpp"
 #include "core/change/forge.hpp"
+#include "core/events/query.hpp"
 #include "core/identity.hpp"
 #include "core/json_access.hpp"
 #include "core/text.hpp"
@@ -9,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <map>
 
 namespace infra::core::serve {
@@ -33,13 +35,20 @@ std::string mention(const ReviewAction& a)
     return "@" + a.by;
 }
 
-/// A sentence of why, with the error's hint after it.
+/// s with a full stop, and a capital first when capital (a hint; a message
+/// may start with a login, whose case is kept).
+std::string sentence(std::string s, bool capital)
+{
+    if (s.empty()) return s;
+    if (capital) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+    if (s.back() != '.') s += ".";
+    return s;
+}
+
+/// Why, with what to do next: the error's message and hint.
 std::string why_of(const Error& e)
 {
-    std::string s = e.message;
-    if (!s.empty() && s.back() != '.') s += ".";
-    if (!e.hint.empty()) s += " " + std::string(1, static_cast<char>(std::toupper(static_cast<unsigned char>(e.hint[0])))) + e.hint.substr(1) + ".";
-    return s;
+    return e.hint.empty() ? sentence(e.message, false) : sentence(e.message, false) + " " + sentence(e.hint, true);
 }
 
 bool tier4_ran(const queue::Entry& e)
@@ -117,7 +126,9 @@ Result<std::optional<json>> Reviews::handle(const ReviewAction& a, const std::st
             break;
         }
     if (!t) return std::optional<json>{};
-    json out = a.kind == ReviewAction::Kind::approve ? approve(a, *t) : a.kind == ReviewAction::Kind::apply ? apply(a, *t) : dismiss(a, *t);
+    Result<json> acted = a.kind == ReviewAction::Kind::approve ? approve(a, *t) : a.kind == ReviewAction::Kind::apply ? apply(a, *t) : dismiss(a, *t);
+    if (!acted) return acted.error();
+    json out = std::move(*acted);
     out["taskId"] = t->task.id;
     if (!delivery.empty()) {
         auto ins = m_db->prepare("INSERT INTO webhook_deliveries (source, delivery, received_at, task_ids) VALUES (?, ?, ?, ?) "
@@ -156,6 +167,14 @@ json Reviews::approve(const ReviewAction& a, const Target& t)
     if (!a.commit.empty() && a.commit != plans->commit)
         return refuse(a, t, "approval.refused",
                       make_error(Errc::denied, "the review is of commit " + short_sha(a.commit) + ", and the saved plan was made at " +
+                                                   short_sha(plans->commit),
+                                 "the plan no longer matches the pull request; run the task again for a new plan to review"));
+    // A comment names no commit: a plan whose approvals a push dismissed stays stale.
+    auto pushed = dismissed_at(e.id, plans->digest);
+    if (!pushed) return refuse(a, t, "approval.refused", pushed.error());
+    if (!pushed->empty())
+        return refuse(a, t, "approval.refused",
+                      make_error(Errc::denied, "commit " + short_sha(*pushed) + " was pushed after the saved plan was made at " +
                                                    short_sha(plans->commit),
                                  "the plan no longer matches the pull request; run the task again for a new plan to review"));
     change::ApplyStore store(*m_db);
@@ -213,20 +232,35 @@ json Reviews::apply(const ReviewAction& a, const Target& t)
     return {{"status", "applying"}};
 }
 
-json Reviews::dismiss(const ReviewAction& a, const Target& t)
+Result<std::string> Reviews::dismissed_at(const std::string& task, const std::string& digest)
+{
+    m_deps.events.flush();
+    events::Filter f;
+    f.task = task;
+    f.types = {"approval.dismissed"};
+    std::string commit;
+    auto st = events::query(*m_db, f, [&](const events::audit::Record& r) -> Status {
+        if (string_member(r.event.data, "planSha256") == digest) commit = string_member(r.event.data, "commit");
+        return {};
+    });
+    if (!st) return st.error();
+    return commit;
+}
+
+Result<json> Reviews::dismiss(const ReviewAction& a, const Target& t)
 {
     const queue::Entry& e = t.task;
-    if (!tier4_ran(e)) return {{"status", "ignored"}, {"reason", "no approval of a plan to dismiss"}};
+    if (!tier4_ran(e)) return json{{"status", "ignored"}, {"reason", "no approval of a plan to dismiss"}};
     auto plans = change::saved_plans(e);
-    if (!plans) return {{"status", "ignored"}, {"reason", plans.error().message}};
-    if (a.commit == plans->commit) return {{"status", "ignored"}, {"reason", "the push is of the commit the plan was made at"}};
+    if (!plans) return json{{"status", "ignored"}, {"reason", plans.error().message}};
+    if (a.commit == plans->commit) return json{{"status", "ignored"}, {"reason", "the push is of the commit the plan was made at"}};
+    auto before = dismissed_at(e.id, plans->digest);
+    if (!before) return before.error();
     change::ApplyStore store(*m_db);
     auto gone = store.dismiss(e.id, plans->digest);
-    if (!gone) {
-        spdlog::error("cannot dismiss the approvals of task {}: {}", e.id, gone.error().message);
-        return {{"status", "failed"}, {"reason", gone.error().message}};
-    }
-    if (gone->empty()) return {{"status", "ignored"}, {"reason", "no approval of the plan to dismiss"}};
+    if (!gone) return gone.error();
+    if (gone->empty() && !before->empty())
+        return json{{"status", "ignored"}, {"reason", "the plan was stale already: commit " + short_sha(*before) + " was pushed after it"}};
     json dismissed = json::array();
     std::string who;
     for (const auto& g : *gone) {
@@ -235,10 +269,12 @@ json Reviews::dismiss(const ReviewAction& a, const Target& t)
     }
     m_deps.events.emit({"approval.dismissed", e.id, "", {{"by", a.by}, {"forge", a.forge}, {"pullRequest", a.number}, {"commit", a.commit},
                                                          {"planCommit", plans->commit}, {"planSha256", plans->digest}, {"dismissed", dismissed}}});
-    comment(a, "New commits were pushed to this pull request (head " + short_sha(a.commit) + ") after its plan was approved, so the approvals by " +
-                   who + " are dismissed. The saved plan was made at " + short_sha(plans->commit) +
-                   " and no longer matches the branch: run the task again for a new plan to review.");
-    return {{"status", "dismissed"}, {"dismissed", dismissed}};
+    // Recorded even when nobody had approved yet: later approvals of this plan do not count either.
+    comment(a, "New commits were pushed to this pull request (head " + short_sha(a.commit) + ") after its plan was made at " +
+                   short_sha(plans->commit) + ", so " +
+                   (who.empty() ? "approvals of that plan will not count" : "the approvals by " + who + " are dismissed") +
+                   ". The plan no longer matches the branch: run the task again for a new plan to review.");
+    return json{{"status", "dismissed"}, {"dismissed", dismissed}};
 }
 
 void Reviews::comment(const ReviewAction& a, const std::string& body)

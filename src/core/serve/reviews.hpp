@@ -78,7 +78,10 @@ private:
     struct Target;
     nlohmann::json approve(const ReviewAction& a, const Target& t);
     nlohmann::json apply(const ReviewAction& a, const Target& t);
-    nlohmann::json dismiss(const ReviewAction& a, const Target& t);
+    /// Errors when the approvals could not be dismissed (the delivery is not recorded, so it can come again).
+    Result<nlohmann::json> dismiss(const ReviewAction& a, const Target& t);
+    /// The head pushed when the approvals of task's plan digest were dismissed; empty when they never were.
+    Result<std::string> dismissed_at(const std::string& task, const std::string& digest);
     nlohmann::json refuse(const ReviewAction& a, const Target& t, const std::string& event, const Error& why);
     void comment(const ReviewAction& a, const std::string& body);
     approval::Groups groups_for(const ReviewAction& a) const;
