@@ -3,7 +3,8 @@
 // in memory: one merge request per finding, updated (with a note) by the
 // next run of the same finding, with the token from forge.token_env; and a
 // tier-4 change approved on its merge request by a member of the GitLab
-// group its approval group maps to, and applied by a note.
+// group its approval group maps to, and applied by a note, while the
+// approval of an ordinary merge request is left alone.
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
 #include "support/production_change.hpp"
@@ -205,25 +206,25 @@ protected:
                 {"default_branch", "main"}, {"namespace", "acme"}};
     }
 
-    json merge_request(const std::string& action)
+    json merge_request(const std::string& action, int iid)
     {
-        return {{"iid", 1}, {"id", 99}, {"source_branch", branch}, {"target_branch", "main"}, {"state", "opened"}, {"action", action},
+        return {{"iid", iid}, {"id", 98 + iid}, {"source_branch", branch}, {"target_branch", "main"}, {"state", "opened"}, {"action", action},
                 {"title", "infra-agent: production drift"}, {"url", "http://gitlab.test/acme/infra/-/merge_requests/1"},
                 {"last_commit", {{"id", commit}, {"message", "infra-agent: drift"}}}};
     }
 
-    json approval(const std::string& username)
+    json approval(const std::string& username, int iid = 1)
     {
         return deliver("Merge Request Hook", {{"object_kind", "merge_request"}, {"event_type", "merge_request"}, {"user", user(username)},
-                                              {"project", project()}, {"object_attributes", merge_request("approval")}});
+                                              {"project", project()}, {"object_attributes", merge_request("approval", iid)}});
     }
 
-    json note(const std::string& username, const std::string& text)
+    json note(const std::string& username, const std::string& text, int iid = 1)
     {
         return deliver("Note Hook", {{"object_kind", "note"}, {"event_type", "note"}, {"user", user(username)}, {"project", project()},
                                      {"object_attributes", {{"id", 1244}, {"note", text}, {"noteable_type", "MergeRequest"},
                                                             {"url", "http://gitlab.test/acme/infra/-/merge_requests/1#note_1244"}}},
-                                     {"merge_request", merge_request("")}});
+                                     {"merge_request", merge_request("", iid)}});
     }
 
     json deliver(const std::string& event, const json& body)
@@ -282,8 +283,41 @@ TEST_F(GitLabApprovals, AGroupMembersApprovalCountsAndANoteApplies)
     EXPECT_NE(said[3].find("Applied plan sha256 `" + sha + "`"), std::string::npos) << said[3];
     EXPECT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v2\""), std::string::npos);
     EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
-    std::lock_guard lock(gitlab.m);
-    EXPECT_NE(std::find(gitlab.log.begin(), gitlab.log.end(), "GET members carol"), gitlab.log.end());
+    {
+        std::lock_guard lock(gitlab.m);
+        EXPECT_NE(std::find(gitlab.log.begin(), gitlab.log.end(), "GET members carol"), gitlab.log.end());
+    }
+
+    // A staging change is an ordinary merge request (tier 2): approving it is how it gets merged,
+    // and says nothing; asking infra-agent to approve it is answered.
+    json staging = {{"id", "01M86TZH12FPQAZA78N10Q24A2"},
+                    {"type", "drift-detection"},
+                    {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
+                    {"context", {{"agentSlug", "exec"}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
+                    {"payload", json::object()},
+                    {"dedupeKey", "apply-test-staging"}};
+    auto o = opts;
+    o.stdin_data = staging.dump() + "\n";
+    ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
+    // Staging's state is not on this machine: its validation is a check of the file.
+    test::write_file(home() / "config.yaml", test::read_file(home() / "config.yaml") +
+                                                 "validation:\n  steps:\n    - [grep, -q, terraform_data, \"{dir}/main.tf\"]\n");
+    auto w = run_cli({"worker", "--drain", "--json"}, opts);
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "show", staging["id"], "--json"}, opts).out;
+    {
+        std::lock_guard lock(gitlab.m);
+        ASSERT_EQ(gitlab.mrs.size(), 2u);
+    }
+    test::Background again({"serve", "--listen", "127.0.0.1:0"}, opts);
+    url = json::parse(again.read_line(20000))["url"];
+    auto merged = approval("carol", 2);
+    EXPECT_EQ(merged["status"], "ignored") << merged.dump();
+    auto asked = note("carol", "/infra-agent approve", 2);
+    EXPECT_EQ(asked["status"], "refused") << asked.dump();
+    said = notes(5);
+    ASSERT_EQ(said.size(), 5u);
+    EXPECT_NE(said[4].find("task 01M86TZH12FPQAZA78N10Q24A2 is succeeded, and nothing of it waits for approval"), std::string::npos) << said[4];
+    EXPECT_EQ(again.stop(SIGTERM), 0) << again.err();
 }
 
 }  // namespace

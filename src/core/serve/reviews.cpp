@@ -151,14 +151,11 @@ json Reviews::refuse(const ReviewAction& a, const Target& t, const std::string& 
 
 json Reviews::approve(const ReviewAction& a, const Target& t)
 {
-    auto groups = groups_for(a);
+    // A pull request's task has run: what can wait for approval there is its saved plan.
     const queue::Entry& e = t.task;
-    if (e.state == queue::State::pending_approval) {
-        auto v = approval::decide(m_deps.queue, m_deps.events, {e.id, a.by, true, "", ""}, groups);
-        if (!v) return refuse(a, t, "approval.refused", v.error());
-        comment(a, "Approved for " + v->group + " by " + mention(a) + ": task `" + e.id + "` is " + v->state + ".");
-        return {{"status", "approved"}, {"group", v->group}, {"state", v->state}};
-    }
+    // An approving review of an ordinary bot pull request is the usual way to merge it: nothing to answer.
+    if (!tier4_ran(e) && (a.via == "review" || a.via == "approval"))
+        return json{{"status", "ignored"}, {"reason", "task " + e.id + " has no plan that waits for approval"}};
     if (!tier4_ran(e))
         return refuse(a, t, "approval.refused",
                       make_error(Errc::conflict, "task " + e.id + " is " + std::string(queue::to_string(e.state)) + ", and nothing of it waits for approval"));
@@ -178,7 +175,7 @@ json Reviews::approve(const ReviewAction& a, const Target& t)
                                                    short_sha(plans->commit),
                                  "the plan no longer matches the pull request; run the task again for a new plan to review"));
     change::ApplyStore store(*m_db);
-    auto v = change::approve_plan(e, store, m_deps.events, a.by, "", "", groups);
+    auto v = change::approve_plan(e, store, m_deps.events, a.by, "", "", groups_for(a));
     if (!v) return refuse(a, t, "approval.refused", v.error());
     comment(a, "Plan sha256 `" + v->digest + "` of task `" + e.id + "` approved for " + v->group + " by " + mention(a) + ". " +
                    (v->waiting.empty() ? "Every required group has approved it: comment `/infra-agent apply` to apply it."
