@@ -62,9 +62,13 @@ protected:
         ASSERT_TRUE(github.ready()) << github.why();
         // mallory is not in the team: GitHub answers its 404.
         github.prefer("/orgs/acme/teams/platform-oncall/memberships/mallory", "code=404");
-        opts.env["GITHUB_TOKEN"] = "ghp_test_token_for_the_mock";
+        // Tokens are a GitHub App's installation tokens, narrowed to what each call needs.
+        auto key = test::run_program("/usr/bin/openssl", {"genrsa", "-out", (dir / "app.pem").string(), "2048"});
+        ASSERT_EQ(key.exit_code, 0) << key.err;
         run_reviewed_change("{kind: github, base_url: " + github.url() + ", accept: application/json}", "github",
-                            "github_team: acme/platform-oncall");
+                            "github_team: acme/platform-oncall",
+                            "creds:\n  provider: github-app\n  github_app:\n    app_id: \"12345\"\n    installation_id: \"42\"\n"
+                            "    private_key_file: " + (dir / "app.pem").string() + "\n");
         if (HasFatalFailure()) return;
         auto prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
         ASSERT_EQ(prs.size(), 1u);
@@ -198,8 +202,18 @@ TEST_F(ForgeApprovals, ATeamMembersReviewApprovesAndACommentApplies)
     EXPECT_EQ(approved["group"], "platform-oncall");
     EXPECT_EQ(approved["planSha256"], sha);
     EXPECT_EQ(approved["waiting"], json::array());
-    bool asked = false;
-    for (const auto& c : github.calls()) asked = asked || (c.method == "GET" && c.path == "/orgs/acme/teams/platform-oncall/memberships/carol");
+    // Asked of GitHub with an installation token that may read the organization's members, and nothing else.
+    bool minted = false, asked = false;
+    for (const auto& c : github.calls()) {
+        if (c.method == "POST" && c.path == "/app/installations/42/access_tokens")
+            minted = minted || json::parse(c.body)["permissions"] == json{{"members", "read"}};
+        if (c.method == "GET" && c.path == "/orgs/acme/teams/platform-oncall/memberships/carol") {
+            asked = true;
+            EXPECT_TRUE(minted);
+            EXPECT_EQ(c.status, 200) << c.violations;
+            EXPECT_EQ(c.authorization.rfind("Bearer ghs_", 0), 0u) << c.authorization;
+        }
+    }
     EXPECT_TRUE(asked);
     EXPECT_NE(comments(4).back().find("approved for platform-oncall by @carol"), std::string::npos);
 

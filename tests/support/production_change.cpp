@@ -71,14 +71,14 @@ std::string ProductionChange::enqueue_production_change(bool apply)
     return task["id"];
 }
 
-void ProductionChange::run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team)
+void ProductionChange::run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team, const std::string& more)
 {
     write_file(home() / "config.yaml",
                "git:\n  repo: " + (dir / "acme.git").string() + "\n"
                "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
                "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n"
                "forge: " + forge + "\nwebhooks:\n  " + hook + ": {secret_env: HOOK_SECRET}\n"
-               "approvals:\n  groups:\n    platform-oncall: {members: [bob], " + team + "}\n");
+               "approvals:\n  groups:\n    platform-oncall: {members: [bob], " + team + "}\n" + more);
     opts.env["HOOK_SECRET"] = k_hook_secret;
     id = enqueue_production_change();
     ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);

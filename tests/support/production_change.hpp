@@ -37,7 +37,8 @@ protected:
     /// as team (github_team: ... or gitlab_group: ...) with bob listed for the
     /// approval of the run; then the change runs, its pull request opens
     /// there, id, sha, branch and commit are filled and serve is started.
-    void run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team);
+    /// more is the YAML of other settings.
+    void run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team, const std::string& more = "");
 
     TempDir dir;
     RunOptions opts;
