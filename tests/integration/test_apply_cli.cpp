@@ -141,16 +141,7 @@ TEST_F(ApplyCli, LowerTiersAndUnrunTasksAreNeverApplied)
     EXPECT_EQ(parked.exit_code, 1);  // it has not run: there is no plan
     EXPECT_NE(parked.err.find("is pending-approval"), std::string::npos) << parked.err;
 
-    json staging = {{"id", "01M86TZH12FPQAZA78N10Q24A2"},
-                    {"type", "drift-detection"},
-                    {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
-                    {"context", {{"agentSlug", "exec"}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
-                    {"payload", json::object()},
-                    {"dedupeKey", "apply-test-staging"}};
-    auto o = opts;
-    o.stdin_data = staging.dump() + "\n";
-    ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
-    auto low = run_cli({"apply", staging["id"], "--as", "carol"}, opts);
+    auto low = run_cli({"apply", enqueue_staging_change(), "--as", "carol"}, opts);
     EXPECT_EQ(low.exit_code, 3);
     EXPECT_NE(low.err.find("is tier 2: only tier-4 tasks are applied"), std::string::npos) << low.err;
     EXPECT_EQ(run_cli({"apply", id}, opts).exit_code, 64);  // --as is required

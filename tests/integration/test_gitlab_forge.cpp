@@ -290,20 +290,12 @@ TEST_F(GitLabApprovals, AGroupMembersApprovalCountsAndANoteApplies)
 
     // A staging change is an ordinary merge request (tier 2): approving it is how it gets merged,
     // and says nothing; asking infra-agent to approve it is answered.
-    json staging = {{"id", "01M86TZH12FPQAZA78N10Q24A2"},
-                    {"type", "drift-detection"},
-                    {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
-                    {"context", {{"agentSlug", "exec"}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
-                    {"payload", json::object()},
-                    {"dedupeKey", "apply-test-staging"}};
-    auto o = opts;
-    o.stdin_data = staging.dump() + "\n";
-    ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
+    std::string staging = enqueue_staging_change();
     // Staging's state is not on this machine: its validation is a check of the file.
     test::write_file(home() / "config.yaml", test::read_file(home() / "config.yaml") +
                                                  "validation:\n  steps:\n    - [grep, -q, terraform_data, \"{dir}/main.tf\"]\n");
     auto w = run_cli({"worker", "--drain", "--json"}, opts);
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "show", staging["id"], "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "show", staging, "--json"}, opts).out;
     {
         std::lock_guard lock(gitlab.m);
         ASSERT_EQ(gitlab.mrs.size(), 2u);
@@ -316,7 +308,7 @@ TEST_F(GitLabApprovals, AGroupMembersApprovalCountsAndANoteApplies)
     EXPECT_EQ(asked["status"], "refused") << asked.dump();
     said = notes(5);
     ASSERT_EQ(said.size(), 5u);
-    EXPECT_NE(said[4].find("task 01M86TZH12FPQAZA78N10Q24A2 is succeeded, and nothing of it waits for approval"), std::string::npos) << said[4];
+    EXPECT_NE(said[4].find("task " + staging + " is succeeded, and nothing of it waits for approval"), std::string::npos) << said[4];
     EXPECT_EQ(again.stop(SIGTERM), 0) << again.err();
 }
 

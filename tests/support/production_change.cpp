@@ -71,6 +71,20 @@ std::string ProductionChange::enqueue_production_change(bool apply)
     return task["id"];
 }
 
+std::string ProductionChange::enqueue_staging_change()
+{
+    json task = {{"id", "01M86TZH12FPQAZA78N10Q24A2"},
+                 {"type", "drift-detection"},
+                 {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
+                 {"context", {{"agentSlug", "exec"}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
+                 {"payload", json::object()},
+                 {"dedupeKey", "apply-test-staging"}};
+    auto o = opts;
+    o.stdin_data = task.dump() + "\n";
+    EXPECT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
+    return task["id"];
+}
+
 void ProductionChange::run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team, const std::string& more)
 {
     write_file(home() / "config.yaml",

@@ -29,6 +29,9 @@ protected:
     /// Enqueues the production drift task (payload.apply as given) and returns its id.
     std::string enqueue_production_change(bool apply = false);
 
+    /// Enqueues the same drift on staging (tier 2: a pull request, queued at once) and returns its id.
+    std::string enqueue_staging_change();
+
     /// The secret of the forge's webhook (HOOK_SECRET).
     static constexpr const char* k_hook_secret = "It's a Secret to Everybody";
 
