@@ -189,12 +189,18 @@ TEST_F(ForgeApprovals, ATeamMembersReviewApprovesAndACommentApplies)
     EXPECT_EQ(early["status"], "refused") << early.dump();
     EXPECT_NE(early["reason"].get<std::string>().find("waits for approval by platform-oncall"), std::string::npos) << early;
 
-    auto said = comments(3);
-    ASSERT_EQ(said.size(), 3u);
+    // A group the task does not wait for is named.
+    auto other = comment("carol", "/infra-agent approve security");
+    EXPECT_EQ(other["status"], "refused") << other.dump();
+    EXPECT_NE(other["reason"].get<std::string>().find("needs approvals from platform-oncall, not 'security'"), std::string::npos) << other;
+
+    auto said = comments(4);
+    ASSERT_EQ(said.size(), 4u);
     EXPECT_NE(said[0].find("@alice, your approval does not count for task `" + id + "`: alice asked for task"), std::string::npos) << said[0];
     EXPECT_NE(said[1].find("@mallory, your approval does not count"), std::string::npos) << said[1];
     EXPECT_NE(said[1].find("is not a member of the GitHub team acme/platform-oncall"), std::string::npos) << said[1];
     EXPECT_NE(said[2].find("`/infra-agent apply` was refused"), std::string::npos) << said[2];
+    EXPECT_NE(said[3].find("Name the group you approve for: /infra-agent approve GROUP."), std::string::npos) << said[3];
 
     // carol is in the team (GitHub's example membership: active), and reviewed the plan's commit.
     auto approved = review("carol", commit);
@@ -215,7 +221,7 @@ TEST_F(ForgeApprovals, ATeamMembersReviewApprovesAndACommentApplies)
         }
     }
     EXPECT_TRUE(asked);
-    EXPECT_NE(comments(4).back().find("approved for platform-oncall by @carol"), std::string::npos);
+    EXPECT_NE(comments(5).back().find("approved for platform-oncall by @carol"), std::string::npos);
 
     // A redelivery changes nothing, and says nothing.
     auto twice = redeliver();
@@ -223,8 +229,8 @@ TEST_F(ForgeApprovals, ATeamMembersReviewApprovesAndACommentApplies)
     EXPECT_EQ(twice["taskIds"], json::array({id}));
     auto applying = comment("dana", "/infra-agent apply");
     ASSERT_EQ(applying["status"], "applying") << applying.dump();
-    auto done = comments(5, 120000);
-    ASSERT_EQ(done.size(), 5u) << server->err();
+    auto done = comments(6, 120000);
+    ASSERT_EQ(done.size(), 6u) << server->err();
     EXPECT_NE(done.back().find("Applied plan sha256 `" + sha + "` of task `" + id + "` as @dana asked; approved by carol (platform-oncall)"),
               std::string::npos) << done.back();
     std::string state = test::read_file(dir / "state" / "terraform.tfstate");
@@ -233,7 +239,7 @@ TEST_F(ForgeApprovals, ATeamMembersReviewApprovesAndACommentApplies)
 
     // Each step is in the audit log, which verifies.
     auto refused = events_of("approval.refused");
-    ASSERT_EQ(refused.size(), 2u);
+    ASSERT_EQ(refused.size(), 3u);
     EXPECT_EQ(refused[0]["data"]["by"], "alice");
     EXPECT_EQ(refused[0]["data"]["via"], "review");
     EXPECT_EQ(refused[1]["data"]["by"], "mallory");

@@ -11,17 +11,26 @@ namespace {
 
 using json = nlohmann::json;
 
-/// approve or apply, from a comment whose first line is `/infra-agent approve|apply ...`.
-std::optional<ReviewAction::Kind> command_in(const std::string& comment)
+/// A comment whose first line is `/infra-agent approve [GROUP]` or
+/// `/infra-agent apply`, read into a: false when it is neither.
+bool command_in(const std::string& comment, ReviewAction& a)
 {
     std::string line(text::trim(std::string_view(comment).substr(0, comment.find('\n'))));
     const std::string prefix = "/infra-agent ";
-    if (line.rfind(prefix, 0) != 0) return std::nullopt;
+    if (line.rfind(prefix, 0) != 0) return false;
     std::string rest(text::trim(std::string_view(line).substr(prefix.size())));
     std::string word = rest.substr(0, rest.find(' '));
-    if (word == "approve") return ReviewAction::Kind::approve;
-    if (word == "apply") return ReviewAction::Kind::apply;
-    return std::nullopt;
+    std::string group = word.size() < rest.size() ? std::string(text::trim(std::string_view(rest).substr(word.size()))) : "";
+    if (word == "approve") {
+        a.kind = ReviewAction::Kind::approve;
+        a.group = group.substr(0, group.find(' '));
+        return true;
+    }
+    if (word == "apply") {
+        a.kind = ReviewAction::Kind::apply;
+        return true;
+    }
+    return false;
 }
 
 std::string login_of(const json& user)
@@ -51,9 +60,7 @@ std::optional<ReviewAction> github_review_action(const std::string& event, const
         const json& comment = object_member(body, "comment");
         if (action != "created" || !issue.contains("pull_request")) return std::nullopt;
         if (string_member(object_member(comment, "user"), "type") == "Bot") return std::nullopt;
-        auto kind = command_in(string_member(comment, "body"));
-        if (!kind) return std::nullopt;
-        a.kind = *kind;
+        if (!command_in(string_member(comment, "body"), a)) return std::nullopt;
         a.number = int_member(issue, "number");
         a.by = login_of(object_member(comment, "user"));
         a.via = "comment";
@@ -95,9 +102,7 @@ std::optional<ReviewAction> gitlab_review_action(const std::string& event, const
         }
     } else if (event == "Note Hook") {
         if (string_member(attrs, "noteable_type") != "MergeRequest") return std::nullopt;
-        auto kind = command_in(string_member(attrs, "note"));
-        if (!kind) return std::nullopt;
-        a.kind = *kind;
+        if (!command_in(string_member(attrs, "note"), a)) return std::nullopt;
         a.number = int_member(object_member(body, "merge_request"), "iid");
         a.via = "note";
     } else {

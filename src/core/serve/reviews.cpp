@@ -175,8 +175,12 @@ json Reviews::approve(const ReviewAction& a, const Target& t)
                                                    short_sha(plans->commit),
                                  "the plan no longer matches the pull request; run the task again for a new plan to review"));
     change::ApplyStore store(*m_db);
-    auto v = change::approve_plan(e, store, m_deps.events, a.by, "", "", groups_for(a));
-    if (!v) return refuse(a, t, "approval.refused", v.error());
+    auto v = change::approve_plan(e, store, m_deps.events, a.by, a.group, "", groups_for(a));
+    if (!v) {
+        Error why = v.error();
+        if (why.code == Errc::usage) why.hint = "name the group you approve for: /infra-agent approve GROUP";
+        return refuse(a, t, "approval.refused", why);
+    }
     comment(a, "Plan sha256 `" + v->digest + "` of task `" + e.id + "` approved for " + v->group + " by " + mention(a) + ". " +
                    (v->waiting.empty() ? "Every required group has approved it: comment `/infra-agent apply` to apply it."
                                        : "Still waiting for: " + list_of(v->waiting) + "."));

@@ -41,6 +41,7 @@ struct ReviewAction {
     std::string by;          ///< the login of who acted
     std::string commit;      ///< the commit a review approved, or the branch's new head; may be empty
     std::string via;         ///< review, comment, approval, note, push
+    std::string group;       ///< `/infra-agent approve GROUP`: the group approved for; empty: the one left
 };
 
 /// The reviewer action in a GitHub delivery of event, if it is one.

@@ -46,6 +46,9 @@ TEST(ReviewActions, GitHubReviewsCommentsAndPushes)
     EXPECT_EQ(a->number, 1);
     comment["comment"]["body"] = "  /infra-agent approve  ";
     EXPECT_EQ(github_review_action("issue_comment", comment)->kind, ReviewAction::Kind::approve);
+    EXPECT_EQ(github_review_action("issue_comment", comment)->group, "");
+    comment["comment"]["body"] = "/infra-agent approve security  for the bucket\nThe plan is right.";
+    EXPECT_EQ(github_review_action("issue_comment", comment)->group, "security");
     for (const char* other : {"/infra-agent approved", "LGTM /infra-agent approve", "/infra-agent fix it"}) {
         comment["comment"]["body"] = other;
         EXPECT_FALSE(github_review_action("issue_comment", comment)) << other;
