@@ -103,7 +103,9 @@ void add(CLI::App& app, Context& ctx, bool approve)
     if (approve)
         cmd->footer("The task runs once every group in its decision's requiredApprovals has approved. Only a member\n"
                     "of a group approves for it: config.yaml lists them as approvals.groups.<group>.members, and a\n"
-                    "group that is not listed cannot be approved by anyone. One person approves one group of a task\n"
+                    "group that is not listed cannot be approved by anyone. A group mapped to a forge team (github_team:\n"
+                    "ORG/TEAM or gitlab_group: PATH) is approved by the team's members on the task's pull request, through\n"
+                    "serve (an approving review, or an /infra-agent approve comment). One person approves one group of a task\n"
                     "at most, and whoever asked for the task (payload.requestedBy, serve's API token, or the webhook's\n"
                     "sender) cannot approve it. Names are compared without case and surrounding spaces.\n"
                     "A tier-4 task that has run and kept a saved plan is approved again, for its plan: each group approves\n"

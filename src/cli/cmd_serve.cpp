@@ -8,6 +8,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
+#include "cli/reviewers_setup.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/input.hpp"
 #include "core/log.hpp"
@@ -41,7 +42,7 @@ struct Options {
     PolicyFlags policies;
 };
 
-constexpr const char* k_sources[] = {"github", "alertmanager", "pagerduty", "sns"};
+constexpr const char* k_sources[] = {"github", "alertmanager", "pagerduty", "sns", "gitlab"};
 
 /// host:port from --listen or serve.listen.
 core::Result<std::pair<std::string, int>> parse_listen(const std::string& s)
@@ -142,7 +143,14 @@ int serve(const Options& opt, Context& ctx)
     if (auto st = a.state->relax_sync(); !st) return ctx.fail(st.error());
     core::events::EventSink* sink = a.events;
 
-    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {}};
+    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {}, nullptr, {}};
+    // Approvals where reviewers are: reviews and commands on the forge's pull requests.
+    auto reviewers = open_reviewers(ctx, sink);
+    if (!reviewers) return ctx.fail(reviewers.error());
+    if (*reviewers) {
+        deps.reviewers = (*reviewers)->reviewers.get();
+        deps.apply = gated_apply(ctx, sink);
+    }
     // Distributed workers: the broker API mints for them with this server's
     // provider and keys (creds.provider), and their events come back through
     // the queue's output stream into this state store.
@@ -289,6 +297,7 @@ void register_serve(CLI::App& app, Context& ctx)
         "  POST /hooks/alertmanager  bearer token = webhooks.alertmanager.secret_env\n"
         "  POST /hooks/pagerduty     X-PagerDuty-Signature checked with webhooks.pagerduty.secret_env\n"
         "  POST /hooks/sns           basic-auth password or bearer token = webhooks.sns.secret_env\n"
+        "  POST /hooks/gitlab        X-Gitlab-Token = webhooks.gitlab.secret_env (merge request reviews)\n"
         "  POST /v1/tasks, GET /v1/tasks/ID, GET /v1/tasks/ID/events, POST /v1/tasks/ID/approve|reject\n"
         "                            bearer tokens from serve.api_tokens_file (lines: NAME TOKEN, or\n"
         "                            NAME sha256:HEX); the token's name is who asks and who approves,\n"
@@ -301,6 +310,12 @@ void register_serve(CLI::App& app, Context& ctx)
         "  GET /v1/credentials/identity  the worker token's NAME (a broker-provider worker's id is NAME/host:pid)\n"
         "  GET /metrics (Prometheus), /healthz, /readyz\n"
         "A hook without a secret is off (403). Accepted deliveries answer 202 with the task ids.\n"
+        "With forge.kind github or gitlab, reviewers approve infra-agent's pull requests where they are: an\n"
+        "approving review (a merge request approval) or an `/infra-agent approve` comment counts for a group\n"
+        "of the task when its author is a member (approvals.groups.<group>.members, or the forge team in\n"
+        "github_team / gitlab_group, asked of the forge's API as the approval arrives); `/infra-agent apply`\n"
+        "on a tier-4 pull request runs the gated apply under the same check. The requester never approves;\n"
+        "a push to the branch after an approval dismisses it. Refusals are answered with a comment.\n"
         "schedules: in config fire on their cron expressions. Notifications go to the Slack-compatible\n"
         "incoming webhook in $INFRA_AGENT_SLACK_WEBHOOK_URL (or the variable notify.slack_webhook_url_env names).\n"
         "Events that workers send through the queue (worker --events queue) are moved into the state db.\n"

@@ -18,11 +18,6 @@ void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags)
     cmd->add_flag("--keep-worktrees", flags.keep, "keep each task's worktree after it ran (for debugging)");
 }
 
-namespace {
-
-using TokenFn = std::function<core::Result<std::string>(const std::string&, const std::string&)>;
-
-/// A token for (scope, task), minted through broker and so recorded in the ledger.
 TokenFn scoped_token(core::creds::Broker* broker)
 {
     return [broker](const std::string& scope, const std::string& task) -> core::Result<std::string> {
@@ -31,6 +26,8 @@ TokenFn scoped_token(core::creds::Broker* broker)
         return cred->secret;
     };
 }
+
+namespace {
 
 /// A forge API token for (repository, task).
 TokenFn forge_token(core::creds::Broker* broker)

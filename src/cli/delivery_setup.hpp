@@ -17,6 +17,11 @@ struct DeliveryFlags {
     bool keep = false;  ///< --keep-worktrees
 };
 
+using TokenFn = std::function<core::Result<std::string>(const std::string&, const std::string&)>;
+
+/// A token for (scope, task), minted through broker and so recorded in the ledger.
+TokenFn scoped_token(core::creds::Broker* broker);
+
 /// Adds --repo, --forge, --base and --keep-worktrees to cmd.
 void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags);
 

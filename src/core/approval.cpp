@@ -21,6 +21,20 @@ std::string type_of(const nlohmann::json& j)
     return j.is_null() ? "null" : j.type_name();
 }
 
+bool blank(const nlohmann::json& j)
+{
+    return !j.is_string() || text::trim(j.get<std::string>()).empty();
+}
+
+/// ORG/TEAM-SLUG: two names and one slash.
+bool is_org_team(const nlohmann::json& j)
+{
+    if (blank(j)) return false;
+    std::string name(text::trim(j.get<std::string>()));
+    auto slash = name.find('/');
+    return slash != std::string::npos && slash > 0 && slash + 1 < name.size() && name.find('/', slash + 1) == std::string::npos;
+}
+
 }  // namespace
 
 std::string members_key(const std::string& group)
@@ -35,7 +49,8 @@ Result<Groups> Groups::from_config(const Config& config)
     std::string where = config.file().empty() ? "config" : "config '" + config.file().string() + "'";
     auto bad = [&](const std::string& key, const std::string& what) {
         return fail(Errc::invalid_input, where + ": " + key + ": " + what,
-                    "approvals.groups maps each approval group to its members, e.g. platform-oncall: {members: [bob, carol]}");
+                    "approvals.groups maps each approval group to its members, e.g. platform-oncall: {members: [bob, carol]}, "
+                    "or to a forge team: {github_team: acme/platform-oncall} or {gitlab_group: acme/platform-oncall}");
     };
     const auto approvals = config.get_json("approvals");
     if (approvals.is_null()) return g;
@@ -49,7 +64,15 @@ Result<Groups> Groups::from_config(const Config& config)
         std::string key = "approvals.groups." + it.key();
         if (!it->is_object()) return bad(key, "expected a mapping with members, got " + type_of(*it));
         for (auto kv = it->begin(); kv != it->end(); ++kv)
-            if (kv.key() != "members") return bad(key + "." + kv.key(), "unknown key; expected members");
+            if (kv.key() != "members" && kv.key() != "github_team" && kv.key() != "gitlab_group")
+                return bad(key + "." + kv.key(), "unknown key; expected members, github_team or gitlab_group");
+        if (it->contains("github_team") && it->contains("gitlab_group"))
+            return bad(key, "maps to both a GitHub team and a GitLab group; a group approves on one forge");
+        if (it->contains("github_team") && !is_org_team(member(*it, "github_team")))
+            return bad(key + ".github_team", "expected ORG/TEAM-SLUG, e.g. acme/platform-oncall");
+        if (it->contains("gitlab_group") && blank(member(*it, "gitlab_group")))
+            return bad(key + ".gitlab_group", "expected the group's full path, e.g. acme/platform-oncall");
+        if (!it->contains("members")) continue;
         const auto& members = member(*it, "members");
         if (members.is_string()) continue;
         if (!members.is_array()) return bad(key + ".members", "expected a list of names, got " + type_of(members));
@@ -68,22 +91,70 @@ std::optional<std::vector<std::string>> Groups::members(const std::string& group
     return m_config.get_list(key);
 }
 
-bool Groups::has_member(const std::string& group, const std::string& by) const
+Groups Groups::with_teams(TeamMembership ask) const
+{
+    Groups g = *this;
+    g.m_ask = std::move(ask);
+    return g;
+}
+
+std::optional<Team> Groups::team(const std::string& group) const
+{
+    for (const char* forge : {"github", "gitlab"}) {
+        std::string key = "approvals.groups." + group + (std::string_view(forge) == "github" ? ".github_team" : ".gitlab_group");
+        if (auto name = m_config.get(key); name && !text::trim(*name).empty()) return Team{forge, std::string(text::trim(*name))};
+    }
+    return std::nullopt;
+}
+
+Result<bool> Groups::in_team(const std::string& group, const std::string& by) const
+{
+    auto t = team(group);
+    if (!t || !m_ask || text::trim(by).empty()) return false;
+    return m_ask(*t, std::string(text::trim(by)));
+}
+
+bool Groups::listed(const std::string& group, const std::string& by) const
 {
     auto names = members(group);
     return names && std::any_of(names->begin(), names->end(), [&](const std::string& n) { return identity::same(n, by); });
 }
 
+bool Groups::has_member(const std::string& group, const std::string& by) const
+{
+    if (listed(group, by)) return true;
+    auto in = in_team(group, by);
+    return in && *in;
+}
+
 Status Groups::check(const std::string& group, const std::string& by) const
 {
     auto names = members(group);
+    auto t = team(group);
+    if (t) {
+        if (listed(group, by)) return {};
+        std::string forge = t->forge == "github" ? "GitHub team " : "GitLab group ";
+        if (!m_ask)
+            return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " is the " + forge + t->name +
+                                          ", and " + text::quote(by, by.size()) + " is not in its members list",
+                        "its members approve on the task's pull request (an approving review, or /infra-agent approve)");
+        auto in = in_team(group, by);
+        if (!in)
+            return fail(Errc::unavailable, "cannot tell whether " + by + " is a member of the " + forge + t->name + ": " + in.error().message,
+                        "nothing was approved; approve again once the forge answers");
+        if (!*in)
+            return fail(Errc::denied, by + " is not a member of the " + forge + t->name + " (approval group " +
+                                          text::quote(group, group.size()) + ") now",
+                        "a member of " + t->name + " must approve");
+        return {};
+    }
     if (!names)
         return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " is not configured, so nobody can approve for it",
                     "list who may approve for it in config.yaml: " + members_key(group) + ": [NAME, ...]");
     if (names->empty())
         return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " has no members, so nobody can approve for it",
                     "list who may approve for it in config.yaml: " + members_key(group) + ": [NAME, ...]");
-    if (!has_member(group, by))
+    if (!listed(group, by))
         return fail(Errc::denied, text::quote(by, by.size()) + " is not a member of approval group " + text::quote(group, group.size()),
                     "its members are listed in " + members_key(group) + " in config.yaml");
     return {};

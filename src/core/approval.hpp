@@ -12,16 +12,29 @@
 #include "core/queue/queue.hpp"
 #include "core/result.hpp"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace infra::core::approval {
 
+/// The forge team whose members approve for a group:
+/// approvals.groups.<group>.github_team (ORG/TEAM-SLUG) or .gitlab_group
+/// (the group's full path).
+struct Team {
+    std::string forge;  ///< github, gitlab
+    std::string name;
+};
+
+/// Whether a forge login is a member of team now, asked of the forge.
+using TeamMembership = std::function<Result<bool>(const Team& team, const std::string& login)>;
+
 /// Who may approve for which group: config's approvals.groups.<group>.members,
 /// a list of names (INFRA_AGENT_APPROVALS_GROUPS_<GROUP>_MEMBERS, with names
-/// separated by ':', overrides it). A group that is not configured has no
-/// members, so nobody can approve for it.
+/// separated by ':', overrides it), and the members of the forge team the
+/// group maps to, for approvals that come from that forge. A group that is
+/// not configured has no members, so nobody can approve for it.
 class Groups {
 public:
     /// No group is configured.
@@ -31,19 +44,32 @@ public:
     /// an entry that is not a mapping with a list of names as members.
     static Result<Groups> from_config(const Config& config);
 
+    /// These groups, with the members of forge teams asked through ask:
+    /// for approvals that come from a forge, whose logins they are.
+    Groups with_teams(TeamMembership ask) const;
+
+    /// The forge team group maps to, if any.
+    std::optional<Team> team(const std::string& group) const;
+
     /// Whether by may approve for group: Errc::denied, naming the group and
     /// the config key to set, when the group is not configured or by is not
-    /// one of its members.
+    /// one of its members; the forge's error when it cannot be asked.
     Status check(const std::string& group, const std::string& by) const;
 
-    /// Whether by is one of group's members.
+    /// Whether by is one of group's members (false when the forge cannot be asked).
     bool has_member(const std::string& group, const std::string& by) const;
 
 private:
     /// The members of group; nothing when the group is not configured.
     std::optional<std::vector<std::string>> members(const std::string& group) const;
+    /// Whether by is in group's members list.
+    bool listed(const std::string& group, const std::string& by) const;
+    /// Whether by is a member of group's team, asked of the forge now;
+    /// false without a team or a way to ask.
+    Result<bool> in_team(const std::string& group, const std::string& by) const;
 
     Config m_config;
+    TeamMembership m_ask;
 };
 
 /// The config key that lists the members of group.

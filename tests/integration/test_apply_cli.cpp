@@ -9,6 +9,7 @@
 #include "support/ci_server.hpp"
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
+#include "support/production_change.hpp"
 #include "support/run.hpp"
 
 #include <gtest/gtest.h>
@@ -26,73 +27,8 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::run_cli;
 
-std::string main_tf(const fs::path& state, const std::string& input)
-{
-    return "terraform {\n  backend \"local\" {\n    path = \"" + (state / "terraform.tfstate").string() +
-           "\"\n  }\n}\n\nresource \"terraform_data\" \"bucket\" {\n  input = \"" + input + "\"\n}\n";
-}
-
-class ApplyCli : public ::testing::Test {
-protected:
-    void SetUp() override
-    {
-        fs::create_directories(dir / "state");
-        // The state as production has it: the bucket at v1, applied outside infra-agent.
-        test::write_file(dir / "bootstrap" / "main.tf", main_tf(dir / "state", "v1"));
-        auto boot = test::run_program("/bin/sh", {"-c", "cd " + (dir / "bootstrap").string() +
-                                                            " && terraform init -input=false -no-color >/dev/null && "
-                                                            "terraform apply -auto-approve -input=false -no-color >/dev/null"});
-        ASSERT_EQ(boot.exit_code, 0) << boot.err;
-        ASSERT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v1\""), std::string::npos);
-
-        test::write_file(dir / "seed" / "infra" / "main.tf", main_tf(dir / "state", "v1"));
-        test::git(dir / "seed", "init -q -b main");
-        test::git(dir / "seed", "add -A");
-        test::git(dir / "seed", "-c user.name=t -c user.email=t@example.com commit -q -m seed");
-        test::git(dir.path(), "clone -q --bare seed acme.git");
-
-        opts.cwd = dir.path().string();
-        opts.env["INFRA_AGENT_HOME"] = home().string();
-        ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
-        test::write_file(home() / "config.yaml",
-                         "git:\n  repo: " + (dir / "acme.git").string() + "\n"
-                         "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
-                         "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n"
-                         "approvals:\n  groups:\n    platform-oncall: {members: [alice, bob, dana]}\n    security: {members: [bob, erin]}\n");
-        // The bundled tiers stop drift at tier 2 (a pull request); this team
-        // lets production drift be applied, behind platform-oncall's approval
-        // (the bundled org-production rule).
-        test::write_file(home() / "policies" / "tiers.yaml",
-                         "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: org-tiers, level: organization}\nrules:\n"
-                         "  - name: production-drift-applies\n    match: {type: drift-detection, context.environment: production}\n"
-                         "    tier: 4\n    requiredApprovals: [platform-oncall]\n    constraints: {requiresPR: true, requiresValidation: true, maxIterations: 5,\n"
-                         "                  allowedTools: [list_files, read_file, write_file, apply_patch, finish]}\n"
-                         "  - name: other-drift-drafts-prs\n    match: {type: drift-detection, context.environment: staging}\n"
-                         "    tier: 2\n    constraints: {requiresPR: true, requiresValidation: true}\n");
-    }
-
-    fs::path home() const { return dir / ".infra-agent"; }
-
-    /// A production drift task for the exec agent, asked for by alice.
-    std::string enqueue_production_change(bool apply = false)
-    {
-        json task = {{"id", "01M86TZH12FPQAZA78N10Q24A1"},
-                     {"type", "drift-detection"},
-                     {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
-                     {"context", {{"agentSlug", "exec"}, {"environment", "production"}, {"repositoryId", "acme/infra"},
-                                  {"resource", "terraform_data.bucket"}}},
-                     {"payload", {{"requestedBy", "alice"}, {"apply", apply}}},
-                     {"dedupeKey", "apply-test"}};
-        auto o = opts;
-        o.stdin_data = task.dump() + "\n";
-        auto q = run_cli({"enqueue"}, o);
-        EXPECT_EQ(q.exit_code, 4) << q.err;  // production waits for platform-oncall before anything runs
-        return task["id"];
-    }
-
-    test::TempDir dir;
-    test::RunOptions opts;
-};
+/// A production change that waits for platform-oncall (tests/support/production_change.hpp).
+class ApplyCli : public test::ProductionChange {};
 
 TEST_F(ApplyCli, OnlyTheApprovedPlanIsAppliedAndOnlyOnce)
 {
@@ -205,16 +141,7 @@ TEST_F(ApplyCli, LowerTiersAndUnrunTasksAreNeverApplied)
     EXPECT_EQ(parked.exit_code, 1);  // it has not run: there is no plan
     EXPECT_NE(parked.err.find("is pending-approval"), std::string::npos) << parked.err;
 
-    json staging = {{"id", "01M86TZH12FPQAZA78N10Q24A2"},
-                    {"type", "drift-detection"},
-                    {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
-                    {"context", {{"agentSlug", "exec"}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
-                    {"payload", json::object()},
-                    {"dedupeKey", "apply-test-staging"}};
-    auto o = opts;
-    o.stdin_data = staging.dump() + "\n";
-    ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
-    auto low = run_cli({"apply", staging["id"], "--as", "carol"}, opts);
+    auto low = run_cli({"apply", enqueue_staging_change(), "--as", "carol"}, opts);
     EXPECT_EQ(low.exit_code, 3);
     EXPECT_NE(low.err.find("is tier 2: only tier-4 tasks are applied"), std::string::npos) << low.err;
     EXPECT_EQ(run_cli({"apply", id}, opts).exit_code, 64);  // --as is required

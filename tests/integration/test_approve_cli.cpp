@@ -151,6 +151,36 @@ TEST(ApproveCli, AGroupThatIsNotConfiguredCannotBeApproved)
     EXPECT_NE(bad.err.find("approvals.groups.platform-oncall.members: expected a list of names, got number"), std::string::npos) << bad.err;
 }
 
+TEST(ApproveCli, AGroupThatIsAForgeTeamIsApprovedOnThePullRequest)
+{
+    test::TempDir dir;
+    auto opts = home_with_groups(dir, "    platform-oncall: {github_team: acme/platform-oncall}\n");
+    auto ids = park_two(opts, [](json&, json&) {});
+    ASSERT_EQ(ids.size(), 2u);
+    // The team's members are GitHub logins, asked of GitHub when they approve there: not --as names.
+    auto here = run_cli({"approve", ids[0], "--as", "bob"}, opts);
+    EXPECT_EQ(here.exit_code, 3) << here.out;
+    EXPECT_NE(here.err.find("approval group 'platform-oncall' is the GitHub team acme/platform-oncall, and 'bob' is not in its members list"),
+              std::string::npos) << here.err;
+    EXPECT_NE(here.err.find("hint: its members approve on the task's pull request"), std::string::npos) << here.err;
+    // Listed members approve here as well.
+    test::write_file(dir / "home" / "config.yaml",
+                     "approvals:\n  groups:\n    platform-oncall: {members: [bob], github_team: acme/platform-oncall}\n");
+    EXPECT_EQ(run_cli({"approve", ids[0], "--as", "bob"}, opts).exit_code, 0);
+
+    // A team that is not ORG/TEAM, a group on two forges, and an unknown key are refused, naming the key.
+    for (auto [groups, expected] : {std::pair{"{github_team: platform-oncall}", "approvals.groups.platform-oncall.github_team: expected ORG/TEAM-SLUG"},
+                                    {"{github_team: a/b, gitlab_group: a/b}", "approvals.groups.platform-oncall: maps to both a GitHub team and a GitLab group"},
+                                    {"{gitlab_group: \"\"}", "approvals.groups.platform-oncall.gitlab_group: expected the group's full path"},
+                                    {"{team: a/b}", "approvals.groups.platform-oncall.team: unknown key; expected members, github_team or gitlab_group"}}) {
+        test::write_file(dir / "home" / "config.yaml", std::string("approvals:\n  groups:\n    platform-oncall: ") + groups + "\n");
+        auto bad = run_cli({"approve", ids[1], "--as", "bob"}, opts);
+        EXPECT_EQ(bad.exit_code, 65) << groups;
+        EXPECT_NE(bad.err.find(expected), std::string::npos) << bad.err;
+    }
+    EXPECT_EQ(json::parse(run_cli({"queue", "show", ids[1], "--json"}, opts).out)["state"], "pending-approval");
+}
+
 TEST(ApproveCli, OnePersonCountsForOneGroupOfATask)
 {
     test::TempDir dir;

@@ -17,6 +17,7 @@ const keep = [
   "/repos/{owner}/{repo}/pulls/{pull_number}",
   "/repos/{owner}/{repo}/issues/{issue_number}/comments",
   "/repos/{owner}/{repo}/issues/{issue_number}/labels",
+  "/orgs/{org}/teams/{team_slug}/memberships/{username}",
   "/app/installations/{installation_id}/access_tokens",
   "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
   "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs",

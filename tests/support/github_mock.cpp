@@ -24,6 +24,7 @@ struct GitHubMock::Impl {
     int port = 0;
     std::mutex m;
     std::vector<GitHubCall> calls;
+    std::map<std::string, std::string> prefer;  ///< path -> Prefer header
 };
 
 GitHubMock::GitHubMock() : m_impl(std::make_unique<Impl>())
@@ -57,6 +58,10 @@ GitHubMock::GitHubMock() : m_impl(std::make_unique<Impl>())
         for (const char* name : {"Authorization", "Accept", "Content-Type", "X-GitHub-Api-Version", "User-Agent"})
             if (req.has_header(name)) h.emplace(name, req.get_header_value(name));
         std::string target = req.target.empty() ? req.path : req.target;
+        {
+            std::lock_guard lock(m_impl->m);
+            if (auto p = m_impl->prefer.find(target.substr(0, target.find('?'))); p != m_impl->prefer.end()) h.emplace("Prefer", p->second);
+        }
         httplib::Result r = req.method == "GET"     ? c.Get(target, h)
                             : req.method == "POST"  ? c.Post(target, h, req.body, req.get_header_value("Content-Type"))
                             : req.method == "PATCH" ? c.Patch(target, h, req.body, req.get_header_value("Content-Type"))
@@ -98,6 +103,12 @@ GitHubMock::~GitHubMock()
 }
 
 std::string GitHubMock::url() const { return "http://127.0.0.1:" + std::to_string(m_impl->port); }
+
+void GitHubMock::prefer(const std::string& path, const std::string& prefer)
+{
+    std::lock_guard lock(m_impl->m);
+    m_impl->prefer[path] = prefer;
+}
 
 std::vector<GitHubCall> GitHubMock::calls()
 {

@@ -2,8 +2,10 @@
 // GitHub's REST API on loopback for tests: Prism (npm @stoplight/prism-cli)
 // serving GitHub's own OpenAPI description (npm @octokit/openapi), which
 // answers with the description's examples and refuses requests its schema
-// does not allow, behind a small proxy that records what was asked.
+// does not allow, behind a small proxy that records what was asked and can
+// ask Prism for another of the description's responses for one path.
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -30,6 +32,10 @@ public:
     /// The base URL to give the client (the recording proxy).
     std::string url() const;
     std::vector<GitHubCall> calls();
+    /// Requests of path (without its query) ask Prism for the response
+    /// prefer names, as its Prefer header does: "code=404" is the
+    /// description's 404 (e.g. no team membership).
+    void prefer(const std::string& path, const std::string& prefer);
 
 private:
     struct Impl;

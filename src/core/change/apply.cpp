@@ -150,6 +150,23 @@ Result<std::vector<PlanApproval>> ApplyStore::approvals(const std::string& task)
     return out;
 }
 
+Result<std::vector<PlanApproval>> ApplyStore::dismiss(const std::string& task, const std::string& digest)
+{
+    auto tx = store::Transaction::begin(m_db);
+    if (!tx) return fail(tx.error());
+    auto all = approvals(task);
+    if (!all) return fail(all.error());
+    std::vector<PlanApproval> out;
+    for (auto& a : *all)
+        if (a.digest == digest) out.push_back(std::move(a));
+    auto st = m_db.prepare("DELETE FROM plan_approvals WHERE task_id = ? AND plan_sha256 = ?");
+    if (!st) return fail(st.error());
+    st->bind(1, task).bind(2, digest);
+    if (auto r = st->run(); !r) return fail(r.error());
+    if (auto c = tx->commit(); !c) return fail(c.error());
+    return out;
+}
+
 Result<std::string> ApplyStore::begin(const std::string& task, const std::string& digest, const std::string& by)
 {
     auto tx = store::Transaction::begin(m_db);

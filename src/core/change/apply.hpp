@@ -73,6 +73,9 @@ public:
     /// Errc::denied when a.by approved it for another group.
     Status approve(const std::string& task, const PlanApproval& a);
     Result<std::vector<PlanApproval>> approvals(const std::string& task);
+    /// Takes back the approvals of task's plan digest (a push after them
+    /// made them stale) and returns them; the audit log keeps their record.
+    Result<std::vector<PlanApproval>> dismiss(const std::string& task, const std::string& digest);
     /// Records the start of an apply; Errc::denied when this plan was
     /// applied, or an apply of it is running (one at a time, and once).
     Result<std::string> begin(const std::string& task, const std::string& digest, const std::string& by);

@@ -34,6 +34,7 @@ const char* delivery_header(const std::string& source)
 {
     if (source == "github") return "x-github-delivery";
     if (source == "sns") return "x-amz-sns-message-id";
+    if (source == "gitlab") return "x-gitlab-event-uuid";
     if (source == "pagerduty") return "x-webhook-id";
     return nullptr;
 }
@@ -125,6 +126,8 @@ public:
         metrics.set("infra_agent_start_time_seconds", {},
                     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
         admitter = std::thread([this] { admit_loop(); });
+        if (deps.reviewers)
+            reviews = std::make_unique<Reviews>(ReviewDeps{deps.queue, deps.events, deps.state_path, opt.approvers, *deps.reviewers, deps.apply});
         routes();
     }
 
@@ -459,6 +462,10 @@ private:
             reply_error(res, found.error());
             return;
         }
+        if (reviews && source == "github") {
+            auto action = github_review_action(in.headers["x-github-event"], json::parse(req.body, nullptr, false));
+            if (action && review(*action, source, req, res)) return;
+        }
         if (found->tasks.empty()) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
             json why = found->skipped;
@@ -480,6 +487,53 @@ private:
             return;
         }
         answer(res, source, *out);
+    }
+
+    /// A reviewer's action on one of infra-agent's pull requests: false
+    /// when the pull request is not one of them.
+    bool review(const ReviewAction& action, const std::string& source, const httplib::Request& req, httplib::Response& res)
+    {
+        std::string delivery;
+        if (const char* h = delivery_header(source)) delivery = req.get_header_value(h);
+        auto out = reviews->handle(action, source, delivery);
+        if (!out) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "failed"}});
+            spdlog::error("{} review on {}#{} not handled: {}", source, action.repository, action.number, out.error().message);
+            reply(res, 503, {{"error", "cannot act on the review now; retry it"}});
+            return true;
+        }
+        if (!*out) return false;
+        metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "review"}});
+        reply(res, 200, **out);
+        return true;
+    }
+
+    /// GitLab's webhooks: X-Gitlab-Token is the shared secret; merge
+    /// request approvals, pushes and notes on infra-agent's merge requests.
+    void gitlab_hook(const httplib::Request& req, httplib::Response& res)
+    {
+        const std::string source = "gitlab";
+        auto secret = opt.secrets.find(source);
+        if (secret == opt.secrets.end() || secret->second.empty()) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "disabled"}});
+            return reply(res, 403, {{"error", "the gitlab hook is off: set webhooks.gitlab.secret_env"}});
+        }
+        if (!crypto::constant_time_equal(req.get_header_value("X-Gitlab-Token"), secret->second)) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "unauthenticated"}});
+            return reply(res, 401, {{"error", "missing or wrong X-Gitlab-Token"}});
+        }
+        json body = json::parse(req.body, nullptr, false);
+        if (!body.is_object()) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "invalid"}});
+            return reply(res, 400, {{"error", "gitlab delivery: expected a JSON object"}});
+        }
+        std::string event = req.get_header_value("X-Gitlab-Event");
+        auto action = reviews ? gitlab_review_action(event, body) : std::nullopt;
+        if (action && review(*action, source, req, res)) return;
+        metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
+        reply(res, 200, {{"status", "ignored"},
+                         {"reasons", {reviews ? "'" + event + "' is not an approval, a push or a command on a merge request of infra-agent"
+                                              : "serve reads GitLab reviews only with forge.kind: gitlab"}}});
     }
 
     void answer(httplib::Response& res, const std::string& source, const Outcome& out)
@@ -519,6 +573,7 @@ private:
             http.Post("/hooks/" + source, timed("/hooks/" + source, [this, source](const httplib::Request& req, httplib::Response& res) {
                           hook(source, req, res);
                       }));
+        http.Post("/hooks/gitlab", timed("/hooks/gitlab", [this](const httplib::Request& req, httplib::Response& res) { gitlab_hook(req, res); }));
 
         http.Post("/v1/tasks", timed("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
                       std::string who;
@@ -698,6 +753,7 @@ private:
     std::unique_ptr<store::Db> approver;  ///< records approvals of plans; guarded by approver_mutex
     StateMetrics recorded;
     std::unique_ptr<store::Db> metrics_reader;  ///< guarded by reader_mutex
+    std::unique_ptr<Reviews> reviews;  ///< when deps.reviewers is set
 };
 
 Server::Server(Options options, Deps deps) : m(std::make_unique<Impl>(std::move(options), deps)) {}

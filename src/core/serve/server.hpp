@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP service behind `infra-agent serve`: webhooks (/hooks/github,
-// /hooks/alertmanager, /hooks/pagerduty, /hooks/sns), the REST API
+// /hooks/alertmanager, /hooks/pagerduty, /hooks/sns, /hooks/gitlab), the REST API
 // (/v1/tasks ...), the broker API of distributed workers (/v1/credentials),
 // /metrics, /healthz and /readyz. Every task it makes is
 // admitted through core/intake, in group commits: concurrent deliveries
@@ -13,6 +13,7 @@
 #include "core/queue/queue.hpp"
 #include "core/result.hpp"
 #include "core/serve/metrics.hpp"
+#include "core/serve/reviews.hpp"
 #include "core/signals/signal.hpp"
 #include "core/store/db.hpp"
 
@@ -63,6 +64,11 @@ struct Deps {
     /// trace, lifetime, lease and the lease's end), and records the mint;
     /// empty = the endpoint is off.
     std::function<Result<nlohmann::json>(const creds::MintRequest& request)> mint;
+    /// The forge where reviewers approve infra-agent's pull requests
+    /// (core/serve/reviews.hpp); null = reviews and comments there are not read.
+    change::Reviewers* reviewers = nullptr;
+    /// Runs the gated apply that `/infra-agent apply` asks for; empty = refused.
+    ApplyFn apply;
 };
 
 class Server {

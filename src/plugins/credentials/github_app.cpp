@@ -5,6 +5,7 @@
 //   git:fetch:repo=OWNER/NAME            contents: read
 //   git:push:repo=OWNER/NAME,branch=...  contents: write
 //   forge:pr:repo=OWNER/NAME             pull_requests: write, issues: write, contents: read
+//   forge:members:repo=OWNER/NAME        members: read (the organization's teams, for approvals)
 //   ci:dispatch:repo=OWNER/NAME,...      actions: write, contents: read (dispatch a workflow, follow its run)
 //   ci:read:repo=OWNER/NAME              checks: read, actions: read (check runs on a commit)
 #include "core/crypto.hpp"
@@ -53,10 +54,11 @@ public:
         else if (scope.kind == "git" && scope.action == "push") permissions = {{"contents", "write"}};
         else if (scope.kind == "forge" && scope.action == "pr")
             permissions = {{"pull_requests", "write"}, {"issues", "write"}, {"contents", "read"}};
+        else if (scope.kind == "forge" && scope.action == "members") permissions = {{"members", "read"}};
         else if (scope.kind == "ci" && scope.action == "dispatch") permissions = {{"actions", "write"}, {"contents", "read"}};
         else if (scope.kind == "ci" && scope.action == "read") permissions = {{"checks", "read"}, {"actions", "read"}};
         else
-            return core::fail(Errc::usage, "the github-app provider mints git:fetch, git:push, forge:pr, ci:dispatch and ci:read scopes, not " +
+            return core::fail(Errc::usage, "the github-app provider mints git:fetch, git:push, forge:pr, forge:members, ci:dispatch and ci:read scopes, not " +
                                                core::creds::to_string(scope));
         auto jwt = app_jwt();
         if (!jwt) return core::fail(jwt.error());

@@ -102,7 +102,10 @@ core::Result<std::string> get_raw(const ApiCall& api, const std::string& path)
     return core::fail(answer_error(api, "GET", path, *resp));
 }
 
-core::Result<json> call_api(const ApiCall& api, const std::string& method, const std::string& path, const json& body)
+namespace {
+
+/// call_api, where 404 answers null when absent_is_null.
+core::Result<json> send(const ApiCall& api, const std::string& method, const std::string& path, const json& body, bool absent_is_null)
 {
     core::http::Request r;
     r.method = method;
@@ -122,7 +125,23 @@ core::Result<json> call_api(const ApiCall& api, const std::string& method, const
         if (j.is_discarded()) return core::fail(Errc::unavailable, method + " " + path + ": " + api.forge + " answered with no JSON");
         return j;
     }
+    if (absent_is_null && resp->status == 404) return json();
     return core::fail(answer_error(api, method, path, *resp));
+}
+
+}  // namespace
+
+core::Result<std::optional<json>> find_api(const ApiCall& api, const std::string& path)
+{
+    auto found = send(api, "GET", path, json(), true);
+    if (!found) return core::fail(found.error());
+    if (found->is_null()) return std::optional<json>{};
+    return std::optional<json>{std::move(*found)};
+}
+
+core::Result<json> call_api(const ApiCall& api, const std::string& method, const std::string& path, const json& body)
+{
+    return send(api, method, path, body, false);
 }
 
 }  // namespace infra::plugins::forges

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,6 +31,10 @@ std::string url_encode(const std::string& s);
 /// sl-violations) in the error.
 core::Result<nlohmann::json> call_api(const ApiCall& api, const std::string& method, const std::string& path,
                                       const nlohmann::json& body);
+
+/// GET path, where 404 means there is none (a membership, a record): the
+/// JSON answer, or nothing on 404. Other errors as call_api's.
+core::Result<std::optional<nlohmann::json>> find_api(const ApiCall& api, const std::string& path);
 
 /// The body of GET path as it is (logs, files, archives), following one
 /// redirect to wherever the API keeps it (without the token: the address

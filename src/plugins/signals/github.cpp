@@ -227,6 +227,10 @@ private:
         bool on_pr = d.body.contains("issue") && d.body["issue"].is_object() && d.body["issue"].contains("pull_request");
         std::string number = str_at(d.body, "/issue/number");
 
+        if (command == "approve" || command == "apply") {
+            sink.skip("'/infra-agent " + command + "' is a reviewer's command: serve acts on it for the pull request's task");
+            return {};
+        }
         TaskType type;
         bool change = false;
         if (command == "fix") {
@@ -241,7 +245,7 @@ private:
             type = TaskType::drift_detection;
         } else {
             return field_error("comment.body", "unknown command " + core::text::quote(command) +
-                                                   "; expected fix, review, explain, ask, drift or plan");
+                                                   "; expected fix, review, explain, ask, drift, plan, approve or apply");
         }
         auto t = base(d, type);
         t.payload["command"] = command;
