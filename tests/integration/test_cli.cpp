@@ -95,6 +95,25 @@ TEST(Cli, InitCreatesAHomeThatIsDiscoveredFromSubdirectories)
     EXPECT_EQ(j["homeOrigin"], "--home");
 }
 
+TEST(Cli, InitHonoursInfraAgentHomeLikeEveryOtherCommand)
+{
+    TempDir dir;
+    auto o = in_dir(dir);
+    o.env["INFRA_AGENT_HOME"] = (dir / "x").string();
+    auto r = run_cli({"init"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(dir / "x/state.db"));
+    EXPECT_FALSE(std::filesystem::exists(dir / ".infra-agent"));
+    auto j = nlohmann::json::parse(run_cli({"config", "path", "--json"}, o).out);
+    EXPECT_EQ(j["home"], (dir / "x").string());
+    EXPECT_EQ(j["homeOrigin"], "INFRA_AGENT_HOME");
+
+    // An explicit --home still wins over the variable.
+    auto flag = run_cli({"--home", (dir / "flag").string(), "init"}, o);
+    ASSERT_EQ(flag.exit_code, 0) << flag.err;
+    EXPECT_TRUE(std::filesystem::exists(dir / "flag/state.db"));
+}
+
 TEST(Cli, ConfigFileAndEnvironmentOverrides)
 {
     TempDir dir;
