@@ -114,6 +114,30 @@ TEST(Cli, InitHonoursInfraAgentHomeLikeEveryOtherCommand)
     EXPECT_TRUE(std::filesystem::exists(dir / "flag/state.db"));
 }
 
+TEST(Cli, SingleValuesArePrintedAloneInAPipe)
+{
+    TempDir dir;
+    auto o = in_dir(dir);
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    ASSERT_EQ(run_cli({"init"}, o).exit_code, 0);
+    // TOKEN=$(infra-agent creds mint SCOPE): the token, and nothing else.
+    auto minted = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", "T1"}, o);
+    ASSERT_EQ(minted.exit_code, 0) << minted.err;
+    ASSERT_FALSE(minted.out.empty());
+    EXPECT_EQ(minted.out.back(), '\n');
+    std::string token = minted.out.substr(0, minted.out.size() - 1);
+    EXPECT_EQ(std::count(token.begin(), token.end(), '.'), 2) << minted.out;  // a JWT
+    EXPECT_EQ(token.find_first_of("{ \n"), std::string::npos) << minted.out;
+    auto piped = o;
+    piped.stdin_data = minted.out;  // infra-agent creds mint SCOPE | infra-agent creds verify
+    auto verified = run_cli({"creds", "verify", "--json"}, piped);
+    EXPECT_EQ(verified.exit_code, 0) << verified.err;
+    // The ledger entry only with --json.
+    auto entry = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", "T2", "--json"}, o);
+    ASSERT_EQ(entry.exit_code, 0) << entry.err;
+    EXPECT_FALSE(nlohmann::json::parse(entry.out)["token"].get<std::string>().empty());
+}
+
 TEST(Cli, ConfigFileAndEnvironmentOverrides)
 {
     TempDir dir;
