@@ -8,12 +8,13 @@
 
 namespace infra::cli {
 
-Admission::~Admission()
+Recorder::~Recorder()
 {
     notifier.reset();
     exporter.reset();
-    queue.reset();
 }
+
+Admission::~Admission() { queue.reset(); }
 
 core::Result<std::vector<core::intake::Admission>> Admission::admit(std::vector<core::AgentTask> tasks,
                                                                     const core::intake::Options& options)
@@ -23,24 +24,30 @@ core::Result<std::vector<core::intake::Admission>> Admission::admit(std::vector<
     return out;
 }
 
+core::Status open_recorder(Context& ctx, Recorder& into)
+{
+    auto state = core::open_state(ctx.home());
+    if (!state) return state.error();
+    into.state = std::move(*state);
+    auto store = core::events::StateSink::open(ctx.home().state_location());
+    if (!store) return store.error();
+    into.store = std::move(*store);
+    auto exporter = open_exporter(ctx, *into.store);
+    if (!exporter) return exporter.error();
+    into.exporter = std::move(*exporter);
+    core::events::EventSink& below = into.exporter ? static_cast<core::events::EventSink&>(*into.exporter) : *into.store;
+    into.notifier = open_notifier(ctx, below);
+    into.events = into.notifier ? static_cast<core::events::EventSink*>(into.notifier.get()) : &below;
+    return {};
+}
+
 core::Result<std::unique_ptr<Admission>> open_admission(Context& ctx, const PolicyFlags& policies, const std::string& queue_url)
 {
     auto a = std::make_unique<Admission>();
     auto engine = load_engine(ctx, policies);
     if (!engine) return engine.error();
     a->engine = std::move(*engine);
-    auto state = core::open_state(ctx.home());
-    if (!state) return state.error();
-    a->state = std::move(*state);
-    auto store = core::events::StateSink::open(ctx.home().state_location());
-    if (!store) return store.error();
-    a->store = std::move(*store);
-    auto exporter = open_exporter(ctx, *a->store);
-    if (!exporter) return exporter.error();
-    a->exporter = std::move(*exporter);
-    core::events::EventSink& below = a->exporter ? static_cast<core::events::EventSink&>(*a->exporter) : *a->store;
-    a->notifier = open_notifier(ctx, below);
-    a->events = a->notifier ? static_cast<core::events::EventSink*>(a->notifier.get()) : &below;
+    if (auto st = open_recorder(ctx, *a); !st) return st.error();
     auto queue = ctx.open_queue(queue_url, a->events);
     if (!queue) return queue.error();
     a->queue = std::move(*queue);

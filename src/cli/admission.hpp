@@ -2,7 +2,7 @@
 // What the commands that make tasks (enqueue, remediate, drift, chat,
 // schedule run, serve) open before they admit them: the policy engine, the
 // state db, the event store (with notifications when configured) and the
-// queue.
+// queue; and the recording part alone, for run.
 
 #include "cli/context.hpp"
 #include "cli/policy_common.hpp"
@@ -15,19 +15,32 @@
 
 namespace infra::cli {
 
-struct Admission {
-    std::unique_ptr<core::policy::Engine> engine;
+/// What a process that owns the state store records with: the state db, its
+/// event store (the audit log), span export and notifications when configured.
+struct Recorder {
     std::unique_ptr<core::store::Db> state;
     std::unique_ptr<core::events::StateSink> store;
     std::unique_ptr<core::events::OtlpExporter> exporter;  ///< null without otlp.endpoint
     std::unique_ptr<core::notify::Notifier> notifier;  ///< null when notifications are off
     core::events::EventSink* events = nullptr;          ///< the notifier, else the exporter, else the store
+
+    Recorder() = default;
+    Recorder(const Recorder&) = delete;
+    Recorder& operator=(const Recorder&) = delete;
+    ~Recorder();  ///< the notifier and the exporter drain before the store closes
+};
+
+/// Opens the state db of ctx's home (migrated) and the event pipeline over it.
+core::Status open_recorder(Context& ctx, Recorder& into);
+
+struct Admission : Recorder {
+    std::unique_ptr<core::policy::Engine> engine;
     std::unique_ptr<core::queue::Queue> queue;
 
     /// Admits tasks (core::intake::admit) and flushes the events.
     core::Result<std::vector<core::intake::Admission>> admit(std::vector<core::AgentTask> tasks, const core::intake::Options& options);
 
-    ~Admission();  ///< the notifier drains before the store closes
+    ~Admission();  ///< the queue closes before the events it writes to
 };
 
 /// Opens everything; queue_url is --queue (empty: queue.url, else the state db).

@@ -3,7 +3,9 @@
 #include "cli/sandbox_flag.hpp"
 #include "core/json_access.hpp"
 #include "core/policy/policy.hpp"
+#include "core/text.hpp"
 #include "core/timeutil.hpp"
+#include "core/worker.hpp"
 
 namespace infra::cli {
 
@@ -16,6 +18,14 @@ core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::q
     auto out = std::make_unique<ApplySetup>();
     core::change::ApplyRunner& how = out->runner;
     how.repository = core::string_member(core::member(e.task, "context"), "repositoryId");
+    how.holder = core::default_worker_id();
+    if (auto l = c.get("apply.lease")) {
+        auto dur = core::timeutil::parse_duration(*l);
+        if (!dur || dur->count() < 1000)
+            return core::fail(core::Errc::invalid_input, "apply.lease: expected a duration of at least 1s, such as 2m, got " +
+                                                             core::text::quote(*l));
+        how.lease = *dur;
+    }
     if (auto j = c.get_json("apply.pipeline"); !j.is_null()) {
         // Through the organisation's CI, with tokens minted by the broker.
         auto spec = core::change::pipeline_from(j, "apply");

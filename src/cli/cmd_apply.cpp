@@ -24,7 +24,30 @@ struct Options {
     std::string sandbox;
     std::string queue;
     bool keep = false;
+    bool recover = false;
 };
+
+/// `apply TASK --recover`: the operator checked terraform's state and lock
+/// after an apply died; its plan may be applied again (terraform refuses a
+/// plan the state moved past) or the task run again for a new one.
+int recover(const core::queue::Entry& e, const Options& opt, core::change::ApplyStore& store, core::events::EventSink& events,
+            Context& ctx)
+{
+    if (auto st = core::change::interrupt_ended(e.id, store, events); !st) return ctx.fail(st.error());
+    auto recovered = store.recover(e.id, opt.as);
+    if (!recovered) {
+        events.emit({"apply.refused", e.id, "", {{"by", opt.as}, {"reason", recovered.error().message}, {"recover", true}}});
+        events.flush();
+        return ctx.fail(recovered.error());
+    }
+    events.emit({"apply.recovered", e.id, "", {{"by", opt.as}, {"applies", *recovered}}});
+    events.flush();
+    nlohmann::json out = {{"id", e.id}, {"by", opt.as}, {"recovered", *recovered}};
+    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(out);
+    else
+        for (const auto& id : *recovered) ctx.print(e.id + "  apply " + id + " recovered by " + opt.as + "\n");
+    return exit_code::ok;
+}
 
 int apply(const Options& opt, Context& ctx)
 {
@@ -38,6 +61,7 @@ int apply(const Options& opt, Context& ctx)
     auto e = (*q)->show(opt.id);
     if (!e) return ctx.fail(e.error());
     core::change::ApplyStore store(**db);
+    if (opt.recover) return recover(*e, opt, store, **sink, ctx);
     auto refuse = [&](const core::Error& err) {
         (*sink)->emit({"apply.refused", e->id, "", {{"by", opt.as}, {"reason", err.message}}});
         (*sink)->flush();
@@ -75,6 +99,8 @@ void register_apply(CLI::App& app, Context& ctx)
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default); none only where the task's policy allows it");
     cmd->add_option("--queue", opt->queue, "queue URL (default: queue.url, else the state db)");
     cmd->add_flag("--keep-worktree", opt->keep, "keep the checkout the plan was applied in (for debugging)");
+    cmd->add_flag("--recover", opt->recover,
+                  "after an apply died and you checked terraform's state and lock: let its plan be applied again (audited)");
     cmd->footer("Only a tier-4 task whose run succeeded and kept a saved plan is applied, and only when every group\n"
                 "in its decision's requiredApprovals has approved that plan by its SHA-256 (approve TASK --plan SHA256;\n"
                 "the pull request shows it). The branch must still point at the commit the plan was made from; the plan\n"
@@ -84,6 +110,9 @@ void register_apply(CLI::App& app, Context& ctx)
                 "validation pipeline saved as an artifact is applied by that CI instead, which gets the inputs\n"
                 "plan_sha256, plan_run and plan_artifact and must check the hash before it applies.\n"
                 "A task with payload.apply: true is applied by a worker once every approval of its plan is recorded.\n"
+                "An apply holds a lease (apply.lease, default 2m) that its process renews; when the process dies, the\n"
+                "apply counts as interrupted once the lease ends and blocks its plan until someone who has checked\n"
+                "terraform's state and lock runs apply TASK --as NAME --recover.\n"
                 "Exit codes: 0 applied, 1 the apply failed, 3 refused, 4 an approval is missing.");
     ctx.on_run(cmd, [opt, &ctx] { return apply(*opt, ctx); });
 }

@@ -37,7 +37,8 @@ int mint(const MintOptions& opt, Context& ctx)
         if (const char* tp = std::getenv("TRACEPARENT"); tp && std::strlen(tp) >= 35) req.trace_id = std::string(tp + 3, 32);
     auto c = h->broker->mint(req);
     if (!c) return ctx.fail(c.error());
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+    // One value: the token alone, in a pipe too (TOKEN=$(infra-agent creds mint SCOPE)).
+    if (ctx.json_output()) {
         ctx.emit(c->to_json(true));
     } else {
         ctx.note((c->reused ? "reused " : "minted ") + c->id + " (" + c->provider + ") for " + c->scope + ", expires " +
@@ -148,7 +149,7 @@ void register_creds(CLI::App& app, Context& ctx)
     m->add_option("--provider", mo->provider, "local, github-app, aws-sts, env or broker (default: creds.provider, else local)");
     m->add_option("--worker", mo->worker, "the worker id that holds the task's lease (the broker provider sends it to serve)");
     m->add_option("--lease-token", mo->lease_token, "the fencing token the worker claimed the task with");
-    m->footer("Prints the token on stdout (with --json, the ledger entry with the token).");
+    m->footer("Prints the token alone on stdout, in a pipe too (with --json, the ledger entry with the token).");
     ctx.on_run(m, [mo, &ctx] { return mint(*mo, ctx); });
 
     auto vo = std::make_shared<VerifyOptions>();

@@ -4,6 +4,7 @@
 #include "core/state.hpp"
 #include "core/text.hpp"
 
+#include <cstdlib>
 #include <filesystem>
 
 namespace infra::cli {
@@ -21,6 +22,8 @@ int run(const Options& opt, Context& ctx)
         target = fs::path(opt.dir) / ".infra-agent";
     else if (!ctx.globals().home.empty())
         target = ctx.globals().home;
+    else if (const char* env = std::getenv("INFRA_AGENT_HOME"); env && *env)
+        target = fs::absolute(env);
     else
         target = fs::current_path() / ".infra-agent";
     // state.url from the environment, or from a config.yaml already there.
@@ -51,7 +54,7 @@ void register_init(CLI::App& app, Context& ctx)
 {
     auto opt = std::make_shared<Options>();
     auto* cmd = app.add_subcommand("init", "Create a state home (.infra-agent/ with state.db and config.yaml)");
-    cmd->footer("Creates DIR/.infra-agent (default: the current directory), or the --home directory.\n"
+    cmd->footer("Creates DIR/.infra-agent (default: the current directory), or the --home or $INFRA_AGENT_HOME directory.\n"
                 "Running it again is safe: it keeps existing files and migrates the database.");
     cmd->add_option("dir", opt->dir, "directory to create .infra-agent/ in");
     ctx.on_run(cmd, [opt, &ctx] { return run(*opt, ctx); });

@@ -13,8 +13,8 @@ void PolicyFlags::add_to(CLI::App* cmd)
     cmd->add_flag("--no-bundle", no_bundle, "leave out the installed policy bundle");
 }
 
-int read_and_decide(Context& ctx, const std::string& input, const PolicyFlags& flags, const std::string& what,
-                    DecidedTask& out)
+int read_for_decision(Context& ctx, const std::string& input, const PolicyFlags& flags, const std::string& what,
+                      DecidedTask& out)
 {
     std::vector<core::AgentTask> tasks;
     int read = for_each_task(ctx, input, false, [&](core::AgentTask&& t) { tasks.push_back(std::move(t)); });
@@ -28,6 +28,13 @@ int read_and_decide(Context& ctx, const std::string& input, const PolicyFlags& f
     out.task = std::move(tasks.front());
     out.task.extra.erase("decision");
     out.json = core::to_json(out.task);
+    return exit_code::ok;
+}
+
+int read_and_decide(Context& ctx, const std::string& input, const PolicyFlags& flags, const std::string& what,
+                    DecidedTask& out)
+{
+    if (int code = read_for_decision(ctx, input, flags, what, out)) return code;
     out.decision = out.engine->decide(out.json);
     return exit_code::ok;
 }

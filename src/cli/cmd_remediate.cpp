@@ -175,7 +175,11 @@ int remediate(Options& opt, Context& ctx)
     for (auto& l : lines) {
         if (l.state.empty() || l.state == "waiting for approval") {
             auto e = queue->show(l.task_id);
-            if (e) {
+            if (!e) {
+                l.state = "unknown";
+                l.detail = "cannot read task " + l.task_id + " back from the queue: " + e.error().message;
+                l.code = exit_code::failure;
+            } else {
                 const auto& change = core::member(e->result, "change");
                 if (e->state == core::queue::State::succeeded) {
                     l.state = change.is_object() ? core::string_member(change, "state") : "fixed";

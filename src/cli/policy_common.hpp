@@ -34,8 +34,12 @@ struct DecidedTask {
 };
 
 /// Reads exactly one task from input (what names the command or flag in
-/// errors), loads the policies and decides. Returns 0, or the exit code of
-/// the failure it printed.
+/// errors) and loads the policies, leaving the decision to the caller.
+/// Returns 0, or the exit code of the failure it printed.
+int read_for_decision(Context& ctx, const std::string& input, const PolicyFlags& flags, const std::string& what,
+                      DecidedTask& out);
+
+/// read_for_decision, then decides.
 int read_and_decide(Context& ctx, const std::string& input, const PolicyFlags& flags, const std::string& what,
                     DecidedTask& out);
 

@@ -1,6 +1,7 @@
 #include "core/config.hpp"
 
 #include "core/text.hpp"
+#include "core/yaml_docs.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -28,21 +29,7 @@ nlohmann::json to_json(const YAML::Node& n, int depth)
         for (const auto& e : n) a.push_back(to_json(e, depth + 1));
         return a;
     }
-    case YAML::NodeType::Scalar: {
-        const std::string& s = n.Scalar();
-        if (n.Tag() == "!") return s;  // quoted: always a string
-        if (s == "true" || s == "True" || s == "yes") return true;
-        if (s == "false" || s == "False" || s == "no") return false;
-        if (s == "null" || s == "~") return nullptr;
-        if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || s[0] == '-')) {
-            char* end = nullptr;
-            long long v = std::strtoll(s.c_str(), &end, 10);
-            if (end && *end == '\0') return v;
-            double d = std::strtod(s.c_str(), &end);
-            if (end && *end == '\0') return d;
-        }
-        return s;
-    }
+    case YAML::NodeType::Scalar: return yaml_scalar(n);
     default: return nullptr;
     }
 }

@@ -20,6 +20,17 @@ std::string_view trim(std::string_view s)
     return s;
 }
 
+std::string one_line(std::string_view s)
+{
+    std::string out;
+    for (char c : trim(s)) {
+        bool space = std::isspace(static_cast<unsigned char>(c));
+        if (space && !out.empty() && out.back() == ' ') continue;
+        out += space ? ' ' : c;
+    }
+    return out;
+}
+
 std::vector<std::string> split(std::string_view s, char sep)
 {
     std::vector<std::string> out;

@@ -14,6 +14,10 @@ std::string lower(std::string_view s);
 /// s without leading and trailing ASCII white space.
 std::string_view trim(std::string_view s);
 
+/// s trimmed, with every run of white space (line breaks and paragraphs
+/// included) as one space: a multi-line message as one line.
+std::string one_line(std::string_view s);
+
 /// Splits s at every sep; empty pieces are kept.
 std::vector<std::string> split(std::string_view s, char sep);
 

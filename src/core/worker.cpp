@@ -319,7 +319,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
 
     // A worker without the sandbox runs only what policy allows unsandboxed.
     if (m_opt.sandbox && m_opt.sandbox->mode() == sandbox::Mode::none &&
-        !member(member(decision, "constraints"), "allowUnsandboxed").is_boolean()) {
+        !bool_member(member(decision, "constraints"), "allowUnsandboxed")) {
         auto st = m_queue.nack(lease.id, lease.token, "policy does not allow running this task without the sandbox",
                                m_opt.backoff, false);
         m_events.emit({"task.escalated", lease.id, "", {{"stage", "claim"}, {"reason", "sandbox none not allowed"}}});

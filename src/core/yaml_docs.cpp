@@ -1,7 +1,22 @@
 #include "core/yaml_docs.hpp"
 
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <cctype>
+#include <cstdlib>
+
 namespace infra::core {
 namespace {
+
+bool yaml11_boolean(const std::string& s)
+{
+    static const std::array<const char*, 16> spellings = {"yes", "Yes", "YES", "no",  "No",  "NO",   "on",    "On",
+                                                          "ON",  "off", "Off", "OFF", "True", "TRUE", "False", "FALSE"};
+    for (const char* b : spellings)
+        if (s == b) return true;
+    return false;
+}
 
 bool is_marker(std::string_view line, std::string_view marker)
 {
@@ -38,6 +53,26 @@ std::vector<YamlDocument> split_yaml_documents(std::string_view text)
     }
     if (cur.text.find_first_not_of(" \t\r\n") != std::string::npos) docs.push_back(std::move(cur));
     return docs;
+}
+
+
+nlohmann::json yaml_scalar(const YAML::Node& scalar)
+{
+    const std::string& s = scalar.Scalar();
+    if (scalar.Tag() == "!") return s;  // quoted
+    if (s == "true") return true;
+    if (s == "false") return false;
+    if (s == "null" || s == "~") return nullptr;
+    if (yaml11_boolean(s))
+        throw YAML::Exception(scalar.Mark(), "'" + s + "' is not a boolean: write true or false (or quote it for text)");
+    if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || (s[0] == '-' && s.size() > 1))) {
+        char* end = nullptr;
+        long long v = std::strtoll(s.c_str(), &end, 10);
+        if (end && *end == '\0') return v;
+        double d = std::strtod(s.c_str(), &end);
+        if (end && *end == '\0') return d;
+    }
+    return s;
 }
 
 }  // namespace infra::core

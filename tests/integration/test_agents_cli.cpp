@@ -191,6 +191,48 @@ TEST_F(AgentsCli, WorkerSurvivesHostileModelsAndAuditsEveryMove)
     EXPECT_GE(chats, 1) << t.out;
 }
 
+TEST_F(AgentsCli, RunIsAuditedLikeAWorkersRun)
+{
+    // The CI command: the same refusals, spans and chained audit log as a worker's.
+    auto r = run_cli({"run", "--json", "--workspace", (dir / "ws").string()}, opt(task("01M86TZH12FPQAZA78N10Q24A1", "inject")));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir / "escape.tf"));
+    auto recorded = infra::test::json_lines(
+        run_cli({"events", "--task", "01M86TZH12FPQAZA78N10Q24A1", "--json"}, opt()).out);
+    int refused = 0, succeeded = 0;
+    std::vector<std::string> spans;
+    for (const auto& e : recorded) {
+        std::string type = e["event"];
+        refused += type == "task.tool-refused";
+        succeeded += type == "task.succeeded";
+        if (type == "span") spans.push_back(e["data"]["name"]);
+    }
+    EXPECT_EQ(refused, 3) << json(recorded).dump();
+    EXPECT_EQ(succeeded, 1) << json(recorded).dump();
+    for (const char* name : {"policy.evaluate", "task.run", "chat test-model"})
+        EXPECT_NE(std::find(spans.begin(), spans.end(), name), spans.end()) << name << " in " << json(spans).dump();
+    auto t = run_cli({"trace", "01M86TZH12FPQAZA78N10Q24A1", "--json"}, opt());
+    EXPECT_EQ(t.exit_code, 0) << t.err;
+    auto audit = run_cli({"audit", "verify", "--json"}, opt());
+    ASSERT_EQ(audit.exit_code, 0) << audit.err;
+    EXPECT_EQ(json::parse(audit.out)["ok"], true);
+    EXPECT_GE(json::parse(audit.out)["events"].get<int>(), static_cast<int>(recorded.size()));
+    // The decision is kept for policy replay, as enqueue keeps it.
+    auto replay = run_cli({"policy", "replay", std::string(INFRA_SOURCE_DIR) + "/share/policies", "--all", "--json"}, opt());
+    EXPECT_NE(replay.out.find("01M86TZH12FPQAZA78N10Q24A1"), std::string::npos) << replay.out << replay.err;
+
+    // A denied run is on record too.
+    json change_prod = json::parse(task("01M86TZH12FPQAZA78N10Q24A2", "fix"));
+    change_prod["type"] = "chat";
+    change_prod["context"]["environment"] = "production";
+    auto denied = run_cli({"run", "--workspace", (dir / "ws").string()}, opt(change_prod.dump() + "\n"));
+    EXPECT_EQ(denied.exit_code, 3) << denied.err;
+    auto escalated = infra::test::json_lines(run_cli({"events", "--task", "01M86TZH12FPQAZA78N10Q24A2", "--json"}, opt()).out);
+    ASSERT_FALSE(escalated.empty());
+    EXPECT_EQ(escalated.back()["event"], "task.escalated") << json(escalated).dump();
+    EXPECT_EQ(escalated.back()["data"]["stage"], "run");
+}
+
 TEST_F(AgentsCli, RunRecordsAndReplaysOffline)
 {
     std::string rec = (dir / "fix.jsonl").string();

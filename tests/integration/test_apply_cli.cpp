@@ -15,7 +15,10 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <csignal>
+#include <map>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "core/crypto.hpp"
@@ -28,7 +31,19 @@ using nlohmann::json;
 using test::run_cli;
 
 /// A production change that waits for platform-oncall (tests/support/production_change.hpp).
-class ApplyCli : public test::ProductionChange {};
+class ApplyCli : public test::ProductionChange {
+protected:
+    /// Runs the task once bob approved the run; the hash of the plan it saved.
+    std::string run_to_a_saved_plan(const std::string& task)
+    {
+        EXPECT_EQ(run_cli({"approve", task, "--as", "bob"}, opts).exit_code, 0);
+        auto w = run_cli({"worker", "--drain", "--json"}, opts);
+        auto summary = test::json_lines(w.out);
+        EXPECT_TRUE(!summary.empty() && summary.back()["succeeded"] == 1) << w.out << w.err;
+        auto shown = json::parse(run_cli({"queue", "show", task, "--json"}, opts).out);
+        return shown.value("/result/change/savedPlans/roots/infra/sha256"_json_pointer, "");
+    }
+};
 
 TEST_F(ApplyCli, OnlyTheApprovedPlanIsAppliedAndOnlyOnce)
 {
@@ -224,14 +239,69 @@ TEST_F(ApplyCli, AWorkerAppliesATaskThatAskedForItOnceItsPlanIsApproved)
     EXPECT_EQ(test::json_lines(run_cli({"events", "--task", id, "--type", "apply.*", "--json"}, opts).out).size(), 2u);
 }
 
+TEST_F(ApplyCli, AnApplyWhoseProcessDiedIsInterruptedThenRecoveredByAnOperator)
+{
+    test::write_file(home() / "config.yaml", test::read_file(home() / "config.yaml") + "apply:\n  lease: 4s\n");
+    std::string id = enqueue_production_change();
+    std::string sha = run_to_a_saved_plan(id);
+    ASSERT_FALSE(sha.empty());
+    ASSERT_EQ(run_cli({"approve", id, "--as", "bob", "--plan", sha}, opts).exit_code, 0);
+
+    // The apply's process is killed while it clones the branch (the server has stopped answering).
+    std::atomic<bool> answer{false};
+    {
+        test::GitHttpServer server(dir.path(), [&](const std::string&, const std::string&, const std::string&, bool) {
+            while (!answer) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            return true;
+        });
+        test::Background apply({"apply", id, "--as", "carol", "--repo", server.url() + "acme.git"}, opts);
+        bool started = false;
+        for (int i = 0; i < 300 && !started; ++i) {
+            started = !test::json_lines(run_cli({"events", "--task", id, "--type", "apply.started", "--json"}, opts).out).empty();
+            if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        ASSERT_TRUE(started) << apply.err();
+        apply.stop(SIGKILL);
+        answer = true;
+    }
+    // While its lease lasts, the plan is being applied as far as anyone knows.
+    auto held = run_cli({"apply", id, "--as", "carol"}, opts);
+    EXPECT_EQ(held.exit_code, 3) << held.err;
+    EXPECT_NE(held.err.find("is being applied"), std::string::npos) << held.err;
+    auto early = run_cli({"apply", id, "--as", "dana", "--recover"}, opts);
+    EXPECT_NE(early.exit_code, 0);
+    EXPECT_NE(early.err.find("is still running"), std::string::npos) << early.err;
+    // Then it is interrupted, and blocks its plan until an operator recovers it.
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    auto blocked = run_cli({"apply", id, "--as", "carol"}, opts);
+    EXPECT_EQ(blocked.exit_code, 3) << blocked.err;
+    EXPECT_NE(blocked.err.find("was interrupted"), std::string::npos) << blocked.err;
+    EXPECT_NE(blocked.err.find("infra-agent apply " + id + " --as NAME --recover"), std::string::npos) << blocked.err;
+    auto recovered = run_cli({"apply", id, "--as", "dana", "--recover", "--json"}, opts);
+    ASSERT_EQ(recovered.exit_code, 0) << recovered.err;
+    EXPECT_EQ(json::parse(recovered.out)["recovered"].size(), 1u) << recovered.out;
+    EXPECT_NE(run_cli({"apply", id, "--as", "dana", "--recover"}, opts).exit_code, 0);  // nothing left to recover
+
+    // Nothing had been applied: the approved plan applies now (terraform refuses a plan the state moved past).
+    auto applied = run_cli({"apply", id, "--as", "carol", "--json"}, opts);
+    ASSERT_EQ(applied.exit_code, 0) << applied.err;
+    EXPECT_EQ(json::parse(applied.out)["outcome"], "applied");
+    EXPECT_NE(test::read_file(dir / "state" / "terraform.tfstate").find("\"v2\""), std::string::npos);
+
+    std::map<std::string, json> last;
+    for (auto& e : test::json_lines(run_cli({"events", "--task", id, "--type", "apply.*", "--json"}, opts).out))
+        last[e["event"]] = e["data"];
+    EXPECT_FALSE(last["apply.interrupted"]["holder"].get<std::string>().empty()) << last["apply.interrupted"];
+    EXPECT_EQ(last["apply.recovered"]["by"], "dana");
+    EXPECT_EQ(last["apply.finished"]["outcome"], "applied");
+    EXPECT_EQ(run_cli({"audit", "verify"}, opts).exit_code, 0);
+}
+
 TEST_F(ApplyCli, ThePlanCanBeApprovedThroughServesApi)
 {
     std::string id = enqueue_production_change();
-    ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
-    auto w = run_cli({"worker", "--drain", "--json"}, opts);
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
-    auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
-    std::string sha = shown["result"]["change"]["savedPlans"]["roots"]["infra"]["sha256"];
+    std::string sha = run_to_a_saved_plan(id);
+    ASSERT_FALSE(sha.empty());
 
     test::write_file(dir / "tokens", "dana tok-dana-0123456789abcdef\nAlice tok-alice-0123456789abcdef\n");
     test::write_file(home() / "config.yaml", test::read_file(home() / "config.yaml") +

@@ -318,6 +318,37 @@ TEST_F(ChangeCli, APersonsPushToTheBotBranchStopsUpdates)
     EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out)[0]["updates"], 0);
 }
 
+TEST_F(ChangeCli, AFailedStepSaysItsFirstDiagnosticWholeAndRecordsTheRest)
+{
+    // terraform's text output, as a configured step prints it: the message is
+    // the first diagnostic's summary and every paragraph of its detail.
+    test::write_file(home() / "config.yaml", "validation:\n  steps:\n    - name: init\n"
+                                             "      run: [terraform, \"-chdir={dir}\", init, -input=false, -no-color]\n");
+    std::string url = (dir / "remote" / "acme.git").string();
+    enqueue_finding();
+    auto w = work(url);
+    ASSERT_EQ(w.exit_code, 0) << w.err;
+    auto dead = test::json_lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
+    ASSERT_EQ(dead.size(), 1u) << w.out;
+    std::string error = dead[0]["lastError"];
+    EXPECT_NE(error.find("validation failed: init failed: Error: Failed to query available provider packages: "
+                         "Could not retrieve the list of available versions for provider hashicorp/aws: "),
+              std::string::npos) << error;
+    EXPECT_NE(error.find("run the following command: terraform providers"), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    // The step's whole output is in its span's event.
+    std::string task = dead[0]["id"];
+    bool recorded = false;
+    for (const auto& e : test::json_lines(run_cli({"events", "--task", task, "--type", "span", "--json"}, opts).out)) {
+        if (e["data"]["name"] != "validation.step" || e["data"]["status"] != "error") continue;
+        std::string output = e["data"]["attributes"].value("output", "");
+        EXPECT_NE(output.find("Initializing provider plugins..."), std::string::npos) << output;
+        EXPECT_NE(output.find("Error: Failed to query available provider packages\n"), std::string::npos) << output;
+        recorded = true;
+    }
+    EXPECT_TRUE(recorded);
+}
+
 TEST_F(ChangeCli, ValidationFailureMeansNoPush)
 {
     // The default pipeline needs the AWS provider the base commit uses, and

@@ -95,6 +95,49 @@ TEST(Cli, InitCreatesAHomeThatIsDiscoveredFromSubdirectories)
     EXPECT_EQ(j["homeOrigin"], "--home");
 }
 
+TEST(Cli, InitHonoursInfraAgentHomeLikeEveryOtherCommand)
+{
+    TempDir dir;
+    auto o = in_dir(dir);
+    o.env["INFRA_AGENT_HOME"] = (dir / "x").string();
+    auto r = run_cli({"init"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(std::filesystem::exists(dir / "x/state.db"));
+    EXPECT_FALSE(std::filesystem::exists(dir / ".infra-agent"));
+    auto j = nlohmann::json::parse(run_cli({"config", "path", "--json"}, o).out);
+    EXPECT_EQ(j["home"], (dir / "x").string());
+    EXPECT_EQ(j["homeOrigin"], "INFRA_AGENT_HOME");
+
+    // An explicit --home still wins over the variable.
+    auto flag = run_cli({"--home", (dir / "flag").string(), "init"}, o);
+    ASSERT_EQ(flag.exit_code, 0) << flag.err;
+    EXPECT_TRUE(std::filesystem::exists(dir / "flag/state.db"));
+}
+
+TEST(Cli, SingleValuesArePrintedAloneInAPipe)
+{
+    TempDir dir;
+    auto o = in_dir(dir);
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    ASSERT_EQ(run_cli({"init"}, o).exit_code, 0);
+    // TOKEN=$(infra-agent creds mint SCOPE): the token, and nothing else.
+    auto minted = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", "T1"}, o);
+    ASSERT_EQ(minted.exit_code, 0) << minted.err;
+    ASSERT_FALSE(minted.out.empty());
+    EXPECT_EQ(minted.out.back(), '\n');
+    std::string token = minted.out.substr(0, minted.out.size() - 1);
+    EXPECT_EQ(std::count(token.begin(), token.end(), '.'), 2) << minted.out;  // a JWT
+    EXPECT_EQ(token.find_first_of("{ \n"), std::string::npos) << minted.out;
+    auto piped = o;
+    piped.stdin_data = minted.out;  // infra-agent creds mint SCOPE | infra-agent creds verify
+    auto verified = run_cli({"creds", "verify", "--json"}, piped);
+    EXPECT_EQ(verified.exit_code, 0) << verified.err;
+    // The ledger entry only with --json.
+    auto entry = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", "T2", "--json"}, o);
+    ASSERT_EQ(entry.exit_code, 0) << entry.err;
+    EXPECT_FALSE(nlohmann::json::parse(entry.out)["token"].get<std::string>().empty());
+}
+
 TEST(Cli, ConfigFileAndEnvironmentOverrides)
 {
     TempDir dir;

@@ -108,9 +108,9 @@ TEST(Examples, TheSystemdUnitVerifies)
     ASSERT_NE(at, std::string::npos);
     unit.replace(at, std::string("ExecStart=/usr/bin/infra-agent").size(), std::string("ExecStart=") + INFRA_AGENT_BIN);
     test::write_file(dir / "infra-agent-serve.service", unit);
-    // The manual page it points to is the one the build generated.
+    // The manual page it points to is the one the repository keeps in step with the binary.
     test::RunOptions o;
-    o.env["MANPATH"] = (fs::path(INFRA_AGENT_BIN).parent_path().parent_path() / "generated").string();
+    o.env["MANPATH"] = (fs::path(INFRA_SOURCE_DIR) / "man").string();
     auto r = test::run_program("/usr/bin/systemd-analyze", {"verify", (dir / "infra-agent-serve.service").string()}, o);
     EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
     EXPECT_EQ(r.err.find("infra-agent-serve.service:"), std::string::npos) << r.err;

@@ -262,4 +262,29 @@ TEST(ManualCli, EveryFlagAnExampleUsesExists)
 }
 
 }  // namespace
+TEST(ManualCli, InstallingFromABuildTreeWithTheBinaryInstallsThePagesAndCompletions)
+{
+    // What the README's first command leaves (a tree where only the binary
+    // was built, as scripts/quickstart builds it) is enough to install from.
+    test::TempDir prefix;
+    auto r = test::run_program(INFRA_CMAKE, {"--install", INFRA_BUILD_DIR, "--prefix", prefix.path().string()});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    fs::path bin = prefix / "bin/infra-agent";
+    ASSERT_TRUE(fs::exists(bin)) << r.out;
+    test::TempDir pages;
+    ASSERT_EQ(test::run_program(bin.string(), {"help", "--man-dir", pages.path().string()}).exit_code, 0);
+    std::size_t expected = 0;
+    for (const auto& page : fs::directory_iterator(pages.path())) {
+        ++expected;
+        EXPECT_TRUE(fs::exists(prefix / "share/man/man1" / (page.path().filename().string() + ".gz"))) << page.path();
+    }
+    EXPECT_GT(expected, 20u);
+    for (const auto& [shell, file] : std::map<std::string, std::string>{
+             {"bash", "share/bash-completion/completions/infra-agent"},
+             {"zsh", "share/zsh/vendor-completions/_infra-agent"},
+             {"fish", "share/fish/vendor_completions.d/infra-agent.fish"}})
+        EXPECT_EQ(test::read_file(prefix / file), run_cli({"completion", shell}).out) << file;
+    EXPECT_TRUE(fs::exists(prefix / "share/infra-agent/policies/00-tiers.yaml"));
+}
+
 }  // namespace infra

@@ -111,6 +111,40 @@ TEST(PolicyCli, BrokenPoliciesExit65WithTheirPlace)
     EXPECT_EQ(run_cli({"policy", "lint"}, with_home(dir)).exit_code, 0);
 }
 
+TEST(PolicyCli, ConfigAndPoliciesReadBooleansByOneRule)
+{
+    // YAML 1.2's core booleans: true and false, in config and policy alike;
+    // YAML 1.1's yes, no, on, off, True ... are refused where they are written.
+    TempDir dir;
+    write_file(dir / "home/config.yaml", "git:\n  repo: /srv/infra.git\ndelivery:\n  draft: yes\n");
+    auto config = run_cli({"config", "get", "delivery.draft"}, with_home(dir));
+    EXPECT_EQ(config.exit_code, 65) << config.out;
+    EXPECT_NE(config.err.find("cannot parse '" + (dir / "home/config.yaml").string() +
+                              "': line 4, column 10: 'yes' is not a boolean: write true or false"),
+              std::string::npos) << config.err;
+    write_file(dir / "home/config.yaml", "delivery:\n  draft: true\n  title: \"no\"\n");
+    auto fine = run_cli({"config", "get", "delivery.draft"}, with_home(dir));
+    EXPECT_EQ(fine.exit_code, 0) << fine.err;
+    EXPECT_EQ(fine.out, "true\n");
+    EXPECT_EQ(run_cli({"config", "get", "delivery.title"}, with_home(dir)).out, "no\n");
+
+    write_file(dir / "pol/p.yaml", "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
+                                   "  - name: r\n    match: {type: chat}\n    constraints: {requiresPR: True}\n");
+    auto lint = run_cli({"policy", "lint", (dir / "pol").string()}, with_home(dir));
+    EXPECT_EQ(lint.exit_code, 65);
+    EXPECT_NE(lint.out.find("p.yaml:7:31: error: 'True' is not a boolean: write true or false"), std::string::npos)
+        << lint.out;
+    write_file(dir / "pol/p_test.yaml", "apiVersion: infra-agent/v1\nkind: PolicyTest\nmetadata: {name: t}\n"
+                                        "tests:\n  - name: on\n    task: {type: chat, payload: {requestsChange: on}}\n"
+                                        "    expect: {allowed: true}\n");
+    write_file(dir / "pol/p.yaml", "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
+                                   "  - name: r\n    match: {type: chat}\n    constraints: {requiresPR: true}\n");
+    auto test = run_cli({"policy", "test", (dir / "pol").string()}, with_home(dir));
+    EXPECT_EQ(test.exit_code, 65) << test.out;
+    EXPECT_NE((test.out + test.err).find("p_test.yaml:6:50: error: 'on' is not a boolean: write true or false"),
+              std::string::npos) << test.out << test.err;
+}
+
 TEST(PolicyCli, TestRunsTheBundleAndUserTests)
 {
     TempDir dir;

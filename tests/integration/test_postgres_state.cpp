@@ -69,7 +69,7 @@ TEST(PostgresState, RemediateKeepsEveryRecordInTheServer)
     ASSERT_EQ(init.exit_code, 0) << init.err;
     auto inited = json::parse(init.out);
     EXPECT_EQ(inited["stateDb"], pg.url()) << init.out;
-    EXPECT_EQ(inited["schemaVersion"], 8) << init.out;
+    EXPECT_EQ(inited["schemaVersion"], 9) << init.out;
 
     auto r = run_cli({"remediate", report}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;  // three findings have no builtin fix
@@ -93,7 +93,7 @@ TEST(PostgresState, RemediateKeepsEveryRecordInTheServer)
     EXPECT_EQ(count(c, "SELECT count(*) FROM decisions"), 8);
     EXPECT_EQ(count(c, "SELECT count(*) FROM infra_queue"), 8);  // the queue is the PostgreSQL queue
     EXPECT_EQ(count(c, "SELECT count(*) FROM events WHERE type = 'task.succeeded'"), 5);
-    EXPECT_EQ(count(c, "SELECT max(version) FROM schema_migrations"), 8);
+    EXPECT_EQ(count(c, "SELECT max(version) FROM schema_migrations"), 9);
 
     // The commands that read the state read it from the server.
     EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 5u);

@@ -16,14 +16,23 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::run_cli;
 
-TEST(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
-{
+/// A checkout of the repository the bundled Checkov report scanned, and the report.
+class RemediateCli : public ::testing::Test {
+protected:
+    void SetUp() override
+    {
+        test::checkout_scanned_repo(repo);
+        opts.cwd = repo.string();
+    }
+
     test::TempDir dir;
     fs::path repo = dir / "infra";
-    test::checkout_scanned_repo(repo);
     std::string report = (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string();
     test::RunOptions opts;
-    opts.cwd = repo.string();
+};
+
+TEST_F(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
+{
     opts.env["INFRA_AGENT_HOME"] = std::nullopt;
     opts.env["XDG_STATE_HOME"] = (dir / "xdg").string();  // no home anywhere: remediate makes one in the checkout
 
@@ -67,6 +76,29 @@ TEST(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
     for (const auto& l : test::json_lines(r.out)) updated += l["state"] == "updated";
     EXPECT_EQ(updated, 5);
     EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 5u);
+}
+
+TEST_F(RemediateCli, AFindingWhoseTaskCannotBeReadBackIsAFailureNotASuccess)
+{
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    // The agent takes every task out of the queue under the worker's feet.
+    json command = {"/usr/bin/sqlite3", "-cmd", ".timeout 10000", (dir / "home/state.db").string(), "DELETE FROM queue"};
+    test::write_file(dir / "home/config.yaml", "exec:\n  command: " + command.dump() + "\n");
+    test::write_file(dir / "policies/unsandboxed.yaml",
+                     "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: tests, level: repository}\nrules:\n"
+                     "  - name: exec-unsandboxed\n    match: {type: compliance-remediation}\n"
+                     "    constraints: {allowUnsandboxed: true}\n");
+
+    auto r = run_cli({"remediate", "--agent", "exec", "--sandbox", "none", "--policies", (dir / "policies").string(), report}, opts);
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    auto lines = test::json_lines(r.out);
+    ASSERT_EQ(lines.size(), 8u) << r.out;
+    for (const auto& l : lines) {
+        EXPECT_EQ(l["state"], "unknown") << l.dump();
+        EXPECT_NE(l["detail"].get<std::string>().find("cannot read task " + l["taskId"].get<std::string>() + " back from the queue"),
+                  std::string::npos) << l.dump();
+    }
 }
 
 }  // namespace

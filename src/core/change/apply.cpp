@@ -9,9 +9,14 @@
 #include "core/json_access.hpp"
 #include "core/text.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <sstream>
+#include <thread>
 
 namespace infra::core::change {
 namespace {
@@ -167,30 +172,103 @@ Result<std::vector<PlanApproval>> ApplyStore::dismiss(const std::string& task, c
     return out;
 }
 
-Result<std::string> ApplyStore::begin(const std::string& task, const std::string& digest, const std::string& by)
+Result<std::string> ApplyStore::begin(const std::string& task, const std::string& digest, const std::string& by,
+                                      const std::string& holder, std::chrono::milliseconds lease)
 {
     auto tx = store::Transaction::begin(m_db);
     if (!tx) return fail(tx.error());
-    auto prior = m_db.prepare("SELECT id, state, started_at FROM applies WHERE task_id = ? AND plan_sha256 = ? AND state IN ('running', 'applied')");
+    auto prior = m_db.prepare("SELECT id, state, holder FROM applies WHERE task_id = ? AND plan_sha256 = ? "
+                              "AND state IN ('running', 'applied', 'interrupted')");
     if (!prior) return fail(prior.error());
     prior->bind(1, task).bind(2, digest);
     auto row = prior->step();
     if (!row) return fail(row.error());
     if (*row) {
-        std::string state = prior->text(1);
-        return fail(Errc::denied,
-                    state == "applied" ? "this plan of task " + task + " was applied already (apply " + prior->text(0) + "): a plan is applied once"
-                                       : "this plan of task " + task + " is being applied (apply " + prior->text(0) + ")",
-                    state == "applied" ? "to change more, run the task again: its new plan needs new approvals"
-                                       : "if that apply died, read terraform's state before anything else");
+        std::string id = prior->text(0), state = prior->text(1), held = prior->text(2);
+        if (state == "applied")
+            return fail(Errc::denied, "this plan of task " + task + " was applied already (apply " + id + "): a plan is applied once",
+                        "to change more, run the task again: its new plan needs new approvals");
+        if (state == "interrupted")
+            return fail(Errc::denied, "apply " + id + " of this plan of task " + task + " was interrupted: its holder" +
+                                          (held.empty() ? "" : " " + held) + " stopped renewing its lease",
+                        "check terraform's state and its lock, then run 'infra-agent apply " + task + " --as NAME --recover'");
+        return fail(Errc::denied, "this plan of task " + task + " is being applied (apply " + id + (held.empty() ? "" : ", by " + held) + ")",
+                    "wait for it; if its process died, it counts as interrupted once its lease ends");
     }
     std::string id = ids::new_ulid();
-    auto st = m_db.prepare("INSERT INTO applies (id, task_id, plan_sha256, applied_by, state, started_at) VALUES (?, ?, ?, ?, 'running', ?)");
+    auto st = m_db.prepare("INSERT INTO applies (id, task_id, plan_sha256, applied_by, state, started_at, holder, lease_until) "
+                           "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)");
     if (!st) return fail(st.error());
-    st->bind(1, id).bind(2, task).bind(3, digest).bind(4, by).bind(5, queue::now_ms());
+    auto now = queue::now_ms();
+    st->bind(1, id).bind(2, task).bind(3, digest).bind(4, by).bind(5, now).bind(6, holder).bind(7, now + lease.count());
     if (auto r = st->run(); !r) return fail(r.error());
     if (auto c = tx->commit(); !c) return fail(c.error());
     return id;
+}
+
+Status ApplyStore::renew(const std::string& apply_id, std::chrono::milliseconds lease)
+{
+    auto st = m_db.prepare("UPDATE applies SET lease_until = ? WHERE id = ? AND state = 'running'");
+    if (!st) return fail(st.error());
+    st->bind(1, queue::now_ms() + lease.count()).bind(2, apply_id);
+    return st->run();
+}
+
+Result<std::vector<json>> ApplyStore::interrupt_ended(const std::string& task)
+{
+    auto tx = store::Transaction::begin(m_db);
+    if (!tx) return fail(tx.error());
+    // An apply recorded before leases has none: nothing renews it.
+    auto ended = m_db.prepare("SELECT id, applied_by, holder, plan_sha256, lease_until FROM applies WHERE task_id = ? "
+                              "AND state = 'running' AND (lease_until IS NULL OR lease_until < ?)");
+    if (!ended) return fail(ended.error());
+    ended->bind(1, task).bind(2, queue::now_ms());
+    std::vector<json> out;
+    for (;;) {
+        auto row = ended->step();
+        if (!row) return fail(row.error());
+        if (!*row) break;
+        out.push_back({{"id", ended->text(0)}, {"by", ended->text(1)}, {"holder", ended->text(2)},
+                       {"planSha256", ended->text(3)}, {"leaseUntilMs", ended->is_null(4) ? json() : json(ended->integer(4))}});
+    }
+    for (const auto& a : out) {
+        auto st = m_db.prepare("UPDATE applies SET state = 'interrupted', finished_at = ? WHERE id = ?");
+        if (!st) return fail(st.error());
+        st->bind(1, queue::now_ms()).bind(2, a["id"].get<std::string>());
+        if (auto r = st->run(); !r) return fail(r.error());
+    }
+    if (auto c = tx->commit(); !c) return fail(c.error());
+    return out;
+}
+
+Result<std::vector<std::string>> ApplyStore::recover(const std::string& task, const std::string& by)
+{
+    auto tx = store::Transaction::begin(m_db);
+    if (!tx) return fail(tx.error());
+    auto rows = m_db.prepare("SELECT id, state, holder FROM applies WHERE task_id = ? AND state IN ('running', 'interrupted') ORDER BY started_at");
+    if (!rows) return fail(rows.error());
+    rows->bind(1, task);
+    std::vector<std::string> interrupted;
+    for (;;) {
+        auto row = rows->step();
+        if (!row) return fail(row.error());
+        if (!*row) break;
+        if (rows->text(1) == "running")
+            return fail(Errc::conflict, "apply " + rows->text(0) + " of task " + task + " is still running (held by " + rows->text(2) + ")",
+                        "an apply counts as interrupted once its holder stops renewing its lease: wait for it to end");
+        interrupted.push_back(rows->text(0));
+    }
+    if (interrupted.empty())
+        return fail(Errc::not_found, "task " + task + " has no interrupted apply to recover",
+                    "'infra-agent queue show " + task + " --json' lists its applies");
+    for (const auto& id : interrupted) {
+        auto st = m_db.prepare("UPDATE applies SET state = 'recovered', recovered_by = ? WHERE id = ?");
+        if (!st) return fail(st.error());
+        st->bind(1, by).bind(2, id);
+        if (auto r = st->run(); !r) return fail(r.error());
+    }
+    if (auto c = tx->commit(); !c) return fail(c.error());
+    return interrupted;
 }
 
 Status ApplyStore::finish(const std::string& apply_id, bool ok, const json& report)
@@ -204,7 +282,8 @@ Status ApplyStore::finish(const std::string& apply_id, bool ok, const json& repo
 
 Result<std::vector<json>> ApplyStore::applies(const std::string& task)
 {
-    auto st = m_db.prepare("SELECT id, plan_sha256, applied_by, state, started_at, finished_at FROM applies WHERE task_id = ? ORDER BY started_at");
+    auto st = m_db.prepare("SELECT id, plan_sha256, applied_by, state, started_at, finished_at, holder, lease_until, recovered_by "
+                           "FROM applies WHERE task_id = ? ORDER BY started_at");
     if (!st) return fail(st.error());
     st->bind(1, task);
     std::vector<json> out;
@@ -212,8 +291,12 @@ Result<std::vector<json>> ApplyStore::applies(const std::string& task)
         auto row = st->step();
         if (!row) return fail(row.error());
         if (!*row) break;
-        out.push_back({{"id", st->text(0)}, {"planSha256", st->text(1)}, {"by", st->text(2)}, {"state", st->text(3)},
-                       {"startedAtMs", st->integer(4)}, {"finishedAtMs", st->integer(5)}});
+        json a = {{"id", st->text(0)}, {"planSha256", st->text(1)}, {"by", st->text(2)}, {"state", st->text(3)},
+                  {"startedAtMs", st->integer(4)}, {"finishedAtMs", st->integer(5)}};
+        if (!st->is_null(6)) a["holder"] = st->text(6);
+        if (!st->is_null(7)) a["leaseUntilMs"] = st->integer(7);
+        if (!st->is_null(8)) a["recoveredBy"] = st->text(8);
+        out.push_back(std::move(a));
     }
     return out;
 }
@@ -306,6 +389,48 @@ Result<Gate> check_gate(const queue::Entry& e, ApplyStore& store)
     return g;
 }
 
+Status interrupt_ended(const std::string& task, ApplyStore& store, events::EventSink& events)
+{
+    auto ended = store.interrupt_ended(task);
+    if (!ended) return fail(ended.error());
+    for (auto& a : *ended) events.emit({"apply.interrupted", task, "", std::move(a)});
+    return {};
+}
+
+namespace {
+
+/// Renews an apply's lease every third of it while the apply runs (the
+/// store is not used by anyone else meanwhile).
+class LeaseKeeper {
+public:
+    LeaseKeeper(ApplyStore& store, std::string id, std::chrono::milliseconds lease)
+        : m_thread([this, &store, id = std::move(id), lease] {
+              std::unique_lock lock(m_mutex);
+              while (!m_cv.wait_for(lock, lease / 3, [this] { return m_stopped; }))
+                  if (auto st = store.renew(id, lease); !st) spdlog::warn("apply {}: cannot renew its lease: {}", id, st.error().message);
+          })
+    {
+    }
+    ~LeaseKeeper() { stop(); }
+    void stop()
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stopped = true;
+        }
+        m_cv.notify_all();
+        if (m_thread.joinable()) m_thread.join();
+    }
+
+private:
+    std::mutex m_mutex;
+    std::condition_variable m_cv;
+    bool m_stopped = false;
+    std::thread m_thread;
+};
+
+}  // namespace
+
 Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore& store, events::EventSink& events,
                         const ApplyRunner& how)
 {
@@ -315,8 +440,10 @@ Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore
     };
     auto gate = check_gate(e, store);
     if (!gate) return refuse(gate.error());
-    auto started = store.begin(e.id, gate->plans.digest, by);
+    if (auto st = interrupt_ended(e.id, store, events); !st) return fail(st.error());
+    auto started = store.begin(e.id, gate->plans.digest, by, how.holder, how.lease);
     if (!started) return refuse(started.error());
+    LeaseKeeper keeper(store, *started, how.lease);
     json approvers = json::array();
     for (const auto& a : gate->approvals) approvers.push_back({{"group", a.group}, {"by", a.by}, {"atMs", a.at_ms}});
     events.emit({"apply.started", e.id, "", {{"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest},
@@ -335,6 +462,7 @@ Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore
         out["roots"] = report->roots;
         if (!report->ok) out["error"] = report->failure;
     }
+    keeper.stop();
     auto finished = store.finish(*started, report && report->ok, out);
     json attrs = {{"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest}, {"approvers", approvers}, {"outcome", out["outcome"]}};
     if (out.contains("error")) attrs["error"] = out["error"];

@@ -76,9 +76,21 @@ public:
     /// Takes back the approvals of task's plan digest (a push after them
     /// made them stale) and returns them; the audit log keeps their record.
     Result<std::vector<PlanApproval>> dismiss(const std::string& task, const std::string& digest);
-    /// Records the start of an apply; Errc::denied when this plan was
-    /// applied, or an apply of it is running (one at a time, and once).
-    Result<std::string> begin(const std::string& task, const std::string& digest, const std::string& by);
+    /// Records the start of an apply, held by holder (host:pid) for lease;
+    /// Errc::denied when this plan was applied, an apply of it is running
+    /// (one at a time, and once), or one was interrupted and not recovered.
+    Result<std::string> begin(const std::string& task, const std::string& digest, const std::string& by,
+                              const std::string& holder, std::chrono::milliseconds lease);
+    /// Extends a running apply's lease: its holder is still at work.
+    Status renew(const std::string& apply_id, std::chrono::milliseconds lease);
+    /// Marks the task's running applies whose lease has ended (their holder
+    /// is gone) interrupted; returns them ({id, by, holder, planSha256, leaseUntilMs}).
+    Result<std::vector<json>> interrupt_ended(const std::string& task);
+    /// After an operator checked terraform's state and lock: the task's
+    /// interrupted applies no longer block their plans. Returns their ids;
+    /// Errc::conflict while an apply of the task is still running,
+    /// Errc::not_found when none was interrupted.
+    Result<std::vector<std::string>> recover(const std::string& task, const std::string& by);
     Status finish(const std::string& apply_id, bool ok, const json& report);
     /// The applies of a task, oldest first.
     Result<std::vector<json>> applies(const std::string& task);
@@ -146,11 +158,20 @@ struct ApplyRunner {
     PipelineRunner* pipelines = nullptr;
     std::optional<PipelineSpec> pipeline;  ///< apply.pipeline
     std::string repository;                ///< owner/name for the pipeline
+    std::string holder;                    ///< who holds the apply's lease (host:pid)
+    /// How long an apply whose holder stopped renewing it blocks its plan
+    /// before it counts as interrupted (apply.lease); renewed every third of it.
+    std::chrono::milliseconds lease{std::chrono::minutes(2)};
 };
 
+/// Marks the task's applies whose holder is gone interrupted, each an
+/// apply.interrupted event.
+Status interrupt_ended(const std::string& task, ApplyStore& store, events::EventSink& events);
+
 /// The whole gated apply of one task, audited: the gate, the start (one
-/// apply of a plan at a time, and once), apply.started, the apply itself,
-/// its record and apply.finished; apply.refused when the gate or the start
+/// apply of a plan at a time, and once; interrupted ones found first),
+/// apply.started, the apply itself under a lease renewed while it runs, its
+/// record and apply.finished; apply.refused when the gate or the start
 /// refuses. Returns the outcome ({outcome: applied|failed, planSha256,
 /// approvers, roots, error}); an Error when nothing was applied because it
 /// was refused or could not start.

@@ -57,23 +57,11 @@ Status write_cli_config(const fs::path& file, const fs::path& mirror)
     return {};
 }
 
-/// Runs of white space (terraform's detail paragraphs) as one space.
-std::string one_line(std::string_view s)
-{
-    std::string out;
-    for (char c : text::trim(s)) {
-        bool space = c == ' ' || c == '\n' || c == '\t' || c == '\r';
-        if (space && !out.empty() && out.back() == ' ') continue;
-        out += space ? ' ' : c;
-    }
-    return out;
-}
-
 std::string one_diagnostic(const json& d)
 {
     std::string severity = string_member(d, "severity");
-    std::string out = (severity == "warning" ? "Warning: " : "Error: ") + one_line(string_member(d, "summary"));
-    std::string detail = one_line(string_member(d, "detail"));
+    std::string out = (severity == "warning" ? "Warning: " : "Error: ") + text::one_line(string_member(d, "summary"));
+    std::string detail = text::one_line(string_member(d, "detail"));
     if (!detail.empty()) out += ": " + detail;
     const json& range = member(d, "range");
     std::string file = string_member(range, "filename");

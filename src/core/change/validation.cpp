@@ -28,6 +28,38 @@ std::string cut(const std::string& s, std::size_t n = 8192)
     return s.substr(0, nl == std::string::npos ? n : nl) + "\n... (the rest is left out)";
 }
 
+/// The first diagnostic of a step's text output, whole, as one line: from
+/// the first line that says "Error: " to the next diagnostic, the end of the
+/// box terraform draws around it, or the end of the output, its detail
+/// paragraphs included; a "scope: " line alone; else the first line.
+std::string first_diagnostic(const std::string& output)
+{
+    constexpr std::string_view box_top = "\u2577", box_side = "\u2502", box_bottom = "\u2575";  // ╷ │ ╵
+    auto opens = [](std::string_view t) { return t.find("Error: ") != std::string_view::npos || t.rfind("scope: ", 0) == 0; };
+    std::string found, first_line;
+    bool detail = false;
+    for (const auto& raw : text::split(output, '\n')) {
+        std::string_view t = text::trim(raw);
+        if (t.rfind(box_top, 0) == 0 || t.rfind(box_bottom, 0) == 0) {
+            if (!found.empty()) break;
+            continue;
+        }
+        if (t.rfind(box_side, 0) == 0) t = text::trim(t.substr(box_side.size()));
+        if (first_line.empty()) first_line = t;
+        if (found.empty()) {
+            if (!opens(t)) continue;
+            found = t;
+            if (t.rfind("scope: ", 0) == 0) break;
+        } else if (opens(t) || t.rfind("Warning: ", 0) == 0) {
+            break;
+        } else if (!t.empty()) {
+            found += (detail ? "\n" : ": ") + std::string(t);  // summary: detail, as terraform's JSON reads
+            detail = true;
+        }
+    }
+    return text::one_line(found.empty() ? first_line : found);
+}
+
 /// When every error of a plan's -json output comes from configuring a
 /// provider (its block, or its address), the first of them; else nothing.
 std::optional<std::string> provider_configuration_failure(const std::string& out)
@@ -611,22 +643,14 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             }
             if (failed && report.failure.empty()) {
                 // What went wrong, whole: terraform's own diagnostic (summary
-                // and detail), else the first line that says "Error:".
+                // and detail), else the first one of the text output.
                 std::string first;
                 if (is_json_step(step)) {
                     auto diags = terraform_diagnostics(r->out);
                     if (!diags.empty()) first = diags.front();
                 }
-                for (const auto& line : text::split(sr.output, '\n')) {
-                    if (!first.empty()) break;
-                    auto t = text::trim(line);
-                    if (t.find("Error: ") != std::string_view::npos || t.rfind("scope: ", 0) == 0) first = std::string(t);
-                }
-                for (const auto& line : text::split(sr.output, '\n'))
-                    if (first.empty() && !text::trim(line).empty()) first = std::string(text::trim(line));
+                if (first.empty()) first = first_diagnostic(sr.output);
                 if (first.empty()) first = "exit code " + std::to_string(sr.exit_code);
-                for (auto& c : first)
-                    if (c == '\n' || c == '\t') c = ' ';
                 report.failure = sr.name + (dir == "." ? "" : " in " + dir) + " failed: " + first;
                 if (prepared && step.builtin == "terraform-init")
                     report.failure += ". Providers and modules come only from what the base commit uses (installed "
@@ -635,7 +659,10 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             }
             if (span) {
                 span->set("exit_code", sr.exit_code);
-                if (failed) span->fail(report.failure);
+                if (failed) {
+                    span->set("output", sr.output);  // the other diagnostics, and what led to them
+                    span->fail(report.failure);
+                }
             }
             report.steps.push_back(std::move(sr));
             if (failed) {

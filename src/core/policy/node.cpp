@@ -1,31 +1,13 @@
 #include "core/policy/node.hpp"
 
-#include <yaml-cpp/yaml.h>
+#include "core/yaml_docs.hpp"
 
-#include <cctype>
-#include <cstdlib>
+#include <yaml-cpp/yaml.h>
 
 namespace infra::core::policy {
 namespace {
 
 constexpr int k_max_depth = 64;
-
-// The type of a plain YAML scalar, as the policy language reads it.
-nlohmann::json typed(const std::string& s, bool quoted)
-{
-    if (quoted) return s;
-    if (s == "true") return true;
-    if (s == "false") return false;
-    if (s == "null" || s == "~") return nullptr;
-    if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || (s[0] == '-' && s.size() > 1))) {
-        char* end = nullptr;
-        long long v = std::strtoll(s.c_str(), &end, 10);
-        if (end && *end == '\0') return v;
-        double d = std::strtod(s.c_str(), &end);
-        if (end && *end == '\0') return d;
-    }
-    return s;
-}
 
 }  // namespace
 
@@ -43,7 +25,7 @@ Node Node::from_yaml(const YAML::Node& n, int line_offset, int depth)
     case YAML::NodeType::Null: out.m_kind = Kind::null; out.m_typed = nullptr; break;
     case YAML::NodeType::Scalar:
         out.m_kind = Kind::scalar;
-        out.m_typed = typed(n.Scalar(), n.Tag() == "!");
+        out.m_typed = yaml_scalar(n);
         if (!out.m_typed.is_string()) out.m_text = n.Scalar();
         break;
     case YAML::NodeType::Map:

@@ -28,17 +28,7 @@ json yaml_json(const YAML::Node& n, int depth = 0)
         for (const auto& e : n) a.push_back(yaml_json(e, depth + 1));
         return a;
     }
-    case YAML::NodeType::Scalar: {
-        const std::string& s = n.Scalar();
-        if (n.Tag() == "!") return s;
-        if (s == "true") return true;
-        if (s == "false") return false;
-        if (s == "null" || s == "~") return nullptr;
-        char* end = nullptr;
-        long long v = std::strtoll(s.c_str(), &end, 10);
-        if (!s.empty() && end && *end == '\0') return v;
-        return s;
-    }
+    case YAML::NodeType::Scalar: return yaml_scalar(n);
     default: return nullptr;
     }
 }

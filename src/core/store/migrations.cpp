@@ -193,6 +193,30 @@ CREATE TABLE stream_applied (
     applied_at  INTEGER NOT NULL
 );
 )sql"},
+        {9, "apply leases",
+         R"sql(
+-- An apply holds a lease its process renews: one whose holder is gone is
+-- interrupted once the lease ends, and blocks its plan until an operator
+-- has checked terraform's state and lock and recovered it.
+CREATE TABLE applies_leased (
+    id            TEXT PRIMARY KEY,
+    task_id       TEXT NOT NULL,
+    plan_sha256   TEXT NOT NULL,
+    applied_by    TEXT NOT NULL,
+    state         TEXT NOT NULL CHECK (state IN ('running', 'applied', 'failed', 'interrupted', 'recovered')),
+    started_at    INTEGER NOT NULL,
+    finished_at   INTEGER,
+    report        TEXT,
+    holder        TEXT,
+    lease_until   INTEGER,
+    recovered_by  TEXT
+);
+INSERT INTO applies_leased (id, task_id, plan_sha256, applied_by, state, started_at, finished_at, report)
+    SELECT id, task_id, plan_sha256, applied_by, state, started_at, finished_at, report FROM applies;
+DROP TABLE applies;
+ALTER TABLE applies_leased RENAME TO applies;
+CREATE UNIQUE INDEX applies_once ON applies (task_id, plan_sha256) WHERE state IN ('running', 'applied', 'interrupted');
+)sql"},
     };
     return k_migrations;
 }
@@ -340,6 +364,17 @@ CREATE TABLE stream_applied (
     id          TEXT COLLATE "C" PRIMARY KEY,
     applied_at  BIGINT NOT NULL
 );
+)sql"},
+        {9, "apply leases",
+         R"sql(
+ALTER TABLE applies DROP CONSTRAINT applies_state_check;
+ALTER TABLE applies ADD CONSTRAINT applies_state_check
+    CHECK (state IN ('running', 'applied', 'failed', 'interrupted', 'recovered'));
+ALTER TABLE applies ADD COLUMN holder TEXT;
+ALTER TABLE applies ADD COLUMN lease_until BIGINT;
+ALTER TABLE applies ADD COLUMN recovered_by TEXT;
+DROP INDEX applies_once;
+CREATE UNIQUE INDEX applies_once ON applies (task_id, plan_sha256) WHERE state IN ('running', 'applied', 'interrupted');
 )sql"},
     };
     return k_migrations;

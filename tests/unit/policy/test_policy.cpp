@@ -274,7 +274,7 @@ TEST(PolicyProperty, MergeIsOrderIndependent)
         "  - {name: r2, match: {context.environment: staging}, tier: 2, constraints: {allowedTools: [b, c, d], deniedTools: [c]}}\n",
         "  - {name: r3, match: {context.agentSlug: builtin}, constraints: {maxIterations: 4, timeoutMs: 50}, requiredApprovals: [x]}\n",
         "  - {name: r4, match: {payload.finding.canonicalRuleId: CKV_AWS_18}, tier: 4, requiredApprovals: [y, x]}\n",
-        "  - {name: r5, match: {type: chat}, effect: deny, reason: no}\n",
+        "  - {name: r5, match: {type: chat}, effect: deny, reason: \"no\"}\n",  // quoted: text, not YAML 1.1's false
         "  - {name: r6, match: {context.environment: {not: production}}, constraints: {requiresValidation: true}, priority: high}\n",
     };
     std::mt19937 rng(42);

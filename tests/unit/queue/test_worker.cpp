@@ -47,7 +47,7 @@ struct WorkerTest : ::testing::Test {
         agents.add(agent);
     }
     void add(const std::string& id, json payload, int max_attempts = 3, std::string type = "compliance-remediation",
-             std::string environment = "staging")
+             std::string environment = "staging", json decision = {{"allowed", true}, {"requiredApprovals", json::array()}})
     {
         AgentTask t;
         t.id = id;
@@ -58,8 +58,7 @@ struct WorkerTest : ::testing::Test {
         t.payload = std::move(payload);
         t.dedupe_key = "k-" + id;
         std::vector<EnqueueItem> items;
-        items.push_back({t, json{{"allowed", true}, {"requiredApprovals", json::array()}}, State::queued, Millis(0),
-                         max_attempts});
+        items.push_back({t, std::move(decision), State::queued, Millis(0), max_attempts});
         ASSERT_TRUE(q->enqueue(std::move(items)));
     }
     std::vector<std::string> event_types(const std::string& id)
@@ -126,6 +125,28 @@ TEST_F(WorkerTest, RunsTasksToSuccessAndRetriesFailures)
         }
     EXPECT_EQ(event_types("broken"), (std::vector<std::string>{"task.claimed", "task.failed", "task.retried",
                                                                "task.claimed", "task.failed", "task.dead"}));
+}
+
+TEST_F(WorkerTest, WithoutTheSandboxRunsOnlyWhatTheDecisionAllows)
+{
+    // A decision in a shared queue may say false outright: the value counts, not the key.
+    json no = {{"allowed", true}, {"requiredApprovals", json::array()}, {"constraints", {{"allowUnsandboxed", false}}}};
+    json yes = no;
+    yes["constraints"]["allowUnsandboxed"] = true;
+    add("said-no", json::object(), 1, "compliance-remediation", "staging", no);
+    add("said-yes", json::object(), 1, "compliance-remediation", "staging", yes);
+    add("said-nothing", json::object(), 1);
+    auto none = sandbox::Sandbox::create(sandbox::Mode::none);
+    ASSERT_TRUE(none) << none.error().message;
+    auto o = opts();
+    o.sandbox = &*none;
+    Worker w(*q, agents, events, nullptr, o);
+    ASSERT_TRUE(w.run());
+    EXPECT_EQ(q->show("said-no")->state, State::dead);
+    EXPECT_EQ(q->show("said-no")->last_error, "policy does not allow running this task without the sandbox");
+    EXPECT_EQ(q->show("said-nothing")->state, State::dead);
+    EXPECT_EQ(q->show("said-yes")->state, State::succeeded);
+    EXPECT_EQ(agent->runs, 1);
 }
 
 TEST_F(WorkerTest, OnceRunsOneTask)

@@ -290,18 +290,33 @@ TEST_F(PostgresStore, PlanApprovalsAndAppliesKeepTheirRules)
     ASSERT_TRUE(waiting) << waiting.error().message;
     EXPECT_EQ(*waiting, std::vector<std::string>{task});
 
-    auto first = s.begin(task, plan, "alice");
+    auto first = s.begin(task, plan, "alice", "host:1", std::chrono::minutes(2));
     ASSERT_TRUE(first) << first.error().message;
-    auto second = s.begin(task, plan, "bob");
+    auto second = s.begin(task, plan, "bob", "host:2", std::chrono::minutes(2));
     ASSERT_FALSE(second);
     EXPECT_EQ(second.error().code, Errc::denied);  // `apply` refuses it (exit 3)
     ASSERT_TRUE(s.finish(*first, true, {{"applied", true}}));
-    EXPECT_FALSE(s.begin(task, plan, "bob"));  // applied once
+    EXPECT_FALSE(s.begin(task, plan, "bob", "host:2", std::chrono::minutes(2)));  // applied once
     auto applies = s.applies(task);
     ASSERT_TRUE(applies);
     ASSERT_EQ(applies->size(), 1u);
     EXPECT_EQ((*applies)[0]["state"], "applied") << (*applies)[0].dump();
     EXPECT_TRUE(s.unapplied()->empty());
+
+    // An apply whose holder is gone is interrupted once its lease ends, and blocks its plan until recovered.
+    auto died = s.begin(task, "another-plan", "carol", "gone:3", std::chrono::milliseconds(0));
+    ASSERT_TRUE(died) << died.error().message;
+    EXPECT_EQ(s.recover(task, "dana").error().code, Errc::conflict);  // still running, as far as anyone knows
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto ended = s.interrupt_ended(task);
+    ASSERT_TRUE(ended) << ended.error().message;
+    ASSERT_EQ(ended->size(), 1u);
+    EXPECT_EQ((*ended)[0]["holder"], "gone:3");
+    EXPECT_EQ(s.begin(task, "another-plan", "carol", "host:4", std::chrono::minutes(2)).error().code, Errc::denied);
+    auto recovered = s.recover(task, "dana");
+    ASSERT_TRUE(recovered) << recovered.error().message;
+    EXPECT_EQ(*recovered, std::vector<std::string>{*died});
+    EXPECT_TRUE(s.begin(task, "another-plan", "carol", "host:4", std::chrono::minutes(2)));
 }
 
 }  // namespace
