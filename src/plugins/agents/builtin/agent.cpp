@@ -36,6 +36,7 @@ public:
         std::string resource =
             core::string_member(finding, "resource", core::string_member(core::object_member(ctx.task, "context"), "resource"));
         if (rule.empty()) return Outcome::failure("the task has no finding (payload.finding.canonicalRuleId) to fix");
+        if (auto all = builtin::checks(); !all) return Outcome::failure(all.error().message + "; " + all.error().hint);
         const builtin::Check* check = builtin::find_check(rule);
         if (!check) return Outcome::failure("the builtin agent has no fix for " + rule + "; the llm agent can try");
         if (resource.rfind("module.", 0) == 0)

@@ -1,4 +1,7 @@
 #include "plugins/agents/builtin/checks.hpp"
+#include "plugins/agents/builtin/rule_checks.hpp"
+#include "plugins/agents/builtin/values.hpp"
+#include "core/share.hpp"
 
 #include "core/text.hpp"
 
@@ -76,66 +79,16 @@ namespace {
 
 // ---- helpers -------------------------------------------------------------
 
-std::string expr_of(const Module& m, const std::string& file, const Block& b, const char* attr)
-{
-    const Attribute* a = b.attribute(attr);
-    return a ? std::string(a->expr(m.files.at(file).text)) : std::string();
-}
 
-std::string unquote(std::string s)
-{
-    s = std::string(core::text::trim(s));
-    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
-    // "${var.x}" is var.x written the old way.
-    if (s.size() > 3 && s.rfind("${", 0) == 0 && s.back() == '}' && s.find("${", 2) == std::string::npos)
-        s = s.substr(2, s.size() - 3);
-    return s;
-}
 
-// The literal a var.NAME stands for, when its declaration has a default.
-std::string resolve(const Module& m, std::string e)
-{
-    e = unquote(e);
-    if (e.rfind("var.", 0) != 0) return e;
-    std::string name = e.substr(4);
-    for (const auto& [path, f] : m.files)
-        for (const auto& b : f.body.blocks)
-            if (b.type == "variable" && b.labels.size() == 1 && b.labels[0] == name)
-                if (const Attribute* d = b.attribute("default")) return unquote(std::string(d->expr(f.text)));
-    return e;
-}
 
-bool unknown(const std::string& v) { return v.rfind("var.", 0) == 0 || v.rfind("local.", 0) == 0 || v.find('.') != std::string::npos; }
 
 bool is_true(const std::string& e) { return core::text::lower(core::text::trim(e)) == "true"; }
 
-// A nested block of a type, or the content of a dynamic block of that type.
-const Block* sub_block(const Block& b, std::string_view type)
-{
-    if (const Block* x = b.block(type)) return x;
-    for (const auto& d : b.body.blocks)
-        if (d.type == "dynamic" && d.labels.size() == 1 && d.labels[0] == type)
-            if (const Block* content = d.block("content")) return content;
-    return nullptr;
-}
 
 const std::string& name_of(const Block& b) { return b.labels[1]; }
 
-// The file of a block of the module, for edits elsewhere than the failing block.
-bool contains(const core::hcl::Body& body, const Block& b)
-{
-    for (const auto& x : body.blocks)
-        if (&x == &b || contains(x.body, b)) return true;
-    return false;
-}
 
-const std::string& file_of(const Module& m, const Block& b)
-{
-    for (const auto& [path, f] : m.files)
-        if (contains(f.body, b)) return path;
-    static const std::string k_none;
-    return k_none;
-}
 
 void add_resource(FixContext& c, const std::string& text) { c.module.editor(c.file).add_after(c.block, text); }
 
@@ -642,51 +595,11 @@ void fix_devices(FixContext& c)
     c.notes.push_back("Encrypting an existing volume replaces it: plan the change in a maintenance window.");
 }
 
-bool imds_v1(const Module& m, const std::string& file, const Block& b)
-{
-    const Block* md = b.block("metadata_options");
-    if (!md) return true;
-    if (unquote(expr_of(m, file, *md, "http_endpoint")) == "disabled") return false;
-    return unquote(expr_of(m, file, *md, "http_tokens")) != "required";
-}
-
-void fix_imds(FixContext& c)
-{
-    if (const Block* md = c.block.block("metadata_options"))
-        set(c, *md, "http_tokens", "\"required\"");
-    else
-        c.module.editor(c.file).add_block(c.block, "metadata_options {\n  http_endpoint = \"enabled\"\n  http_tokens   = \"required\"\n}\n");
-    c.notes.push_back("Software on the instance must use IMDSv2 (session tokens); current AWS SDKs do.");
-}
-
-// A check that one attribute has one value.
-Check attribute_check(std::string id, std::string title, std::vector<std::string> types, std::string attr,
-                      std::string value, std::string note = {},
-                      std::function<bool(const std::string&)> ok = nullptr)
-{
-    Check c;
-    c.id = std::move(id);
-    c.title = std::move(title);
-    c.types = std::move(types);
-    c.fails = [attr, value, ok](const Module& m, const std::string& file, const Block& b) {
-        std::string raw = expr_of(m, file, b, attr.c_str());
-        std::string e = resolve(m, raw);
-        if (!raw.empty() && unknown(e)) return false;  // decided at plan time: not ours to judge
-        if (value == "true" || value == "false") e = core::text::lower(e);
-        return ok ? !ok(e) : e != unquote(value) && e != value;
-    };
-    c.fix = [attr, value, note](FixContext& ctx) {
-        set(ctx, ctx.block, attr.c_str(), value);
-        if (!note.empty()) ctx.notes.push_back(note);
-    };
-    return c;
-}
-
 std::vector<Check> build()
 {
     std::vector<Check> v;
     auto bucket_check = [&](std::string id, std::string title, auto fails, auto fix) {
-        v.push_back({std::move(id), std::move(title), {"aws_s3_bucket"}, fails, fix});
+        v.push_back({std::move(id), std::move(title), {"aws_s3_bucket"}, fails, fix, {}});
     };
     // Checkov's semantics: with no configuration AWS encrypts with SSE-S3, so
     // only a configured algorithm other than AES256 or KMS fails CKV_AWS_19.
@@ -713,79 +626,61 @@ std::vector<Check> build()
     bucket_check("CKV2_AWS_61", "S3 bucket has a lifecycle configuration",
                  [](const Module& m, const std::string& f, const Block& b) { return !has_lifecycle(m, f, b); },
                  fix_lifecycle);
-    const char* pab_ids[] = {"CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"};
-    for (std::size_t i = 0; i < 4; ++i)
-        v.push_back(attribute_check(pab_ids[i], "S3 public access block sets " + k_pab[i],
-                                    {"aws_s3_bucket_public_access_block"}, k_pab[i], "true"));
     v.push_back({"CKV_AWS_20", "S3 bucket ACL does not allow public read", {"aws_s3_bucket", "aws_s3_bucket_acl"},
-                 bucket_public, fix_acl});
+                 bucket_public, fix_acl, {}});
 
     const std::vector<std::string> sg_types = {"aws_security_group", "aws_security_group_rule",
                                                "aws_vpc_security_group_ingress_rule"};
     v.push_back({"CKV_AWS_24", "No security group allows ingress from 0.0.0.0/0 to port 22", sg_types, fails_port(22),
-                 fix_port(22, "allowed_ssh_cidr_blocks", "SSH (port 22)")});
+                 fix_port(22, "allowed_ssh_cidr_blocks", "SSH (port 22)"), {}});
     v.push_back({"CKV_AWS_25", "No security group allows ingress from 0.0.0.0/0 to port 3389", sg_types, fails_port(3389),
-                 fix_port(3389, "allowed_rdp_cidr_blocks", "RDP (port 3389)")});
+                 fix_port(3389, "allowed_rdp_cidr_blocks", "RDP (port 3389)"), {}});
     v.push_back({"CKV_AWS_260", "No security group allows ingress from 0.0.0.0/0 to port 80", sg_types, fails_port(80),
-                 fix_port(80, "allowed_http_cidr_blocks", "HTTP (port 80)")});
+                 fix_port(80, "allowed_http_cidr_blocks", "HTTP (port 80)"), {}});
     v.push_back({"CKV_AWS_277", "No security group allows ingress from 0.0.0.0/0 to all ports", sg_types, fails_port(-1),
-                 fix_port(-1, "allowed_ingress_cidr_blocks", "every port")});
+                 fix_port(-1, "allowed_ingress_cidr_blocks", "every port"), {}});
     v.push_back({"CKV_AWS_23", "Security group and rules have descriptions", {"aws_security_group", "aws_security_group_rule"},
-                 missing_descriptions, fix_descriptions});
+                 missing_descriptions, fix_descriptions, {}});
 
-    const std::vector<std::string> rds = {"aws_db_instance"};
-    v.push_back(attribute_check("CKV_AWS_16", "RDS instance storage encrypted", rds, "storage_encrypted", "true",
-                                "storage_encrypted forces a new database: restore from a snapshot or migrate, with a maintenance window."));
-    v.push_back(attribute_check("CKV_AWS_17", "RDS instance not publicly accessible", {"aws_db_instance", "aws_rds_cluster_instance"},
-                                "publicly_accessible", "false"));
-    v.push_back(attribute_check("CKV_AWS_133", "RDS instance has backup retention", rds, "backup_retention_period", "7", {},
-                                [](const std::string& e) { return num(e) >= 1; }));
-    v.push_back(attribute_check("CKV_AWS_293", "RDS instance has deletion protection", rds, "deletion_protection", "true"));
-    v.push_back(attribute_check("CKV_AWS_157", "RDS instance is Multi-AZ", rds, "multi_az", "true",
-                                "Multi-AZ adds a standby instance and its cost."));
-    v.push_back(attribute_check("CKV_AWS_226", "RDS instance upgrades minor versions automatically", rds,
-                                "auto_minor_version_upgrade", "true", {},
-                                [](const std::string& e) { return e.empty() || e == "true"; }));
-
-    v.push_back(attribute_check("CKV_AWS_3", "EBS volume encrypted", {"aws_ebs_volume"}, "encrypted", "true",
-                                "Encrypting an existing volume replaces it: snapshot and restore."));
     v.push_back({"CKV_AWS_8", "EC2 instance and launch configuration block devices encrypted",
-                 {"aws_instance", "aws_launch_configuration"}, unencrypted_devices, fix_devices});
-    v.push_back({"CKV_AWS_79", "EC2 instance metadata service requires tokens (IMDSv2)",
-                 {"aws_instance", "aws_launch_template", "aws_launch_configuration"}, imds_v1, fix_imds});
-    v.push_back(attribute_check("CKV_AWS_126", "EC2 instance detailed monitoring enabled", {"aws_instance"}, "monitoring", "true"));
-    v.push_back(attribute_check("CKV_AWS_135", "EC2 instance is EBS optimized", {"aws_instance"}, "ebs_optimized", "true"));
-
-    v.push_back(attribute_check("CKV_AWS_7", "KMS key rotation enabled", {"aws_kms_key"}, "enable_key_rotation", "true"));
-    v.push_back(attribute_check("CKV_AWS_36", "CloudTrail log file validation enabled", {"aws_cloudtrail"},
-                                "enable_log_file_validation", "true"));
-    Check trail = attribute_check("CKV_AWS_35", "CloudTrail logs encrypted with KMS", {"aws_cloudtrail"}, "kms_key_id",
-                                  "var.cloudtrail_kms_key_arn", {}, [](const std::string& e) { return !e.empty(); });
-    auto base_fix = trail.fix;
-    trail.fix = [base_fix](FixContext& c) {
-        base_fix(c);
-        c.variables.push_back({"cloudtrail_kms_key_arn",
-                               "variable \"cloudtrail_kms_key_arn\" {\n"
-                               "  description = \"ARN of the KMS key that encrypts CloudTrail logs (its policy must allow CloudTrail).\"\n"
-                               "  type        = string\n"
-                               "}\n"});
-        c.notes.push_back("Set var.cloudtrail_kms_key_arn to a key whose policy lets CloudTrail encrypt with it.");
-    };
-    v.push_back(trail);
+                 {"aws_instance", "aws_launch_configuration"}, unencrypted_devices, fix_devices, {}});
     return v;
 }
 
 }  // namespace
 
-const std::vector<Check>& checks()
+const std::vector<Check>& code_checks()
 {
     static const std::vector<Check> k_checks = build();
     return k_checks;
 }
 
+core::Result<const std::vector<Check>*> checks()
+{
+    static const auto k_all = []() -> core::Result<std::vector<Check>> {
+        auto dir = core::share_dir("fixes");
+        if (dir.empty())
+            return core::fail(core::Errc::not_found, "cannot find the builtin agent's fix rules (share/infra-agent/fixes)",
+                              "reinstall infra-agent: the package installs them next to the policy bundle");
+        auto loaded = load_rules(dir);
+        if (!loaded) return loaded.error();
+        std::vector<Check> all = code_checks();
+        for (auto& c : *loaded) {
+            if (std::any_of(all.begin(), all.end(), [&](const Check& x) { return x.id == c.id; }))
+                return core::fail(core::Errc::invalid_input, c.id + " is both a C++ check and a fix rule in " + dir.string());
+            all.push_back(std::move(c));
+        }
+        return all;
+    }();
+    if (!k_all) return k_all.error();
+    return &*k_all;
+}
+
 const Check* find_check(const std::string& id)
 {
-    for (const auto& c : checks())
+    auto all = checks();
+    if (!all) return nullptr;
+    for (const auto& c : **all)
         if (c.id == id) return &c;
     return nullptr;
 }
