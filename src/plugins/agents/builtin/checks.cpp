@@ -447,12 +447,12 @@ bool no_source(const Module& m, const IngressRule& r)
     return true;
 }
 
-// Checkov's reading: protocol -1 (or all), or the range 0-0, means every port.
+// Checkov's reading: protocol -1 (or all), or the range 0-0 or -1 to -1, means every port.
 bool covers(const Module& m, const IngressRule& r, long long port)
 {
     std::string protocol = resolve(m, r.has("ip_protocol") ? r.get(m, "ip_protocol") : r.get(m, "protocol"));
     long long from = num(resolve(m, r.get(m, "from_port"))), to = num(resolve(m, r.get(m, "to_port")));
-    bool every = protocol == "-1" || protocol == "all" || (from == 0 && to == 0) ||
+    bool every = protocol == "-1" || protocol == "all" || (from == 0 && to == 0) || (from == -1 && to == -1) ||
                  (from <= 0 && to >= 65535 && from != -1);
     if (port < 0) return every;
     return every || (from >= 0 && from <= port && port <= to);
