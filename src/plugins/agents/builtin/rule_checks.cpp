@@ -18,7 +18,7 @@ using core::hcl::Attribute;
 using core::hcl::Block;
 using nlohmann::json;
 
-enum class Op { equals, one_of, none_of, at_least, at_most, present, absent, contains };
+enum class Op { equals, one_of, none_of, at_least, at_most, present, absent, contains, contains_any };
 
 // One requirement on a resource: the attribute (or nested block) at a path
 // of nested blocks, what it must be, and the expression that makes it so.
@@ -30,6 +30,7 @@ struct Condition {
     double number = 0;
     bool missing_passes = false;
     std::string fix;                 // the expression (or block body) to write; "" for absent: remove
+    std::vector<Condition> when;     // the condition holds only where these do
 };
 
 struct Companion {
@@ -121,10 +122,12 @@ bool value_passes(const Module& m, const Condition& c, const std::string& raw)
     case Op::none_of: return std::none_of(c.values.begin(), c.values.end(), [&](auto& w) { return same(*v, w); });
     case Op::at_least: return number(*v) && *number(*v) >= c.number;
     case Op::at_most: return number(*v) && *number(*v) <= c.number;
-    case Op::contains: {
+    case Op::contains:
+    case Op::contains_any: {
         auto have = items(*v);
-        return std::all_of(c.values.begin(), c.values.end(),
-                           [&](auto& w) { return std::find(have.begin(), have.end(), w) != have.end(); });
+        auto in = [&](auto& w) { return std::find(have.begin(), have.end(), w) != have.end(); };
+        return c.op == Op::contains ? std::all_of(c.values.begin(), c.values.end(), in)
+                                    : std::any_of(c.values.begin(), c.values.end(), in);
     }
     default: return true;
     }
@@ -141,8 +144,11 @@ std::vector<const Block*> sub_blocks(const Block& b, const std::string& type)
     return out;
 }
 
+bool all_pass(const Module& m, const std::string& file, const Block& b, const std::vector<Condition>& cs);
+
 bool passes(const Module& m, const std::string& file, const Block& b, const Condition& c, std::size_t depth = 0)
 {
+    if (depth == 0 && !all_pass(m, file, b, c.when)) return true;
     const std::string& name = c.path[depth];
     if (depth + 1 < c.path.size()) {
         auto subs = sub_blocks(b, name);
@@ -325,7 +331,7 @@ struct Reader {
     core::Result<Condition> condition(const json& j, bool needs_fix) const
     {
         static const std::set<std::string> k_keys = {"attribute", "block", "equals", "in", "not_in", "at_least", "at_most",
-                                                     "present", "absent", "contains", "missing", "fix"};
+                                                     "present", "absent", "contains", "contains_any", "missing", "fix", "when"};
         if (auto k = keys(j, k_keys, "a condition"); !k) return k.error();
         Condition c;
         bool is_block = j.contains("block");
@@ -354,18 +360,20 @@ struct Reader {
                 ++ops, c.op = std::string(k) == "at_least" ? Op::at_least : Op::at_most, c.number = j[k].get<double>();
                 c.fix = scalar(j[k]);
             }
-        if (j.contains("contains")) {
-            auto v = strings(j["contains"], where_c + " contains");
-            if (!v) return v.error();
-            ++ops, c.op = Op::contains, c.values = *v;
-            std::string list;
-            for (const auto& x : *v) list += (list.empty() ? "" : ", ") + std::string("\"") + x + "\"";
-            c.fix = "[" + list + "]";
-        }
+        for (const char* k : {"contains", "contains_any"})
+            if (j.contains(k)) {
+                auto v = strings(j[k], where_c + " " + k);
+                if (!v) return v.error();
+                ++ops, c.op = std::string(k) == "contains" ? Op::contains : Op::contains_any, c.values = *v;
+                std::string list;
+                for (const auto& x : *v) list += (list.empty() ? "" : ", ") + std::string("\"") + x + "\"";
+                c.fix = "[" + list + "]";
+            }
         if (j.contains("present")) ++ops, c.op = Op::present;
         if (j.contains("absent")) ++ops, c.op = Op::absent, c.missing_passes = true;
         if (is_block && ops == 0) ops = 1, c.op = Op::present;
-        if (ops != 1) return bad(where_c + " needs exactly one of equals, in, not_in, at_least, at_most, present, absent, contains");
+        if (ops != 1)
+            return bad(where_c + " needs exactly one of equals, in, not_in, at_least, at_most, present, absent, contains, contains_any");
         if (is_block && c.op != Op::present) return bad("block " + where_c + " can only be required present");
         if (j.contains("missing")) {
             std::string m = j.value("missing", "");
@@ -375,6 +383,11 @@ struct Reader {
         if (j.contains("fix")) {
             if (!j["fix"].is_string()) return bad(where_c + " fix must be a string (an HCL expression or block body)");
             c.fix = j["fix"].get<std::string>();
+        }
+        if (j.contains("when")) {
+            auto when = conditions(j["when"], where_c + " when", false);
+            if (!when) return when.error();
+            c.when = std::move(*when);
         }
         if (needs_fix && c.fix.empty() && c.op != Op::absent)
             return bad(where_c + " has no value to write: give 'fix' (an HCL expression, or the block's body)");
