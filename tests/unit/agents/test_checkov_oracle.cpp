@@ -124,11 +124,12 @@ std::string safe(std::string s)
 std::set<fs::path> unformatted(const fs::path& dir)
 {
     core::exec::Request req;
-    req.argv = {"terraform", "fmt", "-check", "-list=true", "-recursive", dir.string()};
+    req.argv = {"terraform", "fmt", "-check", "-list=true", "-recursive", "."};
+    req.cwd = dir;
     auto r = core::exec::run(req);
     std::set<fs::path> out;
     for (const auto& line : core::text::split(r ? r->out : "", '\n'))
-        if (!line.empty()) out.insert(fs::path(line).lexically_normal());
+        if (!line.empty()) out.insert((dir / line).lexically_normal());
     return out;
 }
 

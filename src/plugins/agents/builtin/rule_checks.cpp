@@ -45,6 +45,7 @@ struct Rule {
     std::vector<Condition> when;
     std::vector<Condition> require;
     std::optional<Companion> companion;
+    std::vector<Condition> also;  // written with the fix where missing, never checked
     std::vector<std::string> notes;
     std::vector<std::pair<std::string, std::string>> variables;
 };
@@ -245,10 +246,13 @@ struct Fixer {
         ctx.module.editor(file).set(b, name, c.fix);
     }
 
-    void fix(const Block& b, const std::vector<Condition>& cs)
+    void fix(const Block& b, const std::vector<Condition>& cs, const std::vector<Condition>& also = {})
     {
+        bool any = false;
         for (const auto& c : cs)
-            if (!passes(ctx.module, file, b, c)) apply(b, c, 0, nullptr);
+            if (!passes(ctx.module, file, b, c)) apply(b, c, 0, nullptr), any = true;
+        for (const auto& c : also)
+            if (any && !passes(ctx.module, file, b, c)) apply(b, c, 0, nullptr);
         for (const auto& [parent, p] : created)
             for (const auto& [name, child] : p.blocks) ctx.module.editor(file).add_block(*parent, child.render(name));
     }
@@ -271,7 +275,7 @@ void fix_companion(const Companion& c, FixContext& ctx)
 
 void fix_rule(const Rule& r, FixContext& ctx)
 {
-    Fixer{ctx, ctx.file, {}}.fix(ctx.block, r.require);
+    Fixer{ctx, ctx.file, {}}.fix(ctx.block, r.require, r.also);
     if (r.companion) fix_companion(*r.companion, ctx);
     for (const auto& n : r.notes) ctx.notes.push_back(n);
     for (const auto& v : r.variables) ctx.variables.push_back(v);
@@ -409,8 +413,8 @@ struct Reader {
 
     core::Result<Rule> rule(const json& j) const
     {
-        static const std::set<std::string> k_keys = {"id", "title", "types", "when", "require", "companion", "notes",
-                                                     "variables"};
+        static const std::set<std::string> k_keys = {"id", "title", "types", "when", "require", "also", "companion",
+                                                     "notes", "variables"};
         if (auto k = keys(j, k_keys, "the check"); !k) return k.error();
         Rule r;
         auto types = strings(j.value("types", json()), "types");
@@ -422,6 +426,15 @@ struct Reader {
         auto require = conditions(j.value("require", json()), "require");
         if (!require) return require.error();
         r.require = std::move(*require);
+        for (const auto& a : j.value("also", json::array())) {
+            if (auto k = keys(a, {"attribute", "fix"}, "an 'also' entry"); !k) return k.error();
+            if (!a.value("fix", json()).is_string() || a.value("attribute", "").empty())
+                return bad("an 'also' entry needs an attribute and its fix (an HCL expression)");
+            Condition c;
+            c.path = core::text::split(a.value("attribute", ""), '.');
+            c.fix = a.value("fix", "");
+            r.also.push_back(std::move(c));
+        }
         if (j.contains("companion")) {
             const json& c = j["companion"];
             if (auto k = keys(c, {"type", "reference", "require", "add"}, "companion"); !k) return k.error();
