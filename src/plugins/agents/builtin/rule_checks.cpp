@@ -18,7 +18,7 @@ using core::hcl::Attribute;
 using core::hcl::Block;
 using nlohmann::json;
 
-enum class Op { equals, one_of, none_of, at_least, at_most, present, absent, contains, contains_any };
+enum class Op { equals, one_of, none_of, at_least, at_most, present, absent, contains, contains_any, excludes, any };
 
 // One requirement on a resource: the attribute (or nested block) at a path
 // of nested blocks, what it must be, and the expression that makes it so.
@@ -31,6 +31,7 @@ struct Condition {
     bool missing_passes = false;
     std::string fix;                 // the expression (or block body) to write; "" for absent: remove
     std::vector<Condition> when;     // the condition holds only where these do
+    std::vector<Condition> any;      // Op::any: one of these must hold; the first one's fix is written
 };
 
 struct Companion {
@@ -124,11 +125,13 @@ bool value_passes(const Module& m, const Condition& c, const std::string& raw)
     case Op::at_least: return number(*v) && *number(*v) >= c.number;
     case Op::at_most: return number(*v) && *number(*v) <= c.number;
     case Op::contains:
-    case Op::contains_any: {
+    case Op::contains_any:
+    case Op::excludes: {
         auto have = items(*v);
         auto in = [&](auto& w) { return std::find(have.begin(), have.end(), w) != have.end(); };
-        return c.op == Op::contains ? std::all_of(c.values.begin(), c.values.end(), in)
-                                    : std::any_of(c.values.begin(), c.values.end(), in);
+        if (c.op == Op::contains) return std::all_of(c.values.begin(), c.values.end(), in);
+        if (c.op == Op::contains_any) return std::any_of(c.values.begin(), c.values.end(), in);
+        return std::none_of(c.values.begin(), c.values.end(), in);
     }
     default: return true;
     }
@@ -150,6 +153,8 @@ bool all_pass(const Module& m, const std::string& file, const Block& b, const st
 bool passes(const Module& m, const std::string& file, const Block& b, const Condition& c, std::size_t depth = 0)
 {
     if (depth == 0 && !all_pass(m, file, b, c.when)) return true;
+    if (c.op == Op::any)
+        return std::any_of(c.any.begin(), c.any.end(), [&](const Condition& x) { return passes(m, file, b, x); });
     const std::string& name = c.path[depth];
     if (depth + 1 < c.path.size()) {
         auto subs = sub_blocks(b, name);
@@ -215,6 +220,7 @@ struct Fixer {
 
     void apply(const Block& b, const Condition& c, std::size_t depth, Pending* pending)
     {
+        if (c.op == Op::any) return apply(b, c.any.front(), depth, pending);
         const std::string& name = c.path[depth];
         bool leaf = depth + 1 == c.path.size();
         if (pending) {
@@ -335,9 +341,19 @@ struct Reader {
     core::Result<Condition> condition(const json& j, bool needs_fix) const
     {
         static const std::set<std::string> k_keys = {"attribute", "block", "equals", "in", "not_in", "at_least", "at_most",
-                                                     "present", "absent", "contains", "contains_any", "missing", "fix", "when"};
+                                                     "present", "absent", "contains", "contains_any", "excludes", "missing",
+                                                     "fix", "when", "any"};
         if (auto k = keys(j, k_keys, "a condition"); !k) return k.error();
         Condition c;
+        if (j.contains("any")) {
+            if (j.size() != 1) return bad("a condition with 'any' has nothing else: put the alternatives in it");
+            auto any = conditions(j["any"], "any", needs_fix);
+            if (!any) return any.error();
+            if (any->empty()) return bad("'any' lists no alternative");
+            c.op = Op::any;
+            c.any = std::move(*any);
+            return c;
+        }
         bool is_block = j.contains("block");
         if (is_block == j.contains("attribute")) return bad("a condition names exactly one of 'attribute' or 'block'");
         std::string path = j.value(is_block ? "block" : "attribute", "");
@@ -364,20 +380,23 @@ struct Reader {
                 ++ops, c.op = std::string(k) == "at_least" ? Op::at_least : Op::at_most, c.number = j[k].get<double>();
                 c.fix = scalar(j[k]);
             }
-        for (const char* k : {"contains", "contains_any"})
+        for (const char* k : {"contains", "contains_any", "excludes"})
             if (j.contains(k)) {
                 auto v = strings(j[k], where_c + " " + k);
                 if (!v) return v.error();
-                ++ops, c.op = std::string(k) == "contains" ? Op::contains : Op::contains_any, c.values = *v;
+                std::string op = k;
+                ++ops, c.op = op == "contains" ? Op::contains : op == "excludes" ? Op::excludes : Op::contains_any, c.values = *v;
+                if (c.op == Op::excludes) c.missing_passes = true;
                 std::string list;
                 for (const auto& x : *v) list += (list.empty() ? "" : ", ") + std::string("\"") + x + "\"";
-                c.fix = "[" + list + "]";
+                c.fix = c.op == Op::excludes ? "" : "[" + list + "]";
             }
         if (j.contains("present")) ++ops, c.op = Op::present;
         if (j.contains("absent")) ++ops, c.op = Op::absent, c.missing_passes = true;
         if (is_block && ops == 0) ops = 1, c.op = Op::present;
         if (ops != 1)
-            return bad(where_c + " needs exactly one of equals, in, not_in, at_least, at_most, present, absent, contains, contains_any");
+            return bad(where_c + " needs exactly one of equals, in, not_in, at_least, at_most, present, absent, contains, "
+                                 "contains_any, excludes");
         if (is_block && c.op != Op::present) return bad("block " + where_c + " can only be required present");
         if (j.contains("missing")) {
             std::string m = j.value("missing", "");
