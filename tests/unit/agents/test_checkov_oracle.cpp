@@ -8,6 +8,7 @@
 #include "core/hcl/hcl.hpp"
 #include "core/text.hpp"
 #include "plugins/agents/builtin/checks.hpp"
+#include "plugins/agents/builtin/coverage.hpp"
 #include "support/fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -221,4 +222,17 @@ TEST(CheckovOracle, EveryClaimedCheckAgreesWithCheckovAndItsFixesHold)
     EXPECT_EQ(outside, k_outside_oracle) << "a claimed check with no example in Checkov's AWS folder";
     EXPECT_GE(claimed, 120) << "claimed checks proven against Checkov's examples";
     std::cout << claimed << " checks proven on " << compared << " resources, " << fixed << " fixes\n";
+}
+
+TEST(FixCoverage, TheTableInTheDocsIsGeneratedFromTheChecks)
+{
+    auto all = plugins::agents::builtin::checks();
+    ASSERT_TRUE(all) << all.error().message;
+    std::string docs = read_file(fs::path(INFRA_SOURCE_DIR) / "docs/agents.md");
+    const std::string start = "<!-- fix-table:start -->\n", end = "<!-- fix-table:end -->";
+    auto a = docs.find(start), b = docs.find(end);
+    ASSERT_NE(a, std::string::npos);
+    ASSERT_NE(b, std::string::npos);
+    EXPECT_EQ(docs.substr(a + start.size(), b - a - start.size()), plugins::agents::builtin::coverage_table(**all))
+        << "docs/agents.md's coverage table is stale: run scripts/gen-fix-table";
 }
