@@ -6,6 +6,7 @@
 // leave every other resource of its file byte for byte as it was.
 #include "core/exec.hpp"
 #include "core/hcl/hcl.hpp"
+#include "core/rules.hpp"
 #include "core/text.hpp"
 #include "plugins/agents/builtin/checks.hpp"
 #include "plugins/agents/builtin/coverage.hpp"
@@ -235,4 +236,20 @@ TEST(FixCoverage, TheTableInTheDocsIsGeneratedFromTheChecks)
     ASSERT_NE(b, std::string::npos);
     EXPECT_EQ(docs.substr(a + start.size(), b - a - start.size()), plugins::agents::builtin::coverage_table(**all))
         << "docs/agents.md's coverage table is stale: run scripts/gen-fix-table";
+}
+
+TEST(FixCoverage, EveryCatalogueAliasNamesItsOwnCheckAndEveryCatalogueFixExists)
+{
+    auto all = plugins::agents::builtin::checks();
+    ASSERT_TRUE(all) << all.error().message;
+    for (const auto& r : core::rules::catalogue())
+        for (auto alias : r.aliases) {
+            const auto* found = core::rules::find(alias);
+            ASSERT_NE(found, nullptr) << alias;
+            EXPECT_EQ(found->id, r.id) << alias << " names two checks";
+            EXPECT_EQ(core::rules::canonical_id(alias), std::string(r.id));
+        }
+    // A Trivy id of a check the agent fixes reaches that check.
+    EXPECT_NE(plugins::agents::builtin::find_check(core::rules::canonical_id("AVD-AWS-0096")), nullptr);
+    EXPECT_NE(plugins::agents::builtin::find_check(core::rules::canonical_id("aws-elastic-search-enforce-https")), nullptr);
 }
