@@ -191,6 +191,35 @@ bool rule_fails(const Rule& r, const Module& m, const std::string& file, const B
 
 // ---- fixing -------------------------------------------------------------------
 
+// A list literal with the items it lacks added at its end; the rule's own
+// list when the value is not a literal list.
+std::string merged(const Condition& c, std::string_view written)
+{
+    std::string list(core::text::trim(written));
+    if (list.size() < 2 || list.front() != '[' || list.back() != ']' || list.find("${") != std::string::npos) return c.fix;
+    auto have = items(list);
+    std::vector<std::string> add;
+    for (const auto& v : c.values)
+        if (std::find(have.begin(), have.end(), v) == have.end()) add.push_back("\"" + v + "\"");
+    // After the last item, on lines of their own when the list has one item a line.
+    std::size_t last = list.find_last_not_of(" \t\n", list.size() - 2);
+    if (last == 0) {
+        std::string out;
+        for (const auto& a : add) out += (out.empty() ? "" : ", ") + a;
+        return "[" + out + "]";
+    }
+    std::size_t tail = list[last] == ',' ? last : last + 1;
+    std::size_t line = list.rfind('\n', last);
+    std::string sep = ", ";
+    if (line != std::string::npos) {
+        std::size_t first = list.find_first_not_of(" \t", line + 1);
+        sep = ",\n" + list.substr(line + 1, first - line - 1);
+    }
+    std::string out = list.substr(0, tail);
+    for (const auto& a : add) out += sep + a;
+    return out + (list[last] == ',' ? "," : "") + list.substr(last + 1);
+}
+
 // Nested blocks a fix creates, with what goes in them.
 struct Pending {
     std::string body;  // a whole body given by the rule
@@ -249,7 +278,7 @@ struct Fixer {
             if (a) ctx.module.editor(file).remove(*a);
             return;
         }
-        ctx.module.editor(file).set(b, name, c.fix);
+        ctx.module.editor(file).set(b, name, c.op == Op::contains && a ? merged(c, a->expr(ctx.module.files.at(file).text)) : c.fix);
     }
 
     void fix(const Block& b, const std::vector<Condition>& cs, const std::vector<Condition>& also = {})
