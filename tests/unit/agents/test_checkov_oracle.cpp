@@ -234,8 +234,8 @@ TEST(FixCoverage, TheTableInTheDocsIsGeneratedFromTheChecks)
     auto a = docs.find(start), b = docs.find(end);
     ASSERT_NE(a, std::string::npos);
     ASSERT_NE(b, std::string::npos);
-    EXPECT_EQ(docs.substr(a + start.size(), b - a - start.size()), plugins::agents::builtin::coverage_table(**all))
-        << "docs/agents.md's coverage table is stale: run scripts/gen-fix-table";
+    bool current = docs.substr(a + start.size(), b - a - start.size()) == plugins::agents::builtin::coverage_table(**all);
+    EXPECT_TRUE(current) << "docs/agents.md's coverage table is stale: run scripts/gen-fix-table";
 }
 
 TEST(FixCoverage, EveryCatalogueAliasNamesItsOwnCheckAndEveryCatalogueFixExists)

@@ -398,24 +398,30 @@ void objects_of(const std::string& text, std::size_t start, std::size_t end, con
     }
 }
 
-std::vector<IngressRule> ingress_rules(const Module& m, const std::string& file, const Block& b)
+// The rules of one direction ("ingress" or "egress") a resource holds.
+std::vector<IngressRule> sg_rules(const Module& m, const std::string& file, const Block& b, const std::string& direction)
 {
     std::vector<IngressRule> out;
     const std::string& type = b.labels[0];
     const std::string& text = m.files.at(file).text;
     if (type == "aws_security_group") {
         for (const auto& x : b.body.blocks) {
-            if (x.type == "ingress") out.push_back(from_block(file, x));
-            if (x.type == "dynamic" && x.labels.size() == 1 && x.labels[0] == "ingress")
+            if (x.type == direction) out.push_back(from_block(file, x));
+            if (x.type == "dynamic" && x.labels.size() == 1 && x.labels[0] == direction)
                 if (const Block* content = x.block("content")) out.push_back(from_block(file, *content));
         }
-        if (const Attribute* list = b.attribute("ingress")) objects_of(text, list->expr_start, list->expr_end, file, out);
+        if (const Attribute* list = b.attribute(direction)) objects_of(text, list->expr_start, list->expr_end, file, out);
     } else if (type == "aws_security_group_rule") {
-        if (unquote(expr_of(m, file, b, "type")) == "ingress") out.push_back(from_block(file, b));
-    } else if (type == "aws_vpc_security_group_ingress_rule") {
+        if (unquote(expr_of(m, file, b, "type")) == direction) out.push_back(from_block(file, b));
+    } else if (type == "aws_vpc_security_group_" + direction + "_rule") {
         out.push_back(from_block(file, b));
     }
     return out;
+}
+
+std::vector<IngressRule> ingress_rules(const Module& m, const std::string& file, const Block& b)
+{
+    return sg_rules(m, file, b, "ingress");
 }
 
 const char* const k_sources[] = {"cidr_blocks", "ipv6_cidr_blocks", "security_groups", "prefix_list_ids",
@@ -458,14 +464,33 @@ bool covers(const Module& m, const IngressRule& r, long long port)
     return every || (from >= 0 && from <= port && port <= to);
 }
 
+bool world_cidr(const Module& m, const IngressRule& r)
+{
+    std::string v4 = r.get(m, "cidr_blocks") + r.get(m, "cidr_ipv4");
+    std::string v6 = r.get(m, "ipv6_cidr_blocks") + r.get(m, "cidr_ipv6");
+    return v4.find("\"0.0.0.0/0\"") != std::string::npos || v6.find("\"::/0\"") != std::string::npos;
+}
+
 bool open_to_world(const Module& m, const IngressRule& r, long long port)
 {
     // A rule for the group's own members (self) is not open to anyone else.
     if (!covers(m, r, port) || is_true(r.get(m, "self"))) return false;
-    std::string v4 = r.get(m, "cidr_blocks") + r.get(m, "cidr_ipv4");
-    std::string v6 = r.get(m, "ipv6_cidr_blocks") + r.get(m, "cidr_ipv6");
-    return v4.find("\"0.0.0.0/0\"") != std::string::npos || v6.find("\"::/0\"") != std::string::npos ||
-           no_source(m, r);
+    return world_cidr(m, r) || no_source(m, r);
+}
+
+// Checkov's reading of egress to every port: the range 0-0 or -1 to -1, to the world.
+bool egress_to_world(const Module& m, const IngressRule& r)
+{
+    long long from = num(resolve(m, r.get(m, "from_port"))), to = num(resolve(m, r.get(m, "to_port")));
+    bool every = (from == 0 && to == 0) || (from == -1 && to == -1);
+    return every && !is_true(r.get(m, "self")) && world_cidr(m, r);
+}
+
+bool fails_egress(const Module& m, const std::string& file, const Block& b)
+{
+    for (const auto& r : sg_rules(m, file, b, "egress"))
+        if (egress_to_world(m, r)) return true;
+    return false;
 }
 
 std::function<bool(const Module&, const std::string&, const Block&)> fails_port(long long port)
@@ -477,16 +502,28 @@ std::function<bool(const Module&, const std::string&, const Block&)> fails_port(
     };
 }
 
-std::function<void(FixContext&)> fix_port(long long port, std::string variable, std::string what)
+// Who may be reached, for a variable's description and the pull request.
+struct Reach {
+    std::string direction;  // ingress or egress
+    std::string variable;
+    std::string list_description;    // of the list variable
+    std::string cidr_description;    // of the single-network variable
+    std::string note;
+};
+
+std::function<void(FixContext&)> fix_open(Reach reach, std::function<bool(const Module&, const IngressRule&)> open)
 {
     return [=](FixContext& c) {
         const Module& m = c.module;
+        const std::string& variable = reach.variable;
         bool list_var = false, string_var = false;
-        for (const auto& r : ingress_rules(m, c.file, c.block)) {
-            if (!open_to_world(m, r, port)) continue;
+        for (const auto& r : sg_rules(m, c.file, c.block, reach.direction)) {
+            if (!open(m, r)) continue;
             auto& ed = c.module.editor(r.file);
             auto span = [&](const char* k) { return r.attrs.at(k); };
-            if (r.has("cidr_ipv4") || (r.block && r.block->labels.size() == 2 && r.block->labels[0] == "aws_vpc_security_group_ingress_rule")) {
+            bool vpc_rule = r.block && r.block->labels.size() == 2 &&
+                            r.block->labels[0] == "aws_vpc_security_group_" + reach.direction + "_rule";
+            if (r.has("cidr_ipv4") || vpc_rule) {
                 if (r.has("cidr_ipv4")) ed.replace(span("cidr_ipv4").first, span("cidr_ipv4").second, "var." + variable + "_cidr");
                 else if (!r.has("cidr_ipv6")) ed.set(*r.block, "cidr_ipv4", "var." + variable + "_cidr");
                 if (r.has("cidr_ipv6") && r.get(m, "cidr_ipv6").find("\"::/0\"") != std::string::npos && r.block)
@@ -514,18 +551,24 @@ std::function<void(FixContext&)> fix_port(long long port, std::string variable, 
         }
         if (list_var)
             c.variables.push_back({variable, "variable \"" + variable + "\" {\n"
-                                             "  description = \"CIDR blocks allowed to reach " + what + "; empty closes it.\"\n"
+                                             "  description = \"" + reach.list_description + "; empty closes it.\"\n"
                                              "  type        = list(string)\n"
                                              "  default     = []\n"
                                              "}\n"});
         if (string_var)
             c.variables.push_back({variable + "_cidr", "variable \"" + variable + "_cidr\" {\n"
-                                                       "  description = \"The network (CIDR) allowed to reach " + what + ".\"\n"
+                                                       "  description = \"" + reach.cidr_description + ".\"\n"
                                                        "  type        = string\n"
                                                        "}\n"});
-        c.notes.push_back("The world-open rule now admits only var." + variable + (string_var ? "_cidr" : "") +
-                          ": list the networks that need " + what + ".");
+        c.notes.push_back("The world-open rule now admits only var." + variable + (string_var ? "_cidr" : "") + ": " + reach.note);
     };
+}
+
+std::function<void(FixContext&)> fix_port(long long port, std::string variable, std::string what)
+{
+    Reach reach{"ingress", variable, "CIDR blocks allowed to reach " + what, "The network (CIDR) allowed to reach " + what,
+                "list the networks that need " + what + "."};
+    return fix_open(reach, [port](const Module& m, const IngressRule& r) { return open_to_world(m, r, port); });
 }
 
 bool missing_descriptions(const Module& m, const std::string& file, const Block& b)
@@ -639,6 +682,12 @@ std::vector<Check> build()
                  fix_port(80, "allowed_http_cidr_blocks", "HTTP (port 80)"), {}});
     v.push_back({"CKV_AWS_277", "No security group allows ingress from 0.0.0.0/0 to all ports", sg_types, fails_port(-1),
                  fix_port(-1, "allowed_ingress_cidr_blocks", "every port"), {}});
+    Reach egress{"egress", "allowed_egress_cidr_blocks", "CIDR blocks the group may send traffic to on every port",
+                 "The network (CIDR) the group may send traffic to on every port",
+                 "list the destinations the instances must reach (package mirrors, AWS endpoints, peers)."};
+    v.push_back({"CKV_AWS_382", "No security group allows egress to 0.0.0.0/0 on all ports",
+                 {"aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_egress_rule"}, fails_egress,
+                 fix_open(egress, egress_to_world), {}});
     v.push_back({"CKV_AWS_23", "Security group and rules have descriptions", {"aws_security_group", "aws_security_group_rule"},
                  missing_descriptions, fix_descriptions, {}});
 

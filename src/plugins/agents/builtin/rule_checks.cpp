@@ -376,11 +376,14 @@ struct Reader {
         Condition c;
         if (j.contains("any")) {
             if (j.size() != 1) return bad("a condition with 'any' has nothing else: put the alternatives in it");
-            auto any = conditions(j["any"], "any", needs_fix);
-            if (!any) return any.error();
-            if (any->empty()) return bad("'any' lists no alternative");
+            if (!j["any"].is_array() || j["any"].empty()) return bad("'any' must list the alternatives");
+            // Only the first alternative is written by the fix.
+            for (std::size_t i = 0; i < j["any"].size(); ++i) {
+                auto alt = condition(j["any"][i], needs_fix && i == 0);
+                if (!alt) return alt.error();
+                c.any.push_back(std::move(*alt));
+            }
             c.op = Op::any;
-            c.any = std::move(*any);
             return c;
         }
         bool is_block = j.contains("block");
