@@ -17,19 +17,28 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::run_cli;
 
+const std::string k_report = (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string();
+
+// The scanned repository checked out in repo, and how to run in it with no
+// home anywhere: remediate makes one in the checkout.
+test::RunOptions scanned_checkout(const test::TempDir& dir, const fs::path& repo)
+{
+    test::checkout_scanned_repo(repo);
+    test::RunOptions opts;
+    opts.cwd = repo.string();
+    opts.env["INFRA_AGENT_HOME"] = std::nullopt;
+    opts.env["XDG_STATE_HOME"] = (dir / "xdg").string();
+    return opts;
+}
+
 TEST(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
 {
     test::TempDir dir;
     fs::path repo = dir / "infra";
-    test::checkout_scanned_repo(repo);
-    std::string report = (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string();
-    test::RunOptions opts;
-    opts.cwd = repo.string();
-    opts.env["INFRA_AGENT_HOME"] = std::nullopt;
-    opts.env["XDG_STATE_HOME"] = (dir / "xdg").string();  // no home anywhere: remediate makes one in the checkout
+    auto opts = scanned_checkout(dir, repo);
 
     // --dry-run decides and changes nothing (and makes the checkout's state home).
-    auto dry = run_cli({"remediate", "--dry-run", report}, opts);
+    auto dry = run_cli({"remediate", "--dry-run", k_report}, opts);
     ASSERT_EQ(dry.exit_code, 0) << dry.err;
     auto planned = test::json_lines(dry.out);
     ASSERT_EQ(planned.size(), 8u);
@@ -40,7 +49,7 @@ TEST(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
     test::write_file(repo / ".infra-agent" / "config.yaml", "validation:\n  steps: [terraform-fmt]\n");
     EXPECT_TRUE(test::json_lines(run_cli({"queue", "ls", "--json"}, opts).out).empty());
 
-    auto r = run_cli({"remediate", report}, opts);
+    auto r = run_cli({"remediate", k_report}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;  // three findings have no builtin fix
     auto lines = test::json_lines(r.out);
     ASSERT_EQ(lines.size(), 8u);
@@ -62,7 +71,7 @@ TEST(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
     EXPECT_EQ(test::git(repo, "status --porcelain"), "");  // the user's working tree is untouched
 
     // Again: the same pull requests, updated.
-    r = run_cli({"remediate", report}, opts);
+    r = run_cli({"remediate", k_report}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;
     int updated = 0;
     for (const auto& l : test::json_lines(r.out)) updated += l["state"] == "updated";
@@ -77,18 +86,13 @@ TEST(RemediateCli, FindingsWithoutABuiltinFixFallBackToTheLlmAgent)
 {
     test::TempDir dir;
     fs::path repo = dir / "infra";
-    test::checkout_scanned_repo(repo);
-    std::string report = (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string();
-    test::RunOptions opts;
-    opts.cwd = repo.string();
-    opts.env["INFRA_AGENT_HOME"] = std::nullopt;
-    opts.env["XDG_STATE_HOME"] = (dir / "xdg").string();
-    ASSERT_EQ(run_cli({"remediate", "--dry-run", report}, opts).exit_code, 0);
+    auto opts = scanned_checkout(dir, repo);
+    ASSERT_EQ(run_cli({"remediate", "--dry-run", k_report}, opts).exit_code, 0);
 
     // Without a model: the findings with no builtin fix say what to set.
     test::write_file(repo / ".infra-agent" / "config.yaml",
                      "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\n");
-    auto r = run_cli({"remediate", report}, opts);
+    auto r = run_cli({"remediate", k_report}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;
     int told = 0;
     for (const auto& l : test::json_lines(r.out))
@@ -113,7 +117,7 @@ TEST(RemediateCli, FindingsWithoutABuiltinFixFallBackToTheLlmAgent)
     test::write_file(repo / ".infra-agent" / "config.yaml",
                      "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\nllm:\n  provider: openai\n"
                      "  base_url: " + server.openai_url() + "\n  model: test-model\n  retries: 1\n");
-    r = run_cli({"remediate", report}, opts);
+    r = run_cli({"remediate", k_report}, opts);
     auto lines = test::json_lines(r.out);
     ASSERT_EQ(lines.size(), 8u) << r.out << r.err;
     int fell_back = 0;
