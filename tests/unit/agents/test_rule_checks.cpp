@@ -157,3 +157,57 @@ TEST(FixRules, ValuesDecidedAtPlanTimeAreNotJudged)
     EXPECT_TRUE(checks->front().fails(m, *fa, *a));   // the default is known, and wrong
     EXPECT_FALSE(checks->front().fails(m, *fb, *b));  // the owner sets it
 }
+
+TEST(FixRules, AListThatLacksItemsKeepsItsItemsAndItsLayout)
+{
+    auto checks = parse_rules("checks:\n  - id: CKV_X_9\n    title: t\n    types: [aws_eks_cluster]\n    require:\n"
+                              "      - attribute: enabled_cluster_log_types\n        contains: [api, audit, scheduler]\n",
+                              "t.yaml");
+    ASSERT_TRUE(checks) << checks.error().message;
+    std::string out = fixed(checks->front(),
+                            "resource \"aws_eks_cluster\" \"c\" {\n  enabled_cluster_log_types = [\n    \"api\",\n  ]\n}\n",
+                            "aws_eks_cluster", "c");
+    EXPECT_EQ(out, "resource \"aws_eks_cluster\" \"c\" {\n  enabled_cluster_log_types = [\n    \"api\",\n    \"audit\",\n"
+                   "    \"scheduler\",\n  ]\n}\n");
+    out = fixed(checks->front(), "resource \"aws_eks_cluster\" \"c\" {\n  enabled_cluster_log_types = [\"audit\"]\n}\n",
+                "aws_eks_cluster", "c");
+    EXPECT_NE(out.find("enabled_cluster_log_types = [\"audit\", \"api\", \"scheduler\"]"), std::string::npos) << out;
+}
+
+TEST(FixRules, AlternativesConditionsAndCompanionAttributes)
+{
+    auto checks = parse_rules(R"(checks:
+  - id: CKV_X_10
+    title: t
+    types: [aws_sqs_queue]
+    require:
+      - any:
+          - attribute: kms_master_key_id
+            present: true
+            fix: '"alias/aws/sqs"'
+          - attribute: sqs_managed_sse_enabled
+            equals: true
+      - attribute: kms_data_key_reuse_period_seconds
+        at_most: 3600
+        fix: "300"
+        when:
+          - attribute: kms_master_key_id
+            present: true
+    also:
+      - attribute: kms_data_key_reuse_period_seconds
+        fix: "300"
+)",
+                              "t.yaml");
+    ASSERT_TRUE(checks) << checks.error().message;
+    const Check& c = checks->front();
+    Module m = module_of("resource \"aws_sqs_queue\" \"sse\" {\n  sqs_managed_sse_enabled = true\n}\n"
+                         "resource \"aws_sqs_queue\" \"long\" {\n  kms_master_key_id = \"k\"\n  kms_data_key_reuse_period_seconds = 86400\n}\n");
+    auto [f1, sse] = m.find("aws_sqs_queue", "sse");
+    auto [f2, long_reuse] = m.find("aws_sqs_queue", "long");
+    EXPECT_FALSE(c.fails(m, *f1, *sse));        // the second alternative is enough
+    EXPECT_TRUE(c.fails(m, *f2, *long_reuse));  // the condition holds where a key is set
+    // The first alternative is written, with the attribute that goes with it.
+    std::string out = fixed(c, "resource \"aws_sqs_queue\" \"q\" {\n  name = \"q\"\n}\n", "aws_sqs_queue", "q");
+    EXPECT_EQ(out, "resource \"aws_sqs_queue\" \"q\" {\n  name                              = \"q\"\n"
+                   "  kms_master_key_id                 = \"alias/aws/sqs\"\n  kms_data_key_reuse_period_seconds = 300\n}\n");
+}
