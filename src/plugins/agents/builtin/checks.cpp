@@ -147,95 +147,6 @@ void fix_sse(FixContext& c)
     c.notes.push_back("Objects are now encrypted with the AWS managed KMS key (aws/s3); set kms_master_key_id to use your own key.");
 }
 
-bool versioning_enabled(const Module& m, const std::string& file, const Block& bucket)
-{
-    if (const Block* v = sub_block(bucket, "versioning")) {
-        auto e = resolve(m, expr_of(m, file, *v, "enabled"));
-        return is_true(e) || unknown(e);
-    }
-    for (auto [path, b] : m.related("aws_s3_bucket_versioning", "bucket", "aws_s3_bucket", name_of(bucket)))
-        if (const Block* vc = sub_block(*b, "versioning_configuration")) {
-            auto e = resolve(m, expr_of(m, *path, *vc, "status"));
-            if (e == "Enabled" || unknown(e)) return true;
-        }
-    return false;
-}
-
-void fix_versioning(FixContext& c)
-{
-    const Module& m = c.module;
-    if (const Block* v = c.block.block("versioning")) {
-        set(c, *v, "enabled", "true");
-        return;
-    }
-    for (auto [path, b] : m.related("aws_s3_bucket_versioning", "bucket", "aws_s3_bucket", name_of(c.block)))
-        if (const Block* vc = b->block("versioning_configuration")) {
-            set(c, *vc, "status", "\"Enabled\"");
-            return;
-        }
-    const std::string& name = name_of(c.block);
-    add_resource(c, "resource \"aws_s3_bucket_versioning\" \"" + name + "\" {\n"
-                    "  bucket = aws_s3_bucket." + name + ".id\n\n"
-                    "  versioning_configuration {\n"
-                    "    status = \"Enabled\"\n"
-                    "  }\n"
-                    "}\n");
-}
-
-bool logging_enabled(const Module& m, const std::string&, const Block& bucket)
-{
-    return bucket.block("logging") || !m.related("aws_s3_bucket_logging", "bucket", "aws_s3_bucket", name_of(bucket)).empty();
-}
-
-void fix_logging(FixContext& c)
-{
-    const std::string& name = name_of(c.block);
-    add_resource(c, "resource \"aws_s3_bucket_logging\" \"" + name + "\" {\n"
-                    "  bucket        = aws_s3_bucket." + name + ".id\n"
-                    "  target_bucket = var.s3_access_log_bucket\n"
-                    "  target_prefix = \"" + name + "/\"\n"
-                    "}\n");
-    c.variables.push_back({"s3_access_log_bucket",
-                           "variable \"s3_access_log_bucket\" {\n"
-                           "  description = \"Name of the bucket that receives S3 server access logs.\"\n"
-                           "  type        = string\n"
-                           "}\n"});
-    c.notes.push_back("Set var.s3_access_log_bucket to the bucket that collects access logs (never this bucket itself).");
-}
-
-const std::vector<std::string> k_pab = {"block_public_acls", "block_public_policy", "ignore_public_acls",
-                                        "restrict_public_buckets"};
-
-std::vector<std::pair<const std::string*, const Block*>> pabs(const Module& m, const Block& bucket)
-{
-    return m.related("aws_s3_bucket_public_access_block", "bucket", "aws_s3_bucket", name_of(bucket));
-}
-
-bool pab_ok(const Module& m, const Block& bucket)
-{
-    for (auto [path, b] : pabs(m, bucket))
-        if (is_true(expr_of(m, *path, *b, "block_public_acls")) && is_true(expr_of(m, *path, *b, "block_public_policy")))
-            return true;
-    return false;
-}
-
-void fix_pab(FixContext& c)
-{
-    auto existing = pabs(c.module, c.block);
-    if (!existing.empty()) {
-        for (const auto& a : k_pab) set(c, *existing.front().second, a.c_str(), "true");
-        return;
-    }
-    const std::string& name = name_of(c.block);
-    add_resource(c, "resource \"aws_s3_bucket_public_access_block\" \"" + name + "\" {\n"
-                    "  bucket                  = aws_s3_bucket." + name + ".id\n"
-                    "  block_public_acls       = true\n"
-                    "  block_public_policy     = true\n"
-                    "  ignore_public_acls      = true\n"
-                    "  restrict_public_buckets = true\n"
-                    "}\n");
-}
-
 bool public_acl(const std::string& acl)
 {
     return acl == "public-read" || acl == "public-read-write" || acl == "website" || acl == "authenticated-read";
@@ -292,29 +203,6 @@ void fix_acl(FixContext& c)
         for (auto [path, acl] : c.module.related("aws_s3_bucket_acl", "bucket", "aws_s3_bucket", name_of(c.block)))
             fix_one(*path, *acl);
     c.notes.push_back("The bucket is no longer public: serve public content through CloudFront instead.");
-}
-
-bool has_lifecycle(const Module& m, const std::string& file, const Block& bucket)
-{
-    return bucket.block("lifecycle_rule") ||
-           !m.related("aws_s3_bucket_lifecycle_configuration", "bucket", "aws_s3_bucket", name_of(bucket)).empty();
-}
-
-void fix_lifecycle(FixContext& c)
-{
-    const std::string& name = name_of(c.block);
-    add_resource(c, "resource \"aws_s3_bucket_lifecycle_configuration\" \"" + name + "\" {\n"
-                    "  bucket = aws_s3_bucket." + name + ".id\n\n"
-                    "  rule {\n"
-                    "    id     = \"abort-incomplete-multipart-uploads\"\n"
-                    "    status = \"Enabled\"\n\n"
-                    "    filter {}\n\n"
-                    "    abort_incomplete_multipart_upload {\n"
-                    "      days_after_initiation = 7\n"
-                    "    }\n"
-                    "  }\n"
-                    "}\n");
-    c.notes.push_back("The lifecycle rule only cleans up incomplete multipart uploads; add expiration rules that fit the data.");
 }
 
 // ---- security groups -------------------------------------------------------
@@ -658,17 +546,6 @@ std::vector<Check> build()
                      return !unknown(a) && a != "aws:kms" && a != "aws:kms:dsse";
                  },
                  fix_sse);
-    bucket_check("CKV_AWS_21", "S3 bucket versioning enabled",
-                 [](const Module& m, const std::string& f, const Block& b) { return !versioning_enabled(m, f, b); },
-                 fix_versioning);
-    bucket_check("CKV_AWS_18", "S3 bucket access logging enabled",
-                 [](const Module& m, const std::string& f, const Block& b) { return !logging_enabled(m, f, b); },
-                 fix_logging);
-    bucket_check("CKV2_AWS_6", "S3 bucket has a public access block",
-                 [](const Module& m, const std::string&, const Block& b) { return !pab_ok(m, b); }, fix_pab);
-    bucket_check("CKV2_AWS_61", "S3 bucket has a lifecycle configuration",
-                 [](const Module& m, const std::string& f, const Block& b) { return !has_lifecycle(m, f, b); },
-                 fix_lifecycle);
     v.push_back({"CKV_AWS_20", "S3 bucket ACL does not allow public read", {"aws_s3_bucket", "aws_s3_bucket_acl"},
                  bucket_public, fix_acl, {}});
 

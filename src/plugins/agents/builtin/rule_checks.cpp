@@ -46,6 +46,7 @@ struct Rule {
     std::vector<Condition> when;
     std::vector<Condition> require;
     std::optional<Companion> companion;
+    std::vector<Condition> legacy;  // the provider v3 inline form that stands for the companion
     std::vector<Condition> also;  // written with the fix where missing, never checked
     std::vector<std::string> notes;
     std::vector<std::pair<std::string, std::string>> variables;
@@ -183,7 +184,7 @@ bool rule_fails(const Rule& r, const Module& m, const std::string& file, const B
 {
     if (!all_pass(m, file, b, r.when)) return false;
     if (!all_pass(m, file, b, r.require)) return true;
-    if (!r.companion) return false;
+    if (!r.companion || (!r.legacy.empty() && all_pass(m, file, b, r.legacy))) return false;
     for (auto [path, x] : companions(m, *r.companion, b))
         if (all_pass(m, *path, *x, r.companion->require)) return false;
     return true;
@@ -308,10 +309,19 @@ void fix_companion(const Companion& c, FixContext& ctx)
     ctx.module.editor(ctx.file).add_after(ctx.block, text);
 }
 
+// The resource uses the provider v3 inline form (its first block or attribute is written).
+bool legacy_in_use(const Rule& r, const Block& b)
+{
+    if (r.legacy.empty()) return false;
+    const std::string& first = r.legacy.front().path.front();
+    return !sub_blocks(b, first).empty() || b.attribute(first);
+}
+
 void fix_rule(const Rule& r, FixContext& ctx)
 {
     Fixer{ctx, ctx.file, {}}.fix(ctx.block, r.require, r.also);
-    if (r.companion) fix_companion(*r.companion, ctx);
+    if (legacy_in_use(r, ctx.block)) Fixer{ctx, ctx.file, {}}.fix(ctx.block, r.legacy);
+    else if (r.companion) fix_companion(*r.companion, ctx);
     for (const auto& n : r.notes) ctx.notes.push_back(n);
     for (const auto& v : r.variables) ctx.variables.push_back(v);
 }
@@ -465,7 +475,7 @@ struct Reader {
     core::Result<Rule> rule(const json& j) const
     {
         static const std::set<std::string> k_keys = {"id", "title", "types", "when", "require", "also", "companion",
-                                                     "notes", "variables"};
+                                                     "legacy", "notes", "variables"};
         if (auto k = keys(j, k_keys, "the check"); !k) return k.error();
         Rule r;
         auto types = strings(j.value("types", json()), "types");
@@ -497,6 +507,12 @@ struct Reader {
             comp.require = std::move(*creq);
             r.companion = std::move(comp);
         }
+        auto legacy = conditions(j.value("legacy", json()), "legacy");
+        if (!legacy) return legacy.error();
+        r.legacy = std::move(*legacy);
+        if (!r.legacy.empty() && !r.companion) return bad("legacy names the inline form of a companion: give the companion too");
+        for (const auto& c : r.legacy)
+            if (c.op == Op::any) return bad("legacy conditions name attributes or blocks, not alternatives");
         if (r.require.empty() && !r.companion) return bad("the check requires nothing: give require or companion");
         auto notes = strings(j.value("notes", json::array()), "notes");
         if (!notes) return notes.error();
