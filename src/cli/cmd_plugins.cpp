@@ -3,6 +3,8 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/external.hpp"
+#include "plugins/agents/builtin/checks.hpp"
+#include "plugins/agents/builtin/coverage.hpp"
 
 namespace infra::cli {
 namespace {
@@ -31,12 +33,23 @@ int run(CLI::App& app, Context& ctx)
     return exit_code::ok;
 }
 
+// The coverage table of docs/agents.md (scripts/gen-fix-table).
+int fix_table(Context& ctx)
+{
+    auto checks = plugins::agents::builtin::checks();
+    if (!checks) return ctx.fail(checks.error());
+    ctx.print(plugins::agents::builtin::coverage_table(**checks));
+    return exit_code::ok;
+}
+
 }  // namespace
 
 void register_plugins(CLI::App& app, Context& ctx)
 {
     auto* cmd = app.add_subcommand("plugins", "List external infra-agent-<name> commands and built-in plugins");
-    ctx.on_run(cmd, [&app, &ctx] { return run(app, ctx); });
+    auto table = std::make_shared<bool>(false);
+    cmd->add_flag("--fix-table", *table, "print the builtin agent's coverage table (Markdown)")->group("");
+    ctx.on_run(cmd, [&app, &ctx, table] { return *table ? fix_table(ctx) : run(app, ctx); });
 }
 
 }  // namespace infra::cli

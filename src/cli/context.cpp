@@ -2,6 +2,7 @@
 
 #include "cli/exit_codes.hpp"
 #include "core/log.hpp"
+#include "core/share.hpp"
 #include "core/state.hpp"
 
 #include <spdlog/spdlog.h>
@@ -81,27 +82,6 @@ core::Result<const core::Config*> Context::config()
     return &*m_config;
 }
 
-namespace {
-
-// The installed bundle: next to the binary (a relocatable install or a
-// .deb), then the configured install prefix, then the source tree the
-// binary was built from.
-std::filesystem::path find_bundle()
-{
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-    std::vector<fs::path> candidates;
-    if (!ec) candidates.push_back(exe.parent_path().parent_path() / "share/infra-agent/policies");
-    candidates.emplace_back(INFRA_AGENT_DATADIR "/policies");
-    candidates.emplace_back(INFRA_AGENT_SOURCE_SHARE "/policies");
-    for (const auto& c : candidates)
-        if (fs::is_directory(c, ec)) return c;
-    return {};
-}
-
-}  // namespace
-
 core::Result<std::vector<std::filesystem::path>> Context::policy_dirs(const std::vector<std::string>& flag_dirs,
                                                                       bool no_bundle)
 {
@@ -111,7 +91,7 @@ core::Result<std::vector<std::filesystem::path>> Context::policy_dirs(const std:
     std::vector<fs::path> dirs;
     std::string bundle = (*cfg)->get_or("policy.bundle", "");
     if (!no_bundle && bundle != "none" && bundle != "false") {
-        fs::path b = bundle.empty() ? find_bundle() : fs::path(bundle);
+        fs::path b = bundle.empty() ? core::share_dir("policies") : fs::path(bundle);
         if (b.empty())
             return core::fail(core::Errc::not_found, "cannot find the installed policy bundle",
                               "set policy.bundle to its directory, or pass --no-bundle");

@@ -35,13 +35,26 @@ void register_builtin(Registries r)
     }
     if (r.credentials) credentials::register_providers(*r.credentials);
     if (!r.agents) return;
-    r.agents->add(agents::make_builtin());
     auto config = r.config;
-    r.agents->add(agents::make_llm([config]() -> core::Result<agents::llm::Settings> {
+    auto llm = agents::make_llm([config]() -> core::Result<agents::llm::Settings> {
         if (!config) return agents::llm::settings_from(core::Config());
         auto c = config();
         if (!c) return core::fail(c.error());
         return agents::llm::settings_from(**c);
+    });
+    r.agents->add(llm);
+    // agents.fallback: llm hands findings the builtin agent cannot fix to the llm agent.
+    r.agents->add(agents::make_builtin([config, llm]() -> core::Result<core::agent::Agent*> {
+        if (!config) return nullptr;
+        auto c = config();
+        if (!c) return core::fail(c.error());
+        std::string fallback = (*c)->get_or("agents.fallback", "none");
+        if (fallback == "none") return nullptr;
+        if (fallback != "llm")
+            return core::fail(core::Errc::invalid_input, "agents.fallback: unknown agent '" + fallback + "'", "use llm or none");
+        auto settings = agents::llm::settings_from(**c);
+        if (!settings) return core::fail(settings.error());
+        return llm.get();
     }));
     r.agents->add(agents::make_exec([config]() -> core::Result<std::vector<std::string>> {
         std::vector<std::string> argv;

@@ -4,6 +4,7 @@
 // a second run updates instead of duplicating, and --dry-run changes nothing.
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
+#include "support/model_server.hpp"
 #include "support/run.hpp"
 
 #include <gtest/gtest.h>
@@ -99,6 +100,61 @@ TEST_F(RemediateCli, AFindingWhoseTaskCannotBeReadBackIsAFailureNotASuccess)
         EXPECT_NE(l["detail"].get<std::string>().find("cannot read task " + l["taskId"].get<std::string>() + " back from the queue"),
                   std::string::npos) << l.dump();
     }
+}
+
+// agents.fallback: llm sends the findings the builtin agent has no fix for
+// to the llm agent (here a scripted model server); without a model the
+// result says which setting would let it try.
+TEST_F(RemediateCli, FindingsWithoutABuiltinFixFallBackToTheLlmAgent)
+{
+    opts.env["INFRA_AGENT_HOME"] = std::nullopt;
+    opts.env["XDG_STATE_HOME"] = (dir / "xdg").string();  // no home anywhere: remediate makes one in the checkout
+    ASSERT_EQ(run_cli({"remediate", "--dry-run", report}, opts).exit_code, 0);
+
+    // Without a model: the findings with no builtin fix say what to set.
+    test::write_file(repo / ".infra-agent" / "config.yaml",
+                     "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\n");
+    auto r = run_cli({"remediate", report}, opts);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    int told = 0;
+    for (const auto& l : test::json_lines(r.out))
+        if (l["state"] == "failed") {
+            EXPECT_NE(l["detail"].get<std::string>().find("llm.model is not set"), std::string::npos) << l.dump();
+            ++told;
+        }
+    EXPECT_EQ(told, 3);
+
+    // With a model: the llm agent works them under the same decision.
+    test::ModelServer server;
+    std::vector<test::Turn> turns(40);
+    for (auto& t : turns)
+        t.dynamic = [](const json& request) {
+            int turns_so_far = 0;
+            for (const auto& m : request.value("messages", json::array())) turns_so_far += m.value("role", "") == "assistant";
+            if (turns_so_far == 0)
+                return test::Turn{{{"write_file", {{"path", "review.tf"}, {"content", "# Reviewed by the llm agent.\n"}}}}};
+            return test::Turn{{{"finish", {{"summary", "Documented the finding for its owner"}}}}};
+        };
+    server.script(turns);
+    test::write_file(repo / ".infra-agent" / "config.yaml",
+                     "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\nllm:\n  provider: openai\n"
+                     "  base_url: " + server.openai_url() + "\n  model: test-model\n  retries: 1\n");
+    r = run_cli({"remediate", report}, opts);
+    auto lines = test::json_lines(r.out);
+    ASSERT_EQ(lines.size(), 8u) << r.out << r.err;
+    int fell_back = 0;
+    for (const auto& l : lines) {
+        EXPECT_NE(l["state"], "failed") << l.dump();
+        auto shown = run_cli({"queue", "show", l["taskId"].get<std::string>(), "--json"}, opts);
+        auto task = test::json_lines(shown.out);
+        ASSERT_FALSE(task.empty()) << shown.err;
+        if (task[0]["result"].contains("fallback")) {
+            EXPECT_EQ(task[0]["result"]["fallback"]["agent"], "llm");
+            ++fell_back;
+        }
+    }
+    EXPECT_EQ(fell_back, 3);
+    EXPECT_FALSE(server.received().empty());
 }
 
 }  // namespace

@@ -261,15 +261,18 @@ void align_body(std::string_view text, const Body& body, std::vector<std::pair<s
             continue;
         }
         const Attribute& a = body.attributes[i];
-        bool multi = a.expr(text).find('\n') != std::string_view::npos;
-        // A blank line, a comment line, a block or a value on several lines ends a group.
-        if (a.line != prev_line + 1 || multi) flush();
-        if (multi) {
+        auto expr = a.expr(text);
+        auto lines = std::count(expr.begin(), expr.end(), '\n');
+        // A blank line, a comment line, a block or a bracketed value on
+        // several lines ends a group; a heredoc stays in its group.
+        bool heredoc = expr.substr(0, 2) == "<<";
+        if (a.line != prev_line + 1 || (lines > 0 && !heredoc)) flush();
+        if (lines > 0 && !heredoc) {
             prev_line = -10;
             continue;
         }
         group.push_back(&a);
-        prev_line = a.line;
+        prev_line = a.line + static_cast<int>(lines);
     }
     flush();
 }

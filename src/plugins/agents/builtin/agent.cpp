@@ -26,6 +26,7 @@ std::string parent_dir(const std::string& path)
 
 class Builtin final : public core::agent::Agent {
 public:
+    explicit Builtin(builtin::Fallback fallback) : m_fallback(std::move(fallback)) {}
     std::string name() const override { return "builtin"; }
 
     Outcome run(const RunContext& ctx) override
@@ -38,8 +39,9 @@ public:
         std::string resource =
             core::string_member(finding, "resource", core::string_member(core::object_member(ctx.task, "context"), "resource"));
         if (rule.empty()) return Outcome::failure("the task has no finding (payload.finding.canonicalRuleId) to fix");
+        if (auto all = builtin::checks(); !all) return Outcome::failure(all.error().message + "; " + all.error().hint);
         const builtin::Check* check = builtin::find_check(rule);
-        if (!check) return Outcome::failure("the builtin agent has no fix for " + rule + "; the llm agent can try");
+        if (!check) return builtin::hand_over(m_fallback, ctx, "the builtin agent has no fix for " + rule);
         if (resource.rfind("module.", 0) == 0)
             return Outcome::failure(resource + " is inside a module: fix the module's source, not this call");
         // Code-scanning and SARIF findings name a file and a line, not a resource.
@@ -76,7 +78,7 @@ public:
         if (dot == std::string::npos) return Outcome::failure("the finding names no Terraform resource (type.name)");
         std::string type = resource.substr(0, dot), name = resource.substr(dot + 1);
         if (std::find(check->types.begin(), check->types.end(), type) == check->types.end())
-            return Outcome::failure(rule + " is not fixed on " + type + " resources by the builtin agent");
+            return builtin::hand_over(m_fallback, ctx, rule + " is not fixed on " + type + " resources by the builtin agent");
         auto [where, block] = module.find(type, name);
         if (!block) return Outcome::failure(resource + " is not in " + (dir == "." ? "the workspace root" : dir));
         std::string block_file = *where;
@@ -157,10 +159,16 @@ public:
         if (!fmt_state.empty()) result["terraformFmt"] = fmt_state;
         return {true, "", result, true};
     }
+
+private:
+    builtin::Fallback m_fallback;
 };
 
 }  // namespace
 
-std::shared_ptr<core::agent::Agent> make_builtin() { return std::make_shared<Builtin>(); }
+std::shared_ptr<core::agent::Agent> make_builtin(builtin::Fallback fallback)
+{
+    return std::make_shared<Builtin>(std::move(fallback));
+}
 
 }  // namespace infra::plugins::agents

@@ -1,4 +1,7 @@
 #include "plugins/agents/builtin/checks.hpp"
+#include "plugins/agents/builtin/rule_checks.hpp"
+#include "plugins/agents/builtin/values.hpp"
+#include "core/share.hpp"
 
 #include "core/text.hpp"
 
@@ -76,66 +79,16 @@ namespace {
 
 // ---- helpers -------------------------------------------------------------
 
-std::string expr_of(const Module& m, const std::string& file, const Block& b, const char* attr)
-{
-    const Attribute* a = b.attribute(attr);
-    return a ? std::string(a->expr(m.files.at(file).text)) : std::string();
-}
 
-std::string unquote(std::string s)
-{
-    s = std::string(core::text::trim(s));
-    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
-    // "${var.x}" is var.x written the old way.
-    if (s.size() > 3 && s.rfind("${", 0) == 0 && s.back() == '}' && s.find("${", 2) == std::string::npos)
-        s = s.substr(2, s.size() - 3);
-    return s;
-}
 
-// The literal a var.NAME stands for, when its declaration has a default.
-std::string resolve(const Module& m, std::string e)
-{
-    e = unquote(e);
-    if (e.rfind("var.", 0) != 0) return e;
-    std::string name = e.substr(4);
-    for (const auto& [path, f] : m.files)
-        for (const auto& b : f.body.blocks)
-            if (b.type == "variable" && b.labels.size() == 1 && b.labels[0] == name)
-                if (const Attribute* d = b.attribute("default")) return unquote(std::string(d->expr(f.text)));
-    return e;
-}
 
-bool unknown(const std::string& v) { return v.rfind("var.", 0) == 0 || v.rfind("local.", 0) == 0 || v.find('.') != std::string::npos; }
 
 bool is_true(const std::string& e) { return core::text::lower(core::text::trim(e)) == "true"; }
 
-// A nested block of a type, or the content of a dynamic block of that type.
-const Block* sub_block(const Block& b, std::string_view type)
-{
-    if (const Block* x = b.block(type)) return x;
-    for (const auto& d : b.body.blocks)
-        if (d.type == "dynamic" && d.labels.size() == 1 && d.labels[0] == type)
-            if (const Block* content = d.block("content")) return content;
-    return nullptr;
-}
 
 const std::string& name_of(const Block& b) { return b.labels[1]; }
 
-// The file of a block of the module, for edits elsewhere than the failing block.
-bool contains(const core::hcl::Body& body, const Block& b)
-{
-    for (const auto& x : body.blocks)
-        if (&x == &b || contains(x.body, b)) return true;
-    return false;
-}
 
-const std::string& file_of(const Module& m, const Block& b)
-{
-    for (const auto& [path, f] : m.files)
-        if (contains(f.body, b)) return path;
-    static const std::string k_none;
-    return k_none;
-}
 
 void add_resource(FixContext& c, const std::string& text) { c.module.editor(c.file).add_after(c.block, text); }
 
@@ -194,95 +147,6 @@ void fix_sse(FixContext& c)
     c.notes.push_back("Objects are now encrypted with the AWS managed KMS key (aws/s3); set kms_master_key_id to use your own key.");
 }
 
-bool versioning_enabled(const Module& m, const std::string& file, const Block& bucket)
-{
-    if (const Block* v = sub_block(bucket, "versioning")) {
-        auto e = resolve(m, expr_of(m, file, *v, "enabled"));
-        return is_true(e) || unknown(e);
-    }
-    for (auto [path, b] : m.related("aws_s3_bucket_versioning", "bucket", "aws_s3_bucket", name_of(bucket)))
-        if (const Block* vc = sub_block(*b, "versioning_configuration")) {
-            auto e = resolve(m, expr_of(m, *path, *vc, "status"));
-            if (e == "Enabled" || unknown(e)) return true;
-        }
-    return false;
-}
-
-void fix_versioning(FixContext& c)
-{
-    const Module& m = c.module;
-    if (const Block* v = c.block.block("versioning")) {
-        set(c, *v, "enabled", "true");
-        return;
-    }
-    for (auto [path, b] : m.related("aws_s3_bucket_versioning", "bucket", "aws_s3_bucket", name_of(c.block)))
-        if (const Block* vc = b->block("versioning_configuration")) {
-            set(c, *vc, "status", "\"Enabled\"");
-            return;
-        }
-    const std::string& name = name_of(c.block);
-    add_resource(c, "resource \"aws_s3_bucket_versioning\" \"" + name + "\" {\n"
-                    "  bucket = aws_s3_bucket." + name + ".id\n\n"
-                    "  versioning_configuration {\n"
-                    "    status = \"Enabled\"\n"
-                    "  }\n"
-                    "}\n");
-}
-
-bool logging_enabled(const Module& m, const std::string&, const Block& bucket)
-{
-    return bucket.block("logging") || !m.related("aws_s3_bucket_logging", "bucket", "aws_s3_bucket", name_of(bucket)).empty();
-}
-
-void fix_logging(FixContext& c)
-{
-    const std::string& name = name_of(c.block);
-    add_resource(c, "resource \"aws_s3_bucket_logging\" \"" + name + "\" {\n"
-                    "  bucket        = aws_s3_bucket." + name + ".id\n"
-                    "  target_bucket = var.s3_access_log_bucket\n"
-                    "  target_prefix = \"" + name + "/\"\n"
-                    "}\n");
-    c.variables.push_back({"s3_access_log_bucket",
-                           "variable \"s3_access_log_bucket\" {\n"
-                           "  description = \"Name of the bucket that receives S3 server access logs.\"\n"
-                           "  type        = string\n"
-                           "}\n"});
-    c.notes.push_back("Set var.s3_access_log_bucket to the bucket that collects access logs (never this bucket itself).");
-}
-
-const std::vector<std::string> k_pab = {"block_public_acls", "block_public_policy", "ignore_public_acls",
-                                        "restrict_public_buckets"};
-
-std::vector<std::pair<const std::string*, const Block*>> pabs(const Module& m, const Block& bucket)
-{
-    return m.related("aws_s3_bucket_public_access_block", "bucket", "aws_s3_bucket", name_of(bucket));
-}
-
-bool pab_ok(const Module& m, const Block& bucket)
-{
-    for (auto [path, b] : pabs(m, bucket))
-        if (is_true(expr_of(m, *path, *b, "block_public_acls")) && is_true(expr_of(m, *path, *b, "block_public_policy")))
-            return true;
-    return false;
-}
-
-void fix_pab(FixContext& c)
-{
-    auto existing = pabs(c.module, c.block);
-    if (!existing.empty()) {
-        for (const auto& a : k_pab) set(c, *existing.front().second, a.c_str(), "true");
-        return;
-    }
-    const std::string& name = name_of(c.block);
-    add_resource(c, "resource \"aws_s3_bucket_public_access_block\" \"" + name + "\" {\n"
-                    "  bucket                  = aws_s3_bucket." + name + ".id\n"
-                    "  block_public_acls       = true\n"
-                    "  block_public_policy     = true\n"
-                    "  ignore_public_acls      = true\n"
-                    "  restrict_public_buckets = true\n"
-                    "}\n");
-}
-
 bool public_acl(const std::string& acl)
 {
     return acl == "public-read" || acl == "public-read-write" || acl == "website" || acl == "authenticated-read";
@@ -339,29 +203,6 @@ void fix_acl(FixContext& c)
         for (auto [path, acl] : c.module.related("aws_s3_bucket_acl", "bucket", "aws_s3_bucket", name_of(c.block)))
             fix_one(*path, *acl);
     c.notes.push_back("The bucket is no longer public: serve public content through CloudFront instead.");
-}
-
-bool has_lifecycle(const Module& m, const std::string& file, const Block& bucket)
-{
-    return bucket.block("lifecycle_rule") ||
-           !m.related("aws_s3_bucket_lifecycle_configuration", "bucket", "aws_s3_bucket", name_of(bucket)).empty();
-}
-
-void fix_lifecycle(FixContext& c)
-{
-    const std::string& name = name_of(c.block);
-    add_resource(c, "resource \"aws_s3_bucket_lifecycle_configuration\" \"" + name + "\" {\n"
-                    "  bucket = aws_s3_bucket." + name + ".id\n\n"
-                    "  rule {\n"
-                    "    id     = \"abort-incomplete-multipart-uploads\"\n"
-                    "    status = \"Enabled\"\n\n"
-                    "    filter {}\n\n"
-                    "    abort_incomplete_multipart_upload {\n"
-                    "      days_after_initiation = 7\n"
-                    "    }\n"
-                    "  }\n"
-                    "}\n");
-    c.notes.push_back("The lifecycle rule only cleans up incomplete multipart uploads; add expiration rules that fit the data.");
 }
 
 // ---- security groups -------------------------------------------------------
@@ -445,24 +286,30 @@ void objects_of(const std::string& text, std::size_t start, std::size_t end, con
     }
 }
 
-std::vector<IngressRule> ingress_rules(const Module& m, const std::string& file, const Block& b)
+// The rules of one direction ("ingress" or "egress") a resource holds.
+std::vector<IngressRule> sg_rules(const Module& m, const std::string& file, const Block& b, const std::string& direction)
 {
     std::vector<IngressRule> out;
     const std::string& type = b.labels[0];
     const std::string& text = m.files.at(file).text;
     if (type == "aws_security_group") {
         for (const auto& x : b.body.blocks) {
-            if (x.type == "ingress") out.push_back(from_block(file, x));
-            if (x.type == "dynamic" && x.labels.size() == 1 && x.labels[0] == "ingress")
+            if (x.type == direction) out.push_back(from_block(file, x));
+            if (x.type == "dynamic" && x.labels.size() == 1 && x.labels[0] == direction)
                 if (const Block* content = x.block("content")) out.push_back(from_block(file, *content));
         }
-        if (const Attribute* list = b.attribute("ingress")) objects_of(text, list->expr_start, list->expr_end, file, out);
+        if (const Attribute* list = b.attribute(direction)) objects_of(text, list->expr_start, list->expr_end, file, out);
     } else if (type == "aws_security_group_rule") {
-        if (unquote(expr_of(m, file, b, "type")) == "ingress") out.push_back(from_block(file, b));
-    } else if (type == "aws_vpc_security_group_ingress_rule") {
+        if (unquote(expr_of(m, file, b, "type")) == direction) out.push_back(from_block(file, b));
+    } else if (type == "aws_vpc_security_group_" + direction + "_rule") {
         out.push_back(from_block(file, b));
     }
     return out;
+}
+
+std::vector<IngressRule> ingress_rules(const Module& m, const std::string& file, const Block& b)
+{
+    return sg_rules(m, file, b, "ingress");
 }
 
 const char* const k_sources[] = {"cidr_blocks", "ipv6_cidr_blocks", "security_groups", "prefix_list_ids",
@@ -494,25 +341,44 @@ bool no_source(const Module& m, const IngressRule& r)
     return true;
 }
 
-// Checkov's reading: protocol -1 (or all), or the range 0-0, means every port.
+// Checkov's reading: protocol -1 (or all), or the range 0-0 or -1 to -1, means every port.
 bool covers(const Module& m, const IngressRule& r, long long port)
 {
     std::string protocol = resolve(m, r.has("ip_protocol") ? r.get(m, "ip_protocol") : r.get(m, "protocol"));
     long long from = num(resolve(m, r.get(m, "from_port"))), to = num(resolve(m, r.get(m, "to_port")));
-    bool every = protocol == "-1" || protocol == "all" || (from == 0 && to == 0) ||
+    bool every = protocol == "-1" || protocol == "all" || (from == 0 && to == 0) || (from == -1 && to == -1) ||
                  (from <= 0 && to >= 65535 && from != -1);
     if (port < 0) return every;
     return every || (from >= 0 && from <= port && port <= to);
+}
+
+bool world_cidr(const Module& m, const IngressRule& r)
+{
+    std::string v4 = r.get(m, "cidr_blocks") + r.get(m, "cidr_ipv4");
+    std::string v6 = r.get(m, "ipv6_cidr_blocks") + r.get(m, "cidr_ipv6");
+    return v4.find("\"0.0.0.0/0\"") != std::string::npos || v6.find("\"::/0\"") != std::string::npos;
 }
 
 bool open_to_world(const Module& m, const IngressRule& r, long long port)
 {
     // A rule for the group's own members (self) is not open to anyone else.
     if (!covers(m, r, port) || is_true(r.get(m, "self"))) return false;
-    std::string v4 = r.get(m, "cidr_blocks") + r.get(m, "cidr_ipv4");
-    std::string v6 = r.get(m, "ipv6_cidr_blocks") + r.get(m, "cidr_ipv6");
-    return v4.find("\"0.0.0.0/0\"") != std::string::npos || v6.find("\"::/0\"") != std::string::npos ||
-           no_source(m, r);
+    return world_cidr(m, r) || no_source(m, r);
+}
+
+// Checkov's reading of egress to every port: the range 0-0 or -1 to -1, to the world.
+bool egress_to_world(const Module& m, const IngressRule& r)
+{
+    long long from = num(resolve(m, r.get(m, "from_port"))), to = num(resolve(m, r.get(m, "to_port")));
+    bool every = (from == 0 && to == 0) || (from == -1 && to == -1);
+    return every && !is_true(r.get(m, "self")) && world_cidr(m, r);
+}
+
+bool fails_egress(const Module& m, const std::string& file, const Block& b)
+{
+    for (const auto& r : sg_rules(m, file, b, "egress"))
+        if (egress_to_world(m, r)) return true;
+    return false;
 }
 
 std::function<bool(const Module&, const std::string&, const Block&)> fails_port(long long port)
@@ -524,16 +390,28 @@ std::function<bool(const Module&, const std::string&, const Block&)> fails_port(
     };
 }
 
-std::function<void(FixContext&)> fix_port(long long port, std::string variable, std::string what)
+// Who may be reached, for a variable's description and the pull request.
+struct Reach {
+    std::string direction;  // ingress or egress
+    std::string variable;
+    std::string list_description;    // of the list variable
+    std::string cidr_description;    // of the single-network variable
+    std::string note;
+};
+
+std::function<void(FixContext&)> fix_open(Reach reach, std::function<bool(const Module&, const IngressRule&)> open)
 {
     return [=](FixContext& c) {
         const Module& m = c.module;
+        const std::string& variable = reach.variable;
         bool list_var = false, string_var = false;
-        for (const auto& r : ingress_rules(m, c.file, c.block)) {
-            if (!open_to_world(m, r, port)) continue;
+        for (const auto& r : sg_rules(m, c.file, c.block, reach.direction)) {
+            if (!open(m, r)) continue;
             auto& ed = c.module.editor(r.file);
             auto span = [&](const char* k) { return r.attrs.at(k); };
-            if (r.has("cidr_ipv4") || (r.block && r.block->labels.size() == 2 && r.block->labels[0] == "aws_vpc_security_group_ingress_rule")) {
+            bool vpc_rule = r.block && r.block->labels.size() == 2 &&
+                            r.block->labels[0] == "aws_vpc_security_group_" + reach.direction + "_rule";
+            if (r.has("cidr_ipv4") || vpc_rule) {
                 if (r.has("cidr_ipv4")) ed.replace(span("cidr_ipv4").first, span("cidr_ipv4").second, "var." + variable + "_cidr");
                 else if (!r.has("cidr_ipv6")) ed.set(*r.block, "cidr_ipv4", "var." + variable + "_cidr");
                 if (r.has("cidr_ipv6") && r.get(m, "cidr_ipv6").find("\"::/0\"") != std::string::npos && r.block)
@@ -561,18 +439,24 @@ std::function<void(FixContext&)> fix_port(long long port, std::string variable, 
         }
         if (list_var)
             c.variables.push_back({variable, "variable \"" + variable + "\" {\n"
-                                             "  description = \"CIDR blocks allowed to reach " + what + "; empty closes it.\"\n"
+                                             "  description = \"" + reach.list_description + "; empty closes it.\"\n"
                                              "  type        = list(string)\n"
                                              "  default     = []\n"
                                              "}\n"});
         if (string_var)
             c.variables.push_back({variable + "_cidr", "variable \"" + variable + "_cidr\" {\n"
-                                                       "  description = \"The network (CIDR) allowed to reach " + what + ".\"\n"
+                                                       "  description = \"" + reach.cidr_description + ".\"\n"
                                                        "  type        = string\n"
                                                        "}\n"});
-        c.notes.push_back("The world-open rule now admits only var." + variable + (string_var ? "_cidr" : "") +
-                          ": list the networks that need " + what + ".");
+        c.notes.push_back("The world-open rule now admits only var." + variable + (string_var ? "_cidr" : "") + ": " + reach.note);
     };
+}
+
+std::function<void(FixContext&)> fix_port(long long port, std::string variable, std::string what)
+{
+    Reach reach{"ingress", variable, "CIDR blocks allowed to reach " + what, "The network (CIDR) allowed to reach " + what,
+                "list the networks that need " + what + "."};
+    return fix_open(reach, [port](const Module& m, const IngressRule& r) { return open_to_world(m, r, port); });
 }
 
 bool missing_descriptions(const Module& m, const std::string& file, const Block& b)
@@ -642,51 +526,11 @@ void fix_devices(FixContext& c)
     c.notes.push_back("Encrypting an existing volume replaces it: plan the change in a maintenance window.");
 }
 
-bool imds_v1(const Module& m, const std::string& file, const Block& b)
-{
-    const Block* md = b.block("metadata_options");
-    if (!md) return true;
-    if (unquote(expr_of(m, file, *md, "http_endpoint")) == "disabled") return false;
-    return unquote(expr_of(m, file, *md, "http_tokens")) != "required";
-}
-
-void fix_imds(FixContext& c)
-{
-    if (const Block* md = c.block.block("metadata_options"))
-        set(c, *md, "http_tokens", "\"required\"");
-    else
-        c.module.editor(c.file).add_block(c.block, "metadata_options {\n  http_endpoint = \"enabled\"\n  http_tokens   = \"required\"\n}\n");
-    c.notes.push_back("Software on the instance must use IMDSv2 (session tokens); current AWS SDKs do.");
-}
-
-// A check that one attribute has one value.
-Check attribute_check(std::string id, std::string title, std::vector<std::string> types, std::string attr,
-                      std::string value, std::string note = {},
-                      std::function<bool(const std::string&)> ok = nullptr)
-{
-    Check c;
-    c.id = std::move(id);
-    c.title = std::move(title);
-    c.types = std::move(types);
-    c.fails = [attr, value, ok](const Module& m, const std::string& file, const Block& b) {
-        std::string raw = expr_of(m, file, b, attr.c_str());
-        std::string e = resolve(m, raw);
-        if (!raw.empty() && unknown(e)) return false;  // decided at plan time: not ours to judge
-        if (value == "true" || value == "false") e = core::text::lower(e);
-        return ok ? !ok(e) : e != unquote(value) && e != value;
-    };
-    c.fix = [attr, value, note](FixContext& ctx) {
-        set(ctx, ctx.block, attr.c_str(), value);
-        if (!note.empty()) ctx.notes.push_back(note);
-    };
-    return c;
-}
-
 std::vector<Check> build()
 {
     std::vector<Check> v;
     auto bucket_check = [&](std::string id, std::string title, auto fails, auto fix) {
-        v.push_back({std::move(id), std::move(title), {"aws_s3_bucket"}, fails, fix});
+        v.push_back({std::move(id), std::move(title), {"aws_s3_bucket"}, fails, fix, {}});
     };
     // Checkov's semantics: with no configuration AWS encrypts with SSE-S3, so
     // only a configured algorithm other than AES256 or KMS fails CKV_AWS_19.
@@ -702,90 +546,67 @@ std::vector<Check> build()
                      return !unknown(a) && a != "aws:kms" && a != "aws:kms:dsse";
                  },
                  fix_sse);
-    bucket_check("CKV_AWS_21", "S3 bucket versioning enabled",
-                 [](const Module& m, const std::string& f, const Block& b) { return !versioning_enabled(m, f, b); },
-                 fix_versioning);
-    bucket_check("CKV_AWS_18", "S3 bucket access logging enabled",
-                 [](const Module& m, const std::string& f, const Block& b) { return !logging_enabled(m, f, b); },
-                 fix_logging);
-    bucket_check("CKV2_AWS_6", "S3 bucket has a public access block",
-                 [](const Module& m, const std::string&, const Block& b) { return !pab_ok(m, b); }, fix_pab);
-    bucket_check("CKV2_AWS_61", "S3 bucket has a lifecycle configuration",
-                 [](const Module& m, const std::string& f, const Block& b) { return !has_lifecycle(m, f, b); },
-                 fix_lifecycle);
-    const char* pab_ids[] = {"CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"};
-    for (std::size_t i = 0; i < 4; ++i)
-        v.push_back(attribute_check(pab_ids[i], "S3 public access block sets " + k_pab[i],
-                                    {"aws_s3_bucket_public_access_block"}, k_pab[i], "true"));
     v.push_back({"CKV_AWS_20", "S3 bucket ACL does not allow public read", {"aws_s3_bucket", "aws_s3_bucket_acl"},
-                 bucket_public, fix_acl});
+                 bucket_public, fix_acl, {}});
 
     const std::vector<std::string> sg_types = {"aws_security_group", "aws_security_group_rule",
                                                "aws_vpc_security_group_ingress_rule"};
     v.push_back({"CKV_AWS_24", "No security group allows ingress from 0.0.0.0/0 to port 22", sg_types, fails_port(22),
-                 fix_port(22, "allowed_ssh_cidr_blocks", "SSH (port 22)")});
+                 fix_port(22, "allowed_ssh_cidr_blocks", "SSH (port 22)"), {}});
     v.push_back({"CKV_AWS_25", "No security group allows ingress from 0.0.0.0/0 to port 3389", sg_types, fails_port(3389),
-                 fix_port(3389, "allowed_rdp_cidr_blocks", "RDP (port 3389)")});
+                 fix_port(3389, "allowed_rdp_cidr_blocks", "RDP (port 3389)"), {}});
     v.push_back({"CKV_AWS_260", "No security group allows ingress from 0.0.0.0/0 to port 80", sg_types, fails_port(80),
-                 fix_port(80, "allowed_http_cidr_blocks", "HTTP (port 80)")});
+                 fix_port(80, "allowed_http_cidr_blocks", "HTTP (port 80)"), {}});
     v.push_back({"CKV_AWS_277", "No security group allows ingress from 0.0.0.0/0 to all ports", sg_types, fails_port(-1),
-                 fix_port(-1, "allowed_ingress_cidr_blocks", "every port")});
+                 fix_port(-1, "allowed_ingress_cidr_blocks", "every port"), {}});
+    Reach egress{"egress", "allowed_egress_cidr_blocks", "CIDR blocks the group may send traffic to on every port",
+                 "The network (CIDR) the group may send traffic to on every port",
+                 "list the destinations the instances must reach (package mirrors, AWS endpoints, peers)."};
+    v.push_back({"CKV_AWS_382", "No security group allows egress to 0.0.0.0/0 on all ports",
+                 {"aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_egress_rule"}, fails_egress,
+                 fix_open(egress, egress_to_world), {}});
     v.push_back({"CKV_AWS_23", "Security group and rules have descriptions", {"aws_security_group", "aws_security_group_rule"},
-                 missing_descriptions, fix_descriptions});
+                 missing_descriptions, fix_descriptions, {}});
 
-    const std::vector<std::string> rds = {"aws_db_instance"};
-    v.push_back(attribute_check("CKV_AWS_16", "RDS instance storage encrypted", rds, "storage_encrypted", "true",
-                                "storage_encrypted forces a new database: restore from a snapshot or migrate, with a maintenance window."));
-    v.push_back(attribute_check("CKV_AWS_17", "RDS instance not publicly accessible", {"aws_db_instance", "aws_rds_cluster_instance"},
-                                "publicly_accessible", "false"));
-    v.push_back(attribute_check("CKV_AWS_133", "RDS instance has backup retention", rds, "backup_retention_period", "7", {},
-                                [](const std::string& e) { return num(e) >= 1; }));
-    v.push_back(attribute_check("CKV_AWS_293", "RDS instance has deletion protection", rds, "deletion_protection", "true"));
-    v.push_back(attribute_check("CKV_AWS_157", "RDS instance is Multi-AZ", rds, "multi_az", "true",
-                                "Multi-AZ adds a standby instance and its cost."));
-    v.push_back(attribute_check("CKV_AWS_226", "RDS instance upgrades minor versions automatically", rds,
-                                "auto_minor_version_upgrade", "true", {},
-                                [](const std::string& e) { return e.empty() || e == "true"; }));
-
-    v.push_back(attribute_check("CKV_AWS_3", "EBS volume encrypted", {"aws_ebs_volume"}, "encrypted", "true",
-                                "Encrypting an existing volume replaces it: snapshot and restore."));
     v.push_back({"CKV_AWS_8", "EC2 instance and launch configuration block devices encrypted",
-                 {"aws_instance", "aws_launch_configuration"}, unencrypted_devices, fix_devices});
-    v.push_back({"CKV_AWS_79", "EC2 instance metadata service requires tokens (IMDSv2)",
-                 {"aws_instance", "aws_launch_template", "aws_launch_configuration"}, imds_v1, fix_imds});
-    v.push_back(attribute_check("CKV_AWS_126", "EC2 instance detailed monitoring enabled", {"aws_instance"}, "monitoring", "true"));
-    v.push_back(attribute_check("CKV_AWS_135", "EC2 instance is EBS optimized", {"aws_instance"}, "ebs_optimized", "true"));
-
-    v.push_back(attribute_check("CKV_AWS_7", "KMS key rotation enabled", {"aws_kms_key"}, "enable_key_rotation", "true"));
-    v.push_back(attribute_check("CKV_AWS_36", "CloudTrail log file validation enabled", {"aws_cloudtrail"},
-                                "enable_log_file_validation", "true"));
-    Check trail = attribute_check("CKV_AWS_35", "CloudTrail logs encrypted with KMS", {"aws_cloudtrail"}, "kms_key_id",
-                                  "var.cloudtrail_kms_key_arn", {}, [](const std::string& e) { return !e.empty(); });
-    auto base_fix = trail.fix;
-    trail.fix = [base_fix](FixContext& c) {
-        base_fix(c);
-        c.variables.push_back({"cloudtrail_kms_key_arn",
-                               "variable \"cloudtrail_kms_key_arn\" {\n"
-                               "  description = \"ARN of the KMS key that encrypts CloudTrail logs (its policy must allow CloudTrail).\"\n"
-                               "  type        = string\n"
-                               "}\n"});
-        c.notes.push_back("Set var.cloudtrail_kms_key_arn to a key whose policy lets CloudTrail encrypt with it.");
-    };
-    v.push_back(trail);
+                 {"aws_instance", "aws_launch_configuration"}, unencrypted_devices, fix_devices, {}});
     return v;
 }
 
 }  // namespace
 
-const std::vector<Check>& checks()
+const std::vector<Check>& code_checks()
 {
     static const std::vector<Check> k_checks = build();
     return k_checks;
 }
 
+core::Result<const std::vector<Check>*> checks()
+{
+    static const auto k_all = []() -> core::Result<std::vector<Check>> {
+        auto dir = core::share_dir("fixes");
+        if (dir.empty())
+            return core::fail(core::Errc::not_found, "cannot find the builtin agent's fix rules (share/infra-agent/fixes)",
+                              "reinstall infra-agent: the package installs them next to the policy bundle");
+        auto loaded = load_rules(dir);
+        if (!loaded) return loaded.error();
+        std::vector<Check> all = code_checks();
+        for (auto& c : *loaded) {
+            if (std::any_of(all.begin(), all.end(), [&](const Check& x) { return x.id == c.id; }))
+                return core::fail(core::Errc::invalid_input, c.id + " is both a C++ check and a fix rule in " + dir.string());
+            all.push_back(std::move(c));
+        }
+        return all;
+    }();
+    if (!k_all) return k_all.error();
+    return &*k_all;
+}
+
 const Check* find_check(const std::string& id)
 {
-    for (const auto& c : checks())
+    auto all = checks();
+    if (!all) return nullptr;
+    for (const auto& c : **all)
         if (c.id == id) return &c;
     return nullptr;
 }

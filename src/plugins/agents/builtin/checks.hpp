@@ -4,6 +4,7 @@
 // edit that fixes it for the AWS provider v4 and later.
 
 #include "core/hcl/hcl.hpp"
+#include "core/result.hpp"
 
 #include <functional>
 #include <map>
@@ -47,12 +48,18 @@ struct Check {
     /// True when the block fails the check (the module gives related resources).
     std::function<bool(const Module&, const std::string& file, const core::hcl::Block&)> fails;
     std::function<void(FixContext&)> fix;
+    std::string family;  ///< the rules file it comes from (share/fixes/<family>.yaml); "" when written in C++
 };
 
-/// Every check the builtin agent can fix.
-const std::vector<Check>& checks();
+/// The checks written in C++: those that need logic (CIDR lists, ACL grants).
+const std::vector<Check>& code_checks();
 
-/// The check for a canonical rule id, or nullptr.
+/// Every check the builtin agent can fix: the C++ ones and the fix rules of
+/// share/fixes (loaded once); an error when the rules cannot be loaded.
+core::Result<const std::vector<Check>*> checks();
+
+/// The check for a canonical rule id, or nullptr (also when the rules
+/// cannot be loaded: checks() says why).
 const Check* find_check(const std::string& id);
 
 }  // namespace infra::plugins::agents::builtin
