@@ -209,6 +209,36 @@ TEST_F(ProvidersCli, APlanThatNeedsCredentialsIsReportedAsNotRun)
     EXPECT_NE(body.find("- terraform plan: not run: a provider needs credentials"), std::string::npos) << body;
 }
 
+// A root variable with no value and no default (an account id, say) has
+// its value only where the owner runs terraform: the plan is reported as not
+// run, naming the variables, and everything else still validates the change.
+TEST_F(ProvidersCli, APlanThatNeedsRootVariablesIsReportedAsNotRunNamingThem)
+{
+    test::write_file(dir / "seed/variables.tf", "variable \"account_id\" {\n  type = string\n}\n\nvariable \"owner\" {}\n");
+    seed_commit("variables the owner sets");
+
+    agent("sed -i 's/public-read/private/' main.tf && echo private");
+    auto task = remediate_one("01PROVIDERS000000000000009");
+    ASSERT_EQ(task["state"], "succeeded") << task.dump(2);
+    const json& v = task["result"]["change"]["validation"];
+    ASSERT_EQ(v["skipped"].size(), 1u) << v.dump();
+    EXPECT_EQ(v["skipped"][0], "terraform plan: not run: root variables have no value (account_id, owner): the plan "
+                               "needs them set, by a default or a committed *.auto.tfvars file")
+        << v.dump();
+    std::vector<std::string> ran;
+    for (const auto& s : v["steps"]) ran.push_back(s["name"]);
+    EXPECT_EQ(ran, (std::vector<std::string>{"terraform fmt", "terraform init", "terraform validate"}));
+
+    // Given values, the same change is planned.
+    test::write_file(dir / "seed/owner.auto.tfvars", "account_id = \"123456789012\"\nowner      = \"platform\"\n");
+    seed_commit("the owner's values");
+    agent("sed -i 's/versioning = false/versioning = true/' main.tf && echo versioned");
+    auto planned = remediate_one("01PROVIDERS00000000000000A");
+    ASSERT_EQ(planned["state"], "succeeded") << planned.dump(2);
+    EXPECT_TRUE(planned["result"]["change"]["validation"]["skipped"].empty()) << planned.dump(2);
+    EXPECT_TRUE(planned["result"]["change"]["validation"]["plan"].contains(".")) << planned.dump(2);
+}
+
 TEST_F(ProvidersCli, AFixThatNeedsAnotherProviderOrModuleFailsNamingIt)
 {
     agent("sed -i 's/public-read/private/' main.tf && printf 'resource \"extra_thing\" \"x\" {}\\n' >> main.tf && "

@@ -60,22 +60,40 @@ std::string first_diagnostic(const std::string& output)
     return text::one_line(found.empty() ? first_line : found);
 }
 
-/// When every error of a plan's -json output comes from configuring a
-/// provider (its block, or its address), the first of them; else nothing.
-std::optional<std::string> provider_configuration_failure(const std::string& out)
+/// Why a plan that failed could not be made here, when every error of its
+/// -json output is one that only the owner's environment can answer: a
+/// provider that needs credentials to be configured, or a root variable
+/// with neither a value nor a default. Nothing when any other error is there.
+std::optional<std::string> plan_blocker(const std::string& out)
 {
-    std::optional<std::string> first;
+    std::optional<std::string> provider;
+    std::vector<std::string> variables;
     for (const auto& line : text::split(out, '\n')) {
         json j = json::parse(line, nullptr, false);
         if (!j.is_object() || string_member(j, "type") != "diagnostic") continue;
         const json& d = member(j, "diagnostic");
         if (string_member(d, "severity") != "error") continue;
-        bool provider = string_member(d, "address").rfind("provider[", 0) == 0 ||
-                        string_member(member(d, "snippet"), "context").rfind("provider \"", 0) == 0;
-        if (!provider) return std::nullopt;
-        if (!first) first = terraform_diagnostics(line).front();
+        if (string_member(d, "summary") == "No value for required variable") {
+            // "The root module input variable \"NAME\" is not set, ..."
+            const std::string detail = string_member(d, "detail");
+            auto open = detail.find('"');
+            auto close = open == std::string::npos ? open : detail.find('"', open + 1);
+            variables.push_back(close == std::string::npos ? "?" : detail.substr(open + 1, close - open - 1));
+            continue;
+        }
+        bool is_provider = string_member(d, "address").rfind("provider[", 0) == 0 ||
+                           string_member(member(d, "snippet"), "context").rfind("provider \"", 0) == 0;
+        if (!is_provider) return std::nullopt;
+        if (!provider) provider = terraform_diagnostics(line).front();
     }
-    return first;
+    if (!variables.empty()) {
+        std::string names;
+        for (const auto& v : variables) names += (names.empty() ? "" : ", ") + v;
+        return "root variables have no value (" + names +
+               "): the plan needs them set, by a default or a committed *.auto.tfvars file";
+    }
+    if (provider) return "a provider needs credentials to plan (" + *provider + ")";
+    return std::nullopt;
 }
 
 /// The resource changes of a plan made without state that differ from the
@@ -631,11 +649,12 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             bool failed = !sr.ok;
             if (failed && is_plan && !opt.backend) {
                 // A provider that needs credentials even to plan (AWS checks
-                // them when it is configured): without them there is no plan
+                // them when it is configured), or root variables whose values
+                // live only where the owner runs terraform: there is no plan
                 // to make here, which the report and the pull request say.
-                if (auto why = provider_configuration_failure(r->out)) {
+                if (auto why = plan_blocker(r->out)) {
                     report.skipped.push_back("terraform plan" + (dir == "." ? std::string() : " in " + dir) +
-                                             ": not run: a provider needs credentials to plan (" + *why + ")");
+                                             ": not run: " + *why);
                     plan_skipped = true;
                     if (span) span->set("skipped", true);
                     continue;
