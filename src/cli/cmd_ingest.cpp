@@ -7,6 +7,7 @@
 #include "core/input.hpp"
 #include "core/json_stream.hpp"
 #include "core/log.hpp"
+#include "core/signals/group.hpp"
 #include "core/signals/ingest.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
@@ -190,7 +191,10 @@ int run(const Options& opt, Context& ctx)
     core::events::SpanContext step{root.trace_id, core::events::new_span_id()};
     out.set_traceparent(core::events::to_traceparent(step));
     std::int64_t started = core::events::now_unix_ns();
-    auto st = core::signals::ingest(*parser, *src, in, out);
+    auto group_by = core::signals::parse_group_by((*cfg)->get_or("pr.group_by", "resource"));
+    if (!group_by) return ctx.fail(group_by.error());
+    core::signals::GroupingSink grouped(out, *group_by);
+    auto st = core::signals::ingest(*parser, *src, in, grouped);
     record_ingest(ctx, root, step, started, parser->name(), src->name(), out, st);
     int code = exit_code::ok;
     if (!st) code = ctx.fail(st.error());

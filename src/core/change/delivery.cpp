@@ -57,22 +57,57 @@ std::string repository_name(const std::string& url)
     return owner.empty() ? name : owner + "/" + name;
 }
 
+namespace {
+
+/// "the findings" section of a group's body: each finding and what became of it.
+std::string findings_section(const json& findings, const json& result)
+{
+    std::string out = "## Findings\n\n";
+    for (const auto& f : findings) {
+        std::string state = "not attempted", reason;
+        for (const auto& r : member(result, "findings"))
+            if (string_member(r, "key") == string_member(f, "key")) {
+                state = string_member(r, "state");
+                reason = string_member(r, "reason");
+            }
+        std::string where = string_member(f, "file");
+        if (int_member(f, "startLine") > 0) where += ":" + std::to_string(int_member(f, "startLine"));
+        out += "- **" + state + "**: `" + string_member(f, "canonicalRuleId") + "` " + string_member(f, "title");
+        if (!string_member(f, "resource").empty()) out += " on `" + string_member(f, "resource") + "`";
+        if (!where.empty()) out += " (`" + where + "`)";
+        if (!reason.empty()) out += ": " + reason;
+        out += "\n";
+    }
+    return out + "\n";
+}
+
+}  // namespace
+
 std::pair<std::string, std::string> describe(const json& task, const json& decision, const json& result, const std::string& diff)
 {
     const json& finding = member(member(task, "payload"), "finding");
+    const json& findings = member(member(task, "payload"), "findings");
+    const json& group = member(member(task, "payload"), "group");
+    bool many = findings.is_array() && findings.size() > 1;
     std::string rule = string_member(finding, "canonicalRuleId");
     std::string resource = string_member(member(task, "context"), "resource");
-    if (resource.empty()) resource = string_member(finding, "resource");
+    if (resource.empty() && !many) resource = string_member(finding, "resource");
     std::string summary = string_member(result, "summary");
     std::string title;
-    if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
+    if (many) {
+        std::string by = string_member(group, "by"), value = string_member(group, "value");
+        std::string what = by == "rule" ? "for " + value : !resource.empty() ? "on " + resource : "in " + value;
+        title = "infra-agent: fix " + std::to_string(findings.size()) + " findings " + what;
+    } else if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
     else if (!summary.empty()) title = "infra-agent: " + summary;
     else title = "infra-agent: " + string_member(task, "type") + " " + string_member(task, "id");
     if (title.size() > 250) title = title.substr(0, 247) + "...";
 
     std::string head = "This pull request was opened by infra-agent for task `" + string_member(task, "id") + "`.\n\n";
     if (!summary.empty()) head += summary + "\n\n";
-    if (!finding.is_null()) {
+    if (many) {
+        head += findings_section(findings, result);
+    } else if (!finding.is_null()) {
         head += "## Finding\n\n";
         for (const char* k : {"canonicalRuleId", "ruleId", "title", "severity", "file", "resource"}) {
             std::string v = string_member(finding, k);
