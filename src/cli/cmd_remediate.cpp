@@ -6,6 +6,7 @@
 #include "core/report.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/follow_setup.hpp"
 #include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
@@ -45,11 +46,11 @@ struct Line {
     int code = exit_code::ok;
 };
 
-std::string describe_finding(const core::AgentTask& t, const nlohmann::json& f)
+std::string describe_finding(const nlohmann::json& f, const std::string& type, const std::string& fallback_resource)
 {
     std::string rule = core::string_member(f, "canonicalRuleId");
-    if (rule.empty()) rule = std::string(core::to_string(t.type));
-    std::string resource = core::string_member(f, "resource", t.context.resource);
+    if (rule.empty()) rule = type;
+    std::string resource = core::string_member(f, "resource", fallback_resource);
     std::string where = resource.empty() ? core::string_member(f, "file") : resource;
     return rule + (where.empty() ? "" : " " + where);
 }
@@ -139,15 +140,37 @@ int remediate(Options& opt, Context& ctx)
     auto group_by = core::signals::parse_group_by((*config)->get_or("pr.group_by", "resource"));
     if (!group_by) return ctx.fail(group_by.error());
     found.tasks = core::signals::group_findings(std::move(found.tasks), *group_by);
+    // The bot pull requests open already are followed first, against this
+    // report: what was merged, closed or fixed elsewhere, and what a person
+    // took over, is not proposed again.
+    std::vector<core::change::HeldBack> held;
+    if (!opt.dry_run) {
+        auto follow = open_follower(ctx, opt.delivery, events, nullptr);
+        if (!follow) return ctx.fail(follow.error());
+        std::vector<std::string> keys;
+        for (const auto& t : found.tasks)
+            for (const auto& f : findings_of(t)) keys.push_back(core::string_member(f, "key", t.dedupe_key));
+        if (auto st = core::change::record_report(*follow->delivery->db, repo_name, keys); !st) return ctx.fail(st.error());
+        auto followed = follow->follower->reconcile(repo_name);
+        if (!followed) return ctx.fail(followed.error());
+        for (const auto& t : *followed) ctx.note("pull request #" + std::to_string(t.number) + ": " + t.reason);
+        auto kept = core::change::hold_back(found.tasks, *follow->delivery->db, *follow->delivery->store, follow->delivery->forge->name());
+        if (!kept) return ctx.fail(kept.error());
+        held = std::move(*kept);
+    }
     // One line per finding; the findings of a group share its task.
     std::vector<Line> lines;
     std::vector<std::size_t> first_line;
     for (const auto& t : found.tasks) {
         first_line.push_back(lines.size());
         for (const auto& f : findings_of(t))
-            lines.push_back({t.id, describe_finding(t, f), "", "", t.context.agent_slug, core::string_member(f, "key"), nullptr, exit_code::ok});
+            lines.push_back({t.id, describe_finding(f, std::string(core::to_string(t.type)), t.context.resource), "", "", t.context.agent_slug, core::string_member(f, "key"), nullptr, exit_code::ok});
     }
     first_line.push_back(lines.size());
+    for (const auto& h : held) {
+        Line l{"", describe_finding(h.finding, "", ""), h.reason.rfind("declined", 0) == 0 ? "declined" : "left alone", h.reason, "", h.key, nullptr, exit_code::ok};
+        lines.push_back(std::move(l));
+    }
     core::intake::Options io;
     io.stage = "remediate";
     io.dry_run = opt.dry_run;

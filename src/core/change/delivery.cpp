@@ -39,6 +39,26 @@ std::string diffstat(const std::string& diff)
            (plus == 1 ? "" : "s") + "(+), " + std::to_string(minus) + " deletion" + (minus == 1 ? "" : "s") + "(-)";
 }
 
+/// The findings a pull request carries: those of the task its agent did not
+/// leave unfixed.
+json carried_findings(const json& task, const json& result)
+{
+    const json& payload = member(task, "payload");
+    json findings = member(payload, "findings");
+    if (!findings.is_array() || findings.empty()) findings = json::array({member(payload, "finding")});
+    json out = json::array();
+    for (const auto& f : findings) {
+        if (!f.is_object()) continue;
+        std::string key = string_member(f, "key", string_member(task, "dedupeKey"));
+        bool unfixed = false;
+        for (const auto& r : member(result, "findings"))
+            unfixed = unfixed || (string_member(r, "key") == key && string_member(r, "state") == "not-fixed");
+        if (!unfixed)
+            out.push_back({{"key", key}, {"content", string_member(f, "content")}, {"rule", string_member(f, "canonicalRuleId")}});
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string repository_name(const std::string& url)
@@ -415,14 +435,17 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     std::lock_guard lock(m_mutex);
     auto existing = m_opt.store->find(m_opt.forge->name(), repo, branch);
     if (!existing) return fail(existing.error());
-    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, string_member(task, "dedupeKey"), diff, ""};
-    if (*existing)
+    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, string_member(task, "dedupeKey"), diff,
+                  carried_findings(task, result), ""};
+    // A merged or closed pull request stays as it is: the branch gets a new one.
+    std::optional<PullRequest> current = *existing && (*existing)->state == "open" ? *existing : std::nullopt;
+    if (current)
         req.update_comment = unchanged
                                  ? "infra-agent ran again for task `" + id + "` and arrived at the same change."
                                  : "infra-agent updated this pull request for task `" + id + "` (now " +
                                        head.substr(0, 12) + ").";
-    auto prspan = open_span("pr.open", id, {{"forge", m_opt.forge->name()}, {"git.branch", branch}, {"update", *existing ? true : false}});
-    auto pr = m_opt.forge->open_or_update(req, *existing);
+    auto prspan = open_span("pr.open", id, {{"forge", m_opt.forge->name()}, {"git.branch", branch}, {"update", current ? true : false}});
+    auto pr = m_opt.forge->open_or_update(req, current);
     if (!pr) {
         if (prspan) prspan->fail(pr.error().message);
         return fail(pr.error());
@@ -432,10 +455,15 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         prspan->set("pr.number", pr->number);
         prspan->end();
     }
+    if (*existing && !current) {
+        pr->id = (*existing)->id;  // one record per branch: its current pull request
+        req.update_comment = "a new pull request for the branch: #" + std::to_string(pr->number) + " (the last was " +
+                             (*existing)->state + ")";
+    }
     if (auto s = m_opt.store->save(*pr, !*existing, req.update_comment); !s) return fail(s.error());
-    out["state"] = *existing ? "updated" : "opened";
+    out["state"] = current ? "updated" : "opened";
     out["pullRequest"] = pr->to_json(false);
-    spdlog::debug("task {}: pull request {} {} ({})", id, pr->url, *existing ? "updated" : "opened", branch);
+    spdlog::debug("task {}: pull request {} {} ({})", id, pr->url, current ? "updated" : "opened", branch);
     return out;
 }
 

@@ -193,6 +193,34 @@ CREATE TABLE stream_applied (
     applied_at  INTEGER NOT NULL
 );
 )sql"},
+        {9, "following bot pull requests",
+         R"sql(
+-- Why a pull request is in its state (merged, declined, obsolete, left
+-- alone), and the findings it carries ([{key, content, rule}]).
+ALTER TABLE pull_requests ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE pull_requests ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
+-- Findings whose pull request was closed without merging: not proposed
+-- again while what they say (content) is the same, or until `pr reopen`.
+CREATE TABLE declined_findings (
+    repository   TEXT NOT NULL,
+    finding_key  TEXT NOT NULL,
+    content      TEXT NOT NULL,
+    pr_id        TEXT NOT NULL,
+    declined_at  INTEGER NOT NULL,
+    PRIMARY KEY (repository, finding_key)
+);
+-- The findings of the latest report of each repository: a bot pull
+-- request none of whose findings is in it was fixed by someone else.
+CREATE TABLE report_findings (
+    repository   TEXT NOT NULL,
+    finding_key  TEXT NOT NULL,
+    PRIMARY KEY (repository, finding_key)
+);
+CREATE TABLE reports (
+    repository   TEXT PRIMARY KEY,
+    received_at  INTEGER NOT NULL
+);
+)sql"},
     };
     return k_migrations;
 }
@@ -339,6 +367,28 @@ CREATE UNIQUE INDEX applies_once ON applies (task_id, plan_sha256) WHERE state I
 CREATE TABLE stream_applied (
     id          TEXT COLLATE "C" PRIMARY KEY,
     applied_at  BIGINT NOT NULL
+);
+)sql"},
+        {9, "following bot pull requests",
+         R"sql(
+ALTER TABLE pull_requests ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE pull_requests ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE declined_findings (
+    repository   TEXT NOT NULL,
+    finding_key  TEXT COLLATE "C" NOT NULL,
+    content      TEXT NOT NULL,
+    pr_id        TEXT NOT NULL,
+    declined_at  BIGINT NOT NULL,
+    PRIMARY KEY (repository, finding_key)
+);
+CREATE TABLE report_findings (
+    repository   TEXT NOT NULL,
+    finding_key  TEXT NOT NULL,
+    PRIMARY KEY (repository, finding_key)
+);
+CREATE TABLE reports (
+    repository   TEXT PRIMARY KEY,
+    received_at  BIGINT NOT NULL
 );
 )sql"},
     };
