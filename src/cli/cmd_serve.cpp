@@ -12,6 +12,7 @@
 #include "core/input.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
+#include "cli/follow_setup.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/serve/server.hpp"
 #include "core/queue/event_stream.hpp"
@@ -25,6 +26,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <pthread.h>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace infra::cli {
@@ -41,7 +44,7 @@ struct Options {
     PolicyFlags policies;
 };
 
-constexpr const char* k_sources[] = {"github", "alertmanager", "pagerduty", "sns"};
+constexpr const char* k_sources[] = {"github", "gitlab", "alertmanager", "pagerduty", "sns"};
 
 /// host:port from --listen or serve.listen.
 core::Result<std::pair<std::string, int>> parse_listen(const std::string& s)
@@ -142,7 +145,7 @@ int serve(const Options& opt, Context& ctx)
     if (auto st = a.state->relax_sync(); !st) return ctx.fail(st.error());
     core::events::EventSink* sink = a.events;
 
-    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {}};
+    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {}, {}};
     // Distributed workers: the broker API mints for them with this server's
     // provider and keys (creds.provider), and their events come back through
     // the queue's output stream into this state store.
@@ -161,6 +164,24 @@ int serve(const Options& opt, Context& ctx)
             return j;
         };
     }
+    // Bot pull requests are followed from the forges' webhooks and by a
+    // reconcile pass every pr.sync_interval.
+    std::mutex follow_mutex;
+    std::optional<FollowSetup> follow;
+    auto sync_every = core::timeutil::parse_duration(cfg.get_or("pr.sync_interval", "10m"));
+    if (!sync_every) return ctx.fail(core::make_error(core::Errc::usage, "pr.sync_interval: " + sync_every.error().message));
+    if (auto f = open_follower(ctx, opt.delivery, sink, &a); f) follow = std::move(*f);
+    else spdlog::warn("bot pull requests are not followed: {}", f.error().message);
+    if (follow)
+        deps.follow = [&](const std::string& forge, const std::string& repository, std::int64_t number, const std::string& state,
+                          const std::string& by) -> core::Result<nlohmann::json> {
+            std::lock_guard lock(follow_mutex);
+            if (forge != follow->delivery->forge->name()) return nlohmann::json();
+            auto t = follow->follower->closed(repository, number, state, by);
+            if (!t) return core::fail(t.error());
+            sink->flush();
+            return *t ? (*t)->to_json() : nlohmann::json();
+        };
     core::serve::Server server(so, std::move(deps));
     if (auto st = server.bind(); !st) return ctx.fail(st.error());
     for (const char* source : k_sources)
@@ -249,11 +270,29 @@ int serve(const Options& opt, Context& ctx)
     }
 
     scheduler.start();
+    std::mutex sync_stop_mutex;
+    std::condition_variable sync_stop;
+    bool stopping = false;
+    std::thread syncer([&] {
+        std::unique_lock stop_lock(sync_stop_mutex);
+        while (follow && !sync_stop.wait_for(stop_lock, *sync_every, [&] { return stopping; })) {
+            std::lock_guard lock(follow_mutex);
+            auto done = follow->follower->reconcile("");
+            if (!done) spdlog::warn("following pull requests: {}", done.error().message);
+            sink->flush();
+        }
+    });
     std::thread work;
     core::Result<core::WorkerSummary> summary = core::WorkerSummary{};
     if (worker) work = std::thread([&] { summary = worker->run(); });
     server.run();  // returns after stop()
     scheduler.stop();
+    {
+        std::lock_guard lock(sync_stop_mutex);
+        stopping = true;
+    }
+    sync_stop.notify_all();
+    syncer.join();
     if (worker) {
         worker->stop();
         work.join();

@@ -459,6 +459,18 @@ private:
             reply_error(res, found.error());
             return;
         }
+        if (found->tasks.empty() && source == "github" && in.headers["x-github-event"] == "pull_request") {
+            // Signed and read: a bot pull request merged or closed is followed.
+            json body = json::parse(req.body, nullptr, false);
+            const json& pr = object_member(body, "pull_request");
+            if (string_member(body, "action") == "closed" && pr.is_object()) {
+                bool merged = member(pr, "merged") == true;
+                std::string by = merged ? string_member(object_member(pr, "merged_by"), "login") : "";
+                if (by.empty()) by = string_member(object_member(body, "sender"), "login");
+                return follow(res, source, string_member(object_member(body, "repository"), "full_name"),
+                              int_member(pr, "number", int_member(body, "number")), merged ? "merged" : "closed", by);
+            }
+        }
         if (found->tasks.empty()) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
             json why = found->skipped;
@@ -480,6 +492,54 @@ private:
             return;
         }
         answer(res, source, *out);
+    }
+
+    /// A forge said a pull request was merged or closed.
+    void follow(httplib::Response& res, const std::string& source, const std::string& repository, std::int64_t number,
+                const std::string& state, const std::string& by)
+    {
+        if (!deps.follow || repository.empty() || number <= 0) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
+            reply(res, 200, {{"status", "ignored"}, {"reasons", {deps.follow ? "no pull request in the delivery" : "pull requests are not followed here"}}});
+            return;
+        }
+        auto done = deps.follow(source, repository, number, state, by);
+        if (!done) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "failed"}});
+            spdlog::error("{} delivery: cannot follow pull request {} of {}: {}", source, number, repository, done.error().message);
+            reply(res, 503, {{"error", "cannot follow the pull request now; retry the delivery"}});
+            return;
+        }
+        metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", done->is_null() ? "ignored" : "followed"}});
+        if (done->is_null()) reply(res, 200, {{"status", "ignored"}, {"reasons", {"not a pull request of infra-agent's"}}});
+        else reply(res, 200, {{"status", "followed"}, {"transition", *done}});
+    }
+
+    /// GitLab's webhooks: the X-Gitlab-Token header is the shared secret;
+    /// a merge request merged or closed is followed, anything else ignored.
+    void gitlab_hook(const httplib::Request& req, httplib::Response& res)
+    {
+        auto secret = opt.secrets.find("gitlab");
+        if (secret == opt.secrets.end() || secret->second.empty()) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", "gitlab"}, {"outcome", "disabled"}});
+            reply(res, 403, {{"error", "the gitlab hook is off: set webhooks.gitlab.secret_env"}});
+            return;
+        }
+        if (!crypto::constant_time_equal(req.get_header_value("X-Gitlab-Token"), secret->second)) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", "gitlab"}, {"outcome", "unauthenticated"}});
+            reply(res, 401, {{"error", "missing or wrong X-Gitlab-Token"}});
+            return;
+        }
+        json body = json::parse(req.body, nullptr, false);
+        const json& mr = object_member(body, "object_attributes");
+        std::string action = string_member(mr, "action");
+        if (string_member(body, "object_kind") != "merge_request" || (action != "merge" && action != "close")) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", "gitlab"}, {"outcome", "ignored"}});
+            reply(res, 200, {{"status", "ignored"}, {"reasons", {"only merged and closed merge requests are followed"}}});
+            return;
+        }
+        follow(res, "gitlab", string_member(object_member(body, "project"), "path_with_namespace"), int_member(mr, "iid"),
+               action == "merge" ? "merged" : "closed", string_member(object_member(body, "user"), "username"));
     }
 
     void answer(httplib::Response& res, const std::string& source, const Outcome& out)
@@ -519,6 +579,8 @@ private:
             http.Post("/hooks/" + source, timed("/hooks/" + source, [this, source](const httplib::Request& req, httplib::Response& res) {
                           hook(source, req, res);
                       }));
+
+        http.Post("/hooks/gitlab", timed("/hooks/gitlab", [this](const httplib::Request& req, httplib::Response& res) { gitlab_hook(req, res); }));
 
         http.Post("/v1/tasks", timed("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
                       std::string who;

@@ -1,6 +1,6 @@
 #pragma once
 // The HTTP service behind `infra-agent serve`: webhooks (/hooks/github,
-// /hooks/alertmanager, /hooks/pagerduty, /hooks/sns), the REST API
+// /hooks/gitlab, /hooks/alertmanager, /hooks/pagerduty, /hooks/sns), the REST API
 // (/v1/tasks ...), the broker API of distributed workers (/v1/credentials),
 // /metrics, /healthz and /readyz. Every task it makes is
 // admitted through core/intake, in group commits: concurrent deliveries
@@ -63,6 +63,12 @@ struct Deps {
     /// trace, lifetime, lease and the lease's end), and records the mint;
     /// empty = the endpoint is off.
     std::function<Result<nlohmann::json>(const creds::MintRequest& request)> mint;
+    /// Follows a bot pull request a forge says was closed: (forge,
+    /// repository, number, "merged" or "closed", by whom) -> the transition
+    /// made, or null when it is none of ours; empty = not followed here.
+    std::function<Result<nlohmann::json>(const std::string& forge, const std::string& repository, std::int64_t number,
+                                         const std::string& state, const std::string& by)>
+        follow;
 };
 
 class Server {
