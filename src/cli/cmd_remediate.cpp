@@ -246,6 +246,10 @@ int remediate(Options& opt, Context& ctx)
                     l.state = "waiting for approval";
                     for (const auto& r : e->required_approvals) l.detail += (l.detail.empty() ? "by " : ", ") + r;
                     l.code = exit_code::pending;
+                } else if (e->state == core::queue::State::queued && e->last_error.rfind("waiting: ", 0) == 0) {
+                    // Over pr.max_open or pr.max_per_hour: queued, it goes out as others merge or close.
+                    l.state = "waiting";
+                    l.detail = e->last_error.substr(9);
                 } else {
                     l.state = e->state == core::queue::State::dead ? "failed" : std::string(core::queue::to_string(e->state));
                     l.detail = e->last_error;

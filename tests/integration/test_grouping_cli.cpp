@@ -11,7 +11,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <map>
+#include <set>
+#include <thread>
 
 namespace infra {
 namespace {
@@ -55,10 +58,9 @@ int line_of(const std::string& text, const std::string& needle)
     return pos == std::string::npos ? 0 : 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
 }
 
-TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
+/// A checkout with three fixable resources and the report that names them.
+void three_resources(const fs::path& repo, const fs::path& report_file)
 {
-    test::TempDir dir;
-    fs::path repo = dir / "infra";
     test::checkout_scanned_repo(repo);
     std::string main_tf = test::read_file(repo / "main.tf") + k_more_terraform;
     test::write_file(repo / "main.tf", main_tf);
@@ -71,7 +73,14 @@ TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
     for (const char* id : {"CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"})
         failed.push_back(record_like(real, id, "aws_s3_bucket_public_access_block", "security_logs", pab, pab + 6));
     failed.push_back(record_like(real, "CKV_AWS_3", "aws_ebs_volume", "scratch", vol, vol + 4));
-    test::write_file(dir / "report.json", report.dump());
+    test::write_file(report_file, report.dump());
+}
+
+TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
+{
+    test::TempDir dir;
+    fs::path repo = dir / "infra";
+    three_resources(repo, dir / "report.json");
 
     test::RunOptions opts;
     opts.cwd = repo.string();
@@ -107,6 +116,72 @@ TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
     for (const char* set : {"block_public_acls       = true", "block_public_policy     = true", "ignore_public_acls      = true",
                             "restrict_public_buckets = true", "encrypted         = true"})
         EXPECT_NE(after.find(set), std::string::npos) << set << "\n" << after;
+}
+
+// pr.max_open and pr.max_per_hour: what is over waits in the queue with its
+// reason, and goes out once a pull request closes (or the hour has room).
+TEST(GroupingCli, OverTheLimitsWaitsAndGoesOutLater)
+{
+    test::TempDir dir;
+    fs::path repo = dir / "infra";
+    three_resources(repo, dir / "report.json");
+    test::RunOptions opts;
+    opts.cwd = repo.string();
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    test::write_file(dir / "home" / "config.yaml",
+                     "validation:\n  steps: [terraform-fmt]\npr:\n  max_open: 2\n  limit_recheck: 1s\n");
+
+    auto r = run_cli({"remediate", (dir / "report.json").string()}, opts);
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // three findings have no builtin fix
+    int waiting = 0;
+    for (const auto& l : test::json_lines(r.out))
+        if (l["state"] == "waiting") {
+            ++waiting;
+            EXPECT_NE(l["detail"].get<std::string>().find("pr.max_open 2"), std::string::npos) << l.dump();
+        }
+    EXPECT_GE(waiting, 1) << r.out;
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json", "--state", "open"}, opts).out).size(), 2u);
+    // Four groups: two went out; the third resource and the detector (whose finding has no fix) wait.
+    auto queued = test::json_lines(run_cli({"queue", "ls", "--json", "--state", "queued"}, opts).out);
+    ASSERT_EQ(queued.size(), 2u);
+    for (const auto& q : queued) {
+        EXPECT_NE(q["lastError"].get<std::string>().find("2 bot pull requests are open"), std::string::npos) << q.dump();
+        EXPECT_EQ(q["attempts"], 0);  // waiting is not a failed attempt
+    }
+    std::string text = run_cli({"queue", "ls"}, opts).out;
+    EXPECT_NE(text.find("pr.max_open 2"), std::string::npos) << text;
+
+    // One is closed: the waiting one goes out.
+    ASSERT_EQ(run_cli({"pr", "close", "1"}, opts).exit_code, 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    auto w = run_cli({"worker", "--drain", "--json", "--repo", repo.string()}, opts);
+    EXPECT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json", "--state", "open"}, opts).out).size(), 2u);
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 3u);
+}
+
+TEST(GroupingCli, MaxPerHourHoldsTheRestBack)
+{
+    test::TempDir dir;
+    fs::path repo = dir / "infra";
+    three_resources(repo, dir / "report.json");
+    test::RunOptions opts;
+    opts.cwd = repo.string();
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    test::write_file(dir / "home" / "config.yaml", "validation:\n  steps: [terraform-fmt]\npr:\n  max_per_hour: 1\n");
+    auto r = run_cli({"remediate", (dir / "report.json").string()}, opts);
+    std::set<std::string> held;
+    for (const auto& l : test::json_lines(r.out))
+        if (l["state"] == "waiting") {
+            held.insert(l["taskId"].get<std::string>());
+            EXPECT_NE(l["detail"].get<std::string>().find("pr.max_per_hour 1"), std::string::npos) << l.dump();
+        }
+    EXPECT_EQ(held.size(), 3u) << r.out;  // of four groups, one went out
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);
+    auto events = test::json_lines(run_cli({"events", "--type", "task.waiting"}, opts).out);
+    EXPECT_EQ(events.size(), 3u);
 }
 
 }  // namespace

@@ -39,6 +39,13 @@ std::string diffstat(const std::string& diff)
            (plus == 1 ? "" : "s") + "(+), " + std::to_string(minus) + " deletion" + (minus == 1 ? "" : "s") + "(-)";
 }
 
+/// The bot branch of a task: named by its dedupe key (a finding's, or its group's).
+std::string branch_for(const json& task)
+{
+    std::string key = string_member(task, "dedupeKey");
+    return git::branch_name(string_member(task, "type"), key.empty() ? string_member(task, "id") : key);
+}
+
 /// The findings a pull request carries: those of the task its agent did not
 /// leave unfixed.
 json carried_findings(const json& task, const json& result)
@@ -257,7 +264,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     std::string id = string_member(task, "id");
     std::string trace = trace_id_of(task);
     std::string repo = repository_for(task);
-    std::string branch = git::branch_name(string_member(task, "type"), string_member(task, "dedupeKey").empty() ? id : string_member(task, "dedupeKey"));
+    std::string branch = branch_for(task);
     json result = outcome.result;
 
     // Git metadata the agent made in the worktree is no part of any change.
@@ -465,6 +472,38 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     out["pullRequest"] = pr->to_json(false);
     spdlog::debug("task {}: pull request {} {} ({})", id, pr->url, current ? "updated" : "opened", branch);
     return out;
+}
+
+Result<std::optional<Delivery::Wait>> Delivery::over_limit(const json& task)
+{
+    if ((!m_opt.max_open && !m_opt.max_per_hour) || !m_opt.forge || !m_opt.store) return std::optional<Wait>();
+    std::lock_guard lock(m_mutex);
+    std::string repo = repository_for(task);
+    auto mine = m_opt.store->find(m_opt.forge->name(), repo, branch_for(task));
+    if (!mine) return fail(mine.error());
+    if (*mine && (*mine)->state == "open") return std::optional<Wait>();
+    auto all = m_opt.store->list("", repo, 100000);
+    if (!all) return fail(all.error());
+    std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::int64_t hour = 3600 * 1000, oldest_in_hour = now;
+    int open = 0, this_hour = 0;
+    for (const auto& p : *all) {
+        if (p.forge != m_opt.forge->name()) continue;
+        open += p.state == "open";
+        if (p.created_ms > now - hour) {
+            ++this_hour;
+            oldest_in_hour = std::min(oldest_in_hour, p.created_ms);
+        }
+    }
+    if (m_opt.max_open && open >= m_opt.max_open)
+        return std::optional<Wait>(Wait{"waiting: " + std::to_string(open) + " bot pull requests are open in " + repo +
+                                            " (pr.max_open " + std::to_string(m_opt.max_open) + "); it goes out as others merge or close",
+                                        m_opt.limit_recheck});
+    if (m_opt.max_per_hour && this_hour >= m_opt.max_per_hour)
+        return std::optional<Wait>(Wait{"waiting: " + std::to_string(this_hour) + " bot pull requests were opened in " + repo +
+                                            " in the last hour (pr.max_per_hour " + std::to_string(m_opt.max_per_hour) + ")",
+                                        std::chrono::milliseconds(std::max<std::int64_t>(oldest_in_hour + hour - now, 1000))});
+    return std::optional<Wait>();
 }
 
 std::string Delivery::repository_for(const json& task) const
