@@ -165,8 +165,9 @@ int close_or_reopen(FollowFlags& f, bool close, Context& ctx)
 void register_pr(CLI::App& app, Context& ctx)
 {
     auto* pr = app.add_subcommand("pr", "Open, update and look at pull requests");
-    pr->footer("One pull request per finding: the branch is infra-agent/<type>/<fingerprint>, so a second run\n"
-               "of the same finding updates its pull request instead of opening another.");
+    pr->footer("One pull request per group of findings (pr.group_by: resource, file, root, rule or finding): the\n"
+               "branch is infra-agent/<type>/<group's fingerprint>, so a later run of the group updates its pull\n"
+               "request instead of opening another. Open ones are followed: pr sync, remediate, serve.");
 
     auto oo = std::make_shared<OpenOptions>();
     auto* o = pr->add_subcommand("open", "Commit a workspace's changes for a task to its bot branch, push, open or update the PR");
