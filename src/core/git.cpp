@@ -736,6 +736,20 @@ Result<std::map<std::string, git_oid>> remote_heads(git_remote* remote, Callback
     return out;
 }
 
+/// A bare scratch repository with url as an anonymous remote, and the
+/// remote's branches.
+Result<std::map<std::string, git_oid>> scratch_remote(const std::string& url, const Auth& auth, Scratch& s, Remote& remote,
+                                                      CallbackState& st)
+{
+    std::error_code ec;
+    std::filesystem::remove_all(s.dir, ec);
+    if (git_repository_init(s.repo.out(), s.dir.c_str(), 1) != 0) return fail(git_failure("cannot make " + s.dir.string()));
+    if (git_remote_create_anonymous(remote.out(), s.repo.get(), url.c_str()) != 0) return fail(git_failure("cannot use " + url));
+    st.auth = &auth;
+    st.allowed_url = url;
+    return remote_heads(remote.get(), st);
+}
+
 }  // namespace
 
 Result<BranchState> inspect_branch(const std::string& url, const std::string& branch, const std::string& base,
@@ -743,15 +757,9 @@ Result<BranchState> inspect_branch(const std::string& url, const std::string& br
 {
     init_once();
     Scratch s{scratch, {}};
-    std::error_code ec;
-    std::filesystem::remove_all(scratch, ec);
-    if (git_repository_init(s.repo.out(), scratch.c_str(), 1) != 0) return fail(git_failure("cannot make " + scratch.string()));
     Remote remote;
-    if (git_remote_create_anonymous(remote.out(), s.repo.get(), url.c_str()) != 0) return fail(git_failure("cannot use " + url));
     CallbackState st;
-    st.auth = &auth;
-    st.allowed_url = url;
-    auto heads = remote_heads(remote.get(), st);
+    auto heads = scratch_remote(url, auth, s, remote, st);
     if (!heads) return fail(heads.error());
     BranchState out;
     std::string branch_ref = "refs/heads/" + branch, base_ref = "refs/heads/" + base;
@@ -807,15 +815,9 @@ Status delete_branch(const std::string& url, const std::string& branch, const Au
         return {};
     }
     Scratch s{scratch, {}};
-    std::error_code ec;
-    std::filesystem::remove_all(scratch, ec);
-    if (git_repository_init(s.repo.out(), scratch.c_str(), 1) != 0) return fail(git_failure("cannot make " + scratch.string()));
     Remote remote;
-    if (git_remote_create_anonymous(remote.out(), s.repo.get(), url.c_str()) != 0) return fail(git_failure("cannot use " + url));
     CallbackState st;
-    st.auth = &auth;
-    st.allowed_url = url;
-    auto heads = remote_heads(remote.get(), st);
+    auto heads = scratch_remote(url, auth, s, remote, st);
     if (!heads) return fail(heads.error());
     if (!heads->count(ref)) return {};
     st.credential_calls = 0;

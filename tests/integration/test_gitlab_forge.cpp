@@ -186,6 +186,7 @@ TEST(GitLabForge, MergeRequestsAreFollowedThroughTheWebhookAndTheApi)
     test::write_file(dir / ".infra-agent" / "config.yaml",
                      "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() + "\n  token_env: CI_GITLAB_TOKEN\n"
                      "repository:\n  id: acme/infra\n"
+                     "pr:\n  group_by: resource\n"
                      "git:\n  repo: " + (dir / "acme.git").string() + "\n"
                      "webhooks:\n  gitlab: {secret_env: GL_SECRET}\n"
                      "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");

@@ -58,6 +58,17 @@ int line_of(const std::string& text, const std::string& needle)
     return pos == std::string::npos ? 0 : 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
 }
 
+/// A state home for the checkout, with config.yaml.
+test::RunOptions home_for(const fs::path& repo, const fs::path& home, const std::string& config)
+{
+    test::RunOptions opts;
+    opts.cwd = repo.string();
+    opts.env["INFRA_AGENT_HOME"] = home.string();
+    EXPECT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    test::write_file(home / "config.yaml", config);
+    return opts;
+}
+
 /// A checkout with three fixable resources and the report that names them.
 void three_resources(const fs::path& repo, const fs::path& report_file)
 {
@@ -82,11 +93,7 @@ TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
     fs::path repo = dir / "infra";
     three_resources(repo, dir / "report.json");
 
-    test::RunOptions opts;
-    opts.cwd = repo.string();
-    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
-    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
-    test::write_file(dir / "home" / "config.yaml", "validation:\n  steps: [terraform-fmt]\n");
+    auto opts = home_for(repo, dir / "home", "validation:\n  steps: [terraform-fmt]\n");
 
     auto r = run_cli({"remediate", (dir / "report.json").string()}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;  // three findings have no builtin fix
@@ -125,12 +132,7 @@ TEST(GroupingCli, OverTheLimitsWaitsAndGoesOutLater)
     test::TempDir dir;
     fs::path repo = dir / "infra";
     three_resources(repo, dir / "report.json");
-    test::RunOptions opts;
-    opts.cwd = repo.string();
-    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
-    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
-    test::write_file(dir / "home" / "config.yaml",
-                     "validation:\n  steps: [terraform-fmt]\npr:\n  max_open: 2\n  limit_recheck: 1s\n");
+    auto opts = home_for(repo, dir / "home", "validation:\n  steps: [terraform-fmt]\npr:\n  max_open: 2\n  limit_recheck: 1s\n");
 
     auto r = run_cli({"remediate", (dir / "report.json").string()}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;  // three findings have no builtin fix
@@ -166,11 +168,7 @@ TEST(GroupingCli, MaxPerHourHoldsTheRestBack)
     test::TempDir dir;
     fs::path repo = dir / "infra";
     three_resources(repo, dir / "report.json");
-    test::RunOptions opts;
-    opts.cwd = repo.string();
-    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
-    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
-    test::write_file(dir / "home" / "config.yaml", "validation:\n  steps: [terraform-fmt]\npr:\n  max_per_hour: 1\n");
+    auto opts = home_for(repo, dir / "home", "validation:\n  steps: [terraform-fmt]\npr:\n  max_per_hour: 1\n");
     auto r = run_cli({"remediate", (dir / "report.json").string()}, opts);
     std::set<std::string> held;
     for (const auto& l : test::json_lines(r.out))

@@ -39,6 +39,7 @@ protected:
                          "forge:\n  kind: github\n  base_url: " + github.url() + "\n  accept: application/json\n"
                          "git:\n  repo: " + (dir / "acme.git").string() + "\n"
                          "repository:\n  id: acme/infra\n"
+                         "pr:\n  group_by: resource\n"
                          "webhooks:\n  github: {secret_env: GH_SECRET}\n"
                          "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
         auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),

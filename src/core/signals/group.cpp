@@ -112,7 +112,8 @@ std::vector<AgentTask> group_findings(std::vector<AgentTask> tasks, GroupBy by)
     std::vector<AgentTask> out;
     std::vector<std::pair<bool, std::size_t>> order;  // (is a group, index)
     for (auto& t : tasks) {
-        if (t.type != TaskType::compliance_remediation || !member(t.payload, "finding").is_object()) {
+        if (t.type != TaskType::compliance_remediation || !member(t.payload, "finding").is_object() ||
+            member(t.payload, "group").is_object()) {  // grouped already
             order.emplace_back(false, out.size());
             out.push_back(std::move(t));
             continue;

@@ -25,7 +25,8 @@ std::string_view to_string(GroupBy by);
 /// A group's task carries payload.findings (every finding, each with its
 /// own dedupe key as "key" and the hash of what it says as "content"),
 /// payload.finding (the most severe), payload.group {by, value}, the
-/// highest priority of its findings, and the group's dedupe key. With
+/// highest priority of its findings, and the group's dedupe key; a task
+/// that is a group already passes through. With
 /// GroupBy::finding each finding stays its own task, as it was.
 std::vector<AgentTask> group_findings(std::vector<AgentTask> tasks, GroupBy by);
 
