@@ -125,17 +125,24 @@ private:
     std::string m_token;
 };
 
-TEST(GitLabForge, OneMergeRequestPerFinding)
+/// A bare remote (acme.git) of the scanned repository and a state home beside it.
+test::RunOptions bare_remote_and_home(const test::TempDir& dir)
 {
-    GitLabServer gitlab("glpat-test-token");
-    test::TempDir dir;
     test::checkout_scanned_repo(dir / "seed");
     test::git(dir.path(), "clone -q --bare seed acme.git");
     test::RunOptions opts;
     opts.cwd = dir.path().string();
     opts.env["INFRA_AGENT_HOME"] = (dir / ".infra-agent").string();
     opts.env["CI_GITLAB_TOKEN"] = "glpat-test-token";
-    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    EXPECT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    return opts;
+}
+
+TEST(GitLabForge, OneMergeRequestPerFinding)
+{
+    GitLabServer gitlab("glpat-test-token");
+    test::TempDir dir;
+    auto opts = bare_remote_and_home(dir);
     test::write_file(dir / ".infra-agent" / "config.yaml",
                      "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() + "\n  token_env: CI_GITLAB_TOKEN\n"
                      "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
@@ -175,14 +182,8 @@ TEST(GitLabForge, MergeRequestsAreFollowedThroughTheWebhookAndTheApi)
 {
     GitLabServer gitlab("glpat-test-token");
     test::TempDir dir;
-    test::checkout_scanned_repo(dir / "seed");
-    test::git(dir.path(), "clone -q --bare seed acme.git");
-    test::RunOptions opts;
-    opts.cwd = dir.path().string();
-    opts.env["INFRA_AGENT_HOME"] = (dir / ".infra-agent").string();
-    opts.env["CI_GITLAB_TOKEN"] = "glpat-test-token";
+    auto opts = bare_remote_and_home(dir);
     opts.env["GL_SECRET"] = "gitlab-hook-secret";
-    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
     test::write_file(dir / ".infra-agent" / "config.yaml",
                      "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() + "\n  token_env: CI_GITLAB_TOKEN\n"
                      "repository:\n  id: acme/infra\n"
