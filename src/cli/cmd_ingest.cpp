@@ -7,6 +7,7 @@
 #include "core/input.hpp"
 #include "core/json_stream.hpp"
 #include "core/log.hpp"
+#include "core/signals/group.hpp"
 #include "core/signals/ingest.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
@@ -36,6 +37,7 @@ struct Options {
     std::string root;
     std::string message;
     std::string format;
+    std::string group_by;
 };
 
 int list_sources(Context& ctx)
@@ -190,7 +192,12 @@ int run(const Options& opt, Context& ctx)
     core::events::SpanContext step{root.trace_id, core::events::new_span_id()};
     out.set_traceparent(core::events::to_traceparent(step));
     std::int64_t started = core::events::now_unix_ns();
-    auto st = core::signals::ingest(*parser, *src, in, out);
+    // A filter keeps one task per finding unless grouping is asked for.
+    auto group_by = opt.group_by.empty() ? core::signals::parse_group_by((*cfg)->get_or("pr.group_by", "finding"))
+                                         : core::signals::parse_group_by(opt.group_by, "--group-by");
+    if (!group_by) return ctx.fail(group_by.error());
+    core::signals::GroupingSink grouped(out, *group_by);
+    auto st = core::signals::ingest(*parser, *src, in, grouped);
     record_ingest(ctx, root, step, started, parser->name(), src->name(), out, st);
     int code = exit_code::ok;
     if (!st) code = ctx.fail(st.error());
@@ -234,6 +241,9 @@ void register_ingest(CLI::App& app, Context& ctx)
     cmd->add_option("--environment", opt->environment, "environment of every task, over tags and paths");
     cmd->add_option("--root", opt->root, "directory stripped from absolute paths in reports");
     cmd->add_option("--message", opt->message, "the message, for the chat source");
+    cmd->add_option("--group-by", opt->group_by,
+                    "one task for the findings of each resource, file, root or rule, or each finding alone\n"
+                    "(default: pr.group_by when set, else finding)");
     cmd->add_option("--format", opt->format, "json or table (default: table on a terminal, else JSON Lines)")
         ->check(CLI::IsMember({"json", "table"}));
     ctx.on_run(cmd, [opt, &ctx] { return run(*opt, ctx); });

@@ -3,11 +3,14 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/follow_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
 #include "core/json_access.hpp"
 #include "core/state.hpp"
+
+#include <cstdlib>
 
 namespace infra::cli {
 namespace {
@@ -74,6 +77,7 @@ int ls(const std::string& state, const std::string& repo, std::size_t limit, Con
         std::snprintf(line, sizeof line, "#%-5lld %-6s %-7s %-28s %-48s %s\n", static_cast<long long>(p.number), p.state.c_str(),
                       p.forge.c_str(), p.repository.substr(0, 28).c_str(), p.branch.substr(0, 48).c_str(), p.title.substr(0, 200).c_str());
         ctx.print(line);
+        if (!p.reason.empty()) ctx.print("       " + p.reason + "\n");
     }
     return exit_code::ok;
 }
@@ -101,13 +105,69 @@ int show(const std::string& ref, Context& ctx)
     return exit_code::ok;
 }
 
+struct FollowFlags {
+    DeliveryFlags delivery;
+    std::string repo_name;
+    std::string ref;
+    std::string as;
+    PolicyFlags policies;
+};
+
+/// A named repository, else the git checkout around the current directory.
+void default_repo(DeliveryFlags& flags, Context& ctx)
+{
+    auto config = ctx.config();
+    if (!flags.repo.empty() || !config || !(*config)->get_or("git.repo", "").empty()) return;
+    if (auto top = core::git::find_worktree(std::filesystem::current_path())) flags.repo = top->string();
+}
+
+int print_transitions(const std::vector<core::change::Transition>& ts, Context& ctx)
+{
+    for (const auto& t : ts) {
+        if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(t.to_json());
+        else ctx.print("#" + std::to_string(t.number) + " " + t.event + ": " + t.reason + "\n");
+    }
+    return exit_code::ok;
+}
+
+int sync(FollowFlags& f, Context& ctx)
+{
+    default_repo(f.delivery, ctx);
+    auto admission = open_admission(ctx, f.policies, "");
+    if (!admission) return ctx.fail(admission.error());
+    auto follow = open_follower(ctx, f.delivery, (*admission)->events, admission->get());
+    if (!follow) return ctx.fail(follow.error());
+    auto done = follow->follower->reconcile(f.repo_name);
+    (*admission)->events->flush();
+    if (!done) return ctx.fail(done.error());
+    return print_transitions(*done, ctx);
+}
+
+int close_or_reopen(FollowFlags& f, bool close, Context& ctx)
+{
+    default_repo(f.delivery, ctx);
+    auto admission = open_admission(ctx, f.policies, "");
+    if (!admission) return ctx.fail(admission.error());
+    auto follow = open_follower(ctx, f.delivery, (*admission)->events, nullptr);
+    if (!follow) return ctx.fail(follow.error());
+    auto pr = follow->delivery->store->get(f.ref);
+    if (!pr) return ctx.fail(pr.error());
+    const char* user = std::getenv("USER");
+    std::string by = !f.as.empty() ? f.as : user && *user ? user : "someone";
+    auto done = close ? follow->follower->close(*pr, by) : follow->follower->reopen(*pr, by);
+    (*admission)->events->flush();
+    if (!done) return ctx.fail(done.error());
+    return print_transitions({*done}, ctx);
+}
+
 }  // namespace
 
 void register_pr(CLI::App& app, Context& ctx)
 {
     auto* pr = app.add_subcommand("pr", "Open, update and look at pull requests");
-    pr->footer("One pull request per finding: the branch is infra-agent/<type>/<fingerprint>, so a second run\n"
-               "of the same finding updates its pull request instead of opening another.");
+    pr->footer("One pull request per group of findings (pr.group_by: resource, file, root, rule or finding): the\n"
+               "branch is infra-agent/<type>/<group's fingerprint>, so a later run of the group updates its pull\n"
+               "request instead of opening another. Open ones are followed: pr sync, remediate, serve.");
 
     auto oo = std::make_shared<OpenOptions>();
     auto* o = pr->add_subcommand("open", "Commit a workspace's changes for a task to its bot branch, push, open or update the PR");
@@ -134,6 +194,29 @@ void register_pr(CLI::App& app, Context& ctx)
     auto* s = pr->add_subcommand("show", "Show a pull request with its history and diff");
     s->add_option("pr", *ref, "number (#N), id or unique id prefix")->required();
     ctx.on_run(s, [ref, &ctx] { return show(*ref, ctx); });
+
+    auto sf = std::make_shared<FollowFlags>();
+    auto* y = pr->add_subcommand("sync", "Follow the open bot pull requests: merged, closed, fixed elsewhere, base moved");
+    y->add_option("--repository", sf->repo_name, "only this repository's (owner/name)");
+    add_delivery_flags(y, sf->delivery);
+    sf->policies.add_to(y);
+    y->footer("Merged: its findings are resolved and its branch deleted. Closed without merging: its findings\n"
+              "are declined until they change, or `pr reopen`. None of its findings in the latest report\n"
+              "(remediate): closed with a comment. Its base moved (behind, or conflicting): a fresh task rebuilds\n"
+              "it on the new base and force-pushes with lease, unless a person pushed to it: then it is left alone,\n"
+              "with a comment. remediate and serve make this pass too.");
+    ctx.on_run(y, [sf, &ctx] { return sync(*sf, ctx); });
+
+    for (bool close : {true, false}) {
+        auto cf = std::make_shared<FollowFlags>();
+        auto* c = pr->add_subcommand(close ? "close" : "reopen",
+                                     close ? "Close a bot pull request; its findings are declined until they change"
+                                           : "Let a declined pull request's findings be proposed again (and reopen it)");
+        c->add_option("pr", cf->ref, "number (#N), id or unique id prefix")->required();
+        c->add_option("--as", cf->as, "who does it, for the record (default: $USER)");
+        add_delivery_flags(c, cf->delivery);
+        ctx.on_run(c, [cf, close, &ctx] { return close_or_reopen(*cf, close, ctx); });
+    }
 }
 
 }  // namespace infra::cli

@@ -6,6 +6,7 @@
 #include "core/report.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/follow_setup.hpp"
 #include "cli/admission.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
@@ -14,6 +15,7 @@
 #include "core/input.hpp"
 #include "core/json_access.hpp"
 #include "core/intake.hpp"
+#include "core/signals/group.hpp"
 #include "core/signals/ingest.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
@@ -39,18 +41,35 @@ struct Options {
 
 /// What became of one finding.
 struct Line {
-    std::string task_id, what, state, detail, agent;
+    std::string task_id, what, state, detail, agent, key;
     nlohmann::json pr;
     int code = exit_code::ok;
 };
 
-std::string describe_finding(const core::AgentTask& t)
+std::string describe_finding(const nlohmann::json& f, const std::string& type, const std::string& fallback_resource)
 {
-    const auto& f = core::member(t.payload, "finding");
     std::string rule = core::string_member(f, "canonicalRuleId");
-    if (rule.empty()) rule = std::string(core::to_string(t.type));
-    std::string where = t.context.resource.empty() ? core::string_member(f, "file") : t.context.resource;
+    if (rule.empty()) rule = type;
+    std::string resource = core::string_member(f, "resource", fallback_resource);
+    std::string where = resource.empty() ? core::string_member(f, "file") : resource;
     return rule + (where.empty() ? "" : " " + where);
+}
+
+/// The findings of a task: a group's, else its one.
+std::vector<nlohmann::json> findings_of(const core::AgentTask& t)
+{
+    const auto& group = core::member(t.payload, "findings");
+    if (group.is_array() && !group.empty()) return {group.begin(), group.end()};
+    return {core::member(t.payload, "finding")};
+}
+
+/// What became of one finding of a group whose task succeeded.
+const nlohmann::json& outcome_of(const nlohmann::json& result, const std::string& key)
+{
+    static const nlohmann::json none;
+    for (const auto& f : core::member(result, "findings"))
+        if (!key.empty() && core::string_member(f, "key") == key) return f;
+    return none;
 }
 
 int remediate(Options& opt, Context& ctx)
@@ -118,8 +137,40 @@ int remediate(Options& opt, Context& ctx)
         return exit_code::ok;
     }
 
+    auto group_by = core::signals::parse_group_by((*config)->get_or("pr.group_by", "resource"));
+    if (!group_by) return ctx.fail(group_by.error());
+    found.tasks = core::signals::group_findings(std::move(found.tasks), *group_by);
+    // The bot pull requests open already are followed first, against this
+    // report: what was merged, closed or fixed elsewhere, and what a person
+    // took over, is not proposed again.
+    std::vector<core::change::HeldBack> held;
+    if (!opt.dry_run) {
+        auto follow = open_follower(ctx, opt.delivery, events, nullptr);
+        if (!follow) return ctx.fail(follow.error());
+        std::vector<std::string> keys;
+        for (const auto& t : found.tasks)
+            for (const auto& f : findings_of(t)) keys.push_back(core::string_member(f, "key", t.dedupe_key));
+        if (auto st = core::change::record_report(*follow->delivery->db, repo_name, keys); !st) return ctx.fail(st.error());
+        auto followed = follow->follower->reconcile(repo_name);
+        if (!followed) return ctx.fail(followed.error());
+        for (const auto& t : *followed) ctx.note("pull request #" + std::to_string(t.number) + ": " + t.reason);
+        auto kept = core::change::hold_back(found.tasks, *follow->delivery->db, *follow->delivery->store, follow->delivery->forge->name());
+        if (!kept) return ctx.fail(kept.error());
+        held = std::move(*kept);
+    }
+    // One line per finding; the findings of a group share its task.
     std::vector<Line> lines;
-    for (const auto& t : found.tasks) lines.push_back({t.id, describe_finding(t), "", "", t.context.agent_slug, nullptr, exit_code::ok});
+    std::vector<std::size_t> first_line;
+    for (const auto& t : found.tasks) {
+        first_line.push_back(lines.size());
+        for (const auto& f : findings_of(t))
+            lines.push_back({t.id, describe_finding(f, std::string(core::to_string(t.type)), t.context.resource), "", "", t.context.agent_slug, core::string_member(f, "key"), nullptr, exit_code::ok});
+    }
+    first_line.push_back(lines.size());
+    for (const auto& h : held) {
+        Line l{"", describe_finding(h.finding, "", ""), h.reason.rfind("declined", 0) == 0 ? "declined" : "left alone", h.reason, "", h.key, nullptr, exit_code::ok};
+        lines.push_back(std::move(l));
+    }
     core::intake::Options io;
     io.stage = "remediate";
     io.dry_run = opt.dry_run;
@@ -128,23 +179,25 @@ int remediate(Options& opt, Context& ctx)
     std::vector<std::string> ids;
     for (std::size_t i = 0; i < admitted->size(); ++i) {
         const auto& a = (*admitted)[i];
-        Line& l = lines[i];
-        l.task_id = a.id;  // the unfinished task it duplicates, when it does
-        int tier = core::int_member(a.decision, "tier");
-        if (a.state == "denied") {
-            l.state = "denied";
-            l.detail = a.reason;
-            l.code = exit_code::denied;
-        } else if (opt.dry_run) {
-            l.state = a.state == "pending-approval" ? "would wait for approval" : "would fix";
-            l.detail = "tier " + std::to_string(tier) + ", agent " + l.agent;
-            if (a.state == "pending-approval") l.code = exit_code::pending;
-        } else {
-            if (a.state == "pending-approval") {
-                l.state = "waiting for approval";
-                l.code = exit_code::pending;
+        for (std::size_t n = first_line[i]; n < first_line[i + 1]; ++n) {
+            Line& l = lines[n];
+            l.task_id = a.id;  // the unfinished task it duplicates, when it does
+            int tier = core::int_member(a.decision, "tier");
+            if (a.state == "denied") {
+                l.state = "denied";
+                l.detail = a.reason;
+                l.code = exit_code::denied;
+            } else if (opt.dry_run) {
+                l.state = a.state == "pending-approval" ? "would wait for approval" : "would fix";
+                l.detail = "tier " + std::to_string(tier) + ", agent " + l.agent;
+                if (a.state == "pending-approval") l.code = exit_code::pending;
+            } else {
+                if (a.state == "pending-approval") {
+                    l.state = "waiting for approval";
+                    l.code = exit_code::pending;
+                }
+                if (n == first_line[i]) ids.push_back(a.id);
             }
-            ids.push_back(a.id);
         }
     }
 
@@ -181,8 +234,14 @@ int remediate(Options& opt, Context& ctx)
                 l.code = exit_code::failure;
             } else {
                 const auto& change = core::member(e->result, "change");
-                if (e->state == core::queue::State::succeeded) {
+                const auto& mine = outcome_of(e->result, l.key);
+                if (e->state == core::queue::State::succeeded && core::string_member(mine, "state") == "not-fixed") {
+                    l.state = "failed";
+                    l.detail = core::string_member(mine, "reason");
+                    l.code = exit_code::failure;
+                } else if (e->state == core::queue::State::succeeded) {
                     l.state = change.is_object() ? core::string_member(change, "state") : "fixed";
+                    if (core::string_member(mine, "state") == "already-passing") l.state = "already passes";
                     l.pr = core::member(change, "pullRequest");
                     l.detail = l.pr.is_object() ? core::string_member(l.pr, "url") + " (" + core::string_member(change, "branch") + ")"
                                                 : core::string_member(change, "reason");
@@ -191,6 +250,10 @@ int remediate(Options& opt, Context& ctx)
                     l.state = "waiting for approval";
                     for (const auto& r : e->required_approvals) l.detail += (l.detail.empty() ? "by " : ", ") + r;
                     l.code = exit_code::pending;
+                } else if (e->state == core::queue::State::queued && e->last_error.rfind("waiting: ", 0) == 0) {
+                    // Over pr.max_open or pr.max_per_hour: queued, it goes out as others merge or close.
+                    l.state = "waiting";
+                    l.detail = e->last_error.substr(9);
                 } else {
                     l.state = e->state == core::queue::State::dead ? "failed" : std::string(core::queue::to_string(e->state));
                     l.detail = e->last_error;

@@ -13,6 +13,7 @@
 #include "core/input.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
+#include "cli/follow_setup.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/serve/server.hpp"
 #include "core/queue/event_stream.hpp"
@@ -26,6 +27,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <pthread.h>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 namespace infra::cli {
@@ -143,7 +146,7 @@ int serve(const Options& opt, Context& ctx)
     if (auto st = a.state->relax_sync(); !st) return ctx.fail(st.error());
     core::events::EventSink* sink = a.events;
 
-    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {}, nullptr, {}};
+    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {}, nullptr, {}, {}};
     // Approvals where reviewers are: reviews and commands on the forge's pull requests.
     auto reviewers = open_reviewers(ctx, sink);
     if (!reviewers) return ctx.fail(reviewers.error());
@@ -169,6 +172,24 @@ int serve(const Options& opt, Context& ctx)
             return j;
         };
     }
+    // Bot pull requests are followed from the forges' webhooks and by a
+    // reconcile pass every pr.sync_interval.
+    std::mutex follow_mutex;
+    std::optional<FollowSetup> follow;
+    auto sync_every = core::timeutil::parse_duration(cfg.get_or("pr.sync_interval", "10m"));
+    if (!sync_every) return ctx.fail(core::make_error(core::Errc::usage, "pr.sync_interval: " + sync_every.error().message));
+    if (auto f = open_follower(ctx, opt.delivery, sink, &a); f) follow = std::move(*f);
+    else spdlog::warn("bot pull requests are not followed: {}", f.error().message);
+    if (follow)
+        deps.follow = [&](const std::string& forge, const std::string& repository, std::int64_t number, const std::string& state,
+                          const std::string& by) -> core::Result<nlohmann::json> {
+            std::lock_guard lock(follow_mutex);
+            if (forge != follow->delivery->forge->name()) return nlohmann::json();
+            auto t = follow->follower->closed(repository, number, state, by);
+            if (!t) return core::fail(t.error());
+            sink->flush();
+            return *t ? (*t)->to_json() : nlohmann::json();
+        };
     core::serve::Server server(so, std::move(deps));
     if (auto st = server.bind(); !st) return ctx.fail(st.error());
     for (const char* source : k_sources)
@@ -257,11 +278,29 @@ int serve(const Options& opt, Context& ctx)
     }
 
     scheduler.start();
+    std::mutex sync_stop_mutex;
+    std::condition_variable sync_stop;
+    bool stopping = false;
+    std::thread syncer([&] {
+        std::unique_lock stop_lock(sync_stop_mutex);
+        while (follow && !sync_stop.wait_for(stop_lock, *sync_every, [&] { return stopping; })) {
+            std::lock_guard lock(follow_mutex);
+            auto done = follow->follower->reconcile("");
+            if (!done) spdlog::warn("following pull requests: {}", done.error().message);
+            sink->flush();
+        }
+    });
     std::thread work;
     core::Result<core::WorkerSummary> summary = core::WorkerSummary{};
     if (worker) work = std::thread([&] { summary = worker->run(); });
     server.run();  // returns after stop()
     scheduler.stop();
+    {
+        std::lock_guard lock(sync_stop_mutex);
+        stopping = true;
+    }
+    sync_stop.notify_all();
+    syncer.join();
     if (worker) {
         worker->stop();
         work.join();

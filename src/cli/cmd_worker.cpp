@@ -212,7 +212,7 @@ int run(const Options& opt, Context& ctx)
     nlohmann::json j = {{"type", "summary"},          {"worker", w.id.empty() ? core::default_worker_id() : w.id},
                         {"claimed", summary->claimed}, {"succeeded", summary->succeeded},
                         {"failed", summary->failed},   {"dead", summary->dead},
-                        {"released", summary->released}, {"denied", summary->denied},
+                        {"released", summary->released}, {"waiting", summary->waiting}, {"denied", summary->denied},
                         {"lost", summary->lost}};
     if (ctx.json_output()) ctx.emit(j);
     else

@@ -176,6 +176,21 @@ core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const D
     o.ssh_key = c.get_or("git.ssh_key", "");
     o.ssh_known_hosts = c.get_or("git.ssh_known_hosts", "");
     o.keep_worktrees = flags.keep;
+    for (auto [key, limit] : {std::pair{"pr.max_open", &o.max_open}, std::pair{"pr.max_per_hour", &o.max_per_hour}}) {
+        std::string v = c.get_or(key, "");
+        if (v.empty()) continue;
+        char* end = nullptr;
+        long n = std::strtol(v.c_str(), &end, 10);
+        if (*end || n < 0 || n > 100000)
+            return core::fail(core::Errc::usage, std::string(key) + ": expected a whole number of pull requests (0: no limit), got " +
+                                                     core::text::quote(v));
+        *limit = static_cast<int>(n);
+    }
+    if (auto t = c.get("pr.limit_recheck")) {
+        auto d = core::timeutil::parse_duration(*t);
+        if (!d || d->count() < 1000) return core::fail(core::Errc::usage, "pr.limit_recheck " + core::text::quote(*t) + ": expected a duration of 1s or more, e.g. 1m");
+        o.limit_recheck = *d;
+    }
     o.forge = setup->forge.get();
     o.store = setup->store.get();
     auto validation = validation_options(ctx, sandbox);

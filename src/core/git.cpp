@@ -704,3 +704,132 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
 }
 
 }  // namespace infra::core::git
+
+namespace infra::core::git {
+namespace {
+
+/// A bare scratch repository removed when the scope ends.
+struct Scratch {
+    std::filesystem::path dir;
+    Repo repo;
+    ~Scratch()
+    {
+        std::error_code ec;
+        if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+};
+
+/// The remote's branches (refs/heads/... -> tip).
+Result<std::map<std::string, git_oid>> remote_heads(git_remote* remote, CallbackState& st)
+{
+    git_remote_connect_options connect;
+    git_remote_connect_options_init(&connect, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+    connect.callbacks = callbacks_for(st);
+    connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+    if (git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &connect) != 0) return fail(git_failure("cannot reach origin", &st));
+    const git_remote_head** heads = nullptr;
+    std::size_t n = 0;
+    std::map<std::string, git_oid> out;
+    if (git_remote_ls(&heads, &n, remote) != 0) return fail(git_failure("cannot list origin's branches", &st));
+    for (std::size_t i = 0; i < n; ++i) out[heads[i]->name] = heads[i]->oid;
+    git_remote_disconnect(remote);
+    return out;
+}
+
+/// A bare scratch repository with url as an anonymous remote, and the
+/// remote's branches.
+Result<std::map<std::string, git_oid>> scratch_remote(const std::string& url, const Auth& auth, Scratch& s, Remote& remote,
+                                                      CallbackState& st)
+{
+    std::error_code ec;
+    std::filesystem::remove_all(s.dir, ec);
+    if (git_repository_init(s.repo.out(), s.dir.c_str(), 1) != 0) return fail(git_failure("cannot make " + s.dir.string()));
+    if (git_remote_create_anonymous(remote.out(), s.repo.get(), url.c_str()) != 0) return fail(git_failure("cannot use " + url));
+    st.auth = &auth;
+    st.allowed_url = url;
+    return remote_heads(remote.get(), st);
+}
+
+}  // namespace
+
+Result<BranchState> inspect_branch(const std::string& url, const std::string& branch, const std::string& base,
+                                   const std::string& bot_email, const Auth& auth, const std::filesystem::path& scratch)
+{
+    init_once();
+    Scratch s{scratch, {}};
+    Remote remote;
+    CallbackState st;
+    auto heads = scratch_remote(url, auth, s, remote, st);
+    if (!heads) return fail(heads.error());
+    BranchState out;
+    std::string branch_ref = "refs/heads/" + branch, base_ref = "refs/heads/" + base;
+    auto b = heads->find(base_ref);
+    if (b == heads->end()) return fail(Errc::not_found, "origin has no branch " + text::quote(base));
+    out.base_head = oid_hex(&b->second);
+    auto h = heads->find(branch_ref);
+    if (h == heads->end()) return out;
+    out.exists = true;
+    out.head = oid_hex(&h->second);
+    std::string spec_base = "+" + base_ref + ":refs/remotes/origin/base", spec_branch = "+" + branch_ref + ":refs/remotes/origin/branch";
+    char* specs[] = {spec_base.data(), spec_branch.data()};
+    git_strarray refspecs = {specs, 2};
+    st.credential_calls = 0;
+    git_fetch_options fo = fetch_options(st);
+    if (git_remote_fetch(remote.get(), &refspecs, &fo, "infra-agent: inspect bot branch") != 0)
+        return fail(git_failure("cannot fetch " + branch + " and " + base, &st));
+    const git_oid& tip_id = h->second;
+    const git_oid& base_id = b->second;
+    out.merged = git_oid_equal(&tip_id, &base_id) || git_graph_descendant_of(s.repo.get(), &base_id, &tip_id) == 1;
+    Commit tip;
+    if (git_commit_lookup(tip.out(), s.repo.get(), &tip_id) != 0) return fail(git_failure("cannot read the tip of " + branch));
+    const git_signature* committer = git_commit_committer(tip.get());
+    out.bot_owned = committer && !bot_email.empty() && bot_email == committer->email && trailers_of(git_commit_message(tip.get())).count("Task-Id");
+    if (!out.bot_owned) out.pushed_by = committer ? committer->name : "?";
+    if (out.merged) return out;
+    git_oid merge_base;
+    out.behind = git_merge_base(&merge_base, s.repo.get(), &tip_id, &base_id) != 0 || !git_oid_equal(&merge_base, &base_id);
+    if (out.behind) {
+        Commit base_commit;
+        Owned<git_index, git_index_free> merged;
+        if (git_commit_lookup(base_commit.out(), s.repo.get(), &base_id) == 0 &&
+            git_merge_commits(merged.out(), s.repo.get(), base_commit.get(), tip.get(), nullptr) == 0)
+            out.conflicts = git_index_has_conflicts(merged.get()) != 0;
+    }
+    return out;
+}
+
+Status delete_branch(const std::string& url, const std::string& branch, const Auth& auth, const std::filesystem::path& scratch)
+{
+    init_once();
+    if (branch.rfind("infra-agent/", 0) != 0)
+        return fail(Errc::denied, "refusing to delete " + text::quote(branch) + ": infra-agent deletes only branches under infra-agent/");
+    std::string ref = "refs/heads/" + branch;
+    if (is_local_checkout(url)) {
+        // A checkout on this machine: its branch is deleted in place.
+        std::string path = url.rfind("file://", 0) == 0 ? url.substr(7) : url;
+        Repo target;
+        if (git_repository_open(target.out(), path.c_str()) != 0) return fail(git_failure("cannot open " + path));
+        Ref r;
+        if (git_reference_lookup(r.out(), target.get(), ref.c_str()) != 0) return {};
+        if (git_reference_delete(r.get()) != 0) return fail(git_failure("cannot delete " + branch + " in " + path));
+        return {};
+    }
+    Scratch s{scratch, {}};
+    Remote remote;
+    CallbackState st;
+    auto heads = scratch_remote(url, auth, s, remote, st);
+    if (!heads) return fail(heads.error());
+    if (!heads->count(ref)) return {};
+    st.credential_calls = 0;
+    git_push_options po;
+    git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
+    po.callbacks = callbacks_for(st);
+    po.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+    std::string spec = ":" + ref;
+    char* specs[] = {spec.data()};
+    git_strarray refspecs = {specs, 1};
+    if (git_remote_push(remote.get(), &refspecs, &po) != 0) return fail(git_failure("cannot delete " + branch + " on origin", &st));
+    return {};
+}
+
+}  // namespace infra::core::git

@@ -137,6 +137,27 @@ struct PushResult {
 /// pushed to it (or moved it between our fetch and push).
 Result<PushResult> push(const Checkout& co, const std::string& branch, const PushOptions& opt);
 
+/// What origin has of a bot branch, against its base branch.
+struct BranchState {
+    bool exists = false;      ///< the branch is on origin
+    std::string head;         ///< its tip
+    std::string base_head;    ///< the base's tip
+    bool merged = false;      ///< the tip is in the base's history
+    bool behind = false;      ///< the base has commits the branch was not made on
+    bool conflicts = false;   ///< merging it into the base now would conflict
+    bool bot_owned = false;   ///< the tip is a bot commit (bot_email's, with a Task-Id trailer)
+    std::string pushed_by;    ///< who committed the tip, when it is not the bot
+};
+
+/// Fetches the branch and its base from url into a scratch repository at
+/// scratch (made and removed here) and says how they stand.
+Result<BranchState> inspect_branch(const std::string& url, const std::string& branch, const std::string& base,
+                                   const std::string& bot_email, const Auth& auth, const std::filesystem::path& scratch);
+
+/// Deletes a bot branch (under infra-agent/) from url; a branch that is
+/// already gone is no error.
+Status delete_branch(const std::string& url, const std::string& branch, const Auth& auth, const std::filesystem::path& scratch);
+
 /// The trailers of a commit message (key -> value).
 std::map<std::string, std::string> trailers_of(const std::string& message);
 

@@ -329,6 +329,21 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         if (st && *st == queue::State::dead) ++m_summary.dead;
         return;
     }
+    // Over a limit on noise, the task waits (not an attempt) until its pull request may go out.
+    if (m_opt.delivery) {
+        auto wait = m_opt.delivery->over_limit(lease.task);
+        if (!wait) spdlog::warn("task {}: cannot check the limits on pull requests: {}", lease.id, wait.error().message);
+        if (wait && *wait) {
+            auto st = m_queue.defer(lease.id, lease.token, (*wait)->delay, (*wait)->reason);
+            m_events.emit({"task.waiting", lease.id, "",
+                           {{"worker", m_opt.id}, {"reason", (*wait)->reason}, {"delayMs", (*wait)->delay.count()}}});
+            outcome_is("waiting");
+            std::lock_guard lock(m_mutex);
+            if (st) ++m_summary.waiting;
+            else ++m_summary.lost;
+            return;
+        }
+    }
     agent::Agent* agent = m_agents.find(agent_name);
     agent::Outcome outcome;
     auto flight = std::make_shared<InFlight>();

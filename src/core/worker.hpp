@@ -49,6 +49,7 @@ struct WorkerSummary {
     std::size_t failed = 0;     ///< attempts that failed (retried or dead)
     std::size_t dead = 0;
     std::size_t released = 0;   ///< given back at shutdown
+    std::size_t waiting = 0;    ///< given back to wait on a limit on pull requests (pr.max_open, pr.max_per_hour)
     std::size_t denied = 0;     ///< refused by policy at claim
     std::size_t lost = 0;       ///< leases lost before the result could be recorded
 };

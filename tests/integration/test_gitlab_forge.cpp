@@ -85,7 +85,21 @@ public:
             json changes = json::parse(req.body);
             for (auto& [k, v] : changes.items())
                 if (k != "state_event") mr[k] = v;
+            if (changes.value("state_event", "") == "close") mr["state"] = "closed";
+            if (changes.value("state_event", "") == "reopen" && mr["state"] == "closed") mr["state"] = "opened";
             res.set_content(mr.dump(), "application/json");
+        });
+        server.Get(project + R"(/merge_requests/(\d+))", [this, auth](const httplib::Request& req, httplib::Response& res) {
+            if (!auth(req, res)) return;
+            std::lock_guard lock(m);
+            log.push_back("GET merge_request");
+            int iid = std::stoi(req.matches[1]);
+            if (iid < 1 || iid > static_cast<int>(mrs.size())) {
+                res.status = 404;
+                res.set_content(R"({"message":"404 Not found"})", "application/json");
+                return;
+            }
+            res.set_content(mrs[iid - 1].dump(), "application/json");
         });
         server.Post(project + R"(/merge_requests/(\d+)/notes)", [this, auth](const httplib::Request& req, httplib::Response& res) {
             if (!auth(req, res)) return;
@@ -139,17 +153,24 @@ private:
     std::string m_token;
 };
 
-TEST(GitLabForge, OneMergeRequestPerFinding)
+/// A bare remote (acme.git) of the scanned repository and a state home beside it.
+test::RunOptions bare_remote_and_home(const test::TempDir& dir)
 {
-    GitLabServer gitlab("glpat-test-token");
-    test::TempDir dir;
     test::checkout_scanned_repo(dir / "seed");
     test::git(dir.path(), "clone -q --bare seed acme.git");
     test::RunOptions opts;
     opts.cwd = dir.path().string();
     opts.env["INFRA_AGENT_HOME"] = (dir / ".infra-agent").string();
     opts.env["CI_GITLAB_TOKEN"] = "glpat-test-token";
-    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    EXPECT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    return opts;
+}
+
+TEST(GitLabForge, OneMergeRequestPerFinding)
+{
+    GitLabServer gitlab("glpat-test-token");
+    test::TempDir dir;
+    auto opts = bare_remote_and_home(dir);
     test::write_file(dir / ".infra-agent" / "config.yaml",
                      "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() + "\n  token_env: CI_GITLAB_TOKEN\n"
                      "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
@@ -310,6 +331,72 @@ TEST_F(GitLabApprovals, AGroupMembersApprovalCountsAndANoteApplies)
     ASSERT_EQ(said.size(), 5u);
     EXPECT_NE(said[4].find("task " + staging + " is succeeded, and nothing of it waits for approval"), std::string::npos) << said[4];
     EXPECT_EQ(again.stop(SIGTERM), 0) << again.err();
+}
+
+// GitLab's merge request webhook (X-Gitlab-Token, object_attributes.action)
+// and its API (the merge request's state) say what became of a bot merge
+// request: closed, it declines its findings until `pr reopen` (which opens
+// it again on GitLab); merged, its findings are resolved and its branch deleted.
+TEST(GitLabForge, MergeRequestsAreFollowedThroughTheWebhookAndTheApi)
+{
+    GitLabServer gitlab("glpat-test-token");
+    test::TempDir dir;
+    auto opts = bare_remote_and_home(dir);
+    opts.env["GL_SECRET"] = "gitlab-hook-secret";
+    test::write_file(dir / ".infra-agent" / "config.yaml",
+                     "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() + "\n  token_env: CI_GITLAB_TOKEN\n"
+                     "repository:\n  id: acme/infra\n"
+                     "pr:\n  group_by: resource\n"
+                     "git:\n  repo: " + (dir / "acme.git").string() + "\n"
+                     "webhooks:\n  gitlab: {secret_env: GL_SECRET}\n"
+                     "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
+    auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string()}, opts);
+    auto o = opts;
+    o.stdin_data = tasks.out.substr(0, tasks.out.find('\n') + 1);
+    ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
+    ASSERT_EQ(run_cli({"worker", "--drain"}, opts).exit_code, 0);
+    std::string branch = json::parse(run_cli({"pr", "show", "1", "--json"}, opts).out)["branch"];
+    EXPECT_TRUE(test::json_lines(run_cli({"pr", "sync", "--json"}, opts).out).empty());  // open on GitLab, up to date
+
+    // The webhook: closed by a person.
+    json event = {{"object_kind", "merge_request"}, {"event_type", "merge_request"}, {"user", {{"username", "root"}}},
+                  {"project", {{"path_with_namespace", "acme/infra"}}},
+                  {"object_attributes", {{"iid", 1}, {"action", "close"}, {"state", "closed"}, {"source_branch", branch}}}};
+    {
+        test::Background serve({"serve", "--listen", "127.0.0.1:0"}, opts);
+        auto listening = json::parse(serve.read_line(20000), nullptr, false);
+        ASSERT_TRUE(listening.is_object()) << serve.err();
+        httplib::Client http(listening["url"].get<std::string>());
+        http.set_read_timeout(30, 0);
+        auto wrong = http.Post("/hooks/gitlab", {{"X-Gitlab-Event", "Merge Request Hook"}, {"X-Gitlab-Token", "guess"}}, event.dump(), "application/json");
+        ASSERT_TRUE(wrong);
+        EXPECT_EQ(wrong->status, 401);
+        auto res = http.Post("/hooks/gitlab", {{"X-Gitlab-Event", "Merge Request Hook"}, {"X-Gitlab-Token", "gitlab-hook-secret"}},
+                             event.dump(), "application/json");
+        ASSERT_TRUE(res);
+        EXPECT_EQ(res->status, 200) << res->body;
+        EXPECT_EQ(json::parse(res->body)["transition"]["event"], "pr.declined") << res->body;
+        EXPECT_EQ(serve.stop(SIGTERM), 0) << serve.err();
+    }
+    auto pr = json::parse(run_cli({"pr", "show", "1", "--json"}, opts).out);
+    EXPECT_EQ(pr["state"], "closed");
+    EXPECT_NE(pr["reason"].get<std::string>().find("closed without merging by root"), std::string::npos) << pr.dump();
+
+    // Reopened here, it is reopened on GitLab.
+    ASSERT_EQ(run_cli({"pr", "reopen", "1", "--as", "root"}, opts).exit_code, 0);
+    {
+        std::lock_guard lock(gitlab.m);
+        EXPECT_EQ(gitlab.mrs[0]["state"], "opened");
+        // Then merged on GitLab, with no webhook: the reconcile pass asks the API.
+        gitlab.mrs[0]["state"] = "merged";
+        gitlab.mrs[0]["merged_by"] = {{"username", "maintainer"}};
+    }
+    auto sync = test::json_lines(run_cli({"pr", "sync", "--json"}, opts).out);
+    ASSERT_EQ(sync.size(), 1u);
+    EXPECT_EQ(sync[0]["event"], "pr.merged");
+    EXPECT_NE(sync[0]["reason"].get<std::string>().find("merged by maintainer"), std::string::npos) << sync[0].dump();
+    EXPECT_EQ(test::git(dir / "acme.git", "branch --list " + branch), "");
+    EXPECT_EQ(json::parse(run_cli({"pr", "show", "1", "--json"}, opts).out)["state"], "merged");
 }
 
 }  // namespace

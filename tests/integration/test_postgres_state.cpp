@@ -89,14 +89,16 @@ TEST(PostgresState, RemediateKeepsEveryRecordInTheServer)
     auto conn = core::store::pg::Conn::open(pg.url());
     ASSERT_TRUE(conn) << conn.error().message;
     auto& c = **conn;
-    EXPECT_EQ(count(c, "SELECT count(*) FROM pull_requests"), 5);
-    EXPECT_EQ(count(c, "SELECT count(*) FROM decisions"), 8);
-    EXPECT_EQ(count(c, "SELECT count(*) FROM infra_queue"), 8);  // the queue is the PostgreSQL queue
-    EXPECT_EQ(count(c, "SELECT count(*) FROM events WHERE type = 'task.succeeded'"), 5);
-    EXPECT_EQ(count(c, "SELECT max(version) FROM schema_migrations"), 9);
+    // Two tasks: the bucket's seven findings (one pull request), and the detector's one.
+    EXPECT_EQ(count(c, "SELECT count(*) FROM pull_requests"), 1);
+    EXPECT_EQ(count(c, "SELECT count(*) FROM decisions"), 2);
+    EXPECT_EQ(count(c, "SELECT count(*) FROM infra_queue"), 2);  // the queue is the PostgreSQL queue
+    EXPECT_EQ(count(c, "SELECT count(*) FROM events WHERE type = 'task.succeeded'"), 1);
+    EXPECT_EQ(count(c, "SELECT count(*) FROM report_findings"), 8);
+    EXPECT_EQ(count(c, "SELECT max(version) FROM schema_migrations"), 10);
 
     // The commands that read the state read it from the server.
-    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 5u);
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);
     auto ev = run_cli({"events", "--task", task_id, "--type", "task.*", "--json"}, opts);
     EXPECT_EQ(ev.exit_code, 0) << ev.err;
     auto events = test::json_lines(ev.out);
@@ -108,11 +110,11 @@ TEST(PostgresState, RemediateKeepsEveryRecordInTheServer)
     EXPECT_NE(trace.out.find("\"stage\":\"claim\""), std::string::npos) << trace.out.substr(0, 2000);
     auto metrics = run_cli({"metrics"}, opts);
     ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
-    EXPECT_NE(metrics.out.find("infra_agent_policy_decisions_total{outcome=\"allowed\"} 8"), std::string::npos) << metrics.out;
-    EXPECT_NE(metrics.out.find("infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 5"),
+    EXPECT_NE(metrics.out.find("infra_agent_policy_decisions_total{outcome=\"allowed\"} 2"), std::string::npos) << metrics.out;
+    EXPECT_NE(metrics.out.find("infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 1"),
               std::string::npos)
         << metrics.out;
-    EXPECT_NE(metrics.out.find("infra_agent_errors_total{kind=\"task_dead\"} 3"), std::string::npos) << metrics.out;
+    EXPECT_NE(metrics.out.find("infra_agent_errors_total{kind=\"task_dead\"} 1"), std::string::npos) << metrics.out;
     // Replaying the recorded decisions against the bundle itself changes none.
     auto replay = run_cli({"policy", "replay", "--json", "--detailed-exitcode", "--no-bundle",
                            (fs::path(INFRA_SOURCE_DIR) / "share/policies").string()},

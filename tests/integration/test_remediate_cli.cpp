@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <set>
+
 namespace infra {
 namespace {
 
@@ -54,10 +56,12 @@ TEST_F(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
     auto lines = test::json_lines(r.out);
     ASSERT_EQ(lines.size(), 8u);
     int opened = 0, failed = 0;
+    std::set<std::string> branches;
     for (const auto& l : lines) {
         if (l["state"] == "opened") {
             ++opened;
             std::string branch = l["pullRequest"]["branch"];
+            branches.insert(branch);
             EXPECT_NE(test::git(repo, "branch --list " + branch), "") << branch;
         } else {
             ++failed;
@@ -67,16 +71,27 @@ TEST_F(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
     }
     EXPECT_EQ(opened, 5);
     EXPECT_EQ(failed, 3);
+    // The five fixes of one bucket are one branch and one pull request, whose body says what became of each finding.
+    ASSERT_EQ(branches.size(), 1u);
+    auto prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    ASSERT_EQ(prs.size(), 1u);
+    EXPECT_EQ(prs[0]["title"], "infra-agent: fix 7 findings on aws_s3_bucket.security_logs");
+    auto shown = json::parse(run_cli({"pr", "show", "--json", prs[0]["id"]}, opts).out);
+    std::string body = shown["body"];
+    for (const char* fixed : {"CKV2_AWS_6", "CKV_AWS_18", "CKV_AWS_145", "CKV2_AWS_61", "CKV_AWS_21"})
+        EXPECT_NE(body.find(std::string("- **fixed**: `") + fixed + "`"), std::string::npos) << fixed << "\n" << body;
+    for (const char* left : {"CKV2_AWS_62", "CKV_AWS_144"})
+        EXPECT_NE(body.find(std::string("- **not-fixed**: `") + left + "`"), std::string::npos) << left << "\n" << body;
     EXPECT_EQ(test::git(repo, "rev-parse --abbrev-ref HEAD"), "main\n");  // still on its own branch
     EXPECT_EQ(test::git(repo, "status --porcelain"), "");  // the user's working tree is untouched
 
-    // Again: the same pull requests, updated.
+    // Again: the same pull request, updated.
     r = run_cli({"remediate", report}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;
     int updated = 0;
     for (const auto& l : test::json_lines(r.out)) updated += l["state"] == "updated";
     EXPECT_EQ(updated, 5);
-    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 5u);
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);
 }
 
 TEST_F(RemediateCli, AFindingWhoseTaskCannotBeReadBackIsAFailureNotASuccess)

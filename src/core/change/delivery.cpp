@@ -39,6 +39,33 @@ std::string diffstat(const std::string& diff)
            (plus == 1 ? "" : "s") + "(+), " + std::to_string(minus) + " deletion" + (minus == 1 ? "" : "s") + "(-)";
 }
 
+/// The bot branch of a task: named by its dedupe key (a finding's, or its group's).
+std::string branch_for(const json& task)
+{
+    std::string key = string_member(task, "dedupeKey");
+    return git::branch_name(string_member(task, "type"), key.empty() ? string_member(task, "id") : key);
+}
+
+/// The findings a pull request carries: those of the task its agent did not
+/// leave unfixed.
+json carried_findings(const json& task, const json& result)
+{
+    const json& payload = member(task, "payload");
+    json findings = member(payload, "findings");
+    if (!findings.is_array() || findings.empty()) findings = json::array({member(payload, "finding")});
+    json out = json::array();
+    for (const auto& f : findings) {
+        if (!f.is_object()) continue;
+        std::string key = string_member(f, "key", string_member(task, "dedupeKey"));
+        bool unfixed = false;
+        for (const auto& r : member(result, "findings"))
+            unfixed = unfixed || (string_member(r, "key") == key && string_member(r, "state") == "not-fixed");
+        if (!unfixed)
+            out.push_back({{"key", key}, {"content", string_member(f, "content")}, {"rule", string_member(f, "canonicalRuleId")}});
+    }
+    return out;
+}
+
 }  // namespace
 
 std::string repository_name(const std::string& url)
@@ -57,15 +84,48 @@ std::string repository_name(const std::string& url)
     return owner.empty() ? name : owner + "/" + name;
 }
 
+namespace {
+
+/// "the findings" section of a group's body: each finding and what became of it.
+std::string findings_section(const json& findings, const json& result)
+{
+    std::string out = "## Findings\n\n";
+    for (const auto& f : findings) {
+        std::string state = "not attempted", reason;
+        for (const auto& r : member(result, "findings"))
+            if (string_member(r, "key") == string_member(f, "key")) {
+                state = string_member(r, "state");
+                reason = string_member(r, "reason");
+            }
+        std::string where = string_member(f, "file");
+        if (int_member(f, "startLine") > 0) where += ":" + std::to_string(int_member(f, "startLine"));
+        out += "- **" + state + "**: `" + string_member(f, "canonicalRuleId") + "` " + string_member(f, "title");
+        if (!string_member(f, "resource").empty()) out += " on `" + string_member(f, "resource") + "`";
+        if (!where.empty()) out += " (`" + where + "`)";
+        if (!reason.empty()) out += ": " + reason;
+        out += "\n";
+    }
+    return out + "\n";
+}
+
+}  // namespace
+
 std::pair<std::string, std::string> describe(const json& task, const json& decision, const json& result, const std::string& diff)
 {
     const json& finding = member(member(task, "payload"), "finding");
+    const json& findings = member(member(task, "payload"), "findings");
+    const json& group = member(member(task, "payload"), "group");
+    bool many = findings.is_array() && findings.size() > 1;
     std::string rule = string_member(finding, "canonicalRuleId");
     std::string resource = string_member(member(task, "context"), "resource");
-    if (resource.empty()) resource = string_member(finding, "resource");
+    if (resource.empty() && !many) resource = string_member(finding, "resource");
     std::string summary = string_member(result, "summary");
     std::string title;
-    if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
+    if (many) {
+        std::string by = string_member(group, "by"), value = string_member(group, "value");
+        std::string what = by == "rule" ? "for " + value : !resource.empty() ? "on " + resource : "in " + value;
+        title = "infra-agent: fix " + std::to_string(findings.size()) + " findings " + what;
+    } else if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
     else if (!summary.empty()) title = "infra-agent: " + summary;
     else title = "infra-agent: " + string_member(task, "type") + " " + string_member(task, "id");
     if (title.size() > 250) title = title.substr(0, 247) + "...";
@@ -74,7 +134,9 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
     if (!summary.empty()) head += summary + "\n\n";
     // What the agent found, as it wrote it (a drift task's attributes, old and new).
     if (std::string details = string_member(result, "details"); !details.empty()) head += details + "\n";
-    if (!finding.is_null()) {
+    if (many) {
+        head += findings_section(findings, result);
+    } else if (!finding.is_null()) {
         head += "## Finding\n\n";
         for (const char* k : {"canonicalRuleId", "ruleId", "title", "severity", "file", "resource"}) {
             std::string v = string_member(finding, k);
@@ -204,7 +266,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     std::string id = string_member(task, "id");
     std::string trace = trace_id_of(task);
     std::string repo = repository_for(task);
-    std::string branch = git::branch_name(string_member(task, "type"), string_member(task, "dedupeKey").empty() ? id : string_member(task, "dedupeKey"));
+    std::string branch = branch_for(task);
     json result = outcome.result;
 
     // Git metadata the agent made in the worktree is no part of any change.
@@ -395,14 +457,17 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     std::lock_guard lock(m_mutex);
     auto existing = m_opt.store->find(m_opt.forge->name(), repo, branch);
     if (!existing) return fail(existing.error());
-    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, string_member(task, "dedupeKey"), diff, ""};
-    if (*existing)
+    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, string_member(task, "dedupeKey"), diff,
+                  carried_findings(task, result), ""};
+    // A merged or closed pull request stays as it is: the branch gets a new one.
+    std::optional<PullRequest> current = *existing && (*existing)->state == "open" ? *existing : std::nullopt;
+    if (current)
         req.update_comment = unchanged
                                  ? "infra-agent ran again for task `" + id + "` and arrived at the same change."
                                  : "infra-agent updated this pull request for task `" + id + "` (now " +
                                        head.substr(0, 12) + ").";
-    auto prspan = open_span("pr.open", id, {{"forge", m_opt.forge->name()}, {"git.branch", branch}, {"update", *existing ? true : false}});
-    auto pr = m_opt.forge->open_or_update(req, *existing);
+    auto prspan = open_span("pr.open", id, {{"forge", m_opt.forge->name()}, {"git.branch", branch}, {"update", current ? true : false}});
+    auto pr = m_opt.forge->open_or_update(req, current);
     if (!pr) {
         if (prspan) prspan->fail(pr.error().message);
         return fail(pr.error());
@@ -412,11 +477,48 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         prspan->set("pr.number", pr->number);
         prspan->end();
     }
+    if (*existing && !current) {
+        pr->id = (*existing)->id;  // one record per branch: its current pull request
+        req.update_comment = "a new pull request for the branch: #" + std::to_string(pr->number) + " (the last was " +
+                             (*existing)->state + ")";
+    }
     if (auto s = m_opt.store->save(*pr, !*existing, req.update_comment); !s) return fail(s.error());
-    out["state"] = *existing ? "updated" : "opened";
+    out["state"] = current ? "updated" : "opened";
     out["pullRequest"] = pr->to_json(false);
-    spdlog::debug("task {}: pull request {} {} ({})", id, pr->url, *existing ? "updated" : "opened", branch);
+    spdlog::debug("task {}: pull request {} {} ({})", id, pr->url, current ? "updated" : "opened", branch);
     return out;
+}
+
+Result<std::optional<Delivery::Wait>> Delivery::over_limit(const json& task)
+{
+    if ((!m_opt.max_open && !m_opt.max_per_hour) || !m_opt.forge || !m_opt.store) return std::optional<Wait>();
+    std::lock_guard lock(m_mutex);
+    std::string repo = repository_for(task);
+    auto mine = m_opt.store->find(m_opt.forge->name(), repo, branch_for(task));
+    if (!mine) return fail(mine.error());
+    if (*mine && (*mine)->state == "open") return std::optional<Wait>();
+    auto all = m_opt.store->list("", repo, 100000);
+    if (!all) return fail(all.error());
+    std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::int64_t hour = 3600 * 1000, oldest_in_hour = now;
+    int open = 0, this_hour = 0;
+    for (const auto& p : *all) {
+        if (p.forge != m_opt.forge->name()) continue;
+        open += p.state == "open";
+        if (p.created_ms > now - hour) {
+            ++this_hour;
+            oldest_in_hour = std::min(oldest_in_hour, p.created_ms);
+        }
+    }
+    if (m_opt.max_open && open >= m_opt.max_open)
+        return std::optional<Wait>(Wait{"waiting: " + std::to_string(open) + " bot pull requests are open in " + repo +
+                                            " (pr.max_open " + std::to_string(m_opt.max_open) + "); it goes out as others merge or close",
+                                        m_opt.limit_recheck});
+    if (m_opt.max_per_hour && this_hour >= m_opt.max_per_hour)
+        return std::optional<Wait>(Wait{"waiting: " + std::to_string(this_hour) + " bot pull requests were opened in " + repo +
+                                            " in the last hour (pr.max_per_hour " + std::to_string(m_opt.max_per_hour) + ")",
+                                        std::chrono::milliseconds(std::max<std::int64_t>(oldest_in_hour + hour - now, 1000))});
+    return std::optional<Wait>();
 }
 
 std::string Delivery::repository_for(const json& task) const

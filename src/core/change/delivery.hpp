@@ -10,6 +10,7 @@
 #include "core/events/trace.hpp"
 #include "core/git.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <mutex>
@@ -38,6 +39,11 @@ struct DeliveryOptions {
     /// Where the saved plans of tier-4 changes are kept, per task
     /// (<plans_root>/<task>/); empty: tier-4 plans are not kept.
     std::filesystem::path plans_root;
+    /// Limits on noise (pr.max_open, pr.max_per_hour): bot pull requests
+    /// open at once in a repository, and opened in the last hour; 0: none.
+    int max_open = 0, max_per_hour = 0;
+    /// How long a task waiting on max_open waits before it looks again (pr.limit_recheck).
+    std::chrono::milliseconds limit_recheck{60000};
     bool keep_worktrees = false;
     events::EventSink* events = nullptr;   ///< where clone, validation, commit, push and PR spans go
 };
@@ -70,6 +76,15 @@ public:
     /// Errc::denied when validation fails; Errc::conflict when a person owns
     /// the branch (neither is worth retrying).
     Result<json> deliver(const json& task, const json& decision, const git::Checkout& co, const agent::Outcome& outcome);
+
+    /// Why the task's pull request must wait (a new one over max_open or
+    /// max_per_hour) and for how long; nothing when it may go out now (an
+    /// update of an open one always may).
+    struct Wait {
+        std::string reason;
+        std::chrono::milliseconds delay{0};
+    };
+    Result<std::optional<Wait>> over_limit(const json& task);
 
     /// Removes the worktree (unless keep_worktrees).
     void cleanup(const git::Checkout& co);

@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* k_columns =
     "id, forge, repository, branch, base, number, url, state, title, body, head_commit, task_id, dedupe_key, diff, "
-    "labels, updates, created_at, updated_at";
+    "labels, updates, created_at, updated_at, reason, findings";
 
 PullRequest from_row(const store::Stmt& st)
 {
@@ -37,6 +37,9 @@ PullRequest from_row(const store::Stmt& st)
     p.updates = st.integer(15);
     p.created_ms = st.integer(16);
     p.updated_ms = st.integer(17);
+    p.reason = st.text(18);
+    p.findings = json::parse(st.text(19), nullptr, false);
+    if (!p.findings.is_array()) p.findings = json::array();
     return p;
 }
 
@@ -66,7 +69,7 @@ json PullRequest::to_json(bool with_body) const
               {"base", base},     {"number", number},         {"url", url},               {"state", state},
               {"title", title},   {"labels", labels},         {"headCommit", head_commit}, {"taskId", task_id},
               {"dedupeKey", dedupe_key}, {"updates", updates}, {"createdAt", timeutil::format_rfc3339_ms(created_ms)},
-              {"updatedAt", timeutil::format_rfc3339_ms(updated_ms)}};
+              {"updatedAt", timeutil::format_rfc3339_ms(updated_ms)}, {"reason", reason}, {"findings", findings}};
     if (with_body) {
         j["body"] = body;
         j["diff"] = diff;
@@ -96,6 +99,8 @@ PullRequest record_for(const std::string& forge, const PrRequest& req, const std
     pr.head_commit = req.head_commit;
     pr.task_id = req.task_id;
     pr.diff = req.diff;
+    pr.findings = req.findings;
+    pr.reason.clear();
     return pr;
 }
 
@@ -153,20 +158,22 @@ Status PrStore::save(const PullRequest& pr, bool created, const std::string& com
     if (created) {
         auto st = m_db.prepare(
             "INSERT INTO pull_requests (id, forge, repository, branch, base, number, url, state, title, body, head_commit, "
-            "task_id, dedupe_key, diff, labels, updates, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)");
+            "task_id, dedupe_key, diff, labels, updates, created_at, updated_at, reason, findings) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)");
         if (!st) return fail(st.error());
         st->bind(1, pr.id).bind(2, pr.forge).bind(3, pr.repository).bind(4, pr.branch).bind(5, pr.base).bind(6, pr.number);
         st->bind(7, pr.url).bind(8, pr.state).bind(9, pr.title).bind(10, pr.body).bind(11, pr.head_commit);
         st->bind(12, pr.task_id).bind(13, pr.dedupe_key).bind(14, pr.diff).bind(15, labels.dump()).bind(16, now).bind(17, now);
+        st->bind(18, pr.reason).bind(19, pr.findings.dump());
         if (auto r = st->run(); !r) return fail(r.error());
     } else {
         auto st = m_db.prepare(
             "UPDATE pull_requests SET url = ?, state = ?, title = ?, body = ?, head_commit = ?, task_id = ?, diff = ?, "
-            "labels = ?, number = ?, updates = updates + 1, updated_at = ? WHERE id = ?");
+            "labels = ?, number = ?, updates = updates + 1, updated_at = ?, reason = ?, findings = ? WHERE id = ?");
         if (!st) return fail(st.error());
         st->bind(1, pr.url).bind(2, pr.state).bind(3, pr.title).bind(4, pr.body).bind(5, pr.head_commit);
-        st->bind(6, pr.task_id).bind(7, pr.diff).bind(8, labels.dump()).bind(9, pr.number).bind(10, now).bind(11, pr.id);
+        st->bind(6, pr.task_id).bind(7, pr.diff).bind(8, labels.dump()).bind(9, pr.number).bind(10, now);
+        st->bind(11, pr.reason).bind(12, pr.findings.dump()).bind(13, pr.id);
         if (auto r = st->run(); !r) return fail(r.error());
         auto up = m_db.prepare(
             "INSERT INTO pull_request_updates (pr_id, time, task_id, head_commit, comment) VALUES (?, ?, ?, ?, ?)");
@@ -174,6 +181,24 @@ Status PrStore::save(const PullRequest& pr, bool created, const std::string& com
         up->bind(1, pr.id).bind(2, now).bind(3, pr.task_id).bind(4, pr.head_commit).bind(5, comment);
         if (auto r = up->run(); !r) return fail(r.error());
     }
+    return tx->commit();
+}
+
+Status PrStore::set_state(const std::string& pr_id, const std::string& state, const std::string& reason, const std::string& comment)
+{
+    auto tx = store::Transaction::begin(m_db);
+    if (!tx) return fail(tx.error());
+    std::int64_t now = now_ms();
+    auto st = m_db.prepare("UPDATE pull_requests SET state = ?, reason = ?, updated_at = ? WHERE id = ?");
+    if (!st) return fail(st.error());
+    st->bind(1, state).bind(2, reason).bind(3, now).bind(4, pr_id);
+    if (auto r = st->run(); !r) return fail(r.error());
+    auto up = m_db.prepare(
+        "INSERT INTO pull_request_updates (pr_id, time, task_id, head_commit, comment) "
+        "SELECT id, ?, task_id, head_commit, ? FROM pull_requests WHERE id = ?");
+    if (!up) return fail(up.error());
+    up->bind(1, now).bind(2, comment).bind(3, pr_id);
+    if (auto r = up->run(); !r) return fail(r.error());
     return tx->commit();
 }
 

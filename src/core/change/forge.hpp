@@ -39,6 +39,8 @@ struct PullRequest {
     std::string head_commit;
     std::string task_id, dedupe_key;
     std::string diff;
+    std::string reason;  ///< why it is in its state (merged, declined, fixed elsewhere, left alone)
+    json findings = json::array();  ///< the findings it carries: [{key, content, rule}]
     std::int64_t updates = 0;
     std::int64_t created_ms = 0, updated_ms = 0;
 
@@ -50,6 +52,7 @@ struct PrRequest {
     std::string repository, branch, base, title, body;
     std::vector<std::string> labels;
     std::string head_commit, task_id, dedupe_key, diff;
+    json findings = json::array();  ///< [{key, content, rule}]
     /// Said on an existing pull request when a later run updates it.
     std::string update_comment;
 };
@@ -74,9 +77,19 @@ public:
     Result<std::int64_t> next_number(const std::string& forge, const std::string& repository);
     /// The updates of a pull request, oldest first.
     Result<std::vector<json>> updates(const std::string& pr_id);
+    /// Moves a pull request to state (open, merged, closed) for reason, and
+    /// records it in its history with comment.
+    Status set_state(const std::string& pr_id, const std::string& state, const std::string& reason, const std::string& comment);
 
 private:
     store::Db& m_db;
+};
+
+/// A pull request as the forge has it.
+struct PrStatus {
+    std::string state;     ///< open, closed or merged
+    std::string head_commit;  ///< the branch's tip, when the forge says
+    std::string by;        ///< who merged or closed it, when the forge says
 };
 
 /// Where pull requests are opened.
@@ -88,6 +101,17 @@ public:
     /// (existing, from the store, when known): never a second one for the
     /// same branch. Returns the pull request as the forge now has it.
     virtual Result<PullRequest> open_or_update(const PrRequest& req, const std::optional<PullRequest>& existing) = 0;
+
+    // Following a bot pull request once it is open (core/change/follow.hpp).
+
+    /// What the forge says of a pull request now.
+    virtual Result<PrStatus> status(const PullRequest& pr) = 0;
+    /// Says text on the pull request.
+    virtual Status comment(const PullRequest& pr, const std::string& text) = 0;
+    /// Closes the pull request, saying comment first.
+    virtual Status close(const PullRequest& pr, const std::string& comment) = 0;
+    /// Opens a closed pull request again.
+    virtual Status reopen(const PullRequest& pr) = 0;
 };
 
 }  // namespace infra::core::change

@@ -162,6 +162,10 @@ public:
     /// Gives a leased task back without counting the attempt (shutdown).
     virtual Status release(const std::string& id, std::int64_t token) = 0;
 
+    /// Gives a leased task back without counting the attempt, claimable
+    /// again after delay, with reason as its last error (a limit it waits on).
+    virtual Status defer(const std::string& id, std::int64_t token, Millis delay, const std::string& reason) = 0;
+
     /// Moves a task that can no longer be run back (claim-time policy):
     /// to denied (final) or to pending_approval with new approvals.
     virtual Status redecide(const std::string& id, std::int64_t token, State to, const json& decision,

@@ -466,6 +466,18 @@ private:
             auto action = github_review_action(in.headers["x-github-event"], json::parse(req.body, nullptr, false));
             if (action && review(*action, source, req, res)) return;
         }
+        if (found->tasks.empty() && source == "github" && in.headers["x-github-event"] == "pull_request") {
+            // Signed and read: a bot pull request merged or closed is followed.
+            json body = json::parse(req.body, nullptr, false);
+            const json& pr = object_member(body, "pull_request");
+            if (string_member(body, "action") == "closed" && pr.is_object()) {
+                bool merged = member(pr, "merged") == true;
+                std::string by = merged ? string_member(object_member(pr, "merged_by"), "login") : "";
+                if (by.empty()) by = string_member(object_member(body, "sender"), "login");
+                return follow(res, source, string_member(object_member(body, "repository"), "full_name"),
+                              int_member(pr, "number", int_member(body, "number")), merged ? "merged" : "closed", by);
+            }
+        }
         if (found->tasks.empty()) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
             json why = found->skipped;
@@ -508,8 +520,30 @@ private:
         return true;
     }
 
-    /// GitLab's webhooks: X-Gitlab-Token is the shared secret; merge
-    /// request approvals, pushes and notes on infra-agent's merge requests.
+    /// A forge said a pull request was merged or closed.
+    void follow(httplib::Response& res, const std::string& source, const std::string& repository, std::int64_t number,
+                const std::string& state, const std::string& by)
+    {
+        if (!deps.follow || repository.empty() || number <= 0) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
+            reply(res, 200, {{"status", "ignored"}, {"reasons", {deps.follow ? "no pull request in the delivery" : "pull requests are not followed here"}}});
+            return;
+        }
+        auto done = deps.follow(source, repository, number, state, by);
+        if (!done) {
+            metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "failed"}});
+            spdlog::error("{} delivery: cannot follow pull request {} of {}: {}", source, number, repository, done.error().message);
+            reply(res, 503, {{"error", "cannot follow the pull request now; retry the delivery"}});
+            return;
+        }
+        metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", done->is_null() ? "ignored" : "followed"}});
+        if (done->is_null()) reply(res, 200, {{"status", "ignored"}, {"reasons", {"not a pull request of infra-agent's"}}});
+        else reply(res, 200, {{"status", "followed"}, {"transition", *done}});
+    }
+
+    /// GitLab's webhooks: X-Gitlab-Token is the shared secret. Approvals,
+    /// pushes and notes on infra-agent's merge requests go to the reviewers;
+    /// a merge request merged or closed is followed; anything else is ignored.
     void gitlab_hook(const httplib::Request& req, httplib::Response& res)
     {
         const std::string source = "gitlab";
@@ -530,10 +564,17 @@ private:
         std::string event = req.get_header_value("X-Gitlab-Event");
         auto action = reviews ? gitlab_review_action(event, body) : std::nullopt;
         if (action && review(*action, source, req, res)) return;
+        const json& mr = object_member(body, "object_attributes");
+        std::string mr_action = string_member(mr, "action");
+        if (string_member(body, "object_kind") == "merge_request" && (mr_action == "merge" || mr_action == "close"))
+            return follow(res, source, string_member(object_member(body, "project"), "path_with_namespace"),
+                          int_member(mr, "iid"), mr_action == "merge" ? "merged" : "closed",
+                          string_member(object_member(body, "user"), "username"));
         metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
         reply(res, 200, {{"status", "ignored"},
-                         {"reasons", {reviews ? "'" + event + "' is not an approval, a push or a command on a merge request of infra-agent"
-                                              : "serve reads GitLab reviews only with forge.kind: gitlab"}}});
+                         {"reasons", {"'" + event + "' is not a merge request merged or closed" +
+                                      (reviews ? ", nor an approval, a push or a command on a merge request of infra-agent"
+                                               : " (serve reads GitLab reviews only with forge.kind: gitlab)")}}});
     }
 
     void answer(httplib::Response& res, const std::string& source, const Outcome& out)

@@ -69,6 +69,12 @@ struct Deps {
     change::Reviewers* reviewers = nullptr;
     /// Runs the gated apply that `/infra-agent apply` asks for; empty = refused.
     ApplyFn apply;
+    /// Follows a bot pull request a forge says was closed: (forge,
+    /// repository, number, "merged" or "closed", by whom) -> the transition
+    /// made, or null when it is none of ours; empty = not followed here.
+    std::function<Result<nlohmann::json>(const std::string& forge, const std::string& repository, std::int64_t number,
+                                         const std::string& state, const std::string& by)>
+        follow;
 };
 
 class Server {

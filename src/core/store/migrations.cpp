@@ -217,6 +217,34 @@ DROP TABLE applies;
 ALTER TABLE applies_leased RENAME TO applies;
 CREATE UNIQUE INDEX applies_once ON applies (task_id, plan_sha256) WHERE state IN ('running', 'applied', 'interrupted');
 )sql"},
+        {10, "following bot pull requests",
+         R"sql(
+-- Why a pull request is in its state (merged, declined, obsolete, left
+-- alone), and the findings it carries ([{key, content, rule}]).
+ALTER TABLE pull_requests ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE pull_requests ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
+-- Findings whose pull request was closed without merging: not proposed
+-- again while what they say (content) is the same, or until `pr reopen`.
+CREATE TABLE declined_findings (
+    repository   TEXT NOT NULL,
+    finding_key  TEXT NOT NULL,
+    content      TEXT NOT NULL,
+    pr_id        TEXT NOT NULL,
+    declined_at  INTEGER NOT NULL,
+    PRIMARY KEY (repository, finding_key)
+);
+-- The findings of the latest report of each repository: a bot pull
+-- request none of whose findings is in it was fixed by someone else.
+CREATE TABLE report_findings (
+    repository   TEXT NOT NULL,
+    finding_key  TEXT NOT NULL,
+    PRIMARY KEY (repository, finding_key)
+);
+CREATE TABLE reports (
+    repository   TEXT PRIMARY KEY,
+    received_at  INTEGER NOT NULL
+);
+)sql"},
     };
     return k_migrations;
 }
@@ -375,6 +403,28 @@ ALTER TABLE applies ADD COLUMN lease_until BIGINT;
 ALTER TABLE applies ADD COLUMN recovered_by TEXT;
 DROP INDEX applies_once;
 CREATE UNIQUE INDEX applies_once ON applies (task_id, plan_sha256) WHERE state IN ('running', 'applied', 'interrupted');
+)sql"},
+        {10, "following bot pull requests",
+         R"sql(
+ALTER TABLE pull_requests ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE pull_requests ADD COLUMN findings TEXT NOT NULL DEFAULT '[]';
+CREATE TABLE declined_findings (
+    repository   TEXT NOT NULL,
+    finding_key  TEXT COLLATE "C" NOT NULL,
+    content      TEXT NOT NULL,
+    pr_id        TEXT NOT NULL,
+    declined_at  BIGINT NOT NULL,
+    PRIMARY KEY (repository, finding_key)
+);
+CREATE TABLE report_findings (
+    repository   TEXT NOT NULL,
+    finding_key  TEXT NOT NULL,
+    PRIMARY KEY (repository, finding_key)
+);
+CREATE TABLE reports (
+    repository   TEXT PRIMARY KEY,
+    received_at  BIGINT NOT NULL
+);
 )sql"},
     };
     return k_migrations;

@@ -71,7 +71,49 @@ public:
         return pr;
     }
 
+    core::Result<core::change::PrStatus> status(const PullRequest& pr) override
+    {
+        auto got = call_for(pr, "GET", "/pulls/" + std::to_string(pr.number), json());
+        if (!got) return core::fail(got.error());
+        bool merged = core::member(*got, "merged") == true || !core::string_member(*got, "merged_at").empty();
+        core::change::PrStatus s;
+        s.state = merged ? "merged" : core::string_member(*got, "state") == "closed" ? "closed" : "open";
+        s.head_commit = core::string_member(core::object_member(*got, "head"), "sha");
+        s.by = core::string_member(core::object_member(*got, "merged_by"), "login");
+        return s;
+    }
+
+    core::Status comment(const PullRequest& pr, const std::string& text) override
+    {
+        auto c = call_for(pr, "POST", "/issues/" + std::to_string(pr.number) + "/comments", {{"body", text}});
+        if (!c) return core::fail(c.error());
+        return {};
+    }
+
+    core::Status close(const PullRequest& pr, const std::string& text) override
+    {
+        if (auto c = comment(pr, text); !c) return c;
+        auto p = call_for(pr, "PATCH", "/pulls/" + std::to_string(pr.number), {{"state", "closed"}});
+        if (!p) return core::fail(p.error());
+        return {};
+    }
+
+    core::Status reopen(const PullRequest& pr) override
+    {
+        auto p = call_for(pr, "PATCH", "/pulls/" + std::to_string(pr.number), {{"state", "open"}});
+        if (!p) return core::fail(p.error());
+        return {};
+    }
+
 private:
+    /// A call on one of the repository's pull requests, with a token for it.
+    core::Result<json> call_for(const PullRequest& pr, const std::string& method, const std::string& path, const json& body)
+    {
+        auto token = m_s.token(pr.repository, pr.task_id);
+        if (!token) return core::fail(token.error());
+        return call(*token, method, "/repos/" + pr.repository + path, body);
+    }
+
     core::Result<json> call(const std::string& token, const std::string& method, const std::string& path, const json& body)
     {
         return call_api({"GitHub", m_s.base_url, token,

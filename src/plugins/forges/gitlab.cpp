@@ -65,7 +65,49 @@ public:
         return pr;
     }
 
+    core::Result<core::change::PrStatus> status(const PullRequest& pr) override
+    {
+        auto got = call_for(pr, "GET", "", json());
+        if (!got) return core::fail(got.error());
+        std::string state = core::string_member(*got, "state");
+        core::change::PrStatus s;
+        s.state = state == "merged" ? "merged" : state == "closed" || state == "locked" ? "closed" : "open";
+        s.head_commit = core::string_member(*got, "sha");
+        s.by = core::string_member(core::object_member(*got, state == "merged" ? "merged_by" : "closed_by"), "username");
+        return s;
+    }
+
+    core::Status comment(const PullRequest& pr, const std::string& text) override
+    {
+        auto n = call_for(pr, "POST", "/notes", {{"body", text}});
+        if (!n) return core::fail(n.error());
+        return {};
+    }
+
+    core::Status close(const PullRequest& pr, const std::string& text) override
+    {
+        if (auto c = comment(pr, text); !c) return c;
+        auto p = call_for(pr, "PUT", "", {{"state_event", "close"}});
+        if (!p) return core::fail(p.error());
+        return {};
+    }
+
+    core::Status reopen(const PullRequest& pr) override
+    {
+        auto p = call_for(pr, "PUT", "", {{"state_event", "reopen"}});
+        if (!p) return core::fail(p.error());
+        return {};
+    }
+
 private:
+    /// A call on one merge request (path below it), with a token for it.
+    core::Result<json> call_for(const PullRequest& pr, const std::string& method, const std::string& path, const json& body)
+    {
+        auto token = m_s.token(pr.repository, pr.task_id);
+        if (!token) return core::fail(token.error());
+        return call(*token, method, "/projects/" + url_encode(pr.repository) + "/merge_requests/" + std::to_string(pr.number) + path, body);
+    }
+
     core::Result<json> call(const std::string& token, const std::string& method, const std::string& path, const json& body)
     {
         return call_api({"GitLab", m_s.base_url, token, {{"Accept", "application/json"}, {"User-Agent", "infra-agent"}}}, method,

@@ -27,6 +27,21 @@ public:
         return pr;
     }
 
+    /// The state db is the forge: a pull request is as it was recorded;
+    /// whether its branch was merged into the base is git's to say.
+    core::Result<core::change::PrStatus> status(const PullRequest& pr) override
+    {
+        return core::change::PrStatus{pr.state, pr.head_commit, ""};
+    }
+
+    core::Status comment(const PullRequest& pr, const std::string& text) override
+    {
+        return m_store.set_state(pr.id, pr.state, pr.reason, text);
+    }
+
+    core::Status close(const PullRequest& pr, const std::string& text) override { return comment(pr, text); }
+    core::Status reopen(const PullRequest&) override { return {}; }
+
 private:
     core::change::PrStore& m_store;
 };

@@ -419,6 +419,20 @@ public:
         return {};
     }
 
+    Status defer(const std::string& id, std::int64_t token, Millis delay, const std::string& reason) override
+    {
+        auto c = m_pool.take();
+        if (!c) return c.error();
+        auto now = now_ms();
+        auto r = (*c)->query(std::string("UPDATE infra_queue SET state = 'queued', attempts = GREATEST(attempts - 1, 0), "
+                                         "lease_owner = NULL, lease_until = NULL, available_at = $4::bigint, last_error = $5, "
+                                         "updated_at = $1::bigint WHERE id = $2 AND fence = $3::bigint AND state = 'leased'"),
+                             {now, id, token, now + delay.count(), reason.substr(0, 4096)});
+        if (!r) return r.error();
+        if (r->affected() != 1) return lost(**c, id, token);
+        return {};
+    }
+
     Status redecide(const std::string& id, std::int64_t token, State to, const json& decision,
                     const std::string& reason) override
     {

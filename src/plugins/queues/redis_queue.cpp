@@ -437,6 +437,21 @@ push(id)
 return done(1)
 )lua";
 
+// ARGV[3] id, [4] token, [5] reason, [6] delay ms.
+constexpr const char* k_defer = R"lua(
+local id, token = ARGV[3], ARGV[4]
+local no = refused(id, token, false)
+if no then return no end
+local k = tkey(id)
+unlease(id)
+local att = tonumber(redis.call('HGET', k, 'att'))
+local avail = int(now + tonumber(ARGV[6]))
+redis.call('HSET', k, 'att', math.max(att - 1, 0), 'err', ARGV[5], 'avail', avail, 'owner', '', 'until', '', 'updated', ARGV[2])
+move(id, 'leased', 'queued', redis.call('HGET', k, 'seq'))
+redis.call('ZADD', P .. 'delayed', avail, id)
+return done(1)
+)lua";
+
 // ARGV[3] id, [4] token, [5] 'denied' or 'pending-approval', [6] reason,
 // [7] required approvals (JSON), [8] decision (CBOR).
 constexpr const char* k_redecide = R"lua(
@@ -804,6 +819,11 @@ public:
         return fenced(id, token, run(s_release, {id, std::to_string(token)}));
     }
 
+    Status defer(const std::string& id, std::int64_t token, Millis delay, const std::string& reason) override
+    {
+        return fenced(id, token, run(s_defer, {id, std::to_string(token), reason.substr(0, 4096), std::to_string(delay.count())}));
+    }
+
     Status redecide(const std::string& id, std::int64_t token, State to, const json& decision,
                     const std::string& reason) override
     {
@@ -1162,7 +1182,7 @@ private:
     }
 
     static inline const Script s_enqueue{k_enqueue}, s_claim{k_claim}, s_heartbeat{k_heartbeat}, s_ack{k_ack},
-        s_nack{k_nack}, s_release{k_release}, s_redecide{k_redecide}, s_approve{k_approve}, s_reject{k_reject},
+        s_nack{k_nack}, s_release{k_release}, s_defer{k_defer}, s_redecide{k_redecide}, s_approve{k_approve}, s_reject{k_reject},
         s_retry{k_retry}, s_cancel{k_cancel}, s_purge{k_purge}, s_stats{k_stats}, s_layout{k_layout_check};
 
     redis::Address m_addr;

@@ -287,6 +287,20 @@ public:
         });
     }
 
+    Status defer(const std::string& id, std::int64_t token, Millis delay, const std::string& reason) override
+    {
+        return write(false, [&]() -> Status {
+            auto now = now_ms();
+            auto s = stmt("UPDATE queue SET state = 'queued', attempts = MAX(attempts - 1, 0), lease_owner = NULL, "
+                          "lease_until = NULL, available_at = ?4, last_error = ?5, updated_at = ?1 "
+                          "WHERE id = ?2 AND fence = ?3 AND state = 'leased'");
+            if (!s) return s.error();
+            (*s)->bind(1, now).bind(2, id).bind(3, token).bind(4, now + delay.count()).bind(5, reason.substr(0, 4096));
+            if (auto r = (*s)->run(); !r) return r;
+            return m_db->changes() == 1 ? Status{} : lost(id, token);
+        });
+    }
+
     Status redecide(const std::string& id, std::int64_t token, State to, const json& decision,
                     const std::string& reason) override
     {

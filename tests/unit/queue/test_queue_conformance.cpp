@@ -306,6 +306,28 @@ TEST_P(QueueConformance, ReleaseDoesNotCountTheAttempt)
     EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"t"}));
 }
 
+// A task waiting on a limit: back on the queue, not an attempt, with the
+// reason as its last error, claimable again after the delay; a stale token
+// is refused.
+TEST_P(QueueConformance, DeferWaitsWithItsReasonWithoutCountingTheAttempt)
+{
+    std::vector<EnqueueItem> items;
+    items.push_back(item(make_task("t")));
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    auto l = q->claim("w", 1, Millis(30000));
+    ASSERT_EQ(l->size(), 1u);
+    EXPECT_FALSE(q->defer("t", (*l)[0].token + 1, Millis(400), "waiting: stale"));
+    ASSERT_TRUE(q->defer("t", (*l)[0].token, Millis(400), "waiting: 5 open"));
+    auto e = q->show("t");
+    EXPECT_EQ(e->state, State::queued);
+    EXPECT_EQ(e->attempts, 0);
+    EXPECT_EQ(e->last_error, "waiting: 5 open");
+    EXPECT_TRUE(claim_ids(1).empty());
+    EXPECT_EQ(q->stats()->delayed, 1);
+    std::this_thread::sleep_for(Millis(450));
+    EXPECT_EQ(claim_ids(1), (std::vector<std::string>{"t"}));
+}
+
 // A lease says what the worker needs of its task: the attempt and its
 // limit, the lease's end, and since when the task was ready to claim; stats
 // say how long the oldest ready task has waited.

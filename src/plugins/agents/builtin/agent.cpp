@@ -9,6 +9,7 @@
 #include "plugins/agents/builtin/drift.hpp"
 
 #include <filesystem>
+#include <map>
 
 namespace infra::plugins::agents {
 namespace {
@@ -33,7 +34,72 @@ public:
     {
         if (!ctx.workspace) return Outcome::failure("the builtin agent needs a workspace with the Terraform files");
         if (core::string_member(ctx.task, "type") == "drift-detection") return builtin::run_drift(ctx);
-        const json& finding = core::object_member(core::object_member(ctx.task, "payload"), "finding");
+        const json& payload = core::object_member(ctx.task, "payload");
+        // A group's findings are fixed in turn, each on what the previous left.
+        json findings = core::member(payload, "findings");
+        if (!findings.is_array() || findings.empty()) findings = json::array({core::object_member(payload, "finding")});
+        ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
+        tools.set_deadline(ctx.deadline);
+        json report = json::array(), files = json::array(), notes = json::array();
+        std::vector<std::string> fixed, failures;
+        std::string last;  // the one finding's own summary
+        for (const auto& finding : findings) {
+            auto one = fix(ctx, tools, finding);
+            std::string rule = core::string_member(finding, "canonicalRuleId");
+            json entry = {{"key", core::string_member(finding, "key")}, {"check", rule},
+                          {"resource", core::string_member(one.result, "resource", core::string_member(finding, "resource"))}};
+            last = core::string_member(one.result, "summary");
+            if (!one.ok) {
+                if (one.retryable) return one;
+                entry["state"] = "not-fixed";
+                entry["reason"] = one.error;
+                failures.push_back(rule + ": " + one.error);
+            } else if (core::member(one.result, "changed") == true) {
+                entry["state"] = "fixed";
+                fixed.push_back(rule);
+                for (const auto& f : core::member(one.result, "files"))
+                    if (std::find(files.begin(), files.end(), f) == files.end()) files.push_back(f);
+                for (const auto& n : core::member(one.result, "notes")) notes.push_back(n);
+            } else {
+                entry["state"] = "already-passing";
+            }
+            if (one.result.contains("terraformFmt")) entry["terraformFmt"] = one.result["terraformFmt"];
+            report.push_back(std::move(entry));
+        }
+        if (failures.size() == findings.size()) {
+            std::string why = failures.size() == 1 ? failures.front().substr(failures.front().find(": ") + 2) : "";
+            for (std::size_t i = 0; why.empty() && i < failures.size(); ++i) why += (i ? "; " : "") + failures[i];
+            if (failures.size() > 1) why = "no finding of the group could be fixed: " + why;
+            return Outcome::failure(why);
+        }
+        std::string resource = core::string_member(report[0], "resource");
+        std::string summary = last;
+        if (findings.size() > 1) {
+            summary = fixed.empty() ? "Every finding already passes; nothing to change"
+                                    : "Fixed " + std::to_string(fixed.size()) + " of " + std::to_string(findings.size()) + " findings (";
+            for (std::size_t i = 0; i < fixed.size(); ++i) summary += (i ? ", " : "") + fixed[i];
+            if (!fixed.empty()) summary += ")" + (resource.empty() ? std::string() : " on " + resource);
+        }
+        tools.call("finish", {{"summary", summary}});
+        json result = {{"changed", !fixed.empty()}, {"findings", report}, {"summary", summary}};
+        if (findings.size() == 1) {
+            result["check"] = report[0]["check"];
+            result["resource"] = resource;
+        }
+        if (!fixed.empty()) {
+            result["files"] = files;
+            result["notes"] = notes;
+            result["diff"] = tools.diff();
+        }
+        for (const auto& e : report)
+            if (e.contains("terraformFmt")) result["terraformFmt"] = e["terraformFmt"];
+        return {true, "", result, true};
+    }
+
+private:
+    /// Applies the fix of one finding to the workspace, or leaves it as it was.
+    Outcome fix(const RunContext& ctx, ToolBox& tools, const json& finding)
+    {
         std::string rule = core::string_member(finding, "canonicalRuleId");
         std::string file = core::string_member(finding, "file");
         std::string resource =
@@ -49,8 +115,6 @@ public:
         if (resource.empty() && (file.empty() || start_line <= 0))
             return Outcome::failure("the finding names no Terraform resource (type.name), nor a file and line");
 
-        ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
-        tools.set_deadline(ctx.deadline);
         // The module is every .tf file of the finding's directory.
         std::string dir = file.empty() ? "." : parent_dir(file);
         auto listed = tools.call("list_files", {{"path", dir}});
@@ -82,10 +146,9 @@ public:
         auto [where, block] = module.find(type, name);
         if (!block) return Outcome::failure(resource + " is not in " + (dir == "." ? "the workspace root" : dir));
         std::string block_file = *where;
-        if (!check->fails(module, block_file, *block)) {
-            tools.call("finish", {{"summary", resource + " already passes " + rule + "; nothing to change"}});
-            return {true, "", {{"changed", false}, {"check", rule}, {"resource", resource}, {"summary", tools.summary()}}, true};
-        }
+        if (!check->fails(module, block_file, *block))
+            return {true, "", {{"changed", false}, {"check", rule}, {"resource", resource},
+                               {"summary", resource + " already passes " + rule + "; nothing to change"}}, true};
 
         builtin::FixContext fc{module, block_file, *block, {}, {}};
         check->fix(fc);
@@ -113,16 +176,28 @@ public:
         for (const auto& [path, editor] : module.editors) edited.push_back(path);
         long fmt_before = use_fmt ? fmt_problems(edited) : -1;
 
+        // A fix that fails after writing leaves the files as they were, for the group's next fix.
+        std::map<std::string, std::string> before;
+        auto undo = [&](std::string why) {
+            for (const auto& [path, text] : before) tools.call("write_file", {{"path", path}, {"content", text}});
+            return Outcome::failure(std::move(why));
+        };
+        auto remember = [&](const std::string& path) {
+            auto r = tools.call("read_file", {{"path", path}});
+            if (!before.count(path)) before[path] = r.ok ? r.output.get<std::string>() : "";
+        };
         std::vector<std::string> changed;
         for (auto& [path, editor] : module.editors) {
             auto text = editor->apply(path);
-            if (!text) return Outcome::failure(text.error().message);
+            if (!text) return undo(text.error().message);
+            remember(path);
             auto w = tools.call("write_file", {{"path", path}, {"content", *text}});
             if (!w.ok) return Outcome::failure("cannot write " + path + ": " + w.error, !w.refused);
             changed.push_back(path);
         }
         if (!declarations.empty()) {
             std::string vars = dir == "." ? "variables.tf" : dir + "/variables.tf";
+            remember(vars);
             auto existing = tools.call("read_file", {{"path", vars}});
             std::string content = existing.ok ? existing.output.get<std::string>() : "";
             if (!content.empty() && content.back() != '\n') content += "\n";
@@ -136,24 +211,23 @@ public:
         builtin::Module after;
         for (const auto& [path, f] : module.files) {
             auto read = tools.call("read_file", {{"path", path}});
-            if (!read.ok) return Outcome::failure("cannot read " + path + " back: " + read.error);
+            if (!read.ok) return undo("cannot read " + path + " back: " + read.error);
             auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
-            if (!parsed) return Outcome::failure("the fix left " + path + " unparsable: " + parsed.error().message);
+            if (!parsed) return undo("the fix left " + path + " unparsable: " + parsed.error().message);
             after.files.emplace(path, std::move(*parsed));
         }
         auto [w2, fixed] = after.find(type, name);
-        if (!fixed || check->fails(after, *w2, *fixed)) return Outcome::failure("the fix did not make " + resource + " pass " + rule);
+        if (!fixed || check->fails(after, *w2, *fixed)) return undo("the fix did not make " + resource + " pass " + rule);
 
         std::string fmt_state;
         if (use_fmt && fmt_before >= 0) {
             long fmt_after = fmt_problems(changed);
             if (fmt_after > fmt_before)
-                return Outcome::failure("terraform fmt -check rejects the fixed files (" + std::to_string(fmt_after - fmt_before) +
+                return undo("terraform fmt -check rejects the fixed files (" + std::to_string(fmt_after - fmt_before) +
                             " more lines to reformat)");
             fmt_state = fmt_before == 0 ? "ok" : "ok (formatting that was already off is left as it was)";
         }
         std::string summary = "Fixed " + rule + " (" + check->title + ") on " + resource;
-        tools.call("finish", {{"summary", summary}});
         json result = {{"changed", true}, {"check", rule}, {"resource", resource}, {"files", changed},
                        {"notes", fc.notes}, {"diff", tools.diff()}, {"summary", summary}};
         if (!fmt_state.empty()) result["terraformFmt"] = fmt_state;
