@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/admission.hpp"
+#include "cli/follow_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
@@ -60,8 +61,9 @@ void add_findings(const core::drift::Report& r, const std::string& name, const f
 }
 
 /// The open pull requests of drifted roots that no longer drift: each is
-/// recorded (drift.resolved) so that it can be closed.
-int note_resolved(const std::vector<std::string>& roots, const std::string& repo, bool print, Context& ctx)
+/// closed on its forge with a comment that says why (pr.obsolete), and
+/// recorded (drift.resolved).
+int close_resolved(const std::vector<std::string>& roots, const std::string& repo, bool print, Context& ctx)
 {
     if (roots.empty()) return exit_code::ok;
     auto db = core::open_state(ctx.home());
@@ -70,6 +72,7 @@ int note_resolved(const std::vector<std::string>& roots, const std::string& repo
     auto open = store.list("open", repo, 1000);
     if (!open) return ctx.fail(open.error());
     std::unique_ptr<core::events::StateSink> sink;
+    std::optional<FollowSetup> follow;
     for (const auto& name : roots) {
         std::string key = core::drift::dedupe_key(repo, name);
         for (const auto& pr : *open) {
@@ -78,10 +81,15 @@ int note_resolved(const std::vector<std::string>& roots, const std::string& repo
                 auto s = core::events::StateSink::open(ctx.home().state_location());
                 if (!s) return ctx.fail(s.error());
                 sink = std::move(*s);
+                auto f = open_follower(ctx, DeliveryFlags{}, sink.get(), nullptr);
+                if (!f) return ctx.fail(f.error());
+                follow = std::move(*f);
             }
+            auto closed = follow->follower->obsolete(pr, "closed: " + name + " no longer drifts from its code (a drift scan found no difference)");
+            if (!closed) return ctx.fail(closed.error());
             sink->emit({"drift.resolved", pr.task_id, "",
                         {{"root", name}, {"dedupeKey", key}, {"pullRequest", {{"id", pr.id}, {"number", pr.number}, {"url", pr.url}}}}});
-            if (print) ctx.print(name + ": drift gone; pull request #" + std::to_string(pr.number) + " (" + pr.url + ") can be closed\n");
+            if (print) ctx.print(name + ": drift gone; pull request #" + std::to_string(pr.number) + " (" + pr.url + ") closed\n");
         }
     }
     if (sink) sink->flush();
@@ -165,7 +173,7 @@ int drift(Options& opt, Context& ctx)
     else if (format == "markdown") ctx.print(markdown);
 
     if (opt.enqueue)
-        if (int rc = note_resolved(clean, repo, format == "text", ctx); rc != exit_code::ok) return rc;
+        if (int rc = close_resolved(clean, repo, format == "text", ctx); rc != exit_code::ok) return rc;
     if (!opt.enqueue) {
         if (format == "json")
             for (const auto& t : tasks) ctx.emit(core::to_json(t));
@@ -212,8 +220,8 @@ void register_drift(CLI::App& app, Context& ctx)
                 "a later task of the root updates its pull request. Each task lists the drifted attributes\n"
                 "(sensitive values left out); policy's drift.mode says whether the builtin agent codifies\n"
                 "them (the default), reverts them through a tier-4 saved plan, or only reports them.\n"
-                "With --enqueue, a root that no longer drifts while its pull request is open is recorded\n"
-                "as a drift.resolved event.\n"
+                "With --enqueue, a root that no longer drifts while its pull request is open has that pull\n"
+                "request closed, with a comment that says why (events pr.obsolete and drift.resolved).\n"
                 "Exit 0, or 2 with --detailed-exitcode when something drifted, 1 when a plan failed.");
     ctx.on_run(cmd, [opt, &ctx] { return drift(*opt, ctx); });
 }

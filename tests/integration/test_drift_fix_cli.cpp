@@ -160,7 +160,7 @@ TEST_F(DriftFixCli, LiteralsAreCodifiedTheRestReportedAndALaterScanUpdatesThePul
     EXPECT_EQ(later["infra/app"]["updates"], 1) << later["infra/app"].dump();
     EXPECT_NE(later["infra/app"]["taskId"], prs["infra/app"]["taskId"]);
 
-    // The app root's drift goes away: the scan names its open pull request.
+    // The app root's drift goes away: the scan closes its pull request, saying why.
     change_state(state("app"), "app", "v1");
     auto gone = run_cli({"drift", "--enqueue", "--json", "--repo-id", "acme/infra"}, opts);
     ASSERT_EQ(gone.exit_code, 0) << gone.err;
@@ -168,6 +168,12 @@ TEST_F(DriftFixCli, LiteralsAreCodifiedTheRestReportedAndALaterScanUpdatesThePul
     ASSERT_EQ(resolved.size(), 1u);
     EXPECT_EQ(resolved[0]["data"]["root"], "infra/app");
     EXPECT_EQ(resolved[0]["data"]["pullRequest"]["id"], prs["infra/app"]["id"]);
+    auto closed = json::parse(run_cli({"pr", "show", prs["infra/app"]["id"], "--json"}, opts).out);
+    EXPECT_EQ(closed["state"], "closed") << closed.dump();
+    EXPECT_EQ(closed["reason"], "closed: infra/app no longer drifts from its code (a drift scan found no difference)") << closed.dump();
+    EXPECT_EQ(test::json_lines(run_cli({"events", "--json", "--type", "pr.obsolete"}, opts).out).size(), 1u);
+    // The other root still drifts: its pull request stays open.
+    EXPECT_EQ(json::parse(run_cli({"pr", "show", prs["infra/mixed"]["id"], "--json"}, opts).out)["state"], "open");
 }
 
 TEST_F(DriftFixCli, RevertWaitsForApprovalThenAppliesOnce)

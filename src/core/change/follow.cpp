@@ -216,9 +216,7 @@ Result<std::optional<Transition>> Follower::look_at(const PullRequest& pr)
     bool gone = *report && !keys.empty();
     for (const auto& k : keys) gone = gone && !(*report)->count(k);
     if (gone) {
-        std::string reason = "closed: none of its findings is in the latest report of " + pr.repository + " (fixed elsewhere)";
-        if (auto st = m_opt.delivery.forge->close(pr, "infra-agent: " + reason + "."); !st) return fail(st.error());
-        return some(record(pr, "closed", "pr.obsolete", reason));
+        return some(obsolete(pr, "closed: none of its findings is in the latest report of " + pr.repository + " (fixed elsewhere)"));
     }
     if (m_opt.delivery.repo_url.empty()) return Found();
     auto branch = git::inspect_branch(m_opt.delivery.repo_url, pr.branch, pr.base, m_opt.delivery.identity.email,
@@ -282,6 +280,12 @@ Result<Transition> Follower::close(const PullRequest& pr, const std::string& by)
 {
     if (pr.state != "open") return fail(Errc::conflict, "pull request " + pr_name(pr) + " is " + pr.state + " already");
     return declined(pr, by, true);
+}
+
+Result<Transition> Follower::obsolete(const PullRequest& pr, const std::string& reason)
+{
+    if (auto st = m_opt.delivery.forge->close(pr, "infra-agent: " + reason + "."); !st) return fail(st.error());
+    return record(pr, "closed", "pr.obsolete", reason);
 }
 
 Result<Transition> Follower::reopen(const PullRequest& pr, const std::string& by)

@@ -76,6 +76,10 @@ public:
     Result<Transition> close(const PullRequest& pr, const std::string& by);
     /// `pr reopen`: its findings may be proposed again; a closed pull request is opened again.
     Result<Transition> reopen(const PullRequest& pr, const std::string& by);
+    /// Closes a bot pull request that has no reason left to exist (its
+    /// findings fixed elsewhere, the drift it codified gone), with a comment
+    /// that says why (reason).
+    Result<Transition> obsolete(const PullRequest& pr, const std::string& reason);
 
 private:
     Result<Transition> merged(const PullRequest& pr, const std::string& by);
