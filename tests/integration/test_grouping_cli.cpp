@@ -96,7 +96,7 @@ TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
     auto opts = home_for(repo, dir / "home", "validation:\n  steps: [terraform-fmt]\n");
 
     auto r = run_cli({"remediate", (dir / "report.json").string()}, opts);
-    EXPECT_EQ(r.exit_code, 1) << r.err;  // three findings have no builtin fix
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // some findings have no builtin fix, one is left to another pull request
     std::map<std::string, int> findings_of_branch;
     for (const auto& l : test::json_lines(r.out))
         if (l["state"] == "opened") ++findings_of_branch[l["pullRequest"]["branch"]];
@@ -107,11 +107,23 @@ TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
     for (const auto& p : prs) titles[p["branch"]] = p["title"];
     int four = 0;
     for (const auto& [branch, n] : findings_of_branch)
-        if (n == 4) {
+        if (titles[branch] == "infra-agent: fix 4 findings on aws_s3_bucket_public_access_block.security_logs") {
             ++four;
-            EXPECT_EQ(titles[branch], "infra-agent: fix 4 findings on aws_s3_bucket_public_access_block.security_logs");
+            EXPECT_EQ(n, 4) << r.out;
         }
     EXPECT_EQ(four, 1) << r.out;  // CKV_AWS_53..56: one pull request
+    // The bucket's own check of its public access block (CKV2_AWS_6) would
+    // edit the block's lines too: it leaves them to the block's pull request.
+    int left = 0;
+    for (const auto& l : test::json_lines(r.out))
+        if (l["finding"] == "CKV2_AWS_6 aws_s3_bucket.security_logs") {
+            ++left;
+            EXPECT_EQ(l["state"], "failed") << l.dump();
+            EXPECT_NE(l["detail"].get<std::string>().find("aws_s3_bucket_public_access_block.security_logs does not pass"
+                                                          " aws_s3_bucket.security_logs's check, and is fixed by its own pull request"),
+                      std::string::npos) << l.dump();
+        }
+    EXPECT_EQ(left, 1) << r.out;
 
     // Merged one after another, in any order, none conflicts with another.
     for (const auto& [branch, n] : findings_of_branch) {
@@ -135,7 +147,7 @@ TEST(GroupingCli, OverTheLimitsWaitsAndGoesOutLater)
     auto opts = home_for(repo, dir / "home", "validation:\n  steps: [terraform-fmt]\npr:\n  max_open: 2\n  limit_recheck: 1s\n");
 
     auto r = run_cli({"remediate", (dir / "report.json").string()}, opts);
-    EXPECT_EQ(r.exit_code, 1) << r.err;  // three findings have no builtin fix
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // some findings have no builtin fix, one is left to another pull request
     int waiting = 0;
     for (const auto& l : test::json_lines(r.out))
         if (l["state"] == "waiting") {

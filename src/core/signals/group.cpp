@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace infra::core::signals {
 namespace {
@@ -101,6 +102,34 @@ std::string_view to_string(GroupBy by)
     return "resource";
 }
 
+/// Each resource's group lists the resources that other groups of its
+/// repository and directory fix (payload.otherResources): a fix of one
+/// resource that would also edit another (an S3 bucket's public access
+/// block, say) leaves that one to its own pull request, so that no two
+/// pull requests change the same lines.
+void note_other_resources(std::vector<AgentTask>& tasks)
+{
+    auto place = [](const AgentTask& t) {
+        const json& f = member(t.payload, "finding");
+        std::string resource = t.context.resource.empty() ? string_member(f, "resource") : t.context.resource;
+        return std::make_pair(text::lower(t.context.repository_id) + "\n" + t.context.environment + "\n" +
+                                  directory_of(string_member(f, "file")),
+                              resource);
+    };
+    std::map<std::string, std::set<std::string>> by_directory;
+    for (const auto& t : tasks)
+        if (member(t.payload, "group").is_object())
+            if (auto [dir, resource] = place(t); !resource.empty()) by_directory[dir].insert(resource);
+    for (auto& t : tasks) {
+        if (!member(t.payload, "group").is_object()) continue;
+        auto [dir, resource] = place(t);
+        json others = json::array();
+        for (const auto& r : by_directory[dir])
+            if (r != resource) others.push_back(r);
+        if (!others.empty()) t.payload["otherResources"] = std::move(others);
+    }
+}
+
 std::vector<AgentTask> group_findings(std::vector<AgentTask> tasks, GroupBy by)
 {
     if (by == GroupBy::finding) return tasks;
@@ -132,6 +161,7 @@ std::vector<AgentTask> group_findings(std::vector<AgentTask> tasks, GroupBy by)
     std::vector<AgentTask> merged;
     for (const auto& [is_group, i] : order)
         merged.push_back(is_group ? merge(std::move(groups[i]), by, values[i]) : std::move(out[i]));
+    if (by == GroupBy::resource) note_other_resources(merged);
     return merged;
 }
 

@@ -104,7 +104,7 @@ TEST_P(CheckovFixtures, DetectorAgreesAndFixMakesFailuresPass)
         Module fresh = load(base);
         auto dot = address.find('.');
         auto [file, block] = fresh.find(address.substr(0, dot), address.substr(dot + 1));
-        FixContext fc{fresh, *file, *block, {}, {}};
+        FixContext fc{fresh, *file, *block, {}, {}, nullptr, {}};
         check->fix(fc);
         Module after;
         for (auto& [path, f] : fresh.files) {

@@ -186,7 +186,7 @@ TEST(CheckovOracle, EveryClaimedCheckAgreesWithCheckovAndItsFixesHold)
             Module copy;
             copy.files = f.module->files;
             auto [file, block] = copy.find(f.block->labels[0], f.block->labels[1]);
-            FixContext fc{copy, *file, *block, {}, {}};
+            FixContext fc{copy, *file, *block, {}, {}, nullptr, {}};
             check.fix(fc);
             Module after;
             for (const auto& [path, parsed] : copy.files) {

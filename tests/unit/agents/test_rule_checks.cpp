@@ -30,7 +30,7 @@ std::string fixed(const Check& check, const std::string& text, const std::string
     Module m = module_of(text);
     auto [file, block] = m.find(type, name);
     EXPECT_TRUE(check.fails(m, *file, *block));
-    FixContext fc{m, *file, *block, {}, {}};
+    FixContext fc{m, *file, *block, {}, {}, nullptr, {}};
     check.fix(fc);
     if (variables) *variables = fc.variables;
     auto out = m.editor("main.tf").apply("main.tf");

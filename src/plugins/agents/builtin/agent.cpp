@@ -10,6 +10,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 namespace infra::plugins::agents {
 namespace {
@@ -44,7 +45,7 @@ public:
         std::vector<std::string> fixed, failures;
         std::string last;  // the one finding's own summary
         for (const auto& finding : findings) {
-            auto one = fix(ctx, tools, finding);
+            auto one = fix(ctx, tools, finding, findings.size() == 1);
             std::string rule = core::string_member(finding, "canonicalRuleId");
             json entry = {{"key", core::string_member(finding, "key")}, {"check", rule},
                           {"resource", core::string_member(one.result, "resource", core::string_member(finding, "resource"))}};
@@ -64,6 +65,7 @@ public:
                 entry["state"] = "already-passing";
             }
             if (one.result.contains("terraformFmt")) entry["terraformFmt"] = one.result["terraformFmt"];
+            if (one.result.contains("fallback")) entry["fallback"] = one.result["fallback"];  // the llm agent worked it
             report.push_back(std::move(entry));
         }
         if (failures.size() == findings.size()) {
@@ -91,15 +93,20 @@ public:
             result["notes"] = notes;
             result["diff"] = tools.diff();
         }
-        for (const auto& e : report)
+        for (const auto& e : report) {
             if (e.contains("terraformFmt")) result["terraformFmt"] = e["terraformFmt"];
+            if (e.contains("fallback")) result["fallback"] = e["fallback"];
+        }
         return {true, "", result, true};
     }
 
 private:
-    /// Applies the fix of one finding to the workspace, or leaves it as it was.
-    Outcome fix(const RunContext& ctx, ToolBox& tools, const json& finding)
+    /// Applies the fix of one finding to the workspace, or leaves it as it
+    /// was. A finding it has no fix for goes to the fallback agent when it is
+    /// the task's only one (alone); in a group it is reported as not fixed.
+    Outcome fix(const RunContext& ctx, ToolBox& tools, const json& finding, bool alone)
     {
+        auto no_fix = [&](const std::string& why) { return alone ? builtin::hand_over(m_fallback, ctx, why) : Outcome::failure(why); };
         std::string rule = core::string_member(finding, "canonicalRuleId");
         std::string file = core::string_member(finding, "file");
         std::string resource =
@@ -107,7 +114,7 @@ private:
         if (rule.empty()) return Outcome::failure("the task has no finding (payload.finding.canonicalRuleId) to fix");
         if (auto all = builtin::checks(); !all) return Outcome::failure(all.error().message + "; " + all.error().hint);
         const builtin::Check* check = builtin::find_check(rule);
-        if (!check) return builtin::hand_over(m_fallback, ctx, "the builtin agent has no fix for " + rule);
+        if (!check) return no_fix("the builtin agent has no fix for " + rule);
         if (resource.rfind("module.", 0) == 0)
             return Outcome::failure(resource + " is inside a module: fix the module's source, not this call");
         // Code-scanning and SARIF findings name a file and a line, not a resource.
@@ -142,7 +149,7 @@ private:
         if (dot == std::string::npos) return Outcome::failure("the finding names no Terraform resource (type.name)");
         std::string type = resource.substr(0, dot), name = resource.substr(dot + 1);
         if (std::find(check->types.begin(), check->types.end(), type) == check->types.end())
-            return builtin::hand_over(m_fallback, ctx, rule + " is not fixed on " + type + " resources by the builtin agent");
+            return no_fix(rule + " is not fixed on " + type + " resources by the builtin agent");
         auto [where, block] = module.find(type, name);
         if (!block) return Outcome::failure(resource + " is not in " + (dir == "." ? "the workspace root" : dir));
         std::string block_file = *where;
@@ -150,8 +157,12 @@ private:
             return {true, "", {{"changed", false}, {"check", rule}, {"resource", resource},
                                {"summary", resource + " already passes " + rule + "; nothing to change"}}, true};
 
-        builtin::FixContext fc{module, block_file, *block, {}, {}};
+        std::set<std::string> elsewhere;
+        for (const auto& r : core::member(core::object_member(ctx.task, "payload"), "otherResources"))
+            if (r.is_string()) elsewhere.insert(r.get<std::string>());
+        builtin::FixContext fc{module, block_file, *block, {}, {}, &elsewhere, {}};
         check->fix(fc);
+        if (!fc.left_alone.empty()) return Outcome::failure(fc.left_alone);
         // Variables the fix refers to are declared once, in variables.tf.
         std::string declarations;
         for (const auto& [var, decl] : fc.variables)

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,11 @@ struct FixContext {
     const core::hcl::Block& block;
     std::vector<std::string> notes;   ///< for the pull request: replacements, values to set
     std::vector<std::pair<std::string, std::string>> variables;  ///< name -> declaration to add when missing
+    /// Resources that other tasks fix for their own findings: a fix does not
+    /// edit them (two pull requests would change the same lines), and says
+    /// so in left_alone instead.
+    const std::set<std::string>* fixed_elsewhere = nullptr;
+    std::string left_alone;
     std::string text(const core::hcl::Attribute& a) const { return std::string(a.expr(module.files.at(file).text)); }
 };
 

@@ -300,7 +300,13 @@ void fix_companion(const Companion& c, FixContext& ctx)
     for (auto [path, x] : existing)
         if (all_pass(ctx.module, *path, *x, c.require)) return;
     if (!existing.empty()) {
-        Fixer{ctx, *existing.front().first, {}}.fix(*existing.front().second, c.require);
+        const Block& other = *existing.front().second;
+        if (ctx.fixed_elsewhere && ctx.fixed_elsewhere->count(other.address())) {
+            ctx.left_alone = other.address() + " does not pass " + ctx.block.address() +
+                             "'s check, and is fixed by its own pull request (its own findings)";
+            return;
+        }
+        Fixer{ctx, *existing.front().first, {}}.fix(other, c.require);
         return;
     }
     std::string text = c.add;
