@@ -69,7 +69,7 @@ TEST(PostgresState, RemediateKeepsEveryRecordInTheServer)
     ASSERT_EQ(init.exit_code, 0) << init.err;
     auto inited = json::parse(init.out);
     EXPECT_EQ(inited["stateDb"], pg.url()) << init.out;
-    EXPECT_EQ(inited["schemaVersion"], 9) << init.out;
+    EXPECT_EQ(inited["schemaVersion"], 10) << init.out;
 
     auto r = run_cli({"remediate", report}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;  // three findings have no builtin fix

@@ -231,7 +231,7 @@ TEST_F(ProvidersCli, APlanThatNeedsRootVariablesIsReportedAsNotRunNamingThem)
 
     // Given values, the same change is planned.
     test::write_file(dir / "seed/owner.auto.tfvars", "account_id = \"123456789012\"\nowner      = \"platform\"\n");
-    seed_commit("the owner's values");
+    seed_commit("values the owner set");
     agent("sed -i 's/versioning = false/versioning = true/' main.tf && echo versioned");
     auto planned = remediate_one("01PROVIDERS00000000000000A");
     ASSERT_EQ(planned["state"], "succeeded") << planned.dump(2);

@@ -8,6 +8,7 @@
 #include "core/text.hpp"
 #include "core/workspace.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -87,6 +88,8 @@ std::optional<std::string> plan_blocker(const std::string& out)
         if (!provider) provider = terraform_diagnostics(line).front();
     }
     if (!variables.empty()) {
+        std::sort(variables.begin(), variables.end());  // terraform reports them in no fixed order
+        variables.erase(std::unique(variables.begin(), variables.end()), variables.end());
         std::string names;
         for (const auto& v : variables) names += (names.empty() ? "" : ", ") + v;
         return "root variables have no value (" + names +
