@@ -119,7 +119,9 @@ TEST_F(RemediateCli, AFindingWhoseTaskCannotBeReadBackIsAFailureNotASuccess)
 
 // agents.fallback: llm sends the findings the builtin agent has no fix for
 // to the llm agent (here a scripted model server); without a model the
-// result says which setting would let it try.
+// result says which setting would let it try. The fallback takes tasks of
+// one finding (pr.group_by: finding); in a group such a finding is listed
+// as not fixed.
 TEST_F(RemediateCli, FindingsWithoutABuiltinFixFallBackToTheLlmAgent)
 {
     opts.env["INFRA_AGENT_HOME"] = std::nullopt;
@@ -128,7 +130,7 @@ TEST_F(RemediateCli, FindingsWithoutABuiltinFixFallBackToTheLlmAgent)
 
     // Without a model: the findings with no builtin fix say what to set.
     test::write_file(repo / ".infra-agent" / "config.yaml",
-                     "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\n");
+                     "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\npr:\n  group_by: finding\n");
     auto r = run_cli({"remediate", report}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;
     int told = 0;
@@ -152,7 +154,7 @@ TEST_F(RemediateCli, FindingsWithoutABuiltinFixFallBackToTheLlmAgent)
         };
     server.script(turns);
     test::write_file(repo / ".infra-agent" / "config.yaml",
-                     "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\nllm:\n  provider: openai\n"
+                     "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\npr:\n  group_by: finding\nllm:\n  provider: openai\n"
                      "  base_url: " + server.openai_url() + "\n  model: test-model\n  retries: 1\n");
     r = run_cli({"remediate", report}, opts);
     auto lines = test::json_lines(r.out);
