@@ -221,24 +221,28 @@ std::string merged(const Condition& c, std::string_view written)
     return out + (list[last] == ',' ? "," : "") + list.substr(last + 1);
 }
 
-// Nested blocks a fix creates, with what goes in them.
+// Nested blocks a fix creates, with what goes in them. (Names and blocks
+// are kept side by side: a pair holding the type it is a member of is not
+// complete inside that type for every standard library.)
 struct Pending {
     std::string body;  // a whole body given by the rule
     std::vector<std::pair<std::string, std::string>> attrs;
-    std::vector<std::pair<std::string, Pending>> blocks;
+    std::vector<std::string> names;  // of the nested blocks, in order
+    std::vector<Pending> blocks;     // blocks[i] is named names[i]
 
     Pending& child(const std::string& name)
     {
-        for (auto& [n, p] : blocks)
-            if (n == name) return p;
-        return blocks.emplace_back(name, Pending{}).second;
+        for (std::size_t i = 0; i < names.size(); ++i)
+            if (names[i] == name) return blocks[i];
+        names.push_back(name);
+        return blocks.emplace_back();
     }
     std::string render(const std::string& name) const
     {
         std::string inner = body;
         if (!inner.empty() && inner.back() != '\n') inner += '\n';
         for (const auto& [a, v] : attrs) inner += a + " = " + v + "\n";
-        for (const auto& [n, p] : blocks) inner += p.render(n);
+        for (std::size_t i = 0; i < names.size(); ++i) inner += blocks[i].render(names[i]);
         return name + " {\n" + core::hcl::indent_lines(inner, "  ") + "}\n";
     }
 };
@@ -290,7 +294,7 @@ struct Fixer {
         for (const auto& c : also)
             if (any && !passes(ctx.module, file, b, c)) apply(b, c, 0, nullptr);
         for (const auto& [parent, p] : created)
-            for (const auto& [name, child] : p.blocks) ctx.module.editor(file).add_block(*parent, child.render(name));
+            for (std::size_t i = 0; i < p.names.size(); ++i) ctx.module.editor(file).add_block(*parent, p.blocks[i].render(p.names[i]));
     }
 };
 
