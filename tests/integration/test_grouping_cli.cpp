@@ -120,7 +120,8 @@ TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
             ++left;
             EXPECT_EQ(l["state"], "failed") << l.dump();
             EXPECT_NE(l["detail"].get<std::string>().find("aws_s3_bucket_public_access_block.security_logs does not pass"
-                                                          " aws_s3_bucket.security_logs's check, and is fixed by its own pull request"),
+                                                          " aws_s3_bucket.security_logs's check; aws_s3_bucket_public_access_block"
+                                                          ".security_logs has a pull request of its own"),
                       std::string::npos) << l.dump();
         }
     EXPECT_EQ(left, 1) << r.out;

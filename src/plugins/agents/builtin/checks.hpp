@@ -39,9 +39,9 @@ struct FixContext {
     const core::hcl::Block& block;
     std::vector<std::string> notes;   ///< for the pull request: replacements, values to set
     std::vector<std::pair<std::string, std::string>> variables;  ///< name -> declaration to add when missing
-    /// Resources that other tasks fix for their own findings: a fix does not
-    /// edit them (two pull requests would change the same lines), and says
-    /// so in left_alone instead.
+    /// Resources that have pull requests of their own (other tasks fix their
+    /// findings): a fix does not edit them (two pull requests would change
+    /// the same lines), and says so in left_alone instead.
     const std::set<std::string>* fixed_elsewhere = nullptr;
     std::string left_alone;
     std::string text(const core::hcl::Attribute& a) const { return std::string(a.expr(module.files.at(file).text)); }

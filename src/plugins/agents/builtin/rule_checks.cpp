@@ -306,8 +306,8 @@ void fix_companion(const Companion& c, FixContext& ctx)
     if (!existing.empty()) {
         const Block& other = *existing.front().second;
         if (ctx.fixed_elsewhere && ctx.fixed_elsewhere->count(other.address())) {
-            ctx.left_alone = other.address() + " does not pass " + ctx.block.address() +
-                             "'s check, and is fixed by its own pull request (its own findings)";
+            ctx.left_alone = other.address() + " does not pass " + ctx.block.address() + "'s check; " + other.address() +
+                             " has a pull request of its own (for its own findings), so this fix leaves it alone";
             return;
         }
         Fixer{ctx, *existing.front().first, {}}.fix(other, c.require);
