@@ -7,6 +7,7 @@
 #include "core/text.hpp"
 #include "plugins/agents/builtin/checks.hpp"
 #include "plugins/agents/builtin/drift.hpp"
+#include "plugins/agents/builtin/module_io.hpp"
 
 #include <filesystem>
 #include <map>
@@ -124,19 +125,8 @@ private:
 
         // The module is every .tf file of the finding's directory.
         std::string dir = file.empty() ? "." : parent_dir(file);
-        auto listed = tools.call("list_files", {{"path", dir}});
-        if (!listed.ok) return Outcome::failure("cannot list " + dir + ": " + listed.error, !listed.refused);
         builtin::Module module;
-        for (const auto& f : listed.output) {
-            std::string path = f.get<std::string>();
-            if (parent_dir(path) != (dir == "." ? "." : dir) || path.size() < 3 || path.substr(path.size() - 3) != ".tf")
-                continue;
-            auto read = tools.call("read_file", {{"path", path}});
-            if (!read.ok) return Outcome::failure("cannot read " + path + ": " + read.error, !read.refused);
-            auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
-            if (!parsed) return Outcome::failure(parsed.error().message);
-            module.files.emplace(path, std::move(*parsed));
-        }
+        if (auto failed = builtin::read_module(tools, dir, module)) return *failed;
         if (resource.empty()) {
             auto f = module.files.find(file);
             if (f != module.files.end())

@@ -6,6 +6,7 @@
 #include "core/text.hpp"
 #include "plugins/agents/builtin/checks.hpp"
 #include "plugins/agents/builtin/literal.hpp"
+#include "plugins/agents/builtin/module_io.hpp"
 
 namespace infra::plugins::agents::builtin {
 namespace {
@@ -127,21 +128,7 @@ Outcome run_drift(const core::agent::RunContext& ctx)
     ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
     tools.set_deadline(ctx.deadline);
     Module module;
-    auto listed = tools.call("list_files", {{"path", root}});
-    if (!listed.ok) return Outcome::failure("cannot list " + root + ": " + listed.error, !listed.refused);
-    std::string prefix = root == "." ? "" : root + "/";
-    for (const auto& f : listed.output) {
-        std::string path = f.get<std::string>();
-        std::string rest = path.substr(path.rfind(prefix, 0) == 0 ? prefix.size() : 0);
-        if (path.rfind(prefix, 0) != 0 || rest.find('/') != std::string::npos || rest.size() < 4 ||
-            rest.substr(rest.size() - 3) != ".tf")
-            continue;
-        auto read = tools.call("read_file", {{"path", path}});
-        if (!read.ok) return Outcome::failure("cannot read " + path + ": " + read.error, !read.refused);
-        auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
-        if (!parsed) return Outcome::failure(parsed.error().message);
-        module.files.emplace(path, std::move(*parsed));
-    }
+    if (auto failed = read_module(tools, root, module)) return *failed;
 
     std::vector<Item> items;
     for (const auto& r : resources) judge(r, module, root, mode == "codify", items);
