@@ -52,6 +52,19 @@ void add_globals(CLI::App& app, Context& ctx)
 
 }  // namespace
 
+std::span<const RegisterCommand> commands()
+{
+    static constexpr RegisterCommand k_commands[] = {
+        register_init,     register_remediate, register_ingest,  register_policy,   register_enqueue,
+        register_queue,    register_worker,    register_run,     register_approve,  register_apply,
+        register_drift,    register_chat,      register_serve,   register_schedule, register_events,
+        register_trace,    register_audit,     register_metrics, register_creds,    register_validate,
+        register_providers, register_pr,       register_config,  register_plugins,  register_version,
+        register_completion, register_help,
+    };
+    return k_commands;
+}
+
 int run(int argc, char** argv)
 {
     Context ctx;
@@ -67,36 +80,10 @@ int run(int argc, char** argv)
     app.add_flag("--version", show_version, "print the version and exit");
     add_globals(app, ctx);
 
-    register_init(app, ctx);
-    register_remediate(app, ctx);
-    register_ingest(app, ctx);
-    register_policy(app, ctx);
-    register_enqueue(app, ctx);
-    register_queue(app, ctx);
-    register_worker(app, ctx);
-    register_run(app, ctx);
-    register_approve(app, ctx);
-    register_apply(app, ctx);
-    register_drift(app, ctx);
-    register_chat(app, ctx);
-    register_serve(app, ctx);
-    register_schedule(app, ctx);
-    register_events(app, ctx);
-    register_trace(app, ctx);
-    register_audit(app, ctx);
-    register_metrics(app, ctx);
-    register_creds(app, ctx);
-    register_validate(app, ctx);
-    register_providers(app, ctx);
-    register_pr(app, ctx);
-    register_config(app, ctx);
-    register_plugins(app, ctx);
-    register_version(app, ctx);
-    register_completion(app, ctx);
-    register_help(app, ctx);
+    for (RegisterCommand add : commands()) add(app, ctx);
 
     plugins::register_builtin(
-        {ctx.signals(), &ctx.queues(), &ctx.agents(), [&ctx] { return ctx.config(); }, &ctx.credentials()});
+        {ctx.signals(), &ctx.queues(), &ctx.agents(), [&ctx] { return ctx.config(); }, &ctx.credentials(), &ctx.forges()});
 
     // git's convention: an unknown command may be an external one. A
     // built-in command always wins, so a plugin cannot shadow one.

@@ -43,7 +43,7 @@ int recover(const core::queue::Entry& e, const Options& opt, core::change::Apply
     events.emit({"apply.recovered", e.id, "", {{"by", opt.as}, {"applies", *recovered}}});
     events.flush();
     nlohmann::json out = {{"id", e.id}, {"by", opt.as}, {"recovered", *recovered}};
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(out);
+    if (ctx.json()) ctx.emit(out);
     else
         for (const auto& id : *recovered) ctx.print(e.id + "  apply " + id + " recovered by " + opt.as + "\n");
     return exit_code::ok;
@@ -75,7 +75,7 @@ int apply(const Options& opt, Context& ctx)
     auto out = core::change::apply_task(*e, opt.as, store, **sink, (*how)->runner);
     (*sink)->flush();
     if (!out) return ctx.fail(out.error());
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(*out);
+    if (ctx.json()) ctx.emit(*out);
     else {
         std::string line = e->id + "  " + core::string_member(*out, "outcome") + "  plan " +
                            core::string_member(*out, "planSha256").substr(0, 12) + "  approved by";

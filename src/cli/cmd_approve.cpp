@@ -40,7 +40,7 @@ int approve_plan(const Options& opt, const core::queue::Entry& e, core::events::
     }
     nlohmann::json out = {{"id", v->task_id}, {"by", v->by}, {"group", v->group}, {"planSha256", v->digest},
                           {"state", v->waiting.empty() ? "approved" : "pending-approval"}, {"waiting", v->waiting}};
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(out);
+    if (ctx.json()) ctx.emit(out);
     else
         ctx.print(v->task_id + "  plan " + v->digest.substr(0, 12) + " approved for " + v->group +
                   (v->waiting.empty() ? "  (ready: infra-agent apply " + v->task_id + ")" : "  (other groups still have to approve)") + "\n");
@@ -80,7 +80,7 @@ int decide(const Options& opt, bool approve, Context& ctx)
     nlohmann::json out = {{"id", v->id}, {"by", v->by}, {"state", v->state}};
     if (approve) out["group"] = v->group;
     else out["reason"] = v->reason;
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(out);
+    if (ctx.json()) ctx.emit(out);
     else
         ctx.print(v->id + "  " + v->state + (v->state == "pending-approval" ? "  (other groups still have to approve)" : "") + "\n");
     return exit_code::ok;

@@ -32,7 +32,7 @@ int verify(const std::string& expected, Context& ctx)
     if (report->head) out["head"] = core::events::audit::to_string(*report->head);
     if (report->problem)
         out["problem"] = {{"seq", report->problem->seq}, {"kind", report->problem->kind}, {"message", report->problem->message}};
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(out);
+    if (ctx.json()) ctx.record("verify", std::move(out));
     else if (!report->problem)
         ctx.print("audit log intact: " + std::to_string(report->events) + " events" +
                   (report->head ? ", head " + core::events::audit::to_string(*report->head) : std::string()) + "\n");
@@ -63,7 +63,7 @@ int head(Context& ctx)
     auto h = core::events::audit::head(**db);
     if (!h) return ctx.fail(h.error());
     if (!*h) return ctx.fail(core::make_error(core::Errc::not_found, "the audit log is empty"));
-    if (ctx.json_output()) ctx.emit({{"seq", (*h)->seq}, {"hash", (*h)->hash}, {"head", core::events::audit::to_string(**h)}});
+    if (ctx.json(Output::value)) ctx.emit({{"seq", (*h)->seq}, {"hash", (*h)->hash}, {"head", core::events::audit::to_string(**h)}});
     else ctx.print(core::events::audit::to_string(**h) + "\n");
     return exit_code::ok;
 }

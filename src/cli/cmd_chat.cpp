@@ -5,7 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/admission.hpp"
+#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
@@ -60,10 +60,9 @@ int chat(Options& opt, Context& ctx)
     if (user.empty())
         if (const char* u = std::getenv("USER")) user = u;
     core::signals::IngestOptions in;
-    in.repository_id = (*config)->get_or("repository.id", (*config)->get_or("git.repository", ""));
-    if (in.repository_id.empty() && top) in.repository_id = core::change::repository_name(top->string());
+    in.repository_id = core::change::repository_id(**config, "", top ? top->string() : "");
     nlohmann::json line = {{"message", message}, {"user", user}, {"requestsChange", opt.change}};
-    auto admission = open_admission(ctx, opt.policies, "");
+    auto admission = open_intake(ctx, opt.policies, "");
     if (!admission) return ctx.fail(admission.error());
     auto& events = *(*admission)->events;
     core::events::ContextScope in_trace(core::events::process_root_context());
@@ -118,10 +117,10 @@ int chat(Options& opt, Context& ctx)
         return ctx.fail(core::make_error(core::Errc::unavailable, "the agent did not answer: " + e->last_error));
     std::string reply = core::string_member(e->result, "summary");
     const auto& pr = core::member(core::member(e->result, "change"), "pullRequest");
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
-        nlohmann::json out = {{"type", "reply"}, {"taskId", a.id}, {"reply", reply}};
+    if (ctx.json()) {
+        nlohmann::json out = {{"taskId", a.id}, {"reply", reply}};
         if (pr.is_object()) out["pullRequest"] = pr;
-        ctx.emit(out);
+        ctx.record("reply", std::move(out));
     } else {
         ctx.print(reply + "\n");
         if (pr.is_object()) ctx.print("pull request: " + core::string_member(pr, "url") + "\n");

@@ -24,12 +24,12 @@ int list(Context& ctx)
         // A listing ends up in logs: passwords in URLs show as ***
         // (`config get KEY` prints a value as it is, for scripts).
         std::string value = v.first.find("://") == std::string::npos ? v.first : core::text::redact_url(v.first);
-        if (ctx.json_output())
+        if (ctx.json(Output::value))
             out[key] = {{"value", value}, {"origin", origin_name(v.second)}};
         else
             ctx.print(key + "=" + value + (v.second == core::ConfigOrigin::environment ? "  (env)" : "") + "\n");
     }
-    if (ctx.json_output()) ctx.emit(out);
+    if (ctx.json(Output::value)) ctx.emit(out);
     return exit_code::ok;
 }
 
@@ -39,7 +39,7 @@ int get(const std::string& key, Context& ctx)
     if (!cfg) return ctx.fail(cfg.error());
     auto v = (*cfg)->get(key);
     if (!v) return exit_code::failure;  // like `git config KEY`: unset is exit 1, silently
-    if (ctx.json_output())
+    if (ctx.json(Output::value))
         ctx.emit({{"key", key}, {"value", *v}});
     else
         ctx.print(*v + "\n");
@@ -53,7 +53,7 @@ int path(Context& ctx)
     const auto& home = ctx.home();
     std::string state = core::text::redact_url(home.state_location());
     const char* engine = home.state_is_remote() ? "postgresql" : "sqlite";
-    if (ctx.json_output())
+    if (ctx.json(Output::value))
         ctx.emit({{"home", home.dir.string()}, {"homeOrigin", home.origin}, {"config", (*cfg)->file().string()},
                   {"state", state}, {"stateEngine", engine}});
     else

@@ -38,7 +38,7 @@ int mint(const MintOptions& opt, Context& ctx)
     auto c = h->broker->mint(req);
     if (!c) return ctx.fail(c.error());
     // One value: the token alone, in a pipe too (TOKEN=$(infra-agent creds mint SCOPE)).
-    if (ctx.json_output()) {
+    if (ctx.json(Output::value)) {
         ctx.emit(c->to_json(true));
     } else {
         ctx.note((c->reused ? "reused " : "minted ") + c->id + " (" + c->provider + ") for " + c->scope + ", expires " +
@@ -74,7 +74,7 @@ int verify(const VerifyOptions& opt, Context& ctx)
     if (!e) return ctx.fail(e.error());
     nlohmann::json j = e->to_json(wall_ms());
     j["valid"] = true;
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(j);
+    if (ctx.json()) ctx.emit(j);
     else ctx.print("valid: " + e->id + " " + e->scope + ", expires " + j["expiresAt"].get<std::string>() + "\n");
     return exit_code::ok;
 }
@@ -102,7 +102,7 @@ int revoke(const RevokeOptions& opt, Context& ctx)
         if (!n) return ctx.fail(n.error());
         total = *n;
     }
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit({{"revoked", total}});
+    if (ctx.json()) ctx.record("revoke", {{"revoked", total}});
     else ctx.note("revoked " + std::to_string(total) + " credential" + (total == 1 ? "" : "s"));
     return exit_code::ok;
 }
@@ -114,7 +114,7 @@ int ls(const core::creds::LedgerFilter& f, Context& ctx)
     std::int64_t now = wall_ms();
     auto rows = h->ledger->list(f, now);
     if (!rows) return ctx.fail(rows.error());
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+    if (ctx.json()) {
         for (const auto& e : *rows) ctx.emit(e.to_json(now));
         return exit_code::ok;
     }

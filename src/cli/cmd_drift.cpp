@@ -4,7 +4,7 @@
 // as terraform does.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/admission.hpp"
+#include "cli/intake.hpp"
 #include "cli/follow_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
@@ -108,10 +108,8 @@ int drift(Options& opt, Context& ctx)
     }
     auto config = ctx.config();
     if (!config) return ctx.fail(config.error());
-    std::string repo = opt.repository;
-    if (repo.empty()) repo = (*config)->get_or("repository.id", (*config)->get_or("git.repository", ""));
     auto top = core::git::find_worktree(fs::current_path());
-    if (repo.empty() && top) repo = core::change::repository_name(top->string());
+    std::string repo = core::change::repository_id(**config, opt.repository, top ? top->string() : "");
 
     auto roots = core::drift::find_roots(dirs);
     if (roots.empty()) {
@@ -120,7 +118,7 @@ int drift(Options& opt, Context& ctx)
     }
     core::drift::Options o;
     o.refresh_only = opt.refresh_only;
-    std::string format = opt.format.empty() ? (ctx.json_output() || !ctx.stdout_is_tty() ? "json" : "text") : opt.format;
+    std::string format = opt.format.empty() ? (ctx.json() ? "json" : "text") : opt.format;
     bool json = format != "text";  // nothing but the chosen document on stdout
     bool actions = core::report::in_github_actions();
     std::vector<core::report::Finding> findings;
@@ -178,7 +176,7 @@ int drift(Options& opt, Context& ctx)
         if (format == "json")
             for (const auto& t : tasks) ctx.emit(core::to_json(t));
     } else if (!tasks.empty()) {
-        auto admission = open_admission(ctx, opt.policies, opt.queue);
+        auto admission = open_intake(ctx, opt.policies, opt.queue);
         if (!admission) return ctx.fail(admission.error());
         core::intake::Options io;
         io.stage = "drift";
@@ -187,7 +185,7 @@ int drift(Options& opt, Context& ctx)
         for (const auto& a : *admitted) {
             if (a.state == "denied") worst = worse(worst, exit_code::denied);
             if (format == "json")
-                ctx.emit({{"type", "enqueue"}, {"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}, {"reason", a.reason}});
+                ctx.record("enqueue", {{"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}, {"reason", a.reason}});
             else if (format != "text")
                 spdlog::info("{}: {}{}", a.id, a.state, a.reason.empty() ? "" : " (" + a.reason + ")");
             else

@@ -2,7 +2,7 @@
 // allowed tasks (or park them for approval) in one atomic batch.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/admission.hpp"
+#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/events/event.hpp"
@@ -32,7 +32,7 @@ int run(const Options& opt, Context& ctx)
         if (!d) return ctx.fail(core::make_error(core::Errc::usage, "--delay: " + d.error().message, d.error().hint));
         delay = *d;
     }
-    auto admission = open_admission(ctx, opt.policies, opt.queue);
+    auto admission = open_intake(ctx, opt.policies, opt.queue);
     if (!admission) return ctx.fail(admission.error());
 
     // A decision on stdin is a record, never a permission: admit() decides again.
@@ -45,19 +45,19 @@ int run(const Options& opt, Context& ctx)
     io.max_attempts = opt.max_attempts;
     auto admitted = (*admission)->admit(std::move(tasks), io);
     if (!admitted) return ctx.fail(admitted.error());
-    bool json = ctx.json_output() || !ctx.stdout_is_tty();
+    bool json = ctx.json();
     int worst = exit_code::ok;
     for (const auto& a : *admitted) {
         if (a.state == "denied") {
             worst = worse(worst, exit_code::denied);
-            if (json) ctx.emit({{"type", "enqueue"}, {"id", a.task_id}, {"state", "denied"}, {"reason", a.reason}});
+            if (json) ctx.record("enqueue", {{"id", a.task_id}, {"state", "denied"}, {"reason", a.reason}});
             else ctx.print(a.task_id + "  denied  " + a.reason + "\n");
             continue;
         }
         if (a.state == "pending-approval") worst = worse(worst, exit_code::pending);
-        nlohmann::json line = {{"type", "enqueue"}, {"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}};
+        nlohmann::json line = {{"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}};
         if (a.duplicate) line["taskId"] = a.task_id;
-        if (json) ctx.emit(line);
+        if (json) ctx.record("enqueue", std::move(line));
         else
             ctx.print(a.id + "  " + a.state + (a.duplicate ? "  (already queued; " + a.task_id + " not added)" : "") + "\n");
     }

@@ -78,7 +78,7 @@ int events(Options opt, Context& ctx)
         // --follow waits for.
         f.task = ids->empty() ? opt.task : ids->front();
     }
-    bool json = ctx.json_output() || !ctx.stdout_is_tty();
+    bool json = ctx.json();
     auto print = [&](const core::events::audit::Record& r) -> core::Status {
         f.after_seq = r.seq;
         if (json) {

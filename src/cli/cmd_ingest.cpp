@@ -2,6 +2,7 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/task_output.hpp"
+#include "core/change/delivery.hpp"
 #include "core/environment.hpp"
 #include "core/events/trace.hpp"
 #include "core/input.hpp"
@@ -44,13 +45,13 @@ int list_sources(Context& ctx)
 {
     nlohmann::json out = nlohmann::json::array();
     for (const auto* p : ctx.signals().list()) {
-        if (ctx.json_output())
+        if (ctx.json(Output::value))
             out.push_back({{"name", p->name()}, {"summary", p->summary()}});
         else
             ctx.print(std::string(p->name()) + std::string(14 - std::min<std::size_t>(13, p->name().size()), ' ') +
                       std::string(p->summary()) + "\n");
     }
-    if (ctx.json_output()) ctx.emit(out);
+    if (ctx.json(Output::value)) ctx.emit(out);
     return exit_code::ok;
 }
 
@@ -140,7 +141,7 @@ int run(const Options& opt, Context& ctx)
 
     core::signals::IngestOptions in;
     in.keep_going = opt.keep_going;
-    in.repository_id = !opt.repo.empty() ? opt.repo : (*cfg)->get_or("repository.id", "");
+    in.repository_id = core::change::repository_id(**cfg, opt.repo);
     in.organization_id = !opt.org.empty() ? opt.org : (*cfg)->get_or("repository.organization", "");
     in.agent_slug = opt.agent;
     if (!opt.environment.empty()) {
@@ -181,7 +182,7 @@ int run(const Options& opt, Context& ctx)
     if (!secret) return ctx.fail(secret.error());
     in.secret = *secret;
 
-    bool json = opt.format.empty() ? ctx.json_output() || !ctx.stdout_is_tty() : opt.format == "json";
+    bool json = opt.format.empty() ? ctx.json() : opt.format == "json";
     TaskOutput out(ctx, json);
     // The tasks join the sender's trace (a traceparent header of the
     // delivery, else TRACEPARENT of a CI job), else start one; this ingest

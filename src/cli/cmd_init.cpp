@@ -33,14 +33,13 @@ int run(const Options& opt, Context& ctx)
     if (auto st = core::configure_state(home, *cfg); !st) return ctx.fail(st.error());
     auto r = core::init_home(target, home.state_url);
     if (!r) return ctx.fail(r.error());
-    if (ctx.json_output()) {
-        ctx.emit({{"formatVersion", 1},
-                  {"home", r->dir.string()},
-                  {"created", r->created},
-                  {"config", (r->dir / "config.yaml").string()},
-                  {"stateDb", home.state_url.empty() ? (r->dir / "state.db").string()
-                                                     : core::text::redact_url(home.state_url)},
-                  {"schemaVersion", r->schema_version}});
+    if (ctx.json(Output::value)) {
+        ctx.record("init", {{"home", r->dir.string()},
+                            {"created", r->created},
+                            {"config", (r->dir / "config.yaml").string()},
+                            {"stateDb", home.state_url.empty() ? (r->dir / "state.db").string()
+                                                               : core::text::redact_url(home.state_url)},
+                            {"schemaVersion", r->schema_version}});
     } else {
         ctx.print(std::string(r->created ? "Initialized" : "Reinitialized existing") +
                   " infra-agent state home in " + r->dir.string() + "/\n");

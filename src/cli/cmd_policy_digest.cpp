@@ -1,4 +1,5 @@
 // `infra-agent policy digest [FILE]`: the rules to put into an agent's context.
+#include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
@@ -37,7 +38,7 @@ int run(const Options& opt, Context& ctx)
         if (!t) return ctx.fail(core::make_error(core::Errc::usage, t.error().message));
         tasks.push_back(*t);
     }
-    bool text = opt.format == "text" || (opt.format.empty() && !ctx.json_output() && ctx.stdout_is_tty());
+    bool text = opt.format == "text" || (opt.format.empty() && !ctx.json());
     for (const auto& t : tasks) {
         auto dg = core::policy::digest(**engine, t);
         if (text) ctx.print(core::policy::digest_text(dg));

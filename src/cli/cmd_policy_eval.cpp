@@ -1,5 +1,6 @@
 // `infra-agent policy eval [FILE]`: attach a decision to every task; exit 0
 // when all are allowed, 3 when one is denied, 4 when one waits for approval.
+#include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
@@ -40,7 +41,7 @@ int run(const Options& opt, Context& ctx)
         if (!opened) return ctx.fail(opened.error());
         db = std::move(*opened);
     }
-    bool json = ctx.json_output() || !ctx.stdout_is_tty();
+    bool json = ctx.json();
     int worst = exit_code::ok;
     core::policy::Decision d;
     int code = for_each_task(ctx, opt.input, opt.keep_going, [&](core::AgentTask&& task) {

@@ -1,4 +1,5 @@
 // `infra-agent policy lint [DIR]`: check policy files; file:line:column per problem.
+#include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "core/policy/loader.hpp"
@@ -28,7 +29,7 @@ int run(const Options& opt, Context& ctx)
     for (const auto& p : set.policies) rules += p.rules.size();
     for (const auto& f : set.findings) {
         (f.error ? errors : warnings)++;
-        if (ctx.json_output())
+        if (ctx.json(Output::value))
             ctx.emit({{"file", f.where.file}, {"line", f.where.line}, {"column", f.where.column},
                       {"severity", f.error ? "error" : "warning"}, {"message", f.message}});
         else

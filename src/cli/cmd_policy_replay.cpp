@@ -1,5 +1,6 @@
 // `infra-agent policy replay DIR`: what a proposed policy directory would
 // change in the decisions recorded in the state db.
+#include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "core/policy/record.hpp"
@@ -27,11 +28,11 @@ int run(const Options& opt, Context& ctx)
     if (!db) return ctx.fail(db.error());
     auto report = core::policy::replay(**db, **engine, opt.limit);
     if (!report) return ctx.fail(report.error());
-    bool json = ctx.json_output() || !ctx.stdout_is_tty();
+    bool json = ctx.json();
     for (const auto& e : report->entries) {
         if (e.changes.empty() && !opt.all) continue;
         if (json) {
-            ctx.emit({{"type", "replay"}, {"taskId", e.task_id}, {"recordedAt", e.recorded_at},
+            ctx.record("replay", {{"taskId", e.task_id}, {"recordedAt", e.recorded_at},
                       {"changed", !e.changes.empty()}, {"changes", e.changes}, {"before", e.before},
                       {"after", e.after}});
         } else {
@@ -39,11 +40,11 @@ int run(const Options& opt, Context& ctx)
             for (const auto& c : e.changes) ctx.print("    " + c + "\n");
         }
     }
-    nlohmann::json summary = {{"type", "summary"},         {"decisions", report->total},
+    nlohmann::json summary = {{"decisions", report->total},
                               {"changed", report->changed}, {"newlyDenied", report->newly_denied},
                               {"newlyAllowed", report->newly_allowed}, {"policyDigest", (*engine)->digest()}};
     if (json)
-        ctx.emit(summary);
+        ctx.record("summary", std::move(summary));
     else
         ctx.print(std::to_string(report->total) + " recorded decisions: " + std::to_string(report->changed) +
                   " would change (" + std::to_string(report->newly_denied) + " newly denied, " +

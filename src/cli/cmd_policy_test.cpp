@@ -1,4 +1,5 @@
 // `infra-agent policy test [DIR]`: run the *_test.yaml files beside the policies.
+#include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "core/policy/testing.hpp"
@@ -37,12 +38,12 @@ int run(const Options& opt, Context& ctx)
     auto cases = core::policy::run_tests(**engine, files, findings);
     for (const auto& f : findings) std::fprintf(stderr, "%s\n", f.str().c_str());
     std::size_t passed = 0, failed = 0;
-    bool json = ctx.json_output();
+    bool json = ctx.json(Output::value);
     for (const auto& c : cases) {
         if (!opt.run.empty() && c.name.find(opt.run) == std::string::npos) continue;
         (c.passed ? passed : failed)++;
         if (json) {
-            ctx.emit({{"type", "test"}, {"suite", c.suite}, {"name", c.name}, {"file", c.where.str()},
+            ctx.record("test", {{"suite", c.suite}, {"name", c.name}, {"file", c.where.str()},
                       {"passed", c.passed}, {"failures", c.failures}});
             continue;
         }
@@ -53,7 +54,7 @@ int run(const Options& opt, Context& ctx)
         }
     }
     if (json)
-        ctx.emit({{"type", "summary"}, {"passed", passed}, {"failed", failed}, {"errors", findings.size()},
+        ctx.record("summary", {{"passed", passed}, {"failed", failed}, {"errors", findings.size()},
                   {"policyDigest", (*engine)->digest()}});
     else
         ctx.print(std::to_string(passed) + " passed, " + std::to_string(failed) + " failed" +

@@ -48,7 +48,7 @@ int open_pr(const OpenOptions& opt, Context& ctx)
     core::agent::Outcome outcome{true, "", {{"diff", *diff}, {"summary", opt.summary}}, false};
     auto delivered = (*setup)->delivery->deliver(tj, core::policy::to_json(d), *co, outcome);
     if (!delivered) return ctx.fail(delivered.error());
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+    if (ctx.json()) {
         ctx.emit(*delivered);
     } else {
         std::string state = core::string_member(*delivered, "state");
@@ -68,7 +68,7 @@ int ls(const std::string& state, const std::string& repo, std::size_t limit, Con
     core::change::PrStore store(**db);
     auto prs = store.list(state, repo, limit);
     if (!prs) return ctx.fail(prs.error());
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+    if (ctx.json()) {
         for (const auto& p : *prs) ctx.emit(p.to_json(false));
         return exit_code::ok;
     }
@@ -91,7 +91,7 @@ int show(const std::string& ref, Context& ctx)
     if (!pr) return ctx.fail(pr.error());
     auto updates = store.updates(pr->id);
     if (!updates) return ctx.fail(updates.error());
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+    if (ctx.json()) {
         auto j = pr->to_json(true);
         j["history"] = *updates;
         ctx.emit(j);
@@ -124,7 +124,7 @@ void default_repo(DeliveryFlags& flags, Context& ctx)
 int print_transitions(const std::vector<core::change::Transition>& ts, Context& ctx)
 {
     for (const auto& t : ts) {
-        if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(t.to_json());
+        if (ctx.json()) ctx.emit(t.to_json());
         else ctx.print("#" + std::to_string(t.number) + " " + t.event + ": " + t.reason + "\n");
     }
     return exit_code::ok;
@@ -133,7 +133,7 @@ int print_transitions(const std::vector<core::change::Transition>& ts, Context& 
 int sync(FollowFlags& f, Context& ctx)
 {
     default_repo(f.delivery, ctx);
-    auto admission = open_admission(ctx, f.policies, "");
+    auto admission = open_intake(ctx, f.policies, "");
     if (!admission) return ctx.fail(admission.error());
     auto follow = open_follower(ctx, f.delivery, (*admission)->events, admission->get());
     if (!follow) return ctx.fail(follow.error());
@@ -146,7 +146,7 @@ int sync(FollowFlags& f, Context& ctx)
 int close_or_reopen(FollowFlags& f, bool close, Context& ctx)
 {
     default_repo(f.delivery, ctx);
-    auto admission = open_admission(ctx, f.policies, "");
+    auto admission = open_intake(ctx, f.policies, "");
     if (!admission) return ctx.fail(admission.error());
     auto follow = open_follower(ctx, f.delivery, (*admission)->events, nullptr);
     if (!follow) return ctx.fail(follow.error());

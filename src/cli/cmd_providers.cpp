@@ -38,10 +38,10 @@ int fetch(const FetchOptions& opt, Context& ctx)
             continue;
         }
         auto p = cache.prepare(dir);
-        nlohmann::json out = {{"type", "providers"}, {"root", d}, {"ok", p.has_value()}};
+        nlohmann::json out = {{"root", d}, {"ok", p.has_value()}};
         if (p) out["cache"] = p->mirror.string();
         else out["error"] = p.error().message;
-        if (ctx.json_output()) ctx.emit(out);
+        if (ctx.json(Output::value)) ctx.record("providers", std::move(out));
         else if (p) ctx.print("ok    " + d + "  (cache " + p->mirror.string() + ")\n");
         if (!p) worst = ctx.fail(p.error());
     }

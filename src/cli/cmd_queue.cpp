@@ -30,7 +30,7 @@ int ls(const LsOptions& opt, Context& ctx)
     if (!q) return ctx.fail(q.error());
     auto entries = (*q)->list(f);
     if (!entries) return ctx.fail(entries.error());
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+    if (ctx.json()) {
         for (const auto& e : *entries) ctx.emit(entry_json(e, false));
         return exit_code::ok;
     }
@@ -59,7 +59,7 @@ int show(const std::string& id, const std::string& queue, Context& ctx)
     auto e = (*q)->show(id);
     if (!e) return ctx.fail(e.error());
     auto j = entry_json(*e, true);
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit(j);
+    if (ctx.json()) ctx.emit(j);
     else ctx.print(j.dump(2) + "\n");
     return exit_code::ok;
 }
@@ -72,8 +72,8 @@ int stats(const std::string& queue, Context& ctx)
     if (!s) return ctx.fail(s.error());
     nlohmann::json j = {{"states", s->by_state}, {"ready", s->ready}, {"delayed", s->delayed},
                         {"expiredLeases", s->expired_leases}, {"oldestReadyMs", s->oldest_ready_ms}};
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
-        ctx.emit(j);
+    if (ctx.json()) {
+        ctx.record("stats", std::move(j));
         return exit_code::ok;
     }
     for (const char* st : {"pending-approval", "queued", "leased", "succeeded", "dead", "cancelled", "denied"}) {
@@ -88,8 +88,6 @@ int stats(const std::string& queue, Context& ctx)
 }
 
 }  // namespace
-
-void register_queue_manage(CLI::App& queue, Context& ctx);
 
 void register_queue(CLI::App& app, Context& ctx)
 {

@@ -33,7 +33,7 @@ int each(Context& ctx, CLI::App* cmd, const std::vector<std::string>& ids, const
             worst = worse(worst, ctx.fail(st.error()));
             continue;
         }
-        if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit({{"id", e->id}, {"result", done}});
+        if (ctx.json()) ctx.record("queue", {{"id", e->id}, {"result", done}});
         else ctx.print(e->id + "  " + done + "\n");
     }
     return worst;
@@ -60,7 +60,7 @@ int purge(const PurgeOptions& opt, CLI::App* cmd, Context& ctx)
     if (!q) return ctx.fail(q.error());
     auto n = (*q)->purge(*retention, states);
     if (!n) return ctx.fail(n.error());
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit({{"purged", *n}});
+    if (ctx.json()) ctx.record("purge", {{"purged", *n}});
     else ctx.print("purged " + std::to_string(*n) + " finished task" + (*n == 1 ? "" : "s") + "\n");
     return exit_code::ok;
 }

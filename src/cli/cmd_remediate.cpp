@@ -3,12 +3,13 @@
 // worker (agent, validation, branch, push, pull request), and say in one
 // line per finding what became of it.
 #include "cli/commands.hpp"
-#include "core/report.hpp"
+#include "core/change/delivery.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/follow_setup.hpp"
-#include "cli/admission.hpp"
+#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
+#include "cli/remediate_view.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
 #include "core/events/trace.hpp"
@@ -24,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <map>
 
 namespace infra::cli {
 namespace {
@@ -39,37 +41,35 @@ struct Options {
     PolicyFlags policies;
 };
 
-/// What became of one finding.
-struct Line {
-    std::string task_id, what, state, detail, agent, key;
-    nlohmann::json pr;
-    int code = exit_code::ok;
-};
-
-std::string describe_finding(const nlohmann::json& f, const std::string& type, const std::string& fallback_resource)
+std::string describe_finding(const core::TaskFinding& f, const std::string& type, const std::string& fallback_resource)
 {
-    std::string rule = core::string_member(f, "canonicalRuleId");
-    if (rule.empty()) rule = type;
-    std::string resource = core::string_member(f, "resource", fallback_resource);
-    std::string where = resource.empty() ? core::string_member(f, "file") : resource;
+    std::string rule = f.canonical_rule_id.empty() ? type : f.canonical_rule_id;
+    std::string resource = f.resource.empty() ? fallback_resource : f.resource;
+    std::string where = resource.empty() ? f.file : resource;
     return rule + (where.empty() ? "" : " " + where);
 }
 
-/// The findings of a task: a group's, else its one.
-std::vector<nlohmann::json> findings_of(const core::AgentTask& t)
+/// The findings of a task: a group's, else its one (a task without one
+/// still gets its line).
+std::vector<core::TaskFinding> findings_of(const core::AgentTask& t)
 {
-    const auto& group = core::member(t.payload, "findings");
-    if (group.is_array() && !group.empty()) return {group.begin(), group.end()};
-    return {core::member(t.payload, "finding")};
+    auto found = core::findings_of(t.payload);
+    if (found.empty()) found.emplace_back();
+    return found;
 }
 
-/// What became of one finding of a group whose task succeeded.
-const nlohmann::json& outcome_of(const nlohmann::json& result, const std::string& key)
+/// What became of a task the worker did not run, from the queue.
+core::Result<core::TaskOutcome> read_back(core::queue::Queue& queue, const std::string& id)
 {
-    static const nlohmann::json none;
-    for (const auto& f : core::member(result, "findings"))
-        if (!key.empty() && core::string_member(f, "key") == key) return f;
-    return none;
+    auto e = queue.show(id);
+    if (!e) return core::fail(e.error());
+    core::TaskOutcome o{e->id, e->state, false, e->result, e->last_error, e->required_approvals};
+    // Over pr.max_open or pr.max_per_hour: queued, it goes out as others merge or close.
+    if (o.state == core::queue::State::queued && o.error.rfind("waiting: ", 0) == 0) {
+        o.waiting = true;
+        o.error = o.error.substr(9);
+    }
+    return o;
 }
 
 int remediate(Options& opt, Context& ctx)
@@ -95,14 +95,13 @@ int remediate(Options& opt, Context& ctx)
     if (opt.findings.empty()) opt.findings.push_back("-");
 
     // 1. Ingest.
-    std::string repo_name = (*config)->get_or("repository.id", (*config)->get_or("git.repository", ""));
-    if (repo_name.empty())
-        repo_name = core::change::repository_name(opt.delivery.repo.empty() ? (*config)->get_or("git.repo", "") : opt.delivery.repo);
+    std::string repo_name = core::change::repository_id(
+        **config, "", opt.delivery.repo.empty() ? (*config)->get_or("git.repo", "") : opt.delivery.repo);
     core::signals::IngestOptions in;
     in.repository_id = repo_name;
     in.agent_slug = opt.agent;
     // 2. Policy, then the queue (or, with --dry-run, only what would happen).
-    auto admission = open_admission(ctx, opt.policies, "");
+    auto admission = open_intake(ctx, opt.policies, "");
     if (!admission) return ctx.fail(admission.error());
     core::events::EventSink* events = (*admission)->events;
     auto& queue = (*admission)->queue;
@@ -149,7 +148,7 @@ int remediate(Options& opt, Context& ctx)
         if (!follow) return ctx.fail(follow.error());
         std::vector<std::string> keys;
         for (const auto& t : found.tasks)
-            for (const auto& f : findings_of(t)) keys.push_back(core::string_member(f, "key", t.dedupe_key));
+            for (const auto& f : findings_of(t)) keys.push_back(f.key.empty() ? t.dedupe_key : f.key);
         if (auto st = core::change::record_report(*follow->delivery->db, repo_name, keys); !st) return ctx.fail(st.error());
         auto followed = follow->follower->reconcile(repo_name);
         if (!followed) return ctx.fail(followed.error());
@@ -159,16 +158,16 @@ int remediate(Options& opt, Context& ctx)
         held = std::move(*kept);
     }
     // One line per finding; the findings of a group share its task.
-    std::vector<Line> lines;
+    std::vector<FindingLine> lines;
     std::vector<std::size_t> first_line;
     for (const auto& t : found.tasks) {
         first_line.push_back(lines.size());
         for (const auto& f : findings_of(t))
-            lines.push_back({t.id, describe_finding(f, std::string(core::to_string(t.type)), t.context.resource), "", "", t.context.agent_slug, core::string_member(f, "key"), nullptr, exit_code::ok});
+            lines.push_back({t.id, describe_finding(f, std::string(core::to_string(t.type)), t.context.resource), "", "", t.context.agent_slug, f.key, nullptr, exit_code::ok});
     }
     first_line.push_back(lines.size());
     for (const auto& h : held) {
-        Line l{"", describe_finding(h.finding, "", ""), h.reason.rfind("declined", 0) == 0 ? "declined" : "left alone", h.reason, "", h.key, nullptr, exit_code::ok};
+        FindingLine l{"", describe_finding(h.finding, "", ""), h.reason.rfind("declined", 0) == 0 ? "declined" : "left alone", h.reason, "", h.key, nullptr, exit_code::ok};
         lines.push_back(std::move(l));
     }
     core::intake::Options io;
@@ -180,7 +179,7 @@ int remediate(Options& opt, Context& ctx)
     for (std::size_t i = 0; i < admitted->size(); ++i) {
         const auto& a = (*admitted)[i];
         for (std::size_t n = first_line[i]; n < first_line[i + 1]; ++n) {
-            Line& l = lines[n];
+            FindingLine& l = lines[n];
             l.task_id = a.id;  // the unfinished task it duplicates, when it does
             int tier = core::int_member(a.decision, "tier");
             if (a.state == "denied") {
@@ -201,7 +200,8 @@ int remediate(Options& opt, Context& ctx)
         }
     }
 
-    // 3. An in-process worker with change delivery.
+    // 3. An in-process worker with change delivery; it says what became of each task it ran.
+    std::map<std::string, core::TaskOutcome> ran;
     if (!opt.dry_run && !ids.empty()) {
         auto sandbox = open_sandbox(ctx, opt.sandbox, nullptr);
         if (!sandbox) return ctx.fail(sandbox.error());
@@ -213,74 +213,32 @@ int remediate(Options& opt, Context& ctx)
         attach_events(**delivery, events);
         w.delivery = (*delivery)->delivery.get();
         w.backoff.base = core::queue::Millis{200};
+        w.keep_outcomes = true;
         // Progress on a terminal; silent in pipes and CI logs, where the lines below say it all.
         if (ctx.stderr_is_tty()) ctx.note("working on " + std::to_string(ids.size()) + " finding" + (ids.size() == 1 ? "" : "s") + "...");
         core::Worker worker(*queue, ctx.agents(), *events, (*admission)->engine.get(), w);
         auto summary = worker.run();
         if (!summary) return ctx.fail(summary.error());
+        for (auto& t : summary->tasks) ran[t.id] = std::move(t);
     }
     events->flush();
 
-    // 4. One line per finding.
-    int worst = exit_code::ok;
-    std::string format = opt.format.empty() ? (ctx.json_output() || !ctx.stdout_is_tty() ? "json" : "text") : opt.format;
-    std::vector<std::vector<std::string>> rows;
+    // 4. One line per finding, as the format asks.
     for (auto& l : lines) {
-        if (l.state.empty() || l.state == "waiting for approval") {
-            auto e = queue->show(l.task_id);
-            if (!e) {
-                l.state = "unknown";
-                l.detail = "cannot read task " + l.task_id + " back from the queue: " + e.error().message;
-                l.code = exit_code::failure;
-            } else {
-                const auto& change = core::member(e->result, "change");
-                const auto& mine = outcome_of(e->result, l.key);
-                if (e->state == core::queue::State::succeeded && core::string_member(mine, "state") == "not-fixed") {
-                    l.state = "failed";
-                    l.detail = core::string_member(mine, "reason");
-                    l.code = exit_code::failure;
-                } else if (e->state == core::queue::State::succeeded) {
-                    l.state = change.is_object() ? core::string_member(change, "state") : "fixed";
-                    if (core::string_member(mine, "state") == "already-passing") l.state = "already passes";
-                    l.pr = core::member(change, "pullRequest");
-                    l.detail = l.pr.is_object() ? core::string_member(l.pr, "url") + " (" + core::string_member(change, "branch") + ")"
-                                                : core::string_member(change, "reason");
-                    if (l.detail.empty()) l.detail = core::string_member(e->result, "summary");
-                } else if (e->state == core::queue::State::pending_approval) {
-                    l.state = "waiting for approval";
-                    for (const auto& r : e->required_approvals) l.detail += (l.detail.empty() ? "by " : ", ") + r;
-                    l.code = exit_code::pending;
-                } else if (e->state == core::queue::State::queued && e->last_error.rfind("waiting: ", 0) == 0) {
-                    // Over pr.max_open or pr.max_per_hour: queued, it goes out as others merge or close.
-                    l.state = "waiting";
-                    l.detail = e->last_error.substr(9);
-                } else {
-                    l.state = e->state == core::queue::State::dead ? "failed" : std::string(core::queue::to_string(e->state));
-                    l.detail = e->last_error;
-                    l.code = exit_code::failure;
-                }
-            }
-        }
-        worst = worse(worst, l.code);
-        rows.push_back({l.what, l.state, l.pr.is_object() ? "[" + core::string_member(l.pr, "url") + "](" + core::string_member(l.pr, "url") + ")" : l.detail});
-        if (l.code == exit_code::failure || l.code == exit_code::denied) {
-            if (core::report::in_github_actions())
-                std::fprintf(stderr, "%s\n", core::report::actions_annotation({"infra-agent/remediate", "infra-agent could not fix a finding",
-                                                                                 "error", l.what + ": " + l.state + ": " + l.detail, "", 0, ""}).c_str());
-        }
-        if (format == "markdown") continue;
-        if (format == "json") {
-            nlohmann::json j = {{"taskId", l.task_id}, {"finding", l.what}, {"state", l.state}, {"detail", l.detail}};
-            if (l.pr.is_object()) j["pullRequest"] = l.pr;
-            ctx.emit(j);
+        if (!l.state.empty() && l.state != "waiting for approval") continue;
+        // What the worker ran it says; a task it did not run (one that
+        // waits for approval, or duplicates one already queued) the queue says.
+        auto known = ran.find(l.task_id);
+        auto outcome = known != ran.end() ? core::Result<core::TaskOutcome>(known->second) : read_back(*queue, l.task_id);
+        if (outcome) {
+            say(l, *outcome);
         } else {
-            ctx.print(l.what + ": " + l.state + (l.detail.empty() ? "" : ": " + l.detail) + "\n");
+            l.state = "unknown";
+            l.detail = "cannot read task " + l.task_id + " back from the queue: " + outcome.error().message;
+            l.code = exit_code::failure;
         }
     }
-    std::string markdown = "### infra-agent remediate\n\n" + core::report::markdown_table({"finding", "outcome", "pull request or reason"}, rows);
-    if (format == "markdown") ctx.print(markdown);
-    if (core::report::in_github_actions()) core::report::append_step_summary(markdown);
-    return worst;
+    return show_findings(ctx, lines, opt.format);
 }
 
 }  // namespace

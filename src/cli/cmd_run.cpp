@@ -1,6 +1,6 @@
 // `infra-agent run [FILE]`: one task, now, without the queue (CI jobs),
 // recorded in the state home as a worker's run is.
-#include "cli/admission.hpp"
+#include "cli/intake.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
@@ -88,11 +88,10 @@ int run(const Options& opt, Context& ctx)
     if (!outcome.ok) data["error"] = outcome.error;
     events.emit({outcome.ok ? "task.succeeded" : "task.failed", task.id, "", std::move(data)});
     events.flush();
-    nlohmann::json out = {{"type", "result"}, {"taskId", task.id}, {"ok", outcome.ok}, {"result", outcome.result},
-                          {"decision", dj}};
+    nlohmann::json out = {{"taskId", task.id}, {"ok", outcome.ok}, {"result", outcome.result}, {"decision", dj}};
     if (!outcome.ok) out["error"] = outcome.error;
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
-        ctx.emit(out);
+    if (ctx.json()) {
+        ctx.record("result", std::move(out));
     } else {
         ctx.print(core::string_member(outcome.result, "summary", outcome.ok ? "done" : "") + "\n");
         ctx.print(core::string_member(outcome.result, "diff"));

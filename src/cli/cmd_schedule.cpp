@@ -2,10 +2,11 @@
 // fires them itself; `schedule crontab` writes lines for the system's cron
 // instead, each calling `schedule run NAME`, which admits one tick now.
 #include "cli/commands.hpp"
-#include "cli/admission.hpp"
+#include "cli/intake.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
+#include "core/change/delivery.hpp"
 #include "core/input.hpp"
 #include "core/intake.hpp"
 #include "core/serve/scheduler.hpp"
@@ -37,7 +38,7 @@ int list(Context& ctx)
     auto all = schedules(ctx);
     if (!all) return ctx.fail(all.error());
     auto now = core::timeutil::Clock::now();
-    bool json = ctx.json_output() || !ctx.stdout_is_tty();
+    bool json = ctx.json();
     for (const auto& s : *all) {
         auto next = s.cron.next_after(now, s.zone);
         std::string when = next ? core::timeutil::format_rfc3339(*next) : "never";
@@ -98,9 +99,9 @@ int run_now(const Options& opt, Context& ctx)
     core::signals::IngestOptions in;
     in.schedules = raw;
     auto config = ctx.config();
-    in.repository_id = (*config)->get_or("repository.id", (*config)->get_or("git.repository", ""));
+    in.repository_id = core::change::repository_id(**config, "");
     nlohmann::json tick = {{"schedule", opt.name}, {"firedAt", core::timeutil::now_rfc3339()}};
-    auto admission = open_admission(ctx, opt.policies, opt.queue);
+    auto admission = open_intake(ctx, opt.policies, opt.queue);
     if (!admission) return ctx.fail(admission.error());
     core::events::ContextScope in_trace(core::events::process_root_context());
     auto found = core::signals::parse_text(*ctx.signals().find("schedule"), tick.dump(), "schedule " + opt.name, in,
@@ -114,8 +115,8 @@ int run_now(const Options& opt, Context& ctx)
     for (const auto& a : *admitted) {
         if (a.state == "denied") worst = worse(worst, exit_code::denied);
         if (a.state == "pending-approval") worst = worse(worst, exit_code::pending);
-        if (ctx.json_output() || !ctx.stdout_is_tty())
-            ctx.emit({{"type", "enqueue"}, {"schedule", opt.name}, {"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}, {"reason", a.reason}});
+        if (ctx.json())
+            ctx.record("enqueue", {{"schedule", opt.name}, {"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}, {"reason", a.reason}});
         else
             ctx.print(a.id + "  " + a.state + (a.duplicate ? "  (the last tick's task is still unfinished)" : "") +
                       (a.reason.empty() ? "" : "  " + a.reason) + "\n");

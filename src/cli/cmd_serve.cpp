@@ -6,10 +6,11 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/admission.hpp"
+#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/reviewers_setup.hpp"
 #include "cli/sandbox_flag.hpp"
+#include "core/change/delivery.hpp"
 #include "core/input.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
@@ -131,14 +132,14 @@ int serve(const Options& opt, Context& ctx)
     auto approvers = core::approval::Groups::from_config(cfg);
     if (!approvers) return ctx.fail(approvers.error());
     so.approvers = std::move(*approvers);
-    so.repository_id = cfg.get_or("repository.id", cfg.get_or("git.repository", ""));
+    so.repository_id = core::change::repository_id(cfg, "");
     so.schedules = cfg.get_json("schedules");
     auto schedules = core::serve::load_schedules(so.schedules);
     if (!schedules) return ctx.fail(schedules.error());
     auto grace = core::timeutil::parse_duration(opt.grace);
     if (!grace) return ctx.fail(core::make_error(core::Errc::usage, "--grace: " + grace.error().message));
 
-    auto admission = open_admission(ctx, opt.policies, opt.queue);
+    auto admission = open_intake(ctx, opt.policies, opt.queue);
     if (!admission) return ctx.fail(admission.error());
     auto& a = **admission;
     // This connection records decisions and delivery ids, after the queue
@@ -259,7 +260,7 @@ int serve(const Options& opt, Context& ctx)
 
     std::string url = "http://" + (so.host.find(':') != std::string::npos ? "[" + so.host + "]" : so.host) + ":" +
                       std::to_string(server.port());
-    if (ctx.json_output() || !ctx.stdout_is_tty()) ctx.emit({{"type", "listening"}, {"url", url}});
+    if (ctx.json()) ctx.record("listening", {{"url", url}});
     else ctx.print("listening on " + url + "\n");
     std::fflush(stdout);
     spdlog::info("serving on {}", url);

@@ -108,7 +108,7 @@ int trace(const Options& opt, Context& ctx)
         ctx.emit(core::events::otlp_request(spans));
         return exit_code::ok;
     }
-    if (ctx.json_output() || !ctx.stdout_is_tty()) {
+    if (ctx.json()) {
         for (const auto& r : *roots) ctx.emit(tree_json(r));
         return exit_code::ok;
     }

@@ -113,7 +113,7 @@ int validate(const Options& opt, Context& ctx)
     for (const auto& s : vopt->steps)
         if (s.pipeline)
             spdlog::warn("step {} is a remote pipeline ({}): it runs on the pushed branch of a task, not here", s.name, s.pipeline->kind);
-    std::string format = opt.format.empty() ? (ctx.json_output() || !ctx.stdout_is_tty() ? "json" : "text") : opt.format;
+    std::string format = opt.format.empty() ? (ctx.json() ? "json" : "text") : opt.format;
     auto base = core::git::find_worktree(std::filesystem::absolute(opt.dir)).value_or(std::filesystem::current_path());
     auto findings = findings_of(*report, std::filesystem::absolute(opt.dir), base);
     if (core::report::in_github_actions()) {

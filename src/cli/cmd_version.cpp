@@ -12,12 +12,10 @@ namespace {
 int run(Context& ctx)
 {
     int schema = core::store::migrations().back().version;
-    if (ctx.json_output()) {
-        ctx.emit({{"formatVersion", 1},
-                  {"version", INFRA_AGENT_VERSION},
-                  {"schemaVersion", schema},
-                  {"libraries",
-                   {{"sqlite", sqlite3_libversion()}, {"openssl", OPENSSL_VERSION_TEXT}}}});
+    if (ctx.json(Output::value)) {
+        ctx.record("version", {{"version", INFRA_AGENT_VERSION},
+                               {"schemaVersion", schema},
+                               {"libraries", {{"sqlite", sqlite3_libversion()}, {"openssl", OPENSSL_VERSION_TEXT}}}});
     } else {
         ctx.print("infra-agent " INFRA_AGENT_VERSION "\n");
     }

@@ -5,7 +5,7 @@
 #include "cli/apply_setup.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/admission.hpp"
+#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/creds/binding.hpp"
@@ -209,12 +209,12 @@ int run(const Options& opt, Context& ctx)
     watcher.join();
     events.flush();
     if (!summary) return ctx.fail(summary.error());
-    nlohmann::json j = {{"type", "summary"},          {"worker", w.id.empty() ? core::default_worker_id() : w.id},
+    nlohmann::json j = {{"worker", w.id.empty() ? core::default_worker_id() : w.id},
                         {"claimed", summary->claimed}, {"succeeded", summary->succeeded},
                         {"failed", summary->failed},   {"dead", summary->dead},
                         {"released", summary->released}, {"waiting", summary->waiting}, {"denied", summary->denied},
                         {"lost", summary->lost}};
-    if (ctx.json_output()) ctx.emit(j);
+    if (ctx.json(Output::value)) ctx.record("summary", std::move(j));
     else
         spdlog::info("worker done: {} claimed, {} succeeded, {} failed ({} dead), {} released, {} denied",
                      summary->claimed, summary->succeeded, summary->failed, summary->dead, summary->released,

@@ -5,8 +5,15 @@
 
 #include <CLI/CLI.hpp>
 
+#include <span>
+
 namespace infra::cli {
 
+/// Adds one command (and its subcommands) to the command line.
+using RegisterCommand = void (*)(CLI::App& app, Context& ctx);
+
+// One function per command file. The top-level commands are listed once, in
+// `commands()`; a command group adds its own subcommands.
 void register_init(CLI::App& app, Context& ctx);
 void register_version(CLI::App& app, Context& ctx);
 void register_ingest(CLI::App& app, Context& ctx);
@@ -34,6 +41,17 @@ void register_events(CLI::App& app, Context& ctx);
 void register_trace(CLI::App& app, Context& ctx);
 void register_audit(CLI::App& app, Context& ctx);
 void register_metrics(CLI::App& app, Context& ctx);
+
+// Subcommands of `policy` and `queue`, in their own files.
+void register_policy_eval(CLI::App& policy, Context& ctx);
+void register_policy_test(CLI::App& policy, Context& ctx);
+void register_policy_lint(CLI::App& policy, Context& ctx);
+void register_policy_digest(CLI::App& policy, Context& ctx);
+void register_policy_replay(CLI::App& policy, Context& ctx);
+void register_queue_manage(CLI::App& queue, Context& ctx);
+
+/// Every built-in command, in the order `infra-agent --help` lists them.
+std::span<const RegisterCommand> commands();
 
 /// The subcommand of app called name, or nullptr.
 inline CLI::App* find_subcommand(CLI::App& app, const std::string& name)

@@ -158,6 +158,13 @@ void Context::emit(const nlohmann::json& j)
     std::fwrite(line.data(), 1, line.size(), stdout);
 }
 
+void Context::record(std::string_view type, nlohmann::json fields)
+{
+    nlohmann::json line = {{"type", type}, {"formatVersion", k_format_version}};
+    line.update(fields);
+    emit(line);
+}
+
 void Context::print(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); }
 
 int Context::fail(const core::Error& e)

@@ -7,6 +7,7 @@
 #include "core/home.hpp"
 #include "core/result.hpp"
 #include "core/agent/agent.hpp"
+#include "core/change/forges.hpp"
 #include "core/creds/broker.hpp"
 #include "core/queue/queue.hpp"
 #include "core/signals/signal.hpp"
@@ -21,6 +22,13 @@
 #include <string>
 
 namespace infra::cli {
+
+/// What a command prints: data for programs and people alike, or one value
+/// for a person.
+enum class Output { data, value };
+
+/// The version of every record's shape (its "formatVersion").
+constexpr int k_format_version = 1;
 
 /// Flags accepted by every command.
 struct GlobalOptions {
@@ -51,6 +59,7 @@ public:
     core::queue::Registry& queues() { return m_queues; }
     core::agent::Registry& agents() { return m_agents; }
     core::creds::Registry& credentials() { return m_credentials; }
+    core::change::ForgeRegistry& forges() { return m_forges; }
 
     /// The queue URL for a call: --queue, else queue.url from config (a
     /// relative sqlite path is relative to the home), else the home's state db.
@@ -69,15 +78,20 @@ public:
     /// turns it off), else $XDG_CACHE_HOME/infra-agent/policies.
     std::filesystem::path policy_cache_dir();
 
-    /// True when output should be JSON: --json, or stdout is not a terminal
-    /// for commands whose data is a stream.
-    bool json_output() const { return m_globals.json; }
+    /// The one rule for choosing a command's output: data (lists, streams,
+    /// results) is JSON with --json or when stdout is not a terminal; a value
+    /// shown to a person (version, init, config get) is JSON only with --json.
+    bool json(Output kind = Output::data) const { return m_globals.json || (kind == Output::data && !m_stdout_tty); }
     bool stdout_is_tty() const { return m_stdout_tty; }
     bool stderr_is_tty() const { return m_stderr_tty; }
     bool color() const;
 
-    /// Writes one JSON value as a line of stdout.
+    /// Writes one JSON value as a line of stdout: an AgentTask, or a shape of
+    /// its own (a queue entry, an event, a pull request).
     void emit(const nlohmann::json& j);
+    /// Writes one record as a line of stdout: "type" names what it is
+    /// (summary, result, enqueue ...) and "formatVersion" its shape's version.
+    void record(std::string_view type, nlohmann::json fields);
     /// Writes text to stdout as it is.
     void print(std::string_view text);
 
@@ -105,6 +119,7 @@ private:
     core::queue::Registry m_queues;
     core::agent::Registry m_agents;
     core::creds::Registry m_credentials;
+    core::change::ForgeRegistry m_forges;
     bool m_stdout_tty = false;
     bool m_stderr_tty = false;
     std::map<const void*, std::function<int()>> m_actions;

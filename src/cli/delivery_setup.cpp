@@ -27,51 +27,23 @@ TokenFn scoped_token(core::creds::Broker* broker)
     };
 }
 
-namespace {
-
-/// A forge API token for (repository, task).
-TokenFn forge_token(core::creds::Broker* broker)
-{
-    auto mint = scoped_token(broker);
-    return [mint](const std::string& repo, const std::string& task) { return mint("forge:pr:repo=" + repo, task); };
-}
-
-}  // namespace
-
 core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& setup)
 {
     auto config = ctx.config();
     if (!config) return core::fail(config.error());
     const core::Config& c = **config;
-    if (name == "local") {
-        setup.forge = plugins::forges::make_local(*setup.store);
-        return {};
-    }
-    if (name == "github") {
-        plugins::forges::GitHubSettings gs;
-        gs.base_url = c.get_or("forge.base_url", gs.base_url);
-        gs.accept = c.get_or("forge.accept", gs.accept);
-        core::creds::Broker* broker = setup.creds.broker.get();
-        if (setup.creds.provider->name() != "github-app") {
-            // A personal or CI token from the environment, recorded like any credential.
-            setup.forge_provider = plugins::credentials::make_env(c.get_or("forge.token_env", "GITHUB_TOKEN"));
-            setup.forge_broker = std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.forge_provider);
-            broker = setup.forge_broker.get();
-        }
-        gs.token = forge_token(broker);
-        setup.forge = plugins::forges::make_github(std::move(gs));
-        return {};
-    }
-    if (name == "gitlab") {
-        plugins::forges::GitLabSettings gl;
-        gl.base_url = c.get_or("forge.base_url", gl.base_url);
-        setup.forge_provider = plugins::credentials::make_env(c.get_or("forge.token_env", "GITLAB_TOKEN"));
+    auto broker = [&](const std::string& forge, const std::string& default_env) -> core::creds::Broker* {
+        // A GitHub App mints tokens for exactly the repository; else a personal
+        // or CI token from the environment, recorded like any credential.
+        if (forge == "github" && setup.creds.provider->name() == "github-app") return setup.creds.broker.get();
+        setup.forge_provider = plugins::credentials::make_env(c.get_or("forge.token_env", default_env));
         setup.forge_broker = std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.forge_provider);
-        gl.token = forge_token(setup.forge_broker.get());
-        setup.forge = plugins::forges::make_gitlab(std::move(gl));
-        return {};
-    }
-    return core::fail(core::Errc::invalid_input, "unknown forge " + core::text::quote(name), "forges: local, github, gitlab");
+        return setup.forge_broker.get();
+    };
+    auto forge = ctx.forges().open(name, {c, *setup.store, broker});
+    if (!forge) return core::fail(forge.error());
+    setup.forge = std::move(*forge);
+    return {};
 }
 
 core::Status open_pipelines(Context& ctx, DeliverySetup& setup)

@@ -425,6 +425,13 @@ std::string man_page(CLI::App& app, const std::string& command, const std::strin
             page += ".TP\n\\fBinfra\\-agent\\-" + roff(sub.name) + "\\fR(1)\n" + roff(sub.description) + "\n";
         section(page, "GLOBAL OPTIONS");
         page += options_roff(global_options(app));
+        section(page, "OUTPUT");
+        page += "Data goes to stdout, messages to stderr. A command whose output is data (lists, streams, results) "
+                "prints text on a terminal and JSON Lines with \\-\\-json or when stdout is not a terminal; a command "
+                "that shows one value to a person (version, init, config get) prints JSON only with \\-\\-json. "
+                "A line is either a document with a shape of its own (an AgentTask, whose \\fBtype\\fR is the task "
+                "type; a queue entry; an event; a pull request) or a record: its \\fBtype\\fR names the record "
+                "(summary, result, enqueue, finding ...) and its \\fBformatVersion\\fR the version of its shape.\n";
         section(page, "ENVIRONMENT");
         page += ".TP\n.B INFRA_AGENT_HOME\nThe state home (else the nearest .infra\\-agent/ upwards, else $XDG_STATE_HOME/infra\\-agent).\n"
                 ".TP\n.B INFRA_AGENT_CONFIG\nThe configuration file (else <home>/config.yaml).\n"

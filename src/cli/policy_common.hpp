@@ -43,10 +43,4 @@ int read_for_decision(Context& ctx, const std::string& input, const PolicyFlags&
 int read_and_decide(Context& ctx, const std::string& input, const PolicyFlags& flags, const std::string& what,
                     DecidedTask& out);
 
-void register_policy_eval(CLI::App& policy, Context& ctx);
-void register_policy_test(CLI::App& policy, Context& ctx);
-void register_policy_lint(CLI::App& policy, Context& ctx);
-void register_policy_digest(CLI::App& policy, Context& ctx);
-void register_policy_replay(CLI::App& policy, Context& ctx);
-
 }  // namespace infra::cli

@@ -20,13 +20,11 @@ std::string describe_task(const core::AgentTask& t)
 {
     const auto& p = t.payload;
     std::string what;
-    if (auto f = p.find("finding"); f != p.end() && f->is_object()) {
-        what = core::string_member(*f, "canonicalRuleId");
-        std::string where = core::string_member(*f, "resource");
-        std::string file = core::string_member(*f, "file");
-        if (!file.empty() && f->contains("startLine")) file += ":" + (*f)["startLine"].dump();
-        if (!where.empty()) what += " " + where;
-        if (!file.empty()) what += " (" + file + ")";
+    if (const auto& one = core::member(p, "finding"); one.is_object()) {
+        core::TaskFinding f = core::finding_from_json(one);
+        what = f.canonical_rule_id;
+        if (!f.resource.empty()) what += " " + f.resource;
+        if (!f.file.empty()) what += " (" + f.location() + ")";
     } else if (p.contains("alertname")) {
         what = core::string_member(p, "alertname");
     } else if (p.contains("alarmName")) {

@@ -1,10 +1,10 @@
 #include "core/drift.hpp"
 
-#include "core/exec.hpp"
 #include "core/hcl/hcl.hpp"
+#include "core/host.hpp"
 #include "core/ids.hpp"
 #include "core/json_access.hpp"
-#include "core/signals/build.hpp"
+#include "core/signals/tasks.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 
@@ -198,14 +198,14 @@ Result<Report> plan(const fs::path& root, const Options& opt)
 {
     Report r;
     r.root = root;
-    exec::Request req;
+    host::Request req;
     req.cwd = root;
     req.timeout = opt.timeout;
     req.env = {{"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"}, {"CHECKPOINT_DISABLE", "1"}};
     std::error_code ec;
     if (!fs::exists(root / ".terraform", ec)) {
         req.argv = {opt.terraform, "init", "-input=false", "-no-color"};
-        auto init = exec::run(req);
+        auto init = host::run(req);
         if (!init) return init.error();
         if (init->exit_code != 0) {
             r.error = "terraform init failed: " + std::string(text::trim(init->err.empty() ? init->out : init->err));
@@ -226,7 +226,7 @@ Result<Report> plan(const fs::path& root, const Options& opt)
     std::string plan_file = (scratch / "drift.tfplan").string();
     req.argv = {opt.terraform, "plan", "-detailed-exitcode", "-json", "-input=false", "-lock=false", "-no-color", "-out=" + plan_file};
     if (opt.refresh_only) req.argv.push_back("-refresh-only");
-    auto p = exec::run(req);
+    auto p = host::run(req);
     if (!p) return p.error();
     if (p->timed_out) {
         r.error = "terraform plan took longer than " + timeutil::format_duration(opt.timeout);
@@ -236,7 +236,7 @@ Result<Report> plan(const fs::path& root, const Options& opt)
     if (p->exit_code == 2) {
         r.drifted = true;
         req.argv = {opt.terraform, "show", "-json", "-no-color", plan_file};
-        auto shown = exec::run(req);
+        auto shown = host::run(req);
         if (!shown) return shown.error();
         json plan = json::parse(shown->out, nullptr, false);
         if (shown->exit_code != 0 || !plan.is_object()) {

@@ -8,7 +8,7 @@
 
 namespace infra::core::intake {
 
-Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
+Result<std::vector<Admitted>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
                                      queue::Queue& queue, events::EventSink& events, const Options& options)
 {
     // Ids name directories (worktrees, saved plans): one grammar, checked
@@ -23,7 +23,7 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
     for (auto& task : tasks)
         if (auto st = normalize_environment(task); !st)
             return fail(st.error().code, "task " + task.id + ": " + st.error().message, st.error().hint);
-    std::vector<Admission> out;
+    std::vector<Admitted> out;
     std::vector<queue::EnqueueItem> items;
     std::vector<std::size_t> item_of;  // items[i] is out[item_of[i]]
     std::vector<std::pair<json, json>> decisions;
@@ -56,7 +56,7 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
         engine.decide(tj, d);
         json dj = policy::to_json(d);
         events::describe_decision(evaluate, dj);
-        Admission a{task.id, task.id, "", false, "", dj, d.required_approvals};
+        Admitted a{task.id, task.id, "", false, "", dj, d.required_approvals};
         if (!d.allowed) {
             a.state = "denied";
             a.reason = d.reason;
@@ -85,7 +85,7 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
                                 {{"batch", queued->size()}, {"duplicate", (*queued)[i].duplicate}});
         for (std::size_t i = 0; i < queued->size(); ++i) {
             const auto& o = (*queued)[i];
-            Admission& a = out[item_of[i]];
+            Admitted& a = out[item_of[i]];
             a.id = o.id;
             a.duplicate = o.duplicate;
             a.state = std::string(queue::to_string(o.state));
@@ -101,7 +101,7 @@ Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy:
         if (auto st = tx->commit(); !st) return st.error();
     }
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const Admission& a = out[i];
+        const Admitted& a = out[i];
         events::ContextScope in_trace(traces[i]);
         if (a.state == "denied")
             events.emit({"task.escalated", a.task_id, "", {{"stage", options.stage}, {"reason", a.reason}, {"decision", a.decision}}});

@@ -20,7 +20,7 @@
 namespace infra::core::intake {
 
 /// What became of one submitted task.
-struct Admission {
+struct Admitted {
     std::string task_id;  ///< the id the task was submitted with
     std::string id;       ///< its id in the queue: the existing task's when it is a duplicate
     std::string state;    ///< queued, pending-approval or denied
@@ -37,11 +37,11 @@ struct Options {
     bool dry_run = false;  ///< decide and record nothing, queue nothing
     /// Runs inside the transaction that records the decisions, after the
     /// tasks are queued (serve records the deliveries there).
-    std::function<Status(store::Db&, const std::vector<Admission>&)> record_with;
+    std::function<Status(store::Db&, const std::vector<Admitted>&)> record_with;
 };
 
 /// Admits tasks as one batch: every allowed task is queued, or none is.
-Result<std::vector<Admission>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
+Result<std::vector<Admitted>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
                                      queue::Queue& queue, events::EventSink& events, const Options& options);
 
 }  // namespace infra::core::intake

@@ -2,6 +2,7 @@
 
 #include "core/environment.hpp"
 #include "core/ids.hpp"
+#include "core/json_access.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 
@@ -239,5 +240,42 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
 }
 
 std::string fingerprint(const AgentTask& task) { return task.dedupe_key.substr(0, 12); }
+
+std::string TaskFinding::location() const
+{
+    return start_line > 0 && !file.empty() ? file + ":" + std::to_string(start_line) : file;
+}
+
+TaskFinding finding_from_json(const json& f)
+{
+    TaskFinding out;
+    out.tool = string_member(f, "tool");
+    out.rule_id = string_member(f, "ruleId");
+    out.canonical_rule_id = string_member(f, "canonicalRuleId");
+    out.title = string_member(f, "title");
+    out.message = string_member(f, "message");
+    out.severity = string_member(f, "severity");
+    out.resource = string_member(f, "resource");
+    out.file = string_member(f, "file");
+    out.start_line = int_member(f, "startLine");
+    out.end_line = int_member(f, "endLine");
+    out.key = string_member(f, "key");
+    out.content = string_member(f, "content");
+    if (f.is_object()) out.raw = f;
+    return out;
+}
+
+std::vector<TaskFinding> findings_of(const json& payload)
+{
+    std::vector<TaskFinding> out;
+    const json& group = member(payload, "findings");
+    if (group.is_array() && !group.empty()) {
+        for (const auto& f : group)
+            if (f.is_object()) out.push_back(finding_from_json(f));
+    } else if (const json& one = member(payload, "finding"); one.is_object()) {
+        out.push_back(finding_from_json(one));
+    }
+    return out;
+}
 
 }  // namespace infra::core

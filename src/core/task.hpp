@@ -5,9 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace infra::core {
 
@@ -58,6 +60,34 @@ struct AgentTask {
     /// kept verbatim so that a task passes through every command intact.
     json extra = json::object();
 };
+
+/// A scanner finding as a compliance-remediation task carries it:
+/// payload.finding, and in a group each of payload.findings. Read once from
+/// the task's JSON; the JSON stays the form on the wire and in the queue.
+struct TaskFinding {
+    std::string tool;               ///< checkov, trivy, a SARIF tool ...
+    std::string rule_id;            ///< as the tool reported it
+    std::string canonical_rule_id;  ///< the catalogue's id (CKV_AWS_20), or rule_id when unknown
+    std::string title;
+    std::string message;
+    std::string severity;  ///< critical, high, medium, low, info or unknown
+    std::string resource;  ///< terraform address or cloud ARN; empty when unknown
+    std::string file;      ///< repository-relative path; empty when unknown
+    std::int64_t start_line = 0;
+    std::int64_t end_line = 0;
+    std::string key;      ///< in a group: the finding's own dedupe key; else empty
+    std::string content;  ///< in a group: the hash of what it says; else empty
+    json raw = json::object();  ///< the finding as carried, fields of its source included
+
+    /// "main.tf:12", "main.tf", or empty.
+    std::string location() const;
+};
+
+/// Reads one finding; fields that are absent or of another type are empty.
+TaskFinding finding_from_json(const json& f);
+
+/// The findings a task's payload is about: a group's, else its one, else none.
+std::vector<TaskFinding> findings_of(const json& payload);
 
 /// The longest task id.
 constexpr std::size_t k_max_task_id = 128;

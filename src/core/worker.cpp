@@ -230,6 +230,11 @@ void Worker::heartbeat_main()
     }
 }
 
+void Worker::ended(TaskOutcome outcome)
+{
+    if (m_opt.keep_outcomes) m_summary.tasks.push_back(std::move(outcome));
+}
+
 void Worker::flush_acks(std::vector<Done>& acks)
 {
     if (acks.empty()) return;
@@ -243,11 +248,13 @@ void Worker::flush_acks(std::vector<Done>& acks)
         events::ContextScope in_trace(trace_of(*d.lease));
         if (!results[i]) {
             ++m_summary.lost;
+            ended({d.lease->id, queue::State::leased, false, {}, results[i].error().message, {}});
             spdlog::warn("{}; the result is discarded", results[i].error().message);
             m_events.emit({"task.lease-lost", d.lease->id, "", {{"worker", m_opt.id}, {"token", d.lease->token}}});
             continue;
         }
         ++m_summary.succeeded;
+        if (m_opt.keep_outcomes) ended({d.lease->id, queue::State::succeeded, false, d.result, "", {}});
         m_events.emit({"task.succeeded", d.lease->id, "",
                        {{"worker", m_opt.id}, {"attempt", d.lease->attempt}, {"durationMs", d.ms}, {"agent", d.agent},
                         {"taskType", d.type}}});
@@ -311,6 +318,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
             outcome_is(d.allowed ? "pending-approval" : "denied");
             std::lock_guard lock(m_mutex);
             if (!d.allowed) ++m_summary.denied;
+            ended({lease.id, to, false, {}, d.reason, d.required_approvals});
             if (!st) spdlog::warn("{}", st.error().message);
             return;
         }
@@ -327,6 +335,8 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         std::lock_guard lock(m_mutex);
         ++m_summary.failed;
         if (st && *st == queue::State::dead) ++m_summary.dead;
+        ended({lease.id, st ? *st : queue::State::leased, false, {},
+               "policy does not allow running this task without the sandbox", {}});
         return;
     }
     // Over a limit on noise, the task waits (not an attempt) until its pull request may go out.
@@ -341,6 +351,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
             std::lock_guard lock(m_mutex);
             if (st) ++m_summary.waiting;
             else ++m_summary.lost;
+            ended({lease.id, st ? queue::State::queued : queue::State::leased, st.has_value(), {}, (*wait)->reason, {}});
             return;
         }
     }
@@ -443,6 +454,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         outcome_is("released");
         std::lock_guard lock(m_mutex);
         if (st) ++m_summary.released;
+        ended({lease.id, queue::State::leased, false, {}, "released at worker shutdown", {}});
         return;
     }
     if (outcome.ok) {
@@ -455,10 +467,12 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     std::lock_guard lock(m_mutex);
     if (!state) {
         ++m_summary.lost;
+        ended({lease.id, queue::State::leased, false, {}, state.error().message, {}});
         spdlog::warn("{}", state.error().message);
         return;
     }
     ++m_summary.failed;
+    ended({lease.id, *state, false, {}, outcome.error, {}});
     m_events.emit({"task.failed", lease.id, "",
                    {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"error", outcome.error}, {"durationMs", ms},
                     {"taskType", string_member(lease.task, "type")}}});

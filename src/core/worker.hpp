@@ -40,6 +40,22 @@ struct WorkerOptions {
     /// draining, decides it is done); by one thread at a time. The worker
     /// command applies approved tier-4 plans here.
     std::function<void()> on_idle;
+    /// Keep what became of each task (WorkerSummary::tasks), for a command
+    /// that shows it; a long-running worker keeps only the counts.
+    bool keep_outcomes = false;
+};
+
+/// What became of one task the worker claimed: its last attempt's end.
+struct TaskOutcome {
+    std::string id;
+    /// succeeded; queued (to be retried, or waiting on a limit on pull
+    /// requests); dead; pending-approval or denied (by policy at claim);
+    /// leased (released at shutdown, or the lease was lost).
+    queue::State state = queue::State::leased;
+    bool waiting = false;            ///< queued to wait on pr.max_open or pr.max_per_hour
+    json result = json::object();    ///< the agent's result and the change it delivered
+    std::string error;               ///< why it failed, waits, or was refused
+    std::vector<std::string> approvals;  ///< the approvals it waits for
 };
 
 /// What a worker did.
@@ -52,6 +68,7 @@ struct WorkerSummary {
     std::size_t waiting = 0;    ///< given back to wait on a limit on pull requests (pr.max_open, pr.max_per_hour)
     std::size_t denied = 0;     ///< refused by policy at claim
     std::size_t lost = 0;       ///< leases lost before the result could be recorded
+    std::vector<TaskOutcome> tasks;  ///< with keep_outcomes: in the order they ended
 };
 
 class Worker {
@@ -84,6 +101,8 @@ private:
     void process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t lease_start);
     void flush_acks(std::vector<Done>& acks);
     bool should_exit_idle();
+    /// Keeps what became of a task (with keep_outcomes); m_mutex held.
+    void ended(TaskOutcome outcome);
 
     queue::Queue& m_queue;
     const agent::Registry& m_agents;

@@ -4,6 +4,7 @@
 #include "plugins/agents/exec/agent.hpp"
 #include "plugins/agents/llm/agent.hpp"
 #include "plugins/credentials/providers.hpp"
+#include "plugins/forges/forges.hpp"
 #include "plugins/queues/postgres_queue.hpp"
 #include "plugins/queues/redis_queue.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
@@ -34,6 +35,7 @@ void register_builtin(Registries r)
         r.queues->add("redis", queues::open_redis_url);
     }
     if (r.credentials) credentials::register_providers(*r.credentials);
+    if (r.forges) forges::register_forges(*r.forges);
     if (!r.agents) return;
     auto config = r.config;
     auto llm = agents::make_llm([config]() -> core::Result<agents::llm::Settings> {

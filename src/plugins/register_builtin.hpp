@@ -2,6 +2,7 @@
 // The one place where built-in plugins join core's registries.
 
 #include "core/agent/agent.hpp"
+#include "core/change/forges.hpp"
 #include "core/config.hpp"
 #include "core/creds/broker.hpp"
 #include "core/queue/queue.hpp"
@@ -19,6 +20,7 @@ struct Registries {
     /// The configuration, read when an agent first needs it (llm, exec).
     std::function<core::Result<const core::Config*>()> config;
     core::creds::Registry* credentials = nullptr;
+    core::change::ForgeRegistry* forges = nullptr;
 };
 
 /// Adds every built-in plugin to the registries.

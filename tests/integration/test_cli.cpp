@@ -36,8 +36,20 @@ TEST(Cli, VersionPlainAndJson)
     ASSERT_EQ(j.exit_code, 0) << j.err;
     auto v = nlohmann::json::parse(j.out);
     EXPECT_EQ(v["formatVersion"], 1);
+    EXPECT_EQ(v["type"], "version") << "a record names what it is";
     EXPECT_TRUE(v["libraries"].contains("sqlite"));
     EXPECT_EQ(run_cli({"--version"}).exit_code, 0);
+}
+
+TEST(Cli, AnUnknownForgeIsNamedWithTheForgesThereAre)
+{
+    TempDir dir;
+    auto o = in_dir(dir);
+    ASSERT_EQ(run_cli({"init"}, o).exit_code, 0);
+    auto r = run_cli({"worker", "--once", "--repo", dir.path().string(), "--forge", "nope"}, o);
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_NE(r.err.find("unknown forge 'nope'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("forges: github, gitlab, local"), std::string::npos) << r.err;
 }
 
 TEST(Cli, HelpEverywhere)

@@ -4,6 +4,7 @@
 #include "core/workspace.hpp"
 
 #include "core/json_access.hpp"
+#include "core/task.hpp"
 #include "core/text.hpp"
 
 #include <spdlog/spdlog.h>
@@ -50,18 +51,13 @@ std::string branch_for(const json& task)
 /// leave unfixed.
 json carried_findings(const json& task, const json& result)
 {
-    const json& payload = member(task, "payload");
-    json findings = member(payload, "findings");
-    if (!findings.is_array() || findings.empty()) findings = json::array({member(payload, "finding")});
     json out = json::array();
-    for (const auto& f : findings) {
-        if (!f.is_object()) continue;
-        std::string key = string_member(f, "key", string_member(task, "dedupeKey"));
+    for (const auto& f : findings_of(member(task, "payload"))) {
+        std::string key = f.key.empty() ? string_member(task, "dedupeKey") : f.key;
         bool unfixed = false;
         for (const auto& r : member(result, "findings"))
             unfixed = unfixed || (string_member(r, "key") == key && string_member(r, "state") == "not-fixed");
-        if (!unfixed)
-            out.push_back({{"key", key}, {"content", string_member(f, "content")}, {"rule", string_member(f, "canonicalRuleId")}});
+        if (!unfixed) out.push_back({{"key", key}, {"content", f.content}, {"rule", f.canonical_rule_id}});
     }
     return out;
 }
@@ -84,23 +80,30 @@ std::string repository_name(const std::string& url)
     return owner.empty() ? name : owner + "/" + name;
 }
 
+std::string repository_id(const Config& config, const std::string& flag, const std::string& checkout)
+{
+    if (!flag.empty()) return flag;
+    std::string id = config.get_or("repository.id", config.get_or("git.repository", ""));
+    if (id.empty() && !checkout.empty()) id = repository_name(checkout);
+    return id;
+}
+
 namespace {
 
 /// "the findings" section of a group's body: each finding and what became of it.
-std::string findings_section(const json& findings, const json& result)
+std::string findings_section(const std::vector<TaskFinding>& findings, const json& result)
 {
     std::string out = "## Findings\n\n";
     for (const auto& f : findings) {
         std::string state = "not attempted", reason;
         for (const auto& r : member(result, "findings"))
-            if (string_member(r, "key") == string_member(f, "key")) {
+            if (string_member(r, "key") == f.key) {
                 state = string_member(r, "state");
                 reason = string_member(r, "reason");
             }
-        std::string where = string_member(f, "file");
-        if (int_member(f, "startLine") > 0) where += ":" + std::to_string(int_member(f, "startLine"));
-        out += "- **" + state + "**: `" + string_member(f, "canonicalRuleId") + "` " + string_member(f, "title");
-        if (!string_member(f, "resource").empty()) out += " on `" + string_member(f, "resource") + "`";
+        std::string where = f.location();
+        out += "- **" + state + "**: `" + f.canonical_rule_id + "` " + f.title;
+        if (!f.resource.empty()) out += " on `" + f.resource + "`";
         if (!where.empty()) out += " (`" + where + "`)";
         if (!reason.empty()) out += ": " + reason;
         out += "\n";
@@ -112,13 +115,13 @@ std::string findings_section(const json& findings, const json& result)
 
 std::pair<std::string, std::string> describe(const json& task, const json& decision, const json& result, const std::string& diff)
 {
-    const json& finding = member(member(task, "payload"), "finding");
-    const json& findings = member(member(task, "payload"), "findings");
-    const json& group = member(member(task, "payload"), "group");
-    bool many = findings.is_array() && findings.size() > 1;
-    std::string rule = string_member(finding, "canonicalRuleId");
+    const json& payload = member(task, "payload");
+    std::vector<TaskFinding> findings = findings_of(payload);
+    const json& group = member(payload, "group");
+    bool many = findings.size() > 1;
+    std::string rule = findings.empty() ? "" : findings.front().canonical_rule_id;
     std::string resource = string_member(member(task, "context"), "resource");
-    if (resource.empty() && !many) resource = string_member(finding, "resource");
+    if (resource.empty() && !many && !findings.empty()) resource = findings.front().resource;
     std::string summary = string_member(result, "summary");
     std::string title;
     if (many) {
@@ -136,12 +139,12 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
     if (std::string details = string_member(result, "details"); !details.empty()) head += details + "\n";
     if (many) {
         head += findings_section(findings, result);
-    } else if (!finding.is_null()) {
+    } else if (!findings.empty()) {
+        const TaskFinding& f = findings.front();
         head += "## Finding\n\n";
-        for (const char* k : {"canonicalRuleId", "ruleId", "title", "severity", "file", "resource"}) {
-            std::string v = string_member(finding, k);
-            if (!v.empty()) head += "- **" + std::string(k) + "**: `" + v + "`\n";
-        }
+        for (auto [k, v] : {std::pair{"canonicalRuleId", &f.canonical_rule_id}, {"ruleId", &f.rule_id}, {"title", &f.title},
+                            {"severity", &f.severity}, {"file", &f.file}, {"resource", &f.resource}})
+            if (!v->empty()) head += "- **" + std::string(k) + "**: `" + *v + "`\n";
         std::string src = string_member(member(task, "trigger"), "provider");
         if (!src.empty()) head += "- **reported by**: " + src + "\n";
         head += "\n";

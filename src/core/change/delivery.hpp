@@ -7,6 +7,7 @@
 #include "core/agent/agent.hpp"
 #include "core/change/forge.hpp"
 #include "core/change/validation.hpp"
+#include "core/config.hpp"
 #include "core/events/trace.hpp"
 #include "core/git.hpp"
 
@@ -50,6 +51,11 @@ struct DeliveryOptions {
 
 /// owner/name from a URL or path: https://host/acme/infra.git -> acme/infra.
 std::string repository_name(const std::string& url);
+
+/// The repository id tasks carry (context.repositoryId), by one rule for
+/// every command: the flag, else repository.id, else git.repository, else
+/// the owner/name of `checkout` (a URL or path; empty: none).
+std::string repository_id(const Config& config, const std::string& flag, const std::string& checkout = {});
 
 /// The pull request's title and body for a task and the agent's result,
 /// the body kept under k_max_body characters (the diff is cut first).

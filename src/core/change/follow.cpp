@@ -26,15 +26,14 @@ std::set<std::string> keys_of(const PullRequest& pr)
     return out;
 }
 
-/// The findings of a task: a group's, else its one.
-json& findings_of(AgentTask& t)
+/// The findings of a task, each with its key: a group's, else its one
+/// (keyed by the task's dedupe key).
+std::vector<TaskFinding> keyed_findings(const AgentTask& t)
 {
-    if (!t.payload.contains("findings") || !t.payload["findings"].is_array()) {
-        json one = member(t.payload, "finding");
-        if (one.is_object() && !one.contains("key")) one["key"] = t.dedupe_key;
-        t.payload["findings"] = one.is_object() ? json::array({one}) : json::array();
-    }
-    return t.payload["findings"];
+    std::vector<TaskFinding> out = findings_of(t.payload);
+    for (auto& f : out)
+        if (f.key.empty()) f.key = t.dedupe_key;
+    return out;
 }
 
 }  // namespace
@@ -95,37 +94,37 @@ Result<std::vector<HeldBack>> hold_back(std::vector<AgentTask>& tasks, store::Db
             kept.push_back(std::move(t));
             continue;
         }
-        json& findings = findings_of(t);
+        std::vector<TaskFinding> findings = keyed_findings(t);
         auto pr = store.find(forge, t.context.repository_id, git::branch_name(std::string(to_string(t.type)), t.dedupe_key));
         if (!pr) return fail(pr.error());
         if (*pr && (*pr)->state == "open" && (*pr)->reason.rfind("left alone", 0) == 0) {
-            for (const auto& f : findings)
-                out.push_back({string_member(f, "key"), "pull request " + pr_name(**pr) + " is " + (*pr)->reason, f});
+            for (auto& f : findings) out.push_back({f.key, "pull request " + pr_name(**pr) + " is " + (*pr)->reason, std::move(f)});
             continue;
         }
         json left = json::array();
-        for (const auto& f : findings) {
+        for (auto& f : findings) {
             auto st = db.prepare("SELECT content, pr_id FROM declined_findings WHERE repository = ? AND finding_key = ?");
             if (!st) return fail(st.error());
-            st->bind(1, t.context.repository_id).bind(2, string_member(f, "key"));
+            st->bind(1, t.context.repository_id).bind(2, f.key);
             auto row = st->step();
             if (!row) return fail(row.error());
-            if (*row && st->text(0) == string_member(f, "content")) {
+            if (*row && st->text(0) == f.content) {
                 auto closed = store.get(st->text(1));
                 std::string which = closed ? pr_name(*closed) : "a pull request";
-                out.push_back({string_member(f, "key"), "declined: " + which + " was closed without merging; `infra-agent pr reopen " +
-                                                            (closed ? std::to_string(closed->number) : st->text(1)) +
-                                                            "` proposes it again",
-                               f});
+                std::string key = f.key;
+                out.push_back({std::move(key), "declined: " + which + " was closed without merging; `infra-agent pr reopen " +
+                                                   (closed ? std::to_string(closed->number) : st->text(1)) +
+                                                   "` proposes it again",
+                               std::move(f)});
                 continue;
             }
-            left.push_back(f);
+            f.raw["key"] = f.key;
+            left.push_back(std::move(f.raw));
         }
         if (left.empty()) continue;
-        if (left.size() != findings.size()) {
-            t.payload["finding"] = left.front();
-            findings = std::move(left);
-        }
+        // Every kept task lists its findings with their keys, a single one included.
+        if (left.size() != findings.size()) t.payload["finding"] = left.front();
+        t.payload["findings"] = std::move(left);
         kept.push_back(std::move(t));
     }
     tasks = std::move(kept);

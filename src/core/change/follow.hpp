@@ -34,7 +34,7 @@ Result<std::optional<std::set<std::string>>> latest_report(store::Db& db, const 
 struct HeldBack {
     std::string key;     ///< the finding's key
     std::string reason;
-    json finding;
+    TaskFinding finding;
 };
 
 /// Drops from tasks the findings declined with the same content, and the

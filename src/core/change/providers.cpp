@@ -1,6 +1,6 @@
 #include "core/change/providers.hpp"
 
-#include "core/exec.hpp"
+#include "core/host.hpp"
 #include "core/json_access.hpp"
 #include "core/text.hpp"
 
@@ -125,7 +125,7 @@ Result<PreparedRoot> ProviderCache::prepare(const fs::path& base_root)
     // checked against the base's lock file, which the agent never touched.
     FileLock lock(m_opt.dir / "cache.lock");
     if (!lock.ok()) return fail(Errc::unavailable, "cannot lock the provider cache in " + text::quote(m_opt.dir.string()));
-    exec::Request req;
+    host::Request req;
     req.argv = {"terraform", "init", "-backend=false", "-input=false", "-no-color", "-json"};
     req.cwd = base_root;
     req.env = {{"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"}, {"CHECKPOINT_DISABLE", "1"}};
@@ -133,14 +133,14 @@ Result<PreparedRoot> ProviderCache::prepare(const fs::path& base_root)
     // What the cache already holds needs no network: the same install the
     // sandbox will make, from the cache alone, checked against the lock.
     req.env["TF_CLI_CONFIG_FILE"] = p->cli_config.string();
-    auto r = exec::run(req);
+    auto r = host::run(req);
     if (!r) return fail(r.error());
     if (r->exit_code != 0) {
         // Else terraform downloads, from wherever this machine's own
         // configuration says, into the cache.
         req.env.erase("TF_CLI_CONFIG_FILE");
         req.env["TF_PLUGIN_CACHE_DIR"] = (m_opt.dir / "cache").string();
-        r = exec::run(req);
+        r = host::run(req);
         if (!r) return fail(r.error());
     }
     if (r->exit_code != 0) {

@@ -338,18 +338,6 @@ std::string indent_lines(std::string_view text, std::string_view indent)
     return out;
 }
 
-std::string align_equals(std::string_view text)
-{
-    auto f = parse(std::string(text), "<align>");
-    if (!f) return std::string(text);
-    std::vector<std::pair<std::size_t, std::pair<std::size_t, std::string>>> edits;
-    align_body(f->text, f->body, edits);
-    std::sort(edits.begin(), edits.end(), [](auto& a, auto& b) { return a.first > b.first; });
-    std::string out = f->text;
-    for (auto& [start, e] : edits) out.replace(start, e.first - start, e.second);
-    return out;
-}
-
 void Editor::set(const Block& block, std::string_view name, std::string_view expr)
 {
     if (const Attribute* a = block.attribute(name)) {

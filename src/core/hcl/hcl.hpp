@@ -107,7 +107,4 @@ private:
 /// Text of a block indented by indent (lines after the first also get it).
 std::string indent_lines(std::string_view text, std::string_view indent);
 
-/// Aligns the '=' of consecutive attribute lines the way `terraform fmt` does.
-std::string align_equals(std::string_view text);
-
 }  // namespace infra::core::hcl

@@ -66,7 +66,7 @@ void reply_error(httplib::Response& res, const Error& e)
     reply(res, status_for(e), body);
 }
 
-json admissions_json(const std::vector<intake::Admission>& all)
+json admissions_json(const std::vector<intake::Admitted>& all)
 {
     json out = json::array();
     for (const auto& a : all) {
@@ -144,7 +144,7 @@ public:
     struct Outcome {
         bool duplicate = false;
         std::vector<std::string> previous;  ///< the ids a replayed delivery made
-        std::vector<intake::Admission> admissions;
+        std::vector<intake::Admitted> admissions;
     };
 
     /// Hands tasks to the admission thread and waits for the group commit.
@@ -234,7 +234,7 @@ private:
             intake::Options io;
             io.stage = "serve";
             // The deliveries are recorded with the decisions, in one transaction.
-            io.record_with = [&](store::Db&, const std::vector<intake::Admission>& admitted) {
+            io.record_with = [&](store::Db&, const std::vector<intake::Admitted>& admitted) {
                 for (std::size_t k = 0; k < admitted.size(); ++k) outcomes[owner[k]].admissions.push_back(admitted[k]);
                 return record_deliveries(batch, outcomes);
             };

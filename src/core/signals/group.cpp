@@ -1,7 +1,7 @@
 #include "core/signals/group.hpp"
 
 #include "core/json_access.hpp"
-#include "core/signals/build.hpp"
+#include "core/signals/tasks.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -29,14 +29,14 @@ std::string directory_of(const std::string& file)
 /// nothing to group on (it is then a group of its own).
 std::string group_value(const AgentTask& t, GroupBy by)
 {
-    const json& f = member(t.payload, "finding");
-    std::string file = string_member(f, "file");
-    std::string resource = t.context.resource.empty() ? string_member(f, "resource") : t.context.resource;
+    TaskFinding f = finding_from_json(member(t.payload, "finding"));
+    const std::string& file = f.file;
+    std::string resource = t.context.resource.empty() ? f.resource : t.context.resource;
     switch (by) {
     case GroupBy::resource: return resource.empty() ? "" : (file.empty() ? "" : directory_of(file) + ":") + resource;
     case GroupBy::file: return file;
     case GroupBy::root: return file.empty() ? "" : directory_of(file);
-    case GroupBy::rule: return string_member(f, "canonicalRuleId");
+    case GroupBy::rule: return f.canonical_rule_id;
     case GroupBy::finding: return "";
     }
     return "";
@@ -44,31 +44,27 @@ std::string group_value(const AgentTask& t, GroupBy by)
 
 /// The hash of what a finding says: a finding declined is proposed again
 /// only once this changes.
-std::string content_of(const json& f)
+std::string content_of(const TaskFinding& f)
 {
-    return dedupe_key({string_member(f, "canonicalRuleId"), string_member(f, "resource"), string_member(f, "file"),
-                       std::to_string(int_member(f, "startLine")), std::to_string(int_member(f, "endLine")),
-                       string_member(f, "message")});
+    return dedupe_key({f.canonical_rule_id, f.resource, f.file, std::to_string(f.start_line), std::to_string(f.end_line),
+                       f.message});
 }
 
 AgentTask merge(std::vector<AgentTask> members, GroupBy by, const std::string& value)
 {
-    std::stable_sort(members.begin(), members.end(), [](const AgentTask& a, const AgentTask& b) {
-        const json& fa = member(a.payload, "finding");
-        const json& fb = member(b.payload, "finding");
-        auto ka = std::make_tuple(severity_rank(string_member(fa, "severity")), string_member(fa, "file"),
-                                  int_member(fa, "startLine"), string_member(fa, "canonicalRuleId"));
-        auto kb = std::make_tuple(severity_rank(string_member(fb, "severity")), string_member(fb, "file"),
-                                  int_member(fb, "startLine"), string_member(fb, "canonicalRuleId"));
-        return ka < kb;
-    });
+    auto order = [](const AgentTask& t) {
+        TaskFinding f = finding_from_json(member(t.payload, "finding"));
+        return std::make_tuple(severity_rank(f.severity), f.file, f.start_line, f.canonical_rule_id);
+    };
+    std::stable_sort(members.begin(), members.end(),
+                     [&order](const AgentTask& a, const AgentTask& b) { return order(a) < order(b); });
     AgentTask group = members.front();
     json findings = json::array();
     for (const auto& m : members) {
-        json f = member(m.payload, "finding");
-        f["key"] = m.dedupe_key;
-        f["content"] = content_of(f);
-        findings.push_back(std::move(f));
+        TaskFinding f = finding_from_json(member(m.payload, "finding"));
+        f.raw["key"] = m.dedupe_key;
+        f.raw["content"] = content_of(f);
+        findings.push_back(std::move(f.raw));
         group.context.priority = std::max(group.context.priority, m.context.priority);
         if (m.context.resource != group.context.resource) group.context.resource.clear();
     }
@@ -110,10 +106,10 @@ std::string_view to_string(GroupBy by)
 void note_other_resources(std::vector<AgentTask>& tasks)
 {
     auto place = [](const AgentTask& t) {
-        const json& f = member(t.payload, "finding");
-        std::string resource = t.context.resource.empty() ? string_member(f, "resource") : t.context.resource;
+        TaskFinding f = finding_from_json(member(t.payload, "finding"));
+        std::string resource = t.context.resource.empty() ? f.resource : t.context.resource;
         return std::make_pair(text::lower(t.context.repository_id) + "\n" + t.context.environment + "\n" +
-                                  directory_of(string_member(f, "file")),
+                                  directory_of(f.file),
                               resource);
     };
     std::map<std::string, std::set<std::string>> by_directory;

@@ -9,6 +9,12 @@ namespace infra::plugins::forges {
 using core::Errc;
 using nlohmann::json;
 
+std::string base_url(std::string url)
+{
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    return url;
+}
+
 std::string url_encode(const std::string& s)
 {
     static constexpr char k_hex[] = "0123456789ABCDEF";

@@ -21,6 +21,9 @@ struct ApiCall {
     std::vector<std::pair<std::string, std::string>> headers;  ///< besides Authorization and Content-Type
 };
 
+/// A base URL without its trailing slashes, so that paths join it with one.
+std::string base_url(std::string url);
+
 /// s with every byte but letters, digits and -_.~ percent-encoded (a
 /// GitLab project path or a branch in a URL).
 std::string url_encode(const std::string& s);

@@ -2,6 +2,7 @@
 // Forges: where pull requests are opened.
 
 #include "core/change/forge.hpp"
+#include "core/change/forges.hpp"
 #include "core/change/pipeline.hpp"
 
 #include <functional>
@@ -9,6 +10,9 @@
 #include <string>
 
 namespace infra::plugins::forges {
+
+/// Adds local, github and gitlab to forges.
+void register_forges(core::change::ForgeRegistry& forges);
 
 /// Pull requests recorded in the state db only.
 std::unique_ptr<core::change::Forge> make_local(core::change::PrStore& store);

@@ -16,10 +16,7 @@ using nlohmann::json;
 
 class GitHub final : public core::change::Forge {
 public:
-    explicit GitHub(GitHubSettings s) : m_s(std::move(s))
-    {
-        while (!m_s.base_url.empty() && m_s.base_url.back() == '/') m_s.base_url.pop_back();
-    }
+    explicit GitHub(GitHubSettings s) : m_s(std::move(s)) { m_s.base_url = base_url(std::move(m_s.base_url)); }
     std::string name() const override { return "github"; }
 
     core::Result<PullRequest> open_or_update(const PrRequest& req, const std::optional<PullRequest>& existing) override

@@ -13,10 +13,7 @@ using nlohmann::json;
 
 class GitHubReviewers final : public core::change::Reviewers {
 public:
-    explicit GitHubReviewers(ReviewerSettings s) : m_s(std::move(s))
-    {
-        while (!m_s.base_url.empty() && m_s.base_url.back() == '/') m_s.base_url.pop_back();
-    }
+    explicit GitHubReviewers(ReviewerSettings s) : m_s(std::move(s)) { m_s.base_url = base_url(std::move(m_s.base_url)); }
     std::string name() const override { return "github"; }
 
     core::Result<bool> is_member(const std::string& team, const std::string& login, const std::string& repository) override

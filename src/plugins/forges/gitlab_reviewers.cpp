@@ -12,10 +12,7 @@ using nlohmann::json;
 
 class GitLabReviewers final : public core::change::Reviewers {
 public:
-    explicit GitLabReviewers(ReviewerSettings s) : m_s(std::move(s))
-    {
-        while (!m_s.base_url.empty() && m_s.base_url.back() == '/') m_s.base_url.pop_back();
-    }
+    explicit GitLabReviewers(ReviewerSettings s) : m_s(std::move(s)) { m_s.base_url = base_url(std::move(m_s.base_url)); }
     std::string name() const override { return "gitlab"; }
 
     core::Result<bool> is_member(const std::string& group, const std::string& login, const std::string& repository) override

@@ -47,8 +47,7 @@ class Runner final : public core::change::PipelineRunner {
 public:
     explicit Runner(PipelineSettings s) : m_s(std::move(s))
     {
-        for (auto* u : {&m_s.github_url, &m_s.gitlab_url})
-            while (!u->empty() && u->back() == '/') u->pop_back();
+        for (auto* u : {&m_s.github_url, &m_s.gitlab_url}) *u = base_url(std::move(*u));
     }
 
     core::Result<PipelineOutcome> run(const PipelineSpec& spec, const PipelineTarget& target) override

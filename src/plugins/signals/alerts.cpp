@@ -11,11 +11,6 @@
 namespace infra::plugins::signals {
 namespace {
 
-using core::AgentTask;
-using core::TaskType;
-using core::signals::str;
-using core::signals::str_at;
-
 AgentTask alert_task(const std::string& provider)
 {
     AgentTask t;
@@ -32,21 +27,7 @@ Status whole_body(core::ByteSource& in, const IngestOptions& opt, Sink& sink, Fn
     std::string raw;
     auto body = core::signals::read_body(in, opt, &raw);
     if (!body) return body.error();
-    sink.begin();
-    Status st;
-    try {
-        st = fn(*body, raw);
-    } catch (const std::exception& ex) {
-        st = core::fail(Errc::invalid_input, std::string("unexpected payload: ") + ex.what());
-    }
-    if (!st) {
-        sink.abort();
-        core::Error e = st.error();
-        e.message = "'" + in.name() + "': " + e.message;
-        return e;
-    }
-    sink.commit();
-    return {};
+    return in_one_batch(in.name(), "payload", sink, [&] { return fn(*body, raw); });
 }
 
 class Alertmanager final : public core::signals::SignalParser {

@@ -6,11 +6,6 @@
 namespace infra::plugins::signals {
 namespace {
 
-using core::json_stream::Context;
-using core::json_stream::DocumentShape;
-using core::json_stream::Record;
-using core::signals::Finding;
-
 bool has_key(const DocumentShape& s, std::string_view k)
 {
     for (const auto& key : s.keys)

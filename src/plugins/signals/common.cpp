@@ -16,6 +16,25 @@ core::Error field_error(const std::string& field, const std::string& what)
     return core::make_error(Errc::invalid_input, field + ": " + what);
 }
 
+Status in_one_batch(const std::string& name, const std::string& what, Sink& sink, const std::function<Status()>& fn)
+{
+    sink.begin();
+    Status st;
+    try {
+        st = fn();
+    } catch (const std::exception& ex) {
+        st = core::fail(Errc::invalid_input, "unexpected " + what + ": " + ex.what());
+    }
+    if (!st) {
+        sink.abort();
+        core::Error e = st.error();
+        e.message = "'" + name + "': " + e.message;
+        return e;
+    }
+    sink.commit();
+    return {};
+}
+
 long long line_of(const json& v)
 {
     if (v.is_number_integer()) return v.get<long long>();

@@ -11,13 +11,6 @@
 namespace infra::plugins::signals {
 namespace {
 
-using core::AgentTask;
-using core::TaskType;
-using core::json_stream::Context;
-using core::json_stream::DocumentShape;
-using core::json_stream::Record;
-using core::signals::str;
-
 constexpr std::size_t k_max_message = 16 * 1024;
 
 Status any_shape(const DocumentShape&, std::size_t) { return {}; }

@@ -10,11 +10,6 @@
 namespace infra::plugins::signals {
 namespace {
 
-using core::AgentTask;
-using core::TaskType;
-using core::signals::str;
-using core::signals::str_at;
-
 constexpr std::string_view k_bot_branch_prefix = "infra-agent/";
 
 // The event name when no X-GitHub-Event header came with the body.
@@ -61,22 +56,7 @@ public:
             return core::fail(Errc::invalid_input, "'" + in.name() + "': cannot tell which GitHub event this is",
                               "pass the delivery's header: --header 'X-GitHub-Event: pull_request'");
         Delivery d{*body, event, str(*body, "action"), core::signals::header(opt, "X-GitHub-Delivery"), opt};
-        sink.begin();
-        Status st;
-        try {
-            st = dispatch(d, sink);
-        } catch (const std::exception& ex) {
-            // A field of an unexpected type deep in a payload.
-            st = core::fail(Errc::invalid_input, "unexpected '" + event + "' payload: " + ex.what());
-        }
-        if (!st) {
-            sink.abort();
-            core::Error e = st.error();
-            e.message = "'" + in.name() + "': " + e.message;
-            return e;
-        }
-        sink.commit();
-        return {};
+        return in_one_batch(in.name(), "'" + event + "' payload", sink, [&] { return dispatch(d, sink); });
     }
 
 private:

@@ -1,19 +1,12 @@
 // SARIF 2.1.0 from any tool. Results of kind "fail" (the default) become
 // tasks; suppressed, absent (fixed) and passing results are skipped.
-#include "core/rules.hpp"
+#include "core/scanner_rules.hpp"
 #include "core/text.hpp"
 #include "plugins/signals/common.hpp"
 #include "plugins/signals/parsers.hpp"
 
 namespace infra::plugins::signals {
 namespace {
-
-using core::json_stream::Context;
-using core::json_stream::DocumentShape;
-using core::json_stream::Record;
-using core::signals::Finding;
-using core::signals::str;
-using core::signals::str_at;
 
 std::string percent_decode(std::string_view s)
 {
@@ -145,7 +138,7 @@ private:
                     f.severity = severity_from_score(*ss);
             if (level.empty()) level = str_at(*rule, "/defaultConfiguration/level");
         }
-        if (f.severity.empty() && !core::rules::find(f.rule_id)) {
+        if (f.severity.empty() && !core::scanner_rules::find(f.rule_id)) {
             // A level is a coarse severity (Checkov says "error" for every
             // check); the catalogue's severity is better when it knows the rule.
             if (level.empty()) level = "warning";  // SARIF's default level

@@ -7,13 +7,6 @@
 namespace infra::plugins::signals {
 namespace {
 
-using core::json_stream::Context;
-using core::json_stream::DocumentShape;
-using core::json_stream::Record;
-using core::signals::Finding;
-using core::signals::str;
-using core::signals::str_at;
-
 class Trivy final : public core::signals::SignalParser {
 public:
     std::string_view name() const override { return "trivy"; }

@@ -4,9 +4,9 @@
 // detector must agree with Checkov; every failing resource, once fixed, must
 // pass the detector, stay `terraform fmt` clean (the real terraform), and
 // leave every other resource of its file byte for byte as it was.
-#include "core/exec.hpp"
 #include "core/hcl/hcl.hpp"
-#include "core/rules.hpp"
+#include "core/host.hpp"
+#include "core/scanner_rules.hpp"
 #include "core/text.hpp"
 #include "plugins/agents/builtin/checks.hpp"
 #include "plugins/agents/builtin/coverage.hpp"
@@ -125,10 +125,10 @@ std::string safe(std::string s)
 // The files terraform fmt would change, below dir.
 std::set<fs::path> unformatted(const fs::path& dir)
 {
-    core::exec::Request req;
+    core::host::Request req;
     req.argv = {"terraform", "fmt", "-check", "-list=true", "-recursive", "."};
     req.cwd = dir;
-    auto r = core::exec::run(req);
+    auto r = core::host::run(req);
     std::set<fs::path> out;
     for (const auto& line : core::text::split(r ? r->out : "", '\n'))
         if (!line.empty()) out.insert((dir / line).lexically_normal());
@@ -149,9 +149,9 @@ TEST(CheckovOracle, EveryClaimedCheckAgreesWithCheckovAndItsFixesHold)
     // to a clean file whatever the fixture's own formatting.
     test::TempDir tmp;
     fs::copy(root, tmp / "fixtures", fs::copy_options::recursive);
-    core::exec::Request fmt;
+    core::host::Request fmt;
     fmt.argv = {"terraform", "fmt", "-recursive", (tmp / "fixtures").string()};
-    auto formatted = core::exec::run(fmt);
+    auto formatted = core::host::run(fmt);
     ASSERT_TRUE(formatted && formatted->exit_code == 0) << "terraform fmt failed on the fixtures";
 
     std::set<std::string> outside;
@@ -242,14 +242,14 @@ TEST(FixCoverage, EveryCatalogueAliasNamesItsOwnCheckAndEveryCatalogueFixExists)
 {
     auto all = plugins::agents::builtin::checks();
     ASSERT_TRUE(all) << all.error().message;
-    for (const auto& r : core::rules::catalogue())
+    for (const auto& r : core::scanner_rules::catalogue())
         for (auto alias : r.aliases) {
-            const auto* found = core::rules::find(alias);
+            const auto* found = core::scanner_rules::find(alias);
             ASSERT_NE(found, nullptr) << alias;
             EXPECT_EQ(found->id, r.id) << alias << " names two checks";
-            EXPECT_EQ(core::rules::canonical_id(alias), std::string(r.id));
+            EXPECT_EQ(core::scanner_rules::canonical_id(alias), std::string(r.id));
         }
     // A Trivy id of a check the agent fixes reaches that check.
-    EXPECT_NE(plugins::agents::builtin::find_check(core::rules::canonical_id("AVD-AWS-0096")), nullptr);
-    EXPECT_NE(plugins::agents::builtin::find_check(core::rules::canonical_id("aws-elastic-search-enforce-https")), nullptr);
+    EXPECT_NE(plugins::agents::builtin::find_check(core::scanner_rules::canonical_id("AVD-AWS-0096")), nullptr);
+    EXPECT_NE(plugins::agents::builtin::find_check(core::scanner_rules::canonical_id("aws-elastic-search-enforce-https")), nullptr);
 }

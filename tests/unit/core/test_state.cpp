@@ -1,3 +1,4 @@
+#include "core/change/delivery.hpp"
 #include "core/config.hpp"
 #include "core/home.hpp"
 #include "core/store/migrations.hpp"
@@ -163,4 +164,26 @@ TEST(Config, MissingOptionalFileIsEmpty)
     auto cfg = Config::load(dir / "none.yaml", false);
     ASSERT_TRUE(cfg);
     EXPECT_FALSE(Config::load(dir / "none.yaml", true));
+}
+
+TEST(Config, EveryCommandNamesTheRepositoryByOneRule)
+{
+    TempDir dir;
+    write_file(dir / "empty.yaml", "");
+    auto none = Config::load(dir / "empty.yaml", true);
+    ASSERT_TRUE(none);
+    EXPECT_EQ(change::repository_id(*none, "", ""), "");
+    EXPECT_EQ(change::repository_id(*none, "", "https://github.com/acme/infra.git"), "acme/infra");
+    EXPECT_EQ(change::repository_id(*none, "", "/src/acme/infra"), "acme/infra");
+
+    write_file(dir / "git.yaml", "git:\n  repository: acme/from-git\n");
+    auto git = Config::load(dir / "git.yaml", true);
+    ASSERT_TRUE(git);
+    EXPECT_EQ(change::repository_id(*git, "", "/src/acme/infra"), "acme/from-git");
+
+    write_file(dir / "both.yaml", "repository:\n  id: acme/from-id\ngit:\n  repository: acme/from-git\n");
+    auto both = Config::load(dir / "both.yaml", true);
+    ASSERT_TRUE(both);
+    EXPECT_EQ(change::repository_id(*both, "", "/src/acme/infra"), "acme/from-id");
+    EXPECT_EQ(change::repository_id(*both, "acme/flag", "/src/acme/infra"), "acme/flag");
 }

@@ -103,3 +103,33 @@ TEST(AgentTask, NumericSourceIdsBecomeStrings)
     ASSERT_TRUE(t);
     EXPECT_EQ(t->trigger.source_id, "7");
 }
+
+TEST(TaskFinding, AGroupListsItsFindingsAndASingleTaskItsOne)
+{
+    json one = {{"tool", "checkov"}, {"ruleId", "CKV_AWS_20"}, {"canonicalRuleId", "CKV_AWS_20"},
+                {"resource", "aws_s3_bucket.logs"}, {"file", "s3.tf"}, {"startLine", 12}, {"severity", "high"}};
+    auto single = findings_of({{"finding", one}});
+    ASSERT_EQ(single.size(), 1u);
+    EXPECT_EQ(single[0].canonical_rule_id, "CKV_AWS_20");
+    EXPECT_EQ(single[0].resource, "aws_s3_bucket.logs");
+    EXPECT_EQ(single[0].location(), "s3.tf:12");
+    EXPECT_EQ(single[0].key, "");
+    EXPECT_EQ(single[0].raw["tool"], "checkov");
+
+    json second = one;
+    second["canonicalRuleId"] = "CKV_AWS_21";
+    second["key"] = "k2";
+    second["content"] = "c2";
+    second.erase("startLine");
+    auto group = findings_of({{"finding", one}, {"findings", json::array({one, second, "not a finding"})}});
+    ASSERT_EQ(group.size(), 2u) << "the group's list wins over its first finding, and what is not an object is skipped";
+    EXPECT_EQ(group[1].canonical_rule_id, "CKV_AWS_21");
+    EXPECT_EQ(group[1].key, "k2");
+    EXPECT_EQ(group[1].content, "c2");
+    EXPECT_EQ(group[1].location(), "s3.tf");
+
+    EXPECT_TRUE(findings_of({{"alertname", "HighErrorRate"}}).empty());
+    auto wrong = finding_from_json({{"startLine", "12"}, {"resource", 5}});
+    EXPECT_EQ(wrong.start_line, 0) << "fields of another type are empty, not an exception";
+    EXPECT_EQ(wrong.resource, "");
+}

@@ -1,7 +1,7 @@
 // Scanner reports: Checkov, SARIF, Trivy, tfsec and Prowler, against the
 // real reports in tests/fixtures/samples.
-#include "core/rules.hpp"
-#include "core/signals/build.hpp"
+#include "core/scanner_rules.hpp"
+#include "core/signals/tasks.hpp"
 #include "support/fixtures.hpp"
 #include "support/ingest.hpp"
 
@@ -238,11 +238,11 @@ TEST(DedupeKey, SameFindingFromCheckovSarifAndCodeScanningAgree)
 
 TEST(DedupeKey, TrivyAndCheckovIdsShareTheCatalogue)
 {
-    EXPECT_EQ(core::rules::canonical_id("AVD-AWS-0089"), "CKV_AWS_18");
-    EXPECT_EQ(core::rules::canonical_id("AWS-0089"), "CKV_AWS_18");
-    EXPECT_EQ(core::rules::canonical_id("aws-s3-enable-bucket-logging"), "CKV_AWS_18");
-    EXPECT_EQ(core::rules::canonical_id("avd-aws-0107"), "AWS-0107");
-    EXPECT_EQ(core::rules::canonical_id("java/sql-injection"), "java/sql-injection");
+    EXPECT_EQ(core::scanner_rules::canonical_id("AVD-AWS-0089"), "CKV_AWS_18");
+    EXPECT_EQ(core::scanner_rules::canonical_id("AWS-0089"), "CKV_AWS_18");
+    EXPECT_EQ(core::scanner_rules::canonical_id("aws-s3-enable-bucket-logging"), "CKV_AWS_18");
+    EXPECT_EQ(core::scanner_rules::canonical_id("avd-aws-0107"), "AWS-0107");
+    EXPECT_EQ(core::scanner_rules::canonical_id("java/sql-injection"), "java/sql-injection");
 }
 
 TEST(Environment, ComesFromPathsAndAliases)

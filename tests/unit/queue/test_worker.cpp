@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <thread>
 
 using namespace infra::core;
@@ -76,6 +77,16 @@ struct WorkerTest : ::testing::Test {
             if (e.task_id == id && e.type == "span") out.push_back(e.data["name"].get<std::string>());
         return out;
     }
+    /// An engine of one policy whose rules are the given YAML lines.
+    std::unique_ptr<policy::Engine> engine_of(const std::string& rules)
+    {
+        policy::PolicySet set;
+        policy::parse_policies("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n" + rules, "p.yaml",
+                               set.policies, set.findings);
+        auto engine = policy::Engine::compile(std::move(set));
+        EXPECT_TRUE(engine) << engine.error().message;
+        return engine ? std::move(*engine) : nullptr;
+    }
     WorkerOptions opts()
     {
         WorkerOptions o;
@@ -127,6 +138,42 @@ TEST_F(WorkerTest, RunsTasksToSuccessAndRetriesFailures)
                                                                "task.claimed", "task.failed", "task.dead"}));
 }
 
+TEST_F(WorkerTest, SaysWhatBecameOfEachTaskItRanWhenAsked)
+{
+    add("ok", json::object());
+    add("flaky", {{"failUntilAttempt", 1}});
+    add("fatal", {{"fatal", true}});
+    add("chat", {{"requestsChange", true}}, 3, "chat");
+    auto engine = engine_of("  - {name: fix, match: {type: compliance-remediation}, tier: 2}\n"
+                            "  - {name: chat, match: {type: chat}, tier: 1}\n");
+    ASSERT_TRUE(engine);
+    auto o = opts();
+    o.keep_outcomes = true;
+    o.backoff = {Millis(60000), Millis(60000)};  // a retry waits past the drain
+    Worker w(*q, agents, events, engine.get(), o);
+    auto s = w.run();
+    ASSERT_TRUE(s) << s.error().message;
+    std::map<std::string, TaskOutcome> by_id;
+    for (const auto& t : s->tasks) by_id[t.id] = t;
+    ASSERT_EQ(by_id.size(), 4u);
+    EXPECT_EQ(by_id["ok"].state, State::succeeded);
+    EXPECT_EQ(by_id["ok"].result["attempt"], 1) << "the agent's result, as acked";
+    EXPECT_EQ(by_id["flaky"].state, State::queued) << "its retry is delayed past the drain";
+    EXPECT_EQ(by_id["flaky"].error, "failed on purpose");
+    EXPECT_EQ(by_id["fatal"].state, State::dead);
+    EXPECT_EQ(by_id["fatal"].error, "cannot be fixed");
+    EXPECT_EQ(by_id["chat"].state, State::denied);
+    EXPECT_NE(by_id["chat"].error.find("chat needs tier 2"), std::string::npos) << by_id["chat"].error;
+    for (const auto& [id, t] : by_id) EXPECT_EQ(q->show(id)->state, t.state) << id << ": the queue agrees";
+
+    add("later", json::object());
+    Worker counts_only(*q, agents, events, engine.get(), opts());
+    auto again = counts_only.run();
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->succeeded, 1u);
+    EXPECT_TRUE(again->tasks.empty()) << "a worker keeps only counts unless asked";
+}
+
 TEST_F(WorkerTest, WithoutTheSandboxRunsOnlyWhatTheDecisionAllows)
 {
     // A decision in a shared queue may say false outright: the value counts, not the key.
@@ -167,14 +214,10 @@ TEST_F(WorkerTest, PolicyIsCheckedAgainAtClaim)
 {
     add("allowed", json::object());
     add("chat", {{"requestsChange", true}}, 3, "chat");
-    policy::PolicySet set;
-    policy::parse_policies("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
-                           "  - {name: fix, match: {type: compliance-remediation}, tier: 2, constraints: {maxIterations: 4}}\n"
-                           "  - {name: chat, match: {type: chat}, tier: 1}\n",
-                           "p.yaml", set.policies, set.findings);
-    auto engine = policy::Engine::compile(std::move(set));
+    auto engine = engine_of("  - {name: fix, match: {type: compliance-remediation}, tier: 2, constraints: {maxIterations: 4}}\n"
+                            "  - {name: chat, match: {type: chat}, tier: 1}\n");
     ASSERT_TRUE(engine);
-    Worker w(*q, agents, events, engine->get(), opts());
+    Worker w(*q, agents, events, engine.get(), opts());
     ASSERT_TRUE(w.run());
     EXPECT_EQ(q->show("allowed")->state, State::succeeded);
     // The agent ran under the decision made at claim, not the one stored at enqueue.
@@ -193,14 +236,10 @@ TEST_F(WorkerTest, AtClaimTheEnvironmentIsJudgedInItsOneSpelling)
     add("staging", json::object());
     add("spelled", json::object(), 3, "compliance-remediation", " Production");
     add("lookalike", json::object(), 3, "compliance-remediation", "pr\xd0\xbe" "duction");
-    policy::PolicySet set;
-    policy::parse_policies("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
-                           "  - {name: fix, match: {type: compliance-remediation}, tier: 2}\n"
-                           "  - {name: gate, match: {context.environment: production}, requiredApprovals: [platform]}\n",
-                           "p.yaml", set.policies, set.findings);
-    auto engine = policy::Engine::compile(std::move(set));
+    auto engine = engine_of("  - {name: fix, match: {type: compliance-remediation}, tier: 2}\n"
+                            "  - {name: gate, match: {context.environment: production}, requiredApprovals: [platform]}\n");
     ASSERT_TRUE(engine);
-    Worker w(*q, agents, events, engine->get(), opts());
+    Worker w(*q, agents, events, engine.get(), opts());
     ASSERT_TRUE(w.run());
     EXPECT_EQ(q->show("staging")->state, State::succeeded);
     EXPECT_EQ(q->show("spelled")->state, State::pending_approval);
@@ -277,12 +316,9 @@ TEST_F(WorkerTest, HeartbeatsKeepALongTaskLeased)
 TEST_F(WorkerTest, ATimedOutAgentFails)
 {
     add("slow", {{"sleepMs", 3000}}, 1);
-    policy::PolicySet set;
-    policy::parse_policies("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
-                           "  - {name: fix, match: {}, tier: 2, constraints: {timeoutMs: 100}}\n",
-                           "p.yaml", set.policies, set.findings);
-    auto engine = policy::Engine::compile(std::move(set));
-    Worker w(*q, agents, events, engine->get(), opts());
+    auto engine = engine_of("  - {name: fix, match: {}, tier: 2, constraints: {timeoutMs: 100}}\n");
+    ASSERT_TRUE(engine);
+    Worker w(*q, agents, events, engine.get(), opts());
     ASSERT_TRUE(w.run());
     auto e = q->show("slow");
     EXPECT_EQ(e->state, State::dead);

@@ -4,6 +4,7 @@
 #include "core/agent/terraform_check.hpp"
 #include "core/agent/tools.hpp"
 #include "core/hcl/hcl.hpp"
+#include "core/task.hpp"
 #include "core/text.hpp"
 #include "plugins/agents/builtin/checks.hpp"
 #include "plugins/agents/builtin/drift.hpp"
@@ -38,8 +39,8 @@ public:
         if (core::string_member(ctx.task, "type") == "drift-detection") return builtin::run_drift(ctx);
         const json& payload = core::object_member(ctx.task, "payload");
         // A group's findings are fixed in turn, each on what the previous left.
-        json findings = core::member(payload, "findings");
-        if (!findings.is_array() || findings.empty()) findings = json::array({core::object_member(payload, "finding")});
+        std::vector<core::TaskFinding> findings = core::findings_of(payload);
+        if (findings.empty()) findings.emplace_back();
         ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
         tools.set_deadline(ctx.deadline);
         json report = json::array(), files = json::array(), notes = json::array();
@@ -47,9 +48,9 @@ public:
         std::string last;  // the one finding's own summary
         for (const auto& finding : findings) {
             auto one = fix(ctx, tools, finding, findings.size() == 1);
-            std::string rule = core::string_member(finding, "canonicalRuleId");
-            json entry = {{"key", core::string_member(finding, "key")}, {"check", rule},
-                          {"resource", core::string_member(one.result, "resource", core::string_member(finding, "resource"))}};
+            const std::string& rule = finding.canonical_rule_id;
+            json entry = {{"key", finding.key}, {"check", rule},
+                          {"resource", core::string_member(one.result, "resource", finding.resource)}};
             last = core::string_member(one.result, "summary");
             if (!one.ok) {
                 if (one.retryable) return one;
@@ -105,13 +106,14 @@ private:
     /// Applies the fix of one finding to the workspace, or leaves it as it
     /// was. A finding it has no fix for goes to the fallback agent when it is
     /// the task's only one (alone); in a group it is reported as not fixed.
-    Outcome fix(const RunContext& ctx, ToolBox& tools, const json& finding, bool alone)
+    Outcome fix(const RunContext& ctx, ToolBox& tools, const core::TaskFinding& finding, bool alone)
     {
         auto no_fix = [&](const std::string& why) { return alone ? builtin::hand_over(m_fallback, ctx, why) : Outcome::failure(why); };
-        std::string rule = core::string_member(finding, "canonicalRuleId");
-        std::string file = core::string_member(finding, "file");
-        std::string resource =
-            core::string_member(finding, "resource", core::string_member(core::object_member(ctx.task, "context"), "resource"));
+        const std::string& rule = finding.canonical_rule_id;
+        const std::string& file = finding.file;
+        std::string resource = !finding.resource.empty()
+                                   ? finding.resource
+                                   : core::string_member(core::object_member(ctx.task, "context"), "resource");
         if (rule.empty()) return Outcome::failure("the task has no finding (payload.finding.canonicalRuleId) to fix");
         if (auto all = builtin::checks(); !all) return Outcome::failure(all.error().message + "; " + all.error().hint);
         const builtin::Check* check = builtin::find_check(rule);
@@ -119,7 +121,7 @@ private:
         if (resource.rfind("module.", 0) == 0)
             return Outcome::failure(resource + " is inside a module: fix the module's source, not this call");
         // Code-scanning and SARIF findings name a file and a line, not a resource.
-        auto start_line = core::int_member(finding, "startLine");
+        auto start_line = finding.start_line;
         if (resource.empty() && (file.empty() || start_line <= 0))
             return Outcome::failure("the finding names no Terraform resource (type.name), nor a file and line");
 

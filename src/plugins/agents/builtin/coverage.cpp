@@ -1,6 +1,6 @@
 #include "plugins/agents/builtin/coverage.hpp"
 
-#include "core/rules.hpp"
+#include "core/scanner_rules.hpp"
 
 #include <algorithm>
 #include <tuple>
@@ -36,7 +36,7 @@ std::string coverage_table(const std::vector<Check>& checks)
     std::string out = "| Checkov id | check | resource types | other scanners' ids | written in |\n|---|---|---|---|---|\n";
     for (const Check* c : sorted) {
         std::vector<std::string> aliases;
-        if (const auto* r = core::rules::find(c->id))
+        if (const auto* r = core::scanner_rules::find(c->id))
             for (auto a : r->aliases) aliases.emplace_back(a);
         std::vector<std::string> types;
         for (const auto& t : c->types) types.push_back("`" + t + "`");

@@ -1,4 +1,4 @@
-#include "core/exec.hpp"
+#include "core/host.hpp"
 
 #include <cerrno>
 #include <csignal>
@@ -11,7 +11,7 @@
 
 extern "C" char** environ;
 
-namespace infra::core::exec {
+namespace infra::core::host {
 
 Result<Outcome> run(const Request& req)
 {
@@ -96,4 +96,4 @@ Result<Outcome> run(const Request& req)
     return o;
 }
 
-}  // namespace infra::core::exec
+}  // namespace infra::core::host

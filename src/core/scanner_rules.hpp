@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-namespace infra::core::rules {
+namespace infra::core::scanner_rules {
 
 /// One entry of the catalogue.
 struct Rule {
@@ -29,4 +29,4 @@ const Rule* find(std::string_view rule_id);
 /// Every entry, for documentation and tests.
 const std::vector<Rule>& catalogue();
 
-}  // namespace infra::core::rules
+}  // namespace infra::core::scanner_rules

@@ -33,18 +33,18 @@ struct Recorder {
 /// Opens the state db of ctx's home (migrated) and the event pipeline over it.
 core::Status open_recorder(Context& ctx, Recorder& into);
 
-struct Admission : Recorder {
+struct Intake : Recorder {
     std::unique_ptr<core::policy::Engine> engine;
     std::unique_ptr<core::queue::Queue> queue;
 
     /// Admits tasks (core::intake::admit) and flushes the events.
-    core::Result<std::vector<core::intake::Admission>> admit(std::vector<core::AgentTask> tasks, const core::intake::Options& options);
+    core::Result<std::vector<core::intake::Admitted>> admit(std::vector<core::AgentTask> tasks, const core::intake::Options& options);
 
-    ~Admission();  ///< the queue closes before the events it writes to
+    ~Intake();  ///< the queue closes before the events it writes to
 };
 
 /// Opens everything; queue_url is --queue (empty: queue.url, else the state db).
-core::Result<std::unique_ptr<Admission>> open_admission(Context& ctx, const PolicyFlags& policies, const std::string& queue_url);
+core::Result<std::unique_ptr<Intake>> open_intake(Context& ctx, const PolicyFlags& policies, const std::string& queue_url);
 
 /// Notifications: on when a Slack-compatible incoming-webhook URL is in
 /// $INFRA_AGENT_SLACK_WEBHOOK_URL, or in the variable that

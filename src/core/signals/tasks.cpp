@@ -1,9 +1,9 @@
-#include "core/signals/build.hpp"
+#include "core/signals/tasks.hpp"
 
 #include "core/crypto.hpp"
 #include "core/environment.hpp"
 #include "core/ids.hpp"
-#include "core/rules.hpp"
+#include "core/scanner_rules.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 
@@ -117,8 +117,8 @@ AgentTask remediation_task(const Finding& f, const IngestOptions& opt)
     t.type = TaskType::compliance_remediation;
     t.trigger.source = "api";
     t.trigger.provider = f.tool;
-    std::string canonical = rules::canonical_id(f.rule_id);
-    const rules::Rule* known = rules::find(f.rule_id);
+    std::string canonical = scanner_rules::canonical_id(f.rule_id);
+    const scanner_rules::Rule* known = scanner_rules::find(f.rule_id);
 
     std::string severity = normalize_severity(f.severity);
     if (severity == "unknown" && known) severity = std::string(known->severity);

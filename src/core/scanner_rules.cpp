@@ -1,11 +1,11 @@
-#include "core/rules.hpp"
+#include "core/scanner_rules.hpp"
 
 #include "core/text.hpp"
 
 #include <cctype>
 #include <unordered_map>
 
-namespace infra::core::rules {
+namespace infra::core::scanner_rules {
 namespace {
 
 // Sources: Checkov's check definitions, the tfsec/Trivy check ids they
@@ -173,4 +173,4 @@ std::string canonical_id(std::string_view rule_id)
 
 const std::vector<Rule>& catalogue() { return table(); }
 
-}  // namespace infra::core::rules
+}  // namespace infra::core::scanner_rules

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace infra::core::exec {
+namespace infra::core::host {
 
 struct Request {
     std::vector<std::string> argv;  ///< argv[0] is looked up on PATH
@@ -31,4 +31,4 @@ struct Outcome {
 /// Runs to completion. An Error means it could not be started.
 Result<Outcome> run(const Request& req);
 
-}  // namespace infra::core::exec
+}  // namespace infra::core::host

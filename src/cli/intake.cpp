@@ -1,4 +1,4 @@
-#include "cli/admission.hpp"
+#include "cli/intake.hpp"
 
 #include "core/log.hpp"
 #include "core/state.hpp"
@@ -14,9 +14,9 @@ Recorder::~Recorder()
     exporter.reset();
 }
 
-Admission::~Admission() { queue.reset(); }
+Intake::~Intake() { queue.reset(); }
 
-core::Result<std::vector<core::intake::Admission>> Admission::admit(std::vector<core::AgentTask> tasks,
+core::Result<std::vector<core::intake::Admitted>> Intake::admit(std::vector<core::AgentTask> tasks,
                                                                     const core::intake::Options& options)
 {
     auto out = core::intake::admit(std::move(tasks), *engine, *state, *queue, *events, options);
@@ -41,9 +41,9 @@ core::Status open_recorder(Context& ctx, Recorder& into)
     return {};
 }
 
-core::Result<std::unique_ptr<Admission>> open_admission(Context& ctx, const PolicyFlags& policies, const std::string& queue_url)
+core::Result<std::unique_ptr<Intake>> open_intake(Context& ctx, const PolicyFlags& policies, const std::string& queue_url)
 {
-    auto a = std::make_unique<Admission>();
+    auto a = std::make_unique<Intake>();
     auto engine = load_engine(ctx, policies);
     if (!engine) return engine.error();
     a->engine = std::move(*engine);
