@@ -45,6 +45,31 @@ std::string make_policy(const std::string& name, const std::string& rules, const
 const char* k_remediation = R"({"type":"compliance-remediation","context":{"environment":"staging","agentSlug":"builtin"},
   "payload":{"finding":{"canonicalRuleId":"CKV_AWS_18","file":"envs/staging/s3.tf"}, "files":["a.tf","b.yaml"]}})";
 
+// A match tested against every rule, without the engine's index: what the
+// index must agree with.
+bool scan_match(const Match& m, const json& tk)
+{
+    for (const auto& pr : m.all) {
+        std::string ptr = "/" + pr.path;
+        std::replace(ptr.begin(), ptr.end(), '.', '/');
+        json::json_pointer at(ptr);
+        if (!pr.matcher.test(tk.contains(at) ? &tk.at(at) : nullptr)) return false;
+    }
+    for (const auto& group : m.any)
+        if (std::none_of(group.begin(), group.end(), [&](const Match& alt) { return scan_match(alt, tk); })) return false;
+    return true;
+}
+
+std::vector<const Rule*> full_scan(const Engine& e, const json& tk)
+{
+    std::vector<const Rule*> out;
+    for (const auto& p : e.policies())
+        for (const auto& r : p.rules)
+            if (scan_match(r.match, tk)) out.push_back(&r);
+    std::sort(out.begin(), out.end(), [](auto a, auto b) { return a->name < b->name; });
+    return out;
+}
+
 }  // namespace
 
 TEST(PolicyMatch, EqualityListsGlobsRegexNotExistsAndAny)
@@ -345,21 +370,72 @@ TEST(PolicyProperty, IndexAgreesWithAFullScan)
             json tk = task(std::string(R"({"type":")") + t + R"(","context":{"environment":")" + env +
                            R"(","agentSlug":"x"},"payload":{"finding":{"canonicalRuleId":"CKV_AWS_19"}}})");
             auto fast = e->matching(tk);
-            std::vector<const Rule*> slow;
-            for (const auto& p : e->policies())
-                for (const auto& r : p.rules) {
-                    bool ok = true;
-                    for (const auto& pr : r.match.all) {
-                        const json* v = nullptr;
-                        json::json_pointer ptr("/" + [&] { std::string s = pr.path; std::replace(s.begin(), s.end(), '.', '/'); return s; }());
-                        if (tk.contains(ptr)) v = &tk.at(ptr);
-                        ok = ok && pr.matcher.test(v);
-                    }
-                    if (ok) slow.push_back(&r);
-                }
-            std::sort(slow.begin(), slow.end(), [](auto a, auto b) { return a->name < b->name; });
+            auto slow = full_scan(*e, tk);
             EXPECT_EQ(fast, slow) << t << " " << env;
         }
+}
+
+// Property: on generated rules (values, lists, globs with and without a
+// literal start, regexes, not, exists, any, scoped policies) and tasks
+// (missing fields, lists, values shorter than a glob's start), the index
+// finds exactly the rules a full scan finds, once each.
+TEST(PolicyProperty, GeneratedRulesIndexAgreesWithAFullScan)
+{
+    std::mt19937 rng(24);
+    auto pick = [&](std::vector<std::string> v) { return v[rng() % v.size()]; };
+    auto predicate = [&]() -> std::string {
+        switch (rng() % 9) {
+        case 0: return "type: " + pick({"compliance-remediation", "chat", "pr-review", "[chat, pr-review]"});
+        case 1: return "context.environment: " + pick({"staging", "production", "[dev, qa]", "\"prod-*\"", "\"prod*\"",
+                                                       "\"*-eu\"", "{regex: \"^prod\"}", "{not: production}"});
+        case 2: return "context.resource: " + pick({"\"aws_s3_bucket.b1*\"", "\"aws_s3_bucket.b*\"", "\"aws_*\"",
+                                                    "aws_s3_bucket.b12", "\"aws_s3_bucket.b?2\"", "\"*bucket*\"",
+                                                    "[aws_s3_bucket.b1, \"aws_iam*\"]", "{exists: false}"});
+        case 3: return "payload.finding.canonicalRuleId: " + pick({"CKV_AWS_1", "CKV_AWS_2", "[CKV_AWS_1, CKV_AWS_3]", "\"CKV_AWS_1*\""});
+        case 4: return "payload.tags: " + pick({"pci", "[pci, hipaa]", "\"p*\"", "\"h?paa\"", "{not: pci}"});
+        case 5: return "payload.count: " + pick({"3", "\"3\"", "[1, 3]"});
+        case 6: return "context.agentSlug: " + pick({"builtin", "\"llm*\"", "{exists: true}"});
+        case 7: return "any: [{type: chat}, {payload.tags: pci}, {context.resource: \"aws_iam*\"}]";
+        default: return "context.repositoryId: " + pick({"acme/infra", "\"acme/*\"", "[acme/infra, acme/web]"});
+        }
+    };
+    std::string yaml;
+    int rule = 0;
+    for (int p = 0; p < 6; ++p) {
+        std::string scope = p == 4 ? ", level: agent, agent: builtin" : p == 5 ? ", level: resource, resource: \"aws_s3*\"" : "";
+        std::string rules;
+        for (int i = 0; i < 80; ++i) {
+            std::string match;
+            for (unsigned k = rng() % 4; k > 0; --k) match += (match.empty() ? "" : ", ") + predicate();
+            rules += "  - {name: r" + std::to_string(rule++) + ", match: {" + match + "}, tier: " + std::to_string(rng() % 4) + "}\n";
+        }
+        yaml += (p ? "---\n" : "") + make_policy("p" + std::to_string(p), rules, scope);
+    }
+    std::vector<LintFinding> findings;
+    auto e = engine_of(yaml, &findings);
+    ASSERT_TRUE(e);
+    std::size_t matched = 0;
+    for (int i = 0; i < 400; ++i) {
+        json tk = task(R"({"type":"pr-review"})");
+        tk["type"] = pick({"compliance-remediation", "chat", "pr-review", "drift-detection"});
+        if (rng() % 5) tk["context"]["environment"] = pick({"staging", "production", "prod-eu", "prod", "dev", "qa"});
+        if (rng() % 5) tk["context"]["resource"] = pick({"aws_s3_bucket.b12", "aws_s3_bucket.b1", "aws_s3_bucket.b", "aws_iam_role.x", "aws", "gcp_x"});
+        if (rng() % 3) tk["context"]["agentSlug"] = pick({"builtin", "llm-claude", "llm"});
+        if (rng() % 3) tk["context"]["repositoryId"] = pick({"acme/infra", "acme/web", "other/x"});
+        if (rng() % 2) tk["payload"]["finding"]["canonicalRuleId"] = pick({"CKV_AWS_1", "CKV_AWS_2", "CKV_AWS_3", "CKV_AWS_12"});
+        switch (rng() % 4) {
+        case 0: tk["payload"]["tags"] = pick({"pci", "hipaa", "p"}); break;
+        case 1: tk["payload"]["tags"] = json::array({pick({"pci", "hipaa", "sox"}), pick({"pci", "hipaa", "phi"})}); break;
+        case 2: tk["payload"]["tags"] = json::array({1, "pci"}); break;
+        default: break;
+        }
+        if (rng() % 2) tk["payload"]["count"] = rng() % 2 ? json(3) : json("3");
+        auto fast = e->matching(tk);
+        EXPECT_EQ(fast, full_scan(*e, tk)) << tk.dump();
+        EXPECT_EQ(e->decide(tk).matched, fast) << tk.dump();
+        matched += fast.size();
+    }
+    EXPECT_GT(matched, 400u);  // the rules and tasks meet often enough to mean something
 }
 
 TEST(PolicyTests, RunnerReportsFieldByField)
