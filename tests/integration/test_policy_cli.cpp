@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <sstream>
 
 using infra::test::run_cli;
@@ -109,6 +110,37 @@ TEST(PolicyCli, BrokenPoliciesExit65WithTheirPlace)
     EXPECT_NE(lint.out.find("bad.yaml:6:39: error: 'context.resource': invalid regex '('"), std::string::npos)
         << lint.out;
     EXPECT_EQ(run_cli({"policy", "lint"}, with_home(dir)).exit_code, 0);
+}
+
+// The compiled-policy cache as the binary uses it: a second eval is served
+// from the entry; a damaged entry is ignored, gives the same decision and
+// is written anew; an edited policy is decided afresh.
+TEST(PolicyCli, EvalThroughTheCacheDecidesAsTheFileSays)
+{
+    TempDir dir;
+    write_file(dir / "pol/p.yaml", "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
+                                   "  - {name: dev, match: {context.environment: \"de*\"}, tier: 1}\n");
+    auto opts = with_home(dir, task_line("pr-review", "dev"));
+    opts.env["XDG_CACHE_HOME"] = (dir / "cache").string();
+    std::vector<std::string> eval = {"policy", "eval", "--no-bundle", "--policies", (dir / "pol").string()};
+    auto first = run_cli(eval, opts);
+    ASSERT_EQ(first.exit_code, 0) << first.err;
+    auto entries = dir / "cache/infra-agent/policies";
+    std::vector<std::filesystem::path> written;
+    for (const auto& e : std::filesystem::directory_iterator(entries)) written.push_back(e.path());
+    ASSERT_EQ(written.size(), 1u);
+    const std::string good = infra::test::read_file(written[0]);
+    EXPECT_EQ(run_cli(eval, opts).out, first.out);
+    write_file(written[0], good.substr(0, good.size() / 2));
+    auto damaged = run_cli(eval, opts);
+    EXPECT_EQ(damaged.exit_code, 0) << damaged.err;
+    EXPECT_EQ(damaged.out, first.out);
+    EXPECT_EQ(infra::test::read_file(written[0]), good);
+    write_file(dir / "pol/p.yaml", "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
+                                   "  - {name: dev, match: {context.environment: \"de*\"}, effect: deny, reason: frozen}\n");
+    auto edited = run_cli(eval, opts);
+    EXPECT_EQ(edited.exit_code, 3) << edited.out;
+    EXPECT_EQ(lines(edited.out)[0]["decision"]["reason"], "denied by p/dev: frozen");
 }
 
 TEST(PolicyCli, ConfigAndPoliciesReadBooleansByOneRule)

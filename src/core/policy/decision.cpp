@@ -90,7 +90,7 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
     d.explanation.clear();
     d.policy_digest = m_digest;
 
-    Resolver res(*this, task, m_fields.size());
+    Resolver res(*this, task);
     std::vector<const Rule*>& cand = res.s.candidates;
     candidates(res, cand);
     for (const Rule* r : cand)

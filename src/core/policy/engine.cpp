@@ -5,20 +5,9 @@
 #include "core/text.hpp"
 
 #include <algorithm>
-#include <map>
-#include <set>
 
 namespace infra::core::policy {
 namespace {
-
-// A field value as a string view when it is a string.
-bool string_of(const json* v, std::string_view& out)
-{
-    if (!v || !v->is_string()) return false;
-    const auto& s = v->get_ref<const std::string&>();
-    out = s;
-    return true;
-}
 
 bool test_scalar(const Matcher& m, const json& v)
 {
@@ -34,24 +23,8 @@ bool test_scalar(const Matcher& m, const json& v)
     }
 }
 
-// The literal strings a matcher requires, when it is an equality or a list
-// of equalities (what the index can use).
-bool literal_values(const Matcher& m, std::vector<std::string>& out)
-{
-    if (m.kind == Matcher::Kind::literal && m.value.is_string()) {
-        out.push_back(m.text);
-        return true;
-    }
-    if (m.kind == Matcher::Kind::any_of) {
-        for (const auto& c : m.children)
-            if (!(c.kind == Matcher::Kind::literal && c.value.is_string())) return false;
-        for (const auto& c : m.children) out.push_back(c.text);
-        return !out.empty();
-    }
-    return false;
-}
-
-void assign_fields(Match& m, std::map<std::string, int>& ids, std::vector<std::vector<std::string>>& fields)
+void assign_fields(Match& m, std::unordered_map<std::string_view, int>& ids,
+                   std::vector<std::vector<std::string>>& fields)
 {
     for (auto& p : m.all) {
         auto [it, added] = ids.emplace(p.path, static_cast<int>(fields.size()));
@@ -90,7 +63,7 @@ Result<std::unique_ptr<Engine>> Engine::compile(PolicySet set)
     if (auto st = set.status(); !st) return st.error();
     std::unique_ptr<Engine> e(new Engine());
     e->m_set = std::move(set);
-    std::map<std::string, int> ids;
+    std::unordered_map<std::string_view, int> ids;
     for (auto& p : e->m_set.policies) {
         assign_fields(p.scope, ids, e->m_fields);
         for (auto& r : p.rules) {
@@ -98,56 +71,21 @@ Result<std::unique_ptr<Engine>> Engine::compile(PolicySet set)
             e->m_rules.push_back(&r);
         }
     }
-    // How many distinct literal values each field has across all rules: a
-    // field with many values splits the rules into small buckets.
-    std::map<int, std::set<std::string>> distinct;
-    for (const Rule* r : e->m_rules)
-        for (const auto& p : r->match.all) {
-            std::vector<std::string> values;
-            if (literal_values(p.matcher, values)) distinct[p.field].insert(values.begin(), values.end());
-        }
-    for (const Rule* r : e->m_rules) {
-        // The rule's two most selective equality predicates.
-        std::vector<std::pair<std::size_t, const Predicate*>> keyed;
-        for (const auto& p : r->match.all) {
-            std::vector<std::string> values;
-            if (literal_values(p.matcher, values)) keyed.emplace_back(distinct[p.field].size(), &p);
-        }
-        if (keyed.empty()) {
-            e->m_unindexed.push_back(r);
-            continue;
-        }
-        std::stable_sort(keyed.begin(), keyed.end(), [](auto& a, auto& b) { return a.first > b.first; });
-        if (keyed.size() > 2) keyed.resize(2);
-        if (keyed.size() == 2 && keyed[0].second->field > keyed[1].second->field) std::swap(keyed[0], keyed[1]);
-        std::vector<std::vector<std::string>> values(keyed.size());
-        for (std::size_t k = 0; k < keyed.size(); ++k) literal_values(keyed[k].second->matcher, values[k]);
-        // A pair of long lists would multiply into many keys: index one field then.
-        if (keyed.size() == 2 && values[0].size() * values[1].size() > 64) {
-            std::size_t keep = values[0].size() <= values[1].size() ? 0 : 1;
-            keyed = {keyed[keep]};
-            values = {values[keep]};
-        }
-        std::vector<int> fields;
-        for (const auto& k : keyed) fields.push_back(k.second->field);
-        auto idx = std::find_if(e->m_index.begin(), e->m_index.end(), [&](const Index& x) { return x.fields == fields; });
-        if (idx == e->m_index.end()) {
-            e->m_index.push_back({fields, {}});
-            idx = e->m_index.end() - 1;
-        }
-        if (values.size() == 1) {
-            for (const auto& v : values[0]) idx->by_value[v].push_back(r);
-        } else {
-            for (const auto& a : values[0])
-                for (const auto& b : values[1]) idx->by_value[a + '\x1f' + b].push_back(r);
-        }
-    }
+    e->build_index();
     // The digest covers what decides, not how it is written down.
-    std::vector<std::pair<std::string, std::string>> canon;
-    for (const auto& p : e->m_set.policies) canon.emplace_back(p.name, p.canonical);
+    std::vector<std::pair<std::string_view, std::string_view>> canon;
+    std::size_t size = 0;
+    for (const auto& p : e->m_set.policies) {
+        canon.emplace_back(p.name, p.canonical);
+        size += p.canonical.size() + 1;
+    }
     std::sort(canon.begin(), canon.end());
     std::string all;
-    for (const auto& [name, doc] : canon) all += doc + "\n";
+    all.reserve(size);
+    for (const auto& [name, doc] : canon) {
+        all += doc;
+        all += '\n';
+    }
     e->m_digest = "sha256:" + crypto::sha256_hex(all);
     return e;
 }
@@ -199,36 +137,15 @@ bool Engine::matches(const Match& m, Resolver& r) const
     return true;
 }
 
-void Engine::candidates(Resolver& r, std::vector<const Rule*>& out) const
-{
-    out.assign(m_unindexed.begin(), m_unindexed.end());
-    std::string& key = r.s.key;
-    for (const auto& idx : m_index) {
-        std::string_view v;
-        if (idx.fields.size() == 1) {
-            if (!string_of(r.get(idx.fields[0]), v)) continue;
-        } else {
-            std::string_view a, b;
-            if (!string_of(r.get(idx.fields[0]), a) || !string_of(r.get(idx.fields[1]), b)) continue;
-            key.assign(a);
-            key.push_back('\x1f');
-            key.append(b);
-            v = key;
-        }
-        auto it = idx.by_value.find(v);
-        if (it != idx.by_value.end()) out.insert(out.end(), it->second.begin(), it->second.end());
-    }
-}
-
 bool Engine::applies(const Policy& p, const json& task) const
 {
-    Resolver r(*this, task, m_fields.size());
+    Resolver r(*this, task);
     return matches(p.scope, r);
 }
 
 std::vector<const Rule*> Engine::matching(const json& task) const
 {
-    Resolver res(*this, task, m_fields.size());
+    Resolver res(*this, task);
     std::vector<const Rule*> cand, out;
     candidates(res, cand);
     for (const Rule* r : cand)

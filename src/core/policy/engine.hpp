@@ -1,11 +1,12 @@
 #pragma once
 // The policy engine: policies compiled once (globs and regexes built, an
-// index on the equality keys), then decisions without allocation on the
-// matching path.
+// index on the values and glob starts rules require), then decisions
+// without allocation on the matching path.
 
 #include "core/policy/loader.hpp"
 #include "core/policy/policy.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -56,23 +57,27 @@ private:
     bool matches(const Match& m, Resolver& r) const;
     const json* resolve(int index, const json& task) const;
     void candidates(Resolver& r, std::vector<const Rule*>& out) const;
+    void build_index();
 
     PolicySet m_set;
     std::vector<const Rule*> m_rules;
     std::vector<std::vector<std::string>> m_fields;  // field index -> path segments
-    // Index: for each indexed field, value -> rules whose match requires it.
     struct StringHash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
-    // Rules are indexed by the values of one or two equality fields (the
-    // most selective ones the rule has); a decision looks up its own values.
+    // Rules filed by what one or two of their predicates require, an exact
+    // value or the literal start of a glob, for the fields given
+    // (policy/index.cpp). A decision looks up the task's own values and
+    // their starts, and tests only the rules it finds.
     struct Index {
         std::vector<int> fields;
-        std::unordered_map<std::string, std::vector<const Rule*>, StringHash, std::equal_to<>> by_value;
+        std::vector<bool> exact;                              // per field: some key is an exact value
+        std::vector<std::vector<std::size_t>> prefix_lengths;  // per field: lengths of glob starts, ascending
+        std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>> rules;  // bucket key -> rule numbers
     };
     std::vector<Index> m_index;
-    std::vector<const Rule*> m_unindexed;
+    std::vector<std::uint32_t> m_unindexed;  // rules no index can file: always tested
     std::string m_digest;
 };
 

@@ -1,8 +1,7 @@
 #include "core/policy/loader.hpp"
-#include "core/json_access.hpp"
 
-#include "core/crypto.hpp"
 #include "core/environment.hpp"
+#include "core/policy/cache.hpp"
 #include "core/policy/node.hpp"
 #include "core/text.hpp"
 #include "core/yaml_docs.hpp"
@@ -15,7 +14,6 @@
 #include <map>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 
 namespace infra::core::policy {
 namespace {
@@ -176,7 +174,7 @@ Matcher compile_matcher(const Node& n, const std::string& path, Checker& ck, int
             }
             m.text = arg.Scalar();
             try {
-                m.re = std::make_shared<const std::regex>(m.text, std::regex::ECMAScript | std::regex::optimize);
+                m.re = build_regex(m.text);
             } catch (const std::regex_error& e) {
                 ck.error(arg, "'" + path + "': invalid regex " + text::quote(m.text) + ": " + e.what());
             }
@@ -359,8 +357,7 @@ std::optional<Rule> compile_rule(const Node& n, const Policy& policy, const Matc
     return r;
 }
 
-void compile_policy(const Node& doc, const std::string& file, std::vector<Policy>& out, Checker& ck,
-                    const std::string& canonical = {})
+void compile_policy(const Node& doc, const std::string& file, std::vector<Policy>& out, Checker& ck)
 {
     if (!doc.IsMap()) {
         ck.error(doc, "expected a mapping with apiVersion, kind, metadata and rules");
@@ -427,7 +424,7 @@ void compile_policy(const Node& doc, const std::string& file, std::vector<Policy
         }
     }
     p.scope = std::move(scope);
-    p.canonical = canonical.empty() ? doc.value().dump(-1, ' ', false, json::error_handler_t::replace) : canonical;
+    p.canonical = doc.value().dump(-1, ' ', false, json::error_handler_t::replace);
     out.push_back(std::move(p));
 }
 
@@ -480,16 +477,10 @@ bool known_task_root(std::string_view path)
 
 namespace {
 
-// A document and, when it came from the cache, its canonical JSON text.
-struct Document {
-    Node node;
-    std::string canonical;
-};
-
 // Parses a file's YAML into documents; findings name file:line:column.
-std::vector<Document> parse_yaml(const std::string& text, const std::string& file, std::vector<LintFinding>& findings)
+std::vector<Node> parse_yaml(const std::string& text, const std::string& file, std::vector<LintFinding>& findings)
 {
-    std::vector<Document> docs;
+    std::vector<Node> docs;
     if (auto bad = text::invalid_utf8(text)) {
         // Policies end up in JSON decisions and the audit log: UTF-8 only.
         int line = 1, col = 1;
@@ -504,7 +495,7 @@ std::vector<Document> parse_yaml(const std::string& text, const std::string& fil
         try {
             YAML::Node doc = YAML::Load(d.text);
             if (!doc || doc.IsNull()) continue;
-            docs.push_back({Node::from_yaml(doc, d.first_line), {}});
+            docs.push_back(Node::from_yaml(doc, d.first_line));
         } catch (const YAML::Exception& e) {
             findings.push_back({{file, e.mark.line + 1 + d.first_line, e.mark.column + 1}, true, e.msg});
         }
@@ -512,62 +503,41 @@ std::vector<Document> parse_yaml(const std::string& text, const std::string& fil
     return docs;
 }
 
-void compile_documents(const std::vector<Document>& docs, const std::string& file, std::vector<Policy>& out,
-                       std::vector<LintFinding>& findings)
-{
-    Checker ck(file, findings);
-    for (const auto& doc : docs) compile_policy(doc.node, file, out, ck, doc.canonical);
-}
-
-// The compiled-once cache: a file that was read without any finding is
-// kept as JSON under the SHA-256 of its bytes, so the next process skips
-// the YAML parser (the slowest part of a cold start). The key is the
-// content, so an edited file is never served stale.
-constexpr const char* k_cache_format = "infra-agent-policy-cache-2";
-
-// The cache file: a header line, then one document per line as compact JSON
-// (which is also the document's canonical text for the digest).
-std::vector<Document> read_cached(const fs::path& path, const std::string& file)
-{
-    std::vector<Document> docs;
-    std::ifstream in(path);
-    std::string line;
-    if (!in || !std::getline(in, line)) return docs;
-    auto header = json::parse(line, nullptr, false);
-    if (!header.is_object() || core::string_member(header, "format") != k_cache_format || core::string_member(header, "file") != file)
-        return docs;
-    while (std::getline(in, line)) {
-        auto doc = json::parse(line, nullptr, false);
-        if (doc.is_discarded()) return {};
-        docs.push_back({Node::from_json(std::move(doc)), std::move(line)});
-    }
-    return docs;
-}
-
-void write_cached(const fs::path& dir, const fs::path& path, const std::string& file, const std::vector<Document>& docs)
-{
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) return;  // a cache that cannot be written is no error
-    fs::path tmp = path;
-    tmp += ".tmp" + std::to_string(::getpid());
-    {
-        std::ofstream out(tmp);
-        out << json{{"format", k_cache_format}, {"file", file}}.dump() << "\n";
-        for (const auto& d : docs) out << d.node.value().dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
-        if (!out) return;
-    }
-    fs::rename(tmp, path, ec);
-}
-
 }  // namespace
+
+std::shared_ptr<const std::regex> build_regex(const std::string& pattern)
+{
+    return std::make_shared<const std::regex>(pattern, std::regex::ECMAScript | std::regex::optimize);
+}
 
 void parse_policies(const std::string& text, const std::string& file, std::vector<Policy>& out,
                     std::vector<LintFinding>& findings)
 {
     auto docs = parse_yaml(text, file, findings);
-    compile_documents(docs, file, out, findings);
+    Checker ck(file, findings);
+    for (const auto& doc : docs) compile_policy(doc, file, out, ck);
 }
+
+namespace {
+
+// One file's policies: from the cache when it holds the file's bytes, else
+// parsed and checked, and cached when that found nothing to say.
+std::vector<Policy> read_policies(const fs::path& f, const fs::path& cache_dir, std::vector<LintFinding>& findings)
+{
+    std::ifstream in(f);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    fs::path cached = cache_dir.empty() ? fs::path() : cache::entry(cache_dir, text);
+    std::vector<Policy> parsed;
+    if (!cached.empty() && cache::read(cached, f.string(), parsed)) return parsed;
+    std::size_t before = findings.size();
+    parse_policies(text, f.string(), parsed, findings);
+    if (!cached.empty() && findings.size() == before && !parsed.empty()) cache::write(cached, f.string(), parsed);
+    return parsed;
+}
+
+}  // namespace
 
 PolicySet load(const std::vector<fs::path>& dirs, const fs::path& cache_dir)
 {
@@ -592,29 +562,8 @@ PolicySet load(const std::vector<fs::path>& dirs, const fs::path& cache_dir)
                 set.test_files.push_back(f);
                 continue;
             }
-            std::ifstream in(f);
-            std::stringstream ss;
-            ss << in.rdbuf();
-            std::string text = ss.str();
             set.files.push_back(f);
-            std::vector<Policy> parsed;
-            std::vector<Document> docs;
-            fs::path cached;
-            if (!cache_dir.empty()) {
-                cached = cache_dir / (crypto::sha256_hex(text) + ".json");
-                docs = read_cached(cached, f.string());
-            }
-            if (docs.empty()) {
-                std::size_t before = set.findings.size();
-                docs = parse_yaml(text, f.string(), set.findings);
-                std::vector<Policy> probe;
-                std::vector<LintFinding> probe_findings;
-                if (!cache_dir.empty() && set.findings.size() == before && !docs.empty()) {
-                    compile_documents(docs, f.string(), probe, probe_findings);
-                    if (probe_findings.empty()) write_cached(cache_dir, cached, f.string(), docs);
-                }
-            }
-            compile_documents(docs, f.string(), parsed, set.findings);
+            std::vector<Policy> parsed = read_policies(f, cache_dir, set.findings);
             for (auto& p : parsed) {
                 for (const auto& q : from_dir)
                     if (q.name == p.name)

@@ -6,6 +6,8 @@
 #include "core/policy/policy.hpp"
 
 #include <filesystem>
+#include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -36,11 +38,15 @@ struct PolicySet {
 void parse_policies(const std::string& text, const std::string& file, std::vector<Policy>& out,
                     std::vector<LintFinding>& findings);
 
+/// A match's regex as the loader builds it; throws std::regex_error.
+std::shared_ptr<const std::regex> build_regex(const std::string& pattern);
+
 /// Reads every *.yaml / *.yml below each directory, in order. A policy in a
 /// later directory replaces an earlier one of the same name (an overlay).
 /// Files named *_test.yaml are policy tests, listed but not loaded. With a
-/// cache_dir, files read without findings are cached there as JSON keyed by
-/// their content, which makes the next cold start skip the YAML parser.
+/// cache_dir, the policies of files read without findings are cached there
+/// (policy/cache.hpp), which makes the next cold start skip the YAML parser
+/// and the checks.
 PolicySet load(const std::vector<std::filesystem::path>& dirs, const std::filesystem::path& cache_dir = {});
 
 /// True for a dotted path that can name a part of a task.

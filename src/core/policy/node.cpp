@@ -41,50 +41,6 @@ Node Node::from_yaml(const YAML::Node& n, int line_offset, int depth)
     return out;
 }
 
-Node Node::from_json(const nlohmann::json& j)
-{
-    return from_json(nlohmann::json(j));
-}
-
-Node Node::from_json(nlohmann::json&& j)
-{
-    // Strings are moved out of j: the compiled-policy cache loads thousands
-    // of nodes on every cold start.
-    Node out;
-    switch (j.type()) {
-    case nlohmann::json::value_t::null: out.m_kind = Kind::null; out.m_typed = nullptr; break;
-    case nlohmann::json::value_t::object: {
-        out.m_kind = Kind::map;
-        auto& obj = j.get_ref<nlohmann::json::object_t&>();
-        out.m_map.reserve(obj.size());
-        for (auto& [key, value] : obj) {
-            Node k;
-            k.m_kind = Kind::scalar;
-            k.m_typed = key;
-            out.m_map.emplace_back(std::move(k), from_json(std::move(value)));
-        }
-        break;
-    }
-    case nlohmann::json::value_t::array: {
-        out.m_kind = Kind::sequence;
-        auto& arr = j.get_ref<nlohmann::json::array_t&>();
-        out.m_seq.reserve(arr.size());
-        for (auto& e : arr) out.m_seq.push_back(from_json(std::move(e)));
-        break;
-    }
-    case nlohmann::json::value_t::string:
-        out.m_kind = Kind::scalar;
-        out.m_typed = std::move(j);
-        break;
-    default:
-        out.m_kind = Kind::scalar;
-        out.m_text = j.dump();
-        out.m_typed = std::move(j);
-        break;
-    }
-    return out;
-}
-
 const Node& Node::operator[](std::string_view key) const
 {
     static const Node k_undefined;

@@ -1,7 +1,6 @@
 #pragma once
-// A parsed policy document with positions: built from YAML (with lines and
-// columns) or from the cached JSON of a file that was already checked (no
-// positions needed), so the rules are compiled by one code path.
+// A parsed policy document with the line and column of every node, which
+// the loader checks and compiles into rules.
 
 #include <nlohmann/json.hpp>
 
@@ -22,10 +21,6 @@ public:
 
     /// A YAML node; line_offset is added to its (0-based) lines.
     static Node from_yaml(const YAML::Node& n, int line_offset);
-    /// A JSON value (no positions).
-    static Node from_json(const nlohmann::json& j);
-    /// The same, taking j's strings over.
-    static Node from_json(nlohmann::json&& j);
 
     bool IsDefined() const { return m_kind != Kind::undefined; }
     explicit operator bool() const { return IsDefined(); }

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace infra::core::policy {
@@ -16,7 +18,9 @@ struct Scratch {
     std::uint32_t epoch = 0;
     std::vector<const json*> value;
     std::vector<std::uint32_t> stamp;
+    std::vector<std::uint32_t> seen;  ///< per rule: the epoch it was last found in
     std::string key;
+    std::vector<std::pair<char, std::string_view>> parts[2];  ///< index lookup: each field's key parts
     std::vector<const Rule*> candidates;
 };
 
@@ -29,12 +33,13 @@ struct Engine::Resolver {
     const json& task;
     Scratch& s;
 
-    Resolver(const Engine& e, const json& t, std::size_t fields) : engine(e), task(t), s(thread_scratch())
+    Resolver(const Engine& e, const json& t) : engine(e), task(t), s(thread_scratch())
     {
-        if (s.owner != &e || s.stamp.size() < fields || ++s.epoch == 0) {
+        if (s.owner != &e || s.stamp.size() < e.m_fields.size() || s.seen.size() < e.m_rules.size() || ++s.epoch == 0) {
             s.owner = &e;
-            s.value.assign(fields, nullptr);
-            s.stamp.assign(fields, 0);
+            s.value.assign(e.m_fields.size(), nullptr);
+            s.stamp.assign(e.m_fields.size(), 0);
+            s.seen.assign(e.m_rules.size(), 0);
             s.epoch = 1;
         }
     }

@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <filesystem>
 #include <random>
 
 using namespace infra::core;
@@ -44,6 +46,31 @@ std::string make_policy(const std::string& name, const std::string& rules, const
 
 const char* k_remediation = R"({"type":"compliance-remediation","context":{"environment":"staging","agentSlug":"builtin"},
   "payload":{"finding":{"canonicalRuleId":"CKV_AWS_18","file":"envs/staging/s3.tf"}, "files":["a.tf","b.yaml"]}})";
+
+// A match tested against every rule, without the engine's index: what the
+// index must agree with.
+bool scan_match(const Match& m, const json& tk)
+{
+    for (const auto& pr : m.all) {
+        std::string ptr = "/" + pr.path;
+        std::replace(ptr.begin(), ptr.end(), '.', '/');
+        json::json_pointer at(ptr);
+        if (!pr.matcher.test(tk.contains(at) ? &tk.at(at) : nullptr)) return false;
+    }
+    for (const auto& group : m.any)
+        if (std::none_of(group.begin(), group.end(), [&](const Match& alt) { return scan_match(alt, tk); })) return false;
+    return true;
+}
+
+std::vector<const Rule*> full_scan(const Engine& e, const json& tk)
+{
+    std::vector<const Rule*> out;
+    for (const auto& p : e.policies())
+        for (const auto& r : p.rules)
+            if (scan_match(r.match, tk)) out.push_back(&r);
+    std::sort(out.begin(), out.end(), [](auto a, auto b) { return a->name < b->name; });
+    return out;
+}
 
 }  // namespace
 
@@ -345,21 +372,72 @@ TEST(PolicyProperty, IndexAgreesWithAFullScan)
             json tk = task(std::string(R"({"type":")") + t + R"(","context":{"environment":")" + env +
                            R"(","agentSlug":"x"},"payload":{"finding":{"canonicalRuleId":"CKV_AWS_19"}}})");
             auto fast = e->matching(tk);
-            std::vector<const Rule*> slow;
-            for (const auto& p : e->policies())
-                for (const auto& r : p.rules) {
-                    bool ok = true;
-                    for (const auto& pr : r.match.all) {
-                        const json* v = nullptr;
-                        json::json_pointer ptr("/" + [&] { std::string s = pr.path; std::replace(s.begin(), s.end(), '.', '/'); return s; }());
-                        if (tk.contains(ptr)) v = &tk.at(ptr);
-                        ok = ok && pr.matcher.test(v);
-                    }
-                    if (ok) slow.push_back(&r);
-                }
-            std::sort(slow.begin(), slow.end(), [](auto a, auto b) { return a->name < b->name; });
+            auto slow = full_scan(*e, tk);
             EXPECT_EQ(fast, slow) << t << " " << env;
         }
+}
+
+// Property: on generated rules (values, lists, globs with and without a
+// literal start, regexes, not, exists, any, scoped policies) and tasks
+// (missing fields, lists, values shorter than a glob's start), the index
+// finds exactly the rules a full scan finds, once each.
+TEST(PolicyProperty, GeneratedRulesIndexAgreesWithAFullScan)
+{
+    std::mt19937 rng(24);
+    auto pick = [&](std::vector<std::string> v) { return v[rng() % v.size()]; };
+    auto predicate = [&]() -> std::string {
+        switch (rng() % 9) {
+        case 0: return "type: " + pick({"compliance-remediation", "chat", "pr-review", "[chat, pr-review]"});
+        case 1: return "context.environment: " + pick({"staging", "production", "[dev, qa]", "\"prod-*\"", "\"prod*\"",
+                                                       "\"*-eu\"", "{regex: \"^prod\"}", "{not: production}"});
+        case 2: return "context.resource: " + pick({"\"aws_s3_bucket.b1*\"", "\"aws_s3_bucket.b*\"", "\"aws_*\"",
+                                                    "aws_s3_bucket.b12", "\"aws_s3_bucket.b?2\"", "\"*bucket*\"",
+                                                    "[aws_s3_bucket.b1, \"aws_iam*\"]", "{exists: false}"});
+        case 3: return "payload.finding.canonicalRuleId: " + pick({"CKV_AWS_1", "CKV_AWS_2", "[CKV_AWS_1, CKV_AWS_3]", "\"CKV_AWS_1*\""});
+        case 4: return "payload.tags: " + pick({"pci", "[pci, hipaa]", "\"p*\"", "\"h?paa\"", "{not: pci}"});
+        case 5: return "payload.count: " + pick({"3", "\"3\"", "[1, 3]"});
+        case 6: return "context.agentSlug: " + pick({"builtin", "\"llm*\"", "{exists: true}"});
+        case 7: return "any: [{type: chat}, {payload.tags: pci}, {context.resource: \"aws_iam*\"}]";
+        default: return "context.repositoryId: " + pick({"acme/infra", "\"acme/*\"", "[acme/infra, acme/web]"});
+        }
+    };
+    std::string yaml;
+    int rule = 0;
+    for (int p = 0; p < 6; ++p) {
+        std::string scope = p == 4 ? ", level: agent, agent: builtin" : p == 5 ? ", level: resource, resource: \"aws_s3*\"" : "";
+        std::string rules;
+        for (int i = 0; i < 80; ++i) {
+            std::string match;
+            for (unsigned k = rng() % 4; k > 0; --k) match += (match.empty() ? "" : ", ") + predicate();
+            rules += "  - {name: r" + std::to_string(rule++) + ", match: {" + match + "}, tier: " + std::to_string(rng() % 4) + "}\n";
+        }
+        yaml += (p ? "---\n" : "") + make_policy("p" + std::to_string(p), rules, scope);
+    }
+    std::vector<LintFinding> findings;
+    auto e = engine_of(yaml, &findings);
+    ASSERT_TRUE(e);
+    std::size_t matched = 0;
+    for (int i = 0; i < 400; ++i) {
+        json tk = task(R"({"type":"pr-review"})");
+        tk["type"] = pick({"compliance-remediation", "chat", "pr-review", "drift-detection"});
+        if (rng() % 5) tk["context"]["environment"] = pick({"staging", "production", "prod-eu", "prod", "dev", "qa"});
+        if (rng() % 5) tk["context"]["resource"] = pick({"aws_s3_bucket.b12", "aws_s3_bucket.b1", "aws_s3_bucket.b", "aws_iam_role.x", "aws", "gcp_x"});
+        if (rng() % 3) tk["context"]["agentSlug"] = pick({"builtin", "llm-claude", "llm"});
+        if (rng() % 3) tk["context"]["repositoryId"] = pick({"acme/infra", "acme/web", "other/x"});
+        if (rng() % 2) tk["payload"]["finding"]["canonicalRuleId"] = pick({"CKV_AWS_1", "CKV_AWS_2", "CKV_AWS_3", "CKV_AWS_12"});
+        switch (rng() % 4) {
+        case 0: tk["payload"]["tags"] = pick({"pci", "hipaa", "p"}); break;
+        case 1: tk["payload"]["tags"] = json::array({pick({"pci", "hipaa", "sox"}), pick({"pci", "hipaa", "phi"})}); break;
+        case 2: tk["payload"]["tags"] = json::array({1, "pci"}); break;
+        default: break;
+        }
+        if (rng() % 2) tk["payload"]["count"] = rng() % 2 ? json(3) : json("3");
+        auto fast = e->matching(tk);
+        EXPECT_EQ(fast, full_scan(*e, tk)) << tk.dump();
+        EXPECT_EQ(e->decide(tk).matched, fast) << tk.dump();
+        matched += fast.size();
+    }
+    EXPECT_GT(matched, 400u);  // the rules and tasks meet often enough to mean something
 }
 
 TEST(PolicyTests, RunnerReportsFieldByField)
@@ -402,6 +480,156 @@ TEST(PolicyLoad, LaterDirectoriesOverlayByName)
     ASSERT_TRUE(set.ok());
     ASSERT_EQ(set.policies.size(), 2u);
     EXPECT_EQ(set.policies[0].rules[0].name, "p/b");
+}
+
+namespace {
+
+// A policy file that uses every part of a rule the cache has to keep.
+const char* k_cached_policy = R"(apiVersion: infra-agent/v1
+kind: Policy
+metadata: {name: whole, level: repository, repository: "acme/*", description: Everything a rule can say.}
+conventions: [Modules live in modules/.]
+rules:
+  - name: allow-staging
+    description: Staging may be fixed in pull requests.
+    match:
+      type: [compliance-remediation, chat]
+      context.environment: {regex: "^stag"}
+      payload.finding.canonicalRuleId: "CKV_AWS_*"
+      payload.count: 3
+      payload.ratio: 0.5
+      payload.flag: true
+      payload.none: null
+      any: [{context.agentSlug: builtin}, {context.resource: {exists: false}}]
+    tier: 3
+    constraints: {maxIterations: 7, timeoutMs: 60000, allowedTools: [read, edit], deniedTools: [shell],
+                  allowedPaths: ["envs/**/*.tf"], requiresPR: true, requiresValidation: true, allowUnsandboxed: false}
+    requiredApprovals: [platform]
+    priority: high
+    compliance: [SOC2 CC8.1]
+    drift: {mode: report}
+  - name: deny-prod
+    match: {context.environment: {not: [staging, dev]}}
+    effect: deny
+    reason: production is changed by people
+)";
+
+std::vector<json> decisions_of(const Engine& e)
+{
+    std::vector<json> out;
+    for (const char* t : {R"({"type":"compliance-remediation","context":{"environment":"staging","agentSlug":"builtin","repositoryId":"acme/infra"},
+                             "payload":{"finding":{"canonicalRuleId":"CKV_AWS_18"},"count":3,"ratio":0.5,"flag":true,"none":null}})",
+                          R"({"type":"chat","context":{"environment":"production","repositoryId":"acme/web"}})",
+                          R"({"type":"pr-review","context":{"environment":"dev","repositoryId":"other/x"}})"})
+        out.push_back(to_json(e.decide(task(t)), true));
+    return out;
+}
+
+std::filesystem::path only_entry(const std::filesystem::path& dir)
+{
+    std::vector<std::filesystem::path> entries;
+    for (const auto& f : std::filesystem::directory_iterator(dir)) entries.push_back(f.path());
+    EXPECT_EQ(entries.size(), 1u);
+    return entries.empty() ? std::filesystem::path() : entries.front();
+}
+
+}  // namespace
+
+// The cache gives back exactly what the YAML gave: the same decisions,
+// explanations, digest and positions.
+TEST(PolicyCache, ServesWhatTheFileSays)
+{
+    TempDir dir;
+    write_file(dir / "pol/p.yaml", k_cached_policy);
+    auto fresh = load({dir / "pol"});
+    ASSERT_TRUE(fresh.findings.empty()) << fresh.findings[0].str();
+    auto miss = load({dir / "pol"}, dir / "cache");
+    // A hit leaves the entry alone (a rewrite would be a new file, of now).
+    auto entry = only_entry(dir / "cache");
+    auto long_ago = std::filesystem::file_time_type::clock::now() - std::chrono::hours(24);
+    std::filesystem::last_write_time(entry, long_ago);
+    auto hit = load({dir / "pol"}, dir / "cache");
+    EXPECT_EQ(std::filesystem::last_write_time(entry), long_ago);
+    ASSERT_EQ(hit.policies.size(), 1u);
+    const Rule& r = hit.policies[0].rules[0];
+    const Rule& expected = fresh.policies[0].rules[0];
+    EXPECT_EQ(r.where.str(), expected.where.str());
+    ASSERT_EQ(r.match.all.size(), expected.match.all.size());
+    for (std::size_t i = 0; i < r.match.all.size(); ++i) {
+        EXPECT_EQ(r.match.all[i].path, expected.match.all[i].path);
+        EXPECT_EQ(r.match.all[i].where.str(), expected.match.all[i].where.str());
+        EXPECT_EQ(r.match.all[i].matcher.value, expected.match.all[i].matcher.value);
+    }
+    EXPECT_EQ(hit.policies[0].conventions, fresh.policies[0].conventions);
+    EXPECT_EQ(describe(r), describe(expected));
+    auto a = Engine::compile(std::move(fresh)), b = Engine::compile(std::move(hit)), c = Engine::compile(std::move(miss));
+    ASSERT_TRUE(a && b && c);
+    EXPECT_EQ((*b)->digest(), (*a)->digest());
+    EXPECT_EQ((*c)->digest(), (*a)->digest());
+    auto want = decisions_of(**a);
+    EXPECT_EQ(want[0]["tier"], 3);
+    EXPECT_EQ(want[1]["allowed"], false);
+    EXPECT_EQ(decisions_of(**b), want);
+    EXPECT_EQ(decisions_of(**c), want);
+}
+
+// An entry that is cut short, damaged or not an entry at all is ignored:
+// the file is read again and the entry written anew.
+TEST(PolicyCache, DamagedEntriesAreIgnoredAndRewritten)
+{
+    TempDir dir;
+    write_file(dir / "pol/p.yaml", k_cached_policy);
+    auto reference = Engine::compile(load({dir / "pol"}, dir / "cache"));
+    ASSERT_TRUE(reference);
+    auto entry = only_entry(dir / "cache");
+    const std::string good = infra::test::read_file(entry);
+    std::size_t name = good.find("allow-staging");
+    ASSERT_NE(name, std::string::npos);
+    std::string renamed = good, tier = good, magic = good;
+    renamed[name] = 'b';  // a rule called "bllow-staging" would still be a well-formed entry
+    magic[0] = 'X';
+    std::vector<std::pair<std::string, std::string>> damaged = {
+        {"empty", ""}, {"cut short", good.substr(0, good.size() / 2)}, {"one byte short", good.substr(0, good.size() - 1)},
+        {"a byte more", good + "x"}, {"a changed byte", renamed}, {"another format", magic}, {"not an entry", "{\"format\":1}\n"}};
+    for (const auto& [what, bytes] : damaged) {
+        write_file(entry, bytes);
+        auto set = load({dir / "pol"}, dir / "cache");
+        ASSERT_TRUE(set.findings.empty()) << what;
+        auto e = Engine::compile(std::move(set));
+        ASSERT_TRUE(e) << what;
+        EXPECT_EQ((*e)->policies()[0].rules[0].name, "whole/allow-staging") << what;
+        EXPECT_EQ((*e)->digest(), (*reference)->digest()) << what;
+        EXPECT_EQ(decisions_of(**e), decisions_of(**reference)) << what;
+        EXPECT_EQ(infra::test::read_file(entry), good) << what << ": the entry is written anew";
+    }
+}
+
+// The cache is keyed by the file's bytes: an edited file is read afresh,
+// and a file with findings is never cached, so its warnings come back.
+TEST(PolicyCache, AnEditedFileIsNeverServedStale)
+{
+    TempDir dir;
+    write_file(dir / "pol/p.yaml", make_policy("p", "  - {name: t, match: {}, tier: 2}\n"));
+    auto before = Engine::compile(load({dir / "pol"}, dir / "cache"));
+    ASSERT_TRUE(before);
+    write_file(dir / "pol/p.yaml", make_policy("p", "  - {name: t, match: {}, tier: 1}\n"));
+    auto after = Engine::compile(load({dir / "pol"}, dir / "cache"));
+    ASSERT_TRUE(after);
+    EXPECT_EQ((*after)->decide(task(R"({"type":"pr-review"})")).tier, 1);
+    EXPECT_NE((*after)->digest(), (*before)->digest());
+    // The same bytes at another path: positions name the file that was read.
+    write_file(dir / "copy/p.yaml", make_policy("p", "  - {name: t, match: {}, tier: 1}\n"));
+    auto copy = load({dir / "copy"}, dir / "cache");
+    ASSERT_EQ(copy.policies.size(), 1u);
+    EXPECT_EQ(copy.policies[0].rules[0].where.file, (dir / "copy/p.yaml").string());
+    // A warning is a finding: such a file is parsed, and warned about, every time.
+    write_file(dir / "warn/p.yaml", make_policy("w", "  - {name: d, match: {}, effect: deny}\n"));
+    for (int i = 0; i < 2; ++i) {
+        auto set = load({dir / "warn"}, dir / "cache2");
+        ASSERT_EQ(set.findings.size(), 1u);
+        EXPECT_FALSE(set.findings[0].error);
+    }
+    EXPECT_FALSE(std::filesystem::exists(dir / "cache2"));
 }
 
 TEST(PolicyScope, AgentPoliciesBindOnlyTheirAgent)
