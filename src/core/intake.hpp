@@ -7,7 +7,9 @@
 // webhooks, REST API and scheduler all admit tasks through here.
 
 #include "core/events/event.hpp"
+#include "core/events/trace.hpp"
 #include "core/policy/engine.hpp"
+#include "core/policy/record.hpp"
 #include "core/queue/queue.hpp"
 #include "core/result.hpp"
 #include "core/store/db.hpp"
@@ -39,6 +41,28 @@ struct Options {
     /// tasks are queued (serve records the deliveries there).
     std::function<Status(store::Db&, const std::vector<Admitted>&)> record_with;
 };
+
+/// Tasks checked and decided, nothing written yet: the first half of admit.
+struct Decided {
+    std::vector<Admitted> admissions;
+    std::vector<queue::EnqueueItem> items;          ///< the allowed tasks, to queue
+    std::vector<std::size_t> item_of;               ///< items[i] is admissions[item_of[i]]
+    std::vector<policy::DecisionRow> decisions;     ///< one per admission, to record
+    std::vector<events::SpanContext> traces;        ///< traces[i] is admissions[i]'s
+};
+
+/// Checks and decides tasks (each in its own trace, or the caller's) and
+/// records their policy.evaluate spans; writes nothing else. Safe to call
+/// from several threads at once, so that a server decides deliveries in
+/// parallel and only the writes of commit() are serial.
+Result<Decided> decide(std::vector<AgentTask> tasks, const policy::Engine& engine, events::EventSink& events,
+                       const Options& options);
+
+/// The second half of admit: queues the allowed tasks of every batch in one
+/// enqueue, records all decisions in one transaction, and emits the tasks'
+/// events. Admissions come back in the order of the batches.
+Result<std::vector<Admitted>> commit(std::vector<Decided> batches, store::Db& state, queue::Queue& queue,
+                                      events::EventSink& events, const Options& options);
 
 /// Admits tasks as one batch: every allowed task is queued, or none is.
 Result<std::vector<Admitted>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,

@@ -28,16 +28,28 @@ void diff(const json& a, const json& b, const std::string& prefix, std::vector<s
 
 Status record_decision(store::Db& db, const json& task, const json& decision, std::string_view source)
 {
+    return record_decisions(db, {decision_row(task, decision)}, source);
+}
+
+DecisionRow decision_row(const json& task, const json& decision)
+{
+    return {core::string_member(task, "id"), task.dump(-1, ' ', false, json::error_handler_t::replace),
+            decision.dump(-1, ' ', false, json::error_handler_t::replace), core::string_member(decision, "policyDigest")};
+}
+
+Status record_decisions(store::Db& db, const std::vector<DecisionRow>& rows, std::string_view source)
+{
+    if (rows.empty()) return {};
     auto stmt = db.prepare("INSERT INTO decisions (time, task_id, task, decision, policy_digest, source) "
                            "VALUES (?, ?, ?, ?, ?, ?)");
     if (!stmt) return stmt.error();
-    stmt->bind(1, timeutil::now_rfc3339())
-        .bind(2, core::string_member(task, "id"))
-        .bind(3, task.dump(-1, ' ', false, json::error_handler_t::replace))
-        .bind(4, decision.dump(-1, ' ', false, json::error_handler_t::replace))
-        .bind(5, core::string_member(decision, "policyDigest"))
-        .bind(6, source);
-    return stmt->run();
+    std::string now = timeutil::now_rfc3339();
+    for (const auto& row : rows) {
+        stmt->reset();
+        stmt->bind(1, now).bind(2, row.task_id).bind(3, row.task).bind(4, row.decision).bind(5, row.policy_digest).bind(6, source);
+        if (auto st = stmt->run(); !st) return st;
+    }
+    return {};
 }
 
 Result<ReplayReport> replay(store::Db& db, const Engine& proposed, std::size_t limit)

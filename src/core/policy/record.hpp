@@ -14,6 +14,18 @@ namespace infra::core::policy {
 /// decided ("policy eval", "enqueue", "claim").
 Status record_decision(store::Db& db, const json& task, const json& decision, std::string_view source);
 
+/// A decision as it is recorded, serialized ahead of the write.
+struct DecisionRow {
+    std::string task_id;
+    std::string task;
+    std::string decision;
+    std::string policy_digest;
+};
+DecisionRow decision_row(const json& task, const json& decision);
+
+/// Records rows in order, with one statement (record_decision, many at once).
+Status record_decisions(store::Db& db, const std::vector<DecisionRow>& rows, std::string_view source);
+
 /// One recorded decision and what the proposed policies decide instead.
 struct ReplayEntry {
     std::string task_id;

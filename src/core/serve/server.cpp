@@ -28,6 +28,8 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t k_max_batch = 512;
+/// Requests one keep-alive connection may carry before the server closes it.
+constexpr std::size_t k_keep_alive_requests = 1000;
 
 /// The header that names a delivery, per webhook source, for replay detection.
 const char* delivery_header(const std::string& source)
@@ -147,10 +149,13 @@ public:
         std::vector<intake::Admitted> admissions;
     };
 
-    /// Hands tasks to the admission thread and waits for the group commit.
+    /// Decides tasks on the caller's thread, hands them to the admission
+    /// thread and waits for the group commit.
     Result<Outcome> submit(const std::string& source, const std::string& delivery, std::vector<AgentTask> tasks)
     {
-        Pending p{source, delivery, std::move(tasks), {}};
+        auto decided = intake::decide(std::move(tasks), deps.engine, deps.events, admission_options());
+        if (!decided) return decided.error();
+        Pending p{source, delivery, std::move(*decided), {}};
         auto done = p.done.get_future();
         {
             std::lock_guard lock(pending_mutex);
@@ -173,9 +178,16 @@ public:
 private:
     struct Pending {
         std::string source, delivery;
-        std::vector<AgentTask> tasks;
+        intake::Decided decided;
         std::promise<Result<Outcome>> done;
     };
+
+    static intake::Options admission_options()
+    {
+        intake::Options io;
+        io.stage = "serve";
+        return io;
+    }
 
     void admit_loop()
     {
@@ -195,14 +207,15 @@ private:
     }
 
     /// One group commit: replayed deliveries are answered from the record,
-    /// the other tasks are admitted together, and their deliveries recorded.
+    /// the other deliveries' decided tasks are committed together, and their
+    /// deliveries recorded.
     void admit_batch(const std::vector<Pending*>& batch)
     {
         std::vector<Outcome> outcomes(batch.size());
         std::map<std::pair<std::string, std::string>, std::size_t> first;  // delivery -> batch index
         std::vector<std::size_t> copy_of(batch.size(), SIZE_MAX);
-        std::vector<AgentTask> tasks;
-        std::vector<std::size_t> owner;  // tasks[i] came from batch[owner[i]]
+        std::vector<intake::Decided> decided;
+        std::vector<std::size_t> owner;  // the k-th admission came from batch[owner[k]]
         Status status;
         for (std::size_t i = 0; i < batch.size(); ++i) {
             Pending& p = *batch[i];
@@ -224,21 +237,19 @@ private:
                     continue;
                 }
             }
-            for (auto& t : p.tasks) {
-                tasks.push_back(std::move(t));
-                owner.push_back(i);
-            }
+            if (p.decided.admissions.empty()) continue;
+            owner.insert(owner.end(), p.decided.admissions.size(), i);
+            decided.push_back(std::move(p.decided));
         }
-        if (status && !tasks.empty()) {
+        if (status && !decided.empty()) {
             metrics.add("infra_agent_admission_batches_total", {});
-            intake::Options io;
-            io.stage = "serve";
+            intake::Options io = admission_options();
             // The deliveries are recorded with the decisions, in one transaction.
             io.record_with = [&](store::Db&, const std::vector<intake::Admitted>& admitted) {
                 for (std::size_t k = 0; k < admitted.size(); ++k) outcomes[owner[k]].admissions.push_back(admitted[k]);
                 return record_deliveries(batch, outcomes);
             };
-            auto admitted = intake::admit(std::move(tasks), deps.engine, deps.state, deps.queue, deps.events, io);
+            auto admitted = intake::commit(std::move(decided), deps.state, deps.queue, deps.events, io);
             if (!admitted) status = admitted.error();
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -725,6 +736,10 @@ private:
         http.set_read_timeout(opt.io_timeout.count(), 0);
         http.set_write_timeout(opt.io_timeout.count(), 0);
         http.set_keep_alive_timeout(5);
+        // cpp-httplib closes a connection after 5 requests by default: a
+        // sender that keeps its connection (GitHub, a load balancer) would
+        // pay a new handshake, accept and thread hand-off every 5 deliveries.
+        http.set_keep_alive_max_count(k_keep_alive_requests);
         // Responses go out in two writes (head, body): without this, Nagle and
         // delayed ACKs hold each keep-alive response for 40 ms.
         http.set_tcp_nodelay(true);

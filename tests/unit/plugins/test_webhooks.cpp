@@ -1,6 +1,7 @@
 // Webhooks and alerts: GitHub, Alertmanager, PagerDuty, CloudWatch via SNS,
 // and the direct sources (chat, api, schedule).
 #include "core/json_stream.hpp"
+#include "core/signals/tasks.hpp"
 #include "core/text.hpp"
 #include "support/fixtures.hpp"
 #include "support/ingest.hpp"
@@ -47,6 +48,42 @@ TEST(GitHub, EverySampleDeliveryVerifiesAndIsATaskOrSkipped)
         tasks += static_cast<int>(r.tasks.size());
     }
     EXPECT_EQ(tasks, 4);  // pull_request opened + synchronize, failed check_run, code_scanning_alert
+}
+
+TEST(WebhookBody, ReadsAsNlohmannsParserDoesAndExplainsWhatItCannotRead)
+{
+    auto read = [](std::string text) {
+        auto src = core::ByteSource::from_string(std::move(text), "body.json");
+        return core::signals::read_body(*src, core::signals::IngestOptions{});
+    };
+    auto index = core::json_stream::parse_document(read_file(sample("github/deliveries/INDEX.json")), "INDEX.json");
+    ASSERT_TRUE(index);
+    for (const auto& item : (*index)["items"]) {
+        std::string text = read_file(sample("github/deliveries/" + item["id"].get<std::string>() + ".body.json"));
+        auto body = read(text);
+        ASSERT_TRUE(body) << item["id"] << ": " << body.error().message;
+        EXPECT_EQ(body->dump(), nlohmann::json::parse(text).dump()) << item["id"];
+    }
+    // Numbers keep nlohmann's types: unsigned unless negative, beyond 64 bits a double.
+    auto numbers = read(R"({"n": 7, "m": -7, "big": 18446744073709551615, "huge": 184467440737095516150, "x": 1.5, "s": "\u00e9"})");
+    ASSERT_TRUE(numbers);
+    EXPECT_TRUE((*numbers)["n"].is_number_unsigned());
+    EXPECT_TRUE((*numbers)["m"].is_number_integer() && !(*numbers)["m"].is_number_unsigned());
+    EXPECT_EQ((*numbers)["big"].get<std::uint64_t>(), 18446744073709551615u);
+    EXPECT_TRUE((*numbers)["huge"].is_number_float());
+    EXPECT_EQ((*numbers)["s"], "\u00e9");
+    EXPECT_EQ(read(R"({"a": 1, "a": 2})")->at("a"), 2);
+
+    auto broken = read("{\n  \"a\": [1, 2,\n}");
+    ASSERT_FALSE(broken);
+    EXPECT_EQ(broken.error().code, core::Errc::invalid_input);
+    EXPECT_NE(broken.error().message.find("line 3"), std::string::npos) << broken.error().message;
+    auto deep = read("{\"a\": " + std::string(300, '[') + std::string(300, ']') + "}");
+    ASSERT_FALSE(deep);
+    EXPECT_NE(deep.error().message.find("nesting deeper than"), std::string::npos) << deep.error().message;
+    auto scalar = read("[1]");
+    ASSERT_FALSE(scalar);
+    EXPECT_NE(scalar.error().message.find("expected a JSON object"), std::string::npos);
 }
 
 TEST(GitHub, ATamperedBodyFailsTheSignature)
