@@ -98,21 +98,23 @@ bool constant_time_equal(std::string_view a, std::string_view b)
 std::string base64url_encode(std::string_view bytes)
 {
     static constexpr char k_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    out.reserve((bytes.size() + 2) / 3 * 4);
-    std::size_t i = 0;
+    std::size_t whole = bytes.size() / 3, rest = bytes.size() % 3;
+    std::string out(whole * 4 + (rest ? rest + 1 : 0), '\0');
+    char* o = out.data();
     auto at = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
-    for (; i + 3 <= bytes.size(); i += 3) {
+    for (std::size_t i = 0; i < whole * 3; i += 3, o += 4) {
         std::uint32_t v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
-        for (int shift : {18, 12, 6, 0}) out += k_alphabet[(v >> shift) & 63];
+        o[0] = k_alphabet[v >> 18];
+        o[1] = k_alphabet[(v >> 12) & 63];
+        o[2] = k_alphabet[(v >> 6) & 63];
+        o[3] = k_alphabet[v & 63];
     }
-    if (bytes.size() - i == 1) {
-        std::uint32_t v = at(i) << 16;
-        out += k_alphabet[(v >> 18) & 63];
-        out += k_alphabet[(v >> 12) & 63];
-    } else if (bytes.size() - i == 2) {
-        std::uint32_t v = at(i) << 16 | at(i + 1) << 8;
-        for (int shift : {18, 12, 6}) out += k_alphabet[(v >> shift) & 63];
+    if (rest) {
+        std::size_t i = whole * 3;
+        std::uint32_t v = at(i) << 16 | (rest == 2 ? at(i + 1) << 8 : 0);
+        o[0] = k_alphabet[v >> 18];
+        o[1] = k_alphabet[(v >> 12) & 63];
+        if (rest == 2) o[2] = k_alphabet[(v >> 6) & 63];
     }
     return out;
 }

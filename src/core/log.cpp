@@ -1,5 +1,6 @@
 #include "core/log.hpp"
 
+#include "core/text.hpp"
 #include "core/timeutil.hpp"
 
 #include <nlohmann/json.hpp>
@@ -122,10 +123,13 @@ bool valid_level(std::string_view level)
 
 void add_secret(std::string_view secret, bool transient)
 {
-    // Serialized JSON holds a secret with its quotes and backslashes escaped.
-    std::string escaped = nlohmann::json(std::string(secret)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-    escaped = escaped.substr(1, escaped.size() - 2);
-    if (escaped != secret) add_one(escaped, transient);
+    // Serialized JSON holds a secret with its quotes and backslashes escaped
+    // (a token of printable ASCII without either is written as it is).
+    if (!text::json_verbatim(secret)) {
+        std::string escaped = nlohmann::json(std::string(secret)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        escaped = escaped.substr(1, escaped.size() - 2);
+        if (escaped != secret) add_one(escaped, transient);
+    }
     add_one(secret, transient);
 }
 

@@ -1,5 +1,6 @@
 #include "core/text.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -64,6 +65,11 @@ bool glob_match(std::string_view p, std::string_view s)
     }
     while (pi < p.size() && p[pi] == '*') ++pi;
     return pi == p.size();
+}
+
+bool json_verbatim(std::string_view s)
+{
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f && c != '"' && c != '\\'; });
 }
 
 std::optional<std::size_t> invalid_utf8(std::string_view s)

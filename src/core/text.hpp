@@ -27,6 +27,10 @@ bool glob_match(std::string_view pattern, std::string_view s);
 /// The offset of the first byte of s that is not valid UTF-8, if any.
 std::optional<std::size_t> invalid_utf8(std::string_view s);
 
+/// True when JSON writes s between its quotes byte for byte: printable
+/// ASCII without '"' or '\\'.
+bool json_verbatim(std::string_view s);
+
 /// s quoted for a message: 'value', with control characters escaped and
 /// the text cut at max characters so an error never floods a terminal.
 std::string quote(std::string_view s, std::size_t max = 80);

@@ -245,6 +245,31 @@ CREATE TABLE reports (
     received_at  INTEGER NOT NULL
 );
 )sql"},
+        {11, "credential ledger keyed by id",
+         R"sql(
+-- A mint writes one row: kept in the id's own b-tree (no rowid table
+-- beside it) with one index, by task, that also finds a credential to
+-- reuse (task, provider, scope, latest expiry), so a mint's commit
+-- writes two pages instead of four.
+CREATE TABLE credentials_keyed (
+    id            TEXT PRIMARY KEY,
+    provider      TEXT NOT NULL,
+    scope         TEXT NOT NULL,
+    task_id       TEXT NOT NULL DEFAULT '',
+    trace_id      TEXT NOT NULL DEFAULT '',
+    issued_at     INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    token_sha256  TEXT NOT NULL,
+    revoked_at    INTEGER,
+    reuses        INTEGER NOT NULL DEFAULT 0,
+    extra         TEXT NOT NULL DEFAULT '{}'
+) WITHOUT ROWID;
+INSERT INTO credentials_keyed SELECT id, provider, scope, task_id, trace_id, issued_at, expires_at, token_sha256,
+    revoked_at, reuses, extra FROM credentials;
+DROP TABLE credentials;
+ALTER TABLE credentials_keyed RENAME TO credentials;
+CREATE INDEX credentials_by_task ON credentials (task_id, provider, scope, expires_at);
+)sql"},
     };
     return k_migrations;
 }
@@ -425,6 +450,14 @@ CREATE TABLE reports (
     repository   TEXT PRIMARY KEY,
     received_at  BIGINT NOT NULL
 );
+)sql"},
+        {11, "credential ledger keyed by id",
+         R"sql(
+-- One index by task that also finds a credential to reuse (task,
+-- provider, scope, latest expiry), in place of two.
+DROP INDEX credentials_reuse;
+DROP INDEX credentials_by_task;
+CREATE INDEX credentials_by_task ON credentials (task_id, provider, scope, expires_at);
 )sql"},
     };
     return k_migrations;

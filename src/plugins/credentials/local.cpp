@@ -62,9 +62,36 @@ private:
     std::string sign(const std::string& id, const std::string& task, const std::string& scope, std::int64_t iat,
                      std::int64_t exp) const
     {
-        json claims = {{"iss", "infra-agent"}, {"jti", id}, {"sub", task}, {"scope", scope}, {"iat", iat}, {"exp", exp}};
-        std::string signing_input = k_header + "." + core::crypto::base64url_encode(claims.dump());
+        std::string signing_input = k_header + "." + core::crypto::base64url_encode(claims(id, task, scope, iat, exp));
         return signing_input + "." + core::crypto::base64url_encode(core::crypto::hmac_sha256_raw(m_key, signing_input));
+    }
+
+    /// The claims exactly as nlohmann::json writes them (keys in order, no
+    /// spaces): a token signed again for reuse must match its ledger hash.
+    static std::string claims(const std::string& id, const std::string& task, const std::string& scope,
+                              std::int64_t iat, std::int64_t exp)
+    {
+        std::string out;
+        out.reserve(96 + id.size() + task.size() + scope.size());
+        out += R"({"exp":)" + std::to_string(exp) + R"(,"iat":)" + std::to_string(iat) + R"(,"iss":"infra-agent","jti":)";
+        append_string(out, id);
+        out += R"(,"scope":)";
+        append_string(out, scope);
+        out += R"(,"sub":)";
+        append_string(out, task);
+        out += '}';
+        return out;
+    }
+
+    static void append_string(std::string& out, const std::string& s)
+    {
+        if (!core::text::json_verbatim(s)) {
+            out += json(s).dump();
+            return;
+        }
+        out += '"';
+        out += s;
+        out += '"';
     }
 
     std::string m_key;

@@ -229,6 +229,30 @@ TEST_F(BrokerTest, RevokeByScopePrefixAndTask)
     EXPECT_EQ(live->front().task_id, "T3");
 }
 
+// Tokens minted earlier are signed again byte for byte to be reused (the
+// ledger keeps their hash): the claims are JSON as nlohmann::json writes it,
+// whatever the task id holds.
+TEST_F(BrokerTest, LocalTokenClaimsAreWrittenAsBefore)
+{
+    std::string key(32, 'k');
+    auto provider = plugins::credentials::make_local(key);
+    core::creds::Broker broker(*ledger, *provider);
+    for (std::string task : {"T1", "say \"hi\"", "back\\slash", "tab\there\x01", "caf\xc3\xa9 \xe2\x9c\x93", "del\x7f"}) {
+        auto c = broker.mint({"git:push:repo=acme/infra", std::chrono::minutes(10), task, ""});
+        ASSERT_TRUE(c) << c.error().message;
+        nlohmann::json claims = {{"iss", "infra-agent"},          {"jti", c->id},
+                                 {"sub", task},                   {"scope", c->scope},
+                                 {"iat", c->issued_ms / 1000},    {"exp", c->expires_ms / 1000}};
+        std::string input = core::crypto::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
+                            core::crypto::base64url_encode(claims.dump());
+        EXPECT_EQ(c->secret, input + "." + core::crypto::base64url_encode(core::crypto::hmac_sha256_raw(key, input)))
+            << task;
+        auto ok = broker.verify(c->secret, std::nullopt);
+        ASSERT_TRUE(ok) << ok.error().message;
+        EXPECT_EQ(ok->task_id, task);
+    }
+}
+
 TEST(LocalKey, IsCreatedPrivateAndRefusedWhenReadableByOthers)
 {
     test::TempDir dir;

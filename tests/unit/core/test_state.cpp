@@ -41,6 +41,42 @@ TEST(Migrations, RefuseADatabaseFromANewerBuild)
     EXPECT_NE(st.error().message.find("newer than this infra-agent knows"), std::string::npos);
 }
 
+// A ledger written before version 11 keeps its rows, and a mint's lookup
+// of a credential to reuse is answered from the one index by task.
+TEST(Migrations, TheLedgerKeyedByIdKeepsItsRows)
+{
+    TempDir dir;
+    auto db = store::Db::open((dir / "s.db").string(), true);
+    ASSERT_TRUE(db);
+    ASSERT_TRUE(store::schema_version(**db));
+    for (const auto& m : store::migrations()) {
+        if (m.version > 10) break;
+        ASSERT_TRUE((*db)->exec(m.sql)) << m.name;
+        auto ins = (*db)->prepare("INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00Z')");
+        ASSERT_TRUE(ins);
+        ins->bind(1, m.version).bind(2, m.name);
+        ASSERT_TRUE(ins->run());
+    }
+    ASSERT_TRUE((*db)->exec("INSERT INTO credentials (id, provider, scope, task_id, issued_at, expires_at, token_sha256,"
+                            " revoked_at, reuses) VALUES ('01A', 'local', 'git:push:repo=r', 'T1', 1, 2, 'ab', 3, 4)"));
+    ASSERT_TRUE(store::migrate(**db));
+    auto row = (*db)->prepare("SELECT provider, scope, task_id, issued_at, expires_at, token_sha256, revoked_at, reuses,"
+                              " extra FROM credentials WHERE id = '01A'");
+    ASSERT_TRUE(row && *row->step());
+    EXPECT_EQ(row->text(1), "git:push:repo=r");
+    EXPECT_EQ(row->text(2), "T1");
+    EXPECT_EQ(row->integer(6), 3);
+    EXPECT_EQ(row->integer(7), 4);
+    EXPECT_EQ(row->text(8), "{}");
+    auto plan = (*db)->prepare("EXPLAIN QUERY PLAN SELECT id FROM credentials WHERE provider = 'local' AND scope = 's'"
+                               " AND task_id = 'T1' AND revoked_at IS NULL AND expires_at >= 0"
+                               " ORDER BY expires_at DESC LIMIT 1");
+    ASSERT_TRUE(plan && *plan->step());
+    EXPECT_NE(plan->text(3).find("USING INDEX credentials_by_task (task_id=? AND provider=? AND scope=? AND expires_at>?)"),
+              std::string::npos)
+        << plan->text(3);
+}
+
 // Processes that find no state db and create it at the same moment (a
 // worker starting beside `events --follow`, say) all open it: converting a
 // new file to WAL takes a lock SQLite's busy handler does not wait for.
