@@ -398,6 +398,11 @@ bool read(const fs::path& path, const std::string& file, std::vector<Policy>& ou
     std::memcpy(&sum, data.data() + k_magic.size() + sizeof size, sizeof sum);
     std::string_view body = std::string_view(data).substr(k_header);
     if (body.size() != size || checksum(body) != sum) return false;
+    return decode(body, file, out);
+}
+
+bool decode(std::string_view body, const std::string& file, std::vector<Policy>& out)
+{
     Reader r(body);
     // Entries are keyed by content: two files with the same bytes each have
     // their own entry only in name, so the file the positions name must match.

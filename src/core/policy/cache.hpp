@@ -22,6 +22,11 @@ std::filesystem::path entry(const std::filesystem::path& dir, std::string_view t
 /// untouched) when there is no whole, intact entry for that file.
 bool read(const std::filesystem::path& path, const std::string& file, std::vector<Policy>& out);
 
+/// Decodes an entry's body (what follows its header) into out; false (and
+/// out untouched) unless the body is whole and names file. Any bytes are
+/// safe to give it.
+bool decode(std::string_view body, const std::string& file, std::vector<Policy>& out);
+
 /// Writes the entry through a temporary file renamed into place, so that a
 /// reader sees a whole entry or none. A cache that cannot be written is no
 /// error: the next process parses the file again.
