@@ -245,6 +245,15 @@ CREATE TABLE reports (
     received_at  INTEGER NOT NULL
 );
 )sql"},
+        {11, "queue: active tasks named by comparisons",
+         R"sql(
+-- SQLite checks a predicate's IN list of three or more through a temporary
+-- table, built twice by every claim and ack (the unique check and the index
+-- update); comparisons joined by OR need none.
+DROP INDEX queue_active_dedupe;
+CREATE UNIQUE INDEX queue_active_dedupe ON queue (dedupe_key)
+    WHERE state = 'pending-approval' OR state = 'queued' OR state = 'leased';
+)sql"},
     };
     return k_migrations;
 }
@@ -426,6 +435,7 @@ CREATE TABLE reports (
     received_at  BIGINT NOT NULL
 );
 )sql"},
+        {11, "queue: active tasks named by comparisons", "SELECT 1"},
     };
     return k_migrations;
 }
