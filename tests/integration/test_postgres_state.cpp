@@ -4,6 +4,7 @@
 // nothing in the home; the audit log is append-only in the server too, and
 // verify still finds a change made behind its back; processes writing at
 // once keep one chain; a bad or unreachable state.url is a clear error.
+#include "core/store/migrations.hpp"
 #include "core/store/pg.hpp"
 #include "support/fixtures.hpp"
 #include "support/git_http.hpp"
@@ -69,7 +70,7 @@ TEST(PostgresState, RemediateKeepsEveryRecordInTheServer)
     ASSERT_EQ(init.exit_code, 0) << init.err;
     auto inited = json::parse(init.out);
     EXPECT_EQ(inited["stateDb"], pg.url()) << init.out;
-    EXPECT_EQ(inited["schemaVersion"], 11) << init.out;
+    EXPECT_EQ(inited["schemaVersion"], infra::core::store::migrations().back().version) << init.out;
 
     auto r = run_cli({"remediate", report}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;  // three findings have no builtin fix
@@ -95,7 +96,7 @@ TEST(PostgresState, RemediateKeepsEveryRecordInTheServer)
     EXPECT_EQ(count(c, "SELECT count(*) FROM infra_queue"), 2);  // the queue is the PostgreSQL queue
     EXPECT_EQ(count(c, "SELECT count(*) FROM events WHERE type = 'task.succeeded'"), 1);
     EXPECT_EQ(count(c, "SELECT count(*) FROM report_findings"), 8);
-    EXPECT_EQ(count(c, "SELECT max(version) FROM schema_migrations"), 11);
+    EXPECT_EQ(count(c, "SELECT max(version) FROM schema_migrations"), infra::core::store::migrations().back().version);
 
     // The commands that read the state read it from the server.
     EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);

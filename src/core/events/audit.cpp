@@ -23,13 +23,25 @@ void put(std::string& out, std::string_view field)
     out += ',';
 }
 
+constexpr const char* k_read_head = "SELECT value FROM meta WHERE key = ?";
+constexpr const char* k_write_head = "INSERT INTO meta (key, value) VALUES (?1, ?2) "
+                                     "ON CONFLICT (key) DO UPDATE SET value = excluded.value";
+
 Status set_head(store::Db& db, const Head& h)
 {
-    auto s = db.prepare("INSERT INTO meta (key, value) VALUES (?1, ?2) "
-                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+    auto s = db.prepare(k_write_head);
     if (!s) return s.error();
     s->bind(1, k_head_key).bind(2, to_string(h));
     return s->run();
+}
+
+// The head at a statement that ran k_read_head (its row, if any, current).
+Result<std::optional<Head>> read_head(store::Db& db, store::Stmt& s, bool found)
+{
+    if (!found) return std::optional<Head>{};
+    auto h = parse_head(s.text(0));
+    if (!h) return fail(Errc::invalid_input, "database '" + db.path() + "': the audit head '" + s.text(0) + "' is malformed");
+    return std::optional<Head>{*h};
 }
 
 std::string data_text(const Event& e) { return e.data.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -151,64 +163,158 @@ std::optional<Head> parse_head(std::string_view s)
 
 Result<std::optional<Head>> head(store::Db& db)
 {
-    auto s = db.prepare("SELECT value FROM meta WHERE key = ?");
+    auto s = db.prepare(k_read_head);
     if (!s) return s.error();
     s->bind(1, k_head_key);
     auto row = s->step();
     if (!row) return row.error();
-    if (!*row) return std::optional<Head>{};
-    auto h = parse_head(s->text(0));
-    if (!h) return fail(Errc::invalid_input, "database '" + db.path() + "': the audit head '" + s->text(0) + "' is malformed");
-    return std::optional<Head>{*h};
+    return read_head(db, *s, *row);
+}
+
+Head Prepared::last() const
+{
+    if (hashes.empty()) return from;
+    return {from.seq + static_cast<std::int64_t>(hashes.size()), hashes.back()};
+}
+
+namespace {
+
+// Links events[from_index...] on from the link before them.
+void link(Prepared& p, std::size_t from_index)
+{
+    std::string prev = from_index == 0 ? p.from.hash : p.hashes[from_index - 1];
+    for (std::size_t i = from_index; i < p.events.size(); ++i) {
+        p.hashes[i] = link_hash(prev, p.from.seq + 1 + static_cast<std::int64_t>(i), p.events[i], p.texts[i]);
+        prev = p.hashes[i];
+    }
+}
+
+// Rows per INSERT statement: one statement for many rows costs SQLite far
+// less than a statement per row (10 parameters a row, well under the limit).
+constexpr std::size_t k_rows_per_insert = 64;
+
+std::string insert_sql(std::size_t rows)
+{
+    std::string sql = "INSERT INTO events (seq, time, task_id, type, data, trace_id, span_id, parent_id, prev_hash, hash) VALUES ";
+    for (std::size_t r = 0; r < rows; ++r) sql += r ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    return sql;
+}
+
+}  // namespace
+
+Prepared prepare(std::vector<Event> batch, Head from)
+{
+    Prepared p;
+    p.from = std::move(from);
+    // An event about a task that was emitted outside the task's span (a
+    // heartbeat, an approval, a lease that expired) joins the task's trace:
+    // here when the batch knows it, in append() from the log otherwise.
+    std::map<std::string, std::string> trace_of;
+    for (const auto& e : batch)
+        if (!e.trace_id.empty() && !e.task_id.empty()) trace_of[e.task_id] = e.trace_id;
+    p.texts.reserve(batch.size());
+    for (auto& e : batch) {
+        if (e.trace_id.empty() && !e.task_id.empty())
+            if (auto known = trace_of.find(e.task_id); known != trace_of.end()) e.trace_id = known->second;
+        p.texts.push_back(log::redact(data_text(e)));
+    }
+    p.events = std::move(batch);
+    p.hashes.resize(p.events.size());
+    link(p, 0);
+    return p;
+}
+
+Appender::Appender(store::Db& db) : m_db(db) {}
+Appender::~Appender() = default;
+
+Result<store::Stmt*> Appender::stmt(std::unique_ptr<store::Stmt>& slot, const std::string& sql)
+{
+    if (!slot) {
+        auto s = m_db.prepare(sql);
+        if (!s) return s.error();
+        slot = std::make_unique<store::Stmt>(std::move(*s));
+    }
+    slot->reset();
+    return slot.get();
+}
+
+Result<Head> Appender::append(Prepared& p)
+{
+    // The chain goes on from the recorded head, not from the last row: an
+    // event deleted from the end stays a gap that verify reports.
+    auto read = stmt(m_head, k_read_head);
+    if (!read) return read.error();
+    (*read)->bind(1, k_head_key);
+    auto row = (*read)->step();
+    if (!row) return row.error();
+    auto h = read_head(m_db, **read, *row);
+    (*read)->reset();
+    if (!h) return h.error();
+    Head recorded = h->value_or(Head{0, k_genesis});
+    if (p.events.empty()) return recorded;
+    std::size_t relink = p.events.size();
+    if (!(recorded == p.from)) {
+        p.from = std::move(recorded);
+        relink = 0;
+    }
+    std::map<std::string, std::string> trace_of;
+    for (std::size_t i = 0; i < p.events.size(); ++i) {
+        Event& e = p.events[i];
+        if (!e.trace_id.empty() || e.task_id.empty()) continue;
+        auto known = trace_of.find(e.task_id);
+        if (known == trace_of.end()) {
+            auto traced = stmt(m_traced, "SELECT trace_id FROM events WHERE task_id = ? AND trace_id IS NOT NULL ORDER BY seq DESC LIMIT 1");
+            if (!traced) return traced.error();
+            (*traced)->bind(1, e.task_id);
+            auto found = (*traced)->step();
+            if (!found) return found.error();
+            known = trace_of.emplace(e.task_id, *found ? (*traced)->text(0) : std::string()).first;
+            (*traced)->reset();
+        }
+        if (known->second.empty()) continue;
+        e.trace_id = known->second;
+        relink = std::min(relink, i);
+    }
+    if (relink < p.events.size()) link(p, relink);
+
+    for (std::size_t at = 0; at < p.events.size();) {
+        // k_rows_per_insert rows a statement, then the rest one by one.
+        std::size_t rows = p.events.size() - at >= k_rows_per_insert ? k_rows_per_insert : 1;
+        auto ins = rows == 1 ? stmt(m_insert_one, insert_sql(1)) : stmt(m_insert, insert_sql(rows));
+        if (!ins) return ins.error();
+        for (std::size_t r = 0; r < rows; ++r) {
+            std::size_t i = at + r;
+            const Event& e = p.events[i];
+            int c = static_cast<int>(r * 10);
+            auto text_or_null = [&](int col, const std::string& v) {
+                if (v.empty()) (*ins)->bind_null(c + col);
+                else (*ins)->bind(c + col, v);
+            };
+            (*ins)->bind(c + 1, p.from.seq + 1 + static_cast<std::int64_t>(i)).bind(c + 2, e.time).bind(c + 4, e.type);
+            (*ins)->bind(c + 5, p.texts[i]).bind(c + 9, i == 0 ? p.from.hash : p.hashes[i - 1]).bind(c + 10, p.hashes[i]);
+            text_or_null(3, e.task_id);
+            text_or_null(6, e.trace_id);
+            text_or_null(7, e.span_id);
+            text_or_null(8, e.parent_id);
+        }
+        if (auto st = (*ins)->run(); !st) return st.error();
+        at += rows;
+    }
+    Head now = p.last();
+    auto set = stmt(m_set_head, k_write_head);
+    if (!set) return set.error();
+    (*set)->bind(1, k_head_key).bind(2, to_string(now));
+    if (auto st = (*set)->run(); !st) return st.error();
+    return now;
 }
 
 Status append(store::Db& db, const std::vector<Event>& batch)
 {
     if (batch.empty()) return {};
-    auto h = head(db);
+    Prepared p = prepare(batch, Head{0, k_genesis});
+    auto h = Appender(db).append(p);
     if (!h) return h.error();
-    // The chain goes on from the recorded head, not from the last row: an
-    // event deleted from the end stays a gap that verify reports.
-    Head link = h->value_or(Head{0, k_genesis});
-    auto ins = db.prepare("INSERT INTO events (seq, time, task_id, type, data, trace_id, span_id, parent_id, prev_hash, hash) "
-                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!ins) return ins.error();
-    auto text_or_null = [&](int i, const std::string& v) {
-        if (v.empty()) ins->bind_null(i);
-        else ins->bind(i, v);
-    };
-    // An event about a task that was emitted outside the task's span (a
-    // heartbeat, an approval, a lease that expired) joins the task's trace.
-    auto traced = db.prepare("SELECT trace_id FROM events WHERE task_id = ? AND trace_id IS NOT NULL ORDER BY seq DESC LIMIT 1");
-    if (!traced) return traced.error();
-    std::map<std::string, std::string> trace_of;
-    for (const auto& e : batch)
-        if (!e.trace_id.empty() && !e.task_id.empty()) trace_of[e.task_id] = e.trace_id;
-    for (Event e : batch) {
-        if (e.trace_id.empty() && !e.task_id.empty()) {
-            auto known = trace_of.find(e.task_id);
-            if (known == trace_of.end()) {
-                traced->reset();
-                traced->bind(1, e.task_id);
-                auto row = traced->step();
-                if (!row) return row.error();
-                known = trace_of.emplace(e.task_id, *row ? traced->text(0) : std::string()).first;
-            }
-            e.trace_id = known->second;
-        }
-        std::string text = log::redact(data_text(e));
-        std::int64_t seq = link.seq + 1;
-        std::string hash = link_hash(link.hash, seq, e, text);
-        ins->reset();
-        ins->bind(1, seq).bind(2, e.time).bind(4, e.type).bind(5, text).bind(9, link.hash).bind(10, hash);
-        text_or_null(3, e.task_id);
-        text_or_null(6, e.trace_id);
-        text_or_null(7, e.span_id);
-        text_or_null(8, e.parent_id);
-        if (auto st = ins->run(); !st) return st;
-        link = {seq, std::move(hash)};
-    }
-    return set_head(db, link);
+    return {};
 }
 
 Status adopt_unchained(store::Db& db)

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,8 +46,51 @@ Record read_record(const store::Stmt& s);
 /// length-prefixed so that no two different records hash alike.
 std::string link_hash(const std::string& prev_hash, std::int64_t seq, const Event& e, const std::string& data_text);
 
-/// Appends events to the chain. Must run inside a write transaction
-/// (BEGIN IMMEDIATE), which keeps concurrent writers from forking it.
+/// A link of the chain: an event's seq and hash.
+struct Head {
+    std::int64_t seq = 0;
+    std::string hash;
+    bool operator==(const Head&) const = default;
+};
+
+/// Events made ready to append before the write transaction, so that the
+/// transaction holds the database's write lock for the inserts only: each
+/// event's stored text (secrets replaced), its trace where the batch knows
+/// it, and its link computed from the head the writer expects (`from`).
+struct Prepared {
+    std::vector<Event> events;
+    std::vector<std::string> texts;
+    std::vector<std::string> hashes;  ///< hashes[i] links events[i], seq from.seq + 1 + i
+    Head from;
+    /// The head after these events, if from holds.
+    Head last() const;
+};
+Prepared prepare(std::vector<Event> batch, Head from);
+
+/// Appends to the chain through one connection, its statements prepared
+/// once (a sink keeps one for as long as its connection).
+class Appender {
+public:
+    explicit Appender(store::Db& db);
+    ~Appender();
+    Appender(const Appender&) = delete;
+    Appender& operator=(const Appender&) = delete;
+
+    /// Appends prepared events to the chain and returns its new head. The
+    /// links are kept when the recorded head is still batch.from, and
+    /// computed again when another writer appended meanwhile. Must run
+    /// inside a write transaction (BEGIN IMMEDIATE), which keeps concurrent
+    /// writers from forking the chain.
+    Result<Head> append(Prepared& batch);
+
+private:
+    Result<store::Stmt*> stmt(std::unique_ptr<store::Stmt>& slot, const std::string& sql);
+
+    store::Db& m_db;
+    std::unique_ptr<store::Stmt> m_head, m_set_head, m_traced, m_insert, m_insert_one;
+};
+
+/// prepare() and append() in one, inside the caller's write transaction.
 Status append(store::Db& db, const std::vector<Event>& batch);
 
 /// Chains events stored before the chain existed (schema migration 6) and
@@ -54,10 +98,6 @@ Status append(store::Db& db, const std::vector<Event>& batch);
 Status adopt_unchained(store::Db& db);
 
 /// The newest link recorded in the meta table: nothing for an empty log.
-struct Head {
-    std::int64_t seq = 0;
-    std::string hash;
-};
 Result<std::optional<Head>> head(store::Db& db);
 /// "SEQ:HASH", and back.
 std::string to_string(const Head& h);

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <thread>
@@ -92,10 +93,12 @@ void JsonLinesSink::flush()
     std::fflush(m_out);
 }
 
-// Events are written in batches: one write transaction per k_batch events
-// (or per 50 ms), so that recording them seldom holds the database's write
-// lock that the queue's claims and acks need.
+// Events are written in batches: they are made ready (text, links) outside
+// any transaction, then written in transactions of at most k_tx_events, so
+// that recording them holds the database's write lock, which the queue's
+// claims and acks need, for a short while at a time.
 constexpr std::size_t k_batch = 4096;
+constexpr std::size_t k_tx_events = 256;
 
 struct StateSink::Impl {
     std::unique_ptr<store::Db> db;
@@ -107,15 +110,29 @@ struct StateSink::Impl {
     bool flush_requested = false;
     bool writing = false;
     std::thread writer;
+    // The head this sink left; the next batch is linked on from it, and
+    // linked again in its transaction if another writer appended since.
+    audit::Head head{0, audit::k_genesis};
+    std::unique_ptr<audit::Appender> appender;  // over db
 
     void write(std::vector<Event>& batch)
     {
-        if (batch.empty()) return;
-        auto tx = store::Transaction::begin(*db);
-        Status st = tx ? audit::append(*db, batch) : Status(tx.error());
-        if (st) st = tx->commit();
-        if (!st) spdlog::warn("cannot record {} events: {}", batch.size(), st.error().message);
+        std::vector<audit::Prepared> parts;
+        audit::Head next = head;
+        for (std::size_t at = 0; at < batch.size(); at += k_tx_events) {
+            std::vector<Event> part;
+            for (std::size_t i = at; i < std::min(batch.size(), at + k_tx_events); ++i) part.push_back(std::move(batch[i]));
+            parts.push_back(audit::prepare(std::move(part), next));
+            next = parts.back().last();
+        }
         batch.clear();
+        for (auto& part : parts) {
+            auto tx = store::Transaction::begin(*db);
+            Result<audit::Head> now = tx ? appender->append(part) : Result<audit::Head>(tx.error());
+            Status st = now ? tx->commit() : Status(now.error());
+            if (st) head = std::move(*now);
+            else spdlog::warn("cannot record {} events: {}", part.events.size(), st.error().message);
+        }
     }
 
     void loop()
@@ -146,6 +163,7 @@ Result<std::unique_ptr<StateSink>> StateSink::open(const std::string& location)
     std::unique_ptr<StateSink> sink(new StateSink());
     sink->m_impl = std::make_unique<Impl>();
     sink->m_impl->db = std::move(*db);
+    sink->m_impl->appender = std::make_unique<audit::Appender>(*sink->m_impl->db);
     // Events are observability: NORMAL sync is durable across a process
     // crash, which is what a worker dying needs.
     (void)sink->m_impl->db->relax_sync();

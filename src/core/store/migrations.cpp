@@ -270,6 +270,15 @@ DROP TABLE credentials;
 ALTER TABLE credentials_keyed RENAME TO credentials;
 CREATE INDEX credentials_by_task ON credentials (task_id, provider, scope, expires_at);
 )sql"},
+        {12, "queue: active tasks named by comparisons",
+         R"sql(
+-- SQLite checks a predicate's IN list of three or more through a temporary
+-- table, built twice by every claim and ack (the unique check and the index
+-- update); comparisons joined by OR need none.
+DROP INDEX queue_active_dedupe;
+CREATE UNIQUE INDEX queue_active_dedupe ON queue (dedupe_key)
+    WHERE state = 'pending-approval' OR state = 'queued' OR state = 'leased';
+)sql"},
     };
     return k_migrations;
 }
@@ -459,6 +468,7 @@ DROP INDEX credentials_reuse;
 DROP INDEX credentials_by_task;
 CREATE INDEX credentials_by_task ON credentials (task_id, provider, scope, expires_at);
 )sql"},
+        {12, "queue: active tasks named by comparisons", "SELECT 1"},
     };
     return k_migrations;
 }

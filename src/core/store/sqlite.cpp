@@ -1,7 +1,11 @@
 #include "core/store/db.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include <sqlite3.h>
 
@@ -59,11 +63,22 @@ public:
     explicit SqliteDb(const std::string& path) : Db(Dialect::sqlite, path) {}
     ~SqliteDb() override
     {
+        for (auto& [sql, stmt] : m_control) sqlite3_finalize(stmt);
         if (m_db) sqlite3_close_v2(m_db);
     }
 
     Status exec(std::string_view sql) override
     {
+        if (sqlite3_stmt* stmt = control(sql)) {
+            int rc = sqlite3_step(stmt);
+            if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+                sqlite3_reset(stmt);
+                return {};
+            }
+            std::string msg = sqlite3_errmsg(m_db);
+            sqlite3_reset(stmt);
+            return fail(Errc::unavailable, "database '" + path() + "': " + msg);
+        }
         std::string s(sql);
         char* err = nullptr;
         if (sqlite3_exec(m_db, s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
@@ -95,6 +110,24 @@ public:
     Status relax_sync() override { return exec("PRAGMA synchronous=NORMAL"); }
 
     sqlite3* m_db = nullptr;
+
+private:
+    // The statements that begin and end every transaction, prepared once:
+    // parsing them again for each one costs more than running them.
+    sqlite3_stmt* control(std::string_view sql)
+    {
+        static constexpr std::string_view k_control[] = {"BEGIN IMMEDIATE", "BEGIN", "COMMIT", "ROLLBACK"};
+        auto known = std::find(std::begin(k_control), std::end(k_control), sql);
+        if (known == std::end(k_control)) return nullptr;
+        for (auto& [text, stmt] : m_control)
+            if (text == sql) return stmt;
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v2(m_db, known->data(), static_cast<int>(known->size()), &stmt, nullptr) != SQLITE_OK) return nullptr;
+        m_control.emplace_back(*known, stmt);
+        return stmt;
+    }
+
+    std::vector<std::pair<std::string_view, sqlite3_stmt*>> m_control;
 };
 
 Result<bool> SqliteStmt::step()

@@ -21,7 +21,9 @@ using namespace core::queue;
 using store::Db;
 using store::Stmt;
 
-constexpr const char* k_active = "('pending-approval', 'queued', 'leased')";
+// Unfinished, in the words of the queue_active_dedupe index's predicate:
+// a query uses that index only when its WHERE clause repeats them.
+constexpr const char* k_active = "(state = 'pending-approval' OR state = 'queued' OR state = 'leased')";
 
 // Payloads are CBOR: binary JSON, same data model, faster both ways.
 void bind_cbor(Stmt& s, int index, const json& j)
@@ -84,7 +86,7 @@ public:
                     continue;
                 }
                 auto dup = stmt(std::string("SELECT id, state FROM queue WHERE id = ?1 UNION ALL "
-                                            "SELECT id, state FROM queue WHERE dedupe_key = ?2 AND state IN ") +
+                                            "SELECT id, state FROM queue WHERE dedupe_key = ?2 AND ") +
                                 k_active + " LIMIT 1");
                 if (!dup) return dup.error();
                 (*dup)->bind(1, item.task.id).bind(2, item.task.dedupe_key);
@@ -116,53 +118,72 @@ public:
             auto now = now_ms();
             // A lease that ran out belongs to a worker that died or hung:
             // its attempt counts, and the task goes to the next claimer.
-            auto rec = stmt("UPDATE queue SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
-                            "last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?') || ' stopped renewing it', "
-                            "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, lease_owner = NULL, "
-                            "lease_until = NULL, available_at = ?1, updated_at = ?1 "
-                            "WHERE seq IN (SELECT seq FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND lease_until < ?1) "
-                            "RETURNING id, state");
-            if (!rec) return rec.error();
-            (*rec)->bind(1, now);
-            for (;;) {
-                auto row = (*rec)->step();
-                if (!row) return row.error();
-                if (!*row) break;
-                expired.emplace_back((*rec)->text(0), (*rec)->text(1));
+            // Looked for first: the update's subquery and RETURNING each
+            // build a temporary table, which costs more than the claim
+            // itself, and there is seldom a lease to reclaim.
+            auto any = stmt("SELECT 1 FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND lease_until < ?1 LIMIT 1");
+            if (!any) return any.error();
+            (*any)->bind(1, now);
+            auto expiring = (*any)->step();
+            (*any)->reset();
+            if (!expiring) return expiring.error();
+            if (*expiring) {
+                auto rec = stmt("UPDATE queue SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
+                                "last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?') || ' stopped renewing it', "
+                                "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, lease_owner = NULL, "
+                                "lease_until = NULL, available_at = ?1, updated_at = ?1 "
+                                "WHERE seq IN (SELECT seq FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND lease_until < ?1) "
+                                "RETURNING id, state");
+                if (!rec) return rec.error();
+                (*rec)->bind(1, now);
+                for (;;) {
+                    auto row = (*rec)->step();
+                    if (!row) return row.error();
+                    if (!*row) break;
+                    expired.emplace_back((*rec)->text(0), (*rec)->text(1));
+                }
             }
             std::string agent_list;
             for (const auto& a : agents) agent_list += "," + a;
             if (!agent_list.empty()) agent_list += ",";
-            auto cl = stmt(std::string("UPDATE queue SET state = 'leased', lease_owner = ?2, lease_until = ?1 + ?3, "
-                                       "attempts = attempts + 1, fence = fence + 1, updated_at = ?1 WHERE seq IN ("
-                                       "SELECT seq FROM queue INDEXED BY queue_ready WHERE state = 'queued' AND available_at <= ?1 ") +
-                           (agents.empty() ? "" : "AND instr(?5, ',' || agent || ',') > 0 ") +
-                           "ORDER BY priority DESC, seq LIMIT ?4) "
-                           "RETURNING id, fence, attempts, max_attempts, lease_until, priority, seq, available_at");
-            if (!cl) return cl.error();
-            (*cl)->bind(1, now).bind(2, worker).bind(3, static_cast<std::int64_t>(lease.count()))
-                .bind(4, static_cast<std::int64_t>(max));
-            if (!agents.empty()) (*cl)->bind(5, agent_list);
-            std::vector<std::pair<std::pair<std::int64_t, std::int64_t>, Lease>> rows;
+            // The tasks to lease, in order (priority, then first in, first
+            // out), read to the end before any is updated; then each is
+            // leased by its rowid. The write transaction holds the lock
+            // throughout, so what was read is what gets updated.
+            auto pick = stmt(std::string("SELECT seq, id, fence, attempts, max_attempts, available_at FROM queue "
+                                         "INDEXED BY queue_ready WHERE state = 'queued' AND available_at <= ?1 ") +
+                             (agents.empty() ? "" : "AND instr(?3, ',' || agent || ',') > 0 ") +
+                             "ORDER BY priority DESC, seq LIMIT ?2");
+            if (!pick) return pick.error();
+            (*pick)->bind(1, now).bind(2, static_cast<std::int64_t>(max));
+            if (!agents.empty()) (*pick)->bind(3, agent_list);
+            std::vector<std::pair<std::int64_t, Lease>> rows;
             for (;;) {
-                auto row = (*cl)->step();
+                auto row = (*pick)->step();
                 if (!row) return row.error();
                 if (!*row) break;
                 Lease l;
-                l.id = (*cl)->text(0);
-                l.token = (*cl)->integer(1);
-                l.attempt = static_cast<int>((*cl)->integer(2));
-                l.max_attempts = static_cast<int>((*cl)->integer(3));
-                l.lease_until_ms = (*cl)->integer(4);
-                l.ready_ms = (*cl)->integer(7);
+                l.id = (*pick)->text(1);
+                l.token = (*pick)->integer(2) + 1;
+                l.attempt = static_cast<int>((*pick)->integer(3)) + 1;
+                l.max_attempts = static_cast<int>((*pick)->integer(4));
+                l.lease_until_ms = now + lease.count();
+                l.ready_ms = (*pick)->integer(5);
                 l.claimed_ms = now;
-                rows.push_back({{-(*cl)->integer(5), (*cl)->integer(6)}, std::move(l)});
+                rows.emplace_back((*pick)->integer(0), std::move(l));
             }
-            std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.first < b.first; });
+            auto take = stmt("UPDATE queue SET state = 'leased', lease_owner = ?2, lease_until = ?3, attempts = attempts + 1, "
+                             "fence = fence + 1, updated_at = ?1 WHERE seq = ?4");
+            if (!take) return take.error();
+            for (const auto& [seq, l] : rows) {
+                (*take)->reset();
+                (*take)->bind(1, now).bind(2, worker).bind(3, l.lease_until_ms).bind(4, seq);
+                if (auto r = (*take)->run(); !r) return r;
+            }
             auto pay = stmt("SELECT task, decision FROM queue_payload WHERE id = ?");
             if (!pay) return pay.error();
             blobs.clear();
-            for (auto& [order, l] : rows) {
+            for (auto& [seq, l] : rows) {
                 (*pay)->bind(1, l.id);
                 auto row = (*pay)->step();
                 if (!row) return row.error();
@@ -391,7 +412,7 @@ public:
         return write(false, [&]() -> Status {
             auto now = now_ms();
             auto s = stmt(std::string("UPDATE queue SET state = 'cancelled', finished_at = ?1, updated_at = ?1, "
-                                      "lease_owner = NULL, lease_until = NULL WHERE id = ?2 AND state IN ") + k_active);
+                                      "lease_owner = NULL, lease_until = NULL WHERE id = ?2 AND ") + k_active);
             if (!s) return s.error();
             (*s)->bind(1, now).bind(2, id);
             if (auto r = (*s)->run(); !r) return r;

@@ -111,6 +111,53 @@ TEST_F(AuditTest, ConcurrentWritersKeepOneChain)
     EXPECT_EQ(rep->events, 400);
 }
 
+TEST_F(AuditTest, EventsLinkedBeforeAnotherWriterAppendedAreLinkedAgain)
+{
+    // Linked from the empty log; another writer appends first.
+    std::vector<Event> mine;
+    for (int i = 0; i < 150; ++i) mine.push_back({"task.tool", "M", "2026-12-06T00:00:00Z", {{"i", i}}});
+    auto prepared = audit::prepare(mine, audit::Head{0, audit::k_genesis});
+    EXPECT_EQ(prepared.last().seq, 150);
+    append(3);
+    auto tx = store::Transaction::begin(*db);
+    ASSERT_TRUE(tx);
+    auto h = audit::Appender(*db).append(prepared);
+    ASSERT_TRUE(h) << h.error().message;
+    ASSERT_TRUE(tx->commit());
+    EXPECT_EQ(h->seq, 156);
+    auto rep = audit::verify(*db);
+    ASSERT_TRUE(rep);
+    EXPECT_FALSE(rep->problem) << rep->problem->message;
+    EXPECT_EQ(rep->events, 156);
+    ASSERT_TRUE(rep->head);
+    EXPECT_EQ(rep->head->hash, h->hash);
+}
+
+TEST_F(AuditTest, AnEventWithoutATraceJoinsItsTasksTraceFromTheLog)
+{
+    append(1);  // task T0's span, with its trace
+    std::string trace;
+    ASSERT_TRUE(audit::scan(*db, 1, [&](const audit::Record& r) -> Status {
+        if (r.event.task_id == "T0" && !r.event.trace_id.empty()) trace = r.event.trace_id;
+        return {};
+    }));
+    ASSERT_FALSE(trace.empty());
+    auto tx = store::Transaction::begin(*db);
+    ASSERT_TRUE(tx);
+    Event later{"task.heartbeat", "T0", "2026-12-06T00:00:01Z"};
+    ASSERT_TRUE(audit::append(*db, std::vector<Event>{later}));
+    ASSERT_TRUE(tx->commit());
+    std::string joined;
+    ASSERT_TRUE(audit::scan(*db, 3, [&](const audit::Record& r) -> Status {
+        joined = r.event.trace_id;
+        return {};
+    }));
+    EXPECT_EQ(joined, trace);
+    auto rep = audit::verify(*db);
+    ASSERT_TRUE(rep);
+    EXPECT_FALSE(rep->problem) << rep->problem->message;
+}
+
 TEST_F(AuditTest, SqlCannotChangeOrDeleteEventsWhileTheGuardsStand)
 {
     append(2);
