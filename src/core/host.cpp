@@ -1,5 +1,7 @@
 #include "core/host.hpp"
 
+#include "core/process.hpp"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -62,7 +64,6 @@ Result<Outcome> run(const Request& req)
     Outcome o;
     auto deadline = std::chrono::steady_clock::now() + req.timeout;
     bool out_open = true, err_open = true;
-    char buf[65536];
     while (out_open || err_open) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
         if (left <= 0) {
@@ -78,13 +79,7 @@ Result<Outcome> run(const Request& req)
         for (int i = 0; i < n; ++i) {
             if (!fds[i].revents) continue;
             bool is_out = fds[i].fd == out_pipe[0];
-            ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
-            if (got <= 0) {
-                (is_out ? out_open : err_open) = false;
-                continue;
-            }
-            std::string& dst = is_out ? o.out : o.err;
-            if (dst.size() < req.max_output) dst.append(buf, std::min(static_cast<std::size_t>(got), req.max_output - dst.size()));
+            if (!process::read_capped(fds[i].fd, is_out ? o.out : o.err, req.max_output)) (is_out ? out_open : err_open) = false;
         }
     }
     ::close(out_pipe[0]);

@@ -3,7 +3,9 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace infra::core::process {
@@ -52,6 +54,17 @@ NoSigpipe::~NoSigpipe()
     }
     ::pthread_sigmask(SIG_SETMASK, &m_old, nullptr);
     errno = saved;
+}
+
+bool read_capped(int fd, std::string& dst, std::size_t cap, bool* cut)
+{
+    char buf[65536];
+    ssize_t got = ::read(fd, buf, sizeof buf);
+    if (got <= 0) return got < 0 && errno == EINTR;
+    std::size_t room = dst.size() < cap ? cap - dst.size() : 0;
+    dst.append(buf, std::min(room, static_cast<std::size_t>(got)));
+    if (cut && static_cast<std::size_t>(got) > room) *cut = true;
+    return true;
 }
 
 }  // namespace infra::core::process

@@ -5,6 +5,9 @@
 
 #include <signal.h>
 
+#include <cstddef>
+#include <string>
+
 namespace infra::core::process {
 
 /// Keeps freed heap memory in the process instead of handing it back to
@@ -21,6 +24,12 @@ void retain_heap();
 /// which the caller reports, instead of ending the process with its tasks
 /// half done. For worker and serve; the CLI's filters keep the default.
 void ignore_broken_pipes();
+
+/// Reads what is ready on fd (a child's stdout or stderr) into dst, keeping
+/// at most cap bytes: more is read and dropped, so that the child never
+/// blocks on a full pipe; *cut is set when something was dropped. False at
+/// the end of the stream (or on an error), when the pipe is done.
+bool read_capped(int fd, std::string& dst, std::size_t cap, bool* cut = nullptr);
 
 /// While it lives, a write by this thread to a pipe or socket whose reader
 /// is gone fails with EPIPE instead of raising SIGPIPE, which would end the

@@ -297,17 +297,9 @@ Result<Outcome> Sandbox::run(const Request& req) const
                 continue;
             }
             bool is_out = fds[i].fd == out_pipe[0];
-            ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
-            if (got <= 0) {
+            if (!process::read_capped(fds[i].fd, is_out ? o.out : o.err, req.limits.output,
+                                      is_out ? &o.out_truncated : &o.err_truncated))
                 (is_out ? out_open : err_open) = false;
-                continue;
-            }
-            std::string& dst = is_out ? o.out : o.err;
-            bool& cut = is_out ? o.out_truncated : o.err_truncated;
-            // Keep reading past the cap so the command never blocks on a full pipe.
-            std::size_t room = dst.size() < req.limits.output ? req.limits.output - dst.size() : 0;
-            dst.append(buf, std::min(room, static_cast<std::size_t>(got)));
-            if (static_cast<std::size_t>(got) > room) cut = true;
         }
     }
     if (in_fd >= 0) ::close(in_fd);
