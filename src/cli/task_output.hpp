@@ -37,7 +37,7 @@ public:
 
 private:
     void spill();
-    std::string render(const core::AgentTask& task) const;
+    void render(const core::AgentTask& task, std::string& out) const;
 
     Context& m_ctx;
     bool m_json;

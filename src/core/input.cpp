@@ -77,6 +77,25 @@ bool ByteSource::refill()
     }
 }
 
+void ByteSource::advance(std::size_t n)
+{
+    if (n == 0) return;
+    // All bytes but the last in bulk; the last through get(), which also
+    // sets last_position().
+    const char* begin = m_buf.data() + m_pos;
+    const char* end = begin + n - 1;
+    const char* line_start = begin;
+    for (const char* nl; (nl = static_cast<const char*>(std::memchr(line_start, '\n', end - line_start)));) {
+        ++m_where.line;
+        m_where.column = 1;
+        line_start = nl + 1;
+    }
+    for (const char* p = line_start; p < end; ++p) m_where.column += (static_cast<unsigned char>(*p) & 0xC0) != 0x80;
+    m_where.offset += n - 1;
+    m_pos += n - 1;
+    get();
+}
+
 std::string_view ByteSource::peek_prefix(std::size_t n)
 {
     while (m_end - m_pos < n && !m_eof) {

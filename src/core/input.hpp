@@ -58,6 +58,17 @@ public:
         return static_cast<unsigned char>(m_buf[m_pos]);
     }
 
+    /// The bytes buffered past the current position, reading more when
+    /// there are none; empty at the end. For readers that scan in bulk.
+    std::string_view window()
+    {
+        if (m_pos == m_end) refill();
+        return std::string_view(m_buf.data() + m_pos, m_end - m_pos);
+    }
+
+    /// Consumes the first n bytes of window(), as n calls of get() would.
+    void advance(std::size_t n);
+
     /// Up to n bytes from the current position without consuming them.
     std::string_view peek_prefix(std::size_t n);
 

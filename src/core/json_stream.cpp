@@ -3,7 +3,7 @@
 #include "core/text.hpp"
 
 #include <algorithm>
-#include <iterator>
+#include <string>
 
 namespace infra::core::json_stream {
 
@@ -38,31 +38,52 @@ const json& Context::lookup(const std::string& pattern, const Path& record_path)
 
 namespace {
 
-// An input iterator over a ByteSource, so that nlohmann's parser reads our
-// buffer directly while the source keeps counting lines and columns.
-class SourceIterator {
+// Where nlohmann's lexer reads: straight from the source's buffer, a byte
+// at a time without a call per byte. The source learns what was consumed
+// in bulk (sync), and so still knows the line and column of every byte.
+class Cursor {
 public:
-    using iterator_category = std::input_iterator_tag;
-    using value_type = char;
-    using difference_type = std::ptrdiff_t;
-    using pointer = const char*;
-    using reference = char;
+    explicit Cursor(ByteSource& src) : m_src(src) {}
 
-    SourceIterator() = default;
-    explicit SourceIterator(ByteSource* src) : m_src(src) {}
-
-    char operator*() const { return static_cast<char>(m_src->peek()); }
-    SourceIterator& operator++()
+    int get()
     {
-        m_src->get();
-        return *this;
+        if (m_cur != m_end) return static_cast<unsigned char>(*m_cur++);
+        return refill();
     }
-    bool operator==(const SourceIterator& other) const { return at_end() == other.at_end(); }
-    bool operator!=(const SourceIterator& other) const { return !(*this == other); }
+
+    /// The source, consumed up to what the lexer has read.
+    ByteSource& sync()
+    {
+        m_src.advance(static_cast<std::size_t>(m_cur - m_begin));
+        m_begin = m_cur;
+        return m_src;
+    }
 
 private:
-    bool at_end() const { return m_src == nullptr || m_src->peek() < 0; }
-    ByteSource* m_src = nullptr;
+    int refill()
+    {
+        auto window = sync().window();
+        if (window.empty()) return std::char_traits<char>::eof();
+        m_begin = m_cur = window.data();
+        m_end = m_begin + window.size();
+        return static_cast<unsigned char>(*m_cur++);
+    }
+
+    ByteSource& m_src;
+    const char* m_begin = nullptr;
+    const char* m_cur = nullptr;
+    const char* m_end = nullptr;
+};
+
+// The input adapter nlohmann's lexer takes (it keeps a copy of it).
+class CursorAdapter {
+public:
+    using char_type = char;
+    explicit CursorAdapter(Cursor& cursor) : m_cursor(&cursor) {}
+    std::char_traits<char>::int_type get_character() { return m_cursor->get(); }
+
+private:
+    Cursor* m_cursor;
 };
 
 std::vector<std::vector<std::string>> compile(const std::vector<std::string>& patterns)
@@ -92,7 +113,7 @@ class Sax {
 public:
     Sax(const std::vector<std::vector<std::string>>& records,
         const std::vector<std::vector<std::string>>& context, const Limits& limits,
-        ByteSource& src, const Handler& handler, std::size_t document)
+        Cursor& src, const Handler& handler, std::size_t document)
         : m_records(records), m_context_patterns(context), m_limits(limits), m_src(src),
           m_handler(handler), m_document(document)
     {
@@ -105,13 +126,19 @@ public:
     DocumentShape& shape() { return m_shape; }
     const std::string& own_error() const { return m_own_error; }
 
-    bool null() { return scalar(json(nullptr)); }
-    bool boolean(bool v) { return scalar(json(v)); }
-    bool number_integer(json::number_integer_t v) { return scalar(json(v)); }
-    bool number_unsigned(json::number_unsigned_t v) { return scalar(json(v)); }
-    bool number_float(json::number_float_t v, const std::string&) { return scalar(json(v)); }
-    bool string(json::string_t& v) { return scalar(json(std::move(v))); }
-    bool binary(json::binary_t&) { return scalar(json()); }
+    bool null() { return skipped(json::value_t::null) || scalar(json(nullptr)); }
+    bool boolean(bool v) { return skipped(json::value_t::boolean) || scalar(json(v)); }
+    bool number_integer(json::number_integer_t v) { return skipped(json::value_t::number_integer) || scalar(json(v)); }
+    bool number_unsigned(json::number_unsigned_t v)
+    {
+        return skipped(json::value_t::number_unsigned) || scalar(json(v));
+    }
+    bool number_float(json::number_float_t v, const std::string&)
+    {
+        return skipped(json::value_t::number_float) || scalar(json(v));
+    }
+    bool string(json::string_t& v) { return skipped(json::value_t::string) || scalar(json(std::move(v))); }
+    bool binary(json::binary_t&) { return skipped(json::value_t::binary) || scalar(json()); }
 
     bool start_object(std::size_t) { return start(false); }
     bool start_array(std::size_t) { return start(true); }
@@ -214,6 +241,14 @@ private:
         return &slot;
     }
 
+    // A scalar inside a skipped container, which is not built at all.
+    bool skipped(json::value_t t)
+    {
+        if (m_frames.empty() || m_frames.back().mode != Mode::skip) return false;
+        note_root(t);
+        return true;
+    }
+
     bool scalar(json value)
     {
         note_root(value.type());
@@ -259,7 +294,7 @@ private:
             m_capture = json(t);
             m_capture_is_record = c == Class::record;
             m_capture_path = m_path;
-            m_capture_line = m_src.position().line;
+            m_capture_line = m_src.sync().position().line;
             m_stack.clear();
             m_stack.push_back(&m_capture);
             m_frames.push_back({Mode::build, is_array, true});
@@ -295,14 +330,14 @@ private:
 
     void emit_record(json value)
     {
-        Record r{std::move(value), m_path, m_src.position().line, m_document};
+        Record r{std::move(value), m_path, m_src.sync().position().line, m_document};
         if (m_handler.record) m_handler.record(std::move(r), m_context);
     }
 
     const std::vector<std::vector<std::string>>& m_records;
     const std::vector<std::vector<std::string>>& m_context_patterns;
     const Limits& m_limits;
-    ByteSource& m_src;
+    Cursor& m_src;
     const Handler& m_handler;
     std::size_t m_document;
     std::size_t m_max_len = 0;
@@ -369,10 +404,13 @@ struct Reader::Impl {
 
     Result<bool> parse_one(ByteSource& in, const Handler& handler, bool strict)
     {
-        Sax sax(records, context, limits, in, handler, document);
+        Cursor cursor(in);
+        Sax sax(records, context, limits, cursor, handler, document);
         sax.whole_document(whole);
         sax.shape().line = in.position().line;
-        bool ok = json::sax_parse(SourceIterator(&in), SourceIterator(), &sax, json::input_format_t::json, strict);
+        nlohmann::detail::parser<json, CursorAdapter> parser{CursorAdapter(cursor)};
+        bool ok = parser.sax_parse(&sax, strict);
+        cursor.sync();
         ++document;
         if (!ok) {
             // Point at the character that broke the document, not past it.

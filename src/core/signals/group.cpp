@@ -167,6 +167,12 @@ void GroupingSink::begin()
     m_inner.begin();
 }
 
+void GroupingSink::task(AgentTask&& t)
+{
+    if (m_by == GroupBy::finding) m_inner.task(std::move(t));
+    else m_batch.push_back(std::move(t));
+}
+
 void GroupingSink::commit()
 {
     for (auto& t : group_findings(std::move(m_batch), m_by)) m_inner.task(std::move(t));

@@ -35,7 +35,8 @@ class GroupingSink final : public Sink {
 public:
     GroupingSink(Sink& inner, GroupBy by) : m_inner(inner), m_by(by) {}
     void begin() override;
-    void task(AgentTask&& t) override { m_batch.push_back(std::move(t)); }
+    /// With GroupBy::finding a task goes straight on, so memory does not grow with the document.
+    void task(AgentTask&& t) override;
     void commit() override;
     void abort() override;
     void skip(const std::string& reason) override { m_inner.skip(reason); }

@@ -59,8 +59,11 @@ const json* find_rule(const json& tool, const json& result, const std::string& r
         auto i = idx->get<long long>();
         if (i >= 0 && static_cast<std::size_t>(i) < rules->size()) return &(*rules)[static_cast<std::size_t>(i)];
     }
-    for (const auto& r : *rules)
-        if (str(r, "id") == rule_id) return &r;
+    for (const auto& r : *rules) {
+        if (!r.is_object()) continue;
+        auto id = r.find("id");
+        if (id != r.end() && id->is_string() && id->get_ref<const std::string&>() == rule_id) return &r;
+    }
     return nullptr;
 }
 

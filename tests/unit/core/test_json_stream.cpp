@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
 using namespace infra::core;
 using namespace infra::core::json_stream;
 
@@ -135,4 +139,34 @@ TEST(ParseDocument, RejectsTrailingData)
     EXPECT_NE(j.error().message.find("unexpected data after"), std::string::npos);
     EXPECT_TRUE(parse_document(" {\"x\": [1]} \n", "body"));
     EXPECT_FALSE(parse_document("", "body"));
+}
+
+TEST(JsonStream, LinesAndColumnsHoldAcrossTheReadBuffer)
+{
+    // Records on lines of their own, with two-byte characters, over many
+    // 64 KiB reads of a file, then a bad token: every record knows its line
+    // and the error names the line and the column (in characters).
+    std::string text = "{\"results\": [\n";
+    const int n = 20000;
+    for (int i = 0; i < n; ++i) text += "  {\"name\": \"caf\xc3\xa9 " + std::to_string(i) + "\"},\n";
+    text += "  {\"name\": \"caf\xc3\xa9\" \"oops\"}\n]}\n";
+    auto path = std::filesystem::temp_directory_path() / ("json-stream-" + std::to_string(::getpid()) + ".json");
+    {
+        std::ofstream out(path, std::ios::binary);
+        out << text;
+    }
+    auto src = ByteSource::open(path.string());
+    ASSERT_TRUE(src);
+    Reader reader(**src, Selection{{"results.*"}, {}});
+    std::vector<std::uint64_t> lines;
+    Handler h;
+    h.record = [&](Record&& r, const Context&) { lines.push_back(r.line); };
+    auto r = reader.next(h);
+    std::filesystem::remove(path);
+    ASSERT_FALSE(r);
+    ASSERT_EQ(lines.size(), static_cast<std::size_t>(n));
+    EXPECT_EQ(lines.front(), 2u);
+    EXPECT_EQ(lines.back(), static_cast<std::uint64_t>(n + 1));
+    EXPECT_NE(r.error().message.find("line " + std::to_string(n + 2) + ", column 19:"), std::string::npos)
+        << r.error().message;
 }
