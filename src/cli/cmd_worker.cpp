@@ -81,6 +81,40 @@ void apply_ready(Context& ctx, core::queue::Queue& queue, core::change::ApplySto
     }
 }
 
+/// Where the worker's events go (--events): the state db of the home
+/// (local mode), the queue's output stream (distributed), stdout, or nowhere.
+core::Result<std::unique_ptr<core::events::EventSink>> open_sink(Context& ctx, const Options& opt)
+{
+    if (opt.events == "stdout") return std::unique_ptr<core::events::EventSink>(std::make_unique<core::events::JsonLinesSink>(stdout));
+    if (opt.events == "none") return std::unique_ptr<core::events::EventSink>(std::make_unique<core::events::NullSink>());
+    if (opt.events == "queue") {
+        // Distributed: through the queue's output stream to the server that
+        // owns the state store; this worker needs no state db of its own.
+        auto stream = ctx.open_queue(opt.queue, nullptr);
+        if (!stream) return core::fail(stream.error());
+        if (auto st = (*stream)->publish_events({}); !st) return core::fail(st.error());
+        return std::unique_ptr<core::events::EventSink>(std::make_unique<core::queue::StreamSink>(std::move(*stream)));
+    }
+    // Local: the worker's process owns the state db and writes the events there.
+    if (auto state = core::open_state(ctx.home()); !state) return core::fail(state.error());
+    auto s = core::events::StateSink::open(ctx.home().state_location());
+    if (!s) return core::fail(s.error());
+    return std::unique_ptr<core::events::EventSink>(std::move(*s));
+}
+
+/// The worker's counts: a summary record in JSON, else a line on stderr.
+void show_summary(Context& ctx, const std::string& worker, const core::WorkerSummary& s)
+{
+    if (!ctx.json(Output::value)) {
+        spdlog::info("worker done: {} claimed, {} succeeded, {} failed ({} dead), {} released, {} denied", s.claimed,
+                     s.succeeded, s.failed, s.dead, s.released, s.denied);
+        return;
+    }
+    ctx.record("summary", {{"worker", worker},       {"claimed", s.claimed},   {"succeeded", s.succeeded},
+                           {"failed", s.failed},     {"dead", s.dead},         {"released", s.released},
+                           {"waiting", s.waiting},   {"denied", s.denied},     {"lost", s.lost}});
+}
+
 int run(const Options& opt, Context& ctx)
 {
     core::process::retain_heap();
@@ -137,31 +171,13 @@ int run(const Options& opt, Context& ctx)
         w.record_dir = opt.record;
     }
 
-    // In local mode the worker's process owns the state db and writes the
-    // events there; a distributed worker streams them instead.
-    std::unique_ptr<core::events::EventSink> sink;
-    if (opt.events == "stdout") {
-        sink = std::make_unique<core::events::JsonLinesSink>(stdout);
-    } else if (opt.events == "queue") {
-        // Distributed: through the queue's output stream to the server that
-        // owns the state store; this worker needs no state db of its own.
-        auto stream = ctx.open_queue(opt.queue, nullptr);
-        if (!stream) return ctx.fail(stream.error());
-        if (auto st = (*stream)->publish_events({}); !st) return ctx.fail(st.error());
-        sink = std::make_unique<core::queue::StreamSink>(std::move(*stream));
-    } else if (opt.events == "none") {
-        sink = std::make_unique<core::events::NullSink>();
-    } else {
-        if (auto state = core::open_state(ctx.home()); !state) return ctx.fail(state.error());
-        auto s = core::events::StateSink::open(ctx.home().state_location());
-        if (!s) return ctx.fail(s.error());
-        sink = std::move(*s);
-    }
+    auto sink = open_sink(ctx, opt);
+    if (!sink) return ctx.fail(sink.error());
     // Declared after sink, so it is destroyed (and drained) first.
-    auto opened = open_exporter(ctx, *sink);
+    auto opened = open_exporter(ctx, **sink);
     if (!opened) return ctx.fail(opened.error());
     auto exporter = std::move(*opened);
-    core::events::EventSink& below = exporter ? static_cast<core::events::EventSink&>(*exporter) : *sink;
+    core::events::EventSink& below = exporter ? static_cast<core::events::EventSink&>(*exporter) : **sink;
     auto notifier = open_notifier(ctx, below);
     core::events::EventSink& events = notifier ? *notifier : below;
     auto engine = load_engine(ctx, opt.policies);
@@ -209,16 +225,7 @@ int run(const Options& opt, Context& ctx)
     watcher.join();
     events.flush();
     if (!summary) return ctx.fail(summary.error());
-    nlohmann::json j = {{"worker", w.id.empty() ? core::default_worker_id() : w.id},
-                        {"claimed", summary->claimed}, {"succeeded", summary->succeeded},
-                        {"failed", summary->failed},   {"dead", summary->dead},
-                        {"released", summary->released}, {"waiting", summary->waiting}, {"denied", summary->denied},
-                        {"lost", summary->lost}};
-    if (ctx.json(Output::value)) ctx.record("summary", std::move(j));
-    else
-        spdlog::info("worker done: {} claimed, {} succeeded, {} failed ({} dead), {} released, {} denied",
-                     summary->claimed, summary->succeeded, summary->failed, summary->dead, summary->released,
-                     summary->denied);
+    show_summary(ctx, w.id.empty() ? core::default_worker_id() : w.id, *summary);
     return exit_code::ok;
 }
 

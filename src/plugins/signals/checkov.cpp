@@ -40,10 +40,7 @@ public:
                                   "'results', or a list of them");
             return {};
         };
-        auto record = [&opt](Record&& r, const Context& ctx, Sink& out) -> Status {
-            return to_task(r, ctx, opt, out);
-        };
-        return core::signals::stream_records(in, sel, opt, sink, record, shape);
+        return core::signals::stream_records(in, sel, opt, sink, tasks_by(opt, to_task), shape);
     }
 
 private:

@@ -35,6 +35,11 @@ Status in_one_batch(const std::string& name, const std::string& what, Sink& sink
     return {};
 }
 
+core::signals::RecordFn tasks_by(const IngestOptions& opt, ToTask to_task)
+{
+    return [&opt, to_task](Record&& r, const Context& ctx, Sink& out) { return to_task(r, ctx, opt, out); };
+}
+
 long long line_of(const json& v)
 {
     if (v.is_number_integer()) return v.get<long long>();

@@ -37,6 +37,10 @@ core::Error field_error(const std::string& field, const std::string& what);
 /// body) is invalid input; errors are prefixed with the input's name.
 Status in_one_batch(const std::string& name, const std::string& what, Sink& sink, const std::function<Status()>& fn);
 
+/// Makes each record into tasks with to_task (a parser's own function).
+using ToTask = Status (*)(const Record& r, const Context& ctx, const IngestOptions& opt, Sink& out);
+core::signals::RecordFn tasks_by(const IngestOptions& opt, ToTask to_task);
+
 /// A line number from a JSON value that may be a number or a numeric string.
 long long line_of(const json& v);
 

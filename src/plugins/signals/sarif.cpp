@@ -89,10 +89,7 @@ public:
                 return core::fail(Errc::invalid_input, "not a SARIF log: expected an object with 'runs'");
             return {};
         };
-        auto record = [&opt](Record&& r, const Context& ctx, Sink& out) -> Status {
-            return to_task(r, ctx, opt, out);
-        };
-        return core::signals::stream_records(in, sel, opt, sink, record, shape);
+        return core::signals::stream_records(in, sel, opt, sink, tasks_by(opt, to_task), shape);
     }
 
 private:
