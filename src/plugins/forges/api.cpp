@@ -6,9 +6,6 @@
 
 namespace infra::plugins::forges {
 
-using core::Errc;
-using nlohmann::json;
-
 std::string base_url(std::string url)
 {
     while (!url.empty() && url.back() == '/') url.pop_back();

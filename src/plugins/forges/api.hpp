@@ -14,12 +14,23 @@
 
 namespace infra::plugins::forges {
 
+// Names the forges' code uses throughout.
+using core::Errc;
+using nlohmann::json;
+
 struct ApiCall {
     std::string forge;     ///< "GitHub", "GitLab": for messages
     std::string base_url;
     std::string token;
     std::vector<std::pair<std::string, std::string>> headers;  ///< besides Authorization and Content-Type
 };
+
+/// Ok when a call whose answer is not needed succeeded, else its error.
+inline core::Status status_of(const core::Result<json>& answer)
+{
+    if (!answer) return core::fail(answer.error());
+    return {};
+}
 
 /// A base URL without its trailing slashes, so that paths join it with one.
 std::string base_url(std::string url);

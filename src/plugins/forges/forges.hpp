@@ -11,6 +11,9 @@
 
 namespace infra::plugins::forges {
 
+using core::change::PrRequest;
+using core::change::PullRequest;
+
 /// Adds local, github and gitlab to forges.
 void register_forges(core::change::ForgeRegistry& forges);
 

@@ -9,11 +9,6 @@
 namespace infra::plugins::forges {
 namespace {
 
-using core::Errc;
-using core::change::PrRequest;
-using core::change::PullRequest;
-using nlohmann::json;
-
 class GitHub final : public core::change::Forge {
 public:
     explicit GitHub(GitHubSettings s) : m_s(std::move(s)) { m_s.base_url = base_url(std::move(m_s.base_url)); }
@@ -82,24 +77,18 @@ public:
 
     core::Status comment(const PullRequest& pr, const std::string& text) override
     {
-        auto c = call_for(pr, "POST", "/issues/" + std::to_string(pr.number) + "/comments", {{"body", text}});
-        if (!c) return core::fail(c.error());
-        return {};
+        return status_of(call_for(pr, "POST", "/issues/" + std::to_string(pr.number) + "/comments", {{"body", text}}));
     }
 
     core::Status close(const PullRequest& pr, const std::string& text) override
     {
         if (auto c = comment(pr, text); !c) return c;
-        auto p = call_for(pr, "PATCH", "/pulls/" + std::to_string(pr.number), {{"state", "closed"}});
-        if (!p) return core::fail(p.error());
-        return {};
+        return status_of(call_for(pr, "PATCH", "/pulls/" + std::to_string(pr.number), {{"state", "closed"}}));
     }
 
     core::Status reopen(const PullRequest& pr) override
     {
-        auto p = call_for(pr, "PATCH", "/pulls/" + std::to_string(pr.number), {{"state", "open"}});
-        if (!p) return core::fail(p.error());
-        return {};
+        return status_of(call_for(pr, "PATCH", "/pulls/" + std::to_string(pr.number), {{"state", "open"}}));
     }
 
 private:

@@ -8,9 +8,6 @@
 namespace infra::plugins::forges {
 namespace {
 
-using core::Errc;
-using nlohmann::json;
-
 class GitHubReviewers final : public core::change::Reviewers {
 public:
     explicit GitHubReviewers(ReviewerSettings s) : m_s(std::move(s)) { m_s.base_url = base_url(std::move(m_s.base_url)); }

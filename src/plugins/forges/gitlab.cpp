@@ -9,11 +9,6 @@
 namespace infra::plugins::forges {
 namespace {
 
-using core::Errc;
-using core::change::PrRequest;
-using core::change::PullRequest;
-using nlohmann::json;
-
 class GitLab final : public core::change::Forge {
 public:
     explicit GitLab(GitLabSettings s) : m_s(std::move(s)) { m_s.base_url = base_url(std::move(m_s.base_url)); }
@@ -76,24 +71,18 @@ public:
 
     core::Status comment(const PullRequest& pr, const std::string& text) override
     {
-        auto n = call_for(pr, "POST", "/notes", {{"body", text}});
-        if (!n) return core::fail(n.error());
-        return {};
+        return status_of(call_for(pr, "POST", "/notes", {{"body", text}}));
     }
 
     core::Status close(const PullRequest& pr, const std::string& text) override
     {
         if (auto c = comment(pr, text); !c) return c;
-        auto p = call_for(pr, "PUT", "", {{"state_event", "close"}});
-        if (!p) return core::fail(p.error());
-        return {};
+        return status_of(call_for(pr, "PUT", "", {{"state_event", "close"}}));
     }
 
     core::Status reopen(const PullRequest& pr) override
     {
-        auto p = call_for(pr, "PUT", "", {{"state_event", "reopen"}});
-        if (!p) return core::fail(p.error());
-        return {};
+        return status_of(call_for(pr, "PUT", "", {{"state_event", "reopen"}}));
     }
 
 private:

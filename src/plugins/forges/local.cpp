@@ -4,9 +4,6 @@
 namespace infra::plugins::forges {
 namespace {
 
-using core::change::PrRequest;
-using core::change::PullRequest;
-
 /// Pull requests that live only in the state db: for teams without a forge
 /// API, for dry runs, and for tests. The branch itself is pushed to the
 /// repository's remote like any other.

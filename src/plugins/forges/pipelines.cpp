@@ -18,11 +18,9 @@
 namespace infra::plugins::forges {
 namespace {
 
-using core::Errc;
 using core::change::PipelineOutcome;
 using core::change::PipelineSpec;
 using core::change::PipelineTarget;
-using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 /// The plan summary in a file an artifact holds: terraform's own line, else

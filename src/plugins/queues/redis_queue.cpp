@@ -121,6 +121,16 @@ local function unlease(id)
   drop_entry(id, true)
   redis.call('ZREM', P .. 'leases', id)
 end
+-- Gives a lease back without counting its attempt: the task is queued
+-- again, claimable from avail, with err as its last error (nil: kept).
+local function give_back(id, avail, err)
+  local k = tkey(id)
+  unlease(id)
+  local att = tonumber(redis.call('HGET', k, 'att'))
+  redis.call('HSET', k, 'att', math.max(att - 1, 0), 'avail', avail, 'owner', '', 'until', '', 'updated', ARGV[2])
+  if err then redis.call('HSET', k, 'err', err) end
+  move(id, 'leased', 'queued', redis.call('HGET', k, 'seq'))
+end
 -- Commands over many members at once, sent in slices (Lua's unpack has a limit).
 local function each_slice(cmd, key, list)
   for i = 1, #list, 4000 do
@@ -428,11 +438,7 @@ constexpr const char* k_release = R"lua(
 local id, token = ARGV[3], ARGV[4]
 local no = refused(id, token, false)
 if no then return no end
-local k = tkey(id)
-unlease(id)
-local att = tonumber(redis.call('HGET', k, 'att'))
-redis.call('HSET', k, 'att', math.max(att - 1, 0), 'avail', ARGV[2], 'owner', '', 'until', '', 'updated', ARGV[2])
-move(id, 'leased', 'queued', redis.call('HGET', k, 'seq'))
+give_back(id, ARGV[2], nil)
 push(id)
 return done(1)
 )lua";
@@ -442,12 +448,8 @@ constexpr const char* k_defer = R"lua(
 local id, token = ARGV[3], ARGV[4]
 local no = refused(id, token, false)
 if no then return no end
-local k = tkey(id)
-unlease(id)
-local att = tonumber(redis.call('HGET', k, 'att'))
 local avail = int(now + tonumber(ARGV[6]))
-redis.call('HSET', k, 'att', math.max(att - 1, 0), 'err', ARGV[5], 'avail', avail, 'owner', '', 'until', '', 'updated', ARGV[2])
-move(id, 'leased', 'queued', redis.call('HGET', k, 'seq'))
+give_back(id, avail, ARGV[5])
 redis.call('ZADD', P .. 'delayed', avail, id)
 return done(1)
 )lua";
