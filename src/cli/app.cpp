@@ -14,7 +14,7 @@ namespace infra::cli {
 namespace {
 
 // Global options that take a value, so that the command name can be found
-// before parsing (for external commands).
+// before parsing.
 const std::set<std::string> k_valued_globals = {"--home", "--config", "--log-level", "--log-format"};
 
 std::string find_command_name(int argc, char** argv, int& index)
@@ -50,17 +50,33 @@ void add_globals(CLI::App& app, Context& ctx)
     app.add_flag("-v,--verbose", g.verbose, "more detail on stderr (twice for trace)")->group("Global options");
 }
 
+/// The command the command line names, when only it needs adding: building
+/// the whole tree costs more than many commands' own work. Help, completion
+/// and plugins (which tells external commands that built-ins shadow) read
+/// every command, and a name that is not a built-in one's (an alias, a
+/// typo, an external command) needs them all to be told.
+const Command* only_command(const std::string& name)
+{
+    if (name == "help" || name == "completion" || name == "plugins") return nullptr;
+    for (const auto& c : commands())
+        if (name == c.name) return &c;
+    return nullptr;
+}
+
 }  // namespace
 
-std::span<const RegisterCommand> commands()
+std::span<const Command> commands()
 {
-    static constexpr RegisterCommand k_commands[] = {
-        register_init,     register_remediate, register_ingest,  register_policy,   register_enqueue,
-        register_queue,    register_worker,    register_run,     register_approve,  register_apply,
-        register_drift,    register_chat,      register_serve,   register_schedule, register_events,
-        register_trace,    register_audit,     register_metrics, register_creds,    register_validate,
-        register_providers, register_pr,       register_config,  register_plugins,  register_version,
-        register_completion, register_help,
+    static constexpr Command k_commands[] = {
+        {"init", register_init},         {"remediate", register_remediate}, {"ingest", register_ingest},
+        {"policy", register_policy},     {"enqueue", register_enqueue},     {"queue", register_queue},
+        {"worker", register_worker},     {"run", register_run},             {"approve", register_approve},
+        {"apply", register_apply},       {"drift", register_drift},         {"chat", register_chat},
+        {"serve", register_serve},       {"schedule", register_schedule},   {"events", register_events},
+        {"trace", register_trace},       {"audit", register_audit},         {"metrics", register_metrics},
+        {"creds", register_creds},       {"validate", register_validate},   {"providers", register_providers},
+        {"pr", register_pr},             {"config", register_config},       {"plugins", register_plugins},
+        {"version", register_version},   {"completion", register_completion}, {"help", register_help},
     };
     return k_commands;
 }
@@ -80,15 +96,17 @@ int run(int argc, char** argv)
     app.add_flag("--version", show_version, "print the version and exit");
     add_globals(app, ctx);
 
-    for (RegisterCommand add : commands()) add(app, ctx);
+    int index = 0;
+    std::string name = find_command_name(argc, argv, index);
+    const Command* only = only_command(name);
+    for (const auto& c : commands())
+        if (!only || &c == only) c.add(app, ctx);
 
     plugins::register_builtin(
         {ctx.signals(), &ctx.queues(), &ctx.agents(), [&ctx] { return ctx.config(); }, &ctx.credentials(), &ctx.forges()});
 
     // git's convention: an unknown command may be an external one. A
     // built-in command always wins, so a plugin cannot shadow one.
-    int index = 0;
-    std::string name = find_command_name(argc, argv, index);
     if (!name.empty() && !find_subcommand(app, name)) {
         if (auto ext = find_external(name)) {
             // Parse only the global flags that precede the command.

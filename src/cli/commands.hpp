@@ -50,8 +50,14 @@ void register_policy_digest(CLI::App& policy, Context& ctx);
 void register_policy_replay(CLI::App& policy, Context& ctx);
 void register_queue_manage(CLI::App& queue, Context& ctx);
 
+/// A top-level command: its name and the function that adds it.
+struct Command {
+    const char* name;
+    RegisterCommand add;
+};
+
 /// Every built-in command, in the order `infra-agent --help` lists them.
-std::span<const RegisterCommand> commands();
+std::span<const Command> commands();
 
 /// The subcommand of app called name, or nullptr.
 inline CLI::App* find_subcommand(CLI::App& app, const std::string& name)

@@ -1,6 +1,7 @@
 #include "core/git.hpp"
 
 #include "core/crypto.hpp"
+#include "core/dynlib.hpp"
 #include "core/text.hpp"
 
 #include <git2.h>
@@ -15,18 +16,63 @@
 namespace infra::core::git {
 namespace {
 
-void init_once()
+// libgit2 is loaded when git is first used (core/dynlib): with what it
+// links (Kerberos, mbedTLS, libssh2) it costs about 2 ms of CPU to load.
+#define INFRA_LIBGIT2_FUNCTIONS(X) \
+    X(git_blob_free) X(git_blob_lookup) X(git_blob_rawcontent) \
+    X(git_blob_rawsize) X(git_buf_dispose) X(git_checkout_head) \
+    X(git_checkout_options_init) X(git_checkout_tree) X(git_clone) \
+    X(git_clone_options_init) X(git_commit_committer) X(git_commit_create) \
+    X(git_commit_free) X(git_commit_lookup) X(git_commit_message) \
+    X(git_commit_parent_id) X(git_commit_parentcount) X(git_commit_tree) \
+    X(git_commit_tree_id) X(git_config_add_file_ondisk) X(git_config_free) \
+    X(git_config_new) X(git_credential_ssh_key_from_agent) X(git_credential_ssh_key_new) \
+    X(git_credential_userpass_plaintext_new) X(git_diff_free) X(git_diff_get_delta) \
+    X(git_diff_num_deltas) X(git_diff_options_init) X(git_diff_tree_to_workdir_with_index) \
+    X(git_error_last) X(git_fetch_options_init) X(git_graph_descendant_of) \
+    X(git_index_add_all) X(git_index_free) X(git_index_has_conflicts) \
+    X(git_index_update_all) X(git_index_write) X(git_index_write_tree) \
+    X(git_libgit2_init) X(git_merge_base) X(git_merge_commits) \
+    X(git_message_trailer_array_free) X(git_message_trailers) X(git_oid_equal) \
+    X(git_oid_fromstr) X(git_oid_tostr) X(git_patch_free) \
+    X(git_patch_from_diff) X(git_patch_to_buf) X(git_push_options_init) \
+    X(git_reference_create) X(git_reference_create_matching) X(git_reference_delete) \
+    X(git_reference_free) X(git_reference_lookup) X(git_reference_name) \
+    X(git_reference_name_to_id) X(git_reference_shorthand) X(git_reference_target) \
+    X(git_remote_connect_ext) X(git_remote_connect_options_init) X(git_remote_create_anonymous) \
+    X(git_remote_default_branch) X(git_remote_disconnect) X(git_remote_fetch) \
+    X(git_remote_free) X(git_remote_init_callbacks) X(git_remote_lookup) \
+    X(git_remote_ls) X(git_remote_push) X(git_remote_url) \
+    X(git_repository_discover) X(git_repository_free) X(git_repository_head) \
+    X(git_repository_index) X(git_repository_init) X(git_repository_is_bare) \
+    X(git_repository_open) X(git_repository_open_ext) X(git_repository_set_config) \
+    X(git_repository_set_workdir) X(git_repository_workdir) X(git_signature_free) \
+    X(git_signature_now) X(git_status_byindex) X(git_status_list_entrycount) \
+    X(git_status_list_free) X(git_status_list_new) X(git_status_options_init) \
+    X(git_tree_entry_bypath) X(git_tree_entry_free) X(git_tree_entry_id) \
+    X(git_tree_free) X(git_tree_lookup)
+
+INFRA_LIBGIT2_FUNCTIONS(INFRA_DYNLIB_DECLARE)
+
+/// Loads libgit2 (once) and initializes it.
+Status init_once()
 {
+    static Status loaded = fail(Errc::internal, "libgit2 was not loaded");
     static std::once_flag once;
-    std::call_once(once, [] { git_libgit2_init(); });
+    std::call_once(once, [] {
+        loaded = dynlib::load("git support", INFRA_LIBGIT2_SONAME, INFRA_LIBGIT2_PACKAGE,
+                              [](void* handle, std::string& missing) { INFRA_LIBGIT2_FUNCTIONS(INFRA_DYNLIB_BIND) });
+        if (loaded) git_libgit2_init();
+    });
+    return loaded;
 }
 
-template <typename T, void (*Free)(T*)>
+template <typename T, void (**Free)(T*)>
 struct Owned {
     T* p = nullptr;
     ~Owned()
     {
-        if (p) Free(p);
+        if (p) (*Free)(p);
     }
     T** out() { return &p; }
     T* get() const { return p; }
@@ -34,14 +80,14 @@ struct Owned {
     Owned(const Owned&) = delete;
     Owned& operator=(const Owned&) = delete;
 };
-using Repo = Owned<git_repository, git_repository_free>;
-using Remote = Owned<git_remote, git_remote_free>;
-using Commit = Owned<git_commit, git_commit_free>;
-using Tree = Owned<git_tree, git_tree_free>;
-using Index = Owned<git_index, git_index_free>;
-using Ref = Owned<git_reference, git_reference_free>;
-using Sig = Owned<git_signature, git_signature_free>;
-using Diff = Owned<git_diff, git_diff_free>;
+using Repo = Owned<git_repository, &git_repository_free>;
+using Remote = Owned<git_remote, &git_remote_free>;
+using Commit = Owned<git_commit, &git_commit_free>;
+using Tree = Owned<git_tree, &git_tree_free>;
+using Index = Owned<git_index, &git_index_free>;
+using Ref = Owned<git_reference, &git_reference_free>;
+using Sig = Owned<git_signature, &git_signature_free>;
+using Diff = Owned<git_diff, &git_diff_free>;
 
 /// What the libgit2 callbacks share during one operation.
 struct CallbackState {
@@ -355,7 +401,7 @@ Result<std::vector<std::string>> remove_metadata_from_tree(const Checkout& co)
 
 Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir, const std::string& base, const Auth& auth)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     Checkout co;
     co.dir = dir;
     co.git_dir = git_dir_for(dir);
@@ -393,7 +439,7 @@ Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir,
 
 Result<Checkout> open(const std::filesystem::path& dir)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     Repo repo;
     if (git_repository_open_ext(repo.out(), dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0)
         return fail(git_failure(text::quote(dir.string()) + " is not a git repository", nullptr, Errc::invalid_input));
@@ -408,7 +454,7 @@ Result<Checkout> open(const std::filesystem::path& dir)
 
 std::optional<std::filesystem::path> find_worktree(const std::filesystem::path& dir)
 {
-    init_once();
+    if (!init_once()) return std::nullopt;  // open() says why
     git_buf found = GIT_BUF_INIT;
     if (git_repository_discover(&found, dir.c_str(), 0, nullptr) != 0) return std::nullopt;
     Repo repo;
@@ -420,7 +466,7 @@ std::optional<std::filesystem::path> find_worktree(const std::filesystem::path& 
 
 bool has_origin(const Checkout& co)
 {
-    init_once();
+    if (!init_once()) return false;
     Repo repo;
     if (!open_repo(co, repo)) return false;
     Remote remote;
@@ -443,7 +489,7 @@ static Status diff_against_base(const Checkout& co, Repo& repo, Diff& diff, std:
 
 Result<std::string> diff_worktree(const Checkout& co)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     Repo repo;
     Diff diff;
     if (auto st = diff_against_base(co, repo, diff, GIT_DIFF_SHOW_UNTRACKED_CONTENT); !st) return fail(st.error());
@@ -464,7 +510,7 @@ Result<std::string> diff_worktree(const Checkout& co)
 
 Result<std::vector<std::string>> changed_paths(const Checkout& co)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     Repo repo;
     Diff diff;
     if (auto st = diff_against_base(co, repo, diff, GIT_DIFF_INCLUDE_TYPECHANGE); !st) return fail(st.error());
@@ -479,7 +525,7 @@ Result<std::vector<std::string>> changed_paths(const Checkout& co)
 
 Result<std::vector<std::string>> ignored_paths(const Checkout& co)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     Repo repo;
     if (auto st = open_repo(co, repo); !st) return fail(st.error());
     git_status_options opts;
@@ -501,7 +547,7 @@ Result<std::vector<std::string>> ignored_paths(const Checkout& co)
 
 Status export_base(const Checkout& co, const std::filesystem::path& dir)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     Repo repo;
     Commit base;
     Tree tree;
@@ -521,7 +567,7 @@ Status export_base(const Checkout& co, const std::filesystem::path& dir)
 
 Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::string& path)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     Repo repo;
     Commit base;
     Tree tree;
@@ -540,7 +586,7 @@ Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::s
 Result<std::string> commit_all(const Checkout& co, const std::string& branch, const std::string& message,
                                const Identity& who, const Trailers& trailers)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     Repo repo;
     if (auto st = open_repo(co, repo); !st) return fail(st.error());
     Index index;
@@ -576,7 +622,7 @@ Result<std::string> commit_all(const Checkout& co, const std::string& branch, co
 
 Result<PushResult> push(const Checkout& co, const std::string& branch, const PushOptions& opt)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     if (branch.rfind("infra-agent/", 0) != 0)
         return fail(Errc::denied, "refusing to push " + text::quote(branch) + ": infra-agent pushes only to branches under infra-agent/");
     for (const auto& p : opt.protected_patterns)
@@ -755,7 +801,7 @@ Result<std::map<std::string, git_oid>> scratch_remote(const std::string& url, co
 Result<BranchState> inspect_branch(const std::string& url, const std::string& branch, const std::string& base,
                                    const std::string& bot_email, const Auth& auth, const std::filesystem::path& scratch)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     Scratch s{scratch, {}};
     Remote remote;
     CallbackState st;
@@ -790,7 +836,7 @@ Result<BranchState> inspect_branch(const std::string& url, const std::string& br
     out.behind = git_merge_base(&merge_base, s.repo.get(), &tip_id, &base_id) != 0 || !git_oid_equal(&merge_base, &base_id);
     if (out.behind) {
         Commit base_commit;
-        Owned<git_index, git_index_free> merged;
+        Owned<git_index, &git_index_free> merged;
         if (git_commit_lookup(base_commit.out(), s.repo.get(), &base_id) == 0 &&
             git_merge_commits(merged.out(), s.repo.get(), base_commit.get(), tip.get(), nullptr) == 0)
             out.conflicts = git_index_has_conflicts(merged.get()) != 0;
@@ -800,7 +846,7 @@ Result<BranchState> inspect_branch(const std::string& url, const std::string& br
 
 Status delete_branch(const std::string& url, const std::string& branch, const Auth& auth, const std::filesystem::path& scratch)
 {
-    init_once();
+    if (auto st = init_once(); !st) return st.error();
     if (branch.rfind("infra-agent/", 0) != 0)
         return fail(Errc::denied, "refusing to delete " + text::quote(branch) + ": infra-agent deletes only branches under infra-agent/");
     std::string ref = "refs/heads/" + branch;

@@ -165,6 +165,11 @@ TEST(ManualCli, EveryCommandHasAManualPageWithTheHelpsExamplesAndExitCodes)
         // `help CMD` and the page say the same: its examples and the exit codes.
         auto help = run_cli({"help", name});
         ASSERT_EQ(help.exit_code, 0);
+        // A command line that names a command builds only its part of the
+        // tree: what it says about the command is the same.
+        auto own = run_cli({name, "--help"});
+        EXPECT_EQ(own.exit_code, 0) << name;
+        EXPECT_EQ(own.out, help.out) << name;
         int examples = 0;
         for (const auto& line : lines_of(help.out)) {
             if (line.rfind("  $ ", 0) == 0) {

@@ -112,6 +112,23 @@ protected:
     std::unique_ptr<test::Background> server;
 };
 
+// serve's HTTP server is a module loaded beside the binary: a binary copied
+// without it still runs every other command, and serve says what is wrong.
+TEST(ServeModule, ABinaryWithoutItsHttpModuleSaysSoAndOtherCommandsRun)
+{
+    test::TempDir dir;
+    fs::copy_file(INFRA_AGENT_BIN, dir / "infra-agent");
+    fs::permissions(dir / "infra-agent", fs::perms::owner_all);
+    std::string bin = (dir / "infra-agent").string();
+    auto v = test::run_program(bin, {"version"});
+    EXPECT_EQ(v.exit_code, 0) << v.err;
+    auto r = test::run_program(bin, {"serve", "--listen", "127.0.0.1:0", "--home", (dir / "home").string()});
+    EXPECT_EQ(r.exit_code, 1);
+    EXPECT_NE(r.err.find("infra-agent's module infra-agent-http.so is not installed (looked in " + dir.path().string()),
+              std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("hint: reinstall infra-agent"), std::string::npos) << r.err;
+}
+
 TEST_F(ServeCli, SignedDeliveryBecomesAPullRequestOnABareRemote)
 {
     // A Slack-compatible incoming webhook on loopback hears that the pull request is ready.

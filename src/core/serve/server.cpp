@@ -2,6 +2,7 @@
 #include "core/creds/binding.hpp"
 #include "core/change/apply.hpp"
 #include "core/events/query.hpp"
+#include "core/serve/http.hpp"
 #include "core/serve/state_metrics.hpp"
 
 #include "core/approval.hpp"
@@ -12,7 +13,6 @@
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -28,8 +28,6 @@ namespace {
 using json = nlohmann::json;
 
 constexpr std::size_t k_max_batch = 512;
-/// Requests one keep-alive connection may carry before the server closes it.
-constexpr std::size_t k_keep_alive_requests = 1000;
 
 /// The header that names a delivery, per webhook source, for replay detection.
 const char* delivery_header(const std::string& source)
@@ -55,13 +53,13 @@ int status_for(const Error& e)
     }
 }
 
-void reply(httplib::Response& res, int status, const json& body)
+void reply(http::Response& res, int status, const json& body)
 {
-    res.status = status;
+    res.set_status(status);
     res.set_content(body.dump() + "\n", "application/json");
 }
 
-void reply_error(httplib::Response& res, const Error& e)
+void reply_error(http::Response& res, const Error& e)
 {
     json body = {{"error", e.message}};
     if (!e.hint.empty()) body["hint"] = e.hint;
@@ -130,7 +128,6 @@ public:
         admitter = std::thread([this] { admit_loop(); });
         if (deps.reviewers)
             reviews = std::make_unique<Reviews>(ReviewDeps{deps.queue, deps.events, deps.state_path, opt.approvers, *deps.reviewers, deps.apply});
-        routes();
     }
 
     ~Impl()
@@ -169,10 +166,28 @@ public:
         return out;
     }
 
+    /// Opens the HTTP server (loading its module) and binds its socket.
+    Status bind()
+    {
+        http::Limits limits;
+        limits.max_body = opt.max_body;
+        limits.io_timeout = opt.io_timeout;
+        limits.threads = opt.threads;
+        auto server = http::open(limits);
+        if (!server) return server.error();
+        http = std::move(*server);
+        routes();
+        bound_port = http->bind(opt.host, opt.port);
+        if (bound_port > 0) return {};
+        if (opt.port == 0) return fail(Errc::unavailable, "cannot listen on " + opt.host);
+        return fail(Errc::unavailable, "cannot listen on " + opt.host + ":" + std::to_string(opt.port),
+                    "is another server using the port? set serve.listen or --listen");
+    }
+
     Options opt;
     Deps deps;
     Metrics metrics;
-    httplib::Server http;
+    std::unique_ptr<http::Server> http;  ///< opened by bind()
     int bound_port = 0;
 
 private:
@@ -328,28 +343,28 @@ private:
 
     // --- HTTP --------------------------------------------------------------
 
-    using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+    using Handler = std::function<void(const http::Request&, http::Response&)>;
 
     Handler timed(const std::string& route, Handler h)
     {
-        return [this, route, h = std::move(h)](const httplib::Request& req, httplib::Response& res) {
+        return [this, route, h = std::move(h)](const http::Request& req, http::Response& res) {
             auto start = std::chrono::steady_clock::now();
             try {
                 h(req, res);
             } catch (const std::exception& e) {
-                spdlog::error("{} {}: {}", req.method, route, e.what());
+                spdlog::error("{} {}: {}", req.method(), route, e.what());
                 reply(res, 500, {{"error", "internal error"}});
             }
             metrics.observe("infra_agent_http_request_duration_seconds", {{"route", route}},
                             std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-            metrics.add("infra_agent_http_requests_total", {{"route", route}, {"code", std::to_string(res.status)}});
+            metrics.add("infra_agent_http_requests_total", {{"route", route}, {"code", std::to_string(res.status())}});
         };
     }
 
     /// The name behind the request's bearer token among tokens, or nothing.
-    static std::optional<std::string> caller(const httplib::Request& req, const std::vector<Token>& tokens)
+    static std::optional<std::string> caller(const http::Request& req, const std::vector<Token>& tokens)
     {
-        std::string auth = req.get_header_value("Authorization");
+        std::string auth = req.header("Authorization");
         if (auth.rfind("Bearer ", 0) != 0) return std::nullopt;
         std::string hash = crypto::sha256_hex(text::trim(std::string_view(auth).substr(7)));
         std::optional<std::string> who;
@@ -357,7 +372,7 @@ private:
             if (crypto::constant_time_equal(hash, t.sha256)) who = t.name;
         return who;
     }
-    std::optional<std::string> caller(const httplib::Request& req) const { return caller(req, opt.tokens); }
+    std::optional<std::string> caller(const http::Request& req) const { return caller(req, opt.tokens); }
 
     /// The broker API: a distributed worker asks for a credential for a
     /// task it holds. Worker tokens are not API tokens: a worker cannot
@@ -365,7 +380,7 @@ private:
     /// bound to the task (its repository, its bot branch, what its decision
     /// allows), to the worker holding its lease, and ends with the lease;
     /// anything else is refused with 403 and recorded as credential.refused.
-    void mint(const httplib::Request& req, httplib::Response& res)
+    void mint(const http::Request& req, http::Response& res)
     {
         if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
         auto who = caller(req, opt.worker_tokens);
@@ -375,7 +390,7 @@ private:
                                                   ? "no worker tokens are configured (serve.worker_tokens_file)"
                                                   : "missing or unknown worker token"}});
         }
-        json body = json::parse(req.body, nullptr, false);
+        json body = json::parse(req.body(), nullptr, false);
         if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
         creds::LeaseAsk ask;
         ask.scope = string_member(body, "scope");
@@ -419,7 +434,7 @@ private:
         reply(res, 200, *cred);
     }
 
-    bool authorized(const httplib::Request& req, httplib::Response& res, std::string& who) const
+    bool authorized(const http::Request& req, http::Response& res, std::string& who) const
     {
         auto c = caller(req);
         if (!c) {
@@ -432,7 +447,7 @@ private:
         return true;
     }
 
-    void hook(const std::string& source, const httplib::Request& req, httplib::Response& res)
+    void hook(const std::string& source, const http::Request& req, http::Response& res)
     {
         auto secret = opt.secrets.find(source);
         if (secret == opt.secrets.end() || secret->second.empty()) {
@@ -441,7 +456,7 @@ private:
             return;
         }
         signals::IngestOptions in;
-        for (const auto& [k, v] : req.headers) in.headers[text::lower(k)] = v;
+        req.each_header([&](const std::string& k, const std::string& v) { in.headers[text::lower(k)] = v; });
         in.repository_id = opt.repository_id;
         in.max_body = opt.max_body;
         std::string parser_name = source;
@@ -464,9 +479,9 @@ private:
             return;
         }
         // A sender's W3C traceparent makes this delivery part of its trace.
-        auto sent = events::parse_traceparent(req.get_header_value("traceparent"));
+        auto sent = events::parse_traceparent(req.header("traceparent"));
         events::ContextScope in_trace(sent ? *sent : events::SpanContext{});
-        auto found = signals::parse_text(*parser, req.body, source + " delivery", in, &deps.events);
+        auto found = signals::parse_text(*parser, req.body(), source + " delivery", in, &deps.events);
         if (!found) {
             metrics.add("infra_agent_webhook_deliveries_total",
                         {{"source", source}, {"outcome", found.error().code == Errc::unauthenticated ? "unauthenticated" : "invalid"}});
@@ -474,12 +489,12 @@ private:
             return;
         }
         if (reviews && source == "github") {
-            auto action = github_review_action(in.headers["x-github-event"], json::parse(req.body, nullptr, false));
+            auto action = github_review_action(in.headers["x-github-event"], json::parse(req.body(), nullptr, false));
             if (action && review(*action, source, req, res)) return;
         }
         if (found->tasks.empty() && source == "github" && in.headers["x-github-event"] == "pull_request") {
             // Signed and read: a bot pull request merged or closed is followed.
-            json body = json::parse(req.body, nullptr, false);
+            json body = json::parse(req.body(), nullptr, false);
             const json& pr = object_member(body, "pull_request");
             if (string_member(body, "action") == "closed" && pr.is_object()) {
                 bool merged = member(pr, "merged") == true;
@@ -501,7 +516,7 @@ private:
             return;
         }
         std::string delivery;
-        if (const char* h = delivery_header(source)) delivery = req.get_header_value(h);
+        if (const char* h = delivery_header(source)) delivery = req.header(h);
         auto out = submit(source, delivery, std::move(found->tasks));
         if (!out) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "failed"}});
@@ -514,10 +529,10 @@ private:
 
     /// A reviewer's action on one of infra-agent's pull requests: false
     /// when the pull request is not one of them.
-    bool review(const ReviewAction& action, const std::string& source, const httplib::Request& req, httplib::Response& res)
+    bool review(const ReviewAction& action, const std::string& source, const http::Request& req, http::Response& res)
     {
         std::string delivery;
-        if (const char* h = delivery_header(source)) delivery = req.get_header_value(h);
+        if (const char* h = delivery_header(source)) delivery = req.header(h);
         auto out = reviews->handle(action, source, delivery);
         if (!out) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "failed"}});
@@ -532,7 +547,7 @@ private:
     }
 
     /// A forge said a pull request was merged or closed.
-    void follow(httplib::Response& res, const std::string& source, const std::string& repository, std::int64_t number,
+    void follow(http::Response& res, const std::string& source, const std::string& repository, std::int64_t number,
                 const std::string& state, const std::string& by)
     {
         if (!deps.follow || repository.empty() || number <= 0) {
@@ -555,7 +570,7 @@ private:
     /// GitLab's webhooks: X-Gitlab-Token is the shared secret. Approvals,
     /// pushes and notes on infra-agent's merge requests go to the reviewers;
     /// a merge request merged or closed is followed; anything else is ignored.
-    void gitlab_hook(const httplib::Request& req, httplib::Response& res)
+    void gitlab_hook(const http::Request& req, http::Response& res)
     {
         const std::string source = "gitlab";
         auto secret = opt.secrets.find(source);
@@ -563,16 +578,16 @@ private:
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "disabled"}});
             return reply(res, 403, {{"error", "the gitlab hook is off: set webhooks.gitlab.secret_env"}});
         }
-        if (!crypto::constant_time_equal(req.get_header_value("X-Gitlab-Token"), secret->second)) {
+        if (!crypto::constant_time_equal(req.header("X-Gitlab-Token"), secret->second)) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "unauthenticated"}});
             return reply(res, 401, {{"error", "missing or wrong X-Gitlab-Token"}});
         }
-        json body = json::parse(req.body, nullptr, false);
+        json body = json::parse(req.body(), nullptr, false);
         if (!body.is_object()) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "invalid"}});
             return reply(res, 400, {{"error", "gitlab delivery: expected a JSON object"}});
         }
-        std::string event = req.get_header_value("X-Gitlab-Event");
+        std::string event = req.header("X-Gitlab-Event");
         auto action = reviews ? gitlab_review_action(event, body) : std::nullopt;
         if (action && review(*action, source, req, res)) return;
         const json& mr = object_member(body, "object_attributes");
@@ -588,7 +603,7 @@ private:
                                                : " (serve reads GitLab reviews only with forge.kind: gitlab)")}}});
     }
 
-    void answer(httplib::Response& res, const std::string& source, const Outcome& out)
+    void answer(http::Response& res, const std::string& source, const Outcome& out)
     {
         if (out.duplicate) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "duplicate"}});
@@ -601,9 +616,9 @@ private:
         reply(res, 202, {{"status", "accepted"}, {"taskIds", ids}, {"tasks", admissions_json(out.admissions)}});
     }
 
-    static bool sns_authorized(const httplib::Request& req, const std::string& secret)
+    static bool sns_authorized(const http::Request& req, const std::string& secret)
     {
-        std::string auth = req.get_header_value("Authorization");
+        std::string auth = req.header("Authorization");
         if (auth.rfind("Bearer ", 0) == 0) return crypto::constant_time_equal(auth.substr(7), secret);
         if (auth.rfind("Basic ", 0) != 0) return false;
         // base64 (standard alphabet) of user:password; the password is the secret.
@@ -622,20 +637,20 @@ private:
     void routes()
     {
         for (std::string source : {"github", "alertmanager", "pagerduty", "sns"})
-            http.Post("/hooks/" + source, timed("/hooks/" + source, [this, source](const httplib::Request& req, httplib::Response& res) {
+            http->post("/hooks/" + source, timed("/hooks/" + source, [this, source](const http::Request& req, http::Response& res) {
                           hook(source, req, res);
                       }));
-        http.Post("/hooks/gitlab", timed("/hooks/gitlab", [this](const httplib::Request& req, httplib::Response& res) { gitlab_hook(req, res); }));
+        http->post("/hooks/gitlab", timed("/hooks/gitlab", [this](const http::Request& req, http::Response& res) { gitlab_hook(req, res); }));
 
-        http.Post("/v1/tasks", timed("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
+        http->post("/v1/tasks", timed("/v1/tasks", [this](const http::Request& req, http::Response& res) {
                       std::string who;
                       if (!authorized(req, res, who)) return;
                       signals::IngestOptions in;
                       in.repository_id = opt.repository_id;
                       in.max_body = opt.max_body;
-                      auto sent = events::parse_traceparent(req.get_header_value("traceparent"));
+                      auto sent = events::parse_traceparent(req.header("traceparent"));
                       events::ContextScope in_trace(sent ? *sent : events::SpanContext{});
-                      auto found = signals::parse_text(*deps.signals.find("api"), req.body, "request body", in, &deps.events);
+                      auto found = signals::parse_text(*deps.signals.find("api"), req.body(), "request body", in, &deps.events);
                       if (!found) return reply_error(res, found.error());
                       if (found->tasks.empty()) return reply(res, 400, {{"error", "no task in the request body"}});
                       // Who asked is who holds the token, whatever the body says.
@@ -645,39 +660,39 @@ private:
                       answer(res, "api", *out);
                   }));
 
-        http.Get(R"(/v1/tasks/([A-Za-z0-9._:\-]+))", timed("/v1/tasks/{id}", [this](const httplib::Request& req, httplib::Response& res) {
+        http->get(R"(/v1/tasks/([A-Za-z0-9._:\-]+))", timed("/v1/tasks/{id}", [this](const http::Request& req, http::Response& res) {
                      std::string who;
                      if (!authorized(req, res, who)) return;
-                     auto e = deps.queue.show(req.matches[1].str());
+                     auto e = deps.queue.show(req.match(1));
                      if (!e) return reply_error(res, e.error());
                      reply(res, 200, queue::to_json(*e, true));
                  }));
 
-        http.Get(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/events)",
-                 timed("/v1/tasks/{id}/events", [this](const httplib::Request& req, httplib::Response& res) {
+        http->get(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/events)",
+                 timed("/v1/tasks/{id}/events", [this](const http::Request& req, http::Response& res) {
                      std::string who;
                      if (!authorized(req, res, who)) return;
-                     auto e = deps.queue.show(req.matches[1].str());
+                     auto e = deps.queue.show(req.match(1));
                      if (!e) return reply_error(res, e.error());
                      deps.events.flush();
                      auto events = task_events(e->id);
                      if (!events) return reply_error(res, events.error());
                      std::string body;
                      for (const auto& ev : *events) body += ev.dump() + "\n";
-                     res.status = 200;
+                     res.set_status(200);
                      res.set_content(body, "application/x-ndjson");
                  }));
 
-        http.Post(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/(approve|reject))",
-                  timed("/v1/tasks/{id}/approve", [this](const httplib::Request& req, httplib::Response& res) {
+        http->post(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/(approve|reject))",
+                  timed("/v1/tasks/{id}/approve", [this](const http::Request& req, http::Response& res) {
                       std::string who;
                       if (!authorized(req, res, who)) return;
-                      json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
+                      json body = req.body().empty() ? json::object() : json::parse(req.body(), nullptr, false);
                       if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
-                      bool approve = req.matches[2].str() == "approve";
+                      bool approve = req.match(2) == "approve";
                       if (approve) {
                           // A tier-4 task that ran and kept its plan: the approval is of that plan.
-                          auto e = deps.queue.show(req.matches[1].str());
+                          auto e = deps.queue.show(req.match(1));
                           if (!e) return reply_error(res, e.error());
                           if (e->state == queue::State::succeeded && int_member(e->decision, "tier") == 4) {
                               std::lock_guard lock(approver_mutex);
@@ -694,17 +709,17 @@ private:
                                                       {"state", v->waiting.empty() ? "approved" : "pending-approval"}, {"waiting", v->waiting}});
                           }
                       }
-                      approval::Request r{req.matches[1].str(), who, approve, string_member(body, "group"), string_member(body, "reason")};
+                      approval::Request r{req.match(1), who, approve, string_member(body, "group"), string_member(body, "reason")};
                       auto v = approval::decide(deps.queue, deps.events, r, opt.approvers);
                       if (!v) return reply_error(res, v.error());
                       reply(res, 200, {{"id", v->id}, {"by", v->by}, {"group", v->group}, {"state", v->state}, {"reason", v->reason}});
                   }));
 
-        http.Post("/v1/credentials", timed("/v1/credentials", [this](const httplib::Request& req, httplib::Response& res) {
+        http->post("/v1/credentials", timed("/v1/credentials", [this](const http::Request& req, http::Response& res) {
                       mint(req, res);
                   }));
         // Whose worker token this is: a distributed worker names its leases after it.
-        http.Get("/v1/credentials/identity", timed("/v1/credentials/identity", [this](const httplib::Request& req, httplib::Response& res) {
+        http->get("/v1/credentials/identity", timed("/v1/credentials/identity", [this](const http::Request& req, http::Response& res) {
                      if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
                      auto who = caller(req, opt.worker_tokens);
                      if (!who) {
@@ -714,7 +729,7 @@ private:
                      reply(res, 200, {{"worker", *who}, {"workerIdPrefix", *who + "/"}});
                  }));
 
-        http.Get("/metrics", timed("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+        http->get("/metrics", timed("/metrics", [this](const http::Request&, http::Response& res) {
                      if (auto s = deps.queue.stats())
                          for (const auto& [state, n] : s->by_state)
                              metrics.set("infra_agent_queue_tasks", {{"state", state}}, static_cast<double>(n));
@@ -722,41 +737,21 @@ private:
                      std::string text = metrics.render();
                      if (auto st = refresh_recorded(); st) text += recorded.render();
                      else spdlog::warn("metrics from the state store: {}", st.error().message);
-                     res.status = 200;
+                     res.set_status(200);
                      res.set_content(text, "text/plain; version=0.0.4");
                  }));
-        http.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
-        http.Get("/readyz", timed("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+        http->get("/healthz", [](const http::Request&, http::Response& res) { res.set_content("ok\n", "text/plain"); });
+        http->get("/readyz", timed("/readyz", [this](const http::Request&, http::Response& res) {
                      auto s = deps.queue.stats();
                      if (!s) return reply(res, 503, {{"ready", false}, {"error", "queue: " + s.error().message}});
                      reply(res, 200, {{"ready", true}});
                  }));
 
-        http.set_payload_max_length(opt.max_body);
-        http.set_read_timeout(opt.io_timeout.count(), 0);
-        http.set_write_timeout(opt.io_timeout.count(), 0);
-        http.set_keep_alive_timeout(5);
-        // cpp-httplib closes a connection after 5 requests by default: a
-        // sender that keeps its connection (GitHub, a load balancer) would
-        // pay a new handshake, accept and thread hand-off every 5 deliveries.
-        http.set_keep_alive_max_count(k_keep_alive_requests);
-        // Responses go out in two writes (head, body): without this, Nagle and
-        // delayed ACKs hold each keep-alive response for 40 ms.
-        http.set_tcp_nodelay(true);
-        // SO_REUSEADDR only: cpp-httplib's default adds SO_REUSEPORT, with
-        // which a second server on the same port would silently take half
-        // the deliveries instead of failing to start.
-        http.set_socket_options([](socket_t sock) {
-            int yes = 1;
-            ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-        });
-        int threads = opt.threads;
-        http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
-        http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-            if (!res.body.empty()) return;
-            std::string msg = res.status == 413 ? "request body larger than the limit (serve.max_body)"
-                              : res.status == 404 ? "no such endpoint"
-                                                  : "HTTP " + std::to_string(res.status);
+        http->on_error([](const http::Request&, http::Response& res) {
+            if (res.has_body()) return;
+            std::string msg = res.status() == 413 ? "request body larger than the limit (serve.max_body)"
+                              : res.status() == 404 ? "no such endpoint"
+                                                    : "HTTP " + std::to_string(res.status());
             res.set_content(json{{"error", msg}}.dump() + "\n", "application/json");
         });
     }
@@ -816,25 +811,19 @@ Server::Server(Options options, Deps deps) : m(std::make_unique<Impl>(std::move(
 
 Server::~Server() = default;
 
-Status Server::bind()
-{
-    if (m->opt.port == 0) {
-        m->bound_port = m->http.bind_to_any_port(m->opt.host);
-        if (m->bound_port <= 0) return fail(Errc::unavailable, "cannot listen on " + m->opt.host);
-    } else {
-        if (!m->http.bind_to_port(m->opt.host, m->opt.port))
-            return fail(Errc::unavailable, "cannot listen on " + m->opt.host + ":" + std::to_string(m->opt.port),
-                        "is another server using the port? set serve.listen or --listen");
-        m->bound_port = m->opt.port;
-    }
-    return {};
-}
+Status Server::bind() { return m->bind(); }
 
 int Server::port() const { return m->bound_port; }
 
-void Server::run() { m->http.listen_after_bind(); }
+void Server::run()
+{
+    if (m->http) m->http->listen();
+}
 
-void Server::stop() { m->http.stop(); }
+void Server::stop()
+{
+    if (m->http) m->http->stop();
+}
 
 Result<std::vector<std::string>> Server::submit(const std::string& source, std::vector<AgentTask> tasks)
 {

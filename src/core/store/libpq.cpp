@@ -1,6 +1,6 @@
 #include "core/store/libpq.hpp"
 
-#include <dlfcn.h>
+#include "core/dynlib.hpp"
 
 #include <mutex>
 #include <string>
@@ -16,22 +16,12 @@ LibPq g_libpq;
 
 Result<const LibPq*> open_libpq()
 {
-    void* handle = ::dlopen(k_soname, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        const char* why = ::dlerror();
-        return fail(Errc::unavailable,
-                    std::string("PostgreSQL support needs ") + k_soname + ", which cannot be loaded: " + (why ? why : "not found"),
-                    "install PostgreSQL's client library: apt install libpq5");
-    }
-    std::string missing;
-#define INFRA_LIBPQ_RESOLVE(name)                                                                  \
-    g_libpq.name = reinterpret_cast<decltype(&::name)>(::dlsym(handle, #name));                    \
-    if (!g_libpq.name) missing += (missing.empty() ? "" : ", ") + std::string(#name);
-    INFRA_LIBPQ_FUNCTIONS(INFRA_LIBPQ_RESOLVE)
-#undef INFRA_LIBPQ_RESOLVE
-    if (!missing.empty())
-        return fail(Errc::unavailable, std::string(k_soname) + " lacks " + missing,
-                    "install libpq5 from PostgreSQL 12 or later");
+    auto loaded = dynlib::load("PostgreSQL support", k_soname, "libpq5", [](void* handle, std::string& missing) {
+#define INFRA_LIBPQ_BIND(name) dynlib::bind(handle, g_libpq.name, #name, missing);
+        INFRA_LIBPQ_FUNCTIONS(INFRA_LIBPQ_BIND)
+#undef INFRA_LIBPQ_BIND
+    });
+    if (!loaded) return loaded.error();
     return &g_libpq;
 }
 

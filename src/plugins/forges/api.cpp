@@ -1,8 +1,11 @@
 #include "plugins/forges/api.hpp"
 
+#include "core/dynlib.hpp"
 #include "core/text.hpp"
 
 #include <zip.h>
+
+#include <mutex>
 
 namespace infra::plugins::forges {
 
@@ -46,8 +49,31 @@ core::Error answer_error(const ApiCall& api, const std::string& method, const st
 
 }  // namespace
 
+namespace {
+
+// libzip is opened when an artifact is first read (core/dynlib).
+#define INFRA_LIBZIP_FUNCTIONS(X)                                                                  \
+    X(zip_discard) X(zip_error_fini) X(zip_error_init) X(zip_error_strerror) X(zip_fclose) X(zip_fopen) \
+    X(zip_fread) X(zip_open_from_source) X(zip_source_buffer_create) X(zip_source_free) X(zip_stat) X(zip_strerror)
+
+INFRA_LIBZIP_FUNCTIONS(INFRA_DYNLIB_DECLARE)
+
+core::Status load_libzip()
+{
+    static core::Status loaded = core::fail(Errc::internal, "libzip was not loaded");
+    static std::once_flag once;
+    std::call_once(once, [] {
+        loaded = core::dynlib::load("reading pipeline artifacts", INFRA_LIBZIP_SONAME, INFRA_LIBZIP_PACKAGE,
+                                    [](void* handle, std::string& missing) { INFRA_LIBZIP_FUNCTIONS(INFRA_DYNLIB_BIND) });
+    });
+    return loaded;
+}
+
+}  // namespace
+
 core::Result<std::string> file_in_zip(const std::string& archive, const std::string& file)
 {
+    if (auto st = load_libzip(); !st) return st.error();
     zip_error_t error;
     zip_error_init(&error);
     zip_source_t* src = zip_source_buffer_create(archive.data(), archive.size(), 0, &error);

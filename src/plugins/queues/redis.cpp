@@ -1,5 +1,6 @@
 #include "plugins/queues/redis.hpp"
 
+#include "core/dynlib.hpp"
 #include "core/process.hpp"
 #include "core/text.hpp"
 
@@ -7,6 +8,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <mutex>
 
 #include <poll.h>
 
@@ -16,6 +18,24 @@ using core::Errc;
 using core::fail;
 
 namespace {
+
+// hiredis is opened when a Redis queue is first used (core/dynlib).
+#define INFRA_HIREDIS_FUNCTIONS(X)                                                                 \
+    X(freeReplyObject) X(redisAppendCommandArgv) X(redisBufferRead) X(redisBufferWrite)           \
+    X(redisConnectWithTimeout) X(redisFree) X(redisGetReply) X(redisGetReplyFromReader) X(redisSetTimeout)
+
+INFRA_HIREDIS_FUNCTIONS(INFRA_DYNLIB_DECLARE)
+
+core::Status load_hiredis()
+{
+    static core::Status loaded = fail(Errc::internal, "hiredis was not loaded");
+    static std::once_flag once;
+    std::call_once(once, [] {
+        loaded = core::dynlib::load("the Redis queue", INFRA_HIREDIS_SONAME, INFRA_HIREDIS_PACKAGE,
+                                    [](void* handle, std::string& missing) { INFRA_HIREDIS_FUNCTIONS(INFRA_DYNLIB_BIND) });
+    });
+    return loaded;
+}
 
 Reply convert(const redisReply* r)
 {
@@ -137,6 +157,7 @@ core::Result<Address> parse_url(const std::string& url)
 
 core::Result<std::unique_ptr<Conn>> Conn::open(const Address& a, const std::string& where)
 {
+    if (auto st = load_hiredis(); !st) return st.error();
     std::unique_ptr<Conn> c(new Conn());
     c->m_where = where;
     timeval tv{10, 0};
