@@ -286,9 +286,7 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
         if (m_opt.events) m_opt.events->emit({"change.refused", id, "", {{"reason", e.message}, {"paths", changed}}});
         return fail(e);
     };
-    // Path checks and validation read the task and decision in their JSON form, as `infra-agent validate` hands them over.
-    const json task_json = to_json(task), decision_json = policy::to_json(decision);
-    if (auto allowed = check_changed_paths(changed, task_json, decision_json); !allowed) return refuse(allowed.error());
+    if (auto allowed = check_changed_paths(changed, task, decision); !allowed) return refuse(allowed.error());
     // What validation reads must be what is committed: no link that leads
     // out, no special file, no Terraform file that .gitignore hides from
     // the commit while terraform reads it.
@@ -347,8 +345,9 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
     }
     auto vspan = open_span("validation", id, json::object());
     // A change of no file (a drift revert) is planned in the task's root.
-    auto roots = changed.empty() && drift ? std::vector<std::string>{task_root(task_json)} : terraform_roots(changed);
-    auto report = validate(co.dir, roots, task_json, decision_json, vopt);
+    auto roots = changed.empty() && drift ? std::vector<std::string>{task_root(task)} : terraform_roots(changed);
+    // Validation reads the JSON forms, as `infra-agent validate` hands them over.
+    auto report = validate(co.dir, roots, to_json(task), policy::to_json(decision), vopt);
     if (!report) return fail(report.error());
     if (vspan) {
         vspan->set("validation.ran", report->ran);
