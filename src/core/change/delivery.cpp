@@ -346,8 +346,7 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
     auto vspan = open_span("validation", id, json::object());
     // A change of no file (a drift revert) is planned in the task's root.
     auto roots = changed.empty() && drift ? std::vector<std::string>{task_root(task)} : terraform_roots(changed);
-    // Validation reads the JSON forms, as `infra-agent validate` hands them over.
-    auto report = validate(co.dir, roots, to_json(task), policy::to_json(decision), vopt);
+    auto report = validate(co.dir, roots, task, decision, vopt);
     if (!report) return fail(report.error());
     if (vspan) {
         vspan->set("validation.ran", report->ran);

@@ -248,6 +248,8 @@ json to_json(const Decision& d, bool explain)
     c["requiresPR"] = d.requires_pr;
     c["requiresValidation"] = d.requires_validation;
     if (d.allow_unsandboxed) c["allowUnsandboxed"] = true;
+    if (d.allow_deletes) c["allowDeletes"] = true;
+    if (!d.plan_scope.empty()) c["planScope"] = d.plan_scope;
     j["constraints"] = std::move(c);
     j["matchedRules"] = d.rule_names();
     if (d.priority) j["priority"] = to_string(*d.priority);
@@ -323,7 +325,9 @@ Result<Decision> decision_from_json(const json& j)
                     read_optional(c, "allowedPaths", "constraints.allowedPaths", d.allowed_paths),
                     read_member(c, "requiresPR", "constraints.requiresPR", "a boolean", d.requires_pr),
                     read_member(c, "requiresValidation", "constraints.requiresValidation", "a boolean", d.requires_validation),
-                    read_member(c, "allowUnsandboxed", "constraints.allowUnsandboxed", "a boolean", d.allow_unsandboxed)})
+                    read_member(c, "allowUnsandboxed", "constraints.allowUnsandboxed", "a boolean", d.allow_unsandboxed),
+                    read_member(c, "allowDeletes", "constraints.allowDeletes", "a boolean", d.allow_deletes),
+                    read_member(c, "planScope", "constraints.planScope", "an array of strings", d.plan_scope)})
         if (!st) return st.error();
     if (j.contains("drift")) {
         if (!drift.contains("mode")) return fail(Errc::invalid_input, "decision.drift.mode: missing");

@@ -116,6 +116,10 @@ struct Decision {
     bool requires_pr = false;
     bool requires_validation = false;
     bool allow_unsandboxed = false;
+    /// constraints.allowDeletes: validation lets the plan delete or replace.
+    bool allow_deletes = false;
+    /// constraints.planScope: globs of addresses the plan may change beside the task's own.
+    std::vector<std::string> plan_scope;
     std::vector<const Rule*> matched;
     /// The matched rules' names when the decision was read back from JSON,
     /// where the rules themselves are not at hand; empty otherwise.

@@ -33,7 +33,8 @@ json stored_decision()
     return json::parse(R"({
       "allowed": true, "tier": 2, "reason": "allowed", "requiredApprovals": ["platform"],
       "constraints": {"maxIterations": 5, "timeoutMs": 1000, "allowedTools": ["read_file"], "deniedTools": ["run_command"],
-                      "allowedPaths": ["*.tf"], "requiresPR": true, "requiresValidation": true, "allowUnsandboxed": true},
+                      "allowedPaths": ["*.tf"], "requiresPR": true, "requiresValidation": true, "allowUnsandboxed": true,
+                      "allowDeletes": true, "planScope": ["module.*"]},
       "matchedRules": ["org/fix"], "priority": "critical", "compliance": ["SOC2 CC6.1"], "drift": {"mode": "report"},
       "policyDigest": "sha256:abc"
     })");
@@ -77,6 +78,8 @@ TEST(ClaimedTask, AStoredTaskAndDecisionReadToTypedFields)
     EXPECT_EQ(d->allowed_paths, std::vector<std::string>{"*.tf"});
     EXPECT_TRUE(d->requires_validation);
     EXPECT_TRUE(d->allow_unsandboxed);
+    EXPECT_TRUE(d->allow_deletes);
+    EXPECT_EQ(d->plan_scope, std::vector<std::string>{"module.*"});
     EXPECT_EQ(d->required_approvals, std::vector<std::string>{"platform"});
     EXPECT_EQ(d->priority, Priority::critical);
     EXPECT_EQ(d->drift_mode, "report");
