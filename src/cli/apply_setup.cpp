@@ -62,7 +62,7 @@ core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::q
     ao.keep_worktree = keep_worktree;
     ao.auth.ssh_key = d.ssh_key;
     ao.auth.ssh_known_hosts = d.ssh_known_hosts;
-    how.repository = out->delivery->delivery->repository_for(e.task);
+    how.repository = out->delivery->delivery->repository_for(core::string_member(core::member(e.task, "context"), "repositoryId"));
     ao.auth.token = [mint = d.mint, repo = how.repository, task = e.id]() { return mint("git:fetch:repo=" + repo, task, ""); };
     for (const auto& dir : c.get_list("sandbox.state_dirs")) ao.state_dirs.push_back(dir);
     if (auto t = c.get("apply.step_timeout")) {

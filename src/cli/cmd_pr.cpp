@@ -29,7 +29,6 @@ int open_pr(const OpenOptions& opt, Context& ctx)
     DecidedTask dt;
     if (int code = read_and_decide(ctx, opt.input, opt.policies, "pr open", dt)) return code;
     const auto& task = dt.task;
-    const auto& tj = dt.json;
     const auto& d = dt.decision;
     if (!d.allowed) return ctx.fail(core::make_error(core::Errc::denied, "task " + task.id + " denied: " + d.reason));
     if (d.pending()) return ctx.fail(core::make_error(core::Errc::pending, "task " + task.id + " " + d.reason));
@@ -46,7 +45,7 @@ int open_pr(const OpenOptions& opt, Context& ctx)
     auto setup = open_delivery(ctx, flags, &*sandbox);
     if (!setup) return ctx.fail(setup.error());
     core::agent::Outcome outcome{true, "", {{"diff", *diff}, {"summary", opt.summary}}, false};
-    auto delivered = (*setup)->delivery->deliver(tj, core::policy::to_json(d), *co, outcome);
+    auto delivered = (*setup)->delivery->deliver(task, d, *co, outcome);
     if (!delivered) return ctx.fail(delivered.error());
     if (ctx.json()) {
         ctx.emit(*delivered);

@@ -77,7 +77,7 @@ int run(const Options& opt, Context& ctx)
         core::events::Span span(events, "task.run", task.id,
                                 {{"task.type", type}, {"attempt", 1}, {"worker", runner}, {"agent", task.context.agent_slug}});
         auto deadline = started + std::chrono::milliseconds(d.timeout_ms);
-        core::agent::RunContext rc{tj,     dj, 1, 0, deadline, [&] { return std::chrono::steady_clock::now() > deadline; },
+        core::agent::RunContext rc{task, d, 1, 0, deadline, [&] { return std::chrono::steady_clock::now() > deadline; },
                                    events, &*ws, &*sandbox, core::policy::digest(*dt.engine, tj), opt.record, opt.replay};
         outcome = agent->run(rc);
         span.set("outcome", outcome.ok ? "succeeded" : "failed");

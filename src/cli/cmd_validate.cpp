@@ -74,16 +74,16 @@ std::string markdown_of(const core::change::Report& report, const std::string& d
 
 int validate(const Options& opt, Context& ctx)
 {
-    nlohmann::json task = nlohmann::json::object(), decision = {{"constraints", nlohmann::json::object()}};
+    // Without --task the task and decision are empty: the plan may change anything but delete.
+    core::AgentTask task;
+    core::policy::Decision decision;
     const core::policy::Decision* d_ptr = nullptr;
-    std::optional<core::policy::Decision> d;
     if (!opt.task.empty()) {
         DecidedTask dt;
         if (int code = read_and_decide(ctx, opt.task, opt.policies, "--task", dt)) return code;
-        task = std::move(dt.json);
-        d = std::move(dt.decision);
-        decision = core::policy::to_json(*d);
-        d_ptr = &*d;
+        task = std::move(dt.task);
+        decision = std::move(dt.decision);
+        d_ptr = &decision;
     }
     auto sandbox = open_sandbox(ctx, opt.sandbox, d_ptr);
     if (!sandbox) return ctx.fail(sandbox.error());

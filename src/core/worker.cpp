@@ -1,5 +1,6 @@
 #include "core/worker.hpp"
 
+#include "core/claimed_task.hpp"
 #include "core/creds/binding.hpp"
 #include "core/creds/broker.hpp"
 #include "core/crypto.hpp"
@@ -265,16 +266,18 @@ void Worker::flush_acks(std::vector<Done>& acks)
 void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t lease_start)
 {
     auto started = steady_clock::now();
-    std::string agent_name = member(member(lease.task, "context"), "agentSlug").is_string()
-                                 ? member(member(lease.task, "context"), "agentSlug").get<std::string>()
-                                 : "";
+    // The task is read once, here; from now on its fields are typed. One
+    // that cannot be read is failed for good below, after policy had its say.
+    auto task = read_claimed_task(lease);
+    std::string agent_name = task ? task->context.agent_slug : "";
+    std::string type = task ? std::string(to_string(task->type)) : "";
     // The task's trace goes on here: the time it waited, then this attempt.
     events::ContextScope in_trace(trace_of(lease));
     if (lease.ready_ms > 0 && lease.claimed_ms >= lease.ready_ms)
         events::record_span(m_events, "queue.wait", lease.id, events::current_context(), lease.ready_ms * 1000000,
                             lease.claimed_ms * 1000000, {{"attempt", lease.attempt}});
     events::Span run(m_events, "task.run", lease.id,
-                     {{"task.type", string_member(lease.task, "type")}, {"attempt", lease.attempt},
+                     {{"task.type", type}, {"attempt", lease.attempt},
                       {"worker", m_opt.id}, {"agent", agent_name}});
     auto outcome_is = [&run](const char* what, const std::string& error = {}) {
         run.set("outcome", what);
@@ -288,7 +291,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     }
 
     // Policy is enforced again at claim: it may have changed since enqueue.
-    json decision = lease.decision;
+    std::optional<policy::Decision> decided;
     if (m_policy) {
         events::Span evaluate(m_events, "policy.evaluate", lease.id, {{"stage", "claim"}});
         // Judged with the environment in the one spelling every entry gives
@@ -306,10 +309,10 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         json now = policy::to_json(d);
         events::describe_decision(evaluate, now);
         evaluate.end();
-        auto required_then = core::array_member(lease.decision, "requiredApprovals");
+        auto required_then = core::strings_member(lease.decision, "requiredApprovals");
         bool new_approvals = false;
         for (const auto& g : d.required_approvals)
-            if (std::find(required_then.begin(), required_then.end(), json(g)) == required_then.end()) new_approvals = true;
+            if (std::find(required_then.begin(), required_then.end(), g) == required_then.end()) new_approvals = true;
         if (!d.allowed || new_approvals) {
             auto to = d.allowed ? queue::State::pending_approval : queue::State::denied;
             auto st = m_queue.redecide(lease.id, lease.token, to, now, d.reason);
@@ -322,12 +325,28 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
             if (!st) spdlog::warn("{}", st.error().message);
             return;
         }
-        decision = std::move(now);
+        decided = std::move(d);
     }
+    auto read = [&]() -> Result<ClaimedTask> {
+        if (!task) return task.error();
+        if (!decided) {
+            auto stored = read_claimed_decision(lease);
+            if (!stored) return stored.error();
+            decided = std::move(*stored);
+        }
+        return ClaimedTask{std::move(*task), std::move(*decided)};
+    }();
+    if (!read) {
+        // Stored as no entry would have written it: retrying reads the same.
+        outcome_is("failed", read.error().message);
+        failed(lease, agent::Outcome::failure(read.error().message),
+               duration<double, std::milli>(steady_clock::now() - started).count(), type);
+        return;
+    }
+    const ClaimedTask& claimed = *read;
 
     // A worker without the sandbox runs only what policy allows unsandboxed.
-    if (m_opt.sandbox && m_opt.sandbox->mode() == sandbox::Mode::none &&
-        !bool_member(member(decision, "constraints"), "allowUnsandboxed")) {
+    if (m_opt.sandbox && m_opt.sandbox->mode() == sandbox::Mode::none && !claimed.decision.allow_unsandboxed) {
         auto st = m_queue.nack(lease.id, lease.token, "policy does not allow running this task without the sandbox",
                                m_opt.backoff, false);
         m_events.emit({"task.escalated", lease.id, "", {{"stage", "claim"}, {"reason", "sandbox none not allowed"}}});
@@ -341,7 +360,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     }
     // Over a limit on noise, the task waits (not an attempt) until its pull request may go out.
     if (m_opt.delivery) {
-        auto wait = m_opt.delivery->over_limit(lease.task);
+        auto wait = m_opt.delivery->over_limit(claimed.task);
         if (!wait) spdlog::warn("task {}: cannot check the limits on pull requests: {}", lease.id, wait.error().message);
         if (wait && *wait) {
             auto st = m_queue.defer(lease.id, lease.token, (*wait)->delay, (*wait)->reason);
@@ -374,15 +393,14 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     bound.worker_id = m_opt.id;
     bound.token = lease.token;
     bound.task = lease.task;
-    bound.decision = decision;
+    bound.decision = policy::to_json(claimed.decision);
     if (m_opt.delivery) {
-        bound.grant.repository = m_opt.delivery->repository_for(lease.task);
+        bound.grant.repository = m_opt.delivery->repository_for(claimed.task.context.repository_id);
         bound.grant.also = configured_ci_scopes(m_opt.delivery->options().validation.steps);
     }
     bound.lease_until_ms = [flight] { return flight->lease_until_wall_ms.load(); };
     creds::LeaseScope in_lease(std::move(bound));
-    const json& t = member(member(decision, "constraints"), "timeoutMs");
-    long long timeout_ms = t.is_number_integer() ? t.get<long long>() : policy::k_default_timeout_ms;
+    long long timeout_ms = claimed.decision.timeout_ms;
     auto deadline = started + milliseconds(timeout_ms);
     bool timed_out = false;
     // A worktree of its own for this attempt, when the worker delivers changes.
@@ -390,7 +408,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     std::optional<Workspace> task_workspace;
     const Workspace* workspace = m_opt.workspace;
     if (agent && m_opt.delivery) {
-        auto co = m_opt.delivery->prepare(lease.task, lease.attempt);
+        auto co = m_opt.delivery->prepare(claimed.task, lease.attempt);
         if (!co) {
             outcome = agent::Outcome::failure("cannot prepare a worktree: " + co.error().message,
                                               co.error().code != Errc::denied);
@@ -410,7 +428,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     if (!agent) {
         if (outcome.error.empty()) outcome = {false, "no agent '" + agent_name + "' in this worker", {}, true};
     } else {
-        agent::RunContext ctx{lease.task, decision, lease.attempt, lease.token, deadline,
+        agent::RunContext ctx{claimed.task, claimed.decision, lease.attempt, lease.token, deadline,
                               [&] {
                                   if (steady_clock::now() > deadline) timed_out = true;
                                   if (steady_ms() > flight->valid_until_ms) flight->lost = true;
@@ -429,7 +447,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         if (timed_out && outcome.ok == false && outcome.error.empty())
             outcome.error = "timed out after " + std::to_string(timeout_ms) + " ms";
         if (outcome.ok && checkout && !flight->lost.load()) {
-            auto delivered = m_opt.delivery->deliver(lease.task, decision, *checkout, outcome);
+            auto delivered = m_opt.delivery->deliver(claimed.task, claimed.decision, *checkout, outcome);
             if (delivered) {
                 m_events.emit({"change.delivered", lease.id, "", *delivered});
                 outcome.result["change"] = std::move(*delivered);
@@ -459,10 +477,15 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     }
     if (outcome.ok) {
         outcome_is("succeeded");
-        acks.push_back({&lease, std::move(outcome.result), ms, agent_name, string_member(lease.task, "type")});
+        acks.push_back({&lease, std::move(outcome.result), ms, agent_name, type});
         return;
     }
     outcome_is("failed", outcome.error);
+    failed(lease, outcome, ms, type);
+}
+
+void Worker::failed(const queue::Lease& lease, const agent::Outcome& outcome, double ms, const std::string& type)
+{
     auto state = m_queue.nack(lease.id, lease.token, outcome.error, m_opt.backoff, outcome.retryable);
     std::lock_guard lock(m_mutex);
     if (!state) {
@@ -475,7 +498,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     ended({lease.id, *state, false, {}, outcome.error, {}});
     m_events.emit({"task.failed", lease.id, "",
                    {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"error", outcome.error}, {"durationMs", ms},
-                    {"taskType", string_member(lease.task, "type")}}});
+                    {"taskType", type}}});
     if (*state == queue::State::dead) {
         ++m_summary.dead;
         m_events.emit({"task.dead", lease.id, "", {{"attempts", lease.attempt}, {"error", outcome.error}}});

@@ -99,6 +99,8 @@ private:
         std::string type;
     };
     void process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t lease_start);
+    /// Nacks a failed attempt and counts it; m_mutex not held.
+    void failed(const queue::Lease& lease, const agent::Outcome& outcome, double ms, const std::string& type);
     void flush_acks(std::vector<Done>& acks);
     bool should_exit_idle();
     /// Keeps what became of a task (with keep_outcomes); m_mutex held.

@@ -11,8 +11,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     json plan = json::parse(std::string(reinterpret_cast<const char*>(data), size), nullptr, false);
     if (plan.is_discarded()) return 0;
     json touched;
-    static const json task = {{"context", {{"resource", "aws_s3_bucket.logs"}}}};
-    static const json decision = {{"constraints", {{"planScope", {"module.*"}}}}};
+    static const auto task = [] {
+        infra::core::AgentTask t;
+        t.context.resource = "aws_s3_bucket.logs";
+        return t;
+    }();
+    static const auto decision = [] {
+        infra::core::policy::Decision d;
+        d.plan_scope = {"module.*"};
+        return d;
+    }();
     (void)infra::core::change::plan_scope_violations(plan, task, decision, touched);
     return 0;
 }

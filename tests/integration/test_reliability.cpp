@@ -60,7 +60,7 @@ void enqueue_tasks(const std::string& url, int n, int max_attempts)
         t.context.priority = static_cast<Priority>(i % 4);
         t.payload = {{"sleepMs", 2 + static_cast<int>(rng() % 7)}};
         t.dedupe_key = "k" + std::to_string(i);
-        items.push_back({t, json{{"allowed", true}}, queue::State::queued, queue::Millis(0), max_attempts});
+        items.push_back({t, json{{"allowed", true}, {"tier", 2}}, queue::State::queued, queue::Millis(0), max_attempts});
     }
     ASSERT_TRUE((*q)->enqueue(std::move(items)));
 }

@@ -3,6 +3,7 @@
 // microseconds) to a shared log so tests can check what ran when.
 // Usage: infra_test_worker QUEUE LOG [--concurrency N] [--lease MS] [--drain] [--batch N]
 // QUEUE is a SQLite file or a queue URL (sqlite://, postgres://, redis://).
+#include "core/json_access.hpp"
 #include "core/worker.hpp"
 #include "plugins/queues/postgres_queue.hpp"
 #include "plugins/queues/redis_queue.hpp"
@@ -33,9 +34,9 @@ public:
     std::string name() const override { return "test"; }
     agent::Outcome run(const agent::RunContext& ctx) override
     {
-        std::string id = ctx.task.value("id", "");
+        const std::string& id = ctx.task.id;
         log("START", id, ctx.lease_token);
-        int ms = ctx.task["payload"].value("sleepMs", 5);
+        auto ms = infra::core::int_member(ctx.task.payload, "sleepMs", 5);
         auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
         while (std::chrono::steady_clock::now() < until) {
             if (ctx.cancelled()) {

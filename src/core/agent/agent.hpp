@@ -4,8 +4,10 @@
 // task's context.agentSlug picks one.
 
 #include "core/events/event.hpp"
+#include "core/policy/policy.hpp"
 #include "core/result.hpp"
 #include "core/sandbox.hpp"
+#include "core/task.hpp"
 #include "core/workspace.hpp"
 
 #include <nlohmann/json.hpp>
@@ -23,8 +25,8 @@ using nlohmann::json;
 
 /// What an agent gets for one attempt.
 struct RunContext {
-    const json& task;
-    const json& decision;  ///< the decision made at claim time; its constraints bind the run
+    const AgentTask& task;
+    const policy::Decision& decision;  ///< the decision made at claim time; its constraints bind the run
     int attempt = 1;
     std::int64_t lease_token = 0;  ///< the attempt's fencing token (0 outside the queue): an idempotency key
     std::chrono::steady_clock::time_point deadline;

@@ -1,5 +1,4 @@
 #include "core/agent/loop.hpp"
-#include "core/json_access.hpp"
 
 #include "core/events/trace.hpp"
 #include "core/log.hpp"
@@ -8,9 +7,8 @@ namespace infra::core::agent {
 
 Outcome run_loop(Model& model, ToolBox& tools, const LoopInput& in, const RunContext& ctx)
 {
-    const json& c = ctx.decision.is_object() ? core::object_member(ctx.decision, "constraints") : json::object();
-    int max_iterations = static_cast<int>(core::int_member(c, "maxIterations", 10));
-    std::string task_id = core::string_member(ctx.task, "id");
+    int max_iterations = static_cast<int>(ctx.decision.max_iterations);
+    const std::string& task_id = ctx.task.id;
     tools.set_deadline(ctx.deadline);
     std::vector<Message> messages;
     messages.push_back({Message::Role::system, in.system, {}, "", "", false});

@@ -1,5 +1,4 @@
 #include "core/agent/tools.hpp"
-#include "core/json_access.hpp"
 
 #include "core/diff.hpp"
 #include "core/events/trace.hpp"
@@ -82,25 +81,18 @@ const std::vector<std::string>& tool_names()
     return k_names;
 }
 
-ToolBox::ToolBox(const Workspace& ws, const json& decision, const sandbox::Sandbox* sandbox,
+ToolBox::ToolBox(const Workspace& ws, const policy::Decision& decision, const sandbox::Sandbox* sandbox,
                  events::EventSink& events, std::string task_id)
-    : m_ws(ws), m_decision(decision), m_sandbox(sandbox), m_events(events), m_task(std::move(task_id))
+    : m_ws(ws), m_allowed_tools(decision.allowed_tools), m_denied_tools(decision.denied_tools), m_sandbox(sandbox),
+      m_events(events), m_task(std::move(task_id))
 {
 }
 
 bool ToolBox::allowed(const std::string& name) const
 {
     if (name == "finish") return true;  // ending the work is never a risk
-    const json& c = m_decision.is_object() ? core::object_member(m_decision, "constraints") : json::object();
-    if (c.contains("deniedTools") && c["deniedTools"].is_array())
-        for (const auto& t : c["deniedTools"])
-            if (t == name) return false;
-    if (c.contains("allowedTools") && c["allowedTools"].is_array()) {
-        for (const auto& t : c["allowedTools"])
-            if (t == name) return true;
-        return false;
-    }
-    return true;
+    if (std::find(m_denied_tools.begin(), m_denied_tools.end(), name) != m_denied_tools.end()) return false;
+    return !m_allowed_tools || std::find(m_allowed_tools->begin(), m_allowed_tools->end(), name) != m_allowed_tools->end();
 }
 
 json ToolBox::specs() const

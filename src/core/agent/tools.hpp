@@ -5,6 +5,7 @@
 // arguments (secrets redacted, file contents cut short).
 
 #include "core/events/event.hpp"
+#include "core/policy/policy.hpp"
 #include "core/sandbox.hpp"
 #include "core/workspace.hpp"
 
@@ -12,6 +13,7 @@
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,7 +36,7 @@ class ToolBox {
 public:
     /// decision is the task's PolicyDecision (its constraints bind the tools);
     /// sandbox may be null, and run_command is then unavailable.
-    ToolBox(const Workspace& ws, const json& decision, const sandbox::Sandbox* sandbox,
+    ToolBox(const Workspace& ws, const policy::Decision& decision, const sandbox::Sandbox* sandbox,
             events::EventSink& events, std::string task_id);
 
     /// Runs one call after every check.
@@ -68,7 +70,8 @@ private:
     ToolResult apply_patch(const std::string& patch);
 
     const Workspace& m_ws;
-    json m_decision;
+    std::optional<std::vector<std::string>> m_allowed_tools;  ///< none: every tool not denied
+    std::vector<std::string> m_denied_tools;
     const sandbox::Sandbox* m_sandbox;
     events::EventSink& m_events;
     std::string m_task;

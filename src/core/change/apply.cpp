@@ -449,7 +449,7 @@ Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore
     events.emit({"apply.started", e.id, "", {{"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest},
                                              {"approvers", approvers}, {"commit", gate->plans.commit},
                                              {"via", how.pipeline ? how.pipeline->kind : "sandbox"}}});
-    auto report = how.pipeline ? (how.pipelines ? run_apply_pipeline(*gate, *how.pipelines, *how.pipeline, how.repository, trace_id_of(e.task))
+    auto report = how.pipeline ? (how.pipelines ? run_apply_pipeline(*gate, *how.pipelines, *how.pipeline, how.repository, trace_id_of(string_member(e.task, "traceparent")))
                                                 : Result<ApplyReport>(fail(Errc::internal, "apply.pipeline is set, and no pipeline runner")))
                                : run_apply(*gate, how.sandbox);
     json out = {{"id", e.id}, {"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest}, {"approvers", approvers},

@@ -41,19 +41,21 @@ std::string diffstat(const std::string& diff)
 }
 
 /// The bot branch of a task: named by its dedupe key (a finding's, or its group's).
-std::string branch_for(const json& task)
+std::string branch_for(const AgentTask& task)
 {
-    std::string key = string_member(task, "dedupeKey");
-    return git::branch_name(string_member(task, "type"), key.empty() ? string_member(task, "id") : key);
+    return git::branch_name(std::string(to_string(task.type)), task.dedupe_key.empty() ? task.id : task.dedupe_key);
 }
+
+/// The W3C traceparent the task carries; empty when none.
+std::string traceparent_of(const AgentTask& task) { return string_member(task.extra, "traceparent"); }
 
 /// The findings a pull request carries: those of the task its agent did not
 /// leave unfixed.
-json carried_findings(const json& task, const json& result)
+json carried_findings(const AgentTask& task, const json& result)
 {
     json out = json::array();
-    for (const auto& f : findings_of(member(task, "payload"))) {
-        std::string key = f.key.empty() ? string_member(task, "dedupeKey") : f.key;
+    for (const auto& f : findings_of(task.payload)) {
+        std::string key = f.key.empty() ? task.dedupe_key : f.key;
         bool unfixed = false;
         for (const auto& r : member(result, "findings"))
             unfixed = unfixed || (string_member(r, "key") == key && string_member(r, "state") == "not-fixed");
@@ -113,14 +115,14 @@ std::string findings_section(const std::vector<TaskFinding>& findings, const jso
 
 }  // namespace
 
-std::pair<std::string, std::string> describe(const json& task, const json& decision, const json& result, const std::string& diff)
+std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision, const json& result,
+                                             const std::string& diff)
 {
-    const json& payload = member(task, "payload");
-    std::vector<TaskFinding> findings = findings_of(payload);
-    const json& group = member(payload, "group");
+    std::vector<TaskFinding> findings = findings_of(task.payload);
+    const json& group = member(task.payload, "group");
     bool many = findings.size() > 1;
     std::string rule = findings.empty() ? "" : findings.front().canonical_rule_id;
-    std::string resource = string_member(member(task, "context"), "resource");
+    std::string resource = task.context.resource;
     if (resource.empty() && !many && !findings.empty()) resource = findings.front().resource;
     std::string summary = string_member(result, "summary");
     std::string title;
@@ -130,10 +132,10 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
         title = "infra-agent: fix " + std::to_string(findings.size()) + " findings " + what;
     } else if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
     else if (!summary.empty()) title = "infra-agent: " + summary;
-    else title = "infra-agent: " + string_member(task, "type") + " " + string_member(task, "id");
+    else title = "infra-agent: " + std::string(to_string(task.type)) + " " + task.id;
     if (title.size() > 250) title = title.substr(0, 247) + "...";
 
-    std::string head = "This pull request was opened by infra-agent for task `" + string_member(task, "id") + "`.\n\n";
+    std::string head = "This pull request was opened by infra-agent for task `" + task.id + "`.\n\n";
     if (!summary.empty()) head += summary + "\n\n";
     // What the agent found, as it wrote it (a drift task's attributes, old and new).
     if (std::string details = string_member(result, "details"); !details.empty()) head += details + "\n";
@@ -145,8 +147,7 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
         for (auto [k, v] : {std::pair{"canonicalRuleId", &f.canonical_rule_id}, {"ruleId", &f.rule_id}, {"title", &f.title},
                             {"severity", &f.severity}, {"file", &f.file}, {"resource", &f.resource}})
             if (!v->empty()) head += "- **" + std::string(k) + "**: `" + *v + "`\n";
-        std::string src = string_member(member(task, "trigger"), "provider");
-        if (!src.empty()) head += "- **reported by**: " + src + "\n";
+        if (!task.trigger.provider.empty()) head += "- **reported by**: " + task.trigger.provider + "\n";
         head += "\n";
     }
     const json& notes = member(result, "notes");
@@ -184,20 +185,18 @@ std::pair<std::string, std::string> describe(const json& task, const json& decis
                 if (const json& saved = member(p, "savedPlan"); saved.is_object())
                     tail += "\nSaved plan" + (dir == "." ? std::string() : " of `" + dir + "`") + ": sha256 `" +
                             string_member(saved, "sha256") + "`. Only this plan is applied, by `infra-agent apply " +
-                            string_member(task, "id") + "` once every required approval names it.\n";
+                            task.id + "` once every required approval names it.\n";
         tail += "\n";
     }
     tail += "## Provenance\n\n";
-    tail += "- Task: `" + string_member(task, "id") + "`\n";
-    std::string trace = string_member(task, "traceparent");
+    tail += "- Task: `" + task.id + "`\n";
+    std::string trace = traceparent_of(task);
     if (!trace.empty()) tail += "- Trace: `" + trace + "`\n";
-    tail += "- Policy: tier " + (member(decision, "tier").is_number() ? std::to_string(decision["tier"].get<int>()) : std::string("?")) +
-            ", digest `" + string_member(decision, "policyDigest") + "`\n";
-    const json& rules = member(decision, "matchedRules");
-    if (rules.is_array() && !rules.empty()) {
+    tail += "- Policy: tier " + std::to_string(decision.tier) + ", digest `" + decision.policy_digest + "`\n";
+    std::vector<std::string> rules = decision.rule_names();
+    if (!rules.empty()) {
         tail += "- Matched rules:";
-        for (const auto& r : rules)
-            if (r.is_string()) tail += " `" + r.get<std::string>() + "`";
+        for (const auto& r : rules) tail += " `" + r + "`";
         tail += "\n";
     }
 
@@ -223,18 +222,18 @@ std::unique_ptr<events::Span> Delivery::open_span(const char* name, const std::s
     return std::make_unique<events::Span>(*m_opt.events, name, task_id, std::move(attributes));
 }
 
-std::string trace_id_of(const json& task)
+std::string trace_id_of(const std::string& traceparent)
 {
-    auto ctx = events::parse_traceparent(string_member(task, "traceparent"));
+    auto ctx = events::parse_traceparent(traceparent);
     return ctx ? ctx->trace_id : events::current_context().trace_id;
 }
 
-Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
+Result<git::Checkout> Delivery::prepare(const AgentTask& task, int attempt)
 {
     if (m_opt.repo_url.empty()) return fail(Errc::usage, "no repository to clone", "pass --repo URL, or set git.repo in config.yaml");
-    std::string id = string_member(task, "id");
+    const std::string& id = task.id;
     // A worker pinned to one repository never applies another repository's task to it.
-    std::string named = string_member(member(task, "context"), "repositoryId");
+    const std::string& named = task.context.repository_id;
     if (!m_opt.repository.empty() && !named.empty() && named != m_opt.repository)
         return fail(Errc::denied, "task " + id + " is for " + named + ", and this worker delivers to " + m_opt.repository);
     auto dir = m_opt.work_root / (id + "-" + std::to_string(attempt));
@@ -243,8 +242,8 @@ Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
     std::error_code ec;
     std::filesystem::create_directories(m_opt.work_root, ec);
     git::Auth auth;
-    std::string repo = repository_for(task);
-    std::string trace = trace_id_of(task);
+    std::string repo = repository_for(named);
+    std::string trace = trace_id_of(traceparent_of(task));
     if (m_opt.mint) auth.token = [this, repo, id, trace]() { return m_opt.mint("git:fetch:repo=" + repo, id, trace); };
     auth.ssh_key = m_opt.ssh_key;
     auth.ssh_known_hosts = m_opt.ssh_known_hosts;
@@ -257,18 +256,19 @@ Result<git::Checkout> Delivery::prepare(const json& task, int attempt)
     return co;
 }
 
-Result<json> Delivery::deliver(const json& task, const json& decision, const git::Checkout& co, const agent::Outcome& outcome)
+Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& decision, const git::Checkout& co,
+                               const agent::Outcome& outcome)
 {
     json out = json::object();
-    int tier = member(decision, "tier").is_number_integer() ? decision["tier"].get<int>() : 0;
+    int tier = decision.tier;
     if (tier < 2) {
         out["state"] = "not-proposed";
         out["reason"] = "tier " + std::to_string(tier) + " may only recommend: no branch or pull request";
         return out;
     }
-    std::string id = string_member(task, "id");
-    std::string trace = trace_id_of(task);
-    std::string repo = repository_for(task);
+    const std::string& id = task.id;
+    std::string trace = trace_id_of(traceparent_of(task));
+    std::string repo = repository_for(task.context.repository_id);
     std::string branch = branch_for(task);
     json result = outcome.result;
 
@@ -305,8 +305,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     const std::string& diff = *git_diff;
 
     // Validation first: nothing is committed that did not pass.
-    const json& constraints = member(decision, "constraints");
-    bool required = member(constraints, "requiresValidation").is_boolean() && constraints["requiresValidation"].get<bool>();
+    bool required = decision.requires_validation;
     ValidationOptions vopt = m_opt.validation;
     vopt.changed = changed;
     vopt.base_content = [&co](const std::string& path) -> std::optional<std::string> {
@@ -336,7 +335,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
                     "remote pipelines run on the pushed branch: clone from a remote (git.repo)");
     if (remote && !m_opt.pipelines) return fail(Errc::internal, "remote pipelines are configured, and no runner is set up");
     // Drift is judged against the state it drifted from, when the sandbox can read it.
-    bool drift = string_member(task, "type") == "drift-detection";
+    bool drift = task.type == TaskType::drift_detection;
     if (drift && !vopt.state_dirs.empty()) vopt.backend = true;
     if (tier >= 4 && !m_opt.plans_root.empty()) {
         // The plan reviewers approve is the one `apply` runs: keep it, made against the real state.
@@ -390,7 +389,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
 
     auto cspan = open_span("git.commit", id, {{"git.branch", branch}});
     auto commit = git::commit_all(co, branch, title + "\n\n" + string_member(outcome.result, "summary"), m_opt.identity,
-                                  {id, string_member(task, "traceparent"), string_member(decision, "policyDigest")});
+                                  {id, traceparent_of(task), decision.policy_digest});
     if (!commit) {
         if (cspan) cspan->fail(commit.error().message);
         return fail(commit.error());
@@ -400,7 +399,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
         cspan->end();
     }
     out["branch"] = branch;
-    if (commit->empty() && string_member(member(decision, "drift"), "mode") == "revert" && out.contains("savedPlans")) {
+    if (commit->empty() && decision.drift_mode == "revert" && out.contains("savedPlans")) {
         // Nothing to commit and a plan kept (a drift revert): the plan of the
         // base commit as it is undoes the drift; apply checks the base has not moved.
         out["branch"] = co.base_branch;
@@ -460,7 +459,7 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     std::lock_guard lock(m_mutex);
     auto existing = m_opt.store->find(m_opt.forge->name(), repo, branch);
     if (!existing) return fail(existing.error());
-    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, string_member(task, "dedupeKey"), diff,
+    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, task.dedupe_key, diff,
                   carried_findings(task, result), ""};
     // A merged or closed pull request stays as it is: the branch gets a new one.
     std::optional<PullRequest> current = *existing && (*existing)->state == "open" ? *existing : std::nullopt;
@@ -492,11 +491,11 @@ Result<json> Delivery::deliver(const json& task, const json& decision, const git
     return out;
 }
 
-Result<std::optional<Delivery::Wait>> Delivery::over_limit(const json& task)
+Result<std::optional<Delivery::Wait>> Delivery::over_limit(const AgentTask& task)
 {
     if ((!m_opt.max_open && !m_opt.max_per_hour) || !m_opt.forge || !m_opt.store) return std::optional<Wait>();
     std::lock_guard lock(m_mutex);
-    std::string repo = repository_for(task);
+    std::string repo = repository_for(task.context.repository_id);
     auto mine = m_opt.store->find(m_opt.forge->name(), repo, branch_for(task));
     if (!mine) return fail(mine.error());
     if (*mine && (*mine)->state == "open") return std::optional<Wait>();
@@ -524,11 +523,10 @@ Result<std::optional<Delivery::Wait>> Delivery::over_limit(const json& task)
     return std::optional<Wait>();
 }
 
-std::string Delivery::repository_for(const json& task) const
+std::string Delivery::repository_for(const std::string& repository_id) const
 {
     if (!m_opt.repository.empty()) return m_opt.repository;
-    std::string named = string_member(member(task, "context"), "repositoryId");
-    return named.empty() ? repository_name(m_opt.repo_url) : named;
+    return repository_id.empty() ? repository_name(m_opt.repo_url) : repository_id;
 }
 
 void Delivery::cleanup(const git::Checkout& co)

@@ -59,11 +59,11 @@ std::string repository_id(const Config& config, const std::string& flag, const s
 
 /// The pull request's title and body for a task and the agent's result,
 /// the body kept under k_max_body characters (the diff is cut first).
-std::pair<std::string, std::string> describe(const json& task, const json& decision, const json& result,
+std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision, const json& result,
                                              const std::string& diff);
 
-/// The trace id a task carries in its traceparent (else the current one).
-std::string trace_id_of(const json& task);
+/// The trace id of a task's traceparent (else the current one).
+std::string trace_id_of(const std::string& traceparent);
 
 class Delivery {
 public:
@@ -75,13 +75,14 @@ public:
     /// Clones the repository into a new worktree for this attempt. When
     /// options().repository is set, a task for another repository is refused
     /// (Errc::denied).
-    Result<git::Checkout> prepare(const json& task, int attempt);
+    Result<git::Checkout> prepare(const AgentTask& task, int attempt);
 
     /// Validates, commits, pushes and opens or updates the pull request;
     /// returns what happened, for the task's result under "change".
     /// Errc::denied when validation fails; Errc::conflict when a person owns
     /// the branch (neither is worth retrying).
-    Result<json> deliver(const json& task, const json& decision, const git::Checkout& co, const agent::Outcome& outcome);
+    Result<json> deliver(const AgentTask& task, const policy::Decision& decision, const git::Checkout& co,
+                         const agent::Outcome& outcome);
 
     /// Why the task's pull request must wait (a new one over max_open or
     /// max_per_hour) and for how long; nothing when it may go out now (an
@@ -90,14 +91,15 @@ public:
         std::string reason;
         std::chrono::milliseconds delay{0};
     };
-    Result<std::optional<Wait>> over_limit(const json& task);
+    Result<std::optional<Wait>> over_limit(const AgentTask& task);
 
     /// Removes the worktree (unless keep_worktrees).
     void cleanup(const git::Checkout& co);
 
     /// The repository's name in records and scopes: the configured one,
-    /// else the task's context.repositoryId, else from the URL.
-    std::string repository_for(const json& task) const;
+    /// else the task's repository id (context.repositoryId, may be empty),
+    /// else from the URL.
+    std::string repository_for(const std::string& repository_id) const;
 
 private:
     std::unique_ptr<events::Span> open_span(const char* name, const std::string& task_id, json attributes) const;

@@ -90,9 +90,9 @@ bool names_literally(std::string_view glob, std::string_view path)
 
 }  // namespace
 
-std::string task_root(const json& task)
+std::string task_root(const AgentTask& task)
 {
-    const json& payload = member(task, "payload");
+    const json& payload = task.payload;
     std::string file = string_member(member(payload, "finding"), "file");
     while (file.rfind("./", 0) == 0) file = file.substr(2);
     while (!file.empty() && file[0] == '/') file = file.substr(1);
@@ -157,17 +157,15 @@ std::vector<std::string> unsafe_entries(const std::filesystem::path& dir)
     return out;
 }
 
-Status check_changed_paths(const std::vector<std::string>& changed, const json& task, const json& decision)
+Status check_changed_paths(const std::vector<std::string>& changed, const AgentTask& task, const policy::Decision& decision)
 {
-    const json& allowed = member(member(decision, "constraints"), "allowedPaths");
+    const auto& allowed = decision.allowed_paths;
     std::string root = task_root(task);
     for (const auto& path : changed) {
-        if (allowed.is_array()) {
+        if (allowed) {
             bool ok = false;
-            for (const auto& g : allowed)
-                if (g.is_string() && glob_at(g.get<std::string>(), path) &&
-                    (!is_protected_path(path) || names_literally(g.get<std::string>(), path)))
-                    ok = true;
+            for (const auto& g : *allowed)
+                if (glob_at(g, path) && (!is_protected_path(path) || names_literally(g, path))) ok = true;
             if (!ok)
                 return fail(Errc::denied,
                             "the change touches " + text::quote(path) + ", which the decision's allowedPaths do not name" +

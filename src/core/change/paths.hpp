@@ -4,9 +4,9 @@
 // by default only Terraform files under the task's root, never CI
 // definitions or git's own files unless policy names them explicitly.
 
+#include "core/policy/policy.hpp"
 #include "core/result.hpp"
-
-#include <nlohmann/json.hpp>
+#include "core/task.hpp"
 
 #include <filesystem>
 #include <string>
@@ -18,7 +18,7 @@ namespace infra::core::change {
 /// The directory a task's change belongs to: the directory of its
 /// finding's file (payload.finding.file), else payload.root (a drifted
 /// root), else "." (the whole repository).
-std::string task_root(const nlohmann::json& task);
+std::string task_root(const AgentTask& task);
 
 /// True for files that judge or steer changes rather than describe
 /// infrastructure: CI definitions (.github/, .gitlab-ci.yml, .gitlab/,
@@ -49,7 +49,6 @@ bool path_glob_match(std::string_view glob, std::string_view path);
 /// protected path passes only when a glob names it literally (the glob's
 /// text before its first wildcard already reaches into the protected
 /// file or directory). Errc::denied names the first path refused and why.
-Status check_changed_paths(const std::vector<std::string>& changed, const nlohmann::json& task,
-                           const nlohmann::json& decision);
+Status check_changed_paths(const std::vector<std::string>& changed, const AgentTask& task, const policy::Decision& decision);
 
 }  // namespace infra::core::change

@@ -400,25 +400,20 @@ std::vector<std::string> terraform_roots(const std::vector<std::string>& changed
     return {dirs.begin(), dirs.end()};
 }
 
-std::vector<std::string> plan_scope_violations(const json& plan, const json& task, const json& decision, json& touched)
+std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask& task, const policy::Decision& decision,
+                                               json& touched)
 {
     std::vector<std::string> violations;
     touched = json::array();
-    const json& constraints = member(decision, "constraints");
-    bool allow_deletes = member(constraints, "allowDeletes").is_boolean() && constraints["allowDeletes"].get<bool>();
+    bool allow_deletes = decision.allow_deletes;
     std::vector<std::string> scope;
-    for (const std::string& a : {string_member(member(task, "context"), "resource"),
-                                 string_member(member(member(task, "payload"), "finding"), "resource")})
+    for (const std::string& a : {task.context.resource, string_member(member(task.payload, "finding"), "resource")})
         if (!a.empty()) scope.push_back(bare_address(a));
     // A drift task's scope is what drifted.
     for (const char* list : {"drift", "resources"})
-        for (const auto& d : array_member(member(task, "payload"), list))
+        for (const auto& d : array_member(task.payload, list))
             if (!string_member(d, "address").empty()) scope.push_back(bare_address(string_member(d, "address")));
-    std::vector<std::string> globs;
-    const json& ps = member(constraints, "planScope");
-    if (ps.is_array())
-        for (const auto& g : ps)
-            if (g.is_string()) globs.push_back(g.get<std::string>());
+    std::vector<std::string> globs = decision.plan_scope;
     if (!plan.contains("prior_state")) {
         // Without state every resource plans as new: only what the change
         // itself declares could be told apart, so scope is not judged.
@@ -455,8 +450,8 @@ std::vector<std::string> plan_scope_violations(const json& plan, const json& tas
     return violations;
 }
 
-Result<Report> validate(const std::filesystem::path& root, const std::vector<std::string>& dirs, const json& task,
-                        const json& decision, const ValidationOptions& opt)
+Result<Report> validate(const std::filesystem::path& root, const std::vector<std::string>& dirs, const AgentTask& task,
+                        const policy::Decision& decision, const ValidationOptions& opt)
 {
     Report report;
     if (!opt.sandbox) return fail(Errc::unavailable, "validation runs in the sandbox, and none is available");
@@ -537,7 +532,7 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             if (plan_skipped && step.builtin == "terraform-show") continue;
             std::optional<events::Span> span;
             if (opt.events)
-                span.emplace(*opt.events, "validation.step", string_member(task, "id"),
+                span.emplace(*opt.events, "validation.step", task.id,
                              json{{"step", step.name}, {"dir", dir}});
             sandbox::Request req;
             req.argv = step.argv;

@@ -8,8 +8,10 @@
 
 #include "core/change/pipeline.hpp"
 #include "core/events/event.hpp"
+#include "core/policy/policy.hpp"
 #include "core/result.hpp"
 #include "core/sandbox.hpp"
+#include "core/task.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -128,15 +130,16 @@ std::string saved_plan_name(std::size_t index);
 /// resource change must be in scope (the task's resource, resources of
 /// the same name it brings along, and constraints.planScope globs), and
 /// none may delete unless constraints.allowDeletes. Returns the violations.
-std::vector<std::string> plan_scope_violations(const json& plan, const json& task, const json& decision, json& touched);
+std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask& task, const policy::Decision& decision,
+                                               json& touched);
 
 /// The Terraform roots of a change: the directories of changed .tf files
 /// (relative to root, "." for the top), or {"."} when there are none.
 std::vector<std::string> terraform_roots(const std::vector<std::string>& changed_files);
 
 /// Runs the pipeline on root for the given Terraform roots.
-Result<Report> validate(const std::filesystem::path& root, const std::vector<std::string>& dirs, const json& task,
-                        const json& decision, const ValidationOptions& opt);
+Result<Report> validate(const std::filesystem::path& root, const std::vector<std::string>& dirs, const AgentTask& task,
+                        const policy::Decision& decision, const ValidationOptions& opt);
 
 /// Runs the remote pipelines among steps for a pushed change and adds their
 /// results to report (ok, failure, planSummary when it had none). The

@@ -5,6 +5,7 @@
 #include "core/policy/engine.hpp"
 #include "core/json_access.hpp"
 #include "core/policy/resolver.hpp"
+#include "core/text.hpp"
 
 #include <algorithm>
 
@@ -223,6 +224,14 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
     }
 }
 
+std::vector<std::string> Decision::rule_names() const
+{
+    if (matched.empty()) return matched_rules;
+    std::vector<std::string> names;
+    for (const Rule* r : matched) names.push_back(r->name);
+    return names;
+}
+
 json to_json(const Decision& d, bool explain)
 {
     json j = json::object();
@@ -239,10 +248,10 @@ json to_json(const Decision& d, bool explain)
     c["requiresPR"] = d.requires_pr;
     c["requiresValidation"] = d.requires_validation;
     if (d.allow_unsandboxed) c["allowUnsandboxed"] = true;
+    if (d.allow_deletes) c["allowDeletes"] = true;
+    if (!d.plan_scope.empty()) c["planScope"] = d.plan_scope;
     j["constraints"] = std::move(c);
-    json rules = json::array();
-    for (const Rule* r : d.matched) rules.push_back(r->name);
-    j["matchedRules"] = std::move(rules);
+    j["matchedRules"] = d.rule_names();
     if (d.priority) j["priority"] = to_string(*d.priority);
     if (!d.compliance.empty()) j["compliance"] = d.compliance;
     if (d.drift_mode) j["drift"] = {{"mode", *d.drift_mode}};
@@ -255,32 +264,80 @@ json to_json(const Decision& d, bool explain)
     return j;
 }
 
+namespace {
+
+// Reads member key of obj into out when it is present; a member of another
+// type is an error naming the field ("decision.constraints.timeoutMs"),
+// never read as a weaker decision.
+template <class T>
+Status read_member(const json& obj, const char* key, const std::string& field, const char* expected, T& out)
+{
+    auto it = obj.find(key);
+    if (it == obj.end()) return {};
+    try {
+        out = it->get<T>();
+    } catch (const json::exception&) {
+        return fail(Errc::invalid_input, "decision." + field + ": expected " + expected + ", got " +
+                                             (it->is_null() ? "null" : it->type_name()));
+    }
+    return {};
+}
+
+Status read_optional(const json& obj, const char* key, const std::string& field,
+                     std::optional<std::vector<std::string>>& out)
+{
+    if (!obj.contains(key)) return {};
+    out.emplace();
+    return read_member(obj, key, field, "an array of strings", *out);
+}
+
+}  // namespace
+
 Result<Decision> decision_from_json(const json& j)
 {
     if (!j.is_object()) return fail(Errc::invalid_input, "decision: expected an object");
+    for (const char* required : {"allowed", "tier"})
+        if (!j.contains(required)) return fail(Errc::invalid_input, std::string("decision.") + required + ": missing");
     Decision d;
-    // Strict: a decision with a wrongly typed field is refused, never read as
-    // a weaker one (json::value throws on a type mismatch, caught below).
-    try {
-        d.allowed = j.at("allowed").get<bool>();
-        d.tier = j.at("tier").get<int>();
-        d.reason = j.value("reason", "");
-        d.required_approvals = j.value("requiredApprovals", std::vector<std::string>{});
-        const json& c = j.value("constraints", json::object());
-        d.max_iterations = c.value("maxIterations", k_default_max_iterations);
-        d.timeout_ms = c.value("timeoutMs", k_default_timeout_ms);
-        if (c.contains("allowedTools")) d.allowed_tools = c["allowedTools"].get<std::vector<std::string>>();
-        d.denied_tools = c.value("deniedTools", std::vector<std::string>{});
-        if (c.contains("allowedPaths")) d.allowed_paths = c["allowedPaths"].get<std::vector<std::string>>();
-        d.requires_pr = c.value("requiresPR", false);
-        d.requires_validation = c.value("requiresValidation", false);
-        d.allow_unsandboxed = c.value("allowUnsandboxed", false);
-        if (j.contains("priority")) d.priority = parse_priority(j["priority"].get<std::string>());
-        d.compliance = j.value("compliance", std::vector<std::string>{});
-        if (j.contains("drift")) d.drift_mode = j.at("drift").at("mode").get<std::string>();
-        d.policy_digest = j.value("policyDigest", "");
-    } catch (const json::exception& e) {
-        return fail(Errc::invalid_input, std::string("decision: ") + e.what());
+    d.max_iterations = k_default_max_iterations;
+    d.timeout_ms = k_default_timeout_ms;
+    json constraints = json::object();
+    std::string priority;
+    json drift = json::object();
+    for (auto st : {read_member(j, "allowed", "allowed", "a boolean", d.allowed),
+                    read_member(j, "tier", "tier", "a number", d.tier),
+                    read_member(j, "reason", "reason", "a string", d.reason),
+                    read_member(j, "requiredApprovals", "requiredApprovals", "an array of strings", d.required_approvals),
+                    read_member(j, "matchedRules", "matchedRules", "an array of strings", d.matched_rules),
+                    read_member(j, "priority", "priority", "a string", priority),
+                    read_member(j, "compliance", "compliance", "an array of strings", d.compliance),
+                    read_member(j, "drift", "drift", "an object", drift),
+                    read_member(j, "policyDigest", "policyDigest", "a string", d.policy_digest),
+                    read_member(j, "constraints", "constraints", "an object", constraints)})
+        if (!st) return st.error();
+    if (!drift.is_object()) return fail(Errc::invalid_input, "decision.drift: expected an object");
+    if (!constraints.is_object()) return fail(Errc::invalid_input, "decision.constraints: expected an object");
+    const json& c = constraints;
+    for (auto st : {read_member(c, "maxIterations", "constraints.maxIterations", "a number", d.max_iterations),
+                    read_member(c, "timeoutMs", "constraints.timeoutMs", "a number", d.timeout_ms),
+                    read_optional(c, "allowedTools", "constraints.allowedTools", d.allowed_tools),
+                    read_member(c, "deniedTools", "constraints.deniedTools", "an array of strings", d.denied_tools),
+                    read_optional(c, "allowedPaths", "constraints.allowedPaths", d.allowed_paths),
+                    read_member(c, "requiresPR", "constraints.requiresPR", "a boolean", d.requires_pr),
+                    read_member(c, "requiresValidation", "constraints.requiresValidation", "a boolean", d.requires_validation),
+                    read_member(c, "allowUnsandboxed", "constraints.allowUnsandboxed", "a boolean", d.allow_unsandboxed),
+                    read_member(c, "allowDeletes", "constraints.allowDeletes", "a boolean", d.allow_deletes),
+                    read_member(c, "planScope", "constraints.planScope", "an array of strings", d.plan_scope)})
+        if (!st) return st.error();
+    if (j.contains("drift")) {
+        if (!drift.contains("mode")) return fail(Errc::invalid_input, "decision.drift.mode: missing");
+        d.drift_mode.emplace();
+        if (auto st = read_member(drift, "mode", "drift.mode", "a string", *d.drift_mode); !st) return st.error();
+    }
+    if (j.contains("priority")) {
+        d.priority = parse_priority(priority);
+        if (!d.priority)
+            return fail(Errc::invalid_input, "decision.priority: expected low, normal, high or critical, got " + text::quote(priority));
     }
     return d;
 }

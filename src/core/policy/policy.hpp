@@ -116,7 +116,14 @@ struct Decision {
     bool requires_pr = false;
     bool requires_validation = false;
     bool allow_unsandboxed = false;
+    /// constraints.allowDeletes: validation lets the plan delete or replace.
+    bool allow_deletes = false;
+    /// constraints.planScope: globs of addresses the plan may change beside the task's own.
+    std::vector<std::string> plan_scope;
     std::vector<const Rule*> matched;
+    /// The matched rules' names when the decision was read back from JSON,
+    /// where the rules themselves are not at hand; empty otherwise.
+    std::vector<std::string> matched_rules;
     std::optional<Priority> priority;
     std::vector<std::string> compliance;
     /// What a drift task does: codify, revert or report; unset: codify.
@@ -127,6 +134,8 @@ struct Decision {
 
     /// Allowed, but waits for human approval.
     bool pending() const { return allowed && !required_approvals.empty(); }
+    /// The names of the matched rules (what matchedRules shows).
+    std::vector<std::string> rule_names() const;
 };
 
 /// The decision as CLI.md's PolicyDecision JSON; with explain, an

@@ -18,12 +18,20 @@ public:
         ran_with = &ctx.decision;
         return {true, "", {{"summary", "done by the model"}}, true};
     }
-    const nlohmann::json* ran_with = nullptr;
+    const core::policy::Decision* ran_with = nullptr;
 };
 
 struct Fallback : ::testing::Test {
-    nlohmann::json task = {{"id", "t-1"}};
-    nlohmann::json decision = {{"allowed", true}};
+    core::AgentTask task = [] {
+        core::AgentTask t;
+        t.id = "t-1";
+        return t;
+    }();
+    core::policy::Decision decision = [] {
+        core::policy::Decision d;
+        d.allowed = true;
+        return d;
+    }();
     core::events::MemorySink events;
     RunContext ctx{task, decision, 1, 0, {}, [] { return false; }, events, nullptr, nullptr, {}, "", ""};
 };

@@ -34,11 +34,14 @@ std::string terraform() { return std::filesystem::exists("/usr/local/bin/terrafo
 core::agent::Outcome run_builtin(const std::filesystem::path& ws_dir, const std::string& check, const std::string& resource,
                                  const core::sandbox::Sandbox* sandbox, core::events::MemorySink& events)
 {
-    nlohmann::json task = {{"id", "T1"},
-                           {"type", "compliance-remediation"},
-                           {"context", {{"agentSlug", "builtin"}, {"resource", resource}}},
-                           {"payload", {{"finding", {{"canonicalRuleId", check}, {"file", "main.tf"}, {"resource", resource}}}}}};
-    nlohmann::json decision = {{"allowed", true}, {"constraints", {{"maxIterations", 3}}}};
+    core::AgentTask task;
+    task.id = "T1";
+    task.context.agent_slug = "builtin";
+    task.context.resource = resource;
+    task.payload = {{"finding", {{"canonicalRuleId", check}, {"file", "main.tf"}, {"resource", resource}}}};
+    core::policy::Decision decision;
+    decision.allowed = true;
+    decision.max_iterations = 3;
     auto ws = core::Workspace::open(ws_dir);
     auto agent = plugins::agents::make_builtin();
     core::agent::RunContext ctx{task, decision, 1, 0, std::chrono::steady_clock::now() + std::chrono::minutes(1),

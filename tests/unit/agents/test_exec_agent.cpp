@@ -2,6 +2,8 @@
 // stdin, the workspace diff as its result, and nothing it leaves behind
 // that points outside the workspace.
 #include "core/events/event.hpp"
+#include "core/policy/policy.hpp"
+#include "core/task.hpp"
 #include "core/sandbox.hpp"
 #include "core/workspace.hpp"
 #include "plugins/agents/exec/agent.hpp"
@@ -40,16 +42,63 @@ struct ExecAgentTest : ::testing::Test {
 
     core::agent::Outcome run(const std::string& script, long long timeout_ms = 60000)
     {
+        core::AgentTask task;
+        task.id = "01JEXEC000000000000000000A";
+        task.extra = {{"title", "fix the bucket"}};
+        core::policy::Decision decision;
+        decision.allowed = true;
+        decision.timeout_ms = timeout_ms;
+        return run(script, task, decision, json{{"policyDigest", "sha256:x"}});
+    }
+
+    core::agent::Outcome run(const std::string& script, const core::AgentTask& task, const core::policy::Decision& decision,
+                             const json& digest)
+    {
         auto agent = plugins::agents::make_exec(
             [script]() -> core::Result<std::vector<std::string>> { return std::vector<std::string>{"sh", "-c", script}; });
-        json task = {{"id", "01JEXEC000000000000000000A"}, {"type", "compliance-remediation"}, {"title", "fix the bucket"}};
-        json decision = {{"allowed", true}, {"constraints", {{"timeoutMs", timeout_ms}}}};
-        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-        core::agent::RunContext ctx{task, decision, 1, 0, deadline, [] { return false; }, events, &*ws, &*box,
-                                    json{{"policyDigest", "sha256:x"}}, "", ""};
+        auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(decision.timeout_ms);
+        core::agent::RunContext ctx{task, decision, 1, 0, deadline, [] { return false; }, events, &*ws, &*box, digest, "", ""};
         return agent->run(ctx);
     }
 };
+
+// The command's stdin is the contract of docs/agents.md: the task as the
+// queue stores it, with the decision as stored and the policy digest. The
+// agent gets them typed; what the command reads is the same bytes.
+TEST_F(ExecAgentTest, TheCommandReadsTheTaskAndDecisionAsQueued)
+{
+    json stored_task = json::parse(R"({
+      "id": "01JEXEC000000000000000000B", "type": "compliance-remediation",
+      "trigger": {"source": "webhook", "provider": "checkov", "sourceId": "42", "timestamp": "2026-11-24T12:00:00.000Z"},
+      "context": {"organizationId": "acme", "repositoryId": "acme/infra", "agentSlug": "exec", "priority": "high",
+                  "environment": "production", "resource": "aws_s3_bucket.logs"},
+      "payload": {"findings": [{"tool": "checkov", "ruleId": "CKV_AWS_18", "canonicalRuleId": "CKV_AWS_18", "file": "main.tf",
+                                "startLine": 3, "key": "k1"},
+                               {"tool": "checkov", "ruleId": "CKV_AWS_21", "canonicalRuleId": "CKV_AWS_21", "key": "k2"}],
+                  "group": {"by": "resource", "value": "aws_s3_bucket.logs"}},
+      "dedupeKey": "25e037cfc583a4f844408b6b30d8d31a",
+      "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    })");
+    json stored_decision = json::parse(R"({
+      "allowed": true, "tier": 2, "reason": "allowed at tier 2 (draft PR) by org/fix", "requiredApprovals": [],
+      "constraints": {"maxIterations": 5, "timeoutMs": 60000, "allowedTools": ["read_file"], "deniedTools": ["run_command"],
+                      "allowedPaths": ["*.tf"], "requiresPR": true, "requiresValidation": false},
+      "matchedRules": ["org/fix", "org/tag"], "priority": "high", "compliance": ["SOC2 CC6.1"],
+      "drift": {"mode": "codify"}, "policyDigest": "sha256:abc"
+    })");
+    json digest = {{"policyDigest", "sha256:abc"}, {"allowed", true}};
+    auto task = core::task_from_json(stored_task);
+    ASSERT_TRUE(task) << task.error().message;
+    auto decision = core::policy::decision_from_json(stored_decision);
+    ASSERT_TRUE(decision) << decision.error().message;
+
+    auto o = run("cat", *task, *decision, digest);
+    ASSERT_TRUE(o.ok) << o.error;
+    json expected = stored_task;
+    expected["decision"] = stored_decision;
+    expected["policyDigest"] = digest;
+    EXPECT_EQ(o.result["stdout"], expected.dump() + "\n");
+}
 
 TEST_F(ExecAgentTest, TheWorkspaceDiffIsTheResultAndGitAppliesIt)
 {

@@ -58,6 +58,7 @@ json finding_task(const std::string& description = "Ensure all data stored in th
 {
     return {{"id", "01JTASKLLM0000000000000000"},
             {"type", "compliance-remediation"},
+            {"trigger", {{"source", "api"}, {"provider", "checkov"}}},
             {"title", "CKV_AWS_21 on aws_s3_bucket.logs"},
             {"description", description},
             {"context", {{"agentSlug", "llm"}, {"repositoryId", "acme/infra"}, {"resource", "aws_s3_bucket.logs"}}},
@@ -137,7 +138,12 @@ struct LlmAgentTest : ::testing::TestWithParam<llm::Provider> {
                        {"organizationPolicies", json::array()},
                        {"repositoryConventions", json::array()},
                        {"complianceFrameworks", json::array()}};
-        core::agent::RunContext ctx{task, dec, 1, 0, deadline, [deadline] { return std::chrono::steady_clock::now() > deadline; },
+        auto typed = core::task_from_json(task, false);
+        auto decided = core::policy::decision_from_json(dec);
+        if (!typed || !decided)
+            return core::agent::Outcome::failure("a test task or decision that does not read: " +
+                                                 (typed ? decided.error().message : typed.error().message));
+        core::agent::RunContext ctx{*typed, *decided, 1, 0, deadline, [deadline] { return std::chrono::steady_clock::now() > deadline; },
                                     events, &*ws, &*box, digest, std::move(record), std::move(replay)};
         return agent->run(ctx);
     }

@@ -11,12 +11,28 @@ namespace change = infra::core::change;
 
 namespace {
 
-json finding_task(const std::string& file) { return {{"id", "T"}, {"payload", {{"finding", {{"file", file}}}}}}; }
-
-json decision(json allowed_paths = nullptr)
+infra::core::AgentTask payload_task(json payload)
 {
-    json d = {{"allowed", true}, {"tier", 2}, {"constraints", json::object()}};
-    if (!allowed_paths.is_null()) d["constraints"]["allowedPaths"] = allowed_paths;
+    infra::core::AgentTask t;
+    t.id = "T";
+    t.payload = std::move(payload);
+    return t;
+}
+
+infra::core::AgentTask finding_task(const std::string& file) { return payload_task({{"finding", {{"file", file}}}}); }
+
+infra::core::policy::Decision decision()
+{
+    infra::core::policy::Decision d;
+    d.allowed = true;
+    d.tier = 2;
+    return d;
+}
+
+infra::core::policy::Decision decision(std::vector<std::string> allowed_paths)
+{
+    auto d = decision();
+    d.allowed_paths = std::move(allowed_paths);
     return d;
 }
 
@@ -26,8 +42,8 @@ TEST(ChangePaths, TheTaskRootIsTheFindingsDirectory)
 {
     EXPECT_EQ(change::task_root(finding_task("/envs/prod/main.tf")), "envs/prod");
     EXPECT_EQ(change::task_root(finding_task("main.tf")), ".");
-    EXPECT_EQ(change::task_root({{"payload", {{"root", "live/eu/"}}}}), "live/eu");
-    EXPECT_EQ(change::task_root({{"payload", json::object()}}), ".");
+    EXPECT_EQ(change::task_root(payload_task({{"root", "live/eu/"}})), "live/eu");
+    EXPECT_EQ(change::task_root(payload_task(json::object())), ".");
 }
 
 TEST(ChangePaths, GlobsStayWithinADirectoryUnlessTheySayStarStar)

@@ -54,14 +54,21 @@ protected:
         };
     }
 
-    json task(const std::string& resource)
+    core::AgentTask task(const std::string& resource)
     {
-        return {{"id", "T1"}, {"type", "compliance-remediation"}, {"context", {{"resource", resource}}}};
+        core::AgentTask t;
+        t.id = "T1";
+        t.context.resource = resource;
+        return t;
     }
-    json decision(bool allow_deletes = false, json plan_scope = json::array())
+    core::policy::Decision decision(bool allow_deletes = false, std::vector<std::string> plan_scope = {})
     {
-        return {{"tier", 2},
-                {"constraints", {{"requiresValidation", true}, {"allowDeletes", allow_deletes}, {"planScope", plan_scope}}}};
+        core::policy::Decision d;
+        d.tier = 2;
+        d.requires_validation = true;
+        d.allow_deletes = allow_deletes;
+        d.plan_scope = std::move(plan_scope);
+        return d;
     }
     void edit(const std::string& from, const std::string& to)
     {
@@ -170,14 +177,17 @@ TEST(PlanScope, ReadsShowJson)
         {"address": "aws_iam_role.x", "change": {"actions": ["no-op"]}},
         {"address": "aws_instance.web", "change": {"actions": ["delete", "create"]}}]})");
     json touched;
-    auto v = core::change::plan_scope_violations(plan, {{"context", {{"resource", "aws_s3_bucket.logs"}}}},
-                                                 {{"constraints", json::object()}}, touched);
+    core::AgentTask task;
+    task.context.resource = "aws_s3_bucket.logs";
+    core::policy::Decision decision;
+    auto v = core::change::plan_scope_violations(plan, task, decision, touched);
     ASSERT_EQ(v.size(), 2u);
     EXPECT_EQ(v[0], "aws_instance.web would be replaced and policy does not allow deletes");
     EXPECT_EQ(v[1], "aws_instance.web (delete,create) is outside the task's scope");
     EXPECT_EQ(touched.size(), 3u);
-    v = core::change::plan_scope_violations(plan, {{"context", {{"resource", "aws_s3_bucket.logs"}}}},
-                                            {{"constraints", {{"allowDeletes", true}, {"planScope", {"aws_instance.*"}}}}}, touched);
+    decision.allow_deletes = true;
+    decision.plan_scope = {"aws_instance.*"};
+    v = core::change::plan_scope_violations(plan, task, decision, touched);
     EXPECT_TRUE(v.empty());
 }
 

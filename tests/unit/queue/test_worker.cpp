@@ -20,7 +20,7 @@ public:
     std::string name() const override { return "test"; }
     agent::Outcome run(const agent::RunContext& ctx) override
     {
-        const json& p = ctx.task["payload"];
+        const json& p = ctx.task.payload;
         ++runs;
         int sleep_ms = p.value("sleepMs", 0);
         auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(sleep_ms);
@@ -30,7 +30,7 @@ public:
         }
         if (p.value("failUntilAttempt", 0) >= ctx.attempt) return {false, "failed on purpose", {}, true};
         if (p.value("fatal", false)) return {false, "cannot be fixed", {}, false};
-        return {true, "", {{"attempt", ctx.attempt}, {"maxIterations", ctx.decision.value("/constraints/maxIterations"_json_pointer, json())}}, true};
+        return {true, "", {{"attempt", ctx.attempt}, {"maxIterations", ctx.decision.max_iterations}}, true};
     }
     std::atomic<int> runs{0};
 };
@@ -48,7 +48,7 @@ struct WorkerTest : ::testing::Test {
         agents.add(agent);
     }
     void add(const std::string& id, json payload, int max_attempts = 3, std::string type = "compliance-remediation",
-             std::string environment = "staging", json decision = {{"allowed", true}, {"requiredApprovals", json::array()}})
+             std::string environment = "staging", json decision = {{"allowed", true}, {"tier", 2}, {"requiredApprovals", json::array()}})
     {
         AgentTask t;
         t.id = id;
@@ -177,7 +177,7 @@ TEST_F(WorkerTest, SaysWhatBecameOfEachTaskItRanWhenAsked)
 TEST_F(WorkerTest, WithoutTheSandboxRunsOnlyWhatTheDecisionAllows)
 {
     // A decision in a shared queue may say false outright: the value counts, not the key.
-    json no = {{"allowed", true}, {"requiredApprovals", json::array()}, {"constraints", {{"allowUnsandboxed", false}}}};
+    json no = {{"allowed", true}, {"tier", 2}, {"requiredApprovals", json::array()}, {"constraints", {{"allowUnsandboxed", false}}}};
     json yes = no;
     yes["constraints"]["allowUnsandboxed"] = true;
     add("said-no", json::object(), 1, "compliance-remediation", "staging", no);
@@ -194,6 +194,35 @@ TEST_F(WorkerTest, WithoutTheSandboxRunsOnlyWhatTheDecisionAllows)
     EXPECT_EQ(q->show("said-nothing")->state, State::dead);
     EXPECT_EQ(q->show("said-yes")->state, State::succeeded);
     EXPECT_EQ(agent->runs, 1);
+}
+
+// A task or decision stored as no entry writes them is read once, at claim,
+// and fails for good with the field that does not read; the agent never runs.
+TEST_F(WorkerTest, ATaskStoredUnreadableFailsForGoodNamingTheField)
+{
+    add("no-tier", json::object(), 3, "compliance-remediation", "staging", {{"allowed", true}});
+    AgentTask t;
+    t.id = "no-provider";
+    t.trigger = {"api", "", "", "2026-11-24T12:00:00.000Z"};
+    t.context.agent_slug = "test";
+    t.dedupe_key = "k-no-provider";
+    std::vector<EnqueueItem> items;
+    items.push_back({t, {{"allowed", true}, {"tier", 2}}, State::queued, Millis(0), 3});
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    add("fine", json::object());
+    Worker w(*q, agents, events, nullptr, opts());
+    auto s = w.run();
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->dead, 2u);
+    auto no_tier = q->show("no-tier");
+    EXPECT_EQ(no_tier->state, State::dead);
+    EXPECT_EQ(no_tier->last_error, "task 'no-tier' in the queue cannot be read: decision.tier: missing");
+    auto no_provider = q->show("no-provider");
+    EXPECT_EQ(no_provider->state, State::dead);
+    EXPECT_EQ(no_provider->last_error, "task 'no-provider' in the queue cannot be read: trigger.provider: empty");
+    EXPECT_EQ(event_types("no-provider"), (std::vector<std::string>{"task.claimed", "task.failed", "task.dead"}));
+    EXPECT_EQ(q->show("fine")->state, State::succeeded);
+    EXPECT_EQ(agent->runs.load(), 1);
 }
 
 TEST_F(WorkerTest, OnceRunsOneTask)

@@ -36,12 +36,11 @@ public:
     Outcome run(const RunContext& ctx) override
     {
         if (!ctx.workspace) return Outcome::failure("the builtin agent needs a workspace with the Terraform files");
-        if (core::string_member(ctx.task, "type") == "drift-detection") return builtin::run_drift(ctx);
-        const json& payload = core::object_member(ctx.task, "payload");
+        if (ctx.task.type == core::TaskType::drift_detection) return builtin::run_drift(ctx);
         // A group's findings are fixed in turn, each on what the previous left.
-        std::vector<core::TaskFinding> findings = core::findings_of(payload);
+        std::vector<core::TaskFinding> findings = core::findings_of(ctx.task.payload);
         if (findings.empty()) findings.emplace_back();
-        ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
+        ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, ctx.task.id);
         tools.set_deadline(ctx.deadline);
         json report = json::array(), files = json::array(), notes = json::array();
         std::vector<std::string> fixed, failures;
@@ -111,9 +110,7 @@ private:
         auto no_fix = [&](const std::string& why) { return alone ? builtin::hand_over(m_fallback, ctx, why) : Outcome::failure(why); };
         const std::string& rule = finding.canonical_rule_id;
         const std::string& file = finding.file;
-        std::string resource = !finding.resource.empty()
-                                   ? finding.resource
-                                   : core::string_member(core::object_member(ctx.task, "context"), "resource");
+        std::string resource = !finding.resource.empty() ? finding.resource : ctx.task.context.resource;
         if (rule.empty()) return Outcome::failure("the task has no finding (payload.finding.canonicalRuleId) to fix");
         if (auto all = builtin::checks(); !all) return Outcome::failure(all.error().message + "; " + all.error().hint);
         const builtin::Check* check = builtin::find_check(rule);
@@ -149,9 +146,8 @@ private:
             return {true, "", {{"changed", false}, {"check", rule}, {"resource", resource},
                                {"summary", resource + " already passes " + rule + "; nothing to change"}}, true};
 
-        std::set<std::string> elsewhere;
-        for (const auto& r : core::member(core::object_member(ctx.task, "payload"), "otherResources"))
-            if (r.is_string()) elsewhere.insert(r.get<std::string>());
+        std::vector<std::string> others = core::strings_member(ctx.task.payload, "otherResources");
+        std::set<std::string> elsewhere(others.begin(), others.end());
         builtin::FixContext fc{module, block_file, *block, {}, {}, &elsewhere, {}};
         check->fix(fc);
         if (!fc.left_alone.empty()) return Outcome::failure(fc.left_alone);

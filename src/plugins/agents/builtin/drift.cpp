@@ -112,11 +112,11 @@ std::string details(const std::string& root, const std::string& mode, const std:
 
 Outcome run_drift(const core::agent::RunContext& ctx)
 {
-    const json& payload = core::object_member(ctx.task, "payload");
+    const json& payload = ctx.task.payload;
     std::string root = core::string_member(payload, "root", ".");
     const json& resources = core::array_member(payload, "resources");
-    std::string mode = core::string_member(core::object_member(ctx.decision, "drift"), "mode", "codify");
-    auto tier = core::int_member(ctx.decision, "tier");
+    std::string mode = ctx.decision.drift_mode.value_or("codify");
+    int tier = ctx.decision.tier;
     if (resources.empty())
         return Outcome::failure("the drift task of " + root + " lists no drifted resources (payload.resources): scan the root "
                                 "again with infra-agent drift --enqueue");
@@ -125,7 +125,7 @@ Outcome run_drift(const core::agent::RunContext& ctx)
                                 "gates), and policy grants tier " + std::to_string(tier) + ": give the rule tier 4 and "
                                 "requiredApprovals, or use codify");
 
-    ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
+    ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, ctx.task.id);
     tools.set_deadline(ctx.deadline);
     Module module;
     if (auto failed = read_module(tools, root, module)) return *failed;
@@ -161,7 +161,7 @@ Outcome run_drift(const core::agent::RunContext& ctx)
                                std::to_string(items.size()) + " drifted values written into the code"
         : mode == "revert" ? "Revert drift in " + where + ": the saved plan puts " + std::to_string(resources.size()) +
                                  " resources back as the code says, once approved (infra-agent apply " +
-                                 core::string_member(ctx.task, "id") + ")"
+                                 ctx.task.id + ")"
                            : "Drift in " + where + ": " + std::to_string(items.size()) + " drifted values, reported (drift.mode report)";
     tools.call("finish", {{"summary", summary}});
     json result = {{"changed", !changed.empty()}, {"mode", mode}, {"root", root}, {"files", changed},

@@ -1,7 +1,5 @@
 #include "plugins/agents/builtin/fallback.hpp"
 
-#include "core/json_access.hpp"
-
 namespace infra::plugins::agents::builtin {
 
 core::agent::Outcome hand_over(const Fallback& fallback, const core::agent::RunContext& ctx, const std::string& why)
@@ -13,7 +11,7 @@ core::agent::Outcome hand_over(const Fallback& fallback, const core::agent::RunC
     }
     if (!*agent)
         return core::agent::Outcome::failure(why + "; set agents.fallback: llm (with llm.model) to let the llm agent try");
-    ctx.events.emit({"task.fallback", core::string_member(ctx.task, "id"), "", {{"from", "builtin"}, {"to", (*agent)->name()}, {"reason", why}}});
+    ctx.events.emit({"task.fallback", ctx.task.id, "", {{"from", "builtin"}, {"to", (*agent)->name()}, {"reason", why}}});
     auto outcome = (*agent)->run(ctx);
     outcome.result["fallback"] = {{"from", "builtin"}, {"agent", (*agent)->name()}, {"reason", why}};
     return outcome;

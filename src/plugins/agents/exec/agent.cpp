@@ -23,15 +23,17 @@ public:
         if (!ctx.sandbox) return Outcome::failure("the exec agent runs its command in the sandbox, and none is available");
         auto argv = m_command();
         if (!argv) return Outcome::failure(argv.error().message + (argv.error().hint.empty() ? "" : " (" + argv.error().hint + ")"));
-        std::string task_id = core::string_member(ctx.task, "id");
+        const std::string& task_id = ctx.task.id;
         auto before = core::agent::snapshot(*ctx.workspace);
         if (!before) return Outcome::failure(before.error().message);
 
         core::sandbox::Request req;
         req.argv = *argv;
         req.workspace = ctx.workspace->root();
-        json input = ctx.task;
-        input["decision"] = ctx.decision;
+        // What the command reads on stdin (docs/agents.md): the task JSON
+        // with its decision and the policy digest, on one line.
+        json input = core::to_json(ctx.task);
+        input["decision"] = core::policy::to_json(ctx.decision);
         if (!ctx.policy_digest.is_null()) input["policyDigest"] = ctx.policy_digest;
         req.stdin_data = input.dump() + "\n";
         req.env = {{"CHECKPOINT_DISABLE", "1"}};

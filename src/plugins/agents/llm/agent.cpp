@@ -41,10 +41,10 @@ public:
             m = recorder.get();
         }
 
-        core::agent::ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, core::string_member(ctx.task, "id"));
+        core::agent::ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, ctx.task.id);
         core::agent::LoopInput in;
         in.system = system_prompt(ctx.policy_digest);
-        in.user = task_message(ctx.task);
+        in.user = task_message(core::to_json(ctx.task));
         in.validate = [&]() -> core::Status {
             std::vector<std::string> changed;
             for (const auto& [path, before] : tools.originals()) changed.push_back(path);
