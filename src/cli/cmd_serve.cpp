@@ -15,6 +15,7 @@
 #include "core/log.hpp"
 #include "core/process.hpp"
 #include "cli/follow_setup.hpp"
+#include "core/serve/config.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/serve/server.hpp"
 #include "core/queue/event_stream.hpp"
@@ -46,40 +47,6 @@ struct Options {
     PolicyFlags policies;
 };
 
-constexpr const char* k_sources[] = {"github", "alertmanager", "pagerduty", "sns", "gitlab"};
-
-/// host:port from --listen or serve.listen.
-core::Result<std::pair<std::string, int>> parse_listen(const std::string& s)
-{
-    auto colon = s.rfind(':');
-    std::string host = colon == std::string::npos ? "127.0.0.1" : s.substr(0, colon);
-    std::string port = colon == std::string::npos ? s : s.substr(colon + 1);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    char* end = nullptr;
-    long p = std::strtol(port.c_str(), &end, 10);
-    if (port.empty() || *end || p < 0 || p > 65535)
-        return core::fail(core::Errc::usage, "listen address " + core::text::quote(s) + ": expected HOST:PORT, e.g. 127.0.0.1:8787");
-    return std::make_pair(host.empty() ? std::string("127.0.0.1") : host, static_cast<int>(p));
-}
-
-/// The webhook secrets named by webhooks.<source>.secret_env.
-core::Result<std::map<std::string, std::string>> webhook_secrets(const core::Config& config)
-{
-    std::map<std::string, std::string> out;
-    for (const char* source : k_sources) {
-        std::string key = std::string("webhooks.") + source + ".secret_env";
-        std::string var = config.get_or(key, "");
-        if (var.empty()) continue;
-        const char* value = std::getenv(var.c_str());
-        if (!value || !*value)
-            return core::fail(core::Errc::usage, key + " names " + var + ", which is not set in the environment",
-                              "export " + var + " with the webhook's shared secret, or remove " + key);
-        core::log::add_secret(value);
-        out[source] = value;
-    }
-    return out;
-}
-
 int serve(const Options& opt, Context& ctx)
 {
     core::process::retain_heap();
@@ -95,45 +62,9 @@ int serve(const Options& opt, Context& ctx)
     auto config = ctx.config();
     if (!config) return ctx.fail(config.error());
     const core::Config& cfg = **config;
-    auto addr = parse_listen(opt.listen.empty() ? cfg.get_or("serve.listen", "127.0.0.1:8787") : opt.listen);
-    if (!addr) return ctx.fail(addr.error());
-
-    core::serve::Options so;
-    so.host = addr->first;
-    so.port = addr->second;
-    std::string max_body = opt.max_body.empty() ? cfg.get_or("serve.max_body", "") : opt.max_body;
-    if (!max_body.empty()) {
-        char* end = nullptr;
-        unsigned long long n = std::strtoull(max_body.c_str(), &end, 10);
-        std::string unit = end ? core::text::lower(end) : "";
-        unsigned long long mult = unit.empty() || unit == "b" ? 1 : unit == "k" || unit == "kib" ? 1024 : unit == "m" || unit == "mib" ? 1u << 20 : 0;
-        if (!mult || n == 0) return ctx.fail(core::make_error(core::Errc::usage, "max body " + core::text::quote(max_body) + ": expected bytes, e.g. 1048576 or 5MiB"));
-        so.max_body = static_cast<std::size_t>(n * mult);
-    }
-    if (auto t = cfg.get_or("serve.io_timeout", ""); !t.empty()) {
-        auto d = core::timeutil::parse_duration(t);
-        if (!d || d->count() < 1000)
-            return ctx.fail(core::make_error(core::Errc::usage, "serve.io_timeout " + core::text::quote(t) + ": expected whole seconds, e.g. 10s"));
-        so.io_timeout = std::chrono::duration_cast<std::chrono::seconds>(*d);
-    }
-    auto secrets = webhook_secrets(cfg);
-    if (!secrets) return ctx.fail(secrets.error());
-    so.secrets = std::move(*secrets);
-    if (auto file = cfg.get_or("serve.api_tokens_file", ""); !file.empty()) {
-        auto tokens = core::serve::load_tokens(file);
-        if (!tokens) return ctx.fail(tokens.error());
-        so.tokens = std::move(*tokens);
-    }
-    if (auto file = cfg.get_or("serve.worker_tokens_file", ""); !file.empty()) {
-        auto tokens = core::serve::load_tokens(file);
-        if (!tokens) return ctx.fail(tokens.error());
-        so.worker_tokens = std::move(*tokens);
-    }
-    auto approvers = core::approval::Groups::from_config(cfg);
-    if (!approvers) return ctx.fail(approvers.error());
-    so.approvers = std::move(*approvers);
-    so.repository_id = core::change::repository_id(cfg, "");
-    so.schedules = cfg.get_json("schedules");
+    auto options = core::serve::options_from(cfg, {opt.listen, opt.max_body});
+    if (!options) return ctx.fail(options.error());
+    core::serve::Options& so = *options;
     auto schedules = core::serve::load_schedules(so.schedules);
     if (!schedules) return ctx.fail(schedules.error());
     auto grace = core::timeutil::parse_duration(opt.grace);
@@ -193,7 +124,7 @@ int serve(const Options& opt, Context& ctx)
         };
     core::serve::Server server(so, std::move(deps));
     if (auto st = server.bind(); !st) return ctx.fail(st.error());
-    for (const char* source : k_sources)
+    for (const char* source : core::serve::k_webhook_sources)
         if (!so.secrets.count(source))
             spdlog::info("/hooks/{} is off: set webhooks.{}.secret_env to turn it on", source, source);
     if (so.tokens.empty()) spdlog::info("the REST API (/v1) refuses every request: no serve.api_tokens_file");
