@@ -77,6 +77,12 @@ bool ByteSource::refill()
     }
 }
 
+std::string_view ByteSource::more()
+{
+    refill();
+    return std::string_view(m_buf.data() + m_pos, m_end - m_pos);
+}
+
 void ByteSource::advance(std::size_t n)
 {
     if (n == 0) return;

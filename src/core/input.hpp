@@ -66,6 +66,10 @@ public:
         return std::string_view(m_buf.data() + m_pos, m_end - m_pos);
     }
 
+    /// Reads once more without consuming anything: window() with the bytes
+    /// of one more read after it, or as it was at the end of the input.
+    std::string_view more();
+
     /// Consumes the first n bytes of window(), as n calls of get() would.
     void advance(std::size_t n);
 

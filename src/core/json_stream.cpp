@@ -1,5 +1,6 @@
 #include "core/json_stream.hpp"
 
+#include "core/json_slice.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -59,6 +60,15 @@ public:
         return m_src;
     }
 
+    /// The source as sync() leaves it, for a reader that consumes (or reads
+    /// ahead) on its own: the lexer's next byte comes from its window again.
+    ByteSource& release()
+    {
+        sync();
+        m_begin = m_cur = m_end = nullptr;
+        return m_src;
+    }
+
 private:
     int refill()
     {
@@ -112,10 +122,10 @@ struct Frame {
 class Sax {
 public:
     Sax(const std::vector<std::vector<std::string>>& records,
-        const std::vector<std::vector<std::string>>& context, const Limits& limits,
-        Cursor& src, const Handler& handler, std::size_t document)
-        : m_records(records), m_context_patterns(context), m_limits(limits), m_src(src),
-          m_handler(handler), m_document(document)
+        const std::vector<std::vector<std::string>>& context, const json_slice::Fields& fields,
+        const Limits& limits, Cursor& src, json_slice::Parser& fast, const Handler& handler, std::size_t document)
+        : m_records(records), m_context_patterns(context), m_fields(fields), m_limits(limits), m_src(src),
+          m_fast(fast), m_handler(handler), m_document(document)
     {
         for (const auto& p : records) m_max_len = std::max(m_max_len, p.size());
         for (const auto& p : context) m_max_len = std::max(m_max_len, p.size());
@@ -277,15 +287,18 @@ private:
         if (!depth_ok()) return false;
         json::value_t t = is_array ? json::value_t::array : json::value_t::object;
         note_root(t);
+        std::size_t depth = m_frames.size();
         Mode parent = m_frames.empty() ? Mode::walk : m_frames.back().mode;
         if (parent == Mode::skip) {
             m_frames.push_back({Mode::skip, is_array, false});
+            take_whole(is_array, depth, nullptr);
             return true;
         }
         if (parent == Mode::build) {
             json* child = insert(json(t));
             m_stack.push_back(child);
             m_frames.push_back({Mode::build, is_array, false});
+            take_whole(is_array, depth, child);
             return true;
         }
         advance();
@@ -298,13 +311,38 @@ private:
             m_stack.clear();
             m_stack.push_back(&m_capture);
             m_frames.push_back({Mode::build, is_array, true});
+            take_whole(is_array, depth, &m_capture);
         } else if (c == Class::walk) {
             m_frames.push_back({Mode::walk, is_array, false});
             m_path.push_back(Segment{});
         } else {
             m_frames.push_back({Mode::skip, is_array, false});
+            take_whole(is_array, depth, nullptr);
         }
         return true;
+    }
+
+    // Reads most of the container just opened at depth (frames above it)
+    // in one piece with simdjson, into *into (a skipped one is only
+    // checked): bytes at a time are many times slower. The lexer reads on
+    // from its last member or element, and reads it all when the container
+    // is too large, too deep or not well-formed, naming the place of any
+    // error as it always has.
+    void take_whole(bool is_array, std::size_t depth, json* into)
+    {
+        // A root array's elements are counted for the document's shape one by one.
+        if (m_limits.max_slice == 0 || (depth == 0 && is_array)) return;
+        json_slice::Want want;
+        want.max_bytes = m_limits.max_slice;
+        want.max_depth = m_limits.max_depth - depth;
+        want.value = into != nullptr;
+        want.fields = into == &m_capture && m_capture_is_record ? &m_fields : nullptr;
+        want.keys = !is_array && (depth == 0 || (depth == 1 && m_shape.root == json::value_t::array &&
+                                                  m_root_elements == 1));
+        auto taken = m_fast.take(m_src.release(), is_array, want);
+        if (!taken) return;
+        if (into) *into = std::move(taken->value);
+        for (auto& k : taken->keys) m_shape.keys.push_back(std::move(k));
     }
 
     bool end()
@@ -317,6 +355,7 @@ private:
             m_stack.pop_back();
             if (f.capture_root) {
                 if (m_capture_is_record) {
+                    m_fields.prune(m_capture);
                     Record r{std::move(m_capture), std::move(m_capture_path), m_capture_line, m_document};
                     if (m_handler.record) m_handler.record(std::move(r), m_context);
                 } else {
@@ -336,8 +375,10 @@ private:
 
     const std::vector<std::vector<std::string>>& m_records;
     const std::vector<std::vector<std::string>>& m_context_patterns;
+    const json_slice::Fields& m_fields;
     const Limits& m_limits;
     Cursor& m_src;
+    json_slice::Parser& m_fast;
     const Handler& m_handler;
     std::size_t m_document;
     std::size_t m_max_len = 0;
@@ -396,7 +437,9 @@ struct Reader::Impl {
     ByteSource& src;
     std::vector<std::vector<std::string>> records;
     std::vector<std::vector<std::string>> context;
+    json_slice::Fields fields;
     Limits limits;
+    json_slice::Parser fast{};
     std::size_t document = 0;
     bool decided = false;    // whether the input is JSON Lines is known
     bool line_mode = false;  // JSON Lines: one document per line, errors end at the line
@@ -405,7 +448,7 @@ struct Reader::Impl {
     Result<bool> parse_one(ByteSource& in, const Handler& handler, bool strict)
     {
         Cursor cursor(in);
-        Sax sax(records, context, limits, cursor, handler, document);
+        Sax sax(records, context, fields, limits, cursor, fast, handler, document);
         sax.whole_document(whole);
         sax.shape().line = in.position().line;
         nlohmann::detail::parser<json, CursorAdapter> parser{CursorAdapter(cursor)};
@@ -477,7 +520,8 @@ struct Reader::Impl {
 };
 
 Reader::Reader(ByteSource& src, Selection selection, Limits limits)
-    : m_impl(new Impl{src, compile(selection.records), compile(selection.context), limits})
+    : m_impl(new Impl{src, compile(selection.records), compile(selection.context),
+                      json_slice::Fields(selection.fields), limits})
 {
     m_impl->whole = selection.whole_documents;
 }

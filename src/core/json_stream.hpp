@@ -47,6 +47,10 @@ struct Selection {
     std::vector<std::string> records;  ///< each match is handed over as a Record
     std::vector<std::string> context;  ///< small values kept for the whole document
     bool whole_documents = false;      ///< "" selects a root array too (whole small documents)
+    /// The members of a record object that its parser reads, by dotted
+    /// name ("check_result.result"): when given, Record::value keeps only
+    /// these (json_slice::Fields), and is the cheaper to build.
+    std::vector<std::string> fields = {};
 };
 
 /// Values kept by Selection::context, looked up relative to a record.
@@ -72,6 +76,9 @@ struct Handler {
 /// Limits that keep hostile input from exhausting the process.
 struct Limits {
     std::size_t max_depth = 256;
+    /// The largest container read in one piece (by simdjson, see
+    /// json_slice.hpp) rather than token by token; 0 reads all by tokens.
+    std::size_t max_slice = 256 << 10;
 };
 
 /// Reads every top-level JSON value of src (one document, an array, or JSON

@@ -3,56 +3,12 @@
 #include "core/crypto.hpp"
 #include "core/environment.hpp"
 #include "core/ids.hpp"
+#include "core/json_slice.hpp"
 #include "core/scanner_rules.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 
-#include <simdjson.h>
-
 namespace infra::core::signals {
-namespace {
-
-json to_nlohmann(simdjson::dom::element e)
-{
-    using Type = simdjson::dom::element_type;
-    switch (e.type()) {
-    case Type::OBJECT: {
-        json out = json::object();
-        for (auto [key, value] : e.get_object()) out[std::string(key)] = to_nlohmann(value);
-        return out;
-    }
-    case Type::ARRAY: {
-        json out = json::array();
-        for (auto value : e.get_array()) out.push_back(to_nlohmann(value));
-        return out;
-    }
-    case Type::STRING: return std::string(e.get_string().value_unsafe());
-    case Type::INT64: {
-        // As nlohmann's parser has it: unsigned unless negative.
-        std::int64_t n = e.get_int64().value_unsafe();
-        return n < 0 ? json(n) : json(static_cast<std::uint64_t>(n));
-    }
-    case Type::UINT64: return e.get_uint64().value_unsafe();
-    case Type::DOUBLE: return e.get_double().value_unsafe();
-    case Type::BOOL: return e.get_bool().value_unsafe();
-    case Type::NULL_VALUE: break;
-    }
-    return nullptr;
-}
-
-/// A well-formed document within the nesting limit, parsed by simdjson
-/// (several times faster than nlohmann's parser on webhook bodies); nothing
-/// for anything else, which parse_document then reads and explains.
-std::optional<json> parse_fast(std::string_view text)
-{
-    simdjson::dom::parser parser;
-    if (parser.allocate(text.size(), json_stream::Limits{}.max_depth) != simdjson::SUCCESS) return std::nullopt;
-    auto doc = parser.parse(text.data(), text.size());
-    if (doc.error()) return std::nullopt;
-    return to_nlohmann(doc.value_unsafe());
-}
-
-}  // namespace
 
 std::string dedupe_key(std::initializer_list<std::string_view> parts)
 {
@@ -276,7 +232,9 @@ Result<json> read_body(ByteSource& in, const IngestOptions& opt, std::string* ra
 {
     auto body = in.read_all(opt.max_body);
     if (!body) return body.error();
-    auto fast = parse_fast(*body);
+    // simdjson reads a well-formed body several times faster than nlohmann's
+    // parser, which reads and explains the others.
+    auto fast = json_slice::Parser().parse(*body, json_stream::Limits{}.max_depth);
     auto doc = fast ? Result<json>(std::move(*fast)) : json_stream::parse_document(*body, in.name());
     if (!doc) return doc.error();
     if (!doc->is_object())

@@ -29,6 +29,11 @@ public:
         core::json_stream::Selection sel{
             {"results.failed_checks.*", "*.results.failed_checks.*"},
             {"check_type", "*.check_type"}};
+        // What to_task reads: a record's other members (code blocks, the
+        // evaluated entity) are most of the report, and never built.
+        sel.fields = {"check_id",  "check_result.result", "check_name",  "severity",    "resource",
+                      "file_path", "repo_file_path",      "file_line_range", "guideline", "entity_tags",
+                      "bc_check_id", "caller_file_path"};
         auto shape = [](const DocumentShape& s, std::size_t) -> Status {
             bool ok = (s.root == json::value_t::object &&
                        (has_key(s, "results") || has_key(s, "check_type") || has_key(s, "checkov_version"))) ||
