@@ -1,5 +1,6 @@
 // libFuzzer target for one signal parser (FUZZ_SOURCE): any bytes must give
 // tasks that validate, or a clean error; never a crash, hang or leak.
+#include "core/environment.hpp"
 #include "core/signals/signal.hpp"
 #include "plugins/register_builtin.hpp"
 
@@ -16,7 +17,10 @@ public:
     void begin() override {}
     void task(core::AgentTask&& t) override
     {
-        // Everything a parser emits must survive the api source's validation.
+        // As ingest does: a task whose environment has no canonical spelling
+        // (a control character in a tag) is refused with an error there.
+        if (!core::normalize_environment(t)) return;
+        // Everything else a parser emits must survive the api source's validation.
         auto back = core::task_from_json(core::to_json(t));
         if (!back) std::abort();
     }
@@ -36,8 +40,8 @@ const core::signals::Registry& registry()
     return r;
 }
 
-const char* const k_github_events[] = {"pull_request", "push", "issue_comment", "check_run",
-                                       "workflow_run", "code_scanning_alert", "ping", ""};
+const char* const k_github_events[] = {
+    "pull_request", "push", "issue_comment", "check_run", "workflow_run", "code_scanning_alert", "ping", ""};
 
 }  // namespace
 
@@ -53,8 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         input.erase(0, 1);
     }
     if (std::string(FUZZ_SOURCE) == "schedule")
-        opt.schedules = nlohmann::json::parse(
-            R"([{"name":"n","signal":{"type":"drift-detection","context":{"priority":"low"}}}])");
+        opt.schedules =
+            nlohmann::json::parse(R"([{"name":"n","signal":{"type":"drift-detection","context":{"priority":"low"}}}])");
     auto src = core::ByteSource::from_string(std::move(input), "fuzz");
     CheckingSink sink;
     (void)parser->parse(*src, opt, sink);
