@@ -38,9 +38,10 @@ static void measure(const char* name, double seconds, const std::function<void(l
     double elapsed = std::chrono::duration<double>(clock_type::now() - start).count();
     std::sort(lat.begin(), lat.end());
     auto q = [&](double p) { return lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * lat.size()))]; };
-    std::printf("%s\n", nlohmann::json({{"engine", name}, {"perSecond", n / elapsed}, {"p50us", q(0.5)}, {"p99us", q(0.99)}})
-                            .dump()
-                            .c_str());
+    std::printf("%s\n",
+                nlohmann::json({{"engine", name}, {"perSecond", n / elapsed}, {"p50us", q(0.5)}, {"p99us", q(0.99)}})
+                    .dump()
+                    .c_str());
 }
 
 int main(int argc, char** argv)
@@ -67,7 +68,8 @@ int main(int argc, char** argv)
     core::creds::sigv4::Request req;
     req.method = "POST";
     req.body = "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Ffixer"
-               "&RoleSessionName=infra-agent-01JD&DurationSeconds=900&Policy=%7B%22Version%22%3A%222012-10-17%22%7D&SourceIdentity=infra-agent";
+               "&RoleSessionName=infra-agent-01JD&DurationSeconds=900&Policy=%7B%22Version%22%3A%222012-10-17%22%7D&"
+               "SourceIdentity=infra-agent";
     req.headers = {{"content-type", "application/x-www-form-urlencoded; charset=utf-8"},
                    {"host", "sts.amazonaws.com"},
                    {"x-amz-date", "20261124T120000Z"}};

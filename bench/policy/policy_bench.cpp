@@ -49,7 +49,9 @@ int main(int argc, char** argv)
     }
     double total = std::chrono::duration<double>(clock::now() - start).count();
     std::sort(lat.begin(), lat.end());
-    auto q = [&](double p) { return lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * static_cast<double>(lat.size())))]; };
+    auto q = [&](double p) {
+        return lat[std::min(lat.size() - 1, static_cast<std::size_t>(p * static_cast<double>(lat.size())))];
+    };
     std::printf("{\"engine\":\"infra-agent\",\"rules\":%s,\"decisions\":%zu,\"perSecond\":%.1f,\"p50us\":%.3f,"
                 "\"p99us\":%.3f,\"matchedPerDecision\":%.4f}\n",
                 n.c_str(), lat.size(), static_cast<double>(lat.size()) / total, q(0.5), q(0.99),

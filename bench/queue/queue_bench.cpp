@@ -150,11 +150,13 @@ int main(int argc, char** argv)
     store->flush();  // every event on disk counts against the run
     double s = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::vector<double> lat;
-    for (const auto& [id, t] : timing.done) lat.push_back(std::chrono::duration<double, std::milli>(t - added[id]).count());
+    for (const auto& [id, t] : timing.done)
+        lat.push_back(std::chrono::duration<double, std::milli>(t - added[id]).count());
     std::sort(lat.begin(), lat.end());
-    std::printf("{\"engine\":\"infra-agent\",\"mode\":\"e2e\",\"jobs\":%d,\"workers\":%d,\"batch\":%zu,\"jobsPerSecond\":%.1f,"
-                "\"p50ms\":%.2f,\"p99ms\":%.2f,\"succeeded\":%zu,\"observe\":%s}\n",
-                n, workers, batch, n / s, lat[lat.size() / 2], lat[lat.size() * 99 / 100], summary ? summary->succeeded : 0,
-                observe ? "true" : "false");
+    std::printf(
+        "{\"engine\":\"infra-agent\",\"mode\":\"e2e\",\"jobs\":%d,\"workers\":%d,\"batch\":%zu,\"jobsPerSecond\":%.1f,"
+        "\"p50ms\":%.2f,\"p99ms\":%.2f,\"succeeded\":%zu,\"observe\":%s}\n",
+        n, workers, batch, n / s, lat[lat.size() / 2], lat[lat.size() * 99 / 100], summary ? summary->succeeded : 0,
+        observe ? "true" : "false");
     return 0;
 }

@@ -68,15 +68,20 @@ const Command* only_command(const std::string& name)
 std::span<const Command> commands()
 {
     static constexpr Command k_commands[] = {
-        {"init", register_init},         {"remediate", register_remediate}, {"ingest", register_ingest},
-        {"policy", register_policy},     {"enqueue", register_enqueue},     {"queue", register_queue},
-        {"worker", register_worker},     {"run", register_run},             {"approve", register_approve},
-        {"apply", register_apply},       {"drift", register_drift},         {"chat", register_chat},
-        {"serve", register_serve},       {"schedule", register_schedule},   {"events", register_events},
-        {"trace", register_trace},       {"audit", register_audit},         {"metrics", register_metrics},
-        {"creds", register_creds},       {"validate", register_validate},   {"providers", register_providers},
-        {"pr", register_pr},             {"config", register_config},       {"plugins", register_plugins},
-        {"version", register_version},   {"completion", register_completion}, {"help", register_help},
+        {"init", register_init},           {"remediate", register_remediate},
+        {"ingest", register_ingest},       {"policy", register_policy},
+        {"enqueue", register_enqueue},     {"queue", register_queue},
+        {"worker", register_worker},       {"run", register_run},
+        {"approve", register_approve},     {"apply", register_apply},
+        {"drift", register_drift},         {"chat", register_chat},
+        {"serve", register_serve},         {"schedule", register_schedule},
+        {"events", register_events},       {"trace", register_trace},
+        {"audit", register_audit},         {"metrics", register_metrics},
+        {"creds", register_creds},         {"validate", register_validate},
+        {"providers", register_providers}, {"pr", register_pr},
+        {"config", register_config},       {"plugins", register_plugins},
+        {"version", register_version},     {"completion", register_completion},
+        {"help", register_help},
     };
     return k_commands;
 }
@@ -84,8 +89,7 @@ std::span<const Command> commands()
 int run(int argc, char** argv)
 {
     Context ctx;
-    CLI::App app{"infra-agent: let agents and fixers work on infrastructure without trusting them",
-                 "infra-agent"};
+    CLI::App app{"infra-agent: let agents and fixers work on infrastructure without trusting them", "infra-agent"};
     app.formatter(manual_formatter());
     app.fallthrough();
     app.require_subcommand(0, 1);
@@ -102,8 +106,8 @@ int run(int argc, char** argv)
     for (const auto& c : commands())
         if (!only || &c == only) c.add(app, ctx);
 
-    plugins::register_builtin(
-        {ctx.signals(), &ctx.queues(), &ctx.agents(), [&ctx] { return ctx.config(); }, &ctx.credentials(), &ctx.forges()});
+    plugins::register_builtin({ctx.signals(), &ctx.queues(), &ctx.agents(), [&ctx] { return ctx.config(); },
+                               &ctx.credentials(), &ctx.forges()});
 
     // git's convention: an unknown command may be an external one. A
     // built-in command always wins, so a plugin cannot shadow one.
@@ -135,11 +139,9 @@ int run(int argc, char** argv)
     } catch (const CLI::ParseError& e) {
         ctx.setup_logging();
         std::string what = e.what();
-        if (!name.empty() && !find_subcommand(app, name) && what.find("requires") == std::string::npos &&
-            index > 0)
+        if (!name.empty() && !find_subcommand(app, name) && what.find("requires") == std::string::npos && index > 0)
             spdlog::error("'{}' is not an infra-agent command", name);
-        else
-            spdlog::error("{}", what);
+        else spdlog::error("{}", what);
         spdlog::error("hint: run 'infra-agent --help' for the commands and their flags");
         return exit_code::usage;
     }

@@ -9,8 +9,9 @@
 
 namespace infra::cli {
 
-core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::queue::Entry& e, const std::string& sandbox_flag,
-                                                     const std::string& repo_flag, bool keep_worktree)
+core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::queue::Entry& e,
+                                                     const std::string& sandbox_flag, const std::string& repo_flag,
+                                                     bool keep_worktree)
 {
     auto config = ctx.config();
     if (!config) return core::fail(config.error());
@@ -22,8 +23,9 @@ core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::q
     if (auto l = c.get("apply.lease")) {
         auto dur = core::timeutil::parse_duration(*l);
         if (!dur || dur->count() < 1000)
-            return core::fail(core::Errc::invalid_input, "apply.lease: expected a duration of at least 1s, such as 2m, got " +
-                                                             core::text::quote(*l));
+            return core::fail(core::Errc::invalid_input,
+                              "apply.lease: expected a duration of at least 1s, such as 2m, got " +
+                                  core::text::quote(*l));
         how.lease = *dur;
     }
     if (auto j = c.get_json("apply.pipeline"); !j.is_null()) {
@@ -39,7 +41,8 @@ core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::q
         how.pipelines = out->delivery->pipelines.get();
         if (auto r = c.get("git.repository")) how.repository = *r;
         if (how.repository.empty())
-            return core::fail(core::Errc::usage, "the task names no repository for the apply pipeline", "set git.repository in config.yaml");
+            return core::fail(core::Errc::usage, "the task names no repository for the apply pipeline",
+                              "set git.repository in config.yaml");
         return out;
     }
     // In the sandbox the task's decision allows, on a clone of its branch.
@@ -52,7 +55,9 @@ core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::q
     flags.repo = repo_flag;
     auto opened = open_delivery(ctx, flags, &*out->sandbox);
     if (!opened) return core::fail(opened.error());
-    if (!*opened) return core::fail(core::Errc::usage, "no repository to apply from", "pass --repo URL, or set git.repo in config.yaml");
+    if (!*opened)
+        return core::fail(core::Errc::usage, "no repository to apply from",
+                          "pass --repo URL, or set git.repo in config.yaml");
     out->delivery = std::move(*opened);
     const auto& d = out->delivery->delivery->options();
     core::change::ApplyOptions& ao = how.sandbox;
@@ -62,8 +67,11 @@ core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::q
     ao.keep_worktree = keep_worktree;
     ao.auth.ssh_key = d.ssh_key;
     ao.auth.ssh_known_hosts = d.ssh_known_hosts;
-    how.repository = out->delivery->delivery->repository_for(core::string_member(core::member(e.task, "context"), "repositoryId"));
-    ao.auth.token = [mint = d.mint, repo = how.repository, task = e.id]() { return mint("git:fetch:repo=" + repo, task, ""); };
+    how.repository =
+        out->delivery->delivery->repository_for(core::string_member(core::member(e.task, "context"), "repositoryId"));
+    ao.auth.token = [mint = d.mint, repo = how.repository, task = e.id]() {
+        return mint("git:fetch:repo=" + repo, task, "");
+    };
     for (const auto& dir : c.get_list("sandbox.state_dirs")) ao.state_dirs.push_back(dir);
     if (auto t = c.get("apply.step_timeout")) {
         auto dur = core::timeutil::parse_duration(*t);

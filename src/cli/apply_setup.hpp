@@ -14,13 +14,14 @@ namespace infra::cli {
 struct ApplySetup {
     std::unique_ptr<DeliverySetup> delivery;  ///< the broker, and the repository for the sandbox
     std::optional<core::sandbox::Sandbox> sandbox;
-    core::change::ApplyRunner runner;         ///< points into this setup: never moved
+    core::change::ApplyRunner runner;  ///< points into this setup: never moved
 };
 
 /// Sets up the apply of task e: through apply.pipeline when it is set, else
 /// in the sandbox (sandbox_flag, else sandbox.mode; Errc::denied when the
 /// task's policy forbids the mode) on a clone of repo_flag, else git.repo.
-core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::queue::Entry& e, const std::string& sandbox_flag,
-                                                     const std::string& repo_flag, bool keep_worktree);
+core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::queue::Entry& e,
+                                                     const std::string& sandbox_flag, const std::string& repo_flag,
+                                                     bool keep_worktree);
 
 }  // namespace infra::cli

@@ -30,13 +30,14 @@ struct Options {
 /// `apply TASK --recover`: the operator checked terraform's state and lock
 /// after an apply died; its plan may be applied again (terraform refuses a
 /// plan the state moved past) or the task run again for a new one.
-int recover(const core::queue::Entry& e, const Options& opt, core::change::ApplyStore& store, core::events::EventSink& events,
-            Context& ctx)
+int recover(const core::queue::Entry& e, const Options& opt, core::change::ApplyStore& store,
+            core::events::EventSink& events, Context& ctx)
 {
     if (auto st = core::change::interrupt_ended(e.id, store, events); !st) return ctx.fail(st.error());
     auto recovered = store.recover(e.id, opt.as);
     if (!recovered) {
-        events.emit({"apply.refused", e.id, "", {{"by", opt.as}, {"reason", recovered.error().message}, {"recover", true}}});
+        events.emit(
+            {"apply.refused", e.id, "", {{"by", opt.as}, {"reason", recovered.error().message}, {"recover", true}}});
         events.flush();
         return ctx.fail(recovered.error());
     }
@@ -51,7 +52,8 @@ int recover(const core::queue::Entry& e, const Options& opt, core::change::Apply
 
 int apply(const Options& opt, Context& ctx)
 {
-    if (core::text::trim(opt.as).empty()) return ctx.fail(core::make_error(core::Errc::usage, "say who applies: --as NAME"));
+    if (core::text::trim(opt.as).empty())
+        return ctx.fail(core::make_error(core::Errc::usage, "say who applies: --as NAME"));
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());
     auto sink = core::events::StateSink::open(ctx.home().state_location());
@@ -79,11 +81,13 @@ int apply(const Options& opt, Context& ctx)
     else {
         std::string line = e->id + "  " + core::string_member(*out, "outcome") + "  plan " +
                            core::string_member(*out, "planSha256").substr(0, 12) + "  approved by";
-        for (const auto& a : (*out)["approvers"]) line += " " + core::string_member(a, "by") + " (" + core::string_member(a, "group") + ")";
+        for (const auto& a : (*out)["approvers"])
+            line += " " + core::string_member(a, "by") + " (" + core::string_member(a, "group") + ")";
         ctx.print(line + "\n");
     }
     if ((*out)["outcome"] != "applied")
-        return ctx.fail(core::make_error(core::Errc::unavailable, "apply failed: " + core::string_member(*out, "error")));
+        return ctx.fail(
+            core::make_error(core::Errc::unavailable, "apply failed: " + core::string_member(*out, "error")));
     return exit_code::ok;
 }
 
@@ -99,21 +103,23 @@ void register_apply(CLI::App& app, Context& ctx)
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default); none only where the task's policy allows it");
     cmd->add_option("--queue", opt->queue, "queue URL (default: queue.url, else the state db)");
     cmd->add_flag("--keep-worktree", opt->keep, "keep the checkout the plan was applied in (for debugging)");
-    cmd->add_flag("--recover", opt->recover,
-                  "after an apply died and you checked terraform's state and lock: let its plan be applied again (audited)");
-    cmd->footer("Only a tier-4 task whose run succeeded and kept a saved plan is applied, and only when every group\n"
-                "in its decision's requiredApprovals has approved that plan by its SHA-256 (approve TASK --plan SHA256;\n"
-                "the pull request shows it). The branch must still point at the commit the plan was made from; the plan\n"
-                "files are hashed again before terraform init and terraform apply PLAN run in the sandbox. A plan is\n"
-                "applied once. Local Terraform state directories named in sandbox.state_dirs are bound into the sandbox.\n"
-                "With apply.pipeline (a pipeline step: {kind: github-actions, workflow: apply.yml}), a plan that a\n"
-                "validation pipeline saved as an artifact is applied by that CI instead, which gets the inputs\n"
-                "plan_sha256, plan_run and plan_artifact and must check the hash before it applies.\n"
-                "A task with payload.apply: true is applied by a worker once every approval of its plan is recorded.\n"
-                "An apply holds a lease (apply.lease, default 2m) that its process renews; when the process dies, the\n"
-                "apply counts as interrupted once the lease ends and blocks its plan until someone who has checked\n"
-                "terraform's state and lock runs apply TASK --as NAME --recover.\n"
-                "Exit codes: 0 applied, 1 the apply failed, 3 refused, 4 an approval is missing.");
+    cmd->add_flag(
+        "--recover", opt->recover,
+        "after an apply died and you checked terraform's state and lock: let its plan be applied again (audited)");
+    cmd->footer(
+        "Only a tier-4 task whose run succeeded and kept a saved plan is applied, and only when every group\n"
+        "in its decision's requiredApprovals has approved that plan by its SHA-256 (approve TASK --plan SHA256;\n"
+        "the pull request shows it). The branch must still point at the commit the plan was made from; the plan\n"
+        "files are hashed again before terraform init and terraform apply PLAN run in the sandbox. A plan is\n"
+        "applied once. Local Terraform state directories named in sandbox.state_dirs are bound into the sandbox.\n"
+        "With apply.pipeline (a pipeline step: {kind: github-actions, workflow: apply.yml}), a plan that a\n"
+        "validation pipeline saved as an artifact is applied by that CI instead, which gets the inputs\n"
+        "plan_sha256, plan_run and plan_artifact and must check the hash before it applies.\n"
+        "A task with payload.apply: true is applied by a worker once every approval of its plan is recorded.\n"
+        "An apply holds a lease (apply.lease, default 2m) that its process renews; when the process dies, the\n"
+        "apply counts as interrupted once the lease ends and blocks its plan until someone who has checked\n"
+        "terraform's state and lock runs apply TASK --as NAME --recover.\n"
+        "Exit codes: 0 applied, 1 the apply failed, 3 refused, 4 an approval is missing.");
     ctx.on_run(cmd, [opt, &ctx] { return apply(*opt, ctx); });
 }
 

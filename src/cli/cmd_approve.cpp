@@ -38,12 +38,18 @@ int approve_plan(const Options& opt, const core::queue::Entry& e, core::events::
         if (err.code == core::Errc::usage && err.hint.empty()) err.hint = "name the one you approve for with --group";
         return ctx.fail(err);
     }
-    nlohmann::json out = {{"id", v->task_id}, {"by", v->by}, {"group", v->group}, {"planSha256", v->digest},
-                          {"state", v->waiting.empty() ? "approved" : "pending-approval"}, {"waiting", v->waiting}};
+    nlohmann::json out = {{"id", v->task_id},
+                          {"by", v->by},
+                          {"group", v->group},
+                          {"planSha256", v->digest},
+                          {"state", v->waiting.empty() ? "approved" : "pending-approval"},
+                          {"waiting", v->waiting}};
     if (ctx.json()) ctx.emit(out);
     else
         ctx.print(v->task_id + "  plan " + v->digest.substr(0, 12) + " approved for " + v->group +
-                  (v->waiting.empty() ? "  (ready: infra-agent apply " + v->task_id + ")" : "  (other groups still have to approve)") + "\n");
+                  (v->waiting.empty() ? "  (ready: infra-agent apply " + v->task_id + ")"
+                                      : "  (other groups still have to approve)") +
+                  "\n");
     return exit_code::ok;
 }
 
@@ -67,8 +73,9 @@ int decide(const Options& opt, bool approve, Context& ctx)
         if (e->state == core::queue::State::succeeded && core::int_member(e->decision, "tier") == 4)
             return approve_plan(opt, *e, **sink, *groups, ctx);
         if (!opt.plan.empty())
-            return ctx.fail(core::make_error(core::Errc::conflict, "task " + e->id + " is " + std::string(core::queue::to_string(e->state)) +
-                                                                       ": --plan approves the saved plan of a tier-4 task that ran"));
+            return ctx.fail(core::make_error(core::Errc::conflict,
+                                             "task " + e->id + " is " + std::string(core::queue::to_string(e->state)) +
+                                                 ": --plan approves the saved plan of a tier-4 task that ran"));
     }
     auto v = core::approval::decide(**q, **sink, {opt.id, opt.as, approve, opt.group, opt.reason}, *groups);
     (*sink)->flush();
@@ -82,7 +89,8 @@ int decide(const Options& opt, bool approve, Context& ctx)
     else out["reason"] = v->reason;
     if (ctx.json()) ctx.emit(out);
     else
-        ctx.print(v->id + "  " + v->state + (v->state == "pending-approval" ? "  (other groups still have to approve)" : "") + "\n");
+        ctx.print(v->id + "  " + v->state +
+                  (v->state == "pending-approval" ? "  (other groups still have to approve)" : "") + "\n");
     return exit_code::ok;
 }
 
@@ -96,21 +104,22 @@ void add(CLI::App& app, Context& ctx, bool approve)
     cmd->add_option("--as", opt->as, "who decides (recorded with the time)")->required();
     if (approve) {
         cmd->add_option("--group", opt->group, "the approving group you act for (default: the one still waited for)");
-        cmd->add_option("--plan", opt->plan, "the SHA-256 of the saved plan you reviewed (refused when the task's plan is another)");
-    }
-    else cmd->add_option("--reason", opt->reason, "why, for the record");
+        cmd->add_option("--plan", opt->plan,
+                        "the SHA-256 of the saved plan you reviewed (refused when the task's plan is another)");
+    } else cmd->add_option("--reason", opt->reason, "why, for the record");
     cmd->add_option("--queue", opt->queue, "queue URL (default: queue.url, else the state db)");
     if (approve)
-        cmd->footer("The task runs once every group in its decision's requiredApprovals has approved. Only a member\n"
-                    "of a group approves for it: config.yaml lists them as approvals.groups.<group>.members, and a\n"
-                    "group that is not listed cannot be approved by anyone. A group mapped to a forge team (github_team:\n"
-                    "ORG/TEAM or gitlab_group: PATH) is approved by the team's members on the task's pull request, through\n"
-                    "serve (an approving review, or an /infra-agent approve comment). One person approves one group of a task\n"
-                    "at most, and whoever asked for the task (payload.requestedBy, serve's API token, or the webhook's\n"
-                    "sender) cannot approve it. Names are compared without case and surrounding spaces.\n"
-                    "A tier-4 task that has run and kept a saved plan is approved again, for its plan: each group approves\n"
-                    "the plan by its SHA-256 (shown in the pull request; --plan makes sure it is the one reviewed), and\n"
-                    "`infra-agent apply TASK` applies it once every group has.");
+        cmd->footer(
+            "The task runs once every group in its decision's requiredApprovals has approved. Only a member\n"
+            "of a group approves for it: config.yaml lists them as approvals.groups.<group>.members, and a\n"
+            "group that is not listed cannot be approved by anyone. A group mapped to a forge team (github_team:\n"
+            "ORG/TEAM or gitlab_group: PATH) is approved by the team's members on the task's pull request, through\n"
+            "serve (an approving review, or an /infra-agent approve comment). One person approves one group of a task\n"
+            "at most, and whoever asked for the task (payload.requestedBy, serve's API token, or the webhook's\n"
+            "sender) cannot approve it. Names are compared without case and surrounding spaces.\n"
+            "A tier-4 task that has run and kept a saved plan is approved again, for its plan: each group approves\n"
+            "the plan by its SHA-256 (shown in the pull request; --plan makes sure it is the one reviewed), and\n"
+            "`infra-agent apply TASK` applies it once every group has.");
     ctx.on_run(cmd, [opt, approve, &ctx] { return decide(*opt, approve, ctx); });
 }
 

@@ -21,8 +21,9 @@ int verify(const std::string& expected, Context& ctx)
     if (!expected.empty()) {
         want = core::events::audit::parse_head(expected);
         if (!want)
-            return ctx.fail(core::make_error(core::Errc::usage, "--head: expected SEQ:SHA256 as 'audit head' prints it, got " +
-                                                                    core::text::quote(expected)));
+            return ctx.fail(
+                core::make_error(core::Errc::usage, "--head: expected SEQ:SHA256 as 'audit head' prints it, got " +
+                                                        core::text::quote(expected)));
     }
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());
@@ -31,7 +32,8 @@ int verify(const std::string& expected, Context& ctx)
     nlohmann::json out = {{"ok", !report->problem}, {"events", report->events}};
     if (report->head) out["head"] = core::events::audit::to_string(*report->head);
     if (report->problem)
-        out["problem"] = {{"seq", report->problem->seq}, {"kind", report->problem->kind}, {"message", report->problem->message}};
+        out["problem"] = {
+            {"seq", report->problem->seq}, {"kind", report->problem->kind}, {"message", report->problem->message}};
     if (ctx.json()) ctx.record("verify", std::move(out));
     else if (!report->problem)
         ctx.print("audit log intact: " + std::to_string(report->events) + " events" +
@@ -63,7 +65,8 @@ int head(Context& ctx)
     auto h = core::events::audit::head(**db);
     if (!h) return ctx.fail(h.error());
     if (!*h) return ctx.fail(core::make_error(core::Errc::not_found, "the audit log is empty"));
-    if (ctx.json(Output::value)) ctx.emit({{"seq", (*h)->seq}, {"hash", (*h)->hash}, {"head", core::events::audit::to_string(**h)}});
+    if (ctx.json(Output::value))
+        ctx.emit({{"seq", (*h)->seq}, {"hash", (*h)->hash}, {"head", core::events::audit::to_string(**h)}});
     else ctx.print(core::events::audit::to_string(**h) + "\n");
     return exit_code::ok;
 }
@@ -75,14 +78,17 @@ void register_audit(CLI::App& app, Context& ctx)
     auto* cmd = app.add_subcommand("audit", "Verify and export the tamper-evident audit log");
     cmd->require_subcommand(1);
     auto expected = std::make_shared<std::string>();
-    auto* v = cmd->add_subcommand("verify", "Check the audit log's SHA-256 chain; name the first event that does not hold");
-    v->add_option("--head", *expected, "a head printed earlier by 'audit head' (SEQ:SHA256) that must still be in the chain");
+    auto* v =
+        cmd->add_subcommand("verify", "Check the audit log's SHA-256 chain; name the first event that does not hold");
+    v->add_option("--head", *expected,
+                  "a head printed earlier by 'audit head' (SEQ:SHA256) that must still be in the chain");
     v->footer("Exit 0 when the chain holds; 1 when an event was changed, deleted, inserted or reordered,\n"
               "with the first such event named. Anyone who can write the state db can also rewrite the\n"
               "whole chain: keep 'audit head' output elsewhere (a ticket, a log store) and pass it to --head.");
     ctx.on_run(v, [expected, &ctx] { return verify(*expected, ctx); });
     auto from = std::make_shared<std::int64_t>(1);
-    auto* e = cmd->add_subcommand("export", "Write the audit log as JSON Lines, each event with its hash and the previous one's");
+    auto* e = cmd->add_subcommand("export",
+                                  "Write the audit log as JSON Lines, each event with its hash and the previous one's");
     e->add_option("--from", *from, "start at this sequence number");
     ctx.on_run(e, [from, &ctx] { return export_log(*from, ctx); });
     auto* h = cmd->add_subcommand("head", "Print the newest link of the chain (SEQ:SHA256), to keep elsewhere");

@@ -11,13 +11,13 @@
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
 #include "core/git.hpp"
-#include "core/text.hpp"
-#include "core/workspace.hpp"
 #include "core/input.hpp"
 #include "core/intake.hpp"
 #include "core/json_access.hpp"
 #include "core/state.hpp"
+#include "core/text.hpp"
 #include "core/worker.hpp"
+#include "core/workspace.hpp"
 
 #include <cstdlib>
 #include <unistd.h>
@@ -45,7 +45,8 @@ int chat(Options& opt, Context& ctx)
         if (!all) return ctx.fail(all.error());
         message = std::string(core::text::trim(*all));
     }
-    if (message.empty()) return ctx.fail(core::make_error(core::Errc::usage, "say something: infra-agent chat MESSAGE"));
+    if (message.empty())
+        return ctx.fail(core::make_error(core::Errc::usage, "say something: infra-agent chat MESSAGE"));
     auto config = ctx.config();
     if (!config) return ctx.fail(config.error());
     if ((*config)->get_or("llm.model", "").empty())
@@ -74,7 +75,8 @@ int chat(Options& opt, Context& ctx)
     auto admitted = (*admission)->admit(std::move(found->tasks), io);
     if (!admitted) return ctx.fail(admitted.error());
     const auto& a = admitted->front();
-    if (a.state == "denied") return ctx.fail(core::make_error(core::Errc::denied, "policy denies this chat: " + a.reason));
+    if (a.state == "denied")
+        return ctx.fail(core::make_error(core::Errc::denied, "policy denies this chat: " + a.reason));
     if (a.state == "pending-approval") {
         std::string groups;
         for (const auto& g : a.approvals) groups += (groups.empty() ? "" : ", ") + g;
@@ -95,7 +97,8 @@ int chat(Options& opt, Context& ctx)
     if (opt.change) {
         if (opt.delivery.repo.empty() && (*config)->get_or("git.repo", "").empty()) {
             if (!top)
-                return ctx.fail(core::make_error(core::Errc::usage, "a change needs a repository", "run chat in a checkout, or pass --repo URL"));
+                return ctx.fail(core::make_error(core::Errc::usage, "a change needs a repository",
+                                                 "run chat in a checkout, or pass --repo URL"));
             opt.delivery.repo = top->string();
         }
         auto d = open_delivery(ctx, opt.delivery, &*sandbox);
@@ -133,7 +136,8 @@ int chat(Options& opt, Context& ctx)
 void register_chat(CLI::App& app, Context& ctx)
 {
     auto opt = std::make_shared<Options>();
-    auto* cmd = app.add_subcommand("chat", "Ask the llm agent about this repository, or (--change) for a change as a pull request");
+    auto* cmd = app.add_subcommand(
+        "chat", "Ask the llm agent about this repository, or (--change) for a change as a pull request");
     cmd->add_option("message", opt->words, "what to ask; - or nothing reads it from stdin");
     cmd->add_flag("--change", opt->change, "ask for a change: needs tier 2 by policy, and goes out as a pull request");
     cmd->add_option("--as", opt->as, "who asks (default: $USER); recorded, and cannot approve the task");

@@ -9,9 +9,12 @@ namespace {
 const char* origin_name(core::ConfigOrigin o)
 {
     switch (o) {
-    case core::ConfigOrigin::environment: return "env";
-    case core::ConfigOrigin::default_value: return "default";
-    default: return "file";
+    case core::ConfigOrigin::environment:
+        return "env";
+    case core::ConfigOrigin::default_value:
+        return "default";
+    default:
+        return "file";
     }
 }
 
@@ -24,10 +27,8 @@ int list(Context& ctx)
         // A listing ends up in logs: passwords in URLs show as ***
         // (`config get KEY` prints a value as it is, for scripts).
         std::string value = v.first.find("://") == std::string::npos ? v.first : core::text::redact_url(v.first);
-        if (ctx.json(Output::value))
-            out[key] = {{"value", value}, {"origin", origin_name(v.second)}};
-        else
-            ctx.print(key + "=" + value + (v.second == core::ConfigOrigin::environment ? "  (env)" : "") + "\n");
+        if (ctx.json(Output::value)) out[key] = {{"value", value}, {"origin", origin_name(v.second)}};
+        else ctx.print(key + "=" + value + (v.second == core::ConfigOrigin::environment ? "  (env)" : "") + "\n");
     }
     if (ctx.json(Output::value)) ctx.emit(out);
     return exit_code::ok;
@@ -39,10 +40,8 @@ int get(const std::string& key, Context& ctx)
     if (!cfg) return ctx.fail(cfg.error());
     auto v = (*cfg)->get(key);
     if (!v) return exit_code::failure;  // like `git config KEY`: unset is exit 1, silently
-    if (ctx.json(Output::value))
-        ctx.emit({{"key", key}, {"value", *v}});
-    else
-        ctx.print(*v + "\n");
+    if (ctx.json(Output::value)) ctx.emit({{"key", key}, {"value", *v}});
+    else ctx.print(*v + "\n");
     return exit_code::ok;
 }
 
@@ -54,8 +53,11 @@ int path(Context& ctx)
     std::string state = core::text::redact_url(home.state_location());
     const char* engine = home.state_is_remote() ? "postgresql" : "sqlite";
     if (ctx.json(Output::value))
-        ctx.emit({{"home", home.dir.string()}, {"homeOrigin", home.origin}, {"config", (*cfg)->file().string()},
-                  {"state", state}, {"stateEngine", engine}});
+        ctx.emit({{"home", home.dir.string()},
+                  {"homeOrigin", home.origin},
+                  {"config", (*cfg)->file().string()},
+                  {"state", state},
+                  {"stateEngine", engine}});
     else
         ctx.print("home:   " + home.dir.string() + " (" + home.origin + ")\nconfig: " + (*cfg)->file().string() +
                   "\nstate:  " + state + " (" + engine + ")\n");

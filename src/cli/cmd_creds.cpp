@@ -30,11 +30,13 @@ int mint(const MintOptions& opt, Context& ctx)
     if (!ttl) return ctx.fail(core::make_error(core::Errc::usage, "--ttl: " + ttl.error().message));
     auto h = open_broker(ctx, opt.provider);
     if (!h) return ctx.fail(h.error());
-    core::creds::MintRequest req{opt.scope, std::chrono::duration_cast<std::chrono::seconds>(*ttl), opt.task, opt.trace};
+    core::creds::MintRequest req{opt.scope, std::chrono::duration_cast<std::chrono::seconds>(*ttl), opt.task,
+                                 opt.trace};
     req.worker_id = opt.worker;
     req.lease_token = opt.lease_token;
     if (req.trace_id.empty())
-        if (const char* tp = std::getenv("TRACEPARENT"); tp && std::strlen(tp) >= 35) req.trace_id = std::string(tp + 3, 32);
+        if (const char* tp = std::getenv("TRACEPARENT"); tp && std::strlen(tp) >= 35)
+            req.trace_id = std::string(tp + 3, 32);
     auto c = h->broker->mint(req);
     if (!c) return ctx.fail(c.error());
     // One value: the token alone, in a pipe too (TOKEN=$(infra-agent creds mint SCOPE)).
@@ -66,8 +68,9 @@ int verify(const VerifyOptions& opt, Context& ctx)
         auto j = nlohmann::json::parse(token, nullptr, false);
         if (j.is_object() && j.contains("token") && j["token"].is_string()) token = j["token"].get<std::string>();
     }
-    if (token.empty()) return ctx.fail(core::make_error(core::Errc::usage, "no token on " + (*src)->name(),
-                                                        "pipe the token in: infra-agent creds verify < token"));
+    if (token.empty())
+        return ctx.fail(core::make_error(core::Errc::usage, "no token on " + (*src)->name(),
+                                         "pipe the token in: infra-agent creds verify < token"));
     auto h = open_broker(ctx, opt.provider);
     if (!h) return ctx.fail(h.error());
     auto e = h->broker->verify(token, opt.scope.empty() ? std::nullopt : std::optional<std::string>(opt.scope));
@@ -88,7 +91,8 @@ struct RevokeOptions {
 int revoke(const RevokeOptions& opt, Context& ctx)
 {
     if (opt.ids.empty() == (opt.scope_prefix.empty() && opt.task.empty()))
-        return ctx.fail(core::make_error(core::Errc::usage, "name credential ids, or --scope-prefix and/or --task, not both"));
+        return ctx.fail(
+            core::make_error(core::Errc::usage, "name credential ids, or --scope-prefix and/or --task, not both"));
     auto h = open_ledger(ctx);
     if (!h) return ctx.fail(h.error());
     int total = 0;
@@ -119,7 +123,8 @@ int ls(const core::creds::LedgerFilter& f, Context& ctx)
         return exit_code::ok;
     }
     char line[768];
-    std::snprintf(line, sizeof line, "%-26s  %-10s  %-8s  %-20s  %-26s  %s\n", "ID", "PROVIDER", "STATE", "EXPIRES", "TASK", "SCOPE");
+    std::snprintf(line, sizeof line, "%-26s  %-10s  %-8s  %-20s  %-26s  %s\n", "ID", "PROVIDER", "STATE", "EXPIRES",
+                  "TASK", "SCOPE");
     ctx.print(line);
     for (const auto& e : *rows) {
         auto j = e.to_json(now);
@@ -141,13 +146,16 @@ void register_creds(CLI::App& app, Context& ctx)
                   "never the credential itself.");
 
     auto mo = std::make_shared<MintOptions>();
-    auto* m = creds->add_subcommand("mint", "Mint a credential for a scope (or reuse a live one for the same scope and task)");
+    auto* m = creds->add_subcommand("mint",
+                                    "Mint a credential for a scope (or reuse a live one for the same scope and task)");
     m->add_option("scope", mo->scope, "what the credential may do")->required();
     m->add_option("--ttl", mo->ttl, "lifetime (default 15m; providers cap it)");
     m->add_option("--task", mo->task, "the task it is for");
     m->add_option("--trace", mo->trace, "trace id (default: from TRACEPARENT)");
-    m->add_option("--provider", mo->provider, "local, github-app, aws-sts, env or broker (default: creds.provider, else local)");
-    m->add_option("--worker", mo->worker, "the worker id that holds the task's lease (the broker provider sends it to serve)");
+    m->add_option("--provider", mo->provider,
+                  "local, github-app, aws-sts, env or broker (default: creds.provider, else local)");
+    m->add_option("--worker", mo->worker,
+                  "the worker id that holds the task's lease (the broker provider sends it to serve)");
     m->add_option("--lease-token", mo->lease_token, "the fencing token the worker claimed the task with");
     m->footer("Prints the token alone on stdout, in a pipe too (with --json, the ledger entry with the token).");
     ctx.on_run(m, [mo, &ctx] { return mint(*mo, ctx); });

@@ -4,18 +4,18 @@
 // as terraform does.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/intake.hpp"
 #include "cli/follow_setup.hpp"
+#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
-#include "core/drift.hpp"
 #include "core/change/forge.hpp"
+#include "core/drift.hpp"
 #include "core/events/event.hpp"
-#include "core/report.hpp"
-#include "core/json_access.hpp"
 #include "core/git.hpp"
 #include "core/intake.hpp"
+#include "core/json_access.hpp"
+#include "core/report.hpp"
 #include "core/state.hpp"
 
 #include <spdlog/spdlog.h>
@@ -48,7 +48,9 @@ void add_findings(const core::drift::Report& r, const std::string& name, const f
         f.rule_title = "Infrastructure differs from its Terraform code";
         f.resource = core::string_member(c, "address");
         std::string action = core::string_member(c, "action");
-        f.message = f.resource + (r.drift.empty() ? " would be " + action + "d by terraform apply" : " changed outside Terraform (" + action + ")") +
+        f.message = f.resource +
+                    (r.drift.empty() ? " would be " + action + "d by terraform apply"
+                                     : " changed outside Terraform (" + action + ")") +
                     " in " + name;
         if (auto at = core::report::locate_resource(r.root, f.resource, base)) {
             f.file = at->first;
@@ -85,11 +87,18 @@ int close_resolved(const std::vector<std::string>& roots, const std::string& rep
                 if (!f) return ctx.fail(f.error());
                 follow = std::move(*f);
             }
-            auto closed = follow->follower->obsolete(pr, "closed: " + name + " no longer drifts from its code (a drift scan found no difference)");
+            auto closed = follow->follower->obsolete(
+                pr, "closed: " + name + " no longer drifts from its code (a drift scan found no difference)");
             if (!closed) return ctx.fail(closed.error());
-            sink->emit({"drift.resolved", pr.task_id, "",
-                        {{"root", name}, {"dedupeKey", key}, {"pullRequest", {{"id", pr.id}, {"number", pr.number}, {"url", pr.url}}}}});
-            if (print) ctx.print(name + ": drift gone; pull request #" + std::to_string(pr.number) + " (" + pr.url + ") closed\n");
+            sink->emit({"drift.resolved",
+                        pr.task_id,
+                        "",
+                        {{"root", name},
+                         {"dedupeKey", key},
+                         {"pullRequest", {{"id", pr.id}, {"number", pr.number}, {"url", pr.url}}}}});
+            if (print)
+                ctx.print(name + ": drift gone; pull request #" + std::to_string(pr.number) + " (" + pr.url +
+                          ") closed\n");
         }
     }
     if (sink) sink->flush();
@@ -135,8 +144,8 @@ int drift(Options& opt, Context& ctx)
         if (!r->error.empty()) {
             spdlog::error("{}: {}", name, r->error);
             worst = worse(worst, exit_code::failure);
-            findings.push_back({"infra-agent/drift/plan-failed", "terraform plan failed", "error", name + ": " + r->error,
-                                name == "." ? "" : name, 0, ""});
+            findings.push_back({"infra-agent/drift/plan-failed", "terraform plan failed", "error",
+                                name + ": " + r->error, name == "." ? "" : name, 0, ""});
             table.push_back({name, "plan failed", "", "", ""});
             continue;
         }
@@ -149,17 +158,20 @@ int drift(Options& opt, Context& ctx)
         add_findings(*r, name, top ? *top : cwd, findings);
         table.push_back({name, "drift", std::to_string(r->add), std::to_string(r->change), std::to_string(r->remove)});
         if (!json)
-            ctx.print(name + ": drift (" + std::to_string(r->add) + " to add, " + std::to_string(r->change) + " to change, " +
-                      std::to_string(r->remove) + " to destroy)\n");
+            ctx.print(name + ": drift (" + std::to_string(r->add) + " to add, " + std::to_string(r->change) +
+                      " to change, " + std::to_string(r->remove) + " to destroy)\n");
         tasks.push_back(core::drift::task_for(*r, name, repo, opt.refresh_only));
     }
     bool drifted = !tasks.empty();
 
-    std::string markdown = "### infra-agent drift\n\n" + core::report::markdown_table({"root", "status", "add", "change", "destroy"}, table);
+    std::string markdown = "### infra-agent drift\n\n" +
+                           core::report::markdown_table({"root", "status", "add", "change", "destroy"}, table);
     if (!findings.empty()) {
         markdown += "\n";
         for (const auto& f : findings)
-            markdown += "- " + f.message + (f.file.empty() ? "" : " (`" + f.file + (f.line ? ":" + std::to_string(f.line) : "") + "`)") + "\n";
+            markdown += "- " + f.message +
+                        (f.file.empty() ? "" : " (`" + f.file + (f.line ? ":" + std::to_string(f.line) : "") + "`)") +
+                        "\n";
     }
     if (actions) {
         // Inside GitHub Actions: the job summary and one annotation per finding
@@ -185,7 +197,8 @@ int drift(Options& opt, Context& ctx)
         for (const auto& a : *admitted) {
             if (a.state == "denied") worst = worse(worst, exit_code::denied);
             if (format == "json")
-                ctx.record("enqueue", {{"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}, {"reason", a.reason}});
+                ctx.record("enqueue",
+                           {{"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}, {"reason", a.reason}});
             else if (format != "text")
                 spdlog::info("{}: {}{}", a.id, a.state, a.reason.empty() ? "" : " (" + a.reason + ")");
             else
@@ -202,14 +215,18 @@ int drift(Options& opt, Context& ctx)
 void register_drift(CLI::App& app, Context& ctx)
 {
     auto opt = std::make_shared<Options>();
-    auto* cmd = app.add_subcommand("drift", "Plan every Terraform root and emit a drift task for each one that drifted");
+    auto* cmd =
+        app.add_subcommand("drift", "Plan every Terraform root and emit a drift task for each one that drifted");
     cmd->add_option("dirs", opt->dirs, "directories to search for Terraform roots (default: .)");
     cmd->add_flag("--refresh-only", opt->refresh_only, "plan -refresh-only: changes made outside Terraform only");
-    cmd->add_flag("--detailed-exitcode", opt->detailed_exitcode, "exit 2 when any root drifted (terraform's convention)");
+    cmd->add_flag("--detailed-exitcode", opt->detailed_exitcode,
+                  "exit 2 when any root drifted (terraform's convention)");
     cmd->add_flag("--enqueue", opt->enqueue, "decide and queue the tasks now instead of printing them");
-    cmd->add_option("--repo-id", opt->repository, "repository id for the tasks (default: repository.id, else the checkout's remote)");
+    cmd->add_option("--repo-id", opt->repository,
+                    "repository id for the tasks (default: repository.id, else the checkout's remote)");
     cmd->add_option("--queue", opt->queue, "with --enqueue: queue URL (default: queue.url, else the state db)");
-    cmd->add_option("--format", opt->format, "text, json (the drift tasks, JSON Lines), sarif (SARIF 2.1.0) or markdown")
+    cmd->add_option("--format", opt->format,
+                    "text, json (the drift tasks, JSON Lines), sarif (SARIF 2.1.0) or markdown")
         ->check(CLI::IsMember({"text", "json", "sarif", "markdown"}));
     opt->policies.add_to(cmd);
     cmd->footer("A root is a directory with .tf files that no other directory uses as a local module. Each is\n"

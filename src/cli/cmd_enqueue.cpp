@@ -37,7 +37,8 @@ int run(const Options& opt, Context& ctx)
 
     // A decision on stdin is a record, never a permission: admit() decides again.
     std::vector<core::AgentTask> tasks;
-    int read = for_each_task(ctx, opt.input, opt.keep_going, [&](core::AgentTask&& task) { tasks.push_back(std::move(task)); });
+    int read = for_each_task(ctx, opt.input, opt.keep_going,
+                             [&](core::AgentTask&& task) { tasks.push_back(std::move(task)); });
     if (read != exit_code::ok && !opt.keep_going) return read;  // nothing queued from a bad input
 
     core::intake::Options io;
@@ -59,7 +60,8 @@ int run(const Options& opt, Context& ctx)
         if (a.duplicate) line["taskId"] = a.task_id;
         if (json) ctx.record("enqueue", std::move(line));
         else
-            ctx.print(a.id + "  " + a.state + (a.duplicate ? "  (already queued; " + a.task_id + " not added)" : "") + "\n");
+            ctx.print(a.id + "  " + a.state + (a.duplicate ? "  (already queued; " + a.task_id + " not added)" : "") +
+                      "\n");
     }
     return worse(read, worst);
 }

@@ -65,14 +65,16 @@ int events(Options opt, Context& ctx)
     if (!until) return ctx.fail(until.error());
     f.since = *since;
     f.until = *until;
-    if (opt.follow && !f.until.empty()) return ctx.fail(core::make_error(core::Errc::usage, "--follow and --until exclude each other"));
+    if (opt.follow && !f.until.empty())
+        return ctx.fail(core::make_error(core::Errc::usage, "--follow and --until exclude each other"));
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());
     if (!opt.task.empty()) {
         auto ids = core::events::tasks_with_prefix(**db, opt.task);
         if (!ids) return ctx.fail(ids.error());
         if (ids->size() > 1)
-            return ctx.fail(core::make_error(core::Errc::usage, "task prefix " + core::text::quote(opt.task) + " is ambiguous",
+            return ctx.fail(core::make_error(core::Errc::usage,
+                                             "task prefix " + core::text::quote(opt.task) + " is ambiguous",
                                              "give more of the id"));
         // A task with no events yet (or none at all): nothing to show, which
         // --follow waits for.
@@ -112,13 +114,15 @@ void register_events(CLI::App& app, Context& ctx)
     auto* cmd = app.add_subcommand("events", "Show the audit log's events: what happened to each task, and when");
     cmd->add_option("--task", opt->task, "only this task's events (a unique prefix of its id is enough)");
     cmd->add_option("--type", opt->types, "only events of these types; globs such as 'task.*' or 'span' (repeatable)");
-    cmd->add_option("--since", opt->since, "only events at or after this RFC 3339 time, or this long ago (15m, 2h, 7d)");
+    cmd->add_option("--since", opt->since,
+                    "only events at or after this RFC 3339 time, or this long ago (15m, 2h, 7d)");
     cmd->add_option("--until", opt->until, "only events at or before this time (or this long ago)");
     cmd->add_option("--after", opt->after, "only events after this sequence number (resume where you left off)");
     cmd->add_option("--limit", opt->limit, "at most this many events (0: all)");
     cmd->add_flag("-f,--follow", opt->follow, "keep printing events as they are recorded, until interrupted");
-    cmd->footer("Each line is one event: {\"seq\", \"event\", \"time\", \"taskId\", \"traceId\", \"spanId\", \"data\"}.\n"
-                "Spans are events of type 'span'; 'infra-agent trace TASK' shows them as a tree.");
+    cmd->footer(
+        "Each line is one event: {\"seq\", \"event\", \"time\", \"taskId\", \"traceId\", \"spanId\", \"data\"}.\n"
+        "Spans are events of type 'span'; 'infra-agent trace TASK' shows them as a tree.");
     ctx.on_run(cmd, [opt, &ctx] { return events(*opt, ctx); });
 }
 

@@ -57,7 +57,8 @@ void register_help(CLI::App& app, Context& ctx)
     auto* cmd = app.add_subcommand("help", "Show the help of a command: infra-agent help policy eval");
     cmd->add_option("command", opt->words, "the command (and subcommand)");
     cmd->add_flag("--man", opt->man, "print the command's manual page (roff) instead");
-    cmd->add_option("--man-dir", opt->man_dir, "write infra-agent.1 and infra-agent-COMMAND.1 for every command into this directory");
+    cmd->add_option("--man-dir", opt->man_dir,
+                    "write infra-agent.1 and infra-agent-COMMAND.1 for every command into this directory");
     ctx.on_run(cmd, [opt, &app, &ctx] { return run(*opt, app, ctx); });
 }
 

@@ -45,8 +45,7 @@ int list_sources(Context& ctx)
 {
     nlohmann::json out = nlohmann::json::array();
     for (const auto* p : ctx.signals().list()) {
-        if (ctx.json(Output::value))
-            out.push_back({{"name", p->name()}, {"summary", p->summary()}});
+        if (ctx.json(Output::value)) out.push_back({{"name", p->name()}, {"summary", p->summary()}});
         else
             ctx.print(std::string(p->name()) + std::string(14 - std::min<std::size_t>(13, p->name().size()), ' ') +
                       std::string(p->summary()) + "\n");
@@ -93,7 +92,9 @@ void record_ingest(Context& ctx, const core::events::SpanContext& parent, const 
     auto sink = core::events::StateSink::open(ctx.home().state_location());
     if (!sink) return;
     core::events::record_span(**sink, "ingest", "", parent, started, core::events::now_unix_ns(),
-                              {{"signal.source", parser}, {"signal.name", name}, {"signal.tasks", out.emitted()},
+                              {{"signal.source", parser},
+                               {"signal.name", name},
+                               {"signal.tasks", out.emitted()},
                                {"signal.skipped", out.skipped()}},
                               step.span_id, st ? "" : st.error().message);
     (*sink)->flush();
@@ -111,8 +112,8 @@ core::Result<std::string> read_secret(const Options& opt, const std::string& sou
         if (auto env = cfg.get("webhooks." + source + ".secret_env")) {
             const char* v = std::getenv(env->c_str());
             if (!v || !*v)
-                return core::fail(core::Errc::unavailable, "webhooks." + source + ".secret_env names '" + *env +
-                                                               "', which is not set");
+                return core::fail(core::Errc::unavailable,
+                                  "webhooks." + source + ".secret_env names '" + *env + "', which is not set");
             secret = v;
         }
     }
@@ -187,8 +188,8 @@ int run(const Options& opt, Context& ctx)
     // The tasks join the sender's trace (a traceparent header of the
     // delivery, else TRACEPARENT of a CI job), else start one; this ingest
     // is their parent span.
-    auto sent = in.headers.count("traceparent") ? core::events::parse_traceparent(in.headers.at("traceparent"))
-                                                : std::nullopt;
+    auto sent =
+        in.headers.count("traceparent") ? core::events::parse_traceparent(in.headers.at("traceparent")) : std::nullopt;
     core::events::SpanContext root = sent ? *sent : core::events::process_root_context();
     core::events::SpanContext step{root.trace_id, core::events::new_span_id()};
     out.set_traceparent(core::events::to_traceparent(step));
@@ -231,8 +232,7 @@ void register_ingest(CLI::App& app, Context& ctx)
     cmd->add_flag("--detect", opt->detect, "guess the format; the only argument is then the FILE");
     cmd->add_flag("--list", opt->list, "list the sources and exit");
     cmd->add_flag("--keep-going", opt->keep_going, "process the rest of a stream after a bad record");
-    cmd->add_option("--header", opt->headers, "a delivery header 'Name: value' (repeatable)")
-        ->allow_extra_args(false);
+    cmd->add_option("--header", opt->headers, "a delivery header 'Name: value' (repeatable)")->allow_extra_args(false);
     cmd->add_option("--headers-file", opt->headers_file, "delivery headers as a JSON object");
     cmd->add_option("--secret", opt->secret, "webhook secret to verify signatures (prefer --secret-file)");
     cmd->add_option("--secret-file", opt->secret_file, "file whose first line is the webhook secret");

@@ -20,7 +20,8 @@ int read_for_decision(Context& ctx, const std::string& input, const PolicyFlags&
     int read = for_each_task(ctx, input, false, [&](core::AgentTask&& t) { tasks.push_back(std::move(t)); });
     if (read != exit_code::ok) return read;
     if (tasks.size() != 1)
-        return ctx.fail(core::make_error(core::Errc::usage, what + " takes exactly one task, got " + std::to_string(tasks.size()),
+        return ctx.fail(core::make_error(core::Errc::usage,
+                                         what + " takes exactly one task, got " + std::to_string(tasks.size()),
                                          what == "run" ? "use enqueue and worker for several" : ""));
     auto engine = load_engine(ctx, flags);
     if (!engine) return ctx.fail(engine.error());

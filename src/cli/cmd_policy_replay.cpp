@@ -32,19 +32,23 @@ int run(const Options& opt, Context& ctx)
     for (const auto& e : report->entries) {
         if (e.changes.empty() && !opt.all) continue;
         if (json) {
-            ctx.record("replay", {{"taskId", e.task_id}, {"recordedAt", e.recorded_at},
-                      {"changed", !e.changes.empty()}, {"changes", e.changes}, {"before", e.before},
-                      {"after", e.after}});
+            ctx.record("replay", {{"taskId", e.task_id},
+                                  {"recordedAt", e.recorded_at},
+                                  {"changed", !e.changes.empty()},
+                                  {"changes", e.changes},
+                                  {"before", e.before},
+                                  {"after", e.after}});
         } else {
             ctx.print((e.changes.empty() ? "  " : "~ ") + e.task_id + "\n");
             for (const auto& c : e.changes) ctx.print("    " + c + "\n");
         }
     }
     nlohmann::json summary = {{"decisions", report->total},
-                              {"changed", report->changed}, {"newlyDenied", report->newly_denied},
-                              {"newlyAllowed", report->newly_allowed}, {"policyDigest", (*engine)->digest()}};
-    if (json)
-        ctx.record("summary", std::move(summary));
+                              {"changed", report->changed},
+                              {"newlyDenied", report->newly_denied},
+                              {"newlyAllowed", report->newly_allowed},
+                              {"policyDigest", (*engine)->digest()}};
+    if (json) ctx.record("summary", std::move(summary));
     else
         ctx.print(std::to_string(report->total) + " recorded decisions: " + std::to_string(report->changed) +
                   " would change (" + std::to_string(report->newly_denied) + " newly denied, " +

@@ -28,7 +28,8 @@ int run(const Options& opt, Context& ctx)
     std::vector<std::filesystem::path> files;
     for (const auto& f : set.test_files) {
         if (!opt.dir.empty() && f.string().rfind(std::filesystem::path(opt.dir).string(), 0) != 0) continue;
-        auto same = std::find_if(files.begin(), files.end(), [&](const auto& g) { return g.filename() == f.filename(); });
+        auto same =
+            std::find_if(files.begin(), files.end(), [&](const auto& g) { return g.filename() == f.filename(); });
         if (same != files.end()) *same = f;
         else files.push_back(f);
     }
@@ -43,8 +44,11 @@ int run(const Options& opt, Context& ctx)
         if (!opt.run.empty() && c.name.find(opt.run) == std::string::npos) continue;
         (c.passed ? passed : failed)++;
         if (json) {
-            ctx.record("test", {{"suite", c.suite}, {"name", c.name}, {"file", c.where.str()},
-                      {"passed", c.passed}, {"failures", c.failures}});
+            ctx.record("test", {{"suite", c.suite},
+                                {"name", c.name},
+                                {"file", c.where.str()},
+                                {"passed", c.passed},
+                                {"failures", c.failures}});
             continue;
         }
         ctx.print(std::string(c.passed ? "PASS " : "FAIL ") + c.suite + ": " + c.name + "\n");
@@ -54,8 +58,10 @@ int run(const Options& opt, Context& ctx)
         }
     }
     if (json)
-        ctx.record("summary", {{"passed", passed}, {"failed", failed}, {"errors", findings.size()},
-                  {"policyDigest", (*engine)->digest()}});
+        ctx.record("summary", {{"passed", passed},
+                               {"failed", failed},
+                               {"errors", findings.size()},
+                               {"policyDigest", (*engine)->digest()}});
     else
         ctx.print(std::to_string(passed) + " passed, " + std::to_string(failed) + " failed" +
                   (findings.empty() ? "" : ", " + std::to_string(findings.size()) + " errors") + "\n");

@@ -55,7 +55,8 @@ int open_pr(const OpenOptions& opt, Context& ctx)
             ctx.print(state + " " + core::string_member(core::member(*delivered, "pullRequest"), "url") + " (" +
                       core::string_member(*delivered, "branch") + ")\n");
         else
-            ctx.print(state + ": " + core::string_member(*delivered, "reason", core::string_member(*delivered, "branch")) + "\n");
+            ctx.print(state + ": " +
+                      core::string_member(*delivered, "reason", core::string_member(*delivered, "branch")) + "\n");
     }
     return exit_code::ok;
 }
@@ -73,8 +74,9 @@ int ls(const std::string& state, const std::string& repo, std::size_t limit, Con
     }
     for (const auto& p : *prs) {
         char line[1024];
-        std::snprintf(line, sizeof line, "#%-5lld %-6s %-7s %-28s %-48s %s\n", static_cast<long long>(p.number), p.state.c_str(),
-                      p.forge.c_str(), p.repository.substr(0, 28).c_str(), p.branch.substr(0, 48).c_str(), p.title.substr(0, 200).c_str());
+        std::snprintf(line, sizeof line, "#%-5lld %-6s %-7s %-28s %-48s %s\n", static_cast<long long>(p.number),
+                      p.state.c_str(), p.forge.c_str(), p.repository.substr(0, 28).c_str(),
+                      p.branch.substr(0, 48).c_str(), p.title.substr(0, 200).c_str());
         ctx.print(line);
         if (!p.reason.empty()) ctx.print("       " + p.reason + "\n");
     }
@@ -96,9 +98,11 @@ int show(const std::string& ref, Context& ctx)
         ctx.emit(j);
         return exit_code::ok;
     }
-    ctx.print("#" + std::to_string(pr->number) + " " + pr->title + "\n" + pr->url + "  " + pr->branch + " -> " + pr->base + "  (" +
-              pr->state + ", " + std::to_string(pr->updates) + " update" + (pr->updates == 1 ? "" : "s") + ")\n\n");
-    for (const auto& u : *updates) ctx.print(core::string_member(u, "time") + "  " + core::string_member(u, "comment") + "\n");
+    ctx.print("#" + std::to_string(pr->number) + " " + pr->title + "\n" + pr->url + "  " + pr->branch + " -> " +
+              pr->base + "  (" + pr->state + ", " + std::to_string(pr->updates) + " update" +
+              (pr->updates == 1 ? "" : "s") + ")\n\n");
+    for (const auto& u : *updates)
+        ctx.print(core::string_member(u, "time") + "  " + core::string_member(u, "comment") + "\n");
     if (!updates->empty()) ctx.print("\n");
     ctx.print(pr->diff);
     return exit_code::ok;
@@ -169,9 +173,11 @@ void register_pr(CLI::App& app, Context& ctx)
                "request instead of opening another. Open ones are followed: pr sync, remediate, serve.");
 
     auto oo = std::make_shared<OpenOptions>();
-    auto* o = pr->add_subcommand("open", "Commit a workspace's changes for a task to its bot branch, push, open or update the PR");
+    auto* o = pr->add_subcommand(
+        "open", "Commit a workspace's changes for a task to its bot branch, push, open or update the PR");
     o->add_option("input", oo->input, "the task as JSON, or - for stdin (default)");
-    o->add_option("--workspace", oo->workspace, "the git checkout holding the changes (default: the current directory)");
+    o->add_option("--workspace", oo->workspace,
+                  "the git checkout holding the changes (default: the current directory)");
     o->add_option("--forge", oo->forge, "local, github or gitlab (default: forge.kind, else local)");
     o->add_option("--summary", oo->summary, "a sentence on what the change does, for the commit and the PR");
     o->add_option("--sandbox", oo->sandbox, "where validation runs: bwrap (default) or none (policy must allow it)");
@@ -195,7 +201,8 @@ void register_pr(CLI::App& app, Context& ctx)
     ctx.on_run(s, [ref, &ctx] { return show(*ref, ctx); });
 
     auto sf = std::make_shared<FollowFlags>();
-    auto* y = pr->add_subcommand("sync", "Follow the open bot pull requests: merged, closed, fixed elsewhere, base moved");
+    auto* y =
+        pr->add_subcommand("sync", "Follow the open bot pull requests: merged, closed, fixed elsewhere, base moved");
     y->add_option("--repository", sf->repo_name, "only this repository's (owner/name)");
     add_delivery_flags(y, sf->delivery);
     sf->policies.add_to(y);
@@ -208,9 +215,10 @@ void register_pr(CLI::App& app, Context& ctx)
 
     for (bool close : {true, false}) {
         auto cf = std::make_shared<FollowFlags>();
-        auto* c = pr->add_subcommand(close ? "close" : "reopen",
-                                     close ? "Close a bot pull request; its findings are declined until they change"
-                                           : "Let a declined pull request's findings be proposed again (and reopen it)");
+        auto* c =
+            pr->add_subcommand(close ? "close" : "reopen",
+                               close ? "Close a bot pull request; its findings are declined until they change"
+                                     : "Let a declined pull request's findings be proposed again (and reopen it)");
         c->add_option("pr", cf->ref, "number (#N), id or unique id prefix")->required();
         c->add_option("--as", cf->as, "who does it, for the record (default: $USER)");
         add_delivery_flags(c, cf->delivery);

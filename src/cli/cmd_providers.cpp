@@ -55,8 +55,8 @@ void register_providers(CLI::App& app, Context& ctx)
     auto* group = app.add_subcommand("providers", "The provider cache that sandboxed validation installs from");
     group->require_subcommand(1);
     auto opt = std::make_shared<FetchOptions>();
-    auto* f = group->add_subcommand(
-        "fetch", "Install the providers and modules of Terraform roots into the cache, as terraform init would, where there is network");
+    auto* f = group->add_subcommand("fetch", "Install the providers and modules of Terraform roots into the cache, as "
+                                             "terraform init would, where there is network");
     f->add_option("dirs", opt->dirs, "Terraform roots (default: the current directory)");
     ctx.on_run(f, [opt, &ctx] { return fetch(*opt, ctx); });
 }

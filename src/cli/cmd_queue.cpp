@@ -20,8 +20,9 @@ int ls(const LsOptions& opt, Context& ctx)
     for (const auto& s : opt.states) {
         auto st = core::queue::parse_state(s);
         if (!st)
-            return ctx.fail(core::make_error(core::Errc::usage, "unknown state " + core::text::quote(s),
-                                             "states: pending-approval, queued, leased, succeeded, dead, cancelled, denied"));
+            return ctx.fail(
+                core::make_error(core::Errc::usage, "unknown state " + core::text::quote(s),
+                                 "states: pending-approval, queued, leased, succeeded, dead, cancelled, denied"));
         f.states.push_back(*st);
     }
     f.type = opt.type;
@@ -44,9 +45,10 @@ int ls(const LsOptions& opt, Context& ctx)
             note = "waits for";
             for (const auto& r : e.required_approvals) note += " " + r;
         }
-        std::snprintf(line, sizeof line, "%-26s  %-22s  %-16s  %-8s  %2d/%-2d  %-6s  %s\n", e.id.c_str(), e.type.c_str(),
-                      std::string(core::queue::to_string(e.state)).c_str(), std::string(core::to_string(e.priority)).c_str(),
-                      e.attempts, e.max_attempts, age(e.created_ms).c_str(), note.substr(0, 80).c_str());
+        std::snprintf(line, sizeof line, "%-26s  %-22s  %-16s  %-8s  %2d/%-2d  %-6s  %s\n", e.id.c_str(),
+                      e.type.c_str(), std::string(core::queue::to_string(e.state)).c_str(),
+                      std::string(core::to_string(e.priority)).c_str(), e.attempts, e.max_attempts,
+                      age(e.created_ms).c_str(), note.substr(0, 80).c_str());
         ctx.print(line);
     }
     return exit_code::ok;
@@ -70,8 +72,11 @@ int stats(const std::string& queue, Context& ctx)
     if (!q) return ctx.fail(q.error());
     auto s = (*q)->stats();
     if (!s) return ctx.fail(s.error());
-    nlohmann::json j = {{"states", s->by_state}, {"ready", s->ready}, {"delayed", s->delayed},
-                        {"expiredLeases", s->expired_leases}, {"oldestReadyMs", s->oldest_ready_ms}};
+    nlohmann::json j = {{"states", s->by_state},
+                        {"ready", s->ready},
+                        {"delayed", s->delayed},
+                        {"expiredLeases", s->expired_leases},
+                        {"oldestReadyMs", s->oldest_ready_ms}};
     if (ctx.json()) {
         ctx.record("stats", std::move(j));
         return exit_code::ok;
@@ -79,11 +84,12 @@ int stats(const std::string& queue, Context& ctx)
     for (const char* st : {"pending-approval", "queued", "leased", "succeeded", "dead", "cancelled", "denied"}) {
         auto it = s->by_state.find(st);
         char line[128];
-        std::snprintf(line, sizeof line, "%-17s %8lld\n", st, static_cast<long long>(it == s->by_state.end() ? 0 : it->second));
+        std::snprintf(line, sizeof line, "%-17s %8lld\n", st,
+                      static_cast<long long>(it == s->by_state.end() ? 0 : it->second));
         ctx.print(line);
     }
-    ctx.print("ready now " + std::to_string(s->ready) + ", delayed " + std::to_string(s->delayed) + ", expired leases " +
-              std::to_string(s->expired_leases) + "\n");
+    ctx.print("ready now " + std::to_string(s->ready) + ", delayed " + std::to_string(s->delayed) +
+              ", expired leases " + std::to_string(s->expired_leases) + "\n");
     return exit_code::ok;
 }
 

@@ -3,7 +3,6 @@
 // worker (agent, validation, branch, push, pull request), and say in one
 // line per finding what became of it.
 #include "cli/commands.hpp"
-#include "core/change/delivery.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/follow_setup.hpp"
@@ -12,10 +11,11 @@
 #include "cli/remediate_view.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
+#include "core/change/delivery.hpp"
 #include "core/events/trace.hpp"
 #include "core/input.hpp"
-#include "core/json_access.hpp"
 #include "core/intake.hpp"
+#include "core/json_access.hpp"
 #include "core/signals/group.hpp"
 #include "core/signals/ingest.hpp"
 #include "core/state.hpp"
@@ -149,11 +149,13 @@ int remediate(Options& opt, Context& ctx)
         std::vector<std::string> keys;
         for (const auto& t : found.tasks)
             for (const auto& f : findings_of(t)) keys.push_back(f.key.empty() ? t.dedupe_key : f.key);
-        if (auto st = core::change::record_report(*follow->delivery->db, repo_name, keys); !st) return ctx.fail(st.error());
+        if (auto st = core::change::record_report(*follow->delivery->db, repo_name, keys); !st)
+            return ctx.fail(st.error());
         auto followed = follow->follower->reconcile(repo_name);
         if (!followed) return ctx.fail(followed.error());
         for (const auto& t : *followed) ctx.note("pull request #" + std::to_string(t.number) + ": " + t.reason);
-        auto kept = core::change::hold_back(found.tasks, *follow->delivery->db, *follow->delivery->store, follow->delivery->forge->name());
+        auto kept = core::change::hold_back(found.tasks, *follow->delivery->db, *follow->delivery->store,
+                                            follow->delivery->forge->name());
         if (!kept) return ctx.fail(kept.error());
         held = std::move(*kept);
     }
@@ -163,11 +165,19 @@ int remediate(Options& opt, Context& ctx)
     for (const auto& t : found.tasks) {
         first_line.push_back(lines.size());
         for (const auto& f : findings_of(t))
-            lines.push_back({t.id, describe_finding(f, std::string(core::to_string(t.type)), t.context.resource), "", "", t.context.agent_slug, f.key, nullptr, exit_code::ok});
+            lines.push_back({t.id, describe_finding(f, std::string(core::to_string(t.type)), t.context.resource), "",
+                             "", t.context.agent_slug, f.key, nullptr, exit_code::ok});
     }
     first_line.push_back(lines.size());
     for (const auto& h : held) {
-        FindingLine l{"", describe_finding(h.finding, "", ""), h.reason.rfind("declined", 0) == 0 ? "declined" : "left alone", h.reason, "", h.key, nullptr, exit_code::ok};
+        FindingLine l{"",
+                      describe_finding(h.finding, "", ""),
+                      h.reason.rfind("declined", 0) == 0 ? "declined" : "left alone",
+                      h.reason,
+                      "",
+                      h.key,
+                      nullptr,
+                      exit_code::ok};
         lines.push_back(std::move(l));
     }
     core::intake::Options io;
@@ -215,7 +225,8 @@ int remediate(Options& opt, Context& ctx)
         w.backoff.base = core::queue::Millis{200};
         w.keep_outcomes = true;
         // Progress on a terminal; silent in pipes and CI logs, where the lines below say it all.
-        if (ctx.stderr_is_tty()) ctx.note("working on " + std::to_string(ids.size()) + " finding" + (ids.size() == 1 ? "" : "s") + "...");
+        if (ctx.stderr_is_tty())
+            ctx.note("working on " + std::to_string(ids.size()) + " finding" + (ids.size() == 1 ? "" : "s") + "...");
         core::Worker worker(*queue, ctx.agents(), *events, (*admission)->engine.get(), w);
         auto summary = worker.run();
         if (!summary) return ctx.fail(summary.error());
@@ -229,7 +240,8 @@ int remediate(Options& opt, Context& ctx)
         // What the worker ran it says; a task it did not run (one that
         // waits for approval, or duplicates one already queued) the queue says.
         auto known = ran.find(l.task_id);
-        auto outcome = known != ran.end() ? core::Result<core::TaskOutcome>(known->second) : read_back(*queue, l.task_id);
+        auto outcome =
+            known != ran.end() ? core::Result<core::TaskOutcome>(known->second) : read_back(*queue, l.task_id);
         if (outcome) {
             say(l, *outcome);
         } else {
@@ -246,8 +258,10 @@ int remediate(Options& opt, Context& ctx)
 void register_remediate(CLI::App& app, Context& ctx)
 {
     auto opt = std::make_shared<Options>();
-    auto* cmd = app.add_subcommand("remediate", "Fix scanner findings as pull requests: ingest, policy, queue, agent, validation, PR");
-    cmd->add_option("findings", opt->findings, "scanner reports (Checkov, Trivy, tfsec, Prowler, SARIF ...), or - for stdin");
+    auto* cmd = app.add_subcommand(
+        "remediate", "Fix scanner findings as pull requests: ingest, policy, queue, agent, validation, PR");
+    cmd->add_option("findings", opt->findings,
+                    "scanner reports (Checkov, Trivy, tfsec, Prowler, SARIF ...), or - for stdin");
     cmd->add_option("--source", opt->source, "the reports' format (default: detected)");
     cmd->add_option("--agent", opt->agent, "agent for every finding (default: the task type's, builtin for findings)");
     cmd->add_flag("--dry-run", opt->dry_run, "decide and say what would happen; queue and change nothing");
@@ -256,13 +270,14 @@ void register_remediate(CLI::App& app, Context& ctx)
         ->check(CLI::IsMember({"text", "json", "markdown"}));
     add_delivery_flags(cmd, opt->delivery);
     opt->policies.add_to(cmd);
-    cmd->footer("Inside a git checkout with no configuration, the state goes to .infra-agent/ at its top, the\n"
-                "checkout is the repository, fixes come from the builtin agent, branches are pushed back to the\n"
-                "checkout and pull requests are recorded locally (infra-agent pr ls).\n"
-                "Exit 0 when every finding became a pull request (or needed none), 1 when one failed, 3 when\n"
-                "policy denied one, 4 when one waits for approval.\n"
-                "Inside GitHub Actions the table also goes to the job summary ($GITHUB_STEP_SUMMARY), and each finding\n"
-                "that failed or was denied becomes an ::error annotation.");
+    cmd->footer(
+        "Inside a git checkout with no configuration, the state goes to .infra-agent/ at its top, the\n"
+        "checkout is the repository, fixes come from the builtin agent, branches are pushed back to the\n"
+        "checkout and pull requests are recorded locally (infra-agent pr ls).\n"
+        "Exit 0 when every finding became a pull request (or needed none), 1 when one failed, 3 when\n"
+        "policy denied one, 4 when one waits for approval.\n"
+        "Inside GitHub Actions the table also goes to the job summary ($GITHUB_STEP_SUMMARY), and each finding\n"
+        "that failed or was denied becomes an ::error annotation.");
     ctx.on_run(cmd, [opt, &ctx] { return remediate(*opt, ctx); });
 }
 

@@ -1,11 +1,11 @@
 // `infra-agent run [FILE]`: one task, now, without the queue (CI jobs),
 // recorded in the state home as a worker's run is.
-#include "cli/intake.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
-#include "cli/task_stream.hpp"
 #include "cli/sandbox_flag.hpp"
+#include "cli/task_stream.hpp"
 #include "core/events/trace.hpp"
 #include "core/json_access.hpp"
 #include "core/policy/digest.hpp"
@@ -55,16 +55,20 @@ int run(const Options& opt, Context& ctx)
     const auto& d = dt.decision;
     if (auto st = core::policy::record_decision(*rec.state, tj, dj, "run"); !st) return ctx.fail(st.error());
     if (!d.allowed || d.pending()) {
-        events.emit({d.allowed ? "task.pending-approval" : "task.escalated", task.id, "",
+        events.emit({d.allowed ? "task.pending-approval" : "task.escalated",
+                     task.id,
+                     "",
                      {{"stage", "run"}, {"reason", d.reason}, {"decision", dj}}});
         events.flush();
-        if (!d.allowed) return ctx.fail(core::make_error(core::Errc::denied, "task " + task.id + " denied: " + d.reason));
+        if (!d.allowed)
+            return ctx.fail(core::make_error(core::Errc::denied, "task " + task.id + " denied: " + d.reason));
         return ctx.fail(core::make_error(core::Errc::pending, "task " + task.id + " " + d.reason,
                                          "enqueue it and approve it; run does not wait for approvals"));
     }
     auto* agent = ctx.agents().find(task.context.agent_slug);
     if (!agent)
-        return ctx.fail(core::make_error(core::Errc::unavailable, "no agent '" + task.context.agent_slug + "' in this infra-agent"));
+        return ctx.fail(core::make_error(core::Errc::unavailable,
+                                         "no agent '" + task.context.agent_slug + "' in this infra-agent"));
     auto ws = core::Workspace::open(opt.workspace);
     if (!ws) return ctx.fail(ws.error());
     auto sandbox = open_sandbox(ctx, opt.sandbox, d);
@@ -74,17 +78,23 @@ int run(const Options& opt, Context& ctx)
     auto started = std::chrono::steady_clock::now();
     core::agent::Outcome outcome;
     {
-        core::events::Span span(events, "task.run", task.id,
-                                {{"task.type", type}, {"attempt", 1}, {"worker", runner}, {"agent", task.context.agent_slug}});
+        core::events::Span span(
+            events, "task.run", task.id,
+            {{"task.type", type}, {"attempt", 1}, {"worker", runner}, {"agent", task.context.agent_slug}});
         auto deadline = started + std::chrono::milliseconds(d.timeout_ms);
-        core::agent::RunContext rc{task, d, 1, 0, deadline, [&] { return std::chrono::steady_clock::now() > deadline; },
-                                   events, &*ws, &*sandbox, core::policy::digest(*dt.engine, tj), opt.record, opt.replay};
+        core::agent::RunContext rc{task,       d,
+                                   1,          0,
+                                   deadline,   [&] { return std::chrono::steady_clock::now() > deadline; },
+                                   events,     &*ws,
+                                   &*sandbox,  core::policy::digest(*dt.engine, tj),
+                                   opt.record, opt.replay};
         outcome = agent->run(rc);
         span.set("outcome", outcome.ok ? "succeeded" : "failed");
         if (!outcome.ok) span.fail(outcome.error);
     }
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-    nlohmann::json data = {{"worker", runner}, {"attempt", 1}, {"durationMs", ms}, {"agent", task.context.agent_slug}, {"taskType", type}};
+    nlohmann::json data = {
+        {"worker", runner}, {"attempt", 1}, {"durationMs", ms}, {"agent", task.context.agent_slug}, {"taskType", type}};
     if (!outcome.ok) data["error"] = outcome.error;
     events.emit({outcome.ok ? "task.succeeded" : "task.failed", task.id, "", std::move(data)});
     events.flush();
@@ -97,7 +107,8 @@ int run(const Options& opt, Context& ctx)
         ctx.print(core::string_member(outcome.result, "diff"));
         for (const auto& n : core::strings_member(outcome.result, "notes")) ctx.print("note: " + n + "\n");
     }
-    if (!outcome.ok) return ctx.fail(core::make_error(core::Errc::unavailable, "task " + task.id + " failed: " + outcome.error));
+    if (!outcome.ok)
+        return ctx.fail(core::make_error(core::Errc::unavailable, "task " + task.id + " failed: " + outcome.error));
     return exit_code::ok;
 }
 

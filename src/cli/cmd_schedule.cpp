@@ -2,8 +2,8 @@
 // fires them itself; `schedule crontab` writes lines for the system's cron
 // instead, each calling `schedule run NAME`, which admits one tick now.
 #include "cli/commands.hpp"
-#include "cli/intake.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
@@ -44,18 +44,23 @@ int list(Context& ctx)
         std::string when = next ? core::timeutil::format_rfc3339(*next) : "never";
         std::string type = s.signal.value("type", "");
         if (json)
-            ctx.emit({{"name", s.name}, {"cron", s.cron.text()}, {"timezone", s.zone.name()}, {"type", type}, {"next", next ? nlohmann::json(when) : nlohmann::json()}});
-        else
-            ctx.print(s.name + "  " + s.cron.text() + " (" + s.zone.name() + ")  " + type + "  next " + when + "\n");
+            ctx.emit({{"name", s.name},
+                      {"cron", s.cron.text()},
+                      {"timezone", s.zone.name()},
+                      {"type", type},
+                      {"next", next ? nlohmann::json(when) : nlohmann::json()}});
+        else ctx.print(s.name + "  " + s.cron.text() + " (" + s.zone.name() + ")  " + type + "  next " + when + "\n");
     }
-    if (all->empty() && !json) ctx.note("no schedules: add them under 'schedules:' in " + (*ctx.config())->file().string());
+    if (all->empty() && !json)
+        ctx.note("no schedules: add them under 'schedules:' in " + (*ctx.config())->file().string());
     return exit_code::ok;
 }
 
 /// A word for a crontab command line, quoted for sh when it needs it.
 std::string sh(const std::string& s)
 {
-    if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-:=+@") == std::string::npos)
+    if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-:=+@") ==
+                          std::string::npos)
         return s;
     std::string out = "'";
     for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -70,7 +75,8 @@ int crontab(Context& ctx)
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
     std::string bin = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "infra-agent";
     std::string home = std::filesystem::absolute(ctx.home().dir).string();
-    std::string out = "# infra-agent schedules from " + (*ctx.config())->file().string() + "\n"
+    std::string out = "# infra-agent schedules from " + (*ctx.config())->file().string() +
+                      "\n"
                       "# install with: infra-agent schedule crontab | crontab -\n"
                       "# (or run 'infra-agent serve', which fires them itself; not both)\n";
     std::string zone;
@@ -116,7 +122,11 @@ int run_now(const Options& opt, Context& ctx)
         if (a.state == "denied") worst = worse(worst, exit_code::denied);
         if (a.state == "pending-approval") worst = worse(worst, exit_code::pending);
         if (ctx.json())
-            ctx.record("enqueue", {{"schedule", opt.name}, {"id", a.id}, {"state", a.state}, {"duplicate", a.duplicate}, {"reason", a.reason}});
+            ctx.record("enqueue", {{"schedule", opt.name},
+                                   {"id", a.id},
+                                   {"state", a.state},
+                                   {"duplicate", a.duplicate},
+                                   {"reason", a.reason}});
         else
             ctx.print(a.id + "  " + a.state + (a.duplicate ? "  (the last tick's task is still unfinished)" : "") +
                       (a.reason.empty() ? "" : "  " + a.reason) + "\n");
@@ -128,14 +138,16 @@ int run_now(const Options& opt, Context& ctx)
 
 void register_schedule(CLI::App& app, Context& ctx)
 {
-    auto* cmd = app.add_subcommand("schedule", "List the schedules of config, write them as crontab lines, or fire one now");
+    auto* cmd =
+        app.add_subcommand("schedule", "List the schedules of config, write them as crontab lines, or fire one now");
     cmd->require_subcommand(1);
     auto* ls = cmd->add_subcommand("ls", "List schedules with their next fire time");
     ctx.on_run(ls, [&ctx] { return list(ctx); });
     auto* tab = cmd->add_subcommand("crontab", "Print crontab lines that fire each schedule with 'schedule run'");
     ctx.on_run(tab, [&ctx] { return crontab(ctx); });
     auto opt = std::make_shared<Options>();
-    auto* run = cmd->add_subcommand("run", "Fire one schedule now: its task is decided and queued (or parked, or denied)");
+    auto* run =
+        cmd->add_subcommand("run", "Fire one schedule now: its task is decided and queued (or parked, or denied)");
     run->add_option("name", opt->name, "the schedule's name")->required();
     run->add_option("--queue", opt->queue, "queue URL (default: queue.url, else the state db)");
     opt->policies.add_to(run);

@@ -6,6 +6,7 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/follow_setup.hpp"
 #include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/reviewers_setup.hpp"
@@ -14,11 +15,10 @@
 #include "core/input.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
-#include "cli/follow_setup.hpp"
+#include "core/queue/event_stream.hpp"
 #include "core/serve/config.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/serve/server.hpp"
-#include "core/queue/event_stream.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
@@ -26,11 +26,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <condition_variable>
 #include <csignal>
 #include <cstdlib>
-#include <pthread.h>
-#include <condition_variable>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 
 namespace infra::cli {
@@ -78,7 +78,8 @@ int serve(const Options& opt, Context& ctx)
     if (auto st = a.state->relax_sync(); !st) return ctx.fail(st.error());
     core::events::EventSink* sink = a.events;
 
-    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {}, nullptr, {}, {}};
+    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {},
+                           nullptr,       {},        {}};
     // Approvals where reviewers are: reviews and commands on the forge's pull requests.
     auto reviewers = open_reviewers(ctx, sink);
     if (!reviewers) return ctx.fail(reviewers.error());
@@ -109,12 +110,13 @@ int serve(const Options& opt, Context& ctx)
     std::mutex follow_mutex;
     std::optional<FollowSetup> follow;
     auto sync_every = core::timeutil::parse_duration(cfg.get_or("pr.sync_interval", "10m"));
-    if (!sync_every) return ctx.fail(core::make_error(core::Errc::usage, "pr.sync_interval: " + sync_every.error().message));
+    if (!sync_every)
+        return ctx.fail(core::make_error(core::Errc::usage, "pr.sync_interval: " + sync_every.error().message));
     if (auto f = open_follower(ctx, opt.delivery, sink, &a); f) follow = std::move(*f);
     else spdlog::warn("bot pull requests are not followed: {}", f.error().message);
     if (follow)
-        deps.follow = [&](const std::string& forge, const std::string& repository, std::int64_t number, const std::string& state,
-                          const std::string& by) -> core::Result<nlohmann::json> {
+        deps.follow = [&](const std::string& forge, const std::string& repository, std::int64_t number,
+                          const std::string& state, const std::string& by) -> core::Result<nlohmann::json> {
             std::lock_guard lock(follow_mutex);
             if (forge != follow->delivery->forge->name()) return nlohmann::json();
             auto t = follow->follower->closed(repository, number, state, by);
@@ -131,24 +133,25 @@ int serve(const Options& opt, Context& ctx)
 
     // The scheduler: each tick is a schedule signal, admitted like a webhook.
     const core::signals::SignalParser* schedule_parser = ctx.signals().find("schedule");
-    core::serve::Scheduler scheduler(std::move(*schedules), [&](const core::serve::Schedule& s, core::timeutil::TimePoint at) {
-        nlohmann::json tick = {{"schedule", s.name}, {"firedAt", core::timeutil::format_rfc3339(at)}};
-        core::signals::IngestOptions in;
-        in.schedules = so.schedules;
-        in.repository_id = so.repository_id;
-        auto found = core::signals::parse_text(*schedule_parser, tick.dump(), "schedule " + s.name, in, sink);
-        std::string outcome = "admitted";
-        if (!found) {
-            outcome = "invalid";
-            spdlog::error("schedule {}: {}", s.name, found.error().message);
-        } else if (auto ids = server.submit("schedule", std::move(found->tasks)); !ids) {
-            outcome = "failed";
-            spdlog::error("schedule {}: {}", s.name, ids.error().message);
-        } else {
-            spdlog::info("schedule {} fired: {}", s.name, ids->empty() ? "no task" : ids->front());
-        }
-        server.metrics().add("infra_agent_schedule_fires_total", {{"schedule", s.name}, {"outcome", outcome}});
-    });
+    core::serve::Scheduler scheduler(
+        std::move(*schedules), [&](const core::serve::Schedule& s, core::timeutil::TimePoint at) {
+            nlohmann::json tick = {{"schedule", s.name}, {"firedAt", core::timeutil::format_rfc3339(at)}};
+            core::signals::IngestOptions in;
+            in.schedules = so.schedules;
+            in.repository_id = so.repository_id;
+            auto found = core::signals::parse_text(*schedule_parser, tick.dump(), "schedule " + s.name, in, sink);
+            std::string outcome = "admitted";
+            if (!found) {
+                outcome = "invalid";
+                spdlog::error("schedule {}: {}", s.name, found.error().message);
+            } else if (auto ids = server.submit("schedule", std::move(found->tasks)); !ids) {
+                outcome = "failed";
+                spdlog::error("schedule {}: {}", s.name, ids.error().message);
+            } else {
+                spdlog::info("schedule {} fired: {}", s.name, ids->empty() ? "no task" : ids->front());
+            }
+            server.metrics().add("infra_agent_schedule_fires_total", {{"schedule", s.name}, {"outcome", outcome}});
+        });
 
     // Optional in-process workers, on their own queue connection.
     std::unique_ptr<core::queue::Queue> worker_queue;
@@ -252,13 +255,17 @@ void register_serve(CLI::App& app, Context& ctx)
 {
     auto opt = std::make_shared<Options>();
     auto* cmd = app.add_subcommand("serve", "Serve webhooks, the REST API, schedules, /metrics and health checks");
-    cmd->add_option("--listen", opt->listen, "HOST:PORT to listen on (default: serve.listen, else 127.0.0.1:8787; port 0 picks one)");
-    cmd->add_option("--workers", opt->workers, "run this many tasks at once in this process (default 0: run workers apart)")
+    cmd->add_option("--listen", opt->listen,
+                    "HOST:PORT to listen on (default: serve.listen, else 127.0.0.1:8787; port 0 picks one)");
+    cmd->add_option("--workers", opt->workers,
+                    "run this many tasks at once in this process (default 0: run workers apart)")
         ->check(CLI::Range(0, 256));
-    cmd->add_option("--max-body", opt->max_body, "largest request body, e.g. 5MiB (default: serve.max_body, else 5MiB)");
+    cmd->add_option("--max-body", opt->max_body,
+                    "largest request body, e.g. 5MiB (default: serve.max_body, else 5MiB)");
     cmd->add_option("--queue", opt->queue, "queue URL (default: queue.url, else the state db)");
     cmd->add_option("--sandbox", opt->sandbox, "for --workers: bwrap (default) or none (development)");
-    cmd->add_option("--grace", opt->grace, "for --workers: time to finish running tasks after a stop signal (default 30s)");
+    cmd->add_option("--grace", opt->grace,
+                    "for --workers: time to finish running tasks after a stop signal (default 30s)");
     add_delivery_flags(cmd, opt->delivery);
     opt->policies.add_to(cmd);
     cmd->footer(

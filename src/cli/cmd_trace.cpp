@@ -36,13 +36,14 @@ std::string highlights(const core::events::SpanNode& n)
     std::string out;
     auto add = [&](const std::string& label, const nlohmann::json& v) {
         if (v.is_null() || (v.is_string() && v.get<std::string>().empty()) || (v.is_array() && v.empty())) return;
-        std::string text = v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        std::string text =
+            v.is_string() ? v.get<std::string>() : v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         out += "  " + label + "=" + text;
     };
-    for (const char* key : {"signal.source", "stage", "policy.allowed", "policy.tier", "policy.matched_rules", "outcome",
-                            "attempt", "gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens",
-                            "credential.scope", "credential.ttl_seconds", "step", "git.branch",
-                            "pr.url"})
+    for (const char* key :
+         {"signal.source", "stage", "policy.allowed", "policy.tier", "policy.matched_rules", "outcome", "attempt",
+          "gen_ai.request.model", "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "credential.scope",
+          "credential.ttl_seconds", "step", "git.branch", "pr.url"})
         add(key, core::member(a, key));
     return out;
 }
@@ -55,10 +56,12 @@ void draw(const core::events::SpanNode& n, const std::string& prefix, bool last,
     std::size_t width = 0;
     for (unsigned char c : line) width += (c & 0xC0) != 0x80;  // display columns, not bytes
     line += std::string(width < 48 ? 48 - width : 1, ' ') + took;
-    if (core::string_member(n.event.data, "status") == "error") line += "  ERROR " + core::string_member(n.event.data, "error");
+    if (core::string_member(n.event.data, "status") == "error")
+        line += "  ERROR " + core::string_member(n.event.data, "error");
     out += line + highlights(n) + "\n";
     std::string below = root ? "" : prefix + (last ? "   " : "│  ");
-    for (std::size_t i = 0; i < n.children.size(); ++i) draw(n.children[i], below, i + 1 == n.children.size(), false, out);
+    for (std::size_t i = 0; i < n.children.size(); ++i)
+        draw(n.children[i], below, i + 1 == n.children.size(), false, out);
 }
 
 nlohmann::json tree_json(const core::events::SpanNode& n)
@@ -94,8 +97,8 @@ int trace(const Options& opt, Context& ctx)
         return ctx.fail(core::make_error(core::Errc::not_found, "no events of task " + core::text::quote(opt.task),
                                          "'infra-agent queue ls' lists tasks"));
     if (ids->size() > 1)
-        return ctx.fail(core::make_error(core::Errc::usage, "task prefix " + core::text::quote(opt.task) + " is ambiguous",
-                                         "give more of the id"));
+        return ctx.fail(core::make_error(
+            core::Errc::usage, "task prefix " + core::text::quote(opt.task) + " is ambiguous", "give more of the id"));
     const std::string& id = ids->front();
     auto roots = core::events::trace_of(**db, id);
     if (!roots) return ctx.fail(roots.error());
@@ -123,7 +126,8 @@ int trace(const Options& opt, Context& ctx)
 void register_trace(CLI::App& app, Context& ctx)
 {
     auto opt = std::make_shared<Options>();
-    auto* cmd = app.add_subcommand("trace", "Show a task's trace: every step from the signal to the pull request, timed");
+    auto* cmd =
+        app.add_subcommand("trace", "Show a task's trace: every step from the signal to the pull request, timed");
     cmd->add_option("task", opt->task, "task id (a unique prefix is enough)")->required();
     cmd->add_flag("--otlp", opt->otlp, "print the spans as one OTLP/JSON ExportTraceServiceRequest");
     cmd->footer("On a terminal: a tree with durations. Otherwise (or with --json): one JSON tree per root span.\n"

@@ -32,7 +32,8 @@ std::vector<core::report::Finding> findings_of(const core::change::Report& repor
 {
     std::vector<core::report::Finding> out;
     std::string prefix;
-    if (auto rel = std::filesystem::relative(root, base); !rel.empty() && rel != ".") prefix = rel.generic_string() + "/";
+    if (auto rel = std::filesystem::relative(root, base); !rel.empty() && rel != ".")
+        prefix = rel.generic_string() + "/";
     for (const auto& s : report.steps) {
         if (s.ok) continue;
         std::string rule = "infra-agent/validation/" + s.name;
@@ -42,7 +43,8 @@ std::vector<core::report::Finding> findings_of(const core::change::Report& repor
         for (const auto& line : core::text::split(s.output, '\n')) {
             std::string t(core::text::trim(line));
             if (t.rfind("scope: ", 0) == 0) {
-                core::report::Finding f{rule, "The plan touches what the task may not", "error", t.substr(7), "", 0, ""};
+                core::report::Finding f{rule, "The plan touches what the task may not", "error", t.substr(7), "", 0,
+                                        ""};
                 f.resource = t.substr(7, t.find(' ', 7) - 7);
                 if (auto at = core::report::locate_resource(root, f.resource, base)) {
                     f.file = at->first;
@@ -50,7 +52,8 @@ std::vector<core::report::Finding> findings_of(const core::change::Report& repor
                 }
                 out.push_back(std::move(f));
             } else if (auto colon = t.find(".tf: "); colon != std::string::npos) {
-                out.push_back({rule, "terraform fmt", "error", t.substr(colon + 5), prefix + t.substr(0, colon + 3), 0, ""});
+                out.push_back(
+                    {rule, "terraform fmt", "error", t.substr(colon + 5), prefix + t.substr(0, colon + 3), 0, ""});
             }
         }
         if (out.size() == before)
@@ -65,7 +68,8 @@ std::string markdown_of(const core::change::Report& report, const std::string& d
     std::vector<std::vector<std::string>> rows;
     for (const auto& s : report.steps)
         rows.push_back({s.name, s.ok ? "passed" : "**failed**", std::to_string(static_cast<long>(s.ms)) + " ms"});
-    std::string md = "### infra-agent validate `" + dir + "`\n\n" + core::report::markdown_table({"step", "result", "time"}, rows);
+    std::string md =
+        "### infra-agent validate `" + dir + "`\n\n" + core::report::markdown_table({"step", "result", "time"}, rows);
     if (!report.plan_summary.empty()) md += "\nPlan: " + report.plan_summary + "\n";
     for (const auto& s : report.skipped) md += "\nSkipped: " + s + "\n";
     if (!report.failure.empty()) md += "\n" + report.failure + "\n";
@@ -112,7 +116,8 @@ int validate(const Options& opt, Context& ctx)
     if (!report) return ctx.fail(report.error());
     for (const auto& s : vopt->steps)
         if (s.pipeline)
-            spdlog::warn("step {} is a remote pipeline ({}): it runs on the pushed branch of a task, not here", s.name, s.pipeline->kind);
+            spdlog::warn("step {} is a remote pipeline ({}): it runs on the pushed branch of a task, not here", s.name,
+                         s.pipeline->kind);
     std::string format = opt.format.empty() ? (ctx.json() ? "json" : "text") : opt.format;
     auto base = core::git::find_worktree(std::filesystem::absolute(opt.dir)).value_or(std::filesystem::current_path());
     auto findings = findings_of(*report, std::filesystem::absolute(opt.dir), base);
@@ -128,7 +133,8 @@ int validate(const Options& opt, Context& ctx)
         ctx.emit(report->to_json());
     } else {
         for (const auto& s : report->steps) {
-            ctx.print(std::string(s.ok ? "ok    " : "FAIL  ") + s.name + "  (" + std::to_string(static_cast<long>(s.ms)) + " ms)\n");
+            ctx.print(std::string(s.ok ? "ok    " : "FAIL  ") + s.name + "  (" +
+                      std::to_string(static_cast<long>(s.ms)) + " ms)\n");
             if (!s.ok) ctx.print(s.output);
         }
         for (const auto& s : report->skipped) ctx.print("skip  " + s + "\n");
@@ -147,7 +153,8 @@ void register_validate(CLI::App& app, Context& ctx)
     auto opt = std::make_shared<Options>();
     auto* cmd = app.add_subcommand("validate", "Run the validation pipeline on a Terraform directory");
     cmd->add_option("dir", opt->dir, "the Terraform root (default: the current directory)");
-    cmd->add_option("--task", opt->task, "the task the change is for (a file, or - for stdin): enables the plan-scope check");
+    cmd->add_option("--task", opt->task,
+                    "the task the change is for (a file, or - for stdin): enables the plan-scope check");
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it)");
     cmd->add_flag("--detailed-exitcode", opt->detailed, "exit 2 when the plan has changes (terraform's convention)");
     cmd->add_option("--format", opt->format, "text, json (the report), sarif (failures as SARIF 2.1.0) or markdown")

@@ -1,8 +1,8 @@
 // `infra-agent worker`: claim, run, ack; until stopped, or --once / --drain.
 // SIGTERM or SIGINT stops claiming and lets running tasks finish within the
 // grace period; a second signal exits at once (leases then expire).
-#include "cli/commands.hpp"
 #include "cli/apply_setup.hpp"
+#include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/intake.hpp"
@@ -56,8 +56,8 @@ core::Result<core::queue::Millis> duration(const std::string& flag, const std::s
 
 /// Applies the tasks that asked for it (payload.apply: true) and whose
 /// plans have every approval; a failed apply is left for a person.
-void apply_ready(Context& ctx, core::queue::Queue& queue, core::change::ApplyStore& store, core::events::EventSink& events,
-                 const std::string& by, const Options& opt)
+void apply_ready(Context& ctx, core::queue::Queue& queue, core::change::ApplyStore& store,
+                 core::events::EventSink& events, const std::string& by, const Options& opt)
 {
     auto ids = store.unapplied();
     if (!ids) {
@@ -76,7 +76,8 @@ void apply_ready(Context& ctx, core::queue::Queue& queue, core::change::ApplySto
         attach_events(*(*how)->delivery, &events);
         auto out = core::change::apply_task(*e, by, store, events, (*how)->runner);
         if (!out) spdlog::warn("task {}: not applied: {}", id, out.error().message);
-        else if ((*out)["outcome"] != "applied") spdlog::warn("task {}: apply failed: {}", id, core::string_member(*out, "error"));
+        else if ((*out)["outcome"] != "applied")
+            spdlog::warn("task {}: apply failed: {}", id, core::string_member(*out, "error"));
         else spdlog::info("task {}: applied plan {}", id, core::string_member(*out, "planSha256").substr(0, 12));
     }
 }
@@ -85,8 +86,10 @@ void apply_ready(Context& ctx, core::queue::Queue& queue, core::change::ApplySto
 /// (local mode), the queue's output stream (distributed), stdout, or nowhere.
 core::Result<std::unique_ptr<core::events::EventSink>> open_sink(Context& ctx, const Options& opt)
 {
-    if (opt.events == "stdout") return std::unique_ptr<core::events::EventSink>(std::make_unique<core::events::JsonLinesSink>(stdout));
-    if (opt.events == "none") return std::unique_ptr<core::events::EventSink>(std::make_unique<core::events::NullSink>());
+    if (opt.events == "stdout")
+        return std::unique_ptr<core::events::EventSink>(std::make_unique<core::events::JsonLinesSink>(stdout));
+    if (opt.events == "none")
+        return std::unique_ptr<core::events::EventSink>(std::make_unique<core::events::NullSink>());
     if (opt.events == "queue") {
         // Distributed: through the queue's output stream to the server that
         // owns the state store; this worker needs no state db of its own.
@@ -110,9 +113,15 @@ void show_summary(Context& ctx, const std::string& worker, const core::WorkerSum
                      s.succeeded, s.failed, s.dead, s.released, s.denied);
         return;
     }
-    ctx.record("summary", {{"worker", worker},       {"claimed", s.claimed},   {"succeeded", s.succeeded},
-                           {"failed", s.failed},     {"dead", s.dead},         {"released", s.released},
-                           {"waiting", s.waiting},   {"denied", s.denied},     {"lost", s.lost}});
+    ctx.record("summary", {{"worker", worker},
+                           {"claimed", s.claimed},
+                           {"succeeded", s.succeeded},
+                           {"failed", s.failed},
+                           {"dead", s.dead},
+                           {"released", s.released},
+                           {"waiting", s.waiting},
+                           {"denied", s.denied},
+                           {"lost", s.lost}});
 }
 
 int run(const Options& opt, Context& ctx)
@@ -126,8 +135,9 @@ int run(const Options& opt, Context& ctx)
     w.batch = opt.batch;
     w.once = opt.once;
     w.drain = opt.drain;
-    for (auto [flag, value, out] : {std::tuple{"--lease", &opt.lease, &w.lease}, std::tuple{"--grace", &opt.grace, &w.grace},
-                                    std::tuple{"--poll", &opt.poll, &w.poll}}) {
+    for (auto [flag, value, out] :
+         {std::tuple{"--lease", &opt.lease, &w.lease}, std::tuple{"--grace", &opt.grace, &w.grace},
+          std::tuple{"--poll", &opt.poll, &w.poll}}) {
         auto d = duration(flag, *value);
         if (!d) return ctx.fail(d.error());
         *out = *d;
@@ -157,17 +167,20 @@ int run(const Options& opt, Context& ctx)
         if (!name) return ctx.fail(name.error());
         if (w.id.empty()) w.id = *name + "/" + core::default_worker_id();
         else if (!core::creds::worker_of(*name, w.id))
-            return ctx.fail(core::make_error(core::Errc::usage,
-                                             "worker id " + core::text::quote(w.id) + " is not one of worker token " +
-                                                 core::text::quote(*name) + "'s: serve would mint nothing for its leases",
-                                             "use --id " + *name + " or --id " + *name + "/SOMETHING, or leave --id out"));
+            return ctx.fail(
+                core::make_error(core::Errc::usage,
+                                 "worker id " + core::text::quote(w.id) + " is not one of worker token " +
+                                     core::text::quote(*name) + "'s: serve would mint nothing for its leases",
+                                 "use --id " + *name + " or --id " + *name + "/SOMETHING, or leave --id out"));
     }
     w.workspace = w_workspace;
     w.sandbox = &*sandbox;
     if (!opt.record.empty()) {
         std::error_code ec;
         std::filesystem::create_directories(opt.record, ec);
-        if (ec) return ctx.fail(core::make_error(core::Errc::unavailable, "cannot create '" + opt.record + "': " + ec.message()));
+        if (ec)
+            return ctx.fail(
+                core::make_error(core::Errc::unavailable, "cannot create '" + opt.record + "': " + ec.message()));
         w.record_dir = opt.record;
     }
 
@@ -242,7 +255,8 @@ void register_worker(CLI::App& app, Context& ctx)
     opt->policies.add_to(cmd);
     cmd->add_flag("--once", opt->once, "run one task, then exit");
     cmd->add_flag("--drain", opt->drain, "exit when nothing is ready to claim");
-    cmd->add_option("--concurrency", opt->concurrency, "tasks run at the same time (default 1)")->check(CLI::Range(1, 256));
+    cmd->add_option("--concurrency", opt->concurrency, "tasks run at the same time (default 1)")
+        ->check(CLI::Range(1, 256));
     cmd->add_option("--batch", opt->batch, "tasks claimed at once (default 1)")->check(CLI::Range(1, 1000));
     cmd->add_option("--lease", opt->lease, "visibility timeout; heartbeats renew it (default 30s)");
     cmd->add_option("--grace", opt->grace, "time to finish running tasks after a stop signal (default 30s)");
@@ -252,7 +266,9 @@ void register_worker(CLI::App& app, Context& ctx)
                     "stdout, none")
         ->check(CLI::IsMember({"state", "queue", "stdout", "none"}));
     cmd->add_option("--record", opt->record, "append model exchanges to DIR/<task>-<attempt>.jsonl (llm agent)");
-    cmd->add_option("--id", opt->id, "worker id in leases (default host:pid; NAME/host:pid on the broker provider, NAME being the worker token's)");
+    cmd->add_option(
+        "--id", opt->id,
+        "worker id in leases (default host:pid; NAME/host:pid on the broker provider, NAME being the worker token's)");
     cmd->add_option("--workspace", opt->workspace, "directory agents edit in place (instead of --repo)");
     add_delivery_flags(cmd, opt->delivery);
     cmd->add_option("--sandbox", opt->sandbox, "bwrap (default) or none (development; policy must allow it per task)");

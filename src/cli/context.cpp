@@ -53,10 +53,8 @@ const core::Home& Context::home()
         // Where the state store is comes from the configuration, which is
         // found through the home (the home is set first for that).
         auto cfg = config();
-        if (!cfg)
-            m_home->state_error = cfg.error();
-        else if (auto st = core::configure_state(*m_home, **cfg); !st)
-            m_home->state_error = st.error();
+        if (!cfg) m_home->state_error = cfg.error();
+        else if (auto st = core::configure_state(*m_home, **cfg); !st) m_home->state_error = st.error();
     }
     return *m_home;
 }
@@ -165,7 +163,10 @@ void Context::record(std::string_view type, nlohmann::json fields)
     emit(line);
 }
 
-void Context::print(std::string_view text) { std::fwrite(text.data(), 1, text.size(), stdout); }
+void Context::print(std::string_view text)
+{
+    std::fwrite(text.data(), 1, text.size(), stdout);
+}
 
 int Context::fail(const core::Error& e)
 {
@@ -174,8 +175,14 @@ int Context::fail(const core::Error& e)
     return exit_code::for_error(e);
 }
 
-void Context::warn(const std::string& message) { spdlog::warn("{}", message); }
+void Context::warn(const std::string& message)
+{
+    spdlog::warn("{}", message);
+}
 
-void Context::note(const std::string& message) { spdlog::info("{}", message); }
+void Context::note(const std::string& message)
+{
+    spdlog::info("{}", message);
+}
 
 }  // namespace infra::cli

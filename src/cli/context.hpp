@@ -3,13 +3,13 @@
 // configuration, core's registries, and the output conventions (data on
 // stdout, messages on stderr, --json, NO_COLOR).
 
-#include "core/config.hpp"
-#include "core/home.hpp"
-#include "core/result.hpp"
 #include "core/agent/agent.hpp"
 #include "core/change/forges.hpp"
+#include "core/config.hpp"
 #include "core/creds/broker.hpp"
+#include "core/home.hpp"
 #include "core/queue/queue.hpp"
+#include "core/result.hpp"
 #include "core/signals/signal.hpp"
 
 #include <nlohmann/json.hpp>

@@ -13,8 +13,10 @@ void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags)
 {
     cmd->add_option("--repo", flags.repo,
                     "repository to clone for each task and push bot branches to (URL or path; default: git.repo)");
-    cmd->add_option("--forge", flags.forge, "where pull requests go: local, github or gitlab (default: forge.kind, else local)");
-    cmd->add_option("--base", flags.base, "base branch of pull requests (default: git.base, else the remote's default branch)");
+    cmd->add_option("--forge", flags.forge,
+                    "where pull requests go: local, github or gitlab (default: forge.kind, else local)");
+    cmd->add_option("--base", flags.base,
+                    "base branch of pull requests (default: git.base, else the remote's default branch)");
     cmd->add_flag("--keep-worktrees", flags.keep, "keep each task's worktree after it ran (for debugging)");
 }
 
@@ -57,18 +59,23 @@ core::Status open_pipelines(Context& ctx, DeliverySetup& setup)
     if (forge == "github") ps.github_url = c.get_or("forge.base_url", ps.github_url);
     if (forge == "gitlab") ps.gitlab_url = c.get_or("forge.base_url", ps.gitlab_url);
     ps.github_url = c.get_or("ci.github.base_url", ps.github_url);
-    ps.github_accept = c.get_or("ci.github.accept", forge == "github" ? c.get_or("forge.accept", ps.github_accept) : ps.github_accept);
+    ps.github_accept =
+        c.get_or("ci.github.accept", forge == "github" ? c.get_or("forge.accept", ps.github_accept) : ps.github_accept);
     ps.gitlab_url = c.get_or("ci.gitlab.base_url", ps.gitlab_url);
     auto env_broker = [&](const std::string& variable) {
         setup.ci_providers.push_back(plugins::credentials::make_env(variable));
-        setup.ci_brokers.push_back(std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.ci_providers.back()));
+        setup.ci_brokers.push_back(
+            std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.ci_providers.back()));
         return setup.ci_brokers.back().get();
     };
     // A GitHub App mints tokens for exactly the workflow's repository; else a token from the environment.
-    ps.github_token = scoped_token(setup.creds.provider->name() == "github-app"
-                                       ? setup.creds.broker.get()
-                                       : env_broker(c.get_or("ci.github.token_env", forge == "github" ? c.get_or("forge.token_env", "GITHUB_TOKEN") : "GITHUB_TOKEN")));
-    ps.gitlab_token = scoped_token(env_broker(c.get_or("ci.gitlab.token_env", forge == "gitlab" ? c.get_or("forge.token_env", "GITLAB_TOKEN") : "GITLAB_TOKEN")));
+    ps.github_token = scoped_token(
+        setup.creds.provider->name() == "github-app"
+            ? setup.creds.broker.get()
+            : env_broker(c.get_or("ci.github.token_env",
+                                  forge == "github" ? c.get_or("forge.token_env", "GITHUB_TOKEN") : "GITHUB_TOKEN")));
+    ps.gitlab_token = scoped_token(env_broker(c.get_or(
+        "ci.gitlab.token_env", forge == "gitlab" ? c.get_or("forge.token_env", "GITLAB_TOKEN") : "GITLAB_TOKEN")));
     setup.pipelines = plugins::forges::make_pipeline_runner(std::move(ps));
     return {};
 }
@@ -154,13 +161,16 @@ core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const D
         char* end = nullptr;
         long n = std::strtol(v.c_str(), &end, 10);
         if (*end || n < 0 || n > 100000)
-            return core::fail(core::Errc::usage, std::string(key) + ": expected a whole number of pull requests (0: no limit), got " +
+            return core::fail(core::Errc::usage, std::string(key) +
+                                                     ": expected a whole number of pull requests (0: no limit), got " +
                                                      core::text::quote(v));
         *limit = static_cast<int>(n);
     }
     if (auto t = c.get("pr.limit_recheck")) {
         auto d = core::timeutil::parse_duration(*t);
-        if (!d || d->count() < 1000) return core::fail(core::Errc::usage, "pr.limit_recheck " + core::text::quote(*t) + ": expected a duration of 1s or more, e.g. 1m");
+        if (!d || d->count() < 1000)
+            return core::fail(core::Errc::usage, "pr.limit_recheck " + core::text::quote(*t) +
+                                                     ": expected a duration of 1s or more, e.g. 1m");
         o.limit_recheck = *d;
     }
     o.forge = setup->forge.get();
@@ -174,7 +184,8 @@ core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const D
     }
     o.plans_root = ctx.home().dir / "plans";
     auto* broker = setup->creds.broker.get();
-    o.mint = [broker](const std::string& scope, const std::string& task, const std::string& trace) -> core::Result<std::string> {
+    o.mint = [broker](const std::string& scope, const std::string& task,
+                      const std::string& trace) -> core::Result<std::string> {
         auto cred = broker->mint({scope, std::chrono::minutes(15), task, trace});
         if (!cred) return core::fail(cred.error());
         return cred->secret;

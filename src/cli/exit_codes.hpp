@@ -19,12 +19,18 @@ inline int for_error(const core::Error& e)
 {
     switch (e.code) {
     case core::Errc::invalid_input:
-    case core::Errc::unauthenticated: return data;
-    case core::Errc::usage: return usage;
-    case core::Errc::denied: return denied;
-    case core::Errc::pending: return pending;
-    case core::Errc::internal: return internal;
-    default: return failure;
+    case core::Errc::unauthenticated:
+        return data;
+    case core::Errc::usage:
+        return usage;
+    case core::Errc::denied:
+        return denied;
+    case core::Errc::pending:
+        return pending;
+    case core::Errc::internal:
+        return internal;
+    default:
+        return failure;
     }
 }
 

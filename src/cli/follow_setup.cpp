@@ -4,7 +4,8 @@
 
 namespace infra::cli {
 
-core::Result<FollowSetup> open_follower(Context& ctx, const DeliveryFlags& flags, core::events::EventSink* events, Intake* admission)
+core::Result<FollowSetup> open_follower(Context& ctx, const DeliveryFlags& flags, core::events::EventSink* events,
+                                        Intake* admission)
 {
     auto config = ctx.config();
     if (!config) return core::fail(config.error());

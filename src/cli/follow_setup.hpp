@@ -4,8 +4,8 @@
 // the repository when one is named (for merges into the base, moved bases
 // and branch deletion), and an admission for rebuilds.
 
-#include "cli/intake.hpp"
 #include "cli/delivery_setup.hpp"
+#include "cli/intake.hpp"
 #include "core/change/follow.hpp"
 
 namespace infra::cli {
@@ -17,6 +17,7 @@ struct FollowSetup {
 
 /// The follower. With admission, a pull request whose base moved is rebuilt
 /// by a fresh task admitted through it; without, it is left for the next run.
-core::Result<FollowSetup> open_follower(Context& ctx, const DeliveryFlags& flags, core::events::EventSink* events, Intake* admission);
+core::Result<FollowSetup> open_follower(Context& ctx, const DeliveryFlags& flags, core::events::EventSink* events,
+                                        Intake* admission);
 
 }  // namespace infra::cli

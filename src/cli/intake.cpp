@@ -14,10 +14,13 @@ Recorder::~Recorder()
     exporter.reset();
 }
 
-Intake::~Intake() { queue.reset(); }
+Intake::~Intake()
+{
+    queue.reset();
+}
 
 core::Result<std::vector<core::intake::Admitted>> Intake::admit(std::vector<core::AgentTask> tasks,
-                                                                    const core::intake::Options& options)
+                                                                const core::intake::Options& options)
 {
     auto out = core::intake::admit(std::move(tasks), *engine, *state, *queue, *events, options);
     events->flush();
@@ -35,13 +38,15 @@ core::Status open_recorder(Context& ctx, Recorder& into)
     auto exporter = open_exporter(ctx, *into.store);
     if (!exporter) return exporter.error();
     into.exporter = std::move(*exporter);
-    core::events::EventSink& below = into.exporter ? static_cast<core::events::EventSink&>(*into.exporter) : *into.store;
+    core::events::EventSink& below =
+        into.exporter ? static_cast<core::events::EventSink&>(*into.exporter) : *into.store;
     into.notifier = open_notifier(ctx, below);
     into.events = into.notifier ? static_cast<core::events::EventSink*>(into.notifier.get()) : &below;
     return {};
 }
 
-core::Result<std::unique_ptr<Intake>> open_intake(Context& ctx, const PolicyFlags& policies, const std::string& queue_url)
+core::Result<std::unique_ptr<Intake>> open_intake(Context& ctx, const PolicyFlags& policies,
+                                                  const std::string& queue_url)
 {
     auto a = std::make_unique<Intake>();
     auto engine = load_engine(ctx, policies);
@@ -76,7 +81,8 @@ core::Result<std::unique_ptr<core::events::OtlpExporter>> open_exporter(Context&
         }
     if (endpoint.empty()) return std::unique_ptr<core::events::OtlpExporter>();
     if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0)
-        return core::fail(core::Errc::usage, from + ": expected an http:// or https:// URL, got " + core::text::quote(endpoint),
+        return core::fail(core::Errc::usage,
+                          from + ": expected an http:// or https:// URL, got " + core::text::quote(endpoint),
                           "the OTLP/HTTP endpoint of a collector, such as http://127.0.0.1:4318");
     core::events::OtlpOptions o;
     o.endpoint = endpoint;

@@ -21,8 +21,8 @@ struct Recorder {
     std::unique_ptr<core::store::Db> state;
     std::unique_ptr<core::events::StateSink> store;
     std::unique_ptr<core::events::OtlpExporter> exporter;  ///< null without otlp.endpoint
-    std::unique_ptr<core::notify::Notifier> notifier;  ///< null when notifications are off
-    core::events::EventSink* events = nullptr;          ///< the notifier, else the exporter, else the store
+    std::unique_ptr<core::notify::Notifier> notifier;      ///< null when notifications are off
+    core::events::EventSink* events = nullptr;             ///< the notifier, else the exporter, else the store
 
     Recorder() = default;
     Recorder(const Recorder&) = delete;
@@ -38,13 +38,15 @@ struct Intake : Recorder {
     std::unique_ptr<core::queue::Queue> queue;
 
     /// Admits tasks (core::intake::admit) and flushes the events.
-    core::Result<std::vector<core::intake::Admitted>> admit(std::vector<core::AgentTask> tasks, const core::intake::Options& options);
+    core::Result<std::vector<core::intake::Admitted>> admit(std::vector<core::AgentTask> tasks,
+                                                            const core::intake::Options& options);
 
     ~Intake();  ///< the queue closes before the events it writes to
 };
 
 /// Opens everything; queue_url is --queue (empty: queue.url, else the state db).
-core::Result<std::unique_ptr<Intake>> open_intake(Context& ctx, const PolicyFlags& policies, const std::string& queue_url);
+core::Result<std::unique_ptr<Intake>> open_intake(Context& ctx, const PolicyFlags& policies,
+                                                  const std::string& queue_url);
 
 /// Notifications: on when a Slack-compatible incoming-webhook URL is in
 /// $INFRA_AGENT_SLACK_WEBHOOK_URL, or in the variable that

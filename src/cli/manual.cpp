@@ -71,21 +71,24 @@ CommandInfo walk(CLI::App& app, const std::string& path)
         }
         c.options.push_back(option_info(o));
     }
-    for (CLI::App* sub : visible_subcommands(app)) c.subcommands.push_back(walk(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name()));
+    for (CLI::App* sub : visible_subcommands(app))
+        c.subcommands.push_back(walk(*sub, path.empty() ? sub->get_name() : path + " " + sub->get_name()));
     return c;
 }
 
 std::string prefix_of(CLI::App& cmd)
 {
     std::string prefix;
-    for (CLI::App* p = cmd.get_parent(); p; p = p->get_parent()) prefix = p->get_name() + (prefix.empty() ? "" : " ") + prefix;
+    for (CLI::App* p = cmd.get_parent(); p; p = p->get_parent())
+        prefix = p->get_name() + (prefix.empty() ? "" : " ") + prefix;
     return prefix;
 }
 
 std::string path_of(const CLI::App& cmd)
 {
     std::string path;
-    for (const CLI::App* p = &cmd; p && p->get_parent(); p = p->get_parent()) path = p->get_name() + (path.empty() ? "" : " ") + path;
+    for (const CLI::App* p = &cmd; p && p->get_parent(); p = p->get_parent())
+        path = p->get_name() + (path.empty() ? "" : " ") + path;
     return path;
 }
 
@@ -107,7 +110,8 @@ std::string plain_tail(const std::vector<std::pair<std::string, std::string>>& e
         for (const auto& [line, what] : examples) s += "  $ " + line + "\n      " + what + "\n";
     }
     s += "\nExit status:\n";
-    for (const auto& e : k_exit_codes) s += "  " + std::string(e[0]) + std::string(4 - std::string(e[0]).size(), ' ') + e[1] + "\n";
+    for (const auto& e : k_exit_codes)
+        s += "  " + std::string(e[0]) + std::string(4 - std::string(e[0]).size(), ' ') + e[1] + "\n";
     return s;
 }
 
@@ -159,7 +163,10 @@ std::string description_roff(const CommandInfo& c)
     return s;
 }
 
-void section(std::string& page, const std::string& name) { page += ".SH " + name + "\n"; }
+void section(std::string& page, const std::string& name)
+{
+    page += ".SH " + name + "\n";
+}
 
 std::string examples_roff(const std::vector<std::pair<std::string, std::string>>& examples)
 {
@@ -183,7 +190,8 @@ const CommandInfo* find(const CommandInfo& root, const std::string& name)
 }
 
 /// Every command path ("" for the root, "/policy", "/policy/eval"), depth first.
-void paths(const CommandInfo& c, const std::string& prefix, std::vector<std::pair<std::string, const CommandInfo*>>& out)
+void paths(const CommandInfo& c, const std::string& prefix,
+           std::vector<std::pair<std::string, const CommandInfo*>>& out)
 {
     out.emplace_back(prefix, &c);
     for (const auto& s : c.subcommands) paths(s, prefix + "/" + s.name, out);
@@ -217,15 +225,18 @@ std::pair<std::vector<std::pair<std::string, const CommandInfo*>>, std::string> 
 
 /// The options that take a value, grouped by the words they complete to
 /// ("" for file names): choices -> option names.
-std::map<std::string, std::vector<std::string>> valued_options(const std::vector<std::pair<std::string, const CommandInfo*>>& all,
-                                                              const std::vector<OptionInfo>& globals)
+std::map<std::string, std::vector<std::string>>
+valued_options(const std::vector<std::pair<std::string, const CommandInfo*>>& all,
+               const std::vector<OptionInfo>& globals)
 {
     std::map<std::string, std::vector<std::string>> valued;  // option -> choices (empty: files)
     for (const auto& o : globals)
-        if (o.takes_value) for (const auto& n : o.names) valued[n] = o.choices;
+        if (o.takes_value)
+            for (const auto& n : o.names) valued[n] = o.choices;
     for (const auto& [p, c] : all)
         for (const auto& o : c->options)
-            if (o.takes_value) for (const auto& n : o.names) valued.emplace(n, o.choices);
+            if (o.takes_value)
+                for (const auto& n : o.names) valued.emplace(n, o.choices);
     std::map<std::string, std::vector<std::string>> by_choices;
     for (const auto& [name, choices] : valued) by_choices[words(choices)].push_back(name);
     return by_choices;
@@ -240,17 +251,19 @@ std::string bash_script(const CommandInfo& root, const std::vector<OptionInfo>& 
                     "    for ((i = 1; i < COMP_CWORD; i++)); do\n"
                     "        w=\"${COMP_WORDS[i]}\"\n"
                     "        case \"$path/$w\" in\n"
-                    "            " + known + ") path=\"$path/$w\" ;;\n"
+                    "            " +
+                    known +
+                    ") path=\"$path/$w\" ;;\n"
                     "        esac\n"
                     "    done\n"
                     "    case \"$prev\" in\n";
     for (const auto& [choices, names] : valued_options(all, globals)) {
         std::string pattern;
         for (const auto& n : names) pattern += (pattern.empty() ? "" : "|") + n;
-        if (choices.empty())
-            s += "        " + pattern + ") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n";
+        if (choices.empty()) s += "        " + pattern + ") COMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n";
         else
-            s += "        " + pattern + ") COMPREPLY=($(compgen -W " + shell_quote(choices) + " -- \"$cur\")); return ;;\n";
+            s += "        " + pattern + ") COMPREPLY=($(compgen -W " + shell_quote(choices) +
+                 " -- \"$cur\")); return ;;\n";
     }
     s += "    esac\n    local opts\n    case \"$path\" in\n";
     std::vector<std::string> global_names;
@@ -265,11 +278,13 @@ std::string bash_script(const CommandInfo& root, const std::vector<OptionInfo>& 
         s += "        " + shell_quote(p) + ") opts=" + shell_quote(words(w)) + " ;;\n";
     }
     s += "    esac\n"
-         "    if [[ \"$path\" == /help* ]]; then opts=\"$opts " + words([&] {
+         "    if [[ \"$path\" == /help* ]]; then opts=\"$opts " +
+         words([&] {
              std::vector<std::string> top;
              for (const auto& sub : root.subcommands) top.push_back(sub.name);
              return top;
-         }()) + "\"; fi\n"
+         }()) +
+         "\"; fi\n"
          "    COMPREPLY=($(compgen -W \"$opts\" -- \"$cur\"))\n"
          "}\n"
          "complete -o default -F _infra_agent infra-agent\n";
@@ -293,14 +308,17 @@ std::string zsh_script(const CommandInfo& root, const std::vector<OptionInfo>& g
                     "    for ((i = 2; i < CURRENT; i++)); do\n"
                     "        w=\"${words[i]}\"\n"
                     "        case \"$path_/$w\" in\n"
-                    "            (" + known + ") path_=\"$path_/$w\" ;;\n"
+                    "            (" +
+                    known +
+                    ") path_=\"$path_/$w\" ;;\n"
                     "        esac\n"
                     "    done\n"
                     "    case \"${words[CURRENT-1]}\" in\n";
     for (const auto& [choices, names] : valued_options(all, globals)) {
         std::string pattern;
         for (const auto& n : names) pattern += (pattern.empty() ? "" : "|") + n;
-        s += "        (" + pattern + ") " + (choices.empty() ? std::string("_files") : "compadd -- " + choices) + "; return ;;\n";
+        s += "        (" + pattern + ") " + (choices.empty() ? std::string("_files") : "compadd -- " + choices) +
+             "; return ;;\n";
     }
     s += "    esac\n    local -a cmds opts\n    case \"$path_\" in\n";
     for (const auto& [p, c] : all) {
@@ -345,7 +363,9 @@ std::string fish_script(const CommandInfo& root, const std::vector<OptionInfo>& 
                     "function __infra_agent_path\n"
                     "    set -l path ''\n"
                     "    for w in (commandline -opc)[2..-1]\n"
-                    "        if contains -- \"$path/$w\"" + known + "\n"
+                    "        if contains -- \"$path/$w\"" +
+                    known +
+                    "\n"
                     "            set path \"$path/$w\"\n"
                     "        end\n"
                     "    end\n"
@@ -363,19 +383,25 @@ std::string fish_script(const CommandInfo& root, const std::vector<OptionInfo>& 
     for (const auto& [p, c] : all) {
         std::string condition = "test (__infra_agent_path) = " + fish_quote(p);
         for (const auto& sub : c->subcommands)
-            s += "complete -c infra-agent -n " + fish_quote(condition) + " -a " + fish_quote(sub.name) + " -d " + fish_quote(sub.description) + "\n";
+            s += "complete -c infra-agent -n " + fish_quote(condition) + " -a " + fish_quote(sub.name) + " -d " +
+                 fish_quote(sub.description) + "\n";
         if (p == "/help")
             for (const auto& sub : root.subcommands)
-                s += "complete -c infra-agent -n " + fish_quote(condition) + " -a " + fish_quote(sub.name) + " -d " + fish_quote(sub.description) + "\n";
+                s += "complete -c infra-agent -n " + fish_quote(condition) + " -a " + fish_quote(sub.name) + " -d " +
+                     fish_quote(sub.description) + "\n";
         for (const auto& o : c->options) s += option_line(condition, o);
-        if (c->subcommands.empty() && !c->positionals.empty()) s += "complete -c infra-agent -n " + fish_quote(condition) + " -F\n";
+        if (c->subcommands.empty() && !c->positionals.empty())
+            s += "complete -c infra-agent -n " + fish_quote(condition) + " -F\n";
     }
     return s;
 }
 
 }  // namespace
 
-CommandInfo command_tree(CLI::App& app) { return walk(app, ""); }
+CommandInfo command_tree(CLI::App& app)
+{
+    return walk(app, "");
+}
 
 std::vector<OptionInfo> global_options(CLI::App& app)
 {
@@ -385,7 +411,10 @@ std::vector<OptionInfo> global_options(CLI::App& app)
     return out;
 }
 
-std::string help_text(CLI::App& cmd) { return cmd.help(prefix_of(cmd)); }
+std::string help_text(CLI::App& cmd)
+{
+    return cmd.help(prefix_of(cmd));
+}
 
 std::shared_ptr<CLI::Formatter> manual_formatter()
 {
@@ -418,7 +447,8 @@ std::string man_page(CLI::App& app, const std::string& command, const std::strin
     section(page, "DESCRIPTION");
     page += description_roff(*c);
     if (command.empty()) {
-        page += ".PP\nEvery step is also its own command that reads and writes JSON Lines, so the steps pipe into each other "
+        page += ".PP\nEvery step is also its own command that reads and writes JSON Lines, so the steps pipe into each "
+                "other "
                 "and run from a terminal, a CI job, cron or a script.\n";
         section(page, "COMMANDS");
         for (const auto& sub : root.subcommands)
@@ -433,15 +463,18 @@ std::string man_page(CLI::App& app, const std::string& command, const std::strin
                 "type; a queue entry; an event; a pull request) or a record: its \\fBtype\\fR names the record "
                 "(summary, result, enqueue, finding ...) and its \\fBformatVersion\\fR the version of its shape.\n";
         section(page, "ENVIRONMENT");
-        page += ".TP\n.B INFRA_AGENT_HOME\nThe state home (else the nearest .infra\\-agent/ upwards, else $XDG_STATE_HOME/infra\\-agent).\n"
+        page += ".TP\n.B INFRA_AGENT_HOME\nThe state home (else the nearest .infra\\-agent/ upwards, else "
+                "$XDG_STATE_HOME/infra\\-agent).\n"
                 ".TP\n.B INFRA_AGENT_CONFIG\nThe configuration file (else <home>/config.yaml).\n"
                 ".TP\n.B INFRA_AGENT_<KEY>\nOverrides a configuration key (upper case, . becomes _).\n"
                 ".TP\n.B NO_COLOR\nNo colour on a terminal.\n";
         section(page, "FILES");
-        page += ".TP\n.B .infra\\-agent/config.yaml\nThe configuration, commented by infra\\-agent init.\n"
-                ".TP\n.B .infra\\-agent/state.db\nThe queue, the audit log, the credential ledger and pull\\-request records "
-                "(SQLite), unless state.url names a PostgreSQL server.\n"
-                ".TP\n.B /usr/share/infra\\-agent/policies\nThe policy bundle that the home's policies are overlaid on.\n";
+        page +=
+            ".TP\n.B .infra\\-agent/config.yaml\nThe configuration, commented by infra\\-agent init.\n"
+            ".TP\n.B .infra\\-agent/state.db\nThe queue, the audit log, the credential ledger and pull\\-request "
+            "records "
+            "(SQLite), unless state.url names a PostgreSQL server.\n"
+            ".TP\n.B /usr/share/infra\\-agent/policies\nThe policy bundle that the home's policies are overlaid on.\n";
     } else {
         if (!c->positionals.empty()) {
             section(page, "ARGUMENTS");
@@ -455,7 +488,8 @@ std::string man_page(CLI::App& app, const std::string& command, const std::strin
             section(page, "COMMANDS");
             for (const auto& sub : c->subcommands) {
                 page += ".SS infra\\-agent " + roff(sub.path) + "\n" + description_roff(sub);
-                for (const auto& [name, desc] : sub.positionals) page += ".TP\n.I " + roff(name) + "\n" + roff(desc) + "\n";
+                for (const auto& [name, desc] : sub.positionals)
+                    page += ".TP\n.I " + roff(name) + "\n" + roff(desc) + "\n";
                 page += options_roff(sub.options);
             }
         }
@@ -469,12 +503,14 @@ std::string man_page(CLI::App& app, const std::string& command, const std::strin
     section(page, "EXIT STATUS");
     page += exit_roff();
     section(page, "SEE ALSO");
-    if (command.empty()) page += "The README and docs/ of the source tree; \\fBinfra\\-agent help\\fR \\fICOMMAND\\fR.\n";
+    if (command.empty())
+        page += "The README and docs/ of the source tree; \\fBinfra\\-agent help\\fR \\fICOMMAND\\fR.\n";
     else page += "\\fBinfra\\-agent\\fR(1), \\fBinfra\\-agent help " + roff(command) + "\\fR\n";
     return page;
 }
 
-std::vector<std::filesystem::path> write_man_pages(CLI::App& app, const std::filesystem::path& dir, const std::string& version)
+std::vector<std::filesystem::path> write_man_pages(CLI::App& app, const std::filesystem::path& dir,
+                                                   const std::string& version)
 {
     std::vector<std::filesystem::path> written;
     std::filesystem::create_directories(dir);

@@ -24,7 +24,7 @@ struct OptionInfo {
 struct CommandInfo {
     std::string path;  ///< "policy eval"; "" for infra-agent itself
     std::string name, description, usage, footer;
-    std::vector<OptionInfo> options;  ///< its own, without the global ones
+    std::vector<OptionInfo> options;                               ///< its own, without the global ones
     std::vector<std::pair<std::string, std::string>> positionals;  ///< name, description
     std::vector<CommandInfo> subcommands;
 };
@@ -51,7 +51,8 @@ std::shared_ptr<CLI::Formatter> manual_formatter();
 std::string man_page(CLI::App& app, const std::string& command, const std::string& version);
 
 /// Writes infra-agent.1 and infra-agent-CMD.1 for every command into dir.
-std::vector<std::filesystem::path> write_man_pages(CLI::App& app, const std::filesystem::path& dir, const std::string& version);
+std::vector<std::filesystem::path> write_man_pages(CLI::App& app, const std::filesystem::path& dir,
+                                                   const std::string& version);
 
 /// The completion script for shell (bash, zsh or fish).
 std::string completion_script(CLI::App& app, const std::string& shell);

@@ -29,7 +29,7 @@ core::Result<std::unique_ptr<core::policy::Engine>> load_engine(Context& ctx, co
 struct DecidedTask {
     std::unique_ptr<core::policy::Engine> engine;
     core::AgentTask task;
-    nlohmann::json json;          ///< the task
+    nlohmann::json json;  ///< the task
     core::policy::Decision decision;
 };
 

@@ -11,6 +11,9 @@ std::string age(std::int64_t ms)
     return core::timeutil::format_duration(std::chrono::milliseconds(d / 1000 * 1000));
 }
 
-nlohmann::json entry_json(const core::queue::Entry& e, bool full) { return core::queue::to_json(e, full); }
+nlohmann::json entry_json(const core::queue::Entry& e, bool full)
+{
+    return core::queue::to_json(e, full);
+}
 
 }  // namespace infra::cli

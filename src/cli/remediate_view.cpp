@@ -32,8 +32,9 @@ void say(FindingLine& l, const core::TaskOutcome& t)
         l.state = change.is_object() ? core::string_member(change, "state") : "fixed";
         if (core::string_member(mine, "state") == "already-passing") l.state = "already passes";
         l.pr = core::member(change, "pullRequest");
-        l.detail = l.pr.is_object() ? core::string_member(l.pr, "url") + " (" + core::string_member(change, "branch") + ")"
-                                    : core::string_member(change, "reason");
+        l.detail = l.pr.is_object()
+                       ? core::string_member(l.pr, "url") + " (" + core::string_member(change, "branch") + ")"
+                       : core::string_member(change, "reason");
         if (l.detail.empty()) l.detail = core::string_member(t.result, "summary");
     } else if (t.state == core::queue::State::pending_approval) {
         l.state = "waiting for approval";
@@ -60,11 +61,17 @@ int show_findings(Context& ctx, const std::vector<FindingLine>& lines, const std
     std::vector<std::vector<std::string>> rows;
     for (const auto& l : lines) {
         worst = worse(worst, l.code);
-        rows.push_back({l.what, l.state, l.pr.is_object() ? "[" + core::string_member(l.pr, "url") + "](" + core::string_member(l.pr, "url") + ")" : l.detail});
+        rows.push_back({l.what, l.state,
+                        l.pr.is_object()
+                            ? "[" + core::string_member(l.pr, "url") + "](" + core::string_member(l.pr, "url") + ")"
+                            : l.detail});
         if (l.code == exit_code::failure || l.code == exit_code::denied) {
             if (core::report::in_github_actions())
-                std::fprintf(stderr, "%s\n", core::report::actions_annotation({"infra-agent/remediate", "infra-agent could not fix a finding",
-                                                                                 "error", l.what + ": " + l.state + ": " + l.detail, "", 0, ""}).c_str());
+                std::fprintf(
+                    stderr, "%s\n",
+                    core::report::actions_annotation({"infra-agent/remediate", "infra-agent could not fix a finding",
+                                                      "error", l.what + ": " + l.state + ": " + l.detail, "", 0, ""})
+                        .c_str());
         }
         if (format == "markdown") continue;
         if (format == "json") {
@@ -75,7 +82,8 @@ int show_findings(Context& ctx, const std::vector<FindingLine>& lines, const std
             ctx.print(l.what + ": " + l.state + (l.detail.empty() ? "" : ": " + l.detail) + "\n");
         }
     }
-    std::string markdown = "### infra-agent remediate\n\n" + core::report::markdown_table({"finding", "outcome", "pull request or reason"}, rows);
+    std::string markdown = "### infra-agent remediate\n\n" +
+                           core::report::markdown_table({"finding", "outcome", "pull request or reason"}, rows);
     if (format == "markdown") ctx.print(markdown);
     if (core::report::in_github_actions()) core::report::append_step_summary(markdown);
     return worst;

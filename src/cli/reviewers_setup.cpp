@@ -23,15 +23,20 @@ core::Result<std::unique_ptr<ReviewersSetup>> open_reviewers(Context& ctx, core:
     core::creds::Broker* broker = out->creds.broker.get();
     if (kind == "gitlab" || out->creds.provider->name() != "github-app") {
         // A personal or CI token from the environment, recorded like any credential.
-        out->env_provider = plugins::credentials::make_env(c.get_or("forge.token_env", kind == "github" ? "GITHUB_TOKEN" : "GITLAB_TOKEN"));
+        out->env_provider = plugins::credentials::make_env(
+            c.get_or("forge.token_env", kind == "github" ? "GITHUB_TOKEN" : "GITLAB_TOKEN"));
         out->env_broker = std::make_unique<core::creds::Broker>(*out->creds.ledger, *out->env_provider);
         broker = out->env_broker.get();
     }
     broker->set_events(sink);
     auto mint = scoped_token(broker);
     plugins::forges::ReviewerSettings rs;
-    rs.comment_token = [mint](const std::string& repo, const std::string& task) { return mint("forge:pr:repo=" + repo, task); };
-    rs.member_token = [mint](const std::string& repo, const std::string& task) { return mint("forge:members:repo=" + repo, task); };
+    rs.comment_token = [mint](const std::string& repo, const std::string& task) {
+        return mint("forge:pr:repo=" + repo, task);
+    };
+    rs.member_token = [mint](const std::string& repo, const std::string& task) {
+        return mint("forge:members:repo=" + repo, task);
+    };
     if (kind == "github") {
         rs.base_url = c.get_or("forge.base_url", "https://api.github.com");
         rs.accept = c.get_or("forge.accept", rs.accept);
@@ -47,7 +52,8 @@ core::serve::ApplyFn gated_apply(Context& ctx, core::events::EventSink* sink)
 {
     // One apply at a time: each sets up its own sandbox and clone from ctx.
     auto one_at_a_time = std::make_shared<std::mutex>();
-    return [&ctx, sink, one_at_a_time](const core::queue::Entry& e, const std::string& by) -> core::Result<nlohmann::json> {
+    return [&ctx, sink, one_at_a_time](const core::queue::Entry& e,
+                                       const std::string& by) -> core::Result<nlohmann::json> {
         std::lock_guard lock(*one_at_a_time);
         auto db = core::open_state(ctx.home());
         if (!db) return core::fail(db.error());

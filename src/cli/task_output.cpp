@@ -61,7 +61,9 @@ void append_compact(std::string& out, const json& j)
         out.push_back(']');
         return;
     }
-    case json::value_t::string: append_string(out, j.get_ref<const std::string&>()); return;
+    case json::value_t::string:
+        append_string(out, j.get_ref<const std::string&>());
+        return;
     case json::value_t::number_integer:
     case json::value_t::number_unsigned: {
         char buf[24];
@@ -70,7 +72,9 @@ void append_compact(std::string& out, const json& j)
         out.append(buf, r.ptr);
         return;
     }
-    default: out.append(j.dump(-1, ' ', false, json::error_handler_t::replace)); return;
+    default:
+        out.append(j.dump(-1, ' ', false, json::error_handler_t::replace));
+        return;
     }
 }
 
@@ -113,7 +117,10 @@ TaskOutput::~TaskOutput()
     if (m_spill) std::fclose(m_spill);
 }
 
-void TaskOutput::begin() { abort(); }
+void TaskOutput::begin()
+{
+    abort();
+}
 
 void TaskOutput::render(const core::AgentTask& task, std::string& out) const
 {

@@ -11,11 +11,16 @@ int worse(int a, int b)
 {
     auto rank = [](int c) {
         switch (c) {
-        case exit_code::ok: return 0;
-        case exit_code::pending: return 1;
-        case exit_code::denied: return 2;
-        case exit_code::failure: return 3;
-        default: return 4;  // usage, data, internal
+        case exit_code::ok:
+            return 0;
+        case exit_code::pending:
+            return 1;
+        case exit_code::denied:
+            return 2;
+        case exit_code::failure:
+            return 3;
+        default:
+            return 4;  // usage, data, internal
         }
     };
     return rank(b) > rank(a) ? b : a;
@@ -36,10 +41,10 @@ int for_each_task(Context& ctx, const std::string& input, bool keep_going,
         auto task = core::task_from_json(r.value);
         if (!task) {
             ++rejected;
-            ctx.fail(core::make_error(core::Errc::invalid_input, "'" + (*src)->name() + "': line " +
-                                                                     std::to_string(r.line) + ": " +
-                                                                     task.error().message,
-                                                      task.error().hint));
+            ctx.fail(core::make_error(core::Errc::invalid_input,
+                                      "'" + (*src)->name() + "': line " + std::to_string(r.line) + ": " +
+                                          task.error().message,
+                                      task.error().hint));
             code = worse(code, exit_code::data);
             if (!keep_going) stop = true;
             return;

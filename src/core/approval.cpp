@@ -32,7 +32,8 @@ bool is_org_team(const nlohmann::json& j)
     if (blank(j)) return false;
     std::string name(text::trim(j.get<std::string>()));
     auto slash = name.find('/');
-    return slash != std::string::npos && slash > 0 && slash + 1 < name.size() && name.find('/', slash + 1) == std::string::npos;
+    return slash != std::string::npos && slash > 0 && slash + 1 < name.size() &&
+           name.find('/', slash + 1) == std::string::npos;
 }
 
 }  // namespace
@@ -48,9 +49,10 @@ Result<Groups> Groups::from_config(const Config& config)
     g.m_config = config;
     std::string where = config.file().empty() ? "config" : "config '" + config.file().string() + "'";
     auto bad = [&](const std::string& key, const std::string& what) {
-        return fail(Errc::invalid_input, where + ": " + key + ": " + what,
-                    "approvals.groups maps each approval group to its members, e.g. platform-oncall: {members: [bob, carol]}, "
-                    "or to a forge team: {github_team: acme/platform-oncall} or {gitlab_group: acme/platform-oncall}");
+        return fail(
+            Errc::invalid_input, where + ": " + key + ": " + what,
+            "approvals.groups maps each approval group to its members, e.g. platform-oncall: {members: [bob, carol]}, "
+            "or to a forge team: {github_team: acme/platform-oncall} or {gitlab_group: acme/platform-oncall}");
     };
     const auto approvals = config.get_json("approvals");
     if (approvals.is_null()) return g;
@@ -78,8 +80,8 @@ Result<Groups> Groups::from_config(const Config& config)
         if (!members.is_array()) return bad(key + ".members", "expected a list of names, got " + type_of(members));
         for (std::size_t i = 0; i < members.size(); ++i)
             if (!members[i].is_string() || text::trim(members[i].get<std::string>()).empty())
-                return bad(key + ".members[" + std::to_string(i) + "]", "expected a name, got " +
-                                                                             (members[i].is_string() ? "a blank one" : type_of(members[i])));
+                return bad(key + ".members[" + std::to_string(i) + "]",
+                           "expected a name, got " + (members[i].is_string() ? "a blank one" : type_of(members[i])));
     }
     return g;
 }
@@ -101,8 +103,10 @@ Groups Groups::with_teams(TeamMembership ask) const
 std::optional<Team> Groups::team(const std::string& group) const
 {
     for (const char* forge : {"github", "gitlab"}) {
-        std::string key = "approvals.groups." + group + (std::string_view(forge) == "github" ? ".github_team" : ".gitlab_group");
-        if (auto name = m_config.get(key); name && !text::trim(*name).empty()) return Team{forge, std::string(text::trim(*name))};
+        std::string key =
+            "approvals.groups." + group + (std::string_view(forge) == "github" ? ".github_team" : ".gitlab_group");
+        if (auto name = m_config.get(key); name && !text::trim(*name).empty())
+            return Team{forge, std::string(text::trim(*name))};
     }
     return std::nullopt;
 }
@@ -117,7 +121,8 @@ Result<bool> Groups::in_team(const std::string& group, const std::string& by) co
 bool Groups::listed(const std::string& group, const std::string& by) const
 {
     auto names = members(group);
-    return names && std::any_of(names->begin(), names->end(), [&](const std::string& n) { return identity::same(n, by); });
+    return names &&
+           std::any_of(names->begin(), names->end(), [&](const std::string& n) { return identity::same(n, by); });
 }
 
 bool Groups::has_member(const std::string& group, const std::string& by) const
@@ -135,27 +140,38 @@ Status Groups::check(const std::string& group, const std::string& by) const
         if (listed(group, by)) return {};
         std::string forge = t->forge == "github" ? "GitHub team " : "GitLab group ";
         if (!m_ask)
-            return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " is the " + forge + t->name +
-                                          ", and " + text::quote(by, by.size()) + " is not in its members list",
-                        "its members approve on the task's pull request (an approving review, or /infra-agent approve)");
+            return fail(
+                Errc::denied,
+                "approval group " + text::quote(group, group.size()) + " is the " + forge + t->name + ", and " +
+                    text::quote(by, by.size()) + " is not in its members list",
+                "its members approve on the task's pull request (an approving review, or /infra-agent approve)");
         auto in = in_team(group, by);
         if (!in)
-            return fail(Errc::unavailable, "cannot tell whether " + by + " is a member of the " + forge + t->name + ": " + in.error().message,
+            return fail(Errc::unavailable,
+                        "cannot tell whether " + by + " is a member of the " + forge + t->name + ": " +
+                            in.error().message,
                         "nothing was approved; approve again once the forge answers");
         if (!*in)
-            return fail(Errc::denied, by + " is not a member of the " + forge + t->name + " (approval group " +
-                                          text::quote(group, group.size()) + ") now",
+            return fail(Errc::denied,
+                        by + " is not a member of the " + forge + t->name + " (approval group " +
+                            text::quote(group, group.size()) + ") now",
                         "a member of " + t->name + " must approve");
         return {};
     }
     if (!names)
-        return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " is not configured, so nobody can approve for it",
+        return fail(Errc::denied,
+                    "approval group " + text::quote(group, group.size()) +
+                        " is not configured, so nobody can approve for it",
                     "list who may approve for it in config.yaml: " + members_key(group) + ": [NAME, ...]");
     if (names->empty())
-        return fail(Errc::denied, "approval group " + text::quote(group, group.size()) + " has no members, so nobody can approve for it",
+        return fail(Errc::denied,
+                    "approval group " + text::quote(group, group.size()) +
+                        " has no members, so nobody can approve for it",
                     "list who may approve for it in config.yaml: " + members_key(group) + ": [NAME, ...]");
     if (!listed(group, by))
-        return fail(Errc::denied, text::quote(by, by.size()) + " is not a member of approval group " + text::quote(group, group.size()),
+        return fail(Errc::denied,
+                    text::quote(by, by.size()) + " is not a member of approval group " +
+                        text::quote(group, group.size()),
                     "its members are listed in " + members_key(group) + " in config.yaml");
     return {};
 }
@@ -168,26 +184,28 @@ std::string requester(const nlohmann::json& task)
     return {};
 }
 
-Status check_approver(const nlohmann::json& task, const std::string& task_id, const std::string& group, const std::string& by,
-                      const nlohmann::json& earlier, const Groups& groups)
+Status check_approver(const nlohmann::json& task, const std::string& task_id, const std::string& group,
+                      const std::string& by, const nlohmann::json& earlier, const Groups& groups)
 {
     std::string asked_by = requester(task);
     if (identity::same(asked_by, by))
         return fail(Errc::denied, by + " asked for task " + task_id + " and cannot approve it",
                     std::string(text::trim(asked_by)) == std::string(text::trim(by))
                         ? "another member of " + text::quote(group, group.size()) + " must approve it"
-                        : "names are compared without case and surrounding spaces, so " + text::quote(by, by.size()) + " is " +
-                              text::quote(asked_by, asked_by.size()) + "; another member of " + text::quote(group, group.size()) +
-                              " must approve it");
+                        : "names are compared without case and surrounding spaces, so " + text::quote(by, by.size()) +
+                              " is " + text::quote(asked_by, asked_by.size()) + "; another member of " +
+                              text::quote(group, group.size()) + " must approve it");
     if (auto st = groups.check(group, by); !st) return st;
     if (earlier.is_array())
         for (const auto& a : earlier) {
             if (!identity::same(string_member(a, "by"), by)) continue;
             std::string other = string_member(a, "group");
             if (other == group)
-                return fail(Errc::denied, by + " already approved task " + task_id + " for " + text::quote(group, group.size()));
-            return fail(Errc::denied, by + " already approved task " + task_id + " for " + text::quote(other, other.size()) +
-                                          ", and one person counts for one group of a task",
+                return fail(Errc::denied,
+                            by + " already approved task " + task_id + " for " + text::quote(group, group.size()));
+            return fail(Errc::denied,
+                        by + " already approved task " + task_id + " for " + text::quote(other, other.size()) +
+                            ", and one person counts for one group of a task",
                         "another member of " + text::quote(group, group.size()) + " must approve for it");
         }
     return {};
@@ -212,7 +230,8 @@ Result<Verdict> decide(queue::Queue& q, events::EventSink& events, const Request
     auto e = q.show(r.task);
     if (!e) return e.error();
     if (e->state != queue::State::pending_approval)
-        return fail(Errc::conflict, "task " + e->id + " is " + std::string(queue::to_string(e->state)) + ", not waiting for approval");
+        return fail(Errc::conflict,
+                    "task " + e->id + " is " + std::string(queue::to_string(e->state)) + ", not waiting for approval");
     Verdict v{e->id, std::string(text::trim(r.by)), "", "", ""};
     if (!r.approve) {
         v.reason = r.reason.empty() ? "rejected by " + v.by : r.reason;

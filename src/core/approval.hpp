@@ -76,11 +76,11 @@ private:
 std::string members_key(const std::string& group);
 
 struct Request {
-    std::string task;   ///< id, or a unique prefix
-    std::string by;     ///< who decides
+    std::string task;  ///< id, or a unique prefix
+    std::string by;    ///< who decides
     bool approve = true;
-    std::string group;  ///< the group approved for; may be empty when one is left
-    std::string reason; ///< why, for a rejection
+    std::string group;   ///< the group approved for; may be empty when one is left
+    std::string reason;  ///< why, for a rejection
 };
 
 struct Verdict {
@@ -95,8 +95,8 @@ std::string requester(const nlohmann::json& task);
 /// another group already (earlier holds the groups by's name is recorded
 /// with, as {group, by} objects). Errc::denied with a sentence that says
 /// which rule refused.
-Status check_approver(const nlohmann::json& task, const std::string& task_id, const std::string& group, const std::string& by,
-                      const nlohmann::json& earlier, const Groups& groups);
+Status check_approver(const nlohmann::json& task, const std::string& task_id, const std::string& group,
+                      const std::string& by, const nlohmann::json& earlier, const Groups& groups);
 
 /// The group an approval without --group is for: the one group still
 /// waited for, else the one of them that by is a member of. Errc::usage

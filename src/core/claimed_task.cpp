@@ -7,7 +7,8 @@ namespace {
 
 Error unreadable(const queue::Lease& lease, const Error& why)
 {
-    return make_error(Errc::invalid_input, "task " + text::quote(lease.id) + " in the queue cannot be read: " + why.message,
+    return make_error(Errc::invalid_input,
+                      "task " + text::quote(lease.id) + " in the queue cannot be read: " + why.message,
                       "the task cannot run as stored; enqueue it again from its source");
 }
 

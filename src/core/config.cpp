@@ -29,8 +29,10 @@ nlohmann::json to_json(const YAML::Node& n, int depth)
         for (const auto& e : n) a.push_back(to_json(e, depth + 1));
         return a;
     }
-    case YAML::NodeType::Scalar: return yaml_scalar(n);
-    default: return nullptr;
+    case YAML::NodeType::Scalar:
+        return yaml_scalar(n);
+    default:
+        return nullptr;
     }
 }
 
@@ -51,8 +53,8 @@ void flatten(const nlohmann::json& j, const std::string& prefix, std::map<std::s
 Result<nlohmann::json> yaml_to_json(const std::string& text, const std::string& name)
 {
     if (auto bad = text::invalid_utf8(text))
-        return fail(Errc::invalid_input, "cannot parse '" + name + "': byte " + std::to_string(*bad + 1) +
-                                             ": not valid UTF-8");
+        return fail(Errc::invalid_input,
+                    "cannot parse '" + name + "': byte " + std::to_string(*bad + 1) + ": not valid UTF-8");
     try {
         YAML::Node root = YAML::Load(text);
         if (!root.IsDefined() || root.IsNull()) return nlohmann::json::object();
@@ -86,7 +88,8 @@ Result<Config> Config::load(const std::filesystem::path& file, bool required)
 std::string Config::env_name(const std::string& key)
 {
     std::string out = "INFRA_AGENT_";
-    for (char ch : key) out += ch == '.' || ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    for (char ch : key)
+        out += ch == '.' || ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     return out;
 }
 

@@ -51,7 +51,7 @@ public:
 private:
     std::filesystem::path m_file;
     nlohmann::json m_tree = nlohmann::json::object();  // the YAML document as JSON
-    std::map<std::string, std::string> m_flat;          // scalar leaves by dotted key
+    std::map<std::string, std::string> m_flat;         // scalar leaves by dotted key
 };
 
 /// Converts YAML text to JSON, with errors that give line and column; name

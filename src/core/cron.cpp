@@ -3,8 +3,8 @@
 #include "core/text.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <array>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -52,7 +52,8 @@ Result<int> value(std::string_view s, int index)
         return field_error(index, text::quote(s) + " is not a number" + (f.names[0] ? " or a name" : ""));
     int v = std::atoi(std::string(s).c_str());
     if (v < f.lo || v > f.hi)
-        return field_error(index, std::to_string(v) + " is out of range " + std::to_string(f.lo) + "-" + std::to_string(f.hi));
+        return field_error(index,
+                           std::to_string(v) + " is out of range " + std::to_string(f.lo) + "-" + std::to_string(f.hi));
     return v;
 }
 
@@ -66,7 +67,8 @@ Result<std::vector<int>> parse_field(std::string_view s, int index)
         int step = 1;
         if (auto slash = part.find('/'); slash != std::string_view::npos) {
             auto st = part.substr(slash + 1);
-            if (st.empty() || st.size() > 2 || !std::all_of(st.begin(), st.end(), [](char c) { return c >= '0' && c <= '9'; }))
+            if (st.empty() || st.size() > 2 ||
+                !std::all_of(st.begin(), st.end(), [](char c) { return c >= '0' && c <= '9'; }))
                 return field_error(index, "step " + text::quote(st) + " is not a number");
             step = std::atoi(std::string(st).c_str());
             if (step < 1 || step > f.hi) return field_error(index, "step " + std::to_string(step) + " is out of range");
@@ -102,7 +104,9 @@ Result<TimeZone> TimeZone::load(std::string_view name)
                 std::all_of(name.begin(), name.end(), [](char c) {
                     return std::isalnum(static_cast<unsigned char>(c)) || c == '/' || c == '_' || c == '-' || c == '+';
                 });
-    if (!safe) return fail(Errc::invalid_input, "time zone " + text::quote(name) + " is not a zone name", "use an IANA name such as Europe/Berlin");
+    if (!safe)
+        return fail(Errc::invalid_input, "time zone " + text::quote(name) + " is not a zone name",
+                    "use an IANA name such as Europe/Berlin");
     const char* dir = std::getenv("TZDIR");
     std::string path = std::string(dir && *dir ? dir : "/usr/share/zoneinfo") + "/" + std::string(name);
     std::ifstream in(path, std::ios::binary);
@@ -121,7 +125,8 @@ Result<TimeZone> TimeZone::parse(std::string_view d, std::string_view name)
     };
     if (d.size() < 44 || d.substr(0, 4) != "TZif") return bad("not a TZif file");
     auto counts = [&](std::size_t at, std::array<std::int64_t, 6>& c) {
-        for (int i = 0; i < 6; ++i) c[static_cast<std::size_t>(i)] = be(d, at + 20 + static_cast<std::size_t>(i) * 4, 4);
+        for (int i = 0; i < 6; ++i)
+            c[static_cast<std::size_t>(i)] = be(d, at + 20 + static_cast<std::size_t>(i) * 4, 4);
     };
     std::array<std::int64_t, 6> c{};  // isut, isstd, leap, time, type, char
     counts(0, c);
@@ -144,7 +149,8 @@ Result<TimeZone> TimeZone::parse(std::string_view d, std::string_view name)
     if (d.size() < at + timecnt * static_cast<std::size_t>(width + 1) + typecnt * 6) return bad("truncated");
     TimeZone tz;
     tz.m_name = std::string(name);
-    for (std::size_t i = 0; i < timecnt; ++i) tz.m_transitions.push_back(be(d, at + i * static_cast<std::size_t>(width), width));
+    for (std::size_t i = 0; i < timecnt; ++i)
+        tz.m_transitions.push_back(be(d, at + i * static_cast<std::size_t>(width), width));
     at += timecnt * static_cast<std::size_t>(width);
     for (std::size_t i = 0; i < timecnt; ++i) {
         auto t = static_cast<std::uint8_t>(d[at + i]);
@@ -193,7 +199,8 @@ Result<Expression> Expression::parse(std::string_view raw)
         if (!f.empty()) fields.push_back(std::move(f));
     if (fields.size() != 5)
         return fail(Errc::invalid_input,
-                    "cron expression " + text::quote(s) + " has " + std::to_string(fields.size()) + " fields, expected 5",
+                    "cron expression " + text::quote(s) + " has " + std::to_string(fields.size()) +
+                        " fields, expected 5",
                     "minute hour day-of-month month day-of-week, e.g. '0 2 * * *' or '@daily'");
     Expression e;
     e.m_text = std::string(s);
@@ -202,11 +209,21 @@ Result<Expression> Expression::parse(std::string_view raw)
         if (!values) return values.error();
         for (int v : *values) {
             switch (i) {
-            case 0: e.m_minutes.set(static_cast<std::size_t>(v)); break;
-            case 1: e.m_hours.set(static_cast<std::size_t>(v)); break;
-            case 2: e.m_days.set(static_cast<std::size_t>(v)); break;
-            case 3: e.m_months.set(static_cast<std::size_t>(v)); break;
-            default: e.m_weekdays.set(static_cast<std::size_t>(v % 7)); break;
+            case 0:
+                e.m_minutes.set(static_cast<std::size_t>(v));
+                break;
+            case 1:
+                e.m_hours.set(static_cast<std::size_t>(v));
+                break;
+            case 2:
+                e.m_days.set(static_cast<std::size_t>(v));
+                break;
+            case 3:
+                e.m_months.set(static_cast<std::size_t>(v));
+                break;
+            default:
+                e.m_weekdays.set(static_cast<std::size_t>(v % 7));
+                break;
             }
         }
     }
@@ -248,7 +265,8 @@ std::optional<timeutil::TimePoint> Expression::next_after(timeutil::TimePoint t,
         std::int64_t in_day = local - duration_cast<seconds>(day.time_since_epoch()).count();
         int hour = static_cast<int>(in_day / 3600), minute = static_cast<int>(in_day % 3600 / 60);
         int wd = static_cast<int>(weekday{day}.c_encoding());
-        if (!date_matches(static_cast<int>(static_cast<unsigned>(ymd.day())), static_cast<int>(static_cast<unsigned>(ymd.month())), wd) ||
+        if (!date_matches(static_cast<int>(static_cast<unsigned>(ymd.day())),
+                          static_cast<int>(static_cast<unsigned>(ymd.month())), wd) ||
             !m_hours.test(static_cast<std::size_t>(hour))) {
             s += 3600 - in_day % 3600;
             continue;

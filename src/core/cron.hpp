@@ -60,9 +60,9 @@ private:
     std::string m_text;
     std::bitset<60> m_minutes;
     std::bitset<24> m_hours;
-    std::bitset<32> m_days;    // 1-31
-    std::bitset<13> m_months;  // 1-12
-    std::bitset<7> m_weekdays; // 0 = Sunday
+    std::bitset<32> m_days;     // 1-31
+    std::bitset<13> m_months;   // 1-12
+    std::bitset<7> m_weekdays;  // 0 = Sunday
     bool m_any_day = true, m_any_weekday = true;
 };
 

@@ -32,7 +32,8 @@ std::vector<Op> script(const std::vector<std::string_view>& a, const std::vector
     for (int d = 0; d <= max; ++d) {
         trace.push_back(v);
         for (int k = -d; k <= d; k += 2) {
-            int x = (k == -d || (k != d && v[static_cast<std::size_t>(offset + k - 1)] < v[static_cast<std::size_t>(offset + k + 1)]))
+            int x = (k == -d || (k != d && v[static_cast<std::size_t>(offset + k - 1)] <
+                                               v[static_cast<std::size_t>(offset + k + 1)]))
                         ? v[static_cast<std::size_t>(offset + k + 1)]
                         : v[static_cast<std::size_t>(offset + k - 1)] + 1;
             int y = x - k;
@@ -48,7 +49,8 @@ std::vector<Op> script(const std::vector<std::string_view>& a, const std::vector
                 for (int dd = d; dd > 0; --dd) {
                     const auto& pv = trace[static_cast<std::size_t>(dd)];
                     int kk = cx - cy;
-                    int prev_k = (kk == -dd || (kk != dd && pv[static_cast<std::size_t>(offset + kk - 1)] < pv[static_cast<std::size_t>(offset + kk + 1)]))
+                    int prev_k = (kk == -dd || (kk != dd && pv[static_cast<std::size_t>(offset + kk - 1)] <
+                                                                pv[static_cast<std::size_t>(offset + kk + 1)]))
                                      ? kk + 1
                                      : kk - 1;
                     int px = pv[static_cast<std::size_t>(offset + prev_k)];
@@ -83,7 +85,7 @@ std::string unified(std::string_view before, std::string_view after, const std::
 }
 
 std::string unified_files(std::optional<std::string_view> before_file, std::optional<std::string_view> after_file,
-                    const std::string& path)
+                          const std::string& path)
 {
     std::string_view before = before_file.value_or(""), after = after_file.value_or("");
     if (before_file.has_value() == after_file.has_value() && before == after) return {};
@@ -131,9 +133,9 @@ std::string unified_files(std::optional<std::string_view> before_file, std::opti
             body += all[k].text;
             if (body.back() != '\n') body += "\n\\ No newline at end of file\n";
         }
-        out += "@@ -" + std::to_string(a_len ? a_start + 1 : a_start) + (a_len == 1 ? "" : "," + std::to_string(a_len)) +
-               " +" + std::to_string(b_len ? b_start + 1 : b_start) + (b_len == 1 ? "" : "," + std::to_string(b_len)) +
-               " @@\n" + body;
+        out += "@@ -" + std::to_string(a_len ? a_start + 1 : a_start) +
+               (a_len == 1 ? "" : "," + std::to_string(a_len)) + " +" + std::to_string(b_len ? b_start + 1 : b_start) +
+               (b_len == 1 ? "" : "," + std::to_string(b_len)) + " @@\n" + body;
         i = end;
     }
     return out;

@@ -14,6 +14,6 @@ std::string unified(std::string_view before, std::string_view after, const std::
 /// The same for files that may not exist on one side (nullopt): a created
 /// file diffs from /dev/null, a deleted one to /dev/null, as git writes them.
 std::string unified_files(std::optional<std::string_view> before, std::optional<std::string_view> after,
-                    const std::string& path);
+                          const std::string& path);
 
 }  // namespace infra::core::diff

@@ -61,7 +61,8 @@ json attribute_changes(const json& from, const json& to, const json& sensitive, 
         const json& a = member(from, k.c_str());
         const json& b = member(to, k.c_str());
         if (a == b) continue;
-        if (marked(mark_of(sensitive[0], k)) || marked(mark_of(sensitive[1], k))) out.push_back({{"name", k}, {"sensitive", true}});
+        if (marked(mark_of(sensitive[0], k)) || marked(mark_of(sensitive[1], k)))
+            out.push_back({{"name", k}, {"sensitive", true}});
         else out.push_back({{"name", k}, {"old", a}, {"new", b}});
     }
     return out;
@@ -75,7 +76,10 @@ std::vector<std::string> actions_of(const json& rc)
     return out;
 }
 
-bool has(const std::vector<std::string>& v, const char* s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+bool has(const std::vector<std::string>& v, const char* s)
+{
+    return std::find(v.begin(), v.end(), s) != v.end();
+}
 
 }  // namespace
 
@@ -113,7 +117,8 @@ json resource_details(const json& plan)
             json sensitive = json::array({member(c, "before_sensitive"), member(c, "after_sensitive")});
             json& e = entry(address, "changed");
             if (string_member(e, "kind") != "changed") continue;
-            json found = attribute_changes(member(c, "after"), member(c, "before"), sensitive, member(c, "after_unknown"));
+            json found =
+                attribute_changes(member(c, "after"), member(c, "before"), sensitive, member(c, "after_unknown"));
             for (auto& a : found) {
                 bool seen = false;
                 for (const auto& b : e["attributes"]) seen = seen || b["name"] == a["name"];
@@ -178,7 +183,8 @@ void read_plan_stream(std::string_view stream, Report& r)
         std::string type = string_member(m, "type");
         const json& change = member(m, "change");
         if (type == "planned_change" || type == "resource_drift") {
-            json item = {{"address", string_member(member(change, "resource"), "addr")}, {"action", string_member(change, "action")}};
+            json item = {{"address", string_member(member(change, "resource"), "addr")},
+                         {"action", string_member(change, "action")}};
             (type == "planned_change" ? r.changes : r.drift).push_back(std::move(item));
         } else if (type == "change_summary") {
             const json& c = member(m, "changes");
@@ -189,7 +195,8 @@ void read_plan_stream(std::string_view stream, Report& r)
             const json& d = member(m, "diagnostic");
             if (string_member(d, "severity") != "error") continue;
             std::string detail = string_member(d, "detail");
-            r.error += (r.error.empty() ? "" : "; ") + string_member(d, "summary") + (detail.empty() ? "" : ": " + detail);
+            r.error +=
+                (r.error.empty() ? "" : "; ") + string_member(d, "summary") + (detail.empty() ? "" : ": " + detail);
         }
     }
 }
@@ -224,7 +231,8 @@ Result<Report> plan(const fs::path& root, const Options& opt)
         }
     } cleanup{scratch};
     std::string plan_file = (scratch / "drift.tfplan").string();
-    req.argv = {opt.terraform, "plan", "-detailed-exitcode", "-json", "-input=false", "-lock=false", "-no-color", "-out=" + plan_file};
+    req.argv = {opt.terraform,  "plan",        "-detailed-exitcode", "-json",
+                "-input=false", "-lock=false", "-no-color",          "-out=" + plan_file};
     if (opt.refresh_only) req.argv.push_back("-refresh-only");
     auto p = host::run(req);
     if (!p) return p.error();

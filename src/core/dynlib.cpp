@@ -9,7 +9,8 @@ Status load(const char* needed_by, const char* soname, const char* package,
     if (!handle) {
         const char* why = ::dlerror();
         return fail(Errc::unavailable,
-                    std::string(needed_by) + " needs " + soname + ", which cannot be loaded: " + (why ? why : "not found"),
+                    std::string(needed_by) + " needs " + soname +
+                        ", which cannot be loaded: " + (why ? why : "not found"),
                     std::string("install it: apt install ") + package);
     }
     std::string missing;

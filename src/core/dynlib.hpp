@@ -10,7 +10,8 @@
 //     ZIP_FUNCTIONS(INFRA_DYNLIB_DECLARE)
 //     ...
 //     Status load() { return dynlib::load("reading zip archives", "libzip.so.4", "libzip4",
-//                                         [](void* handle, std::string& missing) { ZIP_FUNCTIONS(INFRA_DYNLIB_BIND) }); }
+//                                         [](void* handle, std::string& missing) { ZIP_FUNCTIONS(INFRA_DYNLIB_BIND) });
+//                                         }
 //
 // Declared in the calling code's namespace, the pointers are found before
 // the library's own declarations, so that code calls the library as its

@@ -50,15 +50,19 @@ Result<std::string> canonical_environment(std::string_view name, const std::stri
             what = "the control character " + u_plus(b);
         } else {
             auto [cp, n] = code_point(v, i);
-            what = cp == 0xFFFD && n == 1 ? "a byte that is not UTF-8" : "the non-ASCII character " + u_plus(cp) + " (" + std::string(v.substr(i, n)) + ")";
+            what = cp == 0xFFFD && n == 1
+                       ? "a byte that is not UTF-8"
+                       : "the non-ASCII character " + u_plus(cp) + " (" + std::string(v.substr(i, n)) + ")";
         }
         return fail(Errc::invalid_input,
-                    field + ": environment " + text::quote(v, v.size()) + " has " + what + " at character " + std::to_string(chars) +
+                    field + ": environment " + text::quote(v, v.size()) + " has " + what + " at character " +
+                        std::to_string(chars) +
                         "; environment names are ASCII, so that a look-alike letter cannot pass for another",
                     "spell the environment in ASCII letters, digits and punctuation, e.g. production");
     }
     if (chars > k_max_environment)
-        return fail(Errc::invalid_input, field + ": environment name longer than " + std::to_string(k_max_environment) + " characters");
+        return fail(Errc::invalid_input,
+                    field + ": environment name longer than " + std::to_string(k_max_environment) + " characters");
     return text::lower(v);
 }
 

@@ -18,6 +18,7 @@ namespace {
 
 // libgit2 is loaded when git is first used (core/dynlib): with what it
 // links (Kerberos, mbedTLS, libssh2) it costs about 2 ms of CPU to load.
+// clang-format off
 #define INFRA_LIBGIT2_FUNCTIONS(X) \
     X(git_blob_free) X(git_blob_lookup) X(git_blob_rawcontent) \
     X(git_blob_rawsize) X(git_buf_dispose) X(git_checkout_head) \
@@ -51,6 +52,7 @@ namespace {
     X(git_status_list_free) X(git_status_list_new) X(git_status_options_init) \
     X(git_tree_entry_bypath) X(git_tree_entry_free) X(git_tree_entry_id) \
     X(git_tree_free) X(git_tree_lookup)
+// clang-format on
 
 INFRA_LIBGIT2_FUNCTIONS(INFRA_DYNLIB_DECLARE)
 
@@ -92,12 +94,12 @@ using Diff = Owned<git_diff, &git_diff_free>;
 /// What the libgit2 callbacks share during one operation.
 struct CallbackState {
     const Auth* auth = nullptr;
-    std::string allowed_url;       ///< credentials go only to this URL's scheme, host and port
+    std::string allowed_url;  ///< credentials go only to this URL's scheme, host and port
     int credential_calls = 0;
-    std::string error;             ///< set by a callback that stopped the operation
-    std::string lease_ref;         ///< push: the ref whose remote value must be lease_expected
+    std::string error;      ///< set by a callback that stopped the operation
+    std::string lease_ref;  ///< push: the ref whose remote value must be lease_expected
     git_oid lease_expected{};
-    std::string rejected;          ///< push: the remote's reason for refusing the ref
+    std::string rejected;  ///< push: the remote's reason for refusing the ref
 };
 
 Error git_failure(const std::string& what, const CallbackState* cb = nullptr, Errc code = Errc::unavailable)
@@ -129,7 +131,8 @@ std::string url_origin(std::string_view url)
     std::string authority = rest.substr(0, rest.find_first_of("/?#"));
     if (auto at = authority.rfind('@'); at != std::string::npos) authority = authority.substr(at + 1);
     std::string host = authority, port;
-    if (auto colon = authority.rfind(':'); colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
+    if (auto colon = authority.rfind(':');
+        colon != std::string::npos && authority.find(']', colon) == std::string::npos) {
         host = authority.substr(0, colon);
         port = authority.substr(colon + 1);
     }
@@ -137,7 +140,8 @@ std::string url_origin(std::string_view url)
     return scheme + "://" + text::lower(host) + ":" + port;
 }
 
-int credentials_cb(git_credential** out, const char* url, const char* username_from_url, unsigned int allowed, void* payload)
+int credentials_cb(git_credential** out, const char* url, const char* username_from_url, unsigned int allowed,
+                   void* payload)
 {
     auto* st = static_cast<CallbackState*>(payload);
     if (++st->credential_calls > 1) {
@@ -148,8 +152,8 @@ int credentials_cb(git_credential** out, const char* url, const char* username_f
     // redirect or a rewritten configuration names.
     std::string asking = url ? url_origin(url) : "";
     if (asking.empty() || asking != url_origin(st->allowed_url)) {
-        st->error = "refusing to send a credential to " + text::quote(url ? url : "?") + ": infra-agent sends them only to " +
-                    text::quote(st->allowed_url);
+        st->error = "refusing to send a credential to " + text::quote(url ? url : "?") +
+                    ": infra-agent sends them only to " + text::quote(st->allowed_url);
         return GIT_EUSER;
     }
     const Auth& auth = *st->auth;
@@ -244,7 +248,8 @@ int skip_working_data(const char* path, const char*, void*)
     if (p == ".terraform" || p.rfind(".terraform/", 0) == 0 || p.find("/.terraform/") != std::string_view::npos)
         return 1;
     auto name = p.substr(p.rfind('/') == std::string_view::npos ? 0 : p.rfind('/') + 1);
-    if (name.find(".tfstate") != std::string_view::npos || (name.size() > 7 && name.substr(name.size() - 7) == ".tfplan"))
+    if (name.find(".tfstate") != std::string_view::npos ||
+        (name.size() > 7 && name.substr(name.size() - 7) == ".tfplan"))
         return 1;
     if (name == ".infra-agent") return 1;
     return 0;
@@ -258,15 +263,17 @@ int skip_working_data(const char* path, const char*, void*)
 Status open_repo(const Checkout& co, Repo& repo)
 {
     if (co.git_dir.empty()) {
-        if (git_repository_open(repo.out(), co.dir.c_str()) != 0) return fail(git_failure("cannot open " + co.dir.string()));
+        if (git_repository_open(repo.out(), co.dir.c_str()) != 0)
+            return fail(git_failure("cannot open " + co.dir.string()));
         return {};
     }
-    if (git_repository_open_ext(repo.out(), co.git_dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE,
-                                nullptr) != 0)
+    if (git_repository_open_ext(repo.out(), co.git_dir.c_str(),
+                                GIT_REPOSITORY_OPEN_NO_SEARCH | GIT_REPOSITORY_OPEN_BARE, nullptr) != 0)
         return fail(git_failure("cannot open " + co.git_dir.string()));
     git_config* cfg = nullptr;
     int rc = git_config_new(&cfg);
-    if (rc == 0) rc = git_config_add_file_ondisk(cfg, (co.git_dir / "config").c_str(), GIT_CONFIG_LEVEL_LOCAL, repo.get(), 1);
+    if (rc == 0)
+        rc = git_config_add_file_ondisk(cfg, (co.git_dir / "config").c_str(), GIT_CONFIG_LEVEL_LOCAL, repo.get(), 1);
     if (rc == 0) rc = git_repository_set_config(repo.get(), cfg);
     git_config_free(cfg);
     if (rc != 0) return fail(git_failure("cannot read the configuration of " + co.git_dir.string()));
@@ -280,7 +287,8 @@ Status open_base(const Checkout& co, Repo& repo, Commit& base, Tree& tree)
 {
     if (auto st = open_repo(co, repo); !st) return st;
     git_oid base_id;
-    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0) return fail(Errc::internal, "bad base commit " + co.base_commit);
+    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0)
+        return fail(Errc::internal, "bad base commit " + co.base_commit);
     if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0 || git_commit_tree(tree.out(), base.get()) != 0)
         return fail(git_failure("cannot read the base commit"));
     return {};
@@ -296,15 +304,16 @@ bool is_local_checkout(const std::string& url)
     return !git_repository_is_bare(repo.get());
 }
 
-Result<PushResult> deliver_by_fetch(const Checkout& co, const std::string& url, const std::string& ref, const git_oid* expected,
-                                    PushResult result)
+Result<PushResult> deliver_by_fetch(const Checkout& co, const std::string& url, const std::string& ref,
+                                    const git_oid* expected, PushResult result)
 {
     std::string path = url.rfind("file://", 0) == 0 ? url.substr(7) : url;
     Repo target;
     if (git_repository_open(target.out(), path.c_str()) != 0) return fail(git_failure("cannot open " + path));
     Ref head;
     if (git_repository_head(head.out(), target.get()) == 0 && ref == git_reference_name(head.get()))
-        return fail(Errc::conflict, text::quote(result.branch) + " is checked out in " + path + "; infra-agent leaves it alone");
+        return fail(Errc::conflict,
+                    text::quote(result.branch) + " is checked out in " + path + "; infra-agent leaves it alone");
     Remote from;
     const auto& source = co.git_dir.empty() ? co.dir : co.git_dir;
     if (git_remote_create_anonymous(from.out(), target.get(), source.c_str()) != 0)
@@ -323,10 +332,12 @@ Result<PushResult> deliver_by_fetch(const Checkout& co, const std::string& url, 
     Ref updated;
     int rc = expected ? git_reference_create_matching(updated.out(), target.get(), ref.c_str(), &fetched, 1, expected,
                                                       "infra-agent: update bot branch")
-                      : git_reference_create(updated.out(), target.get(), ref.c_str(), &fetched, 0, "infra-agent: bot branch");
+                      : git_reference_create(updated.out(), target.get(), ref.c_str(), &fetched, 0,
+                                             "infra-agent: bot branch");
     Ref tmp;
     if (git_reference_lookup(tmp.out(), target.get(), incoming.c_str()) == 0) git_reference_delete(tmp.get());
-    if (rc != 0) return fail(git_failure("the branch moved in " + path + " since it was read", nullptr, Errc::conflict));
+    if (rc != 0)
+        return fail(git_failure("the branch moved in " + path + " since it was read", nullptr, Errc::conflict));
     return result;
 }
 
@@ -335,12 +346,14 @@ Result<PushResult> deliver_by_fetch(const Checkout& co, const std::string& url, 
 std::string branch_name(const std::string& task_type, const std::string& fingerprint)
 {
     std::string type;
-    for (char c : task_type) type += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? static_cast<char>(std::tolower(c)) : '-';
+    for (char c : task_type)
+        type += (std::isalnum(static_cast<unsigned char>(c)) || c == '-') ? static_cast<char>(std::tolower(c)) : '-';
     // A digest (what ingest makes, "sha256:..." with its algorithm first)
     // names the branch by its first 16 digits; any other key by a digest of
     // all of it, so that two keys never share a branch by their hex digits.
     auto colon = fingerprint.rfind(':');
-    std::string_view digits = colon == std::string::npos ? std::string_view(fingerprint) : std::string_view(fingerprint).substr(colon + 1);
+    std::string_view digits =
+        colon == std::string::npos ? std::string_view(fingerprint) : std::string_view(fingerprint).substr(colon + 1);
     bool digest = digits.size() >= 32;
     for (char c : digits) digest = digest && std::isxdigit(static_cast<unsigned char>(c));
     std::string fp = digest ? text::lower(digits) : crypto::sha256_hex(fingerprint);
@@ -390,7 +403,9 @@ Result<std::vector<std::string>> remove_metadata_from_tree(const Checkout& co)
         found.push_back(it->path());
         if (it->is_directory(ec) && !it->is_symlink(ec)) it.disable_recursion_pending();
     }
-    if (ec) return fail(Errc::unavailable, "cannot read the worktree " + text::quote(co.dir.string()) + ": " + ec.message());
+    if (ec)
+        return fail(Errc::unavailable,
+                    "cannot read the worktree " + text::quote(co.dir.string()) + ": " + ec.message());
     for (const auto& p : found) {
         std::filesystem::remove_all(p, ec);  // a symlink goes itself, never what it names
         if (ec) return fail(Errc::unavailable, "cannot remove " + text::quote(p.string()) + ": " + ec.message());
@@ -399,7 +414,8 @@ Result<std::vector<std::string>> remove_metadata_from_tree(const Checkout& co)
     return removed;
 }
 
-Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir, const std::string& base, const Auth& auth)
+Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir, const std::string& base,
+                       const Auth& auth)
 {
     if (auto st = init_once(); !st) return st.error();
     Checkout co;
@@ -444,7 +460,8 @@ Result<Checkout> open(const std::filesystem::path& dir)
     if (git_repository_open_ext(repo.out(), dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0)
         return fail(git_failure(text::quote(dir.string()) + " is not a git repository", nullptr, Errc::invalid_input));
     Ref head;
-    if (git_repository_head(head.out(), repo.get()) != 0) return fail(git_failure("cannot read HEAD of " + dir.string()));
+    if (git_repository_head(head.out(), repo.get()) != 0)
+        return fail(git_failure("cannot read HEAD of " + dir.string()));
     Checkout co;
     co.dir = git_repository_workdir(repo.get()) ? std::filesystem::path(git_repository_workdir(repo.get())) : dir;
     co.base_branch = git_reference_shorthand(head.get());
@@ -533,7 +550,8 @@ Result<std::vector<std::string>> ignored_paths(const Checkout& co)
     opts.show = GIT_STATUS_SHOW_WORKDIR_ONLY;
     opts.flags = GIT_STATUS_OPT_INCLUDE_IGNORED | GIT_STATUS_OPT_RECURSE_IGNORED_DIRS;
     git_status_list* list = nullptr;
-    if (git_status_list_new(&list, repo.get(), &opts) != 0) return fail(git_failure("cannot read the worktree's status"));
+    if (git_status_list_new(&list, repo.get(), &opts) != 0)
+        return fail(git_failure("cannot read the worktree's status"));
     std::vector<std::string> out;
     for (std::size_t i = 0, n = git_status_list_entrycount(list); i < n; ++i) {
         const git_status_entry* e = git_status_byindex(list, i);
@@ -578,7 +596,8 @@ Result<std::optional<std::string>> file_at_base(const Checkout& co, const std::s
     int rc = git_blob_lookup(&blob, repo.get(), git_tree_entry_id(entry));
     git_tree_entry_free(entry);
     if (rc != 0) return std::optional<std::string>();
-    std::string content(static_cast<const char*>(git_blob_rawcontent(blob)), static_cast<std::size_t>(git_blob_rawsize(blob)));
+    std::string content(static_cast<const char*>(git_blob_rawcontent(blob)),
+                        static_cast<std::size_t>(git_blob_rawsize(blob)));
     git_blob_free(blob);
     return std::optional<std::string>(std::move(content));
 }
@@ -599,23 +618,28 @@ Result<std::string> commit_all(const Checkout& co, const std::string& branch, co
         return fail(git_failure("cannot stage the changes"));
     git_oid tree_id, base_id, commit_id;
     if (git_index_write_tree(&tree_id, index.get()) != 0) return fail(git_failure("cannot write the tree"));
-    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0) return fail(Errc::internal, "bad base commit " + co.base_commit);
+    if (git_oid_fromstr(&base_id, co.base_commit.c_str()) != 0)
+        return fail(Errc::internal, "bad base commit " + co.base_commit);
     Commit base;
-    if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0) return fail(git_failure("cannot read the base commit"));
+    if (git_commit_lookup(base.out(), repo.get(), &base_id) != 0)
+        return fail(git_failure("cannot read the base commit"));
     if (git_oid_equal(&tree_id, git_commit_tree_id(base.get()))) return std::string();
     Tree tree;
     if (git_tree_lookup(tree.out(), repo.get(), &tree_id) != 0) return fail(git_failure("cannot read the new tree"));
     Sig sig;
     if (git_signature_now(sig.out(), who.name.c_str(), who.email.c_str()) != 0)
-        return fail(git_failure("invalid commit identity " + text::quote(who.name + " <" + who.email + ">"), nullptr, Errc::invalid_input));
+        return fail(git_failure("invalid commit identity " + text::quote(who.name + " <" + who.email + ">"), nullptr,
+                                Errc::invalid_input));
     std::string msg = std::string(text::trim(message)) + "\n\nTask-Id: " + trailers.task_id + "\n";
     if (!trailers.traceparent.empty()) msg += "Traceparent: " + trailers.traceparent + "\n";
     if (!trailers.policy_digest.empty()) msg += "Policy-Digest: " + trailers.policy_digest + "\n";
     const git_commit* parents[] = {base.get()};
-    if (git_commit_create(&commit_id, repo.get(), nullptr, sig.get(), sig.get(), nullptr, msg.c_str(), tree.get(), 1, parents) != 0)
+    if (git_commit_create(&commit_id, repo.get(), nullptr, sig.get(), sig.get(), nullptr, msg.c_str(), tree.get(), 1,
+                          parents) != 0)
         return fail(git_failure("cannot commit"));
     Ref ref;
-    if (git_reference_create(ref.out(), repo.get(), ("refs/heads/" + branch).c_str(), &commit_id, 1, "infra-agent: commit") != 0)
+    if (git_reference_create(ref.out(), repo.get(), ("refs/heads/" + branch).c_str(), &commit_id, 1,
+                             "infra-agent: commit") != 0)
         return fail(git_failure("cannot create branch " + branch));
     return oid_hex(&commit_id);
 }
@@ -624,15 +648,19 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
 {
     if (auto st = init_once(); !st) return st.error();
     if (branch.rfind("infra-agent/", 0) != 0)
-        return fail(Errc::denied, "refusing to push " + text::quote(branch) + ": infra-agent pushes only to branches under infra-agent/");
+        return fail(Errc::denied, "refusing to push " + text::quote(branch) +
+                                      ": infra-agent pushes only to branches under infra-agent/");
     for (const auto& p : opt.protected_patterns)
-        if (text::glob_match(p, branch)) return fail(Errc::denied, "refusing to push to protected branch " + text::quote(branch));
-    if (branch == co.base_branch) return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
+        if (text::glob_match(p, branch))
+            return fail(Errc::denied, "refusing to push to protected branch " + text::quote(branch));
+    if (branch == co.base_branch)
+        return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
 
     Repo repo;
     if (auto s = open_repo(co, repo); !s) return fail(s.error());
     Remote remote;
-    if (git_remote_lookup(remote.out(), repo.get(), "origin") != 0) return fail(git_failure("the worktree has no origin"));
+    if (git_remote_lookup(remote.out(), repo.get(), "origin") != 0)
+        return fail(git_failure("the worktree has no origin"));
     const char* origin_url = git_remote_url(remote.get());
     // A clone of ours sends credentials to the URL it was cloned from; a
     // person's own checkout to its origin.
@@ -642,7 +670,8 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
                                       ", and the repository was cloned from " + text::quote(co.remote_url));
     std::string ref = "refs/heads/" + branch;
     git_oid local_id;
-    if (git_reference_name_to_id(&local_id, repo.get(), ref.c_str()) != 0) return fail(git_failure("no local branch " + branch));
+    if (git_reference_name_to_id(&local_id, repo.get(), ref.c_str()) != 0)
+        return fail(git_failure("no local branch " + branch));
 
     // What the remote has now: its default branch and this branch's tip.
     CallbackState st;
@@ -664,14 +693,16 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
     std::size_t n_heads = 0;
     git_oid remote_tip{};
     bool exists = false;
-    if (git_remote_ls(&heads, &n_heads, remote.get()) != 0) return fail(git_failure("cannot list origin's branches", &st));
+    if (git_remote_ls(&heads, &n_heads, remote.get()) != 0)
+        return fail(git_failure("cannot list origin's branches", &st));
     for (std::size_t i = 0; i < n_heads; ++i)
         if (ref == heads[i]->name) {
             remote_tip = heads[i]->oid;
             exists = true;
         }
     git_remote_disconnect(remote.get());
-    if (ref == remote_default) return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
+    if (ref == remote_default)
+        return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
 
     PushResult result;
     result.branch = branch;
@@ -692,11 +723,14 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
         const git_signature* committer = git_commit_committer(tip.get());
         auto tr = trailers_of(git_commit_message(tip.get()));
         if (!committer || opt.bot_email.empty() || opt.bot_email != committer->email || !tr.count("Task-Id"))
-            return fail(Errc::conflict,
-                        "somebody else pushed to " + text::quote(branch) + " (commit " + result.previous.substr(0, 12) + " by " +
-                            (committer ? std::string(committer->name) : std::string("?")) + "); infra-agent no longer updates it",
-                        "merge or close that pull request by hand, or delete the branch to let infra-agent start again");
-        if (git_commit_lookup(mine.out(), repo.get(), &local_id) != 0) return fail(git_failure("cannot read the new commit"));
+            return fail(
+                Errc::conflict,
+                "somebody else pushed to " + text::quote(branch) + " (commit " + result.previous.substr(0, 12) +
+                    " by " + (committer ? std::string(committer->name) : std::string("?")) +
+                    "); infra-agent no longer updates it",
+                "merge or close that pull request by hand, or delete the branch to let infra-agent start again");
+        if (git_commit_lookup(mine.out(), repo.get(), &local_id) != 0)
+            return fail(git_failure("cannot read the new commit"));
         if (git_oid_equal(git_commit_tree_id(tip.get()), git_commit_tree_id(mine.get())) &&
             git_commit_parentcount(tip.get()) == 1 && git_commit_parentcount(mine.get()) == 1 &&
             git_oid_equal(git_commit_parent_id(tip.get(), 0), git_commit_parent_id(mine.get(), 0))) {
@@ -727,7 +761,8 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
         for (std::size_t i = 0; i < len; ++i) {
             if (s->lease_ref != updates[i]->dst_refname) continue;
             if (!git_oid_equal(&updates[i]->src, &s->lease_expected)) {
-                s->error = "the branch moved on origin since it was fetched (now " + oid_hex(&updates[i]->src).substr(0, 12) + ")";
+                s->error = "the branch moved on origin since it was fetched (now " +
+                           oid_hex(&updates[i]->src).substr(0, 12) + ")";
                 return GIT_EUSER;
             }
         }
@@ -772,7 +807,8 @@ Result<std::map<std::string, git_oid>> remote_heads(git_remote* remote, Callback
     git_remote_connect_options_init(&connect, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
     connect.callbacks = callbacks_for(st);
     connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
-    if (git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &connect) != 0) return fail(git_failure("cannot reach origin", &st));
+    if (git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &connect) != 0)
+        return fail(git_failure("cannot reach origin", &st));
     const git_remote_head** heads = nullptr;
     std::size_t n = 0;
     std::map<std::string, git_oid> out;
@@ -784,13 +820,15 @@ Result<std::map<std::string, git_oid>> remote_heads(git_remote* remote, Callback
 
 /// A bare scratch repository with url as an anonymous remote, and the
 /// remote's branches.
-Result<std::map<std::string, git_oid>> scratch_remote(const std::string& url, const Auth& auth, Scratch& s, Remote& remote,
-                                                      CallbackState& st)
+Result<std::map<std::string, git_oid>> scratch_remote(const std::string& url, const Auth& auth, Scratch& s,
+                                                      Remote& remote, CallbackState& st)
 {
     std::error_code ec;
     std::filesystem::remove_all(s.dir, ec);
-    if (git_repository_init(s.repo.out(), s.dir.c_str(), 1) != 0) return fail(git_failure("cannot make " + s.dir.string()));
-    if (git_remote_create_anonymous(remote.out(), s.repo.get(), url.c_str()) != 0) return fail(git_failure("cannot use " + url));
+    if (git_repository_init(s.repo.out(), s.dir.c_str(), 1) != 0)
+        return fail(git_failure("cannot make " + s.dir.string()));
+    if (git_remote_create_anonymous(remote.out(), s.repo.get(), url.c_str()) != 0)
+        return fail(git_failure("cannot use " + url));
     st.auth = &auth;
     st.allowed_url = url;
     return remote_heads(remote.get(), st);
@@ -816,7 +854,8 @@ Result<BranchState> inspect_branch(const std::string& url, const std::string& br
     if (h == heads->end()) return out;
     out.exists = true;
     out.head = oid_hex(&h->second);
-    std::string spec_base = "+" + base_ref + ":refs/remotes/origin/base", spec_branch = "+" + branch_ref + ":refs/remotes/origin/branch";
+    std::string spec_base = "+" + base_ref + ":refs/remotes/origin/base",
+                spec_branch = "+" + branch_ref + ":refs/remotes/origin/branch";
     char* specs[] = {spec_base.data(), spec_branch.data()};
     git_strarray refspecs = {specs, 2};
     st.credential_calls = 0;
@@ -827,13 +866,16 @@ Result<BranchState> inspect_branch(const std::string& url, const std::string& br
     const git_oid& base_id = b->second;
     out.merged = git_oid_equal(&tip_id, &base_id) || git_graph_descendant_of(s.repo.get(), &base_id, &tip_id) == 1;
     Commit tip;
-    if (git_commit_lookup(tip.out(), s.repo.get(), &tip_id) != 0) return fail(git_failure("cannot read the tip of " + branch));
+    if (git_commit_lookup(tip.out(), s.repo.get(), &tip_id) != 0)
+        return fail(git_failure("cannot read the tip of " + branch));
     const git_signature* committer = git_commit_committer(tip.get());
-    out.bot_owned = committer && !bot_email.empty() && bot_email == committer->email && trailers_of(git_commit_message(tip.get())).count("Task-Id");
+    out.bot_owned = committer && !bot_email.empty() && bot_email == committer->email &&
+                    trailers_of(git_commit_message(tip.get())).count("Task-Id");
     if (!out.bot_owned) out.pushed_by = committer ? committer->name : "?";
     if (out.merged) return out;
     git_oid merge_base;
-    out.behind = git_merge_base(&merge_base, s.repo.get(), &tip_id, &base_id) != 0 || !git_oid_equal(&merge_base, &base_id);
+    out.behind =
+        git_merge_base(&merge_base, s.repo.get(), &tip_id, &base_id) != 0 || !git_oid_equal(&merge_base, &base_id);
     if (out.behind) {
         Commit base_commit;
         Owned<git_index, &git_index_free> merged;
@@ -844,11 +886,13 @@ Result<BranchState> inspect_branch(const std::string& url, const std::string& br
     return out;
 }
 
-Status delete_branch(const std::string& url, const std::string& branch, const Auth& auth, const std::filesystem::path& scratch)
+Status delete_branch(const std::string& url, const std::string& branch, const Auth& auth,
+                     const std::filesystem::path& scratch)
 {
     if (auto st = init_once(); !st) return st.error();
     if (branch.rfind("infra-agent/", 0) != 0)
-        return fail(Errc::denied, "refusing to delete " + text::quote(branch) + ": infra-agent deletes only branches under infra-agent/");
+        return fail(Errc::denied, "refusing to delete " + text::quote(branch) +
+                                      ": infra-agent deletes only branches under infra-agent/");
     std::string ref = "refs/heads/" + branch;
     if (is_local_checkout(url)) {
         // A checkout on this machine: its branch is deleted in place.
@@ -874,7 +918,8 @@ Status delete_branch(const std::string& url, const std::string& branch, const Au
     std::string spec = ":" + ref;
     char* specs[] = {spec.data()};
     git_strarray refspecs = {specs, 1};
-    if (git_remote_push(remote.get(), &refspecs, &po) != 0) return fail(git_failure("cannot delete " + branch + " on origin", &st));
+    if (git_remote_push(remote.get(), &refspecs, &po) != 0)
+        return fail(git_failure("cannot delete " + branch + " on origin", &st));
     return {};
 }
 

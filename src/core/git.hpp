@@ -30,7 +30,7 @@ struct Identity {
 struct Auth {
     std::function<Result<std::string>()> token;  ///< HTTPS: sent as the password
     std::string username = "x-access-token";     ///< HTTPS user name (GitHub's convention)
-    std::string ssh_key;                          ///< SSH: private key file; empty: the ssh-agent
+    std::string ssh_key;                         ///< SSH: private key file; empty: the ssh-agent
     std::string ssh_user = "git";
     /// SSH: the known_hosts file the server's key must be in; empty:
     /// libgit2's own check against ~/.ssh/known_hosts.
@@ -41,7 +41,7 @@ struct Auth {
 std::string branch_name(const std::string& task_type, const std::string& fingerprint);
 
 struct Checkout {
-    std::filesystem::path dir;      ///< the working tree
+    std::filesystem::path dir;  ///< the working tree
     /// Where the repository's metadata lives when infra-agent cloned it:
     /// beside the working tree, never in it, so that whoever works in dir
     /// (an agent, a sandboxed command) cannot reach the configuration,
@@ -61,7 +61,8 @@ std::filesystem::path git_dir_for(const std::filesystem::path& dir);
 /// Clones url into a bare repository at git_dir_for(dir) and checks base
 /// (empty: the remote's default branch) out into dir (which must not exist
 /// or be empty). dir holds the files only: no .git of any kind.
-Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir, const std::string& base, const Auth& auth);
+Result<Checkout> clone(const std::string& url, const std::filesystem::path& dir, const std::string& base,
+                       const Auth& auth);
 
 /// Opens an existing checkout (a person's clone, or a CI job's): its current
 /// branch and commit become the base.
@@ -139,24 +140,26 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
 
 /// What origin has of a bot branch, against its base branch.
 struct BranchState {
-    bool exists = false;      ///< the branch is on origin
-    std::string head;         ///< its tip
-    std::string base_head;    ///< the base's tip
-    bool merged = false;      ///< the tip is in the base's history
-    bool behind = false;      ///< the base has commits the branch was not made on
-    bool conflicts = false;   ///< merging it into the base now would conflict
-    bool bot_owned = false;   ///< the tip is a bot commit (bot_email's, with a Task-Id trailer)
-    std::string pushed_by;    ///< who committed the tip, when it is not the bot
+    bool exists = false;     ///< the branch is on origin
+    std::string head;        ///< its tip
+    std::string base_head;   ///< the base's tip
+    bool merged = false;     ///< the tip is in the base's history
+    bool behind = false;     ///< the base has commits the branch was not made on
+    bool conflicts = false;  ///< merging it into the base now would conflict
+    bool bot_owned = false;  ///< the tip is a bot commit (bot_email's, with a Task-Id trailer)
+    std::string pushed_by;   ///< who committed the tip, when it is not the bot
 };
 
 /// Fetches the branch and its base from url into a scratch repository at
 /// scratch (made and removed here) and says how they stand.
 Result<BranchState> inspect_branch(const std::string& url, const std::string& branch, const std::string& base,
-                                   const std::string& bot_email, const Auth& auth, const std::filesystem::path& scratch);
+                                   const std::string& bot_email, const Auth& auth,
+                                   const std::filesystem::path& scratch);
 
 /// Deletes a bot branch (under infra-agent/) from url; a branch that is
 /// already gone is no error.
-Status delete_branch(const std::string& url, const std::string& branch, const Auth& auth, const std::filesystem::path& scratch);
+Status delete_branch(const std::string& url, const std::string& branch, const Auth& auth,
+                     const std::filesystem::path& scratch);
 
 /// The trailers of a commit message (key -> value).
 std::map<std::string, std::string> trailers_of(const std::string& message);

@@ -8,7 +8,10 @@
 
 namespace infra::core {
 
-bool Home::state_is_remote() const { return store::is_postgres_url(state_url); }
+bool Home::state_is_remote() const
+{
+    return store::is_postgres_url(state_url);
+}
 
 namespace fs = std::filesystem;
 
@@ -23,18 +26,15 @@ Home resolve_home(const std::optional<std::string>& flag, const fs::path& start)
     if (flag && !flag->empty()) return {fs::absolute(*flag), "--home"};
     if (const char* env = std::getenv("INFRA_AGENT_HOME"); env && *env) return {fs::absolute(env), "INFRA_AGENT_HOME"};
     std::error_code ec;
-    for (fs::path p = fs::absolute(start); ; p = p.parent_path()) {
+    for (fs::path p = fs::absolute(start);; p = p.parent_path()) {
         fs::path candidate = p / ".infra-agent";
         if (fs::is_directory(candidate, ec)) return {candidate, "discovered"};
         if (p == p.root_path() || p.parent_path() == p) break;
     }
     fs::path base;
-    if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg)
-        base = xdg;
-    else if (const char* home = std::getenv("HOME"); home && *home)
-        base = fs::path(home) / ".local" / "state";
-    else
-        base = fs::temp_directory_path();
+    if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) base = xdg;
+    else if (const char* home = std::getenv("HOME"); home && *home) base = fs::path(home) / ".local" / "state";
+    else base = fs::temp_directory_path();
     return {base / "infra-agent", "default"};
 }
 

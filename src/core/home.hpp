@@ -42,18 +42,17 @@ Home resolve_home(const std::optional<std::string>& flag, const std::filesystem:
 /// What init did, for its report.
 struct InitReport {
     std::filesystem::path dir;
-    bool created = false;         ///< false when the home already existed
+    bool created = false;  ///< false when the home already existed
     bool wrote_config = false;
     int schema_version = 0;
 };
 
 /// Creates dir with a commented config.yaml, a policies/ directory and a
-/// migrated state store (state.db, or state_location when given). Re-running it is safe: nothing existing is overwritten,
-/// and the database is migrated to the latest schema.
+/// migrated state store (state.db, or state_location when given). Re-running it is safe: nothing existing is
+/// overwritten, and the database is migrated to the latest schema.
 Result<InitReport> init_home(const std::filesystem::path& dir, const std::string& state_location = {});
 
 /// The commented config.yaml that init writes.
 std::string default_config_text();
-
 
 }  // namespace infra::core

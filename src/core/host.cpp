@@ -65,7 +65,8 @@ Result<Outcome> run(const Request& req)
     auto deadline = std::chrono::steady_clock::now() + req.timeout;
     bool out_open = true, err_open = true;
     while (out_open || err_open) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
         if (left <= 0) {
             o.timed_out = true;
             ::kill(-pid, SIGKILL);
@@ -75,11 +76,14 @@ Result<Outcome> run(const Request& req)
         int n = 0;
         if (out_open) fds[n++] = {out_pipe[0], POLLIN, 0};
         if (err_open) fds[n++] = {err_pipe[0], POLLIN, 0};
-        if (::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<long long>(left, 1000))) < 0 && errno != EINTR) break;
+        if (::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<long long>(left, 1000))) < 0 &&
+            errno != EINTR)
+            break;
         for (int i = 0; i < n; ++i) {
             if (!fds[i].revents) continue;
             bool is_out = fds[i].fd == out_pipe[0];
-            if (!process::read_capped(fds[i].fd, is_out ? o.out : o.err, req.max_output)) (is_out ? out_open : err_open) = false;
+            if (!process::read_capped(fds[i].fd, is_out ? o.out : o.err, req.max_output))
+                (is_out ? out_open : err_open) = false;
         }
     }
     ::close(out_pipe[0]);

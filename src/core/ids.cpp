@@ -74,7 +74,10 @@ std::string new_ulid(std::chrono::system_clock::time_point at)
     return encode(ms, s.last_random);
 }
 
-std::string new_ulid() { return new_ulid(std::chrono::system_clock::now()); }
+std::string new_ulid()
+{
+    return new_ulid(std::chrono::system_clock::now());
+}
 
 bool is_ulid(std::string_view s)
 {

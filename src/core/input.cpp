@@ -124,11 +124,10 @@ Result<std::string> ByteSource::read_all(std::size_t limit)
         m_where.offset += m_end - m_pos;
         m_pos = m_end;
         if (out.size() > limit)
-            return fail(Errc::invalid_input, "cannot read '" + m_name + "': larger than " +
-                                                 std::to_string(limit) + " bytes");
+            return fail(Errc::invalid_input,
+                        "cannot read '" + m_name + "': larger than " + std::to_string(limit) + " bytes");
     }
-    if (!m_io_error.empty())
-        return fail(Errc::unavailable, "cannot read '" + m_name + "': " + m_io_error);
+    if (!m_io_error.empty()) return fail(Errc::unavailable, "cannot read '" + m_name + "': " + m_io_error);
     return out;
 }
 

@@ -53,8 +53,9 @@ Result<Decided> decide(std::vector<AgentTask> tasks, const policy::Engine& engin
             a.state = d.pending() ? "pending-approval" : "queued";
             if (!options.dry_run) {
                 out.item_of.push_back(out.admissions.size());
-                out.items.push_back({std::move(task), a.decision, d.pending() ? queue::State::pending_approval : queue::State::queued,
-                                     options.delay, options.max_attempts});
+                out.items.push_back({std::move(task), a.decision,
+                                     d.pending() ? queue::State::pending_approval : queue::State::queued, options.delay,
+                                     options.max_attempts});
             }
         }
         out.admissions.push_back(std::move(a));
@@ -63,7 +64,7 @@ Result<Decided> decide(std::vector<AgentTask> tasks, const policy::Engine& engin
 }
 
 Result<std::vector<Admitted>> commit(std::vector<Decided> batches, store::Db& state, queue::Queue& queue,
-                                      events::EventSink& events, const Options& options)
+                                     events::EventSink& events, const Options& options)
 {
     Decided all = batches.empty() ? Decided{} : std::move(batches.front());
     for (std::size_t b = 1; b < batches.size(); ++b) {
@@ -85,8 +86,8 @@ Result<std::vector<Admitted>> commit(std::vector<Decided> batches, store::Db& st
         if (!queued) return queued.error();
         std::int64_t ended = events::now_unix_ns();
         for (std::size_t i = 0; i < queued->size(); ++i)
-            events::record_span(events, "queue.enqueue", out[all.item_of[i]].task_id, all.traces[all.item_of[i]], started, ended,
-                                {{"batch", queued->size()}, {"duplicate", (*queued)[i].duplicate}});
+            events::record_span(events, "queue.enqueue", out[all.item_of[i]].task_id, all.traces[all.item_of[i]],
+                                started, ended, {{"batch", queued->size()}, {"duplicate", (*queued)[i].duplicate}});
         for (std::size_t i = 0; i < queued->size(); ++i) {
             const auto& o = (*queued)[i];
             Admitted& a = out[all.item_of[i]];
@@ -107,16 +108,24 @@ Result<std::vector<Admitted>> commit(std::vector<Decided> batches, store::Db& st
         const Admitted& a = out[i];
         events::ContextScope in_trace(all.traces[i]);
         if (a.state == "denied")
-            events.emit({"task.escalated", a.task_id, "", {{"stage", options.stage}, {"reason", a.reason}, {"decision", a.decision}}});
+            events.emit({"task.escalated",
+                         a.task_id,
+                         "",
+                         {{"stage", options.stage}, {"reason", a.reason}, {"decision", a.decision}}});
         else
-            events.emit({a.duplicate ? "task.deduplicated" : "task.enqueued", a.duplicate ? a.task_id : a.id, "",
-                         {{"state", a.state}, {"queueId", a.id}, {"stage", options.stage}, {"requiredApprovals", a.approvals}}});
+            events.emit({a.duplicate ? "task.deduplicated" : "task.enqueued",
+                         a.duplicate ? a.task_id : a.id,
+                         "",
+                         {{"state", a.state},
+                          {"queueId", a.id},
+                          {"stage", options.stage},
+                          {"requiredApprovals", a.approvals}}});
     }
     return out;
 }
 
 Result<std::vector<Admitted>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
-                                     queue::Queue& queue, events::EventSink& events, const Options& options)
+                                    queue::Queue& queue, events::EventSink& events, const Options& options)
 {
     // A task without a trace joins the caller's (a webhook's ingest span),
     // else one opened here for this admission.

@@ -27,8 +27,8 @@ struct Admitted {
     std::string id;       ///< its id in the queue: the existing task's when it is a duplicate
     std::string state;    ///< queued, pending-approval or denied
     bool duplicate = false;
-    std::string reason;                   ///< why it was denied
-    nlohmann::json decision;              ///< the decision taken now
+    std::string reason;                  ///< why it was denied
+    nlohmann::json decision;             ///< the decision taken now
     std::vector<std::string> approvals;  ///< approvals it waits for
 };
 
@@ -45,10 +45,10 @@ struct Options {
 /// Tasks checked and decided, nothing written yet: the first half of admit.
 struct Decided {
     std::vector<Admitted> admissions;
-    std::vector<queue::EnqueueItem> items;          ///< the allowed tasks, to queue
-    std::vector<std::size_t> item_of;               ///< items[i] is admissions[item_of[i]]
-    std::vector<policy::DecisionRow> decisions;     ///< one per admission, to record
-    std::vector<events::SpanContext> traces;        ///< traces[i] is admissions[i]'s
+    std::vector<queue::EnqueueItem> items;       ///< the allowed tasks, to queue
+    std::vector<std::size_t> item_of;            ///< items[i] is admissions[item_of[i]]
+    std::vector<policy::DecisionRow> decisions;  ///< one per admission, to record
+    std::vector<events::SpanContext> traces;     ///< traces[i] is admissions[i]'s
 };
 
 /// Checks and decides tasks (each in its own trace, or the caller's) and
@@ -62,10 +62,10 @@ Result<Decided> decide(std::vector<AgentTask> tasks, const policy::Engine& engin
 /// enqueue, records all decisions in one transaction, and emits the tasks'
 /// events. Admissions come back in the order of the batches.
 Result<std::vector<Admitted>> commit(std::vector<Decided> batches, store::Db& state, queue::Queue& queue,
-                                      events::EventSink& events, const Options& options);
+                                     events::EventSink& events, const Options& options);
 
 /// Admits tasks as one batch: every allowed task is queued, or none is.
 Result<std::vector<Admitted>> admit(std::vector<AgentTask> tasks, const policy::Engine& engine, store::Db& state,
-                                     queue::Queue& queue, events::EventSink& events, const Options& options);
+                                    queue::Queue& queue, events::EventSink& events, const Options& options);
 
 }  // namespace infra::core::intake

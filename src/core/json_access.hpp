@@ -42,8 +42,9 @@ inline std::int64_t int_member(const nlohmann::json& j, const char* key, std::in
 {
     const nlohmann::json& v = member(j, key);
     if (v.is_number_unsigned())
-        return v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX) ? fallback
-                                                                               : static_cast<std::int64_t>(v.get<std::uint64_t>());
+        return v.get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)
+                   ? fallback
+                   : static_cast<std::int64_t>(v.get<std::uint64_t>());
     return v.is_number_integer() ? v.get<std::int64_t>() : fallback;
 }
 

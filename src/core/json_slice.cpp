@@ -86,8 +86,12 @@ public:
             i = next_stop(p, i, n, false);
             if (i == n) break;
             switch (k_classes[p[i]]) {
-            case k_quote: m_in_string = true; break;
-            case k_open: m_deepest = std::max(m_deepest, ++m_depth); break;
+            case k_quote:
+                m_in_string = true;
+                break;
+            case k_open:
+                m_deepest = std::max(m_deepest, ++m_depth);
+                break;
             case k_close:
                 if (--m_depth == 0) {
                     m_pos = i;
@@ -104,7 +108,8 @@ public:
                 }
                 m_negative_zero |= p[i + 1] == '0';
                 break;
-            default: break;
+            default:
+                break;
             }
             ++i;
         }
@@ -153,21 +158,29 @@ json to_nlohmann(simdjson::dom::element e, const Fields* fields)
         for (auto value : array) items.push_back(to_nlohmann(value, fields));
         return out;
     }
-    case Type::STRING: return std::string(e.get_string().value_unsafe());
+    case Type::STRING:
+        return std::string(e.get_string().value_unsafe());
     case Type::INT64: {
         // As nlohmann's parser has it: unsigned unless negative.
         std::int64_t n = e.get_int64().value_unsafe();
         return n < 0 ? json(n) : json(static_cast<std::uint64_t>(n));
     }
-    case Type::UINT64: return e.get_uint64().value_unsafe();
-    case Type::DOUBLE: return e.get_double().value_unsafe();
-    case Type::BOOL: return e.get_bool().value_unsafe();
-    case Type::NULL_VALUE: break;
+    case Type::UINT64:
+        return e.get_uint64().value_unsafe();
+    case Type::DOUBLE:
+        return e.get_double().value_unsafe();
+    case Type::BOOL:
+        return e.get_bool().value_unsafe();
+    case Type::NULL_VALUE:
+        break;
     }
     return nullptr;
 }
 
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 }  // namespace
 
@@ -249,8 +262,7 @@ std::optional<Taken> Parser::take(ByteSource& src, bool is_array, const Want& wa
     // last read starts over, as it would have had it read everything.
     std::size_t tail = scan.last_comma() + 1;
     while (tail < end && is_space(text[tail])) ++tail;
-    if (text.substr(tail, end - tail).find_first_not_of(" \t\n\r[]{},:") == std::string_view::npos)
-        return std::nullopt;
+    if (text.substr(tail, end - tail).find_first_not_of(" \t\n\r[]{},:") == std::string_view::npos) return std::nullopt;
     auto doc = m_impl->load(is_array ? '[' : '{', text.substr(0, end + 1));
     if (doc.error()) return std::nullopt;
     Taken out;

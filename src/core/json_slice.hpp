@@ -49,11 +49,11 @@ private:
 
 /// What take() is asked for.
 struct Want {
-    std::size_t max_bytes = 0;      ///< the largest container to take
-    std::size_t max_depth = 0;      ///< the deepest nesting to take, the container counting 1
-    bool value = false;             ///< build its value (else only check it)
-    const Fields* fields = nullptr; ///< the projection of an object's value
-    bool keys = false;              ///< an object's keys, for the document's shape
+    std::size_t max_bytes = 0;       ///< the largest container to take
+    std::size_t max_depth = 0;       ///< the deepest nesting to take, the container counting 1
+    bool value = false;              ///< build its value (else only check it)
+    const Fields* fields = nullptr;  ///< the projection of an object's value
+    bool keys = false;               ///< an object's keys, for the document's shape
 };
 
 /// A container taken: nlohmann's parser reads its last member or element

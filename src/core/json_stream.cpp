@@ -121,11 +121,11 @@ struct Frame {
 // for selected subtrees, and skips everything else without storing it.
 class Sax {
 public:
-    Sax(const std::vector<std::vector<std::string>>& records,
-        const std::vector<std::vector<std::string>>& context, const json_slice::Fields& fields,
-        const Limits& limits, Cursor& src, json_slice::Parser& fast, const Handler& handler, std::size_t document)
-        : m_records(records), m_context_patterns(context), m_fields(fields), m_limits(limits), m_src(src),
-          m_fast(fast), m_handler(handler), m_document(document)
+    Sax(const std::vector<std::vector<std::string>>& records, const std::vector<std::vector<std::string>>& context,
+        const json_slice::Fields& fields, const Limits& limits, Cursor& src, json_slice::Parser& fast,
+        const Handler& handler, std::size_t document)
+        : m_records(records), m_context_patterns(context), m_fields(fields), m_limits(limits), m_src(src), m_fast(fast),
+          m_handler(handler), m_document(document)
     {
         for (const auto& p : records) m_max_len = std::max(m_max_len, p.size());
         for (const auto& p : context) m_max_len = std::max(m_max_len, p.size());
@@ -157,10 +157,9 @@ public:
 
     bool key(json::string_t& k)
     {
-        if (m_frames.size() == 1 && m_shape.root == json::value_t::object)
-            m_shape.keys.push_back(k);
-        else if (m_frames.size() == 2 && m_shape.root == json::value_t::array &&
-                 m_root_elements == 1 && !m_frames[1].is_array)
+        if (m_frames.size() == 1 && m_shape.root == json::value_t::object) m_shape.keys.push_back(k);
+        else if (m_frames.size() == 2 && m_shape.root == json::value_t::array && m_root_elements == 1 &&
+                 !m_frames[1].is_array)
             m_shape.keys.push_back(k);
         if (m_frames.back().mode == Mode::walk) {
             m_path.back().key = k;
@@ -201,10 +200,7 @@ private:
         return Class::skip;
     }
 
-    bool matches(const std::vector<std::string>& p) const
-    {
-        return p.size() == m_path.size() && prefix_matches(p);
-    }
+    bool matches(const std::vector<std::string>& p) const { return p.size() == m_path.size() && prefix_matches(p); }
 
     bool prefix_matches(const std::vector<std::string>& p) const
     {
@@ -216,8 +212,7 @@ private:
     // Positions m_path on the value that is starting, in a walked container.
     void advance()
     {
-        if (!m_frames.empty() && m_frames.back().mode == Mode::walk && m_frames.back().is_array)
-            ++m_path.back().index;
+        if (!m_frames.empty() && m_frames.back().mode == Mode::walk && m_frames.back().is_array) ++m_path.back().index;
     }
 
     bool depth_ok()
@@ -275,9 +270,14 @@ private:
         }
         advance();
         switch (classify()) {
-        case Class::record: emit_record(std::move(value)); break;
-        case Class::context: m_context.put(to_string(m_path), std::move(value)); break;
-        default: break;
+        case Class::record:
+            emit_record(std::move(value));
+            break;
+        case Class::context:
+            m_context.put(to_string(m_path), std::move(value));
+            break;
+        default:
+            break;
         }
         return true;
     }
@@ -337,8 +337,8 @@ private:
         want.max_depth = m_limits.max_depth - depth;
         want.value = into != nullptr;
         want.fields = into == &m_capture && m_capture_is_record ? &m_fields : nullptr;
-        want.keys = !is_array && (depth == 0 || (depth == 1 && m_shape.root == json::value_t::array &&
-                                                  m_root_elements == 1));
+        want.keys =
+            !is_array && (depth == 0 || (depth == 1 && m_shape.root == json::value_t::array && m_root_elements == 1));
         auto taken = m_fast.take(m_src.release(), is_array, want);
         if (!taken) return;
         if (into) *into = std::move(taken->value);
@@ -457,12 +457,12 @@ struct Reader::Impl {
         ++document;
         if (!ok) {
             // Point at the character that broke the document, not past it.
-            Position p = in.peek() < 0 && in.position().offset > in.last_position().offset
-                             ? in.position() : in.last_position();
+            Position p =
+                in.peek() < 0 && in.position().offset > in.last_position().offset ? in.position() : in.last_position();
             // Point at the start of the offending token ("x" in {"k" "x"}).
             const std::string& tok = sax.last_token();
-            if (sax.own_error().empty() && tok.size() > 1 && tok.front() == '"' && tok.find('\n') == std::string::npos &&
-                tok.find("<U+") == std::string::npos) {
+            if (sax.own_error().empty() && tok.size() > 1 && tok.front() == '"' &&
+                tok.find('\n') == std::string::npos && tok.find("<U+") == std::string::npos) {
                 std::uint64_t chars = 0;
                 for (unsigned char c : tok) chars += (c & 0xC0) != 0x80;
                 if (chars > 1 && p.column > chars - 1) p.column -= chars - 1;
@@ -520,8 +520,8 @@ struct Reader::Impl {
 };
 
 Reader::Reader(ByteSource& src, Selection selection, Limits limits)
-    : m_impl(new Impl{src, compile(selection.records), compile(selection.context),
-                      json_slice::Fields(selection.fields), limits})
+    : m_impl(new Impl{src, compile(selection.records), compile(selection.context), json_slice::Fields(selection.fields),
+                      limits})
 {
     m_impl->whole = selection.whole_documents;
 }
@@ -606,10 +606,8 @@ Result<json> parse_document(std::string_view text, const std::string& name, Limi
     skip_space(*src);
     if (src->peek() >= 0) {
         const Position& p = src->position();
-        return fail(Errc::invalid_input, "cannot parse '" + name + "': line " +
-                                             std::to_string(p.line) + ", column " +
-                                             std::to_string(p.column) +
-                                             ": unexpected data after the JSON document");
+        return fail(Errc::invalid_input, "cannot parse '" + name + "': line " + std::to_string(p.line) + ", column " +
+                                             std::to_string(p.column) + ": unexpected data after the JSON document");
     }
     return out;
 }

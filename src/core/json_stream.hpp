@@ -29,8 +29,8 @@ std::string to_string(const Path& path);
 /// A record found in a document, with where it was found.
 struct Record {
     json value;
-    Path path;               ///< concrete path from the document root
-    std::uint64_t line = 1;  ///< line of the record's first byte
+    Path path;                 ///< concrete path from the document root
+    std::uint64_t line = 1;    ///< line of the record's first byte
     std::size_t document = 0;  ///< 0-based index of the top-level value
 };
 
@@ -105,7 +105,6 @@ private:
 
 /// Parses a whole small document held in memory (webhook bodies) with
 /// line and column in the error; name is used in messages.
-Result<json> parse_document(std::string_view text, const std::string& name,
-                            Limits limits = {});
+Result<json> parse_document(std::string_view text, const std::string& name, Limits limits = {});
 
 }  // namespace infra::core::json_stream

@@ -28,8 +28,7 @@ bool replace_secrets(std::string& s)
 {
     bool changed = false;
     for (const auto& secret : g_secrets)
-        for (std::size_t pos = s.find(secret); pos != std::string::npos;
-             pos = s.find(secret, pos + k_mark.size())) {
+        for (std::size_t pos = s.find(secret); pos != std::string::npos; pos = s.find(secret, pos + k_mark.size())) {
             s.replace(pos, secret.size(), k_mark);
             changed = true;
         }
@@ -57,11 +56,22 @@ protected:
             const char* colour = "";
             switch (msg.level) {
             case spdlog::level::critical:
-            case spdlog::level::err: label = "error"; colour = "\033[31m"; break;
-            case spdlog::level::warn: label = "warning"; colour = "\033[33m"; break;
-            case spdlog::level::debug: label = "debug"; break;
-            case spdlog::level::trace: label = "trace"; break;
-            default: break;
+            case spdlog::level::err:
+                label = "error";
+                colour = "\033[31m";
+                break;
+            case spdlog::level::warn:
+                label = "warning";
+                colour = "\033[33m";
+                break;
+            case spdlog::level::debug:
+                label = "debug";
+                break;
+            case spdlog::level::trace:
+                label = "trace";
+                break;
+            default:
+                break;
             }
             line = "infra-agent: ";
             if (text.rfind("hint: ", 0) == 0) label = nullptr;  // a hint follows its error plainly
@@ -94,7 +104,8 @@ void add_one(std::string_view secret, bool transient)
     }
     if (transient) {
         // Short-lived minted tokens: the newest k_max_transient are kept.
-        if (g_secrets.size() - g_configured >= k_max_transient) g_secrets.erase(g_secrets.begin() + static_cast<long>(g_configured));
+        if (g_secrets.size() - g_configured >= k_max_transient)
+            g_secrets.erase(g_secrets.begin() + static_cast<long>(g_configured));
         g_secrets.emplace_back(secret);
     } else {
         g_secrets.insert(g_secrets.begin() + static_cast<long>(g_configured), std::string(secret));
@@ -126,7 +137,8 @@ void add_secret(std::string_view secret, bool transient)
     // Serialized JSON holds a secret with its quotes and backslashes escaped
     // (a token of printable ASCII without either is written as it is).
     if (!text::json_verbatim(secret)) {
-        std::string escaped = nlohmann::json(std::string(secret)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        std::string escaped =
+            nlohmann::json(std::string(secret)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         escaped = escaped.substr(1, escaped.size() - 2);
         if (escaped != secret) add_one(escaped, transient);
     }

@@ -22,7 +22,6 @@ void add_secret(std::string_view secret, bool transient = false);
 /// s with every registered secret replaced.
 std::string redact(std::string_view s);
 
-
 /// True for a level name spdlog knows.
 bool valid_level(std::string_view level);
 

@@ -1,8 +1,8 @@
 #include "core/notify.hpp"
 
 #include "core/http.hpp"
-#include "core/log.hpp"
 #include "core/json_access.hpp"
+#include "core/log.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -23,7 +23,8 @@ std::optional<nlohmann::json> slack_message(const events::Event& e)
                (e.type == "task.enqueued" && string_member(d, "state") == "pending-approval")) {
         std::string groups;
         for (const auto& g : strings_member(d, "requiredApprovals")) groups += (groups.empty() ? "" : ", ") + g;
-        text = ":raised_hand: Task " + (e.type == "task.enqueued" ? string_member(d, "queueId", e.task_id) : e.task_id) +
+        text = ":raised_hand: Task " +
+               (e.type == "task.enqueued" ? string_member(d, "queueId", e.task_id) : e.task_id) +
                " waits for approval" + (groups.empty() ? "" : " by " + groups) + ": infra-agent approve " +
                (e.type == "task.enqueued" ? string_member(d, "queueId", e.task_id) : e.task_id) + " --as NAME";
     } else if (e.type == "change.delivered") {
@@ -117,7 +118,8 @@ void Notifier::loop()
             if (!ok && attempt == 1)
                 // The URL is a secret (it is the credential), so it is never logged.
                 spdlog::warn("notification not delivered: {}",
-                             r ? "the webhook answered HTTP " + std::to_string(r->status) : std::string("cannot reach the webhook"));
+                             r ? "the webhook answered HTTP " + std::to_string(r->status)
+                               : std::string("cannot reach the webhook"));
         }
         lock.lock();
         m_busy = false;

@@ -16,7 +16,10 @@ void retain_heap()
     ::mallopt(M_MMAP_THRESHOLD, 4 << 20);
 }
 
-void ignore_broken_pipes() { ::signal(SIGPIPE, SIG_IGN); }
+void ignore_broken_pipes()
+{
+    ::signal(SIGPIPE, SIG_IGN);
+}
 
 namespace {
 sigset_t pipe_only()

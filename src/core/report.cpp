@@ -21,13 +21,15 @@ json sarif(const std::vector<Finding>& findings, const std::string& version)
             rules.push_back({{"id", f.rule},
                              {"shortDescription", {{"text", f.rule_title.empty() ? f.rule : f.rule_title}}},
                              {"defaultConfiguration", {{"level", f.level}}}});
-        json r = {{"ruleId", f.rule}, {"ruleIndex", it->second}, {"level", f.level}, {"message", {{"text", f.message}}}};
+        json r = {
+            {"ruleId", f.rule}, {"ruleIndex", it->second}, {"level", f.level}, {"message", {{"text", f.message}}}};
         json location = json::object();
         if (!f.file.empty()) {
             location["physicalLocation"] = {{"artifactLocation", {{"uri", f.file}, {"uriBaseId", "%SRCROOT%"}}}};
             if (f.line > 0) location["physicalLocation"]["region"] = {{"startLine", f.line}};
         }
-        if (!f.resource.empty()) location["logicalLocations"] = json::array({{{"fullyQualifiedName", f.resource}, {"kind", "resource"}}});
+        if (!f.resource.empty())
+            location["logicalLocations"] = json::array({{{"fullyQualifiedName", f.resource}, {"kind", "resource"}}});
         if (!location.empty()) r["locations"] = json::array({location});
         // Stable across runs, so that code scanning tracks one alert per resource and rule.
         r["partialFingerprints"] = {{"infraAgent/v1", f.rule + ":" + (f.resource.empty() ? f.file : f.resource)}};
@@ -35,10 +37,12 @@ json sarif(const std::vector<Finding>& findings, const std::string& version)
     }
     return {{"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
             {"version", "2.1.0"},
-            {"runs", json::array({{{"tool", {{"driver", {{"name", "infra-agent"},
-                                                         {"version", version},
-                                                         {"informationUri", "https://github.com/infra-agent/infra-agent"},
-                                                         {"rules", rules}}}}},
+            {"runs", json::array({{{"tool",
+                                    {{"driver",
+                                      {{"name", "infra-agent"},
+                                       {"version", version},
+                                       {"informationUri", "https://github.com/infra-agent/infra-agent"},
+                                       {"rules", rules}}}}},
                                    {"results", results}}})}};
 }
 
@@ -67,7 +71,8 @@ std::string actions_annotation(const Finding& f)
     std::string props;
     if (!f.file.empty()) props += "file=" + escape(f.file, true);
     if (!f.file.empty() && f.line > 0) props += ",line=" + std::to_string(f.line);
-    props += std::string(props.empty() ? "" : ",") + "title=" + escape(f.rule_title.empty() ? f.rule : f.rule_title, true);
+    props +=
+        std::string(props.empty() ? "" : ",") + "title=" + escape(f.rule_title.empty() ? f.rule : f.rule_title, true);
     return "::" + kind + " " + props + "::" + escape(f.message, false);
 }
 
@@ -110,8 +115,8 @@ std::string markdown_table(const std::vector<std::string>& header, const std::ve
     return t;
 }
 
-std::optional<std::pair<std::string, int>> locate_resource(const std::filesystem::path& root, const std::string& address,
-                                                           const std::filesystem::path& base)
+std::optional<std::pair<std::string, int>>
+locate_resource(const std::filesystem::path& root, const std::string& address, const std::filesystem::path& base)
 {
     // module.m.aws_s3_bucket.b["x"] -> aws_s3_bucket, b
     std::string a = address;
@@ -125,7 +130,8 @@ std::optional<std::pair<std::string, int>> locate_resource(const std::filesystem
     if (auto bracket = a.find('['); bracket != std::string::npos) a.resize(bracket);
     auto dot = a.find('.');
     if (dot == std::string::npos) return std::nullopt;
-    std::string wanted = std::string(data ? "data" : "resource") + " \"" + a.substr(0, dot) + "\" \"" + a.substr(dot + 1) + "\"";
+    std::string wanted =
+        std::string(data ? "data" : "resource") + " \"" + a.substr(0, dot) + "\" \"" + a.substr(dot + 1) + "\"";
     std::error_code ec;
     for (const auto& entry : std::filesystem::directory_iterator(root, ec)) {
         if (entry.path().extension() != ".tf") continue;

@@ -14,13 +14,13 @@
 namespace infra::core::report {
 
 struct Finding {
-    std::string rule;         ///< infra-agent/drift, infra-agent/validation/terraform-plan ...
-    std::string rule_title;   ///< one line about the rule
+    std::string rule;               ///< infra-agent/drift, infra-agent/validation/terraform-plan ...
+    std::string rule_title;         ///< one line about the rule
     std::string level = "warning";  ///< error, warning or note
     std::string message;
-    std::string file;         ///< relative to the repository, when known
-    int line = 0;             ///< 1-based, 0 when unknown
-    std::string resource;     ///< a Terraform address, when there is one
+    std::string file;      ///< relative to the repository, when known
+    int line = 0;          ///< 1-based, 0 when unknown
+    std::string resource;  ///< a Terraform address, when there is one
 };
 
 /// A SARIF 2.1.0 log of one run of infra-agent with these findings.
@@ -41,7 +41,7 @@ std::string markdown_table(const std::vector<std::string>& header, const std::ve
 /// Where `resource "TYPE" "NAME"` of address is declared among root's .tf
 /// files (module prefixes and indexes ignored): the file relative to base,
 /// and the line.
-std::optional<std::pair<std::string, int>> locate_resource(const std::filesystem::path& root, const std::string& address,
-                                                           const std::filesystem::path& base);
+std::optional<std::pair<std::string, int>>
+locate_resource(const std::filesystem::path& root, const std::string& address, const std::filesystem::path& base);
 
 }  // namespace infra::core::report

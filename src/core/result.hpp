@@ -9,15 +9,15 @@ namespace infra::core {
 
 /// The few kinds of failure; the CLI maps each to an exit code of CLI.md.
 enum class Errc {
-    invalid_input,  ///< malformed or schema-violating data (exit 65)
-    usage,          ///< a bad command line or argument combination (exit 64)
-    not_found,      ///< a named thing does not exist (exit 1)
-    conflict,       ///< a state transition that is not allowed now (exit 1)
-    denied,         ///< refused by policy or validation (exit 3)
-    pending,        ///< waits for a human approval (exit 4)
-    unavailable,    ///< a dependency (file, network, database) failed (exit 1)
+    invalid_input,    ///< malformed or schema-violating data (exit 65)
+    usage,            ///< a bad command line or argument combination (exit 64)
+    not_found,        ///< a named thing does not exist (exit 1)
+    conflict,         ///< a state transition that is not allowed now (exit 1)
+    denied,           ///< refused by policy or validation (exit 3)
+    pending,          ///< waits for a human approval (exit 4)
+    unavailable,      ///< a dependency (file, network, database) failed (exit 1)
     unauthenticated,  ///< a signature or token does not check out (exit 65; HTTP 401)
-    internal,       ///< a bug (exit 70)
+    internal,         ///< a bug (exit 70)
 };
 
 /// A failure with a git-style message (lower case, subject quoted, no final
@@ -43,7 +43,10 @@ inline Unexpected fail(Errc code, std::string message, std::string hint = {})
 {
     return Unexpected{make_error(code, std::move(message), std::move(hint))};
 }
-inline Unexpected fail(Error error) { return Unexpected{std::move(error)}; }
+inline Unexpected fail(Error error)
+{
+    return Unexpected{std::move(error)};
+}
 
 /// A value or an Error; a small stand-in for std::expected.
 template <class T>

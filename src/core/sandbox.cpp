@@ -4,13 +4,13 @@
 #include "core/text.hpp"
 
 #include <cerrno>
-#include <list>
-#include <functional>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
 #include <ftw.h>
+#include <functional>
 #include <grp.h>
+#include <list>
 #include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -87,7 +87,10 @@ Result<Mode> parse_mode(std::string_view s)
     return fail(Errc::usage, "unknown sandbox mode " + text::quote(s), "use bwrap, or none for development");
 }
 
-Result<Sandbox> Sandbox::create(Mode mode) { return create(mode, find_program("bwrap")); }
+Result<Sandbox> Sandbox::create(Mode mode)
+{
+    return create(mode, find_program("bwrap"));
+}
 
 Result<Sandbox> Sandbox::create(Mode mode, const std::string& bwrap_path)
 {
@@ -100,13 +103,15 @@ Result<Sandbox> Sandbox::create(Mode mode, const std::string& bwrap_path)
                     "install the Debian package bubblewrap; sandboxed work never runs unsandboxed");
     // Can it create namespaces here (containers may forbid user namespaces)?
     std::string tmpl = (fs::temp_directory_path() / "infra-agent-probe-XXXXXX").string();
-    if (!::mkdtemp(tmpl.data())) return fail(Errc::unavailable, std::string("cannot create a probe directory: ") + std::strerror(errno));
+    if (!::mkdtemp(tmpl.data()))
+        return fail(Errc::unavailable, std::string("cannot create a probe directory: ") + std::strerror(errno));
     auto probe = s.run({{"/usr/bin/true"}, tmpl, {}, "", {}});
     std::error_code ec;
     fs::remove_all(tmpl, ec);
     if (!probe) return probe.error();
     if (probe->exit_code != 0)
-        return fail(Errc::unavailable, "bubblewrap cannot create its namespaces here: " + std::string(text::trim(probe->err)),
+        return fail(Errc::unavailable,
+                    "bubblewrap cannot create its namespaces here: " + std::string(text::trim(probe->err)),
                     "enable unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1)");
     return s;
 }
@@ -124,14 +129,16 @@ Result<Outcome> Sandbox::run(const Request& req) const
     wanted.insert(wanted.end(), req.ro_binds.begin(), req.ro_binds.end());
     for (const auto& b : wanted) {
         fs::path p = fs::canonical(b, ec);
-        if (ec || !fs::is_directory(p, ec)) return fail(Errc::not_found, "directory to bind '" + b.string() + "' is not a directory");
+        if (ec || !fs::is_directory(p, ec))
+            return fail(Errc::not_found, "directory to bind '" + b.string() + "' is not a directory");
         // Never the workspace, a directory around it (other tasks' worktrees, the state home), or one inside it.
         auto within = [](const fs::path& inner, const fs::path& outer) {
             auto rel = inner.lexically_relative(outer);
             return !rel.empty() && *rel.begin() != "..";
         };
         if (p == "/" || within(ws, p) || within(p, ws))
-            return fail(Errc::usage, "cannot bind '" + p.string() + "' into the sandbox: it holds the workspace or is inside it");
+            return fail(Errc::usage,
+                        "cannot bind '" + p.string() + "' into the sandbox: it holds the workspace or is inside it");
         binds.push_back(p);
     }
 
@@ -143,8 +150,7 @@ Result<Outcome> Sandbox::run(const Request& req) const
     bool as_root = m_mode == Mode::bwrap && ::getuid() == 0;
     // One uid per workspace: commands on different workspaces (tasks) never
     // share a process budget.
-    uid_t run_uid = k_sandbox_uid_base +
-                    static_cast<uid_t>(std::hash<std::string>{}(ws.string()) % k_sandbox_uid_span);
+    uid_t run_uid = k_sandbox_uid_base + static_cast<uid_t>(std::hash<std::string>{}(ws.string()) % k_sandbox_uid_span);
     std::vector<fs::path> hosts = {ws};
     hosts.insert(hosts.end(), binds.begin(), binds.end());
     std::vector<std::string> stages;  // one per host directory, when as root
@@ -162,7 +168,8 @@ Result<Outcome> Sandbox::run(const Request& req) const
             // read-only ones stay their owner's (they must be readable).
             if (i <= req.binds.size()) handoffs.emplace_back().give(hosts[i], run_uid);
             std::string tmpl = "/tmp/infra-agent-sandbox-XXXXXX";
-            if (!::mkdtemp(tmpl.data())) return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
+            if (!::mkdtemp(tmpl.data()))
+                return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
             ::chmod(tmpl.c_str(), 0755);
             stages.push_back(tmpl);
         }
@@ -170,27 +177,32 @@ Result<Outcome> Sandbox::run(const Request& req) const
     auto source = [&](std::size_t i) { return as_root ? stages[i] : hosts[i].string(); };
 
     std::vector<std::string> args;
-    std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/tmp", "TMPDIR=/tmp",
-                                    "LANG=C.UTF-8", "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"};
+    std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin",
+                                    "HOME=/tmp",
+                                    "TMPDIR=/tmp",
+                                    "LANG=C.UTF-8",
+                                    "CHECKPOINT_DISABLE=1",
+                                    "TF_IN_AUTOMATION=1"};
     for (const auto& [k, v] : req.env)
         if (safe_env_name(k)) env.push_back(k + "=" + v);
     if (m_mode == Mode::bwrap) {
-        args = {m_bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-                "--ro-bind", "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib",
-                "--symlink", "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
+        args = {m_bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--ro-bind",
+                "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink",
+                "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
                 // Only the parts of /etc that programs need to start; no
                 // credentials, no hosts, no resolver: there is no network.
                 "--ro-bind-try", "/etc/alternatives", "/etc/alternatives", "--ro-bind-try", "/etc/ssl/certs",
                 "/etc/ssl/certs", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try",
                 "/etc/localtime", "/etc/localtime", "--ro-bind-try", "/etc/passwd", "/etc/passwd", "--ro-bind-try",
-                "/etc/group", "/etc/group", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind",
-                source(0), "/workspace"};
+                "/etc/group", "/etc/group", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", source(0),
+                "/workspace"};
         // A person's checkout keeps its git metadata out of reach: an empty,
         // read-only stand-in hides it, so nothing run here reads a remote's
         // token or rewrites the configuration git later pushes with.
         struct stat dotgit {};
         if (::lstat((ws / ".git").c_str(), &dotgit) == 0) {
-            if (S_ISDIR(dotgit.st_mode)) args.insert(args.end(), {"--tmpfs", "/workspace/.git", "--remount-ro", "/workspace/.git"});
+            if (S_ISDIR(dotgit.st_mode))
+                args.insert(args.end(), {"--tmpfs", "/workspace/.git", "--remount-ro", "/workspace/.git"});
             else args.insert(args.end(), {"--ro-bind", "/dev/null", "/workspace/.git"});
         }
         for (std::size_t i = 0; i < binds.size(); ++i)
@@ -203,7 +215,6 @@ Result<Outcome> Sandbox::run(const Request& req) const
         args.push_back("--");
     }
     args.insert(args.end(), req.argv.begin(), req.argv.end());
-
 
     int in_pipe[2], out_pipe[2], err_pipe[2], status_pipe[2];
     if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC) ||
@@ -243,7 +254,8 @@ Result<Outcome> Sandbox::run(const Request& req) const
             if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(status_pipe[1], "mount");
             for (std::size_t i = 0; i < hosts.size(); ++i)
                 if (::mount(hosts[i].c_str(), stages[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-                    child_fail(status_pipe[1], i == 0 ? "cannot stage the workspace" : "cannot stage " + hosts[i].string());
+                    child_fail(status_pipe[1],
+                               i == 0 ? "cannot stage the workspace" : "cannot stage " + hosts[i].string());
             if (::setgroups(0, nullptr) != 0 || ::setresgid(run_uid, run_uid, run_uid) != 0 ||
                 ::setresuid(run_uid, run_uid, run_uid) != 0)
                 child_fail(status_pipe[1], "cannot drop to the sandbox user");

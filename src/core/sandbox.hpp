@@ -24,12 +24,12 @@ enum class Mode {
 Result<Mode> parse_mode(std::string_view s);
 
 struct Limits {
-    std::chrono::seconds cpu{120};            ///< RLIMIT_CPU
-    std::size_t memory = 2048ull << 20;       ///< RLIMIT_AS, bytes
-    unsigned processes = 256;                 ///< RLIMIT_NPROC (for the sandbox's own user)
-    std::size_t file_size = 256ull << 20;     ///< RLIMIT_FSIZE, bytes
-    std::chrono::milliseconds wall{300000};   ///< then the whole tree is killed
-    std::size_t output = 1u << 20;            ///< bytes kept of stdout and of stderr each
+    std::chrono::seconds cpu{120};           ///< RLIMIT_CPU
+    std::size_t memory = 2048ull << 20;      ///< RLIMIT_AS, bytes
+    unsigned processes = 256;                ///< RLIMIT_NPROC (for the sandbox's own user)
+    std::size_t file_size = 256ull << 20;    ///< RLIMIT_FSIZE, bytes
+    std::chrono::milliseconds wall{300000};  ///< then the whole tree is killed
+    std::size_t output = 1u << 20;           ///< bytes kept of stdout and of stderr each
 };
 
 struct Request {
@@ -50,7 +50,7 @@ struct Request {
 };
 
 struct Outcome {
-    int exit_code = -1;       ///< -1 when killed by a signal
+    int exit_code = -1;  ///< -1 when killed by a signal
     int signal = 0;
     bool timed_out = false;
     bool out_truncated = false;

@@ -12,9 +12,9 @@ namespace infra::core::scanner_rules {
 
 /// One entry of the catalogue.
 struct Rule {
-    std::string_view id;        ///< the canonical id (Checkov's where it has one)
+    std::string_view id;  ///< the canonical id (Checkov's where it has one)
     std::string_view title;
-    std::string_view severity;  ///< default when a scanner reports none: critical|high|medium|low
+    std::string_view severity;              ///< default when a scanner reports none: critical|high|medium|low
     std::vector<std::string_view> aliases;  ///< other scanners' ids for the same check
 };
 

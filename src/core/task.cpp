@@ -33,8 +33,7 @@ std::string type_name(const json& j)
 }
 
 // Reads an optional string field; a present non-string is an error.
-Result<std::string> get_string(const json& obj, const char* key, const std::string& field,
-                               bool required)
+Result<std::string> get_string(const json& obj, const char* key, const std::string& field, bool required)
 {
     auto it = obj.find(key);
     if (it == obj.end() || it->is_null()) {
@@ -74,7 +73,8 @@ bool valid_task_id(std::string_view s)
 {
     if (s.empty() || s.size() > k_max_task_id) return false;
     for (char c : s)
-        if (!(std::isalnum(static_cast<unsigned char>(c)) && static_cast<unsigned char>(c) < 0x80) && c != '-' && c != '_')
+        if (!(std::isalnum(static_cast<unsigned char>(c)) && static_cast<unsigned char>(c) < 0x80) && c != '-' &&
+            c != '_')
             return false;
     return true;
 }
@@ -86,7 +86,10 @@ std::string_view to_string(TaskType t)
     return "unknown";
 }
 
-std::string_view to_string(Priority p) { return k_priorities[static_cast<std::size_t>(p)]; }
+std::string_view to_string(Priority p)
+{
+    return k_priorities[static_cast<std::size_t>(p)];
+}
 
 std::optional<TaskType> parse_task_type(std::string_view s)
 {
@@ -133,7 +136,8 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
     auto id = get_string(j, "id", "id", complete);
     if (!id) return id.error();
     if (!id->empty() && !valid_task_id(*id))
-        return field_error("id", "expected 1 to " + std::to_string(k_max_task_id) + " ASCII letters, digits, '-' or '_', got " +
+        return field_error("id", "expected 1 to " + std::to_string(k_max_task_id) +
+                                     " ASCII letters, digits, '-' or '_', got " +
                                      text::quote(id->size() > 80 ? id->substr(0, 80) + "..." : *id));
     t.id = *id;
 
@@ -149,16 +153,14 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
 
     auto trig_it = j.find("trigger");
     if (trig_it == j.end()) return field_error("trigger", "missing");
-    if (!trig_it->is_object())
-        return field_error("trigger", "expected an object, got " + type_name(*trig_it));
+    if (!trig_it->is_object()) return field_error("trigger", "expected an object, got " + type_name(*trig_it));
     const json& trig = *trig_it;
     auto source = get_string(trig, "source", "trigger.source", true);
     if (!source) return source.error();
     bool known = false;
     for (auto s : k_sources) known = known || s == *source;
     if (!known)
-        return field_error("trigger.source",
-                           "expected one of " + one_of(k_sources) + ", got " + text::quote(*source));
+        return field_error("trigger.source", "expected one of " + one_of(k_sources) + ", got " + text::quote(*source));
     t.trigger.source = *source;
     auto provider = get_string(trig, "provider", "trigger.provider", true);
     if (!provider) return provider.error();
@@ -177,15 +179,13 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
         auto norm = timeutil::normalize(*ts);
         if (!norm)
             return field_error("trigger.timestamp",
-                               "expected an RFC 3339 time such as 2026-11-24T12:00:00Z, got " +
-                                   text::quote(*ts));
+                               "expected an RFC 3339 time such as 2026-11-24T12:00:00Z, got " + text::quote(*ts));
         t.trigger.timestamp = *norm;
     }
 
     auto ctx_it = j.find("context");
     if (ctx_it == j.end()) return field_error("context", "missing");
-    if (!ctx_it->is_object())
-        return field_error("context", "expected an object, got " + type_name(*ctx_it));
+    if (!ctx_it->is_object()) return field_error("context", "expected an object, got " + type_name(*ctx_it));
     const json& ctx = *ctx_it;
     struct {
         const char* key;
@@ -203,10 +203,8 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
     // One spelling of each environment, whichever way the task came in:
     // policy compares it by equality, so "Production " must not slip past
     // a gate on "production".
-    if (auto env = canonical_environment(t.context.environment, "context.environment"); !env)
-        return env.error();
-    else
-        t.context.environment = std::move(*env);
+    if (auto env = canonical_environment(t.context.environment, "context.environment"); !env) return env.error();
+    else t.context.environment = std::move(*env);
     auto prio = get_string(ctx, "priority", "context.priority", false);
     if (!prio) return prio.error();
     if (!prio->empty()) {
@@ -225,21 +223,23 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
     auto dk = get_string(j, "dedupeKey", "dedupeKey", complete);
     if (!dk) return dk.error();
     if (!dk->empty() && !safe_id(*dk))
-        return field_error("dedupeKey", "expected up to 128 letters, digits, '-', '_', '.' or ':', got " +
-                                            text::quote(*dk));
+        return field_error("dedupeKey",
+                           "expected up to 128 letters, digits, '-', '_', '.' or ':', got " + text::quote(*dk));
     t.dedupe_key = *dk;
 
     for (auto it = j.begin(); it != j.end(); ++it) {
         const auto& k = it.key();
-        if (k == "id" || k == "type" || k == "trigger" || k == "context" || k == "payload" ||
-            k == "dedupeKey")
+        if (k == "id" || k == "type" || k == "trigger" || k == "context" || k == "payload" || k == "dedupeKey")
             continue;
         t.extra[k] = it.value();
     }
     return t;
 }
 
-std::string fingerprint(const AgentTask& task) { return task.dedupe_key.substr(0, 12); }
+std::string fingerprint(const AgentTask& task)
+{
+    return task.dedupe_key.substr(0, 12);
+}
 
 std::string TaskFinding::location() const
 {

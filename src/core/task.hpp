@@ -75,8 +75,8 @@ struct TaskFinding {
     std::string file;      ///< repository-relative path; empty when unknown
     std::int64_t start_line = 0;
     std::int64_t end_line = 0;
-    std::string key;      ///< in a group: the finding's own dedupe key; else empty
-    std::string content;  ///< in a group: the hash of what it says; else empty
+    std::string key;            ///< in a group: the finding's own dedupe key; else empty
+    std::string content;        ///< in a group: the hash of what it says; else empty
     json raw = json::object();  ///< the finding as carried, fields of its source included
 
     /// "main.tf:12", "main.tf", or empty.

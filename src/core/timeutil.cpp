@@ -45,20 +45,22 @@ std::string format_rfc3339(TimePoint t)
     std::tm tm{};
     gmtime_r(&tt, &tm);
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
     return buf;
 }
 
-std::string now_rfc3339() { return format_rfc3339(Clock::now()); }
+std::string now_rfc3339()
+{
+    return format_rfc3339(Clock::now());
+}
 
 std::optional<TimePoint> parse_rfc3339(std::string_view s)
 {
     int y, mo, d, h, mi, se;
-    if (s.size() < 19 || !digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) ||
-        s[7] != '-' || !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-        !digits(s, 11, 2, h) || s[13] != ':' || !digits(s, 14, 2, mi) || s[16] != ':' ||
-        !digits(s, 17, 2, se))
+    if (s.size() < 19 || !digits(s, 0, 4, y) || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+        !digits(s, 8, 2, d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) || s[13] != ':' ||
+        !digits(s, 14, 2, mi) || s[16] != ':' || !digits(s, 17, 2, se))
         return std::nullopt;
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60) return std::nullopt;
     // The clock counts nanoseconds in 64 bits: 1678 to 2262. Signals use
@@ -99,8 +101,8 @@ std::optional<TimePoint> parse_rfc3339(std::string_view s)
     if (pos != s.size()) return std::nullopt;
     long long days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
     long long secs = days * 86400 + h * 3600 + mi * 60 + se - offset_s;
-    return TimePoint(std::chrono::duration_cast<Clock::duration>(
-        std::chrono::seconds(secs) + std::chrono::nanoseconds(nanos)));
+    return TimePoint(
+        std::chrono::duration_cast<Clock::duration>(std::chrono::seconds(secs) + std::chrono::nanoseconds(nanos)));
 }
 
 std::optional<std::string> normalize(std::string_view s)
@@ -122,8 +124,7 @@ Result<std::chrono::milliseconds> parse_duration(std::string_view s)
         long long v = 0;
         while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
             v = v * 10 + (s[i] - '0');
-            if (v > 1'000'000'000LL)
-                return fail(Errc::invalid_input, "duration '" + std::string(s) + "' is too long");
+            if (v > 1'000'000'000LL) return fail(Errc::invalid_input, "duration '" + std::string(s) + "' is too long");
             ++i;
         }
         std::size_t u = i;
@@ -149,12 +150,20 @@ std::string format_duration(std::chrono::milliseconds d)
     if (ms < 1000) return std::to_string(ms) + "ms";
     std::string out;
     long long s = ms / 1000;
-    if (s >= 86400) { out += std::to_string(s / 86400) + "d"; s %= 86400; }
-    if (s >= 3600) { out += std::to_string(s / 3600) + "h"; s %= 3600; }
-    if (s >= 60) { out += std::to_string(s / 60) + "m"; s %= 60; }
+    if (s >= 86400) {
+        out += std::to_string(s / 86400) + "d";
+        s %= 86400;
+    }
+    if (s >= 3600) {
+        out += std::to_string(s / 3600) + "h";
+        s %= 3600;
+    }
+    if (s >= 60) {
+        out += std::to_string(s / 60) + "m";
+        s %= 60;
+    }
     if (s > 0 || out.empty()) {
-        if (out.empty() && ms % 1000)
-            return std::to_string(ms / 1000) + "." + std::to_string((ms % 1000) / 100) + "s";
+        if (out.empty() && ms % 1000) return std::to_string(ms / 1000) + "." + std::to_string((ms % 1000) / 100) + "s";
         out += std::to_string(s) + "s";
     }
     return out;

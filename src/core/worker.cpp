@@ -65,7 +65,8 @@ std::vector<creds::Scope> configured_ci_scopes(const std::vector<change::Step>& 
         if (!step.pipeline) continue;
         const auto& p = *step.pipeline;
         std::string text;
-        if (p.kind == "github-actions" && !p.repository.empty()) text = "ci:dispatch:repo=" + p.repository + ",workflow=" + p.workflow;
+        if (p.kind == "github-actions" && !p.repository.empty())
+            text = "ci:dispatch:repo=" + p.repository + ",workflow=" + p.workflow;
         else if (p.kind == "github-checks" && !p.repository.empty()) text = "ci:read:repo=" + p.repository;
         else if (p.kind == "gitlab" && !p.project.empty()) text = "ci:pipeline:project=" + p.project;
         if (text.empty()) continue;
@@ -83,8 +84,8 @@ std::string default_worker_id()
     return std::string(host) + ":" + std::to_string(::getpid());
 }
 
-Worker::Worker(queue::Queue& q, const agent::Registry& agents, events::EventSink& events,
-               const policy::Engine* policy, WorkerOptions options)
+Worker::Worker(queue::Queue& q, const agent::Registry& agents, events::EventSink& events, const policy::Engine* policy,
+               WorkerOptions options)
     : m_queue(q), m_agents(agents), m_events(events), m_policy(policy), m_opt(std::move(options))
 {
     if (m_opt.id.empty()) m_opt.id = default_worker_id();
@@ -122,8 +123,7 @@ void Worker::stop()
 Result<WorkerSummary> Worker::run()
 {
     std::vector<std::string> agents = m_agents.names();
-    if (agents.empty())
-        return fail(Errc::unavailable, "this worker has no agents to run tasks with");
+    if (agents.empty()) return fail(Errc::unavailable, "this worker has no agents to run tasks with");
     spdlog::debug("worker {} starting: {} thread{}, agents {}", m_opt.id, m_opt.concurrency,
                   m_opt.concurrency == 1 ? "" : "s", fmt::join(agents, ", "));
     std::thread hb([this] { heartbeat_main(); });
@@ -256,8 +256,13 @@ void Worker::flush_acks(std::vector<Done>& acks)
         }
         ++m_summary.succeeded;
         if (m_opt.keep_outcomes) ended({d.lease->id, queue::State::succeeded, false, d.result, "", {}});
-        m_events.emit({"task.succeeded", d.lease->id, "",
-                       {{"worker", m_opt.id}, {"attempt", d.lease->attempt}, {"durationMs", d.ms}, {"agent", d.agent},
+        m_events.emit({"task.succeeded",
+                       d.lease->id,
+                       "",
+                       {{"worker", m_opt.id},
+                        {"attempt", d.lease->attempt},
+                        {"durationMs", d.ms},
+                        {"agent", d.agent},
                         {"taskType", d.type}}});
     }
     acks.clear();
@@ -277,13 +282,14 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         events::record_span(m_events, "queue.wait", lease.id, events::current_context(), lease.ready_ms * 1000000,
                             lease.claimed_ms * 1000000, {{"attempt", lease.attempt}});
     events::Span run(m_events, "task.run", lease.id,
-                     {{"task.type", type}, {"attempt", lease.attempt},
-                      {"worker", m_opt.id}, {"agent", agent_name}});
+                     {{"task.type", type}, {"attempt", lease.attempt}, {"worker", m_opt.id}, {"agent", agent_name}});
     auto outcome_is = [&run](const char* what, const std::string& error = {}) {
         run.set("outcome", what);
         if (!error.empty()) run.fail(error);
     };
-    m_events.emit({"task.claimed", lease.id, "",
+    m_events.emit({"task.claimed",
+                   lease.id,
+                   "",
                    {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"token", lease.token}, {"agent", agent_name}}});
     {
         std::lock_guard lock(m_mutex);
@@ -316,7 +322,9 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         if (!d.allowed || new_approvals) {
             auto to = d.allowed ? queue::State::pending_approval : queue::State::denied;
             auto st = m_queue.redecide(lease.id, lease.token, to, now, d.reason);
-            m_events.emit({d.allowed ? "task.pending-approval" : "task.escalated", lease.id, "",
+            m_events.emit({d.allowed ? "task.pending-approval" : "task.escalated",
+                           lease.id,
+                           "",
                            {{"stage", "claim"}, {"reason", d.reason}, {"decision", now}}});
             outcome_is(d.allowed ? "pending-approval" : "denied");
             std::lock_guard lock(m_mutex);
@@ -354,23 +362,31 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         std::lock_guard lock(m_mutex);
         ++m_summary.failed;
         if (st && *st == queue::State::dead) ++m_summary.dead;
-        ended({lease.id, st ? *st : queue::State::leased, false, {},
-               "policy does not allow running this task without the sandbox", {}});
+        ended({lease.id,
+               st ? *st : queue::State::leased,
+               false,
+               {},
+               "policy does not allow running this task without the sandbox",
+               {}});
         return;
     }
     // Over a limit on noise, the task waits (not an attempt) until its pull request may go out.
     if (m_opt.delivery) {
         auto wait = m_opt.delivery->over_limit(claimed.task);
-        if (!wait) spdlog::warn("task {}: cannot check the limits on pull requests: {}", lease.id, wait.error().message);
+        if (!wait)
+            spdlog::warn("task {}: cannot check the limits on pull requests: {}", lease.id, wait.error().message);
         if (wait && *wait) {
             auto st = m_queue.defer(lease.id, lease.token, (*wait)->delay, (*wait)->reason);
-            m_events.emit({"task.waiting", lease.id, "",
+            m_events.emit({"task.waiting",
+                           lease.id,
+                           "",
                            {{"worker", m_opt.id}, {"reason", (*wait)->reason}, {"delayMs", (*wait)->delay.count()}}});
             outcome_is("waiting");
             std::lock_guard lock(m_mutex);
             if (st) ++m_summary.waiting;
             else ++m_summary.lost;
-            ended({lease.id, st ? queue::State::queued : queue::State::leased, st.has_value(), {}, (*wait)->reason, {}});
+            ended(
+                {lease.id, st ? queue::State::queued : queue::State::leased, st.has_value(), {}, (*wait)->reason, {}});
             return;
         }
     }
@@ -428,17 +444,26 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     if (!agent) {
         if (outcome.error.empty()) outcome = {false, "no agent '" + agent_name + "' in this worker", {}, true};
     } else {
-        agent::RunContext ctx{claimed.task, claimed.decision, lease.attempt, lease.token, deadline,
+        agent::RunContext ctx{claimed.task,
+                              claimed.decision,
+                              lease.attempt,
+                              lease.token,
+                              deadline,
                               [&] {
                                   if (steady_clock::now() > deadline) timed_out = true;
                                   if (steady_ms() > flight->valid_until_ms) flight->lost = true;
                                   return timed_out || m_aborting.load() || flight->lost.load();
                               },
-                              m_events, workspace, m_opt.sandbox,
-                              m_policy ? policy::digest(*m_policy, lease.task) : json(), "", ""};
+                              m_events,
+                              workspace,
+                              m_opt.sandbox,
+                              m_policy ? policy::digest(*m_policy, lease.task) : json(),
+                              "",
+                              ""};
         if (!m_opt.record_dir.empty())
-            ctx.record = (std::filesystem::path(m_opt.record_dir) /
-                          (lease.id + "-" + std::to_string(lease.attempt) + ".jsonl")).string();
+            ctx.record =
+                (std::filesystem::path(m_opt.record_dir) / (lease.id + "-" + std::to_string(lease.attempt) + ".jsonl"))
+                    .string();
         try {
             outcome = agent->run(ctx);
         } catch (const std::exception& e) {
@@ -496,8 +521,13 @@ void Worker::failed(const queue::Lease& lease, const agent::Outcome& outcome, do
     }
     ++m_summary.failed;
     ended({lease.id, *state, false, {}, outcome.error, {}});
-    m_events.emit({"task.failed", lease.id, "",
-                   {{"worker", m_opt.id}, {"attempt", lease.attempt}, {"error", outcome.error}, {"durationMs", ms},
+    m_events.emit({"task.failed",
+                   lease.id,
+                   "",
+                   {{"worker", m_opt.id},
+                    {"attempt", lease.attempt},
+                    {"error", outcome.error},
+                    {"durationMs", ms},
                     {"taskType", type}}});
     if (*state == queue::State::dead) {
         ++m_summary.dead;

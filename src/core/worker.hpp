@@ -12,27 +12,27 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <mutex>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
 namespace infra::core {
 
 struct WorkerOptions {
-    std::string id;                 ///< names the lease owner; host:pid by default
-    int concurrency = 1;            ///< tasks run at the same time
-    std::size_t batch = 1;          ///< tasks claimed per claim
-    queue::Millis lease{30000};     ///< visibility timeout; heartbeats every third of it
-    queue::Millis poll{500};        ///< wait between empty claims
-    queue::Millis grace{30000};     ///< after stop(): time to finish before leases are released
-    bool once = false;              ///< run at most one task, then return
-    bool drain = false;             ///< return when nothing is ready to claim
+    std::string id;              ///< names the lease owner; host:pid by default
+    int concurrency = 1;         ///< tasks run at the same time
+    std::size_t batch = 1;       ///< tasks claimed per claim
+    queue::Millis lease{30000};  ///< visibility timeout; heartbeats every third of it
+    queue::Millis poll{500};     ///< wait between empty claims
+    queue::Millis grace{30000};  ///< after stop(): time to finish before leases are released
+    bool once = false;           ///< run at most one task, then return
+    bool drain = false;          ///< return when nothing is ready to claim
     queue::Backoff backoff;
-    const Workspace* workspace = nullptr;        ///< where agents edit files
-    const sandbox::Sandbox* sandbox = nullptr;   ///< where agents run commands
-    std::string record_dir;  ///< model exchanges go to <record_dir>/<task>-<attempt>.jsonl
+    const Workspace* workspace = nullptr;       ///< where agents edit files
+    const sandbox::Sandbox* sandbox = nullptr;  ///< where agents run commands
+    std::string record_dir;                     ///< model exchanges go to <record_dir>/<task>-<attempt>.jsonl
     /// When set, each task gets its own worktree of the repository, and a
     /// successful run becomes a branch, a push and a pull request.
     change::Delivery* delivery = nullptr;
@@ -52,9 +52,9 @@ struct TaskOutcome {
     /// requests); dead; pending-approval or denied (by policy at claim);
     /// leased (released at shutdown, or the lease was lost).
     queue::State state = queue::State::leased;
-    bool waiting = false;            ///< queued to wait on pr.max_open or pr.max_per_hour
-    json result = json::object();    ///< the agent's result and the change it delivered
-    std::string error;               ///< why it failed, waits, or was refused
+    bool waiting = false;                ///< queued to wait on pr.max_open or pr.max_per_hour
+    json result = json::object();        ///< the agent's result and the change it delivered
+    std::string error;                   ///< why it failed, waits, or was refused
     std::vector<std::string> approvals;  ///< the approvals it waits for
 };
 
@@ -62,20 +62,20 @@ struct TaskOutcome {
 struct WorkerSummary {
     std::size_t claimed = 0;
     std::size_t succeeded = 0;
-    std::size_t failed = 0;     ///< attempts that failed (retried or dead)
+    std::size_t failed = 0;  ///< attempts that failed (retried or dead)
     std::size_t dead = 0;
-    std::size_t released = 0;   ///< given back at shutdown
-    std::size_t waiting = 0;    ///< given back to wait on a limit on pull requests (pr.max_open, pr.max_per_hour)
-    std::size_t denied = 0;     ///< refused by policy at claim
-    std::size_t lost = 0;       ///< leases lost before the result could be recorded
+    std::size_t released = 0;        ///< given back at shutdown
+    std::size_t waiting = 0;         ///< given back to wait on a limit on pull requests (pr.max_open, pr.max_per_hour)
+    std::size_t denied = 0;          ///< refused by policy at claim
+    std::size_t lost = 0;            ///< leases lost before the result could be recorded
     std::vector<TaskOutcome> tasks;  ///< with keep_outcomes: in the order they ended
 };
 
 class Worker {
 public:
     /// policy may be null (no claim-time check; for tests of the queue alone).
-    Worker(queue::Queue& q, const agent::Registry& agents, events::EventSink& events,
-           const policy::Engine* policy, WorkerOptions options);
+    Worker(queue::Queue& q, const agent::Registry& agents, events::EventSink& events, const policy::Engine* policy,
+           WorkerOptions options);
     ~Worker();
 
     /// Runs until stop(), or until once/drain say it is done.

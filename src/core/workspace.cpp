@@ -85,7 +85,8 @@ Result<fs::path> Workspace::resolve_for_write(std::string_view rel) const
     if (ec || !inside(m_root, dir))
         return fail(Errc::denied, "the directory of " + text::quote(rel) + " is outside the workspace");
     if (in_git_metadata(m_root, dir))
-        return fail(Errc::denied, "the directory of " + text::quote(rel) + " leads into git metadata through a symlink");
+        return fail(Errc::denied,
+                    "the directory of " + text::quote(rel) + " leads into git metadata through a symlink");
     fs::path target = dir / p->filename();
     struct stat st {};
     if (::lstat(target.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
@@ -98,8 +99,9 @@ Result<std::string> Workspace::read(std::string_view rel, std::size_t limit) con
     auto p = resolve(rel);
     if (!p) return p.error();
     int fd = ::open(p->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) return fail(errno == ENOENT ? Errc::not_found : Errc::unavailable,
-                            "cannot read " + text::quote(rel) + ": " + std::strerror(errno));
+    if (fd < 0)
+        return fail(errno == ENOENT ? Errc::not_found : Errc::unavailable,
+                    "cannot read " + text::quote(rel) + ": " + std::strerror(errno));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         ::close(fd);
@@ -139,7 +141,8 @@ Status Workspace::write(std::string_view rel, std::string_view content) const
                 if (ec || !inside(m_root, real))
                     return fail(Errc::denied, "the directory of " + text::quote(rel) + " is outside the workspace");
                 if (in_git_metadata(m_root, real))
-                    return fail(Errc::denied, "the directory of " + text::quote(rel) + " leads into git metadata through a symlink");
+                    return fail(Errc::denied,
+                                "the directory of " + text::quote(rel) + " leads into git metadata through a symlink");
             } else if (!S_ISDIR(st.st_mode)) {
                 return fail(Errc::invalid_input, text::quote(cur.string()) + " is not a directory");
             }

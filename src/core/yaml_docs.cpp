@@ -11,7 +11,7 @@ namespace {
 
 bool yaml11_boolean(const std::string& s)
 {
-    static const std::array<const char*, 16> spellings = {"yes", "Yes", "YES", "no",  "No",  "NO",   "on",    "On",
+    static const std::array<const char*, 16> spellings = {"yes", "Yes", "YES", "no",  "No",   "NO",   "on",    "On",
                                                           "ON",  "off", "Off", "OFF", "True", "TRUE", "False", "FALSE"};
     for (const char* b : spellings)
         if (s == b) return true;
@@ -40,7 +40,8 @@ std::vector<YamlDocument> split_yaml_documents(std::string_view text)
             cur = YamlDocument{};
             // Content after "--- " on the same line belongs to the next document.
             cur.first_line = line_no;
-            if (is_marker(line, "---") && line.size() > 4) cur.text = std::string(line.size(), ' ').replace(4, std::string::npos, line.substr(4)) + "\n";
+            if (is_marker(line, "---") && line.size() > 4)
+                cur.text = std::string(line.size(), ' ').replace(4, std::string::npos, line.substr(4)) + "\n";
             else cur.first_line = line_no + 1;
         } else {
             if (cur.text.empty() && docs.empty() && line_no == 0) cur.first_line = 0;
@@ -55,7 +56,6 @@ std::vector<YamlDocument> split_yaml_documents(std::string_view text)
     return docs;
 }
 
-
 nlohmann::json yaml_scalar(const YAML::Node& scalar)
 {
     const std::string& s = scalar.Scalar();
@@ -64,7 +64,8 @@ nlohmann::json yaml_scalar(const YAML::Node& scalar)
     if (s == "false") return false;
     if (s == "null" || s == "~") return nullptr;
     if (yaml11_boolean(s))
-        throw YAML::Exception(scalar.Mark(), "'" + s + "' is not a boolean: write true or false (or quote it for text)");
+        throw YAML::Exception(scalar.Mark(),
+                              "'" + s + "' is not a boolean: write true or false (or quote it for text)");
     if (!s.empty() && (std::isdigit(static_cast<unsigned char>(s[0])) || (s[0] == '-' && s.size() > 1))) {
         char* end = nullptr;
         long long v = std::strtoll(s.c_str(), &end, 10);

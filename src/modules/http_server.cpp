@@ -102,7 +102,8 @@ private:
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) http::Server* infra_agent_http_open(int interface, const http::Limits* limits)
+extern "C" __attribute__((visibility("default"))) http::Server* infra_agent_http_open(int interface,
+                                                                                      const http::Limits* limits)
 {
     if (interface != http::k_interface || !limits) return nullptr;
     return new Server(*limits);

@@ -53,7 +53,8 @@ void register_builtin(Registries r)
         std::string fallback = (*c)->get_or("agents.fallback", "none");
         if (fallback == "none") return nullptr;
         if (fallback != "llm")
-            return core::fail(core::Errc::invalid_input, "agents.fallback: unknown agent '" + fallback + "'", "use llm or none");
+            return core::fail(core::Errc::invalid_input, "agents.fallback: unknown agent '" + fallback + "'",
+                              "use llm or none");
         auto settings = agents::llm::settings_from(**c);
         if (!settings) return core::fail(settings.error());
         return llm.get();

@@ -35,10 +35,18 @@ void typed(const nlohmann::json& v, std::string& out)
         }
         out += ']';
         break;
-    case T::number_integer: out += "i" + v.dump(); break;
-    case T::number_unsigned: out += "u" + v.dump(); break;
-    case T::number_float: out += (std::signbit(v.get<double>()) ? "f-" : "f+") + v.dump(); break;
-    default: out += v.dump(); break;
+    case T::number_integer:
+        out += "i" + v.dump();
+        break;
+    case T::number_unsigned:
+        out += "u" + v.dump();
+        break;
+    case T::number_float:
+        out += (std::signbit(v.get<double>()) ? "f-" : "f+") + v.dump();
+        break;
+    default:
+        out += v.dump();
+        break;
     }
 }
 

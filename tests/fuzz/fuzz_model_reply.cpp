@@ -15,8 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         // What a reply holds goes back out in the next request.
         infra::core::agent::Message m{infra::core::agent::Message::Role::assistant, r->text, r->calls, "", "", false};
         llm::Settings s;
-        (void)llm::openai_body(s, {m}, nlohmann::json::array()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-        (void)llm::anthropic_body(s, {m}, nlohmann::json::array()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        (void)llm::openai_body(s, {m}, nlohmann::json::array())
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        (void)llm::anthropic_body(s, {m}, nlohmann::json::array())
+            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     }
     return 0;
 }

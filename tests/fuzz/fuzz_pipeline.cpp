@@ -13,8 +13,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0) return 0;
     std::string input(reinterpret_cast<const char*>(data) + 1, size - 1);
     switch (data[0] % 3) {
-    case 0: (void)infra::core::change::plan_summary_in(input); break;
-    case 1: (void)infra::plugins::forges::file_in_zip(input, "plan.tfplan"); break;
+    case 0:
+        (void)infra::core::change::plan_summary_in(input);
+        break;
+    case 1:
+        (void)infra::plugins::forges::file_in_zip(input, "plan.tfplan");
+        break;
     default: {
         auto j = nlohmann::json::parse(input, nullptr, false);
         if (!j.is_discarded()) (void)infra::core::change::pipeline_from(j, "validation.steps[0]");

@@ -29,9 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (size == 0) return 0;
     unsigned pick = data[0];
     auto body = nlohmann::json::parse(data + 1, data + size, nullptr, false);
-    if (pick & 0x80)
-        check(infra::core::serve::gitlab_review_action(k_gitlab_events[pick % 3], body));
-    else
-        check(infra::core::serve::github_review_action(k_github_events[pick % 4], body));
+    if (pick & 0x80) check(infra::core::serve::gitlab_review_action(k_gitlab_events[pick % 3], body));
+    else check(infra::core::serve::github_review_action(k_github_events[pick % 4], body));
     return 0;
 }

@@ -37,6 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     (void)parse_otlp_headers(line[2]);
     auto glob_end = line[3].find(' ');
-    if (glob_end != std::string::npos) (void)infra::core::text::glob_match(line[3].substr(0, glob_end), line[3].substr(glob_end + 1));
+    if (glob_end != std::string::npos)
+        (void)infra::core::text::glob_match(line[3].substr(0, glob_end), line[3].substr(glob_end + 1));
     return 0;
 }

@@ -74,8 +74,9 @@ Turn respond(const json& request)
     if (is("loop")) return Turn{{{"list_files", json::object()}}};
     if (is("bomb")) {
         if (turns == 0)
-            return Turn{{{"run_command", {{"argv", {"sh", "-c", "f(){ f|f& }; f; sleep 1"}}}},
-                         {"run_command", {{"argv", {"python3", "-c", "b=[]\nwhile True: b.append(bytearray(1<<26))"}}}}}};
+            return Turn{
+                {{"run_command", {{"argv", {"sh", "-c", "f(){ f|f& }; f; sleep 1"}}}},
+                 {"run_command", {{"argv", {"python3", "-c", "b=[]\nwhile True: b.append(bytearray(1<<26))"}}}}}};
         return finish;
     }
     if (is("garbage")) return Turn{{{"no_such_tool", {{"x", 1}}}}, "", 200};
@@ -89,9 +90,10 @@ struct AgentsCli : ::testing::Test {
     void SetUp() override
     {
         write_file(dir / "ws/main.tf", k_main_tf);
-        write_file(dir / "home/config.yaml", "llm:\n  provider: openai\n  base_url: " + server.openai_url() +
-                                                 "\n  model: test-model\n  api_key_env: TEST_LLM_KEY\n  retries: 1\n"
-                                                 "exec:\n  command: [sh, -c, \"sed -i s/Disabled/Enabled/ main.tf && echo Enabled by exec\"]\n");
+        write_file(dir / "home/config.yaml",
+                   "llm:\n  provider: openai\n  base_url: " + server.openai_url() +
+                       "\n  model: test-model\n  api_key_env: TEST_LLM_KEY\n  retries: 1\n"
+                       "exec:\n  command: [sh, -c, \"sed -i s/Disabled/Enabled/ main.tf && echo Enabled by exec\"]\n");
         std::vector<Turn> turns(200);
         for (auto& t : turns) t.dynamic = respond;
         server.script(turns);
@@ -112,8 +114,9 @@ struct AgentsCli : ::testing::Test {
         sqlite3* db = nullptr;
         EXPECT_EQ(sqlite3_open_v2((dir / "home/state.db").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
         sqlite3_stmt* st = nullptr;
-        EXPECT_EQ(sqlite3_prepare_v2(db, "SELECT type, data FROM events WHERE task_id = ? ORDER BY seq", -1, &st, nullptr),
-                  SQLITE_OK)
+        EXPECT_EQ(
+            sqlite3_prepare_v2(db, "SELECT type, data FROM events WHERE task_id = ? ORDER BY seq", -1, &st, nullptr),
+            SQLITE_OK)
             << sqlite3_errmsg(db);
         sqlite3_bind_text(st, 1, task_id.c_str(), -1, SQLITE_TRANSIENT);
         while (sqlite3_step(st) == SQLITE_ROW)
@@ -135,8 +138,9 @@ TEST_F(AgentsCli, WorkerSurvivesHostileModelsAndAuditsEveryMove)
     auto e = run_cli({"enqueue"}, opt(in));
     ASSERT_EQ(e.exit_code, 0) << e.err;
 
-    auto w = run_cli({"worker", "--drain", "--json", "--workspace", (dir / "ws").string(), "--record", (dir / "rec").string()},
-                     opt());
+    auto w = run_cli(
+        {"worker", "--drain", "--json", "--workspace", (dir / "ws").string(), "--record", (dir / "rec").string()},
+        opt());
     ASSERT_EQ(w.exit_code, 0) << w.err;
     auto summary = json::parse(w.out);
     EXPECT_GE(summary["claimed"].get<int>(), 5) << w.out;  // and retries that came due while draining
@@ -194,11 +198,12 @@ TEST_F(AgentsCli, WorkerSurvivesHostileModelsAndAuditsEveryMove)
 TEST_F(AgentsCli, RunIsAuditedLikeAWorkersRun)
 {
     // The CI command: the same refusals, spans and chained audit log as a worker's.
-    auto r = run_cli({"run", "--json", "--workspace", (dir / "ws").string()}, opt(task("01M86TZH12FPQAZA78N10Q24A1", "inject")));
+    auto r = run_cli({"run", "--json", "--workspace", (dir / "ws").string()},
+                     opt(task("01M86TZH12FPQAZA78N10Q24A1", "inject")));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_FALSE(std::filesystem::exists(dir / "escape.tf"));
-    auto recorded = infra::test::json_lines(
-        run_cli({"events", "--task", "01M86TZH12FPQAZA78N10Q24A1", "--json"}, opt()).out);
+    auto recorded =
+        infra::test::json_lines(run_cli({"events", "--task", "01M86TZH12FPQAZA78N10Q24A1", "--json"}, opt()).out);
     int refused = 0, succeeded = 0;
     std::vector<std::string> spans;
     for (const auto& e : recorded) {
@@ -218,7 +223,8 @@ TEST_F(AgentsCli, RunIsAuditedLikeAWorkersRun)
     EXPECT_EQ(json::parse(audit.out)["ok"], true);
     EXPECT_GE(json::parse(audit.out)["events"].get<int>(), static_cast<int>(recorded.size()));
     // The decision is kept for policy replay, as enqueue keeps it.
-    auto replay = run_cli({"policy", "replay", std::string(INFRA_SOURCE_DIR) + "/share/policies", "--all", "--json"}, opt());
+    auto replay =
+        run_cli({"policy", "replay", std::string(INFRA_SOURCE_DIR) + "/share/policies", "--all", "--json"}, opt());
     EXPECT_NE(replay.out.find("01M86TZH12FPQAZA78N10Q24A1"), std::string::npos) << replay.out << replay.err;
 
     // A denied run is on record too.
@@ -227,7 +233,8 @@ TEST_F(AgentsCli, RunIsAuditedLikeAWorkersRun)
     change_prod["context"]["environment"] = "production";
     auto denied = run_cli({"run", "--workspace", (dir / "ws").string()}, opt(change_prod.dump() + "\n"));
     EXPECT_EQ(denied.exit_code, 3) << denied.err;
-    auto escalated = infra::test::json_lines(run_cli({"events", "--task", "01M86TZH12FPQAZA78N10Q24A2", "--json"}, opt()).out);
+    auto escalated =
+        infra::test::json_lines(run_cli({"events", "--task", "01M86TZH12FPQAZA78N10Q24A2", "--json"}, opt()).out);
     ASSERT_FALSE(escalated.empty());
     EXPECT_EQ(escalated.back()["event"], "task.escalated") << json(escalated).dump();
     EXPECT_EQ(escalated.back()["data"]["stage"], "run");
@@ -272,8 +279,8 @@ TEST_F(AgentsCli, ExecAgentRunsTheConfiguredCommand)
     EXPECT_EQ(read_file(dir / "ws/main.tf"), k_fixed_tf);
 
     write_file(dir / "home/config.yaml", "llm:\n  model: x\n");
-    auto missing = run_cli({"run", "--workspace", (dir / "ws").string()},
-                           opt(task("01M86TZH12FPQAZA78N10Q24E2", "exec", "exec")));
+    auto missing =
+        run_cli({"run", "--workspace", (dir / "ws").string()}, opt(task("01M86TZH12FPQAZA78N10Q24E2", "exec", "exec")));
     EXPECT_EQ(missing.exit_code, 1);
     EXPECT_NE(missing.err.find("exec.command is not set"), std::string::npos) << missing.err;
 }

@@ -18,8 +18,8 @@
 #include <atomic>
 #include <csignal>
 #include <map>
-#include <thread>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "core/crypto.hpp"
 
@@ -51,14 +51,16 @@ TEST_F(ApplyCli, OnlyTheApprovedPlanIsAppliedAndOnlyOnce)
     ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
     auto w = run_cli({"worker", "--drain", "--json"}, opts);
     ASSERT_EQ(w.exit_code, 0) << w.err;
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1)
+        << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
 
     // The run kept the plan, made against the real state: one change, in scope.
     auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
     json change = shown["result"]["change"];
     ASSERT_TRUE(change.contains("savedPlans")) << shown.dump();
     std::string sha = change["savedPlans"]["roots"]["infra"]["sha256"];
-    fs::path plan_file = fs::path(change["savedPlans"]["dir"].get<std::string>()) / change["savedPlans"]["roots"]["infra"]["file"].get<std::string>();
+    fs::path plan_file = fs::path(change["savedPlans"]["dir"].get<std::string>()) /
+                         change["savedPlans"]["roots"]["infra"]["file"].get<std::string>();
     EXPECT_EQ(test::run_program("/usr/bin/sha256sum", {plan_file.string()}).out.substr(0, 64), sha);
     json plan = change["validation"]["plan"]["infra"];
     EXPECT_EQ(plan["change"], 1) << plan.dump();
@@ -83,7 +85,8 @@ TEST_F(ApplyCli, OnlyTheApprovedPlanIsAppliedAndOnlyOnce)
     EXPECT_NE(self.err.find("Alice asked for task " + id + " and cannot approve it"), std::string::npos) << self.err;
     auto outsider = run_cli({"approve", id, "--as", "erin", "--plan", sha}, opts);
     EXPECT_EQ(outsider.exit_code, 3) << outsider.out;
-    EXPECT_NE(outsider.err.find("'erin' is not a member of approval group 'platform-oncall'"), std::string::npos) << outsider.err;
+    EXPECT_NE(outsider.err.find("'erin' is not a member of approval group 'platform-oncall'"), std::string::npos)
+        << outsider.err;
     auto wrong = run_cli({"approve", id, "--as", "bob", "--plan", std::string(64, 'a')}, opts);
     EXPECT_EQ(wrong.exit_code, 3);
     EXPECT_NE(wrong.err.find("not the " + std::string(64, 'a') + " you reviewed"), std::string::npos) << wrong.err;
@@ -168,20 +171,24 @@ TEST_F(ApplyCli, APlanMadeByTheCiIsAppliedByTheCi)
     // artifact; that plan is the one approved, and the CI's apply workflow
     // is dispatched with its hash and run to apply it.
     test::CiServer ci([this](const std::string& branch) {
-        auto r = test::run_program("/usr/bin/git", {"-C", (dir / "acme.git").string(), "rev-parse", "--verify", "-q", "refs/heads/" + branch});
+        auto r = test::run_program(
+            "/usr/bin/git", {"-C", (dir / "acme.git").string(), "rev-parse", "--verify", "-q", "refs/heads/" + branch});
         return r.exit_code == 0 ? std::string(r.out.substr(0, 40)) : std::string();
     });
     test::write_file(home() / "config.yaml",
                      test::read_file(home() / "config.yaml") +
-                         "validation:\n  steps:\n    - name: ci-plan\n      pipeline: {kind: github-actions, workflow: plan.yml, poll: 20ms,\n"
+                         "validation:\n  steps:\n    - name: ci-plan\n      pipeline: {kind: github-actions, workflow: "
+                         "plan.yml, poll: 20ms,\n"
                          "                 plan: {artifact: plan, file: plan.tfplan}}\n"
                          "apply:\n  pipeline: {kind: github-actions, workflow: apply.yml, poll: 20ms}\n"
-                         "ci:\n  github: {base_url: " + ci.url() + ", token_env: CI_TOKEN}\n");
+                         "ci:\n  github: {base_url: " +
+                         ci.url() + ", token_env: CI_TOKEN}\n");
     opts.env["CI_TOKEN"] = "ghs_ci_token_for_tests_0123456789";
     std::string id = enqueue_production_change();
     ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
     auto w = run_cli({"worker", "--drain", "--json"}, opts);
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1)
+        << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
 
     std::string sha = core::crypto::sha256_hex(test::CiServer::plan_bytes());
     auto shown = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
@@ -196,7 +203,8 @@ TEST_F(ApplyCli, APlanMadeByTheCiIsAppliedByTheCi)
     ci.set_scenario("apply.yml", test::Scenario::fail);
     auto failed = run_cli({"apply", id, "--as", "carol"}, opts);
     EXPECT_EQ(failed.exit_code, 1);
-    EXPECT_NE(failed.err.find("the apply pipeline failed: failure (https://github.test/acme/infra/actions/runs/7002)"), std::string::npos)
+    EXPECT_NE(failed.err.find("the apply pipeline failed: failure (https://github.test/acme/infra/actions/runs/7002)"),
+              std::string::npos)
         << failed.err;
     ci.set_scenario("apply.yml", test::Scenario::pass);
     auto applied = run_cli({"apply", id, "--as", "carol", "--json"}, opts);
@@ -257,7 +265,9 @@ TEST_F(ApplyCli, AnApplyWhoseProcessDiedIsInterruptedThenRecoveredByAnOperator)
         test::Background apply({"apply", id, "--as", "carol", "--repo", server.url() + "acme.git"}, opts);
         bool started = false;
         for (int i = 0; i < 300 && !started; ++i) {
-            started = !test::json_lines(run_cli({"events", "--task", id, "--type", "apply.started", "--json"}, opts).out).empty();
+            started =
+                !test::json_lines(run_cli({"events", "--task", id, "--type", "apply.started", "--json"}, opts).out)
+                     .empty();
             if (!started) std::this_thread::sleep_for(std::chrono::milliseconds(100));
         }
         ASSERT_TRUE(started) << apply.err();
@@ -317,7 +327,8 @@ TEST_F(ApplyCli, ThePlanCanBeApprovedThroughServesApi)
     ASSERT_TRUE(self);
     EXPECT_EQ(self->status, 403) << self->body;
     EXPECT_NE(self->body.find("Alice asked for task"), std::string::npos) << self->body;
-    auto wrong = http.Post("/v1/tasks/" + id + "/approve", auth, json{{"plan", std::string(64, 'b')}}.dump(), "application/json");
+    auto wrong = http.Post("/v1/tasks/" + id + "/approve", auth, json{{"plan", std::string(64, 'b')}}.dump(),
+                           "application/json");
     ASSERT_TRUE(wrong);
     EXPECT_EQ(wrong->status, 403) << wrong->body;
     auto ok = http.Post("/v1/tasks/" + id + "/approve", auth, json{{"plan", sha}}.dump(), "application/json");
@@ -335,10 +346,11 @@ TEST_F(ApplyCli, ThePlanCanBeApprovedThroughServesApi)
 TEST_F(ApplyCli, OnePersonApprovesOneGroupOfAPlan)
 {
     // Here production drift needs security's approval as well.
-    test::write_file(home() / "policies" / "security.yaml",
-                     "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: security-signs, level: organization}\nrules:\n"
-                     "  - name: production-needs-security\n    match: {context.environment: production}\n"
-                     "    requiredApprovals: [security]\n");
+    test::write_file(
+        home() / "policies" / "security.yaml",
+        "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: security-signs, level: organization}\nrules:\n"
+        "  - name: production-needs-security\n    match: {context.environment: production}\n"
+        "    requiredApprovals: [security]\n");
     std::string id = enqueue_production_change();
     ASSERT_EQ(run_cli({"approve", id, "--as", "bob", "--group", "platform-oncall"}, opts).exit_code, 0);
     EXPECT_EQ(run_cli({"approve", id, "--as", "BOB", "--group", "security"}, opts).exit_code, 3);
@@ -353,7 +365,8 @@ TEST_F(ApplyCli, OnePersonApprovesOneGroupOfAPlan)
     EXPECT_EQ(json::parse(first.out)["waiting"], json::array({"security"}));
     auto second = run_cli({"approve", id, "--as", "Bob ", "--group", "security", "--plan", sha}, opts);
     EXPECT_EQ(second.exit_code, 3) << second.out;
-    EXPECT_NE(second.err.find("Bob already approved task " + id + " for 'platform-oncall', and one person counts for one group of a task"),
+    EXPECT_NE(second.err.find("Bob already approved task " + id +
+                              " for 'platform-oncall', and one person counts for one group of a task"),
               std::string::npos)
         << second.err;
     EXPECT_EQ(run_cli({"apply", id, "--as", "carol"}, opts).exit_code, 4);  // security has not approved the plan

@@ -33,8 +33,10 @@ test::RunOptions home_with_groups(const test::TempDir& dir, const std::string& g
 /// them (both wait for approval) and returns their ids.
 std::vector<std::string> park_two(const test::RunOptions& opts, const std::function<void(json&, json&)>& edit)
 {
-    auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
-                          "--repo", "acme/infra", "--environment", "production"}, opts);
+    auto tasks = run_cli({"ingest", "checkov",
+                          (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                          "--repo", "acme/infra", "--environment", "production"},
+                         opts);
     EXPECT_EQ(tasks.exit_code, 0) << tasks.err;
     auto all = test::json_lines(tasks.out);
     if (all.size() < 2) {
@@ -71,7 +73,7 @@ TEST(ApproveCli, ApprovalsAreRecordedAndTheRequesterCannotApprove)
     auto shown = json::parse(run_cli({"queue", "show", first, "--json"}, opts).out);
     ASSERT_EQ(shown["approvals"].size(), 1u);
     EXPECT_EQ(shown["approvals"][0]["by"], "bob");
-    EXPECT_GT(shown["approvals"][0].value("atMs", 0LL), 0LL);  // and when
+    EXPECT_GT(shown["approvals"][0].value("atMs", 0LL), 0LL);                    // and when
     EXPECT_EQ(run_cli({"approve", first, "--as", "carol"}, opts).exit_code, 1);  // not waiting any more
 
     auto no = run_cli({"reject", second, "--as", "carol", "--reason", "change freeze"}, opts);
@@ -110,12 +112,14 @@ TEST(ApproveCli, TheRequesterCannotApproveUnderAnotherSpellingOfTheirName)
 TEST(ApproveCli, OnlyMembersOfTheGroupApproveForIt)
 {
     test::TempDir dir;
-    auto opts = home_with_groups(dir, "    platform-oncall:\n      members: [bob]\n    security:\n      members: [mallory]\n");
+    auto opts =
+        home_with_groups(dir, "    platform-oncall:\n      members: [bob]\n    security:\n      members: [mallory]\n");
     auto ids = park_two(opts, [](json&, json&) {});
     ASSERT_EQ(ids.size(), 2u);
     auto outsider = run_cli({"approve", ids[0], "--as", "mallory"}, opts);
     EXPECT_EQ(outsider.exit_code, 3) << outsider.out;
-    EXPECT_NE(outsider.err.find("'mallory' is not a member of approval group 'platform-oncall'"), std::string::npos) << outsider.err;
+    EXPECT_NE(outsider.err.find("'mallory' is not a member of approval group 'platform-oncall'"), std::string::npos)
+        << outsider.err;
     EXPECT_NE(outsider.err.find("approvals.groups.platform-oncall.members"), std::string::npos) << outsider.err;
     auto named = run_cli({"approve", ids[0], "--as", "mallory", "--group", "platform-oncall"}, opts);
     EXPECT_EQ(named.exit_code, 3);
@@ -134,9 +138,12 @@ TEST(ApproveCli, AGroupThatIsNotConfiguredCannotBeApproved)
     ASSERT_EQ(ids.size(), 2u);
     auto r = run_cli({"approve", ids[0], "--as", "bob"}, opts);
     EXPECT_EQ(r.exit_code, 3) << r.out;
-    EXPECT_NE(r.err.find("approval group 'platform-oncall' is not configured, so nobody can approve for it"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("approval group 'platform-oncall' is not configured, so nobody can approve for it"),
+              std::string::npos)
+        << r.err;
     EXPECT_NE(r.err.find("hint: list who may approve for it in config.yaml: approvals.groups.platform-oncall.members"),
-              std::string::npos) << r.err;
+              std::string::npos)
+        << r.err;
     EXPECT_EQ(json::parse(run_cli({"queue", "show", ids[0], "--json"}, opts).out)["state"], "pending-approval");
 
     // The environment overrides the key like any other.
@@ -148,7 +155,9 @@ TEST(ApproveCli, AGroupThatIsNotConfiguredCannotBeApproved)
     test::write_file(dir / "home" / "config.yaml", "approvals:\n  groups:\n    platform-oncall: {members: 5}\n");
     auto bad = run_cli({"approve", ids[1], "--as", "bob"}, opts);
     EXPECT_EQ(bad.exit_code, 65);
-    EXPECT_NE(bad.err.find("approvals.groups.platform-oncall.members: expected a list of names, got number"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("approvals.groups.platform-oncall.members: expected a list of names, got number"),
+              std::string::npos)
+        << bad.err;
 }
 
 TEST(ApproveCli, AGroupThatIsAForgeTeamIsApprovedOnThePullRequest)
@@ -160,20 +169,28 @@ TEST(ApproveCli, AGroupThatIsAForgeTeamIsApprovedOnThePullRequest)
     // The team's members are GitHub logins, asked of GitHub when they approve there: not --as names.
     auto here = run_cli({"approve", ids[0], "--as", "bob"}, opts);
     EXPECT_EQ(here.exit_code, 3) << here.out;
-    EXPECT_NE(here.err.find("approval group 'platform-oncall' is the GitHub team acme/platform-oncall, and 'bob' is not in its members list"),
-              std::string::npos) << here.err;
+    EXPECT_NE(here.err.find("approval group 'platform-oncall' is the GitHub team acme/platform-oncall, and 'bob' is "
+                            "not in its members list"),
+              std::string::npos)
+        << here.err;
     EXPECT_NE(here.err.find("hint: its members approve on the task's pull request"), std::string::npos) << here.err;
     // Listed members approve here as well.
-    test::write_file(dir / "home" / "config.yaml",
-                     "approvals:\n  groups:\n    platform-oncall: {members: [bob], github_team: acme/platform-oncall}\n");
+    test::write_file(
+        dir / "home" / "config.yaml",
+        "approvals:\n  groups:\n    platform-oncall: {members: [bob], github_team: acme/platform-oncall}\n");
     EXPECT_EQ(run_cli({"approve", ids[0], "--as", "bob"}, opts).exit_code, 0);
 
     // A team that is not ORG/TEAM, a group on two forges, and an unknown key are refused, naming the key.
-    for (auto [groups, expected] : {std::pair{"{github_team: platform-oncall}", "approvals.groups.platform-oncall.github_team: expected ORG/TEAM-SLUG"},
-                                    {"{github_team: a/b, gitlab_group: a/b}", "approvals.groups.platform-oncall: maps to both a GitHub team and a GitLab group"},
-                                    {"{gitlab_group: \"\"}", "approvals.groups.platform-oncall.gitlab_group: expected the group's full path"},
-                                    {"{team: a/b}", "approvals.groups.platform-oncall.team: unknown key; expected members, github_team or gitlab_group"}}) {
-        test::write_file(dir / "home" / "config.yaml", std::string("approvals:\n  groups:\n    platform-oncall: ") + groups + "\n");
+    for (auto [groups, expected] :
+         {std::pair{"{github_team: platform-oncall}",
+                    "approvals.groups.platform-oncall.github_team: expected ORG/TEAM-SLUG"},
+          {"{github_team: a/b, gitlab_group: a/b}",
+           "approvals.groups.platform-oncall: maps to both a GitHub team and a GitLab group"},
+          {"{gitlab_group: \"\"}", "approvals.groups.platform-oncall.gitlab_group: expected the group's full path"},
+          {"{team: a/b}",
+           "approvals.groups.platform-oncall.team: unknown key; expected members, github_team or gitlab_group"}}) {
+        test::write_file(dir / "home" / "config.yaml",
+                         std::string("approvals:\n  groups:\n    platform-oncall: ") + groups + "\n");
         auto bad = run_cli({"approve", ids[1], "--as", "bob"}, opts);
         EXPECT_EQ(bad.exit_code, 65) << groups;
         EXPECT_NE(bad.err.find(expected), std::string::npos) << bad.err;
@@ -184,7 +201,8 @@ TEST(ApproveCli, AGroupThatIsAForgeTeamIsApprovedOnThePullRequest)
 TEST(ApproveCli, OnePersonCountsForOneGroupOfATask)
 {
     test::TempDir dir;
-    auto opts = home_with_groups(dir, "    platform-oncall: {members: [bob, dana]}\n    security: {members: [bob, erin]}\n");
+    auto opts =
+        home_with_groups(dir, "    platform-oncall: {members: [bob, dana]}\n    security: {members: [bob, erin]}\n");
     test::write_file(dir / "home" / "policies" / "security.yaml",
                      "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: security-signs-production}\n"
                      "rules:\n  - name: production-needs-security\n    match: {context.environment: production}\n"
@@ -199,8 +217,10 @@ TEST(ApproveCli, OnePersonCountsForOneGroupOfATask)
     EXPECT_EQ(json::parse(one.out)["state"], "pending-approval");
     auto two = run_cli({"approve", ids[0], "--as", "Bob", "--group", "security"}, opts);
     EXPECT_EQ(two.exit_code, 3) << two.out;
-    EXPECT_NE(two.err.find("Bob already approved task " + ids[0] + " for 'platform-oncall', and one person counts for one group of a task"),
-              std::string::npos) << two.err;
+    EXPECT_NE(two.err.find("Bob already approved task " + ids[0] +
+                           " for 'platform-oncall', and one person counts for one group of a task"),
+              std::string::npos)
+        << two.err;
     EXPECT_NE(two.err.find("hint: another member of 'security' must approve for it"), std::string::npos) << two.err;
     EXPECT_EQ(run_cli({"approve", ids[0], "--as", "bob"}, opts).exit_code, 3);  // the group left is security
     EXPECT_EQ(json::parse(run_cli({"queue", "show", ids[0], "--json"}, opts).out)["state"], "pending-approval");

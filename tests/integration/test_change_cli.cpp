@@ -25,7 +25,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::run_cli;
 
-
 class ChangeCli : public ::testing::Test {
 protected:
     void SetUp() override
@@ -62,8 +61,11 @@ protected:
     /// Ingests the bundled Checkov report's first finding (the one the builtin agent fixes) and queues it.
     void enqueue_finding()
     {
-        auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
-                              "--repo", "acme/infra"}, opts);
+        auto tasks =
+            run_cli({"ingest", "checkov",
+                     (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                     "--repo", "acme/infra"},
+                    opts);
         ASSERT_EQ(tasks.exit_code, 0) << tasks.err;
         auto first = tasks.out.substr(0, tasks.out.find('\n') + 1);
         auto o = opts;
@@ -87,21 +89,21 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
     // scoped to the repository (and, for pushes, to bot branches).
     std::mutex m;
     std::vector<std::string> tokens;
-    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string& path,
-                                                   bool is_push) {
-        {
-            std::lock_guard lock(m);
-            tokens.push_back(password);
-        }
-        if (path.rfind("/acme.git/", 0) != 0) return false;
-        // The branch is inside the pushed pack, not the URL: like a forge,
-        // the server checks the repository and that the grant is for bot branches.
-        auto e = verify_token(password);
-        if (!e) return false;
-        auto scope = core::creds::parse_scope(e->scope);
-        if (!scope || scope->attr("repo") != "acme/infra") return false;
-        return !is_push || (scope->action == "push" && scope->attr("branch").rfind("infra-agent/", 0) == 0);
-    });
+    test::GitHttpServer server(
+        dir / "remote", [&](const std::string&, const std::string& password, const std::string& path, bool is_push) {
+            {
+                std::lock_guard lock(m);
+                tokens.push_back(password);
+            }
+            if (path.rfind("/acme.git/", 0) != 0) return false;
+            // The branch is inside the pushed pack, not the URL: like a forge,
+            // the server checks the repository and that the grant is for bot branches.
+            auto e = verify_token(password);
+            if (!e) return false;
+            auto scope = core::creds::parse_scope(e->scope);
+            if (!scope || scope->attr("repo") != "acme/infra") return false;
+            return !is_push || (scope->action == "push" && scope->attr("branch").rfind("infra-agent/", 0) == 0);
+        });
     std::string url = server.url() + "acme.git";
 
     enqueue_finding();
@@ -121,7 +123,8 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
     EXPECT_EQ(prs[0]["updates"], 0);
     // The pushed branch holds the fix, with the task's trailers.
     fs::path bare = dir / "remote" / "acme.git";
-    EXPECT_NE(test::git(bare, "show " + branch + ":main.tf").find("aws_s3_bucket_public_access_block"), std::string::npos);
+    EXPECT_NE(test::git(bare, "show " + branch + ":main.tf").find("aws_s3_bucket_public_access_block"),
+              std::string::npos);
     std::string msg = test::git(bare, "log -1 --format=%B " + branch);
     EXPECT_NE(msg.find("Task-Id: " + prs[0]["taskId"].get<std::string>()), std::string::npos) << msg;
     EXPECT_NE(msg.find("Policy-Digest: sha256:"), std::string::npos) << msg;
@@ -139,7 +142,8 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
     ASSERT_EQ(pr["history"].size(), 1u);
     EXPECT_NE(pr["diff"].get<std::string>().find("+resource \"aws_s3_bucket_public_access_block\""), std::string::npos);
     EXPECT_LE(pr["body"].get<std::string>().size(), 65536u);
-    EXPECT_NE(pr["body"].get<std::string>().find("passed: `public access block present`"), std::string::npos) << pr["body"];
+    EXPECT_NE(pr["body"].get<std::string>().find("passed: `public access block present`"), std::string::npos)
+        << pr["body"];
 
     // Every credential is in the ledger, by task; no token is in the state
     // db's events or in anything the commands printed.
@@ -148,7 +152,8 @@ TEST_F(ChangeCli, FindingsBecomeOnePullRequestPerFindingOverSmartHttp)
     for (const auto& c : creds) {
         EXPECT_FALSE(c["taskId"].get<std::string>().empty());
         // Bound to the task: its repository, its own branch, and no longer than the worker's lease (30s).
-        EXPECT_TRUE(c["scope"] == "git:fetch:repo=acme/infra" || c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra")
+        EXPECT_TRUE(c["scope"] == "git:fetch:repo=acme/infra" ||
+                    c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra")
             << c.dump();
         auto issued = core::timeutil::parse_rfc3339(c["issuedAt"].get<std::string>());
         auto expires = core::timeutil::parse_rfc3339(c["expiresAt"].get<std::string>());
@@ -175,9 +180,8 @@ TEST_F(ChangeCli, TheTraceTellsTheStoryFromSignalToPullRequest)
 {
     const std::string ci_trace = "4bf92f3577b34da6a3ce929d0e0e4736";
     const std::string ci_span = "00f067aa0ba902b7";
-    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string&, bool) {
-        return static_cast<bool>(verify_token(password));
-    });
+    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string&,
+                                                   bool) { return static_cast<bool>(verify_token(password)); });
     opts.env["TRACEPARENT"] = "00-" + ci_trace + "-" + ci_span + "-01";
     enqueue_finding();
     opts.env.erase("TRACEPARENT");
@@ -209,8 +213,9 @@ TEST_F(ChangeCli, TheTraceTellsTheStoryFromSignalToPullRequest)
         }
     };
     walk(root);
-    for (const char* want : {"queue.enqueue", "queue.wait", "task.run", "git.clone", "execute_tool write_file",
-                             "execute_tool finish", "validation", "validation.step", "git.commit", "git.push", "pr.open"})
+    for (const char* want :
+         {"queue.enqueue", "queue.wait", "task.run", "git.clone", "execute_tool write_file", "execute_tool finish",
+          "validation", "validation.step", "git.commit", "git.push", "pr.open"})
         EXPECT_EQ(names.count(want), 1u) << want << "\n" << t.out;
     EXPECT_GE(names.count("credential.mint"), 2u);  // to fetch, and to push (libgit2 may ask twice: reused)
     EXPECT_EQ(names.count("policy.evaluate"), 2u);  // at enqueue and again at claim
@@ -262,8 +267,10 @@ TEST_F(ChangeCli, TheTraceTellsTheStoryFromSignalToPullRequest)
     check.stdin_data = m.out;
     auto promtool = test::run_program("/usr/bin/promtool", {"check", "metrics"}, check);
     EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err << m.out;
-    EXPECT_NE(m.out.find("infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 1\n"),
-              std::string::npos) << m.out;
+    EXPECT_NE(m.out.find(
+                  "infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 1\n"),
+              std::string::npos)
+        << m.out;
     EXPECT_NE(m.out.find("infra_agent_credential_mints_total{provider=\"local\"} "), std::string::npos);
     EXPECT_NE(m.out.find("infra_agent_policy_decisions_total{outcome=\"allowed\"} 1\n"), std::string::npos) << m.out;
     EXPECT_NE(m.out.find("infra_agent_tool_calls_total{tool=\"write_file\",outcome=\"ok\"} 1\n"), std::string::npos);
@@ -280,7 +287,8 @@ TEST_F(ChangeCli, TheTraceTellsTheStoryFromSignalToPullRequest)
     EXPECT_EQ(exported[1]["prevHash"], exported[0]["hash"]);
     sqlite3* raw = nullptr;
     ASSERT_EQ(sqlite3_open((home() / "state.db").c_str(), &raw), SQLITE_OK);
-    ASSERT_EQ(sqlite3_exec(raw, "DROP TRIGGER events_no_update; UPDATE events SET data = '{}' WHERE seq = 3", nullptr, nullptr, nullptr),
+    ASSERT_EQ(sqlite3_exec(raw, "DROP TRIGGER events_no_update; UPDATE events SET data = '{}' WHERE seq = 3", nullptr,
+                           nullptr, nullptr),
               SQLITE_OK);
     sqlite3_close(raw);
     v = run_cli({"audit", "verify", "--head", kept}, opts);
@@ -313,7 +321,8 @@ TEST_F(ChangeCli, APersonsPushToTheBotBranchStopsUpdates)
     EXPECT_EQ(test::json_lines(w.out).back()["dead"], 1) << w.out;  // not retried: retrying cannot help
     auto dead = test::json_lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
     ASSERT_EQ(dead.size(), 1u);
-    EXPECT_NE(dead[0]["lastError"].get<std::string>().find("somebody else pushed"), std::string::npos) << dead[0].dump();
+    EXPECT_NE(dead[0]["lastError"].get<std::string>().find("somebody else pushed"), std::string::npos)
+        << dead[0].dump();
     EXPECT_EQ(test::git(dir / "remote" / "acme.git", "log -1 --format=%s " + branch), "reviewer note\n");
     EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out)[0]["updates"], 0);
 }
@@ -322,8 +331,9 @@ TEST_F(ChangeCli, AFailedStepSaysItsFirstDiagnosticWholeAndRecordsTheRest)
 {
     // terraform's text output, as a configured step prints it: the message is
     // the first diagnostic's summary and every paragraph of its detail.
-    test::write_file(home() / "config.yaml", "validation:\n  steps:\n    - name: init\n"
-                                             "      run: [terraform, \"-chdir={dir}\", init, -input=false, -no-color]\n");
+    test::write_file(home() / "config.yaml",
+                     "validation:\n  steps:\n    - name: init\n"
+                     "      run: [terraform, \"-chdir={dir}\", init, -input=false, -no-color]\n");
     std::string url = (dir / "remote" / "acme.git").string();
     enqueue_finding();
     auto w = work(url);
@@ -333,7 +343,8 @@ TEST_F(ChangeCli, AFailedStepSaysItsFirstDiagnosticWholeAndRecordsTheRest)
     std::string error = dead[0]["lastError"];
     EXPECT_NE(error.find("validation failed: init failed: Error: Failed to query available provider packages: "
                          "Could not retrieve the list of available versions for provider hashicorp/aws: "),
-              std::string::npos) << error;
+              std::string::npos)
+        << error;
     EXPECT_NE(error.find("run the following command: terraform providers"), std::string::npos) << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
     // The step's whole output is in its span's event.
@@ -363,9 +374,10 @@ TEST_F(ChangeCli, ValidationFailureMeansNoPush)
     auto dead = test::json_lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
     ASSERT_EQ(dead.size(), 1u);
     std::string error = dead[0]["lastError"];
-    EXPECT_NE(error.find("validation failed: providers for the root: cannot install the providers the base commit uses: "
-                         "Error: Failed to query available provider packages: "),
-              std::string::npos)
+    EXPECT_NE(
+        error.find("validation failed: providers for the root: cannot install the providers the base commit uses: "
+                   "Error: Failed to query available provider packages: "),
+        std::string::npos)
         << error;
     EXPECT_NE(error.find("provider hashicorp/aws"), std::string::npos) << error;
     EXPECT_NE(error.find("infra-agent providers fetch ROOT"), std::string::npos) << error;
@@ -386,17 +398,21 @@ TEST_F(ChangeCli, AWorkerPinnedToARepositoryRefusesOtherRepositoriesTasks)
     auto dead = test::json_lines(run_cli({"queue", "ls", "--state", "dead", "--json"}, opts).out);
     ASSERT_EQ(dead.size(), 1u);
     EXPECT_NE(dead[0]["lastError"].get<std::string>().find("is for acme/infra, and this worker delivers to acme/other"),
-              std::string::npos) << dead[0].dump();
+              std::string::npos)
+        << dead[0].dump();
     EXPECT_EQ(test::git(dir / "remote" / "acme.git", "branch --list 'infra-agent/*'"), "");
 }
 
 TEST_F(ChangeCli, PrOpenProposesAWorkspacesChanges)
 {
     test::git(dir.path(), "clone -q remote/acme.git checkout");
-    test::write_file(dir / "checkout" / "main.tf", test::read_file(dir / "checkout" / "main.tf") + "# aws_s3_bucket_public_access_block: reviewed\n");
+    test::write_file(dir / "checkout" / "main.tf",
+                     test::read_file(dir / "checkout" / "main.tf") + "# aws_s3_bucket_public_access_block: reviewed\n");
     test::write_file(dir / "checkout" / "extra.tf", "# new file\n");
-    auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
-                          "--repo", "acme/infra"}, opts);
+    auto tasks = run_cli({"ingest", "checkov",
+                          (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                          "--repo", "acme/infra"},
+                         opts);
     auto o = opts;
     o.stdin_data = tasks.out.substr(0, tasks.out.find('\n') + 1);
     auto r = run_cli({"pr", "open", "--workspace", (dir / "checkout").string(), "--summary", "a reviewed fix"}, o);

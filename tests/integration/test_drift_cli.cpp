@@ -23,11 +23,13 @@ void terraform(const fs::path& dir, const std::string& args)
 TEST(DriftCli, OneTaskPerDriftedRootAndNoDuplicates)
 {
     test::TempDir dir;
-    test::write_file(dir / "modules" / "m" / "main.tf", "variable \"v\" {}\nresource \"terraform_data\" \"inner\" {\n  input = var.v\n}\n");
+    test::write_file(dir / "modules" / "m" / "main.tf",
+                     "variable \"v\" {}\nresource \"terraform_data\" \"inner\" {\n  input = var.v\n}\n");
     test::write_file(dir / "live" / "app" / "main.tf",
                      "module \"m\" {\n  source = \"../../modules/m\"\n  v      = \"one\"\n}\n"
                      "resource \"terraform_data\" \"app\" {\n  input = \"v1\"\n}\n");
-    test::write_file(dir / "live" / "db" / "main.tf", "resource \"terraform_data\" \"db\" {\n  input = \"stable\"\n}\n");
+    test::write_file(dir / "live" / "db" / "main.tf",
+                     "resource \"terraform_data\" \"db\" {\n  input = \"stable\"\n}\n");
     for (const char* root : {"live/app", "live/db"}) {
         terraform(dir / root, "init");
         terraform(dir / root, "apply -auto-approve");

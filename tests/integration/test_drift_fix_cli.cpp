@@ -38,7 +38,8 @@ void change_state(const fs::path& file, const std::string& name, const json& val
     for (auto& r : s["resources"]) {
         if (r["name"] == name && value.is_null()) continue;
         if (r["name"] == name)
-            for (const char* k : {"input", "output"}) r["instances"][0]["attributes"][k] = {{"value", value}, {"type", "string"}};
+            for (const char* k : {"input", "output"})
+                r["instances"][0]["attributes"][k] = {{"value", value}, {"type", "string"}};
         kept.push_back(r);
     }
     s["resources"] = kept;
@@ -51,7 +52,8 @@ protected:
     {
         fs::create_directories(dir / "state");
         test::write_file(dir / "seed" / "infra" / "app" / "main.tf",
-                         backend(state("app")) + "resource \"terraform_data\" \"app\" {\n  input = \"v1\" # the release\n}\n");
+                         backend(state("app")) +
+                             "resource \"terraform_data\" \"app\" {\n  input = \"v1\" # the release\n}\n");
         test::write_file(dir / "seed" / "infra" / "mixed" / "main.tf",
                          backend(state("mixed")) +
                              "variable \"size\" {\n  default = \"small\"\n}\n\n"
@@ -66,18 +68,22 @@ protected:
         test::git(dir.path(), "clone -q --bare seed acme.git");
         test::git(dir.path(), "clone -q acme.git live");
         for (const char* root : {"infra/app", "infra/mixed"}) {
-            auto boot = test::run_program("/bin/sh", {"-c", "cd " + (dir / "live" / root).string() +
-                                                                " && terraform init -input=false -no-color >/dev/null && "
-                                                                "terraform apply -auto-approve -input=false -no-color >/dev/null"});
+            auto boot = test::run_program(
+                "/bin/sh", {"-c", "cd " + (dir / "live" / root).string() +
+                                      " && terraform init -input=false -no-color >/dev/null && "
+                                      "terraform apply -auto-approve -input=false -no-color >/dev/null"});
             ASSERT_EQ(boot.exit_code, 0) << boot.err;
         }
         opts.cwd = (dir / "live").string();
         opts.env["INFRA_AGENT_HOME"] = home().string();
         ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
         test::write_file(home() / "config.yaml",
-                         "git:\n  repo: " + (dir / "acme.git").string() + "\n"
-                         "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n"
-                         "approvals:\n  groups:\n    platform-oncall: {members: [alice, bob]}\n");
+                         "git:\n  repo: " + (dir / "acme.git").string() +
+                             "\n"
+                             "sandbox:\n  state_dirs: [" +
+                             (dir / "state").string() +
+                             "]\n"
+                             "approvals:\n  groups:\n    platform-oncall: {members: [alice, bob]}\n");
     }
 
     fs::path home() const { return dir / ".infra-agent"; }
@@ -113,18 +119,25 @@ TEST_F(DriftFixCli, LiteralsAreCodifiedTheRestReportedAndALaterScanUpdatesThePul
     EXPECT_EQ(scan.out.find("leaked-token-value"), std::string::npos);
     auto w = run_cli({"worker", "--drain", "--json"}, opts);
     ASSERT_EQ(w.exit_code, 0) << w.err;
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 2) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 2)
+        << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
 
     // One pull request per root.
     auto prs = pull_requests();
     ASSERT_EQ(prs.size(), 2u) << run_cli({"queue", "ls", "--json"}, opts).out;
     std::string app_body = prs["infra/app"]["body"];
-    EXPECT_NE(app_body.find("| `terraform_data.app` | `input` | `\"v1\"` | `\"v2\"` | codified |"), std::string::npos) << app_body;
-    EXPECT_NE(app_body.find("-  input = \"v1\" # the release\n+  input = \"v2\" # the release"), std::string::npos) << app_body;
+    EXPECT_NE(app_body.find("| `terraform_data.app` | `input` | `\"v1\"` | `\"v2\"` | codified |"), std::string::npos)
+        << app_body;
+    EXPECT_NE(app_body.find("-  input = \"v1\" # the release\n+  input = \"v2\" # the release"), std::string::npos)
+        << app_body;
     std::string mixed = prs["infra/mixed"]["body"];
-    EXPECT_NE(mixed.find("- `terraform_data.sized` `input`: set from an expression (`var.size`): change the value where it comes from"),
-              std::string::npos) << mixed;
-    EXPECT_NE(mixed.find("| `terraform_data.secret` | `input` | (sensitive) | (sensitive) | not codified |"), std::string::npos) << mixed;
+    EXPECT_NE(mixed.find("- `terraform_data.sized` `input`: set from an expression (`var.size`): change the value "
+                         "where it comes from"),
+              std::string::npos)
+        << mixed;
+    EXPECT_NE(mixed.find("| `terraform_data.secret` | `input` | (sensitive) | (sensitive) | not codified |"),
+              std::string::npos)
+        << mixed;
     EXPECT_NE(mixed.find("- `terraform_data.gone`: in the code and not in the state"), std::string::npos) << mixed;
 
     // Validation planned against the real state: the codified root has nothing left to change.
@@ -138,7 +151,9 @@ TEST_F(DriftFixCli, LiteralsAreCodifiedTheRestReportedAndALaterScanUpdatesThePul
     auto mixed_task = json::parse(run_cli({"queue", "show", prs["infra/mixed"]["taskId"], "--json"}, opts).out);
     EXPECT_EQ(mixed_task["result"]["codified"].size(), 1u) << mixed_task["result"].dump();
     EXPECT_EQ(mixed_task["result"]["notCodified"].size(), 3u) << mixed_task["result"].dump();
-    EXPECT_NE(mixed.find("| `terraform_data.label` | `input` | `\"blue\"` | `\"green\"` | codified |"), std::string::npos) << mixed;
+    EXPECT_NE(mixed.find("| `terraform_data.label` | `input` | `\"blue\"` | `\"green\"` | codified |"),
+              std::string::npos)
+        << mixed;
     std::string touched = mixed_task["result"]["change"]["validation"]["plan"]["infra/mixed"]["resources"].dump();
     EXPECT_EQ(touched.find("terraform_data.label"), std::string::npos) << touched;
     EXPECT_NE(touched.find("terraform_data.sized"), std::string::npos) << touched;
@@ -170,7 +185,8 @@ TEST_F(DriftFixCli, LiteralsAreCodifiedTheRestReportedAndALaterScanUpdatesThePul
     EXPECT_EQ(resolved[0]["data"]["pullRequest"]["id"], prs["infra/app"]["id"]);
     auto closed = json::parse(run_cli({"pr", "show", prs["infra/app"]["id"], "--json"}, opts).out);
     EXPECT_EQ(closed["state"], "closed") << closed.dump();
-    EXPECT_EQ(closed["reason"], "closed: infra/app no longer drifts from its code (a drift scan found no difference)") << closed.dump();
+    EXPECT_EQ(closed["reason"], "closed: infra/app no longer drifts from its code (a drift scan found no difference)")
+        << closed.dump();
     EXPECT_EQ(test::json_lines(run_cli({"events", "--json", "--type", "pr.obsolete"}, opts).out).size(), 1u);
     // The other root still drifts: its pull request stays open.
     EXPECT_EQ(json::parse(run_cli({"pr", "show", prs["infra/mixed"]["id"], "--json"}, opts).out)["state"], "open");
@@ -178,13 +194,14 @@ TEST_F(DriftFixCli, LiteralsAreCodifiedTheRestReportedAndALaterScanUpdatesThePul
 
 TEST_F(DriftFixCli, RevertWaitsForApprovalThenAppliesOnce)
 {
-    test::write_file(home() / "policies" / "drift.yaml",
-                     "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: org-tiers, level: organization}\nrules:\n"
-                     "  - name: app-drift-reverts\n    match: {type: drift-detection, context.resource: infra/app}\n"
-                     "    tier: 4\n    requiredApprovals: [platform-oncall]\n    drift: {mode: revert}\n"
-                     "    constraints: {requiresValidation: true}\n"
-                     "  - name: other-drift-codified\n    match: {type: drift-detection, context.resource: {not: infra/app}}\n"
-                     "    tier: 2\n    drift: {mode: codify}\n");
+    test::write_file(
+        home() / "policies" / "drift.yaml",
+        "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: org-tiers, level: organization}\nrules:\n"
+        "  - name: app-drift-reverts\n    match: {type: drift-detection, context.resource: infra/app}\n"
+        "    tier: 4\n    requiredApprovals: [platform-oncall]\n    drift: {mode: revert}\n"
+        "    constraints: {requiresValidation: true}\n"
+        "  - name: other-drift-codified\n    match: {type: drift-detection, context.resource: {not: infra/app}}\n"
+        "    tier: 2\n    drift: {mode: codify}\n");
     change_state(state("app"), "app", "v2");
     auto scan = run_cli({"drift", "--enqueue", "--json", "--repo-id", "acme/infra", "infra/app"}, opts);
     auto admitted = test::json_lines(scan.out);
@@ -193,7 +210,8 @@ TEST_F(DriftFixCli, RevertWaitsForApprovalThenAppliesOnce)
     std::string id = admitted[0]["id"];
     ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);
     auto w = run_cli({"worker", "--drain", "--json"}, opts);
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1)
+        << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
 
     // No code changed; the plan made against the real state puts v1 back.
     auto task = json::parse(run_cli({"queue", "show", id, "--json"}, opts).out);
@@ -220,9 +238,10 @@ TEST_F(DriftFixCli, RevertWaitsForApprovalThenAppliesOnce)
 
 TEST_F(DriftFixCli, ReportChangesNothing)
 {
-    test::write_file(home() / "policies" / "drift.yaml",
-                     "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: team-drift, level: organization}\nrules:\n"
-                     "  - name: drift-is-reported\n    match: {type: drift-detection}\n    drift: {mode: report}\n");
+    test::write_file(
+        home() / "policies" / "drift.yaml",
+        "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: team-drift, level: organization}\nrules:\n"
+        "  - name: drift-is-reported\n    match: {type: drift-detection}\n    drift: {mode: report}\n");
     change_state(state("app"), "app", "v2");
     ASSERT_EQ(run_cli({"drift", "--enqueue", "--repo-id", "acme/infra", "infra/app"}, opts).exit_code, 0);
     auto w = run_cli({"worker", "--drain", "--json"}, opts);
@@ -232,7 +251,8 @@ TEST_F(DriftFixCli, ReportChangesNothing)
     auto task = json::parse(run_cli({"queue", "show", tasks[0]["id"], "--json"}, opts).out);
     EXPECT_EQ(task["decision"]["drift"]["mode"], "report");
     EXPECT_EQ(task["result"]["change"]["state"], "no-change") << task["result"].dump();
-    EXPECT_EQ(task["result"]["drifted"][0], json::parse(R"({"address": "terraform_data.app", "attribute": "input", "old": "v1", "new": "v2"})"));
+    EXPECT_EQ(task["result"]["drifted"][0],
+              json::parse(R"({"address": "terraform_data.app", "attribute": "input", "old": "v1", "new": "v2"})"));
     EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 0u);
 }
 

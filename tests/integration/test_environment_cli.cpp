@@ -19,7 +19,8 @@ using nlohmann::json;
 using test::run_cli;
 
 // "production" with a Cyrillic o (U+043E) in place of the Latin one.
-const std::string k_lookalike = "pr\xd0\xbe" "duction";
+const std::string k_lookalike = "pr\xd0\xbe"
+                                "duction";
 const std::vector<std::string> k_spellings = {"production", "Production", "production ", "PRODUCTION", " ProDuction\t"};
 
 test::RunOptions in_home(const test::TempDir& dir, const std::string& stdin_data = "")
@@ -37,8 +38,11 @@ std::string task_line(const std::string& env, int n)
     json t = {{"id", "01M86TZH12FPQAZA78N10Q24F" + std::to_string(n)},
               {"type", "compliance-remediation"},
               {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-24T12:00:00Z"}}},
-              {"context", {{"agentSlug", "builtin"}, {"repositoryId", "acme/infra"}, {"environment", env},
-                           {"resource", "aws_s3_bucket.b" + std::to_string(n)}}},
+              {"context",
+               {{"agentSlug", "builtin"},
+                {"repositoryId", "acme/infra"},
+                {"environment", env},
+                {"resource", "aws_s3_bucket.b" + std::to_string(n)}}},
               {"payload", json::object()},
               {"dedupeKey", "k-env-" + std::to_string(n)}};
     return t.dump() + "\n";
@@ -64,7 +68,8 @@ TEST(EnvironmentCli, ProductionWaitsForApprovalHoweverItIsSpelled)
 
         auto q = run_cli({"enqueue"}, in_home(dir, task_line(env, n)));
         EXPECT_EQ(q.exit_code, 4) << q.out << q.err;
-        auto shown = run_cli({"queue", "show", "01M86TZH12FPQAZA78N10Q24F" + std::to_string(n), "--json"}, in_home(dir));
+        auto shown =
+            run_cli({"queue", "show", "01M86TZH12FPQAZA78N10Q24F" + std::to_string(n), "--json"}, in_home(dir));
         ASSERT_EQ(shown.exit_code, 0) << shown.err;
         auto j = json::parse(shown.out);
         EXPECT_EQ(j["state"], "pending-approval");
@@ -79,35 +84,47 @@ TEST(EnvironmentCli, ProductionWaitsForApprovalHoweverItIsSpelled)
 TEST(EnvironmentCli, ALookAlikeIsRefusedWhereverATaskComesIn)
 {
     test::TempDir dir;
-    for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
-             {"policy", "eval"}, {"enqueue"}, {"run"}, {"ingest", "api"}}) {
+    for (const std::vector<std::string>& cmd :
+         std::vector<std::vector<std::string>>{{"policy", "eval"}, {"enqueue"}, {"run"}, {"ingest", "api"}}) {
         auto r = run_cli(cmd, in_home(dir, task_line(k_lookalike, 1)));
         EXPECT_EQ(r.exit_code, 65) << cmd[0] << ": " << r.out << r.err;
         EXPECT_TRUE(names_the_lookalike(r.err)) << cmd[0] << ": " << r.err;
         EXPECT_TRUE(r.out.empty()) << cmd[0] << ": " << r.out;
     }
-    EXPECT_EQ(run_cli({"queue", "ls", "--json"}, in_home(dir)).out.find("01M86TZH12FPQAZA78N10Q24F1"), std::string::npos);
+    EXPECT_EQ(run_cli({"queue", "ls", "--json"}, in_home(dir)).out.find("01M86TZH12FPQAZA78N10Q24F1"),
+              std::string::npos);
 
     // A scanner's report with --environment, and an alert's label.
-    auto flag = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+    auto flag = run_cli({"ingest", "checkov",
+                         (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
                          "--repo", "acme/infra", "--environment", k_lookalike},
                         in_home(dir));
     EXPECT_EQ(flag.exit_code, 65) << flag.err;
-    EXPECT_NE(flag.err.find("--environment: environment '" + k_lookalike + "' has the non-ASCII character U+043E"), std::string::npos)
+    EXPECT_NE(flag.err.find("--environment: environment '" + k_lookalike + "' has the non-ASCII character U+043E"),
+              std::string::npos)
         << flag.err;
     EXPECT_TRUE(flag.out.empty());
-    json alert = {{"version", "4"}, {"status", "firing"}, {"receiver", "infra-agent"}, {"groupKey", "{}:{}"},
-                  {"alerts", {{{"status", "firing"}, {"labels", {{"alertname", "BucketPublic"}, {"environment", k_lookalike}}},
-                               {"annotations", json::object()}, {"startsAt", "2026-11-24T12:00:00Z"}, {"fingerprint", "f00d"}}}}};
+    json alert = {{"version", "4"},
+                  {"status", "firing"},
+                  {"receiver", "infra-agent"},
+                  {"groupKey", "{}:{}"},
+                  {"alerts",
+                   {{{"status", "firing"},
+                     {"labels", {{"alertname", "BucketPublic"}, {"environment", k_lookalike}}},
+                     {"annotations", json::object()},
+                     {"startsAt", "2026-11-24T12:00:00Z"},
+                     {"fingerprint", "f00d"}}}}};
     auto label = run_cli({"ingest", "alertmanager"}, in_home(dir, alert.dump()));
     EXPECT_EQ(label.exit_code, 65) << label.out << label.err;
     EXPECT_TRUE(names_the_lookalike(label.err)) << label.err;
     EXPECT_TRUE(label.out.empty()) << label.out;
 
     // A schedule whose signal names it.
-    test::write_file(dir / "home" / "config.yaml",
-                     "schedules:\n  - name: nightly\n    cron: \"0 3 * * *\"\n    signal:\n      type: drift-detection\n"
-                     "      context: {repositoryId: acme/infra, environment: \"" + k_lookalike + "\"}\n");
+    test::write_file(
+        dir / "home" / "config.yaml",
+        "schedules:\n  - name: nightly\n    cron: \"0 3 * * *\"\n    signal:\n      type: drift-detection\n"
+        "      context: {repositoryId: acme/infra, environment: \"" +
+            k_lookalike + "\"}\n");
     auto tick = run_cli({"ingest", "schedule", "nightly"}, in_home(dir));
     EXPECT_EQ(tick.exit_code, 65) << tick.out << tick.err;
     EXPECT_NE(tick.err.find("schedules.nightly.signal: context.environment"), std::string::npos) << tick.err;
@@ -127,26 +144,36 @@ TEST(EnvironmentCli, EveryIngestSourceWritesOneSpelling)
     ASSERT_EQ(api.exit_code, 0) << api.err;
     EXPECT_EQ(env_of(api.out), production);
 
-    auto flag = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+    auto flag = run_cli({"ingest", "checkov",
+                         (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
                          "--repo", "acme/infra", "--environment", " Production "},
                         in_home(dir));
     ASSERT_EQ(flag.exit_code, 0) << flag.err;
     EXPECT_EQ(env_of(flag.out), production);
 
-    json alert = {{"version", "4"}, {"status", "firing"}, {"receiver", "infra-agent"}, {"groupKey", "{}:{}"},
-                  {"alerts", {{{"status", "firing"}, {"labels", {{"alertname", "BucketPublic"}, {"env", "PRODUCTION"}}},
-                               {"annotations", json::object()}, {"startsAt", "2026-11-24T12:00:00Z"}, {"fingerprint", "f00d"}}}}};
+    json alert = {{"version", "4"},
+                  {"status", "firing"},
+                  {"receiver", "infra-agent"},
+                  {"groupKey", "{}:{}"},
+                  {"alerts",
+                   {{{"status", "firing"},
+                     {"labels", {{"alertname", "BucketPublic"}, {"env", "PRODUCTION"}}},
+                     {"annotations", json::object()},
+                     {"startsAt", "2026-11-24T12:00:00Z"},
+                     {"fingerprint", "f00d"}}}}};
     auto label = run_cli({"ingest", "alertmanager"}, in_home(dir, alert.dump()));
     ASSERT_EQ(label.exit_code, 0) << label.err;
     EXPECT_EQ(env_of(label.out), production);
 
-    auto chat = run_cli({"ingest", "chat", "--message", "rotate the keys", "--environment", "PRODUCTION"}, in_home(dir));
+    auto chat =
+        run_cli({"ingest", "chat", "--message", "rotate the keys", "--environment", "PRODUCTION"}, in_home(dir));
     ASSERT_EQ(chat.exit_code, 0) << chat.err;
     EXPECT_EQ(env_of(chat.out), production);
 
-    test::write_file(dir / "home" / "config.yaml",
-                     "schedules:\n  - name: nightly\n    cron: \"0 3 * * *\"\n    signal:\n      type: drift-detection\n"
-                     "      context: {repositoryId: acme/infra, environment: \"Production \"}\n");
+    test::write_file(
+        dir / "home" / "config.yaml",
+        "schedules:\n  - name: nightly\n    cron: \"0 3 * * *\"\n    signal:\n      type: drift-detection\n"
+        "      context: {repositoryId: acme/infra, environment: \"Production \"}\n");
     auto tick = run_cli({"ingest", "schedule", "nightly"}, in_home(dir));
     ASSERT_EQ(tick.exit_code, 0) << tick.err;
     EXPECT_EQ(env_of(tick.out), production);
@@ -165,15 +192,19 @@ TEST(EnvironmentCli, LintWarnsAboutAnEnvironmentMatchThatNoTaskMeets)
                      "  - name: prod-regex\n    match: {context.environment: {regex: \"^Prod\"}}\n    tier: 4\n"
                      "    requiredApprovals: [platform-oncall]\n"
                      "  - name: spaced\n    match: {context.environment: [staging, \"qa \"]}\n    tier: 1\n"
-                     "  - name: fine\n    match: {context.environment: [production, \"prod-*\", {regex: \"^prod\\\\S*$\"}]}\n    tier: 4\n"
+                     "  - name: fine\n    match: {context.environment: [production, \"prod-*\", {regex: "
+                     "\"^prod\\\\S*$\"}]}\n    tier: 4\n"
                      "    requiredApprovals: [platform-oncall]\n");
     auto lint = run_cli({"policy", "lint", (dir / "pol").string()}, in_home(dir));
     EXPECT_EQ(lint.exit_code, 0) << lint.out << lint.err;  // warnings only
-    EXPECT_NE(lint.out.find("gates.yaml:6:34: warning: 'context.environment': 'Production' never matches: a task's environment is "
-                            "trimmed and lower-cased when it comes in, so write 'production'"),
-              std::string::npos)
+    EXPECT_NE(
+        lint.out.find(
+            "gates.yaml:6:34: warning: 'context.environment': 'Production' never matches: a task's environment is "
+            "trimmed and lower-cased when it comes in, so write 'production'"),
+        std::string::npos)
         << lint.out;
-    EXPECT_NE(lint.out.find("warning: 'context.environment': regex '^Prod' has upper-case letters"), std::string::npos) << lint.out;
+    EXPECT_NE(lint.out.find("warning: 'context.environment': regex '^Prod' has upper-case letters"), std::string::npos)
+        << lint.out;
     EXPECT_NE(lint.out.find("warning: 'context.environment': 'qa ' never matches"), std::string::npos) << lint.out;
     EXPECT_EQ(lint.out.find("gates.yaml:17"), std::string::npos) << lint.out;  // the rule written in lower case is fine
     std::size_t warnings = 0;

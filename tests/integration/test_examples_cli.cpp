@@ -63,9 +63,12 @@ ActionRun run_action(const fs::path& dir, std::map<std::string, std::string> giv
         o.env["RUNNER_TEMP"] = dir.string();
         o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
         if (step["env"])
-            for (const auto& e : step["env"]) o.env[e.first.as<std::string>()] = expand_inputs(e.second.as<std::string>(), inputs);
-        auto r = test::run_program("/bin/bash", {"--noprofile", "--norc", "-eo", "pipefail", "-c",
-                                                 expand_inputs(step["run"].as<std::string>(), inputs)}, o);
+            for (const auto& e : step["env"])
+                o.env[e.first.as<std::string>()] = expand_inputs(e.second.as<std::string>(), inputs);
+        auto r = test::run_program(
+            "/bin/bash",
+            {"--noprofile", "--norc", "-eo", "pipefail", "-c", expand_inputs(step["run"].as<std::string>(), inputs)},
+            o);
         out.out += r.out;
         out.err += r.err;
         out.exit_code = r.exit_code;
@@ -77,14 +80,19 @@ ActionRun run_action(const fs::path& dir, std::map<std::string, std::string> giv
 TEST(Examples, TheCompositeActionReportsDriftInTheJobSummaryAndAsSarif)
 {
     test::TempDir dir;
-    test::write_file(dir / "envs" / "prod" / "main.tf", "resource \"terraform_data\" \"bucket\" {\n  input = \"v1\"\n}\n");
-    auto boot = test::run_program("/bin/sh", {"-c", "cd " + (dir / "envs" / "prod").string() +
-                                                        " && terraform init -input=false >/dev/null && terraform apply -auto-approve -input=false >/dev/null"});
+    test::write_file(dir / "envs" / "prod" / "main.tf",
+                     "resource \"terraform_data\" \"bucket\" {\n  input = \"v1\"\n}\n");
+    auto boot = test::run_program(
+        "/bin/sh",
+        {"-c",
+         "cd " + (dir / "envs" / "prod").string() +
+             " && terraform init -input=false >/dev/null && terraform apply -auto-approve -input=false >/dev/null"});
     ASSERT_EQ(boot.exit_code, 0) << boot.err;
-    test::write_file(dir / "envs" / "prod" / "main.tf", "resource \"terraform_data\" \"bucket\" {\n  input = \"v2\"\n}\n");
+    test::write_file(dir / "envs" / "prod" / "main.tf",
+                     "resource \"terraform_data\" \"bucket\" {\n  input = \"v2\"\n}\n");
 
     auto r = run_action(dir.path(), {{"command", "drift"}, {"dirs", "envs"}, {"sarif", "drift.sarif"}});
-    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;  // fail-on-drift: true by default
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;                 // fail-on-drift: true by default
     EXPECT_NE(r.out.find("infra-agent 0."), std::string::npos);  // the install step found it
     std::string summary = test::read_file(dir / "summary.md");
     EXPECT_NE(summary.find("| envs/prod | drift | 0 | 1 | 0 |"), std::string::npos) << summary;

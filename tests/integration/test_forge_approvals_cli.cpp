@@ -65,10 +65,12 @@ protected:
         // Tokens are a GitHub App's installation tokens, narrowed to what each call needs.
         auto key = test::run_program("/usr/bin/openssl", {"genrsa", "-out", (dir / "app.pem").string(), "2048"});
         ASSERT_EQ(key.exit_code, 0) << key.err;
-        run_reviewed_change("{kind: github, base_url: " + github.url() + ", accept: application/json}", "github",
-                            "github_team: acme/platform-oncall",
-                            "creds:\n  provider: github-app\n  github_app:\n    app_id: \"12345\"\n    installation_id: \"42\"\n"
-                            "    private_key_file: " + (dir / "app.pem").string() + "\n");
+        run_reviewed_change(
+            "{kind: github, base_url: " + github.url() + ", accept: application/json}", "github",
+            "github_team: acme/platform-oncall",
+            "creds:\n  provider: github-app\n  github_app:\n    app_id: \"12345\"\n    installation_id: \"42\"\n"
+            "    private_key_file: " +
+                (dir / "app.pem").string() + "\n");
         if (HasFatalFailure()) return;
         auto prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
         ASSERT_EQ(prs.size(), 1u);
@@ -78,7 +80,8 @@ protected:
     /// Posts a signed delivery; the answer's body.
     json deliver(const std::string& event, const json& body)
     {
-        last = {{"X-GitHub-Event", event}, {"X-GitHub-Delivery", "00000000-0000-4000-8000-00000000" + std::to_string(1000 + ++deliveries)}};
+        last = {{"X-GitHub-Event", event},
+                {"X-GitHub-Delivery", "00000000-0000-4000-8000-00000000" + std::to_string(1000 + ++deliveries)}};
         last_body = body.dump();
         return redeliver();
     }
@@ -115,8 +118,9 @@ protected:
                        {"html_url", html + "#pullrequestreview-80"},
                        {"pull_request_url", "https://api.github.com/repos/acme/infra/pulls/1347"},
                        {"author_association", "MEMBER"},
-                       {"_links", {{"html", {{"href", html + "#pullrequestreview-80"}}},
-                                   {"pull_request", {{"href", "https://api.github.com/repos/acme/infra/pulls/1347"}}}}}};
+                       {"_links",
+                        {{"html", {{"href", html + "#pullrequestreview-80"}}},
+                         {"pull_request", {{"href", "https://api.github.com/repos/acme/infra/pulls/1347"}}}}}};
         return deliver("pull_request_review", b);
     }
 
@@ -178,29 +182,39 @@ TEST_F(ForgeApprovals, ATeamMembersReviewApprovesAndACommentApplies)
     // alice asked for the task: a member of the team or not, her review does not count.
     auto self = review("alice", commit);
     EXPECT_EQ(self["status"], "refused") << self.dump();
-    EXPECT_NE(self["reason"].get<std::string>().find("alice asked for task " + id + " and cannot approve it"), std::string::npos) << self;
+    EXPECT_NE(self["reason"].get<std::string>().find("alice asked for task " + id + " and cannot approve it"),
+              std::string::npos)
+        << self;
     // mallory is not in acme/platform-oncall, GitHub says when asked.
     auto outsider = comment("mallory", "/infra-agent approve");
     EXPECT_EQ(outsider["status"], "refused") << outsider.dump();
-    EXPECT_NE(outsider["reason"].get<std::string>().find("mallory is not a member of the GitHub team acme/platform-oncall"),
-              std::string::npos) << outsider;
+    EXPECT_NE(
+        outsider["reason"].get<std::string>().find("mallory is not a member of the GitHub team acme/platform-oncall"),
+        std::string::npos)
+        << outsider;
     // No approval of the plan yet: `/infra-agent apply` is refused.
     auto early = comment("dana", "/infra-agent apply");
     EXPECT_EQ(early["status"], "refused") << early.dump();
-    EXPECT_NE(early["reason"].get<std::string>().find("waits for approval by platform-oncall"), std::string::npos) << early;
+    EXPECT_NE(early["reason"].get<std::string>().find("waits for approval by platform-oncall"), std::string::npos)
+        << early;
 
     // A group the task does not wait for is named.
     auto other = comment("carol", "/infra-agent approve security");
     EXPECT_EQ(other["status"], "refused") << other.dump();
-    EXPECT_NE(other["reason"].get<std::string>().find("needs approvals from platform-oncall, not 'security'"), std::string::npos) << other;
+    EXPECT_NE(other["reason"].get<std::string>().find("needs approvals from platform-oncall, not 'security'"),
+              std::string::npos)
+        << other;
 
     auto said = comments(4);
     ASSERT_EQ(said.size(), 4u);
-    EXPECT_NE(said[0].find("@alice, your approval does not count for task `" + id + "`: alice asked for task"), std::string::npos) << said[0];
+    EXPECT_NE(said[0].find("@alice, your approval does not count for task `" + id + "`: alice asked for task"),
+              std::string::npos)
+        << said[0];
     EXPECT_NE(said[1].find("@mallory, your approval does not count"), std::string::npos) << said[1];
     EXPECT_NE(said[1].find("is not a member of the GitHub team acme/platform-oncall"), std::string::npos) << said[1];
     EXPECT_NE(said[2].find("`/infra-agent apply` was refused"), std::string::npos) << said[2];
-    EXPECT_NE(said[3].find("Name the group you approve for: /infra-agent approve GROUP."), std::string::npos) << said[3];
+    EXPECT_NE(said[3].find("Name the group you approve for: /infra-agent approve GROUP."), std::string::npos)
+        << said[3];
 
     // carol is in the team (GitHub's example membership: active), and reviewed the plan's commit.
     auto approved = review("carol", commit);
@@ -231,8 +245,10 @@ TEST_F(ForgeApprovals, ATeamMembersReviewApprovesAndACommentApplies)
     ASSERT_EQ(applying["status"], "applying") << applying.dump();
     auto done = comments(6, 120000);
     ASSERT_EQ(done.size(), 6u) << server->err();
-    EXPECT_NE(done.back().find("Applied plan sha256 `" + sha + "` of task `" + id + "` as @dana asked; approved by carol (platform-oncall)"),
-              std::string::npos) << done.back();
+    EXPECT_NE(done.back().find("Applied plan sha256 `" + sha + "` of task `" + id +
+                               "` as @dana asked; approved by carol (platform-oncall)"),
+              std::string::npos)
+        << done.back();
     std::string state = test::read_file(dir / "state" / "terraform.tfstate");
     EXPECT_NE(state.find("\"v2\""), std::string::npos) << state;
     EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
@@ -285,12 +301,15 @@ TEST_F(ForgeApprovals, APushAfterAnApprovalDismissesIt)
     auto again = review("carol", head);
     EXPECT_EQ(again["status"], "refused");
     EXPECT_NE(again["reason"].get<std::string>().find("the review is of commit " + head.substr(0, 12) +
-                                                       ", and the saved plan was made at " + commit.substr(0, 12)),
-              std::string::npos) << again;
+                                                      ", and the saved plan was made at " + commit.substr(0, 12)),
+              std::string::npos)
+        << again;
     auto by_comment = comment("carol", "/infra-agent approve");
     EXPECT_EQ(by_comment["status"], "refused");
-    EXPECT_NE(by_comment["reason"].get<std::string>().find("commit " + head.substr(0, 12) + " was pushed after the saved plan was made"),
-              std::string::npos) << by_comment;
+    EXPECT_NE(by_comment["reason"].get<std::string>().find("commit " + head.substr(0, 12) +
+                                                           " was pushed after the saved plan was made"),
+              std::string::npos)
+        << by_comment;
     // Another push finds the plan stale already, and says nothing more.
     EXPECT_EQ(push("mallory", head)["status"], "ignored");
     EXPECT_EQ(comments().size(), 4u);

@@ -23,7 +23,8 @@ protected:
         test::write_file(dir / "envs" / "prod" / "main.tf",
                          "# production\n\nresource \"terraform_data\" \"bucket\" {\n  input = \"v1\"\n}\n");
         auto boot = test::run_program("/bin/sh", {"-c", "cd " + (dir / "envs" / "prod").string() +
-                                                            " && terraform init -input=false >/dev/null && terraform apply -auto-approve -input=false >/dev/null"});
+                                                            " && terraform init -input=false >/dev/null && terraform "
+                                                            "apply -auto-approve -input=false >/dev/null"});
         ASSERT_EQ(boot.exit_code, 0) << boot.err;
         test::write_file(dir / "envs" / "prod" / "main.tf",
                          "# production\n\nresource \"terraform_data\" \"bucket\" {\n  input = \"v2\"\n}\n");
@@ -54,7 +55,8 @@ TEST_F(FormatsCli, DriftAsSarifPointsAtTheResourcesCode)
     EXPECT_EQ(loc["physicalLocation"]["artifactLocation"]["uri"], "envs/prod/main.tf");
     EXPECT_EQ(loc["physicalLocation"]["region"]["startLine"], 3);
     EXPECT_EQ(loc["logicalLocations"][0]["fullyQualifiedName"], "terraform_data.bucket");
-    EXPECT_NE(result["message"]["text"].get<std::string>().find("terraform_data.bucket would be updated"), std::string::npos);
+    EXPECT_NE(result["message"]["text"].get<std::string>().find("terraform_data.bucket would be updated"),
+              std::string::npos);
 
     auto md = run_cli({"drift", "--format", "markdown", "envs"}, opts);
     ASSERT_EQ(md.exit_code, 0) << md.err;
@@ -73,9 +75,10 @@ TEST_F(FormatsCli, InsideGitHubActionsTheSummaryAndAnnotationsAreWrittenAndStdou
     auto tasks = test::json_lines(r.out);  // the drift task, and nothing else, on stdout
     ASSERT_EQ(tasks.size(), 1u);
     EXPECT_EQ(tasks[0]["type"], "drift-detection");
-    EXPECT_NE(r.err.find("::warning file=envs/prod/main.tf,line=3,title=Infrastructure differs from its Terraform code::"
-                         "terraform_data.bucket would be updated by terraform apply in envs/prod"),
-              std::string::npos)
+    EXPECT_NE(
+        r.err.find("::warning file=envs/prod/main.tf,line=3,title=Infrastructure differs from its Terraform code::"
+                   "terraform_data.bucket would be updated by terraform apply in envs/prod"),
+        std::string::npos)
         << r.err;
     std::string summary = test::read_file(dir / "summary.md");
     EXPECT_EQ(summary.rfind("earlier step\n", 0), 0u);  // appended to

@@ -20,7 +20,6 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::run_cli;
 
-
 TEST(GitHubForge, OnePullRequestPerFindingThroughAGitHubApp)
 {
     test::GitHubMock github;
@@ -35,35 +34,45 @@ TEST(GitHubForge, OnePullRequestPerFindingThroughAGitHubApp)
     opts.cwd = dir.path().string();
     opts.env["INFRA_AGENT_HOME"] = (dir / ".infra-agent").string();
     ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
-    test::write_file(dir / ".infra-agent" / "config.yaml",
-                     "forge:\n  kind: github\n  base_url: " + github.url() +
-                         "\n  accept: application/json\n  labels: [infra-agent, security]\n"
-                         "creds:\n  provider: github-app\n  github_app:\n    app_id: \"12345\"\n    installation_id: \"42\"\n"
-                         "    private_key_file: " + (dir / "app.pem").string() + "\n"
-                         "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
+    test::write_file(
+        dir / ".infra-agent" / "config.yaml",
+        "forge:\n  kind: github\n  base_url: " + github.url() +
+            "\n  accept: application/json\n  labels: [infra-agent, security]\n"
+            "creds:\n  provider: github-app\n  github_app:\n    app_id: \"12345\"\n    installation_id: \"42\"\n"
+            "    private_key_file: " +
+            (dir / "app.pem").string() +
+            "\n"
+            "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
 
     auto run_once = [&] {
-        auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
-                              "--repo", "acme/infra"}, opts);
+        auto tasks =
+            run_cli({"ingest", "checkov",
+                     (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                     "--repo", "acme/infra"},
+                    opts);
         ASSERT_EQ(tasks.exit_code, 0) << tasks.err;
         auto o = opts;
         o.stdin_data = tasks.out.substr(0, tasks.out.find('\n') + 1);
         ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
         auto w = run_cli({"worker", "--drain", "--json", "--repo", (dir / "acme.git").string()}, opts);
         ASSERT_EQ(w.exit_code, 0) << w.err;
-        EXPECT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+        EXPECT_EQ(test::json_lines(w.out).back()["succeeded"], 1)
+            << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
     };
 
     run_once();
     auto calls = github.calls();
-    for (const auto& c : calls) EXPECT_TRUE(c.status >= 200 && c.status < 300) << c.method << " " << c.path << " " << c.status << " " << c.violations;
+    for (const auto& c : calls)
+        EXPECT_TRUE(c.status >= 200 && c.status < 300)
+            << c.method << " " << c.path << " " << c.status << " " << c.violations;
     ASSERT_GE(calls.size(), 4u);
     // 1. The app's JWT buys an installation token narrowed to this repository.
     EXPECT_EQ(calls[0].method, "POST");
     EXPECT_EQ(calls[0].path, "/app/installations/42/access_tokens");
     std::string jwt = calls[0].authorization.substr(7);
     EXPECT_EQ(jwt.substr(0, jwt.find('.')), core::crypto::base64url_encode(R"({"alg":"RS256","typ":"JWT"})"));
-    auto claims = json::parse(*core::crypto::base64url_decode(jwt.substr(jwt.find('.') + 1, jwt.rfind('.') - jwt.find('.') - 1)));
+    auto claims =
+        json::parse(*core::crypto::base64url_decode(jwt.substr(jwt.find('.') + 1, jwt.rfind('.') - jwt.find('.') - 1)));
     EXPECT_EQ(claims["iss"], "12345");
     EXPECT_LE(claims["exp"].get<long>() - claims["iat"].get<long>(), 600);
     auto grant = json::parse(calls[0].body);

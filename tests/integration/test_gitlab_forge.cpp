@@ -30,7 +30,8 @@ public:
     explicit GitLabServer(std::string token) : m_token(std::move(token))
     {
         auto auth = [this](const httplib::Request& req, httplib::Response& res) {
-            if (req.target.find("/projects/acme%2Finfra/") == std::string::npos && req.target.find("/groups/") == std::string::npos) {
+            if (req.target.find("/projects/acme%2Finfra/") == std::string::npos &&
+                req.target.find("/groups/") == std::string::npos) {
                 res.status = 404;
                 res.set_content(R"({"message":"404 Project Not Found"})", "application/json");
                 return false;
@@ -49,7 +50,8 @@ public:
             log.push_back("GET list");
             json out = json::array();
             for (const auto& mr : mrs)
-                if (mr["source_branch"] == req.get_param_value("source_branch") && mr["state"] == "opened") out.push_back(mr);
+                if (mr["source_branch"] == req.get_param_value("source_branch") && mr["state"] == "opened")
+                    out.push_back(mr);
             res.set_content(out.dump(), "application/json");
         });
         server.Post(project + "/merge_requests", [this, auth](const httplib::Request& req, httplib::Response& res) {
@@ -71,63 +73,68 @@ public:
             res.status = 201;
             res.set_content(mr.dump(), "application/json");
         });
-        server.Put(project + R"(/merge_requests/(\d+))", [this, auth](const httplib::Request& req, httplib::Response& res) {
-            if (!auth(req, res)) return;
-            std::lock_guard lock(m);
-            log.push_back("PUT merge_request");
-            int iid = std::stoi(req.matches[1]);
-            if (iid < 1 || iid > static_cast<int>(mrs.size())) {
-                res.status = 404;
-                res.set_content(R"({"message":"404 Not found"})", "application/json");
-                return;
-            }
-            json& mr = mrs[iid - 1];
-            json changes = json::parse(req.body);
-            for (auto& [k, v] : changes.items())
-                if (k != "state_event") mr[k] = v;
-            if (changes.value("state_event", "") == "close") mr["state"] = "closed";
-            if (changes.value("state_event", "") == "reopen" && mr["state"] == "closed") mr["state"] = "opened";
-            res.set_content(mr.dump(), "application/json");
-        });
-        server.Get(project + R"(/merge_requests/(\d+))", [this, auth](const httplib::Request& req, httplib::Response& res) {
-            if (!auth(req, res)) return;
-            std::lock_guard lock(m);
-            log.push_back("GET merge_request");
-            int iid = std::stoi(req.matches[1]);
-            if (iid < 1 || iid > static_cast<int>(mrs.size())) {
-                res.status = 404;
-                res.set_content(R"({"message":"404 Not found"})", "application/json");
-                return;
-            }
-            res.set_content(mrs[iid - 1].dump(), "application/json");
-        });
-        server.Post(project + R"(/merge_requests/(\d+)/notes)", [this, auth](const httplib::Request& req, httplib::Response& res) {
-            if (!auth(req, res)) return;
-            std::lock_guard lock(m);
-            log.push_back("POST note");
-            notes.push_back(json::parse(req.body)["body"]);
-            res.status = 201;
-            res.set_content(R"({"id":1})", "application/json");
-        });
+        server.Put(project + R"(/merge_requests/(\d+))",
+                   [this, auth](const httplib::Request& req, httplib::Response& res) {
+                       if (!auth(req, res)) return;
+                       std::lock_guard lock(m);
+                       log.push_back("PUT merge_request");
+                       int iid = std::stoi(req.matches[1]);
+                       if (iid < 1 || iid > static_cast<int>(mrs.size())) {
+                           res.status = 404;
+                           res.set_content(R"({"message":"404 Not found"})", "application/json");
+                           return;
+                       }
+                       json& mr = mrs[iid - 1];
+                       json changes = json::parse(req.body);
+                       for (auto& [k, v] : changes.items())
+                           if (k != "state_event") mr[k] = v;
+                       if (changes.value("state_event", "") == "close") mr["state"] = "closed";
+                       if (changes.value("state_event", "") == "reopen" && mr["state"] == "closed")
+                           mr["state"] = "opened";
+                       res.set_content(mr.dump(), "application/json");
+                   });
+        server.Get(project + R"(/merge_requests/(\d+))",
+                   [this, auth](const httplib::Request& req, httplib::Response& res) {
+                       if (!auth(req, res)) return;
+                       std::lock_guard lock(m);
+                       log.push_back("GET merge_request");
+                       int iid = std::stoi(req.matches[1]);
+                       if (iid < 1 || iid > static_cast<int>(mrs.size())) {
+                           res.status = 404;
+                           res.set_content(R"({"message":"404 Not found"})", "application/json");
+                           return;
+                       }
+                       res.set_content(mrs[iid - 1].dump(), "application/json");
+                   });
+        server.Post(project + R"(/merge_requests/(\d+)/notes)",
+                    [this, auth](const httplib::Request& req, httplib::Response& res) {
+                        if (!auth(req, res)) return;
+                        std::lock_guard lock(m);
+                        log.push_back("POST note");
+                        notes.push_back(json::parse(req.body)["body"]);
+                        res.status = 201;
+                        res.set_content(R"({"id":1})", "application/json");
+                    });
         // The members of a group, its subgroups' and inherited ones, as
         // GitLab lists them; ?query= matches usernames and names alike.
-        server.Get(R"(/api/v4/groups/(.+)/members/all)", [this, auth](const httplib::Request& req, httplib::Response& res) {
-            if (!auth(req, res)) return;
-            std::lock_guard lock(m);
-            log.push_back("GET members " + req.get_param_value("query"));
-            if (req.target.find("/groups/acme%2Fplatform-oncall/") == std::string::npos) {
-                res.status = 404;
-                res.set_content(R"({"message":"404 Group Not Found"})", "application/json");
-                return;
-            }
-            json out = json::array();
-            std::string query = req.get_param_value("query");
-            for (const auto& member : members)
-                if (member["username"].get<std::string>().find(query) != std::string::npos ||
-                    member["name"].get<std::string>().find(query) != std::string::npos)
-                    out.push_back(member);
-            res.set_content(out.dump(), "application/json");
-        });
+        server.Get(R"(/api/v4/groups/(.+)/members/all)",
+                   [this, auth](const httplib::Request& req, httplib::Response& res) {
+                       if (!auth(req, res)) return;
+                       std::lock_guard lock(m);
+                       log.push_back("GET members " + req.get_param_value("query"));
+                       if (req.target.find("/groups/acme%2Fplatform-oncall/") == std::string::npos) {
+                           res.status = 404;
+                           res.set_content(R"({"message":"404 Group Not Found"})", "application/json");
+                           return;
+                       }
+                       json out = json::array();
+                       std::string query = req.get_param_value("query");
+                       for (const auto& member : members)
+                           if (member["username"].get<std::string>().find(query) != std::string::npos ||
+                               member["name"].get<std::string>().find(query) != std::string::npos)
+                               out.push_back(member);
+                       res.set_content(out.dump(), "application/json");
+                   });
         port = server.bind_to_any_port("127.0.0.1");
         thread = std::thread([this] { server.listen_after_bind(); });
     }
@@ -145,9 +152,10 @@ public:
     std::vector<json> mrs;
     std::vector<std::string> notes, log;
     /// acme/platform-oncall: carol, and caroline (whose name a search for carol finds too)
-    json members = json::array({{{"id", 31}, {"username", "carol"}, {"name", "Carol Reviewer"}, {"state", "active"}, {"access_level", 30}},
-                                {{"id", 32}, {"username", "caroline"}, {"name", "Caroline"}, {"state", "active"}, {"access_level", 30}},
-                                {{"id", 33}, {"username", "ivan"}, {"name", "Ivan Carol"}, {"state", "awaiting"}, {"access_level", 30}}});
+    json members = json::array(
+        {{{"id", 31}, {"username", "carol"}, {"name", "Carol Reviewer"}, {"state", "active"}, {"access_level", 30}},
+         {{"id", 32}, {"username", "caroline"}, {"name", "Caroline"}, {"state", "active"}, {"access_level", 30}},
+         {{"id", 33}, {"username", "ivan"}, {"name", "Ivan Carol"}, {"state", "awaiting"}, {"access_level", 30}}});
 
 private:
     std::string m_token;
@@ -171,18 +179,24 @@ TEST(GitLabForge, OneMergeRequestPerFinding)
     GitLabServer gitlab("glpat-test-token");
     test::TempDir dir;
     auto opts = bare_remote_and_home(dir);
-    test::write_file(dir / ".infra-agent" / "config.yaml",
-                     "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() + "\n  token_env: CI_GITLAB_TOKEN\n"
-                     "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
+    test::write_file(
+        dir / ".infra-agent" / "config.yaml",
+        "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() +
+            "\n  token_env: CI_GITLAB_TOKEN\n"
+            "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
     for (int run = 0; run < 2; ++run) {
-        auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
-                              "--repo", "acme/infra"}, opts);
+        auto tasks =
+            run_cli({"ingest", "checkov",
+                     (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                     "--repo", "acme/infra"},
+                    opts);
         auto o = opts;
         o.stdin_data = tasks.out.substr(0, tasks.out.find('\n') + 1);
         ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
         auto w = run_cli({"worker", "--drain", "--json", "--repo", (dir / "acme.git").string()}, opts);
         ASSERT_EQ(w.exit_code, 0) << w.err;
-        EXPECT_NE(w.out.find("\"succeeded\":1"), std::string::npos) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+        EXPECT_NE(w.out.find("\"succeeded\":1"), std::string::npos)
+            << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
     }
     std::lock_guard lock(gitlab.m);
     ASSERT_EQ(gitlab.mrs.size(), 1u);
@@ -191,7 +205,8 @@ TEST(GitLabForge, OneMergeRequestPerFinding)
     EXPECT_EQ(gitlab.mrs[0]["source_branch"].get<std::string>().rfind("infra-agent/compliance-remediation/", 0), 0u);
     ASSERT_EQ(gitlab.notes.size(), 1u);
     EXPECT_NE(gitlab.notes[0].find("infra-agent ran again"), std::string::npos) << gitlab.notes[0];
-    EXPECT_EQ(gitlab.log, (std::vector<std::string>{"GET list", "POST merge_requests", "PUT merge_request", "POST note"}));
+    EXPECT_EQ(gitlab.log,
+              (std::vector<std::string>{"GET list", "POST merge_requests", "PUT merge_request", "POST note"}));
     auto show = json::parse(run_cli({"pr", "show", "1", "--json"}, opts).out);
     EXPECT_EQ(show["forge"], "gitlab");
     EXPECT_EQ(show["url"], "http://gitlab.test/acme/infra/-/merge_requests/1");
@@ -201,7 +216,6 @@ TEST(GitLabForge, OneMergeRequestPerFinding)
     EXPECT_NE(creds.out.find("\"provider\":\"env\""), std::string::npos) << creds.out;
     EXPECT_EQ(creds.out.find("glpat-test-token"), std::string::npos);
 }
-
 
 /// GitLab's webhook bodies (docs: "Webhook events"), on acme/infra's merge request 1.
 class GitLabApprovals : public test::ProductionChange {
@@ -217,34 +231,56 @@ protected:
 
     json user(const std::string& username)
     {
-        return {{"id", 40 + username.size()}, {"name", username}, {"username", username},
-                {"avatar_url", "https://gitlab.test/uploads/user/avatar/" + username + ".png"}, {"email", "[REDACTED]"}};
+        return {{"id", 40 + username.size()},
+                {"name", username},
+                {"username", username},
+                {"avatar_url", "https://gitlab.test/uploads/user/avatar/" + username + ".png"},
+                {"email", "[REDACTED]"}};
     }
 
     json project()
     {
-        return {{"id", 15}, {"name", "infra"}, {"web_url", "http://gitlab.test/acme/infra"}, {"path_with_namespace", "acme/infra"},
-                {"default_branch", "main"}, {"namespace", "acme"}};
+        return {{"id", 15},
+                {"name", "infra"},
+                {"web_url", "http://gitlab.test/acme/infra"},
+                {"path_with_namespace", "acme/infra"},
+                {"default_branch", "main"},
+                {"namespace", "acme"}};
     }
 
     json merge_request(const std::string& action, int iid)
     {
-        return {{"iid", iid}, {"id", 98 + iid}, {"source_branch", branch}, {"target_branch", "main"}, {"state", "opened"}, {"action", action},
-                {"title", "infra-agent: production drift"}, {"url", "http://gitlab.test/acme/infra/-/merge_requests/1"},
+        return {{"iid", iid},
+                {"id", 98 + iid},
+                {"source_branch", branch},
+                {"target_branch", "main"},
+                {"state", "opened"},
+                {"action", action},
+                {"title", "infra-agent: production drift"},
+                {"url", "http://gitlab.test/acme/infra/-/merge_requests/1"},
                 {"last_commit", {{"id", commit}, {"message", "infra-agent: drift"}}}};
     }
 
     json approval(const std::string& username, int iid = 1)
     {
-        return deliver("Merge Request Hook", {{"object_kind", "merge_request"}, {"event_type", "merge_request"}, {"user", user(username)},
-                                              {"project", project()}, {"object_attributes", merge_request("approval", iid)}});
+        return deliver("Merge Request Hook", {{"object_kind", "merge_request"},
+                                              {"event_type", "merge_request"},
+                                              {"user", user(username)},
+                                              {"project", project()},
+                                              {"object_attributes", merge_request("approval", iid)}});
     }
 
     json note(const std::string& username, const std::string& text, int iid = 1)
     {
-        return deliver("Note Hook", {{"object_kind", "note"}, {"event_type", "note"}, {"user", user(username)}, {"project", project()},
-                                     {"object_attributes", {{"id", 1244}, {"note", text}, {"noteable_type", "MergeRequest"},
-                                                            {"url", "http://gitlab.test/acme/infra/-/merge_requests/1#note_1244"}}},
+        return deliver("Note Hook", {{"object_kind", "note"},
+                                     {"event_type", "note"},
+                                     {"user", user(username)},
+                                     {"project", project()},
+                                     {"object_attributes",
+                                      {{"id", 1244},
+                                       {"note", text},
+                                       {"noteable_type", "MergeRequest"},
+                                       {"url", "http://gitlab.test/acme/infra/-/merge_requests/1#note_1244"}}},
                                      {"merge_request", merge_request("", iid)}});
     }
 
@@ -252,10 +288,12 @@ protected:
     {
         httplib::Client http(url);
         http.set_read_timeout(30, 0);
-        auto r = http.Post("/hooks/gitlab",
-                           {{"X-Gitlab-Event", event}, {"X-Gitlab-Token", k_hook_secret},
-                            {"X-Gitlab-Event-UUID", "13792a34-cac6-4fda-95a8-c58e00a3954" + std::to_string(++deliveries)}},
-                           body.dump(), "application/json");
+        auto r =
+            http.Post("/hooks/gitlab",
+                      {{"X-Gitlab-Event", event},
+                       {"X-Gitlab-Token", k_hook_secret},
+                       {"X-Gitlab-Event-UUID", "13792a34-cac6-4fda-95a8-c58e00a3954" + std::to_string(++deliveries)}},
+                      body.dump(), "application/json");
         if (!r) return {{"error", "no answer"}};
         EXPECT_EQ(r->status, 200) << r->body << server->err();
         return json::parse(r->body, nullptr, false);
@@ -283,12 +321,15 @@ TEST_F(GitLabApprovals, AGroupMembersApprovalCountsAndANoteApplies)
     for (const char* outsider : {"mallory", "ivan"}) {
         auto refused = approval(outsider);
         EXPECT_EQ(refused["status"], "refused") << refused.dump();
-        EXPECT_NE(refused["reason"].get<std::string>().find(std::string(outsider) + " is not a member of the GitLab group acme/platform-oncall"),
-                  std::string::npos) << refused;
+        EXPECT_NE(refused["reason"].get<std::string>().find(
+                      std::string(outsider) + " is not a member of the GitLab group acme/platform-oncall"),
+                  std::string::npos)
+            << refused;
     }
     // A wrong token is refused before anything is read.
     httplib::Client http(url);
-    auto forged = http.Post("/hooks/gitlab", {{"X-Gitlab-Event", "Note Hook"}, {"X-Gitlab-Token", "guess"}}, "{}", "application/json");
+    auto forged = http.Post("/hooks/gitlab", {{"X-Gitlab-Event", "Note Hook"}, {"X-Gitlab-Token", "guess"}}, "{}",
+                            "application/json");
     ASSERT_TRUE(forged);
     EXPECT_EQ(forged->status, 401);
 
@@ -313,10 +354,12 @@ TEST_F(GitLabApprovals, AGroupMembersApprovalCountsAndANoteApplies)
     // and says nothing; asking infra-agent to approve it is answered.
     std::string staging = enqueue_staging_change();
     // Staging's state is not on this machine: its validation is a check of the file.
-    test::write_file(home() / "config.yaml", test::read_file(home() / "config.yaml") +
-                                                 "validation:\n  steps:\n    - [grep, -q, terraform_data, \"{dir}/main.tf\"]\n");
+    test::write_file(home() / "config.yaml",
+                     test::read_file(home() / "config.yaml") +
+                         "validation:\n  steps:\n    - [grep, -q, terraform_data, \"{dir}/main.tf\"]\n");
     auto w = run_cli({"worker", "--drain", "--json"}, opts);
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "show", staging, "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1)
+        << w.out << w.err << run_cli({"queue", "show", staging, "--json"}, opts).out;
     {
         std::lock_guard lock(gitlab.m);
         ASSERT_EQ(gitlab.mrs.size(), 2u);
@@ -329,7 +372,9 @@ TEST_F(GitLabApprovals, AGroupMembersApprovalCountsAndANoteApplies)
     EXPECT_EQ(asked["status"], "refused") << asked.dump();
     said = notes(5);
     ASSERT_EQ(said.size(), 5u);
-    EXPECT_NE(said[4].find("task " + staging + " is succeeded, and nothing of it waits for approval"), std::string::npos) << said[4];
+    EXPECT_NE(said[4].find("task " + staging + " is succeeded, and nothing of it waits for approval"),
+              std::string::npos)
+        << said[4];
     EXPECT_EQ(again.stop(SIGTERM), 0) << again.err();
 }
 
@@ -343,14 +388,20 @@ TEST(GitLabForge, MergeRequestsAreFollowedThroughTheWebhookAndTheApi)
     test::TempDir dir;
     auto opts = bare_remote_and_home(dir);
     opts.env["GL_SECRET"] = "gitlab-hook-secret";
-    test::write_file(dir / ".infra-agent" / "config.yaml",
-                     "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() + "\n  token_env: CI_GITLAB_TOKEN\n"
-                     "repository:\n  id: acme/infra\n"
-                     "pr:\n  group_by: resource\n"
-                     "git:\n  repo: " + (dir / "acme.git").string() + "\n"
-                     "webhooks:\n  gitlab: {secret_env: GL_SECRET}\n"
-                     "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
-    auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string()}, opts);
+    test::write_file(
+        dir / ".infra-agent" / "config.yaml",
+        "forge:\n  kind: gitlab\n  base_url: " + gitlab.url() +
+            "\n  token_env: CI_GITLAB_TOKEN\n"
+            "repository:\n  id: acme/infra\n"
+            "pr:\n  group_by: resource\n"
+            "git:\n  repo: " +
+            (dir / "acme.git").string() +
+            "\n"
+            "webhooks:\n  gitlab: {secret_env: GL_SECRET}\n"
+            "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
+    auto tasks = run_cli({"ingest", "checkov",
+                          (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string()},
+                         opts);
     auto o = opts;
     o.stdin_data = tasks.out.substr(0, tasks.out.find('\n') + 1);
     ASSERT_EQ(run_cli({"enqueue"}, o).exit_code, 0);
@@ -359,19 +410,24 @@ TEST(GitLabForge, MergeRequestsAreFollowedThroughTheWebhookAndTheApi)
     EXPECT_TRUE(test::json_lines(run_cli({"pr", "sync", "--json"}, opts).out).empty());  // open on GitLab, up to date
 
     // The webhook: closed by a person.
-    json event = {{"object_kind", "merge_request"}, {"event_type", "merge_request"}, {"user", {{"username", "root"}}},
-                  {"project", {{"path_with_namespace", "acme/infra"}}},
-                  {"object_attributes", {{"iid", 1}, {"action", "close"}, {"state", "closed"}, {"source_branch", branch}}}};
+    json event = {
+        {"object_kind", "merge_request"},
+        {"event_type", "merge_request"},
+        {"user", {{"username", "root"}}},
+        {"project", {{"path_with_namespace", "acme/infra"}}},
+        {"object_attributes", {{"iid", 1}, {"action", "close"}, {"state", "closed"}, {"source_branch", branch}}}};
     {
         test::Background serve({"serve", "--listen", "127.0.0.1:0"}, opts);
         auto listening = json::parse(serve.read_line(20000), nullptr, false);
         ASSERT_TRUE(listening.is_object()) << serve.err();
         httplib::Client http(listening["url"].get<std::string>());
         http.set_read_timeout(30, 0);
-        auto wrong = http.Post("/hooks/gitlab", {{"X-Gitlab-Event", "Merge Request Hook"}, {"X-Gitlab-Token", "guess"}}, event.dump(), "application/json");
+        auto wrong = http.Post("/hooks/gitlab", {{"X-Gitlab-Event", "Merge Request Hook"}, {"X-Gitlab-Token", "guess"}},
+                               event.dump(), "application/json");
         ASSERT_TRUE(wrong);
         EXPECT_EQ(wrong->status, 401);
-        auto res = http.Post("/hooks/gitlab", {{"X-Gitlab-Event", "Merge Request Hook"}, {"X-Gitlab-Token", "gitlab-hook-secret"}},
+        auto res = http.Post("/hooks/gitlab",
+                             {{"X-Gitlab-Event", "Merge Request Hook"}, {"X-Gitlab-Token", "gitlab-hook-secret"}},
                              event.dump(), "application/json");
         ASSERT_TRUE(res);
         EXPECT_EQ(res->status, 200) << res->body;

@@ -40,14 +40,16 @@ resource "aws_ebs_volume" "scratch" {
 )";
 
 /// A failed check of the real report, moved to another check and resource.
-json record_like(const json& real, const std::string& check, const std::string& type, const std::string& name, int first, int last)
+json record_like(const json& real, const std::string& check, const std::string& type, const std::string& name,
+                 int first, int last)
 {
     json r = real;
     r["check_id"] = check;
     r["check_name"] = check;
     r["resource"] = type + "." + name;
     r["file_line_range"] = {first, last};
-    r["check_result"]["entity"] = {{type, {{name, {{"__start_line__", first}, {"__end_line__", last}, {"__address__", type + "." + name}}}}}};
+    r["check_result"]["entity"] = {
+        {type, {{name, {{"__start_line__", first}, {"__end_line__", last}, {"__address__", type + "." + name}}}}}};
     r.erase("code_block");
     return r;
 }
@@ -55,7 +57,9 @@ json record_like(const json& real, const std::string& check, const std::string& 
 int line_of(const std::string& text, const std::string& needle)
 {
     auto pos = text.find(needle);
-    return pos == std::string::npos ? 0 : 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
+    return pos == std::string::npos
+               ? 0
+               : 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(pos), '\n'));
 }
 
 /// A state home for the checkout, with config.yaml.
@@ -77,10 +81,12 @@ void three_resources(const fs::path& repo, const fs::path& report_file)
     test::write_file(repo / "main.tf", main_tf);
     test::git(repo, "commit -qam 'a public access block and a volume'");
 
-    json report = json::parse(test::read_file(fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json"));
+    json report =
+        json::parse(test::read_file(fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json"));
     auto& failed = report[0]["results"]["failed_checks"];
     json real = failed[0];
-    int pab = line_of(main_tf, "resource \"aws_s3_bucket_public_access_block\""), vol = line_of(main_tf, "resource \"aws_ebs_volume\"");
+    int pab = line_of(main_tf, "resource \"aws_s3_bucket_public_access_block\""),
+        vol = line_of(main_tf, "resource \"aws_ebs_volume\"");
     for (const char* id : {"CKV_AWS_53", "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56"})
         failed.push_back(record_like(real, id, "aws_s3_bucket_public_access_block", "security_logs", pab, pab + 6));
     failed.push_back(record_like(real, "CKV_AWS_3", "aws_ebs_volume", "scratch", vol, vol + 4));
@@ -119,10 +125,12 @@ TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
         if (l["finding"] == "CKV2_AWS_6 aws_s3_bucket.security_logs") {
             ++left;
             EXPECT_EQ(l["state"], "failed") << l.dump();
-            EXPECT_NE(l["detail"].get<std::string>().find("aws_s3_bucket_public_access_block.security_logs does not pass"
-                                                          " aws_s3_bucket.security_logs's check; aws_s3_bucket_public_access_block"
-                                                          ".security_logs has a pull request of its own"),
-                      std::string::npos) << l.dump();
+            EXPECT_NE(l["detail"].get<std::string>().find(
+                          "aws_s3_bucket_public_access_block.security_logs does not pass"
+                          " aws_s3_bucket.security_logs's check; aws_s3_bucket_public_access_block"
+                          ".security_logs has a pull request of its own"),
+                      std::string::npos)
+                << l.dump();
         }
     EXPECT_EQ(left, 1) << r.out;
 
@@ -133,8 +141,9 @@ TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
         if (!test::git(repo, "status --porcelain").empty()) test::git(repo, "merge --abort");
     }
     std::string after = test::read_file(repo / "main.tf");
-    for (const char* set : {"block_public_acls       = true", "block_public_policy     = true", "ignore_public_acls      = true",
-                            "restrict_public_buckets = true", "encrypted         = true"})
+    for (const char* set :
+         {"block_public_acls       = true", "block_public_policy     = true", "ignore_public_acls      = true",
+          "restrict_public_buckets = true", "encrypted         = true"})
         EXPECT_NE(after.find(set), std::string::npos) << set << "\n" << after;
 }
 
@@ -145,7 +154,8 @@ TEST(GroupingCli, OverTheLimitsWaitsAndGoesOutLater)
     test::TempDir dir;
     fs::path repo = dir / "infra";
     three_resources(repo, dir / "report.json");
-    auto opts = home_for(repo, dir / "home", "validation:\n  steps: [terraform-fmt]\npr:\n  max_open: 2\n  limit_recheck: 1s\n");
+    auto opts = home_for(repo, dir / "home",
+                         "validation:\n  steps: [terraform-fmt]\npr:\n  max_open: 2\n  limit_recheck: 1s\n");
 
     auto r = run_cli({"remediate", (dir / "report.json").string()}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.err;  // some findings have no builtin fix, one is left to another pull request
@@ -161,7 +171,8 @@ TEST(GroupingCli, OverTheLimitsWaitsAndGoesOutLater)
     auto queued = test::json_lines(run_cli({"queue", "ls", "--json", "--state", "queued"}, opts).out);
     ASSERT_EQ(queued.size(), 2u);
     for (const auto& q : queued) {
-        EXPECT_NE(q["lastError"].get<std::string>().find("2 bot pull requests are open"), std::string::npos) << q.dump();
+        EXPECT_NE(q["lastError"].get<std::string>().find("2 bot pull requests are open"), std::string::npos)
+            << q.dump();
         EXPECT_EQ(q["attempts"], 0);  // waiting is not a failed attempt
     }
     std::string text = run_cli({"queue", "ls"}, opts).out;

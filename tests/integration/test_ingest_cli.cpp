@@ -32,7 +32,8 @@ std::string masked(const std::string& out)
 {
     std::string s = std::regex_replace(out, std::regex(R"("id":"[0-9A-Z]{26}")"), R"("id":"<id>")");
     s = std::regex_replace(s, std::regex(R"("sourceId":"[0-9A-Z]{26}")"), R"("sourceId":"<id>")");
-    s = std::regex_replace(s, std::regex(R"("traceparent":"00-[0-9a-f]{32}-[0-9a-f]{16}-01")"), R"("traceparent":"<traceparent>")");
+    s = std::regex_replace(s, std::regex(R"("traceparent":"00-[0-9a-f]{32}-[0-9a-f]{16}-01")"),
+                           R"("traceparent":"<traceparent>")");
     return std::regex_replace(s, std::regex(R"("timestamp":"20[0-9-]+T[0-9:.]+Z")"), R"("timestamp":"<time>")");
 }
 
@@ -111,8 +112,9 @@ TEST(IngestCli, KeepGoingProcessesTheRestOfAStream)
 TEST(IngestCli, WrongSignatureExits65)
 {
     auto dir = sample("github/deliveries");
-    auto ok = run_cli({"ingest", "github", (dir / "pull_request.opened_1.body.json").string(), "--headers-file",
-                       (dir / "pull_request.opened_1.headers.json").string(), "--secret", "It's a Secret to Everybody"});
+    auto ok =
+        run_cli({"ingest", "github", (dir / "pull_request.opened_1.body.json").string(), "--headers-file",
+                 (dir / "pull_request.opened_1.headers.json").string(), "--secret", "It's a Secret to Everybody"});
     EXPECT_EQ(ok.exit_code, 0) << ok.err;
     EXPECT_EQ(lines(ok.out).size(), 1u);
     auto bad = run_cli({"ingest", "github", (dir / "pull_request.opened_1.body.json").string(), "--headers-file",
@@ -129,8 +131,8 @@ TEST(IngestCli, SecretFromTheEnvironmentNamedInConfig)
     auto d = sample("github/deliveries");
     RunOptions o;
     o.env["GH_HOOK_SECRET"] = "not the secret";
-    auto r = run_cli({"--config", (dir / "c.yaml").string(), "ingest", "github",
-                      (d / "ping.none_1.body.json").string(), "--headers-file", (d / "ping.none_1.headers.json").string()},
+    auto r = run_cli({"--config", (dir / "c.yaml").string(), "ingest", "github", (d / "ping.none_1.body.json").string(),
+                      "--headers-file", (d / "ping.none_1.headers.json").string()},
                      o);
     EXPECT_EQ(r.exit_code, 65);
     o.env["GH_HOOK_SECRET"] = "It's a Secret to Everybody";

@@ -77,7 +77,8 @@ std::string joined(const std::vector<std::string>& path, const std::string& sep)
 /// roff as text: the escapes the manual uses undone.
 std::string unroff(std::string s)
 {
-    for (auto [from, to] : {std::pair{"\\-", "-"}, {"\\e", "\\"}, {"\\&", ""}, {"\\fB", ""}, {"\\fR", ""}, {"\\fI", ""}}) {
+    for (auto [from, to] :
+         {std::pair{"\\-", "-"}, {"\\e", "\\"}, {"\\&", ""}, {"\\fB", ""}, {"\\fR", ""}, {"\\fI", ""}}) {
         for (auto at = s.find(from); at != std::string::npos; at = s.find(from, at + std::string_view(to).size()))
             s.replace(at, std::string_view(from).size(), to);
     }
@@ -114,8 +115,9 @@ TEST(ManualCli, CompletionsCoverEveryCommandAndOptionInEachShell)
     test::TempDir dir;
     test::write_file(dir / "c.bash", script["bash"]);
     auto bash = [&](const std::string& words, int cword) {
-        auto r = test::run_program("/bin/bash", {"-c", "source " + (dir / "c.bash").string() + "; COMP_WORDS=(" + words +
-                                                           "); COMP_CWORD=" + std::to_string(cword) + "; _infra_agent; echo \"${COMPREPLY[*]}\""});
+        auto r = test::run_program("/bin/bash", {"-c", "source " + (dir / "c.bash").string() + "; COMP_WORDS=(" +
+                                                           words + "); COMP_CWORD=" + std::to_string(cword) +
+                                                           "; _infra_agent; echo \"${COMPREPLY[*]}\""});
         EXPECT_EQ(r.exit_code, 0) << r.err;
         return r.out;
     };
@@ -130,16 +132,20 @@ TEST(ManualCli, CompletionsCoverEveryCommandAndOptionInEachShell)
     test::write_file(dir / "_infra-agent", script["zsh"]);
     auto zsh = test::run_program("/usr/bin/zsh", {"-n", (dir / "_infra-agent").string()});
     EXPECT_EQ(zsh.exit_code, 0) << zsh.err;
-    auto zsh_load = test::run_program("/usr/bin/zsh", {"-fc", "fpath=(" + dir.path().string() + " $fpath); autoload -Uz compinit; compinit -u -D; "
-                                                       "(( $+_comps[infra-agent] )) && echo registered"});
+    auto zsh_load = test::run_program("/usr/bin/zsh", {"-fc", "fpath=(" + dir.path().string() +
+                                                                  " $fpath); autoload -Uz compinit; compinit -u -D; "
+                                                                  "(( $+_comps[infra-agent] )) && echo registered"});
     EXPECT_EQ(zsh_load.out, "registered\n") << zsh_load.err;
     test::write_file(dir / "infra-agent.fish", script["fish"]);
     auto fish = [&](const std::string& line) {
-        auto r = test::run_program("/usr/bin/fish", {"--no-config", "-c", "source " + (dir / "infra-agent.fish").string() + "; complete -C '" + line + "'"});
+        auto r = test::run_program(
+            "/usr/bin/fish",
+            {"--no-config", "-c", "source " + (dir / "infra-agent.fish").string() + "; complete -C '" + line + "'"});
         EXPECT_EQ(r.exit_code, 0) << r.err;
         return r.out;
     };
-    EXPECT_NE(fish("infra-agent pol").find("policy\tDecide, test, lint and review policies"), std::string::npos) << fish("infra-agent pol");
+    EXPECT_NE(fish("infra-agent pol").find("policy\tDecide, test, lint and review policies"), std::string::npos)
+        << fish("infra-agent pol");
     EXPECT_NE(fish("infra-agent policy ").find("eval\t"), std::string::npos);
     EXPECT_EQ(fish("infra-agent policy ").find("worker"), std::string::npos);  // only policy's subcommands
     EXPECT_NE(fish("infra-agent worker --sandbox ").find("bwrap"), std::string::npos);
@@ -195,8 +201,9 @@ TEST(ManualCli, EveryCommandHasAManualPageWithTheHelpsExamplesAndExitCodes)
         EXPECT_TRUE(fs::exists(kept) && test::read_file(kept) == test::read_file(entry.path()))
             << kept << " is not what the binary generates: run scripts/gen-man";
     }
-    EXPECT_EQ(std::distance(fs::directory_iterator(fs::path(INFRA_SOURCE_DIR) / "man" / "man1"), fs::directory_iterator()),
-              std::distance(fs::directory_iterator(dir / "man1"), fs::directory_iterator()));
+    EXPECT_EQ(
+        std::distance(fs::directory_iterator(fs::path(INFRA_SOURCE_DIR) / "man" / "man1"), fs::directory_iterator()),
+        std::distance(fs::directory_iterator(dir / "man1"), fs::directory_iterator()));
     std::string root = test::read_file(dir / "man1" / "infra-agent.1");
     for (const auto& c : commands)
         if (c.path.size() == 1) {
@@ -227,7 +234,8 @@ int check_invocations(const std::string& text, const std::string& where, const s
         std::string w, path;
         bool in_path = true;
         while (words >> w) {
-            if (w.rfind(">", 0) == 0 || w.rfind("2>", 0) == 0 || w.rfind("#", 0) == 0) break;  // a redirection, a comment
+            if (w.rfind(">", 0) == 0 || w.rfind("2>", 0) == 0 || w.rfind("#", 0) == 0)
+                break;  // a redirection, a comment
             if (in_path && by_path.count(path.empty() ? w : path + " " + w)) {
                 path = path.empty() ? w : path + " " + w;
                 continue;
@@ -284,10 +292,10 @@ TEST(ManualCli, InstallingFromABuildTreeWithTheBinaryInstallsThePagesAndCompleti
         EXPECT_TRUE(fs::exists(prefix / "share/man/man1" / (page.path().filename().string() + ".gz"))) << page.path();
     }
     EXPECT_GT(expected, 20u);
-    for (const auto& [shell, file] : std::map<std::string, std::string>{
-             {"bash", "share/bash-completion/completions/infra-agent"},
-             {"zsh", "share/zsh/vendor-completions/_infra-agent"},
-             {"fish", "share/fish/vendor_completions.d/infra-agent.fish"}})
+    for (const auto& [shell, file] :
+         std::map<std::string, std::string>{{"bash", "share/bash-completion/completions/infra-agent"},
+                                            {"zsh", "share/zsh/vendor-completions/_infra-agent"},
+                                            {"fish", "share/fish/vendor_completions.d/infra-agent.fish"}})
         EXPECT_EQ(test::read_file(prefix / file), run_cli({"completion", shell}).out) << file;
     EXPECT_TRUE(fs::exists(prefix / "share/infra-agent/policies/00-tiers.yaml"));
 }

@@ -69,7 +69,8 @@ TEST_F(ObserveCli, BadArgumentsAreUsageErrors)
     collector.stdin_data = task("01M88AAAAAAAAAAAAAAAAAAAA9");
     auto otlp = run_cli({"enqueue"}, collector);
     EXPECT_EQ(otlp.exit_code, 64);
-    EXPECT_NE(otlp.err.find("OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https:// URL"), std::string::npos) << otlp.err;
+    EXPECT_NE(otlp.err.find("OTEL_EXPORTER_OTLP_ENDPOINT: expected an http:// or https:// URL"), std::string::npos)
+        << otlp.err;
     EXPECT_TRUE(test::json_lines(run_cli({"queue", "ls", "--json"}, opts).out).empty());  // nothing half done
     auto missing = run_cli({"trace", "01NOSUCHTASK"}, opts);
     EXPECT_EQ(missing.exit_code, 1);

@@ -50,16 +50,24 @@ protected:
                          "validation:\n  steps:\n"
                          "    - name: public access block present\n"
                          "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n"
-                         "    - name: ci\n      pipeline: " + pipeline + "\n"
-                         "ci:\n  github:\n    base_url: " + ci_url + "\n    token_env: CI_TOKEN\n    accept: application/json\n"
-                         "  gitlab:\n    base_url: " + ci_url + "/api/v4\n    token_env: GL_TOKEN\n");
+                         "    - name: ci\n      pipeline: " +
+                             pipeline +
+                             "\n"
+                             "ci:\n  github:\n    base_url: " +
+                             ci_url +
+                             "\n    token_env: CI_TOKEN\n    accept: application/json\n"
+                             "  gitlab:\n    base_url: " +
+                             ci_url + "/api/v4\n    token_env: GL_TOKEN\n");
     }
 
     /// Queues the bundled Checkov report's first finding and drains it with one worker.
     test::RunResult fix_one()
     {
-        auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
-                              "--repo", "acme/infra"}, opts);
+        auto tasks =
+            run_cli({"ingest", "checkov",
+                     (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                     "--repo", "acme/infra"},
+                    opts);
         EXPECT_EQ(tasks.exit_code, 0) << tasks.err;
         auto o = opts;
         o.stdin_data = tasks.out.substr(0, tasks.out.find('\n') + 1);
@@ -69,7 +77,8 @@ protected:
 
     std::string resolve(const std::string& branch)
     {
-        auto r = test::run_program("/usr/bin/git", {"-C", bare(), "rev-parse", "--verify", "-q", "refs/heads/" + branch});
+        auto r =
+            test::run_program("/usr/bin/git", {"-C", bare(), "rev-parse", "--verify", "-q", "refs/heads/" + branch});
         return r.exit_code == 0 ? std::string(r.out.substr(0, 40)) : "";
     }
 
@@ -100,7 +109,8 @@ TEST_F(PipelinesCli, AWorkflowDispatchedForTheBranchValidatesTheChangeAndReaches
     configure("{kind: github-actions, workflow: plan.yml, poll: 20ms, timeout: 20s}", ci.url());
     auto w = fix_one();
     ASSERT_EQ(w.exit_code, 0) << w.err;
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1)
+        << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
 
     auto pr = only_pr();
     std::string body = pr.value("body", "");
@@ -142,7 +152,9 @@ TEST_F(PipelinesCli, AFailedOrHungWorkflowFailsValidationWithItsLinkAndOpensNoPu
     ASSERT_EQ(w.exit_code, 0) << w.err;
     EXPECT_EQ(test::json_lines(w.out).back()["dead"], 1) << w.out;
     std::string why = dead_error();
-    EXPECT_NE(why.find("validation failed: ci failed: failure (https://github.test/acme/infra/actions/runs/7001)"), std::string::npos) << why;
+    EXPECT_NE(why.find("validation failed: ci failed: failure (https://github.test/acme/infra/actions/runs/7001)"),
+              std::string::npos)
+        << why;
     EXPECT_TRUE(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
 
     ci.set_scenario("plan.yml", Scenario::hang);
@@ -151,16 +163,21 @@ TEST_F(PipelinesCli, AFailedOrHungWorkflowFailsValidationWithItsLinkAndOpensNoPu
     ASSERT_EQ(w.exit_code, 0) << w.err;
     EXPECT_EQ(test::json_lines(w.out).back()["dead"], 1) << w.out;
     why = dead_error();
-    EXPECT_NE(why.find("validation failed: ci did not finish in time: no conclusion after 700ms (https://github.test/acme/infra/actions/runs/7002)"), std::string::npos) << why;
+    EXPECT_NE(why.find("validation failed: ci did not finish in time: no conclusion after 700ms "
+                       "(https://github.test/acme/infra/actions/runs/7002)"),
+              std::string::npos)
+        << why;
     EXPECT_TRUE(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).empty());
 }
 
 TEST_F(PipelinesCli, ThePlanSummaryCanComeFromAnArtifact)
 {
     test::CiServer ci([this](const std::string& b) { return resolve(b); });
-    configure("{kind: github-actions, workflow: plan.yml, poll: 20ms, summary: {artifact: plan, file: plan.txt}}", ci.url());
+    configure("{kind: github-actions, workflow: plan.yml, poll: 20ms, summary: {artifact: plan, file: plan.txt}}",
+              ci.url());
     auto w = fix_one();
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1)
+        << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
     EXPECT_NE(only_pr().value("body", "").find("Plan: 2 to add, 1 to change, 0 to destroy"), std::string::npos);
 }
 
@@ -170,12 +187,14 @@ TEST_F(PipelinesCli, CheckRunsOnThePushedCommitAreWaitedFor)
     ci.set_check_runs({{"plan", Scenario::pass}, {"tflint", Scenario::pass}, {"unrelated", Scenario::hang}});
     configure("{kind: github-checks, checks: [plan, tflint], poll: 20ms, timeout: 20s}", ci.url());
     auto w = fix_one();
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1)
+        << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
     auto pr = only_pr();
     EXPECT_NE(pr.value("body", "").find("Plan: 0 to add, 3 to change, 0 to destroy"), std::string::npos) << pr.dump();
     bool asked_for_commit = false;
     for (const auto& c : ci.calls())
-        if (c.path.find("/commits/" + pr["headCommit"].get<std::string>() + "/check-runs") != std::string::npos) asked_for_commit = true;
+        if (c.path.find("/commits/" + pr["headCommit"].get<std::string>() + "/check-runs") != std::string::npos)
+            asked_for_commit = true;
     EXPECT_TRUE(asked_for_commit);
 
     // One failing check fails validation, with that check's link.
@@ -183,15 +202,19 @@ TEST_F(PipelinesCli, CheckRunsOnThePushedCommitAreWaitedFor)
     ci.set_check_runs({{"plan", Scenario::pass}, {"tflint", Scenario::fail}});
     w = fix_one();
     EXPECT_EQ(test::json_lines(w.out).back()["dead"], 1) << w.out << w.err;
-    EXPECT_NE(dead_error().find("validation failed: ci failed: tflint failure (https://github.test/acme/infra/runs/"), std::string::npos);
+    EXPECT_NE(dead_error().find("validation failed: ci failed: tflint failure (https://github.test/acme/infra/runs/"),
+              std::string::npos);
 }
 
 TEST_F(PipelinesCli, AGitLabPipelinePassesFailsOrHangs)
 {
     test::CiServer ci([this](const std::string& b) { return resolve(b); });
-    configure("{kind: gitlab, project: acme/infra, poll: 20ms, timeout: 20s, variables: {TASK: \"{task}\", PLAN_ONLY: \"true\"}}", ci.url());
+    configure("{kind: gitlab, project: acme/infra, poll: 20ms, timeout: 20s, variables: {TASK: \"{task}\", PLAN_ONLY: "
+              "\"true\"}}",
+              ci.url());
     auto w = fix_one();
-    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
+    ASSERT_EQ(test::json_lines(w.out).back()["succeeded"], 1)
+        << w.out << w.err << run_cli({"queue", "ls", "--json"}, opts).out;
     auto pr = only_pr();
     EXPECT_NE(pr.value("body", "").find("https://gitlab.test/acme/infra/-/pipelines/7001"), std::string::npos);
     EXPECT_NE(pr.value("body", "").find("Plan: 1 to add, 0 to change, 0 to destroy"), std::string::npos);
@@ -207,11 +230,15 @@ TEST_F(PipelinesCli, AGitLabPipelinePassesFailsOrHangs)
     EXPECT_EQ(trigger["variables"][0]["key"], "PLAN_ONLY");
     EXPECT_EQ(trigger["variables"][1]["value"].get<std::string>().size(), 26u);  // the task id
 
-    for (auto [scenario, expected] : {std::pair{Scenario::fail, "ci failed: failed (https://gitlab.test/acme/infra/-/pipelines/7002)"},
-                                      {Scenario::hang, "ci did not finish in time: no conclusion after 700ms (last status running) (https://gitlab.test/acme/infra/-/pipelines/7003)"}}) {
+    for (auto [scenario, expected] :
+         {std::pair{Scenario::fail, "ci failed: failed (https://gitlab.test/acme/infra/-/pipelines/7002)"},
+          {Scenario::hang, "ci did not finish in time: no conclusion after 700ms (last status running) "
+                           "(https://gitlab.test/acme/infra/-/pipelines/7003)"}}) {
         test::git(dir / "remote" / "acme.git", "update-ref -d refs/heads/" + pr["branch"].get<std::string>());
         ci.set_scenario("acme/infra", scenario);
-        configure("{kind: gitlab, project: acme/infra, poll: 20ms, timeout: 700ms, summary: {artifact: plan, file: plan.txt}}", ci.url());
+        configure("{kind: gitlab, project: acme/infra, poll: 20ms, timeout: 700ms, summary: {artifact: plan, file: "
+                  "plan.txt}}",
+                  ci.url());
         w = fix_one();
         EXPECT_EQ(test::json_lines(w.out).back()["dead"], 1) << w.out << w.err;
         EXPECT_NE(dead_error().find(expected), std::string::npos) << dead_error();
@@ -234,7 +261,8 @@ TEST_F(PipelinesCli, RequestsFollowGitHubsOpenApiDescription)
     auto calls = github.calls();
     std::set<std::string> seen;
     for (const auto& c : calls) {
-        EXPECT_TRUE(c.status >= 200 && c.status < 300) << c.method << " " << c.path << " " << c.status << " " << c.violations;
+        EXPECT_TRUE(c.status >= 200 && c.status < 300)
+            << c.method << " " << c.path << " " << c.status << " " << c.violations;
         EXPECT_TRUE(c.violations.empty()) << c.method << " " << c.path << " " << c.violations;
         seen.insert(c.method + " " + c.path.substr(0, c.path.find('?')));
     }
@@ -250,7 +278,9 @@ TEST_F(PipelinesCli, AMalformedPipelineStepIsADataErrorNamingIt)
     configure("{kind: jenkins}", "http://127.0.0.1:9");
     auto w = run_cli({"validate", "--json", dir.path().string()}, opts);
     EXPECT_EQ(w.exit_code, 65);
-    EXPECT_NE(w.err.find("validation.steps[1].pipeline.kind: expected github-actions, github-checks or gitlab"), std::string::npos) << w.err;
+    EXPECT_NE(w.err.find("validation.steps[1].pipeline.kind: expected github-actions, github-checks or gitlab"),
+              std::string::npos)
+        << w.err;
     configure("{kind: github-actions}", "http://127.0.0.1:9");
     w = run_cli({"validate", "--json", dir.path().string()}, opts);
     EXPECT_EQ(w.exit_code, 65);

@@ -65,9 +65,9 @@ TEST(PolicyCli, EvalExitCodesFollowTheDecisions)
     EXPECT_EQ(lines(denied.out)[0]["decision"]["allowed"], false);
 
     // Denied wins over pending in a mixed stream.
-    auto mixed = run_cli({"policy", "eval"}, with_home(dir, task_line("compliance-remediation", "production") +
-                                                                task_line("chat", "production", true) +
-                                                                task_line("pr-review", "staging")));
+    auto mixed = run_cli({"policy", "eval"},
+                         with_home(dir, task_line("compliance-remediation", "production") +
+                                            task_line("chat", "production", true) + task_line("pr-review", "staging")));
     EXPECT_EQ(mixed.exit_code, 3);
     EXPECT_EQ(lines(mixed.out).size(), 3u);
 }
@@ -136,8 +136,9 @@ TEST(PolicyCli, EvalThroughTheCacheDecidesAsTheFileSays)
     EXPECT_EQ(damaged.exit_code, 0) << damaged.err;
     EXPECT_EQ(damaged.out, first.out);
     EXPECT_EQ(infra::test::read_file(written[0]), good);
-    write_file(dir / "pol/p.yaml", "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
-                                   "  - {name: dev, match: {context.environment: \"de*\"}, effect: deny, reason: frozen}\n");
+    write_file(dir / "pol/p.yaml",
+               "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n"
+               "  - {name: dev, match: {context.environment: \"de*\"}, effect: deny, reason: frozen}\n");
     auto edited = run_cli(eval, opts);
     EXPECT_EQ(edited.exit_code, 3) << edited.out;
     EXPECT_EQ(lines(edited.out)[0]["decision"]["reason"], "denied by p/dev: frozen");
@@ -153,7 +154,8 @@ TEST(PolicyCli, ConfigAndPoliciesReadBooleansByOneRule)
     EXPECT_EQ(config.exit_code, 65) << config.out;
     EXPECT_NE(config.err.find("cannot parse '" + (dir / "home/config.yaml").string() +
                               "': line 4, column 10: 'yes' is not a boolean: write true or false"),
-              std::string::npos) << config.err;
+              std::string::npos)
+        << config.err;
     write_file(dir / "home/config.yaml", "delivery:\n  draft: true\n  title: \"no\"\n");
     auto fine = run_cli({"config", "get", "delivery.draft"}, with_home(dir));
     EXPECT_EQ(fine.exit_code, 0) << fine.err;
@@ -174,7 +176,8 @@ TEST(PolicyCli, ConfigAndPoliciesReadBooleansByOneRule)
     auto test = run_cli({"policy", "test", (dir / "pol").string()}, with_home(dir));
     EXPECT_EQ(test.exit_code, 65) << test.out;
     EXPECT_NE((test.out + test.err).find("p_test.yaml:6:50: error: 'on' is not a boolean: write true or false"),
-              std::string::npos) << test.out << test.err;
+              std::string::npos)
+        << test.out << test.err;
 }
 
 TEST(PolicyCli, TestRunsTheBundleAndUserTests)
@@ -186,13 +189,14 @@ TEST(PolicyCli, TestRunsTheBundleAndUserTests)
 
     write_file(dir / "mine/p.yaml", "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: org-chat}\nrules:\n"
                                     "  - {name: chat-fixes, match: {type: chat, context.environment: dev}, tier: 2}\n");
-    write_file(dir / "mine/p_test.yaml", "apiVersion: infra-agent/v1\nkind: PolicyTest\nmetadata: {name: mine}\n"
-                                         "tests:\n  - name: dev chat may fix\n"
-                                         "    task: {type: chat, context: {environment: dev}, payload: {requestsChange: true}}\n"
-                                         "    expect: {allowed: true, tier: 2}\n"
-                                         "  - name: a wrong expectation\n"
-                                         "    task: {type: chat, context: {environment: dev}}\n"
-                                         "    expect: {tier: 4}\n");
+    write_file(dir / "mine/p_test.yaml",
+               "apiVersion: infra-agent/v1\nkind: PolicyTest\nmetadata: {name: mine}\n"
+               "tests:\n  - name: dev chat may fix\n"
+               "    task: {type: chat, context: {environment: dev}, payload: {requestsChange: true}}\n"
+               "    expect: {allowed: true, tier: 2}\n"
+               "  - name: a wrong expectation\n"
+               "    task: {type: chat, context: {environment: dev}}\n"
+               "    expect: {tier: 4}\n");
     // mine/p.yaml overlays the bundle's org-chat policy: dev chat may now fix.
     auto mine = run_cli({"policy", "test", (dir / "mine").string()}, with_home(dir));
     EXPECT_EQ(mine.exit_code, 3);
@@ -224,10 +228,12 @@ TEST(PolicyCli, ReplayShowsWhatAProposedPolicyChanges)
     tasks = task_line("compliance-remediation", "staging") + t2.dump() + "\n";
     ASSERT_EQ(run_cli({"policy", "eval", "--record"}, with_home(dir, tasks)).exit_code, 0);
     // The proposal drops remediation from staging.
-    write_file(dir / "proposal/p.yaml", "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: freeze}\nrules:\n"
-                                        "  - {name: freeze-staging, match: {type: compliance-remediation, context.environment: staging},"
-                                        " effect: deny, reason: frozen}\n");
-    auto r = run_cli({"policy", "replay", (dir / "proposal").string(), "--detailed-exitcode", "--json"}, with_home(dir));
+    write_file(dir / "proposal/p.yaml",
+               "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: freeze}\nrules:\n"
+               "  - {name: freeze-staging, match: {type: compliance-remediation, context.environment: staging},"
+               " effect: deny, reason: frozen}\n");
+    auto r =
+        run_cli({"policy", "replay", (dir / "proposal").string(), "--detailed-exitcode", "--json"}, with_home(dir));
     EXPECT_EQ(r.exit_code, 2) << r.err;
     auto out = lines(r.out);
     ASSERT_EQ(out.size(), 2u);

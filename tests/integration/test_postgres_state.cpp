@@ -111,8 +111,10 @@ TEST(PostgresState, RemediateKeepsEveryRecordInTheServer)
     EXPECT_NE(trace.out.find("\"stage\":\"claim\""), std::string::npos) << trace.out.substr(0, 2000);
     auto metrics = run_cli({"metrics"}, opts);
     ASSERT_EQ(metrics.exit_code, 0) << metrics.err;
-    EXPECT_NE(metrics.out.find("infra_agent_policy_decisions_total{outcome=\"allowed\"} 2"), std::string::npos) << metrics.out;
-    EXPECT_NE(metrics.out.find("infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 1"),
+    EXPECT_NE(metrics.out.find("infra_agent_policy_decisions_total{outcome=\"allowed\"} 2"), std::string::npos)
+        << metrics.out;
+    EXPECT_NE(metrics.out.find(
+                  "infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 1"),
               std::string::npos)
         << metrics.out;
     EXPECT_NE(metrics.out.find("infra_agent_errors_total{kind=\"task_dead\"} 1"), std::string::npos) << metrics.out;
@@ -154,8 +156,7 @@ TEST(PostgresState, ProcessesWritingAtOnceKeepOneChain)
     ASSERT_TRUE(pg.ok()) << pg.error();
     test::TempDir dir;
     test::write_file(dir / "home/config.yaml",
-                     "state:\n  url: " + pg.url() +
-                         "\nexec:\n  command: [sh, -c, \"echo done by exec\"]\n");
+                     "state:\n  url: " + pg.url() + "\nexec:\n  command: [sh, -c, \"echo done by exec\"]\n");
     test::RunOptions o;
     o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
     test::write_file(dir / "ws/main.tf", "status = 1\n");
@@ -199,11 +200,13 @@ TEST(PostgresState, ProcessesWritingAtOnceKeepOneChain)
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
 
     // The credential ledger: mint, reuse, look up by prefix, verify, revoke.
-    auto minted = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M8PGSTATE000000000000001", "--json"}, o);
+    auto minted =
+        run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M8PGSTATE000000000000001", "--json"}, o);
     ASSERT_EQ(minted.exit_code, 0) << minted.err;
     auto cred = json::parse(minted.out);
     auto again = json::parse(
-        run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M8PGSTATE000000000000001", "--json"}, o).out);
+        run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M8PGSTATE000000000000001", "--json"}, o)
+            .out);
     EXPECT_EQ(again["id"], cred["id"]);  // a live one is handed out again
     auto check = o;
     check.stdin_data = cred["token"].get<std::string>();
@@ -262,7 +265,8 @@ TEST(PostgresState, WorkersKilledWhileWritingLeaveAChainThatHolds)
     EXPECT_EQ(verify.exit_code, 0) << verify.out << verify.err;
     auto report = json::parse(verify.out, nullptr, false);
     std::printf("chaos (postgres state): 60 tasks, 3 workers, %d kills, audit chain of %s events %s\n", kills,
-                report.is_object() ? report.value("events", json(0)).dump().c_str() : "?", verify.exit_code == 0 ? "holds" : "broken");
+                report.is_object() ? report.value("events", json(0)).dump().c_str() : "?",
+                verify.exit_code == 0 ? "holds" : "broken");
     EXPECT_GT(kills, 0);
 }
 
@@ -274,7 +278,8 @@ TEST(PostgresState, ABadOrUnreachableStateUrlIsAClearError)
     test::write_file(dir / "home/config.yaml", "state:\n  url: mysql://db.example/infra\n");
     auto r = run_cli({"events"}, o);
     EXPECT_EQ(r.exit_code, 65) << r.err;
-    EXPECT_NE(r.err.find("state.url 'mysql://db.example/infra' is neither sqlite://PATH nor postgres://"), std::string::npos)
+    EXPECT_NE(r.err.find("state.url 'mysql://db.example/infra' is neither sqlite://PATH nor postgres://"),
+              std::string::npos)
         << r.err;
     EXPECT_FALSE(fs::exists(dir / "home/state.db"));  // no silent fall back to the local file
 

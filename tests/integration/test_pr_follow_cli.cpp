@@ -45,7 +45,10 @@ struct Checkout {
         EXPECT_EQ(prs.size(), 1u);
         return prs.empty() ? json::object() : prs[0];
     }
-    std::vector<json> events(const std::string& type) { return test::json_lines(run_cli({"events", "--type", type}, opts).out); }
+    std::vector<json> events(const std::string& type)
+    {
+        return test::json_lines(run_cli({"events", "--type", type}, opts).out);
+    }
     void commit_to(const std::string& branch, const std::string& file, const std::string& text)
     {
         test::git(repo, "checkout -q " + branch);
@@ -73,7 +76,9 @@ TEST(PrFollowCli, MergedIntoTheBaseIsResolvedAndItsBranchDeleted)
     auto lines = c.remediate(c.report);
     auto pr = c.only_pr();
     EXPECT_EQ(pr["state"], "merged");
-    EXPECT_NE(pr["reason"].get<std::string>().find("its findings are resolved; its branch is deleted"), std::string::npos) << pr.dump();
+    EXPECT_NE(pr["reason"].get<std::string>().find("its findings are resolved; its branch is deleted"),
+              std::string::npos)
+        << pr.dump();
     EXPECT_EQ(test::git(c.repo, "branch --list " + branch), "");
     EXPECT_EQ(count_state(lines, "opened"), 0);  // the fixes are in main: nothing to propose
     auto merged = c.events("pr.merged");
@@ -132,9 +137,11 @@ TEST(PrFollowCli, FindingsGoneFromTheLatestReportCloseItWithTheReason)
     c.remediate((c.dir / "later.json").string());
     auto pr = c.only_pr();
     EXPECT_EQ(pr["state"], "closed");
-    EXPECT_NE(pr["reason"].get<std::string>().find("none of its findings is in the latest report"), std::string::npos) << pr.dump();
+    EXPECT_NE(pr["reason"].get<std::string>().find("none of its findings is in the latest report"), std::string::npos)
+        << pr.dump();
     auto shown = json::parse(run_cli({"pr", "show", "--json", "1"}, c.opts).out);
-    EXPECT_NE(shown["history"].back()["comment"].get<std::string>().find("fixed elsewhere"), std::string::npos) << shown["history"].dump();
+    EXPECT_NE(shown["history"].back()["comment"].get<std::string>().find("fixed elsewhere"), std::string::npos)
+        << shown["history"].dump();
     EXPECT_EQ(c.events("pr.obsolete").size(), 1u);
 }
 

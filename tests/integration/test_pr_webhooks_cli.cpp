@@ -35,15 +35,22 @@ protected:
         opts.env["GITHUB_TOKEN"] = "ghp_test";
         opts.env["GH_SECRET"] = k_secret;
         ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
-        test::write_file(dir / "home" / "config.yaml",
-                         "forge:\n  kind: github\n  base_url: " + github.url() + "\n  accept: application/json\n"
-                         "git:\n  repo: " + (dir / "acme.git").string() + "\n"
-                         "repository:\n  id: acme/infra\n"
-                         "pr:\n  group_by: resource\n"
-                         "webhooks:\n  github: {secret_env: GH_SECRET}\n"
-                         "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
-        auto tasks = run_cli({"ingest", "checkov", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
-                              "--repo", "acme/infra"}, opts);
+        test::write_file(
+            dir / "home" / "config.yaml",
+            "forge:\n  kind: github\n  base_url: " + github.url() +
+                "\n  accept: application/json\n"
+                "git:\n  repo: " +
+                (dir / "acme.git").string() +
+                "\n"
+                "repository:\n  id: acme/infra\n"
+                "pr:\n  group_by: resource\n"
+                "webhooks:\n  github: {secret_env: GH_SECRET}\n"
+                "validation:\n  steps:\n    - [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
+        auto tasks =
+            run_cli({"ingest", "checkov",
+                     (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string(),
+                     "--repo", "acme/infra"},
+                    opts);
         ASSERT_EQ(tasks.exit_code, 0) << tasks.err;
         auto o = opts;
         o.stdin_data = tasks.out.substr(0, tasks.out.find('\n') + 1);  // the bucket's group
@@ -124,9 +131,12 @@ TEST_F(PrWebhooks, ClosedOnGitHubDeclinesItsFindings)
     EXPECT_EQ(answer["transition"]["event"], "pr.declined") << answer.dump();
     auto now = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out)[0];
     EXPECT_EQ(now["state"], "closed");
-    EXPECT_NE(now["reason"].get<std::string>().find("closed without merging by hubot"), std::string::npos) << now.dump();
+    EXPECT_NE(now["reason"].get<std::string>().find("closed without merging by hubot"), std::string::npos)
+        << now.dump();
     // The next report of the same findings proposes none of the declined ones.
-    auto r = run_cli({"remediate", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string()}, opts);
+    auto r = run_cli(
+        {"remediate", (fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json").string()},
+        opts);
     int declined = 0;
     for (const auto& l : test::json_lines(r.out)) declined += l["state"] == "declined";
     EXPECT_EQ(declined, 5) << r.out << r.err;

@@ -26,7 +26,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using test::run_cli;
 
-fs::path tfprovider(const std::string& tool) { return fs::path(INFRA_SOURCE_DIR) / "tests/support/tfprovider" / tool; }
+fs::path tfprovider(const std::string& tool)
+{
+    return fs::path(INFRA_SOURCE_DIR) / "tests/support/tfprovider" / tool;
+}
 
 /// serve-mirror on 127.0.0.1: terraform's provider network mirror protocol
 /// over HTTPS, with a certificate made at start.
@@ -69,14 +72,15 @@ protected:
     void SetUp() override
     {
         // The provider, packed as a registry would serve it, behind HTTPS on loopback.
-        auto made = test::run_program(tfprovider("make-mirror").string(), {"--layout", "packed", (dir / "mirror").string()});
+        auto made =
+            test::run_program(tfprovider("make-mirror").string(), {"--layout", "packed", (dir / "mirror").string()});
         ASSERT_EQ(made.exit_code, 0) << made.err;
         mirror = std::make_unique<NetworkMirror>(dir / "mirror", dir / "mirror.pem");
         ASSERT_EQ(mirror->url().rfind("https://127.0.0.1:", 0), 0u) << mirror->url();
         // The operator's terraform configuration: where this machine gets
         // providers (its network). The sandbox never sees it.
-        test::write_file(dir / "operator.tfrc", "provider_installation {\n  network_mirror {\n    url = \"" + mirror->url() +
-                                                    "\"\n  }\n}\n");
+        test::write_file(dir / "operator.tfrc",
+                         "provider_installation {\n  network_mirror {\n    url = \"" + mirror->url() + "\"\n  }\n}\n");
 
         // The user's repository: the demo that locks the provider.
         fs::create_directories(dir / "seed");
@@ -108,7 +112,8 @@ protected:
     /// The exec agent runs script as the fix; everything else is the default.
     void agent(const std::string& script, const std::string& extra = "")
     {
-        test::write_file(home() / "config.yaml", "exec:\n  command: " + json::array({"sh", "-c", script}).dump() + "\n" + extra);
+        test::write_file(home() / "config.yaml",
+                         "exec:\n  command: " + json::array({"sh", "-c", script}).dump() + "\n" + extra);
     }
 
     json remediate_one(const std::string& id)
@@ -116,10 +121,16 @@ protected:
         json task = {{"id", id},
                      {"type", "compliance-remediation"},
                      {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-12-06T12:00:00Z"}}},
-                     {"context", {{"agentSlug", "exec"}, {"environment", "staging"}, {"repositoryId", "acme/infra"},
-                                  {"resource", "testcloud_bucket.logs"}}},
-                     {"payload", {{"finding", {{"canonicalRuleId", "TEST_PUBLIC_BUCKET"}, {"file", "main.tf"},
-                                               {"resource", "testcloud_bucket.logs"}}}}},
+                     {"context",
+                      {{"agentSlug", "exec"},
+                       {"environment", "staging"},
+                       {"repositoryId", "acme/infra"},
+                       {"resource", "testcloud_bucket.logs"}}},
+                     {"payload",
+                      {{"finding",
+                        {{"canonicalRuleId", "TEST_PUBLIC_BUCKET"},
+                         {"file", "main.tf"},
+                         {"resource", "testcloud_bucket.logs"}}}}},
                      {"dedupeKey", "providers-" + id}};
         auto o = opts;
         o.stdin_data = task.dump() + "\n";
@@ -160,14 +171,16 @@ TEST_F(ProvidersCli, ARepositoryThatLocksAProviderGetsAValidatedPullRequestOffli
     EXPECT_TRUE(change["validation"]["providers"].contains(".")) << change.dump();
     EXPECT_TRUE(change["validation"]["skipped"].empty()) << change.dump();
     // The provider came from the mirror into the cache under the state home.
-    EXPECT_TRUE(fs::exists(home() / "providers/cache/registry.terraform.io/infra-agent-test/testcloud/0.1.0/linux_amd64"));
+    EXPECT_TRUE(
+        fs::exists(home() / "providers/cache/registry.terraform.io/infra-agent-test/testcloud/0.1.0/linux_amd64"));
 
     auto pr = run_cli({"pr", "show", "1", "--json"}, opts);
     ASSERT_EQ(pr.exit_code, 0) << pr.err;
     std::string body = json::parse(pr.out)["body"];
     EXPECT_NE(body.find("passed: `terraform plan`"), std::string::npos) << body;
     EXPECT_NE(body.find("terraform ran without network"), std::string::npos) << body;
-    EXPECT_NE(json::parse(pr.out)["diff"].get<std::string>().find("+  acl        = \"private\""), std::string::npos) << pr.out;
+    EXPECT_NE(json::parse(pr.out)["diff"].get<std::string>().find("+  acl        = \"private\""), std::string::npos)
+        << pr.out;
 
     // A second task needs no network at all: the cache is filled. With the
     // mirror gone from the operator's configuration, it still validates.
@@ -197,8 +210,10 @@ TEST_F(ProvidersCli, APlanThatNeedsCredentialsIsReportedAsNotRun)
     const json& v = task["result"]["change"]["validation"];
     ASSERT_EQ(v["skipped"].size(), 1u) << v.dump();
     std::string skipped = v["skipped"][0];
-    EXPECT_NE(skipped.find("terraform plan: not run: a provider needs credentials to plan (Error: No valid credential sources found"),
-              std::string::npos)
+    EXPECT_NE(
+        skipped.find(
+            "terraform plan: not run: a provider needs credentials to plan (Error: No valid credential sources found"),
+        std::string::npos)
         << skipped;
     std::vector<std::string> ran;
     for (const auto& s : v["steps"]) ran.push_back(s["name"]);
@@ -214,7 +229,8 @@ TEST_F(ProvidersCli, APlanThatNeedsCredentialsIsReportedAsNotRun)
 // run, naming the variables, and everything else still validates the change.
 TEST_F(ProvidersCli, APlanThatNeedsRootVariablesIsReportedAsNotRunNamingThem)
 {
-    test::write_file(dir / "seed/variables.tf", "variable \"account_id\" {\n  type = string\n}\n\nvariable \"owner\" {}\n");
+    test::write_file(dir / "seed/variables.tf",
+                     "variable \"account_id\" {\n  type = string\n}\n\nvariable \"owner\" {}\n");
     seed_commit("variables the owner sets");
 
     agent("sed -i 's/public-read/private/' main.tf && echo private");
@@ -251,7 +267,8 @@ TEST_F(ProvidersCli, AFixThatNeedsAnotherProviderOrModuleFailsNamingIt)
     EXPECT_NE(error.find("must first be added to the base branch"), std::string::npos) << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
 
-    agent("sed -i 's/public-read/private/' main.tf && printf 'module \"net\" {\\n  source = \"git::https://example.invalid/net.git\"\\n}\\n'"
+    agent("sed -i 's/public-read/private/' main.tf && printf 'module \"net\" {\\n  source = "
+          "\"git::https://example.invalid/net.git\"\\n}\\n'"
           " >> main.tf && echo added a module");
     task = remediate_one("01PROVIDERS000000000000004");
     EXPECT_EQ(task["state"], "dead") << task.dump(2);
@@ -287,18 +304,21 @@ TEST_F(ProvidersCli, WhatIsValidatedIsWhatIsCommitted)
     auto task = remediate_one("01PROVIDERS000000000000009");
     ASSERT_EQ(task["state"], "succeeded") << task.dump(2);
     std::string branch = task["result"]["change"]["branch"];
-    EXPECT_EQ(test::git(dir / "remote/infra.git", "ls-tree -r --name-only " + branch), ".terraform.lock.hcl\nmain.tf\n");
+    EXPECT_EQ(test::git(dir / "remote/infra.git", "ls-tree -r --name-only " + branch),
+              ".terraform.lock.hcl\nmain.tf\n");
 
     // The base ignores overrides (GitHub's Terraform .gitignore does).
     test::write_file(dir / "seed/.gitignore", "*_override.tf\n");
     seed_commit("ignore overrides");
     agent("sed -i 's/public-read/private/; s/versioning = true/versioning = false/' main.tf && "
-          "printf 'resource \"testcloud_bucket\" \"artifacts\" {\n  versioning = true\n}\n' > x_override.tf && echo hidden");
+          "printf 'resource \"testcloud_bucket\" \"artifacts\" {\n  versioning = true\n}\n' > x_override.tf && echo "
+          "hidden");
     task = remediate_one("01PROVIDERS000000000000010");
     EXPECT_EQ(task["state"], "dead") << task.dump(2);
     std::string error = task["lastError"];
-    EXPECT_NE(error.find("the worktree holds 'x_override.tf', which terraform reads and .gitignore leaves out of the commit"),
-              std::string::npos)
+    EXPECT_NE(
+        error.find("the worktree holds 'x_override.tf', which terraform reads and .gitignore leaves out of the commit"),
+        std::string::npos)
         << error;
 }
 
@@ -306,9 +326,11 @@ TEST_F(ProvidersCli, AMirrorWhosePackageDoesNotMatchTheLockFileIsRefused)
 {
     // The operator's own mirror (air-gapped), holding a provider that is not
     // the one the repository locked.
-    auto made = test::run_program(tfprovider("make-mirror").string(), {"--layout", "unpacked", (dir / "offline").string()});
+    auto made =
+        test::run_program(tfprovider("make-mirror").string(), {"--layout", "unpacked", (dir / "offline").string()});
     ASSERT_EQ(made.exit_code, 0) << made.err;
-    auto binary = dir / "offline/registry.terraform.io/infra-agent-test/testcloud/0.1.0/linux_amd64/terraform-provider-testcloud_v0.1.0";
+    auto binary = dir / "offline/registry.terraform.io/infra-agent-test/testcloud/0.1.0/linux_amd64/"
+                        "terraform-provider-testcloud_v0.1.0";
     ASSERT_TRUE(fs::exists(binary));
     std::ofstream(binary, std::ios::app) << "\n# tampered\n";
     agent("sed -i 's/public-read/private/' main.tf && echo private",
@@ -327,22 +349,25 @@ TEST_F(ProvidersCli, TheBasesRemoteModulesAreFetchedOutsideAndUsedOffline)
 {
     // A module in a git repository of its own, which only the trusted side can reach.
     fs::create_directories(dir / "modsrc");
-    test::write_file(dir / "modsrc/main.tf",
-                     "terraform {\n  required_providers {\n    testcloud = {\n      source = \"infra-agent-test/testcloud\"\n"
-                     "    }\n  }\n}\n\nvariable \"name\" {\n  type = string\n}\n\nresource \"testcloud_bucket\" \"this\" {\n"
-                     "  name = var.name\n}\n");
+    test::write_file(
+        dir / "modsrc/main.tf",
+        "terraform {\n  required_providers {\n    testcloud = {\n      source = \"infra-agent-test/testcloud\"\n"
+        "    }\n  }\n}\n\nvariable \"name\" {\n  type = string\n}\n\nresource \"testcloud_bucket\" \"this\" {\n"
+        "  name = var.name\n}\n");
     test::git(dir / "modsrc", "init -q");
     test::git(dir / "modsrc", "add -A");
     test::git(dir / "modsrc", "commit -q -m module");
     test::git(dir.path(), "clone -q --bare modsrc modules.git");
-    test::write_file(dir / "seed/modules.tf",
-                     "module \"shared\" {\n  source = \"git::file://" + (dir / "modules.git").string() + "\"\n  name   = \"acme-shared\"\n}\n");
+    test::write_file(dir / "seed/modules.tf", "module \"shared\" {\n  source = \"git::file://" +
+                                                  (dir / "modules.git").string() +
+                                                  "\"\n  name   = \"acme-shared\"\n}\n");
     seed_commit("a shared module");
 
     agent("sed -i 's/public-read/private/' main.tf && echo private");
     auto task = remediate_one("01PROVIDERS000000000000006");
     ASSERT_EQ(task["state"], "succeeded") << task.dump(2);
-    EXPECT_EQ(task["result"]["change"]["validation"]["planSummary"], "0 to add, 1 to change, 0 to destroy") << task.dump();
+    EXPECT_EQ(task["result"]["change"]["validation"]["planSummary"], "0 to add, 1 to change, 0 to destroy")
+        << task.dump();
 }
 
 TEST_F(ProvidersCli, FetchFillsTheCacheAheadOfTime)
@@ -352,7 +377,8 @@ TEST_F(ProvidersCli, FetchFillsTheCacheAheadOfTime)
     auto out = test::json_lines(f.out);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0]["ok"], true);
-    EXPECT_TRUE(fs::exists(home() / "providers/cache/registry.terraform.io/infra-agent-test/testcloud/0.1.0/linux_amd64"));
+    EXPECT_TRUE(
+        fs::exists(home() / "providers/cache/registry.terraform.io/infra-agent-test/testcloud/0.1.0/linux_amd64"));
 
     auto missing = run_cli({"providers", "fetch", (dir / "nope").string()}, opts);
     EXPECT_EQ(missing.exit_code, 64) << missing.err;

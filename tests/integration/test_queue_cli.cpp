@@ -71,7 +71,8 @@ TEST_F(QueueCli, EnqueueQueuesParksAndDenies)
     EXPECT_FALSE(stats["states"].contains("denied"));  // never queued
 
     // The same work again is not queued twice.
-    auto again = run_cli({"enqueue"}, opt(task("01M86TZH12FPQAZA78N10Q24A9", "compliance-remediation", "staging", "a")));
+    auto again =
+        run_cli({"enqueue"}, opt(task("01M86TZH12FPQAZA78N10Q24A9", "compliance-remediation", "staging", "a")));
     EXPECT_EQ(again.exit_code, 0);
     auto dup = lines(again.out);
     EXPECT_EQ(dup[0]["duplicate"], true);
@@ -130,7 +131,9 @@ TEST_F(QueueCli, ListShowCancelRetryPurge)
 TEST_F(QueueCli, AnotherQueueByUrl)
 {
     std::string url = "sqlite://" + (dir / "other.db").string();
-    ASSERT_EQ(run_cli({"enqueue", "--queue", url}, opt(task("01M86TZH12FPQAZA78N10Q24E1", "pr-review", "dev", "f"))).exit_code, 0);
+    ASSERT_EQ(run_cli({"enqueue", "--queue", url}, opt(task("01M86TZH12FPQAZA78N10Q24E1", "pr-review", "dev", "f")))
+                  .exit_code,
+              0);
     EXPECT_EQ(lines(run_cli({"queue", "ls", "--queue", url}, opt()).out).size(), 1u);
     EXPECT_TRUE(run_cli({"queue", "ls"}, opt()).out.empty());
     auto bad = run_cli({"queue", "ls", "--queue", "mysql://x"}, opt());
@@ -170,8 +173,8 @@ TEST_F(QueueCli, AWorkerWhoseReaderWentAwayFinishesItsTasks)
     auto status = dir / "status";
     auto r = infra::test::run_program(
         "/bin/sh",
-        {"-c", "(\"$0\" worker --drain --events stdout --workspace \"$1\"; echo $? > \"$2\") | true",
-         INFRA_AGENT_BIN, (dir / "ws").string(), status.string()},
+        {"-c", "(\"$0\" worker --drain --events stdout --workspace \"$1\"; echo $? > \"$2\") | true", INFRA_AGENT_BIN,
+         (dir / "ws").string(), status.string()},
         opt());
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(infra::test::read_file(status), "0\n") << r.err;

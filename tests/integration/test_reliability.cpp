@@ -14,10 +14,10 @@
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
-#include <set>
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <spawn.h>
 #include <sstream>
 #include <sys/wait.h>
@@ -60,7 +60,8 @@ void enqueue_tasks(const std::string& url, int n, int max_attempts)
         t.context.priority = static_cast<Priority>(i % 4);
         t.payload = {{"sleepMs", 2 + static_cast<int>(rng() % 7)}};
         t.dedupe_key = "k" + std::to_string(i);
-        items.push_back({t, json{{"allowed", true}, {"tier", 2}}, queue::State::queued, queue::Millis(0), max_attempts});
+        items.push_back(
+            {t, json{{"allowed", true}, {"tier", 2}}, queue::State::queued, queue::Millis(0), max_attempts});
     }
     ASSERT_TRUE((*q)->enqueue(std::move(items)));
 }
@@ -248,8 +249,9 @@ TEST_P(ReliabilityOf, ChaosWorkersKilledThroughoutLoseNothing)
         if (!f.acked_token.count(id) || f.acked_token[id] != f.fence[id]) ++duplicated;
         if (runs[id].size() > 1) ++reruns;
     }
-    std::printf("chaos (%s): %d tasks, %d workers, %d kills, %d lost, %d duplicated, %d re-run after a kill, integrity %s\n",
-                GetParam().c_str(), tasks, workers, kills, lost, duplicated, reruns, f.integrity.c_str());
+    std::printf(
+        "chaos (%s): %d tasks, %d workers, %d kills, %d lost, %d duplicated, %d re-run after a kill, integrity %s\n",
+        GetParam().c_str(), tasks, workers, kills, lost, duplicated, reruns, f.integrity.c_str());
     EXPECT_EQ(f.state.size(), static_cast<std::size_t>(tasks));
     EXPECT_EQ(lost, 0);
     EXPECT_EQ(duplicated, 0);
@@ -310,5 +312,7 @@ TEST(Reliability, KilledEnqueueLeavesAllOrNothingOfTheBatch)
         seen.insert(count);
     }
     std::printf("enqueue of %d tasks takes %.0f ms; killed runs left %s\n", n, whole_ms,
-                seen.size() == 2 ? "nothing, or everything" : seen.count(0) ? "nothing" : "everything");
+                seen.size() == 2 ? "nothing, or everything"
+                : seen.count(0)  ? "nothing"
+                                 : "everything");
 }

@@ -83,7 +83,7 @@ TEST_F(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
     for (const char* left : {"CKV2_AWS_62", "CKV_AWS_144"})
         EXPECT_NE(body.find(std::string("- **not-fixed**: `") + left + "`"), std::string::npos) << left << "\n" << body;
     EXPECT_EQ(test::git(repo, "rev-parse --abbrev-ref HEAD"), "main\n");  // still on its own branch
-    EXPECT_EQ(test::git(repo, "status --porcelain"), "");  // the user's working tree is untouched
+    EXPECT_EQ(test::git(repo, "status --porcelain"), "");                 // the user's working tree is untouched
 
     // Again: the same pull request, updated.
     r = run_cli({"remediate", report}, opts);
@@ -99,14 +99,16 @@ TEST_F(RemediateCli, AFindingWhoseTaskVanishedUnderTheWorkerIsAFailureNotASucces
     opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
     ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
     // The agent takes every task out of the queue under the worker's feet.
-    json command = {"/usr/bin/sqlite3", "-cmd", ".timeout 10000", (dir / "home/state.db").string(), "DELETE FROM queue"};
+    json command = {"/usr/bin/sqlite3", "-cmd", ".timeout 10000", (dir / "home/state.db").string(),
+                    "DELETE FROM queue"};
     test::write_file(dir / "home/config.yaml", "exec:\n  command: " + command.dump() + "\n");
     test::write_file(dir / "policies/unsandboxed.yaml",
                      "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: tests, level: repository}\nrules:\n"
                      "  - name: exec-unsandboxed\n    match: {type: compliance-remediation}\n"
                      "    constraints: {allowUnsandboxed: true}\n");
 
-    auto r = run_cli({"remediate", "--agent", "exec", "--sandbox", "none", "--policies", (dir / "policies").string(), report}, opts);
+    auto r = run_cli(
+        {"remediate", "--agent", "exec", "--sandbox", "none", "--policies", (dir / "policies").string(), report}, opts);
     EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
     auto lines = test::json_lines(r.out);
     ASSERT_EQ(lines.size(), 8u) << r.out;
@@ -159,15 +161,19 @@ TEST_F(RemediateCli, FindingsWithoutABuiltinFixFallBackToTheLlmAgent)
     for (auto& t : turns)
         t.dynamic = [](const json& request) {
             int turns_so_far = 0;
-            for (const auto& m : request.value("messages", json::array())) turns_so_far += m.value("role", "") == "assistant";
+            for (const auto& m : request.value("messages", json::array()))
+                turns_so_far += m.value("role", "") == "assistant";
             if (turns_so_far == 0)
-                return test::Turn{{{"write_file", {{"path", "review.tf"}, {"content", "# Reviewed by the llm agent.\n"}}}}};
+                return test::Turn{
+                    {{"write_file", {{"path", "review.tf"}, {"content", "# Reviewed by the llm agent.\n"}}}}};
             return test::Turn{{{"finish", {{"summary", "Documented the finding for its owner"}}}}};
         };
     server.script(turns);
     test::write_file(repo / ".infra-agent" / "config.yaml",
-                     "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\npr:\n  group_by: finding\nllm:\n  provider: openai\n"
-                     "  base_url: " + server.openai_url() + "\n  model: test-model\n  retries: 1\n");
+                     "validation:\n  steps: [terraform-fmt]\nagents:\n  fallback: llm\npr:\n  group_by: "
+                     "finding\nllm:\n  provider: openai\n"
+                     "  base_url: " +
+                         server.openai_url() + "\n  model: test-model\n  retries: 1\n");
     r = run_cli({"remediate", report}, opts);
     auto lines = test::json_lines(r.out);
     ASSERT_EQ(lines.size(), 8u) << r.out << r.err;

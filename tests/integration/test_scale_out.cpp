@@ -56,8 +56,9 @@ struct ScaleOut : ::testing::TestWithParam<std::string> {
             ASSERT_TRUE(postgres->ok()) << postgres->error();
             url = postgres->url();
         }
-        test::write_file(dir / "home/config.yaml",
-                         "exec:\n  command: [sh, -c, \"sed -i s/Disabled/Enabled/ main.tf && echo Enabled by exec\"]\n");
+        test::write_file(
+            dir / "home/config.yaml",
+            "exec:\n  command: [sh, -c, \"sed -i s/Disabled/Enabled/ main.tf && echo Enabled by exec\"]\n");
         test::write_file(dir / "ws/main.tf", "status = \"Disabled\"\n");
     }
 
@@ -83,7 +84,8 @@ TEST_P(ScaleOut, WorkerRunsTasksFromTheQueueUrl)
     EXPECT_TRUE(test::json_lines(run_cli({"queue", "ls", "--json"}, opt()).out).empty());
 
     // The URL may also come from config, as queue.url.
-    test::write_file(dir / "home/config.yaml", test::read_file(dir / "home/config.yaml") + "queue:\n  url: " + url + "\n");
+    test::write_file(dir / "home/config.yaml",
+                     test::read_file(dir / "home/config.yaml") + "queue:\n  url: " + url + "\n");
     auto w = run_cli({"worker", "--drain", "--json", "--workspace", (dir / "ws").string()}, opt());
     ASSERT_EQ(w.exit_code, 0) << w.err;
     auto summary = json::parse(w.out);
@@ -98,7 +100,8 @@ TEST_P(ScaleOut, WorkerRunsTasksFromTheQueueUrl)
     ASSERT_EQ(show.exit_code, 0) << show.err;
     EXPECT_EQ(json::parse(show.out)["result"]["summary"], "Enabled by exec") << show.out;
     // The audit trail stays in the state home: the worker's events are there.
-    auto events = test::json_lines(run_cli({"events", "--task", "01M89AAAAAAAAAAAAAAAAAAAA2", "--type", "task.*"}, opt()).out);
+    auto events =
+        test::json_lines(run_cli({"events", "--task", "01M89AAAAAAAAAAAAAAAAAAAA2", "--type", "task.*"}, opt()).out);
     ASSERT_FALSE(events.empty());
     EXPECT_EQ(events.back()["event"], "task.succeeded");
 }
@@ -126,7 +129,8 @@ TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
     const std::string worker_token = "wk-0123456789abcdef0123";
     auto server_home = dir / "server", worker_home = dir / "worker";
     test::write_file(dir / "worker-tokens", "builder-1 " + worker_token + "\n");
-    std::string server_config = "queue:\n  url: " + url + "\nserve:\n  worker_tokens_file: " + (dir / "worker-tokens").string() + "\n";
+    std::string server_config =
+        "queue:\n  url: " + url + "\nserve:\n  worker_tokens_file: " + (dir / "worker-tokens").string() + "\n";
     std::string state_url;
     if (postgres) {
         // The whole deployment on PostgreSQL: serve's state store is a
@@ -145,9 +149,10 @@ TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
     ASSERT_TRUE(listening.is_object()) << serve.err();
     std::string base = listening["url"];
 
-    test::write_file(worker_home / "config.yaml",
-                     "queue:\n  url: " + url + "\ncreds:\n  provider: broker\nbroker:\n  url: " + base +
-                         "\nexec:\n  command: [sh, -c, \"sed -i s/Disabled/Enabled/ main.tf && echo Enabled by exec\"]\n");
+    test::write_file(
+        worker_home / "config.yaml",
+        "queue:\n  url: " + url + "\ncreds:\n  provider: broker\nbroker:\n  url: " + base +
+            "\nexec:\n  command: [sh, -c, \"sed -i s/Disabled/Enabled/ main.tf && echo Enabled by exec\"]\n");
     test::RunOptions wrk;
     wrk.env["INFRA_AGENT_HOME"] = worker_home.string();
     wrk.env["INFRA_AGENT_WORKER_TOKEN"] = worker_token;
@@ -162,7 +167,8 @@ TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
     EXPECT_NE(early.err.find("credentials are minted only for tasks a worker holds"), std::string::npos) << early.err;
     auto stranger = wrk;
     stranger.env["INFRA_AGENT_WORKER_TOKEN"] = "not-a-worker-token-at-all";
-    auto refused = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M89BBBBBBBBBBBBBBBBBBBB1"}, stranger);
+    auto refused =
+        run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", "01M89BBBBBBBBBBBBBBBBBBBB1"}, stranger);
     EXPECT_EQ(refused.exit_code, 3);
     EXPECT_NE(refused.err.find("unknown worker token"), std::string::npos) << refused.err;
     {
@@ -177,15 +183,18 @@ TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
         std::string push = "git:push:repo=acme/infra,branch=" +
                            core::git::branch_name("compliance-remediation", "scale-" + (*held)[0].id);
         auto lease = std::to_string((*held)[0].token);
-        auto wide = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", (*held)[0].id, "--worker", "builder-1/test-holder",
-                             "--lease-token", lease}, wrk);
+        auto wide = run_cli({"creds", "mint", "git:push:repo=acme/infra", "--task", (*held)[0].id, "--worker",
+                             "builder-1/test-holder", "--lease-token", lease},
+                            wrk);
         EXPECT_EQ(wide.exit_code, 3) << wide.err;
         EXPECT_NE(wide.err.find("may have only"), std::string::npos) << wide.err;
-        auto not_holder = run_cli({"creds", "mint", push, "--task", (*held)[0].id, "--worker", "builder-1", "--lease-token", lease}, wrk);
+        auto not_holder = run_cli(
+            {"creds", "mint", push, "--task", (*held)[0].id, "--worker", "builder-1", "--lease-token", lease}, wrk);
         EXPECT_EQ(not_holder.exit_code, 3) << not_holder.err;
         EXPECT_NE(not_holder.err.find("is not leased by worker 'builder-1'"), std::string::npos) << not_holder.err;
-        auto minted = run_cli({"creds", "mint", push, "--task", (*held)[0].id, "--worker", "builder-1/test-holder", "--lease-token", lease,
-                               "--json"}, wrk);
+        auto minted = run_cli({"creds", "mint", push, "--task", (*held)[0].id, "--worker", "builder-1/test-holder",
+                               "--lease-token", lease, "--json"},
+                              wrk);
         ASSERT_EQ(minted.exit_code, 0) << minted.err;
         auto cred = json::parse(minted.out);
         EXPECT_FALSE(cred["token"].get<std::string>().empty());
@@ -206,13 +215,15 @@ TEST_P(ScaleOut, DistributedWorkerHoldsNoKeysAndItsEventsReachTheServer)
     // The worker's events are in the server's audit log (moved while it runs).
     std::vector<json> events;
     for (int i = 0; i < 200; ++i) {
-        events = test::json_lines(run_cli({"events", "--task", "01M89BBBBBBBBBBBBBBBBBBBB2", "--type", "task.*"}, srv).out);
+        events =
+            test::json_lines(run_cli({"events", "--task", "01M89BBBBBBBBBBBBBBBBBBBB2", "--type", "task.*"}, srv).out);
         if (!events.empty() && events.back()["event"] == "task.succeeded") break;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
     ASSERT_FALSE(events.empty());
     EXPECT_EQ(events.back()["event"], "task.succeeded");
-    auto claimed = std::count_if(events.begin(), events.end(), [](const json& e) { return e["event"] == "task.claimed"; });
+    auto claimed =
+        std::count_if(events.begin(), events.end(), [](const json& e) { return e["event"] == "task.claimed"; });
     EXPECT_GE(claimed, 1);
     EXPECT_EQ(run_cli({"audit", "verify"}, srv).exit_code, 0);
     if (postgres) {
@@ -244,7 +255,8 @@ TEST(ScaleOutUrls, MalformedRedisUrlsAreUsageErrors)
     EXPECT_NE(w.err.find("this queue has no output stream for events"), std::string::npos) << w.err;
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, ScaleOut, ::testing::Values("postgres", "redis"), [](const auto& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Backends, ScaleOut, ::testing::Values("postgres", "redis"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace infra

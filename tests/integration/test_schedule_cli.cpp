@@ -57,10 +57,12 @@ TEST(ScheduleCli, ListCrontabAndRun)
     EXPECT_EQ(shown["task"]["payload"]["schedule"], "nightly-drift");
 
     EXPECT_EQ(run_cli({"schedule", "run", "weekly"}, opts).exit_code, 64);
-    test::write_file(dir / "home" / "config.yaml", "schedules:\n  - {name: x, cron: '0 25 * * *', signal: {type: drift-detection}}\n");
+    test::write_file(dir / "home" / "config.yaml",
+                     "schedules:\n  - {name: x, cron: '0 25 * * *', signal: {type: drift-detection}}\n");
     auto bad = run_cli({"schedule", "ls"}, opts);
     EXPECT_EQ(bad.exit_code, 65);
-    EXPECT_NE(bad.err.find("schedules[0].cron: cron field 2 (hour): 25 is out of range 0-23"), std::string::npos) << bad.err;
+    EXPECT_NE(bad.err.find("schedules[0].cron: cron field 2 (hour): 25 is out of range 0-23"), std::string::npos)
+        << bad.err;
 }
 
 }  // namespace

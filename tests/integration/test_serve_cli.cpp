@@ -45,7 +45,8 @@ constexpr const char* k_mallory = "mallory-token-0123456789abcdef";
 /// the shape of GitHub's own sample delivery.
 std::string code_scanning_alert()
 {
-    std::ifstream in(std::string(INFRA_TEST_FIXTURES) + "/samples/github/deliveries/code_scanning_alert.created_1.body.json");
+    std::ifstream in(std::string(INFRA_TEST_FIXTURES) +
+                     "/samples/github/deliveries/code_scanning_alert.created_1.body.json");
     json body = json::parse(in);
     auto& alert = body["alert"];
     alert["tool"] = {{"name", "Checkov"}, {"version", "3.2.0"}};
@@ -83,11 +84,13 @@ protected:
     void configure(const std::string& extra = "")
     {
         test::write_file(home() / "config.yaml",
-                         "webhooks:\n" + hooks +
-                         "serve:\n  api_tokens_file: " + (dir / "tokens").string() + "\n  io_timeout: 2s\n" + serve_extra +
-                         "git:\n  repo: " + (dir / "remote" / "acme.git").string() + "\n"
-                         "validation:\n  steps:\n    - name: public access block present\n"
-                         "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n" + extra);
+                         "webhooks:\n" + hooks + "serve:\n  api_tokens_file: " + (dir / "tokens").string() +
+                             "\n  io_timeout: 2s\n" + serve_extra +
+                             "git:\n  repo: " + (dir / "remote" / "acme.git").string() +
+                             "\n"
+                             "validation:\n  steps:\n    - name: public access block present\n"
+                             "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n" +
+                             extra);
     }
 
     /// Starts serve and returns its base URL.
@@ -125,7 +128,8 @@ TEST(ServeModule, ABinaryWithoutItsHttpModuleSaysSoAndOtherCommandsRun)
     auto r = test::run_program(bin, {"serve", "--listen", "127.0.0.1:0", "--home", (dir / "home").string()});
     EXPECT_EQ(r.exit_code, 1);
     EXPECT_NE(r.err.find("infra-agent's module infra-agent-http.so is not installed (looked in " + dir.path().string()),
-              std::string::npos) << r.err;
+              std::string::npos)
+        << r.err;
     EXPECT_NE(r.err.find("hint: reinstall infra-agent"), std::string::npos) << r.err;
 }
 
@@ -142,7 +146,8 @@ TEST_F(ServeCli, SignedDeliveryBecomesAPullRequestOnABareRemote)
     });
     int slack_port = slack.bind_to_any_port("127.0.0.1");
     std::thread slack_thread([&] { slack.listen_after_bind(); });
-    opts.env["INFRA_AGENT_SLACK_WEBHOOK_URL"] = "http://127.0.0.1:" + std::to_string(slack_port) + "/services/T1/B1/secret";
+    opts.env["INFRA_AGENT_SLACK_WEBHOOK_URL"] =
+        "http://127.0.0.1:" + std::to_string(slack_port) + "/services/T1/B1/secret";
 
     configure();
     std::string url = start({"--workers", "1", "--log-level", "trace", "--log-format", "json"});
@@ -201,10 +206,13 @@ TEST_F(ServeCli, SignedDeliveryBecomesAPullRequestOnABareRemote)
     check.stdin_data = scraped->body;
     auto promtool = test::run_program("/usr/bin/promtool", {"check", "metrics"}, check);
     EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
-    EXPECT_NE(scraped->body.find("infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 1\n"),
-              std::string::npos) << scraped->body;
+    EXPECT_NE(scraped->body.find(
+                  "infra_agent_task_duration_seconds_count{type=\"compliance-remediation\",outcome=\"succeeded\"} 1\n"),
+              std::string::npos)
+        << scraped->body;
     EXPECT_NE(scraped->body.find("infra_agent_webhook_deliveries_total{source=\"github\",outcome=\"accepted\"} 1\n"),
-              std::string::npos) << scraped->body;
+              std::string::npos)
+        << scraped->body;
 
     EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
     EXPECT_NE(server->err().find("stopped"), std::string::npos);
@@ -221,7 +229,8 @@ TEST_F(ServeCli, SignedDeliveryBecomesAPullRequestOnABareRemote)
     // No secret in the logs (at trace level), the state db, the audit log or the trace.
     std::string everything = server->err() + test::read_file(home() / "state.db") +
                              run_cli({"audit", "export"}, opts).out + t.out + run_cli({"events"}, opts).out;
-    for (const std::string& secret : {std::string(k_secret), std::string(k_ana), std::string(k_bob), std::string("alertmanager-token")})
+    for (const std::string& secret :
+         {std::string(k_secret), std::string(k_ana), std::string(k_bob), std::string("alertmanager-token")})
         EXPECT_EQ(everything.find(secret), std::string::npos) << secret;
     slack.stop();
     slack_thread.join();
@@ -308,7 +317,8 @@ TEST_F(ServeCli, AbuseIsRefusedAndTheServerKeepsServing)
         auto started = std::chrono::steady_clock::now();
         ssize_t n = ::read(fd, &c, 1);
         (void)n;
-        EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(9)) << "a slow client was never cut off";
+        EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(9))
+            << "a slow client was never cut off";
         ::close(fd);
     }
     EXPECT_TRUE(healthy());
@@ -316,9 +326,13 @@ TEST_F(ServeCli, AbuseIsRefusedAndTheServerKeepsServing)
     // The counters saw it all.
     auto m = http.Get("/metrics");
     ASSERT_TRUE(m);
-    EXPECT_NE(m->body.find("infra_agent_webhook_deliveries_total{source=\"github\",outcome=\"unauthenticated\"} 1"), std::string::npos) << m->body;
-    EXPECT_NE(m->body.find("infra_agent_webhook_deliveries_total{source=\"github\",outcome=\"invalid\"} 1"), std::string::npos);
-    EXPECT_NE(m->body.find("infra_agent_tasks_admitted_total{source=\"alertmanager\",state=\"queued\"}"), std::string::npos);
+    EXPECT_NE(m->body.find("infra_agent_webhook_deliveries_total{source=\"github\",outcome=\"unauthenticated\"} 1"),
+              std::string::npos)
+        << m->body;
+    EXPECT_NE(m->body.find("infra_agent_webhook_deliveries_total{source=\"github\",outcome=\"invalid\"} 1"),
+              std::string::npos);
+    EXPECT_NE(m->body.find("infra_agent_tasks_admitted_total{source=\"alertmanager\",state=\"queued\"}"),
+              std::string::npos);
     EXPECT_EQ(http.Get("/readyz")->status, 200);
     EXPECT_EQ(server->stop(SIGTERM), 0) << server->err();
 }
@@ -329,7 +343,8 @@ TEST_F(ServeCli, ApiTasksAreAskedForAndApprovedByTokenHolders)
     // member: what stops her is that she asked. "Ana" is another token of
     // hers, mallory one of someone outside the team.
     configure("approvals:\n  groups:\n    platform:\n      members: [ana, bob]\n");
-    test::write_file(dir / "tokens", std::string("ana ") + k_ana + "\nbob " + k_bob + "\nAna " + k_ana_again + "\nmallory " + k_mallory + "\n");
+    test::write_file(dir / "tokens", std::string("ana ") + k_ana + "\nbob " + k_bob + "\nAna " + k_ana_again +
+                                         "\nmallory " + k_mallory + "\n");
     test::write_file(home() / "policies" / "approvals.yaml",
                      "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: chat-approvals, level: repository}\n"
                      "rules:\n  - name: chat-changes-need-approval\n    match: {type: chat}\n"
@@ -355,17 +370,18 @@ TEST_F(ServeCli, ApiTasksAreAskedForAndApprovedByTokenHolders)
     ASSERT_TRUE(self);
     EXPECT_EQ(self->status, 403) << self->body;
     // Nor under a token whose name differs only by case.
-    auto self_again = http.Post("/v1/tasks/" + id + "/approve", {{"Authorization", std::string("Bearer ") + k_ana_again}}, "{}",
-                                "application/json");
+    auto self_again = http.Post("/v1/tasks/" + id + "/approve",
+                                {{"Authorization", std::string("Bearer ") + k_ana_again}}, "{}", "application/json");
     ASSERT_TRUE(self_again);
     EXPECT_EQ(self_again->status, 403) << self_again->body;
     EXPECT_NE(self_again->body.find("Ana asked for task"), std::string::npos) << self_again->body;
     // A token holder outside the group cannot approve for it.
-    auto outsider = http.Post("/v1/tasks/" + id + "/approve", {{"Authorization", std::string("Bearer ") + k_mallory}}, "{}",
-                              "application/json");
+    auto outsider = http.Post("/v1/tasks/" + id + "/approve", {{"Authorization", std::string("Bearer ") + k_mallory}},
+                              "{}", "application/json");
     ASSERT_TRUE(outsider);
     EXPECT_EQ(outsider->status, 403) << outsider->body;
-    EXPECT_NE(outsider->body.find("'mallory' is not a member of approval group 'platform'"), std::string::npos) << outsider->body;
+    EXPECT_NE(outsider->body.find("'mallory' is not a member of approval group 'platform'"), std::string::npos)
+        << outsider->body;
     EXPECT_EQ(json::parse(http.Get("/v1/tasks/" + id, bob)->body)["state"], "pending-approval");
     auto ok = http.Post("/v1/tasks/" + id + "/approve", bob, "{}", "application/json");
     ASSERT_TRUE(ok);
@@ -375,7 +391,9 @@ TEST_F(ServeCli, ApiTasksAreAskedForAndApprovedByTokenHolders)
     EXPECT_EQ(shown["approvals"][0]["by"], "bob");
     EXPECT_EQ(shown["task"]["payload"]["requestedBy"], "ana");
     // A malformed task is a 400 that names the field.
-    auto bad = http.Post("/v1/tasks", ana, R"({"type":"nonsense","trigger":{"source":"api","provider":"x"},"context":{}})", "application/json");
+    auto bad =
+        http.Post("/v1/tasks", ana, R"({"type":"nonsense","trigger":{"source":"api","provider":"x"},"context":{}})",
+                  "application/json");
     ASSERT_TRUE(bad);
     EXPECT_EQ(bad->status, 400);
     EXPECT_NE(bad->body.find("type"), std::string::npos) << bad->body;
@@ -497,8 +515,12 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
                     {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-24T12:00:00Z"}}},
                     {"context", {{"agentSlug", "builtin"}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
                     {"payload", {{"requestsChange", true}}},
-                    {"dedupeKey", "sha256:" + std::string(id == "01M89CCCCCCCCCCCCCCCCCCCC1" ? "0123456789abcdef" : "fedcba9876543210") + "00"}}
-                   .dump() + "\n";
+                    {"dedupeKey",
+                     "sha256:" +
+                         std::string(id == "01M89CCCCCCCCCCCCCCCCCCCC1" ? "0123456789abcdef" : "fedcba9876543210") +
+                         "00"}}
+                   .dump() +
+               "\n";
     };
     const std::string mine = "01M89CCCCCCCCCCCCCCCCCCCC1", theirs = "01M89CCCCCCCCCCCCCCCCCCCC2";
     auto in = opts;
@@ -537,13 +559,14 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
         std::string why;
     };
     std::vector<Refusal> refusals = {
-        {"another repository", "git:push:repo=victim/other,branch=main", mine, "builder-1/100", 900, token, "may have only"},
+        {"another repository", "git:push:repo=victim/other,branch=main", mine, "builder-1/100", 900, token,
+         "may have only"},
         {"another branch", "git:push:repo=acme/infra,branch=infra-agent/compliance-remediation/ffffffffffffffff", mine,
          "builder-1/100", 900, token, "may have only"},
         {"main", "git:push:repo=acme/infra,branch=main", mine, "builder-1/100", 900, token, "may have only"},
         {"every branch", "git:push:repo=acme/infra,branch=*", mine, "builder-1/100", 900, token, "may have only"},
-        {"an aws admin role", "aws:assume-role:role=arn:aws:iam::123456789012:role/Admin,actions=*", mine, "builder-1/100",
-         900, token, "may have only"},
+        {"an aws admin role", "aws:assume-role:role=arn:aws:iam::123456789012:role/Admin,actions=*", mine,
+         "builder-1/100", 900, token, "may have only"},
         {"a task another worker holds", "git:fetch:repo=acme/infra", theirs, "builder-1/100", 900, (*b)[0].token,
          "is not leased by worker 'builder-1/100'"},
         // ... even naming that worker's lease exactly, as anyone who can read the queue could.
@@ -565,7 +588,8 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
     }
     // What the task may have is named in the refusal.
     auto other_repo = ask("git:push:repo=victim/other,branch=main", mine, 900, "builder-1/100", token);
-    EXPECT_NE(other_repo->body.find("git:push:branch=" + branch + ",repo=acme/infra"), std::string::npos) << other_repo->body;
+    EXPECT_NE(other_repo->body.find("git:push:branch=" + branch + ",repo=acme/infra"), std::string::npos)
+        << other_repo->body;
 
     // The task's own push scope, for its holder, ends with the lease.
     auto granted = ask(own_push, mine, 900, "builder-1/100", token);
@@ -583,7 +607,8 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
     wrk.env["INFRA_AGENT_WORKER_TOKEN"] = worker_token;
     test::write_file(dir / "worker-home" / "config.yaml", "creds:\n  provider: broker\nbroker:\n  url: " + url + "\n");
     auto fetch = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", mine, "--worker", "builder-1/100",
-                          "--lease-token", std::to_string(token), "--json"}, wrk);
+                          "--lease-token", std::to_string(token), "--json"},
+                         wrk);
     ASSERT_EQ(fetch.exit_code, 0) << fetch.err;
     EXPECT_LE(json::parse(fetch.out)["ttlSeconds"].get<std::int64_t>(), 60) << fetch.out;
     auto unleased = run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", mine}, wrk);
@@ -603,7 +628,8 @@ TEST_F(ServeCli, TheBrokerMintsOnlyTheLeasedTasksOwnScopes)
     ASSERT_FALSE(ledger.empty());
     for (const auto& c : ledger) {
         EXPECT_EQ(c["taskId"], mine) << c.dump();
-        EXPECT_TRUE(c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra" || c["scope"] == "git:fetch:repo=acme/infra")
+        EXPECT_TRUE(c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra" ||
+                    c["scope"] == "git:fetch:repo=acme/infra")
             << c.dump();
     }
     EXPECT_EQ(run_cli({"audit", "verify"}, opts).exit_code, 0);
@@ -632,19 +658,20 @@ TEST_F(ServeCli, ADistributedWorkerPushesWithCredentialsBoundToItsLease)
         core::creds::Broker broker(ledger, *provider);
         return broker.verify(token, std::nullopt);
     };
-    test::GitHttpServer git_server(dir / "remote", [&](const std::string&, const std::string& password, const std::string& path,
-                                                       bool is_push) {
-        if (path.rfind("/acme.git/", 0) != 0) return false;
-        auto e = verify(password);
-        if (!e) return false;
-        auto scope = core::creds::parse_scope(e->scope);
-        if (!scope || scope->attr("repo") != "acme/infra") return false;
-        return !is_push || (scope->action == "push" && scope->attr("branch").rfind("infra-agent/", 0) == 0);
-    });
+    test::GitHttpServer git_server(
+        dir / "remote", [&](const std::string&, const std::string& password, const std::string& path, bool is_push) {
+            if (path.rfind("/acme.git/", 0) != 0) return false;
+            auto e = verify(password);
+            if (!e) return false;
+            auto scope = core::creds::parse_scope(e->scope);
+            if (!scope || scope->attr("repo") != "acme/infra") return false;
+            return !is_push || (scope->action == "push" && scope->attr("branch").rfind("infra-agent/", 0) == 0);
+        });
 
     httplib::Client http(url);
     std::string body = code_scanning_alert();
-    auto r = http.Post("/hooks/github", github_headers(body, "code_scanning_alert", "d-dist"), body, "application/json");
+    auto r =
+        http.Post("/hooks/github", github_headers(body, "code_scanning_alert", "d-dist"), body, "application/json");
     ASSERT_TRUE(r);
     ASSERT_EQ(r->status, 202) << r->body;
     std::string id = json::parse(r->body)["taskIds"][0];
@@ -654,15 +681,18 @@ TEST_F(ServeCli, ADistributedWorkerPushesWithCredentialsBoundToItsLease)
     wrk.env["INFRA_AGENT_HOME"] = (dir / "worker-home").string();
     wrk.env["INFRA_AGENT_WORKER_TOKEN"] = worker_token;
     test::write_file(dir / "worker-home" / "config.yaml",
-                     "queue:\n  url: sqlite://" + (home() / "state.db").string() + "\ncreds:\n  provider: broker\nbroker:\n  url: " +
-                         url + "\nvalidation:\n  steps:\n    - name: public access block present\n"
-                               "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
+                     "queue:\n  url: sqlite://" + (home() / "state.db").string() +
+                         "\ncreds:\n  provider: broker\nbroker:\n  url: " + url +
+                         "\nvalidation:\n  steps:\n    - name: public access block present\n"
+                         "      run: [grep, -q, aws_s3_bucket_public_access_block, \"{dir}/main.tf\"]\n");
     // An id that is not the worker token's is refused before anything runs.
     auto wrong = run_cli({"worker", "--drain", "--id", "someone-else", "--repo", git_server.url() + "acme.git"}, wrk);
     EXPECT_EQ(wrong.exit_code, 64) << wrong.err;
-    EXPECT_NE(wrong.err.find("worker id 'someone-else' is not one of worker token 'builder-1''s"), std::string::npos) << wrong.err;
+    EXPECT_NE(wrong.err.find("worker id 'someone-else' is not one of worker token 'builder-1''s"), std::string::npos)
+        << wrong.err;
     // Without --id, the worker claims as builder-1/host:pid.
-    auto w = run_cli({"worker", "--drain", "--json", "--repo", git_server.url() + "acme.git", "--sandbox", "bwrap"}, wrk);
+    auto w =
+        run_cli({"worker", "--drain", "--json", "--repo", git_server.url() + "acme.git", "--sandbox", "bwrap"}, wrk);
     ASSERT_EQ(w.exit_code, 0) << w.err;
     EXPECT_EQ(test::json_lines(w.out).back()["succeeded"], 1) << w.out << w.err;
     EXPECT_EQ(git_server.pushes(), 1) << w.err;
@@ -679,7 +709,8 @@ TEST_F(ServeCli, ADistributedWorkerPushesWithCredentialsBoundToItsLease)
     for (const auto& c : ledger) {
         EXPECT_EQ(c["taskId"], id);
         pushes += c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra";
-        EXPECT_TRUE(c["scope"] == "git:fetch:repo=acme/infra" || c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra")
+        EXPECT_TRUE(c["scope"] == "git:fetch:repo=acme/infra" ||
+                    c["scope"] == "git:push:branch=" + branch + ",repo=acme/infra")
             << c.dump();
         auto issued = core::timeutil::parse_rfc3339(c["issuedAt"].get<std::string>());
         auto expires = core::timeutil::parse_rfc3339(c["expiresAt"].get<std::string>());
@@ -715,7 +746,11 @@ TEST_F(ServeCli, ApiTasksForProductionWaitForApprovalHoweverItIsSpelled)
         EXPECT_EQ(shown["task"]["context"]["environment"], "production") << shown.dump();
     }
     // A Cyrillic o (U+043E) that looks like a Latin one is refused, naming the field.
-    auto r = http.Post("/v1/tasks", ana, task("pr\xd0\xbe" "duction", "aws_s3_bucket.lookalike"), "application/json");
+    auto r = http.Post("/v1/tasks", ana,
+                       task("pr\xd0\xbe"
+                            "duction",
+                            "aws_s3_bucket.lookalike"),
+                       "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400) << r->body;
     EXPECT_NE(r->body.find("context.environment"), std::string::npos) << r->body;
@@ -738,15 +773,18 @@ TEST_F(ServeCli, PagerDutyAndSnsHooks)
     httplib::Client http(url);
 
     // PagerDuty: the published signature vector, then a tampered signature.
-    auto r = http.Post("/hooks/pagerduty", {{"X-PagerDuty-Signature", vec["valid"].get<std::string>()}}, pd_body, "application/json");
+    auto r = http.Post("/hooks/pagerduty", {{"X-PagerDuty-Signature", vec["valid"].get<std::string>()}}, pd_body,
+                       "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 202) << r->body;
-    r = http.Post("/hooks/pagerduty", {{"X-PagerDuty-Signature", vec["mismatch"].get<std::string>()}}, pd_body, "application/json");
+    r = http.Post("/hooks/pagerduty", {{"X-PagerDuty-Signature", vec["mismatch"].get<std::string>()}}, pd_body,
+                  "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 401) << r->body;
 
     // SNS over HTTPS delivers the alarm as a string in Message; the secret is the basic-auth password.
-    std::ifstream af(std::string(INFRA_TEST_FIXTURES) + "/samples/cloudwatch/cloudwatch-alarm-sns-payload-single-metric.json");
+    std::ifstream af(std::string(INFRA_TEST_FIXTURES) +
+                     "/samples/cloudwatch/cloudwatch-alarm-sns-payload-single-metric.json");
     json lambda = json::parse(af);
     json notification = lambda["Records"][0]["Sns"];
     std::string sns_body = notification.dump();

@@ -8,9 +8,15 @@
 
 namespace infra::test {
 
-std::filesystem::path fixture(const std::string& rel) { return std::filesystem::path(INFRA_TEST_FIXTURES) / rel; }
+std::filesystem::path fixture(const std::string& rel)
+{
+    return std::filesystem::path(INFRA_TEST_FIXTURES) / rel;
+}
 
-std::filesystem::path sample(const std::string& rel) { return fixture("samples") / rel; }
+std::filesystem::path sample(const std::string& rel)
+{
+    return fixture("samples") / rel;
+}
 
 std::string read_file(const std::filesystem::path& p)
 {

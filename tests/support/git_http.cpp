@@ -20,8 +20,8 @@ namespace {
 std::string base64_decode(const std::string& in)
 {
     std::string out(in.size(), '\0');
-    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()), reinterpret_cast<const unsigned char*>(in.data()),
-                            static_cast<int>(in.size()));
+    int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                            reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
     if (n < 0) return {};
     std::size_t pad = 0;
     for (auto it = in.rbegin(); it != in.rend() && *it == '='; ++it) ++pad;
@@ -30,14 +30,21 @@ std::string base64_decode(const std::string& in)
 }
 
 /// Runs `git http-backend` as a CGI program and turns its answer into res.
-void run_cgi(const std::filesystem::path& root, const httplib::Request& req, const std::string& user, httplib::Response& res)
+void run_cgi(const std::filesystem::path& root, const httplib::Request& req, const std::string& user,
+             httplib::Response& res)
 {
-    std::vector<std::string> env = {
-        "GIT_PROJECT_ROOT=" + root.string(), "GIT_HTTP_EXPORT_ALL=1", "PATH_INFO=" + req.path,
-        "REQUEST_METHOD=" + req.method, "QUERY_STRING=" + httplib::detail::params_to_query_str(req.params),
-        "CONTENT_TYPE=" + req.get_header_value("Content-Type"), "CONTENT_LENGTH=" + std::to_string(req.body.size()),
-        "REMOTE_USER=" + user, "REMOTE_ADDR=127.0.0.1", "PATH=/usr/bin:/bin", "GATEWAY_INTERFACE=CGI/1.1",
-        "HOME=" + root.string()};
+    std::vector<std::string> env = {"GIT_PROJECT_ROOT=" + root.string(),
+                                    "GIT_HTTP_EXPORT_ALL=1",
+                                    "PATH_INFO=" + req.path,
+                                    "REQUEST_METHOD=" + req.method,
+                                    "QUERY_STRING=" + httplib::detail::params_to_query_str(req.params),
+                                    "CONTENT_TYPE=" + req.get_header_value("Content-Type"),
+                                    "CONTENT_LENGTH=" + std::to_string(req.body.size()),
+                                    "REMOTE_USER=" + user,
+                                    "REMOTE_ADDR=127.0.0.1",
+                                    "PATH=/usr/bin:/bin",
+                                    "GATEWAY_INTERFACE=CGI/1.1",
+                                    "HOME=" + root.string()};
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
@@ -155,13 +162,17 @@ GitHttpServer::~GitHttpServer()
     if (m_impl->thread.joinable()) m_impl->thread.join();
 }
 
-std::string GitHttpServer::url() const { return "http://127.0.0.1:" + std::to_string(m_impl->port) + "/"; }
+std::string GitHttpServer::url() const
+{
+    return "http://127.0.0.1:" + std::to_string(m_impl->port) + "/";
+}
 
 void checkout_scanned_repo(const std::filesystem::path& dir)
 {
     std::filesystem::create_directories(dir);
     git(dir, "init -q");
-    for (const auto& f : std::filesystem::directory_iterator(std::string(INFRA_TEST_FIXTURES) + "/repos/aws-secure-terraform"))
+    for (const auto& f :
+         std::filesystem::directory_iterator(std::string(INFRA_TEST_FIXTURES) + "/repos/aws-secure-terraform"))
         std::filesystem::copy_file(f.path(), dir / f.path().filename());
     git(dir, "add -A");
     git(dir, "commit -q -m initial");
@@ -169,10 +180,11 @@ void checkout_scanned_repo(const std::filesystem::path& dir)
 
 std::string git(const std::filesystem::path& dir, const std::string& args)
 {
-    std::string cmd = "cd '" + dir.string() +
-                      "' && GIT_AUTHOR_NAME=Person GIT_AUTHOR_EMAIL=person@example.com GIT_COMMITTER_NAME=Person "
-                      "GIT_COMMITTER_EMAIL=person@example.com git -c init.defaultBranch=main -c protocol.file.allow=always " +
-                      args + " 2>&1";
+    std::string cmd =
+        "cd '" + dir.string() +
+        "' && GIT_AUTHOR_NAME=Person GIT_AUTHOR_EMAIL=person@example.com GIT_COMMITTER_NAME=Person "
+        "GIT_COMMITTER_EMAIL=person@example.com git -c init.defaultBranch=main -c protocol.file.allow=always " +
+        args + " 2>&1";
     std::string out;
     FILE* p = ::popen(cmd.c_str(), "r");
     if (!p) {

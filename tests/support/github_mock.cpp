@@ -45,7 +45,9 @@ GitHubMock::GitHubMock() : m_impl(std::make_unique<Impl>())
     httplib::Client probe("127.0.0.1", m_impl->prism_port);
     probe.set_connection_timeout(0, 200000);
     for (int i = 0; i < 300 && !m_ready; ++i) {
-        if (auto r = probe.Get("/repos/o/r/pulls/1", {{"Authorization", "Bearer probe"}, {"Accept", "application/json"}})) m_ready = true;
+        if (auto r =
+                probe.Get("/repos/o/r/pulls/1", {{"Authorization", "Bearer probe"}, {"Accept", "application/json"}}))
+            m_ready = true;
         else std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     if (!m_ready) {
@@ -60,7 +62,8 @@ GitHubMock::GitHubMock() : m_impl(std::make_unique<Impl>())
         std::string target = req.target.empty() ? req.path : req.target;
         {
             std::lock_guard lock(m_impl->m);
-            if (auto p = m_impl->prefer.find(target.substr(0, target.find('?'))); p != m_impl->prefer.end()) h.emplace("Prefer", p->second);
+            if (auto p = m_impl->prefer.find(target.substr(0, target.find('?'))); p != m_impl->prefer.end())
+                h.emplace("Prefer", p->second);
         }
         httplib::Result r = req.method == "GET"     ? c.Get(target, h)
                             : req.method == "POST"  ? c.Post(target, h, req.body, req.get_header_value("Content-Type"))
@@ -75,7 +78,8 @@ GitHubMock::GitHubMock() : m_impl(std::make_unique<Impl>())
             call.status = r->status;
             call.violations = r->get_header_value("sl-violations");
             if (!call.violations.empty()) res.set_header("sl-violations", call.violations);
-            res.set_content(r->body, r->get_header_value("Content-Type").empty() ? "application/json" : r->get_header_value("Content-Type"));
+            res.set_content(r->body, r->get_header_value("Content-Type").empty() ? "application/json"
+                                                                                 : r->get_header_value("Content-Type"));
         }
         std::lock_guard lock(m_impl->m);
         m_impl->calls.push_back(std::move(call));
@@ -102,7 +106,10 @@ GitHubMock::~GitHubMock()
     }
 }
 
-std::string GitHubMock::url() const { return "http://127.0.0.1:" + std::to_string(m_impl->port); }
+std::string GitHubMock::url() const
+{
+    return "http://127.0.0.1:" + std::to_string(m_impl->port);
+}
 
 void GitHubMock::prefer(const std::string& path, const std::string& prefer)
 {

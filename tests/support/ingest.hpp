@@ -18,8 +18,8 @@ struct Ingested {
 };
 
 /// Parses bytes with the named built-in source.
-Ingested ingest(const std::string& source, const std::string& bytes,
-                core::signals::IngestOptions opt = {}, const std::string& name = "<test>");
+Ingested ingest(const std::string& source, const std::string& bytes, core::signals::IngestOptions opt = {},
+                const std::string& name = "<test>");
 
 /// Parses a file with the named built-in source.
 Ingested ingest_file(const std::string& source, const std::string& path, core::signals::IngestOptions opt = {});

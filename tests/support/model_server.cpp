@@ -33,11 +33,12 @@ std::string openai_body(const Turn& t, const std::string& id_prefix, int& ids)
                              {"function", {{"name", c.name}, {"arguments", c.arguments.dump()}}}});
         msg["tool_calls"] = calls;
     }
-    return json{{"id", "chatcmpl-test"},
-                {"object", "chat.completion"},
-                {"model", "test-model-2025"},
-                {"choices", {{{"index", 0}, {"message", msg}, {"finish_reason", t.calls.empty() ? "stop" : "tool_calls"}}}},
-                {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 20}, {"total_tokens", 120}}}}
+    return json{
+        {"id", "chatcmpl-test"},
+        {"object", "chat.completion"},
+        {"model", "test-model-2025"},
+        {"choices", {{{"index", 0}, {"message", msg}, {"finish_reason", t.calls.empty() ? "stop" : "tool_calls"}}}},
+        {"usage", {{"prompt_tokens", 100}, {"completion_tokens", 20}, {"total_tokens", 120}}}}
         .dump();
 }
 
@@ -46,7 +47,10 @@ std::string anthropic_body(const Turn& t, const std::string& id_prefix, int& ids
     json content = json::array();
     if (!t.text.empty()) content.push_back({{"type", "text"}, {"text", t.text}});
     for (const auto& c : t.calls)
-        content.push_back({{"type", "tool_use"}, {"id", id_prefix + std::to_string(++ids)}, {"name", c.name}, {"input", c.arguments}});
+        content.push_back({{"type", "tool_use"},
+                           {"id", id_prefix + std::to_string(++ids)},
+                           {"name", c.name},
+                           {"input", c.arguments}});
     return json{{"id", "msg_test"},
                 {"type", "message"},
                 {"role", "assistant"},
@@ -78,13 +82,15 @@ ModelServer::ModelServer() : m_impl(std::make_unique<Impl>())
             if (!turn.retry_after.empty()) res.set_header("Retry-After", turn.retry_after);
             if (turn.status != 200) {
                 res.status = turn.status;
-                res.set_content(json{{"error", {{"message", "scripted failure " + std::to_string(turn.status)},
-                                                 {"type", "test"}}}}.dump(),
-                                "application/json");
+                res.set_content(
+                    json{{"error", {{"message", "scripted failure " + std::to_string(turn.status)}, {"type", "test"}}}}
+                        .dump(),
+                    "application/json");
                 return;
             }
             std::lock_guard lock(m_impl->mutex);
-            res.set_content(anthropic ? anthropic_body(turn, "toolu_", m_impl->ids) : openai_body(turn, "call_", m_impl->ids),
+            res.set_content(anthropic ? anthropic_body(turn, "toolu_", m_impl->ids)
+                                      : openai_body(turn, "call_", m_impl->ids),
                             "application/json");
         };
     };

@@ -23,13 +23,16 @@ struct ScriptedCall {
 /// One answer of the model, rendered in the protocol of the request.
 struct Turn {
     Turn() = default;
-    Turn(std::vector<ScriptedCall> c, std::string t = "", int s = 200) : calls(std::move(c)), text(std::move(t)), status(s) {}
+    Turn(std::vector<ScriptedCall> c, std::string t = "", int s = 200)
+        : calls(std::move(c)), text(std::move(t)), status(s)
+    {
+    }
 
     std::vector<ScriptedCall> calls;
     std::string text;
-    int status = 200;                         ///< non-200: an error response
-    std::string retry_after;                  ///< Retry-After header, if any
-    std::chrono::milliseconds delay{0};       ///< wait before answering
+    int status = 200;                    ///< non-200: an error response
+    std::string retry_after;             ///< Retry-After header, if any
+    std::chrono::milliseconds delay{0};  ///< wait before answering
     /// Computes calls from the request instead (e.g. to use a path it saw).
     std::function<Turn(const nlohmann::json& request)> dynamic;
 };

@@ -24,8 +24,8 @@ void ProductionChange::SetUp()
     // The state as production has it: the bucket at v1, applied outside infra-agent.
     write_file(dir / "bootstrap" / "main.tf", main_tf(dir / "state", "v1"));
     auto boot = run_program("/bin/sh", {"-c", "cd " + (dir / "bootstrap").string() +
-                                              " && terraform init -input=false -no-color >/dev/null && "
-                                              "terraform apply -auto-approve -input=false -no-color >/dev/null"});
+                                                  " && terraform init -input=false -no-color >/dev/null && "
+                                                  "terraform apply -auto-approve -input=false -no-color >/dev/null"});
     ASSERT_EQ(boot.exit_code, 0) << boot.err;
     ASSERT_NE(read_file(dir / "state" / "terraform.tfstate").find("\"v1\""), std::string::npos);
 
@@ -39,20 +39,26 @@ void ProductionChange::SetUp()
     opts.env["INFRA_AGENT_HOME"] = home().string();
     ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
     write_file(home() / "config.yaml",
-               "git:\n  repo: " + (dir / "acme.git").string() + "\n"
-               "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
-               "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n"
-               "approvals:\n  groups:\n    platform-oncall: {members: [alice, bob, dana]}\n    security: {members: [bob, erin]}\n");
+               "git:\n  repo: " + (dir / "acme.git").string() +
+                   "\n"
+                   "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
+                   "sandbox:\n  state_dirs: [" +
+                   (dir / "state").string() +
+                   "]\n"
+                   "approvals:\n  groups:\n    platform-oncall: {members: [alice, bob, dana]}\n    security: {members: "
+                   "[bob, erin]}\n");
     // The bundled tiers stop drift at tier 2 (a pull request); this team
     // lets production drift be applied, behind platform-oncall's approval
     // (the bundled org-production rule).
-    write_file(home() / "policies" / "tiers.yaml",
-               "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: org-tiers, level: organization}\nrules:\n"
-               "  - name: production-drift-applies\n    match: {type: drift-detection, context.environment: production}\n"
-               "    tier: 4\n    requiredApprovals: [platform-oncall]\n    constraints: {requiresPR: true, requiresValidation: true, maxIterations: 5,\n"
-               "                  allowedTools: [list_files, read_file, write_file, apply_patch, finish]}\n"
-               "  - name: other-drift-drafts-prs\n    match: {type: drift-detection, context.environment: staging}\n"
-               "    tier: 2\n    constraints: {requiresPR: true, requiresValidation: true}\n");
+    write_file(
+        home() / "policies" / "tiers.yaml",
+        "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: org-tiers, level: organization}\nrules:\n"
+        "  - name: production-drift-applies\n    match: {type: drift-detection, context.environment: production}\n"
+        "    tier: 4\n    requiredApprovals: [platform-oncall]\n    constraints: {requiresPR: true, "
+        "requiresValidation: true, maxIterations: 5,\n"
+        "                  allowedTools: [list_files, read_file, write_file, apply_patch, finish]}\n"
+        "  - name: other-drift-drafts-prs\n    match: {type: drift-detection, context.environment: staging}\n"
+        "    tier: 2\n    constraints: {requiresPR: true, requiresValidation: true}\n");
 }
 
 std::string ProductionChange::enqueue_production_change(bool apply)
@@ -60,8 +66,11 @@ std::string ProductionChange::enqueue_production_change(bool apply)
     json task = {{"id", "01M86TZH12FPQAZA78N10Q24A1"},
                  {"type", "drift-detection"},
                  {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-11-25T03:00:00Z"}}},
-                 {"context", {{"agentSlug", "exec"}, {"environment", "production"}, {"repositoryId", "acme/infra"},
-                              {"resource", "terraform_data.bucket"}}},
+                 {"context",
+                  {{"agentSlug", "exec"},
+                   {"environment", "production"},
+                   {"repositoryId", "acme/infra"},
+                   {"resource", "terraform_data.bucket"}}},
                  {"payload", {{"requestedBy", "alice"}, {"apply", apply}}},
                  {"dedupeKey", "apply-test"}};
     auto o = opts;
@@ -85,14 +94,21 @@ std::string ProductionChange::enqueue_staging_change()
     return task["id"];
 }
 
-void ProductionChange::run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team, const std::string& more)
+void ProductionChange::run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team,
+                                           const std::string& more)
 {
     write_file(home() / "config.yaml",
-               "git:\n  repo: " + (dir / "acme.git").string() + "\n"
-               "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
-               "sandbox:\n  state_dirs: [" + (dir / "state").string() + "]\n"
-               "forge: " + forge + "\nwebhooks:\n  " + hook + ": {secret_env: HOOK_SECRET}\n"
-               "approvals:\n  groups:\n    platform-oncall: {members: [bob], " + team + "}\n" + more);
+               "git:\n  repo: " + (dir / "acme.git").string() +
+                   "\n"
+                   "exec:\n  command: [sh, -c, \"sed -i s/v1/v2/ infra/main.tf && echo bucket input to v2\"]\n"
+                   "sandbox:\n  state_dirs: [" +
+                   (dir / "state").string() +
+                   "]\n"
+                   "forge: " +
+                   forge + "\nwebhooks:\n  " + hook +
+                   ": {secret_env: HOOK_SECRET}\n"
+                   "approvals:\n  groups:\n    platform-oncall: {members: [bob], " +
+                   team + "}\n" + more);
     opts.env["HOOK_SECRET"] = k_hook_secret;
     id = enqueue_production_change();
     ASSERT_EQ(run_cli({"approve", id, "--as", "bob"}, opts).exit_code, 0);

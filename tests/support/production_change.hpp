@@ -41,7 +41,8 @@ protected:
     /// approval of the run; then the change runs, its pull request opens
     /// there, id, sha, branch and commit are filled and serve is started.
     /// more is the YAML of other settings.
-    void run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team, const std::string& more = "");
+    void run_reviewed_change(const std::string& forge, const std::string& hook, const std::string& team,
+                             const std::string& more = "");
 
     TempDir dir;
     RunOptions opts;

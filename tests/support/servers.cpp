@@ -83,7 +83,8 @@ PostgresServer::PostgresServer()
         m_port = free_port();
         std::string opts = "-p " + std::to_string(m_port) + " -k " + m_dir.path().string() +
                            " -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200";
-        m_error = run_as_owner(m_bin + "/pg_ctl", {"-D", data, "-l", (m_dir / "log").string(), "-w", "-t", "60", "-o", opts, "start"});
+        m_error = run_as_owner(m_bin + "/pg_ctl",
+                               {"-D", data, "-l", (m_dir / "log").string(), "-w", "-t", "60", "-o", opts, "start"});
         if (m_error.empty()) {
             m_running = true;
             return;
@@ -91,7 +92,10 @@ PostgresServer::PostgresServer()
     }
 }
 
-PostgresServer::~PostgresServer() { kill(); }
+PostgresServer::~PostgresServer()
+{
+    kill();
+}
 
 void PostgresServer::kill()
 {
@@ -166,6 +170,9 @@ RedisServer::~RedisServer()
     ::waitpid(m_pid, nullptr, 0);
 }
 
-std::string RedisServer::url(int db) const { return "redis://127.0.0.1:" + std::to_string(m_port) + "/" + std::to_string(db); }
+std::string RedisServer::url(int db) const
+{
+    return "redis://127.0.0.1:" + std::to_string(m_port) + "/" + std::to_string(db);
+}
 
 }  // namespace infra::test

@@ -7,8 +7,8 @@
 #include "support/fixtures.hpp"
 
 #include <string>
-#include <vector>
 #include <sys/types.h>
+#include <vector>
 
 namespace infra::test {
 

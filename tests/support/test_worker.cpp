@@ -65,7 +65,8 @@ private:
 int main(int argc, char** argv)
 {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: infra_test_worker QUEUE LOG [--concurrency N] [--lease MS] [--drain] [--batch N]\n");
+        std::fprintf(stderr,
+                     "usage: infra_test_worker QUEUE LOG [--concurrency N] [--lease MS] [--drain] [--batch N]\n");
         return 64;
     }
     WorkerOptions opt;

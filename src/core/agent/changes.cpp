@@ -5,8 +5,8 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 namespace infra::core::agent {
@@ -32,7 +32,9 @@ Status walk(const Workspace& ws, const std::function<Status(const std::string&, 
 {
     std::error_code ec;
     fs::recursive_directory_iterator it(ws.root(), fs::directory_options::none, ec), end;
-    if (ec) return fail(Errc::unavailable, "cannot read the workspace " + text::quote(ws.root().string()) + ": " + ec.message());
+    if (ec)
+        return fail(Errc::unavailable,
+                    "cannot read the workspace " + text::quote(ws.root().string()) + ": " + ec.message());
     for (; it != end; it.increment(ec)) {
         if (ec) return fail(Errc::unavailable, "cannot read the workspace: " + ec.message());
         std::string rel = it->path().lexically_relative(ws.root()).string();
@@ -107,8 +109,9 @@ Result<Changes> changes_since(const Snapshot& before, const Workspace& ws, std::
             auto size = fs::file_size(p, ec);
             bytes += ec ? 0 : size;
             if (after.size() >= max_files || bytes > max_bytes)
-                return fail(Errc::invalid_input, "the agent left more than the workspace may hold (" + std::to_string(max_files) +
-                                                     " files, " + std::to_string(max_bytes >> 20) + " MiB at most)");
+                return fail(Errc::invalid_input, "the agent left more than the workspace may hold (" +
+                                                     std::to_string(max_files) + " files, " +
+                                                     std::to_string(max_bytes >> 20) + " MiB at most)");
             auto content = slurp(p, rel);
             if (!content) return fail(content.error());
             after.emplace(rel, std::move(*content));

@@ -23,8 +23,8 @@ struct Snapshot {
 Result<Snapshot> snapshot(const Workspace& ws, std::size_t max_files = 20000, std::size_t max_bytes = 256u << 20);
 
 struct Changes {
-    std::string diff;                  ///< created, changed and deleted files, git-style
-    std::vector<std::string> files;    ///< the paths changed
+    std::string diff;                ///< created, changed and deleted files, git-style
+    std::vector<std::string> files;  ///< the paths changed
     /// New symlinks that point outside the workspace, and new special files
     /// (devices, fifos, sockets): a workspace with any is not used.
     std::vector<std::string> unsafe;

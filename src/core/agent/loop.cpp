@@ -21,17 +21,19 @@ Outcome run_loop(Model& model, ToolBox& tools, const LoopInput& in, const RunCon
     const std::string model_name = colon == std::string::npos ? full_name : full_name.substr(colon + 1);
     int validations = 0;
     auto result = [&](int iterations) {
-        return json{{"iterations", iterations}, {"inputTokens", in_tokens}, {"outputTokens", out_tokens},
+        return json{{"iterations", iterations},   {"inputTokens", in_tokens},   {"outputTokens", out_tokens},
                     {"toolCalls", tools.calls()}, {"summary", tools.summary()}, {"diff", tools.diff()},
                     {"validations", validations}};
     };
     for (int it = 1; it <= max_iterations; ++it) {
-        if (ctx.cancelled()) return {false, "stopped: the time limit passed or the worker is stopping", result(it - 1), true};
+        if (ctx.cancelled())
+            return {false, "stopped: the time limit passed or the worker is stopping", result(it - 1), true};
         events::Span iteration(ctx.events, "agent.iteration", task_id, {{"iteration", it}, {"of", max_iterations}});
         ctx.events.emit({"task.iteration", task_id, "", {{"iteration", it}, {"of", max_iterations}}});
         // OpenTelemetry GenAI: a "chat {model}" span per model call.
         events::Span call(ctx.events, "chat " + model_name, task_id,
-                          {{"gen_ai.operation.name", "chat"}, {"gen_ai.provider.name", provider},
+                          {{"gen_ai.operation.name", "chat"},
+                           {"gen_ai.provider.name", provider},
                            {"gen_ai.request.model", model_name}});
         auto reply = model.complete(messages, tools.specs());
         if (!reply) {
@@ -49,21 +51,27 @@ Outcome run_loop(Model& model, ToolBox& tools, const LoopInput& in, const RunCon
         in_tokens += reply->input_tokens;
         out_tokens += reply->output_tokens;
         // OpenTelemetry GenAI names: gen_ai.request.model, gen_ai.usage.*.
-        ctx.events.emit({"task.model-call", task_id, "",
-                         {{"gen_ai.request.model", model.name()}, {"gen_ai.response.model", reply->model},
+        ctx.events.emit({"task.model-call",
+                         task_id,
+                         "",
+                         {{"gen_ai.request.model", model.name()},
+                          {"gen_ai.response.model", reply->model},
                           {"gen_ai.usage.input_tokens", reply->input_tokens},
-                          {"gen_ai.usage.output_tokens", reply->output_tokens}, {"durationMs", reply->ms},
-                          {"toolCalls", reply->calls.size()}, {"iteration", it}}});
+                          {"gen_ai.usage.output_tokens", reply->output_tokens},
+                          {"durationMs", reply->ms},
+                          {"toolCalls", reply->calls.size()},
+                          {"iteration", it}}});
         messages.push_back({Message::Role::assistant, reply->text, reply->calls, "", "", false});
         if (reply->calls.empty()) {
             // An answer without tool calls ends the turn as a finish would.
             if (!tools.finished()) tools.call("finish", {{"summary", reply->text.empty() ? "done" : reply->text}});
         }
         for (const auto& call : reply->calls) {
-            if (ctx.cancelled()) return {false, "stopped: the time limit passed or the worker is stopping", result(it), true};
+            if (ctx.cancelled())
+                return {false, "stopped: the time limit passed or the worker is stopping", result(it), true};
             ToolResult r = tools.call(call.name, call.arguments);
-            std::string content = r.ok ? (r.output.is_string() ? r.output.get<std::string>() : r.output.dump())
-                                       : "error: " + r.error;
+            std::string content =
+                r.ok ? (r.output.is_string() ? r.output.get<std::string>() : r.output.dump()) : "error: " + r.error;
             if (content.size() > 32768) content = content.substr(0, 32768) + "\n[output cut at 32 KiB]";
             messages.push_back({Message::Role::tool, log::redact(content), {}, call.id, call.name, !r.ok});
         }
@@ -74,15 +82,20 @@ Outcome run_loop(Model& model, ToolBox& tools, const LoopInput& in, const RunCon
             if (!v) check.fail(v.error().message);
             check.end();
             ++validations;
-            ctx.events.emit({"task.validation", task_id, "", {{"ok", static_cast<bool>(v)}, {"iteration", it},
-                                                              {"error", v ? "" : v.error().message}}});
+            ctx.events.emit({"task.validation",
+                             task_id,
+                             "",
+                             {{"ok", static_cast<bool>(v)}, {"iteration", it}, {"error", v ? "" : v.error().message}}});
             if (v) return {true, "", result(it), true};
             // Fail -> back to the sandbox: the model gets the failure and may try again.
             tools.reopen();
             messages.push_back({Message::Role::user,
                                 "Validation failed, the task is not done. Fix this and call finish again:\n" +
                                     log::redact(v.error().message),
-                                {}, "", "", false});
+                                {},
+                                "",
+                                "",
+                                false});
         }
     }
     return {false, "stopped after " + std::to_string(max_iterations) + " iterations (maxIterations) without finishing",

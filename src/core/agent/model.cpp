@@ -9,8 +9,9 @@ json to_json(const Reply& r)
 {
     json calls = json::array();
     for (const auto& c : r.calls) calls.push_back({{"id", c.id}, {"name", c.name}, {"arguments", c.arguments}});
-    return {{"text", r.text},           {"calls", calls},    {"inputTokens", r.input_tokens},
-            {"outputTokens", r.output_tokens}, {"stop", r.stop_reason}, {"model", r.model}};
+    return {
+        {"text", r.text},        {"calls", calls},  {"inputTokens", r.input_tokens}, {"outputTokens", r.output_tokens},
+        {"stop", r.stop_reason}, {"model", r.model}};
 }
 
 Reply reply_from_json(const json& j)
@@ -18,7 +19,8 @@ Reply reply_from_json(const json& j)
     Reply r;
     r.text = core::string_member(j, "text");
     for (const auto& c : core::array_member(j, "calls"))
-        r.calls.push_back({core::string_member(c, "id"), core::string_member(c, "name"), core::object_member(c, "arguments")});
+        r.calls.push_back(
+            {core::string_member(c, "id"), core::string_member(c, "name"), core::object_member(c, "arguments")});
     r.input_tokens = core::int_member(j, "inputTokens");
     r.output_tokens = core::int_member(j, "outputTokens");
     r.stop_reason = core::string_member(j, "stop");

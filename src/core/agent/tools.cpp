@@ -16,8 +16,11 @@ json schema(const char* name, const char* description, json properties, std::vec
 {
     return {{"name", name},
             {"description", description},
-            {"parameters", {{"type", "object"}, {"properties", std::move(properties)}, {"required", required},
-                            {"additionalProperties", false}}}};
+            {"parameters",
+             {{"type", "object"},
+              {"properties", std::move(properties)},
+              {"required", required},
+              {"additionalProperties", false}}}};
 }
 
 const std::vector<json>& all_specs()
@@ -25,8 +28,7 @@ const std::vector<json>& all_specs()
     static const std::vector<json> k_specs = {
         schema("list_files", "List the files of the workspace (or of a directory in it).",
                {{"path", {{"type", "string"}, {"description", "directory relative to the workspace root"}}}}, {}),
-        schema("read_file", "Read a text file of the workspace.",
-               {{"path", {{"type", "string"}}}}, {"path"}),
+        schema("read_file", "Read a text file of the workspace.", {{"path", {{"type", "string"}}}}, {"path"}),
         schema("search", "Find the lines of workspace files that contain a text.",
                {{"text", {{"type", "string"}}}, {"path", {{"type", "string"}}}}, {"text"}),
         schema("write_file", "Write a whole file of the workspace.",
@@ -92,7 +94,8 @@ bool ToolBox::allowed(const std::string& name) const
 {
     if (name == "finish") return true;  // ending the work is never a risk
     if (std::find(m_denied_tools.begin(), m_denied_tools.end(), name) != m_denied_tools.end()) return false;
-    return !m_allowed_tools || std::find(m_allowed_tools->begin(), m_allowed_tools->end(), name) != m_allowed_tools->end();
+    return !m_allowed_tools ||
+           std::find(m_allowed_tools->begin(), m_allowed_tools->end(), name) != m_allowed_tools->end();
 }
 
 json ToolBox::specs() const
@@ -198,7 +201,8 @@ ToolResult ToolBox::run(const std::string& name, const json& args)
         req.workspace = m_ws.root();
         req.limits.wall = std::chrono::milliseconds(120000);
         if (m_deadline != std::chrono::steady_clock::time_point::max()) {
-            auto left = std::chrono::duration_cast<std::chrono::milliseconds>(m_deadline - std::chrono::steady_clock::now());
+            auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(m_deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0) return {false, nullptr, "the task's time is up", true};
             req.limits.wall = std::min(req.limits.wall, left);
         }
@@ -256,7 +260,8 @@ ToolResult ToolBox::apply_patch(const std::string& patch)
     if (files.empty()) return {false, nullptr, "patch: no file headers (--- a/PATH, +++ b/PATH)", true};
     std::vector<std::pair<std::string, std::string>> results;
     for (const auto& [path, hunks] : files) {
-        if (!m_ws.resolve_for_write(path)) return {false, nullptr, "patch: path " + text::quote(path) + " is outside the workspace", true};
+        if (!m_ws.resolve_for_write(path))
+            return {false, nullptr, "patch: path " + text::quote(path) + " is outside the workspace", true};
         auto current = m_ws.read(path);
         std::string text = current ? *current : "";
         auto patched = apply_unified(text, hunks);
@@ -323,7 +328,8 @@ Result<std::string> apply_unified(const std::string& text, const std::string& hu
         if (l.rfind("@@ ", 0) == 0) {
             if (auto st = flush(start); !st) return st.error();
             long a = 0;
-            if (std::sscanf(l.c_str(), "@@ -%ld", &a) != 1) return fail(Errc::invalid_input, "bad hunk header " + text::quote(l));
+            if (std::sscanf(l.c_str(), "@@ -%ld", &a) != 1)
+                return fail(Errc::invalid_input, "bad hunk header " + text::quote(l));
             start = a == 0 ? 1 : a;
             continue;
         }

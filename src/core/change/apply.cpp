@@ -64,8 +64,9 @@ Result<PlanSet> saved_plans(const queue::Entry& e)
 {
     int tier = static_cast<int>(int_member(e.decision, "tier", -1));
     if (tier != 4)
-        return fail(Errc::denied, "task " + e.id + " is tier " + (tier < 0 ? std::string("?") : std::to_string(tier)) +
-                                      ": only tier-4 tasks are applied, and only after approval",
+        return fail(Errc::denied,
+                    "task " + e.id + " is tier " + (tier < 0 ? std::string("?") : std::to_string(tier)) +
+                        ": only tier-4 tasks are applied, and only after approval",
                     "lower tiers end at a pull request; policy sets the tier");
     if (e.state != queue::State::succeeded)
         return fail(Errc::conflict, "task " + e.id + " is " + std::string(queue::to_string(e.state)) +
@@ -103,8 +104,9 @@ Status verify_plan_files(const PlanSet& plans)
             return fail(Errc::denied, "the saved plan of " + r.dir + " (" + (plans.dir / r.file).string() + ") is gone",
                         "run the task again to make a new plan, and have it approved");
         if (crypto::sha256_hex(*bytes) != r.sha256)
-            return fail(Errc::denied, "the saved plan of " + r.dir + " changed since it was made and approved (sha256 " +
-                                          crypto::sha256_hex(*bytes).substr(0, 12) + ", recorded " + r.sha256.substr(0, 12) + ")",
+            return fail(Errc::denied,
+                        "the saved plan of " + r.dir + " changed since it was made and approved (sha256 " +
+                            crypto::sha256_hex(*bytes).substr(0, 12) + ", recorded " + r.sha256.substr(0, 12) + ")",
                         "nothing was applied; run the task again to make a new plan, and have it approved");
     }
     return {};
@@ -124,11 +126,13 @@ Status ApplyStore::approve(const std::string& task, const PlanApproval& a)
         if (!row) return fail(row.error());
         if (!*row) break;
         if (identity::same(prior->text(1), a.by) && prior->text(0) != a.group)
-            return fail(Errc::denied, a.by + " already approved this plan of task " + task + " for " + text::quote(prior->text(0)) +
-                                          ", and one person counts for one group of a task",
+            return fail(Errc::denied,
+                        a.by + " already approved this plan of task " + task + " for " + text::quote(prior->text(0)) +
+                            ", and one person counts for one group of a task",
                         "another member of " + text::quote(a.group) + " must approve for it");
     }
-    auto st = m_db.prepare("INSERT INTO plan_approvals (task_id, plan_sha256, grp, approved_by, approved_at) VALUES (?, ?, ?, ?, ?)");
+    auto st = m_db.prepare(
+        "INSERT INTO plan_approvals (task_id, plan_sha256, grp, approved_by, approved_at) VALUES (?, ?, ?, ?, ?)");
     if (!st) return fail(st.error());
     st->bind(1, task).bind(2, a.digest).bind(3, a.group).bind(4, a.by).bind(5, a.at_ms);
     if (auto r = st->run(); !r) {
@@ -142,7 +146,8 @@ Status ApplyStore::approve(const std::string& task, const PlanApproval& a)
 
 Result<std::vector<PlanApproval>> ApplyStore::approvals(const std::string& task)
 {
-    auto st = m_db.prepare("SELECT grp, approved_by, plan_sha256, approved_at FROM plan_approvals WHERE task_id = ? ORDER BY approved_at");
+    auto st = m_db.prepare(
+        "SELECT grp, approved_by, plan_sha256, approved_at FROM plan_approvals WHERE task_id = ? ORDER BY approved_at");
     if (!st) return fail(st.error());
     st->bind(1, task);
     std::vector<PlanApproval> out;
@@ -186,18 +191,24 @@ Result<std::string> ApplyStore::begin(const std::string& task, const std::string
     if (*row) {
         std::string id = prior->text(0), state = prior->text(1), held = prior->text(2);
         if (state == "applied")
-            return fail(Errc::denied, "this plan of task " + task + " was applied already (apply " + id + "): a plan is applied once",
+            return fail(Errc::denied,
+                        "this plan of task " + task + " was applied already (apply " + id + "): a plan is applied once",
                         "to change more, run the task again: its new plan needs new approvals");
         if (state == "interrupted")
-            return fail(Errc::denied, "apply " + id + " of this plan of task " + task + " was interrupted: its holder" +
-                                          (held.empty() ? "" : " " + held) + " stopped renewing its lease",
-                        "check terraform's state and its lock, then run 'infra-agent apply " + task + " --as NAME --recover'");
-        return fail(Errc::denied, "this plan of task " + task + " is being applied (apply " + id + (held.empty() ? "" : ", by " + held) + ")",
+            return fail(Errc::denied,
+                        "apply " + id + " of this plan of task " + task + " was interrupted: its holder" +
+                            (held.empty() ? "" : " " + held) + " stopped renewing its lease",
+                        "check terraform's state and its lock, then run 'infra-agent apply " + task +
+                            " --as NAME --recover'");
+        return fail(Errc::denied,
+                    "this plan of task " + task + " is being applied (apply " + id +
+                        (held.empty() ? "" : ", by " + held) + ")",
                     "wait for it; if its process died, it counts as interrupted once its lease ends");
     }
     std::string id = ids::new_ulid();
-    auto st = m_db.prepare("INSERT INTO applies (id, task_id, plan_sha256, applied_by, state, started_at, holder, lease_until) "
-                           "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)");
+    auto st = m_db.prepare(
+        "INSERT INTO applies (id, task_id, plan_sha256, applied_by, state, started_at, holder, lease_until) "
+        "VALUES (?, ?, ?, ?, 'running', ?, ?, ?)");
     if (!st) return fail(st.error());
     auto now = queue::now_ms();
     st->bind(1, id).bind(2, task).bind(3, digest).bind(4, by).bind(5, now).bind(6, holder).bind(7, now + lease.count());
@@ -228,8 +239,11 @@ Result<std::vector<json>> ApplyStore::interrupt_ended(const std::string& task)
         auto row = ended->step();
         if (!row) return fail(row.error());
         if (!*row) break;
-        out.push_back({{"id", ended->text(0)}, {"by", ended->text(1)}, {"holder", ended->text(2)},
-                       {"planSha256", ended->text(3)}, {"leaseUntilMs", ended->is_null(4) ? json() : json(ended->integer(4))}});
+        out.push_back({{"id", ended->text(0)},
+                       {"by", ended->text(1)},
+                       {"holder", ended->text(2)},
+                       {"planSha256", ended->text(3)},
+                       {"leaseUntilMs", ended->is_null(4) ? json() : json(ended->integer(4))}});
     }
     for (const auto& a : out) {
         auto st = m_db.prepare("UPDATE applies SET state = 'interrupted', finished_at = ? WHERE id = ?");
@@ -245,7 +259,8 @@ Result<std::vector<std::string>> ApplyStore::recover(const std::string& task, co
 {
     auto tx = store::Transaction::begin(m_db);
     if (!tx) return fail(tx.error());
-    auto rows = m_db.prepare("SELECT id, state, holder FROM applies WHERE task_id = ? AND state IN ('running', 'interrupted') ORDER BY started_at");
+    auto rows = m_db.prepare("SELECT id, state, holder FROM applies WHERE task_id = ? AND state IN ('running', "
+                             "'interrupted') ORDER BY started_at");
     if (!rows) return fail(rows.error());
     rows->bind(1, task);
     std::vector<std::string> interrupted;
@@ -254,7 +269,9 @@ Result<std::vector<std::string>> ApplyStore::recover(const std::string& task, co
         if (!row) return fail(row.error());
         if (!*row) break;
         if (rows->text(1) == "running")
-            return fail(Errc::conflict, "apply " + rows->text(0) + " of task " + task + " is still running (held by " + rows->text(2) + ")",
+            return fail(Errc::conflict,
+                        "apply " + rows->text(0) + " of task " + task + " is still running (held by " + rows->text(2) +
+                            ")",
                         "an apply counts as interrupted once its holder stops renewing its lease: wait for it to end");
         interrupted.push_back(rows->text(0));
     }
@@ -275,15 +292,19 @@ Status ApplyStore::finish(const std::string& apply_id, bool ok, const json& repo
 {
     auto st = m_db.prepare("UPDATE applies SET state = ?, finished_at = ?, report = ? WHERE id = ?");
     if (!st) return fail(st.error());
-    st->bind(1, std::string(ok ? "applied" : "failed")).bind(2, queue::now_ms()).bind(3, report.dump()).bind(4, apply_id);
+    st->bind(1, std::string(ok ? "applied" : "failed"))
+        .bind(2, queue::now_ms())
+        .bind(3, report.dump())
+        .bind(4, apply_id);
     if (auto r = st->run(); !r) return fail(r.error());
     return {};
 }
 
 Result<std::vector<json>> ApplyStore::applies(const std::string& task)
 {
-    auto st = m_db.prepare("SELECT id, plan_sha256, applied_by, state, started_at, finished_at, holder, lease_until, recovered_by "
-                           "FROM applies WHERE task_id = ? ORDER BY started_at");
+    auto st = m_db.prepare(
+        "SELECT id, plan_sha256, applied_by, state, started_at, finished_at, holder, lease_until, recovered_by "
+        "FROM applies WHERE task_id = ? ORDER BY started_at");
     if (!st) return fail(st.error());
     st->bind(1, task);
     std::vector<json> out;
@@ -291,8 +312,8 @@ Result<std::vector<json>> ApplyStore::applies(const std::string& task)
         auto row = st->step();
         if (!row) return fail(row.error());
         if (!*row) break;
-        json a = {{"id", st->text(0)}, {"planSha256", st->text(1)}, {"by", st->text(2)}, {"state", st->text(3)},
-                  {"startedAtMs", st->integer(4)}, {"finishedAtMs", st->integer(5)}};
+        json a = {{"id", st->text(0)},    {"planSha256", st->text(1)},     {"by", st->text(2)},
+                  {"state", st->text(3)}, {"startedAtMs", st->integer(4)}, {"finishedAtMs", st->integer(5)}};
         if (!st->is_null(6)) a["holder"] = st->text(6);
         if (!st->is_null(7)) a["leaseUntilMs"] = st->integer(7);
         if (!st->is_null(8)) a["recoveredBy"] = st->text(8);
@@ -317,13 +338,15 @@ Result<std::vector<std::string>> ApplyStore::unapplied()
     return out;
 }
 
-std::vector<std::string> missing_approvals(const queue::Entry& e, const PlanSet& plans, const std::vector<PlanApproval>& approvals)
+std::vector<std::string> missing_approvals(const queue::Entry& e, const PlanSet& plans,
+                                           const std::vector<PlanApproval>& approvals)
 {
     std::vector<std::string> required = strings_member(e.decision, "requiredApprovals");
     std::vector<std::string> missing;
     auto approved = [&](const std::string& g) {
-        return std::any_of(approvals.begin(), approvals.end(),
-                           [&](const PlanApproval& a) { return a.digest == plans.digest && (g == "any" || a.group == g); });
+        return std::any_of(approvals.begin(), approvals.end(), [&](const PlanApproval& a) {
+            return a.digest == plans.digest && (g == "any" || a.group == g);
+        });
     };
     if (required.empty()) required = {"any"};
     for (const auto& g : required)
@@ -331,15 +354,18 @@ std::vector<std::string> missing_approvals(const queue::Entry& e, const PlanSet&
     return missing;
 }
 
-Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, events::EventSink& events, const std::string& by_name,
-                                 const std::string& group, const std::string& expected_digest, const approval::Groups& groups)
+Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, events::EventSink& events,
+                                 const std::string& by_name, const std::string& group,
+                                 const std::string& expected_digest, const approval::Groups& groups)
 {
     std::string by(text::trim(by_name));
     if (by.empty()) return fail(Errc::usage, "say who approves");
     auto plans = saved_plans(e);
     if (!plans) return fail(plans.error());
     if (!expected_digest.empty() && expected_digest != plans->digest)
-        return fail(Errc::denied, "the saved plan of task " + e.id + " is sha256 " + plans->digest + ", not the " + expected_digest + " you reviewed",
+        return fail(Errc::denied,
+                    "the saved plan of task " + e.id + " is sha256 " + plans->digest + ", not the " + expected_digest +
+                        " you reviewed",
                     "nothing was approved; review the plan the pull request shows now");
     if (auto v = verify_plan_files(*plans); !v) return fail(v.error());
     auto approvals = store.approvals(e.id);
@@ -359,7 +385,9 @@ Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, event
     }
     // The same rules as a task's approval: not the requester, a member of
     // the group, one group per person (of this plan; a new plan starts over).
-    if (auto st = approval::check_approver(e.task, e.id, v.group, by, earlier_approvals(*approvals, plans->digest), groups); !st)
+    if (auto st =
+            approval::check_approver(e.task, e.id, v.group, by, earlier_approvals(*approvals, plans->digest), groups);
+        !st)
         return fail(st.error());
     if (auto st = store.approve(e.id, {v.group, by, plans->digest, queue::now_ms()}); !st) return fail(st.error());
     events.emit({"plan.approved", e.id, "", {{"by", by}, {"group", v.group}, {"planSha256", plans->digest}}});
@@ -380,8 +408,11 @@ Result<Gate> check_gate(const queue::Entry& e, ApplyStore& store)
     if (!missing.empty()) {
         std::string list;
         for (const auto& g : missing) list += (list.empty() ? "" : ", ") + g;
-        return fail(Errc::pending, "task " + e.id + "'s plan (sha256 " + plans->digest.substr(0, 12) + ") waits for approval by " + list,
-                    "infra-agent approve " + e.id + " --as NAME" + (missing.size() > 1 ? " --group GROUP" : "") + " --plan " + plans->digest);
+        return fail(Errc::pending,
+                    "task " + e.id + "'s plan (sha256 " + plans->digest.substr(0, 12) + ") waits for approval by " +
+                        list,
+                    "infra-agent approve " + e.id + " --as NAME" + (missing.size() > 1 ? " --group GROUP" : "") +
+                        " --plan " + plans->digest);
     }
     Gate g{std::move(*plans), {}};
     for (auto& a : *approvals)
@@ -407,7 +438,8 @@ public:
         : m_thread([this, &store, id = std::move(id), lease] {
               std::unique_lock lock(m_mutex);
               while (!m_cv.wait_for(lock, lease / 3, [this] { return m_stopped; }))
-                  if (auto st = store.renew(id, lease); !st) spdlog::warn("apply {}: cannot renew its lease: {}", id, st.error().message);
+                  if (auto st = store.renew(id, lease); !st)
+                      spdlog::warn("apply {}: cannot renew its lease: {}", id, st.error().message);
           })
     {
     }
@@ -446,14 +478,29 @@ Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore
     LeaseKeeper keeper(store, *started, how.lease);
     json approvers = json::array();
     for (const auto& a : gate->approvals) approvers.push_back({{"group", a.group}, {"by", a.by}, {"atMs", a.at_ms}});
-    events.emit({"apply.started", e.id, "", {{"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest},
-                                             {"approvers", approvers}, {"commit", gate->plans.commit},
-                                             {"via", how.pipeline ? how.pipeline->kind : "sandbox"}}});
-    auto report = how.pipeline ? (how.pipelines ? run_apply_pipeline(*gate, *how.pipelines, *how.pipeline, how.repository, trace_id_of(string_member(e.task, "traceparent")))
-                                                : Result<ApplyReport>(fail(Errc::internal, "apply.pipeline is set, and no pipeline runner")))
-                               : run_apply(*gate, how.sandbox);
-    json out = {{"id", e.id}, {"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest}, {"approvers", approvers},
-                {"branch", gate->plans.branch}, {"commit", gate->plans.commit}};
+    events.emit({"apply.started",
+                 e.id,
+                 "",
+                 {{"apply", *started},
+                  {"by", by},
+                  {"planSha256", gate->plans.digest},
+                  {"approvers", approvers},
+                  {"commit", gate->plans.commit},
+                  {"via", how.pipeline ? how.pipeline->kind : "sandbox"}}});
+    auto report =
+        how.pipeline
+            ? (how.pipelines
+                   ? run_apply_pipeline(*gate, *how.pipelines, *how.pipeline, how.repository,
+                                        trace_id_of(string_member(e.task, "traceparent")))
+                   : Result<ApplyReport>(fail(Errc::internal, "apply.pipeline is set, and no pipeline runner")))
+            : run_apply(*gate, how.sandbox);
+    json out = {{"id", e.id},
+                {"apply", *started},
+                {"by", by},
+                {"planSha256", gate->plans.digest},
+                {"approvers", approvers},
+                {"branch", gate->plans.branch},
+                {"commit", gate->plans.commit}};
     if (!report) {
         out["outcome"] = "refused";
         out["error"] = report.error().message;
@@ -464,7 +511,11 @@ Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore
     }
     keeper.stop();
     auto finished = store.finish(*started, report && report->ok, out);
-    json attrs = {{"apply", *started}, {"by", by}, {"planSha256", gate->plans.digest}, {"approvers", approvers}, {"outcome", out["outcome"]}};
+    json attrs = {{"apply", *started},
+                  {"by", by},
+                  {"planSha256", gate->plans.digest},
+                  {"approvers", approvers},
+                  {"outcome", out["outcome"]}};
     if (out.contains("error")) attrs["error"] = out["error"];
     events.emit({"apply.finished", e.id, "", attrs});
     if (!finished) return fail(finished.error());
@@ -480,18 +531,29 @@ Result<ApplyReport> run_apply_pipeline(const Gate& gate, PipelineRunner& runner,
     report.ok = true;
     for (const auto& r : plans.roots) {
         if (r.pipeline.is_null())
-            return fail(Errc::denied, "the saved plan of " + r.dir + " was made in the sandbox, and apply.pipeline applies only plans a pipeline made",
+            return fail(Errc::denied,
+                        "the saved plan of " + r.dir +
+                            " was made in the sandbox, and apply.pipeline applies only plans a pipeline made",
                         "remove apply.pipeline to apply it in the sandbox");
-        PipelineTarget target{repository, plans.branch, plans.commit, plans.task_id, trace_id,
-                              {{"plan_sha256", r.sha256}, {"plan_run", string_member(r.pipeline, "run")},
+        PipelineTarget target{repository,
+                              plans.branch,
+                              plans.commit,
+                              plans.task_id,
+                              trace_id,
+                              {{"plan_sha256", r.sha256},
+                               {"plan_run", string_member(r.pipeline, "run")},
                                {"plan_artifact", string_member(r.pipeline, "artifact")}}};
         auto outcome = runner.run(spec, target);
         if (!outcome) return fail(outcome.error());
-        report.roots.push_back({{"dir", r.dir}, {"planSha256", r.sha256}, {"pipeline", spec.kind}, {"url", outcome->url},
+        report.roots.push_back({{"dir", r.dir},
+                                {"planSha256", r.sha256},
+                                {"pipeline", spec.kind},
+                                {"url", outcome->url},
                                 {"conclusion", outcome->conclusion}});
         if (!outcome->ok) {
             report.ok = false;
-            report.failure = std::string(outcome->timed_out ? "the apply pipeline did not finish in time: " : "the apply pipeline failed: ") +
+            report.failure = std::string(outcome->timed_out ? "the apply pipeline did not finish in time: "
+                                                            : "the apply pipeline failed: ") +
                              outcome->conclusion + (outcome->url.empty() ? "" : " (" + outcome->url + ")");
             break;
         }
@@ -502,12 +564,14 @@ Result<ApplyReport> run_apply_pipeline(const Gate& gate, PipelineRunner& runner,
 Result<ApplyReport> run_apply(const Gate& gate, const ApplyOptions& opt)
 {
     if (!opt.sandbox) return fail(Errc::unavailable, "apply runs in the sandbox, and none is available");
-    if (opt.repo_url.empty()) return fail(Errc::usage, "no repository to apply from", "pass --repo URL, or set git.repo in config.yaml");
+    if (opt.repo_url.empty())
+        return fail(Errc::usage, "no repository to apply from", "pass --repo URL, or set git.repo in config.yaml");
     const PlanSet& plans = gate.plans;
     for (const auto& r : plans.roots)
         if (!r.pipeline.is_null())
-            return fail(Errc::denied, "the saved plan of task " + plans.task_id + " was made by the pipeline " + string_member(r.pipeline, "url") +
-                                          ": it is applied where it was made",
+            return fail(Errc::denied,
+                        "the saved plan of task " + plans.task_id + " was made by the pipeline " +
+                            string_member(r.pipeline, "url") + ": it is applied where it was made",
                         "set apply.pipeline in config.yaml to the pipeline that applies it");
     auto dir = opt.work_root / (plans.task_id + "-apply");
     for (const auto& old : {dir, git::git_dir_for(dir)})
@@ -526,8 +590,9 @@ Result<ApplyReport> run_apply(const Gate& gate, const ApplyOptions& opt)
     auto co = git::clone(opt.repo_url, dir, plans.branch, opt.auth);
     if (!co) return fail(co.error());
     if (co->base_commit != plans.commit)
-        return fail(Errc::denied, "branch " + plans.branch + " is at " + co->base_commit.substr(0, 12) + ", and the plan was made at " +
-                                      plans.commit.substr(0, 12) + ": nothing was applied",
+        return fail(Errc::denied,
+                    "branch " + plans.branch + " is at " + co->base_commit.substr(0, 12) +
+                        ", and the plan was made at " + plans.commit.substr(0, 12) + ": nothing was applied",
                     "a push after the plan changes what would be applied; run the task again for a new plan");
     ApplyReport report;
     report.ok = true;
@@ -535,7 +600,8 @@ Result<ApplyReport> run_apply(const Gate& gate, const ApplyOptions& opt)
         // The approved bytes, put back where terraform made them, and checked once more.
         auto bytes = read_bytes(plans.dir / r.file);
         if (!bytes) return fail(Errc::denied, "the saved plan of " + r.dir + " is gone");
-        if (crypto::sha256_hex(*bytes) != r.sha256) return fail(Errc::denied, "the saved plan of " + r.dir + " changed");
+        if (crypto::sha256_hex(*bytes) != r.sha256)
+            return fail(Errc::denied, "the saved plan of " + r.dir + " changed");
         auto root = co->dir / r.dir;
         {
             std::ofstream out(root / k_plan_file, std::ios::binary | std::ios::trunc);
@@ -544,8 +610,9 @@ Result<ApplyReport> run_apply(const Gate& gate, const ApplyOptions& opt)
         }
         json steps = json::array();
         std::string chdir = "-chdir=" + r.dir;
-        for (const auto& argv : {std::vector<std::string>{"terraform", chdir, "init", "-input=false", "-no-color"},
-                                 std::vector<std::string>{"terraform", chdir, "apply", "-input=false", "-no-color", k_plan_file}}) {
+        for (const auto& argv :
+             {std::vector<std::string>{"terraform", chdir, "init", "-input=false", "-no-color"},
+              std::vector<std::string>{"terraform", chdir, "apply", "-input=false", "-no-color", k_plan_file}}) {
             sandbox::Request req;
             req.argv = argv;
             req.workspace = co->dir;
@@ -559,8 +626,8 @@ Result<ApplyReport> run_apply(const Gate& gate, const ApplyOptions& opt)
             steps.push_back({{"argv", argv}, {"exitCode", o->exit_code}, {"durationMs", o->ms}, {"output", output}});
             if (o->exit_code != 0) {
                 report.ok = false;
-                report.failure = "terraform " + argv[2] + (r.dir == "." ? "" : " in " + r.dir) + " failed: " +
-                                 (o->timed_out ? "timed out" : first_error(output));
+                report.failure = "terraform " + argv[2] + (r.dir == "." ? "" : " in " + r.dir) +
+                                 " failed: " + (o->timed_out ? "timed out" : first_error(output));
                 break;
             }
         }

@@ -103,7 +103,8 @@ private:
 
 /// The groups whose approval of plans.digest is missing: the decision's
 /// requiredApprovals, or "any" when it names none and nobody approved.
-std::vector<std::string> missing_approvals(const queue::Entry& e, const PlanSet& plans, const std::vector<PlanApproval>& approvals);
+std::vector<std::string> missing_approvals(const queue::Entry& e, const PlanSet& plans,
+                                           const std::vector<PlanApproval>& approvals);
 
 struct PlanVerdict {
     std::string task_id, group, by, digest;
@@ -115,8 +116,9 @@ struct PlanVerdict {
 /// plan is another. The rules of a task's approval hold (approval::check_approver):
 /// whoever asked for the task cannot approve it, only a member of group (in
 /// groups) approves for it, and one person approves one group of a plan.
-Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, events::EventSink& events, const std::string& by,
-                                 const std::string& group, const std::string& expected_digest, const approval::Groups& groups);
+Result<PlanVerdict> approve_plan(const queue::Entry& e, ApplyStore& store, events::EventSink& events,
+                                 const std::string& by, const std::string& group, const std::string& expected_digest,
+                                 const approval::Groups& groups);
 
 struct Gate {
     PlanSet plans;
@@ -177,7 +179,6 @@ Status interrupt_ended(const std::string& task, ApplyStore& store, events::Event
 /// was refused or could not start.
 Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore& store, events::EventSink& events,
                         const ApplyRunner& how);
-
 
 /// Clones the task's branch, refuses (Errc::denied) when it no longer
 /// points at the planned commit, puts each saved plan back in its root

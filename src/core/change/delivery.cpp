@@ -36,8 +36,9 @@ std::string diffstat(const std::string& diff)
         else if (!line.empty() && line[0] == '-') ++minus;
         pos = eol == std::string::npos ? diff.size() : eol + 1;
     }
-    return std::to_string(files) + " file" + (files == 1 ? "" : "s") + " changed, " + std::to_string(plus) + " insertion" +
-           (plus == 1 ? "" : "s") + "(+), " + std::to_string(minus) + " deletion" + (minus == 1 ? "" : "s") + "(-)";
+    return std::to_string(files) + " file" + (files == 1 ? "" : "s") + " changed, " + std::to_string(plus) +
+           " insertion" + (plus == 1 ? "" : "s") + "(+), " + std::to_string(minus) + " deletion" +
+           (minus == 1 ? "" : "s") + "(-)";
 }
 
 /// The bot branch of a task: named by its dedupe key (a finding's, or its group's).
@@ -47,7 +48,10 @@ std::string branch_for(const AgentTask& task)
 }
 
 /// The W3C traceparent the task carries; empty when none.
-std::string traceparent_of(const AgentTask& task) { return string_member(task.extra, "traceparent"); }
+std::string traceparent_of(const AgentTask& task)
+{
+    return string_member(task.extra, "traceparent");
+}
 
 /// The findings a pull request carries: those of the task its agent did not
 /// leave unfixed.
@@ -77,7 +81,8 @@ std::string repository_name(const std::string& url)
     auto last = u.rfind('/');
     if (last == std::string::npos) return u;
     auto prev = u.rfind('/', last - 1);
-    std::string owner = u.substr(prev == std::string::npos ? 0 : prev + 1, last - (prev == std::string::npos ? 0 : prev + 1));
+    std::string owner =
+        u.substr(prev == std::string::npos ? 0 : prev + 1, last - (prev == std::string::npos ? 0 : prev + 1));
     std::string name = u.substr(last + 1);
     return owner.empty() ? name : owner + "/" + name;
 }
@@ -115,8 +120,8 @@ std::string findings_section(const std::vector<TaskFinding>& findings, const jso
 
 }  // namespace
 
-std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision, const json& result,
-                                             const std::string& diff)
+std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision,
+                                             const json& result, const std::string& diff)
 {
     std::vector<TaskFinding> findings = findings_of(task.payload);
     const json& group = member(task.payload, "group");
@@ -144,8 +149,12 @@ std::pair<std::string, std::string> describe(const AgentTask& task, const policy
     } else if (!findings.empty()) {
         const TaskFinding& f = findings.front();
         head += "## Finding\n\n";
-        for (auto [k, v] : {std::pair{"canonicalRuleId", &f.canonical_rule_id}, {"ruleId", &f.rule_id}, {"title", &f.title},
-                            {"severity", &f.severity}, {"file", &f.file}, {"resource", &f.resource}})
+        for (auto [k, v] : {std::pair{"canonicalRuleId", &f.canonical_rule_id},
+                            {"ruleId", &f.rule_id},
+                            {"title", &f.title},
+                            {"severity", &f.severity},
+                            {"file", &f.file},
+                            {"resource", &f.resource}})
             if (!v->empty()) head += "- **" + std::string(k) + "**: `" + *v + "`\n";
         if (!task.trigger.provider.empty()) head += "- **reported by**: " + task.trigger.provider + "\n";
         head += "\n";
@@ -164,8 +173,8 @@ std::pair<std::string, std::string> describe(const AgentTask& task, const policy
         const json& steps = member(validation, "steps");
         if (steps.is_array())
             for (const auto& s : steps)
-                tail += "- " + std::string(member(s, "ok").is_boolean() && s["ok"].get<bool>() ? "passed" : "FAILED") + ": `" +
-                        string_member(s, "name") + "`\n";
+                tail += "- " + std::string(member(s, "ok").is_boolean() && s["ok"].get<bool>() ? "passed" : "FAILED") +
+                        ": `" + string_member(s, "name") + "`\n";
         if (steps.is_array())
             for (const auto& s : steps)
                 if (!string_member(s, "url").empty()) tail += "  - " + string_member(s, "url") + "\n";
@@ -230,12 +239,14 @@ std::string trace_id_of(const std::string& traceparent)
 
 Result<git::Checkout> Delivery::prepare(const AgentTask& task, int attempt)
 {
-    if (m_opt.repo_url.empty()) return fail(Errc::usage, "no repository to clone", "pass --repo URL, or set git.repo in config.yaml");
+    if (m_opt.repo_url.empty())
+        return fail(Errc::usage, "no repository to clone", "pass --repo URL, or set git.repo in config.yaml");
     const std::string& id = task.id;
     // A worker pinned to one repository never applies another repository's task to it.
     const std::string& named = task.context.repository_id;
     if (!m_opt.repository.empty() && !named.empty() && named != m_opt.repository)
-        return fail(Errc::denied, "task " + id + " is for " + named + ", and this worker delivers to " + m_opt.repository);
+        return fail(Errc::denied,
+                    "task " + id + " is for " + named + ", and this worker delivers to " + m_opt.repository);
     auto dir = m_opt.work_root / (id + "-" + std::to_string(attempt));
     for (const auto& old : {dir, git::git_dir_for(dir)})
         if (auto st = remove_tree_inside(m_opt.work_root, old); !st) return fail(st.error());
@@ -291,14 +302,17 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
     // out, no special file, no Terraform file that .gitignore hides from
     // the commit while terraform reads it.
     if (auto unsafe = unsafe_entries(co.dir); !unsafe.empty())
-        return refuse(make_error(Errc::denied, "the worktree holds a link that leads outside it, or a file that is not a "
-                                               "regular file: " + text::quote(unsafe.front())));
+        return refuse(
+            make_error(Errc::denied, "the worktree holds a link that leads outside it, or a file that is not a "
+                                     "regular file: " +
+                                         text::quote(unsafe.front())));
     auto ignored = git::ignored_paths(co);
     if (!ignored) return fail(ignored.error());
     for (const auto& p : *ignored)
         if (is_terraform_file(p))
-            return refuse(make_error(Errc::denied, "the worktree holds " + text::quote(p) +
-                                                       ", which terraform reads and .gitignore leaves out of the commit",
+            return refuse(make_error(Errc::denied,
+                                     "the worktree holds " + text::quote(p) +
+                                         ", which terraform reads and .gitignore leaves out of the commit",
                                      "a change is validated as it is committed: remove the file, or stop ignoring it"));
     auto git_diff = git::diff_worktree(co);
     if (!git_diff) return fail(git_diff.error());
@@ -333,7 +347,8 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
     if (remote && !git::has_origin(co))
         return fail(Errc::usage, "validation.steps names remote pipelines, and the repository has no remote to push to",
                     "remote pipelines run on the pushed branch: clone from a remote (git.repo)");
-    if (remote && !m_opt.pipelines) return fail(Errc::internal, "remote pipelines are configured, and no runner is set up");
+    if (remote && !m_opt.pipelines)
+        return fail(Errc::internal, "remote pipelines are configured, and no runner is set up");
     // Drift is judged against the state it drifted from, when the sandbox can read it.
     bool drift = task.type == TaskType::drift_detection;
     if (drift && !vopt.state_dirs.empty()) vopt.backend = true;
@@ -359,8 +374,12 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
         result["validation"] = report->to_json();
         json steps = json::array();
         for (const auto& s : report->steps) steps.push_back({{"name", s.name}, {"dir", s.dir}, {"ok", s.ok}});
-        out["validation"] = {{"ok", report->ok},     {"changes", report->changes}, {"planSummary", report->plan_summary},
-                             {"plan", report->plan}, {"steps", steps},             {"skipped", report->skipped},
+        out["validation"] = {{"ok", report->ok},
+                             {"changes", report->changes},
+                             {"planSummary", report->plan_summary},
+                             {"plan", report->plan},
+                             {"steps", steps},
+                             {"skipped", report->skipped},
                              {"providers", report->providers}};
         json saved = json::object();
         for (const auto& [dir, p] : report->plan.items())
@@ -384,7 +403,8 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
                                                    ": nothing is committed that was not validated"));
     }
     if (auto unsafe = unsafe_entries(co.dir); !unsafe.empty())
-        return refuse(make_error(Errc::denied, "validation left a link that leads outside the worktree: " + text::quote(unsafe.front())));
+        return refuse(make_error(Errc::denied, "validation left a link that leads outside the worktree: " +
+                                                   text::quote(unsafe.front())));
     auto title = describe(task, decision, result, diff).first;
 
     auto cspan = open_span("git.commit", id, {{"git.branch", branch}});
@@ -417,35 +437,36 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
         out["commit"] = *commit;
         out["pushed"] = false;
     } else {
-    git::PushOptions po;
-    po.protected_patterns = m_opt.protected_patterns;
-    po.bot_email = m_opt.identity.email;
-    po.auth.ssh_key = m_opt.ssh_key;
-    po.auth.ssh_known_hosts = m_opt.ssh_known_hosts;
-    if (m_opt.mint)
-        po.auth.token = [this, repo, branch, id, trace]() {
-            return m_opt.mint("git:push:repo=" + repo + ",branch=" + branch, id, trace);
-        };
-    auto pspan = open_span("git.push", id, {{"git.branch", branch}});
-    auto pushed = git::push(co, branch, po);
-    if (!pushed) {
-        if (pspan) pspan->fail(pushed.error().message);
-        return fail(pushed.error());
-    }
-    if (pspan) {
-        pspan->set("git.unchanged", pushed->unchanged);
-        pspan->end();
-    }
-    out["commit"] = pushed->commit;
-    out["pushed"] = !pushed->unchanged;
-    if (!pushed->previous.empty()) out["previousCommit"] = pushed->previous;
+        git::PushOptions po;
+        po.protected_patterns = m_opt.protected_patterns;
+        po.bot_email = m_opt.identity.email;
+        po.auth.ssh_key = m_opt.ssh_key;
+        po.auth.ssh_known_hosts = m_opt.ssh_known_hosts;
+        if (m_opt.mint)
+            po.auth.token = [this, repo, branch, id, trace]() {
+                return m_opt.mint("git:push:repo=" + repo + ",branch=" + branch, id, trace);
+            };
+        auto pspan = open_span("git.push", id, {{"git.branch", branch}});
+        auto pushed = git::push(co, branch, po);
+        if (!pushed) {
+            if (pspan) pspan->fail(pushed.error().message);
+            return fail(pushed.error());
+        }
+        if (pspan) {
+            pspan->set("git.unchanged", pushed->unchanged);
+            pspan->end();
+        }
+        out["commit"] = pushed->commit;
+        out["pushed"] = !pushed->unchanged;
+        if (!pushed->previous.empty()) out["previousCommit"] = pushed->previous;
     }
     bool unchanged = !out["pushed"].get<bool>() && out.contains("previousCommit");
     std::string head = out["commit"].get<std::string>();
 
     if (remote) {
         // The organisation's CI judges the pushed branch; its verdict joins the report.
-        auto ran = run_pipelines(vopt.steps, *m_opt.pipelines, {repo, branch, head, id, trace}, *report, m_opt.events, vopt.plans_dir);
+        auto ran = run_pipelines(vopt.steps, *m_opt.pipelines, {repo, branch, head, id, trace}, *report, m_opt.events,
+                                 vopt.plans_dir);
         if (!ran) return fail(ran.error());
         record_validation();
         if (!report->ok) return fail(Errc::denied, "validation failed: " + report->failure);
@@ -459,16 +480,26 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
     std::lock_guard lock(m_mutex);
     auto existing = m_opt.store->find(m_opt.forge->name(), repo, branch);
     if (!existing) return fail(existing.error());
-    PrRequest req{repo, branch, co.base_branch, title, body, m_opt.labels, head, id, task.dedupe_key, diff,
-                  carried_findings(task, result), ""};
+    PrRequest req{repo,
+                  branch,
+                  co.base_branch,
+                  title,
+                  body,
+                  m_opt.labels,
+                  head,
+                  id,
+                  task.dedupe_key,
+                  diff,
+                  carried_findings(task, result),
+                  ""};
     // A merged or closed pull request stays as it is: the branch gets a new one.
     std::optional<PullRequest> current = *existing && (*existing)->state == "open" ? *existing : std::nullopt;
     if (current)
-        req.update_comment = unchanged
-                                 ? "infra-agent ran again for task `" + id + "` and arrived at the same change."
-                                 : "infra-agent updated this pull request for task `" + id + "` (now " +
-                                       head.substr(0, 12) + ").";
-    auto prspan = open_span("pr.open", id, {{"forge", m_opt.forge->name()}, {"git.branch", branch}, {"update", current ? true : false}});
+        req.update_comment =
+            unchanged ? "infra-agent ran again for task `" + id + "` and arrived at the same change."
+                      : "infra-agent updated this pull request for task `" + id + "` (now " + head.substr(0, 12) + ").";
+    auto prspan = open_span(
+        "pr.open", id, {{"forge", m_opt.forge->name()}, {"git.branch", branch}, {"update", current ? true : false}});
     auto pr = m_opt.forge->open_or_update(req, current);
     if (!pr) {
         if (prspan) prspan->fail(pr.error().message);
@@ -501,7 +532,9 @@ Result<std::optional<Delivery::Wait>> Delivery::over_limit(const AgentTask& task
     if (*mine && (*mine)->state == "open") return std::optional<Wait>();
     auto all = m_opt.store->list("", repo, 100000);
     if (!all) return fail(all.error());
-    std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::int64_t now =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+            .count();
     std::int64_t hour = 3600 * 1000, oldest_in_hour = now;
     int open = 0, this_hour = 0;
     for (const auto& p : *all) {
@@ -514,12 +547,14 @@ Result<std::optional<Delivery::Wait>> Delivery::over_limit(const AgentTask& task
     }
     if (m_opt.max_open && open >= m_opt.max_open)
         return std::optional<Wait>(Wait{"waiting: " + std::to_string(open) + " bot pull requests are open in " + repo +
-                                            " (pr.max_open " + std::to_string(m_opt.max_open) + "); it goes out as others merge or close",
+                                            " (pr.max_open " + std::to_string(m_opt.max_open) +
+                                            "); it goes out as others merge or close",
                                         m_opt.limit_recheck});
     if (m_opt.max_per_hour && this_hour >= m_opt.max_per_hour)
-        return std::optional<Wait>(Wait{"waiting: " + std::to_string(this_hour) + " bot pull requests were opened in " + repo +
-                                            " in the last hour (pr.max_per_hour " + std::to_string(m_opt.max_per_hour) + ")",
-                                        std::chrono::milliseconds(std::max<std::int64_t>(oldest_in_hour + hour - now, 1000))});
+        return std::optional<Wait>(
+            Wait{"waiting: " + std::to_string(this_hour) + " bot pull requests were opened in " + repo +
+                     " in the last hour (pr.max_per_hour " + std::to_string(m_opt.max_per_hour) + ")",
+                 std::chrono::milliseconds(std::max<std::int64_t>(oldest_in_hour + hour - now, 1000))});
     return std::optional<Wait>();
 }
 

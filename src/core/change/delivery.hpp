@@ -19,17 +19,17 @@
 namespace infra::core::change {
 
 struct DeliveryOptions {
-    std::string repo_url;                  ///< what each task's worktree is cloned from
-    std::string repository;                ///< owner/name (git.repository); see repository_for() and prepare()
-    std::string base;                      ///< base branch; empty: the remote's default
-    std::filesystem::path work_root;       ///< worktrees go to <work_root>/<task>-<attempt>
+    std::string repo_url;             ///< what each task's worktree is cloned from
+    std::string repository;           ///< owner/name (git.repository); see repository_for() and prepare()
+    std::string base;                 ///< base branch; empty: the remote's default
+    std::filesystem::path work_root;  ///< worktrees go to <work_root>/<task>-<attempt>
     git::Identity identity;
     std::vector<std::string> protected_patterns = {"main", "master", "production", "prod", "release/*"};
     std::vector<std::string> labels = {"infra-agent"};
     /// Mints the push credential: (scope, task id, trace id) -> token.
     std::function<Result<std::string>(const std::string&, const std::string&, const std::string&)> mint;
-    std::string ssh_key;                   ///< for ssh:// remotes; empty: the ssh-agent
-    std::string ssh_known_hosts;           ///< host keys ssh remotes must present; empty: ~/.ssh/known_hosts
+    std::string ssh_key;          ///< for ssh:// remotes; empty: the ssh-agent
+    std::string ssh_known_hosts;  ///< host keys ssh remotes must present; empty: ~/.ssh/known_hosts
     Forge* forge = nullptr;
     PrStore* store = nullptr;
     /// Checks run before anything is committed; required when the decision
@@ -46,7 +46,7 @@ struct DeliveryOptions {
     /// How long a task waiting on max_open waits before it looks again (pr.limit_recheck).
     std::chrono::milliseconds limit_recheck{60000};
     bool keep_worktrees = false;
-    events::EventSink* events = nullptr;   ///< where clone, validation, commit, push and PR spans go
+    events::EventSink* events = nullptr;  ///< where clone, validation, commit, push and PR spans go
 };
 
 /// owner/name from a URL or path: https://host/acme/infra.git -> acme/infra.
@@ -59,8 +59,8 @@ std::string repository_id(const Config& config, const std::string& flag, const s
 
 /// The pull request's title and body for a task and the agent's result,
 /// the body kept under k_max_body characters (the diff is cut first).
-std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision, const json& result,
-                                             const std::string& diff);
+std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision,
+                                             const json& result, const std::string& diff);
 
 /// The trace id of a task's traceparent (else the current one).
 std::string trace_id_of(const std::string& traceparent);

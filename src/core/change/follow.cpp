@@ -16,7 +16,10 @@ Result<std::optional<Transition>> some(Result<Transition> t)
     return std::optional<Transition>(std::move(*t));
 }
 
-std::string pr_name(const PullRequest& pr) { return "#" + std::to_string(pr.number); }
+std::string pr_name(const PullRequest& pr)
+{
+    return "#" + std::to_string(pr.number);
+}
 
 std::set<std::string> keys_of(const PullRequest& pr)
 {
@@ -52,7 +55,8 @@ Status record_report(store::Db& db, const std::string& repository, const std::ve
     del->bind(1, repository);
     if (auto r = del->run(); !r) return r;
     for (const auto& k : finding_keys) {
-        auto ins = db.prepare("INSERT INTO report_findings (repository, finding_key) VALUES (?, ?) ON CONFLICT DO NOTHING");
+        auto ins =
+            db.prepare("INSERT INTO report_findings (repository, finding_key) VALUES (?, ?) ON CONFLICT DO NOTHING");
         if (!ins) return fail(ins.error());
         ins->bind(1, repository).bind(2, k);
         if (auto r = ins->run(); !r) return r;
@@ -85,7 +89,8 @@ Result<std::optional<std::set<std::string>>> latest_report(store::Db& db, const 
     return std::optional<std::set<std::string>>(std::move(keys));
 }
 
-Result<std::vector<HeldBack>> hold_back(std::vector<AgentTask>& tasks, store::Db& db, PrStore& store, const std::string& forge)
+Result<std::vector<HeldBack>> hold_back(std::vector<AgentTask>& tasks, store::Db& db, PrStore& store,
+                                        const std::string& forge)
 {
     std::vector<HeldBack> out;
     std::vector<AgentTask> kept;
@@ -95,15 +100,18 @@ Result<std::vector<HeldBack>> hold_back(std::vector<AgentTask>& tasks, store::Db
             continue;
         }
         std::vector<TaskFinding> findings = keyed_findings(t);
-        auto pr = store.find(forge, t.context.repository_id, git::branch_name(std::string(to_string(t.type)), t.dedupe_key));
+        auto pr =
+            store.find(forge, t.context.repository_id, git::branch_name(std::string(to_string(t.type)), t.dedupe_key));
         if (!pr) return fail(pr.error());
         if (*pr && (*pr)->state == "open" && (*pr)->reason.rfind("left alone", 0) == 0) {
-            for (auto& f : findings) out.push_back({f.key, "pull request " + pr_name(**pr) + " is " + (*pr)->reason, std::move(f)});
+            for (auto& f : findings)
+                out.push_back({f.key, "pull request " + pr_name(**pr) + " is " + (*pr)->reason, std::move(f)});
             continue;
         }
         json left = json::array();
         for (auto& f : findings) {
-            auto st = db.prepare("SELECT content, pr_id FROM declined_findings WHERE repository = ? AND finding_key = ?");
+            auto st =
+                db.prepare("SELECT content, pr_id FROM declined_findings WHERE repository = ? AND finding_key = ?");
             if (!st) return fail(st.error());
             st->bind(1, t.context.repository_id).bind(2, f.key);
             auto row = st->step();
@@ -112,9 +120,9 @@ Result<std::vector<HeldBack>> hold_back(std::vector<AgentTask>& tasks, store::Db
                 auto closed = store.get(st->text(1));
                 std::string which = closed ? pr_name(*closed) : "a pull request";
                 std::string key = f.key;
-                out.push_back({std::move(key), "declined: " + which + " was closed without merging; `infra-agent pr reopen " +
-                                                   (closed ? std::to_string(closed->number) : st->text(1)) +
-                                                   "` proposes it again",
+                out.push_back({std::move(key),
+                               "declined: " + which + " was closed without merging; `infra-agent pr reopen " +
+                                   (closed ? std::to_string(closed->number) : st->text(1)) + "` proposes it again",
                                std::move(f)});
                 continue;
             }
@@ -171,7 +179,8 @@ Result<Transition> Follower::merged(const PullRequest& pr, const std::string& by
     std::string reason = "merged" + (by.empty() ? std::string() : " by " + by) + ": its findings are resolved";
     json data = {{"taskState", "succeeded"}};
     if (!m_opt.delivery.repo_url.empty()) {
-        auto deleted = git::delete_branch(m_opt.delivery.repo_url, pr.branch, auth(pr, "git:push:repo=" + pr.repository + ",branch=" + pr.branch),
+        auto deleted = git::delete_branch(m_opt.delivery.repo_url, pr.branch,
+                                          auth(pr, "git:push:repo=" + pr.repository + ",branch=" + pr.branch),
                                           m_opt.delivery.work_root / ("follow-" + ids::new_ulid()));
         if (deleted) reason += "; its branch is deleted";
         else data["branchError"] = deleted.error().message;
@@ -182,14 +191,16 @@ Result<Transition> Follower::merged(const PullRequest& pr, const std::string& by
 Result<Transition> Follower::declined(const PullRequest& pr, const std::string& by, bool close_on_forge)
 {
     std::string reason = "closed without merging" + (by.empty() ? std::string() : " by " + by) +
-                         ": its findings are declined until they change, or `infra-agent pr reopen " + std::to_string(pr.number) + "`";
+                         ": its findings are declined until they change, or `infra-agent pr reopen " +
+                         std::to_string(pr.number) + "`";
     if (close_on_forge)
         if (auto st = m_opt.delivery.forge->close(pr, "infra-agent: " + reason + "."); !st) return fail(st.error());
     auto tx = store::Transaction::begin(*m_opt.db);
     if (!tx) return fail(tx.error());
     for (const auto& f : pr.findings) {
         auto st = m_opt.db->prepare(
-            "INSERT INTO declined_findings (repository, finding_key, content, pr_id, declined_at) VALUES (?, ?, ?, ?, ?) "
+            "INSERT INTO declined_findings (repository, finding_key, content, pr_id, declined_at) VALUES (?, ?, ?, ?, "
+            "?) "
             "ON CONFLICT (repository, finding_key) DO UPDATE SET content = excluded.content, pr_id = excluded.pr_id, "
             "declined_at = excluded.declined_at");
         if (!st) return fail(st.error());
@@ -215,25 +226,30 @@ Result<std::optional<Transition>> Follower::look_at(const PullRequest& pr)
     bool gone = *report && !keys.empty();
     for (const auto& k : keys) gone = gone && !(*report)->count(k);
     if (gone) {
-        return some(obsolete(pr, "closed: none of its findings is in the latest report of " + pr.repository + " (fixed elsewhere)"));
+        return some(obsolete(pr, "closed: none of its findings is in the latest report of " + pr.repository +
+                                     " (fixed elsewhere)"));
     }
     if (m_opt.delivery.repo_url.empty()) return Found();
     auto branch = git::inspect_branch(m_opt.delivery.repo_url, pr.branch, pr.base, m_opt.delivery.identity.email,
-                                      auth(pr, "git:fetch:repo=" + pr.repository), m_opt.delivery.work_root / ("follow-" + ids::new_ulid()));
+                                      auth(pr, "git:fetch:repo=" + pr.repository),
+                                      m_opt.delivery.work_root / ("follow-" + ids::new_ulid()));
     if (!branch) return fail(branch.error());
     if (branch->exists && branch->merged) return some(merged(pr, ""));
     if (!branch->exists || !branch->behind) return Found();
     std::string how = branch->conflicts ? "conflicts with" : "is behind";
     if (!branch->bot_owned) {
         if (pr.reason.rfind("left alone", 0) == 0) return Found();
-        std::string reason = "left alone: " + branch->pushed_by + " pushed to " + pr.branch + ", and it " + how + " " + pr.base;
-        if (auto st = m_opt.delivery.forge->comment(pr, "infra-agent: this branch " + how + " `" + pr.base + "`, and " + branch->pushed_by +
-                                                            " pushed to it, so infra-agent leaves it alone. Rebase it by hand, or close it.");
+        std::string reason =
+            "left alone: " + branch->pushed_by + " pushed to " + pr.branch + ", and it " + how + " " + pr.base;
+        if (auto st = m_opt.delivery.forge->comment(
+                pr, "infra-agent: this branch " + how + " `" + pr.base + "`, and " + branch->pushed_by +
+                        " pushed to it, so infra-agent leaves it alone. Rebase it by hand, or close it.");
             !st)
             return fail(st.error());
         return some(record(pr, "open", "pr.left-alone", reason, {{"pushedBy", branch->pushed_by}}));
     }
-    if (!m_opt.rebuild || !m_opt.task_of || pr.reason.find(branch->base_head.substr(0, 12)) != std::string::npos) return Found();
+    if (!m_opt.rebuild || !m_opt.task_of || pr.reason.find(branch->base_head.substr(0, 12)) != std::string::npos)
+        return Found();
     auto task_json = m_opt.task_of(pr.task_id);
     if (!task_json) return fail(task_json.error());
     auto task = task_from_json(*task_json);
@@ -242,7 +258,8 @@ Result<std::optional<Transition>> Follower::look_at(const PullRequest& pr)
     task->extra.erase("decision");
     task->extra.erase("traceparent");
     if (auto st = m_opt.rebuild(std::move(*task)); !st) return fail(st.error());
-    return some(record(pr, "open", "pr.rebuilt", "rebuilt: it " + how + " " + pr.base + " (now " + branch->base_head.substr(0, 12) + ")",
+    return some(record(pr, "open", "pr.rebuilt",
+                       "rebuilt: it " + how + " " + pr.base + " (now " + branch->base_head.substr(0, 12) + ")",
                        {{"baseHead", branch->base_head}}));
 }
 
@@ -263,8 +280,8 @@ Result<std::vector<Transition>> Follower::reconcile(const std::string& repositor
     return out;
 }
 
-Result<std::optional<Transition>> Follower::closed(const std::string& repository, std::int64_t number, const std::string& state,
-                                                   const std::string& by)
+Result<std::optional<Transition>> Follower::closed(const std::string& repository, std::int64_t number,
+                                                   const std::string& state, const std::string& by)
 {
     auto open = m_opt.delivery.store->list("open", repository, 1000);
     if (!open) return fail(open.error());
@@ -289,7 +306,8 @@ Result<Transition> Follower::obsolete(const PullRequest& pr, const std::string& 
 
 Result<Transition> Follower::reopen(const PullRequest& pr, const std::string& by)
 {
-    if (pr.state == "merged") return fail(Errc::conflict, "pull request " + pr_name(pr) + " was merged; there is nothing to reopen");
+    if (pr.state == "merged")
+        return fail(Errc::conflict, "pull request " + pr_name(pr) + " was merged; there is nothing to reopen");
     auto st = m_opt.db->prepare("DELETE FROM declined_findings WHERE pr_id = ?");
     if (!st) return fail(st.error());
     st->bind(1, pr.id);

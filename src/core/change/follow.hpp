@@ -32,7 +32,7 @@ Result<std::optional<std::set<std::string>>> latest_report(store::Db& db, const 
 
 /// What was held back from a batch of tasks, and why.
 struct HeldBack {
-    std::string key;     ///< the finding's key
+    std::string key;  ///< the finding's key
     std::string reason;
     TaskFinding finding;
 };
@@ -40,7 +40,8 @@ struct HeldBack {
 /// Drops from tasks the findings declined with the same content, and the
 /// tasks whose pull request a person has taken over (a task left with no
 /// finding is dropped whole); says why for each finding.
-Result<std::vector<HeldBack>> hold_back(std::vector<AgentTask>& tasks, store::Db& db, PrStore& store, const std::string& forge);
+Result<std::vector<HeldBack>> hold_back(std::vector<AgentTask>& tasks, store::Db& db, PrStore& store,
+                                        const std::string& forge);
 
 struct FollowOptions {
     DeliveryOptions delivery;  ///< the forge, the store, the repository and its credentials
@@ -69,8 +70,8 @@ public:
 
     /// A forge said (a webhook) that pull request number of repository was
     /// merged or closed (state) by by. Nothing when it is none of ours.
-    Result<std::optional<Transition>> closed(const std::string& repository, std::int64_t number, const std::string& state,
-                                             const std::string& by);
+    Result<std::optional<Transition>> closed(const std::string& repository, std::int64_t number,
+                                             const std::string& state, const std::string& by);
 
     /// `pr close`: closes a bot pull request by hand; its findings are declined.
     Result<Transition> close(const PullRequest& pr, const std::string& by);
@@ -85,8 +86,8 @@ private:
     Result<Transition> merged(const PullRequest& pr, const std::string& by);
     Result<Transition> declined(const PullRequest& pr, const std::string& by, bool close_on_forge);
     Result<std::optional<Transition>> look_at(const PullRequest& pr);
-    Result<Transition> record(const PullRequest& pr, const std::string& state, const std::string& event, const std::string& reason,
-                              json data = json::object());
+    Result<Transition> record(const PullRequest& pr, const std::string& state, const std::string& event,
+                              const std::string& reason, json data = json::object());
     git::Auth auth(const PullRequest& pr, const std::string& scope) const;
 
     FollowOptions m_opt;

@@ -43,10 +43,10 @@ PullRequest from_row(const store::Stmt& st)
     return p;
 }
 
-
 std::int64_t now_ms()
 {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 Result<std::vector<PullRequest>> collect(store::Stmt& st)
@@ -65,11 +65,24 @@ Result<std::vector<PullRequest>> collect(store::Stmt& st)
 
 json PullRequest::to_json(bool with_body) const
 {
-    json j = {{"id", id},         {"forge", forge},           {"repository", repository}, {"branch", branch},
-              {"base", base},     {"number", number},         {"url", url},               {"state", state},
-              {"title", title},   {"labels", labels},         {"headCommit", head_commit}, {"taskId", task_id},
-              {"dedupeKey", dedupe_key}, {"updates", updates}, {"createdAt", timeutil::format_rfc3339_ms(created_ms)},
-              {"updatedAt", timeutil::format_rfc3339_ms(updated_ms)}, {"reason", reason}, {"findings", findings}};
+    json j = {{"id", id},
+              {"forge", forge},
+              {"repository", repository},
+              {"branch", branch},
+              {"base", base},
+              {"number", number},
+              {"url", url},
+              {"state", state},
+              {"title", title},
+              {"labels", labels},
+              {"headCommit", head_commit},
+              {"taskId", task_id},
+              {"dedupeKey", dedupe_key},
+              {"updates", updates},
+              {"createdAt", timeutil::format_rfc3339_ms(created_ms)},
+              {"updatedAt", timeutil::format_rfc3339_ms(updated_ms)},
+              {"reason", reason},
+              {"findings", findings}};
     if (with_body) {
         j["body"] = body;
         j["diff"] = diff;
@@ -104,7 +117,8 @@ PullRequest record_for(const std::string& forge, const PrRequest& req, const std
     return pr;
 }
 
-Result<std::optional<PullRequest>> PrStore::find(const std::string& forge, const std::string& repository, const std::string& branch)
+Result<std::optional<PullRequest>> PrStore::find(const std::string& forge, const std::string& repository,
+                                                 const std::string& branch)
 {
     auto st = m_db.prepare(std::string("SELECT ") + k_columns +
                            " FROM pull_requests WHERE forge = ? AND repository = ? AND branch = ?");
@@ -131,11 +145,13 @@ Result<PullRequest> PrStore::get(const std::string& ref)
     auto rows = collect(*st);
     if (!rows) return fail(rows.error());
     if (rows->empty()) return fail(Errc::not_found, "no pull request " + text::quote(ref));
-    if (rows->size() > 1 && (*rows)[0].id != r) return fail(Errc::usage, "pull request id prefix " + text::quote(ref) + " is ambiguous");
+    if (rows->size() > 1 && (*rows)[0].id != r)
+        return fail(Errc::usage, "pull request id prefix " + text::quote(ref) + " is ambiguous");
     return std::move(rows->front());
 }
 
-Result<std::vector<PullRequest>> PrStore::list(const std::string& state, const std::string& repository, std::size_t limit)
+Result<std::vector<PullRequest>> PrStore::list(const std::string& state, const std::string& repository,
+                                               std::size_t limit)
 {
     std::string sql = std::string("SELECT ") + k_columns + " FROM pull_requests WHERE TRUE";
     if (!state.empty()) sql += " AND state = ?1";
@@ -156,14 +172,24 @@ Status PrStore::save(const PullRequest& pr, bool created, const std::string& com
     std::int64_t now = now_ms();
     json labels = pr.labels;
     if (created) {
-        auto st = m_db.prepare(
-            "INSERT INTO pull_requests (id, forge, repository, branch, base, number, url, state, title, body, head_commit, "
-            "task_id, dedupe_key, diff, labels, updates, created_at, updated_at, reason, findings) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)");
+        auto st = m_db.prepare("INSERT INTO pull_requests (id, forge, repository, branch, base, number, url, state, "
+                               "title, body, head_commit, "
+                               "task_id, dedupe_key, diff, labels, updates, created_at, updated_at, reason, findings) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)");
         if (!st) return fail(st.error());
-        st->bind(1, pr.id).bind(2, pr.forge).bind(3, pr.repository).bind(4, pr.branch).bind(5, pr.base).bind(6, pr.number);
+        st->bind(1, pr.id)
+            .bind(2, pr.forge)
+            .bind(3, pr.repository)
+            .bind(4, pr.branch)
+            .bind(5, pr.base)
+            .bind(6, pr.number);
         st->bind(7, pr.url).bind(8, pr.state).bind(9, pr.title).bind(10, pr.body).bind(11, pr.head_commit);
-        st->bind(12, pr.task_id).bind(13, pr.dedupe_key).bind(14, pr.diff).bind(15, labels.dump()).bind(16, now).bind(17, now);
+        st->bind(12, pr.task_id)
+            .bind(13, pr.dedupe_key)
+            .bind(14, pr.diff)
+            .bind(15, labels.dump())
+            .bind(16, now)
+            .bind(17, now);
         st->bind(18, pr.reason).bind(19, pr.findings.dump());
         if (auto r = st->run(); !r) return fail(r.error());
     } else {
@@ -184,7 +210,8 @@ Status PrStore::save(const PullRequest& pr, bool created, const std::string& com
     return tx->commit();
 }
 
-Status PrStore::set_state(const std::string& pr_id, const std::string& state, const std::string& reason, const std::string& comment)
+Status PrStore::set_state(const std::string& pr_id, const std::string& state, const std::string& reason,
+                          const std::string& comment)
 {
     auto tx = store::Transaction::begin(m_db);
     if (!tx) return fail(tx.error());
@@ -193,9 +220,8 @@ Status PrStore::set_state(const std::string& pr_id, const std::string& state, co
     if (!st) return fail(st.error());
     st->bind(1, state).bind(2, reason).bind(3, now).bind(4, pr_id);
     if (auto r = st->run(); !r) return fail(r.error());
-    auto up = m_db.prepare(
-        "INSERT INTO pull_request_updates (pr_id, time, task_id, head_commit, comment) "
-        "SELECT id, ?, task_id, head_commit, ? FROM pull_requests WHERE id = ?");
+    auto up = m_db.prepare("INSERT INTO pull_request_updates (pr_id, time, task_id, head_commit, comment) "
+                           "SELECT id, ?, task_id, head_commit, ? FROM pull_requests WHERE id = ?");
     if (!up) return fail(up.error());
     up->bind(1, now).bind(2, comment).bind(3, pr_id);
     if (auto r = up->run(); !r) return fail(r.error());
@@ -214,7 +240,8 @@ Result<std::int64_t> PrStore::next_number(const std::string& forge, const std::s
 
 Result<std::vector<json>> PrStore::updates(const std::string& pr_id)
 {
-    auto st = m_db.prepare("SELECT time, task_id, head_commit, comment FROM pull_request_updates WHERE pr_id = ? ORDER BY seq");
+    auto st = m_db.prepare(
+        "SELECT time, task_id, head_commit, comment FROM pull_request_updates WHERE pr_id = ? ORDER BY seq");
     if (!st) return fail(st.error());
     st->bind(1, pr_id);
     std::vector<json> out;
@@ -222,7 +249,9 @@ Result<std::vector<json>> PrStore::updates(const std::string& pr_id)
         auto row = st->step();
         if (!row) return fail(row.error());
         if (!*row) break;
-        out.push_back({{"time", timeutil::format_rfc3339_ms(st->integer(0))}, {"taskId", st->text(1)}, {"headCommit", st->text(2)},
+        out.push_back({{"time", timeutil::format_rfc3339_ms(st->integer(0))},
+                       {"taskId", st->text(1)},
+                       {"headCommit", st->text(2)},
                        {"comment", st->text(3)}});
     }
     return out;

@@ -39,7 +39,7 @@ struct PullRequest {
     std::string head_commit;
     std::string task_id, dedupe_key;
     std::string diff;
-    std::string reason;  ///< why it is in its state (merged, declined, fixed elsewhere, left alone)
+    std::string reason;             ///< why it is in its state (merged, declined, fixed elsewhere, left alone)
     json findings = json::array();  ///< the findings it carries: [{key, content, rule}]
     std::int64_t updates = 0;
     std::int64_t created_ms = 0, updated_ms = 0;
@@ -67,7 +67,8 @@ PullRequest record_for(const std::string& forge, const PrRequest& req, const std
 class PrStore {
 public:
     explicit PrStore(store::Db& db) : m_db(db) {}
-    Result<std::optional<PullRequest>> find(const std::string& forge, const std::string& repository, const std::string& branch);
+    Result<std::optional<PullRequest>> find(const std::string& forge, const std::string& repository,
+                                            const std::string& branch);
     /// By id, unique id prefix, or "#N" / "N" (the pull request number; the newest when repositories share it).
     Result<PullRequest> get(const std::string& ref);
     Result<std::vector<PullRequest>> list(const std::string& state, const std::string& repository, std::size_t limit);
@@ -79,7 +80,8 @@ public:
     Result<std::vector<json>> updates(const std::string& pr_id);
     /// Moves a pull request to state (open, merged, closed) for reason, and
     /// records it in its history with comment.
-    Status set_state(const std::string& pr_id, const std::string& state, const std::string& reason, const std::string& comment);
+    Status set_state(const std::string& pr_id, const std::string& state, const std::string& reason,
+                     const std::string& comment);
 
 private:
     store::Db& m_db;
@@ -87,9 +89,9 @@ private:
 
 /// A pull request as the forge has it.
 struct PrStatus {
-    std::string state;     ///< open, closed or merged
+    std::string state;        ///< open, closed or merged
     std::string head_commit;  ///< the branch's tip, when the forge says
-    std::string by;        ///< who merged or closed it, when the forge says
+    std::string by;           ///< who merged or closed it, when the forge says
 };
 
 /// Where pull requests are opened.

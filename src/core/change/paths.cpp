@@ -20,12 +20,16 @@ bool ends_with(std::string_view s, std::string_view suffix)
 /// The directories and files a protected path is recognised by (lower case).
 bool protected_component(std::string_view dir_or_file, bool is_last)
 {
-    static constexpr std::array<std::string_view, 7> k_dirs = {".github", ".gitlab",     ".circleci", ".buildkite",
-                                                               ".woodpecker", ".gitea", ".forgejo"};
-    static constexpr std::array<std::string_view, 16> k_files = {
-        ".gitlab-ci.yml", ".gitlab-ci.yaml", "jenkinsfile", "azure-pipelines.yml", "azure-pipelines.yaml",
-        "bitbucket-pipelines.yml", ".drone.yml", ".travis.yml", ".gitattributes", ".gitmodules", ".gitignore",
-        "atlantis.yaml", "atlantis.yml", ".pre-commit-config.yaml", ".tflint.hcl", "codeowners"};
+    static constexpr std::array<std::string_view, 7> k_dirs = {".github",     ".gitlab", ".circleci", ".buildkite",
+                                                               ".woodpecker", ".gitea",  ".forgejo"};
+    static constexpr std::array<std::string_view, 16> k_files = {".gitlab-ci.yml",       ".gitlab-ci.yaml",
+                                                                 "jenkinsfile",          "azure-pipelines.yml",
+                                                                 "azure-pipelines.yaml", "bitbucket-pipelines.yml",
+                                                                 ".drone.yml",           ".travis.yml",
+                                                                 ".gitattributes",       ".gitmodules",
+                                                                 ".gitignore",           "atlantis.yaml",
+                                                                 "atlantis.yml",         ".pre-commit-config.yaml",
+                                                                 ".tflint.hcl",          "codeowners"};
     std::string c = text::lower(dir_or_file);
     if (!is_last)
         for (auto d : k_dirs)
@@ -82,7 +86,8 @@ bool names_literally(std::string_view glob, std::string_view path)
         bool last = slash == std::string_view::npos;
         auto part = path.substr(pos, last ? std::string_view::npos : slash - pos);
         std::size_t end = last ? path.size() : slash;
-        if (protected_component(part, last)) return literal.size() >= end && literal.substr(0, end) == path.substr(0, end);
+        if (protected_component(part, last))
+            return literal.size() >= end && literal.substr(0, end) == path.substr(0, end);
         pos = end + 1;
     }
     return true;
@@ -118,7 +123,10 @@ bool is_protected_path(std::string_view path)
     return false;
 }
 
-bool path_glob_match(std::string_view glob, std::string_view path) { return glob_at(glob, path); }
+bool path_glob_match(std::string_view glob, std::string_view path)
+{
+    return glob_at(glob, path);
+}
 
 bool is_terraform_file(std::string_view path)
 {
@@ -141,14 +149,16 @@ std::vector<std::string> unsafe_entries(const std::filesystem::path& dir)
         if (fs::is_directory(st)) {
             // Terraform's working data is never committed, and validation
             // empties it before terraform runs.
-            if (it->path().filename() == ".git" || it->path().filename() == ".terraform") it.disable_recursion_pending();
+            if (it->path().filename() == ".git" || it->path().filename() == ".terraform")
+                it.disable_recursion_pending();
             continue;
         }
         if (fs::is_symlink(st)) {
             std::error_code e;
             fs::path target = fs::weakly_canonical(it->path(), e);
             auto r = target.lexically_relative(root);
-            if (e || r.empty() || *r.begin() == "..") out.push_back(rel + " -> " + fs::read_symlink(it->path(), e).string());
+            if (e || r.empty() || *r.begin() == "..")
+                out.push_back(rel + " -> " + fs::read_symlink(it->path(), e).string());
             continue;
         }
         if (!fs::is_regular_file(st)) out.push_back(rel + " (not a regular file)");
@@ -157,7 +167,8 @@ std::vector<std::string> unsafe_entries(const std::filesystem::path& dir)
     return out;
 }
 
-Status check_changed_paths(const std::vector<std::string>& changed, const AgentTask& task, const policy::Decision& decision)
+Status check_changed_paths(const std::vector<std::string>& changed, const AgentTask& task,
+                           const policy::Decision& decision)
 {
     const auto& allowed = decision.allowed_paths;
     std::string root = task_root(task);
@@ -167,20 +178,26 @@ Status check_changed_paths(const std::vector<std::string>& changed, const AgentT
             for (const auto& g : *allowed)
                 if (glob_at(g, path) && (!is_protected_path(path) || names_literally(g, path))) ok = true;
             if (!ok)
-                return fail(Errc::denied,
-                            "the change touches " + text::quote(path) + ", which the decision's allowedPaths do not name" +
-                                (is_protected_path(path) ? " (CI definitions and git's own files need a glob that names them)" : ""),
-                            "a fix changes only the files policy allows; widen constraints.allowedPaths in a policy rule if this is intended");
+                return fail(
+                    Errc::denied,
+                    "the change touches " + text::quote(path) + ", which the decision's allowedPaths do not name" +
+                        (is_protected_path(path) ? " (CI definitions and git's own files need a glob that names them)"
+                                                 : ""),
+                    "a fix changes only the files policy allows; widen constraints.allowedPaths in a policy rule if "
+                    "this is intended");
             continue;
         }
         if (is_protected_path(path))
-            return fail(Errc::denied, "the change touches " + text::quote(path) + ", a CI definition or git file that agents never change",
+            return fail(Errc::denied,
+                        "the change touches " + text::quote(path) +
+                            ", a CI definition or git file that agents never change",
                         "unless a policy rule names it in constraints.allowedPaths");
         bool terraform = is_terraform_file(path);
         bool under = root == "." || path.rfind(root + "/", 0) == 0;
         if (!terraform || !under)
             return fail(Errc::denied,
-                        "the change touches " + text::quote(path) + ", and a change may touch only Terraform files under " +
+                        "the change touches " + text::quote(path) +
+                            ", and a change may touch only Terraform files under " +
                             (root == "." ? std::string("the repository") : text::quote(root)),
                         "set constraints.allowedPaths in a policy rule to allow other files");
     }

@@ -49,6 +49,7 @@ bool path_glob_match(std::string_view glob, std::string_view path);
 /// protected path passes only when a glob names it literally (the glob's
 /// text before its first wildcard already reaches into the protected
 /// file or directory). Errc::denied names the first path refused and why.
-Status check_changed_paths(const std::vector<std::string>& changed, const AgentTask& task, const policy::Decision& decision);
+Status check_changed_paths(const std::vector<std::string>& changed, const AgentTask& task,
+                           const policy::Decision& decision);
 
 }  // namespace infra::core::change

@@ -12,9 +12,12 @@ namespace infra::core::change {
 Result<PipelineSpec> pipeline_from(const json& j, const std::string& where)
 {
     const std::string at = where + ".pipeline";
-    if (!j.is_object()) return fail(Errc::invalid_input, at + ": expected an object such as {kind: github-actions, workflow: plan.yml}");
-    static const std::vector<std::string> k_known = {"kind", "workflow", "project", "repository", "inputs", "variables",
-                                                     "checks", "timeout", "poll", "summary", "plan"};
+    if (!j.is_object())
+        return fail(Errc::invalid_input,
+                    at + ": expected an object such as {kind: github-actions, workflow: plan.yml}");
+    static const std::vector<std::string> k_known = {"kind",   "workflow",  "project", "repository",
+                                                     "inputs", "variables", "checks",  "timeout",
+                                                     "poll",   "summary",   "plan"};
     for (const auto& [key, value] : j.items())
         if (std::find(k_known.begin(), k_known.end(), key) == k_known.end())
             return fail(Errc::invalid_input, at + ": unknown key " + text::quote(key),
@@ -30,17 +33,21 @@ Result<PipelineSpec> pipeline_from(const json& j, const std::string& where)
     if (!kind) return fail(kind.error());
     s.kind = *kind;
     if (s.kind != "github-actions" && s.kind != "github-checks" && s.kind != "gitlab")
-        return fail(Errc::invalid_input, at + ".kind: expected github-actions, github-checks or gitlab, not " + text::quote(s.kind));
-    for (auto [key, field] : {std::pair{"workflow", &s.workflow}, {"project", &s.project}, {"repository", &s.repository}}) {
+        return fail(Errc::invalid_input,
+                    at + ".kind: expected github-actions, github-checks or gitlab, not " + text::quote(s.kind));
+    for (auto [key, field] :
+         {std::pair{"workflow", &s.workflow}, {"project", &s.project}, {"repository", &s.repository}}) {
         auto v = str(key);
         if (!v) return fail(v.error());
         *field = *v;
     }
     if (s.kind == "github-actions" && s.workflow.empty())
-        return fail(Errc::invalid_input, at + ": kind github-actions needs workflow: the workflow's file name (plan.yml) or id");
+        return fail(Errc::invalid_input,
+                    at + ": kind github-actions needs workflow: the workflow's file name (plan.yml) or id");
     for (const char* key : {"inputs", "variables"}) {
         if (!j.contains(key)) continue;
-        if (!j[key].is_object()) return fail(Errc::invalid_input, at + "." + key + ": expected a map of names to strings");
+        if (!j[key].is_object())
+            return fail(Errc::invalid_input, at + "." + key + ": expected a map of names to strings");
         s.inputs_given = true;
         for (const auto& [name, value] : j[key].items()) {
             if (value.is_string()) s.inputs[name] = value.get<std::string>();
@@ -49,7 +56,8 @@ Result<PipelineSpec> pipeline_from(const json& j, const std::string& where)
         }
     }
     if (j.contains("checks")) {
-        if (!j["checks"].is_array()) return fail(Errc::invalid_input, at + ".checks: expected a list of check run names");
+        if (!j["checks"].is_array())
+            return fail(Errc::invalid_input, at + ".checks: expected a list of check run names");
         for (const auto& c : j["checks"]) {
             if (!c.is_string()) return fail(Errc::invalid_input, at + ".checks: every name must be a string");
             s.checks.push_back(c.get<std::string>());
@@ -60,7 +68,9 @@ Result<PipelineSpec> pipeline_from(const json& j, const std::string& where)
         if (!v) return fail(v.error());
         if (v->empty()) continue;
         auto d = timeutil::parse_duration(*v);
-        if (!d || d->count() <= 0) return fail(Errc::invalid_input, at + "." + key + ": expected a duration such as 30s or 15m, not " + text::quote(*v));
+        if (!d || d->count() <= 0)
+            return fail(Errc::invalid_input,
+                        at + "." + key + ": expected a duration such as 30s or 15m, not " + text::quote(*v));
         *field = *d;
     }
     if (j.contains("summary")) {
@@ -71,18 +81,19 @@ Result<PipelineSpec> pipeline_from(const json& j, const std::string& where)
             s.artifact = sm["artifact"].get<std::string>();
             s.artifact_file = string_member(sm, "file");
             if (s.artifact_file.empty())
-                return fail(Errc::invalid_input, at + ".summary: an artifact needs file: the file in it that holds the plan summary");
+                return fail(Errc::invalid_input,
+                            at + ".summary: an artifact needs file: the file in it that holds the plan summary");
             if (s.kind == "github-checks")
                 return fail(Errc::invalid_input, at + ".summary: check runs have no artifacts; use log or none");
-        } else
-            return fail(Errc::invalid_input, at + ".summary: expected log, none or {artifact: NAME, file: PATH}");
+        } else return fail(Errc::invalid_input, at + ".summary: expected log, none or {artifact: NAME, file: PATH}");
     }
     if (j.contains("plan")) {
         const json& p = j["plan"];
         s.plan_artifact = string_member(p, "artifact");
         s.plan_file = string_member(p, "file");
         if (!p.is_object() || s.plan_artifact.empty() || s.plan_file.empty())
-            return fail(Errc::invalid_input, at + ".plan: expected {artifact: NAME, file: PATH}: the artifact holding the saved plan file");
+            return fail(Errc::invalid_input,
+                        at + ".plan: expected {artifact: NAME, file: PATH}: the artifact holding the saved plan file");
         if (s.kind == "github-checks") return fail(Errc::invalid_input, at + ".plan: check runs have no artifacts");
     }
     return s;
@@ -90,8 +101,10 @@ Result<PipelineSpec> pipeline_from(const json& j, const std::string& where)
 
 std::string expand(const std::string& s, const PipelineTarget& target)
 {
-    std::vector<std::pair<std::string, const std::string*>> names = {
-        {"{branch}", &target.branch}, {"{commit}", &target.commit}, {"{task}", &target.task_id}, {"{trace}", &target.trace_id}};
+    std::vector<std::pair<std::string, const std::string*>> names = {{"{branch}", &target.branch},
+                                                                     {"{commit}", &target.commit},
+                                                                     {"{task}", &target.task_id},
+                                                                     {"{trace}", &target.trace_id}};
     for (const auto& [k, v] : target.extra) names.emplace_back("{" + k + "}", &v);
     std::string out = s;
     for (const auto& [name, value] : names)
@@ -103,7 +116,8 @@ std::string expand(const std::string& s, const PipelineTarget& target)
 std::map<std::string, std::string> inputs_for(const PipelineSpec& spec, const PipelineTarget& target)
 {
     if (!spec.inputs_given) {
-        std::map<std::string, std::string> out = {{"branch", target.branch}, {"task_id", target.task_id}, {"trace_id", target.trace_id}};
+        std::map<std::string, std::string> out = {
+            {"branch", target.branch}, {"task_id", target.task_id}, {"trace_id", target.trace_id}};
         out.insert(target.extra.begin(), target.extra.end());
         return out;
     }

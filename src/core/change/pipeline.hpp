@@ -31,9 +31,9 @@ namespace infra::core::change {
 using nlohmann::json;
 
 struct PipelineSpec {
-    std::string kind;      ///< github-actions, github-checks, gitlab
-    std::string workflow;  ///< github-actions: the workflow file name or id
-    std::string project;   ///< gitlab: the project path or id; empty: the task's repository
+    std::string kind;        ///< github-actions, github-checks, gitlab
+    std::string workflow;    ///< github-actions: the workflow file name or id
+    std::string project;     ///< gitlab: the project path or id; empty: the task's repository
     std::string repository;  ///< github: owner/name; empty: the task's repository
     /// Inputs (GitHub) or variables (GitLab); values may hold {branch},
     /// {commit}, {task} and {trace}. Absent: branch, task_id and trace_id.
@@ -71,8 +71,8 @@ struct PipelineOutcome {
     std::string summary;     ///< the plan summary, when one was found
     std::string detail;      ///< one line per job or check run
     int polls = 0;
-    std::string run_id;      ///< the run or pipeline id
-    std::string plan;        ///< the plan file's bytes, when spec.plan_artifact names one
+    std::string run_id;  ///< the run or pipeline id
+    std::string plan;    ///< the plan file's bytes, when spec.plan_artifact names one
 };
 
 /// Runs remote pipelines and waits for their conclusion.

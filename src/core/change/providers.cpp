@@ -104,9 +104,12 @@ Result<PreparedRoot> ProviderCache::describe() const
     p.cli_config = m_opt.dir / (own ? "sandbox.tfrc" : "operator-mirror.tfrc");
     std::error_code ec;
     fs::create_directories(m_opt.dir / "cache", ec);
-    if (ec) return fail(Errc::unavailable, "cannot create the provider cache " + text::quote((m_opt.dir / "cache").string()) + ": " + ec.message());
+    if (ec)
+        return fail(Errc::unavailable, "cannot create the provider cache " +
+                                           text::quote((m_opt.dir / "cache").string()) + ": " + ec.message());
     if (!own && !fs::is_directory(m_opt.operator_mirror, ec))
-        return fail(Errc::unavailable, "validation.provider_mirror " + text::quote(m_opt.operator_mirror.string()) + " is not a directory",
+        return fail(Errc::unavailable,
+                    "validation.provider_mirror " + text::quote(m_opt.operator_mirror.string()) + " is not a directory",
                     "point it at a filesystem mirror, which terraform providers mirror DIR makes");
     if (auto st = write_cli_config(p.cli_config, p.mirror); !st) return fail(st.error());
     p.binds = {m_opt.dir};
@@ -124,7 +127,8 @@ Result<PreparedRoot> ProviderCache::prepare(const fs::path& base_root)
     // this machine's network and the operator's own CLI configuration;
     // checked against the base's lock file, which the agent never touched.
     FileLock lock(m_opt.dir / "cache.lock");
-    if (!lock.ok()) return fail(Errc::unavailable, "cannot lock the provider cache in " + text::quote(m_opt.dir.string()));
+    if (!lock.ok())
+        return fail(Errc::unavailable, "cannot lock the provider cache in " + text::quote(m_opt.dir.string()));
     host::Request req;
     req.argv = {"terraform", "init", "-backend=false", "-input=false", "-no-color", "-json"};
     req.cwd = base_root;

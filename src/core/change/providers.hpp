@@ -25,8 +25,8 @@ namespace infra::core::change {
 
 /// What the sandboxed steps of one root get.
 struct PreparedRoot {
-    std::filesystem::path mirror;      ///< terraform installs providers only from here
-    std::filesystem::path cli_config;  ///< TF_CLI_CONFIG_FILE for the sandboxed steps
+    std::filesystem::path mirror;              ///< terraform installs providers only from here
+    std::filesystem::path cli_config;          ///< TF_CLI_CONFIG_FILE for the sandboxed steps
     std::vector<std::filesystem::path> binds;  ///< every directory to bind read-only (mirror and config)
     /// The base's remote modules as the trusted init fetched them
     /// (<root>/.terraform/modules of the base copy); empty when it has none.

@@ -17,7 +17,8 @@ public:
     virtual std::string name() const = 0;
     /// Whether login is an active member of team (ORG/TEAM-SLUG on GitHub,
     /// the group's full path on GitLab) now, asked with a token for repository.
-    virtual Result<bool> is_member(const std::string& team, const std::string& login, const std::string& repository) = 0;
+    virtual Result<bool> is_member(const std::string& team, const std::string& login,
+                                   const std::string& repository) = 0;
     /// Posts body as a comment on pull request (merge request) number of repository.
     virtual Status comment(const std::string& repository, std::int64_t number, const std::string& body) = 0;
 };

@@ -10,10 +10,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
-#include <set>
 #include <fcntl.h>
+#include <fstream>
+#include <set>
+#include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -36,7 +36,9 @@ std::string cut(const std::string& s, std::size_t n = 8192)
 std::string first_diagnostic(const std::string& output)
 {
     constexpr std::string_view box_top = "\u2577", box_side = "\u2502", box_bottom = "\u2575";  // ╷ │ ╵
-    auto opens = [](std::string_view t) { return t.find("Error: ") != std::string_view::npos || t.rfind("scope: ", 0) == 0; };
+    auto opens = [](std::string_view t) {
+        return t.find("Error: ") != std::string_view::npos || t.rfind("scope: ", 0) == 0;
+    };
     std::string found, first_line;
     bool detail = false;
     for (const auto& raw : text::split(output, '\n')) {
@@ -153,7 +155,8 @@ Result<json> plan_base(const std::string& dir, const sandbox::Request& like, con
     std::string plan_file = ".infra-agent-base.tfplan";
     for (const auto& argv : std::vector<std::vector<std::string>>{
              {"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color"},
-             {"terraform", chdir, "plan", "-refresh=false", "-input=false", "-lock=false", "-no-color", "-out=" + plan_file},
+             {"terraform", chdir, "plan", "-refresh=false", "-input=false", "-lock=false", "-no-color",
+              "-out=" + plan_file},
              {"terraform", chdir, "show", "-json", plan_file}}) {
         req.argv = argv;
         auto r = opt.sandbox->run(req);
@@ -164,7 +167,8 @@ Result<json> plan_base(const std::string& dir, const sandbox::Request& like, con
                                           std::string(text::trim(r->err.empty() ? r->out : r->err)));
         if (argv[2] == "show") {
             json plan = json::parse(r->out, nullptr, false);
-            if (plan.is_discarded()) return fail(Errc::denied, "terraform show -json printed no JSON for the base's plan");
+            if (plan.is_discarded())
+                return fail(Errc::denied, "terraform show -json printed no JSON for the base's plan");
             return plan;
         }
     }
@@ -207,7 +211,8 @@ std::string readable_terraform_output(const std::string& out)
 /// The base's providers and modules for one root, and its modules copied
 /// into the worktree's .terraform (which was just emptied), where the
 /// sandboxed init finds them installed already.
-Result<PreparedRoot> prepare_root(const std::filesystem::path& root, const std::string& dir, const ValidationOptions& opt)
+Result<PreparedRoot> prepare_root(const std::filesystem::path& root, const std::string& dir,
+                                  const ValidationOptions& opt)
 {
     std::filesystem::path base;
     if (opt.base_tree) {
@@ -217,14 +222,18 @@ Result<PreparedRoot> prepare_root(const std::filesystem::path& root, const std::
     }
     std::error_code ec;
     // A root the base did not have: the cache as it is.
-    auto p = opt.providers->prepare(!base.empty() && std::filesystem::is_directory(base, ec) ? base : std::filesystem::path());
+    auto p = opt.providers->prepare(!base.empty() && std::filesystem::is_directory(base, ec) ? base
+                                                                                             : std::filesystem::path());
     if (!p) return p;
     // validate DIR: the base is the directory itself, modules in place.
     if (!p->modules.empty() && !std::filesystem::equivalent(p->modules.parent_path(), root / dir / ".terraform", ec)) {
         std::filesystem::create_directories(root / dir / ".terraform", ec);
         std::filesystem::copy(p->modules, root / dir / ".terraform" / "modules",
-                              std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks, ec);
-        if (ec) return fail(Errc::unavailable, "cannot copy the base's modules into " + text::quote(dir) + ": " + ec.message());
+                              std::filesystem::copy_options::recursive | std::filesystem::copy_options::copy_symlinks,
+                              ec);
+        if (ec)
+            return fail(Errc::unavailable,
+                        "cannot copy the base's modules into " + text::quote(dir) + ": " + ec.message());
     }
     return p;
 }
@@ -251,8 +260,8 @@ std::string name_of(const std::string& address)
 
 /// Keeps a plan's bytes in plans_dir as the index'th saved plan; returns
 /// its file name and SHA-256.
-Result<std::pair<std::string, std::string>> keep_plan_bytes(const std::string& bytes, const std::filesystem::path& plans_dir,
-                                                            std::size_t index)
+Result<std::pair<std::string, std::string>> keep_plan_bytes(const std::string& bytes,
+                                                            const std::filesystem::path& plans_dir, std::size_t index)
 {
     std::error_code ec;
     std::filesystem::create_directories(plans_dir, ec);
@@ -264,13 +273,15 @@ Result<std::pair<std::string, std::string>> keep_plan_bytes(const std::string& b
         if (!out.flush()) return fail(Errc::unavailable, "cannot write the saved plan " + tmp.string());
     }
     std::filesystem::rename(tmp, plans_dir / name, ec);
-    if (ec) return fail(Errc::unavailable, "cannot keep the saved plan " + (plans_dir / name).string() + ": " + ec.message());
+    if (ec)
+        return fail(Errc::unavailable,
+                    "cannot keep the saved plan " + (plans_dir / name).string() + ": " + ec.message());
     return std::pair{name, crypto::sha256_hex(bytes)};
 }
 
 /// The same for a plan file terraform wrote.
-Result<std::pair<std::string, std::string>> keep_plan(const std::filesystem::path& from, const std::filesystem::path& plans_dir,
-                                                      std::size_t index)
+Result<std::pair<std::string, std::string>> keep_plan(const std::filesystem::path& from,
+                                                      const std::filesystem::path& plans_dir, std::size_t index)
 {
     // Never through a link: what is kept is the file terraform wrote.
     int fd = ::open(from.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -302,14 +313,17 @@ bool has_pipelines(const std::vector<Step>& steps)
     return std::any_of(steps.begin(), steps.end(), [](const Step& s) { return s.pipeline.has_value(); });
 }
 
-std::string saved_plan_name(std::size_t index) { return std::to_string(index) + ".tfplan"; }
+std::string saved_plan_name(std::size_t index)
+{
+    return std::to_string(index) + ".tfplan";
+}
 
 json Report::to_json() const
 {
     json steps_j = json::array();
     for (const auto& s : steps) {
-        json step = {{"name", s.name}, {"dir", s.dir}, {"argv", s.argv}, {"ok", s.ok}, {"exitCode", s.exit_code},
-                     {"durationMs", s.ms}, {"output", s.output}};
+        json step = {{"name", s.name},          {"dir", s.dir},       {"argv", s.argv},    {"ok", s.ok},
+                     {"exitCode", s.exit_code}, {"durationMs", s.ms}, {"output", s.output}};
         if (s.remote) step["remote"] = true;
         if (!s.url.empty()) step["url"] = s.url;
         steps_j.push_back(std::move(step));
@@ -354,7 +368,8 @@ Result<std::vector<Step>> steps_from(const json& config)
             bool known = false;
             for (const auto& b : builtin_steps()) known = known || b.builtin == name;
             if (!known)
-                return fail(Errc::invalid_input, "validation.steps[" + std::to_string(i) + "]: unknown step " + text::quote(name),
+                return fail(Errc::invalid_input,
+                            "validation.steps[" + std::to_string(i) + "]: unknown step " + text::quote(name),
                             "built-in steps: terraform-fmt, terraform-init, terraform-validate, terraform-plan; "
                             "or {name: NAME, run: [program, args...]}");
             out.push_back({name, {}, name});
@@ -365,7 +380,9 @@ Result<std::vector<Step>> steps_from(const json& config)
         else if (s.is_object()) {
             step.name = string_member(s, "name");
             if (s.contains("pipeline")) {
-                if (s.contains("run")) return fail(Errc::invalid_input, where + ": a step runs a command (run) or a remote pipeline, not both");
+                if (s.contains("run"))
+                    return fail(Errc::invalid_input,
+                                where + ": a step runs a command (run) or a remote pipeline, not both");
                 auto spec = pipeline_from(s["pipeline"], where);
                 if (!spec) return fail(spec.error());
                 if (step.name.empty()) step.name = spec->kind + (spec->workflow.empty() ? "" : " " + spec->workflow);
@@ -400,8 +417,8 @@ std::vector<std::string> terraform_roots(const std::vector<std::string>& changed
     return {dirs.begin(), dirs.end()};
 }
 
-std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask& task, const policy::Decision& decision,
-                                               json& touched)
+std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask& task,
+                                               const policy::Decision& decision, json& touched)
 {
     std::vector<std::string> violations;
     touched = json::array();
@@ -471,7 +488,8 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
         if (!ws) return fail(ws.error());
         if (dir != ".")
             if (auto inside = ws->resolve(dir); !inside)
-                return fail(Errc::denied, "cannot validate the root " + text::quote(dir) + ": " + inside.error().message);
+                return fail(Errc::denied,
+                            "cannot validate the root " + text::quote(dir) + ": " + inside.error().message);
         bool had_lock = std::filesystem::exists(root / dir / ".terraform.lock.hcl", ec);
         // Terraform's working data is made here, never taken from the change
         // (an agent could plant a provider binary in .terraform, or a link
@@ -490,10 +508,16 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
             if (!p) {
                 report.ran = true;
                 report.ok = false;
-                report.failure = "providers for " + (dir == "." ? std::string("the root") : dir) + ": " + p.error().message +
-                                 (p.error().hint.empty() ? "" : " (" + p.error().hint + ")");
-                report.steps.push_back({"terraform providers", dir, {}, false, -1, 0,
-                                        p.error().message + (p.error().hint.empty() ? "" : "\n" + p.error().hint) + "\n"});
+                report.failure = "providers for " + (dir == "." ? std::string("the root") : dir) + ": " +
+                                 p.error().message + (p.error().hint.empty() ? "" : " (" + p.error().hint + ")");
+                report.steps.push_back(
+                    {"terraform providers",
+                     dir,
+                     {},
+                     false,
+                     -1,
+                     0,
+                     p.error().message + (p.error().hint.empty() ? "" : "\n" + p.error().hint) + "\n"});
                 break;
             }
             prepared = std::move(*p);
@@ -503,37 +527,42 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
         std::vector<Step> steps;
         for (const auto& s : defaults ? builtin_steps() : opt.steps) {
             if (s.builtin == "terraform-fmt")
-                steps.push_back({"terraform fmt", {"terraform", chdir, "fmt", "-check", "-list=true", "-no-color"}, s.builtin});
+                steps.push_back(
+                    {"terraform fmt", {"terraform", chdir, "fmt", "-check", "-list=true", "-no-color"}, s.builtin});
             else if (s.builtin == "terraform-init")
                 steps.push_back({"terraform init",
-                                 opt.backend ? std::vector<std::string>{"terraform", chdir, "init", "-input=false", "-no-color", "-json"}
-                                             : std::vector<std::string>{"terraform", chdir, "init", "-backend=false", "-input=false", "-no-color", "-json"},
+                                 opt.backend ? std::vector<std::string>{"terraform", chdir, "init", "-input=false",
+                                                                        "-no-color", "-json"}
+                                             : std::vector<std::string>{"terraform", chdir, "init", "-backend=false",
+                                                                        "-input=false", "-no-color", "-json"},
                                  s.builtin});
             else if (s.builtin == "terraform-validate")
-                steps.push_back({"terraform validate", {"terraform", chdir, "validate", "-no-color", "-json"}, s.builtin});
+                steps.push_back(
+                    {"terraform validate", {"terraform", chdir, "validate", "-no-color", "-json"}, s.builtin});
             else if (s.builtin == "terraform-plan") {
                 if (opt.plan == PlanMode::none) {
                     report.skipped.push_back("terraform plan" + (dir == "." ? std::string() : " in " + dir) +
                                              ": not run (validation.plan is none)");
                     continue;
                 }
-                std::vector<std::string> argv = {"terraform", chdir, "plan", "-detailed-exitcode", "-input=false", "-lock=false",
-                                                 "-no-color", "-json", std::string("-out=") + k_plan_file};
+                std::vector<std::string> argv = {
+                    "terraform",          chdir,          "plan",
+                    "-detailed-exitcode", "-input=false", "-lock=false",
+                    "-no-color",          "-json",        std::string("-out=") + k_plan_file};
                 // Without the real state there is nothing to refresh: a plan of
                 // the configuration alone, made without credentials.
                 if (!opt.backend) argv.insert(argv.begin() + 4, "-refresh=false");
                 steps.push_back({"terraform plan", argv, s.builtin});
-                steps.push_back({"terraform show", {"terraform", chdir, "show", "-json", k_plan_file}, "terraform-show"});
-            } else if (!s.pipeline)
-                steps.push_back(s);
+                steps.push_back(
+                    {"terraform show", {"terraform", chdir, "show", "-json", k_plan_file}, "terraform-show"});
+            } else if (!s.pipeline) steps.push_back(s);
         }
         bool plan_skipped = false;
         for (const auto& step : steps) {
             if (plan_skipped && step.builtin == "terraform-show") continue;
             std::optional<events::Span> span;
             if (opt.events)
-                span.emplace(*opt.events, "validation.step", task.id,
-                             json{{"step", step.name}, {"dir", dir}});
+                span.emplace(*opt.events, "validation.step", task.id, json{{"step", step.name}, {"dir", dir}});
             sandbox::Request req;
             req.argv = step.argv;
             for (auto& a : req.argv)
@@ -589,7 +618,8 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                     }
                 }
                 std::string listed_out = sr.output;
-                if (sr.ok && listed_out.empty()) sr.output = "files outside the change are unformatted (left as they were)\n";
+                if (sr.ok && listed_out.empty())
+                    sr.output = "files outside the change are unformatted (left as they were)\n";
             } else if (is_show && sr.ok) {
                 json plan = json::parse(r->out, nullptr, false);
                 if (plan.is_discarded()) {
@@ -599,7 +629,8 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                     // Without state every resource plans as new; against the
                     // base commit's own plan, only what the change changes counts.
                     bool against_base = false;
-                    if (opt.compare_with_base && !opt.backend && !plan.contains("prior_state") && prepared && opt.base_tree) {
+                    if (opt.compare_with_base && !opt.backend && !plan.contains("prior_state") && prepared &&
+                        opt.base_tree) {
                         auto base_plan = plan_base(dir, req, opt);
                         if (!base_plan)  // a broken base must not block its fix: scope is then not judged
                             report.skipped.push_back("plan scope" + (dir == "." ? std::string() : " in " + dir) +
@@ -620,8 +651,12 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
                             else if (a == "delete") ++destroy;
                         }
                     }
-                    report.plan[dir] = {{"add", add}, {"change", change}, {"destroy", destroy}, {"resources", touched},
-                                        {"violations", violations}, {"scopeChecked", plan.contains("prior_state")}};
+                    report.plan[dir] = {{"add", add},
+                                        {"change", change},
+                                        {"destroy", destroy},
+                                        {"resources", touched},
+                                        {"violations", violations},
+                                        {"scopeChecked", plan.contains("prior_state")}};
                     if (against_base) report.plan[dir]["comparedWithBase"] = true;
                     if (!opt.plans_dir.empty() && violations.empty()) {
                         auto saved = keep_plan(root / dir / k_plan_file, opt.plans_dir, report.plan.size() - 1);
@@ -692,20 +727,22 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
         if (auto st = remove_tree_inside(root, root / dir / ".terraform"); !st) return fail(st.error());
         if (!had_lock) std::filesystem::remove(root / dir / ".terraform.lock.hcl", ec);
         if (!report.ok) break;
-        if (prepared) report.providers[dir] = {{"mirror", prepared->mirror.string()}, {"modules", !prepared->modules.empty()}};
+        if (prepared)
+            report.providers[dir] = {{"mirror", prepared->mirror.string()}, {"modules", !prepared->modules.empty()}};
     }
     return report;
 }
 
-Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, const PipelineTarget& target, Report& report,
-                     events::EventSink* events, const std::filesystem::path& plans_dir)
+Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, const PipelineTarget& target,
+                     Report& report, events::EventSink* events, const std::filesystem::path& plans_dir)
 {
     for (const auto& step : steps) {
         if (!step.pipeline) continue;
         std::optional<events::Span> span;
         if (events)
-            span.emplace(*events, "validation.step", target.task_id,
-                         json{{"step", step.name}, {"pipeline.kind", step.pipeline->kind}, {"git.commit", target.commit}});
+            span.emplace(
+                *events, "validation.step", target.task_id,
+                json{{"step", step.name}, {"pipeline.kind", step.pipeline->kind}, {"git.commit", target.commit}});
         auto started = std::chrono::steady_clock::now();
         auto outcome = runner.run(*step.pipeline, target);
         if (!outcome) {
@@ -731,9 +768,14 @@ Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, con
             auto saved = keep_plan_bytes(outcome->plan, plans_dir, report.plan.size());
             if (!saved) return fail(saved.error());
             json& p = report.plan["pipeline:" + step.name];
-            p["savedPlan"] = {{"file", saved->first}, {"sha256", saved->second},
-                              {"pipeline", {{"kind", step.pipeline->kind}, {"run", outcome->run_id}, {"url", outcome->url},
-                                            {"artifact", step.pipeline->plan_artifact}, {"file", step.pipeline->plan_file}}}};
+            p["savedPlan"] = {{"file", saved->first},
+                              {"sha256", saved->second},
+                              {"pipeline",
+                               {{"kind", step.pipeline->kind},
+                                {"run", outcome->run_id},
+                                {"url", outcome->url},
+                                {"artifact", step.pipeline->plan_artifact},
+                                {"file", step.pipeline->plan_file}}}};
             sr.output += "saved plan: sha256 " + saved->second + "\n";
         }
         if (span) {
@@ -744,8 +786,8 @@ Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, con
         report.steps.push_back(sr);
         if (!sr.ok) {
             report.ok = false;
-            report.failure = step.name + (outcome->timed_out ? " did not finish in time: " : " failed: ") + outcome->conclusion +
-                             (outcome->url.empty() ? "" : " (" + outcome->url + ")");
+            report.failure = step.name + (outcome->timed_out ? " did not finish in time: " : " failed: ") +
+                             outcome->conclusion + (outcome->url.empty() ? "" : " (" + outcome->url + ")");
             break;
         }
     }

@@ -56,15 +56,15 @@ struct StepResult {
     bool ok = false;
     int exit_code = -1;
     double ms = 0;
-    std::string output;  ///< stdout and stderr, cut to 8 KiB
+    std::string output;    ///< stdout and stderr, cut to 8 KiB
     std::string url = {};  ///< a remote pipeline's run
     bool remote = false;   ///< a remote pipeline
 };
 
 struct Report {
     bool ok = true;
-    bool ran = false;          ///< false when there was nothing to run
-    bool changes = false;      ///< a plan has changes (terraform's exit 2)
+    bool ran = false;      ///< false when there was nothing to run
+    bool changes = false;  ///< a plan has changes (terraform's exit 2)
     std::vector<StepResult> steps;
     json plan = json::object();  ///< per root: counts, resources touched, scope violations
     std::string plan_summary;    ///< "2 to add, 1 to change, 0 to destroy"
@@ -88,17 +88,17 @@ Result<PlanMode> parse_plan_mode(std::string_view s);
 class ProviderCache;
 
 struct ValidationOptions {
-    std::vector<Step> steps;                  ///< empty: the Terraform defaults
+    std::vector<Step> steps;  ///< empty: the Terraform defaults
     const sandbox::Sandbox* sandbox = nullptr;
     std::chrono::milliseconds step_timeout{300000};
-    bool terraform = true;                    ///< false: terraform is not installed
+    bool terraform = true;  ///< false: terraform is not installed
     /// The files the change touched (relative to root): with base_content
     /// set, terraform fmt holds only them to account, and only when the
     /// change made them worse; without it, every unformatted file fails.
     std::vector<std::string> changed;
     /// A file's content before the change, or nullopt for a new file.
     std::function<std::optional<std::string>(const std::string& path)> base_content;
-    events::EventSink* events = nullptr;      ///< where each step is recorded as a span
+    events::EventSink* events = nullptr;  ///< where each step is recorded as a span
     /// Where each root's saved plan is kept (a tier-4 change, applied later
     /// by `apply` only as it was planned); empty: plans are not kept.
     std::filesystem::path plans_dir;
@@ -130,8 +130,8 @@ std::string saved_plan_name(std::size_t index);
 /// resource change must be in scope (the task's resource, resources of
 /// the same name it brings along, and constraints.planScope globs), and
 /// none may delete unless constraints.allowDeletes. Returns the violations.
-std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask& task, const policy::Decision& decision,
-                                               json& touched);
+std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask& task,
+                                               const policy::Decision& decision, json& touched);
 
 /// The Terraform roots of a change: the directories of changed .tf files
 /// (relative to root, "." for the top), or {"."} when there are none.
@@ -146,8 +146,8 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
 /// pipelines run one after the other; the first that fails stops them. With
 /// plans_dir, a plan a pipeline saved is kept there, in report.plan under
 /// "pipeline:NAME".
-Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, const PipelineTarget& target, Report& report,
-                     events::EventSink* events, const std::filesystem::path& plans_dir = {});
+Status run_pipelines(const std::vector<Step>& steps, PipelineRunner& runner, const PipelineTarget& target,
+                     Report& report, events::EventSink* events, const std::filesystem::path& plans_dir = {});
 
 /// True when `terraform` is on PATH.
 bool terraform_on_path();

@@ -38,7 +38,10 @@ bool matches_exactly(const Scope& allowed, const Scope& wanted)
     return covers(allowed, wanted);
 }
 
-std::string seconds_text(std::int64_t s) { return std::to_string(s) + "s"; }
+std::string seconds_text(std::int64_t s)
+{
+    return std::to_string(s) + "s";
+}
 
 std::string listed(const std::vector<std::string>& scopes)
 {
@@ -86,8 +89,7 @@ Status check_task_scope(const json& task, const json& decision, const Scope& wan
         return fail(Errc::denied, "credential " + asked + " refused: policy denied task " + text::quote(id) +
                                       ", and a denied task has no credentials");
     if (task_repository(task, grant).empty())
-        return fail(Errc::denied,
-                    "credential " + asked + " refused: task " + text::quote(id) + " names no repository",
+        return fail(Errc::denied, "credential " + asked + " refused: task " + text::quote(id) + " names no repository",
                     "a task's credentials are for its repository: give it context.repositoryId, or set repository.id");
     auto allowed = task_scopes(task, decision, grant);
     bool pattern = has_pattern(wanted);
@@ -96,11 +98,13 @@ Status check_task_scope(const json& task, const json& decision, const Scope& wan
             auto a = parse_scope(one);
             if (a && matches_exactly(*a, wanted)) return {};
         }
-    return fail(Errc::denied,
-                "credential " + asked + " refused: task " + text::quote(id) + " (tier " +
-                    std::to_string(tier_of(decision)) + ") may have only " + listed(allowed),
-                pattern ? "a task's credential names one repository, branch and action, never a pattern"
-                        : "a task's credentials are for its own repository and bot branch, as far as its decision's tier allows");
+    return fail(
+        Errc::denied,
+        "credential " + asked + " refused: task " + text::quote(id) + " (tier " + std::to_string(tier_of(decision)) +
+            ") may have only " + listed(allowed),
+        pattern
+            ? "a task's credential names one repository, branch and action, never a pattern"
+            : "a task's credentials are for its own repository and bot branch, as far as its decision's tier allows");
 }
 
 bool worker_of(const std::string& token_name, const std::string& worker_id)
@@ -119,13 +123,16 @@ Result<MintLimit> authorize_lease_mint(const queue::Entry& held, const LeaseAsk&
         return fail(Errc::denied, "task " + id + " is " + std::string(queue::to_string(held.state)) +
                                       ": credentials are minted only for tasks a worker holds");
     if (ask.worker_id.empty() || ask.lease_token == 0)
-        return fail(Errc::denied, "the request for task " + id + " names no lease: credentials are minted only for the worker holding it",
+        return fail(Errc::denied,
+                    "the request for task " + id +
+                        " names no lease: credentials are minted only for the worker holding it",
                     "send workerId and leaseToken, as the broker provider of this version does");
     if (!ask.token_name.empty() && !worker_of(ask.token_name, ask.worker_id))
-        return fail(Errc::denied, "worker id " + text::quote(ask.worker_id) + " is not one of worker token " +
-                                      text::quote(ask.token_name) + "'s: credentials for task " + id + " are refused",
-                    "a worker on token " + text::quote(ask.token_name) + " claims as " + text::quote(ask.token_name) + " or " +
-                        text::quote(ask.token_name + "/...") + " (the broker provider's default worker id)");
+        return fail(Errc::denied,
+                    "worker id " + text::quote(ask.worker_id) + " is not one of worker token " +
+                        text::quote(ask.token_name) + "'s: credentials for task " + id + " are refused",
+                    "a worker on token " + text::quote(ask.token_name) + " claims as " + text::quote(ask.token_name) +
+                        " or " + text::quote(ask.token_name + "/...") + " (the broker provider's default worker id)");
     if (held.lease_owner != ask.worker_id)
         return fail(Errc::denied, "task " + id + " is not leased by worker " + text::quote(ask.worker_id) +
                                       ": credentials are minted only for the worker holding it");
@@ -133,42 +140,56 @@ Result<MintLimit> authorize_lease_mint(const queue::Entry& held, const LeaseAsk&
         return fail(Errc::denied, "lease token " + std::to_string(ask.lease_token) + " of task " + id +
                                       " is not its current lease (" + std::to_string(held.fence) + ")");
     if (held.lease_until_ms <= now_ms)
-        return fail(Errc::denied, "the lease of task " + id + " ended at " + timeutil::format_rfc3339_ms(held.lease_until_ms));
+        return fail(Errc::denied,
+                    "the lease of task " + id + " ended at " + timeutil::format_rfc3339_ms(held.lease_until_ms));
     auto wanted = parse_scope(ask.scope);
     if (!wanted) return fail(wanted.error());
     if (auto st = check_task_scope(held.task, held.decision, *wanted, grant); !st) return fail(st.error());
     if (ask.ttl.count() < 1) return fail(Errc::usage, "a credential's lifetime must be at least one second");
     std::int64_t left = (held.lease_until_ms - now_ms) / 1000;
     if (ask.ttl > k_max_task_ttl)
-        return fail(Errc::denied, "credential " + text::quote(to_string(*wanted), k_scope_chars) + " refused: a lifetime of " +
-                                      seconds_text(ask.ttl.count()) + " is longer than a task's credential lives",
-                    "ask for at most " + seconds_text(k_max_task_ttl.count()) + "; it ends with the lease of task " + id +
-                        " in any case (in " + seconds_text(left) + ")");
+        return fail(Errc::denied,
+                    "credential " + text::quote(to_string(*wanted), k_scope_chars) + " refused: a lifetime of " +
+                        seconds_text(ask.ttl.count()) + " is longer than a task's credential lives",
+                    "ask for at most " + seconds_text(k_max_task_ttl.count()) + "; it ends with the lease of task " +
+                        id + " in any case (in " + seconds_text(left) + ")");
     if (left < 1) return fail(Errc::denied, "the lease of task " + id + " ends in less than a second");
     return MintLimit{std::min(ask.ttl, std::chrono::seconds(left)), held.lease_until_ms};
 }
 
-LeaseScope::LeaseScope(TaskLease lease) : m_lease(std::move(lease)), m_outer(t_lease) { t_lease = &m_lease; }
+LeaseScope::LeaseScope(TaskLease lease) : m_lease(std::move(lease)), m_outer(t_lease)
+{
+    t_lease = &m_lease;
+}
 
-LeaseScope::~LeaseScope() { t_lease = m_outer; }
+LeaseScope::~LeaseScope()
+{
+    t_lease = m_outer;
+}
 
-const TaskLease* current_lease() { return t_lease; }
+const TaskLease* current_lease()
+{
+    return t_lease;
+}
 
 Result<MintLimit> authorize_in_lease(const TaskLease& lease, const std::string& task_id, const Scope& wanted,
                                      std::chrono::seconds ttl, std::int64_t now_ms)
 {
     if (task_id != lease.task_id)
-        return fail(Errc::denied, "credential " + text::quote(to_string(wanted), k_scope_chars) + " refused: asked for task " +
-                                      text::quote(task_id) + " while running task " + text::quote(lease.task_id));
+        return fail(Errc::denied, "credential " + text::quote(to_string(wanted), k_scope_chars) +
+                                      " refused: asked for task " + text::quote(task_id) + " while running task " +
+                                      text::quote(lease.task_id));
     if (auto st = check_task_scope(lease.task, lease.decision, wanted, lease.grant); !st) return fail(st.error());
     if (ttl > k_max_task_ttl)
-        return fail(Errc::denied, "credential " + text::quote(to_string(wanted), k_scope_chars) + " refused: a lifetime of " +
-                                      seconds_text(ttl.count()) + " is longer than a task's credential lives",
+        return fail(Errc::denied,
+                    "credential " + text::quote(to_string(wanted), k_scope_chars) + " refused: a lifetime of " +
+                        seconds_text(ttl.count()) + " is longer than a task's credential lives",
                     "ask for at most " + seconds_text(k_max_task_ttl.count()));
     std::int64_t until = lease.lease_until_ms ? lease.lease_until_ms() : 0;
     if (until <= 0) return MintLimit{ttl, 0};
     std::int64_t left = (until - now_ms) / 1000;
-    if (left < 1) return fail(Errc::denied, "the lease of task " + text::quote(task_id) + " ends in less than a second");
+    if (left < 1)
+        return fail(Errc::denied, "the lease of task " + text::quote(task_id) + " ends in less than a second");
     return MintLimit{std::min(ttl, std::chrono::seconds(left)), until};
 }
 

@@ -62,7 +62,7 @@ Status check_task_scope(const json& task, const json& decision, const Scope& wan
 struct LeaseAsk {
     std::string task_id;
     std::string scope;
-    std::string worker_id;       ///< the lease owner the worker claimed as
+    std::string worker_id;         ///< the lease owner the worker claimed as
     std::int64_t lease_token = 0;  ///< the lease's fencing token
     std::chrono::seconds ttl{900};
     std::string token_name = {};  ///< the name of the worker token that asks; empty: not checked
@@ -75,7 +75,7 @@ bool worker_of(const std::string& token_name, const std::string& worker_id);
 
 /// How long a granted credential may live.
 struct MintLimit {
-    std::chrono::seconds ttl{0};  ///< the asked-for lifetime, cut to the lease's end
+    std::chrono::seconds ttl{0};    ///< the asked-for lifetime, cut to the lease's end
     std::int64_t not_after_ms = 0;  ///< the lease's end: the credential expires no later
 };
 

@@ -4,8 +4,8 @@
 
 #include "core/crypto.hpp"
 #include "core/events/trace.hpp"
-#include "core/log.hpp"
 #include "core/ids.hpp"
+#include "core/log.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 
@@ -64,11 +64,15 @@ json Credential::to_json(bool with_secret) const
 json LedgerEntry::to_json(std::int64_t now) const
 {
     std::string state = revoked_ms ? "revoked" : expires_ms <= now ? "expired" : "active";
-    json j = {{"id", id},           {"provider", provider},
-              {"scope", scope},     {"taskId", task_id},
-              {"traceId", trace_id}, {"issuedAt", format_rfc3339_ms(issued_ms)},
+    json j = {{"id", id},
+              {"provider", provider},
+              {"scope", scope},
+              {"taskId", task_id},
+              {"traceId", trace_id},
+              {"issuedAt", format_rfc3339_ms(issued_ms)},
               {"expiresAt", format_rfc3339_ms(expires_ms)},
-              {"state", state},     {"tokenSha256", token_sha256},
+              {"state", state},
+              {"tokenSha256", token_sha256},
               {"reuses", reuses}};
     if (revoked_ms) j["revokedAt"] = format_rfc3339_ms(revoked_ms);
     if (!extra.empty()) j["extra"] = extra;
@@ -77,14 +81,17 @@ json LedgerEntry::to_json(std::int64_t now) const
 
 // --- ledger -----------------------------------------------------------------
 
-Status Ledger::relax_sync(store::Db& db) { return db.relax_sync(); }
+Status Ledger::relax_sync(store::Db& db)
+{
+    return db.relax_sync();
+}
 
 Status Ledger::record(const Credential& c, std::string_view token_sha256)
 {
     if (!m_record) {
-        auto st = m_db.prepare(
-            "INSERT INTO credentials (id, provider, scope, task_id, trace_id, issued_at, expires_at, token_sha256, extra) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        auto st = m_db.prepare("INSERT INTO credentials (id, provider, scope, task_id, trace_id, issued_at, "
+                               "expires_at, token_sha256, extra) "
+                               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
         if (!st) return fail(st.error());
         m_record.emplace(std::move(*st));
     }
@@ -99,9 +106,10 @@ Result<std::optional<LedgerEntry>> Ledger::active(const std::string& provider, c
                                                   const std::string& task_id, std::int64_t not_before_ms)
 {
     if (!m_active) {
-        auto st = m_db.prepare(std::string("SELECT ") + k_columns +
-                               " FROM credentials WHERE provider = ? AND scope = ? AND task_id = ? AND revoked_at IS NULL"
-                               " AND expires_at >= ? ORDER BY expires_at DESC LIMIT 1");
+        auto st =
+            m_db.prepare(std::string("SELECT ") + k_columns +
+                         " FROM credentials WHERE provider = ? AND scope = ? AND task_id = ? AND revoked_at IS NULL"
+                         " AND expires_at >= ? ORDER BY expires_at DESC LIMIT 1");
         if (!st) return fail(st.error());
         m_active.emplace(std::move(*st));
     }
@@ -230,9 +238,14 @@ Result<Credential> Broker::mint(const MintRequest& asked)
         auto limit = authorize_in_lease(*lease, req.task_id, *scope, req.ttl, now_ms());
         if (!limit) {
             if (m_events)
-                m_events->emit({"credential.refused", req.task_id, "",
-                                {{"scope", req.scope}, {"worker", lease->worker_id}, {"leaseToken", lease->token},
-                                 {"ttlSeconds", req.ttl.count()}, {"reason", limit.error().message}}});
+                m_events->emit({"credential.refused",
+                                req.task_id,
+                                "",
+                                {{"scope", req.scope},
+                                 {"worker", lease->worker_id},
+                                 {"leaseToken", lease->token},
+                                 {"ttlSeconds", req.ttl.count()},
+                                 {"reason", limit.error().message}}});
             return fail(limit.error());
         }
         req.ttl = limit->ttl;
@@ -275,8 +288,8 @@ Result<Credential> Broker::mint_once(const MintRequest& req)
     std::int64_t expires = now + ttl.count() * 1000;
     if (req.not_after_ms) expires = std::min(expires, req.not_after_ms);
     if (expires <= now)
-        return fail(Errc::denied, "cannot mint " + text::quote(canonical, 1100) + " for task " + text::quote(req.task_id) +
-                                      ": the lease it is bound to has ended");
+        return fail(Errc::denied, "cannot mint " + text::quote(canonical, 1100) + " for task " +
+                                      text::quote(req.task_id) + ": the lease it is bound to has ended");
     std::int64_t want_until = now + (expires - now) / 2;  // reuse only with half the lifetime left
     // ... and only one that ends when this one must.
     auto fits = [&](std::int64_t until) { return !req.not_after_ms || until <= req.not_after_ms; };
@@ -349,15 +362,19 @@ Result<LedgerEntry> Broker::verify(std::string_view token, const std::optional<s
     if (entry->token_sha256 != crypto::sha256_hex(token))
         return fail(Errc::denied, "the credential does not match ledger entry " + entry->id);
     std::int64_t now = now_ms();
-    if (entry->revoked_ms) return fail(Errc::denied, "credential " + entry->id + " was revoked at " + format_rfc3339_ms(entry->revoked_ms));
-    if (entry->expires_ms <= now) return fail(Errc::denied, "credential " + entry->id + " expired at " + format_rfc3339_ms(entry->expires_ms));
+    if (entry->revoked_ms)
+        return fail(Errc::denied,
+                    "credential " + entry->id + " was revoked at " + format_rfc3339_ms(entry->revoked_ms));
+    if (entry->expires_ms <= now)
+        return fail(Errc::denied, "credential " + entry->id + " expired at " + format_rfc3339_ms(entry->expires_ms));
     if (wanted) {
         auto want = parse_scope(*wanted);
         if (!want) return fail(want.error());
         auto granted = parse_scope(entry->scope);
         if (!granted) return fail(granted.error());
         if (!covers(*granted, *want))
-            return fail(Errc::denied, "credential " + entry->id + " is scoped to " + entry->scope + ", not " + to_string(*want));
+            return fail(Errc::denied,
+                        "credential " + entry->id + " is scoped to " + entry->scope + ", not " + to_string(*want));
     }
     return *entry;
 }

@@ -36,8 +36,8 @@ using nlohmann::json;
 std::int64_t wall_ms();
 
 struct MintRequest {
-    std::string scope;                      ///< scope text; parsed and made canonical by the broker
-    std::chrono::seconds ttl{900};          ///< asked-for lifetime; providers may cap it
+    std::string scope;              ///< scope text; parsed and made canonical by the broker
+    std::chrono::seconds ttl{900};  ///< asked-for lifetime; providers may cap it
     std::string task_id;
     std::string trace_id;
     /// The lease the task is held under: the worker that claimed it and the
@@ -50,16 +50,16 @@ struct MintRequest {
 };
 
 struct Credential {
-    std::string id;        ///< ledger id
+    std::string id;  ///< ledger id
     std::string provider;
-    std::string scope;     ///< canonical
+    std::string scope;  ///< canonical
     std::string task_id;
     std::string trace_id;
     std::int64_t issued_ms = 0;
     std::int64_t expires_ms = 0;
-    std::string secret;    ///< the token itself: never logged, never in events or prompts
+    std::string secret;           ///< the token itself: never logged, never in events or prompts
     json extra = json::object();  ///< facts that are not secret (an AWS access key id, granted permissions)
-    bool reused = false;   ///< handed out again from an earlier mint
+    bool reused = false;          ///< handed out again from an earlier mint
     std::string worker_id;        ///< the lease it was asked under (not recorded; see MintRequest)
     std::int64_t lease_token = 0;
 

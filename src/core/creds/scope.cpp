@@ -5,7 +5,10 @@
 namespace infra::core::creds {
 namespace {
 
-bool is_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'; }
+bool is_name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
 
 Unexpected bad(std::string_view text, std::size_t at, const std::string& what)
 {
@@ -53,7 +56,8 @@ Result<Scope> parse_scope(std::string_view text)
         std::size_t start = i;
         while (i < text.size() && text[i] != ',') {
             auto c = static_cast<unsigned char>(text[i]);
-            if (c <= ' ' || c == 0x7f || c == '=') return bad(text, i, "attribute values cannot hold spaces, '=' or control characters");
+            if (c <= ' ' || c == 0x7f || c == '=')
+                return bad(text, i, "attribute values cannot hold spaces, '=' or control characters");
             ++i;
         }
         if (i == start) return bad(text, i, "expected a value for " + key);

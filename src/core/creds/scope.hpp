@@ -18,8 +18,8 @@
 namespace infra::core::creds {
 
 struct Scope {
-    std::string kind;                           ///< git, forge, aws ...
-    std::string action;                         ///< push, pr, assume-role ... or *
+    std::string kind;                          ///< git, forge, aws ...
+    std::string action;                        ///< push, pr, assume-role ... or *
     std::map<std::string, std::string> attrs;  ///< repo, branch, role ...
 
     /// The value of key, or "" when the scope does not constrain it.

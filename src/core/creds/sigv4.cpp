@@ -10,8 +10,8 @@ namespace {
 
 bool unreserved(unsigned char c)
 {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
-           c == '~';
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+           c == '.' || c == '~';
 }
 
 std::string lower(std::string s)
@@ -75,7 +75,8 @@ std::string canonical_request(const Request& req)
         signed_headers += (signed_headers.empty() ? "" : ";") + k;
     }
     std::string out;
-    out.reserve(req.method.size() + req.path.size() * 3 + query.size() + canonical_headers.size() + signed_headers.size() + 72);
+    out.reserve(req.method.size() + req.path.size() * 3 + query.size() + canonical_headers.size() +
+                signed_headers.size() + 72);
     out.append(req.method).append("\n").append(uri_encode(req.path.empty() ? "/" : req.path, true)).append("\n");
     out.append(query).append("\n").append(canonical_headers).append("\n").append(signed_headers).append("\n");
     out.append(crypto::sha256_hex(req.body));
@@ -91,7 +92,8 @@ std::string string_to_sign(const Request& req, const std::string& amz_date, cons
 
 namespace {
 
-std::string signing_key(const std::string& secret, const std::string& day, const std::string& region, const std::string& service)
+std::string signing_key(const std::string& secret, const std::string& day, const std::string& region,
+                        const std::string& service)
 {
     std::string k = crypto::hmac_sha256_raw("AWS4" + secret, day);
     k = crypto::hmac_sha256_raw(k, region);
@@ -109,8 +111,8 @@ std::string header_value(const Request& req, const Key& key, const std::string& 
     names.erase(std::unique(names.begin(), names.end()), names.end());
     std::string signed_headers;
     for (const auto& n : names) signed_headers += (signed_headers.empty() ? "" : ";") + n;
-    return "AWS4-HMAC-SHA256 Credential=" + key.access_key_id + "/" + amz_date.substr(0, 8) + "/" + region + "/" + service +
-           "/aws4_request, SignedHeaders=" + signed_headers + ", Signature=" + signature;
+    return "AWS4-HMAC-SHA256 Credential=" + key.access_key_id + "/" + amz_date.substr(0, 8) + "/" + region + "/" +
+           service + "/aws4_request, SignedHeaders=" + signed_headers + ", Signature=" + signature;
 }
 
 }  // namespace
@@ -135,7 +137,8 @@ std::string Signer::authorization(const Request& req, const std::string& amz_dat
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields)
 {
     std::string out;
-    for (const auto& [k, v] : fields) out += (out.empty() ? "" : "&") + uri_encode(k, false) + "=" + uri_encode(v, false);
+    for (const auto& [k, v] : fields)
+        out += (out.empty() ? "" : "&") + uri_encode(k, false) + "=" + uri_encode(v, false);
     return out;
 }
 

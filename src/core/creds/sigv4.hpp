@@ -11,9 +11,9 @@ namespace infra::core::creds::sigv4 {
 
 struct Request {
     std::string method = "GET";
-    std::string path = "/";                                      ///< not yet URI-encoded
-    std::vector<std::pair<std::string, std::string>> query;     ///< decoded names and values
-    std::vector<std::pair<std::string, std::string>> headers;   ///< every header to sign (host and x-amz-date included)
+    std::string path = "/";                                    ///< not yet URI-encoded
+    std::vector<std::pair<std::string, std::string>> query;    ///< decoded names and values
+    std::vector<std::pair<std::string, std::string>> headers;  ///< every header to sign (host and x-amz-date included)
     std::string body;
 };
 
@@ -42,14 +42,16 @@ std::string authorization(const Request& req, const Key& key, const std::string&
 class Signer {
 public:
     Signer(Key key, std::string region, std::string service)
-        : m_key(std::move(key)), m_region(std::move(region)), m_service(std::move(service)) {}
+        : m_key(std::move(key)), m_region(std::move(region)), m_service(std::move(service))
+    {
+    }
     /// The Authorization header value for req at amz_date.
     std::string authorization(const Request& req, const std::string& amz_date);
 
 private:
     Key m_key;
     std::string m_region, m_service;
-    std::string m_day;          ///< YYYYMMDD of m_signing_key
+    std::string m_day;  ///< YYYYMMDD of m_signing_key
     std::string m_signing_key;
 };
 

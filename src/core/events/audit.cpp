@@ -40,11 +40,16 @@ Result<std::optional<Head>> read_head(store::Db& db, store::Stmt& s, bool found)
 {
     if (!found) return std::optional<Head>{};
     auto h = parse_head(s.text(0));
-    if (!h) return fail(Errc::invalid_input, "database '" + db.path() + "': the audit head '" + s.text(0) + "' is malformed");
+    if (!h)
+        return fail(Errc::invalid_input,
+                    "database '" + db.path() + "': the audit head '" + s.text(0) + "' is malformed");
     return std::optional<Head>{*h};
 }
 
-std::string data_text(const Event& e) { return e.data.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string data_text(const Event& e)
+{
+    return e.data.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
@@ -70,7 +75,10 @@ Record read_record(const store::Stmt& s)
 
 namespace {
 
-bool holds_at(const Record& r, std::int64_t seq) { return link_hash(r.prev_hash, seq, r.event, r.data_text) == r.hash; }
+bool holds_at(const Record& r, std::int64_t seq)
+{
+    return link_hash(r.prev_hash, seq, r.event, r.data_text) == r.hash;
+}
 
 Problem problem(std::int64_t seq, std::string kind, std::string message)
 {
@@ -86,12 +94,10 @@ Problem classify(const Record& r, const std::string& expected_prev, std::int64_t
     if (holds_at(r, r.seq)) {
         if (expected_seq > 0 && r.seq > expected_seq)
             return problem(expected_seq, "deleted",
-                           r.seq == expected_seq + 1
-                               ? "event " + std::to_string(expected_seq) + " is missing"
-                               : "events " + std::to_string(expected_seq) + " to " + std::to_string(r.seq - 1) +
-                                     " are missing");
-        if (expected_seq == 0)
-            return problem(r.seq, "deleted", "the events before " + at + " are missing");
+                           r.seq == expected_seq + 1 ? "event " + std::to_string(expected_seq) + " is missing"
+                                                     : "events " + std::to_string(expected_seq) + " to " +
+                                                           std::to_string(r.seq - 1) + " are missing");
+        if (expected_seq == 0) return problem(r.seq, "deleted", "the events before " + at + " are missing");
         for (const auto& o : window)
             if (o.seq != r.seq && o.hash == r.prev_hash)
                 return problem(r.seq, "reordered",
@@ -144,7 +150,10 @@ std::string link_hash(const std::string& prev_hash, std::int64_t seq, const Even
     return crypto::sha256_hex(in);
 }
 
-std::string to_string(const Head& h) { return std::to_string(h.seq) + ":" + h.hash; }
+std::string to_string(const Head& h)
+{
+    return std::to_string(h.seq) + ":" + h.hash;
+}
 
 std::optional<Head> parse_head(std::string_view s)
 {
@@ -195,8 +204,10 @@ constexpr std::size_t k_rows_per_insert = 64;
 
 std::string insert_sql(std::size_t rows)
 {
-    std::string sql = "INSERT INTO events (seq, time, task_id, type, data, trace_id, span_id, parent_id, prev_hash, hash) VALUES ";
-    for (std::size_t r = 0; r < rows; ++r) sql += r ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    std::string sql =
+        "INSERT INTO events (seq, time, task_id, type, data, trace_id, span_id, parent_id, prev_hash, hash) VALUES ";
+    for (std::size_t r = 0; r < rows; ++r)
+        sql += r ? ", (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     return sql;
 }
 
@@ -263,7 +274,9 @@ Result<Head> Appender::append(Prepared& p)
         if (!e.trace_id.empty() || e.task_id.empty()) continue;
         auto known = trace_of.find(e.task_id);
         if (known == trace_of.end()) {
-            auto traced = stmt(m_traced, "SELECT trace_id FROM events WHERE task_id = ? AND trace_id IS NOT NULL ORDER BY seq DESC LIMIT 1");
+            auto traced = stmt(
+                m_traced,
+                "SELECT trace_id FROM events WHERE task_id = ? AND trace_id IS NOT NULL ORDER BY seq DESC LIMIT 1");
             if (!traced) return traced.error();
             (*traced)->bind(1, e.task_id);
             auto found = (*traced)->step();
@@ -291,7 +304,10 @@ Result<Head> Appender::append(Prepared& p)
                 else (*ins)->bind(c + col, v);
             };
             (*ins)->bind(c + 1, p.from.seq + 1 + static_cast<std::int64_t>(i)).bind(c + 2, e.time).bind(c + 4, e.type);
-            (*ins)->bind(c + 5, p.texts[i]).bind(c + 9, i == 0 ? p.from.hash : p.hashes[i - 1]).bind(c + 10, p.hashes[i]);
+            (*ins)
+                ->bind(c + 5, p.texts[i])
+                .bind(c + 9, i == 0 ? p.from.hash : p.hashes[i - 1])
+                .bind(c + 10, p.hashes[i]);
             text_or_null(3, e.task_id);
             text_or_null(6, e.trace_id);
             text_or_null(7, e.span_id);
@@ -389,7 +405,7 @@ Result<Report> verify(store::Db& db, const std::optional<Head>& expected)
     std::string expected_prev = k_genesis;
     std::int64_t expected_seq = 0;  // 0: the first row may have any seq
     bool expected_seen = false;
-    std::deque<Record> window;      // the last records seen, for classify
+    std::deque<Record> window;  // the last records seen, for classify
     std::optional<Record> bad;
     int after_bad = 0;
     auto sel = db.prepare(std::string(k_select) + "ORDER BY seq");
@@ -445,8 +461,9 @@ Result<Report> verify(store::Db& db, const std::optional<Head>& expected)
         out.problem = problem(out.head->seq, "inserted", "the log has events but no recorded head");
     }
     if (!out.problem && expected && !expected_seen)
-        out.problem = problem(expected->seq, "deleted",
-                              "event " + std::to_string(expected->seq) + " of the head kept elsewhere is not in the log");
+        out.problem =
+            problem(expected->seq, "deleted",
+                    "event " + std::to_string(expected->seq) + " of the head kept elsewhere is not in the log");
     return out;
 }
 

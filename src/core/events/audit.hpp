@@ -19,7 +19,7 @@
 namespace infra::core::store {
 class Db;
 class Stmt;
-}
+}  // namespace infra::core::store
 
 namespace infra::core::events::audit {
 
@@ -105,15 +105,15 @@ std::optional<Head> parse_head(std::string_view s);
 
 /// What verify found first, if anything.
 struct Problem {
-    std::int64_t seq = 0;   ///< the first event that does not hold
-    std::string kind;       ///< changed, deleted, inserted, reordered, truncated
+    std::int64_t seq = 0;  ///< the first event that does not hold
+    std::string kind;      ///< changed, deleted, inserted, reordered, truncated
     std::string message;
 };
 
 struct Report {
     std::int64_t events = 0;
-    std::optional<Head> head;          ///< the last verified link
-    std::optional<Problem> problem;    ///< empty when the whole chain holds
+    std::optional<Head> head;        ///< the last verified link
+    std::optional<Problem> problem;  ///< empty when the whole chain holds
 };
 
 /// Walks the whole log in order, in one read transaction (one snapshot).

@@ -41,10 +41,10 @@ Result<Event> event_from_json(const json& j)
         return {};
     };
     Event e;
-    for (auto [key, required, out] : {std::tuple{"event", true, &e.type}, std::tuple{"time", true, &e.time},
-                                      std::tuple{"taskId", false, &e.task_id}, std::tuple{"traceId", false, &e.trace_id},
-                                      std::tuple{"spanId", false, &e.span_id},
-                                      std::tuple{"parentSpanId", false, &e.parent_id}})
+    for (auto [key, required, out] :
+         {std::tuple{"event", true, &e.type}, std::tuple{"time", true, &e.time},
+          std::tuple{"taskId", false, &e.task_id}, std::tuple{"traceId", false, &e.trace_id},
+          std::tuple{"spanId", false, &e.span_id}, std::tuple{"parentSpanId", false, &e.parent_id}})
         if (auto st = text(key, required, *out); !st) return st.error();
     if (e.type.empty()) return fail(Errc::invalid_input, "event: \"event\" is empty");
     if (auto it = j.find("data"); it != j.end()) {
@@ -121,7 +121,8 @@ struct StateSink::Impl {
         audit::Head next = head;
         for (std::size_t at = 0; at < batch.size(); at += k_tx_events) {
             std::vector<Event> part;
-            for (std::size_t i = at; i < std::min(batch.size(), at + k_tx_events); ++i) part.push_back(std::move(batch[i]));
+            for (std::size_t i = at; i < std::min(batch.size(), at + k_tx_events); ++i)
+                part.push_back(std::move(batch[i]));
             parts.push_back(audit::prepare(std::move(part), next));
             next = parts.back().last();
         }

@@ -21,7 +21,7 @@ namespace infra::core::events {
 struct OtlpOptions {
     std::string endpoint;  ///< http://collector:4318 (or a full URL ending in /v1/traces)
     std::vector<std::pair<std::string, std::string>> headers;  ///< e.g. an API key header
-    std::size_t max_queue = 8192;      ///< spans held while the collector is slow
+    std::size_t max_queue = 8192;                              ///< spans held while the collector is slow
     std::size_t max_batch = 512;
     std::chrono::milliseconds interval{1000};  ///< longest a span waits for its batch
     std::chrono::milliseconds timeout{5000};   ///< per request

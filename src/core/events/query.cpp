@@ -13,7 +13,8 @@ namespace infra::core::events {
 Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::string& prefix)
 {
     // Ids that start with prefix sort below prefix + U+10FFFF (in UTF-8).
-    auto s = db.prepare("SELECT DISTINCT task_id FROM events WHERE task_id >= ? AND task_id < ? ORDER BY task_id LIMIT 2");
+    auto s =
+        db.prepare("SELECT DISTINCT task_id FROM events WHERE task_id >= ? AND task_id < ? ORDER BY task_id LIMIT 2");
     if (!s) return s.error();
     s->bind(1, prefix).bind(2, prefix + "\xf4\x8f\xbf\xbf");
     std::vector<std::string> out;
@@ -74,8 +75,9 @@ Status query(store::Db& db, const Filter& f, const std::function<Status(const au
         for (std::size_t i = 0; i < f.types.size(); ++i) s->bind(static_cast<int>(10 + i), f.types[i]);
     std::size_t n = 0;
     return each(*s, [&](const audit::Record& r) -> Status {
-        if (!exact && !f.types.empty() &&
-            std::none_of(f.types.begin(), f.types.end(), [&](const std::string& g) { return text::glob_match(g, r.event.type); }))
+        if (!exact && !f.types.empty() && std::none_of(f.types.begin(), f.types.end(), [&](const std::string& g) {
+                return text::glob_match(g, r.event.type);
+            }))
             return {};
         if (f.limit && n >= f.limit) return {};
         ++n;
@@ -90,8 +92,14 @@ const std::string& SpanNode::name() const
     return n.is_string() ? n.get_ref<const std::string&>() : none;
 }
 
-std::int64_t SpanNode::start_ns() const { return int_member(event.data, "startTimeUnixNano", 0); }
-std::int64_t SpanNode::end_ns() const { return int_member(event.data, "endTimeUnixNano", 0); }
+std::int64_t SpanNode::start_ns() const
+{
+    return int_member(event.data, "startTimeUnixNano", 0);
+}
+std::int64_t SpanNode::end_ns() const
+{
+    return int_member(event.data, "endTimeUnixNano", 0);
+}
 
 Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id)
 {
@@ -138,7 +146,8 @@ Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id
             if (spans[it->second].task_id.empty() || spans[it->second].task_id == task_id) down.push_back(it->second);
     }
     for (const auto& id : todo)
-        for (auto p = spans[id].parent_id; !p.empty() && spans.count(p) && keep.insert(p).second; p = spans[p].parent_id) {
+        for (auto p = spans[id].parent_id; !p.empty() && spans.count(p) && keep.insert(p).second;
+             p = spans[p].parent_id) {
         }
     // Build the trees.
     std::function<SpanNode(const std::string&)> build = [&](const std::string& id) {
@@ -155,7 +164,8 @@ Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id
         const Event& e = spans[id];
         if (e.parent_id.empty() || !keep.count(e.parent_id)) roots.push_back(build(id));
     }
-    std::sort(roots.begin(), roots.end(), [](const SpanNode& x, const SpanNode& y) { return x.start_ns() < y.start_ns(); });
+    std::sort(roots.begin(), roots.end(),
+              [](const SpanNode& x, const SpanNode& y) { return x.start_ns() < y.start_ns(); });
     return roots;
 }
 
@@ -209,13 +219,13 @@ json otlp_request(const std::vector<Event>& spans)
     json list = json::array();
     for (const auto& e : spans) list.push_back(otlp_span(e));
     return {{"resourceSpans",
-             json::array({{{"resource",
-                            {{"attributes", json::array({{{"key", "service.name"}, {"value", {{"stringValue", "infra-agent"}}}},
-                                                         {{"key", "service.version"},
-                                                          {"value", {{"stringValue", INFRA_AGENT_VERSION}}}}})}}},
-                           {"scopeSpans",
-                            json::array({{{"scope", {{"name", "infra-agent"}, {"version", INFRA_AGENT_VERSION}}},
-                                          {"spans", list}}})}}})}};
+             json::array(
+                 {{{"resource",
+                    {{"attributes",
+                      json::array({{{"key", "service.name"}, {"value", {{"stringValue", "infra-agent"}}}},
+                                   {{"key", "service.version"}, {"value", {{"stringValue", INFRA_AGENT_VERSION}}}}})}}},
+                   {"scopeSpans", json::array({{{"scope", {{"name", "infra-agent"}, {"version", INFRA_AGENT_VERSION}}},
+                                                {"spans", list}}})}}})}};
 }
 
 }  // namespace infra::core::events

@@ -12,11 +12,11 @@
 namespace infra::core::events {
 
 struct Filter {
-    std::string task;                 ///< a task id or a unique prefix of one
-    std::vector<std::string> types;   ///< globs (task.*, span); any of them
-    std::string since, until;         ///< RFC 3339 bounds, inclusive; empty: open
-    std::int64_t after_seq = 0;       ///< only events after this one
-    std::size_t limit = 0;            ///< 0: all
+    std::string task;                ///< a task id or a unique prefix of one
+    std::vector<std::string> types;  ///< globs (task.*, span); any of them
+    std::string since, until;        ///< RFC 3339 bounds, inclusive; empty: open
+    std::int64_t after_seq = 0;      ///< only events after this one
+    std::size_t limit = 0;           ///< 0: all
 };
 
 /// The events that pass filter, in order, read in one read transaction (one

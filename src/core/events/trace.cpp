@@ -18,7 +18,10 @@ bool is_lower_hex(std::string_view s)
     return true;
 }
 
-bool all_zero(std::string_view s) { return s.find_first_not_of('0') == std::string_view::npos; }
+bool all_zero(std::string_view s)
+{
+    return s.find_first_not_of('0') == std::string_view::npos;
+}
 
 std::string random_hex(std::size_t bytes)
 {
@@ -63,13 +66,28 @@ std::string to_traceparent(const SpanContext& ctx)
     return "00-" + ctx.trace_id + "-" + ctx.span_id + "-01";
 }
 
-std::string new_trace_id() { return random_hex(16); }
-std::string new_span_id() { return random_hex(8); }
+std::string new_trace_id()
+{
+    return random_hex(16);
+}
+std::string new_span_id()
+{
+    return random_hex(8);
+}
 
-const SpanContext& current_context() { return t_current; }
+const SpanContext& current_context()
+{
+    return t_current;
+}
 
-ContextScope::ContextScope(SpanContext ctx) : m_saved(std::move(t_current)) { t_current = std::move(ctx); }
-ContextScope::~ContextScope() { t_current = std::move(m_saved); }
+ContextScope::ContextScope(SpanContext ctx) : m_saved(std::move(t_current))
+{
+    t_current = std::move(ctx);
+}
+ContextScope::~ContextScope()
+{
+    t_current = std::move(m_saved);
+}
 
 SpanContext process_root_context()
 {
@@ -93,9 +111,15 @@ Span::Span(EventSink& sink, std::string name, std::string task_id, json attribut
     t_current = m_ctx;
 }
 
-Span::~Span() { end(); }
+Span::~Span()
+{
+    end();
+}
 
-void Span::set(const std::string& key, json value) { m_attributes[key] = std::move(value); }
+void Span::set(const std::string& key, json value)
+{
+    m_attributes[key] = std::move(value);
+}
 
 void Span::fail(std::string_view message)
 {

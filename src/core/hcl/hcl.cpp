@@ -6,8 +6,14 @@
 namespace infra::core::hcl {
 namespace {
 
-bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
-bool ident_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'; }
+bool ident_start(char c)
+{
+    return std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+}
+bool ident_char(char c)
+{
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+}
 
 class Parser {
 public:
@@ -99,8 +105,8 @@ private:
     {
         int line = line_of(std::min(p, t.size()));
         std::size_t col = std::min(p, t.size()) - m_lines[static_cast<std::size_t>(line - 1)] + 1;
-        return make_error(Errc::invalid_input,
-                          "cannot parse '" + m_name + "': line " + std::to_string(line) + ", column " + std::to_string(col) + ": " + what);
+        return make_error(Errc::invalid_input, "cannot parse '" + m_name + "': line " + std::to_string(line) +
+                                                   ", column " + std::to_string(col) + ": " + what);
     }
 
     int line_of(std::size_t off) const
@@ -120,8 +126,7 @@ private:
             else if (c == '/' && p + 1 < t.size() && t[p + 1] == '*') {
                 auto e = t.find("*/", p + 2);
                 p = e == std::string_view::npos ? t.size() : e + 2;
-            } else
-                return;
+            } else return;
         }
     }
     void skip_all()
@@ -239,7 +244,8 @@ private:
 };
 
 // Alignment edits of one body and, recursively, of its blocks.
-void align_body(std::string_view text, const Body& body, std::vector<std::pair<std::size_t, std::pair<std::size_t, std::string>>>& edits)
+void align_body(std::string_view text, const Body& body,
+                std::vector<std::pair<std::size_t, std::pair<std::size_t, std::string>>>& edits)
 {
     std::vector<const Attribute*> group;
     auto flush = [&] {
@@ -351,15 +357,19 @@ void Editor::set(const Block& block, std::string_view name, std::string_view exp
     close_line = close_line == std::string_view::npos ? 0 : close_line + 1;
     bool alone = t.substr(close_line, block.close - close_line).find_first_not_of(" \t") == std::string_view::npos;
     std::string line = inner + std::string(name) + " = " + std::string(expr) + "\n";
-    if (alone)
-        m_edits.push_back({close_line, close_line, line});
-    else
-        m_edits.push_back({block.close, block.close, "\n" + line + block.indent});
+    if (alone) m_edits.push_back({close_line, close_line, line});
+    else m_edits.push_back({block.close, block.close, "\n" + line + block.indent});
 }
 
-void Editor::remove(const Attribute& attr) { m_edits.push_back({attr.line_start, attr.end, ""}); }
+void Editor::remove(const Attribute& attr)
+{
+    m_edits.push_back({attr.line_start, attr.end, ""});
+}
 
-void Editor::remove(const Block& block) { m_edits.push_back({block.line_start, block.end, ""}); }
+void Editor::remove(const Block& block)
+{
+    m_edits.push_back({block.line_start, block.end, ""});
+}
 
 void Editor::replace(std::size_t start, std::size_t end, std::string text)
 {

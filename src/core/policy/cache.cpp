@@ -147,7 +147,10 @@ void put(Writer& w, const std::optional<long long>& v)
     w.u8(v ? 1 : 0);
     if (v) w.i64(*v);
 }
-void put(Writer& w, const std::optional<bool>& v) { w.u8(!v ? 0 : *v ? 2 : 1); }
+void put(Writer& w, const std::optional<bool>& v)
+{
+    w.u8(!v ? 0 : *v ? 2 : 1);
+}
 void put(Writer& w, const std::optional<std::vector<std::string>>& v)
 {
     w.u8(v ? 1 : 0);
@@ -184,7 +187,9 @@ enum class Value : std::uint8_t { null, boolean, integer, unsigned_integer, real
 void put(Writer& w, const json& v)
 {
     switch (v.type()) {
-    case json::value_t::null: w.u8(static_cast<std::uint8_t>(Value::null)); break;
+    case json::value_t::null:
+        w.u8(static_cast<std::uint8_t>(Value::null));
+        break;
     case json::value_t::boolean:
         w.u8(static_cast<std::uint8_t>(Value::boolean));
         w.u8(v.get<bool>() ? 1 : 0);
@@ -217,21 +222,26 @@ void put(Writer& w, const json& v)
 json get_value(Reader& r)
 {
     switch (static_cast<Value>(r.below(static_cast<std::uint8_t>(Value::count)))) {
-    case Value::boolean: return r.below(2) == 1;
-    case Value::integer: return r.i64();
-    case Value::unsigned_integer: return static_cast<std::uint64_t>(r.i64());
+    case Value::boolean:
+        return r.below(2) == 1;
+    case Value::integer:
+        return r.i64();
+    case Value::unsigned_integer:
+        return static_cast<std::uint64_t>(r.i64());
     case Value::real: {
         double d = 0;
         r.raw(&d, sizeof d);
         return d;
     }
-    case Value::string: return r.str();
+    case Value::string:
+        return r.str();
     case Value::other: {
         json j = json::parse(r.view(), nullptr, false);
         if (j.is_discarded()) r.fail();
         return j;
     }
-    default: return nullptr;
+    default:
+        return nullptr;
     }
 }
 
@@ -341,7 +351,8 @@ void get(Reader& r, const std::string& file, Rule& rule)
     get(r, c.allow_unsandboxed);
     rule.required_approvals = r.strs();
     rule.reason = r.str();
-    if (auto p = r.below(static_cast<std::uint8_t>(Priority::critical) + 2)) rule.priority = static_cast<Priority>(p - 1);
+    if (auto p = r.below(static_cast<std::uint8_t>(Priority::critical) + 2))
+        rule.priority = static_cast<Priority>(p - 1);
     rule.compliance = r.strs();
     if (r.below(2)) rule.drift_mode = r.str();
     get(r, file, rule.match, 0);
@@ -387,7 +398,10 @@ std::string read_file(const fs::path& path)
 
 }  // namespace
 
-fs::path entry(const fs::path& dir, std::string_view text) { return dir / (crypto::sha256_hex(text) + ".bin"); }
+fs::path entry(const fs::path& dir, std::string_view text)
+{
+    return dir / (crypto::sha256_hex(text) + ".bin");
+}
 
 bool read(const fs::path& path, const std::string& file, std::vector<Policy>& out)
 {

@@ -2,8 +2,8 @@
 // independently of rule order: deny wins; otherwise the lowest tier, the
 // smallest limits, the intersection of allowed tools, the union of denied
 // tools and approvals, and any rule's requirement.
-#include "core/policy/engine.hpp"
 #include "core/json_access.hpp"
+#include "core/policy/engine.hpp"
 #include "core/policy/resolver.hpp"
 #include "core/text.hpp"
 
@@ -29,19 +29,28 @@ void explain(Decision& d, const std::string& field, const std::string& rule)
 }
 
 /// How much a drift mode does: report least, revert most.
-int drift_rank(const std::string& mode) { return mode == "report" ? 0 : mode == "codify" ? 1 : 2; }
+int drift_rank(const std::string& mode)
+{
+    return mode == "report" ? 0 : mode == "codify" ? 1 : 2;
+}
 
 }  // namespace
 
 std::string_view tier_name(int tier)
 {
     switch (tier) {
-    case 0: return "observe";
-    case 1: return "recommend";
-    case 2: return "draft PR";
-    case 3: return "sandbox execute";
-    case 4: return "production with approval gates";
-    default: return "unknown";
+    case 0:
+        return "observe";
+    case 1:
+        return "recommend";
+    case 2:
+        return "draft PR";
+    case 3:
+        return "sandbox execute";
+    case 4:
+        return "production with approval gates";
+    default:
+        return "unknown";
     }
 }
 
@@ -65,10 +74,14 @@ int minimum_tier(const json& task)
 int minimum_tier(const AgentTask& task)
 {
     switch (task.type) {
-    case TaskType::compliance_remediation: return 2;
-    case TaskType::pr_review: return 1;
-    case TaskType::chat: return core::bool_member(task.payload, "requestsChange") ? 2 : 0;
-    default: return 0;
+    case TaskType::compliance_remediation:
+        return 2;
+    case TaskType::pr_review:
+        return 1;
+    case TaskType::chat:
+        return core::bool_member(task.payload, "requestsChange") ? 2 : 0;
+    default:
+        return 0;
     }
 }
 
@@ -163,7 +176,8 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
             if (want_explain) explain(d, "allowedPaths", r->name);
         }
         // report holds over codify, codify over revert: the mode that does least.
-        if (r->drift_mode && (!d.drift_mode || drift_rank(*r->drift_mode) < drift_rank(*d.drift_mode))) d.drift_mode = r->drift_mode;
+        if (r->drift_mode && (!d.drift_mode || drift_rank(*r->drift_mode) < drift_rank(*d.drift_mode)))
+            d.drift_mode = r->drift_mode;
         if (r->drift_mode && want_explain) explain(d, "drift", r->name);
         for (const auto& a : r->required_approvals) add_unique(d.required_approvals, a);
         if (!r->required_approvals.empty() && want_explain) explain(d, "requiredApprovals", r->name);
@@ -215,8 +229,8 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
     if (d.tier == 2 || d.tier == 3) d.requires_pr = true;
 
     d.allowed = true;
-    d.reason = "allowed at tier " + std::to_string(d.tier) + " (" + std::string(tier_name(d.tier)) + ") by " +
-               lowest->name;
+    d.reason =
+        "allowed at tier " + std::to_string(d.tier) + " (" + std::string(tier_name(d.tier)) + ") by " + lowest->name;
     if (!d.required_approvals.empty()) {
         d.reason += "; waits for approval by ";
         for (std::size_t i = 0; i < d.required_approvals.size(); ++i)
@@ -304,30 +318,31 @@ Result<Decision> decision_from_json(const json& j)
     json constraints = json::object();
     std::string priority;
     json drift = json::object();
-    for (auto st : {read_member(j, "allowed", "allowed", "a boolean", d.allowed),
-                    read_member(j, "tier", "tier", "a number", d.tier),
-                    read_member(j, "reason", "reason", "a string", d.reason),
-                    read_member(j, "requiredApprovals", "requiredApprovals", "an array of strings", d.required_approvals),
-                    read_member(j, "matchedRules", "matchedRules", "an array of strings", d.matched_rules),
-                    read_member(j, "priority", "priority", "a string", priority),
-                    read_member(j, "compliance", "compliance", "an array of strings", d.compliance),
-                    read_member(j, "drift", "drift", "an object", drift),
-                    read_member(j, "policyDigest", "policyDigest", "a string", d.policy_digest),
-                    read_member(j, "constraints", "constraints", "an object", constraints)})
+    for (auto st :
+         {read_member(j, "allowed", "allowed", "a boolean", d.allowed),
+          read_member(j, "tier", "tier", "a number", d.tier), read_member(j, "reason", "reason", "a string", d.reason),
+          read_member(j, "requiredApprovals", "requiredApprovals", "an array of strings", d.required_approvals),
+          read_member(j, "matchedRules", "matchedRules", "an array of strings", d.matched_rules),
+          read_member(j, "priority", "priority", "a string", priority),
+          read_member(j, "compliance", "compliance", "an array of strings", d.compliance),
+          read_member(j, "drift", "drift", "an object", drift),
+          read_member(j, "policyDigest", "policyDigest", "a string", d.policy_digest),
+          read_member(j, "constraints", "constraints", "an object", constraints)})
         if (!st) return st.error();
     if (!drift.is_object()) return fail(Errc::invalid_input, "decision.drift: expected an object");
     if (!constraints.is_object()) return fail(Errc::invalid_input, "decision.constraints: expected an object");
     const json& c = constraints;
-    for (auto st : {read_member(c, "maxIterations", "constraints.maxIterations", "a number", d.max_iterations),
-                    read_member(c, "timeoutMs", "constraints.timeoutMs", "a number", d.timeout_ms),
-                    read_optional(c, "allowedTools", "constraints.allowedTools", d.allowed_tools),
-                    read_member(c, "deniedTools", "constraints.deniedTools", "an array of strings", d.denied_tools),
-                    read_optional(c, "allowedPaths", "constraints.allowedPaths", d.allowed_paths),
-                    read_member(c, "requiresPR", "constraints.requiresPR", "a boolean", d.requires_pr),
-                    read_member(c, "requiresValidation", "constraints.requiresValidation", "a boolean", d.requires_validation),
-                    read_member(c, "allowUnsandboxed", "constraints.allowUnsandboxed", "a boolean", d.allow_unsandboxed),
-                    read_member(c, "allowDeletes", "constraints.allowDeletes", "a boolean", d.allow_deletes),
-                    read_member(c, "planScope", "constraints.planScope", "an array of strings", d.plan_scope)})
+    for (auto st :
+         {read_member(c, "maxIterations", "constraints.maxIterations", "a number", d.max_iterations),
+          read_member(c, "timeoutMs", "constraints.timeoutMs", "a number", d.timeout_ms),
+          read_optional(c, "allowedTools", "constraints.allowedTools", d.allowed_tools),
+          read_member(c, "deniedTools", "constraints.deniedTools", "an array of strings", d.denied_tools),
+          read_optional(c, "allowedPaths", "constraints.allowedPaths", d.allowed_paths),
+          read_member(c, "requiresPR", "constraints.requiresPR", "a boolean", d.requires_pr),
+          read_member(c, "requiresValidation", "constraints.requiresValidation", "a boolean", d.requires_validation),
+          read_member(c, "allowUnsandboxed", "constraints.allowUnsandboxed", "a boolean", d.allow_unsandboxed),
+          read_member(c, "allowDeletes", "constraints.allowDeletes", "a boolean", d.allow_deletes),
+          read_member(c, "planScope", "constraints.planScope", "an array of strings", d.plan_scope)})
         if (!st) return st.error();
     if (j.contains("drift")) {
         if (!drift.contains("mode")) return fail(Errc::invalid_input, "decision.drift.mode: missing");
@@ -337,7 +352,8 @@ Result<Decision> decision_from_json(const json& j)
     if (j.contains("priority")) {
         d.priority = parse_priority(priority);
         if (!d.priority)
-            return fail(Errc::invalid_input, "decision.priority: expected low, normal, high or critical, got " + text::quote(priority));
+            return fail(Errc::invalid_input,
+                        "decision.priority: expected low, normal, high or critical, got " + text::quote(priority));
     }
     return d;
 }

@@ -20,7 +20,9 @@ std::string describe(const Rule& r)
     if (!r.description.empty()) return r.description;
     if (r.effect == Effect::deny) return "Never do this: " + (r.reason.empty() ? r.name : r.reason);
     std::vector<std::string> parts;
-    if (r.tier) parts.push_back("act at most at tier " + std::to_string(*r.tier) + " (" + std::string(tier_name(*r.tier)) + ")");
+    if (r.tier)
+        parts.push_back("act at most at tier " + std::to_string(*r.tier) + " (" + std::string(tier_name(*r.tier)) +
+                        ")");
     if (r.constraints.requires_pr.value_or(false)) parts.push_back("deliver changes as a pull request");
     if (r.constraints.requires_validation.value_or(false)) parts.push_back("pass validation before a pull request");
     if (!r.required_approvals.empty()) parts.push_back("wait for approval by " + join(r.required_approvals));
@@ -38,9 +40,15 @@ json digest(const Engine& engine, const json& task)
     for (const Rule* r : d.matched) {
         json item = {{"rule", r->name}, {"text", describe(*r)}};
         switch (r->level) {
-        case Level::organization: org.push_back(item); break;
-        case Level::agent: agent.push_back(item); break;
-        default: repo.push_back(item); break;
+        case Level::organization:
+            org.push_back(item);
+            break;
+        case Level::agent:
+            agent.push_back(item);
+            break;
+        default:
+            repo.push_back(item);
+            break;
         }
     }
     // The decision's limits are hard rules whichever level set them.
@@ -63,14 +71,9 @@ json digest(const Engine& engine, const json& task)
     }
     json fw = json::array();
     for (const auto& [name, controls] : frameworks) fw.push_back({{"framework", name}, {"controls", controls}});
-    return {{"formatVersion", 1},
-            {"allowed", d.allowed},
-            {"tier", d.tier},
-            {"organizationPolicies", org},
-            {"agentHardRules", hard},
-            {"repositoryConventions", repo},
-            {"complianceFrameworks", fw},
-            {"policyDigest", d.policy_digest}};
+    return {{"formatVersion", 1},          {"allowed", d.allowed},           {"tier", d.tier},
+            {"organizationPolicies", org}, {"agentHardRules", hard},         {"repositoryConventions", repo},
+            {"complianceFrameworks", fw},  {"policyDigest", d.policy_digest}};
 }
 
 std::string digest_text(const json& dg)

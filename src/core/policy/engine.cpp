@@ -19,7 +19,8 @@ bool test_scalar(const Matcher& m, const json& v)
         return v.is_string() && text::glob_match(m.text, v.get_ref<const std::string&>());
     case Matcher::Kind::regex:
         return v.is_string() && m.re && std::regex_search(v.get_ref<const std::string&>(), *m.re);
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -40,8 +41,10 @@ void assign_fields(Match& m, std::unordered_map<std::string_view, int>& ids,
 bool Matcher::test(const json* v) const
 {
     switch (kind) {
-    case Kind::exists: return (v != nullptr && !v->is_null()) == flag;
-    case Kind::negate: return !children.front().test(v);
+    case Kind::exists:
+        return (v != nullptr && !v->is_null()) == flag;
+    case Kind::negate:
+        return !children.front().test(v);
     case Kind::any_of:
         for (const auto& c : children)
             if (c.test(v)) return true;

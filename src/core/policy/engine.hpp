@@ -72,9 +72,10 @@ private:
     // their starts, and tests only the rules it finds.
     struct Index {
         std::vector<int> fields;
-        std::vector<bool> exact;                              // per field: some key is an exact value
+        std::vector<bool> exact;                               // per field: some key is an exact value
         std::vector<std::vector<std::size_t>> prefix_lengths;  // per field: lengths of glob starts, ascending
-        std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>> rules;  // bucket key -> rule numbers
+        std::unordered_map<std::string, std::vector<std::uint32_t>, StringHash, std::equal_to<>>
+            rules;  // bucket key -> rule numbers
     };
     std::vector<Index> m_index;
     std::vector<std::uint32_t> m_unindexed;  // rules no index can file: always tested

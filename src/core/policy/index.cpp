@@ -32,7 +32,8 @@ bool index_keys(const Matcher& m, std::vector<Part>& out)
         for (const auto& c : m.children)
             if (!index_keys(c, out)) return false;
         return !m.children.empty();
-    default: return false;
+    default:
+        return false;
     }
 }
 
@@ -62,7 +63,8 @@ class KeyStats {
 public:
     std::uint32_t id(int field, const Part& part)
     {
-        auto [it, added] = m_ids.try_emplace({field, part.first, part.second}, static_cast<std::uint32_t>(m_rules.size()));
+        auto [it, added] =
+            m_ids.try_emplace({field, part.first, part.second}, static_cast<std::uint32_t>(m_rules.size()));
         if (added) m_rules.push_back(0);
         return it->second;
     }
@@ -81,7 +83,8 @@ private:
     struct KeyHash {
         std::size_t operator()(const Key& k) const
         {
-            return std::hash<std::string_view>{}(k.text) ^ (static_cast<std::size_t>(k.field) << 8 | static_cast<unsigned char>(k.kind));
+            return std::hash<std::string_view>{}(k.text) ^
+                   (static_cast<std::size_t>(k.field) << 8 | static_cast<unsigned char>(k.kind));
         }
     };
     static std::uint64_t pair(std::uint32_t a, std::uint32_t b)
@@ -184,7 +187,8 @@ void Engine::build_index()
         for (const Keyed* k : best) fields.push_back(k->field);
         auto idx = std::find_if(m_index.begin(), m_index.end(), [&](const Index& x) { return x.fields == fields; });
         if (idx == m_index.end()) {
-            m_index.push_back({fields, std::vector<bool>(fields.size()), std::vector<std::vector<std::size_t>>(fields.size()), {}});
+            m_index.push_back(
+                {fields, std::vector<bool>(fields.size()), std::vector<std::vector<std::size_t>>(fields.size()), {}});
             idx = m_index.end() - 1;
         }
         for (std::size_t f = 0; f < best.size(); ++f)

@@ -26,7 +26,11 @@ public:
     Checker(const std::string& file, std::vector<LintFinding>& out) : m_file(file), m_out(out) {}
 
     Location at(const Node& n) const { return {m_file, n.line(), n.column()}; }
-    void error(const Node& n, const std::string& msg) { m_out.push_back({at(n), true, msg}); ++m_errors; }
+    void error(const Node& n, const std::string& msg)
+    {
+        m_out.push_back({at(n), true, msg});
+        ++m_errors;
+    }
     void warn(const Node& n, const std::string& msg) { m_out.push_back({at(n), false, msg}); }
     int errors() const { return m_errors; }
 
@@ -110,13 +114,15 @@ void check_environment_value(const Matcher& m, const Node& n, Checker& ck)
         const std::string& v = m.text;
         auto canonical = canonical_environment(v, k_path);
         if (!canonical)
-            ck.warn(n, "'" + k_path + "': " + text::quote(v, v.size()) +
-                           " never matches: a task's environment is ASCII and at most 128 characters long, and a task with "
-                           "another is refused when it comes in");
+            ck.warn(
+                n, "'" + k_path + "': " + text::quote(v, v.size()) +
+                       " never matches: a task's environment is ASCII and at most 128 characters long, and a task with "
+                       "another is refused when it comes in");
         else if (*canonical != v)
-            ck.warn(n, "'" + k_path + "': " + text::quote(v, v.size()) +
-                           " never matches: a task's environment is trimmed and lower-cased when it comes in, so write " +
-                           text::quote(*canonical, canonical->size()));
+            ck.warn(n,
+                    "'" + k_path + "': " + text::quote(v, v.size()) +
+                        " never matches: a task's environment is trimmed and lower-cased when it comes in, so write " +
+                        text::quote(*canonical, canonical->size()));
     } else if (m.kind == Matcher::Kind::regex) {
         // Upper-case letters outside an escape (\S, \W ...) match no environment.
         for (std::size_t i = 0; i < m.text.size(); ++i) {
@@ -126,7 +132,8 @@ void check_environment_value(const Matcher& m, const Node& n, Checker& ck)
             }
             if (std::isupper(static_cast<unsigned char>(m.text[i]))) {
                 ck.warn(n, "'" + k_path + "': regex " + text::quote(m.text, m.text.size()) +
-                               " has upper-case letters, which no environment has: a task's environment is lower-cased when it "
+                               " has upper-case letters, which no environment has: a task's environment is lower-cased "
+                               "when it "
                                "comes in, so write the regex in lower case");
                 break;
             }
@@ -188,7 +195,8 @@ Matcher compile_matcher(const Node& n, const std::string& path, Checker& ck, int
             if (!b) ck.error(arg, "'" + path + "': exists takes true or false");
             m.flag = b.value_or(true);
         } else {
-            ck.error(kv.first, "'" + path + "': unknown operator " + text::quote(op) + "; expected regex, not or exists");
+            ck.error(kv.first,
+                     "'" + path + "': unknown operator " + text::quote(op) + "; expected regex, not or exists");
         }
         return m;
     }
@@ -261,7 +269,8 @@ void compile_constraints(const Node& n, Constraints& c, Checker& ck)
         } else if (key == "allowedPaths") {
             auto s = as_strings(v);
             if (!s || s->empty()) {
-                ck.error(v, key + ": expected a list of path globs (\"modules/**/*.tf\", \".github/workflows/deploy.yml\")");
+                ck.error(
+                    v, key + ": expected a list of path globs (\"modules/**/*.tf\", \".github/workflows/deploy.yml\")");
                 continue;
             }
             c.allowed_paths = *s;
@@ -271,8 +280,9 @@ void compile_constraints(const Node& n, Constraints& c, Checker& ck)
                 ck.error(v, key + ": expected true or false");
                 continue;
             }
-            (key == "requiresPR" ? c.requires_pr : key == "requiresValidation" ? c.requires_validation
-                                                                                : c.allow_unsandboxed) = *b;
+            (key == "requiresPR"           ? c.requires_pr
+             : key == "requiresValidation" ? c.requires_validation
+                                           : c.allow_unsandboxed) = *b;
         } else {
             ck.error(kv.first, "constraints: unknown key " + text::quote(key) +
                                    "; expected maxIterations, timeoutMs, allowedTools, deniedTools, allowedPaths, "
@@ -281,7 +291,7 @@ void compile_constraints(const Node& n, Constraints& c, Checker& ck)
     }
 }
 
-const std::set<std::string> k_rule_keys = {"name",  "description",       "match",  "effect",   "tier",
+const std::set<std::string> k_rule_keys = {"name",        "description",       "match",  "effect",   "tier",
                                            "constraints", "requiredApprovals", "reason", "priority", "compliance",
                                            "drift"};
 
@@ -301,7 +311,8 @@ std::optional<Rule> compile_rule(const Node& n, const Policy& policy, const Matc
                                    "; expected name, description, match, effect, tier, constraints, "
                                    "requiredApprovals, reason, priority, compliance or drift");
     std::string name = n["name"] && n["name"].IsScalar() ? n["name"].Scalar() : "";
-    if (!valid_name(name)) ck.error(n, "rule name " + text::quote(name) + ": expected letters, digits, '-', '_' or '.'");
+    if (!valid_name(name))
+        ck.error(n, "rule name " + text::quote(name) + ": expected letters, digits, '-', '_' or '.'");
     r.name = policy.name + "/" + name;
     if (const auto& d = n["description"]; d && d.IsScalar()) r.description = d.Scalar();
     if (const auto& e = n["effect"]; e) {
@@ -349,8 +360,8 @@ std::optional<Rule> compile_rule(const Node& n, const Policy& policy, const Matc
         ck.error(n["tier"], "tier 4 (production with approval gates) needs requiredApprovals");
     } else if (!r.tier && r.required_approvals.empty() && !r.priority && r.compliance.empty() && !r.drift_mode &&
                !r.constraints.max_iterations && !r.constraints.timeout_ms && !r.constraints.allowed_tools &&
-               r.constraints.denied_tools.empty() && !r.constraints.requires_pr &&
-               !r.constraints.requires_validation && !r.constraints.allow_unsandboxed) {
+               r.constraints.denied_tools.empty() && !r.constraints.requires_pr && !r.constraints.requires_validation &&
+               !r.constraints.allow_unsandboxed) {
         ck.warn(n, "the rule neither grants a tier, denies, nor constrains anything");
     }
     if (ck.errors() > before) return std::nullopt;
@@ -366,7 +377,8 @@ void compile_policy(const Node& doc, const std::string& file, std::vector<Policy
     for (const auto& kv : doc.map_items()) {
         std::string k = kv.first.Scalar();
         if (k != "apiVersion" && k != "kind" && k != "metadata" && k != "rules" && k != "conventions")
-            ck.error(kv.first, "unknown key " + text::quote(k) + "; expected apiVersion, kind, metadata, rules or conventions");
+            ck.error(kv.first,
+                     "unknown key " + text::quote(k) + "; expected apiVersion, kind, metadata, rules or conventions");
     }
     const auto& api = doc["apiVersion"];
     if (!api || !api.IsScalar() || api.Scalar() != "infra-agent/v1")
@@ -384,7 +396,8 @@ void compile_policy(const Node& doc, const std::string& file, std::vector<Policy
         return;
     }
     p.name = md["name"] && md["name"].IsScalar() ? md["name"].Scalar() : "";
-    if (!valid_name(p.name)) ck.error(md, "metadata.name " + text::quote(p.name) + ": expected letters, digits, '-', '_' or '.'");
+    if (!valid_name(p.name))
+        ck.error(md, "metadata.name " + text::quote(p.name) + ": expected letters, digits, '-', '_' or '.'");
     if (const auto& d = md["description"]; d && d.IsScalar()) p.description = d.Scalar();
     std::string level = md["level"] && md["level"].IsScalar() ? md["level"].Scalar() : "organization";
     Match scope;
@@ -485,8 +498,10 @@ std::vector<Node> parse_yaml(const std::string& text, const std::string& file, s
         // Policies end up in JSON decisions and the audit log: UTF-8 only.
         int line = 1, col = 1;
         for (std::size_t i = 0; i < *bad; ++i) {
-            if (text[i] == '\n') { ++line; col = 1; }
-            else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++col;
+            if (text[i] == '\n') {
+                ++line;
+                col = 1;
+            } else if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80) ++col;
         }
         findings.push_back({{file, line, col}, true, "not valid UTF-8"});
         return docs;
@@ -567,8 +582,8 @@ PolicySet load(const std::vector<fs::path>& dirs, const fs::path& cache_dir)
             for (auto& p : parsed) {
                 for (const auto& q : from_dir)
                     if (q.name == p.name)
-                        set.findings.push_back({p.where, true, "policy " + text::quote(p.name) +
-                                                               " is also defined at " + q.where.str()});
+                        set.findings.push_back(
+                            {p.where, true, "policy " + text::quote(p.name) + " is also defined at " + q.where.str()});
                 from_dir.push_back(std::move(p));
             }
         }

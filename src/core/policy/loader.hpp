@@ -24,7 +24,7 @@ struct LintFinding {
 
 /// Everything read from a set of policy directories.
 struct PolicySet {
-    std::vector<Policy> policies;           ///< after overlays: one per name
+    std::vector<Policy> policies;                   ///< after overlays: one per name
     std::vector<std::filesystem::path> files;       ///< policy files read
     std::vector<std::filesystem::path> test_files;  ///< *_test.yaml beside them
     std::vector<LintFinding> findings;

@@ -11,7 +11,10 @@ constexpr int k_max_depth = 64;
 
 }  // namespace
 
-Node Node::from_yaml(const YAML::Node& n, int line_offset) { return from_yaml(n, line_offset, 0); }
+Node Node::from_yaml(const YAML::Node& n, int line_offset)
+{
+    return from_yaml(n, line_offset, 0);
+}
 
 Node Node::from_yaml(const YAML::Node& n, int line_offset, int depth)
 {
@@ -22,7 +25,10 @@ Node Node::from_yaml(const YAML::Node& n, int line_offset, int depth)
     out.m_line = mark.line + 1 + line_offset;
     out.m_column = mark.column + 1;
     switch (n.Type()) {
-    case YAML::NodeType::Null: out.m_kind = Kind::null; out.m_typed = nullptr; break;
+    case YAML::NodeType::Null:
+        out.m_kind = Kind::null;
+        out.m_typed = nullptr;
+        break;
     case YAML::NodeType::Scalar:
         out.m_kind = Kind::scalar;
         out.m_typed = yaml_scalar(n);
@@ -30,13 +36,16 @@ Node Node::from_yaml(const YAML::Node& n, int line_offset, int depth)
         break;
     case YAML::NodeType::Map:
         out.m_kind = Kind::map;
-        for (const auto& kv : n) out.m_map.emplace_back(from_yaml(kv.first, line_offset, depth + 1), from_yaml(kv.second, line_offset, depth + 1));
+        for (const auto& kv : n)
+            out.m_map.emplace_back(from_yaml(kv.first, line_offset, depth + 1),
+                                   from_yaml(kv.second, line_offset, depth + 1));
         break;
     case YAML::NodeType::Sequence:
         out.m_kind = Kind::sequence;
         for (const auto& e : n) out.m_seq.push_back(from_yaml(e, line_offset, depth + 1));
         break;
-    default: break;
+    default:
+        break;
     }
     return out;
 }
@@ -62,8 +71,10 @@ nlohmann::json Node::value() const
         for (const auto& e : m_seq) a.push_back(e.value());
         return a;
     }
-    case Kind::scalar: return m_typed;
-    default: return nullptr;
+    case Kind::scalar:
+        return m_typed;
+    default:
+        return nullptr;
     }
 }
 

@@ -30,10 +30,7 @@ public:
     bool IsNull() const { return m_kind == Kind::null; }
 
     /// The text of a scalar as written (numbers and booleans included).
-    const std::string& Scalar() const
-    {
-        return m_typed.is_string() ? m_typed.get_ref<const std::string&>() : m_text;
-    }
+    const std::string& Scalar() const { return m_typed.is_string() ? m_typed.get_ref<const std::string&>() : m_text; }
     /// Entries of a map or items of a sequence.
     std::size_t size() const { return m_kind == Kind::map ? m_map.size() : m_seq.size(); }
     /// The value of key in a map, or an undefined node.
@@ -52,7 +49,7 @@ private:
     static Node from_yaml(const YAML::Node& n, int line_offset, int depth);
 
     Kind m_kind = Kind::undefined;
-    std::string m_text;     // the written text, kept when the value is not a string
+    std::string m_text;  // the written text, kept when the value is not a string
     nlohmann::json m_typed;
     std::vector<std::pair<Node, Node>> m_map;
     std::vector<Node> m_seq;

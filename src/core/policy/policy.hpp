@@ -35,11 +35,11 @@ std::string_view to_string(Level l);
 struct Matcher {
     enum class Kind { literal, glob, regex, exists, negate, any_of };
     Kind kind = Kind::literal;
-    json value;                          ///< literal: what to compare with
-    std::string text;                    ///< literal strings and globs
+    json value;        ///< literal: what to compare with
+    std::string text;  ///< literal strings and globs
     std::shared_ptr<const std::regex> re;
-    bool flag = false;                   ///< exists: true or false
-    std::vector<Matcher> children;       ///< negate (one) and any_of
+    bool flag = false;              ///< exists: true or false
+    std::vector<Matcher> children;  ///< negate (one) and any_of
     /// True when v (nullptr for a missing field) satisfies the matcher.
     bool test(const json* v) const;
 };
@@ -83,8 +83,8 @@ struct Rule {
     Constraints constraints;
     std::vector<std::string> required_approvals;
     std::string reason;
-    std::optional<Priority> priority;  ///< raises the task's priority
-    std::vector<std::string> compliance;  ///< framework controls, e.g. "SOC2 CC6.1"
+    std::optional<Priority> priority;       ///< raises the task's priority
+    std::vector<std::string> compliance;    ///< framework controls, e.g. "SOC2 CC6.1"
     std::optional<std::string> drift_mode;  ///< drift: {mode: codify | revert | report}
     Match match;
     Location where;

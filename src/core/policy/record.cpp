@@ -34,7 +34,8 @@ Status record_decision(store::Db& db, const json& task, const json& decision, st
 DecisionRow decision_row(const json& task, const json& decision)
 {
     return {core::string_member(task, "id"), task.dump(-1, ' ', false, json::error_handler_t::replace),
-            decision.dump(-1, ' ', false, json::error_handler_t::replace), core::string_member(decision, "policyDigest")};
+            decision.dump(-1, ' ', false, json::error_handler_t::replace),
+            core::string_member(decision, "policyDigest")};
 }
 
 Status record_decisions(store::Db& db, const std::vector<DecisionRow>& rows, std::string_view source)
@@ -46,7 +47,12 @@ Status record_decisions(store::Db& db, const std::vector<DecisionRow>& rows, std
     std::string now = timeutil::now_rfc3339();
     for (const auto& row : rows) {
         stmt->reset();
-        stmt->bind(1, now).bind(2, row.task_id).bind(3, row.task).bind(4, row.decision).bind(5, row.policy_digest).bind(6, source);
+        stmt->bind(1, now)
+            .bind(2, row.task_id)
+            .bind(3, row.task)
+            .bind(4, row.decision)
+            .bind(5, row.policy_digest)
+            .bind(6, source);
         if (auto st = stmt->run(); !st) return st;
     }
     return {};
@@ -54,10 +60,10 @@ Status record_decisions(store::Db& db, const std::vector<DecisionRow>& rows, std
 
 Result<ReplayReport> replay(store::Db& db, const Engine& proposed, std::size_t limit)
 {
-    auto stmt = db.prepare(
-        "SELECT d.task_id, d.time, d.task, d.decision FROM decisions d "
-        "JOIN (SELECT task_id, MAX(seq) AS seq FROM decisions GROUP BY task_id) last ON last.seq = d.seq "
-        "ORDER BY d.seq LIMIT ?");
+    auto stmt =
+        db.prepare("SELECT d.task_id, d.time, d.task, d.decision FROM decisions d "
+                   "JOIN (SELECT task_id, MAX(seq) AS seq FROM decisions GROUP BY task_id) last ON last.seq = d.seq "
+                   "ORDER BY d.seq LIMIT ?");
     if (!stmt) return stmt.error();
     stmt->bind(1, limit ? static_cast<std::int64_t>(limit) : INT64_MAX);  // no limit
     ReplayReport report;

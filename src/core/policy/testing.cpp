@@ -28,12 +28,17 @@ json yaml_json(const YAML::Node& n, int depth = 0)
         for (const auto& e : n) a.push_back(yaml_json(e, depth + 1));
         return a;
     }
-    case YAML::NodeType::Scalar: return yaml_scalar(n);
-    default: return nullptr;
+    case YAML::NodeType::Scalar:
+        return yaml_scalar(n);
+    default:
+        return nullptr;
     }
 }
 
-std::string show(const json& j) { return j.is_string() ? text::quote(j.get<std::string>()) : j.dump(); }
+std::string show(const json& j)
+{
+    return j.is_string() ? text::quote(j.get<std::string>()) : j.dump();
+}
 
 std::set<std::string> as_set(const json& j)
 {
@@ -84,9 +89,9 @@ void compare(const json& expect, const json& got, const std::string& prefix, std
     }
 }
 
-const std::set<std::string> k_expect_keys = {"allowed", "tier", "requiredApprovals", "constraints", "matchedRules",
-                                             "matchedRulesInclude", "reasonContains", "priority", "pending",
-                                             "compliance"};
+const std::set<std::string> k_expect_keys = {
+    "allowed",        "tier",     "requiredApprovals", "constraints", "matchedRules", "matchedRulesInclude",
+    "reasonContains", "priority", "pending",           "compliance"};
 
 }  // namespace
 
@@ -133,7 +138,7 @@ std::vector<TestCase> run_tests(const Engine& engine, const std::vector<std::fil
                     continue;
                 }
                 std::string suite = doc["metadata"] && doc["metadata"]["name"] ? doc["metadata"]["name"].Scalar()
-                                                                                : path.stem().string();
+                                                                               : path.stem().string();
                 auto tests = doc["tests"];
                 if (!tests || !tests.IsSequence()) {
                     findings.push_back({at(doc), true, "tests: expected a list"});
@@ -152,14 +157,15 @@ std::vector<TestCase> run_tests(const Engine& engine, const std::vector<std::fil
                     bool bad_key = false;
                     for (const auto& kv : t["expect"])
                         if (!k_expect_keys.count(kv.first.Scalar())) {
-                            findings.push_back({at(kv.first), true,
-                                                "expect: unknown key " + text::quote(kv.first.Scalar())});
+                            findings.push_back(
+                                {at(kv.first), true, "expect: unknown key " + text::quote(kv.first.Scalar())});
                             bad_key = true;
                         }
                     if (bad_key) continue;
                     auto task = complete_test_task(yaml_json(t["task"]));
                     if (!task) {
-                        findings.push_back({at(t["task"]), true, "test " + text::quote(c.name) + ": " + task.error().message});
+                        findings.push_back(
+                            {at(t["task"]), true, "test " + text::quote(c.name) + ": " + task.error().message});
                         continue;
                     }
                     c.decision = to_json(engine.decide(*task));

@@ -91,7 +91,8 @@ void StreamSink::emit(events::Event e)
     if (m_impl->pending.size() >= k_capacity) {
         // The queue has been away for long: keep the newest, count the loss.
         m_impl->pending.pop_front();
-        if (m_impl->dropped++ % 1000 == 0) spdlog::error("the queue is unreachable: {} events dropped", m_impl->dropped);
+        if (m_impl->dropped++ % 1000 == 0)
+            spdlog::error("the queue is unreachable: {} events dropped", m_impl->dropped);
     }
     m_impl->pending.push_back(std::move(line));
     if (m_impl->pending.size() >= k_batch) m_impl->cv.notify_one();
@@ -105,7 +106,10 @@ void StreamSink::flush()
                              [&] { return m_impl->pending.empty() && m_impl->in_flight == 0; });
 }
 
-bool has_event_stream(Queue& queue) { return static_cast<bool>(queue.publish_events({})); }
+bool has_event_stream(Queue& queue)
+{
+    return static_cast<bool>(queue.publish_events({}));
+}
 
 struct EventReconciler::Impl {
     std::unique_ptr<Queue> queue;
@@ -170,7 +174,8 @@ Status apply_stream_events(store::Db& state, const std::vector<Queue::StreamEven
         mark->bind(1, id).bind(2, now);
         if (auto st = mark->run(); !st) return st;
         auto j = nlohmann::json::parse(line, nullptr, false);
-        auto e = j.is_discarded() ? Result<events::Event>(fail(Errc::invalid_input, "not JSON")) : events::event_from_json(j);
+        auto e = j.is_discarded() ? Result<events::Event>(fail(Errc::invalid_input, "not JSON"))
+                                  : events::event_from_json(j);
         if (e) {
             batch.push_back(std::move(*e));
             continue;

@@ -51,7 +51,10 @@ Millis Backoff::delay(int attempt) const
     return Millis(static_cast<long long>(static_cast<double>(d) * f));
 }
 
-void Registry::add(std::string scheme, Factory factory) { m_factories[std::move(scheme)] = std::move(factory); }
+void Registry::add(std::string scheme, Factory factory)
+{
+    m_factories[std::move(scheme)] = std::move(factory);
+}
 
 Result<std::unique_ptr<Queue>> Registry::open(const std::string& url, const OpenOptions& options) const
 {
@@ -74,22 +77,25 @@ std::int64_t now_ms()
 }
 
 namespace {
-std::string rfc3339(std::int64_t ms) { return ms ? timeutil::format_rfc3339_ms(ms) : ""; }
+std::string rfc3339(std::int64_t ms)
+{
+    return ms ? timeutil::format_rfc3339_ms(ms) : "";
+}
 }  // namespace
 
 json to_json(const Entry& e, bool full)
 {
     json j = {{"id", e.id},
-                        {"type", e.type},
-                        {"agent", e.agent},
-                        {"state", to_string(e.state)},
-                        {"priority", to_string(e.priority)},
-                        {"attempts", e.attempts},
-                        {"maxAttempts", e.max_attempts},
-                        {"dedupeKey", e.dedupe_key},
-                        {"createdAt", rfc3339(e.created_ms)},
-                        {"updatedAt", rfc3339(e.updated_ms)},
-                        {"availableAt", rfc3339(e.available_ms)}};
+              {"type", e.type},
+              {"agent", e.agent},
+              {"state", to_string(e.state)},
+              {"priority", to_string(e.priority)},
+              {"attempts", e.attempts},
+              {"maxAttempts", e.max_attempts},
+              {"dedupeKey", e.dedupe_key},
+              {"createdAt", rfc3339(e.created_ms)},
+              {"updatedAt", rfc3339(e.updated_ms)},
+              {"availableAt", rfc3339(e.available_ms)}};
     if (e.state == State::leased) {
         j["leaseOwner"] = e.lease_owner;
         j["leaseUntil"] = rfc3339(e.lease_until_ms);

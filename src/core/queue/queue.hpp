@@ -35,15 +35,15 @@ bool is_final(State s);
 /// One task to put on the queue, already decided by policy.
 struct EnqueueItem {
     AgentTask task;
-    json decision;       ///< the PolicyDecision made at enqueue
+    json decision;                  ///< the PolicyDecision made at enqueue
     State initial = State::queued;  ///< queued, or pending_approval when approvals are required
-    Millis delay{0};     ///< not claimable before now + delay
+    Millis delay{0};                ///< not claimable before now + delay
     int max_attempts = 5;
 };
 
 /// What enqueue did with one item.
 struct EnqueueOutcome {
-    std::string id;          ///< the task's id, or the id of the unfinished task it duplicates
+    std::string id;  ///< the task's id, or the id of the unfinished task it duplicates
     State state = State::queued;
     bool duplicate = false;  ///< an unfinished task with the same dedupe key exists
 };
@@ -89,9 +89,9 @@ struct Entry {
     std::string last_error;
     std::vector<std::string> required_approvals;
     json approvals = json::array();  ///< [{group, by, at}]
-    json task;        ///< only filled by show()
-    json decision;    ///< only filled by show()
-    json result;      ///< only filled by show()
+    json task;                       ///< only filled by show()
+    json decision;                   ///< only filled by show()
+    json result;                     ///< only filled by show()
 };
 
 /// An entry as JSON (queue ls/show, the REST API); full adds the task,
@@ -108,9 +108,9 @@ struct ListFilter {
 /// Counts for stats().
 struct Stats {
     std::map<std::string, std::int64_t> by_state;
-    std::int64_t ready = 0;          ///< queued and available now
-    std::int64_t delayed = 0;        ///< queued, available later
-    std::int64_t expired_leases = 0; ///< leased past their lease
+    std::int64_t ready = 0;            ///< queued and available now
+    std::int64_t delayed = 0;          ///< queued, available later
+    std::int64_t expired_leases = 0;   ///< leased past their lease
     std::int64_t oldest_ready_ms = 0;  ///< age of the oldest ready task
 };
 

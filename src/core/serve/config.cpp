@@ -35,11 +35,12 @@ Result<std::size_t> parse_size(const std::string& s)
     char* end = nullptr;
     unsigned long long n = std::strtoull(s.c_str(), &end, 10);
     std::string unit = end ? text::lower(end) : "";
-    unsigned long long mult = unit.empty() || unit == "b"        ? 1
-                              : unit == "k" || unit == "kib"     ? 1024
-                              : unit == "m" || unit == "mib"     ? 1u << 20
-                                                                 : 0;
-    if (!mult || n == 0) return fail(Errc::usage, "max body " + text::quote(s) + ": expected bytes, e.g. 1048576 or 5MiB");
+    unsigned long long mult = unit.empty() || unit == "b"    ? 1
+                              : unit == "k" || unit == "kib" ? 1024
+                              : unit == "m" || unit == "mib" ? 1u << 20
+                                                             : 0;
+    if (!mult || n == 0)
+        return fail(Errc::usage, "max body " + text::quote(s) + ": expected bytes, e.g. 1048576 or 5MiB");
     return static_cast<std::size_t>(n * mult);
 }
 

@@ -49,11 +49,11 @@ public:
 using Handler = std::function<void(const Request&, Response&)>;
 
 struct Limits {
-    std::size_t max_body = 5u << 20;           ///< larger bodies get 413
-    std::chrono::seconds io_timeout{10};       ///< per read and write
+    std::size_t max_body = 5u << 20;      ///< larger bodies get 413
+    std::chrono::seconds io_timeout{10};  ///< per read and write
     std::chrono::seconds keep_alive_timeout{5};
-    std::size_t keep_alive_requests = 1000;    ///< requests one connection may carry
-    int threads = 64;                          ///< connections served at once
+    std::size_t keep_alive_requests = 1000;  ///< requests one connection may carry
+    int threads = 64;                        ///< connections served at once
 };
 
 class Server {

@@ -105,7 +105,8 @@ std::string Metrics::render() const
                 auto b = m_bounds.find(name);
                 const std::vector<double>& bounds = b != m_bounds.end() ? b->second : default_bounds();
                 for (std::size_t i = 0; i < bounds.size() && i < h.buckets.size(); ++i)
-                    out += name + "_bucket" + with(labels, "le=\"" + number(bounds[i]) + "\"") + " " + std::to_string(h.buckets[i]) + "\n";
+                    out += name + "_bucket" + with(labels, "le=\"" + number(bounds[i]) + "\"") + " " +
+                           std::to_string(h.buckets[i]) + "\n";
                 out += name + "_bucket" + with(labels, "le=\"+Inf\"") + " " + std::to_string(h.count) + "\n";
                 out += name + "_sum" + labels + " " + number(h.sum) + "\n";
                 out += name + "_count" + labels + " " + std::to_string(h.count) + "\n";

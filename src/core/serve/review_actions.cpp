@@ -20,7 +20,8 @@ bool command_in(const std::string& comment, ReviewAction& a)
     if (line.rfind(prefix, 0) != 0) return false;
     std::string rest(text::trim(std::string_view(line).substr(prefix.size())));
     std::string word = rest.substr(0, rest.find(' '));
-    std::string group = word.size() < rest.size() ? std::string(text::trim(std::string_view(rest).substr(word.size()))) : "";
+    std::string group =
+        word.size() < rest.size() ? std::string(text::trim(std::string_view(rest).substr(word.size()))) : "";
     if (word == "approve") {
         a.kind = ReviewAction::Kind::approve;
         a.group = group.substr(0, group.find(' '));

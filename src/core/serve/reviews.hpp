@@ -35,13 +35,13 @@ namespace infra::core::serve {
 struct ReviewAction {
     enum class Kind { approve, apply, push };
     Kind kind = Kind::approve;
-    std::string forge;       ///< github, gitlab
-    std::string repository;  ///< owner/name, or the GitLab project's full path
-    std::int64_t number = 0; ///< the pull request's number, the merge request's iid
-    std::string by;          ///< the login of who acted
-    std::string commit;      ///< the commit a review approved, or the branch's new head; may be empty
-    std::string via;         ///< review, comment, approval, note, push
-    std::string group;       ///< `/infra-agent approve GROUP`: the group approved for; empty: the one left
+    std::string forge;        ///< github, gitlab
+    std::string repository;   ///< owner/name, or the GitLab project's full path
+    std::int64_t number = 0;  ///< the pull request's number, the merge request's iid
+    std::string by;           ///< the login of who acted
+    std::string commit;       ///< the commit a review approved, or the branch's new head; may be empty
+    std::string via;          ///< review, comment, approval, note, push
+    std::string group;        ///< `/infra-agent approve GROUP`: the group approved for; empty: the one left
 };
 
 /// The reviewer action in a GitHub delivery of event, if it is one.
@@ -73,7 +73,8 @@ public:
     /// the answer to the webhook ({status: approved, refused, dismissed,
     /// applying, ignored or duplicate, taskId, reason}), or nothing when a's
     /// pull request is not one of infra-agent's.
-    Result<std::optional<nlohmann::json>> handle(const ReviewAction& a, const std::string& source, const std::string& delivery);
+    Result<std::optional<nlohmann::json>> handle(const ReviewAction& a, const std::string& source,
+                                                 const std::string& delivery);
 
 private:
     struct Target;

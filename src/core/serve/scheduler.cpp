@@ -11,7 +11,8 @@ Result<std::vector<Schedule>> load_schedules(const nlohmann::json& list)
 {
     std::vector<Schedule> out;
     if (list.is_null()) return out;
-    if (!list.is_array()) return fail(Errc::invalid_input, "schedules: expected a list of {name, cron, timezone, signal}");
+    if (!list.is_array())
+        return fail(Errc::invalid_input, "schedules: expected a list of {name, cron, timezone, signal}");
     std::set<std::string> names;
     for (std::size_t i = 0; i < list.size(); ++i) {
         const auto& s = list[i];
@@ -19,13 +20,15 @@ Result<std::vector<Schedule>> load_schedules(const nlohmann::json& list)
         if (!s.is_object()) return fail(Errc::invalid_input, at + ": expected {name, cron, timezone, signal}");
         std::string name = string_member(s, "name");
         if (name.empty()) return fail(Errc::invalid_input, at + ".name: missing");
-        if (!names.insert(name).second) return fail(Errc::invalid_input, at + ".name: " + text::quote(name) + " is used twice");
+        if (!names.insert(name).second)
+            return fail(Errc::invalid_input, at + ".name: " + text::quote(name) + " is used twice");
         auto expr = cron::Expression::parse(string_member(s, "cron"));
         if (!expr) return fail(Errc::invalid_input, at + ".cron: " + expr.error().message, expr.error().hint);
         auto zone = cron::TimeZone::load(string_member(s, "timezone", "UTC"));
         if (!zone) return fail(Errc::invalid_input, at + ".timezone: " + zone.error().message, zone.error().hint);
         const auto& signal = member(s, "signal");
-        if (!signal.is_object()) return fail(Errc::invalid_input, at + ".signal: expected the task to make, e.g. {type: drift-detection}");
+        if (!signal.is_object())
+            return fail(Errc::invalid_input, at + ".signal: expected the task to make, e.g. {type: drift-detection}");
         out.push_back({name, std::move(*expr), std::move(*zone), signal});
     }
     return out;
@@ -36,7 +39,10 @@ Scheduler::Scheduler(std::vector<Schedule> schedules, Fire fire, Now now)
 {
 }
 
-Scheduler::~Scheduler() { stop(); }
+Scheduler::~Scheduler()
+{
+    stop();
+}
 
 void Scheduler::start()
 {
@@ -60,7 +66,8 @@ void Scheduler::loop()
 {
     std::vector<std::optional<timeutil::TimePoint>> next(m_schedules.size());
     auto now = m_now();
-    for (std::size_t i = 0; i < m_schedules.size(); ++i) next[i] = m_schedules[i].cron.next_after(now, m_schedules[i].zone);
+    for (std::size_t i = 0; i < m_schedules.size(); ++i)
+        next[i] = m_schedules[i].cron.next_after(now, m_schedules[i].zone);
     std::unique_lock lock(m_mutex);
     while (!m_stop) {
         std::optional<timeutil::TimePoint> soonest;

@@ -1,6 +1,6 @@
 #include "core/serve/server.hpp"
-#include "core/creds/binding.hpp"
 #include "core/change/apply.hpp"
+#include "core/creds/binding.hpp"
 #include "core/events/query.hpp"
 #include "core/serve/http.hpp"
 #include "core/serve/state_metrics.hpp"
@@ -42,14 +42,22 @@ const char* delivery_header(const std::string& source)
 int status_for(const Error& e)
 {
     switch (e.code) {
-    case Errc::invalid_input: return 400;
-    case Errc::usage: return 400;
-    case Errc::unauthenticated: return 401;
-    case Errc::denied: return 403;
-    case Errc::not_found: return 404;
-    case Errc::conflict: return 409;
-    case Errc::pending: return 202;
-    default: return 503;
+    case Errc::invalid_input:
+        return 400;
+    case Errc::usage:
+        return 400;
+    case Errc::unauthenticated:
+        return 401;
+    case Errc::denied:
+        return 403;
+    case Errc::not_found:
+        return 404;
+    case Errc::conflict:
+        return 409;
+    case Errc::pending:
+        return 202;
+    default:
+        return 503;
     }
 }
 
@@ -93,7 +101,8 @@ Result<std::vector<Token>> load_tokens(const std::string& path)
         if (t.empty() || t.front() == '#') continue;
         auto sp = t.find_first_of(" \t");
         if (sp == std::string_view::npos)
-            return fail(Errc::invalid_input, path + ":" + std::to_string(n) + ": expected NAME TOKEN or NAME sha256:HEX");
+            return fail(Errc::invalid_input,
+                        path + ":" + std::to_string(n) + ": expected NAME TOKEN or NAME sha256:HEX");
         std::string name(t.substr(0, sp));
         std::string secret(text::trim(t.substr(sp)));
         if (secret.rfind("sha256:", 0) == 0) {
@@ -103,7 +112,8 @@ Result<std::vector<Token>> load_tokens(const std::string& path)
             out.push_back({name, hex});
         } else {
             if (secret.size() < 16)
-                return fail(Errc::invalid_input, path + ":" + std::to_string(n) + ": token of " + name + " is shorter than 16 characters");
+                return fail(Errc::invalid_input,
+                            path + ":" + std::to_string(n) + ": token of " + name + " is shorter than 16 characters");
             log::add_secret(secret);
             out.push_back({name, crypto::sha256_hex(secret)});
         }
@@ -116,18 +126,23 @@ public:
     Impl(Options o, Deps d) : opt(std::move(o)), deps(d)
     {
         metrics.describe("infra_agent_http_requests_total", "counter", "HTTP requests by route and status code.");
-        metrics.describe("infra_agent_http_request_duration_seconds", "histogram", "Time to answer an HTTP request, by route.");
-        metrics.describe("infra_agent_webhook_deliveries_total", "counter", "Webhook deliveries by source and outcome.");
-        metrics.describe("infra_agent_tasks_admitted_total", "counter", "Tasks admitted by source and resulting state.");
+        metrics.describe("infra_agent_http_request_duration_seconds", "histogram",
+                         "Time to answer an HTTP request, by route.");
+        metrics.describe("infra_agent_webhook_deliveries_total", "counter",
+                         "Webhook deliveries by source and outcome.");
+        metrics.describe("infra_agent_tasks_admitted_total", "counter",
+                         "Tasks admitted by source and resulting state.");
         metrics.describe("infra_agent_admission_batches_total", "counter", "Group commits of admitted tasks.");
         metrics.describe("infra_agent_queue_tasks", "gauge", "Tasks in the queue by state, read at scrape time.");
         metrics.describe("infra_agent_schedule_fires_total", "counter", "Schedule ticks by schedule and outcome.");
-        metrics.describe("infra_agent_start_time_seconds", "gauge", "When this server started, in seconds since the epoch.");
+        metrics.describe("infra_agent_start_time_seconds", "gauge",
+                         "When this server started, in seconds since the epoch.");
         metrics.set("infra_agent_start_time_seconds", {},
                     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
         admitter = std::thread([this] { admit_loop(); });
         if (deps.reviewers)
-            reviews = std::make_unique<Reviews>(ReviewDeps{deps.queue, deps.events, deps.state_path, opt.approvers, *deps.reviewers, deps.apply});
+            reviews = std::make_unique<Reviews>(
+                ReviewDeps{deps.queue, deps.events, deps.state_path, opt.approvers, *deps.reviewers, deps.apply});
     }
 
     ~Impl()
@@ -162,7 +177,8 @@ public:
         pending_cv.notify_one();
         auto out = done.get();
         if (out)
-            for (const auto& a : out->admissions) metrics.add("infra_agent_tasks_admitted_total", {{"source", source}, {"state", a.state}});
+            for (const auto& a : out->admissions)
+                metrics.add("infra_agent_tasks_admitted_total", {{"source", source}, {"state", a.state}});
         return out;
     }
 
@@ -285,7 +301,8 @@ private:
         }
     }
 
-    Result<std::optional<std::vector<std::string>>> previous_delivery(const std::string& source, const std::string& delivery)
+    Result<std::optional<std::vector<std::string>>> previous_delivery(const std::string& source,
+                                                                      const std::string& delivery)
     {
         if (!lookup) {
             auto st = deps.state.prepare("SELECT task_ids FROM webhook_deliveries WHERE source = ? AND delivery = ?");
@@ -313,7 +330,8 @@ private:
     Status record_deliveries(const std::vector<Pending*>& batch, const std::vector<Outcome>& outcomes)
     {
         bool any = false;
-        for (std::size_t i = 0; i < batch.size(); ++i) any = any || (!batch[i]->delivery.empty() && !outcomes[i].duplicate);
+        for (std::size_t i = 0; i < batch.size(); ++i)
+            any = any || (!batch[i]->delivery.empty() && !outcomes[i].duplicate);
         if (!any) return {};
         auto ins = deps.state.prepare(
             "INSERT INTO webhook_deliveries (source, delivery, received_at, task_ids) VALUES (?, ?, ?, ?) "
@@ -386,9 +404,10 @@ private:
         auto who = caller(req, opt.worker_tokens);
         if (!who) {
             res.set_header("WWW-Authenticate", "Bearer");
-            return reply(res, 401, {{"error", opt.worker_tokens.empty()
-                                                  ? "no worker tokens are configured (serve.worker_tokens_file)"
-                                                  : "missing or unknown worker token"}});
+            return reply(
+                res, 401,
+                {{"error", opt.worker_tokens.empty() ? "no worker tokens are configured (serve.worker_tokens_file)"
+                                                     : "missing or unknown worker token"}});
         }
         json body = json::parse(req.body(), nullptr, false);
         if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
@@ -405,14 +424,21 @@ private:
             ask.ttl = std::chrono::seconds(t->get<std::int64_t>());
         }
         if (auto t = body.find("leaseToken"); t != body.end()) {
-            if (!t->is_number_integer()) return reply(res, 400, {{"error", "request body: \"leaseToken\" must be an integer"}});
+            if (!t->is_number_integer())
+                return reply(res, 400, {{"error", "request body: \"leaseToken\" must be an integer"}});
             ask.lease_token = t->get<std::int64_t>();
         }
         if (auto scope = creds::parse_scope(ask.scope); !scope) return reply_error(res, scope.error());
         auto refuse = [&](const Error& why) {
-            deps.events.emit({"credential.refused", ask.task_id, "",
-                              {{"scope", ask.scope}, {"worker", *who}, {"workerId", ask.worker_id},
-                               {"leaseToken", ask.lease_token}, {"ttlSeconds", ask.ttl.count()}, {"reason", why.message}}});
+            deps.events.emit({"credential.refused",
+                              ask.task_id,
+                              "",
+                              {{"scope", ask.scope},
+                               {"worker", *who},
+                               {"workerId", ask.worker_id},
+                               {"leaseToken", ask.lease_token},
+                               {"ttlSeconds", ask.ttl.count()},
+                               {"reason", why.message}}});
             spdlog::warn("broker: refused {} for task {} to worker {}: {}", ask.scope, ask.task_id, *who, why.message);
             reply_error(res, why);
         };
@@ -439,8 +465,9 @@ private:
         auto c = caller(req);
         if (!c) {
             res.set_header("WWW-Authenticate", "Bearer");
-            reply(res, 401, {{"error", opt.tokens.empty() ? "no API tokens are configured (serve.api_tokens_file)"
-                                                          : "missing or unknown bearer token"}});
+            reply(res, 401,
+                  {{"error", opt.tokens.empty() ? "no API tokens are configured (serve.api_tokens_file)"
+                                                : "missing or unknown bearer token"}});
             return false;
         }
         who = *c;
@@ -464,7 +491,8 @@ private:
             // SNS signs with certificates fetched from AWS; here the endpoint
             // URL carries the secret as HTTP basic auth (https://user:SECRET@host/hooks/sns).
             if (!sns_authorized(req, secret->second)) {
-                metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "unauthenticated"}});
+                metrics.add("infra_agent_webhook_deliveries_total",
+                            {{"source", source}, {"outcome", "unauthenticated"}});
                 res.set_header("WWW-Authenticate", "Basic realm=\"infra-agent\"");
                 reply(res, 401, {{"error", "missing or wrong credentials in Authorization"}});
                 return;
@@ -484,7 +512,8 @@ private:
         auto found = signals::parse_text(*parser, req.body(), source + " delivery", in, &deps.events);
         if (!found) {
             metrics.add("infra_agent_webhook_deliveries_total",
-                        {{"source", source}, {"outcome", found.error().code == Errc::unauthenticated ? "unauthenticated" : "invalid"}});
+                        {{"source", source},
+                         {"outcome", found.error().code == Errc::unauthenticated ? "unauthenticated" : "invalid"}});
             reply_error(res, found.error());
             return;
         }
@@ -536,7 +565,8 @@ private:
         auto out = reviews->handle(action, source, delivery);
         if (!out) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "failed"}});
-            spdlog::error("{} review on {}#{} not handled: {}", source, action.repository, action.number, out.error().message);
+            spdlog::error("{} review on {}#{} not handled: {}", source, action.repository, action.number,
+                          out.error().message);
             reply(res, 503, {{"error", "cannot act on the review now; retry it"}});
             return true;
         }
@@ -552,18 +582,24 @@ private:
     {
         if (!deps.follow || repository.empty() || number <= 0) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
-            reply(res, 200, {{"status", "ignored"}, {"reasons", {deps.follow ? "no pull request in the delivery" : "pull requests are not followed here"}}});
+            reply(res, 200,
+                  {{"status", "ignored"},
+                   {"reasons",
+                    {deps.follow ? "no pull request in the delivery" : "pull requests are not followed here"}}});
             return;
         }
         auto done = deps.follow(source, repository, number, state, by);
         if (!done) {
             metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "failed"}});
-            spdlog::error("{} delivery: cannot follow pull request {} of {}: {}", source, number, repository, done.error().message);
+            spdlog::error("{} delivery: cannot follow pull request {} of {}: {}", source, number, repository,
+                          done.error().message);
             reply(res, 503, {{"error", "cannot follow the pull request now; retry the delivery"}});
             return;
         }
-        metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", done->is_null() ? "ignored" : "followed"}});
-        if (done->is_null()) reply(res, 200, {{"status", "ignored"}, {"reasons", {"not a pull request of infra-agent's"}}});
+        metrics.add("infra_agent_webhook_deliveries_total",
+                    {{"source", source}, {"outcome", done->is_null() ? "ignored" : "followed"}});
+        if (done->is_null())
+            reply(res, 200, {{"status", "ignored"}, {"reasons", {"not a pull request of infra-agent's"}}});
         else reply(res, 200, {{"status", "followed"}, {"transition", *done}});
     }
 
@@ -597,10 +633,12 @@ private:
                           int_member(mr, "iid"), mr_action == "merge" ? "merged" : "closed",
                           string_member(object_member(body, "user"), "username"));
         metrics.add("infra_agent_webhook_deliveries_total", {{"source", source}, {"outcome", "ignored"}});
-        reply(res, 200, {{"status", "ignored"},
-                         {"reasons", {"'" + event + "' is not a merge request merged or closed" +
-                                      (reviews ? ", nor an approval, a push or a command on a merge request of infra-agent"
-                                               : " (serve reads GitLab reviews only with forge.kind: gitlab)")}}});
+        reply(res, 200,
+              {{"status", "ignored"},
+               {"reasons",
+                {"'" + event + "' is not a merge request merged or closed" +
+                 (reviews ? ", nor an approval, a push or a command on a merge request of infra-agent"
+                          : " (serve reads GitLab reviews only with forge.kind: gitlab)")}}});
     }
 
     void answer(http::Response& res, const std::string& source, const Outcome& out)
@@ -637,119 +675,132 @@ private:
     void routes()
     {
         for (std::string source : {"github", "alertmanager", "pagerduty", "sns"})
-            http->post("/hooks/" + source, timed("/hooks/" + source, [this, source](const http::Request& req, http::Response& res) {
-                          hook(source, req, res);
-                      }));
-        http->post("/hooks/gitlab", timed("/hooks/gitlab", [this](const http::Request& req, http::Response& res) { gitlab_hook(req, res); }));
+            http->post("/hooks/" + source,
+                       timed("/hooks/" + source, [this, source](const http::Request& req, http::Response& res) {
+                           hook(source, req, res);
+                       }));
+        http->post("/hooks/gitlab", timed("/hooks/gitlab", [this](const http::Request& req, http::Response& res) {
+                       gitlab_hook(req, res);
+                   }));
 
         http->post("/v1/tasks", timed("/v1/tasks", [this](const http::Request& req, http::Response& res) {
+                       std::string who;
+                       if (!authorized(req, res, who)) return;
+                       signals::IngestOptions in;
+                       in.repository_id = opt.repository_id;
+                       in.max_body = opt.max_body;
+                       auto sent = events::parse_traceparent(req.header("traceparent"));
+                       events::ContextScope in_trace(sent ? *sent : events::SpanContext{});
+                       auto found =
+                           signals::parse_text(*deps.signals.find("api"), req.body(), "request body", in, &deps.events);
+                       if (!found) return reply_error(res, found.error());
+                       if (found->tasks.empty()) return reply(res, 400, {{"error", "no task in the request body"}});
+                       // Who asked is who holds the token, whatever the body says.
+                       for (auto& t : found->tasks) t.payload["requestedBy"] = who;
+                       auto out = submit("api", "", std::move(found->tasks));
+                       if (!out) return reply_error(res, out.error());
+                       answer(res, "api", *out);
+                   }));
+
+        http->get(R"(/v1/tasks/([A-Za-z0-9._:\-]+))",
+                  timed("/v1/tasks/{id}", [this](const http::Request& req, http::Response& res) {
                       std::string who;
                       if (!authorized(req, res, who)) return;
-                      signals::IngestOptions in;
-                      in.repository_id = opt.repository_id;
-                      in.max_body = opt.max_body;
-                      auto sent = events::parse_traceparent(req.header("traceparent"));
-                      events::ContextScope in_trace(sent ? *sent : events::SpanContext{});
-                      auto found = signals::parse_text(*deps.signals.find("api"), req.body(), "request body", in, &deps.events);
-                      if (!found) return reply_error(res, found.error());
-                      if (found->tasks.empty()) return reply(res, 400, {{"error", "no task in the request body"}});
-                      // Who asked is who holds the token, whatever the body says.
-                      for (auto& t : found->tasks) t.payload["requestedBy"] = who;
-                      auto out = submit("api", "", std::move(found->tasks));
-                      if (!out) return reply_error(res, out.error());
-                      answer(res, "api", *out);
+                      auto e = deps.queue.show(req.match(1));
+                      if (!e) return reply_error(res, e.error());
+                      reply(res, 200, queue::to_json(*e, true));
                   }));
-
-        http->get(R"(/v1/tasks/([A-Za-z0-9._:\-]+))", timed("/v1/tasks/{id}", [this](const http::Request& req, http::Response& res) {
-                     std::string who;
-                     if (!authorized(req, res, who)) return;
-                     auto e = deps.queue.show(req.match(1));
-                     if (!e) return reply_error(res, e.error());
-                     reply(res, 200, queue::to_json(*e, true));
-                 }));
 
         http->get(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/events)",
-                 timed("/v1/tasks/{id}/events", [this](const http::Request& req, http::Response& res) {
-                     std::string who;
-                     if (!authorized(req, res, who)) return;
-                     auto e = deps.queue.show(req.match(1));
-                     if (!e) return reply_error(res, e.error());
-                     deps.events.flush();
-                     auto events = task_events(e->id);
-                     if (!events) return reply_error(res, events.error());
-                     std::string body;
-                     for (const auto& ev : *events) body += ev.dump() + "\n";
-                     res.set_status(200);
-                     res.set_content(body, "application/x-ndjson");
-                 }));
-
-        http->post(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/(approve|reject))",
-                  timed("/v1/tasks/{id}/approve", [this](const http::Request& req, http::Response& res) {
+                  timed("/v1/tasks/{id}/events", [this](const http::Request& req, http::Response& res) {
                       std::string who;
                       if (!authorized(req, res, who)) return;
-                      json body = req.body().empty() ? json::object() : json::parse(req.body(), nullptr, false);
-                      if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
-                      bool approve = req.match(2) == "approve";
-                      if (approve) {
-                          // A tier-4 task that ran and kept its plan: the approval is of that plan.
-                          auto e = deps.queue.show(req.match(1));
-                          if (!e) return reply_error(res, e.error());
-                          if (e->state == queue::State::succeeded && int_member(e->decision, "tier") == 4) {
-                              std::lock_guard lock(approver_mutex);
-                              if (!approver) {
-                                  auto db = store::Db::open(deps.state_path, false);
-                                  if (!db) return reply_error(res, db.error());
-                                  approver = std::move(*db);
-                              }
-                              change::ApplyStore store(*approver);
-                              auto v = change::approve_plan(*e, store, deps.events, who, string_member(body, "group"), string_member(body, "plan"),
-                                                                opt.approvers);
-                              if (!v) return reply_error(res, v.error());
-                              return reply(res, 200, {{"id", v->task_id}, {"by", v->by}, {"group", v->group}, {"planSha256", v->digest},
-                                                      {"state", v->waiting.empty() ? "approved" : "pending-approval"}, {"waiting", v->waiting}});
-                          }
-                      }
-                      approval::Request r{req.match(1), who, approve, string_member(body, "group"), string_member(body, "reason")};
-                      auto v = approval::decide(deps.queue, deps.events, r, opt.approvers);
-                      if (!v) return reply_error(res, v.error());
-                      reply(res, 200, {{"id", v->id}, {"by", v->by}, {"group", v->group}, {"state", v->state}, {"reason", v->reason}});
+                      auto e = deps.queue.show(req.match(1));
+                      if (!e) return reply_error(res, e.error());
+                      deps.events.flush();
+                      auto events = task_events(e->id);
+                      if (!events) return reply_error(res, events.error());
+                      std::string body;
+                      for (const auto& ev : *events) body += ev.dump() + "\n";
+                      res.set_status(200);
+                      res.set_content(body, "application/x-ndjson");
                   }));
 
-        http->post("/v1/credentials", timed("/v1/credentials", [this](const http::Request& req, http::Response& res) {
-                      mint(req, res);
-                  }));
+        http->post(
+            R"(/v1/tasks/([A-Za-z0-9._:\-]+)/(approve|reject))",
+            timed("/v1/tasks/{id}/approve", [this](const http::Request& req, http::Response& res) {
+                std::string who;
+                if (!authorized(req, res, who)) return;
+                json body = req.body().empty() ? json::object() : json::parse(req.body(), nullptr, false);
+                if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
+                bool approve = req.match(2) == "approve";
+                if (approve) {
+                    // A tier-4 task that ran and kept its plan: the approval is of that plan.
+                    auto e = deps.queue.show(req.match(1));
+                    if (!e) return reply_error(res, e.error());
+                    if (e->state == queue::State::succeeded && int_member(e->decision, "tier") == 4) {
+                        std::lock_guard lock(approver_mutex);
+                        if (!approver) {
+                            auto db = store::Db::open(deps.state_path, false);
+                            if (!db) return reply_error(res, db.error());
+                            approver = std::move(*db);
+                        }
+                        change::ApplyStore store(*approver);
+                        auto v = change::approve_plan(*e, store, deps.events, who, string_member(body, "group"),
+                                                      string_member(body, "plan"), opt.approvers);
+                        if (!v) return reply_error(res, v.error());
+                        return reply(res, 200,
+                                     {{"id", v->task_id},
+                                      {"by", v->by},
+                                      {"group", v->group},
+                                      {"planSha256", v->digest},
+                                      {"state", v->waiting.empty() ? "approved" : "pending-approval"},
+                                      {"waiting", v->waiting}});
+                    }
+                }
+                approval::Request r{req.match(1), who, approve, string_member(body, "group"),
+                                    string_member(body, "reason")};
+                auto v = approval::decide(deps.queue, deps.events, r, opt.approvers);
+                if (!v) return reply_error(res, v.error());
+                reply(res, 200,
+                      {{"id", v->id}, {"by", v->by}, {"group", v->group}, {"state", v->state}, {"reason", v->reason}});
+            }));
+
+        http->post("/v1/credentials",
+                   timed("/v1/credentials", [this](const http::Request& req, http::Response& res) { mint(req, res); }));
         // Whose worker token this is: a distributed worker names its leases after it.
-        http->get("/v1/credentials/identity", timed("/v1/credentials/identity", [this](const http::Request& req, http::Response& res) {
-                     if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
-                     auto who = caller(req, opt.worker_tokens);
-                     if (!who) {
-                         res.set_header("WWW-Authenticate", "Bearer");
-                         return reply(res, 401, {{"error", "missing or unknown worker token"}});
-                     }
-                     reply(res, 200, {{"worker", *who}, {"workerIdPrefix", *who + "/"}});
-                 }));
+        http->get("/v1/credentials/identity",
+                  timed("/v1/credentials/identity", [this](const http::Request& req, http::Response& res) {
+                      if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
+                      auto who = caller(req, opt.worker_tokens);
+                      if (!who) {
+                          res.set_header("WWW-Authenticate", "Bearer");
+                          return reply(res, 401, {{"error", "missing or unknown worker token"}});
+                      }
+                      reply(res, 200, {{"worker", *who}, {"workerIdPrefix", *who + "/"}});
+                  }));
 
         http->get("/metrics", timed("/metrics", [this](const http::Request&, http::Response& res) {
-                     if (auto s = deps.queue.stats())
-                         for (const auto& [state, n] : s->by_state)
-                             metrics.set("infra_agent_queue_tasks", {{"state", state}}, static_cast<double>(n));
-                     // What every process recorded, brought up to date at each scrape.
-                     std::string text = metrics.render();
-                     if (auto st = refresh_recorded(); st) text += recorded.render();
-                     else spdlog::warn("metrics from the state store: {}", st.error().message);
-                     res.set_status(200);
-                     res.set_content(text, "text/plain; version=0.0.4");
-                 }));
+                      if (auto s = deps.queue.stats())
+                          for (const auto& [state, n] : s->by_state)
+                              metrics.set("infra_agent_queue_tasks", {{"state", state}}, static_cast<double>(n));
+                      // What every process recorded, brought up to date at each scrape.
+                      std::string text = metrics.render();
+                      if (auto st = refresh_recorded(); st) text += recorded.render();
+                      else spdlog::warn("metrics from the state store: {}", st.error().message);
+                      res.set_status(200);
+                      res.set_content(text, "text/plain; version=0.0.4");
+                  }));
         http->get("/healthz", [](const http::Request&, http::Response& res) { res.set_content("ok\n", "text/plain"); });
         http->get("/readyz", timed("/readyz", [this](const http::Request&, http::Response& res) {
-                     auto s = deps.queue.stats();
-                     if (!s) return reply(res, 503, {{"ready", false}, {"error", "queue: " + s.error().message}});
-                     reply(res, 200, {{"ready", true}});
-                 }));
+                      auto s = deps.queue.stats();
+                      if (!s) return reply(res, 503, {{"ready", false}, {"error", "queue: " + s.error().message}});
+                      reply(res, 200, {{"ready", true}});
+                  }));
 
         http->on_error([](const http::Request&, http::Response& res) {
             if (res.has_body()) return;
-            std::string msg = res.status() == 413 ? "request body larger than the limit (serve.max_body)"
+            std::string msg = res.status() == 413   ? "request body larger than the limit (serve.max_body)"
                               : res.status() == 404 ? "no such endpoint"
                                                     : "HTTP " + std::to_string(res.status());
             res.set_content(json{{"error", msg}}.dump() + "\n", "application/json");
@@ -804,16 +855,22 @@ private:
     std::unique_ptr<store::Db> approver;  ///< records approvals of plans; guarded by approver_mutex
     StateMetrics recorded;
     std::unique_ptr<store::Db> metrics_reader;  ///< guarded by reader_mutex
-    std::unique_ptr<Reviews> reviews;  ///< when deps.reviewers is set
+    std::unique_ptr<Reviews> reviews;           ///< when deps.reviewers is set
 };
 
 Server::Server(Options options, Deps deps) : m(std::make_unique<Impl>(std::move(options), deps)) {}
 
 Server::~Server() = default;
 
-Status Server::bind() { return m->bind(); }
+Status Server::bind()
+{
+    return m->bind();
+}
 
-int Server::port() const { return m->bound_port; }
+int Server::port() const
+{
+    return m->bound_port;
+}
 
 void Server::run()
 {
@@ -834,6 +891,9 @@ Result<std::vector<std::string>> Server::submit(const std::string& source, std::
     return ids;
 }
 
-Metrics& Server::metrics() { return m->metrics; }
+Metrics& Server::metrics()
+{
+    return m->metrics;
+}
 
 }  // namespace infra::core::serve

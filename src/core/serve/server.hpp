@@ -38,14 +38,14 @@ Result<std::vector<Token>> load_tokens(const std::string& path);
 
 struct Options {
     std::string host = "127.0.0.1";
-    int port = 8787;                           ///< 0 picks a free port
-    std::size_t max_body = 5u << 20;           ///< larger bodies get 413
-    std::chrono::seconds io_timeout{10};       ///< per read and write: slow clients are cut off
-    int threads = 64;                          ///< connections served at once
-    std::vector<Token> tokens;                 ///< for /v1/*; none = the API refuses everyone
-    std::vector<Token> worker_tokens;          ///< for /v1/credentials (distributed workers) only
+    int port = 8787;                             ///< 0 picks a free port
+    std::size_t max_body = 5u << 20;             ///< larger bodies get 413
+    std::chrono::seconds io_timeout{10};         ///< per read and write: slow clients are cut off
+    int threads = 64;                            ///< connections served at once
+    std::vector<Token> tokens;                   ///< for /v1/*; none = the API refuses everyone
+    std::vector<Token> worker_tokens;            ///< for /v1/credentials (distributed workers) only
     std::map<std::string, std::string> secrets;  ///< webhook source -> shared secret
-    std::string repository_id;                 ///< for tasks whose signal names none
+    std::string repository_id;                   ///< for tasks whose signal names none
     nlohmann::json schedules = nlohmann::json::array();
     /// Who may approve for which group (approvals.groups): a token's name
     /// approves only for the groups it is a member of.
@@ -55,7 +55,7 @@ struct Options {
 struct Deps {
     const signals::Registry& signals;
     const policy::Engine& engine;
-    store::Db& state;  ///< used by the admission thread only
+    store::Db& state;        ///< used by the admission thread only
     std::string state_path;  ///< read by the API on its own connection
     queue::Queue& queue;
     events::EventSink& events;

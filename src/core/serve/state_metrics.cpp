@@ -8,7 +8,8 @@ namespace infra::core::serve {
 namespace {
 
 // Runs sql and hands each row's columns (as text) to row.
-Status rows(store::Db& db, const std::string& sql, int columns, const std::function<void(const std::vector<std::string>&, const store::Stmt&)>& row)
+Status rows(store::Db& db, const std::string& sql, int columns,
+            const std::function<void(const std::vector<std::string>&, const store::Stmt&)>& row)
 {
     auto s = db.prepare(sql);
     if (!s) return s.error();
@@ -22,7 +23,10 @@ Status rows(store::Db& db, const std::string& sql, int columns, const std::funct
     }
 }
 
-std::string or_unknown(const std::string& s) { return s.empty() ? "unknown" : s; }
+std::string or_unknown(const std::string& s)
+{
+    return s.empty() ? "unknown" : s;
+}
 
 /// Reads members of the JSON text columns in the SQL of the store's engine.
 /// Column and member names are this file's constants, never input.
@@ -50,8 +54,8 @@ struct JsonSql {
     std::string array_length(const std::string& col, const std::string& key) const
     {
         if (!pg) return "json_array_length(" + col + ", '$.\"" + key + "\"')";
-        return "CASE WHEN jsonb_typeof(" + member(col, key) + ") = 'array' THEN jsonb_array_length(" + member(col, key) +
-               ") ELSE 0 END";
+        return "CASE WHEN jsonb_typeof(" + member(col, key) + ") = 'array' THEN jsonb_array_length(" +
+               member(col, key) + ") ELSE 0 END";
     }
     /// A table of the member array's elements, with one column: value.
     std::string elements(const std::string& col, const std::string& key, const std::string& alias) const
@@ -64,22 +68,33 @@ struct JsonSql {
 
 void describe(Metrics& m)
 {
-    m.describe("infra_agent_task_duration_seconds", "histogram", "Task attempts by task type and outcome, and how long they ran.",
+    m.describe("infra_agent_task_duration_seconds", "histogram",
+               "Task attempts by task type and outcome, and how long they ran.",
                {0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600});
-    m.describe("infra_agent_policy_decisions_total", "counter", "Policy decisions by outcome (allowed, pending-approval, denied).");
-    m.describe("infra_agent_policy_rule_matches_total", "counter", "Rules that contributed to a decision, by rule and outcome.");
-    m.describe("infra_agent_tool_calls_total", "counter", "Agent tool calls by tool and outcome (ok, failed, refused).");
+    m.describe("infra_agent_policy_decisions_total", "counter",
+               "Policy decisions by outcome (allowed, pending-approval, denied).");
+    m.describe("infra_agent_policy_rule_matches_total", "counter",
+               "Rules that contributed to a decision, by rule and outcome.");
+    m.describe("infra_agent_tool_calls_total", "counter",
+               "Agent tool calls by tool and outcome (ok, failed, refused).");
     m.describe("infra_agent_model_calls_total", "counter", "Model calls by model and outcome.");
     m.describe("infra_agent_model_tokens_total", "counter", "Model tokens by model and direction (input, output).");
     m.describe("infra_agent_credential_mints_total", "counter", "Credentials minted, by provider.");
-    m.describe("infra_agent_credential_reuses_total", "counter", "Credentials handed out again before they expired, by provider.");
-    m.describe("infra_agent_errors_total", "counter", "Failures by kind: task attempts failed, tasks dead, leases lost, model errors, tools refused, escalations.");
-    m.describe("infra_agent_events_total", "counter", "Events in the audit log by type (spans apart: they are exported as traces).");
+    m.describe("infra_agent_credential_reuses_total", "counter",
+               "Credentials handed out again before they expired, by provider.");
+    m.describe(
+        "infra_agent_errors_total", "counter",
+        "Failures by kind: task attempts failed, tasks dead, leases lost, model errors, tools refused, escalations.");
+    m.describe("infra_agent_events_total", "counter",
+               "Events in the audit log by type (spans apart: they are exported as traces).");
 }
 
 }  // namespace
 
-StateMetrics::StateMetrics() : m_metrics(std::make_unique<Metrics>()) { describe(*m_metrics); }
+StateMetrics::StateMetrics() : m_metrics(std::make_unique<Metrics>())
+{
+    describe(*m_metrics);
+}
 
 Status StateMetrics::refresh(store::Db& db)
 {
@@ -100,11 +115,12 @@ Status StateMetrics::read_since(store::Db& db)
     // The rows recorded since the last refresh, up to what is there now:
     // the audit log and the decisions only grow, so totals add up exactly.
     std::int64_t events_to = 0, decisions_to = 0;
-    Status st = rows(db, "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM decisions)", 2,
-                     [&](const std::vector<std::string>&, const store::Stmt& s) {
-                         events_to = s.integer(0);
-                         decisions_to = s.integer(1);
-                     });
+    Status st =
+        rows(db, "SELECT (SELECT COALESCE(MAX(seq), 0) FROM events), (SELECT COALESCE(MAX(seq), 0) FROM decisions)", 2,
+             [&](const std::vector<std::string>&, const store::Stmt& s) {
+                 events_to = s.integer(0);
+                 decisions_to = s.integer(1);
+             });
     if (!st) return st;
     auto range = [](std::string out, std::int64_t from, std::int64_t to) {
         // Sequence numbers are integers this process read: nothing to quote.
@@ -115,23 +131,25 @@ Status StateMetrics::read_since(store::Db& db)
     const std::int64_t ef = m_events_seq, df = m_decisions_seq;
     const JsonSql j{db.dialect() == store::Dialect::postgres};
     auto outcome = [&](const std::string& col) {
-        return "CASE WHEN " + j.is(col, "allowed", true) + " THEN CASE WHEN " + j.array_length(col, "requiredApprovals") +
+        return "CASE WHEN " + j.is(col, "allowed", true) + " THEN CASE WHEN " +
+               j.array_length(col, "requiredApprovals") +
                " > 0 THEN 'pending-approval' ELSE 'allowed' END ELSE 'denied' END";
     };
 
-    st = rows(db,
-              range("SELECT type, " + j.text("data", "taskType") + ", " + j.number("data", "durationMs") +
-                        " FROM events WHERE type IN ('task.succeeded', 'task.failed') AND type <> 'span' AND {range}",
-                    ef, events_to),
-              3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
-                  m.observe("infra_agent_task_duration_seconds",
-                            {{"type", or_unknown(c[1])}, {"outcome", c[0] == "task.succeeded" ? "succeeded" : "failed"}},
-                            s.real(2) / 1000.0);
-              });
+    st =
+        rows(db,
+             range("SELECT type, " + j.text("data", "taskType") + ", " + j.number("data", "durationMs") +
+                       " FROM events WHERE type IN ('task.succeeded', 'task.failed') AND type <> 'span' AND {range}",
+                   ef, events_to),
+             3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                 m.observe("infra_agent_task_duration_seconds",
+                           {{"type", or_unknown(c[1])}, {"outcome", c[0] == "task.succeeded" ? "succeeded" : "failed"}},
+                           s.real(2) / 1000.0);
+             });
     if (!st) return st;
     st = rows(db,
-              range("SELECT " + outcome("decision") + " AS outcome, COUNT(*) FROM decisions WHERE {range} GROUP BY 1", df,
-                    decisions_to),
+              range("SELECT " + outcome("decision") + " AS outcome, COUNT(*) FROM decisions WHERE {range} GROUP BY 1",
+                    df, decisions_to),
               2, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                   m.add("infra_agent_policy_decisions_total", {{"outcome", c[0]}}, static_cast<double>(s.integer(1)));
               });
@@ -147,7 +165,8 @@ Status StateMetrics::read_since(store::Db& db)
     if (!st) return st;
     st = rows(db,
               range("SELECT " + j.text("data", "tool") + ", CASE WHEN type = 'task.tool-refused' THEN 'refused' WHEN " +
-                        j.is("data", "ok", true) + " THEN 'ok' ELSE 'failed' END, COUNT(*) FROM events "
+                        j.is("data", "ok", true) +
+                        " THEN 'ok' ELSE 'failed' END, COUNT(*) FROM events "
                         "WHERE type IN ('task.tool', 'task.tool-refused') AND type <> 'span' AND {range} GROUP BY 1, 2",
                     ef, events_to),
               3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
@@ -157,17 +176,25 @@ Status StateMetrics::read_since(store::Db& db)
     if (!st) return st;
     st = rows(db,
               range("SELECT COALESCE(" + j.text("data", "gen_ai.request.model") + ", " + j.text("data", "model") +
-                        "), CASE WHEN " + j.is("data", "ok", false) + " THEN 'error' ELSE 'ok' END, COUNT(*), "
-                        "COALESCE(SUM(" + j.number("data", "gen_ai.usage.input_tokens") + "), 0), "
-                        "COALESCE(SUM(" + j.number("data", "gen_ai.usage.output_tokens") + "), 0) "
+                        "), CASE WHEN " + j.is("data", "ok", false) +
+                        " THEN 'error' ELSE 'ok' END, COUNT(*), "
+                        "COALESCE(SUM(" +
+                        j.number("data", "gen_ai.usage.input_tokens") +
+                        "), 0), "
+                        "COALESCE(SUM(" +
+                        j.number("data", "gen_ai.usage.output_tokens") +
+                        "), 0) "
                         "FROM events WHERE type = 'task.model-call' AND type <> 'span' AND {range} GROUP BY 1, 2",
                     ef, events_to),
               5, [&](const std::vector<std::string>& c, const store::Stmt& s) {
                   std::string model = or_unknown(c[0]);
-                  m.add("infra_agent_model_calls_total", {{"model", model}, {"outcome", c[1]}}, static_cast<double>(s.integer(2)));
+                  m.add("infra_agent_model_calls_total", {{"model", model}, {"outcome", c[1]}},
+                        static_cast<double>(s.integer(2)));
                   if (c[1] == "ok") {
-                      m.add("infra_agent_model_tokens_total", {{"model", model}, {"direction", "input"}}, static_cast<double>(s.integer(3)));
-                      m.add("infra_agent_model_tokens_total", {{"model", model}, {"direction", "output"}}, static_cast<double>(s.integer(4)));
+                      m.add("infra_agent_model_tokens_total", {{"model", model}, {"direction", "input"}},
+                            static_cast<double>(s.integer(3)));
+                      m.add("infra_agent_model_tokens_total", {{"model", model}, {"direction", "output"}},
+                            static_cast<double>(s.integer(4)));
                   }
               });
     if (!st) return st;
@@ -181,18 +208,19 @@ Status StateMetrics::read_since(store::Db& db)
               range("SELECT type, COUNT(*), SUM(CASE WHEN type = 'task.model-call' AND " + j.is("data", "ok", false) +
                         " THEN 1 ELSE 0 END) FROM events WHERE type <> 'span' AND {range} GROUP BY type",
                     ef, events_to),
-              3,
-                [&](const std::vector<std::string>& c, const store::Stmt& s) {
-                    double n = static_cast<double>(s.integer(1));
-                    m.add("infra_agent_events_total", {{"type", c[0]}}, n);
-                    static const std::pair<const char*, const char*> k_errors[] = {
-                        {"task.failed", "task_failed"},   {"task.dead", "task_dead"},
-                        {"task.lease-lost", "lease_lost"}, {"task.tool-refused", "tool_refused"},
-                        {"task.escalated", "escalated"}};
-                    for (const auto& [type, kind] : k_errors)
-                        if (c[0] == type) m.add("infra_agent_errors_total", {{"kind", kind}}, n);
-                    if (c[0] == "task.model-call") m.add("infra_agent_errors_total", {{"kind", "model_error"}}, static_cast<double>(s.integer(2)));
-                });
+              3, [&](const std::vector<std::string>& c, const store::Stmt& s) {
+                  double n = static_cast<double>(s.integer(1));
+                  m.add("infra_agent_events_total", {{"type", c[0]}}, n);
+                  static const std::pair<const char*, const char*> k_errors[] = {{"task.failed", "task_failed"},
+                                                                                 {"task.dead", "task_dead"},
+                                                                                 {"task.lease-lost", "lease_lost"},
+                                                                                 {"task.tool-refused", "tool_refused"},
+                                                                                 {"task.escalated", "escalated"}};
+                  for (const auto& [type, kind] : k_errors)
+                      if (c[0] == type) m.add("infra_agent_errors_total", {{"kind", kind}}, n);
+                  if (c[0] == "task.model-call")
+                      m.add("infra_agent_errors_total", {{"kind", "model_error"}}, static_cast<double>(s.integer(2)));
+              });
     if (!st) return st;
     m_events_seq = events_to;
     m_decisions_seq = decisions_to;

@@ -33,11 +33,16 @@ std::string group_value(const AgentTask& t, GroupBy by)
     const std::string& file = f.file;
     std::string resource = t.context.resource.empty() ? f.resource : t.context.resource;
     switch (by) {
-    case GroupBy::resource: return resource.empty() ? "" : (file.empty() ? "" : directory_of(file) + ":") + resource;
-    case GroupBy::file: return file;
-    case GroupBy::root: return file.empty() ? "" : directory_of(file);
-    case GroupBy::rule: return f.canonical_rule_id;
-    case GroupBy::finding: return "";
+    case GroupBy::resource:
+        return resource.empty() ? "" : (file.empty() ? "" : directory_of(file) + ":") + resource;
+    case GroupBy::file:
+        return file;
+    case GroupBy::root:
+        return file.empty() ? "" : directory_of(file);
+    case GroupBy::rule:
+        return f.canonical_rule_id;
+    case GroupBy::finding:
+        return "";
     }
     return "";
 }
@@ -46,8 +51,8 @@ std::string group_value(const AgentTask& t, GroupBy by)
 /// only once this changes.
 std::string content_of(const TaskFinding& f)
 {
-    return dedupe_key({f.canonical_rule_id, f.resource, f.file, std::to_string(f.start_line), std::to_string(f.end_line),
-                       f.message});
+    return dedupe_key(
+        {f.canonical_rule_id, f.resource, f.file, std::to_string(f.start_line), std::to_string(f.end_line), f.message});
 }
 
 AgentTask merge(std::vector<AgentTask> members, GroupBy by, const std::string& value)
@@ -71,8 +76,8 @@ AgentTask merge(std::vector<AgentTask> members, GroupBy by, const std::string& v
     group.payload["finding"] = findings.front();
     group.payload["findings"] = std::move(findings);
     group.payload["group"] = {{"by", std::string(to_string(by))}, {"value", value}};
-    group.dedupe_key = dedupe_key({"group", text::lower(group.context.repository_id), to_string(by),
-                                   group.context.environment, value});
+    group.dedupe_key = dedupe_key(
+        {"group", text::lower(group.context.repository_id), to_string(by), group.context.environment, value});
     if (members.size() > 1) group.trigger.source_id = std::string(to_string(by)) + ":" + value;
     return group;
 }
@@ -83,17 +88,23 @@ Result<GroupBy> parse_group_by(std::string_view s, std::string_view where)
 {
     for (GroupBy by : {GroupBy::resource, GroupBy::file, GroupBy::root, GroupBy::rule, GroupBy::finding})
         if (s == to_string(by)) return by;
-    return fail(Errc::usage, std::string(where) + ": expected resource, file, root, rule or finding, got " + text::quote(s));
+    return fail(Errc::usage,
+                std::string(where) + ": expected resource, file, root, rule or finding, got " + text::quote(s));
 }
 
 std::string_view to_string(GroupBy by)
 {
     switch (by) {
-    case GroupBy::resource: return "resource";
-    case GroupBy::file: return "file";
-    case GroupBy::root: return "root";
-    case GroupBy::rule: return "rule";
-    case GroupBy::finding: return "finding";
+    case GroupBy::resource:
+        return "resource";
+    case GroupBy::file:
+        return "file";
+    case GroupBy::root:
+        return "root";
+    case GroupBy::rule:
+        return "rule";
+    case GroupBy::finding:
+        return "finding";
     }
     return "resource";
 }

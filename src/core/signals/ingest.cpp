@@ -25,7 +25,8 @@ public:
         if (m_failed) return;
         if (auto st = core::normalize_environment(t); !st) {
             Error e = st.error();
-            e.message = "'" + m_name + "': " + (t.trigger.source_id.empty() ? "" : "signal " + text::quote(t.trigger.source_id) + ": ") +
+            e.message = "'" + m_name + "': " +
+                        (t.trigger.source_id.empty() ? "" : "signal " + text::quote(t.trigger.source_id) + ": ") +
                         e.message;
             if (m_keep_going) m_inner.reject(e);
             else m_failed = std::move(e);

@@ -1,8 +1,8 @@
 #include "core/signals/signal.hpp"
 
 #include "core/events/trace.hpp"
-#include "core/signals/ingest.hpp"
 #include "core/input.hpp"
+#include "core/signals/ingest.hpp"
 
 namespace infra::core::signals {
 
@@ -58,7 +58,8 @@ Result<const SignalParser*> Registry::detect(const DetectInput& in, const std::s
 void assign_trace(std::vector<AgentTask>& tasks, const events::SpanContext& ctx)
 {
     if (ctx.empty()) return;
-    std::string tp = events::to_traceparent(ctx.span_id.empty() ? events::SpanContext{ctx.trace_id, events::new_span_id()} : ctx);
+    std::string tp =
+        events::to_traceparent(ctx.span_id.empty() ? events::SpanContext{ctx.trace_id, events::new_span_id()} : ctx);
     for (auto& t : tasks)
         if (!t.extra.contains("traceparent")) t.extra["traceparent"] = tp;
 }

@@ -62,8 +62,8 @@ std::string environment_from_tags(const std::map<std::string, std::string>& tags
 
 std::string environment_from_path(std::string_view path)
 {
-    static const char* k_names[] = {"production", "prod", "prd", "staging", "stage", "stg",
-                                    "development", "dev", "qa", "test", "sandbox"};
+    static const char* k_names[] = {"production",  "prod", "prd", "staging", "stage",  "stg",
+                                    "development", "dev",  "qa",  "test",    "sandbox"};
     auto parts = text::split(path, '/');
     // Directories only, the deepest first: envs/prod/eu/main.tf -> production.
     for (std::size_t i = parts.size(); i-- > 1;) {
@@ -92,8 +92,10 @@ std::string default_agent(TaskType t)
 {
     switch (t) {
     case TaskType::compliance_remediation:
-    case TaskType::drift_detection: return "builtin";
-    default: return "llm";
+    case TaskType::drift_detection:
+        return "builtin";
+    default:
+        return "llm";
     }
 }
 
@@ -127,12 +129,9 @@ AgentTask remediation_task(const Finding& f, const IngestOptions& opt)
     std::string file = f.file;
     std::string repo = text::lower(opt.repository_id);
     std::string anchor;
-    if (!file.empty() && f.start_line > 0)
-        anchor = file + ":" + std::to_string(f.start_line);
-    else if (!f.resource.empty())
-        anchor = f.resource;
-    else
-        anchor = f.source_id;
+    if (!file.empty() && f.start_line > 0) anchor = file + ":" + std::to_string(f.start_line);
+    else if (!f.resource.empty()) anchor = f.resource;
+    else anchor = f.source_id;
     t.dedupe_key = dedupe_key({"finding", repo, canonical, anchor});
 
     t.trigger.source_id = !f.source_id.empty() ? f.source_id : canonical + "@" + anchor;
@@ -171,8 +170,8 @@ std::string header(const IngestOptions& opt, std::string_view name)
     return it == opt.headers.end() ? std::string() : it->second;
 }
 
-Status stream_records(ByteSource& in, const json_stream::Selection& selection,
-                      const IngestOptions& opt, Sink& sink, const RecordFn& fn, const ShapeFn& shape)
+Status stream_records(ByteSource& in, const json_stream::Selection& selection, const IngestOptions& opt, Sink& sink,
+                      const RecordFn& fn, const ShapeFn& shape)
 {
     json_stream::Reader reader(in, selection);
     for (;;) {
@@ -190,10 +189,8 @@ Status stream_records(ByteSource& in, const json_stream::Selection& selection,
                 Error e = st.error();
                 e.message = "'" + in.name() + "': line " + std::to_string(line) +
                             (where.empty() ? "" : " (" + where + ")") + ": " + e.message;
-                if (opt.keep_going)
-                    sink.reject(e);
-                else if (!record_error)
-                    record_error = e;
+                if (opt.keep_going) sink.reject(e);
+                else if (!record_error) record_error = e;
             }
         };
         std::optional<Error> shape_error;

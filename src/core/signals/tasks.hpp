@@ -17,20 +17,20 @@ namespace infra::core::signals {
 
 /// A scanner finding in one shape, whatever tool reported it.
 struct Finding {
-    std::string tool;       ///< checkov, trivy, tfsec, prowler, or a SARIF tool's name
-    std::string rule_id;    ///< as the tool reported it
+    std::string tool;     ///< checkov, trivy, tfsec, prowler, or a SARIF tool's name
+    std::string rule_id;  ///< as the tool reported it
     std::string title;
     std::string message;
-    std::string severity;   ///< as reported; empty when the tool gave none
-    std::string resource;   ///< terraform address or cloud ARN
-    std::string file;       ///< repository-relative path when known
+    std::string severity;  ///< as reported; empty when the tool gave none
+    std::string resource;  ///< terraform address or cloud ARN
+    std::string file;      ///< repository-relative path when known
     long long start_line = 0;
     long long end_line = 0;
-    std::string guideline;  ///< a URL explaining the rule
-    std::string framework;  ///< terraform, kubernetes, cloud ...
-    std::string source_id;  ///< the tool's own id of this result, when it has one
-    std::string timestamp;  ///< when the tool saw it, when known
-    std::map<std::string, std::string> tags;  ///< resource tags/labels, for the environment
+    std::string guideline;                            ///< a URL explaining the rule
+    std::string framework;                            ///< terraform, kubernetes, cloud ...
+    std::string source_id;                            ///< the tool's own id of this result, when it has one
+    std::string timestamp;                            ///< when the tool saw it, when known
+    std::map<std::string, std::string> tags;          ///< resource tags/labels, for the environment
     nlohmann::json extra = nlohmann::json::object();  ///< tool-specific fields worth keeping
 };
 
@@ -79,9 +79,8 @@ using ShapeFn = std::function<Status(const json_stream::DocumentShape&, std::siz
 /// The streaming loop of report parsers: every top-level document of in is
 /// read with selection, its records go through fn, and its tasks are
 /// committed together once the document is complete and well-formed.
-Status stream_records(ByteSource& in, const json_stream::Selection& selection,
-                      const IngestOptions& opt, Sink& sink, const RecordFn& fn,
-                      const ShapeFn& shape);
+Status stream_records(ByteSource& in, const json_stream::Selection& selection, const IngestOptions& opt, Sink& sink,
+                      const RecordFn& fn, const ShapeFn& shape);
 
 /// Reads a webhook body whole (up to opt.max_body) and parses it as JSON.
 Result<json> read_body(ByteSource& in, const IngestOptions& opt, std::string* raw = nullptr);

@@ -47,13 +47,33 @@ public:
     Stmt(Stmt&& other) noexcept = default;
     Stmt& operator=(Stmt&&) = delete;
 
-    Stmt& bind(int index, std::string_view text) { m->bind_text(index, text); return *this; }
-    Stmt& bind(int index, std::int64_t value) { m->bind_int(index, value); return *this; }
+    Stmt& bind(int index, std::string_view text)
+    {
+        m->bind_text(index, text);
+        return *this;
+    }
+    Stmt& bind(int index, std::int64_t value)
+    {
+        m->bind_int(index, value);
+        return *this;
+    }
     Stmt& bind(int index, int value) { return bind(index, static_cast<std::int64_t>(value)); }
-    Stmt& bind(int index, double value) { m->bind_real(index, value); return *this; }
-    Stmt& bind_null(int index) { m->bind_null(index); return *this; }
+    Stmt& bind(int index, double value)
+    {
+        m->bind_real(index, value);
+        return *this;
+    }
+    Stmt& bind_null(int index)
+    {
+        m->bind_null(index);
+        return *this;
+    }
     /// Binds bytes as a BLOB (a bytea on PostgreSQL).
-    Stmt& bind_blob(int index, const void* data, std::size_t size) { m->bind_blob(index, data, size); return *this; }
+    Stmt& bind_blob(int index, const void* data, std::size_t size)
+    {
+        m->bind_blob(index, data, size);
+        return *this;
+    }
 
     /// Runs one step: true when a row is available, false when done.
     Result<bool> step() { return m->step(); }

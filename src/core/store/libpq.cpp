@@ -35,6 +35,9 @@ Result<const LibPq*> load_libpq()
     return loaded;
 }
 
-const LibPq& libpq() { return g_libpq; }
+const LibPq& libpq()
+{
+    return g_libpq;
+}
 
 }  // namespace infra::core::store::pg

@@ -11,11 +11,13 @@
 namespace infra::core::store::pg {
 
 // The libpq functions this program calls.
+// clang-format off
 #define INFRA_LIBPQ_FUNCTIONS(X)                                                                                      \
     X(PQclear) X(PQcmdTuples) X(PQconnectdb) X(PQconsumeInput) X(PQerrorMessage) X(PQexec) X(PQexecParams)           \
     X(PQexecPrepared) X(PQfformat) X(PQfinish) X(PQfreemem) X(PQftype) X(PQgetisnull) X(PQgetlength) X(PQgetvalue)   \
     X(PQnotifies) X(PQntuples) X(PQprepare) X(PQresultErrorField) X(PQresultErrorMessage) X(PQresultStatus)          \
     X(PQsetNoticeProcessor) X(PQsocket) X(PQstatus) X(PQtransactionStatus)
+// clang-format on
 
 struct LibPq {
 #define INFRA_LIBPQ_MEMBER(name) decltype(&::name) name = nullptr;

@@ -24,7 +24,10 @@ Rows::~Rows()
     if (m_r) libpq().PQclear(m_r);
 }
 
-int Rows::size() const { return libpq().PQntuples(m_r); }
+int Rows::size() const
+{
+    return libpq().PQntuples(m_r);
+}
 
 std::int64_t Rows::affected() const
 {
@@ -50,7 +53,10 @@ std::int64_t Rows::integer(int row, int col) const
     return static_cast<std::int64_t>(u);
 }
 
-bool Rows::is_null(int row, int col) const { return libpq().PQgetisnull(m_r, row, col) != 0; }
+bool Rows::is_null(int row, int col) const
+{
+    return libpq().PQgetisnull(m_r, row, col) != 0;
+}
 
 std::string Rows::bytes(int row, int col) const
 {
@@ -104,7 +110,8 @@ Placeholders placeholders(std::string_view sql)
         }
         int index = 0;
         std::size_t j = i + 1;
-        while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9' && index < 100000) index = index * 10 + (sql[j++] - '0');
+        while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9' && index < 100000)
+            index = index * 10 + (sql[j++] - '0');
         if (j == i + 1) index = last + 1;
         if (index > last) last = index;
         out.text += '$';
@@ -122,10 +129,12 @@ core::Result<std::unique_ptr<Conn>> Conn::open(const std::string& url)
     c->m_conn = libpq().PQconnectdb(url.c_str());
     if (!c->m_conn) return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': out of memory");
     if (libpq().PQstatus(c->m_conn) != CONNECTION_OK) {
-        return fail(Errc::unavailable, "cannot connect to '" + c->m_where + "': " + message(libpq().PQerrorMessage(c->m_conn)));
+        return fail(Errc::unavailable,
+                    "cannot connect to '" + c->m_where + "': " + message(libpq().PQerrorMessage(c->m_conn)));
     }
     // Notices (e.g. "relation already exists, skipping") are not errors.
-    libpq().PQsetNoticeProcessor(c->m_conn, [](void*, const char*) {}, nullptr);
+    libpq().PQsetNoticeProcessor(
+        c->m_conn, [](void*, const char*) {}, nullptr);
     return c;
 }
 
@@ -136,7 +145,8 @@ Conn::~Conn()
 
 core::Error Conn::error(std::string_view what) const
 {
-    return core::make_error(Errc::unavailable, "'" + m_where + "': " + std::string(what) + ": " + message(libpq().PQerrorMessage(m_conn)));
+    return core::make_error(Errc::unavailable,
+                            "'" + m_where + "': " + std::string(what) + ": " + message(libpq().PQerrorMessage(m_conn)));
 }
 
 core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& params, Results results, bool prepare)
@@ -151,8 +161,8 @@ core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& p
     std::string text(sql);
     int format = results == Results::binary ? 1 : 0;
     if (params.empty() || !prepare)
-        return result(Rows(libpq().PQexecParams(m_conn, text.c_str(), static_cast<int>(params.size()), nullptr, values.data(),
-                                        lengths.data(), formats.data(), format)));
+        return result(Rows(libpq().PQexecParams(m_conn, text.c_str(), static_cast<int>(params.size()), nullptr,
+                                                values.data(), lengths.data(), formats.data(), format)));
     for (int attempt = 0;; ++attempt) {
         auto known = m_prepared.find(text);
         if (known == m_prepared.end()) {
@@ -163,14 +173,16 @@ core::Result<Rows> Conn::query(std::string_view sql, const std::vector<Param>& p
                 m_prepared.clear();
             }
             std::string name = "infra_" + std::to_string(++m_statements);
-            auto prepared = result(Rows(libpq().PQprepare(m_conn, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr)));
+            auto prepared = result(
+                Rows(libpq().PQprepare(m_conn, name.c_str(), text.c_str(), static_cast<int>(params.size()), nullptr)));
             if (!prepared) return prepared.error();
             known = m_prepared.emplace(text, std::move(name)).first;
         }
-        auto r = result(Rows(libpq().PQexecPrepared(m_conn, known->second.c_str(), static_cast<int>(params.size()), values.data(),
-                                            lengths.data(), formats.data(), format)));
+        auto r = result(Rows(libpq().PQexecPrepared(m_conn, known->second.c_str(), static_cast<int>(params.size()),
+                                                    values.data(), lengths.data(), formats.data(), format)));
         // A table changed since this connection prepared the statement: prepare it again.
-        if (!r && attempt == 0 && r.error().message.find("cached plan must not change result type") != std::string::npos &&
+        if (!r && attempt == 0 &&
+            r.error().message.find("cached plan must not change result type") != std::string::npos &&
             libpq().PQtransactionStatus(m_conn) == PQTRANS_IDLE) {
             (void)exec("DEALLOCATE " + known->second);
             m_prepared.erase(known);
@@ -203,11 +215,20 @@ core::Status Conn::exec(std::string_view sql)
     return fail(Errc::unavailable, "'" + m_where + "': " + msg);
 }
 
-bool Conn::ok() const { return libpq().PQstatus(m_conn) == CONNECTION_OK && libpq().PQtransactionStatus(m_conn) == PQTRANS_IDLE; }
+bool Conn::ok() const
+{
+    return libpq().PQstatus(m_conn) == CONNECTION_OK && libpq().PQtransactionStatus(m_conn) == PQTRANS_IDLE;
+}
 
-bool Conn::broken() const { return libpq().PQstatus(m_conn) == CONNECTION_BAD; }
+bool Conn::broken() const
+{
+    return libpq().PQstatus(m_conn) == CONNECTION_BAD;
+}
 
-int Conn::socket() const { return libpq().PQsocket(m_conn); }
+int Conn::socket() const
+{
+    return libpq().PQsocket(m_conn);
+}
 
 bool Conn::take_notifications()
 {

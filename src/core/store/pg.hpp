@@ -92,8 +92,8 @@ public:
     /// parameters is prepared on the server the first time this connection
     /// runs it, and from then on runs without being parsed and planned
     /// again, unless prepare is false (a statement whose text is used once).
-    core::Result<Rows> query(std::string_view sql, const std::vector<Param>& params = {}, Results results = Results::text,
-                             bool prepare = true);
+    core::Result<Rows> query(std::string_view sql, const std::vector<Param>& params = {},
+                             Results results = Results::text, bool prepare = true);
     /// Runs one or more statements without parameters or results.
     core::Status exec(std::string_view sql);
 

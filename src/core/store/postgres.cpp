@@ -37,7 +37,10 @@ public:
         slot(index) = pg::Param(std::string_view(buf));
     }
     void bind_null(int index) override { slot(index) = pg::Param(); }
-    void bind_blob(int index, const void* data, std::size_t size) override { slot(index) = pg::Param::bytes(data, size); }
+    void bind_blob(int index, const void* data, std::size_t size) override
+    {
+        slot(index) = pg::Param::bytes(data, size);
+    }
 
     Result<bool> step() override;
     void reset() override
@@ -147,8 +150,9 @@ public:
         std::vector<pg::Param> params;
         params.reserve(sql.order.size());
         for (int index : sql.order)
-            params.push_back(static_cast<std::size_t>(index) <= bound.size() ? bound[static_cast<std::size_t>(index) - 1]
-                                                                              : pg::Param());
+            params.push_back(static_cast<std::size_t>(index) <= bound.size()
+                                 ? bound[static_cast<std::size_t>(index) - 1]
+                                 : pg::Param());
         auto rows = again(read_only(sql.text),
                           [&] { return m_conn->query(sql.text, params, pg::Conn::Results::text, prepare); });
         if (!rows) {

@@ -122,7 +122,8 @@ private:
         for (auto& [text, stmt] : m_control)
             if (text == sql) return stmt;
         sqlite3_stmt* stmt = nullptr;
-        if (sqlite3_prepare_v2(m_db, known->data(), static_cast<int>(known->size()), &stmt, nullptr) != SQLITE_OK) return nullptr;
+        if (sqlite3_prepare_v2(m_db, known->data(), static_cast<int>(known->size()), &stmt, nullptr) != SQLITE_OK)
+            return nullptr;
         m_control.emplace_back(*known, stmt);
         return stmt;
     }
@@ -175,7 +176,8 @@ Status ensure_wal(SqliteDb& db)
         if (mode && *mode == "wal") return {};
         bool busy = !mode && (sqlite3_errcode(db.m_db) & 0xff) == SQLITE_BUSY;
         if (attempt > 0 && mode && !busy && *mode != "wal" && *mode != "delete")
-            return fail(Errc::unavailable, "database '" + db.path() + "' cannot use write-ahead logging (journal mode " + *mode + ")");
+            return fail(Errc::unavailable,
+                        "database '" + db.path() + "' cannot use write-ahead logging (journal mode " + *mode + ")");
         if (!mode && !busy) return mode.error();
         if (std::chrono::steady_clock::now() > deadline) {
             if (!mode) return mode.error();

@@ -35,7 +35,8 @@ std::string xml_text(const std::string& xml, const std::string& tag)
             out += v[i];
             continue;
         }
-        static const std::pair<const char*, char> k_entities[] = {{"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
+        static const std::pair<const char*, char> k_entities[] = {
+            {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&apos;", '\''}};
         bool matched = false;
         for (auto [name, c] : k_entities)
             if (v.compare(i, std::strlen(name), name) == 0) {
@@ -74,18 +75,22 @@ public:
     core::Status mint(const core::creds::Scope& scope, core::creds::Credential& c) override
     {
         if (scope.kind != "aws" || scope.action != "assume-role")
-            return core::fail(Errc::usage, "the aws-sts provider mints aws:assume-role scopes, not " + core::creds::to_string(scope));
+            return core::fail(Errc::usage, "the aws-sts provider mints aws:assume-role scopes, not " +
+                                               core::creds::to_string(scope));
         std::string role = scope.attr("role");
         std::string actions = scope.attr("actions");
         if (role.rfind("arn:", 0) != 0)
             return core::fail(Errc::usage, "aws:assume-role needs role=ARN of the role to assume");
         if (actions.empty())
-            return core::fail(Errc::usage, "aws:assume-role needs actions=SERVICE:ACTION|... to narrow the session to the task",
-                              "e.g. aws:assume-role:role=arn:aws:iam::123456789012:role/fixer,actions=s3:PutBucketPublicAccessBlock");
+            return core::fail(
+                Errc::usage, "aws:assume-role needs actions=SERVICE:ACTION|... to narrow the session to the task",
+                "e.g. aws:assume-role:role=arn:aws:iam::123456789012:role/fixer,actions=s3:PutBucketPublicAccessBlock");
         const char* id = std::getenv("AWS_ACCESS_KEY_ID");
         const char* secret = std::getenv("AWS_SECRET_ACCESS_KEY");
         if (!id || !secret || !*id || !*secret)
-            return core::fail(Errc::unavailable, "the aws-sts provider needs base credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+            return core::fail(
+                Errc::unavailable,
+                "the aws-sts provider needs base credentials in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
         const char* token = std::getenv("AWS_SESSION_TOKEN");
 
         json action_list = json::array();
@@ -97,14 +102,17 @@ public:
         long duration = std::max<long>(900, (c.expires_ms - c.issued_ms) / 1000);  // STS's minimum
         std::string session = "infra-agent-" + (c.task_id.empty() ? c.id : c.task_id);
         if (session.size() > 64) session.resize(64);
-        std::vector<std::pair<std::string, std::string>> form = {
-            {"Action", "AssumeRole"},         {"Version", "2011-06-15"},
-            {"RoleArn", role},                {"RoleSessionName", session},
-            {"DurationSeconds", std::to_string(duration)}, {"Policy", policy.dump()},
-            {"SourceIdentity", m_settings.source_identity}};
+        std::vector<std::pair<std::string, std::string>> form = {{"Action", "AssumeRole"},
+                                                                 {"Version", "2011-06-15"},
+                                                                 {"RoleArn", role},
+                                                                 {"RoleSessionName", session},
+                                                                 {"DurationSeconds", std::to_string(duration)},
+                                                                 {"Policy", policy.dump()},
+                                                                 {"SourceIdentity", m_settings.source_identity}};
         int n = 0;
-        for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{
-                 {"infra-agent:task", c.task_id}, {"infra-agent:trace", c.trace_id}, {"infra-agent:credential", c.id}}) {
+        for (const auto& [k, v] : std::vector<std::pair<std::string, std::string>>{{"infra-agent:task", c.task_id},
+                                                                                   {"infra-agent:trace", c.trace_id},
+                                                                                   {"infra-agent:credential", c.id}}) {
             if (v.empty()) continue;
             ++n;
             form.emplace_back("Tags.member." + std::to_string(n) + ".Key", k);
@@ -124,7 +132,8 @@ public:
         req.path = path;
         req.body = core::creds::sigv4::form_encode(form);
         std::string date = amz_date_now();
-        req.headers = {{"content-type", "application/x-www-form-urlencoded; charset=utf-8"}, {"host", host}, {"x-amz-date", date}};
+        req.headers = {
+            {"content-type", "application/x-www-form-urlencoded; charset=utf-8"}, {"host", host}, {"x-amz-date", date}};
         if (token && *token) req.headers.emplace_back("x-amz-security-token", token);
         std::string auth = core::creds::sigv4::authorization(req, {id, secret}, date, m_settings.region, "sts");
 
@@ -140,7 +149,9 @@ public:
         if (!resp) return core::fail(Errc::unavailable, "cannot reach STS at " + url + ": " + resp.error().message);
         if (resp->status != 200) {
             std::string code = xml_text(resp->body, "Code"), message = xml_text(resp->body, "Message");
-            Errc e = (resp->status == 403 || code == "AccessDenied" || code == "InvalidClientTokenId") ? Errc::denied : Errc::unavailable;
+            Errc e = (resp->status == 403 || code == "AccessDenied" || code == "InvalidClientTokenId")
+                         ? Errc::denied
+                         : Errc::unavailable;
             return core::fail(e, "STS refused AssumeRole of " + role + " (HTTP " + std::to_string(resp->status) +
                                      (code.empty() ? "" : ", " + code) + ")" + (message.empty() ? "" : ": " + message));
         }
@@ -150,10 +161,14 @@ public:
         std::string expiration = xml_text(resp->body, "Expiration");
         if (key_id.empty() || key_secret.empty() || session_token.empty())
             return core::fail(Errc::unavailable, "STS answered without credentials");
-        c.secret = json({{"accessKeyId", key_id}, {"secretAccessKey", key_secret}, {"sessionToken", session_token}}).dump();
+        c.secret =
+            json({{"accessKeyId", key_id}, {"secretAccessKey", key_secret}, {"sessionToken", session_token}}).dump();
         if (auto exp = core::timeutil::parse_rfc3339(expiration))
             c.expires_ms = std::chrono::duration_cast<std::chrono::milliseconds>(exp->time_since_epoch()).count();
-        c.extra = {{"accessKeyId", key_id}, {"roleArn", role}, {"sessionName", session}, {"sessionPolicy", policy},
+        c.extra = {{"accessKeyId", key_id},
+                   {"roleArn", role},
+                   {"sessionName", session},
+                   {"sessionPolicy", policy},
                    {"assumedRoleId", xml_text(resp->body, "AssumedRoleId")}};
         return {};
     }

@@ -41,7 +41,9 @@ public:
 
     core::Result<json> verify(std::string_view token) const override
     {
-        auto bad = [](const std::string& why) { return core::fail(Errc::denied, "not a valid local credential: " + why); };
+        auto bad = [](const std::string& why) {
+            return core::fail(Errc::denied, "not a valid local credential: " + why);
+        };
         auto dot1 = token.find('.');
         auto dot2 = dot1 == std::string_view::npos ? dot1 : token.find('.', dot1 + 1);
         if (dot2 == std::string_view::npos || token.find('.', dot2 + 1) != std::string_view::npos)
@@ -50,11 +52,13 @@ public:
         auto mac = core::crypto::base64url_decode(token.substr(dot2 + 1));
         if (!mac) return bad("the signature is not base64url");
         std::string expect = core::crypto::hmac_sha256_raw(m_key, token.substr(0, dot2));
-        if (!core::crypto::constant_time_equal(*mac, expect)) return bad("the signature does not match this home's key");
+        if (!core::crypto::constant_time_equal(*mac, expect))
+            return bad("the signature does not match this home's key");
         auto body = core::crypto::base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1));
         if (!body) return bad("the claims are not base64url");
         json claims = json::parse(*body, nullptr, false);
-        if (!claims.is_object() || !claims.contains("jti") || !claims["jti"].is_string()) return bad("the claims lack an id");
+        if (!claims.is_object() || !claims.contains("jti") || !claims["jti"].is_string())
+            return bad("the claims lack an id");
         return claims;
     }
 
@@ -63,7 +67,8 @@ private:
                      std::int64_t exp) const
     {
         std::string signing_input = k_header + "." + core::crypto::base64url_encode(claims(id, task, scope, iat, exp));
-        return signing_input + "." + core::crypto::base64url_encode(core::crypto::hmac_sha256_raw(m_key, signing_input));
+        return signing_input + "." +
+               core::crypto::base64url_encode(core::crypto::hmac_sha256_raw(m_key, signing_input));
     }
 
     /// The claims exactly as nlohmann::json writes them (keys in order, no
@@ -73,7 +78,8 @@ private:
     {
         std::string out;
         out.reserve(96 + id.size() + task.size() + scope.size());
-        out += R"({"exp":)" + std::to_string(exp) + R"(,"iat":)" + std::to_string(iat) + R"(,"iss":"infra-agent","jti":)";
+        out +=
+            R"({"exp":)" + std::to_string(exp) + R"(,"iat":)" + std::to_string(iat) + R"(,"iss":"infra-agent","jti":)";
         append_string(out, id);
         out += R"(,"scope":)";
         append_string(out, scope);
@@ -99,18 +105,24 @@ private:
 
 core::Unexpected io_error(const std::string& what, const std::filesystem::path& p)
 {
-    return core::fail(Errc::unavailable, "cannot " + what + " " + core::text::quote(p.string()) + ": " + std::strerror(errno));
+    return core::fail(Errc::unavailable,
+                      "cannot " + what + " " + core::text::quote(p.string()) + ": " + std::strerror(errno));
 }
 
 }  // namespace
 
-std::unique_ptr<core::creds::Provider> make_local(std::string key) { return std::make_unique<Local>(std::move(key)); }
+std::unique_ptr<core::creds::Provider> make_local(std::string key)
+{
+    return std::make_unique<Local>(std::move(key));
+}
 
 core::Result<std::string> load_or_create_key(const std::filesystem::path& file)
 {
     std::error_code ec;
     std::filesystem::create_directories(file.parent_path(), ec);
-    if (ec) return core::fail(Errc::unavailable, "cannot create " + core::text::quote(file.parent_path().string()) + ": " + ec.message());
+    if (ec)
+        return core::fail(Errc::unavailable,
+                          "cannot create " + core::text::quote(file.parent_path().string()) + ": " + ec.message());
     ::chmod(file.parent_path().c_str(), 0700);
     for (int attempt = 0; attempt < 2; ++attempt) {
         int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -119,14 +131,16 @@ core::Result<std::string> load_or_create_key(const std::filesystem::path& file)
             ::fstat(fd, &st);
             if ((st.st_mode & 077) != 0) {
                 ::close(fd);
-                return core::fail(Errc::denied, "the signing key " + core::text::quote(file.string()) + " is readable by others",
+                return core::fail(Errc::denied,
+                                  "the signing key " + core::text::quote(file.string()) + " is readable by others",
                                   "run: chmod 600 " + file.string());
             }
             char buf[256];
             ssize_t n = ::read(fd, buf, sizeof buf);
             ::close(fd);
             if (n < 0) return io_error("read", file);
-            auto key = core::crypto::base64url_decode(core::text::trim(std::string_view(buf, static_cast<std::size_t>(n))));
+            auto key =
+                core::crypto::base64url_decode(core::text::trim(std::string_view(buf, static_cast<std::size_t>(n))));
             if (!key || key->size() < 32)
                 return core::fail(Errc::invalid_input, "the signing key " + core::text::quote(file.string()) +
                                                            " is not 32 or more base64url-encoded bytes");

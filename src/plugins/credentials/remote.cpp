@@ -50,7 +50,8 @@ public:
         auto body = nlohmann::json::parse(res->body, nullptr, false);
         std::string why = body.is_object() ? core::string_member(body, "error") : "";
         if (res->status == 401 || res->status == 403)
-            return fail(Errc::denied, "broker at " + m_url + " refused: " + (why.empty() ? "HTTP " + std::to_string(res->status) : why));
+            return fail(Errc::denied, "broker at " + m_url +
+                                          " refused: " + (why.empty() ? "HTTP " + std::to_string(res->status) : why));
         if (res->status != 200 || !body.is_object())
             return fail(Errc::unavailable, "broker at " + m_url + ": HTTP " + std::to_string(res->status) +
                                                (why.empty() ? "" : ": " + why));
@@ -75,7 +76,7 @@ private:
 namespace {
 
 struct Settings {
-    std::string url;    ///< without a trailing '/'
+    std::string url;  ///< without a trailing '/'
     std::string token;
 };
 
@@ -83,9 +84,11 @@ core::Result<Settings> settings(const core::Config& config)
 {
     auto url = config.get("broker.url");
     if (!url || url->empty())
-        return fail(Errc::invalid_input, "the broker provider needs broker.url", "the URL of `serve` (behind TLS across machines), e.g. https://infra-agent.internal");
+        return fail(Errc::invalid_input, "the broker provider needs broker.url",
+                    "the URL of `serve` (behind TLS across machines), e.g. https://infra-agent.internal");
     if (url->rfind("http://", 0) != 0 && url->rfind("https://", 0) != 0)
-        return fail(Errc::invalid_input, "broker.url: expected an http:// or https:// URL, not " + core::text::quote(*url));
+        return fail(Errc::invalid_input,
+                    "broker.url: expected an http:// or https:// URL, not " + core::text::quote(*url));
     if (url->rfind("http://", 0) == 0) {
         std::string host = url->substr(7, url->find_first_of(":/", 7) - 7);
         if (host != "127.0.0.1" && host != "localhost" && host != "[")
@@ -128,8 +131,8 @@ core::Result<std::string> broker_worker_name(const core::Config& config)
     if (res->status != 200 || name.empty()) {
         std::string why = body.is_object() ? core::string_member(body, "error") : "";
         return fail(res->status == 401 ? Errc::denied : Errc::unavailable,
-                    "broker at " + s->url + " did not say whose worker token this is: HTTP " + std::to_string(res->status) +
-                        (why.empty() ? "" : ": " + why));
+                    "broker at " + s->url + " did not say whose worker token this is: HTTP " +
+                        std::to_string(res->status) + (why.empty() ? "" : ": " + why));
     }
     return name;
 }

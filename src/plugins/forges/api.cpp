@@ -32,13 +32,15 @@ std::string url_encode(const std::string& s)
 
 namespace {
 
-core::Error answer_error(const ApiCall& api, const std::string& method, const std::string& path, const core::http::Response& resp)
+core::Error answer_error(const ApiCall& api, const std::string& method, const std::string& path,
+                         const core::http::Response& resp)
 {
     json j = json::parse(resp.body, nullptr, false);
     std::string why;
     if (j.is_object() && j.contains("message"))
         why = j["message"].is_string() ? j["message"].get<std::string>() : j["message"].dump();
-    if (auto v = resp.headers.find("sl-violations"); v != resp.headers.end()) why += (why.empty() ? "" : ": ") + v->second;
+    if (auto v = resp.headers.find("sl-violations"); v != resp.headers.end())
+        why += (why.empty() ? "" : ": ") + v->second;
     if (j.is_object() && j.contains("errors")) why += " " + j["errors"].dump();
     Errc code = resp.status == 401 || resp.status == 403   ? Errc::denied
                 : resp.status == 400 || resp.status == 422 ? Errc::invalid_input
@@ -52,9 +54,11 @@ core::Error answer_error(const ApiCall& api, const std::string& method, const st
 namespace {
 
 // libzip is opened when an artifact is first read (core/dynlib).
+// clang-format off
 #define INFRA_LIBZIP_FUNCTIONS(X)                                                                  \
     X(zip_discard) X(zip_error_fini) X(zip_error_init) X(zip_error_strerror) X(zip_fclose) X(zip_fopen) \
     X(zip_fread) X(zip_open_from_source) X(zip_source_buffer_create) X(zip_source_free) X(zip_stat) X(zip_strerror)
+// clang-format on
 
 INFRA_LIBZIP_FUNCTIONS(INFRA_DYNLIB_DECLARE)
 
@@ -63,8 +67,9 @@ core::Status load_libzip()
     static core::Status loaded = core::fail(Errc::internal, "libzip was not loaded");
     static std::once_flag once;
     std::call_once(once, [] {
-        loaded = core::dynlib::load("reading pipeline artifacts", INFRA_LIBZIP_SONAME, INFRA_LIBZIP_PACKAGE,
-                                    [](void* handle, std::string& missing) { INFRA_LIBZIP_FUNCTIONS(INFRA_DYNLIB_BIND) });
+        loaded =
+            core::dynlib::load("reading pipeline artifacts", INFRA_LIBZIP_SONAME, INFRA_LIBZIP_PACKAGE,
+                               [](void* handle, std::string& missing) { INFRA_LIBZIP_FUNCTIONS(INFRA_DYNLIB_BIND) });
     });
     return loaded;
 }
@@ -77,7 +82,8 @@ core::Result<std::string> file_in_zip(const std::string& archive, const std::str
     zip_error_t error;
     zip_error_init(&error);
     zip_source_t* src = zip_source_buffer_create(archive.data(), archive.size(), 0, &error);
-    if (!src) return core::fail(Errc::unavailable, std::string("cannot read the artifact: ") + zip_error_strerror(&error));
+    if (!src)
+        return core::fail(Errc::unavailable, std::string("cannot read the artifact: ") + zip_error_strerror(&error));
     zip_t* z = zip_open_from_source(src, ZIP_RDONLY, &error);
     if (!z) {
         zip_source_free(src);
@@ -92,13 +98,15 @@ core::Result<std::string> file_in_zip(const std::string& archive, const std::str
     zip_stat_t st;
     if (zip_stat(z, file.c_str(), 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
         return core::fail(Errc::not_found, "the artifact has no file " + core::text::quote(file));
-    if (st.size > (16u << 20)) return core::fail(Errc::unavailable, "the artifact's " + file + " is larger than 16 MiB");
+    if (st.size > (16u << 20))
+        return core::fail(Errc::unavailable, "the artifact's " + file + " is larger than 16 MiB");
     zip_file_t* f = zip_fopen(z, file.c_str(), 0);
     if (!f) return core::fail(Errc::unavailable, "cannot open " + file + " in the artifact: " + zip_strerror(z));
     std::string out(st.size, '\0');
     zip_int64_t n = zip_fread(f, out.data(), out.size());
     zip_fclose(f);
-    if (n < 0 || static_cast<zip_uint64_t>(n) != st.size) return core::fail(Errc::unavailable, "cannot read " + file + " in the artifact");
+    if (n < 0 || static_cast<zip_uint64_t>(n) != st.size)
+        return core::fail(Errc::unavailable, "cannot read " + file + " in the artifact");
     return out;
 }
 
@@ -110,7 +118,9 @@ core::Result<std::string> get_raw(const ApiCall& api, const std::string& path)
     r.headers.emplace_back("Authorization", "Bearer " + api.token);
     r.timeout = std::chrono::seconds(120);
     auto resp = core::http::send(r);
-    if (!resp) return core::fail(Errc::unavailable, "cannot reach " + api.forge + " at " + api.base_url + ": " + resp.error().message);
+    if (!resp)
+        return core::fail(Errc::unavailable,
+                          "cannot reach " + api.forge + " at " + api.base_url + ": " + resp.error().message);
     if (resp->status == 301 || resp->status == 302 || resp->status == 303 || resp->status == 307) {
         auto location = resp->headers.find("location");
         if (location == resp->headers.end() || location->second.empty())
@@ -125,7 +135,9 @@ core::Result<std::string> get_raw(const ApiCall& api, const std::string& path)
         }
         follow.timeout = r.timeout;
         resp = core::http::send(follow);
-        if (!resp) return core::fail(Errc::unavailable, "GET " + path + ": cannot fetch where " + api.forge + " redirected: " + resp.error().message);
+        if (!resp)
+            return core::fail(Errc::unavailable, "GET " + path + ": cannot fetch where " + api.forge +
+                                                     " redirected: " + resp.error().message);
     }
     if (resp->status >= 200 && resp->status < 300) return std::move(resp->body);
     return core::fail(answer_error(api, "GET", path, *resp));
@@ -134,7 +146,8 @@ core::Result<std::string> get_raw(const ApiCall& api, const std::string& path)
 namespace {
 
 /// call_api, where 404 answers null when absent_is_null.
-core::Result<json> send(const ApiCall& api, const std::string& method, const std::string& path, const json& body, bool absent_is_null)
+core::Result<json> send(const ApiCall& api, const std::string& method, const std::string& path, const json& body,
+                        bool absent_is_null)
 {
     core::http::Request r;
     r.method = method;
@@ -147,11 +160,14 @@ core::Result<json> send(const ApiCall& api, const std::string& method, const std
     }
     r.timeout = std::chrono::seconds(30);
     auto resp = core::http::send(r);
-    if (!resp) return core::fail(Errc::unavailable, "cannot reach " + api.forge + " at " + api.base_url + ": " + resp.error().message);
+    if (!resp)
+        return core::fail(Errc::unavailable,
+                          "cannot reach " + api.forge + " at " + api.base_url + ": " + resp.error().message);
     json j = json::parse(resp->body, nullptr, false);
     if (resp->status >= 200 && resp->status < 300) {
         if (resp->body.empty()) return json::object();
-        if (j.is_discarded()) return core::fail(Errc::unavailable, method + " " + path + ": " + api.forge + " answered with no JSON");
+        if (j.is_discarded())
+            return core::fail(Errc::unavailable, method + " " + path + ": " + api.forge + " answered with no JSON");
         return j;
     }
     if (absent_is_null && resp->status == 404) return json();

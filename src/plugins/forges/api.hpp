@@ -19,7 +19,7 @@ using core::Errc;
 using nlohmann::json;
 
 struct ApiCall {
-    std::string forge;     ///< "GitHub", "GitLab": for messages
+    std::string forge;  ///< "GitHub", "GitLab": for messages
     std::string base_url;
     std::string token;
     std::vector<std::pair<std::string, std::string>> headers;  ///< besides Authorization and Content-Type

@@ -1,8 +1,8 @@
 // The GitHub forge: one pull request per bot branch, created or updated
 // through the REST API (github.com or GitHub Enterprise's /api/v3), with
 // labels, and a comment when a later run updates it.
-#include "core/text.hpp"
 #include "core/json_access.hpp"
+#include "core/text.hpp"
 #include "plugins/forges/api.hpp"
 #include "plugins/forges/forges.hpp"
 
@@ -32,7 +32,8 @@ public:
             if (!found) return core::fail(found.error());
             if (found->is_array())
                 for (const auto& p : *found)
-                    if (p.is_object() && core::string_member(core::object_member(p, "head"), "ref") == req.branch) number = core::int_member(p, "number");
+                    if (p.is_object() && core::string_member(core::object_member(p, "head"), "ref") == req.branch)
+                        number = core::int_member(p, "number");
         }
         json answer;
         if (number) {
@@ -41,12 +42,16 @@ public:
             if (!upd) return core::fail(upd.error());
             answer = *upd;
             if (!req.update_comment.empty()) {
-                auto c = call(*token, "POST", repo_path + "/issues/" + std::to_string(number) + "/comments", {{"body", req.update_comment}});
+                auto c = call(*token, "POST", repo_path + "/issues/" + std::to_string(number) + "/comments",
+                              {{"body", req.update_comment}});
                 if (!c) return core::fail(c.error());
             }
         } else {
             auto made = call(*token, "POST", repo_path + "/pulls",
-                             {{"title", req.title}, {"head", req.branch}, {"base", req.base}, {"body", req.body},
+                             {{"title", req.title},
+                              {"head", req.branch},
+                              {"base", req.base},
+                              {"body", req.body},
                               {"maintainer_can_modify", false}});
             if (!made) return core::fail(made.error());
             answer = *made;
@@ -54,7 +59,8 @@ public:
             if (!number) return core::fail(Errc::unavailable, "GitHub answered without a pull request number");
         }
         if (!req.labels.empty()) {
-            auto l = call(*token, "POST", repo_path + "/issues/" + std::to_string(number) + "/labels", {{"labels", req.labels}});
+            auto l = call(*token, "POST", repo_path + "/issues/" + std::to_string(number) + "/labels",
+                          {{"labels", req.labels}});
             if (!l) return core::fail(l.error());
         }
         PullRequest pr = core::change::record_for(name(), req, existing);
@@ -93,18 +99,23 @@ public:
 
 private:
     /// A call on one of the repository's pull requests, with a token for it.
-    core::Result<json> call_for(const PullRequest& pr, const std::string& method, const std::string& path, const json& body)
+    core::Result<json> call_for(const PullRequest& pr, const std::string& method, const std::string& path,
+                                const json& body)
     {
         auto token = m_s.token(pr.repository, pr.task_id);
         if (!token) return core::fail(token.error());
         return call(*token, method, "/repos/" + pr.repository + path, body);
     }
 
-    core::Result<json> call(const std::string& token, const std::string& method, const std::string& path, const json& body)
+    core::Result<json> call(const std::string& token, const std::string& method, const std::string& path,
+                            const json& body)
     {
-        return call_api({"GitHub", m_s.base_url, token,
-                         {{"Accept", m_s.accept}, {"X-GitHub-Api-Version", "2022-11-28"}, {"User-Agent", "infra-agent"}}},
-                        method, path, body);
+        return call_api(
+            {"GitHub",
+             m_s.base_url,
+             token,
+             {{"Accept", m_s.accept}, {"X-GitHub-Api-Version", "2022-11-28"}, {"User-Agent", "infra-agent"}}},
+            method, path, body);
     }
 
     GitHubSettings m_s;
@@ -112,6 +123,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<core::change::Forge> make_github(GitHubSettings settings) { return std::make_unique<GitHub>(std::move(settings)); }
+std::unique_ptr<core::change::Forge> make_github(GitHubSettings settings)
+{
+    return std::make_unique<GitHub>(std::move(settings));
+}
 
 }  // namespace infra::plugins::forges

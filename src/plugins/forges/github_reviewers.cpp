@@ -10,17 +10,23 @@ namespace {
 
 class GitHubReviewers final : public core::change::Reviewers {
 public:
-    explicit GitHubReviewers(ReviewerSettings s) : m_s(std::move(s)) { m_s.base_url = base_url(std::move(m_s.base_url)); }
+    explicit GitHubReviewers(ReviewerSettings s) : m_s(std::move(s))
+    {
+        m_s.base_url = base_url(std::move(m_s.base_url));
+    }
     std::string name() const override { return "github"; }
 
-    core::Result<bool> is_member(const std::string& team, const std::string& login, const std::string& repository) override
+    core::Result<bool> is_member(const std::string& team, const std::string& login,
+                                 const std::string& repository) override
     {
         auto slash = team.find('/');
-        if (slash == std::string::npos) return core::fail(Errc::invalid_input, "GitHub team " + team + " is not ORG/TEAM-SLUG");
+        if (slash == std::string::npos)
+            return core::fail(Errc::invalid_input, "GitHub team " + team + " is not ORG/TEAM-SLUG");
         auto token = m_s.member_token(repository, "");
         if (!token) return core::fail(token.error());
-        auto found = find_api(api(*token), "/orgs/" + url_encode(team.substr(0, slash)) + "/teams/" + url_encode(team.substr(slash + 1)) +
-                                               "/memberships/" + url_encode(login));
+        auto found =
+            find_api(api(*token), "/orgs/" + url_encode(team.substr(0, slash)) + "/teams/" +
+                                      url_encode(team.substr(slash + 1)) + "/memberships/" + url_encode(login));
         if (!found) return core::fail(found.error());
         return found->has_value() && core::string_member(**found, "state") == "active";
     }
@@ -29,7 +35,8 @@ public:
     {
         auto token = m_s.comment_token(repository, "");
         if (!token) return core::fail(token.error());
-        auto c = call_api(api(*token), "POST", "/repos/" + repository + "/issues/" + std::to_string(number) + "/comments", {{"body", body}});
+        auto c = call_api(api(*token), "POST",
+                          "/repos/" + repository + "/issues/" + std::to_string(number) + "/comments", {{"body", body}});
         if (!c) return core::fail(c.error());
         return {};
     }
@@ -37,7 +44,10 @@ public:
 private:
     ApiCall api(const std::string& token) const
     {
-        return {"GitHub", m_s.base_url, token, {{"Accept", m_s.accept}, {"X-GitHub-Api-Version", "2022-11-28"}, {"User-Agent", "infra-agent"}}};
+        return {"GitHub",
+                m_s.base_url,
+                token,
+                {{"Accept", m_s.accept}, {"X-GitHub-Api-Version", "2022-11-28"}, {"User-Agent", "infra-agent"}}};
     }
 
     ReviewerSettings m_s;

@@ -1,8 +1,8 @@
 // The GitLab forge: one merge request per bot branch through the REST API
 // (/api/v4), created or updated, with labels, and a note when a later run
 // updates it.
-#include "core/text.hpp"
 #include "core/json_access.hpp"
+#include "core/text.hpp"
 #include "plugins/forges/api.hpp"
 #include "plugins/forges/forges.hpp"
 
@@ -17,7 +17,8 @@ public:
     core::Result<PullRequest> open_or_update(const PrRequest& req, const std::optional<PullRequest>& existing) override
     {
         if (req.repository.find('/') == std::string::npos)
-            return core::fail(Errc::invalid_input, "the gitlab forge needs a group/project repository, not " + core::text::quote(req.repository));
+            return core::fail(Errc::invalid_input, "the gitlab forge needs a group/project repository, not " +
+                                                       core::text::quote(req.repository));
         auto token = m_s.token(req.repository, req.task_id);
         if (!token) return core::fail(token.error());
         std::string project = "/projects/" + url_encode(req.repository);
@@ -26,26 +27,34 @@ public:
 
         std::int64_t iid = existing ? existing->number : 0;
         if (!iid) {
-            auto found = call(*token, "GET", project + "/merge_requests?state=opened&source_branch=" + url_encode(req.branch), json());
+            auto found = call(*token, "GET",
+                              project + "/merge_requests?state=opened&source_branch=" + url_encode(req.branch), json());
             if (!found) return core::fail(found.error());
             if (found->is_array())
                 for (const auto& mr : *found)
-                    if (mr.is_object() && core::string_member(mr, "source_branch") == req.branch) iid = core::int_member(mr, "iid");
+                    if (mr.is_object() && core::string_member(mr, "source_branch") == req.branch)
+                        iid = core::int_member(mr, "iid");
         }
         json answer;
         if (iid) {
-            auto upd = call(*token, "PUT", project + "/merge_requests/" + std::to_string(iid),
-                            {{"title", req.title}, {"description", req.body}, {"labels", labels}, {"state_event", "reopen"}});
+            auto upd =
+                call(*token, "PUT", project + "/merge_requests/" + std::to_string(iid),
+                     {{"title", req.title}, {"description", req.body}, {"labels", labels}, {"state_event", "reopen"}});
             if (!upd) return core::fail(upd.error());
             answer = *upd;
             if (!req.update_comment.empty()) {
-                auto n = call(*token, "POST", project + "/merge_requests/" + std::to_string(iid) + "/notes", {{"body", req.update_comment}});
+                auto n = call(*token, "POST", project + "/merge_requests/" + std::to_string(iid) + "/notes",
+                              {{"body", req.update_comment}});
                 if (!n) return core::fail(n.error());
             }
         } else {
             auto made = call(*token, "POST", project + "/merge_requests",
-                             {{"source_branch", req.branch}, {"target_branch", req.base}, {"title", req.title},
-                              {"description", req.body}, {"labels", labels}, {"remove_source_branch", true}});
+                             {{"source_branch", req.branch},
+                              {"target_branch", req.base},
+                              {"title", req.title},
+                              {"description", req.body},
+                              {"labels", labels},
+                              {"remove_source_branch", true}});
             if (!made) return core::fail(made.error());
             answer = *made;
             iid = core::int_member(answer, "iid");
@@ -65,7 +74,8 @@ public:
         core::change::PrStatus s;
         s.state = state == "merged" ? "merged" : state == "closed" || state == "locked" ? "closed" : "open";
         s.head_commit = core::string_member(*got, "sha");
-        s.by = core::string_member(core::object_member(*got, state == "merged" ? "merged_by" : "closed_by"), "username");
+        s.by =
+            core::string_member(core::object_member(*got, state == "merged" ? "merged_by" : "closed_by"), "username");
         return s;
     }
 
@@ -87,17 +97,22 @@ public:
 
 private:
     /// A call on one merge request (path below it), with a token for it.
-    core::Result<json> call_for(const PullRequest& pr, const std::string& method, const std::string& path, const json& body)
+    core::Result<json> call_for(const PullRequest& pr, const std::string& method, const std::string& path,
+                                const json& body)
     {
         auto token = m_s.token(pr.repository, pr.task_id);
         if (!token) return core::fail(token.error());
-        return call(*token, method, "/projects/" + url_encode(pr.repository) + "/merge_requests/" + std::to_string(pr.number) + path, body);
+        return call(*token, method,
+                    "/projects/" + url_encode(pr.repository) + "/merge_requests/" + std::to_string(pr.number) + path,
+                    body);
     }
 
-    core::Result<json> call(const std::string& token, const std::string& method, const std::string& path, const json& body)
+    core::Result<json> call(const std::string& token, const std::string& method, const std::string& path,
+                            const json& body)
     {
-        return call_api({"GitLab", m_s.base_url, token, {{"Accept", "application/json"}, {"User-Agent", "infra-agent"}}}, method,
-                        path, body);
+        return call_api(
+            {"GitLab", m_s.base_url, token, {{"Accept", "application/json"}, {"User-Agent", "infra-agent"}}}, method,
+            path, body);
     }
 
     GitLabSettings m_s;
@@ -105,6 +120,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<core::change::Forge> make_gitlab(GitLabSettings settings) { return std::make_unique<GitLab>(std::move(settings)); }
+std::unique_ptr<core::change::Forge> make_gitlab(GitLabSettings settings)
+{
+    return std::make_unique<GitLab>(std::move(settings));
+}
 
 }  // namespace infra::plugins::forges

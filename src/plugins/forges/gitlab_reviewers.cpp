@@ -9,18 +9,24 @@ namespace {
 
 class GitLabReviewers final : public core::change::Reviewers {
 public:
-    explicit GitLabReviewers(ReviewerSettings s) : m_s(std::move(s)) { m_s.base_url = base_url(std::move(m_s.base_url)); }
+    explicit GitLabReviewers(ReviewerSettings s) : m_s(std::move(s))
+    {
+        m_s.base_url = base_url(std::move(m_s.base_url));
+    }
     std::string name() const override { return "gitlab"; }
 
-    core::Result<bool> is_member(const std::string& group, const std::string& login, const std::string& repository) override
+    core::Result<bool> is_member(const std::string& group, const std::string& login,
+                                 const std::string& repository) override
     {
         auto token = m_s.member_token(repository, "");
         if (!token) return core::fail(token.error());
         // The search matches names and usernames alike: only the exact username counts.
-        auto found = find_api(api(*token), "/groups/" + url_encode(group) + "/members/all?query=" + url_encode(login) + "&per_page=100");
+        auto found = find_api(api(*token), "/groups/" + url_encode(group) + "/members/all?query=" + url_encode(login) +
+                                               "&per_page=100");
         if (!found) return core::fail(found.error());
         if (!found->has_value()) return core::fail(Errc::not_found, "GitLab has no group " + group);
-        if (!(*found)->is_array()) return core::fail(Errc::unavailable, "GitLab answered the members of " + group + " with no list");
+        if (!(*found)->is_array())
+            return core::fail(Errc::unavailable, "GitLab answered the members of " + group + " with no list");
         for (const auto& m : **found)
             if (m.is_object() && core::string_member(m, "username") == login)
                 return core::string_member(m, "state", "active") == "active";
@@ -31,8 +37,10 @@ public:
     {
         auto token = m_s.comment_token(repository, "");
         if (!token) return core::fail(token.error());
-        auto n = call_api(api(*token), "POST", "/projects/" + url_encode(repository) + "/merge_requests/" + std::to_string(number) + "/notes",
-                          {{"body", body}});
+        auto n =
+            call_api(api(*token), "POST",
+                     "/projects/" + url_encode(repository) + "/merge_requests/" + std::to_string(number) + "/notes",
+                     {{"body", body}});
         if (!n) return core::fail(n.error());
         return {};
     }

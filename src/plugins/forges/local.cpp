@@ -1,6 +1,5 @@
 #include "plugins/forges/forges.hpp"
 
-
 namespace infra::plugins::forges {
 namespace {
 
@@ -45,6 +44,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<core::change::Forge> make_local(core::change::PrStore& store) { return std::make_unique<Local>(store); }
+std::unique_ptr<core::change::Forge> make_local(core::change::PrStore& store)
+{
+    return std::make_unique<Local>(store);
+}
 
 }  // namespace infra::plugins::forges

@@ -10,7 +10,6 @@
 #include "plugins/forges/api.hpp"
 #include "plugins/forges/forges.hpp"
 
-
 #include <optional>
 #include <set>
 #include <thread>
@@ -82,7 +81,9 @@ private:
 
     ApiCall github(const std::string& token) const
     {
-        return {"GitHub", m_s.github_url, token,
+        return {"GitHub",
+                m_s.github_url,
+                token,
                 {{"Accept", m_s.github_accept}, {"X-GitHub-Api-Version", "2022-11-28"}, {"User-Agent", "infra-agent"}}};
     }
 
@@ -108,7 +109,8 @@ private:
         for (const auto& r : core::array_member(*before, "workflow_runs")) seen.insert(core::int_member(r, "id"));
         json inputs = json::object();
         for (const auto& [k, v] : core::change::inputs_for(spec, t)) inputs[k] = v;
-        auto dispatched = call_api(github(*tok), "POST", workflow + "/dispatches", {{"ref", t.branch}, {"inputs", inputs}});
+        auto dispatched =
+            call_api(github(*tok), "POST", workflow + "/dispatches", {{"ref", t.branch}, {"inputs", inputs}});
         if (!dispatched) return core::fail(dispatched.error());
 
         PipelineOutcome out;
@@ -130,7 +132,8 @@ private:
                 }
                 if (!run_id) return false;
             }
-            auto r = call_api(github(*fresh), "GET", "/repos/" + repo + "/actions/runs/" + std::to_string(run_id), json());
+            auto r =
+                call_api(github(*fresh), "GET", "/repos/" + repo + "/actions/runs/" + std::to_string(run_id), json());
             if (!r) return core::fail(r.error());
             run = *r;
             out.url = core::string_member(run, "html_url");
@@ -138,19 +141,23 @@ private:
         });
         if (!done) return core::fail(done.error());
         if (out.timed_out) {
-            if (!run_id) out.conclusion += " (no run of " + spec.workflow + " started for " + t.commit.substr(0, 12) + ")";
+            if (!run_id)
+                out.conclusion += " (no run of " + spec.workflow + " started for " + t.commit.substr(0, 12) + ")";
             return out;
         }
         out.conclusion = core::string_member(run, "conclusion", "unknown");
         out.ok = passed(out.conclusion);
         // The jobs, for the report and the logs.
-        auto jobs = call_api(github(*tok), "GET", "/repos/" + repo + "/actions/runs/" + std::to_string(run_id) + "/jobs", json());
+        auto jobs = call_api(github(*tok), "GET",
+                             "/repos/" + repo + "/actions/runs/" + std::to_string(run_id) + "/jobs", json());
         if (!jobs) return core::fail(jobs.error());
         for (const auto& j : core::array_member(*jobs, "jobs"))
-            out.detail += "job " + core::string_member(j, "name") + ": " + core::string_member(j, "conclusion", core::string_member(j, "status")) + "\n";
+            out.detail += "job " + core::string_member(j, "name") + ": " +
+                          core::string_member(j, "conclusion", core::string_member(j, "status")) + "\n";
         if (spec.summary == "log") {
             for (const auto& j : core::array_member(*jobs, "jobs")) {
-                auto log = get_raw(github(*tok), "/repos/" + repo + "/actions/jobs/" + std::to_string(core::int_member(j, "id")) + "/logs");
+                auto log = get_raw(github(*tok), "/repos/" + repo + "/actions/jobs/" +
+                                                     std::to_string(core::int_member(j, "id")) + "/logs");
                 if (!log) return core::fail(log.error());
                 out.summary = core::change::plan_summary_in(*log);
                 if (!out.summary.empty()) break;
@@ -168,18 +175,20 @@ private:
             if (!*plan) {
                 out.ok = false;
                 out.conclusion = "success, but the run saved no artifact " + spec.plan_artifact + " with the plan";
-            } else
-                out.plan = std::move(**plan);
+            } else out.plan = std::move(**plan);
         }
         return out;
     }
 
     /// A file of a run's artifact; nullopt when the run has no artifact of that name.
-    core::Result<std::optional<std::string>> github_artifact_file(const std::string& token, const std::string& repo, std::int64_t run_id,
-                                                                  const std::string& name, const std::string& file)
+    core::Result<std::optional<std::string>> github_artifact_file(const std::string& token, const std::string& repo,
+                                                                  std::int64_t run_id, const std::string& name,
+                                                                  const std::string& file)
     {
         auto list = call_api(github(token), "GET",
-                             "/repos/" + repo + "/actions/runs/" + std::to_string(run_id) + "/artifacts?name=" + url_encode(name), json());
+                             "/repos/" + repo + "/actions/runs/" + std::to_string(run_id) +
+                                 "/artifacts?name=" + url_encode(name),
+                             json());
         if (!list) return core::fail(list.error());
         std::int64_t artifact = 0;
         for (const auto& a : core::array_member(*list, "artifacts"))
@@ -201,11 +210,13 @@ private:
         auto done = poll(spec, out, [&]() -> core::Result<bool> {
             auto tok = token(m_s.github_token, scope, t.task_id, "GitHub");
             if (!tok) return core::fail(tok.error());
-            auto r = call_api(github(*tok), "GET", "/repos/" + repo + "/commits/" + t.commit + "/check-runs?per_page=100", json());
+            auto r = call_api(github(*tok), "GET",
+                              "/repos/" + repo + "/commits/" + t.commit + "/check-runs?per_page=100", json());
             if (!r) return core::fail(r.error());
             runs = json::array();
             for (const auto& c : core::array_member(*r, "check_runs"))
-                if (spec.checks.empty() || std::find(spec.checks.begin(), spec.checks.end(), core::string_member(c, "name")) != spec.checks.end())
+                if (spec.checks.empty() || std::find(spec.checks.begin(), spec.checks.end(),
+                                                     core::string_member(c, "name")) != spec.checks.end())
                     runs.push_back(c);
             std::set<std::string> names;
             bool all_done = !runs.empty();
@@ -229,7 +240,8 @@ private:
             }
             if (spec.summary == "log" && out.summary.empty()) {
                 const json& output = core::object_member(c, "output");
-                out.summary = core::change::plan_summary_in(core::string_member(output, "summary") + "\n" + core::string_member(output, "text"));
+                out.summary = core::change::plan_summary_in(core::string_member(output, "summary") + "\n" +
+                                                            core::string_member(output, "text"));
             }
         }
         if (out.timed_out) {
@@ -266,7 +278,8 @@ private:
             status = core::string_member(*p, "status");
             if (out.url.empty()) out.url = core::string_member(*p, "web_url");
             // manual: the pipeline waits for a person to start a job, which is not a verdict either.
-            return status == "success" || status == "failed" || status == "canceled" || status == "skipped" || status == "manual";
+            return status == "success" || status == "failed" || status == "canceled" || status == "skipped" ||
+                   status == "manual";
         });
         if (!done) return core::fail(done.error());
         if (out.timed_out) {
@@ -275,10 +288,12 @@ private:
         }
         out.conclusion = status;
         out.ok = status == "success";
-        auto jobs = call_api(api(*tok), "GET", base + "/pipelines/" + std::to_string(id) + "/jobs?per_page=100", json());
+        auto jobs =
+            call_api(api(*tok), "GET", base + "/pipelines/" + std::to_string(id) + "/jobs?per_page=100", json());
         if (!jobs) return core::fail(jobs.error());
         if (!jobs->is_array()) return core::fail(Errc::unavailable, "GitLab answered the pipeline's jobs with no list");
-        for (const auto& j : *jobs) out.detail += "job " + core::string_member(j, "name") + ": " + core::string_member(j, "status") + "\n";
+        for (const auto& j : *jobs)
+            out.detail += "job " + core::string_member(j, "name") + ": " + core::string_member(j, "status") + "\n";
         for (const auto& j : *jobs) {
             std::string job = base + "/jobs/" + std::to_string(core::int_member(j, "id"));
             if (spec.summary == "log") {
@@ -288,7 +303,9 @@ private:
             } else if (spec.summary == "artifact" && core::string_member(j, "name") == spec.artifact) {
                 // GitLab hands out one file of a job's artifacts by its path.
                 auto file = get_raw(api(*tok), job + "/artifacts/" + spec.artifact_file);
-                if (!file) return core::fail(Errc::unavailable, "artifact of job " + spec.artifact + ": " + file.error().message);
+                if (!file)
+                    return core::fail(Errc::unavailable,
+                                      "artifact of job " + spec.artifact + ": " + file.error().message);
                 out.summary = summary_of_file(*file);
             }
             if (!out.summary.empty()) break;
@@ -297,8 +314,11 @@ private:
         if (out.ok && !spec.plan_artifact.empty()) {
             for (const auto& j : *jobs)
                 if (core::string_member(j, "name") == spec.plan_artifact) {
-                    auto file = get_raw(api(*tok), base + "/jobs/" + std::to_string(core::int_member(j, "id")) + "/artifacts/" + spec.plan_file);
-                    if (!file) return core::fail(Errc::unavailable, "the plan in job " + spec.plan_artifact + "'s artifacts: " + file.error().message);
+                    auto file = get_raw(api(*tok), base + "/jobs/" + std::to_string(core::int_member(j, "id")) +
+                                                       "/artifacts/" + spec.plan_file);
+                    if (!file)
+                        return core::fail(Errc::unavailable, "the plan in job " + spec.plan_artifact +
+                                                                 "'s artifacts: " + file.error().message);
                     out.plan = std::move(*file);
                 }
             if (out.plan.empty()) {

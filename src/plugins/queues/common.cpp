@@ -25,8 +25,7 @@ int effective_priority(const AgentTask& t, const json& decision)
 {
     int p = static_cast<int>(t.context.priority);
     if (decision.is_object() && decision.contains("priority") && decision["priority"].is_string())
-        if (auto dp = parse_priority(decision["priority"].get<std::string>()))
-            p = std::max(p, static_cast<int>(*dp));
+        if (auto dp = parse_priority(decision["priority"].get<std::string>())) p = std::max(p, static_cast<int>(*dp));
     return p;
 }
 
@@ -54,8 +53,10 @@ Result<State> add_approval(const std::string& id, const std::string& state, cons
         // One person counts for one group, checked where the approval is
         // recorded so that two approvals at once cannot both pass.
         if (core::identity::same(core::string_member(a, "by"), by))
-            return fail(Errc::denied, by + " already approved task " + text::quote(id) + " for " +
-                                          text::quote(core::string_member(a, "group")) + ", and one person counts for one group of a task",
+            return fail(Errc::denied,
+                        by + " already approved task " + text::quote(id) + " for " +
+                            text::quote(core::string_member(a, "group")) +
+                            ", and one person counts for one group of a task",
                         "another member of " + text::quote(group) + " must approve for it");
     }
     approvals.push_back({{"group", group}, {"by", by}, {"atMs", now}});
@@ -88,9 +89,10 @@ Error wrong_state(const std::string& id, const std::optional<std::string>& state
 Result<std::string> purgeable_states(const std::vector<State>& states)
 {
     std::string in;
-    for (State s : states.empty() ? std::vector<State>{State::succeeded, State::dead, State::cancelled, State::denied}
-                                  : states) {
-        if (!is_final(s)) return fail(Errc::usage, "only finished tasks can be purged, not " + std::string(to_string(s)));
+    for (State s :
+         states.empty() ? std::vector<State>{State::succeeded, State::dead, State::cancelled, State::denied} : states) {
+        if (!is_final(s))
+            return fail(Errc::usage, "only finished tasks can be purged, not " + std::string(to_string(s)));
         in += std::string(in.empty() ? "'" : ", '") + std::string(to_string(s)) + "'";
     }
     return in;

@@ -1,9 +1,9 @@
 #include "plugins/queues/postgres_queue.hpp"
 
 #include "core/json_access.hpp"
+#include "core/store/pg.hpp"
 #include "core/text.hpp"
 #include "plugins/queues/common.hpp"
-#include "core/store/pg.hpp"
 #include "plugins/queues/pool.hpp"
 
 #include <algorithm>
@@ -124,7 +124,8 @@ private:
     /// In network byte order, as the binary format wants.
     static void put(std::string& s, std::uint32_t v)
     {
-        s.append({static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)});
+        s.append(
+            {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8), static_cast<char>(v)});
     }
     std::string m_elems;
     std::uint32_t m_n = 0;
@@ -164,10 +165,7 @@ private:
 
 class PostgresQueue final : public Queue {
 public:
-    PostgresQueue(std::string url, OpenOptions opt)
-        : m_pool([url] { return Conn::open(url); }), m_opt(opt)
-    {
-    }
+    PostgresQueue(std::string url, OpenOptions opt) : m_pool([url] { return Conn::open(url); }), m_opt(opt) {}
 
     Status init()
     {
@@ -202,8 +200,8 @@ public:
         auto now = now_ms();
         bool claimable = false;
         for (const auto& item : items) {
-            json required = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
-                                                      : json::array();
+            json required =
+                item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals") : json::array();
             ids.add(item.task.id);
             keys.add(item.task.dedupe_key);
             types.add(to_string(item.task.type));
@@ -221,12 +219,15 @@ public:
         auto tx = Tx::begin(**c);
         if (!tx) return tx.error();
         auto ins = (*c)->query(
-            "WITH input AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], "
+            "WITH input AS (SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], "
+            "$7::int[], "
             "$8::bigint[], $9::int[], $10::text[], $11::bytea[], $12::bytea[]) WITH ORDINALITY "
             "AS t(id, dedupe_key, type, agent, state, priority, available_at, max_attempts, required_approvals, task, "
             "decision, ord)), "
-            "ins AS (INSERT INTO infra_queue (id, dedupe_key, type, agent, state, priority, available_at, max_attempts, "
-            "required_approvals, created_at, updated_at) SELECT id, dedupe_key, type, agent, state, priority, available_at, "
+            "ins AS (INSERT INTO infra_queue (id, dedupe_key, type, agent, state, priority, available_at, "
+            "max_attempts, "
+            "required_approvals, created_at, updated_at) SELECT id, dedupe_key, type, agent, state, priority, "
+            "available_at, "
             "max_attempts, required_approvals, $1::bigint, $1::bigint FROM input ORDER BY ord ON CONFLICT DO NOTHING "
             "RETURNING id), "
             // An id twice in a batch: its first occurrence is the one inserted.
@@ -234,8 +235,8 @@ public:
             "i.task, i.decision FROM input i JOIN ins ON ins.id = i.id "
             "ORDER BY i.id, i.ord) "
             "SELECT id FROM ins",
-            {now, ids.str(), keys.str(), types.str(), agents.str(), states.str(), prios.str(), avails.str(), maxes.str(),
-             approvals.str(), tasks.param(), decisions.param()});
+            {now, ids.str(), keys.str(), types.str(), agents.str(), states.str(), prios.str(), avails.str(),
+             maxes.str(), approvals.str(), tasks.param(), decisions.param()});
         if (!ins) return ins.error();
         std::set<std::string> inserted;
         for (int i = 0; i < ins->size(); ++i) inserted.insert(ins->text(i, 0));
@@ -246,10 +247,11 @@ public:
                 claimable = claimable || item.initial == State::queued;
                 continue;
             }
-            auto dup = (*c)->query(std::string("SELECT id, state FROM infra_queue WHERE id = $1 UNION ALL "
-                                               "SELECT id, state FROM infra_queue WHERE dedupe_key = $2 AND state IN ") +
-                                       k_active + " LIMIT 1",
-                                   {item.task.id, item.task.dedupe_key});
+            auto dup =
+                (*c)->query(std::string("SELECT id, state FROM infra_queue WHERE id = $1 UNION ALL "
+                                        "SELECT id, state FROM infra_queue WHERE dedupe_key = $2 AND state IN ") +
+                                k_active + " LIMIT 1",
+                            {item.task.id, item.task.dedupe_key});
             if (!dup) return dup.error();
             if (dup->size() == 0) return fail(Errc::internal, "enqueue conflict without a conflicting task");
             out.push_back({dup->text(0, 0), parse_state(dup->text(0, 1)).value_or(State::queued), true});
@@ -284,7 +286,8 @@ public:
             agent_array += std::string(agent_array.empty() ? "{" : ",") + "\"" + quoted + "\"";
         }
         if (!agent_array.empty()) agent_array += "}";
-        std::vector<Param> params = {now, worker, static_cast<std::int64_t>(lease.count()), static_cast<std::int64_t>(max)};
+        std::vector<Param> params = {now, worker, static_cast<std::int64_t>(lease.count()),
+                                     static_cast<std::int64_t>(max)};
         if (!agents.empty()) params.emplace_back(agent_array);
         auto cl = (*c)->query(
             std::string("WITH c AS (UPDATE infra_queue q SET state = 'leased', lease_owner = $2, "
@@ -293,7 +296,8 @@ public:
                         "AND available_at <= $1::bigint ") +
                 (agents.empty() ? "" : "AND agent = ANY($5::text[]) ") +
                 "ORDER BY priority DESC, seq LIMIT $4::bigint FOR UPDATE SKIP LOCKED) s WHERE q.id = s.id "
-                "RETURNING q.id, q.fence, q.attempts, q.max_attempts, q.lease_until, q.priority, q.seq, q.available_at) "
+                "RETURNING q.id, q.fence, q.attempts, q.max_attempts, q.lease_until, q.priority, q.seq, "
+                "q.available_at) "
                 "SELECT c.id, c.fence, c.attempts, c.max_attempts, c.lease_until, c.available_at, p.task, p.decision "
                 "FROM c JOIN infra_queue_payload p ON p.id = c.id ORDER BY c.priority DESC, c.seq",
             params, Conn::Results::binary);  // payloads as bytes, not hex
@@ -316,7 +320,9 @@ public:
         if (m_opt.events)
             for (int i = 0; i < rec->size(); ++i) {
                 std::string state = rec->text(i, 1);
-                m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried", rec->text(i, 0), "",
+                m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried",
+                                    rec->text(i, 0),
+                                    "",
                                     {{"reason", "lease expired"}, {"state", state}}});
             }
         return out;
@@ -409,10 +415,11 @@ public:
         auto c = m_pool.take();
         if (!c) return c.error();
         auto now = now_ms();
-        auto r = (*c)->query(std::string("UPDATE infra_queue SET state = 'queued', attempts = GREATEST(attempts - 1, 0), "
-                                         "lease_owner = NULL, lease_until = NULL, available_at = $1::bigint, "
-                                         "updated_at = $1::bigint WHERE id = $2 AND fence = $3::bigint AND state = 'leased'"),
-                             {now, id, token});
+        auto r = (*c)->query(
+            std::string("UPDATE infra_queue SET state = 'queued', attempts = GREATEST(attempts - 1, 0), "
+                        "lease_owner = NULL, lease_until = NULL, available_at = $1::bigint, "
+                        "updated_at = $1::bigint WHERE id = $2 AND fence = $3::bigint AND state = 'leased'"),
+            {now, id, token});
         if (!r) return r.error();
         if (r->affected() != 1) return lost(**c, id, token);
         (void)(*c)->exec(k_notify);
@@ -424,10 +431,11 @@ public:
         auto c = m_pool.take();
         if (!c) return c.error();
         auto now = now_ms();
-        auto r = (*c)->query(std::string("UPDATE infra_queue SET state = 'queued', attempts = GREATEST(attempts - 1, 0), "
-                                         "lease_owner = NULL, lease_until = NULL, available_at = $4::bigint, last_error = $5, "
-                                         "updated_at = $1::bigint WHERE id = $2 AND fence = $3::bigint AND state = 'leased'"),
-                             {now, id, token, now + delay.count(), reason.substr(0, 4096)});
+        auto r = (*c)->query(
+            std::string("UPDATE infra_queue SET state = 'queued', attempts = GREATEST(attempts - 1, 0), "
+                        "lease_owner = NULL, lease_until = NULL, available_at = $4::bigint, last_error = $5, "
+                        "updated_at = $1::bigint WHERE id = $2 AND fence = $3::bigint AND state = 'leased'"),
+            {now, id, token, now + delay.count(), reason.substr(0, 4096)});
         if (!r) return r.error();
         if (r->affected() != 1) return lost(**c, id, token);
         return {};
@@ -463,7 +471,8 @@ public:
         if (!c) return c.error();
         auto tx = Tx::begin(**c);
         if (!tx) return tx.error();
-        auto q = (*c)->query("SELECT state, required_approvals, approvals FROM infra_queue WHERE id = $1 FOR UPDATE", {id});
+        auto q =
+            (*c)->query("SELECT state, required_approvals, approvals FROM infra_queue WHERE id = $1 FOR UPDATE", {id});
         if (!q) return q.error();
         if (q->size() == 0) return fail(Errc::not_found, "no task " + text::quote(id));
         json approvals = json::parse(q->text(0, 2), nullptr, false);
@@ -497,9 +506,10 @@ public:
         auto c = m_pool.take();
         if (!c) return c.error();
         auto now = now_ms();
-        auto r = (*c)->query("UPDATE infra_queue SET state = 'queued', attempts = 0, available_at = $1::bigint, "
-                             "finished_at = NULL, updated_at = $1::bigint WHERE id = $2 AND state IN ('dead', 'cancelled')",
-                             {now, id});
+        auto r =
+            (*c)->query("UPDATE infra_queue SET state = 'queued', attempts = 0, available_at = $1::bigint, "
+                        "finished_at = NULL, updated_at = $1::bigint WHERE id = $2 AND state IN ('dead', 'cancelled')",
+                        {now, id});
         if (!r) {
             if (r.error().code == Errc::conflict)
                 return fail(Errc::conflict,
@@ -532,7 +542,8 @@ public:
         auto c = m_pool.take();
         if (!c) return c.error();
         auto r = (*c)->query("DELETE FROM infra_queue WHERE finished_at IS NOT NULL AND finished_at < $1::bigint "
-                             "AND state IN (" + *in + ")",
+                             "AND state IN (" +
+                                 *in + ")",
                              {now_ms() - retention.count()});
         if (!r) return r.error();
         return r->affected();
@@ -569,14 +580,16 @@ public:
         // A unique prefix is enough, like a short git hash.
         std::string like;
         for (char ch : id) like += (ch == '%' || ch == '_' || ch == '\\') ? std::string("\\") + ch : std::string(1, ch);
-        auto r = (*c)->query(std::string(k_entry_columns) +
-                                 ", p.task, p.decision, p.result FROM infra_queue q JOIN infra_queue_payload p "
-                                 "ON p.id = q.id WHERE q.id = $1 OR q.id LIKE $2 || '%' ORDER BY q.id = $1 DESC LIMIT 2",
-                             {id, like});
+        auto r =
+            (*c)->query(std::string(k_entry_columns) +
+                            ", p.task, p.decision, p.result FROM infra_queue q JOIN infra_queue_payload p "
+                            "ON p.id = q.id WHERE q.id = $1 OR q.id LIKE $2 || '%' ORDER BY q.id = $1 DESC LIMIT 2",
+                        {id, like});
         if (!r) return r.error();
         if (r->size() == 0) return fail(Errc::not_found, "no task " + text::quote(id) + " in the queue");
         Entry e = entry(*r, 0);
-        if (e.id != id && r->size() > 1) return fail(Errc::usage, "task id prefix " + text::quote(id) + " is ambiguous");
+        if (e.id != id && r->size() > 1)
+            return fail(Errc::usage, "task id prefix " + text::quote(id) + " is ambiguous");
         e.task = from_cbor(r->bytes(0, 17));
         e.decision = from_cbor(r->bytes(0, 18));
         if (!r->is_null(0, 19)) e.result = from_cbor(r->bytes(0, 19));

@@ -20,9 +20,11 @@ using core::fail;
 namespace {
 
 // hiredis is opened when a Redis queue is first used (core/dynlib).
+// clang-format off
 #define INFRA_HIREDIS_FUNCTIONS(X)                                                                 \
     X(freeReplyObject) X(redisAppendCommandArgv) X(redisBufferRead) X(redisBufferWrite)           \
     X(redisConnectWithTimeout) X(redisFree) X(redisGetReply) X(redisGetReplyFromReader) X(redisSetTimeout)
+// clang-format on
 
 INFRA_HIREDIS_FUNCTIONS(INFRA_DYNLIB_DECLARE)
 
@@ -31,8 +33,9 @@ core::Status load_hiredis()
     static core::Status loaded = fail(Errc::internal, "hiredis was not loaded");
     static std::once_flag once;
     std::call_once(once, [] {
-        loaded = core::dynlib::load("the Redis queue", INFRA_HIREDIS_SONAME, INFRA_HIREDIS_PACKAGE,
-                                    [](void* handle, std::string& missing) { INFRA_HIREDIS_FUNCTIONS(INFRA_DYNLIB_BIND) });
+        loaded =
+            core::dynlib::load("the Redis queue", INFRA_HIREDIS_SONAME, INFRA_HIREDIS_PACKAGE,
+                               [](void* handle, std::string& missing) { INFRA_HIREDIS_FUNCTIONS(INFRA_DYNLIB_BIND) });
     });
     return loaded;
 }
@@ -172,7 +175,8 @@ core::Result<std::unique_ptr<Conn>> Conn::open(const Address& a, const std::stri
         auth.push_back(a.password);
         auto r = c->command(auth);
         if (!r) return r.error();
-        if (r->type == Reply::Type::error) return fail(Errc::unavailable, "'" + where + "' refused the credentials: " + r->str);
+        if (r->type == Reply::Type::error)
+            return fail(Errc::unavailable, "'" + where + "' refused the credentials: " + r->str);
     }
     if (a.db != 0) {
         auto r = c->command({"SELECT", std::to_string(a.db)});

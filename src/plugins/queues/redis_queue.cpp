@@ -631,15 +631,17 @@ std::string cbor_bytes(const json& j)
     return std::string(b.begin(), b.end());
 }
 
-const std::vector<std::string> k_fields = {"state",  "type",    "agent",   "dk",    "prio",  "att",
-                                           "maxatt", "created", "updated", "avail", "until", "owner",
-                                           "err",    "req",     "appr",    "fence"};
+const std::vector<std::string> k_fields = {"state",   "type",  "agent", "dk",    "prio", "att", "maxatt", "created",
+                                           "updated", "avail", "until", "owner", "err",  "req", "appr",   "fence"};
 
 /// The layout of the keys below: changed whenever a key or field changes meaning.
 constexpr const char* k_layout = "2";
 
 /// A field the scripts leave unset until it changes, read as its default.
-const std::string& or_default(const Reply& r, const std::string& fallback) { return r.is_nil() ? fallback : r.str; }
+const std::string& or_default(const Reply& r, const std::string& fallback)
+{
+    return r.is_nil() ? fallback : r.str;
+}
 
 class RedisQueue final : public Queue {
 public:
@@ -677,21 +679,16 @@ public:
         staged.reserve(items.size());
         std::size_t run_at = 0;  ///< where the current run's length is in args
         for (const auto& item : items) {
-            json approvals = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
-                                                       : json::array();
-            std::string state(to_string(item.initial)), prio = std::to_string(effective_priority(item.task, item.decision));
+            json approvals =
+                item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals") : json::array();
+            std::string state(to_string(item.initial)),
+                prio = std::to_string(effective_priority(item.task, item.decision));
             auto delay = std::max<std::int64_t>(0, item.delay.count());
-            staged.push_back({"HSET", m_addr.prefix + "n:" + std::to_string(staged.size()),
-                              "task", cbor_bytes(to_json(item.task)),
-                              "decision", cbor_bytes(item.decision),
-                              "state", state,
-                              "type", std::string(to_string(item.task.type)),
-                              "agent", item.task.context.agent_slug,
-                              "dk", item.task.dedupe_key,
-                              "prio", prio,
-                              "avail", std::to_string(now + delay),
-                              "maxatt", std::to_string(std::max(1, item.max_attempts)),
-                              "created", created,
+            staged.push_back({"HSET", m_addr.prefix + "n:" + std::to_string(staged.size()), "task",
+                              cbor_bytes(to_json(item.task)), "decision", cbor_bytes(item.decision), "state", state,
+                              "type", std::string(to_string(item.task.type)), "agent", item.task.context.agent_slug,
+                              "dk", item.task.dedupe_key, "prio", prio, "avail", std::to_string(now + delay), "maxatt",
+                              std::to_string(std::max(1, item.max_attempts)), "created", created,
                               // Every field, always: n:I may hold what a failed enqueue left.
                               "req", approvals.dump()});
             std::string delay_ms = std::to_string(delay);
@@ -729,7 +726,9 @@ public:
         if (m_opt.events)
             for (std::size_t i = 0; i + 1 < expired.size(); i += 2) {
                 std::string state = expired[i + 1].str;
-                m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried", expired[i].str, "",
+                m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried",
+                                    expired[i].str,
+                                    "",
                                     {{"reason", "lease expired"}, {"state", state}}});
             }
         std::int64_t until = r->elements[1].as_int();
@@ -823,7 +822,8 @@ public:
 
     Status defer(const std::string& id, std::int64_t token, Millis delay, const std::string& reason) override
     {
-        return fenced(id, token, run(s_defer, {id, std::to_string(token), reason.substr(0, 4096), std::to_string(delay.count())}));
+        return fenced(id, token,
+                      run(s_defer, {id, std::to_string(token), reason.substr(0, 4096), std::to_string(delay.count())}));
     }
 
     Status redecide(const std::string& id, std::int64_t token, State to, const json& decision,
@@ -831,9 +831,10 @@ public:
     {
         if (to != State::denied && to != State::pending_approval)
             return fail(Errc::internal, "redecide moves a task to denied or pending-approval only");
-        return fenced(id, token,
-                      run(s_redecide, {id, std::to_string(token), std::string(to_string(to)), reason,
-                                       core::array_member(decision, "requiredApprovals").dump(), cbor_bytes(decision)}));
+        return fenced(
+            id, token,
+            run(s_redecide, {id, std::to_string(token), std::string(to_string(to)), reason,
+                             core::array_member(decision, "requiredApprovals").dump(), cbor_bytes(decision)}));
     }
 
     Result<State> approve(const std::string& id, const std::string& group, const std::string& by) override
@@ -843,7 +844,8 @@ public:
             if (!c) return c.error();
             auto f = (*c)->command({"HMGET", m_addr.prefix + "t:" + id, "state", "req", "appr"});
             if (!f) return f.error();
-            if (f->elements.size() != 3 || f->elements[0].is_nil()) return fail(Errc::not_found, "no task " + text::quote(id));
+            if (f->elements.size() != 3 || f->elements[0].is_nil())
+                return fail(Errc::not_found, "no task " + text::quote(id));
             std::string before = or_default(f->elements[2], "[]");
             json approvals = json::parse(before, nullptr, false);
             auto next = add_approval(id, f->elements[0].str, strings_of(or_default(f->elements[1], "[]")), approvals,
@@ -867,7 +869,8 @@ public:
     {
         auto r = run(s_retry, {id});
         if (r && r->type == Reply::Type::integer && r->integer == 0)
-            return fail(Errc::conflict, "cannot retry task " + text::quote(id) + ": another unfinished task has its dedupe key");
+            return fail(Errc::conflict,
+                        "cannot retry task " + text::quote(id) + ": another unfinished task has its dedupe key");
         return state_reply(id, r, "dead or cancelled");
     }
 
@@ -877,8 +880,9 @@ public:
     {
         if (auto in = purgeable_states(states); !in) return in.error();
         std::vector<std::string> args = {std::to_string(now_ms() - retention.count())};
-        for (State s : states.empty() ? std::vector<State>{State::succeeded, State::dead, State::cancelled, State::denied}
-                                      : states)
+        for (State s : states.empty()
+                           ? std::vector<State>{State::succeeded, State::dead, State::cancelled, State::denied}
+                           : states)
             args.emplace_back(to_string(s));
         auto r = run(s_purge, std::move(args));
         if (!r) return r.error();
@@ -894,15 +898,19 @@ public:
         // leased (never more than the workers hold) are read whole, from
         // leases, and sorted here.
         struct Source {
-            std::string set;  ///< empty: the leased
+            std::string set;                                         ///< empty: the leased
             std::vector<std::pair<std::int64_t, std::string>> page;  ///< newest last
             std::string below = "+inf";
             bool done = false;
         };
         std::vector<Source> sources;
-        auto states = f.states.empty() ? std::vector<State>{State::pending_approval, State::queued, State::leased,
-                                                             State::succeeded, State::dead, State::cancelled,
-                                                             State::denied}
+        auto states = f.states.empty() ? std::vector<State>{State::pending_approval,
+                                                            State::queued,
+                                                            State::leased,
+                                                            State::succeeded,
+                                                            State::dead,
+                                                            State::cancelled,
+                                                            State::denied}
                                        : f.states;
         for (State s : states)
             sources.push_back({s == State::leased ? "" : m_addr.prefix + "st:" + std::string(to_string(s)), {}});
@@ -910,8 +918,8 @@ public:
         std::size_t want = std::min<std::size_t>(f.type.empty() ? f.limit : f.limit * 4 + 64, 10000);
         auto refill = [&](Source& src) -> Status {
             if (!src.set.empty()) {
-                auto r = (*c)->command({"ZREVRANGEBYSCORE", src.set, src.below, "-inf", "WITHSCORES", "LIMIT", "0",
-                                        std::to_string(want)});
+                auto r = (*c)->command(
+                    {"ZREVRANGEBYSCORE", src.set, src.below, "-inf", "WITHSCORES", "LIMIT", "0", std::to_string(want)});
                 if (!r) return r.error();
                 for (std::size_t i = 0; i + 1 < r->elements.size(); i += 2)
                     src.page.emplace_back(r->elements[i + 1].as_int(), r->elements[i].str);
@@ -1184,8 +1192,9 @@ private:
     }
 
     static inline const Script s_enqueue{k_enqueue}, s_claim{k_claim}, s_heartbeat{k_heartbeat}, s_ack{k_ack},
-        s_nack{k_nack}, s_release{k_release}, s_defer{k_defer}, s_redecide{k_redecide}, s_approve{k_approve}, s_reject{k_reject},
-        s_retry{k_retry}, s_cancel{k_cancel}, s_purge{k_purge}, s_stats{k_stats}, s_layout{k_layout_check};
+        s_nack{k_nack}, s_release{k_release}, s_defer{k_defer}, s_redecide{k_redecide}, s_approve{k_approve},
+        s_reject{k_reject}, s_retry{k_retry}, s_cancel{k_cancel}, s_purge{k_purge}, s_stats{k_stats},
+        s_layout{k_layout_check};
 
     redis::Address m_addr;
     std::string m_where;

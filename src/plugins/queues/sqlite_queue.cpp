@@ -3,8 +3,8 @@
 #include "core/json_access.hpp"
 #include "plugins/queues/common.hpp"
 
-#include "core/store/migrations.hpp"
 #include "core/store/db.hpp"
+#include "core/store/migrations.hpp"
 #include "core/text.hpp"
 
 #include <algorithm>
@@ -50,8 +50,8 @@ public:
         std::vector<Encoded> encoded;
         encoded.reserve(items.size());
         for (const auto& item : items) {
-            json approvals = item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals")
-                                                       : json::array();
+            json approvals =
+                item.decision.is_object() ? core::array_member(item.decision, "requiredApprovals") : json::array();
             encoded.push_back({json::to_cbor(to_json(item.task)), json::to_cbor(item.decision), approvals.dump()});
         }
         auto st = write(/*atomic=*/true, [&]() -> Status {
@@ -64,7 +64,8 @@ public:
                                 "max_attempts, required_approvals, created_at, updated_at) "
                                 "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) ON CONFLICT DO NOTHING");
                 if (!ins) return ins.error();
-                (*ins)->bind(1, item.task.id)
+                (*ins)
+                    ->bind(1, item.task.id)
                     .bind(2, item.task.dedupe_key)
                     .bind(3, to_string(item.task.type))
                     .bind(4, item.task.context.agent_slug)
@@ -121,19 +122,22 @@ public:
             // Looked for first: the update's subquery and RETURNING each
             // build a temporary table, which costs more than the claim
             // itself, and there is seldom a lease to reclaim.
-            auto any = stmt("SELECT 1 FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND lease_until < ?1 LIMIT 1");
+            auto any =
+                stmt("SELECT 1 FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND lease_until < ?1 LIMIT 1");
             if (!any) return any.error();
             (*any)->bind(1, now);
             auto expiring = (*any)->step();
             (*any)->reset();
             if (!expiring) return expiring.error();
             if (*expiring) {
-                auto rec = stmt("UPDATE queue SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
-                                "last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?') || ' stopped renewing it', "
-                                "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, lease_owner = NULL, "
-                                "lease_until = NULL, available_at = ?1, updated_at = ?1 "
-                                "WHERE seq IN (SELECT seq FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND lease_until < ?1) "
-                                "RETURNING id, state");
+                auto rec = stmt(
+                    "UPDATE queue SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
+                    "last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?') || ' stopped renewing it', "
+                    "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, lease_owner = NULL, "
+                    "lease_until = NULL, available_at = ?1, updated_at = ?1 "
+                    "WHERE seq IN (SELECT seq FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND "
+                    "lease_until < ?1) "
+                    "RETURNING id, state");
                 if (!rec) return rec.error();
                 (*rec)->bind(1, now);
                 for (;;) {
@@ -172,8 +176,9 @@ public:
                 l.claimed_ms = now;
                 rows.emplace_back((*pick)->integer(0), std::move(l));
             }
-            auto take = stmt("UPDATE queue SET state = 'leased', lease_owner = ?2, lease_until = ?3, attempts = attempts + 1, "
-                             "fence = fence + 1, updated_at = ?1 WHERE seq = ?4");
+            auto take =
+                stmt("UPDATE queue SET state = 'leased', lease_owner = ?2, lease_until = ?3, attempts = attempts + 1, "
+                     "fence = fence + 1, updated_at = ?1 WHERE seq = ?4");
             if (!take) return take.error();
             for (const auto& [seq, l] : rows) {
                 (*take)->reset();
@@ -203,7 +208,9 @@ public:
         }
         if (m_opt.events)
             for (const auto& [id, state] : expired)
-                m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried", id, "",
+                m_opt.events->emit({state == "dead" ? "task.dead" : "task.retried",
+                                    id,
+                                    "",
                                     {{"reason", "lease expired"}, {"state", state}}});
         return out;
     }
@@ -243,8 +250,9 @@ public:
     {
         {
             auto now = now_ms();
-            auto s = stmt("UPDATE queue SET state = 'succeeded', finished_at = ?1, updated_at = ?1, lease_owner = NULL, "
-                          "lease_until = NULL WHERE id = ?2 AND fence = ?3 AND state = 'leased' AND lease_until >= ?1");
+            auto s =
+                stmt("UPDATE queue SET state = 'succeeded', finished_at = ?1, updated_at = ?1, lease_owner = NULL, "
+                     "lease_until = NULL WHERE id = ?2 AND fence = ?3 AND state = 'leased' AND lease_until >= ?1");
             if (!s) return s.error();
             (*s)->bind(1, now).bind(2, id).bind(3, token);
             if (auto r = (*s)->run(); !r) return r;
@@ -260,8 +268,8 @@ public:
         }
     }
 
-    Result<State> nack(const std::string& id, std::int64_t token, const std::string& error,
-                       const Backoff& backoff, bool retry) override
+    Result<State> nack(const std::string& id, std::int64_t token, const std::string& error, const Backoff& backoff,
+                       bool retry) override
     {
         State now_state = State::queued;
         auto st = write(false, [&]() -> Status {
@@ -285,7 +293,10 @@ public:
                           "finished_at = CASE WHEN ?4 = 'dead' THEN ?1 END, lease_owner = NULL, lease_until = NULL, "
                           "updated_at = ?1 WHERE id = ?2 AND fence = ?3");
             if (!u) return u.error();
-            (*u)->bind(1, now).bind(2, id).bind(3, token).bind(4, to_string(now_state))
+            (*u)->bind(1, now)
+                .bind(2, id)
+                .bind(3, token)
+                .bind(4, to_string(now_state))
                 .bind(5, now + (dead ? 0 : backoff.delay(attempts).count()))
                 .bind(6, error.substr(0, 4096));
             return (*u)->run();
@@ -334,7 +345,11 @@ public:
                           "finished_at = CASE WHEN ?4 = 'denied' THEN ?1 END "
                           "WHERE id = ?2 AND fence = ?3 AND state = 'leased'");
             if (!s) return s.error();
-            (*s)->bind(1, now).bind(2, id).bind(3, token).bind(4, to_string(to)).bind(5, reason)
+            (*s)->bind(1, now)
+                .bind(2, id)
+                .bind(3, token)
+                .bind(4, to_string(to))
+                .bind(5, reason)
                 .bind(6, core::array_member(decision, "requiredApprovals").dump());
             if (auto r = (*s)->run(); !r) return r;
             if (m_db->changes() != 1) return lost(id, token);
@@ -367,7 +382,8 @@ public:
             auto next = add_approval(id, cur, required, approvals, group, by, now);
             if (!next) return next.error();
             state = *next;
-            auto u = stmt("UPDATE queue SET approvals = ?1, state = ?2, available_at = ?3, updated_at = ?3 WHERE id = ?4");
+            auto u =
+                stmt("UPDATE queue SET approvals = ?1, state = ?2, available_at = ?3, updated_at = ?3 WHERE id = ?4");
             if (!u) return u.error();
             (*u)->bind(1, approvals.dump()).bind(2, to_string(state)).bind(3, now).bind(4, id);
             return (*u)->run();
@@ -412,7 +428,8 @@ public:
         return write(false, [&]() -> Status {
             auto now = now_ms();
             auto s = stmt(std::string("UPDATE queue SET state = 'cancelled', finished_at = ?1, updated_at = ?1, "
-                                      "lease_owner = NULL, lease_until = NULL WHERE id = ?2 AND ") + k_active);
+                                      "lease_owner = NULL, lease_until = NULL WHERE id = ?2 AND ") +
+                          k_active);
             if (!s) return s.error();
             (*s)->bind(1, now).bind(2, id);
             if (auto r = (*s)->run(); !r) return r;
@@ -426,7 +443,8 @@ public:
         auto in = purgeable_states(states);
         if (!in) return in.error();
         auto st = write(false, [&]() -> Status {
-            auto s = stmt("DELETE FROM queue WHERE finished_at IS NOT NULL AND finished_at < ?1 AND state IN (" + *in + ")");
+            auto s =
+                stmt("DELETE FROM queue WHERE finished_at IS NOT NULL AND finished_at < ?1 AND state IN (" + *in + ")");
             if (!s) return s.error();
             (*s)->bind(1, now_ms() - retention.count());
             if (auto r = (*s)->run(); !r) return r;
@@ -492,10 +510,11 @@ public:
         std::lock_guard lock(m_read_mutex);
         Stats st;
         auto now = now_ms();
-        auto s = m_reader->prepare(
-            "SELECT state, COUNT(*), SUM(state = 'queued' AND available_at <= ?1), SUM(state = 'queued' AND available_at > ?1), "
-            "SUM(state = 'leased' AND lease_until < ?1), MIN(CASE WHEN state = 'queued' AND available_at <= ?1 THEN available_at END) "
-            "FROM queue GROUP BY state");
+        auto s = m_reader->prepare("SELECT state, COUNT(*), SUM(state = 'queued' AND available_at <= ?1), SUM(state = "
+                                   "'queued' AND available_at > ?1), "
+                                   "SUM(state = 'leased' AND lease_until < ?1), MIN(CASE WHEN state = 'queued' AND "
+                                   "available_at <= ?1 THEN available_at END) "
+                                   "FROM queue GROUP BY state");
         if (!s) return s.error();
         s->bind(1, now);
         std::int64_t oldest = 0;

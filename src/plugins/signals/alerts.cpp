@@ -72,8 +72,8 @@ public:
                 if (fp.empty()) fp = core::crypto::sha256_hex(json(labels).dump()).substr(0, 16);
                 t.trigger.source_id = fp;
                 if (auto ts = core::timeutil::normalize(str(a, "startsAt"))) t.trigger.timestamp = *ts;
-                t.context.priority = core::signals::priority_for(core::signals::normalize_severity(
-                    labels.count("severity") ? labels["severity"] : ""));
+                t.context.priority = core::signals::priority_for(
+                    core::signals::normalize_severity(labels.count("severity") ? labels["severity"] : ""));
                 t.context.environment = core::signals::environment_from_tags(labels);
                 for (const char* k : {"terraform_address", "resource", "arn"})
                     if (labels.count(k) && t.context.resource.empty()) t.context.resource = labels[k];
@@ -135,9 +135,10 @@ public:
             if (auto ts = core::timeutil::normalize(str(*ev, "occurred_at"))) t.trigger.timestamp = *ts;
             std::string prio = core::text::lower(str_at(data, "/priority/summary"));
             std::string urgency = str(data, "urgency");
-            t.context.priority = prio == "p1" ? core::Priority::critical
-                               : (prio == "p2" || urgency == "high") ? core::Priority::high
-                               : urgency == "low" ? core::Priority::low : core::Priority::normal;
+            t.context.priority = prio == "p1"                          ? core::Priority::critical
+                                 : (prio == "p2" || urgency == "high") ? core::Priority::high
+                                 : urgency == "low"                    ? core::Priority::low
+                                                                       : core::Priority::normal;
             t.payload["eventType"] = type;
             t.payload["incidentId"] = incident;
             t.payload["number"] = data.value("number", json());
@@ -165,8 +166,9 @@ private:
         bool ok = false;
         for (auto& sig : core::text::split(header, ','))
             ok = core::crypto::constant_time_equal(core::text::lower(core::text::trim(sig)), expected) || ok;
-        if (!ok) return core::fail(Errc::unauthenticated, "X-PagerDuty-Signature does not match the body",
-                                   "check the webhook secret; the body must be passed byte for byte");
+        if (!ok)
+            return core::fail(Errc::unauthenticated, "X-PagerDuty-Signature does not match the body",
+                              "check the webhook secret; the body must be passed byte for byte");
         return {};
     }
 };
@@ -248,8 +250,17 @@ private:
 
 }  // namespace
 
-std::unique_ptr<core::signals::SignalParser> make_alertmanager() { return std::make_unique<Alertmanager>(); }
-std::unique_ptr<core::signals::SignalParser> make_pagerduty() { return std::make_unique<PagerDuty>(); }
-std::unique_ptr<core::signals::SignalParser> make_cloudwatch() { return std::make_unique<CloudWatch>(); }
+std::unique_ptr<core::signals::SignalParser> make_alertmanager()
+{
+    return std::make_unique<Alertmanager>();
+}
+std::unique_ptr<core::signals::SignalParser> make_pagerduty()
+{
+    return std::make_unique<PagerDuty>();
+}
+std::unique_ptr<core::signals::SignalParser> make_cloudwatch()
+{
+    return std::make_unique<CloudWatch>();
+}
 
 }  // namespace infra::plugins::signals

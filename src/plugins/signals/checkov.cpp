@@ -26,23 +26,21 @@ public:
 
     Status parse(core::ByteSource& in, const IngestOptions& opt, Sink& sink) const override
     {
-        core::json_stream::Selection sel{
-            {"results.failed_checks.*", "*.results.failed_checks.*"},
-            {"check_type", "*.check_type"}};
+        core::json_stream::Selection sel{{"results.failed_checks.*", "*.results.failed_checks.*"},
+                                         {"check_type", "*.check_type"}};
         // What to_task reads: a record's other members (code blocks, the
         // evaluated entity) are most of the report, and never built.
-        sel.fields = {"check_id",  "check_result.result", "check_name",  "severity",    "resource",
-                      "file_path", "repo_file_path",      "file_line_range", "guideline", "entity_tags",
-                      "bc_check_id", "caller_file_path"};
+        sel.fields = {"check_id",  "check_result.result", "check_name",     "severity",
+                      "resource",  "file_path",           "repo_file_path", "file_line_range",
+                      "guideline", "entity_tags",         "bc_check_id",    "caller_file_path"};
         auto shape = [](const DocumentShape& s, std::size_t) -> Status {
             bool ok = (s.root == json::value_t::object &&
                        (has_key(s, "results") || has_key(s, "check_type") || has_key(s, "checkov_version"))) ||
                       (s.root == json::value_t::array &&
                        (s.keys.empty() || has_key(s, "check_type") || has_key(s, "results")));
             if (!ok)
-                return core::fail(Errc::invalid_input,
-                                  "not a Checkov report: expected an object with 'check_type' and "
-                                  "'results', or a list of them");
+                return core::fail(Errc::invalid_input, "not a Checkov report: expected an object with 'check_type' and "
+                                                       "'results', or a list of them");
             return {};
         };
         return core::signals::stream_records(in, sel, opt, sink, tasks_by(opt, to_task), shape);
@@ -88,6 +86,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<core::signals::SignalParser> make_checkov() { return std::make_unique<Checkov>(); }
+std::unique_ptr<core::signals::SignalParser> make_checkov()
+{
+    return std::make_unique<Checkov>();
+}
 
 }  // namespace infra::plugins::signals

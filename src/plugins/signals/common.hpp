@@ -12,9 +12,9 @@ namespace infra::plugins::signals {
 // The names every parser uses.
 using core::AgentTask;
 using core::Errc;
+using core::json;
 using core::Status;
 using core::TaskType;
-using core::json;
 using core::json_stream::Context;
 using core::json_stream::DocumentShape;
 using core::json_stream::Record;

@@ -1,8 +1,8 @@
 // Sources that come from people and programs rather than tools: chat
 // messages, AgentTasks posted to the API, and named schedules from config.
 #include "core/crypto.hpp"
-#include "core/json_access.hpp"
 #include "core/ids.hpp"
+#include "core/json_access.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 #include "plugins/signals/common.hpp"
@@ -13,7 +13,10 @@ namespace {
 
 constexpr std::size_t k_max_message = 16 * 1024;
 
-Status any_shape(const DocumentShape&, std::size_t) { return {}; }
+Status any_shape(const DocumentShape&, std::size_t)
+{
+    return {};
+}
 
 class Chat final : public core::signals::SignalParser {
 public:
@@ -56,8 +59,8 @@ public:
     }
 
 private:
-    static Status emit(const std::string& message, const std::string& user, const std::string& channel,
-                       bool change, const IngestOptions& opt, Sink& sink)
+    static Status emit(const std::string& message, const std::string& user, const std::string& channel, bool change,
+                       const IngestOptions& opt, Sink& sink)
     {
         if (core::text::trim(message).empty()) return field_error("message", "empty");
         if (message.size() > k_max_message)
@@ -99,9 +102,9 @@ public:
             if (t->trigger.source.empty()) t->trigger.source = "api";
             if (t->dedupe_key.empty()) {
                 // Same type, repository, resource and payload: the same work.
-                t->dedupe_key = core::signals::dedupe_key(
-                    {"api", core::to_string(t->type), core::text::lower(t->context.repository_id),
-                     t->context.resource, t->payload.dump()});
+                t->dedupe_key = core::signals::dedupe_key({"api", core::to_string(t->type),
+                                                           core::text::lower(t->context.repository_id),
+                                                           t->context.resource, t->payload.dump()});
             }
             core::signals::finish_task(*t, opt);
             out.task(std::move(*t));
@@ -167,8 +170,17 @@ public:
 
 }  // namespace
 
-std::unique_ptr<core::signals::SignalParser> make_chat() { return std::make_unique<Chat>(); }
-std::unique_ptr<core::signals::SignalParser> make_api() { return std::make_unique<Api>(); }
-std::unique_ptr<core::signals::SignalParser> make_schedule() { return std::make_unique<Schedule>(); }
+std::unique_ptr<core::signals::SignalParser> make_chat()
+{
+    return std::make_unique<Chat>();
+}
+std::unique_ptr<core::signals::SignalParser> make_api()
+{
+    return std::make_unique<Api>();
+}
+std::unique_ptr<core::signals::SignalParser> make_schedule()
+{
+    return std::make_unique<Schedule>();
+}
 
 }  // namespace infra::plugins::signals

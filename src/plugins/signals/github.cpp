@@ -103,7 +103,10 @@ private:
         sink.task(std::move(t));
     }
 
-    static std::string repo_key(const Delivery& d) { return core::text::lower(str_at(d.body, "/repository/full_name")); }
+    static std::string repo_key(const Delivery& d)
+    {
+        return core::text::lower(str_at(d.body, "/repository/full_name"));
+    }
 
     static Status dispatch(const Delivery& d, Sink& sink)
     {
@@ -203,12 +206,15 @@ private:
         }
         std::string rest(core::text::trim(std::string_view(line).substr(prefix.size())));
         std::string command = rest.substr(0, rest.find(' '));
-        std::string args = command.size() < rest.size() ? std::string(core::text::trim(rest.substr(command.size()))) : "";
-        bool on_pr = d.body.contains("issue") && d.body["issue"].is_object() && d.body["issue"].contains("pull_request");
+        std::string args =
+            command.size() < rest.size() ? std::string(core::text::trim(rest.substr(command.size()))) : "";
+        bool on_pr =
+            d.body.contains("issue") && d.body["issue"].is_object() && d.body["issue"].contains("pull_request");
         std::string number = str_at(d.body, "/issue/number");
 
         if (command == "approve" || command == "apply") {
-            sink.skip("'/infra-agent " + command + "' is a reviewer's command: serve acts on it for the pull request's task");
+            sink.skip("'/infra-agent " + command +
+                      "' is a reviewer's command: serve acts on it for the pull request's task");
             return {};
         }
         TaskType type;
@@ -224,8 +230,9 @@ private:
         } else if (command == "drift" || command == "plan") {
             type = TaskType::drift_detection;
         } else {
-            return field_error("comment.body", "unknown command " + core::text::quote(command) +
-                                                   "; expected fix, review, explain, ask, drift, plan, approve or apply");
+            return field_error("comment.body",
+                               "unknown command " + core::text::quote(command) +
+                                   "; expected fix, review, explain, ask, drift, plan, approve or apply");
         }
         auto t = base(d, type);
         t.payload["command"] = command;
@@ -236,12 +243,12 @@ private:
         t.payload["url"] = str_at(d.body, "/comment/html_url");
         if (type == TaskType::chat) t.payload["requestsChange"] = change;
         std::string comment_id = str_at(d.body, "/comment/id");
-        if (type == TaskType::pr_review)
-            t.dedupe_key = core::signals::dedupe_key({"pr-review", repo_key(d), number});
+        if (type == TaskType::pr_review) t.dedupe_key = core::signals::dedupe_key({"pr-review", repo_key(d), number});
         else if (type == TaskType::drift_detection)
             t.dedupe_key = core::signals::dedupe_key({"drift", repo_key(d), ""});
         else
-            t.dedupe_key = core::signals::dedupe_key({"chat", repo_key(d), comment_id.empty() ? d.delivery : comment_id});
+            t.dedupe_key =
+                core::signals::dedupe_key({"chat", repo_key(d), comment_id.empty() ? d.delivery : comment_id});
         emit(std::move(t), d, sink);
         return {};
     }
@@ -292,8 +299,7 @@ private:
         f.title = str_at(alert, "/rule/description");
         f.severity = str_at(alert, "/rule/security_severity_level", str_at(alert, "/rule/severity"));
         const json* instance = nullptr;
-        if (auto mri = alert.find("most_recent_instance"); mri != alert.end() && mri->is_object())
-            instance = &*mri;
+        if (auto mri = alert.find("most_recent_instance"); mri != alert.end() && mri->is_object()) instance = &*mri;
         else if (auto ins = alert.find("instances"); ins != alert.end() && ins->is_array() && !ins->empty())
             instance = &(*ins)[0];
         if (instance) {
@@ -323,6 +329,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<core::signals::SignalParser> make_github() { return std::make_unique<GitHub>(); }
+std::unique_ptr<core::signals::SignalParser> make_github()
+{
+    return std::make_unique<GitHub>();
+}
 
 }  // namespace infra::plugins::signals

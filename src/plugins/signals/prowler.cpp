@@ -22,7 +22,8 @@ public:
         core::json_stream::Selection sel{{"", "*"}, {}};
         auto shape = [](const DocumentShape& s, std::size_t) -> Status {
             if (s.root != json::value_t::object && s.root != json::value_t::array)
-                return core::fail(Errc::invalid_input, "not a Prowler OCSF report: expected a finding or a list of them");
+                return core::fail(Errc::invalid_input,
+                                  "not a Prowler OCSF report: expected a finding or a list of them");
             return {};
         };
         auto record = [&opt](Record&& r, const Context&, Sink& out) -> Status {
@@ -76,6 +77,9 @@ public:
 
 }  // namespace
 
-std::unique_ptr<core::signals::SignalParser> make_prowler() { return std::make_unique<Prowler>(); }
+std::unique_ptr<core::signals::SignalParser> make_prowler()
+{
+    return std::make_unique<Prowler>();
+}
 
 }  // namespace infra::plugins::signals

@@ -168,6 +168,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<core::signals::SignalParser> make_sarif() { return std::make_unique<Sarif>(); }
+std::unique_ptr<core::signals::SignalParser> make_sarif()
+{
+    return std::make_unique<Sarif>();
+}
 
 }  // namespace infra::plugins::signals

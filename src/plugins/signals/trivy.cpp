@@ -103,8 +103,8 @@ public:
                 if (auto v = loc->find("start_line"); v != loc->end()) f.start_line = line_of(*v);
                 if (auto v = loc->find("end_line"); v != loc->end()) f.end_line = line_of(*v);
             }
-            if (auto links = m.find("links"); links != m.end() && links->is_array() && !links->empty() &&
-                                              (*links)[0].is_string())
+            if (auto links = m.find("links");
+                links != m.end() && links->is_array() && !links->empty() && (*links)[0].is_string())
                 f.guideline = (*links)[0].get<std::string>();
             if (auto lid = str(m, "long_id"); !lid.empty()) f.extra["longId"] = lid;
             if (auto res = str(m, "resolution"); !res.empty()) f.extra["resolution"] = res;
@@ -118,7 +118,13 @@ public:
 
 }  // namespace
 
-std::unique_ptr<core::signals::SignalParser> make_trivy() { return std::make_unique<Trivy>(); }
-std::unique_ptr<core::signals::SignalParser> make_tfsec() { return std::make_unique<Tfsec>(); }
+std::unique_ptr<core::signals::SignalParser> make_trivy()
+{
+    return std::make_unique<Trivy>();
+}
+std::unique_ptr<core::signals::SignalParser> make_tfsec()
+{
+    return std::make_unique<Tfsec>();
+}
 
 }  // namespace infra::plugins::signals

@@ -22,9 +22,9 @@ using infra::test::sample;
 namespace {
 
 struct Case {
-    std::string dir;    // below checkov-fixtures/tests/terraform
-    std::string check;  // canonical id
-    std::string expect; // the .py test or expected.yaml
+    std::string dir;     // below checkov-fixtures/tests/terraform
+    std::string check;   // canonical id
+    std::string expect;  // the .py test or expected.yaml
 };
 
 std::set<std::string> py_set(const std::string& text, const std::string& name)
@@ -54,7 +54,10 @@ Module load(const std::filesystem::path& dir)
 
 // Resources Checkov names with an index (for_each) are out of the
 // detector's reach: it reads one file, it does not evaluate Terraform.
-bool plain(const std::string& address) { return address.find('[') == std::string::npos; }
+bool plain(const std::string& address)
+{
+    return address.find('[') == std::string::npos;
+}
 
 }  // namespace
 
@@ -120,7 +123,8 @@ TEST_P(CheckovFixtures, DetectorAgreesAndFixMakesFailuresPass)
         }
         auto [f2, fixed] = after.find(address.substr(0, dot), address.substr(dot + 1));
         ASSERT_NE(fixed, nullptr);
-        EXPECT_FALSE(check->fails(after, *f2, *fixed)) << "after fixing " << address << ":\n" << after.files.at(*f2).text;
+        EXPECT_FALSE(check->fails(after, *f2, *fixed)) << "after fixing " << address << ":\n"
+                                                       << after.files.at(*f2).text;
     }
 }
 

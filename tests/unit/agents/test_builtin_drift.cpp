@@ -16,7 +16,8 @@ TEST(DriftLiteral, ReadsLiteralsAndRefusesExpressions)
     EXPECT_EQ(*literal_value("true"), json(true));
     EXPECT_EQ(*literal_value("null"), json(nullptr));
     EXPECT_EQ(*literal_value("[\"a\", 2, false,]"), json::parse(R"(["a", 2, false])"));
-    EXPECT_EQ(*literal_value("{\n  team = \"x\" # owner\n  \"cost-center\" = 7\n}"), json::parse(R"({"team": "x", "cost-center": 7})"));
+    EXPECT_EQ(*literal_value("{\n  team = \"x\" # owner\n  \"cost-center\" = 7\n}"),
+              json::parse(R"({"team": "x", "cost-center": 7})"));
     for (const char* expr : {"var.size", "\"${var.a}-b\"", "\"%{if x}y%{endif}\"", "lower(\"A\")", "[var.a]",
                              "{ a = local.b }", "<<EOT\nx\nEOT", "\"a\" + 1"})
         EXPECT_FALSE(literal_value(expr)) << expr;
@@ -24,8 +25,8 @@ TEST(DriftLiteral, ReadsLiteralsAndRefusesExpressions)
 
 TEST(DriftLiteral, WritesValuesThatReadBackTheSame)
 {
-    for (const char* v : {R"("plain")", R"("with \"quotes\" and ${dollar} %{pct}\nline")", "42", "-1.25", "true", "null",
-                          R"(["a", 1, [true]])", R"({"team": "x", "cost-center": 7, "nested": {"a": [1]}})"}) {
+    for (const char* v : {R"("plain")", R"("with \"quotes\" and ${dollar} %{pct}\nline")", "42", "-1.25", "true",
+                          "null", R"(["a", 1, [true]])", R"({"team": "x", "cost-center": 7, "nested": {"a": [1]}})"}) {
         json value = json::parse(v);
         auto back = literal_value(hcl_literal(value));
         ASSERT_TRUE(back) << hcl_literal(value);

@@ -43,17 +43,21 @@ TEST_F(Fallback, WithoutOneTheResultNamesTheSetting)
     auto out = plugins::agents::builtin::hand_over(nullptr, ctx, "the builtin agent has no fix for CKV_X_1");
     EXPECT_FALSE(out.ok);
     EXPECT_FALSE(out.retryable);
-    EXPECT_EQ(out.error, "the builtin agent has no fix for CKV_X_1; set agents.fallback: llm (with llm.model) to let the llm agent try");
+    EXPECT_EQ(
+        out.error,
+        "the builtin agent has no fix for CKV_X_1; set agents.fallback: llm (with llm.model) to let the llm agent try");
 }
 
 TEST_F(Fallback, AFallbackThatCannotWorkSaysWhy)
 {
     auto broken = []() -> core::Result<core::agent::Agent*> {
-        return core::fail(core::Errc::invalid_input, "llm.model is not set", "e.g. infra-agent config: llm: {model: gpt-4o}");
+        return core::fail(core::Errc::invalid_input, "llm.model is not set",
+                          "e.g. infra-agent config: llm: {model: gpt-4o}");
     };
     auto out = plugins::agents::builtin::hand_over(broken, ctx, "the builtin agent has no fix for CKV_X_1");
     EXPECT_FALSE(out.ok);
-    EXPECT_NE(out.error.find("the llm agent cannot take it over: llm.model is not set (e.g. infra-agent config"), std::string::npos)
+    EXPECT_NE(out.error.find("the llm agent cannot take it over: llm.model is not set (e.g. infra-agent config"),
+              std::string::npos)
         << out.error;
 }
 

@@ -27,12 +27,19 @@ struct FixCase {
     std::string must_contain;
 };
 
-bool terraform_available() { return std::filesystem::exists("/usr/local/bin/terraform") || std::filesystem::exists("/usr/bin/terraform"); }
+bool terraform_available()
+{
+    return std::filesystem::exists("/usr/local/bin/terraform") || std::filesystem::exists("/usr/bin/terraform");
+}
 
-std::string terraform() { return std::filesystem::exists("/usr/local/bin/terraform") ? "/usr/local/bin/terraform" : "/usr/bin/terraform"; }
+std::string terraform()
+{
+    return std::filesystem::exists("/usr/local/bin/terraform") ? "/usr/local/bin/terraform" : "/usr/bin/terraform";
+}
 
-core::agent::Outcome run_builtin(const std::filesystem::path& ws_dir, const std::string& check, const std::string& resource,
-                                 const core::sandbox::Sandbox* sandbox, core::events::MemorySink& events)
+core::agent::Outcome run_builtin(const std::filesystem::path& ws_dir, const std::string& check,
+                                 const std::string& resource, const core::sandbox::Sandbox* sandbox,
+                                 core::events::MemorySink& events)
 {
     core::AgentTask task;
     task.id = "T1";
@@ -44,8 +51,18 @@ core::agent::Outcome run_builtin(const std::filesystem::path& ws_dir, const std:
     decision.max_iterations = 3;
     auto ws = core::Workspace::open(ws_dir);
     auto agent = plugins::agents::make_builtin();
-    core::agent::RunContext ctx{task, decision, 1, 0, std::chrono::steady_clock::now() + std::chrono::minutes(1),
-                                [] { return false; }, events, &*ws, sandbox, nlohmann::json(), "", ""};
+    core::agent::RunContext ctx{task,
+                                decision,
+                                1,
+                                0,
+                                std::chrono::steady_clock::now() + std::chrono::minutes(1),
+                                [] { return false; },
+                                events,
+                                &*ws,
+                                sandbox,
+                                nlohmann::json(),
+                                "",
+                                ""};
     return agent->run(ctx);
 }
 
@@ -81,11 +98,12 @@ TEST_P(BuiltinFix, FixesAndKeepsTerraformFmtHappy)
 INSTANTIATE_TEST_SUITE_P(
     Checks, BuiltinFix,
     ::testing::Values(
-        FixCase{"CKV_AWS_19", "aws_s3_bucket.b",
-                "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"b\" {\n  bucket = aws_s3_bucket.b.id\n\n"
-                "  rule {\n    apply_server_side_encryption_by_default {\n      sse_algorithm = \"none\"\n    }\n  }\n}\n\n"
-                "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
-                "sse_algorithm = \"aws:kms\""},
+        FixCase{
+            "CKV_AWS_19", "aws_s3_bucket.b",
+            "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"b\" {\n  bucket = aws_s3_bucket.b.id\n\n"
+            "  rule {\n    apply_server_side_encryption_by_default {\n      sse_algorithm = \"none\"\n    }\n  }\n}\n\n"
+            "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
+            "sse_algorithm = \"aws:kms\""},
         FixCase{"CKV_AWS_145", "aws_s3_bucket.b", "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
                 "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"b\""},
         FixCase{"CKV_AWS_21", "aws_s3_bucket.b", "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
@@ -97,58 +115,70 @@ INSTANTIATE_TEST_SUITE_P(
         FixCase{"CKV2_AWS_61", "aws_s3_bucket.b", "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n",
                 "abort_incomplete_multipart_upload"},
         FixCase{"CKV_AWS_53", "aws_s3_bucket_public_access_block.p",
-                "resource \"aws_s3_bucket_public_access_block\" \"p\" {\n  bucket = \"b\"\n}\n", "block_public_acls = true"},
+                "resource \"aws_s3_bucket_public_access_block\" \"p\" {\n  bucket = \"b\"\n}\n",
+                "block_public_acls = true"},
         FixCase{"CKV_AWS_56", "aws_s3_bucket_public_access_block.p",
                 "resource \"aws_s3_bucket_public_access_block\" \"p\" {\n  bucket                  = \"b\"\n"
                 "  restrict_public_buckets = false\n}\n",
                 "restrict_public_buckets = true"},
-        FixCase{"CKV_AWS_20", "aws_s3_bucket.b", "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n  acl    = \"public-read\"\n}\n",
+        FixCase{"CKV_AWS_20", "aws_s3_bucket.b",
+                "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n  acl    = \"public-read\"\n}\n",
                 "acl    = \"private\""},
         FixCase{"CKV_AWS_24", "aws_security_group.s",
-                "resource \"aws_security_group\" \"s\" {\n  name = \"s\"\n\n  ingress {\n    from_port   = 22\n    to_port     = 22\n"
+                "resource \"aws_security_group\" \"s\" {\n  name = \"s\"\n\n  ingress {\n    from_port   = 22\n    "
+                "to_port     = 22\n"
                 "    protocol    = \"tcp\"\n    cidr_blocks = [\"0.0.0.0/0\"]\n  }\n}\n",
                 "cidr_blocks = var.allowed_ssh_cidr_blocks"},
         FixCase{"CKV_AWS_25", "aws_security_group_rule.r",
-                "resource \"aws_security_group_rule\" \"r\" {\n  type              = \"ingress\"\n  from_port         = 3389\n"
-                "  to_port           = 3389\n  protocol          = \"tcp\"\n  cidr_blocks       = [\"10.0.0.0/8\", \"0.0.0.0/0\"]\n"
+                "resource \"aws_security_group_rule\" \"r\" {\n  type              = \"ingress\"\n  from_port         "
+                "= 3389\n"
+                "  to_port           = 3389\n  protocol          = \"tcp\"\n  cidr_blocks       = [\"10.0.0.0/8\", "
+                "\"0.0.0.0/0\"]\n"
                 "  security_group_id = \"sg-1\"\n}\n",
                 "concat([\"10.0.0.0/8\"], var.allowed_rdp_cidr_blocks)"},
         FixCase{"CKV_AWS_260", "aws_vpc_security_group_ingress_rule.r",
-                "resource \"aws_vpc_security_group_ingress_rule\" \"r\" {\n  security_group_id = \"sg-1\"\n  from_port         = 80\n"
+                "resource \"aws_vpc_security_group_ingress_rule\" \"r\" {\n  security_group_id = \"sg-1\"\n  from_port "
+                "        = 80\n"
                 "  to_port           = 80\n  ip_protocol       = \"tcp\"\n  cidr_ipv4         = \"0.0.0.0/0\"\n}\n",
                 "cidr_ipv4         = var.allowed_http_cidr_blocks_cidr"},
         FixCase{"CKV_AWS_277", "aws_security_group.s",
-                "resource \"aws_security_group\" \"s\" {\n  ingress {\n    from_port   = 0\n    to_port     = 0\n    protocol    = \"-1\"\n"
+                "resource \"aws_security_group\" \"s\" {\n  ingress {\n    from_port   = 0\n    to_port     = 0\n    "
+                "protocol    = \"-1\"\n"
                 "    cidr_blocks = [\"0.0.0.0/0\"]\n  }\n}\n",
                 "var.allowed_ingress_cidr_blocks"},
         FixCase{"CKV_AWS_23", "aws_security_group.s",
-                "resource \"aws_security_group\" \"s\" {\n  name = \"s\"\n\n  egress {\n    from_port   = 0\n    to_port     = 0\n"
+                "resource \"aws_security_group\" \"s\" {\n  name = \"s\"\n\n  egress {\n    from_port   = 0\n    "
+                "to_port     = 0\n"
                 "    protocol    = \"-1\"\n    cidr_blocks = [\"10.0.0.0/8\"]\n  }\n}\n",
                 "description = \"egress 0\""},
         FixCase{"CKV_AWS_16", "aws_db_instance.d", "resource \"aws_db_instance\" \"d\" {\n  engine = \"postgres\"\n}\n",
                 "storage_encrypted = true"},
         FixCase{"CKV_AWS_17", "aws_db_instance.d",
-                "resource \"aws_db_instance\" \"d\" {\n  engine              = \"postgres\"\n  publicly_accessible = true\n}\n",
+                "resource \"aws_db_instance\" \"d\" {\n  engine              = \"postgres\"\n  publicly_accessible = "
+                "true\n}\n",
                 "publicly_accessible = false"},
         FixCase{"CKV_AWS_133", "aws_db_instance.d",
-                "resource \"aws_db_instance\" \"d\" {\n  engine                  = \"postgres\"\n  backup_retention_period = 0\n}\n",
+                "resource \"aws_db_instance\" \"d\" {\n  engine                  = \"postgres\"\n  "
+                "backup_retention_period = 0\n}\n",
                 "backup_retention_period = 7"},
-        FixCase{"CKV_AWS_293", "aws_db_instance.d", "resource \"aws_db_instance\" \"d\" {\n  engine = \"postgres\"\n}\n",
-                "deletion_protection = true"},
-        FixCase{"CKV_AWS_157", "aws_db_instance.d", "resource \"aws_db_instance\" \"d\" {\n  engine = \"postgres\"\n}\n",
-                "multi_az = true"},
+        FixCase{"CKV_AWS_293", "aws_db_instance.d",
+                "resource \"aws_db_instance\" \"d\" {\n  engine = \"postgres\"\n}\n", "deletion_protection = true"},
+        FixCase{"CKV_AWS_157", "aws_db_instance.d",
+                "resource \"aws_db_instance\" \"d\" {\n  engine = \"postgres\"\n}\n", "multi_az = true"},
         FixCase{"CKV_AWS_226", "aws_db_instance.d",
                 "resource \"aws_db_instance\" \"d\" {\n  engine                     = \"postgres\"\n"
                 "  auto_minor_version_upgrade = false\n}\n",
                 "auto_minor_version_upgrade = true"},
-        FixCase{"CKV_AWS_3", "aws_ebs_volume.v",
-                "resource \"aws_ebs_volume\" \"v\" {\n  availability_zone = \"us-west-2a\"\n  size              = 20\n}\n",
-                "encrypted         = true"},
+        FixCase{
+            "CKV_AWS_3", "aws_ebs_volume.v",
+            "resource \"aws_ebs_volume\" \"v\" {\n  availability_zone = \"us-west-2a\"\n  size              = 20\n}\n",
+            "encrypted         = true"},
         FixCase{"CKV_AWS_8", "aws_instance.i", "resource \"aws_instance\" \"i\" {\n  ami = \"ami-1\"\n}\n",
                 "root_block_device {\n    encrypted = true\n  }"},
         FixCase{"CKV_AWS_79", "aws_instance.i", "resource \"aws_instance\" \"i\" {\n  ami = \"ami-1\"\n}\n",
                 "http_tokens   = \"required\""},
-        FixCase{"CKV_AWS_126", "aws_instance.i", "resource \"aws_instance\" \"i\" {\n  ami = \"ami-1\"\n}\n", "monitoring = true"},
+        FixCase{"CKV_AWS_126", "aws_instance.i", "resource \"aws_instance\" \"i\" {\n  ami = \"ami-1\"\n}\n",
+                "monitoring = true"},
         FixCase{"CKV_AWS_135", "aws_instance.i", "resource \"aws_instance\" \"i\" {\n  ami = \"ami-1\"\n}\n",
                 "ebs_optimized = true"},
         FixCase{"CKV_AWS_7", "aws_kms_key.k", "resource \"aws_kms_key\" \"k\" {\n  description = \"k\"\n}\n",

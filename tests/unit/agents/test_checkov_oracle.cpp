@@ -31,10 +31,9 @@ namespace {
 
 // Claimed checks that Checkov's AWS folder has no example for; the S3 ones
 // are proven against Checkov's graph fixtures (test_builtin_checkov_fixtures).
-const std::set<std::string> k_outside_oracle = {"CKV2_AWS_6", "CKV2_AWS_61", "CKV_AWS_17",  "CKV_AWS_18", "CKV_AWS_19",
-                                                "CKV_AWS_20", "CKV_AWS_21",  "CKV_AWS_35",  "CKV_AWS_36", "CKV_AWS_53",
-                                                "CKV_AWS_54", "CKV_AWS_55",  "CKV_AWS_56",  "CKV_AWS_126", "CKV_AWS_135",
-                                                "CKV_AWS_145"};
+const std::set<std::string> k_outside_oracle = {
+    "CKV2_AWS_6", "CKV2_AWS_61", "CKV_AWS_17", "CKV_AWS_18", "CKV_AWS_19", "CKV_AWS_20",  "CKV_AWS_21",  "CKV_AWS_35",
+    "CKV_AWS_36", "CKV_AWS_53",  "CKV_AWS_54", "CKV_AWS_55", "CKV_AWS_56", "CKV_AWS_126", "CKV_AWS_135", "CKV_AWS_145"};
 
 struct Oracle {
     fs::path dir;
@@ -102,7 +101,8 @@ bool refers_to(const std::string& text, const std::string& address)
 
 // Top-level blocks of before that after lost or changed, other than the
 // fixed resource and the resources that refer to it (its companions).
-std::vector<std::string> changed_others(const core::hcl::File& before, const core::hcl::File& after, const std::string& address)
+std::vector<std::string> changed_others(const core::hcl::File& before, const core::hcl::File& after,
+                                        const std::string& address)
 {
     std::multiset<std::pair<std::string, std::string>> now;
     for (const auto& b : after.body.blocks) now.emplace(key(b), after.text.substr(b.line_start, b.end - b.line_start));
@@ -167,13 +167,15 @@ TEST(CheckovOracle, EveryClaimedCheckAgreesWithCheckovAndItsFixesHold)
         fs::path dir = tmp / "fixtures" / o->second.dir.filename();
         auto modules = load_modules(dir);
         int seen = 0;
-        for (const auto& [addresses, want] : {std::pair{&o->second.passing, false}, std::pair{&o->second.failing, true}})
+        for (const auto& [addresses, want] :
+             {std::pair{&o->second.passing, false}, std::pair{&o->second.failing, true}})
             for (const auto& address : *addresses) {
                 if (address.find('[') != std::string::npos) continue;  // for_each instances: Terraform evaluates those
                 Found f = find(modules, address);
                 ASSERT_NE(f.block, nullptr) << check.id << ": " << address << " is not in " << dir;
                 EXPECT_EQ(check.fails(*f.module, *f.file, *f.block), want)
-                    << check.id << " (" << o->second.dir.filename().string() << ") disagrees with Checkov on " << address;
+                    << check.id << " (" << o->second.dir.filename().string() << ") disagrees with Checkov on "
+                    << address;
                 ++seen;
             }
         EXPECT_GT(seen, 0) << check.id << ": no resource of its fixture could be compared";
@@ -208,7 +210,8 @@ TEST(CheckovOracle, EveryClaimedCheckAgreesWithCheckovAndItsFixesHold)
             auto [file2, block2] = after.find(f.block->labels[0], f.block->labels[1]);
             ASSERT_NE(block2, nullptr);
             EXPECT_FALSE(check.fails(after, *file2, *block2))
-                << check.id << ": " << address << " still fails after its fix:\n" << after.files.at(*file2).text;
+                << check.id << ": " << address << " still fails after its fix:\n"
+                << after.files.at(*file2).text;
             EXPECT_TRUE(copy.editors.size() > 0) << check.id << ": the fix of " << address << " edited nothing";
             ++fixed;
         }
@@ -234,7 +237,8 @@ TEST(FixCoverage, TheTableInTheDocsIsGeneratedFromTheChecks)
     auto a = docs.find(start), b = docs.find(end);
     ASSERT_NE(a, std::string::npos);
     ASSERT_NE(b, std::string::npos);
-    bool current = docs.substr(a + start.size(), b - a - start.size()) == plugins::agents::builtin::coverage_table(**all);
+    bool current =
+        docs.substr(a + start.size(), b - a - start.size()) == plugins::agents::builtin::coverage_table(**all);
     EXPECT_TRUE(current) << "docs/agents.md's coverage table is stale: run scripts/gen-fix-table";
 }
 
@@ -251,5 +255,7 @@ TEST(FixCoverage, EveryCatalogueAliasNamesItsOwnCheckAndEveryCatalogueFixExists)
         }
     // A Trivy id of a check the agent fixes reaches that check.
     EXPECT_NE(plugins::agents::builtin::find_check(core::scanner_rules::canonical_id("AVD-AWS-0096")), nullptr);
-    EXPECT_NE(plugins::agents::builtin::find_check(core::scanner_rules::canonical_id("aws-elastic-search-enforce-https")), nullptr);
+    EXPECT_NE(
+        plugins::agents::builtin::find_check(core::scanner_rules::canonical_id("aws-elastic-search-enforce-https")),
+        nullptr);
 }

@@ -3,8 +3,8 @@
 // that points outside the workspace.
 #include "core/events/event.hpp"
 #include "core/policy/policy.hpp"
-#include "core/task.hpp"
 #include "core/sandbox.hpp"
+#include "core/task.hpp"
 #include "core/workspace.hpp"
 #include "plugins/agents/exec/agent.hpp"
 #include "support/fixtures.hpp"
@@ -51,13 +51,15 @@ struct ExecAgentTest : ::testing::Test {
         return run(script, task, decision, json{{"policyDigest", "sha256:x"}});
     }
 
-    core::agent::Outcome run(const std::string& script, const core::AgentTask& task, const core::policy::Decision& decision,
-                             const json& digest)
+    core::agent::Outcome run(const std::string& script, const core::AgentTask& task,
+                             const core::policy::Decision& decision, const json& digest)
     {
-        auto agent = plugins::agents::make_exec(
-            [script]() -> core::Result<std::vector<std::string>> { return std::vector<std::string>{"sh", "-c", script}; });
+        auto agent = plugins::agents::make_exec([script]() -> core::Result<std::vector<std::string>> {
+            return std::vector<std::string>{"sh", "-c", script};
+        });
         auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(decision.timeout_ms);
-        core::agent::RunContext ctx{task, decision, 1, 0, deadline, [] { return false; }, events, &*ws, &*box, digest, "", ""};
+        core::agent::RunContext ctx{task,   decision, 1,     0,      deadline, [] { return false; },
+                                    events, &*ws,     &*box, digest, "",       ""};
         return agent->run(ctx);
     }
 };
@@ -120,7 +122,8 @@ TEST_F(ExecAgentTest, TheWorkspaceDiffIsTheResultAndGitAppliesIt)
     write_file(orig / "main.tf", "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"x\"\n}\n");
     write_file(orig / "old.txt", "to be removed\n");
     write_file(orig / "change.diff", diff);
-    auto g = test::run_program("/usr/bin/git", {"apply", "change.diff"}, {.stdin_data = "", .cwd = orig.path().string(), .env = {}});
+    auto g = test::run_program("/usr/bin/git", {"apply", "change.diff"},
+                               {.stdin_data = "", .cwd = orig.path().string(), .env = {}});
     ASSERT_EQ(g.exit_code, 0) << g.err;
     EXPECT_EQ(read_file(orig / "main.tf"), read_file(dir / "ws/main.tf"));
     EXPECT_EQ(read_file(orig / "modules/vars.tf"), "variable \"a\" {}\n");
@@ -135,7 +138,8 @@ TEST_F(ExecAgentTest, SymlinksOutOfTheWorkspaceFailTheRun)
     EXPECT_NE(o.error.find("point outside the workspace"), std::string::npos) << o.error;
     bool audited = false;
     for (const auto& e : events.events())
-        if (e.type == "task.tool-refused" && e.data.dump().find("leak.tf -> /etc/passwd") != std::string::npos) audited = true;
+        if (e.type == "task.tool-refused" && e.data.dump().find("leak.tf -> /etc/passwd") != std::string::npos)
+            audited = true;
     EXPECT_TRUE(audited) << o.error;
 }
 
@@ -160,7 +164,8 @@ TEST_F(ExecAgentTest, TheCommandSeesNoSecretsAndNoNetwork)
 {
     setenv("GITHUB_TOKEN", "ghp_hostsecret000000000000000000000000", 1);
     auto o = run("env > seen.txt; (getent hosts example.com || echo no-dns) >> seen.txt; "
-                 "python3 -c 'import socket; socket.create_connection((\"1.1.1.1\", 53), 2)' 2>> seen.txt || echo no-net >> seen.txt");
+                 "python3 -c 'import socket; socket.create_connection((\"1.1.1.1\", 53), 2)' 2>> seen.txt || echo "
+                 "no-net >> seen.txt");
     unsetenv("GITHUB_TOKEN");
     ASSERT_TRUE(o.ok) << o.error;
     std::string seen = read_file(dir / "ws/seen.txt");

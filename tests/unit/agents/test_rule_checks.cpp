@@ -80,7 +80,8 @@ TEST(FixRules, RefuseAnIdDefinedTwiceAcrossFiles)
     test::write_file(dir / "b.yaml", rule);
     auto r = plugins::agents::builtin::load_rules(dir.path());
     ASSERT_FALSE(r);
-    EXPECT_NE(r.error().message.find("CKV_X_4 is already defined in another file"), std::string::npos) << r.error().message;
+    EXPECT_NE(r.error().message.find("CKV_X_4 is already defined in another file"), std::string::npos)
+        << r.error().message;
 }
 
 TEST(FixRules, NestedConditionsCreateOneBlock)
@@ -90,9 +91,12 @@ TEST(FixRules, NestedConditionsCreateOneBlock)
                               "      - attribute: metadata_options.http_endpoint\n        equals: enabled\n",
                               "t.yaml");
     ASSERT_TRUE(checks) << checks.error().message;
-    std::string out = fixed(checks->front(), "resource \"aws_instance\" \"i\" {\n  ami = \"x\"\n}\n", "aws_instance", "i");
-    EXPECT_EQ(out, "resource \"aws_instance\" \"i\" {\n  ami = \"x\"\n  metadata_options {\n    http_tokens   = \"required\"\n"
-                   "    http_endpoint = \"enabled\"\n  }\n}\n");
+    std::string out =
+        fixed(checks->front(), "resource \"aws_instance\" \"i\" {\n  ami = \"x\"\n}\n", "aws_instance", "i");
+    EXPECT_EQ(
+        out,
+        "resource \"aws_instance\" \"i\" {\n  ami = \"x\"\n  metadata_options {\n    http_tokens   = \"required\"\n"
+        "    http_endpoint = \"enabled\"\n  }\n}\n");
 }
 
 TEST(FixRules, AMissingCompanionIsAddedAfterTheResource)
@@ -117,8 +121,11 @@ TEST(FixRules, AMissingCompanionIsAddedAfterTheResource)
 )",
                               "t.yaml");
     ASSERT_TRUE(checks) << checks.error().message;
-    std::string out = fixed(checks->front(), "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n", "aws_s3_bucket", "b");
-    EXPECT_NE(out.find("resource \"aws_s3_bucket_versioning\" \"b\" {\n  bucket = aws_s3_bucket.b.id"), std::string::npos) << out;
+    std::string out =
+        fixed(checks->front(), "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n", "aws_s3_bucket", "b");
+    EXPECT_NE(out.find("resource \"aws_s3_bucket_versioning\" \"b\" {\n  bucket = aws_s3_bucket.b.id"),
+              std::string::npos)
+        << out;
     // An existing companion is fixed in place instead.
     std::string suspended = "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"b\"\n}\n\n"
                             "resource \"aws_s3_bucket_versioning\" \"v\" {\n  bucket = aws_s3_bucket.b.id\n"
@@ -130,10 +137,11 @@ TEST(FixRules, AMissingCompanionIsAddedAfterTheResource)
 
 TEST(FixRules, OwnerOnlyValuesAreVariablesWithoutDefault)
 {
-    auto checks = parse_rules("checks:\n  - id: CKV_X_7\n    title: t\n    types: [aws_cloudwatch_log_group]\n    require:\n"
-                              "      - attribute: kms_key_id\n        present: true\n        fix: var.k\n"
-                              "    variables:\n      - name: k\n        description: The key.\n",
-                              "t.yaml");
+    auto checks =
+        parse_rules("checks:\n  - id: CKV_X_7\n    title: t\n    types: [aws_cloudwatch_log_group]\n    require:\n"
+                    "      - attribute: kms_key_id\n        present: true\n        fix: var.k\n"
+                    "    variables:\n      - name: k\n        description: The key.\n",
+                    "t.yaml");
     ASSERT_TRUE(checks) << checks.error().message;
     std::vector<std::pair<std::string, std::string>> vars;
     std::string out = fixed(checks->front(), "resource \"aws_cloudwatch_log_group\" \"g\" {\n  name = \"g\"\n}\n",
@@ -160,15 +168,18 @@ TEST(FixRules, ValuesDecidedAtPlanTimeAreNotJudged)
 
 TEST(FixRules, AListThatLacksItemsKeepsItsItemsAndItsLayout)
 {
-    auto checks = parse_rules("checks:\n  - id: CKV_X_9\n    title: t\n    types: [aws_eks_cluster]\n    require:\n"
-                              "      - attribute: enabled_cluster_log_types\n        contains: [api, audit, scheduler]\n",
-                              "t.yaml");
+    auto checks =
+        parse_rules("checks:\n  - id: CKV_X_9\n    title: t\n    types: [aws_eks_cluster]\n    require:\n"
+                    "      - attribute: enabled_cluster_log_types\n        contains: [api, audit, scheduler]\n",
+                    "t.yaml");
     ASSERT_TRUE(checks) << checks.error().message;
-    std::string out = fixed(checks->front(),
-                            "resource \"aws_eks_cluster\" \"c\" {\n  enabled_cluster_log_types = [\n    \"api\",\n  ]\n}\n",
-                            "aws_eks_cluster", "c");
-    EXPECT_EQ(out, "resource \"aws_eks_cluster\" \"c\" {\n  enabled_cluster_log_types = [\n    \"api\",\n    \"audit\",\n"
-                   "    \"scheduler\",\n  ]\n}\n");
+    std::string out =
+        fixed(checks->front(),
+              "resource \"aws_eks_cluster\" \"c\" {\n  enabled_cluster_log_types = [\n    \"api\",\n  ]\n}\n",
+              "aws_eks_cluster", "c");
+    EXPECT_EQ(out,
+              "resource \"aws_eks_cluster\" \"c\" {\n  enabled_cluster_log_types = [\n    \"api\",\n    \"audit\",\n"
+              "    \"scheduler\",\n  ]\n}\n");
     out = fixed(checks->front(), "resource \"aws_eks_cluster\" \"c\" {\n  enabled_cluster_log_types = [\"audit\"]\n}\n",
                 "aws_eks_cluster", "c");
     EXPECT_NE(out.find("enabled_cluster_log_types = [\"audit\", \"api\", \"scheduler\"]"), std::string::npos) << out;
@@ -201,13 +212,15 @@ TEST(FixRules, AlternativesConditionsAndCompanionAttributes)
     ASSERT_TRUE(checks) << checks.error().message;
     const Check& c = checks->front();
     Module m = module_of("resource \"aws_sqs_queue\" \"sse\" {\n  sqs_managed_sse_enabled = true\n}\n"
-                         "resource \"aws_sqs_queue\" \"long\" {\n  kms_master_key_id = \"k\"\n  kms_data_key_reuse_period_seconds = 86400\n}\n");
+                         "resource \"aws_sqs_queue\" \"long\" {\n  kms_master_key_id = \"k\"\n  "
+                         "kms_data_key_reuse_period_seconds = 86400\n}\n");
     auto [f1, sse] = m.find("aws_sqs_queue", "sse");
     auto [f2, long_reuse] = m.find("aws_sqs_queue", "long");
     EXPECT_FALSE(c.fails(m, *f1, *sse));        // the second alternative is enough
     EXPECT_TRUE(c.fails(m, *f2, *long_reuse));  // the condition holds where a key is set
     // The first alternative is written, with the attribute that goes with it.
     std::string out = fixed(c, "resource \"aws_sqs_queue\" \"q\" {\n  name = \"q\"\n}\n", "aws_sqs_queue", "q");
-    EXPECT_EQ(out, "resource \"aws_sqs_queue\" \"q\" {\n  name                              = \"q\"\n"
-                   "  kms_master_key_id                 = \"alias/aws/sqs\"\n  kms_data_key_reuse_period_seconds = 300\n}\n");
+    EXPECT_EQ(
+        out, "resource \"aws_sqs_queue\" \"q\" {\n  name                              = \"q\"\n"
+             "  kms_master_key_id                 = \"alias/aws/sqs\"\n  kms_data_key_reuse_period_seconds = 300\n}\n");
 }

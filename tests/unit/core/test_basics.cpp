@@ -96,9 +96,9 @@ TEST(Utf8, FindsTheFirstBadByte)
     EXPECT_FALSE(text::invalid_utf8("plain ascii"));
     EXPECT_FALSE(text::invalid_utf8("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));
     EXPECT_EQ(text::invalid_utf8("ab\xa1"), 2u);
-    EXPECT_EQ(text::invalid_utf8("\xc3"), 0u);            // truncated
-    EXPECT_EQ(text::invalid_utf8("x\xc0\xaf"), 1u);       // overlong '/'
-    EXPECT_EQ(text::invalid_utf8("\xed\xa0\x80"), 0u);    // a surrogate
+    EXPECT_EQ(text::invalid_utf8("\xc3"), 0u);          // truncated
+    EXPECT_EQ(text::invalid_utf8("x\xc0\xaf"), 1u);     // overlong '/'
+    EXPECT_EQ(text::invalid_utf8("\xed\xa0\x80"), 0u);  // a surrogate
 }
 
 #include "core/yaml_docs.hpp"

@@ -19,7 +19,10 @@ infra::core::AgentTask payload_task(json payload)
     return t;
 }
 
-infra::core::AgentTask finding_task(const std::string& file) { return payload_task({{"finding", {{"file", file}}}}); }
+infra::core::AgentTask finding_task(const std::string& file)
+{
+    return payload_task({{"finding", {{"file", file}}}});
+}
 
 infra::core::policy::Decision decision()
 {
@@ -59,7 +62,8 @@ TEST(ChangePaths, GlobsStayWithinADirectoryUnlessTheySayStarStar)
 TEST(ChangePaths, ByDefaultOnlyTerraformFilesOfTheRoot)
 {
     auto t = finding_task("envs/prod/main.tf");
-    EXPECT_TRUE(change::check_changed_paths({"envs/prod/main.tf", "envs/prod/variables.tf", "envs/prod/x.tfvars"}, t, decision()));
+    EXPECT_TRUE(change::check_changed_paths({"envs/prod/main.tf", "envs/prod/variables.tf", "envs/prod/x.tfvars"}, t,
+                                            decision()));
     for (std::string bad : {"envs/staging/main.tf", "envs/prod/run.sh", "main.tf", "envs/prod/.terraform.lock.hcl"}) {
         auto r = change::check_changed_paths({"envs/prod/main.tf", bad}, t, decision());
         ASSERT_FALSE(r) << bad;
@@ -71,8 +75,9 @@ TEST(ChangePaths, ByDefaultOnlyTerraformFilesOfTheRoot)
 TEST(ChangePaths, CiDefinitionsNeedAGlobThatNamesThem)
 {
     auto t = finding_task("main.tf");
-    for (std::string ci : {".github/workflows/deploy.yml", ".gitlab-ci.yml", "sub/.gitlab-ci.yml", ".circleci/config.yml",
-                           "Jenkinsfile", ".gitattributes", ".GitHub/workflows/x.tf", ".github/main.tf"}) {
+    for (std::string ci :
+         {".github/workflows/deploy.yml", ".gitlab-ci.yml", "sub/.gitlab-ci.yml", ".circleci/config.yml", "Jenkinsfile",
+          ".gitattributes", ".GitHub/workflows/x.tf", ".github/main.tf"}) {
         EXPECT_TRUE(change::is_protected_path(ci)) << ci;
         auto r = change::check_changed_paths({ci}, t, decision());
         ASSERT_FALSE(r) << ci;
@@ -80,7 +85,8 @@ TEST(ChangePaths, CiDefinitionsNeedAGlobThatNamesThem)
         EXPECT_FALSE(change::check_changed_paths({ci}, t, decision({"**", "*", "**/*.yml", "**/*.tf"}))) << ci;
     }
     EXPECT_FALSE(change::is_protected_path("docs/github.md"));
-    EXPECT_TRUE(change::check_changed_paths({".github/workflows/deploy.yml"}, t, decision({".github/workflows/*.yml"})));
+    EXPECT_TRUE(
+        change::check_changed_paths({".github/workflows/deploy.yml"}, t, decision({".github/workflows/*.yml"})));
     EXPECT_TRUE(change::check_changed_paths({".gitlab-ci.yml", "main.tf"}, t, decision({".gitlab-ci.yml", "*.tf"})));
 }
 
@@ -93,7 +99,8 @@ TEST(ChangePaths, EveryTerraformFileNamesItsRoot)
 TEST(ChangePaths, PolicyGlobsReplaceTheDefault)
 {
     auto t = finding_task("main.tf");
-    EXPECT_TRUE(change::check_changed_paths({"docs/a.md", "modules/x/main.tf"}, t, decision({"docs/*.md", "modules/**/*.tf"})));
+    EXPECT_TRUE(
+        change::check_changed_paths({"docs/a.md", "modules/x/main.tf"}, t, decision({"docs/*.md", "modules/**/*.tf"})));
     auto r = change::check_changed_paths({"main.tf"}, t, decision({"docs/*.md"}));
     ASSERT_FALSE(r);
     EXPECT_NE(r.error().message.find("allowedPaths"), std::string::npos);

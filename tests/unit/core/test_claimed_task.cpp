@@ -90,7 +90,8 @@ TEST(ClaimedTask, AStoredTaskAndDecisionReadToTypedFields)
 TEST(ClaimedTask, AGroupKeepsEachFinding)
 {
     json t = stored_task();
-    t["payload"] = json::parse(R"({"findings": [{"canonicalRuleId": "CKV_AWS_18", "key": "a", "file": "main.tf", "startLine": 3},
+    t["payload"] =
+        json::parse(R"({"findings": [{"canonicalRuleId": "CKV_AWS_18", "key": "a", "file": "main.tf", "startLine": 3},
                                                 {"canonicalRuleId": "CKV_AWS_21", "key": "b", "resource": "aws_s3_bucket.x"}]})");
     auto task = read_claimed_task(lease_of(t, stored_decision()));
     ASSERT_TRUE(task) << task.error().message;

@@ -48,13 +48,12 @@ TEST(Scope, ParsesAndPrintsCanonically)
 
 TEST(Scope, ErrorsNameTheColumn)
 {
-    for (auto [text, col] : std::vector<std::pair<std::string, std::string>>{
-             {"Git:push", "column 1"},
-             {"git", "column 4"},
-             {"git:push:repo", "column 14"},
-             {"git:push:repo=", "column 15"},
-             {"git:push:repo=a b", "column 16"},
-             {"git:push:repo=a,repo=b", "column 22"}}) {
+    for (auto [text, col] : std::vector<std::pair<std::string, std::string>>{{"Git:push", "column 1"},
+                                                                             {"git", "column 4"},
+                                                                             {"git:push:repo", "column 14"},
+                                                                             {"git:push:repo=", "column 15"},
+                                                                             {"git:push:repo=a b", "column 16"},
+                                                                             {"git:push:repo=a,repo=b", "column 22"}}) {
         auto s = parse_scope(text);
         ASSERT_FALSE(s) << text;
         EXPECT_EQ(s.error().code, core::Errc::invalid_input);
@@ -68,8 +67,8 @@ TEST(Scope, CoversOnlyNarrowerScopes)
     EXPECT_TRUE(covers(g, *parse_scope("git:push:repo=acme/infra,branch=infra-agent/compliance/abc")));
     EXPECT_FALSE(covers(g, *parse_scope("git:push:repo=acme/infra,branch=main")));
     EXPECT_FALSE(covers(g, *parse_scope("git:push:repo=acme/other,branch=infra-agent/x")));
-    EXPECT_FALSE(covers(g, *parse_scope("git:push:repo=acme/infra")));             // unconstrained branch is wider
-    EXPECT_FALSE(covers(g, *parse_scope("git:push:repo=acme/infra,branch=*")));    // a wider glob
+    EXPECT_FALSE(covers(g, *parse_scope("git:push:repo=acme/infra")));           // unconstrained branch is wider
+    EXPECT_FALSE(covers(g, *parse_scope("git:push:repo=acme/infra,branch=*")));  // a wider glob
     EXPECT_FALSE(covers(g, *parse_scope("git:fetch:repo=acme/infra,branch=infra-agent/x")));
     EXPECT_TRUE(covers(*parse_scope("git:*:repo=acme/infra"), *parse_scope("git:fetch:repo=acme/infra,branch=x")));
 }
@@ -237,12 +236,16 @@ TEST_F(BrokerTest, LocalTokenClaimsAreWrittenAsBefore)
     std::string key(32, 'k');
     auto provider = plugins::credentials::make_local(key);
     core::creds::Broker broker(*ledger, *provider);
-    for (std::string task : {"T1", "say \"hi\"", "back\\slash", "tab\there\x01", "caf\xc3\xa9 \xe2\x9c\x93", "del\x7f"}) {
+    for (std::string task :
+         {"T1", "say \"hi\"", "back\\slash", "tab\there\x01", "caf\xc3\xa9 \xe2\x9c\x93", "del\x7f"}) {
         auto c = broker.mint({"git:push:repo=acme/infra", std::chrono::minutes(10), task, ""});
         ASSERT_TRUE(c) << c.error().message;
-        nlohmann::json claims = {{"iss", "infra-agent"},          {"jti", c->id},
-                                 {"sub", task},                   {"scope", c->scope},
-                                 {"iat", c->issued_ms / 1000},    {"exp", c->expires_ms / 1000}};
+        nlohmann::json claims = {{"iss", "infra-agent"},
+                                 {"jti", c->id},
+                                 {"sub", task},
+                                 {"scope", c->scope},
+                                 {"iat", c->issued_ms / 1000},
+                                 {"exp", c->expires_ms / 1000}};
         std::string input = core::crypto::base64url_encode(R"({"alg":"HS256","typ":"JWT"})") + "." +
                             core::crypto::base64url_encode(claims.dump());
         EXPECT_EQ(c->secret, input + "." + core::crypto::base64url_encode(core::crypto::hmac_sha256_raw(key, input)))

@@ -31,9 +31,13 @@ json task(const std::string& repo = "acme/infra")
     return t;
 }
 
-json decision(int tier, bool allowed = true) { return {{"allowed", allowed}, {"tier", tier}}; }
+json decision(int tier, bool allowed = true)
+{
+    return {{"allowed", allowed}, {"tier", tier}};
+}
 
-core::Status check(const std::string& scope, const json& t = task(), const json& d = decision(2), const TaskGrant& g = {})
+core::Status check(const std::string& scope, const json& t = task(), const json& d = decision(2),
+                   const TaskGrant& g = {})
 {
     auto s = parse_scope(scope);
     EXPECT_TRUE(s) << scope;
@@ -56,18 +60,14 @@ TEST(CredsBinding, ATaskMayHaveItsOwnScopesOnly)
     EXPECT_TRUE(check("forge:pr:repo=acme/infra"));
     EXPECT_TRUE(check("ci:dispatch:repo=acme/infra,workflow=plan.yml"));
     EXPECT_TRUE(check("ci:read:repo=acme/infra"));
-    for (const std::string& bad : std::vector<std::string>{"git:push:repo=victim/other,branch=main",
-                                  "git:push:repo=acme/infra,branch=main",
-                                  "git:push:repo=acme/infra,branch=infra-agent/compliance-remediation/ffffffffffffffff",
-                                  "git:push:repo=acme/infra",
-                                  "git:push:repo=acme/infra,branch=infra-agent/*",
-                                  "git:push:repo=acme/*,branch=" + k_branch,
-                                  "git:*:repo=acme/infra",
-                                  "git:push:repo=acme/infra,branch=" + k_branch + ",force=yes",
-                                  "git:fetch:repo=victim/other",
-                                  "forge:pr:repo=victim/other",
-                                  "aws:assume-role:role=arn:aws:iam::123456789012:role/Admin,actions=*",
-                                  "ci:dispatch:repo=victim/other,workflow=deploy.yml"}) {
+    for (const std::string& bad : std::vector<std::string>{
+             "git:push:repo=victim/other,branch=main", "git:push:repo=acme/infra,branch=main",
+             "git:push:repo=acme/infra,branch=infra-agent/compliance-remediation/ffffffffffffffff",
+             "git:push:repo=acme/infra", "git:push:repo=acme/infra,branch=infra-agent/*",
+             "git:push:repo=acme/*,branch=" + k_branch, "git:*:repo=acme/infra",
+             "git:push:repo=acme/infra,branch=" + k_branch + ",force=yes", "git:fetch:repo=victim/other",
+             "forge:pr:repo=victim/other", "aws:assume-role:role=arn:aws:iam::123456789012:role/Admin,actions=*",
+             "ci:dispatch:repo=victim/other,workflow=deploy.yml"}) {
         auto st = check(bad);
         ASSERT_FALSE(st) << bad;
         EXPECT_EQ(st.error().code, Errc::denied) << bad;
@@ -77,7 +77,8 @@ TEST(CredsBinding, ATaskMayHaveItsOwnScopesOnly)
         EXPECT_NE(said.find("git:push:branch=" + k_branch + ",repo=acme/infra"), std::string::npos) << said;
     }
     auto aws = check("aws:assume-role:role=arn:aws:iam::123456789012:role/Admin,actions=*");
-    EXPECT_NE(aws.error().message.find("'aws:assume-role:actions=*,role=arn:aws:iam::123456789012:role/Admin'"), std::string::npos)
+    EXPECT_NE(aws.error().message.find("'aws:assume-role:actions=*,role=arn:aws:iam::123456789012:role/Admin'"),
+              std::string::npos)
         << aws.error().message;
 }
 
@@ -86,7 +87,8 @@ TEST(CredsBinding, TheTierDecidesWhetherTheTaskMayPush)
     EXPECT_TRUE(check("git:fetch:repo=acme/infra", task(), decision(1)));
     auto st = check("git:push:repo=acme/infra,branch=" + k_branch, task(), decision(1));
     ASSERT_FALSE(st);
-    EXPECT_NE(st.error().message.find("(tier 1) may have only git:fetch:repo=acme/infra"), std::string::npos) << st.error().message;
+    EXPECT_NE(st.error().message.find("(tier 1) may have only git:fetch:repo=acme/infra"), std::string::npos)
+        << st.error().message;
     EXPECT_FALSE(check("forge:pr:repo=acme/infra", task(), decision(0)));
     EXPECT_TRUE(check("git:push:repo=acme/infra,branch=" + k_branch, task(), decision(4)));
     // A denied task has nothing.
@@ -129,7 +131,8 @@ core::queue::Entry held(std::int64_t until)
 TEST(CredsBinding, ALeaseMintIsForItsHolderUntilItEnds)
 {
     const std::int64_t now = 1'800'000'000'000;
-    core::creds::LeaseAsk ask{"01TASK", "git:push:repo=acme/infra,branch=" + k_branch, "builder-1:42", 3, std::chrono::seconds(900)};
+    core::creds::LeaseAsk ask{"01TASK", "git:push:repo=acme/infra,branch=" + k_branch, "builder-1:42", 3,
+                              std::chrono::seconds(900)};
     auto ok = core::creds::authorize_lease_mint(held(now + 60'000), ask, now, {});
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(ok->ttl, std::chrono::seconds(60));  // cut to the lease's end
@@ -185,7 +188,8 @@ TEST(CredsBinding, AWorkerTokenMintsOnlyForItsOwnWorkerIds)
     auto r = core::creds::authorize_lease_mint(held(now + 60'000), ask, now, {});
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, Errc::denied);
-    EXPECT_NE(r.error().message.find("worker id 'builder-1:42' is not one of worker token 'builder-2''s"), std::string::npos)
+    EXPECT_NE(r.error().message.find("worker id 'builder-1:42' is not one of worker token 'builder-2''s"),
+              std::string::npos)
         << r.error().message;
     auto mine = held(now + 60'000);
     mine.lease_owner = ask.worker_id = "builder-2/host:42";
@@ -232,23 +236,27 @@ TEST_F(BoundBroker, AWorkerRunningATaskMintsOnlyItsScopesUntilTheLeaseEnds)
 {
     {
         core::creds::LeaseScope in_lease(lease());
-        auto push = broker->mint({"git:push:repo=acme/infra,branch=" + k_branch, std::chrono::minutes(15), "01TASK", ""});
+        auto push =
+            broker->mint({"git:push:repo=acme/infra,branch=" + k_branch, std::chrono::minutes(15), "01TASK", ""});
         ASSERT_TRUE(push) << push.error().message;
         EXPECT_EQ(push->expires_ms, lease_until);
         EXPECT_EQ(push->worker_id, "host:1");
         EXPECT_EQ(push->lease_token, 5);
-        for (const std::string& bad : std::vector<std::string>{"git:push:repo=acme/infra,branch=main", "git:push:repo=victim/other,branch=" + k_branch,
-                                      "aws:assume-role:role=arn:aws:iam::1:role/Admin,actions=*"}) {
+        for (const std::string& bad : std::vector<std::string>{
+                 "git:push:repo=acme/infra,branch=main", "git:push:repo=victim/other,branch=" + k_branch,
+                 "aws:assume-role:role=arn:aws:iam::1:role/Admin,actions=*"}) {
             auto r = broker->mint({bad, std::chrono::minutes(15), "01TASK", ""});
             ASSERT_FALSE(r) << bad;
             EXPECT_EQ(r.error().code, Errc::denied);
         }
         auto other = broker->mint({"git:fetch:repo=acme/infra", std::chrono::minutes(15), "01OTHER", ""});
         ASSERT_FALSE(other);
-        EXPECT_NE(other.error().message.find("while running task '01TASK'"), std::string::npos) << other.error().message;
+        EXPECT_NE(other.error().message.find("while running task '01TASK'"), std::string::npos)
+            << other.error().message;
         // A credential minted earlier without the lease's bound is not handed out under it.
         lease_until = now + 10'000;
-        auto shorter = broker->mint({"git:push:repo=acme/infra,branch=" + k_branch, std::chrono::minutes(15), "01TASK", ""});
+        auto shorter =
+            broker->mint({"git:push:repo=acme/infra,branch=" + k_branch, std::chrono::minutes(15), "01TASK", ""});
         ASSERT_TRUE(shorter) << shorter.error().message;
         EXPECT_FALSE(shorter->reused);
         EXPECT_EQ(shorter->expires_ms, lease_until);

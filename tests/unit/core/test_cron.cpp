@@ -13,7 +13,10 @@ using core::cron::TimeZone;
 
 namespace {
 
-core::timeutil::TimePoint at(const char* rfc3339) { return *core::timeutil::parse_rfc3339(rfc3339); }
+core::timeutil::TimePoint at(const char* rfc3339)
+{
+    return *core::timeutil::parse_rfc3339(rfc3339);
+}
 
 std::string next(const char* expr, const char* after, const char* zone = "UTC")
 {

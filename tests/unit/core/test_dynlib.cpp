@@ -26,7 +26,8 @@ TEST(Dynlib, AMissingLibraryNamesWhatNeedsItAndThePackage)
                            [](void*, std::string&) { FAIL() << "nothing to bind in a library that is not there"; });
     ASSERT_FALSE(st);
     EXPECT_EQ(st.error().code, Errc::unavailable);
-    EXPECT_EQ(st.error().message.rfind("the frobnicator needs libinfra-agent-absent.so.9, which cannot be loaded: ", 0), 0u)
+    EXPECT_EQ(st.error().message.rfind("the frobnicator needs libinfra-agent-absent.so.9, which cannot be loaded: ", 0),
+              0u)
         << st.error().message;
     EXPECT_EQ(st.error().hint, "install it: apt install libabsent9");
 }

@@ -15,8 +15,8 @@
 
 #include <csignal>
 #include <fcntl.h>
-#include <pwd.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <thread>
@@ -64,8 +64,9 @@ protected:
         fs::create_directories(co->dir / ".terraform" / "providers");
         test::write_file(co->dir / ".terraform" / "providers" / "x", "working data");
         test::write_file(co->dir / "plan.tfplan", "binary");
-        auto id = core::git::commit_all(*co, branch, "fix: encrypt the bucket\n\nBecause CKV_AWS_19.", bot,
-                                        {"01TASK", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "sha256:abc"});
+        auto id =
+            core::git::commit_all(*co, branch, "fix: encrypt the bucket\n\nBecause CKV_AWS_19.", bot,
+                                  {"01TASK", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "sha256:abc"});
         EXPECT_TRUE(id) << id.error().message;
         EXPECT_EQ(id->size(), 40u);
         return *co;
@@ -75,7 +76,8 @@ protected:
 
 TEST_F(GitTest, BranchNamesAreDeterministic)
 {
-    EXPECT_EQ(core::git::branch_name("compliance-remediation", "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"),
+    EXPECT_EQ(core::git::branch_name("compliance-remediation",
+                                     "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08"),
               "infra-agent/compliance-remediation/9f86d081884c7d65");
     // A key that is not a digest is named by a digest of all of it: keys that
     // share their hex digits do not share a branch.
@@ -180,17 +182,17 @@ TEST_F(GitTest, PushesOverSmartHttpWithAMintedCredential)
     core::creds::Broker broker(ledger, *provider);
     std::mutex m;
     std::vector<std::string> seen_tokens;
-    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string& path,
-                                                   bool is_push) {
-        std::lock_guard lock(m);
-        seen_tokens.push_back(password);
-        // The server's gate: reading needs a credential for this repository;
-        // pushing needs one that covers pushes to bot branches.
-        if (path.rfind("/acme.git/", 0) != 0) return false;
-        if (is_push) return broker.verify(password, "git:push:repo=acme,branch=infra-agent/x").has_value();
-        auto e = broker.verify(password, std::nullopt);
-        return e && core::creds::parse_scope(e->scope)->attr("repo") == "acme";
-    });
+    test::GitHttpServer server(
+        dir / "remote", [&](const std::string&, const std::string& password, const std::string& path, bool is_push) {
+            std::lock_guard lock(m);
+            seen_tokens.push_back(password);
+            // The server's gate: reading needs a credential for this repository;
+            // pushing needs one that covers pushes to bot branches.
+            if (path.rfind("/acme.git/", 0) != 0) return false;
+            if (is_push) return broker.verify(password, "git:push:repo=acme,branch=infra-agent/x").has_value();
+            auto e = broker.verify(password, std::nullopt);
+            return e && core::creds::parse_scope(e->scope)->attr("repo") == "acme";
+        });
 
     int mints = 0;
     core::git::Auth auth;
@@ -306,14 +308,14 @@ TEST_F(GitTest, CredentialsGoOnlyToTheConfiguredRemote)
     std::thread evil_thread([&] { evil.listen_after_bind(); });
     httplib::Server redirector;
     redirector.Get(".*", [&](const httplib::Request& req, httplib::Response& res) {
-        res.set_redirect("http://127.0.0.1:" + std::to_string(evil_port) + req.path + "?" + "service=git-receive-pack", 302);
+        res.set_redirect("http://127.0.0.1:" + std::to_string(evil_port) + req.path + "?" + "service=git-receive-pack",
+                         302);
     });
     int redirect_port = redirector.bind_to_any_port("127.0.0.1");
     std::thread redirect_thread([&] { redirector.listen_after_bind(); });
 
-    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string&, bool) {
-        return password == "the-token";
-    });
+    test::GitHttpServer server(dir / "remote", [&](const std::string&, const std::string& password, const std::string&,
+                                                   bool) { return password == "the-token"; });
     int mints = 0;
     core::git::Auth auth;
     auth.token = [&]() -> core::Result<std::string> {
@@ -367,12 +369,13 @@ public:
             test::run_program("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "", "-f", (dir / k).string()});
         fs::copy_file(dir / "user_key.pub", dir / "authorized_keys");
         port = 20000 + ::getpid() % 20000;
-        test::write_file(dir / "sshd_config", "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\nHostKey " +
-                                                  (dir / "host_key").string() + "\nAuthorizedKeysFile " +
-                                                  (dir / "authorized_keys").string() +
-                                                  "\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-                                                  "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nPidFile " +
-                                                  (dir / "sshd.pid").string() + "\n");
+        test::write_file(dir / "sshd_config",
+                         "Port " + std::to_string(port) + "\nListenAddress 127.0.0.1\nHostKey " +
+                             (dir / "host_key").string() + "\nAuthorizedKeysFile " +
+                             (dir / "authorized_keys").string() +
+                             "\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+                             "PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nPidFile " +
+                             (dir / "sshd.pid").string() + "\n");
         m_pid = ::fork();
         if (m_pid == 0) {
             std::string cfg = (dir / "sshd_config").string();
@@ -417,8 +420,8 @@ TEST_F(GitTest, PushesOverSshWithTheConfiguredKey)
     // The server's host key is checked against a known_hosts file.
     std::string host_key = test::read_file(dir / "ssh" / "host_key.pub");
     test::write_file(dir / "ssh" / "known_hosts", "[127.0.0.1]:" + std::to_string(sshd.port) + " " + host_key);
-    test::write_file(dir / "ssh" / "wrong_hosts", "[127.0.0.1]:" + std::to_string(sshd.port) + " " +
-                                                      test::read_file(dir / "ssh" / "user_key.pub"));
+    test::write_file(dir / "ssh" / "wrong_hosts",
+                     "[127.0.0.1]:" + std::to_string(sshd.port) + " " + test::read_file(dir / "ssh" / "user_key.pub"));
     core::git::Auth auth;
     auth.ssh_key = (dir / "ssh" / "user_key").string();
     auth.ssh_known_hosts = (dir / "ssh" / "wrong_hosts").string();
@@ -436,7 +439,8 @@ TEST_F(GitTest, PushesOverSshWithTheConfiguredKey)
     EXPECT_EQ(test::git(bare(), "show " + branch + ":main.tf"), "over ssh\n");
 
     // Another key is refused, cleanly.
-    test::run_program("/usr/bin/ssh-keygen", {"-q", "-t", "ed25519", "-N", "", "-f", (dir / "ssh" / "other_key").string()});
+    test::run_program("/usr/bin/ssh-keygen",
+                      {"-q", "-t", "ed25519", "-N", "", "-f", (dir / "ssh" / "other_key").string()});
     core::git::Auth other = auth;
     other.ssh_key = (dir / "ssh" / "other_key").string();
     auto refused = core::git::clone(url, dir / "w2", "", other);

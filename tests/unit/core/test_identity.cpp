@@ -10,7 +10,7 @@ TEST(Identity, NamesAreComparedTrimmedAndWithoutCase)
     EXPECT_TRUE(identity::same("alice", "Alice"));
     EXPECT_TRUE(identity::same(" ALICE\t", "alice"));
     EXPECT_FALSE(identity::same("alice", "alicia"));
-    EXPECT_FALSE(identity::same("", ""));    // nobody is never anybody
+    EXPECT_FALSE(identity::same("", ""));  // nobody is never anybody
     EXPECT_FALSE(identity::same("  ", ""));
     EXPECT_EQ(identity::canonical(" Dana-Ops "), "dana-ops");
 }
@@ -25,10 +25,14 @@ TEST(Environment, OneSpellingOfEachEnvironment)
 
 TEST(Environment, ANonAsciiLookAlikeIsRefusedNamingTheFieldAndTheCharacter)
 {
-    auto r = canonical_environment("pr\xd0\xbe" "duction", "context.environment");
+    auto r = canonical_environment("pr\xd0\xbe"
+                                   "duction",
+                                   "context.environment");
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, Errc::invalid_input);
-    EXPECT_EQ(r.error().message.rfind("context.environment: environment 'pr\xd0\xbe" "duction' has the non-ASCII character U+043E (\xd0\xbe) at character 3", 0),
+    EXPECT_EQ(r.error().message.rfind("context.environment: environment 'pr\xd0\xbe"
+                                      "duction' has the non-ASCII character U+043E (\xd0\xbe) at character 3",
+                                      0),
               0u)
         << r.error().message;
     EXPECT_FALSE(canonical_environment("production\xc2\xa0", "x"));  // a no-break space is not trimmed away
@@ -44,6 +48,7 @@ TEST(Environment, TasksFromJsonComeInCanonicalForm)
     auto t = task_from_json(j);
     ASSERT_TRUE(t) << t.error().message;
     EXPECT_EQ(t->context.environment, "production");
-    j["context"]["environment"] = "pr\xd0\xbe" "duction";
+    j["context"]["environment"] = "pr\xd0\xbe"
+                                  "duction";
     EXPECT_FALSE(task_from_json(j));
 }

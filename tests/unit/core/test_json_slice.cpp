@@ -29,8 +29,9 @@ std::string trace(ByteSource& src, Selection sel, std::size_t max_slice)
         out += "record " + to_string(r.path) + " line " + std::to_string(r.line) + " " + r.value.dump() + " " +
                ctx.lookup("*.check_type", r.path).dump();
         // 0 and 0u print alike.
-        if (r.value.is_object() && r.value.contains("n")) out += " n is " + std::string(r.value["n"].type_name()) +
-                                                                 (r.value["n"].is_number_unsigned() ? " unsigned" : "");
+        if (r.value.is_object() && r.value.contains("n"))
+            out += " n is " + std::string(r.value["n"].type_name()) +
+                   (r.value["n"].is_number_unsigned() ? " unsigned" : "");
         out += "\n";
     };
     h.end_document = [&](const DocumentShape& s, const Context&) {
@@ -90,8 +91,8 @@ TEST(JsonSlice, NumbersKeepNlohmannsTypes)
 {
     // -0 is a signed integer to nlohmann and is left to it; big integers and
     // overflowing exponents are rejected by simdjson and read by tokens.
-    for (std::string n : {"-0", "-0.0", "0", "1E5", "1e-400", "123456789012345678901234567890",
-                          "-9223372036854775809", "18446744073709551616", "9007199254740993", "0.1", "1e400"})
+    for (std::string n : {"-0", "-0.0", "0", "1E5", "1e-400", "123456789012345678901234567890", "-9223372036854775809",
+                          "18446744073709551616", "9007199254740993", "0.1", "1e400"})
         for (const auto& sel : {k_checkov, k_elements})
             expect_same(R"([{"a": 1}, {"check_type": "x", "results": {"failed_checks": [{"n": )" + n +
                             R"(, "k": 1}, {"n": [)" + n + "]}]}}]",
@@ -109,9 +110,12 @@ TEST(JsonSlice, ErrorsAfterATakenContainerNameTheSamePlace)
              R"([{"check_type": "x", "results": {"passed_checks": {"a": {}, "b": {"c": "d"}}}}])",
              R"([{"check_type": "x", "results": {"failed_checks": [{"a": "\ud800"}, {"b": 1}]}}])",
              R"([{"check_type": "x", "results": {"failed_checks": [{"a": 1,}, {"b": 1}]}}])",
-             R"([{"check_type": "x", "results": {"failed_checks": [{"a": "é)" "\xff" R"("}]}}])",
+             R"([{"check_type": "x", "results": {"failed_checks": [{"a": "é)"
+             "\xff"
+             R"("}]}}])",
              R"([{"check_type": "x", "results": {"failed_checks": [{"a": 1})",
-             "{\"a\": 1}\n{\"check_type\": \"x\", \"results\": {\"failed_checks\": [{\"a\": 1}]}}\n{\"b\": [1,}\n[{\"c\": 2}]\n",
+             "{\"a\": 1}\n{\"check_type\": \"x\", \"results\": {\"failed_checks\": [{\"a\": 1}]}}\n{\"b\": "
+             "[1,}\n[{\"c\": 2}]\n",
          })
         for (const auto& sel : {k_checkov, k_elements}) expect_same(text, sel);
 }
@@ -155,8 +159,9 @@ TEST(JsonSlice, ContainersArrivingInPiecesAreTakenWhole)
     auto fifo = (dir / "in").string();
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
     std::string text = R"([{"check_type": "terraform", "results": {"failed_checks": [)";
-    for (int i = 0; i < 50; ++i) text += (i ? ", " : "") + std::string(R"({"check_id": "C)") + std::to_string(i) +
-                                         R"(", "s": "x\"y\\", "n": [1, {"a": "b"}]})";
+    for (int i = 0; i < 50; ++i)
+        text += (i ? ", " : "") + std::string(R"({"check_id": "C)") + std::to_string(i) +
+                R"(", "s": "x\"y\\", "n": [1, {"a": "b"}]})";
     text += "]}}]\n";
     std::thread writer([&] {
         std::ofstream out(fifo, std::ios::binary);

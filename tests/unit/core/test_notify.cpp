@@ -18,12 +18,21 @@ TEST(Notify, WhichEventsBecomeMessages)
         auto m = core::notify::slack_message(e);
         return m ? (*m)["text"].get<std::string>() : std::string();
     };
-    EXPECT_NE(text({"task.escalated", "T1", "", {{"reason", "chat agents never touch production"}}}).find("denied by policy: chat agents"), std::string::npos);
-    EXPECT_NE(text({"task.enqueued", "T2", "", {{"state", "pending-approval"}, {"queueId", "T2"}, {"requiredApprovals", {"platform-oncall"}}}})
-                  .find("waits for approval by platform-oncall"), std::string::npos);
-    EXPECT_NE(text({"change.delivered", "T3", "", {{"state", "opened"}, {"pullRequest", {{"url", "https://example/pr/7"}}}}})
-                  .find("Pull request opened for task T3: https://example/pr/7"), std::string::npos);
-    EXPECT_NE(text({"task.dead", "T4", "", {{"attempts", 3}, {"error", "boom"}}}).find("dead after 3 attempts: boom"), std::string::npos);
+    EXPECT_NE(text({"task.escalated", "T1", "", {{"reason", "chat agents never touch production"}}})
+                  .find("denied by policy: chat agents"),
+              std::string::npos);
+    EXPECT_NE(text({"task.enqueued",
+                    "T2",
+                    "",
+                    {{"state", "pending-approval"}, {"queueId", "T2"}, {"requiredApprovals", {"platform-oncall"}}}})
+                  .find("waits for approval by platform-oncall"),
+              std::string::npos);
+    EXPECT_NE(
+        text({"change.delivered", "T3", "", {{"state", "opened"}, {"pullRequest", {{"url", "https://example/pr/7"}}}}})
+            .find("Pull request opened for task T3: https://example/pr/7"),
+        std::string::npos);
+    EXPECT_NE(text({"task.dead", "T4", "", {{"attempts", 3}, {"error", "boom"}}}).find("dead after 3 attempts: boom"),
+              std::string::npos);
     EXPECT_EQ(text({"task.enqueued", "T5", "", {{"state", "queued"}}}), "");
     EXPECT_EQ(text({"task.claimed", "T6", "", {}}), "");
 }

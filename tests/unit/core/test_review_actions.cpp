@@ -23,7 +23,8 @@ TEST(ReviewActions, GitHubReviewsCommentsAndPushes)
 {
     json review = sample("pull_request.synchronize_1");
     review["action"] = "submitted";
-    review["review"] = {{"state", "approved"}, {"commit_id", "ec26c3e5"}, {"user", {{"login", "carol"}, {"type", "User"}}}};
+    review["review"] = {
+        {"state", "approved"}, {"commit_id", "ec26c3e5"}, {"user", {{"login", "carol"}, {"type", "User"}}}};
     auto a = github_review_action("pull_request_review", review);
     ASSERT_TRUE(a);
     EXPECT_EQ(a->kind, ReviewAction::Kind::approve);
@@ -68,10 +69,12 @@ TEST(ReviewActions, GitHubReviewsCommentsAndPushes)
 
 TEST(ReviewActions, GitLabApprovalsNotesAndPushes)
 {
-    json mr = {{"object_kind", "merge_request"},
-               {"user", {{"id", 31}, {"username", "carol"}, {"name", "Carol"}}},
-               {"project", {{"path_with_namespace", "acme/infra"}}},
-               {"object_attributes", {{"iid", 4}, {"action", "approved"}, {"last_commit", {{"id", "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"}}}}}};
+    json mr = {
+        {"object_kind", "merge_request"},
+        {"user", {{"id", 31}, {"username", "carol"}, {"name", "Carol"}}},
+        {"project", {{"path_with_namespace", "acme/infra"}}},
+        {"object_attributes",
+         {{"iid", 4}, {"action", "approved"}, {"last_commit", {{"id", "da1560886d4f094c3e6c9ef40349f7d38b5d27d7"}}}}}};
     auto a = gitlab_review_action("Merge Request Hook", mr);
     ASSERT_TRUE(a);
     EXPECT_EQ(a->kind, ReviewAction::Kind::approve);

@@ -58,8 +58,10 @@ TEST_F(SandboxTest, WorkspaceIsWritableAndTheSystemIsNot)
 
 TEST_F(SandboxTest, ACheckoutsGitMetadataIsHiddenAndCannotBeRewritten)
 {
-    write_file(dir / "ws/.git/config", "[remote \"origin\"]\n\turl = https://x-access-token:SECRET@example.com/a.git\n");
-    auto o = sh("cat .git/config 2>&1; echo '[core]' > .git/config 2>/dev/null || echo refused; rm -rf .git 2>/dev/null || echo kept;"
+    write_file(dir / "ws/.git/config",
+               "[remote \"origin\"]\n\turl = https://x-access-token:SECRET@example.com/a.git\n");
+    auto o = sh("cat .git/config 2>&1; echo '[core]' > .git/config 2>/dev/null || echo refused; rm -rf .git "
+                "2>/dev/null || echo kept;"
                 " mkdir .git/hooks 2>/dev/null || echo ro; ls -A .git | wc -l");
     EXPECT_EQ(o.out.find("SECRET"), std::string::npos) << o.out;
     EXPECT_NE(o.out.find("refused"), std::string::npos) << o.out;
@@ -85,7 +87,8 @@ TEST_F(SandboxTest, NoNetworkEvenToTheHostsLoopback)
     socklen_t len = sizeof a;
     ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
     int port = ntohs(a.sin_port);
-    auto o = sh("(echo hi > /dev/tcp/127.0.0.1/" + std::to_string(port) + ") 2>/dev/null && echo connected || echo blocked");
+    auto o =
+        sh("(echo hi > /dev/tcp/127.0.0.1/" + std::to_string(port) + ") 2>/dev/null && echo connected || echo blocked");
     ::close(s);
     EXPECT_EQ(o.out, "blocked\n");
 }
@@ -170,8 +173,9 @@ TEST_F(SandboxTest, BoundDirectoriesAreWritableAtTheirOwnPathAndNothingBesideThe
     Request r;
     std::string state = std::filesystem::canonical(dir / "state").string();
     std::string secret = std::filesystem::canonical(dir / "secret").string();
-    r.argv = {"/bin/bash", "-c", "cat " + state + "/terraform.tfstate; echo new > " + state + "/terraform.tfstate; cat " + secret +
-                                     "/key 2>/dev/null || echo hidden"};
+    r.argv = {"/bin/bash", "-c",
+              "cat " + state + "/terraform.tfstate; echo new > " + state + "/terraform.tfstate; cat " + secret +
+                  "/key 2>/dev/null || echo hidden"};
     r.workspace = dir / "ws";
     r.binds = {dir / "state"};
     auto o = box->run(r);

@@ -18,19 +18,23 @@ TEST(Scheduler, ConfigErrorsNameTheEntry)
         return r ? std::string() : r.error().message;
     };
     EXPECT_EQ(err(R"([{"name":"a","cron":"* * *","signal":{}}])").rfind("schedules[0].cron: ", 0), 0u);
-    EXPECT_EQ(err(R"([{"name":"a","cron":"@daily","timezone":"Nowhere/Land","signal":{}}])").rfind("schedules[0].timezone: unknown time zone", 0), 0u);
+    EXPECT_EQ(err(R"([{"name":"a","cron":"@daily","timezone":"Nowhere/Land","signal":{}}])")
+                  .rfind("schedules[0].timezone: unknown time zone", 0),
+              0u);
     EXPECT_EQ(err(R"([{"name":"a","cron":"@daily","signal":{}},{"name":"a","cron":"@daily","signal":{}}])"),
               "schedules[1].name: 'a' is used twice");
     EXPECT_EQ(err(R"([{"name":"a","cron":"@daily"}])").rfind("schedules[0].signal: ", 0), 0u);
     EXPECT_EQ(err(R"([{"cron":"@daily","signal":{}}])"), "schedules[0].name: missing");
-    auto ok = core::serve::load_schedules(json::parse(R"([{"name":"nightly","cron":"0 2 * * *","timezone":"Europe/Berlin","signal":{"type":"drift-detection"}}])"));
+    auto ok = core::serve::load_schedules(json::parse(
+        R"([{"name":"nightly","cron":"0 2 * * *","timezone":"Europe/Berlin","signal":{"type":"drift-detection"}}])"));
     ASSERT_TRUE(ok) << ok.error().message;
     EXPECT_EQ(ok->front().zone.name(), "Europe/Berlin");
 }
 
 TEST(Scheduler, FiresAtTheNextMinute)
 {
-    auto schedules = core::serve::load_schedules(json::parse(R"([{"name":"every-minute","cron":"* * * * *","signal":{"type":"drift-detection"}}])"));
+    auto schedules = core::serve::load_schedules(
+        json::parse(R"([{"name":"every-minute","cron":"* * * * *","signal":{"type":"drift-detection"}}])"));
     ASSERT_TRUE(schedules);
     // A clock that reads 1.5 s before the next whole minute.
     auto real = core::timeutil::Clock::now();

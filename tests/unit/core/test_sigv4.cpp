@@ -15,9 +15,12 @@ using nlohmann::json;
 
 TEST(SigV4, PassesAwsTestSuite)
 {
-    std::string fixture = std::string(INFRA_SOURCE_DIR) + "/tests/peers/node_modules/@smithy/signature-v4/dist-cjs/suite.fixture.js";
-    ASSERT_TRUE(std::filesystem::exists(fixture)) << fixture << " is missing: run scripts/test (npm ci --prefix tests/peers)";
-    auto dump = test::run_program("/usr/bin/env", {"node", "-e", "process.stdout.write(JSON.stringify(require(process.argv[1])))", fixture});
+    std::string fixture =
+        std::string(INFRA_SOURCE_DIR) + "/tests/peers/node_modules/@smithy/signature-v4/dist-cjs/suite.fixture.js";
+    ASSERT_TRUE(std::filesystem::exists(fixture))
+        << fixture << " is missing: run scripts/test (npm ci --prefix tests/peers)";
+    auto dump = test::run_program(
+        "/usr/bin/env", {"node", "-e", "process.stdout.write(JSON.stringify(require(process.argv[1])))", fixture});
     ASSERT_EQ(dump.exit_code, 0) << dump.err;
     json suite = json::parse(dump.out);
     ASSERT_GE(suite["requests"].size(), 20u);
@@ -33,8 +36,10 @@ TEST(SigV4, PassesAwsTestSuite)
         for (const auto& [k, v] : r["headers"].items()) req.headers.emplace_back(k, v.get<std::string>());
         if (r.contains("body")) req.body = r["body"];
         std::string date = r["headers"]["x-amz-date"];
-        EXPECT_EQ(core::creds::sigv4::authorization(req, key, date, region, service), t["authorization"].get<std::string>())
-            << t["name"] << "\n" << core::creds::sigv4::canonical_request(req);
+        EXPECT_EQ(core::creds::sigv4::authorization(req, key, date, region, service),
+                  t["authorization"].get<std::string>())
+            << t["name"] << "\n"
+            << core::creds::sigv4::canonical_request(req);
         ++checked;
     }
     EXPECT_EQ(checked, static_cast<int>(suite["requests"].size()));

@@ -57,11 +57,13 @@ TEST(Migrations, TheLedgerKeyedByIdKeepsItsRows)
         ins->bind(1, m.version).bind(2, m.name);
         ASSERT_TRUE(ins->run());
     }
-    ASSERT_TRUE((*db)->exec("INSERT INTO credentials (id, provider, scope, task_id, issued_at, expires_at, token_sha256,"
-                            " revoked_at, reuses) VALUES ('01A', 'local', 'git:push:repo=r', 'T1', 1, 2, 'ab', 3, 4)"));
+    ASSERT_TRUE(
+        (*db)->exec("INSERT INTO credentials (id, provider, scope, task_id, issued_at, expires_at, token_sha256,"
+                    " revoked_at, reuses) VALUES ('01A', 'local', 'git:push:repo=r', 'T1', 1, 2, 'ab', 3, 4)"));
     ASSERT_TRUE(store::migrate(**db));
-    auto row = (*db)->prepare("SELECT provider, scope, task_id, issued_at, expires_at, token_sha256, revoked_at, reuses,"
-                              " extra FROM credentials WHERE id = '01A'");
+    auto row =
+        (*db)->prepare("SELECT provider, scope, task_id, issued_at, expires_at, token_sha256, revoked_at, reuses,"
+                       " extra FROM credentials WHERE id = '01A'");
     ASSERT_TRUE(row && *row->step());
     EXPECT_EQ(row->text(1), "git:push:repo=r");
     EXPECT_EQ(row->text(2), "T1");
@@ -72,8 +74,9 @@ TEST(Migrations, TheLedgerKeyedByIdKeepsItsRows)
                                " AND task_id = 'T1' AND revoked_at IS NULL AND expires_at >= 0"
                                " ORDER BY expires_at DESC LIMIT 1");
     ASSERT_TRUE(plan && *plan->step());
-    EXPECT_NE(plan->text(3).find("USING INDEX credentials_by_task (task_id=? AND provider=? AND scope=? AND expires_at>?)"),
-              std::string::npos)
+    EXPECT_NE(
+        plan->text(3).find("USING INDEX credentials_by_task (task_id=? AND provider=? AND scope=? AND expires_at>?)"),
+        std::string::npos)
         << plan->text(3);
 }
 

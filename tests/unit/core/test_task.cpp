@@ -75,9 +75,11 @@ TEST(AgentTask, ErrorsNameTheField)
     EXPECT_EQ(error_of(j), "payload: expected an object, got array");
 
     j = valid_task();
-    for (const std::string& bad : std::vector<std::string>{"../../etc/passwd", ".", "..", "a/b", "a.b", "a:b", std::string(129, 'x')}) {
+    for (const std::string& bad :
+         std::vector<std::string>{"../../etc/passwd", ".", "..", "a/b", "a.b", "a:b", std::string(129, 'x')}) {
         j["id"] = bad;
-        EXPECT_NE(error_of(j).find("id: expected 1 to 128 ASCII letters, digits, '-' or '_'"), std::string::npos) << bad;
+        EXPECT_NE(error_of(j).find("id: expected 1 to 128 ASCII letters, digits, '-' or '_'"), std::string::npos)
+            << bad;
     }
     j["id"] = std::string(128, 'x');
     EXPECT_EQ(error_of(j), "");
@@ -106,8 +108,13 @@ TEST(AgentTask, NumericSourceIdsBecomeStrings)
 
 TEST(TaskFinding, AGroupListsItsFindingsAndASingleTaskItsOne)
 {
-    json one = {{"tool", "checkov"}, {"ruleId", "CKV_AWS_20"}, {"canonicalRuleId", "CKV_AWS_20"},
-                {"resource", "aws_s3_bucket.logs"}, {"file", "s3.tf"}, {"startLine", 12}, {"severity", "high"}};
+    json one = {{"tool", "checkov"},
+                {"ruleId", "CKV_AWS_20"},
+                {"canonicalRuleId", "CKV_AWS_20"},
+                {"resource", "aws_s3_bucket.logs"},
+                {"file", "s3.tf"},
+                {"startLine", 12},
+                {"severity", "high"}};
     auto single = findings_of({{"finding", one}});
     ASSERT_EQ(single.size(), 1u);
     EXPECT_EQ(single[0].canonical_rule_id, "CKV_AWS_20");

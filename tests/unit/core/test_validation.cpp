@@ -40,8 +40,9 @@ protected:
         o.cwd = dir.path().string();
         o.env["TF_CLI_CONFIG_FILE"] = std::nullopt;
         o.env["CHECKPOINT_DISABLE"] = "1";
-        for (auto args : {std::vector<std::string>{"terraform", "init", "-input=false", "-no-color"},
-                          std::vector<std::string>{"terraform", "apply", "-auto-approve", "-input=false", "-no-color"}}) {
+        for (auto args :
+             {std::vector<std::string>{"terraform", "init", "-input=false", "-no-color"},
+              std::vector<std::string>{"terraform", "apply", "-auto-approve", "-input=false", "-no-color"}}) {
             auto r = test::run_program("/usr/bin/env", args, o);
             ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
         }
@@ -88,7 +89,8 @@ TEST_F(Validation, AChangeInScopePassesAndLeavesNoWorkingData)
 {
     edit("\"v1\"", "\"v2\"");
     edit("\"p1\"", "\"p2\"");  // in scope through policy's planScope
-    auto r = validate(dir.path(), {"."}, task("terraform_data.bucket"), decision(false, {"terraform_data.bucket_*"}), opt);
+    auto r =
+        validate(dir.path(), {"."}, task("terraform_data.bucket"), decision(false, {"terraform_data.bucket_*"}), opt);
     ASSERT_TRUE(r) << r.error().message;
     EXPECT_TRUE(r->ok) << r->to_json().dump(2);
     EXPECT_TRUE(r->changes);
@@ -106,7 +108,8 @@ TEST_F(Validation, APlanOutsideTheTasksScopeFails)
     auto r = validate(dir.path(), {"."}, task("terraform_data.bucket"), decision(), opt);
     ASSERT_TRUE(r);
     EXPECT_FALSE(r->ok);
-    EXPECT_NE(r->failure.find("terraform_data.other (update) is outside the task's scope"), std::string::npos) << r->failure;
+    EXPECT_NE(r->failure.find("terraform_data.other (update) is outside the task's scope"), std::string::npos)
+        << r->failure;
     EXPECT_EQ(r->steps.back().name, "plan scope");
 }
 
@@ -147,13 +150,15 @@ TEST_F(Validation, BrokenTerraformFailsWithTerraformsError)
     auto r = validate(dir.path(), {"."}, task("terraform_data.bucket"), decision(), opt);
     ASSERT_TRUE(r);
     EXPECT_FALSE(r->ok);
-    EXPECT_NE(r->failure.find("terraform validate failed: Error: Reference to undeclared input variable"), std::string::npos)
+    EXPECT_NE(r->failure.find("terraform validate failed: Error: Reference to undeclared input variable"),
+              std::string::npos)
         << r->failure;
 }
 
 TEST_F(Validation, ConfiguredStepsReplaceTheDefaults)
 {
-    auto steps = core::change::steps_from(json::parse(R"([{"name": "has bucket", "run": ["grep", "-q", "bucket", "{dir}/main.tf"]},
+    auto steps = core::change::steps_from(
+        json::parse(R"([{"name": "has bucket", "run": ["grep", "-q", "bucket", "{dir}/main.tf"]},
                                                           ["grep", "-q", "nothing-like-this", "{dir}/main.tf"]])"));
     ASSERT_TRUE(steps) << steps.error().message;
     opt.steps = *steps;
@@ -230,7 +235,8 @@ TEST(PipelineSteps, ParseWithDefaultsAndNameTheirErrors)
              {R"({"kind": "github-actions"})", "needs workflow"},
              {R"({"kind": "gitlab", "poll": "0s"})", "s.pipeline.poll: expected a duration"},
              {R"({"kind": "gitlab", "summary": {"artifact": "plan"}})", "needs file"},
-             {R"({"kind": "github-checks", "summary": {"artifact": "a", "file": "f"}})", "check runs have no artifacts"},
+             {R"({"kind": "github-checks", "summary": {"artifact": "a", "file": "f"}})",
+              "check runs have no artifacts"},
              {R"({"kind": "gitlab", "inputs": {"a": [1]}})", "s.pipeline.inputs.a: expected a string"},
              {R"({"kind": "gitlab", "workflw": "x"})", "unknown key 'workflw'"},
              {R"("gitlab")", "expected an object"}}) {
@@ -239,7 +245,8 @@ TEST(PipelineSteps, ParseWithDefaultsAndNameTheirErrors)
         EXPECT_EQ(r.error().code, core::Errc::invalid_input);
         EXPECT_NE(r.error().message.find(says), std::string::npos) << r.error().message;
     }
-    auto both = core::change::steps_from(nlohmann::json::parse(R"([{"run": ["true"], "pipeline": {"kind": "gitlab"}}])"));
+    auto both =
+        core::change::steps_from(nlohmann::json::parse(R"([{"run": ["true"], "pipeline": {"kind": "gitlab"}}])"));
     ASSERT_FALSE(both);
     EXPECT_NE(both.error().message.find("not both"), std::string::npos);
 }
@@ -247,8 +254,9 @@ TEST(PipelineSteps, ParseWithDefaultsAndNameTheirErrors)
 TEST(PipelineSteps, FindTerraformsPlanSummaryInLogs)
 {
     using core::change::plan_summary_in;
-    EXPECT_EQ(plan_summary_in("2026-11-25T03:00:01.0000000Z \x1b[1mPlan:\x1b[0m 3 to add, 1 to change, 2 to destroy.\n"),
-              "3 to add, 1 to change, 2 to destroy");
+    EXPECT_EQ(
+        plan_summary_in("2026-11-25T03:00:01.0000000Z \x1b[1mPlan:\x1b[0m 3 to add, 1 to change, 2 to destroy.\n"),
+        "3 to add, 1 to change, 2 to destroy");
     EXPECT_EQ(plan_summary_in("...\nNo changes. Your infrastructure matches the configuration.\n"), "no changes");
     EXPECT_EQ(plan_summary_in("Error: Unsupported argument"), "");
     EXPECT_EQ(core::change::next_poll(std::chrono::seconds(4)), std::chrono::seconds(6));

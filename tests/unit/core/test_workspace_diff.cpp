@@ -45,8 +45,8 @@ TEST(Workspace, GitMetadataIsOutOfReach)
     std::filesystem::create_symlink(".git", dir / "ws/meta");
     auto ws = Workspace::open(dir / "ws");
     ASSERT_TRUE(ws);
-    for (const char* p : {".git/config", ".GIT/config", "sub/.git/config", ".git/hooks/pre-commit", "meta/config",
-                          "meta/hooks/x"}) {
+    for (const char* p :
+         {".git/config", ".GIT/config", "sub/.git/config", ".git/hooks/pre-commit", "meta/config", "meta/hooks/x"}) {
         auto w = ws->write(p, "[core]\n\tworktree = ../../keys\n");
         ASSERT_FALSE(w) << p;
         EXPECT_EQ(w.error().code, Errc::denied) << p;
@@ -93,9 +93,14 @@ TEST(Diff, AppliesWithGitApply)
         for (int e = 0; e < 4; ++e) {
             std::size_t at = rng() % lines.size();
             switch (rng() % 3) {
-            case 0: lines.erase(lines.begin() + static_cast<long>(at)); break;
-            case 1: lines.insert(lines.begin() + static_cast<long>(at), "new " + std::to_string(rng() % 100) + "\n"); break;
-            default: lines[at] = "changed " + std::to_string(at) + "\n";
+            case 0:
+                lines.erase(lines.begin() + static_cast<long>(at));
+                break;
+            case 1:
+                lines.insert(lines.begin() + static_cast<long>(at), "new " + std::to_string(rng() % 100) + "\n");
+                break;
+            default:
+                lines[at] = "changed " + std::to_string(at) + "\n";
             }
         }
         for (auto& l : lines) after += l;

@@ -5,8 +5,8 @@
 #include "core/events/audit.hpp"
 #include "core/events/trace.hpp"
 #include "core/queue/event_stream.hpp"
-#include "core/store/migrations.hpp"
 #include "core/store/db.hpp"
+#include "core/store/migrations.hpp"
 #include "support/fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -289,7 +289,8 @@ TEST_F(AuditTest, EventsFromBeforeTheChainAreAdopted)
     std::string p = (old / "s.db").string();
     auto d = store::Db::open(p, true);
     ASSERT_TRUE(d);
-    ASSERT_TRUE((*d)->exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"));
+    ASSERT_TRUE((*d)->exec(
+        "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"));
     for (const auto& m : store::migrations()) {
         if (m.version > 5) break;
         ASSERT_TRUE((*d)->exec(m.sql));

@@ -7,8 +7,8 @@
 #include "core/events/trace.hpp"
 #include "core/log.hpp"
 #include "core/serve/state_metrics.hpp"
-#include "core/store/migrations.hpp"
 #include "core/store/db.hpp"
+#include "core/store/migrations.hpp"
 #include "support/fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -72,7 +72,8 @@ TEST(Otlp, SpansAreOtlpJson)
     MemorySink sink;
     {
         ContextScope in(*parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
-        Span s(sink, "chat gpt-4o", "T1", {{"gen_ai.request.model", "gpt-4o"}, {"gen_ai.usage.input_tokens", 12}, {"ok", true}});
+        Span s(sink, "chat gpt-4o", "T1",
+               {{"gen_ai.request.model", "gpt-4o"}, {"gen_ai.usage.input_tokens", 12}, {"ok", true}});
         s.fail("rate limited");
     }
     json req = otlp_request(sink.events());
@@ -163,8 +164,11 @@ TEST(Redaction, SecretsLeaveEventsLogsAndKeys)
     log::add_secret("hunter2-webhook-secret");
     log::add_secret("ghs_minted_token_0001", true);
     MemorySink sink;
-    sink.emit({"task.tool", "T1", "", {{"args", {{"cmd", "curl -H 'Authorization: token ghs_minted_token_0001'"}}},
-                                        {"hunter2-webhook-secret", {"x", "hunter2-webhook-secret!"}}}});
+    sink.emit({"task.tool",
+               "T1",
+               "",
+               {{"args", {{"cmd", "curl -H 'Authorization: token ghs_minted_token_0001'"}}},
+                {"hunter2-webhook-secret", {"x", "hunter2-webhook-secret!"}}}});
     std::string text = sink.events()[0].data.dump();
     EXPECT_EQ(text.find("hunter2"), std::string::npos) << text;
     EXPECT_EQ(text.find("ghs_minted"), std::string::npos) << text;
@@ -200,7 +204,6 @@ TEST(Redaction, WhatTheAuditLogStoresHasNoSecretEvenJsonEscaped)
     EXPECT_FALSE(audit::verify(**db)->problem);  // the chain covers what was stored
 }
 
-
 TEST(StateMetrics, EachRefreshAddsOnlyWhatWasRecordedSince)
 {
     infra::test::TempDir dir;
@@ -223,12 +226,20 @@ TEST(StateMetrics, EachRefreshAddsOnlyWhatWasRecordedSince)
     record(3);
     ASSERT_TRUE(m.refresh(**db));
     std::string text = m.render();
-    EXPECT_NE(text.find("infra_agent_tool_calls_total{tool=\"write_file\",outcome=\"ok\"} 5\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("infra_agent_tool_calls_total{tool=\"write_file\",outcome=\"ok\"} 5\n"), std::string::npos)
+        << text;
     EXPECT_NE(text.find("infra_agent_task_duration_seconds_count{type=\"drift-detection\",outcome=\"succeeded\"} 5\n"),
-              std::string::npos) << text;
-    EXPECT_NE(text.find("infra_agent_task_duration_seconds_bucket{type=\"drift-detection\",outcome=\"succeeded\",le=\"1\"} 0\n"),
-              std::string::npos) << text;
-    EXPECT_NE(text.find("infra_agent_task_duration_seconds_bucket{type=\"drift-detection\",outcome=\"succeeded\",le=\"2.5\"} 5\n"),
-              std::string::npos) << text;
+              std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find(
+            "infra_agent_task_duration_seconds_bucket{type=\"drift-detection\",outcome=\"succeeded\",le=\"1\"} 0\n"),
+        std::string::npos)
+        << text;
+    EXPECT_NE(
+        text.find(
+            "infra_agent_task_duration_seconds_bucket{type=\"drift-detection\",outcome=\"succeeded\",le=\"2.5\"} 5\n"),
+        std::string::npos)
+        << text;
     EXPECT_NE(text.find("infra_agent_events_total{type=\"task.tool\"} 5\n"), std::string::npos) << text;
 }

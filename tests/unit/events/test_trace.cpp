@@ -19,10 +19,10 @@ TEST(TraceContext, ParsesTheW3CHeaderAndRejectsWhatTheRecommendationRejects)
     EXPECT_TRUE(parse_traceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"));
     for (const char* bad : {"", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
                             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
-                            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",   // all-zero trace
-                            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",   // all-zero span
-                            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",   // forbidden version
-                            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",   // upper case
+                            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",  // all-zero trace
+                            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",  // all-zero span
+                            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",  // forbidden version
+                            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01",  // upper case
                             "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
                             "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01"})
         EXPECT_FALSE(parse_traceparent(bad)) << bad;
@@ -70,8 +70,14 @@ TEST(Spans, WithoutAContextStartANewTraceAndStayOnTheirThread)
 {
     MemorySink sink;
     std::string a, b;
-    std::thread t1([&] { Span s(sink, "one"); a = s.context().trace_id; });
-    std::thread t2([&] { Span s(sink, "two"); b = s.context().trace_id; });
+    std::thread t1([&] {
+        Span s(sink, "one");
+        a = s.context().trace_id;
+    });
+    std::thread t2([&] {
+        Span s(sink, "two");
+        b = s.context().trace_id;
+    });
     t1.join();
     t2.join();
     EXPECT_EQ(a.size(), 32u);

@@ -91,7 +91,8 @@ TEST(Hcl, AddsNestedAndTopLevelBlocks)
     ed.add_after(*web, "resource \"aws_ebs_volume\" \"v\" {\n  size = 1\n  encrypted = true\n}\n");
     auto out = ed.apply("i.tf");
     ASSERT_TRUE(out) << out.error().message;
-    EXPECT_EQ(*out, "resource \"aws_instance\" \"web\" {\n  ami = \"x\"\n  metadata_options {\n    http_tokens = \"required\"\n  }\n}\n"
+    EXPECT_EQ(*out, "resource \"aws_instance\" \"web\" {\n  ami = \"x\"\n  metadata_options {\n    http_tokens = "
+                    "\"required\"\n  }\n}\n"
                     "\nresource \"aws_ebs_volume\" \"v\" {\n  size      = 1\n  encrypted = true\n}\n");
 }
 

@@ -37,23 +37,27 @@ public:
             std::string names = auth.substr(sh + 14, auth.find(',', sh) - sh - 14);
             for (const auto& n : std::vector<std::string>{"content-type", "host", "x-amz-date", "x-amz-security-token"})
                 if (names.find(n) != std::string::npos) sreq.headers.emplace_back(n, req.get_header_value(n));
-            std::string expect = core::creds::sigv4::authorization(sreq, {"AKIDEXAMPLE", "base-secret"},
-                                                                   req.get_header_value("x-amz-date"), "us-east-1", "sts");
+            std::string expect = core::creds::sigv4::authorization(
+                sreq, {"AKIDEXAMPLE", "base-secret"}, req.get_header_value("x-amz-date"), "us-east-1", "sts");
             signature_ok = auth == expect;
             for (const auto& [k, v] : req.params) form[k] = v;
             if (refuse) {
                 res.status = 403;
-                res.set_content("<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not "
-                                "authorized to perform: sts:AssumeRole &amp; more</Message></Error></ErrorResponse>",
-                                "text/xml");
+                res.set_content(
+                    "<ErrorResponse><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User is not "
+                    "authorized to perform: sts:AssumeRole &amp; more</Message></Error></ErrorResponse>",
+                    "text/xml");
                 return;
             }
             res.set_content(
                 "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><AssumeRoleResult>"
-                "<SourceIdentity>infra-agent</SourceIdentity><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/fixer/s</Arn>"
+                "<SourceIdentity>infra-agent</"
+                "SourceIdentity><AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/fixer/s</Arn>"
                 "<AssumedRoleId>AROA3XFRBF535PLBIFPI4:s</AssumedRoleId></AssumedRoleUser><Credentials>"
-                "<AccessKeyId>ASIAJEXAMPLEXEG2JICEA</AccessKeyId><SecretAccessKey>9drTJvcXLB89EXAMPLELB8923FB892xMFI</SecretAccessKey>"
-                "<SessionToken>AQoXdzELDDY//////////wEaoAK1wvxJY12r2IrDFT2IvAzTCn3zHoZ7YNtpiQLF0MqZye/qwjzP2iEXAMPLE</SessionToken>"
+                "<AccessKeyId>ASIAJEXAMPLEXEG2JICEA</AccessKeyId><SecretAccessKey>9drTJvcXLB89EXAMPLELB8923FB892xMFI</"
+                "SecretAccessKey>"
+                "<SessionToken>AQoXdzELDDY//////////wEaoAK1wvxJY12r2IrDFT2IvAzTCn3zHoZ7YNtpiQLF0MqZye/qwjzP2iEXAMPLE</"
+                "SessionToken>"
                 "<Expiration>2099-07-15T23:28:33.359Z</Expiration></Credentials><PackedPolicySize>6</PackedPolicySize>"
                 "</AssumeRoleResult></AssumeRoleResponse>",
                 "text/xml");
@@ -83,7 +87,8 @@ protected:
         ::setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
         ::setenv("AWS_SECRET_ACCESS_KEY", "base-secret", 1);
         ::setenv("AWS_SESSION_TOKEN", "base-session-token", 1);
-        ::setenv("INFRA_AGENT_CREDS_AWS_STS_ENDPOINT", ("http://127.0.0.1:" + std::to_string(sts.port) + "/").c_str(), 1);
+        ::setenv("INFRA_AGENT_CREDS_AWS_STS_ENDPOINT", ("http://127.0.0.1:" + std::to_string(sts.port) + "/").c_str(),
+                 1);
         auto db = core::open_state(core::Home{dir.path(), ""});
         ASSERT_TRUE(db);
         m_db = std::move(*db);
@@ -92,7 +97,8 @@ protected:
     }
     void TearDown() override
     {
-        for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "INFRA_AGENT_CREDS_AWS_STS_ENDPOINT"})
+        for (const char* v :
+             {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "INFRA_AGENT_CREDS_AWS_STS_ENDPOINT"})
             ::unsetenv(v);
     }
     StsServer sts;
@@ -105,7 +111,8 @@ protected:
 TEST_F(AwsSts, AssumesTheRoleNarrowedToTheTask)
 {
     core::creds::Broker broker(*ledger, *provider);
-    auto c = broker.mint({"aws:assume-role:role=arn:aws:iam::123456789012:role/fixer,actions=s3:GetBucketAcl|s3:PutBucketPublicAccessBlock,"
+    auto c = broker.mint({"aws:assume-role:role=arn:aws:iam::123456789012:role/"
+                          "fixer,actions=s3:GetBucketAcl|s3:PutBucketPublicAccessBlock,"
                           "resource=arn:aws:s3:::logs",
                           std::chrono::minutes(5), "01TASK", "4bf92f3577b34da6a3ce929d0e0e4736"});
     ASSERT_TRUE(c) << c.error().message;
@@ -126,7 +133,8 @@ TEST_F(AwsSts, AssumesTheRoleNarrowedToTheTask)
     EXPECT_EQ(c->extra["accessKeyId"], "ASIAJEXAMPLEXEG2JICEA");
     EXPECT_EQ(c->extra.dump().find("9drTJvcXLB89EXAMPLELB8923FB892xMFI"), std::string::npos);
     // The ledger holds the hash only; a repeat within the lifetime reuses it.
-    auto again = broker.mint({"aws:assume-role:role=arn:aws:iam::123456789012:role/fixer,actions=s3:GetBucketAcl|s3:PutBucketPublicAccessBlock,"
+    auto again = broker.mint({"aws:assume-role:role=arn:aws:iam::123456789012:role/"
+                              "fixer,actions=s3:GetBucketAcl|s3:PutBucketPublicAccessBlock,"
                               "resource=arn:aws:s3:::logs",
                               std::chrono::minutes(5), "01TASK", ""});
     ASSERT_TRUE(again);
@@ -138,7 +146,8 @@ TEST_F(AwsSts, RefusalsAreDeniedAndRememberedBriefly)
 {
     sts.refuse = true;
     core::creds::Broker broker(*ledger, *provider);
-    core::creds::MintRequest req{"aws:assume-role:role=arn:aws:iam::123456789012:role/admin,actions=iam:*", std::chrono::minutes(15), "T", ""};
+    core::creds::MintRequest req{"aws:assume-role:role=arn:aws:iam::123456789012:role/admin,actions=iam:*",
+                                 std::chrono::minutes(15), "T", ""};
     auto c = broker.mint(req);
     ASSERT_FALSE(c);
     EXPECT_EQ(c.error().code, core::Errc::denied);

@@ -21,7 +21,10 @@ std::vector<std::string> rules_of(const test::Ingested& r)
     return out;
 }
 
-const core::json& finding(const core::AgentTask& t) { return t.payload.at("finding"); }
+const core::json& finding(const core::AgentTask& t)
+{
+    return t.payload.at("finding");
+}
 
 }  // namespace
 
@@ -135,7 +138,8 @@ TEST(Sarif, OtherVersionsAreRefused)
 TEST(Trivy, BothIdFormsMapToTheSameRules)
 {
     auto now = ingest_file("trivy", sample("scanners/trivy/terraform-remote-module.json.golden").string());
-    auto old = ingest_file("trivy", sample("scanners/trivy/terraform-remote-module.json.golden.pre-trivy-checks-v2").string());
+    auto old =
+        ingest_file("trivy", sample("scanners/trivy/terraform-remote-module.json.golden.pre-trivy-checks-v2").string());
     ASSERT_TRUE(now.status);
     ASSERT_TRUE(old.status);
     EXPECT_EQ(rules_of(now), (std::vector<std::string>{"CKV_AWS_18", "CKV_AWS_21", "CKV_AWS_145"}));
@@ -155,7 +159,8 @@ TEST(Trivy, BothIdFormsMapToTheSameRules)
 
 TEST(Trivy, AReportWithoutFailuresHasNoTasks)
 {
-    auto r = ingest_file("trivy", sample("scanners/trivy/terraform-exclude-misconfs-remote-module.json.golden").string());
+    auto r =
+        ingest_file("trivy", sample("scanners/trivy/terraform-exclude-misconfs-remote-module.json.golden").string());
     ASSERT_TRUE(r.status);
     EXPECT_TRUE(r.tasks.empty());
 }
@@ -188,7 +193,8 @@ TEST(Prowler, FailedFindingsOnlyWithComplianceKept)
 TEST(Prowler, EveryCloudSampleIngests)
 {
     for (auto name : {"azure", "gcp", "kubernetes"}) {
-        auto r = ingest_file("prowler", sample(std::string("scanners/prowler/example_output_") + name + ".ocsf.json").string());
+        auto r = ingest_file("prowler",
+                             sample(std::string("scanners/prowler/example_output_") + name + ".ocsf.json").string());
         ASSERT_TRUE(r.status) << name << ": " << r.status.error().message;
         EXPECT_FALSE(r.tasks.empty()) << name;
         for (const auto& t : r.tasks) EXPECT_EQ(t.type, core::TaskType::compliance_remediation);
@@ -197,9 +203,8 @@ TEST(Prowler, EveryCloudSampleIngests)
 
 TEST(Prowler, JsonLinesWork)
 {
-    auto r = ingest("prowler",
-                    "{\"metadata\":{\"event_code\":\"a\"},\"status_code\":\"FAIL\",\"severity\":\"High\"}\n"
-                    "{\"metadata\":{\"event_code\":\"b\"},\"status_code\":\"PASS\"}\n");
+    auto r = ingest("prowler", "{\"metadata\":{\"event_code\":\"a\"},\"status_code\":\"FAIL\",\"severity\":\"High\"}\n"
+                               "{\"metadata\":{\"event_code\":\"b\"},\"status_code\":\"PASS\"}\n");
     ASSERT_TRUE(r.status);
     ASSERT_EQ(r.tasks.size(), 1u);
     EXPECT_EQ(r.tasks[0].context.priority, core::Priority::high);
@@ -213,10 +218,12 @@ TEST(DedupeKey, SameFindingFromCheckovSarifAndCodeScanningAgree)
     opt.repository_id = "Acme/Infra";
     auto checkov = ingest("checkov", R"({"check_type":"terraform","results":{"failed_checks":[
       {"check_id":"CKV_AWS_18","resource":"aws_s3_bucket.data","file_path":"/main.tf",
-       "repo_file_path":"/terraform/main.tf","file_line_range":[12,20],"check_result":{"result":"FAILED"}}]}})", opt);
+       "repo_file_path":"/terraform/main.tf","file_line_range":[12,20],"check_result":{"result":"FAILED"}}]}})",
+                          opt);
     auto sarif = ingest("sarif", R"({"version":"2.1.0","runs":[{"tool":{"driver":{"name":"Checkov"}},"results":[
       {"ruleId":"CKV_AWS_18","level":"error","locations":[{"physicalLocation":{
-        "artifactLocation":{"uri":"terraform/main.tf"},"region":{"startLine":12,"endLine":20}}}]}]}]})", opt);
+        "artifactLocation":{"uri":"terraform/main.tf"},"region":{"startLine":12,"endLine":20}}}]}]}]})",
+                        opt);
     auto alert_body = R"({"action":"created","commit_oid":"abc","alert":{"number":3,
       "rule":{"id":"CKV_AWS_18","severity":"error"},"tool":{"name":"Checkov"},
       "most_recent_instance":{"location":{"path":"terraform/main.tf","start_line":12,"end_line":20}}},
@@ -232,7 +239,8 @@ TEST(DedupeKey, SameFindingFromCheckovSarifAndCodeScanningAgree)
     // A different rule or file is different work.
     auto other = ingest("sarif", R"({"version":"2.1.0","runs":[{"results":[
       {"ruleId":"CKV_AWS_21","locations":[{"physicalLocation":{
-        "artifactLocation":{"uri":"terraform/main.tf"},"region":{"startLine":12}}}]}]}]})", opt);
+        "artifactLocation":{"uri":"terraform/main.tf"},"region":{"startLine":12}}}]}]}]})",
+                        opt);
     EXPECT_NE(other.tasks[0].dedupe_key, checkov.tasks[0].dedupe_key);
 }
 

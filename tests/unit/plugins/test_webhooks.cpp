@@ -65,7 +65,8 @@ TEST(WebhookBody, ReadsAsNlohmannsParserDoesAndExplainsWhatItCannotRead)
         EXPECT_EQ(body->dump(), nlohmann::json::parse(text).dump()) << item["id"];
     }
     // Numbers keep nlohmann's types: unsigned unless negative, beyond 64 bits a double.
-    auto numbers = read(R"({"n": 7, "m": -7, "big": 18446744073709551615, "huge": 184467440737095516150, "x": 1.5, "s": "\u00e9"})");
+    auto numbers = read(
+        R"({"n": 7, "m": -7, "big": 18446744073709551615, "huge": 184467440737095516150, "x": 1.5, "s": "\u00e9"})");
     ASSERT_TRUE(numbers);
     EXPECT_TRUE((*numbers)["n"].is_number_unsigned());
     EXPECT_TRUE((*numbers)["m"].is_number_integer() && !(*numbers)["m"].is_number_unsigned());
@@ -227,7 +228,8 @@ TEST(Alertmanager, BearerTokenIsChecked)
     opt.headers["authorization"] = "Bearer test-token-not-secret";
     EXPECT_TRUE(ingest("alertmanager", read_file(sample("alertmanager/05_alertmanager-bearer.body.json")), opt).status);
     opt.headers["authorization"] = "Bearer wrong";
-    EXPECT_FALSE(ingest("alertmanager", read_file(sample("alertmanager/05_alertmanager-bearer.body.json")), opt).status);
+    EXPECT_FALSE(
+        ingest("alertmanager", read_file(sample("alertmanager/05_alertmanager-bearer.body.json")), opt).status);
 }
 
 TEST(Alertmanager, OtherVersionsAreRefused)
@@ -273,7 +275,8 @@ TEST(CloudWatch, AlarmThroughSnsBecomesATask)
     ASSERT_EQ(r.tasks.size(), 1u);
     EXPECT_EQ(r.tasks[0].payload["alarmName"], "EXAMPLE");
     EXPECT_EQ(r.tasks[0].trigger.timestamp, "2015-06-03T17:43:27.123Z");
-    EXPECT_TRUE(ingest("cloudwatch", read_file(sample("cloudwatch/cloudwatch-alarm-sns-payload-multiple-metrics.json"))).status);
+    EXPECT_TRUE(ingest("cloudwatch", read_file(sample("cloudwatch/cloudwatch-alarm-sns-payload-multiple-metrics.json")))
+                    .status);
 }
 
 TEST(CloudWatch, APlainSnsMessageIsRefusedWithAReason)

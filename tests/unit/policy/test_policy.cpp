@@ -44,7 +44,8 @@ std::string make_policy(const std::string& name, const std::string& rules, const
     return "apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: " + name + extra_md + "}\nrules:\n" + rules;
 }
 
-const char* k_remediation = R"({"type":"compliance-remediation","context":{"environment":"staging","agentSlug":"builtin"},
+const char* k_remediation =
+    R"({"type":"compliance-remediation","context":{"environment":"staging","agentSlug":"builtin"},
   "payload":{"finding":{"canonicalRuleId":"CKV_AWS_18","file":"envs/staging/s3.tf"}, "files":["a.tf","b.yaml"]}})";
 
 // A match tested against every rule, without the engine's index: what the
@@ -58,7 +59,8 @@ bool scan_match(const Match& m, const json& tk)
         if (!pr.matcher.test(tk.contains(at) ? &tk.at(at) : nullptr)) return false;
     }
     for (const auto& group : m.any)
-        if (std::none_of(group.begin(), group.end(), [&](const Match& alt) { return scan_match(alt, tk); })) return false;
+        if (std::none_of(group.begin(), group.end(), [&](const Match& alt) { return scan_match(alt, tk); }))
+            return false;
     return true;
 }
 
@@ -121,8 +123,8 @@ TEST(PolicyMatch, EqualityListsGlobsRegexNotExistsAndAny)
     Decision d = e->decide(task(k_remediation));
     std::vector<std::string> names;
     for (const Rule* r : d.matched) names.push_back(r->name);
-    EXPECT_EQ(names, (std::vector<std::string>{"m/any", "m/array-item", "m/eq", "m/exists", "m/glob", "m/list",
-                                               "m/not", "m/regex"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"m/any", "m/array-item", "m/eq", "m/exists", "m/glob", "m/list", "m/not",
+                                               "m/regex"}));
 }
 
 TEST(PolicyDecision, DefaultDeny)
@@ -210,7 +212,8 @@ TEST(PolicyMerge, DriftModeDoesTheLeastOfItsRules)
     EXPECT_EQ(mode_of("live/web"), "(unset)");  // codify, the default
 
     std::vector<LintFinding> f;
-    engine_of(make_policy("p", "  - name: x\n    match: {type: drift-detection}\n    tier: 2\n    drift: {mode: fix}\n"), &f);
+    engine_of(
+        make_policy("p", "  - name: x\n    match: {type: drift-detection}\n    tier: 2\n    drift: {mode: fix}\n"), &f);
     ASSERT_FALSE(f.empty());
     EXPECT_EQ(f[0].str(), "p.yaml:8:12: error: drift: expected {mode: codify}, {mode: revert} or {mode: report}");
 }
@@ -257,9 +260,11 @@ TEST(PolicyLint, ErrorsNameFileLineAndColumn)
     std::vector<std::string> lines;
     for (const auto& x : f) lines.push_back(x.str());
     auto has = [&](const std::string& s) {
-        return std::any_of(lines.begin(), lines.end(), [&](const std::string& l) { return l.find(s) != std::string::npos; });
+        return std::any_of(lines.begin(), lines.end(),
+                           [&](const std::string& l) { return l.find(s) != std::string::npos; });
     };
-    EXPECT_TRUE(has("p.yaml:7:39: error: 'context.resource': invalid regex '([a-z'")) << ::testing::PrintToString(lines);
+    EXPECT_TRUE(has("p.yaml:7:39: error: 'context.resource': invalid regex '([a-z'"))
+        << ::testing::PrintToString(lines);
     EXPECT_TRUE(has("p.yaml:10:13: error: unknown task field 'contxt.environment'"));
     EXPECT_TRUE(has("p.yaml:13:19: error: no task has type 'compliance-remediatoin'"));
     EXPECT_TRUE(has("p.yaml:14:11: error: tier: expected 0, 1, 2, 3 or 4"));
@@ -281,9 +286,14 @@ TEST(PolicyLint, StructureErrors)
 
 TEST(PolicyDigest, IgnoresFormattingAndOrder)
 {
-    std::string a = make_policy("p", "  - name: x\n    match: {type: chat}\n    tier: 1\n  - name: y\n    match: {type: pr-review}\n    tier: 1\n");
-    std::string b = "# a comment\n" + make_policy("p", "  - {name: x, match: {type: chat}, tier: 1}\n  - name: y\n    tier: 1\n    match:\n      type: pr-review\n");
-    std::string c = make_policy("p", "  - name: x\n    match: {type: chat}\n    tier: 0\n  - name: y\n    match: {type: pr-review}\n    tier: 1\n");
+    std::string a = make_policy(
+        "p",
+        "  - name: x\n    match: {type: chat}\n    tier: 1\n  - name: y\n    match: {type: pr-review}\n    tier: 1\n");
+    std::string b = "# a comment\n" + make_policy("p", "  - {name: x, match: {type: chat}, tier: 1}\n  - name: y\n    "
+                                                       "tier: 1\n    match:\n      type: pr-review\n");
+    std::string c = make_policy(
+        "p",
+        "  - name: x\n    match: {type: chat}\n    tier: 0\n  - name: y\n    match: {type: pr-review}\n    tier: 1\n");
     EXPECT_EQ(engine_of(a)->digest(), engine_of(b)->digest());
     EXPECT_NE(engine_of(a)->digest(), engine_of(c)->digest());
     EXPECT_EQ(engine_of(a)->digest().rfind("sha256:", 0), 0u);
@@ -297,12 +307,16 @@ TEST(PolicyDigest, IgnoresFormattingAndOrder)
 TEST(PolicyProperty, MergeIsOrderIndependent)
 {
     std::vector<std::string> rules = {
-        "  - {name: r1, match: {type: compliance-remediation}, tier: 3, constraints: {maxIterations: 7, allowedTools: [a, b, c]}}\n",
-        "  - {name: r2, match: {context.environment: staging}, tier: 2, constraints: {allowedTools: [b, c, d], deniedTools: [c]}}\n",
-        "  - {name: r3, match: {context.agentSlug: builtin}, constraints: {maxIterations: 4, timeoutMs: 50}, requiredApprovals: [x]}\n",
+        "  - {name: r1, match: {type: compliance-remediation}, tier: 3, constraints: {maxIterations: 7, allowedTools: "
+        "[a, b, c]}}\n",
+        "  - {name: r2, match: {context.environment: staging}, tier: 2, constraints: {allowedTools: [b, c, d], "
+        "deniedTools: [c]}}\n",
+        "  - {name: r3, match: {context.agentSlug: builtin}, constraints: {maxIterations: 4, timeoutMs: 50}, "
+        "requiredApprovals: [x]}\n",
         "  - {name: r4, match: {payload.finding.canonicalRuleId: CKV_AWS_18}, tier: 4, requiredApprovals: [y, x]}\n",
         "  - {name: r5, match: {type: chat}, effect: deny, reason: \"no\"}\n",  // quoted: text, not YAML 1.1's false
-        "  - {name: r6, match: {context.environment: {not: production}}, constraints: {requiresValidation: true}, priority: high}\n",
+        "  - {name: r6, match: {context.environment: {not: production}}, constraints: {requiresValidation: true}, "
+        "priority: high}\n",
     };
     std::mt19937 rng(42);
     json reference;
@@ -324,7 +338,8 @@ TEST(PolicyProperty, MergeIsOrderIndependent)
 // rule already allowed.
 TEST(PolicyProperty, AddingAMatchingRuleIsMonotone)
 {
-    std::string base = "  - {name: base, match: {type: compliance-remediation}, tier: 3, constraints: {maxIterations: 6, allowedTools: [a, b, c]}}\n";
+    std::string base = "  - {name: base, match: {type: compliance-remediation}, tier: 3, constraints: {maxIterations: "
+                       "6, allowedTools: [a, b, c]}}\n";
     std::vector<std::string> extra = {
         "  - {name: e, match: {}, tier: 4, requiredApprovals: [z], constraints: {maxIterations: 100}}\n",
         "  - {name: e, match: {}, tier: 2}\n",
@@ -344,9 +359,12 @@ TEST(PolicyProperty, AddingAMatchingRuleIsMonotone)
         EXPECT_LE(after.max_iterations, before.max_iterations) << x;
         EXPECT_LE(after.timeout_ms, before.timeout_ms) << x;
         for (const auto& t : *after.allowed_tools)
-            EXPECT_NE(std::find(before.allowed_tools->begin(), before.allowed_tools->end(), t), before.allowed_tools->end()) << x;
+            EXPECT_NE(std::find(before.allowed_tools->begin(), before.allowed_tools->end(), t),
+                      before.allowed_tools->end())
+                << x;
         for (const auto& a : before.required_approvals)
-            EXPECT_NE(std::find(after.required_approvals.begin(), after.required_approvals.end(), a), after.required_approvals.end());
+            EXPECT_NE(std::find(after.required_approvals.begin(), after.required_approvals.end(), a),
+                      after.required_approvals.end());
         EXPECT_GE(after.requires_pr, before.requires_pr) << x;
         EXPECT_GE(after.requires_validation, before.requires_validation) << x;
     }
@@ -387,29 +405,42 @@ TEST(PolicyProperty, GeneratedRulesIndexAgreesWithAFullScan)
     auto pick = [&](std::vector<std::string> v) { return v[rng() % v.size()]; };
     auto predicate = [&]() -> std::string {
         switch (rng() % 9) {
-        case 0: return "type: " + pick({"compliance-remediation", "chat", "pr-review", "[chat, pr-review]"});
-        case 1: return "context.environment: " + pick({"staging", "production", "[dev, qa]", "\"prod-*\"", "\"prod*\"",
-                                                       "\"*-eu\"", "{regex: \"^prod\"}", "{not: production}"});
-        case 2: return "context.resource: " + pick({"\"aws_s3_bucket.b1*\"", "\"aws_s3_bucket.b*\"", "\"aws_*\"",
-                                                    "aws_s3_bucket.b12", "\"aws_s3_bucket.b?2\"", "\"*bucket*\"",
-                                                    "[aws_s3_bucket.b1, \"aws_iam*\"]", "{exists: false}"});
-        case 3: return "payload.finding.canonicalRuleId: " + pick({"CKV_AWS_1", "CKV_AWS_2", "[CKV_AWS_1, CKV_AWS_3]", "\"CKV_AWS_1*\""});
-        case 4: return "payload.tags: " + pick({"pci", "[pci, hipaa]", "\"p*\"", "\"h?paa\"", "{not: pci}"});
-        case 5: return "payload.count: " + pick({"3", "\"3\"", "[1, 3]"});
-        case 6: return "context.agentSlug: " + pick({"builtin", "\"llm*\"", "{exists: true}"});
-        case 7: return "any: [{type: chat}, {payload.tags: pci}, {context.resource: \"aws_iam*\"}]";
-        default: return "context.repositoryId: " + pick({"acme/infra", "\"acme/*\"", "[acme/infra, acme/web]"});
+        case 0:
+            return "type: " + pick({"compliance-remediation", "chat", "pr-review", "[chat, pr-review]"});
+        case 1:
+            return "context.environment: " + pick({"staging", "production", "[dev, qa]", "\"prod-*\"", "\"prod*\"",
+                                                   "\"*-eu\"", "{regex: \"^prod\"}", "{not: production}"});
+        case 2:
+            return "context.resource: " + pick({"\"aws_s3_bucket.b1*\"", "\"aws_s3_bucket.b*\"", "\"aws_*\"",
+                                                "aws_s3_bucket.b12", "\"aws_s3_bucket.b?2\"", "\"*bucket*\"",
+                                                "[aws_s3_bucket.b1, \"aws_iam*\"]", "{exists: false}"});
+        case 3:
+            return "payload.finding.canonicalRuleId: " +
+                   pick({"CKV_AWS_1", "CKV_AWS_2", "[CKV_AWS_1, CKV_AWS_3]", "\"CKV_AWS_1*\""});
+        case 4:
+            return "payload.tags: " + pick({"pci", "[pci, hipaa]", "\"p*\"", "\"h?paa\"", "{not: pci}"});
+        case 5:
+            return "payload.count: " + pick({"3", "\"3\"", "[1, 3]"});
+        case 6:
+            return "context.agentSlug: " + pick({"builtin", "\"llm*\"", "{exists: true}"});
+        case 7:
+            return "any: [{type: chat}, {payload.tags: pci}, {context.resource: \"aws_iam*\"}]";
+        default:
+            return "context.repositoryId: " + pick({"acme/infra", "\"acme/*\"", "[acme/infra, acme/web]"});
         }
     };
     std::string yaml;
     int rule = 0;
     for (int p = 0; p < 6; ++p) {
-        std::string scope = p == 4 ? ", level: agent, agent: builtin" : p == 5 ? ", level: resource, resource: \"aws_s3*\"" : "";
+        std::string scope = p == 4   ? ", level: agent, agent: builtin"
+                            : p == 5 ? ", level: resource, resource: \"aws_s3*\""
+                                     : "";
         std::string rules;
         for (int i = 0; i < 80; ++i) {
             std::string match;
             for (unsigned k = rng() % 4; k > 0; --k) match += (match.empty() ? "" : ", ") + predicate();
-            rules += "  - {name: r" + std::to_string(rule++) + ", match: {" + match + "}, tier: " + std::to_string(rng() % 4) + "}\n";
+            rules += "  - {name: r" + std::to_string(rule++) + ", match: {" + match +
+                     "}, tier: " + std::to_string(rng() % 4) + "}\n";
         }
         yaml += (p ? "---\n" : "") + make_policy("p" + std::to_string(p), rules, scope);
     }
@@ -421,15 +452,25 @@ TEST(PolicyProperty, GeneratedRulesIndexAgreesWithAFullScan)
         json tk = task(R"({"type":"pr-review"})");
         tk["type"] = pick({"compliance-remediation", "chat", "pr-review", "drift-detection"});
         if (rng() % 5) tk["context"]["environment"] = pick({"staging", "production", "prod-eu", "prod", "dev", "qa"});
-        if (rng() % 5) tk["context"]["resource"] = pick({"aws_s3_bucket.b12", "aws_s3_bucket.b1", "aws_s3_bucket.b", "aws_iam_role.x", "aws", "gcp_x"});
+        if (rng() % 5)
+            tk["context"]["resource"] =
+                pick({"aws_s3_bucket.b12", "aws_s3_bucket.b1", "aws_s3_bucket.b", "aws_iam_role.x", "aws", "gcp_x"});
         if (rng() % 3) tk["context"]["agentSlug"] = pick({"builtin", "llm-claude", "llm"});
         if (rng() % 3) tk["context"]["repositoryId"] = pick({"acme/infra", "acme/web", "other/x"});
-        if (rng() % 2) tk["payload"]["finding"]["canonicalRuleId"] = pick({"CKV_AWS_1", "CKV_AWS_2", "CKV_AWS_3", "CKV_AWS_12"});
+        if (rng() % 2)
+            tk["payload"]["finding"]["canonicalRuleId"] = pick({"CKV_AWS_1", "CKV_AWS_2", "CKV_AWS_3", "CKV_AWS_12"});
         switch (rng() % 4) {
-        case 0: tk["payload"]["tags"] = pick({"pci", "hipaa", "p"}); break;
-        case 1: tk["payload"]["tags"] = json::array({pick({"pci", "hipaa", "sox"}), pick({"pci", "hipaa", "phi"})}); break;
-        case 2: tk["payload"]["tags"] = json::array({1, "pci"}); break;
-        default: break;
+        case 0:
+            tk["payload"]["tags"] = pick({"pci", "hipaa", "p"});
+            break;
+        case 1:
+            tk["payload"]["tags"] = json::array({pick({"pci", "hipaa", "sox"}), pick({"pci", "hipaa", "phi"})});
+            break;
+        case 2:
+            tk["payload"]["tags"] = json::array({1, "pci"});
+            break;
+        default:
+            break;
         }
         if (rng() % 2) tk["payload"]["count"] = rng() % 2 ? json(3) : json("3");
         auto fast = e->matching(tk);
@@ -517,10 +558,12 @@ rules:
 std::vector<json> decisions_of(const Engine& e)
 {
     std::vector<json> out;
-    for (const char* t : {R"({"type":"compliance-remediation","context":{"environment":"staging","agentSlug":"builtin","repositoryId":"acme/infra"},
+    for (
+        const char* t :
+        {R"({"type":"compliance-remediation","context":{"environment":"staging","agentSlug":"builtin","repositoryId":"acme/infra"},
                              "payload":{"finding":{"canonicalRuleId":"CKV_AWS_18"},"count":3,"ratio":0.5,"flag":true,"none":null}})",
-                          R"({"type":"chat","context":{"environment":"production","repositoryId":"acme/web"}})",
-                          R"({"type":"pr-review","context":{"environment":"dev","repositoryId":"other/x"}})"})
+         R"({"type":"chat","context":{"environment":"production","repositoryId":"acme/web"}})",
+         R"({"type":"pr-review","context":{"environment":"dev","repositoryId":"other/x"}})"})
         out.push_back(to_json(e.decide(task(t)), true));
     return out;
 }
@@ -562,7 +605,8 @@ TEST(PolicyCache, ServesWhatTheFileSays)
     }
     EXPECT_EQ(hit.policies[0].conventions, fresh.policies[0].conventions);
     EXPECT_EQ(describe(r), describe(expected));
-    auto a = Engine::compile(std::move(fresh)), b = Engine::compile(std::move(hit)), c = Engine::compile(std::move(miss));
+    auto a = Engine::compile(std::move(fresh)), b = Engine::compile(std::move(hit)),
+         c = Engine::compile(std::move(miss));
     ASSERT_TRUE(a && b && c);
     EXPECT_EQ((*b)->digest(), (*a)->digest());
     EXPECT_EQ((*c)->digest(), (*a)->digest());
@@ -588,9 +632,13 @@ TEST(PolicyCache, DamagedEntriesAreIgnoredAndRewritten)
     std::string renamed = good, tier = good, magic = good;
     renamed[name] = 'b';  // a rule called "bllow-staging" would still be a well-formed entry
     magic[0] = 'X';
-    std::vector<std::pair<std::string, std::string>> damaged = {
-        {"empty", ""}, {"cut short", good.substr(0, good.size() / 2)}, {"one byte short", good.substr(0, good.size() - 1)},
-        {"a byte more", good + "x"}, {"a changed byte", renamed}, {"another format", magic}, {"not an entry", "{\"format\":1}\n"}};
+    std::vector<std::pair<std::string, std::string>> damaged = {{"empty", ""},
+                                                                {"cut short", good.substr(0, good.size() / 2)},
+                                                                {"one byte short", good.substr(0, good.size() - 1)},
+                                                                {"a byte more", good + "x"},
+                                                                {"a changed byte", renamed},
+                                                                {"another format", magic},
+                                                                {"not an entry", "{\"format\":1}\n"}};
     for (const auto& [what, bytes] : damaged) {
         write_file(entry, bytes);
         auto set = load({dir / "pol"}, dir / "cache");
@@ -634,8 +682,9 @@ TEST(PolicyCache, AnEditedFileIsNeverServedStale)
 
 TEST(PolicyScope, AgentPoliciesBindOnlyTheirAgent)
 {
-    auto e = engine_of(make_policy("llm", "  - {name: lim, constraints: {maxIterations: 2}}\n", ", level: agent, agent: llm") +
-                       "---\n" + make_policy("all", "  - {name: t, match: {}, tier: 2}\n"));
+    auto e = engine_of(
+        make_policy("llm", "  - {name: lim, constraints: {maxIterations: 2}}\n", ", level: agent, agent: llm") +
+        "---\n" + make_policy("all", "  - {name: t, match: {}, tier: 2}\n"));
     EXPECT_EQ(e->decide(task(R"({"type":"pr-review","context":{"agentSlug":"llm"}})")).max_iterations, 2);
     EXPECT_EQ(e->decide(task(R"({"type":"pr-review","context":{"agentSlug":"builtin"}})")).max_iterations,
               k_default_max_iterations);
@@ -643,9 +692,12 @@ TEST(PolicyScope, AgentPoliciesBindOnlyTheirAgent)
 
 TEST(PolicyDigestJson, CarriesTheFourSections)
 {
-    auto e = engine_of(make_policy("org", "  - {name: t, description: Draft PRs only., match: {}, tier: 2, compliance: [SOC2 CC8.1]}\n") +
-                       "---\napiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: repo, level: repository, repository: acme/*}\n"
-                       "conventions: [Modules live in modules/.]\nrules:\n  - {name: r, match: {}, constraints: {deniedTools: [shell]}}\n");
+    auto e = engine_of(
+        make_policy("org",
+                    "  - {name: t, description: Draft PRs only., match: {}, tier: 2, compliance: [SOC2 CC8.1]}\n") +
+        "---\napiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: repo, level: repository, repository: acme/*}\n"
+        "conventions: [Modules live in modules/.]\nrules:\n  - {name: r, match: {}, constraints: {deniedTools: "
+        "[shell]}}\n");
     json dg = digest(*e, task(R"({"type":"compliance-remediation","context":{"repositoryId":"acme/infra"}})"));
     EXPECT_EQ(dg["organizationPolicies"][0]["text"], "Draft PRs only.");
     EXPECT_EQ(dg["repositoryConventions"].size(), 2u);
@@ -693,7 +745,8 @@ TEST(PolicyBundle, ShippedPoliciesLintCleanAndPassTheirTests)
 TEST(PolicyLint, InvalidUtf8IsAFindingNotACrash)
 {
     std::vector<LintFinding> f;
-    EXPECT_EQ(engine_of("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: x, description: \"\xa1\"}\n", &f), nullptr);
+    EXPECT_EQ(engine_of("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: x, description: \"\xa1\"}\n", &f),
+              nullptr);
     ASSERT_EQ(f.size(), 1u);
     EXPECT_EQ(f[0].str(), "p.yaml:3:35: error: not valid UTF-8");
 }

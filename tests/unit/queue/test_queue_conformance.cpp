@@ -597,7 +597,8 @@ TEST_P(QueueConformance, ListsNewestFirstAcrossStatesAndTypes)
         return out;
     };
     using V = std::vector<std::string>;
-    EXPECT_EQ(ids({}, "", 100), (V{"t11", "t10", "t09", "t08", "t07", "t06", "t05", "t04", "t03", "t02", "t01", "t00"}));
+    EXPECT_EQ(ids({}, "", 100),
+              (V{"t11", "t10", "t09", "t08", "t07", "t06", "t05", "t04", "t03", "t02", "t01", "t00"}));
     EXPECT_EQ(ids({}, "", 3), (V{"t11", "t10", "t09"}));
     EXPECT_EQ(ids({State::leased}, "", 10), (V{"t03", "t02", "t01"}));
     EXPECT_EQ(ids({State::queued, State::leased}, "", 5), (V{"t11", "t10", "t09", "t08", "t07"}));

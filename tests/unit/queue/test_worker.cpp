@@ -48,7 +48,8 @@ struct WorkerTest : ::testing::Test {
         agents.add(agent);
     }
     void add(const std::string& id, json payload, int max_attempts = 3, std::string type = "compliance-remediation",
-             std::string environment = "staging", json decision = {{"allowed", true}, {"tier", 2}, {"requiredApprovals", json::array()}})
+             std::string environment = "staging",
+             json decision = {{"allowed", true}, {"tier", 2}, {"requiredApprovals", json::array()}})
     {
         AgentTask t;
         t.id = id;
@@ -81,8 +82,8 @@ struct WorkerTest : ::testing::Test {
     std::unique_ptr<policy::Engine> engine_of(const std::string& rules)
     {
         policy::PolicySet set;
-        policy::parse_policies("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n" + rules, "p.yaml",
-                               set.policies, set.findings);
+        policy::parse_policies("apiVersion: infra-agent/v1\nkind: Policy\nmetadata: {name: p}\nrules:\n" + rules,
+                               "p.yaml", set.policies, set.findings);
         auto engine = policy::Engine::compile(std::move(set));
         EXPECT_TRUE(engine) << engine.error().message;
         return engine ? std::move(*engine) : nullptr;
@@ -177,7 +178,10 @@ TEST_F(WorkerTest, SaysWhatBecameOfEachTaskItRanWhenAsked)
 TEST_F(WorkerTest, WithoutTheSandboxRunsOnlyWhatTheDecisionAllows)
 {
     // A decision in a shared queue may say false outright: the value counts, not the key.
-    json no = {{"allowed", true}, {"tier", 2}, {"requiredApprovals", json::array()}, {"constraints", {{"allowUnsandboxed", false}}}};
+    json no = {{"allowed", true},
+               {"tier", 2},
+               {"requiredApprovals", json::array()},
+               {"constraints", {{"allowUnsandboxed", false}}}};
     json yes = no;
     yes["constraints"]["allowUnsandboxed"] = true;
     add("said-no", json::object(), 1, "compliance-remediation", "staging", no);
@@ -243,8 +247,9 @@ TEST_F(WorkerTest, PolicyIsCheckedAgainAtClaim)
 {
     add("allowed", json::object());
     add("chat", {{"requestsChange", true}}, 3, "chat");
-    auto engine = engine_of("  - {name: fix, match: {type: compliance-remediation}, tier: 2, constraints: {maxIterations: 4}}\n"
-                            "  - {name: chat, match: {type: chat}, tier: 1}\n");
+    auto engine =
+        engine_of("  - {name: fix, match: {type: compliance-remediation}, tier: 2, constraints: {maxIterations: 4}}\n"
+                  "  - {name: chat, match: {type: chat}, tier: 1}\n");
     ASSERT_TRUE(engine);
     Worker w(*q, agents, events, engine.get(), opts());
     ASSERT_TRUE(w.run());
@@ -264,9 +269,12 @@ TEST_F(WorkerTest, AtClaimTheEnvironmentIsJudgedInItsOneSpelling)
 {
     add("staging", json::object());
     add("spelled", json::object(), 3, "compliance-remediation", " Production");
-    add("lookalike", json::object(), 3, "compliance-remediation", "pr\xd0\xbe" "duction");
-    auto engine = engine_of("  - {name: fix, match: {type: compliance-remediation}, tier: 2}\n"
-                            "  - {name: gate, match: {context.environment: production}, requiredApprovals: [platform]}\n");
+    add("lookalike", json::object(), 3, "compliance-remediation",
+        "pr\xd0\xbe"
+        "duction");
+    auto engine =
+        engine_of("  - {name: fix, match: {type: compliance-remediation}, tier: 2}\n"
+                  "  - {name: gate, match: {context.environment: production}, requiredApprovals: [platform]}\n");
     ASSERT_TRUE(engine);
     Worker w(*q, agents, events, engine.get(), opts());
     ASSERT_TRUE(w.run());

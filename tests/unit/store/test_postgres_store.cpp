@@ -85,7 +85,10 @@ TEST_F(PostgresStore, ValuesRoundTripAndConstraintsAreConflicts)
     auto ins = db->prepare("INSERT INTO v (k, i, r, b) VALUES (?, ?, ?, ?)");
     ASSERT_TRUE(ins);
     const std::string bytes("\x00\x01\xff zero", 8);
-    ins->bind(1, "it's ?").bind(2, std::int64_t{-9007199254740993}).bind(3, 0.1).bind_blob(4, bytes.data(), bytes.size());
+    ins->bind(1, "it's ?")
+        .bind(2, std::int64_t{-9007199254740993})
+        .bind(3, 0.1)
+        .bind_blob(4, bytes.data(), bytes.size());
     ASSERT_TRUE(ins->run());
     EXPECT_EQ(db->changes(), 1);
     ins->reset();

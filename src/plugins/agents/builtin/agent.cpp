@@ -48,7 +48,8 @@ public:
         for (const auto& finding : findings) {
             auto one = fix(ctx, tools, finding, findings.size() == 1);
             const std::string& rule = finding.canonical_rule_id;
-            json entry = {{"key", finding.key}, {"check", rule},
+            json entry = {{"key", finding.key},
+                          {"check", rule},
                           {"resource", core::string_member(one.result, "resource", finding.resource)}};
             last = core::string_member(one.result, "summary");
             if (!one.ok) {
@@ -79,7 +80,8 @@ public:
         std::string summary = last;
         if (findings.size() > 1) {
             summary = fixed.empty() ? "Every finding already passes; nothing to change"
-                                    : "Fixed " + std::to_string(fixed.size()) + " of " + std::to_string(findings.size()) + " findings (";
+                                    : "Fixed " + std::to_string(fixed.size()) + " of " +
+                                          std::to_string(findings.size()) + " findings (";
             for (std::size_t i = 0; i < fixed.size(); ++i) summary += (i ? ", " : "") + fixed[i];
             if (!fixed.empty()) summary += ")" + (resource.empty() ? std::string() : " on " + resource);
         }
@@ -107,7 +109,9 @@ private:
     /// the task's only one (alone); in a group it is reported as not fixed.
     Outcome fix(const RunContext& ctx, ToolBox& tools, const core::TaskFinding& finding, bool alone)
     {
-        auto no_fix = [&](const std::string& why) { return alone ? builtin::hand_over(m_fallback, ctx, why) : Outcome::failure(why); };
+        auto no_fix = [&](const std::string& why) {
+            return alone ? builtin::hand_over(m_fallback, ctx, why) : Outcome::failure(why);
+        };
         const std::string& rule = finding.canonical_rule_id;
         const std::string& file = finding.file;
         std::string resource = !finding.resource.empty() ? finding.resource : ctx.task.context.resource;
@@ -130,7 +134,8 @@ private:
             auto f = module.files.find(file);
             if (f != module.files.end())
                 for (const auto& b : f->second.body.blocks)
-                    if (b.type == "resource" && b.line <= start_line && start_line <= b.end_line) resource = b.address();
+                    if (b.type == "resource" && b.line <= start_line && start_line <= b.end_line)
+                        resource = b.address();
             if (resource.empty())
                 return Outcome::failure("no resource block at " + file + ":" + std::to_string(start_line));
         }
@@ -143,8 +148,13 @@ private:
         if (!block) return Outcome::failure(resource + " is not in " + (dir == "." ? "the workspace root" : dir));
         std::string block_file = *where;
         if (!check->fails(module, block_file, *block))
-            return {true, "", {{"changed", false}, {"check", rule}, {"resource", resource},
-                               {"summary", resource + " already passes " + rule + "; nothing to change"}}, true};
+            return {true,
+                    "",
+                    {{"changed", false},
+                     {"check", rule},
+                     {"resource", resource},
+                     {"summary", resource + " already passes " + rule + "; nothing to change"}},
+                    true};
 
         std::vector<std::string> others = core::strings_member(ctx.task.payload, "otherResources");
         std::set<std::string> elsewhere(others.begin(), others.end());
@@ -216,7 +226,8 @@ private:
             after.files.emplace(path, std::move(*parsed));
         }
         auto [w2, fixed] = after.find(type, name);
-        if (!fixed || check->fails(after, *w2, *fixed)) return undo("the fix did not make " + resource + " pass " + rule);
+        if (!fixed || check->fails(after, *w2, *fixed))
+            return undo("the fix did not make " + resource + " pass " + rule);
 
         std::string fmt_state;
         if (use_fmt && fmt_before >= 0) {
@@ -227,7 +238,7 @@ private:
             fmt_state = fmt_before == 0 ? "ok" : "ok (formatting that was already off is left as it was)";
         }
         std::string summary = "Fixed " + rule + " (" + check->title + ") on " + resource;
-        json result = {{"changed", true}, {"check", rule}, {"resource", resource}, {"files", changed},
+        json result = {{"changed", true},   {"check", rule},        {"resource", resource}, {"files", changed},
                        {"notes", fc.notes}, {"diff", tools.diff()}, {"summary", summary}};
         if (!fmt_state.empty()) result["terraformFmt"] = fmt_state;
         return {true, "", result, true};

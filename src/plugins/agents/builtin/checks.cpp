@@ -1,7 +1,7 @@
 #include "plugins/agents/builtin/checks.hpp"
+#include "core/share.hpp"
 #include "plugins/agents/builtin/rule_checks.hpp"
 #include "plugins/agents/builtin/values.hpp"
-#include "core/share.hpp"
 
 #include "core/text.hpp"
 
@@ -37,7 +37,8 @@ bool refers(std::string_view expr, const std::string& type, const std::string& n
     for (std::size_t pos = expr.find(needle); pos != std::string_view::npos; pos = expr.find(needle, pos + 1)) {
         std::size_t end = pos + needle.size();
         bool left = pos == 0 || !(std::isalnum(static_cast<unsigned char>(expr[pos - 1])) || expr[pos - 1] == '_');
-        bool right = end == expr.size() || !(std::isalnum(static_cast<unsigned char>(expr[end])) || expr[end] == '_' || expr[end] == '-');
+        bool right = end == expr.size() ||
+                     !(std::isalnum(static_cast<unsigned char>(expr[end])) || expr[end] == '_' || expr[end] == '-');
         if (left && right) return true;
     }
     return false;
@@ -45,7 +46,8 @@ bool refers(std::string_view expr, const std::string& type, const std::string& n
 
 }  // namespace
 
-std::vector<std::pair<const std::string*, const Block*>> Module::related(const std::string& type, const std::string& attr,
+std::vector<std::pair<const std::string*, const Block*>> Module::related(const std::string& type,
+                                                                         const std::string& attr,
                                                                          const std::string& target_type,
                                                                          const std::string& target_name) const
 {
@@ -79,18 +81,20 @@ namespace {
 
 // ---- helpers -------------------------------------------------------------
 
+bool is_true(const std::string& e)
+{
+    return core::text::lower(core::text::trim(e)) == "true";
+}
 
+const std::string& name_of(const Block& b)
+{
+    return b.labels[1];
+}
 
-
-
-bool is_true(const std::string& e) { return core::text::lower(core::text::trim(e)) == "true"; }
-
-
-const std::string& name_of(const Block& b) { return b.labels[1]; }
-
-
-
-void add_resource(FixContext& c, const std::string& text) { c.module.editor(c.file).add_after(c.block, text); }
+void add_resource(FixContext& c, const std::string& text)
+{
+    c.module.editor(c.file).add_after(c.block, text);
+}
 
 void set(FixContext& c, const Block& b, const char* attr, const std::string& value)
 {
@@ -100,7 +104,10 @@ void set(FixContext& c, const Block& b, const char* attr, const std::string& val
 // ---- S3 ------------------------------------------------------------------
 
 // The SSE algorithm a bucket is configured with (inline or separate), or "".
-std::string or_missing(std::string v) { return v.empty() ? "(missing)" : v; }
+std::string or_missing(std::string v)
+{
+    return v.empty() ? "(missing)" : v;
+}
 
 // The SSE algorithm a bucket is configured with (inline or separate); ""
 // when nothing configures it (AWS then applies SSE-S3 by default).
@@ -110,7 +117,8 @@ std::string sse_algorithm(const Module& m, const std::string& file, const Block&
         if (const Block* rule = sub_block(*inl, "rule"))
             if (const Block* d = sub_block(*rule, "apply_server_side_encryption_by_default"))
                 return or_missing(resolve(m, expr_of(m, file, *d, "sse_algorithm")));
-    for (auto [path, b] : m.related("aws_s3_bucket_server_side_encryption_configuration", "bucket", "aws_s3_bucket", name_of(bucket))) {
+    for (auto [path, b] :
+         m.related("aws_s3_bucket_server_side_encryption_configuration", "bucket", "aws_s3_bucket", name_of(bucket))) {
         if (const Block* rule = sub_block(*b, "rule"))
             if (const Block* d = sub_block(*rule, "apply_server_side_encryption_by_default"))
                 return or_missing(resolve(m, expr_of(m, *path, *d, "sse_algorithm")));
@@ -129,22 +137,27 @@ void fix_sse(FixContext& c)
                 set(c, *d, "sse_algorithm", "\"aws:kms\"");
                 return;
             }
-    for (auto [path, b] : m.related("aws_s3_bucket_server_side_encryption_configuration", "bucket", "aws_s3_bucket", name))
+    for (auto [path, b] :
+         m.related("aws_s3_bucket_server_side_encryption_configuration", "bucket", "aws_s3_bucket", name))
         if (const Block* rule = sub_block(*b, "rule"))
             if (const Block* d = sub_block(*rule, "apply_server_side_encryption_by_default")) {
                 set(c, *d, "sse_algorithm", "\"aws:kms\"");
                 return;
             }
-    add_resource(c, "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"" + name + "\" {\n"
-                    "  bucket = aws_s3_bucket." + name + ".id\n\n"
-                    "  rule {\n"
-                    "    apply_server_side_encryption_by_default {\n"
-                    "      sse_algorithm = \"aws:kms\"\n"
-                    "    }\n"
-                    "    bucket_key_enabled = true\n"
-                    "  }\n"
-                    "}\n");
-    c.notes.push_back("Objects are now encrypted with the AWS managed KMS key (aws/s3); set kms_master_key_id to use your own key.");
+    add_resource(c, "resource \"aws_s3_bucket_server_side_encryption_configuration\" \"" + name +
+                        "\" {\n"
+                        "  bucket = aws_s3_bucket." +
+                        name +
+                        ".id\n\n"
+                        "  rule {\n"
+                        "    apply_server_side_encryption_by_default {\n"
+                        "      sse_algorithm = \"aws:kms\"\n"
+                        "    }\n"
+                        "    bucket_key_enabled = true\n"
+                        "  }\n"
+                        "}\n");
+    c.notes.push_back(
+        "Objects are now encrypted with the AWS managed KMS key (aws/s3); set kms_master_key_id to use your own key.");
 }
 
 bool public_acl(const std::string& acl)
@@ -222,7 +235,7 @@ struct IngressRule {
     std::string file;
     const Block* block = nullptr;  // when it is a block
     std::map<std::string, std::pair<std::size_t, std::size_t>> attrs;
-    std::size_t object_open = 0;   // when it is an object: offset of its '{'
+    std::size_t object_open = 0;  // when it is an object: offset of its '{'
 
     std::string get(const Module& m, const std::string& name) const
     {
@@ -287,7 +300,8 @@ void objects_of(const std::string& text, std::size_t start, std::size_t end, con
 }
 
 // The rules of one direction ("ingress" or "egress") a resource holds.
-std::vector<IngressRule> sg_rules(const Module& m, const std::string& file, const Block& b, const std::string& direction)
+std::vector<IngressRule> sg_rules(const Module& m, const std::string& file, const Block& b,
+                                  const std::string& direction)
 {
     std::vector<IngressRule> out;
     const std::string& type = b.labels[0];
@@ -298,7 +312,8 @@ std::vector<IngressRule> sg_rules(const Module& m, const std::string& file, cons
             if (x.type == "dynamic" && x.labels.size() == 1 && x.labels[0] == direction)
                 if (const Block* content = x.block("content")) out.push_back(from_block(file, *content));
         }
-        if (const Attribute* list = b.attribute(direction)) objects_of(text, list->expr_start, list->expr_end, file, out);
+        if (const Attribute* list = b.attribute(direction))
+            objects_of(text, list->expr_start, list->expr_end, file, out);
     } else if (type == "aws_security_group_rule") {
         if (unquote(expr_of(m, file, b, "type")) == direction) out.push_back(from_block(file, b));
     } else if (type == "aws_vpc_security_group_" + direction + "_rule") {
@@ -312,9 +327,9 @@ std::vector<IngressRule> ingress_rules(const Module& m, const std::string& file,
     return sg_rules(m, file, b, "ingress");
 }
 
-const char* const k_sources[] = {"cidr_blocks", "ipv6_cidr_blocks", "security_groups", "prefix_list_ids",
-                                 "source_security_group_id", "cidr_ipv4", "cidr_ipv6", "prefix_list_id",
-                                 "referenced_security_group_id"};
+const char* const k_sources[] = {"cidr_blocks",     "ipv6_cidr_blocks",         "security_groups",
+                                 "prefix_list_ids", "source_security_group_id", "cidr_ipv4",
+                                 "cidr_ipv6",       "prefix_list_id",           "referenced_security_group_id"};
 
 // A list literal without one quoted item ("[\"a\", \"b\"]" without b).
 std::string without(const std::string& list, const std::string& item)
@@ -394,8 +409,8 @@ std::function<bool(const Module&, const std::string&, const Block&)> fails_port(
 struct Reach {
     std::string direction;  // ingress or egress
     std::string variable;
-    std::string list_description;    // of the list variable
-    std::string cidr_description;    // of the single-network variable
+    std::string list_description;  // of the list variable
+    std::string cidr_description;  // of the single-network variable
     std::string note;
 };
 
@@ -412,7 +427,8 @@ std::function<void(FixContext&)> fix_open(Reach reach, std::function<bool(const 
             bool vpc_rule = r.block && r.block->labels.size() == 2 &&
                             r.block->labels[0] == "aws_vpc_security_group_" + reach.direction + "_rule";
             if (r.has("cidr_ipv4") || vpc_rule) {
-                if (r.has("cidr_ipv4")) ed.replace(span("cidr_ipv4").first, span("cidr_ipv4").second, "var." + variable + "_cidr");
+                if (r.has("cidr_ipv4"))
+                    ed.replace(span("cidr_ipv4").first, span("cidr_ipv4").second, "var." + variable + "_cidr");
                 else if (!r.has("cidr_ipv6")) ed.set(*r.block, "cidr_ipv4", "var." + variable + "_cidr");
                 if (r.has("cidr_ipv6") && r.get(m, "cidr_ipv6").find("\"::/0\"") != std::string::npos && r.block)
                     if (const Attribute* a = r.block->attribute("cidr_ipv6")) ed.remove(*a);
@@ -431,31 +447,37 @@ std::function<void(FixContext&)> fix_open(Reach reach, std::function<bool(const 
                 ed.replace(span("cidr_blocks").first, span("cidr_blocks").second,
                            v4 == "[]" ? "var." + variable : "concat(" + v4 + ", var." + variable + ")");
                 list_var = true;
-            } else if (!v4_left && !v6_left && r.block &&
-                       (no_source(m, r) || v6_world)) {
+            } else if (!v4_left && !v6_left && r.block && (no_source(m, r) || v6_world)) {
                 ed.set(*r.block, "cidr_blocks", "var." + variable);
                 list_var = true;
             }
         }
         if (list_var)
-            c.variables.push_back({variable, "variable \"" + variable + "\" {\n"
-                                             "  description = \"" + reach.list_description + "; empty closes it.\"\n"
-                                             "  type        = list(string)\n"
-                                             "  default     = []\n"
-                                             "}\n"});
+            c.variables.push_back({variable, "variable \"" + variable +
+                                                 "\" {\n"
+                                                 "  description = \"" +
+                                                 reach.list_description +
+                                                 "; empty closes it.\"\n"
+                                                 "  type        = list(string)\n"
+                                                 "  default     = []\n"
+                                                 "}\n"});
         if (string_var)
-            c.variables.push_back({variable + "_cidr", "variable \"" + variable + "_cidr\" {\n"
-                                                       "  description = \"" + reach.cidr_description + ".\"\n"
-                                                       "  type        = string\n"
-                                                       "}\n"});
-        c.notes.push_back("The world-open rule now admits only var." + variable + (string_var ? "_cidr" : "") + ": " + reach.note);
+            c.variables.push_back({variable + "_cidr", "variable \"" + variable +
+                                                           "_cidr\" {\n"
+                                                           "  description = \"" +
+                                                           reach.cidr_description +
+                                                           ".\"\n"
+                                                           "  type        = string\n"
+                                                           "}\n"});
+        c.notes.push_back("The world-open rule now admits only var." + variable + (string_var ? "_cidr" : "") + ": " +
+                          reach.note);
     };
 }
 
 std::function<void(FixContext&)> fix_port(long long port, std::string variable, std::string what)
 {
-    Reach reach{"ingress", variable, "CIDR blocks allowed to reach " + what, "The network (CIDR) allowed to reach " + what,
-                "list the networks that need " + what + "."};
+    Reach reach{"ingress", variable, "CIDR blocks allowed to reach " + what,
+                "The network (CIDR) allowed to reach " + what, "list the networks that need " + what + "."};
     return fix_open(reach, [port](const Module& m, const IngressRule& r) { return open_to_world(m, r, port); });
 }
 
@@ -473,11 +495,14 @@ void fix_descriptions(FixContext& c)
     const Module& m = c.module;
     const std::string& type = c.block.labels[0];
     if (!c.block.attribute("description"))
-        set(c, c.block, "description", type == "aws_security_group" ? "\"Security group " + name_of(c.block) + "\"" : "\"Rule " + name_of(c.block) + "\"");
+        set(c, c.block, "description",
+            type == "aws_security_group" ? "\"Security group " + name_of(c.block) + "\""
+                                         : "\"Rule " + name_of(c.block) + "\"");
     if (type == "aws_security_group")
         for (const auto& x : c.block.body.blocks)
             if ((x.type == "ingress" || x.type == "egress") && !x.attribute("description")) {
-                std::string from = unquote(expr_of(m, c.file, x, "from_port")), to = unquote(expr_of(m, c.file, x, "to_port"));
+                std::string from = unquote(expr_of(m, c.file, x, "from_port")),
+                            to = unquote(expr_of(m, c.file, x, "to_port"));
                 std::string ports = from == to ? from : from + "-" + to;
                 set(c, x, "description", "\"" + x.type + " " + ports + "\"");
             }
@@ -534,42 +559,75 @@ std::vector<Check> build()
     };
     // Checkov's semantics: with no configuration AWS encrypts with SSE-S3, so
     // only a configured algorithm other than AES256 or KMS fails CKV_AWS_19.
-    bucket_check("CKV_AWS_19", "S3 bucket encrypted at rest",
-                 [](const Module& m, const std::string& f, const Block& b) {
-                     auto a = sse_algorithm(m, f, b);
-                     return !a.empty() && !unknown(a) && a != "aws:kms" && a != "AES256" && a != "aws:kms:dsse";
-                 },
-                 fix_sse);
-    bucket_check("CKV_AWS_145", "S3 bucket encrypted with KMS by default",
-                 [](const Module& m, const std::string& f, const Block& b) {
-                     auto a = sse_algorithm(m, f, b);
-                     return !unknown(a) && a != "aws:kms" && a != "aws:kms:dsse";
-                 },
-                 fix_sse);
-    v.push_back({"CKV_AWS_20", "S3 bucket ACL does not allow public read", {"aws_s3_bucket", "aws_s3_bucket_acl"},
-                 bucket_public, fix_acl, {}});
+    bucket_check(
+        "CKV_AWS_19", "S3 bucket encrypted at rest",
+        [](const Module& m, const std::string& f, const Block& b) {
+            auto a = sse_algorithm(m, f, b);
+            return !a.empty() && !unknown(a) && a != "aws:kms" && a != "AES256" && a != "aws:kms:dsse";
+        },
+        fix_sse);
+    bucket_check(
+        "CKV_AWS_145", "S3 bucket encrypted with KMS by default",
+        [](const Module& m, const std::string& f, const Block& b) {
+            auto a = sse_algorithm(m, f, b);
+            return !unknown(a) && a != "aws:kms" && a != "aws:kms:dsse";
+        },
+        fix_sse);
+    v.push_back({"CKV_AWS_20",
+                 "S3 bucket ACL does not allow public read",
+                 {"aws_s3_bucket", "aws_s3_bucket_acl"},
+                 bucket_public,
+                 fix_acl,
+                 {}});
 
     const std::vector<std::string> sg_types = {"aws_security_group", "aws_security_group_rule",
                                                "aws_vpc_security_group_ingress_rule"};
-    v.push_back({"CKV_AWS_24", "No security group allows ingress from 0.0.0.0/0 to port 22", sg_types, fails_port(22),
-                 fix_port(22, "allowed_ssh_cidr_blocks", "SSH (port 22)"), {}});
-    v.push_back({"CKV_AWS_25", "No security group allows ingress from 0.0.0.0/0 to port 3389", sg_types, fails_port(3389),
-                 fix_port(3389, "allowed_rdp_cidr_blocks", "RDP (port 3389)"), {}});
-    v.push_back({"CKV_AWS_260", "No security group allows ingress from 0.0.0.0/0 to port 80", sg_types, fails_port(80),
-                 fix_port(80, "allowed_http_cidr_blocks", "HTTP (port 80)"), {}});
-    v.push_back({"CKV_AWS_277", "No security group allows ingress from 0.0.0.0/0 to all ports", sg_types, fails_port(-1),
-                 fix_port(-1, "allowed_ingress_cidr_blocks", "every port"), {}});
+    v.push_back({"CKV_AWS_24",
+                 "No security group allows ingress from 0.0.0.0/0 to port 22",
+                 sg_types,
+                 fails_port(22),
+                 fix_port(22, "allowed_ssh_cidr_blocks", "SSH (port 22)"),
+                 {}});
+    v.push_back({"CKV_AWS_25",
+                 "No security group allows ingress from 0.0.0.0/0 to port 3389",
+                 sg_types,
+                 fails_port(3389),
+                 fix_port(3389, "allowed_rdp_cidr_blocks", "RDP (port 3389)"),
+                 {}});
+    v.push_back({"CKV_AWS_260",
+                 "No security group allows ingress from 0.0.0.0/0 to port 80",
+                 sg_types,
+                 fails_port(80),
+                 fix_port(80, "allowed_http_cidr_blocks", "HTTP (port 80)"),
+                 {}});
+    v.push_back({"CKV_AWS_277",
+                 "No security group allows ingress from 0.0.0.0/0 to all ports",
+                 sg_types,
+                 fails_port(-1),
+                 fix_port(-1, "allowed_ingress_cidr_blocks", "every port"),
+                 {}});
     Reach egress{"egress", "allowed_egress_cidr_blocks", "CIDR blocks the group may send traffic to on every port",
                  "The network (CIDR) the group may send traffic to on every port",
                  "list the destinations the instances must reach (package mirrors, AWS endpoints, peers)."};
-    v.push_back({"CKV_AWS_382", "No security group allows egress to 0.0.0.0/0 on all ports",
-                 {"aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_egress_rule"}, fails_egress,
-                 fix_open(egress, egress_to_world), {}});
-    v.push_back({"CKV_AWS_23", "Security group and rules have descriptions", {"aws_security_group", "aws_security_group_rule"},
-                 missing_descriptions, fix_descriptions, {}});
+    v.push_back({"CKV_AWS_382",
+                 "No security group allows egress to 0.0.0.0/0 on all ports",
+                 {"aws_security_group", "aws_security_group_rule", "aws_vpc_security_group_egress_rule"},
+                 fails_egress,
+                 fix_open(egress, egress_to_world),
+                 {}});
+    v.push_back({"CKV_AWS_23",
+                 "Security group and rules have descriptions",
+                 {"aws_security_group", "aws_security_group_rule"},
+                 missing_descriptions,
+                 fix_descriptions,
+                 {}});
 
-    v.push_back({"CKV_AWS_8", "EC2 instance and launch configuration block devices encrypted",
-                 {"aws_instance", "aws_launch_configuration"}, unencrypted_devices, fix_devices, {}});
+    v.push_back({"CKV_AWS_8",
+                 "EC2 instance and launch configuration block devices encrypted",
+                 {"aws_instance", "aws_launch_configuration"},
+                 unencrypted_devices,
+                 fix_devices,
+                 {}});
     return v;
 }
 
@@ -586,14 +644,16 @@ core::Result<const std::vector<Check>*> checks()
     static const auto k_all = []() -> core::Result<std::vector<Check>> {
         auto dir = core::share_dir("fixes");
         if (dir.empty())
-            return core::fail(core::Errc::not_found, "cannot find the builtin agent's fix rules (share/infra-agent/fixes)",
+            return core::fail(core::Errc::not_found,
+                              "cannot find the builtin agent's fix rules (share/infra-agent/fixes)",
                               "reinstall infra-agent: the package installs them next to the policy bundle");
         auto loaded = load_rules(dir);
         if (!loaded) return loaded.error();
         std::vector<Check> all = code_checks();
         for (auto& c : *loaded) {
             if (std::any_of(all.begin(), all.end(), [&](const Check& x) { return x.id == c.id; }))
-                return core::fail(core::Errc::invalid_input, c.id + " is both a C++ check and a fix rule in " + dir.string());
+                return core::fail(core::Errc::invalid_input,
+                                  c.id + " is both a C++ check and a fix rule in " + dir.string());
             all.push_back(std::move(c));
         }
         return all;

@@ -35,9 +35,9 @@ struct Module {
 /// What a fix needs and leaves behind.
 struct FixContext {
     Module& module;
-    const std::string& file;          ///< the file of the failing block
+    const std::string& file;  ///< the file of the failing block
     const core::hcl::Block& block;
-    std::vector<std::string> notes;   ///< for the pull request: replacements, values to set
+    std::vector<std::string> notes;                              ///< for the pull request: replacements, values to set
     std::vector<std::pair<std::string, std::string>> variables;  ///< name -> declaration to add when missing
     /// Resources that have pull requests of their own (other tasks fix their
     /// findings): a fix does not edit them (two pull requests would change
@@ -48,7 +48,7 @@ struct FixContext {
 };
 
 struct Check {
-    std::string id;     ///< canonical rule id (Checkov's)
+    std::string id;  ///< canonical rule id (Checkov's)
     std::string title;
     std::vector<std::string> types;  ///< resource types it applies to
     /// True when the block fails the check (the module gives related resources).

@@ -33,7 +33,8 @@ std::string coverage_table(const std::vector<Check>& checks)
     std::vector<const Check*> sorted;
     for (const auto& c : checks) sorted.push_back(&c);
     std::sort(sorted.begin(), sorted.end(), [](const Check* a, const Check* b) { return order(a->id) < order(b->id); });
-    std::string out = "| Checkov id | check | resource types | other scanners' ids | written in |\n|---|---|---|---|---|\n";
+    std::string out =
+        "| Checkov id | check | resource types | other scanners' ids | written in |\n|---|---|---|---|---|\n";
     for (const Check* c : sorted) {
         std::vector<std::string> aliases;
         if (const auto* r = core::scanner_rules::find(c->id))

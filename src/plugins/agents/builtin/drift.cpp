@@ -40,7 +40,8 @@ std::string resource_reason(const std::string& kind)
     if (kind == "deleted")
         return "deleted outside Terraform: remove its block to accept that, or revert the drift to create it again";
     if (kind == "not-in-state")
-        return "in the code and not in the state: deleted outside Terraform, or never applied; the next apply creates it";
+        return "in the code and not in the state: deleted outside Terraform, or never applied; the next apply creates "
+               "it";
     if (kind == "not-in-code") return "in the state and not in the code: the next apply destroys it";
     return "terraform reports it as " + kind;
 }
@@ -59,7 +60,8 @@ void judge(const json& resource, Module& module, const std::string& root_name, b
     std::string file;
     auto dot = address.find('.');
     if (address.rfind("module.", 0) == 0) why = "inside a module call: its values come from the module's inputs";
-    else if (address.find('[') != std::string::npos) why = "one instance of a count or for_each: its block serves every instance";
+    else if (address.find('[') != std::string::npos)
+        why = "one instance of a count or for_each: its block serves every instance";
     else if (dot == std::string::npos || address.rfind("data.", 0) == 0) why = "not a managed resource";
     else {
         auto [where, found] = module.find(address.substr(0, dot), address.substr(dot + 1));
@@ -68,8 +70,13 @@ void judge(const json& resource, Module& module, const std::string& root_name, b
         if (!block) why = "no resource block for it in " + (root_name == "." ? std::string("the root") : root_name);
     }
     for (const auto& a : core::array_member(resource, "attributes")) {
-        Item it{address, core::string_member(a, "name"), core::member(a, "old"), core::member(a, "new"),
-                core::bool_member(a, "sensitive"), false, why};
+        Item it{address,
+                core::string_member(a, "name"),
+                core::member(a, "old"),
+                core::member(a, "new"),
+                core::bool_member(a, "sensitive"),
+                false,
+                why};
         if (it.sensitive && it.reason.empty()) it.reason = "sensitive: its value is not shown; set it where it is kept";
         if (!it.reason.empty()) {
             out.push_back(std::move(it));
@@ -78,15 +85,17 @@ void judge(const json& resource, Module& module, const std::string& root_name, b
         const std::string& text = module.files.at(file).text;
         const core::hcl::Attribute* attr = block->attribute(it.attribute);
         if (!attr) {
-            it.reason = block->block(it.attribute) ? "a nested block: not edited"
-                                                   : "not set in the code: left to its default, or computed by the provider";
+            it.reason = block->block(it.attribute)
+                            ? "a nested block: not edited"
+                            : "not set in the code: left to its default, or computed by the provider";
         } else if (auto literal = literal_value(attr->expr(text)); !literal) {
             std::string expr(core::text::trim(attr->expr(text)));
             if (expr.size() > 60) expr = expr.substr(0, 57) + "...";
             it.reason = "set from an expression (`" + expr + "`): change the value where it comes from";
         } else {
             it.codified = true;
-            if (edit && !same_value(*literal, it.new_value)) module.editor(file).set(*block, it.attribute, hcl_literal(it.new_value));
+            if (edit && !same_value(*literal, it.new_value))
+                module.editor(file).set(*block, it.attribute, hcl_literal(it.new_value));
         }
         out.push_back(std::move(it));
     }
@@ -94,15 +103,19 @@ void judge(const json& resource, Module& module, const std::string& root_name, b
 
 std::string details(const std::string& root, const std::string& mode, const std::vector<Item>& items)
 {
-    std::string out = "## Drift in `" + root + "`\n\n| resource | attribute | old | new (live) | " + mode + " |\n| --- | --- | --- | --- | --- |\n";
+    std::string out = "## Drift in `" + root + "`\n\n| resource | attribute | old | new (live) | " + mode +
+                      " |\n| --- | --- | --- | --- | --- |\n";
     std::string reasons;
     for (const auto& i : items) {
-        std::string done = mode == "codify" ? (i.codified ? "codified" : "not codified") : mode == "revert" ? "reverted by the plan" : "reported";
+        std::string done = mode == "codify"   ? (i.codified ? "codified" : "not codified")
+                           : mode == "revert" ? "reverted by the plan"
+                                              : "reported";
         out += "| `" + i.address + "` | " + (i.attribute.empty() ? "(the resource)" : "`" + i.attribute + "`") + " | " +
-               (i.attribute.empty() ? "" : shown(i, i.old_value)) + " | " + (i.attribute.empty() ? "" : shown(i, i.new_value)) +
-               " | " + done + " |\n";
+               (i.attribute.empty() ? "" : shown(i, i.old_value)) + " | " +
+               (i.attribute.empty() ? "" : shown(i, i.new_value)) + " | " + done + " |\n";
         if (!i.codified && mode == "codify")
-            reasons += "- `" + i.address + "`" + (i.attribute.empty() ? "" : " `" + i.attribute + "`") + ": " + i.reason + "\n";
+            reasons += "- `" + i.address + "`" + (i.attribute.empty() ? "" : " `" + i.attribute + "`") + ": " +
+                       i.reason + "\n";
     }
     if (!reasons.empty()) out += "\n### Not codified\n\n" + reasons;
     return out;
@@ -118,12 +131,16 @@ Outcome run_drift(const core::agent::RunContext& ctx)
     std::string mode = ctx.decision.drift_mode.value_or("codify");
     int tier = ctx.decision.tier;
     if (resources.empty())
-        return Outcome::failure("the drift task of " + root + " lists no drifted resources (payload.resources): scan the root "
+        return Outcome::failure("the drift task of " + root +
+                                " lists no drifted resources (payload.resources): scan the root "
                                 "again with infra-agent drift --enqueue");
     if (mode == "revert" && tier != 4)
-        return Outcome::failure("drift.mode revert applies a reviewed plan, which needs tier 4 (production with approval "
-                                "gates), and policy grants tier " + std::to_string(tier) + ": give the rule tier 4 and "
-                                "requiredApprovals, or use codify");
+        return Outcome::failure(
+            "drift.mode revert applies a reviewed plan, which needs tier 4 (production with approval "
+            "gates), and policy grants tier " +
+            std::to_string(tier) +
+            ": give the rule tier 4 and "
+            "requiredApprovals, or use codify");
 
     ToolBox tools(*ctx.workspace, ctx.decision, ctx.sandbox, ctx.events, ctx.task.id);
     tools.set_deadline(ctx.deadline);
@@ -159,13 +176,15 @@ Outcome run_drift(const core::agent::RunContext& ctx)
     std::string summary =
         mode == "codify" ? "Codify drift in " + where + ": " + std::to_string(codified.size()) + " of " +
                                std::to_string(items.size()) + " drifted values written into the code"
-        : mode == "revert" ? "Revert drift in " + where + ": the saved plan puts " + std::to_string(resources.size()) +
-                                 " resources back as the code says, once approved (infra-agent apply " +
-                                 ctx.task.id + ")"
-                           : "Drift in " + where + ": " + std::to_string(items.size()) + " drifted values, reported (drift.mode report)";
+        : mode == "revert"
+            ? "Revert drift in " + where + ": the saved plan puts " + std::to_string(resources.size()) +
+                  " resources back as the code says, once approved (infra-agent apply " + ctx.task.id + ")"
+            : "Drift in " + where + ": " + std::to_string(items.size()) +
+                  " drifted values, reported (drift.mode report)";
     tools.call("finish", {{"summary", summary}});
-    json result = {{"changed", !changed.empty()}, {"mode", mode}, {"root", root}, {"files", changed},
-                   {"details", details(root, mode, items)}, {"summary", summary}, {"diff", tools.diff()}};
+    json result = {
+        {"changed", !changed.empty()},           {"mode", mode},       {"root", root},        {"files", changed},
+        {"details", details(root, mode, items)}, {"summary", summary}, {"diff", tools.diff()}};
     if (mode == "codify") {
         result["codified"] = std::move(codified);
         result["notCodified"] = std::move(left);

@@ -58,7 +58,9 @@ private:
     std::string identifier()
     {
         std::size_t start = m_i;
-        while (m_i < m_s.size() && (std::isalnum(static_cast<unsigned char>(m_s[m_i])) || m_s[m_i] == '_' || m_s[m_i] == '-')) ++m_i;
+        while (m_i < m_s.size() &&
+               (std::isalnum(static_cast<unsigned char>(m_s[m_i])) || m_s[m_i] == '_' || m_s[m_i] == '-'))
+            ++m_i;
         return std::string(m_s.substr(start, m_i - start));
     }
 
@@ -98,8 +100,8 @@ private:
     {
         std::size_t start = m_i;
         if (at(0) == '-') ++m_i;
-        while (m_i < m_s.size() && (std::isdigit(static_cast<unsigned char>(m_s[m_i])) || m_s[m_i] == '.' || m_s[m_i] == 'e' ||
-                                    m_s[m_i] == 'E' || m_s[m_i] == '+'))
+        while (m_i < m_s.size() && (std::isdigit(static_cast<unsigned char>(m_s[m_i])) || m_s[m_i] == '.' ||
+                                    m_s[m_i] == 'e' || m_s[m_i] == 'E' || m_s[m_i] == '+'))
             ++m_i;
         json n = json::parse(m_s.substr(start, m_i - start), nullptr, false);
         if (!n.is_number()) return std::nullopt;
@@ -168,7 +170,8 @@ std::string quoted(const std::string& s)
         else if (c == '\n') out += "\\n";
         else if (c == '\t') out += "\\t";
         else if (c == '\r') out += "\\r";
-        else if ((c == '$' || c == '%') && i + 1 < s.size() && s[i + 1] == '{') out += c, out += c;  // $${ is a literal ${
+        else if ((c == '$' || c == '%') && i + 1 < s.size() && s[i + 1] == '{')
+            out += c, out += c;  // $${ is a literal ${
         else out += c;
     }
     return out + "\"";
@@ -184,7 +187,10 @@ bool identifier_like(const std::string& s)
 
 }  // namespace
 
-std::optional<json> literal_value(std::string_view expr) { return Reader(expr).whole(); }
+std::optional<json> literal_value(std::string_view expr)
+{
+    return Reader(expr).whole();
+}
 
 std::string hcl_literal(const json& v)
 {

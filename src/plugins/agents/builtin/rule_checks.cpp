@@ -24,21 +24,21 @@ enum class Op { equals, one_of, none_of, at_least, at_most, present, absent, con
 // of nested blocks, what it must be, and the expression that makes it so.
 struct Condition {
     std::vector<std::string> path;
-    bool block = false;              // the path names a nested block that must exist
+    bool block = false;  // the path names a nested block that must exist
     Op op = Op::present;
-    std::vector<std::string> values; // literals, as strings
+    std::vector<std::string> values;  // literals, as strings
     double number = 0;
     bool missing_passes = false;
-    std::string fix;                 // the expression (or block body) to write; "" for absent: remove
-    std::vector<Condition> when;     // the condition holds only where these do
-    std::vector<Condition> any;      // Op::any: one of these must hold; the first one's fix is written
+    std::string fix;              // the expression (or block body) to write; "" for absent: remove
+    std::vector<Condition> when;  // the condition holds only where these do
+    std::vector<Condition> any;   // Op::any: one of these must hold; the first one's fix is written
 };
 
 struct Companion {
     std::string type;
     std::string reference;  // the companion's attribute that names this resource
     std::vector<Condition> require;
-    std::string add;        // a new companion resource; ${name} is this resource's name
+    std::string add;  // a new companion resource; ${name} is this resource's name
 };
 
 struct Rule {
@@ -47,7 +47,7 @@ struct Rule {
     std::vector<Condition> require;
     std::optional<Companion> companion;
     std::vector<Condition> legacy;  // the provider v3 inline form that stands for the companion
-    std::vector<Condition> also;  // written with the fix where missing, never checked
+    std::vector<Condition> also;    // written with the fix where missing, never checked
     std::vector<std::string> notes;
     std::vector<std::pair<std::string, std::string>> variables;
 };
@@ -120,11 +120,16 @@ bool value_passes(const Module& m, const Condition& c, const std::string& raw)
     auto v = literal(m, raw);
     if (!v) return true;  // decided at plan time: not ours to judge
     switch (c.op) {
-    case Op::equals: return same(*v, c.values.front());
-    case Op::one_of: return std::any_of(c.values.begin(), c.values.end(), [&](auto& w) { return same(*v, w); });
-    case Op::none_of: return std::none_of(c.values.begin(), c.values.end(), [&](auto& w) { return same(*v, w); });
-    case Op::at_least: return number(*v) && *number(*v) >= c.number;
-    case Op::at_most: return number(*v) && *number(*v) <= c.number;
+    case Op::equals:
+        return same(*v, c.values.front());
+    case Op::one_of:
+        return std::any_of(c.values.begin(), c.values.end(), [&](auto& w) { return same(*v, w); });
+    case Op::none_of:
+        return std::none_of(c.values.begin(), c.values.end(), [&](auto& w) { return same(*v, w); });
+    case Op::at_least:
+        return number(*v) && *number(*v) >= c.number;
+    case Op::at_most:
+        return number(*v) && *number(*v) <= c.number;
     case Op::contains:
     case Op::contains_any:
     case Op::excludes: {
@@ -134,7 +139,8 @@ bool value_passes(const Module& m, const Condition& c, const std::string& raw)
         if (c.op == Op::contains_any) return std::any_of(c.values.begin(), c.values.end(), in);
         return std::none_of(c.values.begin(), c.values.end(), in);
     }
-    default: return true;
+    default:
+        return true;
     }
 }
 
@@ -162,7 +168,8 @@ bool passes(const Module& m, const std::string& file, const Block& b, const Cond
         if (subs.empty()) return c.missing_passes;
         return std::all_of(subs.begin(), subs.end(), [&](const Block* s) { return passes(m, file, *s, c, depth + 1); });
     }
-    if (c.block) return !sub_blocks(b, name).empty() || (b.attribute(name) && !empty_value(expr_of(m, file, b, name.c_str())));
+    if (c.block)
+        return !sub_blocks(b, name).empty() || (b.attribute(name) && !empty_value(expr_of(m, file, b, name.c_str())));
     const Attribute* a = b.attribute(name);
     if (!a || core::text::trim(a->expr(m.files.at(file).text)) == "null") return c.missing_passes;
     return value_passes(m, c, std::string(a->expr(m.files.at(file).text)));
@@ -197,7 +204,8 @@ bool rule_fails(const Rule& r, const Module& m, const std::string& file, const B
 std::string merged(const Condition& c, std::string_view written)
 {
     std::string list(core::text::trim(written));
-    if (list.size() < 2 || list.front() != '[' || list.back() != ']' || list.find("${") != std::string::npos) return c.fix;
+    if (list.size() < 2 || list.front() != '[' || list.back() != ']' || list.find("${") != std::string::npos)
+        return c.fix;
     auto have = items(list);
     std::vector<std::string> add;
     for (const auto& v : c.values)
@@ -283,7 +291,8 @@ struct Fixer {
             if (a) ctx.module.editor(file).remove(*a);
             return;
         }
-        ctx.module.editor(file).set(b, name, c.op == Op::contains && a ? merged(c, a->expr(ctx.module.files.at(file).text)) : c.fix);
+        ctx.module.editor(file).set(
+            b, name, c.op == Op::contains && a ? merged(c, a->expr(ctx.module.files.at(file).text)) : c.fix);
     }
 
     void fix(const Block& b, const std::vector<Condition>& cs, const std::vector<Condition>& also = {})
@@ -294,7 +303,8 @@ struct Fixer {
         for (const auto& c : also)
             if (any && !passes(ctx.module, file, b, c)) apply(b, c, 0, nullptr);
         for (const auto& [parent, p] : created)
-            for (std::size_t i = 0; i < p.names.size(); ++i) ctx.module.editor(file).add_block(*parent, p.blocks[i].render(p.names[i]));
+            for (std::size_t i = 0; i < p.names.size(); ++i)
+                ctx.module.editor(file).add_block(*parent, p.blocks[i].render(p.names[i]));
     }
 };
 
@@ -306,7 +316,8 @@ void fix_companion(const Companion& c, FixContext& ctx)
     if (!existing.empty()) {
         const Block& other = *existing.front().second;
         if (ctx.fixed_elsewhere && ctx.fixed_elsewhere->count(other.address())) {
-            ctx.left_alone = other.address() + " does not pass " + ctx.block.address() + "'s check; " + other.address() +
+            ctx.left_alone = other.address() + " does not pass " + ctx.block.address() + "'s check; " +
+                             other.address() +
                              " has a pull request of its own (for its own findings), so this fix leaves it alone";
             return;
         }
@@ -389,9 +400,9 @@ struct Reader {
 
     core::Result<Condition> condition(const json& j, bool needs_fix) const
     {
-        static const std::set<std::string> k_keys = {"attribute", "block", "equals", "in", "not_in", "at_least", "at_most",
-                                                     "present", "absent", "contains", "contains_any", "excludes", "missing",
-                                                     "fix", "when", "any"};
+        static const std::set<std::string> k_keys = {
+            "attribute", "block",    "equals",       "in",       "not_in",  "at_least", "at_most", "present",
+            "absent",    "contains", "contains_any", "excludes", "missing", "fix",      "when",    "any"};
         if (auto k = keys(j, k_keys, "a condition"); !k) return k.error();
         Condition c;
         if (j.contains("any")) {
@@ -414,7 +425,8 @@ struct Reader {
         c.block = is_block;
         std::string where_c = "'" + path + "'";
         int ops = 0;
-        if (j.contains("equals")) ++ops, c.op = Op::equals, c.values = {scalar(j["equals"])}, c.fix = hcl_literal(j["equals"]);
+        if (j.contains("equals"))
+            ++ops, c.op = Op::equals, c.values = {scalar(j["equals"])}, c.fix = hcl_literal(j["equals"]);
         if (j.contains("in")) {
             auto v = strings(j["in"], where_c + " in");
             if (!v) return v.error();
@@ -437,7 +449,11 @@ struct Reader {
                 auto v = strings(j[k], where_c + " " + k);
                 if (!v) return v.error();
                 std::string op = k;
-                ++ops, c.op = op == "contains" ? Op::contains : op == "excludes" ? Op::excludes : Op::contains_any, c.values = *v;
+                ++ops,
+                    c.op = op == "contains"   ? Op::contains
+                           : op == "excludes" ? Op::excludes
+                                              : Op::contains_any,
+                    c.values = *v;
                 if (c.op == Op::excludes) c.missing_passes = true;
                 std::string list;
                 for (const auto& x : *v) list += (list.empty() ? "" : ", ") + std::string("\"") + x + "\"";
@@ -447,8 +463,9 @@ struct Reader {
         if (j.contains("absent")) ++ops, c.op = Op::absent, c.missing_passes = true;
         if (is_block && ops == 0) ops = 1, c.op = Op::present;
         if (ops != 1)
-            return bad(where_c + " needs exactly one of equals, in, not_in, at_least, at_most, present, absent, contains, "
-                                 "contains_any, excludes");
+            return bad(where_c +
+                       " needs exactly one of equals, in, not_in, at_least, at_most, present, absent, contains, "
+                       "contains_any, excludes");
         if (is_block && c.op != Op::present) return bad("block " + where_c + " can only be required present");
         if (j.contains("missing")) {
             std::string m = j.value("missing", "");
@@ -484,8 +501,8 @@ struct Reader {
 
     core::Result<Rule> rule(const json& j) const
     {
-        static const std::set<std::string> k_keys = {"id", "title", "types", "when", "require", "also", "companion",
-                                                     "legacy", "notes", "variables"};
+        static const std::set<std::string> k_keys = {"id",   "title",     "types",  "when",  "require",
+                                                     "also", "companion", "legacy", "notes", "variables"};
         if (auto k = keys(j, k_keys, "the check"); !k) return k.error();
         Rule r;
         auto types = strings(j.value("types", json()), "types");
@@ -511,7 +528,8 @@ struct Reader {
             if (auto k = keys(c, {"type", "reference", "require", "add"}, "companion"); !k) return k.error();
             Companion comp{c.value("type", ""), c.value("reference", ""), {}, c.value("add", "")};
             if (comp.type.empty() || comp.reference.empty() || comp.add.empty())
-                return bad("companion needs type, reference (the attribute naming this resource) and add (its Terraform)");
+                return bad(
+                    "companion needs type, reference (the attribute naming this resource) and add (its Terraform)");
             auto creq = conditions(c.value("require", json()), "companion require");
             if (!creq) return creq.error();
             comp.require = std::move(*creq);
@@ -520,7 +538,8 @@ struct Reader {
         auto legacy = conditions(j.value("legacy", json()), "legacy");
         if (!legacy) return legacy.error();
         r.legacy = std::move(*legacy);
-        if (!r.legacy.empty() && !r.companion) return bad("legacy names the inline form of a companion: give the companion too");
+        if (!r.legacy.empty() && !r.companion)
+            return bad("legacy names the inline form of a companion: give the companion too");
         for (const auto& c : r.legacy)
             if (c.op == Op::any) return bad("legacy conditions name attributes or blocks, not alternatives");
         if (r.require.empty() && !r.companion) return bad("the check requires nothing: give require or companion");
@@ -532,8 +551,8 @@ struct Reader {
             std::string name = v.value("name", ""), desc = v.value("description", "");
             if (name.empty() || desc.empty()) return bad("a variable needs a name and a description");
             // No default: only the owner knows the value, and terraform asks for it.
-            r.variables.emplace_back(name, "variable \"" + name + "\" {\n  description = \"" + desc + "\"\n  type        = " +
-                                               v.value("type", "string") + "\n}\n");
+            r.variables.emplace_back(name, "variable \"" + name + "\" {\n  description = \"" + desc +
+                                               "\"\n  type        = " + v.value("type", "string") + "\n}\n");
         }
         return r;
     }
@@ -566,7 +585,9 @@ core::Result<std::vector<Check>> parse_rules(const std::string& text, const std:
         c.title = title;
         c.types = shared->types;
         c.family = family;
-        c.fails = [shared](const Module& m, const std::string& f, const Block& b) { return rule_fails(*shared, m, f, b); };
+        c.fails = [shared](const Module& m, const std::string& f, const Block& b) {
+            return rule_fails(*shared, m, f, b);
+        };
         c.fix = [shared](FixContext& ctx) { fix_rule(*shared, ctx); };
         out.push_back(std::move(c));
     }
@@ -580,7 +601,9 @@ core::Result<std::vector<Check>> load_rules(const std::filesystem::path& dir)
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(dir, ec))
         if (e.path().extension() == ".yaml") files.push_back(e.path());
-    if (ec) return core::fail(core::Errc::unavailable, "cannot read the fix rules in " + dir.string() + ": " + ec.message());
+    if (ec)
+        return core::fail(core::Errc::unavailable,
+                          "cannot read the fix rules in " + dir.string() + ": " + ec.message());
     std::sort(files.begin(), files.end());
     std::vector<Check> out;
     std::set<std::string> ids;
@@ -593,7 +616,8 @@ core::Result<std::vector<Check>> load_rules(const std::filesystem::path& dir)
         if (!checks) return checks.error();
         for (auto& c : *checks) {
             if (!ids.insert(c.id).second)
-                return core::fail(core::Errc::invalid_input, p.string() + ": " + c.id + " is already defined in another file");
+                return core::fail(core::Errc::invalid_input,
+                                  p.string() + ": " + c.id + " is already defined in another file");
             out.push_back(std::move(c));
         }
     }

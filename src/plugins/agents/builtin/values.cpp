@@ -35,7 +35,10 @@ std::string resolve(const Module& m, std::string e)
     return e;
 }
 
-bool unknown(const std::string& v) { return v.rfind("var.", 0) == 0 || v.rfind("local.", 0) == 0 || v.find('.') != std::string::npos; }
+bool unknown(const std::string& v)
+{
+    return v.rfind("var.", 0) == 0 || v.rfind("local.", 0) == 0 || v.find('.') != std::string::npos;
+}
 
 const Block* sub_block(const Block& b, std::string_view type)
 {
@@ -65,6 +68,5 @@ const std::string& file_of(const Module& m, const Block& b)
     static const std::string k_none;
     return k_none;
 }
-
 
 }  // namespace infra::plugins::agents::builtin

@@ -20,9 +20,12 @@ public:
     Outcome run(const RunContext& ctx) override
     {
         if (!ctx.workspace) return Outcome::failure("the exec agent needs a workspace");
-        if (!ctx.sandbox) return Outcome::failure("the exec agent runs its command in the sandbox, and none is available");
+        if (!ctx.sandbox)
+            return Outcome::failure("the exec agent runs its command in the sandbox, and none is available");
         auto argv = m_command();
-        if (!argv) return Outcome::failure(argv.error().message + (argv.error().hint.empty() ? "" : " (" + argv.error().hint + ")"));
+        if (!argv)
+            return Outcome::failure(argv.error().message +
+                                    (argv.error().hint.empty() ? "" : " (" + argv.error().hint + ")"));
         const std::string& task_id = ctx.task.id;
         auto before = core::agent::snapshot(*ctx.workspace);
         if (!before) return Outcome::failure(before.error().message);
@@ -37,8 +40,10 @@ public:
         if (!ctx.policy_digest.is_null()) input["policyDigest"] = ctx.policy_digest;
         req.stdin_data = input.dump() + "\n";
         req.env = {{"CHECKPOINT_DISABLE", "1"}};
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) return Outcome::failure("stopped: the time limit passed before the command started", true);
+        auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(ctx.deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return Outcome::failure("stopped: the time limit passed before the command started", true);
         req.limits.wall = left;
         ctx.events.emit({"task.tool", task_id, "", {{"tool", "exec"}, {"argv", *argv}}});
         auto r = ctx.sandbox->run(req);
@@ -56,14 +61,16 @@ public:
                        {"diff", changes->diff}};
         if (!changes->unsafe.empty()) {
             ctx.events.emit({"task.tool-refused", task_id, "", {{"tool", "exec"}, {"unsafe", changes->unsafe}}});
-            return {false, "the command left files that point outside the workspace or are not regular files: " +
-                               changes->unsafe.front(),
+            return {false,
+                    "the command left files that point outside the workspace or are not regular files: " +
+                        changes->unsafe.front(),
                     result, false};
         }
         if (r->timed_out) return {false, "the command ran past the time limit and was killed", result, true};
         if (r->exit_code != 0)
-            return {false, "the command exited with " +
-                               (r->signal ? "signal " + std::to_string(r->signal) : std::to_string(r->exit_code)),
+            return {false,
+                    "the command exited with " +
+                        (r->signal ? "signal " + std::to_string(r->signal) : std::to_string(r->exit_code)),
                     result, true};
         auto v = core::agent::check_terraform(*ctx.workspace, changes->files, ctx.sandbox, ctx.deadline);
         if (!v) return {false, v.error().message, result, false};

@@ -8,7 +8,6 @@
 #include "core/log.hpp"
 #include "core/policy/digest.hpp"
 
-
 namespace infra::plugins::agents {
 namespace {
 
@@ -31,7 +30,9 @@ public:
             model = std::make_unique<core::agent::ReplayModel>(std::move(*replay));
         } else {
             auto s = m_settings();
-            if (!s) return Outcome::failure(s.error().message + (s.error().hint.empty() ? "" : " (" + s.error().hint + ")"));
+            if (!s)
+                return Outcome::failure(s.error().message +
+                                        (s.error().hint.empty() ? "" : " (" + s.error().hint + ")"));
             model = llm::make_model(std::move(*s), ctx.deadline, ctx.cancelled);
         }
         std::unique_ptr<core::agent::RecordingModel> recorder;

@@ -32,9 +32,15 @@ const json& member(const json& j, const char* key)
     return it == j.end() ? k_null : *it;
 }
 
-std::string string_of(const json& j) { return j.is_string() ? j.get<std::string>() : std::string(); }
+std::string string_of(const json& j)
+{
+    return j.is_string() ? j.get<std::string>() : std::string();
+}
 
-long long_of(const json& j) { return j.is_number_integer() ? j.get<long>() : 0; }
+long long_of(const json& j)
+{
+    return j.is_number_integer() ? j.get<long>() : 0;
+}
 
 /// The API's own words for an error response, cut short and redacted.
 std::string api_error(const std::string& body)
@@ -100,7 +106,8 @@ public:
             double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
             std::chrono::milliseconds wait = m_s.backoff * (1 << std::min(attempt, 5));
             if (resp && resp->status / 100 == 2) {
-                auto reply = m_s.provider == Provider::anthropic ? parse_anthropic(resp->body) : parse_openai(resp->body);
+                auto reply =
+                    m_s.provider == Provider::anthropic ? parse_anthropic(resp->body) : parse_openai(resp->body);
                 if (reply) reply->ms = ms;
                 return reply;
             }
@@ -113,8 +120,7 @@ public:
                     std::string hint;
                     if (resp->status == 401 || resp->status == 403)
                         hint = "check the API key (llm.api_key_env names the variable that holds it)";
-                    else if (resp->status == 404)
-                        hint = "check llm.base_url and llm.model";
+                    else if (resp->status == 404) hint = "check llm.base_url and llm.model";
                     return core::fail(Errc::unavailable, "the model endpoint refused the request: " + last, hint);
                 }
                 // Retry-After in seconds, as OpenAI and Anthropic send it.
@@ -127,15 +133,16 @@ public:
                 }
             }
             if (attempt >= m_s.retries)
-                return core::fail(Errc::unavailable, "the model endpoint failed " + std::to_string(attempt + 1) +
-                                                         " times; last: " + last);
+                return core::fail(Errc::unavailable,
+                                  "the model endpoint failed " + std::to_string(attempt + 1) + " times; last: " + last);
             wait = std::min<std::chrono::milliseconds>(wait, std::chrono::seconds(30));
             // Full jitter on computed waits keeps many workers from retrying in step.
             if (wait.count() > 1) wait = std::chrono::milliseconds(wait.count() / 2 + rng() % (wait.count() / 2 + 1));
             auto until = std::chrono::steady_clock::now() + wait;
             while (std::chrono::steady_clock::now() < until) {
                 if (m_cancelled && m_cancelled())
-                    return core::fail(Errc::unavailable, "stopped while waiting to retry the model endpoint; last: " + last);
+                    return core::fail(Errc::unavailable,
+                                      "stopped while waiting to retry the model endpoint; last: " + last);
                 std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
                     std::chrono::milliseconds(50),
                     std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()) +
@@ -156,7 +163,8 @@ Result<Settings> settings_from(const core::Config& config)
 {
     Settings s;
     std::string provider = config.get_or("llm.provider", "");
-    if (provider.empty()) provider = env("OPENAI_API_KEY").empty() && !env("ANTHROPIC_API_KEY").empty() ? "anthropic" : "openai";
+    if (provider.empty())
+        provider = env("OPENAI_API_KEY").empty() && !env("ANTHROPIC_API_KEY").empty() ? "anthropic" : "openai";
     if (provider == "openai") s.provider = Provider::openai;
     else if (provider == "azure") s.provider = Provider::azure;
     else if (provider == "anthropic") s.provider = Provider::anthropic;
@@ -170,7 +178,9 @@ Result<Settings> settings_from(const core::Config& config)
         default_url = env("OPENAI_BASE_URL").empty() ? "https://api.openai.com/v1" : env("OPENAI_BASE_URL");
         default_key = "OPENAI_API_KEY";
         break;
-    case Provider::azure: default_key = "AZURE_OPENAI_API_KEY"; break;
+    case Provider::azure:
+        default_key = "AZURE_OPENAI_API_KEY";
+        break;
     case Provider::anthropic:
         default_url = env("ANTHROPIC_BASE_URL").empty() ? "https://api.anthropic.com" : env("ANTHROPIC_BASE_URL");
         default_key = "ANTHROPIC_API_KEY";
@@ -227,8 +237,12 @@ json openai_body(const Settings& s, const std::vector<Message>& messages, const 
     json msgs = json::array();
     for (const auto& m : messages) {
         switch (m.role) {
-        case Message::Role::system: msgs.push_back({{"role", "system"}, {"content", m.content}}); break;
-        case Message::Role::user: msgs.push_back({{"role", "user"}, {"content", m.content}}); break;
+        case Message::Role::system:
+            msgs.push_back({{"role", "system"}, {"content", m.content}});
+            break;
+        case Message::Role::user:
+            msgs.push_back({{"role", "user"}, {"content", m.content}});
+            break;
         case Message::Role::assistant: {
             json a = {{"role", "assistant"}, {"content", m.content.empty() ? json() : json(m.content)}};
             if (!m.calls.empty()) {
@@ -264,25 +278,34 @@ json anthropic_body(const Settings& s, const std::vector<Message>& messages, con
     std::string system;
     json msgs = json::array();
     auto user_turn = [&]() -> json& {
-        if (msgs.empty() || msgs.back()["role"] != "user") msgs.push_back({{"role", "user"}, {"content", json::array()}});
+        if (msgs.empty() || msgs.back()["role"] != "user")
+            msgs.push_back({{"role", "user"}, {"content", json::array()}});
         return msgs.back()["content"];
     };
     for (const auto& m : messages) {
         switch (m.role) {
-        case Message::Role::system: system += (system.empty() ? "" : "\n\n") + m.content; break;
-        case Message::Role::user: user_turn().push_back({{"type", "text"}, {"text", m.content}}); break;
+        case Message::Role::system:
+            system += (system.empty() ? "" : "\n\n") + m.content;
+            break;
+        case Message::Role::user:
+            user_turn().push_back({{"type", "text"}, {"text", m.content}});
+            break;
         case Message::Role::assistant: {
             json content = json::array();
             if (!m.content.empty()) content.push_back({{"type", "text"}, {"text", m.content}});
             for (const auto& c : m.calls)
-                content.push_back({{"type", "tool_use"}, {"id", c.id}, {"name", c.name},
+                content.push_back({{"type", "tool_use"},
+                                   {"id", c.id},
+                                   {"name", c.name},
                                    {"input", c.arguments.is_object() ? c.arguments : json::object()}});
             if (content.empty()) content.push_back({{"type", "text"}, {"text", "(no answer)"}});
             msgs.push_back({{"role", "assistant"}, {"content", content}});
             break;
         }
         case Message::Role::tool:
-            user_turn().push_back({{"type", "tool_result"}, {"tool_use_id", m.tool_call_id}, {"content", m.content},
+            user_turn().push_back({{"type", "tool_result"},
+                                   {"tool_use_id", m.tool_call_id},
+                                   {"content", m.content},
                                    {"is_error", m.tool_error}});
             break;
         }
@@ -292,7 +315,8 @@ json anthropic_body(const Settings& s, const std::vector<Message>& messages, con
     if (tools.is_array() && !tools.empty()) {
         json t = json::array();
         for (const auto& spec : tools)
-            t.push_back({{"name", core::string_member(spec, "name")}, {"description", core::string_member(spec, "description")},
+            t.push_back({{"name", core::string_member(spec, "name")},
+                         {"description", core::string_member(spec, "description")},
                          {"input_schema", core::object_member(spec, "parameters")}});
         body["tools"] = t;
     }

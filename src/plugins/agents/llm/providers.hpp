@@ -19,12 +19,12 @@ enum class Provider { openai, azure, anthropic };
 /// Where the model is and how to reach it; from config and the environment.
 struct Settings {
     Provider provider = Provider::openai;
-    std::string base_url;      ///< without a trailing '/'
+    std::string base_url;  ///< without a trailing '/'
     std::string model;
-    std::string api_key;       ///< the secret itself; never logged, never in an error
-    std::string api_version;   ///< Azure's api-version query parameter
+    std::string api_key;      ///< the secret itself; never logged, never in an error
+    std::string api_version;  ///< Azure's api-version query parameter
     int max_tokens = 4096;
-    int retries = 4;           ///< further attempts after a 429, a 5xx or a network error
+    int retries = 4;                          ///< further attempts after a 429, a 5xx or a network error
     std::chrono::milliseconds backoff{1000};  ///< the first wait; doubles each time, capped at 30 s
     std::chrono::milliseconds timeout{120000};
 };
