@@ -45,17 +45,28 @@ std::int64_t wall_ms()
         .count();
 }
 
+namespace {
+
+/// What a credential and its ledger entry say alike.
+template <typename T>
+json identity_of(const T& c)
+{
+    return {{"id", c.id},
+            {"provider", c.provider},
+            {"scope", c.scope},
+            {"taskId", c.task_id},
+            {"traceId", c.trace_id},
+            {"issuedAt", format_rfc3339_ms(c.issued_ms)},
+            {"expiresAt", format_rfc3339_ms(c.expires_ms)}};
+}
+
+}  // namespace
+
 json Credential::to_json(bool with_secret) const
 {
-    json j = {{"id", id},
-              {"provider", provider},
-              {"scope", scope},
-              {"taskId", task_id},
-              {"traceId", trace_id},
-              {"issuedAt", format_rfc3339_ms(issued_ms)},
-              {"expiresAt", format_rfc3339_ms(expires_ms)},
-              {"ttlSeconds", (expires_ms - issued_ms) / 1000},
-              {"reused", reused}};
+    json j = identity_of(*this);
+    j["ttlSeconds"] = (expires_ms - issued_ms) / 1000;
+    j["reused"] = reused;
     if (!extra.empty()) j["extra"] = extra;
     if (with_secret) j["token"] = secret;
     return j;
@@ -64,16 +75,10 @@ json Credential::to_json(bool with_secret) const
 json LedgerEntry::to_json(std::int64_t now) const
 {
     std::string state = revoked_ms ? "revoked" : expires_ms <= now ? "expired" : "active";
-    json j = {{"id", id},
-              {"provider", provider},
-              {"scope", scope},
-              {"taskId", task_id},
-              {"traceId", trace_id},
-              {"issuedAt", format_rfc3339_ms(issued_ms)},
-              {"expiresAt", format_rfc3339_ms(expires_ms)},
-              {"state", state},
-              {"tokenSha256", token_sha256},
-              {"reuses", reuses}};
+    json j = identity_of(*this);
+    j["state"] = state;
+    j["tokenSha256"] = token_sha256;
+    j["reuses"] = reuses;
     if (revoked_ms) j["revokedAt"] = format_rfc3339_ms(revoked_ms);
     if (!extra.empty()) j["extra"] = extra;
     return j;
