@@ -4,8 +4,9 @@
 // of infra-agent's own, loaded by the first server opened, so that no other
 // command pays for loading it.
 //
-// Everything here is inline or abstract: the module implements it without
-// linking anything of infra-agent's.
+// Apart from open(), which the binary defines, everything here is inline or
+// abstract: the module implements it without linking anything of
+// infra-agent's.
 #include "core/result.hpp"
 
 #include <chrono>
