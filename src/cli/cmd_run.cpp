@@ -6,6 +6,7 @@
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
+#include "core/agent/report.hpp"
 #include "core/events/trace.hpp"
 #include "core/json_access.hpp"
 #include "core/policy/digest.hpp"
@@ -103,9 +104,10 @@ int run(const Options& opt, Context& ctx)
     if (ctx.json()) {
         ctx.record("result", std::move(out));
     } else {
-        ctx.print(core::string_member(outcome.result, "summary", outcome.ok ? "done" : "") + "\n");
-        ctx.print(core::string_member(outcome.result, "diff"));
-        for (const auto& n : core::strings_member(outcome.result, "notes")) ctx.print("note: " + n + "\n");
+        auto said = core::agent::read_report(outcome.result);
+        ctx.print((said.summary.empty() && outcome.ok ? "done" : said.summary) + "\n");
+        ctx.print(said.diff);
+        for (const auto& n : said.notes) ctx.print("note: " + n + "\n");
     }
     if (!outcome.ok)
         return ctx.fail(core::make_error(core::Errc::unavailable, "task " + task.id + " failed: " + outcome.error));

@@ -1,41 +1,31 @@
 #include "cli/remediate_view.hpp"
 
 #include "cli/task_stream.hpp"
+#include "core/agent/report.hpp"
 #include "core/json_access.hpp"
 #include "core/report.hpp"
 
 #include <cstdio>
 
 namespace infra::cli {
-namespace {
-
-/// What became of one finding of a group whose task succeeded.
-const nlohmann::json& outcome_of(const nlohmann::json& result, const std::string& key)
-{
-    static const nlohmann::json none;
-    for (const auto& f : core::member(result, "findings"))
-        if (!key.empty() && core::string_member(f, "key") == key) return f;
-    return none;
-}
-
-}  // namespace
 
 void say(FindingLine& l, const core::TaskOutcome& t)
 {
     const auto& change = core::member(t.result, "change");
-    const auto& mine = outcome_of(t.result, l.key);
-    if (t.state == core::queue::State::succeeded && core::string_member(mine, "state") == "not-fixed") {
+    auto said = core::agent::read_report(t.result);
+    const core::agent::FindingReport* mine = said.finding(l.key);
+    if (t.state == core::queue::State::succeeded && mine && mine->state == "not-fixed") {
         l.state = "failed";
-        l.detail = core::string_member(mine, "reason");
+        l.detail = mine->reason;
         l.code = exit_code::failure;
     } else if (t.state == core::queue::State::succeeded) {
         l.state = change.is_object() ? core::string_member(change, "state") : "fixed";
-        if (core::string_member(mine, "state") == "already-passing") l.state = "already passes";
+        if (mine && mine->state == "already-passing") l.state = "already passes";
         l.pr = core::member(change, "pullRequest");
         l.detail = l.pr.is_object()
                        ? core::string_member(l.pr, "url") + " (" + core::string_member(change, "branch") + ")"
                        : core::string_member(change, "reason");
-        if (l.detail.empty()) l.detail = core::string_member(t.result, "summary");
+        if (l.detail.empty()) l.detail = said.summary;
     } else if (t.state == core::queue::State::pending_approval) {
         l.state = "waiting for approval";
         l.detail.clear();

@@ -55,14 +55,13 @@ std::string traceparent_of(const AgentTask& task)
 
 /// The findings a pull request carries: those of the task its agent did not
 /// leave unfixed.
-json carried_findings(const AgentTask& task, const json& result)
+json carried_findings(const AgentTask& task, const agent::Report& said)
 {
     json out = json::array();
     for (const auto& f : findings_of(task.payload)) {
         std::string key = f.key.empty() ? task.dedupe_key : f.key;
         bool unfixed = false;
-        for (const auto& r : member(result, "findings"))
-            unfixed = unfixed || (string_member(r, "key") == key && string_member(r, "state") == "not-fixed");
+        for (const auto& r : said.findings) unfixed = unfixed || (r.key == key && r.state == "not-fixed");
         if (!unfixed) out.push_back({{"key", key}, {"content", f.content}, {"rule", f.canonical_rule_id}});
     }
     return out;
@@ -98,16 +97,15 @@ std::string repository_id(const Config& config, const std::string& flag, const s
 namespace {
 
 /// "the findings" section of a group's body: each finding and what became of it.
-std::string findings_section(const std::vector<TaskFinding>& findings, const json& result)
+std::string findings_section(const std::vector<TaskFinding>& findings, const agent::Report& said)
 {
     std::string out = "## Findings\n\n";
     for (const auto& f : findings) {
         std::string state = "not attempted", reason;
-        for (const auto& r : member(result, "findings"))
-            if (string_member(r, "key") == f.key) {
-                state = string_member(r, "state");
-                reason = string_member(r, "reason");
-            }
+        if (const agent::FindingReport* r = said.finding(f.key)) {
+            state = r->state;
+            reason = r->reason;
+        }
         std::string where = f.location();
         out += "- **" + state + "**: `" + f.canonical_rule_id + "` " + f.title;
         if (!f.resource.empty()) out += " on `" + f.resource + "`";
@@ -121,7 +119,8 @@ std::string findings_section(const std::vector<TaskFinding>& findings, const jso
 }  // namespace
 
 std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision,
-                                             const json& result, const std::string& diff)
+                                             const agent::Report& said, const Report* validation,
+                                             const std::string& diff)
 {
     std::vector<TaskFinding> findings = findings_of(task.payload);
     const json& group = member(task.payload, "group");
@@ -129,7 +128,7 @@ std::pair<std::string, std::string> describe(const AgentTask& task, const policy
     std::string rule = findings.empty() ? "" : findings.front().canonical_rule_id;
     std::string resource = task.context.resource;
     if (resource.empty() && !many && !findings.empty()) resource = findings.front().resource;
-    std::string summary = string_member(result, "summary");
+    const std::string& summary = said.summary;
     std::string title;
     if (many) {
         std::string by = string_member(group, "by"), value = string_member(group, "value");
@@ -143,9 +142,9 @@ std::pair<std::string, std::string> describe(const AgentTask& task, const policy
     std::string head = "This pull request was opened by infra-agent for task `" + task.id + "`.\n\n";
     if (!summary.empty()) head += summary + "\n\n";
     // What the agent found, as it wrote it (a drift task's attributes, old and new).
-    if (std::string details = string_member(result, "details"); !details.empty()) head += details + "\n";
+    if (!said.details.empty()) head += said.details + "\n";
     if (many) {
-        head += findings_section(findings, result);
+        head += findings_section(findings, said);
     } else if (!findings.empty()) {
         const TaskFinding& f = findings.front();
         head += "## Finding\n\n";
@@ -159,38 +158,25 @@ std::pair<std::string, std::string> describe(const AgentTask& task, const policy
         if (!task.trigger.provider.empty()) head += "- **reported by**: " + task.trigger.provider + "\n";
         head += "\n";
     }
-    const json& notes = member(result, "notes");
-    if (notes.is_array() && !notes.empty()) {
+    if (!said.notes.empty()) {
         head += "## Notes\n\n";
-        for (const auto& n : notes)
-            if (n.is_string()) head += "- " + n.get<std::string>() + "\n";
+        for (const auto& n : said.notes) head += "- " + n + "\n";
         head += "\n";
     }
     std::string tail;
-    const json& validation = member(result, "validation");
-    if (validation.is_object()) {
+    if (validation) {
         tail += "## Validation\n\n";
-        const json& steps = member(validation, "steps");
-        if (steps.is_array())
-            for (const auto& s : steps)
-                tail += "- " + std::string(member(s, "ok").is_boolean() && s["ok"].get<bool>() ? "passed" : "FAILED") +
-                        ": `" + string_member(s, "name") + "`\n";
-        if (steps.is_array())
-            for (const auto& s : steps)
-                if (!string_member(s, "url").empty()) tail += "  - " + string_member(s, "url") + "\n";
-        const json& skipped = member(validation, "skipped");
-        if (skipped.is_array())
-            for (const auto& s : skipped)
-                if (s.is_string()) tail += "- " + s.get<std::string>() + "\n";
-        const json& providers = member(validation, "providers");
-        if (providers.is_object() && !providers.empty())
+        for (const auto& s : validation->steps)
+            tail += "- " + std::string(s.ok ? "passed" : "FAILED") + ": `" + s.name + "`\n";
+        for (const auto& s : validation->steps)
+            if (!s.url.empty()) tail += "  - " + s.url + "\n";
+        for (const auto& s : validation->skipped) tail += "- " + s + "\n";
+        if (validation->providers.is_object() && !validation->providers.empty())
             tail += "\nProviders and modules came from what the base commit locks, installed outside the sandbox; "
                     "terraform ran without network.\n";
-        std::string plan = string_member(validation, "planSummary");
-        if (!plan.empty()) tail += "\nPlan: " + plan + "\n";
-        const json& plans = member(validation, "plan");
-        if (plans.is_object())
-            for (const auto& [dir, p] : plans.items())
+        if (!validation->plan_summary.empty()) tail += "\nPlan: " + validation->plan_summary + "\n";
+        if (validation->plan.is_object())
+            for (const auto& [dir, p] : validation->plan.items())
                 if (const json& saved = member(p, "savedPlan"); saved.is_object())
                     tail += "\nSaved plan" + (dir == "." ? std::string() : " of `" + dir + "`") + ": sha256 `" +
                             string_member(saved, "sha256") + "`. Only this plan is applied, by `infra-agent apply " +
@@ -281,7 +267,7 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
     std::string trace = trace_id_of(traceparent_of(task));
     std::string repo = repository_for(task.context.repository_id);
     std::string branch = branch_for(task);
-    json result = outcome.result;
+    agent::Report said = agent::read_report(outcome.result);
 
     // Git metadata the agent made in the worktree is no part of any change.
     auto stripped = git::remove_metadata_from_tree(co);
@@ -371,7 +357,6 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
     }
     auto record_validation = [&] {
         if (!report->ran) return;
-        result["validation"] = report->to_json();
         json steps = json::array();
         for (const auto& s : report->steps) steps.push_back({{"name", s.name}, {"dir", s.dir}, {"ok", s.ok}});
         out["validation"] = {{"ok", report->ok},
@@ -405,10 +390,10 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
     if (auto unsafe = unsafe_entries(co.dir); !unsafe.empty())
         return refuse(make_error(Errc::denied, "validation left a link that leads outside the worktree: " +
                                                    text::quote(unsafe.front())));
-    auto title = describe(task, decision, result, diff).first;
+    auto title = describe(task, decision, said, nullptr, diff).first;
 
     auto cspan = open_span("git.commit", id, {{"git.branch", branch}});
-    auto commit = git::commit_all(co, branch, title + "\n\n" + string_member(outcome.result, "summary"), m_opt.identity,
+    auto commit = git::commit_all(co, branch, title + "\n\n" + said.summary, m_opt.identity,
                                   {id, traceparent_of(task), decision.policy_digest});
     if (!commit) {
         if (cspan) cspan->fail(commit.error().message);
@@ -471,7 +456,7 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
         record_validation();
         if (!report->ok) return fail(Errc::denied, "validation failed: " + report->failure);
     }
-    std::string body = describe(task, decision, result, diff).second;
+    std::string body = describe(task, decision, said, report->ran ? &*report : nullptr, diff).second;
 
     if (!m_opt.forge || !m_opt.store) {
         out["state"] = "pushed";
@@ -490,7 +475,7 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
                   id,
                   task.dedupe_key,
                   diff,
-                  carried_findings(task, result),
+                  carried_findings(task, said),
                   ""};
     // A merged or closed pull request stays as it is: the branch gets a new one.
     std::optional<PullRequest> current = *existing && (*existing)->state == "open" ? *existing : std::nullopt;

@@ -5,6 +5,7 @@
 // that branch alone, and one pull request per finding, opened or updated.
 
 #include "core/agent/agent.hpp"
+#include "core/agent/report.hpp"
 #include "core/change/forge.hpp"
 #include "core/change/validation.hpp"
 #include "core/config.hpp"
@@ -57,10 +58,12 @@ std::string repository_name(const std::string& url);
 /// the owner/name of `checkout` (a URL or path; empty: none).
 std::string repository_id(const Config& config, const std::string& flag, const std::string& checkout = {});
 
-/// The pull request's title and body for a task and the agent's result,
-/// the body kept under k_max_body characters (the diff is cut first).
+/// The pull request's title and body for a task, what its agent said and
+/// the validation that ran (null: none), the body kept under k_max_body
+/// characters (the diff is cut first).
 std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision,
-                                             const json& result, const std::string& diff);
+                                             const agent::Report& said, const Report* validation,
+                                             const std::string& diff);
 
 /// The trace id of a task's traceparent (else the current one).
 std::string trace_id_of(const std::string& traceparent);
