@@ -147,6 +147,46 @@ TEST(GroupingCli, OnePullRequestPerResourceAndNoneConflicts)
         EXPECT_NE(after.find(set), std::string::npos) << set << "\n" << after;
 }
 
+// pr.group_by: rule puts one check's findings in several directories into
+// one pull request: its change may touch the Terraform files of each
+// finding's directory (and of no other), and the plan of each is its scope.
+TEST(GroupingCli, ByRuleOnePullRequestAcrossDirectories)
+{
+    test::TempDir dir;
+    fs::path repo = dir / "infra";
+    test::checkout_scanned_repo(repo);
+    const char* volume = "resource \"aws_ebs_volume\" \"%s\" {\n  availability_zone = \"ap-south-1a\"\n"
+                         "  size              = 10\n  encrypted         = false\n}\n";
+    json report =
+        json::parse(test::read_file(fs::path(INFRA_SOURCE_DIR) / "examples/reports/checkov-aws-secure-terraform.json"));
+    auto& failed = report[0]["results"]["failed_checks"];
+    json real = failed[0];
+    failed = json::array();
+    for (std::string env : {"east", "west"}) {
+        char text[256];
+        std::snprintf(text, sizeof text, volume, env.c_str());
+        test::write_file(repo / "regions" / env / "volume.tf", text);
+        json r = record_like(real, "CKV_AWS_3", "aws_ebs_volume", env, 1, 5);
+        r["file_path"] = r["repo_file_path"] = "/regions/" + env + "/volume.tf";
+        failed.push_back(std::move(r));
+    }
+    test::git(repo, "add -A");
+    test::git(repo, "commit -qm 'a volume in each environment'");
+    test::write_file(dir / "report.json", report.dump());
+    auto opts = home_for(repo, dir / "home", "pr:\n  group_by: rule\nvalidation:\n  steps: [terraform-fmt]\n");
+
+    auto r = run_cli({"remediate", (dir / "report.json").string()}, opts);
+    EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+    auto prs = test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out);
+    ASSERT_EQ(prs.size(), 1u) << r.out << r.err;
+    EXPECT_EQ(prs[0]["title"], "infra-agent: fix 2 findings for CKV_AWS_3");
+    std::string branch = prs[0]["branch"];
+    for (const char* env : {"east", "west"})
+        EXPECT_NE(test::git(repo, "show " + branch + ":regions/" + env + "/volume.tf").find("encrypted         = true"),
+                  std::string::npos)
+            << env;
+}
+
 // pr.max_open and pr.max_per_hour: what is over waits in the queue with its
 // reason, and goes out once a pull request closes (or the hour has room).
 TEST(GroupingCli, OverTheLimitsWaitsAndGoesOutLater)

@@ -3,6 +3,7 @@
 #include "core/json_access.hpp"
 #include "core/text.hpp"
 
+#include <algorithm>
 #include <array>
 
 namespace infra::core::change {
@@ -95,19 +96,33 @@ bool names_literally(std::string_view glob, std::string_view path)
 
 }  // namespace
 
+std::vector<std::string> task_roots(const AgentTask& task)
+{
+    std::vector<std::string> roots;
+    for (const auto& f : findings_of(task.payload)) {
+        std::string file = f.file;
+        while (file.rfind("./", 0) == 0) file = file.substr(2);
+        while (!file.empty() && file[0] == '/') file = file.substr(1);
+        if (file.empty()) {
+            // A finding that names no file could be anywhere.
+            roots.clear();
+            break;
+        }
+        auto slash = file.rfind('/');
+        std::string dir = slash == std::string::npos ? "." : file.substr(0, slash);
+        if (std::find(roots.begin(), roots.end(), dir) == roots.end()) roots.push_back(std::move(dir));
+    }
+    if (roots.empty()) {
+        std::string root = string_member(task.payload, "root");
+        while (root.size() > 1 && root.back() == '/') root.pop_back();
+        roots.push_back(root.empty() ? "." : root);
+    }
+    return roots;
+}
+
 std::string task_root(const AgentTask& task)
 {
-    const json& payload = task.payload;
-    std::string file = string_member(member(payload, "finding"), "file");
-    while (file.rfind("./", 0) == 0) file = file.substr(2);
-    while (!file.empty() && file[0] == '/') file = file.substr(1);
-    if (!file.empty()) {
-        auto slash = file.rfind('/');
-        return slash == std::string::npos ? "." : file.substr(0, slash);
-    }
-    std::string root = string_member(payload, "root");
-    while (root.size() > 1 && root.back() == '/') root.pop_back();
-    return root.empty() ? "." : root;
+    return task_roots(task).front();
 }
 
 bool is_protected_path(std::string_view path)
@@ -171,7 +186,8 @@ Status check_changed_paths(const std::vector<std::string>& changed, const AgentT
                            const policy::Decision& decision)
 {
     const auto& allowed = decision.allowed_paths;
-    std::string root = task_root(task);
+    std::vector<std::string> roots = task_roots(task);
+    bool anywhere = std::find(roots.begin(), roots.end(), ".") != roots.end();
     for (const auto& path : changed) {
         if (allowed) {
             bool ok = false;
@@ -193,13 +209,17 @@ Status check_changed_paths(const std::vector<std::string>& changed, const AgentT
                             ", a CI definition or git file that agents never change",
                         "unless a policy rule names it in constraints.allowedPaths");
         bool terraform = is_terraform_file(path);
-        bool under = root == "." || path.rfind(root + "/", 0) == 0;
-        if (!terraform || !under)
+        bool under = anywhere;
+        for (const auto& root : roots) under = under || path.rfind(root + "/", 0) == 0;
+        if (!terraform || !under) {
+            std::string where;
+            for (const auto& root : roots) where += (where.empty() ? "" : ", ") + text::quote(root);
             return fail(Errc::denied,
                         "the change touches " + text::quote(path) +
                             ", and a change may touch only Terraform files under " +
-                            (root == "." ? std::string("the repository") : text::quote(root)),
+                            (anywhere ? std::string("the repository") : where),
                         "set constraints.allowedPaths in a policy rule to allow other files");
+        }
     }
     return {};
 }

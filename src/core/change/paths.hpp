@@ -15,9 +15,13 @@
 
 namespace infra::core::change {
 
-/// The directory a task's change belongs to: the directory of its
-/// finding's file (payload.finding.file), else payload.root (a drifted
-/// root), else "." (the whole repository).
+/// The directories a task's change belongs to: the directory of each of
+/// its findings' files (a group's findings, else payload.finding), else
+/// payload.root (a drifted root), else "." (the whole repository); "." too
+/// when a finding names no file.
+std::vector<std::string> task_roots(const AgentTask& task);
+
+/// The first of task_roots: the root a drift task is planned in.
 std::string task_root(const AgentTask& task);
 
 /// True for files that judge or steer changes rather than describe

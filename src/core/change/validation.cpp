@@ -424,8 +424,9 @@ std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask
     touched = json::array();
     bool allow_deletes = decision.allow_deletes;
     std::vector<std::string> scope;
-    for (const std::string& a : {task.context.resource, string_member(member(task.payload, "finding"), "resource")})
-        if (!a.empty()) scope.push_back(bare_address(a));
+    if (!task.context.resource.empty()) scope.push_back(bare_address(task.context.resource));
+    for (const auto& f : findings_of(task.payload))
+        if (!f.resource.empty()) scope.push_back(bare_address(f.resource));
     // A drift task's scope is what drifted.
     for (const char* list : {"drift", "resources"})
         for (const auto& d : array_member(task.payload, list))

@@ -49,6 +49,22 @@ TEST(ChangePaths, TheTaskRootIsTheFindingsDirectory)
     EXPECT_EQ(change::task_root(payload_task(json::object())), ".");
 }
 
+TEST(ChangePaths, AGroupsChangeBelongsToEachOfItsFindingsDirectories)
+{
+    json a = {{"file", "/regions/east/volume.tf"}, {"key", "a"}},
+         b = {{"file", "regions/west/volume.tf"}, {"key", "b"}}, c = {{"file", "regions/east/main.tf"}, {"key", "c"}};
+    auto t = payload_task({{"finding", a}, {"findings", {a, b, c}}});
+    EXPECT_EQ(change::task_roots(t), (std::vector<std::string>{"regions/east", "regions/west"}));
+    EXPECT_TRUE(change::check_changed_paths({"regions/east/volume.tf", "regions/west/volume.tf"}, t, decision()));
+    auto r = change::check_changed_paths({"regions/east/volume.tf", "regions/north/volume.tf"}, t, decision());
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().message, "the change touches 'regions/north/volume.tf', and a change may touch only Terraform "
+                                 "files under 'regions/east', 'regions/west'");
+    // A finding without a file could be anywhere: the whole repository.
+    auto anywhere = payload_task({{"finding", a}, {"findings", {a, {{"key", "d"}}}}});
+    EXPECT_EQ(change::task_roots(anywhere), (std::vector<std::string>{"."}));
+}
+
 TEST(ChangePaths, GlobsStayWithinADirectoryUnlessTheySayStarStar)
 {
     EXPECT_TRUE(change::path_glob_match("*.tf", "main.tf"));

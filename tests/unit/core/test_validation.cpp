@@ -196,6 +196,21 @@ TEST(PlanScope, ReadsShowJson)
     EXPECT_TRUE(v.empty());
 }
 
+TEST(PlanScope, AGroupsScopeIsEachOfItsFindingsResources)
+{
+    json plan = json::parse(R"({"prior_state": {}, "resource_changes": [
+        {"address": "aws_ebs_volume.east", "change": {"actions": ["update"]}},
+        {"address": "aws_ebs_volume.west", "change": {"actions": ["update"]}},
+        {"address": "aws_ebs_volume.north", "change": {"actions": ["update"]}}]})");
+    json east = {{"resource", "aws_ebs_volume.east"}, {"key", "e"}}, west = {{"resource", "aws_ebs_volume.west"}};
+    core::AgentTask task;
+    task.payload = {{"finding", east}, {"findings", {east, west}}};
+    json touched;
+    auto v = core::change::plan_scope_violations(plan, task, core::policy::Decision{}, touched);
+    ASSERT_EQ(v.size(), 1u);
+    EXPECT_EQ(v[0], "aws_ebs_volume.north (update) is outside the task's scope");
+}
+
 }  // namespace
 }  // namespace infra
 
