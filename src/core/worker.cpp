@@ -315,7 +315,9 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         json now = policy::to_json(d);
         events::describe_decision(evaluate, now);
         evaluate.end();
-        auto required_then = core::strings_member(lease.decision, "requiredApprovals");
+        // Approvals asked for at enqueue are not asked for again.
+        auto stored = read_claimed_decision(lease);
+        auto required_then = stored ? stored->required_approvals : std::vector<std::string>{};
         bool new_approvals = false;
         for (const auto& g : d.required_approvals)
             if (std::find(required_then.begin(), required_then.end(), g) == required_then.end()) new_approvals = true;
