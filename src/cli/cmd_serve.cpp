@@ -2,7 +2,6 @@
 // /metrics and health checks on one port; optionally in-process workers.
 // SIGTERM or SIGINT stops accepting, answers what is in flight, lets the
 // workers finish or release their tasks, and exits 0.
-#include "cli/broker_handle.hpp"
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
@@ -12,6 +11,7 @@
 #include "cli/reviewers_setup.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/change/delivery.hpp"
+#include "core/creds/open.hpp"
 #include "core/input.hpp"
 #include "core/log.hpp"
 #include "core/process.hpp"
@@ -90,9 +90,9 @@ int serve(const Options& opt, Context& ctx)
     // Distributed workers: the broker API mints for them with this server's
     // provider and keys (creds.provider), and their events come back through
     // the queue's output stream into this state store.
-    std::optional<BrokerHandle> broker;
+    std::optional<core::creds::BrokerHandle> broker;
     if (!so.worker_tokens.empty()) {
-        auto b = open_broker(ctx, "");
+        auto b = ctx.open(core::creds::open_broker, "");
         if (!b) return ctx.fail(b.error());
         broker = std::move(*b);
         broker->broker->set_events(sink);
