@@ -6,7 +6,6 @@
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/follow_setup.hpp"
-#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/reviewers_setup.hpp"
 #include "cli/sandbox_flag.hpp"
@@ -14,6 +13,7 @@
 #include "core/creds/open.hpp"
 #include "core/input.hpp"
 #include "core/log.hpp"
+#include "core/open_intake.hpp"
 #include "core/process.hpp"
 #include "core/queue/event_stream.hpp"
 #include "core/serve/config.hpp"
@@ -70,7 +70,7 @@ int serve(const Options& opt, Context& ctx)
     auto grace = core::timeutil::parse_duration(opt.grace);
     if (!grace) return ctx.fail(core::make_error(core::Errc::usage, "--grace: " + grace.error().message));
 
-    auto admission = open_intake(ctx, opt.policies, opt.queue);
+    auto admission = ctx.open(core::open_intake, opt.policies, opt.queue);
     if (!admission) return ctx.fail(admission.error());
     auto& a = **admission;
     // This connection records decisions and delivery ids, after the queue
