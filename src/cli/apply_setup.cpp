@@ -34,7 +34,7 @@ core::Result<std::unique_ptr<ApplySetup>> open_apply(Context& ctx, const core::q
         if (!spec) return core::fail(spec.error());
         how.pipeline = std::move(*spec);
         out->delivery = std::make_unique<DeliverySetup>();
-        auto creds = open_broker(ctx, "");
+        auto creds = ctx.open(core::creds::open_broker, "");
         if (!creds) return core::fail(creds.error());
         out->delivery->creds = std::move(*creds);
         if (auto p = open_pipelines(ctx, *out->delivery); !p) return core::fail(p.error());

@@ -5,7 +5,6 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
@@ -14,6 +13,7 @@
 #include "core/input.hpp"
 #include "core/intake.hpp"
 #include "core/json_access.hpp"
+#include "core/open_intake.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/worker.hpp"
@@ -63,7 +63,7 @@ int chat(Options& opt, Context& ctx)
     core::signals::IngestOptions in;
     in.repository_id = core::change::repository_id(**config, "", top ? top->string() : "");
     nlohmann::json line = {{"message", message}, {"user", user}, {"requestsChange", opt.change}};
-    auto admission = open_intake(ctx, opt.policies, "");
+    auto admission = ctx.open(core::open_intake, opt.policies, "");
     if (!admission) return ctx.fail(admission.error());
     auto& events = *(*admission)->events;
     core::events::ContextScope in_trace(core::events::process_root_context());

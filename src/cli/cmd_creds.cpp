@@ -2,9 +2,9 @@
 // and their ledger. Tokens are printed once, by mint, and read by verify
 // from stdin or a file, never from the command line (where other users'
 // `ps` would see them).
-#include "cli/broker_handle.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/creds/open.hpp"
 #include "core/input.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
@@ -28,7 +28,7 @@ int mint(const MintOptions& opt, Context& ctx)
 {
     auto ttl = core::timeutil::parse_duration(opt.ttl);
     if (!ttl) return ctx.fail(core::make_error(core::Errc::usage, "--ttl: " + ttl.error().message));
-    auto h = open_broker(ctx, opt.provider);
+    auto h = ctx.open(core::creds::open_broker, opt.provider);
     if (!h) return ctx.fail(h.error());
     core::creds::MintRequest req{opt.scope, std::chrono::duration_cast<std::chrono::seconds>(*ttl), opt.task,
                                  opt.trace};
@@ -71,7 +71,7 @@ int verify(const VerifyOptions& opt, Context& ctx)
     if (token.empty())
         return ctx.fail(core::make_error(core::Errc::usage, "no token on " + (*src)->name(),
                                          "pipe the token in: infra-agent creds verify < token"));
-    auto h = open_broker(ctx, opt.provider);
+    auto h = ctx.open(core::creds::open_broker, opt.provider);
     if (!h) return ctx.fail(h.error());
     auto e = h->broker->verify(token, opt.scope.empty() ? std::nullopt : std::optional<std::string>(opt.scope));
     if (!e) return ctx.fail(e.error());
@@ -93,7 +93,7 @@ int revoke(const RevokeOptions& opt, Context& ctx)
     if (opt.ids.empty() == (opt.scope_prefix.empty() && opt.task.empty()))
         return ctx.fail(
             core::make_error(core::Errc::usage, "name credential ids, or --scope-prefix and/or --task, not both"));
-    auto h = open_ledger(ctx);
+    auto h = core::creds::open_ledger(ctx.home());
     if (!h) return ctx.fail(h.error());
     int total = 0;
     for (const auto& id : opt.ids) {
@@ -113,7 +113,7 @@ int revoke(const RevokeOptions& opt, Context& ctx)
 
 int ls(const core::creds::LedgerFilter& f, Context& ctx)
 {
-    auto h = open_ledger(ctx);
+    auto h = core::creds::open_ledger(ctx.home());
     if (!h) return ctx.fail(h.error());
     std::int64_t now = wall_ms();
     auto rows = h->ledger->list(f, now);

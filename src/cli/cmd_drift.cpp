@@ -5,7 +5,6 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/follow_setup.hpp"
-#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
@@ -15,6 +14,7 @@
 #include "core/git.hpp"
 #include "core/intake.hpp"
 #include "core/json_access.hpp"
+#include "core/open_intake.hpp"
 #include "core/report.hpp"
 #include "core/state.hpp"
 
@@ -188,7 +188,7 @@ int drift(Options& opt, Context& ctx)
         if (format == "json")
             for (const auto& t : tasks) ctx.emit(core::to_json(t));
     } else if (!tasks.empty()) {
-        auto admission = open_intake(ctx, opt.policies, opt.queue);
+        auto admission = ctx.open(core::open_intake, opt.policies, opt.queue);
         if (!admission) return ctx.fail(admission.error());
         core::intake::Options io;
         io.stage = "drift";

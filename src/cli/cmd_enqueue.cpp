@@ -2,11 +2,11 @@
 // allowed tasks (or park them for approval) in one atomic batch.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/events/event.hpp"
 #include "core/intake.hpp"
+#include "core/open_intake.hpp"
 #include "core/state.hpp"
 #include "core/timeutil.hpp"
 
@@ -32,7 +32,7 @@ int run(const Options& opt, Context& ctx)
         if (!d) return ctx.fail(core::make_error(core::Errc::usage, "--delay: " + d.error().message, d.error().hint));
         delay = *d;
     }
-    auto admission = open_intake(ctx, opt.policies, opt.queue);
+    auto admission = ctx.open(core::open_intake, opt.policies, opt.queue);
     if (!admission) return ctx.fail(admission.error());
 
     // A decision on stdin is a record, never a permission: admit() decides again.

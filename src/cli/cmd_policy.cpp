@@ -42,9 +42,9 @@ int read_and_decide(Context& ctx, const std::string& input, const PolicyFlags& f
 
 core::Result<std::unique_ptr<core::policy::Engine>> load_engine(Context& ctx, const PolicyFlags& flags)
 {
-    auto dirs = ctx.policy_dirs(flags.dirs, flags.no_bundle);
-    if (!dirs) return dirs.error();
-    return core::policy::Engine::load(*dirs, ctx.policy_cache_dir());
+    auto site = ctx.site();
+    if (!site) return site.error();
+    return site->load_engine(flags);
 }
 
 void register_policy(CLI::App& app, Context& ctx)

@@ -136,7 +136,7 @@ int print_transitions(const std::vector<core::change::Transition>& ts, Context& 
 int sync(FollowFlags& f, Context& ctx)
 {
     default_repo(f.delivery, ctx);
-    auto admission = open_intake(ctx, f.policies, "");
+    auto admission = ctx.open(core::open_intake, f.policies, "");
     if (!admission) return ctx.fail(admission.error());
     auto follow = open_follower(ctx, f.delivery, (*admission)->events, admission->get());
     if (!follow) return ctx.fail(follow.error());
@@ -149,7 +149,7 @@ int sync(FollowFlags& f, Context& ctx)
 int close_or_reopen(FollowFlags& f, bool close, Context& ctx)
 {
     default_repo(f.delivery, ctx);
-    auto admission = open_intake(ctx, f.policies, "");
+    auto admission = ctx.open(core::open_intake, f.policies, "");
     if (!admission) return ctx.fail(admission.error());
     auto follow = open_follower(ctx, f.delivery, (*admission)->events, nullptr);
     if (!follow) return ctx.fail(follow.error());

@@ -6,7 +6,6 @@
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/follow_setup.hpp"
-#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/remediate_view.hpp"
 #include "cli/sandbox_flag.hpp"
@@ -16,6 +15,7 @@
 #include "core/input.hpp"
 #include "core/intake.hpp"
 #include "core/json_access.hpp"
+#include "core/open_intake.hpp"
 #include "core/signals/group.hpp"
 #include "core/signals/ingest.hpp"
 #include "core/state.hpp"
@@ -101,7 +101,7 @@ int remediate(Options& opt, Context& ctx)
     in.repository_id = repo_name;
     in.agent_slug = opt.agent;
     // 2. Policy, then the queue (or, with --dry-run, only what would happen).
-    auto admission = open_intake(ctx, opt.policies, "");
+    auto admission = ctx.open(core::open_intake, opt.policies, "");
     if (!admission) return ctx.fail(admission.error());
     core::events::EventSink* events = (*admission)->events;
     auto& queue = (*admission)->queue;

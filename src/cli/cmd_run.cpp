@@ -2,7 +2,6 @@
 // recorded in the state home as a worker's run is.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
@@ -11,6 +10,7 @@
 #include "core/json_access.hpp"
 #include "core/policy/digest.hpp"
 #include "core/policy/record.hpp"
+#include "core/recorder.hpp"
 #include "core/worker.hpp"
 
 #include <chrono>
@@ -42,8 +42,8 @@ int run(const Options& opt, Context& ctx)
     auto& tj = dt.json;
     // Recorded as a worker's run is: events, spans and the audit chain in the
     // state store, exported and notified when configured.
-    Recorder rec;
-    if (auto st = open_recorder(ctx, rec); !st) return ctx.fail(st.error());
+    core::Recorder rec;
+    if (auto st = ctx.open(core::open_recorder, rec); !st) return ctx.fail(st.error());
     core::events::EventSink& events = *rec.events;
     core::events::ContextScope in_trace(trace_of(task));
     nlohmann::json dj;

@@ -3,12 +3,12 @@
 // instead, each calling `schedule run NAME`, which admits one tick now.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
 #include "core/input.hpp"
 #include "core/intake.hpp"
+#include "core/open_intake.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
@@ -107,7 +107,7 @@ int run_now(const Options& opt, Context& ctx)
     auto config = ctx.config();
     in.repository_id = core::change::repository_id(**config, "");
     nlohmann::json tick = {{"schedule", opt.name}, {"firedAt", core::timeutil::now_rfc3339()}};
-    auto admission = open_intake(ctx, opt.policies, opt.queue);
+    auto admission = ctx.open(core::open_intake, opt.policies, opt.queue);
     if (!admission) return ctx.fail(admission.error());
     core::events::ContextScope in_trace(core::events::process_root_context());
     auto found = core::signals::parse_text(*ctx.signals().find("schedule"), tick.dump(), "schedule " + opt.name, in,

@@ -2,18 +2,18 @@
 // /metrics and health checks on one port; optionally in-process workers.
 // SIGTERM or SIGINT stops accepting, answers what is in flight, lets the
 // workers finish or release their tasks, and exits 0.
-#include "cli/broker_handle.hpp"
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/follow_setup.hpp"
-#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/reviewers_setup.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/change/delivery.hpp"
+#include "core/creds/open.hpp"
 #include "core/input.hpp"
 #include "core/log.hpp"
+#include "core/open_intake.hpp"
 #include "core/process.hpp"
 #include "core/queue/event_stream.hpp"
 #include "core/serve/config.hpp"
@@ -70,7 +70,7 @@ int serve(const Options& opt, Context& ctx)
     auto grace = core::timeutil::parse_duration(opt.grace);
     if (!grace) return ctx.fail(core::make_error(core::Errc::usage, "--grace: " + grace.error().message));
 
-    auto admission = open_intake(ctx, opt.policies, opt.queue);
+    auto admission = ctx.open(core::open_intake, opt.policies, opt.queue);
     if (!admission) return ctx.fail(admission.error());
     auto& a = **admission;
     // This connection records decisions and delivery ids, after the queue
@@ -90,9 +90,9 @@ int serve(const Options& opt, Context& ctx)
     // Distributed workers: the broker API mints for them with this server's
     // provider and keys (creds.provider), and their events come back through
     // the queue's output stream into this state store.
-    std::optional<BrokerHandle> broker;
+    std::optional<core::creds::BrokerHandle> broker;
     if (!so.worker_tokens.empty()) {
-        auto b = open_broker(ctx, "");
+        auto b = ctx.open(core::creds::open_broker, "");
         if (!b) return ctx.fail(b.error());
         broker = std::move(*b);
         broker->broker->set_events(sink);

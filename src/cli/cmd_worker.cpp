@@ -5,7 +5,6 @@
 #include "cli/commands.hpp"
 #include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/intake.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/creds/binding.hpp"
@@ -13,6 +12,7 @@
 #include "core/json_access.hpp"
 #include "core/process.hpp"
 #include "core/queue/event_stream.hpp"
+#include "core/recorder.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
@@ -187,11 +187,13 @@ int run(const Options& opt, Context& ctx)
     auto sink = open_sink(ctx, opt);
     if (!sink) return ctx.fail(sink.error());
     // Declared after sink, so it is destroyed (and drained) first.
-    auto opened = open_exporter(ctx, **sink);
+    auto site = ctx.site();
+    if (!site) return ctx.fail(site.error());
+    auto opened = core::open_exporter(*site, **sink);
     if (!opened) return ctx.fail(opened.error());
     auto exporter = std::move(*opened);
     core::events::EventSink& below = exporter ? static_cast<core::events::EventSink&>(*exporter) : **sink;
-    auto notifier = open_notifier(ctx, below);
+    auto notifier = core::open_notifier(*site, below);
     core::events::EventSink& events = notifier ? *notifier : below;
     auto engine = load_engine(ctx, opt.policies);
     if (!engine) return ctx.fail(engine.error());

@@ -2,7 +2,6 @@
 
 #include "cli/exit_codes.hpp"
 #include "core/log.hpp"
-#include "core/share.hpp"
 #include "core/state.hpp"
 
 #include <spdlog/spdlog.h>
@@ -80,53 +79,27 @@ core::Result<const core::Config*> Context::config()
     return &*m_config;
 }
 
+core::Result<core::Site> Context::site()
+{
+    auto cfg = config();
+    if (!cfg) return cfg.error();
+    return core::Site{**cfg, home(), m_credentials, m_forges, m_queues, m_agents, m_signals};
+}
+
 core::Result<std::vector<std::filesystem::path>> Context::policy_dirs(const std::vector<std::string>& flag_dirs,
                                                                       bool no_bundle)
 {
-    namespace fs = std::filesystem;
-    auto cfg = config();
-    if (!cfg) return cfg.error();
-    std::vector<fs::path> dirs;
-    std::string bundle = (*cfg)->get_or("policy.bundle", "");
-    if (!no_bundle && bundle != "none" && bundle != "false") {
-        fs::path b = bundle.empty() ? core::share_dir("policies") : fs::path(bundle);
-        if (b.empty())
-            return core::fail(core::Errc::not_found, "cannot find the installed policy bundle",
-                              "set policy.bundle to its directory, or pass --no-bundle");
-        dirs.push_back(b);
-    }
-    if (!flag_dirs.empty()) {
-        for (const auto& d : flag_dirs) dirs.emplace_back(d);
-        return dirs;
-    }
-    auto configured = (*cfg)->get_list("policy.dirs");
-    if (!configured.empty()) {
-        // Relative directories in config are relative to the home.
-        for (const auto& d : configured) dirs.push_back(fs::path(d).is_absolute() ? fs::path(d) : home().dir / d);
-        return dirs;
-    }
-    std::error_code ec;
-    if (fs::is_directory(home().policies_dir(), ec)) dirs.push_back(home().policies_dir());
-    return dirs;
+    auto s = site();
+    if (!s) return s.error();
+    return s->policy_dirs({flag_dirs, no_bundle});
 }
 
 core::Result<std::string> Context::queue_url(const std::string& flag)
 {
     if (!flag.empty()) return flag;
-    auto cfg = config();
-    if (!cfg) return cfg.error();
-    std::string url = (*cfg)->get_or("queue.url", "");
-    if (url.empty()) {
-        // The embedded default: the queue lives in the state store (the
-        // PostgreSQL queue in a PostgreSQL state store).
-        if (home().state_is_remote()) return home().state_url;
-        std::error_code ec;
-        std::filesystem::create_directories(home().dir, ec);
-        return "sqlite://" + home().state_location();
-    }
-    if (url.rfind("sqlite://", 0) == 0 && url.size() > 9 && url[9] != '/')
-        url = "sqlite://" + (home().dir / url.substr(9)).string();
-    return url;
+    auto s = site();
+    if (!s) return s.error();
+    return s->queue_url(flag);
 }
 
 core::Result<std::unique_ptr<core::queue::Queue>> Context::open_queue(const std::string& flag,
@@ -139,14 +112,8 @@ core::Result<std::unique_ptr<core::queue::Queue>> Context::open_queue(const std:
 
 std::filesystem::path Context::policy_cache_dir()
 {
-    namespace fs = std::filesystem;
-    auto cfg = config();
-    std::string configured = cfg ? (*cfg)->get_or("policy.cache", "") : "";
-    if (configured == "none" || configured == "false") return {};
-    if (!configured.empty()) return configured;
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return fs::path(xdg) / "infra-agent/policies";
-    if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache/infra-agent/policies";
-    return {};
+    if (auto cfg = config()) return core::policy_cache_dir(**cfg);
+    return core::policy_cache_dir(core::Config());
 }
 
 void Context::emit(const nlohmann::json& j)

@@ -11,6 +11,7 @@
 #include "core/queue/queue.hpp"
 #include "core/result.hpp"
 #include "core/signals/signal.hpp"
+#include "core/site.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,6 +21,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace infra::cli {
 
@@ -60,6 +62,20 @@ public:
     core::agent::Registry& agents() { return m_agents; }
     core::creds::Registry& credentials() { return m_credentials; }
     core::change::ForgeRegistry& forges() { return m_forges; }
+
+    /// What the command runs against (configuration, home, registries); a
+    /// broken config.yaml is an error.
+    core::Result<core::Site> site();
+    /// Calls opener(site(), args...): how a command opens what its
+    /// configuration describes (a broker, a delivery, an intake ...).
+    template <class Opener, class... Args>
+    auto open(Opener&& opener, Args&&... args)
+        -> decltype(opener(std::declval<const core::Site&>(), std::forward<Args>(args)...))
+    {
+        auto s = site();
+        if (!s) return s.error();
+        return opener(*s, std::forward<Args>(args)...);
+    }
 
     /// The queue URL for a call: --queue, else queue.url from config (a
     /// relative sqlite path is relative to the home), else the home's state db.

@@ -1,10 +1,10 @@
 #include "cli/delivery_setup.hpp"
 #include "core/change/providers.hpp"
 
+#include "core/creds/env.hpp"
 #include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
-#include "plugins/credentials/providers.hpp"
 #include "plugins/forges/forges.hpp"
 
 namespace infra::cli {
@@ -20,15 +20,6 @@ void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags)
     cmd->add_flag("--keep-worktrees", flags.keep, "keep each task's worktree after it ran (for debugging)");
 }
 
-TokenFn scoped_token(core::creds::Broker* broker)
-{
-    return [broker](const std::string& scope, const std::string& task) -> core::Result<std::string> {
-        auto cred = broker->mint({scope, std::chrono::minutes(15), task, ""});
-        if (!cred) return core::fail(cred.error());
-        return cred->secret;
-    };
-}
-
 core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& setup)
 {
     auto config = ctx.config();
@@ -38,7 +29,7 @@ core::Status open_forge(Context& ctx, const std::string& name, DeliverySetup& se
         // A GitHub App mints tokens for exactly the repository; else a personal
         // or CI token from the environment, recorded like any credential.
         if (forge == "github" && setup.creds.provider->name() == "github-app") return setup.creds.broker.get();
-        setup.forge_provider = plugins::credentials::make_env(c.get_or("forge.token_env", default_env));
+        setup.forge_provider = core::creds::env_provider(c.get_or("forge.token_env", default_env));
         setup.forge_broker = std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.forge_provider);
         return setup.forge_broker.get();
     };
@@ -63,18 +54,18 @@ core::Status open_pipelines(Context& ctx, DeliverySetup& setup)
         c.get_or("ci.github.accept", forge == "github" ? c.get_or("forge.accept", ps.github_accept) : ps.github_accept);
     ps.gitlab_url = c.get_or("ci.gitlab.base_url", ps.gitlab_url);
     auto env_broker = [&](const std::string& variable) {
-        setup.ci_providers.push_back(plugins::credentials::make_env(variable));
+        setup.ci_providers.push_back(core::creds::env_provider(variable));
         setup.ci_brokers.push_back(
             std::make_unique<core::creds::Broker>(*setup.creds.ledger, *setup.ci_providers.back()));
         return setup.ci_brokers.back().get();
     };
     // A GitHub App mints tokens for exactly the workflow's repository; else a token from the environment.
-    ps.github_token = scoped_token(
+    ps.github_token = core::change::scoped_tokens(*(
         setup.creds.provider->name() == "github-app"
             ? setup.creds.broker.get()
             : env_broker(c.get_or("ci.github.token_env",
-                                  forge == "github" ? c.get_or("forge.token_env", "GITHUB_TOKEN") : "GITHUB_TOKEN")));
-    ps.gitlab_token = scoped_token(env_broker(c.get_or(
+                                  forge == "github" ? c.get_or("forge.token_env", "GITHUB_TOKEN") : "GITHUB_TOKEN"))));
+    ps.gitlab_token = core::change::scoped_tokens(*env_broker(c.get_or(
         "ci.gitlab.token_env", forge == "gitlab" ? c.get_or("forge.token_env", "GITLAB_TOKEN") : "GITLAB_TOKEN")));
     setup.pipelines = plugins::forges::make_pipeline_runner(std::move(ps));
     return {};
@@ -133,7 +124,7 @@ core::Result<std::unique_ptr<DeliverySetup>> open_delivery(Context& ctx, const D
     }
 
     auto setup = std::make_unique<DeliverySetup>();
-    auto creds = open_broker(ctx, "");
+    auto creds = ctx.open(core::creds::open_broker, "");
     if (!creds) return core::fail(creds.error());
     setup->creds = std::move(*creds);
     auto db = core::open_state(ctx.home());

@@ -3,8 +3,9 @@
 // pull request: a repository, a forge, the pull-request store and the
 // credential broker, from flags and config.yaml.
 
-#include "cli/broker_handle.hpp"
+#include "cli/context.hpp"
 #include "core/change/delivery.hpp"
+#include "core/creds/open.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -17,16 +18,11 @@ struct DeliveryFlags {
     bool keep = false;  ///< --keep-worktrees
 };
 
-using TokenFn = std::function<core::Result<std::string>(const std::string&, const std::string&)>;
-
-/// A token for (scope, task), minted through broker and so recorded in the ledger.
-TokenFn scoped_token(core::creds::Broker* broker);
-
 /// Adds --repo, --forge, --base and --keep-worktrees to cmd.
 void add_delivery_flags(CLI::App* cmd, DeliveryFlags& flags);
 
 struct DeliverySetup {
-    BrokerHandle creds;
+    core::creds::BrokerHandle creds;
     std::unique_ptr<core::store::Db> db;
     std::unique_ptr<core::change::PrStore> store;
     std::unique_ptr<core::change::Forge> forge;

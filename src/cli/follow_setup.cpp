@@ -5,7 +5,7 @@
 namespace infra::cli {
 
 core::Result<FollowSetup> open_follower(Context& ctx, const DeliveryFlags& flags, core::events::EventSink* events,
-                                        Intake* admission)
+                                        core::Intake* admission)
 {
     auto config = ctx.config();
     if (!config) return core::fail(config.error());

@@ -5,8 +5,8 @@
 // and branch deletion), and an admission for rebuilds.
 
 #include "cli/delivery_setup.hpp"
-#include "cli/intake.hpp"
 #include "core/change/follow.hpp"
+#include "core/open_intake.hpp"
 
 namespace infra::cli {
 
@@ -18,6 +18,6 @@ struct FollowSetup {
 /// The follower. With admission, a pull request whose base moved is rebuilt
 /// by a fresh task admitted through it; without, it is left for the next run.
 core::Result<FollowSetup> open_follower(Context& ctx, const DeliveryFlags& flags, core::events::EventSink* events,
-                                        Intake* admission);
+                                        core::Intake* admission);
 
 }  // namespace infra::cli

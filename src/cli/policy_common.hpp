@@ -15,9 +15,7 @@
 namespace infra::cli {
 
 /// --policies DIR (repeatable) and --no-bundle.
-struct PolicyFlags {
-    std::vector<std::string> dirs;
-    bool no_bundle = false;
+struct PolicyFlags : core::PolicySources {
     void add_to(CLI::App* cmd);
 };
 

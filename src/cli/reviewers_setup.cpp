@@ -1,8 +1,8 @@
 #include "cli/reviewers_setup.hpp"
 
 #include "cli/apply_setup.hpp"
+#include "core/creds/env.hpp"
 #include "core/state.hpp"
-#include "plugins/credentials/providers.hpp"
 #include "plugins/forges/reviewers.hpp"
 
 #include <mutex>
@@ -17,19 +17,19 @@ core::Result<std::unique_ptr<ReviewersSetup>> open_reviewers(Context& ctx, core:
     std::string kind = c.get_or("forge.kind", "local");
     if (kind != "github" && kind != "gitlab") return std::unique_ptr<ReviewersSetup>();
     auto out = std::make_unique<ReviewersSetup>();
-    auto creds = open_broker(ctx, "");
+    auto creds = ctx.open(core::creds::open_broker, "");
     if (!creds) return core::fail(creds.error());
     out->creds = std::move(*creds);
     core::creds::Broker* broker = out->creds.broker.get();
     if (kind == "gitlab" || out->creds.provider->name() != "github-app") {
         // A personal or CI token from the environment, recorded like any credential.
-        out->env_provider = plugins::credentials::make_env(
-            c.get_or("forge.token_env", kind == "github" ? "GITHUB_TOKEN" : "GITLAB_TOKEN"));
+        out->env_provider =
+            core::creds::env_provider(c.get_or("forge.token_env", kind == "github" ? "GITHUB_TOKEN" : "GITLAB_TOKEN"));
         out->env_broker = std::make_unique<core::creds::Broker>(*out->creds.ledger, *out->env_provider);
         broker = out->env_broker.get();
     }
     broker->set_events(sink);
-    auto mint = scoped_token(broker);
+    auto mint = core::change::scoped_tokens(*broker);
     plugins::forges::ReviewerSettings rs;
     rs.comment_token = [mint](const std::string& repo, const std::string& task) {
         return mint("forge:pr:repo=" + repo, task);

@@ -3,8 +3,9 @@
 // pull requests: the forge's reviewer API (forge.kind, forge.base_url), with
 // tokens from the credential broker, and the gated apply of a task.
 
-#include "cli/broker_handle.hpp"
+#include "cli/context.hpp"
 #include "core/change/reviewers.hpp"
+#include "core/creds/open.hpp"
 #include "core/serve/reviews.hpp"
 
 #include <memory>
@@ -12,7 +13,7 @@
 namespace infra::cli {
 
 struct ReviewersSetup {
-    BrokerHandle creds;
+    core::creds::BrokerHandle creds;
     /// forge.token_env's token, when the credential provider cannot mint one.
     std::unique_ptr<core::creds::Provider> env_provider;
     std::unique_ptr<core::creds::Broker> env_broker;

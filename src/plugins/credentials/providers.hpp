@@ -1,7 +1,7 @@
 #pragma once
 // Credential providers: local (signed tokens for the tool's own gates),
-// env (a token from the environment, for development), github-app and
-// aws-sts.
+// github-app, aws-sts and broker; env (a token from the environment, for
+// development) is core's (core/creds/env.hpp), registered here by name.
 
 #include "core/config.hpp"
 #include "core/creds/broker.hpp"
@@ -19,10 +19,6 @@ std::unique_ptr<core::creds::Provider> make_local(std::string key);
 /// Reads the local signing key, creating it (0600, in a 0700 directory) when
 /// missing; refuses a key file that others can read.
 core::Result<std::string> load_or_create_key(const std::filesystem::path& file);
-
-/// The token in the environment variable creds.env.token_env (default
-/// INFRA_AGENT_TOKEN), whatever the scope: development only.
-std::unique_ptr<core::creds::Provider> make_env(std::string variable);
 
 /// AssumeRole through AWS STS (creds.aws_sts.endpoint, .region,
 /// .source_identity), with base credentials from AWS_ACCESS_KEY_ID,
