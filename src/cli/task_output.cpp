@@ -2,81 +2,13 @@
 
 #include "cli/exit_codes.hpp"
 #include "core/json_access.hpp"
+#include "core/task_json.hpp"
 
 #include <spdlog/spdlog.h>
-
-#include <charconv>
 
 namespace infra::cli {
 namespace {
 constexpr std::size_t k_spill_at = 1u << 20;
-
-using nlohmann::json;
-
-/// Whether s is printable ASCII that JSON writes as it is.
-bool plain(const std::string& s)
-{
-    for (unsigned char c : s)
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
-    return true;
-}
-
-void append_string(std::string& out, const std::string& s)
-{
-    if (plain(s)) {
-        out.push_back('"');
-        out.append(s);
-        out.push_back('"');
-    } else {
-        out.append(json(s).dump(-1, ' ', false, json::error_handler_t::replace));
-    }
-}
-
-/// Appends j exactly as j.dump(-1, ' ', false, replace) writes it, without
-/// its per-character escaping for the common plain strings and integers.
-void append_compact(std::string& out, const json& j)
-{
-    switch (j.type()) {
-    case json::value_t::object: {
-        out.push_back('{');
-        bool first = true;
-        for (auto it = j.begin(); it != j.end(); ++it) {
-            if (!first) out.push_back(',');
-            first = false;
-            append_string(out, it.key());
-            out.push_back(':');
-            append_compact(out, it.value());
-        }
-        out.push_back('}');
-        return;
-    }
-    case json::value_t::array: {
-        out.push_back('[');
-        bool first = true;
-        for (const auto& v : j) {
-            if (!first) out.push_back(',');
-            first = false;
-            append_compact(out, v);
-        }
-        out.push_back(']');
-        return;
-    }
-    case json::value_t::string:
-        append_string(out, j.get_ref<const std::string&>());
-        return;
-    case json::value_t::number_integer:
-    case json::value_t::number_unsigned: {
-        char buf[24];
-        auto r = j.is_number_unsigned() ? std::to_chars(buf, buf + sizeof buf, j.get<std::uint64_t>())
-                                        : std::to_chars(buf, buf + sizeof buf, j.get<std::int64_t>());
-        out.append(buf, r.ptr);
-        return;
-    }
-    default:
-        out.append(j.dump(-1, ' ', false, json::error_handler_t::replace));
-        return;
-    }
-}
 
 std::string pad(std::string s, std::size_t width)
 {
@@ -125,7 +57,7 @@ void TaskOutput::begin()
 void TaskOutput::render(const core::AgentTask& task, std::string& out) const
 {
     if (m_json) {
-        append_compact(out, core::to_json(task));
+        core::append_task_json(out, task);
         out.push_back('\n');
     } else {
         out += describe_task(task);

@@ -42,9 +42,15 @@ const EVP_MD* sha256_md()
 
 std::string sha256_raw(std::string_view data)
 {
+    // One context per thread, reused: EVP_Digest allocates and sets up one
+    // on every call, which costs more than hashing a dedupe key's parts.
+    thread_local std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> owned(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+    EVP_MD_CTX* ctx = owned.get();
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    EVP_Digest(data.data(), data.size(), md, &len, sha256_md(), nullptr);
+    EVP_DigestInit_ex(ctx, sha256_md(), nullptr);
+    EVP_DigestUpdate(ctx, data.data(), data.size());
+    EVP_DigestFinal_ex(ctx, md, &len);
     return std::string(reinterpret_cast<char*>(md), len);
 }
 

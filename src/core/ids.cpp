@@ -2,8 +2,11 @@
 
 #include "core/crypto.hpp"
 
+#include <pthread.h>
+
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <mutex>
 
 namespace infra::core::ids {
@@ -15,13 +18,34 @@ struct State {
     std::mutex mutex;
     std::uint64_t last_ms = 0;
     std::array<std::uint8_t, 10> last_random{};
-};
+    // Random bytes read ahead, so that the system's generator is asked once
+    // for many ids rather than once for each.
+    std::array<std::uint8_t, 640> pool{};
+    std::size_t pool_used = pool.size();
 
-State& state()
-{
-    static State s;
-    return s;
-}
+    State()
+    {
+        // A forked child reads its own: it never repeats its parent's ids.
+        ::pthread_atfork(nullptr, nullptr, [] { state().pool_used = state().pool.size(); });
+    }
+
+    static State& state()
+    {
+        static State s;
+        return s;
+    }
+
+    /// New random bits for last_random, from the pool.
+    void draw()
+    {
+        if (pool_used + last_random.size() > pool.size()) {
+            crypto::random_bytes(pool.data(), pool.size());
+            pool_used = 0;
+        }
+        std::memcpy(last_random.data(), pool.data() + pool_used, last_random.size());
+        pool_used += last_random.size();
+    }
+};
 
 // Adds one to the 80-bit random part; returns false on overflow.
 bool increment(std::array<std::uint8_t, 10>& r)
@@ -58,17 +82,17 @@ std::string new_ulid(std::chrono::system_clock::time_point at)
 {
     auto ms = static_cast<std::uint64_t>(
         std::chrono::duration_cast<std::chrono::milliseconds>(at.time_since_epoch()).count());
-    auto& s = state();
+    auto& s = State::state();
     std::lock_guard lock(s.mutex);
     if (ms <= s.last_ms) {
         // Same (or an earlier) millisecond: keep ids strictly increasing.
         ms = s.last_ms;
         if (!increment(s.last_random)) {
             ++ms;
-            crypto::random_bytes(s.last_random.data(), s.last_random.size());
+            s.draw();
         }
     } else {
-        crypto::random_bytes(s.last_random.data(), s.last_random.size());
+        s.draw();
     }
     s.last_ms = ms;
     return encode(ms, s.last_random);

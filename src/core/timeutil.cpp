@@ -1,8 +1,6 @@
 #include "core/timeutil.hpp"
 
 #include <cctype>
-#include <cstdio>
-#include <ctime>
 
 namespace infra::core::timeutil {
 namespace {
@@ -30,6 +28,26 @@ long long days_from_civil(int y, unsigned m, unsigned d)
     return static_cast<long long>(era) * 146097 + static_cast<long long>(doe) - 719468;
 }
 
+struct Civil {
+    long long year;
+    unsigned month;
+    unsigned day;
+};
+
+// The civil date of a day counted from 1970-01-01 (Howard Hinnant's algorithm).
+Civil civil_from_days(long long z)
+{
+    z += 719468;
+    const long long era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    return {static_cast<long long>(yoe) + era * 400 + (m <= 2), m, d};
+}
+
 }  // namespace
 
 std::string format_rfc3339(TimePoint t)
@@ -41,13 +59,26 @@ std::string format_rfc3339(TimePoint t)
         frac += 1000;
         --secs;
     }
-    std::time_t tt = static_cast<std::time_t>(secs);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-    return buf;
+    long long days = secs / 86400;
+    long long of_day = secs % 86400;
+    if (of_day < 0) {
+        of_day += 86400;
+        --days;
+    }
+    auto [y, m, d] = civil_from_days(days);
+    // Written digit by digit: the clock's years (1678 to 2261) have four.
+    std::string out = "0000-00-00T00:00:00.000Z";
+    auto put = [&out](std::size_t at, std::size_t width, long long v) {
+        for (std::size_t i = at + width; i-- > at; v /= 10) out[i] = static_cast<char>('0' + v % 10);
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, of_day / 3600);
+    put(14, 2, of_day / 60 % 60);
+    put(17, 2, of_day % 60);
+    put(20, 3, frac);
+    return out;
 }
 
 std::string now_rfc3339()

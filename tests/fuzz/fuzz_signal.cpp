@@ -2,6 +2,7 @@
 // tasks that validate, or a clean error; never a crash, hang or leak.
 #include "core/environment.hpp"
 #include "core/signals/signal.hpp"
+#include "core/task_json.hpp"
 #include "plugins/register_builtin.hpp"
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 namespace {
 
 using namespace infra;
+using nlohmann::json;
 
 class CheckingSink final : public core::signals::Sink {
 public:
@@ -21,8 +23,13 @@ public:
         // (a control character in a tag) is refused with an error there.
         if (!core::normalize_environment(t)) return;
         // Everything else a parser emits must survive the api source's validation.
-        auto back = core::task_from_json(core::to_json(t));
+        json j = core::to_json(t);
+        auto back = core::task_from_json(j);
         if (!back) std::abort();
+        // And ingest writes it as its JSON dumps, byte for byte.
+        std::string line;
+        core::append_task_json(line, t);
+        if (line != j.dump(-1, ' ', false, json::error_handler_t::replace)) std::abort();
     }
     void commit() override {}
     void abort() override {}

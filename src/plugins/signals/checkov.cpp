@@ -1,10 +1,22 @@
 // Checkov `-o json` reports: one object per framework, or a list of them
 // when several frameworks ran. Each failed check becomes one task.
+#include "core/json_access.hpp"
 #include "plugins/signals/common.hpp"
 #include "plugins/signals/parsers.hpp"
 
 namespace infra::plugins::signals {
 namespace {
+
+// check_result.result as the report writes it, or FAILED when it has none:
+// what str_at(c, "/check_result/result", "FAILED") reads, without parsing
+// the pointer for every check.
+std::string result_of(const json& check)
+{
+    const json& v = core::member(core::member(check, "check_result"), "result");
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number()) return v.dump();
+    return "FAILED";
+}
 
 bool has_key(const DocumentShape& s, std::string_view k)
 {
@@ -55,7 +67,7 @@ private:
         f.tool = "checkov";
         f.rule_id = core::signals::str(c, "check_id");
         if (f.rule_id.empty()) return field_error("check_id", "missing");
-        std::string result = core::signals::str_at(c, "/check_result/result", "FAILED");
+        std::string result = result_of(c);
         if (result != "FAILED") {
             out.skip(f.rule_id + ": result is " + result);
             return {};

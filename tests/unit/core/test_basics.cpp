@@ -5,6 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
 #include <set>
 
 using namespace infra::core;
@@ -33,6 +38,57 @@ TEST(Ulid, LaterTimeSortsLater)
     auto a = ids::new_ulid(std::chrono::system_clock::now() + std::chrono::hours(1));
     auto b = ids::new_ulid(std::chrono::system_clock::now() + std::chrono::hours(2));
     EXPECT_LT(a, b);
+}
+
+TEST(Ulid, EachMillisecondHasRandomBitsOfItsOwn)
+{
+    // More ids than the read-ahead of random bytes holds, each in a later millisecond.
+    auto t = std::chrono::system_clock::now() + std::chrono::hours(3);
+    std::set<std::string> randomness;
+    for (int i = 0; i < 300; ++i) randomness.insert(ids::new_ulid(t + std::chrono::milliseconds(i)).substr(10));
+    EXPECT_EQ(randomness.size(), 300u);
+}
+
+TEST(Ulid, AForkedChildDoesNotRepeatItsParentsIds)
+{
+    auto t = std::chrono::system_clock::now() + std::chrono::hours(4);
+    ids::new_ulid(t);
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        std::string id = ids::new_ulid(t + std::chrono::milliseconds(1));
+        ::_exit(::write(fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size()) ? 0 : 1);
+    }
+    std::string parent = ids::new_ulid(t + std::chrono::milliseconds(1));
+    char buf[26];
+    ASSERT_EQ(::read(fds[0], buf, sizeof buf), 26);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    std::string child(buf, sizeof buf);
+    EXPECT_EQ(child.substr(0, 10), parent.substr(0, 10));  // the same millisecond
+    EXPECT_NE(child.substr(10), parent.substr(10));
+}
+
+TEST(Rfc3339, FormatsAsTheCLibraryDoes)
+{
+    using namespace std::chrono;
+    for (long long ms = -9'000'000'000'000LL; ms < 9'000'000'000'000LL; ms += 7'777'777'777LL) {
+        long long secs = ms / 1000, frac = ms % 1000;
+        if (frac < 0) frac += 1000, --secs;
+        std::time_t tt = secs;
+        std::tm tm{};
+        gmtime_r(&tt, &tm);
+        char want[64];
+        std::snprintf(want, sizeof want, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+        EXPECT_EQ(timeutil::format_rfc3339(timeutil::TimePoint(milliseconds(ms))), want) << ms;
+    }
+    EXPECT_EQ(timeutil::format_rfc3339(timeutil::TimePoint(milliseconds(-1))), "1969-12-31T23:59:59.999Z");
+    EXPECT_EQ(timeutil::format_rfc3339(timeutil::TimePoint(milliseconds(951'782'400'000))), "2000-02-29T00:00:00.000Z");
 }
 
 TEST(Rfc3339, ParsesTheFormsSignalsUse)

@@ -1,4 +1,5 @@
 #include "core/task.hpp"
+#include "core/task_json.hpp"
 
 #include <gtest/gtest.h>
 
@@ -39,6 +40,36 @@ TEST(AgentTask, RoundTripsThroughJson)
     auto again = task_from_json(out);
     ASSERT_TRUE(again);
     EXPECT_EQ(to_json(*again), out);
+}
+
+TEST(AgentTask, IsWrittenAsItsJsonDumps)
+{
+    auto t = task_from_json(valid_task());
+    ASSERT_TRUE(t) << t.error().message;
+    auto check = [](const AgentTask& task) {
+        std::string out;
+        append_task_json(out, task);
+        EXPECT_EQ(out, to_json(task).dump(-1, ' ', false, json::error_handler_t::replace));
+    };
+    check(*t);
+
+    AgentTask bare = *t;
+    bare.trigger.source_id.clear();
+    bare.context.environment.clear();
+    bare.context.resource.clear();
+    bare.extra = json::object();
+    check(bare);
+
+    // Members added later sort among the task's own; one of the same name replaces it.
+    t->extra["aardvark"] = 1;
+    t->extra["dedupeKey"] = "replaced";
+    t->extra["payloadNote"] = {{"b", 2.5}, {"a", nullptr}};
+    t->extra["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    t->extra["zz"] = json::array({true, "x"});
+    t->context.resource = "caf\xc3\xa9 \"quoted\"\n";
+    t->trigger.provider = "bad \xff byte";
+    t->payload["finding"]["title"] = "ctrl \x01";
+    check(*t);
 }
 
 TEST(AgentTask, KeepsFieldsAddedByLaterSteps)
