@@ -6,9 +6,9 @@
 // SHA256`). Exit 0 applied, 1 the apply failed, 3 refused (not tier 4, no
 // plan, a changed plan, a moved branch, applied before), 4 an approval is
 // missing. Each attempt is audited.
-#include "cli/apply_setup.hpp"
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/change/open_apply.hpp"
 #include "core/events/event.hpp"
 #include "core/json_access.hpp"
 #include "core/state.hpp"
@@ -71,9 +71,9 @@ int apply(const Options& opt, Context& ctx)
     };
     // A closed gate is refused before anything is set up.
     if (auto gate = core::change::check_gate(*e, store); !gate) return refuse(gate.error());
-    auto how = open_apply(ctx, *e, opt.sandbox, opt.repo, opt.keep);
+    auto how = ctx.open(core::change::open_apply, *e, core::change::ApplyOverrides{opt.sandbox, opt.repo, opt.keep});
     if (!how) return how.error().code == core::Errc::denied ? refuse(how.error()) : ctx.fail(how.error());
-    attach_events(*(*how)->delivery, sink->get());
+    core::change::attach_events(*(*how)->delivery, sink->get());
     auto out = core::change::apply_task(*e, opt.as, store, **sink, (*how)->runner);
     (*sink)->flush();
     if (!out) return ctx.fail(out.error());

@@ -3,7 +3,7 @@
 // for a change needs tier 2 and goes out as a pull request); the reply is
 // printed when the agent is done.
 #include "cli/commands.hpp"
-#include "cli/delivery_setup.hpp"
+#include "cli/delivery_flags.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
@@ -90,7 +90,7 @@ int chat(Options& opt, Context& ctx)
     if (!sandbox) return ctx.fail(sandbox.error());
     auto ws = core::Workspace::open(top ? *top : cwd);
     if (!ws) return ctx.fail(ws.error());
-    std::unique_ptr<DeliverySetup> delivery;
+    std::unique_ptr<core::change::DeliverySetup> delivery;
     core::WorkerOptions w;
     w.drain = true;
     w.sandbox = &*sandbox;
@@ -101,10 +101,10 @@ int chat(Options& opt, Context& ctx)
                                                  "run chat in a checkout, or pass --repo URL"));
             opt.delivery.repo = top->string();
         }
-        auto d = open_delivery(ctx, opt.delivery, &*sandbox);
+        auto d = ctx.open(core::change::open_delivery, opt.delivery, &*sandbox);
         if (!d) return ctx.fail(d.error());
         delivery = std::move(*d);
-        attach_events(*delivery, &events);
+        core::change::attach_events(*delivery, &events);
         w.delivery = delivery->delivery.get();
     } else {
         w.workspace = &*ws;

@@ -4,11 +4,11 @@
 // as terraform does.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/follow_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
 #include "core/change/forge.hpp"
+#include "core/change/open_follow.hpp"
 #include "core/drift.hpp"
 #include "core/events/event.hpp"
 #include "core/git.hpp"
@@ -74,7 +74,7 @@ int close_resolved(const std::vector<std::string>& roots, const std::string& rep
     auto open = store.list("open", repo, 1000);
     if (!open) return ctx.fail(open.error());
     std::unique_ptr<core::events::StateSink> sink;
-    std::optional<FollowSetup> follow;
+    std::optional<core::change::FollowSetup> follow;
     for (const auto& name : roots) {
         std::string key = core::drift::dedupe_key(repo, name);
         for (const auto& pr : *open) {
@@ -83,7 +83,7 @@ int close_resolved(const std::vector<std::string>& roots, const std::string& rep
                 auto s = core::events::StateSink::open(ctx.home().state_location());
                 if (!s) return ctx.fail(s.error());
                 sink = std::move(*s);
-                auto f = open_follower(ctx, DeliveryFlags{}, sink.get(), nullptr);
+                auto f = ctx.open(core::change::open_follower, core::change::DeliveryOverrides{}, sink.get(), nullptr);
                 if (!f) return ctx.fail(f.error());
                 follow = std::move(*f);
             }

@@ -1,12 +1,12 @@
 // `infra-agent pr open|ls|show`: branch, commit, push and open or update the
 // pull request for a task's changes, and look at the pull requests opened.
 #include "cli/commands.hpp"
-#include "cli/delivery_setup.hpp"
+#include "cli/delivery_flags.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/follow_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
+#include "core/change/open_follow.hpp"
 #include "core/json_access.hpp"
 #include "core/state.hpp"
 
@@ -42,7 +42,7 @@ int open_pr(const OpenOptions& opt, Context& ctx)
     flags.forge = opt.forge;
     auto sandbox = open_sandbox(ctx, opt.sandbox, d);
     if (!sandbox) return ctx.fail(sandbox.error());
-    auto setup = open_delivery(ctx, flags, &*sandbox);
+    auto setup = ctx.open(core::change::open_delivery, flags, &*sandbox);
     if (!setup) return ctx.fail(setup.error());
     core::agent::Outcome outcome{true, "", {{"diff", *diff}, {"summary", opt.summary}}, false};
     auto delivered = (*setup)->delivery->deliver(task, d, *co, outcome);
@@ -138,7 +138,7 @@ int sync(FollowFlags& f, Context& ctx)
     default_repo(f.delivery, ctx);
     auto admission = ctx.open(core::open_intake, f.policies, "");
     if (!admission) return ctx.fail(admission.error());
-    auto follow = open_follower(ctx, f.delivery, (*admission)->events, admission->get());
+    auto follow = ctx.open(core::change::open_follower, f.delivery, (*admission)->events, admission->get());
     if (!follow) return ctx.fail(follow.error());
     auto done = follow->follower->reconcile(f.repo_name);
     (*admission)->events->flush();
@@ -151,7 +151,7 @@ int close_or_reopen(FollowFlags& f, bool close, Context& ctx)
     default_repo(f.delivery, ctx);
     auto admission = ctx.open(core::open_intake, f.policies, "");
     if (!admission) return ctx.fail(admission.error());
-    auto follow = open_follower(ctx, f.delivery, (*admission)->events, nullptr);
+    auto follow = ctx.open(core::change::open_follower, f.delivery, (*admission)->events, nullptr);
     if (!follow) return ctx.fail(follow.error());
     auto pr = follow->delivery->store->get(f.ref);
     if (!pr) return ctx.fail(pr.error());

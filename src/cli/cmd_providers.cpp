@@ -2,8 +2,8 @@
 // there is network (a CI step, an operator's laptop), for workers whose
 // sandboxed validation has none.
 #include "cli/commands.hpp"
-#include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
+#include "core/change/open_delivery.hpp"
 #include "core/change/providers.hpp"
 #include "core/text.hpp"
 
@@ -18,7 +18,7 @@ struct FetchOptions {
 
 int fetch(const FetchOptions& opt, Context& ctx)
 {
-    auto vopt = validation_options(ctx, nullptr);
+    auto vopt = ctx.open(core::change::validation_options, nullptr);
     if (!vopt) return ctx.fail(vopt.error());
     if (!core::change::terraform_on_path())
         return ctx.fail(core::make_error(core::Errc::unavailable, "terraform is not on PATH",

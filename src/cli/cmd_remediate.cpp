@@ -3,14 +3,14 @@
 // worker (agent, validation, branch, push, pull request), and say in one
 // line per finding what became of it.
 #include "cli/commands.hpp"
-#include "cli/delivery_setup.hpp"
+#include "cli/delivery_flags.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/follow_setup.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/remediate_view.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
 #include "core/change/delivery.hpp"
+#include "core/change/open_follow.hpp"
 #include "core/events/trace.hpp"
 #include "core/input.hpp"
 #include "core/intake.hpp"
@@ -144,7 +144,7 @@ int remediate(Options& opt, Context& ctx)
     // took over, is not proposed again.
     std::vector<core::change::HeldBack> held;
     if (!opt.dry_run) {
-        auto follow = open_follower(ctx, opt.delivery, events, nullptr);
+        auto follow = ctx.open(core::change::open_follower, opt.delivery, events, nullptr);
         if (!follow) return ctx.fail(follow.error());
         std::vector<std::string> keys;
         for (const auto& t : found.tasks)
@@ -215,12 +215,12 @@ int remediate(Options& opt, Context& ctx)
     if (!opt.dry_run && !ids.empty()) {
         auto sandbox = open_sandbox(ctx, opt.sandbox, nullptr);
         if (!sandbox) return ctx.fail(sandbox.error());
-        auto delivery = open_delivery(ctx, opt.delivery, &*sandbox);
+        auto delivery = ctx.open(core::change::open_delivery, opt.delivery, &*sandbox);
         if (!delivery) return ctx.fail(delivery.error());
         core::WorkerOptions w;
         w.drain = true;
         w.sandbox = &*sandbox;
-        attach_events(**delivery, events);
+        core::change::attach_events(**delivery, events);
         w.delivery = (*delivery)->delivery.get();
         w.backoff.base = core::queue::Millis{200};
         w.keep_outcomes = true;

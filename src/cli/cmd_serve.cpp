@@ -3,13 +3,14 @@
 // SIGTERM or SIGINT stops accepting, answers what is in flight, lets the
 // workers finish or release their tasks, and exits 0.
 #include "cli/commands.hpp"
-#include "cli/delivery_setup.hpp"
+#include "cli/delivery_flags.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/follow_setup.hpp"
 #include "cli/policy_common.hpp"
-#include "cli/reviewers_setup.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "core/change/delivery.hpp"
+#include "core/change/open_apply.hpp"
+#include "core/change/open_follow.hpp"
+#include "core/change/open_reviewers.hpp"
 #include "core/creds/open.hpp"
 #include "core/input.hpp"
 #include "core/log.hpp"
@@ -59,9 +60,9 @@ int serve(const Options& opt, Context& ctx)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    auto config = ctx.config();
-    if (!config) return ctx.fail(config.error());
-    const core::Config& cfg = **config;
+    auto site = ctx.site();
+    if (!site) return ctx.fail(site.error());
+    const core::Config& cfg = site->config;
     auto options = core::serve::options_from(cfg, {opt.listen, opt.max_body});
     if (!options) return ctx.fail(options.error());
     core::serve::Options& so = *options;
@@ -81,11 +82,11 @@ int serve(const Options& opt, Context& ctx)
     core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {},
                            nullptr,       {},        {}};
     // Approvals where reviewers are: reviews and commands on the forge's pull requests.
-    auto reviewers = open_reviewers(ctx, sink);
+    auto reviewers = core::change::open_reviewers(*site, sink);
     if (!reviewers) return ctx.fail(reviewers.error());
     if (*reviewers) {
         deps.reviewers = (*reviewers)->reviewers.get();
-        deps.apply = gated_apply(ctx, sink);
+        deps.apply = core::change::gated_apply(*site, sink);
     }
     // Distributed workers: the broker API mints for them with this server's
     // provider and keys (creds.provider), and their events come back through
@@ -108,11 +109,11 @@ int serve(const Options& opt, Context& ctx)
     // Bot pull requests are followed from the forges' webhooks and by a
     // reconcile pass every pr.sync_interval.
     std::mutex follow_mutex;
-    std::optional<FollowSetup> follow;
+    std::optional<core::change::FollowSetup> follow;
     auto sync_every = core::timeutil::parse_duration(cfg.get_or("pr.sync_interval", "10m"));
     if (!sync_every)
         return ctx.fail(core::make_error(core::Errc::usage, "pr.sync_interval: " + sync_every.error().message));
-    if (auto f = open_follower(ctx, opt.delivery, sink, &a); f) follow = std::move(*f);
+    if (auto f = ctx.open(core::change::open_follower, opt.delivery, sink, &a); f) follow = std::move(*f);
     else spdlog::warn("bot pull requests are not followed: {}", f.error().message);
     if (follow)
         deps.follow = [&](const std::string& forge, const std::string& repository, std::int64_t number,
@@ -156,7 +157,7 @@ int serve(const Options& opt, Context& ctx)
     // Optional in-process workers, on their own queue connection.
     std::unique_ptr<core::queue::Queue> worker_queue;
     std::optional<core::sandbox::Sandbox> sandbox;
-    std::unique_ptr<DeliverySetup> delivery;
+    std::unique_ptr<core::change::DeliverySetup> delivery;
     std::unique_ptr<core::Worker> worker;
     if (opt.workers > 0) {
         auto wq = ctx.open_queue(opt.queue, sink);
@@ -170,10 +171,10 @@ int serve(const Options& opt, Context& ctx)
         w.sandbox = &*sandbox;
         w.grace = *grace;
         if (!opt.delivery.repo.empty() || !cfg.get_or("git.repo", "").empty()) {
-            auto d = open_delivery(ctx, opt.delivery, &*sandbox);
+            auto d = ctx.open(core::change::open_delivery, opt.delivery, &*sandbox);
             if (!d) return ctx.fail(d.error());
             delivery = std::move(*d);
-            attach_events(*delivery, sink);
+            core::change::attach_events(*delivery, sink);
             w.delivery = delivery->delivery.get();
         } else {
             spdlog::info("--workers without a repository (git.repo or --repo): tasks run without a checkout, and "

@@ -1,11 +1,11 @@
 // `infra-agent validate [DIR]`: the validation pipeline on a directory, as
 // the worker runs it before proposing a change.
 #include "cli/commands.hpp"
-#include "cli/delivery_setup.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
 #include "cli/task_stream.hpp"
+#include "core/change/open_delivery.hpp"
 #include "core/git.hpp"
 #include "core/report.hpp"
 #include "core/text.hpp"
@@ -91,7 +91,7 @@ int validate(const Options& opt, Context& ctx)
     }
     auto sandbox = open_sandbox(ctx, opt.sandbox, d_ptr);
     if (!sandbox) return ctx.fail(sandbox.error());
-    auto vopt = validation_options(ctx, &*sandbox);
+    auto vopt = ctx.open(core::change::validation_options, &*sandbox);
     if (!vopt) return ctx.fail(vopt.error());
     // In a git checkout, the change is what differs from HEAD, and
     // formatting that was already off before it is tolerated.

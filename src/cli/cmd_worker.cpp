@@ -1,12 +1,12 @@
 // `infra-agent worker`: claim, run, ack; until stopped, or --once / --drain.
 // SIGTERM or SIGINT stops claiming and lets running tasks finish within the
 // grace period; a second signal exits at once (leases then expire).
-#include "cli/apply_setup.hpp"
 #include "cli/commands.hpp"
-#include "cli/delivery_setup.hpp"
+#include "cli/delivery_flags.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/sandbox_flag.hpp"
+#include "core/change/open_apply.hpp"
 #include "core/creds/binding.hpp"
 #include "core/events/event.hpp"
 #include "core/json_access.hpp"
@@ -68,12 +68,13 @@ void apply_ready(Context& ctx, core::queue::Queue& queue, core::change::ApplySto
         auto e = queue.show(id);
         if (!e || !core::bool_member(core::member(e->task, "payload"), "apply")) continue;
         if (!core::change::check_gate(*e, store)) continue;  // not ready: apply TASK says why
-        auto how = open_apply(ctx, *e, opt.sandbox, opt.delivery.repo, opt.delivery.keep);
+        auto how = ctx.open(core::change::open_apply, *e,
+                            core::change::ApplyOverrides{opt.sandbox, opt.delivery.repo, opt.delivery.keep});
         if (!how) {
             spdlog::warn("task {}: cannot apply: {}", id, how.error().message);
             continue;
         }
-        attach_events(*(*how)->delivery, &events);
+        core::change::attach_events(*(*how)->delivery, &events);
         auto out = core::change::apply_task(*e, by, store, events, (*how)->runner);
         if (!out) spdlog::warn("task {}: not applied: {}", id, out.error().message);
         else if ((*out)["outcome"] != "applied")
@@ -153,7 +154,7 @@ int run(const Options& opt, Context& ctx)
     if (!sandbox) return ctx.fail(sandbox.error());
     // With a repository, each task gets its own worktree and ends as a pull
     // request; without one, agents edit the --workspace directory in place.
-    auto delivery = open_delivery(ctx, opt.delivery, &*sandbox);
+    auto delivery = ctx.open(core::change::open_delivery, opt.delivery, &*sandbox);
     if (!delivery) return ctx.fail(delivery.error());
     if (*delivery && !opt.workspace.empty())
         return ctx.fail(core::make_error(core::Errc::usage, "--workspace and --repo exclude each other",
@@ -207,7 +208,7 @@ int run(const Options& opt, Context& ctx)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);  // sent by this thread when the worker ends on its own
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    if (*delivery) attach_events(**delivery, &events);
+    if (*delivery) core::change::attach_events(**delivery, &events);
     // A local worker also applies tier-4 tasks that asked for it
     // (payload.apply: true) once every approval of their plan is recorded.
     std::unique_ptr<core::store::Db> apply_db;
