@@ -1,61 +1,46 @@
 #include "cli/remediate_view.hpp"
 
+#include "cli/exit_codes.hpp"
 #include "cli/task_stream.hpp"
-#include "core/agent/report.hpp"
 #include "core/json_access.hpp"
 #include "core/report.hpp"
 
 #include <cstdio>
 
 namespace infra::cli {
+namespace {
 
-void say(FindingLine& l, const core::TaskOutcome& t)
+/// The exit code of a finding's verdict.
+int code_of(core::remediate::Verdict v)
 {
-    const auto& change = core::member(t.result, "change");
-    auto said = core::agent::read_report(t.result);
-    const core::agent::FindingReport* mine = said.finding(l.key);
-    if (t.state == core::queue::State::succeeded && mine && mine->state == "not-fixed") {
-        l.state = "failed";
-        l.detail = mine->reason;
-        l.code = exit_code::failure;
-    } else if (t.state == core::queue::State::succeeded) {
-        l.state = change.is_object() ? core::string_member(change, "state") : "fixed";
-        if (mine && mine->state == "already-passing") l.state = "already passes";
-        l.pr = core::member(change, "pullRequest");
-        l.detail = l.pr.is_object()
-                       ? core::string_member(l.pr, "url") + " (" + core::string_member(change, "branch") + ")"
-                       : core::string_member(change, "reason");
-        if (l.detail.empty()) l.detail = said.summary;
-    } else if (t.state == core::queue::State::pending_approval) {
-        l.state = "waiting for approval";
-        l.detail.clear();
-        for (const auto& r : t.approvals) l.detail += (l.detail.empty() ? "by " : ", ") + r;
-        l.code = exit_code::pending;
-    } else if (t.waiting) {
-        l.state = "waiting";
-        l.detail = t.error;
-    } else {
-        // A lease lost (or given back) before the result was recorded: the attempt was interrupted.
-        l.state = t.state == core::queue::State::dead     ? "failed"
-                  : t.state == core::queue::State::leased ? "interrupted"
-                                                          : std::string(core::queue::to_string(t.state));
-        l.detail = t.error;
-        l.code = exit_code::failure;
+    switch (v) {
+    case core::remediate::Verdict::ok:
+        return exit_code::ok;
+    case core::remediate::Verdict::pending:
+        return exit_code::pending;
+    case core::remediate::Verdict::denied:
+        return exit_code::denied;
+    case core::remediate::Verdict::failed:
+        return exit_code::failure;
     }
+    return exit_code::failure;
 }
 
-int show_findings(Context& ctx, const std::vector<FindingLine>& lines, const std::string& asked)
+}  // namespace
+
+int show_findings(Context& ctx, const std::vector<core::remediate::FindingOutcome>& lines, const std::string& asked)
 {
     int worst = exit_code::ok;
     std::string format = asked.empty() ? (ctx.json() ? "json" : "text") : asked;
     std::vector<std::vector<std::string>> rows;
     for (const auto& l : lines) {
-        worst = worse(worst, l.code);
+        worst = worse(worst, code_of(l.verdict));
+        const auto& pr = l.pull_request;
         rows.push_back({l.what, l.state,
-                        l.pr.is_object()
-                            ? "[" + core::string_member(l.pr, "url") + "](" + core::string_member(l.pr, "url") + ")"
+                        pr.is_object()
+                            ? "[" + core::string_member(pr, "url") + "](" + core::string_member(pr, "url") + ")"
                             : l.detail});
-        if (l.code == exit_code::failure || l.code == exit_code::denied) {
+        if (l.verdict == core::remediate::Verdict::failed || l.verdict == core::remediate::Verdict::denied) {
             if (core::report::in_github_actions())
                 std::fprintf(
                     stderr, "%s\n",
@@ -66,7 +51,7 @@ int show_findings(Context& ctx, const std::vector<FindingLine>& lines, const std
         if (format == "markdown") continue;
         if (format == "json") {
             nlohmann::json j = {{"taskId", l.task_id}, {"finding", l.what}, {"state", l.state}, {"detail", l.detail}};
-            if (l.pr.is_object()) j["pullRequest"] = l.pr;
+            if (pr.is_object()) j["pullRequest"] = pr;
             ctx.record("finding", std::move(j));
         } else {
             ctx.print(l.what + ": " + l.state + (l.detail.empty() ? "" : ": " + l.detail) + "\n");

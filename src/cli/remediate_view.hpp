@@ -4,8 +4,7 @@
 // (also the GitHub Actions job summary, with an annotation per failure).
 
 #include "cli/context.hpp"
-#include "cli/exit_codes.hpp"
-#include "core/worker.hpp"
+#include "core/remediate.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -14,19 +13,8 @@
 
 namespace infra::cli {
 
-/// What became of one finding.
-struct FindingLine {
-    std::string task_id, what, state, detail, agent, key;
-    nlohmann::json pr;  ///< the pull request, when one was opened or updated
-    int code = exit_code::ok;
-};
-
-/// Fills l's state, detail, pull request and exit code from what became
-/// of its task.
-void say(FindingLine& l, const core::TaskOutcome& task);
-
 /// Prints the lines in format (text, json or markdown; empty: text on a
 /// terminal, else json); returns the worst exit code among them.
-int show_findings(Context& ctx, const std::vector<FindingLine>& lines, const std::string& format);
+int show_findings(Context& ctx, const std::vector<core::remediate::FindingOutcome>& lines, const std::string& format);
 
 }  // namespace infra::cli
