@@ -6,33 +6,10 @@
 #include "cli/delivery_flags.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
-#include "cli/sandbox_flag.hpp"
-#include "core/change/delivery.hpp"
-#include "core/change/open_apply.hpp"
-#include "core/change/open_follow.hpp"
-#include "core/change/open_reviewers.hpp"
-#include "core/creds/open.hpp"
-#include "core/input.hpp"
-#include "core/log.hpp"
-#include "core/open_intake.hpp"
-#include "core/process.hpp"
-#include "core/queue/event_stream.hpp"
-#include "core/serve/config.hpp"
-#include "core/serve/scheduler.hpp"
-#include "core/serve/server.hpp"
-#include "core/state.hpp"
-#include "core/text.hpp"
+#include "core/serve/service.hpp"
 #include "core/timeutil.hpp"
-#include "core/worker.hpp"
 
-#include <spdlog/spdlog.h>
-
-#include <condition_variable>
-#include <csignal>
-#include <cstdlib>
-#include <mutex>
-#include <pthread.h>
-#include <thread>
+#include <cstdio>
 
 namespace infra::cli {
 namespace {
@@ -50,203 +27,24 @@ struct Options {
 
 int serve(const Options& opt, Context& ctx)
 {
-    core::process::retain_heap();
-    core::process::ignore_broken_pipes();
-    // Signals go to one thread, which stops everything in order; every
-    // thread started from here on inherits the blocked mask.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    auto site = ctx.site();
-    if (!site) return ctx.fail(site.error());
-    const core::Config& cfg = site->config;
-    auto options = core::serve::options_from(cfg, {opt.listen, opt.max_body});
-    if (!options) return ctx.fail(options.error());
-    core::serve::Options& so = *options;
-    auto schedules = core::serve::load_schedules(so.schedules);
-    if (!schedules) return ctx.fail(schedules.error());
+    core::serve::ServiceOptions so;
+    so.flags = {opt.listen, opt.max_body};
+    so.workers = opt.workers;
+    so.queue = opt.queue;
+    so.sandbox = opt.sandbox;
+    so.delivery = opt.delivery;
+    so.policies = opt.policies;
     auto grace = core::timeutil::parse_duration(opt.grace);
     if (!grace) return ctx.fail(core::make_error(core::Errc::usage, "--grace: " + grace.error().message));
-
-    auto admission = ctx.open(core::open_intake, opt.policies, opt.queue);
-    if (!admission) return ctx.fail(admission.error());
-    auto& a = **admission;
-    // This connection records decisions and delivery ids, after the queue
-    // has committed the tasks durably: it need not wait for the disk.
-    if (auto st = a.state->relax_sync(); !st) return ctx.fail(st.error());
-    core::events::EventSink* sink = a.events;
-
-    core::serve::Deps deps{ctx.signals(), *a.engine, *a.state, ctx.home().state_location(), *a.queue, *sink, {},
-                           nullptr,       {},        {}};
-    // Approvals where reviewers are: reviews and commands on the forge's pull requests.
-    auto reviewers = core::change::open_reviewers(*site, sink);
-    if (!reviewers) return ctx.fail(reviewers.error());
-    if (*reviewers) {
-        deps.reviewers = (*reviewers)->reviewers.get();
-        deps.apply = core::change::gated_apply(*site, sink);
-    }
-    // Distributed workers: the broker API mints for them with this server's
-    // provider and keys (creds.provider), and their events come back through
-    // the queue's output stream into this state store.
-    std::optional<core::creds::BrokerHandle> broker;
-    if (!so.worker_tokens.empty()) {
-        auto b = ctx.open(core::creds::open_broker, "");
-        if (!b) return ctx.fail(b.error());
-        broker = std::move(*b);
-        broker->broker->set_events(sink);
-        core::creds::Broker* mint_with = broker->broker.get();
-        deps.mint = [mint_with](const core::creds::MintRequest& request) -> core::Result<nlohmann::json> {
-            auto c = mint_with->mint(request);
-            if (!c) return core::fail(c.error());
-            nlohmann::json j = c->to_json(true);
-            j["expiresMs"] = c->expires_ms;
-            return j;
-        };
-    }
-    // Bot pull requests are followed from the forges' webhooks and by a
-    // reconcile pass every pr.sync_interval.
-    std::mutex follow_mutex;
-    std::optional<core::change::FollowSetup> follow;
-    auto sync_every = core::timeutil::parse_duration(cfg.get_or("pr.sync_interval", "10m"));
-    if (!sync_every)
-        return ctx.fail(core::make_error(core::Errc::usage, "pr.sync_interval: " + sync_every.error().message));
-    if (auto f = ctx.open(core::change::open_follower, opt.delivery, sink, &a); f) follow = std::move(*f);
-    else spdlog::warn("bot pull requests are not followed: {}", f.error().message);
-    if (follow)
-        deps.follow = [&](const std::string& forge, const std::string& repository, std::int64_t number,
-                          const std::string& state, const std::string& by) -> core::Result<nlohmann::json> {
-            std::lock_guard lock(follow_mutex);
-            if (forge != follow->delivery->forge->name()) return nlohmann::json();
-            auto t = follow->follower->closed(repository, number, state, by);
-            if (!t) return core::fail(t.error());
-            sink->flush();
-            return *t ? (*t)->to_json() : nlohmann::json();
-        };
-    core::serve::Server server(so, std::move(deps));
-    if (auto st = server.bind(); !st) return ctx.fail(st.error());
-    for (const char* source : core::serve::k_webhook_sources)
-        if (!so.secrets.count(source))
-            spdlog::info("/hooks/{} is off: set webhooks.{}.secret_env to turn it on", source, source);
-    if (so.tokens.empty()) spdlog::info("the REST API (/v1) refuses every request: no serve.api_tokens_file");
-
-    // The scheduler: each tick is a schedule signal, admitted like a webhook.
-    const core::signals::SignalParser* schedule_parser = ctx.signals().find("schedule");
-    core::serve::Scheduler scheduler(
-        std::move(*schedules), [&](const core::serve::Schedule& s, core::timeutil::TimePoint at) {
-            nlohmann::json tick = {{"schedule", s.name}, {"firedAt", core::timeutil::format_rfc3339(at)}};
-            core::signals::IngestOptions in;
-            in.schedules = so.schedules;
-            in.repository_id = so.repository_id;
-            auto found = core::signals::parse_text(*schedule_parser, tick.dump(), "schedule " + s.name, in, sink);
-            std::string outcome = "admitted";
-            if (!found) {
-                outcome = "invalid";
-                spdlog::error("schedule {}: {}", s.name, found.error().message);
-            } else if (auto ids = server.submit("schedule", std::move(found->tasks)); !ids) {
-                outcome = "failed";
-                spdlog::error("schedule {}: {}", s.name, ids.error().message);
-            } else {
-                spdlog::info("schedule {} fired: {}", s.name, ids->empty() ? "no task" : ids->front());
-            }
-            server.metrics().add("infra_agent_schedule_fires_total", {{"schedule", s.name}, {"outcome", outcome}});
-        });
-
-    // Optional in-process workers, on their own queue connection.
-    std::unique_ptr<core::queue::Queue> worker_queue;
-    std::optional<core::sandbox::Sandbox> sandbox;
-    std::unique_ptr<core::change::DeliverySetup> delivery;
-    std::unique_ptr<core::Worker> worker;
-    if (opt.workers > 0) {
-        auto wq = ctx.open_queue(opt.queue, sink);
-        if (!wq) return ctx.fail(wq.error());
-        worker_queue = std::move(*wq);
-        auto sb = open_sandbox(ctx, opt.sandbox, nullptr);
-        if (!sb) return ctx.fail(sb.error());
-        sandbox = std::move(*sb);
-        core::WorkerOptions w;
-        w.concurrency = opt.workers;
-        w.sandbox = &*sandbox;
-        w.grace = *grace;
-        if (!opt.delivery.repo.empty() || !cfg.get_or("git.repo", "").empty()) {
-            auto d = ctx.open(core::change::open_delivery, opt.delivery, &*sandbox);
-            if (!d) return ctx.fail(d.error());
-            delivery = std::move(*d);
-            core::change::attach_events(*delivery, sink);
-            w.delivery = delivery->delivery.get();
-        } else {
-            spdlog::info("--workers without a repository (git.repo or --repo): tasks run without a checkout, and "
-                         "fixes cannot become pull requests");
-        }
-        worker = std::make_unique<core::Worker>(*worker_queue, ctx.agents(), *sink, a.engine.get(), w);
-    }
-
-    std::thread watcher([&] {
-        int sig = 0;
-        if (sigwait(&set, &sig) != 0 || sig == SIGUSR1) return;
-        spdlog::info("stopping: no new requests; finishing what is in flight (signal again to exit now)");
-        server.stop();
-        scheduler.stop();
-        if (worker) worker->stop();
-        if (sigwait(&set, &sig) == 0 && sig != SIGUSR1) std::_Exit(128 + sig);
-    });
-
-    std::string url = "http://" + (so.host.find(':') != std::string::npos ? "[" + so.host + "]" : so.host) + ":" +
-                      std::to_string(server.port());
-    if (ctx.json()) ctx.record("listening", {{"url", url}});
-    else ctx.print("listening on " + url + "\n");
-    std::fflush(stdout);
-    spdlog::info("serving on {}", url);
-
-    // Events of workers that do not own the state store, from the queue's
-    // output stream into the audit log, on connections of their own.
-    std::unique_ptr<core::queue::EventReconciler> reconciler;
-    {
-        auto stream = ctx.open_queue(opt.queue, nullptr);
-        if (!stream) return ctx.fail(stream.error());
-        if (core::queue::has_event_stream(**stream)) {
-            auto state = core::open_state(ctx.home());
-            if (!state) return ctx.fail(state.error());
-            reconciler = std::make_unique<core::queue::EventReconciler>(std::move(*stream), std::move(*state));
-        }
-    }
-
-    scheduler.start();
-    std::mutex sync_stop_mutex;
-    std::condition_variable sync_stop;
-    bool stopping = false;
-    std::thread syncer([&] {
-        std::unique_lock stop_lock(sync_stop_mutex);
-        while (follow && !sync_stop.wait_for(stop_lock, *sync_every, [&] { return stopping; })) {
-            std::lock_guard lock(follow_mutex);
-            auto done = follow->follower->reconcile("");
-            if (!done) spdlog::warn("following pull requests: {}", done.error().message);
-            sink->flush();
-        }
-    });
-    std::thread work;
-    core::Result<core::WorkerSummary> summary = core::WorkerSummary{};
-    if (worker) work = std::thread([&] { summary = worker->run(); });
-    server.run();  // returns after stop()
-    scheduler.stop();
-    {
-        std::lock_guard lock(sync_stop_mutex);
-        stopping = true;
-    }
-    sync_stop.notify_all();
-    syncer.join();
-    if (worker) {
-        worker->stop();
-        work.join();
-    }
-    pthread_kill(watcher.native_handle(), SIGUSR1);
-    watcher.join();
-    reconciler.reset();  // after the last worker event is in
-    sink->flush();
-    spdlog::info("stopped");
-    if (!summary) return ctx.fail(summary.error());
+    so.grace = *grace;
+    so.listening = [&ctx](const std::string& url) {
+        if (ctx.json()) ctx.record("listening", {{"url", url}});
+        else ctx.print("listening on " + url + "\n");
+        std::fflush(stdout);
+    };
+    auto site = ctx.site();
+    if (!site) return ctx.fail(site.error());
+    if (auto st = core::serve::run(*site, so); !st) return ctx.fail(st.error());
     return exit_code::ok;
 }
 
