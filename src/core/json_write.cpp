@@ -1,41 +1,14 @@
 #include "core/json_write.hpp"
 
+#include "core/text.hpp"
+
 #include <charconv>
 #include <cstdint>
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace infra::core::json_write {
 namespace {
 
 using nlohmann::json;
-
-/// Whether s is printable ASCII that JSON writes as it is: no control
-/// character, no '"' or '\\', no byte of a multi-byte character (which the
-/// dump checks and may replace). Sixteen bytes at a time where SSE2 is there.
-bool plain(std::string_view s)
-{
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    std::size_t n = s.size(), i = 0;
-#if defined(__SSE2__)
-    // As signed bytes, both the control characters and the bytes from 0x80
-    // up are less than ' '.
-    const __m128i space = _mm_set1_epi8(' ');
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i backslash = _mm_set1_epi8('\\');
-    for (; i + 16 <= n; i += 16) {
-        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-        __m128i hit = _mm_or_si128(_mm_cmplt_epi8(v, space),
-                                   _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)));
-        if (_mm_movemask_epi8(hit)) return false;
-    }
-#endif
-    for (; i < n; ++i)
-        if (p[i] < 0x20 || p[i] >= 0x80 || p[i] == '"' || p[i] == '\\') return false;
-    return true;
-}
 
 template <typename Int>
 void append_integer(std::string& out, Int v)
@@ -49,7 +22,7 @@ void append_integer(std::string& out, Int v)
 
 void append_string(std::string& out, std::string_view s)
 {
-    if (plain(s)) {
+    if (text::json_verbatim(s)) {
         out.push_back('"');
         out.append(s);
         out.push_back('"');

@@ -8,6 +8,9 @@
 #include "core/text.hpp"
 #include "core/timeutil.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace infra::core::signals {
 
 std::string dedupe_key(std::initializer_list<std::string_view> parts)
@@ -62,14 +65,20 @@ std::string environment_from_tags(const std::map<std::string, std::string>& tags
 
 std::string environment_from_path(std::string_view path)
 {
-    static const char* k_names[] = {"production",  "prod", "prd", "staging", "stage",  "stg",
-                                    "development", "dev",  "qa",  "test",    "sandbox"};
-    auto parts = text::split(path, '/');
+    static constexpr std::string_view k_names[] = {"production",  "prod", "prd", "staging", "stage",  "stg",
+                                                   "development", "dev",  "qa",  "test",    "sandbox"};
+    auto is = [](std::string_view dir, std::string_view name) {
+        return std::equal(dir.begin(), dir.end(), name.begin(), name.end(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == static_cast<unsigned char>(b);
+        });
+    };
     // Directories only, the deepest first: envs/prod/eu/main.tf -> production.
-    for (std::size_t i = parts.size(); i-- > 1;) {
-        std::string seg = text::lower(parts[i - 1]);
-        for (const char* n : k_names)
-            if (seg == n) return normalize_environment(seg);
+    for (std::size_t end = path.rfind('/'); end != std::string_view::npos && end > 0;) {
+        std::size_t slash = path.rfind('/', end - 1);
+        std::size_t start = slash == std::string_view::npos ? 0 : slash + 1;
+        for (auto name : k_names)
+            if (is(path.substr(start, end - start), name)) return normalize_environment(name);
+        end = slash;
     }
     return {};
 }

@@ -53,7 +53,7 @@ TEST(JsonWrite, WritesWhatTheCompactDumpWrites)
 
 TEST(JsonWrite, FindsAnEscapeAtEveryPlaceOfABlock)
 {
-    for (char special : {'"', '\\', '\n', '\x1f', '\x80'}) {
+    for (char special : {'"', '\\', '\n', '\x1f', '\x7f', '\x80'}) {
         for (std::size_t at = 0; at < 40; ++at) {
             std::string s(40, 'a');
             s[at] = special;

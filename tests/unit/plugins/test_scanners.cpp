@@ -258,6 +258,11 @@ TEST(Environment, ComesFromPathsAndAliases)
     EXPECT_EQ(core::signals::environment_from_path("envs/prod/eu/main.tf"), "production");
     EXPECT_EQ(core::signals::environment_from_path("stage/main.tf"), "staging");
     EXPECT_EQ(core::signals::environment_from_path("prod.tf"), "");
+    // Directories only, in any case, the deepest first; empty ones pass.
+    EXPECT_EQ(core::signals::environment_from_path("/QA//modules/Dev/main.tf"), "development");
+    EXPECT_EQ(core::signals::environment_from_path("/Staging/"), "staging");
+    EXPECT_EQ(core::signals::environment_from_path("envs/production-eu/prod"), "");
+    EXPECT_EQ(core::signals::environment_from_path("/"), "");
     EXPECT_EQ(core::signals::normalize_environment("PRD"), "production");
     EXPECT_EQ(core::signals::normalize_environment("prod-eu"), "prod-eu");
 }
