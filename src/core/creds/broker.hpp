@@ -135,6 +135,10 @@ public:
     /// Checks a token this provider minted and returns its claims (id in
     /// "jti", scope in "scope", expiry in "exp").
     virtual Result<json> verify(std::string_view token) const;
+    /// The name of the worker token a minting server knows this process by
+    /// (the broker provider's: serve mints only for leases whose owner id
+    /// is NAME or begins with NAME/); empty for a provider that mints itself.
+    virtual Result<std::string> worker_name() const { return std::string(); }
 };
 
 /// Creates a provider from the configuration and the state home.

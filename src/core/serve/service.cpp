@@ -28,6 +28,58 @@
 
 namespace infra::core::serve {
 
+namespace {
+
+/// The broker API's mint: a credential for a distributed worker's lease,
+/// with this server's provider and keys.
+std::function<Result<nlohmann::json>(const creds::MintRequest&)> mint_with(creds::Broker& broker)
+{
+    return [&broker](const creds::MintRequest& request) -> Result<nlohmann::json> {
+        auto c = broker.mint(request);
+        if (!c) return fail(c.error());
+        nlohmann::json j = c->to_json(true);
+        j["expiresMs"] = c->expires_ms;
+        return j;
+    };
+}
+
+/// In-process workers (--workers), on a queue connection of their own.
+struct Workers {
+    std::unique_ptr<queue::Queue> queue;
+    std::optional<sandbox::Sandbox> sandbox;
+    std::unique_ptr<change::DeliverySetup> delivery;
+    std::unique_ptr<Worker> worker;
+};
+
+Status open_workers(const Site& site, const ServiceOptions& opt, events::EventSink* sink, const policy::Engine* engine,
+                    Workers& out)
+{
+    auto wq = site.open_queue(opt.queue, sink);
+    if (!wq) return fail(wq.error());
+    out.queue = std::move(*wq);
+    auto sb = sandbox::choose(site.config, opt.sandbox, nullptr);
+    if (!sb) return fail(sb.error());
+    out.sandbox = std::move(*sb);
+    WorkerOptions w;
+    w.concurrency = opt.workers;
+    w.sandbox = &*out.sandbox;
+    w.grace = opt.grace;
+    if (!opt.delivery.repo.empty() || !site.config.get_or("git.repo", "").empty()) {
+        auto d = change::open_delivery(site, opt.delivery, &*out.sandbox);
+        if (!d) return fail(d.error());
+        out.delivery = std::move(*d);
+        change::attach_events(*out.delivery, sink);
+        w.delivery = out.delivery->delivery.get();
+    } else {
+        spdlog::info("--workers without a repository (git.repo or --repo): tasks run without a checkout, and "
+                     "fixes cannot become pull requests");
+    }
+    out.worker = std::make_unique<Worker>(*out.queue, site.agents, *sink, engine, w);
+    return {};
+}
+
+}  // namespace
+
 Status run(const Site& site, const ServiceOptions& opt)
 {
     process::retain_heap();
@@ -72,14 +124,7 @@ Status run(const Site& site, const ServiceOptions& opt)
         if (!b) return fail(b.error());
         broker = std::move(*b);
         broker->broker->set_events(sink);
-        creds::Broker* mint_with = broker->broker.get();
-        deps.mint = [mint_with](const creds::MintRequest& request) -> Result<nlohmann::json> {
-            auto c = mint_with->mint(request);
-            if (!c) return fail(c.error());
-            nlohmann::json j = c->to_json(true);
-            j["expiresMs"] = c->expires_ms;
-            return j;
-        };
+        deps.mint = mint_with(*broker->broker);
     }
     // Bot pull requests are followed from the forges' webhooks and by a
     // reconcile pass every pr.sync_interval.
@@ -127,34 +172,10 @@ Status run(const Site& site, const ServiceOptions& opt)
         server.metrics().add("infra_agent_schedule_fires_total", {{"schedule", s.name}, {"outcome", outcome}});
     });
 
-    // Optional in-process workers, on their own queue connection.
-    std::unique_ptr<queue::Queue> worker_queue;
-    std::optional<sandbox::Sandbox> sandbox;
-    std::unique_ptr<change::DeliverySetup> delivery;
-    std::unique_ptr<Worker> worker;
-    if (opt.workers > 0) {
-        auto wq = site.open_queue(opt.queue, sink);
-        if (!wq) return fail(wq.error());
-        worker_queue = std::move(*wq);
-        auto sb = sandbox::choose(cfg, opt.sandbox, nullptr);
-        if (!sb) return fail(sb.error());
-        sandbox = std::move(*sb);
-        WorkerOptions w;
-        w.concurrency = opt.workers;
-        w.sandbox = &*sandbox;
-        w.grace = opt.grace;
-        if (!opt.delivery.repo.empty() || !cfg.get_or("git.repo", "").empty()) {
-            auto d = change::open_delivery(site, opt.delivery, &*sandbox);
-            if (!d) return fail(d.error());
-            delivery = std::move(*d);
-            change::attach_events(*delivery, sink);
-            w.delivery = delivery->delivery.get();
-        } else {
-            spdlog::info("--workers without a repository (git.repo or --repo): tasks run without a checkout, and "
-                         "fixes cannot become pull requests");
-        }
-        worker = std::make_unique<Worker>(*worker_queue, site.agents, *sink, a.engine.get(), w);
-    }
+    Workers workers;
+    if (opt.workers > 0)
+        if (auto st = open_workers(site, opt, sink, a.engine.get(), workers); !st) return st;
+    Worker* worker = workers.worker.get();
 
     std::thread watcher([&] {
         int sig = 0;

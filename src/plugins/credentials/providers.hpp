@@ -34,11 +34,6 @@ core::Result<std::unique_ptr<core::creds::Provider>> make_github_app(const core:
 /// workers, which hold no signing key or credential of their own.
 core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Config& config);
 
-/// The name serve knows the broker provider's worker token by (GET
-/// /v1/credentials/identity): a distributed worker's lease owner id must be
-/// that name or begin with "NAME/" for serve to mint for its leases.
-core::Result<std::string> broker_worker_name(const core::Config& config);
-
 /// Adds every built-in provider to the registry.
 void register_providers(core::creds::Registry& r);
 

@@ -66,6 +66,26 @@ public:
         return {};
     }
 
+    core::Result<std::string> worker_name() const override
+    {
+        core::http::Request req;
+        req.method = "GET";
+        req.url = m_url + "/v1/credentials/identity";
+        req.headers = {{"Authorization", "Bearer " + m_token}};
+        req.timeout = std::chrono::seconds(30);
+        auto res = core::http::send(req);
+        if (!res) return fail(Errc::unavailable, "broker at " + m_url + ": " + res.error().message);
+        auto body = nlohmann::json::parse(res->body, nullptr, false);
+        std::string name = body.is_object() ? core::string_member(body, "worker") : "";
+        if (res->status != 200 || name.empty()) {
+            std::string why = body.is_object() ? core::string_member(body, "error") : "";
+            return fail(res->status == 401 ? Errc::denied : Errc::unavailable,
+                        "broker at " + m_url + " did not say whose worker token this is: HTTP " +
+                            std::to_string(res->status) + (why.empty() ? "" : ": " + why));
+        }
+        return name;
+    }
+
 private:
     std::string m_url;
     std::string m_token;
@@ -113,28 +133,6 @@ core::Result<std::unique_ptr<core::creds::Provider>> make_remote(const core::Con
     auto s = settings(config);
     if (!s) return fail(s.error());
     return std::unique_ptr<core::creds::Provider>(std::make_unique<Remote>(s->url, s->token));
-}
-
-core::Result<std::string> broker_worker_name(const core::Config& config)
-{
-    auto s = settings(config);
-    if (!s) return fail(s.error());
-    core::http::Request req;
-    req.method = "GET";
-    req.url = s->url + "/v1/credentials/identity";
-    req.headers = {{"Authorization", "Bearer " + s->token}};
-    req.timeout = std::chrono::seconds(30);
-    auto res = core::http::send(req);
-    if (!res) return fail(Errc::unavailable, "broker at " + s->url + ": " + res.error().message);
-    auto body = nlohmann::json::parse(res->body, nullptr, false);
-    std::string name = body.is_object() ? core::string_member(body, "worker") : "";
-    if (res->status != 200 || name.empty()) {
-        std::string why = body.is_object() ? core::string_member(body, "error") : "";
-        return fail(res->status == 401 ? Errc::denied : Errc::unavailable,
-                    "broker at " + s->url + " did not say whose worker token this is: HTTP " +
-                        std::to_string(res->status) + (why.empty() ? "" : ": " + why));
-    }
-    return name;
 }
 
 }  // namespace infra::plugins::credentials
