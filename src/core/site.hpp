@@ -1,7 +1,7 @@
 #pragma once
 // What a command runs against: the loaded configuration, the state home and
 // the registries that plugins filled. The openers in core (creds/open,
-// change/open_*, intake_open, recorder) build their objects from one of
+// change/open_*, open_intake, recorder) build their objects from one of
 // these, so that every command opens what its configuration describes the
 // same way.
 

@@ -124,6 +124,9 @@ public:
     virtual std::string name() const = 0;
     /// Longest lifetime this provider grants.
     virtual std::chrono::seconds max_ttl() const { return std::chrono::hours(1); }
+    /// Whether it mints the tokens of api (github, gitlab) itself, each
+    /// scoped to one repository (a GitHub App does for github).
+    virtual bool mints_for(const std::string& api) const { return false; }
     /// Mints a credential for scope; c arrives with id, scope, task, trace,
     /// issued and asked-for expiry filled in; the provider sets secret (and
     /// may shorten expires_ms). A refusal by the upstream is Errc::denied.

@@ -30,7 +30,7 @@ Result<BrokerHandle> open_broker(const Site& site, const std::string& provider_f
 
 Broker* BrokerHandle::broker_for(const std::string& api, const std::string& variable)
 {
-    if (api == "github" && provider && provider->name() == "github-app") return broker.get();
+    if (provider && provider->mints_for(api)) return broker.get();
     env_providers.push_back(env_provider(variable));
     env_brokers.push_back(std::make_unique<Broker>(*ledger, *env_providers.back()));
     return env_brokers.back().get();

@@ -23,7 +23,7 @@ struct BrokerHandle {
     std::vector<std::unique_ptr<Broker>> env_brokers;
 
     /// The broker of api's tokens (github, gitlab): the provider's own when
-    /// it mints for api (a GitHub App for github), else a new broker over the
+    /// it mints for api (Provider::mints_for), else a new broker over the
     /// token in $variable, whose mints are in the ledger like any other.
     Broker* broker_for(const std::string& api, const std::string& variable);
     /// Records every broker's mints in sink.

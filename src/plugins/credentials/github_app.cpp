@@ -42,6 +42,7 @@ public:
     ~GitHubApp() override { EVP_PKEY_free(m_key); }
     std::string name() const override { return "github-app"; }
     std::chrono::seconds max_ttl() const override { return std::chrono::hours(1); }  // GitHub's own lifetime
+    bool mints_for(const std::string& api) const override { return api == "github"; }
 
     core::Status mint(const core::creds::Scope& scope, core::creds::Credential& c) override
     {

@@ -50,6 +50,21 @@ TEST(OpenSite, TheQueueIsTheFlagsElseQueueUrlRelativeToTheHomeElseTheStateDb)
     EXPECT_EQ(relative.site().queue_url(""), "sqlite://" + (relative.dir / "queue.db").string());
 }
 
+TEST(OpenSite, PolicyDirsInConfigAreRelativeToTheHomeAndTheFlagsReplaceThem)
+{
+    Opened o("policy:\n  bundle: none\n  dirs: [team, /etc/infra-agent/policies]\n");
+    auto configured = o.site().policy_dirs({});
+    ASSERT_TRUE(configured) << configured.error().message;
+    EXPECT_EQ(*configured, (std::vector<std::filesystem::path>{o.dir / "team", "/etc/infra-agent/policies"}));
+    auto flagged = o.site().policy_dirs({{"mine"}, false});
+    ASSERT_TRUE(flagged) << flagged.error().message;
+    EXPECT_EQ(*flagged, (std::vector<std::filesystem::path>{"mine"}));
+    Opened bundle("policy:\n  bundle: /opt/policies\n");
+    auto bundled = bundle.site().policy_dirs({});
+    ASSERT_TRUE(bundled) << bundled.error().message;
+    EXPECT_EQ(*bundled, (std::vector<std::filesystem::path>{"/opt/policies"}));
+}
+
 TEST(OpenDelivery, PullRequestLimitsAreWholeNumbersAndTheRecheckAtLeastASecond)
 {
     change::DeliveryOptions o;
