@@ -38,7 +38,7 @@ queue::EnqueueItem make(int k)
     t.context.agent_slug = "noop";
     t.payload = {{"blob", k_blob}, {"k", k}};
     t.dedupe_key = "d" + std::to_string(k);
-    return {std::move(t), json{{"allowed", true}}, queue::State::queued, queue::Millis(0), 3};
+    return {std::move(t), json{{"allowed", true}, {"tier", 1}}, queue::State::queued, queue::Millis(0), 3};
 }
 
 class Noop final : public agent::Agent {
