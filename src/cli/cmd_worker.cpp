@@ -197,6 +197,9 @@ int run(const Options& opt, Context& ctx)
     if (!engine) return ctx.fail(engine.error());
     auto queue = ctx.open_queue(opt.queue, &events);
     if (!queue) return ctx.fail(queue.error());
+    // A queue in the state db commits the events with its own writes: an
+    // ack returns with the task's events on disk. (The sink outlives it.)
+    if (auto* carried = dynamic_cast<core::events::InTransactionSink*>(sink->get())) (*queue)->carry_events(*carried);
 
     // Signals go to one thread that asks the worker to stop.
     sigset_t set;
