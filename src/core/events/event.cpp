@@ -102,7 +102,7 @@ constexpr std::size_t k_tx_events = 256;
 // Handed to another writer, the sink asks for a transaction of its own as
 // soon as this many events wait: most events are then written beside the
 // writer's work, and its own commits carry only the newest.
-constexpr std::size_t k_through_batch = 64;
+constexpr std::size_t k_through_batch = 16;
 
 struct StateSink::Impl {
     std::string location;
