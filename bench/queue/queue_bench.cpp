@@ -38,7 +38,7 @@ queue::EnqueueItem make(int k)
     t.context.agent_slug = "noop";
     t.payload = {{"blob", k_blob}, {"k", k}};
     t.dedupe_key = "d" + std::to_string(k);
-    return {std::move(t), json{{"allowed", true}}, queue::State::queued, queue::Millis(0), 3};
+    return {std::move(t), json{{"allowed", true}, {"tier", 1}}, queue::State::queued, queue::Millis(0), 3};
 }
 
 class Noop final : public agent::Agent {
@@ -47,8 +47,9 @@ public:
     agent::Outcome run(const agent::RunContext&) override { return {true, "", nullptr, true}; }
 };
 
-// Records when each task's success was reported, i.e. after its ack
-// committed, and passes every event on.
+// Records when each task's success was reported (after its ack committed,
+// or, where the queue carries the events, inside the ack's commit), and
+// passes every event on.
 class Timing final : public events::EventSink {
 public:
     explicit Timing(events::EventSink& inner) : m_inner(inner) {}
@@ -83,9 +84,32 @@ int main(int argc, char** argv)
     backends.add("postgres", infra::plugins::queues::open_postgres_url);
     backends.add("redis", infra::plugins::queues::open_redis_url);
     bool is_file = db.find("://") == std::string::npos;
-    auto q = backends.open(is_file ? "sqlite://" + db : db);
+    bool observe = argc > 6 && std::string(argv[6]) == "observe" && is_file && mode == "e2e";
+    // With observe, the events go to the queue's own database, whose queue
+    // carries them in its commits, as the worker command's do; the queue
+    // creates the database first.
+    std::unique_ptr<events::StateSink> state;
+    if (observe) {
+        if (auto created = backends.open("sqlite://" + db); !created) {
+            std::fprintf(stderr, "%s\n", created.error().message.c_str());
+            return 1;
+        }
+        auto s = events::StateSink::open(db);
+        if (!s) {
+            std::fprintf(stderr, "%s\n", s.error().message.c_str());
+            return 1;
+        }
+        state = std::move(*s);
+    }
+    events::NullSink dropped;
+    Timing timing(state ? static_cast<events::EventSink&>(*state) : dropped);
+    auto q = backends.open(is_file ? "sqlite://" + db : db, {&timing});
     if (!q) {
         std::fprintf(stderr, "%s\n", q.error().message.c_str());
+        return 1;
+    }
+    if (state && !(*q)->carry_events(*state)) {
+        std::fprintf(stderr, "the queue does not carry the events of its own database\n");
         return 1;
     }
     if (mode == "enqueue") {
@@ -103,19 +127,6 @@ int main(int argc, char** argv)
     std::size_t batch = static_cast<std::size_t>(std::atoi(argv[5]));
     agent::Registry agents;
     agents.add(std::make_shared<Noop>());
-    bool observe = argc > 6 && std::string(argv[6]) == "observe" && is_file;
-    std::unique_ptr<events::EventSink> store;
-    if (observe) {
-        auto s = events::StateSink::open(db);
-        if (!s) {
-            std::fprintf(stderr, "%s\n", s.error().message.c_str());
-            return 1;
-        }
-        store = std::move(*s);
-    } else {
-        store = std::make_unique<events::NullSink>();
-    }
-    Timing timing(*store);
     std::map<std::string, clock_type::time_point> added;
     std::mutex added_m;
     WorkerOptions o;
@@ -147,7 +158,7 @@ int main(int argc, char** argv)
     auto summary = w.run();
     producer.join();
     stopper.join();
-    store->flush();  // every event on disk counts against the run
+    timing.flush();  // every event on disk counts against the run
     double s = std::chrono::duration<double>(clock_type::now() - t0).count();
     std::vector<double> lat;
     for (const auto& [id, t] : timing.done)

@@ -236,18 +236,40 @@ void Worker::ended(TaskOutcome outcome)
     if (m_opt.keep_outcomes) m_summary.tasks.push_back(std::move(outcome));
 }
 
+events::Event Worker::succeeded(const Done& d) const
+{
+    events::ContextScope in_trace(trace_of(*d.lease));
+    events::Event e{"task.succeeded",
+                    d.lease->id,
+                    "",
+                    {{"worker", m_opt.id},
+                     {"attempt", d.lease->attempt},
+                     {"durationMs", d.ms},
+                     {"agent", d.agent},
+                     {"taskType", d.type}}};
+    events::stamp(e);
+    return e;
+}
+
 void Worker::flush_acks(std::vector<Done>& acks)
 {
     if (acks.empty()) return;
+    // Where the queue commits events with its acks, each task's success is
+    // recorded in its ack's commit; elsewhere it is emitted once acked.
+    bool carried = m_queue.ack_events_sink() == &m_events;
     std::vector<queue::Queue::Ack> batch;
-    for (const auto& d : acks) batch.push_back({d.lease->id, d.lease->token, d.result});
-    auto results = acks.size() == 1 ? std::vector<Status>{m_queue.ack(batch[0].id, batch[0].token, batch[0].result)}
-                                    : m_queue.ack_batch(batch);
+    for (const auto& d : acks) {
+        batch.push_back({d.lease->id, d.lease->token, d.result, {}});
+        if (carried) batch.back().events.push_back(succeeded(d));
+    }
+    auto results = acks.size() == 1 && !carried
+                       ? std::vector<Status>{m_queue.ack(batch[0].id, batch[0].token, batch[0].result)}
+                       : m_queue.ack_batch(batch);
     std::lock_guard lock(m_mutex);
     for (std::size_t i = 0; i < acks.size(); ++i) {
         const auto& d = acks[i];
-        events::ContextScope in_trace(trace_of(*d.lease));
         if (!results[i]) {
+            events::ContextScope in_trace(trace_of(*d.lease));
             ++m_summary.lost;
             ended({d.lease->id, queue::State::leased, false, {}, results[i].error().message, {}});
             spdlog::warn("{}; the result is discarded", results[i].error().message);
@@ -256,14 +278,7 @@ void Worker::flush_acks(std::vector<Done>& acks)
         }
         ++m_summary.succeeded;
         if (m_opt.keep_outcomes) ended({d.lease->id, queue::State::succeeded, false, d.result, "", {}});
-        m_events.emit({"task.succeeded",
-                       d.lease->id,
-                       "",
-                       {{"worker", m_opt.id},
-                        {"attempt", d.lease->attempt},
-                        {"durationMs", d.ms},
-                        {"agent", d.agent},
-                        {"taskType", d.type}}});
+        if (!carried) m_events.emit(succeeded(d));
     }
     acks.clear();
 }

@@ -102,6 +102,8 @@ private:
     /// Nacks a failed attempt and counts it; m_mutex not held.
     void failed(const queue::Lease& lease, const agent::Outcome& outcome, double ms, const std::string& type);
     void flush_acks(std::vector<Done>& acks);
+    /// The task.succeeded event of an attempt, in its task's trace.
+    events::Event succeeded(const Done& d) const;
     bool should_exit_idle();
     /// Keeps what became of a task (with keep_outcomes); m_mutex held.
     void ended(TaskOutcome outcome);

@@ -135,6 +135,9 @@ Result<WorkerRunSummary> run_worker(const Site& site, WorkerRun run)
     if (!engine) return fail(engine.error());
     auto queue = site.open_queue(run.queue, &events);
     if (!queue) return fail(queue.error());
+    // A queue in the state db commits the events with its own writes: an
+    // ack returns with the task's events on disk. (The sink outlives it.)
+    if (auto* carried = dynamic_cast<events::InTransactionSink*>(sink->get())) (*queue)->carry_events(*carried);
 
     // Signals go to one thread that asks the worker to stop.
     sigset_t set;

@@ -1,6 +1,7 @@
 // Reliability of the queue with real processes: several workers on one
 // queue, workers killed with SIGKILL throughout (on every backend, against
 // real servers), and an enqueue killed in the middle of its batch.
+#include "core/events/audit.hpp"
 #include "core/store/db.hpp"
 #include "plugins/queues/postgres_queue.hpp"
 #include "plugins/queues/redis_queue.hpp"
@@ -105,6 +106,7 @@ struct Final {
     std::map<std::string, std::string> state;
     std::map<std::string, long long> fence;
     std::map<std::string, long long> acked_token;
+    std::map<std::string, long long> attempts;
     std::string integrity;
 };
 
@@ -120,6 +122,7 @@ Final read_final(const std::string& url, int n)
         if (!e) continue;
         f.state[id] = std::string(queue::to_string(e->state));
         f.fence[id] = e->fence;
+        f.attempts[id] = e->attempts;
         if (e->result.is_object()) f.acked_token[id] = e->result.value("token", -1LL);
     }
     f.integrity = "ok";
@@ -205,7 +208,11 @@ TEST_P(ReliabilityOf, ChaosWorkersKilledThroughoutLoseNothing)
     auto start_worker = [&] {
         // Batched claims and acks, so that a kill can land between a run and its deferred ack. The
         // lease leaves room for a worker starved of CPU by other tests to notice it lost the lease.
-        return spawn({INFRA_TEST_WORKER, db, log, "--concurrency", "2", "--lease", "4000", "--batch", "4", "--drain"});
+        std::vector<std::string> args = {INFRA_TEST_WORKER, db,  log,      "--concurrency", "2", "--lease", "4000",
+                                         "--batch",         "4", "--drain"};
+        // On SQLite, the events too: they commit with the acks.
+        if (GetParam() == "sqlite") args.push_back("--events");
+        return spawn(args);
     };
     std::vector<pid_t> pids;
     for (int i = 0; i < workers; ++i) pids.push_back(start_worker());
@@ -258,6 +265,28 @@ TEST_P(ReliabilityOf, ChaosWorkersKilledThroughoutLoseNothing)
     EXPECT_GT(kills, 5);
     EXPECT_EQ(overlaps(runs, killed_at), 0);
     EXPECT_EQ(f.integrity, "ok");
+    if (GetParam() == "sqlite") {
+        // Every acked task's success is in the audit log once, from the
+        // attempt that was acked, though workers were killed after acks.
+        auto d = store::Db::open(db.substr(9), false);
+        ASSERT_TRUE(d) << d.error().message;
+        auto s = (*d)->prepare("SELECT task_id, COUNT(*), MAX(json_extract(data, '$.attempt')) FROM events "
+                               "WHERE type = 'task.succeeded' GROUP BY task_id");
+        ASSERT_TRUE(s);
+        std::map<std::string, std::pair<long long, long long>> recorded;
+        while (*s->step()) recorded[s->text(0)] = {s->integer(1), s->integer(2)};
+        int unrecorded = 0;
+        for (const auto& [id, state] : f.state) {
+            if (state != "succeeded") continue;
+            auto it = recorded.find(id);
+            if (it == recorded.end()) ++unrecorded;
+            else EXPECT_EQ(it->second, std::make_pair(1LL, f.attempts[id])) << id;
+        }
+        EXPECT_EQ(unrecorded, 0);
+        auto report = events::audit::verify(**d);
+        ASSERT_TRUE(report) << report.error().message;
+        EXPECT_FALSE(report->problem) << report->problem->message;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReliabilityOf, ::testing::Values("sqlite", "postgres", "redis"),

@@ -1,8 +1,11 @@
 // A worker process for the reliability tests: the real Worker and SQLite
 // queue, with an agent that writes START and END lines (task, token, pid,
 // microseconds) to a shared log so tests can check what ran when.
-// Usage: infra_test_worker QUEUE LOG [--concurrency N] [--lease MS] [--drain] [--batch N]
+// Usage: infra_test_worker QUEUE LOG [--concurrency N] [--lease MS] [--drain] [--batch N] [--events]
 // QUEUE is a SQLite file or a queue URL (sqlite://, postgres://, redis://).
+// --events records the events in a SQLite queue's own database, carried in
+// the queue's commits, as the worker command does.
+#include "core/events/event.hpp"
 #include "core/json_access.hpp"
 #include "core/worker.hpp"
 #include "plugins/queues/postgres_queue.hpp"
@@ -65,16 +68,18 @@ private:
 int main(int argc, char** argv)
 {
     if (argc < 3) {
-        std::fprintf(stderr,
-                     "usage: infra_test_worker QUEUE LOG [--concurrency N] [--lease MS] [--drain] [--batch N]\n");
+        std::fprintf(stderr, "usage: infra_test_worker QUEUE LOG [--concurrency N] [--lease MS] [--drain] [--batch N] "
+                             "[--events]\n");
         return 64;
     }
     WorkerOptions opt;
     opt.poll = std::chrono::milliseconds(10);
     opt.backoff = {std::chrono::milliseconds(10), std::chrono::milliseconds(50)};
+    bool record = false;
     for (int i = 3; i < argc; ++i) {
         std::string a = argv[i];
         if (a == "--drain") opt.drain = true;
+        else if (a == "--events") record = true;
         else if (a == "--concurrency" && i + 1 < argc) opt.concurrency = std::atoi(argv[++i]);
         else if (a == "--lease" && i + 1 < argc) opt.lease = std::chrono::milliseconds(std::atoi(argv[++i]));
         else if (a == "--batch" && i + 1 < argc) opt.batch = static_cast<std::size_t>(std::atoi(argv[++i]));
@@ -86,14 +91,29 @@ int main(int argc, char** argv)
     backends.add("postgres", infra::plugins::queues::open_postgres_url);
     backends.add("redis", infra::plugins::queues::open_redis_url);
     std::string url = argv[1];
-    auto q = backends.open(url.find("://") == std::string::npos ? "sqlite://" + url : url);
+    if (url.find("://") == std::string::npos) url = "sqlite://" + url;
+    std::unique_ptr<events::StateSink> state;  // outlives the queue that carries it
+    if (record) {
+        auto s = events::StateSink::open(url.substr(9));
+        if (!s) {
+            std::fprintf(stderr, "%s\n", s.error().message.c_str());
+            return 1;
+        }
+        state = std::move(*s);
+    }
+    events::NullSink dropped;
+    events::EventSink& events = state ? static_cast<events::EventSink&>(*state) : dropped;
+    auto q = backends.open(url, {&events});
     if (!q) {
         std::fprintf(stderr, "%s\n", q.error().message.c_str());
         return 1;
     }
+    if (state && !(*q)->carry_events(*state)) {
+        std::fprintf(stderr, "the queue at %s does not carry its database's events\n", url.c_str());
+        return 1;
+    }
     agent::Registry agents;
     agents.add(std::make_shared<LoggingAgent>(fd));
-    events::NullSink events;
     Worker worker(**q, agents, events, nullptr, opt);
     auto s = worker.run();
     if (!s) {

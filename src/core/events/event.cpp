@@ -99,8 +99,13 @@ void JsonLinesSink::flush()
 // claims and acks need, for a short while at a time.
 constexpr std::size_t k_batch = 4096;
 constexpr std::size_t k_tx_events = 256;
+// Handed to another writer, the sink asks for a transaction of its own as
+// soon as this many events wait: most events are then written beside the
+// writer's work, and its own commits carry only the newest.
+constexpr std::size_t k_through_batch = 16;
 
 struct StateSink::Impl {
+    std::string location;
     std::unique_ptr<store::Db> db;
     std::mutex mutex;
     std::condition_variable cv;       // wakes the writer
@@ -114,6 +119,30 @@ struct StateSink::Impl {
     // linked again in its transaction if another writer appended since.
     audit::Head head{0, audit::k_genesis};
     std::unique_ptr<audit::Appender> appender;  // over db
+
+    // Handed to another writer (write_through): held while asking it to
+    // write, so that writing is handed back only between transactions.
+    std::mutex through_mutex;
+    std::function<Status()> request;
+    // Events this sink made ready before asking for a transaction (the
+    // writer's transaction then holds the write for the inserts only), in
+    // the order they were emitted; the writer waits while more are made ready.
+    std::vector<audit::Prepared> ready;
+    bool preparing = false;
+    std::condition_variable ready_cv;
+    // The writer's connection, and how many events were appended in its
+    // open transaction with the head they lead to, until it ends.
+    store::Db* carrier = nullptr;
+    std::unique_ptr<audit::Appender> carrier_appender;
+    std::size_t in_flight = 0;
+    audit::Head in_flight_head;
+
+    // The link the next prepared events follow, as far as this sink knows.
+    audit::Head next_link() const
+    {
+        if (!ready.empty()) return ready.back().last();
+        return in_flight ? in_flight_head : head;
+    }
 
     void write(std::vector<Event>& batch)
     {
@@ -136,20 +165,58 @@ struct StateSink::Impl {
         }
     }
 
+    // Writes what is buffered: through the writer it was handed to, or on
+    // this sink's own connection. Events that cannot be written are
+    // dropped with a warning, either way.
+    Status write_buffered(std::unique_lock<std::mutex>& lock)
+    {
+        lock.unlock();
+        std::lock_guard through(through_mutex);
+        Status st;
+        if (request) {
+            lock.lock();
+            std::vector<Event> batch;
+            batch.swap(pending);
+            preparing = true;
+            audit::Head from = next_link();
+            lock.unlock();
+            auto prepared = audit::prepare(std::move(batch), std::move(from));
+            lock.lock();
+            ready.push_back(std::move(prepared));
+            preparing = false;
+            ready_cv.notify_all();
+            lock.unlock();
+            st = request();
+        } else {
+            lock.lock();
+            std::vector<Event> batch;
+            batch.swap(pending);
+            lock.unlock();
+            write(batch);
+        }
+        lock.lock();
+        return st;
+    }
+
+    std::size_t batch_size() const { return request ? k_through_batch : k_batch; }
+
     void loop()
     {
         std::unique_lock lock(mutex);
         for (;;) {
             cv.wait_for(lock, std::chrono::milliseconds(50),
-                        [&] { return stop || flush_requested || pending.size() >= k_batch; });
-            std::vector<Event> batch;
-            batch.swap(pending);
+                        [&] { return stop || flush_requested || pending.size() >= batch_size(); });
             flush_requested = false;
             writing = true;
             bool done = stop;
-            lock.unlock();
-            write(batch);
-            lock.lock();
+            Status st = pending.empty() ? Status{} : write_buffered(lock);
+            if (!st) {
+                std::size_t n = pending.size();
+                for (const auto& p : ready) n += p.events.size();
+                spdlog::warn("cannot record {} events: {}", n, st.error().message);
+                pending.clear();
+                ready.clear();
+            }
             writing = false;
             idle_cv.notify_all();
             if (done && pending.empty()) return;
@@ -163,6 +230,7 @@ Result<std::unique_ptr<StateSink>> StateSink::open(const std::string& location)
     if (!db) return db.error();
     std::unique_ptr<StateSink> sink(new StateSink());
     sink->m_impl = std::make_unique<Impl>();
+    sink->m_impl->location = location;
     sink->m_impl->db = std::move(*db);
     sink->m_impl->appender = std::make_unique<audit::Appender>(*sink->m_impl->db);
     // Events are observability: NORMAL sync is durable across a process
@@ -188,7 +256,7 @@ void StateSink::emit(Event e)
     stamp(e);
     std::lock_guard lock(m_impl->mutex);
     m_impl->pending.push_back(std::move(e));
-    if (m_impl->pending.size() >= k_batch) m_impl->cv.notify_all();
+    if (m_impl->pending.size() == m_impl->batch_size()) m_impl->cv.notify_all();
 }
 
 void StateSink::flush()
@@ -196,7 +264,64 @@ void StateSink::flush()
     std::unique_lock lock(m_impl->mutex);
     m_impl->flush_requested = true;
     m_impl->cv.notify_all();
-    m_impl->idle_cv.wait(lock, [&] { return m_impl->pending.empty() && !m_impl->writing; });
+    m_impl->idle_cv.wait(lock, [&] {
+        return m_impl->pending.empty() && m_impl->ready.empty() && m_impl->in_flight == 0 && !m_impl->writing;
+    });
+}
+
+std::string StateSink::location() const
+{
+    return m_impl->location;
+}
+
+void StateSink::write_through(std::function<Status()> request)
+{
+    std::lock_guard through(m_impl->through_mutex);
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->request = std::move(request);
+    m_impl->carrier = nullptr;
+    m_impl->carrier_appender.reset();
+}
+
+Status StateSink::append_buffered(store::Db& db)
+{
+    // Every event emitted so far goes in: those made ready, those being made
+    // ready (waited for), then the rest.
+    std::vector<audit::Prepared> parts;
+    std::vector<Event> rest;
+    audit::Head from;
+    {
+        std::unique_lock lock(m_impl->mutex);
+        m_impl->ready_cv.wait(lock, [&] { return !m_impl->preparing; });
+        from = m_impl->next_link();
+        parts.swap(m_impl->ready);
+        rest.swap(m_impl->pending);
+        for (const auto& p : parts) m_impl->in_flight += p.events.size();
+        m_impl->in_flight += rest.size();
+    }
+    if (!rest.empty()) parts.push_back(audit::prepare(std::move(rest), std::move(from)));
+    if (parts.empty()) return {};
+    if (m_impl->carrier != &db) {
+        m_impl->carrier = &db;
+        m_impl->carrier_appender = std::make_unique<audit::Appender>(db);
+    }
+    for (auto& part : parts) {
+        auto now = m_impl->carrier_appender->append(part);
+        if (!now) return now.error();
+        std::lock_guard lock(m_impl->mutex);
+        m_impl->in_flight_head = std::move(*now);
+    }
+    return {};
+}
+
+void StateSink::transaction_ended(bool committed)
+{
+    std::lock_guard lock(m_impl->mutex);
+    if (m_impl->in_flight == 0) return;
+    if (committed) m_impl->head = m_impl->in_flight_head;
+    else spdlog::warn("cannot record {} events: the transaction that carried them failed", m_impl->in_flight);
+    m_impl->in_flight = 0;
+    m_impl->idle_cv.notify_all();
 }
 
 }  // namespace infra::core::events

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -93,10 +94,35 @@ private:
     std::FILE* m_out;
 };
 
+/// Buffered events that another writer of the same database commits
+/// inside its own write transactions, so that its changes and the events
+/// about them share one commit. The SQLite queue carries the state store's
+/// sink this way: an ack and the task's events reach the disk together.
+class InTransactionSink {
+public:
+    virtual ~InTransactionSink() = default;
+    /// The database the events belong in (a SQLite file or a URL).
+    virtual std::string location() const = 0;
+    /// Hands writing over: from now on the events are written only by
+    /// append_buffered(), in the writer's transactions, and the sink asks
+    /// for such a transaction by calling request (which returns when it
+    /// ended). An empty request hands writing back to the sink. The sink
+    /// must outlive the writer it was handed to.
+    virtual void write_through(std::function<Status()> request) = 0;
+    /// Appends every buffered event to the audit chain through db, inside
+    /// db's open write transaction.
+    virtual Status append_buffered(store::Db& db) = 0;
+    /// The transaction of the last append_buffered() ended: committed, or
+    /// rolled back (its events are dropped, with a warning).
+    virtual void transaction_ended(bool committed) = 0;
+};
+
 /// Writes events to the state store's events table (the audit log),
 /// batched: emit() only buffers; a batch is written in one transaction when
 /// it fills, when a short interval passes, and on flush() and destruction.
-class StateSink final : public EventSink {
+/// Handed to a writer of the same database (write_through), it is written
+/// in that writer's transactions instead.
+class StateSink final : public EventSink, public InTransactionSink {
 public:
     /// Opens its own connection to the state store at location (a SQLite
     /// file or a postgres:// URL).
@@ -104,6 +130,10 @@ public:
     ~StateSink() override;
     void emit(Event e) override;
     void flush() override;
+    std::string location() const override;
+    void write_through(std::function<Status()> request) override;
+    Status append_buffered(store::Db& db) override;
+    void transaction_ended(bool committed) override;
 
 private:
     StateSink() = default;

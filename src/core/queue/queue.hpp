@@ -142,6 +142,9 @@ public:
         std::string id;
         std::int64_t token = 0;
         json result;
+        /// What to record about the ack when it succeeds, emitted inside
+        /// its commit by a queue that commits events (ack_events_sink()).
+        std::vector<events::Event> events;
     };
 
     /// Acks several tasks in one commit; each gets its own status (a lost
@@ -152,6 +155,18 @@ public:
         for (const auto& a : acks) out.push_back(ack(a.id, a.token, a.result));
         return out;
     }
+
+    /// Lets the queue write sink's buffered events in its own write
+    /// transactions when both are in the same database, so that an ack
+    /// returns with the task's events (and Ack::events) on disk, in one
+    /// commit. False when the backend cannot. sink must outlive the queue.
+    virtual bool carry_events(events::InTransactionSink& sink) { return false; }
+
+    /// Where ack_batch() emits each successful ack's Ack::events inside
+    /// the ack's commit: the queue's own sink (OpenOptions::events) once it
+    /// carries the state store's events; null when the caller emits them
+    /// after the ack.
+    virtual events::EventSink* ack_events_sink() const { return nullptr; }
 
     /// Fails an attempt: the task is retried after backoff, or is dead after
     /// its last attempt (or at once when retry is false), keeping error.

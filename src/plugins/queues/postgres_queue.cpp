@@ -342,7 +342,7 @@ public:
 
     Status ack(const std::string& id, std::int64_t token, const json& result) override
     {
-        return ack_batch({{id, token, result}}).front();
+        return ack_batch({{id, token, result, {}}}).front();
     }
 
     std::vector<Status> ack_batch(const std::vector<Ack>& acks) override

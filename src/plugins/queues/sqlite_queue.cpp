@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -38,6 +39,29 @@ public:
         : m_db(std::move(db)), m_reader(std::move(reader)), m_opt(opt)
     {
     }
+
+    ~SqliteQueue() override
+    {
+        if (m_carried) m_carried->write_through({});
+    }
+
+    bool carry_events(events::InTransactionSink& sink) override
+    {
+        std::error_code ec, ec2;
+        auto ours = std::filesystem::weakly_canonical(m_db->path(), ec);
+        auto theirs = std::filesystem::weakly_canonical(sink.location(), ec2);
+        if (ec || ec2 || ours != theirs) return false;
+        m_carried = &sink;
+        // The sink's own writes become empty operations of the group
+        // commit: the leader appends the events before every commit.
+        sink.write_through([this] {
+            return write(
+                false, [] { return Status{}; }, /*events_only=*/true);
+        });
+        return true;
+    }
+
+    events::EventSink* ack_events_sink() const override { return m_carried ? m_opt.events : nullptr; }
 
     Result<std::vector<EnqueueOutcome>> enqueue(std::vector<EnqueueItem> items) override
     {
@@ -232,7 +256,12 @@ public:
     {
         std::vector<Status> out(acks.size());
         auto st = write(false, [&]() -> Status {
-            for (std::size_t i = 0; i < acks.size(); ++i) out[i] = ack_in_tx(acks[i].id, acks[i].token, acks[i].result);
+            auto* sink = ack_events_sink();
+            for (std::size_t i = 0; i < acks.size(); ++i) {
+                out[i] = ack_in_tx(acks[i].id, acks[i].token, acks[i].result);
+                if (out[i] && sink)
+                    for (const auto& e : acks[i].events) sink->emit(e);
+            }
             return {};
         });
         if (!st)
@@ -610,13 +639,14 @@ private:
     struct Op {
         std::function<Status()> fn;
         bool atomic = false;
+        bool events_only = false;  ///< only the carried sink's events to write
         Status status;
         bool done = false;
     };
 
-    Status write(bool atomic, std::function<Status()> fn)
+    Status write(bool atomic, std::function<Status()> fn, bool events_only = false)
     {
-        Op op{std::move(fn), atomic, {}, false};
+        Op op{std::move(fn), atomic, events_only, {}, false};
         std::unique_lock lock(m_mutex);
         m_pending.push_back(&op);
         while (!op.done) {
@@ -643,6 +673,17 @@ private:
 
     void run_batch(std::vector<Op*>& batch)
     {
+        // A batch of events alone commits without an fsync: the queue's
+        // next durable commit syncs the log they were written to, so an
+        // ack still returns with every event emitted before it on disk.
+        bool relaxed = m_opt.durable && std::all_of(batch.begin(), batch.end(), [](Op* op) { return op->events_only; });
+        if (relaxed) (void)m_db->exec("PRAGMA synchronous=NORMAL");
+        run_transaction(batch);
+        if (relaxed) (void)m_db->exec("PRAGMA synchronous=FULL");
+    }
+
+    void run_transaction(std::vector<Op*>& batch)
+    {
         auto tx = store::Transaction::begin(*m_db);
         if (!tx) {
             for (Op* op : batch) {
@@ -659,11 +700,15 @@ private:
                 (void)m_db->exec("RELEASE op");
             }
         }
+        // The carried sink's events, those of this batch's acks among them,
+        // go in the same commit; without them nothing commits.
+        Status recorded = m_carried ? m_carried->append_buffered(*m_db) : Status{};
         // No cached statement outlives the transaction mid-result: one left
         // stepped would hold its read snapshot past the commit, and every
         // later write on this connection would be refused as "locked".
         for (auto& [sql, s] : m_stmts) s.reset();
-        auto committed = tx->commit();
+        auto committed = recorded ? tx->commit() : recorded;
+        if (m_carried) m_carried->transaction_ended(static_cast<bool>(committed));
         for (Op* op : batch) {
             if (!committed && op->status) op->status = committed;
             op->done = true;
@@ -673,6 +718,7 @@ private:
     std::unique_ptr<Db> m_db;
     std::unique_ptr<Db> m_reader;
     SqliteOptions m_opt;
+    events::InTransactionSink* m_carried = nullptr;
     std::map<std::string, Stmt> m_stmts;
     std::mutex m_mutex;
     std::condition_variable m_cv;

@@ -518,7 +518,8 @@ TEST_P(QueueConformance, AckBatchRefusesOnlyTheLostLease)
     auto l = q->claim("w", 3, Millis(30000));
     ASSERT_EQ(l->size(), 3u);
     ASSERT_TRUE(q->cancel("b"));
-    auto out = q->ack_batch({{"a", (*l)[0].token, json{{"n", 1}}}, {"b", (*l)[1].token, {}}, {"c", (*l)[2].token, {}}});
+    auto out = q->ack_batch(
+        {{"a", (*l)[0].token, json{{"n", 1}}, {}}, {"b", (*l)[1].token, {}, {}}, {"c", (*l)[2].token, {}, {}}});
     ASSERT_EQ(out.size(), 3u);
     EXPECT_TRUE(out[0]);
     ASSERT_FALSE(out[1]);
@@ -671,7 +672,7 @@ TEST(RedisStreams, AcknowledgedEntriesAreTrimmed)
         ASSERT_TRUE(leases);
         if (leases->empty()) break;
         std::vector<Queue::Ack> acks;
-        for (const auto& l : *leases) acks.push_back({l.id, l.token, json()});
+        for (const auto& l : *leases) acks.push_back({l.id, l.token, json(), {}});
         for (const auto& st : (*q)->ack_batch(acks)) EXPECT_TRUE(st) << st.error().message;
         acked += acks.size();
     }

@@ -1,4 +1,6 @@
+#include "core/events/audit.hpp"
 #include "core/policy/testing.hpp"
+#include "core/store/db.hpp"
 #include "core/worker.hpp"
 #include "plugins/queues/sqlite_queue.hpp"
 #include "support/fixtures.hpp"
@@ -369,4 +371,110 @@ TEST_F(WorkerTest, WithoutAgentsThereIsNothingToRun)
     auto s = w.run();
     ASSERT_FALSE(s);
     EXPECT_EQ(s.error().message, "this worker has no agents to run tasks with");
+}
+
+namespace {
+
+// The events of a task as stored, through a connection of their own:
+// type, then data, each in the order they were recorded.
+std::vector<std::pair<std::string, json>> stored_events(const std::string& path, const std::string& id)
+{
+    std::vector<std::pair<std::string, json>> out;
+    auto db = store::Db::open(path, false);
+    EXPECT_TRUE(db) << db.error().message;
+    if (!db) return out;
+    auto s = (*db)->prepare("SELECT type, data FROM events WHERE task_id = ? ORDER BY seq");
+    EXPECT_TRUE(s);
+    s->bind(1, id);
+    while (*s->step()) out.emplace_back(s->text(0), json::parse(s->text(1)));
+    return out;
+}
+
+std::vector<std::string> types_of(const std::vector<std::pair<std::string, json>>& stored)
+{
+    std::vector<std::string> out;
+    for (const auto& [type, data] : stored) out.push_back(type == "span" ? data["name"].get<std::string>() : type);
+    return out;
+}
+
+}  // namespace
+
+TEST_F(WorkerTest, AQueueCarryingTheStateStoresEventsAcksWithTheEventsOnDisk)
+{
+    std::string path = (dir / "q.db").string();
+    auto sink = events::StateSink::open(path);
+    ASSERT_TRUE(sink) << sink.error().message;
+    auto carrier = infra::plugins::queues::open_sqlite_queue(path, {true, true, sink->get()});
+    ASSERT_TRUE(carrier) << carrier.error().message;
+    EXPECT_EQ((*carrier)->ack_events_sink(), nullptr);
+    ASSERT_TRUE((*carrier)->carry_events(**sink));
+    EXPECT_EQ((*carrier)->ack_events_sink(), sink->get());
+    add("t1", json::object());
+    auto leases = (*carrier)->claim("w", 1, Millis(30000));
+    ASSERT_TRUE(leases && leases->size() == 1u);
+    (*sink)->emit({"task.claimed", "t1"});
+    std::vector<Queue::Ack> acks{{"t1", leases->front().token, json::object(), {{"task.succeeded", "t1"}}}};
+    ASSERT_TRUE((*carrier)->ack_batch(acks).front());
+    // Read at once, nothing flushed: the ack committed with the events.
+    EXPECT_EQ(types_of(stored_events(path, "t1")), (std::vector<std::string>{"task.claimed", "task.succeeded"}));
+    // A refused ack records nothing.
+    EXPECT_FALSE((*carrier)->ack_batch(acks).front());
+    (*sink)->flush();
+    EXPECT_EQ(stored_events(path, "t1").size(), 2u);
+    auto db = store::Db::open(path, false);
+    ASSERT_TRUE(db);
+    auto report = events::audit::verify(**db);
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_FALSE(report->problem) << report->problem->message;
+    EXPECT_EQ(report->events, 2);
+}
+
+TEST_F(WorkerTest, AQueueCarriesOnlyTheEventsOfItsOwnDatabase)
+{
+    auto other = infra::plugins::queues::open_sqlite_queue((dir / "other.db").string());
+    ASSERT_TRUE(other);
+    auto sink = events::StateSink::open((dir / "q.db").string());
+    ASSERT_TRUE(sink) << sink.error().message;
+    auto carrier = infra::plugins::queues::open_sqlite_queue((dir / "other.db").string(), {true, true, sink->get()});
+    ASSERT_TRUE(carrier);
+    EXPECT_FALSE((*carrier)->carry_events(**sink));
+    EXPECT_EQ((*carrier)->ack_events_sink(), nullptr);
+}
+
+TEST_F(WorkerTest, AWorkerOnACarryingQueueRecordsTheSameEventsInOneChain)
+{
+    std::string path = (dir / "q.db").string();
+    auto sink = events::StateSink::open(path);
+    ASSERT_TRUE(sink) << sink.error().message;
+    auto carrier = infra::plugins::queues::open_sqlite_queue(path, {true, true, sink->get()});
+    ASSERT_TRUE(carrier);
+    ASSERT_TRUE((*carrier)->carry_events(**sink));
+    add("ok", json::object());
+    add("broken", {{"fatal", true}});
+    auto o = opts();
+    o.batch = 4;
+    Worker w(**carrier, agents, **sink, nullptr, o);
+    auto s = w.run();
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->succeeded, 1u);
+    auto ok = stored_events(path, "ok");
+    EXPECT_EQ(types_of(ok), (std::vector<std::string>{"queue.wait", "task.claimed", "task.run", "task.succeeded"}));
+    EXPECT_EQ(types_of(stored_events(path, "broken")),
+              (std::vector<std::string>{"queue.wait", "task.claimed", "task.failed", "task.dead", "task.run"}));
+    ASSERT_EQ(ok.size(), 4u);
+    const json& done = ok.back().second;
+    EXPECT_EQ(done["worker"], "test-worker");
+    EXPECT_EQ(done["attempt"], 1);
+    EXPECT_EQ(done["agent"], "test");
+    EXPECT_EQ(done["taskType"], "compliance-remediation");
+    EXPECT_TRUE(done.contains("durationMs"));
+    auto db = store::Db::open(path, false);
+    ASSERT_TRUE(db);
+    // task.succeeded is in its task's trace, as when the worker emits it.
+    auto traces = (*db)->prepare("SELECT COUNT(DISTINCT trace_id) FROM events WHERE task_id = 'ok'");
+    ASSERT_TRUE(traces && *traces->step());
+    EXPECT_EQ(traces->integer(0), 1);
+    auto report = events::audit::verify(**db);
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_FALSE(report->problem) << report->problem->message;
 }
