@@ -93,6 +93,16 @@ Result<WorkerRunSummary> run_worker(const Site& site, WorkerRun run)
 {
     process::retain_heap();
     process::ignore_broken_pipes();
+    // Signals go to one thread that asks the worker to stop. Blocked before
+    // anything opened below starts a thread (the state sink's writer, the
+    // exporter's), so that every thread inherits the mask and none of them
+    // takes a SIGTERM in the watcher's place, which ended the process at once.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);  // sent by this thread when the worker ends on its own
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
     WorkerOptions& w = run.worker;
     std::optional<Workspace> ws;
     if (!run.workspace.empty()) {
@@ -139,13 +149,6 @@ Result<WorkerRunSummary> run_worker(const Site& site, WorkerRun run)
     // ack returns with the task's events on disk. (The sink outlives it.)
     if (auto* carried = dynamic_cast<events::InTransactionSink*>(sink->get())) (*queue)->carry_events(*carried);
 
-    // Signals go to one thread that asks the worker to stop.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);  // sent by this thread when the worker ends on its own
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
     if (*delivery) change::attach_events(**delivery, &events);
     // A local worker also applies tier-4 tasks that asked for it
     // (payload.apply: true) once every approval of their plan is recorded.

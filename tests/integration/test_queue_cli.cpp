@@ -7,7 +7,10 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <sstream>
+#include <thread>
 
 using infra::test::run_cli;
 using infra::test::RunOptions;
@@ -183,4 +186,29 @@ TEST_F(QueueCli, AWorkerWhoseReaderWentAwayFinishesItsTasks)
     auto entries = lines(ls.out);
     ASSERT_EQ(entries.size(), 5u) << ls.out;
     for (const auto& e : entries) EXPECT_EQ(e["state"], "succeeded") << e.dump();
+}
+
+// SIGTERM stops claiming and lets the running task finish: the worker's
+// threads (its state sink's writer among them) leave the signal to the one
+// that stops it, where it once ended the process at once (exit 143).
+TEST_F(QueueCli, SigtermLetsTheRunningTaskFinish)
+{
+    write_file(dir / "home/config.yaml", "exec:\n  command: [sh, -c, \"sleep 2; echo done by exec\"]\n");
+    write_file(dir / "ws/main.tf", "status = 1\n");
+    auto t = nlohmann::json::parse(task("01M86TZH12FPQAZA78N10Q24Q0", "compliance-remediation", "staging", "term-1"));
+    t["context"]["agentSlug"] = "exec";
+    ASSERT_EQ(run_cli({"enqueue"}, opt(t.dump() + "\n")).exit_code, 0);
+    infra::test::Background worker({"worker", "--workspace", (dir / "ws").string()}, opt());
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    for (;;) {
+        auto ls = run_cli({"queue", "ls", "--json"}, opt());
+        if (ls.out.find("\"leased\"") != std::string::npos) break;
+        ASSERT_LT(std::chrono::steady_clock::now(), deadline) << ls.out << worker.err();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(worker.stop(SIGTERM), 0) << worker.err();
+    EXPECT_NE(worker.err().find("stopping: finishing running tasks"), std::string::npos) << worker.err();
+    auto ls = lines(run_cli({"queue", "ls", "--json"}, opt()).out);
+    ASSERT_EQ(ls.size(), 1u);
+    EXPECT_EQ(ls[0]["state"], "succeeded") << ls[0].dump();
 }
