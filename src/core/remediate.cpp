@@ -159,6 +159,88 @@ Result<std::map<std::string, TaskOutcome>> work(const Site& site, const Options&
     return ran;
 }
 
+/// One line per finding (the findings of a group share its task), with
+/// what each line needs until its outcome is known.
+struct Lines {
+    std::vector<FindingOutcome>& out;
+    std::vector<std::string> keys;    ///< each line's finding key
+    std::vector<std::string> agents;  ///< each line's agent
+    std::vector<std::size_t> first;   ///< each task's first line, then the end of the tasks' lines
+
+    Lines(std::vector<FindingOutcome>& lines, const std::vector<AgentTask>& tasks,
+          const std::vector<change::HeldBack>& held)
+        : out(lines)
+    {
+        for (const auto& t : tasks) {
+            first.push_back(out.size());
+            for (const auto& f : findings_of(t)) {
+                out.push_back({t.id, describe_finding(f, std::string(to_string(t.type)), t.context.resource), "", "",
+                               nullptr, Verdict::ok});
+                keys.push_back(f.key);
+                agents.push_back(t.context.agent_slug);
+            }
+        }
+        first.push_back(out.size());
+        for (const auto& h : held) {
+            out.push_back({"", describe_finding(h.finding, "", ""),
+                           h.reason.rfind("declined", 0) == 0 ? "declined" : "left alone", h.reason, nullptr,
+                           Verdict::ok});
+            keys.push_back(h.key);
+            agents.emplace_back();
+        }
+    }
+
+    /// Says what policy decided of each task's lines; the ids of the tasks
+    /// a worker is to run.
+    std::vector<std::string> decided(const std::vector<intake::Admitted>& admitted, bool dry_run)
+    {
+        std::vector<std::string> ids;
+        for (std::size_t i = 0; i < admitted.size(); ++i) {
+            const auto& a = admitted[i];
+            for (std::size_t n = first[i]; n < first[i + 1]; ++n) {
+                FindingOutcome& l = out[n];
+                l.task_id = a.id;  // the unfinished task it duplicates, when it does
+                if (a.state == "denied") {
+                    l.state = "denied";
+                    l.detail = a.reason;
+                    l.verdict = Verdict::denied;
+                } else if (dry_run) {
+                    l.state = a.state == "pending-approval" ? "would wait for approval" : "would fix";
+                    l.detail = "tier " + std::to_string(int_member(a.decision, "tier")) + ", agent " + agents[n];
+                    if (a.state == "pending-approval") l.verdict = Verdict::pending;
+                } else {
+                    if (a.state == "pending-approval") {
+                        l.state = "waiting for approval";
+                        l.verdict = Verdict::pending;
+                    }
+                    if (n == first[i]) ids.push_back(a.id);
+                }
+            }
+        }
+        return ids;
+    }
+
+    /// Says what became of each task: what the worker ran it says; a task
+    /// it did not run (one that waits for approval, or duplicates one
+    /// already queued) the queue says.
+    void settled(const std::map<std::string, TaskOutcome>& ran, queue::Queue& queue)
+    {
+        for (std::size_t n = 0; n < out.size(); ++n) {
+            FindingOutcome& l = out[n];
+            if (!l.state.empty() && l.state != "waiting for approval") continue;
+            auto known = ran.find(l.task_id);
+            auto outcome = known != ran.end() ? Result<TaskOutcome>(known->second) : read_back(queue, l.task_id);
+            if (outcome) {
+                settle(l, keys[n], *outcome);
+            } else {
+                l.state = "unknown";
+                l.detail = "cannot read task " + l.task_id + " back from the queue: " + outcome.error().message;
+                l.verdict = Verdict::failed;
+            }
+        }
+    }
+};
+
 }  // namespace
 
 Result<Outcome> run(const Site& site, const Options& o)
@@ -188,55 +270,13 @@ Result<Outcome> run(const Site& site, const Options& o)
         if (!kept) return fail(kept.error());
         held = std::move(*kept);
     }
-    // One line per finding; the findings of a group share its task.
-    auto& lines = out.findings;
-    std::vector<std::string> keys, agents;
-    std::vector<std::size_t> first_line;
-    for (const auto& t : tasks) {
-        first_line.push_back(lines.size());
-        for (const auto& f : findings_of(t)) {
-            lines.push_back({t.id, describe_finding(f, std::string(to_string(t.type)), t.context.resource), "", "",
-                             nullptr, Verdict::ok});
-            keys.push_back(f.key);
-            agents.push_back(t.context.agent_slug);
-        }
-    }
-    first_line.push_back(lines.size());
-    for (const auto& h : held) {
-        lines.push_back({"", describe_finding(h.finding, "", ""),
-                         h.reason.rfind("declined", 0) == 0 ? "declined" : "left alone", h.reason, nullptr,
-                         Verdict::ok});
-        keys.push_back(h.key);
-        agents.emplace_back();
-    }
+    Lines lines(out.findings, tasks, held);
     intake::Options io;
     io.stage = "remediate";
     io.dry_run = o.dry_run;
     auto admitted = (*intake)->admit(std::move(tasks), io);
     if (!admitted) return fail(admitted.error());
-    std::vector<std::string> ids;
-    for (std::size_t i = 0; i < admitted->size(); ++i) {
-        const auto& a = (*admitted)[i];
-        for (std::size_t n = first_line[i]; n < first_line[i + 1]; ++n) {
-            FindingOutcome& l = lines[n];
-            l.task_id = a.id;  // the unfinished task it duplicates, when it does
-            if (a.state == "denied") {
-                l.state = "denied";
-                l.detail = a.reason;
-                l.verdict = Verdict::denied;
-            } else if (o.dry_run) {
-                l.state = a.state == "pending-approval" ? "would wait for approval" : "would fix";
-                l.detail = "tier " + std::to_string(int_member(a.decision, "tier")) + ", agent " + agents[n];
-                if (a.state == "pending-approval") l.verdict = Verdict::pending;
-            } else {
-                if (a.state == "pending-approval") {
-                    l.state = "waiting for approval";
-                    l.verdict = Verdict::pending;
-                }
-                if (n == first_line[i]) ids.push_back(a.id);
-            }
-        }
-    }
+    std::vector<std::string> ids = lines.decided(*admitted, o.dry_run);
 
     std::map<std::string, TaskOutcome> ran;
     if (!o.dry_run && !ids.empty()) {
@@ -245,23 +285,7 @@ Result<Outcome> run(const Site& site, const Options& o)
         ran = std::move(*worked);
     }
     events->flush();
-
-    for (std::size_t n = 0; n < lines.size(); ++n) {
-        FindingOutcome& l = lines[n];
-        if (!l.state.empty() && l.state != "waiting for approval") continue;
-        // What the worker ran it says; a task it did not run (one that
-        // waits for approval, or duplicates one already queued) the queue says.
-        auto known = ran.find(l.task_id);
-        auto outcome =
-            known != ran.end() ? Result<TaskOutcome>(known->second) : read_back(*(*intake)->queue, l.task_id);
-        if (outcome) {
-            settle(l, keys[n], *outcome);
-        } else {
-            l.state = "unknown";
-            l.detail = "cannot read task " + l.task_id + " back from the queue: " + outcome.error().message;
-            l.verdict = Verdict::failed;
-        }
-    }
+    lines.settled(ran, *(*intake)->queue);
     return out;
 }
 

@@ -78,6 +78,42 @@ Status open_workers(const Site& site, const ServiceOptions& opt, events::EventSi
     return {};
 }
 
+/// Admits a schedule's tick as a schedule signal, as a webhook's delivery is.
+void admit_tick(const signals::Registry& signals, const Options& so, Server& server, events::EventSink& sink,
+                const Schedule& s, timeutil::TimePoint at)
+{
+    const signals::SignalParser* parser = signals.find("schedule");
+    nlohmann::json tick = {{"schedule", s.name}, {"firedAt", timeutil::format_rfc3339(at)}};
+    signals::IngestOptions in;
+    in.schedules = so.schedules;
+    in.repository_id = so.repository_id;
+    auto found = signals::parse_text(*parser, tick.dump(), "schedule " + s.name, in, &sink);
+    std::string outcome = "admitted";
+    if (!found) {
+        outcome = "invalid";
+        spdlog::error("schedule {}: {}", s.name, found.error().message);
+    } else if (auto ids = server.submit("schedule", std::move(found->tasks)); !ids) {
+        outcome = "failed";
+        spdlog::error("schedule {}: {}", s.name, ids.error().message);
+    } else {
+        spdlog::info("schedule {} fired: {}", s.name, ids->empty() ? "no task" : ids->front());
+    }
+    server.metrics().add("infra_agent_schedule_fires_total", {{"schedule", s.name}, {"outcome", outcome}});
+}
+
+/// Events of workers that do not own the state store, moved from the
+/// queue's output stream into the audit log on connections of their own;
+/// null when the queue has no such stream.
+Result<std::unique_ptr<queue::EventReconciler>> open_reconciler(const Site& site, const std::string& queue_flag)
+{
+    auto stream = site.open_queue(queue_flag, nullptr);
+    if (!stream) return fail(stream.error());
+    if (!queue::has_event_stream(**stream)) return std::unique_ptr<queue::EventReconciler>();
+    auto state = open_state(site.home);
+    if (!state) return fail(state.error());
+    return std::make_unique<queue::EventReconciler>(std::move(*stream), std::move(*state));
+}
+
 }  // namespace
 
 Status run(const Site& site, const ServiceOptions& opt)
@@ -152,24 +188,8 @@ Status run(const Site& site, const ServiceOptions& opt)
     if (so.tokens.empty()) spdlog::info("the REST API (/v1) refuses every request: no serve.api_tokens_file");
 
     // The scheduler: each tick is a schedule signal, admitted like a webhook.
-    const signals::SignalParser* schedule_parser = site.signals.find("schedule");
     Scheduler scheduler(std::move(*schedules), [&](const Schedule& s, timeutil::TimePoint at) {
-        nlohmann::json tick = {{"schedule", s.name}, {"firedAt", timeutil::format_rfc3339(at)}};
-        signals::IngestOptions in;
-        in.schedules = so.schedules;
-        in.repository_id = so.repository_id;
-        auto found = signals::parse_text(*schedule_parser, tick.dump(), "schedule " + s.name, in, sink);
-        std::string outcome = "admitted";
-        if (!found) {
-            outcome = "invalid";
-            spdlog::error("schedule {}: {}", s.name, found.error().message);
-        } else if (auto ids = server.submit("schedule", std::move(found->tasks)); !ids) {
-            outcome = "failed";
-            spdlog::error("schedule {}: {}", s.name, ids.error().message);
-        } else {
-            spdlog::info("schedule {} fired: {}", s.name, ids->empty() ? "no task" : ids->front());
-        }
-        server.metrics().add("infra_agent_schedule_fires_total", {{"schedule", s.name}, {"outcome", outcome}});
+        admit_tick(site.signals, so, server, *sink, s, at);
     });
 
     Workers workers;
@@ -192,18 +212,8 @@ Status run(const Site& site, const ServiceOptions& opt)
     if (opt.listening) opt.listening(url);
     spdlog::info("serving on {}", url);
 
-    // Events of workers that do not own the state store, from the queue's
-    // output stream into the audit log, on connections of their own.
-    std::unique_ptr<queue::EventReconciler> reconciler;
-    {
-        auto stream = site.open_queue(opt.queue, nullptr);
-        if (!stream) return fail(stream.error());
-        if (queue::has_event_stream(**stream)) {
-            auto state = open_state(site.home);
-            if (!state) return fail(state.error());
-            reconciler = std::make_unique<queue::EventReconciler>(std::move(*stream), std::move(*state));
-        }
-    }
+    auto reconciler = open_reconciler(site, opt.queue);
+    if (!reconciler) return fail(reconciler.error());
 
     scheduler.start();
     std::mutex sync_stop_mutex;
@@ -235,7 +245,7 @@ Status run(const Site& site, const ServiceOptions& opt)
     }
     pthread_kill(watcher.native_handle(), SIGUSR1);
     watcher.join();
-    reconciler.reset();  // after the last worker event is in
+    reconciler->reset();  // after the last worker event is in
     sink->flush();
     spdlog::info("stopped");
     if (!summary) return fail(summary.error());
