@@ -21,6 +21,19 @@ void ignore_broken_pipes()
     ::signal(SIGPIPE, SIG_IGN);
 }
 
+sigset_t start_daemon()
+{
+    retain_heap();
+    ignore_broken_pipes();
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    return set;
+}
+
 namespace {
 sigset_t pipe_only()
 {

@@ -25,6 +25,14 @@ void retain_heap();
 /// half done. For worker and serve; the CLI's filters keep the default.
 void ignore_broken_pipes();
 
+/// How worker and serve start: retain_heap, ignore_broken_pipes, and
+/// SIGTERM, SIGINT and SIGUSR1 blocked in the calling thread, so in every
+/// thread it starts from then on; one thread then takes them with sigwait
+/// on the set returned (SIGUSR1 is how a process wakes that thread itself).
+/// Call it before anything starts a thread: a thread started before would
+/// take a SIGTERM with its default action, and the process would end at once.
+sigset_t start_daemon();
+
 /// Reads what is ready on fd (a child's stdout or stderr) into dst, keeping
 /// at most cap bytes: more is read and dropped, so that the child never
 /// blocks on a full pipe; *cut is set when something was dropped. False at

@@ -91,18 +91,10 @@ Status claim_as_broker_worker(const creds::Provider& provider, WorkerOptions& w)
 
 Result<WorkerRunSummary> run_worker(const Site& site, WorkerRun run)
 {
-    process::retain_heap();
-    process::ignore_broken_pipes();
-    // Signals go to one thread that asks the worker to stop. Blocked before
-    // anything opened below starts a thread (the state sink's writer, the
-    // exporter's), so that every thread inherits the mask and none of them
-    // takes a SIGTERM in the watcher's place, which ended the process at once.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);  // sent by this thread when the worker ends on its own
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // Signals go to one thread that asks the worker to stop; blocked before
+    // anything opened below (the state sink's writer, the exporter) starts
+    // a thread that would take a SIGTERM in its place.
+    sigset_t set = process::start_daemon();
     WorkerOptions& w = run.worker;
     std::optional<Workspace> ws;
     if (!run.workspace.empty()) {

@@ -118,16 +118,8 @@ Result<std::unique_ptr<queue::EventReconciler>> open_reconciler(const Site& site
 
 Status run(const Site& site, const ServiceOptions& opt)
 {
-    process::retain_heap();
-    process::ignore_broken_pipes();
-    // Signals go to one thread, which stops everything in order; every
-    // thread started from here on inherits the blocked mask.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    // Signals go to one thread, which stops everything in order.
+    sigset_t set = process::start_daemon();
     const Config& cfg = site.config;
     auto options = options_from(cfg, opt.flags);
     if (!options) return fail(options.error());
