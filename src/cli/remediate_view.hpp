@@ -6,8 +6,6 @@
 #include "cli/context.hpp"
 #include "core/remediate.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <string>
 #include <vector>
 

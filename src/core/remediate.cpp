@@ -10,7 +10,6 @@
 #include "core/sandbox_choice.hpp"
 #include "core/signals/group.hpp"
 #include "core/signals/ingest.hpp"
-#include "core/state.hpp"
 #include "core/text.hpp"
 #include "core/worker.hpp"
 

@@ -60,6 +60,11 @@ TEST(ChangePaths, AGroupsChangeBelongsToEachOfItsFindingsDirectories)
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().message, "the change touches 'regions/north/volume.tf', and a change may touch only Terraform "
                                  "files under 'regions/east', 'regions/west'");
+    // A report that names a file outside the repository opens nothing of it.
+    json out = {{"file", "../../infra/main.tf"}, {"key", "o"}};
+    auto hostile = payload_task({{"finding", a}, {"findings", {a, out}}});
+    EXPECT_FALSE(change::check_changed_paths({"infra/main.tf"}, hostile, decision()));
+    EXPECT_FALSE(change::check_changed_paths({"main.tf"}, hostile, decision()));
     // A finding without a file could be anywhere: the whole repository.
     auto anywhere = payload_task({{"finding", a}, {"findings", {a, {{"key", "d"}}}}});
     EXPECT_EQ(change::task_roots(anywhere), (std::vector<std::string>{"."}));
