@@ -35,20 +35,6 @@ std::vector<TaskFinding> findings_of(const AgentTask& t)
     return found;
 }
 
-/// What became of a task the worker did not run, from the queue.
-Result<TaskOutcome> read_back(queue::Queue& queue, const std::string& id)
-{
-    auto e = queue.show(id);
-    if (!e) return fail(e.error());
-    TaskOutcome o{e->id, e->state, false, e->result, e->last_error, e->required_approvals};
-    // Over pr.max_open or pr.max_per_hour: queued, it goes out as others merge or close.
-    if (o.state == queue::State::queued && o.error.rfind("waiting: ", 0) == 0) {
-        o.waiting = true;
-        o.error = o.error.substr(9);
-    }
-    return o;
-}
-
 /// Fills in what became of a finding from what became of its task.
 void settle(FindingOutcome& f, const std::string& key, const TaskOutcome& t)
 {
@@ -228,7 +214,7 @@ struct Lines {
             FindingOutcome& l = out[n];
             if (!l.state.empty() && l.state != "waiting for approval") continue;
             auto known = ran.find(l.task_id);
-            auto outcome = known != ran.end() ? Result<TaskOutcome>(known->second) : read_back(queue, l.task_id);
+            auto outcome = known != ran.end() ? Result<TaskOutcome>(known->second) : outcome_of(queue, l.task_id);
             if (outcome) {
                 settle(l, keys[n], *outcome);
             } else {

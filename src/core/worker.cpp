@@ -554,4 +554,17 @@ void Worker::failed(const queue::Lease& lease, const agent::Outcome& outcome, do
     }
 }
 
+Result<TaskOutcome> outcome_of(queue::Queue& queue, const std::string& id)
+{
+    auto e = queue.show(id);
+    if (!e) return fail(e.error());
+    TaskOutcome o{e->id, e->state, false, e->result, e->last_error, e->required_approvals};
+    // Over pr.max_open or pr.max_per_hour: queued, it goes out as others merge or close.
+    if (o.state == queue::State::queued && o.error.rfind("waiting: ", 0) == 0) {
+        o.waiting = true;
+        o.error = o.error.substr(9);
+    }
+    return o;
+}
+
 }  // namespace infra::core

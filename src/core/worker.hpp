@@ -58,6 +58,10 @@ struct TaskOutcome {
     std::vector<std::string> approvals;  ///< the approvals it waits for
 };
 
+/// What became of a task, read from the queue (for a task this process's
+/// worker did not run to its end).
+Result<TaskOutcome> outcome_of(queue::Queue& queue, const std::string& id);
+
 /// What a worker did.
 struct WorkerSummary {
     std::size_t claimed = 0;
