@@ -2,20 +2,13 @@
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/task_output.hpp"
-#include "core/change/delivery.hpp"
 #include "core/environment.hpp"
-#include "core/events/trace.hpp"
-#include "core/input.hpp"
 #include "core/json_stream.hpp"
-#include "core/log.hpp"
-#include "core/signals/group.hpp"
-#include "core/signals/ingest.hpp"
-#include "core/state.hpp"
+#include "core/signals/request.hpp"
 #include "core/text.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -78,72 +71,28 @@ core::Status read_headers(const Options& opt, core::signals::IngestOptions& in)
     return {};
 }
 
-// With a state home at hand, the ingest is recorded as the span the tasks'
-// traceparent names, so that `trace` starts at the signal even when ingest
-// runs in a pipeline of its own; without one, ingest stays a pure filter.
-void record_ingest(Context& ctx, const core::events::SpanContext& parent, const core::events::SpanContext& step,
-                   std::int64_t started, std::string_view parser, const std::string& name, const TaskOutput& out,
-                   const core::Status& st)
-{
-    const auto& home = ctx.home();
-    if (out.emitted() == 0 || (!home.state_is_remote() && !std::filesystem::exists(home.state_location()))) return;
-    auto db = core::open_state(ctx.home());
-    if (!db) return;
-    auto sink = core::events::StateSink::open(ctx.home().state_location());
-    if (!sink) return;
-    core::events::record_span(**sink, "ingest", "", parent, started, core::events::now_unix_ns(),
-                              {{"signal.source", parser},
-                               {"signal.name", name},
-                               {"signal.tasks", out.emitted()},
-                               {"signal.skipped", out.skipped()}},
-                              step.span_id, st ? "" : st.error().message);
-    (*sink)->flush();
-}
-
-// The secret from --secret, --secret-file, or webhooks.<source>.secret_env.
-core::Result<std::string> read_secret(const Options& opt, const std::string& source, const core::Config& cfg)
-{
-    std::string secret = opt.secret;
-    if (!opt.secret_file.empty()) {
-        std::ifstream f(opt.secret_file);
-        if (!f) return core::fail(core::Errc::unavailable, "cannot read secret file '" + opt.secret_file + "'");
-        std::getline(f, secret);
-    } else if (secret.empty()) {
-        if (auto env = cfg.get("webhooks." + source + ".secret_env")) {
-            const char* v = std::getenv(env->c_str());
-            if (!v || !*v)
-                return core::fail(core::Errc::unavailable,
-                                  "webhooks." + source + ".secret_env names '" + *env + "', which is not set");
-            secret = v;
-        }
-    }
-    core::log::add_secret(secret);
-    return secret;
-}
-
 int run(const Options& opt, Context& ctx)
 {
     if (opt.list) return list_sources(ctx);
-    auto cfg = ctx.config();
-    if (!cfg) return ctx.fail(cfg.error());
-
-    std::string source;
-    std::string file = "-";
+    core::signals::Request r;
     if (opt.detect) {
         if (opt.args.size() > 1) return ctx.fail(core::make_error(core::Errc::usage, "--detect takes only a FILE"));
-        if (!opt.args.empty()) file = opt.args[0];
+        if (!opt.args.empty()) r.file = opt.args[0];
     } else {
         if (opt.args.empty())
             return ctx.fail(core::make_error(core::Errc::usage, "ingest needs a source, or --detect",
                                              "run 'infra-agent ingest --list' for the sources"));
-        source = opt.args[0];
-        if (opt.args.size() > 1) file = opt.args[1];
+        r.source = opt.args[0];
+        if (opt.args.size() > 1) r.file = opt.args[1];
     }
-
-    core::signals::IngestOptions in;
+    r.message = opt.message;
+    r.secret = opt.secret;
+    r.secret_file = opt.secret_file;
+    r.repository = opt.repo;
+    r.group_by = opt.group_by;
+    core::signals::IngestOptions& in = r.options;
     in.keep_going = opt.keep_going;
-    in.repository_id = core::change::repository_id(**cfg, opt.repo);
-    in.organization_id = !opt.org.empty() ? opt.org : (*cfg)->get_or("repository.organization", "");
+    in.organization_id = opt.org;
     in.agent_slug = opt.agent;
     if (!opt.environment.empty()) {
         auto env = core::canonical_environment(opt.environment, "--environment");
@@ -151,69 +100,26 @@ int run(const Options& opt, Context& ctx)
         in.environment = *env;
     }
     in.path_root = opt.root;
-    in.schedules = (*cfg)->get_json("schedules");
     if (auto st = read_headers(opt, in); !st) return ctx.fail(st.error());
+    auto site = ctx.site();
+    if (!site) return ctx.fail(site.error());
 
-    std::unique_ptr<core::ByteSource> src;
-    if (source == "schedule" && file != "-" && !std::filesystem::exists(file)) {
-        // `ingest schedule NAME`: a tick of the named schedule, now.
-        src = core::ByteSource::from_string(nlohmann::json{{"schedule", file}}.dump(), "schedule '" + file + "'");
-    } else if (source == "chat" && !opt.message.empty()) {
-        src = core::ByteSource::from_string(opt.message, "--message");
-    } else {
-        auto opened = core::ByteSource::open(file);
-        if (!opened) return ctx.fail(opened.error());
-        src = std::move(*opened);
-    }
-
-    const core::signals::SignalParser* parser = nullptr;
-    if (opt.detect) {
-        core::signals::DetectInput d{src->peek_prefix(64 * 1024), &in.headers};
-        auto found = ctx.signals().detect(d, src->name());
-        if (!found) return ctx.fail(found.error());
-        parser = *found;
-        spdlog::debug("'{}' looks like {}", src->name(), parser->name());
-    } else {
-        parser = ctx.signals().find(source);
-        if (!parser)
-            return ctx.fail(core::make_error(core::Errc::usage, "unknown source " + core::text::quote(source),
-                                             "run 'infra-agent ingest --list' for the sources"));
-    }
-    auto secret = read_secret(opt, std::string(parser->name()), **cfg);
-    if (!secret) return ctx.fail(secret.error());
-    in.secret = *secret;
-
-    bool json = opt.format.empty() ? ctx.json() : opt.format == "json";
-    TaskOutput out(ctx, json);
-    // The tasks join the sender's trace (a traceparent header of the
-    // delivery, else TRACEPARENT of a CI job), else start one; this ingest
-    // is their parent span.
-    auto sent =
-        in.headers.count("traceparent") ? core::events::parse_traceparent(in.headers.at("traceparent")) : std::nullopt;
-    core::events::SpanContext root = sent ? *sent : core::events::process_root_context();
-    core::events::SpanContext step{root.trace_id, core::events::new_span_id()};
-    out.set_traceparent(core::events::to_traceparent(step));
-    std::int64_t started = core::events::now_unix_ns();
-    // A filter keeps one task per finding unless grouping is asked for.
-    auto group_by = opt.group_by.empty() ? core::signals::parse_group_by((*cfg)->get_or("pr.group_by", "finding"))
-                                         : core::signals::parse_group_by(opt.group_by, "--group-by");
-    if (!group_by) return ctx.fail(group_by.error());
-    core::signals::GroupingSink grouped(out, *group_by);
-    auto st = core::signals::ingest(*parser, *src, in, grouped);
-    record_ingest(ctx, root, step, started, parser->name(), src->name(), out, st);
+    TaskOutput out(ctx, opt.format.empty() ? ctx.json() : opt.format == "json");
+    auto read = core::signals::read(*site, std::move(r), out);
+    if (!read) return ctx.fail(read.error());
     int code = exit_code::ok;
-    if (!st) code = ctx.fail(st.error());
-    if (out.rejected() > 0) {
-        spdlog::error("{} record{} of '{}' rejected", out.rejected(), out.rejected() == 1 ? "" : "s", src->name());
+    if (!read->status) code = ctx.fail(read->status.error());
+    if (read->rejected > 0) {
+        spdlog::error("{} record{} of '{}' rejected", read->rejected, read->rejected == 1 ? "" : "s", read->input);
         code = std::max(code, exit_code::data);
     }
-    if (st && out.emitted() == 0 && out.rejected() == 0) {
-        for (const auto& r : out.skip_reasons()) spdlog::info("nothing to do: {}", r);
-        if (out.skip_reasons().empty()) spdlog::info("no tasks in '{}'", src->name());
-    } else if (st) {
+    if (read->status && read->tasks == 0 && read->rejected == 0) {
+        for (const auto& reason : out.skip_reasons()) spdlog::info("nothing to do: {}", reason);
+        if (out.skip_reasons().empty()) spdlog::info("no tasks in '{}'", read->input);
+    } else if (read->status) {
         auto level = ctx.stderr_is_tty() ? spdlog::level::info : spdlog::level::debug;
-        spdlog::log(level, "{} task{} from '{}' ({} skipped)", out.emitted(), out.emitted() == 1 ? "" : "s",
-                    src->name(), out.skipped());
+        spdlog::log(level, "{} task{} from '{}' ({} skipped)", read->tasks, read->tasks == 1 ? "" : "s", read->input,
+                    read->skipped);
     }
     return code;
 }

@@ -67,7 +67,6 @@ void TaskOutput::render(const core::AgentTask& task, std::string& out) const
 
 void TaskOutput::task(core::AgentTask&& task)
 {
-    if (!m_traceparent.empty() && !task.extra.contains("traceparent")) task.extra["traceparent"] = m_traceparent;
     render(task, m_buf);
     ++m_pending;
     if (m_buf.size() > k_spill_at) spill();
@@ -97,7 +96,6 @@ void TaskOutput::commit()
     }
     std::fwrite(m_buf.data(), 1, m_buf.size(), stdout);
     std::fflush(stdout);
-    m_emitted += m_pending;
     m_pending = 0;
     m_buf.clear();
 }
@@ -114,14 +112,12 @@ void TaskOutput::abort()
 
 void TaskOutput::skip(const std::string& reason)
 {
-    ++m_skipped;
     if (m_skip_reasons.size() < 5) m_skip_reasons.push_back(reason);
     spdlog::debug("skipped: {}", reason);
 }
 
 void TaskOutput::reject(const core::Error& error)
 {
-    ++m_rejected;
     m_ctx.fail(error);
 }
 

@@ -26,12 +26,6 @@ public:
     void skip(const std::string& reason) override;
     void reject(const core::Error& error) override;
 
-    /// Every task without a traceparent gets this one.
-    void set_traceparent(std::string tp) { m_traceparent = std::move(tp); }
-
-    std::size_t emitted() const { return m_emitted; }
-    std::size_t skipped() const { return m_skipped; }
-    std::size_t rejected() const { return m_rejected; }
     /// The first few reasons for skipping, to explain an empty result.
     const std::vector<std::string>& skip_reasons() const { return m_skip_reasons; }
 
@@ -45,11 +39,7 @@ private:
     std::string m_buf;
     std::FILE* m_spill = nullptr;
     std::size_t m_pending = 0;
-    std::size_t m_emitted = 0;
-    std::size_t m_skipped = 0;
-    std::size_t m_rejected = 0;
     std::vector<std::string> m_skip_reasons;
-    std::string m_traceparent;
 };
 
 /// One line describing a task for people: id, type, priority and what it is about.

@@ -10,6 +10,7 @@
 #include "core/sandbox_choice.hpp"
 #include "core/signals/group.hpp"
 #include "core/signals/ingest.hpp"
+#include "core/signals/request.hpp"
 #include "core/text.hpp"
 #include "core/worker.hpp"
 
@@ -82,17 +83,9 @@ Result<signals::CollectSink> ingest(const Site& site, const Options& o, const si
     for (const auto& file : o.reports) {
         auto src = ByteSource::open(file);
         if (!src) return fail(src.error());
-        const signals::SignalParser* parser = nullptr;
-        if (o.source.empty()) {
-            signals::DetectInput d{(*src)->peek_prefix(64 * 1024), &in.headers};
-            auto p = site.signals.detect(d, (*src)->name());
-            if (!p) return fail(p.error());
-            parser = *p;
-        } else if (!(parser = site.signals.find(o.source))) {
-            return fail(Errc::usage, "unknown source " + text::quote(o.source),
-                        "run 'infra-agent ingest --list' for the sources");
-        }
-        if (auto st = signals::ingest(*parser, **src, in, found); !st) return fail(st.error());
+        auto parser = signals::parser_for(site.signals, o.source, **src, in.headers);
+        if (!parser) return fail(parser.error());
+        if (auto st = signals::ingest(**parser, **src, in, found); !st) return fail(st.error());
     }
     if (!found.errors.empty()) return fail(found.errors.front());
     span->set("signal.tasks", found.tasks.size());
