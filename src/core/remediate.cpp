@@ -11,7 +11,6 @@
 #include "core/signals/group.hpp"
 #include "core/signals/ingest.hpp"
 #include "core/signals/request.hpp"
-#include "core/text.hpp"
 #include "core/worker.hpp"
 
 #include <map>
