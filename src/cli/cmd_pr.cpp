@@ -4,9 +4,7 @@
 #include "cli/delivery_flags.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
-#include "cli/sandbox_flag.hpp"
-#include "cli/task_stream.hpp"
-#include "core/change/open_follow.hpp"
+#include "core/change/pull_requests.hpp"
 #include "core/json_access.hpp"
 #include "core/state.hpp"
 
@@ -17,10 +15,7 @@ namespace {
 
 struct OpenOptions {
     std::string input = "-";
-    std::string workspace = ".";
-    std::string forge;
-    std::string summary;
-    std::string sandbox;
+    core::change::OpenRequest request;
     PolicyFlags policies;
 };
 
@@ -28,24 +23,9 @@ int open_pr(const OpenOptions& opt, Context& ctx)
 {
     DecidedTask dt;
     if (int code = read_and_decide(ctx, opt.input, opt.policies, "pr open", dt)) return code;
-    const auto& task = dt.task;
-    const auto& d = dt.decision;
-    if (!d.allowed) return ctx.fail(core::make_error(core::Errc::denied, "task " + task.id + " denied: " + d.reason));
-    if (d.pending()) return ctx.fail(core::make_error(core::Errc::pending, "task " + task.id + " " + d.reason));
-
-    auto co = core::git::open(opt.workspace);
-    if (!co) return ctx.fail(co.error());
-    auto diff = core::git::diff_worktree(*co);
-    if (!diff) return ctx.fail(diff.error());
-    DeliveryFlags flags;
-    flags.repo = co->dir.string();
-    flags.forge = opt.forge;
-    auto sandbox = open_sandbox(ctx, opt.sandbox, d);
-    if (!sandbox) return ctx.fail(sandbox.error());
-    auto setup = ctx.open(core::change::open_delivery, flags, &*sandbox);
-    if (!setup) return ctx.fail(setup.error());
-    core::agent::Outcome outcome{true, "", {{"diff", *diff}, {"summary", opt.summary}}, false};
-    auto delivered = (*setup)->delivery->deliver(task, d, *co, outcome);
+    auto site = ctx.site();
+    if (!site) return ctx.fail(site.error());
+    auto delivered = core::change::open_pull_request(*site, dt.task, dt.decision, opt.request);
     if (!delivered) return ctx.fail(delivered.error());
     if (ctx.json()) {
         ctx.emit(*delivered);
@@ -113,16 +93,8 @@ struct FollowFlags {
     std::string repo_name;
     std::string ref;
     std::string as;
-    PolicyFlags policies;
+    PolicyFlags policies;  ///< sync: the policies a rebuilt pull request's task is admitted under
 };
-
-/// A named repository, else the git checkout around the current directory.
-void default_repo(DeliveryFlags& flags, Context& ctx)
-{
-    auto config = ctx.config();
-    if (!flags.repo.empty() || !config || !(*config)->get_or("git.repo", "").empty()) return;
-    if (auto top = core::git::find_worktree(std::filesystem::current_path())) flags.repo = top->string();
-}
 
 int print_transitions(const std::vector<core::change::Transition>& ts, Context& ctx)
 {
@@ -135,30 +107,20 @@ int print_transitions(const std::vector<core::change::Transition>& ts, Context& 
 
 int sync(FollowFlags& f, Context& ctx)
 {
-    default_repo(f.delivery, ctx);
-    auto admission = ctx.open(core::open_intake, f.policies, "");
-    if (!admission) return ctx.fail(admission.error());
-    auto follow = ctx.open(core::change::open_follower, f.delivery, (*admission)->events, admission->get());
-    if (!follow) return ctx.fail(follow.error());
-    auto done = follow->follower->reconcile(f.repo_name);
-    (*admission)->events->flush();
+    auto site = ctx.site();
+    if (!site) return ctx.fail(site.error());
+    auto done = core::change::sync_pull_requests(*site, f.delivery, f.policies, f.repo_name);
     if (!done) return ctx.fail(done.error());
     return print_transitions(*done, ctx);
 }
 
 int close_or_reopen(FollowFlags& f, bool close, Context& ctx)
 {
-    default_repo(f.delivery, ctx);
-    auto admission = ctx.open(core::open_intake, f.policies, "");
-    if (!admission) return ctx.fail(admission.error());
-    auto follow = ctx.open(core::change::open_follower, f.delivery, (*admission)->events, nullptr);
-    if (!follow) return ctx.fail(follow.error());
-    auto pr = follow->delivery->store->get(f.ref);
-    if (!pr) return ctx.fail(pr.error());
+    auto site = ctx.site();
+    if (!site) return ctx.fail(site.error());
     const char* user = std::getenv("USER");
     std::string by = !f.as.empty() ? f.as : user && *user ? user : "someone";
-    auto done = close ? follow->follower->close(*pr, by) : follow->follower->reopen(*pr, by);
-    (*admission)->events->flush();
+    auto done = core::change::close_pull_request(*site, f.delivery, f.ref, by, close);
     if (!done) return ctx.fail(done.error());
     return print_transitions({*done}, ctx);
 }
@@ -176,11 +138,12 @@ void register_pr(CLI::App& app, Context& ctx)
     auto* o = pr->add_subcommand(
         "open", "Commit a workspace's changes for a task to its bot branch, push, open or update the PR");
     o->add_option("input", oo->input, "the task as JSON, or - for stdin (default)");
-    o->add_option("--workspace", oo->workspace,
+    o->add_option("--workspace", oo->request.workspace,
                   "the git checkout holding the changes (default: the current directory)");
-    o->add_option("--forge", oo->forge, "local, github or gitlab (default: forge.kind, else local)");
-    o->add_option("--summary", oo->summary, "a sentence on what the change does, for the commit and the PR");
-    o->add_option("--sandbox", oo->sandbox, "where validation runs: bwrap (default) or none (policy must allow it)");
+    o->add_option("--forge", oo->request.forge, "local, github or gitlab (default: forge.kind, else local)");
+    o->add_option("--summary", oo->request.summary, "a sentence on what the change does, for the commit and the PR");
+    o->add_option("--sandbox", oo->request.sandbox,
+                  "where validation runs: bwrap (default) or none (policy must allow it)");
     oo->policies.add_to(o);
     o->footer("Policy decides first: exit 3 when denied, 4 when it needs approval. Without an origin remote\n"
               "the branch stays local and the pull request is recorded in the state db.");

@@ -1,11 +1,19 @@
 // `infra-agent queue ls|show|stats`: look at the queue, dead letters included.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "cli/queue_view.hpp"
 #include "core/text.hpp"
+#include "core/timeutil.hpp"
 
 namespace infra::cli {
 namespace {
+
+/// How long ago an epoch-milliseconds time was ("5m"), or how far ahead ("in 30s").
+std::string age(std::int64_t ms)
+{
+    auto d = core::queue::now_ms() - ms;
+    if (d < 0) return "in " + core::timeutil::format_duration(std::chrono::milliseconds(-d / 1000 * 1000));
+    return core::timeutil::format_duration(std::chrono::milliseconds(d / 1000 * 1000));
+}
 
 struct LsOptions {
     std::string queue;
@@ -32,7 +40,7 @@ int ls(const LsOptions& opt, Context& ctx)
     auto entries = (*q)->list(f);
     if (!entries) return ctx.fail(entries.error());
     if (ctx.json()) {
-        for (const auto& e : *entries) ctx.emit(entry_json(e, false));
+        for (const auto& e : *entries) ctx.emit(core::queue::to_json(e, false));
         return exit_code::ok;
     }
     char line[512];
@@ -60,7 +68,7 @@ int show(const std::string& id, const std::string& queue, Context& ctx)
     if (!q) return ctx.fail(q.error());
     auto e = (*q)->show(id);
     if (!e) return ctx.fail(e.error());
-    auto j = entry_json(*e, true);
+    auto j = core::queue::to_json(*e, true);
     if (ctx.json()) ctx.emit(j);
     else ctx.print(j.dump(2) + "\n");
     return exit_code::ok;
