@@ -5,12 +5,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/policy_common.hpp"
 #include "cli/task_stream.hpp"
-#include "core/change/delivery.hpp"
-#include "core/input.hpp"
-#include "core/intake.hpp"
-#include "core/open_intake.hpp"
-#include "core/serve/scheduler.hpp"
-#include "core/state.hpp"
+#include "core/serve/tick.hpp"
 #include "core/text.hpp"
 
 #include <unistd.h>
@@ -94,28 +89,9 @@ int crontab(Context& ctx)
 
 int run_now(const Options& opt, Context& ctx)
 {
-    nlohmann::json raw;
-    auto all = schedules(ctx, &raw);
-    if (!all) return ctx.fail(all.error());
-    bool known = false;
-    for (const auto& s : *all) known = known || s.name == opt.name;
-    if (!known)
-        return ctx.fail(core::make_error(core::Errc::usage, "no schedule named " + core::text::quote(opt.name),
-                                         "'infra-agent schedule ls' lists them"));
-    core::signals::IngestOptions in;
-    in.schedules = raw;
-    auto config = ctx.config();
-    in.repository_id = core::change::repository_id(**config, "");
-    nlohmann::json tick = {{"schedule", opt.name}, {"firedAt", core::timeutil::now_rfc3339()}};
-    auto admission = ctx.open(core::open_intake, opt.policies, opt.queue);
-    if (!admission) return ctx.fail(admission.error());
-    core::events::ContextScope in_trace(core::events::process_root_context());
-    auto found = core::signals::parse_text(*ctx.signals().find("schedule"), tick.dump(), "schedule " + opt.name, in,
-                                           (*admission)->events);
-    if (!found) return ctx.fail(found.error());
-    core::intake::Options io;
-    io.stage = "schedule";
-    auto admitted = (*admission)->admit(std::move(found->tasks), io);
+    auto site = ctx.site();
+    if (!site) return ctx.fail(site.error());
+    auto admitted = core::serve::fire_now(*site, opt.name, opt.policies, opt.queue);
     if (!admitted) return ctx.fail(admitted.error());
     int worst = exit_code::ok;
     for (const auto& a : *admitted) {

@@ -11,6 +11,7 @@
 #include "core/sandbox_choice.hpp"
 #include "core/serve/scheduler.hpp"
 #include "core/serve/server.hpp"
+#include "core/serve/tick.hpp"
 #include "core/signals/ingest.hpp"
 #include "core/state.hpp"
 #include "core/timeutil.hpp"
@@ -82,12 +83,7 @@ Status open_workers(const Site& site, const ServiceOptions& opt, events::EventSi
 void admit_tick(const signals::Registry& signals, const Options& so, Server& server, events::EventSink& sink,
                 const Schedule& s, timeutil::TimePoint at)
 {
-    const signals::SignalParser* parser = signals.find("schedule");
-    nlohmann::json tick = {{"schedule", s.name}, {"firedAt", timeutil::format_rfc3339(at)}};
-    signals::IngestOptions in;
-    in.schedules = so.schedules;
-    in.repository_id = so.repository_id;
-    auto found = signals::parse_text(*parser, tick.dump(), "schedule " + s.name, in, &sink);
+    auto found = tick_tasks(signals, so.schedules, so.repository_id, s.name, at, &sink);
     std::string outcome = "admitted";
     if (!found) {
         outcome = "invalid";
