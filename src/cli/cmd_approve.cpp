@@ -6,107 +6,72 @@
 // saved plan, approve approves that plan by its hash, for `apply`.
 #include "cli/commands.hpp"
 #include "cli/exit_codes.hpp"
-#include "core/approval.hpp"
-#include "core/change/apply.hpp"
-#include "core/events/event.hpp"
-#include "core/json_access.hpp"
-#include "core/state.hpp"
+#include "core/approve.hpp"
 #include "core/text.hpp"
 
 namespace infra::cli {
 namespace {
 
-struct Options {
-    std::string id;
-    std::string as;
-    std::string group;
-    std::string reason;
-    std::string queue;
-    std::string plan;
-};
-
-int approve_plan(const Options& opt, const core::queue::Entry& e, core::events::EventSink& sink,
-                 const core::approval::Groups& groups, Context& ctx)
+/// A plan approved for a group: ready to apply, or waiting for other groups.
+void show(const core::change::PlanVerdict& v, Context& ctx)
 {
-    auto db = core::open_state(ctx.home());
-    if (!db) return ctx.fail(db.error());
-    core::change::ApplyStore store(**db);
-    auto v = core::change::approve_plan(e, store, sink, opt.as, opt.group, opt.plan, groups);
-    sink.flush();
-    if (!v) {
-        core::Error err = v.error();
-        if (err.code == core::Errc::usage && err.hint.empty()) err.hint = "name the one you approve for with --group";
-        return ctx.fail(err);
-    }
-    nlohmann::json out = {{"id", v->task_id},
-                          {"by", v->by},
-                          {"group", v->group},
-                          {"planSha256", v->digest},
-                          {"state", v->waiting.empty() ? "approved" : "pending-approval"},
-                          {"waiting", v->waiting}};
+    nlohmann::json out = {{"id", v.task_id},
+                          {"by", v.by},
+                          {"group", v.group},
+                          {"planSha256", v.digest},
+                          {"state", v.waiting.empty() ? "approved" : "pending-approval"},
+                          {"waiting", v.waiting}};
     if (ctx.json()) ctx.emit(out);
     else
-        ctx.print(v->task_id + "  plan " + v->digest.substr(0, 12) + " approved for " + v->group +
-                  (v->waiting.empty() ? "  (ready: infra-agent apply " + v->task_id + ")"
-                                      : "  (other groups still have to approve)") +
+        ctx.print(v.task_id + "  plan " + v.digest.substr(0, 12) + " approved for " + v.group +
+                  (v.waiting.empty() ? "  (ready: infra-agent apply " + v.task_id + ")"
+                                     : "  (other groups still have to approve)") +
                   "\n");
-    return exit_code::ok;
 }
 
-int decide(const Options& opt, bool approve, Context& ctx)
+void show(const core::approval::Verdict& v, bool approve, Context& ctx)
 {
-    if (core::text::trim(opt.as).empty())
+    nlohmann::json out = {{"id", v.id}, {"by", v.by}, {"state", v.state}};
+    if (approve) out["group"] = v.group;
+    else out["reason"] = v.reason;
+    if (ctx.json()) ctx.emit(out);
+    else
+        ctx.print(v.id + "  " + v.state +
+                  (v.state == "pending-approval" ? "  (other groups still have to approve)" : "") + "\n");
+}
+
+int decide(core::HumanDecision& d, bool approve, Context& ctx)
+{
+    if (core::text::trim(d.request.by).empty())
         return ctx.fail(core::make_error(core::Errc::usage, "say who decides: --as NAME"));
-    auto config = ctx.config();
-    if (!config) return ctx.fail(config.error());
-    auto groups = core::approval::Groups::from_config(**config);
-    if (!groups) return ctx.fail(groups.error());
-    if (auto st = core::open_state(ctx.home()); !st) return ctx.fail(st.error());
-    auto sink = core::events::StateSink::open(ctx.home().state_location());
-    if (!sink) return ctx.fail(sink.error());
-    auto q = ctx.open_queue(opt.queue, sink->get());
-    if (!q) return ctx.fail(q.error());
-    if (approve) {
-        // A tier-4 task that ran and kept its plan waits for approval of that plan.
-        auto e = (*q)->show(opt.id);
-        if (!e) return ctx.fail(e.error());
-        if (e->state == core::queue::State::succeeded && core::int_member(e->decision, "tier") == 4)
-            return approve_plan(opt, *e, **sink, *groups, ctx);
-        if (!opt.plan.empty())
-            return ctx.fail(core::make_error(core::Errc::conflict,
-                                             "task " + e->id + " is " + std::string(core::queue::to_string(e->state)) +
-                                                 ": --plan approves the saved plan of a tier-4 task that ran"));
-    }
-    auto v = core::approval::decide(**q, **sink, {opt.id, opt.as, approve, opt.group, opt.reason}, *groups);
-    (*sink)->flush();
+    d.request.approve = approve;
+    auto site = ctx.site();
+    if (!site) return ctx.fail(site.error());
+    auto v = core::decide_by_hand(*site, d);
     if (!v) {
         core::Error e = v.error();
         if (e.code == core::Errc::usage) e.hint = "name the one you approve for with --group";
         return ctx.fail(e);
     }
-    nlohmann::json out = {{"id", v->id}, {"by", v->by}, {"state", v->state}};
-    if (approve) out["group"] = v->group;
-    else out["reason"] = v->reason;
-    if (ctx.json()) ctx.emit(out);
-    else
-        ctx.print(v->id + "  " + v->state +
-                  (v->state == "pending-approval" ? "  (other groups still have to approve)" : "") + "\n");
+    if (v->plan) show(*v->plan, ctx);
+    else show(*v->task, approve, ctx);
     return exit_code::ok;
 }
 
 void add(CLI::App& app, Context& ctx, bool approve)
 {
-    auto opt = std::make_shared<Options>();
+    auto opt = std::make_shared<core::HumanDecision>();
     auto* cmd = app.add_subcommand(approve ? "approve" : "reject",
                                    approve ? "Approve a task that waits for a human decision"
                                            : "Reject a task that waits for a human decision (it becomes denied)");
-    cmd->add_option("task", opt->id, "task id (a unique prefix is enough)")->required();
-    cmd->add_option("--as", opt->as, "who decides (recorded with the time)")->required();
+    cmd->add_option("task", opt->request.task, "task id (a unique prefix is enough)")->required();
+    cmd->add_option("--as", opt->request.by, "who decides (recorded with the time)")->required();
     if (approve) {
-        cmd->add_option("--group", opt->group, "the approving group you act for (default: the one still waited for)");
+        cmd->add_option("--group", opt->request.group,
+                        "the approving group you act for (default: the one still waited for)");
         cmd->add_option("--plan", opt->plan,
                         "the SHA-256 of the saved plan you reviewed (refused when the task's plan is another)");
-    } else cmd->add_option("--reason", opt->reason, "why, for the record");
+    } else cmd->add_option("--reason", opt->request.reason, "why, for the record");
     cmd->add_option("--queue", opt->queue, "queue URL (default: queue.url, else the state db)");
     if (approve)
         cmd->footer(

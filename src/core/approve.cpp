@@ -1,0 +1,45 @@
+#include "core/approve.hpp"
+
+#include "core/events/event.hpp"
+#include "core/policy/policy.hpp"
+#include "core/state.hpp"
+
+namespace infra::core {
+
+Result<HumanVerdict> decide_by_hand(const Site& site, const HumanDecision& d)
+{
+    const approval::Request& r = d.request;
+    auto groups = approval::Groups::from_config(site.config);
+    if (!groups) return fail(groups.error());
+    auto db = open_state(site.home);
+    if (!db) return fail(db.error());
+    auto sink = events::StateSink::open(site.home.state_location());
+    if (!sink) return fail(sink.error());
+    auto q = site.open_queue(d.queue, sink->get());
+    if (!q) return fail(q.error());
+    HumanVerdict out;
+    if (r.approve) {
+        // A tier-4 task that ran and kept its plan waits for approval of that plan.
+        auto e = (*q)->show(r.task);
+        if (!e) return fail(e.error());
+        auto decided = policy::decision_from_json(e->decision);
+        if (e->state == queue::State::succeeded && decided && decided->tier == 4) {
+            change::ApplyStore store(**db);
+            auto v = change::approve_plan(*e, store, **sink, r.by, r.group, d.plan, *groups);
+            (*sink)->flush();
+            if (!v) return fail(v.error());
+            out.plan = std::move(*v);
+            return out;
+        }
+        if (!d.plan.empty())
+            return fail(Errc::conflict, "task " + e->id + " is " + std::string(queue::to_string(e->state)) +
+                                            ": --plan approves the saved plan of a tier-4 task that ran");
+    }
+    auto v = approval::decide(**q, **sink, r, *groups);
+    (*sink)->flush();
+    if (!v) return fail(v.error());
+    out.task = std::move(*v);
+    return out;
+}
+
+}  // namespace infra::core
