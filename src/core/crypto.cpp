@@ -5,8 +5,14 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 
 namespace infra::core::crypto {
@@ -158,6 +164,38 @@ void random_bytes(void* out, std::size_t n)
 {
     if (RAND_bytes(static_cast<unsigned char*>(out), static_cast<int>(n)) != 1)
         throw std::runtime_error("the system random number generator failed");
+}
+
+namespace {
+
+/// Bumped in a forked child: every pool read before the fork is dropped.
+std::atomic<std::uint64_t> g_fork_generation{0};
+
+struct Pool {
+    std::array<unsigned char, 4096> bytes;
+    std::size_t used = bytes.size();
+    std::uint64_t generation = 0;
+};
+
+}  // namespace
+
+void pooled_random_bytes(void* out, std::size_t n)
+{
+    static std::once_flag registered;
+    std::call_once(registered, [] { ::pthread_atfork(nullptr, nullptr, [] { ++g_fork_generation; }); });
+    thread_local Pool pool;
+    auto* to = static_cast<unsigned char*>(out);
+    if (n > pool.bytes.size()) return random_bytes(out, n);
+    std::uint64_t generation = g_fork_generation.load(std::memory_order_relaxed);
+    if (pool.used + n > pool.bytes.size() || pool.generation != generation) {
+        random_bytes(pool.bytes.data(), pool.bytes.size());
+        pool.used = 0;
+        pool.generation = generation;
+    }
+    std::memcpy(to, pool.bytes.data() + pool.used, n);
+    // What was handed out is not kept.
+    std::memset(pool.bytes.data() + pool.used, 0, n);
+    pool.used += n;
 }
 
 }  // namespace infra::core::crypto

@@ -35,4 +35,10 @@ std::optional<std::string> base64url_decode(std::string_view text);
 /// Fills out with n cryptographically secure random bytes.
 void random_bytes(void* out, std::size_t n);
 
+/// The same, read ahead: each thread keeps 4 KiB from the system's generator
+/// and hands them out, so ids (trace, span, task) cost no call into OpenSSL
+/// each. A forked child never hands out what its parent read ahead. For ids
+/// and jitter; keys and tokens read random_bytes.
+void pooled_random_bytes(void* out, std::size_t n);
+
 }  // namespace infra::core::crypto

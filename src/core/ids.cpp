@@ -2,11 +2,8 @@
 
 #include "core/crypto.hpp"
 
-#include <pthread.h>
-
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <mutex>
 
 namespace infra::core::ids {
@@ -18,16 +15,6 @@ struct State {
     std::mutex mutex;
     std::uint64_t last_ms = 0;
     std::array<std::uint8_t, 10> last_random{};
-    // Random bytes read ahead, so that the system's generator is asked once
-    // for many ids rather than once for each.
-    std::array<std::uint8_t, 640> pool{};
-    std::size_t pool_used = pool.size();
-
-    State()
-    {
-        // A forked child reads its own: it never repeats its parent's ids.
-        ::pthread_atfork(nullptr, nullptr, [] { state().pool_used = state().pool.size(); });
-    }
 
     static State& state()
     {
@@ -35,16 +22,9 @@ struct State {
         return s;
     }
 
-    /// New random bits for last_random, from the pool.
-    void draw()
-    {
-        if (pool_used + last_random.size() > pool.size()) {
-            crypto::random_bytes(pool.data(), pool.size());
-            pool_used = 0;
-        }
-        std::memcpy(last_random.data(), pool.data() + pool_used, last_random.size());
-        pool_used += last_random.size();
-    }
+    /// New random bits for last_random (read ahead: a forked child never
+    /// repeats its parent's ids).
+    void draw() { crypto::pooled_random_bytes(last_random.data(), last_random.size()); }
 };
 
 // Adds one to the 80-bit random part; returns false on overflow.

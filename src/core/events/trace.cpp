@@ -26,7 +26,7 @@ bool all_zero(std::string_view s)
 std::string random_hex(std::size_t bytes)
 {
     unsigned char buf[16];
-    crypto::random_bytes(buf, bytes);
+    crypto::pooled_random_bytes(buf, bytes);
     return crypto::to_hex(std::string_view(reinterpret_cast<const char*>(buf), bytes));
 }
 

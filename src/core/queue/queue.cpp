@@ -44,7 +44,7 @@ Millis Backoff::delay(int attempt) const
     for (int i = 1; i < attempt && d < cap.count(); ++i) d *= 2;
     d = std::min<long long>(d, cap.count());
     std::uint32_t r = 0;
-    crypto::random_bytes(&r, sizeof r);
+    crypto::pooled_random_bytes(&r, sizeof r);
     // Full jitter in the upper half: retries of many tasks spread out, and
     // none comes back sooner than half the backoff.
     double f = 0.5 + 0.5 * (static_cast<double>(r) / 4294967295.0);

@@ -45,8 +45,8 @@ TEST(Ulid, EachMillisecondHasRandomBitsOfItsOwn)
     // More ids than the read-ahead of random bytes holds, each in a later millisecond.
     auto t = std::chrono::system_clock::now() + std::chrono::hours(3);
     std::set<std::string> randomness;
-    for (int i = 0; i < 300; ++i) randomness.insert(ids::new_ulid(t + std::chrono::milliseconds(i)).substr(10));
-    EXPECT_EQ(randomness.size(), 300u);
+    for (int i = 0; i < 500; ++i) randomness.insert(ids::new_ulid(t + std::chrono::milliseconds(i)).substr(10));
+    EXPECT_EQ(randomness.size(), 500u);
 }
 
 TEST(Ulid, AForkedChildDoesNotRepeatItsParentsIds)
@@ -71,6 +71,44 @@ TEST(Ulid, AForkedChildDoesNotRepeatItsParentsIds)
     std::string child(buf, sizeof buf);
     EXPECT_EQ(child.substr(0, 10), parent.substr(0, 10));  // the same millisecond
     EXPECT_NE(child.substr(10), parent.substr(10));
+}
+
+TEST(PooledRandom, ThreadsAndAForkedChildDrawBytesOfTheirOwn)
+{
+    // Each draw is new: 4,096 draws of 16 bytes cross the read-ahead many times.
+    std::set<std::string> seen;
+    for (int i = 0; i < 4096; ++i) {
+        std::string b(16, '\0');
+        crypto::pooled_random_bytes(b.data(), b.size());
+        seen.insert(b);
+    }
+    EXPECT_EQ(seen.size(), 4096u);
+    // More than the read-ahead at once.
+    std::string big(10000, '\0');
+    crypto::pooled_random_bytes(big.data(), big.size());
+    EXPECT_NE(big.find_first_not_of('\0'), std::string::npos);
+    EXPECT_NE(big.substr(0, 16), big.substr(5000, 16));
+
+    std::string before(8, '\0');
+    crypto::pooled_random_bytes(before.data(), before.size());  // the pool holds bytes read ahead now
+    int fds[2];
+    ASSERT_EQ(::pipe(fds), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        char b[16];
+        crypto::pooled_random_bytes(b, sizeof b);
+        ::_exit(::write(fds[1], b, sizeof b) == static_cast<ssize_t>(sizeof b) ? 0 : 1);
+    }
+    std::string parent(16, '\0');
+    crypto::pooled_random_bytes(parent.data(), parent.size());
+    char buf[16];
+    ASSERT_EQ(::read(fds[0], buf, sizeof buf), 16);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    EXPECT_NE(std::string(buf, sizeof buf), parent);
 }
 
 TEST(Rfc3339, FormatsAsTheCLibraryDoes)
