@@ -44,6 +44,35 @@ std::function<Result<nlohmann::json>(const creds::MintRequest&)> mint_with(creds
     };
 }
 
+/// What the server calls besides admission: reviewers and gated applies on
+/// the forge (approvals where reviewers are: reviews and commands on the
+/// pull requests), and the broker API's mint for distributed workers (with
+/// this server's provider and keys, creds.provider; their events come back
+/// through the queue's output stream into this state store).
+struct Helpers {
+    std::unique_ptr<change::ReviewersSetup> reviewers;
+    std::optional<creds::BrokerHandle> broker;
+};
+
+Status open_helpers(const Site& site, const Options& so, events::EventSink* sink, Deps& deps, Helpers& out)
+{
+    auto reviewers = change::open_reviewers(site, sink);
+    if (!reviewers) return fail(reviewers.error());
+    out.reviewers = std::move(*reviewers);
+    if (out.reviewers) {
+        deps.reviewers = out.reviewers->reviewers.get();
+        deps.apply = change::gated_apply(site, sink);
+    }
+    if (!so.worker_tokens.empty()) {
+        auto b = creds::open_broker(site, "");
+        if (!b) return fail(b.error());
+        out.broker = std::move(*b);
+        out.broker->broker->set_events(sink);
+        deps.mint = mint_with(*out.broker->broker);
+    }
+    return {};
+}
+
 /// In-process workers (--workers), on a queue connection of their own.
 struct Workers {
     std::unique_ptr<queue::Queue> queue;
@@ -110,6 +139,78 @@ Result<std::unique_ptr<queue::EventReconciler>> open_reconciler(const Site& site
     return std::make_unique<queue::EventReconciler>(std::move(*stream), std::move(*state));
 }
 
+/// Bot pull requests followed from the forges' webhooks (Deps::follow) and
+/// by a reconcile pass every pr.sync_interval on a thread of its own. When
+/// no follower can be opened, nothing is followed and serve goes on.
+class Following {
+public:
+    static Result<std::unique_ptr<Following>> open(const Site& site, const ServiceOptions& opt, events::EventSink* sink,
+                                                   Intake& intake)
+    {
+        auto every = timeutil::parse_duration(site.config.get_or("pr.sync_interval", "10m"));
+        if (!every) return fail(Errc::usage, "pr.sync_interval: " + every.error().message);
+        auto out = std::unique_ptr<Following>(new Following(*every, *sink));
+        if (auto f = change::open_follower(site, opt.delivery, sink, &intake); f) out->m_follow = std::move(*f);
+        else spdlog::warn("bot pull requests are not followed: {}", f.error().message);
+        return out;
+    }
+
+    ~Following() { stop(); }
+
+    /// What Deps::follow does here; empty when nothing is followed.
+    decltype(Deps::follow) hook()
+    {
+        if (!m_follow) return {};
+        return [this](const std::string& forge, const std::string& repository, std::int64_t number,
+                      const std::string& state, const std::string& by) -> Result<nlohmann::json> {
+            std::lock_guard lock(m_mutex);
+            if (forge != m_follow->delivery->forge->name()) return nlohmann::json();
+            auto t = m_follow->follower->closed(repository, number, state, by);
+            if (!t) return fail(t.error());
+            m_sink.flush();
+            return *t ? (*t)->to_json() : nlohmann::json();
+        };
+    }
+
+    void start()
+    {
+        if (m_follow) m_thread = std::thread([this] { loop(); });
+    }
+
+    void stop()
+    {
+        {
+            std::lock_guard lock(m_stop_mutex);
+            m_stopping = true;
+        }
+        m_stop.notify_all();
+        if (m_thread.joinable()) m_thread.join();
+    }
+
+private:
+    Following(std::chrono::milliseconds every, events::EventSink& sink) : m_every(every), m_sink(sink) {}
+
+    void loop()
+    {
+        std::unique_lock stop_lock(m_stop_mutex);
+        while (!m_stop.wait_for(stop_lock, m_every, [&] { return m_stopping; })) {
+            std::lock_guard lock(m_mutex);
+            auto done = m_follow->follower->reconcile("");
+            if (!done) spdlog::warn("following pull requests: {}", done.error().message);
+            m_sink.flush();
+        }
+    }
+
+    std::chrono::milliseconds m_every;
+    events::EventSink& m_sink;
+    std::optional<change::FollowSetup> m_follow;
+    std::mutex m_mutex;  ///< one follower call at a time: a webhook's, or the pass
+    std::mutex m_stop_mutex;
+    std::condition_variable m_stop;
+    bool m_stopping = false;
+    std::thread m_thread;
+};
+
 }  // namespace
 
 Status run(const Site& site, const ServiceOptions& opt)
@@ -132,42 +233,11 @@ Status run(const Site& site, const ServiceOptions& opt)
     events::EventSink* sink = a.events;
 
     Deps deps{site.signals, *a.engine, *a.state, site.home.state_location(), *a.queue, *sink, {}, nullptr, {}, {}};
-    // Approvals where reviewers are: reviews and commands on the forge's pull requests.
-    auto reviewers = change::open_reviewers(site, sink);
-    if (!reviewers) return fail(reviewers.error());
-    if (*reviewers) {
-        deps.reviewers = (*reviewers)->reviewers.get();
-        deps.apply = change::gated_apply(site, sink);
-    }
-    // Distributed workers: the broker API mints for them with this server's
-    // provider and keys (creds.provider), and their events come back through
-    // the queue's output stream into this state store.
-    std::optional<creds::BrokerHandle> broker;
-    if (!so.worker_tokens.empty()) {
-        auto b = creds::open_broker(site, "");
-        if (!b) return fail(b.error());
-        broker = std::move(*b);
-        broker->broker->set_events(sink);
-        deps.mint = mint_with(*broker->broker);
-    }
-    // Bot pull requests are followed from the forges' webhooks and by a
-    // reconcile pass every pr.sync_interval.
-    std::mutex follow_mutex;
-    std::optional<change::FollowSetup> follow;
-    auto sync_every = timeutil::parse_duration(cfg.get_or("pr.sync_interval", "10m"));
-    if (!sync_every) return fail(Errc::usage, "pr.sync_interval: " + sync_every.error().message);
-    if (auto f = change::open_follower(site, opt.delivery, sink, &a); f) follow = std::move(*f);
-    else spdlog::warn("bot pull requests are not followed: {}", f.error().message);
-    if (follow)
-        deps.follow = [&](const std::string& forge, const std::string& repository, std::int64_t number,
-                          const std::string& state, const std::string& by) -> Result<nlohmann::json> {
-            std::lock_guard lock(follow_mutex);
-            if (forge != follow->delivery->forge->name()) return nlohmann::json();
-            auto t = follow->follower->closed(repository, number, state, by);
-            if (!t) return fail(t.error());
-            sink->flush();
-            return *t ? (*t)->to_json() : nlohmann::json();
-        };
+    Helpers helpers;  // outlives the server, which calls them
+    if (auto st = open_helpers(site, so, sink, deps, helpers); !st) return st;
+    auto following = Following::open(site, opt, sink, a);
+    if (!following) return fail(following.error());
+    deps.follow = (*following)->hook();
     Server server(so, std::move(deps));
     if (auto st = server.bind(); !st) return st;
     for (const char* source : k_webhook_sources)
@@ -204,29 +274,13 @@ Status run(const Site& site, const ServiceOptions& opt)
     if (!reconciler) return fail(reconciler.error());
 
     scheduler.start();
-    std::mutex sync_stop_mutex;
-    std::condition_variable sync_stop;
-    bool stopping = false;
-    std::thread syncer([&] {
-        std::unique_lock stop_lock(sync_stop_mutex);
-        while (follow && !sync_stop.wait_for(stop_lock, *sync_every, [&] { return stopping; })) {
-            std::lock_guard lock(follow_mutex);
-            auto done = follow->follower->reconcile("");
-            if (!done) spdlog::warn("following pull requests: {}", done.error().message);
-            sink->flush();
-        }
-    });
+    (*following)->start();
     std::thread work;
     Result<WorkerSummary> summary = WorkerSummary{};
     if (worker) work = std::thread([&] { summary = worker->run(); });
     server.run();  // returns after stop()
     scheduler.stop();
-    {
-        std::lock_guard lock(sync_stop_mutex);
-        stopping = true;
-    }
-    sync_stop.notify_all();
-    syncer.join();
+    (*following)->stop();
     if (worker) {
         worker->stop();
         work.join();
