@@ -78,6 +78,118 @@ struct Handoff {
     ::_exit(127);
 }
 
+/// The directories to bind, canonical: the writable ones first, then the
+/// read-only ones. Never the workspace, a directory around it (other tasks'
+/// worktrees, the state home), or one inside it.
+Result<std::vector<fs::path>> checked_binds(const Request& req, const fs::path& ws)
+{
+    std::error_code ec;
+    std::vector<fs::path> binds;  // the writable ones first, then the read-only ones
+    std::vector<fs::path> wanted = req.binds;
+    wanted.insert(wanted.end(), req.ro_binds.begin(), req.ro_binds.end());
+    for (const auto& b : wanted) {
+        fs::path p = fs::canonical(b, ec);
+        if (ec || !fs::is_directory(p, ec))
+            return fail(Errc::not_found, "directory to bind '" + b.string() + "' is not a directory");
+        auto within = [](const fs::path& inner, const fs::path& outer) {
+            auto rel = inner.lexically_relative(outer);
+            return !rel.empty() && *rel.begin() != "..";
+        };
+        if (p == "/" || within(ws, p) || within(p, ws))
+            return fail(Errc::usage,
+                        "cannot bind '" + p.string() + "' into the sandbox: it holds the workspace or is inside it");
+        binds.push_back(p);
+    }
+    return binds;
+}
+
+/// bubblewrap's arguments up to the command: nothing of the host but /usr,
+/// the few files of /etc programs need, the workspace (source(0)) at
+/// /workspace and the binds (source(i + 1)), a clean environment.
+std::vector<std::string> bwrap_args(const std::string& bwrap, const Request& req, const fs::path& ws,
+                                    const std::vector<fs::path>& binds,
+                                    const std::function<std::string(std::size_t)>& source,
+                                    const std::vector<std::string>& env)
+{
+    std::vector<std::string> args = {
+        bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--ro-bind", "/usr", "/usr",
+        "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink", "usr/lib64", "/lib64", "--symlink",
+        "usr/sbin", "/sbin",
+        // Only the parts of /etc that programs need to start; no
+        // credentials, no hosts, no resolver: there is no network.
+        "--ro-bind-try", "/etc/alternatives", "/etc/alternatives", "--ro-bind-try", "/etc/ssl/certs", "/etc/ssl/certs",
+        "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try", "/etc/localtime", "/etc/localtime",
+        "--ro-bind-try", "/etc/passwd", "/etc/passwd", "--ro-bind-try", "/etc/group", "/etc/group", "--proc", "/proc",
+        "--dev", "/dev", "--tmpfs", "/tmp", "--bind", source(0), "/workspace"};
+    // A person's checkout keeps its git metadata out of reach: an empty,
+    // read-only stand-in hides it, so nothing run here reads a remote's
+    // token or rewrites the configuration git later pushes with.
+    struct stat dotgit {};
+    if (::lstat((ws / ".git").c_str(), &dotgit) == 0) {
+        if (S_ISDIR(dotgit.st_mode))
+            args.insert(args.end(), {"--tmpfs", "/workspace/.git", "--remount-ro", "/workspace/.git"});
+        else args.insert(args.end(), {"--ro-bind", "/dev/null", "/workspace/.git"});
+    }
+    for (std::size_t i = 0; i < binds.size(); ++i)
+        args.insert(args.end(), {i < req.binds.size() ? "--bind" : "--ro-bind", source(i + 1), binds[i].string()});
+    args.insert(args.end(), {"--chdir", "/workspace", "--clearenv"});
+    for (const auto& e : env) {
+        auto eq = e.find('=');
+        args.insert(args.end(), {"--setenv", e.substr(0, eq), e.substr(eq + 1)});
+    }
+    args.push_back("--");
+    return args;
+}
+
+/// Feeds the command its stdin and reads its stdout and stderr (each up to
+/// the output limit) until both close or the deadline passes (timed_out).
+void pump(const Request& req, int in_fd, int out_fd, int err_fd, std::chrono::steady_clock::time_point deadline,
+          Outcome& o)
+{
+    std::size_t written = 0;
+    if (req.stdin_data.empty()) {
+        ::close(in_fd);
+        in_fd = -1;
+    } else {
+        ::fcntl(in_fd, F_SETFL, O_NONBLOCK);
+    }
+    bool out_open = true, err_open = true;
+    while (out_open || err_open) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0) {
+            o.timed_out = true;
+            break;
+        }
+        pollfd fds[3];
+        int n = 0;
+        if (out_open) fds[n++] = {out_fd, POLLIN, 0};
+        if (err_open) fds[n++] = {err_fd, POLLIN, 0};
+        if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
+        int r = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<long long>(left.count(), 1000)));
+        if (r < 0 && errno != EINTR) break;
+        for (int i = 0; i < n; ++i) {
+            if (!fds[i].revents) continue;
+            if (fds[i].fd == in_fd) {
+                // The command may exit without reading all of it: EPIPE, not SIGPIPE.
+                process::NoSigpipe guard;
+                ssize_t w = ::write(in_fd, req.stdin_data.data() + written, req.stdin_data.size() - written);
+                if (w > 0) written += static_cast<std::size_t>(w);
+                if (w < 0 && errno != EAGAIN) written = req.stdin_data.size();
+                if (written >= req.stdin_data.size()) {
+                    ::close(in_fd);
+                    in_fd = -1;
+                }
+                continue;
+            }
+            bool is_out = fds[i].fd == out_fd;
+            if (!process::read_capped(fds[i].fd, is_out ? o.out : o.err, req.limits.output,
+                                      is_out ? &o.out_truncated : &o.err_truncated))
+                (is_out ? out_open : err_open) = false;
+        }
+    }
+    if (in_fd >= 0) ::close(in_fd);
+}
+
 }  // namespace
 
 Result<Mode> parse_mode(std::string_view s)
@@ -124,23 +236,8 @@ Result<Outcome> Sandbox::run(const Request& req) const
     if (ec || !fs::is_directory(ws, ec))
         return fail(Errc::not_found, "workspace '" + req.workspace.string() + "' is not a directory");
 
-    std::vector<fs::path> binds;  // the writable ones first, then the read-only ones
-    std::vector<fs::path> wanted = req.binds;
-    wanted.insert(wanted.end(), req.ro_binds.begin(), req.ro_binds.end());
-    for (const auto& b : wanted) {
-        fs::path p = fs::canonical(b, ec);
-        if (ec || !fs::is_directory(p, ec))
-            return fail(Errc::not_found, "directory to bind '" + b.string() + "' is not a directory");
-        // Never the workspace, a directory around it (other tasks' worktrees, the state home), or one inside it.
-        auto within = [](const fs::path& inner, const fs::path& outer) {
-            auto rel = inner.lexically_relative(outer);
-            return !rel.empty() && *rel.begin() != "..";
-        };
-        if (p == "/" || within(ws, p) || within(p, ws))
-            return fail(Errc::usage,
-                        "cannot bind '" + p.string() + "' into the sandbox: it holds the workspace or is inside it");
-        binds.push_back(p);
-    }
+    auto binds = checked_binds(req, ws);
+    if (!binds) return fail(binds.error());
 
     // As root, the command runs as an unprivileged user so that the process
     // limit holds; that user may not be able to reach the workspace (a
@@ -152,7 +249,7 @@ Result<Outcome> Sandbox::run(const Request& req) const
     // share a process budget.
     uid_t run_uid = k_sandbox_uid_base + static_cast<uid_t>(std::hash<std::string>{}(ws.string()) % k_sandbox_uid_span);
     std::vector<fs::path> hosts = {ws};
-    hosts.insert(hosts.end(), binds.begin(), binds.end());
+    hosts.insert(hosts.end(), binds->begin(), binds->end());
     std::vector<std::string> stages;  // one per host directory, when as root
     std::list<Handoff> handoffs;
     struct StageCleanup {
@@ -185,35 +282,7 @@ Result<Outcome> Sandbox::run(const Request& req) const
                                     "TF_IN_AUTOMATION=1"};
     for (const auto& [k, v] : req.env)
         if (safe_env_name(k)) env.push_back(k + "=" + v);
-    if (m_mode == Mode::bwrap) {
-        args = {m_bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--ro-bind",
-                "/usr", "/usr", "--symlink", "usr/bin", "/bin", "--symlink", "usr/lib", "/lib", "--symlink",
-                "usr/lib64", "/lib64", "--symlink", "usr/sbin", "/sbin",
-                // Only the parts of /etc that programs need to start; no
-                // credentials, no hosts, no resolver: there is no network.
-                "--ro-bind-try", "/etc/alternatives", "/etc/alternatives", "--ro-bind-try", "/etc/ssl/certs",
-                "/etc/ssl/certs", "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try",
-                "/etc/localtime", "/etc/localtime", "--ro-bind-try", "/etc/passwd", "/etc/passwd", "--ro-bind-try",
-                "/etc/group", "/etc/group", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", source(0),
-                "/workspace"};
-        // A person's checkout keeps its git metadata out of reach: an empty,
-        // read-only stand-in hides it, so nothing run here reads a remote's
-        // token or rewrites the configuration git later pushes with.
-        struct stat dotgit {};
-        if (::lstat((ws / ".git").c_str(), &dotgit) == 0) {
-            if (S_ISDIR(dotgit.st_mode))
-                args.insert(args.end(), {"--tmpfs", "/workspace/.git", "--remount-ro", "/workspace/.git"});
-            else args.insert(args.end(), {"--ro-bind", "/dev/null", "/workspace/.git"});
-        }
-        for (std::size_t i = 0; i < binds.size(); ++i)
-            args.insert(args.end(), {i < req.binds.size() ? "--bind" : "--ro-bind", source(i + 1), binds[i].string()});
-        args.insert(args.end(), {"--chdir", "/workspace", "--clearenv"});
-        for (const auto& e : env) {
-            auto eq = e.find('=');
-            args.insert(args.end(), {"--setenv", e.substr(0, eq), e.substr(eq + 1)});
-        }
-        args.push_back("--");
-    }
+    if (m_mode == Mode::bwrap) args = bwrap_args(m_bwrap, req, ws, *binds, source, env);
     args.insert(args.end(), req.argv.begin(), req.argv.end());
 
     int in_pipe[2], out_pipe[2], err_pipe[2], status_pipe[2];
@@ -270,51 +339,7 @@ Result<Outcome> Sandbox::run(const Request& req) const
     ::close(status_pipe[1]);
 
     Outcome o;
-    std::size_t written = 0;
-    int in_fd = in_pipe[1];
-    if (req.stdin_data.empty()) {
-        ::close(in_fd);
-        in_fd = -1;
-    } else {
-        ::fcntl(in_fd, F_SETFL, O_NONBLOCK);
-    }
-    bool out_open = true, err_open = true;
-    auto deadline = start + req.limits.wall;
-    char buf[65536];
-    while (out_open || err_open) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        if (left.count() <= 0) {
-            o.timed_out = true;
-            break;
-        }
-        pollfd fds[3];
-        int n = 0;
-        if (out_open) fds[n++] = {out_pipe[0], POLLIN, 0};
-        if (err_open) fds[n++] = {err_pipe[0], POLLIN, 0};
-        if (in_fd >= 0) fds[n++] = {in_fd, POLLOUT, 0};
-        int r = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(std::min<long long>(left.count(), 1000)));
-        if (r < 0 && errno != EINTR) break;
-        for (int i = 0; i < n; ++i) {
-            if (!fds[i].revents) continue;
-            if (fds[i].fd == in_fd) {
-                // The command may exit without reading all of it: EPIPE, not SIGPIPE.
-                process::NoSigpipe guard;
-                ssize_t w = ::write(in_fd, req.stdin_data.data() + written, req.stdin_data.size() - written);
-                if (w > 0) written += static_cast<std::size_t>(w);
-                if (w < 0 && errno != EAGAIN) written = req.stdin_data.size();
-                if (written >= req.stdin_data.size()) {
-                    ::close(in_fd);
-                    in_fd = -1;
-                }
-                continue;
-            }
-            bool is_out = fds[i].fd == out_pipe[0];
-            if (!process::read_capped(fds[i].fd, is_out ? o.out : o.err, req.limits.output,
-                                      is_out ? &o.out_truncated : &o.err_truncated))
-                (is_out ? out_open : err_open) = false;
-        }
-    }
-    if (in_fd >= 0) ::close(in_fd);
+    pump(req, in_pipe[1], out_pipe[0], err_pipe[0], start + req.limits.wall, o);
     if (o.timed_out) ::kill(-pid, SIGKILL);  // the whole session: every process it started
     int status = 0;
     while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
@@ -323,6 +348,7 @@ Result<Outcome> Sandbox::run(const Request& req) const
     ::close(out_pipe[0]);
     ::close(err_pipe[0]);
     std::string child_error;
+    char buf[4096];
     ssize_t got;
     while ((got = ::read(status_pipe[0], buf, sizeof buf)) > 0) child_error.append(buf, static_cast<std::size_t>(got));
     ::close(status_pipe[0]);
