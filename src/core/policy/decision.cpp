@@ -34,6 +34,105 @@ int drift_rank(const std::string& mode)
     return mode == "report" ? 0 : mode == "codify" ? 1 : 2;
 }
 
+/// Keeps in `into` only what `with` has too; the first list given is taken whole.
+void intersect(std::optional<std::vector<std::string>>& into, const std::vector<std::string>& with)
+{
+    if (!into) {
+        into = with;
+        return;
+    }
+    std::vector<std::string> both;
+    for (const auto& x : *into)
+        if (std::find(with.begin(), with.end(), x) != with.end()) both.push_back(x);
+    into = std::move(both);
+}
+
+/// A decision with nothing granted and the default limits.
+void reset(Decision& d, const std::string& digest)
+{
+    d.allowed = false;
+    d.tier = 0;
+    d.reason.clear();
+    d.required_approvals.clear();
+    d.max_iterations = k_default_max_iterations;
+    d.timeout_ms = k_default_timeout_ms;
+    d.allowed_tools.reset();
+    d.allowed_paths.reset();
+    d.denied_tools.clear();
+    d.requires_pr = d.requires_validation = d.allow_unsandboxed = false;
+    d.matched.clear();
+    d.priority.reset();
+    d.compliance.clear();
+    d.drift_mode.reset();
+    d.explanation.clear();
+    d.policy_digest = digest;
+}
+
+/// Merges one matching rule's limits into the decision, most restrictively.
+void merge(const Rule& r, Decision& d, bool want_explain)
+{
+    const auto& c = r.constraints;
+    if (r.tier && *r.tier == d.tier && want_explain) explain(d, "tier", r.name);
+    if (c.max_iterations && *c.max_iterations < d.max_iterations) d.max_iterations = *c.max_iterations;
+    if (c.timeout_ms && *c.timeout_ms < d.timeout_ms) d.timeout_ms = *c.timeout_ms;
+    if (c.allowed_tools) {
+        intersect(d.allowed_tools, *c.allowed_tools);
+        if (want_explain) explain(d, "allowedTools", r.name);
+    }
+    for (const auto& t : c.denied_tools) add_unique(d.denied_tools, t);
+    if (!c.denied_tools.empty() && want_explain) explain(d, "deniedTools", r.name);
+    // Paths merge like tools: only the globs every rule that names paths names.
+    if (c.allowed_paths) {
+        intersect(d.allowed_paths, *c.allowed_paths);
+        if (want_explain) explain(d, "allowedPaths", r.name);
+    }
+    // report holds over codify, codify over revert: the mode that does least.
+    if (r.drift_mode && (!d.drift_mode || drift_rank(*r.drift_mode) < drift_rank(*d.drift_mode)))
+        d.drift_mode = r.drift_mode;
+    if (r.drift_mode && want_explain) explain(d, "drift", r.name);
+    for (const auto& a : r.required_approvals) add_unique(d.required_approvals, a);
+    if (!r.required_approvals.empty() && want_explain) explain(d, "requiredApprovals", r.name);
+    if (c.requires_pr.value_or(false)) {
+        d.requires_pr = true;
+        if (want_explain) explain(d, "requiresPR", r.name);
+    }
+    if (c.requires_validation.value_or(false)) {
+        d.requires_validation = true;
+        if (want_explain) explain(d, "requiresValidation", r.name);
+    }
+    // Running unsandboxed is a relaxation: every rule that speaks of it must allow it (settle()).
+    if (c.allow_unsandboxed) d.allow_unsandboxed = *c.allow_unsandboxed;
+}
+
+/// After every rule is merged: the relaxations every rule must allow, which
+/// rules set the limits, and the lists in order (a tool both allowed and
+/// denied is denied).
+void settle(Decision& d, bool want_explain)
+{
+    for (const Rule* r : d.matched)
+        if (r->constraints.allow_unsandboxed && !*r->constraints.allow_unsandboxed) d.allow_unsandboxed = false;
+    if (want_explain) {
+        for (const Rule* r : d.matched) {
+            if (r->constraints.max_iterations && *r->constraints.max_iterations == d.max_iterations)
+                explain(d, "maxIterations", r->name);
+            if (r->constraints.timeout_ms && *r->constraints.timeout_ms == d.timeout_ms)
+                explain(d, "timeoutMs", r->name);
+        }
+    }
+    std::sort(d.required_approvals.begin(), d.required_approvals.end());
+    std::sort(d.denied_tools.begin(), d.denied_tools.end());
+    if (d.allowed_tools) {
+        std::sort(d.allowed_tools->begin(), d.allowed_tools->end());
+        auto& a = *d.allowed_tools;
+        a.erase(std::remove_if(a.begin(), a.end(),
+                               [&](const std::string& t) {
+                                   return std::find(d.denied_tools.begin(), d.denied_tools.end(), t) !=
+                                          d.denied_tools.end();
+                               }),
+                a.end());
+    }
+}
+
 }  // namespace
 
 std::string_view tier_name(int tier)
@@ -87,22 +186,7 @@ int minimum_tier(const AgentTask& task)
 
 void Engine::decide(const json& task, Decision& d, bool want_explain) const
 {
-    d.allowed = false;
-    d.tier = 0;
-    d.reason.clear();
-    d.required_approvals.clear();
-    d.max_iterations = k_default_max_iterations;
-    d.timeout_ms = k_default_timeout_ms;
-    d.allowed_tools.reset();
-    d.allowed_paths.reset();
-    d.denied_tools.clear();
-    d.requires_pr = d.requires_validation = d.allow_unsandboxed = false;
-    d.matched.clear();
-    d.priority.reset();
-    d.compliance.clear();
-    d.drift_mode.reset();
-    d.explanation.clear();
-    d.policy_digest = m_digest;
+    reset(d, m_digest);
 
     Resolver res(*this, task);
     std::vector<const Rule*>& cand = res.s.candidates;
@@ -143,78 +227,8 @@ void Engine::decide(const json& task, Decision& d, bool want_explain) const
     }
     d.tier = *lowest->tier;
 
-    for (const Rule* r : d.matched) {
-        const auto& c = r->constraints;
-        if (r->tier && *r->tier == d.tier && want_explain) explain(d, "tier", r->name);
-        if (c.max_iterations && *c.max_iterations < d.max_iterations) d.max_iterations = *c.max_iterations;
-        if (c.timeout_ms && *c.timeout_ms < d.timeout_ms) d.timeout_ms = *c.timeout_ms;
-        if (c.allowed_tools) {
-            if (!d.allowed_tools) {
-                d.allowed_tools = *c.allowed_tools;
-            } else {
-                std::vector<std::string> both;
-                for (const auto& t : *d.allowed_tools)
-                    if (std::find(c.allowed_tools->begin(), c.allowed_tools->end(), t) != c.allowed_tools->end())
-                        both.push_back(t);
-                d.allowed_tools = std::move(both);
-            }
-            if (want_explain) explain(d, "allowedTools", r->name);
-        }
-        for (const auto& t : c.denied_tools) add_unique(d.denied_tools, t);
-        if (!c.denied_tools.empty() && want_explain) explain(d, "deniedTools", r->name);
-        // Paths merge like tools: only the globs every rule that names paths names.
-        if (c.allowed_paths) {
-            if (!d.allowed_paths) {
-                d.allowed_paths = *c.allowed_paths;
-            } else {
-                std::vector<std::string> both;
-                for (const auto& g : *d.allowed_paths)
-                    if (std::find(c.allowed_paths->begin(), c.allowed_paths->end(), g) != c.allowed_paths->end())
-                        both.push_back(g);
-                d.allowed_paths = std::move(both);
-            }
-            if (want_explain) explain(d, "allowedPaths", r->name);
-        }
-        // report holds over codify, codify over revert: the mode that does least.
-        if (r->drift_mode && (!d.drift_mode || drift_rank(*r->drift_mode) < drift_rank(*d.drift_mode)))
-            d.drift_mode = r->drift_mode;
-        if (r->drift_mode && want_explain) explain(d, "drift", r->name);
-        for (const auto& a : r->required_approvals) add_unique(d.required_approvals, a);
-        if (!r->required_approvals.empty() && want_explain) explain(d, "requiredApprovals", r->name);
-        if (c.requires_pr.value_or(false)) {
-            d.requires_pr = true;
-            if (want_explain) explain(d, "requiresPR", r->name);
-        }
-        if (c.requires_validation.value_or(false)) {
-            d.requires_validation = true;
-            if (want_explain) explain(d, "requiresValidation", r->name);
-        }
-        // Running unsandboxed is a relaxation: every rule that speaks of it must allow it.
-        if (c.allow_unsandboxed) d.allow_unsandboxed = *c.allow_unsandboxed;
-    }
-    for (const Rule* r : d.matched)
-        if (r->constraints.allow_unsandboxed && !*r->constraints.allow_unsandboxed) d.allow_unsandboxed = false;
-    if (want_explain) {
-        for (const Rule* r : d.matched) {
-            if (r->constraints.max_iterations && *r->constraints.max_iterations == d.max_iterations)
-                explain(d, "maxIterations", r->name);
-            if (r->constraints.timeout_ms && *r->constraints.timeout_ms == d.timeout_ms)
-                explain(d, "timeoutMs", r->name);
-        }
-    }
-    std::sort(d.required_approvals.begin(), d.required_approvals.end());
-    std::sort(d.denied_tools.begin(), d.denied_tools.end());
-    if (d.allowed_tools) {
-        std::sort(d.allowed_tools->begin(), d.allowed_tools->end());
-        // A tool both allowed and denied is denied.
-        auto& a = *d.allowed_tools;
-        a.erase(std::remove_if(a.begin(), a.end(),
-                               [&](const std::string& t) {
-                                   return std::find(d.denied_tools.begin(), d.denied_tools.end(), t) !=
-                                          d.denied_tools.end();
-                               }),
-                a.end());
-    }
+    for (const Rule* r : d.matched) merge(*r, d, want_explain);
+    settle(d, want_explain);
 
     int need = minimum_tier(task);
     if (d.tier < need) {
