@@ -644,9 +644,12 @@ Result<std::string> commit_all(const Checkout& co, const std::string& branch, co
     return oid_hex(&commit_id);
 }
 
-Result<PushResult> push(const Checkout& co, const std::string& branch, const PushOptions& opt)
+namespace {
+
+/// infra-agent pushes only its own branches: under infra-agent/, never a
+/// protected one or the default branch.
+Status check_branch(const Checkout& co, const std::string& branch, const PushOptions& opt)
 {
-    if (auto st = init_once(); !st) return st.error();
     if (branch.rfind("infra-agent/", 0) != 0)
         return fail(Errc::denied, "refusing to push " + text::quote(branch) +
                                       ": infra-agent pushes only to branches under infra-agent/");
@@ -655,99 +658,81 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
             return fail(Errc::denied, "refusing to push to protected branch " + text::quote(branch));
     if (branch == co.base_branch)
         return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
+    return {};
+}
 
-    Repo repo;
-    if (auto s = open_repo(co, repo); !s) return fail(s.error());
-    Remote remote;
-    if (git_remote_lookup(remote.out(), repo.get(), "origin") != 0)
-        return fail(git_failure("the worktree has no origin"));
-    const char* origin_url = git_remote_url(remote.get());
-    // A clone of ours sends credentials to the URL it was cloned from; a
-    // person's own checkout to its origin.
-    std::string allowed = co.remote_url.empty() ? (origin_url ? origin_url : "") : co.remote_url;
-    if (!co.remote_url.empty() && (!origin_url || co.remote_url != origin_url))
-        return fail(Errc::denied, "refusing to push: origin is " + text::quote(origin_url ? origin_url : "") +
-                                      ", and the repository was cloned from " + text::quote(co.remote_url));
-    std::string ref = "refs/heads/" + branch;
-    git_oid local_id;
-    if (git_reference_name_to_id(&local_id, repo.get(), ref.c_str()) != 0)
-        return fail(git_failure("no local branch " + branch));
+/// What the remote has now: its default branch and the tip of ref.
+struct RemoteState {
+    std::string default_ref;
+    bool exists = false;
+    git_oid tip{};
+};
 
-    // What the remote has now: its default branch and this branch's tip.
-    CallbackState st;
-    st.auth = &opt.auth;
-    st.allowed_url = allowed;
+Result<RemoteState> look_at_remote(git_remote* remote, const std::string& ref, CallbackState& st)
+{
     git_remote_connect_options connect;
     git_remote_connect_options_init(&connect, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
     connect.callbacks = callbacks_for(st);
     connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
-    if (git_remote_connect_ext(remote.get(), GIT_DIRECTION_FETCH, &connect) != 0)
+    if (git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &connect) != 0)
         return fail(git_failure("cannot reach origin", &st));
+    RemoteState out;
     git_buf default_ref = GIT_BUF_INIT;
-    std::string remote_default;
-    if (git_remote_default_branch(&default_ref, remote.get()) == 0) {
-        remote_default = default_ref.ptr;
+    if (git_remote_default_branch(&default_ref, remote) == 0) {
+        out.default_ref = default_ref.ptr;
         git_buf_dispose(&default_ref);
     }
     const git_remote_head** heads = nullptr;
     std::size_t n_heads = 0;
-    git_oid remote_tip{};
-    bool exists = false;
-    if (git_remote_ls(&heads, &n_heads, remote.get()) != 0)
-        return fail(git_failure("cannot list origin's branches", &st));
+    if (git_remote_ls(&heads, &n_heads, remote) != 0) return fail(git_failure("cannot list origin's branches", &st));
     for (std::size_t i = 0; i < n_heads; ++i)
         if (ref == heads[i]->name) {
-            remote_tip = heads[i]->oid;
-            exists = true;
+            out.tip = heads[i]->oid;
+            out.exists = true;
         }
-    git_remote_disconnect(remote.get());
-    if (ref == remote_default)
-        return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
+    git_remote_disconnect(remote);
+    return out;
+}
 
-    PushResult result;
-    result.branch = branch;
-    result.commit = oid_hex(&local_id);
-    result.created = !exists;
-    if (exists) {
-        result.previous = oid_hex(&remote_tip);
-        std::string spec = "+" + ref + ":refs/remotes/origin/" + branch;
-        char* specs[] = {spec.data()};
-        git_strarray refspecs = {specs, 1};
-        st.credential_calls = 0;
-        git_fetch_options fo = fetch_options(st);
-        if (git_remote_fetch(remote.get(), &refspecs, &fo, "infra-agent: fetch bot branch") != 0)
-            return fail(git_failure("cannot fetch " + branch, &st));
-        Commit tip, mine;
-        if (git_commit_lookup(tip.out(), repo.get(), &remote_tip) != 0)
-            return fail(git_failure("cannot read origin's tip of " + branch));
-        const git_signature* committer = git_commit_committer(tip.get());
-        auto tr = trailers_of(git_commit_message(tip.get()));
-        if (!committer || opt.bot_email.empty() || opt.bot_email != committer->email || !tr.count("Task-Id"))
-            return fail(
-                Errc::conflict,
-                "somebody else pushed to " + text::quote(branch) + " (commit " + result.previous.substr(0, 12) +
-                    " by " + (committer ? std::string(committer->name) : std::string("?")) +
-                    "); infra-agent no longer updates it",
-                "merge or close that pull request by hand, or delete the branch to let infra-agent start again");
-        if (git_commit_lookup(mine.out(), repo.get(), &local_id) != 0)
-            return fail(git_failure("cannot read the new commit"));
-        if (git_oid_equal(git_commit_tree_id(tip.get()), git_commit_tree_id(mine.get())) &&
-            git_commit_parentcount(tip.get()) == 1 && git_commit_parentcount(mine.get()) == 1 &&
-            git_oid_equal(git_commit_parent_id(tip.get(), 0), git_commit_parent_id(mine.get(), 0))) {
-            result.unchanged = true;
-            result.commit = result.previous;
-            return result;
-        }
-    }
+/// The branch exists on the remote: it must be the bot's (committed by the
+/// bot's address, with a Task-Id trailer), else somebody else pushed to it.
+/// True when the new commit changes nothing over the remote's tip.
+Result<bool> same_as_bots_tip(git_repository* repo, git_remote* remote, const std::string& branch,
+                              const git_oid& remote_tip, const git_oid& local_id, const PushOptions& opt,
+                              CallbackState& st)
+{
+    std::string ref = "refs/heads/" + branch;
+    std::string spec = "+" + ref + ":refs/remotes/origin/" + branch;
+    char* specs[] = {spec.data()};
+    git_strarray refspecs = {specs, 1};
+    st.credential_calls = 0;
+    git_fetch_options fo = fetch_options(st);
+    if (git_remote_fetch(remote, &refspecs, &fo, "infra-agent: fetch bot branch") != 0)
+        return fail(git_failure("cannot fetch " + branch, &st));
+    Commit tip, mine;
+    if (git_commit_lookup(tip.out(), repo, &remote_tip) != 0)
+        return fail(git_failure("cannot read origin's tip of " + branch));
+    const git_signature* committer = git_commit_committer(tip.get());
+    auto tr = trailers_of(git_commit_message(tip.get()));
+    if (!committer || opt.bot_email.empty() || opt.bot_email != committer->email || !tr.count("Task-Id"))
+        return fail(Errc::conflict,
+                    "somebody else pushed to " + text::quote(branch) + " (commit " +
+                        oid_hex(&remote_tip).substr(0, 12) + " by " +
+                        (committer ? std::string(committer->name) : std::string("?")) +
+                        "); infra-agent no longer updates it",
+                    "merge or close that pull request by hand, or delete the branch to let infra-agent start again");
+    if (git_commit_lookup(mine.out(), repo, &local_id) != 0) return fail(git_failure("cannot read the new commit"));
+    return git_oid_equal(git_commit_tree_id(tip.get()), git_commit_tree_id(mine.get())) &&
+           git_commit_parentcount(tip.get()) == 1 && git_commit_parentcount(mine.get()) == 1 &&
+           git_oid_equal(git_commit_parent_id(tip.get(), 0), git_commit_parent_id(mine.get(), 0));
+}
 
-    // A checkout on this machine (the user's own clone, for remediate) cannot
-    // be pushed to; it fetches the branch from the worktree instead, under the
-    // same lease.
-    if (const char* url = git_remote_url(remote.get()); url && is_local_checkout(url))
-        return deliver_by_fetch(co, url, ref, exists ? &remote_tip : nullptr, std::move(result));
-
-    // Force, but only over the tip we just inspected (force-with-lease).
-    st = CallbackState{};
+/// Force, but only over the tip just inspected (force-with-lease).
+Status push_with_lease(git_remote* remote, const std::string& branch, const git_oid& remote_tip,
+                       const std::string& allowed, const PushOptions& opt)
+{
+    std::string ref = "refs/heads/" + branch;
+    CallbackState st;
     st.auth = &opt.auth;
     st.allowed_url = allowed;
     st.lease_ref = ref;
@@ -776,11 +761,65 @@ Result<PushResult> push(const Checkout& co, const std::string& branch, const Pus
     std::string spec = "+" + ref + ":" + ref;
     char* specs[] = {spec.data()};
     git_strarray refspecs = {specs, 1};
-    if (git_remote_push(remote.get(), &refspecs, &po) != 0) {
+    if (git_remote_push(remote, &refspecs, &po) != 0) {
         bool moved = st.error.rfind("the branch moved", 0) == 0;
         return fail(git_failure("cannot push " + branch, &st, moved ? Errc::conflict : Errc::unavailable));
     }
     if (!st.rejected.empty()) return fail(Errc::denied, "origin refused the push of " + st.rejected);
+    return {};
+}
+
+}  // namespace
+
+Result<PushResult> push(const Checkout& co, const std::string& branch, const PushOptions& opt)
+{
+    if (auto st = init_once(); !st) return st.error();
+    if (auto st = check_branch(co, branch, opt); !st) return fail(st.error());
+    Repo repo;
+    if (auto s = open_repo(co, repo); !s) return fail(s.error());
+    Remote remote;
+    if (git_remote_lookup(remote.out(), repo.get(), "origin") != 0)
+        return fail(git_failure("the worktree has no origin"));
+    const char* origin_url = git_remote_url(remote.get());
+    // A clone of ours sends credentials to the URL it was cloned from; a
+    // person's own checkout to its origin.
+    std::string allowed = co.remote_url.empty() ? (origin_url ? origin_url : "") : co.remote_url;
+    if (!co.remote_url.empty() && (!origin_url || co.remote_url != origin_url))
+        return fail(Errc::denied, "refusing to push: origin is " + text::quote(origin_url ? origin_url : "") +
+                                      ", and the repository was cloned from " + text::quote(co.remote_url));
+    std::string ref = "refs/heads/" + branch;
+    git_oid local_id;
+    if (git_reference_name_to_id(&local_id, repo.get(), ref.c_str()) != 0)
+        return fail(git_failure("no local branch " + branch));
+
+    CallbackState st;
+    st.auth = &opt.auth;
+    st.allowed_url = allowed;
+    auto remote_now = look_at_remote(remote.get(), ref, st);
+    if (!remote_now) return fail(remote_now.error());
+    if (ref == remote_now->default_ref)
+        return fail(Errc::denied, "refusing to push to the default branch " + text::quote(branch));
+    PushResult result;
+    result.branch = branch;
+    result.commit = oid_hex(&local_id);
+    result.created = !remote_now->exists;
+    if (remote_now->exists) {
+        result.previous = oid_hex(&remote_now->tip);
+        auto same = same_as_bots_tip(repo.get(), remote.get(), branch, remote_now->tip, local_id, opt, st);
+        if (!same) return fail(same.error());
+        if (*same) {
+            result.unchanged = true;
+            result.commit = result.previous;
+            return result;
+        }
+    }
+    // A checkout on this machine (the user's own clone, for remediate) cannot
+    // be pushed to; it fetches the branch from the worktree instead, under the
+    // same lease.
+    if (const char* url = git_remote_url(remote.get()); url && is_local_checkout(url))
+        return deliver_by_fetch(co, url, ref, remote_now->exists ? &remote_now->tip : nullptr, std::move(result));
+    if (auto pushed = push_with_lease(remote.get(), branch, remote_now->tip, allowed, opt); !pushed)
+        return fail(pushed.error());
     return result;
 }
 
