@@ -684,119 +684,32 @@ private:
                    }));
 
         http->post("/v1/tasks", timed("/v1/tasks", [this](const http::Request& req, http::Response& res) {
-                       std::string who;
-                       if (!authorized(req, res, who)) return;
-                       signals::IngestOptions in;
-                       in.repository_id = opt.repository_id;
-                       in.max_body = opt.max_body;
-                       auto sent = events::parse_traceparent(req.header("traceparent"));
-                       events::ContextScope in_trace(sent ? *sent : events::SpanContext{});
-                       auto found =
-                           signals::parse_text(*deps.signals.find("api"), req.body(), "request body", in, &deps.events);
-                       if (!found) return reply_error(res, found.error());
-                       if (found->tasks.empty()) return reply(res, 400, {{"error", "no task in the request body"}});
-                       // Who asked is who holds the token, whatever the body says.
-                       for (auto& t : found->tasks) t.payload["requestedBy"] = who;
-                       auto out = submit("api", "", std::move(found->tasks));
-                       if (!out) return reply_error(res, out.error());
-                       answer(res, "api", *out);
+                       submit_task(req, res);
                    }));
 
-        http->get(R"(/v1/tasks/([A-Za-z0-9._:\-]+))",
-                  timed("/v1/tasks/{id}", [this](const http::Request& req, http::Response& res) {
-                      std::string who;
-                      if (!authorized(req, res, who)) return;
-                      auto e = deps.queue.show(req.match(1));
-                      if (!e) return reply_error(res, e.error());
-                      reply(res, 200, queue::to_json(*e, true));
-                  }));
+        http->get(
+            R"(/v1/tasks/([A-Za-z0-9._:\-]+))",
+            timed("/v1/tasks/{id}", [this](const http::Request& req, http::Response& res) { show_task(req, res); }));
 
         http->get(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/events)",
-                  timed("/v1/tasks/{id}/events", [this](const http::Request& req, http::Response& res) {
-                      std::string who;
-                      if (!authorized(req, res, who)) return;
-                      auto e = deps.queue.show(req.match(1));
-                      if (!e) return reply_error(res, e.error());
-                      deps.events.flush();
-                      auto events = task_events(e->id);
-                      if (!events) return reply_error(res, events.error());
-                      std::string body;
-                      for (const auto& ev : *events) body += ev.dump() + "\n";
-                      res.set_status(200);
-                      res.set_content(body, "application/x-ndjson");
-                  }));
+                  timed("/v1/tasks/{id}/events",
+                        [this](const http::Request& req, http::Response& res) { task_events_page(req, res); }));
 
-        http->post(
-            R"(/v1/tasks/([A-Za-z0-9._:\-]+)/(approve|reject))",
-            timed("/v1/tasks/{id}/approve", [this](const http::Request& req, http::Response& res) {
-                std::string who;
-                if (!authorized(req, res, who)) return;
-                json body = req.body().empty() ? json::object() : json::parse(req.body(), nullptr, false);
-                if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
-                bool approve = req.match(2) == "approve";
-                if (approve) {
-                    // A tier-4 task that ran and kept its plan: the approval is of that plan.
-                    auto e = deps.queue.show(req.match(1));
-                    if (!e) return reply_error(res, e.error());
-                    if (e->state == queue::State::succeeded && int_member(e->decision, "tier") == 4) {
-                        std::lock_guard lock(approver_mutex);
-                        if (!approver) {
-                            auto db = store::Db::open(deps.state_path, false);
-                            if (!db) return reply_error(res, db.error());
-                            approver = std::move(*db);
-                        }
-                        change::ApplyStore store(*approver);
-                        auto v = change::approve_plan(*e, store, deps.events, who, string_member(body, "group"),
-                                                      string_member(body, "plan"), opt.approvers);
-                        if (!v) return reply_error(res, v.error());
-                        return reply(res, 200,
-                                     {{"id", v->task_id},
-                                      {"by", v->by},
-                                      {"group", v->group},
-                                      {"planSha256", v->digest},
-                                      {"state", v->waiting.empty() ? "approved" : "pending-approval"},
-                                      {"waiting", v->waiting}});
-                    }
-                }
-                approval::Request r{req.match(1), who, approve, string_member(body, "group"),
-                                    string_member(body, "reason")};
-                auto v = approval::decide(deps.queue, deps.events, r, opt.approvers);
-                if (!v) return reply_error(res, v.error());
-                reply(res, 200,
-                      {{"id", v->id}, {"by", v->by}, {"group", v->group}, {"state", v->state}, {"reason", v->reason}});
-            }));
+        http->post(R"(/v1/tasks/([A-Za-z0-9._:\-]+)/(approve|reject))",
+                   timed("/v1/tasks/{id}/approve",
+                         [this](const http::Request& req, http::Response& res) { decide_task(req, res); }));
 
         http->post("/v1/credentials",
                    timed("/v1/credentials", [this](const http::Request& req, http::Response& res) { mint(req, res); }));
-        // Whose worker token this is: a distributed worker names its leases after it.
         http->get("/v1/credentials/identity",
-                  timed("/v1/credentials/identity", [this](const http::Request& req, http::Response& res) {
-                      if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
-                      auto who = caller(req, opt.worker_tokens);
-                      if (!who) {
-                          res.set_header("WWW-Authenticate", "Bearer");
-                          return reply(res, 401, {{"error", "missing or unknown worker token"}});
-                      }
-                      reply(res, 200, {{"worker", *who}, {"workerIdPrefix", *who + "/"}});
-                  }));
+                  timed("/v1/credentials/identity",
+                        [this](const http::Request& req, http::Response& res) { identity(req, res); }));
 
-        http->get("/metrics", timed("/metrics", [this](const http::Request&, http::Response& res) {
-                      if (auto s = deps.queue.stats())
-                          for (const auto& [state, n] : s->by_state)
-                              metrics.set("infra_agent_queue_tasks", {{"state", state}}, static_cast<double>(n));
-                      // What every process recorded, brought up to date at each scrape.
-                      std::string text = metrics.render();
-                      if (auto st = refresh_recorded(); st) text += recorded.render();
-                      else spdlog::warn("metrics from the state store: {}", st.error().message);
-                      res.set_status(200);
-                      res.set_content(text, "text/plain; version=0.0.4");
-                  }));
+        http->get("/metrics",
+                  timed("/metrics", [this](const http::Request& req, http::Response& res) { metrics_page(req, res); }));
         http->get("/healthz", [](const http::Request&, http::Response& res) { res.set_content("ok\n", "text/plain"); });
-        http->get("/readyz", timed("/readyz", [this](const http::Request&, http::Response& res) {
-                      auto s = deps.queue.stats();
-                      if (!s) return reply(res, 503, {{"ready", false}, {"error", "queue: " + s.error().message}});
-                      reply(res, 200, {{"ready", true}});
-                  }));
+        http->get("/readyz",
+                  timed("/readyz", [this](const http::Request& req, http::Response& res) { readyz(req, res); }));
 
         http->on_error([](const http::Request&, http::Response& res) {
             if (res.has_body()) return;
@@ -805,6 +718,126 @@ private:
                                                     : "HTTP " + std::to_string(res.status());
             res.set_content(json{{"error", msg}}.dump() + "\n", "application/json");
         });
+    }
+
+    /// POST /v1/tasks: a task from the API, requested by whoever holds the token.
+    void submit_task(const http::Request& req, http::Response& res)
+    {
+        std::string who;
+        if (!authorized(req, res, who)) return;
+        signals::IngestOptions in;
+        in.repository_id = opt.repository_id;
+        in.max_body = opt.max_body;
+        auto sent = events::parse_traceparent(req.header("traceparent"));
+        events::ContextScope in_trace(sent ? *sent : events::SpanContext{});
+        auto found = signals::parse_text(*deps.signals.find("api"), req.body(), "request body", in, &deps.events);
+        if (!found) return reply_error(res, found.error());
+        if (found->tasks.empty()) return reply(res, 400, {{"error", "no task in the request body"}});
+        // Who asked is who holds the token, whatever the body says.
+        for (auto& t : found->tasks) t.payload["requestedBy"] = who;
+        auto out = submit("api", "", std::move(found->tasks));
+        if (!out) return reply_error(res, out.error());
+        answer(res, "api", *out);
+    }
+
+    /// GET /v1/tasks/{id}: the task as the queue has it.
+    void show_task(const http::Request& req, http::Response& res)
+    {
+        std::string who;
+        if (!authorized(req, res, who)) return;
+        auto e = deps.queue.show(req.match(1));
+        if (!e) return reply_error(res, e.error());
+        reply(res, 200, queue::to_json(*e, true));
+    }
+
+    /// GET /v1/tasks/{id}/events: its events, as JSON Lines.
+    void task_events_page(const http::Request& req, http::Response& res)
+    {
+        std::string who;
+        if (!authorized(req, res, who)) return;
+        auto e = deps.queue.show(req.match(1));
+        if (!e) return reply_error(res, e.error());
+        deps.events.flush();
+        auto events = task_events(e->id);
+        if (!events) return reply_error(res, events.error());
+        std::string body;
+        for (const auto& ev : *events) body += ev.dump() + "\n";
+        res.set_status(200);
+        res.set_content(body, "application/x-ndjson");
+    }
+
+    /// POST /v1/tasks/{id}/approve|reject: the caller decides; on a tier-4 task that ran, approves its plan.
+    void decide_task(const http::Request& req, http::Response& res)
+    {
+        std::string who;
+        if (!authorized(req, res, who)) return;
+        json body = req.body().empty() ? json::object() : json::parse(req.body(), nullptr, false);
+        if (!body.is_object()) return reply(res, 400, {{"error", "request body: expected a JSON object"}});
+        bool approve = req.match(2) == "approve";
+        if (approve) {
+            // A tier-4 task that ran and kept its plan: the approval is of that plan.
+            auto e = deps.queue.show(req.match(1));
+            if (!e) return reply_error(res, e.error());
+            auto decided = policy::decision_from_json(e->decision);
+            if (e->state == queue::State::succeeded && decided && decided->tier == 4) {
+                std::lock_guard lock(approver_mutex);
+                if (!approver) {
+                    auto db = store::Db::open(deps.state_path, false);
+                    if (!db) return reply_error(res, db.error());
+                    approver = std::move(*db);
+                }
+                change::ApplyStore store(*approver);
+                auto v = change::approve_plan(*e, store, deps.events, who, string_member(body, "group"),
+                                              string_member(body, "plan"), opt.approvers);
+                if (!v) return reply_error(res, v.error());
+                return reply(res, 200,
+                             {{"id", v->task_id},
+                              {"by", v->by},
+                              {"group", v->group},
+                              {"planSha256", v->digest},
+                              {"state", v->waiting.empty() ? "approved" : "pending-approval"},
+                              {"waiting", v->waiting}});
+            }
+        }
+        approval::Request r{req.match(1), who, approve, string_member(body, "group"), string_member(body, "reason")};
+        auto v = approval::decide(deps.queue, deps.events, r, opt.approvers);
+        if (!v) return reply_error(res, v.error());
+        reply(res, 200,
+              {{"id", v->id}, {"by", v->by}, {"group", v->group}, {"state", v->state}, {"reason", v->reason}});
+    }
+
+    /// GET /v1/credentials/identity: whose worker token this is (a distributed worker names its leases after it).
+    void identity(const http::Request& req, http::Response& res)
+    {
+        if (!deps.mint) return reply(res, 404, {{"error", "this server has no broker"}});
+        auto who = caller(req, opt.worker_tokens);
+        if (!who) {
+            res.set_header("WWW-Authenticate", "Bearer");
+            return reply(res, 401, {{"error", "missing or unknown worker token"}});
+        }
+        reply(res, 200, {{"worker", *who}, {"workerIdPrefix", *who + "/"}});
+    }
+
+    /// GET /metrics: what this server counts, and what every process recorded, brought up to date.
+    void metrics_page(const http::Request&, http::Response& res)
+    {
+        if (auto s = deps.queue.stats())
+            for (const auto& [state, n] : s->by_state)
+                metrics.set("infra_agent_queue_tasks", {{"state", state}}, static_cast<double>(n));
+        // What every process recorded, brought up to date at each scrape.
+        std::string text = metrics.render();
+        if (auto st = refresh_recorded(); st) text += recorded.render();
+        else spdlog::warn("metrics from the state store: {}", st.error().message);
+        res.set_status(200);
+        res.set_content(text, "text/plain; version=0.0.4");
+    }
+
+    /// GET /readyz: ready while the queue answers.
+    void readyz(const http::Request&, http::Response& res)
+    {
+        auto s = deps.queue.stats();
+        if (!s) return reply(res, 503, {{"ready", false}, {"error", "queue: " + s.error().message}});
+        reply(res, 200, {{"ready", true}});
     }
 
     Status refresh_recorded()
