@@ -5,6 +5,7 @@
 #include "support/fixtures.hpp"
 
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <cstdlib>
 #include <sys/stat.h>
@@ -14,6 +15,17 @@
 using namespace infra::core;
 using infra::test::TempDir;
 using infra::test::write_file;
+
+namespace {
+
+std::int64_t pragma(store::Db& db, const std::string& name)
+{
+    auto st = db.prepare("PRAGMA " + name);
+    EXPECT_TRUE(st && *st->step()) << name;
+    return st ? st->integer(0) : -1;
+}
+
+}  // namespace
 
 TEST(Migrations, ApplyOnceAndRecordTheirVersion)
 {
@@ -122,8 +134,45 @@ TEST(Migrations, ProcessesCreatingOneFileAtOnceAllOpenIt)
         auto mode = (*db)->prepare("PRAGMA journal_mode");
         ASSERT_TRUE(mode && *mode->step());
         EXPECT_EQ(mode->text(0), "wal");
+        EXPECT_EQ(pragma(**db, "page_size"), 1024);
         EXPECT_EQ(*store::schema_version(**db), store::migrations().back().version);
     }
+}
+
+// A new file has 1 KiB pages, and its WAL is checkpointed at as many bytes
+// as one of SQLite's default 4 KiB pages is (1,000 pages).
+TEST(SqliteFiles, NewOnesHaveSmallPagesAndCheckpointAtTheSameWalSize)
+{
+    TempDir dir;
+    auto db = store::Db::open((dir / "s.db").string(), true);
+    ASSERT_TRUE(db && store::migrate(**db));
+    EXPECT_EQ(pragma(**db, "page_size"), 1024);
+    EXPECT_EQ(pragma(**db, "wal_autocheckpoint"), 4000);
+    auto again = store::Db::open((dir / "s.db").string(), false);
+    ASSERT_TRUE(again);
+    EXPECT_EQ(pragma(**again, "wal_autocheckpoint"), 4000);
+}
+
+// A state db made before new files had small pages (SQLite's default 4 KiB)
+// keeps its pages and its checkpoints every 1,000 of them, and takes the
+// migrations and new rows as before.
+TEST(SqliteFiles, AnOlderFileKeepsItsPageSize)
+{
+    TempDir dir;
+    std::string path = (dir / "s.db").string();
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(raw, "PRAGMA journal_mode=WAL; CREATE TABLE before (x)", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(raw);
+    auto db = store::Db::open(path, true);
+    ASSERT_TRUE(db && store::migrate(**db));
+    EXPECT_EQ(pragma(**db, "page_size"), 4096);
+    EXPECT_EQ(pragma(**db, "wal_autocheckpoint"), 1000);
+    ASSERT_TRUE(
+        (*db)->exec("INSERT INTO credentials (id, provider, scope, task_id, issued_at, expires_at, token_sha256)"
+                    " VALUES ('01A', 'local', 'git:push:repo=r', 'T1', 1, 2, 'ab')"));
+    EXPECT_EQ(pragma(**db, "page_size"), 4096);
 }
 
 TEST(Home, InitCreatesConfigPoliciesAndDatabase)
