@@ -661,6 +661,19 @@ Status check_branch(const Checkout& co, const std::string& branch, const PushOpt
     return {};
 }
 
+/// Connects to the remote to read it, with the callbacks of st (its
+/// credentials, only for the allowed URL; no redirects followed).
+Status connect_to(git_remote* remote, CallbackState& st)
+{
+    git_remote_connect_options connect;
+    git_remote_connect_options_init(&connect, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
+    connect.callbacks = callbacks_for(st);
+    connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
+    if (git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &connect) != 0)
+        return fail(git_failure("cannot reach origin", &st));
+    return {};
+}
+
 /// What the remote has now: its default branch and the tip of ref.
 struct RemoteState {
     std::string default_ref;
@@ -670,12 +683,7 @@ struct RemoteState {
 
 Result<RemoteState> look_at_remote(git_remote* remote, const std::string& ref, CallbackState& st)
 {
-    git_remote_connect_options connect;
-    git_remote_connect_options_init(&connect, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
-    connect.callbacks = callbacks_for(st);
-    connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
-    if (git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &connect) != 0)
-        return fail(git_failure("cannot reach origin", &st));
+    if (auto connected = connect_to(remote, st); !connected) return fail(connected.error());
     RemoteState out;
     git_buf default_ref = GIT_BUF_INIT;
     if (git_remote_default_branch(&default_ref, remote) == 0) {
@@ -842,12 +850,7 @@ struct Scratch {
 /// The remote's branches (refs/heads/... -> tip).
 Result<std::map<std::string, git_oid>> remote_heads(git_remote* remote, CallbackState& st)
 {
-    git_remote_connect_options connect;
-    git_remote_connect_options_init(&connect, GIT_REMOTE_CONNECT_OPTIONS_VERSION);
-    connect.callbacks = callbacks_for(st);
-    connect.follow_redirects = GIT_REMOTE_REDIRECT_NONE;
-    if (git_remote_connect_ext(remote, GIT_DIRECTION_FETCH, &connect) != 0)
-        return fail(git_failure("cannot reach origin", &st));
+    if (auto connected = connect_to(remote, st); !connected) return fail(connected.error());
     const git_remote_head** heads = nullptr;
     std::size_t n = 0;
     std::map<std::string, git_oid> out;

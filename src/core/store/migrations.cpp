@@ -3,10 +3,77 @@
 #include "core/events/audit.hpp"
 #include "core/timeutil.hpp"
 
+#include <string>
+
 namespace infra::core::store {
 
 const std::vector<Migration>& migrations()
 {
+    // The credential ledger's columns: made by version 4, and again by
+    // version 11, which keys the table by id.
+    static const std::string k_credential_columns = R"sql(
+    id            TEXT PRIMARY KEY,
+    provider      TEXT NOT NULL,
+    scope         TEXT NOT NULL,
+    task_id       TEXT NOT NULL DEFAULT '',
+    trace_id      TEXT NOT NULL DEFAULT '',
+    issued_at     INTEGER NOT NULL,
+    expires_at    INTEGER NOT NULL,
+    token_sha256  TEXT NOT NULL,
+    revoked_at    INTEGER,
+    reuses        INTEGER NOT NULL DEFAULT 0,
+    extra         TEXT NOT NULL DEFAULT '{}'
+)sql";
+    static const std::string k_ledger_and_pull_requests = R"sql(
+-- Every credential minted: never the token, only its SHA-256.
+CREATE TABLE credentials ()sql" + k_credential_columns + R"sql();
+CREATE INDEX credentials_reuse ON credentials (provider, scope, task_id, expires_at) WHERE revoked_at IS NULL;
+CREATE INDEX credentials_by_task ON credentials (task_id);
+-- One pull request per forge, repository and branch (the branch is named
+-- by the finding's fingerprint).
+CREATE TABLE pull_requests (
+    id           TEXT PRIMARY KEY,
+    forge        TEXT NOT NULL,
+    repository   TEXT NOT NULL,
+    branch       TEXT NOT NULL,
+    base         TEXT NOT NULL,
+    number       INTEGER NOT NULL,
+    url          TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    title        TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    head_commit  TEXT NOT NULL,
+    task_id      TEXT NOT NULL,
+    dedupe_key   TEXT NOT NULL,
+    diff         TEXT NOT NULL DEFAULT '',
+    labels       TEXT NOT NULL DEFAULT '[]',
+    updates      INTEGER NOT NULL DEFAULT 0,
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    UNIQUE (forge, repository, branch)
+);
+CREATE TABLE pull_request_updates (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    pr_id        TEXT NOT NULL REFERENCES pull_requests (id) ON DELETE CASCADE,
+    time         INTEGER NOT NULL,
+    task_id      TEXT NOT NULL,
+    head_commit  TEXT NOT NULL,
+    comment      TEXT NOT NULL
+);
+)sql";
+    static const std::string k_ledger_keyed = R"sql(
+-- A mint writes one row: kept in the id's own b-tree (no rowid table
+-- beside it) with one index, by task, that also finds a credential to
+-- reuse (task, provider, scope, latest expiry), so a mint's commit
+-- writes two pages instead of four.
+CREATE TABLE credentials_keyed ()sql" + k_credential_columns +
+                                              R"sql() WITHOUT ROWID;
+INSERT INTO credentials_keyed SELECT id, provider, scope, task_id, trace_id, issued_at, expires_at, token_sha256,
+    revoked_at, reuses, extra FROM credentials;
+DROP TABLE credentials;
+ALTER TABLE credentials_keyed RENAME TO credentials;
+CREATE INDEX credentials_by_task ON credentials (task_id, provider, scope, expires_at);
+)sql";
     static const std::vector<Migration> k_migrations = {
         {1, "tasks and events",
          R"sql(
@@ -84,56 +151,7 @@ CREATE TABLE queue_payload (
     result    BLOB
 );
 )sql"},
-        {4, "credential ledger and pull requests",
-         R"sql(
--- Every credential minted: never the token, only its SHA-256.
-CREATE TABLE credentials (
-    id            TEXT PRIMARY KEY,
-    provider      TEXT NOT NULL,
-    scope         TEXT NOT NULL,
-    task_id       TEXT NOT NULL DEFAULT '',
-    trace_id      TEXT NOT NULL DEFAULT '',
-    issued_at     INTEGER NOT NULL,
-    expires_at    INTEGER NOT NULL,
-    token_sha256  TEXT NOT NULL,
-    revoked_at    INTEGER,
-    reuses        INTEGER NOT NULL DEFAULT 0,
-    extra         TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX credentials_reuse ON credentials (provider, scope, task_id, expires_at) WHERE revoked_at IS NULL;
-CREATE INDEX credentials_by_task ON credentials (task_id);
--- One pull request per forge, repository and branch (the branch is named
--- by the finding's fingerprint).
-CREATE TABLE pull_requests (
-    id           TEXT PRIMARY KEY,
-    forge        TEXT NOT NULL,
-    repository   TEXT NOT NULL,
-    branch       TEXT NOT NULL,
-    base         TEXT NOT NULL,
-    number       INTEGER NOT NULL,
-    url          TEXT NOT NULL,
-    state        TEXT NOT NULL,
-    title        TEXT NOT NULL,
-    body         TEXT NOT NULL,
-    head_commit  TEXT NOT NULL,
-    task_id      TEXT NOT NULL,
-    dedupe_key   TEXT NOT NULL,
-    diff         TEXT NOT NULL DEFAULT '',
-    labels       TEXT NOT NULL DEFAULT '[]',
-    updates      INTEGER NOT NULL DEFAULT 0,
-    created_at   INTEGER NOT NULL,
-    updated_at   INTEGER NOT NULL,
-    UNIQUE (forge, repository, branch)
-);
-CREATE TABLE pull_request_updates (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-    pr_id        TEXT NOT NULL REFERENCES pull_requests (id) ON DELETE CASCADE,
-    time         INTEGER NOT NULL,
-    task_id      TEXT NOT NULL,
-    head_commit  TEXT NOT NULL,
-    comment      TEXT NOT NULL
-);
-)sql"},
+        {4, "credential ledger and pull requests", k_ledger_and_pull_requests},
         {5, "webhook deliveries",
          R"sql(
 -- Each webhook delivery once: a replayed delivery id answers with the
@@ -245,31 +263,7 @@ CREATE TABLE reports (
     received_at  INTEGER NOT NULL
 );
 )sql"},
-        {11, "credential ledger keyed by id",
-         R"sql(
--- A mint writes one row: kept in the id's own b-tree (no rowid table
--- beside it) with one index, by task, that also finds a credential to
--- reuse (task, provider, scope, latest expiry), so a mint's commit
--- writes two pages instead of four.
-CREATE TABLE credentials_keyed (
-    id            TEXT PRIMARY KEY,
-    provider      TEXT NOT NULL,
-    scope         TEXT NOT NULL,
-    task_id       TEXT NOT NULL DEFAULT '',
-    trace_id      TEXT NOT NULL DEFAULT '',
-    issued_at     INTEGER NOT NULL,
-    expires_at    INTEGER NOT NULL,
-    token_sha256  TEXT NOT NULL,
-    revoked_at    INTEGER,
-    reuses        INTEGER NOT NULL DEFAULT 0,
-    extra         TEXT NOT NULL DEFAULT '{}'
-) WITHOUT ROWID;
-INSERT INTO credentials_keyed SELECT id, provider, scope, task_id, trace_id, issued_at, expires_at, token_sha256,
-    revoked_at, reuses, extra FROM credentials;
-DROP TABLE credentials;
-ALTER TABLE credentials_keyed RENAME TO credentials;
-CREATE INDEX credentials_by_task ON credentials (task_id, provider, scope, expires_at);
-)sql"},
+        {11, "credential ledger keyed by id", k_ledger_keyed},
         {12, "queue: active tasks named by comparisons",
          R"sql(
 -- SQLite checks a predicate's IN list of three or more through a temporary
