@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -427,6 +428,39 @@ TEST_F(WorkerTest, AQueueCarryingTheStateStoresEventsAcksWithTheEventsOnDisk)
     ASSERT_TRUE(report) << report.error().message;
     EXPECT_FALSE(report->problem) << report->problem->message;
     EXPECT_EQ(report->events, 2);
+}
+
+TEST_F(WorkerTest, EventsNoCommitOfTheCarryingQueueTookAreWrittenAllTheSame)
+{
+    std::string path = (dir / "q.db").string();
+    auto sink = events::StateSink::open(path);
+    ASSERT_TRUE(sink) << sink.error().message;
+    auto carrier = infra::plugins::queues::open_sqlite_queue(path, {true, true, sink->get()});
+    ASSERT_TRUE(carrier);
+    ASSERT_TRUE((*carrier)->carry_events(**sink));
+    // The queue commits nothing: the sink asks it for a transaction of its
+    // own once its interval passed, without a flush.
+    for (int i = 0; i < 3; ++i) (*sink)->emit({"task.tool", "idle", "", {{"i", i}}});
+    auto waited = std::chrono::steady_clock::now();
+    while (stored_events(path, "idle").size() < 3 &&
+           std::chrono::steady_clock::now() - waited < std::chrono::seconds(10))
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(stored_events(path, "idle").size(), 3u);
+    // Events made ready for the queue, which then closed before carrying
+    // them, are written by the sink itself, in their order.
+    for (int i = 0; i < 40; ++i) (*sink)->emit({"task.tool", "gone", "", {{"i", i}}});
+    carrier->reset();
+    for (int i = 40; i < 45; ++i) (*sink)->emit({"task.tool", "gone", "", {{"i", i}}});
+    (*sink)->flush();
+    auto gone = stored_events(path, "gone");
+    ASSERT_EQ(gone.size(), 45u);
+    for (int i = 0; i < 45; ++i) EXPECT_EQ(gone[static_cast<std::size_t>(i)].second["i"], i);
+    auto db = store::Db::open(path, false);
+    ASSERT_TRUE(db);
+    auto report = events::audit::verify(**db);
+    ASSERT_TRUE(report) << report.error().message;
+    EXPECT_FALSE(report->problem) << report->problem->message;
+    EXPECT_EQ(report->events, 48);
 }
 
 TEST_F(WorkerTest, AQueueCarriesOnlyTheEventsOfItsOwnDatabase)
