@@ -5,6 +5,7 @@
 #include "core/store/db.hpp"
 
 #include <deque>
+#include <iterator>
 #include <map>
 
 namespace infra::core::events::audit {
@@ -198,9 +199,10 @@ void link(Prepared& p, std::size_t from_index)
     }
 }
 
-// Rows per INSERT statement: one statement for many rows costs SQLite far
-// less than a statement per row (10 parameters a row, well under the limit).
-constexpr std::size_t k_rows_per_insert = 64;
+// Rows per INSERT statement, the most that fit first: one statement for
+// many rows costs SQLite far less than a statement per row (10 parameters a
+// row, well under the limit).
+constexpr std::size_t k_insert_rows[] = {64, 8, 1};
 
 std::string insert_sql(std::size_t rows)
 {
@@ -228,11 +230,25 @@ Prepared prepare(std::vector<Event> batch, Head from)
         if (e.trace_id.empty() && !e.task_id.empty())
             if (auto known = trace_of.find(e.task_id); known != trace_of.end()) e.trace_id = known->second;
         p.texts.push_back(log::redact(data_text(e)));
+        e.data = nullptr;  // its text is what is stored: freed here, not in the writer's transaction
     }
     p.events = std::move(batch);
     p.hashes.resize(p.events.size());
     link(p, 0);
     return p;
+}
+
+Prepared join(std::vector<Prepared> parts)
+{
+    if (parts.empty()) return {};
+    Prepared all = std::move(parts.front());
+    for (std::size_t i = 1; i < parts.size(); ++i) {
+        Prepared& p = parts[i];
+        std::move(p.events.begin(), p.events.end(), std::back_inserter(all.events));
+        std::move(p.texts.begin(), p.texts.end(), std::back_inserter(all.texts));
+        std::move(p.hashes.begin(), p.hashes.end(), std::back_inserter(all.hashes));
+    }
+    return all;
 }
 
 Appender::Appender(store::Db& db) : m_db(db) {}
@@ -291,9 +307,10 @@ Result<Head> Appender::append(Prepared& p)
     if (relink < p.events.size()) link(p, relink);
 
     for (std::size_t at = 0; at < p.events.size();) {
-        // k_rows_per_insert rows a statement, then the rest one by one.
-        std::size_t rows = p.events.size() - at >= k_rows_per_insert ? k_rows_per_insert : 1;
-        auto ins = rows == 1 ? stmt(m_insert_one, insert_sql(1)) : stmt(m_insert, insert_sql(rows));
+        std::size_t size = 0;
+        while (k_insert_rows[size] > p.events.size() - at) ++size;
+        std::size_t rows = k_insert_rows[size];
+        auto ins = stmt(m_inserts[size], insert_sql(rows));
         if (!ins) return ins.error();
         for (std::size_t r = 0; r < rows; ++r) {
             std::size_t i = at + r;

@@ -58,7 +58,7 @@ struct Head {
 /// event's stored text (secrets replaced), its trace where the batch knows
 /// it, and its link computed from the head the writer expects (`from`).
 struct Prepared {
-    std::vector<Event> events;
+    std::vector<Event> events;  ///< without their data: texts holds it
     std::vector<std::string> texts;
     std::vector<std::string> hashes;  ///< hashes[i] links events[i], seq from.seq + 1 + i
     Head from;
@@ -66,6 +66,10 @@ struct Prepared {
     Head last() const;
 };
 Prepared prepare(std::vector<Event> batch, Head from);
+
+/// Parts prepared one after another (each from the last of the one before)
+/// as one, appended with one read and one write of the head.
+Prepared join(std::vector<Prepared> parts);
 
 /// Appends to the chain through one connection, its statements prepared
 /// once (a sink keeps one for as long as its connection).
@@ -87,7 +91,8 @@ private:
     Result<store::Stmt*> stmt(std::unique_ptr<store::Stmt>& slot, const std::string& sql);
 
     store::Db& m_db;
-    std::unique_ptr<store::Stmt> m_head, m_set_head, m_traced, m_insert, m_insert_one;
+    std::unique_ptr<store::Stmt> m_head, m_set_head, m_traced;
+    std::unique_ptr<store::Stmt> m_inserts[3];  // of k_insert_rows rows
 };
 
 /// prepare() and append() in one, inside the caller's write transaction.

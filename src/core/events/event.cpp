@@ -99,10 +99,12 @@ void JsonLinesSink::flush()
 // claims and acks need, for a short while at a time.
 constexpr std::size_t k_batch = 4096;
 constexpr std::size_t k_tx_events = 256;
-// Handed to another writer, the sink asks for a transaction of its own as
-// soon as this many events wait: most events are then written beside the
-// writer's work, and its own commits carry only the newest.
+// Handed to another writer, the sink makes events ready (text, links) as
+// soon as this many wait, and the writer's next commit carries them beside
+// its own work; it asks for a transaction of its own only once k_interval
+// passed since it last did, for what no commit of the writer carried since.
 constexpr std::size_t k_through_batch = 16;
+constexpr auto k_interval = std::chrono::milliseconds(50);
 
 struct StateSink::Impl {
     std::string location;
@@ -144,10 +146,10 @@ struct StateSink::Impl {
         return in_flight ? in_flight_head : head;
     }
 
-    void write(std::vector<Event>& batch)
+    // Writes parts made ready before, then batch, on this sink's connection.
+    void write(std::vector<audit::Prepared> parts, std::vector<Event>& batch)
     {
-        std::vector<audit::Prepared> parts;
-        audit::Head next = head;
+        audit::Head next = parts.empty() ? head : parts.back().last();
         for (std::size_t at = 0; at < batch.size(); at += k_tx_events) {
             std::vector<Event> part;
             for (std::size_t i = at; i < std::min(batch.size(), at + k_tx_events); ++i)
@@ -165,6 +167,23 @@ struct StateSink::Impl {
         }
     }
 
+    // Makes what is pending ready for the writer this sink was handed to
+    // (mutex held on entry and on return).
+    void make_ready(std::unique_lock<std::mutex>& lock)
+    {
+        if (pending.empty()) return;
+        std::vector<Event> batch;
+        batch.swap(pending);
+        preparing = true;
+        audit::Head from = next_link();
+        lock.unlock();
+        auto prepared = audit::prepare(std::move(batch), std::move(from));
+        lock.lock();
+        ready.push_back(std::move(prepared));
+        preparing = false;
+        ready_cv.notify_all();
+    }
+
     // Writes what is buffered: through the writer it was handed to, or on
     // this sink's own connection. Events that cannot be written are
     // dropped with a warning, either way.
@@ -175,24 +194,18 @@ struct StateSink::Impl {
         Status st;
         if (request) {
             lock.lock();
-            std::vector<Event> batch;
-            batch.swap(pending);
-            preparing = true;
-            audit::Head from = next_link();
+            make_ready(lock);
+            bool waiting = !ready.empty();
             lock.unlock();
-            auto prepared = audit::prepare(std::move(batch), std::move(from));
-            lock.lock();
-            ready.push_back(std::move(prepared));
-            preparing = false;
-            ready_cv.notify_all();
-            lock.unlock();
-            st = request();
+            if (waiting) st = request();
         } else {
             lock.lock();
+            std::vector<audit::Prepared> parts;
+            parts.swap(ready);  // made ready for a writer since gone
             std::vector<Event> batch;
             batch.swap(pending);
             lock.unlock();
-            write(batch);
+            write(std::move(parts), batch);
         }
         lock.lock();
         return st;
@@ -203,13 +216,17 @@ struct StateSink::Impl {
     void loop()
     {
         std::unique_lock lock(mutex);
+        auto due = std::chrono::steady_clock::now() + k_interval;
         for (;;) {
-            cv.wait_for(lock, std::chrono::milliseconds(50),
-                        [&] { return stop || flush_requested || pending.size() >= batch_size(); });
+            cv.wait_until(lock, due, [&] { return stop || flush_requested || pending.size() >= batch_size(); });
+            bool write_now = stop || flush_requested || !request || std::chrono::steady_clock::now() >= due;
             flush_requested = false;
             writing = true;
             bool done = stop;
-            Status st = pending.empty() ? Status{} : write_buffered(lock);
+            Status st;
+            if (!write_now) make_ready(lock);
+            else if (!pending.empty() || !ready.empty()) st = write_buffered(lock);
+            if (write_now) due = std::chrono::steady_clock::now() + k_interval;
             if (!st) {
                 std::size_t n = pending.size();
                 for (const auto& p : ready) n += p.events.size();
@@ -305,12 +322,11 @@ Status StateSink::append_buffered(store::Db& db)
         m_impl->carrier = &db;
         m_impl->carrier_appender = std::make_unique<audit::Appender>(db);
     }
-    for (auto& part : parts) {
-        auto now = m_impl->carrier_appender->append(part);
-        if (!now) return now.error();
-        std::lock_guard lock(m_impl->mutex);
-        m_impl->in_flight_head = std::move(*now);
-    }
+    audit::Prepared all = audit::join(std::move(parts));
+    auto now = m_impl->carrier_appender->append(all);
+    if (!now) return now.error();
+    std::lock_guard lock(m_impl->mutex);
+    m_impl->in_flight_head = std::move(*now);
     return {};
 }
 

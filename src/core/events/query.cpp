@@ -101,35 +101,55 @@ std::int64_t SpanNode::end_ns() const
     return int_member(event.data, "endTimeUnixNano", 0);
 }
 
-Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id)
+const char* const k_events_of_task = "WHERE task_id = ? ORDER BY seq";
+const char* const k_untasked_spans_of_trace = "WHERE trace_id = ? AND type = 'span' AND task_id IS NULL ORDER BY seq";
+
+namespace {
+
+// The task's spans and those of no task in the traces its events belong to,
+// by span id (of two with one id, the later).
+Result<std::map<std::string, Event>> spans_around(store::Db& db, const std::string& task_id)
 {
-    // The traces the task's events belong to.
+    std::map<std::int64_t, Event> found;  // by seq
     std::set<std::string> traces;
-    {
-        auto s = db.prepare("SELECT DISTINCT trace_id FROM events WHERE task_id = ? AND trace_id IS NOT NULL");
-        if (!s) return s.error();
-        s->bind(1, task_id);
-        for (;;) {
-            auto row = s->step();
-            if (!row) return row.error();
-            if (!*row) break;
-            traces.insert(s->text(0));
-        }
-    }
-    std::map<std::string, Event> spans;  // by span id
-    auto s = db.prepare(std::string(audit::k_select) + "WHERE trace_id = ? AND type = 'span' ORDER BY seq");
-    if (!s) return s.error();
+    auto of_task = db.prepare(std::string(audit::k_select) + k_events_of_task);
+    if (!of_task) return of_task.error();
+    of_task->bind(1, task_id);
+    auto st = each(*of_task, [&](const audit::Record& r) -> Status {
+        if (!r.event.trace_id.empty()) traces.insert(r.event.trace_id);
+        if (r.event.type == "span") found.emplace(r.seq, r.event);
+        return {};
+    });
+    if (!st) return st.error();
+    auto untasked = db.prepare(std::string(audit::k_select) + k_untasked_spans_of_trace);
+    if (!untasked) return untasked.error();
     for (const auto& t : traces) {
-        s->reset();
-        s->bind(1, t);
-        auto st = each(*s, [&](const audit::Record& r) -> Status {
-            spans[r.event.span_id] = r.event;
+        untasked->reset();
+        untasked->bind(1, t);
+        st = each(*untasked, [&](const audit::Record& r) -> Status {
+            found.emplace(r.seq, r.event);
             return {};
         });
         if (!st) return st.error();
     }
+    std::map<std::string, Event> spans;
+    for (auto& [seq, e] : found) {
+        std::string id = e.span_id;
+        spans[id] = std::move(e);
+    }
+    return spans;
+}
+
+}  // namespace
+
+Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id)
+{
+    auto around = spans_around(db, task_id);
+    if (!around) return around.error();
+    std::map<std::string, Event>& spans = *around;
     // Keep the task's spans, their ancestors and their descendants: a trace
-    // shared by many tasks (one webhook delivery) shows this task's story.
+    // shared by many tasks (one webhook delivery) shows this task's story,
+    // never another task's spans.
     std::set<std::string> keep;
     std::multimap<std::string, std::string> children;  // parent -> child
     for (const auto& [id, e] : spans) children.emplace(e.parent_id, id);

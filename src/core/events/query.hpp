@@ -34,9 +34,16 @@ struct SpanNode {
 };
 
 /// The spans of task's trace: every span of the task, its ancestors, and
-/// their subtrees in that trace, as trees ordered by start time. Spans whose
-/// parent was not recorded (a CI job's span) are roots.
+/// their subtrees in that trace, as trees ordered by start time, all of them
+/// spans of this task or of none (an intake, an ingest). Spans whose parent
+/// was not recorded (a CI job's span) are roots.
 Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id);
+
+/// What trace_of asks of the events table (after audit::k_select), each
+/// found through an index: a task's events by events_by_task, then the
+/// spans of no task in each of its traces by untasked_spans_by_trace.
+extern const char* const k_events_of_task;
+extern const char* const k_untasked_spans_of_trace;
 
 /// The task ids a prefix names: the exact id, or every id that starts with it.
 Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::string& prefix);

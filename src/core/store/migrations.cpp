@@ -6,6 +6,19 @@
 #include <string>
 
 namespace infra::core::store {
+namespace {
+
+// The same in both dialects. A task's spans are found with its other events
+// (events_by_task, keyed by task ids that are ULIDs: new rows append); only
+// the spans of no task (an ingest, an intake, a webhook delivery: one a
+// request, not one a task) are indexed by trace. An index of every span by
+// its random trace id rewrote a leaf page for each task a commit recorded.
+constexpr const char* k_spans_found_by_task = R"sql(
+DROP INDEX events_by_trace;
+CREATE INDEX untasked_spans_by_trace ON events (trace_id, seq) WHERE type = 'span' AND task_id IS NULL;
+)sql";
+
+}  // namespace
 
 const std::vector<Migration>& migrations()
 {
@@ -273,6 +286,7 @@ DROP INDEX queue_active_dedupe;
 CREATE UNIQUE INDEX queue_active_dedupe ON queue (dedupe_key)
     WHERE state = 'pending-approval' OR state = 'queued' OR state = 'leased';
 )sql"},
+        {13, "spans found by task", k_spans_found_by_task},
     };
     return k_migrations;
 }
@@ -463,6 +477,7 @@ DROP INDEX credentials_by_task;
 CREATE INDEX credentials_by_task ON credentials (task_id, provider, scope, expires_at);
 )sql"},
         {12, "queue: active tasks named by comparisons", "SELECT 1"},
+        {13, "spans found by task", k_spans_found_by_task},
     };
     return k_migrations;
 }

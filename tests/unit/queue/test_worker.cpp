@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 #include <thread>
 
@@ -397,6 +398,40 @@ std::vector<std::string> types_of(const std::vector<std::pair<std::string, json>
     return out;
 }
 
+// A state sink on path and a SQLite queue on the same file carrying its events.
+struct Carried {
+    std::unique_ptr<events::StateSink> sink;
+    std::unique_ptr<Queue> queue;
+};
+
+Carried carried(const std::string& path)
+{
+    Carried c;
+    auto sink = events::StateSink::open(path);
+    EXPECT_TRUE(sink) << sink.error().message;
+    if (!sink) return c;
+    c.sink = std::move(*sink);
+    auto queue = infra::plugins::queues::open_sqlite_queue(path, {true, true, c.sink.get()});
+    EXPECT_TRUE(queue) << queue.error().message;
+    if (!queue) return c;
+    c.queue = std::move(*queue);
+    EXPECT_TRUE(c.queue->carry_events(*c.sink));
+    return c;
+}
+
+// How many events the audit chain of path holds, verified whole (-1 if not).
+std::int64_t verified_events(const std::string& path)
+{
+    auto db = store::Db::open(path, false);
+    EXPECT_TRUE(db);
+    if (!db) return -1;
+    auto report = events::audit::verify(**db);
+    EXPECT_TRUE(report) << report.error().message;
+    if (!report) return -1;
+    EXPECT_FALSE(report->problem) << report->problem->message;
+    return report->problem ? -1 : report->events;
+}
+
 }  // namespace
 
 TEST_F(WorkerTest, AQueueCarryingTheStateStoresEventsAcksWithTheEventsOnDisk)
@@ -421,12 +456,32 @@ TEST_F(WorkerTest, AQueueCarryingTheStateStoresEventsAcksWithTheEventsOnDisk)
     EXPECT_FALSE((*carrier)->ack_batch(acks).front());
     (*sink)->flush();
     EXPECT_EQ(stored_events(path, "t1").size(), 2u);
-    auto db = store::Db::open(path, false);
-    ASSERT_TRUE(db);
-    auto report = events::audit::verify(**db);
-    ASSERT_TRUE(report) << report.error().message;
-    EXPECT_FALSE(report->problem) << report->problem->message;
-    EXPECT_EQ(report->events, 2);
+    EXPECT_EQ(verified_events(path), 2);
+}
+
+TEST_F(WorkerTest, EventsNoCommitOfTheCarryingQueueTookAreWrittenAllTheSame)
+{
+    std::string path = (dir / "q.db").string();
+    Carried c = carried(path);
+    ASSERT_TRUE(c.queue);
+    // The queue commits nothing: the sink asks it for a transaction of its
+    // own once its interval passed, without a flush.
+    for (int i = 0; i < 3; ++i) c.sink->emit({"task.tool", "idle", "", {{"i", i}}});
+    auto waited = std::chrono::steady_clock::now();
+    while (stored_events(path, "idle").size() < 3 &&
+           std::chrono::steady_clock::now() - waited < std::chrono::seconds(10))
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(stored_events(path, "idle").size(), 3u);
+    // Events made ready for the queue, which then closed before carrying
+    // them, are written by the sink itself, in their order.
+    for (int i = 0; i < 40; ++i) c.sink->emit({"task.tool", "gone", "", {{"i", i}}});
+    c.queue.reset();
+    for (int i = 40; i < 45; ++i) c.sink->emit({"task.tool", "gone", "", {{"i", i}}});
+    c.sink->flush();
+    auto gone = stored_events(path, "gone");
+    ASSERT_EQ(gone.size(), 45u);
+    for (int i = 0; i < 45; ++i) EXPECT_EQ(gone[static_cast<std::size_t>(i)].second["i"], i);
+    EXPECT_EQ(verified_events(path), 48);
 }
 
 TEST_F(WorkerTest, AQueueCarriesOnlyTheEventsOfItsOwnDatabase)
@@ -444,16 +499,13 @@ TEST_F(WorkerTest, AQueueCarriesOnlyTheEventsOfItsOwnDatabase)
 TEST_F(WorkerTest, AWorkerOnACarryingQueueRecordsTheSameEventsInOneChain)
 {
     std::string path = (dir / "q.db").string();
-    auto sink = events::StateSink::open(path);
-    ASSERT_TRUE(sink) << sink.error().message;
-    auto carrier = infra::plugins::queues::open_sqlite_queue(path, {true, true, sink->get()});
-    ASSERT_TRUE(carrier);
-    ASSERT_TRUE((*carrier)->carry_events(**sink));
+    Carried c = carried(path);
+    ASSERT_TRUE(c.queue);
     add("ok", json::object());
     add("broken", {{"fatal", true}});
     auto o = opts();
     o.batch = 4;
-    Worker w(**carrier, agents, **sink, nullptr, o);
+    Worker w(*c.queue, agents, *c.sink, nullptr, o);
     auto s = w.run();
     ASSERT_TRUE(s) << s.error().message;
     EXPECT_EQ(s->succeeded, 1u);
@@ -474,7 +526,5 @@ TEST_F(WorkerTest, AWorkerOnACarryingQueueRecordsTheSameEventsInOneChain)
     auto traces = (*db)->prepare("SELECT COUNT(DISTINCT trace_id) FROM events WHERE task_id = 'ok'");
     ASSERT_TRUE(traces && *traces->step());
     EXPECT_EQ(traces->integer(0), 1);
-    auto report = events::audit::verify(**db);
-    ASSERT_TRUE(report) << report.error().message;
-    EXPECT_FALSE(report->problem) << report->problem->message;
+    EXPECT_EQ(verified_events(path), 9);
 }
