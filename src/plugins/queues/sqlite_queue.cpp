@@ -140,88 +140,13 @@ public:
         auto st = write(/*atomic=*/false, [&]() -> Status {
             out.clear();
             expired.clear();
-            auto now = now_ms();
-            // A lease that ran out belongs to a worker that died or hung:
-            // its attempt counts, and the task goes to the next claimer.
-            // Looked for first: the update's subquery and RETURNING each
-            // build a temporary table, which costs more than the claim
-            // itself, and there is seldom a lease to reclaim.
-            auto any =
-                stmt("SELECT 1 FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND lease_until < ?1 LIMIT 1");
-            if (!any) return any.error();
-            (*any)->bind(1, now);
-            auto expiring = (*any)->step();
-            (*any)->reset();
-            if (!expiring) return expiring.error();
-            if (*expiring) {
-                auto rec = stmt(
-                    "UPDATE queue SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
-                    "last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?') || ' stopped renewing it', "
-                    "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, lease_owner = NULL, "
-                    "lease_until = NULL, available_at = ?1, updated_at = ?1 "
-                    "WHERE seq IN (SELECT seq FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND "
-                    "lease_until < ?1) "
-                    "RETURNING id, state");
-                if (!rec) return rec.error();
-                (*rec)->bind(1, now);
-                for (;;) {
-                    auto row = (*rec)->step();
-                    if (!row) return row.error();
-                    if (!*row) break;
-                    expired.emplace_back((*rec)->text(0), (*rec)->text(1));
-                }
-            }
-            std::string agent_list;
-            for (const auto& a : agents) agent_list += "," + a;
-            if (!agent_list.empty()) agent_list += ",";
-            // The tasks to lease, in order (priority, then first in, first
-            // out), read to the end before any is updated; then each is
-            // leased by its rowid. The write transaction holds the lock
-            // throughout, so what was read is what gets updated.
-            auto pick = stmt(std::string("SELECT seq, id, fence, attempts, max_attempts, available_at FROM queue "
-                                         "INDEXED BY queue_ready WHERE state = 'queued' AND available_at <= ?1 ") +
-                             (agents.empty() ? "" : "AND instr(?3, ',' || agent || ',') > 0 ") +
-                             "ORDER BY priority DESC, seq LIMIT ?2");
-            if (!pick) return pick.error();
-            (*pick)->bind(1, now).bind(2, static_cast<std::int64_t>(max));
-            if (!agents.empty()) (*pick)->bind(3, agent_list);
-            std::vector<std::pair<std::int64_t, Lease>> rows;
-            for (;;) {
-                auto row = (*pick)->step();
-                if (!row) return row.error();
-                if (!*row) break;
-                Lease l;
-                l.id = (*pick)->text(1);
-                l.token = (*pick)->integer(2) + 1;
-                l.attempt = static_cast<int>((*pick)->integer(3)) + 1;
-                l.max_attempts = static_cast<int>((*pick)->integer(4));
-                l.lease_until_ms = now + lease.count();
-                l.ready_ms = (*pick)->integer(5);
-                l.claimed_ms = now;
-                rows.emplace_back((*pick)->integer(0), std::move(l));
-            }
-            auto take =
-                stmt("UPDATE queue SET state = 'leased', lease_owner = ?2, lease_until = ?3, attempts = attempts + 1, "
-                     "fence = fence + 1, updated_at = ?1 WHERE seq = ?4");
-            if (!take) return take.error();
-            for (const auto& [seq, l] : rows) {
-                (*take)->reset();
-                (*take)->bind(1, now).bind(2, worker).bind(3, l.lease_until_ms).bind(4, seq);
-                if (auto r = (*take)->run(); !r) return r;
-            }
-            auto pay = stmt("SELECT task, decision FROM queue_payload WHERE id = ?");
-            if (!pay) return pay.error();
             blobs.clear();
-            for (auto& [seq, l] : rows) {
-                (*pay)->bind(1, l.id);
-                auto row = (*pay)->step();
-                if (!row) return row.error();
-                if (*row) blobs.emplace_back((*pay)->blob(0), (*pay)->blob(1));
-                else blobs.emplace_back();
-                (*pay)->reset();
-                out.push_back(std::move(l));
-            }
-            return {};
+            auto now = now_ms();
+            if (auto r = reclaim_expired(now, expired); !r) return r;
+            auto rows = pick_ready(now, max, lease, agents);
+            if (!rows) return rows.error();
+            if (auto r = lease_rows(*rows, worker, now); !r) return r;
+            return read_payloads(*rows, out, blobs);
         });
         if (!st) return st.error();
         // Decoded after the write lock is released: other claims and acks go on meanwhile.
@@ -237,6 +162,108 @@ public:
                                     "",
                                     {{"reason", "lease expired"}, {"state", state}}});
         return out;
+    }
+
+    /// A lease that ran out belongs to a worker that died or hung: its
+    /// attempt counts, and the task goes to the next claimer (or dies).
+    /// Looked for first: the update's subquery and RETURNING each build a
+    /// temporary table, which costs more than the claim itself, and there is
+    /// seldom a lease to reclaim. In the claim's write transaction.
+    Status reclaim_expired(std::int64_t now, std::vector<std::pair<std::string, std::string>>& expired)
+    {
+        auto any =
+            stmt("SELECT 1 FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND lease_until < ?1 LIMIT 1");
+        if (!any) return any.error();
+        (*any)->bind(1, now);
+        auto expiring = (*any)->step();
+        (*any)->reset();
+        if (!expiring) return expiring.error();
+        if (!*expiring) return {};
+        auto rec =
+            stmt("UPDATE queue SET state = CASE WHEN attempts >= max_attempts THEN 'dead' ELSE 'queued' END, "
+                 "last_error = 'lease expired: worker ' || COALESCE(lease_owner, '?') || ' stopped renewing it', "
+                 "finished_at = CASE WHEN attempts >= max_attempts THEN ?1 END, lease_owner = NULL, "
+                 "lease_until = NULL, available_at = ?1, updated_at = ?1 "
+                 "WHERE seq IN (SELECT seq FROM queue INDEXED BY queue_leases WHERE state = 'leased' AND "
+                 "lease_until < ?1) "
+                 "RETURNING id, state");
+        if (!rec) return rec.error();
+        (*rec)->bind(1, now);
+        for (;;) {
+            auto row = (*rec)->step();
+            if (!row) return row.error();
+            if (!*row) return {};
+            expired.emplace_back((*rec)->text(0), (*rec)->text(1));
+        }
+    }
+
+    /// The tasks to lease, in order (priority, then first in, first out),
+    /// read to the end before any is updated, with their rowids. The write
+    /// transaction holds the lock throughout, so what was read is what gets
+    /// updated.
+    Result<std::vector<std::pair<std::int64_t, Lease>>> pick_ready(std::int64_t now, std::size_t max, Millis lease,
+                                                                   const std::vector<std::string>& agents)
+    {
+        std::string agent_list;
+        for (const auto& a : agents) agent_list += "," + a;
+        if (!agent_list.empty()) agent_list += ",";
+        auto pick = stmt(std::string("SELECT seq, id, fence, attempts, max_attempts, available_at FROM queue "
+                                     "INDEXED BY queue_ready WHERE state = 'queued' AND available_at <= ?1 ") +
+                         (agents.empty() ? "" : "AND instr(?3, ',' || agent || ',') > 0 ") +
+                         "ORDER BY priority DESC, seq LIMIT ?2");
+        if (!pick) return pick.error();
+        (*pick)->bind(1, now).bind(2, static_cast<std::int64_t>(max));
+        if (!agents.empty()) (*pick)->bind(3, agent_list);
+        std::vector<std::pair<std::int64_t, Lease>> rows;
+        for (;;) {
+            auto row = (*pick)->step();
+            if (!row) return row.error();
+            if (!*row) return rows;
+            Lease l;
+            l.id = (*pick)->text(1);
+            l.token = (*pick)->integer(2) + 1;
+            l.attempt = static_cast<int>((*pick)->integer(3)) + 1;
+            l.max_attempts = static_cast<int>((*pick)->integer(4));
+            l.lease_until_ms = now + lease.count();
+            l.ready_ms = (*pick)->integer(5);
+            l.claimed_ms = now;
+            rows.emplace_back((*pick)->integer(0), std::move(l));
+        }
+    }
+
+    /// Leases each picked task to worker by its rowid.
+    Status lease_rows(const std::vector<std::pair<std::int64_t, Lease>>& rows, const std::string& worker,
+                      std::int64_t now)
+    {
+        auto take =
+            stmt("UPDATE queue SET state = 'leased', lease_owner = ?2, lease_until = ?3, attempts = attempts + 1, "
+                 "fence = fence + 1, updated_at = ?1 WHERE seq = ?4");
+        if (!take) return take.error();
+        for (const auto& [seq, l] : rows) {
+            (*take)->reset();
+            (*take)->bind(1, now).bind(2, worker).bind(3, l.lease_until_ms).bind(4, seq);
+            if (auto r = (*take)->run(); !r) return r;
+        }
+        return {};
+    }
+
+    /// The leased tasks and, beside each, its task and decision as stored
+    /// (CBOR; empty when the payload is missing).
+    Status read_payloads(std::vector<std::pair<std::int64_t, Lease>>& rows, std::vector<Lease>& out,
+                         std::vector<std::pair<std::string, std::string>>& blobs)
+    {
+        auto pay = stmt("SELECT task, decision FROM queue_payload WHERE id = ?");
+        if (!pay) return pay.error();
+        for (auto& [seq, l] : rows) {
+            (*pay)->bind(1, l.id);
+            auto row = (*pay)->step();
+            if (!row) return row.error();
+            if (*row) blobs.emplace_back((*pay)->blob(0), (*pay)->blob(1));
+            else blobs.emplace_back();
+            (*pay)->reset();
+            out.push_back(std::move(l));
+        }
+        return {};
     }
 
     Status heartbeat(const std::string& id, std::int64_t token, Millis lease) override
