@@ -7,7 +7,6 @@
 #include "cli/task_stream.hpp"
 #include "core/agent/report.hpp"
 #include "core/events/trace.hpp"
-#include "core/json_access.hpp"
 #include "core/policy/digest.hpp"
 #include "core/policy/record.hpp"
 #include "core/recorder.hpp"
@@ -30,7 +29,7 @@ struct Options {
 /// The task's own trace (a finding's ingest), else the CI job's TRACEPARENT, else a new one.
 core::events::SpanContext trace_of(const core::AgentTask& task)
 {
-    auto traced = core::events::parse_traceparent(core::string_member(task.extra, "traceparent"));
+    auto traced = core::events::parse_traceparent(task.traceparent.value_or(""));
     return traced ? *traced : core::events::process_root_context();
 }
 

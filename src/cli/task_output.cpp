@@ -67,7 +67,7 @@ void TaskOutput::render(const core::AgentTask& task, std::string& out) const
 
 void TaskOutput::task(core::AgentTask&& task)
 {
-    if (!m_traceparent.empty() && !task.extra.contains("traceparent")) task.extra["traceparent"] = m_traceparent;
+    if (!m_traceparent.empty() && !task.traceparent) task.traceparent = m_traceparent;
     render(task, m_buf);
     ++m_pending;
     if (m_buf.size() > k_spill_at) spill();

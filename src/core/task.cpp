@@ -124,6 +124,7 @@ json to_json(const AgentTask& t)
     j["context"] = std::move(ctx);
     j["payload"] = t.payload;
     j["dedupeKey"] = t.dedupe_key;
+    if (t.traceparent) j["traceparent"] = *t.traceparent;
     for (auto it = t.extra.begin(); it != t.extra.end(); ++it) j[it.key()] = it.value();
     return j;
 }
@@ -227,9 +228,16 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
                            "expected up to 128 letters, digits, '-', '_', '.' or ':', got " + text::quote(*dk));
     t.dedupe_key = *dk;
 
+    if (auto tp = j.find("traceparent"); tp != j.end() && !tp->is_null()) {
+        auto s = get_string(j, "traceparent", "traceparent", true);
+        if (!s) return s.error();
+        t.traceparent = std::move(*s);
+    }
+
     for (auto it = j.begin(); it != j.end(); ++it) {
         const auto& k = it.key();
-        if (k == "id" || k == "type" || k == "trigger" || k == "context" || k == "payload" || k == "dedupeKey")
+        if (k == "id" || k == "type" || k == "trigger" || k == "context" || k == "payload" || k == "dedupeKey" ||
+            k == "traceparent")
             continue;
         t.extra[k] = it.value();
     }

@@ -48,12 +48,14 @@ std::int64_t steady_ms()
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-// The task's trace context; a task that came without one gets a trace of
-// its own, named by its id, so that all its attempts share it.
-events::SpanContext trace_of(const queue::Lease& lease)
+// The task's trace context; a task that came without one (or cannot be
+// read) gets a trace of its own, named by its id, so that all its attempts
+// share it.
+events::SpanContext trace_of(const std::string& id, const Result<AgentTask>& task)
 {
-    if (auto ctx = events::parse_traceparent(string_member(lease.task, "traceparent"))) return *ctx;
-    return {crypto::sha256_hex("infra-agent task " + lease.id).substr(0, 32), ""};
+    if (task && task->traceparent)
+        if (auto ctx = events::parse_traceparent(*task->traceparent)) return *ctx;
+    return {crypto::sha256_hex("infra-agent task " + id).substr(0, 32), ""};
 }
 
 // The CI a configuration runs in a repository of its own: scopes every
@@ -238,7 +240,7 @@ void Worker::ended(TaskOutcome outcome)
 
 events::Event Worker::succeeded(const Done& d) const
 {
-    events::ContextScope in_trace(trace_of(*d.lease));
+    events::ContextScope in_trace(d.trace);
     events::Event e{"task.succeeded",
                     d.lease->id,
                     "",
@@ -269,7 +271,7 @@ void Worker::flush_acks(std::vector<Done>& acks)
     for (std::size_t i = 0; i < acks.size(); ++i) {
         const auto& d = acks[i];
         if (!results[i]) {
-            events::ContextScope in_trace(trace_of(*d.lease));
+            events::ContextScope in_trace(d.trace);
             ++m_summary.lost;
             ended({d.lease->id, queue::State::leased, false, {}, results[i].error().message, {}});
             spdlog::warn("{}; the result is discarded", results[i].error().message);
@@ -292,7 +294,8 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     std::string agent_name = task ? task->context.agent_slug : "";
     std::string type = task ? std::string(to_string(task->type)) : "";
     // The task's trace goes on here: the time it waited, then this attempt.
-    events::ContextScope in_trace(trace_of(lease));
+    const events::SpanContext trace = trace_of(lease.id, task);
+    events::ContextScope in_trace(trace);
     if (lease.ready_ms > 0 && lease.claimed_ms >= lease.ready_ms)
         events::record_span(m_events, "queue.wait", lease.id, events::current_context(), lease.ready_ms * 1000000,
                             lease.claimed_ms * 1000000, {{"attempt", lease.attempt}});
@@ -412,7 +415,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     auto flight = std::make_shared<InFlight>();
     flight->id = lease.id;
     flight->token = lease.token;
-    flight->trace = trace_of(lease);
+    flight->trace = trace;
     flight->valid_until_ms = lease_start + m_opt.lease.count() * 9 / 10;
     flight->lease_until_wall_ms = lease.lease_until_ms;
     {
@@ -519,7 +522,7 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
     }
     if (outcome.ok) {
         outcome_is("succeeded");
-        acks.push_back({&lease, std::move(outcome.result), ms, agent_name, type});
+        acks.push_back({&lease, std::move(outcome.result), ms, agent_name, type, trace});
         return;
     }
     outcome_is("failed", outcome.error);

@@ -7,6 +7,7 @@
 #include "core/agent/agent.hpp"
 #include "core/change/delivery.hpp"
 #include "core/events/event.hpp"
+#include "core/events/trace.hpp"
 #include "core/policy/engine.hpp"
 #include "core/queue/queue.hpp"
 
@@ -97,6 +98,7 @@ private:
         double ms;
         std::string agent;
         std::string type;
+        events::SpanContext trace;  ///< the task's
     };
     void process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t lease_start);
     /// Nacks a failed attempt and counts it; m_mutex not held.

@@ -50,7 +50,7 @@ std::string branch_for(const AgentTask& task)
 /// The W3C traceparent the task carries; empty when none.
 std::string traceparent_of(const AgentTask& task)
 {
-    return string_member(task.extra, "traceparent");
+    return task.traceparent.value_or("");
 }
 
 /// The findings a pull request carries: those of the task its agent did not
