@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 #include <thread>
 
 using namespace infra::core;
@@ -229,6 +230,57 @@ TEST_F(WorkerTest, ATaskStoredUnreadableFailsForGoodNamingTheField)
     EXPECT_EQ(event_types("no-provider"), (std::vector<std::string>{"task.claimed", "task.failed", "task.dead"}));
     EXPECT_EQ(q->show("fine")->state, State::succeeded);
     EXPECT_EQ(agent->runs.load(), 1);
+}
+
+// Under a policy, a task that cannot be read is refused at claim: policy
+// cannot judge what it asks for. The reason names the field.
+TEST_F(WorkerTest, UnderPolicyATaskStoredUnreadableIsRefusedNamingTheField)
+{
+    AgentTask t;
+    t.id = "no-provider";
+    t.trigger = {"api", "", "", "2026-11-24T12:00:00.000Z"};
+    t.context.agent_slug = "test";
+    t.dedupe_key = "k-no-provider";
+    std::vector<EnqueueItem> items;
+    items.push_back({t, {{"allowed", true}, {"tier", 2}}, State::queued, Millis(0), 3});
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    add("fine", json::object());
+    auto engine = engine_of("  - {name: fix, match: {type: compliance-remediation}, tier: 2}\n");
+    ASSERT_TRUE(engine);
+    Worker w(*q, agents, events, engine.get(), opts());
+    auto s = w.run();
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->denied, 1u);
+    auto refused = q->show("no-provider");
+    EXPECT_EQ(refused->state, State::denied);
+    EXPECT_EQ(refused->last_error, "task 'no-provider' in the queue cannot be read: trigger.provider: empty");
+    EXPECT_EQ(event_types("no-provider"), (std::vector<std::string>{"task.claimed", "task.escalated"}));
+    EXPECT_EQ(q->show("fine")->state, State::succeeded);
+    EXPECT_EQ(agent->runs.load(), 1);
+}
+
+// The task's traceparent, a field of the task, names the trace of its run.
+TEST_F(WorkerTest, AnAttemptJoinsTheTraceOfItsTasksTraceparent)
+{
+    const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    AgentTask t;
+    t.id = "traced";
+    t.trigger = {"api", "test", "", "2026-11-24T12:00:00.000Z"};
+    t.context.agent_slug = "test";
+    t.dedupe_key = "k-traced";
+    t.traceparent = "00-" + trace + "-00f067aa0ba902b7-01";
+    std::vector<EnqueueItem> items;
+    items.push_back({t, {{"allowed", true}, {"tier", 2}}, State::queued, Millis(0), 3});
+    ASSERT_TRUE(q->enqueue(std::move(items)));
+    add("untraced", json::object());
+    Worker w(*q, agents, events, nullptr, opts());
+    ASSERT_TRUE(w.run());
+    std::map<std::string, std::set<std::string>> traces;  // task -> trace ids of its task.run spans
+    for (const auto& e : events.events())
+        if (e.type == "span" && e.data["name"] == "task.run") traces[e.task_id].insert(e.trace_id);
+    EXPECT_EQ(traces["traced"], (std::set<std::string>{trace}));
+    ASSERT_EQ(traces["untraced"].size(), 1u);
+    EXPECT_NE(*traces["untraced"].begin(), trace) << "a task without one gets a trace of its own";
 }
 
 TEST_F(WorkerTest, OnceRunsOneTask)
