@@ -468,6 +468,344 @@ std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask
     return violations;
 }
 
+namespace {
+
+/// One Terraform root being validated: what the steps of validate() share.
+struct RootRun {
+    const std::filesystem::path& root;
+    const std::string& dir;
+    const AgentTask& task;
+    const policy::Decision& decision;
+    const ValidationOptions& opt;
+    Report& report;
+    bool many = false;  ///< more than one root: a plan's summary names its own
+    std::optional<PreparedRoot> prepared = std::nullopt;
+    bool plan_skipped = false;  ///< the plan could not be made here: nothing to show
+
+    /// " in DIR", or nothing for the top.
+    std::string in_dir() const { return dir == "." ? std::string() : " in " + dir; }
+};
+
+/// A root is a directory of the workspace, whatever names it: never one
+/// reached through ".." or a symlink that leads out.
+Status check_root(const std::filesystem::path& root, const std::string& dir)
+{
+    auto ws = Workspace::open(root);
+    if (!ws) return fail(ws.error());
+    if (dir != ".")
+        if (auto inside = ws->resolve(dir); !inside)
+            return fail(Errc::denied, "cannot validate the root " + text::quote(dir) + ": " + inside.error().message);
+    return {};
+}
+
+/// True when the steps run terraform init, validate or plan (the defaults do).
+bool wants_providers(const ValidationOptions& opt)
+{
+    bool wants = opt.steps.empty();
+    for (const auto& s : opt.steps)
+        if (s.builtin == "terraform-init" || s.builtin == "terraform-validate" || s.builtin == "terraform-plan")
+            wants = true;
+    return wants;
+}
+
+/// Providers and remote modules come from the base commit, installed on
+/// the trusted side; the sandbox reads them from the cache alone. False
+/// when they cannot be had, which the report says.
+bool provide(RootRun& run)
+{
+    const ValidationOptions& opt = run.opt;
+    if (!wants_providers(opt) || !opt.terraform || !opt.providers) return true;
+    auto p = prepare_root(run.root, run.dir, opt);
+    if (p) {
+        run.prepared = std::move(*p);
+        return true;
+    }
+    const Error& e = p.error();
+    Report& report = run.report;
+    report.ran = true;
+    report.ok = false;
+    report.failure = "providers for " + (run.dir == "." ? std::string("the root") : run.dir) + ": " + e.message +
+                     (e.hint.empty() ? "" : " (" + e.hint + ")");
+    report.steps.push_back(
+        {"terraform providers", run.dir, {}, false, -1, 0, e.message + (e.hint.empty() ? "" : "\n" + e.hint) + "\n"});
+    return false;
+}
+
+/// The built-in steps (all of them by default) as terraform commands for
+/// the root; the others as they are, remote pipelines left out.
+std::vector<Step> root_steps(RootRun& run)
+{
+    const ValidationOptions& opt = run.opt;
+    std::string chdir = "-chdir=" + run.dir;
+    std::vector<Step> steps;
+    for (const auto& s : opt.steps.empty() ? builtin_steps() : opt.steps) {
+        if (s.builtin == "terraform-fmt")
+            steps.push_back(
+                {"terraform fmt", {"terraform", chdir, "fmt", "-check", "-list=true", "-no-color"}, s.builtin});
+        else if (s.builtin == "terraform-init")
+            steps.push_back({"terraform init",
+                             opt.backend ? std::vector<std::string>{"terraform", chdir, "init", "-input=false",
+                                                                    "-no-color", "-json"}
+                                         : std::vector<std::string>{"terraform", chdir, "init", "-backend=false",
+                                                                    "-input=false", "-no-color", "-json"},
+                             s.builtin});
+        else if (s.builtin == "terraform-validate")
+            steps.push_back({"terraform validate", {"terraform", chdir, "validate", "-no-color", "-json"}, s.builtin});
+        else if (s.builtin == "terraform-plan") {
+            if (opt.plan == PlanMode::none) {
+                run.report.skipped.push_back("terraform plan" + run.in_dir() + ": not run (validation.plan is none)");
+                continue;
+            }
+            std::vector<std::string> argv = {"terraform",          chdir,          "plan",
+                                             "-detailed-exitcode", "-input=false", "-lock=false",
+                                             "-no-color",          "-json",        std::string("-out=") + k_plan_file};
+            // Without the real state there is nothing to refresh: a plan of
+            // the configuration alone, made without credentials.
+            if (!opt.backend) argv.insert(argv.begin() + 4, "-refresh=false");
+            steps.push_back({"terraform plan", argv, s.builtin});
+            steps.push_back({"terraform show", {"terraform", chdir, "show", "-json", k_plan_file}, "terraform-show"});
+        } else if (!s.pipeline) steps.push_back(s);
+    }
+    return steps;
+}
+
+/// A step as the sandbox runs it: "{dir}" in its arguments filled in, from
+/// the repository root, with the base's providers when they were had.
+sandbox::Request step_request(const RootRun& run, const Step& step)
+{
+    const ValidationOptions& opt = run.opt;
+    const std::string& dir = run.dir;
+    sandbox::Request req;
+    req.argv = step.argv;
+    for (auto& a : req.argv)
+        for (auto at = a.find("{dir}"); at != std::string::npos; at = a.find("{dir}", at + dir.size()))
+            a.replace(at, 5, dir);
+    req.workspace = run.root;
+    req.env = {{"CHECKPOINT_DISABLE", "1"}, {"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"}};
+    req.limits.wall = opt.step_timeout;
+    req.limits.output = 64u << 20;  // show -json of a large plan
+    if (opt.backend) req.binds = opt.state_dirs;
+    if (run.prepared) {
+        req.ro_binds = run.prepared->binds;
+        req.env["TF_CLI_CONFIG_FILE"] = run.prepared->cli_config.string();
+    }
+    return req;
+}
+
+/// The files terraform fmt -check listed. Formatting that was already off
+/// is not this change's doing: only touched files that were formatted
+/// before fail.
+Status judge_fmt(const RootRun& run, const sandbox::Request& req, const std::string& listed_files, StepResult& sr)
+{
+    const ValidationOptions& opt = run.opt;
+    sr.ok = true;
+    for (const auto& listed : text::split(listed_files, '\n')) {
+        std::string f(text::trim(listed));
+        if (f.empty()) continue;
+        std::string path = run.dir == "." ? f : run.dir + "/" + f;
+        bool in_change = std::find(opt.changed.begin(), opt.changed.end(), path) != opt.changed.end();
+        if (opt.base_content && !in_change) continue;  // no change to judge it by: every file counts
+        auto before = opt.base_content ? opt.base_content(path) : std::nullopt;
+        bool was_off = false;
+        if (before) {
+            sandbox::Request base_req = req;
+            base_req.argv = {"terraform", "fmt", "-check", "-no-color", "-"};
+            base_req.stdin_data = *before;
+            auto b = opt.sandbox->run(base_req);
+            if (!b) return fail(b.error());
+            was_off = b->exit_code != 0;
+        }
+        if (!opt.base_content) {
+            sr.ok = false;
+            sr.output += path + ": not formatted (run terraform fmt)\n";
+        } else if (was_off) {
+            sr.output += path + ": formatting was already off before the change (left as it was)\n";
+        } else {
+            sr.ok = false;
+            sr.output += path + ": the change leaves it unformatted (run terraform fmt)\n";
+        }
+    }
+    if (sr.ok && sr.output.empty()) sr.output = "files outside the change are unformatted (left as they were)\n";
+    return {};
+}
+
+/// Without state every resource plans as new; against the base commit's
+/// own plan, only what the change changes counts. True when plan became
+/// that difference.
+bool compare_with_base(RootRun& run, const sandbox::Request& req, json& plan)
+{
+    const ValidationOptions& opt = run.opt;
+    if (!opt.compare_with_base || opt.backend || plan.contains("prior_state") || !run.prepared || !opt.base_tree)
+        return false;
+    auto base_plan = plan_base(run.dir, req, opt);
+    if (!base_plan) {  // a broken base must not block its fix: scope is then not judged
+        run.report.skipped.push_back("plan scope" + run.in_dir() + ": not judged: " + base_plan.error().message);
+        return false;
+    }
+    if (base_plan->is_null()) return false;
+    plan = plan_difference(plan, *base_plan);
+    return true;
+}
+
+/// terraform show -json of the root's plan: what it adds, changes and
+/// destroys, and the plan-scope check, in report.plan; the plan kept when
+/// plans are kept and it is in scope.
+Status judge_plan(RootRun& run, const sandbox::Request& req, const sandbox::Outcome& r, StepResult& sr)
+{
+    json plan = json::parse(r.out, nullptr, false);
+    if (plan.is_discarded()) {
+        sr.ok = false;
+        sr.output = "terraform show -json printed no JSON:\n" + cut(r.err);
+        return {};
+    }
+    bool against_base = compare_with_base(run, req, plan);
+    json touched;
+    auto violations = plan_scope_violations(plan, run.task, run.decision, touched);
+    int add = 0, change = 0, destroy = 0;
+    for (const auto& t : touched) {
+        const auto& acts = t["actions"];
+        for (const auto& a : acts) {
+            if (a == "create") ++add;
+            else if (a == "update") ++change;
+            else if (a == "delete") ++destroy;
+        }
+    }
+    Report& report = run.report;
+    const std::string& dir = run.dir;
+    report.plan[dir] = {
+        {"add", add},           {"change", change},         {"destroy", destroy},
+        {"resources", touched}, {"violations", violations}, {"scopeChecked", plan.contains("prior_state")}};
+    if (against_base) report.plan[dir]["comparedWithBase"] = true;
+    if (!run.opt.plans_dir.empty() && violations.empty()) {
+        auto saved = keep_plan(run.root / dir / k_plan_file, run.opt.plans_dir, report.plan.size() - 1);
+        if (!saved) return fail(saved.error());
+        report.plan[dir]["savedPlan"] = {{"file", saved->first}, {"sha256", saved->second}};
+    }
+    std::string summary = std::to_string(add) + " to add, " + std::to_string(change) + " to change, " +
+                          std::to_string(destroy) + " to destroy";
+    report.plan_summary +=
+        (report.plan_summary.empty() ? "" : "; ") + (run.many ? dir + ": " : std::string()) + summary;
+    sr.output = summary + "\n";
+    for (const auto& v : violations) sr.output += "scope: " + v + "\n";
+    if (!violations.empty()) {
+        sr.name = "plan scope";
+        sr.ok = false;
+    }
+    return {};
+}
+
+/// What a step's run says: passed or failed, and its output as a person
+/// reads it.
+Result<StepResult> step_result(RootRun& run, const Step& step, const sandbox::Request& req, const sandbox::Outcome& r)
+{
+    StepResult sr{step.name, run.dir, req.argv, false, r.exit_code, r.ms, ""};
+    bool is_plan = step.builtin == "terraform-plan";
+    sr.ok = r.exit_code == 0 || (is_plan && r.exit_code == 2);
+    if (is_plan && r.exit_code == 2) run.report.changes = true;
+    if (r.timed_out) sr.output = "timed out after " + std::to_string(run.opt.step_timeout.count()) + " ms\n";
+    if (step.builtin == "terraform-fmt" && r.exit_code == 3) {
+        if (auto st = judge_fmt(run, req, r.out, sr); !st) return fail(st.error());
+    } else if (step.builtin == "terraform-show" && sr.ok) {
+        if (auto st = judge_plan(run, req, r, sr); !st) return fail(st.error());
+    } else if (is_json_step(step)) {
+        sr.output = cut(readable_terraform_output(r.out) + (r.err.empty() ? "" : "\n" + r.err));
+    } else {
+        sr.output = cut(r.out + (r.out.empty() || r.err.empty() ? "" : "\n") + r.err);
+    }
+    return sr;
+}
+
+/// What went wrong in a failed step, whole: terraform's own diagnostic
+/// (summary and detail), else the first one of the text output.
+std::string failure_of(const RootRun& run, const Step& step, const StepResult& sr, const std::string& out)
+{
+    std::string first;
+    if (is_json_step(step)) {
+        auto diags = terraform_diagnostics(out);
+        if (!diags.empty()) first = diags.front();
+    }
+    if (first.empty()) first = first_diagnostic(sr.output);
+    if (first.empty()) first = "exit code " + std::to_string(sr.exit_code);
+    std::string failure = sr.name + run.in_dir() + " failed: " + first;
+    if (run.prepared && step.builtin == "terraform-init")
+        failure += ". Providers and modules come only from what the base commit uses (installed "
+                   "outside the sandbox, which has no network): a fix that needs another provider, "
+                   "version or module source must first be added to the base branch";
+    return failure;
+}
+
+/// Runs one step in the sandbox and adds it to the report; false when it
+/// failed, and the steps after it, which build on it, must not run.
+Result<bool> run_step(RootRun& run, const Step& step)
+{
+    const ValidationOptions& opt = run.opt;
+    Report& report = run.report;
+    if (run.plan_skipped && step.builtin == "terraform-show") return true;
+    std::optional<events::Span> span;
+    if (opt.events)
+        span.emplace(*opt.events, "validation.step", run.task.id, json{{"step", step.name}, {"dir", run.dir}});
+    sandbox::Request req = step_request(run, step);
+    auto r = opt.sandbox->run(req);
+    if (!r) return fail(r.error());
+    report.ran = true;
+    auto sr = step_result(run, step, req, *r);
+    if (!sr) return fail(sr.error());
+    bool failed = !sr->ok;
+    if (failed && step.builtin == "terraform-plan" && !opt.backend) {
+        // A provider that needs credentials even to plan (AWS checks
+        // them when it is configured), or root variables whose values
+        // live only where the owner runs terraform: there is no plan
+        // to make here, which the report and the pull request say.
+        if (auto why = plan_blocker(r->out)) {
+            report.skipped.push_back("terraform plan" + run.in_dir() + ": not run: " + *why);
+            run.plan_skipped = true;
+            if (span) span->set("skipped", true);
+            return true;
+        }
+    }
+    if (failed && report.failure.empty()) report.failure = failure_of(run, step, *sr, r->out);
+    if (span) {
+        span->set("exit_code", sr->exit_code);
+        if (failed) {
+            span->set("output", sr->output);  // the other diagnostics, and what led to them
+            span->fail(report.failure);
+        }
+    }
+    report.steps.push_back(std::move(*sr));
+    if (failed) report.ok = false;
+    return !failed;
+}
+
+/// Validates one root, step by step, and leaves it as it found it.
+Status validate_root(RootRun& run)
+{
+    const std::filesystem::path& root = run.root;
+    const std::string& dir = run.dir;
+    std::error_code ec;
+    bool had_lock = std::filesystem::exists(root / dir / ".terraform.lock.hcl", ec);
+    // Terraform's working data is made here, never taken from the change
+    // (an agent could plant a provider binary in .terraform, or a link
+    // where the plan is written, to have terraform write through it).
+    if (auto st = remove_tree_inside(root, root / dir / ".terraform"); !st) return fail(st.error());
+    if (auto st = remove_tree_inside(root, root / dir / k_plan_file); !st) return fail(st.error());
+    if (!provide(run)) return {};
+    for (const auto& step : root_steps(run)) {
+        auto go_on = run_step(run, step);
+        if (!go_on) return fail(go_on.error());
+        if (!*go_on) break;
+    }
+    // Validation leaves the change as it found it.
+    std::filesystem::remove(root / dir / k_plan_file, ec);
+    if (auto st = remove_tree_inside(root, root / dir / ".terraform"); !st) return fail(st.error());
+    if (!had_lock) std::filesystem::remove(root / dir / ".terraform.lock.hcl", ec);
+    if (run.report.ok && run.prepared)
+        run.report.providers[dir] = {{"mirror", run.prepared->mirror.string()},
+                                     {"modules", !run.prepared->modules.empty()}};
+    return {};
+}
+
+}  // namespace
+
 Result<Report> validate(const std::filesystem::path& root, const std::vector<std::string>& dirs, const AgentTask& task,
                         const policy::Decision& decision, const ValidationOptions& opt)
 {
@@ -481,255 +819,11 @@ Result<Report> validate(const std::filesystem::path& root, const std::vector<std
     if (defaults && !opt.terraform) return report;  // nothing to run: ran stays false
     if (wants_terraform && !opt.terraform)
         return fail(Errc::unavailable, "validation.steps names terraform steps, and terraform is not on PATH");
-    std::error_code ec;
     for (const auto& dir : dirs) {
-        // A root is a directory of the workspace, whatever names it: never
-        // one reached through ".." or a symlink that leads out.
-        auto ws = Workspace::open(root);
-        if (!ws) return fail(ws.error());
-        if (dir != ".")
-            if (auto inside = ws->resolve(dir); !inside)
-                return fail(Errc::denied,
-                            "cannot validate the root " + text::quote(dir) + ": " + inside.error().message);
-        bool had_lock = std::filesystem::exists(root / dir / ".terraform.lock.hcl", ec);
-        // Terraform's working data is made here, never taken from the change
-        // (an agent could plant a provider binary in .terraform, or a link
-        // where the plan is written, to have terraform write through it).
-        if (auto st = remove_tree_inside(root, root / dir / ".terraform"); !st) return fail(st.error());
-        if (auto st = remove_tree_inside(root, root / dir / k_plan_file); !st) return fail(st.error());
-        // Providers and remote modules come from the base commit, installed
-        // on the trusted side; the sandbox reads them from the cache alone.
-        std::optional<PreparedRoot> prepared;
-        bool wants_providers = defaults;
-        for (const auto& s : opt.steps)
-            if (s.builtin == "terraform-init" || s.builtin == "terraform-validate" || s.builtin == "terraform-plan")
-                wants_providers = true;
-        if (wants_providers && opt.terraform && opt.providers) {
-            auto p = prepare_root(root, dir, opt);
-            if (!p) {
-                report.ran = true;
-                report.ok = false;
-                report.failure = "providers for " + (dir == "." ? std::string("the root") : dir) + ": " +
-                                 p.error().message + (p.error().hint.empty() ? "" : " (" + p.error().hint + ")");
-                report.steps.push_back(
-                    {"terraform providers",
-                     dir,
-                     {},
-                     false,
-                     -1,
-                     0,
-                     p.error().message + (p.error().hint.empty() ? "" : "\n" + p.error().hint) + "\n"});
-                break;
-            }
-            prepared = std::move(*p);
-        }
-        // The built-in steps (all of them by default) become terraform commands for this root.
-        std::string chdir = "-chdir=" + dir;
-        std::vector<Step> steps;
-        for (const auto& s : defaults ? builtin_steps() : opt.steps) {
-            if (s.builtin == "terraform-fmt")
-                steps.push_back(
-                    {"terraform fmt", {"terraform", chdir, "fmt", "-check", "-list=true", "-no-color"}, s.builtin});
-            else if (s.builtin == "terraform-init")
-                steps.push_back({"terraform init",
-                                 opt.backend ? std::vector<std::string>{"terraform", chdir, "init", "-input=false",
-                                                                        "-no-color", "-json"}
-                                             : std::vector<std::string>{"terraform", chdir, "init", "-backend=false",
-                                                                        "-input=false", "-no-color", "-json"},
-                                 s.builtin});
-            else if (s.builtin == "terraform-validate")
-                steps.push_back(
-                    {"terraform validate", {"terraform", chdir, "validate", "-no-color", "-json"}, s.builtin});
-            else if (s.builtin == "terraform-plan") {
-                if (opt.plan == PlanMode::none) {
-                    report.skipped.push_back("terraform plan" + (dir == "." ? std::string() : " in " + dir) +
-                                             ": not run (validation.plan is none)");
-                    continue;
-                }
-                std::vector<std::string> argv = {
-                    "terraform",          chdir,          "plan",
-                    "-detailed-exitcode", "-input=false", "-lock=false",
-                    "-no-color",          "-json",        std::string("-out=") + k_plan_file};
-                // Without the real state there is nothing to refresh: a plan of
-                // the configuration alone, made without credentials.
-                if (!opt.backend) argv.insert(argv.begin() + 4, "-refresh=false");
-                steps.push_back({"terraform plan", argv, s.builtin});
-                steps.push_back(
-                    {"terraform show", {"terraform", chdir, "show", "-json", k_plan_file}, "terraform-show"});
-            } else if (!s.pipeline) steps.push_back(s);
-        }
-        bool plan_skipped = false;
-        for (const auto& step : steps) {
-            if (plan_skipped && step.builtin == "terraform-show") continue;
-            std::optional<events::Span> span;
-            if (opt.events)
-                span.emplace(*opt.events, "validation.step", task.id, json{{"step", step.name}, {"dir", dir}});
-            sandbox::Request req;
-            req.argv = step.argv;
-            for (auto& a : req.argv)
-                for (auto at = a.find("{dir}"); at != std::string::npos; at = a.find("{dir}", at + dir.size()))
-                    a.replace(at, 5, dir);
-            req.workspace = root;
-            req.env = {{"CHECKPOINT_DISABLE", "1"}, {"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"}};
-            req.limits.wall = opt.step_timeout;
-            req.limits.output = 64u << 20;  // show -json of a large plan
-            if (opt.backend) req.binds = opt.state_dirs;
-            if (prepared) {
-                req.ro_binds = prepared->binds;
-                req.env["TF_CLI_CONFIG_FILE"] = prepared->cli_config.string();
-            }
-            auto r = opt.sandbox->run(req);
-            if (!r) return fail(r.error());
-            report.ran = true;
-            StepResult sr{step.name, dir, req.argv, false, r->exit_code, r->ms, ""};
-            bool is_fmt = step.builtin == "terraform-fmt";
-            bool is_plan = step.builtin == "terraform-plan";
-            bool is_show = step.builtin == "terraform-show";
-            sr.ok = r->exit_code == 0 || (is_plan && r->exit_code == 2);
-            if (is_plan && r->exit_code == 2) report.changes = true;
-            if (r->timed_out) sr.output = "timed out after " + std::to_string(opt.step_timeout.count()) + " ms\n";
-            if (is_fmt && r->exit_code == 3) {
-                // Formatting that was already off is not this change's doing:
-                // fail only for touched files that were formatted before.
-                sr.ok = true;
-                for (const auto& listed : text::split(r->out, '\n')) {
-                    std::string f(text::trim(listed));
-                    if (f.empty()) continue;
-                    std::string path = dir == "." ? f : dir + "/" + f;
-                    bool in_change = std::find(opt.changed.begin(), opt.changed.end(), path) != opt.changed.end();
-                    if (opt.base_content && !in_change) continue;  // no change to judge it by: every file counts
-                    auto before = opt.base_content ? opt.base_content(path) : std::nullopt;
-                    bool was_off = false;
-                    if (before) {
-                        sandbox::Request base_req = req;
-                        base_req.argv = {"terraform", "fmt", "-check", "-no-color", "-"};
-                        base_req.stdin_data = *before;
-                        auto b = opt.sandbox->run(base_req);
-                        if (!b) return fail(b.error());
-                        was_off = b->exit_code != 0;
-                    }
-                    if (!opt.base_content) {
-                        sr.ok = false;
-                        sr.output += path + ": not formatted (run terraform fmt)\n";
-                    } else if (was_off) {
-                        sr.output += path + ": formatting was already off before the change (left as it was)\n";
-                    } else {
-                        sr.ok = false;
-                        sr.output += path + ": the change leaves it unformatted (run terraform fmt)\n";
-                    }
-                }
-                std::string listed_out = sr.output;
-                if (sr.ok && listed_out.empty())
-                    sr.output = "files outside the change are unformatted (left as they were)\n";
-            } else if (is_show && sr.ok) {
-                json plan = json::parse(r->out, nullptr, false);
-                if (plan.is_discarded()) {
-                    sr.ok = false;
-                    sr.output = "terraform show -json printed no JSON:\n" + cut(r->err);
-                } else {
-                    // Without state every resource plans as new; against the
-                    // base commit's own plan, only what the change changes counts.
-                    bool against_base = false;
-                    if (opt.compare_with_base && !opt.backend && !plan.contains("prior_state") && prepared &&
-                        opt.base_tree) {
-                        auto base_plan = plan_base(dir, req, opt);
-                        if (!base_plan)  // a broken base must not block its fix: scope is then not judged
-                            report.skipped.push_back("plan scope" + (dir == "." ? std::string() : " in " + dir) +
-                                                     ": not judged: " + base_plan.error().message);
-                        else if (!base_plan->is_null()) {
-                            plan = plan_difference(plan, *base_plan);
-                            against_base = true;
-                        }
-                    }
-                    json touched;
-                    auto violations = plan_scope_violations(plan, task, decision, touched);
-                    int add = 0, change = 0, destroy = 0;
-                    for (const auto& t : touched) {
-                        const auto& acts = t["actions"];
-                        for (const auto& a : acts) {
-                            if (a == "create") ++add;
-                            else if (a == "update") ++change;
-                            else if (a == "delete") ++destroy;
-                        }
-                    }
-                    report.plan[dir] = {{"add", add},
-                                        {"change", change},
-                                        {"destroy", destroy},
-                                        {"resources", touched},
-                                        {"violations", violations},
-                                        {"scopeChecked", plan.contains("prior_state")}};
-                    if (against_base) report.plan[dir]["comparedWithBase"] = true;
-                    if (!opt.plans_dir.empty() && violations.empty()) {
-                        auto saved = keep_plan(root / dir / k_plan_file, opt.plans_dir, report.plan.size() - 1);
-                        if (!saved) return fail(saved.error());
-                        report.plan[dir]["savedPlan"] = {{"file", saved->first}, {"sha256", saved->second}};
-                    }
-                    std::string summary = std::to_string(add) + " to add, " + std::to_string(change) + " to change, " +
-                                          std::to_string(destroy) + " to destroy";
-                    report.plan_summary += (report.plan_summary.empty() ? "" : "; ") +
-                                           (dirs.size() > 1 ? dir + ": " : std::string()) + summary;
-                    sr.output = summary + "\n";
-                    for (const auto& v : violations) sr.output += "scope: " + v + "\n";
-                    if (!violations.empty()) {
-                        sr.name = "plan scope";
-                        sr.ok = false;
-                    }
-                }
-            } else if (is_json_step(step)) {
-                sr.output = cut(readable_terraform_output(r->out) + (r->err.empty() ? "" : "\n" + r->err));
-            } else {
-                sr.output = cut(r->out + (r->out.empty() || r->err.empty() ? "" : "\n") + r->err);
-            }
-            bool failed = !sr.ok;
-            if (failed && is_plan && !opt.backend) {
-                // A provider that needs credentials even to plan (AWS checks
-                // them when it is configured), or root variables whose values
-                // live only where the owner runs terraform: there is no plan
-                // to make here, which the report and the pull request say.
-                if (auto why = plan_blocker(r->out)) {
-                    report.skipped.push_back("terraform plan" + (dir == "." ? std::string() : " in " + dir) +
-                                             ": not run: " + *why);
-                    plan_skipped = true;
-                    if (span) span->set("skipped", true);
-                    continue;
-                }
-            }
-            if (failed && report.failure.empty()) {
-                // What went wrong, whole: terraform's own diagnostic (summary
-                // and detail), else the first one of the text output.
-                std::string first;
-                if (is_json_step(step)) {
-                    auto diags = terraform_diagnostics(r->out);
-                    if (!diags.empty()) first = diags.front();
-                }
-                if (first.empty()) first = first_diagnostic(sr.output);
-                if (first.empty()) first = "exit code " + std::to_string(sr.exit_code);
-                report.failure = sr.name + (dir == "." ? "" : " in " + dir) + " failed: " + first;
-                if (prepared && step.builtin == "terraform-init")
-                    report.failure += ". Providers and modules come only from what the base commit uses (installed "
-                                      "outside the sandbox, which has no network): a fix that needs another provider, "
-                                      "version or module source must first be added to the base branch";
-            }
-            if (span) {
-                span->set("exit_code", sr.exit_code);
-                if (failed) {
-                    span->set("output", sr.output);  // the other diagnostics, and what led to them
-                    span->fail(report.failure);
-                }
-            }
-            report.steps.push_back(std::move(sr));
-            if (failed) {
-                report.ok = false;
-                break;  // later steps build on this one
-            }
-        }
-        // Validation leaves the change as it found it.
-        std::filesystem::remove(root / dir / k_plan_file, ec);
-        if (auto st = remove_tree_inside(root, root / dir / ".terraform"); !st) return fail(st.error());
-        if (!had_lock) std::filesystem::remove(root / dir / ".terraform.lock.hcl", ec);
+        if (auto st = check_root(root, dir); !st) return fail(st.error());
+        RootRun run{root, dir, task, decision, opt, report, dirs.size() > 1};
+        if (auto st = validate_root(run); !st) return fail(st.error());
         if (!report.ok) break;
-        if (prepared)
-            report.providers[dir] = {{"mirror", prepared->mirror.string()}, {"modules", !prepared->modules.empty()}};
     }
     return report;
 }
