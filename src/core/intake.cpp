@@ -3,7 +3,6 @@
 
 #include "core/environment.hpp"
 #include "core/events/trace.hpp"
-#include "core/json_access.hpp"
 #include "core/policy/record.hpp"
 
 #include <iterator>
@@ -32,10 +31,10 @@ Result<Decided> decide(std::vector<AgentTask> tasks, const policy::Engine& engin
     events::EventSink& spans = options.dry_run ? static_cast<events::EventSink&>(none) : events;
     for (auto& task : tasks) {
         task.extra.erase("decision");
-        auto traced = events::parse_traceparent(string_member(task.extra, "traceparent"));
+        auto traced = events::parse_traceparent(task.traceparent.value_or(""));
         if (!traced) {
             traced = events::current_context();
-            task.extra["traceparent"] = events::to_traceparent(*traced);
+            task.traceparent = events::to_traceparent(*traced);
         }
         out.traces.push_back(*traced);
         events::ContextScope in_trace(*traced);
@@ -135,7 +134,7 @@ Result<std::vector<Admitted>> admit(std::vector<AgentTask> tasks, const policy::
     std::optional<events::Span> intake;
     if (events::current_context().span_id.empty())
         for (const auto& task : tasks)
-            if (!events::parse_traceparent(string_member(task.extra, "traceparent"))) {
+            if (!events::parse_traceparent(task.traceparent.value_or(""))) {
                 if (events::current_context().empty()) from_environment.emplace(events::process_root_context());
                 intake.emplace(spans, "intake", "", json{{"stage", options.stage}, {"tasks", tasks.size()}});
                 break;

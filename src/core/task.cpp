@@ -67,6 +67,81 @@ std::string one_of(const std::array<std::string_view, N>& names)
     return out;
 }
 
+// Reads the task's trigger (trigger.*) into out.
+Status read_trigger(const json& j, bool complete, Trigger& out)
+{
+    auto trig_it = j.find("trigger");
+    if (trig_it == j.end()) return field_error("trigger", "missing");
+    if (!trig_it->is_object()) return field_error("trigger", "expected an object, got " + type_name(*trig_it));
+    const json& trig = *trig_it;
+    auto source = get_string(trig, "source", "trigger.source", true);
+    if (!source) return source.error();
+    bool known = false;
+    for (auto s : k_sources) known = known || s == *source;
+    if (!known)
+        return field_error("trigger.source", "expected one of " + one_of(k_sources) + ", got " + text::quote(*source));
+    out.source = *source;
+    auto provider = get_string(trig, "provider", "trigger.provider", true);
+    if (!provider) return provider.error();
+    if (provider->empty()) return field_error("trigger.provider", "empty");
+    out.provider = *provider;
+    if (auto sid = trig.find("sourceId"); sid != trig.end() && sid->is_number()) {
+        out.source_id = sid->dump();  // PR and issue numbers arrive as numbers
+    } else {
+        auto s = get_string(trig, "sourceId", "trigger.sourceId", false);
+        if (!s) return s.error();
+        out.source_id = *s;
+    }
+    auto ts = get_string(trig, "timestamp", "trigger.timestamp", complete);
+    if (!ts) return ts.error();
+    if (!ts->empty()) {
+        auto norm = timeutil::normalize(*ts);
+        if (!norm)
+            return field_error("trigger.timestamp",
+                               "expected an RFC 3339 time such as 2026-11-24T12:00:00Z, got " + text::quote(*ts));
+        out.timestamp = *norm;
+    }
+    return {};
+}
+
+// Reads the task's context (context.*) into out, the environment in its
+// one spelling.
+Status read_context(const json& j, TaskContext& out)
+{
+    auto ctx_it = j.find("context");
+    if (ctx_it == j.end()) return field_error("context", "missing");
+    if (!ctx_it->is_object()) return field_error("context", "expected an object, got " + type_name(*ctx_it));
+    const json& ctx = *ctx_it;
+    struct {
+        const char* key;
+        std::string* field;
+    } strings[] = {{"organizationId", &out.organization_id},
+                   {"repositoryId", &out.repository_id},
+                   {"agentSlug", &out.agent_slug},
+                   {"environment", &out.environment},
+                   {"resource", &out.resource}};
+    for (auto& f : strings) {
+        auto v = get_string(ctx, f.key, std::string("context.") + f.key, false);
+        if (!v) return v.error();
+        *f.field = *v;
+    }
+    // One spelling of each environment, whichever way the task came in:
+    // policy compares it by equality, so "Production " must not slip past
+    // a gate on "production".
+    if (auto env = canonical_environment(out.environment, "context.environment"); !env) return env.error();
+    else out.environment = std::move(*env);
+    auto prio = get_string(ctx, "priority", "context.priority", false);
+    if (!prio) return prio.error();
+    if (!prio->empty()) {
+        auto p = parse_priority(*prio);
+        if (!p)
+            return field_error("context.priority",
+                               "expected one of " + one_of(k_priorities) + ", got " + text::quote(*prio));
+        out.priority = *p;
+    }
+    return {};
+}
+
 }  // namespace
 
 bool valid_task_id(std::string_view s)
@@ -124,6 +199,7 @@ json to_json(const AgentTask& t)
     j["context"] = std::move(ctx);
     j["payload"] = t.payload;
     j["dedupeKey"] = t.dedupe_key;
+    if (t.traceparent) j["traceparent"] = *t.traceparent;
     for (auto it = t.extra.begin(); it != t.extra.end(); ++it) j[it.key()] = it.value();
     return j;
 }
@@ -151,69 +227,8 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
     }
     t.type = *tt;
 
-    auto trig_it = j.find("trigger");
-    if (trig_it == j.end()) return field_error("trigger", "missing");
-    if (!trig_it->is_object()) return field_error("trigger", "expected an object, got " + type_name(*trig_it));
-    const json& trig = *trig_it;
-    auto source = get_string(trig, "source", "trigger.source", true);
-    if (!source) return source.error();
-    bool known = false;
-    for (auto s : k_sources) known = known || s == *source;
-    if (!known)
-        return field_error("trigger.source", "expected one of " + one_of(k_sources) + ", got " + text::quote(*source));
-    t.trigger.source = *source;
-    auto provider = get_string(trig, "provider", "trigger.provider", true);
-    if (!provider) return provider.error();
-    if (provider->empty()) return field_error("trigger.provider", "empty");
-    t.trigger.provider = *provider;
-    if (auto sid = trig.find("sourceId"); sid != trig.end() && sid->is_number()) {
-        t.trigger.source_id = sid->dump();  // PR and issue numbers arrive as numbers
-    } else {
-        auto s = get_string(trig, "sourceId", "trigger.sourceId", false);
-        if (!s) return s.error();
-        t.trigger.source_id = *s;
-    }
-    auto ts = get_string(trig, "timestamp", "trigger.timestamp", complete);
-    if (!ts) return ts.error();
-    if (!ts->empty()) {
-        auto norm = timeutil::normalize(*ts);
-        if (!norm)
-            return field_error("trigger.timestamp",
-                               "expected an RFC 3339 time such as 2026-11-24T12:00:00Z, got " + text::quote(*ts));
-        t.trigger.timestamp = *norm;
-    }
-
-    auto ctx_it = j.find("context");
-    if (ctx_it == j.end()) return field_error("context", "missing");
-    if (!ctx_it->is_object()) return field_error("context", "expected an object, got " + type_name(*ctx_it));
-    const json& ctx = *ctx_it;
-    struct {
-        const char* key;
-        std::string* out;
-    } strings[] = {{"organizationId", &t.context.organization_id},
-                   {"repositoryId", &t.context.repository_id},
-                   {"agentSlug", &t.context.agent_slug},
-                   {"environment", &t.context.environment},
-                   {"resource", &t.context.resource}};
-    for (auto& f : strings) {
-        auto v = get_string(ctx, f.key, std::string("context.") + f.key, false);
-        if (!v) return v.error();
-        *f.out = *v;
-    }
-    // One spelling of each environment, whichever way the task came in:
-    // policy compares it by equality, so "Production " must not slip past
-    // a gate on "production".
-    if (auto env = canonical_environment(t.context.environment, "context.environment"); !env) return env.error();
-    else t.context.environment = std::move(*env);
-    auto prio = get_string(ctx, "priority", "context.priority", false);
-    if (!prio) return prio.error();
-    if (!prio->empty()) {
-        auto p = parse_priority(*prio);
-        if (!p)
-            return field_error("context.priority",
-                               "expected one of " + one_of(k_priorities) + ", got " + text::quote(*prio));
-        t.context.priority = *p;
-    }
+    if (auto st = read_trigger(j, complete, t.trigger); !st) return st.error();
+    if (auto st = read_context(j, t.context); !st) return st.error();
 
     if (auto p = j.find("payload"); p != j.end() && !p->is_null()) {
         if (!p->is_object()) return field_error("payload", "expected an object, got " + type_name(*p));
@@ -227,9 +242,16 @@ Result<AgentTask> task_from_json(const json& j, bool complete)
                            "expected up to 128 letters, digits, '-', '_', '.' or ':', got " + text::quote(*dk));
     t.dedupe_key = *dk;
 
+    if (auto tp = j.find("traceparent"); tp != j.end() && !tp->is_null()) {
+        auto s = get_string(j, "traceparent", "traceparent", true);
+        if (!s) return s.error();
+        t.traceparent = std::move(*s);
+    }
+
     for (auto it = j.begin(); it != j.end(); ++it) {
         const auto& k = it.key();
-        if (k == "id" || k == "type" || k == "trigger" || k == "context" || k == "payload" || k == "dedupeKey")
+        if (k == "id" || k == "type" || k == "trigger" || k == "context" || k == "payload" || k == "dedupeKey" ||
+            k == "traceparent")
             continue;
         t.extra[k] = it.value();
     }

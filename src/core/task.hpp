@@ -56,8 +56,11 @@ struct AgentTask {
     TaskContext context;
     json payload = json::object();
     std::string dedupe_key;
-    /// Top-level fields added by later steps (decision, traceparent ...),
-    /// kept verbatim so that a task passes through every command intact.
+    /// The W3C trace context the task's spans join ("00-<trace>-<span>-01"),
+    /// from its signal or given at intake; nothing until then.
+    std::optional<std::string> traceparent;
+    /// Top-level fields added by later steps (decision ...), kept verbatim
+    /// so that a task passes through every command intact.
     json extra = json::object();
 };
 

@@ -36,11 +36,12 @@ private:
 };
 
 // The task's own top-level members, in the order of their keys.
-enum class Member { context, dedupe_key, id, payload, trigger, type };
-constexpr std::array<std::pair<Member, std::string_view>, 6> k_members{{{Member::context, "context"},
+enum class Member { context, dedupe_key, id, payload, traceparent, trigger, type };
+constexpr std::array<std::pair<Member, std::string_view>, 7> k_members{{{Member::context, "context"},
                                                                         {Member::dedupe_key, "dedupeKey"},
                                                                         {Member::id, "id"},
                                                                         {Member::payload, "payload"},
+                                                                        {Member::traceparent, "traceparent"},
                                                                         {Member::trigger, "trigger"},
                                                                         {Member::type, "type"}}};
 
@@ -66,6 +67,9 @@ void append_member(ObjectWriter& w, Member m, std::string_view key, const AgentT
         return;
     case Member::payload:
         json_write::append(w.key(key), t.payload);
+        return;
+    case Member::traceparent:
+        if (t.traceparent) w.string(key, *t.traceparent);
         return;
     case Member::trigger: {
         ObjectWriter g(w.key(key));

@@ -4,11 +4,7 @@
 #include "core/creds/binding.hpp"
 #include "core/creds/broker.hpp"
 #include "core/crypto.hpp"
-#include "core/environment.hpp"
 #include "core/events/trace.hpp"
-#include "core/json_access.hpp"
-
-#include <optional>
 
 #include "core/policy/digest.hpp"
 
@@ -48,12 +44,14 @@ std::int64_t steady_ms()
     return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
 }
 
-// The task's trace context; a task that came without one gets a trace of
-// its own, named by its id, so that all its attempts share it.
-events::SpanContext trace_of(const queue::Lease& lease)
+// The task's trace context; a task that came without one (or cannot be
+// read) gets a trace of its own, named by its id, so that all its attempts
+// share it.
+events::SpanContext trace_of(const std::string& id, const Result<AgentTask>& task)
 {
-    if (auto ctx = events::parse_traceparent(string_member(lease.task, "traceparent"))) return *ctx;
-    return {crypto::sha256_hex("infra-agent task " + lease.id).substr(0, 32), ""};
+    if (task && task->traceparent)
+        if (auto ctx = events::parse_traceparent(*task->traceparent)) return *ctx;
+    return {crypto::sha256_hex("infra-agent task " + id).substr(0, 32), ""};
 }
 
 // The CI a configuration runs in a repository of its own: scopes every
@@ -238,7 +236,7 @@ void Worker::ended(TaskOutcome outcome)
 
 events::Event Worker::succeeded(const Done& d) const
 {
-    events::ContextScope in_trace(trace_of(*d.lease));
+    events::ContextScope in_trace(d.trace);
     events::Event e{"task.succeeded",
                     d.lease->id,
                     "",
@@ -269,7 +267,7 @@ void Worker::flush_acks(std::vector<Done>& acks)
     for (std::size_t i = 0; i < acks.size(); ++i) {
         const auto& d = acks[i];
         if (!results[i]) {
-            events::ContextScope in_trace(trace_of(*d.lease));
+            events::ContextScope in_trace(d.trace);
             ++m_summary.lost;
             ended({d.lease->id, queue::State::leased, false, {}, results[i].error().message, {}});
             spdlog::warn("{}; the result is discarded", results[i].error().message);
@@ -283,25 +281,70 @@ void Worker::flush_acks(std::vector<Done>& acks)
     acks.clear();
 }
 
+// One claimed lease being worked on: what the steps of process() share. Its
+// run span, current while they run, says how the attempt ended.
+struct Worker::Attempt {
+    queue::Lease& lease;
+    const std::string& agent_name;
+    const std::string& type;
+    const events::SpanContext& trace;
+    steady_clock::time_point started;
+    events::Span& run;
+
+    void outcome_is(const char* what, const std::string& error = {}) const
+    {
+        run.set("outcome", what);
+        if (!error.empty()) run.fail(error);
+    }
+    double ms() const { return duration<double, std::milli>(steady_clock::now() - started).count(); }
+};
+
+namespace {
+
+// Approvals asked for at enqueue are not asked for again: true when d asks
+// for one that the decision stored with the lease did not.
+bool asks_new_approvals(const queue::Lease& lease, const policy::Decision& d)
+{
+    auto stored = read_claimed_decision(lease);
+    auto required_then = stored ? stored->required_approvals : std::vector<std::string>{};
+    for (const auto& g : d.required_approvals)
+        if (std::find(required_then.begin(), required_then.end(), g) == required_then.end()) return true;
+    return false;
+}
+
+// The task and the decision its run is bound by: the one made at claim,
+// else the one stored at enqueue.
+Result<ClaimedTask> claimed_task(const queue::Lease& lease, Result<AgentTask> task,
+                                 std::optional<policy::Decision> decided)
+{
+    if (!task) return task.error();
+    if (!decided) {
+        auto stored = read_claimed_decision(lease);
+        if (!stored) return stored.error();
+        decided = std::move(*stored);
+    }
+    return ClaimedTask{std::move(*task), std::move(*decided)};
+}
+
+}  // namespace
+
 void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t lease_start)
 {
     auto started = steady_clock::now();
     // The task is read once, here; from now on its fields are typed. One
-    // that cannot be read is failed for good below, after policy had its say.
+    // that cannot be read is failed for good below, or refused by policy.
     auto task = read_claimed_task(lease);
-    std::string agent_name = task ? task->context.agent_slug : "";
-    std::string type = task ? std::string(to_string(task->type)) : "";
+    const std::string agent_name = task ? task->context.agent_slug : "";
+    const std::string type = task ? std::string(to_string(task->type)) : "";
     // The task's trace goes on here: the time it waited, then this attempt.
-    events::ContextScope in_trace(trace_of(lease));
+    const events::SpanContext trace = trace_of(lease.id, task);
+    events::ContextScope in_trace(trace);
     if (lease.ready_ms > 0 && lease.claimed_ms >= lease.ready_ms)
         events::record_span(m_events, "queue.wait", lease.id, events::current_context(), lease.ready_ms * 1000000,
                             lease.claimed_ms * 1000000, {{"attempt", lease.attempt}});
     events::Span run(m_events, "task.run", lease.id,
                      {{"task.type", type}, {"attempt", lease.attempt}, {"worker", m_opt.id}, {"agent", agent_name}});
-    auto outcome_is = [&run](const char* what, const std::string& error = {}) {
-        run.set("outcome", what);
-        if (!error.empty()) run.fail(error);
-    };
+    const Attempt a{lease, agent_name, type, trace, started, run};
     m_events.emit({"task.claimed",
                    lease.id,
                    "",
@@ -310,117 +353,97 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         std::lock_guard lock(m_mutex);
         ++m_summary.claimed;
     }
-
-    // Policy is enforced again at claim: it may have changed since enqueue.
     std::optional<policy::Decision> decided;
     if (m_policy) {
-        events::Span evaluate(m_events, "policy.evaluate", lease.id, {{"stage", "claim"}});
-        // Judged with the environment in the one spelling every entry gives
-        // it: a task queued before entries normalised it, or put in a shared
-        // queue by other means, meets the same production gate.
-        json judged = lease.task;
-        std::string env = string_member(member(lease.task, "context"), "environment");
-        auto canonical = canonical_environment(env, "context.environment");
-        if (canonical && *canonical != env) judged["context"]["environment"] = *canonical;
-        policy::Decision d = m_policy->decide(judged);
-        if (!canonical) {
-            d.allowed = false;
-            d.reason = canonical.error().message;
-        }
-        json now = policy::to_json(d);
-        events::describe_decision(evaluate, now);
-        evaluate.end();
-        // Approvals asked for at enqueue are not asked for again.
-        auto stored = read_claimed_decision(lease);
-        auto required_then = stored ? stored->required_approvals : std::vector<std::string>{};
-        bool new_approvals = false;
-        for (const auto& g : d.required_approvals)
-            if (std::find(required_then.begin(), required_then.end(), g) == required_then.end()) new_approvals = true;
-        if (!d.allowed || new_approvals) {
-            auto to = d.allowed ? queue::State::pending_approval : queue::State::denied;
-            auto st = m_queue.redecide(lease.id, lease.token, to, now, d.reason);
-            m_events.emit({d.allowed ? "task.pending-approval" : "task.escalated",
-                           lease.id,
-                           "",
-                           {{"stage", "claim"}, {"reason", d.reason}, {"decision", now}}});
-            outcome_is(d.allowed ? "pending-approval" : "denied");
-            std::lock_guard lock(m_mutex);
-            if (!d.allowed) ++m_summary.denied;
-            ended({lease.id, to, false, {}, d.reason, d.required_approvals});
-            if (!st) spdlog::warn("{}", st.error().message);
-            return;
-        }
-        decided = std::move(d);
+        decided = judge_at_claim(a, task);
+        if (!decided) return;
     }
-    auto read = [&]() -> Result<ClaimedTask> {
-        if (!task) return task.error();
-        if (!decided) {
-            auto stored = read_claimed_decision(lease);
-            if (!stored) return stored.error();
-            decided = std::move(*stored);
-        }
-        return ClaimedTask{std::move(*task), std::move(*decided)};
-    }();
-    if (!read) {
+    auto claimed = claimed_task(lease, std::move(task), std::move(decided));
+    if (!claimed) {
         // Stored as no entry would have written it: retrying reads the same.
-        outcome_is("failed", read.error().message);
-        failed(lease, agent::Outcome::failure(read.error().message),
-               duration<double, std::milli>(steady_clock::now() - started).count(), type);
+        a.outcome_is("failed", claimed.error().message);
+        failed(lease, agent::Outcome::failure(claimed.error().message), a.ms(), type);
         return;
     }
-    const ClaimedTask& claimed = *read;
+    if (refused_unsandboxed(a, claimed->decision) || waits_on_limits(a, claimed->task)) return;
+    settle(a, attempt(a, *claimed, lease_start), acks);
+}
 
-    // A worker without the sandbox runs only what policy allows unsandboxed.
-    if (m_opt.sandbox && m_opt.sandbox->mode() == sandbox::Mode::none && !claimed.decision.allow_unsandboxed) {
-        auto st = m_queue.nack(lease.id, lease.token, "policy does not allow running this task without the sandbox",
-                               m_opt.backoff, false);
-        m_events.emit({"task.escalated", lease.id, "", {{"stage", "claim"}, {"reason", "sandbox none not allowed"}}});
-        outcome_is("denied", "sandbox none not allowed");
-        std::lock_guard lock(m_mutex);
-        ++m_summary.failed;
-        if (st && *st == queue::State::dead) ++m_summary.dead;
-        ended({lease.id,
-               st ? *st : queue::State::leased,
-               false,
-               {},
-               "policy does not allow running this task without the sandbox",
-               {}});
-        return;
+std::optional<policy::Decision> Worker::judge_at_claim(const Attempt& a, const Result<AgentTask>& task)
+{
+    const queue::Lease& lease = a.lease;
+    events::Span evaluate(m_events, "policy.evaluate", lease.id, {{"stage", "claim"}});
+    // A task is judged as its typed fields write it: the environment in the
+    // one spelling task_from_json gives it, so that a task queued before
+    // entries normalised it, or put in a shared queue by other means, meets
+    // the same production gate. One that cannot be read is judged as stored,
+    // and refused: policy cannot tell what it asks for.
+    policy::Decision d = m_policy->decide(task ? to_json(*task) : lease.task);
+    if (!task) {
+        d.allowed = false;
+        d.reason = task.error().message;
     }
-    // Over a limit on noise, the task waits (not an attempt) until its pull request may go out.
-    if (m_opt.delivery) {
-        auto wait = m_opt.delivery->over_limit(claimed.task);
-        if (!wait)
-            spdlog::warn("task {}: cannot check the limits on pull requests: {}", lease.id, wait.error().message);
-        if (wait && *wait) {
-            auto st = m_queue.defer(lease.id, lease.token, (*wait)->delay, (*wait)->reason);
-            m_events.emit({"task.waiting",
-                           lease.id,
-                           "",
-                           {{"worker", m_opt.id}, {"reason", (*wait)->reason}, {"delayMs", (*wait)->delay.count()}}});
-            outcome_is("waiting");
-            std::lock_guard lock(m_mutex);
-            if (st) ++m_summary.waiting;
-            else ++m_summary.lost;
-            ended(
-                {lease.id, st ? queue::State::queued : queue::State::leased, st.has_value(), {}, (*wait)->reason, {}});
-            return;
-        }
-    }
-    agent::Agent* agent = m_agents.find(agent_name);
-    agent::Outcome outcome;
-    auto flight = std::make_shared<InFlight>();
-    flight->id = lease.id;
-    flight->token = lease.token;
-    flight->trace = trace_of(lease);
-    flight->valid_until_ms = lease_start + m_opt.lease.count() * 9 / 10;
-    flight->lease_until_wall_ms = lease.lease_until_ms;
-    {
-        std::lock_guard lock(m_mutex);
-        m_inflight.push_back(flight);
-    }
-    // Whatever this attempt mints (clone, push, pull request, CI) is bound
-    // to this task and lease.
+    json now = policy::to_json(d);
+    events::describe_decision(evaluate, now);
+    evaluate.end();
+    if (d.allowed && !asks_new_approvals(lease, d)) return d;
+    auto to = d.allowed ? queue::State::pending_approval : queue::State::denied;
+    auto st = m_queue.redecide(lease.id, lease.token, to, now, d.reason);
+    m_events.emit({d.allowed ? "task.pending-approval" : "task.escalated",
+                   lease.id,
+                   "",
+                   {{"stage", "claim"}, {"reason", d.reason}, {"decision", now}}});
+    a.outcome_is(d.allowed ? "pending-approval" : "denied");
+    std::lock_guard lock(m_mutex);
+    if (!d.allowed) ++m_summary.denied;
+    ended({lease.id, to, false, {}, d.reason, d.required_approvals});
+    if (!st) spdlog::warn("{}", st.error().message);
+    return std::nullopt;
+}
+
+bool Worker::refused_unsandboxed(const Attempt& a, const policy::Decision& decision)
+{
+    if (!m_opt.sandbox || m_opt.sandbox->mode() != sandbox::Mode::none || decision.allow_unsandboxed) return false;
+    const queue::Lease& lease = a.lease;
+    auto st = m_queue.nack(lease.id, lease.token, "policy does not allow running this task without the sandbox",
+                           m_opt.backoff, false);
+    m_events.emit({"task.escalated", lease.id, "", {{"stage", "claim"}, {"reason", "sandbox none not allowed"}}});
+    a.outcome_is("denied", "sandbox none not allowed");
+    std::lock_guard lock(m_mutex);
+    ++m_summary.failed;
+    if (st && *st == queue::State::dead) ++m_summary.dead;
+    ended({lease.id,
+           st ? *st : queue::State::leased,
+           false,
+           {},
+           "policy does not allow running this task without the sandbox",
+           {}});
+    return true;
+}
+
+bool Worker::waits_on_limits(const Attempt& a, const AgentTask& task)
+{
+    if (!m_opt.delivery) return false;
+    const queue::Lease& lease = a.lease;
+    auto wait = m_opt.delivery->over_limit(task);
+    if (!wait) spdlog::warn("task {}: cannot check the limits on pull requests: {}", lease.id, wait.error().message);
+    if (!wait || !*wait) return false;
+    auto st = m_queue.defer(lease.id, lease.token, (*wait)->delay, (*wait)->reason);
+    m_events.emit({"task.waiting",
+                   lease.id,
+                   "",
+                   {{"worker", m_opt.id}, {"reason", (*wait)->reason}, {"delayMs", (*wait)->delay.count()}}});
+    a.outcome_is("waiting");
+    std::lock_guard lock(m_mutex);
+    if (st) ++m_summary.waiting;
+    else ++m_summary.lost;
+    ended({lease.id, st ? queue::State::queued : queue::State::leased, st.has_value(), {}, (*wait)->reason, {}});
+    return true;
+}
+
+creds::TaskLease Worker::bound_lease(const queue::Lease& lease, const ClaimedTask& claimed,
+                                     std::shared_ptr<InFlight> flight) const
+{
     creds::TaskLease bound;
     bound.task_id = lease.id;
     bound.worker_id = m_opt.id;
@@ -432,98 +455,128 @@ void Worker::process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t 
         bound.grant.also = configured_ci_scopes(m_opt.delivery->options().validation.steps);
     }
     bound.lease_until_ms = [flight] { return flight->lease_until_wall_ms.load(); };
-    creds::LeaseScope in_lease(std::move(bound));
-    long long timeout_ms = claimed.decision.timeout_ms;
-    auto deadline = started + milliseconds(timeout_ms);
-    bool timed_out = false;
-    // A worktree of its own for this attempt, when the worker delivers changes.
-    std::optional<git::Checkout> checkout;
-    std::optional<Workspace> task_workspace;
-    const Workspace* workspace = m_opt.workspace;
-    if (agent && m_opt.delivery) {
-        auto co = m_opt.delivery->prepare(claimed.task, lease.attempt);
-        if (!co) {
-            outcome = agent::Outcome::failure("cannot prepare a worktree: " + co.error().message,
-                                              co.error().code != Errc::denied);
-            agent = nullptr;
-        } else {
-            checkout = std::move(*co);
-            auto ws = Workspace::open(checkout->dir);
-            if (!ws) {
-                outcome = agent::Outcome::failure(ws.error().message, true);
-                agent = nullptr;
-            } else {
-                task_workspace = std::move(*ws);
-                workspace = &*task_workspace;
-            }
-        }
-    }
-    if (!agent) {
-        if (outcome.error.empty()) outcome = {false, "no agent '" + agent_name + "' in this worker", {}, true};
-    } else {
-        agent::RunContext ctx{claimed.task,
-                              claimed.decision,
-                              lease.attempt,
-                              lease.token,
-                              deadline,
-                              [&] {
-                                  if (steady_clock::now() > deadline) timed_out = true;
-                                  if (steady_ms() > flight->valid_until_ms) flight->lost = true;
-                                  return timed_out || m_aborting.load() || flight->lost.load();
-                              },
-                              m_events,
-                              workspace,
-                              m_opt.sandbox,
-                              m_policy ? policy::digest(*m_policy, lease.task) : json(),
-                              "",
-                              ""};
-        if (!m_opt.record_dir.empty())
-            ctx.record =
-                (std::filesystem::path(m_opt.record_dir) / (lease.id + "-" + std::to_string(lease.attempt) + ".jsonl"))
-                    .string();
-        try {
-            outcome = agent->run(ctx);
-        } catch (const std::exception& e) {
-            outcome = {false, std::string("agent '") + agent_name + "' failed: " + e.what(), {}, true};
-        }
-        if (timed_out && outcome.ok == false && outcome.error.empty())
-            outcome.error = "timed out after " + std::to_string(timeout_ms) + " ms";
-        if (outcome.ok && checkout && !flight->lost.load()) {
-            auto delivered = m_opt.delivery->deliver(claimed.task, claimed.decision, *checkout, outcome);
-            if (delivered) {
-                m_events.emit({"change.delivered", lease.id, "", *delivered});
-                outcome.result["change"] = std::move(*delivered);
-            } else {
-                // A person owns the branch, or policy refused the push: retrying changes nothing.
-                bool final = delivered.error().code == Errc::conflict || delivered.error().code == Errc::denied;
-                outcome = agent::Outcome::failure("cannot deliver the change: " + delivered.error().message, !final);
-            }
-        }
-    }
-    if (checkout) m_opt.delivery->cleanup(*checkout);
+    return bound;
+}
+
+agent::Outcome Worker::attempt(const Attempt& a, const ClaimedTask& claimed, std::int64_t lease_start)
+{
+    const queue::Lease& lease = a.lease;
+    auto flight = std::make_shared<InFlight>();
+    flight->id = lease.id;
+    flight->token = lease.token;
+    flight->trace = a.trace;
+    flight->valid_until_ms = lease_start + m_opt.lease.count() * 9 / 10;
+    flight->lease_until_wall_ms = lease.lease_until_ms;
     {
         std::lock_guard lock(m_mutex);
-        m_inflight.erase(std::find(m_inflight.begin(), m_inflight.end(), flight));
+        m_inflight.push_back(flight);
     }
-    double ms = duration<double, std::milli>(steady_clock::now() - started).count();
+    agent::Outcome outcome;
+    {
+        // Whatever this attempt mints (clone, push, pull request, CI) is
+        // bound to this task and lease.
+        creds::LeaseScope in_lease(bound_lease(lease, claimed, flight));
+        outcome = run_agent(a, claimed, *flight);
+    }
+    std::lock_guard lock(m_mutex);
+    m_inflight.erase(std::find(m_inflight.begin(), m_inflight.end(), flight));
+    return outcome;
+}
 
+agent::Outcome Worker::run_agent(const Attempt& a, const ClaimedTask& claimed, InFlight& flight)
+{
+    agent::Agent* agent = m_agents.find(a.agent_name);
+    if (!agent) return {false, "no agent '" + a.agent_name + "' in this worker", {}, true};
+    if (!m_opt.delivery) return run_in(*agent, a, claimed, flight, m_opt.workspace);
+    // A worktree of its own for this attempt, when the worker delivers changes.
+    auto checkout = m_opt.delivery->prepare(claimed.task, a.lease.attempt);
+    if (!checkout)
+        return agent::Outcome::failure("cannot prepare a worktree: " + checkout.error().message,
+                                       checkout.error().code != Errc::denied);
+    agent::Outcome outcome;
+    if (auto ws = Workspace::open(checkout->dir); !ws) {
+        outcome = agent::Outcome::failure(ws.error().message, true);
+    } else {
+        outcome = run_in(*agent, a, claimed, flight, &*ws);
+        if (outcome.ok && !flight.lost.load()) deliver(a, claimed, *checkout, outcome);
+    }
+    m_opt.delivery->cleanup(*checkout);
+    return outcome;
+}
+
+agent::Outcome Worker::run_in(agent::Agent& agent, const Attempt& a, const ClaimedTask& claimed, InFlight& flight,
+                              const Workspace* workspace)
+{
+    const queue::Lease& lease = a.lease;
+    long long timeout_ms = claimed.decision.timeout_ms;
+    auto deadline = a.started + milliseconds(timeout_ms);
+    bool timed_out = false;
+    agent::RunContext ctx{claimed.task,
+                          claimed.decision,
+                          lease.attempt,
+                          lease.token,
+                          deadline,
+                          [&] {
+                              if (steady_clock::now() > deadline) timed_out = true;
+                              if (steady_ms() > flight.valid_until_ms) flight.lost = true;
+                              return timed_out || m_aborting.load() || flight.lost.load();
+                          },
+                          m_events,
+                          workspace,
+                          m_opt.sandbox,
+                          m_policy ? policy::digest(*m_policy, lease.task) : json(),
+                          "",
+                          ""};
+    if (!m_opt.record_dir.empty())
+        ctx.record =
+            (std::filesystem::path(m_opt.record_dir) / (lease.id + "-" + std::to_string(lease.attempt) + ".jsonl"))
+                .string();
+    agent::Outcome outcome;
+    try {
+        outcome = agent.run(ctx);
+    } catch (const std::exception& e) {
+        outcome = {false, std::string("agent '") + a.agent_name + "' failed: " + e.what(), {}, true};
+    }
+    if (timed_out && outcome.ok == false && outcome.error.empty())
+        outcome.error = "timed out after " + std::to_string(timeout_ms) + " ms";
+    return outcome;
+}
+
+void Worker::deliver(const Attempt& a, const ClaimedTask& claimed, const git::Checkout& checkout,
+                     agent::Outcome& outcome)
+{
+    auto delivered = m_opt.delivery->deliver(claimed.task, claimed.decision, checkout, outcome);
+    if (delivered) {
+        m_events.emit({"change.delivered", a.lease.id, "", *delivered});
+        outcome.result["change"] = std::move(*delivered);
+        return;
+    }
+    // A person owns the branch, or policy refused the push: retrying changes nothing.
+    bool final = delivered.error().code == Errc::conflict || delivered.error().code == Errc::denied;
+    outcome = agent::Outcome::failure("cannot deliver the change: " + delivered.error().message, !final);
+}
+
+void Worker::settle(const Attempt& a, agent::Outcome outcome, std::vector<Done>& acks)
+{
+    queue::Lease& lease = a.lease;
+    double ms = a.ms();
     if (m_aborting && !outcome.ok) {
         // Shutdown past the grace period: not the task's fault.
         auto st = m_queue.release(lease.id, lease.token);
         m_events.emit({"task.released", lease.id, "", {{"worker", m_opt.id}, {"reason", "worker shutdown"}}});
-        outcome_is("released");
+        a.outcome_is("released");
         std::lock_guard lock(m_mutex);
         if (st) ++m_summary.released;
         ended({lease.id, queue::State::leased, false, {}, "released at worker shutdown", {}});
         return;
     }
     if (outcome.ok) {
-        outcome_is("succeeded");
-        acks.push_back({&lease, std::move(outcome.result), ms, agent_name, type});
+        a.outcome_is("succeeded");
+        acks.push_back({&lease, std::move(outcome.result), ms, a.agent_name, a.type, a.trace});
         return;
     }
-    outcome_is("failed", outcome.error);
-    failed(lease, outcome, ms, type);
+    a.outcome_is("failed", outcome.error);
+    failed(lease, outcome, ms, a.type);
 }
 
 void Worker::failed(const queue::Lease& lease, const agent::Outcome& outcome, double ms, const std::string& type)

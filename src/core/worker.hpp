@@ -6,7 +6,9 @@
 
 #include "core/agent/agent.hpp"
 #include "core/change/delivery.hpp"
+#include "core/claimed_task.hpp"
 #include "core/events/event.hpp"
+#include "core/events/trace.hpp"
 #include "core/policy/engine.hpp"
 #include "core/queue/queue.hpp"
 
@@ -15,10 +17,15 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
 namespace infra::core {
+
+namespace creds {
+struct TaskLease;
+}
 
 struct WorkerOptions {
     std::string id;              ///< names the lease owner; host:pid by default
@@ -101,8 +108,39 @@ private:
         double ms;
         std::string agent;
         std::string type;
+        events::SpanContext trace;  ///< the task's
     };
+    struct Attempt;
+    /// Works on one claimed lease, step by step (the functions below).
     void process(queue::Lease& lease, std::vector<Done>& acks, std::int64_t lease_start);
+    /// Policy again at claim: it may have changed since enqueue. Nothing
+    /// when the task was set aside: denied, or waiting for approvals it was
+    /// not queued with.
+    std::optional<policy::Decision> judge_at_claim(const Attempt& a, const Result<AgentTask>& task);
+    /// A worker without the sandbox runs only what policy allows
+    /// unsandboxed: true when the task was refused.
+    bool refused_unsandboxed(const Attempt& a, const policy::Decision& decision);
+    /// Over a limit on noise the task waits (not an attempt) until its pull
+    /// request may go out: true when it was put back to wait.
+    bool waits_on_limits(const Attempt& a, const AgentTask& task);
+    /// Runs the task while the heartbeats keep its lease.
+    agent::Outcome attempt(const Attempt& a, const ClaimedTask& claimed, std::int64_t lease_start);
+    /// What the attempt's credentials are bound to: this task and lease.
+    creds::TaskLease bound_lease(const queue::Lease& lease, const ClaimedTask& claimed,
+                                 std::shared_ptr<InFlight> flight) const;
+    /// Runs the task's agent, in a worktree of its own when the worker
+    /// delivers changes, and delivers what it changed.
+    agent::Outcome run_agent(const Attempt& a, const ClaimedTask& claimed, InFlight& flight);
+    /// Runs the agent within the task's time limit; it is cancelled when the
+    /// lease is lost or the worker aborts.
+    agent::Outcome run_in(agent::Agent& agent, const Attempt& a, const ClaimedTask& claimed, InFlight& flight,
+                          const Workspace* workspace);
+    /// Delivers a successful run's change (the result's "change"); a change
+    /// that cannot be delivered fails the attempt.
+    void deliver(const Attempt& a, const ClaimedTask& claimed, const git::Checkout& checkout, agent::Outcome& outcome);
+    /// Ends the attempt: released at shutdown past the grace period, acked
+    /// (in a batch) when it succeeded, else nacked.
+    void settle(const Attempt& a, agent::Outcome outcome, std::vector<Done>& acks);
     /// Nacks a failed attempt and counts it; m_mutex not held.
     void failed(const queue::Lease& lease, const agent::Outcome& outcome, double ms, const std::string& type);
     void flush_acks(std::vector<Done>& acks);

@@ -461,6 +461,13 @@ private:
     std::thread m_thread;
 };
 
+/// The trace id of a queued task's traceparent (else the current one).
+std::string trace_id_of_task(const json& stored)
+{
+    auto task = task_from_json(stored);
+    return trace_id_of(task ? task->traceparent.value_or("") : "");
+}
+
 }  // namespace
 
 Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore& store, events::EventSink& events,
@@ -490,8 +497,7 @@ Result<json> apply_task(const queue::Entry& e, const std::string& by, ApplyStore
     auto report =
         how.pipeline
             ? (how.pipelines
-                   ? run_apply_pipeline(*gate, *how.pipelines, *how.pipeline, how.repository,
-                                        trace_id_of(string_member(e.task, "traceparent")))
+                   ? run_apply_pipeline(*gate, *how.pipelines, *how.pipeline, how.repository, trace_id_of_task(e.task))
                    : Result<ApplyReport>(fail(Errc::internal, "apply.pipeline is set, and no pipeline runner")))
             : run_apply(*gate, how.sandbox);
     json out = {{"id", e.id},

@@ -14,12 +14,18 @@ namespace {
 
 /// A directory of work_root removed when the scope ends (unless kept).
 struct ScratchDir {
-    std::filesystem::path root, dir;
-    bool keep = false;
+    ScratchDir(std::filesystem::path r, std::filesystem::path d, bool k)
+        : root(std::move(r)), dir(std::move(d)), keep(k)
+    {
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
     ~ScratchDir()
     {
         if (!keep) (void)remove_tree_inside(root, dir);
     }
+    std::filesystem::path root, dir;
+    bool keep = false;
 };
 
 /// "3 files changed, 10 insertions(+), 2 deletions(-)" from a unified diff.
@@ -47,10 +53,18 @@ std::string branch_for(const AgentTask& task)
     return git::branch_name(std::string(to_string(task.type)), task.dedupe_key.empty() ? task.id : task.dedupe_key);
 }
 
+/// A span of the delivery, when it records them.
+std::unique_ptr<events::Span> open_span(events::EventSink* events, const char* name, const std::string& task_id,
+                                        json attributes)
+{
+    if (!events) return nullptr;
+    return std::make_unique<events::Span>(*events, name, task_id, std::move(attributes));
+}
+
 /// The W3C traceparent the task carries; empty when none.
 std::string traceparent_of(const AgentTask& task)
 {
-    return string_member(task.extra, "traceparent");
+    return task.traceparent.value_or("");
 }
 
 /// The findings a pull request carries: those of the task its agent did not
@@ -116,85 +130,102 @@ std::string findings_section(const std::vector<TaskFinding>& findings, const age
     return out + "\n";
 }
 
-}  // namespace
-
-std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision,
-                                             const agent::Report& said, const Report* validation,
-                                             const std::string& diff)
+/// The pull request's title: what it fixes, and where.
+std::string title_of(const AgentTask& task, const std::vector<TaskFinding>& findings, const agent::Report& said)
 {
-    std::vector<TaskFinding> findings = findings_of(task.payload);
-    const json& group = member(task.payload, "group");
     bool many = findings.size() > 1;
     std::string rule = findings.empty() ? "" : findings.front().canonical_rule_id;
     std::string resource = task.context.resource;
     if (resource.empty() && !many && !findings.empty()) resource = findings.front().resource;
-    const std::string& summary = said.summary;
     std::string title;
     if (many) {
+        const json& group = member(task.payload, "group");
         std::string by = string_member(group, "by"), value = string_member(group, "value");
         std::string what = by == "rule" ? "for " + value : !resource.empty() ? "on " + resource : "in " + value;
         title = "infra-agent: fix " + std::to_string(findings.size()) + " findings " + what;
     } else if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
-    else if (!summary.empty()) title = "infra-agent: " + summary;
+    else if (!said.summary.empty()) title = "infra-agent: " + said.summary;
     else title = "infra-agent: " + std::string(to_string(task.type)) + " " + task.id;
     if (title.size() > 250) title = title.substr(0, 247) + "...";
+    return title;
+}
 
+/// "the finding" section of a single finding's body: its fields, and the scanner that reported it.
+std::string finding_section(const AgentTask& task, const TaskFinding& f)
+{
+    std::string out = "## Finding\n\n";
+    for (auto [k, v] : {std::pair{"canonicalRuleId", &f.canonical_rule_id},
+                        {"ruleId", &f.rule_id},
+                        {"title", &f.title},
+                        {"severity", &f.severity},
+                        {"file", &f.file},
+                        {"resource", &f.resource}})
+        if (!v->empty()) out += "- **" + std::string(k) + "**: `" + *v + "`\n";
+    if (!task.trigger.provider.empty()) out += "- **reported by**: " + task.trigger.provider + "\n";
+    return out + "\n";
+}
+
+/// The body's head: who opened it, what the agent said and found, and the
+/// finding or findings it is about.
+std::string body_head(const AgentTask& task, const std::vector<TaskFinding>& findings, const agent::Report& said)
+{
     std::string head = "This pull request was opened by infra-agent for task `" + task.id + "`.\n\n";
-    if (!summary.empty()) head += summary + "\n\n";
+    if (!said.summary.empty()) head += said.summary + "\n\n";
     // What the agent found, as it wrote it (a drift task's attributes, old and new).
     if (!said.details.empty()) head += said.details + "\n";
-    if (many) {
-        head += findings_section(findings, said);
-    } else if (!findings.empty()) {
-        const TaskFinding& f = findings.front();
-        head += "## Finding\n\n";
-        for (auto [k, v] : {std::pair{"canonicalRuleId", &f.canonical_rule_id},
-                            {"ruleId", &f.rule_id},
-                            {"title", &f.title},
-                            {"severity", &f.severity},
-                            {"file", &f.file},
-                            {"resource", &f.resource}})
-            if (!v->empty()) head += "- **" + std::string(k) + "**: `" + *v + "`\n";
-        if (!task.trigger.provider.empty()) head += "- **reported by**: " + task.trigger.provider + "\n";
-        head += "\n";
-    }
+    if (findings.size() > 1) head += findings_section(findings, said);
+    else if (!findings.empty()) head += finding_section(task, findings.front());
     if (!said.notes.empty()) {
         head += "## Notes\n\n";
         for (const auto& n : said.notes) head += "- " + n + "\n";
         head += "\n";
     }
-    std::string tail;
-    if (validation) {
-        tail += "## Validation\n\n";
-        for (const auto& s : validation->steps)
-            tail += "- " + std::string(s.ok ? "passed" : "FAILED") + ": `" + s.name + "`\n";
-        for (const auto& s : validation->steps)
-            if (!s.url.empty()) tail += "  - " + s.url + "\n";
-        for (const auto& s : validation->skipped) tail += "- " + s + "\n";
-        if (validation->providers.is_object() && !validation->providers.empty())
-            tail += "\nProviders and modules came from what the base commit locks, installed outside the sandbox; "
-                    "terraform ran without network.\n";
-        if (!validation->plan_summary.empty()) tail += "\nPlan: " + validation->plan_summary + "\n";
-        if (validation->plan.is_object())
-            for (const auto& [dir, p] : validation->plan.items())
-                if (const json& saved = member(p, "savedPlan"); saved.is_object())
-                    tail += "\nSaved plan" + (dir == "." ? std::string() : " of `" + dir + "`") + ": sha256 `" +
-                            string_member(saved, "sha256") + "`. Only this plan is applied, by `infra-agent apply " +
-                            task.id + "` once every required approval names it.\n";
-        tail += "\n";
-    }
-    tail += "## Provenance\n\n";
-    tail += "- Task: `" + task.id + "`\n";
+    return head;
+}
+
+/// "the validation" section: each step, where it ran, what was skipped, and the plans kept.
+std::string validation_section(const AgentTask& task, const Report& validation)
+{
+    std::string out = "## Validation\n\n";
+    for (const auto& s : validation.steps)
+        out += "- " + std::string(s.ok ? "passed" : "FAILED") + ": `" + s.name + "`\n";
+    for (const auto& s : validation.steps)
+        if (!s.url.empty()) out += "  - " + s.url + "\n";
+    for (const auto& s : validation.skipped) out += "- " + s + "\n";
+    if (validation.providers.is_object() && !validation.providers.empty())
+        out += "\nProviders and modules came from what the base commit locks, installed outside the sandbox; "
+               "terraform ran without network.\n";
+    if (!validation.plan_summary.empty()) out += "\nPlan: " + validation.plan_summary + "\n";
+    if (validation.plan.is_object())
+        for (const auto& [dir, p] : validation.plan.items())
+            if (const json& saved = member(p, "savedPlan"); saved.is_object())
+                out += "\nSaved plan" + (dir == "." ? std::string() : " of `" + dir + "`") + ": sha256 `" +
+                       string_member(saved, "sha256") + "`. Only this plan is applied, by `infra-agent apply " +
+                       task.id + "` once every required approval names it.\n";
+    return out + "\n";
+}
+
+/// "the provenance" section: the task, its trace, and the policy that decided.
+std::string provenance_section(const AgentTask& task, const policy::Decision& decision)
+{
+    std::string out = "## Provenance\n\n";
+    out += "- Task: `" + task.id + "`\n";
     std::string trace = traceparent_of(task);
-    if (!trace.empty()) tail += "- Trace: `" + trace + "`\n";
-    tail += "- Policy: tier " + std::to_string(decision.tier) + ", digest `" + decision.policy_digest + "`\n";
+    if (!trace.empty()) out += "- Trace: `" + trace + "`\n";
+    out += "- Policy: tier " + std::to_string(decision.tier) + ", digest `" + decision.policy_digest + "`\n";
     std::vector<std::string> rules = decision.rule_names();
     if (!rules.empty()) {
-        tail += "- Matched rules:";
-        for (const auto& r : rules) tail += " `" + r + "`";
-        tail += "\n";
+        out += "- Matched rules:";
+        for (const auto& r : rules) out += " `" + r + "`";
+        out += "\n";
     }
+    return out;
+}
 
+/// head, the change's diffstat and diff, and tail, kept under k_max_body
+/// characters: the diff is cut first.
+std::string fit_body(const std::string& head, const std::string& diff, const std::string& tail)
+{
     std::string change = "## Change\n\n" + diffstat(diff) + "\n\n";
     std::string fence_open = "```diff\n", fence_close = "```\n\n";
     std::size_t fixed = head.size() + change.size() + fence_open.size() + fence_close.size() + tail.size();
@@ -208,13 +239,19 @@ std::pair<std::string, std::string> describe(const AgentTask& task, const policy
     }
     std::string body = head + change + fence_open + shown + fence_close + tail;
     if (body.size() > k_max_body) body = body.substr(0, k_max_body - 4) + "\n...";
-    return {title, body};
+    return body;
 }
 
-std::unique_ptr<events::Span> Delivery::open_span(const char* name, const std::string& task_id, json attributes) const
+}  // namespace
+
+std::pair<std::string, std::string> describe(const AgentTask& task, const policy::Decision& decision,
+                                             const agent::Report& said, const Report* validation,
+                                             const std::string& diff)
 {
-    if (!m_opt.events) return nullptr;
-    return std::make_unique<events::Span>(*m_opt.events, name, task_id, std::move(attributes));
+    std::vector<TaskFinding> findings = findings_of(task.payload);
+    std::string tail = validation ? validation_section(task, *validation) : "";
+    tail += provenance_section(task, decision);
+    return {title_of(task, findings, said), fit_body(body_head(task, findings, said), diff, tail)};
 }
 
 std::string trace_id_of(const std::string& traceparent)
@@ -244,7 +281,7 @@ Result<git::Checkout> Delivery::prepare(const AgentTask& task, int attempt)
     if (m_opt.mint) auth.token = [this, repo, id, trace]() { return m_opt.mint("git:fetch:repo=" + repo, id, trace); };
     auth.ssh_key = m_opt.ssh_key;
     auth.ssh_known_hosts = m_opt.ssh_known_hosts;
-    auto span = open_span("git.clone", id, {{"git.base", m_opt.base}});
+    auto span = open_span(m_opt.events, "git.clone", id, {{"git.base", m_opt.base}});
     auto co = git::clone(m_opt.repo_url, dir, m_opt.base, auth);
     if (span) {
         if (co) span->set("git.commit", co->base_commit);
@@ -253,101 +290,122 @@ Result<git::Checkout> Delivery::prepare(const AgentTask& task, int attempt)
     return co;
 }
 
-Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& decision, const git::Checkout& co,
-                               const agent::Outcome& outcome)
+namespace {
+
+/// One change on its way from a worktree to a pull request: what the steps
+/// of Delivery::deliver share.
+struct Proposal {
+    const AgentTask& task;
+    const policy::Decision& decision;
+    const git::Checkout& co;
+    agent::Report said;
+    std::string trace, repo, branch;
+    std::vector<std::string> changed = {};  ///< the files of the change, as git's status of the worktree says
+    std::string diff = {};
+    bool remote = false;                            ///< validation runs remote pipelines on the pushed branch
+    std::optional<ScratchDir> base = std::nullopt;  ///< the base commit's files, while validation may need them
+    bool base_written = false;
+    json out = json::object();  ///< what happened, for the task's result under "change"
+};
+
+/// A change refused: recorded (change.refused, with the files it touched), and returned.
+Error refuse(const DeliveryOptions& opt, const Proposal& p, Error e)
 {
-    json out = json::object();
-    int tier = decision.tier;
-    if (tier < 2) {
-        out["state"] = "not-proposed";
-        out["reason"] = "tier " + std::to_string(tier) + " may only recommend: no branch or pull request";
-        return out;
-    }
-    const std::string& id = task.id;
-    std::string trace = trace_id_of(traceparent_of(task));
-    std::string repo = repository_for(task.context.repository_id);
-    std::string branch = branch_for(task);
-    agent::Report said = agent::read_report(outcome.result);
+    if (opt.events) opt.events->emit({"change.refused", p.task.id, "", {{"reason", e.message}, {"paths", p.changed}}});
+    return e;
+}
 
+/// What the change is: what git's status of the worktree says, never what
+/// the agent reports, and its diff. A change touches only the files the
+/// decision allows, and what validation reads must be what is committed:
+/// no link that leads out, no special file, no Terraform file that
+/// .gitignore hides from the commit while terraform reads it.
+Status take_change(const DeliveryOptions& opt, Proposal& p)
+{
+    const std::string& id = p.task.id;
     // Git metadata the agent made in the worktree is no part of any change.
-    auto stripped = git::remove_metadata_from_tree(co);
+    auto stripped = git::remove_metadata_from_tree(p.co);
     if (!stripped) return fail(stripped.error());
-    if (!stripped->empty() && m_opt.events)
-        m_opt.events->emit({"change.metadata-removed", id, "", {{"paths", *stripped}}});
-    // What changed is what git's status of the worktree says, never what the
-    // agent reports; and a change touches only the files the decision allows.
-    auto changed_paths = git::changed_paths(co);
-    if (!changed_paths) return fail(changed_paths.error());
-    const std::vector<std::string>& changed = *changed_paths;
-    auto refuse = [&](const Error& e) -> Result<json> {
-        if (m_opt.events) m_opt.events->emit({"change.refused", id, "", {{"reason", e.message}, {"paths", changed}}});
-        return fail(e);
-    };
-    if (auto allowed = check_changed_paths(changed, task, decision); !allowed) return refuse(allowed.error());
-    // What validation reads must be what is committed: no link that leads
-    // out, no special file, no Terraform file that .gitignore hides from
-    // the commit while terraform reads it.
-    if (auto unsafe = unsafe_entries(co.dir); !unsafe.empty())
-        return refuse(
-            make_error(Errc::denied, "the worktree holds a link that leads outside it, or a file that is not a "
-                                     "regular file: " +
-                                         text::quote(unsafe.front())));
-    auto ignored = git::ignored_paths(co);
+    if (!stripped->empty() && opt.events) opt.events->emit({"change.metadata-removed", id, "", {{"paths", *stripped}}});
+    auto changed = git::changed_paths(p.co);
+    if (!changed) return fail(changed.error());
+    p.changed = std::move(*changed);
+    if (auto allowed = check_changed_paths(p.changed, p.task, p.decision); !allowed)
+        return fail(refuse(opt, p, allowed.error()));
+    if (auto unsafe = unsafe_entries(p.co.dir); !unsafe.empty())
+        return fail(refuse(opt, p,
+                           make_error(Errc::denied, "the worktree holds a link that leads outside it, or a file that "
+                                                    "is not a regular file: " +
+                                                        text::quote(unsafe.front()))));
+    auto ignored = git::ignored_paths(p.co);
     if (!ignored) return fail(ignored.error());
-    for (const auto& p : *ignored)
-        if (is_terraform_file(p))
-            return refuse(make_error(Errc::denied,
-                                     "the worktree holds " + text::quote(p) +
-                                         ", which terraform reads and .gitignore leaves out of the commit",
-                                     "a change is validated as it is committed: remove the file, or stop ignoring it"));
-    auto git_diff = git::diff_worktree(co);
-    if (!git_diff) return fail(git_diff.error());
-    const std::string& diff = *git_diff;
+    for (const auto& path : *ignored)
+        if (is_terraform_file(path))
+            return fail(
+                refuse(opt, p,
+                       make_error(Errc::denied,
+                                  "the worktree holds " + text::quote(path) +
+                                      ", which terraform reads and .gitignore leaves out of the commit",
+                                  "a change is validated as it is committed: remove the file, or stop ignoring it")));
+    auto diff = git::diff_worktree(p.co);
+    if (!diff) return fail(diff.error());
+    p.diff = std::move(*diff);
+    return {};
+}
 
-    // Validation first: nothing is committed that did not pass.
-    bool required = decision.requires_validation;
-    ValidationOptions vopt = m_opt.validation;
-    vopt.changed = changed;
+/// How validation runs for this change: on the files it touched, compared
+/// with the base commit; against the real state for a drift, and at tier 4
+/// with its plans kept.
+Result<ValidationOptions> validation_for(const DeliveryOptions& opt, Proposal& p)
+{
+    const std::string& id = p.task.id;
+    const git::Checkout& co = p.co;
+    ValidationOptions vopt = opt.validation;
+    vopt.changed = p.changed;
     vopt.base_content = [&co](const std::string& path) -> std::optional<std::string> {
         auto content = git::file_at_base(co, path);
         return content ? *content : std::nullopt;
     };
-    vopt.events = m_opt.events;
+    vopt.events = opt.events;
     vopt.compare_with_base = true;
     // The base commit's files, written out once when validation first needs
     // them (the trusted side installs the providers they lock), in work_root
     // whatever checkout this is (pr open's is a person's), and only for as
     // long as this delivery validates.
-    ScratchDir base{m_opt.work_root, m_opt.work_root / (id + ".base"), m_opt.keep_worktrees};
-    const auto& base_dir = base.dir;
-    bool base_written = false;
-    vopt.base_tree = [&, base_dir]() -> Result<std::filesystem::path> {
-        if (!base_written) {
-            if (auto st = remove_tree_inside(m_opt.work_root, base_dir); !st) return fail(st.error());
-            if (auto st = git::export_base(co, base_dir); !st) return fail(st.error());
-            base_written = true;
+    p.base.emplace(opt.work_root, opt.work_root / (id + ".base"), opt.keep_worktrees);
+    vopt.base_tree = [&opt, &p, base_dir = p.base->dir]() -> Result<std::filesystem::path> {
+        if (!p.base_written) {
+            if (auto st = remove_tree_inside(opt.work_root, base_dir); !st) return fail(st.error());
+            if (auto st = git::export_base(p.co, base_dir); !st) return fail(st.error());
+            p.base_written = true;
         }
         return base_dir;
     };
-    bool remote = has_pipelines(vopt.steps);
-    if (remote && !git::has_origin(co))
+    p.remote = has_pipelines(vopt.steps);
+    if (p.remote && !git::has_origin(co))
         return fail(Errc::usage, "validation.steps names remote pipelines, and the repository has no remote to push to",
                     "remote pipelines run on the pushed branch: clone from a remote (git.repo)");
-    if (remote && !m_opt.pipelines)
+    if (p.remote && !opt.pipelines)
         return fail(Errc::internal, "remote pipelines are configured, and no runner is set up");
     // Drift is judged against the state it drifted from, when the sandbox can read it.
-    bool drift = task.type == TaskType::drift_detection;
-    if (drift && !vopt.state_dirs.empty()) vopt.backend = true;
-    if (tier >= 4 && !m_opt.plans_root.empty()) {
+    if (p.task.type == TaskType::drift_detection && !vopt.state_dirs.empty()) vopt.backend = true;
+    if (p.decision.tier >= 4 && !opt.plans_root.empty()) {
         // The plan reviewers approve is the one `apply` runs: keep it, made against the real state.
-        vopt.plans_dir = m_opt.plans_root / id;
+        vopt.plans_dir = opt.plans_root / id;
         vopt.backend = true;
-        if (auto st = remove_tree_inside(m_opt.plans_root, vopt.plans_dir); !st) return fail(st.error());
+        if (auto st = remove_tree_inside(opt.plans_root, vopt.plans_dir); !st) return fail(st.error());
     }
-    auto vspan = open_span("validation", id, json::object());
-    // A change of no file (a drift revert) is planned in the task's root.
-    auto roots = changed.empty() && drift ? std::vector<std::string>{task_root(task)} : terraform_roots(changed);
-    auto report = validate(co.dir, roots, task, decision, vopt);
+    return vopt;
+}
+
+/// Validates the change in its Terraform roots, in a span of its own. A
+/// change of no file (a drift revert) is planned in the task's root.
+Result<Report> run_validation(const DeliveryOptions& opt, const Proposal& p, const ValidationOptions& vopt)
+{
+    auto vspan = open_span(opt.events, "validation", p.task.id, json::object());
+    bool drift = p.task.type == TaskType::drift_detection;
+    auto roots = p.changed.empty() && drift ? std::vector<std::string>{task_root(p.task)} : terraform_roots(p.changed);
+    auto report = validate(p.co.dir, roots, p.task, p.decision, vopt);
     if (!report) return fail(report.error());
     if (vspan) {
         vspan->set("validation.ran", report->ran);
@@ -355,46 +413,60 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
         if (!report->ok) vspan->fail(report->failure);
         vspan->end();
     }
-    auto record_validation = [&] {
-        if (!report->ran) return;
-        json steps = json::array();
-        for (const auto& s : report->steps) steps.push_back({{"name", s.name}, {"dir", s.dir}, {"ok", s.ok}});
-        out["validation"] = {{"ok", report->ok},
-                             {"changes", report->changes},
-                             {"planSummary", report->plan_summary},
-                             {"plan", report->plan},
-                             {"steps", steps},
-                             {"skipped", report->skipped},
-                             {"providers", report->providers}};
-        json saved = json::object();
-        for (const auto& [dir, p] : report->plan.items())
-            if (p.contains("savedPlan")) saved[dir] = p["savedPlan"];
-        if (!saved.empty()) out["savedPlans"] = {{"dir", vopt.plans_dir.string()}, {"roots", saved}};
-    };
-    record_validation();
-    if (!report->ok) return fail(Errc::denied, "validation failed: " + report->failure);
-    if (required && !report->ran && !remote)
+    return report;
+}
+
+/// What validation found, in the delivery's result (when it ran), with the
+/// plans it kept.
+void record_validation(json& out, const Report& report, const std::filesystem::path& plans_dir)
+{
+    if (!report.ran) return;
+    json steps = json::array();
+    for (const auto& s : report.steps) steps.push_back({{"name", s.name}, {"dir", s.dir}, {"ok", s.ok}});
+    out["validation"] = {
+        {"ok", report.ok}, {"changes", report.changes}, {"planSummary", report.plan_summary}, {"plan", report.plan},
+        {"steps", steps},  {"skipped", report.skipped}, {"providers", report.providers}};
+    json saved = json::object();
+    for (const auto& [dir, p] : report.plan.items())
+        if (p.contains("savedPlan")) saved[dir] = p["savedPlan"];
+    if (!saved.empty()) out["savedPlans"] = {{"dir", plans_dir.string()}, {"roots", saved}};
+}
+
+/// Nothing is committed that did not pass validation, and the commit is of
+/// exactly what was checked and validated.
+Status check_validated(const DeliveryOptions& opt, const Proposal& p, const Report& report)
+{
+    if (!report.ok) return fail(Errc::denied, "validation failed: " + report.failure);
+    if (p.decision.requires_validation && !report.ran && !p.remote)
         return fail(Errc::denied, "policy requires validation, and there is nothing to validate with",
                     "install terraform, or set validation.steps in config.yaml");
-    // The commit is of exactly what was checked and validated.
-    auto after = git::changed_paths(co);
+    auto after = git::changed_paths(p.co);
     if (!after) return fail(after.error());
-    if (*after != changed) {
+    if (*after != p.changed) {
         std::string extra;
-        for (const auto& p : *after)
-            if (std::find(changed.begin(), changed.end(), p) == changed.end()) extra = p;
-        return refuse(make_error(Errc::denied, "the files of the change changed during validation" +
-                                                   (extra.empty() ? std::string() : " (" + text::quote(extra) + ")") +
-                                                   ": nothing is committed that was not validated"));
+        for (const auto& path : *after)
+            if (std::find(p.changed.begin(), p.changed.end(), path) == p.changed.end()) extra = path;
+        return fail(
+            refuse(opt, p,
+                   make_error(Errc::denied, "the files of the change changed during validation" +
+                                                (extra.empty() ? std::string() : " (" + text::quote(extra) + ")") +
+                                                ": nothing is committed that was not validated")));
     }
-    if (auto unsafe = unsafe_entries(co.dir); !unsafe.empty())
-        return refuse(make_error(Errc::denied, "validation left a link that leads outside the worktree: " +
-                                                   text::quote(unsafe.front())));
-    auto title = describe(task, decision, said, nullptr, diff).first;
+    if (auto unsafe = unsafe_entries(p.co.dir); !unsafe.empty())
+        return fail(refuse(opt, p,
+                           make_error(Errc::denied, "validation left a link that leads outside the worktree: " +
+                                                        text::quote(unsafe.front()))));
+    return {};
+}
 
-    auto cspan = open_span("git.commit", id, {{"git.branch", branch}});
-    auto commit = git::commit_all(co, branch, title + "\n\n" + said.summary, m_opt.identity,
-                                  {id, traceparent_of(task), decision.policy_digest});
+/// Commits the change on its bot branch with the task's trailers; the
+/// commit, empty when there was nothing to commit.
+Result<std::string> commit_change(const DeliveryOptions& opt, const Proposal& p, const std::string& title)
+{
+    const std::string& id = p.task.id;
+    auto cspan = open_span(opt.events, "git.commit", id, {{"git.branch", p.branch}});
+    auto commit = git::commit_all(p.co, p.branch, title + "\n\n" + p.said.summary, opt.identity,
+                                  {id, traceparent_of(p.task), p.decision.policy_digest});
     if (!commit) {
         if (cspan) cspan->fail(commit.error().message);
         return fail(commit.error());
@@ -403,89 +475,73 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
         cspan->set("git.commit", *commit);
         cspan->end();
     }
-    out["branch"] = branch;
-    if (commit->empty() && decision.drift_mode == "revert" && out.contains("savedPlans")) {
-        // Nothing to commit and a plan kept (a drift revert): the plan of the
-        // base commit as it is undoes the drift; apply checks the base has not moved.
-        out["branch"] = co.base_branch;
-        out["commit"] = co.base_commit;
-        out["state"] = "plan-saved";
-        return out;
-    }
-    if (commit->empty()) {
-        out["state"] = "no-change";
-        out["reason"] = "the agent left the repository as it was";
-        return out;
-    }
-    if (!git::has_origin(co)) {
-        // A local repository without a remote: the branch is the proposal.
-        out["commit"] = *commit;
-        out["pushed"] = false;
-    } else {
-        git::PushOptions po;
-        po.protected_patterns = m_opt.protected_patterns;
-        po.bot_email = m_opt.identity.email;
-        po.auth.ssh_key = m_opt.ssh_key;
-        po.auth.ssh_known_hosts = m_opt.ssh_known_hosts;
-        if (m_opt.mint)
-            po.auth.token = [this, repo, branch, id, trace]() {
-                return m_opt.mint("git:push:repo=" + repo + ",branch=" + branch, id, trace);
-            };
-        auto pspan = open_span("git.push", id, {{"git.branch", branch}});
-        auto pushed = git::push(co, branch, po);
-        if (!pushed) {
-            if (pspan) pspan->fail(pushed.error().message);
-            return fail(pushed.error());
-        }
-        if (pspan) {
-            pspan->set("git.unchanged", pushed->unchanged);
-            pspan->end();
-        }
-        out["commit"] = pushed->commit;
-        out["pushed"] = !pushed->unchanged;
-        if (!pushed->previous.empty()) out["previousCommit"] = pushed->previous;
-    }
-    bool unchanged = !out["pushed"].get<bool>() && out.contains("previousCommit");
-    std::string head = out["commit"].get<std::string>();
+    return commit;
+}
 
-    if (remote) {
-        // The organisation's CI judges the pushed branch; its verdict joins the report.
-        auto ran = run_pipelines(vopt.steps, *m_opt.pipelines, {repo, branch, head, id, trace}, *report, m_opt.events,
-                                 vopt.plans_dir);
-        if (!ran) return fail(ran.error());
-        record_validation();
-        if (!report->ok) return fail(Errc::denied, "validation failed: " + report->failure);
+/// Pushes the branch with a credential minted for it alone; a local
+/// repository without a remote keeps the branch as the proposal.
+Status push_change(const DeliveryOptions& opt, Proposal& p, const std::string& commit)
+{
+    if (!git::has_origin(p.co)) {
+        p.out["commit"] = commit;
+        p.out["pushed"] = false;
+        return {};
     }
-    std::string body = describe(task, decision, said, report->ran ? &*report : nullptr, diff).second;
+    git::PushOptions po;
+    po.protected_patterns = opt.protected_patterns;
+    po.bot_email = opt.identity.email;
+    po.auth.ssh_key = opt.ssh_key;
+    po.auth.ssh_known_hosts = opt.ssh_known_hosts;
+    if (opt.mint)
+        po.auth.token = [&opt, repo = p.repo, branch = p.branch, id = p.task.id, trace = p.trace]() {
+            return opt.mint("git:push:repo=" + repo + ",branch=" + branch, id, trace);
+        };
+    auto pspan = open_span(opt.events, "git.push", p.task.id, {{"git.branch", p.branch}});
+    auto pushed = git::push(p.co, p.branch, po);
+    if (!pushed) {
+        if (pspan) pspan->fail(pushed.error().message);
+        return fail(pushed.error());
+    }
+    if (pspan) {
+        pspan->set("git.unchanged", pushed->unchanged);
+        pspan->end();
+    }
+    p.out["commit"] = pushed->commit;
+    p.out["pushed"] = !pushed->unchanged;
+    if (!pushed->previous.empty()) p.out["previousCommit"] = pushed->previous;
+    return {};
+}
 
-    if (!m_opt.forge || !m_opt.store) {
-        out["state"] = "pushed";
-        return out;
-    }
-    std::lock_guard lock(m_mutex);
-    auto existing = m_opt.store->find(m_opt.forge->name(), repo, branch);
+/// Opens the branch's pull request, or updates its open one, and records
+/// it; a merged or closed one stays as it is, and the branch gets a new one.
+Status open_pull_request(const DeliveryOptions& opt, Proposal& p, const std::string& title, const std::string& body)
+{
+    const std::string& id = p.task.id;
+    bool unchanged = !p.out["pushed"].get<bool>() && p.out.contains("previousCommit");
+    std::string head = p.out["commit"].get<std::string>();
+    auto existing = opt.store->find(opt.forge->name(), p.repo, p.branch);
     if (!existing) return fail(existing.error());
-    PrRequest req{repo,
-                  branch,
-                  co.base_branch,
+    PrRequest req{p.repo,
+                  p.branch,
+                  p.co.base_branch,
                   title,
                   body,
-                  m_opt.labels,
+                  opt.labels,
                   head,
                   id,
-                  task.dedupe_key,
-                  diff,
-                  carried_findings(task, said),
+                  p.task.dedupe_key,
+                  p.diff,
+                  carried_findings(p.task, p.said),
                   ""};
-    // A merged or closed pull request stays as it is: the branch gets a new one.
     std::optional<PullRequest> current = *existing && (*existing)->state == "open" ? *existing : std::nullopt;
     if (current)
         req.update_comment =
             unchanged ? "infra-agent ran again for task `" + id + "` and arrived at the same change."
                       : "infra-agent updated this pull request for task `" + id + "` (now " + head.substr(0, 12) + ").";
-    auto prspan = open_span(
-        "pr.open", id, {{"forge", m_opt.forge->name()}, {"git.branch", branch}, {"update", current ? true : false}});
-    auto pr = m_opt.forge->open_or_update(req, current);
+    auto prspan =
+        open_span(opt.events, "pr.open", id,
+                  {{"forge", opt.forge->name()}, {"git.branch", p.branch}, {"update", current ? true : false}});
+    auto pr = opt.forge->open_or_update(req, current);
     if (!pr) {
         if (prspan) prspan->fail(pr.error().message);
         return fail(pr.error());
@@ -500,11 +556,72 @@ Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& de
         req.update_comment = "a new pull request for the branch: #" + std::to_string(pr->number) + " (the last was " +
                              (*existing)->state + ")";
     }
-    if (auto s = m_opt.store->save(*pr, !*existing, req.update_comment); !s) return fail(s.error());
-    out["state"] = current ? "updated" : "opened";
-    out["pullRequest"] = pr->to_json(false);
-    spdlog::debug("task {}: pull request {} {} ({})", id, pr->url, current ? "updated" : "opened", branch);
-    return out;
+    if (auto s = opt.store->save(*pr, !*existing, req.update_comment); !s) return fail(s.error());
+    p.out["state"] = current ? "updated" : "opened";
+    p.out["pullRequest"] = pr->to_json(false);
+    spdlog::debug("task {}: pull request {} {} ({})", id, pr->url, current ? "updated" : "opened", p.branch);
+    return {};
+}
+
+}  // namespace
+
+Result<json> Delivery::deliver(const AgentTask& task, const policy::Decision& decision, const git::Checkout& co,
+                               const agent::Outcome& outcome)
+{
+    if (decision.tier < 2)
+        return json{
+            {"reason", "tier " + std::to_string(decision.tier) + " may only recommend: no branch or pull request"},
+            {"state", "not-proposed"}};
+    Proposal p{task,
+               decision,
+               co,
+               agent::read_report(outcome.result),
+               trace_id_of(traceparent_of(task)),
+               repository_for(task.context.repository_id),
+               branch_for(task)};
+    if (auto st = take_change(m_opt, p); !st) return fail(st.error());
+    // Validation first: nothing is committed that did not pass.
+    auto vopt = validation_for(m_opt, p);
+    if (!vopt) return fail(vopt.error());
+    auto report = run_validation(m_opt, p, *vopt);
+    if (!report) return fail(report.error());
+    record_validation(p.out, *report, vopt->plans_dir);
+    if (auto st = check_validated(m_opt, p, *report); !st) return fail(st.error());
+    auto title = describe(task, decision, p.said, nullptr, p.diff).first;
+    auto commit = commit_change(m_opt, p, title);
+    if (!commit) return fail(commit.error());
+    p.out["branch"] = p.branch;
+    if (commit->empty() && decision.drift_mode == "revert" && p.out.contains("savedPlans")) {
+        // Nothing to commit and a plan kept (a drift revert): the plan of the
+        // base commit as it is undoes the drift; apply checks the base has not moved.
+        p.out["branch"] = co.base_branch;
+        p.out["commit"] = co.base_commit;
+        p.out["state"] = "plan-saved";
+        return p.out;
+    }
+    if (commit->empty()) {
+        p.out["state"] = "no-change";
+        p.out["reason"] = "the agent left the repository as it was";
+        return p.out;
+    }
+    if (auto st = push_change(m_opt, p, *commit); !st) return fail(st.error());
+    if (p.remote) {
+        // The organisation's CI judges the pushed branch; its verdict joins the report.
+        auto ran = run_pipelines(vopt->steps, *m_opt.pipelines,
+                                 {p.repo, p.branch, p.out["commit"].get<std::string>(), task.id, p.trace}, *report,
+                                 m_opt.events, vopt->plans_dir);
+        if (!ran) return fail(ran.error());
+        record_validation(p.out, *report, vopt->plans_dir);
+        if (!report->ok) return fail(Errc::denied, "validation failed: " + report->failure);
+    }
+    std::string body = describe(task, decision, p.said, report->ran ? &*report : nullptr, p.diff).second;
+    if (!m_opt.forge || !m_opt.store) {
+        p.out["state"] = "pushed";
+        return p.out;
+    }
+    std::lock_guard lock(m_mutex);
+    if (auto st = open_pull_request(m_opt, p, title, body); !st) return fail(st.error());
+    return p.out;
 }
 
 Result<std::optional<Delivery::Wait>> Delivery::over_limit(const AgentTask& task)

@@ -105,8 +105,6 @@ public:
     std::string repository_for(const std::string& repository_id) const;
 
 private:
-    std::unique_ptr<events::Span> open_span(const char* name, const std::string& task_id, json attributes) const;
-
     DeliveryOptions m_opt;
     std::mutex m_mutex;  ///< the store's connection and the forge are used one task at a time
 };

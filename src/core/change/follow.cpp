@@ -256,7 +256,7 @@ Result<std::optional<Transition>> Follower::look_at(const PullRequest& pr)
     if (!task) return fail(task.error());
     task->id = ids::new_ulid();
     task->extra.erase("decision");
-    task->extra.erase("traceparent");
+    task->traceparent.reset();
     if (auto st = m_opt.rebuild(std::move(*task)); !st) return fail(st.error());
     return some(record(pr, "open", "pr.rebuilt",
                        "rebuilt: it " + how + " " + pr.base + " (now " + branch->base_head.substr(0, 12) + ")",

@@ -61,7 +61,7 @@ void assign_trace(std::vector<AgentTask>& tasks, const events::SpanContext& ctx)
     std::string tp =
         events::to_traceparent(ctx.span_id.empty() ? events::SpanContext{ctx.trace_id, events::new_span_id()} : ctx);
     for (auto& t : tasks)
-        if (!t.extra.contains("traceparent")) t.extra["traceparent"] = tp;
+        if (!t.traceparent) t.traceparent = tp;
 }
 
 Result<CollectSink> parse_text(const SignalParser& parser, std::string text, const std::string& name,

@@ -64,7 +64,7 @@ TEST(ClaimedTask, AStoredTaskAndDecisionReadToTypedFields)
     EXPECT_EQ(task->context.repository_id, "acme/infra");
     EXPECT_EQ(task->context.priority, Priority::high);
     EXPECT_EQ(task->dedupe_key, "k-t1");
-    EXPECT_EQ(task->extra["traceparent"], stored_task()["traceparent"]);
+    EXPECT_EQ(task->traceparent, stored_task()["traceparent"].get<std::string>());
     EXPECT_EQ(to_json(*task), stored_task()) << "what the queue stores is what the task writes back";
 
     auto d = read_claimed_decision(lease);

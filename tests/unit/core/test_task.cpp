@@ -60,16 +60,61 @@ TEST(AgentTask, IsWrittenAsItsJsonDumps)
     bare.extra = json::object();
     check(bare);
 
+    // The traceparent sorts among the task's own members, between payload and trigger.
+    bare.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    check(bare);
+    bare.traceparent = "";
+    check(bare);
+
     // Members added later sort among the task's own; one of the same name replaces it.
+    t->traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
     t->extra["aardvark"] = 1;
     t->extra["dedupeKey"] = "replaced";
     t->extra["payloadNote"] = {{"b", 2.5}, {"a", nullptr}};
-    t->extra["traceparent"] = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    t->extra["tracer"] = "after traceparent, before trigger";
     t->extra["zz"] = json::array({true, "x"});
+    check(*t);
+    t->extra["traceparent"] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     t->context.resource = "caf\xc3\xa9 \"quoted\"\n";
     t->trigger.provider = "bad \xff byte";
     t->payload["finding"]["title"] = "ctrl \x01";
     check(*t);
+}
+
+TEST(AgentTask, ATraceparentIsATypedFieldThatRoundTrips)
+{
+    const std::string tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    json in = valid_task();
+    in["trigger"]["timestamp"] = "2026-11-24T12:00:00.000Z";
+    in["traceparent"] = tp;
+    auto t = task_from_json(in);
+    ASSERT_TRUE(t) << t.error().message;
+    EXPECT_EQ(t->traceparent, tp);
+    EXPECT_FALSE(t->extra.contains("traceparent")) << "read once, into its field";
+    EXPECT_EQ(to_json(*t), in);
+    std::string line;
+    append_task_json(line, *t);
+    EXPECT_EQ(line, in.dump());
+    EXPECT_LT(line.find("\"payload\""), line.find("\"traceparent\""));
+    EXPECT_LT(line.find("\"traceparent\""), line.find("\"trigger\""));
+
+    in.erase("traceparent");
+    auto none = task_from_json(in);
+    ASSERT_TRUE(none) << none.error().message;
+    EXPECT_EQ(none->traceparent, std::nullopt);
+    EXPECT_EQ(to_json(*none), in);
+    line.clear();
+    append_task_json(line, *none);
+    EXPECT_EQ(line, in.dump());
+    EXPECT_EQ(line.find("traceparent"), std::string::npos);
+
+    in["traceparent"] = nullptr;
+    auto null = task_from_json(in);
+    ASSERT_TRUE(null) << null.error().message;
+    EXPECT_EQ(null->traceparent, std::nullopt) << "null is no traceparent, as for every optional field";
+
+    in["traceparent"] = 42;
+    EXPECT_EQ(error_of(in), "traceparent: expected a string, got number");
 }
 
 TEST(AgentTask, KeepsFieldsAddedByLaterSteps)

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <thread>
 
 using namespace infra::core;
@@ -54,14 +55,43 @@ struct WorkerTest : ::testing::Test {
              std::string environment = "staging",
              json decision = {{"allowed", true}, {"tier", 2}, {"requiredApprovals", json::array()}})
     {
-        AgentTask t;
-        t.id = id;
+        AgentTask t = task_of(id);
         t.type = *parse_task_type(type);
-        t.trigger = {"api", "test", "", "2026-11-24T12:00:00.000Z"};
-        t.context.agent_slug = "test";
         t.context.environment = std::move(environment);
         t.payload = std::move(payload);
+        enqueue(t, std::move(decision), max_attempts);
+    }
+    /// A task for the test agent, to be changed before it is queued.
+    static AgentTask task_of(const std::string& id)
+    {
+        AgentTask t;
+        t.id = id;
+        t.trigger = {"api", "test", "", "2026-11-24T12:00:00.000Z"};
+        t.context.agent_slug = "test";
         t.dedupe_key = "k-" + id;
+        return t;
+    }
+    /// "no-provider", a task stored as no entry writes it (trigger.provider
+    /// empty), then "fine".
+    void add_unreadable_and_fine()
+    {
+        AgentTask t = task_of("no-provider");
+        t.trigger.provider.clear();
+        enqueue(t);
+        add("fine", json::object());
+    }
+    /// How "no-provider" ended: its state and events, the error naming the field.
+    void expect_unreadable_ended(State state, const std::vector<std::string>& types)
+    {
+        auto e = q->show("no-provider");
+        ASSERT_TRUE(e);
+        EXPECT_EQ(e->state, state);
+        EXPECT_EQ(e->last_error, "task 'no-provider' in the queue cannot be read: trigger.provider: empty");
+        EXPECT_EQ(event_types("no-provider"), types);
+        EXPECT_EQ(q->show("fine")->state, State::succeeded);
+    }
+    void enqueue(const AgentTask& t, json decision = {{"allowed", true}, {"tier", 2}}, int max_attempts = 3)
+    {
         std::vector<EnqueueItem> items;
         items.push_back({t, std::move(decision), State::queued, Millis(0), max_attempts});
         ASSERT_TRUE(q->enqueue(std::move(items)));
@@ -208,15 +238,7 @@ TEST_F(WorkerTest, WithoutTheSandboxRunsOnlyWhatTheDecisionAllows)
 TEST_F(WorkerTest, ATaskStoredUnreadableFailsForGoodNamingTheField)
 {
     add("no-tier", json::object(), 3, "compliance-remediation", "staging", {{"allowed", true}});
-    AgentTask t;
-    t.id = "no-provider";
-    t.trigger = {"api", "", "", "2026-11-24T12:00:00.000Z"};
-    t.context.agent_slug = "test";
-    t.dedupe_key = "k-no-provider";
-    std::vector<EnqueueItem> items;
-    items.push_back({t, {{"allowed", true}, {"tier", 2}}, State::queued, Millis(0), 3});
-    ASSERT_TRUE(q->enqueue(std::move(items)));
-    add("fine", json::object());
+    add_unreadable_and_fine();
     Worker w(*q, agents, events, nullptr, opts());
     auto s = w.run();
     ASSERT_TRUE(s) << s.error().message;
@@ -224,12 +246,42 @@ TEST_F(WorkerTest, ATaskStoredUnreadableFailsForGoodNamingTheField)
     auto no_tier = q->show("no-tier");
     EXPECT_EQ(no_tier->state, State::dead);
     EXPECT_EQ(no_tier->last_error, "task 'no-tier' in the queue cannot be read: decision.tier: missing");
-    auto no_provider = q->show("no-provider");
-    EXPECT_EQ(no_provider->state, State::dead);
-    EXPECT_EQ(no_provider->last_error, "task 'no-provider' in the queue cannot be read: trigger.provider: empty");
-    EXPECT_EQ(event_types("no-provider"), (std::vector<std::string>{"task.claimed", "task.failed", "task.dead"}));
+    expect_unreadable_ended(State::dead, {"task.claimed", "task.failed", "task.dead"});
     EXPECT_EQ(q->show("fine")->state, State::succeeded);
     EXPECT_EQ(agent->runs.load(), 1);
+}
+
+// Under a policy, a task that cannot be read is refused at claim: policy
+// cannot judge what it asks for. The reason names the field.
+TEST_F(WorkerTest, UnderPolicyATaskStoredUnreadableIsRefusedNamingTheField)
+{
+    add_unreadable_and_fine();
+    auto engine = engine_of("  - {name: fix, match: {type: compliance-remediation}, tier: 2}\n");
+    ASSERT_TRUE(engine);
+    Worker w(*q, agents, events, engine.get(), opts());
+    auto s = w.run();
+    ASSERT_TRUE(s) << s.error().message;
+    EXPECT_EQ(s->denied, 1u);
+    expect_unreadable_ended(State::denied, {"task.claimed", "task.escalated"});
+    EXPECT_EQ(agent->runs.load(), 1) << "only \"fine\" ran";
+}
+
+// The task's traceparent, a field of the task, names the trace of its run.
+TEST_F(WorkerTest, AnAttemptJoinsTheTraceOfItsTasksTraceparent)
+{
+    const std::string trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    AgentTask t = task_of("traced");
+    t.traceparent = "00-" + trace + "-00f067aa0ba902b7-01";
+    enqueue(t);
+    add("untraced", json::object());
+    Worker w(*q, agents, events, nullptr, opts());
+    ASSERT_TRUE(w.run());
+    std::map<std::string, std::set<std::string>> traces;  // task -> trace ids of its task.run spans
+    for (const auto& e : events.events())
+        if (e.type == "span" && e.data["name"] == "task.run") traces[e.task_id].insert(e.trace_id);
+    EXPECT_EQ(traces["traced"], (std::set<std::string>{trace}));
+    ASSERT_EQ(traces["untraced"].size(), 1u);
+    EXPECT_NE(*traces["untraced"].begin(), trace) << "a task without one gets a trace of its own";
 }
 
 TEST_F(WorkerTest, OnceRunsOneTask)
