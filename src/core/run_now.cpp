@@ -1,7 +1,6 @@
 #include "core/run_now.hpp"
 
 #include "core/events/trace.hpp"
-#include "core/json_access.hpp"
 #include "core/policy/digest.hpp"
 #include "core/policy/record.hpp"
 #include "core/recorder.hpp"
@@ -17,7 +16,7 @@ namespace {
 /// The task's own trace (a finding's ingest), else the CI job's TRACEPARENT, else a new one.
 events::SpanContext trace_of(const AgentTask& task)
 {
-    auto traced = events::parse_traceparent(string_member(task.extra, "traceparent"));
+    auto traced = events::parse_traceparent(task.traceparent.value_or(""));
     return traced ? *traced : events::process_root_context();
 }
 

@@ -28,7 +28,7 @@ public:
     }
     void task(AgentTask&& task) override
     {
-        if (!task.extra.contains("traceparent")) task.extra["traceparent"] = m_traceparent;
+        if (!task.traceparent) task.traceparent = m_traceparent;
         ++m_pending;
         m_next.task(std::move(task));
     }
