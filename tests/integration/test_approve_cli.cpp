@@ -256,6 +256,10 @@ TEST(ApproveCli, AnErrorThatIsNotAboutTheGroupKeepsItsOwnHint)
     EXPECT_NE(queue.err.find("unsupported queue URL 'nonsense://x'"), std::string::npos) << queue.err;
     EXPECT_NE(queue.err.find("hint: supported: postgres://, redis://, sqlite://"), std::string::npos) << queue.err;
     EXPECT_EQ(queue.err.find("--group"), std::string::npos) << queue.err;
+    auto rejected = run_cli({"reject", ids[0], "--as", "bob", "--queue", "nonsense://x"}, opts);
+    EXPECT_EQ(rejected.exit_code, 64) << rejected.out;
+    EXPECT_NE(rejected.err.find("hint: supported: postgres://, redis://, sqlite://"), std::string::npos)
+        << rejected.err;
     EXPECT_EQ(json::parse(run_cli({"queue", "show", ids[0], "--json"}, opts).out)["state"], "pending-approval");
 }
 
