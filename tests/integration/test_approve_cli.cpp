@@ -239,5 +239,29 @@ TEST(ApproveCli, OnePersonCountsForOneGroupOfATask)
     EXPECT_EQ(json::parse(dana.out)["group"], "platform-oncall");
 }
 
+TEST(ApproveCli, AnErrorThatIsNotAboutTheGroupKeepsItsOwnHint)
+{
+    test::TempDir dir;
+    auto opts = home_with_groups(dir, "    platform-oncall: {members: [bob]}\n");
+    auto ids = park_two(opts, [](json&, json&) {});
+    ASSERT_EQ(ids.size(), 2u);
+    // Both ids start with 0: the prefix names no one task, and no group is at fault.
+    auto ambiguous = run_cli({"approve", "0", "--as", "bob"}, opts);
+    EXPECT_EQ(ambiguous.exit_code, 64) << ambiguous.out;
+    EXPECT_NE(ambiguous.err.find("task id prefix '0' is ambiguous"), std::string::npos) << ambiguous.err;
+    EXPECT_EQ(ambiguous.err.find("--group"), std::string::npos) << ambiguous.err;
+
+    auto queue = run_cli({"approve", ids[0], "--as", "bob", "--queue", "nonsense://x"}, opts);
+    EXPECT_EQ(queue.exit_code, 64) << queue.out;
+    EXPECT_NE(queue.err.find("unsupported queue URL 'nonsense://x'"), std::string::npos) << queue.err;
+    EXPECT_NE(queue.err.find("hint: supported: postgres://, redis://, sqlite://"), std::string::npos) << queue.err;
+    EXPECT_EQ(queue.err.find("--group"), std::string::npos) << queue.err;
+    auto rejected = run_cli({"reject", ids[0], "--as", "bob", "--queue", "nonsense://x"}, opts);
+    EXPECT_EQ(rejected.exit_code, 64) << rejected.out;
+    EXPECT_NE(rejected.err.find("hint: supported: postgres://, redis://, sqlite://"), std::string::npos)
+        << rejected.err;
+    EXPECT_EQ(json::parse(run_cli({"queue", "show", ids[0], "--json"}, opts).out)["state"], "pending-approval");
+}
+
 }  // namespace
 }  // namespace infra
