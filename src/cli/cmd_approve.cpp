@@ -48,11 +48,7 @@ int decide(core::HumanDecision& d, bool approve, Context& ctx)
     auto site = ctx.site();
     if (!site) return ctx.fail(site.error());
     auto v = core::decide_by_hand(*site, d);
-    if (!v) {
-        core::Error e = v.error();
-        if (e.code == core::Errc::usage) e.hint = "name the one you approve for with --group";
-        return ctx.fail(e);
-    }
+    if (!v) return ctx.fail(v.error());
     if (v->plan) show(*v->plan, ctx);
     else show(*v->task, approve, ctx);
     return exit_code::ok;

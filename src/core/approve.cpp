@@ -5,6 +5,13 @@
 #include "core/state.hpp"
 
 namespace infra::core {
+namespace {
+
+/// What to do when the decision itself is refused as a usage error (which
+/// group, who): the command's --group names the group.
+constexpr const char* k_group_hint = "name the one you approve for with --group";
+
+}  // namespace
 
 Result<HumanVerdict> decide_by_hand(const Site& site, const HumanDecision& d)
 {
@@ -27,7 +34,11 @@ Result<HumanVerdict> decide_by_hand(const Site& site, const HumanDecision& d)
             change::ApplyStore store(**db);
             auto v = change::approve_plan(*e, store, **sink, r.by, r.group, d.plan, *groups);
             (*sink)->flush();
-            if (!v) return fail(v.error());
+            if (!v) {
+                Error err = v.error();
+                if (err.code == Errc::usage && err.hint.empty()) err.hint = k_group_hint;
+                return fail(err);
+            }
             out.plan = std::move(*v);
             return out;
         }
@@ -37,7 +48,11 @@ Result<HumanVerdict> decide_by_hand(const Site& site, const HumanDecision& d)
     }
     auto v = approval::decide(**q, **sink, r, *groups);
     (*sink)->flush();
-    if (!v) return fail(v.error());
+    if (!v) {
+        Error err = v.error();
+        if (err.code == Errc::usage) err.hint = k_group_hint;
+        return fail(err);
+    }
     out.task = std::move(*v);
     return out;
 }
