@@ -199,6 +199,14 @@ void read_plan_stream(std::string_view stream, Report& r)
                 (r.error.empty() ? "" : "; ") + string_member(d, "summary") + (detail.empty() ? "" : ": " + detail);
         }
     }
+    // terraform reports resources as its parallel walk reaches them: in
+    // address order, every scan of the same drift says the same thing.
+    auto by_address = [](const json& a, const json& b) {
+        return std::pair(string_member(a, "address"), string_member(a, "action")) <
+               std::pair(string_member(b, "address"), string_member(b, "action"));
+    };
+    std::stable_sort(r.changes.begin(), r.changes.end(), by_address);
+    std::stable_sort(r.drift.begin(), r.drift.end(), by_address);
 }
 
 Result<Report> plan(const fs::path& root, const Options& opt)

@@ -73,3 +73,29 @@ TEST(DriftPlan, AttributesOfResourceDriftAndUpdatesWithoutSensitiveValues)
     EXPECT_EQ(got, want) << got.dump(2);
     EXPECT_EQ(got.dump().find("k1"), std::string::npos);
 }
+
+TEST(DriftPlan, ResourcesAreListedInAddressOrderWhateverOrderTerraformReachedThem)
+{
+    // terraform's UI stream reports resources as its parallel walk reaches them.
+    std::string stream =
+        R"({"type":"resource_drift","change":{"resource":{"addr":"aws_s3_bucket.b"},"action":"update"}})"
+        "\n"
+        R"({"type":"planned_change","change":{"resource":{"addr":"aws_s3_bucket.z"},"action":"create"}})"
+        "\n"
+        R"({"type":"resource_drift","change":{"resource":{"addr":"aws_s3_bucket.a"},"action":"delete"}})"
+        "\n"
+        R"({"type":"planned_change","change":{"resource":{"addr":"aws_iam_role.r"},"action":"update"}})"
+        "\n"
+        R"({"type":"change_summary","changes":{"add":1,"change":1,"remove":0}})"
+        "\n";
+    infra::core::drift::Report r;
+    infra::core::drift::read_plan_stream(stream, r);
+    ASSERT_EQ(r.drift.size(), 2u);
+    EXPECT_EQ(r.drift[0]["address"], "aws_s3_bucket.a");
+    EXPECT_EQ(r.drift[1]["address"], "aws_s3_bucket.b");
+    ASSERT_EQ(r.changes.size(), 2u);
+    EXPECT_EQ(r.changes[0]["address"], "aws_iam_role.r");
+    EXPECT_EQ(r.changes[1]["address"], "aws_s3_bucket.z");
+    EXPECT_EQ(r.add, 1);
+    EXPECT_EQ(r.change, 1);
+}
