@@ -300,4 +300,31 @@ std::vector<TaskFinding> findings_of(const json& payload)
     return out;
 }
 
+TaskGroup group_of(const json& payload)
+{
+    const json& group = member(payload, "group");
+    return {string_member(group, "by"), string_member(group, "value")};
+}
+
+std::string root_of(const json& payload)
+{
+    std::string root = string_member(payload, "root");
+    while (root.size() > 1 && root.back() == '/') root.pop_back();
+    return root;
+}
+
+std::vector<std::string> drifted_addresses(const json& payload)
+{
+    std::vector<std::string> out;
+    for (const char* list : {"drift", "resources"})
+        for (const auto& d : array_member(payload, list))
+            if (auto a = string_member(d, "address"); !a.empty()) out.push_back(std::move(a));
+    return out;
+}
+
+std::vector<std::string> other_resources(const json& payload)
+{
+    return strings_member(payload, "otherResources");
+}
+
 }  // namespace infra::core

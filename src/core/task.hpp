@@ -92,6 +92,27 @@ TaskFinding finding_from_json(const json& f);
 /// The findings a task's payload is about: a group's, else its one, else none.
 std::vector<TaskFinding> findings_of(const json& payload);
 
+/// How a group's findings were put together (payload.group): by resource,
+/// file, root or rule, and the value they share; empty for a task alone.
+struct TaskGroup {
+    std::string by;
+    std::string value;
+};
+TaskGroup group_of(const json& payload);
+
+/// The Terraform root a task names (payload.root) without trailing slashes;
+/// empty when it names none.
+std::string root_of(const json& payload);
+
+/// The resource addresses a drift task is about: what changed outside
+/// Terraform (payload.drift) and what its plan found different
+/// (payload.resources), each as listed.
+std::vector<std::string> drifted_addresses(const json& payload);
+
+/// Resources that other tasks of the same report fix in the same files
+/// (payload.otherResources): a fix leaves them alone.
+std::vector<std::string> other_resources(const json& payload);
+
 /// The longest task id.
 constexpr std::size_t k_max_task_id = 128;
 

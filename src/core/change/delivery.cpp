@@ -139,9 +139,10 @@ std::string title_of(const AgentTask& task, const std::vector<TaskFinding>& find
     if (resource.empty() && !many && !findings.empty()) resource = findings.front().resource;
     std::string title;
     if (many) {
-        const json& group = member(task.payload, "group");
-        std::string by = string_member(group, "by"), value = string_member(group, "value");
-        std::string what = by == "rule" ? "for " + value : !resource.empty() ? "on " + resource : "in " + value;
+        TaskGroup group = group_of(task.payload);
+        std::string what = group.by == "rule"  ? "for " + group.value
+                           : !resource.empty() ? "on " + resource
+                                               : "in " + group.value;
         title = "infra-agent: fix " + std::to_string(findings.size()) + " findings " + what;
     } else if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
     else if (!said.summary.empty()) title = "infra-agent: " + said.summary;

@@ -113,8 +113,7 @@ std::vector<std::string> task_roots(const AgentTask& task)
         if (std::find(roots.begin(), roots.end(), dir) == roots.end()) roots.push_back(std::move(dir));
     }
     if (roots.empty()) {
-        std::string root = string_member(task.payload, "root");
-        while (root.size() > 1 && root.back() == '/') root.pop_back();
+        std::string root = root_of(task.payload);
         roots.push_back(root.empty() ? "." : root);
     }
     return roots;

@@ -165,9 +165,7 @@ std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask
     for (const auto& f : findings_of(task.payload))
         if (!f.resource.empty()) scope.push_back(bare_address(f.resource));
     // A drift task's scope is what drifted.
-    for (const char* list : {"drift", "resources"})
-        for (const auto& d : array_member(task.payload, list))
-            if (!string_member(d, "address").empty()) scope.push_back(bare_address(string_member(d, "address")));
+    for (const auto& address : drifted_addresses(task.payload)) scope.push_back(bare_address(address));
     std::vector<std::string> globs = decision.plan_scope;
     if (!plan.contains("prior_state")) {
         // Without state every resource plans as new: only what the change

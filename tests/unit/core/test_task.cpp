@@ -216,3 +216,28 @@ TEST(TaskFinding, AGroupListsItsFindingsAndASingleTaskItsOne)
     EXPECT_EQ(wrong.start_line, 0) << "fields of another type are empty, not an exception";
     EXPECT_EQ(wrong.resource, "");
 }
+
+TEST(TaskPayload, AGroupARootDriftAndOtherResourcesReadTyped)
+{
+    auto payload = json::parse(R"({
+        "group": {"by": "rule", "value": "CKV_AWS_20"},
+        "root": "envs/prod//",
+        "drift": [{"address": "aws_s3_bucket.a", "action": "update"}, {"action": "delete"}],
+        "resources": [{"address": "aws_s3_bucket.b", "kind": "changed"}],
+        "otherResources": ["aws_s3_bucket.c", 7, "aws_s3_bucket.d"]
+    })");
+    auto g = group_of(payload);
+    EXPECT_EQ(g.by, "rule");
+    EXPECT_EQ(g.value, "CKV_AWS_20");
+    EXPECT_EQ(root_of(payload), "envs/prod");
+    EXPECT_EQ(drifted_addresses(payload), (std::vector<std::string>{"aws_s3_bucket.a", "aws_s3_bucket.b"}));
+    EXPECT_EQ(other_resources(payload), (std::vector<std::string>{"aws_s3_bucket.c", "aws_s3_bucket.d"}));
+
+    // A payload that names none of them, or names them with other types, reads as empty.
+    auto odd = json::parse(R"({"group": "rule", "root": 3, "drift": {"address": "x"}, "otherResources": "y"})");
+    EXPECT_TRUE(group_of(odd).by.empty());
+    EXPECT_EQ(root_of(odd), "");
+    EXPECT_TRUE(drifted_addresses(odd).empty());
+    EXPECT_TRUE(other_resources(odd).empty());
+    EXPECT_EQ(root_of(json::parse(R"({"root": "/"})")), "/");
+}

@@ -156,7 +156,7 @@ private:
                      {"summary", resource + " already passes " + rule + "; nothing to change"}},
                     true};
 
-        std::vector<std::string> others = core::strings_member(ctx.task.payload, "otherResources");
+        std::vector<std::string> others = core::other_resources(ctx.task.payload);
         std::set<std::string> elsewhere(others.begin(), others.end());
         builtin::FixContext fc{module, block_file, *block, {}, {}, &elsewhere, {}};
         check->fix(fc);

@@ -126,7 +126,8 @@ std::string details(const std::string& root, const std::string& mode, const std:
 Outcome run_drift(const core::agent::RunContext& ctx)
 {
     const json& payload = ctx.task.payload;
-    std::string root = core::string_member(payload, "root", ".");
+    std::string root = core::root_of(payload);
+    if (root.empty()) root = ".";
     const json& resources = core::array_member(payload, "resources");
     std::string mode = ctx.decision.drift_mode.value_or("codify");
     int tier = ctx.decision.tier;
