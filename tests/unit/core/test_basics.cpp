@@ -10,6 +10,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <functional>
 #include <set>
 
 using namespace infra::core;
@@ -49,26 +50,38 @@ TEST(Ulid, EachMillisecondHasRandomBitsOfItsOwn)
     EXPECT_EQ(randomness.size(), 500u);
 }
 
+namespace {
+
+/// What draw gives in a child forked now, and then in this process: a
+/// generator that read ahead before the fork must not hand both the same.
+std::pair<std::string, std::string> drawn_by_child_and_parent(const std::function<std::string()>& draw)
+{
+    int fds[2];
+    if (::pipe(fds) != 0) return {};
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        std::string mine = draw();
+        ::_exit(::write(fds[1], mine.data(), mine.size()) == static_cast<ssize_t>(mine.size()) ? 0 : 1);
+    }
+    std::string parent = draw();
+    std::string child(parent.size(), '\0');
+    ssize_t got = pid > 0 ? ::read(fds[0], child.data(), child.size()) : -1;
+    int status = 0;
+    if (pid > 0) ::waitpid(pid, &status, 0);
+    ::close(fds[0]);
+    ::close(fds[1]);
+    if (got != static_cast<ssize_t>(child.size())) ADD_FAILURE() << "the forked child wrote nothing back";
+    return {child, parent};
+}
+
+}  // namespace
+
 TEST(Ulid, AForkedChildDoesNotRepeatItsParentsIds)
 {
     auto t = std::chrono::system_clock::now() + std::chrono::hours(4);
     ids::new_ulid(t);
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        std::string id = ids::new_ulid(t + std::chrono::milliseconds(1));
-        ::_exit(::write(fds[1], id.data(), id.size()) == static_cast<ssize_t>(id.size()) ? 0 : 1);
-    }
-    std::string parent = ids::new_ulid(t + std::chrono::milliseconds(1));
-    char buf[26];
-    ASSERT_EQ(::read(fds[0], buf, sizeof buf), 26);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    std::string child(buf, sizeof buf);
+    auto [child, parent] = drawn_by_child_and_parent([t] { return ids::new_ulid(t + std::chrono::milliseconds(1)); });
+    ASSERT_EQ(child.size(), 26u);
     EXPECT_EQ(child.substr(0, 10), parent.substr(0, 10));  // the same millisecond
     EXPECT_NE(child.substr(10), parent.substr(10));
 }
@@ -91,24 +104,12 @@ TEST(PooledRandom, ThreadsAndAForkedChildDrawBytesOfTheirOwn)
 
     std::string before(8, '\0');
     crypto::pooled_random_bytes(before.data(), before.size());  // the pool holds bytes read ahead now
-    int fds[2];
-    ASSERT_EQ(::pipe(fds), 0);
-    pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-        char b[16];
-        crypto::pooled_random_bytes(b, sizeof b);
-        ::_exit(::write(fds[1], b, sizeof b) == static_cast<ssize_t>(sizeof b) ? 0 : 1);
-    }
-    std::string parent(16, '\0');
-    crypto::pooled_random_bytes(parent.data(), parent.size());
-    char buf[16];
-    ASSERT_EQ(::read(fds[0], buf, sizeof buf), 16);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    ::close(fds[0]);
-    ::close(fds[1]);
-    EXPECT_NE(std::string(buf, sizeof buf), parent);
+    auto [child, parent] = drawn_by_child_and_parent([] {
+        std::string b(16, '\0');
+        crypto::pooled_random_bytes(b.data(), b.size());
+        return b;
+    });
+    EXPECT_NE(child, parent);
 }
 
 TEST(Rfc3339, FormatsAsTheCLibraryDoes)
