@@ -25,13 +25,13 @@ int apply(const core::change::ApplyRequest& r, Context& ctx)
     if (!done) return ctx.fail(done.error());
     const std::string& id = done->task_id;
     if (r.recover) {
-        if (ctx.json()) ctx.emit({{"id", id}, {"by", r.by}, {"recovered", done->recovered}});
+        if (ctx.json()) ctx.record("recovery", {{"id", id}, {"by", r.by}, {"recovered", done->recovered}});
         else
             for (const auto& a : done->recovered) ctx.print(id + "  apply " + a + " recovered by " + r.by + "\n");
         return exit_code::ok;
     }
     const auto& out = done->applied;
-    if (ctx.json()) ctx.emit(out);
+    if (ctx.json()) ctx.record("apply", out);
     else {
         std::string line = id + "  " + core::string_member(out, "outcome") + "  plan " +
                            core::string_member(out, "planSha256").substr(0, 12) + "  approved by";

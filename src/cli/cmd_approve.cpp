@@ -21,7 +21,7 @@ void show(const core::change::PlanVerdict& v, Context& ctx)
                           {"planSha256", v.digest},
                           {"state", v.waiting.empty() ? "approved" : "pending-approval"},
                           {"waiting", v.waiting}};
-    if (ctx.json()) ctx.emit(out);
+    if (ctx.json()) ctx.record("approval", std::move(out));
     else
         ctx.print(v.task_id + "  plan " + v.digest.substr(0, 12) + " approved for " + v.group +
                   (v.waiting.empty() ? "  (ready: infra-agent apply " + v.task_id + ")"
@@ -34,7 +34,7 @@ void show(const core::approval::Verdict& v, bool approve, Context& ctx)
     nlohmann::json out = {{"id", v.id}, {"by", v.by}, {"state", v.state}};
     if (approve) out["group"] = v.group;
     else out["reason"] = v.reason;
-    if (ctx.json()) ctx.emit(out);
+    if (ctx.json()) ctx.record(approve ? "approval" : "rejection", std::move(out));
     else
         ctx.print(v.id + "  " + v.state +
                   (v.state == "pending-approval" ? "  (other groups still have to approve)" : "") + "\n");

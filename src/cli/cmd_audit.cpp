@@ -51,7 +51,7 @@ int export_log(std::int64_t from, Context& ctx)
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());
     auto st = core::events::audit::scan(**db, from, [&](const core::events::audit::Record& r) -> core::Status {
-        ctx.emit(core::events::audit::to_json(r));
+        ctx.record("audit", core::events::audit::to_json(r));
         return {};
     });
     if (!st) return ctx.fail(st.error());
@@ -66,7 +66,8 @@ int head(Context& ctx)
     if (!h) return ctx.fail(h.error());
     if (!*h) return ctx.fail(core::make_error(core::Errc::not_found, "the audit log is empty"));
     if (ctx.json(Output::value))
-        ctx.emit({{"seq", (*h)->seq}, {"hash", (*h)->hash}, {"head", core::events::audit::to_string(**h)}});
+        ctx.record("audit-head",
+                   {{"seq", (*h)->seq}, {"hash", (*h)->hash}, {"head", core::events::audit::to_string(**h)}});
     else ctx.print(core::events::audit::to_string(**h) + "\n");
     return exit_code::ok;
 }

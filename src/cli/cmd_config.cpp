@@ -30,7 +30,7 @@ int list(Context& ctx)
         if (ctx.json(Output::value)) out[key] = {{"value", value}, {"origin", origin_name(v.second)}};
         else ctx.print(key + "=" + value + (v.second == core::ConfigOrigin::environment ? "  (env)" : "") + "\n");
     }
-    if (ctx.json(Output::value)) ctx.emit(out);
+    if (ctx.json(Output::value)) ctx.record("config", std::move(out));
     return exit_code::ok;
 }
 
@@ -40,7 +40,7 @@ int get(const std::string& key, Context& ctx)
     if (!cfg) return ctx.fail(cfg.error());
     auto v = (*cfg)->get(key);
     if (!v) return exit_code::failure;  // like `git config KEY`: unset is exit 1, silently
-    if (ctx.json(Output::value)) ctx.emit({{"key", key}, {"value", *v}});
+    if (ctx.json(Output::value)) ctx.record("setting", {{"key", key}, {"value", *v}});
     else ctx.print(*v + "\n");
     return exit_code::ok;
 }
@@ -53,11 +53,11 @@ int path(Context& ctx)
     std::string state = core::text::redact_url(home.state_location());
     const char* engine = home.state_is_remote() ? "postgresql" : "sqlite";
     if (ctx.json(Output::value))
-        ctx.emit({{"home", home.dir.string()},
-                  {"homeOrigin", home.origin},
-                  {"config", (*cfg)->file().string()},
-                  {"state", state},
-                  {"stateEngine", engine}});
+        ctx.record("paths", {{"home", home.dir.string()},
+                             {"homeOrigin", home.origin},
+                             {"config", (*cfg)->file().string()},
+                             {"state", state},
+                             {"stateEngine", engine}});
     else
         ctx.print("home:   " + home.dir.string() + " (" + home.origin + ")\nconfig: " + (*cfg)->file().string() +
                   "\nstate:  " + state + " (" + engine + ")\n");

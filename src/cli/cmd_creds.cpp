@@ -41,7 +41,7 @@ int mint(const MintOptions& opt, Context& ctx)
     if (!c) return ctx.fail(c.error());
     // One value: the token alone, in a pipe too (TOKEN=$(infra-agent creds mint SCOPE)).
     if (ctx.json(Output::value)) {
-        ctx.emit(c->to_json(true));
+        ctx.record("credential", c->to_json(true));
     } else {
         ctx.note((c->reused ? "reused " : "minted ") + c->id + " (" + c->provider + ") for " + c->scope + ", expires " +
                  c->to_json(false)["expiresAt"].get<std::string>());
@@ -77,7 +77,7 @@ int verify(const VerifyOptions& opt, Context& ctx)
     if (!e) return ctx.fail(e.error());
     nlohmann::json j = e->to_json(wall_ms());
     j["valid"] = true;
-    if (ctx.json()) ctx.emit(j);
+    if (ctx.json()) ctx.record("credential", std::move(j));
     else ctx.print("valid: " + e->id + " " + e->scope + ", expires " + j["expiresAt"].get<std::string>() + "\n");
     return exit_code::ok;
 }
@@ -119,7 +119,7 @@ int ls(const core::creds::LedgerFilter& f, Context& ctx)
     auto rows = h->ledger->list(f, now);
     if (!rows) return ctx.fail(rows.error());
     if (ctx.json()) {
-        for (const auto& e : *rows) ctx.emit(e.to_json(now));
+        for (const auto& e : *rows) ctx.record("credential", e.to_json(now));
         return exit_code::ok;
     }
     char line[768];

@@ -84,11 +84,9 @@ int events(Options opt, Context& ctx)
     auto print = [&](const core::events::audit::Record& r) -> core::Status {
         f.after_seq = r.seq;
         if (json) {
-            nlohmann::json event = core::events::to_json(r.event);
-            nlohmann::json j = {{"seq", r.seq}};
-            for (auto& [k, v] : event.items())
-                if (k != "type") j[k] = std::move(v);
-            ctx.emit(j);
+            nlohmann::json j = core::events::to_json(r.event);
+            j["seq"] = r.seq;
+            ctx.record("event", std::move(j));
         } else {
             ctx.print(r.event.time + "  " + (r.event.task_id.empty() ? std::string(26, ' ') : r.event.task_id) + "  " +
                       r.event.type + "  " + summary(r.event) + "\n");

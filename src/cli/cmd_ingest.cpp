@@ -36,14 +36,12 @@ struct Options {
 
 int list_sources(Context& ctx)
 {
-    nlohmann::json out = nlohmann::json::array();
     for (const auto* p : ctx.signals().list()) {
-        if (ctx.json(Output::value)) out.push_back({{"name", p->name()}, {"summary", p->summary()}});
+        if (ctx.json(Output::value)) ctx.record("source", {{"name", p->name()}, {"summary", p->summary()}});
         else
             ctx.print(std::string(p->name()) + std::string(14 - std::min<std::size_t>(13, p->name().size()), ' ') +
                       std::string(p->summary()) + "\n");
     }
-    if (ctx.json(Output::value)) ctx.emit(out);
     return exit_code::ok;
 }
 

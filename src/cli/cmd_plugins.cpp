@@ -21,7 +21,7 @@ int run(CLI::App& app, Context& ctx)
     for (const auto* p : ctx.signals().list())
         out.push_back({{"kind", "signal"}, {"name", p->name()}, {"path", "builtin"}, {"active", true}});
     if (ctx.json(Output::value)) {
-        for (const auto& j : out) ctx.emit(j);
+        for (const auto& j : out) ctx.record("plugin", j);
         return exit_code::ok;
     }
     for (const auto& j : out) {

@@ -42,7 +42,7 @@ int run(const Options& opt, Context& ctx)
     for (const auto& t : tasks) {
         auto dg = core::policy::digest(**engine, t);
         if (text) ctx.print(core::policy::digest_text(dg));
-        else ctx.emit(dg);
+        else ctx.record("digest", std::move(dg));
     }
     return code;
 }

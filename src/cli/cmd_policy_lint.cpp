@@ -30,11 +30,11 @@ int run(const Options& opt, Context& ctx)
     for (const auto& f : set.findings) {
         (f.error ? errors : warnings)++;
         if (ctx.json(Output::value))
-            ctx.emit({{"file", f.where.file},
-                      {"line", f.where.line},
-                      {"column", f.where.column},
-                      {"severity", f.error ? "error" : "warning"},
-                      {"message", f.message}});
+            ctx.record("problem", {{"file", f.where.file},
+                                   {"line", f.where.line},
+                                   {"column", f.where.column},
+                                   {"severity", f.error ? "error" : "warning"},
+                                   {"message", f.message}});
         else ctx.print(f.str() + "\n");
     }
     spdlog::info("{} file{}, {} polic{}, {} rules: {} error{}, {} warning{}", set.files.size(),

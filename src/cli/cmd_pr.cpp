@@ -28,7 +28,7 @@ int open_pr(const OpenOptions& opt, Context& ctx)
     auto delivered = core::change::open_pull_request(*site, dt.task, dt.decision, opt.request);
     if (!delivered) return ctx.fail(delivered.error());
     if (ctx.json()) {
-        ctx.emit(*delivered);
+        ctx.record("delivery", *delivered);
     } else {
         std::string state = core::string_member(*delivered, "state");
         if (delivered->contains("pullRequest"))
@@ -49,7 +49,7 @@ int ls(const std::string& state, const std::string& repo, std::size_t limit, Con
     auto prs = store.list(state, repo, limit);
     if (!prs) return ctx.fail(prs.error());
     if (ctx.json()) {
-        for (const auto& p : *prs) ctx.emit(p.to_json(false));
+        for (const auto& p : *prs) ctx.record("pull-request", p.to_json(false));
         return exit_code::ok;
     }
     for (const auto& p : *prs) {
@@ -75,7 +75,7 @@ int show(const std::string& ref, Context& ctx)
     if (ctx.json()) {
         auto j = pr->to_json(true);
         j["history"] = *updates;
-        ctx.emit(j);
+        ctx.record("pull-request", std::move(j));
         return exit_code::ok;
     }
     ctx.print("#" + std::to_string(pr->number) + " " + pr->title + "\n" + pr->url + "  " + pr->branch + " -> " +
@@ -99,7 +99,7 @@ struct FollowFlags {
 int print_transitions(const std::vector<core::change::Transition>& ts, Context& ctx)
 {
     for (const auto& t : ts) {
-        if (ctx.json()) ctx.emit(t.to_json());
+        if (ctx.json()) ctx.record("transition", t.to_json());
         else ctx.print("#" + std::to_string(t.number) + " " + t.event + ": " + t.reason + "\n");
     }
     return exit_code::ok;

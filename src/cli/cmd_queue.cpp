@@ -15,6 +15,16 @@ std::string age(std::int64_t ms)
     return core::timeutil::format_duration(std::chrono::milliseconds(d / 1000 * 1000));
 }
 
+/// A queue entry as a record's fields: the record's "type" is its kind
+/// ("task"), so the task's type is "taskType".
+nlohmann::json entry_fields(const core::queue::Entry& e, bool full)
+{
+    auto j = core::queue::to_json(e, full);
+    j["taskType"] = std::move(j["type"]);
+    j.erase("type");
+    return j;
+}
+
 struct LsOptions {
     std::string queue;
     std::vector<std::string> states;
@@ -40,7 +50,7 @@ int ls(const LsOptions& opt, Context& ctx)
     auto entries = (*q)->list(f);
     if (!entries) return ctx.fail(entries.error());
     if (ctx.json()) {
-        for (const auto& e : *entries) ctx.emit(core::queue::to_json(e, false));
+        for (const auto& e : *entries) ctx.record("task", entry_fields(e, false));
         return exit_code::ok;
     }
     char line[512];
@@ -68,8 +78,8 @@ int show(const std::string& id, const std::string& queue, Context& ctx)
     if (!q) return ctx.fail(q.error());
     auto e = (*q)->show(id);
     if (!e) return ctx.fail(e.error());
-    auto j = core::queue::to_json(*e, true);
-    if (ctx.json()) ctx.emit(j);
+    auto j = entry_fields(*e, true);
+    if (ctx.json()) ctx.record("task", std::move(j));
     else ctx.print(j.dump(2) + "\n");
     return exit_code::ok;
 }

@@ -39,11 +39,11 @@ int list(Context& ctx)
         std::string when = next ? core::timeutil::format_rfc3339(*next) : "never";
         std::string type = s.signal.value("type", "");
         if (json)
-            ctx.emit({{"name", s.name},
-                      {"cron", s.cron.text()},
-                      {"timezone", s.zone.name()},
-                      {"type", type},
-                      {"next", next ? nlohmann::json(when) : nlohmann::json()}});
+            ctx.record("schedule", {{"name", s.name},
+                                    {"cron", s.cron.text()},
+                                    {"timezone", s.zone.name()},
+                                    {"taskType", type},
+                                    {"next", next ? nlohmann::json(when) : nlohmann::json()}});
         else ctx.print(s.name + "  " + s.cron.text() + " (" + s.zone.name() + ")  " + type + "  next " + when + "\n");
     }
     if (all->empty() && !json)

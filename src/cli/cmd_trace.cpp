@@ -112,7 +112,7 @@ int trace(const Options& opt, Context& ctx)
         return exit_code::ok;
     }
     if (ctx.json()) {
-        for (const auto& r : *roots) ctx.emit(tree_json(r));
+        for (const auto& r : *roots) ctx.record("span", tree_json(r));
         return exit_code::ok;
     }
     std::string out = "task " + id + "  trace " + roots->front().event.trace_id + "\n";

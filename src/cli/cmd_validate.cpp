@@ -58,7 +58,7 @@ int validate(const Options& opt, Context& ctx)
     } else if (format == "markdown") {
         ctx.print(markdown_of(report, opt.dir));
     } else if (format == "json") {
-        ctx.emit(report.to_json());
+        ctx.record("validation", report.to_json());
     } else {
         for (const auto& s : report.steps) {
             ctx.print(std::string(s.ok ? "ok    " : "FAIL  ") + s.name + "  (" +

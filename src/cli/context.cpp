@@ -125,9 +125,9 @@ void Context::emit(const nlohmann::json& j)
 
 void Context::record(std::string_view type, nlohmann::json fields)
 {
-    nlohmann::json line = {{"type", type}, {"formatVersion", k_format_version}};
-    line.update(fields);
-    emit(line);
+    fields["type"] = type;
+    fields["formatVersion"] = k_format_version;
+    emit(fields);
 }
 
 void Context::print(std::string_view text)

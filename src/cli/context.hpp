@@ -102,11 +102,14 @@ public:
     bool stderr_is_tty() const { return m_stderr_tty; }
     bool color() const;
 
-    /// Writes one JSON value as a line of stdout: an AgentTask, or a shape of
-    /// its own (a queue entry, an event, a pull request).
+    /// Writes one document as a line of stdout whose shape is defined
+    /// elsewhere: an AgentTask (CLI.md's shape, its "type" the task type,
+    /// read back by the next command of a pipeline) or a standard format (an
+    /// OTLP request). Everything else a command writes is a record().
     void emit(const nlohmann::json& j);
     /// Writes one record as a line of stdout: "type" names what it is
-    /// (summary, result, enqueue ...) and "formatVersion" its shape's version.
+    /// (summary, result, task, credential ...) and "formatVersion" its shape's
+    /// version; fields may not use either name.
     void record(std::string_view type, nlohmann::json fields);
     /// Writes text to stdout as it is.
     void print(std::string_view text);

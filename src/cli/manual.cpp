@@ -459,9 +459,11 @@ std::string man_page(CLI::App& app, const std::string& command, const std::strin
         page += "Data goes to stdout, messages to stderr. A command whose output is data (lists, streams, results) "
                 "prints text on a terminal and JSON Lines with \\-\\-json or when stdout is not a terminal; a command "
                 "that shows one value to a person (version, init, config get) prints JSON only with \\-\\-json. "
-                "A line is either a document with a shape of its own (an AgentTask, whose \\fBtype\\fR is the task "
-                "type; a queue entry; an event; a pull request) or a record: its \\fBtype\\fR names the record "
-                "(summary, result, enqueue, finding ...) and its \\fBformatVersion\\fR the version of its shape.\n";
+                "A JSON line is an AgentTask (from ingest, drift and policy eval; its \\fBtype\\fR is the task "
+                "type, and the next command of a pipeline reads it back), a standard format (SARIF, an OTLP "
+                "request), or a record: its \\fBtype\\fR names the record (task, event, credential, "
+                "pull\\-request, summary, result ...) and its \\fBformatVersion\\fR the version of its shape. "
+                "A queue entry is a task record, its task type in \\fBtaskType\\fR.\n";
         section(page, "ENVIRONMENT");
         page += ".TP\n.B INFRA_AGENT_HOME\nThe state home (else the nearest .infra\\-agent/ upwards, else "
                 "$XDG_STATE_HOME/infra\\-agent).\n"
