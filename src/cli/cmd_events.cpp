@@ -70,15 +70,11 @@ int events(Options opt, Context& ctx)
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());
     if (!opt.task.empty()) {
-        auto ids = core::events::tasks_with_prefix(**db, opt.task);
-        if (!ids) return ctx.fail(ids.error());
-        if (ids->size() > 1)
-            return ctx.fail(core::make_error(core::Errc::usage,
-                                             "task prefix " + core::text::quote(opt.task) + " is ambiguous",
-                                             "give more of the id"));
+        auto id = core::events::task_with_prefix(**db, opt.task);
+        if (!id) return ctx.fail(id.error());
         // A task with no events yet (or none at all): nothing to show, which
         // --follow waits for.
-        f.task = ids->empty() ? opt.task : ids->front();
+        f.task = id->value_or(opt.task);
     }
     bool json = ctx.json();
     auto print = [&](const core::events::audit::Record& r) -> core::Status {

@@ -91,15 +91,12 @@ int trace(const Options& opt, Context& ctx)
 {
     auto db = core::open_state(ctx.home());
     if (!db) return ctx.fail(db.error());
-    auto ids = core::events::tasks_with_prefix(**db, opt.task);
-    if (!ids) return ctx.fail(ids.error());
-    if (ids->empty())
+    auto found = core::events::task_with_prefix(**db, opt.task);
+    if (!found) return ctx.fail(found.error());
+    if (!*found)
         return ctx.fail(core::make_error(core::Errc::not_found, "no events of task " + core::text::quote(opt.task),
                                          "'infra-agent queue ls' lists tasks"));
-    if (ids->size() > 1)
-        return ctx.fail(core::make_error(
-            core::Errc::usage, "task prefix " + core::text::quote(opt.task) + " is ambiguous", "give more of the id"));
-    const std::string& id = ids->front();
+    const std::string& id = **found;
     auto roots = core::events::trace_of(**db, id);
     if (!roots) return ctx.fail(roots.error());
     if (roots->empty())

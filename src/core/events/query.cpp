@@ -10,7 +10,7 @@
 
 namespace infra::core::events {
 
-Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::string& prefix)
+Result<std::optional<std::string>> task_with_prefix(store::Db& db, const std::string& prefix)
 {
     // Ids that start with prefix sort below prefix + U+10FFFF (in UTF-8).
     auto s =
@@ -23,9 +23,12 @@ Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::str
         if (!row) return row.error();
         if (!*row) break;
         out.push_back(s->text(0));
-        if (out.back() == prefix) return std::vector<std::string>{prefix};
+        if (out.back() == prefix) return std::optional<std::string>(prefix);
     }
-    return out;
+    if (out.size() > 1)
+        return fail(Errc::usage, "task prefix " + text::quote(prefix) + " is ambiguous", "give more of the id");
+    if (out.empty()) return std::optional<std::string>();
+    return std::optional<std::string>(out.front());
 }
 
 namespace {

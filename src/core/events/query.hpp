@@ -45,8 +45,10 @@ Result<std::vector<SpanNode>> trace_of(store::Db& db, const std::string& task_id
 extern const char* const k_events_of_task;
 extern const char* const k_untasked_spans_of_trace;
 
-/// The task ids a prefix names: the exact id, or every id that starts with it.
-Result<std::vector<std::string>> tasks_with_prefix(store::Db& db, const std::string& prefix);
+/// The task with events that a prefix of its id names: the exact id, else
+/// the one id that starts with it; nothing when none does, and a usage error
+/// when more than one does.
+Result<std::optional<std::string>> task_with_prefix(store::Db& db, const std::string& prefix);
 
 /// A span event as an OTLP/JSON span (trace and span ids in hex, times as
 /// decimal strings, attributes as key/value lists).

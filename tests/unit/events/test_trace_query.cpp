@@ -163,3 +163,31 @@ TEST_F(TraceQuery, EachQueryOfALookupGoesThroughAnIndex)
 }
 
 }  // namespace
+
+TEST_F(TraceQuery, APrefixNamesTheTaskWhoseIdItIsOrStartsOnlyOne)
+{
+    ASSERT_TRUE(store::migrate(*db));
+    MemorySink sink;
+    for (const char* task : {"01ABC", "01ABCD", "01ABX", "03XYZ"})
+        sink.emit({"task.claimed", task, "", json::object()});
+    record(sink);
+    auto exact = task_with_prefix(*db, "01ABC");  // also the start of 01ABCD: the exact id wins
+    ASSERT_TRUE(exact && *exact);
+    EXPECT_EQ(**exact, "01ABC");
+    auto unique = task_with_prefix(*db, "03");
+    ASSERT_TRUE(unique && *unique);
+    EXPECT_EQ(**unique, "03XYZ");
+    auto started = task_with_prefix(*db, "01ABX");
+    ASSERT_TRUE(started && *started);
+    EXPECT_EQ(**started, "01ABX");
+    auto longer = task_with_prefix(*db, "01ABCD");
+    ASSERT_TRUE(longer && *longer);
+    EXPECT_EQ(**longer, "01ABCD");
+    auto start = task_with_prefix(*db, "0");
+    ASSERT_FALSE(start);
+    EXPECT_EQ(start.error().code, Errc::usage);
+    EXPECT_EQ(start.error().message, "task prefix '0' is ambiguous");
+    auto none = task_with_prefix(*db, "04");
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(*none);
+}
