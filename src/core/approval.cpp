@@ -221,7 +221,7 @@ Result<std::string> choose_group(const std::vector<std::string>& waiting, const 
         if (groups.has_member(g, by)) mine.push_back(g);
     if (mine.size() == 1) return mine.front();
     return fail(Errc::usage, what + " waits for several groups: " + list_of(mine.empty() ? waiting : mine),
-                "name the group you approve for");
+                k_name_the_group);
 }
 
 Result<Verdict> decide(queue::Queue& q, events::EventSink& events, const Request& r, const Groups& groups)

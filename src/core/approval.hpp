@@ -98,9 +98,13 @@ std::string requester(const nlohmann::json& task);
 Status check_approver(const nlohmann::json& task, const std::string& task_id, const std::string& group,
                       const std::string& by, const nlohmann::json& earlier, const Groups& groups);
 
+/// The hint of choose_group's refusal when several groups are waited for.
+inline constexpr const char* k_name_the_group = "name the group you approve for";
+
 /// The group an approval without --group is for: the one group still
 /// waited for, else the one of them that by is a member of. Errc::usage
-/// listing the groups when that leaves several; Errc::conflict when none waits.
+/// listing the groups (hint k_name_the_group) when that leaves several;
+/// Errc::conflict when none waits.
 Result<std::string> choose_group(const std::vector<std::string>& waiting, const std::string& by, const Groups& groups,
                                  const std::string& what);
 

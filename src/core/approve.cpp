@@ -7,9 +7,15 @@
 namespace infra::core {
 namespace {
 
-/// What to do when the decision itself is refused as a usage error (which
-/// group, who): the command's --group names the group.
-constexpr const char* k_group_hint = "name the one you approve for with --group";
+/// A refusal of which group approves says how the command names one; other
+/// errors (an ambiguous task prefix, a queue URL) keep their own hints.
+Error with_group_hint(Error err, bool hintless_is_about_the_group)
+{
+    if (err.code == Errc::usage &&
+        (err.hint == approval::k_name_the_group || (hintless_is_about_the_group && err.hint.empty())))
+        err.hint = "name the one you approve for with --group";
+    return err;
+}
 
 }  // namespace
 
@@ -34,11 +40,8 @@ Result<HumanVerdict> decide_by_hand(const Site& site, const HumanDecision& d)
             change::ApplyStore store(**db);
             auto v = change::approve_plan(*e, store, **sink, r.by, r.group, d.plan, *groups);
             (*sink)->flush();
-            if (!v) {
-                Error err = v.error();
-                if (err.code == Errc::usage && err.hint.empty()) err.hint = k_group_hint;
-                return fail(err);
-            }
+            // Every usage refusal of a plan's approval is about its group.
+            if (!v) return fail(with_group_hint(v.error(), true));
             out.plan = std::move(*v);
             return out;
         }
@@ -48,11 +51,7 @@ Result<HumanVerdict> decide_by_hand(const Site& site, const HumanDecision& d)
     }
     auto v = approval::decide(**q, **sink, r, *groups);
     (*sink)->flush();
-    if (!v) {
-        Error err = v.error();
-        if (err.code == Errc::usage) err.hint = k_group_hint;
-        return fail(err);
-    }
+    if (!v) return fail(with_group_hint(v.error(), false));
     out.task = std::move(*v);
     return out;
 }

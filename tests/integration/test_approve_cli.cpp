@@ -212,6 +212,11 @@ TEST(ApproveCli, OnePersonCountsForOneGroupOfATask)
     auto shown = json::parse(run_cli({"queue", "show", ids[0], "--json"}, opts).out);
     ASSERT_EQ(shown["requiredApprovals"].size(), 2u) << shown.dump();
 
+    // bob is in both groups: --group says which one he approves for.
+    auto which = run_cli({"approve", ids[0], "--as", "bob"}, opts);
+    EXPECT_EQ(which.exit_code, 64) << which.out;
+    EXPECT_NE(which.err.find("waits for several groups: platform-oncall, security"), std::string::npos) << which.err;
+    EXPECT_NE(which.err.find("hint: name the one you approve for with --group"), std::string::npos) << which.err;
     auto one = run_cli({"approve", ids[0], "--as", "bob", "--group", "platform-oncall"}, opts);
     ASSERT_EQ(one.exit_code, 0) << one.err;
     EXPECT_EQ(json::parse(one.out)["state"], "pending-approval");
@@ -250,6 +255,11 @@ TEST(ApproveCli, AnErrorThatIsNotAboutTheGroupKeepsItsOwnHint)
     EXPECT_EQ(ambiguous.exit_code, 64) << ambiguous.out;
     EXPECT_NE(ambiguous.err.find("task id prefix '0' is ambiguous"), std::string::npos) << ambiguous.err;
     EXPECT_EQ(ambiguous.err.find("--group"), std::string::npos) << ambiguous.err;
+    auto rejected_one_of_two = run_cli({"reject", "0", "--as", "bob"}, opts);  // reject has no --group
+    EXPECT_EQ(rejected_one_of_two.exit_code, 64) << rejected_one_of_two.out;
+    EXPECT_NE(rejected_one_of_two.err.find("task id prefix '0' is ambiguous"), std::string::npos)
+        << rejected_one_of_two.err;
+    EXPECT_EQ(rejected_one_of_two.err.find("--group"), std::string::npos) << rejected_one_of_two.err;
 
     auto queue = run_cli({"approve", ids[0], "--as", "bob", "--queue", "nonsense://x"}, opts);
     EXPECT_EQ(queue.exit_code, 64) << queue.out;
