@@ -118,6 +118,9 @@ TEST(PrFollowCli, ClosedByHandIsDeclinedUntilReopened)
     lines = c.remediate(c.report);
     EXPECT_EQ(count_state(lines, "updated"), 5);
     EXPECT_EQ(c.only_pr()["state"], "open");
+    auto twice = run_cli({"pr", "reopen", "1", "--as", "alice"}, c.opts);
+    EXPECT_EQ(twice.exit_code, 1) << "reopening twice";
+    EXPECT_NE(twice.err.find("is open already"), std::string::npos) << twice.err;
     EXPECT_EQ(c.events("pr.declined").size(), 1u);
     EXPECT_EQ(c.events("pr.reopened").size(), 1u);
 }

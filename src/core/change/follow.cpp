@@ -308,12 +308,13 @@ Result<Transition> Follower::reopen(const PullRequest& pr, const std::string& by
 {
     if (pr.state == "merged")
         return fail(Errc::conflict, "pull request " + pr_name(pr) + " was merged; there is nothing to reopen");
+    if (pr.state != "closed")
+        return fail(Errc::conflict, "pull request " + pr_name(pr) + " is " + pr.state + " already");
     auto st = m_opt.db->prepare("DELETE FROM declined_findings WHERE pr_id = ?");
     if (!st) return fail(st.error());
     st->bind(1, pr.id);
     if (auto r = st->run(); !r) return fail(r.error());
-    if (pr.state == "closed")
-        if (auto r = m_opt.delivery.forge->reopen(pr); !r) return fail(r.error());
+    if (auto r = m_opt.delivery.forge->reopen(pr); !r) return fail(r.error());
     return record(pr, "open", "pr.reopened", "reopened by " + by + ": its findings may be proposed again");
 }
 
