@@ -461,5 +461,21 @@ TEST(ValidateCli, ExitCodesFollowTerraform)
     EXPECT_NE(bad.err.find("more.tf: not formatted"), std::string::npos) << bad.err;
 }
 
+TEST(ValidateCli, WithoutTerraformNothingIsValidatedAndItSaysSo)
+{
+    test::TempDir dir;
+    test::RunOptions o;
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    o.env["PATH"] = "/usr/bin:/bin";  // terraform is in /usr/local/bin
+    test::write_file(dir / "tf" / "main.tf", "resource \"terraform_data\" \"a\" {\n  input = \"v1\"\n}\n");
+    auto r = run_cli({"validate", "--json", (dir / "tf").string()}, o);
+    EXPECT_EQ(r.exit_code, 1) << r.out;
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("nothing was validated in '" + (dir / "tf").string() + "': terraform is not on PATH"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("hint: install terraform"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace infra

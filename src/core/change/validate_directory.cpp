@@ -70,6 +70,10 @@ Result<DirectoryValidation> validate_directory(const Site& site, const fs::path&
     DirectoryValidation out;
     auto report = validate(dir, {"."}, task, decision ? *decision : policy::Decision{}, *vopt);
     if (!report) return fail(report.error());
+    if (!report->ran)
+        return fail(Errc::unavailable,
+                    "nothing was validated in " + text::quote(dir.string()) + ": terraform is not on PATH",
+                    "install terraform, or name the steps to run under validation.steps in config.yaml");
     out.report = std::move(*report);
     for (const auto& s : vopt->steps)
         if (s.pipeline) out.remote.push_back(s);
