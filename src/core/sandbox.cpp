@@ -190,6 +190,199 @@ void pump(const Request& req, int in_fd, int out_fd, int err_fd, std::chrono::st
     if (in_fd >= 0) ::close(in_fd);
 }
 
+/// The workspace, canonical, when it is a directory.
+Result<fs::path> checked_workspace(const Request& req)
+{
+    std::error_code ec;
+    fs::path ws = fs::canonical(req.workspace, ec);
+    if (ec || !fs::is_directory(ws, ec))
+        return fail(Errc::not_found, "workspace '" + req.workspace.string() + "' is not a directory");
+    return ws;
+}
+
+/// The user a command on this workspace runs as when we are root. One uid
+/// per workspace: commands on different workspaces (tasks) never share a
+/// process budget.
+uid_t sandbox_uid(const fs::path& ws)
+{
+    return k_sandbox_uid_base + static_cast<uid_t>(std::hash<std::string>{}(ws.string()) % k_sandbox_uid_span);
+}
+
+/// The host directories the command sees: the workspace, then the binds.
+/// As root, the command runs as an unprivileged user so that the process
+/// limit holds; that user may not be able to reach the workspace (a 0700
+/// home above it), so the child binds it (and each bind) onto a stage
+/// directory in /tmp, in a mount namespace of its own, before it drops
+/// privileges. When it goes, the stages are removed, then the directories
+/// given back.
+class Stage {
+public:
+    Stage(bool as_root, uid_t uid, const fs::path& ws, const std::vector<fs::path>& binds)
+        : m_as_root(as_root), m_uid(uid), m_hosts{ws}
+    {
+        m_hosts.insert(m_hosts.end(), binds.begin(), binds.end());
+    }
+    Stage(const Stage&) = delete;
+    Stage& operator=(const Stage&) = delete;
+    ~Stage()
+    {
+        for (const auto& d : m_dirs) ::rmdir(d.c_str());
+    }
+
+    bool as_root() const { return m_as_root; }
+
+    /// As root: hands the workspace and the first writable_binds binds to
+    /// the sandbox user, and makes a stage directory for every directory.
+    Status prepare(std::size_t writable_binds)
+    {
+        if (!m_as_root) return {};
+        for (std::size_t i = 0; i < m_hosts.size(); ++i) {
+            // Writable directories are the sandbox user's while it runs;
+            // read-only ones stay their owner's (they must be readable).
+            if (i <= writable_binds) m_handoffs.emplace_back().give(m_hosts[i], m_uid);
+            std::string tmpl = "/tmp/infra-agent-sandbox-XXXXXX";
+            if (!::mkdtemp(tmpl.data()))
+                return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
+            ::chmod(tmpl.c_str(), 0755);
+            m_dirs.push_back(tmpl);
+        }
+        return {};
+    }
+
+    /// Where bubblewrap finds directory i (0 is the workspace).
+    std::string source(std::size_t i) const { return m_as_root ? m_dirs[i] : m_hosts[i].string(); }
+
+    /// In the child, as root: binds each directory onto its stage in a
+    /// mount namespace of its own, then drops to the sandbox user.
+    void enter(int status_fd) const
+    {
+        if (::unshare(CLONE_NEWNS) != 0) child_fail(status_fd, "cannot create a mount namespace");
+        if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(status_fd, "mount");
+        for (std::size_t i = 0; i < m_hosts.size(); ++i)
+            if (::mount(m_hosts[i].c_str(), m_dirs[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+                child_fail(status_fd, i == 0 ? "cannot stage the workspace" : "cannot stage " + m_hosts[i].string());
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(m_uid, m_uid, m_uid) != 0 ||
+            ::setresuid(m_uid, m_uid, m_uid) != 0)
+            child_fail(status_fd, "cannot drop to the sandbox user");
+    }
+
+private:
+    bool m_as_root;
+    uid_t m_uid;
+    std::vector<fs::path> m_hosts;
+    std::vector<std::string> m_dirs;  // one per host directory, when as root
+    std::list<Handoff> m_handoffs;
+};
+
+/// The command's environment: a fixed base, and the request's variables
+/// whose names are safe to pass.
+std::vector<std::string> command_env(const Request& req)
+{
+    std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin",
+                                    "HOME=/tmp",
+                                    "TMPDIR=/tmp",
+                                    "LANG=C.UTF-8",
+                                    "CHECKPOINT_DISABLE=1",
+                                    "TF_IN_AUTOMATION=1"};
+    for (const auto& [k, v] : req.env)
+        if (safe_env_name(k)) env.push_back(k + "=" + v);
+    return env;
+}
+
+/// The strings as execve takes them: a pointer to each, then a null pointer.
+std::vector<char*> c_strings(std::vector<std::string>& strings)
+{
+    std::vector<char*> out;
+    for (auto& s : strings) out.push_back(s.data());
+    out.push_back(nullptr);
+    return out;
+}
+
+/// The command's stdin, stdout and stderr, and the status pipe on which the
+/// child says why it could not start: [0] reads, [1] writes.
+struct Pipes {
+    int in[2], out[2], err[2], status[2];
+
+    bool open()
+    {
+        return !(::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC) ||
+                 ::pipe2(status, O_CLOEXEC));
+    }
+};
+
+/// In the child, first: its own session (so the whole tree can be killed),
+/// the pipes as stdin, stdout and stderr, no blocked signals, the limits.
+void set_up_child(const Pipes& p, const Limits& limits)
+{
+    ::setsid();
+    ::dup2(p.in[0], 0);
+    ::dup2(p.out[1], 1);
+    ::dup2(p.err[1], 2);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    auto limit = [&](int res, rlim_t v) {
+        rlimit r{v, v};
+        if (::setrlimit(res, &r) != 0) child_fail(p.status[1], "setrlimit");
+    };
+    limit(RLIMIT_CPU, static_cast<rlim_t>(limits.cpu.count()));
+    limit(RLIMIT_AS, limits.memory);
+    limit(RLIMIT_FSIZE, limits.file_size);
+    limit(RLIMIT_NPROC, limits.processes);
+    limit(RLIMIT_CORE, 0);
+}
+
+/// Waits for the command to end; when its time was up, kills its whole
+/// session first and again after. Its wait status.
+int reap(pid_t pid, bool timed_out)
+{
+    if (timed_out) ::kill(-pid, SIGKILL);  // the whole session: every process it started
+    int status = 0;
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (timed_out) ::kill(-pid, SIGKILL);
+    return status;
+}
+
+/// What the child wrote on the status pipe (nothing when the command
+/// started), then closes it.
+std::string child_error(int fd)
+{
+    std::string error;
+    char buf[4096];
+    ssize_t got;
+    while ((got = ::read(fd, buf, sizeof buf)) > 0) error.append(buf, static_cast<std::size_t>(got));
+    ::close(fd);
+    return error;
+}
+
+/// The parent's side once the child is forked: pumps the pipes until the
+/// command ends or its time is up, reaps it, and tells what came of it.
+Result<Outcome> collect(const Request& req, const Pipes& p, pid_t pid, std::chrono::steady_clock::time_point start,
+                        Mode mode)
+{
+    ::close(p.in[0]);
+    ::close(p.out[1]);
+    ::close(p.err[1]);
+    ::close(p.status[1]);
+
+    Outcome o;
+    pump(req, p.in[1], p.out[0], p.err[0], start + req.limits.wall, o);
+    int status = reap(pid, o.timed_out);
+    ::close(p.out[0]);
+    ::close(p.err[0]);
+    std::string error = child_error(p.status[0]);
+    o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (!error.empty()) return fail(Errc::unavailable, "cannot start the sandbox: " + error);
+    if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
+    if (WIFSIGNALED(status)) o.signal = WTERMSIG(status);
+    // bubblewrap reports its own failures as "bwrap: ..." with exit 1.
+    if (mode == Mode::bwrap && o.exit_code == 1 && o.err.rfind("bwrap: ", 0) == 0)
+        return fail(Errc::unavailable, "the sandbox could not start: " + std::string(text::trim(o.err)),
+                    "sandboxed work never runs unsandboxed");
+    return o;
+}
+
 }  // namespace
 
 Result<Mode> parse_mode(std::string_view s)
@@ -231,136 +424,36 @@ Result<Sandbox> Sandbox::create(Mode mode, const std::string& bwrap_path)
 Result<Outcome> Sandbox::run(const Request& req) const
 {
     if (req.argv.empty()) return fail(Errc::usage, "no command to run");
-    std::error_code ec;
-    fs::path ws = fs::canonical(req.workspace, ec);
-    if (ec || !fs::is_directory(ws, ec))
-        return fail(Errc::not_found, "workspace '" + req.workspace.string() + "' is not a directory");
-
-    auto binds = checked_binds(req, ws);
+    auto ws = checked_workspace(req);
+    if (!ws) return fail(ws.error());
+    auto binds = checked_binds(req, *ws);
     if (!binds) return fail(binds.error());
+    Stage stage(m_mode == Mode::bwrap && ::getuid() == 0, sandbox_uid(*ws), *ws, *binds);
+    if (auto staged = stage.prepare(req.binds.size()); !staged) return fail(staged.error());
 
-    // As root, the command runs as an unprivileged user so that the process
-    // limit holds; that user may not be able to reach the workspace (a
-    // 0700 home above it), so the child binds it (and each bind) onto a
-    // stage directory in /tmp, in a mount namespace of its own, before it
-    // drops privileges.
-    bool as_root = m_mode == Mode::bwrap && ::getuid() == 0;
-    // One uid per workspace: commands on different workspaces (tasks) never
-    // share a process budget.
-    uid_t run_uid = k_sandbox_uid_base + static_cast<uid_t>(std::hash<std::string>{}(ws.string()) % k_sandbox_uid_span);
-    std::vector<fs::path> hosts = {ws};
-    hosts.insert(hosts.end(), binds->begin(), binds->end());
-    std::vector<std::string> stages;  // one per host directory, when as root
-    std::list<Handoff> handoffs;
-    struct StageCleanup {
-        std::vector<std::string>& dirs;
-        ~StageCleanup()
-        {
-            for (const auto& d : dirs) ::rmdir(d.c_str());
-        }
-    } cleanup{stages};
-    if (as_root) {
-        for (std::size_t i = 0; i < hosts.size(); ++i) {
-            // Writable directories are the sandbox user's while it runs;
-            // read-only ones stay their owner's (they must be readable).
-            if (i <= req.binds.size()) handoffs.emplace_back().give(hosts[i], run_uid);
-            std::string tmpl = "/tmp/infra-agent-sandbox-XXXXXX";
-            if (!::mkdtemp(tmpl.data()))
-                return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
-            ::chmod(tmpl.c_str(), 0755);
-            stages.push_back(tmpl);
-        }
-    }
-    auto source = [&](std::size_t i) { return as_root ? stages[i] : hosts[i].string(); };
-
+    std::vector<std::string> env = command_env(req);
     std::vector<std::string> args;
-    std::vector<std::string> env = {"PATH=/usr/local/bin:/usr/bin:/bin",
-                                    "HOME=/tmp",
-                                    "TMPDIR=/tmp",
-                                    "LANG=C.UTF-8",
-                                    "CHECKPOINT_DISABLE=1",
-                                    "TF_IN_AUTOMATION=1"};
-    for (const auto& [k, v] : req.env)
-        if (safe_env_name(k)) env.push_back(k + "=" + v);
-    if (m_mode == Mode::bwrap) args = bwrap_args(m_bwrap, req, ws, *binds, source, env);
+    auto source = [&](std::size_t i) { return stage.source(i); };
+    if (m_mode == Mode::bwrap) args = bwrap_args(m_bwrap, req, *ws, *binds, source, env);
     args.insert(args.end(), req.argv.begin(), req.argv.end());
-
-    int in_pipe[2], out_pipe[2], err_pipe[2], status_pipe[2];
-    if (::pipe2(in_pipe, O_CLOEXEC) || ::pipe2(out_pipe, O_CLOEXEC) || ::pipe2(err_pipe, O_CLOEXEC) ||
-        ::pipe2(status_pipe, O_CLOEXEC))
-        return fail(Errc::unavailable, std::string("cannot create pipes: ") + std::strerror(errno));
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
+    Pipes p;
+    if (!p.open()) return fail(Errc::unavailable, std::string("cannot create pipes: ") + std::strerror(errno));
+    std::vector<char*> argv = c_strings(args);
+    std::vector<char*> envp = c_strings(env);
 
     auto start = std::chrono::steady_clock::now();
     pid_t pid = ::fork();
     if (pid < 0) return fail(Errc::unavailable, std::string("cannot fork: ") + std::strerror(errno));
     if (pid == 0) {
-        // The child: its own session (so the whole tree can be killed), the
-        // limits, an unprivileged user when we are root, then exec.
-        ::setsid();
-        ::dup2(in_pipe[0], 0);
-        ::dup2(out_pipe[1], 1);
-        ::dup2(err_pipe[1], 2);
-        sigset_t none;
-        sigemptyset(&none);
-        ::sigprocmask(SIG_SETMASK, &none, nullptr);
-        auto limit = [&](int res, rlim_t v) {
-            rlimit r{v, v};
-            if (::setrlimit(res, &r) != 0) child_fail(status_pipe[1], "setrlimit");
-        };
-        limit(RLIMIT_CPU, static_cast<rlim_t>(req.limits.cpu.count()));
-        limit(RLIMIT_AS, req.limits.memory);
-        limit(RLIMIT_FSIZE, req.limits.file_size);
-        limit(RLIMIT_NPROC, req.limits.processes);
-        limit(RLIMIT_CORE, 0);
-        if (as_root) {
-            if (::unshare(CLONE_NEWNS) != 0) child_fail(status_pipe[1], "cannot create a mount namespace");
-            if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) child_fail(status_pipe[1], "mount");
-            for (std::size_t i = 0; i < hosts.size(); ++i)
-                if (::mount(hosts[i].c_str(), stages[i].c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-                    child_fail(status_pipe[1],
-                               i == 0 ? "cannot stage the workspace" : "cannot stage " + hosts[i].string());
-            if (::setgroups(0, nullptr) != 0 || ::setresgid(run_uid, run_uid, run_uid) != 0 ||
-                ::setresuid(run_uid, run_uid, run_uid) != 0)
-                child_fail(status_pipe[1], "cannot drop to the sandbox user");
-        }
-        if (m_mode == Mode::none && ::chdir(ws.c_str()) != 0) child_fail(status_pipe[1], "chdir");
+        // The child: its own session, the limits, an unprivileged user when
+        // we are root, then exec.
+        set_up_child(p, req.limits);
+        if (stage.as_root()) stage.enter(p.status[1]);
+        if (m_mode == Mode::none && ::chdir(ws->c_str()) != 0) child_fail(p.status[1], "chdir");
         ::execve(argv[0], argv.data(), envp.data());
-        child_fail(status_pipe[1], "cannot run " + args[0]);
+        child_fail(p.status[1], "cannot run " + args[0]);
     }
-    ::close(in_pipe[0]);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    ::close(status_pipe[1]);
-
-    Outcome o;
-    pump(req, in_pipe[1], out_pipe[0], err_pipe[0], start + req.limits.wall, o);
-    if (o.timed_out) ::kill(-pid, SIGKILL);  // the whole session: every process it started
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (o.timed_out) ::kill(-pid, SIGKILL);
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    std::string child_error;
-    char buf[4096];
-    ssize_t got;
-    while ((got = ::read(status_pipe[0], buf, sizeof buf)) > 0) child_error.append(buf, static_cast<std::size_t>(got));
-    ::close(status_pipe[0]);
-    o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    if (!child_error.empty()) return fail(Errc::unavailable, "cannot start the sandbox: " + child_error);
-    if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
-    if (WIFSIGNALED(status)) o.signal = WTERMSIG(status);
-    // bubblewrap reports its own failures as "bwrap: ..." with exit 1.
-    if (m_mode == Mode::bwrap && o.exit_code == 1 && o.err.rfind("bwrap: ", 0) == 0)
-        return fail(Errc::unavailable, "the sandbox could not start: " + std::string(text::trim(o.err)),
-                    "sandboxed work never runs unsandboxed");
-    return o;
+    return collect(req, p, pid, start, m_mode);
 }
 
 }  // namespace infra::core::sandbox

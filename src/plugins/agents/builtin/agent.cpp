@@ -12,6 +12,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 namespace infra::plugins::agents {
@@ -26,6 +27,231 @@ std::string parent_dir(const std::string& path)
 {
     auto slash = path.rfind('/');
     return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+/// What one finding is about: the check that fixes it, and the resource
+/// block in its module (every .tf file of the finding's directory).
+struct Target {
+    std::string rule;
+    const builtin::Check* check = nullptr;
+    std::string dir;  ///< the module's directory, "." for the workspace root
+    builtin::Module module;
+    std::string resource;  ///< type.name
+    std::string type;
+    std::string name;
+    std::string file;  ///< the file of the block
+    const core::hcl::Block* block = nullptr;
+};
+
+/// The address of the resource block around a file's line, or "".
+std::string resource_at(const builtin::Module& module, const std::string& file, std::int64_t line)
+{
+    std::string address;
+    auto f = module.files.find(file);
+    if (f != module.files.end())
+        for (const auto& b : f->second.body.blocks)
+            if (b.type == "resource" && b.line <= line && line <= b.end_line) address = b.address();
+    return address;
+}
+
+/// Reads the finding's module into t and finds the resource it names (or
+/// the one at its file and line) as t's resource, type and name; nothing
+/// on success, else why not.
+std::optional<Outcome> locate(const RunContext& ctx, ToolBox& tools, const core::TaskFinding& finding, Target& t)
+{
+    const std::string& file = finding.file;
+    t.resource = !finding.resource.empty() ? finding.resource : ctx.task.context.resource;
+    if (t.resource.rfind("module.", 0) == 0)
+        return Outcome::failure(t.resource + " is inside a module: fix the module's source, not this call");
+    // Code-scanning and SARIF findings name a file and a line, not a resource.
+    auto start_line = finding.start_line;
+    if (t.resource.empty() && (file.empty() || start_line <= 0))
+        return Outcome::failure("the finding names no Terraform resource (type.name), nor a file and line");
+
+    t.dir = file.empty() ? "." : parent_dir(file);
+    if (auto failed = builtin::read_module(tools, t.dir, t.module)) return *failed;
+    if (t.resource.empty()) {
+        t.resource = resource_at(t.module, file, start_line);
+        if (t.resource.empty())
+            return Outcome::failure("no resource block at " + file + ":" + std::to_string(start_line));
+    }
+    auto dot = t.resource.find('.');
+    if (dot == std::string::npos) return Outcome::failure("the finding names no Terraform resource (type.name)");
+    t.type = t.resource.substr(0, dot);
+    t.name = t.resource.substr(dot + 1);
+    return std::nullopt;
+}
+
+Outcome already_passing(const Target& t)
+{
+    return {true,
+            "",
+            {{"changed", false},
+             {"check", t.rule},
+             {"resource", t.resource},
+             {"summary", t.resource + " already passes " + t.rule + "; nothing to change"}},
+            true};
+}
+
+/// The declarations of the variables a fix refers to that the module does
+/// not declare yet, each once.
+std::string missing_declarations(const builtin::Module& module,
+                                 const std::vector<std::pair<std::string, std::string>>& variables)
+{
+    std::string declarations;
+    for (const auto& [var, decl] : variables)
+        if (!module.has_variable(var) && declarations.find("\"" + var + "\"") == std::string::npos)
+            declarations += (declarations.empty() ? "" : "\n") + decl;
+    return declarations;
+}
+
+/// terraform fmt, in the sandbox, when terraform is installed: the fix
+/// must not add formatting problems (a file may have had some already).
+class FmtCheck {
+public:
+    /// Counts the problems of the module's edited files before the fix is written.
+    FmtCheck(const RunContext& ctx, ToolBox& tools, const builtin::Module& module)
+        : m_tools(tools), m_used(ctx.sandbox && tools.allowed("run_command") && core::agent::terraform_installed())
+    {
+        std::vector<std::string> edited;
+        for (const auto& [path, editor] : module.editors) edited.push_back(path);
+        m_before = m_used ? problems(edited) : -1;
+    }
+
+    /// Why the changed files need more reformatting than before, if they do.
+    std::optional<std::string> worse(const std::vector<std::string>& changed)
+    {
+        if (!m_used || m_before < 0) return std::nullopt;
+        long after = problems(changed);
+        if (after > m_before)
+            return "terraform fmt -check rejects the fixed files (" + std::to_string(after - m_before) +
+                   " more lines to reformat)";
+        m_state = m_before == 0 ? "ok" : "ok (formatting that was already off is left as it was)";
+        return std::nullopt;
+    }
+
+    /// What the check found for the report; "" when it did not run.
+    const std::string& state() const { return m_state; }
+
+private:
+    /// The lines terraform fmt would add to the files, or -1 when it could not run.
+    long problems(const std::vector<std::string>& files)
+    {
+        std::vector<std::string> argv = {"terraform", "fmt", "-check", "-diff", "-no-color"};
+        argv.insert(argv.end(), files.begin(), files.end());
+        auto r = m_tools.call("run_command", {{"argv", argv}});
+        if (!r.ok) return -1;
+        long n = 0;
+        std::string out = core::string_member(r.output, "stdout");
+        for (std::size_t pos = 0; (pos = out.find("\n+", pos)) != std::string::npos; ++pos)
+            if (out.compare(pos + 1, 3, "+++") != 0) ++n;
+        return n;
+    }
+
+    ToolBox& m_tools;
+    bool m_used;
+    long m_before = -1;
+    std::string m_state;
+};
+
+/// Writes a fix's files through the tools and keeps what they held before,
+/// so that a fix that fails after writing leaves the files as they were,
+/// for the group's next fix.
+class FixWriter {
+public:
+    explicit FixWriter(ToolBox& tools) : m_tools(tools) {}
+
+    /// Writes each file the module's editors changed; nothing on success, else why not.
+    std::optional<Outcome> write_edits(builtin::Module& module)
+    {
+        for (auto& [path, editor] : module.editors) {
+            auto text = editor->apply(path);
+            if (!text) return undo(text.error().message);
+            remember(path);
+            auto w = m_tools.call("write_file", {{"path", path}, {"content", *text}});
+            if (!w.ok) return Outcome::failure("cannot write " + path + ": " + w.error, !w.refused);
+            m_changed.push_back(path);
+        }
+        return std::nullopt;
+    }
+
+    /// Variables the fix refers to are declared once, in the module's
+    /// variables.tf; nothing on success, else why not.
+    std::optional<Outcome> add_declarations(const std::string& dir, const std::string& declarations)
+    {
+        if (declarations.empty()) return std::nullopt;
+        std::string vars = dir == "." ? "variables.tf" : dir + "/variables.tf";
+        remember(vars);
+        auto existing = m_tools.call("read_file", {{"path", vars}});
+        std::string content = existing.ok ? existing.output.get<std::string>() : "";
+        if (!content.empty() && content.back() != '\n') content += "\n";
+        if (!content.empty()) content += "\n";
+        auto w = m_tools.call("write_file", {{"path", vars}, {"content", content + declarations}});
+        if (!w.ok) return Outcome::failure("cannot write " + vars + ": " + w.error, !w.refused);
+        m_changed.push_back(vars);
+        return std::nullopt;
+    }
+
+    /// Writes back what the written files held before; a failure saying why.
+    Outcome undo(std::string why)
+    {
+        for (const auto& [path, text] : m_before) m_tools.call("write_file", {{"path", path}, {"content", text}});
+        return Outcome::failure(std::move(why));
+    }
+
+    const std::vector<std::string>& changed() const { return m_changed; }
+
+private:
+    void remember(const std::string& path)
+    {
+        auto r = m_tools.call("read_file", {{"path", path}});
+        if (!m_before.count(path)) m_before[path] = r.ok ? r.output.get<std::string>() : "";
+    }
+
+    ToolBox& m_tools;
+    std::map<std::string, std::string> m_before;
+    std::vector<std::string> m_changed;
+};
+
+/// The detector checks the result again: why the written module does not
+/// make the resource pass, if it does not.
+std::optional<std::string> recheck(ToolBox& tools, const Target& t)
+{
+    builtin::Module after;
+    for (const auto& [path, f] : t.module.files) {
+        auto read = tools.call("read_file", {{"path", path}});
+        if (!read.ok) return "cannot read " + path + " back: " + read.error;
+        auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
+        if (!parsed) return "the fix left " + path + " unparsable: " + parsed.error().message;
+        after.files.emplace(path, std::move(*parsed));
+    }
+    auto [file, fixed] = after.find(t.type, t.name);
+    if (!fixed || t.check->fails(after, *file, *fixed)) return "the fix did not make " + t.resource + " pass " + t.rule;
+    return std::nullopt;
+}
+
+/// Applies the check's fix to the block, writes it and checks it again.
+Outcome apply_fix(const RunContext& ctx, ToolBox& tools, Target& t)
+{
+    std::vector<std::string> others = core::other_resources(ctx.task.payload);
+    std::set<std::string> elsewhere(others.begin(), others.end());
+    builtin::FixContext fc{t.module, t.file, *t.block, {}, {}, &elsewhere, {}};
+    t.check->fix(fc);
+    if (!fc.left_alone.empty()) return Outcome::failure(fc.left_alone);
+    std::string declarations = missing_declarations(t.module, fc.variables);
+
+    FmtCheck fmt(ctx, tools, t.module);
+    FixWriter writer(tools);
+    if (auto failed = writer.write_edits(t.module)) return *failed;
+    if (auto failed = writer.add_declarations(t.dir, declarations)) return *failed;
+    if (auto why = recheck(tools, t)) return writer.undo(*why);
+    if (auto why = fmt.worse(writer.changed())) return writer.undo(*why);
+
+    std::string summary = "Fixed " + t.rule + " (" + t.check->title + ") on " + t.resource;
+    json result = {{"changed", true},   {"check", t.rule},      {"resource", t.resource}, {"files", writer.changed()},
+                   {"notes", fc.notes}, {"diff", tools.diff()}, {"summary", summary}};
+    if (!fmt.state().empty()) result["terraformFmt"] = fmt.state();
+    return {true, "", result, true};
 }
 
 class Builtin final : public core::agent::Agent {
@@ -112,136 +338,21 @@ private:
         auto no_fix = [&](const std::string& why) {
             return alone ? builtin::hand_over(m_fallback, ctx, why) : Outcome::failure(why);
         };
-        const std::string& rule = finding.canonical_rule_id;
-        const std::string& file = finding.file;
-        std::string resource = !finding.resource.empty() ? finding.resource : ctx.task.context.resource;
-        if (rule.empty()) return Outcome::failure("the task has no finding (payload.finding.canonicalRuleId) to fix");
+        Target t;
+        t.rule = finding.canonical_rule_id;
+        if (t.rule.empty()) return Outcome::failure("the task has no finding (payload.finding.canonicalRuleId) to fix");
         if (auto all = builtin::checks(); !all) return Outcome::failure(all.error().message + "; " + all.error().hint);
-        const builtin::Check* check = builtin::find_check(rule);
-        if (!check) return no_fix("the builtin agent has no fix for " + rule);
-        if (resource.rfind("module.", 0) == 0)
-            return Outcome::failure(resource + " is inside a module: fix the module's source, not this call");
-        // Code-scanning and SARIF findings name a file and a line, not a resource.
-        auto start_line = finding.start_line;
-        if (resource.empty() && (file.empty() || start_line <= 0))
-            return Outcome::failure("the finding names no Terraform resource (type.name), nor a file and line");
-
-        // The module is every .tf file of the finding's directory.
-        std::string dir = file.empty() ? "." : parent_dir(file);
-        builtin::Module module;
-        if (auto failed = builtin::read_module(tools, dir, module)) return *failed;
-        if (resource.empty()) {
-            auto f = module.files.find(file);
-            if (f != module.files.end())
-                for (const auto& b : f->second.body.blocks)
-                    if (b.type == "resource" && b.line <= start_line && start_line <= b.end_line)
-                        resource = b.address();
-            if (resource.empty())
-                return Outcome::failure("no resource block at " + file + ":" + std::to_string(start_line));
-        }
-        auto dot = resource.find('.');
-        if (dot == std::string::npos) return Outcome::failure("the finding names no Terraform resource (type.name)");
-        std::string type = resource.substr(0, dot), name = resource.substr(dot + 1);
-        if (std::find(check->types.begin(), check->types.end(), type) == check->types.end())
-            return no_fix(rule + " is not fixed on " + type + " resources by the builtin agent");
-        auto [where, block] = module.find(type, name);
-        if (!block) return Outcome::failure(resource + " is not in " + (dir == "." ? "the workspace root" : dir));
-        std::string block_file = *where;
-        if (!check->fails(module, block_file, *block))
-            return {true,
-                    "",
-                    {{"changed", false},
-                     {"check", rule},
-                     {"resource", resource},
-                     {"summary", resource + " already passes " + rule + "; nothing to change"}},
-                    true};
-
-        std::vector<std::string> others = core::other_resources(ctx.task.payload);
-        std::set<std::string> elsewhere(others.begin(), others.end());
-        builtin::FixContext fc{module, block_file, *block, {}, {}, &elsewhere, {}};
-        check->fix(fc);
-        if (!fc.left_alone.empty()) return Outcome::failure(fc.left_alone);
-        // Variables the fix refers to are declared once, in variables.tf.
-        std::string declarations;
-        for (const auto& [var, decl] : fc.variables)
-            if (!module.has_variable(var) && declarations.find("\"" + var + "\"") == std::string::npos)
-                declarations += (declarations.empty() ? "" : "\n") + decl;
-
-        // terraform fmt, in the sandbox, when terraform is installed: the fix
-        // must not add formatting problems (a file may have had some already).
-        bool use_fmt = ctx.sandbox && tools.allowed("run_command") && core::agent::terraform_installed();
-        auto fmt_problems = [&](const std::vector<std::string>& files) -> long {
-            std::vector<std::string> argv = {"terraform", "fmt", "-check", "-diff", "-no-color"};
-            argv.insert(argv.end(), files.begin(), files.end());
-            auto r = tools.call("run_command", {{"argv", argv}});
-            if (!r.ok) return -1;
-            long n = 0;
-            std::string out = core::string_member(r.output, "stdout");
-            for (std::size_t pos = 0; (pos = out.find("\n+", pos)) != std::string::npos; ++pos)
-                if (out.compare(pos + 1, 3, "+++") != 0) ++n;
-            return n;
-        };
-        std::vector<std::string> edited;
-        for (const auto& [path, editor] : module.editors) edited.push_back(path);
-        long fmt_before = use_fmt ? fmt_problems(edited) : -1;
-
-        // A fix that fails after writing leaves the files as they were, for the group's next fix.
-        std::map<std::string, std::string> before;
-        auto undo = [&](std::string why) {
-            for (const auto& [path, text] : before) tools.call("write_file", {{"path", path}, {"content", text}});
-            return Outcome::failure(std::move(why));
-        };
-        auto remember = [&](const std::string& path) {
-            auto r = tools.call("read_file", {{"path", path}});
-            if (!before.count(path)) before[path] = r.ok ? r.output.get<std::string>() : "";
-        };
-        std::vector<std::string> changed;
-        for (auto& [path, editor] : module.editors) {
-            auto text = editor->apply(path);
-            if (!text) return undo(text.error().message);
-            remember(path);
-            auto w = tools.call("write_file", {{"path", path}, {"content", *text}});
-            if (!w.ok) return Outcome::failure("cannot write " + path + ": " + w.error, !w.refused);
-            changed.push_back(path);
-        }
-        if (!declarations.empty()) {
-            std::string vars = dir == "." ? "variables.tf" : dir + "/variables.tf";
-            remember(vars);
-            auto existing = tools.call("read_file", {{"path", vars}});
-            std::string content = existing.ok ? existing.output.get<std::string>() : "";
-            if (!content.empty() && content.back() != '\n') content += "\n";
-            if (!content.empty()) content += "\n";
-            auto w = tools.call("write_file", {{"path", vars}, {"content", content + declarations}});
-            if (!w.ok) return Outcome::failure("cannot write " + vars + ": " + w.error, !w.refused);
-            changed.push_back(vars);
-        }
-
-        // The detector checks the result again: the fix must make it pass.
-        builtin::Module after;
-        for (const auto& [path, f] : module.files) {
-            auto read = tools.call("read_file", {{"path", path}});
-            if (!read.ok) return undo("cannot read " + path + " back: " + read.error);
-            auto parsed = core::hcl::parse(read.output.get<std::string>(), path);
-            if (!parsed) return undo("the fix left " + path + " unparsable: " + parsed.error().message);
-            after.files.emplace(path, std::move(*parsed));
-        }
-        auto [w2, fixed] = after.find(type, name);
-        if (!fixed || check->fails(after, *w2, *fixed))
-            return undo("the fix did not make " + resource + " pass " + rule);
-
-        std::string fmt_state;
-        if (use_fmt && fmt_before >= 0) {
-            long fmt_after = fmt_problems(changed);
-            if (fmt_after > fmt_before)
-                return undo("terraform fmt -check rejects the fixed files (" + std::to_string(fmt_after - fmt_before) +
-                            " more lines to reformat)");
-            fmt_state = fmt_before == 0 ? "ok" : "ok (formatting that was already off is left as it was)";
-        }
-        std::string summary = "Fixed " + rule + " (" + check->title + ") on " + resource;
-        json result = {{"changed", true},   {"check", rule},        {"resource", resource}, {"files", changed},
-                       {"notes", fc.notes}, {"diff", tools.diff()}, {"summary", summary}};
-        if (!fmt_state.empty()) result["terraformFmt"] = fmt_state;
-        return {true, "", result, true};
+        t.check = builtin::find_check(t.rule);
+        if (!t.check) return no_fix("the builtin agent has no fix for " + t.rule);
+        if (auto failed = locate(ctx, tools, finding, t)) return *failed;
+        if (std::find(t.check->types.begin(), t.check->types.end(), t.type) == t.check->types.end())
+            return no_fix(t.rule + " is not fixed on " + t.type + " resources by the builtin agent");
+        auto [where, block] = t.module.find(t.type, t.name);
+        if (!block) return Outcome::failure(t.resource + " is not in " + (t.dir == "." ? "the workspace root" : t.dir));
+        t.file = *where;
+        t.block = block;
+        if (!t.check->fails(t.module, t.file, *t.block)) return already_passing(t);
+        return apply_fix(ctx, tools, t);
     }
 
 private:
