@@ -3,7 +3,9 @@
 #include "core/process.hpp"
 #include "core/text.hpp"
 
+#include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
@@ -11,6 +13,7 @@
 #include <functional>
 #include <grp.h>
 #include <list>
+#include <mutex>
 #include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -18,6 +21,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <utility>
 
 namespace infra::core::sandbox {
 
@@ -208,6 +212,13 @@ uid_t sandbox_uid(const fs::path& ws)
     return k_sandbox_uid_base + static_cast<uid_t>(std::hash<std::string>{}(ws.string()) % k_sandbox_uid_span);
 }
 
+/// Once a process: removes what killed processes left in /tmp.
+void sweep_stale_stages()
+{
+    static std::once_flag once;
+    std::call_once(once, [] { remove_stale_stages("/tmp", std::chrono::hours(24)); });
+}
+
 /// The host directories the command sees: the workspace, then the binds.
 /// As root, the command runs as an unprivileged user so that the process
 /// limit holds; that user may not be able to reach the workspace (a 0700
@@ -236,11 +247,12 @@ public:
     Status prepare(std::size_t writable_binds)
     {
         if (!m_as_root) return {};
+        sweep_stale_stages();
         for (std::size_t i = 0; i < m_hosts.size(); ++i) {
             // Writable directories are the sandbox user's while it runs;
             // read-only ones stay their owner's (they must be readable).
             if (i <= writable_binds) m_handoffs.emplace_back().give(m_hosts[i], m_uid);
-            std::string tmpl = "/tmp/infra-agent-sandbox-XXXXXX";
+            std::string tmpl = "/tmp/" + std::string(k_stage_prefix) + std::to_string(::getpid()) + "-XXXXXX";
             if (!::mkdtemp(tmpl.data()))
                 return fail(Errc::unavailable, std::string("cannot create a stage directory: ") + std::strerror(errno));
             ::chmod(tmpl.c_str(), 0755);
@@ -289,6 +301,26 @@ std::vector<std::string> command_env(const Request& req)
     return env;
 }
 
+/// A program named without a directory, found on the command's PATH (the
+/// first PATH= of env). Bubblewrap looks it up inside the sandbox; without
+/// one, it is looked up here, before the fork.
+std::string on_path(const std::string& program, const std::vector<std::string>& env)
+{
+    if (program.find('/') != std::string::npos) return program;
+    for (const auto& e : env) {
+        if (e.rfind("PATH=", 0) != 0) continue;
+        for (const auto& dir : text::split(e.substr(5), ':')) {
+            if (dir.empty()) continue;
+            std::string candidate = dir + "/" + program;
+            struct stat st {};
+            if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0)
+                return candidate;
+        }
+        break;
+    }
+    return program;
+}
+
 /// The strings as execve takes them: a pointer to each, then a null pointer.
 std::vector<char*> c_strings(std::vector<std::string>& strings)
 {
@@ -301,13 +333,31 @@ std::vector<char*> c_strings(std::vector<std::string>& strings)
 /// The command's stdin, stdout and stderr, and the status pipe on which the
 /// child says why it could not start: [0] reads, [1] writes.
 struct Pipes {
-    int in[2], out[2], err[2], status[2];
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+
+    Pipes() = default;
+    Pipes(const Pipes&) = delete;
+    Pipes& operator=(const Pipes&) = delete;
+    /// Closes every end still held: none leaks when opening or forking fails.
+    ~Pipes()
+    {
+        for (int* pair : {in, out, err, status})
+            for (int i : {0, 1}) close(pair[i]);
+    }
 
     bool open()
     {
         return !(::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC) ||
                  ::pipe2(status, O_CLOEXEC));
     }
+
+    static void close(int& fd)
+    {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+    /// Hands an end to whoever closes it.
+    static int take(int& fd) { return std::exchange(fd, -1); }
 };
 
 /// In the child, first: its own session (so the whole tree can be killed),
@@ -358,20 +408,16 @@ std::string child_error(int fd)
 
 /// The parent's side once the child is forked: pumps the pipes until the
 /// command ends or its time is up, reaps it, and tells what came of it.
-Result<Outcome> collect(const Request& req, const Pipes& p, pid_t pid, std::chrono::steady_clock::time_point start,
-                        Mode mode)
+Result<Outcome> collect(const Request& req, Pipes& p, pid_t pid, std::chrono::steady_clock::time_point start, Mode mode)
 {
-    ::close(p.in[0]);
-    ::close(p.out[1]);
-    ::close(p.err[1]);
-    ::close(p.status[1]);
+    for (int* child_end : {&p.in[0], &p.out[1], &p.err[1], &p.status[1]}) Pipes::close(*child_end);
 
     Outcome o;
-    pump(req, p.in[1], p.out[0], p.err[0], start + req.limits.wall, o);
+    pump(req, Pipes::take(p.in[1]), p.out[0], p.err[0], start + req.limits.wall, o);
     int status = reap(pid, o.timed_out);
-    ::close(p.out[0]);
-    ::close(p.err[0]);
-    std::string error = child_error(p.status[0]);
+    Pipes::close(p.out[0]);
+    Pipes::close(p.err[0]);
+    std::string error = child_error(Pipes::take(p.status[0]));
     o.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!error.empty()) return fail(Errc::unavailable, "cannot start the sandbox: " + error);
     if (WIFEXITED(status)) o.exit_code = WEXITSTATUS(status);
@@ -384,6 +430,28 @@ Result<Outcome> collect(const Request& req, const Pipes& p, pid_t pid, std::chro
 }
 
 }  // namespace
+
+std::size_t remove_stale_stages(const fs::path& tmp, std::chrono::seconds min_age)
+{
+    std::size_t removed = 0;
+    std::error_code ec;
+    auto now = fs::file_time_type::clock::now();
+    for (fs::directory_iterator it(tmp, ec), end; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        std::size_t at = std::strlen(k_stage_prefix);
+        std::size_t dash = name.find('-', at);
+        if (name.rfind(k_stage_prefix, 0) != 0 || dash == std::string::npos || dash == at || dash - at > 9) continue;
+        pid_t owner = 0;
+        for (std::size_t i = at; i < dash && owner >= 0; ++i)
+            owner = std::isdigit(static_cast<unsigned char>(name[i])) ? owner * 10 + (name[i] - '0') : -1;
+        if (owner <= 0 || ::kill(owner, 0) == 0 || errno != ESRCH) continue;
+        std::error_code age_ec;
+        auto changed = fs::last_write_time(it->path(), age_ec);
+        if (age_ec || now - changed < min_age) continue;
+        if (::rmdir(it->path().c_str()) == 0) ++removed;
+    }
+    return removed;
+}
 
 Result<Mode> parse_mode(std::string_view s)
 {
@@ -436,6 +504,7 @@ Result<Outcome> Sandbox::run(const Request& req) const
     auto source = [&](std::size_t i) { return stage.source(i); };
     if (m_mode == Mode::bwrap) args = bwrap_args(m_bwrap, req, *ws, *binds, source, env);
     args.insert(args.end(), req.argv.begin(), req.argv.end());
+    if (m_mode == Mode::none) args[0] = on_path(args[0], env);
     Pipes p;
     if (!p.open()) return fail(Errc::unavailable, std::string("cannot create pipes: ") + std::strerror(errno));
     std::vector<char*> argv = c_strings(args);

@@ -79,6 +79,18 @@ private:
     std::string m_bwrap;
 };
 
+/// As root, each directory a command sees is staged at
+/// /tmp/<k_stage_prefix><pid>-XXXXXX, named by the process that staged it,
+/// and removed when the command ends.
+constexpr const char* k_stage_prefix = "infra-agent-sandbox-";
+
+/// Removes the stage directories under tmp that a killed process left (they
+/// are empty on the host): those of a process that is gone, untouched for
+/// min_age in case tmp is shared with another PID namespace. rmdir removes
+/// nothing that is not empty. A root process's first staging does this
+/// for /tmp, with a day. Returns how many it removed.
+std::size_t remove_stale_stages(const std::filesystem::path& tmp, std::chrono::seconds min_age);
+
 /// When infra-agent runs as root, sandboxed commands run as a uid from
 /// [k_sandbox_uid_base, k_sandbox_uid_base + k_sandbox_uid_span) chosen by
 /// workspace: the kernel never limits root's processes, and a uid per

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -217,4 +218,46 @@ TEST_F(SandboxTest, ACommandThatLeavesItsInputUnreadDoesNotEndTheCaller)
     sigset_t pending;
     ::sigpending(&pending);
     EXPECT_EQ(::sigismember(&pending, SIGPIPE), 0);
+}
+
+TEST(SandboxNone, FindsAProgramOnTheCommandsPath)
+{
+    TempDir dir;
+    auto box = Sandbox::create(Mode::none);
+    ASSERT_TRUE(box);
+    Request r;
+    r.argv = {"sh", "-c", "echo $PATH"};
+    r.workspace = dir.path();
+    auto o = box->run(r);
+    ASSERT_TRUE(o) << o.error().message;
+    EXPECT_EQ(o->exit_code, 0) << o->err;
+    EXPECT_EQ(o->out, "/usr/local/bin:/usr/bin:/bin\n");
+    r.argv = {"no-such-program-anywhere"};
+    auto missing = box->run(r);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().message,
+              "cannot start the sandbox: cannot run no-such-program-anywhere: No such file or directory");
+}
+
+TEST(SandboxStages, WhatAKilledProcessLeftIsRemovedAndNothingElse)
+{
+    TempDir tmp;
+    pid_t child = ::fork();
+    if (child == 0) ::_exit(0);
+    ASSERT_GT(child, 0);
+    ::waitpid(child, nullptr, 0);  // gone: its pid names no process
+    std::string dead = std::string(k_stage_prefix) + std::to_string(child) + "-";
+    std::string alive = std::string(k_stage_prefix) + std::to_string(::getpid()) + "-";
+    auto old = std::filesystem::file_time_type::clock::now() - std::chrono::hours(48);
+    for (const std::string& name : {dead + "left01", dead + "fresh1", alive + "inuse1", dead + "notemp",
+                                    std::string(k_stage_prefix) + "XyZ123", std::string("other-dir")}) {
+        std::filesystem::create_directories(tmp / name);
+        if (name == dead + "notemp") write_file(tmp / name / "file", "x");
+        if (name != dead + "fresh1") std::filesystem::last_write_time(tmp / name, old);
+    }
+    EXPECT_EQ(remove_stale_stages(tmp.path(), std::chrono::hours(24)), 1u);
+    EXPECT_FALSE(std::filesystem::exists(tmp / (dead + "left01")));
+    for (const std::string& kept : {dead + "fresh1", alive + "inuse1", dead + "notemp",
+                                    std::string(k_stage_prefix) + "XyZ123", std::string("other-dir")})
+        EXPECT_TRUE(std::filesystem::exists(tmp / kept)) << kept;
 }
