@@ -52,6 +52,29 @@ TEST(Cli, AnUnknownForgeIsNamedWithTheForgesThereAre)
     EXPECT_NE(r.err.find("forges: github, gitlab, local"), std::string::npos) << r.err;
 }
 
+TEST(Cli, AMistypedCommandIsNamedWithTheNearestOneAndTheHelpToRead)
+{
+    auto top = run_cli({"remedate", "report.json"});
+    EXPECT_EQ(top.exit_code, 64);
+    EXPECT_NE(top.err.find("error: 'remedate' is not an infra-agent command"), std::string::npos) << top.err;
+    EXPECT_NE(top.err.find("hint: did you mean 'infra-agent remediate'?"), std::string::npos) << top.err;
+    auto sub = run_cli({"queue", "lss"});
+    EXPECT_EQ(sub.exit_code, 64);
+    EXPECT_NE(sub.err.find("error: 'lss' is not an infra-agent queue command"), std::string::npos) << sub.err;
+    EXPECT_NE(sub.err.find("hint: did you mean 'infra-agent queue ls'?"), std::string::npos) << sub.err;
+    // Other usage errors point at the help of the command that was given.
+    auto shell = run_cli({"completion", "tcsh"});
+    EXPECT_EQ(shell.exit_code, 64);
+    EXPECT_NE(shell.err.find("hint: run 'infra-agent completion --help'"), std::string::npos) << shell.err;
+    auto trace = run_cli({"trace"});
+    EXPECT_EQ(trace.exit_code, 64);
+    EXPECT_NE(trace.err.find("hint: run 'infra-agent trace --help'"), std::string::npos) << trace.err;
+    // Nothing near: the list of commands.
+    auto far = run_cli({"frobnicate"});
+    EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+    EXPECT_NE(far.err.find("hint: run 'infra-agent --help'"), std::string::npos) << far.err;
+}
+
 TEST(Cli, HelpEverywhere)
 {
     auto top = run_cli({"--help"});
