@@ -94,6 +94,26 @@ TEST_F(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
     EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);
 }
 
+TEST_F(RemediateCli, WithoutTerraformEachFixSaysThatTerraformIsMissing)
+{
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    opts.env["PATH"] = "/usr/bin:/bin";  // terraform is in /usr/local/bin
+    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    auto r = run_cli({"remediate", report}, opts);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    int unvalidated = 0;
+    for (const auto& l : test::json_lines(r.out)) {
+        std::string detail = l["detail"];
+        if (detail.find("no fix for") != std::string::npos) continue;
+        EXPECT_EQ(l["state"], "failed") << l.dump();
+        EXPECT_NE(detail.find("terraform is not on PATH"), std::string::npos) << detail;
+        EXPECT_NE(detail.find("https://developer.hashicorp.com/terraform/install"), std::string::npos) << detail;
+        ++unvalidated;
+    }
+    EXPECT_EQ(unvalidated, 7);
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 0u);
+}
+
 TEST_F(RemediateCli, AFindingWhoseTaskVanishedUnderTheWorkerIsAFailureNotASuccess)
 {
     opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
