@@ -114,6 +114,17 @@ TEST_F(RemediateCli, WithoutTerraformEachFixSaysThatTerraformIsMissing)
     EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 0u);
 }
 
+TEST_F(RemediateCli, AReportOfNoKnownFormatSaysHowToNameTheFormatToRemediate)
+{
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    test::write_file(dir / "notes.txt", "not a report\n");
+    auto r = run_cli({"remediate", (dir / "notes.txt").string()}, opts);
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_NE(r.err.find("cannot tell the format of '" + (dir / "notes.txt").string() + "'"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("'infra-agent remediate --source FORMAT FILE'"), std::string::npos) << r.err;
+}
+
 TEST_F(RemediateCli, AFindingWhoseTaskVanishedUnderTheWorkerIsAFailureNotASuccess)
 {
     opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
