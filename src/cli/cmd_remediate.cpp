@@ -12,6 +12,8 @@
 
 #include <cstdlib>
 
+#include <unistd.h>
+
 namespace infra::cli {
 namespace {
 
@@ -23,6 +25,10 @@ struct Options {
 
 int remediate(Options& opt, Context& ctx)
 {
+    // A person who gave no report would wait on a terminal for one to be typed.
+    if (opt.run.reports.empty() && ::isatty(0))
+        return ctx.fail(core::make_error(core::Errc::usage, "remediate needs a scanner report, and none was given",
+                                         "name its file (infra-agent remediate checkov.json), or pipe one in with -"));
     // Inside a git checkout with no state home anywhere, the checkout gets its own.
     auto cwd = std::filesystem::current_path();
     auto top = core::git::find_worktree(cwd);

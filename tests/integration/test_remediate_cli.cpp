@@ -125,6 +125,17 @@ TEST_F(RemediateCli, AReportOfNoKnownFormatSaysHowToNameTheFormatToRemediate)
     EXPECT_NE(r.err.find("'infra-agent remediate --source FORMAT FILE'"), std::string::npos) << r.err;
 }
 
+TEST_F(RemediateCli, NoReportOnATerminalIsAUsageErrorNotAWaitForInput)
+{
+    // script(1) gives the command a terminal for stdin, as a person typing it has (timeout: it used to wait).
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    auto r = test::run_program(
+        "/usr/bin/script", {"-qec", "timeout 20 " + std::string(INFRA_AGENT_BIN) + " remediate", "/dev/null"}, opts);
+    EXPECT_EQ(r.exit_code, 64) << r.out;
+    EXPECT_NE(r.out.find("remediate needs a scanner report, and none was given"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(dir / "home")) << "nothing was made";
+}
+
 TEST_F(RemediateCli, AFindingWhoseTaskVanishedUnderTheWorkerIsAFailureNotASuccess)
 {
     opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
