@@ -186,6 +186,18 @@ TEST(Cli, ConfigFileAndEnvironmentOverrides)
     EXPECT_EQ(run_cli({"config", "get", "queue.url"}, o).out, "postgres://db/x\n");
     EXPECT_EQ(run_cli({"config", "get", "forge.kind"}, o).exit_code, 1);
 
+    // What the file sets is listed; a file that sets nothing says so rather than printing nothing.
+    auto fresh = run_cli({"config", "list"}, in_dir(dir));
+    EXPECT_EQ(fresh.exit_code, 0) << fresh.err;
+    EXPECT_EQ(fresh.out, "queue.url=sqlite://a.db\n");
+    write_file(dir / ".infra-agent/config.yaml", "# nothing set\n");
+    auto empty = run_cli({"config", "list"}, in_dir(dir));
+    EXPECT_EQ(empty.exit_code, 0) << empty.err;
+    EXPECT_EQ(empty.out, "");
+    EXPECT_NE(empty.err.find("no key is set in " + (dir / ".infra-agent/config.yaml").string() + " or the environment"),
+              std::string::npos)
+        << empty.err;
+
     write_file(dir / ".infra-agent/config.yaml", "queue: [\n");
     auto broken = run_cli({"config", "list"}, o);
     EXPECT_EQ(broken.exit_code, 65);
