@@ -76,6 +76,8 @@ void register_remediate(CLI::App& app, Context& ctx)
     cmd->add_option("findings", opt->run.reports,
                     "scanner reports (Checkov, Trivy, tfsec, Prowler, SARIF ...), or - for stdin");
     cmd->add_option("--source", opt->run.source, "the reports' format (default: detected)");
+    cmd->add_option("--root", opt->run.root,
+                    "the directory the scanner scanned, stripped from absolute paths in reports (tfsec's)");
     cmd->add_option("--agent", opt->run.agent,
                     "agent for every finding (default: the task type's, builtin for findings)");
     cmd->add_flag("--dry-run", opt->run.dry_run, "decide and say what would happen; queue and change nothing");

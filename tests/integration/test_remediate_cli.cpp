@@ -136,6 +136,40 @@ TEST_F(RemediateCli, NoReportOnATerminalIsAUsageErrorNotAWaitForInput)
     EXPECT_FALSE(fs::exists(dir / "home")) << "nothing was made";
 }
 
+TEST_F(RemediateCli, ATfsecReportsAbsolutePathsBecomeTheCheckoutsWithRoot)
+{
+    // tfsec writes the scanning machine's paths (/home/kali/Desktop/aws_demo/main.tf).
+    fs::path web = dir / "web";
+    fs::create_directories(web);
+    test::write_file(web / "main.tf", "resource \"aws_instance\" \"demo\" {\n"
+                                      "  ami           = \"ami-12345678\"\n"
+                                      "  instance_type = \"t3.micro\"\n"
+                                      "}\n");
+    test::git(web, "init -q");
+    test::git(web, "add -A");
+    test::git(web, "commit -q -m initial");
+    opts.cwd = web.string();
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    test::write_file(dir / "home" / "config.yaml", "validation:\n  steps: [terraform-fmt]\n");
+    std::string tfsec = test::sample("scanners/tfsec/webserver-results.json").string();
+
+    auto lost = run_cli({"remediate", tfsec}, opts);
+    EXPECT_EQ(lost.exit_code, 1) << lost.err;
+    EXPECT_NE(lost.err.find("the report names files by absolute paths ('/home/kali/Desktop/aws_demo/main.tf')"),
+              std::string::npos)
+        << lost.err;
+    EXPECT_NE(lost.err.find("pass --root DIR"), std::string::npos) << lost.err;
+
+    auto r = run_cli({"remediate", "--root", "/home/kali/Desktop/aws_demo", tfsec}, opts);
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // the security group is not in this checkout
+    EXPECT_EQ(r.err.find("absolute paths"), std::string::npos) << r.err;
+    std::set<std::string> opened;
+    for (const auto& l : test::json_lines(r.out))
+        if (l["state"] == "opened") opened.insert(l["finding"].get<std::string>());
+    EXPECT_EQ(opened, (std::set<std::string>{"CKV_AWS_79 aws_instance.demo", "CKV_AWS_8 aws_instance.demo"})) << r.out;
+}
+
 TEST_F(RemediateCli, AFindingWhoseTaskVanishedUnderTheWorkerIsAFailureNotASuccess)
 {
     opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
