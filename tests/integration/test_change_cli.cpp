@@ -466,6 +466,20 @@ TEST(ValidateCli, ExitCodesFollowTerraform)
     EXPECT_NE(bad.err.find("more.tf: not formatted"), std::string::npos) << bad.err;
 }
 
+TEST(ValidateCli, ADirectoryWithoutTerraformFilesIsNamedNotPlanned)
+{
+    // It used to run terraform plan there and fail with its "No configuration files" (exit 3).
+    test::TempDir dir;
+    test::RunOptions o;
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    test::write_file(dir / "envs" / "prod" / "main.tf", "resource \"terraform_data\" \"a\" {\n}\n");
+    auto r = run_cli({"validate", "--json", (dir / "envs").string()}, o);
+    EXPECT_EQ(r.exit_code, 64) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("no Terraform files (*.tf) in '" + (dir / "envs").string() + "'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("hint: name a Terraform root directory"), std::string::npos) << r.err;
+}
+
 TEST(ValidateCli, WithoutTerraformNothingIsValidatedAndItSaysSo)
 {
     test::TempDir dir;
