@@ -66,7 +66,6 @@ int validate(const Options& opt, Context& ctx)
             if (!s.ok) ctx.print(s.output);
         }
         for (const auto& s : report.skipped) ctx.print("skip  " + s + "\n");
-        if (!report.ran) ctx.print("nothing to run: terraform is not on PATH and validation.steps is empty\n");
         if (!report.plan_summary.empty()) ctx.print("plan: " + report.plan_summary + "\n");
     }
     if (!report.ok) return ctx.fail(core::make_error(core::Errc::denied, "validation failed: " + report.failure));
