@@ -8,6 +8,7 @@
 #include "cli/policy_common.hpp"
 #include "cli/remediate_view.hpp"
 #include "core/git.hpp"
+#include "core/input.hpp"
 #include "core/remediate.hpp"
 
 #include <cstdlib>
@@ -29,6 +30,10 @@ int remediate(Options& opt, Context& ctx)
     if (opt.run.reports.empty() && ::isatty(0))
         return ctx.fail(core::make_error(core::Errc::usage, "remediate needs a scanner report, and none was given",
                                          "name its file (infra-agent remediate checkov.json), or pipe one in with -"));
+    // A report that cannot be read leaves nothing behind, not even a state home.
+    for (const auto& file : opt.run.reports)
+        if (file != "-")
+            if (auto readable = core::ByteSource::open(file); !readable) return ctx.fail(readable.error());
     // Inside a git checkout with no state home anywhere, the checkout gets its own.
     auto cwd = std::filesystem::current_path();
     auto top = core::git::find_worktree(cwd);

@@ -170,6 +170,17 @@ TEST_F(RemediateCli, ATfsecReportsAbsolutePathsBecomeTheCheckoutsWithRoot)
     EXPECT_EQ(opened, (std::set<std::string>{"CKV_AWS_79 aws_instance.demo", "CKV_AWS_8 aws_instance.demo"})) << r.out;
 }
 
+TEST_F(RemediateCli, AReportThatIsNotThereLeavesNoStateHomeBehind)
+{
+    opts.env["INFRA_AGENT_HOME"] = std::nullopt;
+    opts.env["XDG_STATE_HOME"] = (dir / "xdg").string();
+    auto r = run_cli({"remediate", "chekov.json"}, opts);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("cannot open 'chekov.json': No such file or directory"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(repo / ".infra-agent")) << r.err;
+    EXPECT_EQ(r.err.find("created"), std::string::npos) << r.err;
+}
+
 TEST_F(RemediateCli, AFindingWhoseTaskVanishedUnderTheWorkerIsAFailureNotASuccess)
 {
     opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
