@@ -466,6 +466,26 @@ TEST(ValidateCli, ExitCodesFollowTerraform)
     EXPECT_NE(bad.err.find("more.tf: not formatted"), std::string::npos) << bad.err;
 }
 
+TEST(ValidateCli, ProvidersThatCannotBeInstalledAreAFailureToRunNotAFailedChange)
+{
+    // No registry answers for registry.invalid: the change is not at fault, so not exit 3.
+    test::TempDir dir;
+    test::RunOptions o;
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    test::write_file(dir / "tf" / "main.tf", "terraform {\n"
+                                             "  required_providers {\n"
+                                             "    nothing = {\n"
+                                             "      source = \"registry.invalid/acme/nothing\"\n"
+                                             "    }\n"
+                                             "  }\n"
+                                             "}\n");
+    auto r = run_cli({"validate", (dir / "tf").string()}, o);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("error: could not validate: providers for the root: cannot install the providers"),
+              std::string::npos)
+        << r.err;
+}
+
 TEST(ValidateCli, ADirectoryWithoutTerraformFilesIsNamedNotPlanned)
 {
     // It used to run terraform plan there and fail with its "No configuration files" (exit 3).
