@@ -4,6 +4,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/external.hpp"
 #include "cli/manual.hpp"
+#include "cli/usage_error.hpp"
 #include "plugins/register_builtin.hpp"
 
 #include <spdlog/spdlog.h>
@@ -138,12 +139,7 @@ int run(int argc, char** argv)
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         ctx.setup_logging();
-        std::string what = e.what();
-        if (!name.empty() && !find_subcommand(app, name) && what.find("requires") == std::string::npos && index > 0)
-            spdlog::error("'{}' is not an infra-agent command", name);
-        else spdlog::error("{}", what);
-        spdlog::error("hint: run 'infra-agent --help' for the commands and their flags");
-        return exit_code::usage;
+        return report_usage_error(app, e, index > 0 ? name : std::string{});
     }
     ctx.setup_logging();
     if (show_version) {

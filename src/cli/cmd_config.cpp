@@ -23,7 +23,11 @@ int list(Context& ctx)
     auto cfg = ctx.config();
     if (!cfg) return ctx.fail(cfg.error());
     nlohmann::json out = nlohmann::json::object();
-    for (const auto& [key, v] : (*cfg)->list()) {
+    auto settings = (*cfg)->list();
+    if (settings.empty() && !ctx.json(Output::value))
+        ctx.note("no key is set in " + (*cfg)->file().string() +
+                 " or the environment: every key has its default (README.md, Configuration)");
+    for (const auto& [key, v] : settings) {
         // A listing ends up in logs: passwords in URLs show as ***
         // (`config get KEY` prints a value as it is, for scripts).
         std::string value = v.first.find("://") == std::string::npos ? v.first : core::text::redact_url(v.first);

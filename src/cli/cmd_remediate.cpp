@@ -8,9 +8,12 @@
 #include "cli/policy_common.hpp"
 #include "cli/remediate_view.hpp"
 #include "core/git.hpp"
+#include "core/input.hpp"
 #include "core/remediate.hpp"
 
 #include <cstdlib>
+
+#include <unistd.h>
 
 namespace infra::cli {
 namespace {
@@ -23,6 +26,14 @@ struct Options {
 
 int remediate(Options& opt, Context& ctx)
 {
+    // A person who gave no report would wait on a terminal for one to be typed.
+    if (opt.run.reports.empty() && ::isatty(0))
+        return ctx.fail(core::make_error(core::Errc::usage, "remediate needs a scanner report, and none was given",
+                                         "name its file (infra-agent remediate checkov.json), or pipe one in with -"));
+    // A report that cannot be read leaves nothing behind, not even a state home.
+    for (const auto& file : opt.run.reports)
+        if (file != "-")
+            if (auto readable = core::ByteSource::open(file); !readable) return ctx.fail(readable.error());
     // Inside a git checkout with no state home anywhere, the checkout gets its own.
     auto cwd = std::filesystem::current_path();
     auto top = core::git::find_worktree(cwd);
@@ -70,6 +81,8 @@ void register_remediate(CLI::App& app, Context& ctx)
     cmd->add_option("findings", opt->run.reports,
                     "scanner reports (Checkov, Trivy, tfsec, Prowler, SARIF ...), or - for stdin");
     cmd->add_option("--source", opt->run.source, "the reports' format (default: detected)");
+    cmd->add_option("--root", opt->run.root,
+                    "the directory the scanner scanned, stripped from absolute paths in reports (tfsec's)");
     cmd->add_option("--agent", opt->run.agent,
                     "agent for every finding (default: the task type's, builtin for findings)");
     cmd->add_flag("--dry-run", opt->run.dry_run, "decide and say what would happen; queue and change nothing");

@@ -66,10 +66,13 @@ int validate(const Options& opt, Context& ctx)
             if (!s.ok) ctx.print(s.output);
         }
         for (const auto& s : report.skipped) ctx.print("skip  " + s + "\n");
-        if (!report.ran) ctx.print("nothing to run: terraform is not on PATH and validation.steps is empty\n");
         if (!report.plan_summary.empty()) ctx.print("plan: " + report.plan_summary + "\n");
     }
-    if (!report.ok) return ctx.fail(core::make_error(core::Errc::denied, "validation failed: " + report.failure));
+    // A change that fails is exit 3; a pipeline that could not run here (no registry) is exit 1.
+    if (!report.ok)
+        return ctx.fail(
+            core::make_error(report.unavailable ? core::Errc::unavailable : core::Errc::denied,
+                             (report.unavailable ? "could not validate: " : "validation failed: ") + report.failure));
     if (opt.detailed && report.changes) return exit_code::changes;
     return exit_code::ok;
 }
@@ -92,7 +95,8 @@ void register_validate(CLI::App& app, Context& ctx)
                 "plan -detailed-exitcode and the plan-scope check of show -json, all in the sandbox (no network).\n"
                 "Remote pipelines among the steps (pipeline: github-actions, github-checks, gitlab) run when a\n"
                 "worker has pushed a task's branch, and are skipped here.\n"
-                "Exit 0 when it passes, 3 when it fails, 2 with --detailed-exitcode when the plan has changes.");
+                "Exit 0 when it passes, 3 when it fails, 2 with --detailed-exitcode when the plan has changes, 1 when\n"
+                "it cannot run here (the providers the root uses cannot be installed).");
     ctx.on_run(cmd, [opt, &ctx] { return validate(*opt, ctx); });
 }
 

@@ -23,7 +23,7 @@ const std::vector<std::pair<std::string, std::string>>& examples_of(const std::s
           {"infra-agent --home /var/lib/infra-agent init", "create a state home for a service"}}},
         {"remediate",
          {{"infra-agent remediate checkov.json --repo .",
-           "fix each finding, validate it and open one pull request per finding"},
+           "fix each finding, validate it, and open a pull request per resource (pr.group_by)"},
           {"trivy config -f json . | infra-agent remediate - --repo . --dry-run",
            "show what would be done, change nothing"},
           {"infra-agent remediate results.sarif --repo . --format markdown >> \"$GITHUB_STEP_SUMMARY\"",

@@ -441,7 +441,10 @@ std::string man_page(CLI::App& app, const std::string& command, const std::strin
     std::string page = ".\\\" The manual of infra-agent " + version + ", generated from its command tree.\n";
     page += ".TH " + upper(roff(title)) + " 1 \"\" \"infra-agent " + roff(version) + "\" \"infra-agent manual\"\n";
     section(page, "NAME");
-    page += roff(title) + " \\- " + roff(c->description) + "\n";
+    // The top command's one line starts with its own name ("infra-agent: let ..."), which NAME already says.
+    std::string what = c->description;
+    if (what.rfind(title + ": ", 0) == 0) what.erase(0, title.size() + 2);
+    page += roff(title) + " \\- " + roff(what) + "\n";
     section(page, "SYNOPSIS");
     page += synopsis(*c);
     section(page, "DESCRIPTION");

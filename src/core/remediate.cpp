@@ -71,6 +71,19 @@ void settle(FindingOutcome& f, const std::string& key, const TaskOutcome& t)
     }
 }
 
+/// A report written with the scanning machine's absolute paths (tfsec's)
+/// names no file of the checkout until --root strips the scanned directory.
+void note_absolute_paths(const std::vector<AgentTask>& tasks, const std::function<void(const std::string&)>& note)
+{
+    for (const auto& t : tasks)
+        for (const auto& f : findings_of(t))
+            if (!f.file.empty() && f.file.front() == '/') {
+                note("the report names files by absolute paths ('" + f.file +
+                     "'), outside the repository: pass --root DIR, the directory that was scanned");
+                return;
+            }
+}
+
 /// The tasks the reports make, each failed finding once.
 Result<signals::CollectSink> ingest(const Site& site, const Options& o, const signals::IngestOptions& in,
                                     events::EventSink& events)
@@ -87,6 +100,7 @@ Result<signals::CollectSink> ingest(const Site& site, const Options& o, const si
         if (auto st = signals::ingest(**parser, **src, in, found); !st) return fail(st.error());
     }
     if (!found.errors.empty()) return fail(found.errors.front());
+    if (o.note && o.root.empty()) note_absolute_paths(found.tasks, o.note);
     span->set("signal.tasks", found.tasks.size());
     span->set("signal.skipped", found.skipped.size());
     signals::assign_trace(found.tasks, span->context());
@@ -227,6 +241,7 @@ Result<Outcome> run(const Site& site, const Options& o)
     signals::IngestOptions in;
     in.repository_id = repository;
     in.agent_slug = o.agent;
+    in.path_root = o.root;
     auto intake = open_intake(site, o.policies, "");
     if (!intake) return fail(intake.error());
     events::EventSink* events = (*intake)->events;

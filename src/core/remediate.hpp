@@ -20,6 +20,7 @@ namespace infra::core::remediate {
 struct Options {
     std::vector<std::string> reports;  ///< files, or "-" for stdin
     std::string source;                ///< their format; empty: detected
+    std::string root;                  ///< the directory the scanner scanned, stripped from absolute paths
     std::string agent;                 ///< the agent for every finding; empty: each task type's
     bool dry_run = false;              ///< decide and say what would happen; queue and change nothing
     std::string sandbox;               ///< bwrap or none; empty: sandbox.mode, else bwrap

@@ -380,7 +380,12 @@ TEST_F(ChangeCli, ValidationFailureMeansNoPush)
         std::string::npos)
         << error;
     EXPECT_NE(error.find("provider hashicorp/aws"), std::string::npos) << error;
-    EXPECT_NE(error.find("infra-agent providers fetch ROOT"), std::string::npos) << error;
+    // This machine tried and failed: not only the sandbox is without the registry.
+    EXPECT_NE(error.find("terraform on this machine could not fetch them, and the sandbox has no network"),
+              std::string::npos)
+        << error;
+    EXPECT_NE(error.find("infra-agent providers fetch ROOT` where the registry can be reached"), std::string::npos)
+        << error;
     EXPECT_NE(error.find("validation.provider_mirror"), std::string::npos) << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
     EXPECT_EQ(test::git(dir / "remote" / "acme.git", "branch --list 'infra-agent/*'"), "");
@@ -459,6 +464,40 @@ TEST(ValidateCli, ExitCodesFollowTerraform)
     auto bad = run_cli({"validate", (dir / "tf").string()}, o);
     EXPECT_EQ(bad.exit_code, 3);
     EXPECT_NE(bad.err.find("more.tf: not formatted"), std::string::npos) << bad.err;
+}
+
+TEST(ValidateCli, ProvidersThatCannotBeInstalledAreAFailureToRunNotAFailedChange)
+{
+    // No registry answers for registry.invalid: the change is not at fault, so not exit 3.
+    test::TempDir dir;
+    test::RunOptions o;
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    test::write_file(dir / "tf" / "main.tf", "terraform {\n"
+                                             "  required_providers {\n"
+                                             "    nothing = {\n"
+                                             "      source = \"registry.invalid/acme/nothing\"\n"
+                                             "    }\n"
+                                             "  }\n"
+                                             "}\n");
+    auto r = run_cli({"validate", (dir / "tf").string()}, o);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("error: could not validate: providers for the root: cannot install the providers"),
+              std::string::npos)
+        << r.err;
+}
+
+TEST(ValidateCli, ADirectoryWithoutTerraformFilesIsNamedNotPlanned)
+{
+    // It used to run terraform plan there and fail with its "No configuration files" (exit 3).
+    test::TempDir dir;
+    test::RunOptions o;
+    o.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    test::write_file(dir / "envs" / "prod" / "main.tf", "resource \"terraform_data\" \"a\" {\n}\n");
+    auto r = run_cli({"validate", "--json", (dir / "envs").string()}, o);
+    EXPECT_EQ(r.exit_code, 64) << r.err;
+    EXPECT_EQ(r.out, "");
+    EXPECT_NE(r.err.find("no Terraform files (*.tf) in '" + (dir / "envs").string() + "'"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("hint: name a Terraform root directory"), std::string::npos) << r.err;
 }
 
 TEST(ValidateCli, WithoutTerraformNothingIsValidatedAndItSaysSo)

@@ -52,6 +52,29 @@ TEST(Cli, AnUnknownForgeIsNamedWithTheForgesThereAre)
     EXPECT_NE(r.err.find("forges: github, gitlab, local"), std::string::npos) << r.err;
 }
 
+TEST(Cli, AMistypedCommandIsNamedWithTheNearestOneAndTheHelpToRead)
+{
+    auto top = run_cli({"remedate", "report.json"});
+    EXPECT_EQ(top.exit_code, 64);
+    EXPECT_NE(top.err.find("error: 'remedate' is not an infra-agent command"), std::string::npos) << top.err;
+    EXPECT_NE(top.err.find("hint: did you mean 'infra-agent remediate'?"), std::string::npos) << top.err;
+    auto sub = run_cli({"queue", "lss"});
+    EXPECT_EQ(sub.exit_code, 64);
+    EXPECT_NE(sub.err.find("error: 'lss' is not an infra-agent queue command"), std::string::npos) << sub.err;
+    EXPECT_NE(sub.err.find("hint: did you mean 'infra-agent queue ls'?"), std::string::npos) << sub.err;
+    // Other usage errors point at the help of the command that was given.
+    auto shell = run_cli({"completion", "tcsh"});
+    EXPECT_EQ(shell.exit_code, 64);
+    EXPECT_NE(shell.err.find("hint: run 'infra-agent completion --help'"), std::string::npos) << shell.err;
+    auto trace = run_cli({"trace"});
+    EXPECT_EQ(trace.exit_code, 64);
+    EXPECT_NE(trace.err.find("hint: run 'infra-agent trace --help'"), std::string::npos) << trace.err;
+    // Nothing near: the list of commands.
+    auto far = run_cli({"frobnicate"});
+    EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+    EXPECT_NE(far.err.find("hint: run 'infra-agent --help'"), std::string::npos) << far.err;
+}
+
 TEST(Cli, HelpEverywhere)
 {
     auto top = run_cli({"--help"});
@@ -162,6 +185,18 @@ TEST(Cli, ConfigFileAndEnvironmentOverrides)
     o.env["INFRA_AGENT_QUEUE_URL"] = "postgres://db/x";
     EXPECT_EQ(run_cli({"config", "get", "queue.url"}, o).out, "postgres://db/x\n");
     EXPECT_EQ(run_cli({"config", "get", "forge.kind"}, o).exit_code, 1);
+
+    // What the file sets is listed; a file that sets nothing says so rather than printing nothing.
+    auto fresh = run_cli({"config", "list"}, in_dir(dir));
+    EXPECT_EQ(fresh.exit_code, 0) << fresh.err;
+    EXPECT_EQ(fresh.out, "queue.url=sqlite://a.db\n");
+    write_file(dir / ".infra-agent/config.yaml", "# nothing set\n");
+    auto empty = run_cli({"config", "list"}, in_dir(dir));
+    EXPECT_EQ(empty.exit_code, 0) << empty.err;
+    EXPECT_EQ(empty.out, "");
+    EXPECT_NE(empty.err.find("no key is set in " + (dir / ".infra-agent/config.yaml").string() + " or the environment"),
+              std::string::npos)
+        << empty.err;
 
     write_file(dir / ".infra-agent/config.yaml", "queue: [\n");
     auto broken = run_cli({"config", "list"}, o);

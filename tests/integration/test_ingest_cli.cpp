@@ -77,6 +77,26 @@ TEST(IngestCli, MalformedJsonNamesTheLineAndColumnAndPrintsNothing)
     EXPECT_NE(r.err.find("infra-agent: error: cannot parse '<stdin>': line 3, column 15:"), std::string::npos) << r.err;
 }
 
+TEST(IngestCli, AReportOfAnotherScannerIsRefusedNotReadAsNoFindings)
+{
+    // tfsec's report has 'results' too, but a list of its own findings: read
+    // as Checkov it used to give no tasks and exit 0, as if all had passed.
+    auto tfsec = sample("scanners/tfsec/webserver-results.json").string();
+    auto r = run_cli({"ingest", "checkov", tfsec});
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_TRUE(r.out.empty()) << r.out.substr(0, 200);
+    EXPECT_NE(r.err.find("'" + tfsec + "': line 1: not a Checkov report"), std::string::npos) << r.err;
+    // Prowler named a Checkov report's first field as missing, not the format.
+    auto checkov = sample("scanners/checkov/list-form-report.json").string();
+    auto p = run_cli({"ingest", "prowler", checkov});
+    EXPECT_EQ(p.exit_code, 65) << p.err;
+    EXPECT_TRUE(p.out.empty()) << p.out.substr(0, 200);
+    EXPECT_NE(p.err.find("'" + checkov + "': line 2 (0): not a Prowler OCSF report"), std::string::npos) << p.err;
+    // Each still reads its own.
+    EXPECT_EQ(run_cli({"ingest", "tfsec", tfsec}).exit_code, 0);
+    EXPECT_EQ(run_cli({"ingest", "checkov", checkov}).exit_code, 0);
+}
+
 TEST(IngestCli, TruncatedReportLeavesNoHalfOfItsTasks)
 {
     std::string report = read_file(sample("scanners/checkov/list-form-report.json"));

@@ -252,6 +252,16 @@ int check_invocations(const std::string& text, const std::string& where, const s
     return checked;
 }
 
+TEST(ManualCli, TheTopPageSaysItsNameOnceInItsNameLine)
+{
+    // whatis and apropos show this line: "infra-agent - infra-agent: let ..." said the name twice.
+    test::TempDir dir;
+    ASSERT_EQ(run_cli({"help", "--man-dir", (dir / "man1").string()}).exit_code, 0);
+    std::string page = test::read_file(dir / "man1" / "infra-agent.1");
+    EXPECT_NE(page.find(".SH NAME\ninfra\\-agent \\- let agents and fixers work on infrastructure"), std::string::npos)
+        << page.substr(0, 300);
+}
+
 TEST(ManualCli, EveryFlagAnExampleUsesExists)
 {
     auto commands = tree();

@@ -94,6 +94,93 @@ TEST_F(RemediateCli, FindingsBecomePullRequestsInTheCheckout)
     EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 1u);
 }
 
+TEST_F(RemediateCli, WithoutTerraformEachFixSaysThatTerraformIsMissing)
+{
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    opts.env["PATH"] = "/usr/bin:/bin";  // terraform is in /usr/local/bin
+    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    auto r = run_cli({"remediate", report}, opts);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    int unvalidated = 0;
+    for (const auto& l : test::json_lines(r.out)) {
+        std::string detail = l["detail"];
+        if (detail.find("no fix for") != std::string::npos) continue;
+        EXPECT_EQ(l["state"], "failed") << l.dump();
+        EXPECT_NE(detail.find("terraform is not on PATH"), std::string::npos) << detail;
+        EXPECT_NE(detail.find("https://developer.hashicorp.com/terraform/install"), std::string::npos) << detail;
+        ++unvalidated;
+    }
+    EXPECT_EQ(unvalidated, 7);
+    EXPECT_EQ(test::json_lines(run_cli({"pr", "ls", "--json"}, opts).out).size(), 0u);
+}
+
+TEST_F(RemediateCli, AReportOfNoKnownFormatSaysHowToNameTheFormatToRemediate)
+{
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    test::write_file(dir / "notes.txt", "not a report\n");
+    auto r = run_cli({"remediate", (dir / "notes.txt").string()}, opts);
+    EXPECT_EQ(r.exit_code, 65) << r.err;
+    EXPECT_NE(r.err.find("cannot tell the format of '" + (dir / "notes.txt").string() + "'"), std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("'infra-agent remediate --source FORMAT FILE'"), std::string::npos) << r.err;
+}
+
+TEST_F(RemediateCli, NoReportOnATerminalIsAUsageErrorNotAWaitForInput)
+{
+    // script(1) gives the command a terminal for stdin, as a person typing it has (timeout: it used to wait).
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    auto r = test::run_program(
+        "/usr/bin/script", {"-qec", "timeout 20 " + std::string(INFRA_AGENT_BIN) + " remediate", "/dev/null"}, opts);
+    EXPECT_EQ(r.exit_code, 64) << r.out;
+    EXPECT_NE(r.out.find("remediate needs a scanner report, and none was given"), std::string::npos) << r.out;
+    EXPECT_FALSE(fs::exists(dir / "home")) << "nothing was made";
+}
+
+TEST_F(RemediateCli, ATfsecReportsAbsolutePathsBecomeTheCheckoutsWithRoot)
+{
+    // tfsec writes the scanning machine's paths (/home/kali/Desktop/aws_demo/main.tf).
+    fs::path web = dir / "web";
+    fs::create_directories(web);
+    test::write_file(web / "main.tf", "resource \"aws_instance\" \"demo\" {\n"
+                                      "  ami           = \"ami-12345678\"\n"
+                                      "  instance_type = \"t3.micro\"\n"
+                                      "}\n");
+    test::git(web, "init -q");
+    test::git(web, "add -A");
+    test::git(web, "commit -q -m initial");
+    opts.cwd = web.string();
+    opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();
+    ASSERT_EQ(run_cli({"init"}, opts).exit_code, 0);
+    test::write_file(dir / "home" / "config.yaml", "validation:\n  steps: [terraform-fmt]\n");
+    std::string tfsec = test::sample("scanners/tfsec/webserver-results.json").string();
+
+    auto lost = run_cli({"remediate", tfsec}, opts);
+    EXPECT_EQ(lost.exit_code, 1) << lost.err;
+    EXPECT_NE(lost.err.find("the report names files by absolute paths ('/home/kali/Desktop/aws_demo/main.tf')"),
+              std::string::npos)
+        << lost.err;
+    EXPECT_NE(lost.err.find("pass --root DIR"), std::string::npos) << lost.err;
+
+    auto r = run_cli({"remediate", "--root", "/home/kali/Desktop/aws_demo", tfsec}, opts);
+    EXPECT_EQ(r.exit_code, 1) << r.err;  // the security group is not in this checkout
+    EXPECT_EQ(r.err.find("absolute paths"), std::string::npos) << r.err;
+    std::set<std::string> opened;
+    for (const auto& l : test::json_lines(r.out))
+        if (l["state"] == "opened") opened.insert(l["finding"].get<std::string>());
+    EXPECT_EQ(opened, (std::set<std::string>{"CKV_AWS_79 aws_instance.demo", "CKV_AWS_8 aws_instance.demo"})) << r.out;
+}
+
+TEST_F(RemediateCli, AReportThatIsNotThereLeavesNoStateHomeBehind)
+{
+    opts.env["INFRA_AGENT_HOME"] = std::nullopt;
+    opts.env["XDG_STATE_HOME"] = (dir / "xdg").string();
+    auto r = run_cli({"remediate", "chekov.json"}, opts);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find("cannot open 'chekov.json': No such file or directory"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(repo / ".infra-agent")) << r.err;
+    EXPECT_EQ(r.err.find("created"), std::string::npos) << r.err;
+}
+
 TEST_F(RemediateCli, AFindingWhoseTaskVanishedUnderTheWorkerIsAFailureNotASuccess)
 {
     opts.env["INFRA_AGENT_HOME"] = (dir / "home").string();

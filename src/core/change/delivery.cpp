@@ -439,8 +439,10 @@ Status check_validated(const DeliveryOptions& opt, const Proposal& p, const Repo
 {
     if (!report.ok) return fail(Errc::denied, "validation failed: " + report.failure);
     if (p.decision.requires_validation && !report.ran && !p.remote)
-        return fail(Errc::denied, "policy requires validation, and there is nothing to validate with",
-                    "install terraform, or set validation.steps in config.yaml");
+        return fail(Errc::denied,
+                    "policy requires validation, and nothing validated the change: terraform is not on PATH "
+                    "(install it: https://developer.hashicorp.com/terraform/install; or set validation.steps in "
+                    "config.yaml)");
     auto after = git::changed_paths(p.co);
     if (!after) return fail(after.error());
     if (*after != p.changed) {

@@ -152,8 +152,9 @@ Result<PreparedRoot> ProviderCache::prepare(const fs::path& base_root)
         std::string why = diags.empty() ? std::string(text::trim(r->err.empty() ? r->out : r->err)) : diags.front();
         if (r->timed_out) why = "terraform init ran past " + std::to_string(m_opt.timeout.count() / 1000) + " s";
         return fail(Errc::unavailable, "cannot install the providers the base commit uses: " + why,
-                    "the sandbox has no network: run `infra-agent providers fetch ROOT` where there is network to fill "
-                    "the cache, or set validation.provider_mirror to a filesystem mirror you keep");
+                    "terraform on this machine could not fetch them, and the sandbox has no network: run "
+                    "`infra-agent providers fetch ROOT` where the registry can be reached to fill the cache, or set "
+                    "validation.provider_mirror to a filesystem mirror you keep");
     }
     std::error_code ec;
     if (fs::is_directory(base_root / ".terraform" / "modules", ec)) p->modules = base_root / ".terraform" / "modules";

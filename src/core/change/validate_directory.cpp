@@ -43,6 +43,26 @@ std::vector<report::Finding> findings_of(const Report& r, const fs::path& root, 
     return out;
 }
 
+/// Whether dir holds a Terraform configuration of its own (terraform reads
+/// only the directory's files, not its subdirectories').
+bool has_terraform_files(const fs::path& dir)
+{
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+        std::string name = entry.path().filename().string();
+        if (entry.is_regular_file(ec) && (name.ends_with(".tf") || name.ends_with(".tf.json"))) return true;
+    }
+    return false;
+}
+
+bool runs_terraform(const ValidationOptions& opt)
+{
+    if (opt.steps.empty()) return true;
+    for (const auto& s : opt.steps)
+        if (!s.builtin.empty()) return true;
+    return false;
+}
+
 }  // namespace
 
 Result<DirectoryValidation> validate_directory(const Site& site, const fs::path& dir, const AgentTask& task,
@@ -65,6 +85,9 @@ Result<DirectoryValidation> validate_directory(const Site& site, const fs::path&
         }
     }
     if (!fs::is_directory(dir)) return fail(Errc::usage, "no directory " + text::quote(dir.string()));
+    if (runs_terraform(*vopt) && !has_terraform_files(dir))
+        return fail(Errc::usage, "no Terraform files (*.tf) in " + text::quote(dir.string()),
+                    "name a Terraform root directory: infra-agent validate envs/prod");
     auto root = fs::absolute(dir).lexically_normal();
     vopt->base_tree = [root]() -> Result<fs::path> { return root; };
     DirectoryValidation out;

@@ -69,6 +69,9 @@ struct Report {
     json plan = json::object();  ///< per root: counts, resources touched, scope violations
     std::string plan_summary;    ///< "2 to add, 1 to change, 0 to destroy"
     std::string failure;         ///< the first failure, whole, in one line
+    /// It failed for want of something outside the change (providers that
+    /// cannot be installed here), not because of what the change does.
+    bool unavailable = false;
     /// Steps that did not run, and why ("terraform plan: not run (validation.plan is none)").
     std::vector<std::string> skipped;
     /// Per root: where its providers came from.

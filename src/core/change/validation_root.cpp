@@ -307,6 +307,7 @@ bool provide(RootRun& run)
     Report& report = run.report;
     report.ran = true;
     report.ok = false;
+    report.unavailable = e.code == Errc::unavailable;
     report.failure = "providers for " + (run.dir == "." ? std::string("the root") : run.dir) + ": " + e.message +
                      (e.hint.empty() ? "" : " (" + e.hint + ")");
     report.steps.push_back(

@@ -50,7 +50,8 @@ Result<const SignalParser*> Registry::detect(const DetectInput& in, const std::s
         std::string names;
         for (auto& p : m_parsers) names += (names.empty() ? "" : ", ") + std::string(p->name());
         return fail(Errc::invalid_input, "cannot tell the format of '" + name + "'",
-                    "name the source: infra-agent ingest <source> (one of " + names + ")");
+                    "name its format, one of " + names +
+                        ": 'infra-agent ingest FORMAT FILE', or 'infra-agent remediate --source FORMAT FILE'");
     }
     return best;
 }

@@ -18,13 +18,6 @@ std::string result_of(const json& check)
     return "FAILED";
 }
 
-bool has_key(const DocumentShape& s, std::string_view k)
-{
-    for (const auto& key : s.keys)
-        if (key == k) return true;
-    return false;
-}
-
 class Checkov final : public core::signals::SignalParser {
 public:
     std::string_view name() const override { return "checkov"; }
@@ -45,11 +38,13 @@ public:
         sel.fields = {"check_id",  "check_result.result", "check_name",     "severity",
                       "resource",  "file_path",           "repo_file_path", "file_line_range",
                       "guideline", "entity_tags",         "bc_check_id",    "caller_file_path"};
+        // A report has its framework, or (before checkov 2) its results
+        // beside their summary; tfsec's report has 'results' alone.
         auto shape = [](const DocumentShape& s, std::size_t) -> Status {
-            bool ok = (s.root == json::value_t::object &&
-                       (has_key(s, "results") || has_key(s, "check_type") || has_key(s, "checkov_version"))) ||
-                      (s.root == json::value_t::array &&
-                       (s.keys.empty() || has_key(s, "check_type") || has_key(s, "results")));
+            bool framework =
+                has_any_key(s, {"check_type"}) || (has_any_key(s, {"results"}) && has_any_key(s, {"summary"}));
+            bool ok = (s.root == json::value_t::object && (framework || has_any_key(s, {"checkov_version"}))) ||
+                      (s.root == json::value_t::array && (s.keys.empty() || framework));
             if (!ok)
                 return core::fail(Errc::invalid_input, "not a Checkov report: expected an object with 'check_type' and "
                                                        "'results', or a list of them");

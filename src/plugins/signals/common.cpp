@@ -11,6 +11,14 @@ int marker_score(std::string_view prefix, std::initializer_list<std::string_view
     return static_cast<int>(100 * found / static_cast<int>(markers.size()));
 }
 
+bool has_any_key(const DocumentShape& s, std::initializer_list<std::string_view> keys)
+{
+    for (const auto& key : s.keys)
+        for (auto k : keys)
+            if (key == k) return true;
+    return false;
+}
+
 core::Error field_error(const std::string& field, const std::string& what)
 {
     return core::make_error(Errc::invalid_input, field + ": " + what);

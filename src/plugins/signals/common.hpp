@@ -28,6 +28,10 @@ using core::signals::str_at;
 /// prefix, as a detection score: each marker found adds its share of 100.
 int marker_score(std::string_view prefix, std::initializer_list<std::string_view> markers);
 
+/// Whether the document's root object (or a root array's first element)
+/// has any of these keys.
+bool has_any_key(const DocumentShape& s, std::initializer_list<std::string_view> keys);
+
 /// An Error for a record field: "field: what".
 core::Error field_error(const std::string& field, const std::string& what);
 

@@ -29,6 +29,9 @@ public:
         auto record = [&opt](Record&& r, const Context&, Sink& out) -> Status {
             const json& m = r.value;
             if (!m.is_object()) return field_error("finding", "expected an object");
+            if (!m.contains("metadata") && !m.contains("class_uid") && !m.contains("finding_info"))
+                return core::fail(Errc::invalid_input, "not a Prowler OCSF report: expected findings, objects with "
+                                                       "'metadata', 'status_code' and 'finding_info'");
             auto cls = m.find("class_uid");
             if (cls != m.end() && cls->is_number() && cls->get<int>() != 2004)
                 return field_error("class_uid", "expected 2004 (Detection Finding), got " + cls->dump());
