@@ -75,6 +75,8 @@ int events(Options opt, Context& ctx)
         // A task with no events yet (or none at all): nothing to show, which
         // --follow waits for.
         f.task = id->value_or(opt.task);
+        if (!*id && !opt.follow)
+            ctx.note("no events of task " + core::text::quote(opt.task) + " ('infra-agent queue ls' lists tasks)");
     }
     bool json = ctx.json();
     auto print = [&](const core::events::audit::Record& r) -> core::Status {

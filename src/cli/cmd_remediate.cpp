@@ -10,6 +10,7 @@
 #include "core/git.hpp"
 #include "core/input.hpp"
 #include "core/remediate.hpp"
+#include "core/signals/request.hpp"
 
 #include <cstdlib>
 
@@ -30,10 +31,15 @@ int remediate(Options& opt, Context& ctx)
     if (opt.run.reports.empty() && ::isatty(0))
         return ctx.fail(core::make_error(core::Errc::usage, "remediate needs a scanner report, and none was given",
                                          "name its file (infra-agent remediate checkov.json), or pipe one in with -"));
-    // A report that cannot be read leaves nothing behind, not even a state home.
-    for (const auto& file : opt.run.reports)
-        if (file != "-")
-            if (auto readable = core::ByteSource::open(file); !readable) return ctx.fail(readable.error());
+    // A report that cannot be read, or whose format cannot be told, leaves
+    // nothing behind, not even a state home.
+    for (const auto& file : opt.run.reports) {
+        if (file == "-") continue;
+        auto input = core::ByteSource::open(file);
+        if (!input) return ctx.fail(input.error());
+        if (auto parser = core::signals::parser_for(ctx.signals(), opt.run.source, **input, {}); !parser)
+            return ctx.fail(parser.error());
+    }
     // Inside a git checkout with no state home anywhere, the checkout gets its own.
     auto cwd = std::filesystem::current_path();
     auto top = core::git::find_worktree(cwd);

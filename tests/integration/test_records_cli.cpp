@@ -103,6 +103,12 @@ TEST_F(RecordsCli, EveryLineIsATaskOrARecordThatNamesItsKind)
     EXPECT_EQ(first["audit"]["hash"].get<std::string>().size(), 64u) << first["audit"].dump();
     EXPECT_TRUE(first["source"].contains("summary")) << first["source"].dump();
     EXPECT_EQ(first["credential"]["taskId"], id) << first["credential"].dump();
+
+    // No record at all for a task with no events; stderr says so.
+    auto none = run_cli({"events", "--task", "NOSUCHTASK", "--json"}, opts);
+    EXPECT_EQ(none.exit_code, 0) << none.err;
+    EXPECT_EQ(none.out, "");
+    EXPECT_NE(none.err.find("no events of task 'NOSUCHTASK'"), std::string::npos) << none.err;
 }
 
 }  // namespace

@@ -179,6 +179,13 @@ TEST_F(RemediateCli, AReportThatIsNotThereLeavesNoStateHomeBehind)
     EXPECT_NE(r.err.find("cannot open 'chekov.json': No such file or directory"), std::string::npos) << r.err;
     EXPECT_FALSE(fs::exists(repo / ".infra-agent")) << r.err;
     EXPECT_EQ(r.err.find("created"), std::string::npos) << r.err;
+
+    // Nor does a file that is no report of any format.
+    test::write_file(dir / "notes.txt", "root:x:0:0:root:/root:/bin/bash\n");
+    auto other = run_cli({"remediate", (dir / "notes.txt").string()}, opts);
+    EXPECT_EQ(other.exit_code, 65) << other.err;
+    EXPECT_NE(other.err.find("cannot tell the format of"), std::string::npos) << other.err;
+    EXPECT_FALSE(fs::exists(repo / ".infra-agent")) << other.err;
 }
 
 TEST_F(RemediateCli, AFindingWhoseTaskVanishedUnderTheWorkerIsAFailureNotASuccess)

@@ -2,7 +2,8 @@
 // Change control around an agent run: a fresh worktree of the repository
 // for each task before, and after a successful run a bot branch, a commit
 // with the task's trailers, a guarded push with a credential minted for
-// that branch alone, and one pull request per finding, opened or updated.
+// that branch alone, and one pull request per task (per finding, resource,
+// file, root or rule, as pr.group_by groups them), opened or updated.
 
 #include "core/agent/agent.hpp"
 #include "core/agent/report.hpp"
