@@ -30,6 +30,7 @@ std::string markdown_of(const core::change::Report& report, const std::string& d
     if (!report.plan_summary.empty()) md += "\nPlan: " + report.plan_summary + "\n";
     for (const auto& s : report.skipped) md += "\nSkipped: " + s + "\n";
     if (!report.failure.empty()) md += "\n" + report.failure + "\n";
+    if (!report.hint.empty()) md += "\n" + report.hint + "\n";
     return md;
 }
 
@@ -70,9 +71,9 @@ int validate(const Options& opt, Context& ctx)
     }
     // A change that fails is exit 3; a pipeline that could not run here (no registry) is exit 1.
     if (!report.ok)
-        return ctx.fail(
-            core::make_error(report.unavailable ? core::Errc::unavailable : core::Errc::denied,
-                             (report.unavailable ? "could not validate: " : "validation failed: ") + report.failure));
+        return ctx.fail(core::make_error(
+            report.unavailable ? core::Errc::unavailable : core::Errc::denied,
+            (report.unavailable ? "could not validate: " : "validation failed: ") + report.failure, report.hint));
     if (opt.detailed && report.changes) return exit_code::changes;
     return exit_code::ok;
 }

@@ -484,6 +484,11 @@ TEST(ValidateCli, ProvidersThatCannotBeInstalledAreAFailureToRunNotAFailedChange
     EXPECT_NE(r.err.find("error: could not validate: providers for the root: cannot install the providers"),
               std::string::npos)
         << r.err;
+    // What to do is the hint, on a line of its own; terraform's advice to its own user is left out.
+    EXPECT_NE(r.err.find("\ninfra-agent: hint: terraform on this machine could not fetch them"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("terraform providers"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
 }
 
 TEST(ValidateCli, ADirectoryWithoutTerraformFilesIsNamedNotPlanned)

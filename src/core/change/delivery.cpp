@@ -437,7 +437,10 @@ void record_validation(json& out, const Report& report, const std::filesystem::p
 /// exactly what was checked and validated.
 Status check_validated(const DeliveryOptions& opt, const Proposal& p, const Report& report)
 {
-    if (!report.ok) return fail(Errc::denied, "validation failed: " + report.failure);
+    // The task's error is all that its queue entry and remediate's line keep: the hint goes with it.
+    if (!report.ok)
+        return fail(Errc::denied,
+                    "validation failed: " + report.failure + (report.hint.empty() ? "" : " (" + report.hint + ")"));
     if (p.decision.requires_validation && !report.ran && !p.remote)
         return fail(Errc::denied,
                     "policy requires validation, and nothing validated the change: terraform is not on PATH "

@@ -57,11 +57,13 @@ Status write_cli_config(const fs::path& file, const fs::path& mirror)
     return {};
 }
 
-std::string one_diagnostic(const json& d)
+std::string one_diagnostic(const json& d, Detail how)
 {
     std::string severity = string_member(d, "severity");
     std::string out = (severity == "warning" ? "Warning: " : "Error: ") + text::one_line(string_member(d, "summary"));
-    std::string detail = text::one_line(string_member(d, "detail"));
+    std::string whole = string_member(d, "detail");
+    if (how == Detail::brief) whole = whole.substr(0, whole.find("\n\n"));
+    std::string detail = text::one_line(whole);
     if (!detail.empty()) out += ": " + detail;
     const json& range = member(d, "range");
     std::string file = string_member(range, "filename");
@@ -76,12 +78,12 @@ std::string one_diagnostic(const json& d)
 
 }  // namespace
 
-std::vector<std::string> terraform_diagnostics(const std::string& output)
+std::vector<std::string> terraform_diagnostics(const std::string& output, Detail detail)
 {
     std::vector<std::string> errors, warnings;
     auto take = [&](const json& d) {
         if (!d.is_object()) return;
-        (string_member(d, "severity") == "warning" ? warnings : errors).push_back(one_diagnostic(d));
+        (string_member(d, "severity") == "warning" ? warnings : errors).push_back(one_diagnostic(d, detail));
     };
     json whole = json::parse(output, nullptr, false);
     if (whole.is_object() && member(whole, "diagnostics").is_array()) {
@@ -148,7 +150,7 @@ Result<PreparedRoot> ProviderCache::prepare(const fs::path& base_root)
         if (!r) return fail(r.error());
     }
     if (r->exit_code != 0) {
-        auto diags = terraform_diagnostics(r->out);
+        auto diags = terraform_diagnostics(r->out, Detail::brief);
         std::string why = diags.empty() ? std::string(text::trim(r->err.empty() ? r->out : r->err)) : diags.front();
         if (r->timed_out) why = "terraform init ran past " + std::to_string(m_opt.timeout.count() / 1000) + " s";
         return fail(Errc::unavailable, "cannot install the providers the base commit uses: " + why,

@@ -68,7 +68,10 @@ private:
 /// Terraform's diagnostics in a command's output (a -json stream of lines
 /// with "type":"diagnostic", or one document with "diagnostics"), each as
 /// "Error: SUMMARY: DETAIL (FILE:LINE)", whole; errors first. Empty when
-/// the output holds none.
-std::vector<std::string> terraform_diagnostics(const std::string& output);
+/// the output holds none. Brief keeps the first paragraph of each detail
+/// alone, leaving out the advice terraform adds for its own user (such as
+/// to run `terraform providers`, which nobody can in the sandbox).
+enum class Detail { whole, brief };
+std::vector<std::string> terraform_diagnostics(const std::string& output, Detail detail = Detail::whole);
 
 }  // namespace infra::core::change

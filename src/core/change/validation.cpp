@@ -68,6 +68,7 @@ json Report::to_json() const
     json j = {{"ok", ok}, {"ran", ran}, {"changes", changes}, {"steps", steps_j}, {"plan", plan}};
     if (!plan_summary.empty()) j["planSummary"] = plan_summary;
     if (!failure.empty()) j["failure"] = failure;
+    if (!hint.empty()) j["hint"] = hint;
     if (!skipped.empty()) j["skipped"] = skipped;
     if (!providers.empty()) j["providers"] = providers;
     return j;

@@ -69,6 +69,7 @@ struct Report {
     json plan = json::object();  ///< per root: counts, resources touched, scope violations
     std::string plan_summary;    ///< "2 to add, 1 to change, 0 to destroy"
     std::string failure;         ///< the first failure, whole, in one line
+    std::string hint;            ///< what to do about it, when something can be done
     /// It failed for want of something outside the change (providers that
     /// cannot be installed here), not because of what the change does.
     bool unavailable = false;

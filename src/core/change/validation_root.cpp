@@ -84,7 +84,7 @@ std::optional<std::string> plan_blocker(const std::string& out)
         bool is_provider = string_member(d, "address").rfind("provider[", 0) == 0 ||
                            string_member(member(d, "snippet"), "context").rfind("provider \"", 0) == 0;
         if (!is_provider) return std::nullopt;
-        if (!provider) provider = terraform_diagnostics(line).front();
+        if (!provider) provider = terraform_diagnostics(line, Detail::brief).front();
     }
     if (!variables.empty()) {
         std::sort(variables.begin(), variables.end());  // terraform reports them in no fixed order
@@ -308,8 +308,8 @@ bool provide(RootRun& run)
     report.ran = true;
     report.ok = false;
     report.unavailable = e.code == Errc::unavailable;
-    report.failure = "providers for " + (run.dir == "." ? std::string("the root") : run.dir) + ": " + e.message +
-                     (e.hint.empty() ? "" : " (" + e.hint + ")");
+    report.failure = "providers for " + (run.dir == "." ? std::string("the root") : run.dir) + ": " + e.message;
+    report.hint = e.hint;
     report.steps.push_back(
         {"terraform providers", run.dir, {}, false, -1, 0, e.message + (e.hint.empty() ? "" : "\n" + e.hint) + "\n"});
     return false;
