@@ -1,5 +1,6 @@
 #include "core/drift.hpp"
 
+#include "core/change/providers.hpp"
 #include "core/hcl/hcl.hpp"
 #include "core/host.hpp"
 #include "core/ids.hpp"
@@ -219,11 +220,15 @@ Result<Report> plan(const fs::path& root, const Options& opt)
     req.env = {{"TF_IN_AUTOMATION", "1"}, {"TF_INPUT", "0"}, {"CHECKPOINT_DISABLE", "1"}};
     std::error_code ec;
     if (!fs::exists(root / ".terraform", ec)) {
-        req.argv = {opt.terraform, "init", "-input=false", "-no-color"};
+        req.argv = {opt.terraform, "init", "-input=false", "-no-color", "-json"};
         auto init = host::run(req);
         if (!init) return init.error();
         if (init->exit_code != 0) {
-            r.error = "terraform init failed: " + std::string(text::trim(init->err.empty() ? init->out : init->err));
+            // Its first error in one line, without the advice terraform adds for its own user.
+            auto diags = change::terraform_diagnostics(init->out, change::Detail::brief);
+            r.error =
+                "terraform init failed: " +
+                (diags.empty() ? std::string(text::trim(init->err.empty() ? init->out : init->err)) : diags.front());
             return r;
         }
     }
