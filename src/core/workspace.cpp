@@ -112,7 +112,9 @@ Result<std::string> Workspace::read(std::string_view rel, std::size_t limit) con
 {
     auto p = resolve(rel);
     if (!p) return p.error();
-    int fd = ::open(p->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    // Without blocking: a named pipe put where a file was would wait for a
+    // writer forever; only a regular file is read.
+    int fd = ::open(p->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return fail(errno == ENOENT ? Errc::not_found : Errc::unavailable,
                     "cannot read " + text::quote(rel) + ": " + std::strerror(errno));

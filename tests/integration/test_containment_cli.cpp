@@ -409,6 +409,32 @@ TEST_F(ContainmentCli, AnAgentInAPersonsCheckoutCannotReachTheStateHome)
     }
 }
 
+// A named pipe where a file should be: the host opens workspace files for
+// the model's tools and for the diff, and must not wait on a pipe forever.
+TEST_F(ContainmentCli, APipeInTheWorkspaceHangsNoTool)
+{
+    fs::create_directories(dir / "ws");
+    test::write_file(dir / "ws/main.tf", k_main_tf);
+    test::ModelServer model;
+    model.script({test::Turn{{{"write_file", {{"path", "pipe.tf"}, {"content", "locals {}\n"}}}}},
+                  test::Turn{{{"run_command", {{"argv", {"sh", "-c", "rm pipe.tf && mkfifo pipe.tf"}}}}}},
+                  test::Turn{{{"read_file", {{"path", "pipe.tf"}}}, {"search", {{"text", "bucket"}}}}},
+                  test::Turn{{{"finish", {{"summary", "done"}}}}}});
+    configure("true", "llm:\n  provider: openai\n  base_url: " + model.openai_url() +
+                          "\n  model: test-model\n  api_key_env: TEST_LLM_KEY\n");
+    auto o = opts;
+    o.stdin_data = home_task("01CONTAINPIPE0000000000001", "llm");
+    auto r = test::run_program(
+        "/usr/bin/timeout",
+        {"60", INFRA_AGENT_BIN, "run", "--workspace", (dir / "ws").string(), "--json", "--sandbox", "bwrap"}, o);
+    ASSERT_NE(r.exit_code, 124) << "infra-agent waited on the pipe until it was killed";
+    std::string seen;
+    for (const auto& req : model.received())
+        for (const auto& [role, text] : test::request_texts(req.body)) seen += text + "\n";
+    EXPECT_NE(seen.find("not a regular file"), std::string::npos) << seen;
+    EXPECT_NE(seen.find("aws_s3_bucket_versioning"), std::string::npos) << seen;  // search went on past the pipe
+}
+
 TEST_F(ContainmentCli, TaskIdsCannotNameDirectories)
 {
     for (const std::string& id :
