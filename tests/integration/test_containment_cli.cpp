@@ -401,8 +401,11 @@ TEST_F(ContainmentCli, AnAgentInAPersonsCheckoutCannotReachTheStateHome)
     auto o = c.opts;
     o.env["INFRA_AGENT_HOME"] = (c.top / "state").string();
     ASSERT_EQ(run_cli({"init"}, o).exit_code, 0);
-    for (const std::vector<std::string>& cmd :
-         {std::vector<std::string>{"run", "--workspace", "."}, {"worker", "--drain", "--workspace", "."}}) {
+    test::write_file(c.top / "state/config.yaml", "llm:\n  provider: openai\n  base_url: " + model.openai_url() +
+                                                      "\n  model: test-model\n  api_key_env: TEST_LLM_KEY\n");
+    for (const std::vector<std::string>& cmd : {std::vector<std::string>{"run", "--workspace", "."},
+                                                {"worker", "--drain", "--workspace", "."},
+                                                {"chat", "why is the bucket public?"}}) {
         auto refused = run_cli(cmd, o);
         EXPECT_EQ(refused.exit_code, 64) << cmd[0] << ": " << refused.err;
         EXPECT_NE(refused.err.find("lies inside the workspace"), std::string::npos) << refused.err;
