@@ -53,14 +53,14 @@ Result<RunNowResult> run_now(const Site& site, AgentTask task, const policy::Eng
     if (auto st = open_recorder(site, rec); !st) return fail(st.error());
     events::EventSink& events = *rec.events;
     events::ContextScope in_trace(trace_of(task));
-    auto ws = Workspace::open(o.workspace);
-    if (!ws) return fail(ws.error());
-    if (auto st = check_state_home_outside(*ws, site.home.dir); !st) return fail(st.error());
     RunNowResult out;
     auto d = decide(task, tj, engine, rec, out.decision);
     if (!d) return fail(d.error());
     auto* agent = site.agents.find(task.context.agent_slug);
     if (!agent) return fail(Errc::unavailable, "no agent '" + task.context.agent_slug + "' in this infra-agent");
+    auto ws = Workspace::open(o.workspace);
+    if (!ws) return fail(ws.error());
+    if (auto st = check_state_home_outside(*ws, site.home.dir); !st) return fail(st.error());
     auto sandbox = sandbox::choose(site.config, o.sandbox, &*d);
     if (!sandbox) return fail(sandbox.error());
 
