@@ -78,7 +78,7 @@ Result<RunNowResult> run_now(const Site& site, AgentTask task, const policy::Eng
                              events,    &*ws,
                              &*sandbox, policy::digest(engine, tj),
                              o.record,  o.replay};
-        out.outcome = agent->run(rc);
+        out.outcome = agent::run_contained(*agent, rc);
         span.set("outcome", out.outcome.ok ? "succeeded" : "failed");
         if (!out.outcome.ok) span.fail(out.outcome.error);
     }

@@ -220,6 +220,21 @@ Result<std::vector<std::string>> Workspace::list(std::string_view rel, std::size
     return out;
 }
 
+std::vector<std::string> Workspace::git_metadata() const
+{
+    std::vector<std::string> out;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(m_root, fs::directory_options::none, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        bool dir = it->is_directory(ec) && !it->is_symlink(ec);
+        if (text::lower(name) == ".git") out.push_back(it->path().lexically_relative(m_root).string());
+        if (dir && (text::lower(name) == ".git" || name == ".terraform")) it.disable_recursion_pending();
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
 Status check_state_home_outside(const Workspace& ws, const fs::path& home)
 {
     std::error_code ec;

@@ -40,6 +40,10 @@ public:
     /// .terraform, at most limit of them.
     Result<std::vector<std::string>> list(std::string_view rel = ".", std::size_t limit = 5000) const;
 
+    /// Every ".git" below root (in any case: a directory, file or link), as
+    /// sorted relative paths; what is inside one is not looked into.
+    std::vector<std::string> git_metadata() const;
+
 private:
     std::filesystem::path m_root;
     Result<std::filesystem::path> check_lexical(std::string_view rel) const;

@@ -412,6 +412,39 @@ TEST_F(ContainmentCli, AnAgentInAPersonsCheckoutCannotReachTheStateHome)
     }
 }
 
+// A workspace below a checkout's top holds no .git: an agent could make a
+// repository there whose origin a later pr open in that directory would push
+// to, with a credential minted for the real repository.
+TEST_F(ContainmentCli, ARepositoryAnAgentMakesInASubdirectoryIsRemoved)
+{
+    CredentialTrap trap;
+    auto c = checkout_with_home(dir / "checkout");
+    fs::create_directories(c.top / "infra");
+    test::write_file(c.top / "infra/main.tf", k_main_tf);
+    test::git(c.top, "add -A");
+    test::git(c.top, "commit -q -m infra");
+    json command = json::array({"sh", "-c",
+                                "git init -q . && git -c user.email=x@y -c user.name=x add -A && "
+                                "git -c user.email=x@y -c user.name=x commit -qm base && git remote add origin " +
+                                    trap.url() + " && sed -i s/Disabled/Enabled/ main.tf && echo fixed"});
+    test::write_file(c.top / ".infra-agent/config.yaml", "exec:\n  command: " + command.dump() +
+                                                             "\nvalidation:\n  steps:\n    - name: ok\n"
+                                                             "      run: [\"true\"]\n");
+    auto o = c.opts;
+    o.cwd = (c.top / "infra").string();
+    o.stdin_data = home_task("01CONTAINNEST0000000000001", "exec");
+    auto r = run_cli({"run", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(c.top / "infra/main.tf"), k_fixed_tf);
+    EXPECT_FALSE(fs::exists(c.top / "infra/.git"));
+    run_cli({"pr", "open", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    EXPECT_EQ(trap.requests(), 0);
+    EXPECT_TRUE(trap.credentials().empty());
+
+    auto ev = run_cli({"events", "--task", "01CONTAINNEST0000000000001", "--json"}, c.opts);
+    EXPECT_NE(ev.out.find("change.metadata-removed"), std::string::npos) << ev.out;
+}
+
 // A named pipe where a file should be: the host opens workspace files for
 // the model's tools and for the diff, and must not wait on a pipe forever.
 TEST_F(ContainmentCli, APipeInTheWorkspaceHangsNoTool)
