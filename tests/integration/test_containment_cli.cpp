@@ -443,6 +443,26 @@ TEST_F(ContainmentCli, ARepositoryAnAgentMakesInASubdirectoryIsRemoved)
 
     auto ev = run_cli({"events", "--task", "01CONTAINNEST0000000000001", "--json"}, c.opts);
     EXPECT_NE(ev.out.find("change.metadata-removed"), std::string::npos) << ev.out;
+
+    // Nor may the workspace's own files make a repository: HEAD, objects and
+    // a config whose core.worktree is the directory itself.
+    command =
+        json::array({"sh", "-c",
+                     "git init -q --bare /tmp/bare && cp -r /tmp/bare/. . && printf '*\\n!main.tf\\n' > "
+                     "info/exclude && git --git-dir=. --work-tree=. -c user.email=x@y -c user.name=x commit -qm base "
+                     "--allow-empty && git --git-dir=. config core.bare false && git --git-dir=. config "
+                     "core.worktree . && git --git-dir=. remote add origin " +
+                         trap.url() + " && sed -i s/Enabled/Suspended/ main.tf && echo fixed"});
+    test::write_file(c.top / ".infra-agent/config.yaml", "exec:\n  command: " + command.dump() +
+                                                             "\nvalidation:\n  steps:\n    - name: ok\n"
+                                                             "      run: [\"true\"]\n");
+    o.stdin_data = home_task("01CONTAINNEST0000000000002", "exec");
+    r = run_cli({"run", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto pr = run_cli({"pr", "open", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    EXPECT_EQ(pr.exit_code, 65) << pr.err;
+    EXPECT_NE(pr.err.find("not the top of a git checkout"), std::string::npos) << pr.err;
+    EXPECT_EQ(trap.requests(), 0);
 }
 
 // A named pipe where a file should be: the host opens workspace files for
