@@ -423,13 +423,16 @@ TEST_F(ContainmentCli, ARepositoryAnAgentMakesInASubdirectoryIsRemoved)
     test::write_file(c.top / "infra/main.tf", k_main_tf);
     test::git(c.top, "add -A");
     test::git(c.top, "commit -q -m infra");
-    json command = json::array({"sh", "-c",
-                                "git init -q . && git -c user.email=x@y -c user.name=x add -A && "
-                                "git -c user.email=x@y -c user.name=x commit -qm base && git remote add origin " +
-                                    trap.url() + " && sed -i s/Disabled/Enabled/ main.tf && echo fixed"});
-    test::write_file(c.top / ".infra-agent/config.yaml", "exec:\n  command: " + command.dump() +
-                                                             "\nvalidation:\n  steps:\n    - name: ok\n"
-                                                             "      run: [\"true\"]\n");
+    // The exec agent runs script; validation passes whatever it finds.
+    auto configure_exec = [&](const std::string& script) {
+        json command = json::array({"sh", "-c", script});
+        test::write_file(c.top / ".infra-agent/config.yaml",
+                         "exec:\n  command: " + command.dump() +
+                             "\nvalidation:\n  steps:\n    - name: ok\n      run: [\"true\"]\n");
+    };
+    configure_exec("git init -q . && git -c user.email=x@y -c user.name=x add -A && "
+                   "git -c user.email=x@y -c user.name=x commit -qm base && git remote add origin " +
+                   trap.url() + " && sed -i s/Disabled/Enabled/ main.tf && echo fixed");
     auto o = c.opts;
     o.cwd = (c.top / "infra").string();
     o.stdin_data = home_task("01CONTAINNEST0000000000001", "exec");
@@ -446,16 +449,11 @@ TEST_F(ContainmentCli, ARepositoryAnAgentMakesInASubdirectoryIsRemoved)
 
     // Nor may the workspace's own files make a repository: HEAD, objects and
     // a config whose core.worktree is the directory itself.
-    command =
-        json::array({"sh", "-c",
-                     "git init -q --bare /tmp/bare && cp -r /tmp/bare/. . && printf '*\\n!main.tf\\n' > "
-                     "info/exclude && git --git-dir=. --work-tree=. -c user.email=x@y -c user.name=x commit -qm base "
-                     "--allow-empty && git --git-dir=. config core.bare false && git --git-dir=. config "
-                     "core.worktree . && git --git-dir=. remote add origin " +
-                         trap.url() + " && sed -i s/Enabled/Suspended/ main.tf && echo fixed"});
-    test::write_file(c.top / ".infra-agent/config.yaml", "exec:\n  command: " + command.dump() +
-                                                             "\nvalidation:\n  steps:\n    - name: ok\n"
-                                                             "      run: [\"true\"]\n");
+    configure_exec("git init -q --bare /tmp/bare && cp -r /tmp/bare/. . && printf '*\\n!main.tf\\n' > "
+                   "info/exclude && git --git-dir=. --work-tree=. -c user.email=x@y -c user.name=x commit -qm base "
+                   "--allow-empty && git --git-dir=. config core.bare false && git --git-dir=. config "
+                   "core.worktree . && git --git-dir=. remote add origin " +
+                   trap.url() + " && sed -i s/Enabled/Suspended/ main.tf && echo fixed");
     o.stdin_data = home_task("01CONTAINNEST0000000000002", "exec");
     r = run_cli({"run", "--workspace", ".", "--sandbox", "bwrap"}, o);
     EXPECT_EQ(r.exit_code, 0) << r.err;
