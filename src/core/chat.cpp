@@ -54,6 +54,7 @@ Result<TaskOutcome> work(const Site& site, Request& r, const std::optional<std::
         change::attach_events(*delivery, intake.events);
         w.delivery = delivery->delivery.get();
     } else {
+        if (auto st = check_state_home_outside(*ws, site.home.dir); !st) return fail(st.error());
         w.workspace = &*ws;
     }
     if (r.thinking) r.thinking();

@@ -459,11 +459,22 @@ Result<Checkout> open(const std::filesystem::path& dir)
     Repo repo;
     if (git_repository_open_ext(repo.out(), dir.c_str(), GIT_REPOSITORY_OPEN_NO_SEARCH, nullptr) != 0)
         return fail(git_failure(text::quote(dir.string()) + " is not a git repository", nullptr, Errc::invalid_input));
+    // A checkout keeps its metadata in dir/.git (a directory, or a file that
+    // names it) and has dir as its working tree. A directory whose own files
+    // make a repository (HEAD, objects, a config with core.worktree) is what
+    // an agent working there could make, with an origin of its choosing.
+    std::error_code ec;
+    const char* workdir = git_repository_workdir(repo.get());
+    if (!workdir || !std::filesystem::exists(std::filesystem::symlink_status(dir / ".git", ec)) ||
+        !std::filesystem::equivalent(workdir, dir, ec))
+        return fail(Errc::invalid_input,
+                    text::quote(dir.string()) + " is not the top of a git checkout (no .git of its own there)",
+                    "name the directory that holds the checkout's .git");
     Ref head;
     if (git_repository_head(head.out(), repo.get()) != 0)
         return fail(git_failure("cannot read HEAD of " + dir.string()));
     Checkout co;
-    co.dir = git_repository_workdir(repo.get()) ? std::filesystem::path(git_repository_workdir(repo.get())) : dir;
+    co.dir = workdir;
     co.base_branch = git_reference_shorthand(head.get());
     co.base_commit = oid_hex(git_reference_target(head.get()));
     return co;

@@ -60,6 +60,7 @@ Result<RunNowResult> run_now(const Site& site, AgentTask task, const policy::Eng
     if (!agent) return fail(Errc::unavailable, "no agent '" + task.context.agent_slug + "' in this infra-agent");
     auto ws = Workspace::open(o.workspace);
     if (!ws) return fail(ws.error());
+    if (auto st = check_state_home_outside(*ws, site.home.dir); !st) return fail(st.error());
     auto sandbox = sandbox::choose(site.config, o.sandbox, &*d);
     if (!sandbox) return fail(sandbox.error());
 
@@ -77,7 +78,7 @@ Result<RunNowResult> run_now(const Site& site, AgentTask task, const policy::Eng
                              events,    &*ws,
                              &*sandbox, policy::digest(engine, tj),
                              o.record,  o.replay};
-        out.outcome = agent->run(rc);
+        out.outcome = agent::run_contained(*agent, rc);
         span.set("outcome", out.outcome.ok ? "succeeded" : "failed");
         if (!out.outcome.ok) span.fail(out.outcome.error);
     }

@@ -134,6 +134,11 @@ std::vector<std::string> bwrap_args(const std::string& bwrap, const Request& req
             args.insert(args.end(), {"--tmpfs", "/workspace/.git", "--remount-ro", "/workspace/.git"});
         else args.insert(args.end(), {"--ro-bind", "/dev/null", "/workspace/.git"});
     }
+    // So is a state home at its top (init and remediate make .infra-agent
+    // there): its signing key, configuration, policies and audit log.
+    struct stat home {};
+    if (::lstat((ws / ".infra-agent").c_str(), &home) == 0 && S_ISDIR(home.st_mode))
+        args.insert(args.end(), {"--tmpfs", "/workspace/.infra-agent", "--remount-ro", "/workspace/.infra-agent"});
     for (std::size_t i = 0; i < binds.size(); ++i)
         args.insert(args.end(), {i < req.binds.size() ? "--bind" : "--ro-bind", source(i + 1), binds[i].string()});
     args.insert(args.end(), {"--chdir", "/workspace", "--clearenv"});

@@ -533,7 +533,7 @@ agent::Outcome Worker::run_in(agent::Agent& agent, const Attempt& a, const Claim
                 .string();
     agent::Outcome outcome;
     try {
-        outcome = agent.run(ctx);
+        outcome = agent::run_contained(agent, ctx);
     } catch (const std::exception& e) {
         outcome = {false, std::string("agent '") + a.agent_name + "' failed: " + e.what(), {}, true};
     }

@@ -100,6 +100,7 @@ Result<WorkerRunSummary> run_worker(const Site& site, WorkerRun run)
     if (!run.workspace.empty()) {
         auto opened = Workspace::open(run.workspace);
         if (!opened) return fail(opened.error());
+        if (auto st = check_state_home_outside(*opened, site.home.dir); !st) return fail(st.error());
         ws = std::move(*opened);
         w.workspace = &*ws;
     }

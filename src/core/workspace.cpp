@@ -23,12 +23,29 @@ bool inside(const fs::path& root, const fs::path& p)
     return s == r || (s.size() > r.size() && s.compare(0, r.size(), r) == 0 && s[r.size()] == '/');
 }
 
-/// True when p, inside root, lies in git metadata (a symlink may lead there).
-bool in_git_metadata(const fs::path& root, const fs::path& p)
+/// True when a relative path lies in git metadata (a ".git" at any depth,
+/// in any case) or in a state home at the top (the ".infra-agent" that init
+/// and remediate make in a checkout): the host's, never an agent's.
+bool off_limits(const fs::path& rel)
 {
-    for (const auto& part : p.lexically_relative(root))
-        if (text::lower(part.string()) == ".git") return true;
+    bool top = true;
+    for (const auto& part : rel) {
+        if (part == ".") continue;
+        if (text::lower(part.string()) == ".git" || (top && part == ".infra-agent")) return true;
+        top = false;
+    }
     return false;
+}
+
+/// The same for p inside root, once resolved (a symlink may lead there).
+bool in_host_data(const fs::path& root, const fs::path& p)
+{
+    return off_limits(p.lexically_relative(root));
+}
+
+std::string off_limits_message(std::string_view rel, const char* how)
+{
+    return "path " + text::quote(rel) + how + "git metadata or infra-agent's state home, which agents may not touch";
 }
 
 }  // namespace
@@ -50,14 +67,13 @@ Result<fs::path> Workspace::check_lexical(std::string_view rel) const
     if (rel.find('\0') != std::string_view::npos) return fail(Errc::denied, "path contains a NUL byte");
     fs::path p(rel);
     if (p.is_absolute()) return fail(Errc::denied, "absolute path " + text::quote(rel) + " is outside the workspace");
-    for (const auto& part : p) {
+    for (const auto& part : p)
         if (part == "..") return fail(Errc::denied, "path " + text::quote(rel) + " climbs out with '..'");
-        // Git's metadata is the host's: whoever works here neither reads
-        // nor writes it (a remote URL may carry a token; a configuration
-        // would steer the host's commit and push).
-        if (text::lower(part.string()) == ".git")
-            return fail(Errc::denied, "path " + text::quote(rel) + " is git metadata, which agents may not touch");
-    }
+    // Git's metadata is the host's: whoever works here neither reads nor
+    // writes it (a remote URL may carry a token; a configuration would steer
+    // the host's commit and push). So is a state home in the workspace (its
+    // signing key, configuration, policies and audit log).
+    if (off_limits(p)) return fail(Errc::denied, off_limits_message(rel, " is in "));
     return (m_root / p).lexically_normal();
 }
 
@@ -71,8 +87,8 @@ Result<fs::path> Workspace::resolve(std::string_view rel) const
     if (ec) return fail(Errc::not_found, "cannot resolve " + text::quote(rel) + ": " + ec.message());
     if (!inside(m_root, real))
         return fail(Errc::denied, "path " + text::quote(rel) + " leads outside the workspace through a symlink");
-    if (in_git_metadata(m_root, real))
-        return fail(Errc::denied, "path " + text::quote(rel) + " leads into git metadata through a symlink");
+    if (in_host_data(m_root, real))
+        return fail(Errc::denied, off_limits_message(rel, " leads through a symlink into "));
     return real;
 }
 
@@ -84,9 +100,7 @@ Result<fs::path> Workspace::resolve_for_write(std::string_view rel) const
     fs::path dir = fs::weakly_canonical(p->parent_path(), ec);
     if (ec || !inside(m_root, dir))
         return fail(Errc::denied, "the directory of " + text::quote(rel) + " is outside the workspace");
-    if (in_git_metadata(m_root, dir))
-        return fail(Errc::denied,
-                    "the directory of " + text::quote(rel) + " leads into git metadata through a symlink");
+    if (in_host_data(m_root, dir)) return fail(Errc::denied, off_limits_message(rel, " leads through a symlink into "));
     fs::path target = dir / p->filename();
     struct stat st {};
     if (::lstat(target.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
@@ -98,7 +112,9 @@ Result<std::string> Workspace::read(std::string_view rel, std::size_t limit) con
 {
     auto p = resolve(rel);
     if (!p) return p.error();
-    int fd = ::open(p->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    // Without blocking: a named pipe put where a file was would wait for a
+    // writer forever; only a regular file is read.
+    int fd = ::open(p->c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return fail(errno == ENOENT ? Errc::not_found : Errc::unavailable,
                     "cannot read " + text::quote(rel) + ": " + std::strerror(errno));
@@ -140,9 +156,8 @@ Status Workspace::write(std::string_view rel, std::string_view content) const
                 auto real = fs::canonical(cur, ec);
                 if (ec || !inside(m_root, real))
                     return fail(Errc::denied, "the directory of " + text::quote(rel) + " is outside the workspace");
-                if (in_git_metadata(m_root, real))
-                    return fail(Errc::denied,
-                                "the directory of " + text::quote(rel) + " leads into git metadata through a symlink");
+                if (in_host_data(m_root, real))
+                    return fail(Errc::denied, off_limits_message(rel, " leads through a symlink into "));
             } else if (!S_ISDIR(st.st_mode)) {
                 return fail(Errc::invalid_input, text::quote(cur.string()) + " is not a directory");
             }
@@ -203,6 +218,33 @@ Result<std::vector<std::string>> Workspace::list(std::string_view rel, std::size
     }
     std::sort(out.begin(), out.end());
     return out;
+}
+
+std::vector<std::string> Workspace::git_metadata() const
+{
+    std::vector<std::string> out;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(m_root, fs::directory_options::none, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+        std::string name = it->path().filename().string();
+        bool dir = it->is_directory(ec) && !it->is_symlink(ec);
+        if (text::lower(name) == ".git") out.push_back(it->path().lexically_relative(m_root).string());
+        if (dir && (text::lower(name) == ".git" || name == ".terraform")) it.disable_recursion_pending();
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+Status check_state_home_outside(const Workspace& ws, const fs::path& home)
+{
+    std::error_code ec;
+    fs::path real = fs::weakly_canonical(home, ec);
+    if (ec || !inside(ws.root(), real) || real == ws.root() / ".infra-agent") return {};
+    return fail(
+        Errc::usage,
+        "the state home " + text::quote(home.string()) + " lies inside the workspace " +
+            text::quote(ws.root().string()) + ", where the agent could read its keys and rewrite its configuration",
+        "keep the state home outside the workspace (--home or INFRA_AGENT_HOME), or at its top as .infra-agent");
 }
 
 Status remove_tree_inside(const fs::path& parent, const fs::path& target)

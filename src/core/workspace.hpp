@@ -20,8 +20,9 @@ public:
     const std::filesystem::path& root() const { return m_root; }
 
     /// Resolves a relative path for reading: no absolute paths, no "..",
-    /// nothing under a ".git" (in any case), and after every symlink is
-    /// resolved the file is still inside root.
+    /// nothing under a ".git" (in any case) or a ".infra-agent" at the top
+    /// (a state home), and after every symlink is resolved the file is still
+    /// inside root and still not there.
     Result<std::filesystem::path> resolve(std::string_view rel) const;
 
     /// Resolves a relative path for writing: as for reading, and the file,
@@ -39,10 +40,19 @@ public:
     /// .terraform, at most limit of them.
     Result<std::vector<std::string>> list(std::string_view rel = ".", std::size_t limit = 5000) const;
 
+    /// Every ".git" below root (in any case: a directory, file or link), as
+    /// sorted relative paths; what is inside one is not looked into.
+    std::vector<std::string> git_metadata() const;
+
 private:
     std::filesystem::path m_root;
     Result<std::filesystem::path> check_lexical(std::string_view rel) const;
 };
+
+/// Refuses a workspace that holds the state home anywhere but at its top as
+/// .infra-agent (which tools refuse and the sandbox hides): an agent working
+/// there would reach its signing key, configuration and policies.
+Status check_state_home_outside(const Workspace& ws, const std::filesystem::path& home);
 
 /// Removes target and everything below it, but only when it lies strictly
 /// inside parent, lexically and once symlinks on the way are resolved: the

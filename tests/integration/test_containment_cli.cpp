@@ -320,6 +320,175 @@ TEST_F(ContainmentCli, LinksThatLeadOutAreRefusedFromEveryAgent)
     EXPECT_EQ(remote->pushes(), 0);
 }
 
+/// A person's checkout with the state home init makes at its top.
+struct CheckoutWithHome {
+    fs::path top;
+    test::RunOptions opts;
+    std::string key, config;
+};
+
+/// A task for run in such a checkout.
+std::string home_task(const std::string& id, const std::string& agent)
+{
+    json task = {{"id", id},
+                 {"type", "compliance-remediation"},
+                 {"title", "enable versioning"},
+                 {"trigger", {{"source", "api"}, {"provider", "test"}, {"timestamp", "2026-12-06T12:00:00Z"}}},
+                 {"context", {{"agentSlug", agent}, {"environment", "staging"}, {"repositoryId", "acme/infra"}}},
+                 {"payload", json::object()},
+                 {"dedupeKey", "containment-" + id}};
+    return task.dump() + "\n";
+}
+
+CheckoutWithHome checkout_with_home(const fs::path& top)
+{
+    CheckoutWithHome c{top, {}, "", ""};
+    test::git(top.parent_path(), "init -q " + top.filename().string());
+    test::write_file(top / "main.tf", k_main_tf);
+    test::git(top, "add -A");
+    test::git(top, "commit -q -m initial");
+    c.opts.cwd = top.string();
+    c.opts.env["INFRA_AGENT_HOME"] = std::nullopt;
+    c.opts.env["TEST_LLM_KEY"] = "sk-test";
+    EXPECT_EQ(run_cli({"init"}, c.opts).exit_code, 0);
+    EXPECT_EQ(run_cli({"creds", "mint", "git:fetch:repo=acme/infra", "--task", "warmup"}, c.opts).exit_code, 0);
+    c.key = test::read_file(top / ".infra-agent/keys/local-creds.key");
+    return c;
+}
+
+// `init` and `remediate` keep the state in .infra-agent/ at a checkout's top,
+// and `run --workspace .` lets the agent edit that checkout: the home's
+// signing key, configuration and policies must stay out of its reach.
+TEST_F(ContainmentCli, AnAgentInAPersonsCheckoutCannotReachTheStateHome)
+{
+    auto c = checkout_with_home(dir / "checkout");
+    fs::path home = c.top / ".infra-agent";
+    json command =
+        json::array({"sh", "-c",
+                     "cat .infra-agent/keys/local-creds.key; echo 'sandbox: {mode: none}' >> .infra-agent/config.yaml; "
+                     "echo 'pwned: true' > .infra-agent/policies/allow.yaml; echo done"});
+    test::write_file(home / "config.yaml", "exec:\n  command: " + command.dump() + "\n");
+    c.config = test::read_file(home / "config.yaml");
+    c.opts.stdin_data = home_task("01CONTAINHOME0000000000001", "exec");
+    auto r = run_cli({"run", "--workspace", ".", "--json", "--sandbox", "bwrap"}, c.opts);
+    EXPECT_EQ(r.out.find(c.key.substr(0, 16)), std::string::npos) << r.out;
+    EXPECT_EQ(test::read_file(home / "config.yaml"), c.config);
+    EXPECT_FALSE(fs::exists(home / "policies/allow.yaml"));
+
+    // A model's tools refuse the home as they refuse git metadata.
+    test::ModelServer model;
+    model.script({test::Turn{{{"read_file", {{"path", ".infra-agent/keys/local-creds.key"}}},
+                              {"write_file", {{"path", ".infra-agent/policies/allow.yaml"}, {"content", "x"}}},
+                              {"write_file", {{"path", "./.infra-agent/config.yaml"}, {"content", "x"}}}}},
+                  test::Turn{{{"run_command", {{"argv", {"cat", ".infra-agent/keys/local-creds.key"}}}}}},
+                  test::Turn{{{"finish", {{"summary", "done"}}}}}});
+    test::write_file(home / "config.yaml", "llm:\n  provider: openai\n  base_url: " + model.openai_url() +
+                                               "\n  model: test-model\n  api_key_env: TEST_LLM_KEY\n");
+    c.config = test::read_file(home / "config.yaml");
+    c.opts.stdin_data = home_task("01CONTAINHOME0000000000002", "llm");
+    auto l = run_cli({"run", "--workspace", ".", "--json", "--sandbox", "bwrap"}, c.opts);
+    EXPECT_EQ(l.exit_code, 0) << l.err;
+    EXPECT_EQ(test::read_file(home / "config.yaml"), c.config);
+    EXPECT_FALSE(fs::exists(home / "policies/allow.yaml"));
+    std::string seen;
+    for (const auto& req : model.received())
+        for (const auto& [role, text] : test::request_texts(req.body)) seen += text + "\n";
+    EXPECT_EQ(seen.find(c.key.substr(0, 16)), std::string::npos) << seen;
+    EXPECT_NE(seen.find("state home"), std::string::npos) << seen;
+
+    // A state home elsewhere in the workspace cannot be hidden: run and
+    // worker refuse to let an agent work there.
+    auto o = c.opts;
+    o.env["INFRA_AGENT_HOME"] = (c.top / "state").string();
+    ASSERT_EQ(run_cli({"init"}, o).exit_code, 0);
+    test::write_file(c.top / "state/config.yaml", "llm:\n  provider: openai\n  base_url: " + model.openai_url() +
+                                                      "\n  model: test-model\n  api_key_env: TEST_LLM_KEY\n");
+    for (const std::vector<std::string>& cmd : {std::vector<std::string>{"run", "--workspace", "."},
+                                                {"worker", "--drain", "--workspace", "."},
+                                                {"chat", "why is the bucket public?"}}) {
+        auto refused = run_cli(cmd, o);
+        EXPECT_EQ(refused.exit_code, 64) << cmd[0] << ": " << refused.err;
+        EXPECT_NE(refused.err.find("lies inside the workspace"), std::string::npos) << refused.err;
+    }
+}
+
+// A workspace below a checkout's top holds no .git: an agent could make a
+// repository there whose origin a later pr open in that directory would push
+// to, with a credential minted for the real repository.
+TEST_F(ContainmentCli, ARepositoryAnAgentMakesInASubdirectoryIsRemoved)
+{
+    CredentialTrap trap;
+    auto c = checkout_with_home(dir / "checkout");
+    fs::create_directories(c.top / "infra");
+    test::write_file(c.top / "infra/main.tf", k_main_tf);
+    test::git(c.top, "add -A");
+    test::git(c.top, "commit -q -m infra");
+    // The exec agent runs script; validation passes whatever it finds.
+    auto configure_exec = [&](const std::string& script) {
+        json command = json::array({"sh", "-c", script});
+        test::write_file(c.top / ".infra-agent/config.yaml",
+                         "exec:\n  command: " + command.dump() +
+                             "\nvalidation:\n  steps:\n    - name: ok\n      run: [\"true\"]\n");
+    };
+    configure_exec("git init -q . && git -c user.email=x@y -c user.name=x add -A && "
+                   "git -c user.email=x@y -c user.name=x commit -qm base && git remote add origin " +
+                   trap.url() + " && sed -i s/Disabled/Enabled/ main.tf && echo fixed");
+    auto o = c.opts;
+    o.cwd = (c.top / "infra").string();
+    o.stdin_data = home_task("01CONTAINNEST0000000000001", "exec");
+    auto r = run_cli({"run", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(test::read_file(c.top / "infra/main.tf"), k_fixed_tf);
+    EXPECT_FALSE(fs::exists(c.top / "infra/.git"));
+    run_cli({"pr", "open", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    EXPECT_EQ(trap.requests(), 0);
+    EXPECT_TRUE(trap.credentials().empty());
+
+    auto ev = run_cli({"events", "--task", "01CONTAINNEST0000000000001", "--json"}, c.opts);
+    EXPECT_NE(ev.out.find("change.metadata-removed"), std::string::npos) << ev.out;
+
+    // Nor may the workspace's own files make a repository: HEAD, objects and
+    // a config whose core.worktree is the directory itself.
+    configure_exec("git init -q --bare /tmp/bare && cp -r /tmp/bare/. . && printf '*\\n!main.tf\\n' > "
+                   "info/exclude && git --git-dir=. --work-tree=. -c user.email=x@y -c user.name=x commit -qm base "
+                   "--allow-empty && git --git-dir=. config core.bare false && git --git-dir=. config "
+                   "core.worktree . && git --git-dir=. remote add origin " +
+                   trap.url() + " && sed -i s/Enabled/Suspended/ main.tf && echo fixed");
+    o.stdin_data = home_task("01CONTAINNEST0000000000002", "exec");
+    r = run_cli({"run", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    auto pr = run_cli({"pr", "open", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    EXPECT_EQ(pr.exit_code, 65) << pr.err;
+    EXPECT_NE(pr.err.find("not the top of a git checkout"), std::string::npos) << pr.err;
+    EXPECT_EQ(trap.requests(), 0);
+}
+
+// A named pipe where a file should be: the host opens workspace files for
+// the model's tools and for the diff, and must not wait on a pipe forever.
+TEST_F(ContainmentCli, APipeInTheWorkspaceHangsNoTool)
+{
+    fs::create_directories(dir / "ws");
+    test::write_file(dir / "ws/main.tf", k_main_tf);
+    test::ModelServer model;
+    model.script({test::Turn{{{"write_file", {{"path", "pipe.tf"}, {"content", "locals {}\n"}}}}},
+                  test::Turn{{{"run_command", {{"argv", {"sh", "-c", "rm pipe.tf && mkfifo pipe.tf"}}}}}},
+                  test::Turn{{{"read_file", {{"path", "pipe.tf"}}}, {"search", {{"text", "bucket"}}}}},
+                  test::Turn{{{"finish", {{"summary", "done"}}}}}});
+    configure("true", "llm:\n  provider: openai\n  base_url: " + model.openai_url() +
+                          "\n  model: test-model\n  api_key_env: TEST_LLM_KEY\n");
+    auto o = opts;
+    o.stdin_data = home_task("01CONTAINPIPE0000000000001", "llm");
+    auto r = test::run_program(
+        "/usr/bin/timeout",
+        {"60", INFRA_AGENT_BIN, "run", "--workspace", (dir / "ws").string(), "--json", "--sandbox", "bwrap"}, o);
+    ASSERT_NE(r.exit_code, 124) << "infra-agent waited on the pipe until it was killed";
+    std::string seen;
+    for (const auto& req : model.received())
+        for (const auto& [role, text] : test::request_texts(req.body)) seen += text + "\n";
+    EXPECT_NE(seen.find("not a regular file"), std::string::npos) << seen;
+    EXPECT_NE(seen.find("aws_s3_bucket_versioning"), std::string::npos) << seen;  // search went on past the pipe
+}
+
 TEST_F(ContainmentCli, TaskIdsCannotNameDirectories)
 {
     for (const std::string& id :

@@ -71,6 +71,12 @@ public:
     virtual Outcome run(const RunContext& ctx) = 0;
 };
 
+/// Runs one attempt of agent in ctx's workspace. A ".git" the run made
+/// there (at any depth, where none was before) is removed and recorded as
+/// change.metadata-removed: no later commit or push in that directory may
+/// obey a repository, configuration or remote the agent made.
+Outcome run_contained(Agent& agent, const RunContext& ctx);
+
 /// Agents by name.
 class Registry {
 public:
