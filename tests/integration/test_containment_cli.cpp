@@ -463,6 +463,29 @@ TEST_F(ContainmentCli, ARepositoryAnAgentMakesInASubdirectoryIsRemoved)
     EXPECT_EQ(trap.requests(), 0);
 }
 
+// validate installs providers and modules outside the sandbox, with this
+// machine's network, from what the checkout has committed: a module source
+// in an uncommitted change (an agent's, say) is never fetched there.
+TEST_F(ContainmentCli, ValidateFetchesNothingAnUncommittedChangeNames)
+{
+    CredentialTrap trap;
+    auto c = checkout_with_home(dir / "checkout");
+    test::write_file(c.top / "main.tf", "resource \"terraform_data\" \"x\" {\n  input = \"v1\"\n}\n");
+    test::git(c.top, "commit -q -am builtin");
+    test::write_file(c.top / "main.tf", "resource \"terraform_data\" \"x\" {\n  input = \"v1\"\n}\n\nmodule \"m\" {\n  "
+                                        "source = \"git::" +
+                                            trap.url() + "\"\n}\n");
+    auto r = run_cli({"validate", "--sandbox", "bwrap", "."}, c.opts);
+    EXPECT_NE(r.exit_code, 0) << r.err;
+    EXPECT_EQ(trap.requests(), 0) << r.err;
+    EXPECT_EQ(test::git(c.top, "status --porcelain"), " M main.tf\n");  // nothing of the base left behind
+
+    // Committed, it is the checkout's own: fetched as terraform init would.
+    test::git(c.top, "commit -q -am module");
+    run_cli({"validate", "--sandbox", "bwrap", "."}, c.opts);
+    EXPECT_GT(trap.requests(), 0);
+}
+
 // A named pipe where a file should be: the host opens workspace files for
 // the model's tools and for the diff, and must not wait on a pipe forever.
 TEST_F(ContainmentCli, APipeInTheWorkspaceHangsNoTool)

@@ -2,6 +2,7 @@
 
 #include "core/change/open_delivery.hpp"
 #include "core/git.hpp"
+#include "core/ids.hpp"
 #include "core/sandbox_choice.hpp"
 #include "core/text.hpp"
 
@@ -63,6 +64,45 @@ bool runs_terraform(const ValidationOptions& opt)
     return false;
 }
 
+/// The files of the commit checked out where dir is, written to a
+/// directory of their own while validation needs them: what providers and
+/// modules are installed from outside the sandbox (with this machine's
+/// network), since the directory's own files may be an agent's.
+class CommittedBase {
+public:
+    CommittedBase(const git::Checkout& co, const fs::path& top, const fs::path& dir)
+        : m_co(co), m_rel(fs::absolute(dir).lexically_normal().lexically_relative(top))
+    {
+    }
+    CommittedBase(const CommittedBase&) = delete;
+    CommittedBase& operator=(const CommittedBase&) = delete;
+    ~CommittedBase()
+    {
+        std::error_code ec;
+        if (!m_out.empty()) fs::remove_all(m_out, ec);
+    }
+
+    /// Where dir is in the commit's files, written on first use.
+    Result<fs::path> root()
+    {
+        if (m_out.empty()) {
+            std::error_code ec;
+            fs::path out = fs::temp_directory_path(ec) / ("infra-agent-base-" + ids::new_ulid());
+            if (auto st = git::export_base(m_co, out); !st) {
+                fs::remove_all(out, ec);
+                return fail(st.error());
+            }
+            m_out = out;
+        }
+        return m_out / m_rel;
+    }
+
+private:
+    git::Checkout m_co;
+    fs::path m_rel;
+    fs::path m_out;
+};
+
 }  // namespace
 
 Result<DirectoryValidation> validate_directory(const Site& site, const fs::path& dir, const AgentTask& task,
@@ -88,8 +128,14 @@ Result<DirectoryValidation> validate_directory(const Site& site, const fs::path&
     if (runs_terraform(*vopt) && !has_terraform_files(dir))
         return fail(Errc::usage, "no Terraform files (*.tf) in " + text::quote(dir.string()),
                     "name a Terraform root directory: infra-agent validate envs/prod");
+    // In a checkout, providers and modules come from what is committed;
+    // elsewhere, from the directory itself.
+    std::optional<CommittedBase> committed;
     auto root = fs::absolute(dir).lexically_normal();
-    vopt->base_tree = [root]() -> Result<fs::path> { return root; };
+    if (auto top = git::find_worktree(root))
+        if (auto opened = git::open(*top)) committed.emplace(*opened, *top, root);
+    if (committed) vopt->base_tree = [&committed]() { return committed->root(); };
+    else vopt->base_tree = [root]() -> Result<fs::path> { return root; };
     DirectoryValidation out;
     auto report = validate(dir, {"."}, task, decision ? *decision : policy::Decision{}, *vopt);
     if (!report) return fail(report.error());
