@@ -2,6 +2,7 @@
 
 #include "core/process.hpp"
 #include "core/text.hpp"
+#include "core/workspace.hpp"
 
 #include <cctype>
 #include <cerrno>
@@ -107,6 +108,27 @@ Result<std::vector<fs::path>> checked_binds(const Request& req, const fs::path& 
     return binds;
 }
 
+/// The git metadata in a workspace, relative to it: every ".git" (a
+/// directory or a file), and for one that is a link, where it leads when
+/// that is inside the workspace (a link out leads nowhere the sandbox sees).
+std::vector<std::string> git_metadata_to_hide(const fs::path& ws)
+{
+    auto w = Workspace::open(ws);
+    if (!w) return {};
+    std::vector<std::string> out;
+    for (const auto& rel : w->git_metadata()) {
+        std::error_code ec;
+        if (!fs::is_symlink(w->root() / rel, ec)) {
+            out.push_back(rel);
+            continue;
+        }
+        fs::path target = fs::canonical(w->root() / rel, ec);
+        auto inside = target.lexically_relative(w->root());
+        if (!ec && !inside.empty() && *inside.begin() != ".." && inside != ".") out.push_back(inside.string());
+    }
+    return out;
+}
+
 /// bubblewrap's arguments up to the command: nothing of the host but /usr,
 /// the few files of /etc programs need, the workspace (source(0)) at
 /// /workspace and the binds (source(i + 1)), a clean environment.
@@ -125,14 +147,17 @@ std::vector<std::string> bwrap_args(const std::string& bwrap, const Request& req
         "--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache", "--ro-bind-try", "/etc/localtime", "/etc/localtime",
         "--ro-bind-try", "/etc/passwd", "/etc/passwd", "--ro-bind-try", "/etc/group", "/etc/group", "--proc", "/proc",
         "--dev", "/dev", "--tmpfs", "/tmp", "--bind", source(0), "/workspace"};
-    // A person's checkout keeps its git metadata out of reach: an empty,
-    // read-only stand-in hides it, so nothing run here reads a remote's
-    // token or rewrites the configuration git later pushes with.
-    struct stat dotgit {};
-    if (::lstat((ws / ".git").c_str(), &dotgit) == 0) {
-        if (S_ISDIR(dotgit.st_mode))
-            args.insert(args.end(), {"--tmpfs", "/workspace/.git", "--remount-ro", "/workspace/.git"});
-        else args.insert(args.end(), {"--ro-bind", "/dev/null", "/workspace/.git"});
+    // A person's checkout keeps its git metadata out of reach, the
+    // checkout's own and that of any repository inside it (a vendored clone,
+    // a submodule): an empty, read-only stand-in hides each, so nothing run
+    // here reads a remote's token or rewrites the configuration git later
+    // pushes with.
+    for (const auto& rel : git_metadata_to_hide(ws)) {
+        std::string at = "/workspace/" + rel;
+        struct stat dotgit {};
+        if (::lstat((ws / rel).c_str(), &dotgit) != 0) continue;
+        if (S_ISDIR(dotgit.st_mode)) args.insert(args.end(), {"--tmpfs", at, "--remount-ro", at});
+        else args.insert(args.end(), {"--ro-bind", "/dev/null", at});
     }
     // So is a state home at its top (init and remediate make .infra-agent
     // there): its signing key, configuration, policies and audit log.

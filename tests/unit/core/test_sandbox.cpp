@@ -77,6 +77,27 @@ TEST_F(SandboxTest, ACheckoutsGitMetadataIsHiddenAndCannotBeRewritten)
     EXPECT_EQ(infra::test::read_file(dir / "ws/.git"), "gitdir: /elsewhere\n");
 }
 
+TEST_F(SandboxTest, TheGitMetadataOfRepositoriesInsideTheCheckoutIsHiddenToo)
+{
+    // A vendored clone, a submodule's .git file, and a .git that is a link
+    // to metadata kept elsewhere in the checkout.
+    const std::string config = "[remote \"origin\"]\n\turl = https://x-access-token:SECRET@example.com/v.git\n";
+    write_file(dir / "ws/vendor/mod/.git/config", config);
+    write_file(dir / "ws/modules/net/.git", "gitdir: ../../.git/modules/net\n");
+    write_file(dir / "ws/meta/config", config);
+    std::filesystem::create_directories(dir / "ws/linked");
+    std::filesystem::create_directory_symlink("../meta", dir / "ws/linked/.git");
+    auto o = sh("cat vendor/mod/.git/config meta/config 2>&1; "
+                "echo '[core]' > vendor/mod/.git/config 2>/dev/null || echo refused-dir; "
+                "echo 'gitdir: /evil' > modules/net/.git 2>/dev/null || echo refused-file; "
+                "echo '[core]' > meta/config 2>/dev/null || echo refused-link; cat main.tf");
+    EXPECT_EQ(o.out.find("SECRET"), std::string::npos) << o.out;
+    EXPECT_NE(o.out.find("refused-dir\nrefused-file\nrefused-link\nx"), std::string::npos) << o.out;
+    EXPECT_EQ(infra::test::read_file(dir / "ws/vendor/mod/.git/config"), config);
+    EXPECT_EQ(infra::test::read_file(dir / "ws/modules/net/.git"), "gitdir: ../../.git/modules/net\n");
+    EXPECT_EQ(infra::test::read_file(dir / "ws/meta/config"), config);
+}
+
 TEST_F(SandboxTest, NoNetworkEvenToTheHostsLoopback)
 {
     int s = ::socket(AF_INET, SOCK_STREAM, 0);
