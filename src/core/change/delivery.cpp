@@ -117,8 +117,8 @@ std::string findings_section(const std::vector<TaskFinding>& findings, const age
     for (const auto& f : findings) {
         std::string state = "not attempted", reason;
         if (const agent::FindingReport* r = said.finding(f.key)) {
-            state = r->state;
-            reason = r->reason;
+            state = text::one_line(r->state);
+            reason = text::one_line(r->reason);
         }
         std::string where = f.location();
         out += "- **" + state + "**: `" + f.canonical_rule_id + "` " + f.title;
@@ -145,7 +145,7 @@ std::string title_of(const AgentTask& task, const std::vector<TaskFinding>& find
                                                : "in " + group.value;
         title = "infra-agent: fix " + std::to_string(findings.size()) + " findings " + what;
     } else if (!rule.empty()) title = "infra-agent: fix " + rule + (resource.empty() ? "" : " on " + resource);
-    else if (!said.summary.empty()) title = "infra-agent: " + said.summary;
+    else if (!said.summary.empty()) title = "infra-agent: " + text::one_line(said.summary);
     else title = "infra-agent: " + std::string(to_string(task.type)) + " " + task.id;
     if (title.size() > 250) title = title.substr(0, 247) + "...";
     return title;
@@ -166,19 +166,29 @@ std::string finding_section(const AgentTask& task, const TaskFinding& f)
     return out + "\n";
 }
 
+/// What the agent wrote, as a quotation: shown as its words, it cannot pass
+/// for a section of the description (a "## Validation" of its own).
+std::string quoted(const std::string& words)
+{
+    std::string out;
+    for (const auto& line : text::split(std::string(text::trim(words)), '\n'))
+        out += line.empty() ? ">\n" : "> " + line + "\n";
+    return out + "\n";
+}
+
 /// The body's head: who opened it, what the agent said and found, and the
 /// finding or findings it is about.
 std::string body_head(const AgentTask& task, const std::vector<TaskFinding>& findings, const agent::Report& said)
 {
     std::string head = "This pull request was opened by infra-agent for task `" + task.id + "`.\n\n";
-    if (!said.summary.empty()) head += said.summary + "\n\n";
+    if (!said.summary.empty()) head += quoted(said.summary);
     // What the agent found, as it wrote it (a drift task's attributes, old and new).
-    if (!said.details.empty()) head += said.details + "\n";
+    if (!said.details.empty()) head += quoted(said.details);
     if (findings.size() > 1) head += findings_section(findings, said);
     else if (!findings.empty()) head += finding_section(task, findings.front());
     if (!said.notes.empty()) {
         head += "## Notes\n\n";
-        for (const auto& n : said.notes) head += "- " + n + "\n";
+        for (const auto& n : said.notes) head += "- " + text::one_line(n) + "\n";
         head += "\n";
     }
     return head;
