@@ -486,6 +486,28 @@ TEST_F(ContainmentCli, ValidateFetchesNothingAnUncommittedChangeNames)
     EXPECT_GT(trap.requests(), 0);
 }
 
+// What validation checked is what is committed: a command run during
+// validation (here a step; a provider's program at plan time could do the
+// same) that rewrites a file of the change stops the delivery.
+TEST_F(ContainmentCli, AFileRewrittenDuringValidationIsNotCommitted)
+{
+    auto c = checkout_with_home(dir / "checkout");
+    json fix = json::array({"sh", "-c", "sed -i s/Disabled/Enabled/ main.tf && echo fixed"});
+    json rewrite = json::array({"sh", "-c", "echo '# not validated' >> main.tf"});
+    test::write_file(c.top / ".infra-agent/config.yaml", "exec:\n  command: " + fix.dump() +
+                                                             "\nvalidation:\n  steps:\n    - name: rewrite\n"
+                                                             "      run: " +
+                                                             rewrite.dump() + "\n");
+    auto o = c.opts;
+    o.stdin_data = home_task("01CONTAINREWRITE0000000001", "exec");
+    auto r = run_cli({"run", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto pr = run_cli({"pr", "open", "--workspace", ".", "--sandbox", "bwrap"}, o);
+    EXPECT_NE(pr.exit_code, 0) << pr.out;
+    EXPECT_NE(pr.err.find("the files of the change changed during validation"), std::string::npos) << pr.err;
+    EXPECT_EQ(test::git(c.top, "branch --list 'infra-agent/*'"), "");
+}
+
 // A named pipe where a file should be: the host opens workspace files for
 // the model's tools and for the diff, and must not wait on a pipe forever.
 TEST_F(ContainmentCli, APipeInTheWorkspaceHangsNoTool)

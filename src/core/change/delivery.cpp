@@ -458,7 +458,11 @@ Status check_validated(const DeliveryOptions& opt, const Proposal& p, const Repo
                     "config.yaml)");
     auto after = git::changed_paths(p.co);
     if (!after) return fail(after.error());
-    if (*after != p.changed) {
+    // The same files, and the same in them: a command validation ran (a
+    // provider's program at plan time) may not rewrite what was checked.
+    auto diff = git::diff_worktree(p.co);
+    if (!diff) return fail(diff.error());
+    if (*after != p.changed || *diff != p.diff) {
         std::string extra;
         for (const auto& path : *after)
             if (std::find(p.changed.begin(), p.changed.end(), path) == p.changed.end()) extra = path;
