@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -412,6 +413,38 @@ void set_up_child(const Pipes& p, const Limits& limits)
     limit(RLIMIT_CORE, 0);
 }
 
+/// In the child, for bubblewrap: bubblewrap leaves the init of its PID
+/// namespace for an ancestor to reap (one zombie a command, which counts
+/// against the sandbox user's process limit, and is never reaped where PID
+/// 1 does not reap, as in many containers). So the child stays, as the
+/// subreaper of what it starts: it forks the process that execs
+/// bubblewrap, closes every descriptor, reaps everything under it, and ends
+/// as bubblewrap did.
+/// Returns in the forked process only.
+void stay_as_reaper(int status_fd)
+{
+    if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) child_fail(status_fd, "cannot reap for the sandbox");
+    pid_t bwrap = ::fork();
+    if (bwrap < 0) child_fail(status_fd, "cannot fork");
+    if (bwrap == 0) return;
+    // It holds nothing open: not the command's stdin (whose end of file is
+    // every writer's close), nor any file or socket of the parent's.
+    ::close_range(0, ~0U, 0);
+    int status = 0, bwrap_status = 0;
+    for (;;) {
+        pid_t got = ::waitpid(-1, &status, 0);
+        if (got == bwrap) bwrap_status = status;
+        if (got < 0 && errno != EINTR) break;  // ECHILD: nothing is left
+    }
+    if (WIFSIGNALED(bwrap_status)) {
+        struct sigaction by_default {};
+        by_default.sa_handler = SIG_DFL;
+        ::sigaction(WTERMSIG(bwrap_status), &by_default, nullptr);
+        ::raise(WTERMSIG(bwrap_status));
+    }
+    ::_exit(WIFEXITED(bwrap_status) ? WEXITSTATUS(bwrap_status) : 1);
+}
+
 /// Waits for the command to end; when its time was up, kills its whole
 /// session first and again after. Its wait status.
 int reap(pid_t pid, bool timed_out)
@@ -549,6 +582,7 @@ Result<Outcome> Sandbox::run(const Request& req) const
         set_up_child(p, req.limits);
         if (stage.as_root()) stage.enter(p.status[1]);
         if (m_mode == Mode::none && ::chdir(ws->c_str()) != 0) child_fail(p.status[1], "chdir");
+        if (m_mode == Mode::bwrap) stay_as_reaper(p.status[1]);
         ::execve(argv[0], argv.data(), envp.data());
         child_fail(p.status[1], "cannot run " + args[0]);
     }

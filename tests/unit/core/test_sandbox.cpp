@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include <arpa/inet.h>
 #include <csignal>
 #include <cstdlib>
@@ -239,6 +241,26 @@ TEST_F(SandboxTest, ACommandThatLeavesItsInputUnreadDoesNotEndTheCaller)
     sigset_t pending;
     ::sigpending(&pending);
     EXPECT_EQ(::sigismember(&pending, SIGPIPE), 0);
+}
+
+TEST_F(SandboxTest, EachCommandLeavesNoProcessBehindForAnotherToReap)
+{
+    // bubblewrap's PID-namespace init outlives bubblewrap for a moment; left
+    // to PID 1, it stays a zombie of the sandbox user where PID 1 does not
+    // reap (a container), and enough of them use up the process limit.
+    for (int i = 0; i < 5; ++i) EXPECT_EQ(sh("true").exit_code, 0);
+    std::string ws = std::filesystem::canonical(dir / "ws").string();
+    uid_t user = ::getuid() == 0
+                     ? static_cast<uid_t>(k_sandbox_uid_base + std::hash<std::string>{}(ws) % k_sandbox_uid_span)
+                     : ::getuid();
+    int zombies = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        std::ifstream in(e.path() / "status");  // a process's, or nothing (gone, or no process)
+        std::string status((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        if (status.find("\nState:\tZ") == std::string::npos || status.find("Name:\tbwrap\n") != 0) continue;
+        zombies += status.find("\nUid:\t" + std::to_string(user) + "\t") != std::string::npos;
+    }
+    EXPECT_EQ(zombies, 0);
 }
 
 TEST(SandboxNone, FindsAProgramOnTheCommandsPath)
