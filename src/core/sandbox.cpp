@@ -421,8 +421,10 @@ void set_up_child(const Pipes& p, const Limits& limits)
 /// bubblewrap, closes every descriptor, reaps everything under it, and ends
 /// as bubblewrap did.
 /// Returns in the forked process only.
-void stay_as_reaper(int status_fd)
+void stay_as_reaper(int status_fd, pid_t parent)
 {
+    // It dies with infra-agent, as bubblewrap (--die-with-parent) dies with it.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) ::_exit(1);
     if (::prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) child_fail(status_fd, "cannot reap for the sandbox");
     pid_t bwrap = ::fork();
     if (bwrap < 0) child_fail(status_fd, "cannot fork");
@@ -574,6 +576,7 @@ Result<Outcome> Sandbox::run(const Request& req) const
     std::vector<char*> envp = c_strings(env);
 
     auto start = std::chrono::steady_clock::now();
+    pid_t parent = ::getpid();
     pid_t pid = ::fork();
     if (pid < 0) return fail(Errc::unavailable, std::string("cannot fork: ") + std::strerror(errno));
     if (pid == 0) {
@@ -582,7 +585,7 @@ Result<Outcome> Sandbox::run(const Request& req) const
         set_up_child(p, req.limits);
         if (stage.as_root()) stage.enter(p.status[1]);
         if (m_mode == Mode::none && ::chdir(ws->c_str()) != 0) child_fail(p.status[1], "chdir");
-        if (m_mode == Mode::bwrap) stay_as_reaper(p.status[1]);
+        if (m_mode == Mode::bwrap) stay_as_reaper(p.status[1], parent);
         ::execve(argv[0], argv.data(), envp.data());
         child_fail(p.status[1], "cannot run " + args[0]);
     }

@@ -263,6 +263,38 @@ TEST_F(SandboxTest, EachCommandLeavesNoProcessBehindForAnotherToReap)
     EXPECT_EQ(zombies, 0);
 }
 
+TEST_F(SandboxTest, ACommandDiesWithTheProcessThatRanIt)
+{
+    // infra-agent killed (SIGKILL) while a sandboxed command runs: nothing
+    // of the command outlives it.
+    pid_t runner = ::fork();
+    ASSERT_GE(runner, 0);
+    if (runner == 0) {
+        Request r;
+        r.argv = {"sleep", "31.25"};
+        r.workspace = dir / "ws";
+        (void)box->run(r);
+        ::_exit(0);
+    }
+    auto sleeping = [] {
+        int n = 0;
+        for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+            std::ifstream in(e.path() / "cmdline");
+            std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+            n += cmdline == std::string("sleep\0"
+                                        "31.25\0",
+                                        12);
+        }
+        return n;
+    };
+    for (int i = 0; i < 100 && sleeping() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ASSERT_EQ(sleeping(), 1);
+    ::kill(runner, SIGKILL);
+    ::waitpid(runner, nullptr, 0);
+    for (int i = 0; i < 100 && sleeping() > 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(sleeping(), 0);
+}
+
 TEST(SandboxNone, FindsAProgramOnTheCommandsPath)
 {
     TempDir dir;
