@@ -56,14 +56,6 @@ bool has_terraform_files(const fs::path& dir)
     return false;
 }
 
-bool runs_terraform(const ValidationOptions& opt)
-{
-    if (opt.steps.empty()) return true;
-    for (const auto& s : opt.steps)
-        if (!s.builtin.empty()) return true;
-    return false;
-}
-
 /// The files of the commit checked out where dir is, written to a
 /// directory of their own while validation needs them: what providers and
 /// modules are installed from outside the sandbox (with this machine's

@@ -203,18 +203,22 @@ std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask
     }
     return violations;
 }
+bool runs_terraform(const ValidationOptions& opt)
+{
+    if (opt.steps.empty()) return true;
+    for (const auto& s : opt.steps)
+        if (!s.builtin.empty()) return true;
+    return false;
+}
+
 Result<Report> validate(const std::filesystem::path& root, const std::vector<std::string>& dirs, const AgentTask& task,
                         const policy::Decision& decision, const ValidationOptions& opt)
 {
     Report report;
     if (!opt.sandbox) return fail(Errc::unavailable, "validation runs in the sandbox, and none is available");
     // Remote pipelines run after the push (run_pipelines); only local steps run here.
-    bool defaults = opt.steps.empty();
-    bool wants_terraform = defaults;
-    for (const auto& s : opt.steps)
-        if (!s.builtin.empty()) wants_terraform = true;
-    if (defaults && !opt.terraform) return report;  // nothing to run: ran stays false
-    if (wants_terraform && !opt.terraform)
+    if (opt.steps.empty() && !opt.terraform) return report;  // nothing to run: ran stays false
+    if (runs_terraform(opt) && !opt.terraform)
         return fail(Errc::unavailable, "validation.steps names terraform steps, and terraform is not on PATH");
     for (const auto& dir : dirs) {
         if (auto st = validate_root(root, dir, task, decision, opt, dirs.size() > 1, report); !st)

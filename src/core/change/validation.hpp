@@ -141,6 +141,9 @@ std::vector<std::string> plan_scope_violations(const json& plan, const AgentTask
 /// (relative to root, "." for the top), or {"."} when there are none.
 std::vector<std::string> terraform_roots(const std::vector<std::string>& changed_files);
 
+/// Whether the pipeline runs terraform: the default steps, or a built-in one.
+bool runs_terraform(const ValidationOptions& opt);
+
 /// Runs the pipeline on root for the given Terraform roots.
 Result<Report> validate(const std::filesystem::path& root, const std::vector<std::string>& dirs, const AgentTask& task,
                         const policy::Decision& decision, const ValidationOptions& opt);
